@@ -1,0 +1,102 @@
+//! The agent-worker side of the contract: where agents plug in.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::{AgentStatus, Message, OnExpiry, Preview, Risk, TaskStatus};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct HeartbeatRequest {
+    pub status: AgentStatus,
+    /// The task the agent works on, by id.
+    #[serde(default)]
+    pub current_task: Option<String>,
+    /// Tokens and cost spent since the previous heartbeat.
+    #[serde(default)]
+    pub tokens_in: i64,
+    #[serde(default)]
+    pub tokens_out: i64,
+    #[serde(default)]
+    pub cost_usd: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct HeartbeatResponse {
+    pub stop_requested: bool,
+    /// The stop to acknowledge with `POST /agent/stop-ack`, when one covers this agent.
+    #[serde(default)]
+    pub stop_id: Option<String>,
+    /// The project is paused (budget reached): do no new work until it is active again.
+    #[serde(default)]
+    pub paused: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct RequestApproval {
+    pub kind: String,
+    pub title: String,
+    #[serde(default)]
+    pub summary: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub payload: Value,
+    #[serde(default)]
+    pub preview: Option<Preview>,
+    pub risk: Risk,
+    pub expires_in_s: i64,
+    #[serde(default)]
+    pub task_id: Option<String>,
+    #[serde(default)]
+    pub on_expiry: Option<OnExpiry>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct AgentMessageRequest {
+    pub body: String,
+    /// Post to the project-wide thread instead of this agent's own thread.
+    #[serde(default)]
+    pub to_project: bool,
+}
+
+/// `POST /agent/tasks`: creates a task, or updates the one named by `id`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct UpsertTaskRequest {
+    #[serde(default)]
+    pub id: Option<String>,
+    #[serde(default)]
+    pub title: Option<String>,
+    #[serde(default)]
+    pub status: Option<TaskStatus>,
+    #[serde(default)]
+    pub progress: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct StopAckRequest {
+    pub stop_id: String,
+}
+
+/// A frame the server pushes on an agent's control socket.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum AgentControl {
+    /// Stop now, then acknowledge with `POST /agent/stop-ack`.
+    Stop { stop_id: String },
+    /// The project was resumed: work may go on.
+    Resume,
+    /// The project is paused (its budget is spent): finish nothing new until `resume`.
+    Pause { reason: String },
+    /// A person wrote to this agent or to its project's thread.
+    Message { message: Message },
+}

@@ -1,0 +1,24 @@
+//! Wire types of the Spartex v1 contract (`shared/design/protocol.md`).
+//!
+//! Every type here is what travels between a client and the server, defined once for both.
+//! The crate does no I/O: it is serde types and the few pure helpers that belong to them.
+
+mod agent_worker;
+mod auth;
+mod error;
+mod event;
+mod requests;
+mod resources;
+
+pub use agent_worker::*;
+pub use auth::*;
+pub use error::*;
+pub use event::*;
+pub use requests::*;
+pub use resources::*;
+
+/// The path prefix of every v1 route.
+pub const API_PREFIX: &str = "/api/v1";
+
+/// The header that makes a mutation safe to retry.
+pub const IDEMPOTENCY_KEY_HEADER: &str = "Idempotency-Key";

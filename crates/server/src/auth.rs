@@ -1,0 +1,291 @@
+//! Credentials: argon2id passwords, signed access tokens, opaque refresh and agent tokens,
+//! and the extractors that turn a request's bearer token into a principal.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use base64::Engine;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use spartex_api::{codes, Role};
+
+use crate::config::Secret;
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+
+pub const REFRESH_TOKEN_PREFIX: &str = "srt_";
+pub const AGENT_TOKEN_PREFIX: &str = "sat_";
+
+pub async fn hash_password(password: Secret) -> ApiResult<String> {
+    tokio::task::spawn_blocking(move || {
+        let salt = SaltString::generate(&mut OsRng);
+        Argon2::default()
+            .hash_password(password.expose().as_bytes(), &salt)
+            .map(|hash| hash.to_string())
+    })
+    .await
+    .map_err(|_| ApiError::Internal(crate::store::StoreError::Unsupported("password hashing task failed".into())))?
+    .map_err(|e| ApiError::Internal(crate::store::StoreError::Unsupported(format!("password hashing failed: {e}"))))
+}
+
+/// Verifies in a blocking thread: argon2id is deliberately slow.
+pub async fn verify_password(password: Secret, hash: String) -> bool {
+    tokio::task::spawn_blocking(move || {
+        PasswordHash::new(&hash)
+            .is_ok_and(|parsed| Argon2::default().verify_password(password.expose().as_bytes(), &parsed).is_ok())
+    })
+    .await
+    .unwrap_or(false)
+}
+
+/// A hash to verify against when the email is unknown, so both cases take the same time.
+pub const DUMMY_PASSWORD_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0dZbK3F8Yp1mX2m2lS6bq2qM3V9mQ9L2G5hK8s1zV0A";
+
+/// A random opaque token with a recognisable prefix, and the hash to store for it.
+pub fn new_opaque_token(prefix: &str) -> (Secret, String) {
+    let mut bytes = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    let token = format!("{prefix}{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes));
+    let hash = hash_token(&token);
+    (Secret::new(token), hash)
+}
+
+pub fn hash_token(token: &str) -> String {
+    let digest = Sha256::digest(token.as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+pub fn random_secret() -> String {
+    let mut bytes = [0u8; 48];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AccessClaims {
+    pub sub: String,
+    pub tid: String,
+    pub sid: String,
+    pub role: Role,
+    pub email: String,
+    pub name: String,
+    pub iat: i64,
+    pub exp: i64,
+}
+
+pub struct TokenKeys {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+}
+
+impl TokenKeys {
+    pub fn new(secret: &Secret) -> Self {
+        TokenKeys {
+            encoding: EncodingKey::from_secret(secret.expose().as_bytes()),
+            decoding: DecodingKey::from_secret(secret.expose().as_bytes()),
+        }
+    }
+
+    pub fn issue(&self, claims: &AccessClaims) -> ApiResult<Secret> {
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &self.encoding)
+            .map(Secret::new)
+            .map_err(|e| ApiError::Internal(crate::store::StoreError::Unsupported(format!("signing failed: {e}"))))
+    }
+
+    /// Checks the signature; expiry is checked against the server's clock by the caller.
+    pub fn decode(&self, token: &str) -> ApiResult<AccessClaims> {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.validate_exp = false;
+        validation.required_spec_claims.clear();
+        jsonwebtoken::decode::<AccessClaims>(token, &self.decoding, &validation)
+            .map(|data| data.claims)
+            .map_err(|_| ApiError::unauthenticated("The access token is not valid. Sign in again."))
+    }
+}
+
+/// A signed-in person, from a valid access token of a live session.
+#[derive(Debug, Clone)]
+pub struct UserPrincipal {
+    pub user_id: String,
+    pub tenant_id: String,
+    pub session_id: String,
+    pub role: Role,
+    pub email: String,
+    pub name: String,
+}
+
+impl UserPrincipal {
+    /// Fails with 403 unless the caller's role includes `needed`.
+    pub fn require(&self, needed: Role, action: &str) -> ApiResult<()> {
+        if self.role.at_least(needed) {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden(format!(
+                "Your role ({}) cannot {action}; it takes {needed} or above. Ask an owner of your organisation.",
+                self.role
+            )))
+        }
+    }
+}
+
+/// An agent worker, from its per-agent token.
+#[derive(Debug, Clone)]
+pub struct AgentPrincipal {
+    pub agent_id: String,
+    pub tenant_id: String,
+}
+
+fn bearer(parts: &Parts) -> Option<String> {
+    if let Some(value) = parts.headers.get(axum::http::header::AUTHORIZATION) {
+        let value = value.to_str().ok()?;
+        let token = value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer "))?;
+        return Some(token.trim().to_owned());
+    }
+    // For clients that cannot set headers on a WebSocket (browsers). Query strings are never logged.
+    let query = parts.uri.query()?;
+    query.split('&').find_map(|pair| pair.strip_prefix("access_token=").map(str::to_owned))
+}
+
+impl FromRequestParts<AppState> for UserPrincipal {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<Self> {
+        let token = bearer(parts).ok_or_else(|| {
+            ApiError::unauthenticated("Sign in first: send `Authorization: Bearer <access_token>`.")
+        })?;
+        if token.starts_with(AGENT_TOKEN_PREFIX) {
+            return Err(ApiError::forbidden("Agent tokens reach only /api/v1/agent/*; sign in as a person for this."));
+        }
+        let claims = state.tokens.decode(&token)?;
+        if claims.exp <= state.now().timestamp() {
+            return Err(ApiError::Unauthenticated {
+                code: codes::TOKEN_EXPIRED,
+                message: "The access token expired. Refresh it, or sign in again.".into(),
+            });
+        }
+        if !state.store.session_active(&claims.sid).await? {
+            return Err(ApiError::unauthenticated("This session was signed out or revoked. Sign in again."));
+        }
+        Ok(UserPrincipal {
+            user_id: claims.sub,
+            tenant_id: claims.tid,
+            session_id: claims.sid,
+            role: claims.role,
+            email: claims.email,
+            name: claims.name,
+        })
+    }
+}
+
+impl FromRequestParts<AppState> for AgentPrincipal {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<Self> {
+        let token = bearer(parts)
+            .ok_or_else(|| ApiError::unauthenticated("Send the agent's token: `Authorization: Bearer sat_…`."))?;
+        if !token.starts_with(AGENT_TOKEN_PREFIX) {
+            return Err(ApiError::forbidden("This route is for agent workers; it takes an agent token (sat_…)."));
+        }
+        match state.store.agent_for_token(&hash_token(&token)).await? {
+            Some((tenant_id, agent_id)) => Ok(AgentPrincipal { agent_id, tenant_id }),
+            None => Err(ApiError::unauthenticated("The agent token is unknown or was revoked.")),
+        }
+    }
+}
+
+/// Slows password guessing: a few failures per email, then 429 for a while.
+#[derive(Default)]
+pub struct LoginLimiter {
+    failures: Mutex<HashMap<String, (u32, Instant)>>,
+}
+
+impl LoginLimiter {
+    const MAX_FAILURES: u32 = 10;
+    const WINDOW: Duration = Duration::from_secs(300);
+
+    pub fn check(&self, email: &str) -> ApiResult<()> {
+        let failures = self.failures.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        match failures.get(&email.to_lowercase()) {
+            Some((count, since)) if *count >= Self::MAX_FAILURES && since.elapsed() < Self::WINDOW => {
+                Err(ApiError::RateLimited { retry_after_s: (Self::WINDOW - since.elapsed()).as_secs().max(1) })
+            }
+            _ => Ok(()),
+        }
+    }
+
+    pub fn record_failure(&self, email: &str) {
+        let mut failures = self.failures.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let entry = failures.entry(email.to_lowercase()).or_insert((0, Instant::now()));
+        if entry.1.elapsed() >= Self::WINDOW {
+            *entry = (0, Instant::now());
+        }
+        entry.0 += 1;
+    }
+
+    pub fn record_success(&self, email: &str) {
+        self.failures.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).remove(&email.to_lowercase());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn passwords_verify_only_against_their_own_hash() {
+        let hash = hash_password(Secret::new("correct horse")).await.expect("hashes");
+        assert!(hash.starts_with("$argon2id$"));
+        assert!(verify_password(Secret::new("correct horse"), hash.clone()).await);
+        assert!(!verify_password(Secret::new("wrong horse"), hash).await);
+        assert!(PasswordHash::new(DUMMY_PASSWORD_HASH).is_ok(), "the dummy hash must cost a real verification");
+        assert!(!verify_password(Secret::new("x"), DUMMY_PASSWORD_HASH.into()).await);
+    }
+
+    #[test]
+    fn opaque_tokens_are_unique_and_only_their_hash_is_kept() {
+        let (a, hash_a) = new_opaque_token(REFRESH_TOKEN_PREFIX);
+        let (b, _) = new_opaque_token(REFRESH_TOKEN_PREFIX);
+        assert_ne!(a, b);
+        assert!(a.expose().starts_with(REFRESH_TOKEN_PREFIX));
+        assert_eq!(hash_token(a.expose()), hash_a);
+        assert!(!hash_a.contains(a.expose()));
+    }
+
+    #[test]
+    fn a_token_signed_with_another_secret_is_refused() {
+        let claims = AccessClaims {
+            sub: "u".into(),
+            tid: "t".into(),
+            sid: "s".into(),
+            role: Role::Owner,
+            email: "e".into(),
+            name: "n".into(),
+            iat: 0,
+            exp: i64::MAX,
+        };
+        let forged = TokenKeys::new(&Secret::new("attacker")).issue(&claims).expect("signs");
+        assert!(TokenKeys::new(&Secret::new("server")).decode(forged.expose()).is_err());
+        let genuine = TokenKeys::new(&Secret::new("server")).issue(&claims).expect("signs");
+        assert_eq!(TokenKeys::new(&Secret::new("server")).decode(genuine.expose()).expect("valid").sub, "u");
+    }
+
+    #[test]
+    fn the_limiter_trips_after_repeated_failures() {
+        let limiter = LoginLimiter::default();
+        for _ in 0..LoginLimiter::MAX_FAILURES {
+            assert!(limiter.check("a@b.c").is_ok());
+            limiter.record_failure("A@b.c");
+        }
+        assert!(matches!(limiter.check("a@b.c"), Err(ApiError::RateLimited { .. })));
+        limiter.record_success("a@b.c");
+        assert!(limiter.check("a@b.c").is_ok());
+    }
+}

@@ -1,0 +1,77 @@
+//! Server settings: from flags and `SPARTEX_*` variables in the binary, built directly in tests.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+/// A secret that prints as `***` in any log or debug output.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl std::fmt::Display for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl std::str::FromStr for Secret {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Secret(s.to_owned()))
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub listen: SocketAddr,
+    pub database_url: String,
+    /// Signs access tokens. When absent, one is generated and kept in the database.
+    pub jwt_secret: Option<Secret>,
+    pub access_token_ttl: Duration,
+    pub refresh_token_ttl: Duration,
+    /// How long an agent has to acknowledge a stop before it is stopped by force.
+    pub stop_timeout: Duration,
+    /// How long the event log keeps events; older `since` values get `resync_required`.
+    pub event_retention: Duration,
+    pub idempotency_retention: Duration,
+    /// How often expiry and stop deadlines are checked.
+    pub sweep_interval: Duration,
+    pub ping_interval: Duration,
+    pub max_body_bytes: usize,
+    /// Largest `wait_s` an agent's long poll may ask for.
+    pub max_long_poll: Duration,
+}
+
+impl Settings {
+    pub fn new(listen: SocketAddr, database_url: impl Into<String>) -> Self {
+        Settings {
+            listen,
+            database_url: database_url.into(),
+            jwt_secret: None,
+            access_token_ttl: Duration::from_secs(15 * 60),
+            refresh_token_ttl: Duration::from_secs(30 * 24 * 3600),
+            stop_timeout: Duration::from_secs(10),
+            event_retention: Duration::from_secs(30 * 24 * 3600),
+            idempotency_retention: Duration::from_secs(24 * 3600),
+            sweep_interval: Duration::from_millis(250),
+            ping_interval: Duration::from_secs(20),
+            max_body_bytes: 256 * 1024,
+            max_long_poll: Duration::from_secs(60),
+        }
+    }
+}

@@ -1,0 +1,443 @@
+//! Simulated agent workers. Each uses the agent-worker API over HTTP and the control socket,
+//! exactly as a real worker would: tasks, progress, cost, chat, approvals, and stops obeyed
+//! within a second.
+
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::json;
+use spartex_api::{
+    AgentControl, AgentStatus, Approval, ApprovalStatus, AuthorKind, ErrorBody, HeartbeatRequest, HeartbeatResponse,
+    Message, Task, TaskStatus,
+};
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+use super::script::{self, Brief};
+use super::seed::DemoAgent;
+use crate::config::Secret;
+
+/// The running workers; `stop` ends them all.
+pub struct Workers {
+    shutdown: watch::Sender<bool>,
+    handles: Vec<JoinHandle<()>>,
+}
+
+impl Workers {
+    pub async fn stop(self) {
+        self.shutdown.send_replace(true);
+        for handle in self.handles {
+            if tokio::time::timeout(Duration::from_secs(5), handle).await.is_err() {
+                tracing::warn!("a simulated worker did not stop within 5 s");
+            }
+        }
+    }
+}
+
+/// Starts one worker per agent against the server at `base_url`; `pace` is the time between steps.
+pub fn spawn_all(base_url: String, agents: Vec<DemoAgent>, pace: Duration) -> Workers {
+    let (shutdown, _) = watch::channel(false);
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(90))
+        .build()
+        .unwrap_or_else(|_| reqwest::Client::new());
+    let handles = agents
+        .into_iter()
+        .enumerate()
+        .map(|(index, demo)| {
+            let api = AgentApi { http: http.clone(), base: base_url.clone(), token: demo.token.clone() };
+            let shutdown = shutdown.subscribe();
+            tokio::spawn(async move {
+                // Stagger starts so the demo does not move in lockstep.
+                let offset = pace.mul_f64(0.37 * index as f64 % 1.0 + 0.1);
+                tokio::time::sleep(offset).await;
+                Worker::new(api, demo, pace).run(shutdown).await;
+            })
+        })
+        .collect();
+    Workers { shutdown, handles }
+}
+
+#[derive(Debug)]
+enum CallError {
+    /// The server refused because this agent or its project is stopped or paused.
+    Halted,
+    Failed(String),
+}
+
+struct AgentApi {
+    http: reqwest::Client,
+    base: String,
+    token: Secret,
+}
+
+impl AgentApi {
+    async fn post<B: Serialize, R: DeserializeOwned>(&self, path: &str, body: &B) -> Result<R, CallError> {
+        let request = self
+            .http
+            .post(format!("{}/api/v1/agent/{path}", self.base))
+            .bearer_auth(self.token.expose())
+            .header(spartex_api::IDEMPOTENCY_KEY_HEADER, uuid::Uuid::new_v4().to_string())
+            .json(body);
+        Self::answer(request.send().await).await
+    }
+
+    async fn get<R: DeserializeOwned>(&self, path: &str) -> Result<R, CallError> {
+        let request = self.http.get(format!("{}/api/v1/agent/{path}", self.base)).bearer_auth(self.token.expose());
+        Self::answer(request.send().await).await
+    }
+
+    async fn answer<R: DeserializeOwned>(sent: reqwest::Result<reqwest::Response>) -> Result<R, CallError> {
+        let response = sent.map_err(|e| CallError::Failed(e.to_string()))?;
+        let status = response.status();
+        if status.is_success() {
+            return response.json().await.map_err(|e| CallError::Failed(e.to_string()));
+        }
+        let body: Option<ErrorBody> = response.json().await.ok();
+        let code = body.as_ref().map(|b| b.error.code.as_str()).unwrap_or_default();
+        if status == reqwest::StatusCode::CONFLICT && matches!(code, "agent_stopped" | "project_stopped") {
+            return Err(CallError::Halted);
+        }
+        Err(CallError::Failed(format!("{status} {code}")))
+    }
+
+    fn control_url(&self) -> String {
+        format!("{}/api/v1/agent/control", self.base.replacen("http", "ws", 1))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Working,
+    Paused,
+    Stopped,
+}
+
+/// Whether a wait ran its course or something made the worker drop what it was doing.
+enum Flow {
+    Continue,
+    Interrupted,
+}
+
+struct Worker {
+    api: AgentApi,
+    demo: DemoAgent,
+    brief: Brief,
+    pace: Duration,
+    round: u64,
+    feedback: Option<String>,
+    mode: Mode,
+    rng: StdRng,
+    control: mpsc::Receiver<AgentControl>,
+    control_tx: Option<mpsc::Sender<AgentControl>>,
+}
+
+impl Worker {
+    fn new(api: AgentApi, demo: DemoAgent, pace: Duration) -> Self {
+        let (control_tx, control) = mpsc::channel(64);
+        let brief = Brief::of(&demo.project_name);
+        let round = demo.agent.id.bytes().map(u64::from).sum::<u64>() % 4;
+        Worker {
+            api,
+            demo,
+            brief,
+            pace,
+            round,
+            feedback: None,
+            mode: Mode::Working,
+            rng: StdRng::from_entropy(),
+            control,
+            control_tx: Some(control_tx),
+        }
+    }
+
+    async fn run(mut self, mut shutdown: watch::Receiver<bool>) {
+        if let Some(tx) = self.control_tx.take() {
+            tokio::spawn(control_socket(self.api.control_url(), self.api.token.clone(), tx, shutdown.clone()));
+        }
+        while !*shutdown.borrow() {
+            let flow = match self.mode {
+                Mode::Working => self.one_task(&mut shutdown).await,
+                Mode::Paused | Mode::Stopped => self.idle(&mut shutdown).await,
+            };
+            if let Err(CallError::Failed(reason)) = flow {
+                tracing::debug!(agent = %self.demo.agent.name, %reason, "simulated worker step failed; retrying");
+                if matches!(self.wait(self.pace, &mut shutdown).await, Flow::Interrupted) && *shutdown.borrow() {
+                    break;
+                }
+            }
+        }
+    }
+
+    fn jittered(&mut self, base: Duration) -> Duration {
+        base.mul_f64(self.rng.gen_range(0.6..1.4))
+    }
+
+    /// Waits, answering chat meanwhile; a stop, a pause or shutdown interrupts.
+    async fn wait(&mut self, duration: Duration, shutdown: &mut watch::Receiver<bool>) -> Flow {
+        let deadline = tokio::time::Instant::now() + duration;
+        loop {
+            let frame = tokio::select! {
+                _ = tokio::time::sleep_until(deadline) => return Flow::Continue,
+                _ = shutdown.changed() => return Flow::Interrupted,
+                frame = self.control.recv() => frame,
+            };
+            match frame {
+                Some(frame) => {
+                    if self.handle(frame).await {
+                        return Flow::Interrupted;
+                    }
+                }
+                None => tokio::time::sleep_until(deadline).await,
+            }
+        }
+    }
+
+    /// Applies a control frame. Returns true when current work must be dropped.
+    async fn handle(&mut self, frame: AgentControl) -> bool {
+        match frame {
+            AgentControl::Stop { stop_id } => {
+                self.mode = Mode::Stopped;
+                let acked: Result<serde_json::Value, _> = self.api.post("stop-ack", &json!({ "stop_id": stop_id })).await;
+                if let Err(e) = acked {
+                    tracing::warn!(agent = %self.demo.agent.name, error = ?e, "could not acknowledge a stop");
+                }
+                true
+            }
+            AgentControl::Pause { .. } => {
+                self.mode = Mode::Paused;
+                true
+            }
+            AgentControl::Resume => {
+                self.mode = Mode::Working;
+                false
+            }
+            AgentControl::Message { message } => {
+                self.answer_chat(message);
+                false
+            }
+        }
+    }
+
+    fn answer_chat(&mut self, message: Message) {
+        let to_me = message.agent_id.as_deref() == Some(self.demo.agent.id.as_str());
+        let to_project_and_i_lead = message.agent_id.is_none() && self.demo.lead;
+        if message.author_kind != AuthorKind::User || !(to_me || to_project_and_i_lead) {
+            return;
+        }
+        let reply = script::chat_reply(&self.demo.agent.role, &self.demo.agent.name, &message.body);
+        let api = AgentApi { http: self.api.http.clone(), base: self.api.base.clone(), token: self.api.token.clone() };
+        let delay = self.jittered(self.pace / 3).min(Duration::from_secs(3));
+        tokio::spawn(async move {
+            tokio::time::sleep(delay).await;
+            let posted: Result<Message, _> =
+                api.post("messages", &json!({ "body": reply, "to_project": message.agent_id.is_none() })).await;
+            if let Err(e) = posted {
+                tracing::debug!(error = ?e, "simulated chat reply not posted");
+            }
+        });
+    }
+
+    async fn idle(&mut self, shutdown: &mut watch::Receiver<bool>) -> Result<(), CallError> {
+        let pause = self.pace * 2;
+        if let Flow::Interrupted = self.wait(pause, shutdown).await {
+            return Ok(());
+        }
+        let beat = self.heartbeat(AgentStatus::Idle, None, (0, 0, 0.0)).await?;
+        if beat.stop_requested {
+            if let (Some(stop_id), Mode::Working | Mode::Paused) = (beat.stop_id, self.mode) {
+                self.handle(AgentControl::Stop { stop_id }).await;
+            }
+            self.mode = Mode::Stopped;
+        } else if !beat.paused {
+            self.mode = Mode::Working;
+        }
+        Ok(())
+    }
+
+    async fn heartbeat(&self, status: AgentStatus, task: Option<&str>, cost: (i64, i64, f64)) -> Result<HeartbeatResponse, CallError> {
+        self.api
+            .post(
+                "heartbeat",
+                &HeartbeatRequest {
+                    status,
+                    current_task: task.map(str::to_owned),
+                    tokens_in: cost.0,
+                    tokens_out: cost.1,
+                    cost_usd: cost.2,
+                },
+            )
+            .await
+    }
+
+    /// Reacts to what a heartbeat said. Returns true when work must stop.
+    async fn obey(&mut self, beat: &HeartbeatResponse) -> bool {
+        if beat.stop_requested {
+            match &beat.stop_id {
+                Some(stop_id) => {
+                    self.handle(AgentControl::Stop { stop_id: stop_id.clone() }).await;
+                }
+                None => self.mode = Mode::Stopped,
+            }
+            return true;
+        }
+        if beat.paused {
+            self.mode = Mode::Paused;
+            return true;
+        }
+        false
+    }
+
+    async fn update_task(&self, id: &str, status: Option<TaskStatus>, progress: Option<i64>) -> Result<Task, CallError> {
+        self.api.post("tasks", &json!({ "id": id, "status": status, "progress": progress })).await
+    }
+
+    async fn say(&self, body: &str) -> Result<(), CallError> {
+        self.api.post::<_, Message>("messages", &json!({ "body": body })).await.map(|_| ())
+    }
+
+    async fn one_task(&mut self, shutdown: &mut watch::Receiver<bool>) -> Result<(), CallError> {
+        let plan = script::next_task(&self.demo.agent.role, self.brief, self.round, self.feedback.take().as_deref());
+        self.round += 1;
+        let halted = |e: CallError, mode: &mut Mode| match e {
+            CallError::Halted => {
+                *mode = Mode::Stopped;
+                Ok(())
+            }
+            other => Err(other),
+        };
+        let task: Task = match self.api.post("tasks", &json!({ "title": plan.title, "status": "running", "progress": 0 })).await {
+            Ok(task) => task,
+            Err(e) => return halted(e, &mut self.mode),
+        };
+        if let Some(opening) = &plan.opening {
+            self.say(opening).await?;
+        }
+        for step in 1..=plan.steps {
+            let pause = self.jittered(self.pace);
+            if let Flow::Interrupted = self.wait(pause, shutdown).await {
+                return Ok(());
+            }
+            let failing = self.demo.agent.role == "Analyst" && self.round % 9 == 4 && step == 2;
+            let status = if failing { AgentStatus::Error } else { AgentStatus::Working };
+            let cost = script::step_cost(&self.demo.agent.model, self.round + u64::from(step));
+            let beat = self.heartbeat(status, Some(&task.id), cost).await?;
+            if self.obey(&beat).await {
+                return Ok(());
+            }
+            if failing {
+                self.say("The ad network's reporting API answered 503 three times in a row. Retrying in a minute; numbers below may lag.").await?;
+                let pause = self.pace * 3;
+                if let Flow::Interrupted = self.wait(pause, shutdown).await {
+                    return Ok(());
+                }
+            }
+            let progress = i64::from(step * 100 / (plan.steps + 1));
+            self.update_task(&task.id, None, Some(progress)).await?;
+            if self.rng.gen_bool(0.3) {
+                self.say(script::progress_note(&self.demo.agent.role, self.round + u64::from(step))).await?;
+            }
+        }
+        let final_status = match plan.approval {
+            None => TaskStatus::Done,
+            Some(mut request) => {
+                request.task_id = Some(task.id.clone());
+                self.update_task(&task.id, Some(TaskStatus::Blocked), None).await?;
+                let approval: Approval = match self.api.post("approvals", &request).await {
+                    Ok(approval) => approval,
+                    Err(e) => return halted(e, &mut self.mode),
+                };
+                let Some(settled) = self.await_decision(&approval.id, shutdown).await? else { return Ok(()) };
+                self.say(&script::outcome_message(settled.status, &settled.title, settled.comment.as_deref())).await?;
+                match settled.status {
+                    ApprovalStatus::Approved => TaskStatus::Done,
+                    ApprovalStatus::Rejected => {
+                        self.feedback = settled.comment.clone();
+                        if self.feedback.is_some() {
+                            self.round -= 1; // the same piece of work, reworked
+                        }
+                        TaskStatus::Cancelled
+                    }
+                    _ => TaskStatus::Cancelled,
+                }
+            }
+        };
+        self.update_task(&task.id, Some(final_status), None).await?;
+        let beat = self.heartbeat(AgentStatus::Idle, None, (0, 0, 0.0)).await?;
+        self.obey(&beat).await;
+        Ok(())
+    }
+
+    /// Long-polls the decision while obeying control frames. `None` when work must stop.
+    async fn await_decision(&mut self, id: &str, shutdown: &mut watch::Receiver<bool>) -> Result<Option<Approval>, CallError> {
+        enum Next {
+            Polled(Result<Box<Approval>, CallError>),
+            Frame(Option<AgentControl>),
+            Shutdown,
+        }
+        loop {
+            let next = {
+                let path = format!("approvals/{id}?wait_s=20");
+                let poll = self.api.get::<Box<Approval>>(&path);
+                tokio::select! {
+                    polled = poll => Next::Polled(polled),
+                    frame = self.control.recv() => Next::Frame(frame),
+                    _ = shutdown.changed() => Next::Shutdown,
+                }
+            };
+            match next {
+                Next::Polled(Ok(approval)) if approval.status != ApprovalStatus::Pending => return Ok(Some(*approval)),
+                Next::Polled(Ok(_)) => {}
+                Next::Polled(Err(e)) => return Err(e),
+                Next::Frame(Some(frame)) => {
+                    if self.handle(frame).await {
+                        return Ok(None);
+                    }
+                }
+                Next::Frame(None) | Next::Shutdown => return Ok(None),
+            }
+        }
+    }
+}
+
+/// Keeps the agent's control socket open, reconnecting after a second when it drops.
+async fn control_socket(url: String, token: Secret, frames: mpsc::Sender<AgentControl>, mut shutdown: watch::Receiver<bool>) {
+    loop {
+        if *shutdown.borrow() {
+            return;
+        }
+        if let Ok(mut request) = url.as_str().into_client_request() {
+            if let Ok(value) = format!("Bearer {}", token.expose()).parse() {
+                request.headers_mut().insert("authorization", value);
+            }
+            if let Ok((mut socket, _)) = tokio_tungstenite::connect_async(request).await {
+                loop {
+                    let message = tokio::select! {
+                        message = socket.next() => message,
+                        _ = shutdown.changed() => return,
+                    };
+                    match message {
+                        Some(Ok(tokio_tungstenite::tungstenite::Message::Text(text))) => {
+                            if let Ok(frame) = serde_json::from_str::<AgentControl>(&text) {
+                                if frames.send(frame).await.is_err() {
+                                    return;
+                                }
+                            }
+                        }
+                        Some(Ok(_)) => {}
+                        Some(Err(_)) | None => break,
+                    }
+                }
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+            _ = shutdown.changed() => return,
+        }
+    }
+}

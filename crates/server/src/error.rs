@@ -1,0 +1,137 @@
+//! The one error type of the HTTP boundary, rendered as the contract's error body.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::{json, Value};
+use spartex_api::{codes, ErrorBody, ErrorDetail};
+
+use crate::store::StoreError;
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+/// Each variant is a situation the caller handles differently.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// 400: the request is malformed; `message` names the field.
+    #[error("{message}")]
+    BadRequest { code: &'static str, message: String },
+    /// 401: no valid credentials.
+    #[error("{message}")]
+    Unauthenticated { code: &'static str, message: String },
+    /// 403: authenticated, but the role or token scope does not allow this.
+    #[error("{message}")]
+    Forbidden { message: String },
+    /// 404: unknown, or another tenant's.
+    #[error("{what} not found")]
+    NotFound { what: &'static str },
+    /// 409: the state changed under the caller; `details` holds the current state.
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String, details: Value },
+    /// 410: gone for good, e.g. an expired approval.
+    #[error("{message}")]
+    Gone { code: &'static str, message: String, details: Value },
+    /// 413
+    #[error("{message}")]
+    TooLarge { message: String },
+    /// 422: well-formed but not acceptable.
+    #[error("{message}")]
+    Invalid { code: &'static str, message: String },
+    /// 429
+    #[error("too many attempts; retry in {retry_after_s} s")]
+    RateLimited { retry_after_s: u64 },
+    /// 5xx: our fault. The detail is logged, never sent.
+    #[error("internal error: {0}")]
+    Internal(#[from] StoreError),
+}
+
+impl ApiError {
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        ApiError::BadRequest { code: codes::BAD_REQUEST, message: message.into() }
+    }
+
+    pub fn invalid(message: impl Into<String>) -> Self {
+        ApiError::Invalid { code: codes::VALIDATION_FAILED, message: message.into() }
+    }
+
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        ApiError::Forbidden { message: message.into() }
+    }
+
+    pub fn unauthenticated(message: impl Into<String>) -> Self {
+        ApiError::Unauthenticated { code: codes::UNAUTHENTICATED, message: message.into() }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            ApiError::Unauthenticated { .. } => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
+            ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
+            ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::Gone { .. } => StatusCode::GONE,
+            ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// True for answers that depend only on the request and the state it met, so an
+    /// Idempotency-Key may keep them; a 5xx may succeed when retried.
+    pub fn is_final(&self) -> bool {
+        self.status().is_client_error() && !matches!(self, ApiError::RateLimited { .. })
+    }
+
+    pub fn body(&self) -> ErrorBody {
+        let (code, message, details) = match self {
+            ApiError::BadRequest { code, message } | ApiError::Invalid { code, message } => {
+                (*code, message.clone(), Value::Null)
+            }
+            ApiError::Unauthenticated { code, message } => (*code, message.clone(), Value::Null),
+            ApiError::Forbidden { message } => (codes::FORBIDDEN, message.clone(), Value::Null),
+            ApiError::NotFound { what } => (
+                codes::NOT_FOUND,
+                format!("No {what} with that id exists in your organisation. Check the id, or refresh your list."),
+                Value::Null,
+            ),
+            ApiError::Conflict { code, message, details } | ApiError::Gone { code, message, details } => {
+                (*code, message.clone(), details.clone())
+            }
+            ApiError::TooLarge { message } => (codes::PAYLOAD_TOO_LARGE, message.clone(), Value::Null),
+            ApiError::RateLimited { retry_after_s } => (
+                codes::RATE_LIMITED,
+                format!("Too many attempts. Wait {retry_after_s} seconds, then try again."),
+                json!({ "retry_after_s": retry_after_s }),
+            ),
+            ApiError::Internal(_) => (
+                codes::INTERNAL,
+                "The server failed to handle this request. Nothing was changed; try again in a moment.".to_owned(),
+                Value::Null,
+            ),
+        };
+        ErrorBody { error: ErrorDetail { code: code.to_owned(), message, details } }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if let ApiError::Internal(source) = &self {
+            tracing::error!(error = %source, "request failed inside the server");
+        }
+        let mut response = (self.status(), axum::Json(self.body())).into_response();
+        if let ApiError::RateLimited { retry_after_s } = self {
+            if let Ok(value) = HeaderValue::from_str(&retry_after_s.to_string()) {
+                response.headers_mut().insert(header::RETRY_AFTER, value);
+            }
+        }
+        response
+    }
+}
+
+/// An error body built outside a handler (fallbacks, panics, middleware rejections).
+pub fn error_response(status: StatusCode, code: &str, message: &str) -> Response {
+    let body = ErrorBody {
+        error: ErrorDetail { code: code.to_owned(), message: message.to_owned(), details: Value::Null },
+    };
+    (status, axum::Json(body)).into_response()
+}

@@ -1,0 +1,210 @@
+//! The agent-worker endpoints: where agents plug in.
+
+use axum::extract::ws::{Message as WsMessage, WebSocket, WebSocketUpgrade};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::Json;
+use futures_util::{SinkExt, StreamExt};
+use serde::Deserialize;
+use spartex_api::{
+    Agent, AgentControl, AgentMessageRequest, AgentStatus, Approval, ApprovalStatus, ErrorBody, EventKind,
+    HeartbeatRequest, HeartbeatResponse, Message, Project, ProjectStatus, RequestApproval, Stop, StopAckRequest,
+    StopStatus, Task, UpsertTaskRequest,
+};
+use tokio::sync::broadcast::error::RecvError;
+use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::extract::{ApiJson, ApiQuery, Mutation};
+use super::{begin_or_replay, read, read_all};
+use crate::auth::AgentPrincipal;
+use crate::error::{ApiError, ApiResult};
+use crate::service::{agents, approvals, messages, stops};
+use crate::state::AppState;
+use crate::store::{DocFilter, DocKind};
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(heartbeat))
+        .routes(routes!(request_approval))
+        .routes(routes!(wait_for_approval))
+        .routes(routes!(post_message))
+        .routes(routes!(upsert_task))
+        .routes(routes!(stop_ack))
+        .routes(routes!(control))
+}
+
+/// Reports status and spend since the last beat; answers whether to stop.
+#[utoipa::path(post, path = "/api/v1/agent/heartbeat", tag = "agent workers", request_body = HeartbeatRequest,
+    responses((status = 200, body = HeartbeatResponse), (status = 401, body = ErrorBody)))]
+async fn heartbeat(State(state): State<AppState>, agent: AgentPrincipal, mutation: Mutation, ApiJson(req): ApiJson<HeartbeatRequest>) -> Response {
+    let scope = mutation.scope(&agent.agent_id);
+    let mut w = begin_or_replay!(state, scope);
+    let result = agents::heartbeat(&mut w, &agent, req).await;
+    w.finish(&scope, StatusCode::OK, result).await
+}
+
+/// Asks people to approve an action; refused (409 `agent_stopped`) once the agent is stopped.
+#[utoipa::path(post, path = "/api/v1/agent/approvals", tag = "agent workers", request_body = RequestApproval,
+    responses((status = 201, body = Approval), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn request_approval(State(state): State<AppState>, agent: AgentPrincipal, mutation: Mutation, ApiJson(req): ApiJson<RequestApproval>) -> Response {
+    let scope = mutation.scope(&agent.agent_id);
+    let mut w = begin_or_replay!(state, scope);
+    let result = approvals::request(&mut w, &agent, req).await;
+    w.finish(&scope, StatusCode::CREATED, result).await
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct WaitQuery {
+    /// Seconds to wait for a decision (0 to 60; default 30).
+    wait_s: Option<u64>,
+}
+
+/// Long-polls one of this agent's approvals until it is decided or the wait ends.
+#[utoipa::path(get, path = "/api/v1/agent/approvals/{id}", tag = "agent workers", params(("id" = String, Path), WaitQuery),
+    responses((status = 200, body = Approval), (status = 404, body = ErrorBody)))]
+async fn wait_for_approval(
+    State(state): State<AppState>,
+    agent: AgentPrincipal,
+    Path(id): Path<String>,
+    ApiQuery(query): ApiQuery<WaitQuery>,
+) -> ApiResult<Json<Approval>> {
+    let wait = std::time::Duration::from_secs(query.wait_s.unwrap_or(30)).min(state.settings.max_long_poll);
+    let mut live = state.events.subscribe(&agent.tenant_id);
+    let approval: Approval = read(&state, &agent.tenant_id, &id, "approval").await?;
+    if approval.agent_id.as_deref() != Some(agent.agent_id.as_str()) {
+        return Err(ApiError::NotFound { what: "approval" });
+    }
+    if approval.status != ApprovalStatus::Pending || wait.is_zero() {
+        return Ok(Json(approval));
+    }
+    let deadline = tokio::time::sleep(wait);
+    tokio::pin!(deadline);
+    let mut shutdown = state.shutting_down();
+    loop {
+        tokio::select! {
+            _ = shutdown.changed() => break,
+            received = live.recv() => match received {
+                Ok(published) if published.event.kind == EventKind::ApprovalUpserted.as_str()
+                    && published.event.data.get("id").and_then(|v| v.as_str()) == Some(id.as_str()) =>
+                {
+                    let current: Approval = serde_json::from_value(published.event.data.clone())
+                        .map_err(|e| ApiError::Internal(e.into()))?;
+                    if current.status != ApprovalStatus::Pending {
+                        return Ok(Json(current));
+                    }
+                }
+                Ok(_) => {}
+                Err(RecvError::Lagged(_)) => {
+                    let current: Approval = read(&state, &agent.tenant_id, &id, "approval").await?;
+                    if current.status != ApprovalStatus::Pending {
+                        return Ok(Json(current));
+                    }
+                }
+                Err(RecvError::Closed) => break,
+            },
+            _ = &mut deadline => break,
+        }
+    }
+    Ok(Json(read(&state, &agent.tenant_id, &id, "approval").await?))
+}
+
+/// Posts to this agent's thread, or to the project's with `to_project`.
+#[utoipa::path(post, path = "/api/v1/agent/messages", tag = "agent workers", request_body = AgentMessageRequest,
+    responses((status = 201, body = Message), (status = 409, body = ErrorBody)))]
+async fn post_message(State(state): State<AppState>, agent: AgentPrincipal, mutation: Mutation, ApiJson(req): ApiJson<AgentMessageRequest>) -> Response {
+    let scope = mutation.scope(&agent.agent_id);
+    let mut w = begin_or_replay!(state, scope);
+    let result = messages::post_from_agent(&mut w, &agent, req).await;
+    w.finish(&scope, StatusCode::CREATED, result).await
+}
+
+/// Creates a task, or updates the one named by `id`.
+#[utoipa::path(post, path = "/api/v1/agent/tasks", tag = "agent workers", request_body = UpsertTaskRequest,
+    responses((status = 200, body = Task), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn upsert_task(State(state): State<AppState>, agent: AgentPrincipal, mutation: Mutation, ApiJson(req): ApiJson<UpsertTaskRequest>) -> Response {
+    let scope = mutation.scope(&agent.agent_id);
+    let mut w = begin_or_replay!(state, scope);
+    let result = agents::upsert_task(&mut w, &agent, req).await;
+    w.finish(&scope, StatusCode::OK, result).await
+}
+
+/// Confirms this agent stopped.
+#[utoipa::path(post, path = "/api/v1/agent/stop-ack", tag = "agent workers", request_body = StopAckRequest,
+    responses((status = 200, body = Stop), (status = 404, body = ErrorBody)))]
+async fn stop_ack(State(state): State<AppState>, agent: AgentPrincipal, mutation: Mutation, ApiJson(req): ApiJson<StopAckRequest>) -> Response {
+    let scope = mutation.scope(&agent.agent_id);
+    let mut w = begin_or_replay!(state, scope);
+    let result = stops::acknowledge(&mut w, &agent, &req.stop_id).await;
+    w.finish(&scope, StatusCode::OK, result).await
+}
+
+/// The agent's control socket (WebSocket): `{"type":"stop","stop_id":…}` the moment a stop
+/// covers it, and `resume`, `pause` and `message` frames.
+#[utoipa::path(get, path = "/api/v1/agent/control", tag = "agent workers",
+    responses((status = 101, description = "Switching to the control socket"), (status = 401, body = ErrorBody)))]
+async fn control(State(state): State<AppState>, agent: AgentPrincipal, upgrade: WebSocketUpgrade) -> Response {
+    upgrade.max_message_size(16 * 1024).on_upgrade(move |socket| async move {
+        if let Err(reason) = serve_control(state, agent, socket).await {
+            tracing::debug!(%reason, "agent control socket closed");
+        }
+    })
+}
+
+async fn serve_control(state: AppState, principal: AgentPrincipal, socket: WebSocket) -> Result<(), String> {
+    let (mut sink, mut incoming) = socket.split();
+    let mut frames = state.agents.subscribe(&principal.agent_id);
+    // A stop or pause that happened while the worker was away is sent as soon as it connects.
+    for frame in missed_frames(&state, &principal).await.map_err(|e| e.to_string())? {
+        send(&mut sink, &frame).await?;
+    }
+    let mut ping = tokio::time::interval(state.settings.ping_interval);
+    ping.tick().await;
+    let mut shutdown = state.shutting_down();
+    loop {
+        tokio::select! {
+            _ = shutdown.changed() => {
+                let _ = sink.send(WsMessage::Close(None)).await;
+                return Ok(());
+            }
+            received = frames.recv() => match received {
+                Ok(frame) => send(&mut sink, &frame).await?,
+                Err(RecvError::Lagged(_)) => {
+                    for frame in missed_frames(&state, &principal).await.map_err(|e| e.to_string())? {
+                        send(&mut sink, &frame).await?;
+                    }
+                }
+                Err(RecvError::Closed) => return Ok(()),
+            },
+            _ = ping.tick() => sink.send(WsMessage::Ping(Default::default())).await.map_err(|e| e.to_string())?,
+            frame = incoming.next() => match frame {
+                None | Some(Err(_)) | Some(Ok(WsMessage::Close(_))) => return Ok(()),
+                Some(Ok(_)) => {}
+            },
+        }
+    }
+}
+
+async fn missed_frames(state: &AppState, principal: &AgentPrincipal) -> ApiResult<Vec<AgentControl>> {
+    let agent: Agent = read(state, &principal.tenant_id, &principal.agent_id, "agent").await?;
+    let mut frames = Vec::new();
+    if agent.status == AgentStatus::Stopping {
+        let pending: Vec<Stop> = read_all(state, &principal.tenant_id, DocFilter::all(DocKind::Stop).with_status(StopStatus::Pending.as_str())).await?;
+        if let Some(stop) = pending.iter().find(|s| s.agents.iter().any(|a| a.agent_id == agent.id && a.acked_at.is_none())) {
+            frames.push(AgentControl::Stop { stop_id: stop.id.clone() });
+        }
+    }
+    let project: Project = read(state, &principal.tenant_id, &agent.project_id, "project").await?;
+    if project.status == ProjectStatus::Paused {
+        frames.push(AgentControl::Pause { reason: "The project's budget is spent".into() });
+    }
+    Ok(frames)
+}
+
+async fn send(sink: &mut futures_util::stream::SplitSink<WebSocket, WsMessage>, frame: &AgentControl) -> Result<(), String> {
+    let json = serde_json::to_string(frame).map_err(|e| e.to_string())?;
+    sink.send(WsMessage::Text(json.into())).await.map_err(|e| e.to_string())
+}

@@ -1,0 +1,418 @@
+//! The client endpoints: what the desktop app, the phone and the CLI call.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Deserialize;
+use spartex_api::{
+    Agent, Approval, CreateAgentRequest, CreateProjectRequest, CreatedAgent, DecisionRequest, Device, ErrorBody,
+    Health, LoginRequest, LogoutRequest, Me, Message, PostMessageRequest, Project, ProjectDetail, ProjectMetrics,
+    RefreshRequest, RegisterDeviceRequest, Stop, StopRequest, SyncPage, Task, TokenPair, UpdateProjectRequest,
+};
+use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::extract::{ApiJson, ApiQuery, Mutation};
+use super::{begin_or_replay, read, read_all};
+use crate::auth::UserPrincipal;
+use crate::error::{ApiError, ApiResult};
+use crate::service::stops::StopTarget;
+use crate::service::{approvals, devices, messages, projects, sessions, stops};
+use crate::state::AppState;
+use crate::store::{DocFilter, DocKind};
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(healthz))
+        .routes(routes!(login))
+        .routes(routes!(refresh))
+        .routes(routes!(logout))
+        .routes(routes!(me))
+        .routes(routes!(list_projects, create_project))
+        .routes(routes!(get_project, update_project))
+        .routes(routes!(create_agent))
+        .routes(routes!(list_messages, post_message))
+        .routes(routes!(project_metrics))
+        .routes(routes!(list_approvals))
+        .routes(routes!(get_approval))
+        .routes(routes!(decide_approval))
+        .routes(routes!(stop_project))
+        .routes(routes!(resume_project))
+        .routes(routes!(stop_tenant))
+        .routes(routes!(list_stops))
+        .routes(routes!(get_stop))
+        .routes(routes!(sync))
+        .routes(routes!(register_device))
+        .routes(routes!(delete_device))
+}
+
+#[utoipa::path(get, path = "/healthz", tag = "sync", responses((status = 200, body = Health)))]
+async fn healthz(State(state): State<AppState>) -> ApiResult<Json<Health>> {
+    state.store.log_bounds("").await?; // proves the database answers
+    Ok(Json(Health { status: "ok".into(), version: env!("CARGO_PKG_VERSION").into() }))
+}
+
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
+    responses((status = 200, body = TokenPair), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
+async fn login(State(state): State<AppState>, ApiJson(req): ApiJson<LoginRequest>) -> ApiResult<Json<TokenPair>> {
+    Ok(Json(sessions::login(&state, req).await?))
+}
+
+/// Rotates the refresh token. Reusing a rotated one revokes the whole sign-in.
+#[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth", request_body = RefreshRequest,
+    responses((status = 200, body = TokenPair), (status = 401, body = ErrorBody)))]
+async fn refresh(State(state): State<AppState>, ApiJson(req): ApiJson<RefreshRequest>) -> ApiResult<Json<TokenPair>> {
+    Ok(Json(sessions::refresh(&state, req).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", request_body = Option<LogoutRequest>,
+    responses((status = 204), (status = 401, body = ErrorBody)))]
+async fn logout(State(state): State<AppState>, user: UserPrincipal, body: axum::body::Bytes) -> ApiResult<StatusCode> {
+    let req: LogoutRequest = if body.is_empty() {
+        LogoutRequest::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| ApiError::bad_request(format!("The body is not a logout request: {e}")))?
+    };
+    sessions::logout(&state, &user, req).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(get, path = "/api/v1/me", tag = "auth", responses((status = 200, body = Me), (status = 401, body = ErrorBody)))]
+async fn me(State(state): State<AppState>, user: UserPrincipal) -> ApiResult<Json<Me>> {
+    let found = state.store.user(&user.tenant_id, &user.user_id).await?.ok_or(ApiError::NotFound { what: "user" })?;
+    let tenant = state.store.tenant(&user.tenant_id).await?.ok_or(ApiError::NotFound { what: "organisation" })?;
+    Ok(Json(Me { user: found, tenant }))
+}
+
+#[utoipa::path(get, path = "/api/v1/projects", tag = "projects", responses((status = 200, body = Vec<Project>)))]
+async fn list_projects(State(state): State<AppState>, user: UserPrincipal) -> ApiResult<Json<Vec<Project>>> {
+    Ok(Json(read_all(&state, &user.tenant_id, DocFilter::all(DocKind::Project)).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/projects", tag = "projects", request_body = CreateProjectRequest,
+    responses((status = 201, body = Project), (status = 403, body = ErrorBody)))]
+async fn create_project(
+    State(state): State<AppState>,
+    user: UserPrincipal,
+    mutation: Mutation,
+    ApiJson(req): ApiJson<CreateProjectRequest>,
+) -> Response {
+    let scope = mutation.scope(&user.user_id);
+    let mut w = begin_or_replay!(state, scope);
+    let result = projects::create(&mut w, &user, req).await;
+    w.finish(&scope, StatusCode::CREATED, result).await
+}
+
+/// The project with its agents and open tasks.
+#[utoipa::path(get, path = "/api/v1/projects/{id}", tag = "projects", params(("id" = String, Path)),
+    responses((status = 200, body = ProjectDetail), (status = 404, body = ErrorBody)))]
+async fn get_project(State(state): State<AppState>, user: UserPrincipal, Path(id): Path<String>) -> ApiResult<Json<ProjectDetail>> {
+    let tenant = &user.tenant_id;
+    let project: Project = read(&state, tenant, &id, "project").await?;
+    let agents: Vec<Agent> = read_all(&state, tenant, DocFilter::in_project(DocKind::Agent, &id)).await?;
+    let tasks: Vec<Task> = read_all(&state, tenant, DocFilter::in_project(DocKind::Task, &id)).await?;
+    let tasks = tasks.into_iter().filter(|t| !t.status.is_finished()).collect();
+    Ok(Json(ProjectDetail { project, agents, tasks }))
+}
+
+#[utoipa::path(patch, path = "/api/v1/projects/{id}", tag = "projects", params(("id" = String, Path)),
+    request_body = UpdateProjectRequest, responses((status = 200, body = Project), (status = 403, body = ErrorBody)))]
+async fn update_project(
+    State(state): State<AppState>,
+    user: UserPrincipal,
+    Path(id): Path<String>,
+    mutation: Mutation,
+    ApiJson(req): ApiJson<UpdateProjectRequest>,
+) -> Response {
+    let scope = mutation.scope(&user.user_id);
+    let mut w = begin_or_replay!(state, scope);
+    let result = projects::update(&mut w, &user, &id, req).await;
+    w.finish(&scope, StatusCode::OK, result).await
+}
+
+/// Adds an agent and returns the token its worker signs in with (shown once).
+#[utoipa::path(post, path = "/api/v1/projects/{id}/agents", tag = "projects", params(("id" = String, Path)),
+    request_body = CreateAgentRequest, responses((status = 201, body = CreatedAgent), (status = 403, body = ErrorBody)))]
+async fn create_agent(
+    State(state): State<AppState>,
+    user: UserPrincipal,
+    Path(id): Path<String>,
+    mutation: Mutation,
+    ApiJson(req): ApiJson<CreateAgentRequest>,
+) -> Response {
+    let scope = mutation.scope(&user.user_id);
+    let mut w = begin_or_replay!(state, scope);
+    let result = projects::create_agent(&mut w, &user, &id, req).await;
+    w.finish(&scope, StatusCode::CREATED, result).await
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct MessagesQuery {
+    /// Only messages older than the message with this id.
+    before: Option<String>,
+    /// At most this many (default 50, at most 200).
+    limit: Option<i64>,
+}
+
+/// A page of the project's chat, oldest first, ending just before `before`.
+#[utoipa::path(get, path = "/api/v1/projects/{id}/messages", tag = "chat", params(("id" = String, Path), MessagesQuery),
+    responses((status = 200, body = Vec<Message>), (status = 404, body = ErrorBody)))]
+async fn list_messages(
+    State(state): State<AppState>,
+    user: UserPrincipal,
+    Path(id): Path<String>,
+    ApiQuery(query): ApiQuery<MessagesQuery>,
+) -> ApiResult<Json<Vec<Message>>> {
+    let tenant = &user.tenant_id;
+    let _project: Project = read(&state, tenant, &id, "project").await?;
+    let limit = query.limit.unwrap_or(50);
+    if !(1..=200).contains(&limit) {
+        return Err(ApiError::bad_request("`limit` must be between 1 and 200."));
+    }
+    let before_key = match &query.before {
+        Some(before) => {
+            let message: Message = read(&state, tenant, before, "message").await?;
+            Some(crate::store::Resource::document(&message).sort_key)
+        }
+        None => None,
+    };
+    let filter = DocFilter {
+        before: before_key.as_deref(),
+        limit: Some(limit),
+        newest_first: true,
+        ..DocFilter::in_project(DocKind::Message, &id)
+    };
+    let mut page: Vec<Message> = read_all(&state, tenant, filter).await?;
+    page.reverse();
+    Ok(Json(page))
+}
+
+/// Posts to the project's thread, or to one agent's. A repeated `client_msg_id` answers 200 with the first.
+#[utoipa::path(post, path = "/api/v1/projects/{id}/messages", tag = "chat", params(("id" = String, Path)),
+    request_body = PostMessageRequest,
+    responses((status = 201, body = Message), (status = 200, body = Message), (status = 403, body = ErrorBody)))]
+async fn post_message(
+    State(state): State<AppState>,
+    user: UserPrincipal,
+    Path(id): Path<String>,
+    mutation: Mutation,
+    ApiJson(req): ApiJson<PostMessageRequest>,
+) -> Response {
+    let scope = mutation.scope(&user.user_id);
+    let mut w = begin_or_replay!(state, scope);
+    match messages::post_from_user(&mut w, &user, &id, req).await {
+        Ok((message, true)) => w.finish(&scope, StatusCode::CREATED, Ok(message)).await,
+        Ok((message, false)) => w.finish(&scope, StatusCode::OK, Ok(message)).await,
+        Err(error) => w.finish::<Message>(&scope, StatusCode::CREATED, Err(error)).await,
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct MetricsQuery {
+    /// `hour` or `day` (default).
+    bucket: Option<String>,
+}
+
+/// Tokens and cost per bucket and agent.
+#[utoipa::path(get, path = "/api/v1/projects/{id}/metrics", tag = "projects", params(("id" = String, Path), MetricsQuery),
+    responses((status = 200, body = ProjectMetrics), (status = 404, body = ErrorBody)))]
+async fn project_metrics(
+    State(state): State<AppState>,
+    user: UserPrincipal,
+    Path(id): Path<String>,
+    ApiQuery(query): ApiQuery<MetricsQuery>,
+) -> ApiResult<Json<ProjectMetrics>> {
+    let _project: Project = read(&state, &user.tenant_id, &id, "project").await?;
+    let bucket = query.bucket.unwrap_or_else(|| "day".into());
+    let bucket_s = match bucket.as_str() {
+        "hour" => 3600,
+        "day" => 86_400,
+        _ => return Err(ApiError::bad_request("`bucket` must be `hour` or `day`.")),
+    };
+    let buckets = state.store.cost_buckets(&user.tenant_id, &id, bucket_s).await?;
+    Ok(Json(ProjectMetrics { project_id: id, bucket, buckets }))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct ApprovalsQuery {
+    /// `pending`, `approved`, `rejected`, `expired` or `cancelled`; all when absent.
+    status: Option<spartex_api::ApprovalStatus>,
+    project_id: Option<String>,
+}
+
+/// Approvals, most urgent first (risk, then expiry).
+#[utoipa::path(get, path = "/api/v1/approvals", tag = "approvals", params(ApprovalsQuery),
+    responses((status = 200, body = Vec<Approval>)))]
+async fn list_approvals(
+    State(state): State<AppState>,
+    user: UserPrincipal,
+    ApiQuery(query): ApiQuery<ApprovalsQuery>,
+) -> ApiResult<Json<Vec<Approval>>> {
+    let status = query.status.map(|s| s.as_str());
+    let mut filter = DocFilter::all(DocKind::Approval);
+    filter.status = status;
+    filter.project_id = query.project_id.as_deref();
+    let mut approvals: Vec<Approval> = read_all(&state, &user.tenant_id, filter).await?;
+    approvals.sort_by(|a, b| b.risk_rank().cmp(&a.risk_rank()).then(a.expires_at.cmp(&b.expires_at)));
+    Ok(Json(approvals))
+}
+
+trait RiskRank {
+    fn risk_rank(&self) -> usize;
+}
+
+impl RiskRank for Approval {
+    fn risk_rank(&self) -> usize {
+        spartex_api::Risk::ALL.iter().position(|r| *r == self.risk).unwrap_or(0)
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/approvals/{id}", tag = "approvals", params(("id" = String, Path)),
+    responses((status = 200, body = Approval), (status = 404, body = ErrorBody)))]
+async fn get_approval(State(state): State<AppState>, user: UserPrincipal, Path(id): Path<String>) -> ApiResult<Json<Approval>> {
+    Ok(Json(read(&state, &user.tenant_id, &id, "approval").await?))
+}
+
+/// Approve or reject. 409 `approval_already_decided` names who decided first; 409
+/// `approval_changed` when the request changed after `seen_version`; 410 `approval_expired`.
+#[utoipa::path(post, path = "/api/v1/approvals/{id}/decision", tag = "approvals", params(("id" = String, Path)),
+    request_body = DecisionRequest,
+    responses((status = 200, body = Approval), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 410, body = ErrorBody)))]
+async fn decide_approval(
+    State(state): State<AppState>,
+    user: UserPrincipal,
+    Path(id): Path<String>,
+    mutation: Mutation,
+    ApiJson(req): ApiJson<DecisionRequest>,
+) -> Response {
+    let scope = mutation.scope(&user.user_id);
+    let mut w = begin_or_replay!(state, scope);
+    let result = approvals::decide(&mut w, &user, &id, req).await;
+    w.finish(&scope, StatusCode::OK, result).await
+}
+
+/// Emergency stop of one project's agents. Stopping twice is harmless.
+#[utoipa::path(post, path = "/api/v1/projects/{id}/stop", tag = "emergency stop", params(("id" = String, Path)),
+    request_body = StopRequest, responses((status = 202, body = Stop), (status = 403, body = ErrorBody)))]
+async fn stop_project(
+    State(state): State<AppState>,
+    user: UserPrincipal,
+    Path(id): Path<String>,
+    mutation: Mutation,
+    body: axum::body::Bytes,
+) -> Response {
+    let req = match optional_body::<StopRequest>(&body) {
+        Ok(req) => req,
+        Err(e) => return e.into_response(),
+    };
+    let scope = mutation.scope(&user.user_id);
+    let mut w = begin_or_replay!(state, scope);
+    let result = stops::stop(&mut w, &user, StopTarget::Project(&id), &req.reason).await;
+    w.finish(&scope, StatusCode::ACCEPTED, result).await
+}
+
+/// Emergency stop of every project of the organisation.
+#[utoipa::path(post, path = "/api/v1/stop", tag = "emergency stop", request_body = StopRequest,
+    responses((status = 202, body = Stop), (status = 403, body = ErrorBody)))]
+async fn stop_tenant(State(state): State<AppState>, user: UserPrincipal, mutation: Mutation, body: axum::body::Bytes) -> Response {
+    let req = match optional_body::<StopRequest>(&body) {
+        Ok(req) => req,
+        Err(e) => return e.into_response(),
+    };
+    let scope = mutation.scope(&user.user_id);
+    let mut w = begin_or_replay!(state, scope);
+    let result = stops::stop(&mut w, &user, StopTarget::Tenant, &req.reason).await;
+    w.finish(&scope, StatusCode::ACCEPTED, result).await
+}
+
+fn optional_body<T: serde::de::DeserializeOwned + Default>(body: &[u8]) -> ApiResult<T> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("The body does not fit this request: {e}")))
+}
+
+/// Lifts a stop (or a budget pause); managers and owners only.
+#[utoipa::path(post, path = "/api/v1/projects/{id}/resume", tag = "emergency stop", params(("id" = String, Path)),
+    responses((status = 200, body = Project), (status = 403, body = ErrorBody)))]
+async fn resume_project(State(state): State<AppState>, user: UserPrincipal, Path(id): Path<String>, mutation: Mutation) -> Response {
+    let scope = mutation.scope(&user.user_id);
+    let mut w = begin_or_replay!(state, scope);
+    let result = projects::resume(&mut w, &user, &id).await;
+    w.finish(&scope, StatusCode::OK, result).await
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct StopsQuery {
+    status: Option<spartex_api::StopStatus>,
+}
+
+/// Stops, newest first.
+#[utoipa::path(get, path = "/api/v1/stops", tag = "emergency stop", params(StopsQuery), responses((status = 200, body = Vec<Stop>)))]
+async fn list_stops(State(state): State<AppState>, user: UserPrincipal, ApiQuery(query): ApiQuery<StopsQuery>) -> ApiResult<Json<Vec<Stop>>> {
+    let mut filter = DocFilter::all(DocKind::Stop);
+    filter.status = query.status.map(|s| s.as_str());
+    filter.newest_first = true;
+    filter.limit = Some(200);
+    Ok(Json(read_all(&state, &user.tenant_id, filter).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/stops/{id}", tag = "emergency stop", params(("id" = String, Path)),
+    responses((status = 200, body = Stop), (status = 404, body = ErrorBody)))]
+async fn get_stop(State(state): State<AppState>, user: UserPrincipal, Path(id): Path<String>) -> ApiResult<Json<Stop>> {
+    Ok(Json(read(&state, &user.tenant_id, &id, "stop").await?))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct SyncQuery {
+    /// The last `seq` the client applied (0 for everything the log keeps).
+    since: i64,
+    /// At most this many events (default 500, at most 1000).
+    limit: Option<i64>,
+}
+
+/// The event log after `since`, for catch-up without a socket.
+#[utoipa::path(get, path = "/api/v1/sync", tag = "sync", params(SyncQuery), responses((status = 200, body = SyncPage)))]
+async fn sync(State(state): State<AppState>, user: UserPrincipal, ApiQuery(query): ApiQuery<SyncQuery>) -> ApiResult<Json<SyncPage>> {
+    let limit = query.limit.unwrap_or(500);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::bad_request("`limit` must be between 1 and 1000."));
+    }
+    let bounds = state.store.log_bounds(&user.tenant_id).await?.ok_or(ApiError::NotFound { what: "organisation" })?;
+    if query.since < bounds.floor || query.since > bounds.head {
+        return Ok(Json(SyncPage { events: Vec::new(), head: bounds.head, resync_required: true }));
+    }
+    let events = state.store.events_after(&user.tenant_id, query.since, limit).await?;
+    Ok(Json(SyncPage { events, head: bounds.head, resync_required: false }))
+}
+
+/// Registers a push token for this user (the same token twice is one device).
+#[utoipa::path(post, path = "/api/v1/devices", tag = "devices", request_body = RegisterDeviceRequest,
+    responses((status = 201, body = Device), (status = 401, body = ErrorBody)))]
+async fn register_device(
+    State(state): State<AppState>,
+    user: UserPrincipal,
+    mutation: Mutation,
+    ApiJson(req): ApiJson<RegisterDeviceRequest>,
+) -> Response {
+    let scope = mutation.scope(&user.user_id);
+    let mut w = begin_or_replay!(state, scope);
+    let result = devices::register(&mut w, &user, req).await;
+    w.finish(&scope, StatusCode::CREATED, result).await
+}
+
+#[utoipa::path(delete, path = "/api/v1/devices/{id}", tag = "devices", params(("id" = String, Path)),
+    responses((status = 200), (status = 404, body = ErrorBody)))]
+async fn delete_device(State(state): State<AppState>, user: UserPrincipal, Path(id): Path<String>, mutation: Mutation) -> Response {
+    let scope = mutation.scope(&user.user_id);
+    let mut w = begin_or_replay!(state, scope);
+    let result = devices::unregister(&mut w, &user, &id).await.map(|()| serde_json::json!({ "deleted": id }));
+    w.finish(&scope, StatusCode::OK, result).await
+}

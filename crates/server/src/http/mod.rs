@@ -1,0 +1,113 @@
+//! The HTTP boundary: routes, the OpenAPI document, and middleware that keeps every answer in
+//! the contract's shape (no HTML errors, no panics on the wire, no secrets in logs).
+
+mod agent;
+mod client;
+mod extract;
+mod openapi;
+mod stream;
+
+use axum::body::Body;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{header, Request, StatusCode};
+use axum::response::Response;
+use axum::Router;
+use spartex_api::codes;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::error::{error_response, ApiError, ApiResult};
+use crate::state::AppState;
+use crate::store::Resource;
+
+/// Starts a mutation: answers a replayed Idempotency-Key at once, else yields the open write.
+macro_rules! begin_or_replay {
+    ($state:expr, $scope:expr) => {
+        match $crate::write::Write::begin_idempotent(&$state, &$scope).await {
+            Ok($crate::write::Begun::Fresh(write)) => write,
+            Ok($crate::write::Begun::Replay(response)) => return response,
+            Err(error) => return axum::response::IntoResponse::into_response(error),
+        }
+    };
+}
+pub(crate) use begin_or_replay;
+
+/// The router and the OpenAPI document, built from the same route list.
+pub fn router(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
+    let max_body = state.settings.max_body_bytes;
+    let (routes, api) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .merge(client::routes())
+        .merge(agent::routes())
+        .merge(stream::routes())
+        .split_for_parts();
+    let document = api.clone();
+    let router = routes
+        .route("/api/v1/openapi.json", axum::routing::get(move || async move { axum::Json(api) }))
+        .fallback(|| async {
+            error_response(StatusCode::NOT_FOUND, codes::NOT_FOUND, "There is no such route. See /api/v1/openapi.json.")
+        })
+        .method_not_allowed_fallback(|| async {
+            error_response(
+                StatusCode::METHOD_NOT_ALLOWED,
+                codes::METHOD_NOT_ALLOWED,
+                "This route does not take that method. See /api/v1/openapi.json.",
+            )
+        })
+        .layer(axum::middleware::map_response(contract_errors_only))
+        .layer(DefaultBodyLimit::max(max_body))
+        .layer(CatchPanicLayer::custom(|_panic| {
+            tracing::error!("a request handler panicked");
+            error_response(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                codes::INTERNAL,
+                "The server failed to handle this request. Nothing was changed; try again in a moment.",
+            )
+        }))
+        .layer(
+            // Spans name the method and path only: query strings may carry `access_token`.
+            TraceLayer::new_for_http().make_span_with(|request: &Request<Body>| {
+                tracing::info_span!("request", method = %request.method(), path = %request.uri().path())
+            }),
+        )
+        .with_state(state);
+    (router, document)
+}
+
+/// Any error that some layer produced without the contract's JSON body gets one.
+async fn contract_errors_only(response: Response) -> Response {
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let (code, message) = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => (codes::PAYLOAD_TOO_LARGE, "The body is too large. Keep requests under 256 KiB."),
+        StatusCode::NOT_FOUND => (codes::NOT_FOUND, "There is no such route. See /api/v1/openapi.json."),
+        StatusCode::METHOD_NOT_ALLOWED => (codes::METHOD_NOT_ALLOWED, "This route does not take that method."),
+        s if s.is_client_error() => (codes::BAD_REQUEST, "The request could not be understood; check its headers and body."),
+        _ => (codes::INTERNAL, "The server failed to handle this request. Try again in a moment."),
+    };
+    error_response(status, code, message)
+}
+
+/// Reads one resource of the caller's tenant; another tenant's id is a 404 like an unknown one.
+pub async fn read<R: Resource>(state: &AppState, tenant_id: &str, id: &str, what: &'static str) -> ApiResult<R> {
+    let value = state.store.get_doc(tenant_id, R::KIND, id).await?.ok_or(ApiError::NotFound { what })?;
+    serde_json::from_value(value).map_err(|e| ApiError::Internal(e.into()))
+}
+
+pub async fn read_all<R: Resource>(state: &AppState, tenant_id: &str, filter: crate::store::DocFilter<'_>) -> ApiResult<Vec<R>> {
+    state
+        .store
+        .list_docs(tenant_id, filter)
+        .await?
+        .into_iter()
+        .map(|value| serde_json::from_value(value).map_err(|e| ApiError::Internal(e.into())))
+        .collect()
+}

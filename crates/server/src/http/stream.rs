@@ -1,0 +1,134 @@
+//! `GET /api/v1/events`: hello, the replay from `since`, then live events, with nothing lost or
+//! repeated at the seam between them.
+
+use std::sync::Arc;
+
+use axum::extract::ws::{Message as WsMessage, WebSocket, WebSocketUpgrade};
+use axum::extract::State;
+use axum::response::Response;
+use futures_util::{SinkExt, StreamExt};
+use serde::Deserialize;
+use spartex_api::ControlFrame;
+use tokio::sync::broadcast::error::RecvError;
+use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::extract::ApiQuery;
+use crate::auth::UserPrincipal;
+use crate::hub::Published;
+use crate::state::AppState;
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(events))
+}
+
+const REPLAY_PAGE: i64 = 1000;
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct EventsQuery {
+    /// The last `seq` the client applied; omit to receive only live events.
+    since: Option<i64>,
+}
+
+/// The tenant's event stream (WebSocket). First frame `{"type":"hello","head":N}`, then every
+/// event after `since` in order, then live ones; `{"type":"resync_required"}` when `since` is
+/// older than the log keeps. A ping every 20 s.
+#[utoipa::path(get, path = "/api/v1/events", tag = "sync", params(EventsQuery),
+    responses((status = 101, description = "Switching to the WebSocket event stream"), (status = 401, body = spartex_api::ErrorBody)))]
+async fn events(
+    State(state): State<AppState>,
+    user: UserPrincipal,
+    ApiQuery(query): ApiQuery<EventsQuery>,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    upgrade
+        .max_message_size(64 * 1024)
+        .on_upgrade(move |socket| async move {
+            if let Err(reason) = serve(state, user.tenant_id, query.since, socket).await {
+                tracing::debug!(%reason, "event socket closed");
+            }
+        })
+}
+
+async fn serve(state: AppState, tenant_id: String, since: Option<i64>, socket: WebSocket) -> Result<(), String> {
+    let (mut sink, mut incoming) = socket.split();
+    // Subscribe before reading the head, so nothing committed in between is missed.
+    let mut live = state.events.subscribe(&tenant_id);
+    let bounds = state
+        .store
+        .log_bounds(&tenant_id)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or("tenant vanished")?;
+    send_control(&mut sink, &ControlFrame::Hello { head: bounds.head }).await?;
+    let mut last = match since {
+        None => bounds.head,
+        Some(since) if since < bounds.floor || since > bounds.head => {
+            send_control(&mut sink, &ControlFrame::ResyncRequired { head: bounds.head }).await?;
+            bounds.head
+        }
+        Some(since) => since,
+    };
+    last = replay(&state, &tenant_id, last, &mut sink).await?;
+
+    let mut ping = tokio::time::interval(state.settings.ping_interval);
+    ping.tick().await;
+    let mut shutdown = state.shutting_down();
+    loop {
+        tokio::select! {
+            _ = shutdown.changed() => {
+                let _ = sink.send(WsMessage::Close(None)).await;
+                return Ok(());
+            }
+            received = live.recv() => match received {
+                Ok(published) => last = forward(&state, &tenant_id, last, published, &mut sink).await?,
+                Err(RecvError::Lagged(_)) => last = replay(&state, &tenant_id, last, &mut sink).await?,
+                Err(RecvError::Closed) => return Ok(()),
+            },
+            _ = ping.tick() => sink.send(WsMessage::Ping(Default::default())).await.map_err(|e| e.to_string())?,
+            frame = incoming.next() => match frame {
+                None | Some(Err(_)) | Some(Ok(WsMessage::Close(_))) => return Ok(()),
+                Some(Ok(_)) => {} // pongs and client chatter carry nothing for us
+            },
+        }
+    }
+}
+
+type Sink = futures_util::stream::SplitSink<WebSocket, WsMessage>;
+
+/// Sends a live event, first filling any gap from the log. Returns the new last sent `seq`.
+async fn forward(state: &AppState, tenant_id: &str, last: i64, published: Arc<Published>, sink: &mut Sink) -> Result<i64, String> {
+    let mut last = last;
+    if published.event.seq > last + 1 {
+        last = replay(state, tenant_id, last, sink).await?;
+    }
+    if published.event.seq <= last {
+        return Ok(last);
+    }
+    sink.send(WsMessage::Text(published.json.clone())).await.map_err(|e| e.to_string())?;
+    Ok(published.event.seq)
+}
+
+/// Sends every stored event after `last`. Returns the last `seq` sent.
+async fn replay(state: &AppState, tenant_id: &str, mut last: i64, sink: &mut Sink) -> Result<i64, String> {
+    loop {
+        let page = state.store.events_after(tenant_id, last, REPLAY_PAGE).await.map_err(|e| e.to_string())?;
+        let full = i64::try_from(page.len()).unwrap_or(0) == REPLAY_PAGE;
+        for event in page {
+            let json = serde_json::to_string(&event).map_err(|e| e.to_string())?;
+            sink.feed(WsMessage::Text(json.into())).await.map_err(|e| e.to_string())?;
+            last = event.seq;
+        }
+        sink.flush().await.map_err(|e| e.to_string())?;
+        if !full {
+            return Ok(last);
+        }
+    }
+}
+
+async fn send_control(sink: &mut Sink, frame: &ControlFrame) -> Result<(), String> {
+    let json = serde_json::to_string(frame).map_err(|e| e.to_string())?;
+    sink.send(WsMessage::Text(json.into())).await.map_err(|e| e.to_string())
+}

@@ -1,0 +1,111 @@
+//! The reference Spartex server: the v1 wire contract (`shared/design/protocol.md`) on axum
+//! and sqlx, with demo seeding and simulated agent workers.
+//!
+//! [`start`] runs a server on a listener and returns a handle; the binary and the tests both
+//! use it, so tests exercise the real server over real sockets.
+
+pub mod auth;
+pub mod clock;
+pub mod config;
+pub mod demo;
+pub mod error;
+pub mod http;
+pub mod hub;
+pub mod service;
+pub mod state;
+pub mod store;
+pub mod write;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::task::JoinHandle;
+
+use crate::auth::TokenKeys;
+use crate::clock::Clock;
+use crate::config::{Secret, Settings};
+use crate::state::AppState;
+use crate::store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("could not open the database: {0}")]
+    Store(#[from] StoreError),
+    #[error("could not listen on {addr}: {source}. Is another server running there? Pick another with --listen.")]
+    Bind { addr: SocketAddr, source: std::io::Error },
+}
+
+/// A running server. Dropping it does not stop it; call [`RunningServer::shutdown`].
+pub struct RunningServer {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    serve: JoinHandle<std::io::Result<()>>,
+    sweeper: JoinHandle<()>,
+}
+
+impl RunningServer {
+    /// `http://ADDR`
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops accepting, closes sockets and long polls, and waits for requests in flight
+    /// (at most 10 s).
+    pub async fn shutdown(self) {
+        self.state.shutdown.send_replace(true);
+        let _ = self.sweeper.await;
+        let mut serve = self.serve;
+        if tokio::time::timeout(Duration::from_secs(10), &mut serve).await.is_err() {
+            tracing::warn!("requests still running after 10 s; stopping them");
+            serve.abort();
+        }
+    }
+
+    /// Resolves when the server stops on its own (it only does on a fatal I/O error).
+    pub async fn wait(&mut self) -> std::io::Result<()> {
+        match (&mut self.serve).await {
+            Ok(result) => result,
+            Err(e) => Err(std::io::Error::other(e)),
+        }
+    }
+}
+
+/// Opens the database (migrating it), binds the listener and starts serving.
+pub async fn start(settings: Settings, clock: Arc<dyn Clock>) -> Result<RunningServer, StartError> {
+    let store = store::open(&settings.database_url).await?;
+    let secret = match &settings.jwt_secret {
+        Some(secret) => secret.clone(),
+        None => stored_jwt_secret(store.as_ref()).await?,
+    };
+    let listener = tokio::net::TcpListener::bind(settings.listen)
+        .await
+        .map_err(|source| StartError::Bind { addr: settings.listen, source })?;
+    let addr = listener.local_addr().map_err(|source| StartError::Bind { addr: settings.listen, source })?;
+    let state = AppState::new(store, clock, settings, TokenKeys::new(&secret));
+    let (router, _) = http::router(state.clone());
+
+    let sweeper = tokio::spawn(service::sweep::run(state.clone(), state.shutting_down()));
+    let mut shutdown = state.shutting_down();
+    let serve = tokio::spawn(async move {
+        axum::serve(listener, router)
+            .with_graceful_shutdown(async move {
+                let _ = shutdown.wait_for(|stopping| *stopping).await;
+            })
+            .await
+    });
+    tracing::info!(%addr, "spartex-server listening");
+    Ok(RunningServer { addr, state, serve, sweeper })
+}
+
+/// The token-signing secret kept in the database, made on first start, so tokens outlive restarts.
+async fn stored_jwt_secret(store: &dyn store::Store) -> Result<Secret, StoreError> {
+    let mut tx = store.begin().await?;
+    if let Some(secret) = tx.setting("jwt_secret").await? {
+        return Ok(Secret::new(secret));
+    }
+    let secret = auth::random_secret();
+    tx.put_setting("jwt_secret", &secret).await?;
+    tx.commit().await?;
+    Ok(Secret::new(secret))
+}

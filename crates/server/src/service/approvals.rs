@@ -1,0 +1,197 @@
+//! Approvals: agents ask, people decide, the clock expires what nobody decided.
+
+use serde_json::json;
+use spartex_api::{
+    codes, AgentStatus, Approval, ApprovalStatus, DecidedBy, Decision, DecisionRequest, OnExpiry, Project,
+    ProjectStatus, RequestApproval, Role,
+};
+
+use super::{agents::acting_agent, budget, new_id, text_field};
+use crate::auth::{AgentPrincipal, UserPrincipal};
+use crate::error::{ApiError, ApiResult};
+use crate::write::Write;
+
+const MIN_EXPIRY_S: i64 = 10;
+const MAX_EXPIRY_S: i64 = 7 * 24 * 3600;
+
+pub async fn decide(w: &mut Write<'_>, user: &UserPrincipal, id: &str, req: DecisionRequest) -> ApiResult<Approval> {
+    user.require(Role::Oncall, "decide approvals")?;
+    let comment = match req.comment.as_deref().map(str::trim) {
+        Some(c) if c.chars().count() > 4000 => return Err(ApiError::invalid("`comment` is longer than 4000 characters.")),
+        Some("") | None => None,
+        Some(c) => Some(c.to_owned()),
+    };
+    let mut approval: Approval = w.fetch(&user.tenant_id, id, "approval").await?;
+    let now = w.now();
+    match approval.status {
+        ApprovalStatus::Pending if approval.expires_at <= now => return Err(expired(&approval)),
+        ApprovalStatus::Pending => {}
+        ApprovalStatus::Expired => return Err(expired(&approval)),
+        _ => return Err(already_decided(&approval)),
+    }
+    if req.seen_version != approval.version {
+        return Err(ApiError::Conflict {
+            code: codes::APPROVAL_CHANGED,
+            message: "This request changed after you looked at it. Review the new version, then decide again.".into(),
+            details: json!({ "approval": approval }),
+        });
+    }
+    approval.status = match req.decision {
+        Decision::Approve => ApprovalStatus::Approved,
+        Decision::Reject => ApprovalStatus::Rejected,
+    };
+    approval.decided_by = Some(DecidedBy {
+        id: user.user_id.clone(),
+        name: user.name.clone(),
+        email: Some(user.email.clone()),
+        role: Some(user.role),
+    });
+    approval.decided_at = Some(now);
+    approval.comment = comment;
+    approval.version += 1;
+    w.upsert(&user.tenant_id, &approval).await?;
+    budget::on_budget_approval_settled(w, &user.tenant_id, &approval).await?;
+    Ok(approval)
+}
+
+fn expired(approval: &Approval) -> ApiError {
+    ApiError::Gone {
+        code: codes::APPROVAL_EXPIRED,
+        message: format!(
+            "This request expired at {} UTC and was {} without a decision. Nothing was changed.",
+            approval.expires_at.format("%H:%M"),
+            match approval.on_expiry {
+                OnExpiry::Reject => "rejected",
+                OnExpiry::Approve => "approved",
+            }
+        ),
+        details: json!({ "approval": approval }),
+    }
+}
+
+fn already_decided(approval: &Approval) -> ApiError {
+    let who = approval.decided_by.as_ref().map_or_else(
+        || "someone".to_owned(),
+        |by| match by.role {
+            Some(role) => format!("{} ({role})", by.name),
+            None => by.name.clone(),
+        },
+    );
+    let when = approval.decided_at.map(|t| format!(" at {} UTC", t.format("%H:%M"))).unwrap_or_default();
+    ApiError::Conflict {
+        code: codes::APPROVAL_ALREADY_DECIDED,
+        message: format!("Already {} by {who}{when}. Your decision was not applied.", approval.status),
+        details: json!({
+            "approval": approval,
+            "decided_by": approval.decided_by,
+            "decided_at": approval.decided_at,
+        }),
+    }
+}
+
+pub async fn request(w: &mut Write<'_>, principal: &AgentPrincipal, req: RequestApproval) -> ApiResult<Approval> {
+    let tenant = &principal.tenant_id;
+    let mut agent = acting_agent(w, principal).await?;
+    let project: Project = w.fetch(tenant, &agent.project_id, "project").await?;
+    match project.status {
+        ProjectStatus::Active => {}
+        ProjectStatus::Paused => {
+            return Err(ApiError::Conflict {
+                code: codes::PROJECT_STOPPED,
+                message: "The project is paused (its budget is spent); ask again once it is resumed.".into(),
+                details: json!({ "project_status": project.status }),
+            })
+        }
+        status => {
+            return Err(ApiError::Conflict {
+                code: codes::PROJECT_STOPPED,
+                message: format!("The project is {status}; it takes no new approval requests."),
+                details: json!({ "project_status": status }),
+            })
+        }
+    }
+    if !(MIN_EXPIRY_S..=MAX_EXPIRY_S).contains(&req.expires_in_s) {
+        return Err(ApiError::invalid(format!(
+            "`expires_in_s` must be between {MIN_EXPIRY_S} and {MAX_EXPIRY_S} seconds."
+        )));
+    }
+    let kind = text_field("kind", &req.kind, 64)?;
+    if !kind.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') {
+        return Err(ApiError::invalid("`kind` must be snake_case, e.g. `publish_ad`."));
+    }
+    if let Some(task_id) = &req.task_id {
+        let task: spartex_api::Task = w.fetch(tenant, task_id, "task").await?;
+        if task.project_id != agent.project_id {
+            return Err(ApiError::invalid("`task_id` names a task of another project."));
+        }
+    }
+    if req.summary.chars().count() > 20_000 {
+        return Err(ApiError::invalid("`summary` is longer than 20000 characters."));
+    }
+    let now = w.now();
+    let approval = Approval {
+        id: new_id("apr"),
+        project_id: agent.project_id.clone(),
+        agent_id: Some(agent.id.clone()),
+        task_id: req.task_id,
+        kind,
+        title: text_field("title", &req.title, 200)?,
+        summary: req.summary,
+        payload: req.payload,
+        preview: req.preview,
+        risk: req.risk,
+        status: ApprovalStatus::Pending,
+        created_at: now,
+        expires_at: now + chrono::Duration::seconds(req.expires_in_s),
+        on_expiry: req.on_expiry.unwrap_or(OnExpiry::Reject),
+        decided_by: None,
+        decided_at: None,
+        comment: None,
+        version: 1,
+    };
+    w.upsert(tenant, &approval).await?;
+    agent.status = AgentStatus::WaitingApproval;
+    agent.version += 1;
+    w.upsert(tenant, &agent).await?;
+    Ok(approval)
+}
+
+/// Settles a pending approval whose time ran out, as its `on_expiry` says (fail closed by default).
+pub async fn expire(w: &mut Write<'_>, tenant_id: &str, approval_id: &str) -> ApiResult<()> {
+    let Some(mut approval) = w.get::<Approval>(tenant_id, approval_id).await? else { return Ok(()) };
+    if approval.status != ApprovalStatus::Pending || approval.expires_at > w.now() {
+        return Ok(());
+    }
+    let (status, name) = match approval.on_expiry {
+        OnExpiry::Reject => (ApprovalStatus::Expired, "Expired without a decision"),
+        OnExpiry::Approve => (ApprovalStatus::Approved, "Approved on expiry"),
+    };
+    approval.status = status;
+    approval.decided_by = Some(DecidedBy { id: "system".into(), name: name.into(), email: None, role: None });
+    approval.decided_at = Some(w.now());
+    approval.version += 1;
+    w.upsert(tenant_id, &approval).await?;
+    budget::on_budget_approval_settled(w, tenant_id, &approval).await
+}
+
+/// Cancels the pending approvals of a project whose agents are being stopped.
+pub async fn cancel_pending(w: &mut Write<'_>, tenant_id: &str, project_id: &str) -> ApiResult<()> {
+    let filter = crate::store::DocFilter::in_project(crate::store::DocKind::Approval, project_id).with_status("pending");
+    let pending: Vec<Approval> = w.list(tenant_id, filter).await?;
+    for mut approval in pending {
+        if approval.kind == budget::BUDGET_EXCEEDED_KIND {
+            continue; // still the manager's question after a stop
+        }
+        approval.status = ApprovalStatus::Cancelled;
+        approval.decided_by =
+            Some(DecidedBy { id: "system".into(), name: "Cancelled by emergency stop".into(), email: None, role: None });
+        approval.decided_at = Some(w.now());
+        approval.version += 1;
+        w.upsert(tenant_id, &approval).await?;
+    }
+    Ok(())
+}
+
+pub fn new_budget_approval_id() -> String {
+    new_id("apr")
+}

@@ -1,0 +1,126 @@
+//! Projects and their agents, as managers set them up.
+
+use spartex_api::{
+    AgentControl, AgentStatus, CreateAgentRequest, CreatedAgent, CreateProjectRequest, Project, ProjectStatus,
+    Role, UpdateProjectRequest,
+};
+
+use super::{money_field, new_id, text_field};
+use crate::auth::{new_opaque_token, UserPrincipal, AGENT_TOKEN_PREFIX};
+use crate::error::ApiResult;
+use crate::store::{DocFilter, DocKind};
+use crate::write::Write;
+
+pub async fn create(w: &mut Write<'_>, user: &UserPrincipal, req: CreateProjectRequest) -> ApiResult<Project> {
+    user.require(Role::Manager, "create projects")?;
+    create_in(w, &user.tenant_id, req).await
+}
+
+/// Creates a project without a caller's role check; for seeding.
+pub async fn create_in(w: &mut Write<'_>, tenant_id: &str, req: CreateProjectRequest) -> ApiResult<Project> {
+    let now = w.now();
+    let project = Project {
+        id: new_id("prj"),
+        name: text_field("name", &req.name, 120)?,
+        description: req.description.trim().chars().take(2000).collect(),
+        status: ProjectStatus::Active,
+        budget_usd: money_field("budget_usd", req.budget_usd)?,
+        spent_usd: 0.0,
+        created_at: now,
+        updated_at: now,
+        version: 1,
+    };
+    w.upsert(tenant_id, &project).await?;
+    Ok(project)
+}
+
+pub async fn update(
+    w: &mut Write<'_>,
+    user: &UserPrincipal,
+    project_id: &str,
+    req: UpdateProjectRequest,
+) -> ApiResult<Project> {
+    user.require(Role::Manager, "change projects")?;
+    let mut project: Project = w.fetch(&user.tenant_id, project_id, "project").await?;
+    if let Some(name) = &req.name {
+        project.name = text_field("name", name, 120)?;
+    }
+    if let Some(description) = &req.description {
+        project.description = description.trim().chars().take(2000).collect();
+    }
+    if let Some(budget) = req.budget_usd {
+        project.budget_usd = money_field("budget_usd", budget)?;
+    }
+    project.updated_at = w.now();
+    project.version += 1;
+    w.upsert(&user.tenant_id, &project).await?;
+    if project.status == ProjectStatus::Paused && project.budget_state() != spartex_api::BudgetState::Exceeded {
+        project = reactivate(w, &user.tenant_id, project).await?;
+    }
+    Ok(project)
+}
+
+pub async fn create_agent(
+    w: &mut Write<'_>,
+    user: &UserPrincipal,
+    project_id: &str,
+    req: CreateAgentRequest,
+) -> ApiResult<CreatedAgent> {
+    user.require(Role::Manager, "add agents")?;
+    create_agent_in(w, &user.tenant_id, project_id, req).await
+}
+
+/// Creates an agent and its worker token without a caller's role check; for seeding.
+pub async fn create_agent_in(
+    w: &mut Write<'_>,
+    tenant_id: &str,
+    project_id: &str,
+    req: CreateAgentRequest,
+) -> ApiResult<CreatedAgent> {
+    let _project: Project = w.fetch(tenant_id, project_id, "project").await?;
+    let agent = spartex_api::Agent {
+        id: new_id("agt"),
+        project_id: project_id.to_owned(),
+        name: text_field("name", &req.name, 80)?,
+        role: text_field("role", &req.role, 80)?,
+        model: text_field("model", &req.model, 80)?,
+        status: AgentStatus::Idle,
+        current_task_id: None,
+        last_heartbeat_at: None,
+        tokens_used: 0,
+        cost_usd: 0.0,
+        version: 1,
+    };
+    let (token, token_hash) = new_opaque_token(AGENT_TOKEN_PREFIX);
+    w.tx().insert_agent_token(&token_hash, tenant_id, &agent.id).await?;
+    w.upsert(tenant_id, &agent).await?;
+    Ok(CreatedAgent { agent, agent_token: token.expose().to_owned() })
+}
+
+/// Lifts a stop or a budget pause. Resuming an active project is harmless.
+pub async fn resume(w: &mut Write<'_>, user: &UserPrincipal, project_id: &str) -> ApiResult<Project> {
+    user.require(Role::Manager, "resume a stopped project")?;
+    let project: Project = w.fetch(&user.tenant_id, project_id, "project").await?;
+    if !matches!(project.status, ProjectStatus::Stopped | ProjectStatus::Paused) {
+        return Ok(project);
+    }
+    reactivate(w, &user.tenant_id, project).await
+}
+
+/// Sets the project active and its stopped agents idle, and tells their workers.
+pub async fn reactivate(w: &mut Write<'_>, tenant_id: &str, mut project: Project) -> ApiResult<Project> {
+    project.status = ProjectStatus::Active;
+    project.updated_at = w.now();
+    project.version += 1;
+    w.upsert(tenant_id, &project).await?;
+    let agents: Vec<spartex_api::Agent> = w.list(tenant_id, DocFilter::in_project(DocKind::Agent, &project.id)).await?;
+    for mut agent in agents {
+        if matches!(agent.status, AgentStatus::Stopped | AgentStatus::Stopping) {
+            agent.status = AgentStatus::Idle;
+            agent.version += 1;
+            w.upsert(tenant_id, &agent).await?;
+        }
+        w.push_to_agent(&agent.id, AgentControl::Resume);
+    }
+    Ok(project)
+}

@@ -1,0 +1,58 @@
+//! The server's shared state: services behind `Arc`s, built once at start.
+
+use std::sync::Arc;
+
+use crate::auth::{LoginLimiter, TokenKeys};
+use crate::clock::Clock;
+use crate::config::Settings;
+use crate::hub::{AgentControlHub, EventHub};
+use crate::store::Store;
+
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+pub struct Inner {
+    pub store: Arc<dyn Store>,
+    pub events: EventHub,
+    pub agents: AgentControlHub,
+    pub clock: Arc<dyn Clock>,
+    pub settings: Settings,
+    pub tokens: TokenKeys,
+    pub login_limiter: LoginLimiter,
+    /// Held from `BEGIN` to the publication of the committed events, so that sockets see
+    /// events in `seq` order.
+    pub write_lock: tokio::sync::Mutex<()>,
+    /// Flips to `true` when the server shuts down; sockets and long polls end on it.
+    pub shutdown: tokio::sync::watch::Sender<bool>,
+}
+
+impl AppState {
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, settings: Settings, tokens: TokenKeys) -> Self {
+        AppState(Arc::new(Inner {
+            store,
+            events: EventHub::new(8192),
+            agents: AgentControlHub::default(),
+            clock,
+            settings,
+            tokens,
+            login_limiter: LoginLimiter::default(),
+            write_lock: tokio::sync::Mutex::new(()),
+            shutdown: tokio::sync::watch::channel(false).0,
+        }))
+    }
+
+    pub fn shutting_down(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.0.shutdown.subscribe()
+    }
+
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.0.clock.now()
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}

@@ -1,0 +1,182 @@
+//! The data layer: one trait for what the server reads and writes, one implementation per
+//! database (SQLite now; PostgreSQL can be added beside it without touching the services).
+//!
+//! Resources are stored as their wire JSON plus the columns that queries filter on.
+
+mod documents;
+mod sqlite;
+
+use async_trait::async_trait;
+use serde_json::Value;
+use spartex_api::{Event, EventKind, MetricsBucket, Tenant, User};
+
+pub use documents::{DocKind, Document, Resource};
+pub use sqlite::SqliteStore;
+
+/// A failure of the database itself; the services turn it into a 5xx without its text.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+    #[error("stored data is not valid JSON: {0}")]
+    Corrupt(#[from] serde_json::Error),
+    #[error("{0}")]
+    Unsupported(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Which documents of one kind a listing returns.
+#[derive(Debug, Clone, Copy)]
+pub struct DocFilter<'a> {
+    pub kind: DocKind,
+    pub project_id: Option<&'a str>,
+    pub status: Option<&'a str>,
+    pub lookup_key: Option<&'a str>,
+    /// Only documents ordered before this sort key (pagination).
+    pub before: Option<&'a str>,
+    pub limit: Option<i64>,
+    pub newest_first: bool,
+}
+
+impl<'a> DocFilter<'a> {
+    pub fn all(kind: DocKind) -> Self {
+        DocFilter { kind, project_id: None, status: None, lookup_key: None, before: None, limit: None, newest_first: false }
+    }
+
+    pub fn in_project(kind: DocKind, project_id: &'a str) -> Self {
+        DocFilter { project_id: Some(project_id), ..Self::all(kind) }
+    }
+
+    pub fn with_status(self, status: &'a str) -> Self {
+        DocFilter { status: Some(status), ..self }
+    }
+}
+
+/// The oldest and newest sequence numbers a tenant's log can still serve.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LogBounds {
+    /// Events with `seq <= floor` were pruned.
+    pub floor: i64,
+    pub head: i64,
+}
+
+pub struct UserCredentials {
+    pub user: User,
+    pub tenant_id: String,
+    pub password_hash: String,
+}
+
+pub struct RefreshTokenRow {
+    pub session_id: String,
+    pub tenant_id: String,
+    pub user_id: String,
+    pub expires_at_ms: i64,
+    pub used: bool,
+    pub session_revoked: bool,
+}
+
+/// A response kept under its Idempotency-Key, answered again for a repeat.
+#[derive(Debug, Clone)]
+pub struct StoredResponse {
+    pub method: String,
+    pub path: String,
+    pub status: u16,
+    pub body: String,
+}
+
+pub struct NewCost<'a> {
+    pub project_id: &'a str,
+    pub agent_id: &'a str,
+    pub at_s: i64,
+    pub model: &'a str,
+    pub tokens_in: i64,
+    pub tokens_out: i64,
+    pub cost_usd: f64,
+}
+
+/// What the server reads outside a write, and how it starts one.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Starts the one write transaction that may be open at a time.
+    async fn begin(&self) -> StoreResult<Box<dyn WriteTx>>;
+
+    async fn get_doc(&self, tenant_id: &str, kind: DocKind, id: &str) -> StoreResult<Option<Value>>;
+    async fn list_docs(&self, tenant_id: &str, filter: DocFilter<'_>) -> StoreResult<Vec<Value>>;
+    /// Documents of every tenant whose deadline has passed, e.g. approvals to expire.
+    async fn due_docs(&self, kind: DocKind, status: &str, due_by_ms: i64) -> StoreResult<Vec<(String, Value)>>;
+
+    async fn events_after(&self, tenant_id: &str, since: i64, limit: i64) -> StoreResult<Vec<Event>>;
+    async fn log_bounds(&self, tenant_id: &str) -> StoreResult<Option<LogBounds>>;
+
+    async fn tenant(&self, tenant_id: &str) -> StoreResult<Option<Tenant>>;
+    async fn user(&self, tenant_id: &str, user_id: &str) -> StoreResult<Option<User>>;
+    async fn user_credentials(&self, email: &str) -> StoreResult<Option<UserCredentials>>;
+    async fn session_active(&self, session_id: &str) -> StoreResult<bool>;
+    /// The (tenant, agent) a hashed agent token belongs to.
+    async fn agent_for_token(&self, token_hash: &str) -> StoreResult<Option<(String, String)>>;
+
+    async fn cost_buckets(&self, tenant_id: &str, project_id: &str, bucket_s: i64) -> StoreResult<Vec<MetricsBucket>>;
+
+    /// Drops events older than the cut-off, raising each tenant's floor. Returns how many went.
+    async fn prune_events(&self, older_than_ms: i64) -> StoreResult<u64>;
+    async fn prune_idempotency_keys(&self, older_than_ms: i64) -> StoreResult<u64>;
+}
+
+/// One write transaction: every change and its events commit together or not at all.
+#[async_trait]
+pub trait WriteTx: Send {
+    async fn get_doc(&mut self, tenant_id: &str, kind: DocKind, id: &str) -> StoreResult<Option<Value>>;
+    async fn list_docs(&mut self, tenant_id: &str, filter: DocFilter<'_>) -> StoreResult<Vec<Value>>;
+    async fn put_doc(&mut self, tenant_id: &str, doc: &Document) -> StoreResult<()>;
+    /// Appends to the tenant's log with the next gapless `seq`.
+    async fn append_event(
+        &mut self,
+        tenant_id: &str,
+        kind: EventKind,
+        project_id: Option<&str>,
+        at: chrono::DateTime<chrono::Utc>,
+        data: &Value,
+    ) -> StoreResult<Event>;
+
+    async fn stored_response(&mut self, principal_id: &str, key: &str) -> StoreResult<Option<StoredResponse>>;
+    async fn store_response(&mut self, principal_id: &str, key: &str, response: &StoredResponse, now_ms: i64) -> StoreResult<()>;
+
+    async fn insert_tenant(&mut self, tenant: &Tenant) -> StoreResult<()>;
+    async fn insert_user(&mut self, tenant_id: &str, user: &User, password_hash: &str) -> StoreResult<()>;
+    async fn insert_session(&mut self, session_id: &str, tenant_id: &str, user_id: &str, now_ms: i64) -> StoreResult<()>;
+    async fn revoke_session(&mut self, session_id: &str, now_ms: i64) -> StoreResult<()>;
+    async fn insert_refresh_token(&mut self, token_hash: &str, session_id: &str, expires_at_ms: i64) -> StoreResult<()>;
+    async fn refresh_token(&mut self, token_hash: &str) -> StoreResult<Option<RefreshTokenRow>>;
+    async fn mark_refresh_token_used(&mut self, token_hash: &str, now_ms: i64) -> StoreResult<()>;
+    async fn insert_agent_token(&mut self, token_hash: &str, tenant_id: &str, agent_id: &str) -> StoreResult<()>;
+
+    async fn insert_cost(&mut self, tenant_id: &str, cost: &NewCost<'_>) -> StoreResult<()>;
+    async fn insert_device(&mut self, tenant_id: &str, user_id: &str, device: &spartex_api::Device, push_token: &str) -> StoreResult<spartex_api::Device>;
+    async fn delete_device(&mut self, tenant_id: &str, user_id: &str, device_id: &str) -> StoreResult<bool>;
+
+    async fn setting(&mut self, key: &str) -> StoreResult<Option<String>>;
+    async fn put_setting(&mut self, key: &str, value: &str) -> StoreResult<()>;
+
+    async fn commit(self: Box<Self>) -> StoreResult<()>;
+}
+
+/// Opens the store a database URL names, creating and migrating it when needed.
+pub async fn open(database_url: &str) -> StoreResult<std::sync::Arc<dyn Store>> {
+    if database_url.starts_with("sqlite:") {
+        Ok(std::sync::Arc::new(SqliteStore::open(database_url).await?))
+    } else if database_url.starts_with("postgres") {
+        Err(StoreError::Unsupported(
+            "PostgreSQL is not available in this build yet: the data layer is ready for it \
+             (crates/server/src/store), but only SQLite is implemented. Use --database-url sqlite://spartex.db"
+                .into(),
+        ))
+    } else {
+        Err(StoreError::Unsupported(format!(
+            "unknown database URL scheme in `{}`: use sqlite://PATH",
+            database_url.split(':').next().unwrap_or_default()
+        )))
+    }
+}

@@ -1,0 +1,499 @@
+//! The SQLite store: WAL mode, one writer connection (SQLite has one writer anyway, and a
+//! single connection makes `BEGIN` never wait on a lock upgrade), and a pool of readers.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use spartex_api::{Device, Event, EventKind, MetricsBucket, Tenant, User};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool, Transaction};
+
+use super::{
+    DocFilter, DocKind, Document, LogBounds, NewCost, RefreshTokenRow, Store, StoreResult, StoredResponse,
+    UserCredentials, WriteTx,
+};
+
+pub struct SqliteStore {
+    reader: SqlitePool,
+    writer: SqlitePool,
+}
+
+impl SqliteStore {
+    pub async fn open(database_url: &str) -> StoreResult<Self> {
+        let options = SqliteConnectOptions::from_str(database_url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true);
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options.clone())
+            .await?;
+        sqlx::migrate!("./migrations").run(&writer).await?;
+        let reader = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options.read_only(true))
+            .await?;
+        Ok(SqliteStore { reader, writer })
+    }
+}
+
+async fn get_doc(conn: &mut SqliteConnection, tenant_id: &str, kind: DocKind, id: &str) -> StoreResult<Option<Value>> {
+    let row: Option<(String,)> = sqlx::query_as("SELECT data FROM resources WHERE tenant_id = ? AND kind = ? AND id = ?")
+        .bind(tenant_id)
+        .bind(kind.as_str())
+        .bind(id)
+        .fetch_optional(conn)
+        .await?;
+    Ok(match row {
+        Some((data,)) => Some(serde_json::from_str(&data)?),
+        None => None,
+    })
+}
+
+async fn list_docs(conn: &mut SqliteConnection, tenant_id: &str, filter: DocFilter<'_>) -> StoreResult<Vec<Value>> {
+    let mut query = QueryBuilder::<Sqlite>::new("SELECT data FROM resources WHERE tenant_id = ");
+    query.push_bind(tenant_id).push(" AND kind = ").push_bind(filter.kind.as_str());
+    if let Some(project_id) = filter.project_id {
+        query.push(" AND project_id = ").push_bind(project_id);
+    }
+    if let Some(status) = filter.status {
+        query.push(" AND status = ").push_bind(status);
+    }
+    if let Some(key) = filter.lookup_key {
+        query.push(" AND lookup_key = ").push_bind(key);
+    }
+    if let Some(before) = filter.before {
+        query.push(" AND sort_key < ").push_bind(before);
+    }
+    query.push(if filter.newest_first { " ORDER BY sort_key DESC, id DESC" } else { " ORDER BY sort_key, id" });
+    if let Some(limit) = filter.limit {
+        query.push(" LIMIT ").push_bind(limit);
+    }
+    let rows: Vec<(String,)> = query.build_query_as().fetch_all(conn).await?;
+    rows.into_iter().map(|(data,)| Ok(serde_json::from_str(&data)?)).collect()
+}
+
+fn event_from_row(row: &sqlx::sqlite::SqliteRow) -> StoreResult<Event> {
+    let at: String = row.try_get("at")?;
+    let data: String = row.try_get("data")?;
+    Ok(Event {
+        seq: row.try_get("seq")?,
+        kind: row.try_get("kind")?,
+        at: DateTime::parse_from_rfc3339(&at)
+            .map(|t| t.with_timezone(&Utc))
+            .map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+        project_id: row.try_get("project_id")?,
+        data: serde_json::from_str(&data)?,
+    })
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn begin(&self) -> StoreResult<Box<dyn WriteTx>> {
+        Ok(Box::new(SqliteTx { tx: self.writer.begin().await? }))
+    }
+
+    async fn get_doc(&self, tenant_id: &str, kind: DocKind, id: &str) -> StoreResult<Option<Value>> {
+        get_doc(&mut *self.reader.acquire().await?, tenant_id, kind, id).await
+    }
+
+    async fn list_docs(&self, tenant_id: &str, filter: DocFilter<'_>) -> StoreResult<Vec<Value>> {
+        list_docs(&mut *self.reader.acquire().await?, tenant_id, filter).await
+    }
+
+    async fn due_docs(&self, kind: DocKind, status: &str, due_by_ms: i64) -> StoreResult<Vec<(String, Value)>> {
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "SELECT tenant_id, data FROM resources WHERE kind = ? AND status = ? AND due_at_ms <= ? \
+             ORDER BY due_at_ms LIMIT 500",
+        )
+        .bind(kind.as_str())
+        .bind(status)
+        .bind(due_by_ms)
+        .fetch_all(&self.reader)
+        .await?;
+        rows.into_iter()
+            .map(|(tenant, data)| Ok((tenant, serde_json::from_str(&data)?)))
+            .collect()
+    }
+
+    async fn events_after(&self, tenant_id: &str, since: i64, limit: i64) -> StoreResult<Vec<Event>> {
+        let rows = sqlx::query(
+            "SELECT seq, kind, at, project_id, data FROM events WHERE tenant_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+        )
+        .bind(tenant_id)
+        .bind(since)
+        .bind(limit)
+        .fetch_all(&self.reader)
+        .await?;
+        rows.iter().map(event_from_row).collect()
+    }
+
+    async fn log_bounds(&self, tenant_id: &str) -> StoreResult<Option<LogBounds>> {
+        let row: Option<(i64, i64)> = sqlx::query_as("SELECT log_floor, head_seq FROM tenants WHERE id = ?")
+            .bind(tenant_id)
+            .fetch_optional(&self.reader)
+            .await?;
+        Ok(row.map(|(floor, head)| LogBounds { floor, head }))
+    }
+
+    async fn tenant(&self, tenant_id: &str) -> StoreResult<Option<Tenant>> {
+        let row: Option<(String, String, String)> = sqlx::query_as("SELECT id, name, slug FROM tenants WHERE id = ?")
+            .bind(tenant_id)
+            .fetch_optional(&self.reader)
+            .await?;
+        Ok(row.map(|(id, name, slug)| Tenant { id, name, slug }))
+    }
+
+    async fn user(&self, tenant_id: &str, user_id: &str) -> StoreResult<Option<User>> {
+        let row: Option<(String, String, String, String)> =
+            sqlx::query_as("SELECT id, email, name, role FROM users WHERE tenant_id = ? AND id = ?")
+                .bind(tenant_id)
+                .bind(user_id)
+                .fetch_optional(&self.reader)
+                .await?;
+        Ok(row.and_then(|(id, email, name, role)| Some(User { id, email, name, role: role.parse().ok()? })))
+    }
+
+    async fn user_credentials(&self, email: &str) -> StoreResult<Option<UserCredentials>> {
+        let row: Option<(String, String, String, String, String, String)> = sqlx::query_as(
+            "SELECT id, email, name, role, tenant_id, password_hash FROM users WHERE email = ? COLLATE NOCASE",
+        )
+        .bind(email)
+        .fetch_optional(&self.reader)
+        .await?;
+        Ok(row.and_then(|(id, email, name, role, tenant_id, password_hash)| {
+            Some(UserCredentials { user: User { id, email, name, role: role.parse().ok()? }, tenant_id, password_hash })
+        }))
+    }
+
+    async fn session_active(&self, session_id: &str) -> StoreResult<bool> {
+        let row: Option<(Option<i64>,)> = sqlx::query_as("SELECT revoked_at_ms FROM sessions WHERE id = ?")
+            .bind(session_id)
+            .fetch_optional(&self.reader)
+            .await?;
+        Ok(matches!(row, Some((None,))))
+    }
+
+    async fn agent_for_token(&self, token_hash: &str) -> StoreResult<Option<(String, String)>> {
+        Ok(sqlx::query_as("SELECT tenant_id, agent_id FROM agent_tokens WHERE token_hash = ?")
+            .bind(token_hash)
+            .fetch_optional(&self.reader)
+            .await?)
+    }
+
+    async fn cost_buckets(&self, tenant_id: &str, project_id: &str, bucket_s: i64) -> StoreResult<Vec<MetricsBucket>> {
+        let rows: Vec<(i64, String, i64, i64, f64)> = sqlx::query_as(
+            "SELECT (at_s / ?1) * ?1 AS bucket, agent_id, SUM(tokens_in), SUM(tokens_out), SUM(cost_usd) \
+             FROM cost_records WHERE tenant_id = ?2 AND project_id = ?3 \
+             GROUP BY bucket, agent_id ORDER BY bucket, agent_id",
+        )
+        .bind(bucket_s)
+        .bind(tenant_id)
+        .bind(project_id)
+        .fetch_all(&self.reader)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(bucket, agent_id, tokens_in, tokens_out, cost_usd)| MetricsBucket {
+                at: DateTime::from_timestamp(bucket, 0).unwrap_or_default(),
+                agent_id,
+                tokens_in,
+                tokens_out,
+                cost_usd,
+            })
+            .collect())
+    }
+
+    async fn prune_events(&self, older_than_ms: i64) -> StoreResult<u64> {
+        let mut tx = self.writer.begin().await?;
+        sqlx::query(
+            "UPDATE tenants SET log_floor = MAX(log_floor, COALESCE( \
+               (SELECT MAX(seq) FROM events WHERE events.tenant_id = tenants.id AND at_ms < ?), log_floor))",
+        )
+        .bind(older_than_ms)
+        .execute(&mut *tx)
+        .await?;
+        let pruned = sqlx::query(
+            "DELETE FROM events WHERE seq <= (SELECT log_floor FROM tenants WHERE tenants.id = events.tenant_id)",
+        )
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        tx.commit().await?;
+        Ok(pruned)
+    }
+
+    async fn prune_idempotency_keys(&self, older_than_ms: i64) -> StoreResult<u64> {
+        Ok(sqlx::query("DELETE FROM idempotency_keys WHERE created_at_ms < ?")
+            .bind(older_than_ms)
+            .execute(&self.writer)
+            .await?
+            .rows_affected())
+    }
+}
+
+pub struct SqliteTx {
+    tx: Transaction<'static, Sqlite>,
+}
+
+#[async_trait]
+impl WriteTx for SqliteTx {
+    async fn get_doc(&mut self, tenant_id: &str, kind: DocKind, id: &str) -> StoreResult<Option<Value>> {
+        get_doc(&mut self.tx, tenant_id, kind, id).await
+    }
+
+    async fn list_docs(&mut self, tenant_id: &str, filter: DocFilter<'_>) -> StoreResult<Vec<Value>> {
+        list_docs(&mut self.tx, tenant_id, filter).await
+    }
+
+    async fn put_doc(&mut self, tenant_id: &str, doc: &Document) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO resources (tenant_id, kind, id, project_id, status, sort_key, due_at_ms, lookup_key, data) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) \
+             ON CONFLICT (tenant_id, kind, id) DO UPDATE SET project_id = excluded.project_id, \
+               status = excluded.status, sort_key = excluded.sort_key, due_at_ms = excluded.due_at_ms, \
+               lookup_key = excluded.lookup_key, data = excluded.data",
+        )
+        .bind(tenant_id)
+        .bind(doc.kind.as_str())
+        .bind(&doc.id)
+        .bind(&doc.project_id)
+        .bind(&doc.status)
+        .bind(&doc.sort_key)
+        .bind(doc.due_at_ms)
+        .bind(&doc.lookup_key)
+        .bind(doc.data.to_string())
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    async fn append_event(
+        &mut self,
+        tenant_id: &str,
+        kind: EventKind,
+        project_id: Option<&str>,
+        at: DateTime<Utc>,
+        data: &Value,
+    ) -> StoreResult<Event> {
+        let (seq,): (i64,) = sqlx::query_as("UPDATE tenants SET head_seq = head_seq + 1 WHERE id = ? RETURNING head_seq")
+            .bind(tenant_id)
+            .fetch_one(&mut *self.tx)
+            .await?;
+        sqlx::query("INSERT INTO events (tenant_id, seq, kind, at, at_ms, project_id, data) VALUES (?, ?, ?, ?, ?, ?, ?)")
+            .bind(tenant_id)
+            .bind(seq)
+            .bind(kind.as_str())
+            .bind(at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
+            .bind(at.timestamp_millis())
+            .bind(project_id)
+            .bind(data.to_string())
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(Event { seq, kind: kind.as_str().to_owned(), at, project_id: project_id.map(str::to_owned), data: data.clone() })
+    }
+
+    async fn stored_response(&mut self, principal_id: &str, key: &str) -> StoreResult<Option<StoredResponse>> {
+        let row: Option<(String, String, i64, String)> = sqlx::query_as(
+            "SELECT method, path, status, body FROM idempotency_keys WHERE principal_id = ? AND key = ?",
+        )
+        .bind(principal_id)
+        .bind(key)
+        .fetch_optional(&mut *self.tx)
+        .await?;
+        Ok(row.map(|(method, path, status, body)| StoredResponse {
+            method,
+            path,
+            status: u16::try_from(status).unwrap_or(500),
+            body,
+        }))
+    }
+
+    async fn store_response(&mut self, principal_id: &str, key: &str, response: &StoredResponse, now_ms: i64) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO idempotency_keys (principal_id, key, method, path, status, body, created_at_ms) \
+             VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        )
+        .bind(principal_id)
+        .bind(key)
+        .bind(&response.method)
+        .bind(&response.path)
+        .bind(i64::from(response.status))
+        .bind(&response.body)
+        .bind(now_ms)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    async fn insert_tenant(&mut self, tenant: &Tenant) -> StoreResult<()> {
+        sqlx::query("INSERT INTO tenants (id, name, slug) VALUES (?, ?, ?)")
+            .bind(&tenant.id)
+            .bind(&tenant.name)
+            .bind(&tenant.slug)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    async fn insert_user(&mut self, tenant_id: &str, user: &User, password_hash: &str) -> StoreResult<()> {
+        sqlx::query("INSERT INTO users (id, tenant_id, email, name, role, password_hash) VALUES (?, ?, ?, ?, ?, ?)")
+            .bind(&user.id)
+            .bind(tenant_id)
+            .bind(&user.email)
+            .bind(&user.name)
+            .bind(user.role.as_str())
+            .bind(password_hash)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    async fn insert_session(&mut self, session_id: &str, tenant_id: &str, user_id: &str, now_ms: i64) -> StoreResult<()> {
+        sqlx::query("INSERT INTO sessions (id, tenant_id, user_id, created_at_ms) VALUES (?, ?, ?, ?)")
+            .bind(session_id)
+            .bind(tenant_id)
+            .bind(user_id)
+            .bind(now_ms)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    async fn revoke_session(&mut self, session_id: &str, now_ms: i64) -> StoreResult<()> {
+        sqlx::query("UPDATE sessions SET revoked_at_ms = COALESCE(revoked_at_ms, ?) WHERE id = ?")
+            .bind(now_ms)
+            .bind(session_id)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    async fn insert_refresh_token(&mut self, token_hash: &str, session_id: &str, expires_at_ms: i64) -> StoreResult<()> {
+        sqlx::query("INSERT INTO refresh_tokens (token_hash, session_id, expires_at_ms) VALUES (?, ?, ?)")
+            .bind(token_hash)
+            .bind(session_id)
+            .bind(expires_at_ms)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    async fn refresh_token(&mut self, token_hash: &str) -> StoreResult<Option<RefreshTokenRow>> {
+        let row: Option<(String, String, String, i64, Option<i64>, Option<i64>)> = sqlx::query_as(
+            "SELECT r.session_id, s.tenant_id, s.user_id, r.expires_at_ms, r.used_at_ms, s.revoked_at_ms \
+             FROM refresh_tokens r JOIN sessions s ON s.id = r.session_id WHERE r.token_hash = ?",
+        )
+        .bind(token_hash)
+        .fetch_optional(&mut *self.tx)
+        .await?;
+        Ok(row.map(|(session_id, tenant_id, user_id, expires_at_ms, used_at, revoked_at)| RefreshTokenRow {
+            session_id,
+            tenant_id,
+            user_id,
+            expires_at_ms,
+            used: used_at.is_some(),
+            session_revoked: revoked_at.is_some(),
+        }))
+    }
+
+    async fn mark_refresh_token_used(&mut self, token_hash: &str, now_ms: i64) -> StoreResult<()> {
+        sqlx::query("UPDATE refresh_tokens SET used_at_ms = ? WHERE token_hash = ?")
+            .bind(now_ms)
+            .bind(token_hash)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    async fn insert_agent_token(&mut self, token_hash: &str, tenant_id: &str, agent_id: &str) -> StoreResult<()> {
+        sqlx::query("INSERT INTO agent_tokens (token_hash, tenant_id, agent_id) VALUES (?, ?, ?)")
+            .bind(token_hash)
+            .bind(tenant_id)
+            .bind(agent_id)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    async fn insert_cost(&mut self, tenant_id: &str, cost: &NewCost<'_>) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO cost_records (tenant_id, project_id, agent_id, at_s, model, tokens_in, tokens_out, cost_usd) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(tenant_id)
+        .bind(cost.project_id)
+        .bind(cost.agent_id)
+        .bind(cost.at_s)
+        .bind(cost.model)
+        .bind(cost.tokens_in)
+        .bind(cost.tokens_out)
+        .bind(cost.cost_usd)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    async fn insert_device(&mut self, tenant_id: &str, user_id: &str, device: &Device, push_token: &str) -> StoreResult<Device> {
+        let existing: Option<(String, String)> =
+            sqlx::query_as("SELECT id, created_at FROM devices WHERE user_id = ? AND push_token = ?")
+                .bind(user_id)
+                .bind(push_token)
+                .fetch_optional(&mut *self.tx)
+                .await?;
+        if let Some((id, created_at)) = existing {
+            let created_at = DateTime::parse_from_rfc3339(&created_at)
+                .map(|t| t.with_timezone(&Utc))
+                .unwrap_or(device.created_at);
+            return Ok(Device { id, platform: device.platform, created_at });
+        }
+        sqlx::query("INSERT INTO devices (id, tenant_id, user_id, platform, push_token, created_at) VALUES (?, ?, ?, ?, ?, ?)")
+            .bind(&device.id)
+            .bind(tenant_id)
+            .bind(user_id)
+            .bind(device.platform.as_str())
+            .bind(push_token)
+            .bind(device.created_at.to_rfc3339())
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(device.clone())
+    }
+
+    async fn delete_device(&mut self, tenant_id: &str, user_id: &str, device_id: &str) -> StoreResult<bool> {
+        Ok(sqlx::query("DELETE FROM devices WHERE tenant_id = ? AND user_id = ? AND id = ?")
+            .bind(tenant_id)
+            .bind(user_id)
+            .bind(device_id)
+            .execute(&mut *self.tx)
+            .await?
+            .rows_affected()
+            > 0)
+    }
+
+    async fn setting(&mut self, key: &str) -> StoreResult<Option<String>> {
+        Ok(sqlx::query_scalar("SELECT value FROM server_settings WHERE key = ?")
+            .bind(key)
+            .fetch_optional(&mut *self.tx)
+            .await?)
+    }
+
+    async fn put_setting(&mut self, key: &str, value: &str) -> StoreResult<()> {
+        sqlx::query("INSERT INTO server_settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+            .bind(key)
+            .bind(value)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    async fn commit(self: Box<Self>) -> StoreResult<()> {
+        self.tx.commit().await?;
+        Ok(())
+    }
+}
