@@ -84,9 +84,14 @@ mod tests {
 
     #[test]
     fn debug_output_never_shows_secrets() {
-        let login = LoginRequest { email: "a@b.c".into(), password: "hunter2".into() };
+        let login = LoginRequest {
+            email: "a@b.c".into(),
+            password: "hunter2".into(),
+        };
         assert!(!format!("{login:?}").contains("hunter2"));
-        let refresh = RefreshRequest { refresh_token: "rt_secret".into() };
+        let refresh = RefreshRequest {
+            refresh_token: "rt_secret".into(),
+        };
         assert!(!format!("{refresh:?}").contains("rt_secret"));
     }
 }

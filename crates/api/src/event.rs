@@ -57,7 +57,10 @@ pub enum PayloadError {
     /// A kind this build does not know: skip it, a newer server sent it.
     UnknownKind(String),
     /// A known kind whose data does not match the resource.
-    Malformed { kind: EventKind, source: serde_json::Error },
+    Malformed {
+        kind: EventKind,
+        source: serde_json::Error,
+    },
 }
 
 impl std::fmt::Display for PayloadError {
@@ -135,13 +138,27 @@ impl Event {
         let data = self.data.clone();
         let malformed = |source| PayloadError::Malformed { kind, source };
         Ok(match kind {
-            EventKind::ProjectUpserted => EventPayload::Project(serde_json::from_value(data).map_err(malformed)?),
-            EventKind::AgentUpserted => EventPayload::Agent(serde_json::from_value(data).map_err(malformed)?),
-            EventKind::TaskUpserted => EventPayload::Task(serde_json::from_value(data).map_err(malformed)?),
-            EventKind::ApprovalUpserted => EventPayload::Approval(serde_json::from_value(data).map_err(malformed)?),
-            EventKind::MessageCreated => EventPayload::Message(serde_json::from_value(data).map_err(malformed)?),
-            EventKind::CostRecorded => EventPayload::Cost(serde_json::from_value(data).map_err(malformed)?),
-            EventKind::StopUpserted => EventPayload::Stop(serde_json::from_value(data).map_err(malformed)?),
+            EventKind::ProjectUpserted => {
+                EventPayload::Project(serde_json::from_value(data).map_err(malformed)?)
+            }
+            EventKind::AgentUpserted => {
+                EventPayload::Agent(serde_json::from_value(data).map_err(malformed)?)
+            }
+            EventKind::TaskUpserted => {
+                EventPayload::Task(serde_json::from_value(data).map_err(malformed)?)
+            }
+            EventKind::ApprovalUpserted => {
+                EventPayload::Approval(serde_json::from_value(data).map_err(malformed)?)
+            }
+            EventKind::MessageCreated => {
+                EventPayload::Message(serde_json::from_value(data).map_err(malformed)?)
+            }
+            EventKind::CostRecorded => {
+                EventPayload::Cost(serde_json::from_value(data).map_err(malformed)?)
+            }
+            EventKind::StopUpserted => {
+                EventPayload::Stop(serde_json::from_value(data).map_err(malformed)?)
+            }
         })
     }
 }
@@ -183,16 +200,22 @@ mod tests {
             r#"{"seq":3,"type":"budget.rebalanced","at":"2026-11-28T10:00:00Z","project_id":null,"data":{}}"#,
         )
         .expect("an unknown kind still parses as an event");
-        assert!(matches!(event.payload(), Err(PayloadError::UnknownKind(k)) if k == "budget.rebalanced"));
+        assert!(
+            matches!(event.payload(), Err(PayloadError::UnknownKind(k)) if k == "budget.rebalanced")
+        );
     }
 
     #[test]
     fn frames_are_told_apart_by_type() {
-        let hello: StreamFrame = serde_json::from_str(r#"{"type":"hello","head":7}"#).expect("hello");
+        let hello: StreamFrame =
+            serde_json::from_str(r#"{"type":"hello","head":7}"#).expect("hello");
         assert_eq!(hello, StreamFrame::Control(ControlFrame::Hello { head: 7 }));
         let resync: StreamFrame =
             serde_json::from_str(r#"{"type":"resync_required","head":9}"#).expect("resync");
-        assert_eq!(resync, StreamFrame::Control(ControlFrame::ResyncRequired { head: 9 }));
+        assert_eq!(
+            resync,
+            StreamFrame::Control(ControlFrame::ResyncRequired { head: 9 })
+        );
         let event: StreamFrame = serde_json::from_str(
             r#"{"seq":1,"type":"message.created","at":"2026-11-28T10:00:00Z","project_id":"p","data":{}}"#,
         )
@@ -209,6 +232,12 @@ mod tests {
             project_id: None,
             data: serde_json::json!({"id": 5}),
         };
-        assert!(matches!(event.payload(), Err(PayloadError::Malformed { kind: EventKind::AgentUpserted, .. })));
+        assert!(matches!(
+            event.payload(),
+            Err(PayloadError::Malformed {
+                kind: EventKind::AgentUpserted,
+                ..
+            })
+        ));
     }
 }

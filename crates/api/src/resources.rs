@@ -24,7 +24,7 @@ macro_rules! wire_enum {
 
         impl std::fmt::Display for $name {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(self.as_str())
+                f.pad(self.as_str())
             }
         }
 
@@ -96,7 +96,10 @@ wire_enum!(Platform { Ios => "ios", Android => "android", Desktop => "desktop" }
 impl TaskStatus {
     /// A task that will not change any more.
     pub fn is_finished(self) -> bool {
-        matches!(self, TaskStatus::Done | TaskStatus::Failed | TaskStatus::Cancelled)
+        matches!(
+            self,
+            TaskStatus::Done | TaskStatus::Failed | TaskStatus::Cancelled
+        )
     }
 }
 

@@ -5,7 +5,9 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{
+    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
+};
 use argon2::Argon2;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -31,15 +33,26 @@ pub async fn hash_password(password: Secret) -> ApiResult<String> {
             .map(|hash| hash.to_string())
     })
     .await
-    .map_err(|_| ApiError::Internal(crate::store::StoreError::Unsupported("password hashing task failed".into())))?
-    .map_err(|e| ApiError::Internal(crate::store::StoreError::Unsupported(format!("password hashing failed: {e}"))))
+    .map_err(|_| {
+        ApiError::Internal(crate::store::StoreError::Unsupported(
+            "password hashing task failed".into(),
+        ))
+    })?
+    .map_err(|e| {
+        ApiError::Internal(crate::store::StoreError::Unsupported(format!(
+            "password hashing failed: {e}"
+        )))
+    })
 }
 
 /// Verifies in a blocking thread: argon2id is deliberately slow.
 pub async fn verify_password(password: Secret, hash: String) -> bool {
     tokio::task::spawn_blocking(move || {
-        PasswordHash::new(&hash)
-            .is_ok_and(|parsed| Argon2::default().verify_password(password.expose().as_bytes(), &parsed).is_ok())
+        PasswordHash::new(&hash).is_ok_and(|parsed| {
+            Argon2::default()
+                .verify_password(password.expose().as_bytes(), &parsed)
+                .is_ok()
+        })
     })
     .await
     .unwrap_or(false)
@@ -53,7 +66,10 @@ pub const DUMMY_PASSWORD_HASH: &str =
 pub fn new_opaque_token(prefix: &str) -> (Secret, String) {
     let mut bytes = [0u8; 32];
     rand::thread_rng().fill_bytes(&mut bytes);
-    let token = format!("{prefix}{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes));
+    let token = format!(
+        "{prefix}{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    );
     let hash = hash_token(&token);
     (Secret::new(token), hash)
 }
@@ -97,7 +113,11 @@ impl TokenKeys {
     pub fn issue(&self, claims: &AccessClaims) -> ApiResult<Secret> {
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &self.encoding)
             .map(Secret::new)
-            .map_err(|e| ApiError::Internal(crate::store::StoreError::Unsupported(format!("signing failed: {e}"))))
+            .map_err(|e| {
+                ApiError::Internal(crate::store::StoreError::Unsupported(format!(
+                    "signing failed: {e}"
+                )))
+            })
     }
 
     /// Checks the signature; expiry is checked against the server's clock by the caller.
@@ -146,12 +166,16 @@ pub struct AgentPrincipal {
 fn bearer(parts: &Parts) -> Option<String> {
     if let Some(value) = parts.headers.get(axum::http::header::AUTHORIZATION) {
         let value = value.to_str().ok()?;
-        let token = value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer "))?;
+        let token = value
+            .strip_prefix("Bearer ")
+            .or_else(|| value.strip_prefix("bearer "))?;
         return Some(token.trim().to_owned());
     }
     // For clients that cannot set headers on a WebSocket (browsers). Query strings are never logged.
     let query = parts.uri.query()?;
-    query.split('&').find_map(|pair| pair.strip_prefix("access_token=").map(str::to_owned))
+    query
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("access_token=").map(str::to_owned))
 }
 
 impl FromRequestParts<AppState> for UserPrincipal {
@@ -162,7 +186,9 @@ impl FromRequestParts<AppState> for UserPrincipal {
             ApiError::unauthenticated("Sign in first: send `Authorization: Bearer <access_token>`.")
         })?;
         if token.starts_with(AGENT_TOKEN_PREFIX) {
-            return Err(ApiError::forbidden("Agent tokens reach only /api/v1/agent/*; sign in as a person for this."));
+            return Err(ApiError::forbidden(
+                "Agent tokens reach only /api/v1/agent/*; sign in as a person for this.",
+            ));
         }
         let claims = state.tokens.decode(&token)?;
         if claims.exp <= state.now().timestamp() {
@@ -172,7 +198,9 @@ impl FromRequestParts<AppState> for UserPrincipal {
             });
         }
         if !state.store.session_active(&claims.sid).await? {
-            return Err(ApiError::unauthenticated("This session was signed out or revoked. Sign in again."));
+            return Err(ApiError::unauthenticated(
+                "This session was signed out or revoked. Sign in again.",
+            ));
         }
         Ok(UserPrincipal {
             user_id: claims.sub,
@@ -189,14 +217,22 @@ impl FromRequestParts<AppState> for AgentPrincipal {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<Self> {
-        let token = bearer(parts)
-            .ok_or_else(|| ApiError::unauthenticated("Send the agent's token: `Authorization: Bearer sat_…`."))?;
+        let token = bearer(parts).ok_or_else(|| {
+            ApiError::unauthenticated("Send the agent's token: `Authorization: Bearer sat_…`.")
+        })?;
         if !token.starts_with(AGENT_TOKEN_PREFIX) {
-            return Err(ApiError::forbidden("This route is for agent workers; it takes an agent token (sat_…)."));
+            return Err(ApiError::forbidden(
+                "This route is for agent workers; it takes an agent token (sat_…).",
+            ));
         }
         match state.store.agent_for_token(&hash_token(&token)).await? {
-            Some((tenant_id, agent_id)) => Ok(AgentPrincipal { agent_id, tenant_id }),
-            None => Err(ApiError::unauthenticated("The agent token is unknown or was revoked.")),
+            Some((tenant_id, agent_id)) => Ok(AgentPrincipal {
+                agent_id,
+                tenant_id,
+            }),
+            None => Err(ApiError::unauthenticated(
+                "The agent token is unknown or was revoked.",
+            )),
         }
     }
 }
@@ -212,18 +248,30 @@ impl LoginLimiter {
     const WINDOW: Duration = Duration::from_secs(300);
 
     pub fn check(&self, email: &str) -> ApiResult<()> {
-        let failures = self.failures.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let failures = self
+            .failures
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         match failures.get(&email.to_lowercase()) {
-            Some((count, since)) if *count >= Self::MAX_FAILURES && since.elapsed() < Self::WINDOW => {
-                Err(ApiError::RateLimited { retry_after_s: (Self::WINDOW - since.elapsed()).as_secs().max(1) })
+            Some((count, since))
+                if *count >= Self::MAX_FAILURES && since.elapsed() < Self::WINDOW =>
+            {
+                Err(ApiError::RateLimited {
+                    retry_after_s: (Self::WINDOW - since.elapsed()).as_secs().max(1),
+                })
             }
             _ => Ok(()),
         }
     }
 
     pub fn record_failure(&self, email: &str) {
-        let mut failures = self.failures.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let entry = failures.entry(email.to_lowercase()).or_insert((0, Instant::now()));
+        let mut failures = self
+            .failures
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let entry = failures
+            .entry(email.to_lowercase())
+            .or_insert((0, Instant::now()));
         if entry.1.elapsed() >= Self::WINDOW {
             *entry = (0, Instant::now());
         }
@@ -231,7 +279,10 @@ impl LoginLimiter {
     }
 
     pub fn record_success(&self, email: &str) {
-        self.failures.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).remove(&email.to_lowercase());
+        self.failures
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .remove(&email.to_lowercase());
     }
 }
 
@@ -241,11 +292,16 @@ mod tests {
 
     #[tokio::test]
     async fn passwords_verify_only_against_their_own_hash() {
-        let hash = hash_password(Secret::new("correct horse")).await.expect("hashes");
+        let hash = hash_password(Secret::new("correct horse"))
+            .await
+            .expect("hashes");
         assert!(hash.starts_with("$argon2id$"));
         assert!(verify_password(Secret::new("correct horse"), hash.clone()).await);
         assert!(!verify_password(Secret::new("wrong horse"), hash).await);
-        assert!(PasswordHash::new(DUMMY_PASSWORD_HASH).is_ok(), "the dummy hash must cost a real verification");
+        assert!(
+            PasswordHash::new(DUMMY_PASSWORD_HASH).is_ok(),
+            "the dummy hash must cost a real verification"
+        );
         assert!(!verify_password(Secret::new("x"), DUMMY_PASSWORD_HASH.into()).await);
     }
 
@@ -271,10 +327,22 @@ mod tests {
             iat: 0,
             exp: i64::MAX,
         };
-        let forged = TokenKeys::new(&Secret::new("attacker")).issue(&claims).expect("signs");
-        assert!(TokenKeys::new(&Secret::new("server")).decode(forged.expose()).is_err());
-        let genuine = TokenKeys::new(&Secret::new("server")).issue(&claims).expect("signs");
-        assert_eq!(TokenKeys::new(&Secret::new("server")).decode(genuine.expose()).expect("valid").sub, "u");
+        let forged = TokenKeys::new(&Secret::new("attacker"))
+            .issue(&claims)
+            .expect("signs");
+        assert!(TokenKeys::new(&Secret::new("server"))
+            .decode(forged.expose())
+            .is_err());
+        let genuine = TokenKeys::new(&Secret::new("server"))
+            .issue(&claims)
+            .expect("signs");
+        assert_eq!(
+            TokenKeys::new(&Secret::new("server"))
+                .decode(genuine.expose())
+                .expect("valid")
+                .sub,
+            "u"
+        );
     }
 
     #[test]
@@ -284,7 +352,10 @@ mod tests {
             assert!(limiter.check("a@b.c").is_ok());
             limiter.record_failure("A@b.c");
         }
-        assert!(matches!(limiter.check("a@b.c"), Err(ApiError::RateLimited { .. })));
+        assert!(matches!(
+            limiter.check("a@b.c"),
+            Err(ApiError::RateLimited { .. })
+        ));
         limiter.record_success("a@b.c");
         assert!(limiter.check("a@b.c").is_ok());
     }

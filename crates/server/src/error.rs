@@ -26,10 +26,18 @@ pub enum ApiError {
     NotFound { what: &'static str },
     /// 409: the state changed under the caller; `details` holds the current state.
     #[error("{message}")]
-    Conflict { code: &'static str, message: String, details: Value },
+    Conflict {
+        code: &'static str,
+        message: String,
+        details: Value,
+    },
     /// 410: gone for good, e.g. an expired approval.
     #[error("{message}")]
-    Gone { code: &'static str, message: String, details: Value },
+    Gone {
+        code: &'static str,
+        message: String,
+        details: Value,
+    },
     /// 413
     #[error("{message}")]
     TooLarge { message: String },
@@ -46,19 +54,30 @@ pub enum ApiError {
 
 impl ApiError {
     pub fn bad_request(message: impl Into<String>) -> Self {
-        ApiError::BadRequest { code: codes::BAD_REQUEST, message: message.into() }
+        ApiError::BadRequest {
+            code: codes::BAD_REQUEST,
+            message: message.into(),
+        }
     }
 
     pub fn invalid(message: impl Into<String>) -> Self {
-        ApiError::Invalid { code: codes::VALIDATION_FAILED, message: message.into() }
+        ApiError::Invalid {
+            code: codes::VALIDATION_FAILED,
+            message: message.into(),
+        }
     }
 
     pub fn forbidden(message: impl Into<String>) -> Self {
-        ApiError::Forbidden { message: message.into() }
+        ApiError::Forbidden {
+            message: message.into(),
+        }
     }
 
     pub fn unauthenticated(message: impl Into<String>) -> Self {
-        ApiError::Unauthenticated { code: codes::UNAUTHENTICATED, message: message.into() }
+        ApiError::Unauthenticated {
+            code: codes::UNAUTHENTICATED,
+            message: message.into(),
+        }
     }
 
     pub fn status(&self) -> StatusCode {
@@ -109,7 +128,13 @@ impl ApiError {
                 Value::Null,
             ),
         };
-        ErrorBody { error: ErrorDetail { code: code.to_owned(), message, details } }
+        ErrorBody {
+            error: ErrorDetail {
+                code: code.to_owned(),
+                message,
+                details,
+            },
+        }
     }
 }
 
@@ -131,7 +156,11 @@ impl IntoResponse for ApiError {
 /// An error body built outside a handler (fallbacks, panics, middleware rejections).
 pub fn error_response(status: StatusCode, code: &str, message: &str) -> Response {
     let body = ErrorBody {
-        error: ErrorDetail { code: code.to_owned(), message: message.to_owned(), details: Value::Null },
+        error: ErrorDetail {
+            code: code.to_owned(),
+            message: message.to_owned(),
+            details: Value::Null,
+        },
     };
     (status, axum::Json(body)).into_response()
 }

@@ -22,14 +22,20 @@ pub struct EventHub {
 
 impl EventHub {
     pub fn new(capacity: usize) -> Self {
-        EventHub { capacity, tenants: RwLock::new(HashMap::new()) }
+        EventHub {
+            capacity,
+            tenants: RwLock::new(HashMap::new()),
+        }
     }
 
     pub fn subscribe(&self, tenant_id: &str) -> broadcast::Receiver<Arc<Published>> {
         if let Some(sender) = self.read().get(tenant_id) {
             return sender.subscribe();
         }
-        let mut tenants = self.tenants.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut tenants = self
+            .tenants
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         tenants
             .entry(tenant_id.to_owned())
             .or_insert_with(|| broadcast::channel(self.capacity).0)
@@ -38,17 +44,26 @@ impl EventHub {
 
     pub fn publish(&self, tenant_id: &str, events: Vec<Event>) {
         let tenants = self.read();
-        let Some(sender) = tenants.get(tenant_id) else { return };
+        let Some(sender) = tenants.get(tenant_id) else {
+            return;
+        };
         for event in events {
             // Event is a plain struct of strings, numbers and JSON: serializing cannot fail.
             let json = serde_json::to_string(&event).unwrap_or_default();
             // No receiver is fine: nobody is listening right now.
-            let _ = sender.send(Arc::new(Published { event, json: json.into() }));
+            let _ = sender.send(Arc::new(Published {
+                event,
+                json: json.into(),
+            }));
         }
     }
 
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<String, broadcast::Sender<Arc<Published>>>> {
-        self.tenants.read().unwrap_or_else(|poisoned| poisoned.into_inner())
+    fn read(
+        &self,
+    ) -> std::sync::RwLockReadGuard<'_, HashMap<String, broadcast::Sender<Arc<Published>>>> {
+        self.tenants
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -60,18 +75,34 @@ pub struct AgentControlHub {
 
 impl AgentControlHub {
     pub fn subscribe(&self, agent_id: &str) -> broadcast::Receiver<AgentControl> {
-        let mut agents = self.agents.write().unwrap_or_else(|poisoned| poisoned.into_inner());
-        agents.entry(agent_id.to_owned()).or_insert_with(|| broadcast::channel(64).0).subscribe()
+        let mut agents = self
+            .agents
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        agents
+            .entry(agent_id.to_owned())
+            .or_insert_with(|| broadcast::channel(64).0)
+            .subscribe()
     }
 
     /// Pushes a frame to every connected socket of the agent. Returns whether one was connected.
     pub fn push(&self, agent_id: &str, frame: AgentControl) -> bool {
-        let agents = self.agents.read().unwrap_or_else(|poisoned| poisoned.into_inner());
-        agents.get(agent_id).is_some_and(|sender| sender.send(frame).is_ok())
+        let agents = self
+            .agents
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        agents
+            .get(agent_id)
+            .is_some_and(|sender| sender.send(frame).is_ok())
     }
 
     pub fn is_connected(&self, agent_id: &str) -> bool {
-        let agents = self.agents.read().unwrap_or_else(|poisoned| poisoned.into_inner());
-        agents.get(agent_id).is_some_and(|sender| sender.receiver_count() > 0)
+        let agents = self
+            .agents
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        agents
+            .get(agent_id)
+            .is_some_and(|sender| sender.receiver_count() > 0)
     }
 }

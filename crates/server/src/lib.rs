@@ -33,7 +33,10 @@ pub enum StartError {
     #[error("could not open the database: {0}")]
     Store(#[from] StoreError),
     #[error("could not listen on {addr}: {source}. Is another server running there? Pick another with --listen.")]
-    Bind { addr: SocketAddr, source: std::io::Error },
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
 }
 
 /// A running server. Dropping it does not stop it; call [`RunningServer::shutdown`].
@@ -56,7 +59,10 @@ impl RunningServer {
         self.state.shutdown.send_replace(true);
         let _ = self.sweeper.await;
         let mut serve = self.serve;
-        if tokio::time::timeout(Duration::from_secs(10), &mut serve).await.is_err() {
+        if tokio::time::timeout(Duration::from_secs(10), &mut serve)
+            .await
+            .is_err()
+        {
             tracing::warn!("requests still running after 10 s; stopping them");
             serve.abort();
         }
@@ -80,22 +86,31 @@ pub async fn start(settings: Settings, clock: Arc<dyn Clock>) -> Result<RunningS
     };
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
-        .map_err(|source| StartError::Bind { addr: settings.listen, source })?;
-    let addr = listener.local_addr().map_err(|source| StartError::Bind { addr: settings.listen, source })?;
+        .map_err(|source| StartError::Bind {
+            addr: settings.listen,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| StartError::Bind {
+        addr: settings.listen,
+        source,
+    })?;
     let state = AppState::new(store, clock, settings, TokenKeys::new(&secret));
     let (router, _) = http::router(state.clone());
 
-    let sweeper = tokio::spawn(service::sweep::run(state.clone(), state.shutting_down()));
-    let mut shutdown = state.shutting_down();
+    let sweeper = tokio::spawn(service::sweep::run(state.clone()));
+    let stopping = state.stopping();
     let serve = tokio::spawn(async move {
         axum::serve(listener, router)
-            .with_graceful_shutdown(async move {
-                let _ = shutdown.wait_for(|stopping| *stopping).await;
-            })
+            .with_graceful_shutdown(stopping)
             .await
     });
     tracing::info!(%addr, "spartex-server listening");
-    Ok(RunningServer { addr, state, serve, sweeper })
+    Ok(RunningServer {
+        addr,
+        state,
+        serve,
+        sweeper,
+    })
 }
 
 /// The token-signing secret kept in the database, made on first start, so tokens outlive restarts.

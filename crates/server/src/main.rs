@@ -19,7 +19,11 @@ struct Cli {
     #[arg(long, env = "SPARTEX_LISTEN", default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
     /// Where the data lives; created with its migrations on first start.
-    #[arg(long, env = "SPARTEX_DATABASE_URL", default_value = "sqlite://spartex.db")]
+    #[arg(
+        long,
+        env = "SPARTEX_DATABASE_URL",
+        default_value = "sqlite://spartex.db"
+    )]
     database_url: String,
     /// Secret that signs access tokens; generated and kept in the database when absent.
     #[arg(long, env = "SPARTEX_JWT_SECRET", hide_env_values = true)]
@@ -43,7 +47,12 @@ struct Cli {
     #[arg(long, env = "SPARTEX_DEMO_PACE", default_value_t = 4.0)]
     demo_pace: f64,
     /// Password of every demo user.
-    #[arg(long, env = "SPARTEX_DEMO_PASSWORD", default_value = "spartex-demo", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "SPARTEX_DEMO_PASSWORD",
+        default_value = "spartex-demo",
+        hide_env_values = true
+    )]
     demo_password: Secret,
     /// Log filter, e.g. `info` or `spartex_server=debug,tower_http=debug`.
     #[arg(long, env = "SPARTEX_LOG", default_value = "info")]
@@ -70,9 +79,17 @@ async fn main() -> anyhow::Result<()> {
     let mut server = spartex_server::start(settings, Arc::new(SystemClock)).await?;
     let demo_world = if cli.demo {
         let world = demo::seed::ensure_seeded(&server.state, &cli.demo_password).await?;
-        println!("Demo organisations are ready at {}. Sign in with any of:", server.url());
+        println!(
+            "Demo organisations are ready at {}. Sign in with any of:",
+            server.url()
+        );
         for user in &world.users {
-            println!("  {:<8} {:<26} {}", user.role.as_str(), user.email, cli.demo_password.expose());
+            println!(
+                "  {:<8} {:<26} {}",
+                user.role,
+                user.email,
+                cli.demo_password.expose()
+            );
         }
         let pace = Duration::from_secs_f64(cli.demo_pace);
         Some(demo::workers::spawn_all(server.url(), world.agents, pace))
@@ -95,13 +112,14 @@ async fn shutdown_signal() {
     let interrupt = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut terminate = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(signal) => signal,
-            Err(_) => {
-                let _ = interrupt.await;
-                return;
-            }
-        };
+        let mut terminate =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(signal) => signal,
+                Err(_) => {
+                    let _ = interrupt.await;
+                    return;
+                }
+            };
         tokio::select! {
             _ = interrupt => {}
             _ = terminate.recv() => {}

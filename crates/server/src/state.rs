@@ -27,7 +27,12 @@ pub struct Inner {
 }
 
 impl AppState {
-    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, settings: Settings, tokens: TokenKeys) -> Self {
+    pub fn new(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        settings: Settings,
+        tokens: TokenKeys,
+    ) -> Self {
         AppState(Arc::new(Inner {
             store,
             events: EventHub::new(8192),
@@ -41,8 +46,12 @@ impl AppState {
         }))
     }
 
-    pub fn shutting_down(&self) -> tokio::sync::watch::Receiver<bool> {
-        self.0.shutdown.subscribe()
+    /// Resolves once the server is shutting down, including when it already is.
+    pub fn stopping(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let mut shutdown = self.0.shutdown.subscribe();
+        async move {
+            let _ = shutdown.wait_for(|stopping| *stopping).await;
+        }
     }
 
     pub fn now(&self) -> chrono::DateTime<chrono::Utc> {

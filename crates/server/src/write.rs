@@ -50,11 +50,18 @@ impl<'a> Write<'a> {
     }
 
     /// Begins a write, or answers with the stored response when the key was seen before.
-    pub async fn begin_idempotent(state: &'a AppState, scope: &IdempotencyScope) -> ApiResult<Begun<'a>> {
+    pub async fn begin_idempotent(
+        state: &'a AppState,
+        scope: &IdempotencyScope,
+    ) -> ApiResult<Begun<'a>> {
         let mut write = Self::begin(state).await?;
-        let Some(key) = &scope.key else { return Ok(Begun::Fresh(write)) };
+        let Some(key) = &scope.key else {
+            return Ok(Begun::Fresh(write));
+        };
         if key.is_empty() || key.len() > 200 {
-            return Err(ApiError::bad_request("Idempotency-Key must be 1 to 200 characters (a UUID is ideal)."));
+            return Err(ApiError::bad_request(
+                "Idempotency-Key must be 1 to 200 characters (a UUID is ideal).",
+            ));
         }
         match write.tx.stored_response(&scope.principal_id, key).await? {
             None => Ok(Begun::Fresh(write)),
@@ -83,17 +90,30 @@ impl<'a> Write<'a> {
 
     pub async fn get<R: Resource>(&mut self, tenant_id: &str, id: &str) -> ApiResult<Option<R>> {
         match self.tx.get_doc(tenant_id, R::KIND, id).await? {
-            Some(value) => Ok(Some(serde_json::from_value(value).map_err(crate::store::StoreError::from)?)),
+            Some(value) => Ok(Some(
+                serde_json::from_value(value).map_err(crate::store::StoreError::from)?,
+            )),
             None => Ok(None),
         }
     }
 
     /// Like `get`, but an unknown id is a 404 naming `what`.
-    pub async fn fetch<R: Resource>(&mut self, tenant_id: &str, id: &str, what: &'static str) -> ApiResult<R> {
-        self.get(tenant_id, id).await?.ok_or(ApiError::NotFound { what })
+    pub async fn fetch<R: Resource>(
+        &mut self,
+        tenant_id: &str,
+        id: &str,
+        what: &'static str,
+    ) -> ApiResult<R> {
+        self.get(tenant_id, id)
+            .await?
+            .ok_or(ApiError::NotFound { what })
     }
 
-    pub async fn list<R: Resource>(&mut self, tenant_id: &str, filter: DocFilter<'_>) -> ApiResult<Vec<R>> {
+    pub async fn list<R: Resource>(
+        &mut self,
+        tenant_id: &str,
+        filter: DocFilter<'_>,
+    ) -> ApiResult<Vec<R>> {
         let values = self.tx.list_docs(tenant_id, filter).await?;
         values
             .into_iter()
@@ -102,18 +122,29 @@ impl<'a> Write<'a> {
     }
 
     /// Stores the resource and appends its event.
-    pub async fn upsert<R: Resource + Clone>(&mut self, tenant_id: &str, resource: &R) -> ApiResult<()>
+    pub async fn upsert<R: Resource + Clone>(
+        &mut self,
+        tenant_id: &str,
+        resource: &R,
+    ) -> ApiResult<()>
     where
         EventPayload: From<R>,
     {
         self.tx.put_doc(tenant_id, &resource.document()).await?;
-        self.emit(tenant_id, EventPayload::from(resource.clone())).await
+        self.emit(tenant_id, EventPayload::from(resource.clone()))
+            .await
     }
 
     pub async fn emit(&mut self, tenant_id: &str, payload: EventPayload) -> ApiResult<()> {
         let event = self
             .tx
-            .append_event(tenant_id, payload.kind(), payload.project_id(), self.now, &payload.to_value())
+            .append_event(
+                tenant_id,
+                payload.kind(),
+                payload.project_id(),
+                self.now,
+                &payload.to_value(),
+            )
             .await?;
         self.tenant_events.push((tenant_id.to_owned(), event));
         Ok(())
@@ -126,7 +157,14 @@ impl<'a> Write<'a> {
 
     /// Commits, then publishes the events and agent frames while still holding the write lock.
     pub async fn commit(self) -> ApiResult<Vec<Event>> {
-        let Write { state, _serialized, tx, tenant_events, agent_pushes, .. } = self;
+        let Write {
+            state,
+            _serialized,
+            tx,
+            tenant_events,
+            agent_pushes,
+            ..
+        } = self;
         tx.commit().await?;
         let mut by_tenant: Vec<(String, Vec<Event>)> = Vec::new();
         for (tenant, event) in tenant_events.iter().cloned() {
@@ -163,7 +201,11 @@ impl<'a> Write<'a> {
                 if let Some(key) = &scope.key {
                     let stored = stored(scope, ok_status, body.clone());
                     let now_ms = write.now.timestamp_millis();
-                    if let Err(e) = write.tx.store_response(&scope.principal_id, key, &stored, now_ms).await {
+                    if let Err(e) = write
+                        .tx
+                        .store_response(&scope.principal_id, key, &stored, now_ms)
+                        .await
+                    {
                         return ApiError::from(e).into_response();
                     }
                 }
@@ -173,14 +215,25 @@ impl<'a> Write<'a> {
                 }
             }
             Err(error) => {
-                let Write { _serialized, tx, now, .. } = self;
+                let Write {
+                    _serialized,
+                    tx,
+                    now,
+                    ..
+                } = self;
                 drop(tx); // rolls back
                 if let (Some(key), true) = (&scope.key, error.is_final()) {
                     let body = serde_json::to_string(&error.body()).unwrap_or_default();
                     let stored = stored(scope, error.status(), body);
                     let kept = async {
                         let mut tx = state.store.begin().await?;
-                        tx.store_response(&scope.principal_id, key, &stored, now.timestamp_millis()).await?;
+                        tx.store_response(
+                            &scope.principal_id,
+                            key,
+                            &stored,
+                            now.timestamp_millis(),
+                        )
+                        .await?;
                         tx.commit().await
                     };
                     if let Err(e) = kept.await {
@@ -195,18 +248,29 @@ impl<'a> Write<'a> {
 }
 
 fn stored(scope: &IdempotencyScope, status: StatusCode, body: String) -> StoredResponse {
-    StoredResponse { method: scope.method.clone(), path: scope.path.clone(), status: status.as_u16(), body }
+    StoredResponse {
+        method: scope.method.clone(),
+        path: scope.path.clone(),
+        status: status.as_u16(),
+        body,
+    }
 }
 
 fn json_response(status: StatusCode, body: String) -> Response {
-    (status, [(axum::http::header::CONTENT_TYPE, "application/json")], body).into_response()
+    (
+        status,
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        body,
+    )
+        .into_response()
 }
 
 fn replayed(stored: StoredResponse) -> Response {
     let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK);
     let mut response = json_response(status, stored.body);
-    response
-        .headers_mut()
-        .insert("idempotent-replayed", axum::http::HeaderValue::from_static("true"));
+    response.headers_mut().insert(
+        "idempotent-replayed",
+        axum::http::HeaderValue::from_static("true"),
+    );
     response
 }

@@ -67,7 +67,9 @@ pub fn next_task(role: &str, brief: Brief, round: u64, feedback: Option<&str>) -
 }
 
 fn revised(feedback: Option<&str>) -> String {
-    feedback.map(|f| format!("\n\n_Revised after review feedback: “{f}”._")).unwrap_or_default()
+    feedback
+        .map(|f| format!("\n\n_Revised after review feedback: “{f}”._"))
+        .unwrap_or_default()
 }
 
 fn copywriter(brief: Brief, round: u64, feedback: Option<&str>) -> TaskPlan {
@@ -75,7 +77,13 @@ fn copywriter(brief: Brief, round: u64, feedback: Option<&str>) -> TaskPlan {
         let subject = if feedback.is_some() {
             "Your Sunday pour: three beans we can't stop brewing"
         } else {
-            pick(&["This week: the Ethiopian natural everyone's asking about", "Cold brew season is back (and it's 20% off)"], round)
+            pick(
+                &[
+                    "This week: the Ethiopian natural everyone's asking about",
+                    "Cold brew season is back (and it's 20% off)",
+                ],
+                round,
+            )
         };
         return TaskPlan {
             title: format!("Draft issue #{} of The Weekly Edit", 112 + round),
@@ -173,9 +181,24 @@ fn media_buyer(brief: Brief, round: u64, feedback: Option<&str>) -> TaskPlan {
         (false, true) => old * 1.25,
     };
     let (title, risk, period) = if critical {
-        (format!("Commit ${:.0} more to {} this month", new - old, brief.brand()), Risk::Critical, "month")
+        (
+            format!(
+                "Commit ${:.0} more to {} this month",
+                new - old,
+                brief.brand()
+            ),
+            Risk::Critical,
+            "month",
+        )
     } else {
-        (format!("Raise daily budget of {} ad set to ${new:.0}", brief.brand()), Risk::High, "day")
+        (
+            format!(
+                "Raise daily budget of {} ad set to ${new:.0}",
+                brief.brand()
+            ),
+            Risk::High,
+            "day",
+        )
     };
     TaskPlan {
         title: format!("Rebalance bids for {} (round {})", brief.brand(), round + 1),
@@ -206,7 +229,11 @@ fn media_buyer(brief: Brief, round: u64, feedback: Option<&str>) -> TaskPlan {
 }
 
 fn strategist(brief: Brief, round: u64) -> TaskPlan {
-    let (old_age, new_age) = if round % 2 == 0 { ("25-44", "25-54") } else { ("25-54", "30-54") };
+    let (old_age, new_age) = if round % 2 == 0 {
+        ("25-44", "25-54")
+    } else {
+        ("25-54", "30-54")
+    };
     TaskPlan {
         title: format!("Weekly plan review for {}", brief.brand()),
         steps: 4,
@@ -337,7 +364,10 @@ pub fn chat_reply(role: &str, agent_name: &str, incoming: &str) -> String {
     let topic: String = incoming.chars().take(80).collect();
     let lower = incoming.to_lowercase();
     if lower.contains("status") || lower.contains("how") || lower.contains("update") {
-        return format!("{agent_name} ({role}) here: {}", progress_note(role, incoming.len() as u64));
+        return format!(
+            "{agent_name} ({role}) here: {}",
+            progress_note(role, incoming.len() as u64)
+        );
     }
     if lower.contains("stop") || lower.contains("pause") || lower.contains("hold") {
         return format!("Understood — I'll hold new work on “{topic}” until you say go.");
@@ -346,13 +376,23 @@ pub fn chat_reply(role: &str, agent_name: &str, incoming: &str) -> String {
 }
 
 /// What an agent says after its request was settled.
-pub fn outcome_message(status: spartex_api::ApprovalStatus, title: &str, comment: Option<&str>) -> String {
+pub fn outcome_message(
+    status: spartex_api::ApprovalStatus,
+    title: &str,
+    comment: Option<&str>,
+) -> String {
     use spartex_api::ApprovalStatus as S;
     match (status, comment) {
         (S::Approved, _) => format!("Approved — done: {title}."),
-        (S::Rejected, Some(comment)) => format!("Understood: “{comment}”. Reworking it and I'll ask again."),
-        (S::Rejected, None) => format!("Rejected — dropping “{title}” and moving to the next item."),
-        (S::Expired, _) => format!("No decision in time on “{title}”; I've parked it and moved on."),
+        (S::Rejected, Some(comment)) => {
+            format!("Understood: “{comment}”. Reworking it and I'll ask again.")
+        }
+        (S::Rejected, None) => {
+            format!("Rejected — dropping “{title}” and moving to the next item.")
+        }
+        (S::Expired, _) => {
+            format!("No decision in time on “{title}”; I've parked it and moved on.")
+        }
         (S::Cancelled, _) => format!("“{title}” was cancelled; not acting on it."),
         (S::Pending, _) => format!("Still waiting on “{title}”."),
     }
@@ -384,7 +424,14 @@ mod tests {
     #[test]
     fn every_risk_level_is_asked_for_by_some_role() {
         let mut risks = std::collections::HashSet::new();
-        for role in ["Copywriter", "Media Buyer", "Strategist", "Designer", "Compliance", "Analyst"] {
+        for role in [
+            "Copywriter",
+            "Media Buyer",
+            "Strategist",
+            "Designer",
+            "Compliance",
+            "Analyst",
+        ] {
             for brief in [Brief::PaidSocial, Brief::Newsletter] {
                 for round in 0..8 {
                     if let Some(approval) = next_task(role, brief, round, None).approval {
@@ -399,19 +446,32 @@ mod tests {
 
     #[test]
     fn a_rejection_comment_changes_the_next_attempt() {
-        let first = next_task("Copywriter", Brief::PaidSocial, 0, None).approval.expect("asks");
-        let second = next_task("Copywriter", Brief::PaidSocial, 0, Some("less salesy")).approval.expect("asks");
+        let first = next_task("Copywriter", Brief::PaidSocial, 0, None)
+            .approval
+            .expect("asks");
+        let second = next_task("Copywriter", Brief::PaidSocial, 0, Some("less salesy"))
+            .approval
+            .expect("asks");
         assert_ne!(first.title, second.title);
         assert!(second.summary.contains("less salesy"));
-        let buyer = next_task("Media Buyer", Brief::PaidSocial, 0, None).approval.expect("asks");
-        let cautious = next_task("Media Buyer", Brief::PaidSocial, 0, Some("too much")).approval.expect("asks");
-        assert!(cautious.payload["new_budget_usd"].as_f64() < buyer.payload["new_budget_usd"].as_f64());
+        let buyer = next_task("Media Buyer", Brief::PaidSocial, 0, None)
+            .approval
+            .expect("asks");
+        let cautious = next_task("Media Buyer", Brief::PaidSocial, 0, Some("too much"))
+            .approval
+            .expect("asks");
+        assert!(
+            cautious.payload["new_budget_usd"].as_f64() < buyer.payload["new_budget_usd"].as_f64()
+        );
     }
 
     #[test]
     fn briefs_follow_project_names() {
         assert_eq!(Brief::of("The Weekly Edit — Newsletter"), Brief::Newsletter);
         assert_eq!(Brief::of("Lumen X1 Launch"), Brief::ProductLaunch);
-        assert_eq!(Brief::of("Spring Sale 2027 — Paid Social"), Brief::PaidSocial);
+        assert_eq!(
+            Brief::of("Spring Sale 2027 — Paid Social"),
+            Brief::PaidSocial
+        );
     }
 }

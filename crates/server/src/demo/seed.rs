@@ -1,7 +1,9 @@
 //! Seeds the demo organisations once; on later starts, issues fresh worker tokens for them.
 
 use chrono::Duration;
-use spartex_api::{Agent, AgentStatus, CreateAgentRequest, CreateProjectRequest, Project, Role, Tenant, User};
+use spartex_api::{
+    Agent, AgentStatus, CreateAgentRequest, CreateProjectRequest, Project, Role, Tenant, User,
+};
 
 use crate::auth::{hash_password, new_opaque_token, AGENT_TOKEN_PREFIX};
 use crate::config::Secret;
@@ -116,32 +118,55 @@ const ORGS: &[OrgSpec] = &[
 /// Seeds the demo organisations if they are not there yet, and returns the world with fresh
 /// worker tokens either way.
 pub async fn ensure_seeded(state: &AppState, password: &Secret) -> ApiResult<DemoWorld> {
-    let mut world = DemoWorld { users: Vec::new(), agents: Vec::new() };
+    let mut world = DemoWorld {
+        users: Vec::new(),
+        agents: Vec::new(),
+    };
     for org in ORGS {
         let tenant_id = match state.store.user_credentials(org.users[0].2).await? {
             Some(existing) => existing.tenant_id,
             None => seed_org(state, org, password).await?,
         };
-        world.users.extend(org.users.iter().map(|(role, _, email)| DemoUser { role: *role, email: (*email).into() }));
-        world.agents.extend(issue_worker_tokens(state, &tenant_id).await?);
+        world
+            .users
+            .extend(org.users.iter().map(|(role, _, email)| DemoUser {
+                role: *role,
+                email: (*email).into(),
+            }));
+        world
+            .agents
+            .extend(issue_worker_tokens(state, &tenant_id).await?);
     }
     Ok(world)
 }
 
 async fn seed_org(state: &AppState, org: &OrgSpec, password: &Secret) -> ApiResult<String> {
     let hash = hash_password(password.clone()).await?;
-    let tenant = Tenant { id: new_id("ten"), name: org.name.into(), slug: org.slug.into() };
+    let tenant = Tenant {
+        id: new_id("ten"),
+        name: org.name.into(),
+        slug: org.slug.into(),
+    };
     let mut w = Write::begin(state).await?;
     w.tx().insert_tenant(&tenant).await?;
     for (role, name, email) in org.users {
-        let user = User { id: new_id("usr"), email: (*email).into(), name: (*name).into(), role: *role };
+        let user = User {
+            id: new_id("usr"),
+            email: (*email).into(),
+            name: (*name).into(),
+            role: *role,
+        };
         w.tx().insert_user(&tenant.id, &user, &hash).await?;
     }
     for spec in org.projects {
         let project = projects::create_in(
             &mut w,
             &tenant.id,
-            CreateProjectRequest { name: spec.name.into(), description: spec.description.into(), budget_usd: spec.budget_usd },
+            CreateProjectRequest {
+                name: spec.name.into(),
+                description: spec.description.into(),
+                budget_usd: spec.budget_usd,
+            },
         )
         .await?;
         let mut agents = Vec::new();
@@ -150,7 +175,11 @@ async fn seed_org(state: &AppState, org: &OrgSpec, password: &Secret) -> ApiResu
                 &mut w,
                 &tenant.id,
                 &project.id,
-                CreateAgentRequest { name: (*name).into(), role: (*role).into(), model: (*model).into() },
+                CreateAgentRequest {
+                    name: (*name).into(),
+                    role: (*role).into(),
+                    model: (*model).into(),
+                },
             )
             .await?;
             agents.push(created.agent);
@@ -181,7 +210,8 @@ async fn seed_spend_history(
             let weight = (1.0 + day as f64 * 0.25) * (1.0 + index as f64 * 0.1);
             let cost = ((total / slices as f64) * weight / 1.9 * 100.0).round() / 100.0;
             let tokens = (cost * 180_000.0) as i64;
-            let at = now - Duration::days(days - day) + Duration::hours(i64::try_from(index).unwrap_or(0));
+            let at = now - Duration::days(days - day)
+                + Duration::hours(i64::try_from(index).unwrap_or(0));
             w.tx()
                 .insert_cost(
                     tenant_id,
@@ -216,13 +246,29 @@ async fn issue_worker_tokens(state: &AppState, tenant_id: &str) -> ApiResult<Vec
     let projects: Vec<Project> = w.list(tenant_id, DocFilter::all(DocKind::Project)).await?;
     let mut demo_agents = Vec::new();
     for project in projects {
-        let agents: Vec<Agent> = w.list(tenant_id, DocFilter::in_project(DocKind::Agent, &project.id)).await?;
-        let lead_id = agents.iter().find(|a| a.role == "Strategist").or(agents.first()).map(|a| a.id.clone());
+        let agents: Vec<Agent> = w
+            .list(
+                tenant_id,
+                DocFilter::in_project(DocKind::Agent, &project.id),
+            )
+            .await?;
+        let lead_id = agents
+            .iter()
+            .find(|a| a.role == "Strategist")
+            .or(agents.first())
+            .map(|a| a.id.clone());
         for agent in agents {
             let (token, hash) = new_opaque_token(AGENT_TOKEN_PREFIX);
-            w.tx().insert_agent_token(&hash, tenant_id, &agent.id).await?;
+            w.tx()
+                .insert_agent_token(&hash, tenant_id, &agent.id)
+                .await?;
             let lead = lead_id.as_deref() == Some(agent.id.as_str());
-            demo_agents.push(DemoAgent { agent, project_name: project.name.clone(), token, lead });
+            demo_agents.push(DemoAgent {
+                agent,
+                project_name: project.name.clone(),
+                token,
+                lead,
+            });
         }
     }
     w.commit().await?;

@@ -11,8 +11,8 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::json;
 use spartex_api::{
-    AgentControl, AgentStatus, Approval, ApprovalStatus, AuthorKind, ErrorBody, HeartbeatRequest, HeartbeatResponse,
-    Message, Task, TaskStatus,
+    AgentControl, AgentStatus, Approval, ApprovalStatus, AuthorKind, ErrorBody, HeartbeatRequest,
+    HeartbeatResponse, Message, Task, TaskStatus,
 };
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
@@ -32,7 +32,10 @@ impl Workers {
     pub async fn stop(self) {
         self.shutdown.send_replace(true);
         for handle in self.handles {
-            if tokio::time::timeout(Duration::from_secs(5), handle).await.is_err() {
+            if tokio::time::timeout(Duration::from_secs(5), handle)
+                .await
+                .is_err()
+            {
                 tracing::warn!("a simulated worker did not stop within 5 s");
             }
         }
@@ -50,7 +53,11 @@ pub fn spawn_all(base_url: String, agents: Vec<DemoAgent>, pace: Duration) -> Wo
         .into_iter()
         .enumerate()
         .map(|(index, demo)| {
-            let api = AgentApi { http: http.clone(), base: base_url.clone(), token: demo.token.clone() };
+            let api = AgentApi {
+                http: http.clone(),
+                base: base_url.clone(),
+                token: demo.token.clone(),
+            };
             let shutdown = shutdown.subscribe();
             tokio::spawn(async move {
                 // Stagger starts so the demo does not move in lockstep.
@@ -77,37 +84,60 @@ struct AgentApi {
 }
 
 impl AgentApi {
-    async fn post<B: Serialize, R: DeserializeOwned>(&self, path: &str, body: &B) -> Result<R, CallError> {
+    async fn post<B: Serialize, R: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<R, CallError> {
         let request = self
             .http
             .post(format!("{}/api/v1/agent/{path}", self.base))
             .bearer_auth(self.token.expose())
-            .header(spartex_api::IDEMPOTENCY_KEY_HEADER, uuid::Uuid::new_v4().to_string())
+            .header(
+                spartex_api::IDEMPOTENCY_KEY_HEADER,
+                uuid::Uuid::new_v4().to_string(),
+            )
             .json(body);
         Self::answer(request.send().await).await
     }
 
     async fn get<R: DeserializeOwned>(&self, path: &str) -> Result<R, CallError> {
-        let request = self.http.get(format!("{}/api/v1/agent/{path}", self.base)).bearer_auth(self.token.expose());
+        let request = self
+            .http
+            .get(format!("{}/api/v1/agent/{path}", self.base))
+            .bearer_auth(self.token.expose());
         Self::answer(request.send().await).await
     }
 
-    async fn answer<R: DeserializeOwned>(sent: reqwest::Result<reqwest::Response>) -> Result<R, CallError> {
+    async fn answer<R: DeserializeOwned>(
+        sent: reqwest::Result<reqwest::Response>,
+    ) -> Result<R, CallError> {
         let response = sent.map_err(|e| CallError::Failed(e.to_string()))?;
         let status = response.status();
         if status.is_success() {
-            return response.json().await.map_err(|e| CallError::Failed(e.to_string()));
+            return response
+                .json()
+                .await
+                .map_err(|e| CallError::Failed(e.to_string()));
         }
         let body: Option<ErrorBody> = response.json().await.ok();
-        let code = body.as_ref().map(|b| b.error.code.as_str()).unwrap_or_default();
-        if status == reqwest::StatusCode::CONFLICT && matches!(code, "agent_stopped" | "project_stopped") {
+        let code = body
+            .as_ref()
+            .map(|b| b.error.code.as_str())
+            .unwrap_or_default();
+        if status == reqwest::StatusCode::CONFLICT
+            && matches!(code, "agent_stopped" | "project_stopped")
+        {
             return Err(CallError::Halted);
         }
         Err(CallError::Failed(format!("{status} {code}")))
     }
 
     fn control_url(&self) -> String {
-        format!("{}/api/v1/agent/control", self.base.replacen("http", "ws", 1))
+        format!(
+            "{}/api/v1/agent/control",
+            self.base.replacen("http", "ws", 1)
+        )
     }
 }
 
@@ -158,7 +188,12 @@ impl Worker {
 
     async fn run(mut self, mut shutdown: watch::Receiver<bool>) {
         if let Some(tx) = self.control_tx.take() {
-            tokio::spawn(control_socket(self.api.control_url(), self.api.token.clone(), tx, shutdown.clone()));
+            tokio::spawn(control_socket(
+                self.api.control_url(),
+                self.api.token.clone(),
+                tx,
+                shutdown.clone(),
+            ));
         }
         while !*shutdown.borrow() {
             let flow = match self.mode {
@@ -167,7 +202,9 @@ impl Worker {
             };
             if let Err(CallError::Failed(reason)) = flow {
                 tracing::debug!(agent = %self.demo.agent.name, %reason, "simulated worker step failed; retrying");
-                if matches!(self.wait(self.pace, &mut shutdown).await, Flow::Interrupted) && *shutdown.borrow() {
+                if matches!(self.wait(self.pace, &mut shutdown).await, Flow::Interrupted)
+                    && *shutdown.borrow()
+                {
                     break;
                 }
             }
@@ -203,7 +240,10 @@ impl Worker {
         match frame {
             AgentControl::Stop { stop_id } => {
                 self.mode = Mode::Stopped;
-                let acked: Result<serde_json::Value, _> = self.api.post("stop-ack", &json!({ "stop_id": stop_id })).await;
+                let acked: Result<serde_json::Value, _> = self
+                    .api
+                    .post("stop-ack", &json!({ "stop_id": stop_id }))
+                    .await;
                 if let Err(e) = acked {
                     tracing::warn!(agent = %self.demo.agent.name, error = ?e, "could not acknowledge a stop");
                 }
@@ -231,12 +271,20 @@ impl Worker {
             return;
         }
         let reply = script::chat_reply(&self.demo.agent.role, &self.demo.agent.name, &message.body);
-        let api = AgentApi { http: self.api.http.clone(), base: self.api.base.clone(), token: self.api.token.clone() };
+        let api = AgentApi {
+            http: self.api.http.clone(),
+            base: self.api.base.clone(),
+            token: self.api.token.clone(),
+        };
         let delay = self.jittered(self.pace / 3).min(Duration::from_secs(3));
         tokio::spawn(async move {
             tokio::time::sleep(delay).await;
-            let posted: Result<Message, _> =
-                api.post("messages", &json!({ "body": reply, "to_project": message.agent_id.is_none() })).await;
+            let posted: Result<Message, _> = api
+                .post(
+                    "messages",
+                    &json!({ "body": reply, "to_project": message.agent_id.is_none() }),
+                )
+                .await;
             if let Err(e) = posted {
                 tracing::debug!(error = ?e, "simulated chat reply not posted");
             }
@@ -260,7 +308,12 @@ impl Worker {
         Ok(())
     }
 
-    async fn heartbeat(&self, status: AgentStatus, task: Option<&str>, cost: (i64, i64, f64)) -> Result<HeartbeatResponse, CallError> {
+    async fn heartbeat(
+        &self,
+        status: AgentStatus,
+        task: Option<&str>,
+        cost: (i64, i64, f64),
+    ) -> Result<HeartbeatResponse, CallError> {
         self.api
             .post(
                 "heartbeat",
@@ -280,7 +333,10 @@ impl Worker {
         if beat.stop_requested {
             match &beat.stop_id {
                 Some(stop_id) => {
-                    self.handle(AgentControl::Stop { stop_id: stop_id.clone() }).await;
+                    self.handle(AgentControl::Stop {
+                        stop_id: stop_id.clone(),
+                    })
+                    .await;
                 }
                 None => self.mode = Mode::Stopped,
             }
@@ -293,16 +349,34 @@ impl Worker {
         false
     }
 
-    async fn update_task(&self, id: &str, status: Option<TaskStatus>, progress: Option<i64>) -> Result<Task, CallError> {
-        self.api.post("tasks", &json!({ "id": id, "status": status, "progress": progress })).await
+    async fn update_task(
+        &self,
+        id: &str,
+        status: Option<TaskStatus>,
+        progress: Option<i64>,
+    ) -> Result<Task, CallError> {
+        self.api
+            .post(
+                "tasks",
+                &json!({ "id": id, "status": status, "progress": progress }),
+            )
+            .await
     }
 
     async fn say(&self, body: &str) -> Result<(), CallError> {
-        self.api.post::<_, Message>("messages", &json!({ "body": body })).await.map(|_| ())
+        self.api
+            .post::<_, Message>("messages", &json!({ "body": body }))
+            .await
+            .map(|_| ())
     }
 
     async fn one_task(&mut self, shutdown: &mut watch::Receiver<bool>) -> Result<(), CallError> {
-        let plan = script::next_task(&self.demo.agent.role, self.brief, self.round, self.feedback.take().as_deref());
+        let plan = script::next_task(
+            &self.demo.agent.role,
+            self.brief,
+            self.round,
+            self.feedback.take().as_deref(),
+        );
         self.round += 1;
         let halted = |e: CallError, mode: &mut Mode| match e {
             CallError::Halted => {
@@ -311,7 +385,14 @@ impl Worker {
             }
             other => Err(other),
         };
-        let task: Task = match self.api.post("tasks", &json!({ "title": plan.title, "status": "running", "progress": 0 })).await {
+        let task: Task = match self
+            .api
+            .post(
+                "tasks",
+                &json!({ "title": plan.title, "status": "running", "progress": 0 }),
+            )
+            .await
+        {
             Ok(task) => task,
             Err(e) => return halted(e, &mut self.mode),
         };
@@ -324,7 +405,11 @@ impl Worker {
                 return Ok(());
             }
             let failing = self.demo.agent.role == "Analyst" && self.round % 9 == 4 && step == 2;
-            let status = if failing { AgentStatus::Error } else { AgentStatus::Working };
+            let status = if failing {
+                AgentStatus::Error
+            } else {
+                AgentStatus::Working
+            };
             let cost = script::step_cost(&self.demo.agent.model, self.round + u64::from(step));
             let beat = self.heartbeat(status, Some(&task.id), cost).await?;
             if self.obey(&beat).await {
@@ -340,20 +425,32 @@ impl Worker {
             let progress = i64::from(step * 100 / (plan.steps + 1));
             self.update_task(&task.id, None, Some(progress)).await?;
             if self.rng.gen_bool(0.3) {
-                self.say(script::progress_note(&self.demo.agent.role, self.round + u64::from(step))).await?;
+                self.say(script::progress_note(
+                    &self.demo.agent.role,
+                    self.round + u64::from(step),
+                ))
+                .await?;
             }
         }
         let final_status = match plan.approval {
             None => TaskStatus::Done,
             Some(mut request) => {
                 request.task_id = Some(task.id.clone());
-                self.update_task(&task.id, Some(TaskStatus::Blocked), None).await?;
+                self.update_task(&task.id, Some(TaskStatus::Blocked), None)
+                    .await?;
                 let approval: Approval = match self.api.post("approvals", &request).await {
                     Ok(approval) => approval,
                     Err(e) => return halted(e, &mut self.mode),
                 };
-                let Some(settled) = self.await_decision(&approval.id, shutdown).await? else { return Ok(()) };
-                self.say(&script::outcome_message(settled.status, &settled.title, settled.comment.as_deref())).await?;
+                let Some(settled) = self.await_decision(&approval.id, shutdown).await? else {
+                    return Ok(());
+                };
+                self.say(&script::outcome_message(
+                    settled.status,
+                    &settled.title,
+                    settled.comment.as_deref(),
+                ))
+                .await?;
                 match settled.status {
                     ApprovalStatus::Approved => TaskStatus::Done,
                     ApprovalStatus::Rejected => {
@@ -374,7 +471,11 @@ impl Worker {
     }
 
     /// Long-polls the decision while obeying control frames. `None` when work must stop.
-    async fn await_decision(&mut self, id: &str, shutdown: &mut watch::Receiver<bool>) -> Result<Option<Approval>, CallError> {
+    async fn await_decision(
+        &mut self,
+        id: &str,
+        shutdown: &mut watch::Receiver<bool>,
+    ) -> Result<Option<Approval>, CallError> {
         enum Next {
             Polled(Result<Box<Approval>, CallError>),
             Frame(Option<AgentControl>),
@@ -391,7 +492,9 @@ impl Worker {
                 }
             };
             match next {
-                Next::Polled(Ok(approval)) if approval.status != ApprovalStatus::Pending => return Ok(Some(*approval)),
+                Next::Polled(Ok(approval)) if approval.status != ApprovalStatus::Pending => {
+                    return Ok(Some(*approval))
+                }
                 Next::Polled(Ok(_)) => {}
                 Next::Polled(Err(e)) => return Err(e),
                 Next::Frame(Some(frame)) => {
@@ -406,7 +509,12 @@ impl Worker {
 }
 
 /// Keeps the agent's control socket open, reconnecting after a second when it drops.
-async fn control_socket(url: String, token: Secret, frames: mpsc::Sender<AgentControl>, mut shutdown: watch::Receiver<bool>) {
+async fn control_socket(
+    url: String,
+    token: Secret,
+    frames: mpsc::Sender<AgentControl>,
+    mut shutdown: watch::Receiver<bool>,
+) {
     loop {
         if *shutdown.borrow() {
             return;

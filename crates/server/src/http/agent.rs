@@ -8,9 +8,9 @@ use axum::Json;
 use futures_util::{SinkExt, StreamExt};
 use serde::Deserialize;
 use spartex_api::{
-    Agent, AgentControl, AgentMessageRequest, AgentStatus, Approval, ApprovalStatus, ErrorBody, EventKind,
-    HeartbeatRequest, HeartbeatResponse, Message, Project, ProjectStatus, RequestApproval, Stop, StopAckRequest,
-    StopStatus, Task, UpsertTaskRequest,
+    Agent, AgentControl, AgentMessageRequest, AgentStatus, Approval, ApprovalStatus, ErrorBody,
+    EventKind, HeartbeatRequest, HeartbeatResponse, Message, Project, ProjectStatus,
+    RequestApproval, Stop, StopAckRequest, StopStatus, Task, UpsertTaskRequest,
 };
 use tokio::sync::broadcast::error::RecvError;
 use utoipa::IntoParams;
@@ -39,7 +39,12 @@ pub fn routes() -> OpenApiRouter<AppState> {
 /// Reports status and spend since the last beat; answers whether to stop.
 #[utoipa::path(post, path = "/api/v1/agent/heartbeat", tag = "agent workers", request_body = HeartbeatRequest,
     responses((status = 200, body = HeartbeatResponse), (status = 401, body = ErrorBody)))]
-async fn heartbeat(State(state): State<AppState>, agent: AgentPrincipal, mutation: Mutation, ApiJson(req): ApiJson<HeartbeatRequest>) -> Response {
+async fn heartbeat(
+    State(state): State<AppState>,
+    agent: AgentPrincipal,
+    mutation: Mutation,
+    ApiJson(req): ApiJson<HeartbeatRequest>,
+) -> Response {
     let scope = mutation.scope(&agent.agent_id);
     let mut w = begin_or_replay!(state, scope);
     let result = agents::heartbeat(&mut w, &agent, req).await;
@@ -49,7 +54,12 @@ async fn heartbeat(State(state): State<AppState>, agent: AgentPrincipal, mutatio
 /// Asks people to approve an action; refused (409 `agent_stopped`) once the agent is stopped.
 #[utoipa::path(post, path = "/api/v1/agent/approvals", tag = "agent workers", request_body = RequestApproval,
     responses((status = 201, body = Approval), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
-async fn request_approval(State(state): State<AppState>, agent: AgentPrincipal, mutation: Mutation, ApiJson(req): ApiJson<RequestApproval>) -> Response {
+async fn request_approval(
+    State(state): State<AppState>,
+    agent: AgentPrincipal,
+    mutation: Mutation,
+    ApiJson(req): ApiJson<RequestApproval>,
+) -> Response {
     let scope = mutation.scope(&agent.agent_id);
     let mut w = begin_or_replay!(state, scope);
     let result = approvals::request(&mut w, &agent, req).await;
@@ -72,7 +82,10 @@ async fn wait_for_approval(
     Path(id): Path<String>,
     ApiQuery(query): ApiQuery<WaitQuery>,
 ) -> ApiResult<Json<Approval>> {
-    let wait = std::time::Duration::from_secs(query.wait_s.unwrap_or(30)).min(state.settings.max_long_poll);
+    let wait = std::time::Duration::from_secs(query.wait_s.unwrap_or(30))
+        .min(state.settings.max_long_poll);
+    let stopping = state.stopping();
+    tokio::pin!(stopping);
     let mut live = state.events.subscribe(&agent.tenant_id);
     let approval: Approval = read(&state, &agent.tenant_id, &id, "approval").await?;
     if approval.agent_id.as_deref() != Some(agent.agent_id.as_str()) {
@@ -83,10 +96,9 @@ async fn wait_for_approval(
     }
     let deadline = tokio::time::sleep(wait);
     tokio::pin!(deadline);
-    let mut shutdown = state.shutting_down();
     loop {
         tokio::select! {
-            _ = shutdown.changed() => break,
+            () = &mut stopping => break,
             received = live.recv() => match received {
                 Ok(published) if published.event.kind == EventKind::ApprovalUpserted.as_str()
                     && published.event.data.get("id").and_then(|v| v.as_str()) == Some(id.as_str()) =>
@@ -115,7 +127,12 @@ async fn wait_for_approval(
 /// Posts to this agent's thread, or to the project's with `to_project`.
 #[utoipa::path(post, path = "/api/v1/agent/messages", tag = "agent workers", request_body = AgentMessageRequest,
     responses((status = 201, body = Message), (status = 409, body = ErrorBody)))]
-async fn post_message(State(state): State<AppState>, agent: AgentPrincipal, mutation: Mutation, ApiJson(req): ApiJson<AgentMessageRequest>) -> Response {
+async fn post_message(
+    State(state): State<AppState>,
+    agent: AgentPrincipal,
+    mutation: Mutation,
+    ApiJson(req): ApiJson<AgentMessageRequest>,
+) -> Response {
     let scope = mutation.scope(&agent.agent_id);
     let mut w = begin_or_replay!(state, scope);
     let result = messages::post_from_agent(&mut w, &agent, req).await;
@@ -125,7 +142,12 @@ async fn post_message(State(state): State<AppState>, agent: AgentPrincipal, muta
 /// Creates a task, or updates the one named by `id`.
 #[utoipa::path(post, path = "/api/v1/agent/tasks", tag = "agent workers", request_body = UpsertTaskRequest,
     responses((status = 200, body = Task), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
-async fn upsert_task(State(state): State<AppState>, agent: AgentPrincipal, mutation: Mutation, ApiJson(req): ApiJson<UpsertTaskRequest>) -> Response {
+async fn upsert_task(
+    State(state): State<AppState>,
+    agent: AgentPrincipal,
+    mutation: Mutation,
+    ApiJson(req): ApiJson<UpsertTaskRequest>,
+) -> Response {
     let scope = mutation.scope(&agent.agent_id);
     let mut w = begin_or_replay!(state, scope);
     let result = agents::upsert_task(&mut w, &agent, req).await;
@@ -135,7 +157,12 @@ async fn upsert_task(State(state): State<AppState>, agent: AgentPrincipal, mutat
 /// Confirms this agent stopped.
 #[utoipa::path(post, path = "/api/v1/agent/stop-ack", tag = "agent workers", request_body = StopAckRequest,
     responses((status = 200, body = Stop), (status = 404, body = ErrorBody)))]
-async fn stop_ack(State(state): State<AppState>, agent: AgentPrincipal, mutation: Mutation, ApiJson(req): ApiJson<StopAckRequest>) -> Response {
+async fn stop_ack(
+    State(state): State<AppState>,
+    agent: AgentPrincipal,
+    mutation: Mutation,
+    ApiJson(req): ApiJson<StopAckRequest>,
+) -> Response {
     let scope = mutation.scope(&agent.agent_id);
     let mut w = begin_or_replay!(state, scope);
     let result = stops::acknowledge(&mut w, &agent, &req.stop_id).await;
@@ -146,27 +173,41 @@ async fn stop_ack(State(state): State<AppState>, agent: AgentPrincipal, mutation
 /// covers it, and `resume`, `pause` and `message` frames.
 #[utoipa::path(get, path = "/api/v1/agent/control", tag = "agent workers",
     responses((status = 101, description = "Switching to the control socket"), (status = 401, body = ErrorBody)))]
-async fn control(State(state): State<AppState>, agent: AgentPrincipal, upgrade: WebSocketUpgrade) -> Response {
-    upgrade.max_message_size(16 * 1024).on_upgrade(move |socket| async move {
-        if let Err(reason) = serve_control(state, agent, socket).await {
-            tracing::debug!(%reason, "agent control socket closed");
-        }
-    })
+async fn control(
+    State(state): State<AppState>,
+    agent: AgentPrincipal,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    upgrade
+        .max_message_size(16 * 1024)
+        .on_upgrade(move |socket| async move {
+            if let Err(reason) = serve_control(state, agent, socket).await {
+                tracing::debug!(%reason, "agent control socket closed");
+            }
+        })
 }
 
-async fn serve_control(state: AppState, principal: AgentPrincipal, socket: WebSocket) -> Result<(), String> {
+async fn serve_control(
+    state: AppState,
+    principal: AgentPrincipal,
+    socket: WebSocket,
+) -> Result<(), String> {
+    let stopping = state.stopping();
+    tokio::pin!(stopping);
     let (mut sink, mut incoming) = socket.split();
     let mut frames = state.agents.subscribe(&principal.agent_id);
     // A stop or pause that happened while the worker was away is sent as soon as it connects.
-    for frame in missed_frames(&state, &principal).await.map_err(|e| e.to_string())? {
+    for frame in missed_frames(&state, &principal)
+        .await
+        .map_err(|e| e.to_string())?
+    {
         send(&mut sink, &frame).await?;
     }
     let mut ping = tokio::time::interval(state.settings.ping_interval);
     ping.tick().await;
-    let mut shutdown = state.shutting_down();
     loop {
         tokio::select! {
-            _ = shutdown.changed() => {
+            () = &mut stopping => {
                 let _ = sink.send(WsMessage::Close(None)).await;
                 return Ok(());
             }
@@ -188,23 +229,44 @@ async fn serve_control(state: AppState, principal: AgentPrincipal, socket: WebSo
     }
 }
 
-async fn missed_frames(state: &AppState, principal: &AgentPrincipal) -> ApiResult<Vec<AgentControl>> {
+async fn missed_frames(
+    state: &AppState,
+    principal: &AgentPrincipal,
+) -> ApiResult<Vec<AgentControl>> {
     let agent: Agent = read(state, &principal.tenant_id, &principal.agent_id, "agent").await?;
     let mut frames = Vec::new();
     if agent.status == AgentStatus::Stopping {
-        let pending: Vec<Stop> = read_all(state, &principal.tenant_id, DocFilter::all(DocKind::Stop).with_status(StopStatus::Pending.as_str())).await?;
-        if let Some(stop) = pending.iter().find(|s| s.agents.iter().any(|a| a.agent_id == agent.id && a.acked_at.is_none())) {
-            frames.push(AgentControl::Stop { stop_id: stop.id.clone() });
+        let pending: Vec<Stop> = read_all(
+            state,
+            &principal.tenant_id,
+            DocFilter::all(DocKind::Stop).with_status(StopStatus::Pending.as_str()),
+        )
+        .await?;
+        if let Some(stop) = pending.iter().find(|s| {
+            s.agents
+                .iter()
+                .any(|a| a.agent_id == agent.id && a.acked_at.is_none())
+        }) {
+            frames.push(AgentControl::Stop {
+                stop_id: stop.id.clone(),
+            });
         }
     }
     let project: Project = read(state, &principal.tenant_id, &agent.project_id, "project").await?;
     if project.status == ProjectStatus::Paused {
-        frames.push(AgentControl::Pause { reason: "The project's budget is spent".into() });
+        frames.push(AgentControl::Pause {
+            reason: "The project's budget is spent".into(),
+        });
     }
     Ok(frames)
 }
 
-async fn send(sink: &mut futures_util::stream::SplitSink<WebSocket, WsMessage>, frame: &AgentControl) -> Result<(), String> {
+async fn send(
+    sink: &mut futures_util::stream::SplitSink<WebSocket, WsMessage>,
+    frame: &AgentControl,
+) -> Result<(), String> {
     let json = serde_json::to_string(frame).map_err(|e| e.to_string())?;
-    sink.send(WsMessage::Text(json.into())).await.map_err(|e| e.to_string())
+    sink.send(WsMessage::Text(json.into()))
+        .await
+        .map_err(|e| e.to_string())
 }

@@ -6,9 +6,10 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 use spartex_api::{
-    Agent, Approval, CreateAgentRequest, CreateProjectRequest, CreatedAgent, DecisionRequest, Device, ErrorBody,
-    Health, LoginRequest, LogoutRequest, Me, Message, PostMessageRequest, Project, ProjectDetail, ProjectMetrics,
-    RefreshRequest, RegisterDeviceRequest, Stop, StopRequest, SyncPage, Task, TokenPair, UpdateProjectRequest,
+    Agent, Approval, CreateAgentRequest, CreateProjectRequest, CreatedAgent, DecisionRequest,
+    Device, ErrorBody, Health, LoginRequest, LogoutRequest, Me, Message, PostMessageRequest,
+    Project, ProjectDetail, ProjectMetrics, RefreshRequest, RegisterDeviceRequest, Stop,
+    StopRequest, SyncPage, Task, TokenPair, UpdateProjectRequest,
 };
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
@@ -51,29 +52,43 @@ pub fn routes() -> OpenApiRouter<AppState> {
 #[utoipa::path(get, path = "/healthz", tag = "sync", responses((status = 200, body = Health)))]
 async fn healthz(State(state): State<AppState>) -> ApiResult<Json<Health>> {
     state.store.log_bounds("").await?; // proves the database answers
-    Ok(Json(Health { status: "ok".into(), version: env!("CARGO_PKG_VERSION").into() }))
+    Ok(Json(Health {
+        status: "ok".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+    }))
 }
 
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
     responses((status = 200, body = TokenPair), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
-async fn login(State(state): State<AppState>, ApiJson(req): ApiJson<LoginRequest>) -> ApiResult<Json<TokenPair>> {
+async fn login(
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<LoginRequest>,
+) -> ApiResult<Json<TokenPair>> {
     Ok(Json(sessions::login(&state, req).await?))
 }
 
 /// Rotates the refresh token. Reusing a rotated one revokes the whole sign-in.
 #[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth", request_body = RefreshRequest,
     responses((status = 200, body = TokenPair), (status = 401, body = ErrorBody)))]
-async fn refresh(State(state): State<AppState>, ApiJson(req): ApiJson<RefreshRequest>) -> ApiResult<Json<TokenPair>> {
+async fn refresh(
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<RefreshRequest>,
+) -> ApiResult<Json<TokenPair>> {
     Ok(Json(sessions::refresh(&state, req).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", request_body = Option<LogoutRequest>,
     responses((status = 204), (status = 401, body = ErrorBody)))]
-async fn logout(State(state): State<AppState>, user: UserPrincipal, body: axum::body::Bytes) -> ApiResult<StatusCode> {
+async fn logout(
+    State(state): State<AppState>,
+    user: UserPrincipal,
+    body: axum::body::Bytes,
+) -> ApiResult<StatusCode> {
     let req: LogoutRequest = if body.is_empty() {
         LogoutRequest::default()
     } else {
-        serde_json::from_slice(&body).map_err(|e| ApiError::bad_request(format!("The body is not a logout request: {e}")))?
+        serde_json::from_slice(&body)
+            .map_err(|e| ApiError::bad_request(format!("The body is not a logout request: {e}")))?
     };
     sessions::logout(&state, &user, req).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -81,14 +96,32 @@ async fn logout(State(state): State<AppState>, user: UserPrincipal, body: axum::
 
 #[utoipa::path(get, path = "/api/v1/me", tag = "auth", responses((status = 200, body = Me), (status = 401, body = ErrorBody)))]
 async fn me(State(state): State<AppState>, user: UserPrincipal) -> ApiResult<Json<Me>> {
-    let found = state.store.user(&user.tenant_id, &user.user_id).await?.ok_or(ApiError::NotFound { what: "user" })?;
-    let tenant = state.store.tenant(&user.tenant_id).await?.ok_or(ApiError::NotFound { what: "organisation" })?;
-    Ok(Json(Me { user: found, tenant }))
+    let found = state
+        .store
+        .user(&user.tenant_id, &user.user_id)
+        .await?
+        .ok_or(ApiError::NotFound { what: "user" })?;
+    let tenant = state
+        .store
+        .tenant(&user.tenant_id)
+        .await?
+        .ok_or(ApiError::NotFound {
+            what: "organisation",
+        })?;
+    Ok(Json(Me {
+        user: found,
+        tenant,
+    }))
 }
 
 #[utoipa::path(get, path = "/api/v1/projects", tag = "projects", responses((status = 200, body = Vec<Project>)))]
-async fn list_projects(State(state): State<AppState>, user: UserPrincipal) -> ApiResult<Json<Vec<Project>>> {
-    Ok(Json(read_all(&state, &user.tenant_id, DocFilter::all(DocKind::Project)).await?))
+async fn list_projects(
+    State(state): State<AppState>,
+    user: UserPrincipal,
+) -> ApiResult<Json<Vec<Project>>> {
+    Ok(Json(
+        read_all(&state, &user.tenant_id, DocFilter::all(DocKind::Project)).await?,
+    ))
 }
 
 #[utoipa::path(post, path = "/api/v1/projects", tag = "projects", request_body = CreateProjectRequest,
@@ -108,13 +141,26 @@ async fn create_project(
 /// The project with its agents and open tasks.
 #[utoipa::path(get, path = "/api/v1/projects/{id}", tag = "projects", params(("id" = String, Path)),
     responses((status = 200, body = ProjectDetail), (status = 404, body = ErrorBody)))]
-async fn get_project(State(state): State<AppState>, user: UserPrincipal, Path(id): Path<String>) -> ApiResult<Json<ProjectDetail>> {
+async fn get_project(
+    State(state): State<AppState>,
+    user: UserPrincipal,
+    Path(id): Path<String>,
+) -> ApiResult<Json<ProjectDetail>> {
     let tenant = &user.tenant_id;
     let project: Project = read(&state, tenant, &id, "project").await?;
-    let agents: Vec<Agent> = read_all(&state, tenant, DocFilter::in_project(DocKind::Agent, &id)).await?;
-    let tasks: Vec<Task> = read_all(&state, tenant, DocFilter::in_project(DocKind::Task, &id)).await?;
-    let tasks = tasks.into_iter().filter(|t| !t.status.is_finished()).collect();
-    Ok(Json(ProjectDetail { project, agents, tasks }))
+    let agents: Vec<Agent> =
+        read_all(&state, tenant, DocFilter::in_project(DocKind::Agent, &id)).await?;
+    let tasks: Vec<Task> =
+        read_all(&state, tenant, DocFilter::in_project(DocKind::Task, &id)).await?;
+    let tasks = tasks
+        .into_iter()
+        .filter(|t| !t.status.is_finished())
+        .collect();
+    Ok(Json(ProjectDetail {
+        project,
+        agents,
+        tasks,
+    }))
 }
 
 #[utoipa::path(patch, path = "/api/v1/projects/{id}", tag = "projects", params(("id" = String, Path)),
@@ -206,7 +252,10 @@ async fn post_message(
     match messages::post_from_user(&mut w, &user, &id, req).await {
         Ok((message, true)) => w.finish(&scope, StatusCode::CREATED, Ok(message)).await,
         Ok((message, false)) => w.finish(&scope, StatusCode::OK, Ok(message)).await,
-        Err(error) => w.finish::<Message>(&scope, StatusCode::CREATED, Err(error)).await,
+        Err(error) => {
+            w.finish::<Message>(&scope, StatusCode::CREATED, Err(error))
+                .await
+        }
     }
 }
 
@@ -233,8 +282,15 @@ async fn project_metrics(
         "day" => 86_400,
         _ => return Err(ApiError::bad_request("`bucket` must be `hour` or `day`.")),
     };
-    let buckets = state.store.cost_buckets(&user.tenant_id, &id, bucket_s).await?;
-    Ok(Json(ProjectMetrics { project_id: id, bucket, buckets }))
+    let buckets = state
+        .store
+        .cost_buckets(&user.tenant_id, &id, bucket_s)
+        .await?;
+    Ok(Json(ProjectMetrics {
+        project_id: id,
+        bucket,
+        buckets,
+    }))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -258,7 +314,11 @@ async fn list_approvals(
     filter.status = status;
     filter.project_id = query.project_id.as_deref();
     let mut approvals: Vec<Approval> = read_all(&state, &user.tenant_id, filter).await?;
-    approvals.sort_by(|a, b| b.risk_rank().cmp(&a.risk_rank()).then(a.expires_at.cmp(&b.expires_at)));
+    approvals.sort_by(|a, b| {
+        b.risk_rank()
+            .cmp(&a.risk_rank())
+            .then(a.expires_at.cmp(&b.expires_at))
+    });
     Ok(Json(approvals))
 }
 
@@ -268,13 +328,20 @@ trait RiskRank {
 
 impl RiskRank for Approval {
     fn risk_rank(&self) -> usize {
-        spartex_api::Risk::ALL.iter().position(|r| *r == self.risk).unwrap_or(0)
+        spartex_api::Risk::ALL
+            .iter()
+            .position(|r| *r == self.risk)
+            .unwrap_or(0)
     }
 }
 
 #[utoipa::path(get, path = "/api/v1/approvals/{id}", tag = "approvals", params(("id" = String, Path)),
     responses((status = 200, body = Approval), (status = 404, body = ErrorBody)))]
-async fn get_approval(State(state): State<AppState>, user: UserPrincipal, Path(id): Path<String>) -> ApiResult<Json<Approval>> {
+async fn get_approval(
+    State(state): State<AppState>,
+    user: UserPrincipal,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Approval>> {
     Ok(Json(read(&state, &user.tenant_id, &id, "approval").await?))
 }
 
@@ -319,7 +386,12 @@ async fn stop_project(
 /// Emergency stop of every project of the organisation.
 #[utoipa::path(post, path = "/api/v1/stop", tag = "emergency stop", request_body = StopRequest,
     responses((status = 202, body = Stop), (status = 403, body = ErrorBody)))]
-async fn stop_tenant(State(state): State<AppState>, user: UserPrincipal, mutation: Mutation, body: axum::body::Bytes) -> Response {
+async fn stop_tenant(
+    State(state): State<AppState>,
+    user: UserPrincipal,
+    mutation: Mutation,
+    body: axum::body::Bytes,
+) -> Response {
     let req = match optional_body::<StopRequest>(&body) {
         Ok(req) => req,
         Err(e) => return e.into_response(),
@@ -334,13 +406,19 @@ fn optional_body<T: serde::de::DeserializeOwned + Default>(body: &[u8]) -> ApiRe
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(T::default());
     }
-    serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("The body does not fit this request: {e}")))
+    serde_json::from_slice(body)
+        .map_err(|e| ApiError::bad_request(format!("The body does not fit this request: {e}")))
 }
 
 /// Lifts a stop (or a budget pause); managers and owners only.
 #[utoipa::path(post, path = "/api/v1/projects/{id}/resume", tag = "emergency stop", params(("id" = String, Path)),
     responses((status = 200, body = Project), (status = 403, body = ErrorBody)))]
-async fn resume_project(State(state): State<AppState>, user: UserPrincipal, Path(id): Path<String>, mutation: Mutation) -> Response {
+async fn resume_project(
+    State(state): State<AppState>,
+    user: UserPrincipal,
+    Path(id): Path<String>,
+    mutation: Mutation,
+) -> Response {
     let scope = mutation.scope(&user.user_id);
     let mut w = begin_or_replay!(state, scope);
     let result = projects::resume(&mut w, &user, &id).await;
@@ -355,7 +433,11 @@ struct StopsQuery {
 
 /// Stops, newest first.
 #[utoipa::path(get, path = "/api/v1/stops", tag = "emergency stop", params(StopsQuery), responses((status = 200, body = Vec<Stop>)))]
-async fn list_stops(State(state): State<AppState>, user: UserPrincipal, ApiQuery(query): ApiQuery<StopsQuery>) -> ApiResult<Json<Vec<Stop>>> {
+async fn list_stops(
+    State(state): State<AppState>,
+    user: UserPrincipal,
+    ApiQuery(query): ApiQuery<StopsQuery>,
+) -> ApiResult<Json<Vec<Stop>>> {
     let mut filter = DocFilter::all(DocKind::Stop);
     filter.status = query.status.map(|s| s.as_str());
     filter.newest_first = true;
@@ -365,7 +447,11 @@ async fn list_stops(State(state): State<AppState>, user: UserPrincipal, ApiQuery
 
 #[utoipa::path(get, path = "/api/v1/stops/{id}", tag = "emergency stop", params(("id" = String, Path)),
     responses((status = 200, body = Stop), (status = 404, body = ErrorBody)))]
-async fn get_stop(State(state): State<AppState>, user: UserPrincipal, Path(id): Path<String>) -> ApiResult<Json<Stop>> {
+async fn get_stop(
+    State(state): State<AppState>,
+    user: UserPrincipal,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Stop>> {
     Ok(Json(read(&state, &user.tenant_id, &id, "stop").await?))
 }
 
@@ -380,17 +466,38 @@ struct SyncQuery {
 
 /// The event log after `since`, for catch-up without a socket.
 #[utoipa::path(get, path = "/api/v1/sync", tag = "sync", params(SyncQuery), responses((status = 200, body = SyncPage)))]
-async fn sync(State(state): State<AppState>, user: UserPrincipal, ApiQuery(query): ApiQuery<SyncQuery>) -> ApiResult<Json<SyncPage>> {
+async fn sync(
+    State(state): State<AppState>,
+    user: UserPrincipal,
+    ApiQuery(query): ApiQuery<SyncQuery>,
+) -> ApiResult<Json<SyncPage>> {
     let limit = query.limit.unwrap_or(500);
     if !(1..=1000).contains(&limit) {
         return Err(ApiError::bad_request("`limit` must be between 1 and 1000."));
     }
-    let bounds = state.store.log_bounds(&user.tenant_id).await?.ok_or(ApiError::NotFound { what: "organisation" })?;
+    let bounds = state
+        .store
+        .log_bounds(&user.tenant_id)
+        .await?
+        .ok_or(ApiError::NotFound {
+            what: "organisation",
+        })?;
     if query.since < bounds.floor || query.since > bounds.head {
-        return Ok(Json(SyncPage { events: Vec::new(), head: bounds.head, resync_required: true }));
+        return Ok(Json(SyncPage {
+            events: Vec::new(),
+            head: bounds.head,
+            resync_required: true,
+        }));
     }
-    let events = state.store.events_after(&user.tenant_id, query.since, limit).await?;
-    Ok(Json(SyncPage { events, head: bounds.head, resync_required: false }))
+    let events = state
+        .store
+        .events_after(&user.tenant_id, query.since, limit)
+        .await?;
+    Ok(Json(SyncPage {
+        events,
+        head: bounds.head,
+        resync_required: false,
+    }))
 }
 
 /// Registers a push token for this user (the same token twice is one device).
@@ -410,9 +517,16 @@ async fn register_device(
 
 #[utoipa::path(delete, path = "/api/v1/devices/{id}", tag = "devices", params(("id" = String, Path)),
     responses((status = 200), (status = 404, body = ErrorBody)))]
-async fn delete_device(State(state): State<AppState>, user: UserPrincipal, Path(id): Path<String>, mutation: Mutation) -> Response {
+async fn delete_device(
+    State(state): State<AppState>,
+    user: UserPrincipal,
+    Path(id): Path<String>,
+    mutation: Mutation,
+) -> Response {
     let scope = mutation.scope(&user.user_id);
     let mut w = begin_or_replay!(state, scope);
-    let result = devices::unregister(&mut w, &user, &id).await.map(|()| serde_json::json!({ "deleted": id }));
+    let result = devices::unregister(&mut w, &user, &id)
+        .await
+        .map(|()| serde_json::json!({ "deleted": id }));
     w.finish(&scope, StatusCode::OK, result).await
 }

@@ -26,21 +26,33 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
 
 fn json_rejection(rejection: JsonRejection) -> ApiError {
     match rejection {
-        JsonRejection::JsonDataError(e) => ApiError::bad_request(format!("The body does not fit this request: {}", serde_detail(&e.body_text()))),
-        JsonRejection::JsonSyntaxError(e) => ApiError::bad_request(format!("The body is not valid JSON: {}", serde_detail(&e.body_text()))),
+        JsonRejection::JsonDataError(e) => ApiError::bad_request(format!(
+            "The body does not fit this request: {}",
+            serde_detail(&e.body_text())
+        )),
+        JsonRejection::JsonSyntaxError(e) => ApiError::bad_request(format!(
+            "The body is not valid JSON: {}",
+            serde_detail(&e.body_text())
+        )),
         JsonRejection::MissingJsonContentType(_) => {
             ApiError::bad_request("Send the body as JSON, with `Content-Type: application/json`.")
         }
         other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => ApiError::TooLarge {
-            message: "The body is too large. Keep requests under 256 KiB; send big previews as links.".into(),
+            message:
+                "The body is too large. Keep requests under 256 KiB; send big previews as links."
+                    .into(),
         },
-        other => ApiError::bad_request(format!("The body could not be read: {}", other.body_text())),
+        other => {
+            ApiError::bad_request(format!("The body could not be read: {}", other.body_text()))
+        }
     }
 }
 
 /// axum prefixes serde's message with its own sentence; keep serde's part, which names the field.
 fn serde_detail(text: &str) -> String {
-    text.split_once(": ").map_or(text, |(_, detail)| detail).to_owned()
+    text.split_once(": ")
+        .map_or(text, |(_, detail)| detail)
+        .to_owned()
 }
 
 /// Query parameters, with the same treatment as bodies.
@@ -53,7 +65,10 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
         match axum::extract::Query::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Query(value)) => Ok(ApiQuery(value)),
             Err(QueryRejection::FailedToDeserializeQueryString(e)) => {
-                Err(ApiError::bad_request(format!("A query parameter is wrong: {}", serde_detail(&e.body_text()))))
+                Err(ApiError::bad_request(format!(
+                    "A query parameter is wrong: {}",
+                    serde_detail(&e.body_text())
+                )))
             }
             Err(other) => Err(ApiError::bad_request(other.body_text())),
         }
@@ -69,7 +84,12 @@ pub struct Mutation {
 
 impl Mutation {
     pub fn scope(self, principal_id: &str) -> IdempotencyScope {
-        IdempotencyScope { principal_id: principal_id.to_owned(), key: self.key, method: self.method, path: self.path }
+        IdempotencyScope {
+            principal_id: principal_id.to_owned(),
+            key: self.key,
+            method: self.method,
+            path: self.path,
+        }
     }
 }
 
@@ -82,11 +102,19 @@ impl<S: Send + Sync> FromRequestParts<S> for Mutation {
             Some(value) => Some(
                 value
                     .to_str()
-                    .map_err(|_| ApiError::bad_request("Idempotency-Key must be plain ASCII (a UUID is ideal)."))?
+                    .map_err(|_| {
+                        ApiError::bad_request(
+                            "Idempotency-Key must be plain ASCII (a UUID is ideal).",
+                        )
+                    })?
                     .trim()
                     .to_owned(),
             ),
         };
-        Ok(Mutation { key, method: parts.method.to_string(), path: parts.uri.path().to_owned() })
+        Ok(Mutation {
+            key,
+            method: parts.method.to_string(),
+            path: parts.uri.path().to_owned(),
+        })
     }
 }

@@ -87,22 +87,50 @@ async fn contract_errors_only(response: Response) -> Response {
         return response;
     }
     let (code, message) = match status {
-        StatusCode::PAYLOAD_TOO_LARGE => (codes::PAYLOAD_TOO_LARGE, "The body is too large. Keep requests under 256 KiB."),
-        StatusCode::NOT_FOUND => (codes::NOT_FOUND, "There is no such route. See /api/v1/openapi.json."),
-        StatusCode::METHOD_NOT_ALLOWED => (codes::METHOD_NOT_ALLOWED, "This route does not take that method."),
-        s if s.is_client_error() => (codes::BAD_REQUEST, "The request could not be understood; check its headers and body."),
-        _ => (codes::INTERNAL, "The server failed to handle this request. Try again in a moment."),
+        StatusCode::PAYLOAD_TOO_LARGE => (
+            codes::PAYLOAD_TOO_LARGE,
+            "The body is too large. Keep requests under 256 KiB.",
+        ),
+        StatusCode::NOT_FOUND => (
+            codes::NOT_FOUND,
+            "There is no such route. See /api/v1/openapi.json.",
+        ),
+        StatusCode::METHOD_NOT_ALLOWED => (
+            codes::METHOD_NOT_ALLOWED,
+            "This route does not take that method.",
+        ),
+        s if s.is_client_error() => (
+            codes::BAD_REQUEST,
+            "The request could not be understood; check its headers and body.",
+        ),
+        _ => (
+            codes::INTERNAL,
+            "The server failed to handle this request. Try again in a moment.",
+        ),
     };
     error_response(status, code, message)
 }
 
 /// Reads one resource of the caller's tenant; another tenant's id is a 404 like an unknown one.
-pub async fn read<R: Resource>(state: &AppState, tenant_id: &str, id: &str, what: &'static str) -> ApiResult<R> {
-    let value = state.store.get_doc(tenant_id, R::KIND, id).await?.ok_or(ApiError::NotFound { what })?;
+pub async fn read<R: Resource>(
+    state: &AppState,
+    tenant_id: &str,
+    id: &str,
+    what: &'static str,
+) -> ApiResult<R> {
+    let value = state
+        .store
+        .get_doc(tenant_id, R::KIND, id)
+        .await?
+        .ok_or(ApiError::NotFound { what })?;
     serde_json::from_value(value).map_err(|e| ApiError::Internal(e.into()))
 }
 
-pub async fn read_all<R: Resource>(state: &AppState, tenant_id: &str, filter: crate::store::DocFilter<'_>) -> ApiResult<Vec<R>> {
+pub async fn read_all<R: Resource>(
+    state: &AppState,
+    tenant_id: &str,
+    filter: crate::store::DocFilter<'_>,
+) -> ApiResult<Vec<R>> {
     state
         .store
         .list_docs(tenant_id, filter)

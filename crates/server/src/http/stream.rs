@@ -52,7 +52,14 @@ async fn events(
         })
 }
 
-async fn serve(state: AppState, tenant_id: String, since: Option<i64>, socket: WebSocket) -> Result<(), String> {
+async fn serve(
+    state: AppState,
+    tenant_id: String,
+    since: Option<i64>,
+    socket: WebSocket,
+) -> Result<(), String> {
+    let stopping = state.stopping();
+    tokio::pin!(stopping);
     let (mut sink, mut incoming) = socket.split();
     // Subscribe before reading the head, so nothing committed in between is missed.
     let mut live = state.events.subscribe(&tenant_id);
@@ -66,7 +73,11 @@ async fn serve(state: AppState, tenant_id: String, since: Option<i64>, socket: W
     let mut last = match since {
         None => bounds.head,
         Some(since) if since < bounds.floor || since > bounds.head => {
-            send_control(&mut sink, &ControlFrame::ResyncRequired { head: bounds.head }).await?;
+            send_control(
+                &mut sink,
+                &ControlFrame::ResyncRequired { head: bounds.head },
+            )
+            .await?;
             bounds.head
         }
         Some(since) => since,
@@ -75,10 +86,9 @@ async fn serve(state: AppState, tenant_id: String, since: Option<i64>, socket: W
 
     let mut ping = tokio::time::interval(state.settings.ping_interval);
     ping.tick().await;
-    let mut shutdown = state.shutting_down();
     loop {
         tokio::select! {
-            _ = shutdown.changed() => {
+            () = &mut stopping => {
                 let _ = sink.send(WsMessage::Close(None)).await;
                 return Ok(());
             }
@@ -99,7 +109,13 @@ async fn serve(state: AppState, tenant_id: String, since: Option<i64>, socket: W
 type Sink = futures_util::stream::SplitSink<WebSocket, WsMessage>;
 
 /// Sends a live event, first filling any gap from the log. Returns the new last sent `seq`.
-async fn forward(state: &AppState, tenant_id: &str, last: i64, published: Arc<Published>, sink: &mut Sink) -> Result<i64, String> {
+async fn forward(
+    state: &AppState,
+    tenant_id: &str,
+    last: i64,
+    published: Arc<Published>,
+    sink: &mut Sink,
+) -> Result<i64, String> {
     let mut last = last;
     if published.event.seq > last + 1 {
         last = replay(state, tenant_id, last, sink).await?;
@@ -107,18 +123,31 @@ async fn forward(state: &AppState, tenant_id: &str, last: i64, published: Arc<Pu
     if published.event.seq <= last {
         return Ok(last);
     }
-    sink.send(WsMessage::Text(published.json.clone())).await.map_err(|e| e.to_string())?;
+    sink.send(WsMessage::Text(published.json.clone()))
+        .await
+        .map_err(|e| e.to_string())?;
     Ok(published.event.seq)
 }
 
 /// Sends every stored event after `last`. Returns the last `seq` sent.
-async fn replay(state: &AppState, tenant_id: &str, mut last: i64, sink: &mut Sink) -> Result<i64, String> {
+async fn replay(
+    state: &AppState,
+    tenant_id: &str,
+    mut last: i64,
+    sink: &mut Sink,
+) -> Result<i64, String> {
     loop {
-        let page = state.store.events_after(tenant_id, last, REPLAY_PAGE).await.map_err(|e| e.to_string())?;
+        let page = state
+            .store
+            .events_after(tenant_id, last, REPLAY_PAGE)
+            .await
+            .map_err(|e| e.to_string())?;
         let full = i64::try_from(page.len()).unwrap_or(0) == REPLAY_PAGE;
         for event in page {
             let json = serde_json::to_string(&event).map_err(|e| e.to_string())?;
-            sink.feed(WsMessage::Text(json.into())).await.map_err(|e| e.to_string())?;
+            sink.feed(WsMessage::Text(json.into()))
+                .await
+                .map_err(|e| e.to_string())?;
             last = event.seq;
         }
         sink.flush().await.map_err(|e| e.to_string())?;
@@ -130,5 +159,7 @@ async fn replay(state: &AppState, tenant_id: &str, mut last: i64, sink: &mut Sin
 
 async fn send_control(sink: &mut Sink, frame: &ControlFrame) -> Result<(), String> {
     let json = serde_json::to_string(frame).map_err(|e| e.to_string())?;
-    sink.send(WsMessage::Text(json.into())).await.map_err(|e| e.to_string())
+    sink.send(WsMessage::Text(json.into()))
+        .await
+        .map_err(|e| e.to_string())
 }

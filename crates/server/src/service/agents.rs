@@ -2,8 +2,8 @@
 
 use serde_json::json;
 use spartex_api::{
-    codes, Agent, AgentStatus, HeartbeatRequest, HeartbeatResponse, Project, ProjectStatus, Stop, Task, TaskStatus,
-    UpsertTaskRequest,
+    codes, Agent, AgentStatus, HeartbeatRequest, HeartbeatResponse, Project, ProjectStatus, Stop,
+    Task, TaskStatus, UpsertTaskRequest,
 };
 
 use super::{budget, new_id, text_field};
@@ -14,11 +14,14 @@ use crate::write::Write;
 
 /// The calling agent, refused when a stop covers it: a stopped agent's token can no longer act.
 pub async fn acting_agent(w: &mut Write<'_>, principal: &AgentPrincipal) -> ApiResult<Agent> {
-    let agent: Agent = w.fetch(&principal.tenant_id, &principal.agent_id, "agent").await?;
+    let agent: Agent = w
+        .fetch(&principal.tenant_id, &principal.agent_id, "agent")
+        .await?;
     if matches!(agent.status, AgentStatus::Stopping | AgentStatus::Stopped) {
         return Err(ApiError::Conflict {
             code: codes::AGENT_STOPPED,
-            message: "This agent was stopped; it may not act until a manager resumes its project.".into(),
+            message: "This agent was stopped; it may not act until a manager resumes its project."
+                .into(),
             details: json!({ "agent_status": agent.status }),
         });
     }
@@ -34,11 +37,15 @@ pub async fn heartbeat(
     let mut agent: Agent = w.fetch(tenant, &principal.agent_id, "agent").await?;
     for (field, value) in [("tokens_in", req.tokens_in), ("tokens_out", req.tokens_out)] {
         if value < 0 {
-            return Err(ApiError::invalid(format!("`{field}` must not be negative.")));
+            return Err(ApiError::invalid(format!(
+                "`{field}` must not be negative."
+            )));
         }
     }
     if !req.cost_usd.is_finite() || req.cost_usd < 0.0 || req.cost_usd > 10_000.0 {
-        return Err(ApiError::invalid("`cost_usd` must be between 0 and 10000 for one heartbeat."));
+        return Err(ApiError::invalid(
+            "`cost_usd` must be between 0 and 10000 for one heartbeat.",
+        ));
     }
     let stop_requested = matches!(agent.status, AgentStatus::Stopping | AgentStatus::Stopped);
     if !stop_requested {
@@ -50,7 +57,9 @@ pub async fn heartbeat(
         if let Some(task_id) = &req.current_task {
             let task: Task = w.fetch(tenant, task_id, "task").await?;
             if task.project_id != agent.project_id {
-                return Err(ApiError::invalid("`current_task` names a task of another project."));
+                return Err(ApiError::invalid(
+                    "`current_task` names a task of another project.",
+                ));
             }
         }
         agent.status = req.status;
@@ -59,24 +68,51 @@ pub async fn heartbeat(
     agent.last_heartbeat_at = Some(w.now());
     agent.version += 1;
     if req.cost_usd > 0.0 || req.tokens_in > 0 || req.tokens_out > 0 {
-        budget::record_cost(w, tenant, &mut agent, req.tokens_in, req.tokens_out, req.cost_usd).await?;
+        budget::record_cost(
+            w,
+            tenant,
+            &mut agent,
+            req.tokens_in,
+            req.tokens_out,
+            req.cost_usd,
+        )
+        .await?;
     }
     w.upsert(tenant, &agent).await?;
     let project: Project = w.fetch(tenant, &agent.project_id, "project").await?;
-    let stop_id = if stop_requested { stop_covering(w, tenant, &agent.id).await? } else { None };
-    Ok(HeartbeatResponse { stop_requested, stop_id, paused: project.status == ProjectStatus::Paused })
+    let stop_id = if stop_requested {
+        stop_covering(w, tenant, &agent.id).await?
+    } else {
+        None
+    };
+    Ok(HeartbeatResponse {
+        stop_requested,
+        stop_id,
+        paused: project.status == ProjectStatus::Paused,
+    })
 }
 
 /// The latest stop that names this agent.
-pub async fn stop_covering(w: &mut Write<'_>, tenant_id: &str, agent_id: &str) -> ApiResult<Option<String>> {
+pub async fn stop_covering(
+    w: &mut Write<'_>,
+    tenant_id: &str,
+    agent_id: &str,
+) -> ApiResult<Option<String>> {
     let mut filter = DocFilter::all(DocKind::Stop);
     filter.newest_first = true;
     filter.limit = Some(50);
     let stops: Vec<Stop> = w.list(tenant_id, filter).await?;
-    Ok(stops.into_iter().find(|s| s.agents.iter().any(|a| a.agent_id == agent_id)).map(|s| s.id))
+    Ok(stops
+        .into_iter()
+        .find(|s| s.agents.iter().any(|a| a.agent_id == agent_id))
+        .map(|s| s.id))
 }
 
-pub async fn upsert_task(w: &mut Write<'_>, principal: &AgentPrincipal, req: UpsertTaskRequest) -> ApiResult<Task> {
+pub async fn upsert_task(
+    w: &mut Write<'_>,
+    principal: &AgentPrincipal,
+    req: UpsertTaskRequest,
+) -> ApiResult<Task> {
     let tenant = &principal.tenant_id;
     let agent = acting_agent(w, principal).await?;
     if let Some(progress) = req.progress {

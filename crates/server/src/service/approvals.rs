@@ -2,8 +2,8 @@
 
 use serde_json::json;
 use spartex_api::{
-    codes, AgentStatus, Approval, ApprovalStatus, DecidedBy, Decision, DecisionRequest, OnExpiry, Project,
-    ProjectStatus, RequestApproval, Role,
+    codes, AgentStatus, Approval, ApprovalStatus, DecidedBy, Decision, DecisionRequest, OnExpiry,
+    Project, ProjectStatus, RequestApproval, Role,
 };
 
 use super::{agents::acting_agent, budget, new_id, text_field};
@@ -14,10 +14,19 @@ use crate::write::Write;
 const MIN_EXPIRY_S: i64 = 10;
 const MAX_EXPIRY_S: i64 = 7 * 24 * 3600;
 
-pub async fn decide(w: &mut Write<'_>, user: &UserPrincipal, id: &str, req: DecisionRequest) -> ApiResult<Approval> {
+pub async fn decide(
+    w: &mut Write<'_>,
+    user: &UserPrincipal,
+    id: &str,
+    req: DecisionRequest,
+) -> ApiResult<Approval> {
     user.require(Role::Oncall, "decide approvals")?;
     let comment = match req.comment.as_deref().map(str::trim) {
-        Some(c) if c.chars().count() > 4000 => return Err(ApiError::invalid("`comment` is longer than 4000 characters.")),
+        Some(c) if c.chars().count() > 4000 => {
+            return Err(ApiError::invalid(
+                "`comment` is longer than 4000 characters.",
+            ))
+        }
         Some("") | None => None,
         Some(c) => Some(c.to_owned()),
     };
@@ -77,10 +86,16 @@ fn already_decided(approval: &Approval) -> ApiError {
             None => by.name.clone(),
         },
     );
-    let when = approval.decided_at.map(|t| format!(" at {} UTC", t.format("%H:%M"))).unwrap_or_default();
+    let when = approval
+        .decided_at
+        .map(|t| format!(" at {} UTC", t.format("%H:%M")))
+        .unwrap_or_default();
     ApiError::Conflict {
         code: codes::APPROVAL_ALREADY_DECIDED,
-        message: format!("Already {} by {who}{when}. Your decision was not applied.", approval.status),
+        message: format!(
+            "Already {} by {who}{when}. Your decision was not applied.",
+            approval.status
+        ),
         details: json!({
             "approval": approval,
             "decided_by": approval.decided_by,
@@ -89,7 +104,11 @@ fn already_decided(approval: &Approval) -> ApiError {
     }
 }
 
-pub async fn request(w: &mut Write<'_>, principal: &AgentPrincipal, req: RequestApproval) -> ApiResult<Approval> {
+pub async fn request(
+    w: &mut Write<'_>,
+    principal: &AgentPrincipal,
+    req: RequestApproval,
+) -> ApiResult<Approval> {
     let tenant = &principal.tenant_id;
     let mut agent = acting_agent(w, principal).await?;
     let project: Project = w.fetch(tenant, &agent.project_id, "project").await?;
@@ -98,7 +117,9 @@ pub async fn request(w: &mut Write<'_>, principal: &AgentPrincipal, req: Request
         ProjectStatus::Paused => {
             return Err(ApiError::Conflict {
                 code: codes::PROJECT_STOPPED,
-                message: "The project is paused (its budget is spent); ask again once it is resumed.".into(),
+                message:
+                    "The project is paused (its budget is spent); ask again once it is resumed."
+                        .into(),
                 details: json!({ "project_status": project.status }),
             })
         }
@@ -116,17 +137,26 @@ pub async fn request(w: &mut Write<'_>, principal: &AgentPrincipal, req: Request
         )));
     }
     let kind = text_field("kind", &req.kind, 64)?;
-    if !kind.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') {
-        return Err(ApiError::invalid("`kind` must be snake_case, e.g. `publish_ad`."));
+    if !kind
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+    {
+        return Err(ApiError::invalid(
+            "`kind` must be snake_case, e.g. `publish_ad`.",
+        ));
     }
     if let Some(task_id) = &req.task_id {
         let task: spartex_api::Task = w.fetch(tenant, task_id, "task").await?;
         if task.project_id != agent.project_id {
-            return Err(ApiError::invalid("`task_id` names a task of another project."));
+            return Err(ApiError::invalid(
+                "`task_id` names a task of another project.",
+            ));
         }
     }
     if req.summary.chars().count() > 20_000 {
-        return Err(ApiError::invalid("`summary` is longer than 20000 characters."));
+        return Err(ApiError::invalid(
+            "`summary` is longer than 20000 characters.",
+        ));
     }
     let now = w.now();
     let approval = Approval {
@@ -158,7 +188,9 @@ pub async fn request(w: &mut Write<'_>, principal: &AgentPrincipal, req: Request
 
 /// Settles a pending approval whose time ran out, as its `on_expiry` says (fail closed by default).
 pub async fn expire(w: &mut Write<'_>, tenant_id: &str, approval_id: &str) -> ApiResult<()> {
-    let Some(mut approval) = w.get::<Approval>(tenant_id, approval_id).await? else { return Ok(()) };
+    let Some(mut approval) = w.get::<Approval>(tenant_id, approval_id).await? else {
+        return Ok(());
+    };
     if approval.status != ApprovalStatus::Pending || approval.expires_at > w.now() {
         return Ok(());
     }
@@ -167,7 +199,12 @@ pub async fn expire(w: &mut Write<'_>, tenant_id: &str, approval_id: &str) -> Ap
         OnExpiry::Approve => (ApprovalStatus::Approved, "Approved on expiry"),
     };
     approval.status = status;
-    approval.decided_by = Some(DecidedBy { id: "system".into(), name: name.into(), email: None, role: None });
+    approval.decided_by = Some(DecidedBy {
+        id: "system".into(),
+        name: name.into(),
+        email: None,
+        role: None,
+    });
     approval.decided_at = Some(w.now());
     approval.version += 1;
     w.upsert(tenant_id, &approval).await?;
@@ -176,15 +213,20 @@ pub async fn expire(w: &mut Write<'_>, tenant_id: &str, approval_id: &str) -> Ap
 
 /// Cancels the pending approvals of a project whose agents are being stopped.
 pub async fn cancel_pending(w: &mut Write<'_>, tenant_id: &str, project_id: &str) -> ApiResult<()> {
-    let filter = crate::store::DocFilter::in_project(crate::store::DocKind::Approval, project_id).with_status("pending");
+    let filter = crate::store::DocFilter::in_project(crate::store::DocKind::Approval, project_id)
+        .with_status("pending");
     let pending: Vec<Approval> = w.list(tenant_id, filter).await?;
     for mut approval in pending {
         if approval.kind == budget::BUDGET_EXCEEDED_KIND {
             continue; // still the manager's question after a stop
         }
         approval.status = ApprovalStatus::Cancelled;
-        approval.decided_by =
-            Some(DecidedBy { id: "system".into(), name: "Cancelled by emergency stop".into(), email: None, role: None });
+        approval.decided_by = Some(DecidedBy {
+            id: "system".into(),
+            name: "Cancelled by emergency stop".into(),
+            email: None,
+            role: None,
+        });
         approval.decided_at = Some(w.now());
         approval.version += 1;
         w.upsert(tenant_id, &approval).await?;

@@ -2,8 +2,8 @@
 
 use serde_json::json;
 use spartex_api::{
-    Agent, AgentControl, AgentStatus, Approval, ApprovalStatus, BudgetState, CostRecord, EventPayload, OnExpiry,
-    Preview, Project, ProjectStatus, Risk,
+    Agent, AgentControl, AgentStatus, Approval, ApprovalStatus, BudgetState, CostRecord,
+    EventPayload, OnExpiry, Preview, Project, ProjectStatus, Risk,
 };
 
 use crate::error::ApiResult;
@@ -45,7 +45,8 @@ pub async fn record_cost(
     project.updated_at = now;
     project.version += 1;
     let state = project.budget_state();
-    let exceeded_while_active = state == BudgetState::Exceeded && project.status == ProjectStatus::Active;
+    let exceeded_while_active =
+        state == BudgetState::Exceeded && project.status == ProjectStatus::Active;
     if exceeded_while_active {
         project.status = ProjectStatus::Paused;
     }
@@ -69,16 +70,34 @@ pub async fn record_cost(
     Ok(())
 }
 
-async fn pause_for_budget(w: &mut Write<'_>, tenant_id: &str, project: &Project, trigger: &mut Agent) -> ApiResult<()> {
-    let agents: Vec<Agent> = w.list(tenant_id, DocFilter::in_project(DocKind::Agent, &project.id)).await?;
+async fn pause_for_budget(
+    w: &mut Write<'_>,
+    tenant_id: &str,
+    project: &Project,
+    trigger: &mut Agent,
+) -> ApiResult<()> {
+    let agents: Vec<Agent> = w
+        .list(
+            tenant_id,
+            DocFilter::in_project(DocKind::Agent, &project.id),
+        )
+        .await?;
     let reason = format!("Budget of ${:.2} reached", project.budget_usd);
     for mut agent in agents {
-        w.push_to_agent(&agent.id, AgentControl::Pause { reason: reason.clone() });
+        w.push_to_agent(
+            &agent.id,
+            AgentControl::Pause {
+                reason: reason.clone(),
+            },
+        );
         if agent.id == trigger.id {
             trigger.status = AgentStatus::Idle;
             continue;
         }
-        if matches!(agent.status, AgentStatus::Working | AgentStatus::WaitingApproval) {
+        if matches!(
+            agent.status,
+            AgentStatus::Working | AgentStatus::WaitingApproval
+        ) {
             agent.status = AgentStatus::Idle;
             agent.version += 1;
             w.upsert(tenant_id, &agent).await?;
@@ -135,12 +154,22 @@ fn suggested_budget(budget: f64, spent: f64) -> f64 {
 }
 
 /// When a `budget_exceeded` approval is approved, raises the budget and lets the agents go on.
-pub async fn on_budget_approval_settled(w: &mut Write<'_>, tenant_id: &str, approval: &Approval) -> ApiResult<()> {
+pub async fn on_budget_approval_settled(
+    w: &mut Write<'_>,
+    tenant_id: &str,
+    approval: &Approval,
+) -> ApiResult<()> {
     if approval.kind != BUDGET_EXCEEDED_KIND || approval.status != ApprovalStatus::Approved {
         return Ok(());
     }
-    let Some(mut project) = w.get::<Project>(tenant_id, &approval.project_id).await? else { return Ok(()) };
-    if let Some(new_budget) = approval.payload.get("new_budget_usd").and_then(serde_json::Value::as_f64) {
+    let Some(mut project) = w.get::<Project>(tenant_id, &approval.project_id).await? else {
+        return Ok(());
+    };
+    if let Some(new_budget) = approval
+        .payload
+        .get("new_budget_usd")
+        .and_then(serde_json::Value::as_f64)
+    {
         project.budget_usd = project.budget_usd.max(new_budget);
     }
     project.updated_at = w.now();

@@ -1,6 +1,8 @@
 //! Chat between people and agents, per project and per agent.
 
-use spartex_api::{Agent, AgentControl, AgentMessageRequest, AuthorKind, Message, PostMessageRequest, Role};
+use spartex_api::{
+    Agent, AgentControl, AgentMessageRequest, AuthorKind, Message, PostMessageRequest, Role,
+};
 
 use super::{agents::acting_agent, new_id, text_field};
 use crate::auth::{AgentPrincipal, UserPrincipal};
@@ -24,14 +26,21 @@ pub async fn post_from_user(
     if let Some(agent_id) = &req.agent_id {
         let agent: Agent = w.fetch(tenant, agent_id, "agent").await?;
         if agent.project_id != project_id {
-            return Err(ApiError::invalid("`agent_id` names an agent of another project."));
+            return Err(ApiError::invalid(
+                "`agent_id` names an agent of another project.",
+            ));
         }
     }
     if let Some(client_msg_id) = &req.client_msg_id {
         if client_msg_id.is_empty() || client_msg_id.len() > 100 {
-            return Err(ApiError::invalid("`client_msg_id` must be 1 to 100 characters."));
+            return Err(ApiError::invalid(
+                "`client_msg_id` must be 1 to 100 characters.",
+            ));
         }
-        let filter = DocFilter { lookup_key: Some(client_msg_id), ..DocFilter::in_project(DocKind::Message, project_id) };
+        let filter = DocFilter {
+            lookup_key: Some(client_msg_id),
+            ..DocFilter::in_project(DocKind::Message, project_id)
+        };
         if let Some(existing) = w.list::<Message>(tenant, filter).await?.into_iter().next() {
             return Ok((existing, false));
         }
@@ -58,12 +67,21 @@ pub async fn post_from_user(
             .collect(),
     };
     for agent_id in recipients {
-        w.push_to_agent(&agent_id, AgentControl::Message { message: message.clone() });
+        w.push_to_agent(
+            &agent_id,
+            AgentControl::Message {
+                message: message.clone(),
+            },
+        );
     }
     Ok((message, true))
 }
 
-pub async fn post_from_agent(w: &mut Write<'_>, principal: &AgentPrincipal, req: AgentMessageRequest) -> ApiResult<Message> {
+pub async fn post_from_agent(
+    w: &mut Write<'_>,
+    principal: &AgentPrincipal,
+    req: AgentMessageRequest,
+) -> ApiResult<Message> {
     let agent = acting_agent(w, principal).await?;
     let message = Message {
         id: new_id("msg"),
@@ -82,5 +100,9 @@ pub async fn post_from_agent(w: &mut Write<'_>, principal: &AgentPrincipal, req:
 
 async fn store(w: &mut Write<'_>, tenant_id: &str, message: &Message) -> ApiResult<()> {
     w.tx().put_doc(tenant_id, &message.document()).await?;
-    w.emit(tenant_id, spartex_api::EventPayload::Message(message.clone())).await
+    w.emit(
+        tenant_id,
+        spartex_api::EventPayload::Message(message.clone()),
+    )
+    .await
 }

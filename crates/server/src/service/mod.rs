@@ -25,14 +25,18 @@ pub fn text_field(field: &str, value: &str, max_chars: usize) -> ApiResult<Strin
         return Err(ApiError::invalid(format!("`{field}` must not be empty.")));
     }
     if trimmed.chars().count() > max_chars {
-        return Err(ApiError::invalid(format!("`{field}` is longer than {max_chars} characters; shorten it.")));
+        return Err(ApiError::invalid(format!(
+            "`{field}` is longer than {max_chars} characters; shorten it."
+        )));
     }
     Ok(trimmed.to_owned())
 }
 
 pub fn money_field(field: &str, value: f64) -> ApiResult<f64> {
     if !value.is_finite() || value < 0.0 {
-        return Err(ApiError::invalid(format!("`{field}` must be a non-negative amount in USD.")));
+        return Err(ApiError::invalid(format!(
+            "`{field}` must be a non-negative amount in USD."
+        )));
     }
     Ok((value * 100.0).round() / 100.0)
 }

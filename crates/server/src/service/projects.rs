@@ -1,8 +1,8 @@
 //! Projects and their agents, as managers set them up.
 
 use spartex_api::{
-    AgentControl, AgentStatus, CreateAgentRequest, CreatedAgent, CreateProjectRequest, Project, ProjectStatus,
-    Role, UpdateProjectRequest,
+    AgentControl, AgentStatus, CreateAgentRequest, CreateProjectRequest, CreatedAgent, Project,
+    ProjectStatus, Role, UpdateProjectRequest,
 };
 
 use super::{money_field, new_id, text_field};
@@ -11,13 +11,21 @@ use crate::error::ApiResult;
 use crate::store::{DocFilter, DocKind};
 use crate::write::Write;
 
-pub async fn create(w: &mut Write<'_>, user: &UserPrincipal, req: CreateProjectRequest) -> ApiResult<Project> {
+pub async fn create(
+    w: &mut Write<'_>,
+    user: &UserPrincipal,
+    req: CreateProjectRequest,
+) -> ApiResult<Project> {
     user.require(Role::Manager, "create projects")?;
     create_in(w, &user.tenant_id, req).await
 }
 
 /// Creates a project without a caller's role check; for seeding.
-pub async fn create_in(w: &mut Write<'_>, tenant_id: &str, req: CreateProjectRequest) -> ApiResult<Project> {
+pub async fn create_in(
+    w: &mut Write<'_>,
+    tenant_id: &str,
+    req: CreateProjectRequest,
+) -> ApiResult<Project> {
     let now = w.now();
     let project = Project {
         id: new_id("prj"),
@@ -54,7 +62,9 @@ pub async fn update(
     project.updated_at = w.now();
     project.version += 1;
     w.upsert(&user.tenant_id, &project).await?;
-    if project.status == ProjectStatus::Paused && project.budget_state() != spartex_api::BudgetState::Exceeded {
+    if project.status == ProjectStatus::Paused
+        && project.budget_state() != spartex_api::BudgetState::Exceeded
+    {
         project = reactivate(w, &user.tenant_id, project).await?;
     }
     Ok(project)
@@ -92,28 +102,49 @@ pub async fn create_agent_in(
         version: 1,
     };
     let (token, token_hash) = new_opaque_token(AGENT_TOKEN_PREFIX);
-    w.tx().insert_agent_token(&token_hash, tenant_id, &agent.id).await?;
+    w.tx()
+        .insert_agent_token(&token_hash, tenant_id, &agent.id)
+        .await?;
     w.upsert(tenant_id, &agent).await?;
-    Ok(CreatedAgent { agent, agent_token: token.expose().to_owned() })
+    Ok(CreatedAgent {
+        agent,
+        agent_token: token.expose().to_owned(),
+    })
 }
 
 /// Lifts a stop or a budget pause. Resuming an active project is harmless.
-pub async fn resume(w: &mut Write<'_>, user: &UserPrincipal, project_id: &str) -> ApiResult<Project> {
+pub async fn resume(
+    w: &mut Write<'_>,
+    user: &UserPrincipal,
+    project_id: &str,
+) -> ApiResult<Project> {
     user.require(Role::Manager, "resume a stopped project")?;
     let project: Project = w.fetch(&user.tenant_id, project_id, "project").await?;
-    if !matches!(project.status, ProjectStatus::Stopped | ProjectStatus::Paused) {
+    if !matches!(
+        project.status,
+        ProjectStatus::Stopped | ProjectStatus::Paused
+    ) {
         return Ok(project);
     }
     reactivate(w, &user.tenant_id, project).await
 }
 
 /// Sets the project active and its stopped agents idle, and tells their workers.
-pub async fn reactivate(w: &mut Write<'_>, tenant_id: &str, mut project: Project) -> ApiResult<Project> {
+pub async fn reactivate(
+    w: &mut Write<'_>,
+    tenant_id: &str,
+    mut project: Project,
+) -> ApiResult<Project> {
     project.status = ProjectStatus::Active;
     project.updated_at = w.now();
     project.version += 1;
     w.upsert(tenant_id, &project).await?;
-    let agents: Vec<spartex_api::Agent> = w.list(tenant_id, DocFilter::in_project(DocKind::Agent, &project.id)).await?;
+    let agents: Vec<spartex_api::Agent> = w
+        .list(
+            tenant_id,
+            DocFilter::in_project(DocKind::Agent, &project.id),
+        )
+        .await?;
     for mut agent in agents {
         if matches!(agent.status, AgentStatus::Stopped | AgentStatus::Stopping) {
             agent.status = AgentStatus::Idle;

@@ -4,8 +4,8 @@ use spartex_api::{codes, LoginRequest, LogoutRequest, RefreshRequest, Tenant, To
 
 use super::new_id;
 use crate::auth::{
-    hash_token, new_opaque_token, verify_password, AccessClaims, UserPrincipal, DUMMY_PASSWORD_HASH,
-    REFRESH_TOKEN_PREFIX,
+    hash_token, new_opaque_token, verify_password, AccessClaims, UserPrincipal,
+    DUMMY_PASSWORD_HASH, REFRESH_TOKEN_PREFIX,
 };
 use crate::config::Secret;
 use crate::error::{ApiError, ApiResult};
@@ -15,11 +15,16 @@ use crate::write::Write;
 pub async fn login(state: &AppState, req: LoginRequest) -> ApiResult<TokenPair> {
     let email = req.email.trim().to_owned();
     if email.is_empty() || req.password.is_empty() {
-        return Err(ApiError::bad_request("Both `email` and `password` are needed."));
+        return Err(ApiError::bad_request(
+            "Both `email` and `password` are needed.",
+        ));
     }
     state.login_limiter.check(&email)?;
     let credentials = state.store.user_credentials(&email).await?;
-    let hash = credentials.as_ref().map_or_else(|| DUMMY_PASSWORD_HASH.to_owned(), |c| c.password_hash.clone());
+    let hash = credentials.as_ref().map_or_else(
+        || DUMMY_PASSWORD_HASH.to_owned(),
+        |c| c.password_hash.clone(),
+    );
     let password_ok = verify_password(Secret::new(req.password), hash).await;
     let credentials = match credentials {
         Some(credentials) if password_ok => credentials,
@@ -35,7 +40,14 @@ pub async fn login(state: &AppState, req: LoginRequest) -> ApiResult<TokenPair> 
     let session_id = new_id("ses");
     let mut w = Write::begin(state).await?;
     let now_ms = w.now().timestamp_millis();
-    w.tx().insert_session(&session_id, &credentials.tenant_id, &credentials.user.id, now_ms).await?;
+    w.tx()
+        .insert_session(
+            &session_id,
+            &credentials.tenant_id,
+            &credentials.user.id,
+            now_ms,
+        )
+        .await?;
     let refresh = new_refresh_token(&mut w, &session_id).await?;
     w.commit().await?;
     let tenant = tenant(state, &credentials.tenant_id).await?;
@@ -50,9 +62,15 @@ pub async fn refresh(state: &AppState, req: RefreshRequest) -> ApiResult<TokenPa
     let token_hash = hash_token(&req.refresh_token);
     let mut w = Write::begin(state).await?;
     let now_ms = w.now().timestamp_millis();
-    let row = w.tx().refresh_token(&token_hash).await?.ok_or_else(unknown)?;
+    let row = w
+        .tx()
+        .refresh_token(&token_hash)
+        .await?
+        .ok_or_else(unknown)?;
     if row.session_revoked {
-        return Err(ApiError::unauthenticated("This session was signed out or revoked. Sign in again."));
+        return Err(ApiError::unauthenticated(
+            "This session was signed out or revoked. Sign in again.",
+        ));
     }
     if row.used {
         w.tx().revoke_session(&row.session_id, now_ms).await?;
@@ -74,7 +92,11 @@ pub async fn refresh(state: &AppState, req: RefreshRequest) -> ApiResult<TokenPa
     w.tx().mark_refresh_token_used(&token_hash, now_ms).await?;
     let refresh = new_refresh_token(&mut w, &row.session_id).await?;
     w.commit().await?;
-    let user = state.store.user(&row.tenant_id, &row.user_id).await?.ok_or_else(unknown)?;
+    let user = state
+        .store
+        .user(&row.tenant_id, &row.user_id)
+        .await?
+        .ok_or_else(unknown)?;
     let tenant = tenant(state, &row.tenant_id).await?;
     token_pair(state, user, tenant, row.session_id, refresh)
 }
@@ -97,17 +119,32 @@ pub async fn logout(state: &AppState, user: &UserPrincipal, req: LogoutRequest) 
 
 async fn new_refresh_token(w: &mut Write<'_>, session_id: &str) -> ApiResult<Secret> {
     let (token, hash) = new_opaque_token(REFRESH_TOKEN_PREFIX);
-    let ttl = chrono::Duration::from_std(w.state().settings.refresh_token_ttl).unwrap_or(chrono::Duration::days(30));
+    let ttl = chrono::Duration::from_std(w.state().settings.refresh_token_ttl)
+        .unwrap_or(chrono::Duration::days(30));
     let expires_at_ms = (w.now() + ttl).timestamp_millis();
-    w.tx().insert_refresh_token(&hash, session_id, expires_at_ms).await?;
+    w.tx()
+        .insert_refresh_token(&hash, session_id, expires_at_ms)
+        .await?;
     Ok(token)
 }
 
 async fn tenant(state: &AppState, tenant_id: &str) -> ApiResult<Tenant> {
-    state.store.tenant(tenant_id).await?.ok_or(ApiError::NotFound { what: "organisation" })
+    state
+        .store
+        .tenant(tenant_id)
+        .await?
+        .ok_or(ApiError::NotFound {
+            what: "organisation",
+        })
 }
 
-fn token_pair(state: &AppState, user: User, tenant: Tenant, session_id: String, refresh: Secret) -> ApiResult<TokenPair> {
+fn token_pair(
+    state: &AppState,
+    user: User,
+    tenant: Tenant,
+    session_id: String,
+    refresh: Secret,
+) -> ApiResult<TokenPair> {
     let now = state.now().timestamp();
     let ttl = i64::try_from(state.settings.access_token_ttl.as_secs()).unwrap_or(900);
     let claims = AccessClaims {

@@ -11,18 +11,29 @@ use crate::write::Write;
 pub async fn run_due(state: &AppState) -> ApiResult<usize> {
     let now = state.now();
     let mut settled = 0;
-    let due = state.store.due_docs(DocKind::Approval, "pending", now.timestamp_millis()).await?;
+    let due = state
+        .store
+        .due_docs(DocKind::Approval, "pending", now.timestamp_millis())
+        .await?;
     for (tenant_id, approval) in due {
-        let Some(id) = approval.get("id").and_then(|v| v.as_str()) else { continue };
+        let Some(id) = approval.get("id").and_then(|v| v.as_str()) else {
+            continue;
+        };
         let mut w = Write::begin(state).await?;
         super::approvals::expire(&mut w, &tenant_id, id).await?;
         w.commit().await?;
         settled += 1;
     }
-    let timeout = chrono::Duration::from_std(state.settings.stop_timeout).unwrap_or(chrono::Duration::seconds(10));
-    let overdue = state.store.due_docs(DocKind::Stop, "pending", (now - timeout).timestamp_millis()).await?;
+    let timeout = chrono::Duration::from_std(state.settings.stop_timeout)
+        .unwrap_or(chrono::Duration::seconds(10));
+    let overdue = state
+        .store
+        .due_docs(DocKind::Stop, "pending", (now - timeout).timestamp_millis())
+        .await?;
     for (tenant_id, stop) in overdue {
-        let Some(id) = stop.get("id").and_then(|v| v.as_str()) else { continue };
+        let Some(id) = stop.get("id").and_then(|v| v.as_str()) else {
+            continue;
+        };
         let mut w = Write::begin(state).await?;
         super::stops::force_overdue(&mut w, &tenant_id, id, timeout).await?;
         w.commit().await?;
@@ -34,22 +45,32 @@ pub async fn run_due(state: &AppState) -> ApiResult<usize> {
 /// Drops events past retention (so old `since` values get `resync_required`) and old keys.
 pub async fn prune(state: &AppState) -> ApiResult<u64> {
     let now = state.now();
-    let retention = chrono::Duration::from_std(state.settings.event_retention).unwrap_or(chrono::Duration::days(30));
-    let keys = chrono::Duration::from_std(state.settings.idempotency_retention).unwrap_or(chrono::Duration::days(1));
-    let events = state.store.prune_events((now - retention).timestamp_millis()).await?;
-    state.store.prune_idempotency_keys((now - keys).timestamp_millis()).await?;
+    let retention = chrono::Duration::from_std(state.settings.event_retention)
+        .unwrap_or(chrono::Duration::days(30));
+    let keys = chrono::Duration::from_std(state.settings.idempotency_retention)
+        .unwrap_or(chrono::Duration::days(1));
+    let events = state
+        .store
+        .prune_events((now - retention).timestamp_millis())
+        .await?;
+    state
+        .store
+        .prune_idempotency_keys((now - keys).timestamp_millis())
+        .await?;
     Ok(events)
 }
 
 /// The background loop; it ends when `shutdown` fires.
-pub async fn run(state: AppState, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+pub async fn run(state: AppState) {
+    let stopping = state.stopping();
+    tokio::pin!(stopping);
     let mut tick = tokio::time::interval(state.settings.sweep_interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut last_prune = tokio::time::Instant::now();
     loop {
         tokio::select! {
             _ = tick.tick() => {}
-            _ = shutdown.changed() => return,
+            () = &mut stopping => return,
         }
         if let Err(e) = run_due(&state).await {
             tracing::error!(error = %e, "deadline sweep failed; retrying on the next tick");

@@ -63,7 +63,11 @@ fn doc<R: Serialize>(kind: DocKind, id: &str, resource: &R) -> Document {
 impl Resource for Project {
     const KIND: DocKind = DocKind::Project;
     fn document(&self) -> Document {
-        Document { status: Some(self.status.to_string()), sort_key: self.name.clone(), ..doc(Self::KIND, &self.id, self) }
+        Document {
+            status: Some(self.status.to_string()),
+            sort_key: self.name.clone(),
+            ..doc(Self::KIND, &self.id, self)
+        }
     }
 }
 
@@ -97,7 +101,9 @@ impl Resource for Approval {
         Document {
             project_id: Some(self.project_id.clone()),
             status: Some(self.status.to_string()),
-            sort_key: self.created_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+            sort_key: self
+                .created_at
+                .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
             due_at_ms: Some(self.expires_at.timestamp_millis()),
             ..doc(Self::KIND, &self.id, self)
         }
@@ -110,7 +116,12 @@ impl Resource for Message {
         Document {
             project_id: Some(self.project_id.clone()),
             // Ids are time-ordered (UUIDv7), so they break ties between equal timestamps.
-            sort_key: format!("{}|{}", self.created_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true), self.id),
+            sort_key: format!(
+                "{}|{}",
+                self.created_at
+                    .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+                self.id
+            ),
             lookup_key: self.client_msg_id.clone(),
             ..doc(Self::KIND, &self.id, self)
         }
@@ -123,7 +134,9 @@ impl Resource for Stop {
         Document {
             project_id: self.project_id.clone(),
             status: Some(self.status.to_string()),
-            sort_key: self.requested_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+            sort_key: self
+                .requested_at
+                .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
             due_at_ms: Some(self.requested_at.timestamp_millis()),
             ..doc(Self::KIND, &self.id, self)
         }

@@ -43,15 +43,29 @@ pub struct DocFilter<'a> {
 
 impl<'a> DocFilter<'a> {
     pub fn all(kind: DocKind) -> Self {
-        DocFilter { kind, project_id: None, status: None, lookup_key: None, before: None, limit: None, newest_first: false }
+        DocFilter {
+            kind,
+            project_id: None,
+            status: None,
+            lookup_key: None,
+            before: None,
+            limit: None,
+            newest_first: false,
+        }
     }
 
     pub fn in_project(kind: DocKind, project_id: &'a str) -> Self {
-        DocFilter { project_id: Some(project_id), ..Self::all(kind) }
+        DocFilter {
+            project_id: Some(project_id),
+            ..Self::all(kind)
+        }
     }
 
     pub fn with_status(self, status: &'a str) -> Self {
-        DocFilter { status: Some(status), ..self }
+        DocFilter {
+            status: Some(status),
+            ..self
+        }
     }
 }
 
@@ -103,12 +117,23 @@ pub trait Store: Send + Sync + 'static {
     /// Starts the one write transaction that may be open at a time.
     async fn begin(&self) -> StoreResult<Box<dyn WriteTx>>;
 
-    async fn get_doc(&self, tenant_id: &str, kind: DocKind, id: &str) -> StoreResult<Option<Value>>;
+    async fn get_doc(&self, tenant_id: &str, kind: DocKind, id: &str)
+        -> StoreResult<Option<Value>>;
     async fn list_docs(&self, tenant_id: &str, filter: DocFilter<'_>) -> StoreResult<Vec<Value>>;
     /// Documents of every tenant whose deadline has passed, e.g. approvals to expire.
-    async fn due_docs(&self, kind: DocKind, status: &str, due_by_ms: i64) -> StoreResult<Vec<(String, Value)>>;
+    async fn due_docs(
+        &self,
+        kind: DocKind,
+        status: &str,
+        due_by_ms: i64,
+    ) -> StoreResult<Vec<(String, Value)>>;
 
-    async fn events_after(&self, tenant_id: &str, since: i64, limit: i64) -> StoreResult<Vec<Event>>;
+    async fn events_after(
+        &self,
+        tenant_id: &str,
+        since: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<Event>>;
     async fn log_bounds(&self, tenant_id: &str) -> StoreResult<Option<LogBounds>>;
 
     async fn tenant(&self, tenant_id: &str) -> StoreResult<Option<Tenant>>;
@@ -118,7 +143,12 @@ pub trait Store: Send + Sync + 'static {
     /// The (tenant, agent) a hashed agent token belongs to.
     async fn agent_for_token(&self, token_hash: &str) -> StoreResult<Option<(String, String)>>;
 
-    async fn cost_buckets(&self, tenant_id: &str, project_id: &str, bucket_s: i64) -> StoreResult<Vec<MetricsBucket>>;
+    async fn cost_buckets(
+        &self,
+        tenant_id: &str,
+        project_id: &str,
+        bucket_s: i64,
+    ) -> StoreResult<Vec<MetricsBucket>>;
 
     /// Drops events older than the cut-off, raising each tenant's floor. Returns how many went.
     async fn prune_events(&self, older_than_ms: i64) -> StoreResult<u64>;
@@ -128,8 +158,17 @@ pub trait Store: Send + Sync + 'static {
 /// One write transaction: every change and its events commit together or not at all.
 #[async_trait]
 pub trait WriteTx: Send {
-    async fn get_doc(&mut self, tenant_id: &str, kind: DocKind, id: &str) -> StoreResult<Option<Value>>;
-    async fn list_docs(&mut self, tenant_id: &str, filter: DocFilter<'_>) -> StoreResult<Vec<Value>>;
+    async fn get_doc(
+        &mut self,
+        tenant_id: &str,
+        kind: DocKind,
+        id: &str,
+    ) -> StoreResult<Option<Value>>;
+    async fn list_docs(
+        &mut self,
+        tenant_id: &str,
+        filter: DocFilter<'_>,
+    ) -> StoreResult<Vec<Value>>;
     async fn put_doc(&mut self, tenant_id: &str, doc: &Document) -> StoreResult<()>;
     /// Appends to the tenant's log with the next gapless `seq`.
     async fn append_event(
@@ -141,21 +180,63 @@ pub trait WriteTx: Send {
         data: &Value,
     ) -> StoreResult<Event>;
 
-    async fn stored_response(&mut self, principal_id: &str, key: &str) -> StoreResult<Option<StoredResponse>>;
-    async fn store_response(&mut self, principal_id: &str, key: &str, response: &StoredResponse, now_ms: i64) -> StoreResult<()>;
+    async fn stored_response(
+        &mut self,
+        principal_id: &str,
+        key: &str,
+    ) -> StoreResult<Option<StoredResponse>>;
+    async fn store_response(
+        &mut self,
+        principal_id: &str,
+        key: &str,
+        response: &StoredResponse,
+        now_ms: i64,
+    ) -> StoreResult<()>;
 
     async fn insert_tenant(&mut self, tenant: &Tenant) -> StoreResult<()>;
-    async fn insert_user(&mut self, tenant_id: &str, user: &User, password_hash: &str) -> StoreResult<()>;
-    async fn insert_session(&mut self, session_id: &str, tenant_id: &str, user_id: &str, now_ms: i64) -> StoreResult<()>;
+    async fn insert_user(
+        &mut self,
+        tenant_id: &str,
+        user: &User,
+        password_hash: &str,
+    ) -> StoreResult<()>;
+    async fn insert_session(
+        &mut self,
+        session_id: &str,
+        tenant_id: &str,
+        user_id: &str,
+        now_ms: i64,
+    ) -> StoreResult<()>;
     async fn revoke_session(&mut self, session_id: &str, now_ms: i64) -> StoreResult<()>;
-    async fn insert_refresh_token(&mut self, token_hash: &str, session_id: &str, expires_at_ms: i64) -> StoreResult<()>;
+    async fn insert_refresh_token(
+        &mut self,
+        token_hash: &str,
+        session_id: &str,
+        expires_at_ms: i64,
+    ) -> StoreResult<()>;
     async fn refresh_token(&mut self, token_hash: &str) -> StoreResult<Option<RefreshTokenRow>>;
     async fn mark_refresh_token_used(&mut self, token_hash: &str, now_ms: i64) -> StoreResult<()>;
-    async fn insert_agent_token(&mut self, token_hash: &str, tenant_id: &str, agent_id: &str) -> StoreResult<()>;
+    async fn insert_agent_token(
+        &mut self,
+        token_hash: &str,
+        tenant_id: &str,
+        agent_id: &str,
+    ) -> StoreResult<()>;
 
     async fn insert_cost(&mut self, tenant_id: &str, cost: &NewCost<'_>) -> StoreResult<()>;
-    async fn insert_device(&mut self, tenant_id: &str, user_id: &str, device: &spartex_api::Device, push_token: &str) -> StoreResult<spartex_api::Device>;
-    async fn delete_device(&mut self, tenant_id: &str, user_id: &str, device_id: &str) -> StoreResult<bool>;
+    async fn insert_device(
+        &mut self,
+        tenant_id: &str,
+        user_id: &str,
+        device: &spartex_api::Device,
+        push_token: &str,
+    ) -> StoreResult<spartex_api::Device>;
+    async fn delete_device(
+        &mut self,
+        tenant_id: &str,
+        user_id: &str,
+        device_id: &str,
+    ) -> StoreResult<bool>;
 
     async fn setting(&mut self, key: &str) -> StoreResult<Option<String>>;
     async fn put_setting(&mut self, key: &str, value: &str) -> StoreResult<()>;

@@ -12,8 +12,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool, Transaction};
 
 use super::{
-    DocFilter, DocKind, Document, LogBounds, NewCost, RefreshTokenRow, Store, StoreResult, StoredResponse,
-    UserCredentials, WriteTx,
+    DocFilter, DocKind, Document, LogBounds, NewCost, RefreshTokenRow, Store, StoreResult,
+    StoredResponse, UserCredentials, WriteTx,
 };
 
 pub struct SqliteStore {
@@ -43,22 +43,35 @@ impl SqliteStore {
     }
 }
 
-async fn get_doc(conn: &mut SqliteConnection, tenant_id: &str, kind: DocKind, id: &str) -> StoreResult<Option<Value>> {
-    let row: Option<(String,)> = sqlx::query_as("SELECT data FROM resources WHERE tenant_id = ? AND kind = ? AND id = ?")
-        .bind(tenant_id)
-        .bind(kind.as_str())
-        .bind(id)
-        .fetch_optional(conn)
-        .await?;
+async fn get_doc(
+    conn: &mut SqliteConnection,
+    tenant_id: &str,
+    kind: DocKind,
+    id: &str,
+) -> StoreResult<Option<Value>> {
+    let row: Option<(String,)> =
+        sqlx::query_as("SELECT data FROM resources WHERE tenant_id = ? AND kind = ? AND id = ?")
+            .bind(tenant_id)
+            .bind(kind.as_str())
+            .bind(id)
+            .fetch_optional(conn)
+            .await?;
     Ok(match row {
         Some((data,)) => Some(serde_json::from_str(&data)?),
         None => None,
     })
 }
 
-async fn list_docs(conn: &mut SqliteConnection, tenant_id: &str, filter: DocFilter<'_>) -> StoreResult<Vec<Value>> {
+async fn list_docs(
+    conn: &mut SqliteConnection,
+    tenant_id: &str,
+    filter: DocFilter<'_>,
+) -> StoreResult<Vec<Value>> {
     let mut query = QueryBuilder::<Sqlite>::new("SELECT data FROM resources WHERE tenant_id = ");
-    query.push_bind(tenant_id).push(" AND kind = ").push_bind(filter.kind.as_str());
+    query
+        .push_bind(tenant_id)
+        .push(" AND kind = ")
+        .push_bind(filter.kind.as_str());
     if let Some(project_id) = filter.project_id {
         query.push(" AND project_id = ").push_bind(project_id);
     }
@@ -71,12 +84,18 @@ async fn list_docs(conn: &mut SqliteConnection, tenant_id: &str, filter: DocFilt
     if let Some(before) = filter.before {
         query.push(" AND sort_key < ").push_bind(before);
     }
-    query.push(if filter.newest_first { " ORDER BY sort_key DESC, id DESC" } else { " ORDER BY sort_key, id" });
+    query.push(if filter.newest_first {
+        " ORDER BY sort_key DESC, id DESC"
+    } else {
+        " ORDER BY sort_key, id"
+    });
     if let Some(limit) = filter.limit {
         query.push(" LIMIT ").push_bind(limit);
     }
     let rows: Vec<(String,)> = query.build_query_as().fetch_all(conn).await?;
-    rows.into_iter().map(|(data,)| Ok(serde_json::from_str(&data)?)).collect()
+    rows.into_iter()
+        .map(|(data,)| Ok(serde_json::from_str(&data)?))
+        .collect()
 }
 
 fn event_from_row(row: &sqlx::sqlite::SqliteRow) -> StoreResult<Event> {
@@ -96,10 +115,17 @@ fn event_from_row(row: &sqlx::sqlite::SqliteRow) -> StoreResult<Event> {
 #[async_trait]
 impl Store for SqliteStore {
     async fn begin(&self) -> StoreResult<Box<dyn WriteTx>> {
-        Ok(Box::new(SqliteTx { tx: self.writer.begin().await? }))
+        Ok(Box::new(SqliteTx {
+            tx: self.writer.begin().await?,
+        }))
     }
 
-    async fn get_doc(&self, tenant_id: &str, kind: DocKind, id: &str) -> StoreResult<Option<Value>> {
+    async fn get_doc(
+        &self,
+        tenant_id: &str,
+        kind: DocKind,
+        id: &str,
+    ) -> StoreResult<Option<Value>> {
         get_doc(&mut *self.reader.acquire().await?, tenant_id, kind, id).await
     }
 
@@ -107,7 +133,12 @@ impl Store for SqliteStore {
         list_docs(&mut *self.reader.acquire().await?, tenant_id, filter).await
     }
 
-    async fn due_docs(&self, kind: DocKind, status: &str, due_by_ms: i64) -> StoreResult<Vec<(String, Value)>> {
+    async fn due_docs(
+        &self,
+        kind: DocKind,
+        status: &str,
+        due_by_ms: i64,
+    ) -> StoreResult<Vec<(String, Value)>> {
         let rows: Vec<(String, String)> = sqlx::query_as(
             "SELECT tenant_id, data FROM resources WHERE kind = ? AND status = ? AND due_at_ms <= ? \
              ORDER BY due_at_ms LIMIT 500",
@@ -122,7 +153,12 @@ impl Store for SqliteStore {
             .collect()
     }
 
-    async fn events_after(&self, tenant_id: &str, since: i64, limit: i64) -> StoreResult<Vec<Event>> {
+    async fn events_after(
+        &self,
+        tenant_id: &str,
+        since: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<Event>> {
         let rows = sqlx::query(
             "SELECT seq, kind, at, project_id, data FROM events WHERE tenant_id = ? AND seq > ? ORDER BY seq LIMIT ?",
         )
@@ -135,29 +171,39 @@ impl Store for SqliteStore {
     }
 
     async fn log_bounds(&self, tenant_id: &str) -> StoreResult<Option<LogBounds>> {
-        let row: Option<(i64, i64)> = sqlx::query_as("SELECT log_floor, head_seq FROM tenants WHERE id = ?")
-            .bind(tenant_id)
-            .fetch_optional(&self.reader)
-            .await?;
+        let row: Option<(i64, i64)> =
+            sqlx::query_as("SELECT log_floor, head_seq FROM tenants WHERE id = ?")
+                .bind(tenant_id)
+                .fetch_optional(&self.reader)
+                .await?;
         Ok(row.map(|(floor, head)| LogBounds { floor, head }))
     }
 
     async fn tenant(&self, tenant_id: &str) -> StoreResult<Option<Tenant>> {
-        let row: Option<(String, String, String)> = sqlx::query_as("SELECT id, name, slug FROM tenants WHERE id = ?")
-            .bind(tenant_id)
-            .fetch_optional(&self.reader)
-            .await?;
+        let row: Option<(String, String, String)> =
+            sqlx::query_as("SELECT id, name, slug FROM tenants WHERE id = ?")
+                .bind(tenant_id)
+                .fetch_optional(&self.reader)
+                .await?;
         Ok(row.map(|(id, name, slug)| Tenant { id, name, slug }))
     }
 
     async fn user(&self, tenant_id: &str, user_id: &str) -> StoreResult<Option<User>> {
-        let row: Option<(String, String, String, String)> =
-            sqlx::query_as("SELECT id, email, name, role FROM users WHERE tenant_id = ? AND id = ?")
-                .bind(tenant_id)
-                .bind(user_id)
-                .fetch_optional(&self.reader)
-                .await?;
-        Ok(row.and_then(|(id, email, name, role)| Some(User { id, email, name, role: role.parse().ok()? })))
+        let row: Option<(String, String, String, String)> = sqlx::query_as(
+            "SELECT id, email, name, role FROM users WHERE tenant_id = ? AND id = ?",
+        )
+        .bind(tenant_id)
+        .bind(user_id)
+        .fetch_optional(&self.reader)
+        .await?;
+        Ok(row.and_then(|(id, email, name, role)| {
+            Some(User {
+                id,
+                email,
+                name,
+                role: role.parse().ok()?,
+            })
+        }))
     }
 
     async fn user_credentials(&self, email: &str) -> StoreResult<Option<UserCredentials>> {
@@ -167,27 +213,46 @@ impl Store for SqliteStore {
         .bind(email)
         .fetch_optional(&self.reader)
         .await?;
-        Ok(row.and_then(|(id, email, name, role, tenant_id, password_hash)| {
-            Some(UserCredentials { user: User { id, email, name, role: role.parse().ok()? }, tenant_id, password_hash })
-        }))
+        Ok(
+            row.and_then(|(id, email, name, role, tenant_id, password_hash)| {
+                Some(UserCredentials {
+                    user: User {
+                        id,
+                        email,
+                        name,
+                        role: role.parse().ok()?,
+                    },
+                    tenant_id,
+                    password_hash,
+                })
+            }),
+        )
     }
 
     async fn session_active(&self, session_id: &str) -> StoreResult<bool> {
-        let row: Option<(Option<i64>,)> = sqlx::query_as("SELECT revoked_at_ms FROM sessions WHERE id = ?")
-            .bind(session_id)
-            .fetch_optional(&self.reader)
-            .await?;
+        let row: Option<(Option<i64>,)> =
+            sqlx::query_as("SELECT revoked_at_ms FROM sessions WHERE id = ?")
+                .bind(session_id)
+                .fetch_optional(&self.reader)
+                .await?;
         Ok(matches!(row, Some((None,))))
     }
 
     async fn agent_for_token(&self, token_hash: &str) -> StoreResult<Option<(String, String)>> {
-        Ok(sqlx::query_as("SELECT tenant_id, agent_id FROM agent_tokens WHERE token_hash = ?")
-            .bind(token_hash)
-            .fetch_optional(&self.reader)
-            .await?)
+        Ok(
+            sqlx::query_as("SELECT tenant_id, agent_id FROM agent_tokens WHERE token_hash = ?")
+                .bind(token_hash)
+                .fetch_optional(&self.reader)
+                .await?,
+        )
     }
 
-    async fn cost_buckets(&self, tenant_id: &str, project_id: &str, bucket_s: i64) -> StoreResult<Vec<MetricsBucket>> {
+    async fn cost_buckets(
+        &self,
+        tenant_id: &str,
+        project_id: &str,
+        bucket_s: i64,
+    ) -> StoreResult<Vec<MetricsBucket>> {
         let rows: Vec<(i64, String, i64, i64, f64)> = sqlx::query_as(
             "SELECT (at_s / ?1) * ?1 AS bucket, agent_id, SUM(tokens_in), SUM(tokens_out), SUM(cost_usd) \
              FROM cost_records WHERE tenant_id = ?2 AND project_id = ?3 \
@@ -200,13 +265,15 @@ impl Store for SqliteStore {
         .await?;
         Ok(rows
             .into_iter()
-            .map(|(bucket, agent_id, tokens_in, tokens_out, cost_usd)| MetricsBucket {
-                at: DateTime::from_timestamp(bucket, 0).unwrap_or_default(),
-                agent_id,
-                tokens_in,
-                tokens_out,
-                cost_usd,
-            })
+            .map(
+                |(bucket, agent_id, tokens_in, tokens_out, cost_usd)| MetricsBucket {
+                    at: DateTime::from_timestamp(bucket, 0).unwrap_or_default(),
+                    agent_id,
+                    tokens_in,
+                    tokens_out,
+                    cost_usd,
+                },
+            )
             .collect())
     }
 
@@ -230,11 +297,13 @@ impl Store for SqliteStore {
     }
 
     async fn prune_idempotency_keys(&self, older_than_ms: i64) -> StoreResult<u64> {
-        Ok(sqlx::query("DELETE FROM idempotency_keys WHERE created_at_ms < ?")
-            .bind(older_than_ms)
-            .execute(&self.writer)
-            .await?
-            .rows_affected())
+        Ok(
+            sqlx::query("DELETE FROM idempotency_keys WHERE created_at_ms < ?")
+                .bind(older_than_ms)
+                .execute(&self.writer)
+                .await?
+                .rows_affected(),
+        )
     }
 }
 
@@ -244,11 +313,20 @@ pub struct SqliteTx {
 
 #[async_trait]
 impl WriteTx for SqliteTx {
-    async fn get_doc(&mut self, tenant_id: &str, kind: DocKind, id: &str) -> StoreResult<Option<Value>> {
+    async fn get_doc(
+        &mut self,
+        tenant_id: &str,
+        kind: DocKind,
+        id: &str,
+    ) -> StoreResult<Option<Value>> {
         get_doc(&mut self.tx, tenant_id, kind, id).await
     }
 
-    async fn list_docs(&mut self, tenant_id: &str, filter: DocFilter<'_>) -> StoreResult<Vec<Value>> {
+    async fn list_docs(
+        &mut self,
+        tenant_id: &str,
+        filter: DocFilter<'_>,
+    ) -> StoreResult<Vec<Value>> {
         list_docs(&mut self.tx, tenant_id, filter).await
     }
 
@@ -282,10 +360,12 @@ impl WriteTx for SqliteTx {
         at: DateTime<Utc>,
         data: &Value,
     ) -> StoreResult<Event> {
-        let (seq,): (i64,) = sqlx::query_as("UPDATE tenants SET head_seq = head_seq + 1 WHERE id = ? RETURNING head_seq")
-            .bind(tenant_id)
-            .fetch_one(&mut *self.tx)
-            .await?;
+        let (seq,): (i64,) = sqlx::query_as(
+            "UPDATE tenants SET head_seq = head_seq + 1 WHERE id = ? RETURNING head_seq",
+        )
+        .bind(tenant_id)
+        .fetch_one(&mut *self.tx)
+        .await?;
         sqlx::query("INSERT INTO events (tenant_id, seq, kind, at, at_ms, project_id, data) VALUES (?, ?, ?, ?, ?, ?, ?)")
             .bind(tenant_id)
             .bind(seq)
@@ -296,10 +376,20 @@ impl WriteTx for SqliteTx {
             .bind(data.to_string())
             .execute(&mut *self.tx)
             .await?;
-        Ok(Event { seq, kind: kind.as_str().to_owned(), at, project_id: project_id.map(str::to_owned), data: data.clone() })
+        Ok(Event {
+            seq,
+            kind: kind.as_str().to_owned(),
+            at,
+            project_id: project_id.map(str::to_owned),
+            data: data.clone(),
+        })
     }
 
-    async fn stored_response(&mut self, principal_id: &str, key: &str) -> StoreResult<Option<StoredResponse>> {
+    async fn stored_response(
+        &mut self,
+        principal_id: &str,
+        key: &str,
+    ) -> StoreResult<Option<StoredResponse>> {
         let row: Option<(String, String, i64, String)> = sqlx::query_as(
             "SELECT method, path, status, body FROM idempotency_keys WHERE principal_id = ? AND key = ?",
         )
@@ -315,7 +405,13 @@ impl WriteTx for SqliteTx {
         }))
     }
 
-    async fn store_response(&mut self, principal_id: &str, key: &str, response: &StoredResponse, now_ms: i64) -> StoreResult<()> {
+    async fn store_response(
+        &mut self,
+        principal_id: &str,
+        key: &str,
+        response: &StoredResponse,
+        now_ms: i64,
+    ) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO idempotency_keys (principal_id, key, method, path, status, body, created_at_ms) \
              VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
@@ -342,7 +438,12 @@ impl WriteTx for SqliteTx {
         Ok(())
     }
 
-    async fn insert_user(&mut self, tenant_id: &str, user: &User, password_hash: &str) -> StoreResult<()> {
+    async fn insert_user(
+        &mut self,
+        tenant_id: &str,
+        user: &User,
+        password_hash: &str,
+    ) -> StoreResult<()> {
         sqlx::query("INSERT INTO users (id, tenant_id, email, name, role, password_hash) VALUES (?, ?, ?, ?, ?, ?)")
             .bind(&user.id)
             .bind(tenant_id)
@@ -355,14 +456,22 @@ impl WriteTx for SqliteTx {
         Ok(())
     }
 
-    async fn insert_session(&mut self, session_id: &str, tenant_id: &str, user_id: &str, now_ms: i64) -> StoreResult<()> {
-        sqlx::query("INSERT INTO sessions (id, tenant_id, user_id, created_at_ms) VALUES (?, ?, ?, ?)")
-            .bind(session_id)
-            .bind(tenant_id)
-            .bind(user_id)
-            .bind(now_ms)
-            .execute(&mut *self.tx)
-            .await?;
+    async fn insert_session(
+        &mut self,
+        session_id: &str,
+        tenant_id: &str,
+        user_id: &str,
+        now_ms: i64,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO sessions (id, tenant_id, user_id, created_at_ms) VALUES (?, ?, ?, ?)",
+        )
+        .bind(session_id)
+        .bind(tenant_id)
+        .bind(user_id)
+        .bind(now_ms)
+        .execute(&mut *self.tx)
+        .await?;
         Ok(())
     }
 
@@ -375,13 +484,20 @@ impl WriteTx for SqliteTx {
         Ok(())
     }
 
-    async fn insert_refresh_token(&mut self, token_hash: &str, session_id: &str, expires_at_ms: i64) -> StoreResult<()> {
-        sqlx::query("INSERT INTO refresh_tokens (token_hash, session_id, expires_at_ms) VALUES (?, ?, ?)")
-            .bind(token_hash)
-            .bind(session_id)
-            .bind(expires_at_ms)
-            .execute(&mut *self.tx)
-            .await?;
+    async fn insert_refresh_token(
+        &mut self,
+        token_hash: &str,
+        session_id: &str,
+        expires_at_ms: i64,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO refresh_tokens (token_hash, session_id, expires_at_ms) VALUES (?, ?, ?)",
+        )
+        .bind(token_hash)
+        .bind(session_id)
+        .bind(expires_at_ms)
+        .execute(&mut *self.tx)
+        .await?;
         Ok(())
     }
 
@@ -393,14 +509,18 @@ impl WriteTx for SqliteTx {
         .bind(token_hash)
         .fetch_optional(&mut *self.tx)
         .await?;
-        Ok(row.map(|(session_id, tenant_id, user_id, expires_at_ms, used_at, revoked_at)| RefreshTokenRow {
-            session_id,
-            tenant_id,
-            user_id,
-            expires_at_ms,
-            used: used_at.is_some(),
-            session_revoked: revoked_at.is_some(),
-        }))
+        Ok(row.map(
+            |(session_id, tenant_id, user_id, expires_at_ms, used_at, revoked_at)| {
+                RefreshTokenRow {
+                    session_id,
+                    tenant_id,
+                    user_id,
+                    expires_at_ms,
+                    used: used_at.is_some(),
+                    session_revoked: revoked_at.is_some(),
+                }
+            },
+        ))
     }
 
     async fn mark_refresh_token_used(&mut self, token_hash: &str, now_ms: i64) -> StoreResult<()> {
@@ -412,7 +532,12 @@ impl WriteTx for SqliteTx {
         Ok(())
     }
 
-    async fn insert_agent_token(&mut self, token_hash: &str, tenant_id: &str, agent_id: &str) -> StoreResult<()> {
+    async fn insert_agent_token(
+        &mut self,
+        token_hash: &str,
+        tenant_id: &str,
+        agent_id: &str,
+    ) -> StoreResult<()> {
         sqlx::query("INSERT INTO agent_tokens (token_hash, tenant_id, agent_id) VALUES (?, ?, ?)")
             .bind(token_hash)
             .bind(tenant_id)
@@ -440,18 +565,29 @@ impl WriteTx for SqliteTx {
         Ok(())
     }
 
-    async fn insert_device(&mut self, tenant_id: &str, user_id: &str, device: &Device, push_token: &str) -> StoreResult<Device> {
-        let existing: Option<(String, String)> =
-            sqlx::query_as("SELECT id, created_at FROM devices WHERE user_id = ? AND push_token = ?")
-                .bind(user_id)
-                .bind(push_token)
-                .fetch_optional(&mut *self.tx)
-                .await?;
+    async fn insert_device(
+        &mut self,
+        tenant_id: &str,
+        user_id: &str,
+        device: &Device,
+        push_token: &str,
+    ) -> StoreResult<Device> {
+        let existing: Option<(String, String)> = sqlx::query_as(
+            "SELECT id, created_at FROM devices WHERE user_id = ? AND push_token = ?",
+        )
+        .bind(user_id)
+        .bind(push_token)
+        .fetch_optional(&mut *self.tx)
+        .await?;
         if let Some((id, created_at)) = existing {
             let created_at = DateTime::parse_from_rfc3339(&created_at)
                 .map(|t| t.with_timezone(&Utc))
                 .unwrap_or(device.created_at);
-            return Ok(Device { id, platform: device.platform, created_at });
+            return Ok(Device {
+                id,
+                platform: device.platform,
+                created_at,
+            });
         }
         sqlx::query("INSERT INTO devices (id, tenant_id, user_id, platform, push_token, created_at) VALUES (?, ?, ?, ?, ?, ?)")
             .bind(&device.id)
@@ -465,22 +601,31 @@ impl WriteTx for SqliteTx {
         Ok(device.clone())
     }
 
-    async fn delete_device(&mut self, tenant_id: &str, user_id: &str, device_id: &str) -> StoreResult<bool> {
-        Ok(sqlx::query("DELETE FROM devices WHERE tenant_id = ? AND user_id = ? AND id = ?")
-            .bind(tenant_id)
-            .bind(user_id)
-            .bind(device_id)
-            .execute(&mut *self.tx)
-            .await?
-            .rows_affected()
-            > 0)
+    async fn delete_device(
+        &mut self,
+        tenant_id: &str,
+        user_id: &str,
+        device_id: &str,
+    ) -> StoreResult<bool> {
+        Ok(
+            sqlx::query("DELETE FROM devices WHERE tenant_id = ? AND user_id = ? AND id = ?")
+                .bind(tenant_id)
+                .bind(user_id)
+                .bind(device_id)
+                .execute(&mut *self.tx)
+                .await?
+                .rows_affected()
+                > 0,
+        )
     }
 
     async fn setting(&mut self, key: &str) -> StoreResult<Option<String>> {
-        Ok(sqlx::query_scalar("SELECT value FROM server_settings WHERE key = ?")
-            .bind(key)
-            .fetch_optional(&mut *self.tx)
-            .await?)
+        Ok(
+            sqlx::query_scalar("SELECT value FROM server_settings WHERE key = ?")
+                .bind(key)
+                .fetch_optional(&mut *self.tx)
+                .await?,
+        )
     }
 
     async fn put_setting(&mut self, key: &str, value: &str) -> StoreResult<()> {

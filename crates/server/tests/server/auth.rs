@@ -1,0 +1,179 @@
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::support::{TestServer, PASSWORD};
+
+#[tokio::test]
+async fn login_gives_a_token_pair_that_reaches_me() {
+    let server = TestServer::start().await;
+    let pair = server.login_pair("manager@acme.test").await;
+    assert_eq!(pair["user"]["role"], "manager");
+    assert_eq!(pair["tenant"]["name"], "Acme Ads");
+    assert_eq!(pair["expires_in"], 900);
+    let (status, me) = server
+        .api(pair["access_token"].as_str().expect("token"))
+        .get("/api/v1/me")
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(me["user"]["email"], "manager@acme.test");
+}
+
+#[tokio::test]
+async fn a_wrong_password_or_unknown_email_is_the_same_401() {
+    let server = TestServer::start().await;
+    let anon = server.anonymous();
+    let (status, body) = anon
+        .post(
+            "/api/v1/auth/login",
+            json!({"email": "manager@acme.test", "password": "nope"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(body["error"]["code"], "invalid_credentials");
+    let (status, unknown) = anon
+        .post(
+            "/api/v1/auth/login",
+            json!({"email": "ghost@acme.test", "password": "nope"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        unknown, body,
+        "an unknown email must not be told apart from a wrong password"
+    );
+}
+
+#[tokio::test]
+async fn repeated_failures_are_rate_limited_with_retry_after() {
+    let server = TestServer::start().await;
+    let anon = server.anonymous();
+    for _ in 0..10 {
+        anon.post(
+            "/api/v1/auth/login",
+            json!({"email": "viewer@acme.test", "password": "guess"}),
+        )
+        .await;
+    }
+    let response = reqwest::Client::new()
+        .post(format!("{}/api/v1/auth/login", server.base()))
+        .json(&json!({"email": "viewer@acme.test", "password": PASSWORD}))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(response.headers().get("retry-after").is_some());
+}
+
+#[tokio::test]
+async fn refresh_rotates_and_reuse_revokes_the_whole_family() {
+    let server = TestServer::start().await;
+    let first = server.login_pair("oncall@acme.test").await;
+    let anon = server.anonymous();
+    let (status, second) = anon
+        .post(
+            "/api/v1/auth/refresh",
+            json!({"refresh_token": first["refresh_token"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{second}");
+    assert_ne!(second["refresh_token"], first["refresh_token"]);
+    let (status, _) = server
+        .api(second["access_token"].as_str().expect("token"))
+        .get("/api/v1/me")
+        .await;
+    assert_eq!(status, StatusCode::OK);
+
+    // The first token again: someone else may hold a copy, so the whole sign-in is revoked.
+    let (status, body) = anon
+        .post(
+            "/api/v1/auth/refresh",
+            json!({"refresh_token": first["refresh_token"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(body["error"]["code"], "refresh_token_reused");
+    let (status, _) = anon
+        .post(
+            "/api/v1/auth/refresh",
+            json!({"refresh_token": second["refresh_token"]}),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "the newest token of the family is revoked too"
+    );
+    let (status, _) = server
+        .api(second["access_token"].as_str().expect("token"))
+        .get("/api/v1/me")
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "access tokens of a revoked family stop working"
+    );
+}
+
+#[tokio::test]
+async fn logout_revokes_the_session() {
+    let server = TestServer::start().await;
+    let pair = server.login_pair("oncall@acme.test").await;
+    let api = server.api(pair["access_token"].as_str().expect("token"));
+    let (status, _) = api
+        .post(
+            "/api/v1/auth/logout",
+            json!({"refresh_token": pair["refresh_token"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = api.get("/api/v1/me").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, _) = server
+        .anonymous()
+        .post(
+            "/api/v1/auth/refresh",
+            json!({"refresh_token": pair["refresh_token"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn access_tokens_expire_by_the_server_clock() {
+    let server = TestServer::start().await;
+    let api = server.login("viewer@acme.test").await;
+    server.advance(chrono::Duration::minutes(16));
+    let (status, body) = api.get("/api/v1/projects").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(body["error"]["code"], "token_expired");
+}
+
+#[tokio::test]
+async fn forged_missing_and_misplaced_tokens_are_refused() {
+    let server = TestServer::start().await;
+    let (status, body) = server.anonymous().get("/api/v1/projects").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(body["error"]["code"], "unauthenticated");
+
+    let forged = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4IiwidGlkIjoieCIsInNpZCI6IngiLCJyb2xlIjoib3duZXIiLCJlbWFpbCI6IngiLCJuYW1lIjoieCIsImlhdCI6MCwiZXhwIjo5OTk5OTk5OTk5fQ.c2lnbmF0dXJl";
+    let (status, _) = server.api(forged).get("/api/v1/projects").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+    let agent = server.agent("Quill");
+    let (status, body) = agent.get("/api/v1/projects").await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "agent tokens reach only /agent/*: {body}"
+    );
+
+    let user = server.login("owner@acme.test").await;
+    let (status, _) = user
+        .post("/api/v1/agent/heartbeat", json!({"status": "idle"}))
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "people cannot pose as agents"
+    );
+}

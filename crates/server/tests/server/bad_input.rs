@@ -1,0 +1,158 @@
+//! Bad input gets the contract's error body with the right status, and changes nothing.
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::support::{project_id, TestServer, SPRING};
+
+fn assert_contract_error(status: StatusCode, body: &Value, expected: StatusCode, code: &str) {
+    assert_eq!(status, expected, "{body}");
+    assert_eq!(body["error"]["code"], code, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty()),
+        "a message for people: {body}"
+    );
+}
+
+#[tokio::test]
+async fn malformed_bodies_are_400s_that_name_the_problem_and_change_nothing() {
+    let server = TestServer::start().await;
+    let api = server.login("oncall@acme.test").await;
+    let spring = project_id(&api, SPRING).await;
+    let path = format!("/api/v1/projects/{spring}/messages");
+    let head = api.head().await;
+
+    let (status, body) = api
+        .post_raw(&path, "application/json", b"{\"body\": ".to_vec())
+        .await;
+    assert_contract_error(status, &body, StatusCode::BAD_REQUEST, "bad_request");
+    let (status, body) = api
+        .post_raw(&path, "application/json", br#"{"body": 42}"#.to_vec())
+        .await;
+    assert_contract_error(status, &body, StatusCode::BAD_REQUEST, "bad_request");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .expect("message")
+            .contains("body"),
+        "names the field: {body}"
+    );
+    let (status, body) = api
+        .post_raw(
+            &path,
+            "application/json",
+            br#"{"body": "hi", "urgent": true}"#.to_vec(),
+        )
+        .await;
+    assert_contract_error(status, &body, StatusCode::BAD_REQUEST, "bad_request");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .expect("message")
+            .contains("urgent"),
+        "names the unknown field: {body}"
+    );
+    let (status, body) = api.post_raw(&path, "text/plain", b"hello".to_vec()).await;
+    assert_contract_error(status, &body, StatusCode::BAD_REQUEST, "bad_request");
+    let (status, body) = api.post(&path, json!({"body": "   "})).await;
+    assert_contract_error(
+        status,
+        &body,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    );
+    let huge = json!({"body": "x".repeat(300 * 1024)})
+        .to_string()
+        .into_bytes();
+    let (status, body) = api.post_raw(&path, "application/json", huge).await;
+    assert_contract_error(
+        status,
+        &body,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "payload_too_large",
+    );
+    let (status, body) = api
+        .post(&path, json!({"body": "hi", "agent_id": "agt_unknown"}))
+        .await;
+    assert_contract_error(status, &body, StatusCode::NOT_FOUND, "not_found");
+    let (status, body) = api
+        .post(
+            "/api/v1/approvals/apr_unknown/decision",
+            json!({"decision": "maybe", "seen_version": 1}),
+        )
+        .await;
+    assert_contract_error(status, &body, StatusCode::BAD_REQUEST, "bad_request");
+    let (status, body) = api.get("/api/v1/sync?since=abc").await;
+    assert_contract_error(status, &body, StatusCode::BAD_REQUEST, "bad_request");
+    let (status, body) = api
+        .get(&format!("/api/v1/projects/{spring}/metrics?bucket=week"))
+        .await;
+    assert_contract_error(status, &body, StatusCode::BAD_REQUEST, "bad_request");
+
+    assert_eq!(api.head().await, head, "no bad request may append an event");
+}
+
+#[tokio::test]
+async fn agents_get_the_same_treatment() {
+    let server = TestServer::start().await;
+    let agent = server.agent("Quill");
+    for (body, expected) in [
+        (json!({"status": "sleeping"}), StatusCode::BAD_REQUEST),
+        (
+            json!({"status": "working", "cost_usd": -1}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            json!({"status": "working", "current_task": "tsk_unknown"}),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            json!({"status": "stopped"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+    ] {
+        let (status, answer) = agent.post("/api/v1/agent/heartbeat", body.clone()).await;
+        assert_eq!(status, expected, "{body} → {answer}");
+        assert!(answer["error"]["code"].is_string());
+    }
+    let (status, _) = agent
+        .post("/api/v1/agent/approvals", json!({"kind": "Publish Ad!", "title": "x", "payload": {}, "risk": "low", "expires_in_s": 60}))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (status, _) = agent
+        .post("/api/v1/agent/approvals", json!({"kind": "publish_ad", "title": "x", "payload": {}, "risk": "low", "expires_in_s": 1}))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (status, _) = agent
+        .post(
+            "/api/v1/agent/tasks",
+            json!({"title": "x", "progress": 140}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (status, body) = server
+        .api("sat_not-a-real-token")
+        .post("/api/v1/agent/heartbeat", json!({"status": "idle"}))
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+}
+
+#[tokio::test]
+async fn unknown_routes_and_methods_answer_json_not_html() {
+    let server = TestServer::start().await;
+    let api = server.login("viewer@acme.test").await;
+    let (status, body) = api.get("/api/v1/nope").await;
+    assert_contract_error(status, &body, StatusCode::NOT_FOUND, "not_found");
+    let (status, body) = api.method(reqwest::Method::PUT, "/api/v1/projects").await;
+    assert_contract_error(
+        status,
+        &body,
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+    );
+    let (status, body) = server.anonymous().get("/healthz").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["status"], "ok");
+}

@@ -1,0 +1,180 @@
+//! The event log and its socket: gapless, replayed from `since`, then live, with nothing lost
+//! or repeated at the seam.
+
+use serde_json::json;
+
+use crate::support::{project_id, TestServer, SPRING};
+
+#[tokio::test]
+async fn the_log_has_no_gaps_under_concurrent_writers() {
+    let server = TestServer::start().await;
+    let api = server.login("oncall@acme.test").await;
+    let spring = project_id(&api, SPRING).await;
+    let writers = (0..16).map(|writer| {
+        let api = api.clone();
+        let path = format!("/api/v1/projects/{spring}/messages");
+        tokio::spawn(async move {
+            for n in 0..10 {
+                let (status, body) = api
+                    .post(
+                        &path,
+                        json!({"body": format!("writer {writer} message {n}")}),
+                    )
+                    .await;
+                assert!(status.is_success(), "{body}");
+            }
+        })
+    });
+    let agent_writers = ["Quill", "Iris", "Ledger"].map(|name| {
+        let agent = server.agent(name);
+        tokio::spawn(async move {
+            for _ in 0..10 {
+                let (status, body) = agent
+                    .post(
+                        "/api/v1/agent/heartbeat",
+                        json!({"status": "working", "cost_usd": 0.01}),
+                    )
+                    .await;
+                assert!(status.is_success(), "{body}");
+            }
+        })
+    });
+    for writer in writers.chain(agent_writers) {
+        writer.await.expect("writer");
+    }
+    let events = api.all_events().await;
+    let seqs: Vec<i64> = events
+        .iter()
+        .map(|e| e["seq"].as_i64().expect("seq"))
+        .collect();
+    let expected: Vec<i64> = (1..=i64::try_from(seqs.len()).expect("len")).collect();
+    assert_eq!(
+        seqs, expected,
+        "seq must be 1, 2, 3, … with no gap or repeat"
+    );
+    assert_eq!(api.head().await, *seqs.last().expect("events"));
+    let messages = events
+        .iter()
+        .filter(|e| e["type"] == "message.created")
+        .count();
+    assert_eq!(messages, 160);
+}
+
+#[tokio::test]
+async fn a_socket_with_since_gets_exactly_the_missed_events_then_live_ones() {
+    let server = TestServer::start().await;
+    let api = server.login("viewer@acme.test").await;
+    let oncall = server.login("oncall@acme.test").await;
+    let spring = project_id(&api, SPRING).await;
+    let since = api.head().await;
+    for n in 0..5 {
+        oncall
+            .post(
+                &format!("/api/v1/projects/{spring}/messages"),
+                json!({"body": format!("missed {n}")}),
+            )
+            .await;
+    }
+    let head = api.head().await;
+    assert_eq!(head, since + 5);
+
+    let mut socket = server.events(api.token(), Some(since)).await;
+    let hello = socket.next().await;
+    assert_eq!(hello, json!({"type": "hello", "head": head}));
+    for expected in since + 1..=head {
+        let event = socket.next().await;
+        assert_eq!(event["seq"], expected);
+        assert_eq!(event["type"], "message.created");
+    }
+    // Live events continue the sequence with nothing repeated.
+    let writer = tokio::spawn({
+        let oncall = oncall.clone();
+        let path = format!("/api/v1/projects/{spring}/messages");
+        async move {
+            for n in 0..20 {
+                oncall
+                    .post(&path, json!({"body": format!("live {n}")}))
+                    .await;
+            }
+        }
+    });
+    for expected in head + 1..=head + 20 {
+        assert_eq!(socket.next().await["seq"], expected);
+    }
+    writer.await.expect("writer");
+}
+
+#[tokio::test]
+async fn connecting_during_a_burst_loses_nothing_at_the_seam() {
+    let server = TestServer::start().await;
+    let api = server.login("viewer@acme.test").await;
+    let agent = server.agent("Quill");
+    let since = api.head().await;
+    let burst = tokio::spawn(async move {
+        for _ in 0..100 {
+            agent
+                .post("/api/v1/agent/heartbeat", json!({"status": "working"}))
+                .await;
+        }
+    });
+    let mut socket = server.events(api.token(), Some(since)).await;
+    assert_eq!(socket.next().await["type"], "hello");
+    burst.await.expect("burst");
+    let end = api.head().await;
+    for expected in since + 1..=end {
+        assert_eq!(
+            socket.next().await["seq"],
+            expected,
+            "replay and live must join without a gap or repeat"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_since_older_than_the_log_keeps_gets_resync_required() {
+    let server =
+        TestServer::start_with(|s| s.event_retention = std::time::Duration::from_secs(3600)).await;
+    server.advance(chrono::Duration::hours(2));
+    let api = server.login("viewer@acme.test").await;
+    let pruned = spartex_server::service::sweep::prune(server.state())
+        .await
+        .expect("prunes");
+    assert!(pruned > 0, "the seeded events are past retention");
+    let head = api.head().await;
+
+    let mut socket = server.events(api.token(), Some(1)).await;
+    assert_eq!(socket.next().await, json!({"type": "hello", "head": head}));
+    assert_eq!(
+        socket.next().await,
+        json!({"type": "resync_required", "head": head})
+    );
+    let (_, page) = api.get("/api/v1/sync?since=1").await;
+    assert_eq!(page["resync_required"], true);
+    assert_eq!(page["head"], head);
+    // From the head, the log serves again.
+    let (_, page) = api.get(&format!("/api/v1/sync?since={head}")).await;
+    assert_eq!(page["resync_required"], false);
+    // A client ahead of the server (a restored backup) must resync too.
+    let (_, ahead) = api.get(&format!("/api/v1/sync?since={}", head + 50)).await;
+    assert_eq!(ahead["resync_required"], true);
+}
+
+#[tokio::test]
+async fn shutdown_closes_sockets_instead_of_hanging() {
+    let mut server = TestServer::start().await;
+    let api = server.login("viewer@acme.test").await;
+    let mut socket = server.events(api.token(), None).await;
+    assert_eq!(socket.next().await["type"], "hello");
+    let started = std::time::Instant::now();
+    server.shutdown().await;
+    assert_eq!(
+        socket.try_next(crate::support::PATIENCE).await,
+        None,
+        "the socket is closed on shutdown"
+    );
+    // A socket that was never closed would hold the reader to the patience window.
+    assert!(
+        started.elapsed() < crate::support::PATIENCE,
+        "the socket was closed by the server, not timed out"
+    );
+}

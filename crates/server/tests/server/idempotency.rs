@@ -1,0 +1,110 @@
+//! A retried mutation with the same Idempotency-Key gets the stored answer and acts once.
+
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::support::{ask, project_id, TestServer, SPRING};
+
+#[tokio::test]
+async fn a_replayed_message_is_answered_from_storage_and_posted_once() {
+    let server = TestServer::start().await;
+    let api = server.login("oncall@acme.test").await;
+    let spring = project_id(&api, SPRING).await;
+    let path = format!("/api/v1/projects/{spring}/messages");
+    let key = "6f0c7a1e-0b7e-4d0c-9d55-2b1c3f4a5e6d";
+    let first = api
+        .post_with_key(&path, json!({"body": "Pause the TikTok ads, please"}), key)
+        .await;
+    let head = api.head().await;
+    let second = api
+        .post_with_key(&path, json!({"body": "Pause the TikTok ads, please"}), key)
+        .await;
+    assert_eq!(first.0, StatusCode::CREATED);
+    assert_eq!(first, second, "the replay must be the stored answer");
+    assert_eq!(api.head().await, head, "the replay must not act again");
+    let (_, messages) = api.get(&path).await;
+    let copies = messages
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter(|m| m["body"] == "Pause the TikTok ads, please")
+        .count();
+    assert_eq!(copies, 1);
+}
+
+#[tokio::test]
+async fn a_replayed_decision_returns_the_first_answer_not_a_conflict() {
+    let server = TestServer::start().await;
+    let api = server.login("oncall@acme.test").await;
+    let approval = ask(&server.agent("Quill"), "high", 600).await;
+    let path = format!(
+        "/api/v1/approvals/{}/decision",
+        approval["id"].as_str().expect("id")
+    );
+    let body =
+        json!({"decision": "reject", "comment": "Too pushy", "seen_version": approval["version"]});
+    let first = api
+        .post_with_key(&path, body.clone(), "decision-key-1")
+        .await;
+    let replay = api
+        .post_with_key(&path, body.clone(), "decision-key-1")
+        .await;
+    assert_eq!(first.0, StatusCode::OK);
+    assert_eq!(first, replay);
+    let fresh = api.post_with_key(&path, body, "decision-key-2").await;
+    assert_eq!(
+        fresh.0,
+        StatusCode::CONFLICT,
+        "a new key is a new attempt: {}",
+        fresh.1
+    );
+}
+
+#[tokio::test]
+async fn a_key_reused_for_another_route_is_refused() {
+    let server = TestServer::start().await;
+    let api = server.login("oncall@acme.test").await;
+    let spring = project_id(&api, SPRING).await;
+    api.post_with_key(
+        &format!("/api/v1/projects/{spring}/messages"),
+        json!({"body": "one"}),
+        "shared-key",
+    )
+    .await;
+    let (status, body) = api
+        .post_with_key(
+            "/api/v1/devices",
+            json!({"platform": "android", "push_token": "fcm-1"}),
+            "shared-key",
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body["error"]["code"], "idempotency_key_reused");
+}
+
+#[tokio::test]
+async fn concurrent_retries_with_one_key_act_once() {
+    let server = TestServer::start().await;
+    let api = server.login("oncall@acme.test").await;
+    let spring = project_id(&api, SPRING).await;
+    let path = format!("/api/v1/projects/{spring}/messages");
+    let head = api.head().await;
+    let attempts = (0..8).map(|_| {
+        let api = api.clone();
+        let path = path.clone();
+        tokio::spawn(async move {
+            api.post_with_key(&path, json!({"body": "once"}), "racing-key")
+                .await
+        })
+    });
+    let answers: Vec<_> = futures_util::future::join_all(attempts)
+        .await
+        .into_iter()
+        .map(|r| r.expect("task"))
+        .collect();
+    assert!(
+        answers.iter().all(|a| *a == answers[0]),
+        "every retry sees the same answer"
+    );
+    assert_eq!(api.head().await, head + 1, "exactly one message.created");
+}
