@@ -5,7 +5,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Debian packages that builds and tests need. Only installed when something is missing.
-packages=(build-essential pkg-config)
+# The keyring and notification tests run in a real desktop session (scripts/test-env.sh):
+# D-Bus, gnome-keyring (Secret Service), dunst (notifications) and Xvfb (which dunst needs).
+packages=(
+    build-essential pkg-config libssl-dev libdbus-1-dev
+    dbus dbus-x11 gnome-keyring dunst xvfb xauth libsecret-tools
+)
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
@@ -27,5 +32,5 @@ echo "==> format"
 cargo fmt --all --check
 echo "==> lint"
 cargo clippy --workspace --all-targets --locked -- -D warnings
-echo "==> tests"
-cargo nextest run --workspace --locked --no-fail-fast
+echo "==> tests (in a throwaway D-Bus session with gnome-keyring and dunst)"
+bash scripts/test-env.sh cargo nextest run --workspace --locked --no-fail-fast

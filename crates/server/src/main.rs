@@ -41,7 +41,7 @@ struct Cli {
     #[arg(long, env = "SPARTEX_MAX_BODY_BYTES", default_value_t = 256 * 1024)]
     max_body_bytes: usize,
     /// Seed the demo organisations (once) and run simulated agent workers.
-    #[arg(long, env = "SPARTEX_DEMO")]
+    #[arg(long, env = "SPARTEX_DEMO", value_parser = clap::builder::BoolishValueParser::new())]
     demo: bool,
     /// Seconds between a simulated agent's steps; lower is busier (0.05 for load).
     #[arg(long, env = "SPARTEX_DEMO_PACE", default_value_t = 4.0)]

@@ -1,0 +1,531 @@
+//! Each subcommand: parse, call the core, print. The logic lives in `spartex-core`.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+use spartex_api::{Decision, StopStatus};
+use spartex_core::notify::{DesktopNotifier, NotificationAction};
+use spartex_core::{Account, Change, Core, CoreConfig, CoreError, CoreResult, Queued, Secret};
+
+use crate::{render, Cli, Command, Ended};
+
+pub async fn run(cli: Cli) -> CoreResult<Ended> {
+    let config = if cli.insecure_file_secrets {
+        CoreConfig::insecure_file_secrets(spartex_core::engine::default_data_dir()?)
+    } else {
+        CoreConfig::os_default()?
+    };
+    let core = Core::new(config);
+    let json = cli.json;
+    let account = cli.account.as_deref();
+    match cli.command {
+        Command::Login { server, email } => login(&core, &server, &email, json).await,
+        Command::Logout => {
+            let info = core.logout(account).await?;
+            print(json, &info, || {
+                println!("Signed out of {} and wiped its cache.", info.id)
+            });
+            Ok(Ended::Done)
+        }
+        Command::Accounts => {
+            let accounts = core.accounts()?;
+            print(json, &accounts, || {
+                if accounts.is_empty() {
+                    println!("No account is signed in. Sign in with `spartex login --server URL --email EMAIL`.");
+                }
+                for a in &accounts {
+                    println!(
+                        "{:<28} {} ({}) at {} — {}",
+                        a.id, a.user.name, a.user.role, a.tenant.name, a.server_url
+                    );
+                }
+            });
+            Ok(Ended::Done)
+        }
+        command => {
+            let account = core.open(account).await?;
+            with_account(&core, &account, command, json, cli.offline).await
+        }
+    }
+}
+
+fn print<T: Serialize>(json: bool, value: &T, text: impl FnOnce()) {
+    if json {
+        match serde_json::to_string_pretty(value) {
+            Ok(out) => println!("{out}"),
+            Err(e) => eprintln!("error: could not print JSON: {e}"),
+        }
+    } else {
+        text();
+    }
+}
+
+async fn login(core: &Core, server: &str, email: &str, json: bool) -> CoreResult<Ended> {
+    let password = match std::env::var("SPARTEX_PASSWORD") {
+        Ok(password) => Secret::new(password),
+        Err(_) => Secret::new(
+            rpassword::prompt_password(format!("Password for {email}: "))
+                .map_err(|e| CoreError::Local(format!("could not read the password: {e}")))?,
+        ),
+    };
+    let account = core.login(server, email, &password).await?;
+    let info = account.info().clone();
+    if !json {
+        println!(
+            "Signed in to {} as {} ({}). Account: {}",
+            info.tenant.name, info.user.name, info.user.role, info.id
+        );
+        eprintln!("Syncing…");
+    }
+    let report = account.catch_up().await?;
+    print(json, &info, || {
+        println!("Cached {} events; ready to work offline.", report.last_seq)
+    });
+    Ok(Ended::Done)
+}
+
+/// Tries to catch up first, so reads are fresh when the server is there; says so when not.
+async fn refresh(account: &Account, offline: bool) -> bool {
+    if offline {
+        return false;
+    }
+    match tokio::time::timeout(Duration::from_secs(10), account.sync_now()).await {
+        Ok(Ok(_)) => true,
+        Ok(Err(error)) => {
+            if !error.is_transient() {
+                eprintln!("warning: {error}");
+            }
+            false
+        }
+        Err(_) => false,
+    }
+}
+
+async fn freshness_line(account: &Account, live: bool) -> String {
+    let last = account.status().await.ok().and_then(|s| s.last_sync_at);
+    render::freshness(live, last)
+}
+
+async fn with_account(
+    core: &Core,
+    account: &Account,
+    command: Command,
+    json: bool,
+    offline: bool,
+) -> CoreResult<Ended> {
+    match command {
+        Command::Status => {
+            let reachable = refresh(account, offline).await;
+            let status = account.status().await?;
+            print(json, &status, || render::status(&status, reachable));
+            Ok(Ended::Done)
+        }
+        Command::Sync => {
+            let (report, flushed) = account.sync_now().await?;
+            print(
+                json,
+                &serde_json::json!({ "sync": report, "outbox": flushed }),
+                || {
+                    println!(
+                        "Applied {} events; cache at seq {} of {}.",
+                        report.applied, report.last_seq, report.head
+                    );
+                    if report.resynced {
+                        println!("The cache was rebuilt from fresh snapshots.");
+                    }
+                    for outcome in &flushed.outcomes {
+                        println!("{} — {}", outcome.result, outcome.message);
+                    }
+                    if flushed.waiting > 0 {
+                        println!("{} actions still wait in the outbox.", flushed.waiting);
+                    }
+                },
+            );
+            Ok(Ended::Done)
+        }
+        Command::Projects => {
+            let live = refresh(account, offline).await;
+            let rows = account.dashboard().await?;
+            let fresh = freshness_line(account, live).await;
+            print(json, &rows, || {
+                render::projects(&rows);
+                println!("\n({fresh})");
+            });
+            Ok(Ended::Done)
+        }
+        Command::Project { project } => {
+            let live = refresh(account, offline).await;
+            let view = account.project(&project).await?;
+            let fresh = freshness_line(account, live).await;
+            print(json, &view, || {
+                render::project(&view);
+                println!("\n({fresh})");
+            });
+            Ok(Ended::Done)
+        }
+        Command::Approvals { all } => {
+            let live = refresh(account, offline).await;
+            let views = account.approvals(!all).await?;
+            let fresh = freshness_line(account, live).await;
+            print(json, &views, || {
+                render::approvals(&views);
+                println!("\n({fresh})");
+            });
+            Ok(Ended::Done)
+        }
+        Command::Approve { id, comment } => {
+            decide(account, &id, Decision::Approve, comment, json, offline).await
+        }
+        Command::Reject { id, comment } => {
+            decide(account, &id, Decision::Reject, comment, json, offline).await
+        }
+        Command::Chat {
+            project,
+            message,
+            agent,
+        } => {
+            refresh(account, offline).await;
+            let view = account.project(&project).await?;
+            let agent_id = match agent {
+                Some(agent) => Some(
+                    view.agents
+                        .iter()
+                        .find(|a| a.id == agent || a.name.eq_ignore_ascii_case(&agent))
+                        .map(|a| a.id.clone())
+                        .ok_or_else(|| CoreError::NotCached {
+                            what: "agent",
+                            id: agent.clone(),
+                        })?,
+                ),
+                None => None,
+            };
+            let queued = account
+                .send_message(&view.project.id, agent_id.as_deref(), &message)
+                .await?;
+            report_queued(&queued, json)
+        }
+        Command::Stop {
+            project,
+            all,
+            reason,
+            yes,
+        } => stop(account, project, all, &reason, yes, json, offline).await,
+        Command::Resume { project } => {
+            refresh(account, offline).await;
+            let queued = account.resume(&project).await?;
+            report_queued(&queued, json)
+        }
+        Command::Search { text } => {
+            let hits = account.search(&text, 30).await?;
+            print(json, &hits, || {
+                if hits.is_empty() {
+                    println!("Nothing in the cache matches “{text}”.");
+                }
+                for hit in &hits {
+                    println!(
+                        "{:<9} {}  {} — {}",
+                        hit.kind,
+                        render::short_id(&hit.id),
+                        hit.title,
+                        hit.snippet.replace('\n', " ")
+                    );
+                }
+            });
+            Ok(Ended::Done)
+        }
+        Command::Watch { no_notify } => watch(core, account, json, no_notify).await,
+        Command::Login { .. } | Command::Logout | Command::Accounts => Ok(Ended::Done),
+    }
+}
+
+/// Finds a pending approval by id or unique prefix.
+async fn find_approval(account: &Account, id: &str) -> CoreResult<String> {
+    let matches: Vec<String> = account
+        .approvals(false)
+        .await?
+        .into_iter()
+        .map(|v| v.approval.id)
+        .filter(|full| full == id || full.starts_with(id))
+        .collect();
+    match matches.as_slice() {
+        [one] => Ok(one.clone()),
+        [] => Err(CoreError::NotCached {
+            what: "approval",
+            id: id.to_owned(),
+        }),
+        _ => Err(CoreError::Invalid {
+            code: "ambiguous_id".into(),
+            message: format!("`{id}` matches several approvals; give more of the id."),
+        }),
+    }
+}
+
+async fn decide(
+    account: &Account,
+    id: &str,
+    decision: Decision,
+    comment: Option<String>,
+    json: bool,
+    offline: bool,
+) -> CoreResult<Ended> {
+    refresh(account, offline).await;
+    let id = find_approval(account, id).await?;
+    let view = account.approval(&id).await?;
+    if decision == Decision::Approve && view.approval.preview.is_none() {
+        return Err(CoreError::Invalid {
+            code: "no_preview".into(),
+            message: "This request has no preview of what will change, so it cannot be approved. Reject it with a comment asking for one.".into(),
+        });
+    }
+    let queued = account.decide(&id, decision, comment).await?;
+    report_queued(&queued, json)
+}
+
+fn report_queued(queued: &Queued, json: bool) -> CoreResult<Ended> {
+    print(json, queued, || {
+        match (&queued.outcome, queued.delivered, &queued.waiting_because) {
+        (Some(outcome), true, _) => println!("{}", outcome.message),
+        (None, true, _) => println!("{} — delivered.", queued.entry.label),
+        (Some(outcome), false, _) => println!("{} — not applied: {}", outcome.action, outcome.message),
+        (None, false, reason) => println!(
+            "{} — queued offline; it will be delivered once when the link returns (`spartex sync` or `spartex watch`).{}",
+            queued.entry.label,
+            reason.as_deref().map(|r| format!("\n  ({r})")).unwrap_or_default()
+        ),
+    }
+    });
+    Ok(match (queued.delivered, &queued.outcome) {
+        (true, _) => Ended::Done,
+        (false, Some(_)) => Ended::Refused,
+        (false, None) => Ended::QueuedOffline,
+    })
+}
+
+async fn stop(
+    account: &Account,
+    project: Option<String>,
+    all: bool,
+    reason: &str,
+    yes: bool,
+    json: bool,
+    offline: bool,
+) -> CoreResult<Ended> {
+    refresh(account, offline).await;
+    let target = match (&project, all) {
+        (Some(project), false) => Some(account.project(project).await?.project),
+        (None, true) => None,
+        _ => {
+            return Err(CoreError::Invalid {
+                code: "usage".into(),
+                message: "Name a project to stop, or pass --all.".into(),
+            })
+        }
+    };
+    if !yes {
+        let expected = target
+            .as_ref()
+            .map_or("STOP".to_owned(), |p| p.name.clone());
+        let what = target
+            .as_ref()
+            .map_or("every project's agents".to_owned(), |p| {
+                format!("the agents of {}", p.name)
+            });
+        if !std::io::stdin().is_terminal() {
+            return Err(CoreError::Invalid {
+                code: "confirmation".into(),
+                message: format!("Stopping {what} needs confirmation; pass --yes."),
+            });
+        }
+        eprint!("This halts {what}. Type “{expected}” to confirm: ");
+        let _ = std::io::stderr().flush();
+        let mut typed = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut typed)
+            .map_err(|e| CoreError::Local(e.to_string()))?;
+        if typed.trim() != expected {
+            eprintln!("Not confirmed; nothing was stopped.");
+            return Ok(Ended::Done);
+        }
+    }
+    let mut changes = account.subscribe();
+    let running = account.start();
+    let queued = match &target {
+        Some(project) => account.stop_project(&project.id, reason).await?,
+        None => account.stop_all(reason).await?,
+    };
+    if !queued.delivered {
+        running.stop().await;
+        if json {
+            print(true, &queued, || {});
+        } else {
+            println!(
+                "!! {} is NOT YET DELIVERED: the server cannot be reached.",
+                queued.entry.label
+            );
+            println!("   It waits at the front of the outbox and is sent the moment the link returns (`spartex watch` or `spartex sync`).");
+        }
+        return Ok(if queued.outcome.is_some() {
+            Ended::Refused
+        } else {
+            Ended::QueuedOffline
+        });
+    }
+    let scope_project = target.as_ref().map(|p| p.id.clone());
+    if !json {
+        println!(
+            "{}",
+            queued
+                .outcome
+                .as_ref()
+                .map_or(queued.entry.label.clone(), |o| o.message.clone())
+        );
+    }
+    let mut acked = std::collections::BTreeSet::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let mut last = None;
+    while let Ok(Ok(change)) = tokio::time::timeout_at(deadline, changes.recv()).await {
+        let Change::Stop { after, .. } = change else {
+            continue;
+        };
+        if after.project_id != scope_project
+            || after.requested_at < queued.entry.created_at - chrono::Duration::seconds(5)
+        {
+            continue;
+        }
+        for agent in &after.agents {
+            if agent.acked_at.is_some() && acked.insert(agent.agent_id.clone()) && !json {
+                println!("  ✓ {} acknowledged", agent.agent_name);
+            }
+        }
+        let done = after.status != StopStatus::Pending;
+        last = Some(after);
+        if done {
+            break;
+        }
+    }
+    running.stop().await;
+    match last {
+        Some(stop) => {
+            print(json, &stop, || match stop.status {
+                StopStatus::Completed => println!(
+                    "Stop completed: {} of {} agents acknowledged.",
+                    stop.agents_stopped, stop.agents_total
+                ),
+                StopStatus::Partial => {
+                    let silent: Vec<&str> = stop
+                        .agents
+                        .iter()
+                        .filter(|a| a.forced)
+                        .map(|a| a.agent_name.as_str())
+                        .collect();
+                    println!(
+                        "Stop ended PARTIAL: {} never answered and were stopped by force.",
+                        silent.join(", ")
+                    );
+                }
+                StopStatus::Pending => {
+                    println!("Still waiting for acknowledgements; `spartex status` shows the stop.")
+                }
+            });
+        }
+        None => print(json, &queued, || {
+            println!("Delivered; no acknowledgement seen yet. `spartex project` shows the agents.")
+        }),
+    }
+    Ok(Ended::Done)
+}
+
+async fn watch(core: &Core, account: &Account, json: bool, no_notify: bool) -> CoreResult<Ended> {
+    let mut changes = account.subscribe();
+    let running = account.start();
+    let (responses, mut clicked) = tokio::sync::mpsc::unbounded_channel();
+    let notifications = if no_notify {
+        None
+    } else {
+        let prefs = Arc::new(std::sync::RwLock::new(
+            core.notification_prefs(&account.info().id)?,
+        ));
+        Some(spartex_core::alerts::spawn_notifications(
+            account,
+            Arc::new(DesktopNotifier::new(responses)),
+            prefs,
+        ))
+    };
+    if !json {
+        eprintln!("Watching {} — Ctrl-C to stop.", account.info().tenant.name);
+    }
+    loop {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => break,
+            Some(response) = clicked.recv() => {
+                if let Some(approval_id) = response.approval_id {
+                    let decision = match response.action {
+                        NotificationAction::Approve => Some(Decision::Approve),
+                        NotificationAction::Reject => Some(Decision::Reject),
+                        NotificationAction::Open => None,
+                    };
+                    if let Some(decision) = decision {
+                        match account.decide(&approval_id, decision, None).await {
+                            Ok(queued) => { let _ = report_queued(&queued, json); }
+                            Err(error) => eprintln!("error: {error}"),
+                        }
+                    }
+                }
+            }
+            change = changes.recv() => match change {
+                Ok(change) => watch_line(&change, json),
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => eprintln!("({n} changes skipped: too many at once)"),
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+            },
+        }
+    }
+    if let Some(task) = notifications {
+        task.abort();
+    }
+    running.stop().await;
+    Ok(Ended::Done)
+}
+
+fn watch_line(change: &Change, json: bool) {
+    if json {
+        if let Ok(line) = serde_json::to_string(change) {
+            println!("{line}");
+        }
+        return;
+    }
+    let now = chrono::Local::now().format("%H:%M:%S");
+    match change {
+        Change::Approval { after, .. } => println!(
+            "{now} approval  {:<8} {} — {}",
+            after.risk, after.title, after.status
+        ),
+        Change::Agent { before, after }
+            if before.as_ref().is_none_or(|b| b.status != after.status) =>
+        {
+            println!("{now} agent     {} is {}", after.name, after.status)
+        }
+        Change::Message { message } => println!(
+            "{now} chat      {}: {}",
+            message.author_name,
+            message.body.lines().next().unwrap_or_default()
+        ),
+        Change::Stop { after, .. } => println!(
+            "{now} stop      {} — {}/{} acknowledged",
+            after.status, after.agents_stopped, after.agents_total
+        ),
+        Change::Project { before, after }
+            if before.as_ref().is_none_or(|b| b.status != after.status) =>
+        {
+            println!("{now} project   {} is {}", after.name, after.status)
+        }
+        Change::Outcome { outcome } => {
+            println!("{now} outbox    {} — {}", outcome.result, outcome.message)
+        }
+        Change::Link { state } => println!("{now} link      {state:?}"),
+        Change::Resynced => println!("{now} cache     rebuilt from fresh snapshots"),
+        _ => {}
+    }
+}

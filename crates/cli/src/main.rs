@@ -1,0 +1,167 @@
+//! `spartex`: the Spartex Control terminal client, on the same core as the desktop app.
+
+mod commands;
+mod render;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use spartex_core::CoreError;
+
+/// Oversee Spartex agent teams from the terminal: projects, approvals, chat, emergency stop.
+/// Reads work offline from the local cache; actions taken offline are queued and delivered once.
+#[derive(Debug, Parser)]
+#[command(name = "spartex", version, about)]
+pub struct Cli {
+    /// Print data as JSON instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Which signed-in account to use (see `spartex accounts`).
+    #[arg(long, global = true, env = "SPARTEX_ACCOUNT")]
+    pub account: Option<String>,
+    /// Keep tokens in a plain file instead of the OS secret store. Unsafe: only where no secret
+    /// store exists and the machine is yours alone.
+    #[arg(long, global = true, env = "SPARTEX_INSECURE_FILE_SECRETS", value_parser = clap::builder::BoolishValueParser::new())]
+    pub insecure_file_secrets: bool,
+    /// Read the cache without trying to reach the server first.
+    #[arg(long, global = true)]
+    pub offline: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Sign in to a Spartex server (password from SPARTEX_PASSWORD, else prompted).
+    Login {
+        #[arg(long, env = "SPARTEX_SERVER")]
+        server: String,
+        #[arg(long)]
+        email: String,
+    },
+    /// Sign out: revoke the session, wipe the cache and its key.
+    Logout,
+    /// List signed-in accounts.
+    Accounts,
+    /// The link, the last sync, and what waits in the outbox.
+    Status,
+    /// Catch up with the server and deliver the outbox.
+    Sync,
+    /// Every project: agents by status, pending approvals, spend against budget.
+    Projects,
+    /// One project (by name or id): agents, tasks, approvals, chat, spend.
+    Project { project: String },
+    /// Approvals waiting for a decision, most urgent first.
+    Approvals {
+        /// Include decided and expired ones.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Approve a pending approval (id or unique prefix).
+    Approve {
+        id: String,
+        #[arg(long)]
+        comment: Option<String>,
+    },
+    /// Reject a pending approval; the comment reaches the agent.
+    Reject {
+        id: String,
+        #[arg(long)]
+        comment: Option<String>,
+    },
+    /// Write to a project's thread, or to one agent's with --agent.
+    Chat {
+        project: String,
+        message: String,
+        /// The agent's name or id.
+        #[arg(long)]
+        agent: Option<String>,
+    },
+    /// Emergency stop: halt a project's agents, or every project's with --all.
+    Stop {
+        project: Option<String>,
+        #[arg(long, conflicts_with = "project")]
+        all: bool,
+        #[arg(long, default_value = "")]
+        reason: String,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Resume a stopped project (managers and owners).
+    Resume { project: String },
+    /// Search projects, tasks, approvals and messages in the cache.
+    Search { text: String },
+    /// Stream live changes and raise desktop notifications until interrupted.
+    Watch {
+        /// Do not raise desktop notifications.
+        #[arg(long)]
+        no_notify: bool,
+    },
+}
+
+/// Exit codes that tell scripts what happened.
+pub mod exit {
+    pub const FAILURE: u8 = 1;
+    pub const USAGE: u8 = 2;
+    pub const AUTH: u8 = 3;
+    pub const CONFLICT: u8 = 4;
+    pub const QUEUED_OFFLINE: u8 = 5;
+}
+
+/// How a command ended, beyond plain success.
+#[derive(Debug)]
+pub enum Ended {
+    Done,
+    QueuedOffline,
+    Refused,
+}
+
+fn exit_code(error: &CoreError) -> u8 {
+    match error {
+        CoreError::SignedOut { .. }
+        | CoreError::Forbidden { .. }
+        | CoreError::NoAccount
+        | CoreError::Secrets(_) => exit::AUTH,
+        CoreError::Conflict { .. } | CoreError::Gone { .. } => exit::CONFLICT,
+        CoreError::UnknownAccount(_)
+        | CoreError::AmbiguousAccount(_)
+        | CoreError::NotCached { .. }
+        | CoreError::Invalid { .. } => exit::USAGE,
+        _ => exit::FAILURE,
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("SPARTEX_LOG")
+                .unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .without_time()
+        .with_target(false)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .worker_threads(2)
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: could not start: {e}");
+            return ExitCode::from(exit::FAILURE);
+        }
+    };
+    match runtime.block_on(commands::run(cli)) {
+        Ok(Ended::Done) => ExitCode::SUCCESS,
+        Ok(Ended::QueuedOffline) => ExitCode::from(exit::QUEUED_OFFLINE),
+        Ok(Ended::Refused) => ExitCode::from(exit::CONFLICT),
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::from(exit_code(&error))
+        }
+    }
+}

@@ -1,0 +1,324 @@
+//! Text output: every number with its unit and context, freshness always said.
+
+use chrono::{DateTime, Utc};
+use spartex_api::{Approval, Preview};
+use spartex_core::store::views::{ApprovalView, ProjectSummary, ProjectView};
+use spartex_core::{LinkState, Status};
+
+pub fn money(amount: f64) -> String {
+    let whole = amount.abs() >= 100.0;
+    let text = if whole {
+        format!("{:.0}", amount.abs())
+    } else {
+        format!("{:.2}", amount.abs())
+    };
+    let (int, frac) = text
+        .split_once('.')
+        .map_or((text.as_str(), None), |(i, f)| (i, Some(f)));
+    let mut grouped = String::new();
+    for (i, digit) in int.chars().enumerate() {
+        if i > 0 && (int.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(digit);
+    }
+    let sign = if amount < 0.0 { "-" } else { "" };
+    match frac {
+        Some(frac) => format!("{sign}${grouped}.{frac}"),
+        None => format!("{sign}${grouped}"),
+    }
+}
+
+pub fn spend(spent: f64, budget: f64) -> String {
+    if budget <= 0.0 {
+        return format!("{} spent, no budget", money(spent));
+    }
+    format!(
+        "{} of {} ({:.0} %)",
+        money(spent),
+        money(budget),
+        spent / budget * 100.0
+    )
+}
+
+pub fn ago(at: DateTime<Utc>) -> String {
+    let seconds = (Utc::now() - at).num_seconds().max(0);
+    match seconds {
+        0..=59 => "just now".into(),
+        60..=3599 => format!("{} min ago", seconds / 60),
+        3600..=86_399 => format!("{} h ago", seconds / 3600),
+        _ => format!("{} days ago", seconds / 86_400),
+    }
+}
+
+pub fn expiry(at: DateTime<Utc>) -> String {
+    let seconds = (at - Utc::now()).num_seconds();
+    if seconds <= 0 {
+        return "expired".into();
+    }
+    if seconds >= 3600 {
+        format!(
+            "expires in {}:{:02} h",
+            seconds / 3600,
+            (seconds % 3600) / 60
+        )
+    } else {
+        format!("expires in {}:{:02}", seconds / 60, seconds % 60)
+    }
+}
+
+/// "live" or "offline, data from 10:42 (3 min ago)".
+pub fn freshness(live: bool, last_sync: Option<DateTime<Utc>>) -> String {
+    match (live, last_sync) {
+        (true, _) => "live: synced just now".into(),
+        (false, Some(at)) => format!(
+            "offline: data from {} UTC ({})",
+            at.format("%H:%M"),
+            ago(at)
+        ),
+        (false, None) => "offline: nothing cached yet; run `spartex sync` when online".into(),
+    }
+}
+
+pub fn status(status: &Status, reachable: bool) {
+    let link = match (status.link, reachable) {
+        (LinkState::SignedOut, _) => "signed out: sign in again",
+        (_, true) => "online",
+        (_, false) => "offline",
+    };
+    println!(
+        "Account   {} — {} ({}) at {}",
+        status.account.id,
+        status.account.user.name,
+        status.account.user.role,
+        status.account.tenant.name
+    );
+    println!("Server    {} — {link}", status.account.server_url);
+    match status.last_sync_at {
+        Some(at) => println!(
+            "Last sync {} UTC ({}), seq {} of {}",
+            at.format("%Y-%m-%d %H:%M:%S"),
+            ago(at),
+            status.last_seq,
+            status.server_head.map_or("?".into(), |h| h.to_string())
+        ),
+        None => println!("Last sync never"),
+    }
+    if status.outbox.is_empty() {
+        println!("Outbox    empty");
+    } else {
+        println!("Outbox    {} waiting:", status.outbox.len());
+        for entry in &status.outbox {
+            let error = entry
+                .last_error
+                .as_deref()
+                .map(|e| format!(" — last try: {e}"))
+                .unwrap_or_default();
+            println!(
+                "  • {} (queued {}, {} tries){error}",
+                entry.label,
+                ago(entry.created_at),
+                entry.attempts
+            );
+        }
+    }
+    for outcome in &status.recent_outcomes {
+        println!(
+            "  {} {} — {}",
+            outcome.at.format("%H:%M"),
+            outcome.result,
+            outcome.message
+        );
+    }
+}
+
+pub fn projects(rows: &[ProjectSummary]) {
+    if rows.is_empty() {
+        println!("No projects yet.");
+        return;
+    }
+    for row in rows {
+        let p = &row.project;
+        let agents = format!(
+            "{} working · {} waiting · {} stopped · {} error",
+            row.agents_working, row.agents_waiting, row.agents_stopped, row.agents_error
+        );
+        let approvals = match row.pending_approvals {
+            0 => String::new(),
+            1 => " · 1 approval pending".into(),
+            n => format!(" · {n} approvals pending"),
+        };
+        let sending = if row.stop_sending {
+            " · STOP NOT YET DELIVERED"
+        } else {
+            ""
+        };
+        println!(
+            "{:<34} {:<9} {}",
+            p.name,
+            p.status,
+            spend(p.spent_usd, p.budget_usd)
+        );
+        println!(
+            "  {agents}{approvals}{sending}{}",
+            row.last_activity
+                .map(|t| format!(" · active {}", ago(t)))
+                .unwrap_or_default()
+        );
+    }
+}
+
+pub fn project(view: &ProjectView) {
+    let p = &view.project;
+    println!(
+        "{} — {} — {}",
+        p.name,
+        p.status,
+        spend(p.spent_usd, p.budget_usd)
+    );
+    if !p.description.is_empty() {
+        println!("{}", p.description);
+    }
+    if view.stop_sending {
+        println!("!! An emergency stop is queued here and NOT YET DELIVERED.");
+    }
+    println!("\nAgents");
+    for agent in &view.agents {
+        let beat = agent
+            .last_heartbeat_at
+            .map(|t| format!(", heartbeat {}", ago(t)))
+            .unwrap_or_default();
+        println!(
+            "  {:<10} {:<12} {:<18} {:<16} {}{beat}",
+            agent.name,
+            agent.role,
+            agent.model,
+            agent.status,
+            money(agent.cost_usd)
+        );
+    }
+    let open: Vec<_> = view
+        .tasks
+        .iter()
+        .filter(|t| !t.status.is_finished())
+        .collect();
+    println!("\nOpen tasks ({})", open.len());
+    for task in open.iter().take(15) {
+        println!(
+            "  {:>3} %  {:<8} {}",
+            task.progress, task.status, task.title
+        );
+    }
+    let pending: Vec<_> = view
+        .approvals
+        .iter()
+        .filter(|a| a.approval.status == spartex_api::ApprovalStatus::Pending)
+        .collect();
+    if !pending.is_empty() {
+        println!("\nPending approvals");
+        for view in pending {
+            approval_line(view);
+        }
+    }
+    println!("\nRecent chat");
+    for message in view.messages.iter().rev().take(8).rev() {
+        let sending = if message.sending { " (sending…)" } else { "" };
+        println!(
+            "  {} {}: {}{sending}",
+            message.message.created_at.format("%H:%M"),
+            message.message.author_name,
+            first_line(&message.message.body)
+        );
+    }
+}
+
+fn first_line(text: &str) -> String {
+    let line = text.lines().next().unwrap_or_default();
+    if line.chars().count() > 100 {
+        format!("{}…", line.chars().take(99).collect::<String>())
+    } else {
+        line.to_owned()
+    }
+}
+
+pub fn approval_line(view: &ApprovalView) {
+    let a = &view.approval;
+    let state = match (&view.sending, a.status) {
+        (Some(decision), _) => format!("{decision} — sending…"),
+        (None, spartex_api::ApprovalStatus::Pending) => expiry(a.expires_at),
+        (None, status) => status.to_string(),
+    };
+    println!(
+        "  {}  {:<8} {}  [{}] {} — {state}",
+        short_id(&a.id),
+        a.risk,
+        a.title,
+        view.project_name,
+        view.agent_name.as_deref().unwrap_or("-")
+    );
+}
+
+pub fn approvals(views: &[ApprovalView]) {
+    if views.is_empty() {
+        println!("Nothing waits for a decision.");
+        return;
+    }
+    for view in views {
+        approval_line(view);
+        preview(&view.approval);
+    }
+}
+
+fn preview(approval: &Approval) {
+    match &approval.preview {
+        Some(Preview::Copy {
+            channel,
+            headline,
+            body,
+            ..
+        }) => {
+            println!(
+                "      {channel}: {}{}",
+                headline
+                    .as_deref()
+                    .map(|h| format!("“{h}” "))
+                    .unwrap_or_default(),
+                first_line(body)
+            );
+        }
+        Some(Preview::Amount {
+            currency,
+            old_amount,
+            new_amount,
+            period,
+        }) => {
+            let from = old_amount
+                .map(|o| format!("{} → ", money(o)))
+                .unwrap_or_default();
+            println!(
+                "      {from}{} {currency}{}",
+                money(*new_amount),
+                period
+                    .as_deref()
+                    .map(|p| format!(" per {p}"))
+                    .unwrap_or_default()
+            );
+        }
+        Some(Preview::Diff { path, unified_diff }) => {
+            println!("      {path}");
+            for line in unified_diff
+                .lines()
+                .filter(|l| l.starts_with('+') || l.starts_with('-'))
+                .filter(|l| !l.starts_with("+++") && !l.starts_with("---"))
+            {
+                println!("        {line}");
+            }
+        }
+        None => println!("      (no preview: approving is blocked until the agent sends one)"),
+    }
+}
+
+/// Ids are long; the first 12 characters are unique enough to type.
+pub fn short_id(id: &str) -> String {
+    id.chars().take(16).collect()
+}

@@ -1,0 +1,368 @@
+//! One signed-in account: its session, its cache, its change channel, and the actions a face
+//! can take. Reads come from the cache (they work offline); writes go through the outbox.
+
+use std::sync::Arc;
+
+use serde::Serialize;
+use spartex_api::{ApprovalStatus, Decision};
+use tokio::sync::{broadcast, watch, Mutex, Notify};
+
+use crate::accounts::AccountInfo;
+use crate::error::{CoreError, CoreResult};
+use crate::session::Session;
+use crate::store::views::{ApprovalView, MessageView, ProjectSummary, ProjectView, SearchHit};
+use crate::store::{meta, OutboxEntry, QueuedAction, Store};
+use crate::{Change, LinkState, Outcome};
+
+#[derive(Clone)]
+pub struct Account(Arc<Inner>);
+
+struct Inner {
+    info: AccountInfo,
+    session: Session,
+    store: Store,
+    changes: broadcast::Sender<Change>,
+    link: watch::Sender<LinkState>,
+    outbox_wakeup: Notify,
+    delivery: Mutex<()>,
+}
+
+/// What `status` shows: the link, how fresh the cache is, what waits to be sent.
+#[derive(Debug, Clone, Serialize)]
+pub struct Status {
+    pub account: AccountInfo,
+    pub link: LinkState,
+    pub last_sync_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub last_seq: i64,
+    pub server_head: Option<i64>,
+    pub outbox: Vec<OutboxEntry>,
+    pub recent_outcomes: Vec<Outcome>,
+}
+
+/// A queued action and whether it already reached the server.
+#[derive(Debug, Clone, Serialize)]
+pub struct Queued {
+    pub entry: OutboxEntry,
+    pub delivered: bool,
+    /// How it ended, when it did (delivered, or refused and undone).
+    pub outcome: Option<Outcome>,
+    /// Why it still waits, when it does.
+    pub waiting_because: Option<String>,
+}
+
+impl Account {
+    pub(crate) fn new(info: AccountInfo, session: Session, store: Store) -> Account {
+        let (changes, _) = broadcast::channel(4096);
+        let (link, _) = watch::channel(LinkState::Offline);
+        Account(Arc::new(Inner {
+            info,
+            session,
+            store,
+            changes,
+            link,
+            outbox_wakeup: Notify::new(),
+            delivery: Mutex::new(()),
+        }))
+    }
+
+    pub fn info(&self) -> &AccountInfo {
+        &self.0.info
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.0.store
+    }
+
+    pub(crate) fn session(&self) -> &Session {
+        &self.0.session
+    }
+
+    pub(crate) fn delivery_lock(&self) -> &Mutex<()> {
+        &self.0.delivery
+    }
+
+    pub(crate) fn outbox_wakeup(&self) -> &Notify {
+        &self.0.outbox_wakeup
+    }
+
+    pub(crate) fn wake_outbox(&self) {
+        self.0.outbox_wakeup.notify_one();
+    }
+
+    /// Every change to this account's cache, as it is applied.
+    pub fn subscribe(&self) -> broadcast::Receiver<Change> {
+        self.0.changes.subscribe()
+    }
+
+    pub fn link(&self) -> LinkState {
+        *self.0.link.borrow()
+    }
+
+    pub fn watch_link(&self) -> watch::Receiver<LinkState> {
+        self.0.link.subscribe()
+    }
+
+    pub(crate) fn set_link(&self, state: LinkState) {
+        if self.0.link.send_replace(state) != state {
+            self.publish(Change::Link { state });
+        }
+    }
+
+    pub(crate) fn publish(&self, change: Change) {
+        // Nobody listening is fine.
+        let _ = self.0.changes.send(change);
+    }
+
+    pub(crate) fn publish_all(&self, changes: Vec<Change>) {
+        for change in changes {
+            self.publish(change);
+        }
+    }
+
+    pub async fn status(&self) -> CoreResult<Status> {
+        let store = self.store();
+        Ok(Status {
+            account: self.info().clone(),
+            link: self.link(),
+            last_sync_at: store
+                .meta(meta::LAST_SYNC_AT)
+                .await?
+                .and_then(|t| t.parse().ok()),
+            last_seq: store.last_seq().await?,
+            server_head: store
+                .meta(meta::SERVER_HEAD)
+                .await?
+                .and_then(|h| h.parse().ok()),
+            outbox: store.outbox().await?,
+            recent_outcomes: store.outcomes(10).await?,
+        })
+    }
+
+    pub async fn dashboard(&self) -> CoreResult<Vec<ProjectSummary>> {
+        Ok(self.store().dashboard().await?)
+    }
+
+    /// A project by id or name, with everything its screen shows.
+    pub async fn project(&self, id_or_name: &str) -> CoreResult<ProjectView> {
+        let project = self
+            .store()
+            .find_project(id_or_name)
+            .await?
+            .ok_or_else(|| CoreError::NotCached {
+                what: "project",
+                id: id_or_name.to_owned(),
+            })?;
+        self.store()
+            .project(&project.id)
+            .await?
+            .ok_or_else(|| CoreError::NotCached {
+                what: "project",
+                id: id_or_name.to_owned(),
+            })
+    }
+
+    pub async fn approvals(&self, pending_only: bool) -> CoreResult<Vec<ApprovalView>> {
+        Ok(self.store().approvals(pending_only).await?)
+    }
+
+    pub async fn approval(&self, id: &str) -> CoreResult<ApprovalView> {
+        self.store()
+            .approval(id)
+            .await?
+            .ok_or_else(|| CoreError::NotCached {
+                what: "approval",
+                id: id.to_owned(),
+            })
+    }
+
+    pub async fn messages(
+        &self,
+        project_id: &str,
+        agent_id: Option<&str>,
+        limit: i64,
+    ) -> CoreResult<Vec<MessageView>> {
+        Ok(self.store().messages(project_id, agent_id, limit).await?)
+    }
+
+    pub async fn search(&self, text: &str, limit: i64) -> CoreResult<Vec<SearchHit>> {
+        Ok(self.store().search(text, limit).await?)
+    }
+
+    pub async fn outbox(&self) -> CoreResult<Vec<OutboxEntry>> {
+        Ok(self.store().outbox().await?)
+    }
+
+    pub async fn outcomes(&self, limit: i64) -> CoreResult<Vec<Outcome>> {
+        Ok(self.store().outcomes(limit).await?)
+    }
+
+    /// Approves or rejects a pending approval as last seen in the cache.
+    pub async fn decide(
+        &self,
+        approval_id: &str,
+        decision: Decision,
+        comment: Option<String>,
+    ) -> CoreResult<Queued> {
+        let view = self.approval(approval_id).await?;
+        let approval = &view.approval;
+        if approval.status != ApprovalStatus::Pending {
+            let by = approval
+                .decided_by
+                .as_ref()
+                .map(|d| format!(" by {}", d.name))
+                .unwrap_or_default();
+            return Err(CoreError::Conflict {
+                code: "approval_already_decided".into(),
+                message: format!("“{}” is already {}{by}.", approval.title, approval.status),
+                details: serde_json::json!({ "approval": approval }),
+            });
+        }
+        if view.sending.is_some() {
+            return Err(CoreError::Conflict {
+                code: "decision_sending".into(),
+                message: format!("A decision on “{}” is already on its way.", approval.title),
+                details: serde_json::Value::Null,
+            });
+        }
+        let action = QueuedAction::Decide {
+            approval_id: approval.id.clone(),
+            title: approval.title.clone(),
+            decision,
+            comment: comment.filter(|c| !c.trim().is_empty()),
+            seen_version: approval.version,
+        };
+        self.queue(action).await
+    }
+
+    pub async fn send_message(
+        &self,
+        project_id: &str,
+        agent_id: Option<&str>,
+        body: &str,
+    ) -> CoreResult<Queued> {
+        if body.trim().is_empty() {
+            return Err(CoreError::Invalid {
+                code: "empty_message".into(),
+                message: "Write something first.".into(),
+            });
+        }
+        let action = QueuedAction::Message {
+            project_id: project_id.to_owned(),
+            agent_id: agent_id.map(str::to_owned),
+            body: body.trim().to_owned(),
+            author_name: self.info().user.name.clone(),
+        };
+        self.queue(action).await
+    }
+
+    pub async fn stop_project(&self, project_id: &str, reason: &str) -> CoreResult<Queued> {
+        let view = self.project(project_id).await?;
+        self.queue(QueuedAction::StopProject {
+            project_id: view.project.id,
+            project_name: view.project.name,
+            reason: reason.to_owned(),
+        })
+        .await
+    }
+
+    pub async fn stop_all(&self, reason: &str) -> CoreResult<Queued> {
+        self.queue(QueuedAction::StopAll {
+            reason: reason.to_owned(),
+        })
+        .await
+    }
+
+    pub async fn resume(&self, project_id: &str) -> CoreResult<Queued> {
+        let view = self.project(project_id).await?;
+        self.queue(QueuedAction::Resume {
+            project_id: view.project.id,
+            project_name: view.project.name,
+        })
+        .await
+    }
+
+    /// Writes the action and its local effect, then tries to deliver at once.
+    async fn queue(&self, action: QueuedAction) -> CoreResult<Queued> {
+        let entry = self.store().enqueue(action, chrono::Utc::now()).await?;
+        self.publish(Change::Outbox);
+        self.wake_outbox();
+        let report = self.flush_outbox().await;
+        let still_waiting = self
+            .store()
+            .outbox()
+            .await?
+            .iter()
+            .any(|e| e.id == entry.id);
+        let outcome = self
+            .store()
+            .outcomes(20)
+            .await?
+            .into_iter()
+            .find(|o| o.action == entry.label && o.at >= entry.created_at);
+        let waiting_because = match (&report, still_waiting) {
+            (_, false) => None,
+            (Err(error), true) => Some(error.to_string()),
+            (Ok(_), true) => entry_error(self, entry.id).await,
+        };
+        Ok(Queued {
+            delivered: !still_waiting && outcome.as_ref().is_none_or(|o| o.result == "delivered"),
+            entry,
+            outcome,
+            waiting_because,
+        })
+    }
+
+    /// Catches up with the server and delivers the outbox.
+    pub async fn sync_now(
+        &self,
+    ) -> CoreResult<(crate::sync::SyncReport, crate::delivery::FlushReport)> {
+        let flushed = self.flush_outbox().await?;
+        let report = self.catch_up().await?;
+        Ok((report, flushed))
+    }
+
+    /// Starts the realtime link and the outbox worker; they run until [`Running::stop`].
+    pub fn start(&self) -> Running {
+        let (stop, _) = watch::channel(false);
+        let realtime = tokio::spawn({
+            let account = self.clone();
+            let stop = stop.subscribe();
+            async move { account.run_realtime(stop).await }
+        });
+        let delivery = tokio::spawn({
+            let account = self.clone();
+            let stop = stop.subscribe();
+            async move { account.run_delivery(stop).await }
+        });
+        Running {
+            stop,
+            tasks: vec![realtime, delivery],
+        }
+    }
+}
+
+async fn entry_error(account: &Account, id: i64) -> Option<String> {
+    account
+        .store()
+        .outbox()
+        .await
+        .ok()?
+        .into_iter()
+        .find(|e| e.id == id)?
+        .last_error
+}
+
+/// The background tasks of an account; `stop` ends them cleanly.
+pub struct Running {
+    stop: watch::Sender<bool>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Running {
+    pub async fn stop(self) {
+        self.stop.send_replace(true);
+        for task in self.tasks {
+            let _ = task.await;
+        }
+    }
+}

@@ -1,0 +1,192 @@
+//! The REST client: rustls, timeouts, retries with backoff where a retry is safe (reads, and
+//! mutations, which always carry an Idempotency-Key), contract errors mapped to [`CoreError`].
+
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+use spartex_api::{ErrorBody, IDEMPOTENCY_KEY_HEADER};
+
+use crate::error::{CoreError, CoreResult};
+use crate::Secret;
+
+const ATTEMPTS: u32 = 3;
+
+#[derive(Clone)]
+pub struct ApiClient {
+    http: reqwest::Client,
+    base: String,
+}
+
+impl ApiClient {
+    /// A client for the server at `base` (`http://` or `https://`, no trailing path).
+    pub fn new(base: &str) -> CoreResult<ApiClient> {
+        let base = base.trim().trim_end_matches('/').to_owned();
+        if !(base.starts_with("http://") || base.starts_with("https://")) {
+            return Err(CoreError::Invalid {
+                code: "bad_server_url".into(),
+                message: format!(
+                    "`{base}` is not a server URL; use http://HOST:PORT or https://HOST."
+                ),
+            });
+        }
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .timeout(Duration::from_secs(30))
+            .user_agent(concat!("spartex-control/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| CoreError::Local(format!("could not start the HTTP client: {e}")))?;
+        Ok(ApiClient { http, base })
+    }
+
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// `ws://…` or `wss://…` for a path.
+    pub fn socket_url(&self, path: &str) -> String {
+        format!("{}{path}", self.base.replacen("http", "ws", 1))
+    }
+
+    /// Sends a request, retrying transient failures. Mutations must pass `idempotency_key`.
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+        token: Option<&Secret>,
+        idempotency_key: Option<&str>,
+    ) -> CoreResult<Value> {
+        let retry_safe = method == Method::GET || idempotency_key.is_some();
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let result = self
+                .send_once(method.clone(), path, body, token, idempotency_key)
+                .await;
+            match result {
+                Err(error) if retry_safe && error.is_transient() && attempt < ATTEMPTS => {
+                    let wait = match &error {
+                        CoreError::RateLimited { retry_after_s } => {
+                            Duration::from_secs((*retry_after_s).min(5))
+                        }
+                        _ => Duration::from_millis(200 * 4u64.pow(attempt - 1)),
+                    };
+                    tracing::debug!(%path, attempt, error = %error, "retrying");
+                    tokio::time::sleep(wait).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn send_once(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+        token: Option<&Secret>,
+        idempotency_key: Option<&str>,
+    ) -> CoreResult<Value> {
+        let mut request = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(token) = token {
+            request = request.bearer_auth(token.expose());
+        }
+        if let Some(key) = idempotency_key {
+            request = request.header(IDEMPOTENCY_KEY_HEADER, key);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request.send().await.map_err(|e| self.offline(&e))?;
+        let status = response.status();
+        let retry_after = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok());
+        let is_json = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/json"));
+        let bytes = response.bytes().await.map_err(|e| self.offline(&e))?;
+        if status.is_success() {
+            if bytes.is_empty() {
+                return Ok(Value::Null);
+            }
+            if !is_json {
+                return Err(self.protocol(format!("HTTP {status} with a body that is not JSON")));
+            }
+            return serde_json::from_slice(&bytes)
+                .map_err(|e| self.protocol(format!("malformed JSON: {e}")));
+        }
+        let error: Option<ErrorBody> = if is_json {
+            serde_json::from_slice(&bytes).ok()
+        } else {
+            None
+        };
+        let Some(ErrorBody { error }) = error else {
+            if status.is_server_error() {
+                return Err(CoreError::Server {
+                    status: status.as_u16(),
+                    message: "no details".into(),
+                });
+            }
+            return Err(self.protocol(format!("HTTP {status} without the contract's error body")));
+        };
+        Err(match status {
+            StatusCode::UNAUTHORIZED => CoreError::SignedOut {
+                message: error.message,
+            },
+            StatusCode::FORBIDDEN => CoreError::Forbidden {
+                message: error.message,
+            },
+            StatusCode::NOT_FOUND => CoreError::NotFound {
+                message: error.message,
+            },
+            StatusCode::CONFLICT => CoreError::Conflict {
+                code: error.code,
+                message: error.message,
+                details: error.details,
+            },
+            StatusCode::GONE => CoreError::Gone {
+                code: error.code,
+                message: error.message,
+                details: error.details,
+            },
+            StatusCode::TOO_MANY_REQUESTS => CoreError::RateLimited {
+                retry_after_s: retry_after.unwrap_or(1),
+            },
+            s if s.is_server_error() => CoreError::Server {
+                status: s.as_u16(),
+                message: error.message,
+            },
+            _ => CoreError::Invalid {
+                code: error.code,
+                message: error.message,
+            },
+        })
+    }
+
+    fn offline(&self, error: &reqwest::Error) -> CoreError {
+        let reason = if error.is_timeout() {
+            "timed out".to_owned()
+        } else if error.is_connect() {
+            "connection refused or no route".to_owned()
+        } else {
+            "the connection dropped".to_owned()
+        };
+        CoreError::Offline {
+            server: self.base.clone(),
+            reason,
+        }
+    }
+
+    fn protocol(&self, detail: String) -> CoreError {
+        CoreError::Protocol {
+            server: self.base.clone(),
+            detail,
+        }
+    }
+}

@@ -1,0 +1,205 @@
+//! The entry point of every face: where the data lives, which secret store holds the tokens,
+//! and the accounts signed in.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::account::Account;
+use crate::accounts::{AccountInfo, Registry};
+use crate::api::ApiClient;
+use crate::error::{CoreError, CoreResult};
+use crate::notify::NotificationPrefs;
+use crate::secrets::{InsecureFileSecretStore, OsSecretStore, SecretStore};
+use crate::session::{blocking_secret, cache_key_key, Session};
+use crate::store::{new_cache_key, Store, StoreError};
+use crate::Secret;
+
+/// The secret store's service name in the OS keychain.
+pub const SECRET_SERVICE: &str = "spartex-control";
+
+#[derive(Clone)]
+pub struct CoreConfig {
+    pub data_dir: PathBuf,
+    pub secrets: Arc<dyn SecretStore>,
+}
+
+impl CoreConfig {
+    /// The platform's data folder (or `SPARTEX_HOME`), tokens in the OS secret store.
+    pub fn os_default() -> CoreResult<CoreConfig> {
+        Ok(CoreConfig {
+            data_dir: default_data_dir()?,
+            secrets: Arc::new(OsSecretStore::new(SECRET_SERVICE)),
+        })
+    }
+
+    /// Tokens in a plain file beside the data: only on explicit request, and it warns.
+    pub fn insecure_file_secrets(data_dir: PathBuf) -> CoreConfig {
+        let secrets = Arc::new(InsecureFileSecretStore::new(
+            data_dir.join("insecure-secrets.json"),
+        ));
+        CoreConfig { data_dir, secrets }
+    }
+}
+
+pub fn default_data_dir() -> CoreResult<PathBuf> {
+    if let Some(home) = std::env::var_os("SPARTEX_HOME") {
+        return Ok(PathBuf::from(home));
+    }
+    dirs::data_local_dir()
+        .map(|dir| dir.join("spartex-control"))
+        .ok_or_else(|| {
+            CoreError::Local(
+                "No data folder on this system; set SPARTEX_HOME to a folder for the cache.".into(),
+            )
+        })
+}
+
+pub struct Core {
+    config: CoreConfig,
+    registry: Registry,
+}
+
+impl Core {
+    pub fn new(config: CoreConfig) -> Core {
+        let registry = Registry::new(&config.data_dir);
+        Core { config, registry }
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.config.data_dir
+    }
+
+    pub fn accounts(&self) -> CoreResult<Vec<AccountInfo>> {
+        self.registry.list()
+    }
+
+    /// Signs in and opens the account (a second sign-in of the same person replaces the first).
+    pub async fn login(
+        &self,
+        server_url: &str,
+        email: &str,
+        password: &Secret,
+    ) -> CoreResult<Account> {
+        let api = ApiClient::new(server_url)?;
+        let pair = Session::login(&api, email.trim(), password).await?;
+        let id = self.registry.id_for(api.base(), &pair.user, &pair.tenant)?;
+        let session = Session::new(&id, api.clone(), self.config.secrets.clone());
+        session.save(&pair).await?;
+        let info = AccountInfo {
+            id,
+            server_url: api.base().to_owned(),
+            user: pair.user.clone(),
+            tenant: pair.tenant.clone(),
+            added_at: chrono::Utc::now(),
+        };
+        self.registry.upsert(&info)?;
+        let store = self.open_cache(&info.id).await?;
+        Ok(Account::new(info, session, store))
+    }
+
+    /// Opens an account by id, or the only one.
+    pub async fn open(&self, selector: Option<&str>) -> CoreResult<Account> {
+        let info = self.registry.select(selector)?;
+        let api = ApiClient::new(&info.server_url)?;
+        let session = Session::new(&info.id, api, self.config.secrets.clone());
+        let store = self.open_cache(&info.id).await?;
+        Ok(Account::new(info, session, store))
+    }
+
+    /// Revokes the session, wipes the cache and its key, and forgets the account.
+    pub async fn logout(&self, selector: Option<&str>) -> CoreResult<AccountInfo> {
+        let info = self.registry.select(selector)?;
+        let api = ApiClient::new(&info.server_url)?;
+        Session::new(&info.id, api, self.config.secrets.clone())
+            .logout()
+            .await?;
+        let key = cache_key_key(&info.id);
+        blocking_secret(&self.config.secrets, move |store| store.delete(&key)).await?;
+        let dir = self.registry.account_dir(&info.id);
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir)
+                .map_err(|e| CoreError::Local(format!("Could not wipe {}: {e}", dir.display())))?;
+        }
+        self.registry.remove(&info.id)?;
+        Ok(info)
+    }
+
+    /// The cache with its key from the secret store. A cache whose key is gone, or that its key
+    /// cannot read, is started afresh: the next sync rebuilds it from the server.
+    async fn open_cache(&self, account_id: &str) -> CoreResult<Store> {
+        let path = self.registry.cache_path(account_id);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| {
+                CoreError::Local(format!("Could not create {}: {e}", parent.display()))
+            })?;
+        }
+        let key_name = cache_key_key(account_id);
+        let lookup = key_name.clone();
+        let key =
+            match blocking_secret(&self.config.secrets, move |store| store.get(&lookup)).await? {
+                Some(key) => key,
+                None => {
+                    remove_cache_files(&path)?;
+                    let key = new_cache_key();
+                    let stored = key.clone();
+                    blocking_secret(&self.config.secrets, move |store| {
+                        store.set(&key_name, &stored)
+                    })
+                    .await?;
+                    key
+                }
+            };
+        match Store::open(&path, &key).await {
+            Err(StoreError::Unreadable { .. }) => {
+                tracing::warn!(path = %path.display(), "the cache could not be read with its key; rebuilding it from the server");
+                remove_cache_files(&path)?;
+                Ok(Store::open(&path, &key).await?)
+            }
+            other => Ok(other?),
+        }
+    }
+
+    fn prefs_path(&self, account_id: &str) -> PathBuf {
+        self.registry
+            .account_dir(account_id)
+            .join("notifications.json")
+    }
+
+    pub fn notification_prefs(&self, account_id: &str) -> CoreResult<NotificationPrefs> {
+        match std::fs::read(self.prefs_path(account_id)) {
+            Ok(bytes) => Ok(serde_json::from_slice(&bytes).unwrap_or_default()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(NotificationPrefs::default()),
+            Err(e) => Err(CoreError::Local(format!(
+                "Could not read notification settings: {e}"
+            ))),
+        }
+    }
+
+    pub fn set_notification_prefs(
+        &self,
+        account_id: &str,
+        prefs: &NotificationPrefs,
+    ) -> CoreResult<()> {
+        let path = self.prefs_path(account_id);
+        let json = serde_json::to_vec_pretty(prefs).map_err(|e| CoreError::Local(e.to_string()))?;
+        std::fs::write(&path, json)
+            .map_err(|e| CoreError::Local(format!("Could not save {}: {e}", path.display())))
+    }
+}
+
+fn remove_cache_files(path: &Path) -> CoreResult<()> {
+    for suffix in ["", "-wal", "-shm"] {
+        let file = PathBuf::from(format!("{}{suffix}", path.display()));
+        match std::fs::remove_file(&file) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                return Err(CoreError::Local(format!(
+                    "Could not remove {}: {e}",
+                    file.display()
+                )))
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,358 @@
+//! Notifications through the desktop's notification server, with `notify-rust`: the
+//! freedesktop D-Bus service on Linux and the BSDs (with Approve / Reject buttons), the
+//! platform's own centre elsewhere (no buttons; a click opens the app).
+
+use tokio::sync::mpsc::UnboundedSender;
+
+use super::{Notification, NotificationResponse, Notifier, NotifyError};
+
+/// The name the notification server shows as the sender.
+pub const APP_NAME: &str = "Spartex Control";
+
+/// Shows notifications on the desktop and reports clicks on their buttons.
+#[derive(Debug, Clone)]
+pub struct DesktopNotifier {
+    responses: UnboundedSender<NotificationResponse>,
+}
+
+impl DesktopNotifier {
+    /// Clicks on a notification's buttons arrive on `responses`.
+    pub fn new(responses: UnboundedSender<NotificationResponse>) -> Self {
+        DesktopNotifier { responses }
+    }
+
+    /// Shows `notification`. Returns the id the freedesktop notification server gave it, where
+    /// there is one (Linux and the BSDs), so it can be replaced or closed later.
+    ///
+    /// On the freedesktop server a thread then waits for a click on the notification and sends
+    /// the [`NotificationResponse`]; it ends when the notification is acted on or closed.
+    pub async fn show(&self, notification: &Notification) -> Result<Option<u32>, NotifyError> {
+        let notification = notification.clone();
+        let responses = self.responses.clone();
+        tokio::task::spawn_blocking(move || show_blocking(notification, responses))
+            .await
+            .map_err(|join| NotifyError::Failed(format!("the notification task failed: {join}")))?
+    }
+}
+
+#[async_trait::async_trait]
+impl Notifier for DesktopNotifier {
+    async fn notify(&self, notification: &Notification) -> Result<(), NotifyError> {
+        self.show(notification).await.map(|_| ())
+    }
+}
+
+#[cfg(all(unix, not(target_os = "macos")))]
+fn show_blocking(
+    notification: Notification,
+    responses: UnboundedSender<NotificationResponse>,
+) -> Result<Option<u32>, NotifyError> {
+    use super::NotificationAction;
+
+    let mut shown = notify_rust::Notification::new();
+    shown
+        .appname(APP_NAME)
+        .summary(&notification.title)
+        .body(&notification.body)
+        .urgency(if notification.urgent {
+            notify_rust::Urgency::Critical
+        } else {
+            notify_rust::Urgency::Normal
+        });
+    for action in &notification.actions {
+        shown.action(action.id(), action.label());
+    }
+    let handle = shown.show().map_err(|err| classify(&err.to_string()))?;
+    let id = handle.id();
+    if notification.actions.is_empty() {
+        return Ok(Some(id));
+    }
+    let key = notification.key;
+    let approval_id = notification.approval_id;
+    // Waiting blocks on the bus until the user acts or the notification closes, so it gets a
+    // thread of its own rather than one of the runtime's.
+    let waiter = std::thread::Builder::new()
+        .name("notification-actions".into())
+        .spawn(move || {
+            handle.wait_for_action(|id| {
+                // `__closed`: dismissed or expired, nothing to report.
+                let Some(action) = NotificationAction::from_id(id) else {
+                    return;
+                };
+                tracing::debug!(%key, action = id, "notification action");
+                // The receiver is gone when the app is shutting down: nothing to tell.
+                let _ = responses.send(NotificationResponse {
+                    key,
+                    approval_id,
+                    action,
+                });
+            });
+        });
+    if let Err(err) = waiter {
+        tracing::warn!(%err, "cannot wait for clicks on a notification: its buttons will do nothing");
+    }
+    Ok(Some(id))
+}
+
+#[cfg(not(all(unix, not(target_os = "macos"))))]
+fn show_blocking(
+    notification: Notification,
+    _responses: UnboundedSender<NotificationResponse>,
+) -> Result<Option<u32>, NotifyError> {
+    notify_rust::Notification::new()
+        .appname(APP_NAME)
+        .summary(&notification.title)
+        .body(&notification.body)
+        .show()
+        .map_err(|err| NotifyError::Failed(err.to_string()))?;
+    Ok(None)
+}
+
+/// Tells "nobody answers on the bus" (which the user fixes by starting a notification daemon)
+/// from other failures, by the D-Bus error the call met.
+#[cfg(all(unix, not(target_os = "macos")))]
+fn classify(error: &str) -> NotifyError {
+    const NO_SERVICE: &[&str] = &[
+        "ServiceUnknown",
+        "NameHasNoOwner",
+        "was not provided by any .service files",
+        // The bus tried to start a notification service and it failed.
+        "org.freedesktop.DBus.Error.Spawn",
+    ];
+    const NO_BUS: &[&str] = &[
+        "DBUS_SESSION_BUS_ADDRESS",
+        "failed to connect to",
+        "address error",
+        "I/O error",
+        "No such file or directory",
+        "Connection refused",
+    ];
+    if NO_SERVICE
+        .iter()
+        .chain(NO_BUS)
+        .any(|sign| error.contains(sign))
+    {
+        NotifyError::Unavailable {
+            detail: error.to_owned(),
+        }
+    } else {
+        NotifyError::Failed(error.to_owned())
+    }
+}
+
+// The freedesktop notification server, over D-Bus.
+#[cfg(all(test, unix, not(target_os = "macos")))]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use tokio::io::{AsyncBufReadExt, BufReader, Lines};
+    use tokio::process::{ChildStdout, Command};
+
+    use super::*;
+    use crate::notify::{NotificationAction, NotificationKind};
+    use crate::test_support;
+
+    #[test]
+    fn a_missing_notification_service_is_unavailable() {
+        let unknown = "org.freedesktop.DBus.Error.ServiceUnknown: The name org.freedesktop.Notifications was not provided by any .service files";
+        let err = classify(unknown);
+        assert!(matches!(err, NotifyError::Unavailable { .. }), "{err:?}");
+        let message = err.to_string();
+        assert!(message.contains("no notification service on the session bus"));
+        assert!(message.contains("dunst"), "says what to start: {message}");
+        let spawn_failed = "org.freedesktop.DBus.Error.Spawn.ChildSignaled: Process org.freedesktop.Notifications received signal 5";
+        assert!(matches!(
+            classify(spawn_failed),
+            NotifyError::Unavailable { .. }
+        ));
+        assert!(matches!(
+            classify("org.freedesktop.DBus.Error.AccessDenied: go away"),
+            NotifyError::Failed(_)
+        ));
+    }
+
+    /// With no session bus at all, showing fails as `Unavailable`. The test runs itself again
+    /// in a child process whose bus address points nowhere, so no other test sees the change.
+    #[tokio::test]
+    async fn without_a_session_bus_notifications_are_unavailable() {
+        if !test_support::in_child() {
+            test_support::rerun_in_child(
+                "notify::desktop::tests::without_a_session_bus_notifications_are_unavailable",
+                &[("DBUS_SESSION_BUS_ADDRESS", test_support::NOWHERE_BUS)],
+            );
+            return;
+        }
+        let (responses, _clicks) = tokio::sync::mpsc::unbounded_channel();
+        let err = DesktopNotifier::new(responses)
+            .notify(&approval_notification("nobus"))
+            .await
+            .expect_err("there is no bus to show it on");
+        assert!(matches!(err, NotifyError::Unavailable { .. }), "{err:?}");
+        println!("{err}");
+    }
+
+    fn approval_notification(tag: &str) -> Notification {
+        Notification {
+            key: format!("approval:apr_{tag}"),
+            kind: NotificationKind::ApprovalRequested,
+            title: format!("Approval needed: Publish the spring hero ad {tag}"),
+            body: "critical · expires 10:42 UTC\nProject: Spring launch".into(),
+            project_id: Some("prj_spring".into()),
+            approval_id: Some(format!("apr_{tag}")),
+            urgent: true,
+            actions: vec![
+                NotificationAction::Approve,
+                NotificationAction::Reject,
+                NotificationAction::Open,
+            ],
+        }
+    }
+
+    /// `dbus-monitor` watching for `Notify` calls on the session bus.
+    struct Monitor {
+        child: tokio::process::Child,
+        lines: Lines<BufReader<ChildStdout>>,
+    }
+
+    impl Monitor {
+        async fn start() -> Monitor {
+            let mut child = Command::new("dbus-monitor")
+                .args([
+                    "--session",
+                    "type=method_call,interface=org.freedesktop.Notifications,member=Notify",
+                ])
+                .stdout(std::process::Stdio::piped())
+                .kill_on_drop(true)
+                .spawn()
+                .expect("dbus-monitor runs (package dbus-bin; scripts/test.sh installs it)");
+            let stdout = child.stdout.take().expect("stdout is piped");
+            let mut monitor = Monitor {
+                child,
+                lines: BufReader::new(stdout).lines(),
+            };
+            // It prints its own NameAcquired signal once it is monitoring.
+            let first = monitor
+                .next_line(Instant::now() + Duration::from_secs(10))
+                .await
+                .expect("dbus-monitor prints its first line within 10 s");
+            assert!(
+                first.contains("NameAcquired"),
+                "unexpected first line: {first}"
+            );
+            monitor
+        }
+
+        async fn next_line(&mut self, deadline: Instant) -> Option<String> {
+            let left = deadline.saturating_duration_since(Instant::now());
+            tokio::time::timeout(left, self.lines.next_line())
+                .await
+                .ok()?
+                .expect("dbus-monitor's output is readable")
+        }
+
+        /// The `Notify` call whose text contains `needle`, from its header to its last
+        /// argument (the timeout, an `int32`).
+        async fn call_containing(&mut self, needle: &str) -> String {
+            let deadline = Instant::now() + Duration::from_secs(10);
+            let mut call = String::new();
+            let mut seen = String::new();
+            while let Some(line) = self.next_line(deadline).await {
+                seen.push_str(&line);
+                seen.push('\n');
+                if line.starts_with("method call") {
+                    call.clear();
+                }
+                call.push_str(&line);
+                call.push('\n');
+                if line.trim_start().starts_with("int32") && call.contains(needle) {
+                    return call;
+                }
+            }
+            panic!(
+                "no Notify call containing {needle:?} within 10 s; dbus-monitor printed:\n{seen}"
+            );
+        }
+    }
+
+    /// Sends the notification through the real notification daemon of the session
+    /// (dunst, under scripts/test-env.sh), reads the `Notify` call back off the bus, then
+    /// plays the daemon's part of a click on "Approve" and expects the response.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_notification_reaches_the_daemon_and_its_buttons_answer() {
+        if !test_support::desktop_session() {
+            return;
+        }
+        let mut monitor = Monitor::start().await;
+        let (responses, mut clicks) = tokio::sync::mpsc::unbounded_channel();
+        let notifier = DesktopNotifier::new(responses);
+        let tag = uuid::Uuid::new_v4().simple().to_string();
+        let notification = approval_notification(&tag);
+
+        let id = notifier
+            .show(&notification)
+            .await
+            .expect("the session's notification daemon takes the notification")
+            .expect("the freedesktop server gives the notification an id");
+
+        let call = monitor.call_containing(&notification.title).await;
+        println!("the Notify call on the bus:\n{call}");
+        for expected in [
+            format!("string \"{APP_NAME}\""),
+            format!("string \"{}\"", notification.title),
+            format!("string \"{}\"", notification.body),
+            "string \"approve\"".to_owned(),
+            "string \"Approve\"".to_owned(),
+            "string \"reject\"".to_owned(),
+            "string \"Reject\"".to_owned(),
+            "string \"default\"".to_owned(),
+        ] {
+            assert!(call.contains(&expected), "{expected} missing from\n{call}");
+        }
+        // Critical urgency: the `urgency` hint holds byte 2.
+        let urgency = call
+            .split("string \"urgency\"")
+            .nth(1)
+            .expect("the call carries an urgency hint");
+        assert!(
+            urgency.trim_start().starts_with("variant") && urgency.contains("byte 2"),
+            "urgency is not critical in\n{call}"
+        );
+
+        // What the daemon sends when the user presses "Approve". The waiting thread may not be
+        // listening yet, so repeat until it answers.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let response = loop {
+            let sent = Command::new("dbus-send")
+                .args([
+                    "--session",
+                    "--type=signal",
+                    "/org/freedesktop/Notifications",
+                    "org.freedesktop.Notifications.ActionInvoked",
+                    &format!("uint32:{id}"),
+                    "string:approve",
+                ])
+                .status()
+                .await
+                .expect("dbus-send runs");
+            assert!(sent.success(), "dbus-send failed: {sent}");
+            if let Ok(response) =
+                tokio::time::timeout(Duration::from_millis(300), clicks.recv()).await
+            {
+                break response.expect("the notifier keeps its sender");
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no response to the click within 10 s"
+            );
+        };
+        assert_eq!(
+            response,
+            NotificationResponse {
+                key: notification.key.clone(),
+                approval_id: notification.approval_id.clone(),
+                action: NotificationAction::Approve,
+            }
+        );
+        monitor.child.kill().await.expect("dbus-monitor stops");
+    }
+}

@@ -1,0 +1,491 @@
+//! Applying events and snapshots: idempotent upserts guarded by `version`, batched into
+//! multi-row statements (per-statement overhead dominates in sqlx), one transaction per batch.
+
+use std::collections::HashMap;
+
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use spartex_api::{Agent, Approval, CostRecord, Event, EventPayload, Message, Project, Stop, Task};
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
+
+use super::{meta, Store, StoreError, StoreResult};
+use crate::Change;
+
+const ROWS_PER_STATEMENT: usize = 100;
+
+/// What one applied batch did.
+#[derive(Debug, Default)]
+pub struct AppliedBatch {
+    pub last_seq: i64,
+    pub applied: usize,
+    pub changes: Vec<Change>,
+    /// Events kept in `rejected_events` because this build could not read them.
+    pub rejected: usize,
+}
+
+/// Resources of one batch, collapsed to the newest version of each.
+#[derive(Default)]
+pub(super) struct Grouped {
+    projects: HashMap<String, Project>,
+    agents: HashMap<String, Agent>,
+    tasks: HashMap<String, Task>,
+    approvals: HashMap<String, Approval>,
+    stops: HashMap<String, Stop>,
+    messages: Vec<Message>,
+    costs: Vec<(i64, CostRecord)>,
+}
+
+fn keep_newest<R>(
+    map: &mut HashMap<String, R>,
+    id: &str,
+    resource: R,
+    version: impl Fn(&R) -> i64,
+) {
+    match map.get(id) {
+        Some(existing) if version(existing) >= version(&resource) => {}
+        _ => {
+            map.insert(id.to_owned(), resource);
+        }
+    }
+}
+
+impl Grouped {
+    pub(super) fn add(&mut self, seq: i64, payload: EventPayload) {
+        match payload {
+            EventPayload::Project(p) => {
+                keep_newest(&mut self.projects, &p.id.clone(), p, |r| r.version)
+            }
+            EventPayload::Agent(a) => {
+                keep_newest(&mut self.agents, &a.id.clone(), a, |r| r.version)
+            }
+            EventPayload::Task(t) => keep_newest(&mut self.tasks, &t.id.clone(), t, |r| r.version),
+            EventPayload::Approval(a) => {
+                keep_newest(&mut self.approvals, &a.id.clone(), a, |r| r.version)
+            }
+            EventPayload::Stop(s) => keep_newest(&mut self.stops, &s.id.clone(), s, |r| r.version),
+            EventPayload::Message(m) => self.messages.push(m),
+            EventPayload::Cost(c) => self.costs.push((seq, c)),
+        }
+    }
+}
+
+impl Store {
+    /// Applies events after the stored `seq`, in order, in one transaction with the new `seq`.
+    /// Events at or below the stored `seq` are skipped (a replay changes nothing); a jump past
+    /// `seq + 1` is a [`StoreError::Gap`] and applies nothing.
+    pub async fn apply_events(&self, events: &[Event]) -> StoreResult<AppliedBatch> {
+        let mut tx = self.writer.begin().await?;
+        let stored: Option<String> = sqlx::query_scalar("SELECT value FROM meta WHERE key = ?")
+            .bind(meta::LAST_SEQ)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let mut last = stored.and_then(|v| v.parse::<i64>().ok()).unwrap_or(0);
+        let mut batch = AppliedBatch {
+            last_seq: last,
+            ..AppliedBatch::default()
+        };
+        let mut grouped = Grouped::default();
+        for event in events {
+            if event.seq <= last {
+                continue;
+            }
+            if event.seq != last + 1 {
+                if batch.applied == 0 {
+                    return Err(StoreError::Gap {
+                        last,
+                        next: event.seq,
+                    });
+                }
+                break; // apply the contiguous prefix; the caller fills the gap
+            }
+            match event.payload() {
+                Ok(payload) => grouped.add(event.seq, payload),
+                Err(error) => {
+                    tracing::warn!(seq = event.seq, kind = %event.kind, %error, "kept an event this build cannot read");
+                    sqlx::query("INSERT OR REPLACE INTO rejected_events (seq, kind, error, raw) VALUES (?, ?, ?, ?)")
+                        .bind(event.seq)
+                        .bind(&event.kind)
+                        .bind(error.to_string())
+                        .bind(serde_json::to_string(event)?)
+                        .execute(&mut *tx)
+                        .await?;
+                    batch.rejected += 1;
+                }
+            }
+            last = event.seq;
+            batch.applied += 1;
+        }
+        if batch.applied == 0 {
+            return Ok(batch);
+        }
+        batch.changes = write_grouped(&mut tx, grouped).await?;
+        set_last_seq(&mut tx, last).await?;
+        tx.commit().await?;
+        batch.last_seq = last;
+        Ok(batch)
+    }
+
+    /// Replaces the cache's view of the server with fresh snapshots (after `resync_required`),
+    /// keeping what was decided or written here and not yet delivered, and resumes from `head`.
+    pub async fn replace_with_snapshot(&self, snapshot: Snapshot, head: i64) -> StoreResult<()> {
+        let mut tx = self.writer.begin().await?;
+        for table in ["projects", "agents", "tasks", "approvals", "stops"] {
+            sqlx::query(&format!("DELETE FROM {table}"))
+                .execute(&mut *tx)
+                .await?;
+        }
+        let mut grouped = Grouped::default();
+        for project in snapshot.projects {
+            grouped.add(0, EventPayload::Project(project));
+        }
+        for agent in snapshot.agents {
+            grouped.add(0, EventPayload::Agent(agent));
+        }
+        for task in snapshot.tasks {
+            grouped.add(0, EventPayload::Task(task));
+        }
+        for approval in snapshot.approvals {
+            grouped.add(0, EventPayload::Approval(approval));
+        }
+        for stop in snapshot.stops {
+            grouped.add(0, EventPayload::Stop(stop));
+        }
+        grouped.messages = snapshot.messages;
+        write_grouped(&mut tx, grouped).await?;
+        // Decisions still in the outbox keep showing as "sending".
+        sqlx::query(
+            "UPDATE approvals SET local_decision = (SELECT json_extract(o.body, '$.decision') FROM outbox o \
+             WHERE o.approval_id = approvals.id AND o.kind = 'decision' ORDER BY o.id DESC LIMIT 1)",
+        )
+        .execute(&mut *tx)
+        .await?;
+        set_last_seq(&mut tx, head).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// Everything a fresh start needs, as read from the server's snapshot endpoints.
+#[derive(Debug, Default)]
+pub struct Snapshot {
+    pub projects: Vec<Project>,
+    pub agents: Vec<Agent>,
+    pub tasks: Vec<Task>,
+    pub approvals: Vec<Approval>,
+    pub stops: Vec<Stop>,
+    pub messages: Vec<Message>,
+}
+
+async fn set_last_seq(conn: &mut SqliteConnection, seq: i64) -> StoreResult<()> {
+    sqlx::query("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+        .bind(meta::LAST_SEQ)
+        .bind(seq.to_string())
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+fn json<R: serde::Serialize>(resource: &R) -> StoreResult<String> {
+    Ok(serde_json::to_string(resource)?)
+}
+
+fn time(t: &chrono::DateTime<chrono::Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}
+
+/// The rows of `table` among `ids`, as they were before this batch.
+async fn before<R: DeserializeOwned>(
+    conn: &mut SqliteConnection,
+    table: &str,
+    ids: Vec<&String>,
+) -> StoreResult<HashMap<String, R>> {
+    let mut found = HashMap::new();
+    for chunk in ids.chunks(500) {
+        let mut query =
+            QueryBuilder::<Sqlite>::new(format!("SELECT id, data FROM {table} WHERE id IN ("));
+        let mut separated = query.separated(", ");
+        for id in chunk {
+            separated.push_bind(*id);
+        }
+        query.push(")");
+        let rows: Vec<(String, String)> = query.build_query_as().fetch_all(&mut *conn).await?;
+        for (id, data) in rows {
+            found.insert(id, serde_json::from_str(&data)?);
+        }
+    }
+    Ok(found)
+}
+
+pub(super) async fn write_grouped(
+    conn: &mut SqliteConnection,
+    grouped: Grouped,
+) -> StoreResult<Vec<Change>> {
+    let mut changes = Vec::new();
+
+    let mut prior: HashMap<String, Project> =
+        before(conn, "projects", grouped.projects.keys().collect()).await?;
+    let projects: Vec<Project> = grouped
+        .projects
+        .into_values()
+        .filter(|p| prior.get(&p.id).is_none_or(|b| b.version < p.version))
+        .collect();
+    for chunk in projects.chunks(ROWS_PER_STATEMENT) {
+        let mut rows = Vec::with_capacity(chunk.len());
+        for p in chunk {
+            rows.push((p, json(p)?));
+        }
+        let mut query = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO projects (id, version, name, status, updated_at, title, body, data) ",
+        );
+        query.push_values(rows, |mut row, (p, data)| {
+            row.push_bind(&p.id)
+                .push_bind(p.version)
+                .push_bind(&p.name)
+                .push_bind(p.status.as_str())
+                .push_bind(time(&p.updated_at))
+                .push_bind(&p.name)
+                .push_bind(&p.description)
+                .push_bind(data);
+        });
+        query.push(
+            " ON CONFLICT (id) DO UPDATE SET version = excluded.version, name = excluded.name, status = excluded.status, \
+             updated_at = excluded.updated_at, title = excluded.title, body = excluded.body, data = excluded.data \
+             WHERE excluded.version > projects.version",
+        );
+        query.build().execute(&mut *conn).await?;
+    }
+    for p in projects {
+        changes.push(Change::Project {
+            before: prior.remove(&p.id).map(Box::new),
+            after: Box::new(p),
+        });
+    }
+
+    let mut prior: HashMap<String, Agent> =
+        before(conn, "agents", grouped.agents.keys().collect()).await?;
+    let agents: Vec<Agent> = grouped
+        .agents
+        .into_values()
+        .filter(|a| prior.get(&a.id).is_none_or(|b| b.version < a.version))
+        .collect();
+    for chunk in agents.chunks(ROWS_PER_STATEMENT) {
+        let mut rows = Vec::with_capacity(chunk.len());
+        for a in chunk {
+            rows.push((a, json(a)?));
+        }
+        let mut query = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO agents (id, project_id, version, status, data) ",
+        );
+        query.push_values(rows, |mut row, (a, data)| {
+            row.push_bind(&a.id)
+                .push_bind(&a.project_id)
+                .push_bind(a.version)
+                .push_bind(a.status.as_str())
+                .push_bind(data);
+        });
+        query.push(
+            " ON CONFLICT (id) DO UPDATE SET project_id = excluded.project_id, version = excluded.version, \
+             status = excluded.status, data = excluded.data WHERE excluded.version > agents.version",
+        );
+        query.build().execute(&mut *conn).await?;
+    }
+    for a in agents {
+        changes.push(Change::Agent {
+            before: prior.remove(&a.id).map(Box::new),
+            after: Box::new(a),
+        });
+    }
+
+    let prior: HashMap<String, Task> =
+        before(conn, "tasks", grouped.tasks.keys().collect()).await?;
+    let tasks: Vec<Task> = grouped
+        .tasks
+        .into_values()
+        .filter(|t| prior.get(&t.id).is_none_or(|b| b.version < t.version))
+        .collect();
+    for chunk in tasks.chunks(ROWS_PER_STATEMENT) {
+        let mut rows = Vec::with_capacity(chunk.len());
+        for t in chunk {
+            rows.push((t, json(t)?));
+        }
+        let mut query = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO tasks (id, project_id, version, status, updated_at, title, body, data) ",
+        );
+        query.push_values(rows, |mut row, (t, data)| {
+            row.push_bind(&t.id)
+                .push_bind(&t.project_id)
+                .push_bind(t.version)
+                .push_bind(t.status.as_str())
+                .push_bind(time(&t.updated_at))
+                .push_bind(&t.title)
+                .push_bind("")
+                .push_bind(data);
+        });
+        query.push(
+            " ON CONFLICT (id) DO UPDATE SET project_id = excluded.project_id, version = excluded.version, \
+             status = excluded.status, updated_at = excluded.updated_at, title = excluded.title, data = excluded.data \
+             WHERE excluded.version > tasks.version",
+        );
+        query.build().execute(&mut *conn).await?;
+    }
+    changes.extend(
+        tasks
+            .into_iter()
+            .map(|t| Change::Task { after: Box::new(t) }),
+    );
+
+    let mut prior: HashMap<String, Approval> =
+        before(conn, "approvals", grouped.approvals.keys().collect()).await?;
+    let approvals: Vec<Approval> = grouped
+        .approvals
+        .into_values()
+        .filter(|a| prior.get(&a.id).is_none_or(|b| b.version < a.version))
+        .collect();
+    for chunk in approvals.chunks(ROWS_PER_STATEMENT) {
+        let mut rows = Vec::with_capacity(chunk.len());
+        for a in chunk {
+            rows.push((a, json(a)?, approval_search_body(a)));
+        }
+        let mut query =
+            QueryBuilder::<Sqlite>::new("INSERT INTO approvals (id, project_id, version, status, expires_at, title, body, data) ");
+        query.push_values(rows, |mut row, (a, data, body)| {
+            row.push_bind(&a.id)
+                .push_bind(&a.project_id)
+                .push_bind(a.version)
+                .push_bind(a.status.as_str())
+                .push_bind(time(&a.expires_at))
+                .push_bind(&a.title)
+                .push_bind(body)
+                .push_bind(data);
+        });
+        // A decision settles a local "sending" state; an unrelated change keeps it.
+        query.push(
+            " ON CONFLICT (id) DO UPDATE SET project_id = excluded.project_id, version = excluded.version, \
+             status = excluded.status, expires_at = excluded.expires_at, title = excluded.title, body = excluded.body, \
+             data = excluded.data, local_decision = CASE WHEN excluded.status = 'pending' THEN approvals.local_decision END \
+             WHERE excluded.version > approvals.version",
+        );
+        query.build().execute(&mut *conn).await?;
+    }
+    for a in approvals {
+        changes.push(Change::Approval {
+            before: prior.remove(&a.id).map(Box::new),
+            after: Box::new(a),
+        });
+    }
+
+    let mut prior: HashMap<String, Stop> =
+        before(conn, "stops", grouped.stops.keys().collect()).await?;
+    let stops: Vec<Stop> = grouped
+        .stops
+        .into_values()
+        .filter(|s| prior.get(&s.id).is_none_or(|b| b.version < s.version))
+        .collect();
+    for chunk in stops.chunks(ROWS_PER_STATEMENT) {
+        let mut rows = Vec::with_capacity(chunk.len());
+        for s in chunk {
+            rows.push((s, json(s)?));
+        }
+        let mut query = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO stops (id, project_id, version, status, requested_at, data) ",
+        );
+        query.push_values(rows, |mut row, (s, data)| {
+            row.push_bind(&s.id)
+                .push_bind(&s.project_id)
+                .push_bind(s.version)
+                .push_bind(s.status.as_str())
+                .push_bind(time(&s.requested_at))
+                .push_bind(data);
+        });
+        query.push(
+            " ON CONFLICT (id) DO UPDATE SET version = excluded.version, status = excluded.status, data = excluded.data \
+             WHERE excluded.version > stops.version",
+        );
+        query.build().execute(&mut *conn).await?;
+    }
+    for s in stops {
+        changes.push(Change::Stop {
+            before: prior.remove(&s.id).map(Box::new),
+            after: Box::new(s),
+        });
+    }
+
+    // Messages written here and now confirmed by the server replace their local copies.
+    let confirmed: Vec<&String> = grouped
+        .messages
+        .iter()
+        .filter_map(|m| m.client_msg_id.as_ref())
+        .collect();
+    for chunk in confirmed.chunks(500) {
+        let mut query = QueryBuilder::<Sqlite>::new(
+            "DELETE FROM messages WHERE pending = 1 AND client_msg_id IN (",
+        );
+        let mut separated = query.separated(", ");
+        for id in chunk {
+            separated.push_bind(*id);
+        }
+        query.push(")");
+        query.build().execute(&mut *conn).await?;
+    }
+    for chunk in grouped.messages.chunks(ROWS_PER_STATEMENT) {
+        let mut rows = Vec::with_capacity(chunk.len());
+        for m in chunk {
+            rows.push((m, json(m)?));
+        }
+        let mut query = QueryBuilder::<Sqlite>::new(
+            "INSERT OR IGNORE INTO messages (id, project_id, agent_id, created_at, client_msg_id, pending, title, body, data) ",
+        );
+        query.push_values(rows, |mut row, (m, data)| {
+            row.push_bind(&m.id)
+                .push_bind(&m.project_id)
+                .push_bind(&m.agent_id)
+                .push_bind(time(&m.created_at))
+                .push_bind(&m.client_msg_id)
+                .push_bind(0)
+                .push_bind(&m.author_name)
+                .push_bind(&m.body)
+                .push_bind(data);
+        });
+        query.build().execute(&mut *conn).await?;
+    }
+    changes.extend(grouped.messages.into_iter().map(|m| Change::Message {
+        message: Box::new(m),
+    }));
+
+    for chunk in grouped.costs.chunks(ROWS_PER_STATEMENT) {
+        let mut query = QueryBuilder::<Sqlite>::new(
+            "INSERT OR IGNORE INTO costs (seq, project_id, agent_id, at, tokens, cost_usd) ",
+        );
+        query.push_values(chunk, |mut row, (seq, c)| {
+            row.push_bind(seq)
+                .push_bind(&c.project_id)
+                .push_bind(&c.agent_id)
+                .push_bind(time(&c.at))
+                .push_bind(c.tokens_in + c.tokens_out)
+                .push_bind(c.cost_usd);
+        });
+        query.build().execute(&mut *conn).await?;
+    }
+    changes.extend(grouped.costs.into_iter().map(|(_, record)| Change::Cost {
+        record: Box::new(record),
+    }));
+    Ok(changes)
+}
+
+/// What search finds an approval by: its summary and the words of its preview.
+fn approval_search_body(approval: &Approval) -> String {
+    let preview = approval
+        .preview
+        .as_ref()
+        .map(|p| serde_json::to_value(p).unwrap_or(Value::Null));
+    let mut body = approval.summary.clone();
+    if let Some(Value::Object(fields)) = preview {
+        for value in fields.values() {
+            if let Value::String(text) = value {
+                body.push('\n');
+                body.push_str(text);
+            }
+        }
+    }
+    body
+}

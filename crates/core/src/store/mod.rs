@@ -1,0 +1,168 @@
+//! The account's cache: one SQLCipher-encrypted SQLite file, WAL, migrations run at open.
+//! Events are applied in `seq` order with the new `seq` in the same transaction.
+
+mod apply;
+mod outbox;
+mod read;
+pub mod views;
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::SqlitePool;
+
+pub use apply::{AppliedBatch, Snapshot};
+pub use outbox::{OutboxEntry, OutboxKind, QueuedAction};
+
+use crate::Secret;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The file is not a database this key opens (the key is gone, or the file is damaged).
+    #[error(
+        "the local cache at {path} cannot be read with its key; it will be rebuilt from the server"
+    )]
+    Unreadable { path: PathBuf },
+    #[error("the disk holding the local cache is full; free some space. Nothing was lost: the change was not applied")]
+    DiskFull,
+    /// A gap in the event sequence: fill it from the log first.
+    #[error("events jump from seq {last} to {next}; the gap is filled from the server first")]
+    Gap { last: i64, next: i64 },
+    #[error("local cache error: {0}")]
+    Database(sqlx::Error),
+    #[error("local cache migration failed: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+    #[error("stored data is not valid JSON: {0}")]
+    Corrupt(#[from] serde_json::Error),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(error: sqlx::Error) -> Self {
+        if let sqlx::Error::Database(db) = &error {
+            match db.code().as_deref() {
+                Some("13") => return StoreError::DiskFull,
+                Some("26") => {
+                    return StoreError::Unreadable {
+                        path: PathBuf::new(),
+                    }
+                }
+                _ => {}
+            }
+        }
+        StoreError::Database(error)
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+#[derive(Clone)]
+pub struct Store {
+    writer: SqlitePool,
+    reader: SqlitePool,
+    path: PathBuf,
+}
+
+impl Store {
+    /// Opens (creating if needed) the cache at `path`, encrypted with `key` (64 hex digits).
+    pub async fn open(path: &Path, key: &Secret) -> StoreResult<Store> {
+        let unreadable = || StoreError::Unreadable {
+            path: path.to_owned(),
+        };
+        let options = SqliteConnectOptions::from_str("sqlite://")
+            .map_err(StoreError::from)?
+            .filename(path)
+            .create_if_missing(true)
+            .pragma("key", format!("\"x'{}'\"", key.expose()))
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(10));
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options.clone())
+            .await
+            .map_err(|e| match StoreError::from(e) {
+                StoreError::Unreadable { .. } => unreadable(),
+                other => other,
+            })?;
+        // SQLCipher only checks the key when a page is read.
+        if let Err(e) = sqlx::query("SELECT count(*) FROM sqlite_master")
+            .execute(&writer)
+            .await
+        {
+            writer.close().await;
+            return Err(match StoreError::from(e) {
+                StoreError::Unreadable { .. } => unreadable(),
+                other => other,
+            });
+        }
+        sqlx::migrate!("./migrations").run(&writer).await?;
+        let reader = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await?;
+        Ok(Store {
+            writer,
+            reader,
+            path: path.to_owned(),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub async fn close(&self) {
+        self.reader.close().await;
+        self.writer.close().await;
+    }
+
+    pub async fn meta(&self, key: &str) -> StoreResult<Option<String>> {
+        Ok(sqlx::query_scalar("SELECT value FROM meta WHERE key = ?")
+            .bind(key)
+            .fetch_optional(&self.reader)
+            .await?)
+    }
+
+    pub async fn set_meta(&self, key: &str, value: &str) -> StoreResult<()> {
+        sqlx::query("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+            .bind(key)
+            .bind(value)
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
+    /// The last applied `seq` (0 for an empty cache).
+    pub async fn last_seq(&self) -> StoreResult<i64> {
+        Ok(self
+            .meta(meta::LAST_SEQ)
+            .await?
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0))
+    }
+
+    /// `PRAGMA integrity_check`: "ok" for a sound file.
+    pub async fn integrity_check(&self) -> StoreResult<String> {
+        Ok(sqlx::query_scalar("PRAGMA integrity_check")
+            .fetch_one(&self.writer)
+            .await?)
+    }
+}
+
+/// Keys of the `meta` table.
+pub mod meta {
+    pub const LAST_SEQ: &str = "last_seq";
+    pub const LAST_SYNC_AT: &str = "last_sync_at";
+    pub const SERVER_HEAD: &str = "server_head";
+}
+
+/// A fresh random cache key: 32 bytes as 64 hex digits.
+pub fn new_cache_key() -> Secret {
+    use rand::RngCore;
+    let mut bytes = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    Secret::new(bytes.iter().map(|b| format!("{b:02x}")).collect::<String>())
+}

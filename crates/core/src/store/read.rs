@@ -1,0 +1,327 @@
+//! Reads for the faces. All from the cache: they work offline.
+
+use std::collections::HashMap;
+
+use spartex_api::{Agent, Approval, Decision, Message, Project, Stop, Task};
+
+use super::views::{ApprovalView, MessageView, ProjectSummary, ProjectView, SearchHit, SpendPoint};
+use super::{Store, StoreResult};
+
+fn parse<R: serde::de::DeserializeOwned>(data: &str) -> StoreResult<R> {
+    Ok(serde_json::from_str(data)?)
+}
+
+fn decision(local: Option<String>) -> Option<Decision> {
+    local.and_then(|d| d.parse().ok())
+}
+
+impl Store {
+    /// Every project with its agents by status, pending approvals and last activity.
+    pub async fn dashboard(&self) -> StoreResult<Vec<ProjectSummary>> {
+        type Row = (String, i64, i64, i64, i64, i64, i64, Option<String>, i64);
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT p.data, COALESCE(a.total, 0), COALESCE(a.working, 0), COALESCE(a.waiting, 0), \
+                    COALESCE(a.stopped, 0), COALESCE(a.error, 0), COALESCE(ap.pending, 0), \
+                    MAX(p.updated_at, COALESCE((SELECT MAX(m.created_at) FROM messages m WHERE m.project_id = p.id), '')), \
+                    EXISTS (SELECT 1 FROM outbox o WHERE o.kind = 'stop' AND (o.project_id = p.id OR o.project_id IS NULL)) \
+             FROM projects p \
+             LEFT JOIN (SELECT project_id, COUNT(*) AS total, SUM(status = 'working') AS working, \
+                               SUM(status = 'waiting_approval') AS waiting, SUM(status IN ('stopped', 'stopping')) AS stopped, \
+                               SUM(status = 'error') AS error \
+                        FROM agents GROUP BY project_id) a ON a.project_id = p.id \
+             LEFT JOIN (SELECT project_id, COUNT(*) AS pending FROM approvals WHERE status = 'pending' GROUP BY project_id) ap \
+                    ON ap.project_id = p.id \
+             ORDER BY p.name",
+        )
+        .fetch_all(&self.reader)
+        .await?;
+        rows.into_iter()
+            .map(
+                |(data, total, working, waiting, stopped, error, pending, last, stop_sending)| {
+                    Ok(ProjectSummary {
+                        project: parse(&data)?,
+                        agents_total: total,
+                        agents_working: working,
+                        agents_waiting: waiting,
+                        agents_stopped: stopped,
+                        agents_error: error,
+                        pending_approvals: pending,
+                        last_activity: last.and_then(|t| t.parse().ok()),
+                        stop_sending: stop_sending != 0,
+                    })
+                },
+            )
+            .collect()
+    }
+
+    /// A project by id, or by name (case-insensitive, unique prefix).
+    pub async fn find_project(&self, id_or_name: &str) -> StoreResult<Option<Project>> {
+        let exact: Option<String> =
+            sqlx::query_scalar("SELECT data FROM projects WHERE id = ? OR name = ? COLLATE NOCASE")
+                .bind(id_or_name)
+                .bind(id_or_name)
+                .fetch_optional(&self.reader)
+                .await?;
+        if let Some(data) = exact {
+            return Ok(Some(parse(&data)?));
+        }
+        let matches: Vec<String> = sqlx::query_scalar(
+            "SELECT data FROM projects WHERE name LIKE ? || '%' ESCAPE '\\' COLLATE NOCASE LIMIT 2",
+        )
+        .bind(
+            id_or_name
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_"),
+        )
+        .fetch_all(&self.reader)
+        .await?;
+        match matches.as_slice() {
+            [one] => Ok(Some(parse(one)?)),
+            _ => Ok(None),
+        }
+    }
+
+    pub async fn project(&self, project_id: &str) -> StoreResult<Option<ProjectView>> {
+        let Some(data): Option<String> =
+            sqlx::query_scalar("SELECT data FROM projects WHERE id = ?")
+                .bind(project_id)
+                .fetch_optional(&self.reader)
+                .await?
+        else {
+            return Ok(None);
+        };
+        let project: Project = parse(&data)?;
+        let agents: Vec<Agent> = sqlx::query_scalar::<_, String>(
+            "SELECT data FROM agents WHERE project_id = ? ORDER BY json_extract(data, '$.name')",
+        )
+        .bind(project_id)
+        .fetch_all(&self.reader)
+        .await?
+        .iter()
+        .map(|d| parse(d))
+        .collect::<StoreResult<_>>()?;
+        let tasks: Vec<Task> = sqlx::query_scalar::<_, String>(
+            "SELECT data FROM tasks WHERE project_id = ? \
+             ORDER BY status IN ('done', 'failed', 'cancelled'), updated_at DESC LIMIT 200",
+        )
+        .bind(project_id)
+        .fetch_all(&self.reader)
+        .await?
+        .iter()
+        .map(|d| parse(d))
+        .collect::<StoreResult<_>>()?;
+        let approvals = self
+            .approvals_where("a.project_id = ?", Some(project_id), 200)
+            .await?;
+        let messages = self.messages(project_id, None, 200).await?;
+        let stops: Vec<Stop> = sqlx::query_scalar::<_, String>(
+            "SELECT data FROM stops WHERE project_id = ? OR project_id IS NULL ORDER BY requested_at DESC LIMIT 20",
+        )
+        .bind(project_id)
+        .fetch_all(&self.reader)
+        .await?
+        .iter()
+        .map(|d| parse(d))
+        .collect::<StoreResult<_>>()?;
+        let spend_by_day = sqlx::query_as::<_, (String, String, f64, i64)>(
+            "SELECT substr(at, 1, 10) AS day, agent_id, SUM(cost_usd), SUM(tokens) FROM costs \
+             WHERE project_id = ? GROUP BY day, agent_id ORDER BY day, agent_id",
+        )
+        .bind(project_id)
+        .fetch_all(&self.reader)
+        .await?
+        .into_iter()
+        .map(|(day, agent_id, cost_usd, tokens)| SpendPoint {
+            day,
+            agent_id,
+            cost_usd,
+            tokens,
+        })
+        .collect();
+        let stop_sending: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM outbox WHERE kind = 'stop' AND (project_id = ? OR project_id IS NULL))",
+        )
+        .bind(project_id)
+        .fetch_one(&self.reader)
+        .await?;
+        Ok(Some(ProjectView {
+            project,
+            agents,
+            tasks,
+            approvals,
+            messages,
+            stops,
+            spend_by_day,
+            stop_sending,
+        }))
+    }
+
+    /// Approvals, most urgent first: pending before settled, then risk, then expiry.
+    pub async fn approvals(&self, pending_only: bool) -> StoreResult<Vec<ApprovalView>> {
+        if pending_only {
+            self.approvals_where("a.status = 'pending'", None, 1000)
+                .await
+        } else {
+            self.approvals_where("1 = 1", None, 1000).await
+        }
+    }
+
+    pub async fn approval(&self, id: &str) -> StoreResult<Option<ApprovalView>> {
+        Ok(self
+            .approvals_where("a.id = ?", Some(id), 1)
+            .await?
+            .into_iter()
+            .next())
+    }
+
+    async fn approvals_where(
+        &self,
+        condition: &str,
+        bind: Option<&str>,
+        limit: i64,
+    ) -> StoreResult<Vec<ApprovalView>> {
+        let sql = format!(
+            "SELECT a.data, a.local_decision, COALESCE(p.name, ''), json_extract(ag.data, '$.name') \
+             FROM approvals a LEFT JOIN projects p ON p.id = a.project_id \
+             LEFT JOIN agents ag ON ag.id = json_extract(a.data, '$.agent_id') \
+             WHERE {condition} \
+             ORDER BY a.status != 'pending', \
+                      CASE json_extract(a.data, '$.risk') WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 ELSE 3 END, \
+                      a.expires_at \
+             LIMIT {limit}"
+        );
+        let mut query = sqlx::query_as::<_, (String, Option<String>, String, Option<String>)>(&sql);
+        if let Some(value) = bind {
+            query = query.bind(value);
+        }
+        query
+            .fetch_all(&self.reader)
+            .await?
+            .into_iter()
+            .map(|(data, local, project_name, agent_name)| {
+                Ok(ApprovalView {
+                    approval: parse::<Approval>(&data)?,
+                    project_name,
+                    agent_name,
+                    sending: decision(local),
+                })
+            })
+            .collect()
+    }
+
+    /// The latest `limit` messages of a project (or of one agent's thread), oldest first.
+    pub async fn messages(
+        &self,
+        project_id: &str,
+        agent_id: Option<&str>,
+        limit: i64,
+    ) -> StoreResult<Vec<MessageView>> {
+        let rows: Vec<(String, i64)> = match agent_id {
+            Some(agent) => {
+                sqlx::query_as(
+                    "SELECT data, pending FROM messages WHERE project_id = ? AND agent_id = ? ORDER BY created_at DESC, id DESC LIMIT ?",
+                )
+                .bind(project_id)
+                .bind(agent)
+                .bind(limit)
+                .fetch_all(&self.reader)
+                .await?
+            }
+            None => {
+                sqlx::query_as("SELECT data, pending FROM messages WHERE project_id = ? ORDER BY created_at DESC, id DESC LIMIT ?")
+                    .bind(project_id)
+                    .bind(limit)
+                    .fetch_all(&self.reader)
+                    .await?
+            }
+        };
+        let mut views = rows
+            .into_iter()
+            .map(|(data, pending)| {
+                Ok(MessageView {
+                    message: parse::<Message>(&data)?,
+                    sending: pending != 0,
+                })
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+        views.reverse();
+        Ok(views)
+    }
+
+    pub async fn stop(&self, stop_id: &str) -> StoreResult<Option<Stop>> {
+        let data: Option<String> = sqlx::query_scalar("SELECT data FROM stops WHERE id = ?")
+            .bind(stop_id)
+            .fetch_optional(&self.reader)
+            .await?;
+        data.map(|d| parse(&d)).transpose()
+    }
+
+    pub async fn agent_names(&self) -> StoreResult<HashMap<String, String>> {
+        Ok(sqlx::query_as::<_, (String, String)>(
+            "SELECT id, json_extract(data, '$.name') FROM agents",
+        )
+        .fetch_all(&self.reader)
+        .await?
+        .into_iter()
+        .collect())
+    }
+
+    /// Full-text search over projects, tasks, approvals and messages, best matches first.
+    pub async fn search(&self, text: &str, limit: i64) -> StoreResult<Vec<SearchHit>> {
+        let query = fts_query(text);
+        if query.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows: Vec<(String, String, String, String, String)> = sqlx::query_as(
+            "SELECT kind, id, project_id, title, snippet FROM ( \
+               SELECT 'project' AS kind, p.id, p.id AS project_id, p.title, snippet(projects_fts, 1, '[', ']', '…', 12) AS snippet, bm25(projects_fts) AS rank \
+                 FROM projects_fts JOIN projects p ON p.rowid = projects_fts.rowid WHERE projects_fts MATCH ?1 \
+               UNION ALL \
+               SELECT 'task', t.id, t.project_id, t.title, snippet(tasks_fts, 0, '[', ']', '…', 12), bm25(tasks_fts) \
+                 FROM tasks_fts JOIN tasks t ON t.rowid = tasks_fts.rowid WHERE tasks_fts MATCH ?1 \
+               UNION ALL \
+               SELECT 'approval', a.id, a.project_id, a.title, snippet(approvals_fts, 1, '[', ']', '…', 12), bm25(approvals_fts) \
+                 FROM approvals_fts JOIN approvals a ON a.rowid = approvals_fts.rowid WHERE approvals_fts MATCH ?1 \
+               UNION ALL \
+               SELECT 'message', m.id, m.project_id, m.title, snippet(messages_fts, 1, '[', ']', '…', 12), bm25(messages_fts) \
+                 FROM messages_fts JOIN messages m ON m.rowid = messages_fts.rowid WHERE messages_fts MATCH ?1 \
+             ) ORDER BY rank LIMIT ?2",
+        )
+        .bind(&query)
+        .bind(limit)
+        .fetch_all(&self.reader)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(kind, id, project_id, title, snippet)| SearchHit {
+                kind,
+                id,
+                project_id,
+                title,
+                snippet,
+            })
+            .collect())
+    }
+}
+
+/// Turns what a person typed into an FTS5 query of prefix terms, so no input is a syntax error.
+fn fts_query(text: &str) -> String {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|word| !word.is_empty())
+        .map(|word| format!("\"{word}\"*"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn search_input_never_becomes_fts_syntax() {
+        assert_eq!(
+            super::fts_query("spring \"sale\" OR -x*"),
+            "\"spring\"* \"sale\"* \"OR\"* \"x\"*"
+        );
+        assert_eq!(super::fts_query("  ---  "), "");
+    }
+}

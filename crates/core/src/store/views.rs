@@ -1,0 +1,68 @@
+//! What the faces show: cache rows joined into the shapes a screen or a command needs.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use spartex_api::{Agent, Approval, Decision, Message, Project, Stop, Task};
+
+/// One row of the dashboard.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProjectSummary {
+    pub project: Project,
+    pub agents_total: i64,
+    pub agents_working: i64,
+    pub agents_waiting: i64,
+    pub agents_stopped: i64,
+    pub agents_error: i64,
+    pub pending_approvals: i64,
+    pub last_activity: Option<DateTime<Utc>>,
+    /// A stop of this project (or of everything) waits in the outbox.
+    pub stop_sending: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ProjectView {
+    pub project: Project,
+    pub agents: Vec<Agent>,
+    /// Open tasks first, then the most recently finished.
+    pub tasks: Vec<Task>,
+    pub approvals: Vec<ApprovalView>,
+    pub messages: Vec<MessageView>,
+    pub stops: Vec<Stop>,
+    pub spend_by_day: Vec<SpendPoint>,
+    pub stop_sending: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ApprovalView {
+    pub approval: Approval,
+    pub project_name: String,
+    pub agent_name: Option<String>,
+    /// A decision made here that is still on its way.
+    pub sending: Option<Decision>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MessageView {
+    pub message: Message,
+    /// Written here, still on its way.
+    pub sending: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SpendPoint {
+    /// `YYYY-MM-DD` (UTC).
+    pub day: String,
+    pub agent_id: String,
+    pub cost_usd: f64,
+    pub tokens: i64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SearchHit {
+    /// `project`, `task`, `approval` or `message`
+    pub kind: String,
+    pub id: String,
+    pub project_id: String,
+    pub title: String,
+    pub snippet: String,
+}

@@ -1,0 +1,331 @@
+//! Keeping the cache in step with the server: catch-up through `GET /sync`, fresh snapshots
+//! after `resync_required`, and the realtime socket resumed from the stored `seq`.
+
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use rand::Rng;
+use reqwest::Method;
+use serde::Serialize;
+use serde_json::Value;
+use spartex_api::{ControlFrame, Event, ProjectDetail, StreamFrame, SyncPage};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::tungstenite::Message as WsMessage;
+
+use crate::account::Account;
+use crate::error::{CoreError, CoreResult};
+use crate::store::{meta, Snapshot, StoreError};
+use crate::{Change, LinkState};
+
+const PAGE: i64 = 1000;
+/// Frames applied in one transaction when many arrive at once.
+const MAX_BATCH: usize = 1000;
+/// Silence after which the link is taken for dead (the server pings every 20 s).
+pub const DEAD_LINK_AFTER: Duration = Duration::from_secs(45);
+const MAX_FRAME_BYTES: usize = 16 << 20;
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SyncReport {
+    pub applied: usize,
+    pub resynced: bool,
+    pub last_seq: i64,
+    pub head: i64,
+}
+
+impl Account {
+    /// Applies events and publishes what changed. A gap is filled from the log first.
+    pub(crate) async fn apply(&self, events: &[Event]) -> CoreResult<usize> {
+        match self.store().apply_events(events).await {
+            Ok(batch) => {
+                self.publish_all(batch.changes);
+                Ok(batch.applied)
+            }
+            Err(StoreError::Gap { .. }) => {
+                self.catch_up().await?;
+                let batch = self.store().apply_events(events).await?;
+                self.publish_all(batch.changes);
+                Ok(batch.applied)
+            }
+            Err(other) => Err(other.into()),
+        }
+    }
+
+    /// Brings the cache up to the server's head over HTTP.
+    pub async fn catch_up(&self) -> CoreResult<SyncReport> {
+        let mut report = SyncReport::default();
+        loop {
+            let since = self.store().last_seq().await?;
+            let answer = self
+                .session()
+                .call(
+                    Method::GET,
+                    &format!("/api/v1/sync?since={since}&limit={PAGE}"),
+                    None,
+                    None,
+                )
+                .await?;
+            let page: SyncPage = self.decode(answer)?;
+            report.head = page.head;
+            if page.resync_required {
+                self.resync().await?;
+                report.resynced = true;
+                continue;
+            }
+            if page.events.is_empty() {
+                break;
+            }
+            report.applied += Box::pin(self.apply(&page.events)).await?;
+            let last = self.store().last_seq().await?;
+            self.publish(Change::Progress {
+                applied_seq: last,
+                head: page.head,
+            });
+            if last >= page.head {
+                break;
+            }
+        }
+        report.last_seq = self.store().last_seq().await?;
+        let now = chrono::Utc::now().to_rfc3339();
+        self.store().set_meta(meta::LAST_SYNC_AT, &now).await?;
+        self.store()
+            .set_meta(meta::SERVER_HEAD, &report.head.to_string())
+            .await?;
+        Ok(report)
+    }
+
+    /// Rebuilds the cache from fresh snapshots and resumes from the head read before them.
+    pub async fn resync(&self) -> CoreResult<()> {
+        let head_page: SyncPage = self.decode(
+            self.session()
+                .call(Method::GET, "/api/v1/sync?since=0&limit=1", None, None)
+                .await?,
+        )?;
+        let head = head_page.head;
+        let mut snapshot = Snapshot::default();
+        let projects: Vec<spartex_api::Project> = self.decode(
+            self.session()
+                .call(Method::GET, "/api/v1/projects", None, None)
+                .await?,
+        )?;
+        for project in &projects {
+            let detail: ProjectDetail = self.decode(
+                self.session()
+                    .call(
+                        Method::GET,
+                        &format!("/api/v1/projects/{}", project.id),
+                        None,
+                        None,
+                    )
+                    .await?,
+            )?;
+            snapshot.agents.extend(detail.agents);
+            snapshot.tasks.extend(detail.tasks);
+            let messages: Vec<spartex_api::Message> = self.decode(
+                self.session()
+                    .call(
+                        Method::GET,
+                        &format!("/api/v1/projects/{}/messages?limit=200", project.id),
+                        None,
+                        None,
+                    )
+                    .await?,
+            )?;
+            snapshot.messages.extend(messages);
+        }
+        snapshot.projects = projects;
+        snapshot.approvals = self.decode(
+            self.session()
+                .call(Method::GET, "/api/v1/approvals", None, None)
+                .await?,
+        )?;
+        snapshot.stops = self.decode(
+            self.session()
+                .call(Method::GET, "/api/v1/stops", None, None)
+                .await?,
+        )?;
+        self.store().replace_with_snapshot(snapshot, head).await?;
+        tracing::info!(account = %self.info().id, head, "cache rebuilt from snapshots");
+        self.publish(Change::Resynced);
+        Ok(())
+    }
+
+    fn decode<T: serde::de::DeserializeOwned>(&self, value: Value) -> CoreResult<T> {
+        serde_json::from_value(value).map_err(|e| CoreError::Protocol {
+            server: self.session().api().base().to_owned(),
+            detail: format!("unexpected answer: {e}"),
+        })
+    }
+
+    /// Keeps the event socket open until `stop` fires: reconnects with full-jitter backoff
+    /// (250 ms to 30 s, reset after a link that lived 60 s) and treats 45 s of silence as dead.
+    pub(crate) async fn run_realtime(&self, mut stop: tokio::sync::watch::Receiver<bool>) {
+        let mut failures: u32 = 0;
+        while !*stop.borrow() {
+            self.set_link(LinkState::Connecting);
+            let started = tokio::time::Instant::now();
+            let ended = tokio::select! {
+                ended = self.stream_once() => ended,
+                _ = stop.changed() => return,
+            };
+            match ended {
+                Err(CoreError::SignedOut { message }) => {
+                    tracing::warn!(%message, "the server refused the session; realtime stopped");
+                    self.set_link(LinkState::SignedOut);
+                    return;
+                }
+                Err(error) => tracing::info!(%error, "event link lost"),
+                Ok(()) => tracing::info!("event link closed by the server"),
+            }
+            self.set_link(LinkState::Offline);
+            if started.elapsed() >= Duration::from_secs(60) {
+                failures = 0;
+            }
+            let wait = backoff(failures);
+            failures = failures.saturating_add(1);
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = stop.changed() => return,
+            }
+        }
+    }
+
+    /// One connection: hello, replay, live. Returns when the link ends.
+    async fn stream_once(&self) -> CoreResult<()> {
+        let token = self.session().access_token().await?;
+        let since = self.store().last_seq().await?;
+        let url = self
+            .session()
+            .api()
+            .socket_url(&format!("/api/v1/events?since={since}"));
+        let mut request = url
+            .into_client_request()
+            .map_err(|e| CoreError::Local(format!("bad socket URL: {e}")))?;
+        let header = format!("Bearer {}", token.expose())
+            .parse()
+            .map_err(|_| CoreError::Local("token is not a valid header".into()))?;
+        request.headers_mut().insert("authorization", header);
+        let config = WebSocketConfig::default()
+            .max_message_size(Some(MAX_FRAME_BYTES))
+            .max_frame_size(Some(MAX_FRAME_BYTES));
+        let (socket, _) =
+            tokio_tungstenite::connect_async_with_config(request, Some(config), false)
+                .await
+                .map_err(|e| match e {
+                    tokio_tungstenite::tungstenite::Error::Http(response)
+                        if response.status() == 401 =>
+                    {
+                        CoreError::SignedOut {
+                            message: "The server refused the session on the event socket.".into(),
+                        }
+                    }
+                    other => CoreError::Offline {
+                        server: self.session().api().base().to_owned(),
+                        reason: other.to_string(),
+                    },
+                })?;
+        let (mut sink, mut frames) = socket.split();
+        let offline = |reason: String| CoreError::Offline {
+            server: self.session().api().base().to_owned(),
+            reason,
+        };
+        let mut caught_up = false;
+        loop {
+            let first = match tokio::time::timeout(DEAD_LINK_AFTER, frames.next()).await {
+                Err(_) => return Err(offline("no frame or ping for 45 s".into())),
+                Ok(None) => return Ok(()),
+                Ok(Some(Err(e))) => return Err(offline(e.to_string())),
+                Ok(Some(Ok(frame))) => frame,
+            };
+            let mut batch = Vec::new();
+            let mut next = Some(first);
+            while let Some(frame) = next.take() {
+                match frame {
+                    WsMessage::Text(text) => match serde_json::from_str::<StreamFrame>(&text) {
+                        Ok(StreamFrame::Event(event)) => batch.push(event),
+                        Ok(StreamFrame::Control(ControlFrame::Hello { head })) => {
+                            self.store()
+                                .set_meta(meta::SERVER_HEAD, &head.to_string())
+                                .await?;
+                            caught_up = since >= head;
+                        }
+                        Ok(StreamFrame::Control(ControlFrame::ResyncRequired { .. })) => {
+                            self.resync().await?;
+                            caught_up = true;
+                        }
+                        Err(error) => {
+                            let shown: String = text.chars().take(120).collect();
+                            tracing::warn!(%error, frame = %shown, "skipped a frame that is not a Spartex event");
+                        }
+                    },
+                    WsMessage::Ping(payload) => sink
+                        .send(WsMessage::Pong(payload))
+                        .await
+                        .map_err(|e| offline(e.to_string()))?,
+                    WsMessage::Close(_) => {
+                        if !batch.is_empty() {
+                            self.apply(&batch).await?;
+                        }
+                        return Ok(());
+                    }
+                    _ => {}
+                }
+                if batch.len() < MAX_BATCH {
+                    // Take whatever else already arrived, to apply it in the same transaction.
+                    next = match futures_util::FutureExt::now_or_never(frames.next()) {
+                        Some(Some(Ok(frame))) => Some(frame),
+                        _ => None,
+                    };
+                }
+            }
+            if !batch.is_empty() {
+                self.apply(&batch).await?;
+                let now = chrono::Utc::now().to_rfc3339();
+                self.store().set_meta(meta::LAST_SYNC_AT, &now).await?;
+            }
+            if !caught_up {
+                let head: i64 = self
+                    .store()
+                    .meta(meta::SERVER_HEAD)
+                    .await?
+                    .and_then(|h| h.parse().ok())
+                    .unwrap_or(0);
+                caught_up = self.store().last_seq().await? >= head;
+            }
+            if caught_up && self.link() != LinkState::Connected {
+                self.set_link(LinkState::Connected);
+                let now = chrono::Utc::now().to_rfc3339();
+                self.store().set_meta(meta::LAST_SYNC_AT, &now).await?;
+                self.wake_outbox();
+            }
+        }
+    }
+}
+
+/// Full jitter: a random wait between 0 and min(30 s, 250 ms × 2^failures), at least 250 ms.
+pub fn backoff(failures: u32) -> Duration {
+    let ceiling_ms = 250u64.saturating_mul(1u64 << failures.min(7)).min(30_000);
+    Duration::from_millis(rand::thread_rng().gen_range(250..=ceiling_ms.max(250)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::backoff;
+
+    #[test]
+    fn backoff_stays_between_250_ms_and_30_s_and_grows() {
+        for failures in 0..20 {
+            let wait = backoff(failures);
+            assert!(
+                wait.as_millis() >= 250 && wait.as_millis() <= 30_000,
+                "{failures}: {wait:?}"
+            );
+        }
+        assert_eq!(backoff(0).as_millis(), 250);
+        let late: u128 = (0..200).map(|_| backoff(10).as_millis()).sum::<u128>() / 200;
+        assert!(
+            late > 5_000,
+            "after many failures the mean wait approaches 15 s, got {late} ms"
+        );
+    }
+}
