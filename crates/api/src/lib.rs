@@ -22,3 +22,6 @@ pub const API_PREFIX: &str = "/api/v1";
 
 /// The header that makes a mutation safe to retry.
 pub const IDEMPOTENCY_KEY_HEADER: &str = "Idempotency-Key";
+
+#[cfg(test)]
+mod fuzz;

@@ -12,6 +12,8 @@ CREATE TABLE projects (
     name       TEXT NOT NULL,
     status     TEXT NOT NULL,
     updated_at TEXT NOT NULL,
+    -- The newest of updated_at and the project's latest message, kept on apply for the dashboard.
+    last_activity TEXT NOT NULL DEFAULT '',
     title      TEXT NOT NULL,
     body       TEXT NOT NULL,
     data       TEXT NOT NULL

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use serde::Serialize;
-use spartex_api::{ApprovalStatus, Decision};
+use spartex_api::{ApprovalStatus, Decision, Stop};
 use tokio::sync::{broadcast, watch, Mutex, Notify};
 
 use crate::accounts::AccountInfo;
@@ -175,6 +175,11 @@ impl Account {
             })
     }
 
+    /// The newest stop of a project (or, with `None`, of every project) in the cache.
+    pub async fn latest_stop(&self, project_id: Option<&str>) -> CoreResult<Option<Stop>> {
+        Ok(self.store().latest_stop(project_id).await?)
+    }
+
     pub async fn messages(
         &self,
         project_id: &str,
@@ -206,14 +211,26 @@ impl Account {
         let view = self.approval(approval_id).await?;
         let approval = &view.approval;
         if approval.status != ApprovalStatus::Pending {
+            // The server's words for the same refusal, so the user reads one message whether
+            // the cache or the server noticed first.
             let by = approval
                 .decided_by
                 .as_ref()
-                .map(|d| format!(" by {}", d.name))
+                .map(|d| match d.role {
+                    Some(role) => format!(" by {} ({role})", d.name),
+                    None => format!(" by {}", d.name),
+                })
+                .unwrap_or_default();
+            let at = approval
+                .decided_at
+                .map(|t| format!(" at {} UTC", t.format("%H:%M")))
                 .unwrap_or_default();
             return Err(CoreError::Conflict {
                 code: "approval_already_decided".into(),
-                message: format!("“{}” is already {}{by}.", approval.title, approval.status),
+                message: format!(
+                    "Already {}{by}{at}. Your decision was not applied.",
+                    approval.status
+                ),
                 details: serde_json::json!({ "approval": approval }),
             });
         }
@@ -334,9 +351,26 @@ impl Account {
             let stop = stop.subscribe();
             async move { account.run_delivery(stop).await }
         });
+        let checkpoints = tokio::spawn({
+            let account = self.clone();
+            let mut stop = stop.subscribe();
+            async move {
+                let mut tick = tokio::time::interval(std::time::Duration::from_secs(5));
+                loop {
+                    tokio::select! {
+                        _ = tick.tick() => {
+                            if let Err(error) = account.store().checkpoint().await {
+                                tracing::warn!(%error, "cache checkpoint failed; retrying later");
+                            }
+                        }
+                        _ = stop.changed() => return,
+                    }
+                }
+            }
+        });
         Running {
             stop,
-            tasks: vec![realtime, delivery],
+            tasks: vec![realtime, delivery, checkpoints],
         }
     }
 }

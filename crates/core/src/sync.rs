@@ -86,6 +86,7 @@ impl Account {
             }
         }
         report.last_seq = self.store().last_seq().await?;
+        self.store().checkpoint().await?;
         let now = chrono::Utc::now().to_rfc3339();
         self.store().set_meta(meta::LAST_SYNC_AT, &now).await?;
         self.store()

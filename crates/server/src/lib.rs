@@ -84,12 +84,10 @@ pub async fn start(settings: Settings, clock: Arc<dyn Clock>) -> Result<RunningS
         Some(secret) => secret.clone(),
         None => stored_jwt_secret(store.as_ref()).await?,
     };
-    let listener = tokio::net::TcpListener::bind(settings.listen)
-        .await
-        .map_err(|source| StartError::Bind {
-            addr: settings.listen,
-            source,
-        })?;
+    let listener = listen(settings.listen).map_err(|source| StartError::Bind {
+        addr: settings.listen,
+        source,
+    })?;
     let addr = listener.local_addr().map_err(|source| StartError::Bind {
         addr: settings.listen,
         source,
@@ -111,6 +109,19 @@ pub async fn start(settings: Settings, clock: Arc<dyn Clock>) -> Result<RunningS
         serve,
         sweeper,
     })
+}
+
+/// A listener with room for a reconnect storm: after a restart every client reconnects at
+/// once, and the default backlog of 128 drops handshakes that then wait a second to retry.
+fn listen(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(4096)
 }
 
 /// The token-signing secret kept in the database, made on first start, so tokens outlive restarts.

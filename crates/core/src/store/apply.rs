@@ -235,7 +235,7 @@ pub(super) async fn write_grouped(
             rows.push((p, json(p)?));
         }
         let mut query = QueryBuilder::<Sqlite>::new(
-            "INSERT INTO projects (id, version, name, status, updated_at, title, body, data) ",
+            "INSERT INTO projects (id, version, name, status, updated_at, last_activity, title, body, data) ",
         );
         query.push_values(rows, |mut row, (p, data)| {
             row.push_bind(&p.id)
@@ -243,13 +243,15 @@ pub(super) async fn write_grouped(
                 .push_bind(&p.name)
                 .push_bind(p.status.as_str())
                 .push_bind(time(&p.updated_at))
+                .push_bind(time(&p.updated_at))
                 .push_bind(&p.name)
                 .push_bind(&p.description)
                 .push_bind(data);
         });
         query.push(
             " ON CONFLICT (id) DO UPDATE SET version = excluded.version, name = excluded.name, status = excluded.status, \
-             updated_at = excluded.updated_at, title = excluded.title, body = excluded.body, data = excluded.data \
+             updated_at = excluded.updated_at, last_activity = MAX(projects.last_activity, excluded.updated_at), \
+             title = excluded.title, body = excluded.body, data = excluded.data \
              WHERE excluded.version > projects.version",
         );
         query.build().execute(&mut *conn).await?;
@@ -447,6 +449,22 @@ pub(super) async fn write_grouped(
                 .push_bind(data);
         });
         query.build().execute(&mut *conn).await?;
+    }
+    // The dashboard's "last activity" is kept here, so reading it needs no scan of messages.
+    let mut latest: HashMap<&str, String> = HashMap::new();
+    for message in &grouped.messages {
+        let at = time(&message.created_at);
+        let entry = latest.entry(message.project_id.as_str()).or_default();
+        if at > *entry {
+            *entry = at;
+        }
+    }
+    for (project_id, at) in latest {
+        sqlx::query("UPDATE projects SET last_activity = ?1 WHERE id = ?2 AND last_activity < ?1")
+            .bind(&at)
+            .bind(project_id)
+            .execute(&mut *conn)
+            .await?;
     }
     changes.extend(grouped.messages.into_iter().map(|m| Change::Message {
         message: Box::new(m),

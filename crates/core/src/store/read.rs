@@ -18,40 +18,30 @@ fn decision(local: Option<String>) -> Option<Decision> {
 impl Store {
     /// Every project with its agents by status, pending approvals and last activity.
     pub async fn dashboard(&self) -> StoreResult<Vec<ProjectSummary>> {
-        type Row = (String, i64, i64, i64, i64, i64, i64, Option<String>, i64);
-        let rows: Vec<Row> = sqlx::query_as(
-            "SELECT p.data, COALESCE(a.total, 0), COALESCE(a.working, 0), COALESCE(a.waiting, 0), \
-                    COALESCE(a.stopped, 0), COALESCE(a.error, 0), COALESCE(ap.pending, 0), \
-                    MAX(p.updated_at, COALESCE((SELECT MAX(m.created_at) FROM messages m WHERE m.project_id = p.id), '')), \
-                    EXISTS (SELECT 1 FROM outbox o WHERE o.kind = 'stop' AND (o.project_id = p.id OR o.project_id IS NULL)) \
+        // One row holding a JSON array: sqlx hands rows over one by one from its worker
+        // thread, which costs more than the query itself for a thousand projects.
+        let json: String = sqlx::query_scalar(
+            "SELECT COALESCE(json_group_array(json_object( \
+                 'project', json(p.data), \
+                 'agents_total', COALESCE(a.total, 0), 'agents_working', COALESCE(a.working, 0), \
+                 'agents_waiting', COALESCE(a.waiting, 0), 'agents_stopped', COALESCE(a.stopped, 0), \
+                 'agents_error', COALESCE(a.error, 0), 'pending_approvals', COALESCE(ap.pending, 0), \
+                 'last_activity', NULLIF(p.last_activity, ''), \
+                 'stop_sending', json(CASE WHEN EXISTS (SELECT 1 FROM outbox o WHERE o.kind = 'stop' \
+                     AND (o.project_id = p.id OR o.project_id IS NULL)) THEN 'true' ELSE 'false' END))), '[]') \
              FROM projects p \
              LEFT JOIN (SELECT project_id, COUNT(*) AS total, SUM(status = 'working') AS working, \
                                SUM(status = 'waiting_approval') AS waiting, SUM(status IN ('stopped', 'stopping')) AS stopped, \
                                SUM(status = 'error') AS error \
                         FROM agents GROUP BY project_id) a ON a.project_id = p.id \
              LEFT JOIN (SELECT project_id, COUNT(*) AS pending FROM approvals WHERE status = 'pending' GROUP BY project_id) ap \
-                    ON ap.project_id = p.id \
-             ORDER BY p.name",
+                    ON ap.project_id = p.id",
         )
-        .fetch_all(&self.reader)
+        .fetch_one(&self.reader)
         .await?;
-        rows.into_iter()
-            .map(
-                |(data, total, working, waiting, stopped, error, pending, last, stop_sending)| {
-                    Ok(ProjectSummary {
-                        project: parse(&data)?,
-                        agents_total: total,
-                        agents_working: working,
-                        agents_waiting: waiting,
-                        agents_stopped: stopped,
-                        agents_error: error,
-                        pending_approvals: pending,
-                        last_activity: last.and_then(|t| t.parse().ok()),
-                        stop_sending: stop_sending != 0,
-                    })
-                },
-            )
-            .collect()
+        let mut rows: Vec<ProjectSummary> = serde_json::from_str(&json)?;
+        rows.sort_by(|a, b| a.project.name.cmp(&b.project.name));
+        Ok(rows)
     }
 
     /// A project by id, or by name (case-insensitive, unique prefix).
@@ -254,6 +244,18 @@ impl Store {
             .bind(stop_id)
             .fetch_optional(&self.reader)
             .await?;
+        data.map(|d| parse(&d)).transpose()
+    }
+
+    /// The newest stop of a scope (a project's id, or `None` for stops of every project), by
+    /// the server's `requested_at`.
+    pub async fn latest_stop(&self, project_id: Option<&str>) -> StoreResult<Option<Stop>> {
+        let data: Option<String> = sqlx::query_scalar(
+            "SELECT data FROM stops WHERE project_id IS ? ORDER BY requested_at DESC, id DESC LIMIT 1",
+        )
+        .bind(project_id)
+        .fetch_optional(&self.reader)
+        .await?;
         data.map(|d| parse(&d)).transpose()
     }
 

@@ -1,11 +1,11 @@
 //! What the faces show: cache rows joined into the shapes a screen or a command needs.
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use spartex_api::{Agent, Approval, Decision, Message, Project, Stop, Task};
 
 /// One row of the dashboard.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ProjectSummary {
     pub project: Project,
     pub agents_total: i64,

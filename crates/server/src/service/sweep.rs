@@ -67,10 +67,17 @@ pub async fn run(state: AppState) {
     let mut tick = tokio::time::interval(state.settings.sweep_interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut last_prune = tokio::time::Instant::now();
+    let mut last_checkpoint = tokio::time::Instant::now();
     loop {
         tokio::select! {
             _ = tick.tick() => {}
             () = &mut stopping => return,
+        }
+        if last_checkpoint.elapsed() >= Duration::from_secs(2) {
+            last_checkpoint = tokio::time::Instant::now();
+            if let Err(e) = state.store.checkpoint().await {
+                tracing::warn!(error = %e, "checkpoint failed; retrying later");
+            }
         }
         if let Err(e) = run_due(&state).await {
             tracing::error!(error = %e, "deadline sweep failed; retrying on the next tick");

@@ -153,6 +153,9 @@ pub trait Store: Send + Sync + 'static {
     /// Drops events older than the cut-off, raising each tenant's floor. Returns how many went.
     async fn prune_events(&self, older_than_ms: i64) -> StoreResult<u64>;
     async fn prune_idempotency_keys(&self, older_than_ms: i64) -> StoreResult<u64>;
+
+    /// Moves committed writes into the main database file off the commit path.
+    async fn checkpoint(&self) -> StoreResult<()>;
 }
 
 /// One write transaction: every change and its events commit together or not at all.

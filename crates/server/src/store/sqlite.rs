@@ -28,6 +28,8 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(10))
+            // Checkpoints run on the sweeper's timer, so no commit waits for one's fsync.
+            .pragma("wal_autocheckpoint", "0")
             .foreign_keys(true);
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
@@ -304,6 +306,19 @@ impl Store for SqliteStore {
                 .await?
                 .rows_affected(),
         )
+    }
+
+    async fn checkpoint(&self) -> StoreResult<()> {
+        self.passive_checkpoint().await
+    }
+}
+
+impl SqliteStore {
+    async fn passive_checkpoint(&self) -> StoreResult<()> {
+        sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+            .execute(&self.reader)
+            .await?;
+        Ok(())
     }
 }
 

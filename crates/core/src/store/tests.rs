@@ -1,0 +1,388 @@
+//! The cache on its own: a real SQLCipher file in a temp folder.
+
+use chrono::Utc;
+use serde_json::json;
+use spartex_api::{Approval, ApprovalStatus, Decision, Event, OnExpiry, Risk};
+
+use super::{new_cache_key, QueuedAction, Store, StoreError};
+use crate::{Change, Outcome};
+
+async fn store() -> (Store, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = Store::open(&dir.path().join("cache.db"), &new_cache_key())
+        .await
+        .expect("opens");
+    (store, dir)
+}
+
+fn approval(id: &str, version: i64, status: ApprovalStatus) -> Approval {
+    Approval {
+        id: id.into(),
+        project_id: "prj_1".into(),
+        agent_id: Some("agt_1".into()),
+        task_id: None,
+        kind: "publish_ad".into(),
+        title: "Publish the spring hero ad".into(),
+        summary: "Bloom & Co linen dresses".into(),
+        payload: json!({}),
+        preview: None,
+        risk: Risk::High,
+        status,
+        created_at: Utc::now(),
+        expires_at: Utc::now() + chrono::Duration::minutes(10),
+        on_expiry: OnExpiry::Reject,
+        decided_by: None,
+        decided_at: None,
+        comment: None,
+        version,
+    }
+}
+
+fn event(seq: i64, kind: &str, data: serde_json::Value) -> Event {
+    Event {
+        seq,
+        kind: kind.into(),
+        at: Utc::now(),
+        project_id: Some("prj_1".into()),
+        data,
+    }
+}
+
+fn approval_event(seq: i64, version: i64, status: ApprovalStatus) -> Event {
+    event(
+        seq,
+        "approval.upserted",
+        serde_json::to_value(approval("apr_1", version, status)).expect("json"),
+    )
+}
+
+#[tokio::test]
+async fn applying_the_same_events_twice_changes_nothing() {
+    let (store, _dir) = store().await;
+    let events = vec![
+        approval_event(1, 1, ApprovalStatus::Pending),
+        approval_event(2, 2, ApprovalStatus::Approved),
+    ];
+    let first = store.apply_events(&events).await.expect("applies");
+    assert_eq!((first.applied, first.last_seq), (2, 2));
+    let again = store.apply_events(&events).await.expect("replay");
+    assert_eq!(
+        again.applied, 0,
+        "events at or below the stored seq are skipped"
+    );
+    assert!(again.changes.is_empty());
+    let view = store
+        .approval("apr_1")
+        .await
+        .expect("reads")
+        .expect("cached");
+    assert_eq!(view.approval.status, ApprovalStatus::Approved);
+}
+
+#[tokio::test]
+async fn an_older_version_never_overwrites_a_newer_one() {
+    let (store, _dir) = store().await;
+    store
+        .apply_events(&[approval_event(1, 5, ApprovalStatus::Rejected)])
+        .await
+        .expect("applies");
+    let stale = store
+        .apply_events(&[approval_event(2, 3, ApprovalStatus::Pending)])
+        .await
+        .expect("applies");
+    assert_eq!(stale.last_seq, 2, "the seq still advances");
+    assert!(stale.changes.is_empty());
+    let view = store
+        .approval("apr_1")
+        .await
+        .expect("reads")
+        .expect("cached");
+    assert_eq!(
+        (view.approval.version, view.approval.status),
+        (5, ApprovalStatus::Rejected)
+    );
+}
+
+#[tokio::test]
+async fn a_gap_applies_nothing_and_says_where() {
+    let (store, _dir) = store().await;
+    store
+        .apply_events(&[approval_event(1, 1, ApprovalStatus::Pending)])
+        .await
+        .expect("applies");
+    let gap = store
+        .apply_events(&[approval_event(5, 2, ApprovalStatus::Approved)])
+        .await;
+    assert!(
+        matches!(gap, Err(StoreError::Gap { last: 1, next: 5 })),
+        "{gap:?}"
+    );
+    assert_eq!(store.last_seq().await.expect("seq"), 1);
+}
+
+#[tokio::test]
+async fn unknown_or_malformed_events_are_kept_not_lost_and_do_not_block_sync() {
+    let (store, _dir) = store().await;
+    let events = vec![
+        event(1, "budget.rebalanced", json!({"anything": true})),
+        event(2, "approval.upserted", json!({"id": 42})),
+        approval_event(3, 1, ApprovalStatus::Pending),
+    ];
+    let batch = store.apply_events(&events).await.expect("applies");
+    assert_eq!((batch.applied, batch.rejected, batch.last_seq), (3, 2, 3));
+    let kept: i64 = sqlx::query_scalar("SELECT count(*) FROM rejected_events")
+        .fetch_one(&store.reader)
+        .await
+        .expect("count");
+    assert_eq!(kept, 2);
+    assert!(store.approval("apr_1").await.expect("reads").is_some());
+}
+
+#[tokio::test]
+async fn the_file_on_disk_is_encrypted_and_another_key_cannot_open_it() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("cache.db");
+    let key = new_cache_key();
+    let store = Store::open(&path, &key).await.expect("opens");
+    store
+        .apply_events(&[approval_event(1, 1, ApprovalStatus::Pending)])
+        .await
+        .expect("applies");
+    store.close().await;
+    let bytes = std::fs::read(&path).expect("file");
+    assert!(
+        !bytes.starts_with(b"SQLite format 3"),
+        "a plain SQLite header means no encryption"
+    );
+    assert!(
+        !bytes.windows(10).any(|w| w == b"Bloom & Co"),
+        "content must not be readable on disk"
+    );
+    let wrong = Store::open(&path, &new_cache_key()).await;
+    assert!(
+        matches!(wrong, Err(StoreError::Unreadable { .. })),
+        "{:?}",
+        wrong.err()
+    );
+    let right = Store::open(&path, &key).await.expect("reopens");
+    assert_eq!(right.last_seq().await.expect("seq"), 1);
+    assert_eq!(right.integrity_check().await.expect("check"), "ok");
+}
+
+#[tokio::test]
+async fn search_finds_approvals_and_messages_by_their_words() {
+    let (store, _dir) = store().await;
+    let message = json!({
+        "id": "msg_1", "project_id": "prj_1", "agent_id": null, "author_kind": "agent", "author_id": "agt_1",
+        "author_name": "Quill", "body": "Drafted three TikTok hooks for the linen launch", "created_at": Utc::now(),
+        "client_msg_id": null
+    });
+    store
+        .apply_events(&[
+            approval_event(1, 1, ApprovalStatus::Pending),
+            event(2, "message.created", message),
+        ])
+        .await
+        .expect("applies");
+    let hits = store.search("tiktok", 10).await.expect("searches");
+    assert_eq!(hits.len(), 1);
+    assert_eq!(
+        (hits[0].kind.as_str(), hits[0].id.as_str()),
+        ("message", "msg_1")
+    );
+    let hits = store.search("bloom", 10).await.expect("searches");
+    assert_eq!(hits[0].kind, "approval");
+    assert!(store
+        .search("\"OR ( -", 10)
+        .await
+        .expect("odd input is no error")
+        .is_empty());
+}
+
+#[tokio::test]
+async fn a_queued_decision_shows_at_once_and_is_undone_when_refused() {
+    let (store, _dir) = store().await;
+    store
+        .apply_events(&[approval_event(1, 1, ApprovalStatus::Pending)])
+        .await
+        .expect("applies");
+    let action = QueuedAction::Decide {
+        approval_id: "apr_1".into(),
+        title: "Publish the spring hero ad".into(),
+        decision: Decision::Approve,
+        comment: None,
+        seen_version: 1,
+    };
+    let entry = store.enqueue(action, Utc::now()).await.expect("queues");
+    assert_eq!(
+        store
+            .approval("apr_1")
+            .await
+            .expect("reads")
+            .expect("cached")
+            .sending,
+        Some(Decision::Approve)
+    );
+    assert_eq!(store.outbox().await.expect("outbox").len(), 1);
+
+    let mut winner = approval("apr_1", 2, ApprovalStatus::Rejected);
+    winner.comment = Some("not this week".into());
+    let outcome = Outcome {
+        at: Utc::now(),
+        result: "already_decided".into(),
+        action: entry.label.clone(),
+        message: "Already rejected by Dana Whitfield (oncall) at 10:32 UTC.".into(),
+        approval_id: Some("apr_1".into()),
+        project_id: None,
+    };
+    store
+        .outbox_refused(
+            &entry,
+            &outcome,
+            Some(spartex_api::EventPayload::Approval(winner)),
+        )
+        .await
+        .expect("refused");
+    let view = store
+        .approval("apr_1")
+        .await
+        .expect("reads")
+        .expect("cached");
+    assert_eq!(
+        (view.sending, view.approval.status),
+        (None, ApprovalStatus::Rejected)
+    );
+    assert!(store.outbox().await.expect("outbox").is_empty());
+    assert_eq!(store.outcomes(5).await.expect("outcomes")[0], outcome);
+}
+
+#[tokio::test]
+async fn stops_are_delivered_before_everything_else() {
+    let (store, _dir) = store().await;
+    let message = QueuedAction::Message {
+        project_id: "prj_1".into(),
+        agent_id: None,
+        body: "hello".into(),
+        author_name: "Dana".into(),
+    };
+    store.enqueue(message, Utc::now()).await.expect("queues");
+    store
+        .enqueue(
+            QueuedAction::StopAll {
+                reason: "incident".into(),
+            },
+            Utc::now(),
+        )
+        .await
+        .expect("queues");
+    let order: Vec<_> = store
+        .outbox()
+        .await
+        .expect("outbox")
+        .into_iter()
+        .map(|e| e.kind)
+        .collect();
+    assert_eq!(order, [super::OutboxKind::Stop, super::OutboxKind::Message]);
+    let pending = store.messages("prj_1", None, 10).await.expect("messages");
+    assert!(pending[0].sending, "a queued message shows as sending");
+}
+
+#[tokio::test]
+async fn a_confirmed_message_replaces_its_local_copy() {
+    let (store, _dir) = store().await;
+    let action = QueuedAction::Message {
+        project_id: "prj_1".into(),
+        agent_id: None,
+        body: "hello".into(),
+        author_name: "Dana".into(),
+    };
+    let entry = store.enqueue(action, Utc::now()).await.expect("queues");
+    let confirmed = json!({
+        "id": "msg_9", "project_id": "prj_1", "agent_id": null, "author_kind": "user", "author_id": "usr_1",
+        "author_name": "Dana", "body": "hello", "created_at": Utc::now(), "client_msg_id": entry.client_msg_id
+    });
+    let changes = store
+        .outbox_delivered(&entry, &confirmed, None)
+        .await
+        .expect("delivered");
+    assert!(matches!(changes.as_slice(), [Change::Message { .. }]));
+    store
+        .apply_events(&[event(1, "message.created", confirmed)])
+        .await
+        .expect("the echo is harmless");
+    let messages = store.messages("prj_1", None, 10).await.expect("messages");
+    assert_eq!(
+        messages.len(),
+        1,
+        "one copy, not the local one and the server's"
+    );
+    assert!(!messages[0].sending);
+}
+
+#[tokio::test]
+async fn the_dashboard_counts_agents_and_approvals_and_flags_an_undelivered_stop() {
+    let (store, _dir) = store().await;
+    let at = "2026-11-28T10:00:00Z";
+    let project = |id: &str, name: &str| {
+        json!({"id": id, "name": name, "description": "", "status": "active",
+        "budget_usd": 100.0, "spent_usd": 10.0, "created_at": at, "updated_at": at, "version": 1})
+    };
+    let agent = |id: &str, project: &str, status: &str| {
+        json!({"id": id, "project_id": project, "name": id, "role": "Copywriter",
+        "model": "gpt-5", "status": status, "current_task_id": null, "last_heartbeat_at": null, "tokens_used": 0, "cost_usd": 0.0, "version": 1})
+    };
+    store
+        .apply_events(&[
+            event(1, "project.upserted", project("prj_1", "Spring")),
+            event(2, "project.upserted", project("prj_2", "Autumn")),
+            event(3, "agent.upserted", agent("a1", "prj_1", "working")),
+            event(4, "agent.upserted", agent("a2", "prj_1", "error")),
+            event(
+                5,
+                "agent.upserted",
+                agent("a3", "prj_2", "waiting_approval"),
+            ),
+            approval_event(6, 1, ApprovalStatus::Pending),
+        ])
+        .await
+        .expect("applies");
+    store
+        .enqueue(
+            QueuedAction::StopProject {
+                project_id: "prj_1".into(),
+                project_name: "Spring".into(),
+                reason: String::new(),
+            },
+            Utc::now(),
+        )
+        .await
+        .expect("queues");
+    store
+        .enqueue(
+            QueuedAction::StopAll {
+                reason: String::new(),
+            },
+            Utc::now(),
+        )
+        .await
+        .expect("queues");
+    let rows = store.dashboard().await.expect("dashboard");
+    let names: Vec<&str> = rows.iter().map(|r| r.project.name.as_str()).collect();
+    assert_eq!(names, ["Autumn", "Spring"], "each project once, by name");
+    let spring = &rows[1];
+    assert_eq!(
+        (
+            spring.agents_total,
+            spring.agents_working,
+            spring.agents_error,
+            spring.pending_approvals
+        ),
+        (2, 1, 1, 1)
+    );
+    assert!(
+        rows.iter().all(|r| r.stop_sending),
+        "a queued stop of everything covers every project"
+    );
+    assert_eq!(rows[0].agents_waiting, 1);
+    assert!(spring.last_activity.is_some());
+}

@@ -1,0 +1,171 @@
+//! Servers that misbehave: HTML answers, broken JSON, unknown and malformed events, huge
+//! frames. The client says what is wrong, keeps its cache sound, and does not crash.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use axum::extract::ws::{Message, WebSocketUpgrade};
+use axum::response::{Html, IntoResponse};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::json;
+use spartex_core::{CoreError, Secret};
+
+use crate::support::{eventually, World};
+
+async fn serve(router: Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("binds");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move { axum::serve(listener, router).await.expect("serves") });
+    format!("http://{addr}")
+}
+
+fn token_pair() -> serde_json::Value {
+    json!({
+        "access_token": "not-a-jwt-but-the-client-does-not-care",
+        "refresh_token": "srt_x",
+        "expires_in": 900,
+        "user": {"id": "usr_1", "email": "dana@evil.test", "name": "Dana", "role": "oncall"},
+        "tenant": {"id": "ten_1", "name": "Evil Corp", "slug": "evil"}
+    })
+}
+
+#[tokio::test]
+async fn a_server_that_answers_html_gets_a_clear_error() {
+    let world = World::start().await;
+    let url = serve(
+        Router::new().fallback(|| async { Html("<html><body>Welcome to nginx!</body></html>") }),
+    )
+    .await;
+    let error = world
+        .core("dana")
+        .login(&url, "dana@acme.test", &Secret::new("pw"))
+        .await
+        .err()
+        .expect("refused");
+    assert!(matches!(error, CoreError::Protocol { .. }), "{error:?}");
+    assert!(
+        error
+            .to_string()
+            .contains("did not answer as a Spartex server"),
+        "{error}"
+    );
+    assert!(
+        error.to_string().contains("Check the server URL"),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn a_5xx_without_a_body_and_broken_json_are_told_apart() {
+    let world = World::start().await;
+    let url = serve(Router::new().route(
+        "/api/v1/auth/login",
+        post(|| async {
+            (
+                axum::http::StatusCode::BAD_GATEWAY,
+                "upstream connect error",
+            )
+                .into_response()
+        }),
+    ))
+    .await;
+    let error = world
+        .core("a")
+        .login(&url, "dana@acme.test", &Secret::new("pw"))
+        .await
+        .err()
+        .expect("refused");
+    assert!(
+        matches!(error, CoreError::Server { status: 502, .. }),
+        "{error:?}"
+    );
+
+    let url = serve(Router::new().route(
+        "/api/v1/auth/login",
+        post(|| async {
+            (
+                [(axum::http::header::CONTENT_TYPE, "application/json")],
+                "{\"access_token\": ",
+            )
+                .into_response()
+        }),
+    ))
+    .await;
+    let error = world
+        .core("b")
+        .login(&url, "dana@acme.test", &Secret::new("pw"))
+        .await
+        .err()
+        .expect("refused");
+    assert!(error.to_string().contains("malformed JSON"), "{error}");
+}
+
+#[tokio::test]
+async fn hostile_frames_are_skipped_or_kept_and_the_cache_stays_sound() {
+    let world = World::start().await;
+    let connections = Arc::new(AtomicUsize::new(0));
+    let counter = connections.clone();
+    let router = Router::new()
+        .route("/api/v1/auth/login", post(|| async { Json(token_pair()) }))
+        .route("/api/v1/sync", get(|| async { Json(json!({"events": [], "head": 0, "resync_required": false})) }))
+        .route(
+            "/api/v1/events",
+            get(move |upgrade: WebSocketUpgrade| {
+                let n = counter.fetch_add(1, Ordering::SeqCst);
+                async move {
+                    upgrade.max_message_size(64 << 20).on_upgrade(move |mut socket| async move {
+                        let _ = socket.send(Message::Text(json!({"type": "hello", "head": 3}).to_string().into())).await;
+                        if n == 0 {
+                            for frame in [
+                                "this is not json".to_owned(),
+                                json!({"type": "party_time"}).to_string(),
+                                json!({"seq": 1, "type": "budget.rebalanced", "at": "2026-11-28T10:00:00Z", "project_id": null, "data": {}}).to_string(),
+                                json!({"seq": 2, "type": "agent.upserted", "at": "2026-11-28T10:00:00Z", "project_id": null, "data": {"id": 5}}).to_string(),
+                                "x".repeat(20 << 20),
+                            ] {
+                                let _ = socket.send(Message::Text(frame.into())).await;
+                            }
+                        } else {
+                            let project = json!({"id": "prj_1", "name": "Survivor", "description": "", "status": "active",
+                                "budget_usd": 10.0, "spent_usd": 1.0, "created_at": "2026-11-28T10:00:00Z",
+                                "updated_at": "2026-11-28T10:00:00Z", "version": 1});
+                            let event = json!({"seq": 3, "type": "project.upserted", "at": "2026-11-28T10:00:00Z", "project_id": "prj_1", "data": project});
+                            let _ = socket.send(Message::Text(event.to_string().into())).await;
+                        }
+                        // Hold the socket open until the client leaves.
+                        while let Some(Ok(_)) = socket.recv().await {}
+                    })
+                }
+            }),
+        );
+    let url = serve(router).await;
+    let core = world.core("dana");
+    let account = core
+        .login(&url, "dana@evil.test", &Secret::new("pw"))
+        .await
+        .expect("signs in");
+    let running = account.start();
+    eventually(
+        "the good event after the hostile ones is applied",
+        || async { account.store().last_seq().await.expect("seq") == 3 },
+    )
+    .await;
+    assert!(
+        connections.load(Ordering::SeqCst) >= 2,
+        "the huge frame ended the first link and the client reconnected"
+    );
+    assert_eq!(
+        account.dashboard().await.expect("dashboard")[0]
+            .project
+            .name,
+        "Survivor"
+    );
+    assert_eq!(
+        account.store().integrity_check().await.expect("check"),
+        "ok"
+    );
+    running.stop().await;
+}

@@ -1,0 +1,79 @@
+use crate::support::World;
+
+#[tokio::test]
+async fn a_cache_whose_key_is_gone_is_rebuilt_from_the_server() {
+    let world = World::start().await;
+    let core = world.core("dana");
+    let account = world.login(&core, "oncall@acme.test").await;
+    let before = account.catch_up().await.expect("sync").last_seq;
+    let id = account.info().id.clone();
+    account.store().close().await;
+    drop(account);
+    let secrets = spartex_core::secrets::InsecureFileSecretStore::new(
+        world.dir.path().join("dana").join("secrets.json"),
+    );
+    spartex_core::SecretStore::delete(&secrets, &format!("{id}/cache-key"))
+        .expect("deletes the key");
+
+    let reopened = core.open(None).await.expect("no dead end: a new cache");
+    assert_eq!(reopened.store().last_seq().await.expect("seq"), 0);
+    assert_eq!(
+        reopened.catch_up().await.expect("rebuilds").last_seq,
+        before
+    );
+    assert_eq!(reopened.dashboard().await.expect("dashboard").len(), 3);
+}
+
+#[tokio::test]
+async fn a_damaged_cache_file_is_rebuilt() {
+    let world = World::start().await;
+    let core = world.core("dana");
+    let account = world.login(&core, "oncall@acme.test").await;
+    account.catch_up().await.expect("sync");
+    let path = account.store().path().to_owned();
+    account.store().close().await;
+    drop(account);
+    std::fs::write(&path, vec![0x5a; 64 * 1024]).expect("damages the file");
+    for suffix in ["-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+    let reopened = core.open(None).await.expect("opens a fresh cache");
+    reopened.catch_up().await.expect("rebuilds");
+    assert_eq!(reopened.dashboard().await.expect("dashboard").len(), 3);
+    assert_eq!(
+        reopened.store().integrity_check().await.expect("check"),
+        "ok"
+    );
+}
+
+#[tokio::test]
+async fn logout_revokes_the_session_and_wipes_cache_and_key() {
+    let world = World::start().await;
+    let core = world.core("dana");
+    let account = world.login(&core, "oncall@acme.test").await;
+    account.catch_up().await.expect("sync");
+    let dir = account.store().path().parent().expect("dir").to_owned();
+    let id = account.info().id.clone();
+    account.store().close().await;
+    drop(account);
+    core.logout(None).await.expect("signs out");
+    assert!(!dir.exists(), "the cache is wiped");
+    assert!(core.accounts().expect("list").is_empty());
+    let secrets = spartex_core::secrets::InsecureFileSecretStore::new(
+        world.dir.path().join("dana").join("secrets.json"),
+    );
+    assert!(
+        spartex_core::SecretStore::get(&secrets, &format!("{id}/cache-key"))
+            .expect("reads")
+            .is_none()
+    );
+    assert!(
+        spartex_core::SecretStore::get(&secrets, &format!("{id}/tokens"))
+            .expect("reads")
+            .is_none()
+    );
+    assert!(matches!(
+        core.open(None).await,
+        Err(spartex_core::CoreError::NoAccount)
+    ));
+}

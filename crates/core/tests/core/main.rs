@@ -1,0 +1,7 @@
+//! The client engine against the real reference server over real sockets.
+
+mod hostile;
+mod keys;
+mod outbox;
+mod support;
+mod sync;

@@ -1,0 +1,140 @@
+use serde_json::json;
+use spartex_api::{ApprovalStatus, Decision};
+
+use crate::support::World;
+
+#[tokio::test]
+async fn deciding_after_someone_else_reverts_and_names_who_decided_first() {
+    let world = World::start().await;
+    let approval = world.ask("Quill", "Publish the spring hero ad").await;
+    let id = approval["id"].as_str().expect("id");
+    let dana = world.login(&world.core("dana"), "oncall@acme.test").await;
+    let marco = world.login(&world.core("marco"), "manager@acme.test").await;
+    dana.catch_up().await.expect("sync");
+    marco.catch_up().await.expect("sync");
+
+    let first = marco
+        .decide(id, Decision::Approve, None)
+        .await
+        .expect("decides");
+    assert!(first.delivered);
+    let second = dana
+        .decide(id, Decision::Reject, Some("hold it".into()))
+        .await
+        .expect("queues");
+    assert!(!second.delivered);
+    let outcome = second.outcome.expect("an outcome the user sees");
+    assert_eq!(outcome.result, "already_decided");
+    assert!(
+        outcome.message.contains("Marco Rossi (manager)"),
+        "{}",
+        outcome.message
+    );
+    let view = dana.approval(id).await.expect("cached");
+    assert_eq!(
+        (view.sending, view.approval.status),
+        (None, ApprovalStatus::Approved),
+        "the optimistic reject is undone"
+    );
+    assert!(
+        dana.outbox().await.expect("outbox").is_empty(),
+        "nothing lingers"
+    );
+}
+
+#[tokio::test]
+async fn an_expired_request_is_refused_with_the_reason() {
+    let world = World::start().await;
+    let approval = world.ask("Quill", "Publish before the deadline").await;
+    let id = approval["id"].as_str().expect("id");
+    let dana = world.login(&world.core("dana"), "oncall@acme.test").await;
+    dana.catch_up().await.expect("sync");
+    world.clock.advance(chrono::Duration::minutes(11));
+    let queued = dana
+        .decide(id, Decision::Approve, None)
+        .await
+        .expect("queues");
+    let outcome = queued.outcome.expect("outcome");
+    assert_eq!(outcome.result, "expired");
+    assert!(outcome.message.contains("expired"), "{}", outcome.message);
+}
+
+#[tokio::test]
+async fn actions_taken_offline_are_delivered_once_when_the_link_returns_stop_first() {
+    let mut world = World::start().await;
+    let approval = world.ask("Quill", "Publish offline-approved ad").await;
+    let id = approval["id"].as_str().expect("id").to_owned();
+    let dana = world.login(&world.core("dana"), "oncall@acme.test").await;
+    dana.catch_up().await.expect("sync");
+    let newsletter = dana
+        .project("The Weekly Edit")
+        .await
+        .expect("cached")
+        .project
+        .id;
+    world.stop_server().await;
+
+    let decided = dana
+        .decide(&id, Decision::Approve, None)
+        .await
+        .expect("queued");
+    let said = dana
+        .send_message(&newsletter, None, "Hold the send until legal signs off")
+        .await
+        .expect("queued");
+    let stopped = dana
+        .stop_project(&newsletter, "wrong list")
+        .await
+        .expect("queued");
+    assert!(!decided.delivered && !said.delivered && !stopped.delivered);
+    assert!(decided
+        .waiting_because
+        .is_some_and(|w| w.contains("Can't reach")));
+    let kinds: Vec<_> = dana
+        .outbox()
+        .await
+        .expect("outbox")
+        .iter()
+        .map(|e| e.kind)
+        .collect();
+    assert_eq!(
+        kinds[0],
+        spartex_core::store::OutboxKind::Stop,
+        "the stop goes first"
+    );
+    assert_eq!(
+        dana.approval(&id).await.expect("cached").sending,
+        Some(Decision::Approve)
+    );
+
+    world.restart_server().await;
+    let report = dana.flush_outbox().await.expect("flushes");
+    assert_eq!(
+        (report.delivered, report.refused, report.waiting),
+        (3, 0, 0)
+    );
+    let again = dana.flush_outbox().await.expect("flushes");
+    assert_eq!(again.delivered, 0, "nothing is sent twice");
+
+    let token = world.server_token("viewer@acme.test").await;
+    let settled = world.get(&token, &format!("/api/v1/approvals/{id}")).await;
+    assert_eq!(
+        (settled["status"].as_str(), settled["version"].as_i64()),
+        (Some("approved"), Some(2))
+    );
+    let messages = world
+        .get(
+            &token,
+            &format!("/api/v1/projects/{newsletter}/messages?limit=200"),
+        )
+        .await;
+    let copies = messages
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter(|m| m["body"] == json!("Hold the send until legal signs off"))
+        .count();
+    assert_eq!(copies, 1);
+    let stops = world.get(&token, "/api/v1/stops").await;
+    assert_eq!(stops.as_array().expect("list").len(), 1);
+}
