@@ -5,9 +5,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Serialize;
-use spartex_api::{Decision, StopStatus};
+use spartex_api::{Decision, Stop, StopStatus};
 use spartex_core::notify::{DesktopNotifier, NotificationAction};
-use spartex_core::{Account, Change, Core, CoreConfig, CoreError, CoreResult, Queued, Secret};
+use spartex_core::{
+    Account, Change, Core, CoreConfig, CoreError, CoreResult, Outcome, Queued, Secret,
+};
 
 use crate::{render, Cli, Command, Ended};
 
@@ -46,9 +48,19 @@ pub async fn run(cli: Cli) -> CoreResult<Ended> {
         }
         command => {
             let account = core.open(account).await?;
-            with_account(&core, &account, command, json, cli.offline).await
+            let ended = with_account(&core, &account, command, json, cli.offline).await;
+            close_cache(&account).await;
+            ended
         }
     }
+}
+
+/// Closes the cache before the process exits. Only dropped, its connections are closed on
+/// their own threads (a checkpoint, then SQLCipher's teardown) while `main` may already be in
+/// `exit`, running the C library's exit handlers (OpenSSL's among them): a race that aborted
+/// a command with "double free or corruption" instead of its exit code.
+async fn close_cache(account: &Account) {
+    account.store().close().await;
 }
 
 fn print<T: Serialize>(json: bool, value: &T, text: impl FnOnce()) {
@@ -71,6 +83,12 @@ async fn login(core: &Core, server: &str, email: &str, json: bool) -> CoreResult
         ),
     };
     let account = core.login(server, email, &password).await?;
+    let ended = sync_after_login(&account, json).await;
+    close_cache(&account).await;
+    ended
+}
+
+async fn sync_after_login(account: &Account, json: bool) -> CoreResult<Ended> {
     let info = account.info().clone();
     if !json {
         println!(
@@ -279,8 +297,36 @@ async fn decide(
             message: "This request has no preview of what will change, so it cannot be approved. Reject it with a comment asking for one.".into(),
         });
     }
-    let queued = account.decide(&id, decision, comment).await?;
-    report_queued(&queued, json)
+    match account.decide(&id, decision, comment).await {
+        Ok(queued) => report_queued(&queued, json),
+        // Decided elsewhere first, and the cache already knows: the same report, on the same
+        // stream and with the same exit code, as when the server refuses the decision.
+        Err(CoreError::Conflict { code, message, .. }) => {
+            let verb = match decision {
+                Decision::Approve => "Approve",
+                Decision::Reject => "Reject",
+            };
+            let outcome = Outcome {
+                at: chrono::Utc::now(),
+                result: if code == "approval_already_decided" {
+                    "already_decided".into()
+                } else {
+                    "refused".into()
+                },
+                action: format!("{verb} “{}”", view.approval.title),
+                message,
+                approval_id: Some(id),
+                project_id: Some(view.approval.project_id.clone()),
+            };
+            print(
+                json,
+                &serde_json::json!({ "delivered": false, "outcome": outcome }),
+                || println!("{} — not applied: {}", outcome.action, outcome.message),
+            );
+            Ok(Ended::Refused)
+        }
+        Err(other) => Err(other),
+    }
 }
 
 fn report_queued(queued: &Queued, json: bool) -> CoreResult<Ended> {
@@ -383,27 +429,40 @@ async fn stop(
                 .map_or(queued.entry.label.clone(), |o| o.message.clone())
         );
     }
+    // The stop this command made: the server's answer is in the cache now, the newest stop of
+    // its scope by the server's clock. (Comparing the server's `requested_at` with this
+    // machine's clock would miss it whenever the two clocks disagree.)
+    let ours = account.latest_stop(scope_project.as_deref()).await?;
     let mut acked = std::collections::BTreeSet::new();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    let mut last = None;
-    while let Ok(Ok(change)) = tokio::time::timeout_at(deadline, changes.recv()).await {
-        let Change::Stop { after, .. } = change else {
-            continue;
-        };
-        if after.project_id != scope_project
-            || after.requested_at < queued.entry.created_at - chrono::Duration::seconds(5)
-        {
-            continue;
-        }
-        for agent in &after.agents {
+    let mut report_acks = |stop: &Stop| {
+        for agent in &stop.agents {
             if agent.acked_at.is_some() && acked.insert(agent.agent_id.clone()) && !json {
                 println!("  ✓ {} acknowledged", agent.agent_name);
             }
         }
-        let done = after.status != StopStatus::Pending;
-        last = Some(after);
-        if done {
+    };
+    if let Some(stop) = &ours {
+        report_acks(stop);
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let mut last = ours.clone().map(Box::new);
+    while last
+        .as_ref()
+        .is_none_or(|stop| stop.status == StopStatus::Pending)
+    {
+        let Ok(Ok(change)) = tokio::time::timeout_at(deadline, changes.recv()).await else {
             break;
+        };
+        let Change::Stop { after, .. } = change else {
+            continue;
+        };
+        let mine = match &ours {
+            Some(ours) => after.id == ours.id,
+            None => after.project_id == scope_project,
+        };
+        if mine {
+            report_acks(&after);
+            last = Some(after);
         }
     }
     running.stop().await;

@@ -17,6 +17,10 @@ use crate::Secret;
 /// The secret store's service name in the OS keychain.
 pub const SECRET_SERVICE: &str = "spartex-control";
 
+/// Files the OS keychain entries under another service name instead of [`SECRET_SERVICE`]:
+/// a second profile on one machine, or tests that share one keyring side by side.
+pub const SECRET_SERVICE_VAR: &str = "SPARTEX_SECRET_SERVICE";
+
 #[derive(Clone)]
 pub struct CoreConfig {
     pub data_dir: PathBuf,
@@ -24,11 +28,16 @@ pub struct CoreConfig {
 }
 
 impl CoreConfig {
-    /// The platform's data folder (or `SPARTEX_HOME`), tokens in the OS secret store.
+    /// The platform's data folder (or `SPARTEX_HOME`), tokens in the OS secret store under
+    /// [`SECRET_SERVICE`] (or `SPARTEX_SECRET_SERVICE`).
     pub fn os_default() -> CoreResult<CoreConfig> {
+        let service = std::env::var(SECRET_SERVICE_VAR)
+            .ok()
+            .filter(|name| !name.trim().is_empty())
+            .unwrap_or_else(|| SECRET_SERVICE.to_owned());
         Ok(CoreConfig {
             data_dir: default_data_dir()?,
-            secrets: Arc::new(OsSecretStore::new(SECRET_SERVICE)),
+            secrets: Arc::new(OsSecretStore::new(service)),
         })
     }
 

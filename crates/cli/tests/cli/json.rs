@@ -1,0 +1,142 @@
+//! `--json` output parses and matches the server; reads work with the server gone.
+
+use std::collections::BTreeSet;
+
+use serde_json::{json, Value};
+
+use crate::support::{exit, Cli, TestServer, LAUNCH, ONCALL, SPRING};
+
+fn list(value: &Value) -> &Vec<Value> {
+    value.as_array().expect("a JSON list")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_output_matches_the_server() {
+    let mut server = TestServer::start().await;
+    server.ask("Iris", "Publish the zanzibar headline").await;
+    server.ask("Pixel", "Swap the hero image").await;
+    server
+        .ask("Atlas", "Open the launch-day search campaign")
+        .await;
+    let (status, _) = server
+        .post(
+            server.agent("Verse").token.expose(),
+            "/api/v1/agent/messages",
+            json!({ "body": "Draft of the launch tweet is ready: kumquat edition", "to_project": true }),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let cli = Cli::new();
+    cli.login(&server, ONCALL).await;
+    let oncall = server.token(ONCALL).await;
+
+    // projects: the server's projects, with their pending approvals.
+    let projects = cli.run(&["projects", "--json"]).await;
+    let projects = projects.expect_ok().json();
+    let on_server = server.get(&oncall, "/api/v1/projects").await;
+    let names = |rows: &Vec<Value>, pointer: &str| -> BTreeSet<String> {
+        rows.iter()
+            .map(|r| {
+                r.pointer(pointer)
+                    .and_then(Value::as_str)
+                    .expect("a name")
+                    .to_owned()
+            })
+            .collect()
+    };
+    assert_eq!(
+        names(list(&projects), "/project/name"),
+        names(list(&on_server), "/name")
+    );
+    let pending = server
+        .get(&oncall, "/api/v1/approvals?status=pending")
+        .await;
+    for row in list(&projects) {
+        let id = &row["project"]["id"];
+        let expected = list(&pending)
+            .iter()
+            .filter(|a| a["project_id"] == *id)
+            .count();
+        assert_eq!(row["pending_approvals"], expected, "{row}");
+        let server_row = list(&on_server)
+            .iter()
+            .find(|p| p["id"] == *id)
+            .expect("the same project on the server");
+        assert_eq!(row["project"]["budget_usd"], server_row["budget_usd"]);
+        assert_eq!(row["project"]["status"], server_row["status"]);
+    }
+    let total: i64 = list(&projects)
+        .iter()
+        .map(|r| r["pending_approvals"].as_i64().expect("a count"))
+        .sum();
+    assert_eq!(total, 3);
+
+    // approvals: the pending ones, the same as the server's.
+    let approvals = cli.run(&["approvals", "--json"]).await;
+    let approvals = approvals.expect_ok().json();
+    assert_eq!(
+        names(list(&approvals), "/approval/id"),
+        names(list(&pending), "/id")
+    );
+    for view in list(&approvals) {
+        assert_eq!(view["approval"]["status"], "pending");
+        assert!(view["sending"].is_null());
+    }
+
+    // project: one project's agents and approvals.
+    let launch_id = server.project_id(&oncall, LAUNCH).await;
+    let detail = server
+        .get(&oncall, &format!("/api/v1/projects/{launch_id}"))
+        .await;
+    let view = cli.run(&["project", LAUNCH, "--json"]).await;
+    let view = view.expect_ok().json();
+    assert_eq!(view["project"]["id"], launch_id.as_str());
+    assert_eq!(view["project"]["name"], LAUNCH);
+    assert_eq!(
+        names(list(&view["agents"]), "/name"),
+        names(list(&detail["agents"]), "/name")
+    );
+    assert_eq!(list(&view["approvals"]).len(), 1, "{view}");
+    assert_eq!(
+        view["approvals"][0]["approval"]["title"],
+        "Open the launch-day search campaign"
+    );
+    assert!(
+        list(&view["messages"])
+            .iter()
+            .any(|m| m["message"]["body"] == "Draft of the launch tweet is ready: kumquat edition"),
+        "{view}"
+    );
+
+    // search: approvals and messages by a word in them.
+    let hits = cli.run(&["search", "zanzibar", "--json"]).await;
+    let hits = hits.expect_ok().json();
+    let approval = list(&pending)
+        .iter()
+        .find(|a| a["title"] == "Publish the zanzibar headline")
+        .expect("on the server");
+    assert_eq!(list(&hits).len(), 1, "{hits}");
+    assert_eq!(hits[0]["kind"], "approval");
+    assert_eq!(hits[0]["id"], approval["id"]);
+    assert_eq!(hits[0]["project_id"], approval["project_id"]);
+    let hits = cli.run(&["search", "kumquat", "--json"]).await;
+    let hits = hits.expect_ok().json();
+    assert_eq!(list(&hits).len(), 1, "{hits}");
+    assert_eq!(hits[0]["kind"], "message");
+    assert_eq!(hits[0]["project_id"], launch_id.as_str());
+    let none = cli.run(&["search", "xylophone", "--json"]).await;
+    assert_eq!(none.expect_ok().json(), json!([]));
+
+    // With the server gone, reads still work and say how old they are.
+    server.shutdown().await;
+    let run = cli.run(&["projects"]).await;
+    run.expect_code(exit::OK);
+    assert!(run.stdout.contains("offline: data from"), "{run:?}");
+    assert!(run.stdout.contains(SPRING), "{run:?}");
+    let offline = cli.run(&["projects", "--json"]).await;
+    assert_eq!(
+        offline.expect_ok().json(),
+        projects,
+        "the same data, from the cache"
+    );
+}
