@@ -29,6 +29,7 @@ struct Inner {
 
 /// What `status` shows: the link, how fresh the cache is, what waits to be sent.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Status {
     pub account: AccountInfo,
     pub link: LinkState,
@@ -41,6 +42,7 @@ pub struct Status {
 
 /// A queued action and whether it already reached the server.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Queued {
     pub entry: OutboxEntry,
     pub delivered: bool,

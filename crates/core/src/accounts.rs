@@ -10,6 +10,7 @@ use spartex_api::{Tenant, User};
 use crate::error::{CoreError, CoreResult};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct AccountInfo {
     /// Short and readable, e.g. `acme-ads-oncall`; what `--account` takes.
     pub id: String,

@@ -6,6 +6,7 @@ use spartex_api::{Agent, Approval, CostRecord, Message, Project, Stop, Task};
 
 /// One change to the cache, with the state before it where that matters for notifications.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Change {
     Project {
@@ -54,6 +55,7 @@ pub enum Change {
 
 /// The result of a queued action, in words a person can act on.
 #[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Outcome {
     pub at: chrono::DateTime<chrono::Utc>,
     /// `delivered`, `already_decided`, `expired`, `changed`, `refused`, `failed`
@@ -67,6 +69,7 @@ pub struct Outcome {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum LinkState {
     /// Live: the event socket is connected and caught up.

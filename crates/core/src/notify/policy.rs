@@ -14,6 +14,7 @@ use crate::Change;
 
 /// What the user asked for in Settings.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(default)]
 pub struct NotificationPrefs {
     /// Off: no notification at all, urgent ones included.
@@ -37,6 +38,7 @@ impl Default for NotificationPrefs {
 /// A daily window of local time, from `start` (included) to `end` (excluded). It wraps
 /// midnight when `end` is before `start` (22:00–07:00); `start == end` is an empty window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct QuietHours {
     pub start: NaiveTime,
     pub end: NaiveTime,
@@ -54,6 +56,7 @@ impl QuietHours {
 
 /// A notification to raise, in words a person reads in ten seconds.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Notification {
     /// Identifies what the notification is about, e.g. `approval:<id>`: a newer notification
     /// with the same key replaces the older one.
@@ -69,6 +72,7 @@ pub struct Notification {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum NotificationKind {
     ApprovalRequested,
@@ -81,6 +85,7 @@ pub enum NotificationKind {
 
 /// A button on a notification. `Open` is the notification's default action (a click on it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum NotificationAction {
     Approve,

@@ -4,6 +4,7 @@
 mod apply;
 mod outbox;
 mod read;
+pub mod timeline;
 pub mod views;
 
 use std::path::{Path, PathBuf};

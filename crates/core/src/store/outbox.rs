@@ -12,6 +12,7 @@ use crate::{Change, Outcome};
 
 /// What kind of action waits; the order is the delivery priority (stops first).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum OutboxKind {
     Stop,
@@ -80,6 +81,7 @@ pub enum QueuedAction {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct OutboxEntry {
     pub id: i64,
     pub kind: OutboxKind,

@@ -135,6 +135,9 @@ impl Store {
         .bind(project_id)
         .fetch_one(&self.reader)
         .await?;
+        let approval_rows: Vec<_> = approvals.iter().map(|a| a.approval.clone()).collect();
+        let timeline =
+            super::timeline::timeline(&agents, &tasks, &approval_rows, &stops, &messages);
         Ok(Some(ProjectView {
             project,
             agents,
@@ -143,6 +146,7 @@ impl Store {
             messages,
             stops,
             spend_by_day,
+            timeline,
             stop_sending,
         }))
     }

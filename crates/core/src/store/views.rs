@@ -6,6 +6,7 @@ use spartex_api::{Agent, Approval, Decision, Message, Project, Stop, Task};
 
 /// One row of the dashboard.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ProjectSummary {
     pub project: Project,
     pub agents_total: i64,
@@ -20,6 +21,7 @@ pub struct ProjectSummary {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ProjectView {
     pub project: Project,
     pub agents: Vec<Agent>,
@@ -29,10 +31,13 @@ pub struct ProjectView {
     pub messages: Vec<MessageView>,
     pub stops: Vec<Stop>,
     pub spend_by_day: Vec<SpendPoint>,
+    /// What happened, newest first.
+    pub timeline: Vec<super::timeline::TimelineEntry>,
     pub stop_sending: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ApprovalView {
     pub approval: Approval,
     pub project_name: String,
@@ -42,6 +47,7 @@ pub struct ApprovalView {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct MessageView {
     pub message: Message,
     /// Written here, still on its way.
@@ -49,6 +55,7 @@ pub struct MessageView {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SpendPoint {
     /// `YYYY-MM-DD` (UTC).
     pub day: String,
@@ -58,6 +65,7 @@ pub struct SpendPoint {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SearchHit {
     /// `project`, `task`, `approval` or `message`
     pub kind: String,
