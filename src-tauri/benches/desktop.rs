@@ -1,0 +1,336 @@
+//! The desktop app, measured: release binary size, launch to a painted dashboard from a warm
+//! cache of 1,000 projects, and idle memory (PSS of every process of the app) beside a minimal
+//! Tauri app built and run in the same session. Prints a table against the targets of issue 4.
+//!
+//! Run inside a desktop session (the app needs a display and the Secret Service):
+//!
+//! ```text
+//! npm --prefix ui run build
+//! bash scripts/test-env.sh cargo bench -p spartex-desktop --features custom-protocol --bench desktop
+//! ```
+//!
+//! Targets: dashboard painted ≤ 400 ms after launch; idle PSS ≤ 1.2 × the minimal app
+//! (`shared/design/measured.md`: about 270 MB for a minimal Tauri app on this kind of machine).
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use serde_json::json;
+use spartex_api::Event;
+use spartex_core::secrets::OsSecretStore;
+use spartex_core::{Core, CoreConfig, Secret};
+use spartex_server::clock::SystemClock;
+use spartex_server::config::{Secret as ServerSecret, Settings};
+
+const PASSWORD: &str = "bench-password";
+const PROJECTS: usize = 1_000;
+const LAUNCHES: usize = 5;
+const IDLE: Duration = Duration::from_secs(15);
+
+fn main() {
+    if std::env::var_os("DISPLAY").is_none()
+        || std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_none()
+    {
+        eprintln!("The desktop benchmark runs the real app: start it with `bash scripts/test-env.sh cargo bench -p spartex-desktop --features custom-protocol --bench desktop`.");
+        std::process::exit(2);
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("repository root")
+        .to_path_buf();
+    let app = PathBuf::from(env!("CARGO_BIN_EXE_spartex-control"));
+    let minimal = build_minimal_app(&root);
+
+    let home = tempfile::tempdir().expect("a data folder");
+    let service = format!("spartex-bench-{}", uuid::Uuid::new_v4());
+    let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+    runtime.block_on(warm_cache(home.path(), &service));
+
+    println!(
+        "spartex-desktop benchmarks (this machine: {} cores)\n",
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+    println!("{:<62} {:>14} {:>18}", "what", "measured", "compared with");
+    let (app_size, app_stripped) = sizes(&app);
+    let (min_size, min_stripped) = sizes(&minimal);
+    println!(
+        "{:<62} {:>11} MB {:>15} MB",
+        "release binary, as built (minimal Tauri app beside it)",
+        mb(app_size),
+        mb(min_size)
+    );
+    println!(
+        "{:<62} {:>11} MB {:>15} MB",
+        "release binary, stripped",
+        mb(app_stripped),
+        mb(min_stripped)
+    );
+
+    let mut paints = Vec::new();
+    let mut app_pss = None;
+    for launch in 0..LAUNCHES {
+        let mut child = spawn(&app, home.path(), &service);
+        let painted = wait_for_paint(&mut child);
+        paints.push(painted);
+        if launch == LAUNCHES - 1 {
+            std::thread::sleep(IDLE);
+            app_pss = Some(pss_tree(child.id()));
+        }
+        end_tree(&mut child);
+    }
+    paints.sort();
+    println!(
+        "{:<62} {:>11} ms {:>18}",
+        format!("launch → dashboard painted, {PROJECTS} projects cached (median of {LAUNCHES})"),
+        paints[LAUNCHES / 2].as_millis(),
+        "target ≤ 400 ms"
+    );
+    println!(
+        "{:<62} {:>11} ms {:>18}",
+        "  fastest / slowest",
+        format!(
+            "{} / {}",
+            paints[0].as_millis(),
+            paints[LAUNCHES - 1].as_millis()
+        ),
+        ""
+    );
+
+    let mut minimal_child = Command::new(&minimal)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the minimal app starts");
+    std::thread::sleep(IDLE + Duration::from_secs(2));
+    let minimal_pss = pss_tree(minimal_child.id());
+    end_tree(&mut minimal_child);
+
+    let app_pss = app_pss.expect("measured");
+    let ratio = app_pss.total() as f64 / minimal_pss.total() as f64;
+    println!(
+        "{:<62} {:>11} MB {:>15} MB",
+        format!("idle PSS, all processes, {}s after launch", IDLE.as_secs()),
+        mb(app_pss.total()),
+        mb(minimal_pss.total())
+    );
+    for (name, kb) in &app_pss.by_process {
+        println!(
+            "{:<62} {:>11} MB {:>15} MB",
+            format!("  {name}"),
+            mb(*kb * 1024),
+            mb(minimal_pss
+                .by_process
+                .iter()
+                .find(|(n, _)| n == name)
+                .map_or(0, |(_, k)| *k * 1024))
+        );
+    }
+    println!(
+        "{:<62} {:>13.2}× {:>18}",
+        "idle PSS: Spartex Control / minimal Tauri app", ratio, "target ≤ 1.2×"
+    );
+}
+
+/// Signs in against a real server, then fills the cache with 1,000 projects and 10,000 agents,
+/// and leaves the server down: the app starts offline and paints from the cache.
+async fn warm_cache(home: &Path, service: &str) {
+    let db = tempfile::tempdir().expect("a server folder");
+    let mut settings = Settings::new(
+        "127.0.0.1:0".parse().expect("an address"),
+        format!("sqlite://{}", db.path().join("server.db").display()),
+    );
+    settings.jwt_secret = Some(ServerSecret::new("bench-jwt-secret"));
+    let server = spartex_server::start(settings, Arc::new(SystemClock))
+        .await
+        .expect("the server starts");
+    spartex_server::demo::seed::ensure_seeded(&server.state, &ServerSecret::new(PASSWORD))
+        .await
+        .expect("seeded");
+    let core = Core::new(CoreConfig {
+        data_dir: home.to_path_buf(),
+        secrets: Arc::new(OsSecretStore::new(service)),
+    });
+    let account = core
+        .login(&server.url(), "manager@acme.test", &Secret::new(PASSWORD))
+        .await
+        .expect("signs in");
+    account.catch_up().await.expect("syncs");
+    let store = account.store();
+    let mut seq = store.last_seq().await.expect("a seq");
+    let at = Utc::now();
+    let mut events = Vec::new();
+    let mut next = |kind: &str, project: String, data: serde_json::Value| {
+        seq += 1;
+        Event {
+            seq,
+            kind: kind.into(),
+            at,
+            project_id: Some(project),
+            data,
+        }
+    };
+    for p in 0..PROJECTS {
+        let id = format!("prj_bench_{p:04}");
+        events.push(next("project.upserted", id.clone(), json!({"id": id, "name": format!("Client campaign {p:04}"), "description": "",
+            "status": "active", "budget_usd": 5000.0, "spent_usd": (p % 97) as f64 * 50.0, "created_at": at, "updated_at": at, "version": 1})));
+    }
+    let statuses = ["working", "waiting_approval", "idle", "stopped", "error"];
+    for a in 0..PROJECTS * 10 {
+        let project = format!("prj_bench_{:04}", a % PROJECTS);
+        events.push(next("agent.upserted", project.clone(), json!({"id": format!("agt_bench_{a}"), "project_id": project, "name": "Quill",
+            "role": "Copywriter", "model": "claude-sonnet", "status": statuses[a % 5], "current_task_id": null, "last_heartbeat_at": at,
+            "tokens_used": 1, "cost_usd": 0.5, "version": 1})));
+    }
+    for batch in events.chunks(1000) {
+        store.apply_events(batch).await.expect("applies");
+    }
+    store.close().await;
+    server.shutdown().await;
+}
+
+fn build_minimal_app(root: &Path) -> PathBuf {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = Command::new(cargo)
+        .current_dir(root)
+        .args([
+            "build",
+            "--release",
+            "--locked",
+            "-p",
+            "minimal-tauri",
+            "--features",
+            "minimal-tauri/custom-protocol",
+        ])
+        .status()
+        .expect("cargo runs");
+    assert!(status.success(), "the minimal Tauri app builds");
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"));
+    target.join("release/minimal-tauri")
+}
+
+fn sizes(binary: &Path) -> (u64, u64) {
+    let size = std::fs::metadata(binary).expect("the binary").len();
+    let copy = std::env::temp_dir().join(format!("stripped-{}", uuid::Uuid::new_v4()));
+    std::fs::copy(binary, &copy).expect("a copy");
+    let stripped = Command::new("strip")
+        .arg(&copy)
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    let stripped_size = if stripped {
+        std::fs::metadata(&copy).expect("the copy").len()
+    } else {
+        size
+    };
+    let _ = std::fs::remove_file(copy);
+    (size, stripped_size)
+}
+
+fn spawn(app: &Path, home: &Path, service: &str) -> Child {
+    Command::new(app)
+        .env("SPARTEX_HOME", home)
+        .env("SPARTEX_SECRET_SERVICE", service)
+        .env("SPARTEX_LOG", "warn,spartex::startup=info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the app starts")
+}
+
+/// Time from spawn to the UI's "painted" report for the dashboard with every project.
+fn wait_for_paint(child: &mut Child) -> Duration {
+    let started = Instant::now();
+    let stderr = child.stderr.take().expect("stderr");
+    let mut lines = BufReader::new(stderr).lines();
+    loop {
+        let Some(Ok(line)) = lines.next() else {
+            panic!("the app ended before it painted the dashboard");
+        };
+        if line.contains("painted")
+            && line.contains("dashboard")
+            && line.contains(&format!("items={}", PROJECTS + 3))
+        {
+            let took = started.elapsed();
+            // Keep draining stderr so the app never blocks on a full pipe.
+            std::thread::spawn(move || for _ in lines {});
+            return took;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "no paint within a minute"
+        );
+    }
+}
+
+struct Pss {
+    by_process: Vec<(String, u64)>,
+}
+
+impl Pss {
+    fn total(&self) -> u64 {
+        self.by_process.iter().map(|(_, kb)| kb * 1024).sum()
+    }
+}
+
+/// PSS of a process and all its descendants, summed by program name.
+fn pss_tree(root: u32) -> Pss {
+    let mut children: HashMap<u32, Vec<u32>> = HashMap::new();
+    for entry in std::fs::read_dir("/proc").expect("/proc").flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        if let Some(ppid) = parent_of(pid) {
+            children.entry(ppid).or_default().push(pid);
+        }
+    }
+    let mut totals: Vec<(String, u64)> = Vec::new();
+    let mut queue = vec![root];
+    while let Some(pid) = queue.pop() {
+        queue.extend(children.get(&pid).cloned().unwrap_or_default());
+        let name = std::fs::read_to_string(format!("/proc/{pid}/comm"))
+            .unwrap_or_default()
+            .trim()
+            .to_owned();
+        let kb = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup"))
+            .unwrap_or_default()
+            .lines()
+            .find_map(|l| {
+                l.strip_prefix("Pss:")
+                    .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            })
+            .unwrap_or(0);
+        let name = if pid == root {
+            "main process".to_owned()
+        } else {
+            name
+        };
+        match totals.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, total)) => *total += kb,
+            None => totals.push((name, kb)),
+        }
+    }
+    Pss { by_process: totals }
+}
+
+fn parent_of(pid: u32) -> Option<u32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after_name = &stat[stat.rfind(')')? + 2..];
+    after_name.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn end_tree(child: &mut Child) {
+    let _ = child.kill();
+    let _ = child.wait();
+    std::thread::sleep(Duration::from_millis(500));
+}
+
+fn mb(bytes: u64) -> String {
+    format!("{:.1}", bytes as f64 / 1_048_576.0)
+}

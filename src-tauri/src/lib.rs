@@ -1,0 +1,154 @@
+//! Spartex Control's Tauri shell: commands and events as thin adapters over `spartex-core`,
+//! plus what only a desktop has (notifications with buttons, tray, deep links, one instance,
+//! remembered window). The same library is the phone app's entry point.
+
+mod bridge;
+mod commands;
+mod error;
+mod navigation;
+mod responses;
+mod state;
+mod tray;
+mod window;
+
+#[cfg(test)]
+mod bindings;
+
+use spartex_core::{Core, CoreConfig};
+use tauri::{Manager, RunEvent};
+
+use crate::state::Shell;
+
+/// When the process started the shell, for the startup figures.
+pub struct Launched(pub std::time::Instant);
+
+#[cfg_attr(mobile, tauri::mobile_entry_point)]
+pub fn run() {
+    let launched = Launched(std::time::Instant::now());
+    init_tracing();
+    let config = match CoreConfig::os_default() {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("Spartex Control cannot start: {error}");
+            std::process::exit(2);
+        }
+    };
+    let builder = desktop_plugins(tauri::Builder::default())
+        .manage(Shell::new(Core::new(config)))
+        .manage(launched)
+        .invoke_handler(tauri::generate_handler![
+            commands::app_state,
+            commands::sign_in,
+            commands::switch_account,
+            commands::sign_out,
+            commands::status,
+            commands::dashboard,
+            commands::project,
+            commands::approvals,
+            commands::approval,
+            commands::messages,
+            commands::decide,
+            commands::send_message,
+            commands::stop_project,
+            commands::stop_all,
+            commands::resume,
+            commands::latest_stop,
+            commands::outbox,
+            commands::search,
+            commands::notification_prefs,
+            commands::set_notification_prefs,
+            commands::sync_now,
+            commands::take_navigation,
+            commands::report_painted,
+        ])
+        .setup(|app| {
+            setup_desktop(app.handle());
+            let handle = app.handle().clone();
+            tauri::async_runtime::block_on(async move {
+                let shell = handle.state::<Shell>();
+                if let Some(account) = shell.open_last().await {
+                    if let Err(error) = shell.activate(&handle, account).await {
+                        tracing::warn!(message = %error.message, "could not resume the last account");
+                    }
+                }
+            });
+            Ok(())
+        });
+    let app = match builder.build(tauri::generate_context!("../tauri.conf.json")) {
+        Ok(app) => app,
+        Err(error) => {
+            eprintln!("Spartex Control cannot start: {error}");
+            std::process::exit(1);
+        }
+    };
+    app.run(|handle, event| {
+        if let RunEvent::Exit = event {
+            // Close the cache cleanly: a checkpoint, then SQLCipher's teardown, before exit.
+            let handle = handle.clone();
+            tauri::async_runtime::block_on(async move {
+                handle.state::<Shell>().shutdown().await;
+            });
+        }
+    });
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SPARTEX_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+#[cfg(desktop)]
+fn desktop_plugins(builder: tauri::Builder<tauri::Wry>) -> tauri::Builder<tauri::Wry> {
+    builder
+        // First: a second launch (or a deep link opened from elsewhere) goes to this instance.
+        .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
+            window::show(app);
+        }))
+        .plugin(tauri_plugin_deep_link::init())
+        .plugin(tauri_plugin_window_state::Builder::default().build())
+}
+
+#[cfg(mobile)]
+fn desktop_plugins(builder: tauri::Builder<tauri::Wry>) -> tauri::Builder<tauri::Wry> {
+    builder
+}
+
+#[cfg(desktop)]
+fn setup_desktop(app: &tauri::AppHandle) {
+    use tauri_plugin_deep_link::DeepLinkExt;
+
+    if let Err(error) = tray::create(app) {
+        tracing::warn!(%error, "no tray icon on this desktop");
+    }
+    // Installed packages register the scheme; a build run from the source tree does it here.
+    #[cfg(all(debug_assertions, any(target_os = "linux", windows)))]
+    if let Err(error) = app.deep_link().register_all() {
+        tracing::warn!(%error, "could not register the spartex:// scheme");
+    }
+    let deep_links = app.clone();
+    app.deep_link().on_open_url(move |event| {
+        for url in event.urls() {
+            open_link(&deep_links, url.as_str());
+        }
+    });
+    if let Ok(Some(urls)) = app.deep_link().get_current() {
+        for url in urls {
+            open_link(app, url.as_str());
+        }
+    }
+}
+
+#[cfg(mobile)]
+fn setup_desktop(_app: &tauri::AppHandle) {}
+
+#[cfg(desktop)]
+fn open_link(app: &tauri::AppHandle, link: &str) {
+    match navigation::route_for_link(link) {
+        Some(route) => window::open_route(app, route),
+        None => tracing::warn!(link, "ignored a link this app does not open"),
+    }
+}

@@ -1,0 +1,194 @@
+//! The app's state: the core, the account being shown, and its background work (sync, the
+//! bridge of changes to the UI, notifications). Switching accounts stops one and starts the
+//! other; nothing of an account outlives its session here.
+
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
+
+use serde::Serialize;
+use spartex_core::notify::{DesktopNotifier, NotificationPrefs};
+use spartex_core::{Account, AccountInfo, Core, Running};
+use tauri::AppHandle;
+use tokio::sync::Mutex;
+
+use crate::error::{CommandError, CommandResult};
+use crate::{bridge, responses};
+
+/// What the UI needs before its first screen.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub struct AppState {
+    pub accounts: Vec<AccountInfo>,
+    pub active: Option<AccountInfo>,
+}
+
+pub struct Shell {
+    core: Core,
+    active: Mutex<Option<Active>>,
+    /// A route asked for (deep link, notification) that the UI has not taken yet.
+    pending_route: std::sync::Mutex<Option<String>>,
+}
+
+struct Active {
+    account: Account,
+    running: Running,
+    prefs: Arc<RwLock<NotificationPrefs>>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Shell {
+    pub fn new(core: Core) -> Shell {
+        Shell {
+            core,
+            active: Mutex::new(None),
+            pending_route: std::sync::Mutex::new(None),
+        }
+    }
+
+    pub fn core(&self) -> &Core {
+        &self.core
+    }
+
+    pub async fn account(&self) -> CommandResult<Account> {
+        self.active
+            .lock()
+            .await
+            .as_ref()
+            .map(|a| a.account.clone())
+            .ok_or_else(CommandError::no_account)
+    }
+
+    pub async fn app_state(&self) -> CommandResult<AppState> {
+        Ok(AppState {
+            accounts: self.core.accounts()?,
+            active: self
+                .active
+                .lock()
+                .await
+                .as_ref()
+                .map(|a| a.account.info().clone()),
+        })
+    }
+
+    /// Shows `account`: stops the one shown before, starts sync, the UI bridge and notifications.
+    pub async fn activate(&self, app: &AppHandle, account: Account) -> CommandResult<AccountInfo> {
+        let prefs = Arc::new(RwLock::new(
+            self.core.notification_prefs(&account.info().id)?,
+        ));
+        let previous = self.active.lock().await.take();
+        if let Some(previous) = previous {
+            previous.stop().await;
+        }
+        let (clicks, clicked) = tokio::sync::mpsc::unbounded_channel();
+        let tasks = vec![
+            bridge::spawn(app.clone(), &account),
+            spartex_core::alerts::spawn_notifications(
+                &account,
+                Arc::new(DesktopNotifier::new(clicks)),
+                prefs.clone(),
+            ),
+            responses::spawn(app.clone(), account.clone(), clicked),
+        ];
+        let running = account.start();
+        let info = account.info().clone();
+        remember_active(&self.core, &info.id);
+        *self.active.lock().await = Some(Active {
+            account,
+            running,
+            prefs,
+            tasks,
+        });
+        Ok(info)
+    }
+
+    /// Signs the account out and wipes its cache; shows no account afterwards.
+    pub async fn sign_out(&self, account_id: &str) -> CommandResult<()> {
+        let mut active = self.active.lock().await;
+        if active
+            .as_ref()
+            .is_some_and(|a| a.account.info().id == account_id)
+        {
+            if let Some(previous) = active.take() {
+                previous.stop().await;
+            }
+        }
+        self.core.logout(Some(account_id)).await?;
+        forget_active(&self.core);
+        Ok(())
+    }
+
+    pub async fn set_prefs(&self, prefs: NotificationPrefs) -> CommandResult<()> {
+        let active = self.active.lock().await;
+        let active = active.as_ref().ok_or_else(CommandError::no_account)?;
+        self.core
+            .set_notification_prefs(&active.account.info().id, &prefs)?;
+        *active
+            .prefs
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = prefs;
+        Ok(())
+    }
+
+    pub fn ask_route(&self, route: String) {
+        *self
+            .pending_route
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(route);
+    }
+
+    pub fn take_route(&self) -> Option<String> {
+        self.pending_route
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .take()
+    }
+
+    /// Ends the account's work and closes its cache before the process exits.
+    pub async fn shutdown(&self) {
+        if let Some(active) = self.active.lock().await.take() {
+            active.stop().await;
+        }
+    }
+
+    /// The account shown last time, or the only one signed in.
+    pub async fn open_last(&self) -> Option<Account> {
+        let accounts = self.core.accounts().ok()?;
+        let remembered = std::fs::read_to_string(active_file(&self.core)).ok();
+        let id = match remembered {
+            Some(id) if accounts.iter().any(|a| a.id == id.trim()) => id.trim().to_owned(),
+            _ if accounts.len() == 1 => accounts[0].id.clone(),
+            _ => return None,
+        };
+        match self.core.open(Some(&id)).await {
+            Ok(account) => Some(account),
+            Err(error) => {
+                tracing::warn!(%error, account = %id, "could not open the last account");
+                None
+            }
+        }
+    }
+}
+
+impl Active {
+    async fn stop(self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+        self.running.stop().await;
+        self.account.store().close().await;
+    }
+}
+
+fn active_file(core: &Core) -> PathBuf {
+    core.data_dir().join("desktop-active-account")
+}
+
+fn remember_active(core: &Core, id: &str) {
+    if let Err(error) = std::fs::write(active_file(core), id) {
+        tracing::warn!(%error, "could not remember the account shown");
+    }
+}
+
+fn forget_active(core: &Core) {
+    let _ = std::fs::remove_file(active_file(core));
+}

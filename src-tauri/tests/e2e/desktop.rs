@@ -1,0 +1,384 @@
+//! A manager's day at a laptop: sign in, watch, decide, chat, stop, lose the link, come back.
+
+use std::time::Duration;
+
+use spartex_server::store::DocKind;
+
+use crate::support::*;
+
+const SPRING: &str = "Spring Sale 2027 — Paid Social";
+const NEWSLETTER: &str = "The Weekly Edit — Newsletter";
+const REJECTION: &str = "Use the shorter headline and drop the discount claim";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_manager_decides_chats_stops_and_works_offline() {
+    if !desktop_session() {
+        return;
+    }
+    let mut server = DemoServer::start().await;
+    let notifications = NotifyMonitor::start().await;
+    let app = App::launch().await;
+
+    sign_in(&app, &server, MANAGER).await;
+    let rows = app
+        .until("three Acme projects on the dashboard", PATIENCE, || async {
+            let rows = app.all(&by_test_id("project-row")).await;
+            (rows.len() == 3).then_some(rows)
+        })
+        .await;
+    assert_eq!(
+        rows.len(),
+        3,
+        "Acme Ads has three projects; Northwind's stay hidden"
+    );
+    app.until("the link is live", PATIENCE, || async {
+        (app.attr(&by_test_id("status-link"), "data-link")
+            .await
+            .as_deref()
+            == Some("connected"))
+        .then_some(())
+    })
+    .await;
+    app.screenshot("desktop-dashboard").await;
+
+    // Two approvals from the agents: one approved, one rejected with a comment.
+    app.click("nav-approvals").await;
+    app.wait_for("approvals-page").await;
+    let approved = decide_first_decidable(&app, Decision::Approve).await;
+    app.screenshot("desktop-approval-approved").await;
+    let rejected = decide_first_decidable(&app, Decision::Reject).await;
+
+    // The agents act on each: the approved one is done, the rejected one is reworked.
+    let tenant = tenant_of(&server, MANAGER).await;
+    let done = format!("Approved — done: {}", approved.title);
+    app.until("the agent acts on the approval", AGENT_PATIENCE, || async {
+        (times_said(&server, &tenant, &approved.project_id, &done).await == 1).then_some(())
+    })
+    .await;
+    let reworking = format!("Understood: “{REJECTION}”");
+    app.until(
+        "the agent reworks after the rejection",
+        AGENT_PATIENCE,
+        || async {
+            (times_said(&server, &tenant, &rejected.project_id, &reworking).await == 1)
+                .then_some(())
+        },
+    )
+    .await;
+
+    // The project: its agents, and a chat message answered by an agent.
+    open_project(&app, SPRING).await;
+    app.until("the agents of the project", PATIENCE, || async {
+        (app.all(&by_test_id("agent-row")).await.len() >= 3).then_some(())
+    })
+    .await;
+    let token = format!("e2e-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let question = format!("Please double-check the CTA wording {token}");
+    app.type_into("chat-input", &question).await;
+    app.click("chat-send").await;
+    app.until("an agent answers the chat", AGENT_PATIENCE, || async {
+        for message in app.all(&by_test_id("chat-message")).await {
+            let kind = message.attr("data-author-kind").await.ok().flatten();
+            let text = message.text().await.unwrap_or_default();
+            if kind.as_deref() == Some("agent") && text.contains(&token) {
+                return Some(());
+            }
+        }
+        None
+    })
+    .await;
+    app.screenshot("desktop-project").await;
+
+    // The emergency stop of the project, confirmed by typing its name; every agent answers.
+    app.click("project-stop-button").await;
+    app.wait_for("stop-dialog").await;
+    let confirm = app.wait_for("stop-confirm-button").await;
+    assert!(
+        !confirm.is_enabled().await.expect("the button answers"),
+        "the stop cannot be confirmed before the name is typed"
+    );
+    app.type_into("stop-confirm-input", SPRING).await;
+    app.type_into("stop-reason", "Wrong landing page in every ad")
+        .await;
+    app.screenshot("desktop-stop-confirm").await;
+    app.click("stop-confirm-button").await;
+    let status = app
+        .until("the stop completes", PATIENCE, || async {
+            let status = app
+                .attr(&by_test_id("stop-progress"), "data-status")
+                .await?;
+            (status == "completed" || status == "partial").then_some(status)
+        })
+        .await;
+    assert_eq!(
+        status, "completed",
+        "every simulated agent acknowledges within seconds"
+    );
+    let agents = app.all(&by_test_id("stop-agent")).await;
+    assert!(agents.len() >= 3, "each agent of the project is listed");
+    for agent in agents {
+        assert_eq!(
+            agent.attr("data-acked").await.ok().flatten().as_deref(),
+            Some("true")
+        );
+    }
+    app.screenshot("desktop-stop-progress").await;
+    app.click_css("[data-testid=\"stop-dialog\"] button[aria-label=\"Close\"]")
+        .await;
+
+    // The link goes down: cached projects stay readable, a decision waits in the outbox.
+    let (offline_pick, offline_version) = server_pending(&server, &tenant, NEWSLETTER)
+        .await
+        .expect("the newsletter agents asked for something by now");
+    let offline_item =
+        format!("[data-testid=\"approval-item\"][data-approval-id=\"{offline_pick}\"]");
+    app.click("nav-approvals").await;
+    app.wait_for_css(&offline_item).await;
+    server.go_down().await;
+    app.until("the app shows it is offline", PATIENCE, || async {
+        (app.attr(&by_test_id("status-link"), "data-link")
+            .await
+            .as_deref()
+            == Some("offline"))
+        .then_some(())
+    })
+    .await;
+    open_project(&app, NEWSLETTER).await;
+    app.wait_for("agent-row").await;
+    app.screenshot("desktop-offline-project").await;
+    app.click("nav-approvals").await;
+    app.click_css(&offline_item).await;
+    app.click("approve-button").await;
+    app.until("the decision shows as sending", PATIENCE, || async {
+        (app.attr(&by_test_id("approval-state"), "data-state")
+            .await
+            .as_deref()
+            == Some("sending"))
+        .then_some(())
+    })
+    .await;
+    assert_eq!(
+        app.attr(&by_test_id("status-outbox"), "data-count")
+            .await
+            .as_deref(),
+        Some("1")
+    );
+    app.screenshot("desktop-offline-sending").await;
+
+    // The link returns: the decision is delivered once.
+    server.come_back().await;
+    app.until("the decision is delivered", PATIENCE * 2, || async {
+        (app.attr(&by_test_id("status-outbox"), "data-count")
+            .await
+            .as_deref()
+            == Some("0"))
+        .then_some(())
+    })
+    .await;
+    let settled = server
+        .state()
+        .store
+        .get_doc(&tenant, DocKind::Approval, &offline_pick)
+        .await
+        .expect("the store answers")
+        .expect("the approval exists");
+    assert_eq!(settled["status"], "approved");
+    assert_eq!(settled["decided_by"]["email"], MANAGER);
+    assert_eq!(
+        settled["version"].as_i64(),
+        Some(offline_version + 1),
+        "one decision reached the server, once"
+    );
+
+    // The manager was notified of requests through the real notification daemon.
+    let seen = notifications.seen();
+    assert!(
+        seen.contains("Spartex Control"),
+        "a Notify call from the app: {seen}"
+    );
+    assert!(
+        seen.contains(&approved.title)
+            || seen.contains(&rejected.title)
+            || seen.contains("approval"),
+        "the notification names what waits: {seen}"
+    );
+
+    notifications.stop().await;
+    app.quit().await;
+    server.stop().await;
+    // The agents' chatter after the stop is not this test's business.
+    tokio::time::sleep(Duration::from_millis(10)).await;
+}
+
+#[derive(Clone, Copy, PartialEq)]
+pub enum Decision {
+    Approve,
+    Reject,
+}
+
+pub struct Decided {
+    pub title: String,
+    pub project_id: String,
+}
+
+pub async fn sign_in(app: &App, server: &DemoServer, email: &str) {
+    app.wait_for("signin-submit").await;
+    app.screenshot("desktop-sign-in").await;
+    app.type_into("signin-server", &server.url()).await;
+    app.type_into("signin-email", email).await;
+    app.type_into("signin-password", PASSWORD).await;
+    app.click("signin-submit").await;
+    app.wait_for("dashboard").await;
+}
+
+async fn open_project(app: &App, name: &str) {
+    app.click("nav-dashboard").await;
+    app.click_css(&format!(
+        "[data-testid=\"project-row\"][data-project-name=\"{name}\"]"
+    ))
+    .await;
+    app.wait_for("project-page").await;
+}
+
+/// Opens the first pending approval that can be decided (it has its preview) and decides it.
+pub async fn decide_first_decidable(app: &App, decision: Decision) -> Decided {
+    let (_id, project_id) = app
+        .until(
+            "a pending approval with its preview",
+            AGENT_PATIENCE,
+            || async {
+                for item in app
+                    .all("[data-testid=\"approval-item\"][data-status=\"pending\"]")
+                    .await
+                {
+                    let Ok(Some(id)) = item.attr("data-approval-id").await else {
+                        continue;
+                    };
+                    let Ok(Some(project_id)) = item.attr("data-project-id").await else {
+                        continue;
+                    };
+                    if item.click().await.is_err() {
+                        continue;
+                    }
+                    let detail =
+                        format!("[data-testid=\"approval-detail\"][data-approval-id=\"{id}\"]");
+                    app.wait_for_css(&detail).await;
+                    let approve = app.wait_for("approve-button").await;
+                    if approve.is_enabled().await.unwrap_or(false) {
+                        return Some((id, project_id));
+                    }
+                    // At phone width the list gave way to the detail: go back to the list.
+                    if app.all("[data-testid=\"approval-item\"]").await.is_empty() {
+                        app.click("nav-approvals").await;
+                    }
+                }
+                None
+            },
+        )
+        .await;
+    let title = app
+        .text("[data-testid=\"approval-detail\"] h2")
+        .await
+        .unwrap_or_default();
+    match decision {
+        Decision::Approve => app.click("approve-button").await,
+        Decision::Reject => {
+            app.click("reject-button").await;
+            app.type_into("reject-comment", REJECTION).await;
+            app.click("reject-confirm").await;
+        }
+    }
+    let expected = if decision == Decision::Approve {
+        "approved"
+    } else {
+        "rejected"
+    };
+    app.until("the decision is settled", PATIENCE, || async {
+        (app.attr(&by_test_id("approval-state"), "data-state")
+            .await
+            .as_deref()
+            == Some(expected))
+        .then_some(())
+    })
+    .await;
+    Decided { title, project_id }
+}
+
+/// How many messages of the project contain `words`.
+async fn times_said(server: &DemoServer, tenant: &str, project_id: &str, words: &str) -> usize {
+    let filter = spartex_server::store::DocFilter {
+        project_id: Some(project_id),
+        ..spartex_server::store::DocFilter::all(DocKind::Message)
+    };
+    let messages = server
+        .state()
+        .store
+        .list_docs(tenant, filter)
+        .await
+        .expect("the store answers");
+    messages
+        .iter()
+        .filter(|m| m["body"].as_str().is_some_and(|b| b.contains(words)))
+        .count()
+}
+
+pub async fn tenant_of(server: &DemoServer, email: &str) -> String {
+    server
+        .state()
+        .store
+        .user_credentials(email)
+        .await
+        .expect("the store answers")
+        .expect("the demo user exists")
+        .tenant_id
+}
+
+/// A pending approval of `project_name` on the server, waiting for the agents to ask one.
+async fn server_pending(
+    server: &DemoServer,
+    tenant: &str,
+    project_name: &str,
+) -> Option<(String, i64)> {
+    let deadline = tokio::time::Instant::now() + AGENT_PATIENCE;
+    loop {
+        let projects = server
+            .state()
+            .store
+            .list_docs(
+                tenant,
+                spartex_server::store::DocFilter::all(DocKind::Project),
+            )
+            .await
+            .expect("the store answers");
+        let project_id = projects
+            .iter()
+            .find(|p| p["name"] == project_name)
+            .and_then(|p| p["id"].as_str())?
+            .to_owned();
+        let approvals = server
+            .state()
+            .store
+            .list_docs(
+                tenant,
+                spartex_server::store::DocFilter {
+                    project_id: Some(&project_id),
+                    ..spartex_server::store::DocFilter::all(DocKind::Approval)
+                },
+            )
+            .await
+            .expect("the store answers");
+        if let Some(pending) = approvals
+            .iter()
+            .find(|a| a["status"] == "pending" && !a["preview"].is_null())
+        {
+            return Some((
+                pending["id"].as_str()?.to_owned(),
+                pending["version"].as_i64()?,
+            ));
+        }
+        if tokio::time::Instant::now() > deadline {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}

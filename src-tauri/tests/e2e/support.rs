@@ -1,0 +1,483 @@
+//! What the end-to-end tests stand on: the real server (in this process, on a real socket and a
+//! real SQLite file, with simulated agents), the real app binary started by tauri-driver (which
+//! drives WebKitWebDriver), and a W3C WebDriver client. Each test gets its own data folder and
+//! keyring entries; run inside `scripts/test-env.sh` (Xvfb, D-Bus, gnome-keyring, dunst).
+
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::Duration;
+
+use fantoccini::elements::Element;
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::json;
+use spartex_server::clock::SystemClock;
+use spartex_server::config::{Secret, Settings};
+use spartex_server::demo::{seed::ensure_seeded, workers};
+use spartex_server::RunningServer;
+use tokio::process::{Child, Command};
+
+pub const PASSWORD: &str = "e2e-demo-password";
+pub const MANAGER: &str = "manager@acme.test";
+pub const ONCALL: &str = "oncall@acme.test";
+/// How long a screen may take to show what it should.
+pub const PATIENCE: Duration = Duration::from_secs(30);
+/// How long the simulated agents may take to ask for something (they work at [`AGENT_PACE`]).
+pub const AGENT_PATIENCE: Duration = Duration::from_secs(120);
+const AGENT_PACE: Duration = Duration::from_millis(400);
+
+/// True inside `scripts/test-env.sh`. Outside it there is no display, keyring or notification
+/// daemon to run the app with, and the tests say so and end.
+pub fn desktop_session() -> bool {
+    if std::env::var("SPARTEX_TEST_DESKTOP").as_deref() == Ok("1") {
+        return true;
+    }
+    eprintln!(
+        "skipped: the end-to-end tests run the real app and need a desktop session; \
+         run them with `bash scripts/test-env.sh cargo nextest run -p spartex-desktop --test e2e`"
+    );
+    false
+}
+
+/// The reference server with the demo world and its simulated agents.
+pub struct DemoServer {
+    pub addr: SocketAddr,
+    database_url: String,
+    server: Option<RunningServer>,
+    workers: Option<workers::Workers>,
+    agents: Vec<spartex_server::demo::seed::DemoAgent>,
+    _dir: tempfile::TempDir,
+}
+
+impl DemoServer {
+    pub async fn start() -> DemoServer {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let database_url = format!("sqlite://{}", dir.path().join("server.db").display());
+        let server = launch("127.0.0.1:0".parse().expect("an address"), &database_url).await;
+        let world = ensure_seeded(&server.state, &Secret::new(PASSWORD))
+            .await
+            .expect("the demo world is seeded");
+        let workers = workers::spawn_all(server.url(), clone_agents(&world.agents), AGENT_PACE);
+        DemoServer {
+            addr: server.addr,
+            database_url,
+            server: Some(server),
+            workers: Some(workers),
+            agents: world.agents,
+            _dir: dir,
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn state(&self) -> &spartex_server::state::AppState {
+        &self.server.as_ref().expect("the server is running").state
+    }
+
+    /// The link goes down: the agents stop and the server shuts down; its file stays.
+    pub async fn go_down(&mut self) {
+        if let Some(workers) = self.workers.take() {
+            workers.stop().await;
+        }
+        if let Some(server) = self.server.take() {
+            server.shutdown().await;
+        }
+    }
+
+    /// The same server comes back on the same address and file, with its agents.
+    pub async fn come_back(&mut self) {
+        let server = launch(self.addr, &self.database_url).await;
+        self.workers = Some(workers::spawn_all(
+            server.url(),
+            clone_agents(&self.agents),
+            AGENT_PACE,
+        ));
+        self.server = Some(server);
+    }
+
+    pub async fn stop(mut self) {
+        self.go_down().await;
+    }
+}
+
+fn clone_agents(
+    agents: &[spartex_server::demo::seed::DemoAgent],
+) -> Vec<spartex_server::demo::seed::DemoAgent> {
+    agents
+        .iter()
+        .map(|a| spartex_server::demo::seed::DemoAgent {
+            agent: a.agent.clone(),
+            project_name: a.project_name.clone(),
+            token: a.token.clone(),
+            lead: a.lead,
+        })
+        .collect()
+}
+
+async fn launch(addr: SocketAddr, database_url: &str) -> RunningServer {
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        let mut settings = Settings::new(addr, database_url);
+        settings.jwt_secret = Some(Secret::new("e2e-jwt-secret"));
+        match spartex_server::start(settings, Arc::new(SystemClock)).await {
+            Ok(server) => return server,
+            Err(spartex_server::StartError::Bind { .. })
+                if tokio::time::Instant::now() < deadline =>
+            {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(error) => panic!("the server starts on {addr}: {error}"),
+        }
+    }
+}
+
+impl Drop for App {
+    /// Ends the driver, WebKitWebDriver and the app, also when a test fails half-way: a
+    /// leftover app would hold the single-instance lock and swallow the next test's launch.
+    fn drop(&mut self) {
+        if let Some(driver) = self.driver.id() {
+            let mut doomed = descendants(driver);
+            doomed.push(driver);
+            for pid in doomed {
+                let _ = std::process::Command::new("kill")
+                    .args(["-9", &pid.to_string()])
+                    .status();
+            }
+        }
+    }
+}
+
+/// Every process below `root`, from /proc.
+fn descendants(root: u32) -> Vec<u32> {
+    let mut children: std::collections::HashMap<u32, Vec<u32>> = std::collections::HashMap::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        let Some(after_name) = stat.rfind(')').map(|i| &stat[i + 2..]) else {
+            continue;
+        };
+        if let Some(ppid) = after_name
+            .split_whitespace()
+            .nth(1)
+            .and_then(|p| p.parse().ok())
+        {
+            children.entry(ppid).or_default().push(pid);
+        }
+    }
+    let mut found = Vec::new();
+    let mut queue = vec![root];
+    while let Some(pid) = queue.pop() {
+        for child in children.get(&pid).cloned().unwrap_or_default() {
+            found.push(child);
+            queue.push(child);
+        }
+    }
+    found
+}
+
+/// The real app, started by tauri-driver, with a WebDriver session on its webview.
+pub struct App {
+    pub client: Client,
+    driver: Child,
+    _home: tempfile::TempDir,
+}
+
+impl App {
+    /// Starts the app with a fresh data folder and keyring entries of its own.
+    pub async fn launch() -> App {
+        // Only plain HTTP to the local driver, but the client builder wants a provider chosen.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let home = tempfile::tempdir().expect("a data folder");
+        let port = free_port();
+        let mut driver = Command::new(tauri_driver())
+            .args([
+                "--port",
+                &port.to_string(),
+                "--native-port",
+                &free_port().to_string(),
+            ])
+            .env("SPARTEX_HOME", home.path())
+            .env(
+                "SPARTEX_SECRET_SERVICE",
+                format!("spartex-e2e-{}", uuid::Uuid::new_v4()),
+            )
+            .env("SPARTEX_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("tauri-driver starts (`cargo install --locked tauri-driver`)");
+        let capabilities = json!({
+            "browserName": "wry",
+            "tauri:options": { "application": app_binary() },
+        });
+        let capabilities = match capabilities {
+            serde_json::Value::Object(map) => map,
+            _ => unreachable!(),
+        };
+        let url = format!("http://127.0.0.1:{port}");
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        let client = loop {
+            let attempt = tokio::time::timeout(
+                PATIENCE,
+                ClientBuilder::rustls()
+                    .expect("a WebDriver client")
+                    .capabilities(capabilities.clone())
+                    .connect(&url),
+            )
+            .await
+            .unwrap_or_else(|_| {
+                panic!("no WebDriver session within {PATIENCE:?}: did the app start? (its log is above)")
+            });
+            match attempt {
+                Ok(client) => break client,
+                Err(error) if tokio::time::Instant::now() < deadline => {
+                    if let Ok(Some(status)) = driver.try_wait() {
+                        panic!("tauri-driver exited ({status}) before a session started");
+                    }
+                    let _ = error;
+                    tokio::time::sleep(Duration::from_millis(250)).await;
+                }
+                Err(error) => panic!("a WebDriver session on the app: {error}"),
+            }
+        };
+        App {
+            client,
+            driver,
+            _home: home,
+        }
+    }
+
+    pub async fn quit(self) {
+        let _ = self.client.clone().close().await;
+        // Drop ends the driver and everything it started.
+    }
+
+    /// The element with `data-testid`, once it is there.
+    pub async fn wait_for(&self, test_id: &str) -> Element {
+        self.wait_for_css(&by_test_id(test_id)).await
+    }
+
+    pub async fn wait_for_css(&self, css: &str) -> Element {
+        match self
+            .client
+            .wait()
+            .at_most(PATIENCE)
+            .every(Duration::from_millis(100))
+            .for_element(Locator::Css(css))
+            .await
+        {
+            Ok(element) => element,
+            Err(error) => {
+                self.screenshot(&format!("failure-{}", sanitize(css))).await;
+                panic!("`{css}` did not appear within {PATIENCE:?}: {error}")
+            }
+        }
+    }
+
+    pub async fn all(&self, css: &str) -> Vec<Element> {
+        self.client
+            .find_all(Locator::Css(css))
+            .await
+            .unwrap_or_default()
+    }
+
+    pub async fn click(&self, test_id: &str) {
+        self.wait_for(test_id)
+            .await
+            .click()
+            .await
+            .unwrap_or_else(|e| panic!("click {test_id}: {e}"));
+    }
+
+    pub async fn click_css(&self, css: &str) {
+        self.wait_for_css(css)
+            .await
+            .click()
+            .await
+            .unwrap_or_else(|e| panic!("click {css}: {e}"));
+    }
+
+    /// Presses and holds the element for `held`, as a thumb would.
+    pub async fn hold(&self, test_id: &str, held: Duration) {
+        use fantoccini::actions::{InputSource, MouseActions, PointerAction, MOUSE_BUTTON_LEFT};
+        let element = self.wait_for(test_id).await;
+        let press = MouseActions::new("thumb".into())
+            .then(PointerAction::MoveToElement {
+                element,
+                duration: None,
+                x: 0.0,
+                y: 0.0,
+            })
+            .then(PointerAction::Down {
+                button: MOUSE_BUTTON_LEFT,
+            })
+            .then(PointerAction::Pause { duration: held })
+            .then(PointerAction::Up {
+                button: MOUSE_BUTTON_LEFT,
+            });
+        self.client
+            .perform_actions(press)
+            .await
+            .unwrap_or_else(|e| panic!("press and hold {test_id}: {e}"));
+    }
+
+    pub async fn type_into(&self, test_id: &str, text: &str) {
+        let field = self.wait_for(test_id).await;
+        field.clear().await.ok();
+        field
+            .send_keys(text)
+            .await
+            .unwrap_or_else(|e| panic!("type into {test_id}: {e}"));
+    }
+
+    /// Waits until `check` finds what it looks for, and returns it.
+    pub async fn until<T, F, Fut>(&self, what: &str, patience: Duration, mut check: F) -> T
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Option<T>>,
+    {
+        let deadline = tokio::time::Instant::now() + patience;
+        loop {
+            if let Some(found) = check().await {
+                return found;
+            }
+            if tokio::time::Instant::now() > deadline {
+                self.screenshot(&format!("failure-{}", sanitize(what)))
+                    .await;
+                panic!("{what}: not within {patience:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// The attribute of the first element matching `css`, if there is one.
+    pub async fn attr(&self, css: &str, name: &str) -> Option<String> {
+        let element = self.client.find(Locator::Css(css)).await.ok()?;
+        element.attr(name).await.ok().flatten()
+    }
+
+    pub async fn text(&self, css: &str) -> Option<String> {
+        let element = self.client.find(Locator::Css(css)).await.ok()?;
+        element.text().await.ok()
+    }
+
+    /// Saves what the webview shows to `target/e2e-screenshots/NAME.png`, and to
+    /// `docs/screenshots/` when `SPARTEX_UPDATE_SCREENSHOTS=1`.
+    pub async fn screenshot(&self, name: &str) {
+        let Ok(png) = self.client.screenshot().await else {
+            eprintln!("could not take the screenshot {name}");
+            return;
+        };
+        let root = repository_root();
+        let mut folders = vec![root.join("target/e2e-screenshots")];
+        if std::env::var("SPARTEX_UPDATE_SCREENSHOTS").as_deref() == Ok("1")
+            && !name.starts_with("failure-")
+        {
+            folders.push(root.join("docs/screenshots"));
+        }
+        for folder in folders {
+            std::fs::create_dir_all(&folder).expect("a screenshot folder");
+            std::fs::write(folder.join(format!("{name}.png")), &png).expect("a screenshot");
+        }
+    }
+
+    pub async fn resize(&self, width: u32, height: u32) {
+        self.client
+            .set_window_size(width, height)
+            .await
+            .expect("the window can be resized");
+    }
+}
+
+pub fn by_test_id(test_id: &str) -> String {
+    format!("[data-testid=\"{test_id}\"]")
+}
+
+fn sanitize(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .take(60)
+        .collect()
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+fn repository_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the repository root")
+        .to_path_buf()
+}
+
+fn app_binary() -> String {
+    env!("CARGO_BIN_EXE_spartex-control").to_owned()
+}
+
+fn tauri_driver() -> PathBuf {
+    if let Some(found) = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join("tauri-driver"))
+            .find(|candidate| candidate.is_file())
+    }) {
+        return found;
+    }
+    let cargo_home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cargo")
+        });
+    cargo_home.join("bin/tauri-driver")
+}
+
+/// Watches the session bus for `Notify` calls, as the notification daemon receives them.
+pub struct NotifyMonitor {
+    child: Child,
+    log: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl NotifyMonitor {
+    pub async fn start() -> NotifyMonitor {
+        let dir = tempfile::tempdir().expect("a folder for the D-Bus log");
+        let log = dir.path().join("notify.log");
+        let file = std::fs::File::create(&log).expect("the D-Bus log");
+        let child = Command::new("dbus-monitor")
+            .args([
+                "--session",
+                "type=method_call,interface=org.freedesktop.Notifications,member=Notify",
+            ])
+            .stdout(file)
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("dbus-monitor starts");
+        // dbus-monitor prints its own NameAcquired signal once it listens.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        NotifyMonitor {
+            child,
+            log,
+            _dir: dir,
+        }
+    }
+
+    pub fn seen(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    pub async fn stop(mut self) {
+        let _ = self.child.kill().await;
+    }
+}
