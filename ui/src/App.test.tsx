@@ -1,0 +1,65 @@
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { fireEvent, render, screen, waitFor } from '@testing-library/react';
+import * as ipc from './ipc';
+import { mockIpc } from './test/ipcMock';
+import { setPhone } from './test/setup';
+import { account, appState } from './test/fixtures';
+import { App } from './App';
+
+vi.mock('./ipc');
+
+describe('App', () => {
+  beforeEach(() => {
+    vi.clearAllMocks();
+    window.location.hash = '';
+    mockIpc();
+  });
+
+  it('asks a signed-out user to sign in and shows the server’s refusal in words', async () => {
+    vi.mocked(ipc.appState).mockResolvedValue({ accounts: [], active: null });
+    vi.mocked(ipc.signIn).mockRejectedValue({ code: 'forbidden', message: 'Wrong email or password.' });
+    render(<App />);
+    expect(await screen.findByTestId('signin-server')).toHaveValue('http://127.0.0.1:8080');
+    fireEvent.change(screen.getByTestId('signin-email'), { target: { value: 'oncall@acme.test' } });
+    fireEvent.change(screen.getByTestId('signin-password'), { target: { value: 'nope' } });
+    fireEvent.click(screen.getByTestId('signin-submit'));
+    expect(await screen.findByTestId('signin-error')).toHaveTextContent('Wrong email or password.');
+    expect(ipc.signIn).toHaveBeenCalledWith('http://127.0.0.1:8080', 'oncall@acme.test', 'nope');
+  });
+
+  it('offers the accounts already signed in', async () => {
+    const a = account('manager');
+    vi.mocked(ipc.appState).mockResolvedValue({ accounts: [a], active: null });
+    vi.mocked(ipc.switchAccount).mockResolvedValue(a);
+    render(<App />);
+    const option = await screen.findByTestId('account-option');
+    expect(option).toHaveAttribute('data-account-id', 'acme-manager');
+    fireEvent.click(option);
+    await waitFor(() => expect(ipc.switchAccount).toHaveBeenCalledWith('acme-manager'));
+  });
+
+  it('shows each navigation target once on desktop, with the pending count', async () => {
+    render(<App />);
+    for (const id of ['nav-dashboard', 'nav-approvals', 'nav-projects', 'nav-settings']) {
+      expect(await screen.findAllByTestId(id)).toHaveLength(1);
+    }
+    expect(screen.getByTestId('nav-approvals-count')).toHaveTextContent('0');
+    expect(await screen.findByTestId('stop-all-button')).toBeInTheDocument();
+    expect(screen.getByTestId('account-menu')).toBeInTheDocument();
+  });
+
+  it('uses the bottom navigation on a phone', async () => {
+    setPhone(true);
+    render(<App />);
+    const nav = await screen.findByTestId('nav-approvals');
+    expect(nav.closest('nav')).toHaveClass('grid-cols-4');
+    expect(screen.getAllByTestId('nav-dashboard')).toHaveLength(1);
+  });
+
+  it('shows a viewer no Stop all', async () => {
+    vi.mocked(ipc.appState).mockResolvedValue(appState('viewer'));
+    render(<App />);
+    await screen.findByTestId('dashboard');
+    expect(screen.queryByTestId('stop-all-button')).toBeNull();
+  });
+});

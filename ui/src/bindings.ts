@@ -1,0 +1,209 @@
+// Generated from the Rust types by src-tauri/src/bindings.rs (ts-rs). Do not edit:
+// run `UPDATE_BINDINGS=1 cargo nextest run -p spartex-desktop bindings`.
+// Integers travel as JSON numbers and stay below 2^53, so they are `number` here.
+
+export type JsonValue = number | string | boolean | Array<JsonValue> | { [key in string]?: JsonValue } | null;
+
+export type Role = "viewer" | "oncall" | "manager" | "owner";
+
+export type ProjectStatus = "active" | "paused" | "stopped" | "completed" | "failed";
+
+export type AgentStatus = "idle" | "working" | "waiting_approval" | "stopping" | "stopped" | "error";
+
+export type TaskStatus = "queued" | "running" | "blocked" | "done" | "failed" | "cancelled";
+
+export type Risk = "low" | "medium" | "high" | "critical";
+
+export type ApprovalStatus = "pending" | "approved" | "rejected" | "expired" | "cancelled";
+
+export type OnExpiry = "reject" | "approve";
+
+export type AuthorKind = "user" | "agent" | "system";
+
+export type StopScope = "project" | "tenant";
+
+export type StopStatus = "pending" | "completed" | "partial";
+
+export type BudgetState = "ok" | "warning" | "exceeded";
+
+export type Decision = "approve" | "reject";
+
+export type Tenant = { id: string, name: string, slug: string, };
+
+export type User = { id: string, email: string, name: string, role: Role, };
+
+export type Project = { id: string, name: string, description: string, status: ProjectStatus, budget_usd: number, spent_usd: number, created_at: string, updated_at: string, version: number, };
+
+export type Agent = { id: string, project_id: string, name: string, role: string, model: string, status: AgentStatus, current_task_id: string | null, last_heartbeat_at: string | null, tokens_used: number, cost_usd: number, version: number, };
+
+export type Task = { id: string, project_id: string, agent_id: string | null, title: string, status: TaskStatus, progress: number, updated_at: string, version: number, };
+
+export type Approval = { id: string, project_id: string, agent_id: string | null, task_id: string | null, kind: string, title: string, 
+/**
+ * Markdown.
+ */
+summary: string, 
+/**
+ * The exact arguments the agent will act with.
+ */
+payload: JsonValue, 
+/**
+ * What will change, as the approver should see it.
+ */
+preview: Preview | null, risk: Risk, status: ApprovalStatus, created_at: string, expires_at: string, on_expiry: OnExpiry, decided_by: DecidedBy | null, decided_at: string | null, comment: string | null, version: number, };
+
+export type DecidedBy = { 
+/**
+ * The user's id, or `system` for an expiry.
+ */
+id: string, name: string, email: string | null, role: Role | null, };
+
+export type Preview = { "type": "diff", path: string, unified_diff: string, } | { "type": "copy", channel: string, headline: string | null, body: string, image_description: string | null, audience: string | null, } | { "type": "amount", currency: string, old_amount: number | null, new_amount: number, period: string | null, };
+
+export type Message = { id: string, project_id: string, 
+/**
+ * `None` for the project-wide thread.
+ */
+agent_id: string | null, author_kind: AuthorKind, author_id: string | null, author_name: string, 
+/**
+ * Markdown.
+ */
+body: string, created_at: string, client_msg_id: string | null, };
+
+export type CostRecord = { project_id: string, agent_id: string, at: string, model: string, tokens_in: number, tokens_out: number, cost_usd: number, 
+/**
+ * The project's spend against its budget after this record.
+ */
+budget_state: BudgetState, project_spent_usd: number, project_budget_usd: number, };
+
+export type Stop = { id: string, scope: StopScope, project_id: string | null, requested_by: string, reason: string, status: StopStatus, requested_at: string, completed_at: string | null, agents_total: number, agents_stopped: number, 
+/**
+ * Each agent in scope and whether it acknowledged.
+ */
+agents: Array<StopAgent>, version: number, };
+
+export type StopAgent = { agent_id: string, agent_name: string, project_id: string, acked_at: string | null, 
+/**
+ * True when the agent never answered and the server stopped it by force.
+ */
+forced: boolean, };
+
+export type AccountInfo = { 
+/**
+ * Short and readable, e.g. `acme-ads-oncall`; what `--account` takes.
+ */
+id: string, server_url: string, user: User, tenant: Tenant, added_at: string, };
+
+export type Status = { account: AccountInfo, link: LinkState, last_sync_at: string | null, last_seq: number, server_head: number | null, outbox: Array<OutboxEntry>, recent_outcomes: Array<Outcome>, };
+
+export type Queued = { entry: OutboxEntry, delivered: boolean, 
+/**
+ * How it ended, when it did (delivered, or refused and undone).
+ */
+outcome: Outcome | null, 
+/**
+ * Why it still waits, when it does.
+ */
+waiting_because: string | null, };
+
+export type OutboxEntry = { id: number, kind: OutboxKind, idempotency_key: string, method: string, path: string, body: JsonValue, 
+/**
+ * What it is, in words: "Approve “Publish the spring hero ad”".
+ */
+label: string, approval_id: string | null, project_id: string | null, client_msg_id: string | null, created_at: string, attempts: number, last_error: string | null, };
+
+export type OutboxKind = "stop" | "resume" | "decision" | "message";
+
+export type Outcome = { at: string, 
+/**
+ * `delivered`, `already_decided`, `expired`, `changed`, `refused`, `failed`
+ */
+result: string, 
+/**
+ * What the action was, e.g. "Approve “Publish the spring hero ad”".
+ */
+action: string, 
+/**
+ * What happened, e.g. "Already rejected by Dana Whitfield (oncall) at 10:32 UTC."
+ */
+message: string, approval_id: string | null, project_id: string | null, };
+
+export type LinkState = "connected" | "connecting" | "offline" | "signed_out";
+
+export type Change = { "kind": "project", before: Project | null, after: Project, } | { "kind": "agent", before: Agent | null, after: Agent, } | { "kind": "task", after: Task, } | { "kind": "approval", before: Approval | null, after: Approval, } | { "kind": "message", message: Message, } | { "kind": "cost", record: CostRecord, } | { "kind": "stop", before: Stop | null, after: Stop, } | { "kind": "resynced" } | { "kind": "outbox" } | { "kind": "outcome", outcome: Outcome, } | { "kind": "link", state: LinkState, } | { "kind": "progress", applied_seq: number, head: number, };
+
+export type ProjectSummary = { project: Project, agents_total: number, agents_working: number, agents_waiting: number, agents_stopped: number, agents_error: number, pending_approvals: number, last_activity: string | null, 
+/**
+ * A stop of this project (or of everything) waits in the outbox.
+ */
+stop_sending: boolean, };
+
+export type ProjectView = { project: Project, agents: Array<Agent>, 
+/**
+ * Open tasks first, then the most recently finished.
+ */
+tasks: Array<Task>, approvals: Array<ApprovalView>, messages: Array<MessageView>, stops: Array<Stop>, spend_by_day: Array<SpendPoint>, 
+/**
+ * What happened, newest first.
+ */
+timeline: Array<TimelineEntry>, stop_sending: boolean, };
+
+export type ApprovalView = { approval: Approval, project_name: string, agent_name: string | null, 
+/**
+ * A decision made here that is still on its way.
+ */
+sending: Decision | null, };
+
+export type MessageView = { message: Message, 
+/**
+ * Written here, still on its way.
+ */
+sending: boolean, };
+
+export type SpendPoint = { 
+/**
+ * `YYYY-MM-DD` (UTC).
+ */
+day: string, agent_id: string, cost_usd: number, tokens: number, };
+
+export type SearchHit = { 
+/**
+ * `project`, `task`, `approval` or `message`
+ */
+kind: string, id: string, project_id: string, title: string, snippet: string, };
+
+export type TimelineEntry = { at: string, 
+/**
+ * `task`, `approval`, `stop` or `message`
+ */
+kind: string, 
+/**
+ * Who acted: an agent's or a person's name; `None` for the server.
+ */
+actor: string | null, text: string, approval_id: string | null, };
+
+export type NotificationPrefs = { 
+/**
+ * Off: no notification at all, urgent ones included.
+ */
+enabled: boolean, 
+/**
+ * Project ids that only raise urgent notifications (critical approvals, stops).
+ */
+muted_projects: Array<string>, 
+/**
+ * A daily window in which only urgent notifications are raised.
+ */
+quiet_hours: QuietHours | null, };
+
+export type QuietHours = { start: string, end: string, };
+
+export type AppState = { accounts: Array<AccountInfo>, active: AccountInfo | null, };
+
+export type CommandError = { 
+/**
+ * `offline`, `signed_out`, `forbidden`, `not_found`, `conflict`, `gone`, `invalid`,
+ * `rate_limited`, `server_error`, `bad_server`, `secret_store`, `local_storage`,
+ * `account`, `local`, or `no_account` when nobody is signed in.
+ */
+code: string, message: string, };

@@ -1,0 +1,100 @@
+import { useEffect, useRef, useState, type ReactNode } from 'react';
+import { cx } from '../lib/cx';
+
+export const HOLD_MS = 1500;
+
+/** Press and hold (pointer, or Space/Enter held down) for `holdMs` to fire `onComplete`.
+ *  Letting go early cancels. The fill shows how far along the hold is. */
+export function HoldButton({
+  onComplete,
+  children,
+  label,
+  holdMs = HOLD_MS,
+  disabled = false,
+  testId,
+}: {
+  onComplete: () => void;
+  children: ReactNode;
+  label: string;
+  holdMs?: number;
+  disabled?: boolean;
+  testId?: string;
+}) {
+  const [progress, setProgress] = useState(0);
+  const [holding, setHolding] = useState(false);
+  const done = useRef(false);
+  const complete = useRef(onComplete);
+  useEffect(() => {
+    complete.current = onComplete;
+  }, [onComplete]);
+
+  // While held: advance the fill every frame; fire once when it is full.
+  useEffect(() => {
+    if (!holding) return;
+    let startedAt: number | null = null;
+    let frame = requestAnimationFrame(function step(t: number) {
+      startedAt ??= t;
+      const p = Math.min(1, (t - startedAt) / holdMs);
+      setProgress(p);
+      if (p >= 1) {
+        done.current = true;
+        setHolding(false);
+        complete.current();
+        return;
+      }
+      frame = requestAnimationFrame(step);
+    });
+    return () => cancelAnimationFrame(frame);
+  }, [holding, holdMs]);
+
+  const begin = () => {
+    if (!disabled && !done.current) setHolding(true);
+  };
+  const cancel = () => {
+    setHolding(false);
+    if (!done.current) setProgress(0);
+  };
+
+  return (
+    <button
+      type="button"
+      data-testid={testId}
+      data-progress={Math.round(progress * 100)}
+      aria-label={label}
+      aria-describedby={undefined}
+      disabled={disabled}
+      onPointerDown={(e) => {
+        e.currentTarget.setPointerCapture?.(e.pointerId);
+        begin();
+      }}
+      onPointerUp={cancel}
+      onPointerCancel={cancel}
+      onPointerLeave={cancel}
+      onContextMenu={(e) => e.preventDefault()}
+      onKeyDown={(e) => {
+        if (e.key === ' ' || e.key === 'Enter') {
+          e.preventDefault();
+          if (!e.repeat) begin();
+        }
+      }}
+      onKeyUp={(e) => {
+        if (e.key === ' ' || e.key === 'Enter') {
+          e.preventDefault();
+          cancel();
+        }
+      }}
+      onBlur={cancel}
+      className={cx(
+        'relative min-h-14 w-full touch-none overflow-hidden rounded-lg bg-danger text-base font-semibold text-white select-none',
+        'disabled:opacity-50',
+      )}
+    >
+      <span
+        aria-hidden="true"
+        className="absolute inset-y-0 left-0 bg-black/30"
+        style={{ width: `${progress * 100}%` }}
+      />
+      <span className="relative">{children}</span>
+    </button>
+  );
+}

@@ -1,0 +1,82 @@
+import { useEffect, useRef } from 'react';
+import { Link } from 'react-router';
+import type { ProjectSummary } from '../bindings';
+import { PROJECT_STATUS } from '../lib/status';
+import { formatRelative } from '../lib/format';
+import { useNow } from '../state/clock';
+import { cx } from '../lib/cx';
+import { StatusText } from './Status';
+import { AgentCounts } from './AgentCounts';
+import { BudgetBar } from './BudgetBar';
+import { StopIcon } from './Icons';
+
+function Pending({ n }: { n: number }) {
+  return (
+    <span
+      data-testid="project-pending-count"
+      data-count={n}
+      className={cx('tabular text-xs', n > 0 ? 'font-semibold text-amber' : 'text-faint')}
+    >
+      {n > 0 ? `${n} pending` : 'None pending'}
+    </span>
+  );
+}
+
+/** One project on the dashboard: dense on desktop (a grid row), a card on phones. */
+export function ProjectRow({ summary, selected }: { summary: ProjectSummary; selected: boolean }) {
+  const { project } = summary;
+  const now = useNow(5000);
+  const ref = useRef<HTMLAnchorElement>(null);
+  useEffect(() => {
+    if (selected) ref.current?.scrollIntoView?.({ block: 'nearest' });
+  }, [selected]);
+  const activity = formatRelative(summary.last_activity, now);
+  return (
+    <div role="listitem" className="border-b border-line last:border-b-0">
+      <Link
+        ref={ref}
+        to={`/projects/${project.id}`}
+        data-testid="project-row"
+        data-project-id={project.id}
+        data-project-name={project.name}
+        data-status={project.status}
+        data-selected={selected || undefined}
+        aria-current={selected || undefined}
+        className={cx(
+          'grid grid-cols-[minmax(0,1fr)_auto] gap-x-3 gap-y-2 px-4 py-3 hover:bg-raised focus-visible:bg-raised',
+          "[grid-template-areas:'name_status'_'agents_pending'_'spend_spend'_'activity_activity']",
+          'lg:grid-cols-[minmax(0,1fr)_7.5rem_9.5rem_6rem_17rem_5.5rem] lg:items-center lg:gap-x-4 lg:py-2.5',
+          "lg:[grid-template-areas:'name_status_agents_pending_spend_activity']",
+          selected && 'bg-raised shadow-[inset_2px_0_0_var(--accent)]',
+        )}
+      >
+        <div className="min-w-0 [grid-area:name]">
+          <p className="truncate text-sm font-medium">{project.name}</p>
+          <p className="hidden truncate text-xs text-muted lg:block">{project.description}</p>
+        </div>
+        <StatusText look={PROJECT_STATUS[project.status]} className="justify-self-end text-xs [grid-area:status] lg:justify-self-start" />
+        <div className="[grid-area:agents]">
+          <AgentCounts summary={summary} />
+        </div>
+        <div className="justify-self-end [grid-area:pending] lg:justify-self-start">
+          <Pending n={summary.pending_approvals} />
+        </div>
+        <div className="[grid-area:spend]">
+          <BudgetBar spent={project.spent_usd} budget={project.budget_usd} compact testId="project-spend" />
+        </div>
+        <div className="flex items-center justify-between gap-2 text-xs text-muted [grid-area:activity] lg:block lg:text-right">
+          {summary.stop_sending ? (
+            <span className="inline-flex items-center gap-1 font-medium text-red">
+              <StopIcon size={12} /> Stop not sent
+            </span>
+          ) : (
+            <span className="lg:hidden">Last activity</span>
+          )}
+          <span className="tabular" title={summary.last_activity ?? undefined}>
+            {summary.last_activity ? activity : 'No activity'}
+          </span>
+        </div>
+      </Link>
+    </div>
+  );
+}

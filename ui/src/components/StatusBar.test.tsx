@@ -1,0 +1,39 @@
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { fireEvent, screen } from '@testing-library/react';
+import * as ipc from '../ipc';
+import { mockIpc } from '../test/ipcMock';
+import { renderAt } from '../test/render';
+import { outboxEntry, status } from '../test/fixtures';
+import { StatusBar, linkWords } from './StatusBar';
+
+vi.mock('../ipc');
+
+describe('StatusBar', () => {
+  beforeEach(() => {
+    vi.clearAllMocks();
+    mockIpc();
+  });
+
+  it('never pretends to be live: the link in words', () => {
+    expect(linkWords('connected', null)).toBe('Live');
+    expect(linkWords('connecting', null)).toBe('Connecting…');
+    expect(linkWords('offline', '2025-03-04T10:42:00')).toBe('Offline — data from 10:42');
+    expect(linkWords('signed_out', null)).toBe('Signed out — sign in again');
+  });
+
+  it('shows the link, the outbox count and lists what waits', async () => {
+    const entries = [outboxEntry(), outboxEntry({ id: 2, kind: 'message', label: 'Message to Quill', attempts: 0, last_error: null })];
+    vi.mocked(ipc.status).mockResolvedValue(status({ link: 'offline', outbox: entries }));
+    vi.mocked(ipc.outbox).mockResolvedValue(entries);
+    renderAt(<StatusBar phone={false} />);
+    expect(await screen.findByTestId('status-link')).toHaveAttribute('data-link', 'offline');
+    const box = await screen.findByTestId('status-outbox');
+    expect(box).toHaveAttribute('data-count', '2');
+    expect(box).toHaveTextContent('2');
+    fireEvent.click(box);
+    const rows = await screen.findAllByTestId('outbox-entry');
+    expect(rows[0]).toHaveTextContent('Stop “Spring Sale”');
+    expect(rows[0]).toHaveTextContent('2 attempts');
+    expect(rows[0]).toHaveTextContent('The server cannot be reached.');
+  });
+});

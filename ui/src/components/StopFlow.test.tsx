@@ -1,0 +1,107 @@
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { act, fireEvent, screen, waitFor } from '@testing-library/react';
+import * as ipc from '../ipc';
+import { mockIpc } from '../test/ipcMock';
+import { renderAt } from '../test/render';
+import { setPhone } from '../test/setup';
+import { outboxEntry } from '../test/fixtures';
+import { StopFlow, phraseMatches } from './StopFlow';
+
+vi.mock('../ipc');
+
+const queued = { entry: outboxEntry(), delivered: true, outcome: null, waiting_because: null };
+const target = { scope: 'project' as const, projectId: 'prj_spring', projectName: 'Spring Sale' };
+
+describe('type-to-confirm stop (desktop)', () => {
+  beforeEach(() => {
+    vi.clearAllMocks();
+    mockIpc();
+    vi.mocked(ipc.stopProject).mockResolvedValue(queued);
+  });
+
+  it('stays disabled until the project name is typed, then stops exactly once', async () => {
+    renderAt(<StopFlow target={target} open onOpenChange={() => {}} />);
+    const confirm = screen.getByTestId('stop-confirm-button');
+    const field = screen.getByTestId('stop-confirm-input');
+    expect(confirm).toBeDisabled();
+    fireEvent.change(field, { target: { value: 'Spring' } });
+    expect(confirm).toBeDisabled();
+    fireEvent.change(field, { target: { value: 'spring sale' } });
+    expect(confirm).toBeDisabled();
+    fireEvent.change(field, { target: { value: 'Spring Sale' } });
+    fireEvent.change(screen.getByTestId('stop-reason'), { target: { value: 'Wrong audience list' } });
+    expect(confirm).toBeEnabled();
+    fireEvent.click(confirm);
+    fireEvent.click(confirm);
+    await waitFor(() => expect(screen.getByTestId('stop-progress')).toBeInTheDocument());
+    expect(ipc.stopProject).toHaveBeenCalledTimes(1);
+    expect(ipc.stopProject).toHaveBeenCalledWith('prj_spring', 'Wrong audience list');
+    expect(ipc.stopAll).not.toHaveBeenCalled();
+  });
+
+  it('asks for STOP ALL for the whole tenant', () => {
+    expect(phraseMatches('STOP ALL', { scope: 'tenant' })).toBe(true);
+    expect(phraseMatches('stop all', { scope: 'tenant' })).toBe(false);
+  });
+
+  it('shows each agent acknowledging, and the forced ones in red', async () => {
+    vi.mocked(ipc.latestStop).mockResolvedValueOnce(null).mockResolvedValue({
+      id: 'stp_2',
+      scope: 'project',
+      project_id: 'prj_spring',
+      requested_by: 'Olivia Park',
+      reason: 'Wrong audience list',
+      status: 'partial',
+      requested_at: new Date().toISOString(),
+      completed_at: new Date().toISOString(),
+      agents_total: 2,
+      agents_stopped: 2,
+      agents: [
+        { agent_id: 'a1', agent_name: 'Quill', project_id: 'prj_spring', acked_at: '2025-03-04T10:41:07Z', forced: false },
+        { agent_id: 'a2', agent_name: 'Ledger', project_id: 'prj_spring', acked_at: null, forced: true },
+      ],
+      version: 2,
+    });
+    renderAt(<StopFlow target={target} open onOpenChange={() => {}} />);
+    fireEvent.change(screen.getByTestId('stop-confirm-input'), { target: { value: 'Spring Sale' } });
+    fireEvent.click(screen.getByTestId('stop-confirm-button'));
+    await waitFor(() => expect(screen.getByTestId('stop-progress')).toHaveAttribute('data-status', 'partial'));
+    const [quill, ledger] = screen.getAllByTestId('stop-agent');
+    expect(quill).toHaveAttribute('data-acked', 'true');
+    expect(ledger).toHaveAttribute('data-forced', 'true');
+    expect(ledger).toHaveTextContent('forced — never answered');
+  });
+});
+
+describe('press-and-hold stop (phone)', () => {
+  beforeEach(() => {
+    vi.clearAllMocks();
+    mockIpc();
+    vi.mocked(ipc.stopAll).mockResolvedValue(queued);
+    setPhone(true);
+  });
+
+  it('has no text field and fires only after a 1.5 s hold', async () => {
+    vi.useFakeTimers({ toFake: ['requestAnimationFrame', 'cancelAnimationFrame', 'performance', 'Date', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] });
+    try {
+      renderAt(<StopFlow target={{ scope: 'tenant' }} open onOpenChange={() => {}} />);
+      expect(screen.queryByTestId('stop-confirm-input')).toBeNull();
+      const hold = screen.getByTestId('stop-hold-button');
+
+      // Let go early: nothing happens.
+      fireEvent.keyDown(hold, { key: ' ' });
+      await act(async () => vi.advanceTimersByTime(700));
+      fireEvent.keyUp(hold, { key: ' ' });
+      await act(async () => vi.advanceTimersByTime(2000));
+      expect(ipc.stopAll).not.toHaveBeenCalled();
+      expect(hold).toHaveAttribute('data-progress', '0');
+
+      // Hold for the full time.
+      fireEvent.keyDown(hold, { key: 'Enter' });
+      await act(async () => vi.advanceTimersByTime(1600));
+      expect(ipc.stopAll).toHaveBeenCalledTimes(1);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});

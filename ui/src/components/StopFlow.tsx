@@ -1,0 +1,166 @@
+import { useRef, useState } from 'react';
+import * as Dialog from '@radix-ui/react-dialog';
+import { useMutation } from '@tanstack/react-query';
+import * as ipc from '../ipc';
+import type { Queued } from '../bindings';
+import { useIsPhone } from '../state/media';
+import { useStopSending } from '../state/stops';
+import { toast } from '../state/toasts';
+import { button, input } from '../lib/ui';
+import { cx } from '../lib/cx';
+import { HoldButton } from './HoldButton';
+import { StopProgress } from './StopProgress';
+import { StopIcon, XIcon } from './Icons';
+
+export type StopTarget = { scope: 'tenant' } | { scope: 'project'; projectId: string; projectName: string };
+
+export const STOP_ALL_PHRASE = 'STOP ALL';
+
+/** What must be typed to confirm: the project's name, or STOP ALL for the tenant. */
+export function confirmPhrase(target: StopTarget): string {
+  return target.scope === 'tenant' ? STOP_ALL_PHRASE : target.projectName;
+}
+
+export function phraseMatches(typed: string, target: StopTarget): boolean {
+  return typed.trim() === confirmPhrase(target).trim();
+}
+
+/** The emergency stop: guarded confirmation (type the name on desktop, press and hold on a
+ *  phone), then the live progress of acknowledgements. */
+export function StopFlow({
+  target,
+  open,
+  onOpenChange,
+}: {
+  target: StopTarget;
+  open: boolean;
+  onOpenChange: (open: boolean) => void;
+}) {
+  const phone = useIsPhone();
+  const [typed, setTyped] = useState('');
+  const [reason, setReason] = useState('');
+  const [sent, setSent] = useState<{ queued: Queued; before: string | null } | null>(null);
+  const projectId = target.scope === 'project' ? target.projectId : null;
+  const sending = useStopSending(projectId ?? undefined);
+
+  const stop = useMutation({
+    mutationFn: async () => {
+      // The stop seen before this one, so the progress view waits for the new one.
+      const before = await ipc.latestStop(projectId).catch(() => null);
+      const why = reason.trim() || 'Emergency stop from Spartex Control';
+      const queued = projectId ? await ipc.stopProject(projectId, why) : await ipc.stopAll(why);
+      return { queued, before: before?.id ?? null };
+    },
+    onSuccess: (result) => setSent(result),
+    onError: (error) => toast({ tone: 'error', title: 'The stop was not queued', message: error.message }),
+  });
+
+  const what = target.scope === 'tenant' ? 'every agent in every project' : `every agent in ${target.projectName}`;
+  const title = target.scope === 'tenant' ? 'Stop all projects' : `Stop ${target.projectName}`;
+  const matches = phraseMatches(typed, target);
+  // A double click (or a click racing the hold) must not stop twice: guard synchronously.
+  const fired = useRef(false);
+  const fire = () => {
+    if (fired.current) return;
+    fired.current = true;
+    stop.mutate(undefined, { onError: () => (fired.current = false) });
+  };
+
+  return (
+    <Dialog.Root open={open} onOpenChange={onOpenChange}>
+      <Dialog.Portal>
+        <Dialog.Overlay className="fixed inset-0 z-40 bg-black/50" />
+        <Dialog.Content
+          data-testid="stop-dialog"
+          className={cx(
+            'fixed z-50 border border-line bg-surface text-fg shadow-2xl outline-none',
+            phone
+              ? 'pb-safe inset-x-0 bottom-0 max-h-[90vh] overflow-y-auto rounded-t-2xl p-4'
+              : 'top-[12vh] left-1/2 max-h-[76vh] w-[min(32rem,calc(100vw-2rem))] -translate-x-1/2 overflow-y-auto rounded-xl p-5',
+          )}
+        >
+          <div className="flex items-start justify-between gap-3">
+            <Dialog.Title className="flex items-center gap-2 text-base font-semibold text-red">
+              <StopIcon size={18} /> {sent ? 'Emergency stop' : title}
+            </Dialog.Title>
+            <Dialog.Close aria-label="Close" className="-m-1 flex h-11 w-11 items-center justify-center rounded-md text-muted hover:bg-raised sm:h-8 sm:w-8">
+              <XIcon />
+            </Dialog.Close>
+          </div>
+
+          {sent ? (
+            <div className="mt-3 space-y-3">
+              {!sent.queued.delivered && sent.queued.waiting_because && (
+                <p className="text-sm text-muted">Why it waits: {sent.queued.waiting_because}</p>
+              )}
+              <StopProgress projectId={projectId} sending={sending} ignoreId={sent.before} />
+              <div className="flex justify-end">
+                <Dialog.Close className={button('secondary')}>Close</Dialog.Close>
+              </div>
+            </div>
+          ) : (
+            <form
+              className="mt-3 space-y-4"
+              onSubmit={(e) => {
+                e.preventDefault();
+                if (!phone && matches) fire();
+              }}
+            >
+              <Dialog.Description className="text-sm text-fg">
+                This stops {what} right now. Agents finish nothing they started; a manager or owner
+                has to resume {target.scope === 'tenant' ? 'each project' : 'the project'} afterwards.
+              </Dialog.Description>
+              {!phone && (
+                <label className="block text-sm">
+                  <span className="text-muted">
+                    Type <strong className="font-mono text-fg select-all">{confirmPhrase(target)}</strong> to confirm
+                  </span>
+                  <input
+                    data-testid="stop-confirm-input"
+                    className={cx(input, 'mt-1 w-full font-mono')}
+                    value={typed}
+                    onChange={(e) => setTyped(e.target.value)}
+                    autoFocus
+                    autoComplete="off"
+                    spellCheck={false}
+                    aria-invalid={typed.length > 0 && !matches}
+                  />
+                </label>
+              )}
+              <label className="block text-sm">
+                <span className="text-muted">Reason (optional, the agents and your team see it)</span>
+                <textarea
+                  data-testid="stop-reason"
+                  className={cx(input, 'mt-1 min-h-16 w-full resize-y')}
+                  value={reason}
+                  onChange={(e) => setReason(e.target.value)}
+                  placeholder="e.g. Wrong audience list on the newsletter"
+                  rows={2}
+                />
+              </label>
+              {phone ? (
+                <HoldButton testId="stop-hold-button" onComplete={fire} disabled={stop.isPending} label={`Press and hold for 1.5 seconds to stop ${what}`}>
+                  {stop.isPending ? 'Stopping…' : 'Press and hold to stop'}
+                </HoldButton>
+              ) : (
+                <div className="flex justify-end gap-2">
+                  <Dialog.Close type="button" className={button('secondary')}>
+                    Cancel
+                  </Dialog.Close>
+                  <button
+                    type="submit"
+                    data-testid="stop-confirm-button"
+                    disabled={!matches || stop.isPending}
+                    className={button('danger')}
+                  >
+                    <StopIcon /> {stop.isPending ? 'Stopping…' : target.scope === 'tenant' ? 'Stop everything' : 'Stop project'}
+                  </button>
+                </div>
+              )}
+            </form>
+          )}
+        </Dialog.Content>
+      </Dialog.Portal>
+    </Dialog.Root>
+  );
+}

@@ -1,0 +1,46 @@
+import { useToasts, type ToastTone } from '../state/toasts';
+import { cx } from '../lib/cx';
+import { XIcon } from './Icons';
+
+const EDGE: Record<ToastTone, string> = {
+  info: 'border-l-accent',
+  success: 'border-l-green',
+  warning: 'border-l-amber',
+  error: 'border-l-red',
+};
+
+export function Toasts() {
+  const { toasts, dismiss } = useToasts();
+  return (
+    <div
+      aria-live="polite"
+      className="pointer-events-none fixed inset-x-2 top-2 z-50 flex flex-col items-stretch gap-2 sm:inset-x-auto sm:top-auto sm:right-4 sm:bottom-12 sm:w-96"
+    >
+      {toasts.map((t) => (
+        <div
+          key={t.id}
+          data-testid="toast"
+          data-tone={t.tone}
+          role={t.tone === 'error' || t.tone === 'warning' ? 'alert' : 'status'}
+          className={cx(
+            'toast-in pointer-events-auto flex items-start gap-3 rounded-lg border border-l-4 border-line bg-surface p-3 text-sm shadow-lg',
+            EDGE[t.tone],
+          )}
+        >
+          <div className="min-w-0 flex-1">
+            {t.title && <p className="truncate font-medium text-fg">{t.title}</p>}
+            <p className="text-fg">{t.message}</p>
+          </div>
+          <button
+            type="button"
+            aria-label="Dismiss"
+            onClick={() => dismiss(t.id)}
+            className="-m-1 rounded p-1 text-muted hover:bg-raised hover:text-fg"
+          >
+            <XIcon size={14} />
+          </button>
+        </div>
+      ))}
+    </div>
+  );
+}

@@ -1,0 +1,111 @@
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { fireEvent, screen, waitFor } from '@testing-library/react';
+import * as ipc from '../../ipc';
+import { appState, approvalView, status } from '../../test/fixtures';
+import { mockIpc } from '../../test/ipcMock';
+import { renderAt } from '../../test/render';
+import { ApprovalDetail } from './ApprovalDetail';
+
+vi.mock('../../ipc');
+
+const soon = () => new Date(Date.now() + 4 * 60_000).toISOString();
+const past = () => new Date(Date.now() - 60_000).toISOString();
+
+function show(view = approvalView({ expires_at: soon() }), role: Parameters<typeof appState>[0] = 'oncall') {
+  mockIpc();
+  vi.mocked(ipc.appState).mockResolvedValue(appState(role));
+  vi.mocked(ipc.approval).mockResolvedValue(view);
+  return renderAt(<ApprovalDetail approvalId={view.approval.id} phone={false} />);
+}
+
+describe('ApprovalDetail', () => {
+  beforeEach(() => vi.clearAllMocks());
+
+  it('shows the countdown, the preview and the exact payload', async () => {
+    show();
+    expect(await screen.findByTestId('approval-detail')).toHaveAttribute('data-status', 'pending');
+    expect(screen.getByTestId('approval-expiry')).toHaveTextContent(/expires in [34]:\d\d/);
+    expect(screen.getByTestId('approval-preview')).toHaveTextContent('Spring is here');
+    expect(screen.getByTestId('approval-payload').textContent).toContain('"daily_budget_usd": 250');
+    expect(await screen.findByTestId('approve-button')).toBeEnabled();
+  });
+
+  it('disables Approve with the reason when the request expired', async () => {
+    show(approvalView({ expires_at: past() }));
+    expect(await screen.findByTestId('approve-button')).toBeDisabled();
+    expect(screen.getByTestId('approve-blocked-reason')).toHaveTextContent(/expired/);
+  });
+
+  it('disables Approve with the reason when the preview is missing', async () => {
+    show(approvalView({ expires_at: soon(), preview: null }));
+    expect(await screen.findByTestId('approve-button')).toBeDisabled();
+    expect(screen.getByTestId('approve-blocked-reason')).toHaveTextContent(/no preview/);
+  });
+
+  it('shows no approve or reject button to a viewer', async () => {
+    show(undefined, 'viewer');
+    await screen.findByTestId('approval-detail');
+    await waitFor(() => expect(ipc.appState).toHaveBeenCalled());
+    expect(screen.queryByTestId('approve-button')).toBeNull();
+    expect(screen.queryByTestId('reject-button')).toBeNull();
+  });
+
+  it('makes Approve red only for critical requests', async () => {
+    show(approvalView({ expires_at: soon(), risk: 'critical' }));
+    expect(await screen.findByTestId('approve-button')).toHaveClass('bg-danger');
+  });
+
+  it('rejects with the comment and shows "sending…" while it is on its way', async () => {
+    const view = approvalView({ expires_at: soon() });
+    show(view);
+    vi.mocked(ipc.decide).mockImplementation(async () => {
+      vi.mocked(ipc.approval).mockResolvedValue({ ...view, sending: 'reject' });
+      return { entry: {} as never, delivered: false, outcome: null, waiting_because: 'The server cannot be reached.' };
+    });
+    fireEvent.click(await screen.findByTestId('reject-button'));
+    fireEvent.change(screen.getByTestId('reject-comment'), { target: { value: 'Lead with free returns' } });
+    fireEvent.click(screen.getByTestId('reject-confirm'));
+    await waitFor(() => expect(ipc.decide).toHaveBeenCalledWith('apr_1', 'reject', 'Lead with free returns'));
+    await waitFor(() => expect(screen.getByTestId('approval-state')).toHaveAttribute('data-state', 'sending'));
+    expect(screen.getByTestId('approval-state')).toHaveTextContent('sending…');
+  });
+
+  it('shows the conflict in words when someone else decided first', async () => {
+    const view = approvalView({ expires_at: soon() });
+    show(view);
+    const message = 'Already rejected by Dana Whitfield (oncall) at 10:32 UTC. Your decision was not applied.';
+    vi.mocked(ipc.decide).mockRejectedValue({ code: 'conflict', message });
+    fireEvent.click(await screen.findByTestId('approve-button'));
+    await waitFor(() => expect(screen.getByTestId('approval-state')).toHaveAttribute('data-state', 'conflict'));
+    expect(screen.getByTestId('approval-state')).toHaveTextContent(message);
+  });
+
+  it('says who decided a settled request', async () => {
+    show(
+      approvalView({
+        status: 'approved',
+        decided_at: '2025-03-04T10:32:00',
+        decided_by: { id: 'usr_oncall', name: 'Olivia Park', email: null, role: 'oncall' },
+      }),
+    );
+    expect(await screen.findByTestId('approval-state')).toHaveTextContent('Approved by you at 10:32');
+    expect(screen.getByTestId('approval-state')).toHaveAttribute('data-state', 'approved');
+  });
+
+  it('still shows the conflict after a restart, from the core’s recent outcomes', async () => {
+    const message = 'Already rejected by Dana Whitfield (oncall) at 10:32 UTC. Your decision was not applied.';
+    show(
+      approvalView({
+        status: 'rejected',
+        decided_at: '2025-03-04T10:32:00Z',
+        decided_by: { id: 'usr_dana', name: 'Dana Whitfield', email: null, role: 'oncall' },
+      }),
+    );
+    vi.mocked(ipc.status).mockResolvedValue(
+      status({ recent_outcomes: [{ at: '2025-03-04T10:33:00Z', result: 'already_decided', action: 'Approve “Publish”', message, approval_id: 'apr_1', project_id: null }] }),
+    );
+    await waitFor(() => expect(screen.getByTestId('approval-state')).toHaveAttribute('data-state', 'conflict'));
+    expect(screen.getByTestId('approval-state')).toHaveTextContent(message);
+    expect(screen.queryByTestId('approve-button')).toBeNull();
+  });
+});

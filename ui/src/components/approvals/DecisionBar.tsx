@@ -1,0 +1,184 @@
+import { useRef, useState } from 'react';
+import { useMutation, useQueryClient } from '@tanstack/react-query';
+import * as ipc from '../../ipc';
+import type { ApprovalView, Decision } from '../../bindings';
+import { useDecisions } from '../../state/decisions';
+import { useStatus } from '../../state/queries';
+import { useNow } from '../../state/clock';
+import { keys } from '../../state/keys';
+import { toast } from '../../state/toasts';
+import { approveBlocker, decidedLine, isConflictOutcome } from '../../lib/approvals';
+import { APPROVAL_STATUS } from '../../lib/status';
+import { button, input } from '../../lib/ui';
+import { cx } from '../../lib/cx';
+import { CheckIcon, XIcon } from '../Icons';
+import { Glyph } from '../Status';
+
+const CONFLICT_CODES = new Set(['conflict', 'gone']);
+
+function capital(s: string): string {
+  return s.charAt(0).toUpperCase() + s.slice(1);
+}
+
+/** "sending…", the final word ("Approved by you at 10:32"), or the conflict in words. */
+export function DecisionState({ view, userId }: { view: ApprovalView; userId: string | null }) {
+  const a = view.approval;
+  const local = useDecisions((s) => s.notes[a.id]);
+  // After a restart the note is gone, but the core keeps recent outcomes: a refused decision
+  // on a request someone else settled is still the conflict to show.
+  const { data: status } = useStatus();
+  const recent = status?.recent_outcomes.find(
+    (o) => o.approval_id === a.id && isConflictOutcome(o) && a.status !== 'pending' && a.decided_by?.id !== userId,
+  );
+  const note = local ?? recent;
+  let state: string = a.status;
+  let text: string;
+  let tone = APPROVAL_STATUS[a.status].tone;
+  let shape = APPROVAL_STATUS[a.status].shape;
+  if (view.sending) {
+    state = 'sending';
+    text = `${view.sending === 'approve' ? 'Approving' : 'Rejecting'} — sending…`;
+    tone = 'amber';
+    shape = 'spinner';
+  } else if (note) {
+    state = 'conflict';
+    text = note.message;
+    tone = 'red';
+    shape = 'cross';
+  } else if (a.status === 'pending') {
+    text = 'Waiting for a decision';
+  } else {
+    text = capital(decidedLine(view, userId) ?? a.status);
+  }
+  return (
+    <p
+      data-testid="approval-state"
+      data-state={state}
+      role="status"
+      className={cx(
+        'mt-3 flex items-start gap-2 rounded-md px-3 py-2 text-sm',
+        state === 'conflict' ? 'bg-red-soft font-medium text-fg' : state === 'pending' ? 'bg-raised text-muted' : 'bg-raised text-fg',
+      )}
+    >
+      <Glyph shape={shape} tone={tone} size={12} className="mt-1" />
+      <span>{text}</span>
+    </p>
+  );
+}
+
+/** Approve (primary; red only for critical) and Reject (with a comment). On a phone: full
+ *  width, pinned to the bottom of the detail, above the bottom navigation. */
+export function DecisionBar({ view, phone }: { view: ApprovalView; phone: boolean }) {
+  const a = view.approval;
+  const now = useNow(1000);
+  const [rejecting, setRejecting] = useState(false);
+  const [comment, setComment] = useState('');
+  const client = useQueryClient();
+  const { note, clear } = useDecisions();
+
+  const decide = useMutation({
+    mutationFn: ({ decision, text }: { decision: Decision; text: string | null }) => ipc.decide(a.id, decision, text),
+    onMutate: () => clear(a.id),
+    onSuccess: (queued) => {
+      if (queued.outcome && queued.outcome.result !== 'delivered') {
+        note(a.id, { result: queued.outcome.result, message: queued.outcome.message, at: queued.outcome.at });
+      }
+      setRejecting(false);
+    },
+    onError: (error) => {
+      if (CONFLICT_CODES.has(error.code)) note(a.id, { result: error.code, message: error.message, at: new Date().toISOString() });
+      else toast({ tone: 'error', title: 'The decision was not queued', message: error.message });
+    },
+    onSettled: () => {
+      void client.invalidateQueries({ queryKey: keys.approval(a.id) });
+      void client.invalidateQueries({ queryKey: keys.approvalsAll });
+    },
+  });
+
+  // One decision per click, even on a double click before the first one re-renders.
+  const inFlight = useRef(false);
+  const send = (decision: Decision, text: string | null) => {
+    if (inFlight.current) return;
+    inFlight.current = true;
+    decide.mutate({ decision, text }, { onSettled: () => (inFlight.current = false) });
+  };
+
+  if (a.status !== 'pending' || view.sending) return null;
+  const blocker = approveBlocker(view, now);
+  const critical = a.risk === 'critical';
+  const busy = decide.isPending;
+
+  return (
+    <div
+      className={cx(
+        phone
+          ? 'sticky bottom-0 z-20 space-y-2 border-t border-line bg-surface p-3 shadow-[0_-4px_16px_rgba(0,0,0,0.08)]'
+          : 'space-y-2 rounded-lg border border-line bg-surface p-3',
+      )}
+      aria-label="Decision"
+      role="group"
+    >
+      {blocker && (
+        <p data-testid="approve-blocked-reason" className="text-sm text-muted">
+          {blocker}
+        </p>
+      )}
+      {rejecting && (
+        <div className="space-y-2">
+          <label className="block text-sm">
+            <span className="font-medium">Why reject? The agent reads this and revises.</span>
+            <textarea
+              data-testid="reject-comment"
+              className={cx(input, 'mt-1 min-h-20 w-full')}
+              value={comment}
+              onChange={(e) => setComment(e.target.value)}
+              placeholder="e.g. Lead with free returns, not the discount; keep the budget at $250 per day."
+              autoFocus
+            />
+          </label>
+          {!comment.trim() && <p className="text-xs text-amber">A comment helps the agent get it right the next time.</p>}
+        </div>
+      )}
+      <div className={cx('flex gap-2', phone ? 'flex-col' : 'flex-row flex-wrap')}>
+        {rejecting ? (
+          <>
+            <button
+              type="button"
+              data-testid="reject-confirm"
+              disabled={busy}
+              onClick={() => send('reject', comment.trim() || null)}
+              className={button('primary', phone ? 'w-full min-h-12' : '')}
+            >
+              <XIcon /> {comment.trim() ? 'Reject with comment' : 'Reject without comment'}
+            </button>
+            <button type="button" onClick={() => setRejecting(false)} className={button('ghost', phone ? 'w-full' : '')}>
+              Cancel
+            </button>
+          </>
+        ) : (
+          <>
+            <button
+              type="button"
+              data-testid="approve-button"
+              disabled={Boolean(blocker) || busy}
+              title={blocker ?? undefined}
+              onClick={() => send('approve', null)}
+              className={button(critical ? 'danger' : 'primary', phone ? 'w-full min-h-12 text-base' : 'min-w-28')}
+            >
+              <CheckIcon /> {critical ? 'Approve critical request' : 'Approve'}
+            </button>
+            <button
+              type="button"
+              data-testid="reject-button"
+              disabled={busy}
+              onClick={() => setRejecting(true)}
+              className={button('secondary', phone ? 'w-full min-h-12 text-base' : 'min-w-24')}
+            >
+              <XIcon /> Reject
+            </button>
+          </>
+        )}
+      </div>
+    </div>
+  );
+}

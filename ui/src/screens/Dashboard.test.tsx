@@ -1,0 +1,53 @@
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { fireEvent, screen, waitFor } from '@testing-library/react';
+import * as ipc from '../ipc';
+import { mockIpc } from '../test/ipcMock';
+import { renderAt } from '../test/render';
+import { status, summary } from '../test/fixtures';
+import { Dashboard } from './Dashboard';
+
+vi.mock('../ipc');
+
+describe('Dashboard', () => {
+  beforeEach(() => {
+    vi.clearAllMocks();
+    mockIpc();
+  });
+
+  it('lists every project with status, pending approvals and spend, and filters them', async () => {
+    vi.mocked(ipc.dashboard).mockResolvedValue([
+      summary(),
+      summary({ pending_approvals: 0 }, { id: 'prj_weekly', name: 'The Weekly Edit', status: 'stopped', spent_usd: 950, budget_usd: 1000 }),
+    ]);
+    renderAt(<Dashboard />);
+    const rows = await screen.findAllByTestId('project-row');
+    expect(rows.map((r) => r.dataset.projectName)).toEqual(['Spring Sale', 'The Weekly Edit']);
+    expect(rows[1]).toHaveAttribute('data-status', 'stopped');
+    expect(rows[1]).toHaveTextContent('Stopped');
+    const pending = screen.getAllByTestId('project-pending-count');
+    expect(pending[0]).toHaveTextContent('2 pending');
+    const spend = screen.getAllByTestId('project-spend');
+    expect(spend[0]).toHaveTextContent('$412 of $1,000 (41 %)');
+    expect(spend[1]).toHaveAttribute('data-level', 'warning');
+
+    fireEvent.change(screen.getByTestId('dashboard-search'), { target: { value: 'weekly' } });
+    expect(screen.getAllByTestId('project-row')).toHaveLength(1);
+    fireEvent.change(screen.getByTestId('dashboard-search'), { target: { value: '' } });
+    fireEvent.click(screen.getByTestId('dashboard-pending-filter'));
+    expect(screen.getAllByTestId('project-row').map((r) => r.dataset.projectId)).toEqual(['prj_spring']);
+    // The startup benchmark's mark: once per launch, with every cached project.
+    await waitFor(() => expect(ipc.reportPainted).toHaveBeenCalledWith('dashboard', 2));
+    expect(ipc.reportPainted).toHaveBeenCalledTimes(1);
+  });
+
+  it('says so when the organisation has no projects', async () => {
+    renderAt(<Dashboard />);
+    expect(await screen.findByText('No projects yet')).toBeInTheDocument();
+  });
+
+  it('shows the first sync instead of an empty list before anything was synced', async () => {
+    vi.mocked(ipc.status).mockResolvedValue(status({ last_sync_at: null }));
+    renderAt(<Dashboard />);
+    await waitFor(() => expect(screen.getByText(/Getting your projects for the first time/)).toBeInTheDocument());
+  });
+});

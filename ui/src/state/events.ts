@@ -1,0 +1,71 @@
+import { useEffect } from 'react';
+import { useQueryClient } from '@tanstack/react-query';
+import { useNavigate } from 'react-router';
+import * as ipc from '../ipc';
+import type { Change } from '../bindings';
+import { applyChange } from './changes';
+import { useSync } from './sync';
+import { toast } from './toasts';
+import { useDecisions } from './decisions';
+import { isConflictOutcome } from '../lib/approvals';
+
+/** Only paths the app has screens for; anything else is ignored. */
+export function isAppPath(path: string): boolean {
+  return /^\/(approvals|projects)\/[A-Za-z0-9_-]{1,128}$/.test(path) || /^\/(approvals|projects|settings)?$/.test(path);
+}
+
+/** Listens to the core while an account is shown: refreshes reads, raises outcome toasts,
+ *  follows deep links and notification clicks. */
+export function useCoreEvents(enabled: boolean): void {
+  const client = useQueryClient();
+  const navigate = useNavigate();
+
+  useEffect(() => {
+    if (!enabled) return;
+    let alive = true;
+    const unlisten: Array<() => void> = [];
+    const handle = (change: Change) => {
+      if (change.kind === 'progress') {
+        useSync.getState().setProgress(change.applied_seq, change.head);
+        return;
+      }
+      applyChange(client, change);
+      if (change.kind === 'resynced') useSync.getState().setProgress(0, 0);
+      if (change.kind === 'outcome') {
+        const { outcome } = change;
+        const conflict = isConflictOutcome(outcome);
+        if (outcome.approval_id && conflict) {
+          useDecisions.getState().note(outcome.approval_id, {
+            result: outcome.result,
+            message: outcome.message,
+            at: outcome.at,
+          });
+        }
+        // The message usually repeats the action; a title then would say it twice.
+        const title = outcome.message.startsWith(outcome.action) ? undefined : outcome.action;
+        toast({ tone: conflict ? 'warning' : 'success', title, message: outcome.message });
+      }
+    };
+    const go = (path: string) => {
+      if (isAppPath(path)) void navigate(path);
+    };
+    const keep = (p: Promise<() => void>) =>
+      p.then(
+        (off) => (alive ? unlisten.push(off) : off()),
+        () => undefined, // outside Tauri (plain browser): no events
+      );
+    void keep(ipc.onChange(handle));
+    void keep(ipc.onNavigate(go));
+    // A deep link or notification click that arrived before we listened.
+    ipc.takeNavigation().then(
+      (path) => {
+        if (alive && path) go(path);
+      },
+      () => undefined,
+    );
+    return () => {
+      alive = false;
+      unlisten.forEach((off) => off());
+    };
+  }, [enabled, client, navigate]);
+}

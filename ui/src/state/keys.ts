@@ -1,0 +1,21 @@
+// Query keys, one place. Prefixes matter: invalidating ['project'] refreshes every project.
+export const keys = {
+  appState: ['appState'] as const,
+  status: ['status'] as const,
+  dashboard: ['dashboard'] as const,
+  projects: ['project'] as const,
+  project: (id: string) => ['project', id] as const,
+  approvalsAll: ['approvals'] as const,
+  approvals: (pendingOnly: boolean) => ['approvals', pendingOnly] as const,
+  approvalAll: ['approval'] as const,
+  approval: (id: string) => ['approval', id] as const,
+  messagesAll: ['messages'] as const,
+  messagesOf: (projectId: string) => ['messages', projectId] as const,
+  messages: (projectId: string, agentId: string | null) =>
+    ['messages', projectId, agentId ?? ''] as const,
+  stopsAll: ['stop'] as const,
+  stop: (projectId: string | null) => ['stop', projectId ?? ''] as const,
+  outbox: ['outbox'] as const,
+  search: (text: string) => ['search', text] as const,
+  prefs: ['prefs'] as const,
+};

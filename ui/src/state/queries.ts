@@ -1,0 +1,62 @@
+import { keepPreviousData, useQuery } from '@tanstack/react-query';
+import * as ipc from '../ipc';
+import { keys } from './keys';
+
+export const useAppState = () => useQuery({ queryKey: keys.appState, queryFn: ipc.appState });
+
+/** The signed-in account and its role; null while nobody is. */
+export function useMe() {
+  const { data } = useAppState();
+  const active = data?.active ?? null;
+  return { account: active, role: active?.user.role ?? null, userId: active?.user.id ?? null };
+}
+
+/** Refetched every 30 s so "synced 2 min ago" labels stay true between events. */
+export const useStatus = () =>
+  useQuery({ queryKey: keys.status, queryFn: ipc.status, refetchInterval: 30_000 });
+
+export const useDashboard = () => useQuery({ queryKey: keys.dashboard, queryFn: ipc.dashboard });
+
+export const useProject = (projectId: string) =>
+  useQuery({ queryKey: keys.project(projectId), queryFn: () => ipc.project(projectId) });
+
+export const useApprovals = (pendingOnly: boolean) =>
+  useQuery({
+    queryKey: keys.approvals(pendingOnly),
+    queryFn: () => ipc.approvals(pendingOnly),
+  });
+
+export const useApproval = (approvalId: string | undefined) =>
+  useQuery({
+    queryKey: keys.approval(approvalId ?? ''),
+    queryFn: () => ipc.approval(approvalId ?? ''),
+    enabled: Boolean(approvalId),
+  });
+
+export const useMessages = (projectId: string, agentId: string | null) =>
+  useQuery({
+    queryKey: keys.messages(projectId, agentId),
+    queryFn: () => ipc.messages(projectId, agentId, 200),
+  });
+
+export const useLatestStop = (projectId: string | null, enabled = true) =>
+  useQuery({
+    queryKey: keys.stop(projectId),
+    queryFn: () => ipc.latestStop(projectId),
+    enabled,
+    // Stop changes refresh it; while agents still answer, a local re-read every 2 s as well.
+    refetchInterval: (query) => (query.state.data?.status === 'pending' ? 2000 : false),
+  });
+
+export const useOutbox = () => useQuery({ queryKey: keys.outbox, queryFn: ipc.outbox });
+
+export const useSearch = (text: string) =>
+  useQuery({
+    queryKey: keys.search(text),
+    queryFn: () => ipc.search(text),
+    enabled: text.trim().length > 0,
+    staleTime: 0,
+    placeholderData: keepPreviousData,
+  });
+
+export const usePrefs = () => useQuery({ queryKey: keys.prefs, queryFn: ipc.notificationPrefs });

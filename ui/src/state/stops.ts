@@ -1,0 +1,29 @@
+import type { OutboxEntry, ProjectSummary } from '../bindings';
+import { useDashboard, useOutbox } from './queries';
+
+/** An emergency stop waiting in the outbox. The bindings call the kind `stop`; accept
+ *  `stop_project` / `stop_all` spellings too. */
+export function isStopEntry(entry: OutboxEntry): boolean {
+  return entry.kind === 'stop' || String(entry.kind).startsWith('stop_');
+}
+
+/** True when a stop (of `projectId`, or of anything when omitted) is not yet delivered. */
+export function stopSending(
+  outbox: readonly OutboxEntry[] | undefined,
+  summaries: readonly ProjectSummary[] | undefined,
+  projectId?: string,
+): boolean {
+  const queued = (outbox ?? []).some(
+    (e) => isStopEntry(e) && (projectId === undefined || e.project_id === null || e.project_id === projectId),
+  );
+  if (queued) return true;
+  return (summaries ?? []).some(
+    (s) => s.stop_sending && (projectId === undefined || s.project.id === projectId),
+  );
+}
+
+export function useStopSending(projectId?: string): boolean {
+  const outbox = useOutbox();
+  const dashboard = useDashboard();
+  return stopSending(outbox.data, dashboard.data, projectId);
+}

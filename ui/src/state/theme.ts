@@ -1,0 +1,39 @@
+import { useEffect, useSyncExternalStore } from 'react';
+import { create } from 'zustand';
+import { persist } from 'zustand/middleware';
+
+export type ThemeChoice = 'system' | 'light' | 'dark';
+
+type ThemeState = { theme: ThemeChoice; setTheme: (theme: ThemeChoice) => void };
+
+export const useTheme = create<ThemeState>()(
+  persist((set) => ({ theme: 'system', setTheme: (theme) => set({ theme }) }), {
+    name: 'spartex-theme',
+  }),
+);
+
+const DARK_QUERY = '(prefers-color-scheme: dark)';
+
+function subscribeSystem(onChange: () => void): () => void {
+  const mq = window.matchMedia?.(DARK_QUERY);
+  mq?.addEventListener?.('change', onChange);
+  return () => mq?.removeEventListener?.('change', onChange);
+}
+const systemDark = () => window.matchMedia?.(DARK_QUERY).matches ?? false;
+
+export function resolveTheme(choice: ThemeChoice, prefersDark: boolean): 'light' | 'dark' {
+  if (choice === 'system') return prefersDark ? 'dark' : 'light';
+  return choice;
+}
+
+/** Puts `dark` on <html> for the chosen theme, following the system when asked to. */
+export function useApplyTheme(): 'light' | 'dark' {
+  const choice = useTheme((s) => s.theme);
+  const prefersDark = useSyncExternalStore(subscribeSystem, systemDark, () => false);
+  const resolved = resolveTheme(choice, prefersDark);
+  useEffect(() => {
+    document.documentElement.classList.toggle('dark', resolved === 'dark');
+    document.documentElement.style.colorScheme = resolved;
+  }, [resolved]);
+  return resolved;
+}
