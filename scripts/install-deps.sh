@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Installs what building, running and testing Spartex Control needs on Debian, idempotently:
+# system packages (only the missing ones), the UI's npm packages (from ui/package-lock.json),
+# and the Rust tools the tests use. Usage: bash scripts/install-deps.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(
+    # Building: C toolchain, OpenSSL and D-Bus headers, the WebKitGTK stack Tauri renders with.
+    build-essential pkg-config libssl-dev libdbus-1-dev
+    libwebkit2gtk-4.1-dev libsoup-3.0-dev libjavascriptcoregtk-4.1-dev libgtk-3-dev
+    libayatana-appindicator3-dev librsvg2-dev
+    # Node.js and npm for the UI, when the machine has none.
+    $(command -v npm >/dev/null 2>&1 || echo nodejs npm)
+    # A desktop session for tests and headless runs: D-Bus, the Secret Service, a notification
+    # daemon, an X server; WebKitWebDriver for the end-to-end tests; ImageMagick for screenshots.
+    dbus dbus-x11 gnome-keyring libsecret-tools dunst xvfb xauth at-spi2-core
+    webkit2gtk-driver imagemagick desktop-file-utils curl
+)
+missing=()
+for package in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+if ((${#missing[@]})); then
+    echo "==> installing ${missing[*]}"
+    sudo_cmd=""; [[ $(id -u) -ne 0 ]] && sudo_cmd="sudo"
+    $sudo_cmd apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${missing[@]}"
+fi
+
+if [[ ! -d ui/node_modules ]] || [[ ui/package-lock.json -nt ui/node_modules/.package-lock.json ]]; then
+    echo "==> installing the UI's npm packages"
+    npm --prefix ui ci --no-audit --no-fund
+fi
+
+if ! cargo nextest --version >/dev/null 2>&1; then
+    echo "==> installing cargo-nextest"
+    cargo install --locked cargo-nextest
+fi
+if ! command -v tauri-driver >/dev/null 2>&1; then
+    echo "==> installing tauri-driver"
+    cargo install --locked tauri-driver
+fi
+rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt clippy
