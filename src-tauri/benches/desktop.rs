@@ -248,25 +248,41 @@ fn spawn(app: &Path, home: &Path, service: &str) -> Child {
 fn wait_for_paint(child: &mut Child) -> Duration {
     let started = Instant::now();
     let stderr = child.stderr.take().expect("stderr");
-    let mut lines = BufReader::new(stderr).lines();
-    loop {
-        let Some(Ok(line)) = lines.next() else {
-            panic!("the app ended before it painted the dashboard");
-        };
-        if line.contains("painted")
-            && line.contains("dashboard")
-            && line.contains(&format!("items={}", PROJECTS + 3))
-        {
-            let took = started.elapsed();
-            // Keep draining stderr so the app never blocks on a full pipe.
-            std::thread::spawn(move || for _ in lines {});
-            return took;
+    let (painted, seen) = std::sync::mpsc::channel();
+    let expected = format!("items={}", PROJECTS + 3);
+    // Reads stderr to its end, so the app never blocks on a full pipe.
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let line = strip_ansi(&line);
+            if line.contains("painted") && line.contains("dashboard") && line.contains(&expected) {
+                let _ = painted.send(Instant::now());
+            }
         }
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "no paint within a minute"
-        );
+    });
+    match seen.recv_timeout(Duration::from_secs(60)) {
+        Ok(at) => at - started,
+        Err(_) => {
+            panic!("the app did not paint the dashboard with {PROJECTS} projects within a minute")
+        }
     }
+}
+
+/// Log lines without colour codes, in case the app's stderr is taken for a terminal.
+fn strip_ansi(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 struct Pss {

@@ -7,11 +7,9 @@ import { Root } from './components/Root';
 import { Layout } from './components/Layout';
 import { SignIn } from './screens/SignIn';
 import { Dashboard } from './screens/Dashboard';
-import { Approvals } from './screens/Approvals';
-import { Projects } from './screens/Projects';
-import { ProjectPage } from './screens/Project';
-import { Settings } from './screens/Settings';
 import { NotFound } from './screens/NotFound';
+
+const approvals = async () => ({ Component: (await import('./screens/Approvals')).Approvals });
 
 /** Routes → screens. Deep links arrive as `/approvals/ID` and `/projects/ID`. */
 export const routes: RouteObject[] = [
@@ -23,11 +21,12 @@ export const routes: RouteObject[] = [
         element: <Layout />,
         children: [
           { index: true, element: <Dashboard /> },
-          { path: 'approvals', element: <Approvals /> },
-          { path: 'approvals/:approvalId', element: <Approvals /> },
-          { path: 'projects', element: <Projects /> },
-          { path: 'projects/:projectId', element: <ProjectPage /> },
-          { path: 'settings', element: <Settings /> },
+          // Screens past the dashboard load on first visit: launch parses only what it paints.
+          { path: 'approvals', lazy: approvals },
+          { path: 'approvals/:approvalId', lazy: approvals },
+          { path: 'projects', lazy: async () => ({ Component: (await import('./screens/Projects')).Projects }) },
+          { path: 'projects/:projectId', lazy: async () => ({ Component: (await import('./screens/Project')).ProjectPage }) },
+          { path: 'settings', lazy: async () => ({ Component: (await import('./screens/Settings')).Settings }) },
           { path: '*', element: <NotFound /> },
         ],
       },

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::account::Account;
-use crate::notify::{select, NotificationPrefs, Notifier};
+use crate::notify::{select, select_named, NotificationPrefs, Notifier};
 
 /// Watches the account's changes and raises what the policy selects, until the account's
 /// change channel closes or the task is aborted.
@@ -15,6 +15,7 @@ pub fn spawn_notifications(
     prefs: Arc<std::sync::RwLock<NotificationPrefs>>,
 ) -> tokio::task::JoinHandle<()> {
     let mut changes = account.subscribe();
+    let account = account.clone();
     tokio::spawn(async move {
         loop {
             let change = match changes.recv().await {
@@ -29,12 +30,21 @@ pub fn spawn_notifications(
                 Err(RecvError::Closed) => return,
             };
             let now = chrono::Local::now().time();
-            let chosen = {
-                let prefs = prefs
+            let current = || {
+                prefs
                     .read()
-                    .unwrap_or_else(|poisoned| poisoned.into_inner());
-                select(&change, &prefs, now)
+                    .unwrap_or_else(|poisoned| poisoned.into_inner())
+                    .clone()
             };
+            let mut chosen = select(&change, &current(), now);
+            // Name the project as people know it, from the cache.
+            if let Some(project_id) = chosen.as_ref().and_then(|n| n.project_id.clone()) {
+                if let Ok(Some(project)) = account.store().find_project(&project_id).await {
+                    chosen = select_named(&change, &current(), now, |id| {
+                        (id == project.id).then(|| project.name.clone())
+                    });
+                }
+            }
             if let Some(notification) = chosen {
                 if let Err(error) = notifier.notify(&notification).await {
                     tracing::warn!(%error, "could not show a notification");

@@ -66,12 +66,23 @@ async fn a_manager_decides_chats_stops_and_works_offline() {
     )
     .await;
 
+    // A link to the approval, handed to a second launch, opens it in the running app.
+    app.click("nav-dashboard").await;
+    app.wait_for("dashboard").await;
+    open_link_in_second_launch(&format!("spartex://approvals/{}", approved.id)).await;
+    app.wait_for_css(&format!(
+        "[data-testid=\"approval-detail\"][data-approval-id=\"{}\"]",
+        approved.id
+    ))
+    .await;
+
     // The project: its agents, and a chat message answered by an agent.
     open_project(&app, SPRING).await;
     app.until("the agents of the project", PATIENCE, || async {
         (app.all(&by_test_id("agent-row")).await.len() >= 3).then_some(())
     })
     .await;
+    app.screenshot("desktop-project").await;
     let token = format!("e2e-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
     let question = format!("Please double-check the CTA wording {token}");
     app.type_into("chat-input", &question).await;
@@ -87,7 +98,7 @@ async fn a_manager_decides_chats_stops_and_works_offline() {
         None
     })
     .await;
-    app.screenshot("desktop-project").await;
+    app.screenshot("desktop-chat").await;
 
     // The emergency stop of the project, confirmed by typing its name; every agent answers.
     app.click("project-stop-button").await;
@@ -190,17 +201,28 @@ async fn a_manager_decides_chats_stops_and_works_offline() {
         "one decision reached the server, once"
     );
 
-    // The manager was notified of requests through the real notification daemon.
+    app.click("nav-settings").await;
+    app.wait_for("settings-page").await;
+    app.screenshot("desktop-settings").await;
+
+    // The manager was notified of each request through the real notification daemon, with
+    // the request's title, its project by name, and Approve / Reject buttons.
     let seen = notifications.seen();
     assert!(
-        seen.contains("Spartex Control"),
+        seen.contains("string \"Spartex Control\""),
         "a Notify call from the app: {seen}"
     );
     assert!(
-        seen.contains(&approved.title)
-            || seen.contains(&rejected.title)
-            || seen.contains("approval"),
-        "the notification names what waits: {seen}"
+        seen.contains(&format!("Approval needed: {}", approved.title)),
+        "the approved request was notified: {seen}"
+    );
+    assert!(
+        seen.contains("string \"approve\""),
+        "with an Approve button: {seen}"
+    );
+    assert!(
+        seen.contains("Project: ") && !seen.contains("Project: prj_"),
+        "naming the project by its name: {seen}"
     );
 
     notifications.stop().await;
@@ -217,8 +239,29 @@ pub enum Decision {
 }
 
 pub struct Decided {
+    pub id: String,
     pub title: String,
     pub project_id: String,
+}
+
+/// Launches the app a second time with `link`, as the desktop does for a clicked link; the
+/// second launch hands it to the running app and exits.
+async fn open_link_in_second_launch(link: &str) {
+    let status = tokio::time::timeout(
+        PATIENCE,
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_spartex-control"))
+            .arg(link)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status(),
+    )
+    .await
+    .expect("the second launch hands the link over and exits")
+    .expect("the app binary starts");
+    assert!(
+        status.success(),
+        "the second launch exits cleanly: {status}"
+    );
 }
 
 pub async fn sign_in(app: &App, server: &DemoServer, email: &str) {
@@ -242,7 +285,7 @@ async fn open_project(app: &App, name: &str) {
 
 /// Opens the first pending approval that can be decided (it has its preview) and decides it.
 pub async fn decide_first_decidable(app: &App, decision: Decision) -> Decided {
-    let (_id, project_id) = app
+    let (id, project_id) = app
         .until(
             "a pending approval with its preview",
             AGENT_PATIENCE,
@@ -301,7 +344,11 @@ pub async fn decide_first_decidable(app: &App, decision: Decision) -> Decided {
         .then_some(())
     })
     .await;
-    Decided { title, project_id }
+    Decided {
+        id,
+        title,
+        project_id,
+    }
 }
 
 /// How many messages of the project contain `words`.

@@ -1,4 +1,5 @@
 import { NavLink } from 'react-router';
+import type { ProjectSummary } from '../bindings';
 import { useDashboard, useMe } from '../state/queries';
 import { PROJECT_STATUS } from '../lib/status';
 import { cx } from '../lib/cx';
@@ -12,10 +13,27 @@ const itemClass = ({ isActive }: { isActive: boolean }) =>
     isActive ? 'bg-raised font-medium text-fg' : 'text-muted hover:bg-raised hover:text-fg',
   );
 
+/** The sidebar keeps a short list: projects waiting on someone first, then the most recently
+ *  active. The dashboard and the Projects screen list them all. */
+export const SIDEBAR_PROJECTS = 12;
+
+export function sidebarProjects(all: readonly ProjectSummary[]): ProjectSummary[] {
+  if (all.length <= SIDEBAR_PROJECTS) return [...all];
+  return [...all]
+    .sort(
+      (a, b) =>
+        Number(b.pending_approvals > 0) - Number(a.pending_approvals > 0) ||
+        (b.last_activity ?? '').localeCompare(a.last_activity ?? ''),
+    )
+    .slice(0, SIDEBAR_PROJECTS);
+}
+
 export function Sidebar() {
   const pending = usePendingCount();
   const { account } = useMe();
   const { data: projects } = useDashboard();
+  const shown = sidebarProjects(projects ?? []);
+  const hidden = (projects?.length ?? 0) - shown.length;
   return (
     <nav aria-label="Main" className="flex w-56 shrink-0 flex-col border-r border-line bg-surface">
       <div className="flex h-12 items-center gap-2 border-b border-line px-4">
@@ -36,7 +54,7 @@ export function Sidebar() {
       </div>
       <div className="mt-2 min-h-0 flex-1 overflow-y-auto px-2 pb-3">
         <p className="px-2.5 pb-1 text-[11px] font-semibold tracking-wide text-faint uppercase">Projects</p>
-        {(projects ?? []).map((p) => {
+        {shown.map((p) => {
           const look = PROJECT_STATUS[p.project.status];
           return (
             <NavLink
@@ -55,6 +73,11 @@ export function Sidebar() {
             </NavLink>
           );
         })}
+        {hidden > 0 && (
+          <NavLink to="/projects" end className={itemClass}>
+            <span className="flex-1 text-accent">All {projects?.length} projects →</span>
+          </NavLink>
+        )}
       </div>
     </nav>
   );

@@ -11,7 +11,7 @@ import { cx } from '../lib/cx';
 import { formatCount } from '../lib/format';
 import { EmptyState, ErrorState, LoadingRows } from '../components/States';
 import { FolderIcon, SearchIcon } from '../components/Icons';
-import { ProjectRow } from '../components/ProjectRow';
+import { ProjectList } from '../components/ProjectList';
 
 export type DashboardFilter = { text: string; status: ProjectStatus | 'all'; pendingOnly: boolean };
 
@@ -161,9 +161,7 @@ export function Dashboard() {
             <span>Spend</span>
             <span className="text-right">Activity</span>
           </div>
-          {rows.map((s, i) => (
-            <ProjectRow key={s.project.id} summary={s} selected={i === selected} />
-          ))}
+          <ProjectList rows={rows} selected={selected} />
         </div>
       )}
     </div>
