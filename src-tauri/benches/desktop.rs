@@ -72,11 +72,13 @@ fn main() {
     );
 
     let mut paints = Vec::new();
+    let mut shell_paints = Vec::new();
     let mut app_pss = None;
     for launch in 0..LAUNCHES {
         let mut child = spawn(&app, home.path(), &service);
-        let painted = wait_for_paint(&mut child);
+        let (painted, inside) = wait_for_paint(&mut child);
         paints.push(painted);
+        shell_paints.push(inside);
         if launch == LAUNCHES - 1 {
             std::thread::sleep(IDLE);
             app_pss = Some(pss_tree(child.id()));
@@ -84,11 +86,18 @@ fn main() {
         end_tree(&mut child);
     }
     paints.sort();
+    shell_paints.sort();
     println!(
         "{:<62} {:>11} ms {:>18}",
         format!("launch → dashboard painted, {PROJECTS} projects cached (median of {LAUNCHES})"),
         paints[LAUNCHES / 2].as_millis(),
         "target ≤ 400 ms"
+    );
+    println!(
+        "{:<62} {:>11} ms {:>18}",
+        "  of which from the shell's start (Rust main → painted)",
+        shell_paints[LAUNCHES / 2].as_millis(),
+        ""
     );
     println!(
         "{:<62} {:>11} ms {:>18}",
@@ -245,7 +254,8 @@ fn spawn(app: &Path, home: &Path, service: &str) -> Child {
 }
 
 /// Time from spawn to the UI's "painted" report for the dashboard with every project.
-fn wait_for_paint(child: &mut Child) -> Duration {
+/// Returns (spawn → painted, shell start → painted as the app logged it).
+fn wait_for_paint(child: &mut Child) -> (Duration, Duration) {
     let started = Instant::now();
     let stderr = child.stderr.take().expect("stderr");
     let (painted, seen) = std::sync::mpsc::channel();
@@ -255,12 +265,17 @@ fn wait_for_paint(child: &mut Child) -> Duration {
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
             let line = strip_ansi(&line);
             if line.contains("painted") && line.contains("dashboard") && line.contains(&expected) {
-                let _ = painted.send(Instant::now());
+                let inside = line
+                    .split_whitespace()
+                    .find_map(|f| f.strip_prefix("ms="))
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .unwrap_or(0);
+                let _ = painted.send((Instant::now(), Duration::from_millis(inside)));
             }
         }
     });
     match seen.recv_timeout(Duration::from_secs(60)) {
-        Ok(at) => at - started,
+        Ok((at, inside)) => (at - started, inside),
         Err(_) => {
             panic!("the app did not paint the dashboard with {PROJECTS} projects within a minute")
         }

@@ -63,14 +63,17 @@ pub fn run() {
         ])
         .setup(|app| {
             setup_desktop(app.handle());
+            // Opening the cache (its key from the secret store, SQLCipher) runs while the
+            // webview starts; the UI's first commands wait for it.
             let handle = app.handle().clone();
-            tauri::async_runtime::block_on(async move {
+            tauri::async_runtime::spawn(async move {
                 let shell = handle.state::<Shell>();
                 if let Some(account) = shell.open_last().await {
                     if let Err(error) = shell.activate(&handle, account).await {
                         tracing::warn!(message = %error.message, "could not resume the last account");
                     }
                 }
+                shell.mark_restored();
             });
             Ok(())
         });

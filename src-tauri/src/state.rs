@@ -27,6 +27,9 @@ pub struct Shell {
     active: Mutex<Option<Active>>,
     /// A route asked for (deep link, notification) that the UI has not taken yet.
     pending_route: std::sync::Mutex<Option<String>>,
+    /// Set once the account shown last time is open again (or there is none): the window
+    /// loads meanwhile, and the first commands wait for it.
+    restored: tokio::sync::watch::Sender<bool>,
 }
 
 struct Active {
@@ -42,6 +45,7 @@ impl Shell {
             core,
             active: Mutex::new(None),
             pending_route: std::sync::Mutex::new(None),
+            restored: tokio::sync::watch::Sender::new(false),
         }
     }
 
@@ -50,6 +54,7 @@ impl Shell {
     }
 
     pub async fn account(&self) -> CommandResult<Account> {
+        self.wait_restored().await;
         self.active
             .lock()
             .await
@@ -59,6 +64,7 @@ impl Shell {
     }
 
     pub async fn app_state(&self) -> CommandResult<AppState> {
+        self.wait_restored().await;
         Ok(AppState {
             accounts: self.core.accounts()?,
             active: self
@@ -148,6 +154,15 @@ impl Shell {
         if let Some(active) = self.active.lock().await.take() {
             active.stop().await;
         }
+    }
+
+    pub fn mark_restored(&self) {
+        self.restored.send_replace(true);
+    }
+
+    async fn wait_restored(&self) {
+        let mut restored = self.restored.subscribe();
+        let _ = restored.wait_for(|done| *done).await;
     }
 
     /// The account shown last time, or the only one signed in.
