@@ -37,7 +37,7 @@ fi
 
 echo "==> building the UI and the release binaries (the first build takes about 10 minutes)"
 npm --prefix ui run build
-cargo build --release --locked -p spartex-server -p spartex-cli -p spartex-desktop --features spartex-desktop/custom-protocol
+cargo build --release --locked -p spartex-server -p spartex -p spartex-desktop --features spartex-desktop/custom-protocol
 
 ./target/release/spartex-server --demo --demo-pace "$pace" \
     --database-url "sqlite://$PWD/.demo/spartex-demo.db" >.demo/server.log 2>&1 &
