@@ -48,6 +48,11 @@ for _ in $(seq 100); do
     kill -0 $server 2>/dev/null || { cat .demo/server.log >&2; exit 1; }
     sleep 0.1
 done
+# The demo sign-ins, once the server has printed them.
+for _ in $(seq 100); do
+    grep -q 'northwind.test' .demo/server.log && break
+    sleep 0.1
+done
 grep -E '^ *(owner|manager|oncall|viewer) ' .demo/server.log || true
 
 # The demo account lives apart from any real one: its own data folder and keyring entries.
