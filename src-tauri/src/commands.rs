@@ -208,13 +208,19 @@ pub fn take_navigation(shell: State<'_, Shell>) -> Option<String> {
 
 /// The UI says when a screen first painted with its data: the startup benchmark reads this line.
 #[tauri::command]
-pub fn report_painted(launched: State<'_, crate::Launched>, screen: String, items: u32) {
+pub fn report_painted(
+    launched: State<'_, crate::Launched>,
+    screen: String,
+    items: u32,
+    page_ms: Option<f64>,
+) {
     let since_launch = launched.0.elapsed();
     tracing::info!(
         target: "spartex::startup",
         screen,
         items,
         ms = since_launch.as_millis() as u64,
+        page_ms = page_ms.unwrap_or_default() as u64,
         "painted"
     );
 }

@@ -74,6 +74,12 @@ pub fn run() {
                     }
                 }
                 shell.mark_restored();
+                let launched = handle.state::<Launched>();
+                tracing::info!(
+                    target: "spartex::startup",
+                    ms = launched.0.elapsed().as_millis() as u64,
+                    "restored"
+                );
             });
             Ok(())
         });

@@ -90,7 +90,8 @@ export const syncNow = () => call<null>('sync_now');
 export const takeNavigation = () => call<string | null>('take_navigation');
 /** Tells the shell a screen first painted with its data (the startup benchmark reads it). */
 export const reportPainted = (screen: string, items: number) =>
-  call<null>('report_painted', { screen, items });
+  // pageMs: since the page started loading, to tell the webview's share from the shell's.
+  call<null>('report_painted', { screen, items, pageMs: performance.now() });
 
 /** Subscribes to the core's changes; resolves to the function that unsubscribes. */
 export const onChange = (handler: (change: Change) => void): Promise<UnlistenFn> =>
