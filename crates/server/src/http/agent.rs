@@ -18,6 +18,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::extract::{ApiJson, ApiQuery, Mutation};
+use super::socket::{send_json, SocketResult};
 use super::{begin_or_replay, read, read_all};
 use crate::auth::AgentPrincipal;
 use crate::error::{ApiError, ApiResult};
@@ -181,8 +182,8 @@ async fn control(
     upgrade
         .max_message_size(16 * 1024)
         .on_upgrade(move |socket| async move {
-            if let Err(reason) = serve_control(state, agent, socket).await {
-                tracing::debug!(%reason, "agent control socket closed");
+            if let Err(ended) = serve_control(state, agent, socket).await {
+                ended.log("agent control");
             }
         })
 }
@@ -191,17 +192,14 @@ async fn serve_control(
     state: AppState,
     principal: AgentPrincipal,
     socket: WebSocket,
-) -> Result<(), String> {
+) -> SocketResult<()> {
     let stopping = state.stopping();
     tokio::pin!(stopping);
     let (mut sink, mut incoming) = socket.split();
     let mut frames = state.agents.subscribe(&principal.agent_id);
     // A stop or pause that happened while the worker was away is sent as soon as it connects.
-    for frame in missed_frames(&state, &principal)
-        .await
-        .map_err(|e| e.to_string())?
-    {
-        send(&mut sink, &frame).await?;
+    for frame in missed_frames(&state, &principal).await? {
+        send_json(&mut sink, &frame).await?;
     }
     let mut ping = tokio::time::interval(state.settings.ping_interval);
     ping.tick().await;
@@ -212,15 +210,15 @@ async fn serve_control(
                 return Ok(());
             }
             received = frames.recv() => match received {
-                Ok(frame) => send(&mut sink, &frame).await?,
+                Ok(frame) => send_json(&mut sink, &frame).await?,
                 Err(RecvError::Lagged(_)) => {
-                    for frame in missed_frames(&state, &principal).await.map_err(|e| e.to_string())? {
-                        send(&mut sink, &frame).await?;
+                    for frame in missed_frames(&state, &principal).await? {
+                        send_json(&mut sink, &frame).await?;
                     }
                 }
                 Err(RecvError::Closed) => return Ok(()),
             },
-            _ = ping.tick() => sink.send(WsMessage::Ping(Default::default())).await.map_err(|e| e.to_string())?,
+            _ = ping.tick() => sink.send(WsMessage::Ping(Default::default())).await?,
             frame = incoming.next() => match frame {
                 None | Some(Err(_)) | Some(Ok(WsMessage::Close(_))) => return Ok(()),
                 Some(Ok(_)) => {}
@@ -259,14 +257,4 @@ async fn missed_frames(
         });
     }
     Ok(frames)
-}
-
-async fn send(
-    sink: &mut futures_util::stream::SplitSink<WebSocket, WsMessage>,
-    frame: &AgentControl,
-) -> Result<(), String> {
-    let json = serde_json::to_string(frame).map_err(|e| e.to_string())?;
-    sink.send(WsMessage::Text(json.into()))
-        .await
-        .map_err(|e| e.to_string())
 }

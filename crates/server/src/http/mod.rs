@@ -5,6 +5,7 @@ mod agent;
 mod client;
 mod extract;
 mod openapi;
+mod socket;
 mod stream;
 
 use axum::body::Body;

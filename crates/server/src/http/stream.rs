@@ -15,6 +15,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::extract::ApiQuery;
+use super::socket::{send_json, Sink, SocketError, SocketResult};
 use crate::auth::UserPrincipal;
 use crate::hub::Published;
 use crate::state::AppState;
@@ -50,8 +51,8 @@ async fn events(
         .read_buffer_size(4 * 1024)
         .write_buffer_size(4 * 1024)
         .on_upgrade(move |socket| async move {
-            if let Err(reason) = serve(state, user.tenant_id, query.since, socket).await {
-                tracing::debug!(%reason, "event socket closed");
+            if let Err(ended) = serve(state, user.tenant_id, query.since, socket).await {
+                ended.log("events");
             }
         })
 }
@@ -61,7 +62,7 @@ async fn serve(
     tenant_id: String,
     since: Option<i64>,
     socket: WebSocket,
-) -> Result<(), String> {
+) -> SocketResult<()> {
     let stopping = state.stopping();
     tokio::pin!(stopping);
     let (mut sink, mut incoming) = socket.split();
@@ -70,14 +71,13 @@ async fn serve(
     let bounds = state
         .store
         .log_bounds(&tenant_id)
-        .await
-        .map_err(|e| e.to_string())?
-        .ok_or("tenant vanished")?;
-    send_control(&mut sink, &ControlFrame::Hello { head: bounds.head }).await?;
+        .await?
+        .ok_or(SocketError::TenantGone)?;
+    send_json(&mut sink, &ControlFrame::Hello { head: bounds.head }).await?;
     let mut last = match since {
         None => bounds.head,
         Some(since) if since < bounds.floor || since > bounds.head => {
-            send_control(
+            send_json(
                 &mut sink,
                 &ControlFrame::ResyncRequired { head: bounds.head },
             )
@@ -101,7 +101,7 @@ async fn serve(
                 Err(RecvError::Lagged(_)) => last = replay(&state, &tenant_id, last, &mut sink).await?,
                 Err(RecvError::Closed) => return Ok(()),
             },
-            _ = ping.tick() => sink.send(WsMessage::Ping(Default::default())).await.map_err(|e| e.to_string())?,
+            _ = ping.tick() => sink.send(WsMessage::Ping(Default::default())).await?,
             frame = incoming.next() => match frame {
                 None | Some(Err(_)) | Some(Ok(WsMessage::Close(_))) => return Ok(()),
                 Some(Ok(_)) => {} // pongs and client chatter carry nothing for us
@@ -110,8 +110,6 @@ async fn serve(
     }
 }
 
-type Sink = futures_util::stream::SplitSink<WebSocket, WsMessage>;
-
 /// Sends a live event, first filling any gap from the log. Returns the new last sent `seq`.
 async fn forward(
     state: &AppState,
@@ -119,7 +117,7 @@ async fn forward(
     last: i64,
     published: Arc<Published>,
     sink: &mut Sink,
-) -> Result<i64, String> {
+) -> SocketResult<i64> {
     let mut last = last;
     if published.event.seq > last + 1 {
         last = replay(state, tenant_id, last, sink).await?;
@@ -127,9 +125,7 @@ async fn forward(
     if published.event.seq <= last {
         return Ok(last);
     }
-    sink.send(WsMessage::Text(published.json.clone()))
-        .await
-        .map_err(|e| e.to_string())?;
+    sink.send(WsMessage::Text(published.json.clone())).await?;
     Ok(published.event.seq)
 }
 
@@ -139,31 +135,21 @@ async fn replay(
     tenant_id: &str,
     mut last: i64,
     sink: &mut Sink,
-) -> Result<i64, String> {
+) -> SocketResult<i64> {
     loop {
         let page = state
             .store
             .events_after(tenant_id, last, REPLAY_PAGE)
-            .await
-            .map_err(|e| e.to_string())?;
+            .await?;
         let full = i64::try_from(page.len()).unwrap_or(0) == REPLAY_PAGE;
         for event in page {
-            let json = serde_json::to_string(&event).map_err(|e| e.to_string())?;
-            sink.feed(WsMessage::Text(json.into()))
-                .await
-                .map_err(|e| e.to_string())?;
+            let json = serde_json::to_string(&event)?;
+            sink.feed(WsMessage::Text(json.into())).await?;
             last = event.seq;
         }
-        sink.flush().await.map_err(|e| e.to_string())?;
+        sink.flush().await?;
         if !full {
             return Ok(last);
         }
     }
-}
-
-async fn send_control(sink: &mut Sink, frame: &ControlFrame) -> Result<(), String> {
-    let json = serde_json::to_string(frame).map_err(|e| e.to_string())?;
-    sink.send(WsMessage::Text(json.into()))
-        .await
-        .map_err(|e| e.to_string())
 }
