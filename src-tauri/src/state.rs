@@ -107,19 +107,22 @@ impl Shell {
         Ok(info)
     }
 
-    /// Signs the account out and wipes its cache; shows no account afterwards.
+    /// Signs the account out and wipes its cache; when it was the one shown, shows no account
+    /// afterwards.
     pub async fn sign_out(&self, account_id: &str) -> CommandResult<()> {
         let mut active = self.active.lock().await;
-        if active
+        let shown = active
             .as_ref()
-            .is_some_and(|a| a.account.info().id == account_id)
-        {
+            .is_some_and(|a| a.account.info().id == account_id);
+        if shown {
             if let Some(previous) = active.take() {
                 previous.stop().await;
             }
         }
         self.core.logout(Some(account_id)).await?;
-        forget_active(&self.core);
+        if shown {
+            forget_active(&self.core);
+        }
         Ok(())
     }
 
