@@ -12,7 +12,6 @@
 //! Targets: dashboard painted ≤ 400 ms after launch; idle PSS ≤ 1.2 × the minimal app
 //! (`shared/design/measured.md`: about 270 MB for a minimal Tauri app on this kind of machine).
 
-use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -26,6 +25,9 @@ use spartex_core::secrets::OsSecretStore;
 use spartex_core::{Core, CoreConfig, Secret};
 use spartex_server::clock::SystemClock;
 use spartex_server::config::{Secret as ServerSecret, Settings};
+
+#[path = "../tests/e2e/procs.rs"]
+mod procs;
 
 const PASSWORD: &str = "bench-password";
 const PROJECTS: usize = 1_000;
@@ -326,19 +328,8 @@ impl Pss {
 
 /// PSS of a process and all its descendants, summed by program name.
 fn pss_tree(root: u32) -> Pss {
-    let mut children: HashMap<u32, Vec<u32>> = HashMap::new();
-    for entry in std::fs::read_dir("/proc").expect("/proc").flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        if let Some(ppid) = parent_of(pid) {
-            children.entry(ppid).or_default().push(pid);
-        }
-    }
     let mut totals: Vec<(String, u64)> = Vec::new();
-    let mut queue = vec![root];
-    while let Some(pid) = queue.pop() {
-        queue.extend(children.get(&pid).cloned().unwrap_or_default());
+    for pid in std::iter::once(root).chain(procs::descendants(root)) {
         let name = std::fs::read_to_string(format!("/proc/{pid}/comm"))
             .unwrap_or_default()
             .trim()
@@ -362,12 +353,6 @@ fn pss_tree(root: u32) -> Pss {
         }
     }
     Pss { by_process: totals }
-}
-
-fn parent_of(pid: u32) -> Option<u32> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let after_name = &stat[stat.rfind(')')? + 2..];
-    after_name.split_whitespace().nth(1)?.parse().ok()
 }
 
 fn end_tree(child: &mut Child) {

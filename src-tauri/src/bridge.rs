@@ -8,22 +8,31 @@ use tokio::sync::broadcast::error::RecvError;
 use crate::tray;
 
 pub const CHANGE_EVENT: &str = "core-change";
+const TRAY_REFRESH: std::time::Duration = std::time::Duration::from_millis(500);
 
 pub fn spawn(app: AppHandle, account: &Account) -> tokio::task::JoinHandle<()> {
     let mut changes = account.subscribe();
     let account = account.clone();
     tokio::spawn(async move {
-        tray::show_pending(&app, &account).await;
+        // The tray count is a query of every pending approval: refreshed at most twice a
+        // second, however many approvals a burst brings.
+        let mut tray_stale = true;
+        let mut tray_tick = tokio::time::interval(TRAY_REFRESH);
         loop {
-            let change = match changes.recv().await {
-                Ok(change) => change,
-                // The UI missed some: a full re-read is as good as every one of them.
-                Err(RecvError::Lagged(_)) => Change::Resynced,
-                Err(RecvError::Closed) => return,
+            let change = tokio::select! {
+                received = changes.recv() => match received {
+                    Ok(change) => change,
+                    // The UI missed some: a full re-read is as good as every one of them.
+                    Err(RecvError::Lagged(_)) => Change::Resynced,
+                    Err(RecvError::Closed) => return,
+                },
+                _ = tray_tick.tick(), if tray_stale => {
+                    tray::show_pending(&app, &account).await;
+                    tray_stale = false;
+                    continue;
+                }
             };
-            if affects_pending(&change) {
-                tray::show_pending(&app, &account).await;
-            }
+            tray_stale |= affects_pending(&change);
             if let Err(error) = app.emit(CHANGE_EVENT, &change) {
                 tracing::warn!(%error, "could not pass a change to the UI");
             }

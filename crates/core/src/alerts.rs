@@ -30,17 +30,16 @@ pub fn spawn_notifications(
                 Err(RecvError::Closed) => return,
             };
             let now = chrono::Local::now().time();
-            let current = || {
+            let read_prefs = || {
                 prefs
                     .read()
                     .unwrap_or_else(|poisoned| poisoned.into_inner())
-                    .clone()
             };
-            let mut chosen = select(&change, &current(), now);
-            // Name the project as people know it, from the cache.
+            let mut chosen = select(&change, &read_prefs(), now);
+            // Name the project as people know it, from the cache (no lock held while reading).
             if let Some(project_id) = chosen.as_ref().and_then(|n| n.project_id.clone()) {
                 if let Ok(Some(project)) = account.store().find_project(&project_id).await {
-                    chosen = select_named(&change, &current(), now, |id| {
+                    chosen = select_named(&change, &read_prefs(), now, |id| {
                         (id == project.id).then(|| project.name.clone())
                     });
                 }

@@ -31,14 +31,8 @@ async fn a_manager_decides_chats_stops_and_works_offline() {
         3,
         "Acme Ads has three projects; Northwind's stay hidden"
     );
-    app.until("the link is live", PATIENCE, || async {
-        (app.attr(&by_test_id("status-link"), "data-link")
-            .await
-            .as_deref()
-            == Some("connected"))
-        .then_some(())
-    })
-    .await;
+    app.wait_for_attr("status-link", "data-link", "connected")
+        .await;
     app.screenshot("desktop-dashboard").await;
 
     // Two approvals from the agents: one approved, one rejected with a comment.
@@ -113,14 +107,7 @@ async fn a_manager_decides_chats_stops_and_works_offline() {
         .await;
     app.screenshot("desktop-stop-confirm").await;
     app.click("stop-confirm-button").await;
-    let status = app
-        .until("the stop completes", PATIENCE, || async {
-            let status = app
-                .attr(&by_test_id("stop-progress"), "data-status")
-                .await?;
-            (status == "completed" || status == "partial").then_some(status)
-        })
-        .await;
+    let status = app.stop_outcome().await;
     assert_eq!(
         status, "completed",
         "every simulated agent acknowledges within seconds"
@@ -146,28 +133,16 @@ async fn a_manager_decides_chats_stops_and_works_offline() {
     app.click("nav-approvals").await;
     app.wait_for_css(&offline_item).await;
     server.go_down().await;
-    app.until("the app shows it is offline", PATIENCE, || async {
-        (app.attr(&by_test_id("status-link"), "data-link")
-            .await
-            .as_deref()
-            == Some("offline"))
-        .then_some(())
-    })
-    .await;
+    app.wait_for_attr("status-link", "data-link", "offline")
+        .await;
     open_project(&app, NEWSLETTER).await;
     app.wait_for("agent-row").await;
     app.screenshot("desktop-offline-project").await;
     app.click("nav-approvals").await;
     app.click_css(&offline_item).await;
     app.click("approve-button").await;
-    app.until("the decision shows as sending", PATIENCE, || async {
-        (app.attr(&by_test_id("approval-state"), "data-state")
-            .await
-            .as_deref()
-            == Some("sending"))
-        .then_some(())
-    })
-    .await;
+    app.wait_for_attr("approval-state", "data-state", "sending")
+        .await;
     assert_eq!(
         app.attr(&by_test_id("status-outbox"), "data-count")
             .await
@@ -336,14 +311,8 @@ pub async fn decide_first_decidable(app: &App, decision: Decision) -> Decided {
     } else {
         "rejected"
     };
-    app.until("the decision is settled", PATIENCE, || async {
-        (app.attr(&by_test_id("approval-state"), "data-state")
-            .await
-            .as_deref()
-            == Some(expected))
-        .then_some(())
-    })
-    .await;
+    app.wait_for_attr("approval-state", "data-state", expected)
+        .await;
     Decided {
         id,
         title,

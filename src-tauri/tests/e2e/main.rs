@@ -3,4 +3,5 @@
 
 mod desktop;
 mod phone;
+mod procs;
 mod support;

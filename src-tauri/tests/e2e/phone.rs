@@ -50,14 +50,7 @@ async fn on_call_approves_and_holds_to_stop_at_phone_size() {
     );
     app.hold("stop-hold-button", Duration::from_millis(2_000))
         .await;
-    let status = app
-        .until("the stop completes", PATIENCE, || async {
-            let status = app
-                .attr(&by_test_id("stop-progress"), "data-status")
-                .await?;
-            (status == "completed" || status == "partial").then_some(status)
-        })
-        .await;
+    let status = app.stop_outcome().await;
     assert_eq!(status, "completed");
     app.screenshot("phone-stop-progress").await;
     app.click_css("[data-testid=\"stop-dialog\"] button[aria-label=\"Close\"]")

@@ -139,7 +139,7 @@ impl Drop for App {
     /// leftover app would hold the single-instance lock and swallow the next test's launch.
     fn drop(&mut self) {
         if let Some(driver) = self.driver.id() {
-            let mut doomed = descendants(driver);
+            let mut doomed = crate::procs::descendants(driver);
             doomed.push(driver);
             for pid in doomed {
                 let _ = std::process::Command::new("kill")
@@ -148,38 +148,6 @@ impl Drop for App {
             }
         }
     }
-}
-
-/// Every process below `root`, from /proc.
-fn descendants(root: u32) -> Vec<u32> {
-    let mut children: std::collections::HashMap<u32, Vec<u32>> = std::collections::HashMap::new();
-    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-            continue;
-        };
-        let Some(after_name) = stat.rfind(')').map(|i| &stat[i + 2..]) else {
-            continue;
-        };
-        if let Some(ppid) = after_name
-            .split_whitespace()
-            .nth(1)
-            .and_then(|p| p.parse().ok())
-        {
-            children.entry(ppid).or_default().push(pid);
-        }
-    }
-    let mut found = Vec::new();
-    let mut queue = vec![root];
-    while let Some(pid) = queue.pop() {
-        for child in children.get(&pid).cloned().unwrap_or_default() {
-            found.push(child);
-            queue.push(child);
-        }
-    }
-    found
 }
 
 /// The real app, started by tauri-driver, with a WebDriver session on its webview.
@@ -356,6 +324,27 @@ impl App {
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
+    }
+
+    /// Waits until the `data-testid` element's attribute `name` reads `expected`.
+    pub async fn wait_for_attr(&self, test_id: &str, name: &str, expected: &str) {
+        let css = by_test_id(test_id);
+        let what = format!("{test_id} with {name}=\"{expected}\"");
+        self.until(&what, PATIENCE, || async {
+            (self.attr(&css, name).await.as_deref() == Some(expected)).then_some(())
+        })
+        .await
+    }
+
+    /// Waits for the stop on screen to end; returns how: `completed` or `partial`.
+    pub async fn stop_outcome(&self) -> String {
+        self.until("the stop ends", PATIENCE, || async {
+            let status = self
+                .attr(&by_test_id("stop-progress"), "data-status")
+                .await?;
+            (status == "completed" || status == "partial").then_some(status)
+        })
+        .await
     }
 
     /// The attribute of the first element matching `css`, if there is one.

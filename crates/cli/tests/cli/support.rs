@@ -431,21 +431,7 @@ impl Cli {
             .command(args, password)
             .spawn()
             .expect("the spartex binary starts");
-        let output = tokio::time::timeout(COMMAND_TIMEOUT, child.wait_with_output())
-            .await
-            .unwrap_or_else(|_| {
-                panic!(
-                    "`spartex {}` did not end within {COMMAND_TIMEOUT:?}",
-                    args.join(" ")
-                )
-            })
-            .expect("the spartex binary runs");
-        Run {
-            args: args.iter().map(|a| (*a).to_owned()).collect(),
-            code: output.status.code(),
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        }
+        finish(args.iter().map(|a| (*a).to_owned()).collect(), child).await
     }
 
     /// Runs several commands side by side, as separate processes, each to its end.
@@ -461,21 +447,7 @@ impl Cli {
             .collect();
         let mut runs = Vec::new();
         for (args, child) in commands.iter().zip(children) {
-            let output = tokio::time::timeout(COMMAND_TIMEOUT, child.wait_with_output())
-                .await
-                .unwrap_or_else(|_| {
-                    panic!(
-                        "`spartex {}` did not end within {COMMAND_TIMEOUT:?}",
-                        args.join(" ")
-                    )
-                })
-                .expect("the spartex binary runs");
-            runs.push(Run {
-                args: args.clone(),
-                code: output.status.code(),
-                stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-                stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-            });
+            runs.push(finish(args.clone(), child).await);
         }
         runs
     }
@@ -637,5 +609,24 @@ pub async fn eventually<T>(what: &str, mut probe: impl AsyncFnMut() -> Option<T>
             "{what}: not within {PATIENCE:?}"
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Waits for a started `spartex` to end (within [`COMMAND_TIMEOUT`]) and keeps what it printed.
+async fn finish(args: Vec<String>, child: tokio::process::Child) -> Run {
+    let output = tokio::time::timeout(COMMAND_TIMEOUT, child.wait_with_output())
+        .await
+        .unwrap_or_else(|_| {
+            panic!(
+                "`spartex {}` did not end within {COMMAND_TIMEOUT:?}",
+                args.join(" ")
+            )
+        })
+        .expect("the spartex binary runs");
+    Run {
+        args,
+        code: output.status.code(),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
     }
 }
