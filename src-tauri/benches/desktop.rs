@@ -124,9 +124,8 @@ fn main() {
     let mut minimal_loads = Vec::new();
     for _ in 0..LAUNCHES {
         let mut child = spawn_minimal(&minimal);
-        minimal_loads.push(wait_for_line(&mut child, |line| {
-            line.contains("page loaded")
-        }));
+        let (loaded, _) = wait_for_line(&mut child, |line| line.contains("page loaded"));
+        minimal_loads.push(loaded);
         end_tree(&mut child);
     }
     minimal_loads.sort();
@@ -273,20 +272,25 @@ fn spawn_minimal(minimal: &Path) -> Child {
         .expect("the minimal app starts")
 }
 
-/// Time from spawn to the first stderr line that `matches`; stderr is read to its end after.
-fn wait_for_line(child: &mut Child, matches: impl Fn(&str) -> bool + Send + 'static) -> Duration {
+/// Time from spawn to the first stderr line (colour codes removed) that `matches`, and that
+/// line. Reads stderr to its end, so the app never blocks on a full pipe.
+fn wait_for_line(
+    child: &mut Child,
+    matches: impl Fn(&str) -> bool + Send + 'static,
+) -> (Duration, String) {
     let started = Instant::now();
     let stderr = child.stderr.take().expect("stderr");
     let (seen_tx, seen) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let line = strip_ansi(&line);
             if matches(&line) {
-                let _ = seen_tx.send(Instant::now());
+                let _ = seen_tx.send((Instant::now(), line));
             }
         }
     });
     match seen.recv_timeout(Duration::from_secs(60)) {
-        Ok(at) => at - started,
+        Ok((at, line)) => (at - started, line),
         Err(_) => panic!("the app did not print the expected line within a minute"),
     }
 }
@@ -306,34 +310,21 @@ fn spawn(app: &Path, home: &Path, service: &str) -> Child {
 /// Returns (spawn → painted, shell start → painted, page load start → painted), the last two
 /// as the app logged them.
 fn wait_for_paint(child: &mut Child) -> (Duration, Duration, Duration) {
-    let started = Instant::now();
-    let stderr = child.stderr.take().expect("stderr");
-    let (painted, seen) = std::sync::mpsc::channel();
     let expected = format!("items={}", PROJECTS + 3);
-    // Reads stderr to its end, so the app never blocks on a full pipe.
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let line = strip_ansi(&line);
-            if line.contains("restored") && std::env::var_os("SPARTEX_BENCH_VERBOSE").is_some() {
-                eprintln!("{line}");
-            }
-            if line.contains("painted") && line.contains("dashboard") && line.contains(&expected) {
-                let field = |name: &str| {
-                    line.split_whitespace()
-                        .find_map(|f| f.strip_prefix(name))
-                        .and_then(|v| v.parse::<u64>().ok())
-                        .map_or(Duration::ZERO, Duration::from_millis)
-                };
-                let _ = painted.send((Instant::now(), field("ms="), field("page_ms=")));
-            }
+    let verbose = std::env::var_os("SPARTEX_BENCH_VERBOSE").is_some();
+    let (after_spawn, line) = wait_for_line(child, move |line| {
+        if verbose && line.contains("restored") {
+            eprintln!("{line}");
         }
+        line.contains("painted") && line.contains("dashboard") && line.contains(&expected)
     });
-    match seen.recv_timeout(Duration::from_secs(60)) {
-        Ok((at, shell, page)) => (at - started, shell, page),
-        Err(_) => {
-            panic!("the app did not paint the dashboard with {PROJECTS} projects within a minute")
-        }
-    }
+    let field = |name: &str| {
+        line.split_whitespace()
+            .find_map(|f| f.strip_prefix(name))
+            .and_then(|v| v.parse::<u64>().ok())
+            .map_or(Duration::ZERO, Duration::from_millis)
+    };
+    (after_spawn, field("ms="), field("page_ms="))
 }
 
 /// Log lines without colour codes, in case the app's stderr is taken for a terminal.
