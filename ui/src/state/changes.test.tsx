@@ -82,10 +82,29 @@ describe('useCoreEvents', () => {
   it('ignores changes for other queries', async () => {
     renderAt(<Probe />);
     await waitFor(() => expect(ipc.onChange).toHaveBeenCalled());
-    await waitFor(() => expect(ipc.approvals).toHaveBeenCalledTimes(1));
+    await waitFor(() => expect(screen.getByTestId('count')).toHaveTextContent('0'));
+    await new Promise((r) => setTimeout(r, 20));
+    const reads = vi.mocked(ipc.approvals).mock.calls.length;
     act(() => emit({ kind: 'agent', before: null, after: agent() }));
     await new Promise((r) => setTimeout(r, 20));
-    expect(ipc.approvals).toHaveBeenCalledTimes(1);
+    expect(ipc.approvals).toHaveBeenCalledTimes(reads);
+  });
+
+  it('reads again, once it listens, what it read before: no change slips between the two', async () => {
+    // The first sync changed the cache after the first read and before the listener was in place.
+    let listening: () => void = () => {};
+    vi.mocked(ipc.onChange).mockImplementation(
+      (handler) =>
+        new Promise((resolve) => {
+          emit = handler;
+          listening = () => resolve(() => {});
+        }),
+    );
+    vi.mocked(ipc.approvals).mockResolvedValueOnce([]).mockResolvedValue([approvalView()]);
+    renderAt(<Probe />);
+    await waitFor(() => expect(screen.getByTestId('count')).toHaveTextContent('0'));
+    act(() => listening());
+    await waitFor(() => expect(screen.getByTestId('count')).toHaveTextContent('1'));
   });
 
   it('turns progress into the sync bar and an outcome into a toast and a conflict note', async () => {

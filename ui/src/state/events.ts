@@ -54,7 +54,14 @@ export function useCoreEvents(enabled: boolean): void {
         (off) => (alive ? unlisten.push(off) : off()),
         () => undefined, // outside Tauri (plain browser): no events
       );
-    void keep(ipc.onChange(handle));
+    // What was read before the listener was in place may have missed a change (the first
+    // sync runs while the UI starts listening): once it is, every read is taken again.
+    void keep(
+      ipc.onChange(handle).then((off) => {
+        if (alive) void client.invalidateQueries();
+        return off;
+      }),
+    );
     void keep(ipc.onNavigate(go));
     // A deep link or notification click that arrived before we listened.
     ipc.takeNavigation().then(
