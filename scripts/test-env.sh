@@ -82,8 +82,9 @@ wait_for_name() {
 export HOME=$root/home XDG_RUNTIME_DIR=$root/runtime NO_AT_BRIDGE=1
 mkdir -m 700 "$HOME" "$XDG_RUNTIME_DIR"
 
-# Xvfb picks a free display itself and writes its number to fd 3.
-Xvfb -displayfd 3 -screen 0 1280x800x24 -nolisten tcp 3>"$root/display" 2>"$root/xvfb.log" &
+# Xvfb picks a free display itself and writes its number to fd 3. The screen is taller than
+# any window the tests open (the phone is 390x844), so no part of a window is off-screen.
+Xvfb -displayfd 3 -screen 0 1280x1024x24 -nolisten tcp 3>"$root/display" 2>"$root/xvfb.log" &
 pids+=($!)
 for _ in $(seq 100); do
     [[ -s $root/display ]] && break

@@ -6,6 +6,7 @@ mod bridge;
 mod commands;
 mod error;
 mod navigation;
+mod rendering;
 mod responses;
 mod state;
 mod tray;
@@ -25,6 +26,7 @@ pub struct Launched(pub std::time::Instant);
 #[cfg_attr(mobile, tauri::mobile_entry_point)]
 pub fn run() {
     let launched = Launched(std::time::Instant::now());
+    rendering::choose_painting();
     init_tracing();
     let config = match CoreConfig::os_default() {
         Ok(config) => config,

@@ -278,9 +278,11 @@ pub async fn decide_first_decidable(app: &App, decision: Decision) -> Decided {
                     if item.click().await.is_err() {
                         continue;
                     }
-                    let detail =
-                        format!("[data-testid=\"approval-detail\"][data-approval-id=\"{id}\"]");
-                    app.wait_for_css(&detail).await;
+                    // The agents keep asking and the list keeps its order by urgency, so a row
+                    // can move under the click: go on only with the request that opened.
+                    if !app.opened_approval(&id).await {
+                        break;
+                    }
                     let approve = app.wait_for("approve-button").await;
                     if approve.is_enabled().await.unwrap_or(false) {
                         return Some((id, project_id));

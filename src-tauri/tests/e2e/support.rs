@@ -273,10 +273,44 @@ impl App {
             .unwrap_or_else(|e| panic!("click {css}: {e}"));
     }
 
-    /// Presses and holds the element for `held`, as a thumb would.
+    /// Presses and holds the element for `held`, as a thumb would. The press lands on the
+    /// element's centre, so the element is first scrolled to the middle of the view. A press
+    /// the driver refuses (the element was re-rendered under it, say) is tried again on the
+    /// element as it is now; the caller's assertions say whether the hold did what it should.
     pub async fn hold(&self, test_id: &str, held: Duration) {
+        let mut element = self.wait_for(test_id).await;
+        for attempt in 1..=3 {
+            let error = match self.press_and_hold(element, held).await {
+                Ok(()) => return,
+                Err(error) => error,
+            };
+            eprintln!("press and hold {test_id}, attempt {attempt}: {error:?}");
+            let _ = self.client.release_actions().await;
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            match self.all(&by_test_id(test_id)).await.into_iter().next() {
+                Some(now) if attempt < 3 => element = now,
+                _ => {
+                    self.screenshot(&format!("failure-hold-{}", sanitize(test_id)))
+                        .await;
+                    panic!("press and hold {test_id}: {error:?}");
+                }
+            }
+        }
+    }
+
+    async fn press_and_hold(
+        &self,
+        element: Element,
+        held: Duration,
+    ) -> Result<(), fantoccini::error::CmdError> {
         use fantoccini::actions::{InputSource, MouseActions, PointerAction, MOUSE_BUTTON_LEFT};
-        let element = self.wait_for(test_id).await;
+        let target = serde_json::to_value(&element).expect("an element reference");
+        self.client
+            .execute(
+                "arguments[0].scrollIntoView({block: 'center'});",
+                vec![target],
+            )
+            .await?;
         let press = MouseActions::new("thumb".into())
             .then(PointerAction::MoveToElement {
                 element,
@@ -291,10 +325,9 @@ impl App {
             .then(PointerAction::Up {
                 button: MOUSE_BUTTON_LEFT,
             });
-        self.client
-            .perform_actions(press)
-            .await
-            .unwrap_or_else(|e| panic!("press and hold {test_id}: {e}"));
+        self.client.perform_actions(press).await?;
+        // The next action sequence starts from a released pointer.
+        self.client.release_actions().await
     }
 
     pub async fn type_into(&self, test_id: &str, text: &str) {
@@ -351,6 +384,24 @@ impl App {
     pub async fn attr(&self, css: &str, name: &str) -> Option<String> {
         let element = self.client.find(Locator::Css(css)).await.ok()?;
         element.attr(name).await.ok().flatten()
+    }
+
+    /// Waits a moment for the approval `id` to be the one open; false (and says which one is)
+    /// when another opened instead.
+    pub async fn opened_approval(&self, id: &str) -> bool {
+        let detail = "[data-testid=\"approval-detail\"]";
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        loop {
+            let open = self.attr(detail, "data-approval-id").await;
+            if open.as_deref() == Some(id) {
+                return true;
+            }
+            if tokio::time::Instant::now() > deadline {
+                eprintln!("clicked approval {id}, but {open:?} is open; looking again");
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 
     pub async fn text(&self, css: &str) -> Option<String> {
