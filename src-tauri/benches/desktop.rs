@@ -136,10 +136,7 @@ fn main() {
         "the floor"
     );
 
-    let mut minimal_child = spawn_minimal(&minimal);
-    std::thread::sleep(IDLE + Duration::from_secs(2));
-    let minimal_pss = pss_tree(minimal_child.id());
-    end_tree(&mut minimal_child);
+    let minimal_pss = idle_minimal(&minimal, None);
 
     let app_pss = app_pss.expect("measured");
     let ratio = app_pss.total() as f64 / minimal_pss.total() as f64;
@@ -165,6 +162,51 @@ fn main() {
         "{:<62} {:>13.2}× {:>18}",
         "idle PSS: Spartex Control / minimal Tauri app", ratio, "target ≤ 1.2×"
     );
+    // Spartex Control paints on the CPU where there is no GPU; the minimal app keeps WebKit's
+    // default (OpenGL, which is Mesa's software rasteriser here). The same choice for both:
+    let session_chose = std::env::var_os(COMPOSITING_OFF).is_some();
+    if spartex_desktop_lib::rendering::paints_on_cpu() && !session_chose {
+        let same = idle_minimal(&minimal, Some((COMPOSITING_OFF, "1")));
+        println!(
+            "{:<62} {:>11} MB {:>15} MB",
+            "idle PSS, the minimal app painting on the CPU as well",
+            mb(app_pss.total()),
+            mb(same.total())
+        );
+        println!(
+            "{:<62} {:>13.2}× {:>18}",
+            "idle PSS: Spartex Control / minimal app, same painting",
+            app_pss.total() as f64 / same.total() as f64,
+            ""
+        );
+    }
+    println!(
+        "\nSpartex Control painted on the {}.",
+        if spartex_desktop_lib::rendering::paints_on_cpu() {
+            "CPU (no GPU here, or WEBKIT_DISABLE_COMPOSITING_MODE set)"
+        } else {
+            "GPU (WebKit's OpenGL compositing)"
+        }
+    );
+}
+
+const COMPOSITING_OFF: &str = "WEBKIT_DISABLE_COMPOSITING_MODE";
+
+/// PSS of the minimal app's processes once it has idled as long as Spartex Control did.
+fn idle_minimal(minimal: &Path, env: Option<(&str, &str)>) -> Pss {
+    let mut command = Command::new(minimal);
+    if let Some((name, value)) = env {
+        command.env(name, value);
+    }
+    let mut child = command
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the minimal app starts");
+    std::thread::sleep(IDLE + Duration::from_secs(2));
+    let pss = pss_tree(child.id());
+    end_tree(&mut child);
+    pss
 }
 
 /// Signs in against a real server, then fills the cache with 1,000 projects and 10,000 agents,

@@ -6,7 +6,7 @@ mod bridge;
 mod commands;
 mod error;
 mod navigation;
-mod rendering;
+pub mod rendering;
 mod responses;
 mod state;
 mod tray;

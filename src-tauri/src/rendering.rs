@@ -12,11 +12,17 @@ const COMPOSITING_OFF: &str = "WEBKIT_DISABLE_COMPOSITING_MODE";
 /// Picks CPU painting when there is no GPU. Call it first thing in `main`, before any thread
 /// starts: it sets an environment variable that WebKit reads when the webview is created.
 pub fn choose_painting() {
-    if cfg!(target_os = "linux")
-        && std::env::var_os(COMPOSITING_OFF).is_none()
-        && !has_render_node(Path::new("/dev/dri"))
-    {
+    if std::env::var_os(COMPOSITING_OFF).is_none() && paints_on_cpu() {
         std::env::set_var(COMPOSITING_OFF, "1");
+    }
+}
+
+/// Whether the webview paints on the CPU here: because whoever started the app said so, or,
+/// on Linux, because there is no GPU. (WebKit reads any value but `0` as "off".)
+pub fn paints_on_cpu() -> bool {
+    match std::env::var_os(COMPOSITING_OFF) {
+        Some(value) => value != "0",
+        None => cfg!(target_os = "linux") && !has_render_node(Path::new("/dev/dri")),
     }
 }
 
@@ -37,7 +43,10 @@ mod tests {
     fn a_render_node_means_a_gpu() {
         let dri = tempfile::tempdir().expect("a folder");
         std::fs::write(dri.path().join("card0"), b"").expect("a file");
-        assert!(!has_render_node(dri.path()), "a display card alone renders nothing");
+        assert!(
+            !has_render_node(dri.path()),
+            "a display card alone renders nothing"
+        );
         std::fs::write(dri.path().join("renderD128"), b"").expect("a file");
         assert!(has_render_node(dri.path()));
     }
