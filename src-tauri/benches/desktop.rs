@@ -1,6 +1,7 @@
 //! The desktop app, measured: release binary size, launch to a painted dashboard from a warm
 //! cache of 1,000 projects, and idle memory (PSS of every process of the app) beside a minimal
-//! Tauri app built and run in the same session. Prints a table against the targets of issue 4.
+//! Tauri app built and run in the same session: as it ships and, when Spartex Control paints on
+//! the CPU (no GPU), painting on the CPU too. Prints a table against the targets of issue 4.
 //!
 //! Run inside a desktop session (the app needs a display and the Secret Service):
 //!
