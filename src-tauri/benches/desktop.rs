@@ -24,6 +24,7 @@ use serde_json::json;
 use spartex_api::Event;
 use spartex_core::secrets::OsSecretStore;
 use spartex_core::{Core, CoreConfig, Secret};
+use spartex_desktop_lib::rendering::{self, COMPOSITING_OFF};
 use spartex_server::clock::SystemClock;
 use spartex_server::config::{Secret as ServerSecret, Settings};
 
@@ -165,8 +166,9 @@ fn main() {
     );
     // Spartex Control paints on the CPU where there is no GPU; the minimal app keeps WebKit's
     // default (OpenGL, which is Mesa's software rasteriser here). The same choice for both:
+    let app_on_cpu = rendering::paints_on_cpu();
     let session_chose = std::env::var_os(COMPOSITING_OFF).is_some();
-    if spartex_desktop_lib::rendering::paints_on_cpu() && !session_chose {
+    if app_on_cpu && !session_chose {
         let same = idle_minimal(&minimal, Some((COMPOSITING_OFF, "1")));
         println!(
             "{:<62} {:>11} MB {:>15} MB",
@@ -183,15 +185,13 @@ fn main() {
     }
     println!(
         "\nSpartex Control painted on the {}.",
-        if spartex_desktop_lib::rendering::paints_on_cpu() {
+        if app_on_cpu {
             "CPU (no GPU here, or WEBKIT_DISABLE_COMPOSITING_MODE set)"
         } else {
             "GPU (WebKit's OpenGL compositing)"
         }
     );
 }
-
-const COMPOSITING_OFF: &str = "WEBKIT_DISABLE_COMPOSITING_MODE";
 
 /// PSS of the minimal app's processes once it has idled as long as Spartex Control did.
 fn idle_minimal(minimal: &Path, env: Option<(&str, &str)>) -> Pss {

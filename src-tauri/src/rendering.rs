@@ -7,23 +7,28 @@
 
 use std::path::Path;
 
-const COMPOSITING_OFF: &str = "WEBKIT_DISABLE_COMPOSITING_MODE";
+/// The variable WebKitGTK reads: any value but `0` turns its OpenGL compositing off.
+pub const COMPOSITING_OFF: &str = "WEBKIT_DISABLE_COMPOSITING_MODE";
 
 /// Picks CPU painting when there is no GPU. Call it first thing in `main`, before any thread
 /// starts: it sets an environment variable that WebKit reads when the webview is created.
 pub fn choose_painting() {
-    if std::env::var_os(COMPOSITING_OFF).is_none() && paints_on_cpu() {
+    if std::env::var_os(COMPOSITING_OFF).is_none() && no_gpu() {
         std::env::set_var(COMPOSITING_OFF, "1");
     }
 }
 
-/// Whether the webview paints on the CPU here: because whoever started the app said so, or,
-/// on Linux, because there is no GPU. (WebKit reads any value but `0` as "off".)
+/// Whether the webview paints on the CPU here: because whoever started the app said so, or
+/// because there is no GPU.
 pub fn paints_on_cpu() -> bool {
     match std::env::var_os(COMPOSITING_OFF) {
         Some(value) => value != "0",
-        None => cfg!(target_os = "linux") && !has_render_node(Path::new("/dev/dri")),
+        None => no_gpu(),
     }
+}
+
+fn no_gpu() -> bool {
+    cfg!(target_os = "linux") && !has_render_node(Path::new("/dev/dri"))
 }
 
 /// True when `dri` holds a DRM render node (`renderD128`, …): a GPU that OpenGL can use.
