@@ -32,11 +32,34 @@ pub fn text_field(field: &str, value: &str, max_chars: usize) -> ApiResult<Strin
     Ok(trimmed.to_owned())
 }
 
+/// The largest amount of money the server takes: a trillion dollars is no project's budget,
+/// and every amount below it survives rounding to cents.
+pub const MAX_MONEY_USD: f64 = 1e12;
+
+/// An amount in USD, rounded to cents; refused unless it is finite and within the cap.
 pub fn money_field(field: &str, value: f64) -> ApiResult<f64> {
-    if !value.is_finite() || value < 0.0 {
+    let cents = (value * 100.0).round() / 100.0;
+    if !cents.is_finite() || !(0.0..=MAX_MONEY_USD).contains(&cents) {
         return Err(ApiError::invalid(format!(
-            "`{field}` must be a non-negative amount in USD."
+            "`{field}` must be an amount in USD between 0 and {MAX_MONEY_USD:.0}."
         )));
     }
-    Ok((value * 100.0).round() / 100.0)
+    Ok(cents)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn money_is_rounded_to_cents_and_refused_when_it_cannot_be_stored() {
+        assert_eq!(money_field("budget_usd", 12.345).ok(), Some(12.35));
+        assert_eq!(money_field("budget_usd", 0.0).ok(), Some(0.0));
+        for hostile in [1.7e308, f64::MAX, f64::INFINITY, f64::NAN, -0.01, 1e12 + 1.0] {
+            assert!(
+                money_field("budget_usd", hostile).is_err(),
+                "{hostile} must be refused"
+            );
+        }
+    }
 }

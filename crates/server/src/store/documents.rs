@@ -46,6 +46,53 @@ pub trait Resource: Serialize + DeserializeOwned + Send + Sync {
     fn document(&self) -> Document;
 }
 
+/// Decodes a listing, leaving out (and reporting once) any row that no longer parses, so one
+/// damaged row cannot take down a list, a stop or a sweep.
+pub fn decode_all<R: Resource>(tenant_id: &str, values: Vec<Value>) -> Vec<R> {
+    values
+        .into_iter()
+        .filter_map(|value| decode(tenant_id, value))
+        .collect()
+}
+
+fn decode<R: Resource>(tenant_id: &str, value: Value) -> Option<R> {
+    decode_one(tenant_id, value).ok()
+}
+
+/// Decodes one row; a row that no longer parses is reported once and answered as an error.
+pub fn decode_one<R: Resource>(tenant_id: &str, value: Value) -> Result<R, serde_json::Error> {
+    let id = value.get("id").and_then(Value::as_str).map(str::to_owned);
+    serde_json::from_value(value).inspect_err(|error| {
+        let id = id.unwrap_or_default();
+        if unreadable_rows::first_report(tenant_id, R::KIND, &id) {
+            tracing::error!(tenant = tenant_id, kind = R::KIND.as_str(), %id, %error,
+                "a stored row does not parse; it is left out of listings until it is repaired");
+        }
+    })
+}
+
+/// Which unreadable rows were already reported, so a row read on every request logs once.
+mod unreadable_rows {
+    use std::collections::HashSet;
+    use std::sync::{Mutex, OnceLock};
+
+    use super::DocKind;
+
+    const REMEMBERED: usize = 10_000;
+
+    pub fn first_report(tenant_id: &str, kind: DocKind, id: &str) -> bool {
+        static SEEN: OnceLock<Mutex<HashSet<String>>> = OnceLock::new();
+        let mut seen = SEEN
+            .get_or_init(Mutex::default)
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if seen.len() >= REMEMBERED {
+            seen.clear();
+        }
+        seen.insert(format!("{tenant_id}/{}/{id}", kind.as_str()))
+    }
+}
+
 fn doc<R: Serialize>(kind: DocKind, id: &str, resource: &R) -> Document {
     Document {
         kind,

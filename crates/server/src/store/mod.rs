@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use serde_json::Value;
 use spartex_api::{Event, EventKind, MetricsBucket, Tenant, User};
 
-pub use documents::{DocKind, Document, Resource};
+pub use documents::{decode_all, decode_one, DocKind, Document, Resource};
 pub use sqlite::SqliteStore;
 
 /// A failure of the database itself; the services turn it into a 5xx without its text.
@@ -77,6 +77,16 @@ pub struct LogBounds {
     pub head: i64,
 }
 
+/// What one checkpoint did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Checkpoint {
+    /// The WAL was emptied (no commit since the previous checkpoint, no reader in the way).
+    pub truncated: bool,
+    /// Frames in the WAL, and how many of them are now in the database file.
+    pub wal_frames: i64,
+    pub moved_frames: i64,
+}
+
 pub struct UserCredentials {
     pub user: User,
     pub tenant_id: String,
@@ -88,7 +98,8 @@ pub struct RefreshTokenRow {
     pub tenant_id: String,
     pub user_id: String,
     pub expires_at_ms: i64,
-    pub used: bool,
+    /// When it was exchanged for its successor.
+    pub used_at_ms: Option<i64>,
     pub session_revoked: bool,
 }
 
@@ -97,6 +108,8 @@ pub struct RefreshTokenRow {
 pub struct StoredResponse {
     pub method: String,
     pub path: String,
+    /// A hash of the request's body; `None` for keys kept before hashes were.
+    pub request_hash: Option<String>,
     pub status: u16,
     pub body: String,
 }
@@ -139,7 +152,8 @@ pub trait Store: Send + Sync + 'static {
     async fn tenant(&self, tenant_id: &str) -> StoreResult<Option<Tenant>>;
     async fn user(&self, tenant_id: &str, user_id: &str) -> StoreResult<Option<User>>;
     async fn user_credentials(&self, email: &str) -> StoreResult<Option<UserCredentials>>;
-    async fn session_active(&self, session_id: &str) -> StoreResult<bool>;
+    /// True while the session is neither revoked nor past its last refresh token's expiry.
+    async fn session_active(&self, session_id: &str, now_ms: i64) -> StoreResult<bool>;
     /// The (tenant, agent) a hashed agent token belongs to.
     async fn agent_for_token(&self, token_hash: &str) -> StoreResult<Option<(String, String)>>;
 
@@ -153,9 +167,12 @@ pub trait Store: Send + Sync + 'static {
     /// Drops events older than the cut-off, raising each tenant's floor. Returns how many went.
     async fn prune_events(&self, older_than_ms: i64) -> StoreResult<u64>;
     async fn prune_idempotency_keys(&self, older_than_ms: i64) -> StoreResult<u64>;
+    /// Drops refresh tokens past their expiry, and sessions left without any.
+    async fn prune_sessions(&self, now_ms: i64) -> StoreResult<u64>;
 
-    /// Moves committed writes into the main database file off the commit path.
-    async fn checkpoint(&self) -> StoreResult<()>;
+    /// Moves committed writes into the main database file off the commit path, and empties
+    /// the WAL when the database is idle. A failure is logged once until one succeeds again.
+    async fn checkpoint(&self) -> StoreResult<Checkpoint>;
 }
 
 /// One write transaction: every change and its events commit together or not at all.

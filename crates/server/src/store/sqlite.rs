@@ -1,7 +1,9 @@
 //! The SQLite store: WAL mode, one writer connection (SQLite has one writer anyway, and a
-//! single connection makes `BEGIN` never wait on a lock upgrade), and a pool of readers.
+//! single connection makes `BEGIN` never wait on a lock upgrade), a pool of readers, and one
+//! connection of its own that moves the WAL into the database file off the commit path.
 
 use std::str::FromStr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -12,14 +14,25 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool, Transaction};
 
 use super::{
-    DocFilter, DocKind, Document, LogBounds, NewCost, RefreshTokenRow, Store, StoreResult,
+    Checkpoint, DocFilter, DocKind, Document, LogBounds, NewCost, RefreshTokenRow, Store, StoreResult,
     StoredResponse, UserCredentials, WriteTx,
 };
 
 pub struct SqliteStore {
     reader: SqlitePool,
     writer: SqlitePool,
+    /// Checkpoints need a connection that may write; a read-only one fails with
+    /// `SQLITE_IOERR` (778), and taking the writer would hold up commits.
+    checkpointer: SqlitePool,
+    /// Commits since the last checkpoint: none means the database is idle.
+    commits: std::sync::Arc<AtomicU64>,
+    checkpointed_commits: AtomicU64,
+    /// Set while checkpoints fail, so the failure is logged once, not every few seconds.
+    checkpoint_failing: AtomicBool,
 }
+
+/// The WAL file is cut back to this size after a checkpoint that emptied it.
+const WAL_SIZE_LIMIT_BYTES: i64 = 64 * 1024 * 1024;
 
 impl SqliteStore {
     pub async fn open(database_url: &str) -> StoreResult<Self> {
@@ -30,6 +43,7 @@ impl SqliteStore {
             .busy_timeout(Duration::from_secs(10))
             // Checkpoints run on the sweeper's timer, so no commit waits for one's fsync.
             .pragma("wal_autocheckpoint", "0")
+            .pragma("journal_size_limit", WAL_SIZE_LIMIT_BYTES.to_string())
             .foreign_keys(true);
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
@@ -37,11 +51,22 @@ impl SqliteStore {
             .connect_with(options.clone())
             .await?;
         sqlx::migrate!("./migrations").run(&writer).await?;
+        let checkpointer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone())
+            .await?;
         let reader = SqlitePoolOptions::new()
             .max_connections(8)
             .connect_with(options.read_only(true))
             .await?;
-        Ok(SqliteStore { reader, writer })
+        Ok(SqliteStore {
+            reader,
+            writer,
+            checkpointer,
+            commits: std::sync::Arc::default(),
+            checkpointed_commits: AtomicU64::new(0),
+            checkpoint_failing: AtomicBool::new(false),
+        })
     }
 }
 
@@ -119,6 +144,7 @@ impl Store for SqliteStore {
     async fn begin(&self) -> StoreResult<Box<dyn WriteTx>> {
         Ok(Box::new(SqliteTx {
             tx: self.writer.begin().await?,
+            commits: self.commits.clone(),
         }))
     }
 
@@ -231,13 +257,16 @@ impl Store for SqliteStore {
         )
     }
 
-    async fn session_active(&self, session_id: &str) -> StoreResult<bool> {
-        let row: Option<(Option<i64>,)> =
-            sqlx::query_as("SELECT revoked_at_ms FROM sessions WHERE id = ?")
-                .bind(session_id)
-                .fetch_optional(&self.reader)
-                .await?;
-        Ok(matches!(row, Some((None,))))
+    async fn session_active(&self, session_id: &str, now_ms: i64) -> StoreResult<bool> {
+        let row: Option<(Option<i64>, Option<i64>)> = sqlx::query_as(
+            "SELECT s.revoked_at_ms, \
+               (SELECT MAX(expires_at_ms) FROM refresh_tokens r WHERE r.session_id = s.id) \
+             FROM sessions s WHERE s.id = ?",
+        )
+        .bind(session_id)
+        .fetch_optional(&self.reader)
+        .await?;
+        Ok(matches!(row, Some((None, Some(expires_at_ms))) if expires_at_ms > now_ms))
     }
 
     async fn agent_for_token(&self, token_hash: &str) -> StoreResult<Option<(String, String)>> {
@@ -308,22 +337,60 @@ impl Store for SqliteStore {
         )
     }
 
-    async fn checkpoint(&self) -> StoreResult<()> {
-        self.passive_checkpoint().await
+    async fn prune_sessions(&self, now_ms: i64) -> StoreResult<u64> {
+        let mut tx = self.writer.begin().await?;
+        let tokens = sqlx::query("DELETE FROM refresh_tokens WHERE expires_at_ms <= ?")
+            .bind(now_ms)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        sqlx::query(
+            "DELETE FROM sessions WHERE NOT EXISTS \
+               (SELECT 1 FROM refresh_tokens r WHERE r.session_id = sessions.id)",
+        )
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(tokens)
+    }
+
+    async fn checkpoint(&self) -> StoreResult<Checkpoint> {
+        let result = self.checkpoint_now().await;
+        match &result {
+            Ok(_) if self.checkpoint_failing.swap(false, Ordering::Relaxed) => {
+                tracing::info!("checkpoints work again; the WAL is being folded into the database");
+            }
+            Err(e) if !self.checkpoint_failing.swap(true, Ordering::Relaxed) => {
+                tracing::warn!(error = %e, "checkpoint failed; the WAL grows until one succeeds (retrying quietly)");
+            }
+            _ => {}
+        }
+        result
     }
 }
 
 impl SqliteStore {
-    async fn passive_checkpoint(&self) -> StoreResult<()> {
-        sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
-            .execute(&self.reader)
-            .await?;
-        Ok(())
+    /// A PASSIVE checkpoint while writes come in (it never waits for them); a TRUNCATE one
+    /// once no commit happened since the last checkpoint, which empties the WAL file.
+    async fn checkpoint_now(&self) -> StoreResult<Checkpoint> {
+        let commits = self.commits.load(Ordering::Relaxed);
+        let idle = self.checkpointed_commits.swap(commits, Ordering::Relaxed) == commits;
+        let mode = if idle { "TRUNCATE" } else { "PASSIVE" };
+        let (busy, wal_frames, moved_frames): (i64, i64, i64) =
+            sqlx::query_as(&format!("PRAGMA wal_checkpoint({mode})"))
+                .fetch_one(&self.checkpointer)
+                .await?;
+        Ok(Checkpoint {
+            truncated: idle && busy == 0,
+            wal_frames: wal_frames.max(0),
+            moved_frames: moved_frames.max(0),
+        })
     }
 }
 
 pub struct SqliteTx {
     tx: Transaction<'static, Sqlite>,
+    commits: std::sync::Arc<AtomicU64>,
 }
 
 #[async_trait]
@@ -405,19 +472,23 @@ impl WriteTx for SqliteTx {
         principal_id: &str,
         key: &str,
     ) -> StoreResult<Option<StoredResponse>> {
-        let row: Option<(String, String, i64, String)> = sqlx::query_as(
-            "SELECT method, path, status, body FROM idempotency_keys WHERE principal_id = ? AND key = ?",
+        let row: Option<(String, String, Option<String>, i64, String)> = sqlx::query_as(
+            "SELECT method, path, request_hash, status, body FROM idempotency_keys \
+             WHERE principal_id = ? AND key = ?",
         )
         .bind(principal_id)
         .bind(key)
         .fetch_optional(&mut *self.tx)
         .await?;
-        Ok(row.map(|(method, path, status, body)| StoredResponse {
-            method,
-            path,
-            status: u16::try_from(status).unwrap_or(500),
-            body,
-        }))
+        Ok(
+            row.map(|(method, path, request_hash, status, body)| StoredResponse {
+                method,
+                path,
+                request_hash,
+                status: u16::try_from(status).unwrap_or(500),
+                body,
+            }),
+        )
     }
 
     async fn store_response(
@@ -428,13 +499,14 @@ impl WriteTx for SqliteTx {
         now_ms: i64,
     ) -> StoreResult<()> {
         sqlx::query(
-            "INSERT INTO idempotency_keys (principal_id, key, method, path, status, body, created_at_ms) \
-             VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            "INSERT INTO idempotency_keys (principal_id, key, method, path, request_hash, status, body, created_at_ms) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
         )
         .bind(principal_id)
         .bind(key)
         .bind(&response.method)
         .bind(&response.path)
+        .bind(&response.request_hash)
         .bind(i64::from(response.status))
         .bind(&response.body)
         .bind(now_ms)
@@ -531,7 +603,7 @@ impl WriteTx for SqliteTx {
                     tenant_id,
                     user_id,
                     expires_at_ms,
-                    used: used_at.is_some(),
+                    used_at_ms: used_at,
                     session_revoked: revoked_at.is_some(),
                 }
             },
@@ -654,6 +726,7 @@ impl WriteTx for SqliteTx {
 
     async fn commit(self: Box<Self>) -> StoreResult<()> {
         self.tx.commit().await?;
+        self.commits.fetch_add(1, Ordering::Relaxed);
         Ok(())
     }
 }

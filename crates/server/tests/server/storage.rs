@@ -1,0 +1,141 @@
+//! The database over a long run: the WAL is folded back and emptied, and one damaged row
+//! never takes down a listing or the emergency stop.
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use spartex_server::store::{DocKind, Document};
+
+use crate::support::{project_id, TestServer, SPRING};
+
+fn file_size(path: &std::path::Path) -> u64 {
+    std::fs::metadata(path).map_or(0, |m| m.len())
+}
+
+#[tokio::test]
+async fn checkpoints_move_the_wal_into_the_database_and_empty_it_when_idle() {
+    let server = TestServer::start().await;
+    let oncall = server.login("oncall@acme.test").await;
+    let spring = project_id(&oncall, SPRING).await;
+    for n in 0..200 {
+        let (status, _) = oncall
+            .post(
+                &format!("/api/v1/projects/{spring}/messages"),
+                json!({"body": format!("note {n}: {}", "x".repeat(500)), "client_msg_id": format!("m-{n}")}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED);
+    }
+    let db = server.database_path();
+    let wal = db.with_file_name("server.db-wal");
+    let store = &server.state().store;
+    let busy = store.checkpoint().await.expect("a checkpoint succeeds");
+    assert_eq!(
+        busy.moved_frames, busy.wal_frames,
+        "every committed frame reaches the database: {busy:?}"
+    );
+    let idle = store.checkpoint().await.expect("a checkpoint succeeds");
+    assert!(idle.truncated, "an idle database gets its WAL emptied: {idle:?}");
+    assert_eq!(file_size(&wal), 0, "the WAL file is cut back");
+    assert!(
+        file_size(&db) > 200 * 500,
+        "the messages live in the database file ({} bytes)",
+        file_size(&db)
+    );
+}
+
+/// Stores `project` with a budget that no longer parses, as an old server could leave it.
+async fn damage(server: &TestServer, tenant_id: &str, mut project: Value) {
+    project["budget_usd"] = Value::Null;
+    let id = project["id"].as_str().expect("id").to_owned();
+    let store = &server.state().store;
+    let mut tx = store.begin().await.expect("tx");
+    tx.put_doc(
+        tenant_id,
+        &Document {
+            kind: DocKind::Project,
+            id,
+            project_id: None,
+            status: Some("active".into()),
+            sort_key: String::new(),
+            due_at_ms: None,
+            lookup_key: None,
+            data: project,
+        },
+    )
+    .await
+    .expect("stored");
+    tx.commit().await.expect("committed");
+}
+
+#[tokio::test]
+async fn a_row_that_does_not_parse_leaves_lists_and_the_emergency_stop_working() {
+    let server = TestServer::start().await;
+    let owner = server.login("owner@acme.test").await;
+    let spring = project_id(&owner, SPRING).await;
+    let (_, project) = owner.get(&format!("/api/v1/projects/{spring}")).await;
+    let (_, me) = owner.get("/api/v1/me").await;
+    let tenant_id = me["tenant"]["id"].as_str().expect("tenant").to_owned();
+    let (_, before) = owner.get("/api/v1/projects").await;
+    damage(&server, &tenant_id, project["project"].clone()).await;
+
+    let (status, after) = owner.get("/api/v1/projects").await;
+    assert_eq!(status, StatusCode::OK, "{after}");
+    assert_eq!(
+        after.as_array().map(Vec::len),
+        before.as_array().map(|b| b.len() - 1),
+        "only the damaged project is left out"
+    );
+    let (status, approvals) = owner.get("/api/v1/approvals").await;
+    assert_eq!(status, StatusCode::OK, "{approvals}");
+
+    let (status, stop) = owner
+        .post("/api/v1/stop", json!({"reason": "incident"}))
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{stop}");
+    let covers_damaged_project = stop["agents"]
+        .as_array()
+        .expect("agents")
+        .iter()
+        .any(|a| a["project_id"] == spring.as_str());
+    assert!(
+        covers_damaged_project,
+        "the stop reaches the agents of the damaged project too"
+    );
+}
+
+#[tokio::test]
+async fn a_budget_that_cannot_be_stored_is_refused_and_the_tenant_keeps_working() {
+    let server = TestServer::start().await;
+    let manager = server.login("manager@acme.test").await;
+    let spring = project_id(&manager, SPRING).await;
+    for hostile in [json!(1.7e308), json!(-5), json!(1e13)] {
+        let (status, body) = manager
+            .patch(
+                &format!("/api/v1/projects/{spring}"),
+                json!({"budget_usd": hostile}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{hostile}: {body}");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("budget_usd")),
+            "{body}"
+        );
+    }
+    let (status, created) = manager
+        .post(
+            "/api/v1/projects",
+            json!({"name": "Too rich", "budget_usd": 1.7e308}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{created}");
+    for path in [
+        "/api/v1/projects".to_owned(),
+        format!("/api/v1/projects/{spring}"),
+        format!("/api/v1/projects/{spring}/metrics"),
+    ] {
+        let (status, body) = manager.get(&path).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {body}");
+    }
+}
