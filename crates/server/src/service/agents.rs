@@ -12,6 +12,10 @@ use crate::error::{ApiError, ApiResult};
 use crate::store::{DocFilter, DocKind};
 use crate::write::Write;
 
+/// More tokens than any model spends between two heartbeats; the bound keeps every counter
+/// the server adds them to far from overflow.
+pub const MAX_TOKENS_PER_HEARTBEAT: i64 = 100_000_000;
+
 /// The calling agent, refused when a stop covers it: a stopped agent's token can no longer act.
 pub async fn acting_agent(w: &mut Write<'_>, principal: &AgentPrincipal) -> ApiResult<Agent> {
     let agent: Agent = w
@@ -36,9 +40,10 @@ pub async fn heartbeat(
     let tenant = &principal.tenant_id;
     let mut agent: Agent = w.fetch(tenant, &principal.agent_id, "agent").await?;
     for (field, value) in [("tokens_in", req.tokens_in), ("tokens_out", req.tokens_out)] {
-        if value < 0 {
+        if !(0..=MAX_TOKENS_PER_HEARTBEAT).contains(&value) {
             return Err(ApiError::invalid(format!(
-                "`{field}` must not be negative."
+                "`{field}` must be between 0 and {MAX_TOKENS_PER_HEARTBEAT} for one heartbeat; \
+                 report large runs over several heartbeats."
             )));
         }
     }

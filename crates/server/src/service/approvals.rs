@@ -12,6 +12,15 @@ use crate::error::{ApiError, ApiResult};
 use crate::write::Write;
 
 const MIN_EXPIRY_S: i64 = 10;
+
+/// Kinds the server raises itself; an agent may not file them, so it cannot pre-empt or
+/// imitate a guardrail's question (and, through it, fund itself).
+const RESERVED_KINDS: &[&str] = &[budget::BUDGET_EXCEEDED_KIND];
+const RESERVED_PREFIXES: &[&str] = &["spartex_", "system_", "server_"];
+
+pub fn is_reserved_kind(kind: &str) -> bool {
+    RESERVED_KINDS.contains(&kind) || RESERVED_PREFIXES.iter().any(|p| kind.starts_with(p))
+}
 const MAX_EXPIRY_S: i64 = 7 * 24 * 3600;
 
 pub async fn decide(
@@ -145,6 +154,15 @@ pub async fn request(
             "`kind` must be snake_case, e.g. `publish_ad`.",
         ));
     }
+    if is_reserved_kind(&kind) {
+        return Err(ApiError::Invalid {
+            code: codes::RESERVED_KIND,
+            message: format!(
+                "`{kind}` is a kind only the server raises (budgets and other guardrails); \
+                 name your request after what the agent wants to do, e.g. `spend_budget`."
+            ),
+        });
+    }
     if let Some(task_id) = &req.task_id {
         let task: spartex_api::Task = w.fetch(tenant, task_id, "task").await?;
         if task.project_id != agent.project_id {
@@ -194,9 +212,12 @@ pub async fn expire(w: &mut Write<'_>, tenant_id: &str, approval_id: &str) -> Ap
     if approval.status != ApprovalStatus::Pending || approval.expires_at > w.now() {
         return Ok(());
     }
-    let (status, name) = match approval.on_expiry {
-        OnExpiry::Reject => (ApprovalStatus::Expired, "Expired without a decision"),
-        OnExpiry::Approve => (ApprovalStatus::Approved, "Approved on expiry"),
+    // Money never moves without a person: a budget change fails closed whatever it says.
+    let approves = approval.on_expiry == OnExpiry::Approve && !is_reserved_kind(&approval.kind);
+    let (status, name) = if approves {
+        (ApprovalStatus::Approved, "Approved on expiry")
+    } else {
+        (ApprovalStatus::Expired, "Expired without a decision")
     };
     approval.status = status;
     approval.decided_by = Some(DecidedBy {
@@ -217,9 +238,6 @@ pub async fn cancel_pending(w: &mut Write<'_>, tenant_id: &str, project_id: &str
         .with_status("pending");
     let pending: Vec<Approval> = w.list(tenant_id, filter).await?;
     for mut approval in pending {
-        if approval.kind == budget::BUDGET_EXCEEDED_KIND {
-            continue; // still the manager's question after a stop
-        }
         approval.status = ApprovalStatus::Cancelled;
         approval.decided_by = Some(DecidedBy {
             id: "system".into(),

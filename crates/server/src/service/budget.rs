@@ -37,7 +37,10 @@ pub async fn record_cost(
             },
         )
         .await?;
-    agent.tokens_used += tokens_in + tokens_out;
+    // Bounded per heartbeat by the caller; saturating so no history of them can wrap.
+    agent.tokens_used = agent
+        .tokens_used
+        .saturating_add(tokens_in.saturating_add(tokens_out));
     agent.cost_usd += cost_usd;
 
     let mut project: Project = w.fetch(tenant_id, &agent.project_id, "project").await?;
@@ -165,13 +168,16 @@ pub async fn on_budget_approval_settled(
     let Some(mut project) = w.get::<Project>(tenant_id, &approval.project_id).await? else {
         return Ok(());
     };
-    if let Some(new_budget) = approval
-        .payload
-        .get("new_budget_usd")
-        .and_then(serde_json::Value::as_f64)
-    {
-        project.budget_usd = project.budget_usd.max(new_budget);
-    }
+    // Exactly the amount the approver saw, never the payload: the two could differ.
+    let Some(Preview::Amount { new_amount, .. }) = &approval.preview else {
+        tracing::warn!(approval = %approval.id, "a budget approval without an amount preview changes nothing");
+        return Ok(());
+    };
+    let Ok(new_budget) = super::money_field("new_amount", *new_amount) else {
+        tracing::warn!(approval = %approval.id, "a budget approval with an amount that cannot be stored changes nothing");
+        return Ok(());
+    };
+    project.budget_usd = new_budget;
     project.updated_at = w.now();
     project.version += 1;
     if project.status == ProjectStatus::Paused {

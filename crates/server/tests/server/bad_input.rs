@@ -156,3 +156,38 @@ async fn unknown_routes_and_methods_answer_json_not_html() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["status"], "ok");
 }
+
+#[tokio::test]
+async fn huge_token_counts_are_refused_and_counters_never_wrap() {
+    let server = TestServer::start().await;
+    let agent = server.agent("Quill");
+    for tokens in [i64::MAX, i64::MAX / 2, 100_000_001] {
+        for field in ["tokens_in", "tokens_out"] {
+            let (status, body) = agent
+                .post(
+                    "/api/v1/agent/heartbeat",
+                    json!({"status": "working", field: tokens}),
+                )
+                .await;
+            assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{field}={tokens}: {body}");
+            assert!(body["error"]["message"].as_str().is_some_and(|m| m.contains(field)));
+        }
+    }
+    let (status, body) = agent
+        .post(
+            "/api/v1/agent/heartbeat",
+            json!({"status": "working", "tokens_in": 100_000_000, "tokens_out": 100_000_000}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "the largest allowed heartbeat: {body}");
+    let viewer = server.login("viewer@acme.test").await;
+    let (_, projects) = viewer.get("/api/v1/projects").await;
+    for project in projects.as_array().expect("projects") {
+        let (_, detail) = viewer
+            .get(&format!("/api/v1/projects/{}", project["id"].as_str().expect("id")))
+            .await;
+        for agent in detail["agents"].as_array().expect("agents") {
+            assert!(agent["tokens_used"].as_i64().expect("count") >= 0, "{agent}");
+        }
+    }
+}
