@@ -319,6 +319,11 @@ pub struct StopAgent {
     pub acked_at: Option<DateTime<Utc>>,
     /// True when the agent never answered and the server stopped it by force.
     pub forced: bool,
+    /// Set when a resume of its project lifted the stop before the agent answered; a late
+    /// acknowledgement then changes nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub resumed_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

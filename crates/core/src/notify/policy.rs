@@ -408,6 +408,7 @@ mod tests {
             project_id: "prj_spring".into(),
             acked_at: (!forced).then(Utc::now),
             forced,
+            resumed_at: None,
         }
     }
 

@@ -120,10 +120,17 @@ pub async fn resume(
 ) -> ApiResult<Project> {
     user.require(Role::Manager, "resume a stopped project")?;
     let project: Project = w.fetch(&user.tenant_id, project_id, "project").await?;
-    if !matches!(
+    let halted = matches!(
         project.status,
         ProjectStatus::Stopped | ProjectStatus::Paused
-    ) {
+    );
+    let agents: Vec<spartex_api::Agent> = w
+        .list(&user.tenant_id, DocFilter::in_project(DocKind::Agent, project_id))
+        .await?;
+    let agent_halted = agents
+        .iter()
+        .any(|a| matches!(a.status, AgentStatus::Stopped | AgentStatus::Stopping));
+    if !halted && !agent_halted {
         return Ok(project);
     }
     reactivate(w, &user.tenant_id, project).await
@@ -139,6 +146,7 @@ pub async fn reactivate(
     project.updated_at = w.now();
     project.version += 1;
     w.upsert(tenant_id, &project).await?;
+    super::stops::supersede_pending(w, tenant_id, &project.id).await?;
     let agents: Vec<spartex_api::Agent> = w
         .list(
             tenant_id,

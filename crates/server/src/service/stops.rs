@@ -1,6 +1,8 @@
 //! The emergency stop: every agent in scope is told at once, acknowledges, or is stopped by
 //! force when its time runs out.
 
+use std::collections::BTreeSet;
+
 use spartex_api::{
     Agent, AgentControl, AgentStatus, Project, ProjectStatus, Role, Stop, StopAgent, StopScope,
     StopStatus,
@@ -30,14 +32,20 @@ pub async fn stop(
         ));
     }
     let tenant = user.tenant_id.as_str();
-    let (scope, projects) = match target {
+    // Agents are listed by themselves, not through their projects, so that a project row
+    // that no longer parses cannot hide its agents from the stop.
+    let (scope, projects, agents) = match target {
         StopTarget::Project(id) => (
             StopScope::Project,
             vec![w.fetch::<Project>(tenant, id, "project").await?],
+            w.list::<Agent>(tenant, DocFilter::in_project(DocKind::Agent, id))
+                .await?,
         ),
         StopTarget::Tenant => (
             StopScope::Tenant,
             w.list::<Project>(tenant, DocFilter::all(DocKind::Project))
+                .await?,
+            w.list::<Agent>(tenant, DocFilter::all(DocKind::Agent))
                 .await?,
         ),
     };
@@ -59,33 +67,33 @@ pub async fn stop(
     let now = w.now();
     let stop_id = new_id("stp");
     let mut in_scope = Vec::new();
-    for mut project in projects {
-        let agents: Vec<Agent> = w
-            .list(tenant, DocFilter::in_project(DocKind::Agent, &project.id))
-            .await?;
-        for mut agent in agents
-            .into_iter()
-            .filter(|a| a.status != AgentStatus::Stopped)
-        {
-            in_scope.push(StopAgent {
-                agent_id: agent.id.clone(),
-                agent_name: agent.name.clone(),
-                project_id: project.id.clone(),
-                acked_at: None,
-                forced: false,
-            });
-            if agent.status != AgentStatus::Stopping {
-                agent.status = AgentStatus::Stopping;
-                agent.version += 1;
-                w.upsert(tenant, &agent).await?;
-            }
-            w.push_to_agent(
-                &agent.id,
-                AgentControl::Stop {
-                    stop_id: stop_id.clone(),
-                },
-            );
+    let mut project_ids: BTreeSet<String> = projects.iter().map(|p| p.id.clone()).collect();
+    for mut agent in agents
+        .into_iter()
+        .filter(|a| a.status != AgentStatus::Stopped)
+    {
+        project_ids.insert(agent.project_id.clone());
+        in_scope.push(StopAgent {
+            agent_id: agent.id.clone(),
+            agent_name: agent.name.clone(),
+            project_id: agent.project_id.clone(),
+            acked_at: None,
+            forced: false,
+            resumed_at: None,
+        });
+        if agent.status != AgentStatus::Stopping {
+            agent.status = AgentStatus::Stopping;
+            agent.version += 1;
+            w.upsert(tenant, &agent).await?;
         }
+        w.push_to_agent(
+            &agent.id,
+            AgentControl::Stop {
+                stop_id: stop_id.clone(),
+            },
+        );
+    }
+    for mut project in projects {
         if matches!(
             project.status,
             ProjectStatus::Active | ProjectStatus::Paused
@@ -95,7 +103,9 @@ pub async fn stop(
             project.version += 1;
             w.upsert(tenant, &project).await?;
         }
-        approvals::cancel_pending(w, tenant, &project.id).await?;
+    }
+    for project_id in &project_ids {
+        approvals::cancel_pending(w, tenant, project_id).await?;
     }
 
     let nothing_to_stop = in_scope.is_empty();
@@ -139,8 +149,10 @@ pub async fn acknowledge(
             "This stop does not cover this agent; nothing to acknowledge.",
         ));
     };
-    if entry.acked_at.is_some() {
-        return Ok(stop); // a repeated ack changes nothing
+    // A repeated ack changes nothing; neither does a late one, after the stop ended or after
+    // a resume lifted it for this agent: the agent may be working again by now.
+    if entry.acked_at.is_some() || entry.resumed_at.is_some() || stop.status != StopStatus::Pending {
+        return Ok(stop);
     }
     entry.acked_at = Some(now);
     if !entry.forced {
@@ -152,13 +164,46 @@ pub async fn acknowledge(
         agent.version += 1;
         w.upsert(tenant, &agent).await?;
     }
-    if stop.status == StopStatus::Pending && stop.agents.iter().all(|a| a.acked_at.is_some()) {
-        stop.status = StopStatus::Completed;
-        stop.completed_at = Some(now);
-    }
+    settle_if_answered(&mut stop, now);
     stop.version += 1;
     w.upsert(tenant, &stop).await?;
     Ok(stop)
+}
+
+/// Ends a pending stop once every agent in it acknowledged or was resumed.
+fn settle_if_answered(stop: &mut Stop, now: chrono::DateTime<chrono::Utc>) {
+    let answered = |a: &StopAgent| a.acked_at.is_some() || a.resumed_at.is_some();
+    if stop.status == StopStatus::Pending && stop.agents.iter().all(answered) {
+        stop.status = StopStatus::Completed;
+        stop.completed_at = Some(now);
+    }
+}
+
+/// A resume of `project_id` lifts every pending stop there: its agents that have not
+/// acknowledged are marked resumed, so late acks and the force deadline leave them alone.
+pub async fn supersede_pending(w: &mut Write<'_>, tenant_id: &str, project_id: &str) -> ApiResult<()> {
+    let pending: Vec<Stop> = w
+        .list(tenant_id, DocFilter::all(DocKind::Stop).with_status("pending"))
+        .await?;
+    let now = w.now();
+    for mut stop in pending {
+        let mut lifted = false;
+        for entry in stop
+            .agents
+            .iter_mut()
+            .filter(|a| a.project_id == project_id && a.acked_at.is_none() && a.resumed_at.is_none())
+        {
+            entry.resumed_at = Some(now);
+            lifted = true;
+        }
+        if !lifted {
+            continue;
+        }
+        settle_if_answered(&mut stop, now);
+        stop.version += 1;
+        w.upsert(tenant_id, &stop).await?;
+    }
+    Ok(())
 }
 
 /// Stops by force every agent that did not acknowledge in time; the stop ends `partial`.
@@ -175,7 +220,11 @@ pub async fn force_overdue(
     if stop.status != StopStatus::Pending || stop.requested_at + timeout > now {
         return Ok(());
     }
-    for entry in stop.agents.iter_mut().filter(|a| a.acked_at.is_none()) {
+    for entry in stop
+        .agents
+        .iter_mut()
+        .filter(|a| a.acked_at.is_none() && a.resumed_at.is_none())
+    {
         entry.forced = true;
         if let Some(mut agent) = w.get::<Agent>(tenant_id, &entry.agent_id).await? {
             if agent.status != AgentStatus::Stopped {

@@ -190,3 +190,59 @@ async fn a_tenant_stop_covers_every_project_and_no_other_tenant() {
         .iter()
         .all(|p| p["status"] == "active"));
 }
+
+#[tokio::test]
+async fn a_resume_during_a_pending_stop_supersedes_it_and_late_acks_change_nothing() {
+    let server = TestServer::start().await;
+    let manager = server.login("manager@acme.test").await;
+    let newsletter = project_id(&manager, NEWSLETTER).await;
+    let mut ink = server.control("Ink").await;
+    let (status, stop) = manager
+        .post(
+            &format!("/api/v1/projects/{newsletter}/stop"),
+            json!({"reason": "checking the list"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{stop}");
+    let stop_id = stop["id"].as_str().expect("id").to_owned();
+    assert_eq!(ink.next().await["type"], "stop");
+
+    let (status, resumed) = manager
+        .post(&format!("/api/v1/projects/{newsletter}/resume"), json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{resumed}");
+    assert_eq!(resumed["status"], "active");
+
+    // Ink's ack was on its way when the resume landed.
+    let (status, _) = server
+        .agent("Ink")
+        .post("/api/v1/agent/stop-ack", json!({"stop_id": stop_id}))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    server.advance(chrono::Duration::seconds(30));
+    let (_, settled) = manager.get(&format!("/api/v1/stops/{stop_id}")).await;
+    assert_ne!(settled["status"], "pending", "{settled}");
+    assert!(
+        settled["agents"]
+            .as_array()
+            .expect("agents")
+            .iter()
+            .all(|a| a["forced"] == false && !a["resumed_at"].is_null()),
+        "nobody is forced after the resume: {settled}"
+    );
+    // The sweeper had its chance to force the superseded stop; agents stay free to work.
+    for _ in 0..3 {
+        tokio::task::yield_now().await;
+        tokio::time::sleep(std::time::Duration::from_millis(60)).await;
+    }
+    let (_, project) = manager.get(&format!("/api/v1/projects/{newsletter}")).await;
+    assert_eq!(project["project"]["status"], "active");
+    for agent in project["agents"].as_array().expect("agents") {
+        assert_eq!(agent["status"], "idle", "{} after the resume", agent["name"]);
+    }
+    let (status, again) = manager
+        .post(&format!("/api/v1/projects/{newsletter}/resume"), json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(again["status"], "active");
+}
