@@ -11,6 +11,7 @@ use spartex_core::{
     Account, Change, Core, CoreConfig, CoreError, CoreResult, Outcome, Queued, Secret,
 };
 
+use crate::out::outln;
 use crate::{render, Cli, Command, Ended};
 
 pub async fn run(cli: Cli) -> CoreResult<Ended> {
@@ -27,7 +28,7 @@ pub async fn run(cli: Cli) -> CoreResult<Ended> {
         Command::Logout => {
             let info = core.logout(account).await?;
             print(json, &info, || {
-                println!("Signed out of {} and wiped its cache.", info.id)
+                outln!("Signed out of {} and wiped its cache.", info.id)
             });
             Ok(Ended::Done)
         }
@@ -35,12 +36,16 @@ pub async fn run(cli: Cli) -> CoreResult<Ended> {
             let accounts = core.accounts()?;
             print(json, &accounts, || {
                 if accounts.is_empty() {
-                    println!("No account is signed in. Sign in with `spartex login --server URL --email EMAIL`.");
+                    outln!("No account is signed in. Sign in with `spartex login --server URL --email EMAIL`.");
                 }
                 for a in &accounts {
-                    println!(
+                    outln!(
                         "{:<28} {} ({}) at {} — {}",
-                        a.id, a.user.name, a.user.role, a.tenant.name, a.server_url
+                        a.id,
+                        a.user.name,
+                        a.user.role,
+                        a.tenant.name,
+                        a.server_url
                     );
                 }
             });
@@ -66,7 +71,7 @@ async fn close_cache(account: &Account) {
 fn print<T: Serialize>(json: bool, value: &T, text: impl FnOnce()) {
     if json {
         match serde_json::to_string_pretty(value) {
-            Ok(out) => println!("{out}"),
+            Ok(out) => outln!("{out}"),
             Err(e) => eprintln!("error: could not print JSON: {e}"),
         }
     } else {
@@ -91,15 +96,18 @@ async fn login(core: &Core, server: &str, email: &str, json: bool) -> CoreResult
 async fn sync_after_login(account: &Account, json: bool) -> CoreResult<Ended> {
     let info = account.info().clone();
     if !json {
-        println!(
+        outln!(
             "Signed in to {} as {} ({}). Account: {}",
-            info.tenant.name, info.user.name, info.user.role, info.id
+            info.tenant.name,
+            info.user.name,
+            info.user.role,
+            info.id
         );
         eprintln!("Syncing…");
     }
     let report = account.catch_up().await?;
     print(json, &info, || {
-        println!("Cached {} events; ready to work offline.", report.last_seq)
+        outln!("Cached {} events; ready to work offline.", report.last_seq)
     });
     Ok(Ended::Done)
 }
@@ -146,18 +154,20 @@ async fn with_account(
                 json,
                 &serde_json::json!({ "sync": report, "outbox": flushed }),
                 || {
-                    println!(
+                    outln!(
                         "Applied {} events; cache at seq {} of {}.",
-                        report.applied, report.last_seq, report.head
+                        report.applied,
+                        report.last_seq,
+                        report.head
                     );
                     if report.resynced {
-                        println!("The cache was rebuilt from fresh snapshots.");
+                        outln!("The cache was rebuilt from fresh snapshots.");
                     }
                     for outcome in &flushed.outcomes {
-                        println!("{} — {}", outcome.result, outcome.message);
+                        outln!("{} — {}", outcome.result, outcome.message);
                     }
                     if flushed.waiting > 0 {
-                        println!("{} actions still wait in the outbox.", flushed.waiting);
+                        outln!("{} actions still wait in the outbox.", flushed.waiting);
                     }
                 },
             );
@@ -169,7 +179,7 @@ async fn with_account(
             let fresh = freshness_line(account, live).await;
             print(json, &rows, || {
                 render::projects(&rows);
-                println!("\n({fresh})");
+                outln!("\n({fresh})");
             });
             Ok(Ended::Done)
         }
@@ -179,7 +189,7 @@ async fn with_account(
             let fresh = freshness_line(account, live).await;
             print(json, &view, || {
                 render::project(&view);
-                println!("\n({fresh})");
+                outln!("\n({fresh})");
             });
             Ok(Ended::Done)
         }
@@ -189,7 +199,7 @@ async fn with_account(
             let fresh = freshness_line(account, live).await;
             print(json, &views, || {
                 render::approvals(&views);
-                println!("\n({fresh})");
+                outln!("\n({fresh})");
             });
             Ok(Ended::Done)
         }
@@ -239,10 +249,10 @@ async fn with_account(
             let hits = account.search(&text, 30).await?;
             print(json, &hits, || {
                 if hits.is_empty() {
-                    println!("Nothing in the cache matches “{text}”.");
+                    outln!("Nothing in the cache matches “{text}”.");
                 }
                 for hit in &hits {
-                    println!(
+                    outln!(
                         "{:<9} {}  {} — {}",
                         hit.kind,
                         render::short_id(&hit.id),
@@ -321,7 +331,7 @@ async fn decide(
             print(
                 json,
                 &serde_json::json!({ "delivered": false, "outcome": outcome }),
-                || println!("{} — not applied: {}", outcome.action, outcome.message),
+                || outln!("{} — not applied: {}", outcome.action, outcome.message),
             );
             Ok(Ended::Refused)
         }
@@ -332,10 +342,10 @@ async fn decide(
 fn report_queued(queued: &Queued, json: bool) -> CoreResult<Ended> {
     print(json, queued, || {
         match (&queued.outcome, queued.delivered, &queued.waiting_because) {
-        (Some(outcome), true, _) => println!("{}", outcome.message),
-        (None, true, _) => println!("{} — delivered.", queued.entry.label),
-        (Some(outcome), false, _) => println!("{} — not applied: {}", outcome.action, outcome.message),
-        (None, false, reason) => println!(
+        (Some(outcome), true, _) => outln!("{}", outcome.message),
+        (None, true, _) => outln!("{} — delivered.", queued.entry.label),
+        (Some(outcome), false, _) => outln!("{} — not applied: {}", outcome.action, outcome.message),
+        (None, false, reason) => outln!(
             "{} — queued offline; it will be delivered once when the link returns (`spartex sync` or `spartex watch`).{}",
             queued.entry.label,
             reason.as_deref().map(|r| format!("\n  ({r})")).unwrap_or_default()
@@ -407,11 +417,11 @@ async fn stop(
         if json {
             print(true, &queued, || {});
         } else {
-            println!(
+            outln!(
                 "!! {} is NOT YET DELIVERED: the server cannot be reached.",
                 queued.entry.label
             );
-            println!("   It waits at the front of the outbox and is sent the moment the link returns (`spartex watch` or `spartex sync`).");
+            outln!("   It waits at the front of the outbox and is sent the moment the link returns (`spartex watch` or `spartex sync`).");
         }
         return Ok(if queued.outcome.is_some() {
             Ended::Refused
@@ -421,7 +431,7 @@ async fn stop(
     }
     let scope_project = target.as_ref().map(|p| p.id.clone());
     if !json {
-        println!(
+        outln!(
             "{}",
             queued
                 .outcome
@@ -437,7 +447,7 @@ async fn stop(
     let mut report_acks = |stop: &Stop| {
         for agent in &stop.agents {
             if agent.acked_at.is_some() && acked.insert(agent.agent_id.clone()) && !json {
-                println!("  ✓ {} acknowledged", agent.agent_name);
+                outln!("  ✓ {} acknowledged", agent.agent_name);
             }
         }
     };
@@ -469,9 +479,10 @@ async fn stop(
     match last {
         Some(stop) => {
             print(json, &stop, || match stop.status {
-                StopStatus::Completed => println!(
+                StopStatus::Completed => outln!(
                     "Stop completed: {} of {} agents acknowledged.",
-                    stop.agents_stopped, stop.agents_total
+                    stop.agents_stopped,
+                    stop.agents_total
                 ),
                 StopStatus::Partial => {
                     let silent: Vec<&str> = stop
@@ -480,18 +491,18 @@ async fn stop(
                         .filter(|a| a.forced)
                         .map(|a| a.agent_name.as_str())
                         .collect();
-                    println!(
+                    outln!(
                         "Stop ended PARTIAL: {} never answered and were stopped by force.",
                         silent.join(", ")
                     );
                 }
                 StopStatus::Pending => {
-                    println!("Still waiting for acknowledgements; `spartex status` shows the stop.")
+                    outln!("Still waiting for acknowledgements; `spartex status` shows the stop.")
                 }
             });
         }
         None => print(json, &queued, || {
-            println!("Delivered; no acknowledgement seen yet. `spartex project` shows the agents.")
+            outln!("Delivered; no acknowledgement seen yet. `spartex project` shows the agents.")
         }),
     }
     Ok(Ended::Done)
@@ -551,40 +562,44 @@ async fn watch(core: &Core, account: &Account, json: bool, no_notify: bool) -> C
 fn watch_line(change: &Change, json: bool) {
     if json {
         if let Ok(line) = serde_json::to_string(change) {
-            println!("{line}");
+            outln!("{line}");
         }
         return;
     }
     let now = chrono::Local::now().format("%H:%M:%S");
     match change {
-        Change::Approval { after, .. } => println!(
+        Change::Approval { after, .. } => outln!(
             "{now} approval  {:<8} {} — {}",
-            after.risk, after.title, after.status
+            after.risk,
+            after.title,
+            after.status
         ),
         Change::Agent { before, after }
             if before.as_ref().is_none_or(|b| b.status != after.status) =>
         {
-            println!("{now} agent     {} is {}", after.name, after.status)
+            outln!("{now} agent     {} is {}", after.name, after.status)
         }
-        Change::Message { message } => println!(
+        Change::Message { message } => outln!(
             "{now} chat      {}: {}",
             message.author_name,
             message.body.lines().next().unwrap_or_default()
         ),
-        Change::Stop { after, .. } => println!(
+        Change::Stop { after, .. } => outln!(
             "{now} stop      {} — {}/{} acknowledged",
-            after.status, after.agents_stopped, after.agents_total
+            after.status,
+            after.agents_stopped,
+            after.agents_total
         ),
         Change::Project { before, after }
             if before.as_ref().is_none_or(|b| b.status != after.status) =>
         {
-            println!("{now} project   {} is {}", after.name, after.status)
+            outln!("{now} project   {} is {}", after.name, after.status)
         }
         Change::Outcome { outcome } => {
-            println!("{now} outbox    {} — {}", outcome.result, outcome.message)
+            outln!("{now} outbox    {} — {}", outcome.result, outcome.message)
         }
-        Change::Link { state } => println!("{now} link      {state:?}"),
-        Change::Resynced => println!("{now} cache     rebuilt from fresh snapshots"),
+        Change::Link { state } => outln!("{now} link      {state:?}"),
+        Change::Resynced => outln!("{now} cache     rebuilt from fresh snapshots"),
         _ => {}
     }
 }

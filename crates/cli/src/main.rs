@@ -1,6 +1,10 @@
 //! `spartex`: the Spartex Control terminal client, on the same core as the desktop app.
 
+// Output goes through `out::outln!`, which ends quietly when the reader has gone.
+#![deny(clippy::print_stdout)]
+
 mod commands;
+mod out;
 mod render;
 
 use std::process::ExitCode;

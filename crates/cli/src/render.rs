@@ -1,5 +1,6 @@
 //! Text output: every number with its unit and context, freshness always said.
 
+use crate::out::outln;
 use chrono::{DateTime, Utc};
 use spartex_api::{Approval, Preview};
 use spartex_core::store::views::{ApprovalView, ProjectSummary, ProjectView};
@@ -86,35 +87,35 @@ pub fn status(status: &Status, reachable: bool) {
         (_, true) => "online",
         (_, false) => "offline",
     };
-    println!(
+    outln!(
         "Account   {} — {} ({}) at {}",
         status.account.id,
         status.account.user.name,
         status.account.user.role,
         status.account.tenant.name
     );
-    println!("Server    {} — {link}", status.account.server_url);
+    outln!("Server    {} — {link}", status.account.server_url);
     match status.last_sync_at {
-        Some(at) => println!(
+        Some(at) => outln!(
             "Last sync {} UTC ({}), seq {} of {}",
             at.format("%Y-%m-%d %H:%M:%S"),
             ago(at),
             status.last_seq,
             status.server_head.map_or("?".into(), |h| h.to_string())
         ),
-        None => println!("Last sync never"),
+        None => outln!("Last sync never"),
     }
     if status.outbox.is_empty() {
-        println!("Outbox    empty");
+        outln!("Outbox    empty");
     } else {
-        println!("Outbox    {} waiting:", status.outbox.len());
+        outln!("Outbox    {} waiting:", status.outbox.len());
         for entry in &status.outbox {
             let error = entry
                 .last_error
                 .as_deref()
                 .map(|e| format!(" — last try: {e}"))
                 .unwrap_or_default();
-            println!(
+            outln!(
                 "  • {} (queued {}, {} tries){error}",
                 entry.label,
                 ago(entry.created_at),
@@ -123,7 +124,7 @@ pub fn status(status: &Status, reachable: bool) {
         }
     }
     for outcome in &status.recent_outcomes {
-        println!(
+        outln!(
             "  {} {} — {}",
             outcome.at.format("%H:%M"),
             outcome.result,
@@ -134,7 +135,7 @@ pub fn status(status: &Status, reachable: bool) {
 
 pub fn projects(rows: &[ProjectSummary]) {
     if rows.is_empty() {
-        println!("No projects yet.");
+        outln!("No projects yet.");
         return;
     }
     for row in rows {
@@ -153,13 +154,13 @@ pub fn projects(rows: &[ProjectSummary]) {
         } else {
             ""
         };
-        println!(
+        outln!(
             "{:<34} {:<9} {}",
             p.name,
             p.status,
             spend(p.spent_usd, p.budget_usd)
         );
-        println!(
+        outln!(
             "  {agents}{approvals}{sending}{}",
             row.last_activity
                 .map(|t| format!(" · active {}", ago(t)))
@@ -170,25 +171,25 @@ pub fn projects(rows: &[ProjectSummary]) {
 
 pub fn project(view: &ProjectView) {
     let p = &view.project;
-    println!(
+    outln!(
         "{} — {} — {}",
         p.name,
         p.status,
         spend(p.spent_usd, p.budget_usd)
     );
     if !p.description.is_empty() {
-        println!("{}", p.description);
+        outln!("{}", p.description);
     }
     if view.stop_sending {
-        println!("!! An emergency stop is queued here and NOT YET DELIVERED.");
+        outln!("!! An emergency stop is queued here and NOT YET DELIVERED.");
     }
-    println!("\nAgents");
+    outln!("\nAgents");
     for agent in &view.agents {
         let beat = agent
             .last_heartbeat_at
             .map(|t| format!(", heartbeat {}", ago(t)))
             .unwrap_or_default();
-        println!(
+        outln!(
             "  {:<10} {:<12} {:<18} {:<16} {}{beat}",
             agent.name,
             agent.role,
@@ -202,11 +203,13 @@ pub fn project(view: &ProjectView) {
         .iter()
         .filter(|t| !t.status.is_finished())
         .collect();
-    println!("\nOpen tasks ({})", open.len());
+    outln!("\nOpen tasks ({})", open.len());
     for task in open.iter().take(15) {
-        println!(
+        outln!(
             "  {:>3} %  {:<8} {}",
-            task.progress, task.status, task.title
+            task.progress,
+            task.status,
+            task.title
         );
     }
     let pending: Vec<_> = view
@@ -215,15 +218,15 @@ pub fn project(view: &ProjectView) {
         .filter(|a| a.approval.status == spartex_api::ApprovalStatus::Pending)
         .collect();
     if !pending.is_empty() {
-        println!("\nPending approvals");
+        outln!("\nPending approvals");
         for view in pending {
             approval_line(view);
         }
     }
-    println!("\nRecent chat");
+    outln!("\nRecent chat");
     for message in view.messages.iter().rev().take(8).rev() {
         let sending = if message.sending { " (sending…)" } else { "" };
-        println!(
+        outln!(
             "  {} {}: {}{sending}",
             message.message.created_at.format("%H:%M"),
             message.message.author_name,
@@ -248,7 +251,7 @@ pub fn approval_line(view: &ApprovalView) {
         (None, spartex_api::ApprovalStatus::Pending) => expiry(a.expires_at),
         (None, status) => status.to_string(),
     };
-    println!(
+    outln!(
         "  {}  {:<8} {}  [{}] {} — {state}",
         short_id(&a.id),
         a.risk,
@@ -260,7 +263,7 @@ pub fn approval_line(view: &ApprovalView) {
 
 pub fn approvals(views: &[ApprovalView]) {
     if views.is_empty() {
-        println!("Nothing waits for a decision.");
+        outln!("Nothing waits for a decision.");
         return;
     }
     for view in views {
@@ -277,7 +280,7 @@ fn preview(approval: &Approval) {
             body,
             ..
         }) => {
-            println!(
+            outln!(
                 "      {channel}: {}{}",
                 headline
                     .as_deref()
@@ -295,7 +298,7 @@ fn preview(approval: &Approval) {
             let from = old_amount
                 .map(|o| format!("{} → ", money(o)))
                 .unwrap_or_default();
-            println!(
+            outln!(
                 "      {from}{} {currency}{}",
                 money(*new_amount),
                 period
@@ -305,16 +308,16 @@ fn preview(approval: &Approval) {
             );
         }
         Some(Preview::Diff { path, unified_diff }) => {
-            println!("      {path}");
+            outln!("      {path}");
             for line in unified_diff
                 .lines()
                 .filter(|l| l.starts_with('+') || l.starts_with('-'))
                 .filter(|l| !l.starts_with("+++") && !l.starts_with("---"))
             {
-                println!("        {line}");
+                outln!("        {line}");
             }
         }
-        None => println!("      (no preview: approving is blocked until the agent sends one)"),
+        None => outln!("      (no preview: approving is blocked until the agent sends one)"),
     }
 }
 

@@ -325,6 +325,9 @@ impl ServerProcess {
                 "--demo",
                 "--demo-pace",
                 "3600",
+                // Every socket comes from 127.0.0.1: lift the per-address cap (512) above them.
+                "--max-connections-per-ip",
+                "1000000",
                 "--database-url",
                 &database_url,
                 "--listen",

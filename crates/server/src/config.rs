@@ -55,6 +55,16 @@ pub struct Settings {
     pub max_body_bytes: usize,
     /// Largest `wait_s` an agent's long poll may ask for.
     pub max_long_poll: Duration,
+    /// How long a client has to send a request's headers: on a new connection, and between
+    /// requests on a kept-alive one (so it is also how long an idle connection stays open).
+    pub header_read_timeout: Duration,
+    /// How long a client has to send a whole request body, counted from its headers (408).
+    pub body_read_timeout: Duration,
+    /// A connection on which no byte moves either way for this long, while the server waits
+    /// on the client, is closed. Must exceed `max_long_poll`.
+    pub idle_timeout: Duration,
+    /// Connections one client address (an IPv6 /64) may hold open; more are closed at once.
+    pub max_connections_per_ip: usize,
 }
 
 impl Settings {
@@ -72,6 +82,10 @@ impl Settings {
             ping_interval: Duration::from_secs(20),
             max_body_bytes: 256 * 1024,
             max_long_poll: Duration::from_secs(60),
+            header_read_timeout: Duration::from_secs(10),
+            body_read_timeout: Duration::from_secs(30),
+            idle_timeout: Duration::from_secs(75),
+            max_connections_per_ip: 512,
         }
     }
 }

@@ -80,6 +80,16 @@ impl ApiError {
         }
     }
 
+    /// 413, naming the limit the server was started with (`--max-body-bytes`).
+    pub fn too_large(max_body_bytes: usize) -> Self {
+        ApiError::TooLarge {
+            message: format!(
+                "The body is too large. Keep requests under {}; send big previews as links.",
+                byte_size(max_body_bytes)
+            ),
+        }
+    }
+
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
@@ -153,6 +163,18 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// `262144` → `256 KiB`; sizes that are not whole KiB or MiB stay in bytes.
+fn byte_size(bytes: usize) -> String {
+    const KIB: usize = 1024;
+    const MIB: usize = 1024 * 1024;
+    match bytes {
+        0 => "0 bytes".to_owned(),
+        b if b % MIB == 0 => format!("{} MiB", b / MIB),
+        b if b % KIB == 0 => format!("{} KiB", b / KIB),
+        b => format!("{b} bytes"),
+    }
+}
+
 /// An error body built outside a handler (fallbacks, panics, middleware rejections).
 pub fn error_response(status: StatusCode, code: &str, message: &str) -> Response {
     let body = ErrorBody {
@@ -163,4 +185,20 @@ pub fn error_response(status: StatusCode, code: &str, message: &str) -> Response
         },
     };
     (status, axum::Json(body)).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_size_limit_is_named_as_set() {
+        assert_eq!(byte_size(256 * 1024), "256 KiB");
+        assert_eq!(byte_size(2 * 1024 * 1024), "2 MiB");
+        assert_eq!(byte_size(1000), "1000 bytes");
+        let ApiError::TooLarge { message } = ApiError::too_large(64 * 1024) else {
+            panic!("a 413");
+        };
+        assert!(message.contains("under 64 KiB"), "{message}");
+    }
 }

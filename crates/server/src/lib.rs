@@ -11,6 +11,7 @@ pub mod demo;
 pub mod error;
 pub mod http;
 pub mod hub;
+pub mod listener;
 pub mod service;
 pub mod state;
 pub mod store;
@@ -96,12 +97,12 @@ pub async fn start(settings: Settings, clock: Arc<dyn Clock>) -> Result<RunningS
     let (router, _) = http::router(state.clone());
 
     let sweeper = tokio::spawn(service::sweep::run(state.clone()));
-    let stopping = state.stopping();
-    let serve = tokio::spawn(async move {
-        axum::serve(listener, router)
-            .with_graceful_shutdown(stopping)
-            .await
-    });
+    let serve = tokio::spawn(listener::serve(
+        listener,
+        router,
+        listener::Limits::of(&state.settings),
+        state.shutdown.subscribe(),
+    ));
     tracing::info!(%addr, "spartex-server listening");
     Ok(RunningServer {
         addr,

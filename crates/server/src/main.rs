@@ -40,6 +40,20 @@ struct Cli {
     /// Largest request body, in bytes.
     #[arg(long, env = "SPARTEX_MAX_BODY_BYTES", default_value_t = 256 * 1024)]
     max_body_bytes: usize,
+    /// Seconds a client has to send a request's headers; also how long an idle kept-alive
+    /// connection stays open.
+    #[arg(long, env = "SPARTEX_HEADER_TIMEOUT_S", default_value_t = 10)]
+    header_timeout_s: u64,
+    /// Seconds a client has to send a request's whole body once its headers are in (408 after).
+    #[arg(long, env = "SPARTEX_BODY_TIMEOUT_S", default_value_t = 30)]
+    body_timeout_s: u64,
+    /// Seconds a connection may go without a byte moving while the server waits on the
+    /// client; more than the longest long poll (60).
+    #[arg(long, env = "SPARTEX_IDLE_TIMEOUT_S", default_value_t = 75)]
+    idle_timeout_s: u64,
+    /// Connections one client address may hold open at once; more are closed as accepted.
+    #[arg(long, env = "SPARTEX_MAX_CONNECTIONS_PER_IP", default_value_t = 512)]
+    max_connections_per_ip: usize,
     /// Seed the demo organisations (once) and run simulated agent workers.
     #[arg(long, env = "SPARTEX_DEMO", value_parser = clap::builder::BoolishValueParser::new())]
     demo: bool,
@@ -62,8 +76,10 @@ struct Cli {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    let shutdown = shutdown_signal();
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_new(&cli.log).context("--log is not a valid filter")?)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
         .init();
     if !(0.01..=3600.0).contains(&cli.demo_pace) {
         anyhow::bail!("--demo-pace must be between 0.01 and 3600 seconds");
@@ -75,6 +91,20 @@ async fn main() -> anyhow::Result<()> {
     settings.stop_timeout = Duration::from_secs(cli.stop_timeout_s.max(1));
     settings.event_retention = Duration::from_secs(cli.event_retention_days.max(1) * 24 * 3600);
     settings.max_body_bytes = cli.max_body_bytes;
+    settings.header_read_timeout = Duration::from_secs(cli.header_timeout_s.max(1));
+    settings.body_read_timeout = Duration::from_secs(cli.body_timeout_s.max(1));
+    settings.idle_timeout = Duration::from_secs(cli.idle_timeout_s);
+    settings.max_connections_per_ip = cli.max_connections_per_ip.max(1);
+    if settings.idle_timeout <= settings.max_long_poll {
+        anyhow::bail!(
+            "--idle-timeout-s must be more than {} s, the longest long poll",
+            settings.max_long_poll.as_secs()
+        );
+    }
+    match spartex_server::listener::raise_open_files_limit() {
+        Ok(limit) => tracing::info!(limit, "open files limit"),
+        Err(error) => tracing::warn!(%error, "could not raise the open files limit"),
+    }
 
     let mut server = spartex_server::start(settings, Arc::new(SystemClock)).await?;
     let demo_world = if cli.demo {
@@ -99,7 +129,7 @@ async fn main() -> anyhow::Result<()> {
 
     tokio::select! {
         result = server.wait() => result.context("the server stopped")?,
-        () = shutdown_signal() => tracing::info!("shutting down"),
+        () = shutdown => tracing::info!("shutting down"),
     }
     if let Some(workers) = demo_world {
         workers.stop().await;
@@ -108,25 +138,34 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn shutdown_signal() {
-    let interrupt = tokio::signal::ctrl_c();
+/// Listens for SIGINT and SIGTERM from the moment it is called, so that one sent while the
+/// server starts or seeds is not lost (nor kills it mid-write); resolves at the first.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
     {
-        let mut terminate =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(signal) => signal,
-                Err(_) => {
-                    let _ = interrupt.await;
-                    return;
+        use tokio::signal::unix::{signal, SignalKind};
+        let listening = (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        );
+        async move {
+            match listening {
+                (Ok(mut interrupt), Ok(mut terminate)) => {
+                    tokio::select! {
+                        _ = interrupt.recv() => {}
+                        _ = terminate.recv() => {}
+                    }
                 }
-            };
-        tokio::select! {
-            _ = interrupt => {}
-            _ = terminate.recv() => {}
+                _ => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
+            }
         }
     }
     #[cfg(not(unix))]
     {
-        let _ = interrupt.await;
+        async {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }

@@ -452,6 +452,13 @@ impl Cli {
         runs
     }
 
+    /// Starts `spartex ARGS` with its stdout and stderr piped to the test, to read as it likes.
+    pub fn start(&self, args: &[&str]) -> Child {
+        self.command(args, PASSWORD)
+            .spawn()
+            .expect("the spartex binary starts")
+    }
+
     /// Starts `spartex ARGS` and leaves it running; its output is collected line by line.
     pub fn spawn(&self, args: &[&str]) -> Running {
         let mut child = self

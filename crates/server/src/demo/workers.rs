@@ -1,6 +1,7 @@
 //! Simulated agent workers. Each uses the agent-worker API over HTTP and the control socket,
 //! exactly as a real worker would: tasks, progress, cost, chat, approvals, and stops obeyed
-//! within a second.
+//! within a second. Every wait (a pause, a long poll, an HTTP call, a reconnect) also ends
+//! when the demo shuts down, however slow the pace.
 
 use std::time::Duration;
 
@@ -29,17 +30,35 @@ pub struct Workers {
 }
 
 impl Workers {
-    pub async fn stop(self) {
+    /// Tells every worker to stop and waits for them, 5 s at most in all. Returns how many
+    /// had not stopped by then and were aborted.
+    pub async fn stop(self) -> usize {
         self.shutdown.send_replace(true);
-        for handle in self.handles {
-            if tokio::time::timeout(Duration::from_secs(5), handle)
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        let mut stuck = 0;
+        for mut handle in self.handles {
+            if tokio::time::timeout_at(deadline, &mut handle)
                 .await
                 .is_err()
             {
-                tracing::warn!("a simulated worker did not stop within 5 s");
+                handle.abort();
+                stuck += 1;
             }
         }
+        if stuck > 0 {
+            tracing::warn!(
+                stuck,
+                "simulated workers did not stop within 5 s; aborted them"
+            );
+        }
+        stuck
     }
+}
+
+/// Resolves once the demo is shutting down (at once if it already is).
+async fn stopped(shutdown: &mut watch::Receiver<bool>) {
+    // An error means the sender is gone, which is a shutdown too.
+    let _ = shutdown.wait_for(|stopping| *stopping).await;
 }
 
 /// Starts one worker per agent against the server at `base_url`; `pace` is the time between steps.
@@ -53,16 +72,22 @@ pub fn spawn_all(base_url: String, agents: Vec<DemoAgent>, pace: Duration) -> Wo
         .into_iter()
         .enumerate()
         .map(|(index, demo)| {
+            let mut shutdown = shutdown.subscribe();
             let api = AgentApi {
                 http: http.clone(),
                 base: base_url.clone(),
                 token: demo.token.clone(),
+                shutdown: shutdown.clone(),
             };
-            let shutdown = shutdown.subscribe();
             tokio::spawn(async move {
-                // Stagger starts so the demo does not move in lockstep.
-                let offset = pace.mul_f64(0.37 * index as f64 % 1.0 + 0.1);
-                tokio::time::sleep(offset).await;
+                // Stagger starts so the demo does not move in lockstep; at slow paces the
+                // jitter of each step does that, so a couple of seconds of spread is enough.
+                let spread = pace.min(Duration::from_secs(2));
+                let offset = spread.mul_f64(0.37 * index as f64 % 1.0 + 0.1);
+                tokio::select! {
+                    () = tokio::time::sleep(offset) => {}
+                    () = stopped(&mut shutdown) => return,
+                }
                 Worker::new(api, demo, pace).run(shutdown).await;
             })
         })
@@ -77,10 +102,13 @@ enum CallError {
     Failed(String),
 }
 
+#[derive(Clone)]
 struct AgentApi {
     http: reqwest::Client,
     base: String,
     token: Secret,
+    /// Every call gives up when the demo shuts down.
+    shutdown: watch::Receiver<bool>,
 }
 
 impl AgentApi {
@@ -98,7 +126,7 @@ impl AgentApi {
                 uuid::Uuid::new_v4().to_string(),
             )
             .json(body);
-        Self::answer(request.send().await).await
+        self.call(request).await
     }
 
     async fn get<R: DeserializeOwned>(&self, path: &str) -> Result<R, CallError> {
@@ -106,7 +134,18 @@ impl AgentApi {
             .http
             .get(format!("{}/api/v1/agent/{path}", self.base))
             .bearer_auth(self.token.expose());
-        Self::answer(request.send().await).await
+        self.call(request).await
+    }
+
+    async fn call<R: DeserializeOwned>(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> Result<R, CallError> {
+        let mut shutdown = self.shutdown.clone();
+        tokio::select! {
+            answer = async { Self::answer(request.send().await).await } => answer,
+            () = stopped(&mut shutdown) => Err(CallError::Failed("the demo is shutting down".into())),
+        }
     }
 
     async fn answer<R: DeserializeOwned>(
@@ -221,7 +260,7 @@ impl Worker {
         loop {
             let frame = tokio::select! {
                 _ = tokio::time::sleep_until(deadline) => return Flow::Continue,
-                _ = shutdown.changed() => return Flow::Interrupted,
+                () = stopped(shutdown) => return Flow::Interrupted,
                 frame = self.control.recv() => frame,
             };
             match frame {
@@ -230,7 +269,13 @@ impl Worker {
                         return Flow::Interrupted;
                     }
                 }
-                None => tokio::time::sleep_until(deadline).await,
+                // The control socket has ended (it does on shutdown): wait on without it.
+                None => {
+                    return tokio::select! {
+                        _ = tokio::time::sleep_until(deadline) => Flow::Continue,
+                        () = stopped(shutdown) => Flow::Interrupted,
+                    }
+                }
             }
         }
     }
@@ -271,14 +316,14 @@ impl Worker {
             return;
         }
         let reply = script::chat_reply(&self.demo.agent.role, &self.demo.agent.name, &message.body);
-        let api = AgentApi {
-            http: self.api.http.clone(),
-            base: self.api.base.clone(),
-            token: self.api.token.clone(),
-        };
+        let api = self.api.clone();
         let delay = self.jittered(self.pace / 3).min(Duration::from_secs(3));
         tokio::spawn(async move {
-            tokio::time::sleep(delay).await;
+            let mut shutdown = api.shutdown.clone();
+            tokio::select! {
+                () = tokio::time::sleep(delay) => {}
+                () = stopped(&mut shutdown) => return,
+            }
             let posted: Result<Message, _> = api
                 .post(
                     "messages",
@@ -488,7 +533,7 @@ impl Worker {
                 tokio::select! {
                     polled = poll => Next::Polled(polled),
                     frame = self.control.recv() => Next::Frame(frame),
-                    _ = shutdown.changed() => Next::Shutdown,
+                    () = stopped(shutdown) => Next::Shutdown,
                 }
             };
             match next {
@@ -523,16 +568,24 @@ async fn control_socket(
             if let Ok(value) = format!("Bearer {}", token.expose()).parse() {
                 request.headers_mut().insert("authorization", value);
             }
-            if let Ok((mut socket, _)) = tokio_tungstenite::connect_async(request).await {
+            let connected = tokio::select! {
+                connected = tokio_tungstenite::connect_async(request) => connected,
+                () = stopped(&mut shutdown) => return,
+            };
+            if let Ok((mut socket, _)) = connected {
                 loop {
                     let message = tokio::select! {
                         message = socket.next() => message,
-                        _ = shutdown.changed() => return,
+                        () = stopped(&mut shutdown) => return,
                     };
                     match message {
                         Some(Ok(tokio_tungstenite::tungstenite::Message::Text(text))) => {
                             if let Ok(frame) = serde_json::from_str::<AgentControl>(&text) {
-                                if frames.send(frame).await.is_err() {
+                                let sent = tokio::select! {
+                                    sent = frames.send(frame) => sent.is_ok(),
+                                    () = stopped(&mut shutdown) => false,
+                                };
+                                if !sent {
                                     return;
                                 }
                             }
@@ -545,7 +598,7 @@ async fn control_socket(
         }
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-            _ = shutdown.changed() => return,
+            () = stopped(&mut shutdown) => return,
         }
     }
 }

@@ -8,23 +8,24 @@ use serde::de::DeserializeOwned;
 use spartex_api::IDEMPOTENCY_KEY_HEADER;
 
 use crate::error::ApiError;
+use crate::state::AppState;
 use crate::write::IdempotencyScope;
 
 /// A JSON body; malformed, mistyped, unknown-field and oversize bodies get a 4xx that says why.
 pub struct ApiJson<T>(pub T);
 
-impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
     type Rejection = ApiError;
 
-    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
         match axum::Json::<T>::from_request(req, state).await {
             Ok(axum::Json(value)) => Ok(ApiJson(value)),
-            Err(rejection) => Err(json_rejection(rejection)),
+            Err(rejection) => Err(json_rejection(rejection, state.settings.max_body_bytes)),
         }
     }
 }
 
-fn json_rejection(rejection: JsonRejection) -> ApiError {
+fn json_rejection(rejection: JsonRejection, max_body_bytes: usize) -> ApiError {
     match rejection {
         JsonRejection::JsonDataError(e) => ApiError::bad_request(format!(
             "The body does not fit this request: {}",
@@ -37,11 +38,9 @@ fn json_rejection(rejection: JsonRejection) -> ApiError {
         JsonRejection::MissingJsonContentType(_) => {
             ApiError::bad_request("Send the body as JSON, with `Content-Type: application/json`.")
         }
-        other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => ApiError::TooLarge {
-            message:
-                "The body is too large. Keep requests under 256 KiB; send big previews as links."
-                    .into(),
-        },
+        other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            ApiError::too_large(max_body_bytes)
+        }
         other => {
             ApiError::bad_request(format!("The body could not be read: {}", other.body_text()))
         }

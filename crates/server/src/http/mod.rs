@@ -3,15 +3,16 @@
 
 mod agent;
 mod client;
+mod deadline;
 mod extract;
 mod openapi;
 mod socket;
 mod stream;
 
 use axum::body::Body;
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{header, Request, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::Router;
 use spartex_api::codes;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -56,7 +57,11 @@ pub fn router(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
                 "This route does not take that method. See /api/v1/openapi.json.",
             )
         })
-        .layer(axum::middleware::map_response(contract_errors_only))
+        .layer(axum::middleware::map_response_with_state(max_body, contract_errors_only))
+        .layer(axum::middleware::from_fn_with_state(
+            state.settings.body_read_timeout,
+            deadline::body_deadline,
+        ))
         .layer(DefaultBodyLimit::max(max_body))
         .layer(CatchPanicLayer::custom(|_panic| {
             tracing::error!("a request handler panicked");
@@ -77,7 +82,7 @@ pub fn router(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
 }
 
 /// Any error that some layer produced without the contract's JSON body gets one.
-async fn contract_errors_only(response: Response) -> Response {
+async fn contract_errors_only(State(max_body): State<usize>, response: Response) -> Response {
     let status = response.status();
     let is_json = response
         .headers()
@@ -87,11 +92,10 @@ async fn contract_errors_only(response: Response) -> Response {
     if !(status.is_client_error() || status.is_server_error()) || is_json {
         return response;
     }
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        return ApiError::too_large(max_body).into_response();
+    }
     let (code, message) = match status {
-        StatusCode::PAYLOAD_TOO_LARGE => (
-            codes::PAYLOAD_TOO_LARGE,
-            "The body is too large. Keep requests under 256 KiB.",
-        ),
         StatusCode::NOT_FOUND => (
             codes::NOT_FOUND,
             "There is no such route. See /api/v1/openapi.json.",

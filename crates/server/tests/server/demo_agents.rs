@@ -102,6 +102,36 @@ async fn a_simulated_agent_answers_chat_and_reworks_after_a_rejection() {
     workers.stop().await;
 }
 
+/// Paced an hour a step, the workers sit in long waits mid-task; a shutdown still reaches every
+/// one of them at once, without the 5 s grace running out.
+#[tokio::test]
+async fn slow_paced_workers_stop_on_their_own_when_the_demo_shuts_down() {
+    let server = TestServer::start().await;
+    let oncall = server.login("oncall@acme.test").await;
+    let agents: Vec<_> = server
+        .agents
+        .iter()
+        .filter(|a| a.project_name == NEWSLETTER)
+        .map(clone_agent)
+        .collect();
+    let ids: Vec<String> = agents.iter().map(|a| a.agent.id.clone()).collect();
+    let mut events = server.events(oncall.token(), None).await;
+    let workers = spawn_all(server.base().to_owned(), agents, Duration::from_secs(3600));
+    let mut working = std::collections::BTreeSet::new();
+    while working.len() < ids.len() {
+        let started = events
+            .next_where("a first task", |f| f["type"] == "task.upserted")
+            .await;
+        if let Some(agent) = started["data"]["agent_id"].as_str() {
+            working.insert(agent.to_owned());
+        }
+    }
+    let stuck = tokio::time::timeout(crate::support::PATIENCE, workers.stop())
+        .await
+        .expect("the workers stop within the patience window");
+    assert_eq!(stuck, 0, "workers had to be aborted");
+}
+
 fn clone_agent(
     agent: &spartex_server::demo::seed::DemoAgent,
 ) -> spartex_server::demo::seed::DemoAgent {

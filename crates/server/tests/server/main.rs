@@ -3,8 +3,11 @@
 mod approvals;
 mod auth;
 mod bad_input;
+mod binary;
 mod budget;
+mod connections;
 mod demo_agents;
+mod error_bodies;
 mod events;
 mod idempotency;
 mod openapi;

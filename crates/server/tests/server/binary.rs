@@ -1,0 +1,123 @@
+//! The `spartex-server` binary as a process: what its log looks like when it is not written to
+//! a terminal, and how it ends on SIGTERM.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
+use tokio::process::{Child, Command};
+use tokio::sync::mpsc;
+
+use crate::support::PATIENCE;
+
+/// A server process on a free port with a database of its own; its output, line by line.
+struct Server {
+    child: Child,
+    lines: mpsc::UnboundedReceiver<String>,
+    seen: Vec<String>,
+    _dir: tempfile::TempDir,
+}
+
+impl Server {
+    fn start(extra: &[&str]) -> Server {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let database = format!("sqlite://{}", dir.path().join("server.db").display());
+        let mut child = Command::new(env!("CARGO_BIN_EXE_spartex-server"))
+            .args(["--listen", "127.0.0.1:0", "--database-url", &database])
+            .args(["--demo-password", "binary-test-password"])
+            .args(extra)
+            .env_remove("SPARTEX_LOG")
+            .env_remove("SPARTEX_DEMO")
+            .env_remove("SPARTEX_DEMO_PACE")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("the server binary starts");
+        let (sender, lines) = mpsc::unbounded_channel();
+        forward(child.stdout.take().expect("piped stdout"), sender.clone());
+        forward(child.stderr.take().expect("piped stderr"), sender);
+        Server {
+            child,
+            lines,
+            seen: Vec::new(),
+            _dir: dir,
+        }
+    }
+
+    /// Waits (at most [`PATIENCE`]) for a line of output containing `text`.
+    async fn wait_for_line(&mut self, text: &str) {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        while !self.seen.iter().any(|line| line.contains(text)) {
+            match tokio::time::timeout_at(deadline, self.lines.recv()).await {
+                Ok(Some(line)) => self.seen.push(line),
+                _ => panic!("no line with {text:?}; the output was:\n{}", self.output()),
+            }
+        }
+    }
+
+    fn output(&self) -> String {
+        self.seen.join("\n")
+    }
+
+    /// Sends SIGTERM and returns what the process printed until it exited.
+    async fn terminate(mut self, within: Duration) -> String {
+        let pid = self.child.id().expect("still running").to_string();
+        let status = Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .await
+            .expect("kill runs");
+        assert!(status.success());
+        let exited = tokio::time::timeout(within, self.child.wait()).await;
+        while let Ok(line) = self.lines.try_recv() {
+            self.seen.push(line);
+        }
+        let output = self.output();
+        let status = exited
+            .unwrap_or_else(|_| panic!("still running {within:?} after SIGTERM:\n{output}"))
+            .expect("the exit status");
+        assert!(status.success(), "exited with {status}:\n{output}");
+        // The rest of the output, now that the pipes are closed.
+        while let Some(line) = self.lines.recv().await {
+            self.seen.push(line);
+        }
+        self.output()
+    }
+}
+
+fn forward(stream: impl AsyncRead + Unpin + Send + 'static, lines: mpsc::UnboundedSender<String>) {
+    tokio::spawn(async move {
+        let mut reader = BufReader::new(stream).lines();
+        while let Ok(Some(line)) = reader.next_line().await {
+            if lines.send(line).is_err() {
+                return;
+            }
+        }
+    });
+}
+
+#[tokio::test]
+async fn the_log_has_no_colour_codes_when_not_written_to_a_terminal() {
+    let mut server = Server::start(&[]);
+    server.wait_for_line("spartex-server listening").await;
+    let output = server.terminate(PATIENCE).await;
+    assert!(output.contains("shutting down"), "{output}");
+    assert!(
+        !output.contains('\u{1b}'),
+        "ANSI escapes in the log:\n{output}"
+    );
+}
+
+/// With 15 demo workers pacing an hour a step, SIGTERM used to wait 5 s for each of them.
+#[tokio::test]
+async fn sigterm_in_demo_mode_ends_promptly_however_slow_the_pace() {
+    let mut server = Server::start(&["--demo", "--demo-pace", "3600"]);
+    server.wait_for_line("Demo organisations are ready").await;
+    let output = server.terminate(Duration::from_secs(30)).await;
+    assert!(
+        !output.contains("did not stop"),
+        "workers had to be aborted:\n{output}"
+    );
+}
