@@ -7,8 +7,9 @@
 //! ```
 //!
 //! It starts the release server binary as a child process (`--demo --demo-pace 3600`, so the
-//! simulated agents stay idle, on a fresh SQLite database in a temporary folder, on a free
-//! 127.0.0.1 port), then measures, with this process as the only client on the same machine:
+//! simulated agents take a step an hour and otherwise only answer chat, on a fresh SQLite
+//! database in a temporary folder, on a free 127.0.0.1 port), then measures, with this process
+//! as the only client on the same machine:
 //!
 //! 1. `GET /api/v1/projects` with a Bearer access token over 64 concurrent connections for
 //!    `SPARTEX_BENCH_READ_SECS` seconds (default 10; at most `SPARTEX_BENCH_READ_REQUESTS`
@@ -733,8 +734,8 @@ async fn fanout(
         }
         // A connected lead agent answers the thread, quoting the message, at most 3 s later;
         // let that fan-out pass so it does not overlap the next measurement. The demo workers
-        // start only after a tenth of their pace (6 min at pace 3600), so usually none answers:
-        // when the first round shows no reply, later rounds wait only if replies appeared.
+        // connect within about 2 s of the start, so the project's lead usually answers; when
+        // the first round shows no reply, later rounds wait only if replies appeared.
         if round == 0 || replies_expected {
             let start_by = sent + Duration::from_millis(4500);
             let end_by = sent + Duration::from_secs(10);

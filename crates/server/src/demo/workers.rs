@@ -5,23 +5,19 @@
 
 use std::time::Duration;
 
-use futures_util::StreamExt;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use serde::de::DeserializeOwned;
-use serde::Serialize;
 use serde_json::json;
 use spartex_api::{
-    AgentControl, AgentStatus, Approval, ApprovalStatus, AuthorKind, ErrorBody, HeartbeatRequest,
+    AgentControl, AgentStatus, Approval, ApprovalStatus, AuthorKind, HeartbeatRequest,
     HeartbeatResponse, Message, Task, TaskStatus,
 };
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
+use super::agent_api::{control_socket, stopped, AgentApi, CallError};
 use super::script::{self, Brief};
 use super::seed::DemoAgent;
-use crate::config::Secret;
 
 /// The running workers; `stop` ends them all.
 pub struct Workers {
@@ -53,12 +49,6 @@ impl Workers {
         }
         stuck
     }
-}
-
-/// Resolves once the demo is shutting down (at once if it already is).
-async fn stopped(shutdown: &mut watch::Receiver<bool>) {
-    // An error means the sender is gone, which is a shutdown too.
-    let _ = shutdown.wait_for(|stopping| *stopping).await;
 }
 
 /// Starts one worker per agent against the server at `base_url`; `pace` is the time between steps.
@@ -93,91 +83,6 @@ pub fn spawn_all(base_url: String, agents: Vec<DemoAgent>, pace: Duration) -> Wo
         })
         .collect();
     Workers { shutdown, handles }
-}
-
-#[derive(Debug)]
-enum CallError {
-    /// The server refused because this agent or its project is stopped or paused.
-    Halted,
-    Failed(String),
-}
-
-#[derive(Clone)]
-struct AgentApi {
-    http: reqwest::Client,
-    base: String,
-    token: Secret,
-    /// Every call gives up when the demo shuts down.
-    shutdown: watch::Receiver<bool>,
-}
-
-impl AgentApi {
-    async fn post<B: Serialize, R: DeserializeOwned>(
-        &self,
-        path: &str,
-        body: &B,
-    ) -> Result<R, CallError> {
-        let request = self
-            .http
-            .post(format!("{}/api/v1/agent/{path}", self.base))
-            .bearer_auth(self.token.expose())
-            .header(
-                spartex_api::IDEMPOTENCY_KEY_HEADER,
-                uuid::Uuid::new_v4().to_string(),
-            )
-            .json(body);
-        self.call(request).await
-    }
-
-    async fn get<R: DeserializeOwned>(&self, path: &str) -> Result<R, CallError> {
-        let request = self
-            .http
-            .get(format!("{}/api/v1/agent/{path}", self.base))
-            .bearer_auth(self.token.expose());
-        self.call(request).await
-    }
-
-    async fn call<R: DeserializeOwned>(
-        &self,
-        request: reqwest::RequestBuilder,
-    ) -> Result<R, CallError> {
-        let mut shutdown = self.shutdown.clone();
-        tokio::select! {
-            answer = async { Self::answer(request.send().await).await } => answer,
-            () = stopped(&mut shutdown) => Err(CallError::Failed("the demo is shutting down".into())),
-        }
-    }
-
-    async fn answer<R: DeserializeOwned>(
-        sent: reqwest::Result<reqwest::Response>,
-    ) -> Result<R, CallError> {
-        let response = sent.map_err(|e| CallError::Failed(e.to_string()))?;
-        let status = response.status();
-        if status.is_success() {
-            return response
-                .json()
-                .await
-                .map_err(|e| CallError::Failed(e.to_string()));
-        }
-        let body: Option<ErrorBody> = response.json().await.ok();
-        let code = body
-            .as_ref()
-            .map(|b| b.error.code.as_str())
-            .unwrap_or_default();
-        if status == reqwest::StatusCode::CONFLICT
-            && matches!(code, "agent_stopped" | "project_stopped")
-        {
-            return Err(CallError::Halted);
-        }
-        Err(CallError::Failed(format!("{status} {code}")))
-    }
-
-    fn control_url(&self) -> String {
-        format!(
-            "{}/api/v1/agent/control",
-            self.base.replacen("http", "ws", 1)
-        )
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -549,56 +454,6 @@ impl Worker {
                 }
                 Next::Frame(None) | Next::Shutdown => return Ok(None),
             }
-        }
-    }
-}
-
-/// Keeps the agent's control socket open, reconnecting after a second when it drops.
-async fn control_socket(
-    url: String,
-    token: Secret,
-    frames: mpsc::Sender<AgentControl>,
-    mut shutdown: watch::Receiver<bool>,
-) {
-    loop {
-        if *shutdown.borrow() {
-            return;
-        }
-        if let Ok(mut request) = url.as_str().into_client_request() {
-            if let Ok(value) = format!("Bearer {}", token.expose()).parse() {
-                request.headers_mut().insert("authorization", value);
-            }
-            let connected = tokio::select! {
-                connected = tokio_tungstenite::connect_async(request) => connected,
-                () = stopped(&mut shutdown) => return,
-            };
-            if let Ok((mut socket, _)) = connected {
-                loop {
-                    let message = tokio::select! {
-                        message = socket.next() => message,
-                        () = stopped(&mut shutdown) => return,
-                    };
-                    match message {
-                        Some(Ok(tokio_tungstenite::tungstenite::Message::Text(text))) => {
-                            if let Ok(frame) = serde_json::from_str::<AgentControl>(&text) {
-                                let sent = tokio::select! {
-                                    sent = frames.send(frame) => sent.is_ok(),
-                                    () = stopped(&mut shutdown) => false,
-                                };
-                                if !sent {
-                                    return;
-                                }
-                            }
-                        }
-                        Some(Ok(_)) => {}
-                        Some(Err(_)) | None => break,
-                    }
-                }
-            }
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-            () = stopped(&mut shutdown) => return,
         }
     }
 }
