@@ -52,6 +52,7 @@ struct Cli {
     #[arg(long, env = "SPARTEX_IDLE_TIMEOUT_S", default_value_t = 75)]
     idle_timeout_s: u64,
     /// Connections one client address may hold open at once; more are closed as accepted.
+    /// Behind a reverse proxy every client has the proxy's address: raise it there.
     #[arg(long, env = "SPARTEX_MAX_CONNECTIONS_PER_IP", default_value_t = 512)]
     max_connections_per_ip: usize,
     /// Seed the demo organisations (once) and run simulated agent workers.

@@ -20,9 +20,24 @@ struct Server {
 
 impl Server {
     fn start(extra: &[&str]) -> Server {
+        Self::start_in(Command::new(env!("CARGO_BIN_EXE_spartex-server")), extra)
+    }
+
+    /// Started by a shell that first lowers the soft limit on open files to `soft`.
+    fn start_with_open_files(soft: u64) -> Server {
+        let mut shell = Command::new("sh");
+        shell.args([
+            "-c",
+            &format!("ulimit -S -n {soft} && exec \"$0\" \"$@\""),
+            env!("CARGO_BIN_EXE_spartex-server"),
+        ]);
+        Self::start_in(shell, &[])
+    }
+
+    fn start_in(mut command: Command, extra: &[&str]) -> Server {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let database = format!("sqlite://{}", dir.path().join("server.db").display());
-        let mut child = Command::new(env!("CARGO_BIN_EXE_spartex-server"))
+        let mut child = command
             .args(["--listen", "127.0.0.1:0", "--database-url", &database])
             .args(["--demo-password", "binary-test-password"])
             .args(extra)
@@ -108,6 +123,25 @@ async fn the_log_has_no_colour_codes_when_not_written_to_a_terminal() {
         !output.contains('\u{1b}'),
         "ANSI escapes in the log:\n{output}"
     );
+}
+
+/// The per-address cap, not a default soft limit of 1,024 open files, turns clients away.
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn the_open_files_soft_limit_is_raised_to_the_hard_one() {
+    let mut server = Server::start_with_open_files(256);
+    server.wait_for_line("spartex-server listening").await;
+    let pid = server.child.id().expect("running");
+    let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).expect("its limits");
+    let open_files: Vec<&str> = limits
+        .lines()
+        .find(|line| line.starts_with("Max open files"))
+        .expect("a line for open files")
+        .split_whitespace()
+        .collect();
+    let (soft, hard) = (open_files[3], open_files[4]);
+    assert_eq!(soft, hard, "{limits}");
+    server.terminate(PATIENCE).await;
 }
 
 /// With 15 demo workers pacing an hour a step, SIGTERM used to wait 5 s for each of them.
