@@ -50,6 +50,7 @@ pub mod codes {
     pub const IDEMPOTENCY_KEY_REUSED: &str = "idempotency_key_reused";
     pub const AGENT_STOPPED: &str = "agent_stopped";
     pub const PROJECT_STOPPED: &str = "project_stopped";
+    pub const RESERVED_KIND: &str = "reserved_kind";
     pub const PAYLOAD_TOO_LARGE: &str = "payload_too_large";
     /// The request's body did not arrive in time (408).
     pub const REQUEST_TIMEOUT: &str = "request_timeout";

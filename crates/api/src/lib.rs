@@ -20,6 +20,10 @@ pub use resources::*;
 /// The path prefix of every v1 route.
 pub const API_PREFIX: &str = "/api/v1";
 
+/// The WebSocket close code of an event stream whose session ended (signed out, revoked, or
+/// expired): the client must sign in again, not reconnect.
+pub const SESSION_ENDED_CLOSE_CODE: u16 = 4401;
+
 /// The header that makes a mutation safe to retry.
 pub const IDEMPOTENCY_KEY_HEADER: &str = "Idempotency-Key";
 

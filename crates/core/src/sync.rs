@@ -263,9 +263,18 @@ impl Account {
                         .send(WsMessage::Pong(payload))
                         .await
                         .map_err(|e| offline(e.to_string()))?,
-                    WsMessage::Close(_) => {
+                    WsMessage::Close(frame) => {
                         if !batch.is_empty() {
                             self.apply(&batch).await?;
+                        }
+                        if frame.is_some_and(|f| {
+                            u16::from(f.code) == spartex_api::SESSION_ENDED_CLOSE_CODE
+                        }) {
+                            return Err(CoreError::SignedOut {
+                                message: "This sign-in ended on the server (signed out elsewhere, \
+                                          revoked, or expired)."
+                                    .into(),
+                            });
                         }
                         return Ok(());
                     }

@@ -1,10 +1,6 @@
 //! Credentials: argon2id passwords, signed access tokens, opaque refresh and agent tokens,
 //! and the extractors that turn a request's bearer token into a principal.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
-
 use argon2::password_hash::{
     rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
 };
@@ -12,6 +8,7 @@ use argon2::Argon2;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use base64::Engine;
+use hmac::{Hmac, Mac};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
@@ -24,6 +21,8 @@ use crate::state::AppState;
 
 pub const REFRESH_TOKEN_PREFIX: &str = "srt_";
 pub const AGENT_TOKEN_PREFIX: &str = "sat_";
+/// The one route that takes `?access_token=`.
+pub const EVENT_STREAM_PATH: &str = "/api/v1/events";
 
 pub async fn hash_password(password: Secret) -> ApiResult<String> {
     tokio::task::spawn_blocking(move || {
@@ -100,14 +99,33 @@ pub struct AccessClaims {
 pub struct TokenKeys {
     encoding: EncodingKey,
     decoding: DecodingKey,
+    successors: Hmac<Sha256>,
 }
 
 impl TokenKeys {
     pub fn new(secret: &Secret) -> Self {
+        let successors = <Hmac<Sha256> as Mac>::new_from_slice(secret.expose().as_bytes())
+            .expect("HMAC takes a key of any length");
         TokenKeys {
             encoding: EncodingKey::from_secret(secret.expose().as_bytes()),
             decoding: DecodingKey::from_secret(secret.expose().as_bytes()),
+            successors,
         }
+    }
+
+    /// The refresh token that replaces `token` when it is rotated. It is derived, not drawn,
+    /// so a retried refresh (its answer was lost) gets the very same successor back, while
+    /// nobody without the server's secret can compute it.
+    pub fn refresh_successor(&self, token: &str) -> (Secret, String) {
+        let mut mac = self.successors.clone();
+        mac.update(b"spartex refresh successor\0");
+        mac.update(token.as_bytes());
+        let successor = format!(
+            "{REFRESH_TOKEN_PREFIX}{}",
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+        );
+        let hash = hash_token(&successor);
+        (Secret::new(successor), hash)
     }
 
     pub fn issue(&self, claims: &AccessClaims) -> ApiResult<Secret> {
@@ -171,20 +189,37 @@ fn bearer(parts: &Parts) -> Option<String> {
             .or_else(|| value.strip_prefix("bearer "))?;
         return Some(token.trim().to_owned());
     }
-    // For clients that cannot set headers on a WebSocket (browsers). Query strings are never logged.
+    // Only for the event stream's upgrade, for clients that cannot set headers on a WebSocket
+    // (browsers); a token in any other URL would end up in proxies' and browsers' histories.
+    // Query strings are never logged.
+    if parts.uri.path() != EVENT_STREAM_PATH {
+        return None;
+    }
     let query = parts.uri.query()?;
     query
         .split('&')
         .find_map(|pair| pair.strip_prefix("access_token=").map(str::to_owned))
 }
 
+fn missing_bearer(parts: &Parts) -> ApiError {
+    let token_in_url = parts
+        .uri
+        .query()
+        .is_some_and(|q| q.split('&').any(|pair| pair.starts_with("access_token=")));
+    if token_in_url {
+        ApiError::unauthenticated(format!(
+            "`?access_token=` is accepted only by {EVENT_STREAM_PATH}; send `Authorization: Bearer <access_token>` instead."
+        ))
+    } else {
+        ApiError::unauthenticated("Sign in first: send `Authorization: Bearer <access_token>`.")
+    }
+}
+
 impl FromRequestParts<AppState> for UserPrincipal {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<Self> {
-        let token = bearer(parts).ok_or_else(|| {
-            ApiError::unauthenticated("Sign in first: send `Authorization: Bearer <access_token>`.")
-        })?;
+        let token = bearer(parts).ok_or_else(|| missing_bearer(parts))?;
         if token.starts_with(AGENT_TOKEN_PREFIX) {
             return Err(ApiError::forbidden(
                 "Agent tokens reach only /api/v1/agent/*; sign in as a person for this.",
@@ -197,7 +232,8 @@ impl FromRequestParts<AppState> for UserPrincipal {
                 message: "The access token expired. Refresh it, or sign in again.".into(),
             });
         }
-        if !state.store.session_active(&claims.sid).await? {
+        let now_ms = state.now().timestamp_millis();
+        if !state.store.session_active(&claims.sid, now_ms).await? {
             return Err(ApiError::unauthenticated(
                 "This session was signed out or revoked. Sign in again.",
             ));
@@ -234,55 +270,6 @@ impl FromRequestParts<AppState> for AgentPrincipal {
                 "The agent token is unknown or was revoked.",
             )),
         }
-    }
-}
-
-/// Slows password guessing: a few failures per email, then 429 for a while.
-#[derive(Default)]
-pub struct LoginLimiter {
-    failures: Mutex<HashMap<String, (u32, Instant)>>,
-}
-
-impl LoginLimiter {
-    const MAX_FAILURES: u32 = 10;
-    const WINDOW: Duration = Duration::from_secs(300);
-
-    pub fn check(&self, email: &str) -> ApiResult<()> {
-        let failures = self
-            .failures
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        match failures.get(&email.to_lowercase()) {
-            Some((count, since))
-                if *count >= Self::MAX_FAILURES && since.elapsed() < Self::WINDOW =>
-            {
-                Err(ApiError::RateLimited {
-                    retry_after_s: (Self::WINDOW - since.elapsed()).as_secs().max(1),
-                })
-            }
-            _ => Ok(()),
-        }
-    }
-
-    pub fn record_failure(&self, email: &str) {
-        let mut failures = self
-            .failures
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let entry = failures
-            .entry(email.to_lowercase())
-            .or_insert((0, Instant::now()));
-        if entry.1.elapsed() >= Self::WINDOW {
-            *entry = (0, Instant::now());
-        }
-        entry.0 += 1;
-    }
-
-    pub fn record_success(&self, email: &str) {
-        self.failures
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .remove(&email.to_lowercase());
     }
 }
 
@@ -343,20 +330,5 @@ mod tests {
                 .sub,
             "u"
         );
-    }
-
-    #[test]
-    fn the_limiter_trips_after_repeated_failures() {
-        let limiter = LoginLimiter::default();
-        for _ in 0..LoginLimiter::MAX_FAILURES {
-            assert!(limiter.check("a@b.c").is_ok());
-            limiter.record_failure("A@b.c");
-        }
-        assert!(matches!(
-            limiter.check("a@b.c"),
-            Err(ApiError::RateLimited { .. })
-        ));
-        limiter.record_success("a@b.c");
-        assert!(limiter.check("a@b.c").is_ok());
     }
 }

@@ -52,6 +52,9 @@ pub struct Settings {
     /// How often expiry and stop deadlines are checked.
     pub sweep_interval: Duration,
     pub ping_interval: Duration,
+    /// How often an open event socket re-checks that its session is still live (expiry, and
+    /// revocations made where no announcement reaches).
+    pub session_check_interval: Duration,
     pub max_body_bytes: usize,
     /// Largest `wait_s` an agent's long poll may ask for.
     pub max_long_poll: Duration,
@@ -80,6 +83,7 @@ impl Settings {
             idempotency_retention: Duration::from_secs(24 * 3600),
             sweep_interval: Duration::from_millis(250),
             ping_interval: Duration::from_secs(20),
+            session_check_interval: Duration::from_secs(30),
             max_body_bytes: 256 * 1024,
             max_long_poll: Duration::from_secs(60),
             header_read_timeout: Duration::from_secs(10),

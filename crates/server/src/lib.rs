@@ -15,6 +15,7 @@ pub mod listener;
 pub mod service;
 pub mod state;
 pub mod store;
+pub mod throttle;
 pub mod write;
 
 use std::net::SocketAddr;

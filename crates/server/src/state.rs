@@ -2,11 +2,12 @@
 
 use std::sync::Arc;
 
-use crate::auth::{LoginLimiter, TokenKeys};
+use crate::auth::TokenKeys;
 use crate::clock::Clock;
 use crate::config::Settings;
-use crate::hub::{AgentControlHub, EventHub};
+use crate::hub::{AgentControlHub, EventHub, SessionEnds};
 use crate::store::Store;
+use crate::throttle::{HashSlots, SignInThrottle};
 
 #[derive(Clone)]
 pub struct AppState(Arc<Inner>);
@@ -15,10 +16,12 @@ pub struct Inner {
     pub store: Arc<dyn Store>,
     pub events: EventHub,
     pub agents: AgentControlHub,
+    pub session_ends: SessionEnds,
     pub clock: Arc<dyn Clock>,
     pub settings: Settings,
     pub tokens: TokenKeys,
-    pub login_limiter: LoginLimiter,
+    pub sign_in_throttle: SignInThrottle,
+    pub hash_slots: HashSlots,
     /// Held from `BEGIN` to the publication of the committed events, so that sockets see
     /// events in `seq` order.
     pub write_lock: tokio::sync::Mutex<()>,
@@ -37,10 +40,12 @@ impl AppState {
             store,
             events: EventHub::new(8192),
             agents: AgentControlHub::default(),
+            session_ends: SessionEnds::default(),
             clock,
             settings,
             tokens,
-            login_limiter: LoginLimiter::default(),
+            sign_in_throttle: SignInThrottle::default(),
+            hash_slots: HashSlots::per_core(),
             write_lock: tokio::sync::Mutex::new(()),
             shutdown: tokio::sync::watch::channel(false).0,
         }))

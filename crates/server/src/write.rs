@@ -18,6 +18,8 @@ pub struct IdempotencyScope {
     pub key: Option<String>,
     pub method: String,
     pub path: String,
+    /// SHA-256 of the request's body.
+    pub request_hash: Option<String>,
 }
 
 pub struct Write<'a> {
@@ -26,6 +28,7 @@ pub struct Write<'a> {
     tx: Box<dyn WriteTx>,
     tenant_events: Vec<(String, Event)>,
     agent_pushes: Vec<(String, AgentControl)>,
+    ended_sessions: Vec<String>,
     now: chrono::DateTime<chrono::Utc>,
 }
 
@@ -45,6 +48,7 @@ impl<'a> Write<'a> {
             tx,
             tenant_events: Vec::new(),
             agent_pushes: Vec::new(),
+            ended_sessions: Vec::new(),
             now: state.now(),
         })
     }
@@ -72,6 +76,15 @@ impl<'a> Write<'a> {
                     stored.method, stored.path
                 ),
             }),
+            Some(stored) if stored.request_hash.is_some() && stored.request_hash != scope.request_hash => {
+                Err(ApiError::Invalid {
+                    code: codes::IDEMPOTENCY_KEY_REUSED,
+                    message: "This Idempotency-Key was already used with a different body, so this \
+                              change was not applied. Use a new key for each distinct change, and \
+                              the same key only to retry the very same request."
+                        .into(),
+                })
+            }
             Some(stored) => Ok(Begun::Replay(replayed(stored))),
         }
     }
@@ -91,7 +104,8 @@ impl<'a> Write<'a> {
     pub async fn get<R: Resource>(&mut self, tenant_id: &str, id: &str) -> ApiResult<Option<R>> {
         match self.tx.get_doc(tenant_id, R::KIND, id).await? {
             Some(value) => Ok(Some(
-                serde_json::from_value(value).map_err(crate::store::StoreError::from)?,
+                crate::store::decode_one(tenant_id, value)
+                    .map_err(crate::store::StoreError::from)?,
             )),
             None => Ok(None),
         }
@@ -115,10 +129,7 @@ impl<'a> Write<'a> {
         filter: DocFilter<'_>,
     ) -> ApiResult<Vec<R>> {
         let values = self.tx.list_docs(tenant_id, filter).await?;
-        values
-            .into_iter()
-            .map(|value| serde_json::from_value(value).map_err(|e| ApiError::Internal(e.into())))
-            .collect()
+        Ok(crate::store::decode_all(tenant_id, values))
     }
 
     /// Stores the resource and appends its event.
@@ -155,6 +166,14 @@ impl<'a> Write<'a> {
         self.agent_pushes.push((agent_id.to_owned(), frame));
     }
 
+    /// Revokes a session; once committed, the event sockets it opened are closed.
+    pub async fn end_session(&mut self, session_id: &str) -> ApiResult<()> {
+        let now_ms = self.now.timestamp_millis();
+        self.tx.revoke_session(session_id, now_ms).await?;
+        self.ended_sessions.push(session_id.to_owned());
+        Ok(())
+    }
+
     /// Commits, then publishes the events and agent frames while still holding the write lock.
     pub async fn commit(self) -> ApiResult<Vec<Event>> {
         let Write {
@@ -163,9 +182,13 @@ impl<'a> Write<'a> {
             tx,
             tenant_events,
             agent_pushes,
+            ended_sessions,
             ..
         } = self;
         tx.commit().await?;
+        for session_id in &ended_sessions {
+            state.session_ends.announce(session_id);
+        }
         let mut by_tenant: Vec<(String, Vec<Event>)> = Vec::new();
         for (tenant, event) in tenant_events.iter().cloned() {
             match by_tenant.iter_mut().find(|(t, _)| *t == tenant) {
@@ -251,6 +274,7 @@ fn stored(scope: &IdempotencyScope, status: StatusCode, body: String) -> StoredR
     StoredResponse {
         method: scope.method.clone(),
         path: scope.path.clone(),
+        request_hash: scope.request_hash.clone(),
         status: status.as_u16(),
         body,
     }

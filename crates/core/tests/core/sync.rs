@@ -169,3 +169,41 @@ async fn a_cache_behind_the_logs_retention_is_rebuilt_from_snapshots() {
     );
     assert_eq!(report.last_seq, report.head);
 }
+
+/// The access token the core keeps for `core_name`, read from its (test-only) file secret store.
+fn stored_access_token(world: &World, core_name: &str) -> String {
+    let path = world.dir.path().join(core_name).join("secrets.json");
+    let secrets: Value =
+        serde_json::from_str(&std::fs::read_to_string(path).expect("secrets file")).expect("JSON");
+    secrets["secrets"]
+        .as_object()
+        .expect("a map of secrets")
+        .values()
+        .filter_map(Value::as_str)
+        .filter_map(|value| serde_json::from_str::<Value>(value).ok())
+        .find_map(|tokens| tokens["access_token"].as_str().map(str::to_owned))
+        .expect("the account's tokens")
+}
+
+#[tokio::test]
+async fn a_session_signed_out_on_the_server_ends_the_live_link_without_reconnecting() {
+    let world = World::start().await;
+    let core = world.core("dana");
+    let account = world.login(&core, "oncall@acme.test").await;
+    account.catch_up().await.expect("first sync");
+    let running = account.start();
+    eventually("the link comes up", || async {
+        account.link() == spartex_core::LinkState::Connected
+    })
+    .await;
+
+    // Signed out from elsewhere (another device of the same sign-in, or an admin's revocation).
+    let token = stored_access_token(&world, "dana");
+    let (status, _) = world.post(&token, "/api/v1/auth/logout", json!({})).await;
+    assert_eq!(status, 204);
+    eventually("the core sees it is signed out", || async {
+        account.link() == spartex_core::LinkState::SignedOut
+    })
+    .await;
+    running.stop().await;
+}

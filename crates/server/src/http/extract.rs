@@ -5,6 +5,7 @@ use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
 use serde::de::DeserializeOwned;
+use sha2::Digest;
 use spartex_api::IDEMPOTENCY_KEY_HEADER;
 
 use crate::error::ApiError;
@@ -18,11 +19,23 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(value)) => Ok(ApiJson(value)),
+        match axum::Json::<serde_json::Value>::from_request(req, state).await {
+            Ok(axum::Json(value)) => object_body(value).map(ApiJson),
             Err(rejection) => Err(json_rejection(rejection, state.settings.max_body_bytes)),
         }
     }
+}
+
+/// Reads a body that must be a JSON object: serde alone would also take a struct written as an
+/// array (`[]`), which the document does not allow.
+pub fn object_body<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiError> {
+    if !value.is_object() {
+        return Err(ApiError::bad_request(
+            "The body must be a JSON object, as the API's document shows for this request.",
+        ));
+    }
+    serde_json::from_value(value)
+        .map_err(|e| ApiError::bad_request(format!("The body does not fit this request: {e}")))
 }
 
 fn json_rejection(rejection: JsonRejection, max_body_bytes: usize) -> ApiError {
@@ -74,11 +87,13 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
     }
 }
 
-/// The parts of a mutation that make it replayable: its Idempotency-Key, method and path.
+/// The parts of a mutation that make it replayable: its Idempotency-Key, method, path and
+/// the hash of its body.
 pub struct Mutation {
     key: Option<String>,
     method: String,
     path: String,
+    request_hash: Option<String>,
 }
 
 impl Mutation {
@@ -88,7 +103,45 @@ impl Mutation {
             key: self.key,
             method: self.method,
             path: self.path,
+            request_hash: self.request_hash,
         }
+    }
+}
+
+/// The SHA-256 of a keyed request's body, left in its extensions by [`fingerprint_keyed_requests`].
+#[derive(Debug, Clone)]
+pub struct RequestHash(pub String);
+
+/// Hashes the body of every request that carries an Idempotency-Key, so that a key reused
+/// with another body is told apart from a retry. The body is handed on unchanged.
+pub async fn fingerprint_keyed_requests(
+    axum::extract::State(max_body): axum::extract::State<usize>,
+    request: Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if !request.headers().contains_key(IDEMPOTENCY_KEY_HEADER) {
+        return next.run(request).await;
+    }
+    let (mut parts, body) = request.into_parts();
+    let bytes = match axum::body::to_bytes(body, max_body).await {
+        Ok(bytes) => bytes,
+        Err(error) => {
+            return body_unreadable(&error.to_string(), max_body).into_response();
+        }
+    };
+    let digest = sha2::Sha256::digest(&bytes);
+    let hash = digest.iter().map(|b| format!("{b:02x}")).collect();
+    parts.extensions.insert(RequestHash(hash));
+    next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
+        .await
+}
+
+fn body_unreadable(error: &str, max_body: usize) -> ApiError {
+    if error.contains("length limit") {
+        ApiError::too_large(max_body)
+    } else {
+        ApiError::bad_request(format!("The body could not be read: {error}"))
     }
 }
 
@@ -114,6 +167,25 @@ impl<S: Send + Sync> FromRequestParts<S> for Mutation {
             key,
             method: parts.method.to_string(),
             path: parts.uri.path().to_owned(),
+            request_hash: parts
+                .extensions
+                .get::<RequestHash>()
+                .map(|hash| hash.0.clone()),
         })
+    }
+}
+
+/// The client's address, as the listener saw it (unspecified when served without one).
+pub struct ClientAddress(pub std::net::IpAddr);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let address = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map_or(std::net::IpAddr::from([0, 0, 0, 0]), |info| info.0.ip());
+        Ok(ClientAddress(address))
     }
 }

@@ -4,6 +4,7 @@
 mod agent;
 mod client;
 mod deadline;
+mod doc;
 mod extract;
 mod openapi;
 mod socket;
@@ -57,6 +58,10 @@ pub fn router(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
                 "This route does not take that method. See /api/v1/openapi.json.",
             )
         })
+        .layer(axum::middleware::from_fn_with_state(
+            max_body,
+            extract::fingerprint_keyed_requests,
+        ))
         .layer(axum::middleware::map_response_with_state(max_body, contract_errors_only))
         .layer(axum::middleware::from_fn_with_state(
             state.settings.body_read_timeout,
@@ -128,7 +133,7 @@ pub async fn read<R: Resource>(
         .get_doc(tenant_id, R::KIND, id)
         .await?
         .ok_or(ApiError::NotFound { what })?;
-    serde_json::from_value(value).map_err(|e| ApiError::Internal(e.into()))
+    crate::store::decode_one(tenant_id, value).map_err(|e| ApiError::Internal(e.into()))
 }
 
 pub async fn read_all<R: Resource>(
@@ -136,11 +141,6 @@ pub async fn read_all<R: Resource>(
     tenant_id: &str,
     filter: crate::store::DocFilter<'_>,
 ) -> ApiResult<Vec<R>> {
-    state
-        .store
-        .list_docs(tenant_id, filter)
-        .await?
-        .into_iter()
-        .map(|value| serde_json::from_value(value).map_err(|e| ApiError::Internal(e.into())))
-        .collect()
+    let values = state.store.list_docs(tenant_id, filter).await?;
+    Ok(crate::store::decode_all(tenant_id, values))
 }

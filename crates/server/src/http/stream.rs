@@ -3,20 +3,22 @@
 
 use std::sync::Arc;
 
-use axum::extract::ws::{Message as WsMessage, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use futures_util::{SinkExt, StreamExt};
 use serde::Deserialize;
-use spartex_api::ControlFrame;
+use spartex_api::{ControlFrame, SESSION_ENDED_CLOSE_CODE};
 use tokio::sync::broadcast::error::RecvError;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::doc::{BadInput, SignedIn};
 use super::extract::ApiQuery;
 use super::socket::{send_json, Sink, SocketError, SocketResult};
 use crate::auth::UserPrincipal;
+use crate::error::ApiError;
 use crate::hub::Published;
 use crate::state::AppState;
 
@@ -30,6 +32,7 @@ const REPLAY_PAGE: i64 = 1000;
 #[into_params(parameter_in = Query)]
 struct EventsQuery {
     /// The last `seq` the client applied; omit to receive only live events.
+    #[param(minimum = 0)]
     since: Option<i64>,
 }
 
@@ -37,13 +40,19 @@ struct EventsQuery {
 /// event after `since` in order, then live ones; `{"type":"resync_required"}` when `since` is
 /// older than the log keeps. A ping every 20 s.
 #[utoipa::path(get, path = "/api/v1/events", tag = "sync", params(EventsQuery),
-    responses((status = 101, description = "Switching to the WebSocket event stream"), (status = 401, body = spartex_api::ErrorBody)))]
+    security(("bearer" = []), ("access_token_query" = [])),
+    responses((status = 101, description = "Switching to the WebSocket event stream"), SignedIn,
+        BadInput))]
 async fn events(
     State(state): State<AppState>,
     user: UserPrincipal,
     ApiQuery(query): ApiQuery<EventsQuery>,
     upgrade: WebSocketUpgrade,
 ) -> Response {
+    if query.since.is_some_and(|since| since < 0) {
+        return ApiError::bad_request("`since` is a `seq` the client applied: 0 or more.")
+            .into_response();
+    }
     // Clients send nothing but pongs and the server's frames are small: small buffers keep
     // 10,000 idle sockets in tens of megabytes instead of gigabytes.
     upgrade
@@ -51,7 +60,7 @@ async fn events(
         .read_buffer_size(4 * 1024)
         .write_buffer_size(4 * 1024)
         .on_upgrade(move |socket| async move {
-            if let Err(ended) = serve(state, user.tenant_id, query.since, socket).await {
+            if let Err(ended) = serve(state, user, query.since, socket).await {
                 ended.log("events");
             }
         })
@@ -59,12 +68,14 @@ async fn events(
 
 async fn serve(
     state: AppState,
-    tenant_id: String,
+    user: UserPrincipal,
     since: Option<i64>,
     socket: WebSocket,
 ) -> SocketResult<()> {
+    let tenant_id = user.tenant_id;
     let stopping = state.stopping();
     tokio::pin!(stopping);
+    let mut session_ends = state.session_ends.subscribe();
     let (mut sink, mut incoming) = socket.split();
     // Subscribe before reading the head, so nothing committed in between is missed.
     let mut live = state.events.subscribe(&tenant_id);
@@ -90,11 +101,29 @@ async fn serve(
 
     let mut ping = tokio::time::interval(state.settings.ping_interval);
     ping.tick().await;
+    // Catches what no announcement reaches: expiry, and revocations missed by a lagging receiver.
+    let mut session_check = tokio::time::interval(state.settings.session_check_interval);
+    session_check.tick().await;
     loop {
         tokio::select! {
             () = &mut stopping => {
                 let _ = sink.send(WsMessage::Close(None)).await;
                 return Ok(());
+            }
+            ended = session_ends.recv() => match ended {
+                Ok(session) if *session == *user.session_id => return close_session_ended(&mut sink).await,
+                Ok(_) => {}
+                Err(RecvError::Lagged(_)) => {
+                    if !session_alive(&state, &user.session_id).await? {
+                        return close_session_ended(&mut sink).await;
+                    }
+                }
+                Err(RecvError::Closed) => return Ok(()),
+            },
+            _ = session_check.tick() => {
+                if !session_alive(&state, &user.session_id).await? {
+                    return close_session_ended(&mut sink).await;
+                }
             }
             received = live.recv() => match received {
                 Ok(published) => last = forward(&state, &tenant_id, last, published, &mut sink).await?,
@@ -108,6 +137,22 @@ async fn serve(
             },
         }
     }
+}
+
+async fn session_alive(state: &AppState, session_id: &str) -> SocketResult<bool> {
+    let now_ms = state.now().timestamp_millis();
+    Ok(state.store.session_active(session_id, now_ms).await?)
+}
+
+/// Closes with the code that tells the client to sign in again rather than reconnect.
+async fn close_session_ended(sink: &mut Sink) -> SocketResult<()> {
+    let frame = CloseFrame {
+        code: SESSION_ENDED_CLOSE_CODE,
+        reason: "session_ended: this sign-in was signed out, revoked or expired; sign in again"
+            .into(),
+    };
+    sink.send(WsMessage::Close(Some(frame))).await?;
+    Ok(())
 }
 
 /// Sends a live event, first filling any gap from the log. Returns the new last sent `seq`.

@@ -1,5 +1,7 @@
 //! Sign-in, rotating refresh tokens, sign-out.
 
+use std::net::IpAddr;
+
 use spartex_api::{codes, LoginRequest, LogoutRequest, RefreshRequest, Tenant, TokenPair, User};
 
 use super::new_id;
@@ -12,31 +14,34 @@ use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::write::Write;
 
-pub async fn login(state: &AppState, req: LoginRequest) -> ApiResult<TokenPair> {
+pub async fn login(state: &AppState, client: IpAddr, req: LoginRequest) -> ApiResult<TokenPair> {
     let email = req.email.trim().to_owned();
     if email.is_empty() || req.password.is_empty() {
         return Err(ApiError::bad_request(
             "Both `email` and `password` are needed.",
         ));
     }
-    state.login_limiter.check(&email)?;
+    // Counted before the check, so concurrent guesses get no more checks than sequential ones.
+    state.sign_in_throttle.reserve(client, &email)?;
     let credentials = state.store.user_credentials(&email).await?;
     let hash = credentials.as_ref().map_or_else(
         || DUMMY_PASSWORD_HASH.to_owned(),
         |c| c.password_hash.clone(),
     );
-    let password_ok = verify_password(Secret::new(req.password), hash).await;
+    let password_ok = {
+        let _slot = state.hash_slots.acquire().await?;
+        verify_password(Secret::new(req.password), hash).await
+    };
     let credentials = match credentials {
         Some(credentials) if password_ok => credentials,
         _ => {
-            state.login_limiter.record_failure(&email);
             return Err(ApiError::Unauthenticated {
                 code: codes::INVALID_CREDENTIALS,
                 message: "The email or password is wrong. Check both and try again.".into(),
             });
         }
     };
-    state.login_limiter.record_success(&email);
+    state.sign_in_throttle.succeeded(client, &email);
     let session_id = new_id("ses");
     let mut w = Write::begin(state).await?;
     let now_ms = w.now().timestamp_millis();
@@ -51,8 +56,20 @@ pub async fn login(state: &AppState, req: LoginRequest) -> ApiResult<TokenPair> 
     let refresh = new_refresh_token(&mut w, &session_id).await?;
     w.commit().await?;
     let tenant = tenant(state, &credentials.tenant_id).await?;
-    token_pair(state, credentials.user, tenant, session_id, refresh)
+    let issued_at_s = state.now().timestamp();
+    token_pair(
+        state,
+        credentials.user,
+        tenant,
+        session_id,
+        refresh,
+        issued_at_s,
+    )
 }
+
+/// A refresh token sent again this soon after it was exchanged gets the same new pair: the
+/// first answer was most likely lost on the way. Later, a second use is theft.
+pub const REFRESH_RETRY_GRACE_MS: i64 = 10_000;
 
 pub async fn refresh(state: &AppState, req: RefreshRequest) -> ApiResult<TokenPair> {
     let unknown = || ApiError::unauthenticated("This refresh token is not valid. Sign in again.");
@@ -60,6 +77,7 @@ pub async fn refresh(state: &AppState, req: RefreshRequest) -> ApiResult<TokenPa
         return Err(unknown());
     }
     let token_hash = hash_token(&req.refresh_token);
+    let (successor, successor_hash) = state.tokens.refresh_successor(&req.refresh_token);
     let mut w = Write::begin(state).await?;
     let now_ms = w.now().timestamp_millis();
     let row = w
@@ -72,44 +90,74 @@ pub async fn refresh(state: &AppState, req: RefreshRequest) -> ApiResult<TokenPa
             "This session was signed out or revoked. Sign in again.",
         ));
     }
-    if row.used {
-        w.tx().revoke_session(&row.session_id, now_ms).await?;
-        w.commit().await?;
-        tracing::warn!(session = %row.session_id, "refresh token reused; the session family was revoked");
-        return Err(ApiError::Unauthenticated {
-            code: codes::REFRESH_TOKEN_REUSED,
-            message: "This refresh token was already used, so it may have been copied. Every token of this \
-                      sign-in was revoked to be safe. Sign in again."
-                .into(),
-        });
-    }
-    if row.expires_at_ms <= now_ms {
-        return Err(ApiError::Unauthenticated {
-            code: codes::TOKEN_EXPIRED,
-            message: "This sign-in has expired. Sign in again.".into(),
-        });
-    }
-    w.tx().mark_refresh_token_used(&token_hash, now_ms).await?;
-    let refresh = new_refresh_token(&mut w, &row.session_id).await?;
-    w.commit().await?;
+    let issued_at_ms = match row.used_at_ms {
+        Some(used_at_ms) if is_retry(&mut w, used_at_ms, now_ms, &successor_hash).await? => {
+            used_at_ms
+        }
+        Some(_) => {
+            w.end_session(&row.session_id).await?;
+            w.commit().await?;
+            tracing::warn!(session = %row.session_id, "refresh token reused; the session family was revoked");
+            return Err(ApiError::Unauthenticated {
+                code: codes::REFRESH_TOKEN_REUSED,
+                message: "This refresh token was already used, so it may have been copied. Every token of this \
+                          sign-in was revoked to be safe. Sign in again."
+                    .into(),
+            });
+        }
+        None if row.expires_at_ms <= now_ms => {
+            return Err(ApiError::Unauthenticated {
+                code: codes::TOKEN_EXPIRED,
+                message: "This sign-in has expired. Sign in again.".into(),
+            });
+        }
+        None => {
+            w.tx().mark_refresh_token_used(&token_hash, now_ms).await?;
+            insert_refresh_token(&mut w, &successor_hash, &row.session_id).await?;
+            w.commit().await?;
+            now_ms
+        }
+    };
     let user = state
         .store
         .user(&row.tenant_id, &row.user_id)
         .await?
         .ok_or_else(unknown)?;
     let tenant = tenant(state, &row.tenant_id).await?;
-    token_pair(state, user, tenant, row.session_id, refresh)
+    token_pair(
+        state,
+        user,
+        tenant,
+        row.session_id,
+        successor,
+        issued_at_ms / 1000,
+    )
+}
+
+/// True when a used token comes back within the grace window and its successor is unused.
+async fn is_retry(
+    w: &mut Write<'_>,
+    used_at_ms: i64,
+    now_ms: i64,
+    successor_hash: &str,
+) -> ApiResult<bool> {
+    if now_ms.saturating_sub(used_at_ms) > REFRESH_RETRY_GRACE_MS {
+        return Ok(false);
+    }
+    Ok(w.tx()
+        .refresh_token(successor_hash)
+        .await?
+        .is_some_and(|successor| successor.used_at_ms.is_none()))
 }
 
 /// Revokes the caller's session (and the one a given refresh token belongs to, if it is theirs).
 pub async fn logout(state: &AppState, user: &UserPrincipal, req: LogoutRequest) -> ApiResult<()> {
     let mut w = Write::begin(state).await?;
-    let now_ms = w.now().timestamp_millis();
-    w.tx().revoke_session(&user.session_id, now_ms).await?;
+    w.end_session(&user.session_id).await?;
     if let Some(token) = &req.refresh_token {
         if let Some(row) = w.tx().refresh_token(&hash_token(token)).await? {
             if row.user_id == user.user_id {
-                w.tx().revoke_session(&row.session_id, now_ms).await?;
+                w.end_session(&row.session_id).await?;
             }
         }
     }
@@ -119,13 +167,18 @@ pub async fn logout(state: &AppState, user: &UserPrincipal, req: LogoutRequest) 
 
 async fn new_refresh_token(w: &mut Write<'_>, session_id: &str) -> ApiResult<Secret> {
     let (token, hash) = new_opaque_token(REFRESH_TOKEN_PREFIX);
+    insert_refresh_token(w, &hash, session_id).await?;
+    Ok(token)
+}
+
+async fn insert_refresh_token(w: &mut Write<'_>, hash: &str, session_id: &str) -> ApiResult<()> {
     let ttl = chrono::Duration::from_std(w.state().settings.refresh_token_ttl)
         .unwrap_or(chrono::Duration::days(30));
     let expires_at_ms = (w.now() + ttl).timestamp_millis();
     w.tx()
-        .insert_refresh_token(&hash, session_id, expires_at_ms)
+        .insert_refresh_token(hash, session_id, expires_at_ms)
         .await?;
-    Ok(token)
+    Ok(())
 }
 
 async fn tenant(state: &AppState, tenant_id: &str) -> ApiResult<Tenant> {
@@ -144,8 +197,9 @@ fn token_pair(
     tenant: Tenant,
     session_id: String,
     refresh: Secret,
+    issued_at_s: i64,
 ) -> ApiResult<TokenPair> {
-    let now = state.now().timestamp();
+    let now = issued_at_s;
     let ttl = i64::try_from(state.settings.access_token_ttl.as_secs()).unwrap_or(900);
     let claims = AccessClaims {
         sub: user.id.clone(),
@@ -161,7 +215,7 @@ fn token_pair(
     Ok(TokenPair {
         access_token: access.expose().to_owned(),
         refresh_token: refresh.expose().to_owned(),
-        expires_in: ttl,
+        expires_in: (now + ttl - state.now().timestamp()).max(0),
         user,
         tenant,
     })

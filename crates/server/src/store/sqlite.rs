@@ -14,8 +14,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool, Transaction};
 
 use super::{
-    Checkpoint, DocFilter, DocKind, Document, LogBounds, NewCost, RefreshTokenRow, Store, StoreResult,
-    StoredResponse, UserCredentials, WriteTx,
+    Checkpoint, DocFilter, DocKind, Document, LogBounds, NewCost, RefreshTokenRow, Store,
+    StoreResult, StoredResponse, UserCredentials, WriteTx,
 };
 
 pub struct SqliteStore {
@@ -480,15 +480,15 @@ impl WriteTx for SqliteTx {
         .bind(key)
         .fetch_optional(&mut *self.tx)
         .await?;
-        Ok(
-            row.map(|(method, path, request_hash, status, body)| StoredResponse {
+        Ok(row.map(
+            |(method, path, request_hash, status, body)| StoredResponse {
                 method,
                 path,
                 request_hash,
                 status: u16::try_from(status).unwrap_or(500),
                 body,
-            }),
-        )
+            },
+        ))
     }
 
     async fn store_response(

@@ -108,3 +108,32 @@ async fn concurrent_retries_with_one_key_act_once() {
     );
     assert_eq!(api.head().await, head + 1, "exactly one message.created");
 }
+
+#[tokio::test]
+async fn a_key_reused_with_another_body_is_refused_and_changes_nothing() {
+    let server = TestServer::start().await;
+    let oncall = server.login("oncall@acme.test").await;
+    let spring = project_id(&oncall, SPRING).await;
+    let path = format!("/api/v1/projects/{spring}/messages");
+    let key = uuid::Uuid::new_v4().to_string();
+    let first = json!({"body": "Pause the TikTok set", "client_msg_id": "c-1"});
+    let (status, posted) = oncall.post_with_key(&path, first.clone(), &key).await;
+    assert_eq!(status, StatusCode::CREATED, "{posted}");
+    let (status, replay) = oncall.post_with_key(&path, first, &key).await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(replay, posted, "a true retry gets the stored answer");
+
+    let other = json!({"body": "Double the TikTok budget", "client_msg_id": "c-2"});
+    let (status, body) = oncall.post_with_key(&path, other, &key).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["error"]["code"], "idempotency_key_reused");
+    let (_, page) = oncall.get(&format!("{path}?limit=200")).await;
+    assert!(
+        !page
+            .as_array()
+            .expect("messages")
+            .iter()
+            .any(|m| m["body"] == "Double the TikTok budget"),
+        "the second change was not applied"
+    );
+}

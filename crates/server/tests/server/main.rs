@@ -12,6 +12,8 @@ mod events;
 mod idempotency;
 mod openapi;
 mod roles;
+mod sessions;
 mod stops;
+mod storage;
 mod support;
 mod tenancy;

@@ -68,6 +68,11 @@ impl TestServer {
         &self.base
     }
 
+    /// The server's SQLite file.
+    pub fn database_path(&self) -> std::path::PathBuf {
+        self._dir.path().join("server.db")
+    }
+
     pub fn advance(&self, by: chrono::Duration) {
         self.clock.advance(by);
     }
@@ -319,6 +324,21 @@ impl Socket {
                 }
                 WsMessage::Close(_) => return None,
                 _ => {}
+            }
+        }
+    }
+
+    /// Skips frames until the server closes the socket; returns the close code, if it sent one.
+    pub async fn close_code(&mut self) -> Option<u16> {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        loop {
+            let frame = tokio::time::timeout_at(deadline, self.ws.next())
+                .await
+                .expect("the socket closes within the patience window");
+            match frame {
+                Some(Ok(WsMessage::Close(close))) => return close.map(|c| u16::from(c.code)),
+                None | Some(Err(_)) => return None,
+                Some(Ok(_)) => {}
             }
         }
     }
