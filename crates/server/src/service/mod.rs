@@ -55,7 +55,14 @@ mod tests {
     fn money_is_rounded_to_cents_and_refused_when_it_cannot_be_stored() {
         assert_eq!(money_field("budget_usd", 12.345).ok(), Some(12.35));
         assert_eq!(money_field("budget_usd", 0.0).ok(), Some(0.0));
-        for hostile in [1.7e308, f64::MAX, f64::INFINITY, f64::NAN, -0.01, 1e12 + 1.0] {
+        for hostile in [
+            1.7e308,
+            f64::MAX,
+            f64::INFINITY,
+            f64::NAN,
+            -0.01,
+            1e12 + 1.0,
+        ] {
             assert!(
                 money_field("budget_usd", hostile).is_err(),
                 "{hostile} must be refused"

@@ -125,7 +125,10 @@ pub async fn resume(
         ProjectStatus::Stopped | ProjectStatus::Paused
     );
     let agents: Vec<spartex_api::Agent> = w
-        .list(&user.tenant_id, DocFilter::in_project(DocKind::Agent, project_id))
+        .list(
+            &user.tenant_id,
+            DocFilter::in_project(DocKind::Agent, project_id),
+        )
         .await?;
     let agent_halted = agents
         .iter()

@@ -151,7 +151,8 @@ pub async fn acknowledge(
     };
     // A repeated ack changes nothing; neither does a late one, after the stop ended or after
     // a resume lifted it for this agent: the agent may be working again by now.
-    if entry.acked_at.is_some() || entry.resumed_at.is_some() || stop.status != StopStatus::Pending {
+    if entry.acked_at.is_some() || entry.resumed_at.is_some() || stop.status != StopStatus::Pending
+    {
         return Ok(stop);
     }
     entry.acked_at = Some(now);
@@ -181,18 +182,23 @@ fn settle_if_answered(stop: &mut Stop, now: chrono::DateTime<chrono::Utc>) {
 
 /// A resume of `project_id` lifts every pending stop there: its agents that have not
 /// acknowledged are marked resumed, so late acks and the force deadline leave them alone.
-pub async fn supersede_pending(w: &mut Write<'_>, tenant_id: &str, project_id: &str) -> ApiResult<()> {
+pub async fn supersede_pending(
+    w: &mut Write<'_>,
+    tenant_id: &str,
+    project_id: &str,
+) -> ApiResult<()> {
     let pending: Vec<Stop> = w
-        .list(tenant_id, DocFilter::all(DocKind::Stop).with_status("pending"))
+        .list(
+            tenant_id,
+            DocFilter::all(DocKind::Stop).with_status("pending"),
+        )
         .await?;
     let now = w.now();
     for mut stop in pending {
         let mut lifted = false;
-        for entry in stop
-            .agents
-            .iter_mut()
-            .filter(|a| a.project_id == project_id && a.acked_at.is_none() && a.resumed_at.is_none())
-        {
+        for entry in stop.agents.iter_mut().filter(|a| {
+            a.project_id == project_id && a.acked_at.is_none() && a.resumed_at.is_none()
+        }) {
             entry.resumed_at = Some(now);
             lifted = true;
         }

@@ -72,10 +72,7 @@ pub async fn prune(state: &AppState) -> ApiResult<u64> {
         .store
         .prune_idempotency_keys((now - keys).timestamp_millis())
         .await?;
-    state
-        .store
-        .prune_sessions(now.timestamp_millis())
-        .await?;
+    state.store.prune_sessions(now.timestamp_millis()).await?;
     Ok(events)
 }
 

@@ -169,8 +169,14 @@ async fn huge_token_counts_are_refused_and_counters_never_wrap() {
                     json!({"status": "working", field: tokens}),
                 )
                 .await;
-            assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{field}={tokens}: {body}");
-            assert!(body["error"]["message"].as_str().is_some_and(|m| m.contains(field)));
+            assert_eq!(
+                status,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "{field}={tokens}: {body}"
+            );
+            assert!(body["error"]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains(field)));
         }
     }
     let (status, body) = agent
@@ -179,15 +185,25 @@ async fn huge_token_counts_are_refused_and_counters_never_wrap() {
             json!({"status": "working", "tokens_in": 100_000_000, "tokens_out": 100_000_000}),
         )
         .await;
-    assert_eq!(status, StatusCode::OK, "the largest allowed heartbeat: {body}");
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "the largest allowed heartbeat: {body}"
+    );
     let viewer = server.login("viewer@acme.test").await;
     let (_, projects) = viewer.get("/api/v1/projects").await;
     for project in projects.as_array().expect("projects") {
         let (_, detail) = viewer
-            .get(&format!("/api/v1/projects/{}", project["id"].as_str().expect("id")))
+            .get(&format!(
+                "/api/v1/projects/{}",
+                project["id"].as_str().expect("id")
+            ))
             .await;
         for agent in detail["agents"].as_array().expect("agents") {
-            assert!(agent["tokens_used"].as_i64().expect("count") >= 0, "{agent}");
+            assert!(
+                agent["tokens_used"].as_i64().expect("count") >= 0,
+                "{agent}"
+            );
         }
     }
 }

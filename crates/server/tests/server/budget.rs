@@ -143,7 +143,12 @@ async fn overrun(server: &TestServer) -> (Api, String, Api, Value) {
 }
 
 /// Rewrites a stored approval, as a tampering agent of an older server could have left it.
-async fn tamper(server: &TestServer, tenant_id: &str, approval: &Value, edit: impl FnOnce(&mut Approval)) {
+async fn tamper(
+    server: &TestServer,
+    tenant_id: &str,
+    approval: &Value,
+    edit: impl FnOnce(&mut Approval),
+) {
     let mut approval: Approval = serde_json::from_value(approval.clone()).expect("approval");
     edit(&mut approval);
     let mut tx = server.state().store.begin().await.expect("tx");
@@ -201,7 +206,10 @@ async fn a_budget_change_applies_the_amount_in_its_preview_never_its_payload() {
     .await;
     let (status, body) = manager
         .post(
-            &format!("/api/v1/approvals/{}/decision", question["id"].as_str().expect("id")),
+            &format!(
+                "/api/v1/approvals/{}/decision",
+                question["id"].as_str().expect("id")
+            ),
             json!({"decision": "approve", "seen_version": question["version"]}),
         )
         .await;
@@ -248,7 +256,10 @@ async fn an_emergency_stop_cancels_the_budget_question_like_any_other() {
         .await;
     assert_eq!(status, StatusCode::ACCEPTED);
     let (_, approval) = manager
-        .get(&format!("/api/v1/approvals/{}", question["id"].as_str().expect("id")))
+        .get(&format!(
+            "/api/v1/approvals/{}",
+            question["id"].as_str().expect("id")
+        ))
         .await;
     assert_eq!(approval["status"], "cancelled", "{approval}");
 }

@@ -238,7 +238,11 @@ async fn a_resume_during_a_pending_stop_supersedes_it_and_late_acks_change_nothi
     let (_, project) = manager.get(&format!("/api/v1/projects/{newsletter}")).await;
     assert_eq!(project["project"]["status"], "active");
     for agent in project["agents"].as_array().expect("agents") {
-        assert_eq!(agent["status"], "idle", "{} after the resume", agent["name"]);
+        assert_eq!(
+            agent["status"], "idle",
+            "{} after the resume",
+            agent["name"]
+        );
     }
     let (status, again) = manager
         .post(&format!("/api/v1/projects/{newsletter}/resume"), json!({}))

@@ -34,7 +34,10 @@ async fn checkpoints_move_the_wal_into_the_database_and_empty_it_when_idle() {
         "every committed frame reaches the database: {busy:?}"
     );
     let idle = store.checkpoint().await.expect("a checkpoint succeeds");
-    assert!(idle.truncated, "an idle database gets its WAL emptied: {idle:?}");
+    assert!(
+        idle.truncated,
+        "an idle database gets its WAL emptied: {idle:?}"
+    );
     assert_eq!(file_size(&wal), 0, "the WAL file is cut back");
     assert!(
         file_size(&db) > 200 * 500,
@@ -115,7 +118,11 @@ async fn a_budget_that_cannot_be_stored_is_refused_and_the_tenant_keeps_working(
                 json!({"budget_usd": hostile}),
             )
             .await;
-        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{hostile}: {body}");
+        assert_eq!(
+            status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{hostile}: {body}"
+        );
         assert!(
             body["error"]["message"]
                 .as_str()
