@@ -86,7 +86,12 @@ export type StopAgent = { agent_id: string, agent_name: string, project_id: stri
 /**
  * True when the agent never answered and the server stopped it by force.
  */
-forced: boolean, };
+forced: boolean, 
+/**
+ * Set when a resume of its project lifted the stop before the agent answered; a late
+ * acknowledgement then changes nothing.
+ */
+resumed_at?: string, };
 
 export type AccountInfo = { 
 /**
