@@ -12,6 +12,9 @@ use crate::error::{ApiError, ApiResult};
 use crate::write::Write;
 
 const MIN_EXPIRY_S: i64 = 10;
+/// Open requests one agent may have at once; more answer 429 until some are decided.
+pub const MAX_PENDING_PER_AGENT: usize = 20;
+const PENDING_RETRY_AFTER_S: u64 = 30;
 
 /// Kinds the server raises itself; an agent may not file them, so it cannot pre-empt or
 /// imitate a guardrail's question (and, through it, fund itself).
@@ -145,6 +148,11 @@ pub async fn request(
             "`expires_in_s` must be between {MIN_EXPIRY_S} and {MAX_EXPIRY_S} seconds."
         )));
     }
+    if !req.payload.is_object() {
+        return Err(ApiError::invalid(
+            "`payload` must be a JSON object: the arguments the agent will act with, by name.",
+        ));
+    }
     let kind = text_field("kind", &req.kind, 64)?;
     if !kind
         .chars()
@@ -161,6 +169,20 @@ pub async fn request(
                 "`{kind}` is a kind only the server raises (budgets and other guardrails); \
                  name your request after what the agent wants to do, e.g. `spend_budget`."
             ),
+        });
+    }
+    let pending = crate::store::DocFilter::in_project(crate::store::DocKind::Approval, &agent.project_id)
+        .with_status("pending");
+    let waiting = w
+        .list::<Approval>(tenant, pending)
+        .await?
+        .iter()
+        .filter(|a| a.agent_id.as_deref() == Some(agent.id.as_str()))
+        .count();
+    if waiting >= MAX_PENDING_PER_AGENT {
+        // Each request pages a person: a looping agent must not bury the on-call in them.
+        return Err(ApiError::RateLimited {
+            retry_after_s: PENDING_RETRY_AFTER_S,
         });
     }
     if let Some(task_id) = &req.task_id {

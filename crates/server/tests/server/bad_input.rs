@@ -207,3 +207,34 @@ async fn huge_token_counts_are_refused_and_counters_never_wrap() {
         }
     }
 }
+
+#[tokio::test]
+async fn an_agent_flooding_approval_requests_is_held_back_without_burying_the_on_call() {
+    let server = TestServer::start().await;
+    let quill = server.agent("Quill");
+    let oncall = server.login("oncall@acme.test").await;
+    let (_, before) = oncall.get("/api/v1/approvals?status=pending").await;
+    let before = before.as_array().map_or(0, Vec::len);
+    let mut refused = None;
+    for n in 0..40 {
+        let (status, body) = quill
+            .post(
+                "/api/v1/agent/approvals",
+                json!({"kind": "publish_ad", "title": format!("Ad {n}"), "summary": "", "payload": {},
+                       "risk": "low", "expires_in_s": 600}),
+            )
+            .await;
+        if status != StatusCode::CREATED {
+            refused = Some((status, body));
+            break;
+        }
+    }
+    let (status, body) = refused.expect("the flood is held back");
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    let (_, after) = oncall.get("/api/v1/approvals?status=pending").await;
+    assert!(
+        after.as_array().map_or(0, Vec::len) - before
+            <= spartex_server::service::approvals::MAX_PENDING_PER_AGENT,
+        "one agent holds at most its share of the inbox"
+    );
+}
