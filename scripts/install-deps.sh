@@ -16,6 +16,8 @@ packages=(
     # daemon, an X server; WebKitWebDriver for the end-to-end tests; ImageMagick for screenshots.
     dbus dbus-x11 gnome-keyring libsecret-tools dunst xvfb xauth at-spi2-core
     webkit2gtk-driver imagemagick desktop-file-utils curl
+    # Python with venv for the API fuzz test (scripts/api-fuzz.sh pins Schemathesis in a venv).
+    python3 python3-venv
 )
 missing=()
 for package in "${packages[@]}"; do

@@ -14,10 +14,13 @@ pub struct HeartbeatRequest {
     #[serde(default)]
     pub current_task: Option<String>,
     /// Tokens and cost spent since the previous heartbeat.
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 100000000))]
     #[serde(default)]
     pub tokens_in: i64,
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 100000000))]
     #[serde(default)]
     pub tokens_out: i64,
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 10000))]
     #[serde(default)]
     pub cost_usd: f64,
 }
@@ -38,8 +41,17 @@ pub struct HeartbeatResponse {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RequestApproval {
+    /// snake_case, e.g. `publish_ad`. Kinds the server raises itself (`budget_exceeded`, and
+    /// any starting `spartex_`, `system_` or `server_`) answer 422 `reserved_kind`.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 64, pattern = "^[a-z0-9_]+$")
+    )]
     pub kind: String,
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 200))]
     pub title: String,
+    /// Markdown.
+    #[cfg_attr(feature = "openapi", schema(max_length = 20000))]
     #[serde(default)]
     pub summary: String,
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
@@ -47,6 +59,7 @@ pub struct RequestApproval {
     #[serde(default)]
     pub preview: Option<Preview>,
     pub risk: Risk,
+    #[cfg_attr(feature = "openapi", schema(minimum = 10, maximum = 604800))]
     pub expires_in_s: i64,
     #[serde(default)]
     pub task_id: Option<String>,
@@ -58,6 +71,8 @@ pub struct RequestApproval {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct AgentMessageRequest {
+    /// Markdown.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 16000))]
     pub body: String,
     /// Post to the project-wide thread instead of this agent's own thread.
     #[serde(default)]
@@ -71,10 +86,14 @@ pub struct AgentMessageRequest {
 pub struct UpsertTaskRequest {
     #[serde(default)]
     pub id: Option<String>,
+    /// Needed to create a task.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 200))]
     #[serde(default)]
     pub title: Option<String>,
     #[serde(default)]
     pub status: Option<TaskStatus>,
+    /// Percent done; `done` sets it to 100.
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 100))]
     #[serde(default)]
     pub progress: Option<i64>,
 }
@@ -83,6 +102,7 @@ pub struct UpsertTaskRequest {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct StopAckRequest {
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub stop_id: String,
 }
 

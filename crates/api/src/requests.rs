@@ -9,6 +9,8 @@ use crate::{Agent, Decision, Platform, Project, Task};
 #[serde(deny_unknown_fields)]
 pub struct DecisionRequest {
     pub decision: Decision,
+    /// Reaches the agent with a rejection, so it can change course.
+    #[cfg_attr(feature = "openapi", schema(max_length = 4000))]
     #[serde(default)]
     pub comment: Option<String>,
     /// The approval's `version` the person looked at; a newer one answers 409 `approval_changed`.
@@ -19,11 +21,14 @@ pub struct DecisionRequest {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PostMessageRequest {
+    /// Markdown.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 16000))]
     pub body: String,
     /// `None` posts to the project-wide thread.
     #[serde(default)]
     pub agent_id: Option<String>,
     /// The client's own id for the message, so a retried send shows once.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 100))]
     #[serde(default)]
     pub client_msg_id: Option<String>,
 }
@@ -32,6 +37,7 @@ pub struct PostMessageRequest {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct StopRequest {
+    #[cfg_attr(feature = "openapi", schema(max_length = 1000))]
     #[serde(default)]
     pub reason: String,
 }
@@ -40,9 +46,13 @@ pub struct StopRequest {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CreateProjectRequest {
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 120))]
     pub name: String,
+    /// Kept to its first 2000 characters.
     #[serde(default)]
     pub description: String,
+    /// Rounded to cents.
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 1e12))]
     pub budget_usd: f64,
 }
 
@@ -50,10 +60,14 @@ pub struct CreateProjectRequest {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct UpdateProjectRequest {
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 120))]
     #[serde(default)]
     pub name: Option<String>,
+    /// Kept to its first 2000 characters.
     #[serde(default)]
     pub description: Option<String>,
+    /// Rounded to cents.
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 1e12))]
     #[serde(default)]
     pub budget_usd: Option<f64>,
 }
@@ -62,8 +76,12 @@ pub struct UpdateProjectRequest {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CreateAgentRequest {
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 80))]
     pub name: String,
+    /// What the agent does, e.g. "Copywriter".
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 80))]
     pub role: String,
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 80))]
     pub model: String,
 }
 
@@ -118,6 +136,7 @@ pub struct ProjectMetrics {
 #[serde(deny_unknown_fields)]
 pub struct RegisterDeviceRequest {
     pub platform: Platform,
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 4096))]
     pub push_token: String,
 }
 

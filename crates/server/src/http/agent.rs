@@ -8,15 +8,19 @@ use axum::Json;
 use futures_util::{SinkExt, StreamExt};
 use serde::Deserialize;
 use spartex_api::{
-    Agent, AgentControl, AgentMessageRequest, AgentStatus, Approval, ApprovalStatus, ErrorBody,
-    EventKind, HeartbeatRequest, HeartbeatResponse, Message, Project, ProjectStatus,
-    RequestApproval, Stop, StopAckRequest, StopStatus, Task, UpsertTaskRequest,
+    Agent, AgentControl, AgentMessageRequest, AgentStatus, Approval, ApprovalStatus, EventKind,
+    HeartbeatRequest, HeartbeatResponse, Message, Project, ProjectStatus, RequestApproval, Stop,
+    StopAckRequest, StopStatus, Task, UpsertTaskRequest,
 };
 use tokio::sync::broadcast::error::RecvError;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::doc::{
+    AgentOnly, BadInput, Conflict, IdPath, IdempotencyKey, Idempotent, Invalid, JsonBody, NotFound,
+    Throttled,
+};
 use super::extract::{ApiJson, ApiQuery, Mutation};
 use super::socket::{send_json, SocketResult};
 use super::{begin_or_replay, read, read_all};
@@ -39,7 +43,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
 
 /// Reports status and spend since the last beat; answers whether to stop.
 #[utoipa::path(post, path = "/api/v1/agent/heartbeat", tag = "agent workers", request_body = HeartbeatRequest,
-    responses((status = 200, body = HeartbeatResponse), (status = 401, body = ErrorBody)))]
+    params(IdempotencyKey), security(("agent_token" = [])),
+    responses((status = 200, body = HeartbeatResponse), AgentOnly, JsonBody, Idempotent, NotFound, Invalid))]
 async fn heartbeat(
     State(state): State<AppState>,
     agent: AgentPrincipal,
@@ -52,9 +57,12 @@ async fn heartbeat(
     w.finish(&scope, StatusCode::OK, result).await
 }
 
-/// Asks people to approve an action; refused (409 `agent_stopped`) once the agent is stopped.
+/// Asks people to approve an action; refused (409 `agent_stopped`) once the agent is stopped,
+/// and 429 while the agent already has as many requests pending as one agent may.
 #[utoipa::path(post, path = "/api/v1/agent/approvals", tag = "agent workers", request_body = RequestApproval,
-    responses((status = 201, body = Approval), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    params(IdempotencyKey), security(("agent_token" = [])),
+    responses((status = 201, body = Approval), AgentOnly, JsonBody, Idempotent, NotFound, Conflict, Invalid,
+        Throttled))]
 async fn request_approval(
     State(state): State<AppState>,
     agent: AgentPrincipal,
@@ -70,21 +78,24 @@ async fn request_approval(
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 struct WaitQuery {
-    /// Seconds to wait for a decision (0 to 60; default 30).
-    wait_s: Option<u64>,
+    /// Seconds to wait for a decision (default 30); a longer wait is cut to the server's
+    /// longest (60 s unless configured otherwise).
+    #[param(minimum = 0)]
+    wait_s: Option<i64>,
 }
 
 /// Long-polls one of this agent's approvals until it is decided or the wait ends.
-#[utoipa::path(get, path = "/api/v1/agent/approvals/{id}", tag = "agent workers", params(("id" = String, Path), WaitQuery),
-    responses((status = 200, body = Approval), (status = 404, body = ErrorBody)))]
+#[utoipa::path(get, path = "/api/v1/agent/approvals/{id}", tag = "agent workers", params(IdPath, WaitQuery),
+    security(("agent_token" = [])), responses((status = 200, body = Approval), AgentOnly, BadInput, NotFound))]
 async fn wait_for_approval(
     State(state): State<AppState>,
     agent: AgentPrincipal,
     Path(id): Path<String>,
     ApiQuery(query): ApiQuery<WaitQuery>,
 ) -> ApiResult<Json<Approval>> {
-    let wait = std::time::Duration::from_secs(query.wait_s.unwrap_or(30))
-        .min(state.settings.max_long_poll);
+    let wait_s = u64::try_from(query.wait_s.unwrap_or(30))
+        .map_err(|_| ApiError::bad_request("`wait_s` must be 0 or more seconds."))?;
+    let wait = std::time::Duration::from_secs(wait_s).min(state.settings.max_long_poll);
     let stopping = state.stopping();
     tokio::pin!(stopping);
     let mut live = state.events.subscribe(&agent.tenant_id);
@@ -127,7 +138,8 @@ async fn wait_for_approval(
 
 /// Posts to this agent's thread, or to the project's with `to_project`.
 #[utoipa::path(post, path = "/api/v1/agent/messages", tag = "agent workers", request_body = AgentMessageRequest,
-    responses((status = 201, body = Message), (status = 409, body = ErrorBody)))]
+    params(IdempotencyKey), security(("agent_token" = [])),
+    responses((status = 201, body = Message), AgentOnly, JsonBody, Idempotent, NotFound, Conflict, Invalid))]
 async fn post_message(
     State(state): State<AppState>,
     agent: AgentPrincipal,
@@ -142,7 +154,8 @@ async fn post_message(
 
 /// Creates a task, or updates the one named by `id`.
 #[utoipa::path(post, path = "/api/v1/agent/tasks", tag = "agent workers", request_body = UpsertTaskRequest,
-    responses((status = 200, body = Task), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    params(IdempotencyKey), security(("agent_token" = [])),
+    responses((status = 200, body = Task), AgentOnly, JsonBody, Idempotent, NotFound, Conflict, Invalid))]
 async fn upsert_task(
     State(state): State<AppState>,
     agent: AgentPrincipal,
@@ -157,7 +170,8 @@ async fn upsert_task(
 
 /// Confirms this agent stopped.
 #[utoipa::path(post, path = "/api/v1/agent/stop-ack", tag = "agent workers", request_body = StopAckRequest,
-    responses((status = 200, body = Stop), (status = 404, body = ErrorBody)))]
+    params(IdempotencyKey), security(("agent_token" = [])),
+    responses((status = 200, body = Stop), AgentOnly, JsonBody, Idempotent, NotFound, Invalid))]
 async fn stop_ack(
     State(state): State<AppState>,
     agent: AgentPrincipal,
@@ -172,8 +186,8 @@ async fn stop_ack(
 
 /// The agent's control socket (WebSocket): `{"type":"stop","stop_id":…}` the moment a stop
 /// covers it, and `resume`, `pause` and `message` frames.
-#[utoipa::path(get, path = "/api/v1/agent/control", tag = "agent workers",
-    responses((status = 101, description = "Switching to the control socket"), (status = 401, body = ErrorBody)))]
+#[utoipa::path(get, path = "/api/v1/agent/control", tag = "agent workers", security(("agent_token" = [])),
+    responses((status = 101, description = "Switching to the control socket"), AgentOnly, BadInput))]
 async fn control(
     State(state): State<AppState>,
     agent: AgentPrincipal,

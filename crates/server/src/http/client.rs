@@ -11,11 +11,15 @@ use spartex_api::{
     Project, ProjectDetail, ProjectMetrics, RefreshRequest, RegisterDeviceRequest, Stop,
     StopRequest, SyncPage, Task, TokenPair, UpdateProjectRequest,
 };
-use utoipa::IntoParams;
+use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::extract::{ApiJson, ApiQuery, Mutation};
+use super::doc::{
+    BadInput, Conflict, Gone, IdPath, IdempotencyKey, Idempotent, Invalid, JsonBody, NotFound,
+    SignedIn, Throttled,
+};
+use super::extract::{object_body, ApiJson, ApiQuery, ClientAddress, Mutation};
 use super::{begin_or_replay, read, read_all};
 use crate::auth::UserPrincipal;
 use crate::error::{ApiError, ApiResult};
@@ -58,18 +62,24 @@ async fn healthz(State(state): State<AppState>) -> ApiResult<Json<Health>> {
     }))
 }
 
+/// Signs in. 401 `invalid_credentials` for a wrong email or password; 429 while a client
+/// address and account are throttled after failures.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
-    responses((status = 200, body = TokenPair), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
+    responses((status = 200, body = TokenPair), JsonBody, Throttled,
+        (status = 401, description = "`invalid_credentials`", body = ErrorBody)))]
 async fn login(
     State(state): State<AppState>,
+    ClientAddress(client): ClientAddress,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> ApiResult<Json<TokenPair>> {
-    Ok(Json(sessions::login(&state, req).await?))
+    Ok(Json(sessions::login(&state, client, req).await?))
 }
 
 /// Rotates the refresh token. Reusing a rotated one revokes the whole sign-in.
 #[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth", request_body = RefreshRequest,
-    responses((status = 200, body = TokenPair), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = TokenPair), JsonBody,
+        (status = 401, description = "The refresh token is unknown, expired, revoked or was reused \
+            (`refresh_token_reused`: the whole sign-in is revoked).", body = ErrorBody)))]
 async fn refresh(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<RefreshRequest>,
@@ -77,24 +87,22 @@ async fn refresh(
     Ok(Json(sessions::refresh(&state, req).await?))
 }
 
+/// Signs out: revokes the caller's session, and the one `refresh_token` belongs to if it is the
+/// caller's. The body is optional.
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", request_body = Option<LogoutRequest>,
-    responses((status = 204), (status = 401, body = ErrorBody)))]
+    security(("bearer" = [])), responses((status = 204, description = "Signed out"), SignedIn, JsonBody))]
 async fn logout(
     State(state): State<AppState>,
     user: UserPrincipal,
     body: axum::body::Bytes,
 ) -> ApiResult<StatusCode> {
-    let req: LogoutRequest = if body.is_empty() {
-        LogoutRequest::default()
-    } else {
-        serde_json::from_slice(&body)
-            .map_err(|e| ApiError::bad_request(format!("The body is not a logout request: {e}")))?
-    };
+    let req: LogoutRequest = optional_body(&body)?;
     sessions::logout(&state, &user, req).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[utoipa::path(get, path = "/api/v1/me", tag = "auth", responses((status = 200, body = Me), (status = 401, body = ErrorBody)))]
+#[utoipa::path(get, path = "/api/v1/me", tag = "auth", security(("bearer" = [])),
+    responses((status = 200, body = Me), SignedIn, NotFound))]
 async fn me(State(state): State<AppState>, user: UserPrincipal) -> ApiResult<Json<Me>> {
     let found = state
         .store
@@ -114,7 +122,8 @@ async fn me(State(state): State<AppState>, user: UserPrincipal) -> ApiResult<Jso
     }))
 }
 
-#[utoipa::path(get, path = "/api/v1/projects", tag = "projects", responses((status = 200, body = Vec<Project>)))]
+#[utoipa::path(get, path = "/api/v1/projects", tag = "projects", security(("bearer" = [])),
+    responses((status = 200, body = Vec<Project>), SignedIn))]
 async fn list_projects(
     State(state): State<AppState>,
     user: UserPrincipal,
@@ -124,8 +133,10 @@ async fn list_projects(
     ))
 }
 
+/// Creates a project; managers and owners only.
 #[utoipa::path(post, path = "/api/v1/projects", tag = "projects", request_body = CreateProjectRequest,
-    responses((status = 201, body = Project), (status = 403, body = ErrorBody)))]
+    params(IdempotencyKey), security(("bearer" = [])),
+    responses((status = 201, body = Project), SignedIn, JsonBody, Idempotent, Invalid))]
 async fn create_project(
     State(state): State<AppState>,
     user: UserPrincipal,
@@ -139,8 +150,8 @@ async fn create_project(
 }
 
 /// The project with its agents and open tasks.
-#[utoipa::path(get, path = "/api/v1/projects/{id}", tag = "projects", params(("id" = String, Path)),
-    responses((status = 200, body = ProjectDetail), (status = 404, body = ErrorBody)))]
+#[utoipa::path(get, path = "/api/v1/projects/{id}", tag = "projects", params(IdPath), security(("bearer" = [])),
+    responses((status = 200, body = ProjectDetail), SignedIn, NotFound))]
 async fn get_project(
     State(state): State<AppState>,
     user: UserPrincipal,
@@ -163,8 +174,11 @@ async fn get_project(
     }))
 }
 
-#[utoipa::path(patch, path = "/api/v1/projects/{id}", tag = "projects", params(("id" = String, Path)),
-    request_body = UpdateProjectRequest, responses((status = 200, body = Project), (status = 403, body = ErrorBody)))]
+/// Renames, describes or re-budgets a project; managers and owners only. A budget raised above
+/// the spend resumes a project its budget paused.
+#[utoipa::path(patch, path = "/api/v1/projects/{id}", tag = "projects", params(IdPath, IdempotencyKey),
+    request_body = UpdateProjectRequest, security(("bearer" = [])),
+    responses((status = 200, body = Project), SignedIn, JsonBody, Idempotent, NotFound, Invalid))]
 async fn update_project(
     State(state): State<AppState>,
     user: UserPrincipal,
@@ -179,8 +193,9 @@ async fn update_project(
 }
 
 /// Adds an agent and returns the token its worker signs in with (shown once).
-#[utoipa::path(post, path = "/api/v1/projects/{id}/agents", tag = "projects", params(("id" = String, Path)),
-    request_body = CreateAgentRequest, responses((status = 201, body = CreatedAgent), (status = 403, body = ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/projects/{id}/agents", tag = "projects", params(IdPath, IdempotencyKey),
+    request_body = CreateAgentRequest, security(("bearer" = [])),
+    responses((status = 201, body = CreatedAgent), SignedIn, JsonBody, Idempotent, NotFound, Invalid))]
 async fn create_agent(
     State(state): State<AppState>,
     user: UserPrincipal,
@@ -197,15 +212,17 @@ async fn create_agent(
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 struct MessagesQuery {
-    /// Only messages older than the message with this id.
+    /// Only messages older than the message with this id (404 when there is no such message).
+    #[param(min_length = 1)]
     before: Option<String>,
-    /// At most this many (default 50, at most 200).
+    /// At most this many (default 50).
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<i64>,
 }
 
 /// A page of the project's chat, oldest first, ending just before `before`.
-#[utoipa::path(get, path = "/api/v1/projects/{id}/messages", tag = "chat", params(("id" = String, Path), MessagesQuery),
-    responses((status = 200, body = Vec<Message>), (status = 404, body = ErrorBody)))]
+#[utoipa::path(get, path = "/api/v1/projects/{id}/messages", tag = "chat", params(IdPath, MessagesQuery),
+    security(("bearer" = [])), responses((status = 200, body = Vec<Message>), SignedIn, BadInput, NotFound))]
 async fn list_messages(
     State(state): State<AppState>,
     user: UserPrincipal,
@@ -237,9 +254,10 @@ async fn list_messages(
 }
 
 /// Posts to the project's thread, or to one agent's. A repeated `client_msg_id` answers 200 with the first.
-#[utoipa::path(post, path = "/api/v1/projects/{id}/messages", tag = "chat", params(("id" = String, Path)),
-    request_body = PostMessageRequest,
-    responses((status = 201, body = Message), (status = 200, body = Message), (status = 403, body = ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/projects/{id}/messages", tag = "chat", params(IdPath, IdempotencyKey),
+    request_body = PostMessageRequest, security(("bearer" = [])),
+    responses((status = 201, body = Message), (status = 200, description = "The message first sent with this `client_msg_id`", body = Message),
+        SignedIn, JsonBody, Idempotent, NotFound, Invalid))]
 async fn post_message(
     State(state): State<AppState>,
     user: UserPrincipal,
@@ -262,13 +280,22 @@ async fn post_message(
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 struct MetricsQuery {
-    /// `hour` or `day` (default).
-    bucket: Option<String>,
+    /// The width of a bucket (default `day`).
+    #[param(inline)]
+    bucket: Option<Bucket>,
+}
+
+#[derive(Debug, Clone, Copy, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+enum Bucket {
+    Hour,
+    #[default]
+    Day,
 }
 
 /// Tokens and cost per bucket and agent.
-#[utoipa::path(get, path = "/api/v1/projects/{id}/metrics", tag = "projects", params(("id" = String, Path), MetricsQuery),
-    responses((status = 200, body = ProjectMetrics), (status = 404, body = ErrorBody)))]
+#[utoipa::path(get, path = "/api/v1/projects/{id}/metrics", tag = "projects", params(IdPath, MetricsQuery),
+    security(("bearer" = [])), responses((status = 200, body = ProjectMetrics), SignedIn, BadInput, NotFound))]
 async fn project_metrics(
     State(state): State<AppState>,
     user: UserPrincipal,
@@ -276,11 +303,9 @@ async fn project_metrics(
     ApiQuery(query): ApiQuery<MetricsQuery>,
 ) -> ApiResult<Json<ProjectMetrics>> {
     let _project: Project = read(&state, &user.tenant_id, &id, "project").await?;
-    let bucket = query.bucket.unwrap_or_else(|| "day".into());
-    let bucket_s = match bucket.as_str() {
-        "hour" => 3600,
-        "day" => 86_400,
-        _ => return Err(ApiError::bad_request("`bucket` must be `hour` or `day`.")),
+    let (bucket, bucket_s) = match query.bucket.unwrap_or_default() {
+        Bucket::Hour => ("hour", 3600),
+        Bucket::Day => ("day", 86_400),
     };
     let buckets = state
         .store
@@ -288,7 +313,7 @@ async fn project_metrics(
         .await?;
     Ok(Json(ProjectMetrics {
         project_id: id,
-        bucket,
+        bucket: bucket.to_owned(),
         buckets,
     }))
 }
@@ -303,7 +328,7 @@ struct ApprovalsQuery {
 
 /// Approvals, most urgent first (risk, then expiry).
 #[utoipa::path(get, path = "/api/v1/approvals", tag = "approvals", params(ApprovalsQuery),
-    responses((status = 200, body = Vec<Approval>)))]
+    security(("bearer" = [])), responses((status = 200, body = Vec<Approval>), SignedIn, BadInput))]
 async fn list_approvals(
     State(state): State<AppState>,
     user: UserPrincipal,
@@ -335,8 +360,8 @@ impl RiskRank for Approval {
     }
 }
 
-#[utoipa::path(get, path = "/api/v1/approvals/{id}", tag = "approvals", params(("id" = String, Path)),
-    responses((status = 200, body = Approval), (status = 404, body = ErrorBody)))]
+#[utoipa::path(get, path = "/api/v1/approvals/{id}", tag = "approvals", params(IdPath), security(("bearer" = [])),
+    responses((status = 200, body = Approval), SignedIn, NotFound))]
 async fn get_approval(
     State(state): State<AppState>,
     user: UserPrincipal,
@@ -347,9 +372,9 @@ async fn get_approval(
 
 /// Approve or reject. 409 `approval_already_decided` names who decided first; 409
 /// `approval_changed` when the request changed after `seen_version`; 410 `approval_expired`.
-#[utoipa::path(post, path = "/api/v1/approvals/{id}/decision", tag = "approvals", params(("id" = String, Path)),
-    request_body = DecisionRequest,
-    responses((status = 200, body = Approval), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 410, body = ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/approvals/{id}/decision", tag = "approvals", params(IdPath, IdempotencyKey),
+    request_body = DecisionRequest, security(("bearer" = [])),
+    responses((status = 200, body = Approval), SignedIn, JsonBody, Idempotent, NotFound, Conflict, Gone, Invalid))]
 async fn decide_approval(
     State(state): State<AppState>,
     user: UserPrincipal,
@@ -363,9 +388,11 @@ async fn decide_approval(
     w.finish(&scope, StatusCode::OK, result).await
 }
 
-/// Emergency stop of one project's agents. Stopping twice is harmless.
-#[utoipa::path(post, path = "/api/v1/projects/{id}/stop", tag = "emergency stop", params(("id" = String, Path)),
-    request_body = StopRequest, responses((status = 202, body = Stop), (status = 403, body = ErrorBody)))]
+/// Emergency stop of one project's agents; oncall and above. Stopping twice is harmless. The
+/// body is optional.
+#[utoipa::path(post, path = "/api/v1/projects/{id}/stop", tag = "emergency stop", params(IdPath, IdempotencyKey),
+    request_body = Option<StopRequest>, security(("bearer" = [])),
+    responses((status = 202, body = Stop), SignedIn, JsonBody, Idempotent, NotFound, Invalid))]
 async fn stop_project(
     State(state): State<AppState>,
     user: UserPrincipal,
@@ -383,9 +410,10 @@ async fn stop_project(
     w.finish(&scope, StatusCode::ACCEPTED, result).await
 }
 
-/// Emergency stop of every project of the organisation.
-#[utoipa::path(post, path = "/api/v1/stop", tag = "emergency stop", request_body = StopRequest,
-    responses((status = 202, body = Stop), (status = 403, body = ErrorBody)))]
+/// Emergency stop of every project of the organisation; oncall and above. The body is optional.
+#[utoipa::path(post, path = "/api/v1/stop", tag = "emergency stop", request_body = Option<StopRequest>,
+    params(IdempotencyKey), security(("bearer" = [])),
+    responses((status = 202, body = Stop), SignedIn, JsonBody, Idempotent, Invalid))]
 async fn stop_tenant(
     State(state): State<AppState>,
     user: UserPrincipal,
@@ -402,17 +430,23 @@ async fn stop_tenant(
     w.finish(&scope, StatusCode::ACCEPTED, result).await
 }
 
+/// A body that may be left out: empty, or JSON `null`, is the default request.
 fn optional_body<T: serde::de::DeserializeOwned + Default>(body: &[u8]) -> ApiResult<T> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(T::default());
     }
-    serde_json::from_slice(body)
-        .map_err(|e| ApiError::bad_request(format!("The body does not fit this request: {e}")))
+    match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(serde_json::Value::Null) => Ok(T::default()),
+        Ok(value) => object_body(value),
+        Err(e) => Err(ApiError::bad_request(format!(
+            "The body is not valid JSON: {e}"
+        ))),
+    }
 }
 
 /// Lifts a stop (or a budget pause); managers and owners only.
-#[utoipa::path(post, path = "/api/v1/projects/{id}/resume", tag = "emergency stop", params(("id" = String, Path)),
-    responses((status = 200, body = Project), (status = 403, body = ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/projects/{id}/resume", tag = "emergency stop", params(IdPath, IdempotencyKey),
+    security(("bearer" = [])), responses((status = 200, body = Project), SignedIn, Idempotent, NotFound))]
 async fn resume_project(
     State(state): State<AppState>,
     user: UserPrincipal,
@@ -432,7 +466,8 @@ struct StopsQuery {
 }
 
 /// Stops, newest first.
-#[utoipa::path(get, path = "/api/v1/stops", tag = "emergency stop", params(StopsQuery), responses((status = 200, body = Vec<Stop>)))]
+#[utoipa::path(get, path = "/api/v1/stops", tag = "emergency stop", params(StopsQuery), security(("bearer" = [])),
+    responses((status = 200, body = Vec<Stop>), SignedIn, BadInput))]
 async fn list_stops(
     State(state): State<AppState>,
     user: UserPrincipal,
@@ -445,8 +480,8 @@ async fn list_stops(
     Ok(Json(read_all(&state, &user.tenant_id, filter).await?))
 }
 
-#[utoipa::path(get, path = "/api/v1/stops/{id}", tag = "emergency stop", params(("id" = String, Path)),
-    responses((status = 200, body = Stop), (status = 404, body = ErrorBody)))]
+#[utoipa::path(get, path = "/api/v1/stops/{id}", tag = "emergency stop", params(IdPath), security(("bearer" = [])),
+    responses((status = 200, body = Stop), SignedIn, NotFound))]
 async fn get_stop(
     State(state): State<AppState>,
     user: UserPrincipal,
@@ -459,13 +494,16 @@ async fn get_stop(
 #[into_params(parameter_in = Query)]
 struct SyncQuery {
     /// The last `seq` the client applied (0 for everything the log keeps).
+    #[param(minimum = 0)]
     since: i64,
-    /// At most this many events (default 500, at most 1000).
+    /// At most this many events (default 500).
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<i64>,
 }
 
 /// The event log after `since`, for catch-up without a socket.
-#[utoipa::path(get, path = "/api/v1/sync", tag = "sync", params(SyncQuery), responses((status = 200, body = SyncPage)))]
+#[utoipa::path(get, path = "/api/v1/sync", tag = "sync", params(SyncQuery), security(("bearer" = [])),
+    responses((status = 200, body = SyncPage), SignedIn, BadInput, NotFound))]
 async fn sync(
     State(state): State<AppState>,
     user: UserPrincipal,
@@ -474,6 +512,11 @@ async fn sync(
     let limit = query.limit.unwrap_or(500);
     if !(1..=1000).contains(&limit) {
         return Err(ApiError::bad_request("`limit` must be between 1 and 1000."));
+    }
+    if query.since < 0 {
+        return Err(ApiError::bad_request(
+            "`since` is a `seq` the client applied: 0 or more.",
+        ));
     }
     let bounds = state
         .store
@@ -502,7 +545,8 @@ async fn sync(
 
 /// Registers a push token for this user (the same token twice is one device).
 #[utoipa::path(post, path = "/api/v1/devices", tag = "devices", request_body = RegisterDeviceRequest,
-    responses((status = 201, body = Device), (status = 401, body = ErrorBody)))]
+    params(IdempotencyKey), security(("bearer" = [])),
+    responses((status = 201, body = Device), SignedIn, JsonBody, Idempotent, Invalid))]
 async fn register_device(
     State(state): State<AppState>,
     user: UserPrincipal,
@@ -515,8 +559,9 @@ async fn register_device(
     w.finish(&scope, StatusCode::CREATED, result).await
 }
 
-#[utoipa::path(delete, path = "/api/v1/devices/{id}", tag = "devices", params(("id" = String, Path)),
-    responses((status = 200), (status = 404, body = ErrorBody)))]
+/// Unregisters one of the caller's own devices.
+#[utoipa::path(delete, path = "/api/v1/devices/{id}", tag = "devices", params(IdPath, IdempotencyKey),
+    security(("bearer" = [])), responses((status = 200, body = Deleted), SignedIn, Idempotent, NotFound))]
 async fn delete_device(
     State(state): State<AppState>,
     user: UserPrincipal,
@@ -527,6 +572,12 @@ async fn delete_device(
     let mut w = begin_or_replay!(state, scope);
     let result = devices::unregister(&mut w, &user, &id)
         .await
-        .map(|()| serde_json::json!({ "deleted": id }));
+        .map(|()| Deleted { deleted: id });
     w.finish(&scope, StatusCode::OK, result).await
+}
+
+/// What `DELETE` answers: the id that is gone.
+#[derive(Debug, serde::Serialize, ToSchema)]
+struct Deleted {
+    deleted: String,
 }

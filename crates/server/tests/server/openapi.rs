@@ -1,6 +1,9 @@
 //! The OpenAPI document is generated from the routes, and lists every one of them.
 
-use crate::support::TestServer;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::support::{project_id, TestServer, LAUNCH, SPRING};
 
 const ROUTES: &[(&str, &str)] = &[
     ("get", "/healthz"),
@@ -41,7 +44,7 @@ const ROUTES: &[(&str, &str)] = &[
 async fn the_document_lists_every_route_and_nothing_else() {
     let server = TestServer::start().await;
     let (status, document) = server.anonymous().get("/api/v1/openapi.json").await;
-    assert_eq!(status, reqwest::StatusCode::OK);
+    assert_eq!(status, StatusCode::OK);
     let mut listed: Vec<(String, String)> = document["paths"]
         .as_object()
         .expect("paths")
@@ -75,4 +78,272 @@ async fn the_document_lists_every_route_and_nothing_else() {
             "{method} {path} is in the document but not served ({status})"
         );
     }
+}
+
+/// Routes anyone may call; every other route names the token it takes.
+const PUBLIC: &[(&str, &str)] = &[
+    ("get", "/healthz"),
+    ("post", "/api/v1/auth/login"),
+    ("post", "/api/v1/auth/refresh"),
+];
+
+async fn document(server: &TestServer) -> Value {
+    let (status, document) = server.anonymous().get("/api/v1/openapi.json").await;
+    assert_eq!(status, StatusCode::OK);
+    document
+}
+
+fn operation<'a>(document: &'a Value, method: &str, path: &str) -> &'a Value {
+    let op = &document["paths"][path][method];
+    assert!(op.is_object(), "{method} {path} is not in the document");
+    op
+}
+
+fn query_parameter<'a>(op: &'a Value, name: &str) -> &'a Value {
+    op["parameters"]
+        .as_array()
+        .and_then(|params| {
+            params
+                .iter()
+                .find(|p| p["name"] == name && p["in"] == "query")
+        })
+        .unwrap_or_else(|| panic!("no query parameter {name}"))
+}
+
+fn property<'a>(document: &'a Value, schema: &str, field: &str) -> &'a Value {
+    let found = &document["components"]["schemas"][schema]["properties"][field];
+    assert!(found.is_object(), "{schema}.{field} is not in the document");
+    found
+}
+
+#[tokio::test]
+async fn the_document_states_who_may_call_each_route_and_the_server_agrees() {
+    let server = TestServer::start().await;
+    let document = document(&server).await;
+    let anonymous = server.anonymous();
+    for (method, path) in ROUTES {
+        let op = operation(&document, method, path);
+        let security = &op["security"];
+        if PUBLIC.contains(&(*method, *path)) {
+            assert!(security.is_null(), "{method} {path} is public: {security}");
+            continue;
+        }
+        let scheme = if path.starts_with("/api/v1/agent/") {
+            "agent_token"
+        } else {
+            "bearer"
+        };
+        let schemes: Vec<&str> = security
+            .as_array()
+            .unwrap_or_else(|| panic!("{method} {path} states no security"))
+            .iter()
+            .flat_map(|requirement| requirement.as_object().expect("requirement").keys())
+            .map(String::as_str)
+            .collect();
+        assert!(
+            schemes.contains(&scheme),
+            "{method} {path} takes {scheme}: {schemes:?}"
+        );
+        for status in ["401", "403"] {
+            assert!(
+                op["responses"][status].is_object(),
+                "{method} {path} does not list {status}"
+            );
+        }
+        // The server agrees: without a token, the route answers 401 as the document says.
+        let (status, body) = anonymous
+            .method(
+                method.to_uppercase().parse().expect("method"),
+                &path.replace("{id}", "x_unknown"),
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{method} {path}: {body}");
+    }
+    let schemes = &document["components"]["securitySchemes"];
+    assert_eq!(schemes["bearer"]["scheme"], "bearer");
+    assert_eq!(schemes["agent_token"]["scheme"], "bearer");
+}
+
+#[tokio::test]
+async fn every_error_answer_is_listed_with_the_error_body() {
+    let server = TestServer::start().await;
+    let document = document(&server).await;
+    for (method, path) in ROUTES {
+        let op = operation(&document, method, path);
+        let responses = op["responses"].as_object().expect("responses");
+        for (status, response) in responses {
+            if status.starts_with('4') || status.starts_with('5') {
+                assert_eq!(
+                    response["content"]["application/json"]["schema"]["$ref"],
+                    "#/components/schemas/ErrorBody",
+                    "{method} {path} {status}"
+                );
+            }
+        }
+        let takes_body = op["requestBody"].is_object();
+        if takes_body {
+            for status in ["400", "408", "413"] {
+                assert!(
+                    responses.contains_key(status),
+                    "{method} {path} takes a body but omits {status}"
+                );
+            }
+        }
+        let takes_id = path.contains("{id}");
+        if takes_id {
+            assert!(
+                responses.contains_key("404"),
+                "{method} {path} takes an id but omits 404"
+            );
+        }
+        let is_mutation = *method != "get"
+            && !PUBLIC.contains(&(*method, *path))
+            && *path != "/api/v1/auth/logout";
+        if is_mutation {
+            let key = op["parameters"]
+                .as_array()
+                .and_then(|params| params.iter().find(|p| p["name"] == "Idempotency-Key"));
+            assert!(
+                key.is_some_and(|k| k["in"] == "header"),
+                "{method} {path} omits Idempotency-Key"
+            );
+            assert!(
+                responses.contains_key("422"),
+                "{method} {path} omits 422 idempotency_key_reused"
+            );
+        }
+    }
+    let too_many = &operation(&document, "post", "/api/v1/auth/login")["responses"]["429"];
+    assert!(too_many["headers"]["Retry-After"].is_object(), "{too_many}");
+}
+
+#[tokio::test]
+async fn the_document_states_the_bounds_the_server_enforces() {
+    let server = TestServer::start().await;
+    let document = document(&server).await;
+
+    let metrics = operation(&document, "get", "/api/v1/projects/{id}/metrics");
+    assert_eq!(
+        query_parameter(metrics, "bucket")["schema"]["enum"],
+        json!(["hour", "day"])
+    );
+    let messages = operation(&document, "get", "/api/v1/projects/{id}/messages");
+    let limit = &query_parameter(messages, "limit")["schema"];
+    assert_eq!(
+        (limit["minimum"].as_i64(), limit["maximum"].as_i64()),
+        (Some(1), Some(200))
+    );
+    let sync = operation(&document, "get", "/api/v1/sync");
+    let limit = &query_parameter(sync, "limit")["schema"];
+    assert_eq!(
+        (limit["minimum"].as_i64(), limit["maximum"].as_i64()),
+        (Some(1), Some(1000))
+    );
+    assert_eq!(query_parameter(sync, "since")["schema"]["minimum"], 0);
+
+    for (schema, field) in [
+        ("LoginRequest", "email"),
+        ("CreateProjectRequest", "name"),
+        ("CreateAgentRequest", "model"),
+        ("PostMessageRequest", "body"),
+        ("AgentMessageRequest", "body"),
+        ("RequestApproval", "kind"),
+        ("RequestApproval", "title"),
+    ] {
+        assert_eq!(
+            property(&document, schema, field)["minLength"],
+            1,
+            "{schema}.{field}"
+        );
+    }
+    let progress = property(&document, "UpsertTaskRequest", "progress");
+    assert_eq!(
+        (progress["minimum"].as_i64(), progress["maximum"].as_i64()),
+        (Some(0), Some(100))
+    );
+    let expiry = property(&document, "RequestApproval", "expires_in_s");
+    assert_eq!(
+        (expiry["minimum"].as_i64(), expiry["maximum"].as_i64()),
+        (Some(10), Some(604_800))
+    );
+    let cost = property(&document, "HeartbeatRequest", "cost_usd");
+    assert_eq!(
+        (cost["minimum"].as_f64(), cost["maximum"].as_f64()),
+        (Some(0.0), Some(10_000.0))
+    );
+    assert_eq!(
+        property(&document, "CreateProjectRequest", "budget_usd")["minimum"],
+        0
+    );
+    assert_eq!(
+        property(&document, "RequestApproval", "payload")["type"],
+        "object"
+    );
+
+    // The server refuses what the document rules out.
+    let owner = server.login("owner@acme.test").await;
+    let spring = project_id(&owner, SPRING).await;
+    for path in [
+        format!("/api/v1/projects/{spring}/metrics?bucket=week"),
+        format!("/api/v1/projects/{spring}/messages?limit=201"),
+        "/api/v1/sync?since=-1".to_owned(),
+        "/api/v1/sync?since=0&limit=0".to_owned(),
+    ] {
+        let (status, body) = owner.get(&path).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{path}: {body}");
+    }
+    // A body is an object: serde alone would take a struct written as an array.
+    let (status, body) = owner
+        .patch(&format!("/api/v1/projects/{spring}"), json!([]))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let (status, body) = server
+        .agent("Quill")
+        .post(
+            "/api/v1/agent/approvals",
+            json!({"kind": "publish_ad", "title": "x", "payload": [1, 2], "risk": "low", "expires_in_s": 60}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+}
+
+#[tokio::test]
+async fn stop_and_logout_bodies_are_optional_as_the_document_says() {
+    let server = TestServer::start().await;
+    let document = document(&server).await;
+    for (method, path) in [
+        ("post", "/api/v1/projects/{id}/stop"),
+        ("post", "/api/v1/stop"),
+        ("post", "/api/v1/auth/logout"),
+    ] {
+        let body = &operation(&document, method, path)["requestBody"];
+        assert!(body.is_object(), "{method} {path} documents its body");
+        assert_ne!(
+            body["required"], true,
+            "{method} {path}: the body is optional"
+        );
+    }
+    let oncall = server.login("oncall@acme.test").await;
+    let spring = project_id(&oncall, SPRING).await;
+    let (status, body) = oncall
+        .post_raw(
+            &format!("/api/v1/projects/{spring}/stop"),
+            "application/json",
+            Vec::new(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "no body: {body}");
+    let launch = project_id(&oncall, LAUNCH).await;
+    let (status, body) = oncall
+        .post_raw(
+            &format!("/api/v1/projects/{launch}/stop"),
+            "application/json",
+            b"null".to_vec(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "a null body: {body}");
+    let (status, body) = oncall
+        .post_raw("/api/v1/auth/logout", "application/json", b"null".to_vec())
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
 }
