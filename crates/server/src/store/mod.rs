@@ -11,7 +11,7 @@ use serde_json::Value;
 use spartex_api::{Event, EventKind, MetricsBucket, Tenant, User};
 
 pub use documents::{decode_all, decode_one, DocKind, Document, Resource};
-pub use sqlite::SqliteStore;
+pub use sqlite::{SqliteStore, WAL_RESTART_FRAMES};
 
 /// A failure of the database itself; the services turn it into a 5xx without its text.
 #[derive(Debug, thiserror::Error)]

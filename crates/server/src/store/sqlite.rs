@@ -33,6 +33,8 @@ pub struct SqliteStore {
 
 /// The WAL file is cut back to this size after a checkpoint that emptied it.
 const WAL_SIZE_LIMIT_BYTES: i64 = 64 * 1024 * 1024;
+/// A WAL of this many pages (16 MiB of 4 KiB pages) is emptied even while commits come in.
+pub const WAL_RESTART_FRAMES: i64 = 4096;
 
 impl SqliteStore {
     pub async fn open(database_url: &str) -> StoreResult<Self> {
@@ -371,20 +373,29 @@ impl Store for SqliteStore {
 
 impl SqliteStore {
     /// A PASSIVE checkpoint while writes come in (it never waits for them); a TRUNCATE one
-    /// once no commit happened since the last checkpoint, which empties the WAL file.
+    /// once no commit happened since the last checkpoint, or when the WAL outgrew
+    /// [`WAL_RESTART_FRAMES`]: under a steady stream of commits a PASSIVE checkpoint never
+    /// catches the WAL's end, so SQLite never starts it over and the file grows without bound.
+    /// TRUNCATE holds new commits back for as long as it copies what PASSIVE has not.
     async fn checkpoint_now(&self) -> StoreResult<Checkpoint> {
         let commits = self.commits.load(Ordering::Relaxed);
         let idle = self.checkpointed_commits.swap(commits, Ordering::Relaxed) == commits;
-        let mode = if idle { "TRUNCATE" } else { "PASSIVE" };
-        let (busy, wal_frames, moved_frames): (i64, i64, i64) =
-            sqlx::query_as(&format!("PRAGMA wal_checkpoint({mode})"))
-                .fetch_one(&self.checkpointer)
-                .await?;
-        Ok(Checkpoint {
-            truncated: idle && busy == 0,
-            wal_frames: wal_frames.max(0),
-            moved_frames: moved_frames.max(0),
-        })
+        let mut mode = if idle { "TRUNCATE" } else { "PASSIVE" };
+        loop {
+            let (busy, wal_frames, moved_frames): (i64, i64, i64) =
+                sqlx::query_as(&format!("PRAGMA wal_checkpoint({mode})"))
+                    .fetch_one(&self.checkpointer)
+                    .await?;
+            if mode == "PASSIVE" && wal_frames >= WAL_RESTART_FRAMES {
+                mode = "TRUNCATE";
+                continue;
+            }
+            return Ok(Checkpoint {
+                truncated: mode == "TRUNCATE" && busy == 0,
+                wal_frames: wal_frames.max(0),
+                moved_frames: moved_frames.max(0),
+            });
+        }
     }
 }
 

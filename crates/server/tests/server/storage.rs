@@ -46,6 +46,53 @@ async fn checkpoints_move_the_wal_into_the_database_and_empty_it_when_idle() {
     );
 }
 
+#[tokio::test]
+async fn a_steady_stream_of_commits_cannot_grow_the_wal_without_bound() {
+    let server = TestServer::start().await;
+    let viewer = server.login("viewer@acme.test").await;
+    let (_, me) = viewer.get("/api/v1/me").await;
+    let tenant_id = me["tenant"]["id"].as_str().expect("tenant").to_owned();
+    let store = server.state().store.clone();
+    let writer = tokio::spawn({
+        let store = store.clone();
+        async move {
+            let filler = "x".repeat(16 * 1024);
+            for n in 0..6_000 {
+                let mut tx = store.begin().await.expect("tx");
+                tx.put_doc(
+                    &tenant_id,
+                    &Document {
+                        kind: DocKind::Message,
+                        id: format!("msg_load_{n}"),
+                        project_id: None,
+                        status: None,
+                        sort_key: format!("{n:08}"),
+                        due_at_ms: None,
+                        lookup_key: None,
+                        data: json!({ "id": format!("msg_load_{n}"), "body": filler }),
+                    },
+                )
+                .await
+                .expect("stored");
+                tx.commit().await.expect("committed");
+            }
+        }
+    });
+    let wal = server.database_path().with_file_name("server.db-wal");
+    let mut largest = 0;
+    while !writer.is_finished() {
+        store.checkpoint().await.expect("a checkpoint succeeds");
+        largest = largest.max(file_size(&wal));
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    writer.await.expect("the writer ends");
+    let bound = 2 * spartex_server::store::WAL_RESTART_FRAMES as u64 * 4096;
+    assert!(
+        largest < bound,
+        "the WAL peaked at {largest} bytes while ~100 MB were written (bound {bound})"
+    );
+}
+
 /// Stores `project` with a budget that no longer parses, as an old server could leave it.
 async fn damage(server: &TestServer, tenant_id: &str, mut project: Value) {
     project["budget_usd"] = Value::Null;
