@@ -46,7 +46,7 @@ cleanup() {
 trap cleanup EXIT
 
 echo "==> starting spartex-server --demo on a fresh database"
-SPARTEX_LOG=warn "$server_bin" --listen 127.0.0.1:0 --database-url "sqlite://$work/fuzz.db" \
+SPARTEX_LOG=info "$server_bin" --listen 127.0.0.1:0 --database-url "sqlite://$work/fuzz.db" \
     --demo --demo-pace 0.5 --demo-password spartex-demo >"$work/server.log" 2>&1 &
 server_pid=$!
 base=""
@@ -134,7 +134,10 @@ fuzz "the people's routes" --exclude-path-regex '^/api/v1/(agent/|auth/logout$)'
 fuzz "sign-out" --include-path /api/v1/auth/logout
 
 if ! kill -0 "$server_pid" 2>/dev/null; then
-    failed+=("the server exited during the run")
+    status=0
+    wait "$server_pid" || status=$?
+    server_pid=""
+    failed+=("the server exited during the run, with status $status")
 elif grep -q "panicked" "$work/server.log"; then
     failed+=("the server's log shows a panic")
 fi
