@@ -106,7 +106,9 @@ error_answers! {
     /// `ApiQuery`, and WebSocket routes called without an upgrade: 400.
     BadInput => [400];
     /// `Mutation`: a malformed `Idempotency-Key` (400), or one reused for another change (422).
-    Idempotent => [400, 422];
+    /// A keyed request's body is read to fingerprint it, so it can also be slow (408) or too
+    /// large (413) on routes that take no body.
+    Idempotent => [400, 408, 413, 422];
     NotFound => [404];
     Conflict => [409];
     Gone => [410];
