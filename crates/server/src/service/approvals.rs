@@ -33,12 +33,16 @@ pub async fn decide(
     req: DecisionRequest,
 ) -> ApiResult<Approval> {
     user.require(Role::Oncall, "decide approvals")?;
+    if req
+        .comment
+        .as_deref()
+        .is_some_and(|c| c.chars().count() > 4000)
+    {
+        return Err(ApiError::invalid(
+            "`comment` is longer than 4000 characters.",
+        ));
+    }
     let comment = match req.comment.as_deref().map(str::trim) {
-        Some(c) if c.chars().count() > 4000 => {
-            return Err(ApiError::invalid(
-                "`comment` is longer than 4000 characters.",
-            ))
-        }
         Some("") | None => None,
         Some(c) => Some(c.to_owned()),
     };
@@ -154,7 +158,9 @@ pub async fn request(
         ));
     }
     let kind = text_field("kind", &req.kind, 64)?;
-    if !kind
+    // As sent: " publish_ad" is not snake_case, though it trims to it.
+    if !req
+        .kind
         .chars()
         .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
     {
@@ -171,8 +177,9 @@ pub async fn request(
             ),
         });
     }
-    let pending = crate::store::DocFilter::in_project(crate::store::DocKind::Approval, &agent.project_id)
-        .with_status("pending");
+    let pending =
+        crate::store::DocFilter::in_project(crate::store::DocKind::Approval, &agent.project_id)
+            .with_status("pending");
     let waiting = w
         .list::<Approval>(tenant, pending)
         .await?

@@ -18,13 +18,14 @@ pub fn new_id(prefix: &str) -> String {
     format!("{prefix}_{}", uuid::Uuid::now_v7().simple())
 }
 
-/// Trims `value` and checks its length, naming `field` in the error.
+/// Checks `value`'s length as sent (the bound the API's document states), then trims it,
+/// naming `field` in the error.
 pub fn text_field(field: &str, value: &str, max_chars: usize) -> ApiResult<String> {
     let trimmed = value.trim();
     if trimmed.is_empty() {
         return Err(ApiError::invalid(format!("`{field}` must not be empty.")));
     }
-    if trimmed.chars().count() > max_chars {
+    if value.chars().count() > max_chars {
         return Err(ApiError::invalid(format!(
             "`{field}` is longer than {max_chars} characters; shorten it."
         )));
@@ -36,10 +37,12 @@ pub fn text_field(field: &str, value: &str, max_chars: usize) -> ApiResult<Strin
 /// and every amount below it survives rounding to cents.
 pub const MAX_MONEY_USD: f64 = 1e12;
 
-/// An amount in USD, rounded to cents; refused unless it is finite and within the cap.
+/// An amount in USD, rounded to cents; refused unless it is finite and within the cap, as sent
+/// (so -0.001 is refused, not rounded to zero) and once rounded.
 pub fn money_field(field: &str, value: f64) -> ApiResult<f64> {
     let cents = (value * 100.0).round() / 100.0;
-    if !cents.is_finite() || !(0.0..=MAX_MONEY_USD).contains(&cents) {
+    let within = |amount: f64| amount.is_finite() && (0.0..=MAX_MONEY_USD).contains(&amount);
+    if !within(value) || !within(cents) {
         return Err(ApiError::invalid(format!(
             "`{field}` must be an amount in USD between 0 and {MAX_MONEY_USD:.0}."
         )));
@@ -50,6 +53,15 @@ pub fn money_field(field: &str, value: f64) -> ApiResult<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bounds_hold_for_the_value_as_sent() {
+        assert!(money_field("budget_usd", -0.001).is_err());
+        assert!(money_field("budget_usd", MAX_MONEY_USD + 0.001).is_err());
+        assert!(text_field("name", &format!("{} ", "a".repeat(120)), 120).is_err());
+        assert_eq!(text_field("name", " a ", 120).ok().as_deref(), Some("a"));
+        assert!(text_field("name", "   ", 120).is_err());
+    }
 
     #[test]
     fn money_is_rounded_to_cents_and_refused_when_it_cannot_be_stored() {
