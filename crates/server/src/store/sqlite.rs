@@ -1,6 +1,6 @@
-//! The SQLite store: WAL mode, one writer connection (SQLite has one writer anyway, and a
-//! single connection makes `BEGIN` never wait on a lock upgrade), a pool of readers, and one
-//! connection of its own that moves the WAL into the database file off the commit path.
+//! The SQLite store: WAL mode, one writer connection (SQLite has one writer anyway) whose
+//! transactions take the write lock as they begin, a pool of readers, and one connection of
+//! its own that moves the WAL into the database file off the commit path.
 
 use std::str::FromStr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -30,6 +30,11 @@ pub struct SqliteStore {
     /// Set while checkpoints fail, so the failure is logged once, not every few seconds.
     checkpoint_failing: AtomicBool,
 }
+
+/// Writes take the write lock when they begin. A deferred `BEGIN` would read first and upgrade
+/// later, and an upgrade fails at once with `SQLITE_BUSY` (no busy wait helps) when the
+/// checkpointer emptied the WAL in between; `IMMEDIATE` waits for the lock instead.
+const BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
 
 /// The WAL file is cut back to this size after a checkpoint that emptied it.
 const WAL_SIZE_LIMIT_BYTES: i64 = 64 * 1024 * 1024;
@@ -145,7 +150,7 @@ fn event_from_row(row: &sqlx::sqlite::SqliteRow) -> StoreResult<Event> {
 impl Store for SqliteStore {
     async fn begin(&self) -> StoreResult<Box<dyn WriteTx>> {
         Ok(Box::new(SqliteTx {
-            tx: self.writer.begin().await?,
+            tx: self.writer.begin_with(BEGIN_WRITE).await?,
             commits: self.commits.clone(),
         }))
     }
@@ -311,7 +316,7 @@ impl Store for SqliteStore {
     }
 
     async fn prune_events(&self, older_than_ms: i64) -> StoreResult<u64> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.writer.begin_with(BEGIN_WRITE).await?;
         sqlx::query(
             "UPDATE tenants SET log_floor = MAX(log_floor, COALESCE( \
                (SELECT MAX(seq) FROM events WHERE events.tenant_id = tenants.id AND at_ms < ?), log_floor))",
@@ -340,7 +345,7 @@ impl Store for SqliteStore {
     }
 
     async fn prune_sessions(&self, now_ms: i64) -> StoreResult<u64> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.writer.begin_with(BEGIN_WRITE).await?;
         let tokens = sqlx::query("DELETE FROM refresh_tokens WHERE expires_at_ms <= ?")
             .bind(now_ms)
             .execute(&mut *tx)

@@ -59,6 +59,11 @@ async fn a_steady_stream_of_commits_cannot_grow_the_wal_without_bound() {
             let filler = "x".repeat(16 * 1024);
             for n in 0..6_000 {
                 let mut tx = store.begin().await.expect("tx");
+                // Read, then write, as every service does: the checkpointer may empty the WAL
+                // between the two, and the write must still go through.
+                tx.get_doc(&tenant_id, DocKind::Message, "msg_load_0")
+                    .await
+                    .expect("read");
                 tx.put_doc(
                     &tenant_id,
                     &Document {
