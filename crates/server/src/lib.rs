@@ -12,6 +12,7 @@ pub mod error;
 pub mod http;
 pub mod hub;
 pub mod listener;
+pub mod passwords;
 pub mod service;
 pub mod state;
 pub mod store;

@@ -6,8 +6,9 @@ use crate::auth::TokenKeys;
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::hub::{AgentControlHub, EventHub, SessionEnds};
+use crate::passwords::Passwords;
 use crate::store::Store;
-use crate::throttle::{HashSlots, SignInThrottle};
+use crate::throttle::SignInThrottle;
 
 #[derive(Clone)]
 pub struct AppState(Arc<Inner>);
@@ -21,7 +22,7 @@ pub struct Inner {
     pub settings: Settings,
     pub tokens: TokenKeys,
     pub sign_in_throttle: SignInThrottle,
-    pub hash_slots: HashSlots,
+    pub passwords: Passwords,
     /// Held from `BEGIN` to the publication of the committed events, so that sockets see
     /// events in `seq` order.
     pub write_lock: tokio::sync::Mutex<()>,
@@ -45,7 +46,7 @@ impl AppState {
             settings,
             tokens,
             sign_in_throttle: SignInThrottle::default(),
-            hash_slots: HashSlots::per_core(),
+            passwords: Passwords::per_core(),
             write_lock: tokio::sync::Mutex::new(()),
             shutdown: tokio::sync::watch::channel(false).0,
         }))

@@ -1,5 +1,5 @@
-//! Sign-in protection: growing delays per client address and account, and a bound on how many
-//! password hashes run at once.
+//! Sign-in protection: growing delays per client address and account (the bound on password
+//! checks running at once is [`crate::passwords`]).
 //!
 //! Delays are keyed by the pair (address, email) and by the address alone, never by the email
 //! alone: whoever guesses at an on-call's password from elsewhere cannot lock them out. An
@@ -8,11 +8,8 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
-
-use tokio::sync::{Semaphore, SemaphorePermit};
 
 use crate::error::{ApiError, ApiResult};
 
@@ -133,73 +130,6 @@ fn forget_old(failures: &mut HashMap<Key, Failures>, now: Instant) {
     }
 }
 
-/// Password hashes that may run at once (argon2id holds ~19 MiB each), and how many may queue.
-pub struct HashSlots {
-    slots: Semaphore,
-    size: usize,
-    /// Holders and waiters together.
-    in_line: AtomicUsize,
-    max_waiting: usize,
-    peak_in_use: AtomicUsize,
-}
-
-/// A held slot; dropping it lets the next hash run.
-pub struct HashSlot<'a> {
-    _permit: SemaphorePermit<'a>,
-    in_line: &'a AtomicUsize,
-}
-
-impl Drop for HashSlot<'_> {
-    fn drop(&mut self) {
-        self.in_line.fetch_sub(1, Ordering::AcqRel);
-    }
-}
-
-impl HashSlots {
-    pub fn new(size: usize, max_waiting: usize) -> Self {
-        HashSlots {
-            slots: Semaphore::new(size.max(1)),
-            size: size.max(1),
-            in_line: AtomicUsize::new(0),
-            max_waiting,
-            peak_in_use: AtomicUsize::new(0),
-        }
-    }
-
-    /// One slot per core: hashing is CPU-bound, so more at once only costs memory.
-    pub fn per_core() -> Self {
-        let cores = std::thread::available_parallelism().map_or(2, usize::from);
-        Self::new(cores, 64)
-    }
-
-    /// Waits for a slot, or refuses at once when too many sign-ins already wait.
-    pub async fn acquire(&self) -> ApiResult<HashSlot<'_>> {
-        if self.in_line.fetch_add(1, Ordering::AcqRel) >= self.size + self.max_waiting {
-            self.in_line.fetch_sub(1, Ordering::AcqRel);
-            return Err(ApiError::RateLimited { retry_after_s: 1 });
-        }
-        let Ok(permit) = self.slots.acquire().await else {
-            self.in_line.fetch_sub(1, Ordering::AcqRel);
-            return Err(ApiError::RateLimited { retry_after_s: 1 });
-        };
-        let in_use = self.size - self.slots.available_permits();
-        self.peak_in_use.fetch_max(in_use, Ordering::AcqRel);
-        Ok(HashSlot {
-            _permit: permit,
-            in_line: &self.in_line,
-        })
-    }
-
-    /// The most hashes that ran at once since start.
-    pub fn peak_in_use(&self) -> usize {
-        self.peak_in_use.load(Ordering::Acquire)
-    }
-
-    pub fn size(&self) -> usize {
-        self.size
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -263,18 +193,5 @@ mod tests {
         }
         throttle.succeeded(ip(1), "a@b.c");
         assert!(throttle.reserve(ip(1), "a@b.c").is_ok());
-    }
-
-    #[tokio::test]
-    async fn hash_slots_refuse_when_the_queue_is_full() {
-        let slots = HashSlots::new(1, 0);
-        let held = slots.acquire().await.expect("a free slot");
-        assert!(matches!(
-            slots.acquire().await,
-            Err(ApiError::RateLimited { .. })
-        ));
-        drop(held);
-        assert!(slots.acquire().await.is_ok());
-        assert_eq!(slots.peak_in_use(), 1);
     }
 }

@@ -6,8 +6,8 @@ use spartex_api::{codes, LoginRequest, LogoutRequest, RefreshRequest, Tenant, To
 
 use super::new_id;
 use crate::auth::{
-    hash_token, new_opaque_token, verify_password, AccessClaims, UserPrincipal,
-    DUMMY_PASSWORD_HASH, REFRESH_TOKEN_PREFIX,
+    hash_token, new_opaque_token, AccessClaims, UserPrincipal, DUMMY_PASSWORD_HASH,
+    REFRESH_TOKEN_PREFIX,
 };
 use crate::config::Secret;
 use crate::error::{ApiError, ApiResult};
@@ -28,10 +28,10 @@ pub async fn login(state: &AppState, client: IpAddr, req: LoginRequest) -> ApiRe
         || DUMMY_PASSWORD_HASH.to_owned(),
         |c| c.password_hash.clone(),
     );
-    let password_ok = {
-        let _slot = state.hash_slots.acquire().await?;
-        verify_password(Secret::new(req.password), hash).await
-    };
+    let password_ok = state
+        .passwords
+        .verify(Secret::new(req.password), hash)
+        .await?;
     let credentials = match credentials {
         Some(credentials) if password_ok => credentials,
         _ => {

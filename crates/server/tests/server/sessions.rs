@@ -150,12 +150,17 @@ async fn a_burst_of_concurrent_guesses_gets_no_more_checks_than_sequential_ones(
         checked <= 5,
         "only the free attempts are checked, however many arrive at once: {checked}"
     );
-    let slots = &server.state().hash_slots;
+    let passwords = &server.state().passwords;
     assert!(
-        slots.peak_in_use() <= slots.size(),
-        "at most one password hash per core at once ({} > {})",
-        slots.peak_in_use(),
-        slots.size()
+        passwords.peak_in_use() <= passwords.size(),
+        "at most one password check per core at once ({} > {})",
+        passwords.peak_in_use(),
+        passwords.size()
+    );
+    assert!(
+        passwords.buffers() <= passwords.size(),
+        "argon2 memory is one buffer per slot, reused: {} buffers",
+        passwords.buffers()
     );
 }
 
