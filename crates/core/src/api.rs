@@ -33,6 +33,9 @@ impl ApiClient {
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(5))
             .timeout(Duration::from_secs(30))
+            // Servers close kept-alive connections left idle (the reference server after
+            // 10 s); reusing one kept longer races that close and fails the request.
+            .pool_idle_timeout(Duration::from_secs(5))
             .user_agent(concat!("spartex-control/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| CoreError::Local(format!("could not start the HTTP client: {e}")))?;

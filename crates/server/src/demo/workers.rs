@@ -56,6 +56,8 @@ pub fn spawn_all(base_url: String, agents: Vec<DemoAgent>, pace: Duration) -> Wo
     let (shutdown, _) = watch::channel(false);
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(90))
+        // Shorter than the server's idle keep-alive (the header timeout, 10 s by default).
+        .pool_idle_timeout(Duration::from_secs(5))
         .build()
         .unwrap_or_else(|_| reqwest::Client::new());
     let handles = agents
