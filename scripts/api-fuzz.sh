@@ -16,17 +16,19 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 
-SCHEMATHESIS_VERSION=4.32.5
 venv=$root/.venv-fuzz
+requirements=$root/scripts/api-fuzz/requirements.txt
 examples=${SPARTEX_FUZZ_EXAMPLES:-100}
 # A ceiling for each pass: a run that hangs fails instead of holding CI.
 pass_timeout_s=240
 
-if [[ "$("$venv/bin/schemathesis" --version 2>/dev/null || true)" != *" $SCHEMATHESIS_VERSION" ]]; then
-    echo "==> installing schemathesis $SCHEMATHESIS_VERSION into $venv"
+# Schemathesis 4.32.5 and every package under it, pinned; reinstalled when the pins change.
+if ! cmp -s "$requirements" "$venv/installed-requirements.txt"; then
+    echo "==> installing the API fuzzer's pinned Python packages into $venv"
     rm -rf "$venv"
     python3 -m venv "$venv"
-    "$venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check --no-deps -r "$requirements"
+    cp "$requirements" "$venv/installed-requirements.txt"
 fi
 
 server_bin=${SPARTEX_SERVER_BIN:-}
@@ -48,6 +50,7 @@ cleanup() {
 trap cleanup EXIT
 
 echo "==> starting spartex-server --demo on a fresh database"
+: >"$work/server.log" # exists before the loop below reads it, however late the server starts
 SPARTEX_LOG=info "$server_bin" --listen 127.0.0.1:0 --database-url "sqlite://$work/fuzz.db" \
     --demo --demo-pace 0.5 --demo-password spartex-demo >"$work/server.log" 2>&1 &
 server_pid=$!
