@@ -11,21 +11,7 @@ use crate::support::{Api, TestServer};
 async fn spend_warns_then_pauses_and_asks_to_raise_the_budget() {
     let server = TestServer::start().await;
     let manager = server.login("manager@acme.test").await;
-    let (_, project) = manager
-        .post(
-            "/api/v1/projects",
-            json!({"name": "Flash sale", "budget_usd": 10.0}),
-        )
-        .await;
-    let project_id = project["id"].as_str().expect("id").to_owned();
-    let (status, created) = manager
-        .post(
-            &format!("/api/v1/projects/{project_id}/agents"),
-            json!({"name": "Spender", "role": "Media Buyer", "model": "gpt-5"}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED);
-    let agent = server.api(created["agent_token"].as_str().expect("token"));
+    let (project_id, agent) = project_of_ten_dollars(&server, &manager).await;
     // From the start of the log: a live-only socket could still be subscribing when the
     // heartbeat's event goes out on a busy machine.
     let mut events = server.events(manager.token(), Some(0)).await;
@@ -108,9 +94,8 @@ async fn spend_warns_then_pauses_and_asks_to_raise_the_budget() {
     );
 }
 
-/// A fresh project of $10 whose agent overspends: the server's own budget question is pending.
-async fn overrun(server: &TestServer) -> (Api, String, Api, Value) {
-    let manager = server.login("manager@acme.test").await;
+/// A fresh project with a budget of $10 and one agent; its id and the agent's client.
+async fn project_of_ten_dollars(server: &TestServer, manager: &Api) -> (String, Api) {
     let (_, project) = manager
         .post(
             "/api/v1/projects",
@@ -118,13 +103,23 @@ async fn overrun(server: &TestServer) -> (Api, String, Api, Value) {
         )
         .await;
     let project_id = project["id"].as_str().expect("id").to_owned();
-    let (_, created) = manager
+    let (status, created) = manager
         .post(
             &format!("/api/v1/projects/{project_id}/agents"),
             json!({"name": "Spender", "role": "Media Buyer", "model": "gpt-5"}),
         )
         .await;
-    let agent = server.api(created["agent_token"].as_str().expect("token"));
+    assert_eq!(status, StatusCode::CREATED);
+    (
+        project_id,
+        server.api(created["agent_token"].as_str().expect("token")),
+    )
+}
+
+/// A fresh project of $10 whose agent overspends: the server's own budget question is pending.
+async fn overrun(server: &TestServer) -> (Api, String, Api, Value) {
+    let manager = server.login("manager@acme.test").await;
+    let (project_id, agent) = project_of_ten_dollars(server, &manager).await;
     let (_, beat) = agent
         .post(
             "/api/v1/agent/heartbeat",
