@@ -479,11 +479,22 @@ async fn stop(
     match last {
         Some(stop) => {
             print(json, &stop, || match stop.status {
-                StopStatus::Completed => outln!(
-                    "Stop completed: {} of {} agents acknowledged.",
-                    stop.agents_stopped,
-                    stop.agents_total
-                ),
+                StopStatus::Completed => {
+                    let resumed = stop
+                        .agents
+                        .iter()
+                        .filter(|a| a.acked_at.is_none() && a.resumed_at.is_some())
+                        .count();
+                    let lifted = match resumed {
+                        0 => String::new(),
+                        n => format!(" A resume lifted it for {n} before they answered."),
+                    };
+                    outln!(
+                        "Stop completed: {} of {} agents acknowledged.{lifted}",
+                        stop.agents_stopped,
+                        stop.agents_total
+                    )
+                }
                 StopStatus::Partial => {
                     let silent: Vec<&str> = stop
                         .agents

@@ -1,11 +1,12 @@
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import { act, fireEvent, screen, waitFor } from '@testing-library/react';
+import { act, fireEvent, render, screen, waitFor } from '@testing-library/react';
 import * as ipc from '../ipc';
 import { mockIpc } from '../test/ipcMock';
 import { renderAt } from '../test/render';
 import { setPhone } from '../test/setup';
 import { outboxEntry } from '../test/fixtures';
 import { StopFlow, phraseMatches } from './StopFlow';
+import { StopAgents } from './StopProgress';
 
 vi.mock('../ipc');
 
@@ -70,6 +71,34 @@ describe('type-to-confirm stop (desktop)', () => {
     expect(quill).toHaveAttribute('data-acked', 'true');
     expect(ledger).toHaveAttribute('data-forced', 'true');
     expect(ledger).toHaveTextContent('forced — never answered');
+  });
+});
+
+describe('a stop lifted by a resume', () => {
+  it('says which agents were resumed before they answered, without a spinner', () => {
+    const stop = {
+      id: 'stp_3',
+      scope: 'project' as const,
+      project_id: 'prj_spring',
+      requested_by: 'Olivia Park',
+      reason: 'Checking the list',
+      status: 'completed' as const,
+      requested_at: new Date().toISOString(),
+      completed_at: new Date().toISOString(),
+      agents_total: 2,
+      agents_stopped: 1,
+      agents: [
+        { agent_id: 'a1', agent_name: 'Quill', project_id: 'prj_spring', acked_at: '2025-03-04T10:41:07Z', forced: false },
+        { agent_id: 'a2', agent_name: 'Ledger', project_id: 'prj_spring', acked_at: null, forced: false, resumed_at: '2025-03-04T10:41:09Z' },
+      ],
+      version: 3,
+    };
+    render(<StopAgents stop={stop} />);
+    const [quill, ledger] = screen.getAllByTestId('stop-agent');
+    expect(quill).toHaveAttribute('data-resumed', 'false');
+    expect(ledger).toHaveAttribute('data-resumed', 'true');
+    expect(ledger).toHaveTextContent('before it stopped');
+    expect(ledger).not.toHaveTextContent('waiting');
   });
 });
 

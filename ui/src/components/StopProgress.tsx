@@ -23,12 +23,17 @@ export function StopAgents({ stop }: { stop: Stop }) {
             data-agent-name={a.agent_name}
             data-acked={String(a.acked_at !== null)}
             data-forced={String(a.forced)}
+            data-resumed={String(Boolean(a.resumed_at))}
             className="flex min-h-9 items-center justify-between gap-3 py-1.5 text-sm"
           >
             <span className="truncate font-medium">{a.agent_name}</span>
             {a.forced ? (
               <span className="inline-flex items-center gap-1.5 font-medium text-red">
                 <Glyph shape="cross" tone="red" /> forced — never answered
+              </span>
+            ) : !acked && a.resumed_at ? (
+              <span className="tabular inline-flex items-center gap-1.5 text-muted">
+                resumed at {timeOf(a.resumed_at)} before it stopped
               </span>
             ) : acked ? (
               <span className="tabular inline-flex items-center gap-1.5 text-green">
