@@ -3,12 +3,14 @@
 
 use std::sync::Arc;
 
+use chrono::Utc;
 use serde::Serialize;
-use spartex_api::{ApprovalStatus, Decision, Stop};
+use spartex_api::{Decision, Stop};
 use tokio::sync::{broadcast, watch, Mutex, Notify};
 
 use crate::accounts::AccountInfo;
 use crate::error::{CoreError, CoreResult};
+use crate::rules::{approval_blocker, ApprovalBlocker};
 use crate::session::Session;
 use crate::store::views::{ApprovalView, MessageView, ProjectSummary, ProjectView, SearchHit};
 use crate::store::{meta, OutboxEntry, QueuedAction, Store};
@@ -212,36 +214,13 @@ impl Account {
     ) -> CoreResult<Queued> {
         let view = self.approval(approval_id).await?;
         let approval = &view.approval;
-        if approval.status != ApprovalStatus::Pending {
-            // The server's words for the same refusal, so the user reads one message whether
-            // the cache or the server noticed first.
-            let by = approval
-                .decided_by
-                .as_ref()
-                .map(|d| match d.role {
-                    Some(role) => format!(" by {} ({role})", d.name),
-                    None => format!(" by {}", d.name),
-                })
-                .unwrap_or_default();
-            let at = approval
-                .decided_at
-                .map(|t| format!(" at {} UTC", t.format("%H:%M")))
-                .unwrap_or_default();
-            return Err(CoreError::Conflict {
-                code: "approval_already_decided".into(),
-                message: format!(
-                    "Already {}{by}{at}. Your decision was not applied.",
-                    approval.status
-                ),
-                details: serde_json::json!({ "approval": approval }),
-            });
-        }
-        if view.sending.is_some() {
-            return Err(CoreError::Conflict {
-                code: "decision_sending".into(),
-                message: format!("A decision on “{}” is already on its way.", approval.title),
-                details: serde_json::Value::Null,
-            });
+        let role = self.info().user.role;
+        let sending = view.sending.is_some();
+        match approval_blocker(approval, decision, role, sending, Utc::now()) {
+            // This machine's clock may disagree with the server's, which judges expiry; the
+            // outbox reports its answer ("expired") like any refusal.
+            None | Some(ApprovalBlocker::Expired) => {}
+            Some(blocker) => return Err(blocker.into_error(approval, role)),
         }
         let action = QueuedAction::Decide {
             approval_id: approval.id.clone(),

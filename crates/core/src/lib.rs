@@ -16,6 +16,7 @@ pub mod delivery;
 pub mod engine;
 pub mod error;
 pub mod notify;
+pub mod rules;
 pub mod secret;
 pub mod secrets;
 pub mod session;

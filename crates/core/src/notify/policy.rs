@@ -6,10 +6,11 @@ use std::collections::BTreeSet;
 use chrono::NaiveTime;
 use serde::{Deserialize, Serialize};
 use spartex_api::{
-    Agent, AgentStatus, Approval, ApprovalStatus, BudgetState, Project, Risk, Stop, StopScope,
-    StopStatus,
+    Agent, AgentStatus, Approval, ApprovalStatus, BudgetState, Decision, Project, Risk, Role, Stop,
+    StopScope, StopStatus,
 };
 
+use crate::rules::approval_blocker;
 use crate::Change;
 
 /// What the user asked for in Settings.
@@ -187,12 +188,27 @@ fn new_approval(
         project_id: Some(after.project_id.clone()),
         approval_id: Some(after.id.clone()),
         urgent: after.risk == Risk::Critical,
-        actions: vec![
-            NotificationAction::Approve,
-            NotificationAction::Reject,
-            NotificationAction::Open,
-        ],
+        actions: decision_actions(after),
     })
+}
+
+/// The buttons the core would honour (`rules::approval_blocker`) for the request as it
+/// arrives: a request without a preview can be rejected from the notification, never approved
+/// blind. Who presses, and whether it expired meanwhile, is checked by `Account::decide` when
+/// the button is pressed.
+fn decision_actions(approval: &Approval) -> Vec<NotificationAction> {
+    let as_it_arrives = approval.created_at;
+    let offers = |decision| {
+        approval_blocker(approval, decision, Role::Owner, false, as_it_arrives).is_none()
+    };
+    [
+        (offers(Decision::Approve), NotificationAction::Approve),
+        (offers(Decision::Reject), NotificationAction::Reject),
+        (true, NotificationAction::Open),
+    ]
+    .into_iter()
+    .filter_map(|(offered, action)| offered.then_some(action))
+    .collect()
 }
 
 fn agent_error(
@@ -353,7 +369,12 @@ mod tests {
             title: "Publish the spring hero ad".into(),
             summary: "Publishes the ad set.".into(),
             payload: serde_json::json!({}),
-            preview: None,
+            preview: Some(spartex_api::Preview::Amount {
+                currency: "USD".into(),
+                old_amount: None,
+                new_amount: 250.0,
+                period: None,
+            }),
             risk,
             status,
             created_at: created,
@@ -504,6 +525,18 @@ mod tests {
                 NotificationAction::Reject,
                 NotificationAction::Open
             ]
+        );
+    }
+
+    #[test]
+    fn a_request_without_a_preview_offers_reject_but_never_approve() {
+        let mut blind = approval(ApprovalStatus::Pending, Risk::High);
+        blind.preview = None;
+        let n = select(&approval_change(None, blind), &defaults(), noon())
+            .expect("it still asks for attention");
+        assert_eq!(
+            n.actions,
+            [NotificationAction::Reject, NotificationAction::Open]
         );
     }
 

@@ -1,5 +1,7 @@
 use serde_json::json;
 use spartex_api::{ApprovalStatus, Decision};
+use spartex_core::notify::policy::{select, NotificationPrefs};
+use spartex_core::notify::NotificationAction;
 
 use crate::support::World;
 
@@ -137,4 +139,57 @@ async fn actions_taken_offline_are_delivered_once_when_the_link_returns_stop_fir
     assert_eq!(copies, 1);
     let stops = world.get(&token, "/api/v1/stops").await;
     assert_eq!(stops.as_array().expect("list").len(), 1);
+}
+
+/// The path a notification's Approve button takes (`src-tauri/src/responses.rs`): the policy
+/// chooses the buttons, and `Account::decide` takes the click.
+#[tokio::test]
+async fn a_request_without_a_preview_cannot_be_approved_from_a_notification() {
+    let world = World::start().await;
+    let (status, approval) = world
+        .post(
+            &world.agent_token("Quill"),
+            "/api/v1/agent/approvals",
+            json!({"kind": "publish_ad", "title": "Trust me", "payload": {}, "risk": "high",
+                   "expires_in_s": 600}),
+        )
+        .await;
+    assert_eq!(status, 201, "{approval}");
+    let id = approval["id"].as_str().expect("id");
+    let dana = world.login(&world.core("dana"), "oncall@acme.test").await;
+    let mut changes = dana.subscribe();
+    dana.catch_up().await.expect("sync");
+
+    let mut buttons = None;
+    while let Ok(change) = changes.try_recv() {
+        if let Some(n) = select(
+            &change,
+            &NotificationPrefs::default(),
+            chrono::Local::now().time(),
+        ) {
+            if n.approval_id.as_deref() == Some(id) {
+                buttons = Some(n.actions);
+            }
+        }
+    }
+    assert_eq!(
+        buttons.expect("the request is notified"),
+        [NotificationAction::Reject, NotificationAction::Open],
+        "no Approve button without a preview"
+    );
+
+    let refused = dana
+        .decide(id, Decision::Approve, None)
+        .await
+        .expect_err("a click on a stale Approve button is refused too");
+    assert!(refused.to_string().contains("no preview"), "{refused}");
+    assert!(
+        dana.outbox().await.expect("outbox").is_empty(),
+        "nothing was queued"
+    );
+    let queued = dana
+        .decide(id, Decision::Reject, Some("Send a preview".into()))
+        .await
+        .expect("rejecting needs no preview");
+    assert!(queued.outcome.is_none_or(|o| o.result == "delivered"));
 }
