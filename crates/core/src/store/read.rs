@@ -263,6 +263,7 @@ impl Store {
         data.map(|d| parse(&d)).transpose()
     }
 
+    /// Every cached agent's name, by agent id.
     pub async fn agent_names(&self) -> StoreResult<HashMap<String, String>> {
         Ok(sqlx::query_as::<_, (String, String)>(
             "SELECT id, json_extract(data, '$.name') FROM agents",

@@ -5,7 +5,6 @@ use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
 use serde::de::DeserializeOwned;
-use sha2::Digest;
 use spartex_api::IDEMPOTENCY_KEY_HEADER;
 
 use crate::error::ApiError;
@@ -130,9 +129,9 @@ pub async fn fingerprint_keyed_requests(
             return body_unreadable(&error.to_string(), max_body).into_response();
         }
     };
-    let digest = sha2::Sha256::digest(&bytes);
-    let hash = digest.iter().map(|b| format!("{b:02x}")).collect();
-    parts.extensions.insert(RequestHash(hash));
+    parts
+        .extensions
+        .insert(RequestHash(crate::auth::sha256_hex(&bytes)));
     next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
         .await
 }

@@ -124,19 +124,24 @@ pub async fn resume(
         project.status,
         ProjectStatus::Stopped | ProjectStatus::Paused
     );
-    let agents: Vec<spartex_api::Agent> = w
-        .list(
-            &user.tenant_id,
-            DocFilter::in_project(DocKind::Agent, project_id),
-        )
-        .await?;
-    let agent_halted = agents
-        .iter()
-        .any(|a| matches!(a.status, AgentStatus::Stopped | AgentStatus::Stopping));
-    if !halted && !agent_halted {
+    if !halted && !has_halted_agents(w, &user.tenant_id, project_id).await? {
         return Ok(project);
     }
     reactivate(w, &user.tenant_id, project).await
+}
+
+/// An active project can still hold stopped agents, left by a stop a resume did not lift.
+async fn has_halted_agents(
+    w: &mut Write<'_>,
+    tenant_id: &str,
+    project_id: &str,
+) -> ApiResult<bool> {
+    let agents: Vec<spartex_api::Agent> = w
+        .list(tenant_id, DocFilter::in_project(DocKind::Agent, project_id))
+        .await?;
+    Ok(agents
+        .iter()
+        .any(|a| matches!(a.status, AgentStatus::Stopped | AgentStatus::Stopping)))
 }
 
 /// Sets the project active and its stopped agents idle, and tells their workers.

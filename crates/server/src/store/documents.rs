@@ -51,12 +51,8 @@ pub trait Resource: Serialize + DeserializeOwned + Send + Sync {
 pub fn decode_all<R: Resource>(tenant_id: &str, values: Vec<Value>) -> Vec<R> {
     values
         .into_iter()
-        .filter_map(|value| decode(tenant_id, value))
+        .filter_map(|value| decode_one(tenant_id, value).ok())
         .collect()
-}
-
-fn decode<R: Resource>(tenant_id: &str, value: Value) -> Option<R> {
-    decode_one(tenant_id, value).ok()
 }
 
 /// Decodes one row; a row that no longer parses is reported once and answered as an error.
