@@ -14,7 +14,8 @@ pub struct ErrorBody {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorDetail {
     /// A stable snake_case code that programs branch on.
-    pub code: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub code: ErrorCode,
     /// A sentence for a person: what happened and what to do.
     pub message: String,
     /// What the caller needs to act on the error, e.g. the current state after a conflict.
@@ -35,30 +36,83 @@ fn details_object<S: serde::Serializer>(details: &Value, serializer: S) -> Resul
     }
 }
 
-/// The error codes the contract names; servers may add more.
-pub mod codes {
-    pub const BAD_REQUEST: &str = "bad_request";
-    pub const UNAUTHENTICATED: &str = "unauthenticated";
-    pub const TOKEN_EXPIRED: &str = "token_expired";
-    pub const INVALID_CREDENTIALS: &str = "invalid_credentials";
-    pub const REFRESH_TOKEN_REUSED: &str = "refresh_token_reused";
-    pub const FORBIDDEN: &str = "forbidden";
-    pub const NOT_FOUND: &str = "not_found";
-    pub const APPROVAL_ALREADY_DECIDED: &str = "approval_already_decided";
-    pub const APPROVAL_CHANGED: &str = "approval_changed";
-    pub const APPROVAL_EXPIRED: &str = "approval_expired";
-    pub const IDEMPOTENCY_KEY_REUSED: &str = "idempotency_key_reused";
-    pub const AGENT_STOPPED: &str = "agent_stopped";
-    pub const PROJECT_STOPPED: &str = "project_stopped";
-    pub const RESERVED_KIND: &str = "reserved_kind";
-    pub const PAYLOAD_TOO_LARGE: &str = "payload_too_large";
+/// Declares [`ErrorCode`]: each contract code once, with its wire spelling.
+macro_rules! error_codes {
+    ($($(#[$doc:meta])* $variant:ident = $wire:literal,)*) => {
+        /// The contract's error codes, compared as this enum and never as strings. A code this
+        /// build does not know (a newer server may add codes) is kept as [`ErrorCode::Other`].
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub enum ErrorCode {
+            $($(#[$doc])* $variant,)*
+            /// A code this build does not know, kept as sent.
+            Other(String),
+        }
+
+        impl ErrorCode {
+            /// Every code the contract names, for tests and documentation.
+            pub const KNOWN: &'static [ErrorCode] = &[$(ErrorCode::$variant,)*];
+
+            /// The code's wire spelling.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    $(ErrorCode::$variant => $wire,)*
+                    ErrorCode::Other(code) => code,
+                }
+            }
+
+            /// The code sent as `wire`; unknown codes are kept as [`ErrorCode::Other`].
+            pub fn parse(wire: &str) -> ErrorCode {
+                match wire {
+                    $($wire => ErrorCode::$variant,)*
+                    other => ErrorCode::Other(other.to_owned()),
+                }
+            }
+        }
+    };
+}
+
+error_codes! {
+    BadRequest = "bad_request",
+    Unauthenticated = "unauthenticated",
+    TokenExpired = "token_expired",
+    InvalidCredentials = "invalid_credentials",
+    RefreshTokenReused = "refresh_token_reused",
+    Forbidden = "forbidden",
+    NotFound = "not_found",
+    ApprovalAlreadyDecided = "approval_already_decided",
+    ApprovalChanged = "approval_changed",
+    ApprovalExpired = "approval_expired",
+    IdempotencyKeyReused = "idempotency_key_reused",
+    AgentStopped = "agent_stopped",
+    ProjectStopped = "project_stopped",
+    ReservedKind = "reserved_kind",
+    PayloadTooLarge = "payload_too_large",
     /// The request's body did not arrive in time (408).
-    pub const REQUEST_TIMEOUT: &str = "request_timeout";
-    pub const VALIDATION_FAILED: &str = "validation_failed";
-    pub const RATE_LIMITED: &str = "rate_limited";
-    pub const METHOD_NOT_ALLOWED: &str = "method_not_allowed";
-    pub const INTERNAL: &str = "internal";
-    pub const UNAVAILABLE: &str = "unavailable";
+    RequestTimeout = "request_timeout",
+    ValidationFailed = "validation_failed",
+    RateLimited = "rate_limited",
+    MethodNotAllowed = "method_not_allowed",
+    Internal = "internal",
+    Unavailable = "unavailable",
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for ErrorCode {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for ErrorCode {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let wire = std::borrow::Cow::<str>::deserialize(deserializer)?;
+        Ok(ErrorCode::parse(&wire))
+    }
 }
 
 #[cfg(test)]
@@ -70,7 +124,7 @@ mod tests {
     fn details_are_always_an_object_on_the_wire() {
         let body = ErrorBody {
             error: ErrorDetail {
-                code: codes::NOT_FOUND.into(),
+                code: ErrorCode::NotFound,
                 message: "No such thing.".into(),
                 details: Value::Null,
             },
@@ -87,5 +141,20 @@ mod tests {
         )
         .expect("parses with details");
         assert_eq!(with.error.details["retry_after_s"], 3);
+        assert_eq!(with.error.code, ErrorCode::Other("x".into()));
+    }
+
+    #[test]
+    fn every_code_round_trips_through_its_wire_spelling() {
+        for code in ErrorCode::KNOWN {
+            let wire = serde_json::to_value(code).expect("serializes");
+            assert_eq!(wire, json!(code.as_str()));
+            let back: ErrorCode = serde_json::from_value(wire).expect("parses");
+            assert_eq!(&back, code);
+        }
+        assert_eq!(
+            ErrorCode::parse("approval_changed"),
+            ErrorCode::ApprovalChanged
+        );
     }
 }

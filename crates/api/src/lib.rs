@@ -5,17 +5,22 @@
 
 mod agent_worker;
 mod auth;
+pub mod endpoints;
 mod error;
 mod event;
 mod requests;
 mod resources;
+mod secret;
+mod sentences;
 
 pub use agent_worker::*;
 pub use auth::*;
+pub use endpoints::{Endpoint, Method};
 pub use error::*;
 pub use event::*;
 pub use requests::*;
 pub use resources::*;
+pub use secret::Secret;
 
 /// The path prefix of every v1 route.
 pub const API_PREFIX: &str = "/api/v1";

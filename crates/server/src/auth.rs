@@ -11,7 +11,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use spartex_api::{codes, Role};
+use spartex_api::{ErrorCode, Role};
 
 use crate::config::Secret;
 use crate::error::{ApiError, ApiResult};
@@ -220,7 +220,7 @@ impl FromRequestParts<AppState> for UserPrincipal {
         let claims = state.tokens.decode(&token)?;
         if claims.exp <= state.now().timestamp() {
             return Err(ApiError::Unauthenticated {
-                code: codes::TOKEN_EXPIRED,
+                code: ErrorCode::TokenExpired,
                 message: "The access token expired. Refresh it, or sign in again.".into(),
             });
         }

@@ -3,7 +3,7 @@
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
-use spartex_api::{codes, ErrorBody, ErrorDetail};
+use spartex_api::{ErrorBody, ErrorCode, ErrorDetail};
 
 use crate::store::StoreError;
 
@@ -14,10 +14,10 @@ pub type ApiResult<T> = Result<T, ApiError>;
 pub enum ApiError {
     /// 400: the request is malformed; `message` names the field.
     #[error("{message}")]
-    BadRequest { code: &'static str, message: String },
+    BadRequest { code: ErrorCode, message: String },
     /// 401: no valid credentials.
     #[error("{message}")]
-    Unauthenticated { code: &'static str, message: String },
+    Unauthenticated { code: ErrorCode, message: String },
     /// 403: authenticated, but the role or token scope does not allow this.
     #[error("{message}")]
     Forbidden { message: String },
@@ -27,14 +27,14 @@ pub enum ApiError {
     /// 409: the state changed under the caller; `details` holds the current state.
     #[error("{message}")]
     Conflict {
-        code: &'static str,
+        code: ErrorCode,
         message: String,
         details: Value,
     },
     /// 410: gone for good, e.g. an expired approval.
     #[error("{message}")]
     Gone {
-        code: &'static str,
+        code: ErrorCode,
         message: String,
         details: Value,
     },
@@ -43,7 +43,7 @@ pub enum ApiError {
     TooLarge { message: String },
     /// 422: well-formed but not acceptable.
     #[error("{message}")]
-    Invalid { code: &'static str, message: String },
+    Invalid { code: ErrorCode, message: String },
     /// 429
     #[error("too many attempts; retry in {retry_after_s} s")]
     RateLimited { retry_after_s: u64 },
@@ -55,14 +55,14 @@ pub enum ApiError {
 impl ApiError {
     pub fn bad_request(message: impl Into<String>) -> Self {
         ApiError::BadRequest {
-            code: codes::BAD_REQUEST,
+            code: ErrorCode::BadRequest,
             message: message.into(),
         }
     }
 
     pub fn invalid(message: impl Into<String>) -> Self {
         ApiError::Invalid {
-            code: codes::VALIDATION_FAILED,
+            code: ErrorCode::ValidationFailed,
             message: message.into(),
         }
     }
@@ -75,7 +75,7 @@ impl ApiError {
 
     pub fn unauthenticated(message: impl Into<String>) -> Self {
         ApiError::Unauthenticated {
-            code: codes::UNAUTHENTICATED,
+            code: ErrorCode::Unauthenticated,
             message: message.into(),
         }
     }
@@ -114,33 +114,33 @@ impl ApiError {
     pub fn body(&self) -> ErrorBody {
         let (code, message, details) = match self {
             ApiError::BadRequest { code, message } | ApiError::Invalid { code, message } => {
-                (*code, message.clone(), Value::Null)
+                (code.clone(), message.clone(), Value::Null)
             }
-            ApiError::Unauthenticated { code, message } => (*code, message.clone(), Value::Null),
-            ApiError::Forbidden { message } => (codes::FORBIDDEN, message.clone(), Value::Null),
+            ApiError::Unauthenticated { code, message } => (code.clone(), message.clone(), Value::Null),
+            ApiError::Forbidden { message } => (ErrorCode::Forbidden, message.clone(), Value::Null),
             ApiError::NotFound { what } => (
-                codes::NOT_FOUND,
+                ErrorCode::NotFound,
                 format!("No {what} with that id exists in your organisation. Check the id, or refresh your list."),
                 Value::Null,
             ),
             ApiError::Conflict { code, message, details } | ApiError::Gone { code, message, details } => {
-                (*code, message.clone(), details.clone())
+                (code.clone(), message.clone(), details.clone())
             }
-            ApiError::TooLarge { message } => (codes::PAYLOAD_TOO_LARGE, message.clone(), Value::Null),
+            ApiError::TooLarge { message } => (ErrorCode::PayloadTooLarge, message.clone(), Value::Null),
             ApiError::RateLimited { retry_after_s } => (
-                codes::RATE_LIMITED,
+                ErrorCode::RateLimited,
                 format!("Too many attempts. Wait {retry_after_s} seconds, then try again."),
                 json!({ "retry_after_s": retry_after_s }),
             ),
             ApiError::Internal(_) => (
-                codes::INTERNAL,
+                ErrorCode::Internal,
                 "The server failed to handle this request. Nothing was changed; try again in a moment.".to_owned(),
                 Value::Null,
             ),
         };
         ErrorBody {
             error: ErrorDetail {
-                code: code.to_owned(),
+                code,
                 message,
                 details,
             },
@@ -176,10 +176,10 @@ fn byte_size(bytes: usize) -> String {
 }
 
 /// An error body built outside a handler (fallbacks, panics, middleware rejections).
-pub fn error_response(status: StatusCode, code: &str, message: &str) -> Response {
+pub fn error_response(status: StatusCode, code: ErrorCode, message: &str) -> Response {
     let body = ErrorBody {
         error: ErrorDetail {
-            code: code.to_owned(),
+            code,
             message: message.to_owned(),
             details: Value::Null,
         },

@@ -4,7 +4,7 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
-use spartex_api::{codes, AgentControl, Event, EventPayload};
+use spartex_api::{AgentControl, ErrorCode, Event, EventPayload};
 use tokio::sync::MutexGuard;
 
 use crate::error::{ApiError, ApiResult};
@@ -70,7 +70,7 @@ impl<'a> Write<'a> {
         match write.tx.stored_response(&scope.principal_id, key).await? {
             None => Ok(Begun::Fresh(write)),
             Some(stored) if stored.method != scope.method || stored.path != scope.path => Err(ApiError::Invalid {
-                code: codes::IDEMPOTENCY_KEY_REUSED,
+                code: ErrorCode::IdempotencyKeyReused,
                 message: format!(
                     "This Idempotency-Key was already used for {} {}. Use a new key for each distinct change.",
                     stored.method, stored.path
@@ -78,7 +78,7 @@ impl<'a> Write<'a> {
             }),
             Some(stored) if stored.request_hash.is_some() && stored.request_hash != scope.request_hash => {
                 Err(ApiError::Invalid {
-                    code: codes::IDEMPOTENCY_KEY_REUSED,
+                    code: ErrorCode::IdempotencyKeyReused,
                     message: "This Idempotency-Key was already used with a different body, so this \
                               change was not applied. Use a new key for each distinct change, and \
                               the same key only to retry the very same request."

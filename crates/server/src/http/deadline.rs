@@ -18,7 +18,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::Response;
 use hyper::body::{Body as HttpBody, Frame, SizeHint};
-use spartex_api::codes;
+use spartex_api::ErrorCode;
 use tokio::time::Sleep;
 
 use crate::error::error_response;
@@ -45,7 +45,7 @@ pub async fn body_deadline(
     }
     let mut response = error_response(
         StatusCode::REQUEST_TIMEOUT,
-        codes::REQUEST_TIMEOUT,
+        ErrorCode::RequestTimeout,
         &format!(
             "The request body did not arrive within {} s of its headers. Send it all at once, right after them.",
             timeout.as_secs()

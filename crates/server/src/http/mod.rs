@@ -15,7 +15,7 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{header, Request, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
-use spartex_api::codes;
+use spartex_api::ErrorCode;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 use utoipa::OpenApi;
@@ -49,12 +49,12 @@ pub fn router(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
     let router = routes
         .route("/api/v1/openapi.json", axum::routing::get(move || async move { axum::Json(api) }))
         .fallback(|| async {
-            error_response(StatusCode::NOT_FOUND, codes::NOT_FOUND, "There is no such route. See /api/v1/openapi.json.")
+            error_response(StatusCode::NOT_FOUND, ErrorCode::NotFound, "There is no such route. See /api/v1/openapi.json.")
         })
         .method_not_allowed_fallback(|| async {
             error_response(
                 StatusCode::METHOD_NOT_ALLOWED,
-                codes::METHOD_NOT_ALLOWED,
+                ErrorCode::MethodNotAllowed,
                 "This route does not take that method. See /api/v1/openapi.json.",
             )
         })
@@ -72,7 +72,7 @@ pub fn router(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
             tracing::error!("a request handler panicked");
             error_response(
                 StatusCode::INTERNAL_SERVER_ERROR,
-                codes::INTERNAL,
+                ErrorCode::Internal,
                 "The server failed to handle this request. Nothing was changed; try again in a moment.",
             )
         }))
@@ -102,19 +102,19 @@ async fn contract_errors_only(State(max_body): State<usize>, response: Response)
     }
     let (code, message) = match status {
         StatusCode::NOT_FOUND => (
-            codes::NOT_FOUND,
+            ErrorCode::NotFound,
             "There is no such route. See /api/v1/openapi.json.",
         ),
         StatusCode::METHOD_NOT_ALLOWED => (
-            codes::METHOD_NOT_ALLOWED,
+            ErrorCode::MethodNotAllowed,
             "This route does not take that method.",
         ),
         s if s.is_client_error() => (
-            codes::BAD_REQUEST,
+            ErrorCode::BadRequest,
             "The request could not be understood; check its headers and body.",
         ),
         _ => (
-            codes::INTERNAL,
+            ErrorCode::Internal,
             "The server failed to handle this request. Try again in a moment.",
         ),
     };

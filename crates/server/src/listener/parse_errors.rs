@@ -12,7 +12,7 @@ use std::io;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
-use spartex_api::{codes, ErrorBody, ErrorDetail};
+use spartex_api::{ErrorBody, ErrorCode, ErrorDetail};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 pub struct ParseErrorBodies<T> {
@@ -164,7 +164,7 @@ fn with_error_body(head: &[u8]) -> Option<Vec<u8>> {
     }
     let body = serde_json::to_vec(&ErrorBody {
         error: ErrorDetail {
-            code: codes::BAD_REQUEST.to_owned(),
+            code: ErrorCode::BadRequest.to_owned(),
             message: message.to_owned(),
             details: serde_json::Value::Null,
         },

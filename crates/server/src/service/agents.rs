@@ -2,8 +2,8 @@
 
 use serde_json::json;
 use spartex_api::{
-    codes, Agent, AgentStatus, HeartbeatRequest, HeartbeatResponse, Project, ProjectStatus, Stop,
-    Task, TaskStatus, UpsertTaskRequest,
+    Agent, AgentStatus, ErrorCode, HeartbeatRequest, HeartbeatResponse, Project, ProjectStatus,
+    Stop, Task, TaskStatus, UpsertTaskRequest,
 };
 
 use super::{budget, new_id, text_field};
@@ -23,7 +23,7 @@ pub async fn acting_agent(w: &mut Write<'_>, principal: &AgentPrincipal) -> ApiR
         .await?;
     if matches!(agent.status, AgentStatus::Stopping | AgentStatus::Stopped) {
         return Err(ApiError::Conflict {
-            code: codes::AGENT_STOPPED,
+            code: ErrorCode::AgentStopped,
             message: "This agent was stopped; it may not act until a manager resumes its project."
                 .into(),
             details: json!({ "agent_status": agent.status }),

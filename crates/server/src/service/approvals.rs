@@ -2,8 +2,8 @@
 
 use serde_json::json;
 use spartex_api::{
-    codes, AgentStatus, Approval, ApprovalStatus, DecidedBy, Decision, DecisionRequest, OnExpiry,
-    Project, ProjectStatus, RequestApproval, Role,
+    AgentStatus, Approval, ApprovalStatus, DecidedBy, Decision, DecisionRequest, ErrorCode,
+    OnExpiry, Project, ProjectStatus, RequestApproval, Role,
 };
 
 use super::{agents::acting_agent, budget, new_id, text_field};
@@ -56,7 +56,7 @@ pub async fn decide(
     }
     if req.seen_version != approval.version {
         return Err(ApiError::Conflict {
-            code: codes::APPROVAL_CHANGED,
+            code: ErrorCode::ApprovalChanged,
             message: "This request changed after you looked at it. Review the new version, then decide again.".into(),
             details: json!({ "approval": approval }),
         });
@@ -81,37 +81,16 @@ pub async fn decide(
 
 fn expired(approval: &Approval) -> ApiError {
     ApiError::Gone {
-        code: codes::APPROVAL_EXPIRED,
-        message: format!(
-            "This request expired at {} UTC and was {} without a decision. Nothing was changed.",
-            approval.expires_at.format("%H:%M"),
-            match approval.on_expiry {
-                OnExpiry::Reject => "rejected",
-                OnExpiry::Approve => "approved",
-            }
-        ),
+        code: ErrorCode::ApprovalExpired,
+        message: approval.expired_message(),
         details: json!({ "approval": approval }),
     }
 }
 
 fn already_decided(approval: &Approval) -> ApiError {
-    let who = approval.decided_by.as_ref().map_or_else(
-        || "someone".to_owned(),
-        |by| match by.role {
-            Some(role) => format!("{} ({role})", by.name),
-            None => by.name.clone(),
-        },
-    );
-    let when = approval
-        .decided_at
-        .map(|t| format!(" at {} UTC", t.format("%H:%M")))
-        .unwrap_or_default();
     ApiError::Conflict {
-        code: codes::APPROVAL_ALREADY_DECIDED,
-        message: format!(
-            "Already {} by {who}{when}. Your decision was not applied.",
-            approval.status
-        ),
+        code: ErrorCode::ApprovalAlreadyDecided,
+        message: approval.already_decided_message(),
         details: json!({
             "approval": approval,
             "decided_by": approval.decided_by,
@@ -132,7 +111,7 @@ pub async fn request(
         ProjectStatus::Active => {}
         ProjectStatus::Paused => {
             return Err(ApiError::Conflict {
-                code: codes::PROJECT_STOPPED,
+                code: ErrorCode::ProjectStopped,
                 message:
                     "The project is paused (its budget is spent); ask again once it is resumed."
                         .into(),
@@ -141,7 +120,7 @@ pub async fn request(
         }
         status => {
             return Err(ApiError::Conflict {
-                code: codes::PROJECT_STOPPED,
+                code: ErrorCode::ProjectStopped,
                 message: format!("The project is {status}; it takes no new approval requests."),
                 details: json!({ "project_status": status }),
             })
@@ -170,7 +149,7 @@ pub async fn request(
     }
     if is_reserved_kind(&kind) {
         return Err(ApiError::Invalid {
-            code: codes::RESERVED_KIND,
+            code: ErrorCode::ReservedKind,
             message: format!(
                 "`{kind}` is a kind only the server raises (budgets and other guardrails); \
                  name your request after what the agent wants to do, e.g. `spend_budget`."

@@ -2,7 +2,9 @@
 
 use std::net::IpAddr;
 
-use spartex_api::{codes, LoginRequest, LogoutRequest, RefreshRequest, Tenant, TokenPair, User};
+use spartex_api::{
+    ErrorCode, LoginRequest, LogoutRequest, RefreshRequest, Tenant, TokenPair, User,
+};
 
 use super::new_id;
 use crate::auth::{
@@ -36,7 +38,7 @@ pub async fn login(state: &AppState, client: IpAddr, req: LoginRequest) -> ApiRe
         Some(credentials) if password_ok => credentials,
         _ => {
             return Err(ApiError::Unauthenticated {
-                code: codes::INVALID_CREDENTIALS,
+                code: ErrorCode::InvalidCredentials,
                 message: "The email or password is wrong. Check both and try again.".into(),
             });
         }
@@ -99,7 +101,7 @@ pub async fn refresh(state: &AppState, req: RefreshRequest) -> ApiResult<TokenPa
             w.commit().await?;
             tracing::warn!(session = %row.session_id, "refresh token reused; the session family was revoked");
             return Err(ApiError::Unauthenticated {
-                code: codes::REFRESH_TOKEN_REUSED,
+                code: ErrorCode::RefreshTokenReused,
                 message: "This refresh token was already used, so it may have been copied. Every token of this \
                           sign-in was revoked to be safe. Sign in again."
                     .into(),
@@ -107,7 +109,7 @@ pub async fn refresh(state: &AppState, req: RefreshRequest) -> ApiResult<TokenPa
         }
         None if row.expires_at_ms <= now_ms => {
             return Err(ApiError::Unauthenticated {
-                code: codes::TOKEN_EXPIRED,
+                code: ErrorCode::TokenExpired,
                 message: "This sign-in has expired. Sign in again.".into(),
             });
         }

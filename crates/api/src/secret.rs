@@ -1,4 +1,5 @@
-//! A secret value whose `Debug` and `Display` print `***`, so a stray log line cannot leak it.
+//! A secret value (a password, a token, a key) whose `Debug` and `Display` print `***`, so a
+//! stray log line cannot leak it. Defined once for the server, the core and every face.
 
 use serde::{Deserialize, Serialize};
 
@@ -13,6 +14,13 @@ impl Secret {
 
     pub fn expose(&self) -> &str {
         &self.0
+    }
+}
+
+impl std::str::FromStr for Secret {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Secret(s.to_owned()))
     }
 }
 

@@ -1,0 +1,38 @@
+//! Sentences that the server and the clients both say, written once so a person reads the same
+//! words whichever side noticed first.
+
+use crate::{Approval, OnExpiry};
+
+impl Approval {
+    /// Why a decision on an approval someone already decided was not applied: "Already approved
+    /// by Marco Rossi (manager) at 14:02 UTC. Your decision was not applied."
+    pub fn already_decided_message(&self) -> String {
+        let who = self.decided_by.as_ref().map_or_else(
+            || " by someone".to_owned(),
+            |by| match by.role {
+                Some(role) => format!(" by {} ({role})", by.name),
+                None => format!(" by {}", by.name),
+            },
+        );
+        let when = self
+            .decided_at
+            .map(|t| format!(" at {} UTC", t.format("%H:%M")))
+            .unwrap_or_default();
+        format!(
+            "Already {}{who}{when}. Your decision was not applied.",
+            self.status
+        )
+    }
+
+    /// Why a decision on an expired approval was not applied.
+    pub fn expired_message(&self) -> String {
+        format!(
+            "This request expired at {} UTC and was {} without a decision. Nothing was changed.",
+            self.expires_at.format("%H:%M"),
+            match self.on_expiry {
+                OnExpiry::Reject => "rejected",
+                OnExpiry::Approve => "approved",
+            }
+        )
+    }
+}
