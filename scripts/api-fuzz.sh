@@ -34,7 +34,7 @@ fi
 server_bin=${SPARTEX_SERVER_BIN:-}
 if [[ -z $server_bin ]]; then
     export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
-    cargo build --quiet -p spartex-server --locked
+    cargo build --quiet -p spartex-server-bin --locked
     server_bin=$root/target/debug/spartex-server
 fi
 

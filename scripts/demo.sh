@@ -31,13 +31,13 @@ mkdir -p .demo
 url=http://127.0.0.1:8080
 
 if $server_only; then
-    exec cargo run --release --locked -p spartex-server -- \
+    exec cargo run --release --locked -p spartex-server-bin -- \
         --demo --demo-pace "$pace" --database-url "sqlite://$PWD/.demo/spartex-demo.db"
 fi
 
 echo "==> building the UI and the release binaries (the first build takes about 10 minutes)"
 npm --prefix ui run build
-cargo build --release --locked -p spartex-server -p spartex -p spartex-desktop --features spartex-desktop/custom-protocol
+cargo build --release --locked -p spartex-server-bin -p spartex -p spartex-desktop --features spartex-desktop/custom-protocol
 
 ./target/release/spartex-server --demo --demo-pace "$pace" \
     --database-url "sqlite://$PWD/.demo/spartex-demo.db" >.demo/server.log 2>&1 &

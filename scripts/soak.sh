@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 duration=${1:-600}
 export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 
-cargo build --release --locked -p spartex-server >&2
+cargo build --release --locked -p spartex-server-bin >&2
 work=$(mktemp -d)
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 log="$work/server.log"

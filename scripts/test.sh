@@ -20,7 +20,7 @@ cargo fmt --all --check
 echo "==> lint"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "==> API fuzzing: the server against its own OpenAPI document"
-cargo build -p spartex-server --locked
+cargo build -p spartex-server-bin --locked
 SPARTEX_SERVER_BIN="$PWD/target/debug/spartex-server" bash scripts/api-fuzz.sh
 # Last, so that the test runner's summary closes the run.
 echo "==> tests (in a throwaway desktop session: D-Bus, gnome-keyring, dunst, Xvfb)"

@@ -222,7 +222,7 @@ async fn warm_cache(home: &Path, service: &str) {
     let server = spartex_server::start(settings, Arc::new(SystemClock))
         .await
         .expect("the server starts");
-    spartex_server::demo::seed::ensure_seeded(&server.state, &ServerSecret::new(PASSWORD))
+    spartex_demo::seed::ensure_seeded(&server.state, &ServerSecret::new(PASSWORD))
         .await
         .expect("seeded");
     let core = Core::new(CoreConfig {

@@ -156,10 +156,9 @@ async fn server_world() -> ServerWorld {
     let server = spartex_server::start(settings, Arc::new(SystemClock))
         .await
         .expect("starts");
-    let world =
-        spartex_server::demo::seed::ensure_seeded(&server.state, &ServerSecret::new(PASSWORD))
-            .await
-            .expect("seeds");
+    let world = spartex_demo::seed::ensure_seeded(&server.state, &ServerSecret::new(PASSWORD))
+        .await
+        .expect("seeds");
     let tenant_id = server
         .state
         .store

@@ -1,5 +1,5 @@
 //! The reference Spartex server: the v1 wire contract (`shared/design/protocol.md`) on axum
-//! and sqlx, with demo seeding and simulated agent workers.
+//! and sqlx. The binary (`crates/server-bin`) and the demo world (`crates/demo`) are beside it.
 //!
 //! [`start`] runs a server on a listener and returns a handle; the binary and the tests both
 //! use it, so tests exercise the real server over real sockets.
@@ -7,7 +7,6 @@
 pub mod auth;
 pub mod clock;
 pub mod config;
-pub mod demo;
 pub mod error;
 pub mod http;
 pub mod hub;

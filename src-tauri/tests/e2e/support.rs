@@ -12,9 +12,9 @@ use std::time::Duration;
 use fantoccini::elements::Element;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
+use spartex_demo::{seed::ensure_seeded, workers};
 use spartex_server::clock::SystemClock;
 use spartex_server::config::{Secret, Settings};
-use spartex_server::demo::{seed::ensure_seeded, workers};
 use spartex_server::RunningServer;
 use tokio::process::{Child, Command};
 
@@ -46,7 +46,7 @@ pub struct DemoServer {
     database_url: String,
     server: Option<RunningServer>,
     workers: Option<workers::Workers>,
-    agents: Vec<spartex_server::demo::seed::DemoAgent>,
+    agents: Vec<spartex_demo::seed::DemoAgent>,
     _dir: tempfile::TempDir,
 }
 
@@ -103,12 +103,10 @@ impl DemoServer {
     }
 }
 
-fn clone_agents(
-    agents: &[spartex_server::demo::seed::DemoAgent],
-) -> Vec<spartex_server::demo::seed::DemoAgent> {
+fn clone_agents(agents: &[spartex_demo::seed::DemoAgent]) -> Vec<spartex_demo::seed::DemoAgent> {
     agents
         .iter()
-        .map(|a| spartex_server::demo::seed::DemoAgent {
+        .map(|a| spartex_demo::seed::DemoAgent {
             agent: a.agent.clone(),
             project_name: a.project_name.clone(),
             token: a.token.clone(),

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use serde_json::json;
-use spartex_server::demo::workers;
+use spartex_demo::workers;
 
 use crate::support::{exit, Cli, TestServer, LAUNCH, MANAGER, ONCALL, SPRING};
 

@@ -7,9 +7,9 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use spartex_core::secrets::InsecureFileSecretStore;
 use spartex_core::{Account, Core, CoreConfig, Secret};
+use spartex_demo::seed::{ensure_seeded, DemoAgent};
 use spartex_server::clock::ManualClock;
 use spartex_server::config::{Secret as ServerSecret, Settings};
-use spartex_server::demo::seed::{ensure_seeded, DemoAgent};
 use spartex_server::RunningServer;
 
 pub const PASSWORD: &str = "core-test-password";

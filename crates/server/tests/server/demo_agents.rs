@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use serde_json::json;
-use spartex_server::demo::workers::spawn_all;
+use spartex_demo::workers::spawn_all;
 
 use crate::support::{project_id, TestServer, NEWSLETTER, SPRING};
 
@@ -132,10 +132,8 @@ async fn slow_paced_workers_stop_on_their_own_when_the_demo_shuts_down() {
     assert_eq!(stuck, 0, "workers had to be aborted");
 }
 
-fn clone_agent(
-    agent: &spartex_server::demo::seed::DemoAgent,
-) -> spartex_server::demo::seed::DemoAgent {
-    spartex_server::demo::seed::DemoAgent {
+fn clone_agent(agent: &spartex_demo::seed::DemoAgent) -> spartex_demo::seed::DemoAgent {
+    spartex_demo::seed::DemoAgent {
         agent: agent.agent.clone(),
         project_name: agent.project_name.clone(),
         token: agent.token.clone(),

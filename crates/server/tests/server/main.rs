@@ -3,7 +3,6 @@
 mod approvals;
 mod auth;
 mod bad_input;
-mod binary;
 mod budget;
 mod connections;
 mod demo_agents;

@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
+use spartex_demo as demo;
 use spartex_server::clock::SystemClock;
 use spartex_server::config::{Secret, Settings};
-use spartex_server::demo;
 use tracing_subscriber::EnvFilter;
 
 /// The reference Spartex server: the v1 contract on SQLite, with an optional demo world.

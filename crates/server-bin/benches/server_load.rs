@@ -3,7 +3,7 @@
 //! Run it with
 //!
 //! ```text
-//! cargo bench -p spartex-server --bench server_load
+//! cargo bench -p spartex-server-bin --bench server_load
 //! ```
 //!
 //! It starts the release server binary as a child process (`--demo --demo-pace 3600`, so the

@@ -5,13 +5,13 @@ use spartex_api::{
     Agent, AgentStatus, CreateAgentRequest, CreateProjectRequest, Project, Role, Tenant, User,
 };
 
-use crate::auth::{hash_password, new_opaque_token, AGENT_TOKEN_PREFIX};
-use crate::config::Secret;
-use crate::error::ApiResult;
-use crate::service::{new_id, projects};
-use crate::state::AppState;
-use crate::store::{DocFilter, DocKind, NewCost};
-use crate::write::Write;
+use spartex_server::auth::{hash_password, new_opaque_token, AGENT_TOKEN_PREFIX};
+use spartex_server::config::Secret;
+use spartex_server::error::ApiResult;
+use spartex_server::service::{new_id, projects};
+use spartex_server::state::AppState;
+use spartex_server::store::{DocFilter, DocKind, NewCost};
+use spartex_server::write::Write;
 
 pub struct DemoUser {
     pub role: Role,

@@ -8,7 +8,8 @@ use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::process::{Child, Command};
 use tokio::sync::mpsc;
 
-use crate::support::PATIENCE;
+/// How long a test waits for something that should happen at once; a ceiling, never a sleep.
+const PATIENCE: Duration = Duration::from_secs(10);
 
 /// A server process on a free port with a database of its own; its output, line by line.
 struct Server {

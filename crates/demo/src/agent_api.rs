@@ -10,7 +10,7 @@ use spartex_api::{AgentControl, ErrorBody};
 use tokio::sync::{mpsc, watch};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
-use crate::config::Secret;
+use spartex_server::config::Secret;
 
 /// Resolves once the demo is shutting down (at once if it already is).
 pub(super) async fn stopped(shutdown: &mut watch::Receiver<bool>) {
