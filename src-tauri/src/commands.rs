@@ -31,7 +31,7 @@ pub async fn sign_in(
 ) -> CommandResult<AccountInfo> {
     if server_url.trim().is_empty() || email.trim().is_empty() || password.is_empty() {
         return Err(CommandError {
-            code: "invalid".into(),
+            code: spartex_core::ErrorKind::Invalid,
             message: "Enter the server URL, your email and your password.".into(),
         });
     }

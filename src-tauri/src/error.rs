@@ -2,22 +2,20 @@
 //! user can act on. Every command returns `Result<T, CommandError>`.
 
 use serde::Serialize;
-use spartex_core::CoreError;
+use spartex_core::{CoreError, ErrorKind};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 pub struct CommandError {
-    /// `offline`, `signed_out`, `forbidden`, `not_found`, `conflict`, `gone`, `invalid`,
-    /// `rate_limited`, `server_error`, `bad_server`, `secret_store`, `local_storage`,
-    /// `account`, `local`, or `no_account` when nobody is signed in.
-    pub code: String,
+    /// What kind of failure, a closed set the UI branches on.
+    pub code: ErrorKind,
     pub message: String,
 }
 
 impl CommandError {
     pub fn no_account() -> Self {
         CommandError {
-            code: "no_account".into(),
+            code: ErrorKind::NoAccount,
             message: "Nobody is signed in. Sign in to a Spartex server first.".into(),
         }
     }
@@ -26,7 +24,7 @@ impl CommandError {
 impl From<CoreError> for CommandError {
     fn from(error: CoreError) -> Self {
         let message = match &error {
-            // The core's wording points CLI users at commands; the app has buttons instead.
+            // The app says what happens next in its own terms: it has buttons, not commands.
             CoreError::NoAccount => {
                 return CommandError::no_account();
             }
@@ -36,7 +34,7 @@ impl From<CoreError> for CommandError {
             other => other.to_string(),
         };
         CommandError {
-            code: error.code().to_owned(),
+            code: error.kind(),
             message,
         }
     }
@@ -53,7 +51,7 @@ mod tests {
         let error = CommandError::from(CoreError::Forbidden {
             message: "Only managers and owners can resume a project.".into(),
         });
-        assert_eq!(error.code, "forbidden");
+        assert_eq!(error.code, ErrorKind::Forbidden);
         assert_eq!(
             error.message,
             "Only managers and owners can resume a project."
@@ -66,8 +64,11 @@ mod tests {
             what: "approval",
             id: "ap_1".into(),
         });
-        assert_eq!(error.code, "not_found");
+        assert_eq!(error.code, ErrorKind::NotFound);
         assert!(!error.message.contains("spartex sync"), "{}", error.message);
-        assert_eq!(CommandError::from(CoreError::NoAccount).code, "no_account");
+        assert_eq!(
+            CommandError::from(CoreError::NoAccount).code,
+            ErrorKind::NoAccount
+        );
     }
 }

@@ -7,16 +7,18 @@ use std::time::Duration;
 use serde::Serialize;
 use spartex_api::{Decision, Stop, StopStatus};
 use spartex_core::notify::{DesktopNotifier, NotificationAction};
+use spartex_core::rules::ApprovalBlocker;
 use spartex_core::{
-    Account, Change, Core, CoreConfig, CoreError, CoreResult, Outcome, Queued, Secret,
+    Account, Change, Core, CoreConfig, CoreError, Outcome, OutcomeResult, Queued,
+    Secret,
 };
 
 use crate::out::outln;
-use crate::{render, Cli, Command, Ended};
+use crate::{render, Cli, CliError, CliResult, Command, Ended};
 
-pub async fn run(cli: Cli) -> CoreResult<Ended> {
+pub async fn run(cli: Cli) -> CliResult<Ended> {
     let config = if cli.insecure_file_secrets {
-        CoreConfig::insecure_file_secrets(spartex_core::engine::default_data_dir()?)
+        CoreConfig::insecure_file_secrets(spartex_core::core::default_data_dir()?)
     } else {
         CoreConfig::os_default()?
     };
@@ -79,7 +81,7 @@ fn print<T: Serialize>(json: bool, value: &T, text: impl FnOnce()) {
     }
 }
 
-async fn login(core: &Core, server: &str, email: &str, json: bool) -> CoreResult<Ended> {
+async fn login(core: &Core, server: &str, email: &str, json: bool) -> CliResult<Ended> {
     let password = match std::env::var("SPARTEX_PASSWORD") {
         Ok(password) => Secret::new(password),
         Err(_) => Secret::new(
@@ -93,7 +95,7 @@ async fn login(core: &Core, server: &str, email: &str, json: bool) -> CoreResult
     ended
 }
 
-async fn sync_after_login(account: &Account, json: bool) -> CoreResult<Ended> {
+async fn sync_after_login(account: &Account, json: bool) -> CliResult<Ended> {
     let info = account.info().clone();
     if !json {
         outln!(
@@ -140,7 +142,7 @@ async fn with_account(
     command: Command,
     json: bool,
     offline: bool,
-) -> CoreResult<Ended> {
+) -> CliResult<Ended> {
     match command {
         Command::Status => {
             let reachable = refresh(account, offline).await;
@@ -269,7 +271,7 @@ async fn with_account(
 }
 
 /// Finds a pending approval by id or unique prefix.
-async fn find_approval(account: &Account, id: &str) -> CoreResult<String> {
+async fn find_approval(account: &Account, id: &str) -> CliResult<String> {
     let matches: Vec<String> = account
         .approvals(false)
         .await?
@@ -282,11 +284,11 @@ async fn find_approval(account: &Account, id: &str) -> CoreResult<String> {
         [] => Err(CoreError::NotCached {
             what: "approval",
             id: id.to_owned(),
-        }),
-        _ => Err(CoreError::Invalid {
-            code: "ambiguous_id".into(),
-            message: format!("`{id}` matches several approvals; give more of the id."),
-        }),
+        }
+        .into()),
+        _ => Err(CliError::Usage(format!(
+            "`{id}` matches several approvals; give more of the id."
+        ))),
     }
 }
 
@@ -297,7 +299,7 @@ async fn decide(
     comment: Option<String>,
     json: bool,
     offline: bool,
-) -> CoreResult<Ended> {
+) -> CliResult<Ended> {
     refresh(account, offline).await;
     let id = find_approval(account, id).await?;
     let view = account.approval(&id).await?;
@@ -306,17 +308,23 @@ async fn decide(
         Ok(queued) => report_queued(&queued, json),
         // Decided elsewhere first, and the cache already knows: the same report, on the same
         // stream and with the same exit code, as when the server refuses the decision.
-        Err(CoreError::Conflict { code, message, .. }) => {
+        Err(CoreError::Blocked {
+            blocker:
+                blocker @ (ApprovalBlocker::AlreadyDecided
+                | ApprovalBlocker::Sending
+                | ApprovalBlocker::ProjectStopped),
+            message,
+        }) => {
             let verb = match decision {
                 Decision::Approve => "Approve",
                 Decision::Reject => "Reject",
             };
             let outcome = Outcome {
                 at: chrono::Utc::now(),
-                result: if code == "approval_already_decided" {
-                    "already_decided".into()
+                result: if blocker == ApprovalBlocker::AlreadyDecided {
+                    OutcomeResult::AlreadyDecided
                 } else {
-                    "refused".into()
+                    OutcomeResult::Refused
                 },
                 action: format!("{verb} “{}”", view.approval.title),
                 message,
@@ -330,11 +338,11 @@ async fn decide(
             );
             Ok(Ended::Refused)
         }
-        Err(other) => Err(other),
+        Err(other) => Err(other.into()),
     }
 }
 
-fn report_queued(queued: &Queued, json: bool) -> CoreResult<Ended> {
+fn report_queued(queued: &Queued, json: bool) -> CliResult<Ended> {
     print(json, queued, || {
         match (&queued.outcome, queued.delivered, &queued.waiting_because) {
         (Some(outcome), true, _) => outln!("{}", outcome.message),
@@ -362,16 +370,15 @@ async fn stop(
     yes: bool,
     json: bool,
     offline: bool,
-) -> CoreResult<Ended> {
+) -> CliResult<Ended> {
     refresh(account, offline).await;
     let target = match (&project, all) {
         (Some(project), false) => Some(account.project(project).await?.project),
         (None, true) => None,
         _ => {
-            return Err(CoreError::Invalid {
-                code: "usage".into(),
-                message: "Name a project to stop, or pass --all.".into(),
-            })
+            return Err(CliError::Usage(
+                "Name a project to stop, or pass --all.".into(),
+            ))
         }
     };
     if !yes {
@@ -384,10 +391,9 @@ async fn stop(
                 format!("the agents of {}", p.name)
             });
         if !std::io::stdin().is_terminal() {
-            return Err(CoreError::Invalid {
-                code: "confirmation".into(),
-                message: format!("Stopping {what} needs confirmation; pass --yes."),
-            });
+            return Err(CliError::Usage(format!(
+                "Stopping {what} needs confirmation; pass --yes."
+            )));
         }
         eprint!("This halts {what}. Type “{expected}” to confirm: ");
         let _ = std::io::stderr().flush();
@@ -514,7 +520,7 @@ async fn stop(
     Ok(Ended::Done)
 }
 
-async fn watch(core: &Core, account: &Account, json: bool, no_notify: bool) -> CoreResult<Ended> {
+async fn watch(core: &Core, account: &Account, json: bool, no_notify: bool) -> CliResult<Ended> {
     let mut changes = account.subscribe();
     let running = account.start();
     let (responses, mut clicked) = tokio::sync::mpsc::unbounded_channel();

@@ -10,6 +10,7 @@ mod render;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use spartex_core::rules::ApprovalBlocker;
 use spartex_core::CoreError;
 
 /// Oversee Spartex agent teams from the terminal: projects, approvals, chat, emergency stop.
@@ -121,19 +122,59 @@ pub enum Ended {
     Refused,
 }
 
-fn exit_code(error: &CoreError) -> u8 {
+/// What a command can fail with: the core's errors, and a command line the CLI cannot act on.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error(transparent)]
+    Core(#[from] CoreError),
+    /// The command line asks for something ambiguous or unconfirmed.
+    #[error("{0}")]
+    Usage(String),
+}
+
+pub type CliResult<T> = Result<T, CliError>;
+
+fn exit_code(error: &CliError) -> u8 {
+    let CliError::Core(error) = error else {
+        return exit::USAGE;
+    };
     match error {
         CoreError::SignedOut { .. }
         | CoreError::Forbidden { .. }
         | CoreError::NoAccount
         | CoreError::Secrets(_) => exit::AUTH,
         CoreError::Conflict { .. } | CoreError::Gone { .. } => exit::CONFLICT,
+        CoreError::Blocked { blocker, .. } => match blocker {
+            ApprovalBlocker::RoleTooLow => exit::AUTH,
+            ApprovalBlocker::NoPreview => exit::USAGE,
+            ApprovalBlocker::AlreadyDecided
+            | ApprovalBlocker::Sending
+            | ApprovalBlocker::ProjectStopped
+            | ApprovalBlocker::Expired => exit::CONFLICT,
+        },
         CoreError::UnknownAccount(_)
         | CoreError::AmbiguousAccount(_)
         | CoreError::NotCached { .. }
-        | CoreError::Invalid { .. } => exit::USAGE,
+        | CoreError::Invalid { .. }
+        | CoreError::EmptyMessage
+        | CoreError::BadServerUrl { .. } => exit::USAGE,
         _ => exit::FAILURE,
     }
+}
+
+/// What to do next, in the terminal's terms: the core's messages name no command.
+fn hint(error: &CliError) -> Option<&'static str> {
+    let CliError::Core(error) = error else {
+        return None;
+    };
+    Some(match error {
+        CoreError::SignedOut { .. } => "Sign in again with `spartex login`.",
+        CoreError::NoAccount => "Sign in with `spartex login --server URL --email EMAIL`.",
+        CoreError::UnknownAccount(_) => "`spartex accounts` lists the signed-in accounts.",
+        CoreError::AmbiguousAccount(_) => "Pick one with --account.",
+        CoreError::NotCached { .. } => "Run `spartex sync`, or check the id.",
+        _ => return None,
+    })
 }
 
 fn main() -> ExitCode {
@@ -164,7 +205,10 @@ fn main() -> ExitCode {
         Ok(Ended::QueuedOffline) => ExitCode::from(exit::QUEUED_OFFLINE),
         Ok(Ended::Refused) => ExitCode::from(exit::CONFLICT),
         Err(error) => {
-            eprintln!("error: {error}");
+            match hint(&error) {
+                Some(hint) => eprintln!("error: {error} {hint}"),
+                None => eprintln!("error: {error}"),
+            }
             ExitCode::from(exit_code(&error))
         }
     }

@@ -1,19 +1,24 @@
-//! One signed-in account: its session, its cache, its change channel, and the actions a face
-//! can take. Reads come from the cache (they work offline); writes go through the outbox.
+//! One signed-in account, the facade the faces use: its cache, its change channel, and the
+//! actions a face can take. Reads come from the cache (they work offline); writes go through
+//! the outbox. Keeping in step ([`Syncer`]) and delivering ([`Delivery`]) are parts of their own.
 
 use std::sync::Arc;
 
 use chrono::Utc;
 use serde::Serialize;
 use spartex_api::{Decision, Stop};
-use tokio::sync::{broadcast, watch, Mutex, Notify};
+use spartex_policy::{approval_blocker, ApprovalBlocker, DecisionContext};
+use tokio::sync::{broadcast, watch, Notify};
 
-use crate::accounts::AccountInfo;
+use crate::actions::QueuedAction;
+use crate::changes::{OutcomeResult, Publisher};
+use crate::delivery::{Delivery, FlushReport};
 use crate::error::{CoreError, CoreResult};
-use crate::rules::{approval_blocker, ApprovalBlocker};
+use crate::registry::AccountInfo;
 use crate::session::Session;
 use crate::store::views::{ApprovalView, MessageView, ProjectSummary, ProjectView, SearchHit};
-use crate::store::{meta, OutboxEntry, QueuedAction, Store};
+use crate::store::{meta, OutboxEntry, Store};
+use crate::sync::{SyncReport, Syncer};
 use crate::{Change, LinkState, Outcome};
 
 #[derive(Clone)]
@@ -21,12 +26,10 @@ pub struct Account(Arc<Inner>);
 
 struct Inner {
     info: AccountInfo,
-    session: Session,
     store: Store,
-    changes: broadcast::Sender<Change>,
-    link: watch::Sender<LinkState>,
-    outbox_wakeup: Notify,
-    delivery: Mutex<()>,
+    publisher: Publisher,
+    syncer: Syncer,
+    delivery: Delivery,
 }
 
 /// What `status` shows: the link, how fresh the cache is, what waits to be sent.
@@ -56,16 +59,28 @@ pub struct Queued {
 
 impl Account {
     pub(crate) fn new(info: AccountInfo, session: Session, store: Store) -> Account {
-        let (changes, _) = broadcast::channel(4096);
-        let (link, _) = watch::channel(LinkState::Offline);
+        let session = Arc::new(session);
+        let publisher = Publisher::new();
+        let outbox_wakeup = Arc::new(Notify::new());
+        let syncer = Syncer::new(
+            &info.id,
+            session.clone(),
+            store.clone(),
+            publisher.clone(),
+            outbox_wakeup.clone(),
+        );
+        let delivery = Delivery::new(
+            session.clone(),
+            store.clone(),
+            publisher.clone(),
+            outbox_wakeup,
+        );
         Account(Arc::new(Inner {
             info,
-            session,
             store,
-            changes,
-            link,
-            outbox_wakeup: Notify::new(),
-            delivery: Mutex::new(()),
+            publisher,
+            syncer,
+            delivery,
         }))
     }
 
@@ -77,50 +92,27 @@ impl Account {
         &self.0.store
     }
 
-    pub(crate) fn session(&self) -> &Session {
-        &self.0.session
-    }
-
-    pub(crate) fn delivery_lock(&self) -> &Mutex<()> {
-        &self.0.delivery
-    }
-
-    pub(crate) fn outbox_wakeup(&self) -> &Notify {
-        &self.0.outbox_wakeup
-    }
-
-    pub(crate) fn wake_outbox(&self) {
-        self.0.outbox_wakeup.notify_one();
-    }
-
     /// Every change to this account's cache, as it is applied.
     pub fn subscribe(&self) -> broadcast::Receiver<Change> {
-        self.0.changes.subscribe()
+        self.0.publisher.subscribe()
     }
 
     pub fn link(&self) -> LinkState {
-        *self.0.link.borrow()
+        self.0.publisher.link()
     }
 
     pub fn watch_link(&self) -> watch::Receiver<LinkState> {
-        self.0.link.subscribe()
+        self.0.publisher.watch_link()
     }
 
-    pub(crate) fn set_link(&self, state: LinkState) {
-        if self.0.link.send_replace(state) != state {
-            self.publish(Change::Link { state });
-        }
+    /// Brings the cache up to the server's head over HTTP.
+    pub async fn catch_up(&self) -> CoreResult<SyncReport> {
+        self.0.syncer.catch_up().await
     }
 
-    pub(crate) fn publish(&self, change: Change) {
-        // Nobody listening is fine.
-        let _ = self.0.changes.send(change);
-    }
-
-    pub(crate) fn publish_all(&self, changes: Vec<Change>) {
-        for change in changes {
-            self.publish(change);
-        }
+    /// Sends everything in the outbox that the server will take now.
+    pub async fn flush_outbox(&self) -> CoreResult<FlushReport> {
+        self.0.delivery.flush().await
     }
 
     pub async fn status(&self) -> CoreResult<Status> {
@@ -166,17 +158,41 @@ impl Account {
     }
 
     pub async fn approvals(&self, pending_only: bool) -> CoreResult<Vec<ApprovalView>> {
-        Ok(self.store().approvals(pending_only).await?)
+        let views = self.store().approvals(pending_only).await?;
+        Ok(views.into_iter().map(|v| self.with_blockers(v)).collect())
     }
 
     pub async fn approval(&self, id: &str) -> CoreResult<ApprovalView> {
-        self.store()
+        let view = self
+            .store()
             .approval(id)
             .await?
             .ok_or_else(|| CoreError::NotCached {
                 what: "approval",
                 id: id.to_owned(),
-            })
+            })?;
+        Ok(self.with_blockers(view))
+    }
+
+    /// What the signed-in person may decide on `view` now, and why not, in words.
+    fn decision_context(&self, view: &ApprovalView) -> DecisionContext {
+        DecisionContext {
+            role: self.info().user.role,
+            sending: view.sending.is_some(),
+            project_stopped: view.project_stopped,
+            now: Utc::now(),
+        }
+    }
+
+    fn with_blockers(&self, mut view: ApprovalView) -> ApprovalView {
+        let context = self.decision_context(&view);
+        let why_not = |decision| {
+            approval_blocker(&view.approval, decision, &context)
+                .map(|blocker| blocker.message(&view.approval, context.role))
+        };
+        view.approve_blocker = why_not(Decision::Approve);
+        view.reject_blocker = why_not(Decision::Reject);
+        view
     }
 
     /// The newest stop of a project (or, with `None`, of every project) in the cache.
@@ -214,13 +230,17 @@ impl Account {
     ) -> CoreResult<Queued> {
         let view = self.approval(approval_id).await?;
         let approval = &view.approval;
-        let role = self.info().user.role;
-        let sending = view.sending.is_some();
-        match approval_blocker(approval, decision, role, sending, Utc::now()) {
+        let context = self.decision_context(&view);
+        match approval_blocker(approval, decision, &context) {
             // This machine's clock may disagree with the server's, which judges expiry; the
             // outbox reports its answer ("expired") like any refusal.
             None | Some(ApprovalBlocker::Expired) => {}
-            Some(blocker) => return Err(blocker.into_error(approval, role)),
+            Some(blocker) => {
+                return Err(CoreError::Blocked {
+                    blocker,
+                    message: blocker.message(approval, context.role),
+                })
+            }
         }
         let action = QueuedAction::Decide {
             approval_id: approval.id.clone(),
@@ -239,10 +259,7 @@ impl Account {
         body: &str,
     ) -> CoreResult<Queued> {
         if body.trim().is_empty() {
-            return Err(CoreError::Invalid {
-                code: "empty_message".into(),
-                message: "Write something first.".into(),
-            });
+            return Err(CoreError::EmptyMessage);
         }
         let action = QueuedAction::Message {
             project_id: project_id.to_owned(),
@@ -281,9 +298,9 @@ impl Account {
 
     /// Writes the action and its local effect, then tries to deliver at once.
     async fn queue(&self, action: QueuedAction) -> CoreResult<Queued> {
-        let entry = self.store().enqueue(action, chrono::Utc::now()).await?;
-        self.publish(Change::Outbox);
-        self.wake_outbox();
+        let entry = self.store().enqueue(action.prepare(Utc::now())).await?;
+        self.0.publisher.publish(Change::Outbox);
+        self.0.delivery.wake();
         let report = self.flush_outbox().await;
         let still_waiting = self
             .store()
@@ -303,7 +320,9 @@ impl Account {
             (Ok(_), true) => entry_error(self, entry.id).await,
         };
         Ok(Queued {
-            delivered: !still_waiting && outcome.as_ref().is_none_or(|o| o.result == "delivered"),
+            delivered: !still_waiting && outcome
+                    .as_ref()
+                    .is_none_or(|o| o.result == OutcomeResult::Delivered),
             entry,
             outcome,
             waiting_because,
@@ -311,9 +330,7 @@ impl Account {
     }
 
     /// Catches up with the server and delivers the outbox.
-    pub async fn sync_now(
-        &self,
-    ) -> CoreResult<(crate::sync::SyncReport, crate::delivery::FlushReport)> {
+    pub async fn sync_now(&self) -> CoreResult<(SyncReport, FlushReport)> {
         let flushed = self.flush_outbox().await?;
         let report = self.catch_up().await?;
         Ok((report, flushed))
@@ -323,24 +340,24 @@ impl Account {
     pub fn start(&self) -> Running {
         let (stop, _) = watch::channel(false);
         let realtime = tokio::spawn({
-            let account = self.clone();
+            let syncer = self.0.syncer.clone();
             let stop = stop.subscribe();
-            async move { account.run_realtime(stop).await }
+            async move { syncer.run_realtime(stop).await }
         });
         let delivery = tokio::spawn({
-            let account = self.clone();
+            let delivery = self.0.delivery.clone();
             let stop = stop.subscribe();
-            async move { account.run_delivery(stop).await }
+            async move { delivery.run(stop).await }
         });
         let checkpoints = tokio::spawn({
-            let account = self.clone();
+            let store = self.store().clone();
             let mut stop = stop.subscribe();
             async move {
                 let mut tick = tokio::time::interval(std::time::Duration::from_secs(5));
                 loop {
                     tokio::select! {
                         _ = tick.tick() => {
-                            if let Err(error) = account.store().checkpoint().await {
+                            if let Err(error) = store.checkpoint().await {
                                 tracing::warn!(%error, "cache checkpoint failed; retrying later");
                             }
                         }

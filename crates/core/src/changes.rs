@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 use spartex_api::{Agent, Approval, CostRecord, Message, Project, Stop, Task};
+use tokio::sync::{broadcast, watch};
 
 /// One change to the cache, with the state before it where that matters for notifications.
 #[derive(Debug, Clone, Serialize)]
@@ -53,19 +54,74 @@ pub enum Change {
     },
 }
 
+impl Change {
+    /// The resource before and after, for the notification policy; `None` for changes that
+    /// are not a resource's (sync progress, the link, the outbox).
+    pub fn transition(&self) -> Option<spartex_policy::Transition<'_>> {
+        use spartex_policy::Transition;
+        Some(match self {
+            Change::Approval { before, after } => Transition::Approval {
+                before: before.as_deref(),
+                after,
+            },
+            Change::Agent { before, after } => Transition::Agent {
+                before: before.as_deref(),
+                after,
+            },
+            Change::Stop { before, after } => Transition::Stop {
+                before: before.as_deref(),
+                after,
+            },
+            Change::Project { before, after } => Transition::Project {
+                before: before.as_deref(),
+                after,
+            },
+            _ => return None,
+        })
+    }
+}
+
 /// The result of a queued action, in words a person can act on.
 #[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Outcome {
     pub at: chrono::DateTime<chrono::Utc>,
-    /// `delivered`, `already_decided`, `expired`, `changed`, `refused`, `failed`
-    pub result: String,
+    pub result: OutcomeResult,
     /// What the action was, e.g. "Approve “Publish the spring hero ad”".
     pub action: String,
     /// What happened, e.g. "Already rejected by Dana Whitfield (oncall) at 10:32 UTC."
     pub message: String,
     pub approval_id: Option<String>,
     pub project_id: Option<String>,
+}
+
+/// How a queued action ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum OutcomeResult {
+    /// The server took it.
+    Delivered,
+    /// Someone decided the request first.
+    AlreadyDecided,
+    /// The request expired before the decision reached the server.
+    Expired,
+    /// The request changed after it was looked at; review it again.
+    Changed,
+    /// The server refused it for another reason, named in the message.
+    Refused,
+}
+
+impl std::fmt::Display for OutcomeResult {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            OutcomeResult::Delivered => "delivered",
+            OutcomeResult::AlreadyDecided => "already_decided",
+            OutcomeResult::Expired => "expired",
+            OutcomeResult::Changed => "changed",
+            OutcomeResult::Refused => "refused",
+        })
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
@@ -79,4 +135,49 @@ pub enum LinkState {
     Offline,
     /// The server refused the session: sign in again.
     SignedOut,
+}
+
+/// Where an account's changes and link state are published; cloned into each part of the
+/// account (sync, delivery) that makes changes.
+#[derive(Clone)]
+pub(crate) struct Publisher {
+    changes: broadcast::Sender<Change>,
+    link: watch::Sender<LinkState>,
+}
+
+impl Publisher {
+    pub(crate) fn new() -> Publisher {
+        let (changes, _) = broadcast::channel(4096);
+        let (link, _) = watch::channel(LinkState::Offline);
+        Publisher { changes, link }
+    }
+
+    pub(crate) fn subscribe(&self) -> broadcast::Receiver<Change> {
+        self.changes.subscribe()
+    }
+
+    pub(crate) fn link(&self) -> LinkState {
+        *self.link.borrow()
+    }
+
+    pub(crate) fn watch_link(&self) -> watch::Receiver<LinkState> {
+        self.link.subscribe()
+    }
+
+    pub(crate) fn set_link(&self, state: LinkState) {
+        if self.link.send_replace(state) != state {
+            self.publish(Change::Link { state });
+        }
+    }
+
+    pub(crate) fn publish(&self, change: Change) {
+        // Nobody listening is fine.
+        let _ = self.changes.send(change);
+    }
+
+    pub(crate) fn publish_all(&self, changes: Vec<Change>) {
+        for change in changes {
+            self.publish(change);
+        }
+    }
 }

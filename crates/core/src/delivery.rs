@@ -2,16 +2,18 @@
 //! retry after a crash or a cut link never acts twice. A refusal undoes the optimistic effect
 //! and leaves an outcome the user sees.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use reqwest::Method;
 use serde::Serialize;
-use serde_json::Value;
-use spartex_api::{Approval, EventPayload};
+use spartex_api::{Approval, ErrorCode, EventPayload};
+use tokio::sync::{Mutex, Notify};
 
-use crate::account::Account;
+use crate::actions::{OutboxKind, OutboxRequest};
+use crate::changes::{OutcomeResult, Publisher};
 use crate::error::{CoreError, CoreResult};
-use crate::store::{OutboxEntry, OutboxKind};
+use crate::session::Session;
+use crate::store::{OutboxEntry, Store};
 use crate::{Change, Outcome};
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -23,44 +25,79 @@ pub struct FlushReport {
     pub outcomes: Vec<Outcome>,
 }
 
-impl Account {
+/// One account's outbox delivery: owns what it needs (the session, the cache, where to
+/// publish, its wake-up) and nothing of the rest of the account.
+#[derive(Clone)]
+pub struct Delivery {
+    session: Arc<Session>,
+    store: Store,
+    publisher: Publisher,
+    wakeup: Arc<Notify>,
+    one_at_a_time: Arc<Mutex<()>>,
+}
+
+impl Delivery {
+    pub(crate) fn new(
+        session: Arc<Session>,
+        store: Store,
+        publisher: Publisher,
+        wakeup: Arc<Notify>,
+    ) -> Delivery {
+        Delivery {
+            session,
+            store,
+            publisher,
+            wakeup,
+            one_at_a_time: Arc::new(Mutex::new(())),
+        }
+    }
+
+    /// Delivers soon: something was queued, or the link returned.
+    pub(crate) fn wake(&self) {
+        self.wakeup.notify_one();
+    }
+
+    /// Sends one request as the endpoint it is; the answer is the resource it changed.
+    async fn send(&self, entry: &OutboxEntry) -> CoreResult<EventPayload> {
+        let key = Some(entry.idempotency_key.as_str());
+        let session = &self.session;
+        Ok(match &entry.request {
+            OutboxRequest::Decide(e) => EventPayload::Approval(session.call(e, key).await?),
+            OutboxRequest::PostMessage(e) => EventPayload::Message(session.call(e, key).await?),
+            OutboxRequest::StopProject(e) => EventPayload::Stop(session.call(e, key).await?),
+            OutboxRequest::StopAll(e) => EventPayload::Stop(session.call(e, key).await?),
+            OutboxRequest::ResumeProject(e) => EventPayload::Project(session.call(e, key).await?),
+        })
+    }
+
     /// Sends everything in the outbox that the server will take now.
-    pub async fn flush_outbox(&self) -> CoreResult<FlushReport> {
-        let _one_at_a_time = self.delivery_lock().lock().await;
+    pub async fn flush(&self) -> CoreResult<FlushReport> {
+        let _one_at_a_time = self.one_at_a_time.lock().await;
         let mut report = FlushReport::default();
-        let entries = self.store().outbox().await?;
+        let entries = self.store.outbox().await?;
         for (index, entry) in entries.iter().enumerate() {
-            match self
-                .session()
-                .call(
-                    Method::POST,
-                    &entry.path,
-                    Some(&entry.body),
-                    Some(&entry.idempotency_key),
-                )
-                .await
-            {
+            match self.send(entry).await {
                 Ok(answer) => {
                     let outcome = delivered_outcome(entry, &answer);
                     let changes = self
-                        .store()
-                        .outbox_delivered(entry, &answer, outcome.as_ref())
+                        .store
+                        .outbox_delivered(entry, answer, outcome.as_ref())
                         .await?;
-                    self.publish_all(changes);
+                    self.publisher.publish_all(changes);
                     if let Some(outcome) = outcome {
                         report.outcomes.push(outcome.clone());
-                        self.publish(Change::Outcome { outcome });
+                        self.publisher.publish(Change::Outcome { outcome });
                     }
                     report.delivered += 1;
                 }
                 Err(error)
                     if error.is_transient() || matches!(error, CoreError::SignedOut { .. }) =>
                 {
-                    self.store()
+                    self.store
                         .outbox_attempt_failed(entry.id, &error.to_string())
                         .await?;
                     report.waiting = entries.len() - index;
-                    self.publish(Change::Outbox);
+                    self.publisher.publish(Change::Outbox);
                     if matches!(error, CoreError::SignedOut { .. }) {
                         return Err(error);
                     }
@@ -68,25 +105,23 @@ impl Account {
                 }
                 Err(error) => {
                     let (outcome, current) = refused_outcome(entry, &error);
-                    self.store()
-                        .outbox_refused(entry, &outcome, current)
-                        .await?;
+                    self.store.outbox_refused(entry, &outcome, current).await?;
                     report.outcomes.push(outcome.clone());
-                    self.publish(Change::Outcome { outcome });
+                    self.publisher.publish(Change::Outcome { outcome });
                     report.refused += 1;
                 }
             }
-            self.publish(Change::Outbox);
+            self.publisher.publish(Change::Outbox);
         }
         Ok(report)
     }
 
     /// Delivers the outbox whenever something is queued or the link returns, retrying on a
     /// backoff: one second while a stop waits (stops are retried hardest), else up to 30 s.
-    pub(crate) async fn run_delivery(&self, mut stop: tokio::sync::watch::Receiver<bool>) {
+    pub(crate) async fn run(&self, mut stop: tokio::sync::watch::Receiver<bool>) {
         let mut failures: u32 = 0;
         loop {
-            let waiting = match self.flush_outbox().await {
+            let waiting = match self.flush().await {
                 Ok(report) => report.waiting,
                 Err(CoreError::SignedOut { .. }) => return,
                 Err(error) => {
@@ -100,7 +135,7 @@ impl Account {
             } else {
                 failures = failures.saturating_add(1);
                 let stop_waiting = self
-                    .store()
+                    .store
                     .outbox()
                     .await
                     .map(|e| e.iter().any(|e| e.kind == OutboxKind::Stop))
@@ -113,7 +148,7 @@ impl Account {
             };
             tokio::select! {
                 _ = tokio::time::sleep(wait) => {}
-                _ = self.outbox_wakeup().notified() => {}
+                _ = self.wakeup.notified() => {}
                 _ = stop.changed() => return,
             }
         }
@@ -124,10 +159,10 @@ fn now() -> chrono::DateTime<chrono::Utc> {
     chrono::Utc::now()
 }
 
-fn outcome(entry: &OutboxEntry, result: &str, message: String) -> Outcome {
+fn outcome(entry: &OutboxEntry, result: OutcomeResult, message: String) -> Outcome {
     Outcome {
         at: now(),
-        result: result.into(),
+        result,
         action: entry.label.clone(),
         message,
         approval_id: entry.approval_id.clone(),
@@ -136,45 +171,24 @@ fn outcome(entry: &OutboxEntry, result: &str, message: String) -> Outcome {
 }
 
 /// What a delivered action leaves for the user: decisions and stops say they landed.
-fn delivered_outcome(entry: &OutboxEntry, answer: &Value) -> Option<Outcome> {
-    match entry.kind {
-        OutboxKind::Decision => {
-            let status = answer
-                .get("status")
-                .and_then(Value::as_str)
-                .unwrap_or("decided");
-            Some(outcome(
-                entry,
-                "delivered",
-                format!("{} — {status}.", entry.label),
-            ))
+fn delivered_outcome(entry: &OutboxEntry, answer: &EventPayload) -> Option<Outcome> {
+    let delivered = |message| Some(outcome(entry, OutcomeResult::Delivered, message));
+    match answer {
+        EventPayload::Approval(approval) => {
+            delivered(format!("{} — {}.", entry.label, approval.status))
         }
-        OutboxKind::Stop => {
-            let total = answer
-                .get("agents_total")
-                .and_then(Value::as_i64)
-                .unwrap_or(0);
-            Some(outcome(
-                entry,
-                "delivered",
-                format!(
-                    "{} delivered; waiting for {total} agents to acknowledge.",
-                    entry.label
-                ),
-            ))
-        }
-        OutboxKind::Resume => Some(outcome(
-            entry,
-            "delivered",
-            format!("{} — done.", entry.label),
+        EventPayload::Stop(stop) => delivered(format!(
+            "{} delivered; waiting for {} agents to acknowledge.",
+            entry.label, stop.agents_total
         )),
-        OutboxKind::Message => None,
+        EventPayload::Project(_) => delivered(format!("{} — done.", entry.label)),
+        _ => None,
     }
 }
 
 /// Why the server refused, in words, and the current state it sent back.
 fn refused_outcome(entry: &OutboxEntry, error: &CoreError) -> (Outcome, Option<EventPayload>) {
-    let current = |details: &Value| {
+    let current = |details: &serde_json::Value| {
         details
             .get("approval")
             .and_then(|a| serde_json::from_value::<Approval>(a.clone()).ok())
@@ -182,24 +196,31 @@ fn refused_outcome(entry: &OutboxEntry, error: &CoreError) -> (Outcome, Option<E
     };
     match error {
         CoreError::Conflict {
-            code,
+            code: ErrorCode::ApprovalAlreadyDecided,
             message,
             details,
-        } if code == "approval_already_decided" => (
-            outcome(entry, "already_decided", message.clone()),
+        } => (
+            outcome(entry, OutcomeResult::AlreadyDecided, message.clone()),
             current(details),
         ),
-        CoreError::Conflict { code, details, .. } if code == "approval_changed" => (
+        CoreError::Conflict {
+            code: ErrorCode::ApprovalChanged,
+            details,
+            ..
+        } => (
             outcome(
                 entry,
-                "changed",
+                OutcomeResult::Changed,
                 "The request changed after you looked at it; review it again.".into(),
             ),
             current(details),
         ),
         CoreError::Gone {
             message, details, ..
-        } => (outcome(entry, "expired", message.clone()), current(details)),
-        other => (outcome(entry, "refused", other.to_string()), None),
+        } => (
+            outcome(entry, OutcomeResult::Expired, message.clone()),
+            current(details),
+        ),
+        other => (outcome(entry, OutcomeResult::Refused, other.to_string()), None),
     }
 }

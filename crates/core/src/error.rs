@@ -1,7 +1,11 @@
 //! The core's one error type: each variant is a situation a face handles differently, and its
-//! message says what happened and what to do.
+//! message says what happened in words any face can show. Advice that belongs to one face (the
+//! CLI's "run `spartex login`", the app's buttons) is added by that face, never here.
 
+use serde::Serialize;
 use serde_json::Value;
+use spartex_api::ErrorCode;
+use spartex_policy::ApprovalBlocker;
 
 use crate::store::StoreError;
 
@@ -18,18 +22,29 @@ pub enum CoreError {
     /// The state changed under the caller; `details` holds the current state.
     #[error("{message}")]
     Conflict {
-        code: String,
+        code: ErrorCode,
         message: String,
         details: Value,
     },
     #[error("{message}")]
     Gone {
-        code: String,
+        code: ErrorCode,
         message: String,
         details: Value,
     },
+    /// The server refused the request as malformed or unacceptable (400, 422).
     #[error("{message}")]
-    Invalid { code: String, message: String },
+    Invalid { code: ErrorCode, message: String },
+    /// The core's own rule refused a decision before anything was queued.
+    #[error("{message}")]
+    Blocked {
+        blocker: ApprovalBlocker,
+        message: String,
+    },
+    #[error("A message needs some text.")]
+    EmptyMessage,
+    #[error("`{url}` is not a server URL; use http://HOST:PORT or https://HOST.")]
+    BadServerUrl { url: String },
     #[error("The server is busy; retry in {retry_after_s} s.")]
     RateLimited { retry_after_s: u64 },
     #[error("The server failed ({status}): {message}")]
@@ -37,41 +52,74 @@ pub enum CoreError {
     #[error("The server at {server} did not answer as a Spartex server ({detail}). Check the server URL.")]
     Protocol { server: String, detail: String },
     #[error("{0}")]
-    Secrets(#[from] crate::secrets::SecretError),
+    Secrets(#[from] crate::secret_store::SecretError),
     #[error("{0}")]
     Store(#[from] StoreError),
-    #[error("No account `{0}`. `spartex accounts` lists the signed-in accounts.")]
+    #[error("No signed-in account `{0}`.")]
     UnknownAccount(String),
-    #[error("No account is signed in. Sign in with `spartex login --server URL --email EMAIL`.")]
+    #[error("No account is signed in.")]
     NoAccount,
-    #[error("Several accounts are signed in; pick one with --account: {0}.")]
+    #[error("Several accounts are signed in: {0}.")]
     AmbiguousAccount(String),
-    #[error("No {what} `{id}` in the cache. Run `spartex sync`, or check the id.")]
+    #[error("No {what} `{id}` in the cache.")]
     NotCached { what: &'static str, id: String },
     #[error("{0}")]
     Local(String),
 }
 
+/// The kind of a [`CoreError`], a closed set the faces branch on (the app receives it as
+/// `CommandError.code`, a TypeScript union).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    Offline,
+    SignedOut,
+    Forbidden,
+    NotFound,
+    Conflict,
+    Gone,
+    Invalid,
+    RateLimited,
+    ServerError,
+    BadServer,
+    SecretStore,
+    LocalStorage,
+    Account,
+    /// Nobody is signed in.
+    NoAccount,
+    Local,
+}
+
 impl CoreError {
-    /// A stable code for the faces to branch on (the Tauri boundary sends it with the message).
-    pub fn code(&self) -> &'static str {
+    /// What kind of failure this is, for the faces to branch on.
+    pub fn kind(&self) -> ErrorKind {
         match self {
-            CoreError::Offline { .. } => "offline",
-            CoreError::SignedOut { .. } => "signed_out",
-            CoreError::Forbidden { .. } => "forbidden",
-            CoreError::NotFound { .. } | CoreError::NotCached { .. } => "not_found",
-            CoreError::Conflict { .. } => "conflict",
-            CoreError::Gone { .. } => "gone",
-            CoreError::Invalid { .. } => "invalid",
-            CoreError::RateLimited { .. } => "rate_limited",
-            CoreError::Server { .. } => "server_error",
-            CoreError::Protocol { .. } => "bad_server",
-            CoreError::Secrets(_) => "secret_store",
-            CoreError::Store(_) => "local_storage",
-            CoreError::UnknownAccount(_)
-            | CoreError::NoAccount
-            | CoreError::AmbiguousAccount(_) => "account",
-            CoreError::Local(_) => "local",
+            CoreError::Offline { .. } => ErrorKind::Offline,
+            CoreError::SignedOut { .. } => ErrorKind::SignedOut,
+            CoreError::Forbidden { .. } => ErrorKind::Forbidden,
+            CoreError::NotFound { .. } | CoreError::NotCached { .. } => ErrorKind::NotFound,
+            CoreError::Conflict { .. } => ErrorKind::Conflict,
+            CoreError::Gone { .. } => ErrorKind::Gone,
+            CoreError::Blocked { blocker, .. } => match blocker {
+                ApprovalBlocker::AlreadyDecided
+                | ApprovalBlocker::Sending
+                | ApprovalBlocker::ProjectStopped => ErrorKind::Conflict,
+                ApprovalBlocker::Expired => ErrorKind::Gone,
+                ApprovalBlocker::RoleTooLow => ErrorKind::Forbidden,
+                ApprovalBlocker::NoPreview => ErrorKind::Invalid,
+            },
+            CoreError::Invalid { .. } | CoreError::EmptyMessage | CoreError::BadServerUrl { .. } => {
+                ErrorKind::Invalid
+            }
+            CoreError::RateLimited { .. } => ErrorKind::RateLimited,
+            CoreError::Server { .. } => ErrorKind::ServerError,
+            CoreError::Protocol { .. } => ErrorKind::BadServer,
+            CoreError::Secrets(_) => ErrorKind::SecretStore,
+            CoreError::Store(_) => ErrorKind::LocalStorage,
+            CoreError::NoAccount => ErrorKind::NoAccount,
+            CoreError::UnknownAccount(_) | CoreError::AmbiguousAccount(_) => ErrorKind::Account,
+            CoreError::Local(_) => ErrorKind::Local,
         }
     }
 

@@ -8,28 +8,29 @@
 //! worker delivers it with its Idempotency-Key until the server answers.
 
 pub mod account;
-pub mod accounts;
+pub mod actions;
 pub mod alerts;
-pub mod api;
 pub mod changes;
+pub mod core;
 pub mod delivery;
-pub mod engine;
 pub mod error;
+pub mod http;
 pub mod notify;
-pub mod rules;
-pub mod secret;
-pub mod secrets;
+pub mod registry;
+pub mod secret_store;
 pub mod session;
 pub mod store;
 pub mod sync;
 
 pub use account::{Account, Queued, Running, Status};
-pub use accounts::AccountInfo;
-pub use changes::{Change, LinkState, Outcome};
-pub use engine::{Core, CoreConfig};
-pub use error::{CoreError, CoreResult};
-pub use secret::Secret;
-pub use secrets::{SecretError, SecretStore};
+pub use changes::{Change, LinkState, Outcome, OutcomeResult};
+pub use core::{Core, CoreConfig};
+pub use error::{CoreError, CoreResult, ErrorKind};
+pub use registry::AccountInfo;
+pub use secret_store::{SecretError, SecretStore};
+pub use spartex_api::Secret;
+/// The rules every face shares (what may be decided, what deserves a notification).
+pub use spartex_policy as rules;
 
 #[cfg(test)]
 mod test_support;

@@ -4,15 +4,14 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use reqwest::Method;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
-use spartex_api::TokenPair;
+use spartex_api::endpoints::{Login, Logout, Refresh};
+use spartex_api::{Endpoint, LoginRequest, LogoutRequest, RefreshRequest, TokenPair};
 use tokio::sync::Mutex;
 
-use crate::api::ApiClient;
 use crate::error::{CoreError, CoreResult};
-use crate::secrets::SecretStore;
+use crate::http::HttpClient;
+use crate::secret_store::SecretStore;
 use crate::Secret;
 
 /// Refresh this long before the access token expires.
@@ -36,7 +35,7 @@ pub fn cache_key_key(account_id: &str) -> String {
 /// Runs a secret-store call off the async runtime (keyring backends block).
 pub async fn blocking_secret<T: Send + 'static>(
     store: &Arc<dyn SecretStore>,
-    call: impl FnOnce(&dyn SecretStore) -> Result<T, crate::secrets::SecretError> + Send + 'static,
+    call: impl FnOnce(&dyn SecretStore) -> Result<T, crate::secret_store::SecretError> + Send + 'static,
 ) -> CoreResult<T> {
     let store = store.clone();
     tokio::task::spawn_blocking(move || call(store.as_ref()))
@@ -47,35 +46,34 @@ pub async fn blocking_secret<T: Send + 'static>(
 
 pub struct Session {
     account_id: String,
-    api: ApiClient,
+    http: HttpClient,
     secrets: Arc<dyn SecretStore>,
     tokens: Mutex<Option<Tokens>>,
 }
 
 impl Session {
-    pub fn new(account_id: &str, api: ApiClient, secrets: Arc<dyn SecretStore>) -> Session {
+    pub fn new(account_id: &str, http: HttpClient, secrets: Arc<dyn SecretStore>) -> Session {
         Session {
             account_id: account_id.to_owned(),
-            api,
+            http,
             secrets,
             tokens: Mutex::new(None),
         }
     }
 
-    pub fn api(&self) -> &ApiClient {
-        &self.api
+    pub fn http(&self) -> &HttpClient {
+        &self.http
     }
 
     /// Signs in; the caller stores the pair once it knows the account id.
-    pub async fn login(api: &ApiClient, email: &str, password: &Secret) -> CoreResult<TokenPair> {
-        let body = json!({ "email": email, "password": password.expose() });
-        let answer = api
-            .send(Method::POST, "/api/v1/auth/login", Some(&body), None, None)
-            .await?;
-        serde_json::from_value(answer).map_err(|e| CoreError::Protocol {
-            server: api.base().into(),
-            detail: e.to_string(),
-        })
+    pub async fn login(http: &HttpClient, email: &str, password: &Secret) -> CoreResult<TokenPair> {
+        let login = Login {
+            body: LoginRequest {
+                email: email.to_owned(),
+                password: password.expose().to_owned(),
+            },
+        };
+        http.send(&login, None, None).await
     }
 
     pub async fn save(&self, pair: &TokenPair) -> CoreResult<()> {
@@ -105,10 +103,7 @@ impl Session {
 
     fn signed_out(&self) -> CoreError {
         CoreError::SignedOut {
-            message: format!(
-                "You are signed out of {}. Sign in again with `spartex login`.",
-                self.api.base()
-            ),
+            message: format!("You are signed out of {}. Sign in again.", self.http.base()),
         }
     }
 
@@ -141,24 +136,13 @@ impl Session {
     }
 
     async fn refresh(&self, tokens: &Tokens) -> CoreResult<Tokens> {
-        let body = json!({ "refresh_token": tokens.refresh_token.expose() });
-        match self
-            .api
-            .send(
-                Method::POST,
-                "/api/v1/auth/refresh",
-                Some(&body),
-                None,
-                None,
-            )
-            .await
-        {
-            Ok(answer) => {
-                let pair: TokenPair =
-                    serde_json::from_value(answer).map_err(|e| CoreError::Protocol {
-                        server: self.api.base().into(),
-                        detail: e.to_string(),
-                    })?;
+        let refresh = Refresh {
+            body: RefreshRequest {
+                refresh_token: tokens.refresh_token.expose().to_owned(),
+            },
+        };
+        match self.http.send(&refresh, None, None).await {
+            Ok(pair) => {
                 let fresh = Tokens {
                     access_token: Secret::new(pair.access_token),
                     refresh_token: Secret::new(pair.refresh_token),
@@ -186,17 +170,15 @@ impl Session {
     }
 
     /// An authenticated call; an expired access token is refreshed and the call tried once more.
-    pub async fn call(
+    pub async fn call<E: Endpoint>(
         &self,
-        method: Method,
-        path: &str,
-        body: Option<&Value>,
+        endpoint: &E,
         idempotency_key: Option<&str>,
-    ) -> CoreResult<Value> {
+    ) -> CoreResult<E::Answer> {
         let token = self.access_token().await?;
         match self
-            .api
-            .send(method.clone(), path, body, Some(&token), idempotency_key)
+            .http
+            .send(endpoint, Some(&token), idempotency_key)
             .await
         {
             Err(CoreError::SignedOut { .. }) => {
@@ -206,8 +188,8 @@ impl Session {
                     let token = fresh.access_token.clone();
                     *self.tokens.lock().await = Some(fresh);
                     return self
-                        .api
-                        .send(method, path, body, Some(&token), idempotency_key)
+                        .http
+                        .send(endpoint, Some(&token), idempotency_key)
                         .await;
                 }
                 Err(self.signed_out())
@@ -223,16 +205,14 @@ impl Session {
             None => self.load().await?,
         };
         if let Some(tokens) = tokens {
-            let body = json!({ "refresh_token": tokens.refresh_token.expose() });
+            let logout = Logout {
+                body: LogoutRequest {
+                    refresh_token: Some(tokens.refresh_token.expose().to_owned()),
+                },
+            };
             if let Err(e) = self
-                .api
-                .send(
-                    Method::POST,
-                    "/api/v1/auth/logout",
-                    Some(&body),
-                    Some(&tokens.access_token),
-                    None,
-                )
+                .http
+                .send(&logout, Some(&tokens.access_token), None)
                 .await
             {
                 tracing::warn!(error = %e, "could not revoke the session on the server; forgetting it here");

@@ -3,22 +3,25 @@
 
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use futures_util::{SinkExt, StreamExt};
 use rand::Rng;
-use reqwest::Method;
 use serde::Serialize;
-use serde_json::Value;
-use spartex_api::{ControlFrame, Event, ProjectDetail, StreamFrame, SyncPage};
+use spartex_api::endpoints::{GetProject, ListApprovals, ListMessages, ListProjects, ListStops};
+use spartex_api::{ControlFrame, Event, StreamFrame};
+use tokio::sync::Notify;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
-use crate::account::Account;
+use crate::changes::Publisher;
 use crate::error::{CoreError, CoreResult};
-use crate::store::{meta, Snapshot, StoreError};
+use crate::session::Session;
+use crate::store::{meta, Snapshot, Store, StoreError};
 use crate::{Change, LinkState};
 
-const PAGE: i64 = 1000;
+const PAGE: u32 = 1000;
 /// Frames applied in one transaction when many arrive at once.
 const MAX_BATCH: usize = 1000;
 /// Silence after which the link is taken for dead (the server pings every 20 s).
@@ -33,18 +36,62 @@ pub struct SyncReport {
     pub head: i64,
 }
 
-impl Account {
+/// One account's sync: owns what it needs (the session, the cache, where to publish) and
+/// nothing of the rest of the account.
+#[derive(Clone)]
+pub struct Syncer {
+    account_id: String,
+    session: Arc<Session>,
+    store: Store,
+    publisher: Publisher,
+    /// Poked when the link is live again, so queued actions leave at once.
+    outbox_wakeup: Arc<Notify>,
+}
+
+impl Syncer {
+    pub(crate) fn new(
+        account_id: &str,
+        session: Arc<Session>,
+        store: Store,
+        publisher: Publisher,
+        outbox_wakeup: Arc<Notify>,
+    ) -> Syncer {
+        Syncer {
+            account_id: account_id.to_owned(),
+            session,
+            store,
+            publisher,
+            outbox_wakeup,
+        }
+    }
+
+    fn store(&self) -> &Store {
+        &self.store
+    }
+
+    fn session(&self) -> &Session {
+        &self.session
+    }
+
+    fn set_link(&self, state: LinkState) {
+        self.publisher.set_link(state);
+    }
+
+    fn publish(&self, change: Change) {
+        self.publisher.publish(change);
+    }
+
     /// Applies events and publishes what changed. A gap is filled from the log first.
     pub(crate) async fn apply(&self, events: &[Event]) -> CoreResult<usize> {
         match self.store().apply_events(events).await {
             Ok(batch) => {
-                self.publish_all(batch.changes);
+                self.publisher.publish_all(batch.changes);
                 Ok(batch.applied)
             }
             Err(StoreError::Gap { .. }) => {
                 self.catch_up().await?;
                 let batch = self.store().apply_events(events).await?;
-                self.publish_all(batch.changes);
+                self.publisher.publish_all(batch.changes);
                 Ok(batch.applied)
             }
             Err(other) => Err(other.into()),
@@ -56,16 +103,16 @@ impl Account {
         let mut report = SyncReport::default();
         loop {
             let since = self.store().last_seq().await?;
-            let answer = self
+            let page = self
                 .session()
                 .call(
-                    Method::GET,
-                    &format!("/api/v1/sync?since={since}&limit={PAGE}"),
-                    None,
+                    &spartex_api::endpoints::Sync {
+                        since,
+                        limit: PAGE,
+                    },
                     None,
                 )
                 .await?;
-            let page: SyncPage = self.decode(answer)?;
             report.head = page.head;
             if page.resync_required {
                 self.resync().await?;
@@ -97,65 +144,48 @@ impl Account {
 
     /// Rebuilds the cache from fresh snapshots and resumes from the head read before them.
     pub async fn resync(&self) -> CoreResult<()> {
-        let head_page: SyncPage = self.decode(
-            self.session()
-                .call(Method::GET, "/api/v1/sync?since=0&limit=1", None, None)
-                .await?,
-        )?;
-        let head = head_page.head;
+        let head = self
+            .session()
+            .call(
+                &spartex_api::endpoints::Sync { since: 0, limit: 1 },
+                None,
+            )
+            .await?
+            .head;
         let mut snapshot = Snapshot::default();
-        let projects: Vec<spartex_api::Project> = self.decode(
-            self.session()
-                .call(Method::GET, "/api/v1/projects", None, None)
-                .await?,
-        )?;
+        let projects = self.session().call(&ListProjects {}, None).await?;
         for project in &projects {
-            let detail: ProjectDetail = self.decode(
-                self.session()
-                    .call(
-                        Method::GET,
-                        &format!("/api/v1/projects/{}", project.id),
-                        None,
-                        None,
-                    )
-                    .await?,
-            )?;
+            let project_id = project.id.clone();
+            let detail = self
+                .session()
+                .call(
+                    &GetProject {
+                        project_id: project_id.clone(),
+                    },
+                    None,
+                )
+                .await?;
             snapshot.agents.extend(detail.agents);
             snapshot.tasks.extend(detail.tasks);
-            let messages: Vec<spartex_api::Message> = self.decode(
-                self.session()
-                    .call(
-                        Method::GET,
-                        &format!("/api/v1/projects/{}/messages?limit=200", project.id),
-                        None,
-                        None,
-                    )
-                    .await?,
-            )?;
+            let messages = self
+                .session()
+                .call(
+                    &ListMessages {
+                        project_id,
+                        limit: 200,
+                    },
+                    None,
+                )
+                .await?;
             snapshot.messages.extend(messages);
         }
         snapshot.projects = projects;
-        snapshot.approvals = self.decode(
-            self.session()
-                .call(Method::GET, "/api/v1/approvals", None, None)
-                .await?,
-        )?;
-        snapshot.stops = self.decode(
-            self.session()
-                .call(Method::GET, "/api/v1/stops", None, None)
-                .await?,
-        )?;
+        snapshot.approvals = self.session().call(&ListApprovals {}, None).await?;
+        snapshot.stops = self.session().call(&ListStops {}, None).await?;
         self.store().replace_with_snapshot(snapshot, head).await?;
-        tracing::info!(account = %self.info().id, head, "cache rebuilt from snapshots");
+        tracing::info!(account = %self.account_id, head, "cache rebuilt from snapshots");
         self.publish(Change::Resynced);
         Ok(())
-    }
-
-    fn decode<T: serde::de::DeserializeOwned>(&self, value: Value) -> CoreResult<T> {
-        serde_json::from_value(value).map_err(|e| CoreError::Protocol {
-            server: self.session().api().base().to_owned(),
-            detail: format!("unexpected answer: {e}"),
-        })
     }
 
     /// Keeps the event socket open until `stop` fires: reconnects with full-jitter backoff
@@ -197,7 +227,7 @@ impl Account {
         let since = self.store().last_seq().await?;
         let url = self
             .session()
-            .api()
+            .http()
             .socket_url(&format!("/api/v1/events?since={since}"));
         let mut request = url
             .into_client_request()
@@ -221,13 +251,13 @@ impl Account {
                         }
                     }
                     other => CoreError::Offline {
-                        server: self.session().api().base().to_owned(),
+                        server: self.session().http().base().to_owned(),
                         reason: other.to_string(),
                     },
                 })?;
         let (mut sink, mut frames) = socket.split();
         let offline = |reason: String| CoreError::Offline {
-            server: self.session().api().base().to_owned(),
+            server: self.session().http().base().to_owned(),
             reason,
         };
         let mut caught_up = false;
@@ -302,11 +332,11 @@ impl Account {
                     .unwrap_or(0);
                 caught_up = self.store().last_seq().await? >= head;
             }
-            if caught_up && self.link() != LinkState::Connected {
+            if caught_up && self.publisher.link() != LinkState::Connected {
                 self.set_link(LinkState::Connected);
                 let now = chrono::Utc::now().to_rfc3339();
                 self.store().set_meta(meta::LAST_SYNC_AT, &now).await?;
-                self.wake_outbox();
+                self.outbox_wakeup.notify_one();
             }
         }
     }

@@ -1,20 +1,44 @@
-//! Notifications: which changes deserve one ([`policy`]) and how they reach the user
-//! ([`Notifier`], with [`DesktopNotifier`] for the desktop's notification server).
+//! Notifications: which changes deserve one (the shared policy, [`spartex_policy::notifications`])
+//! and how they reach the user ([`Notifier`]; with the `desktop-notifications` feature,
+//! [`DesktopNotifier`] for the desktop's notification server; a phone build plugs in its own).
 //!
 //! A click on a notification's button comes back as a [`NotificationResponse`] on the channel
 //! the notifier was built with; whoever owns the channel turns it into a decision or opens the
 //! approval.
 
+#[cfg(feature = "desktop-notifications")]
 pub mod desktop;
-pub mod policy;
 
 use serde::{Deserialize, Serialize};
 
+#[cfg(feature = "desktop-notifications")]
 pub use desktop::DesktopNotifier;
-pub use policy::{
-    select, select_named, Notification, NotificationAction, NotificationKind, NotificationPrefs,
-    QuietHours,
+pub use spartex_policy::{
+    Notification, NotificationAction, NotificationKind, NotificationPrefs, QuietHours,
 };
+
+use crate::Change;
+
+/// The notification `change` deserves under `prefs` at local time `now_local`, if any, with
+/// projects named by `project_name` (from the cache; an unknown project is named by its id).
+pub fn select_named(
+    change: &Change,
+    prefs: &NotificationPrefs,
+    now_local: chrono::NaiveTime,
+    project_name: impl Fn(&str) -> Option<String>,
+) -> Option<Notification> {
+    let transition = change.transition()?;
+    spartex_policy::select_named(&transition, prefs, now_local, project_name)
+}
+
+/// Like [`select_named`], naming projects by id.
+pub fn select(
+    change: &Change,
+    prefs: &NotificationPrefs,
+    now_local: chrono::NaiveTime,
+) -> Option<Notification> {
+    select_named(change, prefs, now_local, |_| None)
+}
 
 /// Shows notifications somewhere a person sees them.
 #[async_trait::async_trait]
@@ -43,4 +67,33 @@ pub struct NotificationResponse {
     pub key: String,
     pub approval_id: Option<String>,
     pub action: NotificationAction,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::LinkState;
+
+    #[test]
+    fn changes_that_are_not_transitions_never_notify() {
+        let noon = chrono::NaiveTime::from_hms_opt(12, 0, 0).expect("a time of day");
+        let changes = [
+            Change::Resynced,
+            Change::Outbox,
+            Change::Link {
+                state: LinkState::Offline,
+            },
+            Change::Progress {
+                applied_seq: 1,
+                head: 2,
+            },
+        ];
+        for change in changes {
+            assert_eq!(
+                select(&change, &NotificationPrefs::default(), noon),
+                None,
+                "{change:?}"
+            );
+        }
+    }
 }

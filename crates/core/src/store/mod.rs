@@ -15,7 +15,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::SqlitePool;
 
 pub use apply::{AppliedBatch, Snapshot};
-pub use outbox::{OutboxEntry, OutboxKind, QueuedAction};
+pub use crate::actions::{OutboxKind, QueuedAction};
+pub use outbox::OutboxEntry;
 
 use crate::Secret;
 

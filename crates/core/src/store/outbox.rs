@@ -3,82 +3,12 @@
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use serde_json::{json, Value};
-use spartex_api::{AuthorKind, Decision, EventPayload, Message};
+use spartex_api::EventPayload;
 
 use super::apply::{write_grouped, Grouped};
 use super::{Store, StoreResult};
+use crate::actions::{LocalEffect, OutboxKind, OutboxRequest, PreparedAction};
 use crate::{Change, Outcome};
-
-/// What kind of action waits; the order is the delivery priority (stops first).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-#[serde(rename_all = "snake_case")]
-pub enum OutboxKind {
-    Stop,
-    Resume,
-    Decision,
-    Message,
-}
-
-impl OutboxKind {
-    fn as_str(self) -> &'static str {
-        match self {
-            OutboxKind::Stop => "stop",
-            OutboxKind::Resume => "resume",
-            OutboxKind::Decision => "decision",
-            OutboxKind::Message => "message",
-        }
-    }
-
-    fn priority(self) -> i64 {
-        match self {
-            OutboxKind::Stop => 0,
-            OutboxKind::Resume => 1,
-            OutboxKind::Decision => 2,
-            OutboxKind::Message => 3,
-        }
-    }
-
-    fn parse(text: &str) -> OutboxKind {
-        match text {
-            "stop" => OutboxKind::Stop,
-            "resume" => OutboxKind::Resume,
-            "decision" => OutboxKind::Decision,
-            _ => OutboxKind::Message,
-        }
-    }
-}
-
-/// An action to deliver.
-#[derive(Debug, Clone)]
-pub enum QueuedAction {
-    Decide {
-        approval_id: String,
-        title: String,
-        decision: Decision,
-        comment: Option<String>,
-        seen_version: i64,
-    },
-    Message {
-        project_id: String,
-        agent_id: Option<String>,
-        body: String,
-        author_name: String,
-    },
-    StopProject {
-        project_id: String,
-        project_name: String,
-        reason: String,
-    },
-    StopAll {
-        reason: String,
-    },
-    Resume {
-        project_id: String,
-        project_name: String,
-    },
-}
 
 #[derive(Debug, Clone, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -86,9 +16,10 @@ pub struct OutboxEntry {
     pub id: i64,
     pub kind: OutboxKind,
     pub idempotency_key: String,
-    pub method: String,
-    pub path: String,
-    pub body: Value,
+    /// The request as it will be sent.
+    #[serde(skip)]
+    #[cfg_attr(feature = "ts", ts(skip))]
+    pub request: OutboxRequest,
     /// What it is, in words: "Approve “Publish the spring hero ad”".
     pub label: String,
     pub approval_id: Option<String>,
@@ -99,160 +30,75 @@ pub struct OutboxEntry {
     pub last_error: Option<String>,
 }
 
-type EntryRow = (
-    i64,
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    String,
-    i64,
-    Option<String>,
-);
-
-fn entry_from(row: EntryRow) -> StoreResult<OutboxEntry> {
-    let (
-        id,
-        kind,
-        idempotency_key,
-        method,
-        path,
-        body,
-        label,
-        approval_id,
-        project_id,
-        client_msg_id,
-        created_at,
-        attempts,
-        last_error,
-    ) = row;
-    Ok(OutboxEntry {
-        id,
-        kind: OutboxKind::parse(&kind),
-        idempotency_key,
-        method,
-        path,
-        body: serde_json::from_str(&body)?,
-        label,
-        approval_id,
-        project_id,
-        client_msg_id,
-        created_at: created_at.parse().unwrap_or_default(),
-        attempts,
-        last_error,
-    })
+#[derive(sqlx::FromRow)]
+struct EntryRow {
+    id: i64,
+    idempotency_key: String,
+    request: String,
+    label: String,
+    approval_id: Option<String>,
+    project_id: Option<String>,
+    client_msg_id: Option<String>,
+    created_at: String,
+    attempts: i64,
+    last_error: Option<String>,
 }
 
-const ENTRY_COLUMNS: &str =
-    "id, kind, idempotency_key, method, path, body, label, approval_id, project_id, client_msg_id, created_at, attempts, last_error";
+impl TryFrom<EntryRow> for OutboxEntry {
+    type Error = super::StoreError;
+
+    fn try_from(row: EntryRow) -> StoreResult<OutboxEntry> {
+        let request: OutboxRequest = serde_json::from_str(&row.request)?;
+        Ok(OutboxEntry {
+            id: row.id,
+            kind: request.kind(),
+            idempotency_key: row.idempotency_key,
+            request,
+            label: row.label,
+            approval_id: row.approval_id,
+            project_id: row.project_id,
+            client_msg_id: row.client_msg_id,
+            created_at: row.created_at.parse().unwrap_or_default(),
+            attempts: row.attempts,
+            last_error: row.last_error,
+        })
+    }
+}
+
+const ENTRY_COLUMNS: &str = "id, idempotency_key, request, label, approval_id, project_id, client_msg_id, created_at, attempts, last_error";
 
 impl Store {
-    /// Queues an action and shows its effect at once, in one transaction.
-    pub async fn enqueue(
-        &self,
-        action: QueuedAction,
-        now: DateTime<Utc>,
-    ) -> StoreResult<OutboxEntry> {
+    /// Queues a prepared action and shows its effect at once, in one transaction.
+    pub async fn enqueue(&self, action: PreparedAction) -> StoreResult<OutboxEntry> {
         let key = uuid::Uuid::new_v4().to_string();
-        let mut approval_id = None;
-        let mut project_id = None;
-        let mut client_msg_id = None;
-        let (kind, path, body, label) = match &action {
-            QueuedAction::Decide {
-                approval_id: id,
-                title,
-                decision,
-                comment,
-                seen_version,
-            } => {
-                approval_id = Some(id.clone());
-                let verb = match decision {
-                    Decision::Approve => "Approve",
-                    Decision::Reject => "Reject",
-                };
-                (
-                    OutboxKind::Decision,
-                    format!("/api/v1/approvals/{id}/decision"),
-                    json!({ "decision": decision, "comment": comment, "seen_version": seen_version }),
-                    format!("{verb} “{title}”"),
-                )
-            }
-            QueuedAction::Message {
-                project_id: project,
-                agent_id,
-                body,
-                ..
-            } => {
-                project_id = Some(project.clone());
-                let msg_id = uuid::Uuid::new_v4().to_string();
-                client_msg_id = Some(msg_id.clone());
-                let preview: String = body.chars().take(40).collect();
-                (
-                    OutboxKind::Message,
-                    format!("/api/v1/projects/{project}/messages"),
-                    json!({ "body": body, "agent_id": agent_id, "client_msg_id": msg_id }),
-                    format!("Message “{preview}”"),
-                )
-            }
-            QueuedAction::StopProject {
-                project_id: project,
-                project_name,
-                reason,
-            } => {
-                project_id = Some(project.clone());
-                (
-                    OutboxKind::Stop,
-                    format!("/api/v1/projects/{project}/stop"),
-                    json!({ "reason": reason }),
-                    format!("Emergency stop of {project_name}"),
-                )
-            }
-            QueuedAction::StopAll { reason } => (
-                OutboxKind::Stop,
-                "/api/v1/stop".to_owned(),
-                json!({ "reason": reason }),
-                "Emergency stop of every project".to_owned(),
-            ),
-            QueuedAction::Resume {
-                project_id: project,
-                project_name,
-            } => {
-                project_id = Some(project.clone());
-                (
-                    OutboxKind::Resume,
-                    format!("/api/v1/projects/{project}/resume"),
-                    json!({}),
-                    format!("Resume {project_name}"),
-                )
-            }
-        };
+        let kind = action.request.kind();
+        let (method, path) = action.request.route();
+        let request = serde_json::to_string(&action.request)?;
+        let stored = serde_json::to_value(&action.request)?;
+        let body = stored.get("body").cloned().unwrap_or_default();
         let mut tx = self.writer.begin().await?;
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO outbox (kind, priority, idempotency_key, method, path, body, label, approval_id, project_id, client_msg_id, created_at) \
-             VALUES (?, ?, ?, 'POST', ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            "INSERT INTO outbox (kind, priority, idempotency_key, method, path, body, request, label, approval_id, project_id, client_msg_id, created_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         )
         .bind(kind.as_str())
         .bind(kind.priority())
         .bind(&key)
+        .bind(method)
         .bind(&path)
         .bind(body.to_string())
-        .bind(&label)
-        .bind(&approval_id)
-        .bind(&project_id)
-        .bind(&client_msg_id)
-        .bind(now.to_rfc3339())
+        .bind(&request)
+        .bind(&action.label)
+        .bind(&action.approval_id)
+        .bind(&action.project_id)
+        .bind(&action.client_msg_id)
+        .bind(action.created_at.to_rfc3339())
         .fetch_one(&mut *tx)
         .await?;
-        match &action {
-            QueuedAction::Decide {
+        match &action.effect {
+            LocalEffect::Deciding {
                 approval_id,
                 decision,
-                ..
             } => {
                 sqlx::query("UPDATE approvals SET local_decision = ? WHERE id = ?")
                     .bind(decision.as_str())
@@ -260,24 +106,7 @@ impl Store {
                     .execute(&mut *tx)
                     .await?;
             }
-            QueuedAction::Message {
-                project_id,
-                agent_id,
-                body,
-                author_name,
-            } => {
-                let msg_id = client_msg_id.clone().unwrap_or_default();
-                let local = Message {
-                    id: format!("local:{msg_id}"),
-                    project_id: project_id.clone(),
-                    agent_id: agent_id.clone(),
-                    author_kind: AuthorKind::User,
-                    author_id: None,
-                    author_name: author_name.clone(),
-                    body: body.clone(),
-                    created_at: now,
-                    client_msg_id: Some(msg_id),
-                };
+            LocalEffect::PendingMessage(local) => {
                 sqlx::query(
                     "INSERT INTO messages (id, project_id, agent_id, created_at, client_msg_id, pending, title, body, data) \
                      VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?)",
@@ -285,29 +114,27 @@ impl Store {
                 .bind(&local.id)
                 .bind(&local.project_id)
                 .bind(&local.agent_id)
-                .bind(now.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
+                .bind(local.created_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
                 .bind(&local.client_msg_id)
                 .bind(&local.author_name)
                 .bind(&local.body)
-                .bind(serde_json::to_string(&local)?)
+                .bind(serde_json::to_string(local)?)
                 .execute(&mut *tx)
                 .await?;
             }
-            _ => {}
+            LocalEffect::Nothing => {}
         }
         tx.commit().await?;
         Ok(OutboxEntry {
             id,
             kind,
             idempotency_key: key,
-            method: "POST".into(),
-            path,
-            body,
-            label,
-            approval_id,
-            project_id,
-            client_msg_id,
-            created_at: now,
+            request: action.request,
+            label: action.label,
+            approval_id: action.approval_id,
+            project_id: action.project_id,
+            client_msg_id: action.client_msg_id,
+            created_at: action.created_at,
             attempts: 0,
             last_error: None,
         })
@@ -320,14 +147,14 @@ impl Store {
         ))
         .fetch_all(&self.reader)
         .await?;
-        rows.into_iter().map(entry_from).collect()
+        rows.into_iter().map(OutboxEntry::try_from).collect()
     }
 
     /// The server took the action: drop it from the outbox and keep the server's answer.
     pub async fn outbox_delivered(
         &self,
         entry: &OutboxEntry,
-        answer: &Value,
+        answer: EventPayload,
         outcome: Option<&Outcome>,
     ) -> StoreResult<Vec<Change>> {
         let mut tx = self.writer.begin().await?;
@@ -335,26 +162,9 @@ impl Store {
             .bind(entry.id)
             .execute(&mut *tx)
             .await?;
-        let payload = match entry.kind {
-            OutboxKind::Decision => serde_json::from_value(answer.clone())
-                .ok()
-                .map(EventPayload::Approval),
-            OutboxKind::Message => serde_json::from_value(answer.clone())
-                .ok()
-                .map(EventPayload::Message),
-            OutboxKind::Stop => serde_json::from_value(answer.clone())
-                .ok()
-                .map(EventPayload::Stop),
-            OutboxKind::Resume => serde_json::from_value(answer.clone())
-                .ok()
-                .map(EventPayload::Project),
-        };
-        let mut changes = Vec::new();
-        if let Some(payload) = payload {
-            let mut grouped = Grouped::default();
-            grouped.add(0, payload);
-            changes = write_grouped(&mut tx, grouped).await?;
-        }
+        let mut grouped = Grouped::default();
+        grouped.add(0, answer);
+        let changes = write_grouped(&mut tx, grouped).await?;
         if let Some(outcome) = outcome {
             record_outcome(&mut tx, outcome).await?;
         }

@@ -4,7 +4,9 @@ use std::collections::HashMap;
 
 use spartex_api::{Agent, Approval, Decision, Message, Project, Stop, Task};
 
-use super::views::{ApprovalView, MessageView, ProjectSummary, ProjectView, SearchHit, SpendPoint};
+use super::views::{
+    ApprovalView, MessageView, ProjectSummary, ProjectView, SearchHit, SearchHitKind, SpendPoint,
+};
 use super::{Store, StoreResult};
 
 fn parse<R: serde::de::DeserializeOwned>(data: &str) -> StoreResult<R> {
@@ -176,7 +178,9 @@ impl Store {
         limit: i64,
     ) -> StoreResult<Vec<ApprovalView>> {
         let sql = format!(
-            "SELECT a.data, a.local_decision, COALESCE(p.name, ''), json_extract(ag.data, '$.name') \
+            "SELECT a.data, a.local_decision, COALESCE(p.name, ''), json_extract(ag.data, '$.name'), \
+                    COALESCE(p.status = 'stopped', 0) OR EXISTS (SELECT 1 FROM outbox o WHERE o.kind = 'stop' \
+                        AND (o.project_id = a.project_id OR o.project_id IS NULL)) \
              FROM approvals a LEFT JOIN projects p ON p.id = a.project_id \
              LEFT JOIN agents ag ON ag.id = json_extract(a.data, '$.agent_id') \
              WHERE {condition} \
@@ -185,7 +189,8 @@ impl Store {
                       a.expires_at \
              LIMIT {limit}"
         );
-        let mut query = sqlx::query_as::<_, (String, Option<String>, String, Option<String>)>(&sql);
+        type Row = (String, Option<String>, String, Option<String>, bool);
+        let mut query = sqlx::query_as::<_, Row>(&sql);
         if let Some(value) = bind {
             query = query.bind(value);
         }
@@ -193,12 +198,15 @@ impl Store {
             .fetch_all(&self.reader)
             .await?
             .into_iter()
-            .map(|(data, local, project_name, agent_name)| {
+            .map(|(data, local, project_name, agent_name, project_stopped)| {
                 Ok(ApprovalView {
                     approval: parse::<Approval>(&data)?,
                     project_name,
                     agent_name,
                     sending: decision(local),
+                    project_stopped,
+                    approve_blocker: None,
+                    reject_blocker: None,
                 })
             })
             .collect()
@@ -280,7 +288,7 @@ impl Store {
         if query.is_empty() {
             return Ok(Vec::new());
         }
-        let rows: Vec<(String, String, String, String, String)> = sqlx::query_as(
+        let rows: Vec<(SearchHitKind, String, String, String, String)> = sqlx::query_as(
             "SELECT kind, id, project_id, title, snippet FROM ( \
                SELECT 'project' AS kind, p.id, p.id AS project_id, p.title, snippet(projects_fts, 1, '[', ']', '…', 12) AS snippet, bm25(projects_fts) AS rank \
                  FROM projects_fts JOIN projects p ON p.rowid = projects_fts.rowid WHERE projects_fts MATCH ?1 \

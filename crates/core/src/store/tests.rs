@@ -213,7 +213,10 @@ async fn a_queued_decision_shows_at_once_and_is_undone_when_refused() {
         comment: None,
         seen_version: 1,
     };
-    let entry = store.enqueue(action, Utc::now()).await.expect("queues");
+    let entry = store
+        .enqueue(action.prepare(Utc::now()))
+        .await
+        .expect("queues");
     assert_eq!(
         store
             .approval("apr_1")
@@ -229,7 +232,7 @@ async fn a_queued_decision_shows_at_once_and_is_undone_when_refused() {
     winner.comment = Some("not this week".into());
     let outcome = Outcome {
         at: Utc::now(),
-        result: "already_decided".into(),
+        result: crate::OutcomeResult::AlreadyDecided,
         action: entry.label.clone(),
         message: "Already rejected by Dana Whitfield (oncall) at 10:32 UTC.".into(),
         approval_id: Some("apr_1".into()),
@@ -296,7 +299,10 @@ async fn a_confirmed_message_replaces_its_local_copy() {
         body: "hello".into(),
         author_name: "Dana".into(),
     };
-    let entry = store.enqueue(action, Utc::now()).await.expect("queues");
+    let entry = store
+        .enqueue(action.prepare(Utc::now()))
+        .await
+        .expect("queues");
     let confirmed = json!({
         "id": "msg_9", "project_id": "prj_1", "agent_id": null, "author_kind": "user", "author_id": "usr_1",
         "author_name": "Dana", "body": "hello", "created_at": Utc::now(), "client_msg_id": entry.client_msg_id
@@ -385,4 +391,56 @@ async fn the_dashboard_counts_agents_and_approvals_and_flags_an_undelivered_stop
     );
     assert_eq!(rows[0].agents_waiting, 1);
     assert!(spring.last_activity.is_some());
+}
+
+#[tokio::test]
+async fn actions_queued_by_an_older_build_survive_the_upgrade_as_typed_requests() {
+    let (store, _dir) = store().await;
+    let legacy = [
+        ("decision", "/api/v1/approvals/apr_1/decision", r#"{"decision":"approve","comment":null,"seen_version":2}"#, Some("apr_1"), None),
+        ("message", "/api/v1/projects/prj_1/messages", r#"{"body":"hold the launch","agent_id":null,"client_msg_id":"c1"}"#, None, Some("prj_1")),
+        ("stop", "/api/v1/projects/prj_1/stop", r#"{"reason":"runaway spend"}"#, None, Some("prj_1")),
+        ("stop", "/api/v1/stop", r#"{"reason":"all hands"}"#, None, None),
+        ("resume", "/api/v1/projects/prj_1/resume", "{}", None, Some("prj_1")),
+    ];
+    for (n, (kind, path, body, approval_id, project_id)) in legacy.into_iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO outbox (kind, priority, idempotency_key, method, path, body, label, approval_id, project_id, created_at) \
+             VALUES (?, 0, ?, 'POST', ?, ?, 'legacy', ?, ?, '2026-12-01T10:00:00Z')",
+        )
+        .bind(kind)
+        .bind(format!("key-{n}"))
+        .bind(path)
+        .bind(body)
+        .bind(approval_id)
+        .bind(project_id)
+        .execute(&store.writer)
+        .await
+        .expect("a row as an older build wrote it");
+    }
+    sqlx::raw_sql(
+        include_str!("../../migrations/20261202000000_typed_outbox.sql")
+            .replace("ALTER TABLE outbox ADD COLUMN request TEXT;", "")
+            .as_str(),
+    )
+    .execute(&store.writer)
+    .await
+    .expect("the upgrade converts them");
+    let routes: Vec<(&str, String)> = store
+        .outbox()
+        .await
+        .expect("every converted row reads back")
+        .iter()
+        .map(|entry| entry.request.route())
+        .collect();
+    assert_eq!(
+        routes,
+        [
+            ("POST", "/api/v1/approvals/apr_1/decision".to_owned()),
+            ("POST", "/api/v1/projects/prj_1/messages".to_owned()),
+            ("POST", "/api/v1/projects/prj_1/stop".to_owned()),
+            ("POST", "/api/v1/stop".to_owned()),
+            ("POST", "/api/v1/projects/prj_1/resume".to_owned()),
+        ]
+    );
 }

@@ -44,6 +44,13 @@ pub struct ApprovalView {
     pub agent_name: Option<String>,
     /// A decision made here that is still on its way.
     pub sending: Option<Decision>,
+    /// Its project is stopped, or a stop of it waits in the outbox: no decision is taken.
+    pub project_stopped: bool,
+    /// Why Approve is refused now, in the core's words ([`spartex_policy::approval_blocker`]
+    /// for the signed-in person); `None` when it is allowed. Filled by the account's reads.
+    pub approve_blocker: Option<String>,
+    /// Why Reject is refused now; `None` when it is allowed.
+    pub reject_blocker: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -67,10 +74,32 @@ pub struct SpendPoint {
 #[derive(Debug, Clone, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SearchHit {
-    /// `project`, `task`, `approval` or `message`
-    pub kind: String,
+    pub kind: SearchHitKind,
     pub id: String,
     pub project_id: String,
     pub title: String,
     pub snippet: String,
+}
+
+/// What a search hit is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, sqlx::Type)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+#[sqlx(rename_all = "snake_case")]
+pub enum SearchHitKind {
+    Project,
+    Task,
+    Approval,
+    Message,
+}
+
+impl std::fmt::Display for SearchHitKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            SearchHitKind::Project => "project",
+            SearchHitKind::Task => "task",
+            SearchHitKind::Approval => "approval",
+            SearchHitKind::Message => "message",
+        })
+    }
 }

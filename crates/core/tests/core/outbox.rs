@@ -1,7 +1,8 @@
 use serde_json::json;
 use spartex_api::{ApprovalStatus, Decision};
-use spartex_core::notify::policy::{select, NotificationPrefs};
+use spartex_core::notify::{select, NotificationPrefs};
 use spartex_core::notify::NotificationAction;
+use spartex_core::OutcomeResult;
 
 use crate::support::World;
 
@@ -26,7 +27,7 @@ async fn deciding_after_someone_else_reverts_and_names_who_decided_first() {
         .expect("queues");
     assert!(!second.delivered);
     let outcome = second.outcome.expect("an outcome the user sees");
-    assert_eq!(outcome.result, "already_decided");
+    assert_eq!(outcome.result, OutcomeResult::AlreadyDecided);
     assert!(
         outcome.message.contains("Marco Rossi (manager)"),
         "{}",
@@ -57,7 +58,7 @@ async fn an_expired_request_is_refused_with_the_reason() {
         .await
         .expect("queues");
     let outcome = queued.outcome.expect("outcome");
-    assert_eq!(outcome.result, "expired");
+    assert_eq!(outcome.result, OutcomeResult::Expired);
     assert!(outcome.message.contains("expired"), "{}", outcome.message);
 }
 
@@ -191,5 +192,5 @@ async fn a_request_without_a_preview_cannot_be_approved_from_a_notification() {
         .decide(id, Decision::Reject, Some("Send a preview".into()))
         .await
         .expect("rejecting needs no preview");
-    assert!(queued.outcome.is_none_or(|o| o.result == "delivered"));
+    assert!(queued.outcome.is_none_or(|o| o.result == OutcomeResult::Delivered));
 }

@@ -1,5 +1,7 @@
-//! Which changes deserve a notification, and what it says. Pure functions of the change, the
-//! user's preferences and the local time of day, so every rule is tested without a clock.
+//! Which changes deserve a notification, and what it says. Pure functions of the transition
+//! (a resource before and after a change), the user's preferences and the local time of day,
+//! so every rule is tested without a clock, and the server can decide pushes with the same
+//! rules the desktop uses.
 
 use std::collections::BTreeSet;
 
@@ -10,8 +12,28 @@ use spartex_api::{
     StopScope, StopStatus,
 };
 
-use crate::rules::approval_blocker;
-use crate::Change;
+use crate::rules::{approval_blocker, DecisionContext};
+
+/// A resource as it was and as it is now: what the policy judges.
+#[derive(Debug, Clone, Copy)]
+pub enum Transition<'a> {
+    Approval {
+        before: Option<&'a Approval>,
+        after: &'a Approval,
+    },
+    Agent {
+        before: Option<&'a Agent>,
+        after: &'a Agent,
+    },
+    Stop {
+        before: Option<&'a Stop>,
+        after: &'a Stop,
+    },
+    Project {
+        before: Option<&'a Project>,
+        after: &'a Project,
+    },
+}
 
 /// What the user asked for in Settings.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -127,7 +149,7 @@ impl NotificationAction {
 /// The notification `change` deserves under `prefs` at local time `now_local`, if any.
 /// Projects are named by id; [`select_named`] names them by name.
 pub fn select(
-    change: &Change,
+    change: &Transition<'_>,
     prefs: &NotificationPrefs,
     now_local: NaiveTime,
 ) -> Option<Notification> {
@@ -137,7 +159,7 @@ pub fn select(
 /// Like [`select`], with `project_name` giving a project's name from its id (from the cache);
 /// a project it does not know is named by its id.
 pub fn select_named(
-    change: &Change,
+    change: &Transition<'_>,
     prefs: &NotificationPrefs,
     now_local: NaiveTime,
     project_name: impl Fn(&str) -> Option<String>,
@@ -146,12 +168,11 @@ pub fn select_named(
         return None;
     }
     let name = |id: &str| project_name(id).unwrap_or_else(|| id.to_owned());
-    let notification = match change {
-        Change::Approval { before, after } => new_approval(before.as_deref(), after, &name),
-        Change::Agent { before, after } => agent_error(before.as_deref(), after, &name),
-        Change::Stop { before, after } => stop_settled(before.as_deref(), after, &name),
-        Change::Project { before, after } => budget_crossed(before.as_deref(), after),
-        _ => None,
+    let notification = match *change {
+        Transition::Approval { before, after } => new_approval(before, after, &name),
+        Transition::Agent { before, after } => agent_error(before, after, &name),
+        Transition::Stop { before, after } => stop_settled(before, after, &name),
+        Transition::Project { before, after } => budget_crossed(before, after),
     }?;
     if notification.urgent {
         return Some(notification);
@@ -192,15 +213,18 @@ fn new_approval(
     })
 }
 
-/// The buttons the core would honour (`rules::approval_blocker`) for the request as it
-/// arrives: a request without a preview can be rejected from the notification, never approved
-/// blind. Who presses, and whether it expired meanwhile, is checked by `Account::decide` when
-/// the button is pressed.
+/// The buttons the core would honour ([`approval_blocker`]) for the request as it arrives: a
+/// request without a preview can be rejected from the notification, never approved blind. Who
+/// presses, and whether it expired or its project stopped meanwhile, is checked by the core's
+/// `Account::decide` when the button is pressed.
 fn decision_actions(approval: &Approval) -> Vec<NotificationAction> {
-    let as_it_arrives = approval.created_at;
-    let offers = |decision| {
-        approval_blocker(approval, decision, Role::Owner, false, as_it_arrives).is_none()
+    let as_it_arrives = DecisionContext {
+        role: Role::Owner,
+        sending: false,
+        project_stopped: false,
+        now: approval.created_at,
     };
+    let offers = |decision| approval_blocker(approval, decision, &as_it_arrives).is_none();
     [
         (offers(Decision::Approve), NotificationAction::Approve),
         (offers(Decision::Reject), NotificationAction::Reject),
@@ -346,6 +370,63 @@ mod tests {
     use spartex_api::{OnExpiry, StopAgent};
 
     use super::*;
+
+    /// An owned before/after pair, as the tests build them.
+    #[derive(Debug)]
+    enum Change {
+        Approval {
+            before: Option<Box<Approval>>,
+            after: Box<Approval>,
+        },
+        Agent {
+            before: Option<Box<Agent>>,
+            after: Box<Agent>,
+        },
+        Stop {
+            before: Option<Box<Stop>>,
+            after: Box<Stop>,
+        },
+        Project {
+            before: Option<Box<Project>>,
+            after: Box<Project>,
+        },
+    }
+
+    impl Change {
+        fn transition(&self) -> Transition<'_> {
+            match self {
+                Change::Approval { before, after } => Transition::Approval {
+                    before: before.as_deref(),
+                    after,
+                },
+                Change::Agent { before, after } => Transition::Agent {
+                    before: before.as_deref(),
+                    after,
+                },
+                Change::Stop { before, after } => Transition::Stop {
+                    before: before.as_deref(),
+                    after,
+                },
+                Change::Project { before, after } => Transition::Project {
+                    before: before.as_deref(),
+                    after,
+                },
+            }
+        }
+    }
+
+    fn select(change: &Change, prefs: &NotificationPrefs, now: NaiveTime) -> Option<Notification> {
+        super::select(&change.transition(), prefs, now)
+    }
+
+    fn select_named(
+        change: &Change,
+        prefs: &NotificationPrefs,
+        now: NaiveTime,
+        project_name: impl Fn(&str) -> Option<String>,
+    ) -> Option<Notification> {
+        super::select_named(&change.transition(), prefs, now, project_name)
+    }
 
     fn at(hour: u32, minute: u32) -> NaiveTime {
         NaiveTime::from_hms_opt(hour, minute, 0).expect("a valid time of day")
@@ -720,26 +801,6 @@ mod tests {
         assert_eq!(usd(1_234_567.0), "$1,234,567");
         assert_eq!(usd(4.5), "$4.50");
         assert_eq!(usd(0.0), "$0");
-    }
-
-    // Changes that never notify
-
-    #[test]
-    fn other_changes_do_not_notify() {
-        let changes = [
-            Change::Resynced,
-            Change::Outbox,
-            Change::Link {
-                state: crate::LinkState::Offline,
-            },
-            Change::Progress {
-                applied_seq: 1,
-                head: 2,
-            },
-        ];
-        for change in changes {
-            assert_eq!(select(&change, &defaults(), noon()), None, "{change:?}");
-        }
     }
 
     // Preferences

@@ -1,11 +1,11 @@
-//! The REST client: rustls, timeouts, retries with backoff where a retry is safe (reads, and
-//! mutations, which always carry an Idempotency-Key), contract errors mapped to [`CoreError`].
+//! The HTTP client of the contract: one typed `send` for every [`Endpoint`], rustls, timeouts,
+//! retries with backoff where a retry is safe (reads, and mutations, which always carry an
+//! Idempotency-Key), contract errors mapped to [`CoreError`].
 
 use std::time::Duration;
 
-use reqwest::{Method, StatusCode};
-use serde_json::Value;
-use spartex_api::{ErrorBody, IDEMPOTENCY_KEY_HEADER};
+use reqwest::StatusCode;
+use spartex_api::{Endpoint, ErrorBody, Method, IDEMPOTENCY_KEY_HEADER};
 
 use crate::error::{CoreError, CoreResult};
 use crate::Secret;
@@ -13,22 +13,17 @@ use crate::Secret;
 const ATTEMPTS: u32 = 3;
 
 #[derive(Clone)]
-pub struct ApiClient {
+pub struct HttpClient {
     http: reqwest::Client,
     base: String,
 }
 
-impl ApiClient {
+impl HttpClient {
     /// A client for the server at `base` (`http://` or `https://`, no trailing path).
-    pub fn new(base: &str) -> CoreResult<ApiClient> {
+    pub fn new(base: &str) -> CoreResult<HttpClient> {
         let base = base.trim().trim_end_matches('/').to_owned();
         if !(base.starts_with("http://") || base.starts_with("https://")) {
-            return Err(CoreError::Invalid {
-                code: "bad_server_url".into(),
-                message: format!(
-                    "`{base}` is not a server URL; use http://HOST:PORT or https://HOST."
-                ),
-            });
+            return Err(CoreError::BadServerUrl { url: base });
         }
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(5))
@@ -39,7 +34,7 @@ impl ApiClient {
             .user_agent(concat!("spartex-control/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| CoreError::Local(format!("could not start the HTTP client: {e}")))?;
-        Ok(ApiClient { http, base })
+        Ok(HttpClient { http, base })
     }
 
     pub fn base(&self) -> &str {
@@ -51,23 +46,19 @@ impl ApiClient {
         format!("{}{path}", self.base.replacen("http", "ws", 1))
     }
 
-    /// Sends a request, retrying transient failures. Mutations must pass `idempotency_key`.
-    pub async fn send(
+    /// Sends a request to `endpoint`, retrying transient failures, and reads its answer.
+    /// Mutations must pass `idempotency_key`.
+    pub async fn send<E: Endpoint>(
         &self,
-        method: Method,
-        path: &str,
-        body: Option<&Value>,
+        endpoint: &E,
         token: Option<&Secret>,
         idempotency_key: Option<&str>,
-    ) -> CoreResult<Value> {
-        let retry_safe = method == Method::GET || idempotency_key.is_some();
+    ) -> CoreResult<E::Answer> {
+        let retry_safe = E::METHOD == Method::Get || idempotency_key.is_some();
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let result = self
-                .send_once(method.clone(), path, body, token, idempotency_key)
-                .await;
-            match result {
+            match self.send_once(endpoint, token, idempotency_key).await {
                 Err(error) if retry_safe && error.is_transient() && attempt < ATTEMPTS => {
                     let wait = match &error {
                         CoreError::RateLimited { retry_after_s } => {
@@ -75,7 +66,7 @@ impl ApiClient {
                         }
                         _ => Duration::from_millis(200 * 4u64.pow(attempt - 1)),
                     };
-                    tracing::debug!(%path, attempt, error = %error, "retrying");
+                    tracing::debug!(path = %endpoint.path(), attempt, error = %error, "retrying");
                     tokio::time::sleep(wait).await;
                 }
                 other => return other,
@@ -83,22 +74,31 @@ impl ApiClient {
         }
     }
 
-    async fn send_once(
+    async fn send_once<E: Endpoint>(
         &self,
-        method: Method,
-        path: &str,
-        body: Option<&Value>,
+        endpoint: &E,
         token: Option<&Secret>,
         idempotency_key: Option<&str>,
-    ) -> CoreResult<Value> {
-        let mut request = self.http.request(method, format!("{}{path}", self.base));
+    ) -> CoreResult<E::Answer> {
+        let method = match E::METHOD {
+            Method::Get => reqwest::Method::GET,
+            Method::Post => reqwest::Method::POST,
+            Method::Patch => reqwest::Method::PATCH,
+            Method::Delete => reqwest::Method::DELETE,
+        };
+        let url = format!("{}{}", self.base, endpoint.path());
+        let mut request = self.http.request(method, url);
+        let query = endpoint.query();
+        if !query.is_empty() {
+            request = request.query(&query);
+        }
         if let Some(token) = token {
             request = request.bearer_auth(token.expose());
         }
         if let Some(key) = idempotency_key {
             request = request.header(IDEMPOTENCY_KEY_HEADER, key);
         }
-        if let Some(body) = body {
+        if let Some(body) = endpoint.body() {
             request = request.json(body);
         }
         let response = request.send().await.map_err(|e| self.offline(&e))?;
@@ -116,13 +116,16 @@ impl ApiClient {
         let bytes = response.bytes().await.map_err(|e| self.offline(&e))?;
         if status.is_success() {
             if bytes.is_empty() {
-                return Ok(Value::Null);
+                // 204: only an endpoint that answers nothing (`()`) reads this as an answer.
+                return serde_json::from_str("null").map_err(|_| {
+                    self.protocol(format!("HTTP {status} with no body where one was due"))
+                });
             }
             if !is_json {
                 return Err(self.protocol(format!("HTTP {status} with a body that is not JSON")));
             }
             return serde_json::from_slice(&bytes)
-                .map_err(|e| self.protocol(format!("malformed JSON: {e}")));
+                .map_err(|e| self.protocol(format!("unexpected answer: {e}")));
         }
         let error: Option<ErrorBody> = if is_json {
             serde_json::from_slice(&bytes).ok()

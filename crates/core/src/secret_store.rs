@@ -12,7 +12,7 @@ use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
 
-use crate::secret::Secret;
+use spartex_api::Secret;
 
 /// The service name entries are filed under in the OS secret store.
 pub const DEFAULT_SERVICE: &str = "spartex-control";

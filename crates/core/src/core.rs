@@ -5,11 +5,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::account::Account;
-use crate::accounts::{AccountInfo, Registry};
-use crate::api::ApiClient;
+use crate::http::HttpClient;
+use crate::registry::{AccountInfo, Registry};
 use crate::error::{CoreError, CoreResult};
 use crate::notify::NotificationPrefs;
-use crate::secrets::{InsecureFileSecretStore, OsSecretStore, SecretStore};
+use crate::secret_store::{InsecureFileSecretStore, OsSecretStore, SecretStore};
 use crate::session::{blocking_secret, cache_key_key, Session};
 use crate::store::{new_cache_key, Store, StoreError};
 use crate::Secret;
@@ -89,7 +89,7 @@ impl Core {
         email: &str,
         password: &Secret,
     ) -> CoreResult<Account> {
-        let api = ApiClient::new(server_url)?;
+        let api = HttpClient::new(server_url)?;
         let pair = Session::login(&api, email.trim(), password).await?;
         let id = self.registry.id_for(api.base(), &pair.user, &pair.tenant)?;
         let session = Session::new(&id, api.clone(), self.config.secrets.clone());
@@ -109,7 +109,7 @@ impl Core {
     /// Opens an account by id, or the only one.
     pub async fn open(&self, selector: Option<&str>) -> CoreResult<Account> {
         let info = self.registry.select(selector)?;
-        let api = ApiClient::new(&info.server_url)?;
+        let api = HttpClient::new(&info.server_url)?;
         let session = Session::new(&info.id, api, self.config.secrets.clone());
         let store = self.open_cache(&info.id).await?;
         Ok(Account::new(info, session, store))
@@ -118,7 +118,7 @@ impl Core {
     /// Revokes the session, wipes the cache and its key, and forgets the account.
     pub async fn logout(&self, selector: Option<&str>) -> CoreResult<AccountInfo> {
         let info = self.registry.select(selector)?;
-        let api = ApiClient::new(&info.server_url)?;
+        let api = HttpClient::new(&info.server_url)?;
         Session::new(&info.id, api, self.config.secrets.clone())
             .logout()
             .await?;

@@ -1,0 +1,16 @@
+//! `spartex-policy`: the rules that must read the same wherever they run, as pure functions of
+//! wire types, a person's preferences and the time. No I/O, no async.
+//!
+//! - [`rules`]: what may be decided ([`approval_blocker`]), which the core enforces before it
+//!   queues a decision and every face consults before it offers a button.
+//! - [`notifications`]: which changes deserve a notification and what it says. The desktop
+//!   core runs it on the changes its cache applies; the server will run it to decide pushes.
+
+pub mod notifications;
+pub mod rules;
+
+pub use notifications::{
+    select, select_named, Notification, NotificationAction, NotificationKind, NotificationPrefs,
+    QuietHours, Transition,
+};
+pub use rules::{approval_blocker, ApprovalBlocker, DecisionContext};
