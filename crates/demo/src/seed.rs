@@ -10,7 +10,7 @@ use spartex_server::config::Secret;
 use spartex_server::error::ApiResult;
 use spartex_server::service::{new_id, projects};
 use spartex_server::state::AppState;
-use spartex_server::store::{DocFilter, DocKind, NewCost};
+use spartex_server::store::{DocFilter, DocKind, NewCost, WriteScope};
 use spartex_server::write::Write;
 
 pub struct DemoUser {
@@ -147,7 +147,7 @@ async fn seed_org(state: &AppState, org: &OrgSpec, password: &Secret) -> ApiResu
         name: org.name.into(),
         slug: org.slug.into(),
     };
-    let mut w = Write::begin(state).await?;
+    let mut w = Write::begin(state, WriteScope::Tenant(&tenant.id)).await?;
     w.tx().insert_tenant(&tenant).await?;
     for (role, name, email) in org.users {
         let user = User {
@@ -193,7 +193,7 @@ async fn seed_org(state: &AppState, org: &OrgSpec, password: &Secret) -> ApiResu
 
 /// Spreads the project's past spend over the last seven days, per agent, as cost records.
 async fn seed_spend_history(
-    w: &mut Write<'_>,
+    w: &mut Write,
     tenant_id: &str,
     mut project: Project,
     agents: Vec<Agent>,
@@ -232,17 +232,15 @@ async fn seed_spend_history(
         }
         agent.cost_usd = (agent.cost_usd * 100.0).round() / 100.0;
         agent.status = AgentStatus::Idle;
-        agent.version += 1;
-        w.upsert(tenant_id, &agent).await?;
+        w.update(tenant_id, &mut agent).await?;
     }
     project.spent_usd = (spent * 100.0).round() / 100.0;
-    project.version += 1;
-    w.upsert(tenant_id, &project).await
+    w.update(tenant_id, &mut project).await
 }
 
 /// Worker tokens are stored hashed, so each start issues new ones for the simulated workers.
 async fn issue_worker_tokens(state: &AppState, tenant_id: &str) -> ApiResult<Vec<DemoAgent>> {
-    let mut w = Write::begin(state).await?;
+    let mut w = Write::begin(state, WriteScope::Tenant(tenant_id)).await?;
     let projects: Vec<Project> = w.list(tenant_id, DocFilter::all(DocKind::Project)).await?;
     let mut demo_agents = Vec::new();
     for project in projects {

@@ -128,12 +128,12 @@ fn listen(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
 
 /// The token-signing secret kept in the database, made on first start, so tokens outlive restarts.
 async fn stored_jwt_secret(store: &dyn store::Store) -> Result<Secret, StoreError> {
-    let mut tx = store.begin().await?;
+    let mut tx = store.begin(store::WriteScope::Server).await?;
     if let Some(secret) = tx.setting("jwt_secret").await? {
         return Ok(Secret::new(secret));
     }
     let secret = auth::random_secret();
     tx.put_setting("jwt_secret", &secret).await?;
-    tx.commit().await?;
+    drop(tx.commit().await?);
     Ok(Secret::new(secret))
 }

@@ -23,9 +23,6 @@ pub struct Inner {
     pub tokens: TokenKeys,
     pub sign_in_throttle: SignInThrottle,
     pub passwords: Passwords,
-    /// Held from `BEGIN` to the publication of the committed events, so that sockets see
-    /// events in `seq` order.
-    pub write_lock: tokio::sync::Mutex<()>,
     /// Flips to `true` when the server shuts down; sockets and long polls end on it.
     pub shutdown: tokio::sync::watch::Sender<bool>,
 }
@@ -47,7 +44,6 @@ impl AppState {
             tokens,
             sign_in_throttle: SignInThrottle::default(),
             passwords: Passwords::per_core(),
-            write_lock: tokio::sync::Mutex::new(()),
             shutdown: tokio::sync::watch::channel(false).0,
         }))
     }

@@ -1,19 +1,25 @@
 //! One write: a transaction that holds every change, its events and its Idempotency-Key
 //! answer, committed together and then published to the sockets.
+//!
+//! [`mutate`] is how a request changes anything: it replays the answer kept under a repeated
+//! Idempotency-Key, or runs the change, keeps its answer and commits. The HTTP layer only
+//! renders the [`Answer`].
 
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use spartex_api::{AgentControl, ErrorCode, Event, EventPayload};
-use tokio::sync::MutexGuard;
 
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
-use crate::store::{DocFilter, Resource, StoredResponse, WriteTx};
+use crate::store::{
+    DocFilter, Resource, StoreError, StoredResponse, Versioned, WriteScope, WriteTx,
+};
 
 /// Identifies a mutation for idempotent replay.
 #[derive(Debug, Clone)]
 pub struct IdempotencyScope {
+    /// The caller's tenant: the write takes this tenant's turn.
+    pub tenant_id: String,
     pub principal_id: String,
     pub key: Option<String>,
     pub method: String,
@@ -22,71 +28,96 @@ pub struct IdempotencyScope {
     pub request_hash: Option<String>,
 }
 
-pub struct Write<'a> {
-    state: &'a AppState,
-    _serialized: MutexGuard<'a, ()>,
+/// A mutation's answer: what the HTTP layer sends, and what an Idempotency-Key keeps.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    pub status: StatusCode,
+    /// The JSON body.
+    pub body: String,
+    /// Kept from the first request with the same Idempotency-Key, not produced now.
+    pub replayed: bool,
+}
+
+/// What a change returns on success: the resource and the status it is answered with.
+#[derive(Debug, Clone)]
+pub struct Reply<T> {
+    pub status: StatusCode,
+    pub body: T,
+}
+
+impl<T> Reply<T> {
+    pub fn ok(body: T) -> Self {
+        Reply {
+            status: StatusCode::OK,
+            body,
+        }
+    }
+
+    pub fn created(body: T) -> Self {
+        Reply {
+            status: StatusCode::CREATED,
+            body,
+        }
+    }
+
+    pub fn accepted(body: T) -> Self {
+        Reply {
+            status: StatusCode::ACCEPTED,
+            body,
+        }
+    }
+}
+
+/// Runs one request's change in one write of the caller's tenant. A repeated Idempotency-Key
+/// gets the answer kept for it (or 422 when it came with another method, path or body);
+/// otherwise `change` runs, and its answer is kept under the key and committed with it. A
+/// failure rolls the change back; a final one (4xx) is kept under the key as well, so a
+/// retry hears the same refusal.
+pub async fn mutate<T: Serialize>(
+    state: &AppState,
+    scope: IdempotencyScope,
+    change: impl AsyncFnOnce(&mut Write) -> ApiResult<Reply<T>>,
+) -> ApiResult<Answer> {
+    let mut write = Write::begin(state, WriteScope::Tenant(&scope.tenant_id)).await?;
+    if let Some(kept) = write.kept_answer(&scope).await? {
+        return Ok(kept);
+    }
+    match change(&mut write).await {
+        Ok(reply) => write.answer(&scope, reply).await,
+        Err(error) => {
+            write.keep_refusal(&scope, &error).await;
+            Err(error)
+        }
+    }
+}
+
+pub struct Write {
+    state: AppState,
+    /// The tenant whose turn this write holds; `None` for server-wide rows.
+    tenant_id: Option<String>,
     tx: Box<dyn WriteTx>,
-    tenant_events: Vec<(String, Event)>,
+    events: Vec<Event>,
     agent_pushes: Vec<(String, AgentControl)>,
     ended_sessions: Vec<String>,
     now: chrono::DateTime<chrono::Utc>,
 }
 
-/// What `begin_idempotent` found.
-pub enum Begun<'a> {
-    Fresh(Write<'a>),
-    Replay(Response),
-}
-
-impl<'a> Write<'a> {
-    pub async fn begin(state: &'a AppState) -> ApiResult<Write<'a>> {
-        let serialized = state.write_lock.lock().await;
-        let tx = state.store.begin().await?;
+impl Write {
+    /// Begins a write once it is the scope's turn (see [`crate::store::Store::begin`]).
+    pub async fn begin(state: &AppState, scope: WriteScope<'_>) -> ApiResult<Write> {
+        let tx = state.store.begin(scope).await?;
         Ok(Write {
-            state,
-            _serialized: serialized,
+            state: state.clone(),
+            tenant_id: match scope {
+                WriteScope::Tenant(tenant_id) => Some(tenant_id.to_owned()),
+                WriteScope::Server => None,
+            },
             tx,
-            tenant_events: Vec::new(),
+            events: Vec::new(),
             agent_pushes: Vec::new(),
             ended_sessions: Vec::new(),
             now: state.now(),
         })
-    }
-
-    /// Begins a write, or answers with the stored response when the key was seen before.
-    pub async fn begin_idempotent(
-        state: &'a AppState,
-        scope: &IdempotencyScope,
-    ) -> ApiResult<Begun<'a>> {
-        let mut write = Self::begin(state).await?;
-        let Some(key) = &scope.key else {
-            return Ok(Begun::Fresh(write));
-        };
-        if key.is_empty() || key.len() > 200 {
-            return Err(ApiError::bad_request(
-                "Idempotency-Key must be 1 to 200 characters (a UUID is ideal).",
-            ));
-        }
-        match write.tx.stored_response(&scope.principal_id, key).await? {
-            None => Ok(Begun::Fresh(write)),
-            Some(stored) if stored.method != scope.method || stored.path != scope.path => Err(ApiError::Invalid {
-                code: ErrorCode::IdempotencyKeyReused,
-                message: format!(
-                    "This Idempotency-Key was already used for {} {}. Use a new key for each distinct change.",
-                    stored.method, stored.path
-                ),
-            }),
-            Some(stored) if stored.request_hash.is_some() && stored.request_hash != scope.request_hash => {
-                Err(ApiError::Invalid {
-                    code: ErrorCode::IdempotencyKeyReused,
-                    message: "This Idempotency-Key was already used with a different body, so this \
-                              change was not applied. Use a new key for each distinct change, and \
-                              the same key only to retry the very same request."
-                        .into(),
-                })
-            }
-            Some(stored) => Ok(Begun::Replay(replayed(stored))),
-        }
     }
 
     pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
@@ -94,7 +125,7 @@ impl<'a> Write<'a> {
     }
 
     pub fn state(&self) -> &AppState {
-        self.state
+        &self.state
     }
 
     pub fn tx(&mut self) -> &mut dyn WriteTx {
@@ -104,8 +135,7 @@ impl<'a> Write<'a> {
     pub async fn get<R: Resource>(&mut self, tenant_id: &str, id: &str) -> ApiResult<Option<R>> {
         match self.tx.get_doc(tenant_id, R::KIND, id).await? {
             Some(value) => Ok(Some(
-                crate::store::decode_one(tenant_id, value)
-                    .map_err(crate::store::StoreError::from)?,
+                crate::store::decode_one(tenant_id, value).map_err(StoreError::from)?,
             )),
             None => Ok(None),
         }
@@ -132,12 +162,33 @@ impl<'a> Write<'a> {
         Ok(crate::store::decode_all(tenant_id, values))
     }
 
-    /// Stores the resource and appends its event.
-    pub async fn upsert<R: Resource + Clone>(
+    /// Stores a new resource, as built (version 1), and appends its event.
+    pub async fn create<R: Resource + Clone>(
         &mut self,
         tenant_id: &str,
         resource: &R,
     ) -> ApiResult<()>
+    where
+        EventPayload: From<R>,
+    {
+        self.put(tenant_id, resource).await
+    }
+
+    /// Stores a changed resource one version up, and appends its event. Every change to a
+    /// stored resource goes through here, so each is exactly one version step.
+    pub async fn update<R: Versioned + Clone>(
+        &mut self,
+        tenant_id: &str,
+        resource: &mut R,
+    ) -> ApiResult<()>
+    where
+        EventPayload: From<R>,
+    {
+        *resource.version_mut() += 1;
+        self.put(tenant_id, resource).await
+    }
+
+    async fn put<R: Resource + Clone>(&mut self, tenant_id: &str, resource: &R) -> ApiResult<()>
     where
         EventPayload: From<R>,
     {
@@ -146,18 +197,22 @@ impl<'a> Write<'a> {
             .await
     }
 
+    /// Appends an event to the log of the tenant this write began for.
     pub async fn emit(&mut self, tenant_id: &str, payload: EventPayload) -> ApiResult<()> {
+        if self.tenant_id.as_deref() != Some(tenant_id) {
+            // A bug, not a request's fault: the event would land in another tenant's log.
+            return Err(StoreError::WrongTenant.into());
+        }
         let event = self
             .tx
             .append_event(
-                tenant_id,
                 payload.kind(),
                 payload.project_id(),
                 self.now,
                 &payload.to_value(),
             )
             .await?;
-        self.tenant_events.push((tenant_id.to_owned(), event));
+        self.events.push(event);
         Ok(())
     }
 
@@ -174,127 +229,122 @@ impl<'a> Write<'a> {
         Ok(())
     }
 
-    /// Commits, then publishes the events and agent frames while still holding the write lock.
+    /// Commits, then publishes the events and agent frames while still holding the turn.
     pub async fn commit(self) -> ApiResult<Vec<Event>> {
         let Write {
             state,
-            _serialized,
+            tenant_id,
             tx,
-            tenant_events,
+            events,
             agent_pushes,
             ended_sessions,
             ..
         } = self;
-        tx.commit().await?;
+        let turn = tx.commit().await?;
         for session_id in &ended_sessions {
             state.session_ends.announce(session_id);
         }
-        let mut by_tenant: Vec<(String, Vec<Event>)> = Vec::new();
-        for (tenant, event) in tenant_events.iter().cloned() {
-            match by_tenant.iter_mut().find(|(t, _)| *t == tenant) {
-                Some((_, events)) => events.push(event),
-                None => by_tenant.push((tenant, vec![event])),
-            }
-        }
-        for (tenant, events) in by_tenant {
-            state.events.publish(&tenant, events);
+        if let (Some(tenant_id), false) = (&tenant_id, events.is_empty()) {
+            state.events.publish(tenant_id, events.clone());
         }
         for (agent_id, frame) in agent_pushes {
             state.agents.push(&agent_id, frame);
         }
-        Ok(tenant_events.into_iter().map(|(_, e)| e).collect())
+        drop(turn);
+        Ok(events)
     }
 
-    /// Ends an idempotent mutation: commits a success, keeps a final answer under its key,
-    /// rolls back a failure.
-    pub async fn finish<T: Serialize>(
-        self,
-        scope: &IdempotencyScope,
-        ok_status: StatusCode,
-        result: ApiResult<T>,
-    ) -> Response {
-        let state = self.state;
-        match result {
-            Ok(value) => {
-                let body = match serde_json::to_string(&value) {
-                    Ok(body) => body,
-                    Err(e) => return ApiError::Internal(e.into()).into_response(),
-                };
-                let mut write = self;
-                if let Some(key) = &scope.key {
-                    let stored = stored(scope, ok_status, body.clone());
-                    let now_ms = write.now.timestamp_millis();
-                    if let Err(e) = write
-                        .tx
-                        .store_response(&scope.principal_id, key, &stored, now_ms)
-                        .await
-                    {
-                        return ApiError::from(e).into_response();
-                    }
-                }
-                match write.commit().await {
-                    Ok(_) => json_response(ok_status, body),
-                    Err(e) => e.into_response(),
-                }
+    /// The answer kept under the scope's key, if this key was seen before.
+    async fn kept_answer(&mut self, scope: &IdempotencyScope) -> ApiResult<Option<Answer>> {
+        let Some(key) = &scope.key else {
+            return Ok(None);
+        };
+        if key.is_empty() || key.len() > 200 {
+            return Err(ApiError::bad_request(
+                "Idempotency-Key must be 1 to 200 characters (a UUID is ideal).",
+            ));
+        }
+        match self.tx.stored_response(&scope.principal_id, key).await? {
+            None => Ok(None),
+            Some(stored) if stored.method != scope.method || stored.path != scope.path => Err(ApiError::Invalid {
+                code: ErrorCode::IdempotencyKeyReused,
+                message: format!(
+                    "This Idempotency-Key was already used for {} {}. Use a new key for each distinct change.",
+                    stored.method, stored.path
+                ),
+            }),
+            Some(stored) if stored.request_hash.is_some() && stored.request_hash != scope.request_hash => {
+                Err(ApiError::Invalid {
+                    code: ErrorCode::IdempotencyKeyReused,
+                    message: "This Idempotency-Key was already used with a different body, so this \
+                              change was not applied. Use a new key for each distinct change, and \
+                              the same key only to retry the very same request."
+                        .into(),
+                })
             }
-            Err(error) => {
-                let Write {
-                    _serialized,
-                    tx,
-                    now,
-                    ..
-                } = self;
-                drop(tx); // rolls back
-                if let (Some(key), true) = (&scope.key, error.is_final()) {
-                    let body = serde_json::to_string(&error.body()).unwrap_or_default();
-                    let stored = stored(scope, error.status(), body);
-                    let kept = async {
-                        let mut tx = state.store.begin().await?;
-                        tx.store_response(
-                            &scope.principal_id,
-                            key,
-                            &stored,
-                            now.timestamp_millis(),
-                        )
-                        .await?;
-                        tx.commit().await
-                    };
-                    if let Err(e) = kept.await {
-                        tracing::warn!(error = %e, "could not keep an error answer under its idempotency key");
-                    }
-                }
-                drop(_serialized);
-                error.into_response()
-            }
+            Some(stored) => Ok(Some(Answer {
+                status: StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK),
+                body: stored.body,
+                replayed: true,
+            })),
         }
     }
-}
 
-fn stored(scope: &IdempotencyScope, status: StatusCode, body: String) -> StoredResponse {
-    StoredResponse {
-        method: scope.method.clone(),
-        path: scope.path.clone(),
-        request_hash: scope.request_hash.clone(),
-        status: status.as_u16(),
-        body,
+    /// Keeps a success under its key and commits it.
+    async fn answer<T: Serialize>(
+        mut self,
+        scope: &IdempotencyScope,
+        reply: Reply<T>,
+    ) -> ApiResult<Answer> {
+        let body = serde_json::to_string(&reply.body).map_err(StoreError::from)?;
+        self.keep(scope, reply.status, &body).await?;
+        self.commit().await?;
+        Ok(Answer {
+            status: reply.status,
+            body,
+            replayed: false,
+        })
     }
-}
 
-fn json_response(status: StatusCode, body: String) -> Response {
-    (
-        status,
-        [(axum::http::header::CONTENT_TYPE, "application/json")],
-        body,
-    )
-        .into_response()
-}
+    /// Undoes the change; a final refusal is kept under its key, in the same turn.
+    async fn keep_refusal(mut self, scope: &IdempotencyScope, error: &ApiError) {
+        if scope.key.is_none() || !error.is_final() {
+            return; // dropping the write rolls it back
+        }
+        self.events.clear();
+        self.agent_pushes.clear();
+        self.ended_sessions.clear();
+        let body = serde_json::to_string(&error.body()).unwrap_or_default();
+        let kept = async {
+            self.tx.discard().await?;
+            self.keep(scope, error.status(), &body).await?;
+            self.commit().await
+        };
+        if let Err(e) = kept.await {
+            tracing::warn!(error = %e, "could not keep an error answer under its idempotency key");
+        }
+    }
 
-fn replayed(stored: StoredResponse) -> Response {
-    let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK);
-    let mut response = json_response(status, stored.body);
-    response.headers_mut().insert(
-        "idempotent-replayed",
-        axum::http::HeaderValue::from_static("true"),
-    );
-    response
+    async fn keep(
+        &mut self,
+        scope: &IdempotencyScope,
+        status: StatusCode,
+        body: &str,
+    ) -> ApiResult<()> {
+        let Some(key) = &scope.key else {
+            return Ok(());
+        };
+        let stored = StoredResponse {
+            method: scope.method.clone(),
+            path: scope.path.clone(),
+            request_hash: scope.request_hash.clone(),
+            status: status.as_u16(),
+            body: body.to_owned(),
+        };
+        let now_ms = self.now.timestamp_millis();
+        self.tx
+            .store_response(&scope.principal_id, key, &stored, now_ms)
+            .await?;
+        Ok(())
+    }
 }

@@ -96,8 +96,10 @@ pub struct Mutation {
 }
 
 impl Mutation {
-    pub fn scope(self, principal_id: &str) -> IdempotencyScope {
+    /// The mutation as made by `principal_id` of `tenant_id`.
+    pub fn scope(self, tenant_id: &str, principal_id: &str) -> IdempotencyScope {
         IdempotencyScope {
+            tenant_id: tenant_id.to_owned(),
             principal_id: principal_id.to_owned(),
             key: self.key,
             method: self.method,

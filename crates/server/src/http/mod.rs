@@ -1,14 +1,14 @@
 //! The HTTP boundary: routes, the OpenAPI document, and middleware that keeps every answer in
 //! the contract's shape (no HTML errors, no panics on the wire, no secrets in logs).
 
-mod agent;
-mod client;
+mod agent_routes;
+mod client_routes;
 mod deadline;
 mod doc;
+mod event_stream;
 mod extract;
 mod openapi;
 mod socket;
-mod stream;
 
 use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, State};
@@ -24,26 +24,34 @@ use utoipa_axum::router::OpenApiRouter;
 use crate::error::{error_response, ApiError, ApiResult};
 use crate::state::AppState;
 use crate::store::Resource;
+use crate::write::Answer;
 
-/// Starts a mutation: answers a replayed Idempotency-Key at once, else yields the open write.
-macro_rules! begin_or_replay {
-    ($state:expr, $scope:expr) => {
-        match $crate::write::Write::begin_idempotent(&$state, &$scope).await {
-            Ok($crate::write::Begun::Fresh(write)) => write,
-            Ok($crate::write::Begun::Replay(response)) => return response,
-            Err(error) => return axum::response::IntoResponse::into_response(error),
+/// A mutation's answer as JSON; a replayed one says so in `Idempotent-Replayed: true`.
+impl IntoResponse for Answer {
+    fn into_response(self) -> Response {
+        let mut response = (
+            self.status,
+            [(header::CONTENT_TYPE, "application/json")],
+            self.body,
+        )
+            .into_response();
+        if self.replayed {
+            response.headers_mut().insert(
+                "idempotent-replayed",
+                axum::http::HeaderValue::from_static("true"),
+            );
         }
-    };
+        response
+    }
 }
-pub(crate) use begin_or_replay;
 
 /// The router and the OpenAPI document, built from the same route list.
 pub fn router(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
     let max_body = state.settings.max_body_bytes;
     let (routes, api) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
-        .merge(client::routes())
-        .merge(agent::routes())
-        .merge(stream::routes())
+        .merge(client_routes::routes())
+        .merge(agent_routes::routes())
+        .merge(event_stream::routes())
         .split_for_parts();
     let document = api.clone();
     let router = routes

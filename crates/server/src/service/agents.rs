@@ -17,7 +17,7 @@ use crate::write::Write;
 pub const MAX_TOKENS_PER_HEARTBEAT: i64 = 100_000_000;
 
 /// The calling agent, refused when a stop covers it: a stopped agent's token can no longer act.
-pub async fn acting_agent(w: &mut Write<'_>, principal: &AgentPrincipal) -> ApiResult<Agent> {
+pub async fn acting_agent(w: &mut Write, principal: &AgentPrincipal) -> ApiResult<Agent> {
     let agent: Agent = w
         .fetch(&principal.tenant_id, &principal.agent_id, "agent")
         .await?;
@@ -33,7 +33,7 @@ pub async fn acting_agent(w: &mut Write<'_>, principal: &AgentPrincipal) -> ApiR
 }
 
 pub async fn heartbeat(
-    w: &mut Write<'_>,
+    w: &mut Write,
     principal: &AgentPrincipal,
     req: HeartbeatRequest,
 ) -> ApiResult<HeartbeatResponse> {
@@ -71,7 +71,6 @@ pub async fn heartbeat(
         agent.current_task_id = req.current_task;
     }
     agent.last_heartbeat_at = Some(w.now());
-    agent.version += 1;
     if req.cost_usd > 0.0 || req.tokens_in > 0 || req.tokens_out > 0 {
         budget::record_cost(
             w,
@@ -83,7 +82,7 @@ pub async fn heartbeat(
         )
         .await?;
     }
-    w.upsert(tenant, &agent).await?;
+    w.update(tenant, &mut agent).await?;
     let project: Project = w.fetch(tenant, &agent.project_id, "project").await?;
     let stop_id = if stop_requested {
         stop_covering(w, tenant, &agent.id).await?
@@ -99,7 +98,7 @@ pub async fn heartbeat(
 
 /// The latest stop that names this agent.
 pub async fn stop_covering(
-    w: &mut Write<'_>,
+    w: &mut Write,
     tenant_id: &str,
     agent_id: &str,
 ) -> ApiResult<Option<String>> {
@@ -114,7 +113,7 @@ pub async fn stop_covering(
 }
 
 pub async fn upsert_task(
-    w: &mut Write<'_>,
+    w: &mut Write,
     principal: &AgentPrincipal,
     req: UpsertTaskRequest,
 ) -> ApiResult<Task> {
@@ -146,20 +145,23 @@ pub async fn upsert_task(
             }
             task.agent_id = Some(agent.id.clone());
             task.updated_at = now;
-            task.version += 1;
+            w.update(tenant, &mut task).await?;
             task
         }
-        None => Task {
-            id: new_id("tsk"),
-            project_id: agent.project_id.clone(),
-            agent_id: Some(agent.id.clone()),
-            title: text_field("title", req.title.as_deref().unwrap_or_default(), 200)?,
-            status: req.status.unwrap_or(TaskStatus::Queued),
-            progress: req.progress.unwrap_or(0),
-            updated_at: now,
-            version: 1,
-        },
+        None => {
+            let task = Task {
+                id: new_id("tsk"),
+                project_id: agent.project_id.clone(),
+                agent_id: Some(agent.id.clone()),
+                title: text_field("title", req.title.as_deref().unwrap_or_default(), 200)?,
+                status: req.status.unwrap_or(TaskStatus::Queued),
+                progress: req.progress.unwrap_or(0),
+                updated_at: now,
+                version: 1,
+            };
+            w.create(tenant, &task).await?;
+            task
+        }
     };
-    w.upsert(tenant, &task).await?;
     Ok(task)
 }

@@ -27,7 +27,7 @@ pub fn is_reserved_kind(kind: &str) -> bool {
 const MAX_EXPIRY_S: i64 = 7 * 24 * 3600;
 
 pub async fn decide(
-    w: &mut Write<'_>,
+    w: &mut Write,
     user: &UserPrincipal,
     id: &str,
     req: DecisionRequest,
@@ -73,8 +73,7 @@ pub async fn decide(
     });
     approval.decided_at = Some(now);
     approval.comment = comment;
-    approval.version += 1;
-    w.upsert(&user.tenant_id, &approval).await?;
+    w.update(&user.tenant_id, &mut approval).await?;
     budget::on_budget_approval_settled(w, &user.tenant_id, &approval).await?;
     Ok(approval)
 }
@@ -100,7 +99,7 @@ fn already_decided(approval: &Approval) -> ApiError {
 }
 
 pub async fn request(
-    w: &mut Write<'_>,
+    w: &mut Write,
     principal: &AgentPrincipal,
     req: RequestApproval,
 ) -> ApiResult<Approval> {
@@ -205,15 +204,14 @@ pub async fn request(
         comment: None,
         version: 1,
     };
-    w.upsert(tenant, &approval).await?;
+    w.create(tenant, &approval).await?;
     agent.status = AgentStatus::WaitingApproval;
-    agent.version += 1;
-    w.upsert(tenant, &agent).await?;
+    w.update(tenant, &mut agent).await?;
     Ok(approval)
 }
 
 /// Settles a pending approval whose time ran out, as its `on_expiry` says (fail closed by default).
-pub async fn expire(w: &mut Write<'_>, tenant_id: &str, approval_id: &str) -> ApiResult<()> {
+pub async fn expire(w: &mut Write, tenant_id: &str, approval_id: &str) -> ApiResult<()> {
     let Some(mut approval) = w.get::<Approval>(tenant_id, approval_id).await? else {
         return Ok(());
     };
@@ -235,13 +233,12 @@ pub async fn expire(w: &mut Write<'_>, tenant_id: &str, approval_id: &str) -> Ap
         role: None,
     });
     approval.decided_at = Some(w.now());
-    approval.version += 1;
-    w.upsert(tenant_id, &approval).await?;
+    w.update(tenant_id, &mut approval).await?;
     budget::on_budget_approval_settled(w, tenant_id, &approval).await
 }
 
 /// Cancels the pending approvals of a project whose agents are being stopped.
-pub async fn cancel_pending(w: &mut Write<'_>, tenant_id: &str, project_id: &str) -> ApiResult<()> {
+pub async fn cancel_pending(w: &mut Write, tenant_id: &str, project_id: &str) -> ApiResult<()> {
     let filter = crate::store::DocFilter::in_project(crate::store::DocKind::Approval, project_id)
         .with_status("pending");
     let pending: Vec<Approval> = w.list(tenant_id, filter).await?;
@@ -254,8 +251,7 @@ pub async fn cancel_pending(w: &mut Write<'_>, tenant_id: &str, project_id: &str
             role: None,
         });
         approval.decided_at = Some(w.now());
-        approval.version += 1;
-        w.upsert(tenant_id, &approval).await?;
+        w.update(tenant_id, &mut approval).await?;
     }
     Ok(())
 }

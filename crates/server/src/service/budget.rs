@@ -15,7 +15,7 @@ const BUDGET_QUESTION_TTL_S: i64 = 4 * 3600;
 
 /// Records spend by an agent; pauses the project and asks for more budget when it runs out.
 pub async fn record_cost(
-    w: &mut Write<'_>,
+    w: &mut Write,
     tenant_id: &str,
     agent: &mut Agent,
     tokens_in: i64,
@@ -46,14 +46,13 @@ pub async fn record_cost(
     let mut project: Project = w.fetch(tenant_id, &agent.project_id, "project").await?;
     project.spent_usd = ((project.spent_usd + cost_usd) * 10_000.0).round() / 10_000.0;
     project.updated_at = now;
-    project.version += 1;
     let state = project.budget_state();
     let exceeded_while_active =
         state == BudgetState::Exceeded && project.status == ProjectStatus::Active;
     if exceeded_while_active {
         project.status = ProjectStatus::Paused;
     }
-    w.upsert(tenant_id, &project).await?;
+    w.update(tenant_id, &mut project).await?;
     let record = CostRecord {
         project_id: project.id.clone(),
         agent_id: agent.id.clone(),
@@ -74,7 +73,7 @@ pub async fn record_cost(
 }
 
 async fn pause_for_budget(
-    w: &mut Write<'_>,
+    w: &mut Write,
     tenant_id: &str,
     project: &Project,
     trigger: &mut Agent,
@@ -102,8 +101,7 @@ async fn pause_for_budget(
             AgentStatus::Working | AgentStatus::WaitingApproval
         ) {
             agent.status = AgentStatus::Idle;
-            agent.version += 1;
-            w.upsert(tenant_id, &agent).await?;
+            w.update(tenant_id, &mut agent).await?;
         }
     }
     let pending = DocFilter::in_project(DocKind::Approval, &project.id).with_status("pending");
@@ -146,7 +144,7 @@ async fn pause_for_budget(
         comment: None,
         version: 1,
     };
-    w.upsert(tenant_id, &approval).await
+    w.create(tenant_id, &approval).await
 }
 
 /// Half again, rounded up to a round figure, and at least what was already spent.
@@ -158,7 +156,7 @@ fn suggested_budget(budget: f64, spent: f64) -> f64 {
 
 /// When a `budget_exceeded` approval is approved, raises the budget and lets the agents go on.
 pub async fn on_budget_approval_settled(
-    w: &mut Write<'_>,
+    w: &mut Write,
     tenant_id: &str,
     approval: &Approval,
 ) -> ApiResult<()> {
@@ -179,11 +177,10 @@ pub async fn on_budget_approval_settled(
     };
     project.budget_usd = new_budget;
     project.updated_at = w.now();
-    project.version += 1;
     if project.status == ProjectStatus::Paused {
         super::projects::reactivate(w, tenant_id, project).await?;
     } else {
-        w.upsert(tenant_id, &project).await?;
+        w.update(tenant_id, &mut project).await?;
     }
     Ok(())
 }

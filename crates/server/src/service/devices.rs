@@ -8,7 +8,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::write::Write;
 
 pub async fn register(
-    w: &mut Write<'_>,
+    w: &mut Write,
     user: &UserPrincipal,
     req: RegisterDeviceRequest,
 ) -> ApiResult<Device> {
@@ -32,7 +32,7 @@ pub async fn register(
         .await?)
 }
 
-pub async fn unregister(w: &mut Write<'_>, user: &UserPrincipal, device_id: &str) -> ApiResult<()> {
+pub async fn unregister(w: &mut Write, user: &UserPrincipal, device_id: &str) -> ApiResult<()> {
     if w.tx()
         .delete_device(&user.tenant_id, &user.user_id, device_id)
         .await?

@@ -14,7 +14,7 @@ const MAX_BODY_CHARS: usize = 16_000;
 
 /// Posts a person's message; a repeated `client_msg_id` returns the first one (`false`).
 pub async fn post_from_user(
-    w: &mut Write<'_>,
+    w: &mut Write,
     user: &UserPrincipal,
     project_id: &str,
     req: PostMessageRequest,
@@ -78,7 +78,7 @@ pub async fn post_from_user(
 }
 
 pub async fn post_from_agent(
-    w: &mut Write<'_>,
+    w: &mut Write,
     principal: &AgentPrincipal,
     req: AgentMessageRequest,
 ) -> ApiResult<Message> {
@@ -98,7 +98,7 @@ pub async fn post_from_agent(
     Ok(message)
 }
 
-async fn store(w: &mut Write<'_>, tenant_id: &str, message: &Message) -> ApiResult<()> {
+async fn store(w: &mut Write, tenant_id: &str, message: &Message) -> ApiResult<()> {
     w.tx().put_doc(tenant_id, &message.document()).await?;
     w.emit(
         tenant_id,

@@ -12,7 +12,7 @@ use crate::store::{DocFilter, DocKind};
 use crate::write::Write;
 
 pub async fn create(
-    w: &mut Write<'_>,
+    w: &mut Write,
     user: &UserPrincipal,
     req: CreateProjectRequest,
 ) -> ApiResult<Project> {
@@ -22,7 +22,7 @@ pub async fn create(
 
 /// Creates a project without a caller's role check; for seeding.
 pub async fn create_in(
-    w: &mut Write<'_>,
+    w: &mut Write,
     tenant_id: &str,
     req: CreateProjectRequest,
 ) -> ApiResult<Project> {
@@ -38,12 +38,12 @@ pub async fn create_in(
         updated_at: now,
         version: 1,
     };
-    w.upsert(tenant_id, &project).await?;
+    w.create(tenant_id, &project).await?;
     Ok(project)
 }
 
 pub async fn update(
-    w: &mut Write<'_>,
+    w: &mut Write,
     user: &UserPrincipal,
     project_id: &str,
     req: UpdateProjectRequest,
@@ -60,8 +60,7 @@ pub async fn update(
         project.budget_usd = money_field("budget_usd", budget)?;
     }
     project.updated_at = w.now();
-    project.version += 1;
-    w.upsert(&user.tenant_id, &project).await?;
+    w.update(&user.tenant_id, &mut project).await?;
     if project.status == ProjectStatus::Paused
         && project.budget_state() != spartex_api::BudgetState::Exceeded
     {
@@ -71,7 +70,7 @@ pub async fn update(
 }
 
 pub async fn create_agent(
-    w: &mut Write<'_>,
+    w: &mut Write,
     user: &UserPrincipal,
     project_id: &str,
     req: CreateAgentRequest,
@@ -82,7 +81,7 @@ pub async fn create_agent(
 
 /// Creates an agent and its worker token without a caller's role check; for seeding.
 pub async fn create_agent_in(
-    w: &mut Write<'_>,
+    w: &mut Write,
     tenant_id: &str,
     project_id: &str,
     req: CreateAgentRequest,
@@ -105,7 +104,7 @@ pub async fn create_agent_in(
     w.tx()
         .insert_agent_token(&token_hash, tenant_id, &agent.id)
         .await?;
-    w.upsert(tenant_id, &agent).await?;
+    w.create(tenant_id, &agent).await?;
     Ok(CreatedAgent {
         agent,
         agent_token: token.expose().to_owned(),
@@ -113,11 +112,7 @@ pub async fn create_agent_in(
 }
 
 /// Lifts a stop or a budget pause. Resuming an active project is harmless.
-pub async fn resume(
-    w: &mut Write<'_>,
-    user: &UserPrincipal,
-    project_id: &str,
-) -> ApiResult<Project> {
+pub async fn resume(w: &mut Write, user: &UserPrincipal, project_id: &str) -> ApiResult<Project> {
     user.require(Role::Manager, "resume a stopped project")?;
     let project: Project = w.fetch(&user.tenant_id, project_id, "project").await?;
     let halted = matches!(
@@ -131,11 +126,7 @@ pub async fn resume(
 }
 
 /// An active project can still hold stopped agents, left by a stop a resume did not lift.
-async fn has_halted_agents(
-    w: &mut Write<'_>,
-    tenant_id: &str,
-    project_id: &str,
-) -> ApiResult<bool> {
+async fn has_halted_agents(w: &mut Write, tenant_id: &str, project_id: &str) -> ApiResult<bool> {
     let agents: Vec<spartex_api::Agent> = w
         .list(tenant_id, DocFilter::in_project(DocKind::Agent, project_id))
         .await?;
@@ -146,14 +137,13 @@ async fn has_halted_agents(
 
 /// Sets the project active and its stopped agents idle, and tells their workers.
 pub async fn reactivate(
-    w: &mut Write<'_>,
+    w: &mut Write,
     tenant_id: &str,
     mut project: Project,
 ) -> ApiResult<Project> {
     project.status = ProjectStatus::Active;
     project.updated_at = w.now();
-    project.version += 1;
-    w.upsert(tenant_id, &project).await?;
+    w.update(tenant_id, &mut project).await?;
     super::stops::supersede_pending(w, tenant_id, &project.id).await?;
     let agents: Vec<spartex_api::Agent> = w
         .list(
@@ -164,8 +154,7 @@ pub async fn reactivate(
     for mut agent in agents {
         if matches!(agent.status, AgentStatus::Stopped | AgentStatus::Stopping) {
             agent.status = AgentStatus::Idle;
-            agent.version += 1;
-            w.upsert(tenant_id, &agent).await?;
+            w.update(tenant_id, &mut agent).await?;
         }
         w.push_to_agent(&agent.id, AgentControl::Resume);
     }

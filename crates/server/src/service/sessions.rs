@@ -14,6 +14,7 @@ use crate::auth::{
 use crate::config::Secret;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
+use crate::store::WriteScope;
 use crate::write::Write;
 
 pub async fn login(state: &AppState, client: IpAddr, req: LoginRequest) -> ApiResult<TokenPair> {
@@ -45,7 +46,7 @@ pub async fn login(state: &AppState, client: IpAddr, req: LoginRequest) -> ApiRe
     };
     state.sign_in_throttle.succeeded(client, &email);
     let session_id = new_id("ses");
-    let mut w = Write::begin(state).await?;
+    let mut w = Write::begin(state, WriteScope::Server).await?;
     let now_ms = w.now().timestamp_millis();
     w.tx()
         .insert_session(
@@ -80,7 +81,7 @@ pub async fn refresh(state: &AppState, req: RefreshRequest) -> ApiResult<TokenPa
     }
     let token_hash = hash_token(&req.refresh_token);
     let (successor, successor_hash) = state.tokens.refresh_successor(&req.refresh_token);
-    let mut w = Write::begin(state).await?;
+    let mut w = Write::begin(state, WriteScope::Server).await?;
     let now_ms = w.now().timestamp_millis();
     let row = w
         .tx()
@@ -138,7 +139,7 @@ pub async fn refresh(state: &AppState, req: RefreshRequest) -> ApiResult<TokenPa
 
 /// True when a used token comes back within the grace window and its successor is unused.
 async fn is_retry(
-    w: &mut Write<'_>,
+    w: &mut Write,
     used_at_ms: i64,
     now_ms: i64,
     successor_hash: &str,
@@ -154,7 +155,7 @@ async fn is_retry(
 
 /// Revokes the caller's session (and the one a given refresh token belongs to, if it is theirs).
 pub async fn logout(state: &AppState, user: &UserPrincipal, req: LogoutRequest) -> ApiResult<()> {
-    let mut w = Write::begin(state).await?;
+    let mut w = Write::begin(state, WriteScope::Server).await?;
     w.end_session(&user.session_id).await?;
     if let Some(token) = &req.refresh_token {
         if let Some(row) = w.tx().refresh_token(&hash_token(token)).await? {
@@ -167,13 +168,13 @@ pub async fn logout(state: &AppState, user: &UserPrincipal, req: LogoutRequest) 
     Ok(())
 }
 
-async fn new_refresh_token(w: &mut Write<'_>, session_id: &str) -> ApiResult<Secret> {
+async fn new_refresh_token(w: &mut Write, session_id: &str) -> ApiResult<Secret> {
     let (token, hash) = new_opaque_token(REFRESH_TOKEN_PREFIX);
     insert_refresh_token(w, &hash, session_id).await?;
     Ok(token)
 }
 
-async fn insert_refresh_token(w: &mut Write<'_>, hash: &str, session_id: &str) -> ApiResult<()> {
+async fn insert_refresh_token(w: &mut Write, hash: &str, session_id: &str) -> ApiResult<()> {
     let ttl = chrono::Duration::from_std(w.state().settings.refresh_token_ttl)
         .unwrap_or(chrono::Duration::days(30));
     let expires_at_ms = (w.now() + ttl).timestamp_millis();

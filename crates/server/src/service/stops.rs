@@ -20,7 +20,7 @@ pub enum StopTarget<'a> {
 }
 
 pub async fn stop(
-    w: &mut Write<'_>,
+    w: &mut Write,
     user: &UserPrincipal,
     target: StopTarget<'_>,
     reason: &str,
@@ -83,8 +83,7 @@ pub async fn stop(
         });
         if agent.status != AgentStatus::Stopping {
             agent.status = AgentStatus::Stopping;
-            agent.version += 1;
-            w.upsert(tenant, &agent).await?;
+            w.update(tenant, &mut agent).await?;
         }
         w.push_to_agent(
             &agent.id,
@@ -100,8 +99,7 @@ pub async fn stop(
         ) {
             project.status = ProjectStatus::Stopped;
             project.updated_at = now;
-            project.version += 1;
-            w.upsert(tenant, &project).await?;
+            w.update(tenant, &mut project).await?;
         }
     }
     for project_id in &project_ids {
@@ -127,13 +125,13 @@ pub async fn stop(
         agents: in_scope,
         version: 1,
     };
-    w.upsert(tenant, &stop).await?;
+    w.create(tenant, &stop).await?;
     Ok(stop)
 }
 
 /// An agent confirms it stopped.
 pub async fn acknowledge(
-    w: &mut Write<'_>,
+    w: &mut Write,
     principal: &AgentPrincipal,
     stop_id: &str,
 ) -> ApiResult<Stop> {
@@ -162,12 +160,10 @@ pub async fn acknowledge(
     let mut agent: Agent = w.fetch(tenant, &principal.agent_id, "agent").await?;
     if agent.status != AgentStatus::Stopped {
         agent.status = AgentStatus::Stopped;
-        agent.version += 1;
-        w.upsert(tenant, &agent).await?;
+        w.update(tenant, &mut agent).await?;
     }
     settle_if_answered(&mut stop, now);
-    stop.version += 1;
-    w.upsert(tenant, &stop).await?;
+    w.update(tenant, &mut stop).await?;
     Ok(stop)
 }
 
@@ -182,11 +178,7 @@ fn settle_if_answered(stop: &mut Stop, now: chrono::DateTime<chrono::Utc>) {
 
 /// A resume of `project_id` lifts every pending stop there: its agents that have not
 /// acknowledged are marked resumed, so late acks and the force deadline leave them alone.
-pub async fn supersede_pending(
-    w: &mut Write<'_>,
-    tenant_id: &str,
-    project_id: &str,
-) -> ApiResult<()> {
+pub async fn supersede_pending(w: &mut Write, tenant_id: &str, project_id: &str) -> ApiResult<()> {
     let pending: Vec<Stop> = w
         .list(
             tenant_id,
@@ -206,15 +198,14 @@ pub async fn supersede_pending(
             continue;
         }
         settle_if_answered(&mut stop, now);
-        stop.version += 1;
-        w.upsert(tenant_id, &stop).await?;
+        w.update(tenant_id, &mut stop).await?;
     }
     Ok(())
 }
 
 /// Stops by force every agent that did not acknowledge in time; the stop ends `partial`.
 pub async fn force_overdue(
-    w: &mut Write<'_>,
+    w: &mut Write,
     tenant_id: &str,
     stop_id: &str,
     timeout: chrono::Duration,
@@ -235,8 +226,7 @@ pub async fn force_overdue(
         if let Some(mut agent) = w.get::<Agent>(tenant_id, &entry.agent_id).await? {
             if agent.status != AgentStatus::Stopped {
                 agent.status = AgentStatus::Stopped;
-                agent.version += 1;
-                w.upsert(tenant_id, &agent).await?;
+                w.update(tenant_id, &mut agent).await?;
             }
         }
     }
@@ -246,6 +236,5 @@ pub async fn force_overdue(
         StopStatus::Completed
     };
     stop.completed_at = Some(now);
-    stop.version += 1;
-    w.upsert(tenant_id, &stop).await
+    w.update(tenant_id, &mut stop).await
 }

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use crate::error::ApiResult;
 use crate::state::AppState;
-use crate::store::DocKind;
+use crate::store::{DocKind, WriteScope};
 use crate::write::Write;
 
 /// Runs every deadline that has passed by the state's clock. Returns how many it settled.
@@ -21,7 +21,7 @@ pub async fn run_due(state: &AppState) -> ApiResult<usize> {
             continue;
         };
         let outcome = async {
-            let mut w = Write::begin(state).await?;
+            let mut w = Write::begin(state, WriteScope::Tenant(&tenant_id)).await?;
             super::approvals::expire(&mut w, &tenant_id, id).await?;
             w.commit().await
         };
@@ -38,7 +38,7 @@ pub async fn run_due(state: &AppState) -> ApiResult<usize> {
             continue;
         };
         let outcome = async {
-            let mut w = Write::begin(state).await?;
+            let mut w = Write::begin(state, WriteScope::Tenant(&tenant_id)).await?;
             super::stops::force_overdue(&mut w, &tenant_id, id, timeout).await?;
             w.commit().await
         };

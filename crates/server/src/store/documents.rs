@@ -46,6 +46,23 @@ pub trait Resource: Serialize + DeserializeOwned + Send + Sync {
     fn document(&self) -> Document;
 }
 
+/// A resource whose every stored change is one version step (all but messages, which never
+/// change once posted).
+pub trait Versioned: Resource {
+    fn version_mut(&mut self) -> &mut i64;
+}
+
+macro_rules! versioned {
+    ($($resource:ty),*) => {
+        $(impl Versioned for $resource {
+            fn version_mut(&mut self) -> &mut i64 {
+                &mut self.version
+            }
+        })*
+    };
+}
+versioned!(Project, Agent, Task, Approval, Stop);
+
 /// Decodes a listing, leaving out (and reporting once) any row that no longer parses, so one
 /// damaged row cannot take down a list, a stop or a sweep.
 pub fn decode_all<R: Resource>(tenant_id: &str, values: Vec<Value>) -> Vec<R> {

@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use serde_json::Value;
 use spartex_api::{Event, EventKind, MetricsBucket, Tenant, User};
 
-pub use documents::{decode_all, decode_one, DocKind, Document, Resource};
+pub use documents::{decode_all, decode_one, DocKind, Document, Resource, Versioned};
 pub use sqlite::{SqliteStore, WAL_RESTART_FRAMES};
 
 /// A failure of the database itself; the services turn it into a 5xx without its text.
@@ -24,6 +24,9 @@ pub enum StoreError {
     Corrupt(#[from] serde_json::Error),
     #[error("{0}")]
     Unsupported(String),
+    /// A write tried to append to the log of a tenant it did not begin for.
+    #[error("this write did not begin for the tenant whose log it tried to append to")]
+    WrongTenant,
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -124,11 +127,48 @@ pub struct NewCost<'a> {
     pub cost_usd: f64,
 }
 
+/// Whose writes a transaction takes turns with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteScope<'a> {
+    /// One tenant's resources and its event log: the transaction holds that tenant's turn,
+    /// and its events take the next numbers of that tenant's `seq` counter.
+    Tenant(&'a str),
+    /// Rows that no tenant's log records (sessions, tokens, settings). Such a transaction
+    /// cannot append events.
+    Server,
+}
+
+/// A write's turn, held past its commit until the committed events are published. Dropping it
+/// lets the next write of the same tenant begin, so sockets see a tenant's events in `seq`
+/// order. How a turn is kept is the store's business: one lock for SQLite's single writer, an
+/// advisory or row lock per tenant for a database with several writers.
+#[must_use = "dropping the turn lets the next write begin"]
+pub struct WriteTurn {
+    _held: Box<dyn Send + Sync>,
+}
+
+impl WriteTurn {
+    /// A turn that lasts as long as `held` lives (a lock guard, say).
+    pub fn new(held: impl Send + Sync + 'static) -> Self {
+        WriteTurn {
+            _held: Box::new(held),
+        }
+    }
+}
+
+impl std::fmt::Debug for WriteTurn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("WriteTurn")
+    }
+}
+
 /// What the server reads outside a write, and how it starts one.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
-    /// Starts the one write transaction that may be open at a time.
-    async fn begin(&self) -> StoreResult<Box<dyn WriteTx>>;
+    /// Starts a write transaction, once it is this scope's turn: until the transaction is
+    /// rolled back, or committed and its [`WriteTurn`] dropped, no other write of the same
+    /// tenant begins.
+    async fn begin(&self, scope: WriteScope<'_>) -> StoreResult<Box<dyn WriteTx>>;
 
     async fn get_doc(&self, tenant_id: &str, kind: DocKind, id: &str)
         -> StoreResult<Option<Value>>;
@@ -190,10 +230,10 @@ pub trait WriteTx: Send {
         filter: DocFilter<'_>,
     ) -> StoreResult<Vec<Value>>;
     async fn put_doc(&mut self, tenant_id: &str, doc: &Document) -> StoreResult<()>;
-    /// Appends to the tenant's log with the next gapless `seq`.
+    /// Appends to the log of the tenant this write began for, with that tenant's next
+    /// gapless `seq`; [`StoreError::WrongTenant`] for a write of [`WriteScope::Server`].
     async fn append_event(
         &mut self,
-        tenant_id: &str,
         kind: EventKind,
         project_id: Option<&str>,
         at: chrono::DateTime<chrono::Utc>,
@@ -261,7 +301,13 @@ pub trait WriteTx: Send {
     async fn setting(&mut self, key: &str) -> StoreResult<Option<String>>;
     async fn put_setting(&mut self, key: &str, value: &str) -> StoreResult<()>;
 
-    async fn commit(self: Box<Self>) -> StoreResult<()>;
+    /// Undoes every change made so far (events too), keeping the transaction open and the
+    /// turn held, so that what is written next (a refusal kept under its Idempotency-Key)
+    /// commits in the same turn.
+    async fn discard(&mut self) -> StoreResult<()>;
+
+    /// Commits. The turn stays held until the returned [`WriteTurn`] is dropped.
+    async fn commit(self: Box<Self>) -> StoreResult<WriteTurn>;
 }
 
 /// Opens the store a database URL names, creating and migrating it when needed.

@@ -1,6 +1,9 @@
 //! The SQLite store: WAL mode, one writer connection (SQLite has one writer anyway) whose
 //! transactions take the write lock as they begin, a pool of readers, and one connection of
 //! its own that moves the WAL into the database file off the commit path.
+//!
+//! With one writer, one turn serves every tenant: a write waits for the one before it to
+//! commit and publish, whichever tenant that was.
 
 use std::str::FromStr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -15,7 +18,7 @@ use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool, Transaction}
 
 use super::{
     Checkpoint, DocFilter, DocKind, Document, LogBounds, NewCost, RefreshTokenRow, Store,
-    StoreResult, StoredResponse, UserCredentials, WriteTx,
+    StoreError, StoreResult, StoredResponse, UserCredentials, WriteScope, WriteTurn, WriteTx,
 };
 
 pub struct SqliteStore {
@@ -29,12 +32,17 @@ pub struct SqliteStore {
     checkpointed_commits: AtomicU64,
     /// Set while checkpoints fail, so the failure is logged once, not every few seconds.
     checkpoint_failing: AtomicBool,
+    /// Whose turn it is to write: held from `BEGIN` until the committed events are published.
+    turn: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 /// Writes take the write lock when they begin. A deferred `BEGIN` would read first and upgrade
 /// later, and an upgrade fails at once with `SQLITE_BUSY` (no busy wait helps) when the
 /// checkpointer emptied the WAL in between; `IMMEDIATE` waits for the lock instead.
 const BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
+
+/// Marks where a write's changes start, so `discard` can undo them and keep the transaction.
+const CHANGES_SAVEPOINT: &str = "SAVEPOINT changes";
 
 /// The WAL file is cut back to this size after a checkpoint that emptied it.
 const WAL_SIZE_LIMIT_BYTES: i64 = 64 * 1024 * 1024;
@@ -73,6 +81,7 @@ impl SqliteStore {
             commits: std::sync::Arc::default(),
             checkpointed_commits: AtomicU64::new(0),
             checkpoint_failing: AtomicBool::new(false),
+            turn: std::sync::Arc::default(),
         })
     }
 }
@@ -148,10 +157,18 @@ fn event_from_row(row: &sqlx::sqlite::SqliteRow) -> StoreResult<Event> {
 
 #[async_trait]
 impl Store for SqliteStore {
-    async fn begin(&self) -> StoreResult<Box<dyn WriteTx>> {
+    async fn begin(&self, scope: WriteScope<'_>) -> StoreResult<Box<dyn WriteTx>> {
+        let turn = self.turn.clone().lock_owned().await;
+        let mut tx = self.writer.begin_with(BEGIN_WRITE).await?;
+        sqlx::query(CHANGES_SAVEPOINT).execute(&mut *tx).await?;
         Ok(Box::new(SqliteTx {
-            tx: self.writer.begin_with(BEGIN_WRITE).await?,
+            tx,
+            tenant_id: match scope {
+                WriteScope::Tenant(tenant_id) => Some(tenant_id.to_owned()),
+                WriteScope::Server => None,
+            },
             commits: self.commits.clone(),
+            turn,
         }))
     }
 
@@ -405,8 +422,12 @@ impl SqliteStore {
 }
 
 pub struct SqliteTx {
+    // Dropped first (rolling back), then the turn is released.
     tx: Transaction<'static, Sqlite>,
+    /// The tenant whose log this write appends to; `None` for `WriteScope::Server`.
+    tenant_id: Option<String>,
     commits: std::sync::Arc<AtomicU64>,
+    turn: tokio::sync::OwnedMutexGuard<()>,
 }
 
 #[async_trait]
@@ -452,12 +473,12 @@ impl WriteTx for SqliteTx {
 
     async fn append_event(
         &mut self,
-        tenant_id: &str,
         kind: EventKind,
         project_id: Option<&str>,
         at: DateTime<Utc>,
         data: &Value,
     ) -> StoreResult<Event> {
+        let tenant_id = self.tenant_id.as_deref().ok_or(StoreError::WrongTenant)?;
         let (seq,): (i64,) = sqlx::query_as(
             "UPDATE tenants SET head_seq = head_seq + 1 WHERE id = ? RETURNING head_seq",
         )
@@ -740,9 +761,19 @@ impl WriteTx for SqliteTx {
         Ok(())
     }
 
-    async fn commit(self: Box<Self>) -> StoreResult<()> {
-        self.tx.commit().await?;
-        self.commits.fetch_add(1, Ordering::Relaxed);
+    async fn discard(&mut self) -> StoreResult<()> {
+        sqlx::query("ROLLBACK TO changes")
+            .execute(&mut *self.tx)
+            .await?;
         Ok(())
+    }
+
+    async fn commit(self: Box<Self>) -> StoreResult<WriteTurn> {
+        let SqliteTx {
+            tx, commits, turn, ..
+        } = *self;
+        tx.commit().await?;
+        commits.fetch_add(1, Ordering::Relaxed);
+        Ok(WriteTurn::new(turn))
     }
 }

@@ -3,7 +3,7 @@
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use spartex_api::Approval;
-use spartex_server::store::Resource;
+use spartex_server::store::{Resource, WriteScope};
 
 use crate::support::{Api, TestServer};
 
@@ -146,11 +146,16 @@ async fn tamper(
 ) {
     let mut approval: Approval = serde_json::from_value(approval.clone()).expect("approval");
     edit(&mut approval);
-    let mut tx = server.state().store.begin().await.expect("tx");
+    let mut tx = server
+        .state()
+        .store
+        .begin(WriteScope::Tenant(tenant_id))
+        .await
+        .expect("tx");
     tx.put_doc(tenant_id, &approval.document())
         .await
         .expect("stored");
-    tx.commit().await.expect("committed");
+    drop(tx.commit().await.expect("committed"));
 }
 
 async fn tenant_of(api: &Api) -> String {

@@ -3,7 +3,7 @@
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use spartex_server::store::{DocKind, Document};
+use spartex_server::store::{DocKind, Document, WriteScope};
 
 use crate::support::{project_id, TestServer, SPRING};
 
@@ -58,7 +58,10 @@ async fn a_steady_stream_of_commits_cannot_grow_the_wal_without_bound() {
         async move {
             let filler = "x".repeat(16 * 1024);
             for n in 0..6_000 {
-                let mut tx = store.begin().await.expect("tx");
+                let mut tx = store
+                    .begin(WriteScope::Tenant(&tenant_id))
+                    .await
+                    .expect("tx");
                 // Read, then write, as every service does: the checkpointer may empty the WAL
                 // between the two, and the write must still go through.
                 tx.get_doc(&tenant_id, DocKind::Message, "msg_load_0")
@@ -79,7 +82,7 @@ async fn a_steady_stream_of_commits_cannot_grow_the_wal_without_bound() {
                 )
                 .await
                 .expect("stored");
-                tx.commit().await.expect("committed");
+                drop(tx.commit().await.expect("committed"));
             }
         }
     });
@@ -103,7 +106,10 @@ async fn damage(server: &TestServer, tenant_id: &str, mut project: Value) {
     project["budget_usd"] = Value::Null;
     let id = project["id"].as_str().expect("id").to_owned();
     let store = &server.state().store;
-    let mut tx = store.begin().await.expect("tx");
+    let mut tx = store
+        .begin(WriteScope::Tenant(tenant_id))
+        .await
+        .expect("tx");
     tx.put_doc(
         tenant_id,
         &Document {
@@ -119,7 +125,7 @@ async fn damage(server: &TestServer, tenant_id: &str, mut project: Value) {
     )
     .await
     .expect("stored");
-    tx.commit().await.expect("committed");
+    drop(tx.commit().await.expect("committed"));
 }
 
 #[tokio::test]

@@ -1,8 +1,8 @@
-//! The client endpoints: what the desktop app, the phone and the CLI call.
+//! The client routes: what the desktop app, the phone and the CLI call (people, signed in with
+//! a user's access token). The event stream they also open is in `event_stream.rs`.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 use spartex_api::{
@@ -20,13 +20,14 @@ use super::doc::{
     SignedIn, Throttled,
 };
 use super::extract::{object_body, ApiJson, ApiQuery, ClientAddress, Mutation};
-use super::{begin_or_replay, read, read_all};
+use super::{read, read_all};
 use crate::auth::UserPrincipal;
 use crate::error::{ApiError, ApiResult};
 use crate::service::stops::StopTarget;
 use crate::service::{approvals, devices, messages, projects, sessions, stops};
 use crate::state::AppState;
 use crate::store::{DocFilter, DocKind};
+use crate::write::{mutate, Answer, Reply};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -142,11 +143,12 @@ async fn create_project(
     user: UserPrincipal,
     mutation: Mutation,
     ApiJson(req): ApiJson<CreateProjectRequest>,
-) -> Response {
-    let scope = mutation.scope(&user.user_id);
-    let mut w = begin_or_replay!(state, scope);
-    let result = projects::create(&mut w, &user, req).await;
-    w.finish(&scope, StatusCode::CREATED, result).await
+) -> ApiResult<Answer> {
+    let scope = mutation.scope(&user.tenant_id, &user.user_id);
+    mutate(&state, scope, async |w| {
+        projects::create(w, &user, req).await.map(Reply::created)
+    })
+    .await
 }
 
 /// The project with its agents and open tasks.
@@ -185,11 +187,12 @@ async fn update_project(
     Path(id): Path<String>,
     mutation: Mutation,
     ApiJson(req): ApiJson<UpdateProjectRequest>,
-) -> Response {
-    let scope = mutation.scope(&user.user_id);
-    let mut w = begin_or_replay!(state, scope);
-    let result = projects::update(&mut w, &user, &id, req).await;
-    w.finish(&scope, StatusCode::OK, result).await
+) -> ApiResult<Answer> {
+    let scope = mutation.scope(&user.tenant_id, &user.user_id);
+    mutate(&state, scope, async |w| {
+        projects::update(w, &user, &id, req).await.map(Reply::ok)
+    })
+    .await
 }
 
 /// Adds an agent and returns the token its worker signs in with (shown once).
@@ -202,11 +205,14 @@ async fn create_agent(
     Path(id): Path<String>,
     mutation: Mutation,
     ApiJson(req): ApiJson<CreateAgentRequest>,
-) -> Response {
-    let scope = mutation.scope(&user.user_id);
-    let mut w = begin_or_replay!(state, scope);
-    let result = projects::create_agent(&mut w, &user, &id, req).await;
-    w.finish(&scope, StatusCode::CREATED, result).await
+) -> ApiResult<Answer> {
+    let scope = mutation.scope(&user.tenant_id, &user.user_id);
+    mutate(&state, scope, async |w| {
+        projects::create_agent(w, &user, &id, req)
+            .await
+            .map(Reply::created)
+    })
+    .await
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -264,17 +270,17 @@ async fn post_message(
     Path(id): Path<String>,
     mutation: Mutation,
     ApiJson(req): ApiJson<PostMessageRequest>,
-) -> Response {
-    let scope = mutation.scope(&user.user_id);
-    let mut w = begin_or_replay!(state, scope);
-    match messages::post_from_user(&mut w, &user, &id, req).await {
-        Ok((message, true)) => w.finish(&scope, StatusCode::CREATED, Ok(message)).await,
-        Ok((message, false)) => w.finish(&scope, StatusCode::OK, Ok(message)).await,
-        Err(error) => {
-            w.finish::<Message>(&scope, StatusCode::CREATED, Err(error))
-                .await
-        }
-    }
+) -> ApiResult<Answer> {
+    let scope = mutation.scope(&user.tenant_id, &user.user_id);
+    mutate(&state, scope, async |w| {
+        let (message, first) = messages::post_from_user(w, &user, &id, req).await?;
+        Ok(if first {
+            Reply::created(message)
+        } else {
+            Reply::ok(message)
+        })
+    })
+    .await
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -381,11 +387,12 @@ async fn decide_approval(
     Path(id): Path<String>,
     mutation: Mutation,
     ApiJson(req): ApiJson<DecisionRequest>,
-) -> Response {
-    let scope = mutation.scope(&user.user_id);
-    let mut w = begin_or_replay!(state, scope);
-    let result = approvals::decide(&mut w, &user, &id, req).await;
-    w.finish(&scope, StatusCode::OK, result).await
+) -> ApiResult<Answer> {
+    let scope = mutation.scope(&user.tenant_id, &user.user_id);
+    mutate(&state, scope, async |w| {
+        approvals::decide(w, &user, &id, req).await.map(Reply::ok)
+    })
+    .await
 }
 
 /// Emergency stop of one project's agents; oncall and above. Stopping twice is harmless. The
@@ -399,15 +406,15 @@ async fn stop_project(
     Path(id): Path<String>,
     mutation: Mutation,
     body: axum::body::Bytes,
-) -> Response {
-    let req = match optional_body::<StopRequest>(&body) {
-        Ok(req) => req,
-        Err(e) => return e.into_response(),
-    };
-    let scope = mutation.scope(&user.user_id);
-    let mut w = begin_or_replay!(state, scope);
-    let result = stops::stop(&mut w, &user, StopTarget::Project(&id), &req.reason).await;
-    w.finish(&scope, StatusCode::ACCEPTED, result).await
+) -> ApiResult<Answer> {
+    let req: StopRequest = optional_body(&body)?;
+    let scope = mutation.scope(&user.tenant_id, &user.user_id);
+    mutate(&state, scope, async |w| {
+        stops::stop(w, &user, StopTarget::Project(&id), &req.reason)
+            .await
+            .map(Reply::accepted)
+    })
+    .await
 }
 
 /// Emergency stop of every project of the organisation; oncall and above. The body is optional.
@@ -419,15 +426,15 @@ async fn stop_tenant(
     user: UserPrincipal,
     mutation: Mutation,
     body: axum::body::Bytes,
-) -> Response {
-    let req = match optional_body::<StopRequest>(&body) {
-        Ok(req) => req,
-        Err(e) => return e.into_response(),
-    };
-    let scope = mutation.scope(&user.user_id);
-    let mut w = begin_or_replay!(state, scope);
-    let result = stops::stop(&mut w, &user, StopTarget::Tenant, &req.reason).await;
-    w.finish(&scope, StatusCode::ACCEPTED, result).await
+) -> ApiResult<Answer> {
+    let req: StopRequest = optional_body(&body)?;
+    let scope = mutation.scope(&user.tenant_id, &user.user_id);
+    mutate(&state, scope, async |w| {
+        stops::stop(w, &user, StopTarget::Tenant, &req.reason)
+            .await
+            .map(Reply::accepted)
+    })
+    .await
 }
 
 /// A body that may be left out: empty, or JSON `null`, is the default request.
@@ -452,11 +459,12 @@ async fn resume_project(
     user: UserPrincipal,
     Path(id): Path<String>,
     mutation: Mutation,
-) -> Response {
-    let scope = mutation.scope(&user.user_id);
-    let mut w = begin_or_replay!(state, scope);
-    let result = projects::resume(&mut w, &user, &id).await;
-    w.finish(&scope, StatusCode::OK, result).await
+) -> ApiResult<Answer> {
+    let scope = mutation.scope(&user.tenant_id, &user.user_id);
+    mutate(&state, scope, async |w| {
+        projects::resume(w, &user, &id).await.map(Reply::ok)
+    })
+    .await
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -552,11 +560,12 @@ async fn register_device(
     user: UserPrincipal,
     mutation: Mutation,
     ApiJson(req): ApiJson<RegisterDeviceRequest>,
-) -> Response {
-    let scope = mutation.scope(&user.user_id);
-    let mut w = begin_or_replay!(state, scope);
-    let result = devices::register(&mut w, &user, req).await;
-    w.finish(&scope, StatusCode::CREATED, result).await
+) -> ApiResult<Answer> {
+    let scope = mutation.scope(&user.tenant_id, &user.user_id);
+    mutate(&state, scope, async |w| {
+        devices::register(w, &user, req).await.map(Reply::created)
+    })
+    .await
 }
 
 /// Unregisters one of the caller's own devices.
@@ -567,13 +576,13 @@ async fn delete_device(
     user: UserPrincipal,
     Path(id): Path<String>,
     mutation: Mutation,
-) -> Response {
-    let scope = mutation.scope(&user.user_id);
-    let mut w = begin_or_replay!(state, scope);
-    let result = devices::unregister(&mut w, &user, &id)
-        .await
-        .map(|()| Deleted { deleted: id });
-    w.finish(&scope, StatusCode::OK, result).await
+) -> ApiResult<Answer> {
+    let scope = mutation.scope(&user.tenant_id, &user.user_id);
+    mutate(&state, scope, async |w| {
+        devices::unregister(w, &user, &id).await?;
+        Ok(Reply::ok(Deleted { deleted: id }))
+    })
+    .await
 }
 
 /// What `DELETE` answers: the id that is gone.

@@ -1,8 +1,8 @@
-//! The agent-worker endpoints: where agents plug in.
+//! The agent-worker routes: where agents plug in, with an agent's `sat_` token, and their
+//! control socket.
 
 use axum::extract::ws::{Message as WsMessage, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
 use futures_util::{SinkExt, StreamExt};
@@ -23,12 +23,13 @@ use super::doc::{
 };
 use super::extract::{ApiJson, ApiQuery, Mutation};
 use super::socket::{send_json, SocketResult};
-use super::{begin_or_replay, read, read_all};
+use super::{read, read_all};
 use crate::auth::AgentPrincipal;
 use crate::error::{ApiError, ApiResult};
 use crate::service::{agents, approvals, messages, stops};
 use crate::state::AppState;
 use crate::store::{DocFilter, DocKind};
+use crate::write::{mutate, Answer, Reply};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -50,11 +51,12 @@ async fn heartbeat(
     agent: AgentPrincipal,
     mutation: Mutation,
     ApiJson(req): ApiJson<HeartbeatRequest>,
-) -> Response {
-    let scope = mutation.scope(&agent.agent_id);
-    let mut w = begin_or_replay!(state, scope);
-    let result = agents::heartbeat(&mut w, &agent, req).await;
-    w.finish(&scope, StatusCode::OK, result).await
+) -> ApiResult<Answer> {
+    let scope = mutation.scope(&agent.tenant_id, &agent.agent_id);
+    mutate(&state, scope, async |w| {
+        agents::heartbeat(w, &agent, req).await.map(Reply::ok)
+    })
+    .await
 }
 
 /// Asks people to approve an action; refused (409 `agent_stopped`) once the agent is stopped,
@@ -68,11 +70,12 @@ async fn request_approval(
     agent: AgentPrincipal,
     mutation: Mutation,
     ApiJson(req): ApiJson<RequestApproval>,
-) -> Response {
-    let scope = mutation.scope(&agent.agent_id);
-    let mut w = begin_or_replay!(state, scope);
-    let result = approvals::request(&mut w, &agent, req).await;
-    w.finish(&scope, StatusCode::CREATED, result).await
+) -> ApiResult<Answer> {
+    let scope = mutation.scope(&agent.tenant_id, &agent.agent_id);
+    mutate(&state, scope, async |w| {
+        approvals::request(w, &agent, req).await.map(Reply::created)
+    })
+    .await
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -145,11 +148,14 @@ async fn post_message(
     agent: AgentPrincipal,
     mutation: Mutation,
     ApiJson(req): ApiJson<AgentMessageRequest>,
-) -> Response {
-    let scope = mutation.scope(&agent.agent_id);
-    let mut w = begin_or_replay!(state, scope);
-    let result = messages::post_from_agent(&mut w, &agent, req).await;
-    w.finish(&scope, StatusCode::CREATED, result).await
+) -> ApiResult<Answer> {
+    let scope = mutation.scope(&agent.tenant_id, &agent.agent_id);
+    mutate(&state, scope, async |w| {
+        messages::post_from_agent(w, &agent, req)
+            .await
+            .map(Reply::created)
+    })
+    .await
 }
 
 /// Creates a task, or updates the one named by `id`.
@@ -161,11 +167,12 @@ async fn upsert_task(
     agent: AgentPrincipal,
     mutation: Mutation,
     ApiJson(req): ApiJson<UpsertTaskRequest>,
-) -> Response {
-    let scope = mutation.scope(&agent.agent_id);
-    let mut w = begin_or_replay!(state, scope);
-    let result = agents::upsert_task(&mut w, &agent, req).await;
-    w.finish(&scope, StatusCode::OK, result).await
+) -> ApiResult<Answer> {
+    let scope = mutation.scope(&agent.tenant_id, &agent.agent_id);
+    mutate(&state, scope, async |w| {
+        agents::upsert_task(w, &agent, req).await.map(Reply::ok)
+    })
+    .await
 }
 
 /// Confirms this agent stopped.
@@ -177,11 +184,14 @@ async fn stop_ack(
     agent: AgentPrincipal,
     mutation: Mutation,
     ApiJson(req): ApiJson<StopAckRequest>,
-) -> Response {
-    let scope = mutation.scope(&agent.agent_id);
-    let mut w = begin_or_replay!(state, scope);
-    let result = stops::acknowledge(&mut w, &agent, &req.stop_id).await;
-    w.finish(&scope, StatusCode::OK, result).await
+) -> ApiResult<Answer> {
+    let scope = mutation.scope(&agent.tenant_id, &agent.agent_id);
+    mutate(&state, scope, async |w| {
+        stops::acknowledge(w, &agent, &req.stop_id)
+            .await
+            .map(Reply::ok)
+    })
+    .await
 }
 
 /// The agent's control socket (WebSocket): `{"type":"stop","stop_id":…}` the moment a stop
