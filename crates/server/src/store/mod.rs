@@ -3,6 +3,8 @@
 //!
 //! Resources are stored as their wire JSON plus the columns that queries filter on.
 
+#[cfg(test)]
+pub(crate) mod conformance;
 mod documents;
 mod sqlite;
 

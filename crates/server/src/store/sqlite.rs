@@ -777,3 +777,23 @@ impl WriteTx for SqliteTx {
         Ok(WriteTurn::new(turn))
     }
 }
+
+/// The store conformance suite on a real SQLite file.
+#[cfg(test)]
+mod conformance {
+    use super::SqliteStore;
+    use crate::store::conformance::{store_conformance, Backend};
+
+    /// A fresh database file in a temporary directory, as the server opens one.
+    async fn open_in_temp_dir() -> Backend {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let url = format!("sqlite://{}", dir.path().join("store.db").display());
+        let store = SqliteStore::open(&url).await.expect("the store opens");
+        Backend {
+            store: std::sync::Arc::new(store),
+            _keep: Box::new(dir),
+        }
+    }
+
+    store_conformance!(open_in_temp_dir);
+}
