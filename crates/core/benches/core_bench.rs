@@ -24,6 +24,7 @@ use spartex_core::{Core, CoreConfig, Secret};
 use spartex_server::auth::AgentPrincipal;
 use spartex_server::clock::SystemClock;
 use spartex_server::config::{Secret as ServerSecret, Settings};
+use spartex_server::store::WriteScope;
 use spartex_server::write::Write;
 
 const PASSWORD: &str = "bench-password";
@@ -210,7 +211,9 @@ async fn catch_up() -> (Duration, i64) {
         tenant_id: world.tenant_id.clone(),
     };
     for _ in 0..10 {
-        let mut w = Write::begin(&world.server.state).await.expect("begins");
+        let mut w = Write::begin(&world.server.state, WriteScope::Tenant(&world.tenant_id))
+            .await
+            .expect("begins");
         for n in 0..1000 {
             let request = spartex_api::AgentMessageRequest {
                 body: format!("progress note {n}: variant B leads on CTR"),
@@ -268,7 +271,9 @@ async fn notification_latency() -> (Duration, Duration, usize) {
             task_id: None,
             on_expiry: None,
         };
-        let mut w = Write::begin(&world.server.state).await.expect("begins");
+        let mut w = Write::begin(&world.server.state, WriteScope::Tenant(&world.tenant_id))
+            .await
+            .expect("begins");
         spartex_server::service::approvals::request(&mut w, &agent, request)
             .await
             .expect("asks");

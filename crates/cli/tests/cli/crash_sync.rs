@@ -7,6 +7,7 @@ use spartex_api::AgentMessageRequest;
 use spartex_core::Core;
 use spartex_server::auth::AgentPrincipal;
 use spartex_server::service::messages::post_from_agent;
+use spartex_server::store::WriteScope;
 use spartex_server::write::Write;
 
 use crate::support::{eventually, Cli, TestServer, ONCALL};
@@ -30,7 +31,9 @@ async fn fill_log(server: &TestServer, count: usize) {
         .collect();
     let mut written = 0;
     while written < count {
-        let mut w = Write::begin(server.state()).await.expect("a write begins");
+        let mut w = Write::begin(server.state(), WriteScope::Tenant(&tenant_id))
+            .await
+            .expect("a write begins");
         for i in written..(written + PER_COMMIT).min(count) {
             let request = AgentMessageRequest {
                 body: format!(
