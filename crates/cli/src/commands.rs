@@ -9,8 +9,7 @@ use spartex_api::{Decision, Stop, StopStatus};
 use spartex_core::notify::{DesktopNotifier, NotificationAction};
 use spartex_core::rules::ApprovalBlocker;
 use spartex_core::{
-    Account, Change, Core, CoreConfig, CoreError, Outcome, OutcomeResult, Queued,
-    Secret,
+    Account, Change, Core, CoreConfig, CoreError, Outcome, OutcomeResult, Queued, Secret,
 };
 
 use crate::out::outln;

@@ -320,7 +320,8 @@ impl Account {
             (Ok(_), true) => entry_error(self, entry.id).await,
         };
         Ok(Queued {
-            delivered: !still_waiting && outcome
+            delivered: !still_waiting
+                && outcome
                     .as_ref()
                     .is_none_or(|o| o.result == OutcomeResult::Delivered),
             entry,

@@ -275,7 +275,9 @@ mod tests {
         assert_eq!(stored["endpoint"], "decide");
         assert_eq!(stored["body"]["seen_version"], 3);
         let back: OutboxRequest = serde_json::from_value(stored).expect("reads back");
-        assert!(matches!(back, OutboxRequest::Decide(d) if d.body.comment.as_deref() == Some("not this week")));
+        assert!(
+            matches!(back, OutboxRequest::Decide(d) if d.body.comment.as_deref() == Some("not this week"))
+        );
     }
 
     #[test]

@@ -5,10 +5,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::account::Account;
-use crate::http::HttpClient;
-use crate::registry::{AccountInfo, Registry};
 use crate::error::{CoreError, CoreResult};
+use crate::http::HttpClient;
 use crate::notify::NotificationPrefs;
+use crate::registry::{AccountInfo, Registry};
 use crate::secret_store::{InsecureFileSecretStore, OsSecretStore, SecretStore};
 use crate::session::{blocking_secret, cache_key_key, Session};
 use crate::store::{new_cache_key, Store, StoreError};

@@ -221,6 +221,9 @@ fn refused_outcome(entry: &OutboxEntry, error: &CoreError) -> (Outcome, Option<E
             outcome(entry, OutcomeResult::Expired, message.clone()),
             current(details),
         ),
-        other => (outcome(entry, OutcomeResult::Refused, other.to_string()), None),
+        other => (
+            outcome(entry, OutcomeResult::Refused, other.to_string()),
+            None,
+        ),
     }
 }

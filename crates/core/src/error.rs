@@ -109,9 +109,9 @@ impl CoreError {
                 ApprovalBlocker::RoleTooLow => ErrorKind::Forbidden,
                 ApprovalBlocker::NoPreview => ErrorKind::Invalid,
             },
-            CoreError::Invalid { .. } | CoreError::EmptyMessage | CoreError::BadServerUrl { .. } => {
-                ErrorKind::Invalid
-            }
+            CoreError::Invalid { .. }
+            | CoreError::EmptyMessage
+            | CoreError::BadServerUrl { .. } => ErrorKind::Invalid,
             CoreError::RateLimited { .. } => ErrorKind::RateLimited,
             CoreError::Server { .. } => ErrorKind::ServerError,
             CoreError::Protocol { .. } => ErrorKind::BadServer,

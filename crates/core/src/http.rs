@@ -124,8 +124,12 @@ impl HttpClient {
             if !is_json {
                 return Err(self.protocol(format!("HTTP {status} with a body that is not JSON")));
             }
-            return serde_json::from_slice(&bytes)
-                .map_err(|e| self.protocol(format!("unexpected answer: {e}")));
+            return serde_json::from_slice(&bytes).map_err(|e| {
+                self.protocol(match e.classify() {
+                    serde_json::error::Category::Data => format!("unexpected answer: {e}"),
+                    _ => format!("malformed JSON: {e}"),
+                })
+            });
         }
         let error: Option<ErrorBody> = if is_json {
             serde_json::from_slice(&bytes).ok()

@@ -33,4 +33,6 @@ pub use spartex_api::Secret;
 pub use spartex_policy as rules;
 
 #[cfg(test)]
+mod layering;
+#[cfg(test)]
 mod test_support;

@@ -457,7 +457,7 @@ mod tests {
     fn the_os_store_without_a_session_bus_is_unavailable() {
         if !test_support::in_child() {
             test_support::rerun_in_child(
-                "secrets::tests::the_os_store_without_a_session_bus_is_unavailable",
+                "secret_store::tests::the_os_store_without_a_session_bus_is_unavailable",
                 &[("DBUS_SESSION_BUS_ADDRESS", test_support::NOWHERE_BUS)],
             );
             return;

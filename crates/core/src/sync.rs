@@ -105,13 +105,7 @@ impl Syncer {
             let since = self.store().last_seq().await?;
             let page = self
                 .session()
-                .call(
-                    &spartex_api::endpoints::Sync {
-                        since,
-                        limit: PAGE,
-                    },
-                    None,
-                )
+                .call(&spartex_api::endpoints::Sync { since, limit: PAGE }, None)
                 .await?;
             report.head = page.head;
             if page.resync_required {
@@ -146,10 +140,7 @@ impl Syncer {
     pub async fn resync(&self) -> CoreResult<()> {
         let head = self
             .session()
-            .call(
-                &spartex_api::endpoints::Sync { since: 0, limit: 1 },
-                None,
-            )
+            .call(&spartex_api::endpoints::Sync { since: 0, limit: 1 }, None)
             .await?
             .head;
         let mut snapshot = Snapshot::default();

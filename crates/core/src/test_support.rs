@@ -32,7 +32,7 @@ pub(crate) fn in_child() -> bool {
     std::env::var_os(CHILD_VAR).is_some()
 }
 
-/// Runs the test named `test` (its path in the crate, e.g. `secrets::tests::name`) again in a
+/// Runs the test named `test` (its path in the crate, e.g. `secret_store::tests::name`) again in a
 /// child process of this test binary with `env` set, and fails unless it ran and passed there.
 /// For tests that must change process-wide state such as environment variables.
 pub(crate) fn rerun_in_child(test: &str, env: &[(&str, &str)]) {

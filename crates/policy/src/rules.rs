@@ -153,7 +153,11 @@ mod tests {
             None
         );
         assert_eq!(
-            approval_blocker(&approval(amount()), Decision::Approve, &by(Role::Oncall, false, now)),
+            approval_blocker(
+                &approval(amount()),
+                Decision::Approve,
+                &by(Role::Oncall, false, now)
+            ),
             None
         );
     }

@@ -3,11 +3,10 @@
 
 use std::collections::HashMap;
 
-use serde::de::DeserializeOwned;
-use serde_json::Value;
 use spartex_api::{Agent, Approval, CostRecord, Event, EventPayload, Message, Project, Stop, Task};
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
+use super::upsert::upsert;
 use super::{meta, Store, StoreError, StoreResult};
 use crate::Change;
 
@@ -154,7 +153,7 @@ impl Store {
         write_grouped(&mut tx, grouped).await?;
         // Decisions still in the outbox keep showing as "sending".
         sqlx::query(
-            "UPDATE approvals SET local_decision = (SELECT json_extract(o.body, '$.decision') FROM outbox o \
+            "UPDATE approvals SET local_decision = (SELECT json_extract(o.request, '$.body.decision') FROM outbox o \
              WHERE o.approval_id = approvals.id AND o.kind = 'decision' ORDER BY o.id DESC LIMIT 1)",
         )
         .execute(&mut *tx)
@@ -185,232 +184,19 @@ async fn set_last_seq(conn: &mut SqliteConnection, seq: i64) -> StoreResult<()> 
     Ok(())
 }
 
-fn json<R: serde::Serialize>(resource: &R) -> StoreResult<String> {
-    Ok(serde_json::to_string(resource)?)
-}
-
 fn time(t: &chrono::DateTime<chrono::Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
-}
-
-/// The rows of `table` among `ids`, as they were before this batch.
-async fn before<R: DeserializeOwned>(
-    conn: &mut SqliteConnection,
-    table: &str,
-    ids: Vec<&String>,
-) -> StoreResult<HashMap<String, R>> {
-    let mut found = HashMap::new();
-    for chunk in ids.chunks(500) {
-        let mut query =
-            QueryBuilder::<Sqlite>::new(format!("SELECT id, data FROM {table} WHERE id IN ("));
-        let mut separated = query.separated(", ");
-        for id in chunk {
-            separated.push_bind(*id);
-        }
-        query.push(")");
-        let rows: Vec<(String, String)> = query.build_query_as().fetch_all(&mut *conn).await?;
-        for (id, data) in rows {
-            found.insert(id, serde_json::from_str(&data)?);
-        }
-    }
-    Ok(found)
 }
 
 pub(super) async fn write_grouped(
     conn: &mut SqliteConnection,
     grouped: Grouped,
 ) -> StoreResult<Vec<Change>> {
-    let mut changes = Vec::new();
-
-    let mut prior: HashMap<String, Project> =
-        before(conn, "projects", grouped.projects.keys().collect()).await?;
-    let projects: Vec<Project> = grouped
-        .projects
-        .into_values()
-        .filter(|p| prior.get(&p.id).is_none_or(|b| b.version < p.version))
-        .collect();
-    for chunk in projects.chunks(ROWS_PER_STATEMENT) {
-        let mut rows = Vec::with_capacity(chunk.len());
-        for p in chunk {
-            rows.push((p, json(p)?));
-        }
-        let mut query = QueryBuilder::<Sqlite>::new(
-            "INSERT INTO projects (id, version, name, status, updated_at, last_activity, title, body, data) ",
-        );
-        query.push_values(rows, |mut row, (p, data)| {
-            row.push_bind(&p.id)
-                .push_bind(p.version)
-                .push_bind(&p.name)
-                .push_bind(p.status.as_str())
-                .push_bind(time(&p.updated_at))
-                .push_bind(time(&p.updated_at))
-                .push_bind(&p.name)
-                .push_bind(&p.description)
-                .push_bind(data);
-        });
-        query.push(
-            " ON CONFLICT (id) DO UPDATE SET version = excluded.version, name = excluded.name, status = excluded.status, \
-             updated_at = excluded.updated_at, last_activity = MAX(projects.last_activity, excluded.updated_at), \
-             title = excluded.title, body = excluded.body, data = excluded.data \
-             WHERE excluded.version > projects.version",
-        );
-        query.build().execute(&mut *conn).await?;
-    }
-    for p in projects {
-        changes.push(Change::Project {
-            before: prior.remove(&p.id).map(Box::new),
-            after: Box::new(p),
-        });
-    }
-
-    let mut prior: HashMap<String, Agent> =
-        before(conn, "agents", grouped.agents.keys().collect()).await?;
-    let agents: Vec<Agent> = grouped
-        .agents
-        .into_values()
-        .filter(|a| prior.get(&a.id).is_none_or(|b| b.version < a.version))
-        .collect();
-    for chunk in agents.chunks(ROWS_PER_STATEMENT) {
-        let mut rows = Vec::with_capacity(chunk.len());
-        for a in chunk {
-            rows.push((a, json(a)?));
-        }
-        let mut query = QueryBuilder::<Sqlite>::new(
-            "INSERT INTO agents (id, project_id, version, status, data) ",
-        );
-        query.push_values(rows, |mut row, (a, data)| {
-            row.push_bind(&a.id)
-                .push_bind(&a.project_id)
-                .push_bind(a.version)
-                .push_bind(a.status.as_str())
-                .push_bind(data);
-        });
-        query.push(
-            " ON CONFLICT (id) DO UPDATE SET project_id = excluded.project_id, version = excluded.version, \
-             status = excluded.status, data = excluded.data WHERE excluded.version > agents.version",
-        );
-        query.build().execute(&mut *conn).await?;
-    }
-    for a in agents {
-        changes.push(Change::Agent {
-            before: prior.remove(&a.id).map(Box::new),
-            after: Box::new(a),
-        });
-    }
-
-    let prior: HashMap<String, Task> =
-        before(conn, "tasks", grouped.tasks.keys().collect()).await?;
-    let tasks: Vec<Task> = grouped
-        .tasks
-        .into_values()
-        .filter(|t| prior.get(&t.id).is_none_or(|b| b.version < t.version))
-        .collect();
-    for chunk in tasks.chunks(ROWS_PER_STATEMENT) {
-        let mut rows = Vec::with_capacity(chunk.len());
-        for t in chunk {
-            rows.push((t, json(t)?));
-        }
-        let mut query = QueryBuilder::<Sqlite>::new(
-            "INSERT INTO tasks (id, project_id, version, status, updated_at, title, body, data) ",
-        );
-        query.push_values(rows, |mut row, (t, data)| {
-            row.push_bind(&t.id)
-                .push_bind(&t.project_id)
-                .push_bind(t.version)
-                .push_bind(t.status.as_str())
-                .push_bind(time(&t.updated_at))
-                .push_bind(&t.title)
-                .push_bind("")
-                .push_bind(data);
-        });
-        query.push(
-            " ON CONFLICT (id) DO UPDATE SET project_id = excluded.project_id, version = excluded.version, \
-             status = excluded.status, updated_at = excluded.updated_at, title = excluded.title, data = excluded.data \
-             WHERE excluded.version > tasks.version",
-        );
-        query.build().execute(&mut *conn).await?;
-    }
-    changes.extend(
-        tasks
-            .into_iter()
-            .map(|t| Change::Task { after: Box::new(t) }),
-    );
-
-    let mut prior: HashMap<String, Approval> =
-        before(conn, "approvals", grouped.approvals.keys().collect()).await?;
-    let approvals: Vec<Approval> = grouped
-        .approvals
-        .into_values()
-        .filter(|a| prior.get(&a.id).is_none_or(|b| b.version < a.version))
-        .collect();
-    for chunk in approvals.chunks(ROWS_PER_STATEMENT) {
-        let mut rows = Vec::with_capacity(chunk.len());
-        for a in chunk {
-            rows.push((a, json(a)?, approval_search_body(a)));
-        }
-        let mut query =
-            QueryBuilder::<Sqlite>::new("INSERT INTO approvals (id, project_id, version, status, expires_at, title, body, data) ");
-        query.push_values(rows, |mut row, (a, data, body)| {
-            row.push_bind(&a.id)
-                .push_bind(&a.project_id)
-                .push_bind(a.version)
-                .push_bind(a.status.as_str())
-                .push_bind(time(&a.expires_at))
-                .push_bind(&a.title)
-                .push_bind(body)
-                .push_bind(data);
-        });
-        // A decision settles a local "sending" state; an unrelated change keeps it.
-        query.push(
-            " ON CONFLICT (id) DO UPDATE SET project_id = excluded.project_id, version = excluded.version, \
-             status = excluded.status, expires_at = excluded.expires_at, title = excluded.title, body = excluded.body, \
-             data = excluded.data, local_decision = CASE WHEN excluded.status = 'pending' THEN approvals.local_decision END \
-             WHERE excluded.version > approvals.version",
-        );
-        query.build().execute(&mut *conn).await?;
-    }
-    for a in approvals {
-        changes.push(Change::Approval {
-            before: prior.remove(&a.id).map(Box::new),
-            after: Box::new(a),
-        });
-    }
-
-    let mut prior: HashMap<String, Stop> =
-        before(conn, "stops", grouped.stops.keys().collect()).await?;
-    let stops: Vec<Stop> = grouped
-        .stops
-        .into_values()
-        .filter(|s| prior.get(&s.id).is_none_or(|b| b.version < s.version))
-        .collect();
-    for chunk in stops.chunks(ROWS_PER_STATEMENT) {
-        let mut rows = Vec::with_capacity(chunk.len());
-        for s in chunk {
-            rows.push((s, json(s)?));
-        }
-        let mut query = QueryBuilder::<Sqlite>::new(
-            "INSERT INTO stops (id, project_id, version, status, requested_at, data) ",
-        );
-        query.push_values(rows, |mut row, (s, data)| {
-            row.push_bind(&s.id)
-                .push_bind(&s.project_id)
-                .push_bind(s.version)
-                .push_bind(s.status.as_str())
-                .push_bind(time(&s.requested_at))
-                .push_bind(data);
-        });
-        query.push(
-            " ON CONFLICT (id) DO UPDATE SET version = excluded.version, status = excluded.status, data = excluded.data \
-             WHERE excluded.version > stops.version",
-        );
-        query.build().execute(&mut *conn).await?;
-    }
-    for s in stops {
-        changes.push(Change::Stop {
-            before: prior.remove(&s.id).map(Box::new),
-            after: Box::new(s),
-        });
-    }
+    let mut changes = upsert(conn, grouped.projects).await?;
+    changes.extend(upsert(conn, grouped.agents).await?);
+    changes.extend(upsert(conn, grouped.tasks).await?);
+    changes.extend(upsert(conn, grouped.approvals).await?);
+    changes.extend(upsert(conn, grouped.stops).await?);
 
     // Messages written here and now confirmed by the server replace their local copies.
     let confirmed: Vec<&String> = grouped
@@ -432,7 +218,7 @@ pub(super) async fn write_grouped(
     for chunk in grouped.messages.chunks(ROWS_PER_STATEMENT) {
         let mut rows = Vec::with_capacity(chunk.len());
         for m in chunk {
-            rows.push((m, json(m)?));
+            rows.push((m, serde_json::to_string(m)?));
         }
         let mut query = QueryBuilder::<Sqlite>::new(
             "INSERT OR IGNORE INTO messages (id, project_id, agent_id, created_at, client_msg_id, pending, title, body, data) ",
@@ -488,22 +274,4 @@ pub(super) async fn write_grouped(
         record: Box::new(record),
     }));
     Ok(changes)
-}
-
-/// What search finds an approval by: its summary and the words of its preview.
-fn approval_search_body(approval: &Approval) -> String {
-    let preview = approval
-        .preview
-        .as_ref()
-        .map(|p| serde_json::to_value(p).unwrap_or(Value::Null));
-    let mut body = approval.summary.clone();
-    if let Some(Value::Object(fields)) = preview {
-        for value in fields.values() {
-            if let Value::String(text) = value {
-                body.push('\n');
-                body.push_str(text);
-            }
-        }
-    }
-    body
 }

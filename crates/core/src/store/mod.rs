@@ -5,6 +5,7 @@ mod apply;
 mod outbox;
 mod read;
 pub mod timeline;
+mod upsert;
 pub mod views;
 
 use std::path::{Path, PathBuf};
@@ -14,8 +15,8 @@ use std::time::Duration;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
 
-pub use apply::{AppliedBatch, Snapshot};
 pub use crate::actions::{OutboxKind, QueuedAction};
+pub use apply::{AppliedBatch, Snapshot};
 pub use outbox::OutboxEntry;
 
 use crate::Secret;

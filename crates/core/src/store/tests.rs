@@ -187,11 +187,11 @@ async fn search_finds_approvals_and_messages_by_their_words() {
     let hits = store.search("tiktok", 10).await.expect("searches");
     assert_eq!(hits.len(), 1);
     assert_eq!(
-        (hits[0].kind.as_str(), hits[0].id.as_str()),
-        ("message", "msg_1")
+        (hits[0].kind, hits[0].id.as_str()),
+        (super::views::SearchHitKind::Message, "msg_1")
     );
     let hits = store.search("bloom", 10).await.expect("searches");
-    assert_eq!(hits[0].kind, "approval");
+    assert_eq!(hits[0].kind, super::views::SearchHitKind::Approval);
     assert!(store
         .search("\"OR ( -", 10)
         .await
@@ -268,13 +268,16 @@ async fn stops_are_delivered_before_everything_else() {
         body: "hello".into(),
         author_name: "Dana".into(),
     };
-    store.enqueue(message, Utc::now()).await.expect("queues");
+    store
+        .enqueue(message.prepare(Utc::now()))
+        .await
+        .expect("queues");
     store
         .enqueue(
             QueuedAction::StopAll {
                 reason: "incident".into(),
-            },
-            Utc::now(),
+            }
+            .prepare(Utc::now()),
         )
         .await
         .expect("queues");
@@ -308,7 +311,13 @@ async fn a_confirmed_message_replaces_its_local_copy() {
         "author_name": "Dana", "body": "hello", "created_at": Utc::now(), "client_msg_id": entry.client_msg_id
     });
     let changes = store
-        .outbox_delivered(&entry, &confirmed, None)
+        .outbox_delivered(
+            &entry,
+            spartex_api::EventPayload::Message(
+                serde_json::from_value(confirmed.clone()).expect("a message"),
+            ),
+            None,
+        )
         .await
         .expect("delivered");
     assert!(matches!(changes.as_slice(), [Change::Message { .. }]));
@@ -358,8 +367,8 @@ async fn the_dashboard_counts_agents_and_approvals_and_flags_an_undelivered_stop
                 project_id: "prj_1".into(),
                 project_name: "Spring".into(),
                 reason: String::new(),
-            },
-            Utc::now(),
+            }
+            .prepare(Utc::now()),
         )
         .await
         .expect("queues");
@@ -367,8 +376,8 @@ async fn the_dashboard_counts_agents_and_approvals_and_flags_an_undelivered_stop
         .enqueue(
             QueuedAction::StopAll {
                 reason: String::new(),
-            },
-            Utc::now(),
+            }
+            .prepare(Utc::now()),
         )
         .await
         .expect("queues");
@@ -397,11 +406,41 @@ async fn the_dashboard_counts_agents_and_approvals_and_flags_an_undelivered_stop
 async fn actions_queued_by_an_older_build_survive_the_upgrade_as_typed_requests() {
     let (store, _dir) = store().await;
     let legacy = [
-        ("decision", "/api/v1/approvals/apr_1/decision", r#"{"decision":"approve","comment":null,"seen_version":2}"#, Some("apr_1"), None),
-        ("message", "/api/v1/projects/prj_1/messages", r#"{"body":"hold the launch","agent_id":null,"client_msg_id":"c1"}"#, None, Some("prj_1")),
-        ("stop", "/api/v1/projects/prj_1/stop", r#"{"reason":"runaway spend"}"#, None, Some("prj_1")),
-        ("stop", "/api/v1/stop", r#"{"reason":"all hands"}"#, None, None),
-        ("resume", "/api/v1/projects/prj_1/resume", "{}", None, Some("prj_1")),
+        (
+            "decision",
+            "/api/v1/approvals/apr_1/decision",
+            r#"{"decision":"approve","comment":null,"seen_version":2}"#,
+            Some("apr_1"),
+            None,
+        ),
+        (
+            "message",
+            "/api/v1/projects/prj_1/messages",
+            r#"{"body":"hold the launch","agent_id":null,"client_msg_id":"c1"}"#,
+            None,
+            Some("prj_1"),
+        ),
+        (
+            "stop",
+            "/api/v1/projects/prj_1/stop",
+            r#"{"reason":"runaway spend"}"#,
+            None,
+            Some("prj_1"),
+        ),
+        (
+            "stop",
+            "/api/v1/stop",
+            r#"{"reason":"all hands"}"#,
+            None,
+            None,
+        ),
+        (
+            "resume",
+            "/api/v1/projects/prj_1/resume",
+            "{}",
+            None,
+            Some("prj_1"),
+        ),
     ];
     for (n, (kind, path, body, approval_id, project_id)) in legacy.into_iter().enumerate() {
         sqlx::query(
