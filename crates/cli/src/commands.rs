@@ -69,6 +69,20 @@ async fn close_cache(account: &Account) {
     account.store().close().await;
 }
 
+/// `spartex sync --json`
+#[derive(Serialize)]
+struct SyncOutput<'a> {
+    sync: &'a spartex_core::sync::SyncReport,
+    outbox: &'a spartex_core::delivery::FlushReport,
+}
+
+/// `spartex approve|reject --json` when the cache already shows why the decision cannot apply.
+#[derive(Serialize)]
+struct NotApplied<'a> {
+    delivered: bool,
+    outcome: &'a Outcome,
+}
+
 fn print<T: Serialize>(json: bool, value: &T, text: impl FnOnce()) {
     if json {
         match serde_json::to_string_pretty(value) {
@@ -153,7 +167,10 @@ async fn with_account(
             let (report, flushed) = account.sync_now().await?;
             print(
                 json,
-                &serde_json::json!({ "sync": report, "outbox": flushed }),
+                &SyncOutput {
+                    sync: &report,
+                    outbox: &flushed,
+                },
                 || {
                     outln!(
                         "Applied {} events; cache at seq {} of {}.",
@@ -332,7 +349,10 @@ async fn decide(
             };
             print(
                 json,
-                &serde_json::json!({ "delivered": false, "outcome": outcome }),
+                &NotApplied {
+                    delivered: false,
+                    outcome: &outcome,
+                },
                 || outln!("{} — not applied: {}", outcome.action, outcome.message),
             );
             Ok(Ended::Refused)
