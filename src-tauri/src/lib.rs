@@ -3,6 +3,9 @@
 //! remembered window). The same library is the phone app's entry point.
 
 mod bridge;
+// Before `commands`: its macro is used there.
+#[macro_use]
+mod command_list;
 mod commands;
 mod error;
 mod navigation;
@@ -38,31 +41,7 @@ pub fn run() {
     let builder = desktop_plugins(tauri::Builder::default())
         .manage(Shell::new(Core::new(config)))
         .manage(launched)
-        .invoke_handler(tauri::generate_handler![
-            commands::app_state,
-            commands::sign_in,
-            commands::switch_account,
-            commands::sign_out,
-            commands::status,
-            commands::dashboard,
-            commands::project,
-            commands::approvals,
-            commands::approval,
-            commands::messages,
-            commands::decide,
-            commands::send_message,
-            commands::stop_project,
-            commands::stop_all,
-            commands::resume,
-            commands::latest_stop,
-            commands::outbox,
-            commands::search,
-            commands::notification_prefs,
-            commands::set_notification_prefs,
-            commands::sync_now,
-            commands::take_navigation,
-            commands::report_painted,
-        ])
+        .invoke_handler(commands::handler())
         .setup(|app| {
             setup_desktop(app.handle());
             // Opening the cache (its key from the secret store, SQLCipher) runs while the

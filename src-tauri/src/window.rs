@@ -7,9 +7,11 @@ use crate::state::Shell;
 pub const MAIN: &str = "main";
 pub const NAVIGATE_EVENT: &str = "navigate";
 
+/// What the UI receives with a `navigate` event: the route to show.
 #[derive(Clone, serde::Serialize)]
-struct Navigate {
-    path: String,
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub struct Navigate {
+    pub path: String,
 }
 
 pub fn show(app: &AppHandle) {

@@ -111,7 +111,7 @@ outcome: Outcome | null,
  */
 waiting_because: string | null, };
 
-export type OutboxEntry = { id: number, kind: OutboxKind, idempotency_key: string, method: string, path: string, body: JsonValue, 
+export type OutboxEntry = { id: number, kind: OutboxKind, idempotency_key: string, 
 /**
  * What it is, in words: "Approve “Publish the spring hero ad”".
  */
@@ -119,11 +119,7 @@ label: string, approval_id: string | null, project_id: string | null, client_msg
 
 export type OutboxKind = "stop" | "resume" | "decision" | "message";
 
-export type Outcome = { at: string, 
-/**
- * `delivered`, `already_decided`, `expired`, `changed`, `refused`, `failed`
- */
-result: string, 
+export type Outcome = { at: string, result: OutcomeResult, 
 /**
  * What the action was, e.g. "Approve “Publish the spring hero ad”".
  */
@@ -132,6 +128,8 @@ action: string,
  * What happened, e.g. "Already rejected by Dana Whitfield (oncall) at 10:32 UTC."
  */
 message: string, approval_id: string | null, project_id: string | null, };
+
+export type OutcomeResult = "delivered" | "already_decided" | "expired" | "changed" | "refused";
 
 export type LinkState = "connected" | "connecting" | "offline" | "signed_out";
 
@@ -157,7 +155,20 @@ export type ApprovalView = { approval: Approval, project_name: string, agent_nam
 /**
  * A decision made here that is still on its way.
  */
-sending: Decision | null, };
+sending: Decision | null, 
+/**
+ * Its project is stopped, or a stop of it waits in the outbox: no decision is taken.
+ */
+project_stopped: boolean, 
+/**
+ * Why Approve is refused now, in the core's words ([`spartex_policy::approval_blocker`]
+ * for the signed-in person); `None` when it is allowed. Filled by the account's reads.
+ */
+approve_blocker: string | null, 
+/**
+ * Why Reject is refused now; `None` when it is allowed.
+ */
+reject_blocker: string | null, };
 
 export type MessageView = { message: Message, 
 /**
@@ -171,11 +182,9 @@ export type SpendPoint = {
  */
 day: string, agent_id: string, cost_usd: number, tokens: number, };
 
-export type SearchHit = { 
-/**
- * `project`, `task`, `approval` or `message`
- */
-kind: string, id: string, project_id: string, title: string, snippet: string, };
+export type SearchHit = { kind: SearchHitKind, id: string, project_id: string, title: string, snippet: string, };
+
+export type SearchHitKind = "project" | "task" | "approval" | "message";
 
 export type TimelineEntry = { at: string, 
 /**
@@ -203,12 +212,14 @@ quiet_hours: QuietHours | null, };
 
 export type QuietHours = { start: string, end: string, };
 
+export type ErrorKind = "offline" | "signed_out" | "forbidden" | "not_found" | "conflict" | "gone" | "invalid" | "rate_limited" | "server_error" | "bad_server" | "secret_store" | "local_storage" | "account" | "no_account" | "local";
+
 export type AppState = { accounts: Array<AccountInfo>, active: AccountInfo | null, };
 
 export type CommandError = { 
 /**
- * `offline`, `signed_out`, `forbidden`, `not_found`, `conflict`, `gone`, `invalid`,
- * `rate_limited`, `server_error`, `bad_server`, `secret_store`, `local_storage`,
- * `account`, `local`, or `no_account` when nobody is signed in.
+ * What kind of failure, a closed set the UI branches on.
  */
-code: string, message: string, };
+code: ErrorKind, message: string, };
+
+export type Navigate = { path: string, };

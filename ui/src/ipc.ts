@@ -1,7 +1,11 @@
+// Generated from the command list in src-tauri/src/commands.rs by src-tauri/src/bindings/ipc.rs.
+// Do not edit: run `UPDATE_BINDINGS=1 cargo nextest run -p spartex-desktop bindings`.
+//
 // Every call into the Rust core goes through this module, so tests can mock it whole
-// (`vi.mock('../ipc')`). The core reads from its local cache: these are fast and work offline.
-import { invoke } from '@tauri-apps/api/core';
+// (`vi.mock('../ipc')`). Each function invokes the command of the same name; a failure rejects
+// with a `CommandError`. The core reads from its local cache: these are fast and work offline.
 import { listen, type UnlistenFn } from '@tauri-apps/api/event';
+import { call } from './invoke';
 import type {
   AccountInfo,
   AppState,
@@ -10,6 +14,7 @@ import type {
   CommandError,
   Decision,
   MessageView,
+  Navigate,
   NotificationPrefs,
   OutboxEntry,
   ProjectSummary,
@@ -21,82 +26,133 @@ import type {
 } from './bindings';
 
 export type { CommandError };
+export { isCommandError, toCommandError } from './invoke';
 
-/** What the shell sends with a `navigate` event (deep links, notification clicks). */
-export type NavigatePayload = { path: string };
-
-export const CHANGE_EVENT = 'core-change';
-export const NAVIGATE_EVENT = 'navigate';
-
-/** True when `value` looks like the `{ code, message }` a failed command rejects with. */
-export function isCommandError(value: unknown): value is CommandError {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    typeof (value as { code?: unknown }).code === 'string' &&
-    typeof (value as { message?: unknown }).message === 'string'
-  );
+/** The accounts signed in and the one shown; waits for the last one to open again. */
+export function appState(): Promise<AppState> {
+  return call<AppState>('app_state');
 }
 
-/** Any rejection as a CommandError: the core's own, or a local one in words. */
-export function toCommandError(error: unknown): CommandError {
-  if (isCommandError(error)) return error;
-  if (error instanceof Error) return { code: 'local', message: error.message };
-  if (typeof error === 'string') return { code: 'local', message: error };
-  return { code: 'local', message: 'Something went wrong inside the app. Try again.' };
+/** Signs in and makes the account the active one. */
+export function signIn(serverUrl: string, email: string, password: string): Promise<AccountInfo> {
+  return call<AccountInfo>('sign_in', { serverUrl, email, password });
 }
 
-async function call<T>(command: string, args?: Record<string, unknown>): Promise<T> {
-  try {
-    return await invoke<T>(command, args);
-  } catch (error) {
-    throw toCommandError(error);
-  }
+/** Makes another signed-in account the active one. */
+export function switchAccount(accountId: string): Promise<AccountInfo> {
+  return call<AccountInfo>('switch_account', { accountId });
 }
 
-export const appState = () => call<AppState>('app_state');
-export const signIn = (serverUrl: string, email: string, password: string) =>
-  call<AccountInfo>('sign_in', { serverUrl, email, password });
-export const switchAccount = (accountId: string) =>
-  call<AccountInfo>('switch_account', { accountId });
-export const signOut = (accountId: string) => call<null>('sign_out', { accountId });
+/** Signs the account out and wipes its cache. */
+export function signOut(accountId: string): Promise<null> {
+  return call<null>('sign_out', { accountId });
+}
 
-export const status = () => call<Status>('status');
-export const dashboard = () => call<ProjectSummary[]>('dashboard');
-export const project = (projectId: string) => call<ProjectView>('project', { projectId });
-export const approvals = (pendingOnly: boolean) =>
-  call<ApprovalView[]>('approvals', { pendingOnly });
-export const approval = (approvalId: string) => call<ApprovalView>('approval', { approvalId });
-export const messages = (projectId: string, agentId: string | null, limit = 200) =>
-  call<MessageView[]>('messages', { projectId, agentId, limit });
+/** The link, the last sync, the outbox and the recent outcomes. */
+export function status(): Promise<Status> {
+  return call<Status>('status');
+}
 
-export const decide = (approvalId: string, decision: Decision, comment: string | null) =>
-  call<Queued>('decide', { approvalId, decision, comment });
-export const sendMessage = (projectId: string, agentId: string | null, body: string) =>
-  call<Queued>('send_message', { projectId, agentId, body });
-export const stopProject = (projectId: string, reason: string) =>
-  call<Queued>('stop_project', { projectId, reason });
-export const stopAll = (reason: string) => call<Queued>('stop_all', { reason });
-export const resume = (projectId: string) => call<Queued>('resume', { projectId });
-export const latestStop = (projectId: string | null) =>
-  call<Stop | null>('latest_stop', { projectId });
+/** One row per project, from the cache. */
+export function dashboard(): Promise<Array<ProjectSummary>> {
+  return call<Array<ProjectSummary>>('dashboard');
+}
 
-export const outbox = () => call<OutboxEntry[]>('outbox');
-export const search = (text: string) => call<SearchHit[]>('search', { text });
-export const notificationPrefs = () => call<NotificationPrefs>('notification_prefs');
-export const setNotificationPrefs = (prefs: NotificationPrefs) =>
-  call<null>('set_notification_prefs', { prefs });
-export const syncNow = () => call<null>('sync_now');
-export const takeNavigation = () => call<string | null>('take_navigation');
-/** Tells the shell a screen first painted with its data (the startup benchmark reads it). */
-export const reportPainted = (screen: string, items: number) =>
-  // pageMs: since the page started loading, to tell the webview's share from the shell's.
-  call<null>('report_painted', { screen, items, pageMs: performance.now() });
+/** One project with its agents, tasks, approvals, chat, stops, spend and timeline. */
+export function project(projectId: string): Promise<ProjectView> {
+  return call<ProjectView>('project', { projectId });
+}
+
+/** The approval requests, with the core's words for what may not be decided now. */
+export function approvals(pendingOnly: boolean): Promise<Array<ApprovalView>> {
+  return call<Array<ApprovalView>>('approvals', { pendingOnly });
+}
+
+/** One approval request, with the core's words for what may not be decided now. */
+export function approval(approvalId: string): Promise<ApprovalView> {
+  return call<ApprovalView>('approval', { approvalId });
+}
+
+/** A project's chat, or one agent's; `limit` defaults to 200 messages. */
+export function messages(projectId: string, agentId: string | null, limit: number | null): Promise<Array<MessageView>> {
+  return call<Array<MessageView>>('messages', { projectId, agentId, limit });
+}
+
+/** Approves or rejects through the outbox; the core refuses what may not be decided. */
+export function decide(approvalId: string, decision: Decision, comment: string | null): Promise<Queued> {
+  return call<Queued>('decide', { approvalId, decision, comment });
+}
+
+/** Sends a message to the project, or to one agent, through the outbox. */
+export function sendMessage(projectId: string, agentId: string | null, body: string): Promise<Queued> {
+  return call<Queued>('send_message', { projectId, agentId, body });
+}
+
+/** The emergency stop of one project, first in the outbox; an empty reason gets a default. */
+export function stopProject(projectId: string, reason: string): Promise<Queued> {
+  return call<Queued>('stop_project', { projectId, reason });
+}
+
+/** The emergency stop of every project, first in the outbox. */
+export function stopAll(reason: string): Promise<Queued> {
+  return call<Queued>('stop_all', { reason });
+}
+
+/** Resumes a stopped project through the outbox. */
+export function resume(projectId: string): Promise<Queued> {
+  return call<Queued>('resume', { projectId });
+}
+
+/** The newest stop of a project, or of any project with `null`, from the cache. */
+export function latestStop(projectId: string | null): Promise<Stop | null> {
+  return call<Stop | null>('latest_stop', { projectId });
+}
+
+/** What waits to be sent, in the order it goes: stops first, then the oldest. */
+export function outbox(): Promise<Array<OutboxEntry>> {
+  return call<Array<OutboxEntry>>('outbox');
+}
+
+/** Projects, tasks, approvals and messages matching `text`, from the cache. */
+export function search(text: string): Promise<Array<SearchHit>> {
+  return call<Array<SearchHit>>('search', { text });
+}
+
+/** The shown account's notification settings. */
+export function notificationPrefs(): Promise<NotificationPrefs> {
+  return call<NotificationPrefs>('notification_prefs');
+}
+
+/** Saves the shown account's notification settings; they apply at once. */
+export function setNotificationPrefs(prefs: NotificationPrefs): Promise<null> {
+  return call<null>('set_notification_prefs', { prefs });
+}
+
+/** Syncs with the server now instead of waiting. */
+export function syncNow(): Promise<null> {
+  return call<null>('sync_now');
+}
+
+/** Where a deep link or a notification click asked to go before the UI listened, once. */
+export function takeNavigation(): Promise<string | null> {
+  return call<string | null>('take_navigation');
+}
+
+/**
+ * The UI says when a screen first painted with its data: the startup benchmark reads this
+ * line. `page_ms` is the time since the page started loading, to tell the webview's share
+ * from the shell's.
+ */
+export function reportPainted(screen: string, items: number, pageMs: number | null): Promise<null> {
+  return call<null>('report_painted', { screen, items, pageMs });
+}
 
 /** Subscribes to the core's changes; resolves to the function that unsubscribes. */
-export const onChange = (handler: (change: Change) => void): Promise<UnlistenFn> =>
-  listen<Change>(CHANGE_EVENT, (event) => handler(event.payload));
+export function onChange(handler: (payload: Change) => void): Promise<UnlistenFn> {
+  return listen<Change>('core-change', (event) => handler(event.payload));
+}
 
 /** Subscribes to navigation requests (deep links, notification clicks). */
-export const onNavigate = (handler: (path: string) => void): Promise<UnlistenFn> =>
-  listen<NavigatePayload>(NAVIGATE_EVENT, (event) => handler(event.payload.path));
+export function onNavigate(handler: (payload: Navigate) => void): Promise<UnlistenFn> {
+  return listen<Navigate>('navigate', (event) => handler(event.payload));
+}

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { approvalView } from '../test/fixtures';
-import { approveBlocker, decidedLine, sortByUrgency } from './approvals';
+import { approveBlocker, decidedLine, rejectBlocker, sortByUrgency } from './approvals';
 
 const NOW = Date.parse('2025-03-04T10:40:00Z');
 const inMin = (m: number) => new Date(NOW + m * 60_000).toISOString();
@@ -24,17 +24,41 @@ describe('sortByUrgency', () => {
   });
 });
 
-describe('approveBlocker', () => {
-  it('allows approving a pending request with a preview before it expires', () => {
-    expect(approveBlocker(approvalView({ expires_at: inMin(4) }), NOW)).toBeNull();
+describe('approveBlocker and rejectBlocker', () => {
+  const NO_PREVIEW =
+    'There is no preview of what will happen, so it cannot be approved. Reject it with a comment asking the agent for one.';
+  const STOPPED =
+    'Its project is stopped, so its agents are halting; this request can no longer be decided. Resume the project and the agent asks again.';
+
+  it('allows both when the core refuses neither', () => {
+    const view = approvalView({ expires_at: inMin(4) });
+    expect(approveBlocker(view, NOW)).toBeNull();
+    expect(rejectBlocker(view, NOW)).toBeNull();
   });
 
-  it('refuses an expired request, in words', () => {
-    expect(approveBlocker(approvalView({ expires_at: inMin(-1) }), NOW)).toMatch(/expired/);
+  it("renders the core's words as they are", () => {
+    const bare = approvalView({ preview: null, expires_at: inMin(4) }, null, { approve_blocker: NO_PREVIEW });
+    expect(approveBlocker(bare, NOW)).toBe(NO_PREVIEW);
+    expect(rejectBlocker(bare, NOW)).toBeNull();
+    const stopped = approvalView({ expires_at: inMin(4) }, null, {
+      project_stopped: true,
+      approve_blocker: STOPPED,
+      reject_blocker: STOPPED,
+    });
+    expect(approveBlocker(stopped, NOW)).toBe(STOPPED);
+    expect(rejectBlocker(stopped, NOW)).toBe(STOPPED);
   });
 
-  it('refuses a request without a preview, in words', () => {
-    expect(approveBlocker(approvalView({ preview: null, expires_at: inMin(4) }), NOW)).toMatch(/no preview/);
+  it("refuses a request that expired since it was read, in the core's words for it", () => {
+    const view = approvalView({ expires_at: '2025-03-04T10:39:00Z' }, null, { approve_blocker: NO_PREVIEW });
+    const expired = 'This request expired at 10:39 UTC; it can no longer be decided.';
+    expect(approveBlocker(view, NOW)).toBe(expired);
+    expect(rejectBlocker(view, NOW)).toBe(expired);
+  });
+
+  it('leaves a decision on its way, or a settled request, to the core', () => {
+    expect(approveBlocker(approvalView({ expires_at: inMin(-1) }, 'approve'), NOW)).toBeNull();
+    expect(rejectBlocker(approvalView({ status: 'approved', expires_at: inMin(-1) }), NOW)).toBeNull();
   });
 });
 

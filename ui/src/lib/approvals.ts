@@ -1,4 +1,4 @@
-import type { ApprovalView, Outcome, Preview } from '../bindings';
+import type { ApprovalView, Outcome } from '../bindings';
 import { RISK_RANK } from './status';
 import { ROLE_WORD } from './roles';
 import { formatClock } from './format';
@@ -14,25 +14,35 @@ export function sortByUrgency(list: readonly ApprovalView[]): ApprovalView[] {
   });
 }
 
-export function isExpired(view: ApprovalView, now: number = Date.now()): boolean {
-  return (
-    view.approval.status === 'expired' ||
-    (view.approval.status === 'pending' && Date.parse(view.approval.expires_at) <= now)
-  );
-}
-
-/** Why Approve is not possible right now, in words; null when it is. */
+/**
+ * Why Approve is refused now, in the core's words (`approve_blocker`); null when it is allowed.
+ * The core decides when the view is read; a request that expires while the screen stays open is
+ * refused from then on, in the core's words for it.
+ */
 export function approveBlocker(view: ApprovalView, now: number = Date.now()): string | null {
-  if (view.sending) return null;
-  if (view.approval.status !== 'pending') return null;
-  if (isExpired(view, now)) return 'This request has expired; it can no longer be approved.';
-  if (!hasPreview(view.approval.preview))
-    return 'There is no preview of what will happen, so it cannot be approved. Reject it or ask the agent for one.';
-  return null;
+  return expiredSince(view, now) ?? view.approve_blocker;
 }
 
-export function hasPreview(preview: Preview | null): preview is Preview {
-  return preview !== null && preview !== undefined;
+/** Why Reject is refused now, in the core's words (`reject_blocker`); null when it is allowed. */
+export function rejectBlocker(view: ApprovalView, now: number = Date.now()): string | null {
+  return expiredSince(view, now) ?? view.reject_blocker;
+}
+
+/**
+ * The core's Expired sentence (crates/policy/src/rules.rs) for a request still pending in the
+ * cache whose expiry has passed since it was read; null otherwise.
+ */
+function expiredSince(view: ApprovalView, now: number): string | null {
+  const { approval } = view;
+  if (approval.status !== 'pending' || view.sending) return null;
+  if (Date.parse(approval.expires_at) > now) return null;
+  return `This request expired at ${utcClock(approval.expires_at)} UTC; it can no longer be decided.`;
+}
+
+/** "10:44" in UTC, as the core writes times in its sentences. */
+function utcClock(at: string): string {
+  const d = new Date(at);
+  return `${String(d.getUTCHours()).padStart(2, '0')}:${String(d.getUTCMinutes()).padStart(2, '0')}`;
 }
 
 /** "approved by you", "rejected by Dana Whitfield (On-call) at 10:32", "expired at 10:40". */

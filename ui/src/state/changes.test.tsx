@@ -126,7 +126,7 @@ describe('useCoreEvents', () => {
   it('follows a navigate event to an approval', async () => {
     let go: (path: string) => void = () => {};
     vi.mocked(ipc.onNavigate).mockImplementation(async (handler) => {
-      go = handler;
+      go = (path) => handler({ path });
       return () => {};
     });
     const { router } = renderAt(<Probe />);

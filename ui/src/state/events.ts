@@ -62,7 +62,7 @@ export function useCoreEvents(enabled: boolean): void {
         return off;
       }),
     );
-    void keep(ipc.onNavigate(go));
+    void keep(ipc.onNavigate(({ path }) => go(path)));
     // A deep link or notification click that arrived before we listened.
     ipc.takeNavigation().then(
       (path) => {

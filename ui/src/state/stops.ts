@@ -1,10 +1,9 @@
 import type { OutboxEntry, ProjectSummary } from '../bindings';
 import { useDashboard, useOutbox } from './queries';
 
-/** An emergency stop waiting in the outbox. The bindings call the kind `stop`; accept
- *  `stop_project` / `stop_all` spellings too. */
+/** An emergency stop (of a project or of everything) waiting in the outbox. */
 export function isStopEntry(entry: OutboxEntry): boolean {
-  return entry.kind === 'stop' || String(entry.kind).startsWith('stop_');
+  return entry.kind === 'stop';
 }
 
 /** True when a stop (of `projectId`, or of anything when omitted) is not yet delivered. */

@@ -101,8 +101,25 @@ export function approval(over: Partial<Approval> = {}): Approval {
   };
 }
 
-export function approvalView(over: Partial<Approval> = {}, sending: ApprovalView['sending'] = null): ApprovalView {
-  return { approval: approval(over), project_name: 'Spring Sale', agent_name: 'Quill', sending };
+/** What the core decides about a view: whether its project is stopped, and why Approve or
+ *  Reject is refused now (its words), as `Account::approvals` fills them in. */
+type Blockers = Pick<ApprovalView, 'project_stopped' | 'approve_blocker' | 'reject_blocker'>;
+
+export function approvalView(
+  over: Partial<Approval> = {},
+  sending: ApprovalView['sending'] = null,
+  blockers: Partial<Blockers> = {},
+): ApprovalView {
+  return {
+    approval: approval(over),
+    project_name: 'Spring Sale',
+    agent_name: 'Quill',
+    sending,
+    project_stopped: false,
+    approve_blocker: null,
+    reject_blocker: null,
+    ...blockers,
+  };
 }
 
 export function projectView(over: Partial<ProjectView> = {}): ProjectView {
@@ -125,9 +142,6 @@ export function outboxEntry(over: Partial<OutboxEntry> = {}): OutboxEntry {
     id: 1,
     kind: 'stop',
     idempotency_key: 'k1',
-    method: 'POST',
-    path: '/api/v1/projects/prj_spring/stop',
-    body: {},
     label: 'Stop “Spring Sale”',
     approval_id: null,
     project_id: 'prj_spring',

@@ -30,16 +30,29 @@ describe('ApprovalDetail', () => {
     expect(await screen.findByTestId('approve-button')).toBeEnabled();
   });
 
-  it('disables Approve with the reason when the request expired', async () => {
+  it('disables Approve and Reject with the reason once the request expired', async () => {
     show(approvalView({ expires_at: past() }));
     expect(await screen.findByTestId('approve-button')).toBeDisabled();
-    expect(screen.getByTestId('approve-blocked-reason')).toHaveTextContent(/expired/);
+    expect(screen.getByTestId('reject-button')).toBeDisabled();
+    expect(screen.getByTestId('approve-blocked-reason')).toHaveTextContent(/expired at \d\d:\d\d UTC; it can no longer be decided/);
+    expect(screen.queryByTestId('reject-blocked-reason')).toBeNull();
   });
 
-  it('disables Approve with the reason when the preview is missing', async () => {
-    show(approvalView({ expires_at: soon(), preview: null }));
+  it("disables Approve with the core's reason when the preview is missing, and leaves Reject", async () => {
+    const why = 'There is no preview of what will happen, so it cannot be approved. Reject it with a comment asking the agent for one.';
+    show(approvalView({ expires_at: soon(), preview: null }, null, { approve_blocker: why }));
     expect(await screen.findByTestId('approve-button')).toBeDisabled();
-    expect(screen.getByTestId('approve-blocked-reason')).toHaveTextContent(/no preview/);
+    expect(screen.getByTestId('approve-blocked-reason')).toHaveTextContent(why);
+    expect(screen.getByTestId('reject-button')).toBeEnabled();
+  });
+
+  it("disables both with the core's one sentence when the project is stopped", async () => {
+    const why = 'Its project is stopped, so its agents are halting; this request can no longer be decided. Resume the project and the agent asks again.';
+    show(approvalView({ expires_at: soon() }, null, { project_stopped: true, approve_blocker: why, reject_blocker: why }));
+    expect(await screen.findByTestId('approve-button')).toBeDisabled();
+    expect(screen.getByTestId('reject-button')).toBeDisabled();
+    expect(screen.getByTestId('approve-blocked-reason')).toHaveTextContent(why);
+    expect(screen.queryByTestId('reject-blocked-reason')).toBeNull();
   });
 
   it('shows no approve or reject button to a viewer', async () => {

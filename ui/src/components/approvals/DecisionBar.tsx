@@ -1,20 +1,20 @@
 import { useRef, useState } from 'react';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import * as ipc from '../../ipc';
-import type { ApprovalView, Decision } from '../../bindings';
+import type { ApprovalView, Decision, ErrorKind } from '../../bindings';
 import { useDecisions } from '../../state/decisions';
 import { useStatus } from '../../state/queries';
 import { useNow } from '../../state/clock';
 import { keys } from '../../state/keys';
 import { toast } from '../../state/toasts';
-import { approveBlocker, decidedLine, isConflictOutcome } from '../../lib/approvals';
+import { approveBlocker, decidedLine, isConflictOutcome, rejectBlocker } from '../../lib/approvals';
 import { APPROVAL_STATUS } from '../../lib/status';
 import { button, input } from '../../lib/ui';
 import { cx } from '../../lib/cx';
 import { CheckIcon, XIcon } from '../Icons';
 import { Glyph } from '../Status';
 
-const CONFLICT_CODES = new Set(['conflict', 'gone']);
+const CONFLICT_CODES = new Set<ErrorKind>(['conflict', 'gone']);
 
 function capital(s: string): string {
   return s.charAt(0).toUpperCase() + s.slice(1);
@@ -104,7 +104,9 @@ export function DecisionBar({ view, phone }: { view: ApprovalView; phone: boolea
   };
 
   if (a.status !== 'pending' || view.sending) return null;
+  // The core's words for what may not be done now; one sentence when both say the same.
   const blocker = approveBlocker(view, now);
+  const rejectBlocked = rejectBlocker(view, now);
   const critical = a.risk === 'critical';
   const busy = decide.isPending;
 
@@ -121,6 +123,11 @@ export function DecisionBar({ view, phone }: { view: ApprovalView; phone: boolea
       {blocker && (
         <p data-testid="approve-blocked-reason" className="text-sm text-muted">
           {blocker}
+        </p>
+      )}
+      {rejectBlocked && rejectBlocked !== blocker && (
+        <p data-testid="reject-blocked-reason" className="text-sm text-muted">
+          {rejectBlocked}
         </p>
       )}
       {rejecting && (
@@ -145,7 +152,7 @@ export function DecisionBar({ view, phone }: { view: ApprovalView; phone: boolea
             <button
               type="button"
               data-testid="reject-confirm"
-              disabled={busy}
+              disabled={Boolean(rejectBlocked) || busy}
               onClick={() => send('reject', comment.trim() || null)}
               className={button('primary', phone ? 'w-full min-h-12' : '')}
             >
@@ -170,7 +177,8 @@ export function DecisionBar({ view, phone }: { view: ApprovalView; phone: boolea
             <button
               type="button"
               data-testid="reject-button"
-              disabled={busy}
+              disabled={Boolean(rejectBlocked) || busy}
+              title={rejectBlocked ?? undefined}
               onClick={() => setRejecting(true)}
               className={button('secondary', phone ? 'w-full min-h-12 text-base' : 'min-w-24')}
             >
