@@ -73,7 +73,7 @@ impl Store {
     /// Events at or below the stored `seq` are skipped (a replay changes nothing); a jump past
     /// `seq + 1` is a [`StoreError::Gap`] and applies nothing.
     pub async fn apply_events(&self, events: &[Event]) -> StoreResult<AppliedBatch> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.begin_write().await?;
         let stored: Option<String> = sqlx::query_scalar("SELECT value FROM meta WHERE key = ?")
             .bind(meta::LAST_SEQ)
             .fetch_optional(&mut *tx)
@@ -127,7 +127,7 @@ impl Store {
     /// Replaces the cache's view of the server with fresh snapshots (after `resync_required`),
     /// keeping what was decided or written here and not yet delivered, and resumes from `head`.
     pub async fn replace_with_snapshot(&self, snapshot: Snapshot, head: i64) -> StoreResult<()> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.begin_write().await?;
         for table in ["projects", "agents", "tasks", "approvals", "stops"] {
             sqlx::query(&format!("DELETE FROM {table}"))
                 .execute(&mut *tx)

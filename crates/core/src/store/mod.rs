@@ -120,6 +120,16 @@ impl Store {
         })
     }
 
+    /// A write transaction that holds the write lock from its first statement. Another process
+    /// (the app beside the CLI) may write the same file: a deferred `BEGIN` reads first and
+    /// upgrades later, and an upgrade after the other's commit fails at once with
+    /// `SQLITE_BUSY_SNAPSHOT` ("database is locked"); `IMMEDIATE` waits its turn instead.
+    pub(crate) async fn begin_write(
+        &self,
+    ) -> StoreResult<sqlx::Transaction<'static, sqlx::Sqlite>> {
+        Ok(self.writer.begin_with("BEGIN IMMEDIATE").await?)
+    }
+
     /// Copies the WAL into the database without blocking readers or the writer; called on a
     /// timer so that no commit pays for a checkpoint's fsync.
     pub async fn checkpoint(&self) -> StoreResult<()> {

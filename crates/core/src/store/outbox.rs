@@ -76,7 +76,7 @@ impl Store {
         let request = serde_json::to_string(&action.request)?;
         let stored = serde_json::to_value(&action.request)?;
         let body = stored.get("body").cloned().unwrap_or_default();
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.begin_write().await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO outbox (kind, priority, idempotency_key, method, path, body, request, label, approval_id, project_id, client_msg_id, created_at) \
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
@@ -157,7 +157,7 @@ impl Store {
         answer: EventPayload,
         outcome: Option<&Outcome>,
     ) -> StoreResult<Vec<Change>> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query("DELETE FROM outbox WHERE id = ?")
             .bind(entry.id)
             .execute(&mut *tx)
@@ -179,7 +179,7 @@ impl Store {
         outcome: &Outcome,
         current: Option<EventPayload>,
     ) -> StoreResult<()> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query("DELETE FROM outbox WHERE id = ?")
             .bind(entry.id)
             .execute(&mut *tx)

@@ -483,3 +483,35 @@ async fn actions_queued_by_an_older_build_survive_the_upgrade_as_typed_requests(
         ]
     );
 }
+
+/// The app and the CLI open the same cache file at once: each writes while the other reads and
+/// writes, and neither may fail with "database is locked".
+#[tokio::test]
+async fn two_processes_writing_one_cache_wait_for_each_other() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("cache.db");
+    let key = new_cache_key();
+    let app = Store::open(&path, &key).await.expect("the app opens it");
+    let cli = Store::open(&path, &key)
+        .await
+        .expect("the CLI opens it too");
+    let applying = tokio::spawn(async move {
+        for seq in 1..=200 {
+            app.apply_events(&[approval_event(seq, seq, ApprovalStatus::Pending)])
+                .await
+                .expect("the app applies while the CLI writes");
+        }
+    });
+    for n in 0..200 {
+        cli.set_meta("cli_marker", &n.to_string())
+            .await
+            .expect("the CLI writes while the app applies");
+        let action = QueuedAction::StopAll {
+            reason: format!("drill {n}"),
+        };
+        cli.enqueue(action.prepare(Utc::now()))
+            .await
+            .expect("the CLI queues while the app applies");
+    }
+    applying.await.expect("the app's writer finished");
+}
