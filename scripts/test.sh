@@ -22,6 +22,10 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "==> API fuzzing: the server against its own OpenAPI document"
 cargo build -p spartex-server-bin --locked
 SPARTEX_SERVER_BIN="$PWD/target/debug/spartex-server" bash scripts/api-fuzz.sh
+echo "==> the binaries the system tests (tests/) run: the CLI and the app"
+# The same commands the test kit runs (spartex_testkit::cargo_bin), so there they are no-ops.
+cargo build -p spartex --bin spartex --locked
+cargo build -p spartex-desktop --bin spartex-control --locked
 # Last, so that the test runner's summary closes the run.
 echo "==> tests (in a throwaway desktop session: D-Bus, gnome-keyring, dunst, Xvfb)"
 bash scripts/test-env.sh cargo nextest run --workspace --locked --no-fail-fast

@@ -22,16 +22,12 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use serde_json::json;
 use spartex_api::Event;
-use spartex_core::secrets::OsSecretStore;
+use spartex_core::secret_store::OsSecretStore;
 use spartex_core::{Core, CoreConfig, Secret};
 use spartex_desktop_lib::rendering::{self, COMPOSITING_OFF};
-use spartex_server::clock::SystemClock;
-use spartex_server::config::{Secret as ServerSecret, Settings};
+use spartex_testkit::demo::MANAGER;
+use spartex_testkit::{procs, TestServer, PASSWORD};
 
-#[path = "../tests/e2e/procs.rs"]
-mod procs;
-
-const PASSWORD: &str = "bench-password";
 const PROJECTS: usize = 1_000;
 const LAUNCHES: usize = 5;
 const IDLE: Duration = Duration::from_secs(15);
@@ -213,24 +209,13 @@ fn idle_minimal(minimal: &Path, env: Option<(&str, &str)>) -> Pss {
 /// Signs in against a real server, then fills the cache with 1,000 projects and 10,000 agents,
 /// and leaves the server down: the app starts offline and paints from the cache.
 async fn warm_cache(home: &Path, service: &str) {
-    let db = tempfile::tempdir().expect("a server folder");
-    let mut settings = Settings::new(
-        "127.0.0.1:0".parse().expect("an address"),
-        format!("sqlite://{}", db.path().join("server.db").display()),
-    );
-    settings.jwt_secret = Some(ServerSecret::new("bench-jwt-secret"));
-    let server = spartex_server::start(settings, Arc::new(SystemClock))
-        .await
-        .expect("the server starts");
-    spartex_demo::seed::ensure_seeded(&server.state, &ServerSecret::new(PASSWORD))
-        .await
-        .expect("seeded");
+    let server = TestServer::builder().system_clock().start().await;
     let core = Core::new(CoreConfig {
         data_dir: home.to_path_buf(),
         secrets: Arc::new(OsSecretStore::new(service)),
     });
     let account = core
-        .login(&server.url(), "manager@acme.test", &Secret::new(PASSWORD))
+        .login(&server.url(), MANAGER, &Secret::new(PASSWORD))
         .await
         .expect("signs in");
     account.catch_up().await.expect("syncs");
@@ -264,7 +249,7 @@ async fn warm_cache(home: &Path, service: &str) {
         store.apply_events(batch).await.expect("applies");
     }
     store.close().await;
-    server.shutdown().await;
+    server.stop().await;
 }
 
 fn build_minimal_app(root: &Path) -> PathBuf {

@@ -18,16 +18,14 @@ use chrono::Utc;
 use serde_json::json;
 use spartex_api::{Event, RequestApproval, Risk};
 use spartex_core::notify::{Notification, NotificationPrefs, Notifier, NotifyError};
-use spartex_core::secrets::InsecureFileSecretStore;
+use spartex_core::secret_store::InsecureFileSecretStore;
 use spartex_core::store::{new_cache_key, Store};
 use spartex_core::{Core, CoreConfig, Secret};
 use spartex_server::auth::AgentPrincipal;
-use spartex_server::clock::SystemClock;
-use spartex_server::config::{Secret as ServerSecret, Settings};
 use spartex_server::store::WriteScope;
 use spartex_server::write::Write;
-
-const PASSWORD: &str = "bench-password";
+use spartex_testkit::demo::ONCALL;
+use spartex_testkit::{TestServer, PASSWORD};
 
 fn event(seq: i64, kind: &str, data: serde_json::Value) -> Event {
     Event {
@@ -141,46 +139,20 @@ impl Notifier for RecordingNotifier {
 }
 
 struct ServerWorld {
-    server: spartex_server::RunningServer,
+    server: TestServer,
     tenant_id: String,
     agent_id: String,
-    _dir: tempfile::TempDir,
 }
 
+/// The real server with the demo world, on the wall clock, as a deployment runs.
 async fn server_world() -> ServerWorld {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let mut settings = Settings::new(
-        "127.0.0.1:0".parse().expect("addr"),
-        format!("sqlite://{}", dir.path().join("s.db").display()),
-    );
-    settings.jwt_secret = Some(ServerSecret::new("bench"));
-    let server = spartex_server::start(settings, Arc::new(SystemClock))
-        .await
-        .expect("starts");
-    let world = spartex_demo::seed::ensure_seeded(&server.state, &ServerSecret::new(PASSWORD))
-        .await
-        .expect("seeds");
-    let tenant_id = server
-        .state
-        .store
-        .user_credentials("oncall@acme.test")
-        .await
-        .expect("reads")
-        .expect("user")
-        .tenant_id;
-    let agent_id = world
-        .agents
-        .iter()
-        .find(|a| a.agent.name == "Quill")
-        .expect("Quill")
-        .agent
-        .id
-        .clone();
+    let server = TestServer::builder().system_clock().start().await;
+    let tenant_id = server.tenant_of(ONCALL).await;
+    let agent_id = server.agent_named("Quill").agent.id.clone();
     ServerWorld {
         server,
         tenant_id,
         agent_id,
-        _dir: dir,
     }
 }
 
@@ -191,11 +163,7 @@ async fn client(world: &ServerWorld, dir: &std::path::Path) -> spartex_core::Acc
         secrets,
     });
     let account = core
-        .login(
-            &world.server.url(),
-            "oncall@acme.test",
-            &Secret::new(PASSWORD),
-        )
+        .login(&world.server.url(), ONCALL, &Secret::new(PASSWORD))
         .await
         .expect("signs in");
     account.catch_up().await.expect("first sync");
@@ -211,7 +179,7 @@ async fn catch_up() -> (Duration, i64) {
         tenant_id: world.tenant_id.clone(),
     };
     for _ in 0..10 {
-        let mut w = Write::begin(&world.server.state, WriteScope::Tenant(&world.tenant_id))
+        let mut w = Write::begin(world.server.state(), WriteScope::Tenant(&world.tenant_id))
             .await
             .expect("begins");
         for n in 0..1000 {
@@ -228,7 +196,7 @@ async fn catch_up() -> (Duration, i64) {
     let started = Instant::now();
     let report = account.catch_up().await.expect("catches up");
     let took = started.elapsed();
-    world.server.shutdown().await;
+    world.server.stop().await;
     (took, i64::try_from(report.applied).unwrap_or(0))
 }
 
@@ -271,7 +239,7 @@ async fn notification_latency() -> (Duration, Duration, usize) {
             task_id: None,
             on_expiry: None,
         };
-        let mut w = Write::begin(&world.server.state, WriteScope::Tenant(&world.tenant_id))
+        let mut w = Write::begin(world.server.state(), WriteScope::Tenant(&world.tenant_id))
             .await
             .expect("begins");
         spartex_server::service::approvals::request(&mut w, &agent, request)
@@ -286,7 +254,7 @@ async fn notification_latency() -> (Duration, Duration, usize) {
     }
     alerts.abort();
     running.stop().await;
-    world.server.shutdown().await;
+    world.server.stop().await;
     let mut histogram = hdrhistogram::Histogram::<u64>::new(3).expect("histogram");
     let seen = latencies.lock().expect("lock").clone();
     for latency in &seen {

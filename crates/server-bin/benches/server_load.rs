@@ -41,6 +41,8 @@ use futures_util::StreamExt;
 use hdrhistogram::Histogram;
 use serde::Deserialize;
 use serde_json::{json, Value};
+use spartex_testkit::demo::ONCALL;
+use spartex_testkit::PASSWORD;
 use tokio::sync::{oneshot, watch, Barrier};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::header::AUTHORIZATION;
@@ -61,8 +63,6 @@ const CONNECT_CONCURRENCY: usize = 100;
 const CONNECT_ATTEMPTS: u32 = 3;
 /// File descriptors kept free for everything that is not an event socket.
 const SPARE_FDS: u64 = 200;
-const EMAIL: &str = "oncall@acme.test";
-const PASSWORD: &str = "spartex-demo";
 /// The target: this many sockets with p99 fan-out latency under `TARGET_P99_MS`.
 const TARGET_SOCKETS: usize = 10_000;
 const TARGET_P99_MS: f64 = 250.0;
@@ -326,6 +326,8 @@ impl ServerProcess {
                 "--demo",
                 "--demo-pace",
                 "3600",
+                "--demo-password",
+                PASSWORD,
                 // Every socket comes from 127.0.0.1: lift the per-address cap (512) above them.
                 "--max-connections-per-ip",
                 "1000000",
@@ -420,7 +422,7 @@ fn rss_mib_of(status_path: &str) -> Option<f64> {
 async fn login(http: &reqwest::Client, base: &str) -> anyhow::Result<String> {
     let pair: Value = http
         .post(format!("{base}/api/v1/auth/login"))
-        .json(&json!({ "email": EMAIL, "password": PASSWORD }))
+        .json(&json!({ "email": ONCALL, "password": PASSWORD }))
         .send()
         .await
         .context("POST /api/v1/auth/login failed")?

@@ -9,7 +9,7 @@ async fn a_cache_whose_key_is_gone_is_rebuilt_from_the_server() {
     let id = account.info().id.clone();
     account.store().close().await;
     drop(account);
-    let secrets = spartex_core::secrets::InsecureFileSecretStore::new(
+    let secrets = spartex_core::secret_store::InsecureFileSecretStore::new(
         world.dir.path().join("dana").join("secrets.json"),
     );
     spartex_core::SecretStore::delete(&secrets, &format!("{id}/cache-key"))
@@ -59,7 +59,7 @@ async fn logout_revokes_the_session_and_wipes_cache_and_key() {
     core.logout(None).await.expect("signs out");
     assert!(!dir.exists(), "the cache is wiped");
     assert!(core.accounts().expect("list").is_empty());
-    let secrets = spartex_core::secrets::InsecureFileSecretStore::new(
+    let secrets = spartex_core::secret_store::InsecureFileSecretStore::new(
         world.dir.path().join("dana").join("secrets.json"),
     );
     assert!(

@@ -1,46 +1,39 @@
-//! A real server in-process on 127.0.0.1:0 (SQLite file, manual clock, demo seed) and a client
-//! core with its own data folder.
+//! The shared test kit's server (`spartex-testkit`: real, in-process on 127.0.0.1:0, SQLite
+//! file, demo seed) on a manual clock that starts at the machine's now, so the client's clock
+//! and the server's agree; and client cores, each with its own data folder.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use spartex_core::secrets::InsecureFileSecretStore;
+use spartex_core::secret_store::InsecureFileSecretStore;
 use spartex_core::{Account, Core, CoreConfig, Secret};
-use spartex_demo::seed::{ensure_seeded, DemoAgent};
 use spartex_server::clock::ManualClock;
-use spartex_server::config::{Secret as ServerSecret, Settings};
-use spartex_server::RunningServer;
+use spartex_testkit::TestServer;
+use spartex_testkit::PASSWORD;
 
-pub const PASSWORD: &str = "core-test-password";
 pub const PATIENCE: Duration = Duration::from_secs(15);
 
 pub struct World {
-    pub server: Option<RunningServer>,
+    pub server: TestServer,
     pub clock: Arc<ManualClock>,
-    pub agents: Vec<DemoAgent>,
     pub url: String,
-    pub database_url: String,
+    /// The client cores' data folders.
     pub dir: tempfile::TempDir,
     pub http: reqwest::Client,
 }
 
 impl World {
     pub async fn start() -> World {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let database_url = format!("sqlite://{}", dir.path().join("server.db").display());
-        let (server, clock) = start_server("127.0.0.1:0", &database_url).await;
-        let world = ensure_seeded(&server.state, &ServerSecret::new(PASSWORD))
-            .await
-            .expect("seeds");
-        let url = server.url();
+        let server = TestServer::builder()
+            .manual_clock(chrono::Utc::now())
+            .start()
+            .await;
         World {
-            server: Some(server),
-            clock,
-            agents: world.agents,
-            url,
-            database_url,
-            dir,
+            clock: server.clock(),
+            url: server.url(),
+            server,
+            dir: tempfile::tempdir().expect("temp dir"),
             http: reqwest::Client::new(),
         }
     }
@@ -58,69 +51,29 @@ impl World {
     }
 
     pub async fn stop_server(&mut self) {
-        if let Some(server) = self.server.take() {
-            server.shutdown().await;
-        }
+        self.server.shutdown().await;
     }
 
-    /// Starts the server again on the same address and database.
+    /// Starts the server again on the same address, database and clock.
     pub async fn restart_server(&mut self) {
-        let addr = self.url.trim_start_matches("http://").to_owned();
-        let (server, clock) = start_server(&addr, &self.database_url).await;
-        self.server = Some(server);
-        self.clock = clock;
+        self.server.restart().await;
     }
 
     pub fn agent_token(&self, name: &str) -> String {
-        self.agents
-            .iter()
-            .find(|a| a.agent.name == name)
-            .expect("demo agent")
-            .token
-            .expose()
-            .to_owned()
+        self.server.agent_token(name).to_owned()
     }
 
     pub async fn server_token(&self, email: &str) -> String {
-        let answer: Value = self
-            .http
-            .post(format!("{}/api/v1/auth/login", self.url))
-            .json(&json!({ "email": email, "password": PASSWORD }))
-            .send()
-            .await
-            .expect("login")
-            .json()
-            .await
-            .expect("json");
-        answer["access_token"].as_str().expect("token").to_owned()
+        self.server.token(email).await
     }
 
     pub async fn get(&self, token: &str, path: &str) -> Value {
-        self.http
-            .get(format!("{}{path}", self.url))
-            .bearer_auth(token)
-            .send()
-            .await
-            .expect("get")
-            .json()
-            .await
-            .expect("json")
+        self.server.api(token).get(path).await.1
     }
 
     pub async fn post(&self, token: &str, path: &str, body: Value) -> (u16, Value) {
-        let response = self
-            .http
-            .post(format!("{}{path}", self.url))
-            .bearer_auth(token)
-            .header("Idempotency-Key", uuid::Uuid::new_v4().to_string())
-            .json(&body)
-            .send()
-            .await
-            .expect("post");
-        (
-            response.status().as_u16(),
-            response.json().await.unwrap_or(Value::Null),
-        )
+        let (status, body) = self.server.api(token).post(path, body).await;
+        (status.as_u16(), body)
     }
 
     /// An agent asks for approval; returns the approval.
@@ -138,31 +91,11 @@ impl World {
     }
 }
 
-async fn start_server(listen: &str, database_url: &str) -> (RunningServer, Arc<ManualClock>) {
-    let mut settings = Settings::new(listen.parse().expect("addr"), database_url);
-    settings.jwt_secret = Some(ServerSecret::new("core-tests"));
-    settings.sweep_interval = Duration::from_millis(20);
-    let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
-    (
-        spartex_server::start(settings, clock.clone())
-            .await
-            .expect("server starts"),
-        clock,
-    )
-}
-
 /// Polls until `check` holds, failing the test after [`PATIENCE`].
 pub async fn eventually<F, Fut>(what: &str, mut check: F)
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
 {
-    let deadline = tokio::time::Instant::now() + PATIENCE;
-    while tokio::time::Instant::now() < deadline {
-        if check().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("{what} did not happen within {PATIENCE:?}");
+    spartex_testkit::eventually(what, PATIENCE, async || check().await.then_some(())).await
 }

@@ -130,7 +130,7 @@ async fn a_cache_behind_the_logs_retention_is_rebuilt_from_snapshots() {
     account.catch_up().await.expect("first sync");
     world.ask("Quill", "Publish the autumn teaser").await;
     world.clock.advance(chrono::Duration::days(31));
-    let state = &world.server.as_ref().expect("running").state;
+    let state = world.server.state();
     assert!(
         spartex_server::service::sweep::prune(state)
             .await

@@ -13,7 +13,7 @@ use tokio::net::{TcpSocket, TcpStream};
 use crate::support::{TestServer, PATIENCE};
 
 fn addr(server: &TestServer) -> SocketAddr {
-    server.server.as_ref().expect("running").addr
+    server.addr()
 }
 
 /// Connects from `from` (any address of 127.0.0.0/8 is this machine on Linux).

@@ -57,7 +57,7 @@ fn assert_too_large(status: StatusCode, body: &Value) {
 
 /// Sends `request` on a socket of its own; returns the status line and the body.
 async fn raw(server: &TestServer, request: &[u8]) -> (String, String) {
-    let addr = server.server.as_ref().expect("running").addr;
+    let addr = server.addr();
     let mut stream = TcpStream::connect(addr).await.expect("connected");
     stream.write_all(request).await.expect("sent");
     let mut answer = Vec::new();

@@ -1,36 +1,27 @@
-//! The real server in-process on 127.0.0.1 (SQLite file, manual clock, demo seed), and the real
-//! `spartex` binary run as child processes, each test with its own `SPARTEX_HOME`.
+//! The shared test kit's server (`spartex-testkit`: in-process on 127.0.0.1, SQLite file,
+//! manual clock, demo seed), and the real `spartex` binary run as child processes, each test
+//! with its own `SPARTEX_HOME`.
 //!
 //! Secrets: inside `scripts/test-env.sh` (`SPARTEX_TEST_DESKTOP=1`) the binary keeps its tokens
 //! in the real OS keyring, under a service name of the test's own so that tests running side by
 //! side never share an entry; elsewhere in the explicit insecure file.
 
-use std::net::SocketAddr;
+use std::ops::{Deref, DerefMut};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::StatusCode;
-use serde_json::{json, Value};
-use spartex_core::secrets::{OsSecretStore, SecretStore};
+use serde_json::Value;
+use spartex_core::secret_store::{OsSecretStore, SecretStore};
 use spartex_core::session::{cache_key_key, tokens_key};
 use spartex_core::{Core, CoreConfig};
-use spartex_demo::seed::{ensure_seeded, DemoAgent};
-use spartex_server::clock::ManualClock;
-use spartex_server::config::{Secret, Settings};
-use spartex_server::state::AppState;
 use spartex_server::store::{DocFilter, DocKind};
-use spartex_server::RunningServer;
+pub use spartex_testkit::demo::{LAUNCH, MANAGER, ONCALL, SPRING};
+pub use spartex_testkit::PASSWORD;
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::process::{Child, Command};
-
-pub const PASSWORD: &str = "cli-test-password";
-pub const ONCALL: &str = "oncall@acme.test";
-pub const MANAGER: &str = "manager@acme.test";
-
-pub const SPRING: &str = "Spring Sale 2027 — Paid Social";
-pub const LAUNCH: &str = "Lumen X1 Launch";
 
 /// The longest a test waits for something to happen; a ceiling, never a sleep.
 pub const PATIENCE: Duration = Duration::from_secs(20);
@@ -46,98 +37,38 @@ pub mod exit {
     pub const QUEUED_OFFLINE: i32 = 5;
 }
 
-/// The server's clock is its own: fixed, and months behind the machine's clock the client
-/// reads, as a server's and a laptop's clocks may disagree. Nothing the client shows or
-/// decides may depend on the two agreeing.
-fn server_clock() -> Arc<ManualClock> {
-    Arc::new(ManualClock::new(
-        "2026-03-02T09:00:00Z".parse().expect("a valid instant"),
-    ))
+/// The kit's server, with this suite's clock and the reads its tests make of the server.
+pub struct TestServer(spartex_testkit::TestServer);
+
+impl Deref for TestServer {
+    type Target = spartex_testkit::TestServer;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
 }
 
-pub struct TestServer {
-    server: Option<RunningServer>,
-    pub addr: SocketAddr,
-    pub database_url: String,
-    pub agents: Vec<DemoAgent>,
-    http: reqwest::Client,
-    _dir: tempfile::TempDir,
+impl DerefMut for TestServer {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.0
+    }
 }
 
 impl TestServer {
-    /// A seeded server on a free port of 127.0.0.1.
+    /// A seeded server on a free port of 127.0.0.1. Its clock is its own: fixed, and months
+    /// behind the machine's clock the client reads, as a server's and a laptop's clocks may
+    /// disagree. Nothing the client shows or decides may depend on the two agreeing.
     pub async fn start() -> TestServer {
-        let dir = tempfile::tempdir().expect("a temporary directory");
-        let database_url = format!("sqlite://{}", dir.path().join("server.db").display());
-        let server = launch("127.0.0.1:0".parse().expect("an address"), &database_url).await;
-        let world = ensure_seeded(&server.state, &Secret::new(PASSWORD))
-            .await
-            .expect("the demo world is seeded");
-        TestServer {
-            addr: server.addr,
-            server: Some(server),
-            database_url,
-            agents: world.agents,
-            http: reqwest::Client::builder()
-                .timeout(Duration::from_secs(30))
-                .build()
-                .expect("an HTTP client"),
-            _dir: dir,
-        }
+        TestServer(
+            spartex_testkit::TestServer::builder()
+                .manual_clock("2026-03-02T09:00:00Z".parse().expect("a valid instant"))
+                .start()
+                .await,
+        )
     }
 
-    pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-
-    pub fn state(&self) -> &AppState {
-        &self.server.as_ref().expect("the server is running").state
-    }
-
-    /// Stops the server gracefully; its address and database stay for [`TestServer::restart`].
-    pub async fn shutdown(&mut self) {
-        if let Some(server) = self.server.take() {
-            server.shutdown().await;
-        }
-    }
-
-    /// Starts the server again on the same address and the same database file.
-    pub async fn restart(&mut self) {
-        assert!(self.server.is_none(), "shut the server down first");
-        let server = launch(self.addr, &self.database_url).await;
-        assert_eq!(server.addr, self.addr, "the server is back on its address");
-        self.server = Some(server);
-    }
-
-    pub fn agent(&self, name: &str) -> &DemoAgent {
-        self.agents
-            .iter()
-            .find(|a| a.agent.name == name)
-            .unwrap_or_else(|| panic!("no demo agent {name}"))
-    }
-
-    /// The demo agents of one project, for simulated workers.
-    pub fn agents_of(&self, project: &str) -> Vec<DemoAgent> {
-        self.agents
-            .iter()
-            .filter(|a| a.project_name == project)
-            .map(|a| DemoAgent {
-                agent: a.agent.clone(),
-                project_name: a.project_name.clone(),
-                token: a.token.clone(),
-                lead: a.lead,
-            })
-            .collect()
-    }
-
+    /// The tenant of the demo organisation (Acme Ads).
     pub async fn tenant_id(&self) -> String {
-        self.state()
-            .store
-            .user_credentials(ONCALL)
-            .await
-            .expect("the store answers")
-            .expect("the demo user exists")
-            .tenant_id
+        self.tenant_of(ONCALL).await
     }
 
     /// Every message of a project, straight from the server's database.
@@ -160,142 +91,25 @@ impl TestServer {
             .expect("the store lists messages")
     }
 
-    /// Signs in over HTTP and returns the access token.
-    pub async fn token(&self, email: &str) -> String {
-        let (status, body) = self
-            .send(
-                self.http
-                    .post(format!("{}/api/v1/auth/login", self.url()))
-                    .json(&json!({ "email": email, "password": PASSWORD })),
-            )
-            .await;
-        assert_eq!(status, StatusCode::OK, "login of {email}: {body}");
-        body["access_token"]
-            .as_str()
-            .expect("an access token")
-            .to_owned()
-    }
-
-    async fn send(&self, request: reqwest::RequestBuilder) -> (StatusCode, Value) {
-        let response = request
-            .send()
-            .await
-            .expect("the request reaches the server");
-        let status = response.status();
-        let text = response.text().await.expect("a body");
-        let body = if text.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text)
-                .unwrap_or_else(|_| panic!("a non-JSON answer ({status}): {text}"))
-        };
-        (status, body)
-    }
-
     /// GET as `token`; anything but 200 fails the test.
     pub async fn get(&self, token: &str, path: &str) -> Value {
-        let (status, body) = self
-            .send(
-                self.http
-                    .get(format!("{}{path}", self.url()))
-                    .bearer_auth(token),
-            )
-            .await;
-        assert_eq!(status, StatusCode::OK, "GET {path}: {body}");
-        body
+        self.api(token).get_ok(path).await
     }
 
+    /// POST as `token`, with a fresh `Idempotency-Key`.
     pub async fn post(&self, token: &str, path: &str, body: Value) -> (StatusCode, Value) {
-        self.send(
-            self.http
-                .post(format!("{}{path}", self.url()))
-                .bearer_auth(token)
-                .header("Idempotency-Key", uuid::Uuid::new_v4().to_string())
-                .json(&body),
-        )
-        .await
+        self.api(token).post(path, body).await
     }
 
     /// The demo agent `agent` asks for an approval with a preview; returns the approval.
     pub async fn ask(&self, agent: &str, title: &str) -> Value {
-        let token = self.agent(agent).token.expose().to_owned();
-        let (status, approval) = self
-            .post(
-                &token,
-                "/api/v1/agent/approvals",
-                json!({
-                    "kind": "publish_ad",
-                    "title": title,
-                    "summary": "Headline and copy below.",
-                    "payload": { "network": "meta", "ad_set": "as-1" },
-                    "preview": { "type": "copy", "channel": "Meta", "headline": "30% off",
-                                 "body": "Spring sale.", "image_description": null, "audience": null },
-                    "risk": "high",
-                    "expires_in_s": 3600,
-                }),
-            )
-            .await;
-        assert_eq!(status, StatusCode::CREATED, "ask: {approval}");
-        approval
-    }
-
-    /// A project's id by name.
-    pub async fn project_id(&self, token: &str, name: &str) -> String {
-        self.get(token, "/api/v1/projects")
-            .await
-            .as_array()
-            .expect("a list of projects")
-            .iter()
-            .find(|p| p["name"] == name)
-            .and_then(|p| p["id"].as_str())
-            .unwrap_or_else(|| panic!("no project {name}"))
-            .to_owned()
-    }
-
-    /// The head of the tenant's event log.
-    pub async fn head(&self, token: &str) -> i64 {
-        self.get(token, "/api/v1/sync?since=0&limit=1").await["head"]
-            .as_i64()
-            .expect("a head")
-    }
-
-    /// Every event of the tenant's log.
-    pub async fn all_events(&self, token: &str) -> Vec<Value> {
-        let mut since = 0;
-        let mut events = Vec::new();
-        loop {
-            let page = self
-                .get(token, &format!("/api/v1/sync?since={since}&limit=1000"))
-                .await;
-            let batch = page["events"].as_array().expect("events").clone();
-            let Some(last) = batch.last() else {
-                return events;
-            };
-            since = last["seq"].as_i64().expect("a seq");
-            events.extend(batch);
-        }
+        self.agent(agent).ask(title, "high", 3600).await
     }
 }
 
-/// Starts the server, retrying a bind for a moment: right after a shutdown another process's
-/// outgoing connection may hold the port briefly.
-async fn launch(addr: SocketAddr, database_url: &str) -> RunningServer {
-    let deadline = tokio::time::Instant::now() + PATIENCE;
-    loop {
-        let mut settings = Settings::new(addr, database_url);
-        settings.jwt_secret = Some(Secret::new("cli-test-jwt-secret"));
-        settings.sweep_interval = Duration::from_millis(50);
-        match spartex_server::start(settings, server_clock()).await {
-            Ok(server) => return server,
-            Err(spartex_server::StartError::Bind { source, .. })
-                if tokio::time::Instant::now() < deadline =>
-            {
-                eprintln!("binding {addr} failed ({source}); trying again");
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-            Err(error) => panic!("the server starts on {addr}: {error}"),
-        }
-    }
+/// The `spartex` binary, built for this test run.
+fn spartex_binary() -> PathBuf {
+    spartex_testkit::cargo_bin("spartex", "spartex")
 }
 
 /// True inside `scripts/test-env.sh`: the binary must then use the real OS keyring.
@@ -396,7 +210,7 @@ impl Cli {
     }
 
     fn command(&self, args: &[&str], password: &str) -> Command {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_spartex"));
+        let mut command = Command::new(spartex_binary());
         command
             .args(args)
             .env("SPARTEX_HOME", self.home())
@@ -605,18 +419,8 @@ impl Running {
 }
 
 /// Polls `probe` until it yields a value, at most [`PATIENCE`]; fails the test naming `what`.
-pub async fn eventually<T>(what: &str, mut probe: impl AsyncFnMut() -> Option<T>) -> T {
-    let deadline = tokio::time::Instant::now() + PATIENCE;
-    loop {
-        if let Some(value) = probe().await {
-            return value;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{what}: not within {PATIENCE:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+pub async fn eventually<T>(what: &str, probe: impl AsyncFnMut() -> Option<T>) -> T {
+    spartex_testkit::eventually(what, PATIENCE, probe).await
 }
 
 /// Waits for a started `spartex` to end (within [`COMMAND_TIMEOUT`]) and keeps what it printed.

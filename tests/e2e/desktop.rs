@@ -15,7 +15,7 @@ async fn a_manager_decides_chats_stops_and_works_offline() {
     if !desktop_session() {
         return;
     }
-    let mut server = DemoServer::start().await;
+    let mut server = demo_server().await;
     let notifications = NotifyMonitor::start().await;
     let app = App::launch().await;
 
@@ -43,7 +43,7 @@ async fn a_manager_decides_chats_stops_and_works_offline() {
     let rejected = decide_first_decidable(&app, Decision::Reject).await;
 
     // The agents act on each: the approved one is done, the rejected one is reworked.
-    let tenant = tenant_of(&server, MANAGER).await;
+    let tenant = server.tenant_of(MANAGER).await;
     let done = format!("Approved — done: {}", approved.title);
     app.until("the agent acts on the approval", AGENT_PATIENCE, || async {
         (times_said(&server, &tenant, &approved.project_id, &done).await == 1).then_some(())
@@ -132,7 +132,7 @@ async fn a_manager_decides_chats_stops_and_works_offline() {
         format!("[data-testid=\"approval-item\"][data-approval-id=\"{offline_pick}\"]");
     app.click("nav-approvals").await;
     app.wait_for_css(&offline_item).await;
-    server.go_down().await;
+    server.shutdown().await;
     app.wait_for_attr("status-link", "data-link", "offline")
         .await;
     open_project(&app, NEWSLETTER).await;
@@ -152,7 +152,7 @@ async fn a_manager_decides_chats_stops_and_works_offline() {
     app.screenshot("desktop-offline-sending").await;
 
     // The link returns: the decision is delivered once.
-    server.come_back().await;
+    server.restart().await;
     app.until("the decision is delivered", PATIENCE * 2, || async {
         (app.attr(&by_test_id("status-outbox"), "data-count")
             .await
@@ -224,7 +224,7 @@ pub struct Decided {
 async fn open_link_in_second_launch(link: &str) {
     let status = tokio::time::timeout(
         PATIENCE,
-        tokio::process::Command::new(env!("CARGO_BIN_EXE_spartex-control"))
+        tokio::process::Command::new(app_binary())
             .arg(link)
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
@@ -239,7 +239,7 @@ async fn open_link_in_second_launch(link: &str) {
     );
 }
 
-pub async fn sign_in(app: &App, server: &DemoServer, email: &str) {
+pub async fn sign_in(app: &App, server: &TestServer, email: &str) {
     app.wait_for("signin-submit").await;
     app.screenshot("desktop-sign-in").await;
     app.type_into("signin-server", &server.url()).await;
@@ -323,7 +323,7 @@ pub async fn decide_first_decidable(app: &App, decision: Decision) -> Decided {
 }
 
 /// How many messages of the project contain `words`.
-async fn times_said(server: &DemoServer, tenant: &str, project_id: &str, words: &str) -> usize {
+async fn times_said(server: &TestServer, tenant: &str, project_id: &str, words: &str) -> usize {
     let filter = spartex_server::store::DocFilter {
         project_id: Some(project_id),
         ..spartex_server::store::DocFilter::all(DocKind::Message)
@@ -340,20 +340,9 @@ async fn times_said(server: &DemoServer, tenant: &str, project_id: &str, words: 
         .count()
 }
 
-pub async fn tenant_of(server: &DemoServer, email: &str) -> String {
-    server
-        .state()
-        .store
-        .user_credentials(email)
-        .await
-        .expect("the store answers")
-        .expect("the demo user exists")
-        .tenant_id
-}
-
 /// A pending approval of `project_name` on the server, waiting for the agents to ask one.
 async fn server_pending(
-    server: &DemoServer,
+    server: &TestServer,
     tenant: &str,
     project_name: &str,
 ) -> Option<(String, i64)> {

@@ -75,7 +75,7 @@ async fn kill_9_during_a_large_sync_leaves_a_sound_cache_that_resumes() {
     let started = Instant::now();
     fill_log(&server, EVENTS).await;
     let oncall = server.token(ONCALL).await;
-    let head = server.head(&oncall).await;
+    let head = server.api(&oncall).head().await;
     assert!(
         head > EVENTS as i64,
         "the log holds the seed and {EVENTS} messages: {head}"

@@ -11,7 +11,7 @@ async fn on_call_approves_and_holds_to_stop_at_phone_size() {
     if !desktop_session() {
         return;
     }
-    let server = DemoServer::start().await;
+    let server = demo_server().await;
     let app = App::launch().await;
     app.resize(390, 844).await;
 

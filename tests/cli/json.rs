@@ -20,7 +20,7 @@ async fn json_output_matches_the_server() {
         .await;
     let (status, _) = server
         .post(
-            server.agent("Verse").token.expose(),
+            server.agent_token("Verse"),
             "/api/v1/agent/messages",
             json!({ "body": "Draft of the launch tweet is ready: kumquat edition", "to_project": true }),
         )
@@ -84,7 +84,7 @@ async fn json_output_matches_the_server() {
     }
 
     // project: one project's agents and approvals.
-    let launch_id = server.project_id(&oncall, LAUNCH).await;
+    let launch_id = server.api(&oncall).project_id(LAUNCH).await;
     let detail = server
         .get(&oncall, &format!("/api/v1/projects/{launch_id}"))
         .await;

@@ -3,5 +3,4 @@
 
 mod desktop;
 mod phone;
-mod procs;
 mod support;

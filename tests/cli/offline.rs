@@ -75,8 +75,8 @@ async fn offline_work_is_delivered_exactly_once_across_kill_9() {
         );
     }
     let oncall = server.token(ONCALL).await;
-    let project_id = server.project_id(&oncall, SPRING).await;
-    let addr = server.addr;
+    let project_id = server.api(&oncall).project_id(SPRING).await;
+    let addr = server.addr();
 
     // The server goes away; everything done now waits in the outbox.
     server.shutdown().await;
@@ -115,7 +115,7 @@ async fn offline_work_is_delivered_exactly_once_across_kill_9() {
 
     // The server returns on the same address with the same database.
     server.restart().await;
-    assert_eq!(server.addr, addr);
+    assert_eq!(server.addr(), addr);
     let approvals = [approve_id.as_str(), reject_id.as_str()];
     let nothing = delivered(&server, &project_id, &approvals).await;
     assert_eq!(
@@ -169,7 +169,7 @@ async fn offline_work_is_delivered_exactly_once_across_kill_9() {
     assert_eq!(version(&rejected), version(&reject_me) + 1, "{rejected}");
     assert_eq!(rejected["decided_by"]["email"], ONCALL);
 
-    let events = server.all_events(&oncall).await;
+    let events = server.api(&oncall).all_events().await;
     for (id, status) in [(&approve_id, "approved"), (&reject_id, "rejected")] {
         let decided = events
             .iter()

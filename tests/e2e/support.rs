@@ -3,24 +3,18 @@
 //! drives WebKitWebDriver), and a W3C WebDriver client. Each test gets its own data folder and
 //! keyring entries; run inside `scripts/test-env.sh` (Xvfb, D-Bus, gnome-keyring, dunst).
 
-use std::net::{SocketAddr, TcpListener};
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::sync::Arc;
 use std::time::Duration;
 
 use fantoccini::elements::Element;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
-use spartex_demo::{seed::ensure_seeded, workers};
-use spartex_server::clock::SystemClock;
-use spartex_server::config::{Secret, Settings};
-use spartex_server::RunningServer;
+pub use spartex_testkit::demo::{MANAGER, ONCALL};
+pub use spartex_testkit::{TestServer, PASSWORD};
 use tokio::process::{Child, Command};
 
-pub const PASSWORD: &str = "e2e-demo-password";
-pub const MANAGER: &str = "manager@acme.test";
-pub const ONCALL: &str = "oncall@acme.test";
 /// How long a screen may take to show what it should.
 pub const PATIENCE: Duration = Duration::from_secs(30);
 /// How long the simulated agents may take to ask for something (they work at [`AGENT_PACE`]).
@@ -35,101 +29,19 @@ pub fn desktop_session() -> bool {
     }
     eprintln!(
         "skipped: the end-to-end tests run the real app and need a desktop session; \
-         run them with `bash scripts/test-env.sh cargo nextest run -p spartex-desktop --test e2e`"
+         run them with `bash scripts/test-env.sh cargo nextest run -p spartex-system-tests --test e2e`"
     );
     false
 }
 
-/// The reference server with the demo world and its simulated agents.
-pub struct DemoServer {
-    pub addr: SocketAddr,
-    database_url: String,
-    server: Option<RunningServer>,
-    workers: Option<workers::Workers>,
-    agents: Vec<spartex_demo::seed::DemoAgent>,
-    _dir: tempfile::TempDir,
-}
-
-impl DemoServer {
-    pub async fn start() -> DemoServer {
-        let dir = tempfile::tempdir().expect("a temporary directory");
-        let database_url = format!("sqlite://{}", dir.path().join("server.db").display());
-        let server = launch("127.0.0.1:0".parse().expect("an address"), &database_url).await;
-        let world = ensure_seeded(&server.state, &Secret::new(PASSWORD))
-            .await
-            .expect("the demo world is seeded");
-        let workers = workers::spawn_all(server.url(), clone_agents(&world.agents), AGENT_PACE);
-        DemoServer {
-            addr: server.addr,
-            database_url,
-            server: Some(server),
-            workers: Some(workers),
-            agents: world.agents,
-            _dir: dir,
-        }
-    }
-
-    pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-
-    pub fn state(&self) -> &spartex_server::state::AppState {
-        &self.server.as_ref().expect("the server is running").state
-    }
-
-    /// The link goes down: the agents stop and the server shuts down; its file stays.
-    pub async fn go_down(&mut self) {
-        if let Some(workers) = self.workers.take() {
-            workers.stop().await;
-        }
-        if let Some(server) = self.server.take() {
-            server.shutdown().await;
-        }
-    }
-
-    /// The same server comes back on the same address and file, with its agents.
-    pub async fn come_back(&mut self) {
-        let server = launch(self.addr, &self.database_url).await;
-        self.workers = Some(workers::spawn_all(
-            server.url(),
-            clone_agents(&self.agents),
-            AGENT_PACE,
-        ));
-        self.server = Some(server);
-    }
-
-    pub async fn stop(mut self) {
-        self.go_down().await;
-    }
-}
-
-fn clone_agents(agents: &[spartex_demo::seed::DemoAgent]) -> Vec<spartex_demo::seed::DemoAgent> {
-    agents
-        .iter()
-        .map(|a| spartex_demo::seed::DemoAgent {
-            agent: a.agent.clone(),
-            project_name: a.project_name.clone(),
-            token: a.token.clone(),
-            lead: a.lead,
-        })
-        .collect()
-}
-
-async fn launch(addr: SocketAddr, database_url: &str) -> RunningServer {
-    let deadline = tokio::time::Instant::now() + PATIENCE;
-    loop {
-        let mut settings = Settings::new(addr, database_url);
-        settings.jwt_secret = Some(Secret::new("e2e-jwt-secret"));
-        match spartex_server::start(settings, Arc::new(SystemClock)).await {
-            Ok(server) => return server,
-            Err(spartex_server::StartError::Bind { .. })
-                if tokio::time::Instant::now() < deadline =>
-            {
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-            Err(error) => panic!("the server starts on {addr}: {error}"),
-        }
-    }
+/// The kit's server on the wall clock, as the app and its agents live, with the demo agents
+/// at work as simulated workers (a step every [`AGENT_PACE`]).
+pub async fn demo_server() -> TestServer {
+    TestServer::builder()
+        .system_clock()
+        .workers(AGENT_PACE)
+        .start()
+        .await
 }
 
 impl Drop for App {
@@ -137,7 +49,7 @@ impl Drop for App {
     /// leftover app would hold the single-instance lock and swallow the next test's launch.
     fn drop(&mut self) {
         if let Some(driver) = self.driver.id() {
-            let mut doomed = crate::procs::descendants(driver);
+            let mut doomed = spartex_testkit::procs::descendants(driver);
             doomed.push(driver);
             for pid in doomed {
                 let _ = std::process::Command::new("kill")
@@ -460,8 +372,9 @@ fn repository_root() -> PathBuf {
         .to_path_buf()
 }
 
-fn app_binary() -> String {
-    env!("CARGO_BIN_EXE_spartex-control").to_owned()
+/// The app, built for this test run (a debug build embeds `ui/dist`: build the UI first).
+pub fn app_binary() -> PathBuf {
+    spartex_testkit::cargo_bin("spartex-desktop", "spartex-control")
 }
 
 fn tauri_driver() -> PathBuf {

@@ -1,0 +1,30 @@
+//! The test kit: what every test and bench that crosses a process boundary stands on.
+//!
+//! - [`TestServer`]: the real reference server, in this process on `127.0.0.1:0`, with a real
+//!   SQLite file in a temporary folder, a manual clock (or the real one), the demo
+//!   organisations seeded and, when asked, their simulated agents at work. It stops and
+//!   starts again on the same address and file, as a server that goes down and comes back.
+//! - [`demo`]: the demo users, projects and the password every one of them has here.
+//! - [`Api`] and [`Socket`]: plain HTTP and WebSocket clients, as a test drives the contract.
+//! - [`cargo_bin`]: a binary of this workspace, built if it is stale, for tests that run it as
+//!   a child process; [`procs`]: the process tree under a pid, to end or measure it.
+//!
+//! It is a dev-dependency only: nothing that ships links it.
+
+mod api;
+mod bin;
+pub mod demo;
+pub mod procs;
+mod server;
+mod socket;
+mod wait;
+
+pub use api::Api;
+pub use bin::cargo_bin;
+pub use demo::PASSWORD;
+pub use server::{Builder, TestServer, DEFAULT_START};
+pub use socket::Socket;
+pub use wait::eventually;
+
+/// The demo world's types, for tests that hand agents to simulated workers themselves.
+pub use spartex_demo::seed::{DemoAgent, DemoUser};
