@@ -577,7 +577,12 @@ async fn watch(core: &Core, account: &Account, json: bool, no_notify: bool) -> C
                 }
             }
             change = changes.recv() => match change {
-                Ok(change) => watch_line(&change, json),
+                Ok(change) => {
+                    watch_line(&change, json);
+                    if crate::out::reader_gone() {
+                        break;
+                    }
+                }
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => eprintln!("({n} changes skipped: too many at once)"),
                 Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
             },
