@@ -19,6 +19,8 @@ echo "==> format"
 cargo fmt --all --check
 echo "==> lint"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+echo "==> the core as a phone build links it: without the desktop notifier"
+cargo check -p spartex-core --no-default-features --locked
 echo "==> API fuzzing: the server against its own OpenAPI document"
 cargo build -p spartex-server-bin --locked
 SPARTEX_SERVER_BIN="$PWD/target/debug/spartex-server" bash scripts/api-fuzz.sh

@@ -1,7 +1,7 @@
 use serde_json::json;
 use spartex_api::{ApprovalStatus, Decision};
-use spartex_core::notify::{select, NotificationPrefs};
 use spartex_core::notify::NotificationAction;
+use spartex_core::notify::{select, NotificationPrefs};
 use spartex_core::OutcomeResult;
 
 use crate::support::World;
@@ -192,5 +192,7 @@ async fn a_request_without_a_preview_cannot_be_approved_from_a_notification() {
         .decide(id, Decision::Reject, Some("Send a preview".into()))
         .await
         .expect("rejecting needs no preview");
-    assert!(queued.outcome.is_none_or(|o| o.result == OutcomeResult::Delivered));
+    assert!(queued
+        .outcome
+        .is_none_or(|o| o.result == OutcomeResult::Delivered));
 }
