@@ -515,3 +515,63 @@ async fn two_processes_writing_one_cache_wait_for_each_other() {
     }
     applying.await.expect("the app's writer finished");
 }
+
+#[tokio::test]
+async fn an_approval_reads_as_stopped_while_its_project_is_stopped_or_a_stop_waits() {
+    let (store, _dir) = store().await;
+    let at = "2026-11-28T10:00:00Z";
+    let project = |status: &str, version: i64| {
+        json!({"id": "prj_1", "name": "Spring", "description": "", "status": status,
+        "budget_usd": 100.0, "spent_usd": 10.0, "created_at": at, "updated_at": at, "version": version})
+    };
+    store
+        .apply_events(&[
+            event(1, "project.upserted", project("active", 1)),
+            approval_event(2, 1, ApprovalStatus::Pending),
+        ])
+        .await
+        .expect("applies");
+    let stopped = |store: Store| async move {
+        store
+            .approval("apr_1")
+            .await
+            .expect("reads")
+            .expect("cached")
+            .project_stopped
+    };
+    assert!(!stopped(store.clone()).await, "an active project");
+
+    let stop = QueuedAction::StopProject {
+        project_id: "prj_1".into(),
+        project_name: "Spring".into(),
+        reason: "runaway spend".into(),
+    };
+    let entry = store
+        .enqueue(stop.prepare(Utc::now()))
+        .await
+        .expect("queues");
+    assert!(
+        stopped(store.clone()).await,
+        "a stop of it waits to be sent"
+    );
+
+    let outcome = Outcome {
+        at: Utc::now(),
+        result: crate::OutcomeResult::Refused,
+        action: entry.label.clone(),
+        message: "refused".into(),
+        approval_id: None,
+        project_id: Some("prj_1".into()),
+    };
+    store
+        .outbox_refused(&entry, &outcome, None)
+        .await
+        .expect("the stop is settled");
+    assert!(!stopped(store.clone()).await, "nothing waits any more");
+
+    store
+        .apply_events(&[event(3, "project.upserted", project("stopped", 2))])
+        .await
+        .expect("applies");
+    assert!(stopped(store.clone()).await, "the project is stopped");
+}
