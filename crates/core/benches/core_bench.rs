@@ -144,9 +144,14 @@ struct ServerWorld {
     agent_id: String,
 }
 
-/// The real server with the demo world, on the wall clock, as a deployment runs.
+/// The real server with the demo world, on the wall clock, as a deployment runs. One agent
+/// asks for thousands of approvals here, so its share of waiting ones is lifted.
 async fn server_world() -> ServerWorld {
-    let server = TestServer::builder().system_clock().start().await;
+    let server = TestServer::builder()
+        .system_clock()
+        .settings(|s| s.max_pending_approvals_per_agent = 100_000)
+        .start()
+        .await;
     let tenant_id = server.tenant_of(ONCALL).await;
     let agent_id = server.agent_named("Quill").agent.id.clone();
     ServerWorld {

@@ -55,6 +55,14 @@ struct Cli {
     /// Behind a reverse proxy every client has the proxy's address: raise it there.
     #[arg(long, env = "SPARTEX_MAX_CONNECTIONS_PER_IP", default_value_t = 512)]
     max_connections_per_ip: usize,
+    /// Approvals one agent may have waiting at once; more are refused with 429 so that a
+    /// looping agent cannot bury the on-call.
+    #[arg(
+        long,
+        env = "SPARTEX_MAX_PENDING_APPROVALS_PER_AGENT",
+        default_value_t = 20
+    )]
+    max_pending_approvals_per_agent: usize,
     /// Seed the demo organisations (once) and run simulated agent workers.
     #[arg(long, env = "SPARTEX_DEMO", value_parser = clap::builder::BoolishValueParser::new())]
     demo: bool,
@@ -96,6 +104,7 @@ async fn main() -> anyhow::Result<()> {
     settings.body_read_timeout = Duration::from_secs(cli.body_timeout_s.max(1));
     settings.idle_timeout = Duration::from_secs(cli.idle_timeout_s);
     settings.max_connections_per_ip = cli.max_connections_per_ip.max(1);
+    settings.max_pending_approvals_per_agent = cli.max_pending_approvals_per_agent.max(1);
     if settings.idle_timeout <= settings.max_long_poll {
         anyhow::bail!(
             "--idle-timeout-s must be more than {} s, the longest long poll",

@@ -12,8 +12,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::write::Write;
 
 const MIN_EXPIRY_S: i64 = 10;
-/// Open requests one agent may have at once; more answer 429 until some are decided.
-pub const MAX_PENDING_PER_AGENT: usize = 20;
+/// How long an agent over its share of waiting approvals is told to wait before asking again.
 const PENDING_RETRY_AFTER_S: u64 = 30;
 
 /// Kinds the server raises itself; an agent may not file them, so it cannot pre-empt or
@@ -164,7 +163,7 @@ pub async fn request(
         .iter()
         .filter(|a| a.agent_id.as_deref() == Some(agent.id.as_str()))
         .count();
-    if waiting >= MAX_PENDING_PER_AGENT {
+    if waiting >= w.state().settings.max_pending_approvals_per_agent {
         // Each request pages a person: a looping agent must not bury the on-call in them.
         return Err(ApiError::RateLimited {
             retry_after_s: PENDING_RETRY_AFTER_S,

@@ -234,7 +234,7 @@ async fn an_agent_flooding_approval_requests_is_held_back_without_burying_the_on
     let (_, after) = oncall.get("/api/v1/approvals?status=pending").await;
     assert!(
         after.as_array().map_or(0, Vec::len) - before
-            <= spartex_server::service::approvals::MAX_PENDING_PER_AGENT,
+            <= server.state().settings.max_pending_approvals_per_agent,
         "one agent holds at most its share of the inbox"
     );
 }
