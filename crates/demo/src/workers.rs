@@ -7,10 +7,10 @@ use std::time::Duration;
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use serde_json::json;
 use spartex_api::{
-    AgentControl, AgentStatus, Approval, ApprovalStatus, AuthorKind, HeartbeatRequest,
-    HeartbeatResponse, Message, Task, TaskStatus,
+    AgentControl, AgentMessageRequest, AgentStatus, Approval, ApprovalStatus, AuthorKind,
+    HeartbeatRequest, HeartbeatResponse, Message, StopAckRequest, Task, TaskStatus,
+    UpsertTaskRequest,
 };
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
@@ -194,7 +194,12 @@ impl Worker {
                 self.mode = Mode::Stopped;
                 let acked: Result<serde_json::Value, _> = self
                     .api
-                    .post("stop-ack", &json!({ "stop_id": stop_id }))
+                    .post(
+                        "stop-ack",
+                        &StopAckRequest {
+                            stop_id: stop_id.clone(),
+                        },
+                    )
                     .await;
                 if let Err(e) = acked {
                     tracing::warn!(agent = %self.demo.agent.name, error = ?e, "could not acknowledge a stop");
@@ -234,7 +239,10 @@ impl Worker {
             let posted: Result<Message, _> = api
                 .post(
                     "messages",
-                    &json!({ "body": reply, "to_project": message.agent_id.is_none() }),
+                    &AgentMessageRequest {
+                        body: reply,
+                        to_project: message.agent_id.is_none(),
+                    },
                 )
                 .await;
             if let Err(e) = posted {
@@ -310,14 +318,25 @@ impl Worker {
         self.api
             .post(
                 "tasks",
-                &json!({ "id": id, "status": status, "progress": progress }),
+                &UpsertTaskRequest {
+                    id: Some(id.to_owned()),
+                    title: None,
+                    status,
+                    progress,
+                },
             )
             .await
     }
 
     async fn say(&self, body: &str) -> Result<(), CallError> {
         self.api
-            .post::<_, Message>("messages", &json!({ "body": body }))
+            .post::<_, Message>(
+                "messages",
+                &AgentMessageRequest {
+                    body: body.to_owned(),
+                    to_project: false,
+                },
+            )
             .await
             .map(|_| ())
     }
@@ -341,7 +360,12 @@ impl Worker {
             .api
             .post(
                 "tasks",
-                &json!({ "title": plan.title, "status": "running", "progress": 0 }),
+                &UpsertTaskRequest {
+                    id: None,
+                    title: Some(plan.title.clone()),
+                    status: Some(TaskStatus::Running),
+                    progress: Some(0),
+                },
             )
             .await
         {
