@@ -35,4 +35,13 @@ impl Approval {
             }
         )
     }
+
+    /// Why a request still pending but past its expiry can no longer be decided (the server
+    /// settles it at its next sweep, by its `on_expiry`).
+    pub fn past_expiry_message(&self) -> String {
+        format!(
+            "This request expired at {} UTC; it can no longer be decided.",
+            self.expires_at.format("%H:%M")
+        )
+    }
 }

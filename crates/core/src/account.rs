@@ -231,16 +231,24 @@ impl Account {
         let view = self.approval(approval_id).await?;
         let approval = &view.approval;
         let context = self.decision_context(&view);
-        match approval_blocker(approval, decision, &context) {
-            // This machine's clock may disagree with the server's, which judges expiry; the
-            // outbox reports its answer ("expired") like any refusal.
-            None | Some(ApprovalBlocker::Expired) => {}
-            Some(blocker) => {
-                return Err(CoreError::Blocked {
-                    blocker,
-                    message: blocker.message(approval, context.role),
-                })
+        let blocker = match approval_blocker(approval, decision, &context) {
+            // This machine's clock may disagree with the server's, which judges expiry: an
+            // expiry seen only here is left to the server (the outbox reports its answer), but
+            // every other rule still holds, judged as if the request were still open.
+            Some(ApprovalBlocker::Expired) => {
+                let still_open = DecisionContext {
+                    now: approval.created_at,
+                    ..context
+                };
+                approval_blocker(approval, decision, &still_open)
             }
+            other => other,
+        };
+        if let Some(blocker) = blocker {
+            return Err(CoreError::Blocked {
+                blocker,
+                message: blocker.message(approval, context.role),
+            });
         }
         let action = QueuedAction::Decide {
             approval_id: approval.id.clone(),

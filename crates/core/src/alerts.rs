@@ -35,11 +35,12 @@ pub fn spawn_notifications(
                     .read()
                     .unwrap_or_else(|poisoned| poisoned.into_inner())
             };
-            let mut chosen = select(&change, &read_prefs(), now);
+            let role = account.info().user.role;
+            let mut chosen = select(&change, &read_prefs(), role, now);
             // Name the project as people know it, from the cache (no lock held while reading).
             if let Some(project_id) = chosen.as_ref().and_then(|n| n.project_id.clone()) {
                 if let Ok(Some(project)) = account.store().find_project(&project_id).await {
-                    chosen = select_named(&change, &read_prefs(), now, |id| {
+                    chosen = select_named(&change, &read_prefs(), role, now, |id| {
                         (id == project.id).then(|| project.name.clone())
                     });
                 }

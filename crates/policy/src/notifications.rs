@@ -146,14 +146,15 @@ impl NotificationAction {
     }
 }
 
-/// The notification `change` deserves under `prefs` at local time `now_local`, if any.
-/// Projects are named by id; [`select_named`] names them by name.
+/// The notification `change` deserves, for a person of `role` with `prefs`, at local time
+/// `now_local`, if any. Projects are named by id; [`select_named`] names them by name.
 pub fn select(
     change: &Transition<'_>,
     prefs: &NotificationPrefs,
+    role: Role,
     now_local: NaiveTime,
 ) -> Option<Notification> {
-    select_named(change, prefs, now_local, |_| None)
+    select_named(change, prefs, role, now_local, |_| None)
 }
 
 /// Like [`select`], with `project_name` giving a project's name from its id (from the cache);
@@ -161,6 +162,7 @@ pub fn select(
 pub fn select_named(
     change: &Transition<'_>,
     prefs: &NotificationPrefs,
+    role: Role,
     now_local: NaiveTime,
     project_name: impl Fn(&str) -> Option<String>,
 ) -> Option<Notification> {
@@ -169,7 +171,7 @@ pub fn select_named(
     }
     let name = |id: &str| project_name(id).unwrap_or_else(|| id.to_owned());
     let notification = match *change {
-        Transition::Approval { before, after } => new_approval(before, after, &name),
+        Transition::Approval { before, after } => new_approval(before, after, role, &name),
         Transition::Agent { before, after } => agent_error(before, after, &name),
         Transition::Stop { before, after } => stop_settled(before, after, &name),
         Transition::Project { before, after } => budget_crossed(before, after),
@@ -190,6 +192,7 @@ pub fn select_named(
 fn new_approval(
     before: Option<&Approval>,
     after: &Approval,
+    role: Role,
     name: &dyn Fn(&str) -> String,
 ) -> Option<Notification> {
     let was_pending = before.is_some_and(|b| b.status == ApprovalStatus::Pending);
@@ -209,17 +212,17 @@ fn new_approval(
         project_id: Some(after.project_id.clone()),
         approval_id: Some(after.id.clone()),
         urgent: after.risk == Risk::Critical,
-        actions: decision_actions(after),
+        actions: decision_actions(after, role),
     })
 }
 
-/// The buttons the core would honour ([`approval_blocker`]) for the request as it arrives: a
-/// request without a preview can be rejected from the notification, never approved blind. Who
-/// presses, and whether it expired or its project stopped meanwhile, is checked by the core's
-/// `Account::decide` when the button is pressed.
-fn decision_actions(approval: &Approval) -> Vec<NotificationAction> {
+/// The buttons the core would honour ([`approval_blocker`]) for this person and the request
+/// as it arrives: a request without a preview can be rejected from the notification, never
+/// approved blind, and a viewer may only open it. Whether it expired or its project stopped
+/// meanwhile is checked by the core's `Account::decide` when the button is pressed.
+fn decision_actions(approval: &Approval, role: Role) -> Vec<NotificationAction> {
     let as_it_arrives = DecisionContext {
-        role: Role::Owner,
+        role,
         sending: false,
         project_stopped: false,
         now: approval.created_at,
@@ -416,7 +419,7 @@ mod tests {
     }
 
     fn select(change: &Change, prefs: &NotificationPrefs, now: NaiveTime) -> Option<Notification> {
-        super::select(&change.transition(), prefs, now)
+        super::select(&change.transition(), prefs, Role::Oncall, now)
     }
 
     fn select_named(
@@ -425,7 +428,7 @@ mod tests {
         now: NaiveTime,
         project_name: impl Fn(&str) -> Option<String>,
     ) -> Option<Notification> {
-        super::select_named(&change.transition(), prefs, now, project_name)
+        super::select_named(&change.transition(), prefs, Role::Oncall, now, project_name)
     }
 
     fn at(hour: u32, minute: u32) -> NaiveTime {
@@ -619,6 +622,14 @@ mod tests {
             n.actions,
             [NotificationAction::Reject, NotificationAction::Open]
         );
+    }
+
+    #[test]
+    fn a_viewer_is_told_but_offered_no_decision() {
+        let change = approval_change(None, approval(ApprovalStatus::Pending, Risk::High));
+        let n = super::select(&change.transition(), &defaults(), Role::Viewer, noon())
+            .expect("a viewer still hears of it");
+        assert_eq!(n.actions, [NotificationAction::Open]);
     }
 
     #[test]

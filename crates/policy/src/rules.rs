@@ -76,10 +76,7 @@ impl ApprovalBlocker {
             ApprovalBlocker::Sending => {
                 format!("A decision on “{}” is already on its way.", approval.title)
             }
-            ApprovalBlocker::Expired => format!(
-                "This request expired at {} UTC; it can no longer be decided.",
-                approval.expires_at.format("%H:%M")
-            ),
+            ApprovalBlocker::Expired => approval.past_expiry_message(),
             ApprovalBlocker::RoleTooLow => {
                 format!("Your role ({role}) cannot decide approvals; it takes oncall or above.")
             }

@@ -17,27 +17,32 @@ pub use spartex_policy::{
     Notification, NotificationAction, NotificationKind, NotificationPrefs, QuietHours,
 };
 
+use spartex_api::Role;
+
 use crate::Change;
 
-/// The notification `change` deserves under `prefs` at local time `now_local`, if any, with
-/// projects named by `project_name` (from the cache; an unknown project is named by its id).
+/// The notification `change` deserves, for a person of `role` with `prefs`, at local time
+/// `now_local`, if any, with projects named by `project_name` (from the cache; an unknown
+/// project is named by its id).
 pub fn select_named(
     change: &Change,
     prefs: &NotificationPrefs,
+    role: Role,
     now_local: chrono::NaiveTime,
     project_name: impl Fn(&str) -> Option<String>,
 ) -> Option<Notification> {
     let transition = change.transition()?;
-    spartex_policy::select_named(&transition, prefs, now_local, project_name)
+    spartex_policy::select_named(&transition, prefs, role, now_local, project_name)
 }
 
 /// Like [`select_named`], naming projects by id.
 pub fn select(
     change: &Change,
     prefs: &NotificationPrefs,
+    role: Role,
     now_local: chrono::NaiveTime,
 ) -> Option<Notification> {
-    select_named(change, prefs, now_local, |_| None)
+    select_named(change, prefs, role, now_local, |_| None)
 }
 
 /// Shows notifications somewhere a person sees them.
@@ -90,7 +95,7 @@ mod tests {
         ];
         for change in changes {
             assert_eq!(
-                select(&change, &NotificationPrefs::default(), noon),
+                select(&change, &NotificationPrefs::default(), Role::Owner, noon),
                 None,
                 "{change:?}"
             );

@@ -2,7 +2,8 @@ use serde_json::json;
 use spartex_api::{ApprovalStatus, Decision};
 use spartex_core::notify::NotificationAction;
 use spartex_core::notify::{select, NotificationPrefs};
-use spartex_core::OutcomeResult;
+use spartex_core::rules::ApprovalBlocker;
+use spartex_core::{CoreError, OutcomeResult};
 
 use crate::support::World;
 
@@ -166,6 +167,7 @@ async fn a_request_without_a_preview_cannot_be_approved_from_a_notification() {
         if let Some(n) = select(
             &change,
             &NotificationPrefs::default(),
+            dana.info().user.role,
             chrono::Local::now().time(),
         ) {
             if n.approval_id.as_deref() == Some(id) {
@@ -195,4 +197,44 @@ async fn a_request_without_a_preview_cannot_be_approved_from_a_notification() {
     assert!(queued
         .outcome
         .is_none_or(|o| o.result == OutcomeResult::Delivered));
+}
+
+/// This machine's clock runs ahead of the server's, so a request the server still holds open
+/// looks expired here. The expiry is left to the server, but every other rule still holds: a
+/// blind Approve is refused here, and a Reject goes through.
+#[tokio::test]
+async fn a_clock_ahead_of_the_server_lets_no_blind_approve_through() {
+    let world = World::start_at(chrono::Utc::now() - chrono::Duration::hours(2)).await;
+    let (status, approval) = world
+        .post(
+            &world.agent_token("Quill"),
+            "/api/v1/agent/approvals",
+            json!({"kind": "publish_ad", "title": "Trust me", "payload": {}, "risk": "high",
+                   "expires_in_s": 600}),
+        )
+        .await;
+    assert_eq!(status, 201, "{approval}");
+    let id = approval["id"].as_str().expect("id");
+    let dana = world.login(&world.core("dana"), "oncall@acme.test").await;
+    dana.catch_up().await.expect("sync");
+
+    let refused = dana
+        .decide(id, Decision::Approve, None)
+        .await
+        .expect_err("no preview, whatever the clocks say");
+    assert!(
+        matches!(
+            refused,
+            CoreError::Blocked {
+                blocker: ApprovalBlocker::NoPreview,
+                ..
+            }
+        ),
+        "{refused}"
+    );
+    let queued = dana
+        .decide(id, Decision::Reject, Some("Send a preview".into()))
+        .await
+        .expect("the server judges expiry");
+    assert!(queued.delivered, "{queued:?}");
 }

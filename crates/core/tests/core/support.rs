@@ -25,10 +25,12 @@ pub struct World {
 
 impl World {
     pub async fn start() -> World {
-        let server = TestServer::builder()
-            .manual_clock(chrono::Utc::now())
-            .start()
-            .await;
+        World::start_at(chrono::Utc::now()).await
+    }
+
+    /// A server whose clock reads `now` while this machine's reads its own.
+    pub async fn start_at(now: chrono::DateTime<chrono::Utc>) -> World {
+        let server = TestServer::builder().manual_clock(now).start().await;
         World {
             clock: server.clock(),
             url: server.url(),
