@@ -113,6 +113,18 @@ waiting_because: string | null, };
 
 export type OutboxEntry = { id: number, kind: OutboxKind, idempotency_key: string, 
 /**
+ * `POST`, for people and scripts reading the outbox (`spartex status --json`).
+ */
+method: string, 
+/**
+ * `/api/v1/…`, as the request will be sent.
+ */
+path: string, 
+/**
+ * The request's JSON body.
+ */
+body: JsonValue, 
+/**
  * What it is, in words: "Approve “Publish the spring hero ad”".
  */
 label: string, approval_id: string | null, project_id: string | null, client_msg_id: string | null, created_at: string, attempts: number, last_error: string | null, };

@@ -16,7 +16,13 @@ pub struct OutboxEntry {
     pub id: i64,
     pub kind: OutboxKind,
     pub idempotency_key: String,
-    /// The request as it will be sent.
+    /// `POST`, for people and scripts reading the outbox (`spartex status --json`).
+    pub method: String,
+    /// `/api/v1/…`, as the request will be sent.
+    pub path: String,
+    /// The request's JSON body.
+    pub body: serde_json::Value,
+    /// The request as it will be sent; `method`, `path` and `body` are read from it.
     #[serde(skip)]
     #[cfg_attr(feature = "ts", ts(skip))]
     pub request: OutboxRequest,
@@ -49,10 +55,14 @@ impl TryFrom<EntryRow> for OutboxEntry {
 
     fn try_from(row: EntryRow) -> StoreResult<OutboxEntry> {
         let request: OutboxRequest = serde_json::from_str(&row.request)?;
+        let (method, path, body) = wire(&request)?;
         Ok(OutboxEntry {
             id: row.id,
             kind: request.kind(),
             idempotency_key: row.idempotency_key,
+            method,
+            path,
+            body,
             request,
             label: row.label,
             approval_id: row.approval_id,
@@ -65,6 +75,20 @@ impl TryFrom<EntryRow> for OutboxEntry {
     }
 }
 
+/// The method, path and JSON body a request is sent with.
+fn wire(request: &OutboxRequest) -> StoreResult<(String, String, serde_json::Value)> {
+    let (method, path) = request.route();
+    let body = match serde_json::to_value(request)? {
+        serde_json::Value::Object(mut fields) => fields.remove("body"),
+        _ => None,
+    };
+    Ok((
+        method.to_owned(),
+        path,
+        body.unwrap_or_else(|| serde_json::Value::Object(serde_json::Map::new())),
+    ))
+}
+
 const ENTRY_COLUMNS: &str = "id, idempotency_key, request, label, approval_id, project_id, client_msg_id, created_at, attempts, last_error";
 
 impl Store {
@@ -72,10 +96,8 @@ impl Store {
     pub async fn enqueue(&self, action: PreparedAction) -> StoreResult<OutboxEntry> {
         let key = uuid::Uuid::new_v4().to_string();
         let kind = action.request.kind();
-        let (method, path) = action.request.route();
+        let (method, path, body) = wire(&action.request)?;
         let request = serde_json::to_string(&action.request)?;
-        let stored = serde_json::to_value(&action.request)?;
-        let body = stored.get("body").cloned().unwrap_or_default();
         let mut tx = self.begin_write().await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO outbox (kind, priority, idempotency_key, method, path, body, request, label, approval_id, project_id, client_msg_id, created_at) \
@@ -84,7 +106,7 @@ impl Store {
         .bind(kind.as_str())
         .bind(kind.priority())
         .bind(&key)
-        .bind(method)
+        .bind(&method)
         .bind(&path)
         .bind(body.to_string())
         .bind(&request)
@@ -129,6 +151,9 @@ impl Store {
             id,
             kind,
             idempotency_key: key,
+            method,
+            path,
+            body,
             request: action.request,
             label: action.label,
             approval_id: action.approval_id,
