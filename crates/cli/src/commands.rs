@@ -102,7 +102,12 @@ async fn login(core: &Core, server: &str, email: &str, json: bool) -> CliResult<
                 .map_err(|e| CoreError::Local(format!("could not read the password: {e}")))?,
         ),
     };
-    let account = core.login(server, email, &password).await?;
+    let account = match core.login(server, email, &password).await {
+        Ok(account) => account,
+        // The sign-in itself was refused: its message says why; no advice to sign in again.
+        Err(CoreError::SignedOut { message }) => return Err(CliError::SignInRefused(message)),
+        Err(other) => return Err(other.into()),
+    };
     let ended = sync_after_login(&account, json).await;
     close_cache(&account).await;
     ended

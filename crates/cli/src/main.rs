@@ -130,13 +130,18 @@ pub enum CliError {
     /// The command line asks for something ambiguous or unconfirmed.
     #[error("{0}")]
     Usage(String),
+    /// `spartex login` was refused (a wrong email or password).
+    #[error("{0}")]
+    SignInRefused(String),
 }
 
 pub type CliResult<T> = Result<T, CliError>;
 
 fn exit_code(error: &CliError) -> u8 {
-    let CliError::Core(error) = error else {
-        return exit::USAGE;
+    let error = match error {
+        CliError::Core(error) => error,
+        CliError::Usage(_) => return exit::USAGE,
+        CliError::SignInRefused(_) => return exit::AUTH,
     };
     match error {
         CoreError::SignedOut { .. }

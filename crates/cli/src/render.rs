@@ -269,6 +269,11 @@ pub fn approvals(views: &[ApprovalView]) {
     for view in views {
         approval_line(view);
         preview(&view.approval);
+        // Why Approve is refused now, in the core's words (the same the app shows).
+        let pending = view.approval.status == spartex_api::ApprovalStatus::Pending;
+        if let Some(why) = view.approve_blocker.as_ref().filter(|_| pending) {
+            outln!("      {why}");
+        }
     }
 }
 
@@ -317,7 +322,7 @@ fn preview(approval: &Approval) {
                 outln!("        {line}");
             }
         }
-        None => outln!("      (no preview: approving is blocked until the agent sends one)"),
+        None => outln!("      (no preview)"),
     }
 }
 

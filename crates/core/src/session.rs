@@ -103,7 +103,7 @@ impl Session {
 
     fn signed_out(&self) -> CoreError {
         CoreError::SignedOut {
-            message: format!("You are signed out of {}. Sign in again.", self.http.base()),
+            message: format!("You are signed out of {}.", self.http.base()),
         }
     }
 
