@@ -6,7 +6,7 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use spartex_api::{AgentControl, ErrorBody};
+use spartex_api::{AgentControl, ErrorBody, ErrorCode};
 use tokio::sync::{mpsc, watch};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
@@ -83,15 +83,16 @@ impl AgentApi {
                 .map_err(|e| CallError::Failed(e.to_string()));
         }
         let body: Option<ErrorBody> = response.json().await.ok();
-        let code = body
-            .as_ref()
-            .map(|b| b.error.code.as_str())
-            .unwrap_or_default();
+        let code = body.map(|b| b.error.code);
         if status == reqwest::StatusCode::CONFLICT
-            && matches!(code, "agent_stopped" | "project_stopped")
+            && matches!(
+                code,
+                Some(ErrorCode::AgentStopped | ErrorCode::ProjectStopped)
+            )
         {
             return Err(CallError::Halted);
         }
+        let code = code.as_ref().map(ErrorCode::as_str).unwrap_or_default();
         Err(CallError::Failed(format!("{status} {code}")))
     }
 
