@@ -350,3 +350,80 @@ async fn stop_and_logout_bodies_are_optional_as_the_document_says() {
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
 }
+
+/// The client's endpoint types (`spartex_api::endpoints`) name routes this server serves, with
+/// the method it serves them with: the paths are written twice (the routes' attributes and the
+/// descriptors), and this holds the two together.
+#[tokio::test]
+async fn every_endpoint_the_clients_call_is_served_with_its_method() {
+    use spartex_api::endpoints::*;
+    use spartex_api::{Endpoint, Method};
+
+    fn route<E: Endpoint>(endpoint: &E) -> (Method, String) {
+        (E::METHOD, endpoint.path())
+    }
+    let id = || "ID".to_owned();
+    let stop = || spartex_api::StopRequest::default();
+    let called = [
+        route(&Login {
+            body: spartex_api::LoginRequest {
+                email: String::new(),
+                password: String::new(),
+            },
+        }),
+        route(&Refresh {
+            body: spartex_api::RefreshRequest {
+                refresh_token: String::new(),
+            },
+        }),
+        route(&Logout {
+            body: spartex_api::LogoutRequest::default(),
+        }),
+        route(&GetMe {}),
+        route(&ListProjects {}),
+        route(&GetProject { project_id: id() }),
+        route(&ListMessages {
+            project_id: id(),
+            limit: 1,
+        }),
+        route(&PostMessage {
+            project_id: id(),
+            body: spartex_api::PostMessageRequest {
+                body: String::new(),
+                agent_id: None,
+                client_msg_id: None,
+            },
+        }),
+        route(&ListApprovals {}),
+        route(&Decide {
+            approval_id: id(),
+            body: spartex_api::DecisionRequest {
+                decision: spartex_api::Decision::Approve,
+                comment: None,
+                seen_version: 1,
+            },
+        }),
+        route(&StopProject {
+            project_id: id(),
+            body: stop(),
+        }),
+        route(&StopAll { body: stop() }),
+        route(&ResumeProject { project_id: id() }),
+        route(&ListStops {}),
+        route(&Sync { since: 0, limit: 1 }),
+    ];
+    let server = TestServer::start().await;
+    let (_, document) = server.anonymous().get("/api/v1/openapi.json").await;
+    let paths = document["paths"].as_object().expect("paths");
+    for (method, path) in called {
+        let template = path.replace("/ID", "/{id}");
+        let served = paths
+            .get(&template)
+            .and_then(|operations| operations.get(method.as_str().to_lowercase()));
+        assert!(
+            served.is_some(),
+            "{} {template}: the clients call it, the server does not serve it",
+            method.as_str()
+        );
+    }
+}
