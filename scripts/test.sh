@@ -24,7 +24,7 @@ cargo check -p spartex-core --no-default-features --locked
 echo "==> API fuzzing: the server against its own OpenAPI document"
 cargo build -p spartex-server-bin --locked
 SPARTEX_SERVER_BIN="$PWD/target/debug/spartex-server" bash scripts/api-fuzz.sh
-echo "==> the binaries the system tests (tests/) run: the CLI and the app"
+echo "==> the binaries the system tests (tests/) run: the server, the CLI and the app"
 # The same commands the test kit runs (spartex_testkit::cargo_bin), so there they are no-ops.
 cargo build -p spartex --bin spartex --locked
 cargo build -p spartex-desktop --bin spartex-control --locked

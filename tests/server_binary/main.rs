@@ -11,6 +11,11 @@ use tokio::sync::mpsc;
 /// How long a test waits for something that should happen at once; a ceiling, never a sleep.
 const PATIENCE: Duration = Duration::from_secs(10);
 
+/// The `spartex-server` binary, built for this run by the kit.
+fn server_binary() -> std::path::PathBuf {
+    spartex_testkit::cargo_bin("spartex-server-bin", "spartex-server")
+}
+
 /// A server process on a free port with a database of its own; its output, line by line.
 struct Server {
     child: Child,
@@ -21,17 +26,15 @@ struct Server {
 
 impl Server {
     fn start(extra: &[&str]) -> Server {
-        Self::start_in(Command::new(env!("CARGO_BIN_EXE_spartex-server")), extra)
+        Self::start_in(Command::new(server_binary()), extra)
     }
 
     /// Started by a shell that first lowers the soft limit on open files to `soft`.
     fn start_with_open_files(soft: u64) -> Server {
         let mut shell = Command::new("sh");
-        shell.args([
-            "-c",
-            &format!("ulimit -S -n {soft} && exec \"$0\" \"$@\""),
-            env!("CARGO_BIN_EXE_spartex-server"),
-        ]);
+        shell
+            .args(["-c", &format!("ulimit -S -n {soft} && exec \"$0\" \"$@\"")])
+            .arg(server_binary());
         Self::start_in(shell, &[])
     }
 
