@@ -1,7 +1,5 @@
 //! Reads for the faces. All from the cache: they work offline.
 
-use std::collections::HashMap;
-
 use spartex_api::{Agent, Approval, Decision, Message, Project, Stop, Task};
 
 use super::views::{
@@ -269,17 +267,6 @@ impl Store {
         .fetch_optional(&self.reader)
         .await?;
         data.map(|d| parse(&d)).transpose()
-    }
-
-    /// Every cached agent's name, by agent id.
-    pub async fn agent_names(&self) -> StoreResult<HashMap<String, String>> {
-        Ok(sqlx::query_as::<_, (String, String)>(
-            "SELECT id, json_extract(data, '$.name') FROM agents",
-        )
-        .fetch_all(&self.reader)
-        .await?
-        .into_iter()
-        .collect())
     }
 
     /// Full-text search over projects, tasks, approvals and messages, best matches first.

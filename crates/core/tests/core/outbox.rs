@@ -143,11 +143,8 @@ async fn actions_taken_offline_are_delivered_once_when_the_link_returns_stop_fir
     assert_eq!(stops.as_array().expect("list").len(), 1);
 }
 
-/// The path a notification's Approve button takes (`src-tauri/src/responses.rs`): the policy
-/// chooses the buttons, and `Account::decide` takes the click.
-#[tokio::test]
-async fn a_request_without_a_preview_cannot_be_approved_from_a_notification() {
-    let world = World::start().await;
+/// Quill asks for a high-risk approval with nothing showing what approving would do.
+async fn ask_without_a_preview(world: &World) -> serde_json::Value {
     let (status, approval) = world
         .post(
             &world.agent_token("Quill"),
@@ -157,6 +154,15 @@ async fn a_request_without_a_preview_cannot_be_approved_from_a_notification() {
         )
         .await;
     assert_eq!(status, 201, "{approval}");
+    approval
+}
+
+/// The path a notification's Approve button takes (`src-tauri/src/responses.rs`): the policy
+/// chooses the buttons, and `Account::decide` takes the click.
+#[tokio::test]
+async fn a_request_without_a_preview_cannot_be_approved_from_a_notification() {
+    let world = World::start().await;
+    let approval = ask_without_a_preview(&world).await;
     let id = approval["id"].as_str().expect("id");
     let dana = world.login(&world.core("dana"), "oncall@acme.test").await;
     let mut changes = dana.subscribe();
@@ -205,15 +211,7 @@ async fn a_request_without_a_preview_cannot_be_approved_from_a_notification() {
 #[tokio::test]
 async fn a_clock_ahead_of_the_server_lets_no_blind_approve_through() {
     let world = World::start_at(chrono::Utc::now() - chrono::Duration::hours(2)).await;
-    let (status, approval) = world
-        .post(
-            &world.agent_token("Quill"),
-            "/api/v1/agent/approvals",
-            json!({"kind": "publish_ad", "title": "Trust me", "payload": {}, "risk": "high",
-                   "expires_in_s": 600}),
-        )
-        .await;
-    assert_eq!(status, 201, "{approval}");
+    let approval = ask_without_a_preview(&world).await;
     let id = approval["id"].as_str().expect("id");
     let dana = world.login(&world.core("dana"), "oncall@acme.test").await;
     dana.catch_up().await.expect("sync");
