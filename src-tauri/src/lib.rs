@@ -1,6 +1,7 @@
 //! Spartex Control's Tauri shell: commands and events as thin adapters over `spartex-core`,
-//! plus what only a desktop has (notifications with buttons, tray, deep links, one instance,
-//! remembered window). The same library is the phone app's entry point.
+//! deep links, plus what only a desktop has (notifications with buttons, tray, one instance,
+//! remembered window; `cfg(desktop)`). The same library is the phone app's entry point
+//! (`mobile_entry_point`); `scripts/check-mobile.sh` type-checks it for Android.
 
 mod bridge;
 // Before `commands`: its macro is used there.
@@ -12,6 +13,7 @@ mod navigation;
 pub mod rendering;
 mod responses;
 mod state;
+#[cfg(desktop)]
 mod tray;
 mod window;
 
@@ -38,12 +40,12 @@ pub fn run() {
             std::process::exit(2);
         }
     };
-    let builder = desktop_plugins(tauri::Builder::default())
+    let builder = plugins(tauri::Builder::default())
         .manage(Shell::new(Core::new(config)))
         .manage(launched)
         .invoke_handler(commands::handler())
         .setup(|app| {
-            setup_desktop(app.handle());
+            setup(app.handle());
             // Opening the cache (its key from the secret store, SQLCipher) runs while the
             // webview starts; the UI's first commands wait for it.
             let handle = app.handle().clone();
@@ -92,29 +94,35 @@ fn init_tracing() {
         .try_init();
 }
 
-#[cfg(desktop)]
-fn desktop_plugins(builder: tauri::Builder<tauri::Wry>) -> tauri::Builder<tauri::Wry> {
-    builder
-        // First: a second launch (or a deep link opened from elsewhere) goes to this instance.
-        .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
-            window::show(app);
-        }))
-        .plugin(tauri_plugin_deep_link::init())
-        .plugin(tauri_plugin_window_state::Builder::default().build())
-}
-
-#[cfg(mobile)]
-fn desktop_plugins(builder: tauri::Builder<tauri::Wry>) -> tauri::Builder<tauri::Wry> {
+/// The plugins, in order: one instance first, so a second launch (or a link opened from
+/// elsewhere) goes to the running app before anything else starts.
+fn plugins(builder: tauri::Builder<tauri::Wry>) -> tauri::Builder<tauri::Wry> {
+    #[cfg(desktop)]
+    let builder = builder.plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
+        window::show(app);
+    }));
+    let builder = builder.plugin(tauri_plugin_deep_link::init());
+    // A phone's OS owns the app's window; there is no size or place to remember.
+    #[cfg(desktop)]
+    let builder = builder.plugin(tauri_plugin_window_state::Builder::default().build());
     builder
 }
 
-#[cfg(desktop)]
-fn setup_desktop(app: &tauri::AppHandle) {
-    use tauri_plugin_deep_link::DeepLinkExt;
-
+fn setup(app: &tauri::AppHandle) {
+    // A phone has no tray: the pending count is the approvals tab's badge in the UI.
+    #[cfg(desktop)]
     if let Err(error) = tray::create(app) {
         tracing::warn!(%error, "no tray icon on this desktop");
     }
+    listen_for_links(app);
+}
+
+/// `spartex://approvals/{id}` and `spartex://projects/{id}`, on a desktop from the scheme it
+/// registers, on a phone from the intent filter (Android) or URL type (iOS) of the mobile
+/// config overlays.
+fn listen_for_links(app: &tauri::AppHandle) {
+    use tauri_plugin_deep_link::DeepLinkExt;
+
     // Installed packages register the scheme; a build run from the source tree does it here.
     #[cfg(all(debug_assertions, any(target_os = "linux", windows)))]
     if let Err(error) = app.deep_link().register_all() {
@@ -133,10 +141,6 @@ fn setup_desktop(app: &tauri::AppHandle) {
     }
 }
 
-#[cfg(mobile)]
-fn setup_desktop(_app: &tauri::AppHandle) {}
-
-#[cfg(desktop)]
 fn open_link(app: &tauri::AppHandle, link: &str) {
     match navigation::route_for_link(link) {
         Some(route) => window::open_route(app, route),

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 
 use serde::Serialize;
-use spartex_core::notify::{DesktopNotifier, NotificationPrefs};
+use spartex_core::notify::{NotificationPrefs, NotificationResponse};
 use spartex_core::{Account, AccountInfo, Core, Running};
 use tauri::AppHandle;
 use tokio::sync::Mutex;
@@ -86,15 +86,11 @@ impl Shell {
             previous.stop().await;
         }
         let (clicks, clicked) = tokio::sync::mpsc::unbounded_channel();
-        let tasks = vec![
+        let mut tasks = vec![
             bridge::spawn(app.clone(), &account),
-            spartex_core::alerts::spawn_notifications(
-                &account,
-                Arc::new(DesktopNotifier::new(clicks)),
-                prefs.clone(),
-            ),
             responses::spawn(app.clone(), account.clone(), clicked),
         ];
+        tasks.extend(spawn_notifications(&account, clicks, &prefs));
         let running = account.start();
         let info = account.info().clone();
         remember_active(&self.core, &info.id);
@@ -195,6 +191,33 @@ impl Active {
         self.running.stop().await;
         self.account.store().close().await;
     }
+}
+
+/// Raises the account's notifications on the desktop's notification server; the buttons and
+/// clicks come back through `clicks`.
+#[cfg(desktop)]
+fn spawn_notifications(
+    account: &Account,
+    clicks: tokio::sync::mpsc::UnboundedSender<NotificationResponse>,
+    prefs: &Arc<RwLock<NotificationPrefs>>,
+) -> Option<tokio::task::JoinHandle<()>> {
+    Some(spartex_core::alerts::spawn_notifications(
+        account,
+        Arc::new(spartex_core::notify::DesktopNotifier::new(clicks)),
+        prefs.clone(),
+    ))
+}
+
+/// A phone has no notification server to call: its notifications are the server's pushes,
+/// shown by the OS while the app is closed (`mobile/README.md`). Their action taps will come
+/// back through `clicks` like the desktop's buttons.
+#[cfg(mobile)]
+fn spawn_notifications(
+    _account: &Account,
+    _clicks: tokio::sync::mpsc::UnboundedSender<NotificationResponse>,
+    _prefs: &Arc<RwLock<NotificationPrefs>>,
+) -> Option<tokio::task::JoinHandle<()>> {
+    None
 }
 
 fn active_file(core: &Core) -> PathBuf {

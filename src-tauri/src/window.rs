@@ -16,6 +16,8 @@ pub struct Navigate {
 
 pub fn show(app: &AppHandle) {
     if let Some(window) = app.get_webview_window(MAIN) {
+        // A phone's app window has no minimised state; the OS brings the app forward.
+        #[cfg(desktop)]
         let _ = window.unminimize();
         let _ = window.show();
         let _ = window.set_focus();
