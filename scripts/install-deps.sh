@@ -18,6 +18,9 @@ packages=(
     webkit2gtk-driver imagemagick desktop-file-utils curl
     # Python with venv for the API fuzz test (scripts/api-fuzz.sh pins Schemathesis in a venv).
     python3 python3-venv
+    # The phone type-check (scripts/check-mobile.sh): Debian's clang stands in for the Android
+    # NDK's C compiler, with the arm64 glibc headers (../shared/design/mobile.md).
+    clang llvm libc6-dev-arm64-cross
 )
 missing=()
 for package in "${packages[@]}"; do
@@ -43,4 +46,19 @@ if ! command -v tauri-driver >/dev/null 2>&1; then
     echo "==> installing tauri-driver"
     cargo install --locked tauri-driver
 fi
+# The phone type-check: Rust's targets, and Android's <android/log.h> (from Debian's
+# android-liblog-dev, unpacked into a cache folder: installing it would pull Android's runtime
+# libraries into the host).
+installed_targets=$(rustup target list --installed)
+for target in aarch64-linux-android aarch64-apple-ios; do
+    grep -qx "$target" <<<"$installed_targets" || rustup target add "$target"
+done
+stand_in="${SPARTEX_MOBILE_STAND_IN:-${XDG_CACHE_HOME:-$HOME/.cache}/spartex-mobile-stand-in}"
+if [[ ! -f $stand_in/liblog/usr/include/android/android/log.h ]]; then
+    echo "==> unpacking android-liblog-dev's headers into $stand_in/liblog"
+    mkdir -p "$stand_in/download"
+    (cd "$stand_in/download" && apt-get download android-liblog-dev >/dev/null)
+    dpkg -x "$(ls -t "$stand_in"/download/android-liblog-dev_*.deb | head -n 1)" "$stand_in/liblog"
+fi
+
 rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt clippy

@@ -21,6 +21,8 @@ echo "==> lint"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "==> the core as a phone build links it: without the desktop notifier"
 cargo check -p spartex-core --no-default-features --locked
+echo "==> the phones: the app type-checked for Android, the pure-Rust crates for iOS"
+bash scripts/check-mobile.sh
 echo "==> API fuzzing: the server against its own OpenAPI document"
 cargo build -p spartex-server-bin --locked
 SPARTEX_SERVER_BIN="$PWD/target/debug/spartex-server" bash scripts/api-fuzz.sh
