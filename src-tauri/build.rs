@@ -1,15 +1,10 @@
-//! The app's Tauri config is `tauri.conf.json` at the repository root (the Tauri CLI finds it
-//! there, and `generate_context!` reads the same file), so tauri-build runs from the root too.
+//! The app's Tauri config is `tauri.conf.json` at the repository root, beside the root
+//! `Cargo.toml` that declares this package (the Tauri CLI reads both from there), so tauri-build
+//! runs where cargo runs every build script: in the package's folder, the root.
 
 fn main() {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("src-tauri sits in the repository root")
-        .to_path_buf();
-    println!(
-        "cargo:rerun-if-changed={}",
-        root.join("tauri.conf.json").display()
-    );
-    std::env::set_current_dir(&root).expect("the repository root is readable");
+    // Only what tauri-build reads: without a rerun-if-changed line, cargo would rerun this
+    // script on a change to any file of the package's folder, the whole repository.
+    println!("cargo:rerun-if-changed=tauri.conf.json");
     tauri_build::build()
 }

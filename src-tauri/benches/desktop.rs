@@ -39,10 +39,8 @@ fn main() {
         eprintln!("The desktop benchmark runs the real app: start it with `bash scripts/test-env.sh cargo bench -p spartex-desktop --features custom-protocol --bench desktop`.");
         std::process::exit(2);
     }
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("repository root")
-        .to_path_buf();
+    // The app's package is the root Cargo.toml (its sources are in src-tauri/).
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf();
     let app = PathBuf::from(env!("CARGO_BIN_EXE_spartex-control"));
     let minimal = build_minimal_app(&root);
 

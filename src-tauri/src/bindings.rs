@@ -114,7 +114,7 @@ fn generate() -> String {
 /// Compares `generated` with the committed `ui/src/{file}`, or rewrites it with `UPDATE_BINDINGS`.
 fn check_committed(file: &str, generated: &str) {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../ui/src")
+        .join("ui/src")
         .join(file);
     if std::env::var_os("UPDATE_BINDINGS").is_some() {
         std::fs::write(&path, generated).unwrap_or_else(|e| panic!("write ui/src/{file}: {e}"));

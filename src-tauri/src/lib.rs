@@ -66,7 +66,7 @@ pub fn run() {
             });
             Ok(())
         });
-    let app = match builder.build(tauri::generate_context!("../tauri.conf.json")) {
+    let app = match builder.build(tauri::generate_context!()) {
         Ok(app) => app,
         Err(error) => {
             eprintln!("Spartex Control cannot start: {error}");
