@@ -10,6 +10,8 @@ mod command_list;
 mod commands;
 mod error;
 mod navigation;
+#[cfg(any(mobile, test))]
+mod phone;
 pub mod rendering;
 mod responses;
 mod state;
@@ -105,6 +107,9 @@ fn plugins(builder: tauri::Builder<tauri::Wry>) -> tauri::Builder<tauri::Wry> {
     // A phone's OS owns the app's window; there is no size or place to remember.
     #[cfg(desktop)]
     let builder = builder.plugin(tauri_plugin_window_state::Builder::default().build());
+    // A phone's notifications: the OS's, with remote push (FCM, APNs).
+    #[cfg(mobile)]
+    let builder = builder.plugin(tauri_plugin_notifications::init());
     builder
 }
 
@@ -114,6 +119,8 @@ fn setup(app: &tauri::AppHandle) {
     if let Err(error) = tray::create(app) {
         tracing::warn!(%error, "no tray icon on this desktop");
     }
+    #[cfg(mobile)]
+    phone::register_notifications(app);
     listen_for_links(app);
 }
 
