@@ -35,18 +35,16 @@ pub fn run() {
     let launched = Launched(std::time::Instant::now());
     rendering::choose_painting();
     init_tracing();
-    let config = match CoreConfig::os_default() {
-        Ok(config) => config,
-        Err(error) => {
-            eprintln!("Spartex Control cannot start: {error}");
-            std::process::exit(2);
-        }
-    };
-    let builder = plugins(tauri::Builder::default())
-        .manage(Shell::new(Core::new(config)))
+    let builder = plugins(tauri::Builder::default());
+    #[cfg(desktop)]
+    let builder = builder.manage(Shell::new(Core::new(desktop_config())));
+    let builder = builder
         .manage(launched)
         .invoke_handler(commands::handler())
         .setup(|app| {
+            // A phone's data folder is the app's own, which only a running app can name.
+            #[cfg(mobile)]
+            app.manage(Shell::new(Core::new(phone_config(app.handle())?)));
             setup(app.handle());
             // Opening the cache (its key from the secret store, SQLCipher) runs while the
             // webview starts; the UI's first commands wait for it.
@@ -84,6 +82,31 @@ pub fn run() {
             });
         }
     });
+}
+
+/// The platform's data folder (or `SPARTEX_HOME`) and the OS secret store.
+#[cfg(desktop)]
+fn desktop_config() -> CoreConfig {
+    match CoreConfig::os_default() {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("Spartex Control cannot start: {error}");
+            std::process::exit(2);
+        }
+    }
+}
+
+/// The app's private data folder (`dirs`, which the core asks on a desktop, knows none on
+/// Android) and the OS secret store (the Keychain on iOS; Android has no `keyring` backend yet:
+/// mobile/README.md).
+#[cfg(mobile)]
+fn phone_config(app: &tauri::AppHandle) -> tauri::Result<CoreConfig> {
+    Ok(CoreConfig {
+        data_dir: app.path().app_local_data_dir()?,
+        secrets: std::sync::Arc::new(spartex_core::secret_store::OsSecretStore::new(
+            spartex_core::core::SECRET_SERVICE,
+        )),
+    })
 }
 
 fn init_tracing() {
