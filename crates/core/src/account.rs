@@ -2,6 +2,7 @@
 //! actions a face can take. Reads come from the cache (they work offline); writes go through
 //! the outbox. Keeping in step ([`Syncer`]) and delivering ([`Delivery`]) are parts of their own.
 
+use std::path::Path;
 use std::sync::Arc;
 
 use chrono::Utc;
@@ -13,9 +14,11 @@ use tokio::sync::{broadcast, watch, Notify};
 use crate::actions::QueuedAction;
 use crate::changes::{OutcomeResult, Publisher};
 use crate::delivery::{Delivery, FlushReport};
+use crate::devices::DeviceRecord;
 use crate::error::{CoreError, CoreResult};
 use crate::registry::AccountInfo;
 use crate::session::Session;
+use crate::settings::{PrefsFiles, SettingsSent, SettingsSync};
 use crate::store::views::{ApprovalView, MessageView, ProjectSummary, ProjectView, SearchHit};
 use crate::store::{meta, OutboxEntry, Store};
 use crate::sync::{SyncReport, Syncer};
@@ -26,10 +29,13 @@ pub struct Account(Arc<Inner>);
 
 struct Inner {
     info: AccountInfo,
+    session: Arc<Session>,
     store: Store,
     publisher: Publisher,
     syncer: Syncer,
     delivery: Delivery,
+    settings: SettingsSync,
+    devices: DeviceRecord,
 }
 
 /// What `status` shows: the link, how fresh the cache is, what waits to be sent.
@@ -58,7 +64,15 @@ pub struct Queued {
 }
 
 impl Account {
-    pub(crate) fn new(info: AccountInfo, session: Session, store: Store) -> Account {
+    /// `dir` is the account's folder (settings, push registration); a save of the settings
+    /// pokes `settings_wakeup`.
+    pub(crate) fn new(
+        info: AccountInfo,
+        session: Session,
+        store: Store,
+        dir: &Path,
+        settings_wakeup: Arc<Notify>,
+    ) -> Account {
         let session = Arc::new(session);
         let publisher = Publisher::new();
         let outbox_wakeup = Arc::new(Notify::new());
@@ -75,13 +89,29 @@ impl Account {
             publisher.clone(),
             outbox_wakeup,
         );
+        let settings = SettingsSync::new(session.clone(), PrefsFiles::new(dir), settings_wakeup);
         Account(Arc::new(Inner {
             info,
+            session,
             store,
             publisher,
             syncer,
             delivery,
+            settings,
+            devices: DeviceRecord::new(dir),
         }))
+    }
+
+    pub(crate) fn session(&self) -> &Session {
+        &self.0.session
+    }
+
+    pub(crate) fn devices(&self) -> &DeviceRecord {
+        &self.0.devices
+    }
+
+    pub(crate) fn settings(&self) -> &SettingsSync {
+        &self.0.settings
     }
 
     pub fn info(&self) -> &AccountInfo {
@@ -338,11 +368,27 @@ impl Account {
         })
     }
 
-    /// Catches up with the server and delivers the outbox.
+    /// Catches up with the server and delivers the outbox (and notification settings saved
+    /// while offline).
     pub async fn sync_now(&self) -> CoreResult<(SyncReport, FlushReport)> {
         let flushed = self.flush_outbox().await?;
         let report = self.catch_up().await?;
+        if let Err(error) = self.send_notification_settings().await {
+            tracing::info!(%error, "notification settings still wait for the server");
+        }
         Ok((report, flushed))
+    }
+
+    /// Sends the notification settings saved here that the server has not taken yet
+    /// (`PUT /api/v1/me/notification-settings`). Offline they keep waiting; the account's
+    /// background task sends them when the link returns.
+    pub async fn send_notification_settings(&self) -> CoreResult<SettingsSent> {
+        self.0.settings.send_unsent().await
+    }
+
+    /// Whether settings saved here still wait to reach the server.
+    pub fn notification_settings_waiting(&self) -> bool {
+        self.0.settings.files().unsent().is_some()
     }
 
     /// Starts the realtime link and the outbox worker; they run until [`Running::stop`].
@@ -375,9 +421,15 @@ impl Account {
                 }
             }
         });
+        let settings = tokio::spawn({
+            let settings = self.0.settings.clone();
+            let link = self.watch_link();
+            let stop = stop.subscribe();
+            async move { settings.run(link, stop).await }
+        });
         Running {
             stop,
-            tasks: vec![realtime, delivery, checkpoints],
+            tasks: vec![realtime, delivery, checkpoints, settings],
         }
     }
 }

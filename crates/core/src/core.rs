@@ -1,16 +1,21 @@
 //! The entry point of every face: where the data lives, which secret store holds the tokens,
 //! and the accounts signed in.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
+
+use tokio::sync::Notify;
 
 use crate::account::Account;
+use crate::devices::DeviceRecord;
 use crate::error::{CoreError, CoreResult};
 use crate::http::HttpClient;
 use crate::notify::NotificationPrefs;
 use crate::registry::{AccountInfo, Registry};
 use crate::secret_store::{InsecureFileSecretStore, OsSecretStore, SecretStore};
 use crate::session::{blocking_secret, cache_key_key, Session};
+use crate::settings::{local_time_zone, PrefsFiles};
 use crate::store::{new_cache_key, Store, StoreError};
 use crate::Secret;
 
@@ -66,12 +71,32 @@ pub fn default_data_dir() -> CoreResult<PathBuf> {
 pub struct Core {
     config: CoreConfig,
     registry: Registry,
+    /// The accounts this core opened, by id: a save of their notification settings pokes
+    /// them, so the settings leave for the server at once.
+    settings_wakeups: std::sync::Mutex<HashMap<String, Vec<Weak<Notify>>>>,
 }
 
 impl Core {
     pub fn new(config: CoreConfig) -> Core {
         let registry = Registry::new(&config.data_dir);
-        Core { config, registry }
+        Core {
+            config,
+            registry,
+            settings_wakeups: std::sync::Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn account(&self, info: AccountInfo, session: Session, store: Store) -> Account {
+        let wakeup = Arc::new(Notify::new());
+        let mut wakeups = self
+            .settings_wakeups
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let list = wakeups.entry(info.id.clone()).or_default();
+        list.retain(|w| w.strong_count() > 0);
+        list.push(Arc::downgrade(&wakeup));
+        let dir = self.registry.account_dir(&info.id);
+        Account::new(info, session, store, &dir, wakeup)
     }
 
     pub fn data_dir(&self) -> &Path {
@@ -103,7 +128,12 @@ impl Core {
         };
         self.registry.upsert(&info)?;
         let store = self.open_cache(&info.id).await?;
-        Ok(Account::new(info, session, store))
+        let account = self.account(info, session, store);
+        account
+            .settings()
+            .reconcile_at_sign_in(local_time_zone())
+            .await;
+        Ok(account)
     }
 
     /// Opens an account by id, or the only one.
@@ -112,16 +142,20 @@ impl Core {
         let api = HttpClient::new(&info.server_url)?;
         let session = Session::new(&info.id, api, self.config.secrets.clone());
         let store = self.open_cache(&info.id).await?;
-        Ok(Account::new(info, session, store))
+        Ok(self.account(info, session, store))
     }
 
-    /// Revokes the session, wipes the cache and its key, and forgets the account.
+    /// Unregisters this install's push device (best effort, for a few seconds at most: offline
+    /// it signs out anyway), revokes the session, wipes the cache and its key, and forgets the
+    /// account. Stop the account's tasks ([`crate::Running::stop`]) first.
     pub async fn logout(&self, selector: Option<&str>) -> CoreResult<AccountInfo> {
         let info = self.registry.select(selector)?;
         let api = HttpClient::new(&info.server_url)?;
-        Session::new(&info.id, api, self.config.secrets.clone())
-            .logout()
-            .await?;
+        let session = Session::new(&info.id, api, self.config.secrets.clone());
+        DeviceRecord::new(&self.registry.account_dir(&info.id))
+            .unregister_on_sign_out(&session)
+            .await;
+        session.logout().await?;
         let key = cache_key_key(&info.id);
         blocking_secret(&self.config.secrets, move |store| store.delete(&key)).await?;
         let dir = self.registry.account_dir(&info.id);
@@ -168,31 +202,34 @@ impl Core {
         }
     }
 
-    fn prefs_path(&self, account_id: &str) -> PathBuf {
-        self.registry
-            .account_dir(account_id)
-            .join("notifications.json")
+    fn prefs(&self, account_id: &str) -> PrefsFiles {
+        PrefsFiles::new(&self.registry.account_dir(account_id))
     }
 
     pub fn notification_prefs(&self, account_id: &str) -> CoreResult<NotificationPrefs> {
-        match std::fs::read(self.prefs_path(account_id)) {
-            Ok(bytes) => Ok(serde_json::from_slice(&bytes).unwrap_or_default()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(NotificationPrefs::default()),
-            Err(e) => Err(CoreError::Local(format!(
-                "Could not read notification settings: {e}"
-            ))),
-        }
+        self.prefs(account_id).load()
     }
 
+    /// Saves the notification settings here, with this machine's IANA time zone, and sends
+    /// them to the server (so pushes honour them while the app is closed): at once when the
+    /// account is open in this process and started, else the next time it syncs. Offline
+    /// they wait and leave when the link returns.
     pub fn set_notification_prefs(
         &self,
         account_id: &str,
         prefs: &NotificationPrefs,
     ) -> CoreResult<()> {
-        let path = self.prefs_path(account_id);
-        let json = serde_json::to_vec_pretty(prefs).map_err(|e| CoreError::Local(e.to_string()))?;
-        std::fs::write(&path, json)
-            .map_err(|e| CoreError::Local(format!("Could not save {}: {e}", path.display())))
+        self.prefs(account_id).save(prefs, local_time_zone())?;
+        let wakeups = self
+            .settings_wakeups
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        for wakeup in wakeups.get(account_id).into_iter().flatten() {
+            if let Some(wakeup) = wakeup.upgrade() {
+                wakeup.notify_one();
+            }
+        }
+        Ok(())
     }
 }
 

@@ -13,12 +13,15 @@ pub mod alerts;
 pub mod changes;
 pub mod core;
 pub mod delivery;
+pub mod devices;
 pub mod error;
 pub mod http;
 pub mod notify;
+pub mod push;
 pub mod registry;
 pub mod secret_store;
 pub mod session;
+pub mod settings;
 pub mod store;
 pub mod sync;
 

@@ -3,5 +3,6 @@
 mod hostile;
 mod keys;
 mod outbox;
+mod push;
 mod support;
 mod sync;
