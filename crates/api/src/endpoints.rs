@@ -7,8 +7,9 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    Approval, DecisionRequest, LoginRequest, LogoutRequest, Me, Message, PostMessageRequest,
-    Project, ProjectDetail, RefreshRequest, Stop, StopRequest, SyncPage, TokenPair, API_PREFIX,
+    Approval, DecisionRequest, Device, LoginRequest, LogoutRequest, Me, Message, NotificationPrefs,
+    PostMessageRequest, Project, ProjectDetail, RefreshRequest, RegisterDeviceRequest, Stop,
+    StopRequest, SyncPage, TokenPair, VapidPublicKey, API_PREFIX,
 };
 
 /// The HTTP methods the contract uses.
@@ -16,6 +17,7 @@ use crate::{
 pub enum Method {
     Get,
     Post,
+    Put,
     Patch,
     Delete,
 }
@@ -25,6 +27,7 @@ impl Method {
         match self {
             Method::Get => "GET",
             Method::Post => "POST",
+            Method::Put => "PUT",
             Method::Patch => "PATCH",
             Method::Delete => "DELETE",
         }
@@ -194,6 +197,43 @@ endpoint!(
     Sync { since: i64, limit: u32 },
     Get |_| "/sync".into(), body: (), answer: SyncPage,
     query: |e| vec![("since", e.since.to_string()), ("limit", e.limit.to_string())]
+);
+
+endpoint!(
+    /// `POST /devices`: this install's push address; the same address again is the same device.
+    RegisterDevice { body: RegisterDeviceRequest },
+    Post |_| "/devices".into(), body: RegisterDeviceRequest, answer: Device
+);
+
+endpoint!(
+    /// `GET /devices`: the caller's own devices, with how their last push went.
+    ListDevices {},
+    Get |_| "/devices".into(), body: (), answer: Vec<Device>
+);
+
+endpoint!(
+    /// `DELETE /devices/{id}`: this install stops receiving pushes (sign-out).
+    UnregisterDevice { device_id: String },
+    Delete |e| format!("/devices/{}", segment(&e.device_id)), body: (), answer: ()
+);
+
+endpoint!(
+    /// `GET /push/vapid-public-key`: the server's key a Web Push subscription is made with.
+    GetVapidPublicKey {},
+    Get |_| "/push/vapid-public-key".into(), body: (), answer: VapidPublicKey
+);
+
+endpoint!(
+    /// `GET /me/notification-settings`
+    GetNotificationSettings {},
+    Get |_| "/me/notification-settings".into(), body: (), answer: NotificationPrefs
+);
+
+endpoint!(
+    /// `PUT /me/notification-settings`: what the phone honours while the app is closed.
+    PutNotificationSettings { body: NotificationPrefs },
+    Put |_| "/me/notification-settings".into(), body: NotificationPrefs,
+    answer: NotificationPrefs
 );
 
 #[cfg(test)]

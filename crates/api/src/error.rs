@@ -90,6 +90,8 @@ error_codes! {
     /// The request's body did not arrive in time (408).
     RequestTimeout = "request_timeout",
     ValidationFailed = "validation_failed",
+    /// A Web Push endpoint the server will not call: not https, or a private address (422).
+    PushEndpointRefused = "push_endpoint_refused",
     RateLimited = "rate_limited",
     MethodNotAllowed = "method_not_allowed",
     Internal = "internal",

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Agent, Decision, Platform, Project, Task};
+use crate::{Agent, Decision, Project, Task};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -129,24 +129,6 @@ pub struct ProjectMetrics {
     /// `hour` or `day`.
     pub bucket: String,
     pub buckets: Vec<MetricsBucket>,
-}
-
-#[derive(Clone, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(deny_unknown_fields)]
-pub struct RegisterDeviceRequest {
-    pub platform: Platform,
-    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 4096))]
-    pub push_token: String,
-}
-
-impl std::fmt::Debug for RegisterDeviceRequest {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RegisterDeviceRequest")
-            .field("platform", &self.platform)
-            .field("push_token", &"***")
-            .finish()
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -92,7 +92,6 @@ wire_enum!(StopScope { Project => "project", Tenant => "tenant" });
 wire_enum!(StopStatus { Pending => "pending", Completed => "completed", Partial => "partial" });
 wire_enum!(BudgetState { Ok => "ok", Warning => "warning", Exceeded => "exceeded" });
 wire_enum!(Decision { Approve => "approve", Reject => "reject" });
-wire_enum!(Platform { Ios => "ios", Android => "android", Desktop => "desktop" });
 
 impl TaskStatus {
     /// A task that will not change any more.
@@ -324,15 +323,6 @@ pub struct StopAgent {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "ts", ts(optional))]
     pub resumed_at: Option<DateTime<Utc>>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-pub struct Device {
-    pub id: String,
-    pub platform: Platform,
-    pub created_at: DateTime<Utc>,
 }
 
 #[cfg(test)]

@@ -3,14 +3,13 @@
 //! so every rule is tested without a clock, and the server can decide pushes with the same
 //! rules the desktop uses.
 
-use std::collections::BTreeSet;
-
 use chrono::NaiveTime;
 use serde::{Deserialize, Serialize};
 use spartex_api::{
     Agent, AgentStatus, Approval, ApprovalStatus, BudgetState, Decision, Project, Risk, Role, Stop,
     StopScope, StopStatus,
 };
+pub use spartex_api::{NotificationPrefs, QuietHours};
 
 use crate::rules::{approval_blocker, DecisionContext};
 
@@ -33,48 +32,12 @@ pub enum Transition<'a> {
         before: Option<&'a Project>,
         after: &'a Project,
     },
-}
-
-/// What the user asked for in Settings.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-#[serde(default)]
-pub struct NotificationPrefs {
-    /// Off: no notification at all, urgent ones included.
-    pub enabled: bool,
-    /// Project ids that only raise urgent notifications (critical approvals, stops).
-    pub muted_projects: BTreeSet<String>,
-    /// A daily window in which only urgent notifications are raised.
-    pub quiet_hours: Option<QuietHours>,
-}
-
-impl Default for NotificationPrefs {
-    fn default() -> Self {
-        NotificationPrefs {
-            enabled: true,
-            muted_projects: BTreeSet::new(),
-            quiet_hours: None,
-        }
-    }
-}
-
-/// A daily window of local time, from `start` (included) to `end` (excluded). It wraps
-/// midnight when `end` is before `start` (22:00–07:00); `start == end` is an empty window.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-pub struct QuietHours {
-    pub start: NaiveTime,
-    pub end: NaiveTime,
-}
-
-impl QuietHours {
-    pub fn contains(&self, now: NaiveTime) -> bool {
-        if self.start <= self.end {
-            self.start <= now && now < self.end
-        } else {
-            now >= self.start || now < self.end
-        }
-    }
+    /// A project whose budget state was `was` when last seen (the server remembers states,
+    /// not whole projects).
+    Budget {
+        was: BudgetState,
+        after: &'a Project,
+    },
 }
 
 /// A notification to raise, in words a person reads in ten seconds.
@@ -174,7 +137,10 @@ pub fn select_named(
         Transition::Approval { before, after } => new_approval(before, after, role, &name),
         Transition::Agent { before, after } => agent_error(before, after, &name),
         Transition::Stop { before, after } => stop_settled(before, after, &name),
-        Transition::Project { before, after } => budget_crossed(before, after),
+        Transition::Project { before, after } => {
+            budget_crossed(before.map(Project::budget_state)?, after)
+        }
+        Transition::Budget { was, after } => budget_crossed(was, after),
     }?;
     if notification.urgent {
         return Some(notification);
@@ -324,8 +290,7 @@ fn stop_settled(
 
 /// A project that crossed into warning from ok, or into exceeded from below. A project seen
 /// for the first time (no `before`) crossed nothing.
-fn budget_crossed(before: Option<&Project>, after: &Project) -> Option<Notification> {
-    let was = before?.budget_state();
+fn budget_crossed(was: BudgetState, after: &Project) -> Option<Notification> {
     let (kind, label) = match (was, after.budget_state()) {
         (BudgetState::Ok, BudgetState::Warning) => (NotificationKind::BudgetWarning, "warning"),
         (BudgetState::Ok | BudgetState::Warning, BudgetState::Exceeded) => {

@@ -26,7 +26,15 @@
 //! 19.6 s of connecting) and checks the target: 10,000 sockets with p99 under 250 ms.
 //! It exits non-zero when an event was lost or a request failed.
 //!
-//! Set `SPARTEX_BENCH_READ_SECS=0` or `SPARTEX_BENCH_SOCKETS=` (empty) to skip a part.
+//! 3. Push latency (see `server_load/push.rs`): with `SPARTEX_BENCH_PUSH_DEVICES` Web Push
+//!    devices registered (default 1,000), the time from an agent's approval request to each
+//!    device's push arriving at a push service on loopback.
+//!
+//! Set `SPARTEX_BENCH_READ_SECS=0`, `SPARTEX_BENCH_SOCKETS=` (empty) or
+//! `SPARTEX_BENCH_PUSH_DEVICES=0` to skip a part.
+
+#[path = "server_load/push.rs"]
+mod push;
 
 use std::fs::File;
 use std::io::{BufRead, BufReader};
@@ -41,7 +49,7 @@ use futures_util::StreamExt;
 use hdrhistogram::Histogram;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use spartex_testkit::demo::ONCALL;
+use spartex_testkit::demo::{MANAGER, ONCALL};
 use spartex_testkit::PASSWORD;
 use tokio::sync::{oneshot, watch, Barrier};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -96,6 +104,8 @@ struct Config {
     read_max_requests: u64,
     sockets: Vec<usize>,
     rounds: usize,
+    push_devices: usize,
+    push_rounds: usize,
 }
 
 impl Config {
@@ -141,7 +151,19 @@ impl Config {
             }
             sockets.push(n);
         }
+        let push_devices: usize = env_or("SPARTEX_BENCH_PUSH_DEVICES", "1000")?
+            .parse()
+            .context("SPARTEX_BENCH_PUSH_DEVICES must be a number")?;
+        let push_rounds: usize = env_or("SPARTEX_BENCH_PUSH_ROUNDS", "10")?
+            .parse()
+            .context("SPARTEX_BENCH_PUSH_ROUNDS must be a number")?;
+        ensure!(
+            (1..=19).contains(&push_rounds),
+            "SPARTEX_BENCH_PUSH_ROUNDS must be 1 to 19 (an agent may have 20 approvals waiting)"
+        );
         Ok(Config {
+            push_devices,
+            push_rounds,
             read_secs,
             read_max_requests,
             sockets,
@@ -249,8 +271,35 @@ async fn run(config: &Config, fd_limit: u64) -> anyhow::Result<()> {
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
 
+    let pushed = if config.push_devices > 0 {
+        println!(
+            "\nPush latency, {} devices…",
+            fmt_int(config.push_devices as u64)
+        );
+        let manager = login_as(&http, &server.base, MANAGER).await?;
+        let result = push::measure(
+            &http,
+            &server.base,
+            &manager,
+            &token,
+            &project_id,
+            config.push_devices,
+            config.push_rounds,
+        )
+        .await?;
+        Some(result)
+    } else {
+        None
+    };
+
     let exited = server.has_exited();
     print_table(read.as_ref(), &fanouts, config.rounds);
+    if let Some(pushed) = &pushed {
+        push::print(pushed);
+        if pushed.missing > 0 {
+            eprintln!("problem: {} pushes never arrived", pushed.missing);
+        }
+    }
     let complaints = server.log_complaints();
     println!("Server log: {} warning or error lines.", complaints.len());
     for line in complaints.iter().take(5) {
@@ -331,6 +380,8 @@ impl ServerProcess {
                 // Every socket comes from 127.0.0.1: lift the per-address cap (512) above them.
                 "--max-connections-per-ip",
                 "1000000",
+                // The bench's push service is on loopback over plain HTTP.
+                "--insecure-push-endpoints",
                 "--database-url",
                 &database_url,
                 "--listen",
@@ -420,9 +471,13 @@ fn rss_mib_of(status_path: &str) -> Option<f64> {
 }
 
 async fn login(http: &reqwest::Client, base: &str) -> anyhow::Result<String> {
+    login_as(http, base, ONCALL).await
+}
+
+async fn login_as(http: &reqwest::Client, base: &str, email: &str) -> anyhow::Result<String> {
     let pair: Value = http
         .post(format!("{base}/api/v1/auth/login"))
-        .json(&json!({ "email": ONCALL, "password": PASSWORD }))
+        .json(&json!({ "email": email, "password": PASSWORD }))
         .send()
         .await
         .context("POST /api/v1/auth/login failed")?

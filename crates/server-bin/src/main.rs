@@ -11,6 +11,8 @@ use spartex_server::clock::SystemClock;
 use spartex_server::config::{Secret, Settings};
 use tracing_subscriber::EnvFilter;
 
+mod push_flags;
+
 /// The reference Spartex server: the v1 contract on SQLite, with an optional demo world.
 #[derive(Debug, Parser)]
 #[command(version, about)]
@@ -77,6 +79,8 @@ struct Cli {
         hide_env_values = true
     )]
     demo_password: Secret,
+    #[command(flatten)]
+    push: push_flags::PushFlags,
     /// Log filter, e.g. `info` or `spartex_server=debug,tower_http=debug`.
     #[arg(long, env = "SPARTEX_LOG", default_value = "info")]
     log: String,
@@ -105,6 +109,7 @@ async fn main() -> anyhow::Result<()> {
     settings.idle_timeout = Duration::from_secs(cli.idle_timeout_s);
     settings.max_connections_per_ip = cli.max_connections_per_ip.max(1);
     settings.max_pending_approvals_per_agent = cli.max_pending_approvals_per_agent.max(1);
+    settings.push = cli.push.settings();
     if settings.idle_timeout <= settings.max_long_poll {
         anyhow::bail!(
             "--idle-timeout-s must be more than {} s, the longest long poll",

@@ -40,6 +40,57 @@ pub struct Settings {
     /// Approvals one agent may have waiting at once; more are refused with 429, so a looping
     /// agent cannot bury the on-call.
     pub max_pending_approvals_per_agent: usize,
+    /// Push to phones: which services the server may send through, and how.
+    pub push: PushSettings,
+}
+
+/// Push services (protocol v1.1). A platform left unconfigured keeps its devices and says so
+/// once at start.
+#[derive(Debug, Clone)]
+pub struct PushSettings {
+    /// Lets Web Push endpoints be plain `http://` and on loopback or private addresses: for
+    /// local tests only, never in production (it opens the server to SSRF).
+    pub insecure_endpoints: bool,
+    /// Who the push services may contact about this server (VAPID `sub`), e.g. `mailto:ops@example.com`.
+    pub contact: String,
+    pub apns: Option<ApnsSettings>,
+    pub fcm: Option<FcmSettings>,
+    /// How long one attempt may take before it counts as failed and is retried.
+    pub send_timeout: Duration,
+}
+
+impl Default for PushSettings {
+    fn default() -> Self {
+        PushSettings {
+            insecure_endpoints: false,
+            contact: "mailto:push@spartex.invalid".into(),
+            apns: None,
+            fcm: None,
+            send_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// APNs with token-based auth: the `.p8` key Apple's developer account gives.
+#[derive(Debug, Clone)]
+pub struct ApnsSettings {
+    pub key_file: std::path::PathBuf,
+    pub key_id: String,
+    pub team_id: String,
+    /// The app's bundle id (`apns-topic`).
+    pub topic: String,
+    /// Replaces `https://api.push.apple.com` (and the sandbox host): for tests against a fake.
+    pub endpoint: Option<String>,
+}
+
+/// FCM HTTP v1 with a Google service account.
+#[derive(Debug, Clone)]
+pub struct FcmSettings {
+    /// The service account's JSON key file (its `project_id`, `client_email`, `private_key`,
+    /// `token_uri`).
+    pub service_account_file: std::path::PathBuf,
+    /// Replaces `https://fcm.googleapis.com`: for tests against a fake.
+    pub endpoint: Option<String>,
 }
 
 impl Settings {
@@ -63,6 +114,7 @@ impl Settings {
             idle_timeout: Duration::from_secs(75),
             max_connections_per_ip: 512,
             max_pending_approvals_per_agent: 20,
+            push: PushSettings::default(),
         }
     }
 }

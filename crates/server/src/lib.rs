@@ -12,6 +12,7 @@ pub mod http;
 pub mod hub;
 pub mod listener;
 pub mod passwords;
+pub mod push;
 pub mod service;
 pub mod state;
 pub mod store;
@@ -34,6 +35,8 @@ use crate::store::StoreError;
 pub enum StartError {
     #[error("could not open the database: {0}")]
     Store(#[from] StoreError),
+    #[error("push is misconfigured: {0}")]
+    Push(String),
     #[error("could not listen on {addr}: {source}. Is another server running there? Pick another with --listen.")]
     Bind {
         addr: SocketAddr,
@@ -47,6 +50,7 @@ pub struct RunningServer {
     pub state: AppState,
     serve: JoinHandle<std::io::Result<()>>,
     sweeper: JoinHandle<()>,
+    pushes: push::PushTasks,
 }
 
 impl RunningServer {
@@ -60,6 +64,7 @@ impl RunningServer {
     pub async fn shutdown(self) {
         self.state.shutdown.send_replace(true);
         let _ = self.sweeper.await;
+        self.pushes.join().await;
         let mut serve = self.serve;
         if tokio::time::timeout(Duration::from_secs(10), &mut serve)
             .await
@@ -94,10 +99,17 @@ pub async fn start(settings: Settings, clock: Arc<dyn Clock>) -> Result<RunningS
         addr: settings.listen,
         source,
     })?;
+    let vapid = push::vapid::stored_key(store.as_ref()).await?;
     let state = AppState::new(store, clock, settings, TokenKeys::new(&secret));
+    let _ = state
+        .pushes
+        .vapid_public_key
+        .set(push::vapid::public_key(&vapid));
+    let senders = push::senders(&state.settings.push, vapid).map_err(StartError::Push)?;
     let (router, _) = http::router(state.clone());
 
     let sweeper = tokio::spawn(service::sweep::run(state.clone()));
+    let pushes = push::spawn(state.clone(), senders);
     let serve = tokio::spawn(listener::serve(
         listener,
         router,
@@ -110,6 +122,7 @@ pub async fn start(settings: Settings, clock: Arc<dyn Clock>) -> Result<RunningS
         state,
         serve,
         sweeper,
+        pushes,
     })
 }
 

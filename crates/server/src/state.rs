@@ -23,6 +23,8 @@ pub struct Inner {
     pub tokens: TokenKeys,
     pub sign_in_throttle: SignInThrottle,
     pub passwords: Passwords,
+    /// Wake-ups and counts shared with the push dispatcher and delivery loop.
+    pub pushes: crate::push::PushRuntime,
     /// Flips to `true` when the server shuts down; sockets and long polls end on it.
     pub shutdown: tokio::sync::watch::Sender<bool>,
 }
@@ -44,6 +46,7 @@ impl AppState {
             tokens,
             sign_in_throttle: SignInThrottle::default(),
             passwords: Passwords::per_core(),
+            pushes: crate::push::PushRuntime::default(),
             shutdown: tokio::sync::watch::channel(false).0,
         }))
     }

@@ -246,6 +246,7 @@ impl Write {
         }
         if let (Some(tenant_id), false) = (&tenant_id, events.is_empty()) {
             state.events.publish(tenant_id, events.clone());
+            state.pushes.planning.notify_one();
         }
         for (agent_id, frame) in agent_pushes {
             state.agents.push(&agent_id, frame);

@@ -85,6 +85,10 @@ impl Api {
         Self::send(self.request(Method::PATCH, path).json(&body)).await
     }
 
+    pub async fn put(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        Self::send(self.request(Method::PUT, path).json(&body)).await
+    }
+
     pub async fn delete(&self, path: &str) -> (StatusCode, Value) {
         Self::send(self.request(Method::DELETE, path)).await
     }

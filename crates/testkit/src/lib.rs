@@ -6,6 +6,9 @@
 //!   starts again on the same address and file, as a server that goes down and comes back.
 //! - [`demo`]: the demo users, projects and the password every one of them has here.
 //! - [`Api`] and [`Socket`]: plain HTTP and WebSocket clients, as a test drives the contract.
+//! - [`webpush_service`]: a Web Push service on loopback that verifies VAPID and decrypts
+//!   each push with the subscriber's keys, as a phone's push service does.
+//! - [`push_fakes`]: fake APNs and FCM on loopback that check what the push senders send.
 //! - [`cargo_bin`]: a binary of this workspace, built if it is stale, for tests that run it as
 //!   a child process; [`procs`]: the process tree under a pid, to end or measure it.
 //!
@@ -15,9 +18,11 @@ mod api;
 mod bin;
 pub mod demo;
 pub mod procs;
+pub mod push_fakes;
 mod server;
 mod socket;
 mod wait;
+pub mod webpush_service;
 
 pub use api::Api;
 pub use bin::cargo_bin;

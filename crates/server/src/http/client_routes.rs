@@ -7,9 +7,9 @@ use axum::Json;
 use serde::Deserialize;
 use spartex_api::{
     Agent, Approval, CreateAgentRequest, CreateProjectRequest, CreatedAgent, DecisionRequest,
-    Device, ErrorBody, Health, LoginRequest, LogoutRequest, Me, Message, PostMessageRequest,
-    Project, ProjectDetail, ProjectMetrics, RefreshRequest, RegisterDeviceRequest, Stop,
-    StopRequest, SyncPage, Task, TokenPair, UpdateProjectRequest,
+    ErrorBody, Health, LoginRequest, LogoutRequest, Me, Message, PostMessageRequest, Project,
+    ProjectDetail, ProjectMetrics, RefreshRequest, Stop, StopRequest, SyncPage, Task, TokenPair,
+    UpdateProjectRequest,
 };
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -24,7 +24,7 @@ use super::{read, read_all};
 use crate::auth::UserPrincipal;
 use crate::error::{ApiError, ApiResult};
 use crate::service::stops::StopTarget;
-use crate::service::{approvals, devices, messages, projects, sessions, stops};
+use crate::service::{approvals, messages, projects, sessions, stops};
 use crate::state::AppState;
 use crate::store::{DocFilter, DocKind};
 use crate::write::{mutate, Answer, Reply};
@@ -50,8 +50,6 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(list_stops))
         .routes(routes!(get_stop))
         .routes(routes!(sync))
-        .routes(routes!(register_device))
-        .routes(routes!(delete_device))
 }
 
 #[utoipa::path(get, path = "/healthz", tag = "sync", responses((status = 200, body = Health)))]
@@ -551,42 +549,8 @@ async fn sync(
     }))
 }
 
-/// Registers a push token for this user (the same token twice is one device).
-#[utoipa::path(post, path = "/api/v1/devices", tag = "devices", request_body = RegisterDeviceRequest,
-    params(IdempotencyKey), security(("bearer" = [])),
-    responses((status = 201, body = Device), SignedIn, JsonBody, Idempotent, Invalid))]
-async fn register_device(
-    State(state): State<AppState>,
-    user: UserPrincipal,
-    mutation: Mutation,
-    ApiJson(req): ApiJson<RegisterDeviceRequest>,
-) -> ApiResult<Answer> {
-    let scope = mutation.scope(&user.tenant_id, &user.user_id);
-    mutate(&state, scope, async |w| {
-        devices::register(w, &user, req).await.map(Reply::created)
-    })
-    .await
-}
-
-/// Unregisters one of the caller's own devices.
-#[utoipa::path(delete, path = "/api/v1/devices/{id}", tag = "devices", params(IdPath, IdempotencyKey),
-    security(("bearer" = [])), responses((status = 200, body = Deleted), SignedIn, Idempotent, NotFound))]
-async fn delete_device(
-    State(state): State<AppState>,
-    user: UserPrincipal,
-    Path(id): Path<String>,
-    mutation: Mutation,
-) -> ApiResult<Answer> {
-    let scope = mutation.scope(&user.tenant_id, &user.user_id);
-    mutate(&state, scope, async |w| {
-        devices::unregister(w, &user, &id).await?;
-        Ok(Reply::ok(Deleted { deleted: id }))
-    })
-    .await
-}
-
 /// What `DELETE` answers: the id that is gone.
 #[derive(Debug, serde::Serialize, ToSchema)]
-struct Deleted {
-    deleted: String,
+pub(super) struct Deleted {
+    pub(super) deleted: String,
 }

@@ -8,6 +8,7 @@ mod doc;
 mod event_stream;
 mod extract;
 mod openapi;
+mod push_routes;
 mod socket;
 
 use axum::body::Body;
@@ -50,6 +51,7 @@ pub fn router(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
     let max_body = state.settings.max_body_bytes;
     let (routes, api) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .merge(client_routes::routes())
+        .merge(push_routes::routes())
         .merge(agent_routes::routes())
         .merge(event_stream::routes())
         .split_for_parts();

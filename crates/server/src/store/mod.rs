@@ -6,13 +6,16 @@
 #[cfg(test)]
 pub(crate) mod conformance;
 mod documents;
+pub mod push;
 mod sqlite;
+mod sqlite_push;
 
 use async_trait::async_trait;
 use serde_json::Value;
-use spartex_api::{Event, EventKind, MetricsBucket, Tenant, User};
+use spartex_api::{Device, Event, EventKind, MetricsBucket, Tenant, User};
 
 pub use documents::{decode_all, decode_one, DocKind, Document, Resource, Versioned};
+pub use push::{NewDevice, PushStore};
 pub use sqlite::{SqliteStore, WAL_RESTART_FRAMES};
 
 /// A failure of the database itself; the services turn it into a 5xx without its text.
@@ -215,6 +218,18 @@ pub trait Store: Send + Sync + 'static {
     /// Moves committed writes into the main database file off the commit path, and empties
     /// the WAL when the database is idle. A failure is logged once until one succeeds again.
     async fn checkpoint(&self) -> StoreResult<Checkpoint>;
+
+    /// The user's own devices, oldest first.
+    async fn devices(&self, tenant_id: &str, user_id: &str) -> StoreResult<Vec<Device>>;
+    /// The user's notification settings as saved (JSON), if any.
+    async fn notification_settings(
+        &self,
+        tenant_id: &str,
+        user_id: &str,
+    ) -> StoreResult<Option<String>>;
+
+    /// What the push dispatcher reads and writes.
+    fn push(&self) -> &dyn PushStore;
 }
 
 /// One write transaction: every change and its events commit together or not at all.
@@ -286,19 +301,27 @@ pub trait WriteTx: Send {
     ) -> StoreResult<()>;
 
     async fn insert_cost(&mut self, tenant_id: &str, cost: &NewCost<'_>) -> StoreResult<()>;
+    /// Registers a device; the same address again is the same device. Answers the device and
+    /// whether it is new.
     async fn insert_device(
         &mut self,
         tenant_id: &str,
         user_id: &str,
-        device: &spartex_api::Device,
-        push_token: &str,
-    ) -> StoreResult<spartex_api::Device>;
+        device: &NewDevice<'_>,
+    ) -> StoreResult<(Device, bool)>;
     async fn delete_device(
         &mut self,
         tenant_id: &str,
         user_id: &str,
         device_id: &str,
     ) -> StoreResult<bool>;
+
+    async fn put_notification_settings(
+        &mut self,
+        tenant_id: &str,
+        user_id: &str,
+        data: &str,
+    ) -> StoreResult<()>;
 
     async fn setting(&mut self, key: &str) -> StoreResult<Option<String>>;
     async fn put_setting(&mut self, key: &str, value: &str) -> StoreResult<()>;

@@ -16,6 +16,8 @@ use spartex_api::{Device, Event, EventKind, MetricsBucket, Tenant, User};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool, Transaction};
 
+use super::push::PushStore;
+use super::{sqlite_push, NewDevice};
 use super::{
     Checkpoint, DocFilter, DocKind, Document, LogBounds, NewCost, RefreshTokenRow, Store,
     StoreError, StoreResult, StoredResponse, UserCredentials, WriteScope, WriteTurn, WriteTx,
@@ -50,6 +52,23 @@ const WAL_SIZE_LIMIT_BYTES: i64 = 64 * 1024 * 1024;
 pub const WAL_RESTART_FRAMES: i64 = 4096;
 
 impl SqliteStore {
+    pub(super) fn reader(&self) -> &SqlitePool {
+        &self.reader
+    }
+
+    /// A write transaction of the store's own (push bookkeeping), in turn with the others.
+    pub(super) async fn begin_own_write(
+        &self,
+    ) -> StoreResult<(
+        tokio::sync::OwnedMutexGuard<()>,
+        Transaction<'static, Sqlite>,
+    )> {
+        let turn = self.turn.clone().lock_owned().await;
+        let tx = self.writer.begin_with(BEGIN_WRITE).await?;
+        self.commits.fetch_add(1, Ordering::Relaxed);
+        Ok((turn, tx))
+    }
+
     pub async fn open(database_url: &str) -> StoreResult<Self> {
         let options = SqliteConnectOptions::from_str(database_url)?
             .create_if_missing(true)
@@ -378,6 +397,24 @@ impl Store for SqliteStore {
         Ok(tokens)
     }
 
+    async fn devices(&self, tenant_id: &str, user_id: &str) -> StoreResult<Vec<Device>> {
+        let mut conn = self.reader.acquire().await?;
+        sqlite_push::devices(&mut conn, tenant_id, user_id).await
+    }
+
+    async fn notification_settings(
+        &self,
+        tenant_id: &str,
+        user_id: &str,
+    ) -> StoreResult<Option<String>> {
+        let mut conn = self.reader.acquire().await?;
+        sqlite_push::notification_settings(&mut conn, tenant_id, user_id).await
+    }
+
+    fn push(&self) -> &dyn PushStore {
+        self
+    }
+
     async fn checkpoint(&self) -> StoreResult<Checkpoint> {
         let result = self.checkpoint_now().await;
         match &result {
@@ -693,36 +730,9 @@ impl WriteTx for SqliteTx {
         &mut self,
         tenant_id: &str,
         user_id: &str,
-        device: &Device,
-        push_token: &str,
-    ) -> StoreResult<Device> {
-        let existing: Option<(String, String)> = sqlx::query_as(
-            "SELECT id, created_at FROM devices WHERE user_id = ? AND push_token = ?",
-        )
-        .bind(user_id)
-        .bind(push_token)
-        .fetch_optional(&mut *self.tx)
-        .await?;
-        if let Some((id, created_at)) = existing {
-            let created_at = DateTime::parse_from_rfc3339(&created_at)
-                .map(|t| t.with_timezone(&Utc))
-                .unwrap_or(device.created_at);
-            return Ok(Device {
-                id,
-                platform: device.platform,
-                created_at,
-            });
-        }
-        sqlx::query("INSERT INTO devices (id, tenant_id, user_id, platform, push_token, created_at) VALUES (?, ?, ?, ?, ?, ?)")
-            .bind(&device.id)
-            .bind(tenant_id)
-            .bind(user_id)
-            .bind(device.platform.as_str())
-            .bind(push_token)
-            .bind(device.created_at.to_rfc3339())
-            .execute(&mut *self.tx)
-            .await?;
-        Ok(device.clone())
+        device: &NewDevice<'_>,
+    ) -> StoreResult<(Device, bool)> {
+        sqlite_push::insert_device(&mut self.tx, tenant_id, user_id, device).await
     }
 
     async fn delete_device(
@@ -731,16 +741,16 @@ impl WriteTx for SqliteTx {
         user_id: &str,
         device_id: &str,
     ) -> StoreResult<bool> {
-        Ok(
-            sqlx::query("DELETE FROM devices WHERE tenant_id = ? AND user_id = ? AND id = ?")
-                .bind(tenant_id)
-                .bind(user_id)
-                .bind(device_id)
-                .execute(&mut *self.tx)
-                .await?
-                .rows_affected()
-                > 0,
-        )
+        sqlite_push::delete_device(&mut self.tx, tenant_id, user_id, device_id).await
+    }
+
+    async fn put_notification_settings(
+        &mut self,
+        tenant_id: &str,
+        user_id: &str,
+        data: &str,
+    ) -> StoreResult<()> {
+        sqlite_push::put_notification_settings(&mut self.tx, tenant_id, user_id, data).await
     }
 
     async fn setting(&mut self, key: &str) -> StoreResult<Option<String>> {

@@ -10,6 +10,7 @@ mod error_bodies;
 mod events;
 mod idempotency;
 mod openapi;
+mod push;
 mod roles;
 mod sessions;
 mod stops;

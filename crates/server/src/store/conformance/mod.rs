@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
 use serde_json::{json, Value};
-use spartex_api::{Device, EventKind, Platform, Role, Tenant, User};
+use spartex_api::{EventKind, Role, Tenant, User};
 
 use super::{
     DocFilter, DocKind, Document, LogBounds, NewCost, Store, StoreError, StoredResponse,
@@ -43,7 +43,9 @@ macro_rules! store_conformance {
             sessions_and_refresh_tokens_live_and_end,
             agent_tokens_name_their_tenant_and_agent,
             costs_add_up_per_bucket_and_agent,
-            devices_register_once_per_push_token,
+            devices_register_once_per_address,
+            the_push_cursor_moves_only_from_where_it_was,
+            a_newer_push_replaces_a_queued_one_and_settles_only_itself,
             settings_are_kept_and_replaced,
             due_documents_come_from_every_tenant_in_deadline_order,
             pruning_events_raises_the_floor,
@@ -64,10 +66,12 @@ pub(crate) use store_conformance;
 
 mod documents;
 mod principals;
+mod push;
 mod writes;
 
 pub use documents::*;
 pub use principals::*;
+pub use push::*;
 pub use writes::*;
 
 const T1: &str = "ten_one";

@@ -1,5 +1,5 @@
 //! Stories of what the server keeps for people and agents: idempotency answers, sessions and
-//! refresh tokens, agent tokens, costs, devices and settings.
+//! refresh tokens, agent tokens, costs and settings.
 
 use super::*;
 
@@ -242,54 +242,6 @@ pub async fn costs_add_up_per_bucket_and_agent(store: Arc<dyn Store>) {
         .await
         .expect("read")
         .is_empty());
-}
-
-pub async fn devices_register_once_per_push_token(store: Arc<dyn Store>) {
-    two_tenants(store.as_ref()).await;
-    let device = Device {
-        id: "dev_1".into(),
-        platform: Platform::Ios,
-        created_at: at(0),
-    };
-    let mut tx = begin(store.as_ref(), WriteScope::Tenant(T1)).await;
-    let stored = tx
-        .insert_device(T1, "usr_one", &device, "push-1")
-        .await
-        .expect("registered");
-    assert_eq!(stored, device);
-    let again = tx
-        .insert_device(
-            T1,
-            "usr_one",
-            &Device {
-                id: "dev_2".into(),
-                platform: Platform::Ios,
-                created_at: at(60),
-            },
-            "push-1",
-        )
-        .await
-        .expect("registered again");
-    assert_eq!(
-        (again.id.as_str(), again.created_at),
-        ("dev_1", at(0)),
-        "the same push token is the same device"
-    );
-    commit(tx).await;
-
-    let mut tx = begin(store.as_ref(), WriteScope::Tenant(T2)).await;
-    assert!(
-        !tx.delete_device(T2, "usr_two", "dev_1").await.expect("ran"),
-        "another user's device is not theirs to delete"
-    );
-    drop(tx);
-    let mut tx = begin(store.as_ref(), WriteScope::Tenant(T1)).await;
-    assert!(tx
-        .delete_device(T1, "usr_one", "dev_1")
-        .await
-        .expect("deleted"));
-    assert!(!tx.delete_device(T1, "usr_one", "dev_1").await.expect("ran"));
-    commit(tx).await;
 }
 
 pub async fn settings_are_kept_and_replaced(store: Arc<dyn Store>) {

@@ -1,0 +1,196 @@
+//! Sends queued pushes to their push services: many at once, each with a deadline, with at
+//! most a few in flight per tenant, so one slow or hung push service (or one tenant with many
+//! devices) never holds up another tenant's pushes. Failures are retried with backoff while
+//! the push is still of use; a device its push service calls gone is removed.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use spartex_api::{Platform, RegisterDeviceRequest};
+use tokio::task::JoinSet;
+
+use super::plan::QueuedMessage;
+use super::sender::{PushMessage, PushSender, Sent};
+use crate::state::AppState;
+use crate::store::push::{PushOutcome, QueuedPush};
+
+/// Attempts in flight at once, all tenants together.
+const MAX_IN_FLIGHT: usize = 256;
+/// Attempts in flight for one tenant: the rest of its queue waits its turn.
+const MAX_IN_FLIGHT_PER_TENANT: usize = 32;
+/// How many due pushes one look at the queue takes.
+const BATCH: i64 = 512;
+/// The longest the loop sleeps without looking at the queue (a wake-up can be missed when
+/// a push is queued by another instance, or the clock is moved in a test).
+const IDLE_LOOK: Duration = Duration::from_millis(500);
+
+/// The sender of each platform.
+pub struct Senders {
+    pub webpush: Arc<dyn PushSender>,
+    pub apns: Arc<dyn PushSender>,
+    pub fcm: Arc<dyn PushSender>,
+}
+
+impl Senders {
+    fn of(&self, platform: Platform) -> Arc<dyn PushSender> {
+        match platform {
+            Platform::Webpush => self.webpush.clone(),
+            Platform::Apns => self.apns.clone(),
+            Platform::Fcm => self.fcm.clone(),
+        }
+    }
+}
+
+/// The wait before attempt `attempts + 1`: 1 s, 2 s, 4 s … at most 5 minutes.
+pub fn backoff(attempts: i64) -> Duration {
+    let exponent = u32::try_from(attempts.clamp(0, 9)).unwrap_or(9);
+    Duration::from_secs(2u64.pow(exponent)).min(Duration::from_secs(300))
+}
+
+/// Runs until the server stops.
+pub async fn run(state: AppState, senders: Arc<Senders>) {
+    let mut in_flight: HashSet<i64> = HashSet::new();
+    let mut per_tenant: HashMap<String, usize> = HashMap::new();
+    let mut attempts: JoinSet<(QueuedPush, Sent)> = JoinSet::new();
+    let stopping = state.stopping();
+    tokio::pin!(stopping);
+    loop {
+        let now_ms = state.now().timestamp_millis();
+        match state.store.push().due(now_ms, BATCH).await {
+            Ok(due) => {
+                for push in due {
+                    if attempts.len() >= MAX_IN_FLIGHT {
+                        break;
+                    }
+                    let tenant_load = per_tenant.get(&push.tenant_id).copied().unwrap_or(0);
+                    if in_flight.contains(&push.id) || tenant_load >= MAX_IN_FLIGHT_PER_TENANT {
+                        continue;
+                    }
+                    if push.expires_at_ms <= now_ms {
+                        settle(&state, &push, PushOutcome::Expired).await;
+                        continue;
+                    }
+                    in_flight.insert(push.id);
+                    *per_tenant.entry(push.tenant_id.clone()).or_default() += 1;
+                    let sender = senders.of(push.platform);
+                    let timeout = state.settings.push.send_timeout;
+                    attempts.spawn(async move {
+                        let sent = attempt(sender.as_ref(), &push, now_ms, timeout).await;
+                        (push, sent)
+                    });
+                }
+            }
+            Err(error) => tracing::warn!(%error, "could not read the push queue; retrying"),
+        }
+        tokio::select! {
+            Some(done) = attempts.join_next(), if !attempts.is_empty() => {
+                if let Ok((push, sent)) = done {
+                    in_flight.remove(&push.id);
+                    if let Some(load) = per_tenant.get_mut(&push.tenant_id) {
+                        *load = load.saturating_sub(1);
+                    }
+                    let outcome = outcome(&state, &push, sent);
+                    settle(&state, &push, outcome).await;
+                }
+            }
+            () = state.pushes.delivery.notified() => {}
+            () = tokio::time::sleep(IDLE_LOOK) => {}
+            () = &mut stopping => break,
+        }
+    }
+    attempts.shutdown().await;
+}
+
+async fn attempt(
+    sender: &dyn PushSender,
+    push: &QueuedPush,
+    now_ms: i64,
+    timeout: Duration,
+) -> Sent {
+    let device: RegisterDeviceRequest = match serde_json::from_str(&push.registration) {
+        Ok(device) => device,
+        Err(error) => return Sent::Refused(format!("the stored registration is damaged: {error}")),
+    };
+    let queued: QueuedMessage = match serde_json::from_str(&push.payload) {
+        Ok(queued) => queued,
+        Err(error) => return Sent::Refused(format!("the queued push is damaged: {error}")),
+    };
+    let ttl_ms = u64::try_from(push.expires_at_ms - now_ms).unwrap_or(0);
+    let message = PushMessage {
+        payload: serde_json::to_string(&queued.payload).unwrap_or_default(),
+        kind: queued.payload.kind,
+        collapse_key: push.collapse_key.clone(),
+        urgent: push.urgent,
+        ttl: Duration::from_millis(ttl_ms).max(Duration::from_secs(1)),
+        title: queued.payload.title.clone(),
+        body: queued.body,
+        risk: queued.payload.risk,
+    };
+    // The senders set their own deadlines; this one also catches a sender that forgets.
+    match tokio::time::timeout(
+        timeout + Duration::from_secs(1),
+        sender.send(&device, &message),
+    )
+    .await
+    {
+        Ok(sent) => sent,
+        Err(_) => Sent::Retry {
+            error: format!(
+                "the push service did not answer within {} s",
+                timeout.as_secs()
+            ),
+            after: None,
+        },
+    }
+}
+
+fn outcome(state: &AppState, push: &QueuedPush, sent: Sent) -> PushOutcome {
+    let now_ms = state.now().timestamp_millis();
+    match sent {
+        Sent::Accepted => {
+            state.pushes.counts.delivered(now_ms - push.committed_at_ms);
+            PushOutcome::Sent
+        }
+        Sent::Gone(error) => {
+            tracing::info!(device = %push.device_id, %error, "push service says the device is gone; removing it");
+            PushOutcome::Gone { error }
+        }
+        Sent::Retry { error, after } => {
+            let wait = after
+                .unwrap_or_else(|| backoff(push.attempts))
+                .max(backoff(push.attempts));
+            let wait_ms = i64::try_from(wait.as_millis()).unwrap_or(i64::MAX / 2);
+            tracing::debug!(device = %push.device_id, %error, attempts = push.attempts + 1, "push failed; retrying");
+            PushOutcome::Retry {
+                error,
+                next_attempt_at_ms: now_ms.saturating_add(wait_ms),
+            }
+        }
+        Sent::Refused(error) => {
+            tracing::warn!(device = %push.device_id, %error, "push refused; dropping it");
+            PushOutcome::Dropped { error }
+        }
+    }
+}
+
+async fn settle(state: &AppState, push: &QueuedPush, outcome: PushOutcome) {
+    state.pushes.counts.count(&outcome);
+    let now_ms = state.now().timestamp_millis();
+    if let Err(error) = state.store.push().settle(push, &outcome, now_ms).await {
+        tracing::warn!(%error, "could not record a push attempt; it will be tried again");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_five_minutes() {
+        assert_eq!(backoff(0), Duration::from_secs(1));
+        assert_eq!(backoff(3), Duration::from_secs(8));
+        assert_eq!(backoff(50), Duration::from_secs(300));
+        assert_eq!(backoff(-1), Duration::from_secs(1));
+    }
+}

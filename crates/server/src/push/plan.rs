@@ -1,0 +1,318 @@
+//! What to push for a run of one tenant's events: the same notification policy the desktop
+//! applies (`spartex-policy`), judged for each device's user, their role and settings, at
+//! their local time. Pure: the store reads and writes are the dispatcher's.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Duration, Utc};
+use spartex_api::{
+    Agent, Approval, ApprovalStatus, BudgetState, Event, EventPayload, NotificationPrefs, PushKind,
+    PushPayload, Role, Stop,
+};
+use spartex_policy::{select_named, Notification, NotificationKind, Transition};
+
+use crate::store::push::{NewPush, PushTarget};
+
+/// A non-approval push older than this is news no longer worth waking a phone for.
+const NEWS_LIFETIME: Duration = Duration::hours(1);
+/// How long a resolution is worth delivering: a phone offline for a day still takes the
+/// request down when it comes back.
+const RESOLUTION_LIFETIME: Duration = Duration::hours(24);
+
+/// What a queued push carries: the payload every service gets, and the notification's body
+/// for the services that show it without the app (APNs, FCM).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct QueuedMessage {
+    pub payload: PushPayload,
+    pub body: String,
+}
+
+/// A device's user as the policy needs them.
+#[derive(Debug, Clone)]
+pub struct Recipient {
+    pub device_id: String,
+    pub role: Role,
+    pub prefs: NotificationPrefs,
+    pub time_zone: chrono_tz::Tz,
+}
+
+impl Recipient {
+    /// Damaged or absent settings fall back to the defaults (everything on), never to silence.
+    pub fn from_target(target: &PushTarget) -> Self {
+        let prefs: NotificationPrefs = target
+            .settings
+            .as_deref()
+            .and_then(|json| serde_json::from_str(json).ok())
+            .unwrap_or_default();
+        let time_zone = prefs
+            .time_zone
+            .as_deref()
+            .and_then(|zone| zone.parse().ok())
+            .unwrap_or(chrono_tz::UTC);
+        Recipient {
+            device_id: target.device_id.clone(),
+            role: target.role,
+            prefs,
+            time_zone,
+        }
+    }
+
+    /// Only those who may act are pushed to: viewers get nothing that asks them to act.
+    fn may_act(&self) -> bool {
+        self.role.at_least(Role::Oncall)
+    }
+
+    fn notification(
+        &self,
+        transition: &Transition<'_>,
+        now: DateTime<Utc>,
+        project_name: &dyn Fn(&str) -> Option<String>,
+    ) -> Option<Notification> {
+        let local = now.with_timezone(&self.time_zone).time();
+        select_named(transition, &self.prefs, self.role, local, project_name)
+    }
+}
+
+/// The push-relevant state of a resource, as the dispatcher remembers it between events.
+pub fn state_of(payload: &EventPayload) -> Option<(&str, String)> {
+    match payload {
+        EventPayload::Approval(a) => Some((&a.id, a.status.as_str().to_owned())),
+        EventPayload::Agent(a) => Some((&a.id, a.status.as_str().to_owned())),
+        EventPayload::Stop(s) => Some((&s.id, s.status.as_str().to_owned())),
+        EventPayload::Project(p) => Some((&p.id, p.budget_state().as_str().to_owned())),
+        _ => None,
+    }
+}
+
+/// Plans one tenant's run of events.
+pub struct Planner<'a> {
+    pub tenant_id: &'a str,
+    pub now: DateTime<Utc>,
+    pub recipients: &'a [Recipient],
+    pub project_names: &'a HashMap<String, String>,
+    /// Remembered states by resource id; updated as events are planned.
+    pub states: HashMap<String, String>,
+    pub pushes: Vec<NewPush>,
+}
+
+impl Planner<'_> {
+    pub fn plan(&mut self, event: &Event) {
+        let Ok(payload) = event.payload() else {
+            return;
+        };
+        let Some((id, state)) = state_of(&payload) else {
+            return;
+        };
+        let was = self.states.insert(id.to_owned(), state.clone());
+        if was.as_deref() == Some(state.as_str()) {
+            return;
+        }
+        let at = event.at;
+        match &payload {
+            EventPayload::Approval(after) => self.approval(was.as_deref(), after, event.seq, at),
+            EventPayload::Agent(after) => {
+                let before = was.and_then(|s| s.parse().ok()).map(|status| Agent {
+                    status,
+                    ..after.clone()
+                });
+                let transition = Transition::Agent {
+                    before: before.as_ref(),
+                    after,
+                };
+                self.news(&transition, event.seq, at, Some(&after.project_id), None);
+            }
+            EventPayload::Stop(after) => {
+                let before = was.and_then(|s| s.parse().ok()).map(|status| Stop {
+                    status,
+                    ..after.clone()
+                });
+                let transition = Transition::Stop {
+                    before: before.as_ref(),
+                    after,
+                };
+                self.news(
+                    &transition,
+                    event.seq,
+                    at,
+                    after.project_id.as_deref(),
+                    None,
+                );
+            }
+            EventPayload::Project(after) => {
+                if let Some(was) = was.and_then(|s| s.parse::<BudgetState>().ok()) {
+                    let transition = Transition::Budget { was, after };
+                    self.news(&transition, event.seq, at, Some(&after.id), None);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn name(&self) -> impl Fn(&str) -> Option<String> + '_ {
+        |id: &str| self.project_names.get(id).cloned()
+    }
+
+    fn approval(&mut self, was: Option<&str>, after: &Approval, seq: i64, at: DateTime<Utc>) {
+        let was_pending = was == Some(ApprovalStatus::Pending.as_str());
+        if after.status == ApprovalStatus::Pending && !was_pending {
+            if after.expires_at <= self.now {
+                return;
+            }
+            let transition = Transition::Approval {
+                before: None,
+                after,
+            };
+            self.news(
+                &transition,
+                seq,
+                at,
+                Some(&after.project_id),
+                Some(after.expires_at),
+            );
+        } else if after.status != ApprovalStatus::Pending && was_pending {
+            // The resolution goes where the request went: to whoever the request would be
+            // shown to now, under the same collapse key, so it takes the request down.
+            let as_requested = Approval {
+                status: ApprovalStatus::Pending,
+                ..after.clone()
+            };
+            let transition = Transition::Approval {
+                before: None,
+                after: &as_requested,
+            };
+            let expires = at + RESOLUTION_LIFETIME;
+            for recipient in self.recipients.iter().filter(|r| r.may_act()) {
+                if recipient
+                    .notification(&transition, self.now, &self.name())
+                    .is_none()
+                {
+                    continue;
+                }
+                let payload = PushPayload {
+                    v: PushPayload::VERSION,
+                    kind: PushKind::ApprovalResolved,
+                    tenant_id: self.tenant_id.to_owned(),
+                    approval_id: Some(after.id.clone()),
+                    project_id: Some(after.project_id.clone()),
+                    project_name: self.project_names.get(&after.project_id).cloned(),
+                    title: after.title.clone(),
+                    risk: Some(after.risk),
+                    expires_at: Some(after.expires_at),
+                    status: Some(after.status.as_str().to_owned()),
+                    seq,
+                };
+                let body = resolution_sentence(after);
+                self.enqueue(
+                    &recipient.device_id.clone(),
+                    payload,
+                    body,
+                    false,
+                    expires,
+                    at,
+                );
+            }
+        }
+    }
+
+    /// Pushes what the policy would show each recipient for this transition.
+    fn news(
+        &mut self,
+        transition: &Transition<'_>,
+        seq: i64,
+        at: DateTime<Utc>,
+        project_id: Option<&str>,
+        approval_expires: Option<DateTime<Utc>>,
+    ) {
+        let expires = approval_expires.unwrap_or(at + NEWS_LIFETIME);
+        if expires <= self.now {
+            return;
+        }
+        let mut planned: Vec<(String, PushPayload, String, bool)> = Vec::new();
+        for recipient in self.recipients.iter().filter(|r| r.may_act()) {
+            let Some(notification) = recipient.notification(transition, self.now, &self.name())
+            else {
+                continue;
+            };
+            let (title, risk) = match transition {
+                Transition::Approval { after, .. } => (after.title.clone(), Some(after.risk)),
+                _ => (notification.title.clone(), None),
+            };
+            let payload = PushPayload {
+                v: PushPayload::VERSION,
+                kind: push_kind(notification.kind),
+                tenant_id: self.tenant_id.to_owned(),
+                approval_id: notification.approval_id.clone(),
+                project_id: project_id.map(str::to_owned),
+                project_name: project_id.and_then(|id| self.project_names.get(id).cloned()),
+                title,
+                risk,
+                expires_at: approval_expires,
+                status: None,
+                seq,
+            };
+            let urgent = payload.urgent();
+            planned.push((
+                recipient.device_id.clone(),
+                payload,
+                notification.body,
+                urgent,
+            ));
+        }
+        for (device_id, payload, body, urgent) in planned {
+            self.enqueue(&device_id, payload, body, urgent, expires, at);
+        }
+    }
+
+    fn enqueue(
+        &mut self,
+        device_id: &str,
+        payload: PushPayload,
+        body: String,
+        urgent: bool,
+        expires: DateTime<Utc>,
+        committed: DateTime<Utc>,
+    ) {
+        let collapse_key = payload.collapse_key();
+        let message = QueuedMessage { payload, body };
+        let Ok(json) = serde_json::to_string(&message) else {
+            return;
+        };
+        self.pushes.push(NewPush {
+            device_id: device_id.to_owned(),
+            collapse_key,
+            payload: json,
+            urgent,
+            expires_at_ms: expires.timestamp_millis(),
+            committed_at_ms: committed.timestamp_millis(),
+        });
+    }
+}
+
+fn push_kind(kind: NotificationKind) -> PushKind {
+    match kind {
+        NotificationKind::ApprovalRequested => PushKind::ApprovalRequested,
+        NotificationKind::AgentError => PushKind::AgentError,
+        NotificationKind::StopCompleted => PushKind::StopCompleted,
+        NotificationKind::StopPartial => PushKind::StopPartial,
+        NotificationKind::BudgetWarning => PushKind::BudgetWarning,
+        NotificationKind::BudgetExceeded => PushKind::BudgetExceeded,
+    }
+}
+
+fn resolution_sentence(approval: &Approval) -> String {
+    let who = approval
+        .decided_by
+        .as_ref()
+        .map(|d| d.name.clone())
+        .unwrap_or_else(|| "someone".into());
+    match approval.status {
+        ApprovalStatus::Approved => format!("Approved by {who}"),
+        ApprovalStatus::Rejected => format!("Rejected by {who}"),
+        ApprovalStatus::Expired => "Expired before anyone decided".into(),
+        _ => "No longer waiting for a decision".into(),
+    }
+}
+
+#[cfg(test)]
+#[path = "plan_tests.rs"]
+mod tests;

@@ -1,0 +1,198 @@
+use std::collections::{BTreeSet, HashMap};
+
+use chrono::{NaiveTime, TimeZone, Utc};
+use serde_json::{json, Value};
+use spartex_api::{Event, NotificationPrefs, QuietHours, Role};
+
+use super::{Planner, QueuedMessage, Recipient};
+
+fn now() -> chrono::DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 12, 2, 12, 0, 0)
+        .single()
+        .expect("a time")
+}
+
+fn event(seq: i64, kind: &str, data: Value) -> Event {
+    serde_json::from_value(json!({
+        "seq": seq, "type": kind, "at": now(), "project_id": "prj_1", "data": data
+    }))
+    .expect("an event")
+}
+
+fn approval(status: &str, risk: &str) -> Value {
+    json!({
+        "id": "apr_1", "project_id": "prj_1", "agent_id": "agt_1", "task_id": null,
+        "kind": "publish_ad", "title": "Publish the hero ad", "summary": "secret summary",
+        "payload": {"budget": 1}, "preview": null, "risk": risk, "status": status,
+        "created_at": now(), "expires_at": now() + chrono::Duration::minutes(10),
+        "on_expiry": "reject", "decided_by": null, "decided_at": null, "comment": null,
+        "version": 1
+    })
+}
+
+fn recipient(device: &str, role: Role, prefs: NotificationPrefs) -> Recipient {
+    let time_zone = prefs
+        .time_zone
+        .as_deref()
+        .and_then(|z| z.parse().ok())
+        .unwrap_or(chrono_tz::UTC);
+    Recipient {
+        device_id: device.into(),
+        role,
+        prefs,
+        time_zone,
+    }
+}
+
+fn plan(
+    recipients: &[Recipient],
+    states: HashMap<String, String>,
+    events: &[Event],
+) -> Vec<(String, QueuedMessage)> {
+    let names = HashMap::from([("prj_1".to_owned(), "Spring Sale".to_owned())]);
+    let mut planner = Planner {
+        tenant_id: "ten_1",
+        now: now(),
+        recipients,
+        project_names: &names,
+        states,
+        pushes: Vec::new(),
+    };
+    for event in events {
+        planner.plan(event);
+    }
+    planner
+        .pushes
+        .into_iter()
+        .map(|p| {
+            (
+                p.device_id,
+                serde_json::from_str(&p.payload).expect("a queued message"),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_new_approval_goes_to_those_who_may_act_and_never_to_a_viewer() {
+    let recipients = [
+        recipient("phone-oncall", Role::Oncall, NotificationPrefs::default()),
+        recipient("phone-viewer", Role::Viewer, NotificationPrefs::default()),
+    ];
+    let pushes = plan(
+        &recipients,
+        HashMap::new(),
+        &[event(7, "approval.upserted", approval("pending", "high"))],
+    );
+    assert_eq!(pushes.len(), 1);
+    let (device, message) = &pushes[0];
+    assert_eq!(device, "phone-oncall");
+    assert_eq!(message.payload.project_name.as_deref(), Some("Spring Sale"));
+    assert_eq!(message.payload.seq, 7);
+    let json = serde_json::to_string(&message.payload).expect("json");
+    assert!(
+        !json.contains("secret summary") && !json.contains("budget"),
+        "{json}"
+    );
+}
+
+#[test]
+fn a_resolution_is_pushed_only_for_a_request_that_was_seen_pending() {
+    let recipients = [recipient(
+        "phone",
+        Role::Manager,
+        NotificationPrefs::default(),
+    )];
+    let seen_pending = HashMap::from([("apr_1".to_owned(), "pending".to_owned())]);
+    let pushes = plan(
+        &recipients,
+        seen_pending,
+        &[event(8, "approval.upserted", approval("approved", "high"))],
+    );
+    assert_eq!(pushes.len(), 1);
+    assert_eq!(
+        pushes[0].1.payload.kind,
+        spartex_api::PushKind::ApprovalResolved
+    );
+    assert!(!pushes[0].1.payload.urgent(), "a resolution never rings");
+
+    let never_seen = plan(
+        &recipients,
+        HashMap::new(),
+        &[event(8, "approval.upserted", approval("approved", "high"))],
+    );
+    assert!(never_seen.is_empty());
+}
+
+#[test]
+fn the_same_state_twice_is_pushed_once() {
+    let recipients = [recipient(
+        "phone",
+        Role::Oncall,
+        NotificationPrefs::default(),
+    )];
+    let pending = approval("pending", "medium");
+    let pushes = plan(
+        &recipients,
+        HashMap::new(),
+        &[
+            event(1, "approval.upserted", pending.clone()),
+            event(2, "approval.upserted", pending),
+        ],
+    );
+    assert_eq!(pushes.len(), 1);
+}
+
+#[test]
+fn mutes_and_quiet_hours_in_the_users_zone_hold_back_all_but_critical() {
+    // Noon UTC is 21:00 in Tokyo: inside 20:00–07:00 there.
+    let quiet = NotificationPrefs {
+        quiet_hours: Some(QuietHours {
+            start: NaiveTime::from_hms_opt(20, 0, 0).expect("time"),
+            end: NaiveTime::from_hms_opt(7, 0, 0).expect("time"),
+        }),
+        time_zone: Some("Asia/Tokyo".into()),
+        ..NotificationPrefs::default()
+    };
+    let muted = NotificationPrefs {
+        muted_projects: BTreeSet::from(["prj_1".to_owned()]),
+        ..NotificationPrefs::default()
+    };
+    let recipients = [
+        recipient("quiet", Role::Oncall, quiet),
+        recipient("muted", Role::Oncall, muted),
+    ];
+    let medium = plan(
+        &recipients,
+        HashMap::new(),
+        &[event(1, "approval.upserted", approval("pending", "medium"))],
+    );
+    assert!(medium.is_empty(), "{medium:?}");
+    let critical = plan(
+        &recipients,
+        HashMap::new(),
+        &[event(
+            1,
+            "approval.upserted",
+            approval("pending", "critical"),
+        )],
+    );
+    assert_eq!(critical.len(), 2, "critical passes both");
+}
+
+#[test]
+fn an_expired_request_read_late_is_not_pushed() {
+    let recipients = [recipient(
+        "phone",
+        Role::Oncall,
+        NotificationPrefs::default(),
+    )];
+    let mut late = approval("pending", "high");
+    late["expires_at"] = json!(now() - chrono::Duration::seconds(1));
+    assert!(plan(
+        &recipients,
+        HashMap::new(),
+        &[event(1, "approval.upserted", late)]
+    )
+    .is_empty());
+}
