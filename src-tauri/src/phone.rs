@@ -47,8 +47,9 @@ pub fn register_notifications(app: &tauri::AppHandle) {
     }
 }
 
-/// The ids the server's push senders name (`crates/server/src/push`): FCM channels and APNs
-/// categories.
+/// The ids the server's push senders and the core's push handling name
+/// (`crates/server/src/push`, `spartex_core::push`): FCM channels and APNs categories, and the
+/// action ids `spartex_policy::NotificationAction::from_id` reads.
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -96,5 +97,15 @@ mod tests {
             );
             assert_eq!(find(actions, "reject")["title"], "Reject");
         }
+    }
+
+    #[test]
+    fn a_request_that_cannot_be_approved_here_offers_reject_only() {
+        let declared = declared();
+        let actions = find(&declared.action_types, "approval-reject")["actions"]
+            .as_array()
+            .expect("actions");
+        let ids: Vec<_> = actions.iter().map(|action| &action["id"]).collect();
+        assert_eq!(ids, ["reject"]);
     }
 }
