@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 
 use serde_json::{json, Value};
 
-use crate::support::{exit, Cli, TestServer, LAUNCH, ONCALL, SPRING};
+use crate::support::{exit, Cli, TestServer, LAUNCH, MANAGER, ONCALL, SPRING};
 
 fn list(value: &Value) -> &Vec<Value> {
     value.as_array().expect("a JSON list")
@@ -138,5 +138,57 @@ async fn json_output_matches_the_server() {
         offline.expect_ok().json(),
         projects,
         "the same data, from the cache"
+    );
+}
+
+/// `spartex devices`: the person's own phones, with how their pushes went, as the server lists
+/// them; nobody else's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn devices_lists_the_persons_own_phones() {
+    let server = TestServer::start().await;
+    let cli = Cli::new();
+    cli.login(&server, ONCALL).await;
+    let empty = cli.run(&["devices"]).await;
+    assert!(
+        empty.expect_ok().stdout.contains("No device is registered"),
+        "{empty:?}"
+    );
+
+    let oncall = server.token(ONCALL).await;
+    let (status, phone) = server
+        .post(
+            &oncall,
+            "/api/v1/devices",
+            json!({"platform": "fcm", "push_token": "fcm-token-of-the-oncall-phone"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{phone}");
+    let manager = server.token(MANAGER).await;
+    let (status, _) = server
+        .post(
+            &manager,
+            "/api/v1/devices",
+            json!({"platform": "fcm", "push_token": "fcm-token-of-the-managers-phone"}),
+        )
+        .await;
+    assert_eq!(status, 201);
+
+    let listed = cli.run(&["devices", "--json"]).await;
+    let listed = listed.expect_ok().json();
+    assert_eq!(list(&listed).len(), 1, "{listed}");
+    assert_eq!(listed[0]["id"], phone["id"]);
+    assert_eq!(listed[0]["platform"], "fcm");
+    assert_eq!(listed[0]["last_push_at"], Value::Null);
+    assert_eq!(listed[0]["last_error"], Value::Null);
+    assert!(
+        !listed.to_string().contains("fcm-token"),
+        "no push token is shown"
+    );
+    let text = cli.run(&["devices"]).await;
+    let text = text.expect_ok();
+    let id = phone["id"].as_str().expect("an id");
+    assert!(
+        text.stdout.contains(id) && text.stdout.contains("no push yet"),
+        "{text:?}"
     );
 }

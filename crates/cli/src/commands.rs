@@ -268,6 +268,11 @@ async fn with_account(
             let queued = account.resume(&project).await?;
             report_queued(&queued, json)
         }
+        Command::Devices => {
+            let devices = account.push_devices().await?;
+            print(json, &devices, || render::devices(&devices));
+            Ok(Ended::Done)
+        }
         Command::Search { text } => {
             let hits = account.search(&text, 30).await?;
             print(json, &hits, || {

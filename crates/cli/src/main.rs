@@ -97,6 +97,9 @@ pub enum Command {
     Resume { project: String },
     /// Search projects, tasks, approvals and messages in the cache.
     Search { text: String },
+    /// This person's devices registered for push (phones), with when each last took a push
+    /// and its last error.
+    Devices,
     /// Stream live changes and raise desktop notifications until interrupted.
     Watch {
         /// Do not raise desktop notifications.

@@ -2,7 +2,7 @@
 
 use crate::out::outln;
 use chrono::{DateTime, Utc};
-use spartex_api::{Approval, Preview};
+use spartex_api::{Approval, Device, Preview};
 use spartex_core::store::views::{ApprovalView, ProjectSummary, ProjectView};
 use spartex_core::{LinkState, Status};
 
@@ -327,6 +327,30 @@ fn preview(approval: &Approval) {
 }
 
 /// Ids are long; the first 12 characters are unique enough to type.
+/// `spartex devices`: one line each, the last push and its error said in words.
+pub fn devices(devices: &[Device]) {
+    if devices.is_empty() {
+        outln!("No device is registered for push. The phone app registers itself at sign-in.");
+        return;
+    }
+    for device in devices {
+        let last_push = match device.last_push_at {
+            Some(at) => format!("last push {}", ago(at)),
+            None => "no push yet".to_owned(),
+        };
+        let error = match &device.last_error {
+            Some(error) => format!(" — last error: {}", first_line(error)),
+            None => String::new(),
+        };
+        outln!(
+            "{:<24} {:<8} registered {}, {last_push}{error}",
+            device.id,
+            device.platform,
+            ago(device.created_at),
+        );
+    }
+}
+
 pub fn short_id(id: &str) -> String {
     id.chars().take(16).collect()
 }
