@@ -18,7 +18,7 @@ use spartex_api::endpoints::{GetNotificationSettings, PutNotificationSettings};
 use tokio::sync::{watch, Notify};
 
 use crate::changes::LinkState;
-use crate::error::{CoreError, CoreResult, ErrorKind};
+use crate::error::{CoreError, CoreResult};
 use crate::notify::NotificationPrefs;
 use crate::session::Session;
 
@@ -242,11 +242,13 @@ impl SettingsSync {
                     None
                 }
                 Err(CoreError::SignedOut { .. }) => return,
-                Err(error) if error.is_transient() || error.kind() == ErrorKind::NotFound => {
+                Err(error) if error.is_transient() => {
                     tracing::debug!(%error, "notification settings wait for the server");
                     failures = failures.saturating_add(1);
                     Some(crate::sync::backoff(failures).max(Duration::from_secs(1)))
                 }
+                // Refused for good, or a server that predates these settings (404): asked
+                // again when the link returns or the settings change, not on a timer.
                 Err(_) => None,
             };
             let deadline = tokio::time::Instant::now() + retry.unwrap_or(Duration::from_secs(3600));
