@@ -474,13 +474,23 @@ async fn login(http: &reqwest::Client, base: &str) -> anyhow::Result<String> {
     login_as(http, base, ONCALL).await
 }
 
+/// Signs in as a demo user. The server answers health before `--demo` has seeded its users
+/// (hashing their passwords takes a moment on a loaded machine), so a 401 is tried again.
 async fn login_as(http: &reqwest::Client, base: &str, email: &str) -> anyhow::Result<String> {
-    let pair: Value = http
-        .post(format!("{base}/api/v1/auth/login"))
-        .json(&json!({ "email": email, "password": PASSWORD }))
-        .send()
-        .await
-        .context("POST /api/v1/auth/login failed")?
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let response = loop {
+        let response = http
+            .post(format!("{base}/api/v1/auth/login"))
+            .json(&json!({ "email": email, "password": PASSWORD }))
+            .send()
+            .await
+            .context("POST /api/v1/auth/login failed")?;
+        if response.status() != reqwest::StatusCode::UNAUTHORIZED || Instant::now() > deadline {
+            break response;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let pair: Value = response
         .error_for_status()
         .context("POST /api/v1/auth/login was refused")?
         .json()

@@ -244,10 +244,9 @@ fn by_answer(status: StatusCode, headers: &HeaderMap, body: &str) -> Sent {
         Some(reason) => format!("APNs {status}: {reason}"),
         None => format!("APNs {status}"),
     };
-    let gone_reason = matches!(
-        reason.as_deref(),
-        Some("BadDeviceToken" | "Unregistered" | "DeviceTokenNotForTopic")
-    );
+    // `DeviceTokenNotForTopic` is not among them: a mistyped --apns-topic answers it for
+    // every iPhone, and must not delete them all; the device keeps the error instead.
+    let gone_reason = matches!(reason.as_deref(), Some("BadDeviceToken" | "Unregistered"));
     match status.as_u16() {
         200..=299 => Sent::Accepted,
         410 => Sent::Gone(error),

@@ -3,7 +3,7 @@
 //! devices) never holds up another tenant's pushes. Failures are retried with backoff while
 //! the push is still of use; a device its push service calls gone is removed.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,7 +18,7 @@ use crate::store::push::{PushOutcome, QueuedPush};
 /// Attempts in flight at once, all tenants together.
 const MAX_IN_FLIGHT: usize = 256;
 /// Attempts in flight for one tenant: the rest of its queue waits its turn.
-const MAX_IN_FLIGHT_PER_TENANT: usize = 32;
+const MAX_IN_FLIGHT_PER_TENANT: usize = 64;
 /// How many due pushes one look at the queue takes.
 const BATCH: i64 = 512;
 /// The longest the loop sleeps without looking at the queue (a wake-up can be missed when
@@ -50,56 +50,113 @@ pub fn backoff(attempts: i64) -> Duration {
 
 /// Runs until the server stops.
 pub async fn run(state: AppState, senders: Arc<Senders>) {
-    let mut in_flight: HashSet<i64> = HashSet::new();
-    let mut per_tenant: HashMap<String, usize> = HashMap::new();
+    let mut flight = Flight::default();
     let mut attempts: JoinSet<(QueuedPush, Sent)> = JoinSet::new();
+    // Due pushes read but not started yet (their tenant was at its cap): started before the
+    // queue is read again, so a large batch is read once, not once per completion.
+    let mut waiting: VecDeque<QueuedPush> = VecDeque::new();
+    let mut look = true;
     let stopping = state.stopping();
     tokio::pin!(stopping);
     loop {
         let now_ms = state.now().timestamp_millis();
-        match state.store.push().due(now_ms, BATCH).await {
-            Ok(due) => {
-                for push in due {
-                    if attempts.len() >= MAX_IN_FLIGHT {
-                        break;
-                    }
-                    let tenant_load = per_tenant.get(&push.tenant_id).copied().unwrap_or(0);
-                    if in_flight.contains(&push.id) || tenant_load >= MAX_IN_FLIGHT_PER_TENANT {
-                        continue;
-                    }
-                    if push.expires_at_ms <= now_ms {
-                        settle(&state, &push, PushOutcome::Expired).await;
-                        continue;
-                    }
-                    in_flight.insert(push.id);
-                    *per_tenant.entry(push.tenant_id.clone()).or_default() += 1;
-                    let sender = senders.of(push.platform);
-                    let timeout = state.settings.push.send_timeout;
-                    attempts.spawn(async move {
-                        let sent = attempt(sender.as_ref(), &push, now_ms, timeout).await;
-                        (push, sent)
-                    });
-                }
+        if look {
+            let busy = flight.busy_tenants();
+            match state.store.push().due(now_ms, BATCH, &busy).await {
+                Ok(due) => waiting = due.into_iter().filter(|p| !flight.holds(p)).collect(),
+                Err(error) => tracing::warn!(%error, "could not read the push queue; retrying"),
             }
-            Err(error) => tracing::warn!(%error, "could not read the push queue; retrying"),
         }
+        let mut expired = Vec::new();
+        let mut held_back = VecDeque::new();
+        while let Some(push) = waiting.pop_front() {
+            if attempts.len() >= MAX_IN_FLIGHT {
+                held_back.push_back(push);
+                continue;
+            }
+            if flight.holds(&push) {
+                continue;
+            }
+            if push.expires_at_ms <= now_ms {
+                expired.push((push, PushOutcome::Expired));
+                continue;
+            }
+            if !flight.take(&push) {
+                held_back.push_back(push);
+                continue;
+            }
+            let sender = senders.of(push.platform);
+            let timeout = state.settings.push.send_timeout;
+            attempts.spawn(async move {
+                let sent = attempt(sender.as_ref(), &push, now_ms, timeout).await;
+                (push, sent)
+            });
+        }
+        waiting = held_back;
+        settle(&state, expired).await;
         tokio::select! {
             Some(done) = attempts.join_next(), if !attempts.is_empty() => {
-                if let Ok((push, sent)) = done {
-                    in_flight.remove(&push.id);
-                    if let Some(load) = per_tenant.get_mut(&push.tenant_id) {
-                        *load = load.saturating_sub(1);
-                    }
-                    let outcome = outcome(&state, &push, sent);
-                    settle(&state, &push, outcome).await;
+                // Settle every attempt that has finished by now in one transaction.
+                let mut finished = vec![done];
+                while let Some(more) = attempts.try_join_next() {
+                    finished.push(more);
                 }
+                let mut settled = Vec::with_capacity(finished.len());
+                for (push, sent) in finished.into_iter().flatten() {
+                    flight.release(&push);
+                    let outcome = outcome(&state, &push, sent);
+                    settled.push((push, outcome));
+                }
+                settle(&state, settled).await;
+                look = waiting.is_empty();
             }
-            () = state.pushes.delivery.notified() => {}
-            () = tokio::time::sleep(IDLE_LOOK) => {}
+            () = state.pushes.delivery.notified() => look = true,
+            () = tokio::time::sleep(IDLE_LOOK) => look = true,
             () = &mut stopping => break,
         }
     }
     attempts.shutdown().await;
+}
+
+/// The pushes in flight, and how many of each tenant's.
+#[derive(Default)]
+struct Flight {
+    ids: HashSet<i64>,
+    per_tenant: HashMap<String, usize>,
+}
+
+impl Flight {
+    /// Tenants at their cap: the next read of the queue leaves them out, so one tenant's
+    /// backlog cannot fill the batch.
+    fn busy_tenants(&self) -> Vec<&str> {
+        self.per_tenant
+            .iter()
+            .filter(|(_, load)| **load >= MAX_IN_FLIGHT_PER_TENANT)
+            .map(|(tenant, _)| tenant.as_str())
+            .collect()
+    }
+
+    fn holds(&self, push: &QueuedPush) -> bool {
+        self.ids.contains(&push.id)
+    }
+
+    /// Counts the push in flight, unless its tenant is at its cap.
+    fn take(&mut self, push: &QueuedPush) -> bool {
+        let load = self.per_tenant.entry(push.tenant_id.clone()).or_default();
+        if *load >= MAX_IN_FLIGHT_PER_TENANT {
+            return false;
+        }
+        *load += 1;
+        self.ids.insert(push.id);
+        true
+    }
+
+    fn release(&mut self, push: &QueuedPush) {
+        self.ids.remove(&push.id);
+        if let Some(load) = self.per_tenant.get_mut(&push.tenant_id) {
+            *load = load.saturating_sub(1);
+        }
+    }
 }
 
 async fn attempt(
@@ -174,11 +231,16 @@ fn outcome(state: &AppState, push: &QueuedPush, sent: Sent) -> PushOutcome {
     }
 }
 
-async fn settle(state: &AppState, push: &QueuedPush, outcome: PushOutcome) {
-    state.pushes.counts.count(&outcome);
+async fn settle(state: &AppState, settled: Vec<(QueuedPush, PushOutcome)>) {
+    if settled.is_empty() {
+        return;
+    }
+    for (_, outcome) in &settled {
+        state.pushes.counts.count(outcome);
+    }
     let now_ms = state.now().timestamp_millis();
-    if let Err(error) = state.store.push().settle(push, &outcome, now_ms).await {
-        tracing::warn!(%error, "could not record a push attempt; it will be tried again");
+    if let Err(error) = state.store.push().settle_all(&settled, now_ms).await {
+        tracing::warn!(%error, "could not record push attempts; they will be tried again");
     }
 }
 

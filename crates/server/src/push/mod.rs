@@ -103,7 +103,7 @@ pub fn senders(
         settings.send_timeout,
     )?;
     let apns: Arc<dyn sender::PushSender> = match &settings.apns {
-        Some(_apns) => Arc::new(sender::Unconfigured("APNs (WIRING PENDING)")),
+        Some(apns) => Arc::new(apns::ApnsSender::new(apns, settings.send_timeout)?),
         None => {
             tracing::info!(
                 "APNs is not configured (--apns-key-file …): iPhones are kept but not pushed to"
@@ -112,7 +112,7 @@ pub fn senders(
         }
     };
     let fcm: Arc<dyn sender::PushSender> = match &settings.fcm {
-        Some(_fcm) => Arc::new(sender::Unconfigured("FCM (WIRING PENDING)")),
+        Some(fcm) => Arc::new(fcm::FcmSender::new(fcm, settings.send_timeout)?),
         None => {
             tracing::info!("FCM is not configured (--fcm-service-account …): Android phones with Google services are kept but not pushed to");
             Arc::new(sender::Unconfigured("FCM"))

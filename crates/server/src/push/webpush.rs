@@ -18,11 +18,18 @@ use web_push_native::{p256, Auth, WebPushBuilder};
 use super::endpoint::{self, PublicOnlyResolver};
 use super::sender::{by_status, PushMessage, PushSender, Sent};
 
-/// A VAPID signature may be valid for at most 24 hours (RFC 8292 §2).
-const MAX_VAPID_VALIDITY: Duration = Duration::from_secs(12 * 3600);
+/// A VAPID signature may be valid for at most 24 hours (RFC 8292 §2); each is made valid for
+/// 12 and reused for one, so a push service sees one signature per origin an hour instead of
+/// one per push (an ES256 signature costs more than the push's encryption).
+const VAPID_VALIDITY: Duration = Duration::from_secs(12 * 3600);
+const VAPID_REUSE: Duration = Duration::from_secs(3600);
 
 pub struct WebPushSender {
     http: reqwest::Client,
+    /// Signed `Authorization` headers by push service origin, with when each was made.
+    signatures: std::sync::Mutex<
+        std::collections::HashMap<String, (http::HeaderValue, std::time::Instant)>,
+    >,
     vapid: ES256KeyPair,
     contact: String,
     insecure_endpoints: bool,
@@ -47,6 +54,7 @@ impl WebPushSender {
             http: http
                 .build()
                 .map_err(|e| format!("the Web Push client: {e}"))?,
+            signatures: std::sync::Mutex::default(),
             vapid,
             contact,
             insecure_endpoints,
@@ -73,7 +81,7 @@ impl WebPushSender {
             .ok()
             .and_then(|bytes| bytes.try_into().ok())
             .ok_or("the subscription's auth secret is not 16 bytes")?;
-        let vapid = self.vapid_header(&uri, message.ttl.min(MAX_VAPID_VALIDITY))?;
+        let vapid = self.vapid_header(&uri)?;
         let request = WebPushBuilder::new(uri, public, Auth::clone_from_slice(&auth))
             .build(message.payload.as_bytes().to_vec())
             .map_err(|e| format!("could not encrypt the push: {e}"))?;
@@ -96,15 +104,21 @@ impl WebPushSender {
     /// RFC 8292's `Authorization: vapid t=…, k=…`. Signed here rather than by the crate's
     /// builder, whose audience leaves out a non-default port: the audience is the push
     /// resource's origin, port included.
-    fn vapid_header(
-        &self,
-        endpoint: &http::Uri,
-        valid_for: Duration,
-    ) -> Result<http::HeaderValue, String> {
+    fn vapid_header(&self, endpoint: &http::Uri) -> Result<http::HeaderValue, String> {
         let scheme = endpoint.scheme_str().ok_or("the endpoint has no scheme")?;
         let authority = endpoint.authority().ok_or("the endpoint has no host")?;
-        let claims = Claims::create(valid_for.into())
-            .with_audience(format!("{scheme}://{authority}"))
+        let origin = format!("{scheme}://{authority}");
+        let mut signatures = self
+            .signatures
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((header, made)) = signatures.get(&origin) {
+            if made.elapsed() < VAPID_REUSE {
+                return Ok(header.clone());
+            }
+        }
+        let claims = Claims::create(VAPID_VALIDITY.into())
+            .with_audience(origin.clone())
             .with_subject(&self.contact);
         let token = self
             .vapid
@@ -112,8 +126,13 @@ impl WebPushSender {
             .map_err(|e| format!("could not sign the VAPID token: {e}"))?;
         let key =
             URL_SAFE_NO_PAD.encode(self.vapid.public_key().public_key().to_bytes_uncompressed());
-        http::HeaderValue::from_str(&format!("vapid t={token}, k={key}"))
-            .map_err(|e| format!("the VAPID header: {e}"))
+        let header = http::HeaderValue::from_str(&format!("vapid t={token}, k={key}"))
+            .map_err(|e| format!("the VAPID header: {e}"))?;
+        if signatures.len() > 1024 {
+            signatures.clear();
+        }
+        signatures.insert(origin, (header.clone(), std::time::Instant::now()));
+        Ok(header)
     }
 }
 

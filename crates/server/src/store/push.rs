@@ -114,16 +114,27 @@ pub trait PushStore: Send + Sync {
     /// Commits one batch: cursor, states and pushes together. False when the cursor had
     /// moved (nothing is written then).
     async fn advance(&self, tenant_id: &str, advance: &Advance, now_ms: i64) -> StoreResult<bool>;
-    /// Pushes whose next attempt is due, oldest first.
-    async fn due(&self, now_ms: i64, limit: i64) -> StoreResult<Vec<QueuedPush>>;
+    /// Pushes whose next attempt is due, oldest first, leaving out the `busy` tenants' (those
+    /// with as many attempts in flight as they may have).
+    async fn due(&self, now_ms: i64, limit: i64, busy: &[&str]) -> StoreResult<Vec<QueuedPush>>;
     /// When the next queued push falls due, if any is queued.
     async fn next_due_at(&self) -> StoreResult<Option<i64>>;
-    /// Records an attempt's outcome on the push and its device. An outcome for a push that a
-    /// newer one replaced meanwhile only updates the device.
+    /// Records attempts' outcomes on their pushes and devices, in one transaction. An outcome
+    /// for a push that a newer one replaced meanwhile only updates the device.
+    async fn settle_all(
+        &self,
+        settled: &[(QueuedPush, PushOutcome)],
+        now_ms: i64,
+    ) -> StoreResult<()>;
+
+    /// [`PushStore::settle_all`] for one attempt.
     async fn settle(
         &self,
         push: &QueuedPush,
         outcome: &PushOutcome,
         now_ms: i64,
-    ) -> StoreResult<()>;
+    ) -> StoreResult<()> {
+        self.settle_all(&[(push.clone(), outcome.clone())], now_ms)
+            .await
+    }
 }

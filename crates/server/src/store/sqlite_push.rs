@@ -275,17 +275,25 @@ impl PushStore for SqliteStore {
         Ok(true)
     }
 
-    async fn due(&self, now_ms: i64, limit: i64) -> StoreResult<Vec<QueuedPush>> {
-        let rows = sqlx::query(
+    async fn due(&self, now_ms: i64, limit: i64, busy: &[&str]) -> StoreResult<Vec<QueuedPush>> {
+        let mut query = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
             "SELECT q.id, q.version, q.tenant_id, q.device_id, d.platform, d.registration, \
              q.collapse_key, q.payload, q.urgent, q.expires_at_ms, q.attempts, q.committed_at_ms \
-             FROM push_queue q JOIN devices d ON d.id = q.device_id \
-             WHERE q.next_attempt_at_ms <= ? ORDER BY q.next_attempt_at_ms, q.id LIMIT ?",
-        )
-        .bind(now_ms)
-        .bind(limit)
-        .fetch_all(self.reader())
-        .await?;
+             FROM push_queue q JOIN devices d ON d.id = q.device_id WHERE q.next_attempt_at_ms <= ",
+        );
+        query.push_bind(now_ms);
+        if !busy.is_empty() {
+            query.push(" AND q.tenant_id NOT IN (");
+            let mut tenants = query.separated(", ");
+            for tenant in busy {
+                tenants.push_bind(*tenant);
+            }
+            query.push(")");
+        }
+        query
+            .push(" ORDER BY q.next_attempt_at_ms, q.id LIMIT ")
+            .push_bind(limit);
+        let rows = query.build().fetch_all(self.reader()).await?;
         rows.iter()
             .map(|row| {
                 let platform: String = row.try_get("platform")?;
@@ -317,82 +325,93 @@ impl PushStore for SqliteStore {
         )
     }
 
-    async fn settle(
+    async fn settle_all(
         &self,
-        push: &QueuedPush,
-        outcome: &PushOutcome,
+        settled: &[(QueuedPush, PushOutcome)],
         now_ms: i64,
     ) -> StoreResult<()> {
         let (_turn, mut tx) = self.begin_own_write().await?;
-        let delete_push = "DELETE FROM push_queue WHERE id = ? AND version = ?";
-        let device_error = "UPDATE devices SET last_error = ? WHERE id = ?";
-        match outcome {
-            PushOutcome::Sent => {
-                sqlx::query(delete_push)
-                    .bind(push.id)
-                    .bind(push.version)
-                    .execute(&mut *tx)
-                    .await?;
-                sqlx::query("UPDATE devices SET last_push_at = ?, last_error = NULL WHERE id = ?")
-                    .bind(DateTime::from_timestamp_millis(now_ms).map(|t| t.to_rfc3339()))
-                    .bind(&push.device_id)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            PushOutcome::Retry {
-                error,
-                next_attempt_at_ms,
-            } => {
-                if *next_attempt_at_ms >= push.expires_at_ms {
-                    sqlx::query(delete_push)
-                        .bind(push.id)
-                        .bind(push.version)
-                        .execute(&mut *tx)
-                        .await?;
-                } else {
-                    sqlx::query(
-                        "UPDATE push_queue SET attempts = attempts + 1, next_attempt_at_ms = ? \
-                         WHERE id = ? AND version = ?",
-                    )
-                    .bind(next_attempt_at_ms)
-                    .bind(push.id)
-                    .bind(push.version)
-                    .execute(&mut *tx)
-                    .await?;
-                }
-                sqlx::query(device_error)
-                    .bind(error)
-                    .bind(&push.device_id)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            PushOutcome::Dropped { error } => {
-                sqlx::query(delete_push)
-                    .bind(push.id)
-                    .bind(push.version)
-                    .execute(&mut *tx)
-                    .await?;
-                sqlx::query(device_error)
-                    .bind(error)
-                    .bind(&push.device_id)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            PushOutcome::Gone { .. } => {
-                sqlx::query("DELETE FROM devices WHERE id = ?")
-                    .bind(&push.device_id)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            PushOutcome::Expired => {
-                sqlx::query(delete_push)
-                    .bind(push.id)
-                    .bind(push.version)
-                    .execute(&mut *tx)
-                    .await?;
-            }
+        for (push, outcome) in settled {
+            settle_one(&mut *tx, push, outcome, now_ms).await?;
         }
         tx.commit().await?;
         Ok(())
     }
+}
+
+async fn settle_one(
+    tx: &mut SqliteConnection,
+    push: &QueuedPush,
+    outcome: &PushOutcome,
+    now_ms: i64,
+) -> StoreResult<()> {
+    let delete_push = "DELETE FROM push_queue WHERE id = ? AND version = ?";
+    let device_error = "UPDATE devices SET last_error = ? WHERE id = ?";
+    match outcome {
+        PushOutcome::Sent => {
+            sqlx::query(delete_push)
+                .bind(push.id)
+                .bind(push.version)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("UPDATE devices SET last_push_at = ?, last_error = NULL WHERE id = ?")
+                .bind(DateTime::from_timestamp_millis(now_ms).map(|t| t.to_rfc3339()))
+                .bind(&push.device_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        PushOutcome::Retry {
+            error,
+            next_attempt_at_ms,
+        } => {
+            if *next_attempt_at_ms >= push.expires_at_ms {
+                sqlx::query(delete_push)
+                    .bind(push.id)
+                    .bind(push.version)
+                    .execute(&mut *tx)
+                    .await?;
+            } else {
+                sqlx::query(
+                    "UPDATE push_queue SET attempts = attempts + 1, next_attempt_at_ms = ? \
+                         WHERE id = ? AND version = ?",
+                )
+                .bind(next_attempt_at_ms)
+                .bind(push.id)
+                .bind(push.version)
+                .execute(&mut *tx)
+                .await?;
+            }
+            sqlx::query(device_error)
+                .bind(error)
+                .bind(&push.device_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        PushOutcome::Dropped { error } => {
+            sqlx::query(delete_push)
+                .bind(push.id)
+                .bind(push.version)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(device_error)
+                .bind(error)
+                .bind(&push.device_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        PushOutcome::Gone { .. } => {
+            sqlx::query("DELETE FROM devices WHERE id = ?")
+                .bind(&push.device_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        PushOutcome::Expired => {
+            sqlx::query(delete_push)
+                .bind(push.id)
+                .bind(push.version)
+                .execute(&mut *tx)
+                .await?;
+        }
+    }
+    Ok(())
 }

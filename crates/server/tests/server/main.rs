@@ -11,6 +11,7 @@ mod events;
 mod idempotency;
 mod openapi;
 mod push;
+mod push_platforms;
 mod roles;
 mod sessions;
 mod stops;

@@ -253,7 +253,7 @@ async fn apples_answers_map_to_gone_retry_or_refused() {
         ),
         (
             FakeAnswer::apns_reason(400, "DeviceTokenNotForTopic"),
-            Box::new(gone),
+            Box::new(refused),
         ),
         (
             FakeAnswer::apns_reason(429, "TooManyRequests").retry_after(30),

@@ -105,9 +105,13 @@ pub async fn a_newer_push_replaces_a_queued_one_and_settles_only_itself(store: A
         .advance(T1, &batch(0, 1, "requested"), 100)
         .await
         .expect("queued"));
-    let first = push.due(100, 10).await.expect("read");
+    let first = push.due(100, 10, &[]).await.expect("read");
     assert_eq!(first.len(), 1, "a push for an unknown device is not queued");
     assert_eq!(first[0].payload, "requested");
+    assert!(
+        push.due(100, 10, &[T1]).await.expect("read").is_empty(),
+        "a busy tenant's pushes are left out"
+    );
     assert_eq!(
         push.states(T1, &["apr_1"]).await.expect("read")["apr_1"],
         "pending"
@@ -117,7 +121,7 @@ pub async fn a_newer_push_replaces_a_queued_one_and_settles_only_itself(store: A
         .advance(T1, &batch(1, 2, "resolved"), 200)
         .await
         .expect("queued"));
-    let second = push.due(200, 10).await.expect("read");
+    let second = push.due(200, 10, &[]).await.expect("read");
     assert_eq!(second.len(), 1, "one push per device and collapse key");
     assert_eq!(second[0].payload, "resolved");
 
@@ -125,14 +129,14 @@ pub async fn a_newer_push_replaces_a_queued_one_and_settles_only_itself(store: A
     push.settle(&first[0], &PushOutcome::Sent, 300)
         .await
         .expect("settled");
-    assert_eq!(push.due(300, 10).await.expect("read").len(), 1);
+    assert_eq!(push.due(300, 10, &[]).await.expect("read").len(), 1);
     let retry = PushOutcome::Retry {
         error: "503".into(),
         next_attempt_at_ms: 5_000,
     };
     push.settle(&second[0], &retry, 300).await.expect("settled");
     assert!(
-        push.due(300, 10).await.expect("read").is_empty(),
+        push.due(300, 10, &[]).await.expect("read").is_empty(),
         "waits out its backoff"
     );
     assert_eq!(push.next_due_at().await.expect("read"), Some(5_000));
@@ -143,7 +147,7 @@ pub async fn a_newer_push_replaces_a_queued_one_and_settles_only_itself(store: A
         "the replaced push did reach the service"
     );
 
-    let retried = push.due(5_000, 10).await.expect("read");
+    let retried = push.due(5_000, 10, &[]).await.expect("read");
     push.settle(
         &retried[0],
         &PushOutcome::Gone {
@@ -154,5 +158,5 @@ pub async fn a_newer_push_replaces_a_queued_one_and_settles_only_itself(store: A
     .await
     .expect("settled");
     assert!(store.devices(T1, "usr_one").await.expect("read").is_empty());
-    assert!(push.due(i64::MAX, 10).await.expect("read").is_empty());
+    assert!(push.due(i64::MAX, 10, &[]).await.expect("read").is_empty());
 }
