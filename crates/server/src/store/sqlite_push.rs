@@ -332,7 +332,7 @@ impl PushStore for SqliteStore {
     ) -> StoreResult<()> {
         let (_turn, mut tx) = self.begin_own_write().await?;
         for (push, outcome) in settled {
-            settle_one(&mut *tx, push, outcome, now_ms).await?;
+            settle_one(&mut tx, push, outcome, now_ms).await?;
         }
         tx.commit().await?;
         Ok(())
