@@ -7,9 +7,9 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    Approval, DecisionRequest, Device, LoginRequest, LogoutRequest, Me, Message, NotificationPrefs,
-    PostMessageRequest, Project, ProjectDetail, RefreshRequest, RegisterDeviceRequest, Stop,
-    StopRequest, SyncPage, TokenPair, VapidPublicKey, API_PREFIX,
+    Approval, DecisionRequest, Deleted, Device, LoginRequest, LogoutRequest, Me, Message,
+    NotificationPrefs, PostMessageRequest, Project, ProjectDetail, RefreshRequest,
+    RegisterDeviceRequest, Stop, StopRequest, SyncPage, TokenPair, VapidPublicKey, API_PREFIX,
 };
 
 /// The HTTP methods the contract uses.
@@ -214,7 +214,7 @@ endpoint!(
 endpoint!(
     /// `DELETE /devices/{id}`: this install stops receiving pushes (sign-out).
     UnregisterDevice { device_id: String },
-    Delete |e| format!("/devices/{}", segment(&e.device_id)), body: (), answer: ()
+    Delete |e| format!("/devices/{}", segment(&e.device_id)), body: (), answer: Deleted
 );
 
 endpoint!(

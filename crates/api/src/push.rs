@@ -97,6 +97,14 @@ pub struct Device {
     pub last_error: Option<String>,
 }
 
+/// What a `DELETE` answers: the id that is gone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct Deleted {
+    pub deleted: String,
+}
+
 /// `GET /api/v1/push/vapid-public-key`: the key a Web Push subscription is made with.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

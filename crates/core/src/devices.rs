@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use spartex_api::endpoints::{RegisterDevice, UnregisterDevice};
-use spartex_api::{Device, Endpoint, Method, RegisterDeviceRequest};
+use spartex_api::{Device, RegisterDeviceRequest};
 use tokio::sync::Mutex;
 
 use crate::error::{CoreError, CoreResult};
@@ -202,24 +202,10 @@ impl DeviceRecord {
     }
 }
 
-/// [`UnregisterDevice`], taking whatever a 2xx answer carries: the contract's type reads an
-/// empty answer, the reference server answers `{"deleted": id}`; either means it is gone.
-struct Unregister(UnregisterDevice);
-
-impl Endpoint for Unregister {
-    const METHOD: Method = UnregisterDevice::METHOD;
-    type Body = ();
-    type Answer = serde::de::IgnoredAny;
-
-    fn path(&self) -> String {
-        self.0.path()
-    }
-}
-
-fn unregister_request(device_id: &str) -> Unregister {
-    Unregister(UnregisterDevice {
+fn unregister_request(device_id: &str) -> UnregisterDevice {
+    UnregisterDevice {
         device_id: device_id.to_owned(),
-    })
+    }
 }
 
 /// `DELETE /devices/{id}`; true when the server no longer has it.

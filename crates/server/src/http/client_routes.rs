@@ -548,9 +548,3 @@ async fn sync(
         resync_required: false,
     }))
 }
-
-/// What `DELETE` answers: the id that is gone.
-#[derive(Debug, serde::Serialize, ToSchema)]
-pub(super) struct Deleted {
-    pub(super) deleted: String,
-}

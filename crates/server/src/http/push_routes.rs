@@ -3,11 +3,10 @@
 
 use axum::extract::{Path, State};
 use axum::Json;
-use spartex_api::{Device, NotificationPrefs, RegisterDeviceRequest, VapidPublicKey};
+use spartex_api::{Deleted, Device, NotificationPrefs, RegisterDeviceRequest, VapidPublicKey};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::client_routes::Deleted;
 use super::doc::{IdPath, IdempotencyKey, Idempotent, Invalid, JsonBody, NotFound, SignedIn};
 use super::extract::{ApiJson, Mutation};
 use crate::auth::UserPrincipal;
