@@ -18,7 +18,6 @@ macro_rules! declarations {
 /// Every declaration of `bindings.ts`, in order.
 fn declarations() -> Vec<String> {
     use spartex_api::*;
-    use spartex_core::notify::*;
     use spartex_core::store::timeline::TimelineEntry;
     use spartex_core::store::views::*;
     use spartex_core::store::{OutboxEntry, OutboxKind};

@@ -206,6 +206,79 @@ commands! {
         Ok(())
     }
 
+    /// A phone's push token changed (the notification plugin's `push-token` event): registers
+    /// it with the server again; the core forgets the device registered before.
+    async fn push_token_changed(
+        app: AppHandle,
+        shell: State<'_, Shell>,
+        token: String,
+    ) -> CommandResult<()> {
+        let account = shell.account().await?;
+        #[cfg(mobile)]
+        return crate::push::register(&app, &account, Some(token)).await;
+        #[cfg(desktop)]
+        {
+            let _ = (app, account, token);
+            Err(CommandError {
+                code: spartex_core::ErrorKind::Invalid,
+                message: "Only the phone app registers for pushes.".into(),
+            })
+        }
+    }
+
+    /// A push arrived while the app runs (`push-message`, the event's JSON): the core says
+    /// whether to show a notification, take one down, or nothing.
+    async fn push_received(
+        app: AppHandle,
+        shell: State<'_, Shell>,
+        event: String,
+    ) -> CommandResult<()> {
+        let account = shell.account().await?;
+        let event = parse_event(&event)?;
+        let action = account.on_push(&crate::push::raw_push(&event)).await;
+        crate::push::perform(&app, action).await;
+        Ok(())
+    }
+
+    /// A button or the body pressed on a notification the app showed (`actionPerformed`, the
+    /// event's JSON): Approve and Reject go through the outbox; anything else opens a screen.
+    async fn notification_action(
+        app: AppHandle,
+        shell: State<'_, Shell>,
+        event: String,
+    ) -> CommandResult<()> {
+        let Some((notification, action)) = crate::push::pressed(&parse_event(&event)?) else {
+            return Ok(());
+        };
+        let account = shell.account().await?;
+        let action = account.act_on_notification(&notification, action).await;
+        crate::push::perform(&app, action).await;
+        Ok(())
+    }
+
+    /// A tap on a notification the OS showed from a push (`notificationClicked`, the event's
+    /// JSON): opens what it is about (a stop's opens the hold-to-stop screen, never a stop).
+    async fn notification_clicked(
+        app: AppHandle,
+        shell: State<'_, Shell>,
+        event: String,
+    ) -> CommandResult<()> {
+        let Some(raw) = crate::push::tapped_push(&parse_event(&event)?) else {
+            return Ok(());
+        };
+        let payload = match spartex_core::push::parse_push(&raw) {
+            Ok(payload) => payload,
+            Err(error) => {
+                tracing::warn!(%error, "ignored a tap on a push");
+                return Ok(());
+            }
+        };
+        let account = shell.account().await?;
+        let route = crate::push::route_for_tapped(&payload, account.info().user.role);
+        crate::window::open_route(&app, route);
+        Ok(())
+    }
+
     /// Where a deep link or a notification click asked to go before the UI listened, once.
     fn take_navigation(shell: State<'_, Shell>) -> CommandResult<Option<String>> {
         Ok(shell.take_route())
@@ -241,4 +314,12 @@ fn stop_reason(reason: String) -> String {
     } else {
         reason.to_owned()
     }
+}
+
+/// The JSON of a plugin event the UI passed on.
+fn parse_event(event: &str) -> CommandResult<serde_json::Value> {
+    serde_json::from_str(event).map_err(|e| CommandError {
+        code: spartex_core::ErrorKind::Invalid,
+        message: format!("The notification event is not JSON: {e}"),
+    })
 }

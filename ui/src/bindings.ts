@@ -220,7 +220,12 @@ muted_projects: Array<string>,
 /**
  * A daily window in which only urgent notifications are raised.
  */
-quiet_hours: QuietHours | null, };
+quiet_hours: QuietHours | null, 
+/**
+ * The IANA time zone quiet hours are read in (`Europe/Berlin`); UTC when absent. The
+ * app fills it in, so the server keeps the user's quiet hours while the app is closed.
+ */
+time_zone?: string, };
 
 export type QuietHours = { start: string, end: string, };
 

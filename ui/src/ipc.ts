@@ -133,6 +133,38 @@ export function syncNow(): Promise<null> {
   return call<null>('sync_now');
 }
 
+/**
+ * A phone's push token changed (the notification plugin's `push-token` event): registers
+ * it with the server again; the core forgets the device registered before.
+ */
+export function pushTokenChanged(token: string): Promise<null> {
+  return call<null>('push_token_changed', { token });
+}
+
+/**
+ * A push arrived while the app runs (`push-message`, the event's JSON): the core says
+ * whether to show a notification, take one down, or nothing.
+ */
+export function pushReceived(event: string): Promise<null> {
+  return call<null>('push_received', { event });
+}
+
+/**
+ * A button or the body pressed on a notification the app showed (`actionPerformed`, the
+ * event's JSON): Approve and Reject go through the outbox; anything else opens a screen.
+ */
+export function notificationAction(event: string): Promise<null> {
+  return call<null>('notification_action', { event });
+}
+
+/**
+ * A tap on a notification the OS showed from a push (`notificationClicked`, the event's
+ * JSON): opens what it is about (a stop's opens the hold-to-stop screen, never a stop).
+ */
+export function notificationClicked(event: string): Promise<null> {
+  return call<null>('notification_clicked', { event });
+}
+
 /** Where a deep link or a notification click asked to go before the UI listened, once. */
 export function takeNavigation(): Promise<string | null> {
   return call<string | null>('take_navigation');

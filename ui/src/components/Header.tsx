@@ -1,4 +1,5 @@
 import { useState } from 'react';
+import { useSearchParams } from 'react-router';
 import { useMe } from '../state/queries';
 import { canAct } from '../lib/roles';
 import { button } from '../lib/ui';
@@ -10,6 +11,14 @@ import { StopFlow } from './StopFlow';
 export function Header({ phone }: { phone: boolean }) {
   const { role, account } = useMe();
   const [stopOpen, setStopOpen] = useState(false);
+  // `?stop=all` (a tap on a stop's notification) opens the stop panel: hold to stop, never a stop.
+  const [params, setParams] = useSearchParams();
+  const askedToStop = params.get('stop') === 'all' && canAct(role);
+  const stopShown = stopOpen || askedToStop;
+  const showStop = (open: boolean) => {
+    setStopOpen(open);
+    if (!open && askedToStop) setParams({}, { replace: true });
+  };
   return (
     <header className="flex h-12 shrink-0 items-center gap-2 border-b border-line bg-surface px-3 sm:px-4">
       {phone && (
@@ -33,7 +42,7 @@ export function Header({ phone }: { phone: boolean }) {
         </button>
       )}
       <AccountMenu />
-      {stopOpen && <StopFlow target={{ scope: 'tenant' }} open={stopOpen} onOpenChange={setStopOpen} />}
+      {stopShown && <StopFlow target={{ scope: 'tenant' }} open={stopShown} onOpenChange={showStop} />}
     </header>
   );
 }

@@ -1,5 +1,5 @@
 import { lazy, Suspense, useState, type ReactNode } from 'react';
-import { useParams } from 'react-router';
+import { useParams, useSearchParams } from 'react-router';
 import { useMutation } from '@tanstack/react-query';
 import * as ipc from '../ipc';
 import { useMe, useProject } from '../state/queries';
@@ -42,6 +42,14 @@ export function ProjectPage() {
   const { role } = useMe();
   const sending = useStopSending(projectId);
   const [stopOpen, setStopOpen] = useState(false);
+  // `?stop=project` (a tap on a stop's notification) opens the stop panel: hold to stop, never a stop.
+  const [params, setParams] = useSearchParams();
+  const askedToStop = params.get('stop') === 'project' && canAct(role);
+  const stopShown = stopOpen || askedToStop;
+  const openStop = (open: boolean) => {
+    setStopOpen(open);
+    if (!open && askedToStop) setParams({}, { replace: true });
+  };
   const resume = useMutation({
     mutationFn: () => ipc.resume(projectId),
     onSuccess: (q) =>
@@ -135,11 +143,11 @@ export function ProjectPage() {
         </div>
       </div>
 
-      {stopOpen && (
+      {stopShown && (
         <StopFlow
           target={{ scope: 'project', projectId: project.id, projectName: project.name }}
-          open={stopOpen}
-          onOpenChange={setStopOpen}
+          open={stopShown}
+          onOpenChange={openStop}
         />
       )}
     </div>

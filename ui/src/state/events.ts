@@ -8,10 +8,17 @@ import { useSync } from './sync';
 import { toast } from './toasts';
 import { useDecisions } from './decisions';
 import { isConflictOutcome } from '../lib/approvals';
+import { listenToPushes } from '../lib/push';
 
 /** Only paths the app has screens for; anything else is ignored. */
 export function isAppPath(path: string): boolean {
-  return /^\/(approvals|projects)\/[A-Za-z0-9_-]{1,128}$/.test(path) || /^\/(approvals|projects|settings)?$/.test(path);
+  return (
+    /^\/(approvals|projects)\/[A-Za-z0-9_-]{1,128}$/.test(path) ||
+    /^\/(approvals|projects|settings)?$/.test(path) ||
+    // A stop's notification opens the stop panel (hold to stop): of a project, or of all.
+    /^\/projects\/[A-Za-z0-9_-]{1,128}\?stop=project$/.test(path) ||
+    path === '/projects?stop=all'
+  );
 }
 
 /** Listens to the core while an account is shown: refreshes reads, raises outcome toasts,
@@ -63,6 +70,8 @@ export function useCoreEvents(enabled: boolean): void {
       }),
     );
     void keep(ipc.onNavigate(({ path }) => go(path)));
+    // A phone's pushes and notification taps (the notification plugin; none on a desktop).
+    void keep(listenToPushes());
     // A deep link or notification click that arrived before we listened.
     ipc.takeNavigation().then(
       (path) => {
