@@ -74,7 +74,7 @@ async fn a_key_reused_for_another_route_is_refused() {
     let (status, body) = api
         .post_with_key(
             "/api/v1/devices",
-            json!({"platform": "android", "push_token": "fcm-1"}),
+            json!({"platform": "fcm", "push_token": "fcm-1"}),
             "shared-key",
         )
         .await;

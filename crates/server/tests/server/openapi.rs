@@ -30,7 +30,11 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/sync"),
     ("get", "/api/v1/events"),
     ("post", "/api/v1/devices"),
+    ("get", "/api/v1/devices"),
     ("delete", "/api/v1/devices/{id}"),
+    ("get", "/api/v1/push/vapid-public-key"),
+    ("get", "/api/v1/me/notification-settings"),
+    ("put", "/api/v1/me/notification-settings"),
     ("post", "/api/v1/agent/heartbeat"),
     ("post", "/api/v1/agent/approvals"),
     ("get", "/api/v1/agent/approvals/{id}"),
@@ -85,6 +89,7 @@ const PUBLIC: &[(&str, &str)] = &[
     ("get", "/healthz"),
     ("post", "/api/v1/auth/login"),
     ("post", "/api/v1/auth/refresh"),
+    ("get", "/api/v1/push/vapid-public-key"),
 ];
 
 async fn document(server: &TestServer) -> Value {
@@ -411,6 +416,18 @@ async fn every_endpoint_the_clients_call_is_served_with_its_method() {
         route(&ResumeProject { project_id: id() }),
         route(&ListStops {}),
         route(&Sync { since: 0, limit: 1 }),
+        route(&RegisterDevice {
+            body: spartex_api::RegisterDeviceRequest::Fcm {
+                push_token: String::new(),
+            },
+        }),
+        route(&ListDevices {}),
+        route(&UnregisterDevice { device_id: id() }),
+        route(&GetVapidPublicKey {}),
+        route(&GetNotificationSettings {}),
+        route(&PutNotificationSettings {
+            body: spartex_api::NotificationPrefs::default(),
+        }),
     ];
     let server = TestServer::start().await;
     let (_, document) = server.anonymous().get("/api/v1/openapi.json").await;

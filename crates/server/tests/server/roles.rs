@@ -92,7 +92,7 @@ async fn every_mutating_route_enforces_its_role() {
         let device = api
             .post(
                 "/api/v1/devices",
-                json!({"platform": "ios", "push_token": format!("apns-{role}")}),
+                json!({"platform": "fcm", "push_token": format!("fcm-{role}")}),
             )
             .await;
         check(role, "viewer", "register devices", device.clone()).await;

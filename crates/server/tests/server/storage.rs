@@ -5,7 +5,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use spartex_server::store::{DocKind, Document, WriteScope};
 
-use crate::support::{project_id, TestServer, SPRING};
+use crate::support::{project_id, TestServer, PATIENCE, SPRING};
 
 fn file_size(path: &std::path::Path) -> u64 {
     std::fs::metadata(path).map_or(0, |m| m.len())
@@ -28,6 +28,18 @@ async fn checkpoints_move_the_wal_into_the_database_and_empty_it_when_idle() {
     let db = server.database_path();
     let wal = db.with_file_name("server.db-wal");
     let store = &server.state().store;
+    // The push dispatcher records how far it has read the log: once it has caught up, the
+    // database is idle.
+    spartex_testkit::eventually("the push dispatcher catches up", PATIENCE, async || {
+        store
+            .push()
+            .backlog()
+            .await
+            .expect("read")
+            .is_empty()
+            .then_some(())
+    })
+    .await;
     let busy = store.checkpoint().await.expect("a checkpoint succeeds");
     assert_eq!(
         busy.moved_frames, busy.wal_frames,
