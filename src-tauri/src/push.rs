@@ -155,11 +155,7 @@ pub async fn register(
                 })?
         }
     };
-    let request = device_request(
-        token,
-        cfg!(target_os = "ios"),
-        cfg!(debug_assertions),
-    );
+    let request = device_request(token, cfg!(target_os = "ios"), cfg!(debug_assertions));
     let device = account.register_push_device(request).await?;
     tracing::info!(device = %device.id, "registered for pushes");
     Ok(())
@@ -320,8 +316,14 @@ mod tests {
 
     #[test]
     fn notification_ids_are_stable_positive_and_distinct() {
-        assert_eq!(notification_id("approval:ap_1"), notification_id("approval:ap_1"));
-        assert_ne!(notification_id("approval:ap_1"), notification_id("approval:ap_2"));
+        assert_eq!(
+            notification_id("approval:ap_1"),
+            notification_id("approval:ap_1")
+        );
+        assert_ne!(
+            notification_id("approval:ap_1"),
+            notification_id("approval:ap_2")
+        );
         assert!(notification_id("approval:ap_1") >= 0);
     }
 
@@ -363,7 +365,10 @@ mod tests {
         );
         let dismissed = json!({ "actionId": "dismiss", "notification": { "extra": extra } });
         assert_eq!(pressed(&dismissed), None);
-        assert_eq!(pressed(&json!({ "actionId": "approve", "notification": {} })), None);
+        assert_eq!(
+            pressed(&json!({ "actionId": "approve", "notification": {} })),
+            None
+        );
     }
 
     #[test]
@@ -385,7 +390,8 @@ mod tests {
         );
 
         let resolved = payload("approval.resolved", "high");
-        let parsed = parse_push(&serde_json::to_vec(&resolved).expect("test data")).expect("test data");
+        let parsed =
+            parse_push(&serde_json::to_vec(&resolved).expect("test data")).expect("test data");
         assert_eq!(route_for_tapped(&parsed, Role::Manager), "/approvals/ap_1");
     }
 
@@ -394,7 +400,10 @@ mod tests {
         let local = json!({ "id": 7, "data": { NOTIFICATION_EXTRA: notification() } });
         assert_eq!(tapped_push(&local), None);
         assert_eq!(tapped_push(&json!({ "id": 7 })), None);
-        assert_eq!(tapped_push(&json!({ "id": 7, "data": { "other": "x" } })), None);
+        assert_eq!(
+            tapped_push(&json!({ "id": 7, "data": { "other": "x" } })),
+            None
+        );
     }
 
     #[test]
