@@ -93,7 +93,10 @@ impl Shell {
         tasks.extend(spawn_notifications(&account, clicks, &prefs));
         // A phone's notifications are the server's pushes: register for them (again).
         #[cfg(mobile)]
-        tasks.push(crate::push::spawn_registration(app.clone(), account.clone()));
+        tasks.push(crate::push::spawn_registration(
+            app.clone(),
+            account.clone(),
+        ));
         let running = account.start();
         let info = account.info().clone();
         remember_active(&self.core, &info.id);
