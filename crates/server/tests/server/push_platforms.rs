@@ -97,15 +97,15 @@ async fn an_approval_reaches_an_iphone_and_an_android_phone_in_their_services_do
     );
     assert_eq!(message["data"]["approval_id"], approval["id"]);
 
-    let devices = oncall.get_ok("/api/v1/devices").await;
-    assert!(
-        devices
+    // The fake records a request before it answers; the server notes the answer just after.
+    spartex_testkit::eventually("both devices note their last push", PATIENCE, async || {
+        let devices = oncall.get_ok("/api/v1/devices").await;
+        let noted = devices
             .as_array()
-            .expect("a list")
-            .iter()
-            .all(|d| d["last_push_at"].is_string()),
-        "{devices}"
-    );
+            .is_some_and(|all| all.len() == 2 && all.iter().all(|d| d["last_push_at"].is_string()));
+        noted.then_some(())
+    })
+    .await;
 }
 
 #[tokio::test]
