@@ -36,7 +36,7 @@ pub enum StartError {
     #[error("could not open the database: {0}")]
     Store(#[from] StoreError),
     #[error("push is misconfigured: {0}")]
-    Push(String),
+    Push(#[from] push::errors::PushSetupError),
     #[error("could not listen on {addr}: {source}. Is another server running there? Pick another with --listen.")]
     Bind {
         addr: SocketAddr,
@@ -105,7 +105,7 @@ pub async fn start(settings: Settings, clock: Arc<dyn Clock>) -> Result<RunningS
         .pushes
         .vapid_public_key
         .set(push::vapid::public_key(&vapid));
-    let senders = push::senders(&state.settings.push, vapid).map_err(StartError::Push)?;
+    let senders = push::senders(&state.settings.push, vapid)?;
     let (router, _) = http::router(state.clone());
 
     let sweeper = tokio::spawn(service::sweep::run(state.clone()));

@@ -16,7 +16,8 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use spartex_api::{ApnsEnvironment, PushKind, RegisterDeviceRequest, Risk};
 
-use super::sender::{retry_after, PushMessage, PushSender, Sent};
+use super::errors::PushSetupError;
+use super::sender::{read_answer, retry_after, PushMessage, PushSender, Sent};
 use crate::config::ApnsSettings;
 
 const PRODUCTION: &str = "https://api.push.apple.com";
@@ -51,15 +52,21 @@ struct ProviderToken {
 impl ApnsSender {
     /// Reads the `.p8` key and checks that it signs. `send_timeout` bounds each attempt,
     /// connecting included.
-    pub fn new(settings: &ApnsSettings, send_timeout: Duration) -> Result<Self, String> {
-        let path = settings.key_file.display();
-        let pem = std::fs::read(&settings.key_file)
-            .map_err(|e| format!("--apns-key-file {path}: cannot read it: {e}"))?;
-        let not_a_key = |e: jsonwebtoken::errors::Error| {
-            format!(
-                "--apns-key-file {path}: not an APNs auth key (the PKCS#8 EC key in the .p8 \
-                 file Apple gives): {e}"
-            )
+    pub fn new(settings: &ApnsSettings, send_timeout: Duration) -> Result<Self, PushSetupError> {
+        let flag = "--apns-key-file";
+        let path = settings.key_file.display().to_string();
+        let pem =
+            std::fs::read(&settings.key_file).map_err(|source| PushSetupError::Unreadable {
+                flag,
+                path: path.clone(),
+                source,
+            })?;
+        let not_a_key = |e: jsonwebtoken::errors::Error| PushSetupError::Invalid {
+            flag,
+            path: path.clone(),
+            problem: format!(
+                "not an APNs auth key (the PKCS#8 EC key in the .p8 file Apple gives): {e}"
+            ),
         };
         let key = EncodingKey::from_ec_pem(&pem).map_err(not_a_key)?;
         for (flag, value) in [
@@ -68,7 +75,7 @@ impl ApnsSender {
             ("--apns-topic", &settings.topic),
         ] {
             if value.trim().is_empty() {
-                return Err(format!("{flag} is empty"));
+                return Err(PushSetupError::Empty { flag });
             }
         }
         let http = reqwest::Client::builder()
@@ -79,7 +86,10 @@ impl ApnsSender {
             .http2_keep_alive_interval(Duration::from_secs(60))
             .http2_keep_alive_while_idle(true)
             .build()
-            .map_err(|e| format!("the APNs HTTP/2 client: {e}"))?;
+            .map_err(|source| PushSetupError::Client {
+                service: "APNs HTTP/2",
+                source,
+            })?;
         let sender = ApnsSender {
             http,
             key,
@@ -176,15 +186,9 @@ impl PushSender for ApnsSender {
             .json(&body(message, payload))
             .send()
             .await;
-        let response = match attempt {
-            Ok(response) => response,
-            Err(error) => return transport_failure(&error),
-        };
-        let status = response.status();
-        let headers = response.headers().clone();
-        let text = match response.text().await {
-            Ok(text) => text,
-            Err(error) => return transport_failure(&error),
+        let (status, headers, text) = match read_answer(attempt).await {
+            Ok(answer) => answer,
+            Err(failed) => return failed,
         };
         let sent = by_answer(status, &headers, &text);
         if reason_of(&text).as_deref() == Some("ExpiredProviderToken") {
@@ -260,28 +264,6 @@ fn by_answer(status: StatusCode, headers: &HeaderMap, body: &str) -> Sent {
             after: retry_after(headers),
         },
         _ => Sent::Refused(error),
-    }
-}
-
-/// No answer came: a timeout, a refused or dropped connection. Said without the URL, which
-/// holds the device token.
-pub(super) fn transport_failure(error: &reqwest::Error) -> Sent {
-    let what = if error.is_timeout() {
-        "no answer in time"
-    } else if error.is_connect() {
-        "could not connect"
-    } else {
-        "the connection failed"
-    };
-    let mut detail = String::new();
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        detail = format!("{detail}: {cause}");
-        source = cause.source();
-    }
-    Sent::Retry {
-        error: format!("{what}{detail}"),
-        after: None,
     }
 }
 

@@ -14,8 +14,8 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use spartex_api::{PushKind, RegisterDeviceRequest};
 
-use super::apns::transport_failure;
-use super::sender::{retry_after, PushMessage, PushSender, Sent};
+use super::errors::PushSetupError;
+use super::sender::{read_answer, retry_after, transport_failure, PushMessage, PushSender, Sent};
 use crate::config::FcmSettings;
 
 const FCM: &str = "https://fcm.googleapis.com";
@@ -60,19 +60,31 @@ struct ServiceAccount {
 impl FcmSender {
     /// Reads the service account's JSON key and checks that its private key signs.
     /// `send_timeout` bounds each attempt, the token exchange included.
-    pub fn new(settings: &FcmSettings, send_timeout: Duration) -> Result<Self, String> {
-        let path = settings.service_account_file.display();
+    pub fn new(settings: &FcmSettings, send_timeout: Duration) -> Result<Self, PushSetupError> {
+        let path = settings.service_account_file.display().to_string();
         let flag = "--fcm-service-account";
-        let text = std::fs::read_to_string(&settings.service_account_file)
-            .map_err(|e| format!("{flag} {path}: cannot read it: {e}"))?;
+        let invalid = |problem: String| PushSetupError::Invalid {
+            flag,
+            path: path.clone(),
+            problem,
+        };
+        let text = std::fs::read_to_string(&settings.service_account_file).map_err(|source| {
+            PushSetupError::Unreadable {
+                flag,
+                path: path.clone(),
+                source,
+            }
+        })?;
         let account: ServiceAccount = serde_json::from_str(&text).map_err(|e| {
-            format!(
-                "{flag} {path}: not a Google service account key (JSON with project_id, \
-                 client_email, private_key, token_uri): {e}"
-            )
+            invalid(format!(
+                "not a Google service account key (JSON with project_id, client_email, \
+                 private_key, token_uri): {e}"
+            ))
         })?;
         let not_a_key = |e: jsonwebtoken::errors::Error| {
-            format!("{flag} {path}: its private_key is not an RSA private key in PEM: {e}")
+            invalid(format!(
+                "its private_key is not an RSA private key in PEM: {e}"
+            ))
         };
         let key = EncodingKey::from_rsa_pem(account.private_key.as_bytes()).map_err(not_a_key)?;
         let project_is_a_name = !account.project_id.is_empty()
@@ -81,15 +93,18 @@ impl FcmSender {
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-');
         if !project_is_a_name {
-            return Err(format!("{flag} {path}: its project_id is not a project id"));
+            return Err(invalid("its project_id is not a project id".into()));
         }
         reqwest::Url::parse(&account.token_uri)
-            .map_err(|e| format!("{flag} {path}: its token_uri is not a URL: {e}"))?;
+            .map_err(|e| invalid(format!("its token_uri is not a URL: {e}")))?;
         let http = reqwest::Client::builder()
             .timeout(send_timeout)
             .connect_timeout(send_timeout)
             .build()
-            .map_err(|e| format!("the FCM HTTP client: {e}"))?;
+            .map_err(|source| PushSetupError::Client {
+                service: "FCM HTTP",
+                source,
+            })?;
         let endpoint = settings.endpoint.as_deref().unwrap_or(FCM);
         let sender = FcmSender {
             http,
@@ -215,15 +230,9 @@ impl PushSender for FcmSender {
             .json(&body(push_token, message, &payload))
             .send()
             .await;
-        let response = match attempt {
-            Ok(response) => response,
-            Err(error) => return transport_failure(&error),
-        };
-        let status = response.status();
-        let headers = response.headers().clone();
-        let text = match response.text().await {
-            Ok(text) => text,
-            Err(error) => return transport_failure(&error),
+        let (status, headers, text) = match read_answer(attempt).await {
+            Ok(answer) => answer,
+            Err(failed) => return failed,
         };
         if status == StatusCode::UNAUTHORIZED {
             self.forget_access_token(&access).await;

@@ -7,6 +7,7 @@ pub mod apns;
 pub mod deliver;
 pub mod dispatch;
 pub mod endpoint;
+pub mod errors;
 pub mod fcm;
 pub mod plan;
 pub mod sender;
@@ -89,7 +90,7 @@ pub fn spawn(state: crate::state::AppState, senders: deliver::Senders) -> PushTa
 pub fn senders(
     settings: &crate::config::PushSettings,
     vapid: web_push_native::jwt_simple::algorithms::ES256KeyPair,
-) -> Result<deliver::Senders, String> {
+) -> Result<deliver::Senders, errors::PushSetupError> {
     if settings.insecure_endpoints {
         tracing::warn!(
             "--insecure-push-endpoints is set: Web Push may be sent to plain http:// and private \

@@ -97,3 +97,42 @@ pub fn by_status(
         _ => Sent::Refused(error),
     }
 }
+
+/// What went wrong when no answer came (a timeout, a refused or dropped connection), said
+/// without the URL: an APNs URL holds the device token, a Web Push URL is the subscription's
+/// secret address.
+pub fn transport_error(error: &reqwest::Error) -> String {
+    let what = if error.is_timeout() {
+        "no answer in time"
+    } else if error.is_connect() {
+        "could not connect"
+    } else {
+        "the connection failed"
+    };
+    let mut detail = String::new();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        detail = format!("{detail}: {cause}");
+        source = cause.source();
+    }
+    format!("{what}{detail}")
+}
+
+/// A passing failure for an attempt that got no answer.
+pub fn transport_failure(error: &reqwest::Error) -> Sent {
+    Sent::Retry {
+        error: transport_error(error),
+        after: None,
+    }
+}
+
+/// A push service's answer as status, headers and body; a retry when it did not come whole.
+pub async fn read_answer(
+    attempt: reqwest::Result<reqwest::Response>,
+) -> Result<(reqwest::StatusCode, reqwest::header::HeaderMap, String), Sent> {
+    let response = attempt.map_err(|e| transport_failure(&e))?;
+    let status = response.status();
+    let headers = response.headers().clone();
+    let text = response.text().await.map_err(|e| transport_failure(&e))?;
+    Ok((status, headers, text))
+}

@@ -16,7 +16,8 @@ use web_push_native::jwt_simple::claims::Claims;
 use web_push_native::{p256, Auth, WebPushBuilder};
 
 use super::endpoint::{self, PublicOnlyResolver};
-use super::sender::{by_status, PushMessage, PushSender, Sent};
+use super::errors::{PushRequestError, PushSetupError};
+use super::sender::{by_status, transport_error, PushMessage, PushSender, Sent};
 
 /// A VAPID signature may be valid for at most 24 hours (RFC 8292 §2); each is made valid for
 /// 12 and reused for one, so a push service sees one signature per origin an hour instead of
@@ -41,7 +42,7 @@ impl WebPushSender {
         contact: String,
         insecure_endpoints: bool,
         timeout: Duration,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, PushSetupError> {
         let mut http = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(timeout)
@@ -51,9 +52,10 @@ impl WebPushSender {
             http = http.dns_resolver(std::sync::Arc::new(PublicOnlyResolver));
         }
         Ok(WebPushSender {
-            http: http
-                .build()
-                .map_err(|e| format!("the Web Push client: {e}"))?,
+            http: http.build().map_err(|source| PushSetupError::Client {
+                service: "Web Push",
+                source,
+            })?,
             signatures: std::sync::Mutex::default(),
             vapid,
             contact,
@@ -67,24 +69,24 @@ impl WebPushSender {
         p256dh: &str,
         auth: &str,
         message: &PushMessage,
-    ) -> Result<reqwest::Request, String> {
+    ) -> Result<reqwest::Request, PushRequestError> {
         let uri: http::Uri = endpoint
             .parse()
-            .map_err(|e| format!("the endpoint is not a URI: {e}"))?;
+            .map_err(|e: http::uri::InvalidUri| PushRequestError::BadEndpoint(e.to_string()))?;
         let public = URL_SAFE_NO_PAD
             .decode(p256dh.trim_end_matches('='))
             .ok()
             .and_then(|bytes| p256::PublicKey::from_sec1_bytes(&bytes).ok())
-            .ok_or("the subscription's p256dh is not a P-256 point")?;
+            .ok_or(PushRequestError::BadP256dh)?;
         let auth: [u8; 16] = URL_SAFE_NO_PAD
             .decode(auth.trim_end_matches('='))
             .ok()
             .and_then(|bytes| bytes.try_into().ok())
-            .ok_or("the subscription's auth secret is not 16 bytes")?;
+            .ok_or(PushRequestError::BadAuth)?;
         let vapid = self.vapid_header(&uri)?;
         let request = WebPushBuilder::new(uri, public, Auth::clone_from_slice(&auth))
             .build(message.payload.as_bytes().to_vec())
-            .map_err(|e| format!("could not encrypt the push: {e}"))?;
+            .map_err(|e| PushRequestError::Encrypt(e.to_string()))?;
         let (mut parts, body) = request.into_parts();
         parts.headers.insert(http::header::AUTHORIZATION, vapid);
         parts.headers.insert("ttl", message.ttl.as_secs().into());
@@ -96,7 +98,7 @@ impl WebPushSender {
             parts.headers.insert("topic", topic);
         }
         let request = http::Request::from_parts(parts, body);
-        reqwest::Request::try_from(request).map_err(|e| format!("the push request: {e}"))
+        reqwest::Request::try_from(request).map_err(|e| PushRequestError::Request(e.to_string()))
     }
 }
 
@@ -104,9 +106,9 @@ impl WebPushSender {
     /// RFC 8292's `Authorization: vapid t=…, k=…`. Signed here rather than by the crate's
     /// builder, whose audience leaves out a non-default port: the audience is the push
     /// resource's origin, port included.
-    fn vapid_header(&self, endpoint: &http::Uri) -> Result<http::HeaderValue, String> {
-        let scheme = endpoint.scheme_str().ok_or("the endpoint has no scheme")?;
-        let authority = endpoint.authority().ok_or("the endpoint has no host")?;
+    fn vapid_header(&self, endpoint: &http::Uri) -> Result<http::HeaderValue, PushRequestError> {
+        let scheme = endpoint.scheme_str().ok_or(PushRequestError::NoScheme)?;
+        let authority = endpoint.authority().ok_or(PushRequestError::NoHost)?;
         let origin = format!("{scheme}://{authority}");
         let mut signatures = self
             .signatures
@@ -123,11 +125,11 @@ impl WebPushSender {
         let token = self
             .vapid
             .sign(claims)
-            .map_err(|e| format!("could not sign the VAPID token: {e}"))?;
+            .map_err(|e| PushRequestError::Vapid(e.to_string()))?;
         let key =
             URL_SAFE_NO_PAD.encode(self.vapid.public_key().public_key().to_bytes_uncompressed());
         let header = http::HeaderValue::from_str(&format!("vapid t={token}, k={key}"))
-            .map_err(|e| format!("the VAPID header: {e}"))?;
+            .map_err(|e| PushRequestError::VapidHeader(e.to_string()))?;
         if signatures.len() > 1024 {
             signatures.clear();
         }
@@ -159,7 +161,7 @@ impl PushSender for WebPushSender {
         }
         let request = match self.request(endpoint, p256dh, auth, message) {
             Ok(request) => request,
-            Err(error) => return Sent::Refused(error),
+            Err(error) => return Sent::Refused(error.to_string()),
         };
         match self.http.execute(request).await {
             Ok(response) => {
@@ -169,33 +171,13 @@ impl PushSender for WebPushSender {
                 by_status(status, &headers, &body)
             }
             Err(error) => Sent::Retry {
-                error: format!("the push service did not answer: {}", without_url(&error)),
+                error: format!(
+                    "the push service did not answer: {}",
+                    transport_error(&error)
+                ),
                 after: None,
             },
         }
-    }
-}
-
-/// A reqwest error's text without the URL, which for Web Push is the subscription's secret
-/// address.
-fn without_url(error: &reqwest::Error) -> String {
-    let kind = if error.is_timeout() {
-        "timed out"
-    } else if error.is_connect() {
-        "could not connect"
-    } else {
-        "request failed"
-    };
-    let mut source = std::error::Error::source(error);
-    let mut detail = String::new();
-    while let Some(inner) = source {
-        detail = inner.to_string();
-        source = inner.source();
-    }
-    if detail.is_empty() {
-        kind.to_owned()
-    } else {
-        format!("{kind} ({detail})")
     }
 }
 

@@ -395,7 +395,8 @@ async fn a_key_file_that_is_missing_or_not_a_key_is_refused_naming_the_flag() {
             Duration::from_secs(1),
         )
         .err()
-        .expect("refused");
+        .expect("refused")
+        .to_string();
         assert!(
             error.starts_with("--apns-key-file ") && error.contains(says),
             "{error}"
@@ -407,7 +408,8 @@ async fn a_key_file_that_is_missing_or_not_a_key_is_refused_naming_the_flag() {
     };
     let error = ApnsSender::new(&no_team, Duration::from_secs(1))
         .err()
-        .expect("refused");
+        .expect("refused")
+        .to_string();
     assert_eq!(error, "--apns-team-id is empty");
 }
 

@@ -337,7 +337,8 @@ async fn a_service_account_file_that_is_missing_or_wrong_is_refused_naming_the_f
         };
         let error = FcmSender::new(&settings, Duration::from_secs(1))
             .err()
-            .expect("refused");
+            .expect("refused")
+            .to_string();
         assert!(
             error.starts_with("--fcm-service-account ") && error.contains(says),
             "{error}"
