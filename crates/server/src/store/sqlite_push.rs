@@ -345,73 +345,53 @@ async fn settle_one(
     outcome: &PushOutcome,
     now_ms: i64,
 ) -> StoreResult<()> {
-    let delete_push = "DELETE FROM push_queue WHERE id = ? AND version = ?";
-    let device_error = "UPDATE devices SET last_error = ? WHERE id = ?";
+    // The push itself: gone with its device, retried later, or done with.
     match outcome {
-        PushOutcome::Sent => {
-            sqlx::query(delete_push)
+        PushOutcome::Gone { .. } => {
+            sqlx::query("DELETE FROM devices WHERE id = ?")
+                .bind(&push.device_id)
+                .execute(&mut *tx)
+                .await?;
+            return Ok(());
+        }
+        PushOutcome::Retry {
+            next_attempt_at_ms, ..
+        } if *next_attempt_at_ms < push.expires_at_ms => {
+            sqlx::query(
+                "UPDATE push_queue SET attempts = attempts + 1, next_attempt_at_ms = ? \
+                 WHERE id = ? AND version = ?",
+            )
+            .bind(next_attempt_at_ms)
+            .bind(push.id)
+            .bind(push.version)
+            .execute(&mut *tx)
+            .await?;
+        }
+        _ => {
+            sqlx::query("DELETE FROM push_queue WHERE id = ? AND version = ?")
                 .bind(push.id)
                 .bind(push.version)
                 .execute(&mut *tx)
                 .await?;
+        }
+    }
+    // The device: when a push last reached its service, or why the last attempt failed.
+    match outcome {
+        PushOutcome::Sent => {
             sqlx::query("UPDATE devices SET last_push_at = ?, last_error = NULL WHERE id = ?")
                 .bind(DateTime::from_timestamp_millis(now_ms).map(|t| t.to_rfc3339()))
                 .bind(&push.device_id)
                 .execute(&mut *tx)
                 .await?;
         }
-        PushOutcome::Retry {
-            error,
-            next_attempt_at_ms,
-        } => {
-            if *next_attempt_at_ms >= push.expires_at_ms {
-                sqlx::query(delete_push)
-                    .bind(push.id)
-                    .bind(push.version)
-                    .execute(&mut *tx)
-                    .await?;
-            } else {
-                sqlx::query(
-                    "UPDATE push_queue SET attempts = attempts + 1, next_attempt_at_ms = ? \
-                         WHERE id = ? AND version = ?",
-                )
-                .bind(next_attempt_at_ms)
-                .bind(push.id)
-                .bind(push.version)
-                .execute(&mut *tx)
-                .await?;
-            }
-            sqlx::query(device_error)
+        PushOutcome::Retry { error, .. } | PushOutcome::Dropped { error } => {
+            sqlx::query("UPDATE devices SET last_error = ? WHERE id = ?")
                 .bind(error)
                 .bind(&push.device_id)
                 .execute(&mut *tx)
                 .await?;
         }
-        PushOutcome::Dropped { error } => {
-            sqlx::query(delete_push)
-                .bind(push.id)
-                .bind(push.version)
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query(device_error)
-                .bind(error)
-                .bind(&push.device_id)
-                .execute(&mut *tx)
-                .await?;
-        }
-        PushOutcome::Gone { .. } => {
-            sqlx::query("DELETE FROM devices WHERE id = ?")
-                .bind(&push.device_id)
-                .execute(&mut *tx)
-                .await?;
-        }
-        PushOutcome::Expired => {
-            sqlx::query(delete_push)
-                .bind(push.id)
-                .bind(push.version)
-                .execute(&mut *tx)
-                .await?;
-        }
+        PushOutcome::Gone { .. } | PushOutcome::Expired => {}
     }
     Ok(())
 }
