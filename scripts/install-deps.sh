@@ -16,6 +16,9 @@ packages=(
     # daemon, an X server; WebKitWebDriver for the end-to-end tests; ImageMagick for screenshots.
     dbus dbus-x11 gnome-keyring libsecret-tools dunst xvfb xauth at-spi2-core
     webkit2gtk-driver imagemagick desktop-file-utils curl
+    # PostgreSQL's server binaries: the PostgreSQL store's tests run a private cluster of them
+    # (scripts/pg-cluster.sh), not the system service the package also sets up.
+    postgresql
     # Python with venv for the API fuzz test (scripts/api-fuzz.sh pins Schemathesis in a venv).
     python3 python3-venv
     # The phone type-check (scripts/check-mobile.sh): Debian's clang stands in for the Android

@@ -30,6 +30,13 @@ echo "==> the binaries the system tests (tests/) run: the server, the CLI and th
 # The same commands the test kit runs (spartex_testkit::cargo_bin), so there they are no-ops.
 cargo build -p spartex --bin spartex --locked
 cargo build -p spartex-desktop --bin spartex-control --locked
+echo "==> the PostgreSQL store: the store conformance suite on a private cluster"
+pg_dir=$(mktemp -d /tmp/spartex-pg.XXXXXX)
+trap 'bash scripts/pg-cluster.sh stop "$pg_dir"; rm -rf "$pg_dir"' EXIT
+SPARTEX_TEST_POSTGRES_URL=$(bash scripts/pg-cluster.sh start "$pg_dir")
+export SPARTEX_TEST_POSTGRES_URL
+cargo nextest run -p spartex-server --lib --locked --no-fail-fast \
+    --ignore-default-filter -E 'test(/^store::postgres::/)'
 # Last, so that the test runner's summary closes the run.
 echo "==> tests (in a throwaway desktop session: D-Bus, gnome-keyring, dunst, Xvfb)"
 bash scripts/test-env.sh cargo nextest run --workspace --locked --no-fail-fast

@@ -1,11 +1,14 @@
 //! The data layer: one trait for what the server reads and writes, one implementation per
-//! database (SQLite now; PostgreSQL can be added beside it without touching the services).
+//! database (SQLite for one machine, PostgreSQL for several instances on one database).
 //!
 //! Resources are stored as their wire JSON plus the columns that queries filter on.
 
 #[cfg(test)]
 pub(crate) mod conformance;
 mod documents;
+mod postgres;
+mod postgres_push;
+mod postgres_tx;
 pub mod push;
 mod sqlite;
 mod sqlite_push;
@@ -15,6 +18,7 @@ use serde_json::Value;
 use spartex_api::{Device, Event, EventKind, MetricsBucket, Tenant, User};
 
 pub use documents::{decode_all, decode_one, DocKind, Document, Resource, Versioned};
+pub use postgres::PostgresStore;
 pub use push::{NewDevice, PushStore};
 pub use sqlite::{SqliteStore, WAL_RESTART_FRAMES};
 
@@ -23,6 +27,14 @@ pub use sqlite::{SqliteStore, WAL_RESTART_FRAMES};
 pub enum StoreError {
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    /// The database server could not be reached or refused us; `target` names the user, host,
+    /// port and database, never the password.
+    #[error("cannot connect to PostgreSQL at {target}: {source}")]
+    Connect {
+        target: String,
+        #[source]
+        source: sqlx::Error,
+    },
     #[error("migration failed: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),
     #[error("stored data is not valid JSON: {0}")]
@@ -335,19 +347,18 @@ pub trait WriteTx: Send {
     async fn commit(self: Box<Self>) -> StoreResult<WriteTurn>;
 }
 
-/// Opens the store a database URL names, creating and migrating it when needed.
+/// Opens the store a database URL names (`sqlite://PATH`, `postgres://…` or
+/// `postgresql://…`), creating and migrating it when needed.
 pub async fn open(database_url: &str) -> StoreResult<std::sync::Arc<dyn Store>> {
     if database_url.starts_with("sqlite:") {
         Ok(std::sync::Arc::new(SqliteStore::open(database_url).await?))
-    } else if database_url.starts_with("postgres") {
-        Err(StoreError::Unsupported(
-            "PostgreSQL is not available in this build yet: the data layer is ready for it \
-             (crates/server/src/store), but only SQLite is implemented. Use --database-url sqlite://spartex.db"
-                .into(),
+    } else if database_url.starts_with("postgres://") || database_url.starts_with("postgresql://") {
+        Ok(std::sync::Arc::new(
+            PostgresStore::open(database_url).await?,
         ))
     } else {
         Err(StoreError::Unsupported(format!(
-            "unknown database URL scheme in `{}`: use sqlite://PATH",
+            "unknown database URL scheme in `{}`: use sqlite://PATH or postgres://USER@HOST/DATABASE",
             database_url.split(':').next().unwrap_or_default()
         )))
     }

@@ -1,0 +1,487 @@
+//! The PostgreSQL store: one pool of connections for reads and writes, the schema of
+//! `migrations/postgres`, and a write turn per tenant instead of SQLite's one turn for all.
+//!
+//! A tenant's turn is two locks. Across server instances, a write locks its tenant's row
+//! (`tenants`, which holds the log's counter) as it begins and keeps it to its commit, so two
+//! instances never number one tenant's events at once and `seq` stays gapless. Within this
+//! process, a per-tenant mutex is taken first and held past the commit by the [`WriteTurn`],
+//! so this process publishes a tenant's events in `seq` order. Writes of different tenants
+//! run side by side.
+
+use std::collections::HashMap;
+use std::str::FromStr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use spartex_api::{Device, Event, MetricsBucket, Tenant, User};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
+use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder, Row};
+
+use super::postgres_tx::PostgresTx;
+use super::push::PushStore;
+use super::{
+    postgres_push, Checkpoint, DocFilter, DocKind, LogBounds, Store, StoreError, StoreResult,
+    UserCredentials, WriteScope, WriteTx,
+};
+
+/// Connections per server instance. Each write holds one from its start to its commit, and
+/// reads take one each; PostgreSQL's default `max_connections` (100) fits several instances.
+const POOL_CONNECTIONS: u32 = 16;
+/// Prepared statements kept per connection (sqlx's cache): every query here is a fixed text.
+const STATEMENT_CACHE: usize = 256;
+
+pub struct PostgresStore {
+    pool: PgPool,
+    turns: TenantTurns,
+}
+
+/// The per-tenant mutexes of this process.
+#[derive(Default)]
+struct TenantTurns {
+    by_tenant: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+/// Mutexes no write holds or waits for are dropped once there are this many.
+const TURNS_KEPT: usize = 1024;
+
+impl TenantTurns {
+    async fn take(&self, tenant_id: &str) -> tokio::sync::OwnedMutexGuard<()> {
+        let turn = {
+            let mut by_tenant = self
+                .by_tenant
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            if by_tenant.len() >= TURNS_KEPT {
+                by_tenant.retain(|_, turn| Arc::strong_count(turn) > 1);
+            }
+            by_tenant.entry(tenant_id.to_owned()).or_default().clone()
+        };
+        turn.lock_owned().await
+    }
+}
+
+/// Where a URL points, for messages: user, host, port and database, never the password.
+fn describe(options: &PgConnectOptions) -> String {
+    format!(
+        "{}@{}:{}/{}",
+        options.get_username(),
+        options.get_host(),
+        options.get_port(),
+        options.get_database().unwrap_or("(default)")
+    )
+}
+
+impl PostgresStore {
+    /// Opens the database a `postgres://` URL names, creating it when it does not exist yet,
+    /// and migrates it.
+    pub async fn open(database_url: &str) -> StoreResult<Self> {
+        let options = PgConnectOptions::from_str(database_url).map_err(|source| {
+            // The URL's text is not repeated: it may hold a password.
+            StoreError::Unsupported(format!("the PostgreSQL URL does not parse: {source}"))
+        })?;
+        Self::connect(options).await
+    }
+
+    pub async fn connect(options: PgConnectOptions) -> StoreResult<Self> {
+        let options = options
+            .statement_cache_capacity(STATEMENT_CACHE)
+            .application_name("spartex-server");
+        let pool = match pool(options.clone()).await {
+            Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some(UNKNOWN_DATABASE) => {
+                create_database(&options).await?;
+                pool(options.clone()).await
+            }
+            connected => connected,
+        }
+        .map_err(|source| StoreError::Connect {
+            target: describe(&options),
+            source,
+        })?;
+        sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+        Ok(PostgresStore {
+            pool,
+            turns: TenantTurns::default(),
+        })
+    }
+
+    pub(super) fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+}
+
+/// SQLSTATE `invalid_catalog_name`: the database does not exist.
+const UNKNOWN_DATABASE: &str = "3D000";
+/// SQLSTATE `duplicate_database`: another instance created it first.
+const DUPLICATE_DATABASE: &str = "42P04";
+
+async fn pool(options: PgConnectOptions) -> Result<PgPool, sqlx::Error> {
+    PgPoolOptions::new()
+        .max_connections(POOL_CONNECTIONS)
+        .acquire_timeout(Duration::from_secs(30))
+        .connect_with(options)
+        .await
+}
+
+/// Creates the database the options name, from the server's maintenance database.
+async fn create_database(options: &PgConnectOptions) -> StoreResult<()> {
+    let name = options.get_database().unwrap_or_default().to_owned();
+    let maintenance = options.clone().database("postgres");
+    let mut conn = <PgConnection as sqlx::Connection>::connect_with(&maintenance)
+        .await
+        .map_err(|source| StoreError::Connect {
+            target: describe(&maintenance),
+            source,
+        })?;
+    let created = sqlx::query(&format!("CREATE DATABASE {}", quote_identifier(&name)))
+        .execute(&mut conn)
+        .await;
+    match created {
+        Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some(DUPLICATE_DATABASE) => {}
+        Err(e) => return Err(e.into()),
+        Ok(_) => tracing::info!(database = %name, "created the PostgreSQL database"),
+    }
+    Ok(())
+}
+
+/// An identifier as PostgreSQL reads it whatever its characters.
+pub(super) fn quote_identifier(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+pub(super) async fn get_doc(
+    conn: &mut PgConnection,
+    tenant_id: &str,
+    kind: DocKind,
+    id: &str,
+) -> StoreResult<Option<Value>> {
+    let row: Option<(String,)> =
+        sqlx::query_as("SELECT data FROM resources WHERE tenant_id = $1 AND kind = $2 AND id = $3")
+            .bind(tenant_id)
+            .bind(kind.as_str())
+            .bind(id)
+            .fetch_optional(conn)
+            .await?;
+    Ok(match row {
+        Some((data,)) => Some(serde_json::from_str(&data)?),
+        None => None,
+    })
+}
+
+pub(super) async fn list_docs(
+    conn: &mut PgConnection,
+    tenant_id: &str,
+    filter: DocFilter<'_>,
+) -> StoreResult<Vec<Value>> {
+    let mut query = QueryBuilder::<Postgres>::new("SELECT data FROM resources WHERE tenant_id = ");
+    query
+        .push_bind(tenant_id)
+        .push(" AND kind = ")
+        .push_bind(filter.kind.as_str());
+    if let Some(project_id) = filter.project_id {
+        query.push(" AND project_id = ").push_bind(project_id);
+    }
+    if let Some(status) = filter.status {
+        query.push(" AND status = ").push_bind(status);
+    }
+    if let Some(key) = filter.lookup_key {
+        query.push(" AND lookup_key = ").push_bind(key);
+    }
+    if let Some(before) = filter.before {
+        query.push(" AND sort_key < ").push_bind(before);
+    }
+    query.push(if filter.newest_first {
+        " ORDER BY sort_key DESC, id DESC"
+    } else {
+        " ORDER BY sort_key, id"
+    });
+    if let Some(limit) = filter.limit {
+        query.push(" LIMIT ").push_bind(limit);
+    }
+    let rows: Vec<(String,)> = query.build_query_as().fetch_all(conn).await?;
+    rows.into_iter()
+        .map(|(data,)| Ok(serde_json::from_str(&data)?))
+        .collect()
+}
+
+fn event_from_row(row: &PgRow) -> StoreResult<Event> {
+    let at: String = row.try_get("at")?;
+    let data: String = row.try_get("data")?;
+    Ok(Event {
+        seq: row.try_get("seq")?,
+        kind: row.try_get("kind")?,
+        at: DateTime::parse_from_rfc3339(&at)
+            .map(|t| t.with_timezone(&Utc))
+            .map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+        project_id: row.try_get("project_id")?,
+        data: serde_json::from_str(&data)?,
+    })
+}
+
+#[async_trait]
+impl Store for PostgresStore {
+    async fn begin(&self, scope: WriteScope<'_>) -> StoreResult<Box<dyn WriteTx>> {
+        let (tenant_id, turn) = match scope {
+            WriteScope::Tenant(tenant_id) => (
+                Some(tenant_id.to_owned()),
+                Some(self.turns.take(tenant_id).await),
+            ),
+            WriteScope::Server => (None, None),
+        };
+        Ok(Box::new(
+            PostgresTx::begin(&self.pool, tenant_id, turn).await?,
+        ))
+    }
+
+    async fn get_doc(
+        &self,
+        tenant_id: &str,
+        kind: DocKind,
+        id: &str,
+    ) -> StoreResult<Option<Value>> {
+        get_doc(&mut *self.pool.acquire().await?, tenant_id, kind, id).await
+    }
+
+    async fn list_docs(&self, tenant_id: &str, filter: DocFilter<'_>) -> StoreResult<Vec<Value>> {
+        list_docs(&mut *self.pool.acquire().await?, tenant_id, filter).await
+    }
+
+    async fn due_docs(
+        &self,
+        kind: DocKind,
+        status: &str,
+        due_by_ms: i64,
+    ) -> StoreResult<Vec<(String, Value)>> {
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "SELECT tenant_id, data FROM resources WHERE kind = $1 AND status = $2 AND due_at_ms <= $3 \
+             ORDER BY due_at_ms LIMIT 500",
+        )
+        .bind(kind.as_str())
+        .bind(status)
+        .bind(due_by_ms)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|(tenant, data)| Ok((tenant, serde_json::from_str(&data)?)))
+            .collect()
+    }
+
+    async fn events_after(
+        &self,
+        tenant_id: &str,
+        since: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<Event>> {
+        let rows = sqlx::query(
+            "SELECT seq, kind, at, project_id, data FROM events \
+             WHERE tenant_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+        )
+        .bind(tenant_id)
+        .bind(since)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(event_from_row).collect()
+    }
+
+    async fn log_bounds(&self, tenant_id: &str) -> StoreResult<Option<LogBounds>> {
+        let row: Option<(i64, i64)> =
+            sqlx::query_as("SELECT log_floor, head_seq FROM tenants WHERE id = $1")
+                .bind(tenant_id)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(row.map(|(floor, head)| LogBounds { floor, head }))
+    }
+
+    async fn tenant(&self, tenant_id: &str) -> StoreResult<Option<Tenant>> {
+        let row: Option<(String, String, String)> =
+            sqlx::query_as("SELECT id, name, slug FROM tenants WHERE id = $1")
+                .bind(tenant_id)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(row.map(|(id, name, slug)| Tenant { id, name, slug }))
+    }
+
+    async fn user(&self, tenant_id: &str, user_id: &str) -> StoreResult<Option<User>> {
+        let row: Option<(String, String, String, String)> = sqlx::query_as(
+            "SELECT id, email, name, role FROM users WHERE tenant_id = $1 AND id = $2",
+        )
+        .bind(tenant_id)
+        .bind(user_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.and_then(|(id, email, name, role)| {
+            Some(User {
+                id,
+                email,
+                name,
+                role: role.parse().ok()?,
+            })
+        }))
+    }
+
+    async fn user_credentials(&self, email: &str) -> StoreResult<Option<UserCredentials>> {
+        let row: Option<(String, String, String, String, String, String)> = sqlx::query_as(
+            "SELECT id, email, name, role, tenant_id, password_hash FROM users \
+             WHERE lower(email) = lower($1)",
+        )
+        .bind(email)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(
+            row.and_then(|(id, email, name, role, tenant_id, password_hash)| {
+                Some(UserCredentials {
+                    user: User {
+                        id,
+                        email,
+                        name,
+                        role: role.parse().ok()?,
+                    },
+                    tenant_id,
+                    password_hash,
+                })
+            }),
+        )
+    }
+
+    async fn session_active(&self, session_id: &str, now_ms: i64) -> StoreResult<bool> {
+        let row: Option<(Option<i64>, Option<i64>)> = sqlx::query_as(
+            "SELECT s.revoked_at_ms, \
+               (SELECT MAX(expires_at_ms) FROM refresh_tokens r WHERE r.session_id = s.id) \
+             FROM sessions s WHERE s.id = $1",
+        )
+        .bind(session_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(matches!(row, Some((None, Some(expires_at_ms))) if expires_at_ms > now_ms))
+    }
+
+    async fn agent_for_token(&self, token_hash: &str) -> StoreResult<Option<(String, String)>> {
+        Ok(
+            sqlx::query_as("SELECT tenant_id, agent_id FROM agent_tokens WHERE token_hash = $1")
+                .bind(token_hash)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
+    async fn cost_buckets(
+        &self,
+        tenant_id: &str,
+        project_id: &str,
+        bucket_s: i64,
+    ) -> StoreResult<Vec<MetricsBucket>> {
+        // SUM of BIGINT is NUMERIC in PostgreSQL: cast back to the integers SQLite answers.
+        let rows: Vec<(i64, String, i64, i64, f64)> = sqlx::query_as(
+            "SELECT (at_s / $1) * $1 AS bucket, agent_id, SUM(tokens_in)::BIGINT, \
+               SUM(tokens_out)::BIGINT, SUM(cost_usd) \
+             FROM cost_records WHERE tenant_id = $2 AND project_id = $3 \
+             GROUP BY bucket, agent_id ORDER BY bucket, agent_id",
+        )
+        .bind(bucket_s)
+        .bind(tenant_id)
+        .bind(project_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(
+                |(bucket, agent_id, tokens_in, tokens_out, cost_usd)| MetricsBucket {
+                    at: DateTime::from_timestamp(bucket, 0).unwrap_or_default(),
+                    agent_id,
+                    tokens_in,
+                    tokens_out,
+                    cost_usd,
+                },
+            )
+            .collect())
+    }
+
+    async fn prune_events(&self, older_than_ms: i64) -> StoreResult<u64> {
+        let mut tx = self.pool.begin().await?;
+        // Only tenants with something to prune: each row updated waits for that tenant's
+        // write in progress, if any.
+        sqlx::query(
+            "UPDATE tenants SET log_floor = GREATEST(log_floor, \
+               (SELECT MAX(seq) FROM events WHERE events.tenant_id = tenants.id AND at_ms < $1)) \
+             WHERE EXISTS (SELECT 1 FROM events WHERE events.tenant_id = tenants.id \
+               AND at_ms < $1 AND seq > tenants.log_floor)",
+        )
+        .bind(older_than_ms)
+        .execute(&mut *tx)
+        .await?;
+        let pruned = sqlx::query(
+            "DELETE FROM events USING tenants \
+             WHERE tenants.id = events.tenant_id AND events.seq <= tenants.log_floor",
+        )
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        tx.commit().await?;
+        Ok(pruned)
+    }
+
+    async fn prune_idempotency_keys(&self, older_than_ms: i64) -> StoreResult<u64> {
+        Ok(
+            sqlx::query("DELETE FROM idempotency_keys WHERE created_at_ms < $1")
+                .bind(older_than_ms)
+                .execute(&self.pool)
+                .await?
+                .rows_affected(),
+        )
+    }
+
+    async fn prune_sessions(&self, now_ms: i64) -> StoreResult<u64> {
+        let mut tx = self.pool.begin().await?;
+        let tokens = sqlx::query("DELETE FROM refresh_tokens WHERE expires_at_ms <= $1")
+            .bind(now_ms)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        sqlx::query(
+            "DELETE FROM sessions WHERE NOT EXISTS \
+               (SELECT 1 FROM refresh_tokens r WHERE r.session_id = sessions.id)",
+        )
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(tokens)
+    }
+
+    /// Nothing to do: checkpoints are SQLite's way of folding its write-ahead log into the
+    /// database file off the commit path. PostgreSQL checkpoints its WAL itself (the
+    /// `checkpoint_timeout` and `max_wal_size` settings), so this answers what the sweeper
+    /// reads as "idle and folded": nothing waits in a log of ours.
+    async fn checkpoint(&self) -> StoreResult<Checkpoint> {
+        Ok(Checkpoint {
+            truncated: true,
+            wal_frames: 0,
+            moved_frames: 0,
+        })
+    }
+
+    async fn devices(&self, tenant_id: &str, user_id: &str) -> StoreResult<Vec<Device>> {
+        let mut conn = self.pool.acquire().await?;
+        postgres_push::devices(&mut conn, tenant_id, user_id).await
+    }
+
+    async fn notification_settings(
+        &self,
+        tenant_id: &str,
+        user_id: &str,
+    ) -> StoreResult<Option<String>> {
+        let mut conn = self.pool.acquire().await?;
+        postgres_push::notification_settings(&mut conn, tenant_id, user_id).await
+    }
+
+    fn push(&self) -> &dyn PushStore {
+        self
+    }
+}
+
+/// The store conformance suite on a fresh PostgreSQL database per story.
+#[cfg(test)]
+#[path = "postgres_conformance.rs"]
+mod conformance;

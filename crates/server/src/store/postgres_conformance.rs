@@ -1,0 +1,215 @@
+//! The store conformance suite on PostgreSQL: each story on a database of its own, created on
+//! the cluster `SPARTEX_TEST_POSTGRES_URL` names (an admin URL; `scripts/test.sh` starts a
+//! private cluster and sets it) and dropped afterwards.
+//!
+//! These tests are left out of a plain `cargo nextest run` by the default filter in
+//! `.config/nextest.toml`; run without the variable they fail, saying how to run them.
+
+use std::str::FromStr;
+use std::sync::Arc;
+
+use sqlx::postgres::PgConnectOptions;
+use sqlx::Connection;
+
+use super::{quote_identifier, PostgresStore};
+use crate::store::conformance::{store_conformance, Backend};
+
+const ADMIN_URL: &str = "SPARTEX_TEST_POSTGRES_URL";
+
+/// A database made for one test, dropped when the test is done with it.
+struct TestDatabase {
+    admin: PgConnectOptions,
+    name: String,
+}
+
+impl TestDatabase {
+    async fn create() -> (Self, PgConnectOptions) {
+        let url = std::env::var(ADMIN_URL).unwrap_or_else(|_| {
+            panic!(
+                "{ADMIN_URL} is not set: the PostgreSQL store tests need a cluster. Run them \
+                 with `bash scripts/test.sh`, or start one with \
+                 `bash scripts/pg-cluster.sh start DIR` and set {ADMIN_URL} to the URL it prints"
+            )
+        });
+        let admin = PgConnectOptions::from_str(&url)
+            .unwrap_or_else(|e| panic!("{ADMIN_URL} is not a PostgreSQL URL: {e}"));
+        let name = format!("spartex_test_{}", uuid::Uuid::new_v4().simple());
+        let mut conn = sqlx::PgConnection::connect_with(&admin)
+            .await
+            .unwrap_or_else(|e| panic!("cannot reach the cluster {ADMIN_URL} names: {e}"));
+        sqlx::query(&format!("CREATE DATABASE {}", quote_identifier(&name)))
+            .execute(&mut conn)
+            .await
+            .expect("a test database is created");
+        let options = admin.clone().database(&name);
+        (TestDatabase { admin, name }, options)
+    }
+}
+
+impl Drop for TestDatabase {
+    /// Drops the database from a thread of its own (the test's runtime is ending); a failure
+    /// only leaves a database behind in a throwaway cluster.
+    fn drop(&mut self) {
+        let admin = self.admin.clone();
+        let statement = format!(
+            "DROP DATABASE {} WITH (FORCE)",
+            quote_identifier(&self.name)
+        );
+        let dropping = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            runtime.block_on(async {
+                let mut conn = sqlx::PgConnection::connect_with(&admin).await?;
+                sqlx::query(&statement).execute(&mut conn).await?;
+                Ok::<_, sqlx::Error>(())
+            })?;
+            Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
+        });
+        if let Ok(Err(e)) = dropping.join() {
+            eprintln!("the test database {} was left behind: {e}", self.name);
+        }
+    }
+}
+
+async fn open_fresh_database() -> Backend {
+    let (database, options) = TestDatabase::create().await;
+    let store = PostgresStore::connect(options)
+        .await
+        .expect("the store opens");
+    Backend {
+        store: Arc::new(store),
+        _keep: Box::new(database),
+    }
+}
+
+store_conformance!(open_fresh_database);
+
+/// Two server instances on one database, writing one tenant at once: every event gets the
+/// next number, none twice, none skipped (the row lock on the tenant's counter), and each
+/// instance's writes take turns.
+#[tokio::test]
+async fn two_instances_number_one_tenant_without_gaps() {
+    use crate::store::{Store, WriteScope};
+    use spartex_api::{EventKind, Tenant};
+
+    const WRITES: i64 = 40;
+    let (database, options) = TestDatabase::create().await;
+    let first: Arc<dyn Store> = Arc::new(
+        PostgresStore::connect(options.clone())
+            .await
+            .expect("opens"),
+    );
+    let second: Arc<dyn Store> = Arc::new(PostgresStore::connect(options).await.expect("opens"));
+    let mut tx = first.begin(WriteScope::Server).await.expect("begins");
+    tx.insert_tenant(&Tenant {
+        id: "ten_one".into(),
+        name: "One".into(),
+        slug: "one".into(),
+    })
+    .await
+    .expect("tenant");
+    drop(tx.commit().await.expect("commits"));
+
+    let mut writers = tokio::task::JoinSet::new();
+    for n in 0..WRITES {
+        let store = if n % 2 == 0 {
+            first.clone()
+        } else {
+            second.clone()
+        };
+        writers.spawn(async move {
+            let mut tx = store
+                .begin(WriteScope::Tenant("ten_one"))
+                .await
+                .expect("begins");
+            let event = tx
+                .append_event(
+                    EventKind::MessageCreated,
+                    None,
+                    chrono::Utc::now(),
+                    &serde_json::json!({ "n": n }),
+                )
+                .await
+                .expect("appended");
+            drop(tx.commit().await.expect("commits"));
+            event.seq
+        });
+    }
+    let mut numbers = writers.join_all().await;
+    numbers.sort_unstable();
+    assert_eq!(numbers, (1..=WRITES).collect::<Vec<_>>());
+    let logged: Vec<i64> = first
+        .events_after("ten_one", 0, 1000)
+        .await
+        .expect("read")
+        .iter()
+        .map(|event| event.seq)
+        .collect();
+    assert_eq!(logged, (1..=WRITES).collect::<Vec<_>>());
+    drop((first, second, database));
+}
+
+/// A write of a tenant on one instance waits, as it begins, for the write of the same tenant
+/// in progress on another (the row lock), and goes once that one commits.
+#[tokio::test]
+async fn a_second_instance_waits_for_the_tenants_turn() {
+    use crate::store::{Store, WriteScope};
+    use spartex_api::{EventKind, Tenant};
+    use std::time::Duration;
+
+    let (database, options) = TestDatabase::create().await;
+    let first: Arc<dyn Store> = Arc::new(
+        PostgresStore::connect(options.clone())
+            .await
+            .expect("opens"),
+    );
+    let second: Arc<dyn Store> = Arc::new(PostgresStore::connect(options).await.expect("opens"));
+    let mut tx = first.begin(WriteScope::Server).await.expect("begins");
+    tx.insert_tenant(&Tenant {
+        id: "ten_one".into(),
+        name: "One".into(),
+        slug: "one".into(),
+    })
+    .await
+    .expect("tenant");
+    drop(tx.commit().await.expect("commits"));
+
+    let append = |n: i64| (EventKind::MessageCreated, serde_json::json!({ "n": n }));
+    let mut held = first
+        .begin(WriteScope::Tenant("ten_one"))
+        .await
+        .expect("begins");
+    let (kind, data) = append(1);
+    held.append_event(kind, None, chrono::Utc::now(), &data)
+        .await
+        .expect("appended");
+    let waiting = tokio::spawn({
+        let second = second.clone();
+        async move {
+            let mut tx = second
+                .begin(WriteScope::Tenant("ten_one"))
+                .await
+                .expect("begins");
+            let (kind, data) = append(2);
+            let event = tx
+                .append_event(kind, None, chrono::Utc::now(), &data)
+                .await
+                .expect("appended");
+            drop(tx.commit().await.expect("commits"));
+            event.seq
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        !waiting.is_finished(),
+        "the other instance waits for the tenant's turn"
+    );
+    drop(held.commit().await.expect("commits"));
+    let seq = tokio::time::timeout(Duration::from_secs(10), waiting)
+        .await
+        .expect("it goes once the first commits")
+        .expect("it did not panic");
+    assert_eq!(seq, 2);
+    drop((first, second, database));
+}
