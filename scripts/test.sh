@@ -30,13 +30,17 @@ echo "==> the binaries the system tests (tests/) run: the server, the CLI and th
 # The same commands the test kit runs (spartex_testkit::cargo_bin), so there they are no-ops.
 cargo build -p spartex --bin spartex --locked
 cargo build -p spartex-desktop --bin spartex-control --locked
-echo "==> the PostgreSQL store: the store conformance suite on a private cluster"
+echo "==> PostgreSQL: the store conformance suite on a private cluster"
 pg_dir=$(mktemp -d /tmp/spartex-pg.XXXXXX)
 trap 'bash scripts/pg-cluster.sh stop "$pg_dir"; rm -rf "$pg_dir"' EXIT
 SPARTEX_TEST_POSTGRES_URL=$(bash scripts/pg-cluster.sh start "$pg_dir")
 export SPARTEX_TEST_POSTGRES_URL
 cargo nextest run -p spartex-server --lib --locked --no-fail-fast \
     --ignore-default-filter -E 'test(/^store::postgres::/)'
+echo "==> the server's integration suite on PostgreSQL (each test on a database of its own)"
+# Less the two tests of SQLite's WAL file, which PostgreSQL does not have.
+SPARTEX_TEST_DATABASE=postgres cargo nextest run -p spartex-server --test server --locked \
+    --no-fail-fast -E 'not test(/^storage::(checkpoints_move_the_wal|a_steady_stream_of_commits)/)'
 # Last, so that the test runner's summary closes the run.
 echo "==> tests (in a throwaway desktop session: D-Bus, gnome-keyring, dunst, Xvfb)"
 bash scripts/test-env.sh cargo nextest run --workspace --locked --no-fail-fast

@@ -1,7 +1,8 @@
 //! The test kit: what every test and bench that crosses a process boundary stands on.
 //!
 //! - [`TestServer`]: the real reference server, in this process on `127.0.0.1:0`, with a real
-//!   SQLite file in a temporary folder, a manual clock (or the real one), the demo
+//!   SQLite file in a temporary folder (a PostgreSQL database of its own with
+//!   `SPARTEX_TEST_DATABASE=postgres`), a manual clock (or the real one), the demo
 //!   organisations seeded and, when asked, their simulated agents at work. It stops and
 //!   starts again on the same address and file, as a server that goes down and comes back.
 //! - [`demo`]: the demo users, projects and the password every one of them has here.
@@ -16,6 +17,7 @@
 
 mod api;
 mod bin;
+mod database;
 pub mod demo;
 pub mod procs;
 pub mod push_fakes;

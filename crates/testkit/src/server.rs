@@ -1,5 +1,6 @@
 //! The real server in this process: a real socket on 127.0.0.1, a real SQLite file in a
-//! temporary folder, the demo world seeded, and a clock the test controls.
+//! temporary folder (or a PostgreSQL database of its own, [`crate::database`]), the demo world
+//! seeded, and a clock the test controls.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -16,6 +17,7 @@ use spartex_server::config::{Secret, Settings};
 use spartex_server::state::AppState;
 use spartex_server::{RunningServer, StartError};
 
+use crate::database::TestDatabase;
 use crate::{Api, Socket, PASSWORD};
 
 /// Where a manual clock starts unless a suite picks its own instant.
@@ -69,8 +71,9 @@ impl Builder {
 
     pub async fn start(self) -> TestServer {
         let dir = tempfile::tempdir().expect("a temporary directory");
-        let database_url = format!("sqlite://{}", dir.path().join("server.db").display());
-        let mut settings = Settings::new("127.0.0.1:0".parse().expect("an address"), database_url);
+        let database = TestDatabase::for_test(dir.path());
+        let mut settings =
+            Settings::new("127.0.0.1:0".parse().expect("an address"), database.url());
         settings.jwt_secret = Some(Secret::new("spartex-testkit-jwt-secret"));
         if let ClockChoice::Manual(_) = self.clock {
             // A test that moves the clock sees deadlines (expiry, a stop's force) act at once.
@@ -113,6 +116,7 @@ impl Builder {
                 .build()
                 .expect("an HTTP client"),
             dir,
+            database,
         };
         server.start_workers();
         server
@@ -135,6 +139,8 @@ pub struct TestServer {
     workers: Option<Workers>,
     http: reqwest::Client,
     dir: tempfile::TempDir,
+    // After `running`: the server lets go of its database before it is dropped.
+    database: TestDatabase,
 }
 
 impl TestServer {
@@ -187,8 +193,13 @@ impl TestServer {
         self.clock().advance(by);
     }
 
-    /// The server's SQLite file.
+    /// The server's SQLite file; fails the test on PostgreSQL (`SPARTEX_TEST_DATABASE`), which
+    /// has no file of ours to look at.
     pub fn database_path(&self) -> PathBuf {
+        assert!(
+            self.database.is_sqlite(),
+            "this test looks at SQLite's files; the PostgreSQL run of the suite leaves it out"
+        );
         self.dir.path().join("server.db")
     }
 

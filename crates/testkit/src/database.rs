@@ -1,0 +1,94 @@
+//! Which database a test server runs on: a SQLite file in the test's temporary folder, or,
+//! with `SPARTEX_TEST_DATABASE=postgres`, a database of its own on the PostgreSQL cluster
+//! `SPARTEX_TEST_POSTGRES_URL` names (an admin URL: `scripts/pg-cluster.sh start` prints one).
+//! The server creates that database as it opens it; it is dropped when the test is done.
+
+use std::path::Path;
+
+use sqlx::postgres::PgConnectOptions;
+use sqlx::Connection;
+
+const BACKEND: &str = "SPARTEX_TEST_DATABASE";
+const ADMIN_URL: &str = "SPARTEX_TEST_POSTGRES_URL";
+
+/// The database one test server uses, across its restarts.
+pub(crate) enum TestDatabase {
+    Sqlite {
+        url: String,
+    },
+    Postgres {
+        url: String,
+        admin: String,
+        name: String,
+    },
+}
+
+impl TestDatabase {
+    /// The backend the environment asks for; SQLite unless it names PostgreSQL.
+    pub(crate) fn for_test(dir: &Path) -> TestDatabase {
+        match std::env::var(BACKEND).as_deref() {
+            Ok("postgres") => Self::postgres(),
+            Ok("sqlite") | Err(_) => TestDatabase::Sqlite {
+                url: format!("sqlite://{}", dir.join("server.db").display()),
+            },
+            Ok(other) => panic!("{BACKEND}={other}: use sqlite (the default) or postgres"),
+        }
+    }
+
+    fn postgres() -> TestDatabase {
+        let admin = std::env::var(ADMIN_URL).unwrap_or_else(|_| {
+            panic!(
+                "{BACKEND}=postgres needs {ADMIN_URL}: run the suite with `bash scripts/test.sh`, \
+                 or start a cluster with `bash scripts/pg-cluster.sh start DIR` and set \
+                 {ADMIN_URL} to the URL it prints"
+            )
+        });
+        let mut url =
+            reqwest::Url::parse(&admin).unwrap_or_else(|e| panic!("{ADMIN_URL} is not a URL: {e}"));
+        let name = format!("spartex_test_{}", uuid::Uuid::new_v4().simple());
+        url.set_path(&format!("/{name}"));
+        TestDatabase::Postgres {
+            url: url.into(),
+            admin,
+            name,
+        }
+    }
+
+    /// What `--database-url` says.
+    pub(crate) fn url(&self) -> &str {
+        match self {
+            TestDatabase::Sqlite { url } | TestDatabase::Postgres { url, .. } => url,
+        }
+    }
+
+    pub(crate) fn is_sqlite(&self) -> bool {
+        matches!(self, TestDatabase::Sqlite { .. })
+    }
+}
+
+impl Drop for TestDatabase {
+    /// Drops a PostgreSQL test database from a thread of its own (the test's runtime may be
+    /// ending); a failure only leaves a database behind in a throwaway cluster.
+    fn drop(&mut self) {
+        let TestDatabase::Postgres { admin, name, .. } = self else {
+            return;
+        };
+        let admin = admin.clone();
+        let statement = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
+        let dropping = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            runtime.block_on(async {
+                let options: PgConnectOptions = admin.parse()?;
+                let mut conn = sqlx::PgConnection::connect_with(&options).await?;
+                sqlx::query(&statement).execute(&mut conn).await?;
+                Ok::<_, sqlx::Error>(())
+            })?;
+            Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
+        });
+        if let Ok(Err(e)) = dropping.join() {
+            eprintln!("the test database {name} was left behind: {e}");
+        }
+    }
+}
