@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 
 use serde_json::{json, Value};
 
-use crate::support::{exit, Cli, TestServer, LAUNCH, MANAGER, ONCALL, SPRING};
+use crate::support::{exit, Cli, TestServer, LAUNCH, MANAGER, ONCALL, OWNER, SPRING};
 
 fn list(value: &Value) -> &Vec<Value> {
     value.as_array().expect("a JSON list")
@@ -191,4 +191,29 @@ async fn devices_lists_the_persons_own_phones() {
         text.stdout.contains(id) && text.stdout.contains("no push yet"),
         "{text:?}"
     );
+}
+
+/// `spartex org`: everyone reads the organisation's settings; only an owner changes them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn org_settings_are_read_by_all_and_changed_by_the_owner() {
+    let server = TestServer::start().await;
+    let manager = Cli::new();
+    manager.login(&server, MANAGER).await;
+    let shown = manager.run(&["org"]).await;
+    assert!(
+        shown.expect_ok().stdout.contains("Pushes: full"),
+        "{shown:?}"
+    );
+    let refused = manager.run(&["org", "--push-detail", "minimal"]).await;
+    assert_ne!(refused.code, Some(exit::OK), "{refused:?}");
+    assert!(refused.stderr.contains("owner"), "{refused:?}");
+
+    let owner = Cli::new();
+    owner.login(&server, OWNER).await;
+    let changed = owner
+        .run(&["org", "--push-detail", "minimal", "--json"])
+        .await;
+    assert_eq!(changed.expect_ok().json()["push_detail"], "minimal");
+    let seen = manager.run(&["org", "--json"]).await;
+    assert_eq!(seen.expect_ok().json()["push_detail"], "minimal");
 }

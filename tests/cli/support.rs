@@ -18,7 +18,7 @@ use spartex_core::secret_store::{OsSecretStore, SecretStore};
 use spartex_core::session::{cache_key_key, tokens_key};
 use spartex_core::{Core, CoreConfig};
 use spartex_server::store::{DocFilter, DocKind};
-pub use spartex_testkit::demo::{LAUNCH, MANAGER, ONCALL, SPRING};
+pub use spartex_testkit::demo::{LAUNCH, MANAGER, ONCALL, OWNER, SPRING};
 pub use spartex_testkit::PASSWORD;
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::process::{Child, Command};

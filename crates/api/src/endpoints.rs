@@ -9,7 +9,8 @@ use serde::{Deserialize, Serialize};
 use crate::{
     Approval, DecisionRequest, Deleted, Device, LoginRequest, LogoutRequest, Me, Message,
     NotificationPrefs, PostMessageRequest, Project, ProjectDetail, RefreshRequest,
-    RegisterDeviceRequest, Stop, StopRequest, SyncPage, TokenPair, VapidPublicKey, API_PREFIX,
+    RegisterDeviceRequest, Stop, StopRequest, SyncPage, TenantSettings, TokenPair, VapidPublicKey,
+    API_PREFIX,
 };
 
 /// The HTTP methods the contract uses.
@@ -234,6 +235,19 @@ endpoint!(
     PutNotificationSettings { body: NotificationPrefs },
     Put |_| "/me/notification-settings".into(), body: NotificationPrefs,
     answer: NotificationPrefs
+);
+
+endpoint!(
+    /// `GET /tenant/settings`
+    GetTenantSettings {},
+    Get |_| "/tenant/settings".into(), body: (), answer: TenantSettings
+);
+
+endpoint!(
+    /// `PUT /tenant/settings`: the owner's tenant-wide settings.
+    PutTenantSettings { body: TenantSettings },
+    Put |_| "/tenant/settings".into(), body: TenantSettings,
+    answer: TenantSettings
 );
 
 #[cfg(test)]

@@ -215,6 +215,24 @@ wire_enum!(
     PushDetail { Full => "full", Minimal => "minimal" }
 );
 
+impl Default for PushDetail {
+    fn default() -> Self {
+        PushDetail::Full
+    }
+}
+
+/// The tenant-wide settings an owner keeps (`GET`/`PUT /api/v1/tenant/settings`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(default)]
+pub struct TenantSettings {
+    /// `minimal`: pushes name neither the project nor the request, only its kind and risk
+    /// ("Approval needed (critical)"), for tenants that want nothing readable on a lock
+    /// screen. The app opens the approval from its cache, or fetches it.
+    pub push_detail: PushDetail,
+}
+
 /// What the user asked for in Settings (`GET`/`PUT /api/v1/me/notification-settings`): the
 /// desktop applies it to its own notifications, the server to pushes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Serialize;
-use spartex_api::{Decision, Stop, StopStatus};
+use spartex_api::{Decision, Stop, StopStatus, TenantSettings};
 use spartex_core::notify::{DesktopNotifier, NotificationAction};
 use spartex_core::rules::ApprovalBlocker;
 use spartex_core::{
@@ -271,6 +271,21 @@ async fn with_account(
         Command::Devices => {
             let devices = account.push_devices().await?;
             print(json, &devices, || render::devices(&devices));
+            Ok(Ended::Done)
+        }
+        Command::Org { push_detail } => {
+            let settings = match push_detail {
+                Some(detail) => {
+                    let push_detail = detail
+                        .parse()
+                        .map_err(|e| CliError::Usage(format!("--push-detail: {e}")))?;
+                    account
+                        .put_tenant_settings(TenantSettings { push_detail })
+                        .await?
+                }
+                None => account.tenant_settings().await?,
+            };
+            print(json, &settings, || render::org(&settings));
             Ok(Ended::Done)
         }
         Command::Search { text } => {

@@ -100,6 +100,13 @@ pub enum Command {
     /// This person's devices registered for push (phones), with when each last took a push
     /// and its last error.
     Devices,
+    /// The organisation's settings; owners change them with the flags.
+    Org {
+        /// What pushes show on a lock screen: `full` (project and request) or `minimal`
+        /// ("Approval needed (critical)").
+        #[arg(long, value_parser = ["full", "minimal"])]
+        push_detail: Option<String>,
+    },
     /// Stream live changes and raise desktop notifications until interrupted.
     Watch {
         /// Do not raise desktop notifications.

@@ -2,7 +2,7 @@
 
 use crate::out::outln;
 use chrono::{DateTime, Utc};
-use spartex_api::{Approval, Device, Preview};
+use spartex_api::{Approval, Device, Preview, PushDetail, TenantSettings};
 use spartex_core::store::views::{ApprovalView, ProjectSummary, ProjectView};
 use spartex_core::{LinkState, Status};
 
@@ -328,6 +328,17 @@ fn preview(approval: &Approval) {
 
 /// Ids are long; the first 12 characters are unique enough to type.
 /// `spartex devices`: one line each, the last push and its error said in words.
+pub fn org(settings: &TenantSettings) {
+    let shown = match settings.push_detail {
+        PushDetail::Full => "the project and the request's title",
+        PushDetail::Minimal => "only the kind and risk (\"Approval needed (critical)\")",
+    };
+    outln!(
+        "Pushes: {} — a lock screen shows {shown}.",
+        settings.push_detail
+    );
+}
+
 pub fn devices(devices: &[Device]) {
     if devices.is_empty() {
         outln!("No device is registered for push. The phone app registers itself at sign-in.");

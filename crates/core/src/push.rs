@@ -13,9 +13,12 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use spartex_api::endpoints::{GetVapidPublicKey, ListDevices};
+use spartex_api::endpoints::{
+    GetTenantSettings, GetVapidPublicKey, ListDevices, PutTenantSettings,
+};
 use spartex_api::{
-    Decision, Device, PushKind, PushPayload, RegisterDeviceRequest, Role, VapidPublicKey,
+    Decision, Device, PushKind, PushPayload, RegisterDeviceRequest, Role, TenantSettings,
+    VapidPublicKey,
 };
 use spartex_policy::{approval_blocker, DecisionContext};
 
@@ -431,6 +434,23 @@ impl Account {
     /// (`GET /api/v1/devices`).
     pub async fn push_devices(&self) -> CoreResult<Vec<Device>> {
         self.session().call(&ListDevices {}, None).await
+    }
+
+    /// The organisation's settings, such as how much its pushes say on a lock screen
+    /// (`GET /api/v1/tenant/settings`).
+    pub async fn tenant_settings(&self) -> CoreResult<TenantSettings> {
+        self.session().call(&GetTenantSettings {}, None).await
+    }
+
+    /// Saves the organisation's settings (owners only; `PUT /api/v1/tenant/settings`). Online
+    /// only: an owner changing what every phone shows wants to know it took.
+    pub async fn put_tenant_settings(
+        &self,
+        settings: TenantSettings,
+    ) -> CoreResult<TenantSettings> {
+        let key = uuid::Uuid::new_v4().to_string();
+        let put = PutTenantSettings { body: settings };
+        self.session().call(&put, Some(&key)).await
     }
 
     /// The server's VAPID key, to subscribe to Web Push (UnifiedPush) with.

@@ -3,7 +3,9 @@
 
 use axum::extract::{Path, State};
 use axum::Json;
-use spartex_api::{Deleted, Device, NotificationPrefs, RegisterDeviceRequest, VapidPublicKey};
+use spartex_api::{
+    Deleted, Device, NotificationPrefs, RegisterDeviceRequest, TenantSettings, VapidPublicKey,
+};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -11,7 +13,7 @@ use super::doc::{IdPath, IdempotencyKey, Idempotent, Invalid, JsonBody, NotFound
 use super::extract::{ApiJson, Mutation};
 use crate::auth::UserPrincipal;
 use crate::error::{ApiError, ApiResult};
-use crate::service::devices;
+use crate::service::{devices, tenant};
 use crate::state::AppState;
 use crate::write::{mutate, Answer, Reply};
 
@@ -21,6 +23,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(delete_device))
         .routes(routes!(vapid_public_key))
         .routes(routes!(notification_settings, put_notification_settings))
+        .routes(routes!(tenant_settings, put_tenant_settings))
 }
 
 /// Registers this install for pushes: APNs, FCM or Web Push (UnifiedPush). The same token or
@@ -125,6 +128,38 @@ async fn put_notification_settings(
     let scope = mutation.scope(&user.tenant_id, &user.user_id);
     mutate(&state, scope, async |w| {
         devices::put_settings(w, &user, prefs).await.map(Reply::ok)
+    })
+    .await
+}
+
+/// The organisation's settings: how much its pushes say on a lock screen.
+#[utoipa::path(get, path = "/api/v1/tenant/settings", tag = "devices", security(("bearer" = [])),
+    responses((status = 200, body = TenantSettings), SignedIn))]
+async fn tenant_settings(
+    State(state): State<AppState>,
+    user: UserPrincipal,
+) -> ApiResult<Json<TenantSettings>> {
+    Ok(Json(
+        tenant::settings(state.store.as_ref(), &user.tenant_id).await?,
+    ))
+}
+
+/// Saves the organisation's settings (owners only). `push_detail: "minimal"` keeps project
+/// names and request titles off every member's lock screen from the next push on.
+#[utoipa::path(put, path = "/api/v1/tenant/settings", tag = "devices",
+    request_body = TenantSettings, params(IdempotencyKey), security(("bearer" = [])),
+    responses((status = 200, body = TenantSettings), SignedIn, JsonBody, Idempotent))]
+async fn put_tenant_settings(
+    State(state): State<AppState>,
+    user: UserPrincipal,
+    mutation: Mutation,
+    ApiJson(settings): ApiJson<TenantSettings>,
+) -> ApiResult<Answer> {
+    let scope = mutation.scope(&user.tenant_id, &user.user_id);
+    mutate(&state, scope, async |w| {
+        tenant::put_settings(w, &user, settings)
+            .await
+            .map(Reply::ok)
     })
     .await
 }

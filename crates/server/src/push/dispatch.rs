@@ -9,6 +9,7 @@ use std::time::Duration;
 use spartex_api::{EventPayload, Project};
 
 use super::plan::{state_of, Planner, Recipient};
+use crate::service::tenant;
 use crate::state::AppState;
 use crate::store::push::{Advance, Backlog};
 use crate::store::{DocKind, StoreResult};
@@ -115,6 +116,9 @@ async fn dispatch_batch(
         now: state.now(),
         recipients: &recipients,
         project_names: &project_names,
+        detail: tenant::settings(store.as_ref(), tenant_id)
+            .await?
+            .push_detail,
         states: remembered.clone(),
         pushes: Vec::new(),
     };

@@ -6,8 +6,8 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, Utc};
 use spartex_api::{
-    Agent, Approval, ApprovalStatus, BudgetState, Event, EventPayload, NotificationPrefs, PushKind,
-    PushPayload, Role, Stop,
+    Agent, Approval, ApprovalStatus, BudgetState, Event, EventPayload, NotificationPrefs,
+    PushDetail, PushKind, PushPayload, Role, Stop,
 };
 use spartex_policy::{select_named, Notification, NotificationKind, Transition};
 
@@ -90,6 +90,8 @@ pub struct Planner<'a> {
     pub now: DateTime<Utc>,
     pub recipients: &'a [Recipient],
     pub project_names: &'a HashMap<String, String>,
+    /// The tenant's choice of what a lock screen may show.
+    pub detail: PushDetail,
     /// Remembered states by resource id; updated as events are planned.
     pub states: HashMap<String, String>,
     pub pushes: Vec<NewPush>,
@@ -272,6 +274,10 @@ impl Planner<'_> {
         expires: DateTime<Utc>,
         committed: DateTime<Utc>,
     ) {
+        let (payload, body) = match self.detail {
+            PushDetail::Full => (payload, body),
+            PushDetail::Minimal => minimal(payload),
+        };
         let collapse_key = payload.collapse_key();
         let message = QueuedMessage { payload, body };
         let Ok(json) = serde_json::to_string(&message) else {
@@ -286,6 +292,28 @@ impl Planner<'_> {
             committed_at_ms: committed.timestamp_millis(),
         });
     }
+}
+
+/// The push with nothing a lock screen could leak: no project name, no request title, no
+/// person's name; only what kind of thing happened and, for a request, its risk.
+fn minimal(payload: PushPayload) -> (PushPayload, String) {
+    let title = match (payload.kind, payload.risk) {
+        (PushKind::ApprovalRequested, Some(risk)) => format!("Approval needed ({risk})"),
+        (PushKind::ApprovalRequested, None) => "Approval needed".to_owned(),
+        (PushKind::ApprovalResolved, _) => "Approval no longer waiting".to_owned(),
+        (PushKind::AgentError, _) => "An agent stopped with an error".to_owned(),
+        (PushKind::StopCompleted, _) => "Emergency stop completed".to_owned(),
+        (PushKind::StopPartial, _) => "Emergency stop incomplete".to_owned(),
+        (PushKind::BudgetWarning, _) => "Budget warning".to_owned(),
+        (PushKind::BudgetExceeded, _) => "Budget exceeded".to_owned(),
+    };
+    let body = "Open Spartex Control to see it.".to_owned();
+    let payload = PushPayload {
+        title,
+        project_name: None,
+        ..payload
+    };
+    (payload, body)
 }
 
 fn push_kind(kind: NotificationKind) -> PushKind {

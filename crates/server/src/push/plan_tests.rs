@@ -2,7 +2,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use chrono::{NaiveTime, TimeZone, Utc};
 use serde_json::{json, Value};
-use spartex_api::{Event, NotificationPrefs, QuietHours, Role};
+use spartex_api::{Event, NotificationPrefs, PushDetail, PushKind, QuietHours, Role};
 
 use super::{Planner, QueuedMessage, Recipient};
 
@@ -49,12 +49,22 @@ fn plan(
     states: HashMap<String, String>,
     events: &[Event],
 ) -> Vec<(String, QueuedMessage)> {
+    plan_with(PushDetail::Full, recipients, states, events)
+}
+
+fn plan_with(
+    detail: PushDetail,
+    recipients: &[Recipient],
+    states: HashMap<String, String>,
+    events: &[Event],
+) -> Vec<(String, QueuedMessage)> {
     let names = HashMap::from([("prj_1".to_owned(), "Spring Sale".to_owned())]);
     let mut planner = Planner {
         tenant_id: "ten_1",
         now: now(),
         recipients,
         project_names: &names,
+        detail,
         states,
         pushes: Vec::new(),
     };
@@ -122,6 +132,42 @@ fn a_resolution_is_pushed_only_for_a_request_that_was_seen_pending() {
         &[event(8, "approval.upserted", approval("approved", "high"))],
     );
     assert!(never_seen.is_empty());
+}
+
+#[test]
+fn a_minimal_tenant_pushes_no_names_titles_or_deciders() {
+    let recipients = [recipient(
+        "phone",
+        Role::Oncall,
+        NotificationPrefs::default(),
+    )];
+    let mut decided = approval("approved", "critical");
+    decided["decided_by"] = json!({"id": "usr_1", "name": "Dana Whitfield"});
+    let pushes = plan_with(
+        PushDetail::Minimal,
+        &recipients,
+        HashMap::new(),
+        &[
+            event(7, "approval.upserted", approval("pending", "critical")),
+            event(8, "approval.upserted", decided),
+        ],
+    );
+    let kinds: Vec<_> = pushes.iter().map(|(_, m)| m.payload.kind).collect();
+    assert_eq!(
+        kinds,
+        [PushKind::ApprovalRequested, PushKind::ApprovalResolved]
+    );
+    let requested = &pushes[0].1;
+    assert_eq!(requested.payload.title, "Approval needed (critical)");
+    assert_eq!(requested.payload.approval_id.as_deref(), Some("apr_1"));
+    assert!(requested.payload.urgent(), "the risk still rings the phone");
+    for (_, message) in &pushes {
+        let shown = serde_json::to_string(message).expect("json");
+        for secret in ["Spring Sale", "Publish the hero ad", "Dana"] {
+            assert!(!shown.contains(secret), "{secret} leaked into {shown}");
+        }
+        assert_eq!(message.payload.project_name, None);
+    }
 }
 
 #[test]

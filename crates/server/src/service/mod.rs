@@ -10,6 +10,7 @@ pub mod projects;
 pub mod sessions;
 pub mod stops;
 pub mod sweep;
+pub mod tenant;
 
 use crate::error::{ApiError, ApiResult};
 

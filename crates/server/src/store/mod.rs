@@ -240,6 +240,9 @@ pub trait Store: Send + Sync + 'static {
         user_id: &str,
     ) -> StoreResult<Option<String>>;
 
+    /// The tenant's settings as its owner saved them (JSON), if ever.
+    async fn tenant_settings(&self, tenant_id: &str) -> StoreResult<Option<String>>;
+
     /// What the push dispatcher reads and writes.
     fn push(&self) -> &dyn PushStore;
 }
@@ -334,6 +337,8 @@ pub trait WriteTx: Send {
         user_id: &str,
         data: &str,
     ) -> StoreResult<()>;
+
+    async fn put_tenant_settings(&mut self, tenant_id: &str, data: &str) -> StoreResult<()>;
 
     async fn setting(&mut self, key: &str) -> StoreResult<Option<String>>;
     async fn put_setting(&mut self, key: &str, value: &str) -> StoreResult<()>;

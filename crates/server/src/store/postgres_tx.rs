@@ -349,6 +349,15 @@ impl WriteTx for PostgresTx {
         postgres_push::put_notification_settings(&mut self.tx, tenant_id, user_id, data).await
     }
 
+    async fn put_tenant_settings(&mut self, tenant_id: &str, data: &str) -> StoreResult<()> {
+        sqlx::query("UPDATE tenants SET settings = $1 WHERE id = $2")
+            .bind(data)
+            .bind(tenant_id)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
     async fn setting(&mut self, key: &str) -> StoreResult<Option<String>> {
         Ok(
             sqlx::query_scalar("SELECT value FROM server_settings WHERE key = $1")

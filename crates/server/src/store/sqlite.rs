@@ -411,6 +411,15 @@ impl Store for SqliteStore {
         sqlite_push::notification_settings(&mut conn, tenant_id, user_id).await
     }
 
+    async fn tenant_settings(&self, tenant_id: &str) -> StoreResult<Option<String>> {
+        let settings: Option<Option<String>> =
+            sqlx::query_scalar("SELECT settings FROM tenants WHERE id = ?")
+                .bind(tenant_id)
+                .fetch_optional(&self.reader)
+                .await?;
+        Ok(settings.flatten())
+    }
+
     fn push(&self) -> &dyn PushStore {
         self
     }
@@ -751,6 +760,15 @@ impl WriteTx for SqliteTx {
         data: &str,
     ) -> StoreResult<()> {
         sqlite_push::put_notification_settings(&mut self.tx, tenant_id, user_id, data).await
+    }
+
+    async fn put_tenant_settings(&mut self, tenant_id: &str, data: &str) -> StoreResult<()> {
+        sqlx::query("UPDATE tenants SET settings = ? WHERE id = ?")
+            .bind(data)
+            .bind(tenant_id)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
     }
 
     async fn setting(&mut self, key: &str) -> StoreResult<Option<String>> {

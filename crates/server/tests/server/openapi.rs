@@ -35,6 +35,8 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/push/vapid-public-key"),
     ("get", "/api/v1/me/notification-settings"),
     ("put", "/api/v1/me/notification-settings"),
+    ("get", "/api/v1/tenant/settings"),
+    ("put", "/api/v1/tenant/settings"),
     ("post", "/api/v1/agent/heartbeat"),
     ("post", "/api/v1/agent/approvals"),
     ("get", "/api/v1/agent/approvals/{id}"),

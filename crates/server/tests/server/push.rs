@@ -238,6 +238,54 @@ async fn quiet_hours_hold_back_all_but_critical_approvals() {
 }
 
 #[tokio::test]
+async fn a_tenant_that_asks_for_minimal_pushes_shows_nothing_readable_on_a_lock_screen() {
+    let server = push_server().await;
+    let service = push_service(&server).await;
+    let (phone, _) = phone_of(&server, &service, "oncall@acme.test").await;
+
+    let manager = server.login("manager@acme.test").await;
+    let (status, refused) = manager
+        .put("/api/v1/tenant/settings", json!({"push_detail": "minimal"}))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "only an owner: {refused}");
+    let owner = server.login("owner@acme.test").await;
+    let (status, saved) = owner
+        .put("/api/v1/tenant/settings", json!({"push_detail": "minimal"}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{saved}");
+    assert_eq!(
+        manager.get_ok("/api/v1/tenant/settings").await["push_detail"],
+        "minimal"
+    );
+    let (status, bad) = owner
+        .put(
+            "/api/v1/tenant/settings",
+            json!({"push_detail": "everything"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
+
+    let approval = ask(&server.agent("Quill"), "critical", 600).await;
+    let received = service.wait_for(&phone, 1, PATIENCE).await;
+    let payload = &received[0].payload;
+    assert_eq!(payload["title"], "Approval needed (critical)");
+    assert_eq!(
+        payload["approval_id"], approval["id"],
+        "the app can open it"
+    );
+    assert!(
+        payload.get("project_name").is_none_or(Value::is_null),
+        "{payload}"
+    );
+    let shown = payload.to_string();
+    assert!(
+        !shown.contains(approval["title"].as_str().expect("a title")),
+        "{shown}"
+    );
+    assert!(!shown.contains("Spring Sale"), "{shown}");
+}
+
+#[tokio::test]
 async fn a_hung_push_service_holds_up_no_other_tenant() {
     let server = push_server().await;
     let service = push_service(&server).await;
