@@ -20,11 +20,14 @@ struct Cli {
     /// Address to listen on.
     #[arg(long, env = "SPARTEX_LISTEN", default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
-    /// Where the data lives; created with its migrations on first start.
+    /// Where the data lives: sqlite://PATH or postgres://USER@HOST/DATABASE; created with its
+    /// migrations on first start.
+    // `--help` does not echo the variable's value: a PostgreSQL URL may hold a password.
     #[arg(
         long,
         env = "SPARTEX_DATABASE_URL",
-        default_value = "sqlite://spartex.db"
+        default_value = "sqlite://spartex.db",
+        hide_env_values = true
     )]
     database_url: String,
     /// Secret that signs access tokens; generated and kept in the database when absent.

@@ -88,18 +88,25 @@ impl PostgresStore {
     pub async fn connect(options: PgConnectOptions) -> StoreResult<Self> {
         let options = options
             .statement_cache_capacity(STATEMENT_CACHE)
-            .application_name("spartex-server");
-        let pool = match pool(options.clone()).await {
-            Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some(UNKNOWN_DATABASE) => {
-                create_database(&options).await?;
-                pool(options.clone()).await
-            }
-            connected => connected,
-        }
-        .map_err(|source| StoreError::Connect {
+            .application_name("spartex-server")
+            // Not PostgreSQL's notices (a migration's "already exists, skipping") in our log.
+            .options([("client_min_messages", "warning")]);
+        let unreachable = |source| StoreError::Connect {
             target: describe(&options),
             source,
-        })?;
+        };
+        // One connection first: its error says why (refused, unknown host, authentication),
+        // where the pool would retry until its timeout and say only that it timed out.
+        match <PgConnection as sqlx::Connection>::connect_with(&options).await {
+            Ok(conn) => {
+                let _ = sqlx::Connection::close(conn).await;
+            }
+            Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some(UNKNOWN_DATABASE) => {
+                create_database(&options).await?;
+            }
+            Err(source) => return Err(unreachable(source)),
+        }
+        let pool = pool(options.clone()).await.map_err(unreachable)?;
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
         Ok(PostgresStore {
             pool,
@@ -474,15 +481,6 @@ impl Store for PostgresStore {
     ) -> StoreResult<Option<String>> {
         let mut conn = self.pool.acquire().await?;
         postgres_push::notification_settings(&mut conn, tenant_id, user_id).await
-    }
-
-    async fn tenant_settings(&self, tenant_id: &str) -> StoreResult<Option<String>> {
-        let settings: Option<Option<String>> =
-            sqlx::query_scalar("SELECT settings FROM tenants WHERE id = $1")
-                .bind(tenant_id)
-                .fetch_optional(&self.pool)
-                .await?;
-        Ok(settings.flatten())
     }
 
     fn push(&self) -> &dyn PushStore {
