@@ -483,6 +483,15 @@ impl Store for PostgresStore {
         postgres_push::notification_settings(&mut conn, tenant_id, user_id).await
     }
 
+    async fn tenant_settings(&self, tenant_id: &str) -> StoreResult<Option<String>> {
+        let settings: Option<Option<String>> =
+            sqlx::query_scalar("SELECT settings FROM tenants WHERE id = $1")
+                .bind(tenant_id)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(settings.flatten())
+    }
+
     fn push(&self) -> &dyn PushStore {
         self
     }
