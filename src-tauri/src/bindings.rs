@@ -69,6 +69,8 @@ fn declarations() -> Vec<String> {
         SearchHitKind,
         TimelineEntry,
         NotificationPrefs,
+        PushDetail,
+        TenantSettings,
         QuietHours,
         ErrorKind,
         // The shell's own.

@@ -5,7 +5,7 @@
 //! ([`handler`]) and describes them to the test that writes `ui/src/ipc.ts`
 //! (`bindings/ipc.rs`). Their doc comments become the TypeScript functions' documentation.
 
-use spartex_api::{Decision, Stop};
+use spartex_api::{Decision, Stop, TenantSettings};
 use spartex_core::notify::NotificationPrefs;
 use spartex_core::store::views::{
     ApprovalView, MessageView, ProjectSummary, ProjectView, SearchHit,
@@ -198,6 +198,19 @@ commands! {
         prefs: NotificationPrefs,
     ) -> CommandResult<()> {
         shell.set_prefs(prefs).await
+    }
+
+    /// The shown account's organisation settings (what pushes show on a lock screen).
+    async fn tenant_settings(shell: State<'_, Shell>) -> CommandResult<TenantSettings> {
+        Ok(shell.account().await?.tenant_settings().await?)
+    }
+
+    /// Saves the organisation's settings; owners only, online only.
+    async fn set_tenant_settings(
+        shell: State<'_, Shell>,
+        settings: TenantSettings,
+    ) -> CommandResult<TenantSettings> {
+        Ok(shell.account().await?.put_tenant_settings(settings).await?)
     }
 
     /// Syncs with the server now instead of waiting.

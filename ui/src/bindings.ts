@@ -227,6 +227,16 @@ quiet_hours: QuietHours | null,
  */
 time_zone?: string, };
 
+export type PushDetail = "full" | "minimal";
+
+export type TenantSettings = { 
+/**
+ * `minimal`: pushes name neither the project nor the request, only its kind and risk
+ * ("Approval needed (critical)"), for tenants that want nothing readable on a lock
+ * screen. The app opens the approval from its cache, or fetches it.
+ */
+push_detail: PushDetail, };
+
 export type QuietHours = { start: string, end: string, };
 
 export type ErrorKind = "offline" | "signed_out" | "forbidden" | "not_found" | "conflict" | "gone" | "invalid" | "rate_limited" | "server_error" | "bad_server" | "secret_store" | "local_storage" | "account" | "no_account" | "local";

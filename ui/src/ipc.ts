@@ -23,6 +23,7 @@ import type {
   SearchHit,
   Status,
   Stop,
+  TenantSettings,
 } from './bindings';
 
 export type { CommandError };
@@ -126,6 +127,16 @@ export function notificationPrefs(): Promise<NotificationPrefs> {
 /** Saves the shown account's notification settings; they apply at once. */
 export function setNotificationPrefs(prefs: NotificationPrefs): Promise<null> {
   return call<null>('set_notification_prefs', { prefs });
+}
+
+/** The shown account's organisation settings (what pushes show on a lock screen). */
+export function tenantSettings(): Promise<TenantSettings> {
+  return call<TenantSettings>('tenant_settings');
+}
+
+/** Saves the organisation's settings; owners only, online only. */
+export function setTenantSettings(settings: TenantSettings): Promise<TenantSettings> {
+  return call<TenantSettings>('set_tenant_settings', { settings });
 }
 
 /** Syncs with the server now instead of waiting. */

@@ -215,6 +215,8 @@ wire_enum!(
     PushDetail { Full => "full", Minimal => "minimal" }
 );
 
+// `wire_enum!` cannot put `#[default]` on a variant, so the impl is written out.
+#[allow(clippy::derivable_impls)]
 impl Default for PushDetail {
     fn default() -> Self {
         PushDetail::Full

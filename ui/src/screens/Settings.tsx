@@ -1,8 +1,8 @@
 import type { ReactNode } from 'react';
 import { useNavigate } from 'react-router';
-import { useMutation, useQueryClient } from '@tanstack/react-query';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import * as ipc from '../ipc';
-import type { NotificationPrefs } from '../bindings';
+import type { NotificationPrefs, PushDetail } from '../bindings';
 import { useAppState, useDashboard, usePrefs } from '../state/queries';
 import { keys } from '../state/keys';
 import { useTheme, type ThemeChoice } from '../state/theme';
@@ -126,6 +126,38 @@ function Notifications() {
   );
 }
 
+/** The organisation's own settings, which only an owner changes (and only online). */
+function Organisation({ accountId }: { accountId: string }) {
+  const key = keys.tenantSettings(accountId);
+  const { data: settings, error, isPending } = useQuery({ queryKey: key, queryFn: ipc.tenantSettings });
+  const client = useQueryClient();
+  const save = useMutation({
+    mutationFn: (push_detail: PushDetail) => ipc.setTenantSettings({ push_detail }),
+    onSuccess: (saved) => client.setQueryData(key, saved),
+    onError: (e) => toast({ tone: 'error', title: 'Organisation settings not saved', message: e.message }),
+  });
+  if (isPending) return <LoadingRows rows={1} />;
+  if (error) return <ErrorState error={error} title="Could not read the organisation's settings (they need a connection)" />;
+  return (
+    <Row
+      title="What phones show on a lock screen"
+      hint="Minimal: “Approval needed (critical)”, with no project or request named, for every member's pushes."
+    >
+      <select
+        data-testid="push-detail-select"
+        aria-label="What phones show on a lock screen"
+        className={cx(input, 'w-48')}
+        value={settings.push_detail}
+        disabled={save.isPending}
+        onChange={(e) => save.mutate(e.target.value as PushDetail)}
+      >
+        <option value="full">Project and request</option>
+        <option value="minimal">Minimal</option>
+      </select>
+    </Row>
+  );
+}
+
 function Accounts() {
   const { data } = useAppState();
   const { switchTo, signOut } = useAccountActions();
@@ -175,6 +207,8 @@ function Accounts() {
 
 export function Settings() {
   const { theme, setTheme } = useTheme();
+  const { data: app } = useAppState();
+  const owner = app?.active?.user.role === 'owner' ? app.active : null;
   return (
     <div data-testid="settings-page" className="mx-auto w-full max-w-2xl space-y-6 px-3 py-4 sm:px-6 sm:py-6">
       <h1 className="text-lg font-semibold">Settings</h1>
@@ -184,6 +218,16 @@ export function Settings() {
           <Notifications />
         </div>
       </section>
+      {owner && (
+        <section aria-labelledby="s-org">
+          <h2 id="s-org" className={cx(sectionTitle, 'mb-2')}>
+            {owner.tenant.name}
+          </h2>
+          <div className={card}>
+            <Organisation accountId={owner.id} />
+          </div>
+        </section>
+      )}
       <section aria-labelledby="s-look">
         <h2 id="s-look" className={cx(sectionTitle, 'mb-2')}>Appearance</h2>
         <div className={card}>

@@ -18,4 +18,5 @@ export const keys = {
   outbox: ['outbox'] as const,
   search: (text: string) => ['search', text] as const,
   prefs: ['prefs'] as const,
+  tenantSettings: (accountId: string) => ['tenantSettings', accountId] as const,
 };

@@ -21,6 +21,7 @@ export function mockIpc(overrides: Partial<{ [K in keyof Ipc]: Ipc[K] }> = {}) {
   m.onChange.mockResolvedValue(() => undefined);
   m.onNavigate.mockResolvedValue(() => undefined);
   m.notificationPrefs.mockResolvedValue({ enabled: true, muted_projects: [], quiet_hours: null });
+  m.tenantSettings.mockResolvedValue({ push_detail: 'full' });
   m.isCommandError.mockImplementation(
     (v: unknown): v is ipc.CommandError => typeof v === 'object' && v !== null && 'code' in v && 'message' in v,
   );
