@@ -33,14 +33,26 @@ cargo build -p spartex-desktop --bin spartex-control --locked
 echo "==> PostgreSQL: the store conformance suite on a private cluster"
 pg_dir=$(mktemp -d /tmp/spartex-pg.XXXXXX)
 trap 'bash scripts/pg-cluster.sh stop "$pg_dir"; rm -rf "$pg_dir"' EXIT
-SPARTEX_TEST_POSTGRES_URL=$(bash scripts/pg-cluster.sh start "$pg_dir")
-export SPARTEX_TEST_POSTGRES_URL
-cargo nextest run -p spartex-server --lib --locked --no-fail-fast \
-    --ignore-default-filter -E 'test(/^store::postgres::/)'
-echo "==> the server's integration suite on PostgreSQL (each test on a database of its own)"
-# Less the two tests of SQLite's WAL file, which PostgreSQL does not have.
-SPARTEX_TEST_DATABASE=postgres cargo nextest run -p spartex-server --test server --locked \
-    --no-fail-fast -E 'not test(/^storage::(checkpoints_move_the_wal|a_steady_stream_of_commits)/)'
+# A failure on PostgreSQL is kept for the end, so that it hides none of the other results.
+postgres_failed=0
+if SPARTEX_TEST_POSTGRES_URL=$(bash scripts/pg-cluster.sh start "$pg_dir"); then
+    export SPARTEX_TEST_POSTGRES_URL
+    cargo nextest run -p spartex-server --lib --locked --no-fail-fast \
+        --ignore-default-filter -E 'test(/^store::postgres::/)' || postgres_failed=1
+    echo "==> the server's integration suite on PostgreSQL (each test on a database of its own)"
+    # Less the two tests of SQLite's WAL file, which PostgreSQL does not have.
+    SPARTEX_TEST_DATABASE=postgres cargo nextest run -p spartex-server --test server --locked \
+        --no-fail-fast \
+        -E 'not test(/^storage::(checkpoints_move_the_wal|a_steady_stream_of_commits)/)' \
+        || postgres_failed=1
+else
+    echo "the private PostgreSQL cluster did not start (see above)" >&2
+    postgres_failed=1
+fi
 # Last, so that the test runner's summary closes the run.
 echo "==> tests (in a throwaway desktop session: D-Bus, gnome-keyring, dunst, Xvfb)"
 bash scripts/test-env.sh cargo nextest run --workspace --locked --no-fail-fast
+if [ "$postgres_failed" -ne 0 ]; then
+    echo "FAILED: the PostgreSQL tests above (the rest passed)" >&2
+    exit 1
+fi

@@ -49,7 +49,18 @@ pub enum ApiError {
     RateLimited { retry_after_s: u64 },
     /// 5xx: our fault. The detail is logged, never sent.
     #[error("internal error: {0}")]
-    Internal(#[from] StoreError),
+    Internal(StoreError),
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        if error.is_text_with_nul() {
+            return ApiError::bad_request(
+                "A text field or path holds the NUL character (\\u0000), which cannot be stored; remove it.",
+            );
+        }
+        ApiError::Internal(error)
+    }
 }
 
 impl ApiError {

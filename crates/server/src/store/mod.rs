@@ -46,6 +46,17 @@ pub enum StoreError {
     WrongTenant,
 }
 
+impl StoreError {
+    /// The database refused a string holding U+0000 (PostgreSQL's `TEXT` cannot; SQLite's
+    /// can): the caller's input, not a fault of the server.
+    pub fn is_text_with_nul(&self) -> bool {
+        /// SQLSTATE `character_not_in_repertoire`.
+        const CHARACTER_NOT_IN_REPERTOIRE: &str = "22021";
+        matches!(self, StoreError::Database(sqlx::Error::Database(e))
+            if e.code().as_deref() == Some(CHARACTER_NOT_IN_REPERTOIRE))
+    }
+}
+
 pub type StoreResult<T> = Result<T, StoreError>;
 
 /// Which documents of one kind a listing returns.

@@ -89,8 +89,15 @@ impl PostgresStore {
         let options = options
             .statement_cache_capacity(STATEMENT_CACHE)
             .application_name("spartex-server")
-            // Not PostgreSQL's notices (a migration's "already exists, skipping") in our log.
-            .options([("client_min_messages", "warning")]);
+            .options([
+                // Not PostgreSQL's notices (a migration's "already exists, skipping") in our log.
+                ("client_min_messages", "warning"),
+                // A write stuck behind a hung transaction fails instead of holding a pooled
+                // connection, and a tenant's turn, for ever; an instance cut off
+                // mid-transaction lets go of its locks.
+                ("lock_timeout", "10s"),
+                ("idle_in_transaction_session_timeout", "60s"),
+            ]);
         let unreachable = |source| StoreError::Connect {
             target: describe(&options),
             source,

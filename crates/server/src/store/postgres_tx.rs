@@ -26,6 +26,9 @@ pub struct PostgresTx {
     turn: Option<tokio::sync::OwnedMutexGuard<()>>,
 }
 
+/// The advisory lock server-wide writes take turns with (any constant of this database's own).
+const SERVER_WRITES_LOCK: i64 = 0x5350_5458; // "SPTX"
+
 impl PostgresTx {
     /// Begins a write. A tenant's write locks the tenant's row (its log counter) first, so
     /// the writes of one tenant take turns across every instance on this database. `FOR NO
@@ -38,11 +41,23 @@ impl PostgresTx {
         turn: Option<tokio::sync::OwnedMutexGuard<()>>,
     ) -> StoreResult<Self> {
         let mut tx = pool.begin().await?;
-        if let Some(tenant_id) = &tenant_id {
-            sqlx::query("SELECT 1 FROM tenants WHERE id = $1 FOR NO KEY UPDATE")
-                .bind(tenant_id)
-                .execute(&mut *tx)
-                .await?;
+        match &tenant_id {
+            Some(tenant_id) => {
+                sqlx::query("SELECT 1 FROM tenants WHERE id = $1 FOR NO KEY UPDATE")
+                    .bind(tenant_id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            // Server-wide writes (sessions, refresh tokens, the signing and VAPID keys made on
+            // first start) take turns across instances too, as SQLite's single writer makes
+            // them: two instances starting on a new database keep one key, and a refresh
+            // retried while the first is in flight sees it used.
+            None => {
+                sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                    .bind(SERVER_WRITES_LOCK)
+                    .execute(&mut *tx)
+                    .await?;
+            }
         }
         sqlx::query(CHANGES_SAVEPOINT).execute(&mut *tx).await?;
         Ok(PostgresTx {

@@ -238,3 +238,39 @@ async fn an_agent_flooding_approval_requests_is_held_back_without_burying_the_on
         "one agent holds at most its share of the inbox"
     );
 }
+
+/// U+0000 is valid JSON and a valid path byte, but PostgreSQL's `TEXT` cannot hold it: on
+/// either database it is the caller's mistake (unknown, or refused), never a 500.
+#[tokio::test]
+async fn a_nul_character_is_refused_or_unknown_never_a_server_fault() {
+    let server = TestServer::start().await;
+    let api = server.login("oncall@acme.test").await;
+    let spring = project_id(&api, SPRING).await;
+    let head = api.head().await;
+
+    let (status, body) = api.get("/api/v1/projects/prj%00x").await;
+    assert!(
+        [StatusCode::NOT_FOUND, StatusCode::BAD_REQUEST].contains(&status),
+        "{status} {body}"
+    );
+    assert!(body["error"]["code"].is_string(), "{body}");
+    let (status, body) = api
+        .post(
+            &format!("/api/v1/projects/{spring}/messages"),
+            json!({"body": "before\u{0}after", "client_msg_id": "nul-1"}),
+        )
+        .await;
+    assert!(
+        [StatusCode::CREATED, StatusCode::OK, StatusCode::BAD_REQUEST].contains(&status),
+        "{status} {body}"
+    );
+    if status == StatusCode::BAD_REQUEST {
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("NUL")),
+            "says what to fix: {body}"
+        );
+        assert_eq!(api.head().await, head, "a refusal changes nothing");
+    }
+}
