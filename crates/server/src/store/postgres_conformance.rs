@@ -90,26 +90,11 @@ store_conformance!(open_fresh_database);
 /// instance's writes take turns.
 #[tokio::test]
 async fn two_instances_number_one_tenant_without_gaps() {
-    use crate::store::{Store, WriteScope};
-    use spartex_api::{EventKind, Tenant};
+    use crate::store::WriteScope;
+    use spartex_api::EventKind;
 
     const WRITES: i64 = 40;
-    let (database, options) = TestDatabase::create().await;
-    let first: Arc<dyn Store> = Arc::new(
-        PostgresStore::connect(options.clone())
-            .await
-            .expect("opens"),
-    );
-    let second: Arc<dyn Store> = Arc::new(PostgresStore::connect(options).await.expect("opens"));
-    let mut tx = first.begin(WriteScope::Server).await.expect("begins");
-    tx.insert_tenant(&Tenant {
-        id: "ten_one".into(),
-        name: "One".into(),
-        slug: "one".into(),
-    })
-    .await
-    .expect("tenant");
-    drop(tx.commit().await.expect("commits"));
+    let (database, first, second) = two_instances_with_one_tenant().await;
 
     let mut writers = tokio::task::JoinSet::new();
     for n in 0..WRITES {
@@ -154,26 +139,11 @@ async fn two_instances_number_one_tenant_without_gaps() {
 /// in progress on another (the row lock), and goes once that one commits.
 #[tokio::test]
 async fn a_second_instance_waits_for_the_tenants_turn() {
-    use crate::store::{Store, WriteScope};
-    use spartex_api::{EventKind, Tenant};
+    use crate::store::WriteScope;
+    use spartex_api::EventKind;
     use std::time::Duration;
 
-    let (database, options) = TestDatabase::create().await;
-    let first: Arc<dyn Store> = Arc::new(
-        PostgresStore::connect(options.clone())
-            .await
-            .expect("opens"),
-    );
-    let second: Arc<dyn Store> = Arc::new(PostgresStore::connect(options).await.expect("opens"));
-    let mut tx = first.begin(WriteScope::Server).await.expect("begins");
-    tx.insert_tenant(&Tenant {
-        id: "ten_one".into(),
-        name: "One".into(),
-        slug: "one".into(),
-    })
-    .await
-    .expect("tenant");
-    drop(tx.commit().await.expect("commits"));
+    let (database, first, second) = two_instances_with_one_tenant().await;
 
     let append = |n: i64| (EventKind::MessageCreated, serde_json::json!({ "n": n }));
     let mut held = first
@@ -212,4 +182,32 @@ async fn a_second_instance_waits_for_the_tenants_turn() {
         .expect("it did not panic");
     assert_eq!(seq, 2);
     drop((first, second, database));
+}
+
+/// Two store instances on one new database, as two servers would be, with tenant `ten_one`.
+async fn two_instances_with_one_tenant() -> (
+    TestDatabase,
+    Arc<dyn crate::store::Store>,
+    Arc<dyn crate::store::Store>,
+) {
+    use crate::store::{Store, WriteScope};
+    use spartex_api::Tenant;
+
+    let (database, options) = TestDatabase::create().await;
+    let first: Arc<dyn Store> = Arc::new(
+        PostgresStore::connect(options.clone())
+            .await
+            .expect("opens"),
+    );
+    let second: Arc<dyn Store> = Arc::new(PostgresStore::connect(options).await.expect("opens"));
+    let mut tx = first.begin(WriteScope::Server).await.expect("begins");
+    tx.insert_tenant(&Tenant {
+        id: "ten_one".into(),
+        name: "One".into(),
+        slug: "one".into(),
+    })
+    .await
+    .expect("tenant");
+    drop(tx.commit().await.expect("commits"));
+    (database, first, second)
 }
