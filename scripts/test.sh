@@ -41,10 +41,14 @@ if SPARTEX_TEST_POSTGRES_URL=$(bash scripts/pg-cluster.sh start "$pg_dir"); then
         --ignore-default-filter -E 'test(/^store::postgres::/)' || postgres_failed=1
     echo "==> the server's integration suite on PostgreSQL (each test on a database of its own)"
     # Less the two tests of SQLite's WAL file, which PostgreSQL does not have.
+    # With the tests of two instances on one database, which SQLite has no room for.
     SPARTEX_TEST_DATABASE=postgres cargo nextest run -p spartex-server --test server --locked \
-        --no-fail-fast \
+        --no-fail-fast --ignore-default-filter \
         -E 'not test(/^storage::(checkpoints_move_the_wal|a_steady_stream_of_commits)/)' \
         || postgres_failed=1
+    echo "==> two server processes on one PostgreSQL database, one of them killed"
+    cargo nextest run -p spartex-system-tests --test server_binary --locked --no-fail-fast \
+        --ignore-default-filter -E 'test(/^failover::/)' || postgres_failed=1
 else
     echo "the private PostgreSQL cluster did not start (see above)" >&2
     postgres_failed=1

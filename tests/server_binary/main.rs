@@ -8,6 +8,8 @@ use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::process::{Child, Command};
 use tokio::sync::mpsc;
 
+mod failover;
+
 /// How long a test waits for something that should happen at once; a ceiling, never a sleep.
 const PATIENCE: Duration = Duration::from_secs(10);
 
@@ -38,11 +40,26 @@ impl Server {
         Self::start_in(shell, &[])
     }
 
-    fn start_in(mut command: Command, extra: &[&str]) -> Server {
+    fn start_in(command: Command, extra: &[&str]) -> Server {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let database = format!("sqlite://{}", dir.path().join("server.db").display());
+        Self::spawn(command, &database, extra, dir)
+    }
+
+    /// On a database another process may share (PostgreSQL).
+    fn start_on(database: &str, extra: &[&str]) -> Server {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        Self::spawn(Command::new(server_binary()), database, extra, dir)
+    }
+
+    fn spawn(
+        mut command: Command,
+        database: &str,
+        extra: &[&str],
+        dir: tempfile::TempDir,
+    ) -> Server {
         let mut child = command
-            .args(["--listen", "127.0.0.1:0", "--database-url", &database])
+            .args(["--listen", "127.0.0.1:0", "--database-url", database])
             .args(["--demo-password", "binary-test-password"])
             .args(extra)
             .env_remove("SPARTEX_LOG")
@@ -74,6 +91,21 @@ impl Server {
                 _ => panic!("no line with {text:?}; the output was:\n{}", self.output()),
             }
         }
+    }
+
+    /// `http://ADDR`, from the line that says where it listens.
+    async fn url(&mut self) -> String {
+        self.wait_for_line("spartex-server listening").await;
+        let line = self
+            .seen
+            .iter()
+            .find(|line| line.contains("spartex-server listening"))
+            .expect("the line just seen");
+        let addr = line
+            .split_whitespace()
+            .find_map(|word| word.strip_prefix("addr="))
+            .unwrap_or_else(|| panic!("no addr= in {line:?}"));
+        format!("http://{addr}")
     }
 
     fn output(&self) -> String {

@@ -13,12 +13,14 @@ use spartex_server::state::AppState;
 use spartex_server::store::{DocFilter, DocKind, NewCost, WriteScope};
 use spartex_server::write::Write;
 
+#[derive(Clone)]
 pub struct DemoUser {
     pub role: Role,
     pub email: String,
 }
 
 /// A simulated agent and the token its worker uses.
+#[derive(Clone)]
 pub struct DemoAgent {
     pub agent: Agent,
     pub project_name: String,
@@ -123,9 +125,17 @@ pub async fn ensure_seeded(state: &AppState, password: &Secret) -> ApiResult<Dem
         agents: Vec::new(),
     };
     for org in ORGS {
-        let tenant_id = match state.store.user_credentials(org.users[0].2).await? {
+        let owner = org.users[0].2;
+        let tenant_id = match state.store.user_credentials(owner).await? {
             Some(existing) => existing.tenant_id,
-            None => seed_org(state, org, password).await?,
+            None => match seed_org(state, org, password).await {
+                Ok(tenant_id) => tenant_id,
+                // Another instance on the same database seeded it at the same moment.
+                Err(error) => match state.store.user_credentials(owner).await? {
+                    Some(existing) => existing.tenant_id,
+                    None => return Err(error),
+                },
+            },
         };
         world
             .users

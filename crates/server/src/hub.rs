@@ -1,4 +1,5 @@
-//! In-process fan-out: committed events to client sockets, control frames to agent sockets.
+//! Fan-out within one instance: committed events to client sockets, control frames to agent
+//! sockets. What other instances commit reaches these through [`crate::relay`].
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -7,6 +8,8 @@ use axum::extract::ws::Utf8Bytes;
 use spartex_api::{AgentControl, Event};
 use tokio::sync::broadcast;
 
+use crate::store::Store;
+
 /// An event as committed, serialized once for every socket that sends it.
 #[derive(Debug)]
 pub struct Published {
@@ -14,11 +17,22 @@ pub struct Published {
     pub json: Utf8Bytes,
 }
 
-/// Per-tenant broadcast of committed events, in `seq` order.
+/// Per-tenant broadcast of committed events, in `seq` order and without gaps: events written
+/// here are published as they commit, and those another instance wrote (heard through
+/// [`crate::relay`]) are read from the log, whichever comes first.
 pub struct EventHub {
     capacity: usize,
-    tenants: RwLock<HashMap<String, broadcast::Sender<Arc<Published>>>>,
+    tenants: RwLock<HashMap<String, Arc<Feed>>>,
 }
+
+struct Feed {
+    sender: broadcast::Sender<Arc<Published>>,
+    /// The last `seq` published; `None` while unknown (nobody listened since it was last set).
+    published: tokio::sync::Mutex<Option<i64>>,
+}
+
+/// Events one read of the log fills a gap with.
+const FILL_PAGE: i64 = 1000;
 
 impl EventHub {
     pub fn new(capacity: usize) -> Self {
@@ -29,8 +43,8 @@ impl EventHub {
     }
 
     pub fn subscribe(&self, tenant_id: &str) -> broadcast::Receiver<Arc<Published>> {
-        if let Some(sender) = self.read().get(tenant_id) {
-            return sender.subscribe();
+        if let Some(feed) = self.read().get(tenant_id) {
+            return feed.sender.subscribe();
         }
         let mut tenants = self
             .tenants
@@ -38,32 +52,142 @@ impl EventHub {
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         tenants
             .entry(tenant_id.to_owned())
-            .or_insert_with(|| broadcast::channel(self.capacity).0)
+            .or_insert_with(|| {
+                Arc::new(Feed {
+                    sender: broadcast::channel(self.capacity).0,
+                    published: tokio::sync::Mutex::new(None),
+                })
+            })
+            .sender
             .subscribe()
     }
 
-    pub fn publish(&self, tenant_id: &str, events: Vec<Event>) {
-        let tenants = self.read();
-        let Some(sender) = tenants.get(tenant_id) else {
-            return;
-        };
-        for event in events {
-            // Event is a plain struct of strings, numbers and JSON: serializing cannot fail.
-            let json = serde_json::to_string(&event).unwrap_or_default();
-            // No receiver is fine: nobody is listening right now.
-            let _ = sender.send(Arc::new(Published {
-                event,
-                json: json.into(),
-            }));
+    /// A subscriber read the log up to `head`: later events will reach it from here, so a
+    /// feed that has published nothing yet starts its gap check there.
+    pub fn read_up_to(&self, tenant_id: &str, head: i64) {
+        if let Some(feed) = self.feed(tenant_id) {
+            if let Ok(mut published) = feed.published.try_lock() {
+                published.get_or_insert(head);
+            }
         }
     }
 
-    fn read(
+    /// Publishes events this instance committed (called while the tenant's turn is held, so
+    /// in `seq` order), first filling from the log any gap another instance's writes left.
+    pub async fn publish(&self, store: &dyn Store, tenant_id: &str, events: Vec<Event>) {
+        let (Some(feed), Some(first)) = (self.feed(tenant_id), events.first()) else {
+            return;
+        };
+        let mut published = feed.published.lock().await;
+        if feed.sender.receiver_count() == 0 {
+            *published = None;
+            return;
+        }
+        if let Some(last) = *published {
+            if first.seq > last + 1 {
+                feed.fill(store, tenant_id, &mut published, first.seq - 1)
+                    .await;
+            }
+        }
+        for event in events {
+            feed.send(&mut published, event);
+        }
+    }
+
+    /// Another instance committed this tenant's events up to `last_seq`, from `first_seq`:
+    /// publishes what has not been, read from the log.
+    pub async fn catch_up(
         &self,
-    ) -> std::sync::RwLockReadGuard<'_, HashMap<String, broadcast::Sender<Arc<Published>>>> {
+        store: &dyn Store,
+        tenant_id: &str,
+        first_seq: i64,
+        last_seq: i64,
+    ) {
+        let Some(feed) = self.feed(tenant_id) else {
+            return;
+        };
+        let mut published = feed.published.lock().await;
+        if feed.sender.receiver_count() == 0 {
+            *published = None;
+            return;
+        }
+        published.get_or_insert(first_seq - 1);
+        feed.fill(store, tenant_id, &mut published, last_seq).await;
+    }
+
+    /// Announcements may have been missed: every followed tenant is read up to its log's head.
+    pub async fn catch_up_all(&self, store: &dyn Store) {
+        let tenants: Vec<String> = self.read().keys().cloned().collect();
+        for tenant_id in tenants {
+            match store.log_bounds(&tenant_id).await {
+                Ok(Some(bounds)) => {
+                    self.catch_up(store, &tenant_id, bounds.head + 1, bounds.head)
+                        .await;
+                }
+                Ok(None) => {}
+                Err(error) => {
+                    tracing::warn!(%error, "could not read a tenant's log to catch up; its sockets fill the gap with the next event");
+                }
+            }
+        }
+    }
+
+    fn feed(&self, tenant_id: &str) -> Option<Arc<Feed>> {
+        self.read().get(tenant_id).cloned()
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<String, Arc<Feed>>> {
         self.tenants
             .read()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+impl Feed {
+    fn send(&self, published: &mut Option<i64>, event: Event) {
+        if published.is_some_and(|last| event.seq <= last) {
+            return;
+        }
+        *published = Some(event.seq);
+        // Event is a plain struct of strings, numbers and JSON: serializing cannot fail.
+        let json = serde_json::to_string(&event).unwrap_or_default();
+        // No receiver is fine: nobody is listening right now.
+        let _ = self.sender.send(Arc::new(Published {
+            event,
+            json: json.into(),
+        }));
+    }
+
+    /// Publishes the log's events after the last published, up to `up_to`. A failed read is
+    /// left for the sockets, which fill any gap they see from the log themselves.
+    async fn fill(
+        &self,
+        store: &dyn Store,
+        tenant_id: &str,
+        published: &mut Option<i64>,
+        up_to: i64,
+    ) {
+        while let Some(last) = *published {
+            if last >= up_to {
+                return;
+            }
+            let page = match store.events_after(tenant_id, last, FILL_PAGE).await {
+                Ok(page) => page,
+                Err(error) => {
+                    tracing::warn!(%error, "could not read the log to publish another instance's events");
+                    return;
+                }
+            };
+            let Some(end) = page.last().map(|event| event.seq) else {
+                return;
+            };
+            for event in page {
+                self.send(published, event);
+            }
+            if end <= last {
+                return;
+            }
+        }
     }
 }
 

@@ -10,9 +10,11 @@ pub mod config;
 pub mod error;
 pub mod http;
 pub mod hub;
+pub mod leadership;
 pub mod listener;
 pub mod passwords;
 pub mod push;
+pub mod relay;
 pub mod service;
 pub mod state;
 pub mod store;
@@ -50,7 +52,10 @@ pub struct RunningServer {
     pub state: AppState,
     serve: JoinHandle<std::io::Result<()>>,
     sweeper: JoinHandle<()>,
+    relay: JoinHandle<()>,
     pushes: push::PushTasks,
+    /// Whether this instance runs the deployment's once-only jobs now (see [`leadership`]).
+    pub leading: tokio::sync::watch::Receiver<bool>,
 }
 
 impl RunningServer {
@@ -64,6 +69,7 @@ impl RunningServer {
     pub async fn shutdown(self) {
         self.state.shutdown.send_replace(true);
         let _ = self.sweeper.await;
+        let _ = self.relay.await;
         self.pushes.join().await;
         let mut serve = self.serve;
         if tokio::time::timeout(Duration::from_secs(10), &mut serve)
@@ -108,8 +114,14 @@ pub async fn start(settings: Settings, clock: Arc<dyn Clock>) -> Result<RunningS
     let senders = push::senders(&state.settings.push, vapid)?;
     let (router, _) = http::router(state.clone());
 
-    let sweeper = tokio::spawn(service::sweep::run(state.clone()));
-    let pushes = push::spawn(state.clone(), senders);
+    let leading = state.store.campaign();
+    let sweeper = tokio::spawn(leadership::while_leading(
+        state.clone(),
+        leading.clone(),
+        service::sweep::run,
+    ));
+    let pushes = push::spawn(state.clone(), senders, leading.clone());
+    let relay = tokio::spawn(relay::run(state.clone()));
     let serve = tokio::spawn(listener::serve(
         listener,
         router,
@@ -122,7 +134,9 @@ pub async fn start(settings: Settings, clock: Arc<dyn Clock>) -> Result<RunningS
         state,
         serve,
         sweeper,
+        relay,
         pushes,
+        leading,
     })
 }
 

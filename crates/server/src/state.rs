@@ -25,6 +25,8 @@ pub struct Inner {
     pub passwords: Passwords,
     /// Wake-ups and counts shared with the push dispatcher and delivery loop.
     pub pushes: crate::push::PushRuntime,
+    /// Names this instance among those sharing a database (see [`crate::relay`]).
+    pub instance_id: String,
     /// Flips to `true` when the server shuts down; sockets and long polls end on it.
     pub shutdown: tokio::sync::watch::Sender<bool>,
 }
@@ -47,6 +49,7 @@ impl AppState {
             sign_in_throttle: SignInThrottle::default(),
             passwords: Passwords::per_core(),
             pushes: crate::push::PushRuntime::default(),
+            instance_id: uuid::Uuid::new_v4().to_string(),
             shutdown: tokio::sync::watch::channel(false).0,
         }))
     }

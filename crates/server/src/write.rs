@@ -240,12 +240,25 @@ impl Write {
             ended_sessions,
             ..
         } = self;
+        let mut tx = tx;
+        crate::relay::announce_commit(
+            tx.as_mut(),
+            &state.instance_id,
+            tenant_id.as_deref(),
+            &events,
+            &agent_pushes,
+            &ended_sessions,
+        )
+        .await?;
         let turn = tx.commit().await?;
         for session_id in &ended_sessions {
             state.session_ends.announce(session_id);
         }
         if let (Some(tenant_id), false) = (&tenant_id, events.is_empty()) {
-            state.events.publish(tenant_id, events.clone());
+            state
+                .events
+                .publish(state.store.as_ref(), tenant_id, events.clone())
+                .await;
             state.pushes.planning.notify_one();
         }
         for (agent_id, frame) in agent_pushes {

@@ -16,6 +16,15 @@ impl Api {
         Api { http, base, token }
     }
 
+    /// A client of the server at `base` (`http://ADDR`), signed in with `token` if given.
+    pub fn at(base: &str, token: Option<String>) -> Api {
+        Api::new(
+            reqwest::Client::new(),
+            base.trim_end_matches('/').to_owned(),
+            token,
+        )
+    }
+
     pub fn token(&self) -> &str {
         self.token.as_deref().expect("signed in")
     }

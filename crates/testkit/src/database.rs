@@ -12,7 +12,7 @@ const BACKEND: &str = "SPARTEX_TEST_DATABASE";
 const ADMIN_URL: &str = "SPARTEX_TEST_POSTGRES_URL";
 
 /// The database one test server uses, across its restarts.
-pub(crate) enum TestDatabase {
+pub enum TestDatabase {
     Sqlite {
         url: String,
     },
@@ -21,11 +21,15 @@ pub(crate) enum TestDatabase {
         admin: String,
         name: String,
     },
+    /// Another instance's database, used here too and dropped by its owner.
+    Shared {
+        url: String,
+    },
 }
 
 impl TestDatabase {
     /// The backend the environment asks for; SQLite unless it names PostgreSQL.
-    pub(crate) fn for_test(dir: &Path) -> TestDatabase {
+    pub fn for_test(dir: &Path) -> TestDatabase {
         match std::env::var(BACKEND).as_deref() {
             Ok("postgres") => Self::postgres(),
             Ok("sqlite") | Err(_) => TestDatabase::Sqlite {
@@ -35,7 +39,9 @@ impl TestDatabase {
         }
     }
 
-    fn postgres() -> TestDatabase {
+    /// A new database on the cluster `SPARTEX_TEST_POSTGRES_URL` names, whatever
+    /// `SPARTEX_TEST_DATABASE` says: for tests of several instances, which only PostgreSQL has.
+    pub fn postgres() -> TestDatabase {
         let admin = std::env::var(ADMIN_URL).unwrap_or_else(|_| {
             panic!(
                 "{BACKEND}=postgres needs {ADMIN_URL}: run the suite with `bash scripts/test.sh`, \
@@ -55,9 +61,40 @@ impl TestDatabase {
     }
 
     /// What `--database-url` says.
-    pub(crate) fn url(&self) -> &str {
+    pub fn url(&self) -> &str {
         match self {
-            TestDatabase::Sqlite { url } | TestDatabase::Postgres { url, .. } => url,
+            TestDatabase::Sqlite { url }
+            | TestDatabase::Postgres { url, .. }
+            | TestDatabase::Shared { url } => url,
+        }
+    }
+
+    /// Runs one SQL statement on the PostgreSQL database, as its administrator would.
+    pub(crate) async fn execute(&self, statement: &str) {
+        let url = match self {
+            TestDatabase::Postgres { url, .. } | TestDatabase::Shared { url } => url,
+            TestDatabase::Sqlite { .. } => panic!("SQL by hand is for the PostgreSQL run"),
+        };
+        let options: PgConnectOptions = url.parse().expect("the test database's URL parses");
+        let mut conn = sqlx::PgConnection::connect_with(&options)
+            .await
+            .expect("the test database accepts a connection");
+        sqlx::query(statement)
+            .execute(&mut conn)
+            .await
+            .unwrap_or_else(|e| panic!("{statement}: {e}"));
+    }
+
+    /// The same database for another server instance: PostgreSQL only, which instances share.
+    pub(crate) fn shared(&self) -> TestDatabase {
+        match self {
+            TestDatabase::Postgres { url, .. } | TestDatabase::Shared { url } => {
+                TestDatabase::Shared { url: url.clone() }
+            }
+            TestDatabase::Sqlite { .. } => panic!(
+                "several instances share a PostgreSQL database only: run this test with \
+                 SPARTEX_TEST_DATABASE=postgres (`bash scripts/test.sh` does)"
+            ),
         }
     }
 

@@ -10,6 +10,8 @@
 //! - [`webpush_service`]: a Web Push service on loopback that verifies VAPID and decrypts
 //!   each push with the subscriber's keys, as a phone's push service does.
 //! - [`push_fakes`]: fake APNs and FCM on loopback that check what the push senders send.
+//! - [`database::TestDatabase`]: the database a test server, or a test's own server processes,
+//!   run on.
 //! - [`cargo_bin`]: a binary of this workspace, built if it is stale, for tests that run it as
 //!   a child process; [`procs`]: the process tree under a pid, to end or measure it.
 //!
@@ -17,7 +19,7 @@
 
 mod api;
 mod bin;
-mod database;
+pub mod database;
 pub mod demo;
 pub mod procs;
 pub mod push_fakes;

@@ -162,6 +162,50 @@ impl TestServer {
         Self::builder().settings(tweak).start().await
     }
 
+    /// A second instance of this server on the same PostgreSQL database, with the same clock
+    /// and signing key, on an address of its own: what a load balancer would put beside it.
+    /// Fails the test on SQLite, which one instance uses alone.
+    pub async fn another_instance(&self) -> TestServer {
+        let database = self.database.shared();
+        let mut settings = self.settings.clone();
+        settings.listen = "127.0.0.1:0".parse().expect("an address");
+        let running = spartex_server::start(settings.clone(), self.clock.clone())
+            .await
+            .expect("the second instance starts");
+        settings.listen = running.addr;
+        TestServer {
+            addr: running.addr,
+            base: running.url(),
+            running: Some(running),
+            settings,
+            clock: self.clock.clone(),
+            manual: self.manual.clone(),
+            users: self.users.clone(),
+            agents: self.agents.clone(),
+            pace: None,
+            workers: None,
+            http: self.http.clone(),
+            dir: tempfile::tempdir().expect("a temporary directory"),
+            database,
+        }
+    }
+
+    /// Runs one SQL statement on the server's PostgreSQL database (to cut its connections,
+    /// say); fails the test on SQLite.
+    pub async fn execute_sql(&self, statement: &str) {
+        self.database.execute(statement).await;
+    }
+
+    /// Whether this instance runs the deployment's once-only jobs (sweeper, push) now.
+    pub fn leads(&self) -> bool {
+        *self
+            .running
+            .as_ref()
+            .expect("the server is running")
+            .leading
+            .borrow()
+    }
+
     /// The address it listens on; the same across restarts.
     pub fn addr(&self) -> SocketAddr {
         self.addr
@@ -240,11 +284,7 @@ impl TestServer {
 
     fn start_workers(&mut self) {
         if let Some(pace) = self.pace {
-            self.workers = Some(workers::spawn_all(
-                self.url(),
-                clone_agents(&self.agents),
-                pace,
-            ));
+            self.workers = Some(workers::spawn_all(self.url(), self.agents.clone(), pace));
         }
     }
 
@@ -262,7 +302,11 @@ impl TestServer {
 
     /// The demo agents of one project, for simulated workers of a test's own.
     pub fn agents_of(&self, project: &str) -> Vec<DemoAgent> {
-        clone_agents(self.agents.iter().filter(|a| a.project_name == project))
+        self.agents
+            .iter()
+            .filter(|a| a.project_name == project)
+            .cloned()
+            .collect()
     }
 
     /// The tenant of a demo user, straight from the server's store.
@@ -340,16 +384,4 @@ impl TestServer {
     fn ws_base(&self) -> String {
         self.base.replacen("http", "ws", 1)
     }
-}
-
-fn clone_agents<'a>(agents: impl IntoIterator<Item = &'a DemoAgent>) -> Vec<DemoAgent> {
-    agents
-        .into_iter()
-        .map(|a| DemoAgent {
-            agent: a.agent.clone(),
-            project_name: a.project_name.clone(),
-            token: a.token.clone(),
-            lead: a.lead,
-        })
-        .collect()
 }

@@ -36,18 +36,20 @@ impl Socket {
             .expect("a frame within the patience window")
     }
 
+    /// The next JSON frame within `wait`; `None` when none came, or the socket closed or broke
+    /// (its server went away).
     pub async fn try_next(&mut self, wait: Duration) -> Option<Value> {
         let deadline = tokio::time::Instant::now() + wait;
         loop {
             let frame = tokio::time::timeout_at(deadline, self.ws.next())
                 .await
                 .ok()??;
-            match frame.expect("socket frame") {
-                WsMessage::Text(text) => {
+            match frame {
+                Ok(WsMessage::Text(text)) => {
                     return Some(serde_json::from_str(&text).expect("JSON frame"))
                 }
-                WsMessage::Close(_) => return None,
-                _ => {}
+                Ok(WsMessage::Close(_)) | Err(_) => return None,
+                Ok(_) => {}
             }
         }
     }

@@ -84,6 +84,7 @@ async fn serve(
         .log_bounds(&tenant_id)
         .await?
         .ok_or(SocketError::TenantGone)?;
+    state.events.read_up_to(&tenant_id, bounds.head);
     send_json(&mut sink, &ControlFrame::Hello { head: bounds.head }).await?;
     let mut last = match since {
         None => bounds.head,

@@ -77,11 +77,25 @@ impl PushTasks {
     }
 }
 
-/// Starts the dispatcher and the delivery loop with these senders.
-pub fn spawn(state: crate::state::AppState, senders: deliver::Senders) -> PushTasks {
+/// Starts the dispatcher and the delivery loop with these senders, to run while this
+/// instance leads the deployment.
+pub fn spawn(
+    state: crate::state::AppState,
+    senders: deliver::Senders,
+    leading: tokio::sync::watch::Receiver<bool>,
+) -> PushTasks {
+    let senders = Arc::new(senders);
     PushTasks {
-        dispatch: tokio::spawn(dispatch::run(state.clone())),
-        deliver: tokio::spawn(deliver::run(state, Arc::new(senders))),
+        dispatch: tokio::spawn(crate::leadership::while_leading(
+            state.clone(),
+            leading.clone(),
+            dispatch::run,
+        )),
+        deliver: tokio::spawn(crate::leadership::while_leading(
+            state,
+            leading,
+            move |state| deliver::run(state, senders.clone()),
+        )),
     }
 }
 

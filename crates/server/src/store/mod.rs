@@ -7,6 +7,7 @@
 pub(crate) mod conformance;
 mod documents;
 mod postgres;
+mod postgres_bus;
 mod postgres_push;
 mod postgres_tx;
 pub mod push;
@@ -256,6 +257,31 @@ pub trait Store: Send + Sync + 'static {
 
     /// What the push dispatcher reads and writes.
     fn push(&self) -> &dyn PushStore;
+
+    /// What the other server instances on this database announce as their writes commit
+    /// (see [`WriteTx::announce`]), from a task that runs until the receiver is dropped.
+    /// `None` where no other instance can share the database (SQLite).
+    async fn listen(&self) -> StoreResult<Option<tokio::sync::mpsc::Receiver<Heard>>> {
+        Ok(None)
+    }
+
+    /// Whether this instance runs the jobs a deployment runs once (the deadline sweeper, the
+    /// push dispatcher): it campaigns for that from a task that runs until the receiver is
+    /// dropped, and the value flips as leadership is won and lost. Always `true` where no
+    /// other instance can share the database.
+    fn campaign(&self) -> tokio::sync::watch::Receiver<bool> {
+        tokio::sync::watch::channel(true).1
+    }
+}
+
+/// What [`Store::listen`] hears.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Heard {
+    /// One announcement, as another instance's [`WriteTx::announce`] sent it.
+    Announcement(String),
+    /// The listening connection was lost and is back: announcements may have been missed
+    /// meanwhile, so whatever they would have said is to be read from the database.
+    Reconnected,
 }
 
 /// One write transaction: every change and its events commit together or not at all.
@@ -359,9 +385,19 @@ pub trait WriteTx: Send {
     /// commits in the same turn.
     async fn discard(&mut self) -> StoreResult<()>;
 
+    /// Tells every instance listening on this database (see [`Store::listen`]) once, and only
+    /// if, this transaction commits; announcements arrive in commit order. At most
+    /// [`MAX_ANNOUNCEMENT_BYTES`]. A database only one instance can use ignores it.
+    async fn announce(&mut self, _announcement: &str) -> StoreResult<()> {
+        Ok(())
+    }
+
     /// Commits. The turn stays held until the returned [`WriteTurn`] is dropped.
     async fn commit(self: Box<Self>) -> StoreResult<WriteTurn>;
 }
+
+/// The longest announcement a write may make (PostgreSQL's `NOTIFY` takes under 8000 bytes).
+pub const MAX_ANNOUNCEMENT_BYTES: usize = 7900;
 
 /// Opens the store a database URL names (`sqlite://PATH`, `postgres://…` or
 /// `postgresql://…`), creating and migrating it when needed.

@@ -23,8 +23,8 @@ use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder, Row};
 use super::postgres_tx::PostgresTx;
 use super::push::PushStore;
 use super::{
-    postgres_push, Checkpoint, DocFilter, DocKind, LogBounds, Store, StoreError, StoreResult,
-    UserCredentials, WriteScope, WriteTx,
+    postgres_bus, postgres_push, Checkpoint, DocFilter, DocKind, Heard, LogBounds, Store,
+    StoreError, StoreResult, UserCredentials, WriteScope, WriteTx,
 };
 
 /// Connections per server instance. Each write holds one from its start to its commit, and
@@ -130,6 +130,8 @@ impl PostgresStore {
 const UNKNOWN_DATABASE: &str = "3D000";
 /// SQLSTATE `duplicate_database`: another instance created it first.
 const DUPLICATE_DATABASE: &str = "42P04";
+/// SQLSTATE `unique_violation`: another instance's `CREATE DATABASE` ran at the same moment.
+const UNIQUE_VIOLATION: &str = "23505";
 
 async fn pool(options: PgConnectOptions) -> Result<PgPool, sqlx::Error> {
     PgPoolOptions::new()
@@ -153,7 +155,13 @@ async fn create_database(options: &PgConnectOptions) -> StoreResult<()> {
         .execute(&mut conn)
         .await;
     match created {
-        Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some(DUPLICATE_DATABASE) => {}
+        // Another instance created it first: before us (`duplicate_database`), or at the same
+        // moment (the catalog's unique index refuses the second row).
+        Err(sqlx::Error::Database(e))
+            if matches!(
+                e.code().as_deref(),
+                Some(DUPLICATE_DATABASE | UNIQUE_VIOLATION)
+            ) => {}
         Err(e) => return Err(e.into()),
         Ok(_) => tracing::info!(database = %name, "created the PostgreSQL database"),
     }
@@ -501,6 +509,14 @@ impl Store for PostgresStore {
 
     fn push(&self) -> &dyn PushStore {
         self
+    }
+
+    async fn listen(&self) -> StoreResult<Option<tokio::sync::mpsc::Receiver<Heard>>> {
+        Ok(Some(postgres_bus::listen(&self.pool).await?))
+    }
+
+    fn campaign(&self) -> tokio::sync::watch::Receiver<bool> {
+        postgres_bus::campaign(&self.pool)
     }
 }
 

@@ -402,6 +402,10 @@ impl WriteTx for PostgresTx {
         Ok(())
     }
 
+    async fn announce(&mut self, announcement: &str) -> StoreResult<()> {
+        super::postgres_bus::announce(&mut self.tx, announcement).await
+    }
+
     async fn commit(self: Box<Self>) -> StoreResult<WriteTurn> {
         let PostgresTx { tx, turn, .. } = *self;
         tx.commit().await?;

@@ -5,6 +5,7 @@ mod auth;
 mod bad_input;
 mod budget;
 mod connections;
+mod cross_instance;
 mod demo_agents;
 mod error_bodies;
 mod events;

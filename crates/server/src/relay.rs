@@ -1,0 +1,205 @@
+//! Several instances on one database as one server: each announces what its writes did (in
+//! the same transaction, so only what committed), and each hands what the others announced to
+//! its own sockets. Events are only pointed to (tenant and `seq`): the log is the truth, read
+//! by [`crate::hub::EventHub::catch_up`], so an instance that missed announcements while its
+//! database connection was down reads what it missed.
+
+use serde::{Deserialize, Serialize};
+use spartex_api::{AgentControl, Event, Message};
+
+use crate::state::AppState;
+use crate::store::{decode_one, DocKind, Heard, StoreError, StoreResult, WriteTx};
+
+/// What one committed write tells the other instances.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "said", rename_all = "snake_case")]
+enum Said {
+    /// The tenant's log grew from `first` to `last`.
+    Events {
+        tenant: String,
+        first: i64,
+        last: i64,
+    },
+    /// A frame for an agent's control socket, wherever it is connected.
+    Agent { agent: String, frame: AgentControl },
+    /// A message for an agent, too long to say: the receiver reads it from the database.
+    AgentMessage {
+        tenant: String,
+        agent: String,
+        message: String,
+    },
+    /// A session ended: its sockets close.
+    SessionEnded { session: String },
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Announcement {
+    /// The instance that said it, which has acted on it already.
+    from: String,
+    #[serde(flatten)]
+    said: Said,
+}
+
+/// What a write did, announced with it: called just before it commits.
+pub async fn announce_commit(
+    tx: &mut dyn WriteTx,
+    instance: &str,
+    tenant_id: Option<&str>,
+    events: &[Event],
+    agent_pushes: &[(String, AgentControl)],
+    ended_sessions: &[String],
+) -> StoreResult<()> {
+    let mut said = Vec::new();
+    if let (Some(tenant), Some(first), Some(last)) = (tenant_id, events.first(), events.last()) {
+        said.push(Said::Events {
+            tenant: tenant.to_owned(),
+            first: first.seq,
+            last: last.seq,
+        });
+    }
+    for (agent, frame) in agent_pushes {
+        said.push(match (frame, tenant_id) {
+            (AgentControl::Message { message }, Some(tenant)) => Said::AgentMessage {
+                tenant: tenant.to_owned(),
+                agent: agent.clone(),
+                message: message.id.clone(),
+            },
+            _ => Said::Agent {
+                agent: agent.clone(),
+                frame: frame.clone(),
+            },
+        });
+    }
+    for session in ended_sessions {
+        said.push(Said::SessionEnded {
+            session: session.clone(),
+        });
+    }
+    for said in said {
+        let announcement = Announcement {
+            from: instance.to_owned(),
+            said,
+        };
+        let text = serde_json::to_string(&announcement)?;
+        tx.announce(&text).await?;
+    }
+    Ok(())
+}
+
+/// Hands what the other instances announce to this one's sockets, until the server stops.
+/// Does nothing where the database has room for one instance only.
+pub async fn run(state: AppState) {
+    let mut heard = match state.store.listen().await {
+        Ok(Some(heard)) => heard,
+        Ok(None) => return,
+        Err(error) => {
+            tracing::error!(%error, "cannot hear other instances' writes: sockets here see them only when they reconnect");
+            return;
+        }
+    };
+    let stopping = state.stopping();
+    tokio::pin!(stopping);
+    loop {
+        let next = tokio::select! {
+            next = heard.recv() => next,
+            () = &mut stopping => return,
+        };
+        match next {
+            Some(Heard::Announcement(text)) => act_on(&state, &text).await,
+            Some(Heard::Reconnected) => {
+                state.events.catch_up_all(state.store.as_ref()).await;
+                state.pushes.planning.notify_one();
+            }
+            None => return,
+        }
+    }
+}
+
+async fn act_on(state: &AppState, text: &str) {
+    let announcement: Announcement = match serde_json::from_str(text) {
+        Ok(announcement) => announcement,
+        Err(error) => {
+            // Another version of the server, or something else on this channel.
+            tracing::debug!(%error, "ignored an announcement this server does not understand");
+            return;
+        }
+    };
+    if announcement.from == state.instance_id {
+        return;
+    }
+    match announcement.said {
+        Said::Events {
+            tenant,
+            first,
+            last,
+        } => {
+            state
+                .events
+                .catch_up(state.store.as_ref(), &tenant, first, last)
+                .await;
+            state.pushes.planning.notify_one();
+        }
+        Said::Agent { agent, frame } => {
+            state.agents.push(&agent, frame);
+        }
+        Said::AgentMessage {
+            tenant,
+            agent,
+            message,
+        } => {
+            if !state.agents.is_connected(&agent) {
+                return;
+            }
+            match read_message(state, &tenant, &message).await {
+                Ok(Some(message)) => {
+                    state.agents.push(&agent, AgentControl::Message { message });
+                }
+                Ok(None) => {}
+                Err(error) => {
+                    tracing::warn!(%error, "could not read a message another instance sent an agent connected here");
+                }
+            }
+        }
+        Said::SessionEnded { session } => state.session_ends.announce(&session),
+    }
+}
+
+async fn read_message(
+    state: &AppState,
+    tenant_id: &str,
+    message_id: &str,
+) -> StoreResult<Option<Message>> {
+    match state
+        .store
+        .get_doc(tenant_id, DocKind::Message, message_id)
+        .await?
+    {
+        Some(value) => Ok(Some(
+            decode_one(tenant_id, value).map_err(StoreError::from)?,
+        )),
+        None => Ok(None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_announcement_reads_back_as_it_was_said() {
+        let said = Said::Agent {
+            agent: "agt_1".into(),
+            frame: AgentControl::Stop {
+                stop_id: "stp_1".into(),
+            },
+        };
+        let text = serde_json::to_string(&Announcement {
+            from: "instance-a".into(),
+            said: said.clone(),
+        })
+        .expect("serializes");
+        let back: Announcement = serde_json::from_str(&text).expect("parses");
+        assert_eq!(back.from, "instance-a");
+        assert_eq!(back.said, said);
+    }
+}

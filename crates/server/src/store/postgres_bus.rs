@@ -1,0 +1,161 @@
+//! What the instances on one PostgreSQL database say to each other: announcements of
+//! committed writes (`NOTIFY`/`LISTEN` on one channel) and who runs the once-per-deployment
+//! jobs (a session-level advisory lock, let go by PostgreSQL when its holder's connection ends,
+//! which a killed instance's does at once).
+
+use std::time::Duration;
+
+use sqlx::postgres::PgListener;
+use sqlx::{PgPool, Postgres, Transaction};
+use tokio::sync::{mpsc, watch};
+
+use super::{Heard, StoreError, StoreResult, MAX_ANNOUNCEMENT_BYTES};
+
+/// The `LISTEN`/`NOTIFY` channel every instance of a deployment shares.
+const CHANNEL: &str = "spartex_writes";
+/// The advisory lock the leader holds (any constant of this database's own: "SPTL").
+const LEADER_LOCK: i64 = 0x5350_544c;
+/// How often a follower asks for the lock, and the leader checks it still holds it: the
+/// longest a deployment runs without its jobs after a leader dies.
+const CAMPAIGN_INTERVAL: Duration = Duration::from_secs(1);
+/// Announcements heard but not yet handled; past this, the listener waits for the server.
+const HEARD_QUEUE: usize = 4096;
+
+/// Sends an announcement as part of `tx`: PostgreSQL delivers it at commit, in commit order,
+/// and never for a transaction rolled back.
+pub(super) async fn announce(
+    tx: &mut Transaction<'static, Postgres>,
+    announcement: &str,
+) -> StoreResult<()> {
+    if announcement.len() > MAX_ANNOUNCEMENT_BYTES {
+        return Err(StoreError::Unsupported(format!(
+            "an announcement of {} bytes is over the {MAX_ANNOUNCEMENT_BYTES} PostgreSQL carries",
+            announcement.len()
+        )));
+    }
+    sqlx::query("SELECT pg_notify($1, $2)")
+        .bind(CHANNEL)
+        .bind(announcement)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Starts listening; the task ends when the receiver is dropped or the pool closes.
+pub(super) async fn listen(pool: &PgPool) -> StoreResult<mpsc::Receiver<Heard>> {
+    let listener = subscribe(pool).await?;
+    let (heard, receiver) = mpsc::channel(HEARD_QUEUE);
+    tokio::spawn(relay(pool.clone(), listener, heard));
+    Ok(receiver)
+}
+
+async fn subscribe(pool: &PgPool) -> Result<PgListener, sqlx::Error> {
+    let mut listener = PgListener::connect_with(pool).await?;
+    listener.listen(CHANNEL).await?;
+    Ok(listener)
+}
+
+async fn relay(pool: PgPool, mut listener: PgListener, heard: mpsc::Sender<Heard>) {
+    loop {
+        let next = tokio::select! {
+            next = listener.try_recv() => next,
+            () = heard.closed() => return,
+        };
+        let sent = match next {
+            Ok(Some(notification)) => {
+                heard
+                    .send(Heard::Announcement(notification.payload().to_owned()))
+                    .await
+            }
+            // sqlx reconnected and listens again: what was said meanwhile is lost.
+            Ok(None) => heard.send(Heard::Reconnected).await,
+            Err(sqlx::Error::PoolClosed) => return,
+            Err(error) => {
+                tracing::warn!(%error, "lost the PostgreSQL connection announcements arrive on; reconnecting");
+                let Some(again) = resubscribe(&pool, &heard).await else {
+                    return;
+                };
+                listener = again;
+                heard.send(Heard::Reconnected).await
+            }
+        };
+        if sent.is_err() {
+            return;
+        }
+    }
+}
+
+/// A new listener, retried every [`CAMPAIGN_INTERVAL`]; `None` once nobody listens any more.
+async fn resubscribe(pool: &PgPool, heard: &mpsc::Sender<Heard>) -> Option<PgListener> {
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep(CAMPAIGN_INTERVAL) => {}
+            () = heard.closed() => return None,
+        }
+        if pool.is_closed() {
+            return None;
+        }
+        if let Ok(listener) = subscribe(pool).await {
+            tracing::info!("listening for other instances' writes again");
+            return Some(listener);
+        }
+    }
+}
+
+/// Campaigns for the leader's lock until the receiver is dropped.
+pub(super) fn campaign(pool: &PgPool) -> watch::Receiver<bool> {
+    let (leading, receiver) = watch::channel(false);
+    tokio::spawn(run_campaign(pool.clone(), leading));
+    receiver
+}
+
+async fn run_campaign(pool: PgPool, leading: watch::Sender<bool>) {
+    loop {
+        if let Ok(connection) = pool.acquire().await {
+            // Its own connection, out of the pool: the lock lasts as long as it does.
+            let mut connection = connection.detach();
+            hold_or_wait(&mut connection, &leading).await;
+            if leading.send_replace(false) {
+                tracing::warn!("lost the PostgreSQL connection that made this instance the leader; another instance takes over the sweeper and push delivery");
+            }
+        }
+        tokio::select! {
+            () = tokio::time::sleep(CAMPAIGN_INTERVAL) => {}
+            () = leading.closed() => return,
+        }
+        if pool.is_closed() {
+            return;
+        }
+    }
+}
+
+/// Asks for the lock until granted, then checks it is still held; returns once the
+/// connection fails or nobody wants to know any more.
+async fn hold_or_wait(connection: &mut sqlx::PgConnection, leading: &watch::Sender<bool>) {
+    loop {
+        let check = if *leading.borrow() {
+            sqlx::query_scalar::<_, i32>("SELECT 1")
+                .fetch_one(&mut *connection)
+                .await
+                .map(|_| true)
+        } else {
+            sqlx::query_scalar::<_, bool>("SELECT pg_try_advisory_lock($1)")
+                .bind(LEADER_LOCK)
+                .fetch_one(&mut *connection)
+                .await
+        };
+        match check {
+            Ok(true) => {
+                if !leading.send_replace(true) {
+                    tracing::info!("this instance leads: it runs the sweeper and push delivery for the deployment");
+                }
+            }
+            Ok(false) => {}
+            Err(_) => return,
+        }
+        tokio::select! {
+            () = tokio::time::sleep(CAMPAIGN_INTERVAL) => {}
+            () = leading.closed() => return,
+        }
+    }
+}

@@ -1,0 +1,267 @@
+//! Two instances on one PostgreSQL database, as a load balancer would put them: what is written
+//! through one is heard live on the other, stops reach agents wherever their control socket is,
+//! Idempotency-Keys hold across both, and one instance at a time runs the once-only jobs.
+//! PostgreSQL only: `bash scripts/test.sh` runs this module with `SPARTEX_TEST_DATABASE=postgres`.
+
+use std::collections::BTreeSet;
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use spartex_api::SESSION_ENDED_CLOSE_CODE;
+use spartex_testkit::eventually;
+
+use crate::support::{ask, project_id, TestServer, NEWSLETTER, PATIENCE, SPRING};
+
+/// Messages each instance writes at once in the gapless test.
+const MESSAGES_EACH: usize = 15;
+
+async fn two_instances() -> (TestServer, TestServer) {
+    let a = TestServer::start().await;
+    let b = a.another_instance().await;
+    (a, b)
+}
+
+/// Reads events until `count` messages have arrived, checking every `seq` follows the last.
+async fn read_messages(
+    socket: &mut spartex_testkit::Socket,
+    mut last: i64,
+    count: usize,
+) -> Vec<Value> {
+    let mut frames = Vec::new();
+    let mut messages = 0;
+    while messages < count {
+        let frame = socket.next().await;
+        let seq = frame["seq"]
+            .as_i64()
+            .unwrap_or_else(|| panic!("an event: {frame}"));
+        assert_eq!(seq, last + 1, "events arrive gapless and once: {frame}");
+        last = seq;
+        messages += usize::from(frame["type"] == "message.created");
+        frames.push(frame);
+    }
+    frames
+}
+
+#[tokio::test]
+async fn writes_through_either_instance_reach_sockets_on_both_in_seq_order() {
+    let (a, b) = two_instances().await;
+    let on_a = a.login("oncall@acme.test").await;
+    let on_b = b.api(on_a.token());
+    let spring = project_id(&on_a, SPRING).await;
+    let head = on_a.head().await;
+    let mut socket_a = a.events(on_a.token(), Some(head)).await;
+    let mut socket_b = b.events(on_a.token(), Some(head)).await;
+    for socket in [&mut socket_a, &mut socket_b] {
+        assert_eq!(socket.next().await, json!({"type": "hello", "head": head}));
+    }
+
+    let path = format!("/api/v1/projects/{spring}/messages");
+    let write_through = |api: spartex_testkit::Api, instance: &'static str| {
+        let path = path.clone();
+        async move {
+            for n in 0..MESSAGES_EACH {
+                let (status, body) = api
+                    .post(&path, json!({"body": format!("{instance} {n}")}))
+                    .await;
+                assert_eq!(status, StatusCode::CREATED, "{body}");
+            }
+        }
+    };
+    tokio::join!(write_through(on_a.clone(), "a"), write_through(on_b, "b"));
+
+    let heard_on_a = read_messages(&mut socket_a, head, 2 * MESSAGES_EACH).await;
+    let heard_on_b = read_messages(&mut socket_b, head, 2 * MESSAGES_EACH).await;
+    assert_eq!(heard_on_a, heard_on_b, "both instances tell the same story");
+    let bodies: BTreeSet<&str> = heard_on_a
+        .iter()
+        .filter(|f| f["type"] == "message.created")
+        .map(|f| f["data"]["body"].as_str().expect("a body"))
+        .collect();
+    assert_eq!(bodies.len(), 2 * MESSAGES_EACH, "every message, from both");
+    assert_eq!(
+        on_a.all_events().await.last().map(|e| e["seq"].clone()),
+        heard_on_a.last().map(|e| e["seq"].clone()),
+        "what the sockets heard is the log"
+    );
+}
+
+#[tokio::test]
+async fn an_instance_that_lost_its_database_connection_catches_up_from_the_log() {
+    let (a, b) = two_instances().await;
+    let on_a = a.login("oncall@acme.test").await;
+    let spring = project_id(&on_a, SPRING).await;
+    let head = on_a.head().await;
+    let mut socket_a = a.events(on_a.token(), Some(head)).await;
+    assert_eq!(socket_a.next().await["type"], "hello");
+
+    // Every connection that listens for announcements is cut, as a network blip would.
+    a.execute_sql(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE query LIKE 'LISTEN%' AND pid <> pg_backend_pid()",
+    )
+    .await;
+    let (status, body) = b
+        .api(on_a.token())
+        .post(
+            &format!("/api/v1/projects/{spring}/messages"),
+            json!({"body": "said while A was not listening"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+
+    let heard = read_messages(&mut socket_a, head, 1).await;
+    assert_eq!(
+        heard.last().expect("the message")["data"]["body"],
+        "said while A was not listening"
+    );
+}
+
+#[tokio::test]
+async fn a_stop_requested_on_one_instance_completes_with_agents_connected_to_the_other() {
+    let (a, b) = two_instances().await;
+    let oncall_b = b.login("oncall@acme.test").await;
+    let newsletter = project_id(&oncall_b, NEWSLETTER).await;
+    let mut events_a = a.events(oncall_b.token(), None).await;
+    let mut controls = Vec::new();
+    for name in ["Ink", "Tally", "Guard"] {
+        controls.push((name, a.control(name).await));
+    }
+
+    let (status, stop) = oncall_b
+        .post(
+            &format!("/api/v1/projects/{newsletter}/stop"),
+            json!({"reason": "Wrong list"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{stop}");
+    let stop_id = stop["id"].as_str().expect("an id");
+
+    // Each agent hears it on instance A, and acknowledges through either instance.
+    for (n, (name, control)) in controls.iter_mut().enumerate() {
+        assert_eq!(
+            control.next().await,
+            json!({"type": "stop", "stop_id": stop_id}),
+            "{name}, connected to A, is told of the stop made on B"
+        );
+        let through = if n % 2 == 0 { &a } else { &b };
+        let (status, body) = through
+            .agent(name)
+            .post("/api/v1/agent/stop-ack", json!({"stop_id": stop_id}))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{name}: {body}");
+    }
+    let done = events_a
+        .next_where("the stop's completion", |f| {
+            f["type"] == "stop.upserted" && f["data"]["status"] != "pending"
+        })
+        .await;
+    assert_eq!(done["data"]["status"], "completed");
+    assert_eq!(done["data"]["agents_stopped"], 3);
+}
+
+#[tokio::test]
+async fn a_long_message_reaches_an_agent_connected_to_the_other_instance() {
+    let (a, b) = two_instances().await;
+    let manager_b = b.login("manager@acme.test").await;
+    let newsletter = project_id(&manager_b, NEWSLETTER).await;
+    let ink = a.agent_named("Ink").agent.id.clone();
+    let mut control = a.control("Ink").await;
+    // Longer than PostgreSQL carries in one notification: it is read from the database.
+    let body = "Use the March list, not the February one.".repeat(300);
+
+    let (status, sent) = manager_b
+        .post(
+            &format!("/api/v1/projects/{newsletter}/messages"),
+            json!({"body": body, "agent_id": ink}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{sent}");
+    let frame = control
+        .next_where("the message", |f| f["type"] == "message")
+        .await;
+    assert_eq!(frame["message"]["id"], sent["id"]);
+    assert!(
+        frame["message"]["body"].as_str() == Some(body.as_str()),
+        "the whole message arrives, {} bytes",
+        body.len()
+    );
+}
+
+#[tokio::test]
+async fn signing_out_on_one_instance_closes_that_sign_ins_sockets_on_the_other() {
+    let (a, b) = two_instances().await;
+    let oncall = a.login("oncall@acme.test").await;
+    let mut events_a = a.events(oncall.token(), None).await;
+    assert_eq!(events_a.next().await["type"], "hello");
+
+    let (status, _) = b
+        .api(oncall.token())
+        .post("/api/v1/auth/logout", json!({}))
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(events_a.close_code().await, Some(SESSION_ENDED_CLOSE_CODE));
+}
+
+#[tokio::test]
+async fn a_decision_retried_on_the_other_instance_gets_the_stored_answer_and_is_made_once() {
+    let (a, b) = two_instances().await;
+    let approval = ask(&a.agent("Quill"), "high", 600).await;
+    let manager_a = a.login("manager@acme.test").await;
+    let manager_b = b.api(manager_a.token());
+    let path = format!(
+        "/api/v1/approvals/{}/decision",
+        approval["id"].as_str().expect("an id")
+    );
+    let decision = json!({"decision": "approve", "seen_version": approval["version"]});
+
+    let first = manager_a
+        .post_with_key(&path, decision.clone(), "retry-across-instances")
+        .await;
+    let retried = manager_b
+        .post_with_key(&path, decision, "retry-across-instances")
+        .await;
+    assert_eq!(first.0, StatusCode::OK, "{}", first.1);
+    assert_eq!(retried, first, "the retry on B gets A's answer");
+    let decided = manager_b
+        .all_events()
+        .await
+        .into_iter()
+        .filter(|e| e["type"] == "approval.upserted" && e["data"]["id"] == approval["id"])
+        .filter(|e| e["data"]["status"] == "approved")
+        .count();
+    assert_eq!(decided, 1, "the decision is made once");
+}
+
+#[tokio::test]
+async fn one_instance_runs_the_once_only_jobs_and_another_takes_over_when_it_ends() {
+    let (mut a, mut b) = two_instances().await;
+    let a_leads = eventually("an instance leads", PATIENCE, async || {
+        match (a.leads(), b.leads()) {
+            (true, true) => panic!("both instances lead"),
+            (false, false) => None,
+            (a_leads, _) => Some(a_leads),
+        }
+    })
+    .await;
+    let (leader, following) = if a_leads { (&mut a, &b) } else { (&mut b, &a) };
+
+    leader.shutdown().await;
+    eventually("the other instance takes over", PATIENCE, async || {
+        following.leads().then_some(())
+    })
+    .await;
+
+    // The new leader's sweeper runs: an approval past its deadline expires.
+    let approval = ask(&following.agent("Quill"), "high", 60).await;
+    following.advance(chrono::Duration::seconds(61));
+    let manager = following.login("manager@acme.test").await;
+    let path = format!(
+        "/api/v1/approvals/{}",
+        approval["id"].as_str().expect("an id")
+    );
+    eventually("the approval expires", PATIENCE, async || {
+        let (_, now) = manager.get(&path).await;
+        (now["status"] == "expired").then_some(())
+    })
+    .await;
+}
