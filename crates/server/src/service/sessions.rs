@@ -25,7 +25,11 @@ pub async fn login(state: &AppState, client: IpAddr, req: LoginRequest) -> ApiRe
         ));
     }
     // Counted before the check, so concurrent guesses get no more checks than sequential ones.
-    state.sign_in_throttle.reserve(client, &email)?;
+    let shared = state.store.shared_counters();
+    state
+        .sign_in_throttle
+        .reserve(shared, client, &email)
+        .await?;
     let credentials = state.store.user_credentials(&email).await?;
     let hash = credentials.as_ref().map_or_else(
         || DUMMY_PASSWORD_HASH.to_owned(),
@@ -44,7 +48,10 @@ pub async fn login(state: &AppState, client: IpAddr, req: LoginRequest) -> ApiRe
             });
         }
     };
-    state.sign_in_throttle.succeeded(client, &email);
+    state
+        .sign_in_throttle
+        .succeeded(shared, client, &email)
+        .await?;
     let session_id = new_id("ses");
     let mut w = Write::begin(state, WriteScope::Server).await?;
     let now_ms = w.now().timestamp_millis();

@@ -73,6 +73,14 @@ pub async fn prune(state: &AppState) -> ApiResult<u64> {
         .prune_idempotency_keys((now - keys).timestamp_millis())
         .await?;
     state.store.prune_sessions(now.timestamp_millis()).await?;
+    if let Some(counters) = state.store.shared_counters() {
+        let forget = chrono::Duration::from_std(crate::throttle::FORGET_AFTER)
+            .unwrap_or(chrono::Duration::hours(1));
+        // By the wall clock, as the throttle counts.
+        counters
+            .prune_counters((chrono::Utc::now() - forget).timestamp_millis())
+            .await?;
+    }
     Ok(events)
 }
 

@@ -8,6 +8,7 @@ pub(crate) mod conformance;
 mod documents;
 mod postgres;
 mod postgres_bus;
+mod postgres_counters;
 mod postgres_push;
 mod postgres_tx;
 pub mod push;
@@ -272,6 +273,36 @@ pub trait Store: Send + Sync + 'static {
     fn campaign(&self) -> tokio::sync::watch::Receiver<bool> {
         tokio::sync::watch::channel(true).1
     }
+
+    /// Sign-in failure counters every instance shares; `None` where one instance keeps them
+    /// in memory (SQLite).
+    fn shared_counters(&self) -> Option<&dyn SharedCounters> {
+        None
+    }
+}
+
+/// Failed sign-ins of one key (see [`crate::throttle`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FailureCount {
+    pub count: u32,
+    /// When the last was counted, in ms since the epoch.
+    pub last_ms: i64,
+}
+
+/// Counters that several instances update in turn.
+#[async_trait]
+pub trait SharedCounters: Send + Sync {
+    /// Reads the counters of `keys` (`None` for one never counted or forgotten), lets
+    /// `decide` say what they become, and stores that, with every other update of the same
+    /// keys waiting meanwhile. `Err(wait)` from `decide` changes nothing and is returned.
+    async fn update_counters(
+        &self,
+        keys: &[String],
+        decide: &crate::throttle::Decide,
+    ) -> StoreResult<Result<(), u64>>;
+
+    /// Forgets counters last changed before `older_than_ms`.
+    async fn prune_counters(&self, older_than_ms: i64) -> StoreResult<u64>;
 }
 
 /// What [`Store::listen`] hears.

@@ -518,6 +518,10 @@ impl Store for PostgresStore {
     fn campaign(&self) -> tokio::sync::watch::Receiver<bool> {
         postgres_bus::campaign(&self.pool)
     }
+
+    fn shared_counters(&self) -> Option<&dyn super::SharedCounters> {
+        Some(self)
+    }
 }
 
 /// The store conformance suite on a fresh PostgreSQL database per story.

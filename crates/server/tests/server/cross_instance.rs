@@ -233,6 +233,27 @@ async fn a_decision_retried_on_the_other_instance_gets_the_stored_answer_and_is_
 }
 
 #[tokio::test]
+async fn failed_sign_ins_through_both_instances_are_counted_together() {
+    let (a, b) = two_instances().await;
+    let guess = json!({"email": "viewer@acme.test", "password": "guess"});
+    for n in 0..5 {
+        let through = if n % 2 == 0 { &a } else { &b };
+        let (status, body) = through
+            .anonymous()
+            .post("/api/v1/auth/login", guess.clone())
+            .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    }
+    for instance in [&a, &b] {
+        let (status, body) = instance
+            .anonymous()
+            .post("/api/v1/auth/login", guess.clone())
+            .await;
+        assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    }
+}
+
+#[tokio::test]
 async fn one_instance_runs_the_once_only_jobs_and_another_takes_over_when_it_ends() {
     let (mut a, mut b) = two_instances().await;
     let a_leads = eventually("an instance leads", PATIENCE, async || {
