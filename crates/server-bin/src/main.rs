@@ -60,6 +60,15 @@ struct Cli {
     /// Behind a reverse proxy every client has the proxy's address: raise it there.
     #[arg(long, env = "SPARTEX_MAX_CONNECTIONS_PER_IP", default_value_t = 512)]
     max_connections_per_ip: usize,
+    /// The address of a load balancer or reverse proxy in front of this instance (repeat for
+    /// several): sign-in throttling then counts by the client address its `X-Forwarded-For`
+    /// names, instead of treating every client as the proxy.
+    #[arg(
+        long = "trusted-proxy",
+        env = "SPARTEX_TRUSTED_PROXIES",
+        value_delimiter = ','
+    )]
+    trusted_proxies: Vec<std::net::IpAddr>,
     /// Approvals one agent may have waiting at once; more are refused with 429 so that a
     /// looping agent cannot bury the on-call.
     #[arg(
@@ -111,6 +120,7 @@ async fn main() -> anyhow::Result<()> {
     settings.body_read_timeout = Duration::from_secs(cli.body_timeout_s.max(1));
     settings.idle_timeout = Duration::from_secs(cli.idle_timeout_s);
     settings.max_connections_per_ip = cli.max_connections_per_ip.max(1);
+    settings.trusted_proxies = cli.trusted_proxies;
     settings.max_pending_approvals_per_agent = cli.max_pending_approvals_per_agent.max(1);
     settings.push = cli.push.settings();
     if settings.idle_timeout <= settings.max_long_poll {

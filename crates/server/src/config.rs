@@ -37,6 +37,9 @@ pub struct Settings {
     pub idle_timeout: Duration,
     /// Connections one client address (an IPv6 /64) may hold open; more are closed at once.
     pub max_connections_per_ip: usize,
+    /// Load balancers and reverse proxies whose `X-Forwarded-For` names the client: sign-in
+    /// throttling counts by that address instead of the proxy's.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     /// Approvals one agent may have waiting at once; more are refused with 429, so a looping
     /// agent cannot bury the on-call.
     pub max_pending_approvals_per_agent: usize,
@@ -113,6 +116,7 @@ impl Settings {
             body_read_timeout: Duration::from_secs(30),
             idle_timeout: Duration::from_secs(75),
             max_connections_per_ip: 512,
+            trusted_proxies: Vec::new(),
             max_pending_approvals_per_agent: 20,
             push: PushSettings::default(),
         }

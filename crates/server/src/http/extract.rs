@@ -176,17 +176,43 @@ impl<S: Send + Sync> FromRequestParts<S> for Mutation {
     }
 }
 
-/// The client's address, as the listener saw it (unspecified when served without one).
+/// The client's address: as the listener saw it (unspecified when served without one), or,
+/// from a trusted proxy (`--trusted-proxy`), the last address its `X-Forwarded-For` names
+/// that is not a trusted proxy itself (what a client writes there first is not believed).
 pub struct ClientAddress(pub std::net::IpAddr);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
+impl FromRequestParts<AppState> for ClientAddress {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let address = parts
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let peer = parts
             .extensions
             .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
             .map_or(std::net::IpAddr::from([0, 0, 0, 0]), |info| info.0.ip());
-        Ok(ClientAddress(address))
+        let trusted = &state.settings.trusted_proxies;
+        if !trusted.contains(&peer) {
+            return Ok(ClientAddress(peer));
+        }
+        let forwarded = parts
+            .headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .flat_map(|value| value.split(','))
+            .map(str::trim)
+            .collect::<Vec<_>>();
+        let client = forwarded
+            .iter()
+            .rev()
+            .map(|hop| hop.parse::<std::net::IpAddr>())
+            .find(|hop| !hop.as_ref().is_ok_and(|ip| trusted.contains(ip)));
+        Ok(ClientAddress(match client {
+            Some(Ok(client)) => client,
+            // Nothing forwarded, or a hop that is no address: the proxy's own.
+            _ => peer,
+        }))
     }
 }

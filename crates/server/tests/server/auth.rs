@@ -64,6 +64,55 @@ async fn repeated_failures_are_rate_limited_with_retry_after() {
     assert!(response.headers().get("retry-after").is_some());
 }
 
+/// A wrong sign-in for the viewer, from `forwarded` as a proxy would name it; the status.
+async fn guess_from(server: &TestServer, forwarded: &str) -> StatusCode {
+    reqwest::Client::new()
+        .post(format!("{}/api/v1/auth/login", server.base()))
+        .header("x-forwarded-for", forwarded)
+        .json(&json!({"email": "viewer@acme.test", "password": "guess"}))
+        .send()
+        .await
+        .expect("sent")
+        .status()
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_sign_ins_are_counted_by_the_forwarded_client() {
+    let server = TestServer::start_with(|settings| {
+        settings.trusted_proxies = vec!["127.0.0.1".parse().expect("an address")];
+    })
+    .await;
+    for _ in 0..5 {
+        assert_eq!(
+            guess_from(&server, "198.51.100.1, 203.0.113.7").await,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    assert_eq!(
+        guess_from(&server, "203.0.113.7").await,
+        StatusCode::TOO_MANY_REQUESTS,
+        "the client the proxy names is slowed, whatever it wrote before"
+    );
+    assert_eq!(
+        guess_from(&server, "203.0.113.8").await,
+        StatusCode::UNAUTHORIZED,
+        "another client behind the same proxy is not"
+    );
+}
+
+#[tokio::test]
+async fn a_forwarded_address_from_an_untrusted_peer_is_not_believed() {
+    let server = TestServer::start().await;
+    for n in 0..5 {
+        guess_from(&server, &format!("203.0.113.{n}")).await;
+    }
+    assert_eq!(
+        guess_from(&server, "203.0.113.99").await,
+        StatusCode::TOO_MANY_REQUESTS,
+        "a client cannot dodge the throttle by naming another address"
+    );
+}
+
 #[tokio::test]
 async fn refresh_rotates_and_reuse_revokes_the_whole_family() {
     let server = TestServer::start().await;
