@@ -8,7 +8,8 @@ pub use spartex_api::Secret;
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub listen: SocketAddr,
-    pub database_url: String,
+    /// A PostgreSQL URL may hold a password: kept out of `Debug` like the other secrets.
+    pub database_url: Secret,
     /// Signs access tokens. When absent, one is generated and kept in the database.
     pub jwt_secret: Option<Secret>,
     pub access_token_ttl: Duration,
@@ -100,7 +101,7 @@ impl Settings {
     pub fn new(listen: SocketAddr, database_url: impl Into<String>) -> Self {
         Settings {
             listen,
-            database_url: database_url.into(),
+            database_url: Secret::new(database_url.into()),
             jwt_secret: None,
             access_token_ttl: Duration::from_secs(15 * 60),
             refresh_token_ttl: Duration::from_secs(30 * 24 * 3600),

@@ -1,9 +1,9 @@
 //! The PostgreSQL store: one pool of connections for reads and writes, the schema of
 //! `migrations/postgres`, and a write turn per tenant instead of SQLite's one turn for all.
 //!
-//! A tenant's turn is two locks. Across server instances, a write locks its tenant's row
-//! (`tenants`, which holds the log's counter) as it begins and keeps it to its commit, so two
-//! instances never number one tenant's events at once and `seq` stays gapless. Within this
+//! A tenant's turn is two locks. Across server instances, a write takes its tenant's advisory
+//! lock as it begins and keeps it to its commit, so two instances never number one tenant's
+//! events at once and `seq` stays gapless. Within this
 //! process, a per-tenant mutex is taken first and held past the commit by the [`WriteTurn`],
 //! so this process publishes a tenant's events in `seq` order. Writes of different tenants
 //! run side by side.

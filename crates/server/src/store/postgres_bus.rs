@@ -115,6 +115,9 @@ async fn run_campaign(pool: PgPool, leading: watch::Sender<bool>) {
             // Its own connection, out of the pool: the lock lasts as long as it does.
             let mut connection = connection.detach();
             hold_or_wait(&mut connection, &leading).await;
+            if leading.is_closed() {
+                return; // the server is stopping; closing the connection lets the lock go
+            }
             if leading.send_replace(false) {
                 tracing::warn!("lost the PostgreSQL connection that made this instance the leader; another instance takes over the sweeper and push delivery");
             }

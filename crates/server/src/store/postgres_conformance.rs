@@ -86,7 +86,7 @@ async fn open_fresh_database() -> Backend {
 store_conformance!(open_fresh_database);
 
 /// Two server instances on one database, writing one tenant at once: every event gets the
-/// next number, none twice, none skipped (the row lock on the tenant's counter), and each
+/// next number, none twice, none skipped (the tenant's advisory lock), and each
 /// instance's writes take turns.
 #[tokio::test]
 async fn two_instances_number_one_tenant_without_gaps() {
@@ -136,7 +136,7 @@ async fn two_instances_number_one_tenant_without_gaps() {
 }
 
 /// A write of a tenant on one instance waits, as it begins, for the write of the same tenant
-/// in progress on another (the row lock), and goes once that one commits.
+/// in progress on another (the tenant's lock), and goes once that one commits.
 #[tokio::test]
 async fn a_second_instance_waits_for_the_tenants_turn() {
     use crate::store::WriteScope;

@@ -14,11 +14,11 @@ use super::{
 };
 
 /// Marks where a write's changes start, so `discard` can undo them and keep the transaction
-/// (and the tenant's row lock, taken before it).
+/// (and the tenant's lock, taken before it).
 const CHANGES_SAVEPOINT: &str = "SAVEPOINT changes";
 
 pub struct PostgresTx {
-    // Dropped first (rolling back, which releases the row lock), then the turn is released.
+    // Dropped first (rolling back, which releases the tenant's lock), then the turn is released.
     tx: Transaction<'static, Postgres>,
     /// The tenant whose log this write appends to; `None` for `WriteScope::Server`.
     tenant_id: Option<String>,
@@ -28,13 +28,18 @@ pub struct PostgresTx {
 
 /// The advisory lock server-wide writes take turns with (any constant of this database's own).
 const SERVER_WRITES_LOCK: i64 = 0x5350_5458; // "SPTX"
+/// The first half of a tenant's advisory lock key (the second is a hash of its id). Two-part
+/// keys never meet one-part ones such as [`SERVER_WRITES_LOCK`].
+const TENANT_WRITES_LOCKS: i32 = 0x5350_5454; // "SPTT"
 
 impl PostgresTx {
-    /// Begins a write. A tenant's write locks the tenant's row (its log counter) first, so
-    /// the writes of one tenant take turns across every instance on this database. `FOR NO
-    /// KEY UPDATE` is the lock the counter's `UPDATE` takes anyway; unlike `FOR UPDATE` it
-    /// lets other transactions insert rows that refer to the tenant meanwhile (sessions,
-    /// push cursors), which only need the key to stay.
+    /// Begins a write. A tenant's write takes the tenant's transaction-scoped advisory lock
+    /// first, so the writes of one tenant take turns across every instance on this database.
+    /// Measured against a row lock on the tenant's counter (`SELECT … FOR NO KEY UPDATE`, the
+    /// first version): 16 writers of one tenant append 3,228/s with p99 6.8 ms instead of
+    /// 2,024/s with p99 40.6 ms (`server_scale` bench), as waiters queue on the lock instead
+    /// of re-reading the hot row each time it changes. Two tenants whose ids hash alike share
+    /// a turn: slower for them, never wrong.
     pub(super) async fn begin(
         pool: &PgPool,
         tenant_id: Option<String>,
@@ -43,7 +48,8 @@ impl PostgresTx {
         let mut tx = pool.begin().await?;
         match &tenant_id {
             Some(tenant_id) => {
-                sqlx::query("SELECT 1 FROM tenants WHERE id = $1 FOR NO KEY UPDATE")
+                sqlx::query("SELECT pg_advisory_xact_lock($1, hashtext($2))")
+                    .bind(TENANT_WRITES_LOCKS)
                     .bind(tenant_id)
                     .execute(&mut *tx)
                     .await?;
