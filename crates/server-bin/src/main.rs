@@ -13,7 +13,8 @@ use tracing_subscriber::EnvFilter;
 
 mod push_flags;
 
-/// The reference Spartex server: the v1 contract on SQLite, with an optional demo world.
+/// The reference Spartex server: the v1 contract on SQLite (one instance) or PostgreSQL
+/// (several), with an optional demo world.
 #[derive(Debug, Parser)]
 #[command(version, about)]
 struct Cli {
