@@ -151,7 +151,15 @@ async fn main() -> anyhow::Result<()> {
             );
         }
         let pace = Duration::from_secs_f64(cli.demo_pace);
-        Some(demo::workers::spawn_all(server.url(), world.agents, pace))
+        let (stop, stopping) = tokio::sync::watch::channel(false);
+        let workers = tokio::spawn(run_demo_workers(
+            server.leading.clone(),
+            stopping,
+            server.url(),
+            world.agents,
+            pace,
+        ));
+        Some((stop, workers))
     } else {
         None
     };
@@ -160,11 +168,46 @@ async fn main() -> anyhow::Result<()> {
         result = server.wait() => result.context("the server stopped")?,
         () = shutdown => tracing::info!("shutting down"),
     }
-    if let Some(workers) = demo_world {
-        workers.stop().await;
+    if let Some((stop, workers)) = demo_world {
+        stop.send_replace(true);
+        let _ = workers.await;
     }
     server.shutdown().await;
     Ok(())
+}
+
+/// The demo's simulated agents, run by the instance that leads the deployment: several
+/// instances started with `--demo` on one database run one set of agents between them, and
+/// the set moves with leadership. Ends when `stopping` turns true.
+async fn run_demo_workers(
+    mut leading: tokio::sync::watch::Receiver<bool>,
+    mut stopping: tokio::sync::watch::Receiver<bool>,
+    url: String,
+    agents: Vec<demo::seed::DemoAgent>,
+    pace: Duration,
+) {
+    loop {
+        tokio::select! {
+            won = leading.wait_for(|leading| *leading) => if won.is_err() { return },
+            _ = stopping.wait_for(|stopping| *stopping) => return,
+        }
+        let workers = demo::workers::spawn_all(url.clone(), agents.clone(), pace);
+        let lost = async {
+            // A single instance's store never changes its answer, and dropped its sender.
+            if leading.wait_for(|leading| !*leading).await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        };
+        let ending = tokio::select! {
+            () = lost => false,
+            _ = stopping.wait_for(|stopping| *stopping) => true,
+        };
+        workers.stop().await;
+        if ending {
+            return;
+        }
+        tracing::info!("this instance no longer leads: its demo agents stop here");
+    }
 }
 
 /// Listens for SIGINT and SIGTERM from the moment it is called, so that one sent while the
