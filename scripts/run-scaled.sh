@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Two server instances on one PostgreSQL database, the shape of a scaled deployment (README,
 # "Running several instances (PostgreSQL)"): a private cluster in a temporary folder
-# (scripts/pg-cluster.sh), the server built once, the first instance with the demo
-# organisations and simulated agents. Ctrl-C stops both instances and the cluster, and
+# (scripts/pg-cluster.sh), the server built once, both with --demo: the demo organisations
+# are seeded once, and the simulated agents run on whichever instance leads. Ctrl-C stops both instances and the cluster, and
 # deletes the cluster's folder. Needs `scripts/install-deps.sh` first (Debian's postgresql).
 #
 # Usage: bash scripts/run-scaled.sh
@@ -62,13 +62,15 @@ until grep -q 'northwind.test' "${logs[0]}"; do
     kill -0 "${pids[0]}" 2>/dev/null || { cat "${logs[0]}" >&2; exit 1; }
     sleep 0.1
 done
-start_instance 1
+start_instance 1 --demo
 
 cat <<EOF
 
 Two instances of one server, on $database_url:
-  http://127.0.0.1:${ports[0]}   (seeded the demo organisations; runs the simulated agents)
+  http://127.0.0.1:${ports[0]}   (seeded the demo organisations)
   http://127.0.0.1:${ports[1]}
+The simulated agents run on the instance that leads (its log says so); stop it and the other
+takes them over within seconds.
 Sign in on either with a demo user; a write on one reaches the sockets of both:
 EOF
 grep -E '^ *(owner|manager|oncall|viewer) ' "${logs[0]}" || true
