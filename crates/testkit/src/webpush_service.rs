@@ -15,6 +15,7 @@ use axum::Router;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
+use serde::Serialize;
 use serde_json::{json, Value};
 use web_push_native::p256::elliptic_curve::sec1::ToEncodedPoint;
 use web_push_native::{p256, Auth};
@@ -59,7 +60,7 @@ struct Subscriber {
 struct Inner {
     subscribers: HashMap<String, Subscriber>,
     received: Vec<Received>,
-    refused: Vec<String>,
+    refused: Vec<Refusal>,
     /// The server's VAPID key (base64url point) every push must be signed with.
     vapid_key: Option<String>,
 }
@@ -146,7 +147,7 @@ impl WebPushService {
     }
 
     /// Why pushes were refused (bad signature, undecryptable body): a test asserts it empty.
-    pub fn refusals(&self) -> Vec<String> {
+    pub fn refusals(&self) -> Vec<Refusal> {
         self.lock().refused.clone()
     }
 
@@ -212,15 +213,25 @@ async fn push(
         .collect();
     let checked = check_vapid(&headers, vapid_key.as_deref()).and_then(|()| {
         if headers.get("content-encoding").map(String::as_str) != Some("aes128gcm") {
-            return Err("Content-Encoding is not aes128gcm".to_owned());
+            return Err(Refusal::new(
+                RefusalCode::Encoding,
+                "Content-Encoding is not aes128gcm",
+            ));
         }
         let plain =
             web_push_native::decrypt(body.to_vec(), &secret, &Auth::clone_from_slice(&auth))
                 .map_err(|e| {
-                    format!("the body does not decrypt with the subscriber's keys: {e}")
+                    Refusal::new(
+                        RefusalCode::Undecryptable,
+                        format!("the body does not decrypt with the subscriber's keys: {e}"),
+                    )
                 })?;
-        serde_json::from_slice::<Value>(&plain)
-            .map_err(|e| format!("the plaintext is not JSON: {e}"))
+        serde_json::from_slice::<Value>(&plain).map_err(|e| {
+            Refusal::new(
+                RefusalCode::NotJson,
+                format!("the plaintext is not JSON: {e}"),
+            )
+        })
     });
     let mut inner = inner.lock().unwrap_or_else(PoisonError::into_inner);
     match checked {
@@ -242,13 +253,13 @@ async fn push(
 
 /// RFC 8292: `Authorization: vapid t=<ES256 JWT>, k=<public key>`, the key the server
 /// publishes, the audience this service's origin, an expiry within 24 hours.
-fn check_vapid(headers: &HashMap<String, String>, trusted: Option<&str>) -> Result<(), String> {
+fn check_vapid(headers: &HashMap<String, String>, trusted: Option<&str>) -> Result<(), Refusal> {
     let authorization = headers
         .get("authorization")
-        .ok_or("no Authorization header")?;
+        .ok_or_else(|| vapid("no Authorization header"))?;
     let rest = authorization
         .strip_prefix("vapid ")
-        .ok_or("Authorization is not the vapid scheme")?;
+        .ok_or_else(|| vapid("Authorization is not the vapid scheme"))?;
     let mut token = None;
     let mut key = None;
     for part in rest.split(',') {
@@ -259,42 +270,81 @@ fn check_vapid(headers: &HashMap<String, String>, trusted: Option<&str>) -> Resu
             key = Some(k);
         }
     }
-    let (token, key) = token.zip(key).ok_or("vapid without t= and k=")?;
+    let (token, key) = token
+        .zip(key)
+        .ok_or_else(|| vapid("vapid without t= and k="))?;
     if trusted.is_some_and(|trusted| trusted != key) {
-        return Err("signed with a key other than the server's published VAPID key".into());
+        return Err(vapid(
+            "signed with a key other than the server's published VAPID key",
+        ));
     }
     let point = URL_SAFE_NO_PAD
         .decode(key)
-        .map_err(|_| "k= is not base64url")?;
+        .map_err(|_| vapid("k= is not base64url"))?;
     if point.len() != 65 || point[0] != 4 {
-        return Err("k= is not an uncompressed P-256 point".into());
+        return Err(vapid("k= is not an uncompressed P-256 point"));
     }
     let decoding = jsonwebtoken::DecodingKey::from_ec_components(
         &URL_SAFE_NO_PAD.encode(&point[1..33]),
         &URL_SAFE_NO_PAD.encode(&point[33..]),
     )
-    .map_err(|e| format!("k=: {e}"))?;
+    .map_err(|e| vapid(format!("k=: {e}")))?;
     let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::ES256);
     validation.set_required_spec_claims(&["exp", "aud", "sub"]);
     validation.validate_aud = false;
     let claims = jsonwebtoken::decode::<Value>(token, &decoding, &validation)
-        .map_err(|e| format!("the VAPID token does not verify: {e}"))?
+        .map_err(|e| vapid(format!("the VAPID token does not verify: {e}")))?
         .claims;
     let exp = claims["exp"].as_i64().unwrap_or_default();
     if exp > Utc::now().timestamp() + 24 * 3600 {
-        return Err("the VAPID token is valid for more than 24 hours".into());
+        return Err(vapid("the VAPID token is valid for more than 24 hours"));
     }
     let aud = claims["aud"].as_str().unwrap_or_default();
     if !aud.starts_with("http://127.0.0.1:") {
-        return Err(format!(
+        return Err(vapid(format!(
             "the VAPID audience `{aud}` is not this push service's origin"
-        ));
+        )));
     }
     if !claims["sub"]
         .as_str()
         .is_some_and(|s| s.starts_with("mailto:") || s.starts_with("https:"))
     {
-        return Err("the VAPID subject is not a mailto: or https: contact".into());
+        return Err(vapid(
+            "the VAPID subject is not a mailto: or https: contact",
+        ));
     }
     Ok(())
+}
+
+/// Why the service refused a push: its kind, for a test to match, and what to fix.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Refusal {
+    pub code: RefusalCode,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RefusalCode {
+    /// The VAPID authorization is missing, malformed, or does not verify.
+    Vapid,
+    /// The body is not `aes128gcm`.
+    Encoding,
+    /// The body does not decrypt with the subscriber's keys.
+    Undecryptable,
+    /// The plaintext is not JSON.
+    NotJson,
+}
+
+impl Refusal {
+    fn new(code: RefusalCode, message: impl Into<String>) -> Refusal {
+        Refusal {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+fn vapid(message: impl Into<String>) -> Refusal {
+    Refusal::new(RefusalCode::Vapid, message)
 }
