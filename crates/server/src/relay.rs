@@ -7,8 +7,9 @@
 use serde::{Deserialize, Serialize};
 use spartex_api::{AgentControl, Event, Message};
 
+use crate::error::ApiError;
 use crate::state::AppState;
-use crate::store::{decode_one, DocKind, Heard, StoreError, StoreResult, WriteTx};
+use crate::store::{Heard, StoreResult, WriteTx};
 
 /// What one committed write tells the other instances.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -49,6 +50,9 @@ pub async fn announce_commit(
     agent_pushes: &[(String, AgentControl)],
     ended_sessions: &[String],
 ) -> StoreResult<()> {
+    if !tx.announces() {
+        return Ok(()); // nobody else shares this database: nothing to serialize
+    }
     let mut said = Vec::new();
     if let (Some(tenant), Some(first), Some(last)) = (tenant_id, events.first(), events.last()) {
         said.push(Said::Events {
@@ -150,34 +154,17 @@ async fn act_on(state: &AppState, text: &str) {
             if !state.agents.is_connected(&agent) {
                 return;
             }
-            match read_message(state, &tenant, &message).await {
-                Ok(Some(message)) => {
+            match crate::http::read::<Message>(state, &tenant, &message, "message").await {
+                Ok(message) => {
                     state.agents.push(&agent, AgentControl::Message { message });
                 }
-                Ok(None) => {}
+                Err(ApiError::NotFound { .. }) => {}
                 Err(error) => {
                     tracing::warn!(%error, "could not read a message another instance sent an agent connected here");
                 }
             }
         }
         Said::SessionEnded { session } => state.session_ends.announce(&session),
-    }
-}
-
-async fn read_message(
-    state: &AppState,
-    tenant_id: &str,
-    message_id: &str,
-) -> StoreResult<Option<Message>> {
-    match state
-        .store
-        .get_doc(tenant_id, DocKind::Message, message_id)
-        .await?
-    {
-        Some(value) => Ok(Some(
-            decode_one(tenant_id, value).map_err(StoreError::from)?,
-        )),
-        None => Ok(None),
     }
 }
 

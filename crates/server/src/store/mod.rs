@@ -423,6 +423,12 @@ pub trait WriteTx: Send {
         Ok(())
     }
 
+    /// Whether [`WriteTx::announce`] reaches anyone: false where no other instance can share
+    /// the database, so a write there spends nothing on announcements.
+    fn announces(&self) -> bool {
+        false
+    }
+
     /// Commits. The turn stays held until the returned [`WriteTurn`] is dropped.
     async fn commit(self: Box<Self>) -> StoreResult<WriteTurn>;
 }

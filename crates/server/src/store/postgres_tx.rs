@@ -412,6 +412,10 @@ impl WriteTx for PostgresTx {
         super::postgres_bus::announce(&mut self.tx, announcement).await
     }
 
+    fn announces(&self) -> bool {
+        true
+    }
+
     async fn commit(self: Box<Self>) -> StoreResult<WriteTurn> {
         let PostgresTx { tx, turn, .. } = *self;
         tx.commit().await?;
