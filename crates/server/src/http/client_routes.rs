@@ -20,7 +20,7 @@ use super::doc::{
     SignedIn, Throttled,
 };
 use super::extract::{object_body, ApiJson, ApiQuery, ClientAddress, Mutation};
-use super::{read, read_all};
+use super::{read, read_all, read_all_json, WireJson};
 use crate::auth::UserPrincipal;
 use crate::error::{ApiError, ApiResult};
 use crate::service::stops::StopTarget;
@@ -126,10 +126,8 @@ async fn me(State(state): State<AppState>, user: UserPrincipal) -> ApiResult<Jso
 async fn list_projects(
     State(state): State<AppState>,
     user: UserPrincipal,
-) -> ApiResult<Json<Vec<Project>>> {
-    Ok(Json(
-        read_all(&state, &user.tenant_id, DocFilter::all(DocKind::Project)).await?,
-    ))
+) -> ApiResult<WireJson<Vec<Project>>> {
+    read_all_json(&state, &user.tenant_id, DocFilter::all(DocKind::Project)).await
 }
 
 /// Creates a project; managers and owners only.

@@ -98,7 +98,9 @@ async fn serve(
         }
         Some(since) => since,
     };
-    last = replay(&state, &tenant_id, last, &mut sink).await?;
+    if last < bounds.head {
+        last = replay(&state, &tenant_id, last, &mut sink).await?;
+    }
 
     let mut ping = tokio::time::interval(state.settings.ping_interval);
     ping.tick().await;

@@ -146,6 +146,30 @@ pub async fn read<R: Resource>(
     crate::store::decode_one(tenant_id, value).map_err(|e| ApiError::Internal(e.into()))
 }
 
+/// A listing of `R` as the JSON array the store keeps for it, sent as it is.
+pub async fn read_all_json<R: Resource>(
+    state: &AppState,
+    tenant_id: &str,
+    filter: crate::store::DocFilter<'_>,
+) -> ApiResult<WireJson<Vec<R>>> {
+    debug_assert_eq!(filter.kind, R::KIND);
+    let json = state.store.list_docs_json(tenant_id, filter).await?;
+    Ok(WireJson(json, std::marker::PhantomData))
+}
+
+/// JSON already encoded, of the shape `T` (which the API document names).
+pub struct WireJson<T>(axum::body::Bytes, std::marker::PhantomData<T>);
+
+impl<T> IntoResponse for WireJson<T> {
+    fn into_response(self) -> Response {
+        (
+            [(header::CONTENT_TYPE, "application/json")],
+            Body::from(self.0),
+        )
+            .into_response()
+    }
+}
+
 pub async fn read_all<R: Resource>(
     state: &AppState,
     tenant_id: &str,

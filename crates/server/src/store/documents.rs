@@ -1,10 +1,11 @@
 //! How each resource maps onto a stored document and its query columns.
 
+use axum::body::Bytes;
 use serde::{de::DeserializeOwned, Serialize};
 use serde_json::Value;
 use spartex_api::{Agent, Approval, Message, Project, Stop, Task};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum DocKind {
     Project,
     Agent,
@@ -76,12 +77,61 @@ pub fn decode_all<R: Resource>(tenant_id: &str, values: Vec<Value>) -> Vec<R> {
 pub fn decode_one<R: Resource>(tenant_id: &str, value: Value) -> Result<R, serde_json::Error> {
     let id = value.get("id").and_then(Value::as_str).map(str::to_owned);
     serde_json::from_value(value).inspect_err(|error| {
-        let id = id.unwrap_or_default();
-        if unreadable_rows::first_report(tenant_id, R::KIND, &id) {
-            tracing::error!(tenant = tenant_id, kind = R::KIND.as_str(), %id, %error,
-                "a stored row does not parse; it is left out of listings until it is repaired");
-        }
+        report_unreadable(tenant_id, R::KIND, &id.unwrap_or_default(), error);
     })
+}
+
+fn report_unreadable(tenant_id: &str, kind: DocKind, id: &str, error: &serde_json::Error) {
+    if unreadable_rows::first_report(tenant_id, kind, id) {
+        tracing::error!(tenant = tenant_id, kind = kind.as_str(), %id, %error,
+            "a stored row does not parse; it is left out of listings until it is repaired");
+    }
+}
+
+/// A listing as the API's JSON array, built from each row's stored JSON as it was written,
+/// which is its wire form: joined, not decoded into the resource and encoded again. A row
+/// that no longer decodes as its resource is left out and reported, as [`decode_all`] does.
+pub fn wire_array(tenant_id: &str, kind: DocKind, rows: &[String]) -> Bytes {
+    let mut array = Vec::with_capacity(rows.iter().map(|row| row.len() + 1).sum::<usize>() + 2);
+    array.push(b'[');
+    for row in rows {
+        if let Err(error) = kind.check(row) {
+            let id = serde_json::from_str::<Value>(row)
+                .ok()
+                .and_then(|value| value.get("id")?.as_str().map(str::to_owned));
+            report_unreadable(tenant_id, kind, &id.unwrap_or_default(), &error);
+            continue;
+        }
+        if array.len() > 1 {
+            array.push(b',');
+        }
+        array.extend_from_slice(row.as_bytes());
+    }
+    array.push(b']');
+    Bytes::from(array)
+}
+
+/// [`wire_array`] for rows a store hands back already parsed.
+pub fn wire_array_of_values(tenant_id: &str, kind: DocKind, rows: Vec<Value>) -> Bytes {
+    let rows: Vec<String> = rows.iter().map(Value::to_string).collect();
+    wire_array(tenant_id, kind, &rows)
+}
+
+impl DocKind {
+    /// Whether `json` still decodes as this kind's resource.
+    fn check(self, json: &str) -> Result<(), serde_json::Error> {
+        fn decodes<R: DeserializeOwned>(json: &str) -> Result<(), serde_json::Error> {
+            serde_json::from_str::<R>(json).map(drop)
+        }
+        match self {
+            DocKind::Project => decodes::<Project>(json),
+            DocKind::Agent => decodes::<Agent>(json),
+            DocKind::Task => decodes::<Task>(json),
+            DocKind::Approval => decodes::<Approval>(json),
+            DocKind::Message => decodes::<Message>(json),
+            DocKind::Stop => decodes::<Stop>(json),
+        }
+    }
 }
 
 /// Which unreadable rows were already reported, so a row read on every request logs once.

@@ -12,6 +12,7 @@ mod postgres_counters;
 mod postgres_push;
 mod postgres_tx;
 pub mod push;
+mod read_cache;
 mod sqlite;
 mod sqlite_push;
 
@@ -203,6 +204,19 @@ pub trait Store: Send + Sync + 'static {
     async fn get_doc(&self, tenant_id: &str, kind: DocKind, id: &str)
         -> StoreResult<Option<Value>>;
     async fn list_docs(&self, tenant_id: &str, filter: DocFilter<'_>) -> StoreResult<Vec<Value>>;
+    /// The listing as the JSON array the API answers with ([`documents::wire_array`]).
+    async fn list_docs_json(
+        &self,
+        tenant_id: &str,
+        filter: DocFilter<'_>,
+    ) -> StoreResult<axum::body::Bytes> {
+        let rows = self.list_docs(tenant_id, filter).await?;
+        Ok(documents::wire_array_of_values(
+            tenant_id,
+            filter.kind,
+            rows,
+        ))
+    }
     /// Documents of every tenant whose deadline has passed, e.g. approvals to expire.
     async fn due_docs(
         &self,

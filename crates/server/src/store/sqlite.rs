@@ -7,16 +7,20 @@
 
 use std::str::FromStr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use axum::body::Bytes;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use spartex_api::{Device, Event, EventKind, MetricsBucket, Tenant, User};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool, Transaction};
 
+use super::documents::wire_array;
 use super::push::PushStore;
+use super::read_cache::{ReadCache, WriteMark, Writes};
 use super::{sqlite_push, NewDevice};
 use super::{
     Checkpoint, DocFilter, DocKind, Document, LogBounds, NewCost, RefreshTokenRow, Store,
@@ -36,7 +40,44 @@ pub struct SqliteStore {
     checkpoint_failing: AtomicBool,
     /// Whose turn it is to write: held from `BEGIN` until the committed events are published.
     turn: std::sync::Arc<tokio::sync::Mutex<()>>,
+    /// Every write to the database, so that reads can be answered from memory in between.
+    writes: Arc<Writes>,
+    sessions: ReadCache<String, SessionRow>,
+    bounds: ReadCache<String, Option<LogBounds>>,
+    listings: ReadCache<ListingKey, Bytes>,
 }
+
+/// A session's revocation and its last refresh token's expiry.
+type SessionRow = Option<(Option<i64>, Option<i64>)>;
+
+/// A listing kept in memory: every document of a kind in a tenant, or in one of its projects.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct ListingKey {
+    tenant_id: String,
+    kind: DocKind,
+    project_id: Option<String>,
+}
+
+impl ListingKey {
+    /// The listings worth keeping: whole ones, not pages or lookups.
+    fn of(tenant_id: &str, filter: DocFilter<'_>) -> Option<Self> {
+        let whole = filter.status.is_none()
+            && filter.lookup_key.is_none()
+            && filter.before.is_none()
+            && filter.limit.is_none()
+            && !filter.newest_first;
+        whole.then(|| ListingKey {
+            tenant_id: tenant_id.to_owned(),
+            kind: filter.kind,
+            project_id: filter.project_id.map(str::to_owned),
+        })
+    }
+}
+
+/// Answers kept: one per signed-in session, tenant, and whole listing.
+const KEPT_SESSIONS: usize = 100_000;
+const KEPT_TENANTS: usize = 10_000;
+const KEPT_LISTINGS: usize = 10_000;
 
 /// Writes take the write lock when they begin. A deferred `BEGIN` would read first and upgrade
 /// later, and an upgrade fails at once with `SQLITE_BUSY` (no busy wait helps) when the
@@ -59,14 +100,18 @@ impl SqliteStore {
     /// A write transaction of the store's own (push bookkeeping), in turn with the others.
     pub(super) async fn begin_own_write(
         &self,
-    ) -> StoreResult<(
-        tokio::sync::OwnedMutexGuard<()>,
-        Transaction<'static, Sqlite>,
-    )> {
+    ) -> StoreResult<(OwnWriteTurn, Transaction<'static, Sqlite>)> {
         let turn = self.turn.clone().lock_owned().await;
+        let mark = self.writes.begin();
         let tx = self.writer.begin_with(BEGIN_WRITE).await?;
         self.commits.fetch_add(1, Ordering::Relaxed);
-        Ok((turn, tx))
+        Ok((
+            OwnWriteTurn {
+                _turn: turn,
+                _mark: mark,
+            },
+            tx,
+        ))
     }
 
     pub async fn open(database_url: &str) -> StoreResult<Self> {
@@ -93,6 +138,7 @@ impl SqliteStore {
             .max_connections(8)
             .connect_with(options.read_only(true))
             .await?;
+        let writes = Arc::new(Writes::default());
         Ok(SqliteStore {
             reader,
             writer,
@@ -101,8 +147,18 @@ impl SqliteStore {
             checkpointed_commits: AtomicU64::new(0),
             checkpoint_failing: AtomicBool::new(false),
             turn: std::sync::Arc::default(),
+            sessions: ReadCache::new(Arc::clone(&writes), KEPT_SESSIONS),
+            bounds: ReadCache::new(Arc::clone(&writes), KEPT_TENANTS),
+            listings: ReadCache::new(Arc::clone(&writes), KEPT_LISTINGS),
+            writes,
         })
     }
+}
+
+/// The turn of one of the store's own writes, held until it has committed.
+pub(super) struct OwnWriteTurn {
+    _turn: tokio::sync::OwnedMutexGuard<()>,
+    _mark: WriteMark,
 }
 
 async fn get_doc(
@@ -129,6 +185,19 @@ async fn list_docs(
     tenant_id: &str,
     filter: DocFilter<'_>,
 ) -> StoreResult<Vec<Value>> {
+    list_doc_rows(conn, tenant_id, filter)
+        .await?
+        .iter()
+        .map(|data| Ok(serde_json::from_str(data)?))
+        .collect()
+}
+
+/// The stored JSON of each listed document.
+async fn list_doc_rows(
+    conn: &mut SqliteConnection,
+    tenant_id: &str,
+    filter: DocFilter<'_>,
+) -> StoreResult<Vec<String>> {
     let mut query = QueryBuilder::<Sqlite>::new("SELECT data FROM resources WHERE tenant_id = ");
     query
         .push_bind(tenant_id)
@@ -155,9 +224,7 @@ async fn list_docs(
         query.push(" LIMIT ").push_bind(limit);
     }
     let rows: Vec<(String,)> = query.build_query_as().fetch_all(conn).await?;
-    rows.into_iter()
-        .map(|(data,)| Ok(serde_json::from_str(&data)?))
-        .collect()
+    Ok(rows.into_iter().map(|(data,)| data).collect())
 }
 
 fn event_from_row(row: &sqlx::sqlite::SqliteRow) -> StoreResult<Event> {
@@ -178,6 +245,7 @@ fn event_from_row(row: &sqlx::sqlite::SqliteRow) -> StoreResult<Event> {
 impl Store for SqliteStore {
     async fn begin(&self, scope: WriteScope<'_>) -> StoreResult<Box<dyn WriteTx>> {
         let turn = self.turn.clone().lock_owned().await;
+        let mark = self.writes.begin();
         let mut tx = self.writer.begin_with(BEGIN_WRITE).await?;
         sqlx::query(CHANGES_SAVEPOINT).execute(&mut *tx).await?;
         Ok(Box::new(SqliteTx {
@@ -187,6 +255,7 @@ impl Store for SqliteStore {
                 WriteScope::Server => None,
             },
             commits: self.commits.clone(),
+            mark,
             turn,
         }))
     }
@@ -202,6 +271,17 @@ impl Store for SqliteStore {
 
     async fn list_docs(&self, tenant_id: &str, filter: DocFilter<'_>) -> StoreResult<Vec<Value>> {
         list_docs(&mut *self.reader.acquire().await?, tenant_id, filter).await
+    }
+
+    async fn list_docs_json(&self, tenant_id: &str, filter: DocFilter<'_>) -> StoreResult<Bytes> {
+        let read = async {
+            let rows = list_doc_rows(&mut *self.reader.acquire().await?, tenant_id, filter).await?;
+            Ok(wire_array(tenant_id, filter.kind, &rows))
+        };
+        match ListingKey::of(tenant_id, filter) {
+            Some(key) => self.listings.get_or_read(&key, read).await,
+            None => read.await,
+        }
     }
 
     async fn due_docs(
@@ -242,12 +322,15 @@ impl Store for SqliteStore {
     }
 
     async fn log_bounds(&self, tenant_id: &str) -> StoreResult<Option<LogBounds>> {
-        let row: Option<(i64, i64)> =
-            sqlx::query_as("SELECT log_floor, head_seq FROM tenants WHERE id = ?")
-                .bind(tenant_id)
-                .fetch_optional(&self.reader)
-                .await?;
-        Ok(row.map(|(floor, head)| LogBounds { floor, head }))
+        let read = async {
+            let row: Option<(i64, i64)> =
+                sqlx::query_as("SELECT log_floor, head_seq FROM tenants WHERE id = ?")
+                    .bind(tenant_id)
+                    .fetch_optional(&self.reader)
+                    .await?;
+            Ok(row.map(|(floor, head)| LogBounds { floor, head }))
+        };
+        self.bounds.get_or_read(tenant_id, read).await
     }
 
     async fn tenant(&self, tenant_id: &str) -> StoreResult<Option<Tenant>> {
@@ -301,14 +384,18 @@ impl Store for SqliteStore {
     }
 
     async fn session_active(&self, session_id: &str, now_ms: i64) -> StoreResult<bool> {
-        let row: Option<(Option<i64>, Option<i64>)> = sqlx::query_as(
-            "SELECT s.revoked_at_ms, \
-               (SELECT MAX(expires_at_ms) FROM refresh_tokens r WHERE r.session_id = s.id) \
-             FROM sessions s WHERE s.id = ?",
-        )
-        .bind(session_id)
-        .fetch_optional(&self.reader)
-        .await?;
+        let read = async {
+            let row: SessionRow = sqlx::query_as(
+                "SELECT s.revoked_at_ms, \
+                   (SELECT MAX(expires_at_ms) FROM refresh_tokens r WHERE r.session_id = s.id) \
+                 FROM sessions s WHERE s.id = ?",
+            )
+            .bind(session_id)
+            .fetch_optional(&self.reader)
+            .await?;
+            Ok::<_, StoreError>(row)
+        };
+        let row = self.sessions.get_or_read(session_id, read).await?;
         Ok(matches!(row, Some((None, Some(expires_at_ms))) if expires_at_ms > now_ms))
     }
 
@@ -352,6 +439,7 @@ impl Store for SqliteStore {
     }
 
     async fn prune_events(&self, older_than_ms: i64) -> StoreResult<u64> {
+        let _mark = self.writes.begin();
         let mut tx = self.writer.begin_with(BEGIN_WRITE).await?;
         sqlx::query(
             "UPDATE tenants SET log_floor = MAX(log_floor, COALESCE( \
@@ -371,6 +459,7 @@ impl Store for SqliteStore {
     }
 
     async fn prune_idempotency_keys(&self, older_than_ms: i64) -> StoreResult<u64> {
+        let _mark = self.writes.begin();
         Ok(
             sqlx::query("DELETE FROM idempotency_keys WHERE created_at_ms < ?")
                 .bind(older_than_ms)
@@ -381,6 +470,7 @@ impl Store for SqliteStore {
     }
 
     async fn prune_sessions(&self, now_ms: i64) -> StoreResult<u64> {
+        let _mark = self.writes.begin();
         let mut tx = self.writer.begin_with(BEGIN_WRITE).await?;
         let tokens = sqlx::query("DELETE FROM refresh_tokens WHERE expires_at_ms <= ?")
             .bind(now_ms)
@@ -473,6 +563,8 @@ pub struct SqliteTx {
     /// The tenant whose log this write appends to; `None` for `WriteScope::Server`.
     tenant_id: Option<String>,
     commits: std::sync::Arc<AtomicU64>,
+    /// Ends the reads kept in memory; released once the write committed or was undone.
+    mark: WriteMark,
     turn: tokio::sync::OwnedMutexGuard<()>,
 }
 
@@ -798,9 +890,14 @@ impl WriteTx for SqliteTx {
 
     async fn commit(self: Box<Self>) -> StoreResult<WriteTurn> {
         let SqliteTx {
-            tx, commits, turn, ..
+            tx,
+            commits,
+            mark,
+            turn,
+            ..
         } = *self;
         tx.commit().await?;
+        drop(mark);
         commits.fetch_add(1, Ordering::Relaxed);
         Ok(WriteTurn::new(turn))
     }

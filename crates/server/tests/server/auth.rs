@@ -170,6 +170,9 @@ async fn logout_revokes_the_session() {
     let server = TestServer::start().await;
     let pair = server.login_pair("oncall@acme.test").await;
     let api = server.api(pair["access_token"].as_str().expect("token"));
+    // Used before, so the server knows the session as live when it is signed out.
+    let (status, _) = api.get("/api/v1/projects").await;
+    assert_eq!(status, StatusCode::OK);
     let (status, _) = api
         .post(
             "/api/v1/auth/logout",
@@ -178,6 +181,8 @@ async fn logout_revokes_the_session() {
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     let (status, _) = api.get("/api/v1/me").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, _) = api.get("/api/v1/projects").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     let (status, _) = server
         .anonymous()

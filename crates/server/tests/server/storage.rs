@@ -177,6 +177,41 @@ async fn a_row_that_does_not_parse_leaves_lists_and_the_emergency_stop_working()
 }
 
 #[tokio::test]
+async fn a_listing_read_again_after_a_write_shows_the_write() {
+    let server = TestServer::start().await;
+    let manager = server.login("manager@acme.test").await;
+    let spring = project_id(&manager, SPRING).await;
+    let names = async || {
+        let (status, projects) = manager.get("/api/v1/projects").await;
+        assert_eq!(status, StatusCode::OK, "{projects}");
+        projects
+            .as_array()
+            .expect("a list")
+            .iter()
+            .map(|p| p["name"].as_str().expect("a name").to_owned())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        names().await,
+        names().await,
+        "reading twice changes nothing"
+    );
+    let (status, body) = manager
+        .patch(
+            &format!("/api/v1/projects/{spring}"),
+            json!({"name": "Spring campaign (renamed)"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(
+        names()
+            .await
+            .contains(&"Spring campaign (renamed)".to_owned()),
+        "the listing read before the write is not answered again"
+    );
+}
+
+#[tokio::test]
 async fn a_budget_that_cannot_be_stored_is_refused_and_the_tenant_keeps_working() {
     let server = TestServer::start().await;
     let manager = server.login("manager@acme.test").await;
