@@ -200,6 +200,29 @@ async fn search_finds_approvals_and_messages_by_their_words() {
 }
 
 #[tokio::test]
+async fn search_follows_a_renamed_task_and_progress_alone_keeps_one_hit() {
+    let (store, _dir) = store().await;
+    let task = |version: i64, title: &str, progress: i64| {
+        json!({"id": "tsk_1", "project_id": "prj_1", "agent_id": null, "title": title, "status": "running",
+            "progress": progress, "updated_at": Utc::now(), "version": version})
+    };
+    store
+        .apply_events(&[
+            event(1, "task.upserted", task(1, "Write the linen ad set", 10)),
+            event(2, "task.upserted", task(2, "Write the linen ad set", 50)),
+        ])
+        .await
+        .expect("applies");
+    assert_eq!(store.search("linen", 10).await.expect("searches").len(), 1);
+    store
+        .apply_events(&[event(3, "task.upserted", task(3, "Write the wool ad set", 60))])
+        .await
+        .expect("applies");
+    assert!(store.search("linen", 10).await.expect("searches").is_empty());
+    assert_eq!(store.search("wool", 10).await.expect("searches").len(), 1);
+}
+
+#[tokio::test]
 async fn a_queued_decision_shows_at_once_and_is_undone_when_refused() {
     let (store, _dir) = store().await;
     store
