@@ -3,6 +3,10 @@
 //! Tauri app built and run in the same session: as it ships and, when Spartex Control paints on
 //! the CPU (no GPU), painting on the CPU too. Prints a table against the targets of issue 4.
 //!
+//! Both apps are measured as they ship: the bench builds each with `cargo build --release`
+//! (the release profile: fat LTO, one codegen unit, stripped), not with the bench profile its
+//! own code is compiled with. The first run after a change takes minutes for that link.
+//!
 //! Run inside a desktop session (the app needs a display and the Secret Service):
 //!
 //! ```text
@@ -41,8 +45,8 @@ fn main() {
     }
     // The app's package is the root Cargo.toml (its sources are in src-tauri/).
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf();
-    let app = PathBuf::from(env!("CARGO_BIN_EXE_spartex-control"));
-    let minimal = build_minimal_app(&root);
+    let app = build_release(&root, "spartex-desktop", "spartex-control");
+    let minimal = build_release(&root, "minimal-tauri", "minimal-tauri");
 
     let home = tempfile::tempdir().expect("a data folder");
     let service = format!("spartex-bench-{}", uuid::Uuid::new_v4());
@@ -54,19 +58,11 @@ fn main() {
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
     println!("{:<62} {:>14} {:>18}", "what", "measured", "compared with");
-    let (app_size, app_stripped) = sizes(&app);
-    let (min_size, min_stripped) = sizes(&minimal);
     println!(
         "{:<62} {:>11} MB {:>15} MB",
-        "release binary, as built (minimal Tauri app beside it)",
-        mb(app_size),
-        mb(min_size)
-    );
-    println!(
-        "{:<62} {:>11} MB {:>15} MB",
-        "release binary, stripped",
-        mb(app_stripped),
-        mb(min_stripped)
+        "release binary, as it ships (minimal Tauri app beside it)",
+        mb(file_size(&app)),
+        mb(file_size(&minimal))
     );
 
     let mut paints = Vec::new();
@@ -250,44 +246,24 @@ async fn warm_cache(home: &Path, service: &str) {
     server.stop().await;
 }
 
-fn build_minimal_app(root: &Path) -> PathBuf {
+/// Builds `package` as it ships (release profile, embedded UI) and returns its binary.
+fn build_release(root: &Path, package: &str, binary: &str) -> PathBuf {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let status = Command::new(cargo)
         .current_dir(root)
-        .args([
-            "build",
-            "--release",
-            "--locked",
-            "-p",
-            "minimal-tauri",
-            "--features",
-            "minimal-tauri/custom-protocol",
-        ])
+        .args(["build", "--release", "--locked", "-p", package, "--features"])
+        .arg(format!("{package}/custom-protocol"))
         .status()
         .expect("cargo runs");
-    assert!(status.success(), "the minimal Tauri app builds");
+    assert!(status.success(), "{package} builds with the release profile");
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| root.join("target"));
-    target.join("release/minimal-tauri")
+    target.join("release").join(binary)
 }
 
-fn sizes(binary: &Path) -> (u64, u64) {
-    let size = std::fs::metadata(binary).expect("the binary").len();
-    let copy = std::env::temp_dir().join(format!("stripped-{}", uuid::Uuid::new_v4()));
-    std::fs::copy(binary, &copy).expect("a copy");
-    let stripped = Command::new("strip")
-        .arg(&copy)
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false);
-    let stripped_size = if stripped {
-        std::fs::metadata(&copy).expect("the copy").len()
-    } else {
-        size
-    };
-    let _ = std::fs::remove_file(copy);
-    (size, stripped_size)
+fn file_size(binary: &Path) -> u64 {
+    std::fs::metadata(binary).expect("the binary").len()
 }
 
 fn spawn_minimal(minimal: &Path) -> Child {
