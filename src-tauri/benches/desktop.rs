@@ -251,11 +251,21 @@ fn build_release(root: &Path, package: &str, binary: &str) -> PathBuf {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let status = Command::new(cargo)
         .current_dir(root)
-        .args(["build", "--release", "--locked", "-p", package, "--features"])
+        .args([
+            "build",
+            "--release",
+            "--locked",
+            "-p",
+            package,
+            "--features",
+        ])
         .arg(format!("{package}/custom-protocol"))
         .status()
         .expect("cargo runs");
-    assert!(status.success(), "{package} builds with the release profile");
+    assert!(
+        status.success(),
+        "{package} builds with the release profile"
+    );
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| root.join("target"));

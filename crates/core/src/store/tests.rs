@@ -215,10 +215,18 @@ async fn search_follows_a_renamed_task_and_progress_alone_keeps_one_hit() {
         .expect("applies");
     assert_eq!(store.search("linen", 10).await.expect("searches").len(), 1);
     store
-        .apply_events(&[event(3, "task.upserted", task(3, "Write the wool ad set", 60))])
+        .apply_events(&[event(
+            3,
+            "task.upserted",
+            task(3, "Write the wool ad set", 60),
+        )])
         .await
         .expect("applies");
-    assert!(store.search("linen", 10).await.expect("searches").is_empty());
+    assert!(store
+        .search("linen", 10)
+        .await
+        .expect("searches")
+        .is_empty());
     assert_eq!(store.search("wool", 10).await.expect("searches").len(), 1);
 }
 
