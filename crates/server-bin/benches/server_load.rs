@@ -233,10 +233,10 @@ impl<'a> Target<'a> {
 }
 
 /// The peer's part: its figures, or why there are none (the run goes on without them).
-fn peer_part<T>(name: &str, outcome: anyhow::Result<T>) -> Result<T, String> {
+fn peer_part<T>(name: &str, outcome: anyhow::Result<T>) -> Result<T, report::PeerFailed> {
     outcome.map_err(|e| {
         eprintln!("FastAPI peer: {name} failed: {e:#}");
-        format!("{e:#}")
+        report::PeerFailed::new(name, &e)
     })
 }
 

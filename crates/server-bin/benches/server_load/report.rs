@@ -21,7 +21,30 @@ const GOAL_FANOUT_SOCKETS: [usize; 2] = [5_000, 10_000];
 pub struct Compared<T> {
     pub ours: T,
     /// `None` when the peer is off; `Err` when measuring it failed.
-    pub peer: Option<Result<T, String>>,
+    pub peer: Option<Result<T, PeerFailed>>,
+}
+
+/// Why a part has no peer figure, as `{code, message}` like the contract's error body.
+#[derive(Debug, serde::Serialize)]
+pub struct PeerFailed {
+    code: &'static str,
+    message: String,
+}
+
+impl PeerFailed {
+    /// Measuring `part` on the peer failed with `error` (its whole chain of causes).
+    pub fn new(part: &str, error: &anyhow::Error) -> Self {
+        PeerFailed {
+            code: "peer_failed",
+            message: format!("{part}: {error:#}"),
+        }
+    }
+}
+
+impl std::fmt::Display for PeerFailed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
 }
 
 impl<T> Compared<T> {
