@@ -3,16 +3,21 @@ import { createRoot } from 'react-dom/client';
 import './index.css';
 import { App } from './App';
 import * as ipc from './ipc';
+import { changeFeed } from './state/changeFeed';
 import { keys } from './state/keys';
 import { makeQueryClient } from './state/queryClient';
 
 const client = makeQueryClient();
 // The first screen's reads start before React mounts: one wave of commands instead of a chain
 // (app state, then the layout, then the dashboard). A read that fails here (nobody signed in
-// yet) is simply read again when its screen mounts.
-void client.prefetchQuery({ queryKey: keys.appState, queryFn: ipc.appState });
-void client.prefetchQuery({ queryKey: keys.status, queryFn: ipc.status });
-void client.prefetchQuery({ queryKey: keys.dashboard, queryFn: ipc.dashboard });
+// yet) is simply read again when its screen mounts. They wait for the change listener, so that
+// nothing that changes after them is missed and none has to be taken twice.
+const prefetch = () => {
+  void client.prefetchQuery({ queryKey: keys.appState, queryFn: ipc.appState });
+  void client.prefetchQuery({ queryKey: keys.status, queryFn: ipc.status });
+  void client.prefetchQuery({ queryKey: keys.dashboard, queryFn: ipc.dashboard });
+};
+changeFeed.start(ipc.onChange).then(prefetch, prefetch); // outside Tauri there are no events
 
 const root = document.getElementById('root');
 if (!root) throw new Error('index.html has no #root element');

@@ -38,7 +38,9 @@ describe('ProjectPage', () => {
     expect(rows[1]).toHaveTextContent('Waiting for approval');
     expect(screen.getByTestId('task-row')).toHaveTextContent('60 %');
     expect(screen.getByTestId('timeline-item')).toHaveTextContent('Ledger asked to raise the daily budget');
-    expect(await screen.findByTestId('spend-chart')).toBeInTheDocument();
+    // The chart is a chunk of its own (recharts), imported on first use: on a busy machine that
+    // takes longer than the default second.
+    expect(await screen.findByTestId('spend-chart', {}, { timeout: 10_000 })).toBeInTheDocument();
     expect(screen.getByTestId('chat-target')).toBeInTheDocument();
     expect(screen.getByTestId('project-budget')).toHaveTextContent('$412 of $1,000 (41 %)');
   });

@@ -10,6 +10,7 @@ import { applyChange, keysFor } from './changes';
 import { keys } from './keys';
 import { useApprovals } from './queries';
 import { useCoreEvents } from './events';
+import { ChangeFeed } from './changeFeed';
 import { useSync } from './sync';
 import { useToasts } from './toasts';
 import { useDecisions } from './decisions';
@@ -52,21 +53,25 @@ describe('applyChange', () => {
   });
 });
 
+let feed = new ChangeFeed();
+
 function Probe() {
-  useCoreEvents(true);
+  useCoreEvents(true, feed);
   const { data } = useApprovals(true);
   return <p data-testid="count">{data?.length ?? '-'}</p>;
 }
 
 describe('useCoreEvents', () => {
   let emit: (change: Change) => void = () => {};
-  beforeEach(() => {
+  beforeEach(async () => {
     vi.clearAllMocks();
     mockIpc();
     vi.mocked(ipc.onChange).mockImplementation(async (handler) => {
       emit = handler;
       return () => {};
     });
+    feed = new ChangeFeed();
+    await feed.start(ipc.onChange);
   });
 
   it('re-reads pending approvals when a core-change says an approval changed', async () => {
@@ -90,20 +95,24 @@ describe('useCoreEvents', () => {
     expect(ipc.approvals).toHaveBeenCalledTimes(reads);
   });
 
-  it('reads again, once it listens, what it read before: no change slips between the two', async () => {
-    // The first sync changed the cache after the first read and before the listener was in place.
-    let listening: () => void = () => {};
-    vi.mocked(ipc.onChange).mockImplementation(
-      (handler) =>
-        new Promise((resolve) => {
-          emit = handler;
-          listening = () => resolve(() => {});
-        }),
-    );
+  it('reads once at launch and replays what changed before it subscribed', async () => {
+    // The first sync changed an approval after the launch read and before the screen subscribed.
     vi.mocked(ipc.approvals).mockResolvedValueOnce([]).mockResolvedValue([approvalView()]);
-    renderAt(<Probe />);
-    await waitFor(() => expect(screen.getByTestId('count')).toHaveTextContent('0'));
-    act(() => listening());
+    const client = makeQueryClient();
+    await client.prefetchQuery({ queryKey: keys.approvals(true), queryFn: () => ipc.approvals(true) });
+    emit({ kind: 'approval', before: null, after: approval() });
+    renderAt(<Probe />, { client });
+    await waitFor(() => expect(screen.getByTestId('count')).toHaveTextContent('1'));
+    expect(ipc.approvals).toHaveBeenCalledTimes(2);
+  });
+
+  it('re-reads everything when it subscribes again, having missed what changed meanwhile', async () => {
+    feed.subscribe(() => {}).unsubscribe(); // signed in, then out
+    vi.mocked(ipc.approvals).mockResolvedValueOnce([]).mockResolvedValue([approvalView()]);
+    const client = makeQueryClient();
+    await client.prefetchQuery({ queryKey: keys.approvals(true), queryFn: () => ipc.approvals(true) });
+    emit({ kind: 'approval', before: null, after: approval() }); // nobody listening: dropped
+    renderAt(<Probe />, { client });
     await waitFor(() => expect(screen.getByTestId('count')).toHaveTextContent('1'));
   });
 

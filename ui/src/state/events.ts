@@ -9,6 +9,7 @@ import { toast } from './toasts';
 import { useDecisions } from './decisions';
 import { isConflictOutcome } from '../lib/approvals';
 import { listenToPushes } from '../lib/push';
+import { ChangeFeed, changeFeed } from './changeFeed';
 
 /** Only paths the app has screens for; anything else is ignored. */
 export function isAppPath(path: string): boolean {
@@ -23,7 +24,7 @@ export function isAppPath(path: string): boolean {
 
 /** Listens to the core while an account is shown: refreshes reads, raises outcome toasts,
  *  follows deep links and notification clicks. */
-export function useCoreEvents(enabled: boolean): void {
+export function useCoreEvents(enabled: boolean, feed: ChangeFeed = changeFeed): void {
   const client = useQueryClient();
   const navigate = useNavigate();
 
@@ -61,14 +62,12 @@ export function useCoreEvents(enabled: boolean): void {
         (off) => (alive ? unlisten.push(off) : off()),
         () => undefined, // outside Tauri (plain browser): no events
       );
-    // What was read before the listener was in place may have missed a change (the first
-    // sync runs while the UI starts listening): once it is, every read is taken again.
-    void keep(
-      ipc.onChange(handle).then((off) => {
-        if (alive) void client.invalidateQueries();
-        return off;
-      }),
-    );
+    // The feed has listened since before the launch reads: it hands over what changed since,
+    // or (after signing out and in, or a flood) says every read must be taken again.
+    const { catchup, unsubscribe } = feed.subscribe(handle);
+    unlisten.push(unsubscribe);
+    if (catchup.kind === 'replay') catchup.changes.forEach(handle);
+    else void client.invalidateQueries();
     void keep(ipc.onNavigate(({ path }) => go(path)));
     // A phone's pushes and notification taps (the notification plugin; none on a desktop).
     void keep(listenToPushes());
@@ -83,5 +82,5 @@ export function useCoreEvents(enabled: boolean): void {
       alive = false;
       unlisten.forEach((off) => off());
     };
-  }, [enabled, client, navigate]);
+  }, [enabled, feed, client, navigate]);
 }
