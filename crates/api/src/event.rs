@@ -135,29 +135,30 @@ impl Event {
             .kind
             .parse()
             .map_err(|_| PayloadError::UnknownKind(self.kind.clone()))?;
-        let data = self.data.clone();
+        // Read from the borrowed tree: no copy of the event's JSON per event.
+        let data = &self.data;
         let malformed = |source| PayloadError::Malformed { kind, source };
         Ok(match kind {
             EventKind::ProjectUpserted => {
-                EventPayload::Project(serde_json::from_value(data).map_err(malformed)?)
+                EventPayload::Project(Deserialize::deserialize(data).map_err(malformed)?)
             }
             EventKind::AgentUpserted => {
-                EventPayload::Agent(serde_json::from_value(data).map_err(malformed)?)
+                EventPayload::Agent(Deserialize::deserialize(data).map_err(malformed)?)
             }
             EventKind::TaskUpserted => {
-                EventPayload::Task(serde_json::from_value(data).map_err(malformed)?)
+                EventPayload::Task(Deserialize::deserialize(data).map_err(malformed)?)
             }
             EventKind::ApprovalUpserted => {
-                EventPayload::Approval(serde_json::from_value(data).map_err(malformed)?)
+                EventPayload::Approval(Deserialize::deserialize(data).map_err(malformed)?)
             }
             EventKind::MessageCreated => {
-                EventPayload::Message(serde_json::from_value(data).map_err(malformed)?)
+                EventPayload::Message(Deserialize::deserialize(data).map_err(malformed)?)
             }
             EventKind::CostRecorded => {
-                EventPayload::Cost(serde_json::from_value(data).map_err(malformed)?)
+                EventPayload::Cost(Deserialize::deserialize(data).map_err(malformed)?)
             }
             EventKind::StopUpserted => {
-                EventPayload::Stop(serde_json::from_value(data).map_err(malformed)?)
+                EventPayload::Stop(Deserialize::deserialize(data).map_err(malformed)?)
             }
         })
     }

@@ -60,6 +60,14 @@ impl From<sqlx::Error> for StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
+/// Page caches, in KiB as SQLite's negative `cache_size` says. The writer's is large because a
+/// cold sync rewrites the same index pages batch after batch; a reader's needs to hold what a
+/// screen reads (`core_bench` prints the size of a cache of 1,000 projects and 10,000 agents).
+const WRITER_CACHE_KIB: &str = "-32000";
+const READER_CACHE_KIB: &str = "-8000";
+const READERS: u32 = 3;
+const READER_IDLE: Duration = Duration::from_secs(10);
+
 #[derive(Clone)]
 pub struct Store {
     writer: SqlitePool,
@@ -81,7 +89,7 @@ impl Store {
             // SQLCipher wipes every freed buffer by default; the key and pages are already in
             // this process's memory, and the wiping halves write throughput.
             .pragma("cipher_memory_security", "OFF")
-            .pragma("cache_size", "-32000")
+            .pragma("cache_size", WRITER_CACHE_KIB)
             .pragma("temp_store", "MEMORY")
             // Checkpoints run in the background (see `checkpoint`), not inside a commit.
             .pragma("wal_autocheckpoint", "0")
@@ -109,9 +117,13 @@ impl Store {
             });
         }
         sqlx::migrate!("./migrations").run(&writer).await?;
+        // Each reader keeps a page cache of its own: a few are enough for a person's screens,
+        // and the ones a burst of reads opened are closed again once the app is idle.
         let reader = SqlitePoolOptions::new()
-            .max_connections(4)
-            .connect_with(options)
+            .max_connections(READERS)
+            .min_connections(1)
+            .idle_timeout(READER_IDLE)
+            .connect_with(options.pragma("cache_size", READER_CACHE_KIB))
             .await?;
         Ok(Store {
             writer,
