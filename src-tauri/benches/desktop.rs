@@ -59,10 +59,10 @@ fn main() {
     );
     println!("{:<62} {:>14} {:>18}", "what", "measured", "compared with");
     println!(
-        "{:<62} {:>11} MB {:>15} MB",
+        "{:<62} {:>10} MiB {:>14} MiB",
         "release binary, as it ships (minimal Tauri app beside it)",
-        mb(file_size(&app)),
-        mb(file_size(&minimal))
+        mib(file_size(&app)),
+        mib(file_size(&minimal))
     );
 
     let mut paints = Vec::new();
@@ -133,17 +133,17 @@ fn main() {
     let app_pss = app_pss.expect("measured");
     let ratio = app_pss.total() as f64 / minimal_pss.total() as f64;
     println!(
-        "{:<62} {:>11} MB {:>15} MB",
+        "{:<62} {:>10} MiB {:>14} MiB",
         format!("idle PSS, all processes, {}s after launch", IDLE.as_secs()),
-        mb(app_pss.total()),
-        mb(minimal_pss.total())
+        mib(app_pss.total()),
+        mib(minimal_pss.total())
     );
     for (name, kb) in &app_pss.by_process {
         println!(
-            "{:<62} {:>11} MB {:>15} MB",
+            "{:<62} {:>10} MiB {:>14} MiB",
             format!("  {name}"),
-            mb(*kb * 1024),
-            mb(minimal_pss
+            mib(*kb * 1024),
+            mib(minimal_pss
                 .by_process
                 .iter()
                 .find(|(n, _)| n == name)
@@ -161,10 +161,10 @@ fn main() {
     if app_on_cpu && !session_chose {
         let same = idle_minimal(&minimal, Some((COMPOSITING_OFF, "1")));
         println!(
-            "{:<62} {:>11} MB {:>15} MB",
+            "{:<62} {:>10} MiB {:>14} MiB",
             "idle PSS, the minimal app painting on the CPU as well",
-            mb(app_pss.total()),
-            mb(same.total())
+            mib(app_pss.total()),
+            mib(same.total())
         );
         println!(
             "{:<62} {:>13.2}× {:>18}",
@@ -417,6 +417,8 @@ fn end_tree(child: &mut Child) {
     std::thread::sleep(Duration::from_millis(500));
 }
 
-fn mb(bytes: u64) -> String {
+/// Mebibytes (2^20 bytes), which is what the figures of `docs/benchmarks.md` say as "MB" before
+/// 2026-12-03.
+fn mib(bytes: u64) -> String {
     format!("{:.1}", bytes as f64 / 1_048_576.0)
 }
