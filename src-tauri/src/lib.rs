@@ -33,6 +33,19 @@ use crate::state::Shell;
 /// When the process started the shell, for the startup figures.
 pub struct Launched(pub std::time::Instant);
 
+impl Launched {
+    /// Logs how long after the start `step` was reached; the desktop bench prints these lines
+    /// with `SPARTEX_BENCH_VERBOSE=1`, to tell where a launch spends its time.
+    fn reached(&self, step: &'static str) {
+        tracing::info!(
+            target: "spartex::startup",
+            step,
+            ms = self.0.elapsed().as_millis() as u64,
+            "reached"
+        );
+    }
+}
+
 #[cfg_attr(mobile, tauri::mobile_entry_point)]
 pub fn run() {
     let launched = Launched(std::time::Instant::now());
@@ -44,11 +57,20 @@ pub fn run() {
     let builder = builder
         .manage(launched)
         .invoke_handler(commands::handler())
+        .on_page_load(|webview, payload| {
+            let step = match payload.event() {
+                tauri::webview::PageLoadEvent::Started => "page load started",
+                tauri::webview::PageLoadEvent::Finished => "page load finished",
+            };
+            webview.state::<Launched>().reached(step);
+        })
         .setup(|app| {
+            app.state::<Launched>().reached("setup started");
             // A phone's data folder is the app's own, which only a running app can name.
             #[cfg(mobile)]
             app.manage(Shell::new(Core::new(phone_config(app.handle())?)));
             setup(app.handle());
+            app.state::<Launched>().reached("setup done");
             // Opening the cache (its key from the secret store, SQLCipher) runs while the
             // webview starts; the UI's first commands wait for it.
             let handle = app.handle().clone();
@@ -70,7 +92,10 @@ pub fn run() {
             Ok(())
         });
     let app = match builder.build(tauri::generate_context!()) {
-        Ok(app) => app,
+        Ok(app) => {
+            app.state::<Launched>().reached("built");
+            app
+        }
         Err(error) => {
             eprintln!("Spartex Control cannot start: {error}");
             std::process::exit(1);
@@ -145,6 +170,7 @@ fn setup(app: &tauri::AppHandle) {
     if let Err(error) = tray::create(app) {
         tracing::warn!(%error, "no tray icon on this desktop");
     }
+    app.state::<Launched>().reached("tray created");
     #[cfg(mobile)]
     phone::register_notifications(app);
     listen_for_links(app);
