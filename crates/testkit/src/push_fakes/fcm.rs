@@ -191,7 +191,8 @@ async fn grant(
             }))
             .into_response()
         }
-        Err(why) => {
+        Err(refused) => {
+            let why = refused.to_string();
             grants.refusals.push(why.clone());
             let body = json!({ "error": "invalid_grant", "error_description": why });
             (StatusCode::BAD_REQUEST, Json(body)).into_response()
@@ -232,28 +233,52 @@ async fn send(
     }
 }
 
-impl Google {
-    fn check_assertion(&self, form: &HashMap<String, String>) -> Result<(), String> {
-        if form.get("grant_type").map(String::as_str) != Some(GRANT_TYPE) {
-            return Err(format!("grant_type is not {GRANT_TYPE}"));
+/// Why the fake token endpoint refused an assertion, as Google's `error_description` says it.
+#[derive(Debug)]
+enum AssertionRefused {
+    GrantType,
+    Missing,
+    DoesNotVerify(jsonwebtoken::errors::Error),
+    Scope,
+    TimesNotNumbers,
+    TimesOutOfRange,
+}
+
+impl std::fmt::Display for AssertionRefused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::GrantType => write!(f, "grant_type is not {GRANT_TYPE}"),
+            Self::Missing => f.write_str("no assertion"),
+            Self::DoesNotVerify(e) => write!(f, "the assertion does not verify: {e}"),
+            Self::Scope => write!(f, "scope is not {SCOPE}"),
+            Self::TimesNotNumbers => f.write_str("iat and exp must be numbers"),
+            Self::TimesOutOfRange => f.write_str("iat and exp must span at most an hour from now"),
         }
-        let assertion = form.get("assertion").ok_or("no assertion")?;
+    }
+}
+
+impl Google {
+    fn check_assertion(&self, form: &HashMap<String, String>) -> Result<(), AssertionRefused> {
+        if form.get("grant_type").map(String::as_str) != Some(GRANT_TYPE) {
+            return Err(AssertionRefused::GrantType);
+        }
+        let assertion = form.get("assertion").ok_or(AssertionRefused::Missing)?;
         let mut validation = Validation::new(Algorithm::RS256);
         validation.set_required_spec_claims(&["exp", "iss", "aud"]);
         validation.set_issuer(&[CLIENT_EMAIL]);
         validation.set_audience(&[&self.token_uri]);
         let token = jsonwebtoken::decode::<Value>(assertion, &self.public_key, &validation)
-            .map_err(|e| format!("the assertion does not verify: {e}"))?;
+            .map_err(AssertionRefused::DoesNotVerify)?;
         let claims = token.claims;
         if claims["scope"] != SCOPE {
-            return Err(format!("scope is not {SCOPE}"));
+            return Err(AssertionRefused::Scope);
         }
         let (Some(issued_at), Some(expires)) = (claims["iat"].as_u64(), claims["exp"].as_u64())
         else {
-            return Err("iat and exp must be numbers".into());
+            return Err(AssertionRefused::TimesNotNumbers);
         };
         if issued_at > unix_now() + 60 || expires <= issued_at || expires - issued_at > 3600 {
-            return Err("iat and exp must span at most an hour from now".into());
+            return Err(AssertionRefused::TimesOutOfRange);
         }
         Ok(())
     }
