@@ -50,13 +50,43 @@ payload: JsonValue,
 /**
  * What will change, as the approver should see it.
  */
-preview: Preview | null, risk: Risk, status: ApprovalStatus, created_at: string, expires_at: string, on_expiry: OnExpiry, decided_by: DecidedBy | null, decided_at: string | null, comment: string | null, version: number, };
+preview: Preview | null, risk: Risk, status: ApprovalStatus, created_at: string, expires_at: string, on_expiry: OnExpiry, decided_by: DecidedBy | null, decided_at: string | null, comment: string | null, 
+/**
+ * The escalation ladder's trail, for an approval whose risk the tenant's policy covers
+ * (or that someone acknowledged).
+ */
+escalation?: Escalation, 
+/**
+ * When someone asked the agent to propose again, after the approval expired.
+ */
+ask_again_requested_at?: string, ask_again_requested_by?: DecidedBy, version: number, };
 
 export type DecidedBy = { 
 /**
  * The user's id, or `system` for an expiry.
  */
 id: string, name: string, email: string | null, role: Role | null, };
+
+export type Escalation = { 
+/**
+ * Levels fired so far, counting repeats (level 4 of a three-level ladder is its first,
+ * run again); 0 when the approval is not on a ladder.
+ */
+level: number, 
+/**
+ * When the next level fires; `None` once acknowledged, decided or past the last.
+ */
+next_at: string | null, acked_by: DecidedBy | null, acked_at: string | null, notified: Array<Notified>, };
+
+export type Notified = { user_id: string, user_name: string, at: string, level: number, 
+/**
+ * `None` when they were skipped as unreachable.
+ */
+channel: NotifyChannel | null, result: NotifyResult, };
+
+export type NotifyChannel = "push" | "socket";
+
+export type NotifyResult = "sent" | "failed" | "skipped_unreachable";
 
 export type Preview = { "type": "diff", path: string, unified_diff: string, } | { "type": "copy", channel: string, headline: string | null, body: string, image_description: string | null, audience: string | null, } | { "type": "amount", currency: string, old_amount: number | null, new_amount: number, period: string | null, };
 

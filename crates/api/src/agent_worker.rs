@@ -119,4 +119,10 @@ pub enum AgentControl {
     Pause { reason: String },
     /// A person wrote to this agent or to its project's thread.
     Message { message: Message },
+    /// A person asks the agent to propose again what expired unanswered, as a new approval,
+    /// taking `comment` into account.
+    AskAgain {
+        approval_id: String,
+        comment: Option<String>,
+    },
 }

@@ -7,10 +7,10 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    Approval, DecisionRequest, Deleted, Device, LoginRequest, LogoutRequest, Me, Message,
-    NotificationPrefs, PostMessageRequest, Project, ProjectDetail, RefreshRequest,
-    RegisterDeviceRequest, Stop, StopRequest, SyncPage, TenantSettings, TokenPair, VapidPublicKey,
-    API_PREFIX,
+    Approval, AskAgainRequest, DecisionRequest, Deleted, Device, EscalationPolicy, LoginRequest,
+    LogoutRequest, Me, Message, NewOverride, NotificationPrefs, OnCall, PostMessageRequest,
+    Project, ProjectDetail, RefreshRequest, RegisterDeviceRequest, Schedule, Stop, StopRequest,
+    SyncPage, TenantSettings, TokenPair, VapidPublicKey, API_PREFIX,
 };
 
 /// The HTTP methods the contract uses.
@@ -167,6 +167,55 @@ endpoint!(
     Decide { approval_id: String, body: DecisionRequest },
     Post |e| format!("/approvals/{}/decision", segment(&e.approval_id)),
     body: DecisionRequest, answer: Approval
+);
+
+endpoint!(
+    /// `POST /approvals/{id}/ack`: "I am on it"; stops the escalation ladder.
+    AckApproval { approval_id: String },
+    Post |e| format!("/approvals/{}/ack", segment(&e.approval_id)), body: (), answer: Approval
+);
+
+endpoint!(
+    /// `POST /approvals/{id}/ask-again`: asks the agent of an expired approval to propose again.
+    AskAgain { approval_id: String, body: AskAgainRequest },
+    Post |e| format!("/approvals/{}/ask-again", segment(&e.approval_id)),
+    body: AskAgainRequest, answer: Approval
+);
+
+endpoint!(
+    /// `GET /oncall`: who is on call now and next, the schedule, the week ahead.
+    GetOnCall {},
+    Get |_| "/oncall".into(), body: (), answer: OnCall
+);
+
+endpoint!(
+    /// `PUT /oncall/schedule` (manager, owner).
+    PutSchedule { body: Schedule },
+    Put |_| "/oncall/schedule".into(), body: Schedule, answer: OnCall
+);
+
+endpoint!(
+    /// `POST /oncall/overrides`: someone covers for a while ("cover for …").
+    CreateOverride { body: NewOverride },
+    Post |_| "/oncall/overrides".into(), body: NewOverride, answer: OnCall
+);
+
+endpoint!(
+    /// `DELETE /oncall/overrides/{id}`
+    DeleteOverride { override_id: String },
+    Delete |e| format!("/oncall/overrides/{}", segment(&e.override_id)), body: (), answer: OnCall
+);
+
+endpoint!(
+    /// `GET /escalation-policy`
+    GetEscalationPolicy {},
+    Get |_| "/escalation-policy".into(), body: (), answer: EscalationPolicy
+);
+
+endpoint!(
+    /// `PUT /escalation-policy` (manager, owner).
+    PutEscalationPolicy { body: EscalationPolicy },
+    Put |_| "/escalation-policy".into(), body: EscalationPolicy, answer: EscalationPolicy
 );
 
 endpoint!(

@@ -82,6 +82,8 @@ error_codes! {
     ApprovalAlreadyDecided = "approval_already_decided",
     ApprovalChanged = "approval_changed",
     ApprovalExpired = "approval_expired",
+    /// Ask-again on an approval that has not expired (409).
+    ApprovalNotExpired = "approval_not_expired",
     IdempotencyKeyReused = "idempotency_key_reused",
     AgentStopped = "agent_stopped",
     ProjectStopped = "project_stopped",

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::resources::wire_enum;
-use crate::{Agent, Approval, CostRecord, Message, Project, Stop, Task};
+use crate::{Agent, Approval, CostRecord, Message, OnCallConfig, Project, Stop, Task};
 
 wire_enum!(
     /// The kinds of event the log holds. Clients skip kinds they do not know.
@@ -17,6 +17,7 @@ wire_enum!(
         MessageCreated => "message.created",
         CostRecorded => "cost.recorded",
         StopUpserted => "stop.upserted",
+        OncallUpdated => "oncall.updated",
     }
 );
 
@@ -49,6 +50,7 @@ pub enum EventPayload {
     Message(Message),
     Cost(CostRecord),
     Stop(Stop),
+    OnCall(OnCallConfig),
 }
 
 /// Why an event's payload could not be read.
@@ -86,6 +88,7 @@ impl EventPayload {
             EventPayload::Message(_) => EventKind::MessageCreated,
             EventPayload::Cost(_) => EventKind::CostRecorded,
             EventPayload::Stop(_) => EventKind::StopUpserted,
+            EventPayload::OnCall(_) => EventKind::OncallUpdated,
         }
     }
 
@@ -99,6 +102,7 @@ impl EventPayload {
             EventPayload::Message(m) => Some(&m.project_id),
             EventPayload::Cost(c) => Some(&c.project_id),
             EventPayload::Stop(s) => s.project_id.as_deref(),
+            EventPayload::OnCall(_) => None,
         }
     }
 
@@ -112,6 +116,7 @@ impl EventPayload {
             EventPayload::Message(r) => serde_json::to_value(r),
             EventPayload::Cost(r) => serde_json::to_value(r),
             EventPayload::Stop(r) => serde_json::to_value(r),
+            EventPayload::OnCall(r) => serde_json::to_value(r),
         };
         // These are plain structs of strings, numbers and maps: serializing cannot fail.
         value.unwrap_or(Value::Null)
@@ -127,7 +132,7 @@ macro_rules! payload_from {
         })+
     };
 }
-payload_from!(Project => Project, Agent => Agent, Task => Task, Approval => Approval, Message => Message, CostRecord => Cost, Stop => Stop);
+payload_from!(Project => Project, Agent => Agent, Task => Task, Approval => Approval, Message => Message, CostRecord => Cost, Stop => Stop, OnCallConfig => OnCall);
 
 impl Event {
     pub fn payload(&self) -> Result<EventPayload, PayloadError> {
@@ -159,6 +164,9 @@ impl Event {
             }
             EventKind::StopUpserted => {
                 EventPayload::Stop(Deserialize::deserialize(data).map_err(malformed)?)
+            }
+            EventKind::OncallUpdated => {
+                EventPayload::OnCall(Deserialize::deserialize(data).map_err(malformed)?)
             }
         })
     }

@@ -123,6 +123,9 @@ pub enum PushKind {
     ApprovalRequested,
     #[serde(rename = "approval.resolved")]
     ApprovalResolved,
+    /// Someone acknowledged a request this device was told about: they are on it.
+    #[serde(rename = "approval.acked")]
+    ApprovalAcked,
     #[serde(rename = "agent.error")]
     AgentError,
     #[serde(rename = "stop.completed")]
@@ -140,6 +143,7 @@ impl PushKind {
         match self {
             PushKind::ApprovalRequested => "approval.requested",
             PushKind::ApprovalResolved => "approval.resolved",
+            PushKind::ApprovalAcked => "approval.acked",
             PushKind::AgentError => "agent.error",
             PushKind::StopCompleted => "stop.completed",
             PushKind::StopPartial => "stop.partial",
@@ -192,7 +196,10 @@ impl PushPayload {
     /// its resolution share it, so a phone shows one notice and the resolution takes it down.
     pub fn collapse_key(&self) -> String {
         match (&self.approval_id, self.kind) {
-            (Some(id), PushKind::ApprovalRequested | PushKind::ApprovalResolved) => {
+            (
+                Some(id),
+                PushKind::ApprovalRequested | PushKind::ApprovalResolved | PushKind::ApprovalAcked,
+            ) => {
                 format!("approval:{id}")
             }
             (_, kind) => format!("{kind}:{}", self.seq),

@@ -215,6 +215,18 @@ pub struct Approval {
     pub decided_by: Option<DecidedBy>,
     pub decided_at: Option<DateTime<Utc>>,
     pub comment: Option<String>,
+    /// The escalation ladder's trail, for an approval whose risk the tenant's policy covers
+    /// (or that someone acknowledged).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub escalation: Option<crate::Escalation>,
+    /// When someone asked the agent to propose again, after the approval expired.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub ask_again_requested_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub ask_again_requested_by: Option<DecidedBy>,
     pub version: i64,
 }
 

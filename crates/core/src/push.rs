@@ -222,6 +222,7 @@ pub fn effect_of_push(
     let kind = match payload.kind {
         PushKind::ApprovalResolved => return ShellAction::Dismiss { key },
         PushKind::ApprovalRequested => NotificationKind::ApprovalRequested,
+        PushKind::ApprovalAcked => NotificationKind::ApprovalAcked,
         PushKind::AgentError => NotificationKind::AgentError,
         PushKind::StopCompleted => NotificationKind::StopCompleted,
         PushKind::StopPartial => NotificationKind::StopPartial,
@@ -249,6 +250,7 @@ pub fn effect_of_push(
             NotificationKind::ApprovalRequested if !title.starts_with("Approval needed") => {
                 format!("Approval needed: {title}")
             }
+            NotificationKind::ApprovalAcked => format!("Someone is on it: {title}"),
             _ => title.clone(),
         },
         body: body(payload, &title),
@@ -359,10 +361,12 @@ fn one_line(text: &str, max: usize) -> String {
 pub fn tap_route(notification: &Notification) -> String {
     let project = notification.project_id.as_deref();
     match notification.kind {
-        NotificationKind::ApprovalRequested => match &notification.approval_id {
-            Some(id) => approval_route(id),
-            None => "/approvals".to_owned(),
-        },
+        NotificationKind::ApprovalRequested | NotificationKind::ApprovalAcked => {
+            match &notification.approval_id {
+                Some(id) => approval_route(id),
+                None => "/approvals".to_owned(),
+            }
+        }
         NotificationKind::StopCompleted | NotificationKind::StopPartial => stop_route(project),
         NotificationKind::AgentError
         | NotificationKind::BudgetWarning

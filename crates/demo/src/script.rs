@@ -375,6 +375,36 @@ pub fn chat_reply(role: &str, agent_name: &str, incoming: &str) -> String {
     format!("On it: “{topic}”. I'll report back in this thread once it's done.")
 }
 
+/// The same request again, after a person asked for it once the first expired unanswered,
+/// with their comment taken into account: quoted at the top, and passed in the arguments.
+pub fn reproposal(expired: &spartex_api::Approval, comment: Option<&str>) -> RequestApproval {
+    let note = match comment {
+        Some(comment) => format!("Asked again after the first request expired unanswered. Reworked with your note: “{comment}”."),
+        None => "Asked again after the first request expired unanswered; unchanged.".to_owned(),
+    };
+    let summary: String = format!("{note}\n\n{}", expired.summary)
+        .chars()
+        .take(20_000)
+        .collect();
+    let mut payload = expired.payload.clone();
+    if let (Some(comment), Some(arguments)) = (comment, payload.as_object_mut()) {
+        arguments.insert("reviewer_note".into(), comment.into());
+    }
+    RequestApproval {
+        kind: expired.kind.clone(),
+        title: expired.title.clone(),
+        summary,
+        payload,
+        preview: expired.preview.clone(),
+        risk: expired.risk,
+        expires_in_s: (expired.expires_at - expired.created_at)
+            .num_seconds()
+            .clamp(60, 7 * 24 * 3600),
+        task_id: expired.task_id.clone(),
+        on_expiry: Some(expired.on_expiry),
+    }
+}
+
 /// What an agent says after its request was settled.
 pub fn outcome_message(
     status: spartex_api::ApprovalStatus,

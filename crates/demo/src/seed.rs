@@ -58,6 +58,7 @@ const ORGS: &[OrgSpec] = &[
             (Role::Owner, "Olivia Park", "owner@acme.test"),
             (Role::Manager, "Marco Rossi", "manager@acme.test"),
             (Role::Oncall, "Dana Whitfield", "oncall@acme.test"),
+            (Role::Oncall, "Priya Raman", "priya@acme.test"),
             (Role::Viewer, "Vic Chen", "viewer@acme.test"),
         ],
         projects: &[

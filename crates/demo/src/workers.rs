@@ -111,6 +111,8 @@ struct Worker {
     rng: StdRng,
     control: mpsc::Receiver<AgentControl>,
     control_tx: Option<mpsc::Sender<AgentControl>>,
+    /// Expired requests a person asked to see again, with their comment, oldest first.
+    asked_again: std::collections::VecDeque<(String, Option<String>)>,
 }
 
 impl Worker {
@@ -129,6 +131,7 @@ impl Worker {
             rng: StdRng::from_entropy(),
             control,
             control_tx: Some(control_tx),
+            asked_again: std::collections::VecDeque::new(),
         }
     }
 
@@ -143,7 +146,10 @@ impl Worker {
         }
         while !*shutdown.borrow() {
             let flow = match self.mode {
-                Mode::Working => self.one_task(&mut shutdown).await,
+                Mode::Working => match self.asked_again.pop_front() {
+                    Some((id, comment)) => self.propose_again(&id, comment, &mut shutdown).await,
+                    None => self.one_task(&mut shutdown).await,
+                },
                 Mode::Paused | Mode::Stopped => self.idle(&mut shutdown).await,
             };
             if let Err(CallError::Failed(reason)) = flow {
@@ -218,7 +224,46 @@ impl Worker {
                 self.answer_chat(message);
                 false
             }
+            AgentControl::AskAgain {
+                approval_id,
+                comment,
+            } => {
+                if self.asked_again.len() < 16 {
+                    self.asked_again.push_back((approval_id, comment));
+                }
+                false
+            }
         }
+    }
+
+    /// Proposes an expired request again, as a person asked, and waits for the decision.
+    async fn propose_again(
+        &mut self,
+        expired_id: &str,
+        comment: Option<String>,
+        shutdown: &mut watch::Receiver<bool>,
+    ) -> Result<(), CallError> {
+        let expired: Approval = self.api.get(&format!("approvals/{expired_id}")).await?;
+        let request = script::reproposal(&expired, comment.as_deref());
+        self.say(&format!("Asking again: {}.", request.title))
+            .await?;
+        let approval: Approval = match self.api.post("approvals", &request).await {
+            Ok(approval) => approval,
+            Err(CallError::Halted) => {
+                self.mode = Mode::Stopped;
+                return Ok(());
+            }
+            Err(other) => return Err(other),
+        };
+        let Some(settled) = self.await_decision(&approval.id, shutdown).await? else {
+            return Ok(());
+        };
+        self.say(&script::outcome_message(
+            settled.status,
+            &settled.title,
+            settled.comment.as_deref(),
+        ))
+        .await
     }
 
     fn answer_chat(&mut self, message: Message) {

@@ -4,13 +4,16 @@
 //! - [`rules`]: what may be decided ([`approval_blocker`]), which the core enforces before it
 //!   queues a decision and every face consults before it offers a button.
 //! - [`notifications`]: which changes deserve a notification and what it says. The desktop
-//!   core runs it on the changes its cache applies; the server will run it to decide pushes.
+//!   core runs it on the changes its cache applies; the server runs it to decide pushes.
+//! - [`oncall`]: who is on call at an instant, from a schedule in its own time zones.
 
 pub mod notifications;
+pub mod oncall;
 pub mod rules;
 
 pub use notifications::{
     select, select_named, Notification, NotificationAction, NotificationKind, NotificationPrefs,
     QuietHours, Transition,
 };
+pub use oncall::Rota;
 pub use rules::{approval_blocker, ApprovalBlocker, DecisionContext};

@@ -62,6 +62,8 @@ pub struct Notification {
 #[serde(rename_all = "snake_case")]
 pub enum NotificationKind {
     ApprovalRequested,
+    /// Someone took a request this person was told about ("Dana is on it").
+    ApprovalAcked,
     AgentError,
     StopCompleted,
     StopPartial,
@@ -432,6 +434,9 @@ mod tests {
             decided_by: None,
             decided_at: None,
             comment: None,
+            escalation: None,
+            ask_again_requested_at: None,
+            ask_again_requested_by: None,
             version: 1,
         }
     }

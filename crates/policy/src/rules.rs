@@ -124,6 +124,9 @@ mod tests {
             decided_by: None,
             decided_at: None,
             comment: None,
+            escalation: None,
+            ask_again_requested_at: None,
+            ask_again_requested_by: None,
             version: 1,
         }
     }

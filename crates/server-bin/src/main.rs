@@ -138,6 +138,7 @@ async fn main() -> anyhow::Result<()> {
     let mut server = spartex_server::start(settings, Arc::new(SystemClock)).await?;
     let demo_world = if cli.demo {
         let world = demo::seed::ensure_seeded(&server.state, &cli.demo_password).await?;
+        demo::oncall::ensure_seeded(&server.state).await?;
         println!(
             "Demo organisations are ready at {}. Sign in with any of:",
             server.url()

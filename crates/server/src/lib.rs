@@ -13,6 +13,7 @@ pub mod hub;
 pub mod leadership;
 pub mod listener;
 pub mod passwords;
+pub mod presence;
 pub mod push;
 pub mod relay;
 pub mod service;

@@ -18,6 +18,8 @@ pub struct Inner {
     pub events: EventHub,
     pub agents: AgentControlHub,
     pub session_ends: SessionEnds,
+    /// Who holds an event socket open on this instance.
+    pub presence: crate::presence::Presence,
     pub clock: Arc<dyn Clock>,
     pub settings: Settings,
     pub tokens: TokenKeys,
@@ -43,6 +45,7 @@ impl AppState {
             events: EventHub::new(8192),
             agents: AgentControlHub::default(),
             session_ends: SessionEnds::default(),
+            presence: crate::presence::Presence::default(),
             clock,
             settings,
             tokens,

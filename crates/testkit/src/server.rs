@@ -40,6 +40,7 @@ pub struct Builder {
     clock: ClockChoice,
     tweak: Option<Tweak>,
     workers: Option<Duration>,
+    oncall: bool,
 }
 
 impl Builder {
@@ -59,6 +60,12 @@ impl Builder {
     /// Changes the settings (limits, timeouts) before the server starts.
     pub fn settings(mut self, tweak: impl FnOnce(&mut Settings) + 'static) -> Builder {
         self.tweak = Some(Box::new(tweak));
+        self
+    }
+
+    /// Seeds the demo's on-call schedule and escalation policy too, as `--demo` does.
+    pub fn demo_oncall(mut self) -> Builder {
+        self.oncall = true;
         self
     }
 
@@ -95,6 +102,11 @@ impl Builder {
         let world = ensure_seeded(&running.state, &Secret::new(PASSWORD))
             .await
             .expect("the demo world is seeded");
+        if self.oncall {
+            spartex_demo::oncall::ensure_seeded(&running.state)
+                .await
+                .expect("the demo on-call schedule is seeded");
+        }
         // From now on the server lives at this address: a restart binds it again.
         settings.listen = running.addr;
         let mut server = TestServer {
@@ -149,6 +161,7 @@ impl TestServer {
             clock: ClockChoice::Manual(DEFAULT_START.parse().expect("a valid instant")),
             tweak: None,
             workers: None,
+            oncall: false,
         }
     }
 

@@ -46,6 +46,9 @@ fn approval(preview: Option<Preview>, risk: Risk) -> Approval {
         decided_by: None,
         decided_at: None,
         comment: None,
+        escalation: None,
+        ask_again_requested_at: None,
+        ask_again_requested_by: None,
         version: 1,
     }
 }

@@ -34,6 +34,9 @@ fn approval(id: &str, version: i64, status: ApprovalStatus) -> Approval {
         decided_by: None,
         decided_at: None,
         comment: None,
+        escalation: None,
+        ask_again_requested_at: None,
+        ask_again_requested_by: None,
         version,
     }
 }

@@ -215,6 +215,9 @@ mod tests {
             }),
             decided_at: decided.map(at),
             comment: decided.map(|_| "Use the shorter headline".into()),
+            escalation: None,
+            ask_again_requested_at: None,
+            ask_again_requested_by: None,
             version: 1,
         }
     }

@@ -434,7 +434,7 @@ async fn stop_tenant(
 }
 
 /// A body that may be left out: empty, or JSON `null`, is the default request.
-fn optional_body<T: serde::de::DeserializeOwned + Default>(body: &[u8]) -> ApiResult<T> {
+pub(super) fn optional_body<T: serde::de::DeserializeOwned + Default>(body: &[u8]) -> ApiResult<T> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(T::default());
     }

@@ -73,6 +73,7 @@ async fn serve(
     socket: WebSocket,
 ) -> SocketResult<()> {
     let tenant_id = user.tenant_id;
+    let _present = state.presence.enter(&tenant_id, &user.user_id);
     let stopping = state.stopping();
     tokio::pin!(stopping);
     let mut session_ends = state.session_ends.subscribe();

@@ -7,6 +7,7 @@ mod deadline;
 mod doc;
 mod event_stream;
 mod extract;
+mod oncall_routes;
 mod openapi;
 mod push_routes;
 mod socket;
@@ -52,6 +53,7 @@ pub fn router(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
     let (routes, api) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .merge(client_routes::routes())
         .merge(push_routes::routes())
+        .merge(oncall_routes::routes())
         .merge(agent_routes::routes())
         .merge(event_stream::routes())
         .split_for_parts();
@@ -129,6 +131,20 @@ async fn contract_errors_only(State(max_body): State<usize>, response: Response)
         ),
     };
     error_response(status, code, message)
+}
+
+/// A resource that may not exist yet (a tenant's schedule, its policy).
+pub async fn read_optional<R: Resource>(
+    state: &AppState,
+    tenant_id: &str,
+    id: &str,
+) -> ApiResult<Option<R>> {
+    match state.store.get_doc(tenant_id, R::KIND, id).await? {
+        Some(value) => crate::store::decode_one(tenant_id, value)
+            .map(Some)
+            .map_err(|e| ApiError::Internal(e.into())),
+        None => Ok(None),
+    }
 }
 
 /// Reads one resource of the caller's tenant; another tenant's id is a 404 like an unknown one.

@@ -18,7 +18,7 @@ use utoipa::{Modify, OpenApi};
     components(schemas(spartex_api::ErrorBody, spartex_api::Event, spartex_api::AgentControl)),
     tags(
         (name = "auth"), (name = "projects"), (name = "approvals"), (name = "chat"),
-        (name = "emergency stop"), (name = "sync"), (name = "devices"), (name = "agent workers")
+        (name = "emergency stop"), (name = "sync"), (name = "devices"), (name = "on call"), (name = "agent workers")
     )
 )]
 pub struct ApiDoc;

@@ -2,12 +2,12 @@
 //! applies (`spartex-policy`), judged for each device's user, their role and settings, at
 //! their local time. Pure: the store reads and writes are the dispatcher's.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Duration, Utc};
 use spartex_api::{
-    Agent, Approval, ApprovalStatus, BudgetState, Event, EventPayload, NotificationPrefs,
-    PushDetail, PushKind, PushPayload, Role, Stop,
+    Agent, Approval, ApprovalStatus, BudgetState, Escalation, Event, EventPayload,
+    NotificationPrefs, NotifyChannel, PushDetail, PushKind, PushPayload, Role, Stop,
 };
 use spartex_policy::{select_named, Notification, NotificationKind, Transition};
 
@@ -31,6 +31,7 @@ pub struct QueuedMessage {
 #[derive(Debug, Clone)]
 pub struct Recipient {
     pub device_id: String,
+    pub user_id: String,
     pub role: Role,
     pub prefs: NotificationPrefs,
     pub time_zone: chrono_tz::Tz,
@@ -51,6 +52,7 @@ impl Recipient {
             .unwrap_or(chrono_tz::UTC);
         Recipient {
             device_id: target.device_id.clone(),
+            user_id: target.user_id.clone(),
             role: target.role,
             prefs,
             time_zone,
@@ -71,12 +73,69 @@ impl Recipient {
         let local = now.with_timezone(&self.time_zone).time();
         select_named(transition, &self.prefs, self.role, local, project_name)
     }
+
+    /// What a person the escalation ladder names is told: their own mutes and quiet hours do
+    /// not silence the ladder, which named them because they are the one to answer.
+    fn page(
+        &self,
+        transition: &Transition<'_>,
+        now: DateTime<Utc>,
+        project_name: &dyn Fn(&str) -> Option<String>,
+    ) -> Option<Notification> {
+        let local = now.with_timezone(&self.time_zone).time();
+        select_named(
+            transition,
+            &NotificationPrefs::default(),
+            self.role,
+            local,
+            project_name,
+        )
+    }
+}
+
+/// An approval's push-relevant state: its status, and on a ladder its level and whether
+/// someone acknowledged it (`pending@2`, `pending@2+ack`).
+fn approval_state(approval: &Approval) -> String {
+    match &approval.escalation {
+        Some(ladder) if approval.status == ApprovalStatus::Pending => format!(
+            "pending@{}{}",
+            ladder.level,
+            if ladder.acked_at.is_some() {
+                "+ack"
+            } else {
+                ""
+            }
+        ),
+        _ => approval.status.as_str().to_owned(),
+    }
+}
+
+/// The level and acknowledgement a remembered approval state records.
+fn ladder_of(state: Option<&str>) -> (i64, bool) {
+    let Some(ladder) = state.and_then(|s| s.strip_prefix("pending@")) else {
+        return (0, false);
+    };
+    let (level, acked) = match ladder.strip_suffix("+ack") {
+        Some(level) => (level, true),
+        None => (ladder, false),
+    };
+    (level.parse().unwrap_or(0), acked)
+}
+
+/// The users a ladder told by push, at levels after `after_level`.
+fn pushed_to(ladder: &Escalation, after_level: i64) -> HashSet<&str> {
+    ladder
+        .notified
+        .iter()
+        .filter(|n| n.level > after_level && n.channel == Some(NotifyChannel::Push))
+        .map(|n| n.user_id.as_str())
+        .collect()
 }
 
 /// The push-relevant state of a resource, as the dispatcher remembers it between events.
 pub fn state_of(payload: &EventPayload) -> Option<(&str, String)> {
     match payload {
-        EventPayload::Approval(a) => Some((&a.id, a.status.as_str().to_owned())),
+        EventPayload::Approval(a) => Some((&a.id, approval_state(a))),
         EventPayload::Agent(a) => Some((&a.id, a.status.as_str().to_owned())),
         EventPayload::Stop(s) => Some((&s.id, s.status.as_str().to_owned())),
         EventPayload::Project(p) => Some((&p.id, p.budget_state().as_str().to_owned())),
@@ -155,7 +214,28 @@ impl Planner<'_> {
     }
 
     fn approval(&mut self, was: Option<&str>, after: &Approval, seq: i64, at: DateTime<Utc>) {
-        let was_pending = was == Some(ApprovalStatus::Pending.as_str());
+        let was_pending = was.is_some_and(|w| w.starts_with(ApprovalStatus::Pending.as_str()));
+        let ladder = after
+            .escalation
+            .as_ref()
+            .filter(|_| after.status == ApprovalStatus::Pending);
+        if let Some(ladder) = ladder {
+            let (was_level, was_acked) = ladder_of(was);
+            if after.expires_at <= self.now {
+                return;
+            }
+            if ladder.acked_at.is_some() && !was_acked {
+                self.acked(after, ladder, seq, at);
+                return;
+            }
+            if ladder.level > was_level {
+                self.escalated(after, &pushed_to(ladder, was_level), seq, at);
+                return;
+            }
+            if ladder.level > 0 || was_pending {
+                return;
+            }
+        }
         if after.status == ApprovalStatus::Pending && !was_pending {
             if after.expires_at <= self.now {
                 return;
@@ -183,7 +263,20 @@ impl Planner<'_> {
                 after: &as_requested,
             };
             let expires = at + RESOLUTION_LIFETIME;
-            for recipient in self.recipients.iter().filter(|r| r.may_act()) {
+            // A request that climbed a ladder was pushed only to those it named.
+            let told = after
+                .escalation
+                .as_ref()
+                .filter(|ladder| ladder.level > 0)
+                .map(|ladder| pushed_to(ladder, 0));
+            let was_told =
+                |r: &&Recipient| told.as_ref().is_none_or(|t| t.contains(r.user_id.as_str()));
+            for recipient in self
+                .recipients
+                .iter()
+                .filter(|r| r.may_act())
+                .filter(was_told)
+            {
                 if recipient
                     .notification(&transition, self.now, &self.name())
                     .is_none()
@@ -213,6 +306,97 @@ impl Planner<'_> {
                     at,
                 );
             }
+        }
+    }
+
+    /// The ladder fired: the request goes to the devices of those it told by push, whatever
+    /// their own notification settings.
+    fn escalated(&mut self, after: &Approval, users: &HashSet<&str>, seq: i64, at: DateTime<Utc>) {
+        let transition = Transition::Approval {
+            before: None,
+            after,
+        };
+        let mut planned = Vec::new();
+        for recipient in self
+            .recipients
+            .iter()
+            .filter(|r| r.may_act() && users.contains(r.user_id.as_str()))
+        {
+            let Some(notification) = recipient.page(&transition, self.now, &self.name()) else {
+                continue;
+            };
+            let payload = self.approval_payload(PushKind::ApprovalRequested, after, seq, None);
+            let urgent = payload.urgent();
+            planned.push((
+                recipient.device_id.clone(),
+                payload,
+                notification.body,
+                urgent,
+            ));
+        }
+        for (device_id, payload, body, urgent) in planned {
+            self.enqueue(&device_id, payload, body, urgent, after.expires_at, at);
+        }
+    }
+
+    /// Someone took it: everyone else the request was pushed to hears so, under the same
+    /// collapse key, so the request on their lock screen gives way to "X is on it".
+    fn acked(&mut self, after: &Approval, ladder: &Escalation, seq: i64, at: DateTime<Utc>) {
+        let acker = ladder.acked_by.as_ref();
+        let told = (ladder.level > 0).then(|| pushed_to(ladder, 0));
+        let transition = Transition::Approval {
+            before: None,
+            after,
+        };
+        let mut planned = Vec::new();
+        for recipient in self.recipients.iter().filter(|r| r.may_act()) {
+            if acker.is_some_and(|a| a.id == recipient.user_id) {
+                continue;
+            }
+            let reached = match &told {
+                Some(told) => told.contains(recipient.user_id.as_str()),
+                None => recipient
+                    .notification(&transition, self.now, &self.name())
+                    .is_some(),
+            };
+            if reached {
+                planned.push(recipient.device_id.clone());
+            }
+        }
+        let who = acker.map_or_else(|| "Someone".to_owned(), |a| a.name.clone());
+        for device_id in planned {
+            let payload =
+                self.approval_payload(PushKind::ApprovalAcked, after, seq, Some("pending"));
+            self.enqueue(
+                &device_id,
+                payload,
+                format!("{who} is on it"),
+                false,
+                after.expires_at,
+                at,
+            );
+        }
+    }
+
+    fn approval_payload(
+        &self,
+        kind: PushKind,
+        approval: &Approval,
+        seq: i64,
+        status: Option<&str>,
+    ) -> PushPayload {
+        PushPayload {
+            v: PushPayload::VERSION,
+            kind,
+            tenant_id: self.tenant_id.to_owned(),
+            approval_id: Some(approval.id.clone()),
+            project_id: Some(approval.project_id.clone()),
+            project_name: self.project_names.get(&approval.project_id).cloned(),
+            title: approval.title.clone(),
+            risk: Some(approval.risk),
+            expires_at: Some(approval.expires_at),
+            status: status.map(str::to_owned),
+            seq,
         }
     }
 
@@ -301,6 +485,7 @@ fn minimal(payload: PushPayload) -> (PushPayload, String) {
         (PushKind::ApprovalRequested, Some(risk)) => format!("Approval needed ({risk})"),
         (PushKind::ApprovalRequested, None) => "Approval needed".to_owned(),
         (PushKind::ApprovalResolved, _) => "Approval no longer waiting".to_owned(),
+        (PushKind::ApprovalAcked, _) => "Someone is on an approval".to_owned(),
         (PushKind::AgentError, _) => "An agent stopped with an error".to_owned(),
         (PushKind::StopCompleted, _) => "Emergency stop completed".to_owned(),
         (PushKind::StopPartial, _) => "Emergency stop incomplete".to_owned(),
@@ -319,6 +504,7 @@ fn minimal(payload: PushPayload) -> (PushPayload, String) {
 fn push_kind(kind: NotificationKind) -> PushKind {
     match kind {
         NotificationKind::ApprovalRequested => PushKind::ApprovalRequested,
+        NotificationKind::ApprovalAcked => PushKind::ApprovalAcked,
         NotificationKind::AgentError => PushKind::AgentError,
         NotificationKind::StopCompleted => PushKind::StopCompleted,
         NotificationKind::StopPartial => PushKind::StopPartial,

@@ -38,6 +38,7 @@ fn recipient(device: &str, role: Role, prefs: NotificationPrefs) -> Recipient {
         .unwrap_or(chrono_tz::UTC);
     Recipient {
         device_id: device.into(),
+        user_id: format!("usr_{device}"),
         role,
         prefs,
         time_zone,

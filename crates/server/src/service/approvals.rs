@@ -72,6 +72,7 @@ pub async fn decide(
     });
     approval.decided_at = Some(now);
     approval.comment = comment;
+    super::escalation::settle(&mut approval);
     w.update(&user.tenant_id, &mut approval).await?;
     budget::on_budget_approval_settled(w, &user.tenant_id, &approval).await?;
     Ok(approval)
@@ -183,7 +184,7 @@ pub async fn request(
         ));
     }
     let now = w.now();
-    let approval = Approval {
+    let mut approval = Approval {
         id: new_id("apr"),
         project_id: agent.project_id.clone(),
         agent_id: Some(agent.id.clone()),
@@ -201,8 +202,12 @@ pub async fn request(
         decided_by: None,
         decided_at: None,
         comment: None,
+        escalation: None,
+        ask_again_requested_at: None,
+        ask_again_requested_by: None,
         version: 1,
     };
+    super::escalation::start(w, tenant, &mut approval).await?;
     w.create(tenant, &approval).await?;
     agent.status = AgentStatus::WaitingApproval;
     w.update(tenant, &mut agent).await?;
@@ -232,6 +237,7 @@ pub async fn expire(w: &mut Write, tenant_id: &str, approval_id: &str) -> ApiRes
         role: None,
     });
     approval.decided_at = Some(w.now());
+    super::escalation::settle(&mut approval);
     w.update(tenant_id, &mut approval).await?;
     budget::on_budget_approval_settled(w, tenant_id, &approval).await
 }
@@ -250,6 +256,7 @@ pub async fn cancel_pending(w: &mut Write, tenant_id: &str, project_id: &str) ->
             role: None,
         });
         approval.decided_at = Some(w.now());
+        super::escalation::settle(&mut approval);
         w.update(tenant_id, &mut approval).await?;
     }
     Ok(())

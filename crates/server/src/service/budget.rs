@@ -115,7 +115,7 @@ async fn pause_for_budget(
     }
     let new_budget = suggested_budget(project.budget_usd, project.spent_usd);
     let now = w.now();
-    let approval = Approval {
+    let mut approval = Approval {
         id: super::approvals::new_budget_approval_id(),
         project_id: project.id.clone(),
         agent_id: Some(trigger.id.clone()),
@@ -142,8 +142,12 @@ async fn pause_for_budget(
         decided_by: None,
         decided_at: None,
         comment: None,
+        escalation: None,
+        ask_again_requested_at: None,
+        ask_again_requested_by: None,
         version: 1,
     };
+    super::escalation::start(w, tenant_id, &mut approval).await?;
     w.create(tenant_id, &approval).await
 }
 

@@ -1,4 +1,5 @@
-//! Deadlines: approvals that expire, stops that time out, old events and idempotency keys.
+//! Deadlines: approvals that expire or climb their escalation ladder, stops that time out,
+//! old events and idempotency keys.
 
 use std::time::Duration;
 
@@ -22,7 +23,10 @@ pub async fn run_due(state: &AppState) -> ApiResult<usize> {
         };
         let outcome = async {
             let mut w = Write::begin(state, WriteScope::Tenant(&tenant_id)).await?;
+            // Due means expired, or the escalation ladder's next level is (see `Approval`'s
+            // document): each does nothing when it is the other.
             super::approvals::expire(&mut w, &tenant_id, id).await?;
+            super::escalation::advance(&mut w, &tenant_id, id).await?;
             w.commit().await
         };
         settled += settled_or_reported(outcome.await, "approval expiry", id);

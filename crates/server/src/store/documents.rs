@@ -3,7 +3,7 @@
 use axum::body::Bytes;
 use serde::{de::DeserializeOwned, Serialize};
 use serde_json::Value;
-use spartex_api::{Agent, Approval, Message, Project, Stop, Task};
+use spartex_api::{Agent, Approval, EscalationPolicy, Message, OnCallConfig, Project, Stop, Task};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum DocKind {
@@ -13,6 +13,10 @@ pub enum DocKind {
     Approval,
     Message,
     Stop,
+    /// The tenant's on-call schedule and overrides: one document.
+    OnCall,
+    /// The tenant's escalation policy: one document.
+    EscalationPolicy,
 }
 
 impl DocKind {
@@ -24,6 +28,8 @@ impl DocKind {
             DocKind::Approval => "approval",
             DocKind::Message => "message",
             DocKind::Stop => "stop",
+            DocKind::OnCall => "oncall",
+            DocKind::EscalationPolicy => "escalation_policy",
         }
     }
 }
@@ -62,7 +68,7 @@ macro_rules! versioned {
         })*
     };
 }
-versioned!(Project, Agent, Task, Approval, Stop);
+versioned!(Project, Agent, Task, Approval, Stop, OnCallConfig);
 
 /// Decodes a listing, leaving out (and reporting once) any row that no longer parses, so one
 /// damaged row cannot take down a list, a stop or a sweep.
@@ -130,6 +136,8 @@ impl DocKind {
             DocKind::Approval => decodes::<Approval>(json),
             DocKind::Message => decodes::<Message>(json),
             DocKind::Stop => decodes::<Stop>(json),
+            DocKind::OnCall => decodes::<OnCallConfig>(json),
+            DocKind::EscalationPolicy => decodes::<EscalationPolicy>(json),
         }
     }
 }
@@ -214,7 +222,14 @@ impl Resource for Approval {
             sort_key: self
                 .created_at
                 .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
-            due_at_ms: Some(self.expires_at.timestamp_millis()),
+            // The sweeper's next look: the expiry, or the ladder's next level if sooner.
+            due_at_ms: Some(
+                self.escalation
+                    .as_ref()
+                    .and_then(|e| e.next_at)
+                    .map_or(self.expires_at, |next| next.min(self.expires_at))
+                    .timestamp_millis(),
+            ),
             ..doc(Self::KIND, &self.id, self)
         }
     }
@@ -250,5 +265,24 @@ impl Resource for Stop {
             due_at_ms: Some(self.requested_at.timestamp_millis()),
             ..doc(Self::KIND, &self.id, self)
         }
+    }
+}
+
+/// The id of a tenant's one on-call document.
+pub const ONCALL_ID: &str = "oncall";
+/// The id of a tenant's one escalation policy document.
+pub const POLICY_ID: &str = "policy";
+
+impl Resource for OnCallConfig {
+    const KIND: DocKind = DocKind::OnCall;
+    fn document(&self) -> Document {
+        doc(Self::KIND, ONCALL_ID, self)
+    }
+}
+
+impl Resource for EscalationPolicy {
+    const KIND: DocKind = DocKind::EscalationPolicy;
+    fn document(&self) -> Document {
+        doc(Self::KIND, POLICY_ID, self)
     }
 }

@@ -20,7 +20,9 @@ use async_trait::async_trait;
 use serde_json::Value;
 use spartex_api::{Device, Event, EventKind, MetricsBucket, Tenant, User};
 
-pub use documents::{decode_all, decode_one, DocKind, Document, Resource, Versioned};
+pub use documents::{
+    decode_all, decode_one, DocKind, Document, Resource, Versioned, ONCALL_ID, POLICY_ID,
+};
 pub use postgres::PostgresStore;
 pub use push::{NewDevice, PushStore};
 pub use sqlite::{SqliteStore, WAL_RESTART_FRAMES};
@@ -235,6 +237,8 @@ pub trait Store: Send + Sync + 'static {
 
     async fn tenant(&self, tenant_id: &str) -> StoreResult<Option<Tenant>>;
     async fn user(&self, tenant_id: &str, user_id: &str) -> StoreResult<Option<User>>;
+    /// Every user of the tenant, by name.
+    async fn users(&self, tenant_id: &str) -> StoreResult<Vec<User>>;
     async fn user_credentials(&self, email: &str) -> StoreResult<Option<UserCredentials>>;
     /// True while the session is neither revoked nor past its last refresh token's expiry.
     async fn session_active(&self, session_id: &str, now_ms: i64) -> StoreResult<bool>;

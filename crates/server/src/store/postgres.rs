@@ -344,6 +344,26 @@ impl Store for PostgresStore {
         }))
     }
 
+    async fn users(&self, tenant_id: &str) -> StoreResult<Vec<User>> {
+        let rows: Vec<(String, String, String, String)> = sqlx::query_as(
+            "SELECT id, email, name, role FROM users WHERE tenant_id = $1 ORDER BY name, id",
+        )
+        .bind(tenant_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(id, email, name, role)| {
+                Some(User {
+                    id,
+                    email,
+                    name,
+                    role: role.parse().ok()?,
+                })
+            })
+            .collect())
+    }
+
     async fn user_credentials(&self, email: &str) -> StoreResult<Option<UserCredentials>> {
         let row: Option<(String, String, String, String, String, String)> = sqlx::query_as(
             "SELECT id, email, name, role, tenant_id, password_hash FROM users \

@@ -28,6 +28,24 @@ pub struct PushTarget {
     pub role: Role,
     /// The user's notification settings (JSON), if they saved any.
     pub settings: Option<String>,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    /// When a push last reached its push service.
+    pub last_push_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Why the last attempt failed, unless a push has got through since.
+    pub last_error: Option<String>,
+}
+
+impl PushTarget {
+    /// Whether a push would reach this device now: it took one in the last `window` (or was
+    /// registered within it, so a new phone is not skipped before its first push), and its
+    /// last attempt did not fail.
+    pub fn reachable(&self, now: chrono::DateTime<chrono::Utc>, window: chrono::Duration) -> bool {
+        let heard_from = self
+            .last_push_at
+            .unwrap_or(self.created_at)
+            .max(self.created_at);
+        self.last_error.is_none() && now - heard_from <= window
+    }
 }
 
 /// A push to enqueue for one device.

@@ -178,7 +178,8 @@ impl PushStore for SqliteStore {
 
     async fn targets(&self, tenant_id: &str) -> StoreResult<Vec<PushTarget>> {
         let rows = sqlx::query(
-            "SELECT d.id, d.user_id, u.role, s.data FROM devices d \
+            "SELECT d.id, d.user_id, u.role, s.data, d.created_at, d.last_push_at, d.last_error \
+             FROM devices d \
              JOIN users u ON u.id = d.user_id \
              LEFT JOIN notification_settings s ON s.user_id = d.user_id \
              WHERE d.tenant_id = ? ORDER BY d.id",
@@ -194,6 +195,9 @@ impl PushStore for SqliteStore {
                     user_id: row.try_get("user_id")?,
                     role: role.parse::<Role>().map_err(|_| corrupt("role", &role))?,
                     settings: row.try_get("data")?,
+                    created_at: time(Some(row.try_get("created_at")?)).unwrap_or_default(),
+                    last_push_at: time(row.try_get("last_push_at")?),
+                    last_error: row.try_get("last_error")?,
                 })
             })
             .collect()

@@ -1,0 +1,367 @@
+//! The escalation ladder: an approval the policy covers tells its first level at once, then
+//! each next level when its wait is over and nobody has acknowledged or decided, skipping at
+//! once a level nobody on it can be reached. Its state is the approval's `escalation`, so a
+//! restart resumes where it was: the sweeper fires what came due meanwhile, and nothing twice.
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, Duration, Utc};
+use spartex_api::{
+    AgentControl, Approval, ApprovalStatus, DecidedBy, ErrorCode, Escalation, EscalationPolicy,
+    EscalationTarget, Notified, NotifyChannel, NotifyResult, OnCallConfig, Role, User,
+};
+
+use super::oncall::{config_or_empty, on_call_now, policy};
+use crate::auth::UserPrincipal;
+use crate::error::{ApiError, ApiResult};
+use crate::store::ONCALL_ID;
+use crate::write::Write;
+
+/// A device that took a push this recently (or was registered this recently) reaches its user.
+pub const PUSH_REACH_WINDOW: Duration = Duration::hours(24);
+/// The shortest time between two runs of the ladder, however its levels are spaced.
+const MIN_CYCLE: Duration = Duration::seconds(60);
+/// The trail keeps at most this many entries; a huge tenant's `role:` target cannot bloat it.
+const MAX_TRAIL: usize = 300;
+
+/// When the ladder's `number`th level fires (1-based, counting repeats), if it ever does.
+/// Waits count from the approval's creation; a repeat runs the whole ladder again, a cycle
+/// later, where a cycle is the last level's wait plus the gap before the last level.
+pub fn level_due_at(
+    policy: &EscalationPolicy,
+    created_at: DateTime<Utc>,
+    number: i64,
+) -> Option<DateTime<Utc>> {
+    let levels = i64::try_from(policy.levels.len()).ok().filter(|n| *n > 0)?;
+    if number < 1 || number > levels * (policy.repeat + 1) {
+        return None;
+    }
+    let index = usize::try_from((number - 1) % levels).ok()?;
+    let cycle = (number - 1) / levels;
+    let last = policy.levels.last()?.after_s;
+    let before_last = policy
+        .levels
+        .len()
+        .checked_sub(2)
+        .and_then(|i| policy.levels.get(i))
+        .map_or(0, |level| level.after_s);
+    let period = Duration::seconds(last + (last - before_last)).max(MIN_CYCLE);
+    Some(
+        created_at
+            + period * i32::try_from(cycle).ok()?
+            + Duration::seconds(policy.levels.get(index)?.after_s),
+    )
+}
+
+/// What the ladder knows about the people it may tell.
+struct Reach {
+    users: Vec<User>,
+    on_call: Vec<String>,
+    by_push: HashSet<String>,
+    online: HashSet<String>,
+}
+
+impl Reach {
+    async fn read(w: &mut Write, tenant_id: &str) -> ApiResult<Reach> {
+        let now = w.now();
+        let state = w.state().clone();
+        let users = state.store.users(tenant_id).await?;
+        let stored = w.get::<OnCallConfig>(tenant_id, ONCALL_ID).await?;
+        let config = config_or_empty(stored, now);
+        let on_call = on_call_now(&config, &users, now)
+            .into_iter()
+            .map(|u| u.id.clone())
+            .collect();
+        let by_push = state
+            .store
+            .push()
+            .targets(tenant_id)
+            .await?
+            .into_iter()
+            .filter(|device| device.reachable(now, PUSH_REACH_WINDOW))
+            .map(|device| device.user_id)
+            .collect();
+        let online = users
+            .iter()
+            .filter(|u| state.presence.is_online(tenant_id, &u.id))
+            .map(|u| u.id.clone())
+            .collect();
+        Ok(Reach {
+            users,
+            on_call,
+            by_push,
+            online,
+        })
+    }
+
+    /// The people a level names, once each, only those who may act.
+    fn targets(&self, targets: &[String]) -> Vec<&User> {
+        let mut named: Vec<&User> = Vec::new();
+        for target in targets
+            .iter()
+            .filter_map(|t| t.parse::<EscalationTarget>().ok())
+        {
+            let matching: Vec<&User> = match &target {
+                EscalationTarget::OncallNow => self
+                    .users
+                    .iter()
+                    .filter(|u| self.on_call.contains(&u.id))
+                    .collect(),
+                EscalationTarget::Role(role) => {
+                    self.users.iter().filter(|u| u.role == *role).collect()
+                }
+                EscalationTarget::User(id) => self.users.iter().filter(|u| &u.id == id).collect(),
+            };
+            for user in matching {
+                if user.role.at_least(Role::Oncall) && !named.iter().any(|n| n.id == user.id) {
+                    named.push(user);
+                }
+            }
+        }
+        named
+    }
+
+    fn channel(&self, user_id: &str) -> Option<NotifyChannel> {
+        if self.by_push.contains(user_id) {
+            Some(NotifyChannel::Push)
+        } else if self.online.contains(user_id) {
+            Some(NotifyChannel::Socket)
+        } else {
+            None
+        }
+    }
+}
+
+/// Puts a new approval on the ladder when the tenant's policy covers its risk, telling the
+/// first level at once.
+pub async fn start(w: &mut Write, tenant_id: &str, approval: &mut Approval) -> ApiResult<()> {
+    let policy = policy(w, tenant_id).await?;
+    if !policy.covers(approval.risk) {
+        return Ok(());
+    }
+    approval.escalation = Some(Escalation::default());
+    climb(w, tenant_id, &policy, approval).await
+}
+
+/// Fires the levels of a pending approval that have come due; the sweeper calls it.
+pub async fn advance(w: &mut Write, tenant_id: &str, approval_id: &str) -> ApiResult<()> {
+    let Some(mut approval) = w.get::<Approval>(tenant_id, approval_id).await? else {
+        return Ok(());
+    };
+    let due = approval
+        .escalation
+        .as_ref()
+        .and_then(|e| e.next_at)
+        .is_some_and(|next| next <= w.now());
+    if approval.status != ApprovalStatus::Pending || !due {
+        return Ok(());
+    }
+    let policy = policy(w, tenant_id).await?;
+    climb(w, tenant_id, &policy, &mut approval).await?;
+    w.update(tenant_id, &mut approval).await
+}
+
+/// Fires every level due by now, and each level after one nobody could be reached on; then
+/// sets when the next is due.
+async fn climb(
+    w: &mut Write,
+    tenant_id: &str,
+    policy: &EscalationPolicy,
+    approval: &mut Approval,
+) -> ApiResult<()> {
+    let now = w.now();
+    let reach = Reach::read(w, tenant_id).await?;
+    let created_at = approval.created_at;
+    let Some(escalation) = approval.escalation.as_mut() else {
+        return Ok(());
+    };
+    let mut skip_wait = false;
+    escalation.next_at = None;
+    while escalation.acked_at.is_none() {
+        let number = escalation.level + 1;
+        let Some(due) = level_due_at(policy, created_at, number) else {
+            break;
+        };
+        if due > now && !skip_wait {
+            escalation.next_at = Some(due);
+            break;
+        }
+        let index = usize::try_from((number - 1) % i64::try_from(policy.levels.len()).unwrap_or(1))
+            .unwrap_or(0);
+        let targets = policy
+            .levels
+            .get(index)
+            .map(|level| reach.targets(&level.targets))
+            .unwrap_or_default();
+        let mut reached = false;
+        for user in targets {
+            let channel = reach.channel(&user.id);
+            reached |= channel.is_some();
+            if escalation.notified.len() < MAX_TRAIL {
+                escalation.notified.push(Notified {
+                    user_id: user.id.clone(),
+                    user_name: user.name.clone(),
+                    at: now,
+                    level: number,
+                    channel,
+                    result: match channel {
+                        Some(_) => NotifyResult::Sent,
+                        None => NotifyResult::SkippedUnreachable,
+                    },
+                });
+            }
+        }
+        escalation.level = number;
+        skip_wait = !reached;
+    }
+    Ok(())
+}
+
+/// The ladder stops when the approval is settled.
+pub fn settle(approval: &mut Approval) {
+    if let Some(escalation) = approval.escalation.as_mut() {
+        escalation.next_at = None;
+    }
+}
+
+/// `POST /approvals/{id}/ack`: "I am on it". Stops the ladder; the approval stays pending.
+pub async fn ack(w: &mut Write, user: &UserPrincipal, id: &str) -> ApiResult<Approval> {
+    user.require(Role::Oncall, "acknowledge approvals")?;
+    let mut approval: Approval = w.fetch(&user.tenant_id, id, "approval").await?;
+    if approval.status != ApprovalStatus::Pending || approval.expires_at <= w.now() {
+        return Err(ApiError::Conflict {
+            code: ErrorCode::ApprovalAlreadyDecided,
+            message: format!(
+                "{} There is nothing left to acknowledge.",
+                approval.already_decided_message()
+            ),
+            details: serde_json::json!({ "approval": approval }),
+        });
+    }
+    let escalation = approval.escalation.get_or_insert_with(Escalation::default);
+    if escalation.acked_at.is_some() {
+        return Ok(approval);
+    }
+    escalation.acked_by = Some(DecidedBy {
+        id: user.user_id.clone(),
+        name: user.name.clone(),
+        email: Some(user.email.clone()),
+        role: Some(user.role),
+    });
+    escalation.acked_at = Some(w.now());
+    escalation.next_at = None;
+    w.update(&user.tenant_id, &mut approval).await?;
+    Ok(approval)
+}
+
+/// `POST /approvals/{id}/ask-again`: tells the agent of an expired approval to propose again.
+pub async fn ask_again(
+    w: &mut Write,
+    user: &UserPrincipal,
+    id: &str,
+    comment: Option<String>,
+) -> ApiResult<Approval> {
+    user.require(Role::Oncall, "ask an agent again")?;
+    if comment.as_deref().is_some_and(|c| c.chars().count() > 4000) {
+        return Err(ApiError::invalid(
+            "`comment` is longer than 4000 characters.",
+        ));
+    }
+    let comment = comment
+        .map(|c| c.trim().to_owned())
+        .filter(|c| !c.is_empty());
+    let mut approval: Approval = w.fetch(&user.tenant_id, id, "approval").await?;
+    if approval.status != ApprovalStatus::Expired {
+        let message = match approval.status {
+            ApprovalStatus::Pending => {
+                "This request is still waiting for a decision: decide it instead of asking again."
+                    .to_owned()
+            }
+            _ => format!(
+                "{} Only an expired request can be asked again.",
+                approval.already_decided_message()
+            ),
+        };
+        return Err(ApiError::Conflict {
+            code: ErrorCode::ApprovalNotExpired,
+            message,
+            details: serde_json::json!({ "approval": approval }),
+        });
+    }
+    let raised_by_server = super::approvals::is_reserved_kind(&approval.kind);
+    let Some(agent_id) = approval.agent_id.clone().filter(|_| !raised_by_server) else {
+        return Err(ApiError::Conflict {
+            code: ErrorCode::ApprovalNotExpired,
+            message: "The server raised this request itself; there is no agent to ask again."
+                .into(),
+            details: serde_json::json!({ "approval": approval }),
+        });
+    };
+    approval.ask_again_requested_at = Some(w.now());
+    approval.ask_again_requested_by = Some(DecidedBy {
+        id: user.user_id.clone(),
+        name: user.name.clone(),
+        email: Some(user.email.clone()),
+        role: Some(user.role),
+    });
+    w.update(&user.tenant_id, &mut approval).await?;
+    w.push_to_agent(
+        &agent_id,
+        AgentControl::AskAgain {
+            approval_id: approval.id.clone(),
+            comment,
+        },
+    );
+    Ok(approval)
+}
+
+#[cfg(test)]
+mod tests {
+    use spartex_api::EscalationLevel;
+
+    use super::*;
+
+    fn ladder(waits: &[i64], repeat: i64) -> EscalationPolicy {
+        EscalationPolicy {
+            applies_to: vec![spartex_api::Risk::Critical],
+            levels: waits
+                .iter()
+                .map(|after_s| EscalationLevel {
+                    after_s: *after_s,
+                    targets: vec!["oncall_now".into()],
+                })
+                .collect(),
+            repeat,
+        }
+    }
+
+    #[test]
+    fn levels_fire_at_their_waits_then_the_ladder_runs_again_a_cycle_later() {
+        let created: DateTime<Utc> = "2027-01-05T12:00:00Z".parse().expect("an instant");
+        let policy = ladder(&[0, 300, 900], 1);
+        let at = |n| level_due_at(&policy, created, n).map(|t| (t - created).num_seconds());
+        assert_eq!(at(1), Some(0));
+        assert_eq!(at(2), Some(300));
+        assert_eq!(at(3), Some(900));
+        // A cycle is the last wait plus the gap before it: 900 + 600.
+        assert_eq!(at(4), Some(1500));
+        assert_eq!(at(6), Some(2400));
+        assert_eq!(
+            at(7),
+            None,
+            "one repeat, then the approval waits for its expiry"
+        );
+        assert_eq!(at(0), None);
+    }
+
+    #[test]
+    fn a_one_level_ladder_repeats_no_faster_than_once_a_minute() {
+        let created: DateTime<Utc> = "2027-01-05T12:00:00Z".parse().expect("an instant");
+        let policy = ladder(&[0], 2);
+        let at = |n| level_due_at(&policy, created, n).map(|t| (t - created).num_seconds());
+        assert_eq!(at(1), Some(0));
+        assert_eq!(at(2), Some(60));
+        assert_eq!(at(3), Some(120));
+        assert_eq!(at(4), None);
+    }
+}

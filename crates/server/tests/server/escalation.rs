@@ -1,0 +1,445 @@
+//! The escalation ladder on the manual clock: who is told when, skipping the unreachable,
+//! acknowledgement, a restart in the middle, and asking an agent again.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use spartex_testkit::webpush_service::WebPushService;
+
+use crate::support::{ask, TestServer, PATIENCE};
+
+/// Wednesday noon in London, in Dana's week of the demo rotation: she is on call.
+const DANAS_DAY: &str = "2026-12-02T12:00:00Z";
+/// Long enough for a push or a level that should not come to have come.
+const QUIET_SPELL: Duration = Duration::from_millis(1500);
+
+async fn ladder_server() -> TestServer {
+    TestServer::builder()
+        .manual_clock(DANAS_DAY.parse().expect("an instant"))
+        .demo_oncall()
+        .settings(|s| {
+            s.push.insecure_endpoints = true;
+            s.push.send_timeout = Duration::from_secs(2);
+        })
+        .start()
+        .await
+}
+
+async fn push_service(server: &TestServer) -> WebPushService {
+    let service = WebPushService::start().await;
+    let key = server
+        .anonymous()
+        .get_ok("/api/v1/push/vapid-public-key")
+        .await;
+    service.trust_vapid_key(key["key"].as_str().expect("a key"));
+    service
+}
+
+/// Registers a phone for `email`; a phone registered today counts as reachable.
+async fn phone_of(server: &TestServer, service: &WebPushService, email: &str) -> Value {
+    let subscription = service.subscribe();
+    let (status, device) = server
+        .login(email)
+        .await
+        .post("/api/v1/devices", subscription.clone())
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{device}");
+    subscription
+}
+
+/// The trail as (level, name, channel, result), in order.
+fn trail(approval: &Value) -> Vec<(i64, String, String, String)> {
+    approval["escalation"]["notified"]
+        .as_array()
+        .expect("a trail")
+        .iter()
+        .map(|n| {
+            (
+                n["level"].as_i64().expect("a level"),
+                n["user_name"].as_str().expect("a name").to_owned(),
+                n["channel"].as_str().unwrap_or("none").to_owned(),
+                n["result"].as_str().expect("a result").to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn entry(level: i64, name: &str, channel: &str, result: &str) -> (i64, String, String, String) {
+    (level, name.into(), channel.into(), result.into())
+}
+
+fn at(value: &Value) -> DateTime<Utc> {
+    value
+        .as_str()
+        .and_then(|t| t.parse().ok())
+        .unwrap_or_else(|| panic!("an instant: {value}"))
+}
+
+fn path(approval: &Value, action: &str) -> String {
+    format!(
+        "/api/v1/approvals/{}/{action}",
+        approval["id"].as_str().expect("id")
+    )
+}
+
+/// Reads the approval until its ladder has fired `level`.
+async fn at_level(server: &TestServer, approval: &Value, level: i64) -> Value {
+    let api = server.login("viewer@acme.test").await;
+    let url = format!("/api/v1/approvals/{}", approval["id"].as_str().expect("id"));
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        let now = api.get_ok(&url).await;
+        if now["escalation"]["level"].as_i64() >= Some(level) {
+            return now;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "level {level} never fired: {now}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_critical_request_climbs_from_the_oncall_to_the_manager_to_the_owner() {
+    let server = ladder_server().await;
+    let service = push_service(&server).await;
+    let dana = phone_of(&server, &service, "oncall@acme.test").await;
+    let priya = phone_of(&server, &service, "priya@acme.test").await;
+    let marco = phone_of(&server, &service, "manager@acme.test").await;
+    let olivia = phone_of(&server, &service, "owner@acme.test").await;
+
+    let approval = ask(&server.agent("Quill"), "critical", 3600).await;
+    let created = at(&approval["created_at"]);
+    assert_eq!(approval["escalation"]["level"], 1);
+    assert_eq!(
+        trail(&approval),
+        [entry(1, "Dana Whitfield", "push", "sent")]
+    );
+    assert_eq!(
+        at(&approval["escalation"]["next_at"]),
+        created + chrono::Duration::seconds(300)
+    );
+    let told = service.wait_for(&dana, 1, PATIENCE).await;
+    assert_eq!(told[0].payload["type"], "approval.requested");
+    assert_eq!(told[0].payload["approval_id"], approval["id"]);
+    tokio::time::sleep(QUIET_SPELL).await;
+    for (who, phone) in [("Priya", &priya), ("Marco", &marco), ("Olivia", &olivia)] {
+        assert!(service.received(phone).is_empty(), "{who} is not told yet");
+    }
+
+    server.advance(chrono::Duration::seconds(300));
+    let second = at_level(&server, &approval, 2).await;
+    assert_eq!(
+        trail(&second),
+        [
+            entry(1, "Dana Whitfield", "push", "sent"),
+            entry(2, "Marco Rossi", "push", "sent"),
+        ]
+    );
+    let told = service.wait_for(&marco, 1, PATIENCE).await;
+    assert_eq!(told[0].payload["type"], "approval.requested");
+    assert!(
+        service.received(&olivia).is_empty(),
+        "the owner waits for level 3"
+    );
+
+    server.advance(chrono::Duration::seconds(600));
+    let third = at_level(&server, &approval, 3).await;
+    assert_eq!(
+        trail(&third).last(),
+        Some(&entry(3, "Olivia Park", "push", "sent"))
+    );
+    assert_eq!(
+        at(&third["escalation"]["next_at"]),
+        created + chrono::Duration::seconds(1500),
+        "then the ladder runs once more, a cycle later"
+    );
+    service.wait_for(&olivia, 1, PATIENCE).await;
+    assert_eq!(
+        service.received(&dana).len(),
+        1,
+        "no one is told twice per level"
+    );
+    assert!(
+        service.received(&priya).is_empty(),
+        "Priya is off call all along"
+    );
+}
+
+#[tokio::test]
+async fn an_ack_stops_the_ladder_and_tells_the_others_someone_is_on_it() {
+    let server = ladder_server().await;
+    let service = push_service(&server).await;
+    let marco = phone_of(&server, &service, "manager@acme.test").await;
+    let dana = server.login("oncall@acme.test").await;
+    let mut online = server.events(dana.token(), None).await;
+    online.next().await; // hello: Dana holds a socket, so she is reachable on it
+
+    let approval = ask(&server.agent("Quill"), "high", 3600).await;
+    assert_eq!(
+        trail(&approval),
+        [entry(1, "Dana Whitfield", "socket", "sent")]
+    );
+    server.advance(chrono::Duration::seconds(300));
+    let second = at_level(&server, &approval, 2).await;
+    service.wait_for(&marco, 1, PATIENCE).await;
+
+    let (status, acked) = dana.post(&path(&approval, "ack"), json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{acked}");
+    assert_eq!(acked["status"], "pending", "an ack is not a decision");
+    assert_eq!(acked["escalation"]["acked_by"]["name"], "Dana Whitfield");
+    assert!(acked["escalation"]["next_at"].is_null());
+    assert_eq!(acked["version"], second["version"].as_i64().expect("v") + 1);
+    let told = service.wait_for(&marco, 2, PATIENCE).await;
+    assert_eq!(told[1].payload["type"], "approval.acked");
+    assert_eq!(
+        told[1].header("topic"),
+        told[0].header("topic"),
+        "it replaces the request"
+    );
+
+    let (status, again) = dana.post(&path(&approval, "ack"), json!({})).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        again["version"], acked["version"],
+        "acking twice changes nothing"
+    );
+
+    server.advance(chrono::Duration::seconds(3000));
+    tokio::time::sleep(QUIET_SPELL).await;
+    let still = server
+        .login("viewer@acme.test")
+        .await
+        .get_ok(&format!(
+            "/api/v1/approvals/{}",
+            approval["id"].as_str().expect("id")
+        ))
+        .await;
+    assert_eq!(
+        still["escalation"]["level"], 2,
+        "no level fires after an ack"
+    );
+    assert_eq!(service.received(&marco).len(), 2);
+
+    let (status, body) = server
+        .login("viewer@acme.test")
+        .await
+        .post(&path(&approval, "ack"), json!({}))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+}
+
+#[tokio::test]
+async fn an_unreachable_oncall_is_skipped_at_once_and_the_manager_told_at_once() {
+    let server = ladder_server().await;
+    let marco = server.login("manager@acme.test").await;
+    let mut online = server.events(marco.token(), None).await;
+    online.next().await;
+
+    let approval = ask(&server.agent("Quill"), "critical", 3600).await;
+    let created = at(&approval["created_at"]);
+    assert_eq!(
+        trail(&approval),
+        [
+            entry(1, "Dana Whitfield", "none", "skipped_unreachable"),
+            entry(2, "Marco Rossi", "socket", "sent"),
+        ],
+        "Dana has no phone and no socket: the manager hears at once, not after 5 minutes"
+    );
+    assert_eq!(approval["escalation"]["level"], 2);
+    assert_eq!(
+        at(&approval["escalation"]["next_at"]),
+        created + chrono::Duration::seconds(900),
+        "the owner still waits for her level's time"
+    );
+}
+
+#[tokio::test]
+async fn a_restart_neither_repeats_a_level_nor_loses_one_that_came_due_while_down() {
+    let mut server = ladder_server().await;
+    let service = push_service(&server).await;
+    for email in ["oncall@acme.test", "manager@acme.test", "owner@acme.test"] {
+        phone_of(&server, &service, email).await;
+    }
+    let approval = ask(&server.agent("Quill"), "critical", 3600).await;
+    server.advance(chrono::Duration::seconds(300));
+    at_level(&server, &approval, 2).await;
+
+    server.shutdown().await;
+    server.advance(chrono::Duration::seconds(700)); // the owner's level comes due while down
+    server.restart().await;
+    let third = at_level(&server, &approval, 3).await;
+    assert_eq!(
+        trail(&third),
+        [
+            entry(1, "Dana Whitfield", "push", "sent"),
+            entry(2, "Marco Rossi", "push", "sent"),
+            entry(3, "Olivia Park", "push", "sent"),
+        ],
+        "each level once, the missed one at once"
+    );
+    tokio::time::sleep(QUIET_SPELL).await;
+    let later = at_level(&server, &approval, 3).await;
+    assert_eq!(
+        trail(&later).len(),
+        3,
+        "nothing fires twice after the restart"
+    );
+}
+
+#[tokio::test]
+async fn a_request_outside_the_policy_notifies_everyone_as_before() {
+    let server = ladder_server().await;
+    let approval = ask(&server.agent("Quill"), "medium", 3600).await;
+    assert!(approval.get("escalation").is_none(), "{approval}");
+    let dana = server.login("oncall@acme.test").await;
+    let (status, acked) = dana.post(&path(&approval, "ack"), json!({})).await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "anyone may say they are on it: {acked}"
+    );
+    assert_eq!(acked["escalation"]["level"], 0);
+    assert_eq!(acked["escalation"]["acked_by"]["name"], "Dana Whitfield");
+
+    let (status, _) = dana
+        .post(
+            &path(&approval, "decision"),
+            json!({"decision": "approve", "seen_version": acked["version"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, body) = dana.post(&path(&approval, "ack"), json!({})).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(body["error"]["code"], "approval_already_decided");
+}
+
+#[tokio::test]
+async fn ask_again_reaches_the_agent_on_its_control_socket() {
+    let server = ladder_server().await;
+    let mut control = server.control("Quill").await;
+    let dana = server.login("oncall@acme.test").await;
+    let approval = ask(&server.agent("Quill"), "high", 60).await;
+
+    let (status, body) = dana.post(&path(&approval, "ask-again"), json!({})).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(body["error"]["code"], "approval_not_expired");
+
+    server.advance(chrono::Duration::seconds(61));
+    let mut expired = approval.clone();
+    for _ in 0..500 {
+        expired = dana
+            .get_ok(&format!(
+                "/api/v1/approvals/{}",
+                approval["id"].as_str().expect("id")
+            ))
+            .await;
+        if expired["status"] == "expired" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(expired["status"], "expired");
+
+    let (status, asked) = dana
+        .post(
+            &path(&approval, "ask-again"),
+            json!({"comment": "  Use the 20% headline  "}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{asked}");
+    assert_eq!(asked["ask_again_requested_by"]["name"], "Dana Whitfield");
+    assert!(asked["ask_again_requested_at"].is_string());
+    let frame = control
+        .next_where("ask_again", |f| f["type"] == "ask_again")
+        .await;
+    assert_eq!(frame["approval_id"], approval["id"]);
+    assert_eq!(frame["comment"], "Use the 20% headline");
+
+    let (status, body) = server
+        .login("viewer@acme.test")
+        .await
+        .post(&path(&approval, "ask-again"), json!({}))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let (status, _) = server
+        .login("oncall@northwind.test")
+        .await
+        .post(&path(&approval, "ask-again"), json!({}))
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "another tenant's approval does not exist"
+    );
+}
+
+#[tokio::test]
+async fn an_asked_again_worker_proposes_again_with_the_comment() {
+    let server = ladder_server().await;
+    let quill = server.agent_named("Quill").clone();
+    let workers = spartex_demo::workers::spawn_all(
+        server.url(),
+        vec![quill.clone()],
+        Duration::from_millis(50),
+    );
+    let manager = server.login("manager@acme.test").await;
+    let approval = ask(&server.agent("Quill"), "high", 60).await;
+    server.advance(chrono::Duration::seconds(61));
+    let url = format!("/api/v1/approvals/{}", approval["id"].as_str().expect("id"));
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while manager.get_ok(&url).await["status"] != "expired" {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the approval expires"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let (status, body) = manager
+        .post(
+            &path(&approval, "ask-again"),
+            json!({"comment": "Use the 20% headline"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    // The worker may be waiting on a request of its own: settle those until it asks again.
+    let deadline = tokio::time::Instant::now() + PATIENCE * 3;
+    let again = loop {
+        let pending = manager.get_ok("/api/v1/approvals?status=pending").await;
+        let mine: Vec<&Value> = pending
+            .as_array()
+            .expect("a list")
+            .iter()
+            .filter(|a| a["agent_id"] == quill.agent.id.as_str())
+            .collect();
+        if let Some(again) = mine.iter().find(|a| {
+            a["title"] == approval["title"]
+                && a["summary"]
+                    .as_str()
+                    .is_some_and(|s| s.contains("Use the 20% headline"))
+        }) {
+            break (*again).clone();
+        }
+        for other in mine {
+            manager
+                .post(
+                    &path(other, "decision"),
+                    json!({"decision": "reject", "seen_version": other["version"]}),
+                )
+                .await;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the agent never asked again"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_ne!(again["id"], approval["id"], "a new approval");
+    assert_eq!(again["payload"]["reviewer_note"], "Use the 20% headline");
+    assert_eq!(again["risk"], "high");
+    workers.stop().await;
+}

@@ -1,0 +1,266 @@
+//! Who is on call over the API: the demo schedule, an override that covers, roles, tenants,
+//! and the escalation policy's validation.
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::support::TestServer;
+
+/// Wednesday noon in London, in Dana's week of the demo rotation.
+const DANAS_DAY: &str = "2026-12-02T12:00:00Z";
+
+async fn oncall_server() -> TestServer {
+    TestServer::builder()
+        .manual_clock(DANAS_DAY.parse().expect("an instant"))
+        .demo_oncall()
+        .start()
+        .await
+}
+
+fn names(users: &Value) -> Vec<&str> {
+    users
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(|u| u["name"].as_str().expect("a name"))
+        .collect()
+}
+
+fn id_of<'a>(oncall: &'a Value, name: &str) -> &'a str {
+    oncall["people"]
+        .as_array()
+        .expect("people")
+        .iter()
+        .find(|u| u["name"] == name)
+        .and_then(|u| u["id"].as_str())
+        .unwrap_or_else(|| panic!("{name} may be on call"))
+}
+
+#[tokio::test]
+async fn the_demo_schedule_says_who_is_on_call_now_and_next() {
+    let server = oncall_server().await;
+    let viewer = server.login("viewer@acme.test").await;
+    let oncall = viewer.get_ok("/api/v1/oncall").await;
+    assert_eq!(names(&oncall["now"]), ["Dana Whitfield"]);
+    assert_eq!(
+        oncall["next_handoff_at"], "2026-12-02T20:00:00Z",
+        "the night layer takes over at 20:00 London time"
+    );
+    assert_eq!(
+        oncall["schedule"]["layers"].as_array().map(Vec::len),
+        Some(2)
+    );
+    let people = names(&oncall["people"]);
+    assert!(people.contains(&"Priya Raman") && people.contains(&"Marco Rossi"));
+    assert!(!people.contains(&"Vic Chen"), "viewers cannot be on call");
+    let week = oncall["week"].as_array().expect("the week ahead");
+    assert_eq!(week[0]["starts_at"], DANAS_DAY);
+    assert_eq!(week[1]["user_ids"], json!([id_of(&oncall, "Priya Raman")]));
+    assert!(
+        week.len() >= 14,
+        "days and nights for seven days: {}",
+        week.len()
+    );
+
+    let northwind = server.login("oncall@northwind.test").await;
+    let theirs = northwind.get_ok("/api/v1/oncall").await;
+    assert_eq!(
+        names(&theirs["now"]),
+        ["Sam Ortiz"],
+        "without a schedule, everyone with role oncall; and only their own organisation"
+    );
+    assert!(theirs["next_handoff_at"].is_null());
+}
+
+#[tokio::test]
+async fn an_override_covers_and_only_its_person_or_a_manager_removes_it() {
+    let server = oncall_server().await;
+    let priya = server.login("priya@acme.test").await;
+    let dana = server.login("oncall@acme.test").await;
+    let mut socket = server.events(dana.token(), None).await;
+    let oncall = priya.get_ok("/api/v1/oncall").await;
+    let priya_id = id_of(&oncall, "Priya Raman").to_owned();
+    let dana_id = id_of(&oncall, "Dana Whitfield").to_owned();
+
+    let (status, body) = priya
+        .post(
+            "/api/v1/oncall/overrides",
+            json!({"user_id": dana_id, "starts_at": DANAS_DAY, "ends_at": "2026-12-02T14:00:00Z"}),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "an oncall user covers only as themselves: {body}"
+    );
+
+    let (status, covered) = priya
+        .post(
+            "/api/v1/oncall/overrides",
+            json!({"user_id": priya_id, "starts_at": DANAS_DAY, "ends_at": "2026-12-02T14:00:00Z"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{covered}");
+    assert_eq!(names(&covered["now"]), ["Priya Raman"]);
+    assert_eq!(covered["next_handoff_at"], "2026-12-02T14:00:00Z");
+    let event = socket
+        .next_where("oncall.updated", |f| f["type"] == "oncall.updated")
+        .await;
+    assert_eq!(event["data"]["overrides"][0]["user_id"], json!(priya_id));
+    let override_id = covered["overrides"][0]["id"]
+        .as_str()
+        .expect("an id")
+        .to_owned();
+
+    let (status, _) = dana
+        .delete(&format!("/api/v1/oncall/overrides/{override_id}"))
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "Dana cannot remove Priya's cover"
+    );
+    let (status, after) = server
+        .login("manager@acme.test")
+        .await
+        .delete(&format!("/api/v1/oncall/overrides/{override_id}"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{after}");
+    assert_eq!(names(&after["now"]), ["Dana Whitfield"]);
+
+    let (status, body) = priya
+        .post(
+            "/api/v1/oncall/overrides",
+            json!({"user_id": priya_id, "starts_at": "2026-12-01T10:00:00Z", "ends_at": "2026-12-01T12:00:00Z"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(body["error"]["message"]
+        .as_str()
+        .expect("a message")
+        .contains("past"));
+}
+
+#[tokio::test]
+async fn only_managers_change_the_schedule_and_bad_layers_say_what_to_fix() {
+    let server = oncall_server().await;
+    let manager = server.login("manager@acme.test").await;
+    let oncall = manager.get_ok("/api/v1/oncall").await;
+    let dana = id_of(&oncall, "Dana Whitfield").to_owned();
+    let layer = |timezone: &str, handoff: &str| {
+        json!({"layers": [{"user_ids": [dana], "rotation": "daily", "handoff_at": handoff,
+                           "timezone": timezone, "starts_at": "2026-12-01T09:00:00Z"}]})
+    };
+    let (status, _) = server
+        .login("oncall@acme.test")
+        .await
+        .put("/api/v1/oncall/schedule", layer("UTC", "09:00"))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    for (schedule, says) in [
+        (layer("Mars/Olympus", "09:00"), "IANA time zone"),
+        (layer("UTC", "9am"), "HH:MM"),
+        (
+            json!({"layers": [{"user_ids": ["usr_nobody"], "rotation": "weekly", "handoff_at": "09:00",
+                               "timezone": "UTC", "starts_at": "2026-12-01T09:00:00Z"}]}),
+            "not a user of your organisation",
+        ),
+    ] {
+        let (status, body) = manager.put("/api/v1/oncall/schedule", schedule).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        let message = body["error"]["message"].as_str().expect("a message");
+        assert!(message.contains(says), "{message}");
+    }
+
+    let (status, saved) = manager
+        .put(
+            "/api/v1/oncall/schedule",
+            layer("America/New_York", "09:00"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{saved}");
+    assert_eq!(names(&saved["now"]), ["Dana Whitfield"]);
+    let (status, cleared) = manager
+        .put("/api/v1/oncall/schedule", json!({"layers": []}))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        names(&cleared["now"]),
+        ["Dana Whitfield", "Priya Raman"],
+        "no schedule: everyone with role oncall"
+    );
+}
+
+#[tokio::test]
+async fn the_escalation_policy_is_the_managers_and_is_checked() {
+    let server = oncall_server().await;
+    let manager = server.login("manager@acme.test").await;
+    let policy = manager.get_ok("/api/v1/escalation-policy").await;
+    assert_eq!(
+        policy["applies_to"],
+        json!(["high", "critical"]),
+        "the demo's"
+    );
+    assert_eq!(policy["levels"][1]["targets"], json!(["role:manager"]));
+
+    let northwind_user = server
+        .login("oncall@northwind.test")
+        .await
+        .get_ok("/api/v1/me")
+        .await["user"]["id"]
+        .clone();
+    let level = |after_s: i64, target: &str| json!({"after_s": after_s, "targets": [target]});
+    for (levels, says) in [
+        (json!([level(60, "oncall_now")]), "must be 0"),
+        (
+            json!([level(0, "oncall_now"), level(300, "role:viewer")]),
+            "viewers cannot act",
+        ),
+        (json!([level(0, "role:boss")]), "names no role"),
+        (
+            json!([
+                level(0, "oncall_now"),
+                level(30, "role:owner"),
+                level(10, "role:manager")
+            ]),
+            "at least the level before",
+        ),
+        (
+            json!([level(
+                0,
+                &format!("user:{}", northwind_user.as_str().unwrap_or_default())
+            )]),
+            "not a user of your organisation",
+        ),
+    ] {
+        let (status, body) = manager
+            .put(
+                "/api/v1/escalation-policy",
+                json!({"applies_to": ["critical"], "levels": levels, "repeat": 0}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        let message = body["error"]["message"].as_str().expect("a message");
+        assert!(message.contains(says), "{message}");
+    }
+
+    let (status, _) = server
+        .login("oncall@acme.test")
+        .await
+        .put(
+            "/api/v1/escalation-policy",
+            json!({"applies_to": [], "levels": [], "repeat": 0}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, saved) = manager
+        .put(
+            "/api/v1/escalation-policy",
+            json!({"applies_to": ["critical", "critical"], "levels": [level(0, "role:manager")], "repeat": 2}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{saved}");
+    assert_eq!(saved["applies_to"], json!(["critical"]));
+    assert_eq!(manager.get_ok("/api/v1/escalation-policy").await, saved);
+}
