@@ -38,6 +38,13 @@ pub async fn tenants_and_users_read_back(store: Arc<dyn Store>) {
         .await
         .expect("read")
         .is_none());
+    let everyone = store.users(T1).await.expect("read");
+    assert_eq!(
+        everyone.iter().map(|u| u.id.as_str()).collect::<Vec<_>>(),
+        ["usr_one"],
+        "a tenant's users, and no other tenant's"
+    );
+    assert!(store.users("ten_none").await.expect("read").is_empty());
 }
 
 pub async fn documents_round_trip_and_filter(store: Arc<dyn Store>) {
