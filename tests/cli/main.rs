@@ -1,9 +1,11 @@
 //! Cross-process tests of the `spartex` binary against the real server: offline work delivered
-//! exactly once across SIGKILL, a sync killed midway, exit codes, and `--json` output.
+//! exactly once across SIGKILL, a sync killed midway, exit codes, `--json` output,
+//! and on-call from the terminal.
 
 mod broken_pipe;
 mod crash_sync;
 mod exit_codes;
 mod json;
 mod offline;
+mod oncall;
 mod support;

@@ -66,6 +66,18 @@ impl TestServer {
         )
     }
 
+    /// A seeded server with the demo's on-call schedule and escalation policy, its clock on
+    /// a Wednesday noon of Dana's on-call week.
+    pub async fn with_oncall() -> TestServer {
+        TestServer(
+            spartex_testkit::TestServer::builder()
+                .manual_clock("2026-12-02T12:00:00Z".parse().expect("a valid instant"))
+                .demo_oncall()
+                .start()
+                .await,
+        )
+    }
+
     /// The tenant of the demo organisation (Acme Ads).
     pub async fn tenant_id(&self) -> String {
         self.tenant_of(ONCALL).await

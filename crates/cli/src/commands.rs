@@ -232,6 +232,25 @@ async fn with_account(
         Command::Reject { id, comment } => {
             decide(account, &id, Decision::Reject, comment, json, offline).await
         }
+        Command::Ack { id } => {
+            refresh(account, offline).await;
+            let id = find_approval(account, &id).await?;
+            report_queued(&account.ack(&id).await?, json)
+        }
+        Command::AskAgain { id, comment } => {
+            refresh(account, offline).await;
+            let id = find_approval(account, &id).await?;
+            report_queued(&account.ask_again(&id, comment).await?, json)
+        }
+        Command::Oncall => {
+            let view = if offline {
+                account.cached_oncall_now().await?
+            } else {
+                account.oncall().await?
+            };
+            print(json, &view, || render::oncall(&view.oncall, view.live));
+            Ok(Ended::Done)
+        }
         Command::Chat {
             project,
             message,

@@ -74,6 +74,16 @@ pub enum Command {
         #[arg(long)]
         comment: Option<String>,
     },
+    /// "I'm on it": stop a pending approval's escalation ladder and show everyone you took it.
+    Ack { id: String },
+    /// Ask the agent of an expired approval to propose it again, with what to change.
+    AskAgain {
+        id: String,
+        #[arg(long)]
+        comment: Option<String>,
+    },
+    /// Who is on call now and next, the week ahead, and the overrides.
+    Oncall,
     /// Write to a project's thread, or to one agent's with --agent.
     Chat {
         project: String,

@@ -2,7 +2,7 @@
 
 use crate::out::outln;
 use chrono::{DateTime, Utc};
-use spartex_api::{Approval, Device, Preview, PushDetail, TenantSettings};
+use spartex_api::{Approval, Device, NotifyResult, OnCall, Preview, PushDetail, TenantSettings};
 use spartex_core::store::views::{ApprovalView, ProjectSummary, ProjectView};
 use spartex_core::{LinkState, Status};
 
@@ -268,6 +268,7 @@ pub fn approvals(views: &[ApprovalView]) {
     }
     for view in views {
         approval_line(view);
+        escalation(&view.approval);
         preview(&view.approval);
         // Why Approve is refused now, in the core's words (the same the app shows).
         let pending = view.approval.status == spartex_api::ApprovalStatus::Pending;
@@ -364,4 +365,96 @@ pub fn devices(devices: &[Device]) {
 
 pub fn short_id(id: &str) -> String {
     id.chars().take(16).collect()
+}
+
+/// Who was told of a request on the ladder, and who took it.
+fn escalation(approval: &Approval) {
+    let Some(ladder) = &approval.escalation else {
+        return;
+    };
+    let told: Vec<String> = ladder
+        .notified
+        .iter()
+        .map(|n| match (n.result, n.channel) {
+            (NotifyResult::SkippedUnreachable, _) => {
+                format!("{} skipped (unreachable)", n.user_name)
+            }
+            (NotifyResult::Failed, _) => format!("{} failed", n.user_name),
+            (NotifyResult::Sent, Some(channel)) => format!("{} by {channel}", n.user_name),
+            (NotifyResult::Sent, None) => n.user_name.clone(),
+        })
+        .collect();
+    if !told.is_empty() {
+        outln!("      Told at level {}: {}", ladder.level, told.join(", "));
+    }
+    match (&ladder.acked_by, ladder.acked_at) {
+        (Some(by), Some(at)) => outln!(
+            "      {} is on it (since {} UTC)",
+            by.name,
+            at.format("%H:%M")
+        ),
+        _ => {
+            if let Some(next) = ladder.next_at {
+                outln!(
+                    "      Next level at {} UTC unless someone takes it",
+                    next.format("%H:%M")
+                );
+            }
+        }
+    }
+}
+
+/// `spartex oncall`: now, next, the week ahead and the overrides.
+pub fn oncall(oncall: &OnCall, live: bool) {
+    let name = |id: &str| {
+        oncall
+            .people
+            .iter()
+            .find(|u| u.id == id)
+            .map_or_else(|| id.to_owned(), |u| u.name.clone())
+    };
+    let now: Vec<&str> = oncall.now.iter().map(|u| u.name.as_str()).collect();
+    match (now.is_empty(), oncall.next_handoff_at) {
+        (true, _) => outln!("Nobody is on call now."),
+        (false, Some(next)) => outln!(
+            "On call now: {} (until {} UTC)",
+            now.join(", "),
+            next.format("%a %d %b %H:%M")
+        ),
+        (false, None) => outln!(
+            "On call now: {} (no schedule: everyone with role oncall)",
+            now.join(", ")
+        ),
+    }
+    if let Some(next) = oncall.week.get(1) {
+        let people: Vec<String> = next.user_ids.iter().map(|id| name(id)).collect();
+        outln!("Next: {}", people.join(", "));
+    }
+    if oncall.week.len() > 1 {
+        outln!("\nThe week ahead (UTC):");
+        for shift in &oncall.week {
+            let people: Vec<String> = shift.user_ids.iter().map(|id| name(id)).collect();
+            outln!(
+                "  {} – {}  {}",
+                shift.starts_at.format("%a %d %b %H:%M"),
+                shift.ends_at.format("%a %d %b %H:%M"),
+                people.join(", ")
+            );
+        }
+    }
+    if !oncall.overrides.is_empty() {
+        outln!("\nOverrides:");
+        for cover in &oncall.overrides {
+            outln!(
+                "  {}  {} – {} UTC  ({})",
+                name(&cover.user_id),
+                cover.starts_at.format("%a %d %b %H:%M"),
+                cover.ends_at.format("%a %d %b %H:%M"),
+                cover.id
+            );
+        }
+    }
+    if !live {
+        outln!("\n(offline: worked out from the schedule last cached)");
+    }
 }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use chrono::Utc;
 use serde::Serialize;
 use spartex_api::{Decision, Stop};
-use spartex_policy::{approval_blocker, ApprovalBlocker, DecisionContext};
+use spartex_policy::{approval_blocker, DecisionContext};
 use tokio::sync::{broadcast, watch, Notify};
 
 use crate::actions::QueuedAction;
@@ -23,6 +23,8 @@ use crate::store::views::{ApprovalView, MessageView, ProjectSummary, ProjectView
 use crate::store::{meta, OutboxEntry, Store};
 use crate::sync::{SyncReport, Syncer};
 use crate::{Change, LinkState, Outcome};
+
+mod decisions;
 
 #[derive(Clone)]
 pub struct Account(Arc<Inner>);
@@ -249,45 +251,6 @@ impl Account {
 
     pub async fn outcomes(&self, limit: i64) -> CoreResult<Vec<Outcome>> {
         Ok(self.store().outcomes(limit).await?)
-    }
-
-    /// Approves or rejects a pending approval as last seen in the cache.
-    pub async fn decide(
-        &self,
-        approval_id: &str,
-        decision: Decision,
-        comment: Option<String>,
-    ) -> CoreResult<Queued> {
-        let view = self.approval(approval_id).await?;
-        let approval = &view.approval;
-        let context = self.decision_context(&view);
-        let blocker = match approval_blocker(approval, decision, &context) {
-            // This machine's clock may disagree with the server's, which judges expiry: an
-            // expiry seen only here is left to the server (the outbox reports its answer), but
-            // every other rule still holds, judged as if the request were still open.
-            Some(ApprovalBlocker::Expired) => {
-                let still_open = DecisionContext {
-                    now: approval.created_at,
-                    ..context
-                };
-                approval_blocker(approval, decision, &still_open)
-            }
-            other => other,
-        };
-        if let Some(blocker) = blocker {
-            return Err(CoreError::Blocked {
-                blocker,
-                message: blocker.message(approval, context.role),
-            });
-        }
-        let action = QueuedAction::Decide {
-            approval_id: approval.id.clone(),
-            title: approval.title.clone(),
-            decision,
-            comment: comment.filter(|c| !c.trim().is_empty()),
-            seen_version: approval.version,
-        };
-        self.queue(action).await
     }
 
     pub async fn send_message(

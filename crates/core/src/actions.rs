@@ -4,9 +4,12 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use spartex_api::endpoints::{Decide, PostMessage, ResumeProject, StopAll, StopProject};
+use spartex_api::endpoints::{
+    AckApproval, AskAgain, Decide, PostMessage, ResumeProject, StopAll, StopProject,
+};
 use spartex_api::{
-    AuthorKind, Decision, DecisionRequest, Endpoint, Message, PostMessageRequest, StopRequest,
+    AskAgainRequest, AuthorKind, Decision, DecisionRequest, Endpoint, Message, PostMessageRequest,
+    StopRequest,
 };
 
 /// What kind of action waits; the order is the delivery priority (stops first).
@@ -17,6 +20,10 @@ pub enum OutboxKind {
     Stop,
     Resume,
     Decision,
+    /// "I'm on it" on an approval.
+    Ack,
+    /// Asking an agent to propose an expired request again.
+    AskAgain,
     Message,
 }
 
@@ -26,6 +33,8 @@ impl OutboxKind {
             OutboxKind::Stop => "stop",
             OutboxKind::Resume => "resume",
             OutboxKind::Decision => "decision",
+            OutboxKind::Ack => "ack",
+            OutboxKind::AskAgain => "ask_again",
             OutboxKind::Message => "message",
         }
     }
@@ -34,8 +43,8 @@ impl OutboxKind {
         match self {
             OutboxKind::Stop => 0,
             OutboxKind::Resume => 1,
-            OutboxKind::Decision => 2,
-            OutboxKind::Message => 3,
+            OutboxKind::Decision | OutboxKind::Ack => 2,
+            OutboxKind::AskAgain | OutboxKind::Message => 3,
         }
     }
 }
@@ -68,6 +77,15 @@ pub enum QueuedAction {
         project_id: String,
         project_name: String,
     },
+    Ack {
+        approval_id: String,
+        title: String,
+    },
+    AskAgain {
+        approval_id: String,
+        title: String,
+        comment: Option<String>,
+    },
 }
 
 /// A request waiting in the outbox, stored as the endpoint value it will be sent as.
@@ -79,6 +97,8 @@ pub enum OutboxRequest {
     StopProject(StopProject),
     StopAll(StopAll),
     ResumeProject(ResumeProject),
+    AckApproval(AckApproval),
+    AskAgain(AskAgain),
 }
 
 impl OutboxRequest {
@@ -88,6 +108,8 @@ impl OutboxRequest {
             OutboxRequest::PostMessage(_) => OutboxKind::Message,
             OutboxRequest::StopProject(_) | OutboxRequest::StopAll(_) => OutboxKind::Stop,
             OutboxRequest::ResumeProject(_) => OutboxKind::Resume,
+            OutboxRequest::AckApproval(_) => OutboxKind::Ack,
+            OutboxRequest::AskAgain(_) => OutboxKind::AskAgain,
         }
     }
 
@@ -102,6 +124,8 @@ impl OutboxRequest {
             OutboxRequest::StopProject(e) => route(e),
             OutboxRequest::StopAll(e) => route(e),
             OutboxRequest::ResumeProject(e) => route(e),
+            OutboxRequest::AckApproval(e) => route(e),
+            OutboxRequest::AskAgain(e) => route(e),
         }
     }
 }
@@ -247,6 +271,29 @@ impl QueuedAction {
                 None,
                 Some(project_id),
             ),
+            QueuedAction::Ack { approval_id, title } => prepared(
+                OutboxRequest::AckApproval(AckApproval {
+                    approval_id: approval_id.clone(),
+                }),
+                LocalEffect::Nothing,
+                format!("On it: “{title}”"),
+                Some(approval_id),
+                None,
+            ),
+            QueuedAction::AskAgain {
+                approval_id,
+                title,
+                comment,
+            } => prepared(
+                OutboxRequest::AskAgain(AskAgain {
+                    approval_id: approval_id.clone(),
+                    body: AskAgainRequest { comment },
+                }),
+                LocalEffect::Nothing,
+                format!("Ask again for “{title}”"),
+                Some(approval_id),
+                None,
+            ),
         }
     }
 }
@@ -277,6 +324,33 @@ mod tests {
         let back: OutboxRequest = serde_json::from_value(stored).expect("reads back");
         assert!(
             matches!(back, OutboxRequest::Decide(d) if d.body.comment.as_deref() == Some("not this week"))
+        );
+    }
+
+    #[test]
+    fn ack_and_ask_again_are_stored_as_the_requests_they_send() {
+        let ack = QueuedAction::Ack {
+            approval_id: "apr_7".into(),
+            title: "Raise the budget".into(),
+        }
+        .prepare(Utc::now());
+        assert_eq!(ack.request.kind(), OutboxKind::Ack);
+        assert_eq!(
+            ack.request.route(),
+            ("POST", "/api/v1/approvals/apr_7/ack".to_owned())
+        );
+        let again = QueuedAction::AskAgain {
+            approval_id: "apr_7".into(),
+            title: "Raise the budget".into(),
+            comment: Some("Ask for 20% less".into()),
+        }
+        .prepare(Utc::now());
+        assert_eq!(again.label, "Ask again for “Raise the budget”");
+        let stored = serde_json::to_value(&again.request).expect("serializes");
+        assert_eq!(stored["endpoint"], "ask_again");
+        let back: OutboxRequest = serde_json::from_value(stored).expect("reads back");
+        assert!(
+            matches!(back, OutboxRequest::AskAgain(a) if a.body.comment.as_deref() == Some("Ask for 20% less"))
         );
     }
 

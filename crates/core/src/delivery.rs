@@ -67,6 +67,8 @@ impl Delivery {
             OutboxRequest::StopProject(e) => EventPayload::Stop(session.call(e, key).await?),
             OutboxRequest::StopAll(e) => EventPayload::Stop(session.call(e, key).await?),
             OutboxRequest::ResumeProject(e) => EventPayload::Project(session.call(e, key).await?),
+            OutboxRequest::AckApproval(e) => EventPayload::Approval(session.call(e, key).await?),
+            OutboxRequest::AskAgain(e) => EventPayload::Approval(session.call(e, key).await?),
         })
     }
 
@@ -174,6 +176,12 @@ fn outcome(entry: &OutboxEntry, result: OutcomeResult, message: String) -> Outco
 fn delivered_outcome(entry: &OutboxEntry, answer: &EventPayload) -> Option<Outcome> {
     let delivered = |message| Some(outcome(entry, OutcomeResult::Delivered, message));
     match answer {
+        EventPayload::Approval(_) if entry.kind == OutboxKind::Ack => {
+            delivered(format!("{} — everyone sees you are on it.", entry.label))
+        }
+        EventPayload::Approval(_) if entry.kind == OutboxKind::AskAgain => {
+            delivered(format!("{} — the agent was asked.", entry.label))
+        }
         EventPayload::Approval(approval) => {
             delivered(format!("{} — {}.", entry.label, approval.status))
         }

@@ -17,6 +17,7 @@ pub mod devices;
 pub mod error;
 pub mod http;
 pub mod notify;
+pub mod oncall;
 pub mod push;
 pub mod registry;
 pub mod secret_store;
