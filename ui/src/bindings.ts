@@ -159,7 +159,7 @@ body: JsonValue,
  */
 label: string, approval_id: string | null, project_id: string | null, client_msg_id: string | null, created_at: string, attempts: number, last_error: string | null, };
 
-export type OutboxKind = "stop" | "resume" | "decision" | "message";
+export type OutboxKind = "stop" | "resume" | "decision" | "ack" | "ask_again" | "message";
 
 export type Outcome = { at: string, result: OutcomeResult, 
 /**
