@@ -4,8 +4,10 @@
 
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
-use spartex_api::endpoints::GetOnCall;
-use spartex_api::{OnCall, OnCallConfig, Role, Schedule};
+use spartex_api::endpoints::{
+    CreateOverride, DeleteOverride, GetEscalationPolicy, GetOnCall, PutEscalationPolicy,
+};
+use spartex_api::{EscalationPolicy, NewOverride, OnCall, OnCallConfig, Role, Schedule};
 use spartex_policy::Rota;
 
 use crate::error::{CoreError, CoreResult};
@@ -30,20 +32,59 @@ impl Account {
     /// Who is on call now and next, the schedule, the overrides and the week ahead.
     pub async fn oncall(&self) -> CoreResult<OnCallView> {
         match self.session().call(&GetOnCall {}, None).await {
-            Ok(answer) => {
-                if let Ok(json) = serde_json::to_string(&answer) {
-                    self.store().set_meta(CACHED_ANSWER, &json).await?;
-                }
-                Ok(OnCallView {
-                    oncall: answer,
-                    live: true,
-                })
-            }
+            Ok(answer) => self.keep_answer(answer).await,
             Err(error) if error.is_transient() => {
                 self.cached_oncall(Utc::now()).await?.ok_or(error)
             }
             Err(error) => Err(error),
         }
+    }
+
+    /// Someone covers for a while ("cover for …"): an oncall user as themselves, a manager
+    /// anyone. Online only: who is on call tonight must be settled, not queued.
+    pub async fn cover(&self, cover: NewOverride) -> CoreResult<OnCallView> {
+        let key = uuid::Uuid::new_v4().to_string();
+        let answer = self
+            .session()
+            .call(&CreateOverride { body: cover }, Some(&key))
+            .await?;
+        self.keep_answer(answer).await
+    }
+
+    /// Removes an override (its person or author, or a manager). Online only.
+    pub async fn remove_override(&self, override_id: &str) -> CoreResult<OnCallView> {
+        let key = uuid::Uuid::new_v4().to_string();
+        let delete = DeleteOverride {
+            override_id: override_id.to_owned(),
+        };
+        let answer = self.session().call(&delete, Some(&key)).await?;
+        self.keep_answer(answer).await
+    }
+
+    /// The escalation policy: who is told of a high-risk request, and when.
+    pub async fn escalation_policy(&self) -> CoreResult<EscalationPolicy> {
+        self.session().call(&GetEscalationPolicy {}, None).await
+    }
+
+    /// Saves the escalation policy (managers and owners). Online only.
+    pub async fn put_escalation_policy(
+        &self,
+        policy: EscalationPolicy,
+    ) -> CoreResult<EscalationPolicy> {
+        let key = uuid::Uuid::new_v4().to_string();
+        self.session()
+            .call(&PutEscalationPolicy { body: policy }, Some(&key))
+            .await
+    }
+
+    async fn keep_answer(&self, answer: OnCall) -> CoreResult<OnCallView> {
+        if let Ok(json) = serde_json::to_string(&answer) {
+            self.store().set_meta(CACHED_ANSWER, &json).await?;
+        }
+        Ok(OnCallView {
+            oncall: answer,
+            live: true,
+        })
     }
 
     /// Who is on call, from the cache alone; an error when nothing was ever cached.
