@@ -5,8 +5,9 @@
 //! ([`handler`]) and describes them to the test that writes `ui/src/ipc.ts`
 //! (`bindings/ipc.rs`). Their doc comments become the TypeScript functions' documentation.
 
-use spartex_api::{Decision, Stop, TenantSettings};
+use spartex_api::{Decision, EscalationPolicy, NewOverride, Stop, TenantSettings};
 use spartex_core::notify::NotificationPrefs;
+use spartex_core::oncall::OnCallView;
 use spartex_core::store::views::{
     ApprovalView, MessageView, ProjectSummary, ProjectView, SearchHit,
 };
@@ -118,6 +119,71 @@ commands! {
             .await?
             .decide(&approval_id, decision, comment)
             .await?)
+    }
+
+    /// "I'm on it": stops the request's escalation ladder; through the outbox.
+    async fn ack_approval(shell: State<'_, Shell>, approval_id: String) -> CommandResult<Queued> {
+        Ok(shell.account().await?.ack(&approval_id).await?)
+    }
+
+    /// Asks the agent of an expired request to propose it again; through the outbox.
+    async fn ask_again(
+        shell: State<'_, Shell>,
+        approval_id: String,
+        comment: Option<String>,
+    ) -> CommandResult<Queued> {
+        Ok(shell
+            .account()
+            .await?
+            .ask_again(&approval_id, comment)
+            .await?)
+    }
+
+    /// Who is on call now and next, and the week ahead; worked out from the cache offline.
+    async fn oncall(shell: State<'_, Shell>) -> CommandResult<OnCallView> {
+        Ok(shell.account().await?.oncall().await?)
+    }
+
+    /// Someone covers a stretch of time ("cover for …"). Online only.
+    async fn cover_shift(
+        shell: State<'_, Shell>,
+        user_id: String,
+        starts_at: String,
+        ends_at: String,
+    ) -> CommandResult<OnCallView> {
+        let instant = |text: &str, field: &str| {
+            text.parse::<chrono::DateTime<chrono::Utc>>().map_err(|_| CommandError {
+                code: spartex_core::ErrorKind::Invalid,
+                message: format!("The {field} time is not a date and time."),
+            })
+        };
+        let cover = NewOverride {
+            user_id,
+            starts_at: instant(&starts_at, "start")?,
+            ends_at: instant(&ends_at, "end")?,
+        };
+        Ok(shell.account().await?.cover(cover).await?)
+    }
+
+    /// Removes an override. Online only.
+    async fn remove_override(
+        shell: State<'_, Shell>,
+        override_id: String,
+    ) -> CommandResult<OnCallView> {
+        Ok(shell.account().await?.remove_override(&override_id).await?)
+    }
+
+    /// The escalation policy.
+    async fn escalation_policy(shell: State<'_, Shell>) -> CommandResult<EscalationPolicy> {
+        Ok(shell.account().await?.escalation_policy().await?)
+    }
+
+    /// Saves the escalation policy (managers and owners). Online only.
+    async fn put_escalation_policy(
+        shell: State<'_, Shell>,
+        policy: EscalationPolicy,
+    ) -> CommandResult<EscalationPolicy> {
+        Ok(shell.account().await?.put_escalation_policy(policy).await?)
     }
 
     /// Sends a message to the project, or to one agent, through the outbox.

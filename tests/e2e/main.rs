@@ -2,5 +2,6 @@
 //! Run inside `scripts/test-env.sh`; `SPARTEX_UPDATE_SCREENSHOTS=1` refreshes `docs/screenshots/`.
 
 mod desktop;
+mod oncall;
 mod phone;
 mod support;

@@ -339,6 +339,22 @@ impl App {
         }
     }
 
+    /// Scrolls the element `test_id` to the top of its scrolling container, for a screenshot.
+    pub async fn scroll_to(&self, test_id: &str) {
+        let script = "document.querySelector(arguments[0]).scrollIntoView({block: 'start'})";
+        let _ = self
+            .client
+            .execute(script, vec![json!(by_test_id(test_id))])
+            .await;
+    }
+
+    /// Closes the toasts on screen, so a screenshot shows what is under them.
+    pub async fn dismiss_toasts(&self) {
+        let script =
+            "document.querySelectorAll('[data-testid=\"toast\"] button').forEach((b) => b.click())";
+        let _ = self.client.execute(script, vec![]).await;
+    }
+
     pub async fn resize(&self, width: u32, height: u32) {
         self.client
             .set_window_size(width, height)

@@ -40,7 +40,7 @@ describe('App', () => {
 
   it('shows each navigation target once on desktop, with the pending count', async () => {
     render(<App />);
-    for (const id of ['nav-dashboard', 'nav-approvals', 'nav-projects', 'nav-settings']) {
+    for (const id of ['nav-dashboard', 'nav-approvals', 'nav-projects', 'nav-oncall', 'nav-settings']) {
       expect(await screen.findAllByTestId(id)).toHaveLength(1);
     }
     expect(screen.getByTestId('nav-approvals-count')).toHaveTextContent('0');
@@ -52,7 +52,7 @@ describe('App', () => {
     setPhone(true);
     render(<App />);
     const nav = await screen.findByTestId('nav-approvals');
-    expect(nav.closest('nav')).toHaveClass('grid-cols-4');
+    expect(nav.closest('nav')).toHaveClass('grid-cols-5');
     expect(screen.getAllByTestId('nav-dashboard')).toHaveLength(1);
   });
 

@@ -26,6 +26,7 @@ export const routes: RouteObject[] = [
           { path: 'approvals/:approvalId', lazy: approvals },
           { path: 'projects', lazy: async () => ({ Component: (await import('./screens/Projects')).Projects }) },
           { path: 'projects/:projectId', lazy: async () => ({ Component: (await import('./screens/Project')).ProjectPage }) },
+          { path: 'oncall', lazy: async () => ({ Component: (await import('./screens/OnCall')).OnCall }) },
           { path: 'settings', lazy: async () => ({ Component: (await import('./screens/Settings')).Settings }) },
           { path: '*', element: <NotFound /> },
         ],

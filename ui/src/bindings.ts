@@ -90,6 +90,84 @@ export type NotifyResult = "sent" | "failed" | "skipped_unreachable";
 
 export type Preview = { "type": "diff", path: string, unified_diff: string, } | { "type": "copy", channel: string, headline: string | null, body: string, image_description: string | null, audience: string | null, } | { "type": "amount", currency: string, old_amount: number | null, new_amount: number, period: string | null, };
 
+export type Rotation = "daily" | "weekly";
+
+export type ActiveHours = { 
+/**
+ * Local `HH:MM`.
+ */
+from: string, 
+/**
+ * Local `HH:MM`; before `from` when the hours wrap past midnight.
+ */
+to: string, };
+
+export type ScheduleLayer = { name: string, 
+/**
+ * In turn order; the first is on call from `starts_at` to the first handoff.
+ */
+user_ids: Array<string>, rotation: Rotation, 
+/**
+ * Local `HH:MM` of each handoff; a weekly rotation hands over on the weekday of `starts_at`.
+ */
+handoff_at: string, 
+/**
+ * An IANA time zone name, e.g. `Europe/Berlin`.
+ */
+timezone: string, starts_at: string, 
+/**
+ * Only these local hours; a later layer wins wherever it applies.
+ */
+active_hours: ActiveHours | null, };
+
+export type Schedule = { 
+/**
+ * Later layers win where they apply; none means everyone with role `oncall` is on call.
+ */
+layers: Array<ScheduleLayer>, };
+
+export type OnCallOverride = { id: string, user_id: string, starts_at: string, ends_at: string, 
+/**
+ * The user who made it.
+ */
+created_by: string, };
+
+export type OnCallShift = { starts_at: string, ends_at: string, user_ids: Array<string>, };
+
+export type OnCall = { now: Array<User>, 
+/**
+ * When the people on call next change; `None` when they never do (no schedule).
+ */
+next_handoff_at: string | null, schedule: Schedule, overrides: Array<OnCallOverride>, 
+/**
+ * The next seven days as shifts, from now.
+ */
+week: Array<OnCallShift>, 
+/**
+ * Everyone who may be on call (role `oncall` and above), to name the ids above.
+ */
+people: Array<User>, version: number, };
+
+export type EscalationLevel = { 
+/**
+ * Seconds after the approval was created; the first level's is 0.
+ */
+after_s: number, 
+/**
+ * `oncall_now`, `role:<role>` or `user:<id>`.
+ */
+targets: Array<string>, };
+
+export type EscalationPolicy = { 
+/**
+ * The risks that climb the ladder; others notify everyone who may act, as before.
+ */
+applies_to: Array<Risk>, levels: Array<EscalationLevel>, 
+/**
+ * How many times the whole ladder runs again after its last level.
+ */
+repeat: number, };
+
 export type Message = { id: string, project_id: string, 
 /**
  * `None` for the project-wide thread.
@@ -270,6 +348,24 @@ push_detail: PushDetail, };
 export type QuietHours = { start: string, end: string, };
 
 export type ErrorKind = "offline" | "signed_out" | "forbidden" | "not_found" | "conflict" | "gone" | "invalid" | "rate_limited" | "server_error" | "bad_server" | "secret_store" | "local_storage" | "account" | "no_account" | "local";
+
+export type OnCallView = { 
+/**
+ * False when worked out offline from the cached schedule.
+ */
+live: boolean, now: Array<User>, 
+/**
+ * When the people on call next change; `None` when they never do (no schedule).
+ */
+next_handoff_at: string | null, schedule: Schedule, overrides: Array<OnCallOverride>, 
+/**
+ * The next seven days as shifts, from now.
+ */
+week: Array<OnCallShift>, 
+/**
+ * Everyone who may be on call (role `oncall` and above), to name the ids above.
+ */
+people: Array<User>, version: number, };
 
 export type AppState = { accounts: Array<AccountInfo>, active: AccountInfo | null, };
 

@@ -13,9 +13,11 @@ import type {
   Change,
   CommandError,
   Decision,
+  EscalationPolicy,
   MessageView,
   Navigate,
   NotificationPrefs,
+  OnCallView,
   OutboxEntry,
   ProjectSummary,
   ProjectView,
@@ -82,6 +84,41 @@ export function messages(projectId: string, agentId: string | null, limit: numbe
 /** Approves or rejects through the outbox; the core refuses what may not be decided. */
 export function decide(approvalId: string, decision: Decision, comment: string | null): Promise<Queued> {
   return call<Queued>('decide', { approvalId, decision, comment });
+}
+
+/** "I'm on it": stops the request's escalation ladder; through the outbox. */
+export function ackApproval(approvalId: string): Promise<Queued> {
+  return call<Queued>('ack_approval', { approvalId });
+}
+
+/** Asks the agent of an expired request to propose it again; through the outbox. */
+export function askAgain(approvalId: string, comment: string | null): Promise<Queued> {
+  return call<Queued>('ask_again', { approvalId, comment });
+}
+
+/** Who is on call now and next, and the week ahead; worked out from the cache offline. */
+export function oncall(): Promise<OnCallView> {
+  return call<OnCallView>('oncall');
+}
+
+/** Someone covers a stretch of time ("cover for …"). Online only. */
+export function coverShift(userId: string, startsAt: string, endsAt: string): Promise<OnCallView> {
+  return call<OnCallView>('cover_shift', { userId, startsAt, endsAt });
+}
+
+/** Removes an override. Online only. */
+export function removeOverride(overrideId: string): Promise<OnCallView> {
+  return call<OnCallView>('remove_override', { overrideId });
+}
+
+/** The escalation policy. */
+export function escalationPolicy(): Promise<EscalationPolicy> {
+  return call<EscalationPolicy>('escalation_policy');
+}
+
+/** Saves the escalation policy (managers and owners). Online only. */
+export function putEscalationPolicy(policy: EscalationPolicy): Promise<EscalationPolicy> {
+  return call<EscalationPolicy>('put_escalation_policy', { policy });
 }
 
 /** Sends a message to the project, or to one agent, through the outbox. */

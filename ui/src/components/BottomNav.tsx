@@ -2,11 +2,11 @@ import { NavLink } from 'react-router';
 import { cx } from '../lib/cx';
 import { CountBadge, NAV_ITEMS, usePendingCount } from './NavLinks';
 
-/** Phone navigation: four targets, each at least 44 px tall. */
+/** Phone navigation: five targets, each at least 44 px tall. */
 export function BottomNav() {
   const pending = usePendingCount();
   return (
-    <nav aria-label="Main" className="pb-safe grid shrink-0 grid-cols-4 border-t border-line bg-surface">
+    <nav aria-label="Main" className="pb-safe grid shrink-0 grid-cols-5 border-t border-line bg-surface">
       {NAV_ITEMS.map((item) => (
         <NavLink
           key={item.to}

@@ -121,3 +121,9 @@ export const LogoMark = (p: IconProps) => (
     <circle cx="8" cy="13" r="0.9" fill="currentColor" stroke="none" />
   </Svg>
 );
+export const PhoneIcon = (p: IconProps) => (
+  <Svg {...p}>
+    <rect x="4.5" y="1.5" width="7" height="13" rx="1.5" />
+    <path d="M7 12.5h2" />
+  </Svg>
+);

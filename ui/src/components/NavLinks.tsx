@@ -1,7 +1,7 @@
 import { NavLink } from 'react-router';
 import type { ReactNode } from 'react';
 import { useApprovals } from '../state/queries';
-import { DashboardIcon, FolderIcon, GearIcon, InboxIcon } from './Icons';
+import { DashboardIcon, FolderIcon, GearIcon, InboxIcon, PhoneIcon } from './Icons';
 
 export type NavItem = { to: string; label: string; testId: string; icon: ReactNode; end?: boolean };
 
@@ -9,6 +9,7 @@ export const NAV_ITEMS: NavItem[] = [
   { to: '/', label: 'Dashboard', testId: 'nav-dashboard', icon: <DashboardIcon />, end: true },
   { to: '/approvals', label: 'Approvals', testId: 'nav-approvals', icon: <InboxIcon /> },
   { to: '/projects', label: 'Projects', testId: 'nav-projects', icon: <FolderIcon /> },
+  { to: '/oncall', label: 'On call', testId: 'nav-oncall', icon: <PhoneIcon /> },
   { to: '/settings', label: 'Settings', testId: 'nav-settings', icon: <GearIcon /> },
 ];
 

@@ -15,6 +15,8 @@ import { cx } from '../lib/cx';
 import { Toggle } from '../components/Toggle';
 import { ErrorState, LoadingRows } from '../components/States';
 import { PlusIcon } from '../components/Icons';
+import { EscalationPolicyForm } from '../components/EscalationPolicyForm';
+import { atLeast } from '../lib/roles';
 
 const DEFAULT_QUIET = { start: '22:00:00', end: '07:00:00' };
 
@@ -209,6 +211,7 @@ export function Settings() {
   const { theme, setTheme } = useTheme();
   const { data: app } = useAppState();
   const owner = app?.active?.user.role === 'owner' ? app.active : null;
+  const manager = app?.active && atLeast(app.active.user.role, 'manager') ? app.active : null;
   return (
     <div data-testid="settings-page" className="mx-auto w-full max-w-2xl space-y-6 px-3 py-4 sm:px-6 sm:py-6">
       <h1 className="text-lg font-semibold">Settings</h1>
@@ -225,6 +228,16 @@ export function Settings() {
           </h2>
           <div className={card}>
             <Organisation accountId={owner.id} />
+          </div>
+        </section>
+      )}
+      {manager && (
+        <section aria-labelledby="s-escalation">
+          <h2 id="s-escalation" className={cx(sectionTitle, 'mb-2')}>
+            Escalation
+          </h2>
+          <div className={card}>
+            <EscalationPolicyForm accountId={manager.id} />
           </div>
         </section>
       )}

@@ -18,5 +18,7 @@ export const keys = {
   outbox: ['outbox'] as const,
   search: (text: string) => ['search', text] as const,
   prefs: ['prefs'] as const,
+  oncall: ['oncall'] as const,
+  escalationPolicy: (accountId: string) => ['escalationPolicy', accountId] as const,
   tenantSettings: (accountId: string) => ['tenantSettings', accountId] as const,
 };

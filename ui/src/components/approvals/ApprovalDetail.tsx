@@ -13,6 +13,7 @@ import { ChevronLeftIcon, ClockIcon } from '../Icons';
 import { Markdown } from '../Markdown';
 import { PreviewView } from './Preview';
 import { DecisionBar, DecisionState } from './DecisionBar';
+import { AskAgain, EscalationTrail, OnItButton } from './Escalation';
 
 export function ApprovalDetail({ approvalId, phone }: { approvalId: string; phone: boolean }) {
   const { data: view, error, isPending } = useApproval(approvalId);
@@ -84,6 +85,9 @@ export function ApprovalDetail({ approvalId, phone }: { approvalId: string; phon
         </header>
 
         {actor && !phone && <DecisionBar view={view} phone={false} />}
+        {actor && !phone && <OnItButton view={view} phone={false} />}
+        {actor && <AskAgain view={view} />}
+        <EscalationTrail view={view} />
 
         <section aria-label="Preview" data-testid="approval-preview" data-preview-type={a.preview?.type ?? 'none'}>
           <h3 className={cx(sectionTitle, 'mb-2')}>What will happen</h3>
@@ -120,7 +124,16 @@ export function ApprovalDetail({ approvalId, phone }: { approvalId: string; phon
           </pre>
         </section>
       </div>
-      {actor && phone && <DecisionBar view={view} phone />}
+      {actor && phone && (
+        <div className="sticky bottom-0 z-20">
+          <DecisionBar view={view} phone />
+          {pending && (
+            <div className="border-t border-line bg-surface px-3 pb-3">
+              <OnItButton view={view} phone />
+            </div>
+          )}
+        </div>
+      )}
     </article>
   );
 }
