@@ -4,8 +4,11 @@ use std::sync::Arc;
 
 use tokio::sync::broadcast::error::RecvError;
 
+use spartex_policy::{ladder_verdict, LadderVerdict};
+
 use crate::account::Account;
-use crate::notify::{select, select_named, NotificationPrefs, Notifier};
+use crate::notify::{select, select_named, Notification, NotificationPrefs, Notifier};
+use crate::Change;
 
 /// Watches the account's changes and raises what the policy selects, until the account's
 /// change channel closes or the task is aborted.
@@ -36,6 +39,16 @@ pub fn spawn_notifications(
                     .unwrap_or_else(|poisoned| poisoned.into_inner())
             };
             let role = account.info().user.role;
+            match on_ladder(&account, &change).await {
+                Some(LadderVerdict::NotOnLadder) | None => {}
+                Some(LadderVerdict::Page(page) | LadderVerdict::TakenBy(page)) => {
+                    if read_prefs().enabled {
+                        show(notifier.as_ref(), &page).await;
+                    }
+                    continue;
+                }
+                Some(LadderVerdict::Nothing) => continue,
+            }
             let mut chosen = select(&change, &read_prefs(), role, now);
             // Name the project as people know it, from the cache (no lock held while reading).
             if let Some(project_id) = chosen.as_ref().and_then(|n| n.project_id.clone()) {
@@ -46,10 +59,41 @@ pub fn spawn_notifications(
                 }
             }
             if let Some(notification) = chosen {
-                if let Err(error) = notifier.notify(&notification).await {
-                    tracing::warn!(%error, "could not show a notification");
-                }
+                show(notifier.as_ref(), &notification).await;
             }
         }
     })
+}
+
+/// What the escalation ladder says this person's screen shows for an approval's change; `None`
+/// for any other change. A request on a ladder is shown to those it names when it names them,
+/// as the server's pushes are, not to everyone at once.
+async fn on_ladder(account: &Account, change: &Change) -> Option<LadderVerdict> {
+    let Change::Approval { before, after } = change else {
+        return None;
+    };
+    let project = account
+        .store()
+        .find_project(&after.project_id)
+        .await
+        .ok()
+        .flatten();
+    let name = |id: &str| match &project {
+        Some(project) if project.id == id => project.name.clone(),
+        _ => id.to_owned(),
+    };
+    let info = account.info();
+    Some(ladder_verdict(
+        before.as_deref(),
+        after,
+        &info.user.id,
+        info.user.role,
+        &name,
+    ))
+}
+
+async fn show(notifier: &dyn Notifier, notification: &Notification) {
+    if let Err(error) = notifier.notify(notification).await {
+        tracing::warn!(%error, "could not show a notification");
+    }
 }

@@ -6,11 +6,14 @@
 //! - [`notifications`]: which changes deserve a notification and what it says. The desktop
 //!   core runs it on the changes its cache applies; the server runs it to decide pushes.
 //! - [`oncall`]: who is on call at an instant, from a schedule in its own time zones.
+//! - [`ladder`]: what an approval on an escalation ladder shows one person's own screen.
 
+pub mod ladder;
 pub mod notifications;
 pub mod oncall;
 pub mod rules;
 
+pub use ladder::{ladder_verdict, LadderVerdict};
 pub use notifications::{
     select, select_named, Notification, NotificationAction, NotificationKind, NotificationPrefs,
     QuietHours, Transition,

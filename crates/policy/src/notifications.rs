@@ -188,7 +188,7 @@ fn new_approval(
 /// as it arrives: a request without a preview can be rejected from the notification, never
 /// approved blind, and a viewer may only open it. Whether it expired or its project stopped
 /// meanwhile is checked by the core's `Account::decide` when the button is pressed.
-fn decision_actions(approval: &Approval, role: Role) -> Vec<NotificationAction> {
+pub(crate) fn decision_actions(approval: &Approval, role: Role) -> Vec<NotificationAction> {
     let as_it_arrives = DecisionContext {
         role,
         sending: false,

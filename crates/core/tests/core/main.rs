@@ -2,6 +2,7 @@
 
 mod hostile;
 mod keys;
+mod ladder;
 mod outbox;
 mod push;
 mod support;

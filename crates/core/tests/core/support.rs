@@ -40,6 +40,22 @@ impl World {
         }
     }
 
+    /// [`World::start`] with the demo's on-call schedule and escalation policy.
+    pub async fn start_with_oncall() -> World {
+        let server = TestServer::builder()
+            .manual_clock(chrono::Utc::now())
+            .demo_oncall()
+            .start()
+            .await;
+        World {
+            clock: server.clock(),
+            url: server.url(),
+            server,
+            dir: tempfile::tempdir().expect("temp dir"),
+            http: reqwest::Client::new(),
+        }
+    }
+
     pub fn core(&self, name: &str) -> Core {
         let data_dir = self.dir.path().join(name);
         let secrets = Arc::new(InsecureFileSecretStore::new(data_dir.join("secrets.json")));

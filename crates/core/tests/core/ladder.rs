@@ -1,0 +1,123 @@
+//! A request on the escalation ladder raises a person's notification when a level names them,
+//! and not before, as the server's pushes do.
+
+use std::sync::{Arc, Mutex, RwLock};
+
+use spartex_core::alerts::spawn_notifications;
+use spartex_core::notify::{
+    Notification, NotificationKind, NotificationPrefs, Notifier, NotifyError,
+};
+use spartex_core::{Account, Running};
+
+use crate::support::{eventually, World};
+
+/// Keeps what would have been shown.
+#[derive(Default)]
+struct Shown(Mutex<Vec<Notification>>);
+
+impl Shown {
+    fn titles(&self) -> Vec<String> {
+        self.0
+            .lock()
+            .map(|shown| shown.iter().map(|n| n.title.clone()).collect())
+            .unwrap_or_default()
+    }
+
+    fn of_kind(&self, kind: NotificationKind) -> usize {
+        self.0
+            .lock()
+            .map(|shown| shown.iter().filter(|n| n.kind == kind).count())
+            .unwrap_or_default()
+    }
+}
+
+#[async_trait::async_trait]
+impl Notifier for Shown {
+    async fn notify(&self, notification: &Notification) -> Result<(), NotifyError> {
+        if let Ok(mut shown) = self.0.lock() {
+            shown.push(notification.clone());
+        }
+        Ok(())
+    }
+}
+
+async fn online(world: &World, email: &str, name: &str) -> (Account, Running, Arc<Shown>) {
+    let account = world.login(&world.core(name), email).await;
+    let shown = Arc::new(Shown::default());
+    let prefs = Arc::new(RwLock::new(NotificationPrefs::default()));
+    spawn_notifications(&account, shown.clone(), prefs);
+    let running = account.start();
+    let (tenant, user) = (
+        account.info().tenant.id.clone(),
+        account.info().user.id.clone(),
+    );
+    let presence = world.server.state().presence.clone();
+    eventually("the app holds its event socket", || {
+        let online = presence.is_online(&tenant, &user);
+        async move { online }
+    })
+    .await;
+    (account, running, shown)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_app_shows_a_request_on_a_ladder_to_the_people_it_names_when_it_names_them() {
+    let world = World::start_with_oncall().await;
+    let (_marco, marco_running, marco_saw) = online(&world, "manager@acme.test", "marco").await;
+    let (_olivia, olivia_running, olivia_saw) = online(&world, "owner@acme.test", "olivia").await;
+
+    // Neither on-call person has the app open or a phone: level 1 is skipped, the managers'
+    // level is told at once, the owners' waits for its 15 minutes.
+    let (status, approval) = world
+        .post(
+            &world.agent_token("Quill"),
+            "/api/v1/agent/approvals",
+            serde_json::json!({"kind": "spend_budget", "title": "Raise the Meta daily cap to $900",
+                               "payload": {}, "risk": "critical", "expires_in_s": 3600}),
+        )
+        .await;
+    assert_eq!(status, 201, "{approval}");
+    eventually("the manager is paged", || {
+        let paged = marco_saw.of_kind(NotificationKind::ApprovalRequested) == 1;
+        async move { paged }
+    })
+    .await;
+    assert!(
+        marco_saw.titles()[0].contains("level 2"),
+        "{:?}",
+        marco_saw.titles()
+    );
+    assert_eq!(
+        olivia_saw.titles(),
+        Vec::<String>::new(),
+        "the owner is not told yet"
+    );
+
+    world.clock.advance(chrono::Duration::seconds(900));
+    eventually("the owner is paged at her level", || {
+        let paged = olivia_saw.of_kind(NotificationKind::ApprovalRequested) == 1;
+        async move { paged }
+    })
+    .await;
+
+    // Olivia takes it: Marco, who was told, hears so; she is not told about herself.
+    let id = approval["id"].as_str().expect("an id");
+    let owner = world
+        .login(&world.core("olivia-cli"), "owner@acme.test")
+        .await;
+    owner.catch_up().await.expect("catches up");
+    owner.ack(id).await.expect("acknowledged");
+    eventually("the manager hears who took it", || {
+        let heard = marco_saw.of_kind(NotificationKind::ApprovalAcked) == 1;
+        async move { heard }
+    })
+    .await;
+    assert_eq!(olivia_saw.of_kind(NotificationKind::ApprovalAcked), 0);
+    assert_eq!(
+        marco_saw.of_kind(NotificationKind::ApprovalRequested),
+        1,
+        "nobody is paged twice for one level"
+    );
+    marco_running.stop().await;
+    olivia_running.stop().await;
+}
