@@ -283,19 +283,12 @@ impl Planner<'_> {
                 {
                     continue;
                 }
-                let payload = PushPayload {
-                    v: PushPayload::VERSION,
-                    kind: PushKind::ApprovalResolved,
-                    tenant_id: self.tenant_id.to_owned(),
-                    approval_id: Some(after.id.clone()),
-                    project_id: Some(after.project_id.clone()),
-                    project_name: self.project_names.get(&after.project_id).cloned(),
-                    title: after.title.clone(),
-                    risk: Some(after.risk),
-                    expires_at: Some(after.expires_at),
-                    status: Some(after.status.as_str().to_owned()),
+                let payload = self.approval_payload(
+                    PushKind::ApprovalResolved,
+                    after,
                     seq,
-                };
+                    Some(after.status.as_str()),
+                );
                 let body = resolution_sentence(after);
                 self.enqueue(
                     &recipient.device_id.clone(),

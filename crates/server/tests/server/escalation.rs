@@ -6,9 +6,8 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use spartex_testkit::webpush_service::WebPushService;
 
-use crate::support::{ask, TestServer, PATIENCE};
+use crate::support::{ask, phone_of, push_service, TestServer, PATIENCE};
 
 /// Wednesday noon in London, in Dana's week of the demo rotation: she is on call.
 const DANAS_DAY: &str = "2026-12-02T12:00:00Z";
@@ -25,28 +24,6 @@ async fn ladder_server() -> TestServer {
         })
         .start()
         .await
-}
-
-async fn push_service(server: &TestServer) -> WebPushService {
-    let service = WebPushService::start().await;
-    let key = server
-        .anonymous()
-        .get_ok("/api/v1/push/vapid-public-key")
-        .await;
-    service.trust_vapid_key(key["key"].as_str().expect("a key"));
-    service
-}
-
-/// Registers a phone for `email`; a phone registered today counts as reachable.
-async fn phone_of(server: &TestServer, service: &WebPushService, email: &str) -> Value {
-    let subscription = service.subscribe();
-    let (status, device) = server
-        .login(email)
-        .await
-        .post("/api/v1/devices", subscription.clone())
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{device}");
-    subscription
 }
 
 /// The trail as (level, name, channel, result), in order.
@@ -106,10 +83,10 @@ async fn at_level(server: &TestServer, approval: &Value, level: i64) -> Value {
 async fn a_critical_request_climbs_from_the_oncall_to_the_manager_to_the_owner() {
     let server = ladder_server().await;
     let service = push_service(&server).await;
-    let dana = phone_of(&server, &service, "oncall@acme.test").await;
-    let priya = phone_of(&server, &service, "priya@acme.test").await;
-    let marco = phone_of(&server, &service, "manager@acme.test").await;
-    let olivia = phone_of(&server, &service, "owner@acme.test").await;
+    let dana = phone_of(&server, &service, "oncall@acme.test").await.0;
+    let priya = phone_of(&server, &service, "priya@acme.test").await.0;
+    let marco = phone_of(&server, &service, "manager@acme.test").await.0;
+    let olivia = phone_of(&server, &service, "owner@acme.test").await.0;
 
     let approval = ask(&server.agent("Quill"), "critical", 3600).await;
     let created = at(&approval["created_at"]);
@@ -173,7 +150,7 @@ async fn a_critical_request_climbs_from_the_oncall_to_the_manager_to_the_owner()
 async fn an_ack_stops_the_ladder_and_tells_the_others_someone_is_on_it() {
     let server = ladder_server().await;
     let service = push_service(&server).await;
-    let marco = phone_of(&server, &service, "manager@acme.test").await;
+    let marco = phone_of(&server, &service, "manager@acme.test").await.0;
     let dana = server.login("oncall@acme.test").await;
     let mut online = server.events(dana.token(), None).await;
     online.next().await; // hello: Dana holds a socket, so she is reachable on it

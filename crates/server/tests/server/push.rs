@@ -5,9 +5,9 @@ use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use spartex_testkit::webpush_service::{Behaviour, WebPushService};
+use spartex_testkit::webpush_service::Behaviour;
 
-use crate::support::{ask, TestServer, PATIENCE};
+use crate::support::{ask, phone_of, push_service, TestServer, PATIENCE};
 
 /// Long enough for a push that should not come to have come.
 const QUIET_SPELL: Duration = Duration::from_millis(1500);
@@ -20,29 +20,6 @@ async fn push_server() -> TestServer {
         })
         .start()
         .await
-}
-
-/// A push service that trusts the server's published VAPID key.
-async fn push_service(server: &TestServer) -> WebPushService {
-    let service = WebPushService::start().await;
-    let key = server
-        .anonymous()
-        .get_ok("/api/v1/push/vapid-public-key")
-        .await;
-    service.trust_vapid_key(key["key"].as_str().expect("a key"));
-    service
-}
-
-/// Signs `email` in and registers a new subscription for them.
-async fn phone_of(server: &TestServer, service: &WebPushService, email: &str) -> (Value, Value) {
-    let subscription = service.subscribe();
-    let (status, device) = server
-        .login(email)
-        .await
-        .post("/api/v1/devices", subscription.clone())
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{device}");
-    (subscription, device)
 }
 
 #[tokio::test]

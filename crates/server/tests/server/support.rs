@@ -4,8 +4,10 @@
 
 use std::time::Duration;
 
+use reqwest::StatusCode;
 use serde_json::Value;
 pub use spartex_testkit::demo::{LAUNCH, NEWSLETTER, SPRING};
+use spartex_testkit::webpush_service::WebPushService;
 pub use spartex_testkit::{Api, TestServer, PASSWORD};
 
 /// How long a test waits for something that should happen at once; a ceiling, never a sleep.
@@ -21,4 +23,31 @@ pub async fn ask(agent: &Api, risk: &str, expires_in_s: i64) -> Value {
     agent
         .ask("Publish the spring hero ad", risk, expires_in_s)
         .await
+}
+
+/// A push service that trusts the server's published VAPID key.
+pub async fn push_service(server: &TestServer) -> WebPushService {
+    let service = WebPushService::start().await;
+    let key = server
+        .anonymous()
+        .get_ok("/api/v1/push/vapid-public-key")
+        .await;
+    service.trust_vapid_key(key["key"].as_str().expect("a key"));
+    service
+}
+
+/// Signs `email` in and registers a new subscription for them.
+pub async fn phone_of(
+    server: &TestServer,
+    service: &WebPushService,
+    email: &str,
+) -> (Value, Value) {
+    let subscription = service.subscribe();
+    let (status, device) = server
+        .login(email)
+        .await
+        .post("/api/v1/devices", subscription.clone())
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{device}");
+    (subscription, device)
 }
