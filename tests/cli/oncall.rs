@@ -14,12 +14,20 @@ async fn oncall_ack_and_ask_again_work_from_the_terminal_and_offline() {
     let oncall = cli.run(&["oncall", "--json"]).await;
     let oncall = oncall.expect_ok().json();
     assert_eq!(oncall["live"], true);
-    assert_eq!(oncall["now"][0]["name"], "Dana Whitfield", "{oncall}");
+    // Dana or Priya, by the demo rotation at this hour of this week.
+    let on_call = oncall["now"][0]["name"]
+        .as_str()
+        .expect("someone")
+        .to_owned();
+    assert!(
+        ["Dana Whitfield", "Priya Raman"].contains(&on_call.as_str()),
+        "{oncall}"
+    );
     let text = cli.run(&["oncall"]).await;
     assert!(
         text.expect_ok()
             .stdout
-            .contains("On call now: Dana Whitfield (until Wed 02 Dec 20:00 UTC)"),
+            .contains(&format!("On call now: {on_call} (until ")),
         "{}",
         text.stdout
     );
@@ -77,9 +85,9 @@ async fn oncall_ack_and_ask_again_work_from_the_terminal_and_offline() {
     let offline = offline.expect_ok().json();
     assert_eq!(offline["live"], false);
     assert_eq!(
-        offline["now"].as_array().map(Vec::len),
-        Some(1),
-        "{offline}"
+        offline["now"][0]["name"],
+        on_call.as_str(),
+        "from the last answer's shifts: {offline}"
     );
     let asked = cli
         .run(&["ask-again", &expiring_id, "--comment", "Cap it at $2.00"])

@@ -66,12 +66,13 @@ impl TestServer {
         )
     }
 
-    /// A seeded server with the demo's on-call schedule and escalation policy, its clock on
-    /// a Wednesday noon of Dana's on-call week.
+    /// A seeded server with the demo's on-call schedule and escalation policy, its clock at
+    /// the machine's now (so the app, reading the last answer's shifts offline at its own
+    /// time, finds the same person on call).
     pub async fn with_oncall() -> TestServer {
         TestServer(
             spartex_testkit::TestServer::builder()
-                .manual_clock("2026-12-02T12:00:00Z".parse().expect("a valid instant"))
+                .manual_clock(chrono::Utc::now())
                 .demo_oncall()
                 .start()
                 .await,

@@ -1,17 +1,16 @@
-//! Who is on call: from the server when it answers, else worked out from the schedule last
-//! cached (the answer of the last `GET /oncall`, updated by `oncall.updated` events), at this
-//! machine's time, so the on-call screen and `spartex oncall` work on a plane too.
+//! Who is on call: from the server when it answers, else read from the shifts of the last
+//! answer (the server sends the week ahead) at this machine's time, so the on-call screen and
+//! `spartex oncall` work on a plane too. The app does not work the schedule out itself: that
+//! takes the IANA time zone database, which it leaves out (see `spartex-policy`'s `rota`).
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 use spartex_api::endpoints::{
     CreateOverride, DeleteOverride, GetEscalationPolicy, GetOnCall, PutEscalationPolicy,
 };
-use spartex_api::{EscalationPolicy, NewOverride, OnCall, OnCallConfig, Role, Schedule};
-use spartex_policy::Rota;
+use spartex_api::{EscalationPolicy, NewOverride, OnCall};
 
 use crate::error::{CoreError, CoreResult};
-use crate::store::meta;
 use crate::Account;
 
 /// The last `GET /oncall` answer, as the cache keeps it.
@@ -101,22 +100,9 @@ impl Account {
         let Some(answer) = self.store().meta(CACHED_ANSWER).await? else {
             return Ok(None);
         };
-        let mut answer: OnCall = serde_json::from_str(&answer).map_err(|e| {
+        let answer: OnCall = serde_json::from_str(&answer).map_err(|e| {
             CoreError::Local(format!("the cached on-call schedule is unreadable: {e}"))
         })?;
-        // A schedule change heard on the event stream since is newer than the answer.
-        let heard = self.store().meta(meta::ONCALL).await?;
-        if let Some(config) =
-            heard.and_then(|json| serde_json::from_str::<OnCallConfig>(&json).ok())
-        {
-            if config.version > answer.version {
-                answer.schedule = Schedule {
-                    layers: config.layers,
-                };
-                answer.overrides = config.overrides;
-                answer.version = config.version;
-            }
-        }
         Ok(Some(OnCallView {
             oncall: worked_out(answer, now),
             live: false,
@@ -124,28 +110,81 @@ impl Account {
     }
 }
 
-/// The answer recomputed at `now` from its own schedule, overrides and people.
+/// The last answer as it reads at `now`: who the shift covering `now` names, when it ends, and
+/// what is still ahead. Past the last shift (a week after the last answer) nobody is named.
 pub fn worked_out(mut answer: OnCall, now: DateTime<Utc>) -> OnCall {
-    let config = OnCallConfig {
-        layers: answer.schedule.layers.clone(),
-        overrides: answer.overrides.clone(),
-        updated_at: now,
-        version: answer.version,
-    };
-    let fallback: Vec<String> = answer
-        .people
-        .iter()
-        .filter(|u| u.role == Role::Oncall)
-        .map(|u| u.id.clone())
-        .collect();
-    let rota = Rota::new(&config, &fallback);
-    answer.now = rota
-        .on_call_at(now)
-        .iter()
-        .filter_map(|id| answer.people.iter().find(|u| &u.id == id).cloned())
-        .collect();
-    answer.next_handoff_at = rota.next_change_after(now);
-    answer.week = rota.shifts(now, now + Duration::days(7));
+    answer.week.retain(|shift| shift.ends_at > now);
+    let current = answer.week.first().filter(|shift| shift.starts_at <= now);
+    answer.now = current
+        .map(|shift| {
+            shift
+                .user_ids
+                .iter()
+                .filter_map(|id| answer.people.iter().find(|u| &u.id == id).cloned())
+                .collect()
+        })
+        .unwrap_or_default();
+    answer.next_handoff_at = current.map(|shift| shift.ends_at);
+    if let Some(shift) = answer.week.first_mut() {
+        shift.starts_at = shift.starts_at.max(now);
+    }
     answer.overrides.retain(|o| o.ends_at > now);
     answer
+}
+
+#[cfg(test)]
+mod tests {
+    use spartex_api::{OnCallShift, Role, Schedule, User};
+
+    use super::*;
+
+    fn at(text: &str) -> DateTime<Utc> {
+        text.parse().expect("an instant")
+    }
+
+    fn person(id: &str) -> User {
+        User {
+            id: id.into(),
+            email: format!("{id}@acme.test"),
+            name: id.to_uppercase(),
+            role: Role::Oncall,
+        }
+    }
+
+    fn answer() -> OnCall {
+        let shift = |from: &str, to: &str, who: &str| OnCallShift {
+            starts_at: at(from),
+            ends_at: at(to),
+            user_ids: vec![who.into()],
+        };
+        OnCall {
+            now: vec![person("dana")],
+            next_handoff_at: Some(at("2027-01-05T20:00:00Z")),
+            schedule: Schedule { layers: Vec::new() },
+            overrides: Vec::new(),
+            week: vec![
+                shift("2027-01-05T12:00:00Z", "2027-01-05T20:00:00Z", "dana"),
+                shift("2027-01-05T20:00:00Z", "2027-01-06T08:00:00Z", "priya"),
+            ],
+            people: vec![person("dana"), person("priya")],
+            version: 2,
+        }
+    }
+
+    #[test]
+    fn offline_the_shift_covering_now_says_who_is_on_call() {
+        let later = worked_out(answer(), at("2027-01-05T23:00:00Z"));
+        assert_eq!(later.now, vec![person("priya")]);
+        assert_eq!(later.next_handoff_at, Some(at("2027-01-06T08:00:00Z")));
+        assert_eq!(later.week.len(), 1);
+        assert_eq!(later.week[0].starts_at, at("2027-01-05T23:00:00Z"));
+    }
+
+    #[test]
+    fn past_the_last_shift_nobody_is_named() {
+        let stale = worked_out(answer(), at("2027-01-07T00:00:00Z"));
+        assert!(stale.now.is_empty());
+        assert_eq!(stale.next_handoff_at, None);
+        assert!(stale.week.is_empty());
+    }
 }

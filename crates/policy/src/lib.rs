@@ -5,11 +5,13 @@
 //!   queues a decision and every face consults before it offers a button.
 //! - [`notifications`]: which changes deserve a notification and what it says. The desktop
 //!   core runs it on the changes its cache applies; the server runs it to decide pushes.
-//! - [`oncall`]: who is on call at an instant, from a schedule in its own time zones.
+//! - `oncall` (feature `rota`, the server's): who is on call at an instant, from a schedule in
+//!   its own time zones.
 //! - [`ladder`]: what an approval on an escalation ladder shows one person's own screen.
 
 pub mod ladder;
 pub mod notifications;
+#[cfg(feature = "rota")]
 pub mod oncall;
 pub mod rules;
 
@@ -18,5 +20,6 @@ pub use notifications::{
     select, select_named, Notification, NotificationAction, NotificationKind, NotificationPrefs,
     QuietHours, Transition,
 };
+#[cfg(feature = "rota")]
 pub use oncall::Rota;
 pub use rules::{approval_blocker, ApprovalBlocker, DecisionContext};

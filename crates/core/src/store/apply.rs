@@ -3,9 +3,7 @@
 
 use std::collections::HashMap;
 
-use spartex_api::{
-    Agent, Approval, CostRecord, Event, EventPayload, Message, OnCallConfig, Project, Stop, Task,
-};
+use spartex_api::{Agent, Approval, CostRecord, Event, EventPayload, Message, Project, Stop, Task};
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
 use super::upsert::upsert;
@@ -34,7 +32,6 @@ pub(super) struct Grouped {
     stops: HashMap<String, Stop>,
     messages: Vec<Message>,
     costs: Vec<(i64, CostRecord)>,
-    oncall: Option<OnCallConfig>,
 }
 
 fn keep_newest<R>(
@@ -67,15 +64,8 @@ impl Grouped {
             EventPayload::Stop(s) => keep_newest(&mut self.stops, &s.id.clone(), s, |r| r.version),
             EventPayload::Message(m) => self.messages.push(m),
             EventPayload::Cost(c) => self.costs.push((seq, c)),
-            EventPayload::OnCall(config) => {
-                if self
-                    .oncall
-                    .as_ref()
-                    .is_none_or(|kept| kept.version < config.version)
-                {
-                    self.oncall = Some(config);
-                }
-            }
+            // Read live with `GET /oncall` (its answer is kept for offline), not per event.
+            EventPayload::OnCall(_) => {}
         }
     }
 }
@@ -204,14 +194,6 @@ pub(super) async fn write_grouped(
     conn: &mut SqliteConnection,
     grouped: Grouped,
 ) -> StoreResult<Vec<Change>> {
-    if let Some(config) = &grouped.oncall {
-        // Kept whole, so who is on call can be worked out offline.
-        sqlx::query("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)")
-            .bind(meta::ONCALL)
-            .bind(serde_json::to_string(config)?)
-            .execute(&mut *conn)
-            .await?;
-    }
     let mut changes = upsert(conn, grouped.projects).await?;
     changes.extend(upsert(conn, grouped.agents).await?);
     changes.extend(upsert(conn, grouped.tasks).await?);

@@ -198,8 +198,6 @@ pub mod meta {
     pub const LAST_SEQ: &str = "last_seq";
     pub const LAST_SYNC_AT: &str = "last_sync_at";
     pub const SERVER_HEAD: &str = "server_head";
-    /// The tenant's on-call schedule as the last `oncall.updated` carried it (JSON).
-    pub const ONCALL: &str = "oncall";
 }
 
 /// A fresh random cache key: 32 bytes as 64 hex digits.
