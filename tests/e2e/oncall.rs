@@ -121,7 +121,7 @@ async fn the_oncall_person_sees_the_schedule_takes_a_request_and_asks_again() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_manager_on_a_phone_covers_a_shift_and_sees_the_policy() {
+async fn a_manager_on_a_phone_covers_a_shift_takes_a_request_asks_again_and_sees_the_policy() {
     if !desktop_session() {
         return;
     }
@@ -161,6 +161,31 @@ async fn a_manager_on_a_phone_covers_a_shift_and_sees_the_policy() {
     app.screenshot("phone-approval-escalation").await;
     app.click("ack-button").await;
     app.wait_for("escalation-acked").await;
+
+    // Ask again, with thumbs: an expired request, its agent asked with a comment.
+    let expiring = server
+        .agent("Pixel")
+        .ask("Swap the hero image for the linen set", "high", 10)
+        .await;
+    let expiring_id = expiring["id"].as_str().expect("an id");
+    open_approval(&app, expiring_id).await;
+    app.until("the request expires", Duration::from_secs(30), || async {
+        let status = app
+            .attr(&by_test_id("approval-detail"), "data-status")
+            .await;
+        (status.as_deref() == Some("expired")).then_some(())
+    })
+    .await;
+    app.type_into("ask-again-comment", "Use the sand-coloured set")
+        .await;
+    app.click("ask-again-button").await;
+    app.wait_for("asked-again").await;
+    let asked = server
+        .login(MANAGER)
+        .await
+        .get_ok(&format!("/api/v1/approvals/{expiring_id}"))
+        .await;
+    assert_eq!(asked["ask_again_requested_by"]["name"], "Marco Rossi");
 
     app.click("nav-settings").await;
     app.wait_for("escalation-policy").await;
