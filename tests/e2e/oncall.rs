@@ -36,6 +36,18 @@ async fn open_approval(app: &App, id: &str) {
     assert!(app.opened_approval(id).await, "the request {id} opens");
 }
 
+/// Opens a request that expires in seconds, and waits until the app shows it expired.
+async fn open_until_expired(app: &App, id: &str) {
+    open_approval(app, id).await;
+    app.until("the request expires", Duration::from_secs(30), || async {
+        let status = app
+            .attr(&by_test_id("approval-detail"), "data-status")
+            .await;
+        (status.as_deref() == Some("expired")).then_some(())
+    })
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_oncall_person_sees_the_schedule_takes_a_request_and_asks_again() {
     if !desktop_session() {
@@ -97,14 +109,7 @@ async fn the_oncall_person_sees_the_schedule_takes_a_request_and_asks_again() {
         .ask("Boost the hero ad on TikTok by $150", "high", 10)
         .await;
     let expiring_id = expiring["id"].as_str().expect("an id");
-    open_approval(&app, expiring_id).await;
-    app.until("the request expires", Duration::from_secs(30), || async {
-        let status = app
-            .attr(&by_test_id("approval-detail"), "data-status")
-            .await;
-        (status.as_deref() == Some("expired")).then_some(())
-    })
-    .await;
+    open_until_expired(&app, expiring_id).await;
     app.type_into("ask-again-comment", "Keep it under $100 a day")
         .await;
     app.screenshot("desktop-ask-again").await;
@@ -168,14 +173,7 @@ async fn a_manager_on_a_phone_covers_a_shift_takes_a_request_asks_again_and_sees
         .ask("Swap the hero image for the linen set", "high", 10)
         .await;
     let expiring_id = expiring["id"].as_str().expect("an id");
-    open_approval(&app, expiring_id).await;
-    app.until("the request expires", Duration::from_secs(30), || async {
-        let status = app
-            .attr(&by_test_id("approval-detail"), "data-status")
-            .await;
-        (status.as_deref() == Some("expired")).then_some(())
-    })
-    .await;
+    open_until_expired(&app, expiring_id).await;
     app.type_into("ask-again-comment", "Use the sand-coloured set")
         .await;
     app.click("ask-again-button").await;

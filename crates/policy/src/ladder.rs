@@ -3,7 +3,9 @@
 
 use spartex_api::{Approval, ApprovalStatus, Risk, Role};
 
-use crate::notifications::{decision_actions, Notification, NotificationAction, NotificationKind};
+use crate::notifications::{
+    approval_body, decision_actions, Notification, NotificationAction, NotificationKind,
+};
 
 /// How the ladder decides what an approval's change shows this person.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,12 +75,7 @@ pub fn ladder_verdict(
         key,
         kind: NotificationKind::ApprovalRequested,
         title: format!("Approval needed{level}: {}", after.title),
-        body: format!(
-            "{} · expires {} UTC\nProject: {}",
-            after.risk,
-            after.expires_at.format("%H:%M"),
-            project_name(&after.project_id)
-        ),
+        body: approval_body(after, project_name),
         project_id: Some(after.project_id.clone()),
         approval_id: Some(after.id.clone()),
         urgent: matches!(after.risk, Risk::High | Risk::Critical),

@@ -171,17 +171,22 @@ fn new_approval(
         key: format!("approval:{}", after.id),
         kind: NotificationKind::ApprovalRequested,
         title: format!("Approval needed: {}", after.title),
-        body: format!(
-            "{} · expires {} UTC\nProject: {}",
-            after.risk,
-            after.expires_at.format("%H:%M"),
-            name(&after.project_id)
-        ),
+        body: approval_body(after, name),
         project_id: Some(after.project_id.clone()),
         approval_id: Some(after.id.clone()),
         urgent: after.risk == Risk::Critical,
         actions: decision_actions(after, role),
     })
+}
+
+/// "critical · expires 10:42 UTC", and the project on the next line.
+pub(crate) fn approval_body(approval: &Approval, name: &dyn Fn(&str) -> String) -> String {
+    format!(
+        "{} · expires {} UTC\nProject: {}",
+        approval.risk,
+        approval.expires_at.format("%H:%M"),
+        name(&approval.project_id)
+    )
 }
 
 /// The buttons the core would honour ([`approval_blocker`]) for this person and the request

@@ -11,7 +11,7 @@ use spartex_api::{EventPayload, Project};
 use super::plan::{state_of, Planner, Recipient};
 use crate::service::tenant;
 use crate::state::AppState;
-use crate::store::push::{Advance, Backlog};
+use crate::store::push::{Advance, Backlog, ResourceStates};
 use crate::store::{DocKind, StoreResult};
 
 /// Events one batch reads of one tenant's log.
@@ -151,7 +151,7 @@ async fn project_names(
     state: &AppState,
     tenant_id: &str,
     payloads: &[Option<EventPayload>],
-) -> StoreResult<HashMap<String, String>> {
+) -> StoreResult<ResourceStates> {
     let mut names = HashMap::new();
     for payload in payloads.iter().flatten() {
         let project_id = match payload {

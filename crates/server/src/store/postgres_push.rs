@@ -4,8 +4,6 @@
 //! PostgreSQL has writers enough. Two dispatchers cannot both advance one cursor: the cursor
 //! moves only from where the batch read it.
 
-use std::collections::HashMap;
-
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use spartex_api::{Device, Platform, Role};
@@ -13,7 +11,9 @@ use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Row};
 
 use super::postgres::PostgresStore;
-use super::push::{Advance, Backlog, NewDevice, PushOutcome, PushStore, PushTarget, QueuedPush};
+use super::push::{
+    Advance, Backlog, NewDevice, PushOutcome, PushStore, PushTarget, QueuedPush, ResourceStates,
+};
 use super::{StoreError, StoreResult};
 
 fn time(text: Option<String>) -> Option<DateTime<Utc>> {
@@ -209,11 +209,7 @@ impl PushStore for PostgresStore {
             .collect()
     }
 
-    async fn states(
-        &self,
-        tenant_id: &str,
-        resource_ids: &[&str],
-    ) -> StoreResult<HashMap<String, String>> {
+    async fn states(&self, tenant_id: &str, resource_ids: &[&str]) -> StoreResult<ResourceStates> {
         let rows: Vec<(String, String)> = sqlx::query_as(
             "SELECT resource_id, state FROM push_states \
              WHERE tenant_id = $1 AND resource_id = ANY($2)",

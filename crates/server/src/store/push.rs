@@ -48,6 +48,9 @@ impl PushTarget {
     }
 }
 
+/// The last push-relevant state the dispatcher saw, by resource id (`pending@2`, `approved`).
+pub type ResourceStates = HashMap<String, String>;
+
 /// A push to enqueue for one device.
 #[derive(Debug, Clone)]
 pub struct NewPush {
@@ -124,11 +127,7 @@ pub trait PushStore: Send + Sync {
     /// Every device of the tenant, with its user's role and settings.
     async fn targets(&self, tenant_id: &str) -> StoreResult<Vec<PushTarget>>;
     /// The last states the dispatcher recorded for these resources.
-    async fn states(
-        &self,
-        tenant_id: &str,
-        resource_ids: &[&str],
-    ) -> StoreResult<HashMap<String, String>>;
+    async fn states(&self, tenant_id: &str, resource_ids: &[&str]) -> StoreResult<ResourceStates>;
     /// Commits one batch: cursor, states and pushes together. False when the cursor had
     /// moved (nothing is written then).
     async fn advance(&self, tenant_id: &str, advance: &Advance, now_ms: i64) -> StoreResult<bool>;

@@ -7,7 +7,9 @@ use chrono::{DateTime, Utc};
 use spartex_api::{Device, Platform, Role};
 use sqlx::{Row, SqliteConnection};
 
-use super::push::{Advance, Backlog, NewDevice, PushOutcome, PushStore, PushTarget, QueuedPush};
+use super::push::{
+    Advance, Backlog, NewDevice, PushOutcome, PushStore, PushTarget, QueuedPush, ResourceStates,
+};
 use super::sqlite::SqliteStore;
 use super::{StoreError, StoreResult};
 
@@ -203,11 +205,7 @@ impl PushStore for SqliteStore {
             .collect()
     }
 
-    async fn states(
-        &self,
-        tenant_id: &str,
-        resource_ids: &[&str],
-    ) -> StoreResult<HashMap<String, String>> {
+    async fn states(&self, tenant_id: &str, resource_ids: &[&str]) -> StoreResult<ResourceStates> {
         let mut states = HashMap::new();
         for chunk in resource_ids.chunks(500) {
             let mut query = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
