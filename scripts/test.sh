@@ -23,32 +23,37 @@ echo "==> the core as a phone build links it: without the desktop notifier"
 cargo check -p spartex-core --no-default-features --locked
 echo "==> the phones: the app type-checked for Android, the pure-Rust crates for iOS"
 bash scripts/check-mobile.sh
+# A CI machine builds once and keeps nothing: the phone check's own build folder goes now.
+if [[ ${CI:-} == true ]]; then rm -rf target/mobile-check; fi
+echo "==> one build of every binary and test of the workspace"
+# One cargo run for everything below, so that every dependency is built once. Cargo resolves
+# features for the packages it is asked for: a `-p` build, or a test run of one package, would
+# build most dependencies again with other features (that doubled the disk and the time). The
+# tests that start the server, the CLI and the app take them from here (spartex_testkit::cargo_bin).
+cargo build --workspace --bins --tests --locked
+export SPARTEX_TEST_BIN_DIR="$PWD/target/debug"
 echo "==> API fuzzing: the server against its own OpenAPI document"
-cargo build -p spartex-server-bin --locked
-SPARTEX_SERVER_BIN="$PWD/target/debug/spartex-server" bash scripts/api-fuzz.sh
-echo "==> the binaries the system tests (tests/) run: the server, the CLI and the app"
-# The same commands the test kit runs (spartex_testkit::cargo_bin), so there they are no-ops.
-cargo build -p spartex --bin spartex --locked
-cargo build -p spartex-desktop --bin spartex-control --locked
+SPARTEX_SERVER_BIN="$SPARTEX_TEST_BIN_DIR/spartex-server" bash scripts/api-fuzz.sh
 echo "==> PostgreSQL: the store conformance suite on a private cluster"
 pg_dir=$(mktemp -d /tmp/spartex-pg.XXXXXX)
 trap 'bash scripts/pg-cluster.sh stop "$pg_dir"; rm -rf "$pg_dir"' EXIT
 # A failure on PostgreSQL is kept for the end, so that it hides none of the other results.
+# Each run selects the whole workspace and filters by package, so it reuses the build above.
 postgres_failed=0
 if SPARTEX_TEST_POSTGRES_URL=$(bash scripts/pg-cluster.sh start "$pg_dir"); then
     export SPARTEX_TEST_POSTGRES_URL
-    cargo nextest run -p spartex-server --lib --locked --no-fail-fast \
-        --ignore-default-filter -E 'test(/^store::postgres::/)' || postgres_failed=1
+    cargo nextest run --workspace --locked --no-fail-fast --ignore-default-filter \
+        -E 'package(spartex-server) & kind(lib) & test(/^store::postgres::/)' || postgres_failed=1
     echo "==> the server's integration suite on PostgreSQL (each test on a database of its own)"
     # Less the two tests of SQLite's WAL file, which PostgreSQL does not have.
     # With the tests of two instances on one database, which SQLite has no room for.
-    SPARTEX_TEST_DATABASE=postgres cargo nextest run -p spartex-server --test server --locked \
-        --no-fail-fast --ignore-default-filter \
-        -E 'not test(/^storage::(checkpoints_move_the_wal|a_steady_stream_of_commits)/)' \
+    SPARTEX_TEST_DATABASE=postgres cargo nextest run --workspace --locked --no-fail-fast \
+        --ignore-default-filter \
+        -E 'binary_id(spartex-server::server) & not test(/^storage::(checkpoints_move_the_wal|a_steady_stream_of_commits)/)' \
         || postgres_failed=1
     echo "==> two server processes on one PostgreSQL database, one of them killed"
-    cargo nextest run -p spartex-system-tests --test server_binary --locked --no-fail-fast \
-        --ignore-default-filter -E 'test(/^failover::/)' || postgres_failed=1
+    cargo nextest run --workspace --locked --no-fail-fast --ignore-default-filter \
+        -E 'binary_id(spartex-system-tests::server_binary) & test(/^failover::/)' || postgres_failed=1
 else
     echo "the private PostgreSQL cluster did not start (see above)" >&2
     postgres_failed=1

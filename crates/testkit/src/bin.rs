@@ -6,10 +6,28 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Mutex;
 
+/// Where `scripts/test.sh` tells the tests its binaries already are.
+const PREBUILT_BIN_DIR: &str = "SPARTEX_TEST_BIN_DIR";
+
 /// The path of the binary `bin` of the workspace package `package`, built first in the
 /// profile of the running test (cargo's no-op when nothing changed), so a test never runs a
 /// stale binary. Built once per test process.
+///
+/// When `SPARTEX_TEST_BIN_DIR` names a folder, the binary is taken from it instead. The test
+/// script builds every binary and test of the workspace in one cargo run just before: a
+/// `cargo build -p` from here resolves features for that one package, so it would build most
+/// dependencies a second time, beside the tests' own build (twice the disk and the time).
 pub fn cargo_bin(package: &str, bin: &str) -> PathBuf {
+    if let Some(dir) = std::env::var_os(PREBUILT_BIN_DIR) {
+        let path = Path::new(&dir).join(format!("{bin}{}", std::env::consts::EXE_SUFFIX));
+        assert!(
+            path.is_file(),
+            "{PREBUILT_BIN_DIR} is {} but holds no `{bin}` (of {package}); build it with \
+             `cargo build --workspace --bins --tests`, or unset {PREBUILT_BIN_DIR}",
+            path.display()
+        );
+        return path;
+    }
     static BUILT: Mutex<Option<HashMap<String, PathBuf>>> = Mutex::new(None);
     let mut built = BUILT
         .lock()
