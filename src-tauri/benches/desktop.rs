@@ -3,9 +3,10 @@
 //! Tauri app built and run in the same session: as it ships and, when Spartex Control paints on
 //! the CPU (no GPU), painting on the CPU too. Prints a table against the targets of issue 4.
 //!
-//! Both apps are measured as they ship: the bench builds each with `cargo build --release`
-//! (the release profile: fat LTO, one codegen unit, stripped), not with the bench profile its
-//! own code is compiled with. The first run after a change takes minutes for that link.
+//! Both apps are measured as they ship: the bench builds each with `cargo build --profile dist`
+//! (release: fat LTO, one codegen unit, stripped; and a panic aborts), not with the bench
+//! profile its own code is compiled with. The first run after a change takes minutes for that
+//! link.
 //!
 //! Run inside a desktop session (the app needs a display and the Secret Service):
 //!
@@ -45,8 +46,8 @@ fn main() {
     }
     // The app's package is the root Cargo.toml (its sources are in src-tauri/).
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf();
-    let app = build_release(&root, "spartex-desktop", "spartex-control");
-    let minimal = build_release(&root, "minimal-tauri", "minimal-tauri");
+    let app = build_as_shipped(&root, "spartex-desktop", "spartex-control");
+    let minimal = build_as_shipped(&root, "minimal-tauri", "minimal-tauri");
 
     let home = tempfile::tempdir().expect("a data folder");
     let service = format!("spartex-bench-{}", uuid::Uuid::new_v4());
@@ -246,14 +247,18 @@ async fn warm_cache(home: &Path, service: &str) {
     server.stop().await;
 }
 
-/// Builds `package` as it ships (release profile, embedded UI) and returns its binary.
-fn build_release(root: &Path, package: &str, binary: &str) -> PathBuf {
+/// The profile the desktop app ships with (`Cargo.toml`).
+const SHIPPED_PROFILE: &str = "dist";
+
+/// Builds `package` as it ships (the shipping profile, embedded UI) and returns its binary.
+fn build_as_shipped(root: &Path, package: &str, binary: &str) -> PathBuf {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let status = Command::new(cargo)
         .current_dir(root)
         .args([
             "build",
-            "--release",
+            "--profile",
+            SHIPPED_PROFILE,
             "--locked",
             "-p",
             package,
@@ -264,12 +269,12 @@ fn build_release(root: &Path, package: &str, binary: &str) -> PathBuf {
         .expect("cargo runs");
     assert!(
         status.success(),
-        "{package} builds with the release profile"
+        "{package} builds with the {SHIPPED_PROFILE} profile"
     );
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| root.join("target"));
-    target.join("release").join(binary)
+    target.join(SHIPPED_PROFILE).join(binary)
 }
 
 fn file_size(binary: &Path) -> u64 {
