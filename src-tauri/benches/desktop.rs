@@ -34,7 +34,7 @@ use spartex_testkit::demo::MANAGER;
 use spartex_testkit::{procs, TestServer, PASSWORD};
 
 const PROJECTS: usize = 1_000;
-const LAUNCHES: usize = 5;
+const LAUNCHES: usize = 9;
 const IDLE: Duration = Duration::from_secs(15);
 
 fn main() {
@@ -69,8 +69,13 @@ fn main() {
     let mut paints = Vec::new();
     let mut shell_paints = Vec::new();
     let mut page_paints = Vec::new();
+    let mut minimal_loads = Vec::new();
     let mut app_pss = None;
     for launch in 0..LAUNCHES {
+        // The two apps take turns, so that a slow spell of the machine falls on both: one run
+        // measured the same binary 235 ms over the floor, the next 940 ms, when each app was
+        // launched five times in a block of its own.
+        minimal_loads.push(minimal_page_loaded(&minimal));
         let mut child = spawn(&app, home.path(), &service);
         let (painted, shell, page) = wait_for_paint(&mut child);
         paints.push(painted);
@@ -82,6 +87,12 @@ fn main() {
         }
         end_tree(&mut child);
     }
+    let mut over_floor: Vec<i128> = paints
+        .iter()
+        .zip(&minimal_loads)
+        .map(|(painted, floor)| painted.as_millis() as i128 - floor.as_millis() as i128)
+        .collect();
+    over_floor.sort();
     paints.sort();
     shell_paints.sort();
     page_paints.sort();
@@ -114,19 +125,18 @@ fn main() {
         ""
     );
 
-    let mut minimal_loads = Vec::new();
-    for _ in 0..LAUNCHES {
-        let mut child = spawn_minimal(&minimal);
-        let (loaded, _) = wait_for_line(&mut child, |line| line.contains("page loaded"));
-        minimal_loads.push(loaded);
-        end_tree(&mut child);
-    }
     minimal_loads.sort();
     println!(
         "{:<62} {:>11} ms {:>18}",
         format!("minimal Tauri app: launch → its static page loaded (median of {LAUNCHES})"),
         minimal_loads[LAUNCHES / 2].as_millis(),
         "the floor"
+    );
+    println!(
+        "{:<62} {:>11} ms {:>18}",
+        "dashboard painted over the floor, launch by launch (median)",
+        over_floor[LAUNCHES / 2],
+        "target ≤ 150 ms"
     );
 
     let minimal_pss = idle_minimal(&minimal, None);
@@ -279,6 +289,14 @@ fn build_as_shipped(root: &Path, package: &str, binary: &str) -> PathBuf {
 
 fn file_size(binary: &Path) -> u64 {
     std::fs::metadata(binary).expect("the binary").len()
+}
+
+/// Launches the minimal app once: the time until its static page has loaded.
+fn minimal_page_loaded(minimal: &Path) -> Duration {
+    let mut child = spawn_minimal(minimal);
+    let (loaded, _) = wait_for_line(&mut child, |line| line.contains("page loaded"));
+    end_tree(&mut child);
+    loaded
 }
 
 fn spawn_minimal(minimal: &Path) -> Child {
