@@ -61,7 +61,7 @@ fn main() {
     println!("{:<62} {:>14} {:>18}", "what", "measured", "compared with");
     println!(
         "{:<62} {:>10} MiB {:>14} MiB",
-        "release binary, as it ships (minimal Tauri app beside it)",
+        "binary, as it ships (minimal Tauri app beside it)",
         mib(file_size(&app)),
         mib(file_size(&minimal))
     );
