@@ -247,12 +247,18 @@ pub(super) async fn write_grouped(
             *entry = at;
         }
     }
-    for (project_id, at) in latest {
-        sqlx::query("UPDATE projects SET last_activity = ?1 WHERE id = ?2 AND last_activity < ?1")
-            .bind(&at)
-            .bind(project_id)
-            .execute(&mut *conn)
-            .await?;
+    let latest: Vec<(&str, String)> = latest.into_iter().collect();
+    for chunk in latest.chunks(ROWS_PER_STATEMENT) {
+        let mut query = QueryBuilder::<Sqlite>::new(
+            "UPDATE projects SET last_activity = latest.column2 FROM (",
+        );
+        query.push_values(chunk, |mut row, (project_id, at)| {
+            row.push_bind(*project_id).push_bind(at);
+        });
+        query.push(
+            ") AS latest WHERE projects.id = latest.column1 AND projects.last_activity < latest.column2",
+        );
+        query.build().execute(&mut *conn).await?;
     }
     changes.extend(grouped.messages.into_iter().map(|m| Change::Message {
         message: Box::new(m),

@@ -609,3 +609,73 @@ async fn an_approval_reads_as_stopped_while_its_project_is_stopped_or_a_stop_wai
         .expect("applies");
     assert!(stopped(store.clone()).await, "the project is stopped");
 }
+
+#[tokio::test]
+async fn a_batch_moves_each_projects_last_activity_to_its_newest_message_and_never_back() {
+    let (store, _dir) = store().await;
+    let project = |id: &str, name: &str| {
+        json!({"id": id, "name": name, "description": "", "status": "active", "budget_usd": 10.0,
+            "spent_usd": 0.0, "created_at": "2026-11-28T09:00:00Z", "updated_at": "2026-11-28T09:00:00Z", "version": 1})
+    };
+    let message = |id: &str, project_id: &str, at: &str| {
+        json!({"id": id, "project_id": project_id, "agent_id": null, "author_kind": "agent", "author_id": "agt_1",
+            "author_name": "Quill", "body": "done", "created_at": at, "client_msg_id": null})
+    };
+    let activity = |store: Store| async move {
+        let rows = store.dashboard().await.expect("dashboard");
+        rows.iter()
+            .map(|r| {
+                (
+                    r.project.name.clone(),
+                    r.last_activity.map(|at| at.to_rfc3339()),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    store
+        .apply_events(&[
+            event(1, "project.upserted", project("prj_1", "Autumn")),
+            event(2, "project.upserted", project("prj_2", "Spring")),
+            event(
+                3,
+                "message.created",
+                message("msg_1", "prj_1", "2026-11-28T10:00:00Z"),
+            ),
+            event(
+                4,
+                "message.created",
+                message("msg_2", "prj_1", "2026-11-28T11:00:00Z"),
+            ),
+            event(
+                5,
+                "message.created",
+                message("msg_3", "prj_2", "2026-11-28T10:30:00Z"),
+            ),
+        ])
+        .await
+        .expect("applies");
+    let after_first = activity(store.clone()).await;
+    assert_eq!(
+        after_first,
+        [
+            (
+                "Autumn".to_owned(),
+                Some("2026-11-28T11:00:00+00:00".to_owned())
+            ),
+            (
+                "Spring".to_owned(),
+                Some("2026-11-28T10:30:00+00:00".to_owned())
+            ),
+        ]
+    );
+    // A late-delivered older message leaves the newer activity where it was.
+    store
+        .apply_events(&[event(
+            6,
+            "message.created",
+            message("msg_0", "prj_1", "2026-11-28T08:00:00Z"),
+        )])
+        .await
+        .expect("applies");
+    assert_eq!(activity(store.clone()).await, after_first);
+}
