@@ -4,7 +4,8 @@
 //! Run: `cargo bench -p spartex-core --bench core_bench`; add `-- ingest` (or `catch-up`,
 //! `notify`, `dashboard`) to run only the sections named, e.g. under `perf record`.
 //!
-//! 1. Cold-sync ingest: 100,000 events applied to the SQLCipher cache in batches of 1,000
+//! 1. Cold-sync ingest: 100,000 events applied to the SQLCipher cache in transactions of
+//!    10,000 as catch-up applies them, taking turns with its floor over five rounds
 //!    (target ≥ 50,000 events/s; measured.md: 96,200 events/s for bare multi-row upserts).
 //! 2. Catch-up after 10,000 missed events, from the real server over HTTP (target ≤ 500 ms).
 //! 3. Event-to-notification latency on loopback, from the server's append to the `Notifier`
@@ -21,6 +22,7 @@ use spartex_api::{Event, RequestApproval, Risk};
 use spartex_core::notify::{Notification, NotificationPrefs, Notifier, NotifyError};
 use spartex_core::secret_store::InsecureFileSecretStore;
 use spartex_core::store::{new_cache_key, Store};
+use spartex_core::sync::CATCH_UP_EVENTS_PER_TRANSACTION;
 use spartex_core::{Core, CoreConfig, Secret};
 use spartex_server::auth::AgentPrincipal;
 use spartex_server::store::WriteScope;
@@ -60,18 +62,42 @@ fn synthetic_events(count: i64) -> Vec<Event> {
         .collect()
 }
 
-async fn ingest() -> (f64, Duration) {
+/// Rounds of the ingest row: this VM's disk and CPU drift by 2× within a minute, so the engine
+/// and its floor take turns and each round's ratio is taken from the two runs side by side.
+const INGEST_ROUNDS: usize = 5;
+
+struct IngestRound {
+    engine: f64,
+    floor: f64,
+}
+
+async fn ingest_rounds() -> Vec<IngestRound> {
+    let mut rounds = Vec::with_capacity(INGEST_ROUNDS);
+    for _ in 0..INGEST_ROUNDS {
+        let floor = ingest_floor().await;
+        let engine = ingest().await;
+        rounds.push(IngestRound { engine, floor });
+    }
+    rounds
+}
+
+fn median(values: impl Iterator<Item = f64>) -> f64 {
+    let mut values: Vec<f64> = values.collect();
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+async fn ingest() -> f64 {
     let dir = tempfile::tempdir().expect("temp dir");
     let store = Store::open(&dir.path().join("cache.db"), &new_cache_key())
         .await
         .expect("opens");
     let events = synthetic_events(100_000);
     let started = Instant::now();
-    for batch in events.chunks(1000) {
+    for batch in events.chunks(CATCH_UP_EVENTS_PER_TRANSACTION) {
         store.apply_events(batch).await.expect("applies");
     }
-    let took = started.elapsed();
-    (100_000.0 / took.as_secs_f64(), took)
+    100_000.0 / started.elapsed().as_secs_f64()
 }
 
 /// The anchor of the ingest row, measured in the same run: what this machine's SQLCipher does
@@ -347,28 +373,42 @@ fn main() {
         );
         println!("{:<58} {:>18} {:>16}", "what", "measured", "target");
         if wanted("ingest") {
-            let floor = ingest_floor().await;
-            let (rate, took) = ingest().await;
+            let rounds = ingest_rounds().await;
+            let rate = median(rounds.iter().map(|r| r.engine));
+            let floor = median(rounds.iter().map(|r| r.floor));
+            let ratio = median(rounds.iter().map(|r| r.engine / r.floor));
             println!(
                 "{:<58} {:>13.0} ev/s {:>16}",
-                "cold sync: 100,000 events into the SQLCipher cache", rate, "≥ 80,000 ev/s"
+                format!(
+                    "cold sync: 100,000 events into the SQLCipher cache ({INGEST_ROUNDS}, median)"
+                ),
+                rate,
+                "≥ 80,000 ev/s"
             );
             println!(
                 "{:<58} {:>18} {:>16}",
                 "  (time for all 100,000, search index included)",
-                ms(took),
+                ms(Duration::from_secs_f64(100_000.0 / rate)),
                 "≤ 1,250 ms"
             );
             println!(
                 "{:<58} {:>13.0} ev/s {:>16}",
-                "  the floor, same run: bare rows, 100 per statement", floor, "measured.md 96,200"
+                "  the floor, taking turns: bare rows, 100 per statement",
+                floor,
+                "measured.md 96,200"
             );
             println!(
                 "{:<58} {:>17.2}× {:>16}",
-                "  cold sync against the floor",
-                rate / floor,
-                "≥ 0.83×"
+                "  cold sync against the floor, median of the rounds' ratios", ratio, "≥ 0.83×"
             );
+            if std::env::var_os("SPARTEX_BENCH_VERBOSE").is_some() {
+                for (n, round) in rounds.iter().enumerate() {
+                    println!(
+                        "    round {n}: engine {:.0} ev/s, floor {:.0} ev/s",
+                        round.engine, round.floor
+                    );
+                }
+            }
         }
         if wanted("catch-up") {
             let (took, applied) = catch_up().await;

@@ -1,10 +1,13 @@
 //! Servers that misbehave: HTML answers, broken JSON, unknown and malformed events, huge
-//! frames. The client says what is wrong, keeps its cache sound, and does not crash.
+//! frames, a link that fails mid catch-up. The client says what is wrong, keeps its cache sound
+//! and what already arrived, and does not crash.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use axum::extract::ws::{Message, WebSocketUpgrade};
+use axum::extract::Query;
+use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -168,4 +171,62 @@ async fn hostile_frames_are_skipped_or_kept_and_the_cache_stays_sound() {
         "ok"
     );
     running.stop().await;
+}
+
+/// `seq` `from..=to` as chat messages, as `GET /sync` sends them.
+fn chat_events(from: i64, to: i64) -> Vec<serde_json::Value> {
+    (from..=to)
+        .map(|seq| {
+            json!({"seq": seq, "type": "message.created", "at": "2026-11-28T10:00:00Z", "project_id": "prj_1",
+                "data": {"id": format!("msg_{seq}"), "project_id": "prj_1", "agent_id": "agt_1", "author_kind": "agent",
+                    "author_id": "agt_1", "author_name": "Quill", "body": format!("line {seq}"),
+                    "created_at": "2026-11-28T10:00:00Z", "client_msg_id": null}})
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_link_that_fails_mid_catch_up_keeps_the_pages_that_arrived() {
+    const HEAD: i64 = 3000;
+    let world = World::start().await;
+    let third_page_fails = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let failing = third_page_fails.clone();
+    let router = Router::new()
+        .route("/api/v1/auth/login", post(|| async { Json(token_pair()) }))
+        .route(
+            "/api/v1/sync",
+            get(
+                move |Query(query): Query<std::collections::HashMap<String, i64>>| {
+                    let failing = failing.clone();
+                    async move {
+                        let since = query["since"];
+                        if since >= 2000 && failing.load(Ordering::SeqCst) {
+                            let error = json!({"error": {"code": "internal", "message": "the link dropped"}});
+                            return (StatusCode::BAD_GATEWAY, Json(error)).into_response();
+                        }
+                        let to = (since + query["limit"]).min(HEAD);
+                        let page = json!({"events": chat_events(since + 1, to), "head": HEAD, "resync_required": false});
+                        Json(page).into_response()
+                    }
+                },
+            ),
+        );
+    let url = serve(router).await;
+    let account = world
+        .core("dana")
+        .login(&url, "dana@evil.test", &Secret::new("pw"))
+        .await
+        .expect("signs in");
+
+    // Pages are gathered into one transaction; the two that came before the failure are kept.
+    account.catch_up().await.expect_err("the third page fails");
+    assert_eq!(account.store().last_seq().await.expect("seq"), 2000);
+
+    third_page_fails.store(false, Ordering::SeqCst);
+    let report = account.catch_up().await.expect("the link is back");
+    assert_eq!((report.applied, report.last_seq), (1000, HEAD));
+    assert_eq!(
+        account.store().integrity_check().await.expect("check"),
+        "ok"
+    );
 }
