@@ -29,7 +29,8 @@ const PAGE: u32 = 1000;
 /// events/s against 53,000. The write lock is held about 100 ms per commit, and the events
 /// waiting take a few tens of MB at most.
 pub const CATCH_UP_EVENTS_PER_TRANSACTION: usize = 10_000;
-/// Frames applied in one transaction when many arrive at once.
+/// Live frames applied in one transaction when many arrive at once (a replay after a reconnect
+/// takes up to [`CATCH_UP_EVENTS_PER_TRANSACTION`]).
 const MAX_BATCH: usize = 1000;
 /// Silence after which the link is taken for dead (the server pings every 20 s).
 pub const DEAD_LINK_AFTER: Duration = Duration::from_secs(45);
@@ -332,7 +333,12 @@ impl Syncer {
                     }
                     _ => {}
                 }
-                if batch.len() < MAX_BATCH {
+                let most = if caught_up {
+                    MAX_BATCH
+                } else {
+                    CATCH_UP_EVENTS_PER_TRANSACTION
+                };
+                if batch.len() < most {
                     // Take whatever else already arrived, to apply it in the same transaction.
                     next = match futures_util::FutureExt::now_or_never(frames.next()) {
                         Some(Some(Ok(frame))) => Some(frame),
