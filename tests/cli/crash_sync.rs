@@ -14,8 +14,9 @@ use crate::support::{eventually, Cli, TestServer, ONCALL};
 
 const EVENTS: usize = 60_000;
 const PER_COMMIT: usize = 2_000;
-/// The cache is killed once it holds this much: well past its first pages, far from its last.
-const KILL_AT_BYTES: u64 = 6 << 20;
+/// The cache is killed once it holds this much: past its first commits (catch-up commits
+/// 10,000 events at a time, about 10 MB of WAL each), far from its last (about 70 MB).
+const KILL_AT_BYTES: u64 = 24 << 20;
 
 /// Appends `count` chat messages to the log, in-process, a few thousand per transaction.
 async fn fill_log(server: &TestServer, count: usize) {
