@@ -6,16 +6,27 @@ import * as ipc from './ipc';
 import { changeFeed } from './state/changeFeed';
 import { keys } from './state/keys';
 import { makeQueryClient } from './state/queryClient';
+import { markStartup } from './lib/startupMarks';
+
+markStartup('script');
 
 const client = makeQueryClient();
 // The first screen's reads start before React mounts: one wave of commands instead of a chain
 // (app state, then the layout, then the dashboard). A read that fails here (nobody signed in
 // yet) is simply read again when its screen mounts. They wait for the change listener, so that
 // nothing that changes after them is missed and none has to be taken twice.
+const marked =
+  <T,>(step: string, read: () => Promise<T>) =>
+  () =>
+    read().then((value) => {
+      markStartup(step);
+      return value;
+    });
 const prefetch = () => {
-  void client.prefetchQuery({ queryKey: keys.appState, queryFn: ipc.appState });
-  void client.prefetchQuery({ queryKey: keys.status, queryFn: ipc.status });
-  void client.prefetchQuery({ queryKey: keys.dashboard, queryFn: ipc.dashboard });
+  markStartup('feed');
+  void client.prefetchQuery({ queryKey: keys.appState, queryFn: marked('app_state', ipc.appState) });
+  void client.prefetchQuery({ queryKey: keys.status, queryFn: marked('status', ipc.status) });
+  void client.prefetchQuery({ queryKey: keys.dashboard, queryFn: marked('dashboard', ipc.dashboard) });
 };
 changeFeed.start(ipc.onChange).then(prefetch, prefetch); // outside Tauri there are no events
 
