@@ -348,7 +348,11 @@ fn wait_for_paint(child: &mut Child) -> (Duration, Duration, Duration) {
     let expected = format!("items={}", PROJECTS + 3);
     let verbose = std::env::var_os("SPARTEX_BENCH_VERBOSE").is_some();
     let (after_spawn, line) = wait_for_line(child, move |line| {
-        if verbose && ["restored", "reached", "page steps"].iter().any(|step| line.contains(step)) {
+        if verbose
+            && ["restored", "reached", "page steps"]
+                .iter()
+                .any(|step| line.contains(step))
+        {
             eprintln!("{line}");
         }
         line.contains("painted") && line.contains("dashboard") && line.contains(&expected)

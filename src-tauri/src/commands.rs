@@ -70,8 +70,19 @@ commands! {
     }
 
     /// One row per project, from the cache.
-    async fn dashboard(shell: State<'_, Shell>) -> CommandResult<Vec<ProjectSummary>> {
-        Ok(shell.account().await?.dashboard().await?)
+    async fn dashboard(
+        shell: State<'_, Shell>,
+        launched: State<'_, crate::Launched>,
+    ) -> CommandResult<Vec<ProjectSummary>> {
+        let timed = launched.first_dashboard_read();
+        if timed {
+            launched.reached("dashboard read started");
+        }
+        let rows = shell.account().await?.dashboard().await?;
+        if timed {
+            launched.reached("dashboard read done");
+        }
+        Ok(rows)
     }
 
     /// One project with its agents, tasks, approvals, chat, stops, spend and timeline.
@@ -372,7 +383,7 @@ commands! {
         items: u32,
         page_ms: Option<f64>,
     ) -> CommandResult<()> {
-        let since_launch = launched.0.elapsed();
+        let since_launch = launched.elapsed();
         tracing::info!(
             target: "spartex::startup",
             screen,
