@@ -11,10 +11,7 @@ import { markStartup } from './lib/startupMarks';
 markStartup('script');
 
 const client = makeQueryClient();
-// The first screen's reads start before React mounts: one wave of commands instead of a chain
-// (app state, then the layout, then the dashboard). A read that fails here (nobody signed in
-// yet) is simply read again when its screen mounts. They wait for the change listener, so that
-// nothing that changes after them is missed and none has to be taken twice.
+/** `read`, noting in the startup marks when its first answer arrived. */
 const marked =
   <T,>(step: string, read: () => Promise<T>) =>
   () =>
@@ -22,6 +19,10 @@ const marked =
       markStartup(step);
       return value;
     });
+// The first screen's reads start before React mounts: one wave of commands instead of a chain
+// (app state, then the layout, then the dashboard). A read that fails here (nobody signed in
+// yet) is simply read again when its screen mounts. They wait for the change listener, so that
+// nothing that changes after them is missed and none has to be taken twice.
 const prefetch = () => {
   markStartup('feed');
   void client.prefetchQuery({ queryKey: keys.appState, queryFn: marked('app_state', ipc.appState) });
