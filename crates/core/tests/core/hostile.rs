@@ -2,7 +2,8 @@
 //! frames, a link that fails mid catch-up. The client says what is wrong, keeps its cache sound
 //! and what already arrived, and does not crash.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use axum::extract::ws::{Message, WebSocketUpgrade};
@@ -189,14 +190,14 @@ fn chat_events(from: i64, to: i64) -> Vec<serde_json::Value> {
 async fn a_link_that_fails_mid_catch_up_keeps_the_pages_that_arrived() {
     const HEAD: i64 = 3000;
     let world = World::start().await;
-    let third_page_fails = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let third_page_fails = Arc::new(AtomicBool::new(true));
     let failing = third_page_fails.clone();
     let router = Router::new()
         .route("/api/v1/auth/login", post(|| async { Json(token_pair()) }))
         .route(
             "/api/v1/sync",
             get(
-                move |Query(query): Query<std::collections::HashMap<String, i64>>| {
+                move |Query(query): Query<HashMap<String, i64>>| {
                     let failing = failing.clone();
                     async move {
                         let since = query["since"];
