@@ -22,8 +22,14 @@ function Pending({ n }: { n: number }) {
   );
 }
 
-/** One project on the dashboard: dense on desktop (a grid row), a card on phones. */
-export function ProjectRow({ summary, selected }: { summary: ProjectSummary; selected: boolean }) {
+/** From Tailwind's `lg` on, a project is one table row of a fixed height. */
+export const TABLE_ROW_QUERY = '(min-width: 1024px)';
+/** The table row (`lg:h-14`) and its 1 px rule. */
+export const TABLE_ROW_PX = 57;
+
+/** One project on the dashboard: dense on desktop (a grid row), a card on phones. `ruled` draws
+ *  the line under it (every row but the last). */
+export function ProjectRow({ summary, selected, ruled }: { summary: ProjectSummary; selected: boolean; ruled: boolean }) {
   const { project } = summary;
   const now = useNow(5000);
   const ref = useRef<HTMLAnchorElement>(null);
@@ -32,7 +38,7 @@ export function ProjectRow({ summary, selected }: { summary: ProjectSummary; sel
   }, [selected]);
   const activity = formatRelative(summary.last_activity, now);
   return (
-    <div role="listitem" className="border-b border-line last:border-b-0">
+    <div role="listitem" className={cx(ruled && 'border-b border-line')}>
       <Link
         ref={ref}
         to={`/projects/${project.id}`}
@@ -45,7 +51,7 @@ export function ProjectRow({ summary, selected }: { summary: ProjectSummary; sel
         className={cx(
           'grid grid-cols-[minmax(0,1fr)_auto] gap-x-3 gap-y-2 px-4 py-3 hover:bg-raised focus-visible:bg-raised',
           "[grid-template-areas:'name_status'_'agents_pending'_'spend_spend'_'activity_activity']",
-          'lg:grid-cols-[minmax(0,1fr)_7.5rem_9.5rem_6rem_17rem_5.5rem] lg:items-center lg:gap-x-4 lg:py-2.5',
+          'lg:grid-cols-[minmax(0,1fr)_7.5rem_9.5rem_6rem_17rem_5.5rem] lg:h-14 lg:items-center lg:gap-x-4 lg:py-0',
           "lg:[grid-template-areas:'name_status_agents_pending_spend_activity']",
           selected && 'bg-raised shadow-[inset_2px_0_0_var(--accent)]',
         )}
