@@ -18,37 +18,37 @@ pub fn pss_tree(root: u32) -> Pss {
     let mut totals: Vec<(String, u64)> = Vec::new();
     let verbose = std::env::var_os("SPARTEX_BENCH_VERBOSE").is_some();
     for pid in std::iter::once(root).chain(procs::descendants(root)) {
+        let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+        let comm = comm.trim();
         if verbose {
-            print_largest_mappings(pid);
+            print_largest_mappings(pid, comm);
         }
-        let name = std::fs::read_to_string(format!("/proc/{pid}/comm"))
-            .unwrap_or_default()
-            .trim()
-            .to_owned();
         let kb = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup"))
             .unwrap_or_default()
             .lines()
-            .find_map(|l| {
-                l.strip_prefix("Pss:")
-                    .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-            })
+            .find_map(pss_kb)
             .unwrap_or(0);
-        let name = if pid == root {
-            "main process".to_owned()
-        } else {
-            name
-        };
-        match totals.iter_mut().find(|(n, _)| *n == name) {
-            Some((_, total)) => *total += kb,
-            None => totals.push((name, kb)),
-        }
+        let name = if pid == root { "main process" } else { comm };
+        add_to(&mut totals, name, kb);
     }
     Pss { by_process: totals }
 }
 
+/// The kB of a `Pss:` line of `smaps` or `smaps_rollup`.
+fn pss_kb(line: &str) -> Option<u64> {
+    line.strip_prefix("Pss:")
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+fn add_to(totals: &mut Vec<(String, u64)>, name: &str, kb: u64) {
+    match totals.iter_mut().find(|(n, _)| n == name) {
+        Some((_, total)) => *total += kb,
+        None => totals.push((name.to_owned(), kb)),
+    }
+}
+
 /// The process's PSS by mapping (anonymous memory, the heap, each file), largest first.
-fn print_largest_mappings(pid: u32) {
-    let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+fn print_largest_mappings(pid: u32, comm: &str) {
     let smaps = std::fs::read_to_string(format!("/proc/{pid}/smaps")).unwrap_or_default();
     let mut by_mapping: Vec<(String, u64)> = Vec::new();
     let mut current = String::new();
@@ -61,14 +61,8 @@ fn print_largest_mappings(pid: u32) {
             current = fields.get(5).map_or("[anon]".to_owned(), |name| {
                 name.rsplit('/').next().unwrap_or(name).to_owned()
             });
-        } else if let Some(kb) = line
-            .strip_prefix("Pss:")
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        {
-            match by_mapping.iter_mut().find(|(n, _)| *n == current) {
-                Some((_, total)) => *total += kb,
-                None => by_mapping.push((current.clone(), kb)),
-            }
+        } else if let Some(kb) = pss_kb(line) {
+            add_to(&mut by_mapping, &current, kb);
         }
     }
     by_mapping.sort_by_key(|(_, kb)| std::cmp::Reverse(*kb));
@@ -77,11 +71,7 @@ fn print_largest_mappings(pid: u32) {
         .take(10)
         .map(|(name, kb)| format!("{name} {:.1}", *kb as f64 / 1024.0))
         .collect();
-    eprintln!(
-        "PSS of {} ({pid}), MiB: {}",
-        comm.trim(),
-        largest.join(", ")
-    );
+    eprintln!("PSS of {comm} ({pid}), MiB: {}", largest.join(", "));
 }
 
 /// Mebibytes (2^20 bytes), which is what the figures of `docs/benchmarks.md` say as "MB" before
