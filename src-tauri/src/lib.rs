@@ -25,6 +25,9 @@ mod window;
 #[cfg(test)]
 mod bindings;
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
 use spartex_core::{Core, CoreConfig};
 use tauri::{Manager, RunEvent};
 
@@ -32,27 +35,25 @@ use crate::state::Shell;
 
 /// When the process started the shell, for the startup figures.
 pub struct Launched {
-    at: std::time::Instant,
-    dashboard_read: std::sync::atomic::AtomicBool,
+    at: Instant,
+    dashboard_read: AtomicBool,
 }
 
 impl Launched {
     fn now() -> Launched {
         Launched {
-            at: std::time::Instant::now(),
-            dashboard_read: std::sync::atomic::AtomicBool::new(false),
+            at: Instant::now(),
+            dashboard_read: AtomicBool::new(false),
         }
     }
 
-    fn elapsed(&self) -> std::time::Duration {
+    fn elapsed(&self) -> Duration {
         self.at.elapsed()
     }
 
     /// True only for the launch's first dashboard read, the one the startup log times.
     fn first_dashboard_read(&self) -> bool {
-        !self
-            .dashboard_read
-            .swap(true, std::sync::atomic::Ordering::Relaxed)
+        !self.dashboard_read.swap(true, Ordering::Relaxed)
     }
 
     /// Logs how long after the start `step` was reached; the desktop bench prints these lines
