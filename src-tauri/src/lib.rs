@@ -85,6 +85,9 @@ pub fn run() {
                 tauri::webview::PageLoadEvent::Finished => "page load finished",
             };
             webview.state::<Launched>().reached(step);
+            if payload.event() == tauri::webview::PageLoadEvent::Started {
+                window::reveal(webview.window());
+            }
         })
         .setup(|app| {
             app.state::<Launched>().reached("setup started");
@@ -92,6 +95,7 @@ pub fn run() {
             #[cfg(mobile)]
             app.manage(Shell::new(Core::new(phone_config(app.handle())?)));
             setup(app.handle());
+            window::reveal_after(app.handle(), window::LATEST_REVEAL);
             app.state::<Launched>().reached("setup done");
             // Opening the cache (its key from the secret store, SQLCipher) runs while the
             // webview starts; the UI's first commands wait for it.
@@ -178,8 +182,16 @@ fn plugins(builder: tauri::Builder<tauri::Wry>) -> tauri::Builder<tauri::Wry> {
     }));
     let builder = builder.plugin(tauri_plugin_deep_link::init());
     // A phone's OS owns the app's window; there is no size or place to remember.
+    // Not whether it was visible: the window starts hidden and shows itself (`window::reveal`).
     #[cfg(desktop)]
-    let builder = builder.plugin(tauri_plugin_window_state::Builder::default().build());
+    let builder = builder.plugin(
+        tauri_plugin_window_state::Builder::default()
+            .with_state_flags(
+                tauri_plugin_window_state::StateFlags::all()
+                    - tauri_plugin_window_state::StateFlags::VISIBLE,
+            )
+            .build(),
+    );
     // A phone's notifications: the OS's, with remote push (FCM, APNs).
     #[cfg(mobile)]
     let builder = builder.plugin(tauri_plugin_notifications::init());
