@@ -13,9 +13,10 @@ packages=(
     # Node.js and npm for the UI, when the machine has none.
     $(command -v npm >/dev/null 2>&1 || echo nodejs npm)
     # A desktop session for tests and headless runs: D-Bus, the Secret Service, a notification
-    # daemon, an X server; WebKitWebDriver for the end-to-end tests; ImageMagick for screenshots.
+    # daemon, an X server; WebKitWebDriver for the end-to-end tests; ImageMagick for screenshots
+    # and xdotool to find and resize the app's window through X, as a window manager would.
     dbus dbus-x11 gnome-keyring libsecret-tools dunst xvfb xauth at-spi2-core
-    webkit2gtk-driver imagemagick desktop-file-utils curl
+    webkit2gtk-driver imagemagick xdotool desktop-file-utils curl
     # PostgreSQL's server binaries: the PostgreSQL store's tests run a private cluster of them
     # (scripts/pg-cluster.sh), not the system service the package also sets up.
     postgresql

@@ -19,6 +19,8 @@ async fn a_manager_decides_chats_stops_and_works_offline() {
     let notifications = NotifyMonitor::start().await;
     let app = App::launch().await;
 
+    app.wait_for("signin-submit").await;
+    app.screenshot("desktop-sign-in").await;
     sign_in(&app, &server, MANAGER).await;
     let rows = app
         .until("three Acme projects on the dashboard", PATIENCE, || async {
@@ -241,7 +243,6 @@ async fn open_link_in_second_launch(link: &str) {
 
 pub async fn sign_in(app: &App, server: &TestServer, email: &str) {
     app.wait_for("signin-submit").await;
-    app.screenshot("desktop-sign-in").await;
     app.type_into("signin-server", &server.url()).await;
     app.type_into("signin-email", email).await;
     app.type_into("signin-password", PASSWORD).await;

@@ -6,6 +6,7 @@
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use fantoccini::elements::Element;
@@ -65,6 +66,8 @@ pub struct App {
     pub client: Client,
     driver: Child,
     _home: tempfile::TempDir,
+    /// Set by [`App::resize`]; screenshots then come from X ([`window_picture`]).
+    resized: AtomicBool,
 }
 
 impl App {
@@ -130,6 +133,7 @@ impl App {
             client,
             driver,
             _home: home,
+            resized: AtomicBool::new(false),
         }
     }
 
@@ -322,7 +326,13 @@ impl App {
     /// Saves what the webview shows to `target/e2e-screenshots/NAME.png`, and to
     /// `docs/screenshots/` when `SPARTEX_UPDATE_SCREENSHOTS=1`.
     pub async fn screenshot(&self, name: &str) {
-        let Ok(png) = self.client.screenshot().await else {
+        let png = if self.resized.load(Ordering::Relaxed) {
+            window_picture().await
+        } else {
+            let webview = tokio::time::timeout(PATIENCE, self.client.screenshot()).await;
+            webview.ok().and_then(Result::ok)
+        };
+        let Some(png) = png else {
             eprintln!("could not take the screenshot {name}");
             return;
         };
@@ -355,12 +365,58 @@ impl App {
         let _ = self.client.execute(script, vec![]).await;
     }
 
+    /// Resizes the window the way a window manager does, through X (`xdotool`), and waits for
+    /// the page to have the new width; later screenshots come from X too. WebDriver's resize is
+    /// not used: after it, WebKitGTK's automation answers nothing more for a window that
+    /// started hidden, as this one does (the window itself repaints).
     pub async fn resize(&self, width: u32, height: u32) {
-        self.client
-            .set_window_size(width, height)
-            .await
-            .expect("the window can be resized");
+        // The window shows itself once its page starts loading, which may be after the session
+        // begins; `search` fails until then.
+        self.until("the window on screen", PATIENCE, || async {
+            let resized = Command::new("xdotool")
+                .args(["search", "--onlyvisible", "--name", "^Spartex Control$"])
+                .args(["windowsize", "--sync", "%@"])
+                .args([width.to_string(), height.to_string()])
+                .stderr(Stdio::null())
+                .status()
+                .await
+                .expect("xdotool, from scripts/install-deps.sh");
+            resized.success().then_some(())
+        })
+        .await;
+        self.resized.store(true, Ordering::Relaxed);
+        let what = format!("the page at {width} px wide");
+        self.until(&what, PATIENCE, || async {
+            let inner = self
+                .client
+                .execute("return window.innerWidth", vec![])
+                .await;
+            (inner.ok()?.as_u64()? == u64::from(width)).then_some(())
+        })
+        .await;
     }
+}
+
+/// The app's window as X shows it, as a PNG (ImageMagick's `import`), for a window resized
+/// through X: after a resize of a window that started hidden, WebKitGTK's automation waits
+/// for a frame it never presents (the window itself repaints). X's picture also shows what
+/// lies over the window, such as notifications, so an unresized window is taken by WebDriver.
+async fn window_picture() -> Option<Vec<u8>> {
+    let found = Command::new("xdotool")
+        .args(["search", "--onlyvisible", "--name", "^Spartex Control$"])
+        .output()
+        .await
+        .ok()?;
+    let window = String::from_utf8(found.stdout)
+        .ok()?
+        .lines()
+        .next()?
+        .to_owned();
+    let import = Command::new("import")
+        .args(["-window", &window, "png:-"])
+        .output();
+    let picture = tokio::time::timeout(PATIENCE, import).await.ok()?.ok()?;
+    (picture.status.success() && !picture.stdout.is_empty()).then_some(picture.stdout)
 }
 
 pub fn by_test_id(test_id: &str) -> String {
