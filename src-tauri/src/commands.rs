@@ -374,6 +374,12 @@ commands! {
         Ok(shell.take_route())
     }
 
+    /// The UI's first screen is ready to be drawn: the window, hidden until now, shows itself.
+    fn show_window(app: AppHandle) -> CommandResult<()> {
+        crate::window::reveal(&app);
+        Ok(())
+    }
+
     /// The UI says when a screen first painted with its data: the startup benchmark reads this
     /// line. `page_ms` is the time since the page started loading, to tell the webview's share
     /// from the shell's.

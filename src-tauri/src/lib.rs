@@ -58,7 +58,7 @@ impl Launched {
 
     /// Logs how long after the start `step` was reached; the desktop bench prints these lines
     /// with `SPARTEX_BENCH_VERBOSE=1`, to tell where a launch spends its time.
-    fn reached(&self, step: &'static str) {
+    pub(crate) fn reached(&self, step: &'static str) {
         tracing::info!(
             target: "spartex::startup",
             step,
@@ -85,9 +85,6 @@ pub fn run() {
                 tauri::webview::PageLoadEvent::Finished => "page load finished",
             };
             webview.state::<Launched>().reached(step);
-            if payload.event() == tauri::webview::PageLoadEvent::Started {
-                window::reveal(webview.window());
-            }
         })
         .setup(|app| {
             app.state::<Launched>().reached("setup started");

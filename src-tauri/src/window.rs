@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use tauri::{AppHandle, Emitter, Manager, Runtime, Window};
+use tauri::{AppHandle, Emitter, Manager};
 
 use crate::state::Shell;
 
@@ -18,6 +18,10 @@ pub struct Navigate {
 
 pub fn show(app: &AppHandle) {
     if let Some(window) = app.get_webview_window(MAIN) {
+        // Still starting (a link that launched the app): it shows itself when ready (`reveal`).
+        if !window.is_visible().unwrap_or(true) {
+            return;
+        }
         // A phone's app window has no minimised state; the OS brings the app forward.
         #[cfg(desktop)]
         let _ = window.unminimize();
@@ -26,32 +30,36 @@ pub fn show(app: &AppHandle) {
     }
 }
 
-/// The window shows itself this long after the start even if its page never begins to load.
+/// The window shows itself this long after the start even if its page never asks.
 pub const LATEST_REVEAL: Duration = Duration::from_secs(3);
 
-/// Shows the window, which starts hidden (`tauri.conf.json`), once its page begins to load.
+/// Shows the window, which starts hidden (`tauri.conf.json`), when the UI's first screen has
+/// what it shows (`show_window`).
 ///
 /// A window shown before WebKit's web process is ready paints first and then waits up to half a
-/// second for the page's first frame while the web process waits on the window (seen with `gdb`
-/// in one launch in three when painting on the CPU; `docs/benchmarks.md`). Shown at
-/// `PageLoadEvent::Started`, it never waits.
-pub fn reveal<R: Runtime>(window: Window<R>) {
+/// second for the page while the web process waits on the window (seen with `gdb` in one launch
+/// in three when painting on the CPU; `docs/benchmarks.md`). Shown as the page starts loading, it
+/// still waited in 5 launches of 12. Shown once the page has its first screen, it never waits,
+/// and its first frame is that screen rather than an empty page.
+pub fn reveal(app: &AppHandle) {
+    let Some(window) = app.get_webview_window(MAIN) else {
+        return;
+    };
     if window.is_visible().unwrap_or(true) {
         return;
     }
-    if let Err(error) = window.show() {
-        tracing::warn!(%error, "could not show the window");
+    match window.show() {
+        Ok(()) => app.state::<crate::Launched>().reached("window shown"),
+        Err(error) => tracing::warn!(%error, "could not show the window"),
     }
 }
 
-/// Shows the window after `delay` if its page has not revealed it by then.
+/// Shows the window after `delay` if the UI has not by then.
 pub fn reveal_after(app: &AppHandle, delay: Duration) {
     let app = app.clone();
     tauri::async_runtime::spawn(async move {
         tokio::time::sleep(delay).await;
-        if let Some(window) = app.get_webview_window(MAIN) {
-            reveal(window.as_ref().window());
-        }
+        reveal(&app);
     });
 }
 

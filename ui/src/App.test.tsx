@@ -3,7 +3,7 @@ import { fireEvent, render, screen, waitFor } from '@testing-library/react';
 import * as ipc from './ipc';
 import { mockIpc } from './test/ipcMock';
 import { setPhone } from './test/setup';
-import { account, appState } from './test/fixtures';
+import { account, appState, summary } from './test/fixtures';
 import { App } from './App';
 
 vi.mock('./ipc');
@@ -25,6 +25,25 @@ describe('App', () => {
     fireEvent.click(screen.getByTestId('signin-submit'));
     expect(await screen.findByTestId('signin-error')).toHaveTextContent('Wrong email or password.');
     expect(ipc.signIn).toHaveBeenCalledWith('http://127.0.0.1:8080', 'oncall@acme.test', 'nope');
+  });
+
+  it('shows its window, hidden at launch, with the sign-in screen', async () => {
+    vi.mocked(ipc.appState).mockResolvedValue({ accounts: [], active: null });
+    render(<App />);
+    await screen.findByTestId('signin-server');
+    await waitFor(() => expect(ipc.showWindow).toHaveBeenCalledTimes(1));
+  });
+
+  it('shows its window with the dashboard only once the projects are read', async () => {
+    let answer: (projects: Awaited<ReturnType<typeof ipc.dashboard>>) => void = () => undefined;
+    vi.mocked(ipc.dashboard).mockReturnValue(new Promise((resolve) => (answer = resolve)));
+    render(<App />);
+    await screen.findByTestId('dashboard');
+    await waitFor(() => expect(ipc.dashboard).toHaveBeenCalled());
+    expect(ipc.showWindow).not.toHaveBeenCalled();
+    answer([summary()]);
+    await screen.findByTestId('project-row');
+    await waitFor(() => expect(ipc.showWindow).toHaveBeenCalledTimes(1));
   });
 
   it('offers the accounts already signed in', async () => {

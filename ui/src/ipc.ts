@@ -218,6 +218,11 @@ export function takeNavigation(): Promise<string | null> {
   return call<string | null>('take_navigation');
 }
 
+/** The UI's first screen is ready to be drawn: the window, hidden until now, shows itself. */
+export function showWindow(): Promise<null> {
+  return call<null>('show_window');
+}
+
 /**
  * The UI says when a screen first painted with its data: the startup benchmark reads this
  * line. `page_ms` is the time since the page started loading, to tell the webview's share

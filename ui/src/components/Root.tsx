@@ -1,4 +1,6 @@
+import { useEffect } from 'react';
 import { Navigate, Outlet, useLocation } from 'react-router';
+import * as ipc from '../ipc';
 import { useAppState } from '../state/queries';
 import { useCoreEvents } from '../state/events';
 import { useApplyTheme } from '../state/theme';
@@ -13,6 +15,13 @@ export function Root() {
   const signedIn = Boolean(data?.active);
   useCoreEvents(signedIn);
   const location = useLocation();
+  // The window starts hidden and appears once the first screen has what it shows. The dashboard
+  // says so itself, when its projects are read; a redirect waits for the screen it leads to.
+  const awaitsItsScreen = !error && (location.pathname === '/' || (!signedIn && location.pathname !== '/sign-in'));
+  const firstScreenReady = !isPending && !awaitsItsScreen;
+  useEffect(() => {
+    if (firstScreenReady) void ipc.showWindow().catch(() => undefined);
+  }, [firstScreenReady]);
 
   let body;
   if (isPending) {

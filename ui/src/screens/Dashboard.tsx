@@ -69,6 +69,10 @@ function useReportFirstPaint(items: number | undefined) {
 
 export function Dashboard() {
   const { data, error, isPending } = useDashboard();
+  // The window, hidden at launch, appears with the projects in its first frame (see `Root`).
+  useEffect(() => {
+    if (!isPending) void ipc.showWindow().catch(() => undefined);
+  }, [isPending]);
   const { data: status } = useStatus();
   const navigate = useNavigate();
   const [filter, setFilter] = useState<DashboardFilter>({ text: '', status: 'all', pendingOnly: false });

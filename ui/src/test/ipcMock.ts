@@ -18,6 +18,7 @@ export function mockIpc(overrides: Partial<{ [K in keyof Ipc]: Ipc[K] }> = {}) {
   m.search.mockResolvedValue([]);
   m.takeNavigation.mockResolvedValue(null);
   m.reportPainted.mockResolvedValue(null);
+  m.showWindow.mockResolvedValue(null);
   m.onChange.mockResolvedValue(() => undefined);
   m.onNavigate.mockResolvedValue(() => undefined);
   m.notificationPrefs.mockResolvedValue({ enabled: true, muted_projects: [], quiet_hours: null });
