@@ -366,12 +366,12 @@ impl App {
     }
 
     /// Resizes the window the way a window manager does, through X (`xdotool`), and waits for
-    /// the page to have the new width; later screenshots come from X too. WebDriver's resize is
-    /// not used: after it, WebKitGTK's automation answers nothing more for a window that
-    /// started hidden, as this one does (the window itself repaints).
+    /// the page to have the new width; later screenshots come from X too ([`window_picture`]).
+    /// WebDriver's resize is not used: after it, WebKitGTK's automation answered no further
+    /// screenshot of a window that started hidden, as this one does.
     pub async fn resize(&self, width: u32, height: u32) {
-        // The window shows itself once its page starts loading, which may be after the session
-        // begins; `search` fails until then.
+        // The window shows itself once its first screen is ready, which may be after the
+        // session begins; `search --onlyvisible` finds nothing until then.
         self.until("the window on screen", PATIENCE, || async {
             let resized = Command::new("xdotool")
                 .args(["search", "--onlyvisible", "--name", "^Spartex Control$"])
@@ -397,10 +397,10 @@ impl App {
     }
 }
 
-/// The app's window as X shows it, as a PNG (ImageMagick's `import`), for a window resized
-/// through X: after a resize of a window that started hidden, WebKitGTK's automation waits
-/// for a frame it never presents (the window itself repaints). X's picture also shows what
-/// lies over the window, such as notifications, so an unresized window is taken by WebDriver.
+/// The app's window as X shows it, as a PNG (ImageMagick's `import`), for a resized window:
+/// after any resize of a window that started hidden, WebKitGTK's automation screenshot waits
+/// for a frame it never presents, though the window itself repaints. X's picture also shows
+/// what lies over the window, such as notifications, so an unresized one is taken by WebDriver.
 async fn window_picture() -> Option<Vec<u8>> {
     let found = Command::new("xdotool")
         .args(["search", "--onlyvisible", "--name", "^Spartex Control$"])
