@@ -6,7 +6,7 @@ use std::sync::{Arc, RwLock};
 
 use axum::extract::ws::Utf8Bytes;
 use spartex_api::{AgentControl, Event};
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, watch};
 
 use crate::store::Store;
 
@@ -192,12 +192,33 @@ impl Feed {
 }
 
 /// Live control sockets of agent workers, by agent id.
-#[derive(Default)]
 pub struct AgentControlHub {
     agents: RwLock<HashMap<String, broadcast::Sender<AgentControl>>>,
+    /// Counts the times every socket here may have missed frames: announcements from other
+    /// instances are lost while this one's database listener reconnects.
+    resyncs: watch::Sender<u64>,
+}
+
+impl Default for AgentControlHub {
+    fn default() -> Self {
+        AgentControlHub {
+            agents: RwLock::default(),
+            resyncs: watch::channel(0).0,
+        }
+    }
 }
 
 impl AgentControlHub {
+    /// Changes when every socket here should send its agent what it may have missed.
+    pub fn resyncs(&self) -> watch::Receiver<u64> {
+        self.resyncs.subscribe()
+    }
+
+    /// Every socket here sends its agent what it may have missed (a pending stop, a pause).
+    pub fn resync_all(&self) {
+        self.resyncs.send_modify(|count| *count += 1);
+    }
+
     pub fn subscribe(&self, agent_id: &str) -> broadcast::Receiver<AgentControl> {
         let mut agents = self
             .agents

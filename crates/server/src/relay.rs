@@ -112,6 +112,8 @@ pub async fn run(state: AppState) {
             Some(Heard::Announcement(text)) => act_on(&state, &text).await,
             Some(Heard::Reconnected) => {
                 state.events.catch_up_all(state.store.as_ref()).await;
+                // A stop said meanwhile was lost with the connection; the log keeps it.
+                state.agents.resync_all();
                 state.pushes.planning.notify_one();
             }
             None => return,

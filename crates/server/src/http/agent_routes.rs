@@ -221,6 +221,7 @@ async fn serve_control(
     tokio::pin!(stopping);
     let (mut sink, mut incoming) = socket.split();
     let mut frames = state.agents.subscribe(&principal.agent_id);
+    let mut resyncs = state.agents.resyncs();
     // A stop or pause that happened while the worker was away is sent as soon as it connects.
     for frame in missed_frames(&state, &principal).await? {
         send_json(&mut sink, &frame).await?;
@@ -232,6 +233,11 @@ async fn serve_control(
             () = &mut stopping => {
                 let _ = sink.send(WsMessage::Close(None)).await;
                 return Ok(());
+            }
+            Ok(()) = resyncs.changed() => {
+                for frame in missed_frames(&state, &principal).await? {
+                    send_json(&mut sink, &frame).await?;
+                }
             }
             received = frames.recv() => match received {
                 Ok(frame) => send_json(&mut sink, &frame).await?,

@@ -95,11 +95,7 @@ async fn an_instance_that_lost_its_database_connection_catches_up_from_the_log()
     assert_eq!(socket_a.next().await["type"], "hello");
 
     // Every connection that listens for announcements is cut, as a network blip would.
-    a.execute_sql(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-         WHERE query LIKE 'LISTEN%' AND pid <> pg_backend_pid()",
-    )
-    .await;
+    cut_listeners(&a).await;
     let (status, body) = b
         .api(on_a.token())
         .post(
@@ -157,6 +153,47 @@ async fn a_stop_requested_on_one_instance_completes_with_agents_connected_to_the
         .await;
     assert_eq!(done["data"]["status"], "completed");
     assert_eq!(done["data"]["agents_stopped"], 3);
+}
+
+#[tokio::test]
+async fn an_instance_that_listens_again_resends_its_agents_the_stop_they_have_not_acknowledged() {
+    let (a, b) = two_instances().await;
+    let oncall_b = b.login("oncall@acme.test").await;
+    let newsletter = project_id(&oncall_b, NEWSLETTER).await;
+    let mut controls = Vec::new();
+    for name in ["Ink", "Tally", "Guard"] {
+        controls.push((name, a.control(name).await));
+    }
+    let (status, stop) = oncall_b
+        .post(
+            &format!("/api/v1/projects/{newsletter}/stop"),
+            json!({"reason": "Wrong list"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{stop}");
+    let stop_frame = json!({"type": "stop", "stop_id": stop["id"]});
+    for (name, control) in &mut controls {
+        assert_eq!(control.next().await, stop_frame, "{name} hears the stop");
+    }
+
+    // Whatever was said while A's listener was down is lost, a stop included: once A listens
+    // again, each agent connected to it is sent the stop it has not acknowledged.
+    cut_listeners(&a).await;
+    for (name, control) in &mut controls {
+        assert_eq!(control.next().await, stop_frame, "{name} is told again");
+    }
+}
+
+/// Cuts the connections this test's instances listen for announcements on, as a network blip
+/// would (only this test's database: the cluster is shared by tests running beside it).
+async fn cut_listeners(instance: &TestServer) {
+    instance
+        .execute_sql(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE query LIKE 'LISTEN%' AND datname = current_database() \
+             AND pid <> pg_backend_pid()",
+        )
+        .await;
 }
 
 #[tokio::test]
