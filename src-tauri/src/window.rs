@@ -42,6 +42,10 @@ pub const LATEST_REVEAL: Duration = Duration::from_secs(3);
 /// still waited in 5 launches of 12. Shown once the page has its first screen, it never waits,
 /// and its first frame is that screen rather than an empty page.
 pub fn reveal(app: &AppHandle) {
+    // A phone's OS shows the app's window (tao ignores `visible` on iOS and Android).
+    if cfg!(mobile) {
+        return;
+    }
     let Some(window) = app.get_webview_window(MAIN) else {
         return;
     };
