@@ -8,9 +8,9 @@ use std::collections::BTreeSet;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use spartex_api::SESSION_ENDED_CLOSE_CODE;
-use spartex_testkit::eventually;
+use spartex_testkit::{eventually, Socket};
 
-use crate::support::{ask, project_id, TestServer, NEWSLETTER, PATIENCE, SPRING};
+use crate::support::{ask, project_id, Api, TestServer, NEWSLETTER, PATIENCE, SPRING};
 
 /// Messages each instance writes at once in the gapless test.
 const MESSAGES_EACH: usize = 15;
@@ -118,19 +118,8 @@ async fn a_stop_requested_on_one_instance_completes_with_agents_connected_to_the
     let oncall_b = b.login("oncall@acme.test").await;
     let newsletter = project_id(&oncall_b, NEWSLETTER).await;
     let mut events_a = a.events(oncall_b.token(), None).await;
-    let mut controls = Vec::new();
-    for name in ["Ink", "Tally", "Guard"] {
-        controls.push((name, a.control(name).await));
-    }
-
-    let (status, stop) = oncall_b
-        .post(
-            &format!("/api/v1/projects/{newsletter}/stop"),
-            json!({"reason": "Wrong list"}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::ACCEPTED, "{stop}");
-    let stop_id = stop["id"].as_str().expect("an id");
+    let mut controls = connect_newsletter_agents(&a).await;
+    let stop_id = stop(&oncall_b, &newsletter).await;
 
     // Each agent hears it on instance A, and acknowledges through either instance.
     for (n, (name, control)) in controls.iter_mut().enumerate() {
@@ -160,18 +149,8 @@ async fn an_instance_that_listens_again_resends_its_agents_the_stop_they_have_no
     let (a, b) = two_instances().await;
     let oncall_b = b.login("oncall@acme.test").await;
     let newsletter = project_id(&oncall_b, NEWSLETTER).await;
-    let mut controls = Vec::new();
-    for name in ["Ink", "Tally", "Guard"] {
-        controls.push((name, a.control(name).await));
-    }
-    let (status, stop) = oncall_b
-        .post(
-            &format!("/api/v1/projects/{newsletter}/stop"),
-            json!({"reason": "Wrong list"}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::ACCEPTED, "{stop}");
-    let stop_frame = json!({"type": "stop", "stop_id": stop["id"]});
+    let mut controls = connect_newsletter_agents(&a).await;
+    let stop_frame = json!({"type": "stop", "stop_id": stop(&oncall_b, &newsletter).await});
     for (name, control) in &mut controls {
         assert_eq!(control.next().await, stop_frame, "{name} hears the stop");
     }
@@ -182,6 +161,27 @@ async fn an_instance_that_listens_again_resends_its_agents_the_stop_they_have_no
     for (name, control) in &mut controls {
         assert_eq!(control.next().await, stop_frame, "{name} is told again");
     }
+}
+
+/// The newsletter's three agents, each with its control socket on `instance`.
+async fn connect_newsletter_agents(instance: &TestServer) -> Vec<(&'static str, Socket)> {
+    let mut controls = Vec::new();
+    for name in ["Ink", "Tally", "Guard"] {
+        controls.push((name, instance.control(name).await));
+    }
+    controls
+}
+
+/// Stops `project` as `by`; the stop's id.
+async fn stop(by: &Api, project: &str) -> String {
+    let (status, stop) = by
+        .post(
+            &format!("/api/v1/projects/{project}/stop"),
+            json!({"reason": "Wrong list"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{stop}");
+    stop["id"].as_str().expect("an id").to_owned()
 }
 
 /// Cuts the connections this test's instances listen for announcements on, as a network blip
