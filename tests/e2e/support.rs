@@ -374,7 +374,7 @@ impl App {
         // session begins; `search --onlyvisible` finds nothing until then.
         self.until("the window on screen", PATIENCE, || async {
             let resized = Command::new("xdotool")
-                .args(["search", "--onlyvisible", "--name", "^Spartex Control$"])
+                .args(FIND_THE_WINDOW)
                 .args(["windowsize", "--sync", "%@"])
                 .args([width.to_string(), height.to_string()])
                 .stderr(Stdio::null())
@@ -397,13 +397,16 @@ impl App {
     }
 }
 
+/// `xdotool` arguments that find the app's window once it is on screen, by its title.
+const FIND_THE_WINDOW: [&str; 4] = ["search", "--onlyvisible", "--name", "^Spartex Control$"];
+
 /// The app's window as X shows it, as a PNG (ImageMagick's `import`), for a resized window:
 /// after any resize of a window that started hidden, WebKitGTK's automation screenshot waits
 /// for a frame it never presents, though the window itself repaints. X's picture also shows
 /// what lies over the window, such as notifications, so an unresized one is taken by WebDriver.
 async fn window_picture() -> Option<Vec<u8>> {
     let found = Command::new("xdotool")
-        .args(["search", "--onlyvisible", "--name", "^Spartex Control$"])
+        .args(FIND_THE_WINDOW)
         .output()
         .await
         .ok()?;
