@@ -282,16 +282,14 @@ pub async fn decide_first_decidable(app: &App, decision: Decision) -> Decided {
                     // The agents keep asking and the list keeps its order by urgency, so a row
                     // can move under the click: go on only with the request that opened.
                     if !app.opened_approval(&id).await {
+                        app.back_to_approval_list().await;
                         break;
                     }
                     let approve = app.wait_for("approve-button").await;
                     if approve.is_enabled().await.unwrap_or(false) {
                         return Some((id, project_id));
                     }
-                    // At phone width the list gave way to the detail: go back to the list.
-                    if app.all("[data-testid=\"approval-item\"]").await.is_empty() {
-                        app.click("nav-approvals").await;
-                    }
+                    app.back_to_approval_list().await;
                 }
                 None
             },

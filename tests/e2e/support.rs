@@ -318,6 +318,13 @@ impl App {
         }
     }
 
+    /// At phone width an open approval's detail replaces the list: goes back to the list.
+    pub async fn back_to_approval_list(&self) {
+        if self.all("[data-testid=\"approval-item\"]").await.is_empty() {
+            self.click("nav-approvals").await;
+        }
+    }
+
     pub async fn text(&self, css: &str) -> Option<String> {
         let element = self.client.find(Locator::Css(css)).await.ok()?;
         element.text().await.ok()
