@@ -22,7 +22,7 @@ use super::doc::{
     Throttled,
 };
 use super::extract::{ApiJson, ApiQuery, Mutation};
-use super::socket::{send_json, SocketResult};
+use super::socket::{send_json, Sink, SocketResult};
 use super::{read, read_all};
 use crate::auth::AgentPrincipal;
 use crate::error::{ApiError, ApiResult};
@@ -223,9 +223,7 @@ async fn serve_control(
     let mut frames = state.agents.subscribe(&principal.agent_id);
     let mut resyncs = state.agents.resyncs();
     // A stop or pause that happened while the worker was away is sent as soon as it connects.
-    for frame in missed_frames(&state, &principal).await? {
-        send_json(&mut sink, &frame).await?;
-    }
+    send_missed_frames(&state, &principal, &mut sink).await?;
     let mut ping = tokio::time::interval(state.settings.ping_interval);
     ping.tick().await;
     loop {
@@ -235,16 +233,12 @@ async fn serve_control(
                 return Ok(());
             }
             Ok(()) = resyncs.changed() => {
-                for frame in missed_frames(&state, &principal).await? {
-                    send_json(&mut sink, &frame).await?;
-                }
+                send_missed_frames(&state, &principal, &mut sink).await?;
             }
             received = frames.recv() => match received {
                 Ok(frame) => send_json(&mut sink, &frame).await?,
                 Err(RecvError::Lagged(_)) => {
-                    for frame in missed_frames(&state, &principal).await? {
-                        send_json(&mut sink, &frame).await?;
-                    }
+                    send_missed_frames(&state, &principal, &mut sink).await?;
                 }
                 Err(RecvError::Closed) => return Ok(()),
             },
@@ -255,6 +249,19 @@ async fn serve_control(
             },
         }
     }
+}
+
+/// Sends the agent what it may have missed: at connect, after its feed lagged, and when this
+/// instance may have lost announcements (`AgentControlHub::resync_all`).
+async fn send_missed_frames(
+    state: &AppState,
+    principal: &AgentPrincipal,
+    sink: &mut Sink,
+) -> SocketResult<()> {
+    for frame in missed_frames(state, principal).await? {
+        send_json(sink, &frame).await?;
+    }
+    Ok(())
 }
 
 async fn missed_frames(

@@ -1,9 +1,6 @@
 //! The database over a long run: the WAL is folded back and emptied, and one damaged row
 //! never takes down a listing or the emergency stop.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
-
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use spartex_server::store::{DocKind, Document, WriteScope};
@@ -74,19 +71,14 @@ async fn a_steady_stream_of_commits_cannot_grow_the_wal_without_bound() {
     // The checkpoints this test has run. The writer never gets more than a few MB ahead of
     // them: on a busy machine the loop below can be starved for long enough that the writer
     // alone grows the WAL past the bound (77 MB seen in CI), which says nothing of the store.
-    let checkpoints = Arc::new(AtomicU64::new(0));
+    let (checkpointed, mut checkpoints) = tokio::sync::watch::channel(());
     let writer = tokio::spawn({
         let store = store.clone();
-        let checkpoints = checkpoints.clone();
         async move {
             let filler = "x".repeat(16 * 1024);
-            let mut seen = 0;
             for n in 0..6_000 {
                 if n % COMMITS_PER_CHECKPOINT == 0 {
-                    while checkpoints.load(Ordering::SeqCst) == seen {
-                        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-                    }
-                    seen = checkpoints.load(Ordering::SeqCst);
+                    checkpoints.changed().await.expect("the checkpointer runs");
                 }
                 let mut tx = store
                     .begin(WriteScope::Tenant(&tenant_id))
@@ -120,7 +112,7 @@ async fn a_steady_stream_of_commits_cannot_grow_the_wal_without_bound() {
     let mut largest = 0;
     while !writer.is_finished() {
         store.checkpoint().await.expect("a checkpoint succeeds");
-        checkpoints.fetch_add(1, Ordering::SeqCst);
+        checkpointed.send_replace(());
         largest = largest.max(file_size(&wal));
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
