@@ -155,9 +155,10 @@ impl Store {
         &self.path
     }
 
+    /// Closes every connection, each on its own thread, before returning.
     pub async fn close(&self) {
-        self.reader.close().await;
-        self.writer.close().await;
+        close_every_connection(&self.reader).await;
+        close_every_connection(&self.writer).await;
     }
 
     pub async fn meta(&self, key: &str) -> StoreResult<Option<String>> {
@@ -190,6 +191,19 @@ impl Store {
         Ok(sqlx::query_scalar("PRAGMA integrity_check")
             .fetch_one(&self.writer)
             .await?)
+    }
+}
+
+/// sqlx 0.8's `Pool::close` can return with a connection still open (launchbadge/sqlx#3217,
+/// fixed after 0.8.6): one whose query had just ended is handed back by a spawned task, which
+/// may look at the pool before the close and put the connection back in the idle queue after
+/// the close's last look. A closed pool opens no new connection, so closing again until none is
+/// left ends; a process that then exits cannot race a connection's SQLCipher teardown.
+async fn close_every_connection(pool: &SqlitePool) {
+    pool.close().await;
+    while pool.size() > 0 {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+        pool.close().await;
     }
 }
 

@@ -679,3 +679,27 @@ async fn a_batch_moves_each_projects_last_activity_to_its_newest_message_and_nev
         .expect("applies");
     assert_eq!(activity(store.clone()).await, after_first);
 }
+
+/// A command reads, then closes the cache and exits: every connection must be closed by then, or
+/// SQLCipher tears one down on its own thread while the C library's exit handlers run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn close_leaves_no_connection_open_when_the_last_query_just_ended() {
+    for round in 0..40 {
+        let (store, _dir) = store().await;
+        store
+            .set_meta("round", &round.to_string())
+            .await
+            .expect("writes");
+        let (round_read, last_seq, missing) =
+            tokio::join!(store.meta("round"), store.last_seq(), store.meta("missing"));
+        assert_eq!(round_read.expect("reads"), Some(round.to_string()));
+        assert_eq!(last_seq.expect("reads"), 0);
+        assert_eq!(missing.expect("reads"), None);
+        store.close().await;
+        assert_eq!(
+            (store.reader.size(), store.writer.size()),
+            (0, 0),
+            "round {round}: connections still open after close"
+        );
+    }
+}
