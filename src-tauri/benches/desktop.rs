@@ -327,13 +327,21 @@ fn file_size(binary: &Path) -> u64 {
 }
 
 /// Launches the minimal app once: the time until its static page has loaded, and until that
-/// page's first frame has been painted.
+/// page's first frame has been painted. `SPARTEX_BENCH_VERBOSE=1` prints its lines, which say
+/// when its page started loading after its `main`, beside Spartex Control's own steps.
 fn minimal_page_loaded(minimal: &Path) -> (Duration, Duration) {
     let mut child = spawn_minimal(minimal);
-    let seen = wait_for_lines(&mut child, 2, |line| {
-        line.contains("page loaded") || line.contains("page painted")
+    let seen = wait_for_lines(&mut child, 3, |line| {
+        line.contains("page started")
+            || line.contains("page loaded")
+            || line.contains("page painted")
     });
     end_tree(&mut child);
+    if std::env::var_os("SPARTEX_BENCH_VERBOSE").is_some() {
+        for (at, line) in &seen {
+            eprintln!("minimal: {line} (seen {} ms after spawn)", at.as_millis());
+        }
+    }
     let when = |what: &str| {
         seen.iter()
             .find(|(_, line)| line.contains(what))

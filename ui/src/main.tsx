@@ -1,3 +1,5 @@
+// First in the bundle: its mark tells the script's parse from its modules' evaluation.
+import './lib/bundleStart';
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import './index.css';

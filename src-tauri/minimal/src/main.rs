@@ -1,7 +1,8 @@
 //! The smallest Tauri 2 app: one window showing one static page. `cargo bench -p
 //! spartex-desktop --bench desktop` measures Spartex Control against it. It says on stderr when
-//! its page has loaded, which is the floor for any Tauri app's launch time on the machine, and
-//! when the page's first frame has been painted (the page tells it, two animation frames after
+//! its page starts loading and when it has loaded (with the time since `main`, to compare the
+//! two shells), which is the floor for any Tauri app's launch time on the machine, and when the
+//! page's first frame has been painted (the page tells it, two animation frames after
 //! it runs, as Spartex Control's UI does).
 
 use tauri::webview::PageLoadEvent;
@@ -12,11 +13,20 @@ fn painted() {
 }
 
 fn main() {
+    let started = std::time::Instant::now();
     tauri::Builder::default()
         .invoke_handler(tauri::generate_handler![painted])
-        .on_page_load(|_, payload| {
+        .on_page_load(move |_, payload| {
             if payload.event() == PageLoadEvent::Finished {
-                eprintln!("page loaded");
+                eprintln!(
+                    "page loaded at {} ms since main",
+                    started.elapsed().as_millis()
+                );
+            } else {
+                eprintln!(
+                    "page started at {} ms since main",
+                    started.elapsed().as_millis()
+                );
             }
         })
         .run(tauri::generate_context!())

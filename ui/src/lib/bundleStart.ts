@@ -1,0 +1,2 @@
+import { markStartup } from './startupMarks';
+markStartup('bundle');
