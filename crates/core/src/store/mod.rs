@@ -66,7 +66,6 @@ pub type StoreResult<T> = Result<T, StoreError>;
 const WRITER_CACHE_KIB: &str = "-32000";
 const READER_CACHE_KIB: &str = "-8000";
 const READERS: u32 = 3;
-const READER_IDLE: Duration = Duration::from_secs(10);
 
 #[derive(Clone)]
 pub struct Store {
@@ -96,7 +95,7 @@ impl Store {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(10));
-        let writer = SqlitePoolOptions::new()
+        let writer = pool_options()
             .max_connections(1)
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(options.clone())
@@ -117,12 +116,9 @@ impl Store {
             });
         }
         sqlx::migrate!("./migrations").run(&writer).await?;
-        // Each reader keeps a page cache of its own: a few are enough for a person's screens,
-        // and the ones a burst of reads opened are closed again once the app is idle.
-        let reader = SqlitePoolOptions::new()
+        // Each reader keeps a page cache of its own: a few are enough for a person's screens.
+        let reader = pool_options()
             .max_connections(READERS)
-            .min_connections(1)
-            .idle_timeout(READER_IDLE)
             .connect_with(options.pragma("cache_size", READER_CACHE_KIB))
             .await?;
         Ok(Store {
@@ -205,6 +201,18 @@ async fn close_every_connection(pool: &SqlitePool) {
         tokio::time::sleep(Duration::from_millis(1)).await;
         pool.close().await;
     }
+}
+
+/// Pool options with no background maintenance task. sqlx 0.8.6 runs one whenever a pool has an
+/// idle timeout, a maximum lifetime (both on by default) or a minimum size, and it can spin a
+/// thread at 100% CPU for good (launchbadge/sqlx#3645, fixed after 0.8.6): its idle count can
+/// wrap below zero while a connection is handed back, and its sweep loops that many times without
+/// yielding. An app open for days keeps its few connections instead.
+fn pool_options() -> SqlitePoolOptions {
+    SqlitePoolOptions::new()
+        .min_connections(0)
+        .idle_timeout(None)
+        .max_lifetime(None)
 }
 
 /// Keys of the `meta` table.

@@ -703,3 +703,21 @@ async fn close_leaves_no_connection_open_when_the_last_query_just_ended() {
         );
     }
 }
+
+/// sqlx's pool maintenance task can spin a thread for good (see `pool_options`): no pool of the
+/// cache may start one.
+#[tokio::test]
+async fn the_cache_pools_run_no_maintenance_task() {
+    let (store, _dir) = store().await;
+    for pool in [&store.reader, &store.writer] {
+        let options = pool.options();
+        assert_eq!(
+            (
+                options.get_min_connections(),
+                options.get_idle_timeout(),
+                options.get_max_lifetime()
+            ),
+            (0, None, None)
+        );
+    }
+}

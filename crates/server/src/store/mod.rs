@@ -20,6 +20,19 @@ use async_trait::async_trait;
 use serde_json::Value;
 use spartex_api::{Device, Event, EventKind, MetricsBucket, Tenant, User};
 
+/// Pool options with no background maintenance task. sqlx 0.8.6 runs one whenever a pool has an
+/// idle timeout, a maximum lifetime (both on by default) or a minimum size, and it can spin a
+/// worker thread at 100% CPU for good (launchbadge/sqlx#3645, fixed after 0.8.6): its idle count
+/// can wrap below zero while a connection is handed back, and its sweep loops that many times
+/// without yielding. Seen here as a test server that hung after a restart. A server that runs
+/// for weeks keeps its connections (at most `max_connections`) instead of recycling them.
+pub(crate) fn pool_options<DB: sqlx::Database>() -> sqlx::pool::PoolOptions<DB> {
+    sqlx::pool::PoolOptions::new()
+        .min_connections(0)
+        .idle_timeout(None)
+        .max_lifetime(None)
+}
+
 pub use documents::{
     decode_all, decode_one, DocKind, Document, Resource, Versioned, ONCALL_ID, POLICY_ID,
 };

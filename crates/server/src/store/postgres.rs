@@ -17,7 +17,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use spartex_api::{Device, Event, MetricsBucket, Tenant, User};
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
+use sqlx::postgres::{PgConnectOptions, PgRow};
 use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder, Row};
 
 use super::postgres_tx::PostgresTx;
@@ -134,7 +134,7 @@ const DUPLICATE_DATABASE: &str = "42P04";
 const UNIQUE_VIOLATION: &str = "23505";
 
 async fn pool(options: PgConnectOptions) -> Result<PgPool, sqlx::Error> {
-    PgPoolOptions::new()
+    super::pool_options::<Postgres>()
         .max_connections(POOL_CONNECTIONS)
         .acquire_timeout(Duration::from_secs(30))
         .connect_with(options)

@@ -15,7 +15,7 @@ use axum::body::Bytes;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use spartex_api::{Device, Event, EventKind, MetricsBucket, Tenant, User};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool, Transaction};
 
 use super::documents::wire_array;
@@ -124,17 +124,17 @@ impl SqliteStore {
             .pragma("wal_autocheckpoint", "0")
             .pragma("journal_size_limit", WAL_SIZE_LIMIT_BYTES.to_string())
             .foreign_keys(true);
-        let writer = SqlitePoolOptions::new()
+        let writer = super::pool_options::<Sqlite>()
             .max_connections(1)
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(options.clone())
             .await?;
         sqlx::migrate!("./migrations/sqlite").run(&writer).await?;
-        let checkpointer = SqlitePoolOptions::new()
+        let checkpointer = super::pool_options::<Sqlite>()
             .max_connections(1)
             .connect_with(options.clone())
             .await?;
-        let reader = SqlitePoolOptions::new()
+        let reader = super::pool_options::<Sqlite>()
             .max_connections(8)
             .connect_with(options.read_only(true))
             .await?;
@@ -941,4 +941,29 @@ mod conformance {
     }
 
     store_conformance!(open_in_temp_dir);
+}
+
+#[cfg(test)]
+mod pools {
+    use super::SqliteStore;
+
+    /// sqlx's pool maintenance task can spin a worker for good (see `pool_options`): none of the
+    /// store's pools may start one.
+    #[tokio::test]
+    async fn no_pool_runs_a_maintenance_task() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let url = format!("sqlite://{}", dir.path().join("store.db").display());
+        let store = SqliteStore::open(&url).await.expect("the store opens");
+        for pool in [&store.reader, &store.writer, &store.checkpointer] {
+            let options = pool.options();
+            assert_eq!(
+                (
+                    options.get_min_connections(),
+                    options.get_idle_timeout(),
+                    options.get_max_lifetime()
+                ),
+                (0, None, None)
+            );
+        }
+    }
 }
