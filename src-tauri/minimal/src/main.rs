@@ -17,17 +17,14 @@ fn main() {
     tauri::Builder::default()
         .invoke_handler(tauri::generate_handler![painted])
         .on_page_load(move |_, payload| {
-            if payload.event() == PageLoadEvent::Finished {
-                eprintln!(
-                    "page loaded at {} ms since main",
-                    started.elapsed().as_millis()
-                );
-            } else {
-                eprintln!(
-                    "page started at {} ms since main",
-                    started.elapsed().as_millis()
-                );
-            }
+            let step = match payload.event() {
+                PageLoadEvent::Started => "started",
+                PageLoadEvent::Finished => "loaded",
+            };
+            eprintln!(
+                "page {step} at {} ms since main",
+                started.elapsed().as_millis()
+            );
         })
         .run(tauri::generate_context!())
         .expect("the minimal app runs");

@@ -151,7 +151,7 @@ impl Store {
         &self.path
     }
 
-    /// Closes every connection, each on its own thread, before returning.
+    /// Closes every connection before returning: none is left to be torn down after.
     pub async fn close(&self) {
         close_every_connection(&self.reader).await;
         close_every_connection(&self.writer).await;

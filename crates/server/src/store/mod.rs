@@ -20,6 +20,13 @@ use async_trait::async_trait;
 use serde_json::Value;
 use spartex_api::{Device, Event, EventKind, MetricsBucket, Tenant, User};
 
+pub use documents::{
+    decode_all, decode_one, DocKind, Document, Resource, Versioned, ONCALL_ID, POLICY_ID,
+};
+pub use postgres::PostgresStore;
+pub use push::{NewDevice, PushStore};
+pub use sqlite::{SqliteStore, WAL_RESTART_FRAMES};
+
 /// Pool options with no background maintenance task. sqlx 0.8.6 runs one whenever a pool has an
 /// idle timeout, a maximum lifetime (both on by default) or a minimum size, and it can spin a
 /// worker thread at 100% CPU for good (launchbadge/sqlx#3645, fixed after 0.8.6): its idle count
@@ -32,13 +39,6 @@ pub(crate) fn pool_options<DB: sqlx::Database>() -> sqlx::pool::PoolOptions<DB> 
         .idle_timeout(None)
         .max_lifetime(None)
 }
-
-pub use documents::{
-    decode_all, decode_one, DocKind, Document, Resource, Versioned, ONCALL_ID, POLICY_ID,
-};
-pub use postgres::PostgresStore;
-pub use push::{NewDevice, PushStore};
-pub use sqlite::{SqliteStore, WAL_RESTART_FRAMES};
 
 /// A failure of the database itself; the services turn it into a 5xx without its text.
 #[derive(Debug, thiserror::Error)]
