@@ -59,7 +59,11 @@ escalation?: Escalation,
 /**
  * When someone asked the agent to propose again, after the approval expired.
  */
-ask_again_requested_at?: string, ask_again_requested_by?: DecidedBy, version: number, };
+ask_again_requested_at?: string, ask_again_requested_by?: DecidedBy, 
+/**
+ * What they asked the agent to change, if they said.
+ */
+ask_again_comment?: string, version: number, };
 
 export type DecidedBy = { 
 /**

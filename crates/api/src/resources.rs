@@ -227,6 +227,10 @@ pub struct Approval {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "ts", ts(optional))]
     pub ask_again_requested_by: Option<DecidedBy>,
+    /// What they asked the agent to change, if they said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub ask_again_comment: Option<String>,
     pub version: i64,
 }
 

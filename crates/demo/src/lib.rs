@@ -2,6 +2,7 @@
 //! that use the agent-worker API over HTTP exactly as a real worker would.
 
 mod agent_api;
+mod asks;
 pub mod oncall;
 pub mod script;
 pub mod seed;

@@ -16,6 +16,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use super::agent_api::{control_socket, stopped, AgentApi, CallError};
+use super::asks::Asks;
 use super::script::{self, Brief};
 use super::seed::DemoAgent;
 
@@ -111,8 +112,7 @@ struct Worker {
     rng: StdRng,
     control: mpsc::Receiver<AgentControl>,
     control_tx: Option<mpsc::Sender<AgentControl>>,
-    /// Expired requests a person asked to see again, with their comment, oldest first.
-    asked_again: std::collections::VecDeque<(String, Option<String>)>,
+    asked_again: Asks,
 }
 
 impl Worker {
@@ -131,7 +131,7 @@ impl Worker {
             rng: StdRng::from_entropy(),
             control,
             control_tx: Some(control_tx),
-            asked_again: std::collections::VecDeque::new(),
+            asked_again: Asks::default(),
         }
     }
 
@@ -146,7 +146,7 @@ impl Worker {
         }
         while !*shutdown.borrow() {
             let flow = match self.mode {
-                Mode::Working => match self.asked_again.pop_front() {
+                Mode::Working => match self.asked_again.take() {
                     Some((id, comment)) => self.propose_again(&id, comment, &mut shutdown).await,
                     None => self.one_task(&mut shutdown).await,
                 },
@@ -228,9 +228,7 @@ impl Worker {
                 approval_id,
                 comment,
             } => {
-                if self.asked_again.len() < 16 {
-                    self.asked_again.push_back((approval_id, comment));
-                }
+                self.asked_again.hear(approval_id, comment);
                 false
             }
         }

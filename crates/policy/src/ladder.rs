@@ -138,6 +138,7 @@ mod tests {
             }),
             ask_again_requested_at: None,
             ask_again_requested_by: None,
+            ask_again_comment: None,
             version: 1,
         }
     }

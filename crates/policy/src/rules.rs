@@ -127,6 +127,7 @@ mod tests {
             escalation: None,
             ask_again_requested_at: None,
             ask_again_requested_by: None,
+            ask_again_comment: None,
             version: 1,
         }
     }

@@ -49,6 +49,7 @@ fn approval(preview: Option<Preview>, risk: Risk) -> Approval {
         escalation: None,
         ask_again_requested_at: None,
         ask_again_requested_by: None,
+        ask_again_comment: None,
         version: 1,
     }
 }

@@ -37,6 +37,7 @@ fn approval(id: &str, version: i64, status: ApprovalStatus) -> Approval {
         escalation: None,
         ask_again_requested_at: None,
         ask_again_requested_by: None,
+        ask_again_comment: None,
         version,
     }
 }

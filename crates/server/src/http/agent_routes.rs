@@ -26,7 +26,7 @@ use super::socket::{send_json, Sink, SocketResult};
 use super::{read, read_all};
 use crate::auth::AgentPrincipal;
 use crate::error::{ApiError, ApiResult};
-use crate::service::{agents, approvals, messages, stops};
+use crate::service::{agents, approvals, escalation, messages, stops};
 use crate::state::AppState;
 use crate::store::{DocFilter, DocKind};
 use crate::write::{mutate, Answer, Reply};
@@ -195,7 +195,8 @@ async fn stop_ack(
 }
 
 /// The agent's control socket (WebSocket): `{"type":"stop","stop_id":…}` the moment a stop
-/// covers it, and `resume`, `pause` and `message` frames.
+/// covers it, and `resume`, `pause`, `message` and `ask_again` frames. At connect, what it
+/// missed while away: a pending stop, a pause, the ask-agains it has not answered.
 #[utoipa::path(get, path = "/api/v1/agent/control", tag = "agent workers", security(("agent_token" = [])),
     responses((status = 101, description = "Switching to the control socket"), AgentOnly, BadInput))]
 async fn control(
@@ -222,7 +223,7 @@ async fn serve_control(
     let (mut sink, mut incoming) = socket.split();
     let mut frames = state.agents.subscribe(&principal.agent_id);
     let mut resyncs = state.agents.resyncs();
-    // A stop or pause that happened while the worker was away is sent as soon as it connects.
+    // A stop, pause or ask-again that happened while the worker was away is sent at once.
     send_missed_frames(&state, &principal, &mut sink).await?;
     let mut ping = tokio::time::interval(state.settings.ping_interval);
     ping.tick().await;
@@ -252,7 +253,8 @@ async fn serve_control(
 }
 
 /// Sends the agent what it may have missed: at connect, after its feed lagged, and when this
-/// instance may have lost announcements (`AgentControlHub::resync_all`).
+/// instance may have lost announcements (`AgentControlHub::resync_all`). An ask-again can so
+/// arrive twice; agents propose again once per approval.
 async fn send_missed_frames(
     state: &AppState,
     principal: &AgentPrincipal,
@@ -293,5 +295,16 @@ async fn missed_frames(
             reason: "The project's budget is spent".into(),
         });
     }
+    let recent: Vec<Approval> = read_all(
+        state,
+        &principal.tenant_id,
+        DocFilter {
+            newest_first: true,
+            limit: Some(escalation::ASK_AGAIN_LOOKBACK),
+            ..DocFilter::in_project(DocKind::Approval, &agent.project_id)
+        },
+    )
+    .await?;
+    frames.extend(escalation::unanswered_asks(&recent, &agent.id, state.now()));
     Ok(frames)
 }

@@ -205,6 +205,7 @@ pub async fn request(
         escalation: None,
         ask_again_requested_at: None,
         ask_again_requested_by: None,
+        ask_again_comment: None,
         version: 1,
     };
     super::escalation::start(w, tenant, &mut approval).await?;

@@ -145,6 +145,7 @@ async fn pause_for_budget(
         escalation: None,
         ask_again_requested_at: None,
         ask_again_requested_by: None,
+        ask_again_comment: None,
         version: 1,
     };
     super::escalation::start(w, tenant_id, &mut approval).await?;

@@ -304,6 +304,8 @@ pub async fn ask_again(
         email: Some(user.email.clone()),
         role: Some(user.role),
     });
+    // Kept, so an agent that was not connected hears the comment when it connects.
+    approval.ask_again_comment = comment.clone();
     w.update(&user.tenant_id, &mut approval).await?;
     w.push_to_agent(
         &agent_id,
@@ -313,6 +315,45 @@ pub async fn ask_again(
         },
     );
     Ok(approval)
+}
+
+/// How long an ask-again waits for its agent: one that connects later than this after the ask
+/// is not told (the person can ask again).
+pub const ASK_AGAIN_KEPT: Duration = Duration::hours(24);
+/// How many of a project's latest requests a connecting agent's asks are looked for in: the
+/// read stays small however long the project has run.
+pub const ASK_AGAIN_LOOKBACK: i64 = 200;
+
+/// The ask-agains `agent_id` has not answered, oldest first: on its own expired approvals among
+/// `recent` (its project's latest), asked within [`ASK_AGAIN_KEPT`], and not followed by a
+/// request of the same kind from the agent (its new proposal). What a control socket sends at
+/// connect, beside a pending stop: an agent that was away when asked still hears it, with the
+/// comment.
+pub fn unanswered_asks(
+    recent: &[Approval],
+    agent_id: &str,
+    now: DateTime<Utc>,
+) -> Vec<AgentControl> {
+    let own = || {
+        recent
+            .iter()
+            .filter(|a| a.agent_id.as_deref() == Some(agent_id))
+    };
+    let proposed_again = |asked: &Approval, at: DateTime<Utc>| {
+        own().any(|a| a.kind == asked.kind && a.created_at >= at)
+    };
+    let mut asks: Vec<(DateTime<Utc>, &Approval)> = own()
+        .filter(|a| a.status == ApprovalStatus::Expired)
+        .filter_map(|a| a.ask_again_requested_at.map(|at| (at, a)))
+        .filter(|(at, asked)| now - *at <= ASK_AGAIN_KEPT && !proposed_again(asked, *at))
+        .collect();
+    asks.sort_by_key(|(at, _)| *at);
+    asks.into_iter()
+        .map(|(_, a)| AgentControl::AskAgain {
+            approval_id: a.id.clone(),
+            comment: a.ask_again_comment.clone(),
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -352,6 +393,126 @@ mod tests {
             "one repeat, then the approval waits for its expiry"
         );
         assert_eq!(at(0), None);
+    }
+
+    fn request(id: &str, agent: &str, kind: &str, created: DateTime<Utc>) -> Approval {
+        Approval {
+            id: id.into(),
+            project_id: "prj_1".into(),
+            agent_id: Some(agent.into()),
+            task_id: None,
+            kind: kind.into(),
+            title: "Publish the spring hero ad".into(),
+            summary: String::new(),
+            payload: serde_json::json!({}),
+            preview: None,
+            risk: spartex_api::Risk::High,
+            status: ApprovalStatus::Pending,
+            created_at: created,
+            expires_at: created + Duration::minutes(10),
+            on_expiry: spartex_api::OnExpiry::Reject,
+            decided_by: None,
+            decided_at: None,
+            comment: None,
+            escalation: None,
+            ask_again_requested_at: None,
+            ask_again_requested_by: None,
+            ask_again_comment: None,
+            version: 1,
+        }
+    }
+
+    fn asked(mut approval: Approval, at: DateTime<Utc>, comment: &str) -> Approval {
+        approval.status = ApprovalStatus::Expired;
+        approval.ask_again_requested_at = Some(at);
+        approval.ask_again_comment = Some(comment.into());
+        approval
+    }
+
+    fn asked_ids(frames: &[AgentControl]) -> Vec<(&str, Option<&str>)> {
+        frames
+            .iter()
+            .map(|frame| match frame {
+                AgentControl::AskAgain {
+                    approval_id,
+                    comment,
+                } => (approval_id.as_str(), comment.as_deref()),
+                other => panic!("not an ask-again: {other:?}"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn an_agent_hears_the_asks_it_has_not_answered_oldest_first_with_their_comments() {
+        let noon: DateTime<Utc> = "2027-01-05T12:00:00Z".parse().expect("an instant");
+        let recent = vec![
+            asked(
+                request("apr_2", "agt_quill", "publish_ad", noon),
+                noon + Duration::hours(2),
+                "second",
+            ),
+            asked(
+                request("apr_1", "agt_quill", "publish_ad", noon),
+                noon + Duration::hours(1),
+                "first",
+            ),
+            // Another agent's ask, and a pending request, are not Quill's to hear.
+            asked(
+                request("apr_3", "agt_scout", "publish_ad", noon),
+                noon + Duration::hours(1),
+                "not yours",
+            ),
+            request("apr_4", "agt_quill", "publish_ad", noon),
+        ];
+        let now = noon + Duration::hours(3);
+        assert_eq!(
+            asked_ids(&unanswered_asks(&recent, "agt_quill", now)),
+            vec![("apr_1", Some("first")), ("apr_2", Some("second"))]
+        );
+        assert!(
+            unanswered_asks(
+                &recent,
+                "agt_quill",
+                noon + Duration::hours(2) + ASK_AGAIN_KEPT + Duration::seconds(1)
+            )
+            .is_empty(),
+            "a day after the ask, the person asks again if it still matters"
+        );
+    }
+
+    #[test]
+    fn a_new_request_of_the_same_kind_answers_an_ask_and_another_kind_does_not() {
+        let noon: DateTime<Utc> = "2027-01-05T12:00:00Z".parse().expect("an instant");
+        let ask_at = noon + Duration::hours(1);
+        let expired = asked(
+            request("apr_1", "agt_quill", "publish_ad", noon),
+            ask_at,
+            "use 20%",
+        );
+        let unrelated = request(
+            "apr_2",
+            "agt_quill",
+            "raise_bid",
+            ask_at + Duration::minutes(1),
+        );
+        let now = noon + Duration::hours(2);
+        assert_eq!(
+            asked_ids(&unanswered_asks(
+                &[expired.clone(), unrelated.clone()],
+                "agt_quill",
+                now
+            )),
+            vec![("apr_1", Some("use 20%"))]
+        );
+        let proposed_again = request(
+            "apr_3",
+            "agt_quill",
+            "publish_ad",
+            ask_at + Duration::minutes(2),
+        );
+        assert!(
+            unanswered_asks(&[expired, unrelated, proposed_again], "agt_quill", now).is_empty()
+        );
     }
 
     #[test]

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::support::{ask, phone_of, push_service, TestServer, PATIENCE};
+use crate::support::{ask, phone_of, push_service, Api, TestServer, PATIENCE};
 
 /// Wednesday noon in London, in Dana's week of the demo rotation: she is on call.
 const DANAS_DAY: &str = "2026-12-02T12:00:00Z";
@@ -294,6 +294,20 @@ async fn a_request_outside_the_policy_notifies_everyone_as_before() {
     assert_eq!(body["error"]["code"], "approval_already_decided");
 }
 
+/// Moves the clock past `approval`'s one-minute expiry and waits until `user` sees it expired.
+async fn expire(server: &TestServer, user: &Api, approval: &Value) {
+    server.advance(chrono::Duration::seconds(61));
+    let url = format!("/api/v1/approvals/{}", approval["id"].as_str().expect("id"));
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while user.get_ok(&url).await["status"] != "expired" {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the approval expires"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 #[tokio::test]
 async fn ask_again_reaches_the_agent_on_its_control_socket() {
     let server = ladder_server().await;
@@ -305,21 +319,7 @@ async fn ask_again_reaches_the_agent_on_its_control_socket() {
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
     assert_eq!(body["error"]["code"], "approval_not_expired");
 
-    server.advance(chrono::Duration::seconds(61));
-    let mut expired = approval.clone();
-    for _ in 0..500 {
-        expired = dana
-            .get_ok(&format!(
-                "/api/v1/approvals/{}",
-                approval["id"].as_str().expect("id")
-            ))
-            .await;
-        if expired["status"] == "expired" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert_eq!(expired["status"], "expired");
+    expire(&server, &dana, &approval).await;
 
     let (status, asked) = dana
         .post(
@@ -355,6 +355,41 @@ async fn ask_again_reaches_the_agent_on_its_control_socket() {
 }
 
 #[tokio::test]
+async fn an_agent_away_when_asked_hears_it_at_connect_until_it_has_proposed_again() {
+    let server = ladder_server().await;
+    let dana = server.login("oncall@acme.test").await;
+    let approval = ask(&server.agent("Quill"), "high", 60).await;
+    expire(&server, &dana, &approval).await;
+    let (status, asked) = dana
+        .post(
+            &path(&approval, "ask-again"),
+            json!({"comment": "Use the 20% headline"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{asked}");
+    assert_eq!(asked["ask_again_comment"], "Use the 20% headline");
+
+    // Quill had no control socket open: it hears the ask, comment and all, when it connects.
+    let mut control = server.control("Quill").await;
+    let frame = control
+        .next_where("ask_again", |f| f["type"] == "ask_again")
+        .await;
+    assert_eq!(frame["approval_id"], approval["id"]);
+    assert_eq!(frame["comment"], "Use the 20% headline");
+    drop(control);
+
+    // Its new proposal answers the ask: the next connect does not repeat it.
+    ask(&server.agent("Quill"), "high", 60).await;
+    let mut control = server.control("Quill").await;
+    while let Some(frame) = control.try_next(QUIET_SPELL).await {
+        assert_ne!(
+            frame["type"], "ask_again",
+            "asked again after proposing: {frame}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn an_asked_again_worker_proposes_again_with_the_comment() {
     let server = ladder_server().await;
     let quill = server.agent_named("Quill").clone();
@@ -365,16 +400,7 @@ async fn an_asked_again_worker_proposes_again_with_the_comment() {
     );
     let manager = server.login("manager@acme.test").await;
     let approval = ask(&server.agent("Quill"), "high", 60).await;
-    server.advance(chrono::Duration::seconds(61));
-    let url = format!("/api/v1/approvals/{}", approval["id"].as_str().expect("id"));
-    let deadline = tokio::time::Instant::now() + PATIENCE;
-    while manager.get_ok(&url).await["status"] != "expired" {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the approval expires"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    expire(&server, &manager, &approval).await;
     let (status, body) = manager
         .post(
             &path(&approval, "ask-again"),
