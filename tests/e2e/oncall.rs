@@ -114,7 +114,13 @@ async fn the_oncall_person_sees_the_schedule_takes_a_request_and_asks_again() {
         .await;
     app.screenshot("desktop-ask-again").await;
     app.click("ask-again-button").await;
-    app.wait_for("asked-again").await;
+    // Once the server has it, the request says who asked and what they said.
+    app.until("the ask's comment on the request", PATIENCE, || async {
+        let said = app.text("[data-testid='asked-again']").await?;
+        said.contains("saying “Keep it under $100 a day”")
+            .then_some(())
+    })
+    .await;
     let frame = control
         .next_where("ask_again", |f| f["type"] == "ask_again")
         .await;

@@ -72,8 +72,10 @@ describe('the escalation trail', () => {
   });
 
   it('says the agent was asked once someone did', async () => {
-    show(approvalView({ status: 'expired', expires_at: minutesAgo(5), ask_again_requested_at: minutesAgo(1), ask_again_requested_by: { id: 'usr_dana', name: 'Dana Whitfield', email: null, role: 'oncall' } }));
-    expect(await screen.findByTestId('asked-again')).toHaveTextContent('Dana Whitfield asked the agent to propose this again');
+    show(approvalView({ status: 'expired', expires_at: minutesAgo(5), ask_again_requested_at: minutesAgo(1), ask_again_requested_by: { id: 'usr_dana', name: 'Dana Whitfield', email: null, role: 'oncall' }, ask_again_comment: 'Keep it under $200' }));
+    const said = await screen.findByTestId('asked-again');
+    expect(said).toHaveTextContent('Dana Whitfield asked the agent to propose this again');
+    expect(said).toHaveTextContent('saying “Keep it under $200”');
     expect(screen.queryByTestId('ask-again-button')).toBeNull();
   });
 });

@@ -113,9 +113,10 @@ export function AskAgain({ view }: { view: ApprovalView }) {
   if (a.status !== 'expired' || !a.agent_id) return null;
   if (a.ask_again_requested_at) {
     return (
-      <p data-testid="asked-again" className="rounded-md bg-raised px-3 py-2 text-sm">
+      <p data-testid="asked-again" className="rounded-md bg-raised px-3 py-2 text-sm break-words">
         {a.ask_again_requested_by?.name ?? 'Someone'} asked the agent to propose this again at{' '}
-        {formatTimestamp(a.ask_again_requested_at)}; its new request appears in Approvals.
+        {formatTimestamp(a.ask_again_requested_at)}
+        {a.ask_again_comment && <>, saying “{a.ask_again_comment}”</>}; its new request appears in Approvals.
       </p>
     );
   }
