@@ -28,7 +28,7 @@ use crate::auth::AgentPrincipal;
 use crate::error::{ApiError, ApiResult};
 use crate::service::{agents, approvals, escalation, messages, stops};
 use crate::state::AppState;
-use crate::store::{DocFilter, DocKind};
+use crate::store::{asked_again_key, DocFilter, DocKind};
 use crate::write::{mutate, Answer, Reply};
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -295,16 +295,43 @@ async fn missed_frames(
             reason: "The project's budget is spent".into(),
         });
     }
+    frames.extend(unanswered_asks(state, principal, &agent).await?);
+    Ok(frames)
+}
+
+/// The ask-agains the agent has not answered. One indexed read finds the requests someone
+/// asked it to propose again (usually none); only when one is recent is its project's latest
+/// read, to see whether the agent has proposed again since.
+async fn unanswered_asks(
+    state: &AppState,
+    principal: &AgentPrincipal,
+    agent: &Agent,
+) -> ApiResult<Vec<AgentControl>> {
+    let key = asked_again_key(&agent.id);
+    let asked: Vec<Approval> = read_all(
+        state,
+        &principal.tenant_id,
+        DocFilter {
+            lookup_key: Some(&key),
+            newest_first: true,
+            limit: Some(escalation::ASKS_LOOKED_AT),
+            ..DocFilter::all(DocKind::Approval)
+        },
+    )
+    .await?;
+    let now = state.now();
+    if !escalation::any_ask_kept(&asked, now) {
+        return Ok(Vec::new());
+    }
     let recent: Vec<Approval> = read_all(
         state,
         &principal.tenant_id,
         DocFilter {
             newest_first: true,
-            limit: Some(escalation::ASK_AGAIN_LOOKBACK),
+            limit: Some(escalation::RECENT_LOOKED_AT),
             ..DocFilter::in_project(DocKind::Approval, &agent.project_id)
         },
     )
     .await?;
-    frames.extend(escalation::unanswered_asks(&recent, &agent.id, state.now()));
-    Ok(frames)
+    Ok(escalation::unanswered_asks(&asked, &recent, &agent.id, now))
 }

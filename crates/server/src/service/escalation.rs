@@ -320,29 +320,33 @@ pub async fn ask_again(
 /// How long an ask-again waits for its agent: one that connects later than this after the ask
 /// is not told (the person can ask again).
 pub const ASK_AGAIN_KEPT: Duration = Duration::hours(24);
-/// How many of a project's latest requests a connecting agent's asks are looked for in: the
-/// read stays small however long the project has run.
-pub const ASK_AGAIN_LOOKBACK: i64 = 200;
+/// How many of an agent's latest asked requests, and of its project's latest requests, a
+/// connecting agent's unanswered asks are looked for in: the reads stay small however long the
+/// project has run.
+pub const ASKS_LOOKED_AT: i64 = 50;
+pub const RECENT_LOOKED_AT: i64 = 200;
 
-/// The ask-agains `agent_id` has not answered, oldest first: on its own expired approvals among
-/// `recent` (its project's latest), asked within [`ASK_AGAIN_KEPT`], and not followed by a
-/// request of the same kind from the agent (its new proposal). What a control socket sends at
-/// connect, beside a pending stop: an agent that was away when asked still hears it, with the
-/// comment.
+/// The asks on `asked` (requests someone asked `agent_id` to propose again) that are still
+/// open, oldest first: on an expired request of the agent's, asked within [`ASK_AGAIN_KEPT`],
+/// and not followed by a request of the same kind among `recent` (its new proposal). What a
+/// control socket sends at connect, beside a pending stop: an agent that was away when asked
+/// still hears it, with the comment.
 pub fn unanswered_asks(
+    asked: &[Approval],
     recent: &[Approval],
     agent_id: &str,
     now: DateTime<Utc>,
 ) -> Vec<AgentControl> {
-    let own = || {
+    let mine = |a: &&Approval| a.agent_id.as_deref() == Some(agent_id);
+    let proposed_again = |asked: &Approval, at: DateTime<Utc>| {
         recent
             .iter()
-            .filter(|a| a.agent_id.as_deref() == Some(agent_id))
+            .filter(mine)
+            .any(|a| a.kind == asked.kind && a.created_at >= at)
     };
-    let proposed_again = |asked: &Approval, at: DateTime<Utc>| {
-        own().any(|a| a.kind == asked.kind && a.created_at >= at)
-    };
-    let mut asks: Vec<(DateTime<Utc>, &Approval)> = own()
+    let mut asks: Vec<(DateTime<Utc>, &Approval)> = asked
+        .iter()
+        .filter(mine)
         .filter(|a| a.status == ApprovalStatus::Expired)
         .filter_map(|a| a.ask_again_requested_at.map(|at| (at, a)))
         .filter(|(at, asked)| now - *at <= ASK_AGAIN_KEPT && !proposed_again(asked, *at))
@@ -354,6 +358,15 @@ pub fn unanswered_asks(
             comment: a.ask_again_comment.clone(),
         })
         .collect()
+}
+
+/// Whether any of `asked` is recent enough to be sent, so the project's requests are worth
+/// reading.
+pub fn any_ask_kept(asked: &[Approval], now: DateTime<Utc>) -> bool {
+    asked
+        .iter()
+        .filter_map(|a| a.ask_again_requested_at)
+        .any(|at| now - at <= ASK_AGAIN_KEPT)
 }
 
 #[cfg(test)]
@@ -465,19 +478,18 @@ mod tests {
             request("apr_4", "agt_quill", "publish_ad", noon),
         ];
         let now = noon + Duration::hours(3);
+        let a_day_after_the_last_ask =
+            noon + Duration::hours(2) + ASK_AGAIN_KEPT + Duration::seconds(1);
+        assert!(any_ask_kept(&recent, now));
         assert_eq!(
-            asked_ids(&unanswered_asks(&recent, "agt_quill", now)),
+            asked_ids(&unanswered_asks(&recent, &recent, "agt_quill", now)),
             vec![("apr_1", Some("first")), ("apr_2", Some("second"))]
         );
         assert!(
-            unanswered_asks(
-                &recent,
-                "agt_quill",
-                noon + Duration::hours(2) + ASK_AGAIN_KEPT + Duration::seconds(1)
-            )
-            .is_empty(),
+            unanswered_asks(&recent, &recent, "agt_quill", a_day_after_the_last_ask).is_empty(),
             "a day after the ask, the person asks again if it still matters"
         );
+        assert!(!any_ask_kept(&recent, a_day_after_the_last_ask));
     }
 
     #[test]
@@ -498,6 +510,7 @@ mod tests {
         let now = noon + Duration::hours(2);
         assert_eq!(
             asked_ids(&unanswered_asks(
+                std::slice::from_ref(&expired),
                 &[expired.clone(), unrelated.clone()],
                 "agt_quill",
                 now
@@ -510,9 +523,13 @@ mod tests {
             "publish_ad",
             ask_at + Duration::minutes(2),
         );
-        assert!(
-            unanswered_asks(&[expired, unrelated, proposed_again], "agt_quill", now).is_empty()
-        );
+        assert!(unanswered_asks(
+            std::slice::from_ref(&expired),
+            &[expired.clone(), unrelated, proposed_again],
+            "agt_quill",
+            now
+        )
+        .is_empty());
     }
 
     #[test]

@@ -222,6 +222,10 @@ impl Resource for Approval {
             sort_key: self
                 .created_at
                 .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+            lookup_key: self
+                .ask_again_requested_at
+                .and(self.agent_id.as_deref())
+                .map(asked_again_key),
             // The sweeper's next look: the expiry, or the ladder's next level if sooner.
             due_at_ms: Some(
                 self.escalation
@@ -266,6 +270,12 @@ impl Resource for Stop {
             ..doc(Self::KIND, &self.id, self)
         }
     }
+}
+
+/// The lookup key of an approval someone asked `agent_id` to propose again: what the agent's
+/// control socket looks for when it connects, without reading every request of its project.
+pub fn asked_again_key(agent_id: &str) -> String {
+    format!("asked_again:{agent_id}")
 }
 
 /// The id of a tenant's one on-call document.

@@ -21,7 +21,8 @@ use serde_json::Value;
 use spartex_api::{Device, Event, EventKind, MetricsBucket, Tenant, User};
 
 pub use documents::{
-    decode_all, decode_one, DocKind, Document, Resource, Versioned, ONCALL_ID, POLICY_ID,
+    asked_again_key, decode_all, decode_one, DocKind, Document, Resource, Versioned, ONCALL_ID,
+    POLICY_ID,
 };
 pub use postgres::PostgresStore;
 pub use push::{NewDevice, PushStore};
