@@ -26,7 +26,7 @@ use super::socket::{send_json, Sink, SocketResult};
 use super::{read, read_all};
 use crate::auth::AgentPrincipal;
 use crate::error::{ApiError, ApiResult};
-use crate::service::{agents, approvals, escalation, messages, stops};
+use crate::service::{agents, approvals, ask_again, messages, stops};
 use crate::state::AppState;
 use crate::store::{asked_again_key, DocFilter, DocKind};
 use crate::write::{mutate, Answer, Reply};
@@ -314,13 +314,13 @@ async fn unanswered_asks(
         DocFilter {
             lookup_key: Some(&key),
             newest_first: true,
-            limit: Some(escalation::ASKS_LOOKED_AT),
+            limit: Some(ask_again::ASKS_LOOKED_AT),
             ..DocFilter::all(DocKind::Approval)
         },
     )
     .await?;
     let now = state.now();
-    if !escalation::any_ask_kept(&asked, now) {
+    if !ask_again::any_ask_kept(&asked, now) {
         return Ok(Vec::new());
     }
     let recent: Vec<Approval> = read_all(
@@ -328,10 +328,10 @@ async fn unanswered_asks(
         &principal.tenant_id,
         DocFilter {
             newest_first: true,
-            limit: Some(escalation::RECENT_LOOKED_AT),
+            limit: Some(ask_again::RECENT_LOOKED_AT),
             ..DocFilter::in_project(DocKind::Approval, &agent.project_id)
         },
     )
     .await?;
-    Ok(escalation::unanswered_asks(&asked, &recent, &agent.id, now))
+    Ok(ask_again::unanswered_asks(&asked, &recent, &agent.id, now))
 }

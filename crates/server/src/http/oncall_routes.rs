@@ -14,7 +14,7 @@ use super::extract::{ApiJson, Mutation};
 use super::read_optional;
 use crate::auth::UserPrincipal;
 use crate::error::ApiResult;
-use crate::service::{escalation, oncall};
+use crate::service::{ask_again, escalation, oncall};
 use crate::state::AppState;
 use crate::store::POLICY_ID;
 use crate::write::{mutate, Answer, Reply};
@@ -155,7 +155,7 @@ async fn ask_again(
     let request: AskAgainRequest = super::client_routes::optional_body(&body)?;
     let scope = mutation.scope(&user.tenant_id, &user.user_id);
     mutate(&state, scope, async |w| {
-        escalation::ask_again(w, &user, &id, request.comment)
+        ask_again::ask_again(w, &user, &id, request.comment)
             .await
             .map(Reply::ok)
     })

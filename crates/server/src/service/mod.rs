@@ -3,6 +3,7 @@
 
 pub mod agents;
 pub mod approvals;
+pub mod ask_again;
 pub mod budget;
 pub mod devices;
 pub mod escalation;
