@@ -7,13 +7,16 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
-use spartex_api::{Platform, RegisterDeviceRequest};
+use spartex_api::{Platform, PushKind, RegisterDeviceRequest};
 use tokio::task::JoinSet;
 
 use super::plan::QueuedMessage;
 use super::sender::{PushMessage, PushSender, Sent};
+use crate::service::escalation;
 use crate::state::AppState;
 use crate::store::push::{PushOutcome, QueuedPush};
+use crate::store::WriteScope;
+use crate::write::Write;
 
 /// Attempts in flight at once, all tenants together.
 const MAX_IN_FLIGHT: usize = 256;
@@ -107,7 +110,12 @@ pub async fn run(state: AppState, senders: Arc<Senders>) {
                     let outcome = outcome(&state, &push, sent);
                     settled.push((push, outcome));
                 }
+                let bounced: Vec<BouncedPage> =
+                    settled.iter().filter_map(|(push, outcome)| bounced_page(push, outcome)).collect();
                 settle(&state, settled).await;
+                if !bounced.is_empty() {
+                    tokio::spawn(tell_the_ladders(state.clone(), bounced));
+                }
                 look = waiting.is_empty();
             }
             () = state.pushes.delivery.notified() => look = true,
@@ -227,6 +235,46 @@ fn outcome(state: &AppState, push: &QueuedPush, sent: Sent) -> PushOutcome {
         Sent::Refused(error) => {
             tracing::warn!(device = %push.device_id, %error, "push refused; dropping it");
             PushOutcome::Dropped { error }
+        }
+    }
+}
+
+/// A page for a request that will not arrive: (tenant, approval, user).
+type BouncedPage = (String, String, String);
+
+/// The page `push` was, if it announced a request and bounced for good (its device is gone,
+/// or its push service refused it): the request's escalation ladder needs to know.
+fn bounced_page(push: &QueuedPush, outcome: &PushOutcome) -> Option<BouncedPage> {
+    if !matches!(
+        outcome,
+        PushOutcome::Gone { .. } | PushOutcome::Dropped { .. }
+    ) {
+        return None;
+    }
+    let queued: QueuedMessage = serde_json::from_str(&push.payload).ok()?;
+    if queued.payload.kind != PushKind::ApprovalRequested {
+        return None;
+    }
+    Some((
+        push.tenant_id.clone(),
+        queued.payload.approval_id?,
+        push.user_id.clone(),
+    ))
+}
+
+/// Tells each request's ladder of its bounced pages, once per person (after their attempts
+/// were recorded, so the ladder sees the device gone or failing).
+async fn tell_the_ladders(state: AppState, mut bounced: Vec<BouncedPage>) {
+    bounced.sort();
+    bounced.dedup();
+    for (tenant_id, approval_id, user_id) in bounced {
+        let told = async {
+            let mut w = Write::begin(&state, WriteScope::Tenant(&tenant_id)).await?;
+            escalation::page_bounced(&mut w, &tenant_id, &approval_id, &user_id).await?;
+            w.commit().await
+        };
+        if let Err(error) = told.await {
+            tracing::warn!(%error, approval = %approval_id, "could not put a bounced page on the ladder's trail");
         }
     }
 }

@@ -140,7 +140,7 @@ pub async fn start(w: &mut Write, tenant_id: &str, approval: &mut Approval) -> A
         return Ok(());
     }
     approval.escalation = Some(Escalation::default());
-    climb(w, tenant_id, &policy, approval).await
+    climb(w, tenant_id, &policy, approval, Wait::Due).await
 }
 
 /// Fires the levels of a pending approval that have come due; the sweeper calls it.
@@ -157,8 +157,65 @@ pub async fn advance(w: &mut Write, tenant_id: &str, approval_id: &str) -> ApiRe
         return Ok(());
     }
     let policy = policy(w, tenant_id).await?;
-    climb(w, tenant_id, &policy, &mut approval).await?;
+    climb(w, tenant_id, &policy, &mut approval, Wait::Due).await?;
     w.update(tenant_id, &mut approval).await
+}
+
+/// A page to `user_id` on `approval_id`'s ladder bounced for good: its push service said the
+/// device is gone, or refused it. If nothing of theirs can be reached now (no other phone that
+/// took a push lately, no open app), their entry on the current level becomes `failed`; and
+/// when nobody on that level was reached, the next level is told at once, as for a level
+/// skipped as unreachable, instead of after its wait.
+pub async fn page_bounced(
+    w: &mut Write,
+    tenant_id: &str,
+    approval_id: &str,
+    user_id: &str,
+) -> ApiResult<()> {
+    let Some(mut approval) = w.get::<Approval>(tenant_id, approval_id).await? else {
+        return Ok(());
+    };
+    let Some(escalation) = approval.escalation.as_mut() else {
+        return Ok(());
+    };
+    if approval.status != ApprovalStatus::Pending || escalation.acked_at.is_some() {
+        return Ok(());
+    }
+    if Reach::read(w, tenant_id).await?.channel(user_id).is_some() {
+        return Ok(());
+    }
+    let level = escalation.level;
+    let mut failed = false;
+    for told in escalation.notified.iter_mut().filter(|n| {
+        n.level == level
+            && n.user_id == user_id
+            && n.channel == Some(NotifyChannel::Push)
+            && n.result == NotifyResult::Sent
+    }) {
+        told.result = NotifyResult::Failed;
+        failed = true;
+    }
+    if !failed {
+        return Ok(());
+    }
+    let nobody_reached = escalation
+        .notified
+        .iter()
+        .filter(|n| n.level == level)
+        .all(|n| n.result != NotifyResult::Sent);
+    if nobody_reached {
+        let policy = policy(w, tenant_id).await?;
+        climb(w, tenant_id, &policy, &mut approval, Wait::Skip).await?;
+    }
+    w.update(tenant_id, &mut approval).await
+}
+
+/// Whether the next level waits for its time.
+#[derive(PartialEq)]
+enum Wait {
+    Due,
+    /// Nobody on the level before was reached: the next is told now.
+    Skip,
 }
 
 /// Fires every level due by now, and each level after one nobody could be reached on; then
@@ -168,6 +225,7 @@ async fn climb(
     tenant_id: &str,
     policy: &EscalationPolicy,
     approval: &mut Approval,
+    wait: Wait,
 ) -> ApiResult<()> {
     let now = w.now();
     let reach = Reach::read(w, tenant_id).await?;
@@ -175,7 +233,7 @@ async fn climb(
     let Some(escalation) = approval.escalation.as_mut() else {
         return Ok(());
     };
-    let mut skip_wait = false;
+    let mut skip_wait = wait == Wait::Skip;
     escalation.next_at = None;
     while escalation.acked_at.is_none() {
         let number = escalation.level + 1;

@@ -70,6 +70,8 @@ pub struct QueuedPush {
     pub version: i64,
     pub tenant_id: String,
     pub device_id: String,
+    /// Whose device it is.
+    pub user_id: String,
     pub platform: Platform,
     /// The device's registration (JSON): where and how to send.
     pub registration: String,

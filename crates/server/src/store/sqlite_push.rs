@@ -279,7 +279,7 @@ impl PushStore for SqliteStore {
 
     async fn due(&self, now_ms: i64, limit: i64, busy: &[&str]) -> StoreResult<Vec<QueuedPush>> {
         let mut query = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-            "SELECT q.id, q.version, q.tenant_id, q.device_id, d.platform, d.registration, \
+            "SELECT q.id, q.version, q.tenant_id, q.device_id, d.user_id, d.platform, d.registration, \
              q.collapse_key, q.payload, q.urgent, q.expires_at_ms, q.attempts, q.committed_at_ms \
              FROM push_queue q JOIN devices d ON d.id = q.device_id WHERE q.next_attempt_at_ms <= ",
         );
@@ -304,6 +304,7 @@ impl PushStore for SqliteStore {
                     version: row.try_get("version")?,
                     tenant_id: row.try_get("tenant_id")?,
                     device_id: row.try_get("device_id")?,
+                    user_id: row.try_get("user_id")?,
                     platform: platform
                         .parse::<Platform>()
                         .map_err(|_| corrupt("platform", &platform))?,

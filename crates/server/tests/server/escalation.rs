@@ -7,6 +7,8 @@ use chrono::{DateTime, Utc};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
+use spartex_testkit::webpush_service::Behaviour;
+
 use crate::support::{ask, phone_of, push_service, Api, TestServer, PATIENCE};
 
 /// Wednesday noon in London, in Dana's week of the demo rotation: she is on call.
@@ -231,6 +233,66 @@ async fn an_unreachable_oncall_is_skipped_at_once_and_the_manager_told_at_once()
         at(&approval["escalation"]["next_at"]),
         created + chrono::Duration::seconds(900),
         "the owner still waits for her level's time"
+    );
+}
+
+#[tokio::test]
+async fn a_page_that_bounces_is_failed_on_the_trail_and_the_manager_told_at_once() {
+    let server = ladder_server().await;
+    let service = push_service(&server).await;
+    let dana = phone_of(&server, &service, "oncall@acme.test").await.0;
+    let marco = phone_of(&server, &service, "manager@acme.test").await.0;
+    // Dana's phone was registered today, so the ladder counts on it; the app has since been
+    // uninstalled, which her push service says only when asked to deliver.
+    service.set_behaviour(&dana, Behaviour::Gone);
+
+    let approval = ask(&server.agent("Quill"), "critical", 3600).await;
+    let created = at(&approval["created_at"]);
+    assert_eq!(
+        trail(&approval),
+        [entry(1, "Dana Whitfield", "push", "sent")]
+    );
+    let second = at_level(&server, &approval, 2).await;
+    assert_eq!(
+        trail(&second),
+        [
+            entry(1, "Dana Whitfield", "push", "failed"),
+            entry(2, "Marco Rossi", "push", "sent"),
+        ],
+        "the page bounced: the manager hears at once, not after 5 minutes"
+    );
+    let told = service.wait_for(&marco, 1, PATIENCE).await;
+    assert_eq!(told[0].payload["approval_id"], approval["id"]);
+    assert_eq!(
+        at(&second["escalation"]["next_at"]),
+        created + chrono::Duration::seconds(900),
+        "the owner still waits for her level's time"
+    );
+}
+
+#[tokio::test]
+async fn a_bounced_page_leaves_the_ladder_alone_when_the_person_has_another_way_in() {
+    let server = ladder_server().await;
+    let service = push_service(&server).await;
+    let dana = phone_of(&server, &service, "oncall@acme.test").await.0;
+    let _marco = phone_of(&server, &service, "manager@acme.test").await.0;
+    service.set_behaviour(&dana, Behaviour::Gone);
+    // Dana has the desktop app open: the request is on her screen whatever her phone does.
+    let at_her_desk = server.login("oncall@acme.test").await;
+    let mut online = server.events(at_her_desk.token(), None).await;
+    online.next().await;
+
+    let approval = ask(&server.agent("Quill"), "critical", 3600).await;
+    spartex_testkit::eventually("the page bounces", PATIENCE, async || {
+        (at_her_desk.get_ok("/api/v1/devices").await == json!([])).then_some(())
+    })
+    .await;
+    tokio::time::sleep(QUIET_SPELL).await;
+    let now = at_level(&server, &approval, 1).await;
+    assert_eq!(
+        trail(&now),
+        [entry(1, "Dana Whitfield", "push", "sent")],
+        "the manager still waits for his level's time"
     );
 }
 
