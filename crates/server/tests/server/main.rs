@@ -1,6 +1,7 @@
 //! The reference server over real sockets: one binary, one module per concern.
 
 mod approvals;
+mod ask_again;
 mod auth;
 mod bad_input;
 mod budget;

@@ -1,0 +1,164 @@
+//! Asking an agent again, on the manual clock: an expired request asked again reaches its agent
+//! on the control socket, or when it connects if it was away, and a simulated worker proposes
+//! again with the person's comment.
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use super::escalation::{ladder_server, path, QUIET_SPELL};
+use crate::support::{ask, Api, TestServer, PATIENCE};
+
+/// Moves the clock past `approval`'s one-minute expiry and waits until `user` sees it expired.
+async fn expire(server: &TestServer, user: &Api, approval: &Value) {
+    server.advance(chrono::Duration::seconds(61));
+    let url = format!("/api/v1/approvals/{}", approval["id"].as_str().expect("id"));
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while user.get_ok(&url).await["status"] != "expired" {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the approval expires"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn ask_again_reaches_the_agent_on_its_control_socket() {
+    let server = ladder_server().await;
+    let mut control = server.control("Quill").await;
+    let dana = server.login("oncall@acme.test").await;
+    let approval = ask(&server.agent("Quill"), "high", 60).await;
+
+    let (status, body) = dana.post(&path(&approval, "ask-again"), json!({})).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(body["error"]["code"], "approval_not_expired");
+
+    expire(&server, &dana, &approval).await;
+
+    let (status, asked) = dana
+        .post(
+            &path(&approval, "ask-again"),
+            json!({"comment": "  Use the 20% headline  "}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{asked}");
+    assert_eq!(asked["ask_again_requested_by"]["name"], "Dana Whitfield");
+    assert!(asked["ask_again_requested_at"].is_string());
+    let frame = control
+        .next_where("ask_again", |f| f["type"] == "ask_again")
+        .await;
+    assert_eq!(frame["approval_id"], approval["id"]);
+    assert_eq!(frame["comment"], "Use the 20% headline");
+
+    let (status, body) = server
+        .login("viewer@acme.test")
+        .await
+        .post(&path(&approval, "ask-again"), json!({}))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let (status, _) = server
+        .login("oncall@northwind.test")
+        .await
+        .post(&path(&approval, "ask-again"), json!({}))
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "another tenant's approval does not exist"
+    );
+}
+
+#[tokio::test]
+async fn an_agent_away_when_asked_hears_it_at_connect_until_it_has_proposed_again() {
+    let server = ladder_server().await;
+    let dana = server.login("oncall@acme.test").await;
+    let approval = ask(&server.agent("Quill"), "high", 60).await;
+    expire(&server, &dana, &approval).await;
+    let (status, asked) = dana
+        .post(
+            &path(&approval, "ask-again"),
+            json!({"comment": "Use the 20% headline"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{asked}");
+    assert_eq!(asked["ask_again_comment"], "Use the 20% headline");
+
+    // Quill had no control socket open: it hears the ask, comment and all, when it connects.
+    let mut control = server.control("Quill").await;
+    let frame = control
+        .next_where("ask_again", |f| f["type"] == "ask_again")
+        .await;
+    assert_eq!(frame["approval_id"], approval["id"]);
+    assert_eq!(frame["comment"], "Use the 20% headline");
+    drop(control);
+
+    // Its new proposal answers the ask: the next connect does not repeat it.
+    ask(&server.agent("Quill"), "high", 60).await;
+    let mut control = server.control("Quill").await;
+    while let Some(frame) = control.try_next(QUIET_SPELL).await {
+        assert_ne!(
+            frame["type"], "ask_again",
+            "asked again after proposing: {frame}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_asked_again_worker_proposes_again_with_the_comment() {
+    let server = ladder_server().await;
+    let quill = server.agent_named("Quill").clone();
+    let workers = spartex_demo::workers::spawn_all(
+        server.url(),
+        vec![quill.clone()],
+        Duration::from_millis(50),
+    );
+    let manager = server.login("manager@acme.test").await;
+    let approval = ask(&server.agent("Quill"), "high", 60).await;
+    expire(&server, &manager, &approval).await;
+    let (status, body) = manager
+        .post(
+            &path(&approval, "ask-again"),
+            json!({"comment": "Use the 20% headline"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    // The worker may be waiting on a request of its own: settle those until it asks again.
+    let deadline = tokio::time::Instant::now() + PATIENCE * 3;
+    let again = loop {
+        let pending = manager.get_ok("/api/v1/approvals?status=pending").await;
+        let mine: Vec<&Value> = pending
+            .as_array()
+            .expect("a list")
+            .iter()
+            .filter(|a| a["agent_id"] == quill.agent.id.as_str())
+            .collect();
+        if let Some(again) = mine.iter().find(|a| {
+            a["title"] == approval["title"]
+                && a["summary"]
+                    .as_str()
+                    .is_some_and(|s| s.contains("Use the 20% headline"))
+        }) {
+            break (*again).clone();
+        }
+        for other in mine {
+            manager
+                .post(
+                    &path(other, "decision"),
+                    json!({"decision": "reject", "seen_version": other["version"]}),
+                )
+                .await;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the agent never asked again"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_ne!(again["id"], approval["id"], "a new approval");
+    assert_eq!(again["payload"]["reviewer_note"], "Use the 20% headline");
+    assert_eq!(again["risk"], "high");
+    workers.stop().await;
+}
