@@ -35,6 +35,8 @@ pub enum Change {
         before: Option<Box<Stop>>,
         after: Box<Stop>,
     },
+    /// Someone changed the on-call schedule or its overrides (`oncall.updated`).
+    OnCall,
     /// The cache was rebuilt from fresh snapshots: re-read everything.
     Resynced,
     /// The outbox changed: something queued, delivered or refused.

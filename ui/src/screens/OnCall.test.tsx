@@ -5,7 +5,7 @@ import type { OnCallView, User } from '../bindings';
 import { appState } from '../test/fixtures';
 import { mockIpc } from '../test/ipcMock';
 import { renderAt } from '../test/render';
-import { OnCall } from './OnCall';
+import { msUntilHandoff, OnCall } from './OnCall';
 
 vi.mock('../ipc');
 
@@ -74,5 +74,18 @@ describe('On call', () => {
     show(view({ people: [dana, priya, { ...marco, id: 'usr_oncall' }] }), 'oncall');
     const options = Array.from((await screen.findByTestId('cover-who')).querySelectorAll('option'));
     expect(options.map((o) => o.value)).toEqual(['usr_oncall']);
+  });
+});
+
+describe('msUntilHandoff', () => {
+  const now = Date.parse('2026-12-02T12:00:00Z');
+  it('reads again just after the next handoff', () => {
+    expect(msUntilHandoff(view({ next_handoff_at: '2026-12-02T12:04:00Z' }), now)).toBe(241_000);
+  });
+  it('never waits more than ten minutes, nor polls faster than every five seconds', () => {
+    expect(msUntilHandoff(view({ next_handoff_at: '2026-12-02T18:00:00Z' }), now)).toBe(600_000);
+    expect(msUntilHandoff(view({ next_handoff_at: '2026-12-02T11:00:00Z' }), now)).toBe(5_000);
+    expect(msUntilHandoff(view({ next_handoff_at: null }), now)).toBe(600_000);
+    expect(msUntilHandoff(undefined, now)).toBe(600_000);
   });
 });

@@ -37,8 +37,23 @@ function names(ids: string[], people: User[], me: string | null): string {
   return ids.map((id) => (id === me ? 'You' : (people.find((p) => p.id === id)?.name ?? 'Someone'))).join(', ') || 'Nobody';
 }
 
+/** The longest the screen goes without reading who is on call again. */
+const REREAD_AT_LEAST_EVERY_MS = 10 * 60_000;
+
+/** When to read who is on call again: just after the next handoff. Changes to the schedule
+ *  itself arrive as they happen (`on_call` changes); this is for the clock. */
+export function msUntilHandoff(view: OnCallView | undefined, nowMs: number): number {
+  const handoff = view?.next_handoff_at ? Date.parse(view.next_handoff_at) : Number.NaN;
+  if (Number.isNaN(handoff)) return REREAD_AT_LEAST_EVERY_MS;
+  return Math.min(Math.max(handoff - nowMs + 1_000, 5_000), REREAD_AT_LEAST_EVERY_MS);
+}
+
 export function OnCall() {
-  const { data, error, isPending } = useQuery({ queryKey: keys.oncall, queryFn: ipc.oncall, refetchInterval: 60_000 });
+  const { data, error, isPending } = useQuery({
+    queryKey: keys.oncall,
+    queryFn: ipc.oncall,
+    refetchInterval: (query) => msUntilHandoff(query.state.data, Date.now()),
+  });
   const now = useNow(30_000);
   const { role, userId } = useMe();
   if (isPending) return <LoadingRows rows={4} label="Reading the on-call schedule" />;

@@ -27,6 +27,10 @@ describe('keysFor', () => {
     expect(keysFor({ kind: 'agent', before: null, after: agent({ project_id: 'prj_y' }) })).toEqual([keys.dashboard, ['project', 'prj_y']]);
   });
 
+  it('reads who is on call again when the schedule changed', () => {
+    expect(keysFor({ kind: 'on_call' })).toEqual([keys.oncall]);
+  });
+
   it('refreshes everything after a resync and nothing on progress', () => {
     expect(keysFor({ kind: 'resynced' })).toEqual([[]]);
     expect(keysFor({ kind: 'progress', applied_seq: 5, head: 10 })).toEqual([]);

@@ -54,6 +54,8 @@ export function keysFor(change: Change): QueryKey[] {
         ...(change.outcome.approval_id ? [keys.approval(change.outcome.approval_id)] : []),
         ...(change.outcome.project_id ? [keys.project(change.outcome.project_id)] : []),
       ];
+    case 'on_call':
+      return [keys.oncall];
     case 'link':
       return [keys.status];
     case 'resynced':

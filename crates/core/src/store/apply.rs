@@ -32,6 +32,8 @@ pub(super) struct Grouped {
     stops: HashMap<String, Stop>,
     messages: Vec<Message>,
     costs: Vec<(i64, CostRecord)>,
+    /// The schedule or its overrides changed: who is on call is read again from the server.
+    on_call_changed: bool,
 }
 
 fn keep_newest<R>(
@@ -64,8 +66,9 @@ impl Grouped {
             EventPayload::Stop(s) => keep_newest(&mut self.stops, &s.id.clone(), s, |r| r.version),
             EventPayload::Message(m) => self.messages.push(m),
             EventPayload::Cost(c) => self.costs.push((seq, c)),
-            // Read live with `GET /oncall` (its answer is kept for offline), not per event.
-            EventPayload::OnCall(_) => {}
+            // Read live with `GET /oncall` (its answer is kept for offline): the event only
+            // says to read it again.
+            EventPayload::OnCall(_) => self.on_call_changed = true,
         }
     }
 }
@@ -281,5 +284,8 @@ pub(super) async fn write_grouped(
     changes.extend(grouped.costs.into_iter().map(|(_, record)| Change::Cost {
         record: Box::new(record),
     }));
+    if grouped.on_call_changed {
+        changes.push(Change::OnCall);
+    }
     Ok(changes)
 }

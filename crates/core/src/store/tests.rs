@@ -329,6 +329,31 @@ async fn stops_are_delivered_before_everything_else() {
 }
 
 #[tokio::test]
+async fn a_changed_schedule_says_to_read_who_is_on_call_again_once_per_batch() {
+    let (store, _dir) = store().await;
+    let config = json!({"layers": [], "overrides": [], "updated_at": Utc::now(), "version": 1});
+    let batch = store
+        .apply_events(&[
+            event(1, "oncall.updated", config.clone()),
+            approval_event(2, 1, ApprovalStatus::Pending),
+            event(3, "oncall.updated", config),
+        ])
+        .await
+        .expect("applies");
+    let on_call = batch
+        .changes
+        .iter()
+        .filter(|c| matches!(c, Change::OnCall))
+        .count();
+    assert_eq!(on_call, 1, "{:?}", batch.changes);
+    let quiet = store
+        .apply_events(&[approval_event(4, 2, ApprovalStatus::Approved)])
+        .await
+        .expect("applies");
+    assert!(!quiet.changes.iter().any(|c| matches!(c, Change::OnCall)));
+}
+
+#[tokio::test]
 async fn a_confirmed_message_replaces_its_local_copy() {
     let (store, _dir) = store().await;
     let action = QueuedAction::Message {
