@@ -54,6 +54,7 @@ pub struct RunningServer {
     serve: JoinHandle<std::io::Result<()>>,
     sweeper: JoinHandle<()>,
     relay: JoinHandle<()>,
+    presence: JoinHandle<()>,
     pushes: push::PushTasks,
     /// Whether this instance runs the deployment's once-only jobs now (see [`leadership`]).
     pub leading: tokio::sync::watch::Receiver<bool>,
@@ -71,6 +72,7 @@ impl RunningServer {
         self.state.shutdown.send_replace(true);
         let _ = self.sweeper.await;
         let _ = self.relay.await;
+        let _ = self.presence.await;
         self.pushes.join().await;
         let mut serve = self.serve;
         if tokio::time::timeout(Duration::from_secs(10), &mut serve)
@@ -123,6 +125,7 @@ pub async fn start(settings: Settings, clock: Arc<dyn Clock>) -> Result<RunningS
     ));
     let pushes = push::spawn(state.clone(), senders, leading.clone());
     let relay = tokio::spawn(relay::run(state.clone()));
+    let presence = tokio::spawn(presence::share(state.clone()));
     let serve = tokio::spawn(listener::serve(
         listener,
         router,
@@ -136,6 +139,7 @@ pub async fn start(settings: Settings, clock: Arc<dyn Clock>) -> Result<RunningS
         serve,
         sweeper,
         relay,
+        presence,
         pushes,
         leading,
     })

@@ -81,9 +81,17 @@ impl Reach {
             .filter(|device| device.reachable(now, PUSH_REACH_WINDOW))
             .map(|device| device.user_id)
             .collect();
+        let elsewhere: HashSet<String> = match state.store.shared_presence() {
+            Some(shared) => shared
+                .online_users(tenant_id, crate::presence::shared_since_ms())
+                .await?
+                .into_iter()
+                .collect(),
+            None => HashSet::new(),
+        };
         let online = users
             .iter()
-            .filter(|u| state.presence.is_online(tenant_id, &u.id))
+            .filter(|u| state.presence.is_online(tenant_id, &u.id) || elsewhere.contains(&u.id))
             .map(|u| u.id.clone())
             .collect();
         Ok(Reach {

@@ -9,6 +9,7 @@ mod documents;
 mod postgres;
 mod postgres_bus;
 mod postgres_counters;
+mod postgres_presence;
 mod postgres_push;
 mod postgres_tx;
 pub mod push;
@@ -311,6 +312,31 @@ pub trait Store: Send + Sync + 'static {
     fn shared_counters(&self) -> Option<&dyn SharedCounters> {
         None
     }
+
+    /// Who has an event socket open on each instance of the deployment; `None` where one
+    /// instance holds every socket (SQLite).
+    fn shared_presence(&self) -> Option<&dyn SharedPresence> {
+        None
+    }
+}
+
+/// The people each instance holds event sockets of (see [`crate::presence`]).
+#[async_trait]
+pub trait SharedPresence: Send + Sync {
+    /// Says this instance is alive at `now_ms`, now holds sockets of `added` and no longer of
+    /// `removed`; with `replace`, `added` is everyone it holds (what it said before is dropped).
+    async fn publish(
+        &self,
+        instance_id: &str,
+        added: &[crate::presence::Key],
+        removed: &[crate::presence::Key],
+        replace: bool,
+        now_ms: i64,
+    ) -> StoreResult<()>;
+    /// The users of `tenant_id` with a socket open on an instance heard from since `since_ms`.
+    async fn online_users(&self, tenant_id: &str, since_ms: i64) -> StoreResult<Vec<String>>;
+    /// Forgets this instance and its sockets: it is stopping.
+    async fn withdraw(&self, instance_id: &str) -> StoreResult<()>;
 }
 
 /// Failed sign-ins of one key (see [`crate::throttle`]).

@@ -542,6 +542,10 @@ impl Store for PostgresStore {
     fn shared_counters(&self) -> Option<&dyn super::SharedCounters> {
         Some(self)
     }
+
+    fn shared_presence(&self) -> Option<&dyn super::SharedPresence> {
+        Some(self)
+    }
 }
 
 /// The store conformance suite on a fresh PostgreSQL database per story.

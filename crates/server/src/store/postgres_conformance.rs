@@ -211,3 +211,62 @@ async fn two_instances_with_one_tenant() -> (
     drop(tx.commit().await.expect("commits"));
     (database, first, second)
 }
+
+async fn online(presence: &dyn crate::store::SharedPresence, since_ms: i64) -> Vec<String> {
+    let mut users = presence
+        .online_users("ten_one", since_ms)
+        .await
+        .expect("reads");
+    users.sort();
+    users
+}
+
+/// What each instance says of its sockets: added and removed as they change, replaced after a
+/// failure, ignored once its heartbeat is old, gone when it withdraws or is long silent.
+#[tokio::test]
+async fn shared_presence_follows_each_instances_sockets_and_heartbeat() {
+    let (database, first, second) = two_instances_with_one_tenant().await;
+    let a = first.shared_presence().expect("shared on PostgreSQL");
+    let b = second.shared_presence().expect("shared on PostgreSQL");
+    let key = |user: &str| ("ten_one".to_owned(), user.to_owned());
+    let t = 1_000_000;
+
+    a.publish("inst_a", &[key("dana"), key("marco")], &[], true, t)
+        .await
+        .expect("publishes");
+    b.publish("inst_b", &[key("dana")], &[], true, t)
+        .await
+        .expect("publishes");
+    assert_eq!(online(b, t).await, ["dana", "marco"]);
+    assert!(a
+        .online_users("ten_two", 0)
+        .await
+        .expect("reads")
+        .is_empty());
+
+    a.publish("inst_a", &[], &[key("marco")], false, t + 1)
+        .await
+        .expect("publishes");
+    assert_eq!(online(b, t).await, ["dana"]);
+    a.publish("inst_a", &[key("olivia")], &[], true, t + 2)
+        .await
+        .expect("publishes");
+    assert_eq!(online(b, t).await, ["dana", "olivia"]);
+    assert_eq!(
+        online(b, t + 1).await,
+        ["olivia"],
+        "B's heartbeat is older than asked: its sockets no longer count"
+    );
+
+    a.withdraw("inst_a").await.expect("withdraws");
+    assert_eq!(online(b, t).await, ["dana"]);
+    let an_hour_later = t + 3_600_001;
+    a.publish("inst_a", &[], &[], true, an_hour_later)
+        .await
+        .expect("publishes");
+    assert!(
+        online(b, 0).await.is_empty(),
+        "an instance silent for an hour is forgotten"
+    );
+    drop((first, second, database));
+}

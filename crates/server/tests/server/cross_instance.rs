@@ -323,3 +323,64 @@ async fn one_instance_runs_the_once_only_jobs_and_another_takes_over_when_it_end
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_person_whose_app_is_connected_to_the_other_instance_is_reached_not_skipped() {
+    let a = TestServer::builder().demo_oncall().start().await;
+    let b = a.another_instance().await;
+    let oncall = a
+        .login("manager@acme.test")
+        .await
+        .get_ok("/api/v1/oncall")
+        .await;
+    let person = &oncall["now"][0];
+    let email = person["email"].as_str().expect("someone is on call");
+    let name = person["name"].as_str().expect("a name");
+    let at_their_desk = b.login(email).await;
+    let tenant_id = at_their_desk.get_ok("/api/v1/me").await["tenant"]["id"]
+        .as_str()
+        .expect("a tenant")
+        .to_owned();
+    let mut socket = b.events(at_their_desk.token(), None).await;
+    socket.next().await;
+
+    let shared = a
+        .state()
+        .store
+        .shared_presence()
+        .expect("shared on PostgreSQL");
+    let user_id = person["id"].as_str().expect("an id");
+    eventually(
+        "the other instance hears who is connected",
+        PATIENCE,
+        async || {
+            let online = shared
+                .online_users(&tenant_id, spartex_server::presence::shared_since_ms())
+                .await
+                .expect("reads");
+            online.iter().any(|u| u == user_id).then_some(())
+        },
+    )
+    .await;
+
+    // The request is made through A, whose ladder finds them connected through B.
+    let approval = ask(&a.agent("Quill"), "critical", 3600).await;
+    let first = &approval["escalation"]["notified"][0];
+    assert_eq!(first["user_name"], name, "{approval}");
+    assert_eq!(first["channel"], "socket", "{approval}");
+    assert_eq!(first["result"], "sent", "{approval}");
+    assert_eq!(
+        approval["escalation"]["level"], 1,
+        "nobody else is told yet"
+    );
+
+    drop(socket);
+    eventually("a closed app stops counting", PATIENCE, async || {
+        let online = shared
+            .online_users(&tenant_id, spartex_server::presence::shared_since_ms())
+            .await
+            .expect("reads");
+        (!online.iter().any(|u| u == user_id)).then_some(())
+    })
+    .await;
+}

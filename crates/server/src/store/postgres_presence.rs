@@ -1,0 +1,98 @@
+//! Who each instance holds event sockets of, in PostgreSQL, so the escalation ladder on any
+//! instance counts a person connected to another (see [`crate::presence`]).
+
+use async_trait::async_trait;
+
+use super::postgres::PostgresStore;
+use super::{SharedPresence, StoreResult};
+use crate::presence::Key;
+
+/// An instance not heard from for this long is forgotten, with its sockets: it died without
+/// withdrawing them. Long after its sockets stopped counting ([`crate::presence::SHARED_FOR`]).
+const FORGET_AFTER_MS: i64 = 3_600_000;
+
+fn columns(keys: &[Key]) -> (Vec<&str>, Vec<&str>) {
+    keys.iter()
+        .map(|(tenant, user)| (tenant.as_str(), user.as_str()))
+        .unzip()
+}
+
+#[async_trait]
+impl SharedPresence for PostgresStore {
+    async fn publish(
+        &self,
+        instance_id: &str,
+        added: &[Key],
+        removed: &[Key],
+        replace: bool,
+        now_ms: i64,
+    ) -> StoreResult<()> {
+        let mut tx = self.pool().begin().await?;
+        sqlx::query(
+            "INSERT INTO presence_instances (instance_id, seen_at_ms) VALUES ($1, $2) \
+             ON CONFLICT (instance_id) DO UPDATE SET seen_at_ms = excluded.seen_at_ms",
+        )
+        .bind(instance_id)
+        .bind(now_ms)
+        .execute(&mut *tx)
+        .await?;
+        if replace {
+            sqlx::query("DELETE FROM presence WHERE instance_id = $1")
+                .bind(instance_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        if !removed.is_empty() {
+            let (tenants, users) = columns(removed);
+            sqlx::query(
+                "DELETE FROM presence WHERE instance_id = $1 AND (tenant_id, user_id) IN \
+                 (SELECT * FROM unnest($2::text[], $3::text[]))",
+            )
+            .bind(instance_id)
+            .bind(tenants)
+            .bind(users)
+            .execute(&mut *tx)
+            .await?;
+        }
+        if !added.is_empty() {
+            let (tenants, users) = columns(added);
+            sqlx::query(
+                "INSERT INTO presence (instance_id, tenant_id, user_id) \
+                 SELECT $1, tenant_id, user_id FROM unnest($2::text[], $3::text[]) AS k(tenant_id, user_id) \
+                 ON CONFLICT DO NOTHING",
+            )
+            .bind(instance_id)
+            .bind(tenants)
+            .bind(users)
+            .execute(&mut *tx)
+            .await?;
+        }
+        sqlx::query("DELETE FROM presence_instances WHERE seen_at_ms < $1")
+            .bind(now_ms - FORGET_AFTER_MS)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn online_users(&self, tenant_id: &str, since_ms: i64) -> StoreResult<Vec<String>> {
+        let users = sqlx::query_scalar(
+            "SELECT DISTINCT p.user_id FROM presence p \
+             JOIN presence_instances i ON i.instance_id = p.instance_id \
+             WHERE p.tenant_id = $1 AND i.seen_at_ms >= $2",
+        )
+        .bind(tenant_id)
+        .bind(since_ms)
+        .fetch_all(self.pool())
+        .await?;
+        Ok(users)
+    }
+
+    async fn withdraw(&self, instance_id: &str) -> StoreResult<()> {
+        sqlx::query("DELETE FROM presence_instances WHERE instance_id = $1")
+            .bind(instance_id)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+}
