@@ -89,15 +89,11 @@ impl Drop for Present {
     }
 }
 
-/// The wall clock in ms: liveness is about time as it passes, whatever clock the server's
-/// deadlines follow.
-fn wall_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
-}
-
-/// Since when an instance's heartbeat must be for its sockets to count.
-pub fn shared_since_ms() -> i64 {
-    wall_ms() - i64::try_from(SHARED_FOR.as_millis()).unwrap_or(i64::MAX)
+/// How recent an instance's heartbeat must be for its sockets to count, in ms. Heartbeats are
+/// timed by the database's clock, not the hosts' nor the server's injectable one: liveness is
+/// about time as it passes.
+pub fn shared_for_ms() -> i64 {
+    i64::try_from(SHARED_FOR.as_millis()).unwrap_or(i64::MAX)
 }
 
 /// Publishes this instance's open sockets to the deployment, as people come and go and every
@@ -128,7 +124,7 @@ pub async fn share(state: AppState) {
         };
         let replace = published.is_none();
         match shared
-            .publish(&state.instance_id, &added, &removed, replace, wall_ms())
+            .publish(&state.instance_id, &added, &removed, replace)
             .await
         {
             Ok(()) => published = Some(now),

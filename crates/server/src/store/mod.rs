@@ -323,18 +323,19 @@ pub trait Store: Send + Sync + 'static {
 /// The people each instance holds event sockets of (see [`crate::presence`]).
 #[async_trait]
 pub trait SharedPresence: Send + Sync {
-    /// Says this instance is alive at `now_ms`, now holds sockets of `added` and no longer of
-    /// `removed`; with `replace`, `added` is everyone it holds (what it said before is dropped).
+    /// Says this instance is alive (now, by the database's clock), holds sockets of `added`
+    /// and no longer of `removed`; with `replace`, `added` is everyone it holds (what it said
+    /// before is dropped).
     async fn publish(
         &self,
         instance_id: &str,
         added: &[crate::presence::Key],
         removed: &[crate::presence::Key],
         replace: bool,
-        now_ms: i64,
     ) -> StoreResult<()>;
-    /// The users of `tenant_id` with a socket open on an instance heard from since `since_ms`.
-    async fn online_users(&self, tenant_id: &str, since_ms: i64) -> StoreResult<Vec<String>>;
+    /// The users of `tenant_id` with a socket open on an instance heard from in the last
+    /// `fresh_for_ms` (by the database's clock).
+    async fn online_users(&self, tenant_id: &str, fresh_for_ms: i64) -> StoreResult<Vec<String>>;
     /// Forgets this instance and its sockets: it is stopping.
     async fn withdraw(&self, instance_id: &str) -> StoreResult<()>;
 }

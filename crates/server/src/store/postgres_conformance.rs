@@ -212,60 +212,82 @@ async fn two_instances_with_one_tenant() -> (
     (database, first, second)
 }
 
-async fn online(presence: &dyn crate::store::SharedPresence, since_ms: i64) -> Vec<String> {
+async fn online(presence: &dyn crate::store::SharedPresence, fresh_for_ms: i64) -> Vec<String> {
     let mut users = presence
-        .online_users("ten_one", since_ms)
+        .online_users("ten_one", fresh_for_ms)
         .await
         .expect("reads");
     users.sort();
     users
 }
 
+/// Moves an instance's last heartbeat `ms` into the past.
+async fn age_heartbeat(store: &PostgresStore, instance_id: &str, ms: i64) {
+    sqlx::query(
+        "UPDATE presence_instances SET seen_at_ms = seen_at_ms - $2 WHERE instance_id = $1",
+    )
+    .bind(instance_id)
+    .bind(ms)
+    .execute(store.pool())
+    .await
+    .expect("ages");
+}
+
 /// What each instance says of its sockets: added and removed as they change, replaced after a
 /// failure, ignored once its heartbeat is old, gone when it withdraws or is long silent.
 #[tokio::test]
 async fn shared_presence_follows_each_instances_sockets_and_heartbeat() {
-    let (database, first, second) = two_instances_with_one_tenant().await;
-    let a = first.shared_presence().expect("shared on PostgreSQL");
-    let b = second.shared_presence().expect("shared on PostgreSQL");
-    let key = |user: &str| ("ten_one".to_owned(), user.to_owned());
-    let t = 1_000_000;
+    use crate::store::{SharedPresence, Store};
 
-    a.publish("inst_a", &[key("dana"), key("marco")], &[], true, t)
+    let (database, options) = TestDatabase::create().await;
+    let first = PostgresStore::connect(options.clone())
+        .await
+        .expect("opens");
+    let second = PostgresStore::connect(options).await.expect("opens");
+    let (a, b): (&dyn SharedPresence, &dyn SharedPresence) = (
+        first.shared_presence().expect("shared on PostgreSQL"),
+        second.shared_presence().expect("shared on PostgreSQL"),
+    );
+    let key = |user: &str| ("ten_one".to_owned(), user.to_owned());
+    const FRESH: i64 = 30_000;
+
+    a.publish("inst_a", &[key("dana"), key("marco")], &[], true)
         .await
         .expect("publishes");
-    b.publish("inst_b", &[key("dana")], &[], true, t)
+    b.publish("inst_b", &[key("dana")], &[], true)
         .await
         .expect("publishes");
-    assert_eq!(online(b, t).await, ["dana", "marco"]);
+    assert_eq!(online(b, FRESH).await, ["dana", "marco"]);
     assert!(a
-        .online_users("ten_two", 0)
+        .online_users("ten_two", FRESH)
         .await
         .expect("reads")
         .is_empty());
 
-    a.publish("inst_a", &[], &[key("marco")], false, t + 1)
+    a.publish("inst_a", &[], &[key("marco")], false)
         .await
         .expect("publishes");
-    assert_eq!(online(b, t).await, ["dana"]);
-    a.publish("inst_a", &[key("olivia")], &[], true, t + 2)
+    assert_eq!(online(b, FRESH).await, ["dana"]);
+    a.publish("inst_a", &[key("olivia")], &[], true)
         .await
         .expect("publishes");
-    assert_eq!(online(b, t).await, ["dana", "olivia"]);
+    assert_eq!(online(b, FRESH).await, ["dana", "olivia"]);
+
+    age_heartbeat(&second, "inst_b", FRESH + 1_000).await;
     assert_eq!(
-        online(b, t + 1).await,
+        online(b, FRESH).await,
         ["olivia"],
         "B's heartbeat is older than asked: its sockets no longer count"
     );
-
     a.withdraw("inst_a").await.expect("withdraws");
-    assert_eq!(online(b, t).await, ["dana"]);
-    let an_hour_later = t + 3_600_001;
-    a.publish("inst_a", &[], &[], true, an_hour_later)
+    assert!(online(b, FRESH).await.is_empty());
+    assert_eq!(online(b, 3_600_000).await, ["dana"]);
+    age_heartbeat(&second, "inst_b", 3_600_000).await;
+    a.publish("inst_a", &[], &[], true)
         .await
         .expect("publishes");
     assert!(
-        online(b, 0).await.is_empty(),
+        online(b, i64::MAX / 2).await.is_empty(),
         "an instance silent for an hour is forgotten"
     );
     drop((first, second, database));

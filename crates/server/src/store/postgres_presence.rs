@@ -11,6 +11,10 @@ use crate::presence::Key;
 /// withdrawing them. Long after its sockets stopped counting ([`crate::presence::SHARED_FOR`]).
 const FORGET_AFTER_MS: i64 = 3_600_000;
 
+/// The database's clock in ms: every instance's heartbeat is written and read by the same
+/// clock, however far the hosts' own clocks drift apart.
+const DATABASE_MS: &str = "(extract(epoch FROM clock_timestamp()) * 1000)::bigint";
+
 fn columns(keys: &[Key]) -> (Vec<&str>, Vec<&str>) {
     keys.iter()
         .map(|(tenant, user)| (tenant.as_str(), user.as_str()))
@@ -25,15 +29,13 @@ impl SharedPresence for PostgresStore {
         added: &[Key],
         removed: &[Key],
         replace: bool,
-        now_ms: i64,
     ) -> StoreResult<()> {
         let mut tx = self.pool().begin().await?;
-        sqlx::query(
-            "INSERT INTO presence_instances (instance_id, seen_at_ms) VALUES ($1, $2) \
-             ON CONFLICT (instance_id) DO UPDATE SET seen_at_ms = excluded.seen_at_ms",
-        )
+        sqlx::query(&format!(
+            "INSERT INTO presence_instances (instance_id, seen_at_ms) VALUES ($1, {DATABASE_MS}) \
+             ON CONFLICT (instance_id) DO UPDATE SET seen_at_ms = excluded.seen_at_ms"
+        ))
         .bind(instance_id)
-        .bind(now_ms)
         .execute(&mut *tx)
         .await?;
         if replace {
@@ -67,22 +69,24 @@ impl SharedPresence for PostgresStore {
             .execute(&mut *tx)
             .await?;
         }
-        sqlx::query("DELETE FROM presence_instances WHERE seen_at_ms < $1")
-            .bind(now_ms - FORGET_AFTER_MS)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(&format!(
+            "DELETE FROM presence_instances WHERE seen_at_ms < {DATABASE_MS} - $1"
+        ))
+        .bind(FORGET_AFTER_MS)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(())
     }
 
-    async fn online_users(&self, tenant_id: &str, since_ms: i64) -> StoreResult<Vec<String>> {
-        let users = sqlx::query_scalar(
+    async fn online_users(&self, tenant_id: &str, fresh_for_ms: i64) -> StoreResult<Vec<String>> {
+        let users = sqlx::query_scalar(&format!(
             "SELECT DISTINCT p.user_id FROM presence p \
              JOIN presence_instances i ON i.instance_id = p.instance_id \
-             WHERE p.tenant_id = $1 AND i.seen_at_ms >= $2",
-        )
+             WHERE p.tenant_id = $1 AND i.seen_at_ms >= {DATABASE_MS} - $2"
+        ))
         .bind(tenant_id)
-        .bind(since_ms)
+        .bind(fresh_for_ms)
         .fetch_all(self.pool())
         .await?;
         Ok(users)

@@ -355,7 +355,7 @@ async fn a_person_whose_app_is_connected_to_the_other_instance_is_reached_not_sk
         PATIENCE,
         async || {
             let online = shared
-                .online_users(&tenant_id, spartex_server::presence::shared_since_ms())
+                .online_users(&tenant_id, spartex_server::presence::shared_for_ms())
                 .await
                 .expect("reads");
             online.iter().any(|u| u == user_id).then_some(())
@@ -377,7 +377,7 @@ async fn a_person_whose_app_is_connected_to_the_other_instance_is_reached_not_sk
     drop(socket);
     eventually("a closed app stops counting", PATIENCE, async || {
         let online = shared
-            .online_users(&tenant_id, spartex_server::presence::shared_since_ms())
+            .online_users(&tenant_id, spartex_server::presence::shared_for_ms())
             .await
             .expect("reads");
         (!online.iter().any(|u| u == user_id)).then_some(())
