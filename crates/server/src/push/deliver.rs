@@ -7,15 +7,16 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
-use spartex_api::{Platform, PushKind, RegisterDeviceRequest};
+use spartex_api::{Approval, Platform, PushKind, RegisterDeviceRequest};
 use tokio::task::JoinSet;
 
 use super::plan::QueuedMessage;
 use super::sender::{PushMessage, PushSender, Sent};
+use crate::error::ApiResult;
 use crate::service::escalation;
 use crate::state::AppState;
 use crate::store::push::{PushOutcome, QueuedPush};
-use crate::store::WriteScope;
+use crate::store::{decode_one, DocKind, WriteScope};
 use crate::write::Write;
 
 /// Attempts in flight at once, all tenants together.
@@ -55,6 +56,9 @@ pub fn backoff(attempts: i64) -> Duration {
 pub async fn run(state: AppState, senders: Arc<Senders>) {
     let mut flight = Flight::default();
     let mut attempts: JoinSet<(QueuedPush, Sent)> = JoinSet::new();
+    // Bounced pages being put on their ladders' trails: off the loop, so a tenant's write turn
+    // never holds up another tenant's pushes, and waited for when the server stops.
+    let mut ladders: JoinSet<()> = JoinSet::new();
     // Due pushes read but not started yet (their tenant was at its cap): started before the
     // queue is read again, so a large batch is read once, not once per completion.
     let mut waiting: VecDeque<QueuedPush> = VecDeque::new();
@@ -114,8 +118,9 @@ pub async fn run(state: AppState, senders: Arc<Senders>) {
                     settled.iter().filter_map(|(push, outcome)| bounced_page(push, outcome)).collect();
                 settle(&state, settled).await;
                 if !bounced.is_empty() {
-                    tokio::spawn(tell_the_ladders(state.clone(), bounced));
+                    ladders.spawn(tell_the_ladders(state.clone(), bounced));
                 }
+                while ladders.try_join_next().is_some() {}
                 look = waiting.is_empty();
             }
             () = state.pushes.delivery.notified() => look = true,
@@ -124,6 +129,7 @@ pub async fn run(state: AppState, senders: Arc<Senders>) {
         }
     }
     attempts.shutdown().await;
+    while ladders.join_next().await.is_some() {}
 }
 
 /// The pushes in flight, and how many of each tenant's.
@@ -262,18 +268,39 @@ fn bounced_page(push: &QueuedPush, outcome: &PushOutcome) -> Option<BouncedPage>
     ))
 }
 
-/// Tells each request's ladder of its bounced pages, once per person (after their attempts
-/// were recorded, so the ladder sees the device gone or failing).
+/// Tells each request's ladder of its bounced pages, once per request (after their attempts
+/// were recorded, so the ladder sees the devices gone or failing). A request off any ladder,
+/// most of them, is passed over on a read, without taking its tenant's write turn.
 async fn tell_the_ladders(state: AppState, mut bounced: Vec<BouncedPage>) {
     bounced.sort();
     bounced.dedup();
+    let mut by_request: Vec<((String, String), Vec<String>)> = Vec::new();
     for (tenant_id, approval_id, user_id) in bounced {
+        match by_request.last_mut() {
+            Some((request, users)) if *request == (tenant_id.clone(), approval_id.clone()) => {
+                users.push(user_id);
+            }
+            _ => by_request.push(((tenant_id, approval_id), vec![user_id])),
+        }
+    }
+    for ((tenant_id, approval_id), user_ids) in by_request {
         let told = async {
+            let stored = state
+                .store
+                .get_doc(&tenant_id, DocKind::Approval, &approval_id)
+                .await?;
+            let on_a_ladder = stored
+                .and_then(|value| decode_one::<Approval>(&tenant_id, value).ok())
+                .is_some_and(|a| escalation::bounce_matters(&a, &user_ids, state.now()));
+            if !on_a_ladder {
+                return Ok(());
+            }
             let mut w = Write::begin(&state, WriteScope::Tenant(&tenant_id)).await?;
-            escalation::page_bounced(&mut w, &tenant_id, &approval_id, &user_id).await?;
-            w.commit().await
+            escalation::pages_bounced(&mut w, &tenant_id, &approval_id, &user_ids).await?;
+            w.commit().await.map(drop)
         };
-        if let Err(error) = told.await {
+        let told: ApiResult<()> = told.await;
+        if let Err(error) = told {
             tracing::warn!(%error, approval = %approval_id, "could not put a bounced page on the ladder's trail");
         }
     }

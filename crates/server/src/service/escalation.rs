@@ -148,7 +148,9 @@ pub async fn start(w: &mut Write, tenant_id: &str, approval: &mut Approval) -> A
         return Ok(());
     }
     approval.escalation = Some(Escalation::default());
-    climb(w, tenant_id, &policy, approval, Wait::Due).await
+    let reach = Reach::read(w, tenant_id).await?;
+    climb(w.now(), &policy, &reach, approval, Wait::Due);
+    Ok(())
 }
 
 /// Fires the levels of a pending approval that have come due; the sweeper calls it.
@@ -165,55 +167,75 @@ pub async fn advance(w: &mut Write, tenant_id: &str, approval_id: &str) -> ApiRe
         return Ok(());
     }
     let policy = policy(w, tenant_id).await?;
-    climb(w, tenant_id, &policy, &mut approval, Wait::Due).await?;
+    let reach = Reach::read(w, tenant_id).await?;
+    climb(w.now(), &policy, &reach, &mut approval, Wait::Due);
     w.update(tenant_id, &mut approval).await
 }
 
-/// A page to `user_id` on `approval_id`'s ladder bounced for good: its push service said the
-/// device is gone, or refused it. If nothing of theirs can be reached now (no other phone that
-/// took a push lately, no open app), their entry on the current level becomes `failed`; and
-/// when nobody on that level was reached, the next level is told at once, as for a level
-/// skipped as unreachable, instead of after its wait.
-pub async fn page_bounced(
+/// Whether pages to `user_ids` bouncing can matter to `approval`'s ladder: it is still climbing
+/// and told one of them by push. A cheap look before taking the tenant's write turn.
+pub fn bounce_matters(approval: &Approval, user_ids: &[String], now: DateTime<Utc>) -> bool {
+    approval.status == ApprovalStatus::Pending
+        && approval.expires_at > now
+        && approval.escalation.as_ref().is_some_and(|e| {
+            e.acked_at.is_none()
+                && e.notified
+                    .iter()
+                    .any(|n| user_ids.contains(&n.user_id) && paged(n))
+        })
+}
+
+fn paged(told: &Notified) -> bool {
+    told.channel == Some(NotifyChannel::Push) && told.result == NotifyResult::Sent
+}
+
+/// Pages to `user_ids` on `approval_id`'s ladder bounced for good: their push service said the
+/// device is gone, or refused the page. Each of them with no other way in now (another phone
+/// that took a push lately, an open app) has their latest page on the trail turned `failed`;
+/// and when nobody on the current level was reached, the next level is told at once, as for a
+/// level skipped as unreachable, instead of after its wait.
+pub async fn pages_bounced(
     w: &mut Write,
     tenant_id: &str,
     approval_id: &str,
-    user_id: &str,
+    user_ids: &[String],
 ) -> ApiResult<()> {
     let Some(mut approval) = w.get::<Approval>(tenant_id, approval_id).await? else {
         return Ok(());
     };
+    if !bounce_matters(&approval, user_ids, w.now()) {
+        return Ok(());
+    }
+    let reach = Reach::read(w, tenant_id).await?;
     let Some(escalation) = approval.escalation.as_mut() else {
         return Ok(());
     };
-    if approval.status != ApprovalStatus::Pending || escalation.acked_at.is_some() {
-        return Ok(());
+    let mut failed_on_this_level = false;
+    let mut failed_any = false;
+    for user_id in user_ids.iter().filter(|id| reach.channel(id).is_none()) {
+        let latest_page = escalation
+            .notified
+            .iter_mut()
+            .rev()
+            .find(|n| &n.user_id == user_id && paged(n));
+        if let Some(told) = latest_page {
+            told.result = NotifyResult::Failed;
+            failed_any = true;
+            failed_on_this_level |= told.level == escalation.level;
+        }
     }
-    if Reach::read(w, tenant_id).await?.channel(user_id).is_some() {
+    if !failed_any {
         return Ok(());
     }
     let level = escalation.level;
-    let mut failed = false;
-    for told in escalation.notified.iter_mut().filter(|n| {
-        n.level == level
-            && n.user_id == user_id
-            && n.channel == Some(NotifyChannel::Push)
-            && n.result == NotifyResult::Sent
-    }) {
-        told.result = NotifyResult::Failed;
-        failed = true;
-    }
-    if !failed {
-        return Ok(());
-    }
     let nobody_reached = escalation
         .notified
         .iter()
         .filter(|n| n.level == level)
         .all(|n| n.result != NotifyResult::Sent);
-    if nobody_reached {
+    if failed_on_this_level && nobody_reached {
         let policy = policy(w, tenant_id).await?;
-        climb(w, tenant_id, &policy, &mut approval, Wait::Skip).await?;
+        climb(w.now(), &policy, &reach, &mut approval, Wait::Skip);
     }
     w.update(tenant_id, &mut approval).await
 }
@@ -228,18 +250,16 @@ enum Wait {
 
 /// Fires every level due by now, and each level after one nobody could be reached on; then
 /// sets when the next is due.
-async fn climb(
-    w: &mut Write,
-    tenant_id: &str,
+fn climb(
+    now: DateTime<Utc>,
     policy: &EscalationPolicy,
+    reach: &Reach,
     approval: &mut Approval,
     wait: Wait,
-) -> ApiResult<()> {
-    let now = w.now();
-    let reach = Reach::read(w, tenant_id).await?;
+) {
     let created_at = approval.created_at;
     let Some(escalation) = approval.escalation.as_mut() else {
-        return Ok(());
+        return;
     };
     let mut skip_wait = wait == Wait::Skip;
     escalation.next_at = None;
@@ -280,7 +300,6 @@ async fn climb(
         escalation.level = number;
         skip_wait = !reached;
     }
-    Ok(())
 }
 
 /// The ladder stops when the approval is settled.
