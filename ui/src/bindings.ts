@@ -63,7 +63,11 @@ ask_again_requested_at?: string, ask_again_requested_by?: DecidedBy,
 /**
  * What they asked the agent to change, if they said.
  */
-ask_again_comment?: string, version: number, };
+ask_again_comment?: string, 
+/**
+ * The request the agent proposed in answer, once it did.
+ */
+ask_again_answered_by?: string, version: number, };
 
 export type DecidedBy = { 
 /**

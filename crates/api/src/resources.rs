@@ -231,6 +231,10 @@ pub struct Approval {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "ts", ts(optional))]
     pub ask_again_comment: Option<String>,
+    /// The request the agent proposed in answer, once it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub ask_again_answered_by: Option<String>,
     pub version: i64,
 }
 

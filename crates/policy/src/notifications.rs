@@ -443,6 +443,7 @@ mod tests {
             ask_again_requested_at: None,
             ask_again_requested_by: None,
             ask_again_comment: None,
+            ask_again_answered_by: None,
             version: 1,
         }
     }

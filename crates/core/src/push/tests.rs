@@ -50,6 +50,7 @@ fn approval(preview: Option<Preview>, risk: Risk) -> Approval {
         ask_again_requested_at: None,
         ask_again_requested_by: None,
         ask_again_comment: None,
+        ask_again_answered_by: None,
         version: 1,
     }
 }

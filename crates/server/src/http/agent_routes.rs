@@ -253,14 +253,25 @@ async fn serve_control(
 }
 
 /// Sends the agent what it may have missed: at connect, after its feed lagged, and when this
-/// instance may have lost announcements (`AgentControlHub::resync_all`). An ask-again can so
-/// arrive twice; agents propose again once per approval.
+/// instance may have lost announcements (`AgentControlHub::resync_all`). A stop or pause first;
+/// then its open asks, which can so arrive twice (agents propose again once per approval), and
+/// whose read failing holds up nothing else.
 async fn send_missed_frames(
     state: &AppState,
     principal: &AgentPrincipal,
     sink: &mut Sink,
 ) -> SocketResult<()> {
     for frame in missed_frames(state, principal).await? {
+        send_json(sink, &frame).await?;
+    }
+    let asks = match open_asks(state, principal).await {
+        Ok(asks) => asks,
+        Err(error) => {
+            tracing::warn!(%error, agent = %principal.agent_id, "could not read the agent's open asks; they are sent at its next connect");
+            Vec::new()
+        }
+    };
+    for frame in asks {
         send_json(sink, &frame).await?;
     }
     Ok(())
@@ -295,43 +306,17 @@ async fn missed_frames(
             reason: "The project's budget is spent".into(),
         });
     }
-    frames.extend(unanswered_asks(state, principal, &agent).await?);
     Ok(frames)
 }
 
-/// The ask-agains the agent has not answered. One indexed read finds the requests someone
-/// asked it to propose again (usually none); only when one is recent is its project's latest
-/// read, to see whether the agent has proposed again since.
-async fn unanswered_asks(
-    state: &AppState,
-    principal: &AgentPrincipal,
-    agent: &Agent,
-) -> ApiResult<Vec<AgentControl>> {
-    let key = asked_again_key(&agent.id);
-    let asked: Vec<Approval> = read_all(
-        state,
-        &principal.tenant_id,
-        DocFilter {
-            lookup_key: Some(&key),
-            newest_first: true,
-            limit: Some(ask_again::ASKS_LOOKED_AT),
-            ..DocFilter::all(DocKind::Approval)
-        },
-    )
-    .await?;
-    let now = state.now();
-    if !ask_again::any_ask_kept(&asked, now) {
-        return Ok(Vec::new());
-    }
-    let recent: Vec<Approval> = read_all(
-        state,
-        &principal.tenant_id,
-        DocFilter {
-            newest_first: true,
-            limit: Some(ask_again::RECENT_LOOKED_AT),
-            ..DocFilter::in_project(DocKind::Approval, &agent.project_id)
-        },
-    )
-    .await?;
-    Ok(ask_again::unanswered_asks(&asked, &recent, &agent.id, now))
+/// The asks the agent has not answered: one indexed read (usually of nothing).
+async fn open_asks(state: &AppState, principal: &AgentPrincipal) -> ApiResult<Vec<AgentControl>> {
+    let key = asked_again_key(&principal.agent_id);
+    let asked: Vec<Approval> =
+        read_all(state, &principal.tenant_id, ask_again::open_asks_of(&key)).await?;
+    Ok(ask_again::ask_frames(
+        &asked,
+        &principal.agent_id,
+        state.now(),
+    ))
 }

@@ -206,10 +206,12 @@ pub async fn request(
         ask_again_requested_at: None,
         ask_again_requested_by: None,
         ask_again_comment: None,
+        ask_again_answered_by: None,
         version: 1,
     };
     super::escalation::start(w, tenant, &mut approval).await?;
     w.create(tenant, &approval).await?;
+    super::ask_again::note_answer(w, tenant, &approval).await?;
     agent.status = AgentStatus::WaitingApproval;
     w.update(tenant, &mut agent).await?;
     Ok(approval)

@@ -1,12 +1,14 @@
 //! Asking an agent again: a person's `POST /approvals/{id}/ask-again` on an expired request,
-//! told to the agent on its control socket at once, and again when it connects, until it has
-//! proposed again.
+//! told to the agent on its control socket at once, and again each time it connects until it
+//! answers: its next request of the same kind is the answer, and the asked request links to it
+//! (`ask_again_answered_by`).
 
 use chrono::{DateTime, Duration, Utc};
 use spartex_api::{AgentControl, Approval, ApprovalStatus, DecidedBy, ErrorCode, Role};
 
 use crate::auth::UserPrincipal;
 use crate::error::{ApiError, ApiResult};
+use crate::store::{asked_again_key, DocFilter, DocKind};
 use crate::write::Write;
 
 /// `POST /approvals/{id}/ask-again`: tells the agent of an expired approval to propose again.
@@ -59,8 +61,10 @@ pub async fn ask_again(
         email: Some(user.email.clone()),
         role: Some(user.role),
     });
-    // Kept, so an agent that was not connected hears the comment when it connects.
+    // Kept, so an agent that was not connected hears the comment when it connects; asked
+    // again, an answered request is open again.
     approval.ask_again_comment = comment.clone();
+    approval.ask_again_answered_by = None;
     w.update(&user.tenant_id, &mut approval).await?;
     w.push_to_agent(
         &agent_id,
@@ -75,39 +79,33 @@ pub async fn ask_again(
 /// How long an ask-again waits for its agent: one that connects later than this after the ask
 /// is not told (the person can ask again).
 pub const ASK_AGAIN_KEPT: Duration = Duration::hours(24);
-/// How many of an agent's latest asked requests, and of its project's latest requests, a
-/// connecting agent's unanswered asks are looked for in: the reads stay small however long the
-/// project has run.
-pub const ASKS_LOOKED_AT: i64 = 50;
-pub const RECENT_LOOKED_AT: i64 = 200;
+/// How many of an agent's open asks are read at a time, newest first: when it connects, and
+/// when it makes a request.
+pub const OPEN_ASKS_READ: i64 = 20;
 
-/// The asks on `asked` (requests someone asked `agent_id` to propose again) that are still
-/// open, oldest first: on an expired request of the agent's, asked within [`ASK_AGAIN_KEPT`],
-/// and not followed by a request of the same kind among `recent` (its new proposal). What a
-/// control socket sends at connect, beside a pending stop: an agent that was away when asked
-/// still hears it, with the comment.
-pub fn unanswered_asks(
-    asked: &[Approval],
-    recent: &[Approval],
-    agent_id: &str,
-    now: DateTime<Utc>,
-) -> Vec<AgentControl> {
-    let mine = |a: &&Approval| a.agent_id.as_deref() == Some(agent_id);
-    let proposed_again = |asked: &Approval, at: DateTime<Utc>| {
-        recent
-            .iter()
-            .filter(mine)
-            .any(|a| a.kind == asked.kind && a.created_at >= at)
-    };
-    let mut asks: Vec<(DateTime<Utc>, &Approval)> = asked
+/// The filter for `agent_id`'s open asks (see [`asked_again_key`]).
+pub fn open_asks_of(key: &str) -> DocFilter<'_> {
+    DocFilter {
+        lookup_key: Some(key),
+        newest_first: true,
+        limit: Some(OPEN_ASKS_READ),
+        ..DocFilter::all(DocKind::Approval)
+    }
+}
+
+/// What `agent_id`'s control socket sends it for the asks in `asked` (its open asks): those
+/// on its expired requests asked within [`ASK_AGAIN_KEPT`] and not answered, oldest first,
+/// each with the person's comment.
+pub fn ask_frames(asked: &[Approval], agent_id: &str, now: DateTime<Utc>) -> Vec<AgentControl> {
+    let mut open: Vec<(DateTime<Utc>, &Approval)> = asked
         .iter()
-        .filter(mine)
-        .filter(|a| a.status == ApprovalStatus::Expired)
+        .filter(|a| a.agent_id.as_deref() == Some(agent_id))
+        .filter(|a| a.status == ApprovalStatus::Expired && a.ask_again_answered_by.is_none())
         .filter_map(|a| a.ask_again_requested_at.map(|at| (at, a)))
-        .filter(|(at, asked)| now - *at <= ASK_AGAIN_KEPT && !proposed_again(asked, *at))
+        .filter(|(at, _)| now - *at <= ASK_AGAIN_KEPT)
         .collect();
-    asks.sort_by_key(|(at, _)| *at);
-    asks.into_iter()
+    open.sort_by_key(|(at, _)| *at);
+    open.into_iter()
         .map(|(_, a)| AgentControl::AskAgain {
             approval_id: a.id.clone(),
             comment: a.ask_again_comment.clone(),
@@ -115,13 +113,33 @@ pub fn unanswered_asks(
         .collect()
 }
 
-/// Whether any of `asked` is recent enough to be sent, so the project's requests are worth
-/// reading.
-pub fn any_ask_kept(asked: &[Approval], now: DateTime<Utc>) -> bool {
+/// The open ask that `proposal`, a new request, answers: its agent's oldest ask of the same
+/// kind made before it.
+pub fn answered_by<'a>(asked: &'a [Approval], proposal: &Approval) -> Option<&'a Approval> {
     asked
         .iter()
-        .filter_map(|a| a.ask_again_requested_at)
-        .any(|at| now - at <= ASK_AGAIN_KEPT)
+        .filter(|a| a.agent_id.is_some() && a.agent_id == proposal.agent_id && a.id != proposal.id)
+        .filter(|a| a.kind == proposal.kind && a.ask_again_answered_by.is_none())
+        .filter_map(|a| a.ask_again_requested_at.map(|at| (at, a)))
+        .filter(|(at, _)| *at <= proposal.created_at)
+        .min_by_key(|(at, _)| *at)
+        .map(|(_, a)| a)
+}
+
+/// Notes on the asked request that `proposal` answers it: the ask is no longer sent, and the
+/// asked request links to the new one.
+pub async fn note_answer(w: &mut Write, tenant_id: &str, proposal: &Approval) -> ApiResult<()> {
+    let Some(agent_id) = proposal.agent_id.as_deref() else {
+        return Ok(());
+    };
+    let key = asked_again_key(agent_id);
+    let asked: Vec<Approval> = w.list(tenant_id, open_asks_of(&key)).await?;
+    let Some(answered) = answered_by(&asked, proposal) else {
+        return Ok(());
+    };
+    let mut answered = answered.clone();
+    answered.ask_again_answered_by = Some(proposal.id.clone());
+    w.update(tenant_id, &mut answered).await
 }
 
 #[cfg(test)]
@@ -151,6 +169,7 @@ mod tests {
             ask_again_requested_at: None,
             ask_again_requested_by: None,
             ask_again_comment: None,
+            ask_again_answered_by: None,
             version: 1,
         }
     }
@@ -176,9 +195,15 @@ mod tests {
     }
 
     #[test]
-    fn an_agent_hears_the_asks_it_has_not_answered_oldest_first_with_their_comments() {
+    fn an_agent_hears_its_open_asks_oldest_first_with_their_comments() {
         let noon: DateTime<Utc> = "2027-01-05T12:00:00Z".parse().expect("an instant");
-        let recent = vec![
+        let mut answered = asked(
+            request("apr_5", "agt_quill", "publish_ad", noon),
+            noon + Duration::minutes(30),
+            "answered",
+        );
+        answered.ask_again_answered_by = Some("apr_6".into());
+        let asks = vec![
             asked(
                 request("apr_2", "agt_quill", "publish_ad", noon),
                 noon + Duration::hours(2),
@@ -189,66 +214,56 @@ mod tests {
                 noon + Duration::hours(1),
                 "first",
             ),
-            // Another agent's ask, and a pending request, are not Quill's to hear.
+            // Another agent's ask, a pending request and an answered ask are not to be heard.
             asked(
                 request("apr_3", "agt_scout", "publish_ad", noon),
                 noon + Duration::hours(1),
                 "not yours",
             ),
             request("apr_4", "agt_quill", "publish_ad", noon),
+            answered,
         ];
         let now = noon + Duration::hours(3);
-        let a_day_after_the_last_ask =
-            noon + Duration::hours(2) + ASK_AGAIN_KEPT + Duration::seconds(1);
-        assert!(any_ask_kept(&recent, now));
         assert_eq!(
-            asked_ids(&unanswered_asks(&recent, &recent, "agt_quill", now)),
+            asked_ids(&ask_frames(&asks, "agt_quill", now)),
             vec![("apr_1", Some("first")), ("apr_2", Some("second"))]
         );
+        let a_day_after_the_last_ask =
+            noon + Duration::hours(2) + ASK_AGAIN_KEPT + Duration::seconds(1);
         assert!(
-            unanswered_asks(&recent, &recent, "agt_quill", a_day_after_the_last_ask).is_empty(),
+            ask_frames(&asks, "agt_quill", a_day_after_the_last_ask).is_empty(),
             "a day after the ask, the person asks again if it still matters"
         );
-        assert!(!any_ask_kept(&recent, a_day_after_the_last_ask));
     }
 
     #[test]
-    fn a_new_request_of_the_same_kind_answers_an_ask_and_another_kind_does_not() {
+    fn a_new_request_answers_its_agents_oldest_open_ask_of_the_same_kind() {
         let noon: DateTime<Utc> = "2027-01-05T12:00:00Z".parse().expect("an instant");
-        let ask_at = noon + Duration::hours(1);
-        let expired = asked(
+        let first = asked(
             request("apr_1", "agt_quill", "publish_ad", noon),
-            ask_at,
+            noon + Duration::hours(1),
             "use 20%",
         );
-        let unrelated = request(
-            "apr_2",
-            "agt_quill",
-            "raise_bid",
-            ask_at + Duration::minutes(1),
+        let second = asked(
+            request("apr_2", "agt_quill", "publish_ad", noon),
+            noon + Duration::hours(2),
+            "use 30%",
         );
-        let now = noon + Duration::hours(2);
+        let asks = [second.clone(), first.clone()];
+        let later = noon + Duration::hours(3);
+        let proposal = request("apr_9", "agt_quill", "publish_ad", later);
         assert_eq!(
-            asked_ids(&unanswered_asks(
-                std::slice::from_ref(&expired),
-                &[expired.clone(), unrelated.clone()],
-                "agt_quill",
-                now
-            )),
-            vec![("apr_1", Some("use 20%"))]
+            answered_by(&asks, &proposal).map(|a| a.id.as_str()),
+            Some("apr_1")
         );
-        let proposed_again = request(
-            "apr_3",
-            "agt_quill",
-            "publish_ad",
-            ask_at + Duration::minutes(2),
+        let another_kind = request("apr_9", "agt_quill", "raise_bid", later);
+        assert!(answered_by(&asks, &another_kind).is_none());
+        let another_agent = request("apr_9", "agt_scout", "publish_ad", later);
+        assert!(answered_by(&asks, &another_agent).is_none());
+        let before_the_ask = request("apr_9", "agt_quill", "publish_ad", noon);
+        assert!(
+            answered_by(&asks, &before_the_ask).is_none(),
+            "a request made before the ask does not answer it"
         );
-        assert!(unanswered_asks(
-            std::slice::from_ref(&expired),
-            &[expired.clone(), unrelated, proposed_again],
-            "agt_quill",
-            now
-        )
-        .is_empty());
     }
 }

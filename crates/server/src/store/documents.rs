@@ -222,8 +222,10 @@ impl Resource for Approval {
             sort_key: self
                 .created_at
                 .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+            // Only while the ask is open: a connecting agent reads its open asks alone.
             lookup_key: self
                 .ask_again_requested_at
+                .filter(|_| self.ask_again_answered_by.is_none())
                 .and(self.agent_id.as_deref())
                 .map(asked_again_key),
             // The sweeper's next look: the expiry, or the ladder's next level if sooner.
@@ -272,8 +274,9 @@ impl Resource for Stop {
     }
 }
 
-/// The lookup key of an approval someone asked `agent_id` to propose again: what the agent's
-/// control socket looks for when it connects, without reading every request of its project.
+/// The lookup key of an approval someone asked `agent_id` to propose again, until it answers:
+/// what the agent's control socket and its next request look for, without reading every request
+/// of its project.
 pub fn asked_again_key(agent_id: &str) -> String {
     format!("asked_again:{agent_id}")
 }

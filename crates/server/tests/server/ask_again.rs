@@ -7,7 +7,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use super::escalation::{ladder_server, path, QUIET_SPELL};
+use super::escalation::{ladder_server, path};
 use crate::support::{ask, Api, TestServer, PATIENCE};
 
 /// Moves the clock past `approval`'s one-minute expiry and waits until `user` sees it expired.
@@ -85,23 +85,50 @@ async fn an_agent_away_when_asked_hears_it_at_connect_until_it_has_proposed_agai
     assert_eq!(status, StatusCode::OK, "{asked}");
     assert_eq!(asked["ask_again_comment"], "Use the 20% headline");
 
-    // Quill had no control socket open: it hears the ask, comment and all, when it connects.
-    let mut control = server.control("Quill").await;
-    let frame = control
-        .next_where("ask_again", |f| f["type"] == "ask_again")
-        .await;
-    assert_eq!(frame["approval_id"], approval["id"]);
-    assert_eq!(frame["comment"], "Use the 20% headline");
-    drop(control);
+    // Quill had no control socket open: it hears the ask, comment and all, when it connects,
+    // and at every connect until it answers.
+    for _ in 0..2 {
+        let mut control = server.control("Quill").await;
+        let frame = control
+            .next_where("ask_again", |f| f["type"] == "ask_again")
+            .await;
+        assert_eq!(frame["approval_id"], approval["id"]);
+        assert_eq!(frame["comment"], "Use the 20% headline");
+    }
 
-    // Its new proposal answers the ask: the next connect does not repeat it.
-    ask(&server.agent("Quill"), "high", 60).await;
+    // Its new request of the same kind answers the ask, and the asked request links to it.
+    let again = ask(&server.agent("Quill"), "high", 60).await;
+    let url = format!("/api/v1/approvals/{}", approval["id"].as_str().expect("id"));
+    assert_eq!(
+        dana.get_ok(&url).await["ask_again_answered_by"],
+        again["id"]
+    );
+
+    // The next connect does not repeat it: a message sent after the connect arrives with no
+    // ask before it (what the agent missed comes first).
     let mut control = server.control("Quill").await;
-    while let Some(frame) = control.try_next(QUIET_SPELL).await {
+    let (status, sent) = server
+        .login("manager@acme.test")
+        .await
+        .post(
+            &format!(
+                "/api/v1/projects/{}/messages",
+                approval["project_id"].as_str().expect("a project")
+            ),
+            json!({"body": "Thanks, looking now.", "agent_id": approval["agent_id"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{sent}");
+    loop {
+        let frame = control.next().await;
         assert_ne!(
             frame["type"], "ask_again",
-            "asked again after proposing: {frame}"
+            "asked again after answering: {frame}"
         );
+        if frame["type"] == "message" {
+            assert_eq!(frame["message"]["id"], sent["id"]);
+            break;
+        }
     }
 }
 

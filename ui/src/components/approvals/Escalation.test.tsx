@@ -76,6 +76,13 @@ describe('the escalation trail', () => {
     const said = await screen.findByTestId('asked-again');
     expect(said).toHaveTextContent('Dana Whitfield asked the agent to propose this again');
     expect(said).toHaveTextContent('saying “Keep it under $200”');
+    expect(said).toHaveTextContent('its new request appears in Approvals');
+    expect(screen.queryByTestId('asked-again-answer')).toBeNull();
+  });
+
+  it('links to the request the agent proposed in answer', async () => {
+    show(approvalView({ status: 'expired', expires_at: minutesAgo(5), ask_again_requested_at: minutesAgo(2), ask_again_answered_by: 'apr_2' }));
+    expect(await screen.findByTestId('asked-again-answer')).toHaveAttribute('href', '/approvals/apr_2');
     expect(screen.queryByTestId('ask-again-button')).toBeNull();
   });
 });

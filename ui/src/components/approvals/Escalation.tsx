@@ -2,6 +2,7 @@
 // unreachable, who took it; "I'm on it" while it waits, and "Ask again" once it expired.
 import { useState } from 'react';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
+import { Link } from 'react-router';
 import * as ipc from '../../ipc';
 import type { ApprovalView, Notified, Queued } from '../../bindings';
 import { useNow } from '../../state/clock';
@@ -116,7 +117,15 @@ export function AskAgain({ view }: { view: ApprovalView }) {
       <p data-testid="asked-again" className="rounded-md bg-raised px-3 py-2 text-sm break-words">
         {a.ask_again_requested_by?.name ?? 'Someone'} asked the agent to propose this again at{' '}
         {formatTimestamp(a.ask_again_requested_at)}
-        {a.ask_again_comment && <>, saying “{a.ask_again_comment}”</>}; its new request appears in Approvals.
+        {a.ask_again_comment && <>, saying “{a.ask_again_comment}”</>};{' '}
+        {a.ask_again_answered_by ? (
+          <Link data-testid="asked-again-answer" to={`/approvals/${a.ask_again_answered_by}`} className="text-accent underline">
+            the agent proposed it again
+          </Link>
+        ) : (
+          'its new request appears in Approvals'
+        )}
+        .
       </p>
     );
   }
