@@ -93,7 +93,7 @@ impl Drop for Present {
 /// timed by the database's clock, not the hosts' nor the server's injectable one: liveness is
 /// about time as it passes.
 pub fn shared_for_ms() -> i64 {
-    i64::try_from(SHARED_FOR.as_millis()).unwrap_or(i64::MAX)
+    i64::try_from(SHARED_FOR.as_millis()).unwrap_or(i64::MAX / 2)
 }
 
 /// Publishes this instance's open sockets to the deployment, as people come and go and every

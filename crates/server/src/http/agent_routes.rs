@@ -28,7 +28,7 @@ use crate::auth::AgentPrincipal;
 use crate::error::{ApiError, ApiResult};
 use crate::service::{agents, approvals, ask_again, messages, stops};
 use crate::state::AppState;
-use crate::store::{asked_again_key, DocFilter, DocKind};
+use crate::store::{DocFilter, DocKind};
 use crate::write::{mutate, Answer, Reply};
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -309,14 +309,13 @@ async fn missed_frames(
     Ok(frames)
 }
 
-/// The asks the agent has not answered: one indexed read (usually of nothing).
+/// The asks the agent has not answered: two indexed reads, today's and yesterday's (usually
+/// of nothing).
 async fn open_asks(state: &AppState, principal: &AgentPrincipal) -> ApiResult<Vec<AgentControl>> {
-    let key = asked_again_key(&principal.agent_id);
-    let asked: Vec<Approval> =
-        read_all(state, &principal.tenant_id, ask_again::open_asks_of(&key)).await?;
-    Ok(ask_again::ask_frames(
-        &asked,
-        &principal.agent_id,
-        state.now(),
-    ))
+    let now = state.now();
+    let mut asked: Vec<Approval> = Vec::new();
+    for key in ask_again::open_ask_keys(&principal.agent_id, now) {
+        asked.extend(read_all(state, &principal.tenant_id, ask_again::open_asks_of(&key)).await?);
+    }
+    Ok(ask_again::ask_frames(&asked, &principal.agent_id, now))
 }

@@ -23,6 +23,11 @@ use crate::write::Write;
 const MAX_IN_FLIGHT: usize = 256;
 /// Attempts in flight for one tenant: the rest of its queue waits its turn.
 const MAX_IN_FLIGHT_PER_TENANT: usize = 64;
+/// Batches of bounced pages waiting for their ladders; past this, a bounce is logged and left
+/// (the trail keeps saying "sent", and the next level fires at its time).
+const BOUNCES_WAITING: usize = 64;
+/// How long a stopping server waits for bounced pages to reach their ladders.
+const LADDERS_AT_SHUTDOWN: Duration = Duration::from_secs(5);
 /// How many due pushes one look at the queue takes.
 const BATCH: i64 = 512;
 /// The longest the loop sleeps without looking at the queue (a wake-up can be missed when
@@ -56,9 +61,10 @@ pub fn backoff(attempts: i64) -> Duration {
 pub async fn run(state: AppState, senders: Arc<Senders>) {
     let mut flight = Flight::default();
     let mut attempts: JoinSet<(QueuedPush, Sent)> = JoinSet::new();
-    // Bounced pages being put on their ladders' trails: off the loop, so a tenant's write turn
-    // never holds up another tenant's pushes, and waited for when the server stops.
-    let mut ladders: JoinSet<()> = JoinSet::new();
+    // Bounced pages go to one task that puts them on their ladders' trails, off this loop, so
+    // a tenant's write turn never holds up another tenant's pushes.
+    let (bounces, heard) = tokio::sync::mpsc::channel(BOUNCES_WAITING);
+    let ladders = tokio::spawn(tell_the_ladders(state.clone(), heard));
     // Due pushes read but not started yet (their tenant was at its cap): started before the
     // queue is read again, so a large batch is read once, not once per completion.
     let mut waiting: VecDeque<QueuedPush> = VecDeque::new();
@@ -117,10 +123,9 @@ pub async fn run(state: AppState, senders: Arc<Senders>) {
                 let bounced: Vec<BouncedPage> =
                     settled.iter().filter_map(|(push, outcome)| bounced_page(push, outcome)).collect();
                 settle(&state, settled).await;
-                if !bounced.is_empty() {
-                    ladders.spawn(tell_the_ladders(state.clone(), bounced));
+                if !bounced.is_empty() && bounces.try_send(bounced).is_err() {
+                    tracing::warn!("too many bounced pages waiting for their ladders; some trails keep saying sent");
                 }
-                while ladders.try_join_next().is_some() {}
                 look = waiting.is_empty();
             }
             () = state.pushes.delivery.notified() => look = true,
@@ -129,7 +134,13 @@ pub async fn run(state: AppState, senders: Arc<Senders>) {
         }
     }
     attempts.shutdown().await;
-    while ladders.join_next().await.is_some() {}
+    drop(bounces);
+    if tokio::time::timeout(LADDERS_AT_SHUTDOWN, ladders)
+        .await
+        .is_err()
+    {
+        tracing::warn!("bounced pages still being put on their ladders at shutdown; left");
+    }
 }
 
 /// The pushes in flight, and how many of each tenant's.
@@ -268,10 +279,19 @@ fn bounced_page(push: &QueuedPush, outcome: &PushOutcome) -> Option<BouncedPage>
     ))
 }
 
-/// Tells each request's ladder of its bounced pages, once per request (after their attempts
-/// were recorded, so the ladder sees the devices gone or failing). A request off any ladder,
-/// most of them, is passed over on a read, without taking its tenant's write turn.
-async fn tell_the_ladders(state: AppState, mut bounced: Vec<BouncedPage>) {
+/// Tells each request's ladder of its bounced pages, batch by batch as the sender settles them
+/// (after their attempts were recorded, so the ladder sees the devices gone or failing), until
+/// the sender stops.
+async fn tell_the_ladders(
+    state: AppState,
+    mut heard: tokio::sync::mpsc::Receiver<Vec<BouncedPage>>,
+) {
+    while let Some(bounced) = heard.recv().await {
+        tell_the_ladders_of(&state, bounced).await;
+    }
+}
+
+async fn tell_the_ladders_of(state: &AppState, mut bounced: Vec<BouncedPage>) {
     bounced.sort();
     bounced.dedup();
     let mut by_request: Vec<((String, String), Vec<String>)> = Vec::new();
@@ -284,26 +304,33 @@ async fn tell_the_ladders(state: AppState, mut bounced: Vec<BouncedPage>) {
         }
     }
     for ((tenant_id, approval_id), user_ids) in by_request {
-        let told = async {
-            let stored = state
-                .store
-                .get_doc(&tenant_id, DocKind::Approval, &approval_id)
-                .await?;
-            let on_a_ladder = stored
-                .and_then(|value| decode_one::<Approval>(&tenant_id, value).ok())
-                .is_some_and(|a| escalation::bounce_matters(&a, &user_ids, state.now()));
-            if !on_a_ladder {
-                return Ok(());
-            }
-            let mut w = Write::begin(&state, WriteScope::Tenant(&tenant_id)).await?;
-            escalation::pages_bounced(&mut w, &tenant_id, &approval_id, &user_ids).await?;
-            w.commit().await.map(drop)
-        };
-        let told: ApiResult<()> = told.await;
-        if let Err(error) = told {
+        if let Err(error) = tell_the_ladder(state, &tenant_id, &approval_id, &user_ids).await {
             tracing::warn!(%error, approval = %approval_id, "could not put a bounced page on the ladder's trail");
         }
     }
+}
+
+/// Puts pages to `user_ids` that bounced on `approval_id`'s trail; a request off any ladder,
+/// most of them, is passed over on a read, without taking its tenant's write turn.
+async fn tell_the_ladder(
+    state: &AppState,
+    tenant_id: &str,
+    approval_id: &str,
+    user_ids: &[String],
+) -> ApiResult<()> {
+    let stored = state
+        .store
+        .get_doc(tenant_id, DocKind::Approval, approval_id)
+        .await?;
+    let on_a_ladder = stored
+        .and_then(|value| decode_one::<Approval>(tenant_id, value).ok())
+        .is_some_and(|a| escalation::bounce_matters(&a, user_ids, state.now()));
+    if !on_a_ladder {
+        return Ok(());
+    }
+    let mut w = Write::begin(state, WriteScope::Tenant(tenant_id)).await?;
+    escalation::pages_bounced(&mut w, tenant_id, approval_id, user_ids).await?;
+    w.commit().await.map(drop)
 }
 
 async fn settle(state: &AppState, settled: Vec<(QueuedPush, PushOutcome)>) {

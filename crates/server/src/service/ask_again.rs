@@ -79,11 +79,20 @@ pub async fn ask_again(
 /// How long an ask-again waits for its agent: one that connects later than this after the ask
 /// is not told (the person can ask again).
 pub const ASK_AGAIN_KEPT: Duration = Duration::hours(24);
-/// How many of an agent's open asks are read at a time, newest first: when it connects, and
-/// when it makes a request.
+/// How many of an agent's open asks of one day are read at a time, newest first: when it
+/// connects, and when it makes a request.
 pub const OPEN_ASKS_READ: i64 = 20;
 
-/// The filter for `agent_id`'s open asks (see [`asked_again_key`]).
+/// The lookup keys the asks `agent_id` may still hear at `now` carry: today's and yesterday's
+/// (see [`asked_again_key`]). Older ones lapsed and are never read again.
+pub fn open_ask_keys(agent_id: &str, now: DateTime<Utc>) -> [String; 2] {
+    [
+        asked_again_key(agent_id, now.date_naive()),
+        asked_again_key(agent_id, (now - ASK_AGAIN_KEPT).date_naive()),
+    ]
+}
+
+/// The filter for the open asks under `key`.
 pub fn open_asks_of(key: &str) -> DocFilter<'_> {
     DocFilter {
         lookup_key: Some(key),
@@ -93,16 +102,24 @@ pub fn open_asks_of(key: &str) -> DocFilter<'_> {
     }
 }
 
-/// What `agent_id`'s control socket sends it for the asks in `asked` (its open asks): those
-/// on its expired requests asked within [`ASK_AGAIN_KEPT`] and not answered, oldest first,
+/// When `asked` is an ask `agent_id` still has to answer at `now`: on its own expired request,
+/// asked within [`ASK_AGAIN_KEPT`] before, not answered.
+fn asked_at_if_open(asked: &Approval, agent_id: &str, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    let at = asked.ask_again_requested_at?;
+    let open = asked.agent_id.as_deref() == Some(agent_id)
+        && asked.status == ApprovalStatus::Expired
+        && asked.ask_again_answered_by.is_none()
+        && at <= now
+        && now - at <= ASK_AGAIN_KEPT;
+    open.then_some(at)
+}
+
+/// What `agent_id`'s control socket sends it for its open asks among `asked`, oldest first,
 /// each with the person's comment.
 pub fn ask_frames(asked: &[Approval], agent_id: &str, now: DateTime<Utc>) -> Vec<AgentControl> {
     let mut open: Vec<(DateTime<Utc>, &Approval)> = asked
         .iter()
-        .filter(|a| a.agent_id.as_deref() == Some(agent_id))
-        .filter(|a| a.status == ApprovalStatus::Expired && a.ask_again_answered_by.is_none())
-        .filter_map(|a| a.ask_again_requested_at.map(|at| (at, a)))
-        .filter(|(at, _)| now - *at <= ASK_AGAIN_KEPT)
+        .filter_map(|a| asked_at_if_open(a, agent_id, now).map(|at| (at, a)))
         .collect();
     open.sort_by_key(|(at, _)| *at);
     open.into_iter()
@@ -113,15 +130,14 @@ pub fn ask_frames(asked: &[Approval], agent_id: &str, now: DateTime<Utc>) -> Vec
         .collect()
 }
 
-/// The open ask that `proposal`, a new request, answers: its agent's oldest ask of the same
-/// kind made before it.
+/// The open ask that `proposal`, a new request, answers: its agent's oldest open ask of the
+/// same kind.
 pub fn answered_by<'a>(asked: &'a [Approval], proposal: &Approval) -> Option<&'a Approval> {
+    let agent_id = proposal.agent_id.as_deref()?;
     asked
         .iter()
-        .filter(|a| a.agent_id.is_some() && a.agent_id == proposal.agent_id && a.id != proposal.id)
-        .filter(|a| a.kind == proposal.kind && a.ask_again_answered_by.is_none())
-        .filter_map(|a| a.ask_again_requested_at.map(|at| (at, a)))
-        .filter(|(at, _)| *at <= proposal.created_at)
+        .filter(|a| a.id != proposal.id && a.kind == proposal.kind)
+        .filter_map(|a| asked_at_if_open(a, agent_id, proposal.created_at).map(|at| (at, a)))
         .min_by_key(|(at, _)| *at)
         .map(|(_, a)| a)
 }
@@ -132,8 +148,10 @@ pub async fn note_answer(w: &mut Write, tenant_id: &str, proposal: &Approval) ->
     let Some(agent_id) = proposal.agent_id.as_deref() else {
         return Ok(());
     };
-    let key = asked_again_key(agent_id);
-    let asked: Vec<Approval> = w.list(tenant_id, open_asks_of(&key)).await?;
+    let mut asked: Vec<Approval> = Vec::new();
+    for key in open_ask_keys(agent_id, proposal.created_at) {
+        asked.extend(w.list::<Approval>(tenant_id, open_asks_of(&key)).await?);
+    }
     let Some(answered) = answered_by(&asked, proposal) else {
         return Ok(());
     };
@@ -265,5 +283,46 @@ mod tests {
             answered_by(&asks, &before_the_ask).is_none(),
             "a request made before the ask does not answer it"
         );
+    }
+
+    #[test]
+    fn a_lapsed_ask_is_not_the_one_answered() {
+        let noon: DateTime<Utc> = "2027-01-05T12:00:00Z".parse().expect("an instant");
+        let lapsed = asked(
+            request("apr_1", "agt_quill", "publish_ad", noon),
+            noon,
+            "last week's",
+        );
+        let today = noon + ASK_AGAIN_KEPT + Duration::hours(1);
+        let fresh = asked(
+            request("apr_2", "agt_quill", "publish_ad", noon),
+            today,
+            "today's",
+        );
+        let proposal = request(
+            "apr_9",
+            "agt_quill",
+            "publish_ad",
+            today + Duration::minutes(5),
+        );
+        assert_eq!(
+            answered_by(&[lapsed, fresh], &proposal).map(|a| a.id.as_str()),
+            Some("apr_2")
+        );
+    }
+
+    #[test]
+    fn the_keys_read_cover_the_last_day_of_asks() {
+        let late: DateTime<Utc> = "2027-01-05T23:30:00Z".parse().expect("an instant");
+        let early: DateTime<Utc> = "2027-01-06T00:10:00Z".parse().expect("an instant");
+        assert_eq!(
+            open_ask_keys("agt_quill", early),
+            [
+                "asked_again:agt_quill:2027-01-06".to_owned(),
+                "asked_again:agt_quill:2027-01-05".to_owned()
+            ]
+        );
+        assert!(open_ask_keys("agt_quill", early)
+            .contains(&asked_again_key("agt_quill", late.date_naive())));
     }
 }

@@ -222,12 +222,13 @@ impl Resource for Approval {
             sort_key: self
                 .created_at
                 .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
-            // Only while the ask is open: a connecting agent reads its open asks alone.
+            // Only while the ask is unanswered, and by its day: a connecting agent reads the
+            // asks of the last day alone, however many older ones lapsed.
             lookup_key: self
                 .ask_again_requested_at
                 .filter(|_| self.ask_again_answered_by.is_none())
-                .and(self.agent_id.as_deref())
-                .map(asked_again_key),
+                .zip(self.agent_id.as_deref())
+                .map(|(at, agent_id)| asked_again_key(agent_id, at.date_naive())),
             // The sweeper's next look: the expiry, or the ladder's next level if sooner.
             due_at_ms: Some(
                 self.escalation
@@ -274,11 +275,11 @@ impl Resource for Stop {
     }
 }
 
-/// The lookup key of an approval someone asked `agent_id` to propose again, until it answers:
-/// what the agent's control socket and its next request look for, without reading every request
-/// of its project.
-pub fn asked_again_key(agent_id: &str) -> String {
-    format!("asked_again:{agent_id}")
+/// The lookup key of an approval someone asked `agent_id` to propose again on `day` (UTC),
+/// until it answers: what the agent's control socket and its next request look for, without
+/// reading every request of its project.
+pub fn asked_again_key(agent_id: &str, day: chrono::NaiveDate) -> String {
+    format!("asked_again:{agent_id}:{day}")
 }
 
 /// The id of a tenant's one on-call document.

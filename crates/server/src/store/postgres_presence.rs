@@ -13,7 +13,7 @@ const FORGET_AFTER_MS: i64 = 3_600_000;
 
 /// The database's clock in ms: every instance's heartbeat is written and read by the same
 /// clock, however far the hosts' own clocks drift apart.
-const DATABASE_MS: &str = "(extract(epoch FROM clock_timestamp()) * 1000)::bigint";
+const DATABASE_MS: &str = "(extract(epoch FROM statement_timestamp()) * 1000)::bigint";
 
 fn columns(keys: &[Key]) -> (Vec<&str>, Vec<&str>) {
     keys.iter()
