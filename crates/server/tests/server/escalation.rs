@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use spartex_testkit::webpush_service::Behaviour;
+use spartex_testkit::webpush_service::{Behaviour, WebPushService};
 
 use crate::support::{ask, phone_of, push_service, TestServer, PATIENCE};
 
@@ -236,15 +236,21 @@ async fn an_unreachable_oncall_is_skipped_at_once_and_the_manager_told_at_once()
     );
 }
 
-#[tokio::test]
-async fn a_page_that_bounces_is_failed_on_the_trail_and_the_manager_told_at_once() {
+/// Dana on call with a phone registered today, so the ladder counts on it, whose app has since
+/// been uninstalled (her push service says so only when asked to deliver); Marco's phone works.
+/// Returns Marco's subscription.
+async fn dana_with_an_uninstalled_app() -> (TestServer, WebPushService, Value) {
     let server = ladder_server().await;
     let service = push_service(&server).await;
     let dana = phone_of(&server, &service, "oncall@acme.test").await.0;
     let marco = phone_of(&server, &service, "manager@acme.test").await.0;
-    // Dana's phone was registered today, so the ladder counts on it; the app has since been
-    // uninstalled, which her push service says only when asked to deliver.
     service.set_behaviour(&dana, Behaviour::Gone);
+    (server, service, marco)
+}
+
+#[tokio::test]
+async fn a_page_that_bounces_is_failed_on_the_trail_and_the_manager_told_at_once() {
+    let (server, service, marco) = dana_with_an_uninstalled_app().await;
 
     let approval = ask(&server.agent("Quill"), "critical", 3600).await;
     let created = at(&approval["created_at"]);
@@ -272,11 +278,7 @@ async fn a_page_that_bounces_is_failed_on_the_trail_and_the_manager_told_at_once
 
 #[tokio::test]
 async fn a_bounced_page_leaves_the_ladder_alone_when_the_person_has_another_way_in() {
-    let server = ladder_server().await;
-    let service = push_service(&server).await;
-    let dana = phone_of(&server, &service, "oncall@acme.test").await.0;
-    let _marco = phone_of(&server, &service, "manager@acme.test").await.0;
-    service.set_behaviour(&dana, Behaviour::Gone);
+    let (server, _service, _marco) = dana_with_an_uninstalled_app().await;
     // Dana has the desktop app open: the request is on her screen whatever her phone does.
     let at_her_desk = server.login("oncall@acme.test").await;
     let mut online = server.events(at_her_desk.token(), None).await;
