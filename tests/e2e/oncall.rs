@@ -127,6 +127,20 @@ async fn the_oncall_person_sees_the_schedule_takes_a_request_and_asks_again() {
     assert_eq!(frame["approval_id"], expiring_id);
     assert_eq!(frame["comment"], "Keep it under $100 a day");
 
+    // Iris proposes again: the expired request links to the new one, which opens from there.
+    let again = server
+        .agent("Iris")
+        .ask("Boost the hero ad on TikTok by $100 a day", "high", 600)
+        .await;
+    let again_id = again["id"].as_str().expect("an id");
+    app.wait_for("asked-again-answer").await;
+    app.screenshot("desktop-asked-again-answered").await;
+    app.click("asked-again-answer").await;
+    assert!(
+        app.opened_approval(again_id).await,
+        "the link opens the new request"
+    );
+
     app.quit().await;
     server.stop().await;
 }
