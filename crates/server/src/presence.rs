@@ -17,7 +17,9 @@ use crate::state::AppState;
 
 /// How often an instance says it is alive, even when none of its sockets came or went.
 const HEARTBEAT: Duration = Duration::from_secs(10);
-/// How long after an instance's last heartbeat its sockets still count.
+/// How long after an instance's last heartbeat its sockets still count. Heartbeats are timed
+/// by the database's clock, not the hosts' nor the server's injectable one: liveness is about
+/// time as it passes.
 pub const SHARED_FOR: Duration = Duration::from_secs(30);
 /// Sockets that come and go together are published together.
 const SETTLE: Duration = Duration::from_millis(50);
@@ -87,13 +89,6 @@ impl Drop for Present {
             }
         }
     }
-}
-
-/// How recent an instance's heartbeat must be for its sockets to count, in ms. Heartbeats are
-/// timed by the database's clock, not the hosts' nor the server's injectable one: liveness is
-/// about time as it passes.
-pub fn shared_for_ms() -> i64 {
-    i64::try_from(SHARED_FOR.as_millis()).unwrap_or(i64::MAX / 2)
 }
 
 /// Publishes this instance's open sockets to the deployment, as people come and go and every

@@ -3,7 +3,7 @@
 //! devices) never holds up another tenant's pushes. Failures are retried with backoff while
 //! the push is still of use; a device its push service calls gone is removed.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,10 +13,11 @@ use tokio::task::JoinSet;
 use super::plan::QueuedMessage;
 use super::sender::{PushMessage, PushSender, Sent};
 use crate::error::ApiResult;
+use crate::http::read_optional;
 use crate::service::escalation;
 use crate::state::AppState;
 use crate::store::push::{PushOutcome, QueuedPush};
-use crate::store::{decode_one, DocKind, WriteScope};
+use crate::store::WriteScope;
 use crate::write::Write;
 
 /// Attempts in flight at once, all tenants together.
@@ -291,19 +292,16 @@ async fn tell_the_ladders(
     }
 }
 
-async fn tell_the_ladders_of(state: &AppState, mut bounced: Vec<BouncedPage>) {
-    bounced.sort();
-    bounced.dedup();
-    let mut by_request: Vec<((String, String), Vec<String>)> = Vec::new();
+async fn tell_the_ladders_of(state: &AppState, bounced: Vec<BouncedPage>) {
+    let mut by_request: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
     for (tenant_id, approval_id, user_id) in bounced {
-        match by_request.last_mut() {
-            Some((request, users)) if *request == (tenant_id.clone(), approval_id.clone()) => {
-                users.push(user_id);
-            }
-            _ => by_request.push(((tenant_id, approval_id), vec![user_id])),
-        }
+        by_request
+            .entry((tenant_id, approval_id))
+            .or_default()
+            .insert(user_id);
     }
     for ((tenant_id, approval_id), user_ids) in by_request {
+        let user_ids: Vec<String> = user_ids.into_iter().collect();
         if let Err(error) = tell_the_ladder(state, &tenant_id, &approval_id, &user_ids).await {
             tracing::warn!(%error, approval = %approval_id, "could not put a bounced page on the ladder's trail");
         }
@@ -318,12 +316,8 @@ async fn tell_the_ladder(
     approval_id: &str,
     user_ids: &[String],
 ) -> ApiResult<()> {
-    let stored = state
-        .store
-        .get_doc(tenant_id, DocKind::Approval, approval_id)
-        .await?;
-    let on_a_ladder = stored
-        .and_then(|value| decode_one::<Approval>(tenant_id, value).ok())
+    let on_a_ladder = read_optional::<Approval>(state, tenant_id, approval_id)
+        .await?
         .is_some_and(|a| escalation::bounce_matters(&a, user_ids, state.now()));
     if !on_a_ladder {
         return Ok(());

@@ -83,7 +83,7 @@ impl Reach {
             .collect();
         let elsewhere: HashSet<String> = match state.store.shared_presence() {
             Some(shared) => shared
-                .online_users(tenant_id, crate::presence::shared_for_ms())
+                .online_users(tenant_id, crate::presence::SHARED_FOR)
                 .await?
                 .into_iter()
                 .collect(),

@@ -334,8 +334,12 @@ pub trait SharedPresence: Send + Sync {
         replace: bool,
     ) -> StoreResult<()>;
     /// The users of `tenant_id` with a socket open on an instance heard from in the last
-    /// `fresh_for_ms` (by the database's clock).
-    async fn online_users(&self, tenant_id: &str, fresh_for_ms: i64) -> StoreResult<Vec<String>>;
+    /// `fresh_for` (by the database's clock).
+    async fn online_users(
+        &self,
+        tenant_id: &str,
+        fresh_for: std::time::Duration,
+    ) -> StoreResult<Vec<String>>;
     /// Forgets this instance and its sockets: it is stopping.
     async fn withdraw(&self, instance_id: &str) -> StoreResult<()>;
 }

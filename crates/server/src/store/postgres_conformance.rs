@@ -212,9 +212,13 @@ async fn two_instances_with_one_tenant() -> (
     (database, first, second)
 }
 
+fn fresh(ms: i64) -> std::time::Duration {
+    std::time::Duration::from_millis(u64::try_from(ms).expect("a positive time"))
+}
+
 async fn online(presence: &dyn crate::store::SharedPresence, fresh_for_ms: i64) -> Vec<String> {
     let mut users = presence
-        .online_users("ten_one", fresh_for_ms)
+        .online_users("ten_one", fresh(fresh_for_ms))
         .await
         .expect("reads");
     users.sort();
@@ -259,7 +263,7 @@ async fn shared_presence_follows_each_instances_sockets_and_heartbeat() {
         .expect("publishes");
     assert_eq!(online(b, FRESH).await, ["dana", "marco"]);
     assert!(a
-        .online_users("ten_two", FRESH)
+        .online_users("ten_two", fresh(FRESH))
         .await
         .expect("reads")
         .is_empty());

@@ -79,7 +79,12 @@ impl SharedPresence for PostgresStore {
         Ok(())
     }
 
-    async fn online_users(&self, tenant_id: &str, fresh_for_ms: i64) -> StoreResult<Vec<String>> {
+    async fn online_users(
+        &self,
+        tenant_id: &str,
+        fresh_for: std::time::Duration,
+    ) -> StoreResult<Vec<String>> {
+        let fresh_for_ms = i64::try_from(fresh_for.as_millis()).unwrap_or(i64::MAX / 2);
         let users = sqlx::query_scalar(&format!(
             "SELECT DISTINCT p.user_id FROM presence p \
              JOIN presence_instances i ON i.instance_id = p.instance_id \

@@ -8,20 +8,27 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use super::escalation::{ladder_server, path};
+use spartex_testkit::eventually;
+
 use crate::support::{ask, Api, TestServer, PATIENCE};
 
 /// Moves the clock past `approval`'s one-minute expiry and waits until `user` sees it expired.
 async fn expire(server: &TestServer, user: &Api, approval: &Value) {
     server.advance(chrono::Duration::seconds(61));
     let url = format!("/api/v1/approvals/{}", approval["id"].as_str().expect("id"));
-    let deadline = tokio::time::Instant::now() + PATIENCE;
-    while user.get_ok(&url).await["status"] != "expired" {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the approval expires"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    eventually("the approval expires", PATIENCE, async || {
+        (user.get_ok(&url).await["status"] == "expired").then_some(())
+    })
+    .await;
+}
+
+/// `user` asks the agent of the expired `approval` again, saying `comment`; the answer.
+async fn ask_again(user: &Api, approval: &Value, comment: &str) -> Value {
+    let (status, asked) = user
+        .post(&path(approval, "ask-again"), json!({ "comment": comment }))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{asked}");
+    asked
 }
 
 #[tokio::test]
@@ -37,13 +44,7 @@ async fn ask_again_reaches_the_agent_on_its_control_socket() {
 
     expire(&server, &dana, &approval).await;
 
-    let (status, asked) = dana
-        .post(
-            &path(&approval, "ask-again"),
-            json!({"comment": "  Use the 20% headline  "}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{asked}");
+    let asked = ask_again(&dana, &approval, "  Use the 20% headline  ").await;
     assert_eq!(asked["ask_again_requested_by"]["name"], "Dana Whitfield");
     assert!(asked["ask_again_requested_at"].is_string());
     let frame = control
@@ -76,13 +77,7 @@ async fn an_agent_away_when_asked_hears_it_at_connect_until_it_has_proposed_agai
     let dana = server.login("oncall@acme.test").await;
     let approval = ask(&server.agent("Quill"), "high", 60).await;
     expire(&server, &dana, &approval).await;
-    let (status, asked) = dana
-        .post(
-            &path(&approval, "ask-again"),
-            json!({"comment": "Use the 20% headline"}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{asked}");
+    let asked = ask_again(&dana, &approval, "Use the 20% headline").await;
     assert_eq!(asked["ask_again_comment"], "Use the 20% headline");
 
     // Quill had no control socket open: it hears the ask, comment and all, when it connects,
@@ -148,13 +143,7 @@ async fn an_asked_again_worker_proposes_again_with_the_comment() {
     let manager = server.login("manager@acme.test").await;
     let approval = ask(&server.agent("Quill"), "high", 60).await;
     expire(&server, &manager, &approval).await;
-    let (status, body) = manager
-        .post(
-            &path(&approval, "ask-again"),
-            json!({"comment": "Use the 20% headline"}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    ask_again(&manager, &approval, "Use the 20% headline").await;
 
     // The worker may be waiting on a request of its own: settle those until it asks again.
     let deadline = tokio::time::Instant::now() + PATIENCE * 3;

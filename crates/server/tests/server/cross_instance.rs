@@ -350,16 +350,18 @@ async fn a_person_whose_app_is_connected_to_the_other_instance_is_reached_not_sk
         .shared_presence()
         .expect("shared on PostgreSQL");
     let user_id = person["id"].as_str().expect("an id");
+    let connected = async || {
+        shared
+            .online_users(&tenant_id, spartex_server::presence::SHARED_FOR)
+            .await
+            .expect("reads")
+            .iter()
+            .any(|u| u == user_id)
+    };
     eventually(
         "the other instance hears who is connected",
         PATIENCE,
-        async || {
-            let online = shared
-                .online_users(&tenant_id, spartex_server::presence::shared_for_ms())
-                .await
-                .expect("reads");
-            online.iter().any(|u| u == user_id).then_some(())
-        },
+        async || connected().await.then_some(()),
     )
     .await;
 
@@ -376,11 +378,7 @@ async fn a_person_whose_app_is_connected_to_the_other_instance_is_reached_not_sk
 
     drop(socket);
     eventually("a closed app stops counting", PATIENCE, async || {
-        let online = shared
-            .online_users(&tenant_id, spartex_server::presence::shared_for_ms())
-            .await
-            .expect("reads");
-        (!online.iter().any(|u| u == user_id)).then_some(())
+        (!connected().await).then_some(())
     })
     .await;
 }
