@@ -2,6 +2,7 @@
 //! Events are applied in `seq` order with the new `seq` in the same transaction.
 
 mod apply;
+mod first_frame;
 mod outbox;
 mod read;
 pub mod timeline;

@@ -7,7 +7,7 @@ use spartex_api::{Approval, ApprovalStatus, Decision, Event, OnExpiry, Risk};
 use super::{new_cache_key, QueuedAction, Store, StoreError};
 use crate::{Change, Outcome};
 
-async fn store() -> (Store, tempfile::TempDir) {
+pub(super) async fn store() -> (Store, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("temp dir");
     let store = Store::open(&dir.path().join("cache.db"), &new_cache_key())
         .await
