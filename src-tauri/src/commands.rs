@@ -380,6 +380,23 @@ commands! {
         Ok(())
     }
 
+    /// Keeps the markup of the dashboard as shown, for the next launch to paint first.
+    async fn keep_first_frame(
+        shell: State<'_, Shell>,
+        first_frame: State<'_, crate::first_frame::FirstFrame>,
+        html: String,
+    ) -> CommandResult<()> {
+        crate::first_frame::check(&html)?;
+        let account = shell.account().await?;
+        account
+            .store()
+            .keep_first_frame(first_frame.ui_build(), &html)
+            .await
+            .map_err(spartex_core::CoreError::from)?;
+        tracing::debug!(target: "spartex::first_frame", bytes = html.len(), "kept");
+        Ok(())
+    }
+
     /// The UI says when a screen first painted with its data: the startup benchmark reads this
     /// line. `page_ms` is the time since the page started loading, to tell the webview's share
     /// from the shell's.

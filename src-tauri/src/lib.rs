@@ -9,6 +9,7 @@ mod bridge;
 mod command_list;
 mod commands;
 mod error;
+mod first_frame;
 mod navigation;
 #[cfg(any(mobile, test))]
 mod phone;
@@ -91,6 +92,7 @@ pub fn run() {
             // A phone's data folder is the app's own, which only a running app can name.
             #[cfg(mobile)]
             app.manage(Shell::new(Core::new(phone_config(app.handle())?)));
+            create_window(app.handle())?;
             setup(app.handle());
             window::reveal_after(app.handle(), window::LATEST_REVEAL);
             app.state::<Launched>().reached("setup done");
@@ -99,7 +101,9 @@ pub fn run() {
             let handle = app.handle().clone();
             tauri::async_runtime::spawn(async move {
                 let shell = handle.state::<Shell>();
-                if let Some(account) = shell.open_last().await {
+                let last = shell.open_last().await;
+                offer_first_frame(&handle, last.as_ref()).await;
+                if let Some(account) = last {
                     if let Err(error) = shell.activate(&handle, account).await {
                         tracing::warn!(message = %error.message, "could not resume the last account");
                     }
@@ -193,6 +197,54 @@ fn plugins(builder: tauri::Builder<tauri::Wry>) -> tauri::Builder<tauri::Wry> {
     #[cfg(mobile)]
     let builder = builder.plugin(tauri_plugin_notifications::init());
     builder
+}
+
+/// The main window (`tauri.conf.json`, where `create` is false), made here so that its page can
+/// carry the first frame (`first_frame`).
+fn create_window(app: &tauri::AppHandle) -> tauri::Result<()> {
+    let page = app
+        .asset_resolver()
+        .get("index.html".into())
+        .map(|asset| asset.bytes)
+        .unwrap_or_default();
+    app.manage(first_frame::FirstFrame::new(&page));
+    let Some(config) = app
+        .config()
+        .app
+        .windows
+        .iter()
+        .find(|config| config.label == window::MAIN)
+    else {
+        return Err(tauri::Error::WindowNotFound);
+    };
+    let serving = app.clone();
+    tauri::WebviewWindowBuilder::from_config(app, config)?
+        .on_web_resource_request(move |request, response| {
+            // A link that launched the app opens its own screen, not the dashboard.
+            if !serving.state::<Shell>().has_route() {
+                serving
+                    .state::<first_frame::FirstFrame>()
+                    .serve(&request, response);
+            }
+        })
+        .build()?;
+    Ok(())
+}
+
+/// Reads the last account's first frame for the page that is loading.
+async fn offer_first_frame(app: &tauri::AppHandle, account: Option<&spartex_core::Account>) {
+    let first_frame = app.state::<first_frame::FirstFrame>();
+    let frame = match account {
+        Some(account) => match account.store().first_frame(first_frame.ui_build()).await {
+            Ok(frame) => frame,
+            Err(error) => {
+                tracing::warn!(%error, "could not read the first frame; launching without one");
+                None
+            }
+        },
+        None => None,
+    };
+    first_frame.offer(frame);
 }
 
 fn setup(app: &tauri::AppHandle) {

@@ -147,6 +147,13 @@ impl Shell {
             .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(route);
     }
 
+    pub fn has_route(&self) -> bool {
+        self.pending_route
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .is_some()
+    }
+
     pub fn take_route(&self) -> Option<String> {
         self.pending_route
             .lock()

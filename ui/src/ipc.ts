@@ -223,6 +223,11 @@ export function showWindow(): Promise<null> {
   return call<null>('show_window');
 }
 
+/** Keeps the markup of the dashboard as shown, for the next launch to paint first. */
+export function keepFirstFrame(html: string): Promise<null> {
+  return call<null>('keep_first_frame', { html });
+}
+
 /**
  * The UI says when a screen first painted with its data: the startup benchmark reads this
  * line. `page_ms` is the time since the page started loading, to tell the webview's share
