@@ -9,8 +9,12 @@ import { changeFeed } from './state/changeFeed';
 import { keys } from './state/keys';
 import { makeQueryClient } from './state/queryClient';
 import { markStartup } from './lib/startupMarks';
+import { hasFirstFrame, showFirstFrame } from './lib/firstFrame';
+import { applyChosenTheme } from './state/theme';
 
 markStartup('script');
+
+const MOUNT_AT_THE_LATEST_MS = 1_000;
 
 const client = makeQueryClient();
 /** `read`, noting in the startup marks when its first answer arrived. */
@@ -27,16 +31,29 @@ const marked =
 // nothing that changes after them is missed and none has to be taken twice.
 const prefetch = () => {
   markStartup('feed');
-  void client.prefetchQuery({ queryKey: keys.appState, queryFn: marked('app_state', ipc.appState) });
-  void client.prefetchQuery({ queryKey: keys.status, queryFn: marked('status', ipc.status) });
-  void client.prefetchQuery({ queryKey: keys.dashboard, queryFn: marked('dashboard', ipc.dashboard) });
+  return Promise.all([
+    client.prefetchQuery({ queryKey: keys.appState, queryFn: marked('app_state', ipc.appState) }),
+    client.prefetchQuery({ queryKey: keys.status, queryFn: marked('status', ipc.status) }),
+    client.prefetchQuery({ queryKey: keys.dashboard, queryFn: marked('dashboard', ipc.dashboard) }),
+  ]);
 };
-changeFeed.start(ipc.onChange).then(prefetch, prefetch); // outside Tauri there are no events
+const firstReads = changeFeed.start(ipc.onChange).then(prefetch, prefetch); // outside Tauri there are no events
 
 const root = document.getElementById('root');
 if (!root) throw new Error('index.html has no #root element');
-createRoot(root).render(
-  <StrictMode>
-    <App client={client} />
-  </StrictMode>,
-);
+const mount = () =>
+  createRoot(root).render(
+    <StrictMode>
+      <App client={client} />
+    </StrictMode>,
+  );
+// With a first frame on screen, React waits until it has been painted and the first reads are
+// in: its first commit then replaces the frame with the live dashboard, never with a spinner.
+// Past a second, the app mounts anyway and shows what it has.
+if (hasFirstFrame()) {
+  applyChosenTheme();
+  const longest = new Promise((resolve) => setTimeout(resolve, MOUNT_AT_THE_LATEST_MS));
+  void Promise.race([Promise.all([showFirstFrame(), firstReads]), longest]).then(mount);
+} else {
+  mount();
+}

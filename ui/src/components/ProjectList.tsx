@@ -43,7 +43,7 @@ function WindowedRows({ rows, selected }: { rows: ProjectSummary[]; selected: nu
     overscan: 6,
   });
   return (
-    <div ref={scroller} data-testid="project-list-windowed" className="max-h-[calc(100vh-14rem)] overflow-y-auto">
+    <div ref={scroller} data-testid="project-list-windowed" data-first-frame-placed-rows className="max-h-[calc(100vh-14rem)] overflow-y-auto">
       <div className="relative w-full" style={{ height: virtualizer.getTotalSize() }}>
         {virtualizer.getVirtualItems().map((item) => {
           const summary = rows[item.index];

@@ -78,7 +78,7 @@ export function ProjectRow({ summary, selected, ruled }: { summary: ProjectSumma
           ) : (
             <span className="lg:hidden">Last activity</span>
           )}
-          <span className="tabular" title={summary.last_activity ?? undefined}>
+          <span className="tabular" title={summary.last_activity ?? undefined} data-first-frame-omit>
             {summary.last_activity ? activity : 'No activity'}
           </span>
         </div>

@@ -45,6 +45,7 @@ function LinkIndicator({ status }: { status: Status }) {
   );
   const props = {
     'data-testid': 'status-link',
+    'data-first-frame-omit': '',
     'data-link': status.link,
     className: 'flex items-center gap-1.5 whitespace-nowrap',
   };
@@ -82,7 +83,7 @@ export function StatusBar({ phone }: { phone: boolean }) {
       )}
     >
       <LinkIndicator status={status} />
-      <span data-testid="status-last-sync" className="truncate whitespace-nowrap" title={status.last_sync_at ?? undefined}>
+      <span data-testid="status-last-sync" data-first-frame-omit className="truncate whitespace-nowrap" title={status.last_sync_at ?? undefined}>
         {status.last_sync_at ? `${phone ? '' : 'Synced '}${formatRelative(status.last_sync_at, now)}` : 'Never synced'}
       </span>
       {progress && (

@@ -5,6 +5,7 @@ import { mockIpc } from '../test/ipcMock';
 import { renderAt } from '../test/render';
 import { status, summary } from '../test/fixtures';
 import { Dashboard } from './Dashboard';
+import { EVERY_MS, SETTLE_MS } from '../state/keepFirstFrame';
 
 vi.mock('../ipc');
 
@@ -54,5 +55,33 @@ describe('Dashboard', () => {
     vi.mocked(ipc.status).mockResolvedValue(status({ last_sync_at: null }));
     renderAt(<Dashboard />);
     await waitFor(() => expect(screen.getByText(/Getting your projects for the first time/)).toBeInTheDocument());
+  });
+
+  it('keeps the projects it shows as the next launch’s first frame, never a filtered list', async () => {
+    vi.useFakeTimers({ shouldAdvanceTime: true });
+    const root = document.body.appendChild(Object.assign(document.createElement('div'), { id: 'root' }));
+    try {
+      vi.mocked(ipc.dashboard).mockResolvedValue([summary()]);
+      renderAt(<Dashboard />, { container: root });
+      await screen.findAllByTestId('project-row');
+      expect(ipc.keepFirstFrame).not.toHaveBeenCalled();
+
+      await vi.advanceTimersByTimeAsync(SETTLE_MS);
+      expect(ipc.keepFirstFrame).toHaveBeenCalledTimes(1);
+      const kept = vi.mocked(ipc.keepFirstFrame).mock.calls[0]?.[0] ?? '';
+      expect(kept).toContain('Spring Sale');
+      expect(kept).toContain('2 pending');
+      expect(kept).not.toContain('data-testid');
+      // When the activity was, as words relative to the moment it was kept, is left out.
+      expect(kept).not.toContain('data-first-frame-omit');
+      expect(root.querySelector('[data-first-frame-omit]')).not.toBeNull();
+
+      fireEvent.change(screen.getByTestId('dashboard-search'), { target: { value: 'spring' } });
+      await vi.advanceTimersByTimeAsync(EVERY_MS + SETTLE_MS);
+      expect(ipc.keepFirstFrame).toHaveBeenCalledTimes(1);
+    } finally {
+      vi.useRealTimers();
+      root.remove();
+    }
   });
 });

@@ -10,6 +10,7 @@ import { input } from '../lib/ui';
 import { cx } from '../lib/cx';
 import { formatCount } from '../lib/format';
 import { markStartup, startupMarks } from '../lib/startupMarks';
+import { useKeepFirstFrame } from '../state/keepFirstFrame';
 import { EmptyState, ErrorState, LoadingRows } from '../components/States';
 import { FolderIcon, SearchIcon } from '../components/Icons';
 import { ProjectList } from '../components/ProjectList';
@@ -84,6 +85,8 @@ export function Dashboard() {
   const [selected] = useListKeys({ count: rows.length, onOpen: open });
 
   useReportFirstPaint(data?.length);
+  const unfiltered = !filter.text && filter.status === 'all' && !filter.pendingOnly;
+  useKeepFirstFrame(unfiltered && data && data.length > 0 ? data : undefined);
 
   const neverSynced = status ? status.last_sync_at === null : false;
   const totalPending = (data ?? []).reduce((n, s) => n + s.pending_approvals, 0);

@@ -26,14 +26,22 @@ export function resolveTheme(choice: ThemeChoice, prefersDark: boolean): 'light'
   return choice;
 }
 
+function applyTheme(resolved: 'light' | 'dark') {
+  document.documentElement.classList.toggle('dark', resolved === 'dark');
+  document.documentElement.style.colorScheme = resolved;
+}
+
+/** Puts the chosen theme on the page before React mounts: the launch's first frame
+ *  (`lib/firstFrame.ts`) is painted in it. */
+export function applyChosenTheme() {
+  applyTheme(resolveTheme(useTheme.getState().theme, systemDark()));
+}
+
 /** Puts `dark` on <html> for the chosen theme, following the system when asked to. */
 export function useApplyTheme(): 'light' | 'dark' {
   const choice = useTheme((s) => s.theme);
   const prefersDark = useSyncExternalStore(subscribeSystem, systemDark, () => false);
   const resolved = resolveTheme(choice, prefersDark);
-  useEffect(() => {
-    document.documentElement.classList.toggle('dark', resolved === 'dark');
-    document.documentElement.style.colorScheme = resolved;
-  }, [resolved]);
+  useEffect(() => applyTheme(resolved), [resolved]);
   return resolved;
 }
