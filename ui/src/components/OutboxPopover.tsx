@@ -17,7 +17,7 @@ export function OutboxPopover({ entries: fromStatus }: { entries: OutboxEntry[] 
         data-count={count}
         aria-label={`Outbox: ${count} waiting to be sent`}
         className={cx(
-          'flex min-h-7 items-center gap-1 rounded px-1.5 whitespace-nowrap hover:bg-raised hover:text-fg',
+          'flex items-center gap-1 self-stretch rounded px-1.5 whitespace-nowrap hover:bg-raised hover:text-fg',
           count > 0 && 'font-medium text-amber',
         )}
       >
