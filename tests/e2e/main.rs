@@ -2,6 +2,7 @@
 //! Run inside `scripts/test-env.sh`; `SPARTEX_UPDATE_SCREENSHOTS=1` refreshes `docs/screenshots/`.
 
 mod desktop;
+mod launch;
 mod oncall;
 mod phone;
 mod support;

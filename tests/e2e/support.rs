@@ -7,6 +7,7 @@ use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use fantoccini::elements::Element;
@@ -52,20 +53,61 @@ impl Drop for App {
         if let Some(driver) = self.driver.id() {
             let mut doomed = spartex_testkit::procs::descendants(driver);
             doomed.push(driver);
-            for pid in doomed {
-                let _ = std::process::Command::new("kill")
-                    .args(["-9", &pid.to_string()])
-                    .status();
-            }
+            kill(&doomed);
         }
     }
+}
+
+fn kill(pids: &[u32]) {
+    for pid in pids {
+        let _ = std::process::Command::new("kill")
+            .args(["-9", &pid.to_string()])
+            .status();
+    }
+}
+
+/// Kills `pids` and waits until they are gone: the next launch would otherwise hand itself
+/// to the one still running (one instance).
+async fn end_processes(pids: &[u32]) {
+    kill(pids);
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while pids
+        .iter()
+        .any(|pid| Path::new(&format!("/proc/{pid}")).exists())
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the app's processes were still there {PATIENCE:?} after being killed"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Reads the app's log, passing each line on to the test's stderr as before.
+fn keep_log(stderr: tokio::process::ChildStderr) -> Arc<Mutex<String>> {
+    use tokio::io::AsyncBufReadExt;
+    let log = Arc::new(Mutex::new(String::new()));
+    let kept = log.clone();
+    tokio::spawn(async move {
+        let mut lines = tokio::io::BufReader::new(stderr).lines();
+        while let Ok(Some(line)) = lines.next_line().await {
+            eprintln!("{line}");
+            let mut log = kept.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            log.push_str(&line);
+            log.push('\n');
+        }
+    });
+    log
 }
 
 /// The real app, started by tauri-driver, with a WebDriver session on its webview.
 pub struct App {
     pub client: Client,
     driver: Child,
-    _home: tempfile::TempDir,
+    home: tempfile::TempDir,
+    secret_service: String,
+    /// What the app has logged since this launch (its stderr, also passed on to the test's).
+    log: Arc<Mutex<String>>,
     /// Set by [`App::resize`]; screenshots then come from X ([`window_picture`]).
     resized: AtomicBool,
 }
@@ -73,9 +115,42 @@ pub struct App {
 impl App {
     /// Starts the app with a fresh data folder and keyring entries of its own.
     pub async fn launch() -> App {
+        let home = tempfile::tempdir().expect("a data folder");
+        let secret_service = format!("spartex-e2e-{}", uuid::Uuid::new_v4());
+        App::launch_with(home, secret_service).await
+    }
+
+    /// Quits the app and starts it again on the same data folder and keyring entries, as a
+    /// person reopening it does.
+    pub async fn relaunch(mut self) -> App {
+        let _ = self.client.clone().close().await;
+        let helpers = self
+            .driver
+            .id()
+            .map(spartex_testkit::procs::descendants)
+            .unwrap_or_default();
+        let _ = self.driver.kill().await;
+        end_processes(&helpers).await;
+        let home = std::mem::replace(
+            &mut self.home,
+            tempfile::tempdir().expect("a stand-in folder"),
+        );
+        let secret_service = std::mem::take(&mut self.secret_service);
+        drop(self);
+        App::launch_with(home, secret_service).await
+    }
+
+    /// Whether the app has logged a line holding `needle` since this launch.
+    pub fn logged(&self, needle: &str) -> bool {
+        self.log
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .contains(needle)
+    }
+
+    async fn launch_with(home: tempfile::TempDir, secret_service: String) -> App {
         // Only plain HTTP to the local driver, but the client builder wants a provider chosen.
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let home = tempfile::tempdir().expect("a data folder");
         let port = free_port();
         let mut driver = Command::new(tauri_driver())
             .args([
@@ -85,16 +160,14 @@ impl App {
                 &free_port().to_string(),
             ])
             .env("SPARTEX_HOME", home.path())
-            .env(
-                "SPARTEX_SECRET_SERVICE",
-                format!("spartex-e2e-{}", uuid::Uuid::new_v4()),
-            )
-            .env("SPARTEX_LOG", "info")
+            .env("SPARTEX_SECRET_SERVICE", &secret_service)
+            .env("SPARTEX_LOG", "info,spartex::first_frame=debug")
             .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
+            .stderr(Stdio::piped())
             .kill_on_drop(true)
             .spawn()
             .expect("tauri-driver starts (`cargo install --locked tauri-driver`)");
+        let log = keep_log(driver.stderr.take().expect("the driver's stderr"));
         let capabilities = json!({
             "browserName": "wry",
             "tauri:options": { "application": app_binary() },
@@ -132,7 +205,9 @@ impl App {
         App {
             client,
             driver,
-            _home: home,
+            home,
+            secret_service,
+            log,
             resized: AtomicBool::new(false),
         }
     }
