@@ -35,8 +35,11 @@ enum Slot {
     /// The cache is still opening.
     Waiting,
     Ready(Option<String>),
-    /// The launch's page has been served (a reload paints no frame: it may be stale by then).
-    Served,
+    /// The launch's page has been served, with a frame or without (a reload paints none: it
+    /// may be stale by then).
+    Served {
+        with_frame: bool,
+    },
 }
 
 impl FirstFrame {
@@ -88,10 +91,26 @@ impl FirstFrame {
             .settled
             .wait_timeout_while(slot, longest_wait, |slot| matches!(slot, Slot::Waiting))
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        match std::mem::replace(&mut *slot, Slot::Served) {
-            Slot::Ready(frame) => frame,
-            Slot::Waiting | Slot::Served => None,
+        match &mut *slot {
+            Slot::Served { .. } => None,
+            Slot::Waiting => {
+                *slot = Slot::Served { with_frame: false };
+                None
+            }
+            Slot::Ready(frame) => {
+                let frame = frame.take();
+                *slot = Slot::Served {
+                    with_frame: frame.is_some(),
+                };
+                frame
+            }
         }
+    }
+
+    /// Whether the launch's page went out with a frame: then the window can show as soon as
+    /// the page has loaded, before the UI's scripts have run.
+    pub fn served_a_frame(&self) -> bool {
+        matches!(*self.lock(), Slot::Served { with_frame: true })
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Slot> {
@@ -193,9 +212,12 @@ mod tests {
             r#"<html><body><div id="root"><div data-first-frame inert aria-hidden="true"><main>Dashboard</main></div></div><script type="module" src="/assets/index-abc.js"></script></body></html>"#
         );
 
+        assert!(first_frame.served_a_frame());
+
         let (request, mut reloaded) = page_request("/");
         first_frame.serve(&request, &mut reloaded);
         assert_eq!(body(&reloaded), PAGE, "a reload paints no old frame");
+        assert!(first_frame.served_a_frame(), "the launch's page had one");
     }
 
     #[test]
@@ -227,6 +249,7 @@ mod tests {
         assert_eq!(first_frame.take(Duration::from_millis(1)), None);
         first_frame.offer(Some("<main>Dashboard</main>".into()));
         assert_eq!(first_frame.take(Duration::from_millis(1)), None);
+        assert!(!first_frame.served_a_frame());
     }
 
     #[test]

@@ -86,6 +86,13 @@ pub fn run() {
                 tauri::webview::PageLoadEvent::Finished => "page load finished",
             };
             webview.state::<Launched>().reached(step);
+            // A page with a first frame has its first screen already: the window shows while
+            // the UI's scripts are parsed, and gets its size meanwhile.
+            if payload.event() == tauri::webview::PageLoadEvent::Finished
+                && webview.state::<first_frame::FirstFrame>().served_a_frame()
+            {
+                window::reveal(webview.app_handle());
+            }
         })
         .setup(|app| {
             app.state::<Launched>().reached("setup started");
