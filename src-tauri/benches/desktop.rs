@@ -1,6 +1,7 @@
 //! The desktop app, measured: release binary size, launch to a painted dashboard from a warm
-//! cache of 1,000 projects, and idle memory (PSS of every process of the app) beside a minimal
-//! Tauri app built and run in the same session: as it ships and, when Spartex Control paints on
+//! cache of 1,000 projects (its first frame, the dashboard as last seen, then the live one), and
+//! idle memory (PSS of every process of the app) beside a minimal Tauri app built and run in the
+//! same session: as it ships and, when Spartex Control paints on
 //! the CPU (no GPU), painting on the CPU too. Prints a table against the targets of issue 4.
 //!
 //! Both apps are measured as they ship: the bench builds each with `cargo build --profile dist`
@@ -71,7 +72,12 @@ fn main() {
         mib(file_size(&minimal))
     );
 
+    // The app paints the dashboard as last seen first (`first_frame.rs`): one launch keeps it,
+    // as anyone's first use of the app does, and every launch measured paints it.
+    keep_a_first_frame(&app, home.path(), &service);
+
     let launches = launches();
+    let mut first_frames = Vec::new();
     let mut paints = Vec::new();
     let mut shell_paints = Vec::new();
     let mut page_paints = Vec::new();
@@ -86,7 +92,8 @@ fn main() {
         minimal_loads.push(loaded);
         minimal_paints.push(painted);
         let mut child = spawn(&app, home.path(), &service);
-        let (painted, shell, page) = wait_for_paint(&mut child);
+        let (first_frame, painted, shell, page) = wait_for_paint(&mut child);
+        first_frames.push(first_frame);
         paints.push(painted);
         shell_paints.push(shell);
         page_paints.push(page);
@@ -96,7 +103,7 @@ fn main() {
         }
         end_tree(&mut child);
     }
-    let over = |floors: &[Duration]| {
+    let over = |paints: &[Duration], floors: &[Duration]| {
         let mut over: Vec<i128> = paints
             .iter()
             .zip(floors)
@@ -105,16 +112,25 @@ fn main() {
         over.sort();
         over[launches / 2]
     };
-    let over_floor = over(&minimal_loads);
-    let over_minimal_paint = over(&minimal_paints);
+    let first_over_floor = over(&first_frames, &minimal_loads);
+    let first_over_minimal_paint = over(&first_frames, &minimal_paints);
+    let over_floor = over(&paints, &minimal_loads);
+    let over_minimal_paint = over(&paints, &minimal_paints);
+    first_frames.sort();
     paints.sort();
     shell_paints.sort();
     page_paints.sort();
     println!(
         "{:<62} {:>11} ms {:>18}",
-        format!("launch → dashboard painted, {PROJECTS} projects cached (median of {launches})"),
-        paints[launches / 2].as_millis(),
+        format!("launch → first frame painted: the dashboard as last seen (median of {launches})"),
+        first_frames[launches / 2].as_millis(),
         "target ≤ 400 ms"
+    );
+    println!(
+        "{:<62} {:>11} ms {:>18}",
+        format!("launch → live dashboard painted, {PROJECTS} projects cached"),
+        paints[launches / 2].as_millis(),
+        ""
     );
     println!(
         "{:<62} {:>11} ms {:>18}",
@@ -149,9 +165,13 @@ fn main() {
     );
     println!(
         "{:<62} {:>11} ms {:>18}",
-        "dashboard painted over the floor, launch by launch (median)",
-        over_floor,
+        "first frame painted over the floor, launch by launch (median)",
+        first_over_floor,
         "target ≤ 150 ms"
+    );
+    println!(
+        "{:<62} {:>11} ms {:>18}",
+        "live dashboard painted over the floor (median)", over_floor, ""
     );
     // The floor is WebKit's page-loaded event, which comes before that page's first paint; the
     // dashboard is timed after its paint. The same measure on both sides:
@@ -163,7 +183,11 @@ fn main() {
     );
     println!(
         "{:<62} {:>11} ms {:>18}",
-        "dashboard painted over the static page painted (median)", over_minimal_paint, ""
+        "first frame painted over the static page painted (median)", first_over_minimal_paint, ""
+    );
+    println!(
+        "{:<62} {:>11} ms {:>18}",
+        "live dashboard painted over the static page painted (median)", over_minimal_paint, ""
     );
 
     let minimal_pss = idle_minimal(&minimal, None);
@@ -397,39 +421,65 @@ fn wait_for_lines(
 }
 
 fn spawn(app: &Path, home: &Path, service: &str) -> Child {
+    spawn_logging(app, home, service, "warn,spartex::startup=info")
+}
+
+/// Launches the app once and waits until it has kept the dashboard as the next launch's first
+/// frame (3 s after the dashboard shows).
+fn keep_a_first_frame(app: &Path, home: &Path, service: &str) {
+    let mut child = spawn_logging(app, home, service, "warn,spartex::first_frame=debug");
+    wait_for_line(&mut child, |line| line.contains("kept"));
+    end_tree(&mut child);
+}
+
+fn spawn_logging(app: &Path, home: &Path, service: &str, log: &str) -> Child {
     Command::new(app)
         .env("SPARTEX_HOME", home)
         .env("SPARTEX_SECRET_SERVICE", service)
-        .env("SPARTEX_LOG", "warn,spartex::startup=info")
+        .env("SPARTEX_LOG", log)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .expect("the app starts")
 }
 
-/// Time from spawn to the UI's "painted" report for the dashboard with every project.
-/// Returns (spawn → painted, shell start → painted, page load start → painted), the last two
-/// as the app logged them.
-fn wait_for_paint(child: &mut Child) -> (Duration, Duration, Duration) {
+/// Times from spawn to the UI's two "painted" reports: the first frame (the dashboard as last
+/// seen) and the live dashboard with every project. Returns (spawn → first frame, spawn →
+/// dashboard, shell start → dashboard, page load start → dashboard), the last two as the app
+/// logged them.
+fn wait_for_paint(child: &mut Child) -> (Duration, Duration, Duration, Duration) {
+    // The screens' own lines; the page's steps line names them too (`first frame=…`).
+    const FIRST_FRAME: &str = r#"screen="first frame""#;
+    const DASHBOARD: &str = r#"screen="dashboard""#;
     let expected = format!("items={}", PROJECTS + 3);
     let verbose = std::env::var_os("SPARTEX_BENCH_VERBOSE").is_some();
-    let (after_spawn, line) = wait_for_line(child, move |line| {
+    let seen = wait_for_lines(child, 2, move |line| {
         if verbose
-            && ["restored", "reached", "page steps"]
+            && ["restored", "reached", "painted"]
                 .iter()
                 .any(|step| line.contains(step))
         {
             eprintln!("{line}");
         }
-        line.contains("painted") && line.contains("dashboard") && line.contains(&expected)
+        line.contains("painted")
+            && (line.contains(FIRST_FRAME)
+                || (line.contains(DASHBOARD) && line.contains(&expected)))
     });
+    let (first_frame, _) = seen
+        .iter()
+        .find(|(_, line)| line.contains(FIRST_FRAME))
+        .expect("the first frame was painted before the live dashboard");
+    let (after_spawn, line) = seen
+        .iter()
+        .find(|(_, line)| line.contains(DASHBOARD))
+        .expect("the live dashboard was painted");
     let field = |name: &str| {
         line.split_whitespace()
             .find_map(|f| f.strip_prefix(name))
             .and_then(|v| v.parse::<u64>().ok())
             .map_or(Duration::ZERO, Duration::from_millis)
     };
-    (after_spawn, field("ms="), field("page_ms="))
+    (*first_frame, *after_spawn, field("ms="), field("page_ms="))
 }
 
 /// Log lines without colour codes, in case the app's stderr is taken for a terminal.
