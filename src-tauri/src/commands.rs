@@ -11,7 +11,7 @@ use spartex_core::oncall::OnCallView;
 use spartex_core::store::views::{
     ApprovalView, MessageView, ProjectSummary, ProjectView, SearchHit,
 };
-use spartex_core::store::OutboxEntry;
+use spartex_core::store::{KeptFrame, OutboxEntry};
 use spartex_core::{AccountInfo, Queued, Secret, Status};
 use tauri::{AppHandle, State};
 
@@ -380,20 +380,31 @@ commands! {
         Ok(())
     }
 
-    /// Keeps the markup of the dashboard as shown, for the next launch to paint first.
+    /// Keeps the markup of the dashboard as shown to `account_id`, and whether in the dark
+    /// theme, for that account's next launch to paint first.
     async fn keep_first_frame(
         shell: State<'_, Shell>,
         first_frame: State<'_, crate::first_frame::FirstFrame>,
+        account_id: String,
         html: String,
+        dark: bool,
     ) -> CommandResult<()> {
         crate::first_frame::check(&html)?;
         let account = shell.account().await?;
+        // A switch between the screen's drawing and this: the markup is another account's.
+        if account.info().id != account_id {
+            return Err(CommandError {
+                code: spartex_core::ErrorKind::Conflict,
+                message: "That screen was another account's; it is not kept for this one.".into(),
+            });
+        }
+        let frame = KeptFrame { html, dark };
         account
             .store()
-            .keep_first_frame(first_frame.ui_build(), &html)
+            .keep_first_frame(first_frame.ui_build(), &frame)
             .await
             .map_err(spartex_core::CoreError::from)?;
-        tracing::debug!(target: "spartex::first_frame", bytes = html.len(), "kept");
+        tracing::debug!(target: "spartex::first_frame", bytes = frame.html.len(), "kept");
         Ok(())
     }
 

@@ -1,29 +1,26 @@
 //! The launch's first frame: the dashboard as the person last saw it, served inside
-//! `index.html` so that WebKit paints it with the page's HTML, before the UI's scripts have
-//! been parsed and React has rendered (~200 ms on a 2-core machine; `docs/benchmarks.md`,
-//! twelfth session). The UI keeps it (`keep_first_frame`) while the dashboard is shown; it lives
-//! in the account's encrypted cache, tagged with the build of the UI that drew it, and is wiped
-//! with the account. The markup is inert (no clicks, no focus, hidden from screen readers) and
-//! React replaces it with the live screen in its first commit.
+//! `index.html` so that WebKit paints it with the page's HTML, before the UI's scripts have run
+//! and React has rendered (`docs/benchmarks.md`, twelfth session). The UI keeps it
+//! (`keep_first_frame`) while the dashboard is shown; it lives in the account's encrypted
+//! cache, tagged with the build of the UI that drew it, and is wiped with the account. The
+//! markup is inert (no clicks, no focus, hidden from screen readers) and React replaces it with
+//! the live screen in its first commit.
+
+mod markup;
 
 use std::borrow::Cow;
 use std::hash::{Hash, Hasher};
 use std::sync::{Condvar, Mutex};
 use std::time::Duration;
 
+use spartex_core::store::KeptFrame;
 use tauri::http::{header::CONTENT_TYPE, Request, Response};
 
-use crate::error::{CommandError, CommandResult};
-
-/// The most markup kept: the dashboard's visible rows are 40–80 KiB.
-pub const MAX_BYTES: usize = 256 * 1024;
+pub use markup::check;
 
 /// How long the page's HTML may wait for the cache to be open. It opens ~150 ms after launch,
-/// before the page asks (~180 ms), and the page's first reads wait for it anyway.
+/// before the page asks (~200 ms), and the page's first reads wait for it anyway.
 const LONGEST_WAIT: Duration = Duration::from_millis(300);
-
-/// Where the frame goes: the element React mounts into (`ui/index.html`).
-const ROOT: &str = r#"<div id="root"></div>"#;
 
 pub struct FirstFrame {
     ui_build: String,
@@ -34,7 +31,7 @@ pub struct FirstFrame {
 enum Slot {
     /// The cache is still opening.
     Waiting,
-    Ready(Option<String>),
+    Ready(Option<KeptFrame>),
     /// The launch's page has been served, with a frame or without (a reload paints none: it
     /// may be stale by then).
     Served {
@@ -44,7 +41,9 @@ enum Slot {
 
 impl FirstFrame {
     /// `index_html` is the UI's page as built: its hash names the build (Vite puts the bundle's
-    /// content hash in the page).
+    /// content hash in the page). The page holds no inline `<style>`: Tauri would give it a new
+    /// nonce at each launch, and a nonce in the CSP's `style-src` would also refuse the frame's
+    /// `style` attributes.
     pub fn new(index_html: &[u8]) -> FirstFrame {
         let mut hasher = std::hash::DefaultHasher::new();
         index_html.hash(&mut hasher);
@@ -60,7 +59,7 @@ impl FirstFrame {
     }
 
     /// The frame read from the cache, or none (nobody signed in, nothing kept, another build).
-    pub fn offer(&self, frame: Option<String>) {
+    pub fn offer(&self, frame: Option<KeptFrame>) {
         let mut slot = self.lock();
         if matches!(*slot, Slot::Waiting) {
             *slot = Slot::Ready(frame);
@@ -68,16 +67,27 @@ impl FirstFrame {
         }
     }
 
-    /// Puts the frame into the launch's page, once: waits a little for the cache, and leaves
-    /// every other response alone.
-    pub fn serve(&self, request: &Request<Vec<u8>>, response: &mut Response<Cow<'static, [u8]>>) {
+    /// Puts the frame into the launch's page, once, when `wanted` (not for a launch that opens
+    /// a link's screen): waits a little for the cache, and leaves every other response alone.
+    pub fn serve(
+        &self,
+        request: &Request<Vec<u8>>,
+        response: &mut Response<Cow<'static, [u8]>>,
+        wanted: bool,
+    ) {
         if !is_the_page(request, response) {
             return;
         }
-        let Some(frame) = self.take(LONGEST_WAIT) else {
+        if !wanted {
+            self.decline();
+            return;
+        }
+        // Tauri answers the page on its async runtime: let its other tasks (the cache opening
+        // among them) run on another thread meanwhile.
+        let Some(frame) = tokio::task::block_in_place(|| self.take(LONGEST_WAIT)) else {
             return;
         };
-        match with_frame(response.body(), &frame) {
+        match markup::with_frame(response.body(), &frame) {
             Some(page) => *response.body_mut() = Cow::Owned(page),
             None => {
                 tracing::warn!("the UI's page has no empty #root; launching without a first frame")
@@ -85,7 +95,13 @@ impl FirstFrame {
         }
     }
 
-    fn take(&self, longest_wait: Duration) -> Option<String> {
+    /// Whether the launch's page went out with a frame: then the window can show as soon as
+    /// the page has loaded, before the UI's scripts have run.
+    pub fn served_a_frame(&self) -> bool {
+        matches!(*self.lock(), Slot::Served { with_frame: true })
+    }
+
+    fn take(&self, longest_wait: Duration) -> Option<KeptFrame> {
         let slot = self.lock();
         let (mut slot, _) = self
             .settled
@@ -94,6 +110,10 @@ impl FirstFrame {
         match &mut *slot {
             Slot::Served { .. } => None,
             Slot::Waiting => {
+                tracing::info!(
+                    waited_ms = longest_wait.as_millis() as u64,
+                    "the cache was not open when the page was served; launching without a first frame"
+                );
                 *slot = Slot::Served { with_frame: false };
                 None
             }
@@ -107,10 +127,11 @@ impl FirstFrame {
         }
     }
 
-    /// Whether the launch's page went out with a frame: then the window can show as soon as
-    /// the page has loaded, before the UI's scripts have run.
-    pub fn served_a_frame(&self) -> bool {
-        matches!(*self.lock(), Slot::Served { with_frame: true })
+    fn decline(&self) {
+        let mut slot = self.lock();
+        if !matches!(*slot, Slot::Served { .. }) {
+            *slot = Slot::Served { with_frame: false };
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Slot> {
@@ -119,40 +140,6 @@ impl FirstFrame {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
-
-/// What the UI may keep: the markup of its own screen, never a script.
-pub fn check(html: &str) -> CommandResult<()> {
-    let refuse = |message: String| {
-        Err(CommandError {
-            code: spartex_core::ErrorKind::Invalid,
-            message,
-        })
-    };
-    if html.len() > MAX_BYTES {
-        return refuse(format!(
-            "The first frame is {} KiB; at most {} KiB is kept.",
-            html.len() / 1024,
-            MAX_BYTES / 1024
-        ));
-    }
-    let lowercase = html.to_ascii_lowercase();
-    if let Some(tag) = NOT_IN_A_FRAME
-        .iter()
-        .find(|tag| lowercase.contains(&format!("<{tag}")))
-    {
-        return refuse(format!(
-            "A first frame is the markup of a screen; it may not hold a <{tag}> element."
-        ));
-    }
-    Ok(())
-}
-
-/// What a screen's markup never holds and a page must not be made to load or run: scripts,
-/// other documents, and what would change the page's address, base or styles. (The page's
-/// CSP refuses most of these already; a kept frame is not even offered to it.)
-const NOT_IN_A_FRAME: &[&str] = &[
-    "script", "iframe", "frame", "object", "embed", "meta", "base", "link", "style",
-];
 
 fn is_the_page(request: &Request<Vec<u8>>, response: &Response<Cow<'static, [u8]>>) -> bool {
     let path = request.uri().path();
@@ -164,25 +151,18 @@ fn is_the_page(request: &Request<Vec<u8>>, response: &Response<Cow<'static, [u8]
     html && (path == "/" || path == "/index.html")
 }
 
-/// The page with `frame` inside its root, or `None` if it has no empty root.
-fn with_frame(page: &[u8], frame: &str) -> Option<Vec<u8>> {
-    let page = std::str::from_utf8(page).ok()?;
-    let at = page.find(ROOT)?;
-    let inside = at + ROOT.len() - "</div>".len();
-    let mut framed = String::with_capacity(page.len() + frame.len() + 64);
-    framed.push_str(&page[..inside]);
-    framed.push_str(r#"<div data-first-frame inert aria-hidden="true">"#);
-    framed.push_str(frame);
-    framed.push_str("</div>");
-    framed.push_str(&page[inside..]);
-    Some(framed.into_bytes())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     const PAGE: &str = r#"<html><body><div id="root"></div><script type="module" src="/assets/index-abc.js"></script></body></html>"#;
+
+    fn dashboard() -> Option<KeptFrame> {
+        Some(KeptFrame {
+            html: "<main>Dashboard</main>".into(),
+            dark: false,
+        })
+    }
 
     fn page_request(path: &str) -> (Request<Vec<u8>>, Response<Cow<'static, [u8]>>) {
         let request = Request::builder()
@@ -203,19 +183,18 @@ mod tests {
     #[test]
     fn the_launch_page_carries_the_frame_inside_its_root_once() {
         let first_frame = FirstFrame::new(PAGE.as_bytes());
-        first_frame.offer(Some("<main>Dashboard</main>".into()));
+        first_frame.offer(dashboard());
 
         let (request, mut response) = page_request("/");
-        first_frame.serve(&request, &mut response);
+        first_frame.serve(&request, &mut response, true);
         assert_eq!(
             body(&response),
             r#"<html><body><div id="root"><div data-first-frame inert aria-hidden="true"><main>Dashboard</main></div></div><script type="module" src="/assets/index-abc.js"></script></body></html>"#
         );
-
         assert!(first_frame.served_a_frame());
 
         let (request, mut reloaded) = page_request("/");
-        first_frame.serve(&request, &mut reloaded);
+        first_frame.serve(&request, &mut reloaded, true);
         assert_eq!(body(&reloaded), PAGE, "a reload paints no old frame");
         assert!(first_frame.served_a_frame(), "the launch's page had one");
     }
@@ -223,7 +202,7 @@ mod tests {
     #[test]
     fn only_the_page_is_touched() {
         let first_frame = FirstFrame::new(PAGE.as_bytes());
-        first_frame.offer(Some("<main>Dashboard</main>".into()));
+        first_frame.offer(dashboard());
         let request = Request::builder()
             .uri("tauri://localhost/assets/index-abc.js")
             .body(Vec::new())
@@ -232,11 +211,11 @@ mod tests {
             .header(CONTENT_TYPE, "text/javascript")
             .body(Cow::Borrowed(PAGE.as_bytes()))
             .expect("a response");
-        first_frame.serve(&request, &mut script);
+        first_frame.serve(&request, &mut script, true);
         assert_eq!(body(&script), PAGE);
 
         let (request, mut page) = page_request("/index.html");
-        first_frame.serve(&request, &mut page);
+        first_frame.serve(&request, &mut page, true);
         assert!(
             body(&page).contains("<main>Dashboard</main>"),
             "the frame is still there for the page"
@@ -244,10 +223,24 @@ mod tests {
     }
 
     #[test]
+    fn a_launch_that_opens_a_link_gets_no_frame_and_neither_does_a_reload() {
+        let first_frame = FirstFrame::new(PAGE.as_bytes());
+        first_frame.offer(dashboard());
+        let (request, mut linked) = page_request("/");
+        first_frame.serve(&request, &mut linked, false);
+        assert_eq!(body(&linked), PAGE);
+
+        let (request, mut reloaded) = page_request("/");
+        first_frame.serve(&request, &mut reloaded, true);
+        assert_eq!(body(&reloaded), PAGE);
+        assert!(!first_frame.served_a_frame());
+    }
+
+    #[test]
     fn a_page_served_before_the_cache_opened_has_no_frame_and_none_comes_later() {
         let first_frame = FirstFrame::new(PAGE.as_bytes());
         assert_eq!(first_frame.take(Duration::from_millis(1)), None);
-        first_frame.offer(Some("<main>Dashboard</main>".into()));
+        first_frame.offer(dashboard());
         assert_eq!(first_frame.take(Duration::from_millis(1)), None);
         assert!(!first_frame.served_a_frame());
     }
@@ -258,18 +251,10 @@ mod tests {
         let opener = first_frame.clone();
         let opened = std::thread::spawn(move || {
             std::thread::sleep(Duration::from_millis(20));
-            opener.offer(Some("<main>Dashboard</main>".into()));
+            opener.offer(dashboard());
         });
-        assert_eq!(
-            first_frame.take(Duration::from_secs(10)).as_deref(),
-            Some("<main>Dashboard</main>")
-        );
+        assert_eq!(first_frame.take(Duration::from_secs(10)), dashboard());
         opened.join().expect("offered");
-    }
-
-    #[test]
-    fn a_page_without_an_empty_root_is_served_as_it_is() {
-        assert_eq!(with_frame(b"<div id=\"app\"></div>", "<main/>"), None);
     }
 
     #[test]
@@ -282,18 +267,5 @@ mod tests {
             FirstFrame::new(b"a").ui_build(),
             FirstFrame::new(b"b").ui_build()
         );
-    }
-
-    #[test]
-    fn a_frame_is_markup_of_bounded_size() {
-        assert!(check("<main><p>Dashboard</p></main>").is_ok());
-        let script = check("<main><SCRIPT>alert(1)</SCRIPT></main>").expect_err("refused");
-        assert!(script.message.contains("<script>"), "{}", script.message);
-        let refresh =
-            check(r#"<meta http-equiv="refresh" content="0;url=https://example.invalid">"#)
-                .expect_err("refused");
-        assert!(refresh.message.contains("<meta>"), "{}", refresh.message);
-        let huge = check(&"x".repeat(MAX_BYTES + 1)).expect_err("refused");
-        assert!(huge.message.contains("at most 256 KiB"), "{}", huge.message);
     }
 }

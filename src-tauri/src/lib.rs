@@ -99,6 +99,7 @@ pub fn run() {
             // A phone's data folder is the app's own, which only a running app can name.
             #[cfg(mobile)]
             app.manage(Shell::new(Core::new(phone_config(app.handle())?)));
+            app.manage(first_frame::FirstFrame::new(&ui_page(app.handle())));
             create_window(app.handle())?;
             setup(app.handle());
             window::reveal_after(app.handle(), window::LATEST_REVEAL);
@@ -209,12 +210,6 @@ fn plugins(builder: tauri::Builder<tauri::Wry>) -> tauri::Builder<tauri::Wry> {
 /// The main window (`tauri.conf.json`, where `create` is false), made here so that its page can
 /// carry the first frame (`first_frame`).
 fn create_window(app: &tauri::AppHandle) -> tauri::Result<()> {
-    let page = app
-        .asset_resolver()
-        .get("index.html".into())
-        .map(|asset| asset.bytes)
-        .unwrap_or_default();
-    app.manage(first_frame::FirstFrame::new(&page));
     let Some(config) = app
         .config()
         .app
@@ -228,14 +223,21 @@ fn create_window(app: &tauri::AppHandle) -> tauri::Result<()> {
     tauri::WebviewWindowBuilder::from_config(app, config)?
         .on_web_resource_request(move |request, response| {
             // A link that launched the app opens its own screen, not the dashboard.
-            if !serving.state::<Shell>().has_route() {
-                serving
-                    .state::<first_frame::FirstFrame>()
-                    .serve(&request, response);
-            }
+            let wanted = !serving.state::<Shell>().has_route();
+            serving
+                .state::<first_frame::FirstFrame>()
+                .serve(&request, response, wanted);
         })
         .build()?;
     Ok(())
+}
+
+/// The UI's page as built, which names the build a first frame belongs to.
+fn ui_page(app: &tauri::AppHandle) -> Vec<u8> {
+    app.asset_resolver()
+        .get("index.html".into())
+        .map(|asset| asset.bytes)
+        .unwrap_or_default()
 }
 
 /// Reads the last account's first frame for the page that is loading.

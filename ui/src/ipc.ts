@@ -223,9 +223,12 @@ export function showWindow(): Promise<null> {
   return call<null>('show_window');
 }
 
-/** Keeps the markup of the dashboard as shown, for the next launch to paint first. */
-export function keepFirstFrame(html: string): Promise<null> {
-  return call<null>('keep_first_frame', { html });
+/**
+ * Keeps the markup of the dashboard as shown to `account_id`, and whether in the dark
+ * theme, for that account's next launch to paint first.
+ */
+export function keepFirstFrame(accountId: string, html: string, dark: boolean): Promise<null> {
+  return call<null>('keep_first_frame', { accountId, html, dark });
 }
 
 /**

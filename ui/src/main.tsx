@@ -48,8 +48,8 @@ const mount = () =>
     </StrictMode>,
   );
 // With a first frame on screen, React waits until it has been painted and the first reads are
-// in: its first commit then replaces the frame with the live dashboard, never with a spinner.
-// Past a second, the app mounts anyway and shows what it has.
+// in: its first commit then replaces the frame with the live dashboard, not with a spinner.
+// Past a second (reads that slow), the app mounts anyway and shows what it has.
 if (hasFirstFrame()) {
   applyChosenTheme();
   const longest = new Promise((resolve) => setTimeout(resolve, MOUNT_AT_THE_LATEST_MS));

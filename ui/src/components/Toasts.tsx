@@ -14,6 +14,7 @@ export function Toasts() {
   return (
     <div
       aria-live="polite"
+      data-first-frame-omit
       className="pointer-events-none fixed inset-x-2 top-2 z-50 flex flex-col items-stretch gap-2 sm:inset-x-auto sm:top-auto sm:left-60 sm:bottom-12 sm:w-96"
     >
       {toasts.map((t) => (

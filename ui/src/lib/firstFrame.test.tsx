@@ -27,9 +27,40 @@ describe('the first frame', () => {
 
   it('shows the window and tells the shell once it is painted', async () => {
     mockIpc();
+    const root = pageWithFrame();
     await showFirstFrame();
     expect(ipc.showWindow).toHaveBeenCalledTimes(1);
     expect(ipc.reportPainted).toHaveBeenCalledWith('first frame', 0, expect.any(Number));
+    root.remove();
+  });
+
+  it('waits for the window to have a size, asking for frames, since no resize may come', async () => {
+    mockIpc();
+    vi.mocked(ipc.reportPainted).mockClear();
+    const width = Object.getOwnPropertyDescriptor(window, 'innerWidth');
+    Object.defineProperty(window, 'innerWidth', { value: 0, configurable: true });
+    const root = pageWithFrame();
+    try {
+      const painted = showFirstFrame();
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(ipc.reportPainted).not.toHaveBeenCalled();
+      Object.defineProperty(window, 'innerWidth', { value: 1280, configurable: true });
+      await painted;
+      expect(ipc.reportPainted).toHaveBeenCalledWith('first frame', 0, expect.any(Number));
+    } finally {
+      if (width) Object.defineProperty(window, 'innerWidth', width);
+      root.remove();
+    }
+  });
+
+  it('says nothing was painted when the app replaced the frame first', async () => {
+    mockIpc();
+    vi.mocked(ipc.reportPainted).mockClear();
+    const root = pageWithFrame();
+    const painted = showFirstFrame();
+    root.remove();
+    await painted;
+    expect(ipc.reportPainted).not.toHaveBeenCalled();
   });
 
   it('is not kept from a list scrolled away from its top, whose rows are placed for its offset', () => {

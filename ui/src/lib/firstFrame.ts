@@ -37,8 +37,11 @@ export function showFirstFrame(): Promise<void> {
       // Two frames: the first lays the frame out at its size, the second follows its paint.
       requestAnimationFrame(() =>
         requestAnimationFrame(() => {
-          markStartup('first frame');
-          void ipc.reportPainted('first frame', 0, performance.now()).catch(() => undefined);
+          // Unless the app mounted meanwhile (its fallback) and replaced the frame.
+          if (hasFirstFrame()) {
+            markStartup('first frame');
+            void ipc.reportPainted('first frame', 0, performance.now()).catch(() => undefined);
+          }
           resolve();
         }),
       );

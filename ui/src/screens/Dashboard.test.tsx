@@ -3,9 +3,9 @@ import { fireEvent, screen, waitFor } from '@testing-library/react';
 import * as ipc from '../ipc';
 import { mockIpc } from '../test/ipcMock';
 import { renderAt } from '../test/render';
-import { status, summary } from '../test/fixtures';
+import { appState, status, summary } from '../test/fixtures';
 import { Dashboard } from './Dashboard';
-import { EVERY_MS, SETTLE_MS } from '../state/keepFirstFrame';
+import { EVERY_MS, SETTLE_MS, forgetKeptFrame } from '../state/keepFirstFrame';
 
 vi.mock('../ipc');
 
@@ -57,10 +57,11 @@ describe('Dashboard', () => {
     await waitFor(() => expect(screen.getByText(/Getting your projects for the first time/)).toBeInTheDocument());
   });
 
-  it('keeps the projects it shows as the next launch’s first frame, never a filtered list', async () => {
+  it('keeps the projects it shows as the next launch’s first frame, for the account shown', async () => {
     vi.useFakeTimers({ shouldAdvanceTime: true });
     const root = document.body.appendChild(Object.assign(document.createElement('div'), { id: 'root' }));
     try {
+      forgetKeptFrame();
       vi.mocked(ipc.dashboard).mockResolvedValue([summary()]);
       renderAt(<Dashboard />, { container: root });
       await screen.findAllByTestId('project-row');
@@ -68,17 +69,39 @@ describe('Dashboard', () => {
 
       await vi.advanceTimersByTimeAsync(SETTLE_MS);
       expect(ipc.keepFirstFrame).toHaveBeenCalledTimes(1);
-      const kept = vi.mocked(ipc.keepFirstFrame).mock.calls[0]?.[0] ?? '';
+      const [accountId, kept, dark] = vi.mocked(ipc.keepFirstFrame).mock.calls[0] ?? [];
+      expect(accountId).toBe(appState().active?.id);
+      expect(dark).toBe(false);
       expect(kept).toContain('Spring Sale');
       expect(kept).toContain('2 pending');
       expect(kept).not.toContain('data-testid');
       // When the activity was, as words relative to the moment it was kept, is left out.
       expect(kept).not.toContain('data-first-frame-omit');
       expect(root.querySelector('[data-first-frame-omit]')).not.toBeNull();
+    } finally {
+      vi.useRealTimers();
+      root.remove();
+    }
+  });
 
+  it('keeps no filtered list, nor a screen drawn before the account changed', async () => {
+    vi.useFakeTimers({ shouldAdvanceTime: true });
+    const root = document.body.appendChild(Object.assign(document.createElement('div'), { id: 'root' }));
+    try {
+      forgetKeptFrame();
+      vi.mocked(ipc.dashboard).mockResolvedValue([summary()]);
+      renderAt(<Dashboard />, { container: root });
+      await screen.findAllByTestId('project-row');
+      // Filtered while its keep is pending: the keep is dropped.
       fireEvent.change(screen.getByTestId('dashboard-search'), { target: { value: 'spring' } });
       await vi.advanceTimersByTimeAsync(EVERY_MS + SETTLE_MS);
-      expect(ipc.keepFirstFrame).toHaveBeenCalledTimes(1);
+      expect(ipc.keepFirstFrame).not.toHaveBeenCalled();
+
+      // Unfiltered again, then another account is shown before the keep: dropped as well.
+      fireEvent.change(screen.getByTestId('dashboard-search'), { target: { value: '' } });
+      forgetKeptFrame();
+      await vi.advanceTimersByTimeAsync(EVERY_MS + SETTLE_MS);
+      expect(ipc.keepFirstFrame).not.toHaveBeenCalled();
     } finally {
       vi.useRealTimers();
       root.remove();

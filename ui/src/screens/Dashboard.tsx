@@ -2,7 +2,7 @@ import { useCallback, useEffect, useMemo, useState } from 'react';
 import * as ipc from '../ipc';
 import { useNavigate } from 'react-router';
 import type { ProjectStatus, ProjectSummary } from '../bindings';
-import { useDashboard, useStatus } from '../state/queries';
+import { useAppState, useDashboard, useStatus } from '../state/queries';
 import { useSync } from '../state/sync';
 import { useListKeys } from '../state/listKeys';
 import { PROJECT_STATUS } from '../lib/status';
@@ -85,8 +85,9 @@ export function Dashboard() {
   const [selected] = useListKeys({ count: rows.length, onOpen: open });
 
   useReportFirstPaint(data?.length);
+  const { data: app } = useAppState();
   const unfiltered = !filter.text && filter.status === 'all' && !filter.pendingOnly;
-  useKeepFirstFrame(unfiltered && data && data.length > 0 ? data : undefined);
+  useKeepFirstFrame(unfiltered ? data : undefined, app?.active?.id);
 
   const neverSynced = status ? status.last_sync_at === null : false;
   const totalPending = (data ?? []).reduce((n, s) => n + s.pending_approvals, 0);

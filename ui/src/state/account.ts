@@ -4,6 +4,7 @@ import * as ipc from '../ipc';
 import { keys } from './keys';
 import { toast } from './toasts';
 import { useSync } from './sync';
+import { forgetKeptFrame } from './keepFirstFrame';
 
 /** Switching or signing out changes every read: drop the whole cache and start over. */
 export function useAccountActions() {
@@ -11,6 +12,7 @@ export function useAccountActions() {
   const navigate = useNavigate();
 
   const reset = async () => {
+    forgetKeptFrame();
     useSync.getState().setProgress(0, 0);
     client.removeQueries({ predicate: (q) => q.queryKey[0] !== keys.appState[0] });
     await client.invalidateQueries({ queryKey: keys.appState });

@@ -9,15 +9,23 @@ use super::{Store, StoreResult};
 
 const KEY: &str = "first_frame";
 
+/// A screen's markup as it was painted, and whether in the dark theme.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KeptFrame {
+    pub html: String,
+    pub dark: bool,
+}
+
 #[derive(Serialize, Deserialize)]
 struct Kept {
     ui_build: String,
-    html: String,
+    #[serde(flatten)]
+    frame: KeptFrame,
 }
 
 impl Store {
     /// The first frame kept by `ui_build`, if that build kept one.
-    pub async fn first_frame(&self, ui_build: &str) -> StoreResult<Option<String>> {
+    pub async fn first_frame(&self, ui_build: &str) -> StoreResult<Option<KeptFrame>> {
         let Some(value) = self.meta(KEY).await? else {
             return Ok(None);
         };
@@ -25,13 +33,13 @@ impl Store {
         Ok(serde_json::from_str::<Kept>(&value)
             .ok()
             .filter(|kept| kept.ui_build == ui_build)
-            .map(|kept| kept.html))
+            .map(|kept| kept.frame))
     }
 
-    pub async fn keep_first_frame(&self, ui_build: &str, html: &str) -> StoreResult<()> {
+    pub async fn keep_first_frame(&self, ui_build: &str, frame: &KeptFrame) -> StoreResult<()> {
         let kept = Kept {
             ui_build: ui_build.to_owned(),
-            html: html.to_owned(),
+            frame: frame.clone(),
         };
         self.set_meta(KEY, &serde_json::to_string(&kept)?).await
     }
@@ -39,32 +47,34 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
+    use super::KeptFrame;
     use crate::store::tests::store;
 
     #[tokio::test]
     async fn a_first_frame_is_given_back_only_to_the_build_that_kept_it() {
         let (store, _dir) = store().await;
         assert_eq!(store.first_frame("b1").await.expect("reads"), None);
-
+        let dashboard = KeptFrame {
+            html: "<div>Dashboard</div>".into(),
+            dark: true,
+        };
         store
-            .keep_first_frame("b1", "<div>Dashboard</div>")
+            .keep_first_frame("b1", &dashboard)
             .await
             .expect("kept");
         assert_eq!(
-            store.first_frame("b1").await.expect("reads").as_deref(),
-            Some("<div>Dashboard</div>")
+            store.first_frame("b1").await.expect("reads"),
+            Some(dashboard)
         );
         assert_eq!(store.first_frame("b2").await.expect("reads"), None);
 
-        store
-            .keep_first_frame("b2", "<div>Newer</div>")
-            .await
-            .expect("kept");
+        let newer = KeptFrame {
+            html: "<div>Newer</div>".into(),
+            dark: false,
+        };
+        store.keep_first_frame("b2", &newer).await.expect("kept");
         assert_eq!(store.first_frame("b1").await.expect("reads"), None);
-        assert_eq!(
-            store.first_frame("b2").await.expect("reads").as_deref(),
-            Some("<div>Newer</div>")
-        );
+        assert_eq!(store.first_frame("b2").await.expect("reads"), Some(newer));
     }
 
     #[tokio::test]

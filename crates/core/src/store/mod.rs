@@ -18,6 +18,7 @@ use sqlx::SqlitePool;
 
 pub use crate::actions::{OutboxKind, QueuedAction};
 pub use apply::{AppliedBatch, Snapshot};
+pub use first_frame::KeptFrame;
 pub use outbox::OutboxEntry;
 
 use crate::Secret;
