@@ -27,11 +27,13 @@ async fn the_next_launch_paints_the_dashboard_as_last_seen_then_the_live_one() {
     );
 
     let app = app.relaunch().await;
+    app.until(
+        "the second launch's first frame, the kept dashboard, painted",
+        PATIENCE,
+        || async { app.logged(FIRST_FRAME_PAINTED).then_some(()) },
+    )
+    .await;
     three_projects(&app).await;
-    assert!(
-        app.logged(FIRST_FRAME_PAINTED),
-        "the second launch painted the kept dashboard first"
-    );
     assert!(
         app.all("[data-first-frame]").await.is_empty(),
         "the live dashboard replaced the frame"

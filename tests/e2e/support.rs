@@ -71,16 +71,22 @@ fn kill(pids: &[u32]) {
 async fn end_processes(pids: &[u32]) {
     kill(pids);
     let deadline = tokio::time::Instant::now() + PATIENCE;
-    while pids
-        .iter()
-        .any(|pid| Path::new(&format!("/proc/{pid}")).exists())
-    {
+    while pids.iter().any(|&pid| running(pid)) {
         assert!(
             tokio::time::Instant::now() < deadline,
             "the app's processes were still there {PATIENCE:?} after being killed"
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// Whether `pid` is still running: a killed process that nobody has reaped yet (a zombie)
+/// holds no lock and counts as gone.
+fn running(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        let state = stat.rsplit_once(')').map(|(_, after)| after.trim_start());
+        !matches!(state.and_then(|s| s.chars().next()), Some('Z' | 'X'))
+    })
 }
 
 /// Reads the app's log, passing each line on to the test's stderr as before.
@@ -104,7 +110,8 @@ fn keep_log(stderr: tokio::process::ChildStderr) -> Arc<Mutex<String>> {
 pub struct App {
     pub client: Client,
     driver: Child,
-    home: tempfile::TempDir,
+    /// Taken by [`App::relaunch`] for the next launch.
+    home: Option<tempfile::TempDir>,
     secret_service: String,
     /// What the app has logged since this launch (its stderr, also passed on to the test's).
     log: Arc<Mutex<String>>,
@@ -123,18 +130,16 @@ impl App {
     /// Quits the app and starts it again on the same data folder and keyring entries, as a
     /// person reopening it does.
     pub async fn relaunch(mut self) -> App {
-        let _ = self.client.clone().close().await;
+        // The app and WebKitWebDriver, found while the driver still holds them.
         let helpers = self
             .driver
             .id()
             .map(spartex_testkit::procs::descendants)
             .unwrap_or_default();
+        let _ = self.client.clone().close().await;
         let _ = self.driver.kill().await;
         end_processes(&helpers).await;
-        let home = std::mem::replace(
-            &mut self.home,
-            tempfile::tempdir().expect("a stand-in folder"),
-        );
+        let home = self.home.take().expect("the app's data folder");
         let secret_service = std::mem::take(&mut self.secret_service);
         drop(self);
         App::launch_with(home, secret_service).await
@@ -205,7 +210,7 @@ impl App {
         App {
             client,
             driver,
-            home,
+            home: Some(home),
             secret_service,
             log,
             resized: AtomicBool::new(false),
