@@ -58,15 +58,8 @@ describe('Dashboard', () => {
   });
 
   it('keeps the projects it shows as the next launch’s first frame, for the account shown', async () => {
-    vi.useFakeTimers({ shouldAdvanceTime: true });
-    const root = document.body.appendChild(Object.assign(document.createElement('div'), { id: 'root' }));
-    try {
-      forgetKeptFrame();
-      vi.mocked(ipc.dashboard).mockResolvedValue([summary()]);
-      renderAt(<Dashboard />, { container: root });
-      await screen.findAllByTestId('project-row');
+    await onTheRootWithFakeTimers(async (root) => {
       expect(ipc.keepFirstFrame).not.toHaveBeenCalled();
-
       await vi.advanceTimersByTimeAsync(SETTLE_MS);
       expect(ipc.keepFirstFrame).toHaveBeenCalledTimes(1);
       const [accountId, kept, dark] = vi.mocked(ipc.keepFirstFrame).mock.calls[0] ?? [];
@@ -78,20 +71,11 @@ describe('Dashboard', () => {
       // When the activity was, as words relative to the moment it was kept, is left out.
       expect(kept).not.toContain('data-first-frame-omit');
       expect(root.querySelector('[data-first-frame-omit]')).not.toBeNull();
-    } finally {
-      vi.useRealTimers();
-      root.remove();
-    }
+    });
   });
 
   it('keeps no filtered list, nor a screen drawn before the account changed', async () => {
-    vi.useFakeTimers({ shouldAdvanceTime: true });
-    const root = document.body.appendChild(Object.assign(document.createElement('div'), { id: 'root' }));
-    try {
-      forgetKeptFrame();
-      vi.mocked(ipc.dashboard).mockResolvedValue([summary()]);
-      renderAt(<Dashboard />, { container: root });
-      await screen.findAllByTestId('project-row');
+    await onTheRootWithFakeTimers(async () => {
       // Filtered while its keep is pending: the keep is dropped.
       fireEvent.change(screen.getByTestId('dashboard-search'), { target: { value: 'spring' } });
       await vi.advanceTimersByTimeAsync(EVERY_MS + SETTLE_MS);
@@ -102,9 +86,22 @@ describe('Dashboard', () => {
       forgetKeptFrame();
       await vi.advanceTimersByTimeAsync(EVERY_MS + SETTLE_MS);
       expect(ipc.keepFirstFrame).not.toHaveBeenCalled();
-    } finally {
-      vi.useRealTimers();
-      root.remove();
-    }
+    });
   });
 });
+
+/** The dashboard with one project, rendered into `#root` (what is kept) on fake timers. */
+async function onTheRootWithFakeTimers(check: (root: HTMLElement) => Promise<void>) {
+  vi.useFakeTimers({ shouldAdvanceTime: true });
+  const root = document.body.appendChild(Object.assign(document.createElement('div'), { id: 'root' }));
+  try {
+    forgetKeptFrame();
+    vi.mocked(ipc.dashboard).mockResolvedValue([summary()]);
+    renderAt(<Dashboard />, { container: root });
+    await screen.findAllByTestId('project-row');
+    await check(root);
+  } finally {
+    vi.useRealTimers();
+    root.remove();
+  }
+}
