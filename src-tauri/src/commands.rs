@@ -389,7 +389,7 @@ commands! {
         html: String,
         dark: bool,
     ) -> CommandResult<()> {
-        crate::first_frame::check(&html)?;
+        let html = crate::first_frame::keepable(&html)?;
         let account = shell.account().await?;
         // A switch between the screen's drawing and this: the markup is another account's.
         if account.info().id != account_id {

@@ -16,7 +16,7 @@ use std::time::Duration;
 use spartex_core::store::KeptFrame;
 use tauri::http::{header::CONTENT_TYPE, Request, Response};
 
-pub use markup::check;
+pub use markup::keepable;
 
 /// How long the page's HTML may wait for the cache to be open. It opens ~150 ms after launch,
 /// before the page asks (~200 ms), and the page's first reads wait for it anyway.

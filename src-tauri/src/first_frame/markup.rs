@@ -1,5 +1,6 @@
 //! What a kept frame may be, and how it goes into the page.
 
+use dom_query::Document;
 use spartex_core::store::KeptFrame;
 
 use crate::error::{CommandError, CommandResult};
@@ -10,21 +11,99 @@ pub const MAX_BYTES: usize = 256 * 1024;
 /// Where the frame goes: the element React mounts into (`ui/index.html`).
 const ROOT: &str = r#"<div id="root"></div>"#;
 
-/// What a screen's markup never holds and a page must not be made to load or run: scripts,
-/// other documents, and what would change the page's address, base or styles. (The page's CSP
-/// refuses most of these already.)
-const NOT_IN_A_FRAME: &[&str] = &[
-    "script", "iframe", "frame", "object", "embed", "meta", "base", "link", "style",
-];
-
-/// HTML's void elements: they have no end tag.
-const VOID: &[&str] = &[
-    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track",
+/// The elements a screen of this app draws: markup with any other is refused. Left out on
+/// purpose: what runs or loads something (script, iframe, object, embed, use), what changes the
+/// page (html, head, body, base, meta, link, style, form), and what the parser reads as raw
+/// text (noscript, plaintext, xmp, textarea, title, template).
+const ALLOWED: &[&str] = &[
+    // HTML
+    "a",
+    "abbr",
+    "article",
+    "aside",
+    "b",
+    "br",
+    "button",
+    "caption",
+    "code",
+    "col",
+    "colgroup",
+    "dd",
+    "div",
+    "dl",
+    "dt",
+    "em",
+    "fieldset",
+    "figcaption",
+    "figure",
+    "footer",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "header",
+    "hr",
+    "i",
+    "img",
+    "input",
+    "kbd",
+    "label",
+    "legend",
+    "li",
+    "main",
+    "mark",
+    "meter",
+    "nav",
+    "ol",
+    "optgroup",
+    "option",
+    "p",
+    "pre",
+    "progress",
+    "s",
+    "section",
+    "select",
+    "small",
+    "span",
+    "strong",
+    "sub",
+    "sup",
+    "table",
+    "tbody",
+    "td",
+    "tfoot",
+    "th",
+    "thead",
+    "time",
+    "tr",
+    "u",
+    "ul",
     "wbr",
+    // SVG icons (names lowercased)
+    "svg",
+    "circle",
+    "clippath",
+    "defs",
+    "desc",
+    "ellipse",
+    "g",
+    "line",
+    "lineargradient",
+    "path",
+    "polygon",
+    "polyline",
+    "radialgradient",
+    "rect",
+    "stop",
 ];
 
-/// What the UI may keep: the markup of its own screen, as the browser serialised it.
-pub fn check(html: &str) -> CommandResult<()> {
+/// The markup to keep of a screen the UI sent: parsed as HTML (html5ever, through dom_query),
+/// refused if it holds an element no screen draws or a comment, and written out again from the
+/// parsed tree. Written out, its tags close exactly what they open: parsed again inside the
+/// frame's wrapper it cannot end the wrapper or `#root`, whatever the UI sent.
+pub fn keepable(html: &str) -> CommandResult<String> {
     let refuse = |message: String| {
         Err(CommandError {
             code: spartex_core::ErrorKind::Invalid,
@@ -38,24 +117,23 @@ pub fn check(html: &str) -> CommandResult<()> {
             MAX_BYTES / 1024
         ));
     }
-    let tags = match tags(html) {
-        Ok(tags) => tags,
-        Err(problem) => {
-            return refuse(format!(
-                "The first frame is not a screen's markup: {problem}."
-            ))
+    let parsed = Document::fragment(html);
+    // A fragment's parser puts its nodes under an <html> element of its own.
+    let fragment = parsed.html_root();
+    for node in fragment.descendants_it() {
+        if node.is_comment() {
+            return refuse("A first frame is a screen's markup; it holds no comments.".into());
         }
-    };
-    if let Some(tag) = tags
-        .iter()
-        .find(|tag| NOT_IN_A_FRAME.contains(&tag.name.as_str()))
-    {
-        return refuse(format!(
-            "A first frame is the markup of a screen; it may not hold a <{}> element.",
-            tag.name
-        ));
+        if let Some(name) = node.node_name() {
+            let name = name.to_ascii_lowercase();
+            if !ALLOWED.contains(&name.as_str()) {
+                return refuse(format!(
+                    "A first frame is a screen's markup; no screen of this app draws a <{name}> element."
+                ));
+            }
+        }
     }
-    Ok(())
+    Ok(fragment.inner_html().to_string())
 }
 
 /// The page with `frame` inside its root (and the dark theme on the page if the frame was
@@ -82,67 +160,6 @@ pub fn with_frame(page: &[u8], frame: &KeptFrame) -> Option<Vec<u8>> {
     Some(framed.into_bytes())
 }
 
-struct Tag {
-    name: String,
-}
-
-/// The start tags of `html`, checked to close only what they opened: markup that closed more
-/// would end the frame's wrapper and `#root`, and stay on the page after React mounts.
-fn tags(html: &str) -> Result<Vec<Tag>, String> {
-    let mut tags = Vec::new();
-    let mut open: Vec<String> = Vec::new();
-    let mut rest = html;
-    while let Some(at) = rest.find('<') {
-        rest = &rest[at + 1..];
-        if let Some(comment) = rest.strip_prefix("!--") {
-            let end = comment.find("-->").ok_or("a comment is not closed")?;
-            rest = &comment[end + 3..];
-            continue;
-        }
-        let closing = rest.starts_with('/');
-        let name: String = rest[usize::from(closing)..]
-            .chars()
-            .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
-            .collect::<String>()
-            .to_ascii_lowercase();
-        if name.is_empty() {
-            return Err("a '<' that starts no tag".into());
-        }
-        let end = tag_end(rest).ok_or("a tag is not closed")?;
-        let self_closed = rest[..end].ends_with('/');
-        rest = &rest[end + 1..];
-        if closing {
-            match open.pop() {
-                Some(opened) if opened == name => {}
-                _ => return Err(format!("</{name}> closes an element it did not open")),
-            }
-        } else {
-            if !VOID.contains(&name.as_str()) && !self_closed {
-                open.push(name.clone());
-            }
-            tags.push(Tag { name });
-        }
-    }
-    match open.last() {
-        Some(name) => Err(format!("<{name}> is not closed")),
-        None => Ok(tags),
-    }
-}
-
-/// Where the tag starting `rest` ends (its `>`), past quoted attribute values.
-fn tag_end(rest: &str) -> Option<usize> {
-    let mut quote = None;
-    for (at, c) in rest.char_indices() {
-        match (quote, c) {
-            (None, '"' | '\'') => quote = Some(c),
-            (Some(q), c) if c == q => quote = None,
-            (None, '>') => return Some(at),
-            _ => {}
-        }
-    }
-    None
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -152,6 +169,10 @@ mod tests {
             html: html.into(),
             dark,
         }
+    }
+
+    fn refused(markup: &str) -> String {
+        keepable(markup).expect_err(markup).message
     }
 
     #[test]
@@ -177,52 +198,66 @@ mod tests {
     }
 
     #[test]
-    fn a_screen_as_serialised_is_kept() {
-        let screen = r#"<div class="flex"><!-- a comment --><img src="data:x" alt=""><br><svg viewBox="0 0 1 1"><path d="M0 0"></path><circle r="1"/></svg><p title="a > b and <i>">Spring Sale</p><input type="search" value=""></div>"#;
-        check(screen).expect("a screen's markup");
+    fn a_screen_as_the_browser_writes_it_is_kept_the_same() {
+        let screen = r#"<div class="flex" data-first-frame-placed-rows=""><img src="data:x" alt=""><br><svg viewBox="0 0 1 1" aria-hidden="true"><path d="M0 0"></path><circle r="1"></circle></svg><p title="a > b and <i> &amp; 'q'">Spring Sale &lt;2027&gt;</p><input type="search" value=""><select><option value="all">All</option></select></div>"#;
+        // Written out again the same, but for the `<` and `>` of attribute values, which
+        // html5ever escapes as browsers now do.
+        assert_eq!(
+            keepable(screen).expect("a screen's markup"),
+            screen.replace("a > b and <i>", "a &gt; b and &lt;i&gt;")
+        );
     }
 
     #[test]
-    fn markup_that_would_close_the_frame_and_root_is_refused() {
-        let escape = check(r#"<p>kept</p></div></div><a href="/approvals">Approve all</a>"#)
-            .expect_err("refused");
-        assert!(
-            escape
-                .message
-                .contains("</div> closes an element it did not open"),
-            "{}",
-            escape.message
-        );
-        let unclosed = check("<div><p>kept</p>").expect_err("refused");
-        assert!(
-            unclosed.message.contains("<div> is not closed"),
-            "{}",
-            unclosed.message
-        );
-        let crossed = check("<div><p></div></p>").expect_err("refused");
-        assert!(crossed.message.contains("</div>"), "{}", crossed.message);
-    }
-
-    #[test]
-    fn scripts_documents_and_page_level_elements_are_refused() {
-        let script = check("<main><SCRIPT>alert(1)</SCRIPT></main>").expect_err("refused");
-        assert!(script.message.contains("<script>"), "{}", script.message);
-        let refresh =
-            check(r#"<meta http-equiv="refresh" content="0;url=https://example.invalid">"#)
-                .expect_err("refused");
-        assert!(refresh.message.contains("<meta>"), "{}", refresh.message);
-        for element in [
-            "<iframe src=\"x\"></iframe>",
-            "<base href=\"x\">",
-            "<style></style>",
+    fn markup_that_would_close_the_frame_and_root_is_kept_closed() {
+        // Each of these, pasted as it is, would end the frame's wrapper and #root.
+        for markup in [
+            r#"<p>kept</p></div></div><a href="/approvals">Approve all</a>"#,
+            r#"<a title=x"></div></div><p title=">x</p>"#,
+            r#"<p =""></div></div><b ="></b></p>"#,
+            "<div><li><div><li></li></div></li></div><a>over</a>",
         ] {
-            assert!(check(element).is_err(), "{element}");
+            let kept = keepable(markup).expect(markup);
+            let wrapped = format!("<div id=\"root\"><div data-first-frame>{kept}</div></div>");
+            let parsed = Document::fragment(wrapped.as_str());
+            let root = parsed.html_root();
+            let top: Vec<_> = root.element_children();
+            assert_eq!(
+                top.len(),
+                1,
+                "{markup} → {kept}: one element, #root, at the top"
+            );
+            let frames = top[0].element_children();
+            assert_eq!(
+                frames.len(),
+                1,
+                "{markup} → {kept}: #root holds the frame only"
+            );
         }
     }
 
     #[test]
+    fn only_elements_a_screen_draws_are_kept() {
+        for markup in [
+            "<main><SCRIPT>alert(1)</SCRIPT></main>",
+            r#"<meta http-equiv="refresh" content="0;url=https://example.invalid">"#,
+            r#"<iframe src="x"></iframe>"#,
+            "<style></style>",
+            "<plaintext></plaintext>",
+            r#"<svg><use href="x"></use></svg>"#,
+            "<div:x></div:x>",
+        ] {
+            assert!(
+                refused(markup).contains("no screen of this app draws"),
+                "{markup}: {}",
+                refused(markup)
+            );
+        }
+        assert!(refused("<!--></div></div><a>over</a>").contains("comments"));
+    }
+
+    #[test]
     fn a_frame_is_of_bounded_size() {
-        let huge = check(&"x".repeat(MAX_BYTES + 1)).expect_err("refused");
-        assert!(huge.message.contains("at most 256 KiB"), "{}", huge.message);
+        assert!(refused(&"x".repeat(MAX_BYTES + 1)).contains("at most 256 KiB"));
     }
 }
