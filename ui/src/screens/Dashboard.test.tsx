@@ -1,11 +1,12 @@
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import { fireEvent, screen, waitFor } from '@testing-library/react';
+import { act, fireEvent, screen, waitFor } from '@testing-library/react';
 import * as ipc from '../ipc';
 import { mockIpc } from '../test/ipcMock';
 import { renderAt } from '../test/render';
 import { appState, status, summary } from '../test/fixtures';
 import { Dashboard } from './Dashboard';
 import { EVERY_MS, SETTLE_MS, forgetKeptFrame } from '../state/keepFirstFrame';
+import { useTheme } from '../state/theme';
 
 vi.mock('../ipc');
 
@@ -81,11 +82,25 @@ describe('Dashboard', () => {
       await vi.advanceTimersByTimeAsync(EVERY_MS + SETTLE_MS);
       expect(ipc.keepFirstFrame).not.toHaveBeenCalled();
 
-      // Unfiltered again, then another account is shown before the keep: dropped as well.
+      // Unfiltered again, then another account is shown before the keep: the keep waits for
+      // the screen as it is then, and is made for the account shown then.
       fireEvent.change(screen.getByTestId('dashboard-search'), { target: { value: '' } });
       forgetKeptFrame();
-      await vi.advanceTimersByTimeAsync(EVERY_MS + SETTLE_MS);
+      await vi.advanceTimersByTimeAsync(SETTLE_MS);
       expect(ipc.keepFirstFrame).not.toHaveBeenCalled();
+      await vi.advanceTimersByTimeAsync(SETTLE_MS);
+      expect(ipc.keepFirstFrame).toHaveBeenCalledTimes(1);
+    });
+  });
+
+  it('keeps the screen again when only the theme changed', async () => {
+    await onTheRootWithFakeTimers(async () => {
+      await vi.advanceTimersByTimeAsync(SETTLE_MS);
+      expect(vi.mocked(ipc.keepFirstFrame).mock.calls.map((call) => call[2])).toEqual([false]);
+      act(() => useTheme.getState().setTheme('dark'));
+      await vi.advanceTimersByTimeAsync(EVERY_MS);
+      expect(vi.mocked(ipc.keepFirstFrame).mock.calls.map((call) => call[2])).toEqual([false, true]);
+      act(() => useTheme.getState().setTheme('system'));
     });
   });
 });

@@ -11,6 +11,7 @@ import { cx } from '../lib/cx';
 import { formatCount } from '../lib/format';
 import { markStartup, startupMarks } from '../lib/startupMarks';
 import { useKeepFirstFrame } from '../state/keepFirstFrame';
+import { useResolvedTheme } from '../state/theme';
 import { EmptyState, ErrorState, LoadingRows } from '../components/States';
 import { FolderIcon, SearchIcon } from '../components/Icons';
 import { ProjectList } from '../components/ProjectList';
@@ -87,7 +88,8 @@ export function Dashboard() {
   useReportFirstPaint(data?.length);
   const { data: app } = useAppState();
   const unfiltered = !filter.text && filter.status === 'all' && !filter.pendingOnly;
-  useKeepFirstFrame(unfiltered ? data : undefined, app?.active?.id);
+  const dark = useResolvedTheme() === 'dark';
+  useKeepFirstFrame(unfiltered ? data : undefined, app?.active?.id, dark);
 
   const neverSynced = status ? status.last_sync_at === null : false;
   const totalPending = (data ?? []).reduce((n, s) => n + s.pending_approvals, 0);

@@ -37,11 +37,16 @@ export function applyChosenTheme() {
   applyTheme(resolveTheme(useTheme.getState().theme, systemDark()));
 }
 
-/** Puts `dark` on <html> for the chosen theme, following the system when asked to. */
-export function useApplyTheme(): 'light' | 'dark' {
+/** The theme shown: the chosen one, or the system's when asked to follow it. */
+export function useResolvedTheme(): 'light' | 'dark' {
   const choice = useTheme((s) => s.theme);
   const prefersDark = useSyncExternalStore(subscribeSystem, systemDark, () => false);
-  const resolved = resolveTheme(choice, prefersDark);
+  return resolveTheme(choice, prefersDark);
+}
+
+/** Puts `dark` on <html> for the theme shown. */
+export function useApplyTheme(): 'light' | 'dark' {
+  const resolved = useResolvedTheme();
   useEffect(() => applyTheme(resolved), [resolved]);
   return resolved;
 }
