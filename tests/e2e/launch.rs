@@ -15,22 +15,17 @@ async fn the_next_launch_paints_the_dashboard_as_last_seen_then_the_live_one() {
     let app = App::launch().await;
     crate::desktop::sign_in(&app, &server, MANAGER).await;
     three_projects(&app).await;
-    app.until(
-        "the dashboard kept for the next launch",
-        PATIENCE,
-        || async { app.logged(FIRST_FRAME_KEPT).then_some(()) },
-    )
-    .await;
+    app.until_logged("the dashboard kept for the next launch", FIRST_FRAME_KEPT)
+        .await;
     assert!(
         !app.logged(FIRST_FRAME_PAINTED),
         "a launch with nothing kept paints no first frame"
     );
 
     let app = app.relaunch().await;
-    app.until(
+    app.until_logged(
         "the second launch's first frame, the kept dashboard, painted",
-        PATIENCE,
-        || async { app.logged(FIRST_FRAME_PAINTED).then_some(()) },
+        FIRST_FRAME_PAINTED,
     )
     .await;
     three_projects(&app).await;

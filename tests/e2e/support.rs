@@ -71,22 +71,13 @@ fn kill(pids: &[u32]) {
 async fn end_processes(pids: &[u32]) {
     kill(pids);
     let deadline = tokio::time::Instant::now() + PATIENCE;
-    while pids.iter().any(|&pid| running(pid)) {
+    while pids.iter().any(|&pid| spartex_testkit::procs::running(pid)) {
         assert!(
             tokio::time::Instant::now() < deadline,
             "the app's processes were still there {PATIENCE:?} after being killed"
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-}
-
-/// Whether `pid` is still running: a killed process that nobody has reaped yet (a zombie)
-/// holds no lock and counts as gone.
-fn running(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
-        let state = stat.rsplit_once(')').map(|(_, after)| after.trim_start());
-        !matches!(state.and_then(|s| s.chars().next()), Some('Z' | 'X'))
-    })
 }
 
 /// Reads the app's log, passing each line on to the test's stderr as before.
@@ -143,6 +134,14 @@ impl App {
         let secret_service = std::mem::take(&mut self.secret_service);
         drop(self);
         App::launch_with(home, secret_service).await
+    }
+
+    /// Waits until the app has logged a line holding `needle` since this launch.
+    pub async fn until_logged(&self, what: &str, needle: &str) {
+        self.until(what, PATIENCE, || async {
+            self.logged(needle).then_some(())
+        })
+        .await
     }
 
     /// Whether the app has logged a line holding `needle` since this launch.

@@ -25,9 +25,26 @@ pub fn descendants(root: u32) -> Vec<u32> {
     found
 }
 
+/// Whether `pid` is still running: a killed process that nobody has reaped yet (a zombie)
+/// holds nothing and counts as gone.
+pub fn running(pid: u32) -> bool {
+    stat_after_name(pid)
+        .and_then(|fields| fields.chars().next())
+        .is_some_and(|state| !matches!(state, 'Z' | 'X'))
+}
+
 fn parent_of(pid: u32) -> Option<u32> {
+    // The state, then the parent's pid.
+    stat_after_name(pid)?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+/// The fields of `/proc/{pid}/stat` after the process's name, which is in parentheses and may
+/// hold spaces.
+fn stat_after_name(pid: u32) -> Option<String> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The name is in parentheses and may hold spaces; the parent's pid is the 2nd field after.
-    let after_name = &stat[stat.rfind(')')? + 2..];
-    after_name.split_whitespace().nth(1)?.parse().ok()
+    Some(stat.get(stat.rfind(')')? + 2..)?.to_owned())
 }

@@ -29,11 +29,7 @@ export function hasFirstFrame(doc: Document = document): boolean {
 export function showFirstFrame(): Promise<void> {
   void ipc.showWindow().catch(() => undefined);
   return new Promise((resolve) => {
-    let painting = false;
-    const painted = () => {
-      if (painting) return;
-      painting = true;
-      window.removeEventListener('resize', sized);
+    const painted = () =>
       // Two frames: the first lays the frame out at its size, the second follows its paint.
       requestAnimationFrame(() =>
         requestAnimationFrame(() => {
@@ -45,16 +41,15 @@ export function showFirstFrame(): Promise<void> {
           resolve();
         }),
       );
-    };
     // A window shown hidden-first gives the page its size with a rendering update, and a page
-    // with nothing else to draw asks for none: without frames asked for here, WebKitGTK left the
-    // page at 0 × 0 until the app mounted a second later (measured, release build).
+    // with nothing else to draw asks for none (nor is a resize event sure to come): without
+    // frames asked for here, WebKitGTK left the page at 0 × 0 until the app mounted a second
+    // later (measured, release build).
     let framesLeft = ASK_FOR_SIZE_FRAMES;
     const sized = () => {
       if (window.innerWidth > 0) painted();
       else if (framesLeft-- > 0) requestAnimationFrame(sized);
     };
-    window.addEventListener('resize', sized);
     sized();
   });
 }
