@@ -2,6 +2,7 @@
 //! Events are applied in `seq` order with the new `seq` in the same transaction.
 
 mod apply;
+mod crypto;
 mod first_frame;
 mod outbox;
 mod read;
@@ -79,6 +80,7 @@ pub struct Store {
 impl Store {
     /// Opens (creating if needed) the cache at `path`, encrypted with `key` (64 hex digits).
     pub async fn open(path: &Path, key: &Secret) -> StoreResult<Store> {
+        crypto::keep_until_exit();
         let unreadable = || StoreError::Unreadable {
             path: path.to_owned(),
         };

@@ -1,0 +1,15 @@
+//! SQLCipher's crypto library, where it is OpenSSL (Linux and Windows; Apple's builds use
+//! CommonCrypto, and the phone builds are only type-checked here).
+//!
+//! By default OpenSSL frees its global state in an `atexit` handler. A connection the process
+//! has not closed when it exits (after a panic, at the end of a test, on any exit path that skips
+//! `Store::close`) is torn down by its sqlx worker thread while `exit` runs, and a page that thread
+//! encrypts or decrypts then uses freed memory: "double free or corruption" or a segfault at exit.
+//! Initialised first with `OPENSSL_INIT_NO_ATEXIT` (what `openssl_sys::init` asks for), OpenSSL
+//! leaves that state to the operating system, which reclaims it anyway.
+
+/// Runs before SQLCipher first touches OpenSSL: the first initialisation decides.
+pub(super) fn keep_until_exit() {
+    #[cfg(not(any(target_vendor = "apple", target_os = "android")))]
+    openssl_sys::init();
+}
