@@ -58,6 +58,16 @@ describe('Dashboard', () => {
     await waitFor(() => expect(screen.getByText(/Getting your projects for the first time/)).toBeInTheDocument());
   });
 
+  it('keeps no first frame while the first sync is under way', async () => {
+    await onTheRootWithFakeTimers(
+      async () => {
+        await vi.advanceTimersByTimeAsync(EVERY_MS + SETTLE_MS);
+        expect(ipc.keepFirstFrame).not.toHaveBeenCalled();
+      },
+      { firstSync: true },
+    );
+  });
+
   it('keeps the projects it shows as the next launch’s first frame, for the account shown', async () => {
     await onTheRootWithFakeTimers(async (root) => {
       expect(ipc.keepFirstFrame).not.toHaveBeenCalled();
@@ -105,15 +115,18 @@ describe('Dashboard', () => {
   });
 });
 
-/** The dashboard with one project, rendered into `#root` (what is kept) on fake timers. */
-async function onTheRootWithFakeTimers(check: (root: HTMLElement) => Promise<void>) {
+/** The dashboard with one project (or in its first sync), rendered into `#root` (what is
+ *  kept) on fake timers. */
+async function onTheRootWithFakeTimers(check: (root: HTMLElement) => Promise<void>, { firstSync = false } = {}) {
   vi.useFakeTimers({ shouldAdvanceTime: true });
   const root = document.body.appendChild(Object.assign(document.createElement('div'), { id: 'root' }));
   try {
     forgetKeptFrame();
-    vi.mocked(ipc.dashboard).mockResolvedValue([summary()]);
+    if (firstSync) vi.mocked(ipc.status).mockResolvedValue(status({ last_sync_at: null }));
+    else vi.mocked(ipc.dashboard).mockResolvedValue([summary()]);
     renderAt(<Dashboard />, { container: root });
-    await screen.findAllByTestId('project-row');
+    if (firstSync) await screen.findByText(/Getting your projects for the first time/);
+    else await screen.findAllByTestId('project-row');
     await check(root);
   } finally {
     vi.useRealTimers();

@@ -87,11 +87,13 @@ export function Dashboard() {
 
   useReportFirstPaint(data?.length);
   const { data: app } = useAppState();
-  const unfiltered = !filter.text && filter.status === 'all' && !filter.pendingOnly;
-  const dark = useResolvedTheme() === 'dark';
-  useKeepFirstFrame(unfiltered ? data : undefined, app?.active?.id, dark);
-
   const neverSynced = status ? status.last_sync_at === null : false;
+  const unfiltered = !filter.text && filter.status === 'all' && !filter.pendingOnly;
+  // Not the first sync's progress: the next launch has projects, or knows it has none.
+  const keepable = unfiltered && status !== undefined && !neverSynced;
+  const dark = useResolvedTheme() === 'dark';
+  useKeepFirstFrame(keepable ? data : undefined, app?.active?.id, dark);
+
   const totalPending = (data ?? []).reduce((n, s) => n + s.pending_approvals, 0);
 
   return (
