@@ -10,6 +10,10 @@ import { AgentCounts } from './AgentCounts';
 import { BudgetBar } from './BudgetBar';
 import { StopIcon } from './Icons';
 
+/** The dashboard's columns on a desktop, shared by its header and its rows. The project's name
+ *  takes what the others leave: at the default 1,280 px window, about 260 px. */
+export const DESKTOP_COLUMNS = 'lg:grid-cols-[minmax(0,1fr)_7.5rem_8rem_6rem_13rem_5.5rem]';
+
 function Pending({ n }: { n: number }) {
   return (
     <span
@@ -51,7 +55,8 @@ export function ProjectRow({ summary, selected, ruled }: { summary: ProjectSumma
         className={cx(
           'grid grid-cols-[minmax(0,1fr)_auto] gap-x-3 gap-y-2 px-4 py-3 hover:bg-raised focus-visible:bg-raised',
           "[grid-template-areas:'name_status'_'agents_pending'_'spend_spend'_'activity_activity']",
-          'lg:grid-cols-[minmax(0,1fr)_7.5rem_9.5rem_6rem_17rem_5.5rem] lg:h-14 lg:items-center lg:gap-x-4 lg:py-0',
+          DESKTOP_COLUMNS,
+          'lg:h-14 lg:items-center lg:gap-x-4 lg:py-0',
           "lg:[grid-template-areas:'name_status_agents_pending_spend_activity']",
           selected && 'bg-raised shadow-[inset_2px_0_0_var(--accent)]',
         )}

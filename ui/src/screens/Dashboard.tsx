@@ -15,6 +15,7 @@ import { useResolvedTheme } from '../state/theme';
 import { EmptyState, ErrorState, LoadingRows } from '../components/States';
 import { FolderIcon, SearchIcon } from '../components/Icons';
 import { ProjectList } from '../components/ProjectList';
+import { DESKTOP_COLUMNS } from '../components/ProjectRow';
 
 export type DashboardFilter = { text: string; status: ProjectStatus | 'all'; pendingOnly: boolean };
 
@@ -173,7 +174,7 @@ export function Dashboard() {
         </EmptyState>
       ) : (
         <div className="overflow-hidden rounded-lg border border-line bg-surface" role="list" aria-label="Projects">
-          <div className="hidden grid-cols-[minmax(0,1fr)_7.5rem_9.5rem_6rem_17rem_5.5rem] gap-4 border-b border-line px-4 py-2 text-xs font-medium text-muted lg:grid" aria-hidden="true">
+          <div className={cx('hidden gap-4 border-b border-line px-4 py-2 text-xs font-medium text-muted lg:grid', DESKTOP_COLUMNS)} aria-hidden="true">
             <span>Project</span>
             <span>Status</span>
             <span>Agents</span>
