@@ -345,6 +345,7 @@ async fn notification_latency() -> (Duration, Duration, usize) {
             expires_in_s: 3600,
             task_id: None,
             on_expiry: None,
+            answers_ask: None,
         };
         let mut w = Write::begin(world.server.state(), WriteScope::Tenant(&world.tenant_id))
             .await

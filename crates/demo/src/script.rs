@@ -111,6 +111,7 @@ fn copywriter(brief: Brief, round: u64, feedback: Option<&str>) -> TaskPlan {
                 expires_in_s: 30 * 60,
                 task_id: None,
                 on_expiry: Some(OnExpiry::Reject),
+                answers_ask: None,
             }),
         };
     }
@@ -167,6 +168,7 @@ fn copywriter(brief: Brief, round: u64, feedback: Option<&str>) -> TaskPlan {
             expires_in_s: 15 * 60,
             task_id: None,
             on_expiry: Some(OnExpiry::Reject),
+            answers_ask: None,
         }),
     }
 }
@@ -224,6 +226,7 @@ fn media_buyer(brief: Brief, round: u64, feedback: Option<&str>) -> TaskPlan {
             expires_in_s: 10 * 60,
             task_id: None,
             on_expiry: Some(OnExpiry::Reject),
+            answers_ask: None,
         }),
     }
 }
@@ -257,6 +260,7 @@ fn strategist(brief: Brief, round: u64) -> TaskPlan {
             expires_in_s: 20 * 60,
             task_id: None,
             on_expiry: Some(OnExpiry::Approve),
+            answers_ask: None,
         }),
     }
 }
@@ -285,6 +289,7 @@ fn designer(brief: Brief, round: u64, feedback: Option<&str>) -> TaskPlan {
             expires_in_s: 15 * 60,
             task_id: None,
             on_expiry: Some(OnExpiry::Reject),
+            answers_ask: None,
         }),
     }
 }
@@ -316,6 +321,7 @@ fn compliance(brief: Brief, round: u64, feedback: Option<&str>) -> TaskPlan {
             expires_in_s: 20 * 60,
             task_id: None,
             on_expiry: Some(OnExpiry::Reject),
+            answers_ask: None,
         }),
     }
 }
@@ -402,6 +408,7 @@ pub fn reproposal(expired: &spartex_api::Approval, comment: Option<&str>) -> Req
             .clamp(60, 7 * 24 * 3600),
         task_id: expired.task_id.clone(),
         on_expiry: Some(expired.on_expiry),
+        answers_ask: Some(expired.id.clone()),
     }
 }
 

@@ -209,9 +209,13 @@ pub async fn request(
         ask_again_answered_by: None,
         version: 1,
     };
+    let answered =
+        super::ask_again::answered_ask(w, tenant, &approval, req.answers_ask.as_deref()).await?;
     super::escalation::start(w, tenant, &mut approval).await?;
     w.create(tenant, &approval).await?;
-    super::ask_again::note_answer(w, tenant, &approval).await?;
+    if let Some(asked) = answered {
+        super::ask_again::note_answer(w, tenant, asked, &approval).await?;
+    }
     agent.status = AgentStatus::WaitingApproval;
     w.update(tenant, &mut agent).await?;
     Ok(approval)

@@ -1,7 +1,7 @@
 //! Asking an agent again: a person's `POST /approvals/{id}/ask-again` on an expired request,
 //! told to the agent on its control socket at once, and again each time it connects until it
-//! answers: its next request of the same kind is the answer, and the asked request links to it
-//! (`ask_again_answered_by`).
+//! answers: the request that names the ask (`answers_ask`), or else its next request of the
+//! same kind, is the answer, and the asked request links to it (`ask_again_answered_by`).
 
 use chrono::{DateTime, Duration, Utc};
 use spartex_api::{AgentControl, Approval, ApprovalStatus, DecidedBy, ErrorCode, Role};
@@ -105,13 +105,22 @@ pub fn open_asks_of(key: &str) -> DocFilter<'_> {
 /// When `asked` is an ask `agent_id` still has to answer at `now`: on its own expired request,
 /// asked within [`ASK_AGAIN_KEPT`] before, not answered.
 fn asked_at_if_open(asked: &Approval, agent_id: &str, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    asked_at_if_current(asked, agent_id, now).filter(|_| asked.ask_again_answered_by.is_none())
+}
+
+/// When `asked` is an ask `agent_id` may still answer at `now`, answered or not: on its own
+/// expired request, asked within [`ASK_AGAIN_KEPT`] before.
+fn asked_at_if_current(
+    asked: &Approval,
+    agent_id: &str,
+    now: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
     let at = asked.ask_again_requested_at?;
-    let open = asked.agent_id.as_deref() == Some(agent_id)
+    let current = asked.agent_id.as_deref() == Some(agent_id)
         && asked.status == ApprovalStatus::Expired
-        && asked.ask_again_answered_by.is_none()
         && at <= now
         && now - at <= ASK_AGAIN_KEPT;
-    open.then_some(at)
+    current.then_some(at)
 }
 
 /// What `agent_id`'s control socket sends it for its open asks among `asked`, oldest first,
@@ -142,22 +151,52 @@ pub fn answered_by<'a>(asked: &'a [Approval], proposal: &Approval) -> Option<&'a
         .map(|(_, a)| a)
 }
 
-/// Notes on the asked request that `proposal` answers it: the ask is no longer sent, and the
-/// asked request links to the new one.
-pub async fn note_answer(w: &mut Write, tenant_id: &str, proposal: &Approval) -> ApiResult<()> {
+/// The ask that `proposal`, a new request not yet stored, answers: the one the agent named
+/// (`answers_ask`: one of its own, asked in the last day, else 422), or else its oldest open ask
+/// of the same kind. A named ask may have been taken already by an unnamed request of its kind,
+/// which the agent did not mean as the answer: the named request then takes it over.
+pub async fn answered_ask(
+    w: &mut Write,
+    tenant_id: &str,
+    proposal: &Approval,
+    named: Option<&str>,
+) -> ApiResult<Option<Approval>> {
     let Some(agent_id) = proposal.agent_id.as_deref() else {
-        return Ok(());
+        return Ok(None);
     };
+    if let Some(named) = named {
+        let asked = if named.len() <= 64 {
+            w.get::<Approval>(tenant_id, named).await?
+        } else {
+            None
+        };
+        let current = |a: &Approval| asked_at_if_current(a, agent_id, proposal.created_at);
+        return match asked.filter(|a| current(a).is_some()) {
+            Some(asked) => Ok(Some(asked)),
+            None => Err(ApiError::invalid(
+                "`answers_ask` names no ask-again of this agent: it must be the `approval_id` of \
+                 an `ask_again` frame it was sent, on one of its own expired requests, asked \
+                 again in the last 24 hours. Leave it out otherwise.",
+            )),
+        };
+    }
     let mut asked: Vec<Approval> = Vec::new();
     for key in open_ask_keys(agent_id, proposal.created_at) {
         asked.extend(w.list::<Approval>(tenant_id, open_asks_of(&key)).await?);
     }
-    let Some(answered) = answered_by(&asked, proposal) else {
-        return Ok(());
-    };
-    let mut answered = answered.clone();
-    answered.ask_again_answered_by = Some(proposal.id.clone());
-    w.update(tenant_id, &mut answered).await
+    Ok(answered_by(&asked, proposal).cloned())
+}
+
+/// Notes on `asked` that `proposal` answers it: the ask is no longer sent, and the asked
+/// request links to the new one.
+pub async fn note_answer(
+    w: &mut Write,
+    tenant_id: &str,
+    mut asked: Approval,
+    proposal: &Approval,
+) -> ApiResult<()> {
+    asked.ask_again_answered_by = Some(proposal.id.clone());
+    w.update(tenant_id, &mut asked).await
 }
 
 #[cfg(test)]

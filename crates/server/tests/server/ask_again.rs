@@ -178,7 +178,105 @@ async fn an_asked_again_worker_proposes_again_with_the_comment() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     assert_ne!(again["id"], approval["id"], "a new approval");
+    let url = format!("/api/v1/approvals/{}", approval["id"].as_str().expect("id"));
+    assert_eq!(
+        manager.get_ok(&url).await["ask_again_answered_by"],
+        again["id"],
+        "the worker named the ask it answers"
+    );
     assert_eq!(again["payload"]["reviewer_note"], "Use the 20% headline");
     assert_eq!(again["risk"], "high");
     workers.stop().await;
+}
+
+/// What `agent` sends to propose again: `ask`'s request, naming the ask it answers.
+fn answering(answers_ask: &Value) -> Value {
+    json!({
+        "kind": "publish_ad",
+        "title": "Publish the spring hero ad, reworked",
+        "payload": { "network": "meta", "ad_set": "as-1" },
+        "risk": "high",
+        "expires_in_s": 600,
+        "answers_ask": answers_ask,
+    })
+}
+
+#[tokio::test]
+async fn a_request_that_names_its_ask_answers_that_one_and_no_other() {
+    let server = ladder_server().await;
+    let dana = server.login("oncall@acme.test").await;
+    let quill = server.agent("Quill");
+    let first = ask(&quill, "high", 60).await;
+    let second = ask(&quill, "high", 60).await;
+    expire(&server, &dana, &first).await;
+    expire(&server, &dana, &second).await;
+    ask_again(&dana, &first, "Shorter headline").await;
+    ask_again(&dana, &second, "Another audience").await;
+    let url =
+        |approval: &Value| format!("/api/v1/approvals/{}", approval["id"].as_str().expect("id"));
+
+    // Named, the newer ask is the one answered, though the older is of the same kind.
+    let (status, again) = quill
+        .post("/api/v1/agent/approvals", answering(&second["id"]))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{again}");
+    assert_eq!(
+        dana.get_ok(&url(&second)).await["ask_again_answered_by"],
+        again["id"]
+    );
+    assert_eq!(
+        dana.get_ok(&url(&first)).await["ask_again_answered_by"],
+        Value::Null
+    );
+
+    // Another agent's ask, an unknown or an oversized one: refused, and nothing is created.
+    let pending_ids = async || {
+        let pending = dana.get_ok("/api/v1/approvals?status=pending").await;
+        let ids: Vec<Value> = pending
+            .as_array()
+            .expect("a list")
+            .iter()
+            .map(|a| a["id"].clone())
+            .collect();
+        ids
+    };
+    let pending_before = pending_ids().await;
+    for (agent, named) in [
+        ("Pixel", first["id"].clone()),
+        ("Quill", json!("apr_unknown")),
+        ("Quill", json!("a".repeat(10_000))),
+    ] {
+        let (status, body) = server
+            .agent(agent)
+            .post("/api/v1/agent/approvals", answering(&named))
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{agent}: {body}");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("`answers_ask` names no ask-again of this agent")),
+            "{body}"
+        );
+    }
+    assert_eq!(pending_ids().await, pending_before);
+    assert_eq!(
+        dana.get_ok(&url(&first)).await["ask_again_answered_by"],
+        Value::Null
+    );
+
+    // Unnamed, the next request of the kind answers the oldest open ask…
+    let unrelated = ask(&quill, "high", 600).await;
+    assert_eq!(
+        dana.get_ok(&url(&first)).await["ask_again_answered_by"],
+        unrelated["id"]
+    );
+    // …until a request names it: the agent's word wins.
+    let (status, meant) = quill
+        .post("/api/v1/agent/approvals", answering(&first["id"]))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{meant}");
+    assert_eq!(
+        dana.get_ok(&url(&first)).await["ask_again_answered_by"],
+        meant["id"]
+    );
 }
