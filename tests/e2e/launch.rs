@@ -21,6 +21,24 @@ async fn the_next_launch_paints_the_dashboard_as_last_seen_then_the_live_one() {
         !app.logged(FIRST_FRAME_PAINTED),
         "a launch with nothing kept paints no first frame"
     );
+    // A screen drawn for another account (a switch between drawing and keeping) is refused.
+    let refused = app
+        .client
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             window.__TAURI_INTERNALS__
+               .invoke('keep_first_frame', { accountId: 'acc_someone_else', html: '<main>Not yours</main>', dark: false })
+               .then(() => done('kept'), (error) => done(JSON.stringify(error)));",
+            vec![],
+        )
+        .await
+        .expect("the command answers");
+    assert!(
+        refused
+            .as_str()
+            .is_some_and(|answer| answer.contains("another account")),
+        "kept for another account: {refused}"
+    );
 
     let app = app.relaunch().await;
     app.until_logged(
