@@ -67,7 +67,11 @@ ask_again_comment?: string,
 /**
  * The request the agent proposed in answer, once it did.
  */
-ask_again_answered_by?: string, version: number, };
+ask_again_answered_by?: string, 
+/**
+ * The asked request this one answers, when the agent named it (`answers_ask`).
+ */
+answers_ask?: string, version: number, };
 
 export type DecidedBy = { 
 /**

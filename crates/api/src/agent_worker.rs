@@ -67,9 +67,9 @@ pub struct RequestApproval {
     pub on_expiry: Option<OnExpiry>,
     /// The `approval_id` of the ask-again this request answers (`{"type": "ask_again",
     /// "approval_id"}` on the control socket): the asked request links to this one, and the ask
-    /// is no longer repeated. It must be one of this agent's open asks (asked in the last 24 h,
-    /// not answered yet), else 422. Without it, the agent's next request of the same kind
-    /// answers its oldest open ask of that kind.
+    /// is no longer repeated. It must be one of this agent's asks from the last 24 h, not
+    /// answered yet by another request that named it, else 422; the kind may differ. Without
+    /// it, the agent's next request of the same kind answers its oldest open ask of that kind.
     #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 64))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub answers_ask: Option<String>,

@@ -235,6 +235,10 @@ pub struct Approval {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "ts", ts(optional))]
     pub ask_again_answered_by: Option<String>,
+    /// The asked request this one answers, when the agent named it (`answers_ask`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub answers_ask: Option<String>,
     pub version: i64,
 }
 

@@ -242,10 +242,16 @@ impl Worker {
         shutdown: &mut watch::Receiver<bool>,
     ) -> Result<(), CallError> {
         let expired: Approval = self.api.get(&format!("approvals/{expired_id}")).await?;
-        let request = script::reproposal(&expired, comment.as_deref());
+        let mut request = script::reproposal(&expired, comment.as_deref());
         self.say(&format!("Asking again: {}.", request.title))
             .await?;
-        let approval: Approval = match self.api.post("approvals", &request).await {
+        let mut proposed = self.api.post("approvals", &request).await;
+        if matches!(proposed, Err(CallError::Failed(_))) {
+            // The ask lapsed while this agent was busy (or was answered): propose it unlinked.
+            request.answers_ask = None;
+            proposed = self.api.post("approvals", &request).await;
+        }
+        let approval: Approval = match proposed {
             Ok(approval) => approval,
             Err(CallError::Halted) => {
                 self.mode = Mode::Stopped;

@@ -444,6 +444,7 @@ mod tests {
             ask_again_requested_by: None,
             ask_again_comment: None,
             ask_again_answered_by: None,
+            answers_ask: None,
             version: 1,
         }
     }

@@ -51,6 +51,7 @@ fn approval(preview: Option<Preview>, risk: Risk) -> Approval {
         ask_again_requested_by: None,
         ask_again_comment: None,
         ask_again_answered_by: None,
+        answers_ask: None,
         version: 1,
     }
 }

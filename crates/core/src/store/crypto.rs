@@ -1,5 +1,7 @@
-//! SQLCipher's crypto library, where it is OpenSSL (Linux and Windows; Apple's builds use
-//! CommonCrypto, and the phone builds are only type-checked here).
+//! SQLCipher's crypto library, where it is OpenSSL: Linux and Windows. Built on a Mac for a Mac
+//! or an iPhone, libsqlite3-sys uses CommonCrypto (unless `OPENSSL_DIR` points it at OpenSSL,
+//! which this does not cover); Android is only type-checked here, and needs the same call once
+//! its SQLCipher is linked against an OpenSSL.
 //!
 //! By default OpenSSL frees its global state in an `atexit` handler. A connection the process
 //! has not closed when it exits (after a panic, at the end of a test, on any exit path that skips

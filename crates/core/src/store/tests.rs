@@ -39,6 +39,7 @@ fn approval(id: &str, version: i64, status: ApprovalStatus) -> Approval {
         ask_again_requested_by: None,
         ask_again_comment: None,
         ask_again_answered_by: None,
+        answers_ask: None,
         version,
     }
 }

@@ -2,20 +2,22 @@
 //! `Store::close`) exits cleanly: SQLCipher's crypto outlives `exit` (store/crypto.rs).
 //! Before the fix, 55 of 200 such exits crashed with a segfault or "double free".
 
-use std::process::Command;
-use std::time::Duration;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 use spartex_core::store::{new_cache_key, Store};
 
 const CHILD_DIR: &str = "SPARTEX_EXIT_WHILE_WRITING_DIR";
 const EXITS: usize = 20;
+/// A child hung at exit fails the test instead of holding the suite.
+const CHILD_PATIENCE: Duration = Duration::from_secs(60);
 
 #[test]
 fn a_process_exiting_while_its_cache_is_written_exits_cleanly() {
     let dir = tempfile::tempdir().expect("temp dir");
     for attempt in 0..EXITS {
         let child_dir = dir.path().join(attempt.to_string());
-        let out = Command::new(std::env::current_exe().expect("this test binary"))
+        let child = Command::new(std::env::current_exe().expect("this test binary"))
             .args([
                 "--exact",
                 "exit::exits_while_writing",
@@ -23,8 +25,11 @@ fn a_process_exiting_while_its_cache_is_written_exits_cleanly() {
                 "--nocapture",
             ])
             .env(CHILD_DIR, &child_dir)
-            .output()
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
             .expect("runs the child");
+        let out = output_within(child, CHILD_PATIENCE);
         assert!(
             out.status.success(),
             "exit {attempt} of {EXITS} ended with {}: {}",
@@ -37,6 +42,19 @@ fn a_process_exiting_while_its_cache_is_written_exits_cleanly() {
             "the child never wrote: {stdout}"
         );
     }
+}
+
+/// The child's output, once it has exited; killed (and the test failed) past `patience`.
+fn output_within(mut child: Child, patience: Duration) -> Output {
+    let started = Instant::now();
+    while child.try_wait().expect("the child's status").is_none() {
+        if started.elapsed() > patience {
+            let _ = child.kill();
+            panic!("the child did not exit within {patience:?}");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    child.wait_with_output().expect("the child's output")
 }
 
 /// The child: writers busy on the cache's connection threads while the process exits.

@@ -1,7 +1,8 @@
 //! Asking an agent again: a person's `POST /approvals/{id}/ask-again` on an expired request,
 //! told to the agent on its control socket at once, and again each time it connects until it
 //! answers: the request that names the ask (`answers_ask`), or else its next request of the
-//! same kind, is the answer, and the asked request links to it (`ask_again_answered_by`).
+//! same kind, is the answer, and the asked request links to it (`ask_again_answered_by`), the
+//! answer back to it when it named it (`answers_ask`).
 
 use chrono::{DateTime, Duration, Utc};
 use spartex_api::{AgentControl, Approval, ApprovalStatus, DecidedBy, ErrorCode, Role};
@@ -152,9 +153,12 @@ pub fn answered_by<'a>(asked: &'a [Approval], proposal: &Approval) -> Option<&'a
 }
 
 /// The ask that `proposal`, a new request not yet stored, answers: the one the agent named
-/// (`answers_ask`: one of its own, asked in the last day, else 422), or else its oldest open ask
-/// of the same kind. A named ask may have been taken already by an unnamed request of its kind,
-/// which the agent did not mean as the answer: the named request then takes it over.
+/// (`answers_ask`), or else its oldest open ask of the same kind.
+///
+/// A named ask must be one of the agent's own, asked in the last day, and not answered by a
+/// request that named it too (else 422). An unnamed request of its kind may have taken it, which
+/// the agent did not mean as the answer: the named request takes it over. Its kind may differ:
+/// a person's comment can turn one kind of request into another.
 pub async fn answered_ask(
     w: &mut Write,
     tenant_id: &str,
@@ -164,27 +168,47 @@ pub async fn answered_ask(
     let Some(agent_id) = proposal.agent_id.as_deref() else {
         return Ok(None);
     };
-    if let Some(named) = named {
-        let asked = if named.len() <= 64 {
-            w.get::<Approval>(tenant_id, named).await?
-        } else {
-            None
-        };
-        let current = |a: &Approval| asked_at_if_current(a, agent_id, proposal.created_at);
-        return match asked.filter(|a| current(a).is_some()) {
-            Some(asked) => Ok(Some(asked)),
-            None => Err(ApiError::invalid(
-                "`answers_ask` names no ask-again of this agent: it must be the `approval_id` of \
-                 an `ask_again` frame it was sent, on one of its own expired requests, asked \
-                 again in the last 24 hours. Leave it out otherwise.",
-            )),
-        };
+    let Some(named) = named else {
+        let mut asked: Vec<Approval> = Vec::new();
+        for key in open_ask_keys(agent_id, proposal.created_at) {
+            asked.extend(w.list::<Approval>(tenant_id, open_asks_of(&key)).await?);
+        }
+        return Ok(answered_by(&asked, proposal).cloned());
+    };
+    let no_such_ask = || {
+        ApiError::invalid(
+            "`answers_ask` names no ask-again of this agent: it must be the `approval_id` of an \
+             `ask_again` frame it was sent, on one of its own expired requests, asked again in \
+             the last 24 hours. Leave it out otherwise.",
+        )
+    };
+    if !looks_like_an_id(named) {
+        return Err(no_such_ask());
     }
-    let mut asked: Vec<Approval> = Vec::new();
-    for key in open_ask_keys(agent_id, proposal.created_at) {
-        asked.extend(w.list::<Approval>(tenant_id, open_asks_of(&key)).await?);
+    let asked = w
+        .get::<Approval>(tenant_id, named)
+        .await?
+        .filter(|a| asked_at_if_current(a, agent_id, proposal.created_at).is_some())
+        .ok_or_else(no_such_ask)?;
+    if let Some(answer_id) = &asked.ask_again_answered_by {
+        let answer = w.get::<Approval>(tenant_id, answer_id).await?;
+        if answer.is_some_and(|answer| answer.answers_ask.as_deref() == Some(named)) {
+            return Err(ApiError::invalid(format!(
+                "`answers_ask`: that ask was answered already, by `{answer_id}`, which named it. \
+                 An ask is answered once; leave `answers_ask` out of a further request."
+            )));
+        }
     }
-    Ok(answered_by(&asked, proposal).cloned())
+    Ok(Some(asked))
+}
+
+/// What a server-made id can be: checked before it is looked up, so that every store answers
+/// a malformed one alike (PostgreSQL refuses a NUL in text outright).
+fn looks_like_an_id(text: &str) -> bool {
+    (1..=64).contains(&text.len())
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 /// Notes on `asked` that `proposal` answers it: the ask is no longer sent, and the asked
@@ -227,6 +251,7 @@ mod tests {
             ask_again_requested_by: None,
             ask_again_comment: None,
             ask_again_answered_by: None,
+            answers_ask: None,
             version: 1,
         }
     }

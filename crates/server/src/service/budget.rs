@@ -147,6 +147,7 @@ async fn pause_for_budget(
         ask_again_requested_by: None,
         ask_again_comment: None,
         ask_again_answered_by: None,
+        answers_ask: None,
         version: 1,
     };
     super::escalation::start(w, tenant_id, &mut approval).await?;

@@ -181,7 +181,10 @@ async fn an_asked_again_worker_proposes_again_with_the_comment() {
     let url = format!("/api/v1/approvals/{}", approval["id"].as_str().expect("id"));
     assert_eq!(
         manager.get_ok(&url).await["ask_again_answered_by"],
-        again["id"],
+        again["id"]
+    );
+    assert_eq!(
+        again["answers_ask"], approval["id"],
         "the worker named the ask it answers"
     );
     assert_eq!(again["payload"]["reviewer_note"], "Use the 20% headline");
@@ -202,34 +205,34 @@ fn answering(answers_ask: &Value) -> Value {
 }
 
 #[tokio::test]
-async fn a_request_that_names_its_ask_answers_that_one_and_no_other() {
+async fn a_request_that_names_its_ask_answers_that_one_once() {
     let server = ladder_server().await;
     let dana = server.login("oncall@acme.test").await;
     let quill = server.agent("Quill");
     let first = ask(&quill, "high", 60).await;
     let second = ask(&quill, "high", 60).await;
-    expire(&server, &dana, &first).await;
-    expire(&server, &dana, &second).await;
-    ask_again(&dana, &first, "Shorter headline").await;
-    ask_again(&dana, &second, "Another audience").await;
+    let third = ask(&quill, "high", 60).await;
+    for approval in [&first, &second, &third] {
+        expire(&server, &dana, approval).await;
+        ask_again(&dana, approval, "Shorter headline").await;
+    }
     let url =
         |approval: &Value| format!("/api/v1/approvals/{}", approval["id"].as_str().expect("id"));
+    let answered_by =
+        async |approval: &Value| dana.get_ok(&url(approval)).await["ask_again_answered_by"].clone();
 
-    // Named, the newer ask is the one answered, though the older is of the same kind.
+    // Named, the newer ask is the one answered, though the older is of the same kind; the
+    // answer says which ask it answers.
     let (status, again) = quill
         .post("/api/v1/agent/approvals", answering(&second["id"]))
         .await;
     assert_eq!(status, StatusCode::CREATED, "{again}");
-    assert_eq!(
-        dana.get_ok(&url(&second)).await["ask_again_answered_by"],
-        again["id"]
-    );
-    assert_eq!(
-        dana.get_ok(&url(&first)).await["ask_again_answered_by"],
-        Value::Null
-    );
+    assert_eq!(again["answers_ask"], second["id"]);
+    assert_eq!(answered_by(&second).await, again["id"]);
+    assert_eq!(answered_by(&first).await, Value::Null);
 
-    // Another agent's ask, an unknown or an oversized one: refused, and nothing is created.
+    // Refused, and nothing is created: an ask answered by a request that named it, another
+    // agent's, another tenant's, an unknown id, an oversized one, one a store would choke on.
     let pending_ids = async || {
         let pending = dana.get_ok("/api/v1/approvals?status=pending").await;
         let ids: Vec<Value> = pending
@@ -241,10 +244,37 @@ async fn a_request_that_names_its_ask_answers_that_one_and_no_other() {
         ids
     };
     let pending_before = pending_ids().await;
-    for (agent, named) in [
-        ("Pixel", first["id"].clone()),
-        ("Quill", json!("apr_unknown")),
-        ("Quill", json!("a".repeat(10_000))),
+    for (agent, named, refusal) in [
+        (
+            "Quill",
+            second["id"].clone(),
+            "that ask was answered already",
+        ),
+        (
+            "Pixel",
+            first["id"].clone(),
+            "names no ask-again of this agent",
+        ),
+        (
+            "Fern",
+            first["id"].clone(),
+            "names no ask-again of this agent",
+        ),
+        (
+            "Quill",
+            json!("apr_unknown"),
+            "names no ask-again of this agent",
+        ),
+        (
+            "Quill",
+            json!("a".repeat(10_000)),
+            "names no ask-again of this agent",
+        ),
+        (
+            "Quill",
+            json!("apr_\u{0}1"),
+            "names no ask-again of this agent",
+        ),
     ] {
         let (status, body) = server
             .agent(agent)
@@ -254,29 +284,32 @@ async fn a_request_that_names_its_ask_answers_that_one_and_no_other() {
         assert!(
             body["error"]["message"]
                 .as_str()
-                .is_some_and(|m| m.contains("`answers_ask` names no ask-again of this agent")),
-            "{body}"
+                .is_some_and(|m| m.contains(refusal)),
+            "{agent}, {refusal}: {body}"
         );
     }
     assert_eq!(pending_ids().await, pending_before);
-    assert_eq!(
-        dana.get_ok(&url(&first)).await["ask_again_answered_by"],
-        Value::Null
-    );
+    assert_eq!(answered_by(&first).await, Value::Null);
 
     // Unnamed, the next request of the kind answers the oldest open ask…
     let unrelated = ask(&quill, "high", 600).await;
-    assert_eq!(
-        dana.get_ok(&url(&first)).await["ask_again_answered_by"],
-        unrelated["id"]
-    );
+    assert_eq!(answered_by(&first).await, unrelated["id"]);
     // …until a request names it: the agent's word wins.
     let (status, meant) = quill
         .post("/api/v1/agent/approvals", answering(&first["id"]))
         .await;
     assert_eq!(status, StatusCode::CREATED, "{meant}");
+    assert_eq!(answered_by(&first).await, meant["id"]);
+
+    // A day after the ask, it is no longer the agent's to answer.
+    server.advance(chrono::Duration::hours(25));
+    let (status, body) = quill
+        .post("/api/v1/agent/approvals", answering(&third["id"]))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let dana = server.login("oncall@acme.test").await;
     assert_eq!(
-        dana.get_ok(&url(&first)).await["ask_again_answered_by"],
-        meant["id"]
+        dana.get_ok(&url(&third)).await["ask_again_answered_by"],
+        Value::Null
     );
 }

@@ -13,7 +13,7 @@ import { ChevronLeftIcon, ClockIcon } from '../Icons';
 import { Markdown } from '../Markdown';
 import { PreviewView } from './Preview';
 import { DecisionBar, DecisionState } from './DecisionBar';
-import { AskAgain, EscalationTrail, OnItButton } from './Escalation';
+import { AnswersAsk, AskAgain, EscalationTrail, OnItButton } from './Escalation';
 
 export function ApprovalDetail({ approvalId, phone }: { approvalId: string; phone: boolean }) {
   const { data: view, error, isPending } = useApproval(approvalId);
@@ -87,6 +87,7 @@ export function ApprovalDetail({ approvalId, phone }: { approvalId: string; phon
         {actor && !phone && <DecisionBar view={view} phone={false} />}
         {actor && !phone && <OnItButton view={view} phone={false} />}
         {actor && <AskAgain view={view} />}
+        <AnswersAsk view={view} />
         <EscalationTrail view={view} />
 
         <section aria-label="Preview" data-testid="approval-preview" data-preview-type={a.preview?.type ?? 'none'}>

@@ -80,6 +80,18 @@ describe('the escalation trail', () => {
     expect(screen.queryByTestId('asked-again-answer')).toBeNull();
   });
 
+  it('links the answer back to the request that was asked again', async () => {
+    show(approvalView({ expires_at: soon(), answers_ask: 'apr_0' }));
+    expect(await screen.findByTestId('answers-ask')).toHaveTextContent('The agent proposes this again because a person asked');
+    expect(screen.getByTestId('answers-ask-link')).toHaveAttribute('href', '/approvals/apr_0');
+  });
+
+  it('says nothing of an ask on a request that answers none', async () => {
+    show();
+    await screen.findByTestId('escalation-next');
+    expect(screen.queryByTestId('answers-ask')).toBeNull();
+  });
+
   it('links to the request the agent proposed in answer', async () => {
     show(approvalView({ status: 'expired', expires_at: minutesAgo(5), ask_again_requested_at: minutesAgo(2), ask_again_answered_by: 'apr_2' }));
     expect(await screen.findByTestId('asked-again-answer')).toHaveAttribute('href', '/approvals/apr_2');

@@ -98,6 +98,21 @@ export function OnItButton({ view, phone }: { view: ApprovalView; phone: boolean
   );
 }
 
+/** A request the agent made in answer to an ask-again: links back to the request asked. */
+export function AnswersAsk({ view }: { view: ApprovalView }) {
+  const asked = view.approval.answers_ask;
+  if (!asked) return null;
+  return (
+    <p data-testid="answers-ask" className="rounded-md bg-raised px-3 py-2 text-sm">
+      The agent proposes this again because a person asked, after{' '}
+      <Link data-testid="answers-ask-link" to={`/approvals/${asked}`} className="text-accent underline">
+        its earlier request
+      </Link>{' '}
+      expired unanswered.
+    </p>
+  );
+}
+
 /** Once a request expired unanswered: ask its agent to propose it again, saying what to change. */
 export function AskAgain({ view }: { view: ApprovalView }) {
   const a = view.approval;
