@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use crate::desktop::sign_in;
 use crate::support::*;
@@ -127,11 +127,24 @@ async fn the_oncall_person_sees_the_schedule_takes_a_request_and_asks_again() {
     assert_eq!(frame["approval_id"], expiring_id);
     assert_eq!(frame["comment"], "Keep it under $100 a day");
 
-    // Iris proposes again: the expired request links to the new one, which opens from there.
-    let again = server
+    // Iris proposes again, naming the ask: the expired request links to the new one, which
+    // opens from there and links back.
+    let (status, again) = server
         .agent("Iris")
-        .ask("Boost the hero ad on TikTok by $100 a day", "high", 600)
+        .post(
+            "/api/v1/agent/approvals",
+            json!({
+                "kind": "publish_ad",
+                "title": "Boost the hero ad on TikTok by $100 a day",
+                "summary": "Reworked as asked: $100 a day instead of $250.",
+                "payload": { "network": "tiktok", "daily_budget_usd": 100 },
+                "risk": "high",
+                "expires_in_s": 600,
+                "answers_ask": expiring_id,
+            }),
+        )
         .await;
+    assert_eq!(status.as_u16(), 201, "{again}");
     let again_id = again["id"].as_str().expect("an id");
     app.wait_for("asked-again-answer").await;
     app.screenshot("desktop-asked-again-answered").await;
@@ -139,6 +152,13 @@ async fn the_oncall_person_sees_the_schedule_takes_a_request_and_asks_again() {
     assert!(
         app.opened_approval(again_id).await,
         "the link opens the new request"
+    );
+    app.wait_for("answers-ask").await;
+    app.screenshot("desktop-answers-ask").await;
+    app.click("answers-ask-link").await;
+    assert!(
+        app.opened_approval(expiring_id).await,
+        "the answer links back to the request asked again"
     );
 
     app.quit().await;
