@@ -103,27 +103,6 @@ describe('Dashboard', () => {
     });
   });
 
-  it('keeps a screen left before its keep was due, as it was when left', async () => {
-    await onTheRootWithFakeTimers(async (_root, leave) => {
-      await vi.advanceTimersByTimeAsync(SETTLE_MS / 2);
-      expect(ipc.keepFirstFrame).not.toHaveBeenCalled();
-      leave();
-      expect(ipc.keepFirstFrame).toHaveBeenCalledTimes(1);
-      expect(vi.mocked(ipc.keepFirstFrame).mock.calls[0]?.[1]).toContain('Spring Sale');
-      await vi.advanceTimersByTimeAsync(EVERY_MS + SETTLE_MS);
-      expect(ipc.keepFirstFrame).toHaveBeenCalledTimes(1);
-    });
-  });
-
-  it('keeps nothing more on leaving when nothing changed since the last keep', async () => {
-    await onTheRootWithFakeTimers(async (_root, leave) => {
-      await vi.advanceTimersByTimeAsync(SETTLE_MS);
-      expect(ipc.keepFirstFrame).toHaveBeenCalledTimes(1);
-      leave();
-      expect(ipc.keepFirstFrame).toHaveBeenCalledTimes(1);
-    });
-  });
-
   it('keeps the screen again when only the theme changed', async () => {
     await onTheRootWithFakeTimers(async () => {
       await vi.advanceTimersByTimeAsync(SETTLE_MS);
@@ -138,20 +117,17 @@ describe('Dashboard', () => {
 
 /** The dashboard with one project (or in its first sync), rendered into `#root` (what is
  *  kept) on fake timers. */
-async function onTheRootWithFakeTimers(
-  check: (root: HTMLElement, leave: () => void) => Promise<void>,
-  { firstSync = false } = {},
-) {
+async function onTheRootWithFakeTimers(check: (root: HTMLElement) => Promise<void>, { firstSync = false } = {}) {
   vi.useFakeTimers({ shouldAdvanceTime: true });
   const root = document.body.appendChild(Object.assign(document.createElement('div'), { id: 'root' }));
   try {
     forgetKeptFrame();
     if (firstSync) vi.mocked(ipc.status).mockResolvedValue(status({ last_sync_at: null }));
     else vi.mocked(ipc.dashboard).mockResolvedValue([summary()]);
-    const { unmount } = renderAt(<Dashboard />, { container: root });
+    renderAt(<Dashboard />, { container: root });
     if (firstSync) await screen.findByText(/Getting your projects for the first time/);
     else await screen.findAllByTestId('project-row');
-    await check(root, unmount);
+    await check(root);
   } finally {
     vi.useRealTimers();
     root.remove();

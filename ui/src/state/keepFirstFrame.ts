@@ -1,4 +1,4 @@
-import { useEffect, useLayoutEffect, useRef } from 'react';
+import { useEffect, useRef } from 'react';
 import * as ipc from '../ipc';
 import { captureFirstFrame } from '../lib/firstFrame';
 
@@ -17,23 +17,13 @@ export function forgetKeptFrame() {
   accountEpoch += 1;
 }
 
-/** Keeps what `root` shows now for `target`, unless it is what was kept last. */
-function keepNow(target: { accountId: string; dark: boolean }) {
-  const root = document.getElementById('root');
-  const html = root && captureFirstFrame(root);
-  if (!html || (html === lastKept.html && target.dark === lastKept.dark)) return;
-  lastKept = { at: performance.now(), html, dark: target.dark };
-  void ipc.keepFirstFrame(target.accountId, html, target.dark).catch(() => undefined);
-}
-
 /**
  * Keeps the screen as the next launch's first frame (`lib/firstFrame.ts`) a little after
  * `shown` or the theme changes, at most every 30 s, for `accountId`; `shown` is undefined
- * while the screen is not the one to keep (still loading, filtered). A keep still waiting when
- * the screen is left is made then, while the screen is still in the page.
+ * while the screen is not the one to keep (still loading, filtered).
  */
 export function useKeepFirstFrame(shown: unknown, accountId: string | undefined, dark: boolean) {
-  const pending = useRef<{ timer: ReturnType<typeof setTimeout>; epoch: number } | undefined>(undefined);
+  const pending = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
   const keepable = useRef<{ accountId: string; dark: boolean } | undefined>(undefined);
   useEffect(() => {
     keepable.current = shown === undefined || accountId === undefined ? undefined : { accountId, dark };
@@ -41,27 +31,25 @@ export function useKeepFirstFrame(shown: unknown, accountId: string | undefined,
     const schedule = () => {
       const epoch = accountEpoch;
       const wait = Math.max(SETTLE_MS, lastKept.at + EVERY_MS - performance.now());
-      const timer = setTimeout(() => {
+      pending.current = setTimeout(() => {
         pending.current = undefined;
         const target = keepable.current;
         if (target === undefined) return;
         // Scheduled while another account was shown: the screen now may still be its.
         if (epoch !== accountEpoch) return schedule();
-        keepNow(target);
+        const root = document.getElementById('root');
+        const html = root && captureFirstFrame(root);
+        if (!html || (html === lastKept.html && target.dark === lastKept.dark)) return;
+        lastKept = { at: performance.now(), html, dark: target.dark };
+        void ipc.keepFirstFrame(target.accountId, html, target.dark).catch(() => undefined);
       }, wait);
-      pending.current = { timer, epoch };
     };
     schedule();
   }, [shown, accountId, dark]);
-  // A layout effect's cleanup runs before React takes the screen out of the page.
-  useLayoutEffect(
+  useEffect(
     () => () => {
-      const waiting = pending.current;
+      clearTimeout(pending.current);
       pending.current = undefined;
-      if (waiting === undefined) return;
-      clearTimeout(waiting.timer);
-      const target = keepable.current;
-      if (target !== undefined && waiting.epoch === accountEpoch) keepNow(target);
     },
     [],
   );
