@@ -22,6 +22,8 @@ pub(super) async fn stopped(shutdown: &mut watch::Receiver<bool>) {
 pub(super) enum CallError {
     /// The server refused because this agent or its project is stopped or paused.
     Halted,
+    /// 422: the request as sent is refused; sent again unchanged, it would be again.
+    Refused(String),
     Failed(String),
 }
 
@@ -93,6 +95,9 @@ impl AgentApi {
             return Err(CallError::Halted);
         }
         let code = code.as_ref().map(ErrorCode::as_str).unwrap_or_default();
+        if status == reqwest::StatusCode::UNPROCESSABLE_ENTITY {
+            return Err(CallError::Refused(format!("{status} {code}")));
+        }
         Err(CallError::Failed(format!("{status} {code}")))
     }
 

@@ -152,7 +152,7 @@ impl Worker {
                 },
                 Mode::Paused | Mode::Stopped => self.idle(&mut shutdown).await,
             };
-            if let Err(CallError::Failed(reason)) = flow {
+            if let Err(CallError::Failed(reason) | CallError::Refused(reason)) = flow {
                 tracing::debug!(agent = %self.demo.agent.name, %reason, "simulated worker step failed; retrying");
                 if matches!(self.wait(self.pace, &mut shutdown).await, Flow::Interrupted)
                     && *shutdown.borrow()
@@ -246,8 +246,10 @@ impl Worker {
         self.say(&format!("Asking again: {}.", request.title))
             .await?;
         let mut proposed = self.api.post("approvals", &request).await;
-        if matches!(proposed, Err(CallError::Failed(_))) {
+        if matches!(proposed, Err(CallError::Refused(_))) {
             // The ask lapsed while this agent was busy (or was answered): propose it unlinked.
+            // Only then: after a failure that may have been saved, another try would be a second
+            // request.
             request.answers_ask = None;
             proposed = self.api.post("approvals", &request).await;
         }

@@ -194,8 +194,13 @@ async fn an_asked_again_worker_proposes_again_with_the_comment() {
 
 /// What `agent` sends to propose again: `ask`'s request, naming the ask it answers.
 fn answering(answers_ask: &Value) -> Value {
+    answering_as("publish_ad", answers_ask)
+}
+
+/// [`answering`], as a request of `kind`.
+fn answering_as(kind: &str, answers_ask: &Value) -> Value {
     json!({
-        "kind": "publish_ad",
+        "kind": kind,
         "title": "Publish the spring hero ad, reworked",
         "payload": { "network": "meta", "ad_set": "as-1" },
         "risk": "high",
@@ -212,29 +217,42 @@ async fn a_request_that_names_its_ask_answers_that_one_once() {
     let first = ask(&quill, "high", 60).await;
     let second = ask(&quill, "high", 60).await;
     let third = ask(&quill, "high", 60).await;
+    let never_asked = ask(&quill, "high", 60).await;
     for approval in [&first, &second, &third] {
         expire(&server, &dana, approval).await;
         ask_again(&dana, approval, "Shorter headline").await;
     }
+    expire(&server, &dana, &never_asked).await;
     let url =
         |approval: &Value| format!("/api/v1/approvals/{}", approval["id"].as_str().expect("id"));
     let answered_by =
         async |approval: &Value| dana.get_ok(&url(approval)).await["ask_again_answered_by"].clone();
 
-    // Named, the newer ask is the one answered, though the older is of the same kind; the
-    // answer says which ask it answers.
+    // Named, the newer ask is the one answered, though the older is of the same kind, and by a
+    // request of another kind (a person's comment can change what is asked for); the answer
+    // says which ask it answers.
     let (status, again) = quill
-        .post("/api/v1/agent/approvals", answering(&second["id"]))
+        .post(
+            "/api/v1/agent/approvals",
+            answering_as("raise_bid", &second["id"]),
+        )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{again}");
     assert_eq!(again["answers_ask"], second["id"]);
     assert_eq!(answered_by(&second).await, again["id"]);
     assert_eq!(answered_by(&first).await, Value::Null);
 
-    // Refused, and nothing is created: an ask answered by a request that named it, another
-    // agent's, another tenant's, an unknown id, an oversized one, one a store would choke on.
+    // Refused, and nothing is created: an ask answered by a request that named it, an expired
+    // request nobody asked again, another agent's ask, another tenant's, an unknown id, an
+    // oversized one, one a store would choke on.
+    let sam = server.login("oncall@northwind.test").await;
     let pending_ids = async || {
-        let pending = dana.get_ok("/api/v1/approvals?status=pending").await;
+        let mut pending = dana.get_ok("/api/v1/approvals?status=pending").await;
+        let theirs = sam.get_ok("/api/v1/approvals?status=pending").await;
+        pending
+            .as_array_mut()
+            .expect("a list")
+            .extend(theirs.as_array().expect("a list").iter().cloned());
         let ids: Vec<Value> = pending
             .as_array()
             .expect("a list")
@@ -249,6 +267,11 @@ async fn a_request_that_names_its_ask_answers_that_one_once() {
             "Quill",
             second["id"].clone(),
             "that ask was answered already",
+        ),
+        (
+            "Quill",
+            never_asked["id"].clone(),
+            "names no ask-again of this agent",
         ),
         (
             "Pixel",
@@ -294,12 +317,14 @@ async fn a_request_that_names_its_ask_answers_that_one_once() {
     // Unnamed, the next request of the kind answers the oldest open ask…
     let unrelated = ask(&quill, "high", 600).await;
     assert_eq!(answered_by(&first).await, unrelated["id"]);
+    assert_eq!(unrelated["answers_ask"], Value::Null);
     // …until a request names it: the agent's word wins.
     let (status, meant) = quill
         .post("/api/v1/agent/approvals", answering(&first["id"]))
         .await;
     assert_eq!(status, StatusCode::CREATED, "{meant}");
     assert_eq!(answered_by(&first).await, meant["id"]);
+    assert_eq!(meant["answers_ask"], first["id"]);
 
     // A day after the ask, it is no longer the agent's to answer.
     server.advance(chrono::Duration::hours(25));
@@ -307,6 +332,12 @@ async fn a_request_that_names_its_ask_answers_that_one_once() {
         .post("/api/v1/agent/approvals", answering(&third["id"]))
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("names no ask-again of this agent")),
+        "{body}"
+    );
     let dana = server.login("oncall@acme.test").await;
     assert_eq!(
         dana.get_ok(&url(&third)).await["ask_again_answered_by"],

@@ -82,7 +82,7 @@ describe('the escalation trail', () => {
 
   it('links the answer back to the request that was asked again', async () => {
     show(approvalView({ expires_at: soon(), answers_ask: 'apr_0' }));
-    expect(await screen.findByTestId('answers-ask')).toHaveTextContent('The agent proposes this again because a person asked');
+    expect(await screen.findByTestId('answers-ask')).toHaveTextContent('The agent says this answers a person’s ask to propose again an earlier request');
     expect(screen.getByTestId('answers-ask-link')).toHaveAttribute('href', '/approvals/apr_0');
   });
 

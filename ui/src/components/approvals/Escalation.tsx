@@ -104,11 +104,11 @@ export function AnswersAsk({ view }: { view: ApprovalView }) {
   if (!asked) return null;
   return (
     <p data-testid="answers-ask" className="rounded-md bg-raised px-3 py-2 text-sm">
-      The agent proposes this again because a person asked, after{' '}
+      The agent says this answers a person’s ask to propose again{' '}
       <Link data-testid="answers-ask-link" to={`/approvals/${asked}`} className="text-accent underline">
-        its earlier request
-      </Link>{' '}
-      expired unanswered.
+        an earlier request
+      </Link>
+      , which expired unanswered. Compare the two before deciding.
     </p>
   );
 }
