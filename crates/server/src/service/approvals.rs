@@ -207,12 +207,10 @@ pub async fn request(
         ask_again_requested_by: None,
         ask_again_comment: None,
         ask_again_answered_by: None,
-        answers_ask: None,
+        answers_ask: req.answers_ask,
         version: 1,
     };
-    let answered =
-        super::ask_again::answered_ask(w, tenant, &approval, req.answers_ask.as_deref()).await?;
-    approval.answers_ask = req.answers_ask;
+    let answered = super::ask_again::answered_ask(w, tenant, &approval).await?;
     super::escalation::start(w, tenant, &mut approval).await?;
     w.create(tenant, &approval).await?;
     if let Some(asked) = answered {

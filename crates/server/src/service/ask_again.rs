@@ -163,12 +163,11 @@ pub async fn answered_ask(
     w: &mut Write,
     tenant_id: &str,
     proposal: &Approval,
-    named: Option<&str>,
 ) -> ApiResult<Option<Approval>> {
     let Some(agent_id) = proposal.agent_id.as_deref() else {
         return Ok(None);
     };
-    let Some(named) = named else {
+    let Some(named) = proposal.answers_ask.as_deref() else {
         let mut asked: Vec<Approval> = Vec::new();
         for key in open_ask_keys(agent_id, proposal.created_at) {
             asked.extend(w.list::<Approval>(tenant_id, open_asks_of(&key)).await?);
