@@ -251,8 +251,9 @@ pub struct TenantSettings {
 pub struct NotificationPrefs {
     /// Off: no notification at all, urgent ones included.
     pub enabled: bool,
-    /// Project ids that only raise urgent notifications (critical approvals, stops).
-    #[cfg_attr(feature = "openapi", schema(max_items = 1000))]
+    /// Project ids that only raise urgent notifications (critical approvals, stops). A set: an
+    /// id sent twice is kept once, so the schema does not ask for unique items.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>, max_items = 1000))]
     pub muted_projects: BTreeSet<String>,
     /// A daily window in which only urgent notifications are raised.
     pub quiet_hours: Option<QuietHours>,

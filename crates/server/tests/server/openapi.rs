@@ -325,6 +325,30 @@ async fn the_document_states_the_bounds_the_server_enforces() {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
 }
 
+/// The API fuzzer sent `muted_projects` with an id twice: the document said `uniqueItems`, and
+/// the server, which reads a set, kept it once and answered 200. The document now says what the
+/// server does.
+#[tokio::test]
+async fn a_set_in_a_body_is_documented_as_the_server_reads_it() {
+    let server = TestServer::start().await;
+    let document = document(&server).await;
+    let muted = property(&document, "NotificationPrefs", "muted_projects");
+    assert_eq!(muted["type"], "array", "{muted}");
+    assert_eq!(muted["maxItems"], 1000, "{muted}");
+    assert!(muted.get("uniqueItems").is_none(), "{muted}");
+
+    let (status, saved) = server
+        .login("oncall@acme.test")
+        .await
+        .put(
+            "/api/v1/me/notification-settings",
+            json!({"enabled": true, "muted_projects": ["prj_a", "prj_b", "prj_a"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{saved}");
+    assert_eq!(saved["muted_projects"], json!(["prj_a", "prj_b"]));
+}
+
 #[tokio::test]
 async fn stop_and_logout_bodies_are_optional_as_the_document_says() {
     let server = TestServer::start().await;
