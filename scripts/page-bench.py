@@ -37,6 +37,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 STAND_IN = ROOT / "scripts" / "page-bench" / "core-stand-in.js"
 MARK = "PAGE-BENCH "
+REFRESHES = 30  # changes delivered per page load in the refresh rows
 # The app's font stack, and the one it used before f29dee8: a row shows what that costs.
 FONT_STACK = "--font-sans:-webkit-system-font, system-ui, sans-serif"
 SYSTEM_UI_STACK = "--font-sans:system-ui, sans-serif"
@@ -61,10 +62,15 @@ class QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-def console_line(url: str, wanted: str, timeout: float = 15.0) -> str:
+def console_line(url: str, wanted: str, timeout: float = 15.0, env: dict[str, str] | None = None) -> str:
     """Loads `url` in a fresh MiniBrowser and returns the rest of the first console line the
-    page writes that starts with MARK + `wanted`."""
-    env = dict(os.environ, WEBKIT_DISABLE_COMPOSITING_MODE="1")
+    page writes that starts with MARK + `wanted`. `env` adds to the browser's environment."""
+    return console_lines(url, [wanted], timeout, env)[wanted]
+
+
+def console_lines(url: str, wanted: list[str], timeout: float, env: dict[str, str] | None) -> dict[str, str]:
+    """The same for several lines of one load: each of `wanted` to the rest of its line."""
+    env = dict(os.environ, WEBKIT_DISABLE_COMPOSITING_MODE="1", **(env or {}))
     browser = subprocess.Popen(
         [minibrowser(), "--enable-write-console-messages-to-stdout=true", url],
         stdout=subprocess.PIPE,
@@ -74,16 +80,34 @@ def console_line(url: str, wanted: str, timeout: float = 15.0) -> str:
     )
     timer = threading.Timer(timeout, browser.kill)
     timer.start()
+    found: dict[str, str] = {}
     try:
         for line in browser.stdout:
-            at = line.find(MARK + wanted)
-            if at >= 0:
-                return line[at + len(MARK) + len(wanted) :].strip()
+            if MARK + "failed: " in line:
+                sys.exit(f"page-bench: {url}: {line[line.find(MARK) + len(MARK):].strip()}")
+            for name in wanted:
+                at = line.find(MARK + name)
+                if at >= 0 and name not in found:
+                    found[name] = line[at + len(MARK) + len(name) :].strip()
+            if len(found) == len(wanted):
+                return found
     finally:
         timer.cancel()
         browser.kill()
         browser.wait()
-    sys.exit(f"page-bench: {url} wrote no `{wanted}` line within {timeout:.0f} s")
+    missing = ", ".join(f"`{name}`" for name in wanted if name not in found)
+    sys.exit(f"page-bench: {url} wrote no {missing} line within {timeout:.0f} s")
+
+
+def refresh_times(url: str, env: dict[str, str]) -> tuple[list[float], dict[str, int]]:
+    """The refresh rounds' ms, then the burst's figures (`reads`, `settled`, `took`)."""
+    lines = console_lines(url, ["refreshes ", "burst "], timeout=60.0, env=env)
+    return [float(ms) for ms in lines["refreshes "].split()], page_steps(lines["burst "])
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
 def page_steps(line: str) -> dict[str, int]:
@@ -152,6 +176,16 @@ def main() -> None:
             for number in range(len(pages)):
                 ms, viewport = console_line(f"{base}/layout-{number}.html", "layout ").split(" ", 1)
                 layouts[number].append(float(ms))
+        # A live session's hot path, with and without JavaScriptCore's JIT: the app's shell may
+        # turn the JIT off (src-tauri/src/rendering.rs), and this is what that costs the page.
+        engines = {"JIT on (WebKit's default)": {}, "JIT off (JSC_useJIT=0)": {"JSC_useJIT": "0"}}
+        refreshes: dict[str, list[float]] = {name: [] for name in engines}
+        bursts: dict[str, list[dict[str, int]]] = {name: [] for name in engines}
+        for _ in range(max(1, rounds // 3)):
+            for name, env in engines.items():
+                times, burst = refresh_times(f"{base}/index.html?refreshes={REFRESHES}", env)
+                refreshes[name] += times
+                bursts[name].append(burst)
         server.shutdown()
 
         print(f"The page alone in MiniBrowser, 1,000 projects, {rounds} rounds: median, min–max")
@@ -163,6 +197,17 @@ def main() -> None:
         for number, (label, values) in enumerate(zip(pages, layouts)):
             over = statistics.median(values) - anchor
             row(f"  {label}", values, f"+{over:.0f} ms over the anchor" if number else "")
+        print("a change to every project → the dashboard re-read and repainted (median, p90, max):")
+        for name, values in refreshes.items():
+            print(
+                f"  {name:<56} {statistics.median(values):>6.1f} ms  p90 {percentile(values, 0.9):.1f}"
+                f"  max {max(values):.1f}  ({len(values)} changes)"
+            )
+        print("a burst of 100 changes, one every 5 ms (median of loads): dashboard reads; ms from")
+        print("the last change to its effect painted; ms from the first change to that paint:")
+        for name, runs in bursts.items():
+            reads, settled, took = (statistics.median(run[k] for run in runs) for k in ("reads", "settled", "took"))
+            print(f"  {name:<56} {reads:>4.0f} reads  {settled:>5.0f} ms  {took:>5.0f} ms")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

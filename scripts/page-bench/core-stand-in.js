@@ -49,6 +49,71 @@
     dashboard: projects,
   };
   let nextCallback = 1;
+  let changeListener = null;
+  // `?refreshes=N`: once the dashboard has painted, N times over, every project's spend moves and
+  // a change is delivered as the core sends it; the page re-reads the dashboard (a fresh copy,
+  // as IPC hands over) and repaints. Each round's ms from the change to the repainted frame are
+  // written on one line: the JavaScript a live session runs for every event.
+  const refreshes = Number(new URLSearchParams(location.search).get('refreshes') ?? 0);
+  const nextFrame = () => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)));
+  const domChanged = () =>
+    new Promise((resolve, reject) => {
+      const observer = new MutationObserver(() => {
+        observer.disconnect();
+        clearTimeout(timer);
+        resolve();
+      });
+      const timer = setTimeout(() => {
+        observer.disconnect();
+        reject(new Error('the dashboard did not change within 2 s'));
+      }, 2000);
+      observer.observe(document.body, { subtree: true, childList: true, characterData: true });
+    });
+  async function measureRefreshes() {
+    const rounds = [];
+    for (let round = 1; round <= refreshes; round++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      for (const entry of projects) entry.project.spent_usd += 10;
+      const changed = domChanged();
+      const start = performance.now();
+      window[`_${changeListener}`]({
+        event: 'core-change',
+        id: 1,
+        payload: { kind: 'cost', record: { project_id: 'prj_0' } },
+      });
+      await changed;
+      await nextFrame();
+      rounds.push((performance.now() - start).toFixed(1));
+    }
+    console.log(`PAGE-BENCH refreshes ${rounds.join(' ')}`);
+    await measureBurst();
+  }
+  // Then a busy tenant: BURST changes, one every 5 ms. How many times the page reads the
+  // dashboard for them, and how long after the last one its effect is painted.
+  const BURST = 100;
+  let dashboardReads = 0;
+  async function measureBurst() {
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const readsBefore = dashboardReads;
+    const busyBefore = performance.now();
+    for (let change = 1; change <= BURST; change++) {
+      for (const entry of projects) entry.project.spent_usd += 10;
+      window[`_${changeListener}`]({ event: 'core-change', id: 1, payload: { kind: 'cost', record: { project_id: 'prj_0' } } });
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    const last = performance.now();
+    const row = document.querySelector('[data-testid="project-row"]');
+    const watched = projects.find((entry) => entry.project.id === row.dataset.projectId).project;
+    const shown = `$${watched.spent_usd.toLocaleString('en-US')}`;
+    const spend = () => row.querySelector('[data-testid="project-spend"]')?.textContent ?? '';
+    while (!row.isConnected || !spend().includes(shown)) {
+      if (performance.now() - last > 5000) throw new Error(`the burst's last spend (${shown}) was not shown within 5 s`);
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    await nextFrame();
+    const settled = performance.now();
+    console.log(`PAGE-BENCH burst reads=${dashboardReads - readsBefore} settled=${(settled - last).toFixed(0)} took=${(settled - busyBefore).toFixed(0)}`);
+  }
   window.__TAURI_INTERNALS__ = {
     metadata: { currentWindow: { label: 'main' }, currentWebview: { windowLabel: 'main', label: 'main' } },
     transformCallback(callback) {
@@ -62,8 +127,12 @@
       }
       if (command === 'report_painted' && args?.screen === 'dashboard') {
         console.log(`PAGE-BENCH markup ${JSON.stringify(document.body.innerHTML)}`);
+        if (refreshes > 0) measureRefreshes().catch((e) => console.log(`PAGE-BENCH failed: ${e}`));
       }
-      const answer = command in answers ? answers[command] : command.startsWith('plugin:event') ? nextCallback++ : null;
+      if (command === 'plugin:event|listen' && args?.event === 'core-change') changeListener = args.handler;
+      if (command === 'dashboard') dashboardReads += 1;
+      const known = command in answers ? JSON.parse(JSON.stringify(answers[command])) : undefined;
+      const answer = known !== undefined ? known : command.startsWith('plugin:event') ? nextCallback++ : null;
       return new Promise((resolve) => setTimeout(() => resolve(answer), 1));
     },
   };

@@ -1,4 +1,4 @@
-import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { act, screen, waitFor } from '@testing-library/react';
 import type { Change } from '../bindings';
 import * as ipc from '../ipc';
@@ -6,7 +6,7 @@ import { mockIpc } from '../test/ipcMock';
 import { renderAt } from '../test/render';
 import { agent, approval, approvalView, status } from '../test/fixtures';
 import { makeQueryClient } from './queryClient';
-import { applyChange, keysFor } from './changes';
+import { Refresher, keysFor } from './changes';
 import { keys } from './keys';
 import { useApprovals } from './queries';
 import { useCoreEvents } from './events';
@@ -37,14 +37,16 @@ describe('keysFor', () => {
   });
 });
 
-describe('applyChange', () => {
-  it('marks the matching queries stale and leaves the others alone', () => {
+describe('Refresher', () => {
+  afterEach(() => vi.useRealTimers());
+
+  it('marks the matching queries stale and leaves the others alone', async () => {
     const client = makeQueryClient();
     client.setQueryData(keys.approvals(true), []);
     client.setQueryData(keys.approval('apr_9'), approvalView());
     client.setQueryData(keys.project('prj_other'), {});
-    applyChange(client, { kind: 'approval', before: null, after: approval({ id: 'apr_9', project_id: 'prj_x' }) });
-    expect(client.getQueryState(keys.approvals(true))?.isInvalidated).toBe(true);
+    new Refresher(client).apply({ kind: 'approval', before: null, after: approval({ id: 'apr_9', project_id: 'prj_x' }) });
+    await waitFor(() => expect(client.getQueryState(keys.approvals(true))?.isInvalidated).toBe(true));
     expect(client.getQueryState(keys.approval('apr_9'))?.isInvalidated).toBe(true);
     expect(client.getQueryState(keys.project('prj_other'))?.isInvalidated).toBe(false);
   });
@@ -52,8 +54,49 @@ describe('applyChange', () => {
   it('writes a new link state straight into the cached status', () => {
     const client = makeQueryClient();
     client.setQueryData(keys.status, status({ link: 'connected' }));
-    applyChange(client, { kind: 'link', state: 'offline' });
+    new Refresher(client).apply({ kind: 'link', state: 'offline' });
     expect(client.getQueryData<ReturnType<typeof status>>(keys.status)?.link).toBe('offline');
+  });
+
+  it('re-reads once for changes delivered together, and once a spell during a burst', () => {
+    vi.useFakeTimers();
+    const client = makeQueryClient();
+    const invalidated = vi.spyOn(client, 'invalidateQueries');
+    const refresher = new Refresher(client, 100, () => Date.now());
+    const agentChange: Change = { kind: 'agent', before: null, after: agent({ project_id: 'prj_y' }) };
+
+    for (let i = 0; i < 200; i++) refresher.apply(agentChange);
+    expect(invalidated).not.toHaveBeenCalled();
+    vi.advanceTimersByTime(0);
+    // The dashboard and the project, each once.
+    expect(invalidated).toHaveBeenCalledTimes(2);
+
+    // A burst: a change every 5 ms for a second makes a round every 100 ms, not 200 rounds.
+    for (let ms = 0; ms < 1000; ms += 5) {
+      refresher.apply(agentChange);
+      vi.advanceTimersByTime(5);
+    }
+    vi.advanceTimersByTime(100);
+    expect(invalidated.mock.calls.length).toBeGreaterThanOrEqual(2 + 2 * 9);
+    expect(invalidated.mock.calls.length).toBeLessThanOrEqual(2 + 2 * 11);
+
+    // The last change of a burst is read too, and a quiet spell makes the next one immediate.
+    const before = invalidated.mock.calls.length;
+    vi.advanceTimersByTime(500);
+    refresher.apply({ kind: 'resynced' });
+    vi.advanceTimersByTime(0);
+    expect(invalidated.mock.calls.slice(before)).toEqual([[]]);
+  });
+
+  it('drops what waits when the account is no longer shown', () => {
+    vi.useFakeTimers();
+    const client = makeQueryClient();
+    const invalidated = vi.spyOn(client, 'invalidateQueries');
+    const refresher = new Refresher(client);
+    refresher.apply({ kind: 'on_call' });
+    refresher.dispose();
+    vi.advanceTimersByTime(1000);
+    expect(invalidated).not.toHaveBeenCalled();
   });
 });
 
@@ -86,6 +129,23 @@ describe('useCoreEvents', () => {
     act(() => emit({ kind: 'approval', before: null, after: approval() }));
     await waitFor(() => expect(screen.getByTestId('count')).toHaveTextContent('1'));
     expect(ipc.approvals).toHaveBeenCalledTimes(2);
+  });
+
+  it('re-reads a couple of times for a burst of changes, and shows what the last one left', async () => {
+    let pending = 0;
+    vi.mocked(ipc.approvals).mockImplementation(async () => Array.from({ length: pending }, () => approvalView()));
+    renderAt(<Probe />, { client: makeQueryClient() });
+    await waitFor(() => expect(screen.getByTestId('count')).toHaveTextContent('0'));
+    await waitFor(() => expect(ipc.onChange).toHaveBeenCalled());
+    const reads = vi.mocked(ipc.approvals).mock.calls.length;
+    act(() => {
+      for (let i = 0; i < 50; i++) {
+        pending += 1;
+        emit({ kind: 'approval', before: null, after: approval() });
+      }
+    });
+    await waitFor(() => expect(screen.getByTestId('count')).toHaveTextContent('50'));
+    expect(vi.mocked(ipc.approvals).mock.calls.length - reads).toBe(1);
   });
 
   it('ignores changes for other queries', async () => {

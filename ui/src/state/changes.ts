@@ -65,12 +65,62 @@ export function keysFor(change: Change): QueryKey[] {
   }
 }
 
-/** Marks what `change` affects as stale (active queries refetch at once). */
-export function applyChange(client: QueryClient, change: Change): void {
+/** The shortest spell between two rounds of re-reads, in ms. */
+export const REFRESH_SPACING_MS = 100;
+
+/**
+ * Applies the core's changes to the cached reads, a round of re-reads per spell at most. A busy
+ * tenant or a catch-up brings hundreds of changes a second, and nearly each marks the dashboard
+ * stale: re-reading it for every one (1,000 projects: the core's query, IPC, JSON, a render)
+ * kept the core and the page busy without a pause, for reads that the next change made stale.
+ * A change after a quiet spell is re-read at once (on the next task, so that changes delivered
+ * together make one round); during a burst, every `spacingMs`, each stale query once.
+ */
+export class Refresher {
+  private readonly stale = new Map<string, QueryKey>();
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private lastRound = -Infinity;
+
+  constructor(
+    private readonly client: QueryClient,
+    private readonly spacingMs = REFRESH_SPACING_MS,
+    private readonly now: () => number = () => performance.now(),
+  ) {}
+
+  apply(change: Change): void {
+    writeLinkState(this.client, change);
+    for (const key of keysFor(change)) this.stale.set(JSON.stringify(key), key);
+    if (this.stale.size > 0 && this.timer === undefined) {
+      const wait = Math.max(0, this.lastRound + this.spacingMs - this.now());
+      this.timer = setTimeout(() => this.refresh(), wait);
+    }
+  }
+
+  /** Drops what is waiting (the account is no longer shown). */
+  dispose(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.stale.clear();
+  }
+
+  private refresh(): void {
+    this.timer = undefined;
+    this.lastRound = this.now();
+    const keys = [...this.stale.values()];
+    this.stale.clear();
+    invalidate(this.client, keys.some((key) => key.length === 0) ? [[]] : keys);
+  }
+}
+
+/** The link state travels whole in its change: written at once, not re-read. */
+function writeLinkState(client: QueryClient, change: Change): void {
   if (change.kind === 'link') {
     client.setQueryData<Status>(keys.status, (old) => (old ? { ...old, link: change.state } : old));
   }
-  for (const queryKey of keysFor(change)) {
+}
+
+function invalidate(client: QueryClient, queryKeys: QueryKey[]): void {
+  for (const queryKey of queryKeys) {
     if (queryKey.length === 0) void client.invalidateQueries();
     else void client.invalidateQueries({ queryKey });
   }

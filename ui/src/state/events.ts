@@ -3,7 +3,7 @@ import { useQueryClient } from '@tanstack/react-query';
 import { useNavigate } from 'react-router';
 import * as ipc from '../ipc';
 import type { Change } from '../bindings';
-import { applyChange } from './changes';
+import { Refresher } from './changes';
 import { useSync } from './sync';
 import { toast } from './toasts';
 import { useDecisions } from './decisions';
@@ -31,13 +31,14 @@ export function useCoreEvents(enabled: boolean, feed: ChangeFeed = changeFeed): 
   useEffect(() => {
     if (!enabled) return;
     let alive = true;
-    const unlisten: Array<() => void> = [];
+    const refresher = new Refresher(client);
+    const unlisten: Array<() => void> = [() => refresher.dispose()];
     const handle = (change: Change) => {
       if (change.kind === 'progress') {
         useSync.getState().setProgress(change.applied_seq, change.head);
         return;
       }
-      applyChange(client, change);
+      refresher.apply(change);
       if (change.kind === 'resynced') useSync.getState().setProgress(0, 0);
       if (change.kind === 'outcome') {
         const { outcome } = change;
