@@ -77,9 +77,9 @@
       const changed = domChanged();
       const start = performance.now();
       window[`_${changeListener}`]({
-        event: 'core-change',
+        event: 'core-changes',
         id: 1,
-        payload: { kind: 'cost', record: { project_id: 'prj_0' } },
+        payload: [{ kind: 'cost', record: { project_id: 'prj_0' } }],
       });
       await changed;
       await nextFrame();
@@ -98,7 +98,7 @@
     const busyBefore = performance.now();
     for (let change = 1; change <= BURST; change++) {
       for (const entry of projects) entry.project.spent_usd += 10;
-      window[`_${changeListener}`]({ event: 'core-change', id: 1, payload: { kind: 'cost', record: { project_id: 'prj_0' } } });
+      window[`_${changeListener}`]({ event: 'core-changes', id: 1, payload: [{ kind: 'cost', record: { project_id: 'prj_0' } }] });
       await new Promise((resolve) => setTimeout(resolve, 5));
     }
     const last = performance.now();
@@ -129,7 +129,7 @@
         console.log(`PAGE-BENCH markup ${JSON.stringify(document.body.innerHTML)}`);
         if (refreshes > 0) measureRefreshes().catch((e) => console.log(`PAGE-BENCH failed: ${e}`));
       }
-      if (command === 'plugin:event|listen' && args?.event === 'core-change') changeListener = args.handler;
+      if (command === 'plugin:event|listen' && args?.event === 'core-changes') changeListener = args.handler;
       if (command === 'dashboard') dashboardReads += 1;
       const known = command in answers ? JSON.parse(JSON.stringify(answers[command])) : undefined;
       const answer = known !== undefined ? known : command.startsWith('plugin:event') ? nextCallback++ : null;

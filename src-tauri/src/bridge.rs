@@ -1,15 +1,16 @@
-//! Forwards every change of the shown account's cache to the UI as a `core-change` event (the
-//! UI re-reads what changed through the commands) and, on a desktop, keeps the tray's pending
+//! Forwards the shown account's cache changes to the UI as `core-changes` events (the UI
+//! re-reads what changed through the commands) and, on a desktop, keeps the tray's pending
 //! count current.
 
 use spartex_core::{Account, Change};
 use tauri::{AppHandle, Emitter};
-use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::broadcast::{self, error::RecvError, error::TryRecvError};
 
 #[cfg(desktop)]
 use crate::tray::show_pending;
 
-pub const CHANGE_EVENT: &str = "core-change";
+/// Its payload is every change waiting when the bridge woke: one event for a burst.
+pub const CHANGES_EVENT: &str = "core-changes";
 const TRAY_REFRESH: std::time::Duration = std::time::Duration::from_millis(500);
 /// A phone has no tray: there the pending count is the approvals tab's badge in the UI.
 const HAS_TRAY: bool = cfg!(desktop);
@@ -23,7 +24,7 @@ pub fn spawn(app: AppHandle, account: &Account) -> tokio::task::JoinHandle<()> {
         let mut tray_stale = HAS_TRAY;
         let mut tray_tick = tokio::time::interval(TRAY_REFRESH);
         loop {
-            let change = tokio::select! {
+            let first = tokio::select! {
                 received = changes.recv() => match received {
                     Ok(change) => change,
                     // The UI missed some: a full re-read is as good as every one of them.
@@ -36,12 +37,27 @@ pub fn spawn(app: AppHandle, account: &Account) -> tokio::task::JoinHandle<()> {
                     continue;
                 }
             };
-            tray_stale |= HAS_TRAY && affects_pending(&change);
-            if let Err(error) = app.emit(CHANGE_EVENT, &change) {
-                tracing::warn!(%error, "could not pass a change to the UI");
+            let batch = with_the_waiting(first, &mut changes);
+            tray_stale |= HAS_TRAY && batch.iter().any(affects_pending);
+            if let Err(error) = app.emit(CHANGES_EVENT, &batch) {
+                tracing::warn!(%error, "could not pass changes to the UI");
             }
         }
     })
+}
+
+/// `first` and every change already waiting behind it. A sync applies its events a batch at a
+/// time and publishes a change per event: emitted one by one, a catch-up made the webview run
+/// a script per change, thousands in a row.
+fn with_the_waiting(first: Change, changes: &mut broadcast::Receiver<Change>) -> Vec<Change> {
+    let mut batch = vec![first];
+    loop {
+        match changes.try_recv() {
+            Ok(change) => batch.push(change),
+            Err(TryRecvError::Lagged(_)) => batch.push(Change::Resynced),
+            Err(TryRecvError::Empty | TryRecvError::Closed) => return batch,
+        }
+    }
 }
 
 fn affects_pending(change: &Change) -> bool {
@@ -53,3 +69,40 @@ fn affects_pending(change: &Change) -> bool {
 
 #[cfg(mobile)]
 async fn show_pending(_app: &AppHandle, _account: &Account) {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_burst_goes_in_one_batch_and_a_lag_says_re_read() {
+        let (sender, mut changes) = broadcast::channel(4);
+        sender.send(Change::Outbox).expect("a receiver");
+        sender.send(Change::OnCall).expect("a receiver");
+        let batch = with_the_waiting(Change::Resynced, &mut changes);
+        assert!(matches!(
+            batch.as_slice(),
+            [Change::Resynced, Change::Outbox, Change::OnCall]
+        ));
+        assert!(with_the_waiting(Change::Outbox, &mut changes).len() == 1);
+
+        for _ in 0..6 {
+            sender.send(Change::OnCall).expect("a receiver");
+        }
+        let batch = with_the_waiting(Change::Outbox, &mut changes);
+        assert!(
+            matches!(
+                batch.as_slice(),
+                [
+                    Change::Outbox,
+                    Change::Resynced,
+                    Change::OnCall,
+                    Change::OnCall,
+                    Change::OnCall,
+                    Change::OnCall
+                ]
+            ),
+            "{batch:?}"
+        );
+    }
+}

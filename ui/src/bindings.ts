@@ -334,7 +334,8 @@ export type NotificationPrefs = {
  */
 enabled: boolean, 
 /**
- * Project ids that only raise urgent notifications (critical approvals, stops).
+ * Project ids that only raise urgent notifications (critical approvals, stops). An id sent
+ * twice is kept once.
  */
 muted_projects: Array<string>, 
 /**

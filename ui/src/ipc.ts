@@ -240,9 +240,9 @@ export function reportPainted(screen: string, items: number, pageMs: number | nu
   return call<null>('report_painted', { screen, items, pageMs });
 }
 
-/** Subscribes to the core's changes; resolves to the function that unsubscribes. */
-export function onChange(handler: (payload: Change) => void): Promise<UnlistenFn> {
-  return listen<Change>('core-change', (event) => handler(event.payload));
+/** Subscribes to the core's changes, a burst to an event; resolves to the function that unsubscribes. */
+export function onChanges(handler: (payload: Change[]) => void): Promise<UnlistenFn> {
+  return listen<Change[]>('core-changes', (event) => handler(event.payload));
 }
 
 /** Subscribes to navigation requests (deep links, notification clicks). */

@@ -37,7 +37,7 @@ const prefetch = () => {
     client.prefetchQuery({ queryKey: keys.dashboard, queryFn: marked('dashboard', ipc.dashboard) }),
   ]);
 };
-const firstReads = changeFeed.start(ipc.onChange).then(prefetch, prefetch); // outside Tauri there are no events
+const firstReads = changeFeed.start(ipc.onChanges).then(prefetch, prefetch); // outside Tauri there are no events
 
 const root = document.getElementById('root');
 if (!root) throw new Error('index.html has no #root element');

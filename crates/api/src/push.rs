@@ -251,8 +251,9 @@ pub struct TenantSettings {
 pub struct NotificationPrefs {
     /// Off: no notification at all, urgent ones included.
     pub enabled: bool,
-    /// Project ids that only raise urgent notifications (critical approvals, stops). A set: an
-    /// id sent twice is kept once, so the schema does not ask for unique items.
+    /// Project ids that only raise urgent notifications (critical approvals, stops). An id sent
+    /// twice is kept once.
+    // A plain array in the schema: `uniqueItems` would promise a refusal the server never gives.
     #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>, max_items = 1000))]
     pub muted_projects: BTreeSet<String>,
     /// A daily window in which only urgent notifications are raised.

@@ -19,10 +19,10 @@ struct EventSpec {
 fn events() -> Vec<EventSpec> {
     vec![
         EventSpec {
-            listener: "onChange",
-            name: crate::bridge::CHANGE_EVENT,
-            payload: <spartex_core::Change as TS>::name(),
-            doc: "Subscribes to the core's changes; resolves to the function that unsubscribes.",
+            listener: "onChanges",
+            name: crate::bridge::CHANGES_EVENT,
+            payload: format!("{}[]", <spartex_core::Change as TS>::name()),
+            doc: "Subscribes to the core's changes, a burst to an event; resolves to the function that unsubscribes.",
         },
         EventSpec {
             listener: "onNavigate",

@@ -2,14 +2,14 @@ import { describe, expect, it } from 'vitest';
 import type { Change } from '../bindings';
 import { ChangeFeed } from './changeFeed';
 
-function started(): { feed: ChangeFeed; emit: (change: Change) => void } {
+function started(): { feed: ChangeFeed; emit: (...changes: Change[]) => void } {
   const feed = new ChangeFeed();
-  let emit: (change: Change) => void = () => {};
+  let emit: (changes: Change[]) => void = () => {};
   void feed.start(async (deliver) => {
     emit = deliver;
     return () => {};
   });
-  return { feed, emit: (change) => emit(change) };
+  return { feed, emit: (...changes) => emit(changes) };
 }
 
 const progress = (applied_seq: number): Change => ({ kind: 'progress', applied_seq, head: 100 });
@@ -18,12 +18,12 @@ describe('ChangeFeed', () => {
   it('hands the first subscriber what came before it, in order, then delivers live', () => {
     const { feed, emit } = started();
     emit(progress(1));
-    emit(progress(2));
+    emit(progress(2), progress(3));
     const seen: Change[] = [];
     const { catchup } = feed.subscribe((change) => seen.push(change));
-    expect(catchup).toEqual({ kind: 'replay', changes: [progress(1), progress(2)] });
-    emit(progress(3));
-    expect(seen).toEqual([progress(3)]);
+    expect(catchup).toEqual({ kind: 'replay', changes: [progress(1), progress(2), progress(3)] });
+    emit(progress(4), progress(5));
+    expect(seen).toEqual([progress(4), progress(5)]);
   });
 
   it('asks for a re-read after a flood it could not keep', () => {

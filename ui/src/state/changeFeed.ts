@@ -20,9 +20,10 @@ export class ChangeFeed {
   private handler: ((change: Change) => void) | null = null;
   private subscribedBefore = false;
 
-  /** Starts listening with `listen` (the Tauri event API in the app); resolves once listening. */
-  start(listen: (deliver: (change: Change) => void) => Promise<UnlistenFn>): Promise<void> {
-    return listen((change) => this.deliver(change)).then(() => undefined);
+  /** Starts listening with `listen` (the shell's `core-changes` events in the app, each a burst of
+   *  changes); resolves once listening. */
+  start(listen: (deliver: (changes: Change[]) => void) => Promise<UnlistenFn>): Promise<void> {
+    return listen((changes) => changes.forEach((change) => this.deliver(change))).then(() => undefined);
   }
 
   /** Hands every change to `handler` until the returned function is called. */

@@ -113,19 +113,19 @@ describe('useCoreEvents', () => {
   beforeEach(async () => {
     vi.clearAllMocks();
     mockIpc();
-    vi.mocked(ipc.onChange).mockImplementation(async (handler) => {
-      emit = handler;
+    vi.mocked(ipc.onChanges).mockImplementation(async (handler) => {
+      emit = (change) => handler([change]);
       return () => {};
     });
     feed = new ChangeFeed();
-    await feed.start(ipc.onChange);
+    await feed.start(ipc.onChanges);
   });
 
   it('re-reads pending approvals when a core-change says an approval changed', async () => {
     vi.mocked(ipc.approvals).mockResolvedValueOnce([]).mockResolvedValue([approvalView()]);
     renderAt(<Probe />, { client: makeQueryClient() });
     await waitFor(() => expect(screen.getByTestId('count')).toHaveTextContent('0'));
-    await waitFor(() => expect(ipc.onChange).toHaveBeenCalled());
+    await waitFor(() => expect(ipc.onChanges).toHaveBeenCalled());
     act(() => emit({ kind: 'approval', before: null, after: approval() }));
     await waitFor(() => expect(screen.getByTestId('count')).toHaveTextContent('1'));
     expect(ipc.approvals).toHaveBeenCalledTimes(2);
@@ -136,7 +136,7 @@ describe('useCoreEvents', () => {
     vi.mocked(ipc.approvals).mockImplementation(async () => Array.from({ length: pending }, () => approvalView()));
     renderAt(<Probe />, { client: makeQueryClient() });
     await waitFor(() => expect(screen.getByTestId('count')).toHaveTextContent('0'));
-    await waitFor(() => expect(ipc.onChange).toHaveBeenCalled());
+    await waitFor(() => expect(ipc.onChanges).toHaveBeenCalled());
     const reads = vi.mocked(ipc.approvals).mock.calls.length;
     act(() => {
       for (let i = 0; i < 50; i++) {
@@ -150,7 +150,7 @@ describe('useCoreEvents', () => {
 
   it('ignores changes for other queries', async () => {
     renderAt(<Probe />);
-    await waitFor(() => expect(ipc.onChange).toHaveBeenCalled());
+    await waitFor(() => expect(ipc.onChanges).toHaveBeenCalled());
     await waitFor(() => expect(screen.getByTestId('count')).toHaveTextContent('0'));
     await new Promise((r) => setTimeout(r, 20));
     const reads = vi.mocked(ipc.approvals).mock.calls.length;
@@ -182,7 +182,7 @@ describe('useCoreEvents', () => {
 
   it('turns progress into the sync bar and an outcome into a toast and a conflict note', async () => {
     renderAt(<Probe />);
-    await waitFor(() => expect(ipc.onChange).toHaveBeenCalled());
+    await waitFor(() => expect(ipc.onChanges).toHaveBeenCalled());
     act(() => emit({ kind: 'progress', applied_seq: 40, head: 100 }));
     expect(useSync.getState().progress).toEqual({ applied: 40, head: 100 });
     const message = 'Already rejected by Dana Whitfield (oncall) at 10:32 UTC.';

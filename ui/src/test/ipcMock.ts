@@ -20,7 +20,7 @@ export function mockIpc(overrides: Partial<{ [K in keyof Ipc]: Ipc[K] }> = {}) {
   m.reportPainted.mockResolvedValue(null);
   m.showWindow.mockResolvedValue(null);
   m.keepFirstFrame.mockResolvedValue(null);
-  m.onChange.mockResolvedValue(() => undefined);
+  m.onChanges.mockResolvedValue(() => undefined);
   m.onNavigate.mockResolvedValue(() => undefined);
   m.notificationPrefs.mockResolvedValue({ enabled: true, muted_projects: [], quiet_hours: null });
   m.tenantSettings.mockResolvedValue({ push_detail: 'full' });
