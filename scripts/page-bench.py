@@ -16,6 +16,12 @@ each row names, and the page times inserting that markup and forcing a layout: t
 and layout, fonts included, on a page whose stylesheet is already loaded. Painting is on the CPU
 (WEBKIT_DISABLE_COMPOSITING_MODE=1), as the app paints on a machine without a GPU.
 
+Last, a live session's hot path, with JavaScriptCore's JIT on (as the app ships) and off: one
+change to every project, delivered as the shell does, until the dashboard is re-read and
+repainted; then a burst of 100 changes 5 ms apart: how many times the page reads the dashboard
+for them, and how long after the last one its effect is painted. The stand-in hands out a fresh
+copy of each answer, as IPC does.
+
 Usage: npm --prefix ui run build && bash scripts/test-env.sh python3 scripts/page-bench.py [ROUNDS]
 (ROUNDS defaults to 11; it needs a display, which test-env.sh starts.)
 """
