@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { Change } from '../bindings';
 import { ChangeFeed } from './changeFeed';
 
@@ -24,6 +24,20 @@ describe('ChangeFeed', () => {
     expect(catchup).toEqual({ kind: 'replay', changes: [progress(1), progress(2), progress(3)] });
     emit(progress(4), progress(5));
     expect(seen).toEqual([progress(4), progress(5)]);
+  });
+
+  it('delivers the rest of a burst when one change fails', () => {
+    const { feed, emit } = started();
+    const seen: Change[] = [];
+    feed.subscribe((change) => {
+      if (change.kind === 'progress' && change.applied_seq === 2) throw new Error('a broken handler');
+      seen.push(change);
+    });
+    const logged = vi.spyOn(console, 'error').mockImplementation(() => {});
+    emit(progress(1), progress(2), progress(3));
+    expect(seen).toEqual([progress(1), progress(3)]);
+    expect(logged).toHaveBeenCalledOnce();
+    logged.mockRestore();
   });
 
   it('asks for a re-read after a flood it could not keep', () => {

@@ -23,7 +23,16 @@ export class ChangeFeed {
   /** Starts listening with `listen` (the shell's `core-changes` events in the app, each a burst of
    *  changes); resolves once listening. */
   start(listen: (deliver: (changes: Change[]) => void) => Promise<UnlistenFn>): Promise<void> {
-    return listen((changes) => changes.forEach((change) => this.deliver(change))).then(() => undefined);
+    return listen((changes) => {
+      for (const change of changes) {
+        // One change the page cannot handle must not cost it the rest of the burst.
+        try {
+          this.deliver(change);
+        } catch (error) {
+          console.error('a change could not be applied', change.kind, error);
+        }
+      }
+    }).then(() => undefined);
   }
 
   /** Hands every change to `handler` until the returned function is called. */

@@ -6,7 +6,7 @@ import { mockIpc } from '../test/ipcMock';
 import { renderAt } from '../test/render';
 import { agent, approval, approvalView, status } from '../test/fixtures';
 import { makeQueryClient } from './queryClient';
-import { Refresher, keysFor } from './changes';
+import { ROUND_PATIENCE_MS, Refresher, keysFor } from './changes';
 import { keys } from './keys';
 import { useApprovals } from './queries';
 import { useCoreEvents } from './events';
@@ -51,14 +51,7 @@ describe('Refresher', () => {
     expect(client.getQueryState(keys.project('prj_other'))?.isInvalidated).toBe(false);
   });
 
-  it('writes a new link state straight into the cached status', () => {
-    const client = makeQueryClient();
-    client.setQueryData(keys.status, status({ link: 'connected' }));
-    new Refresher(client).apply({ kind: 'link', state: 'offline' });
-    expect(client.getQueryData<ReturnType<typeof status>>(keys.status)?.link).toBe('offline');
-  });
-
-  it('re-reads once for changes delivered together, and once a spell during a burst', () => {
+  it('re-reads once for changes delivered together, and once a spell during a burst', async () => {
     vi.useFakeTimers();
     const client = makeQueryClient();
     const invalidated = vi.spyOn(client, 'invalidateQueries');
@@ -67,25 +60,62 @@ describe('Refresher', () => {
 
     for (let i = 0; i < 200; i++) refresher.apply(agentChange);
     expect(invalidated).not.toHaveBeenCalled();
-    vi.advanceTimersByTime(0);
+    await vi.advanceTimersByTimeAsync(0);
     // The dashboard and the project, each once.
     expect(invalidated).toHaveBeenCalledTimes(2);
 
     // A burst: a change every 5 ms for a second makes a round every 100 ms, not 200 rounds.
     for (let ms = 0; ms < 1000; ms += 5) {
       refresher.apply(agentChange);
-      vi.advanceTimersByTime(5);
+      await vi.advanceTimersByTimeAsync(5);
     }
-    vi.advanceTimersByTime(100);
+    await vi.advanceTimersByTimeAsync(100);
     expect(invalidated.mock.calls.length).toBeGreaterThanOrEqual(2 + 2 * 9);
     expect(invalidated.mock.calls.length).toBeLessThanOrEqual(2 + 2 * 11);
 
     // The last change of a burst is read too, and a quiet spell makes the next one immediate.
     const before = invalidated.mock.calls.length;
-    vi.advanceTimersByTime(500);
+    await vi.advanceTimersByTimeAsync(500);
     refresher.apply({ kind: 'resynced' });
-    vi.advanceTimersByTime(0);
+    await vi.advanceTimersByTimeAsync(0);
     expect(invalidated.mock.calls.slice(before)).toEqual([[]]);
+  });
+
+  it('starts a round only when the last one’s reads are in, or after its patience ran out', async () => {
+    vi.useFakeTimers();
+    const client = makeQueryClient();
+    let finishReads: () => void = () => {};
+    const invalidated = vi.spyOn(client, 'invalidateQueries').mockImplementation(
+      () => new Promise<void>((resolve) => (finishReads = resolve)),
+    );
+    const refresher = new Refresher(client, 100, () => Date.now());
+    refresher.apply({ kind: 'on_call' });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(invalidated).toHaveBeenCalledTimes(1);
+
+    // A slow read: changes meanwhile wait for it instead of abandoning it.
+    refresher.apply({ kind: 'on_call' });
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(invalidated).toHaveBeenCalledTimes(1);
+    finishReads();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(invalidated).toHaveBeenCalledTimes(2);
+
+    // A read that never answers holds the next round back for ROUND_PATIENCE_MS at most.
+    refresher.apply({ kind: 'on_call' });
+    await vi.advanceTimersByTimeAsync(ROUND_PATIENCE_MS - 100);
+    expect(invalidated).toHaveBeenCalledTimes(2);
+    await vi.advanceTimersByTimeAsync(200);
+    expect(invalidated).toHaveBeenCalledTimes(3);
+  });
+
+  it('re-reads the status at once when the link changes, beside writing it', () => {
+    const client = makeQueryClient();
+    const invalidated = vi.spyOn(client, 'invalidateQueries');
+    client.setQueryData(keys.status, status({ link: 'connected' }));
+    new Refresher(client).apply({ kind: 'link', state: 'offline' });
+    expect(client.getQueryData<ReturnType<typeof status>>(keys.status)?.link).toBe('offline');
+    expect(invalidated).toHaveBeenCalledWith({ queryKey: keys.status });
   });
 
   it('drops what waits when the account is no longer shown', () => {
@@ -110,10 +140,12 @@ function Probe() {
 
 describe('useCoreEvents', () => {
   let emit: (change: Change) => void = () => {};
+  let emitBurst: (changes: Change[]) => void = () => {};
   beforeEach(async () => {
     vi.clearAllMocks();
     mockIpc();
     vi.mocked(ipc.onChanges).mockImplementation(async (handler) => {
+      emitBurst = handler;
       emit = (change) => handler([change]);
       return () => {};
     });
@@ -121,7 +153,7 @@ describe('useCoreEvents', () => {
     await feed.start(ipc.onChanges);
   });
 
-  it('re-reads pending approvals when a core-change says an approval changed', async () => {
+  it('re-reads pending approvals when the core says an approval changed', async () => {
     vi.mocked(ipc.approvals).mockResolvedValueOnce([]).mockResolvedValue([approvalView()]);
     renderAt(<Probe />, { client: makeQueryClient() });
     await waitFor(() => expect(screen.getByTestId('count')).toHaveTextContent('0'));
@@ -131,7 +163,7 @@ describe('useCoreEvents', () => {
     expect(ipc.approvals).toHaveBeenCalledTimes(2);
   });
 
-  it('re-reads a couple of times for a burst of changes, and shows what the last one left', async () => {
+  it('re-reads once for a burst of changes delivered together, and shows what the last one left', async () => {
     let pending = 0;
     vi.mocked(ipc.approvals).mockImplementation(async () => Array.from({ length: pending }, () => approvalView()));
     renderAt(<Probe />, { client: makeQueryClient() });
@@ -194,6 +226,25 @@ describe('useCoreEvents', () => {
     );
     expect(useToasts.getState().toasts.at(-1)?.message).toBe(message);
     expect(useDecisions.getState().notes['apr_1']?.message).toBe(message);
+  });
+
+  it('applies every change of one event: the re-read and the toast', async () => {
+    vi.mocked(ipc.approvals).mockResolvedValueOnce([]).mockResolvedValue([approvalView()]);
+    renderAt(<Probe />, { client: makeQueryClient() });
+    await waitFor(() => expect(screen.getByTestId('count')).toHaveTextContent('0'));
+    await waitFor(() => expect(ipc.onChanges).toHaveBeenCalled());
+    const message = 'Approved: Publish the spring carousel.';
+    act(() =>
+      emitBurst([
+        { kind: 'approval', before: null, after: approval() },
+        {
+          kind: 'outcome',
+          outcome: { at: '2025-03-04T10:33:00Z', result: 'delivered', action: 'Approve', message, approval_id: 'apr_2', project_id: null },
+        },
+      ]),
+    );
+    expect(useToasts.getState().toasts.at(-1)?.message).toBe(message);
+    await waitFor(() => expect(screen.getByTestId('count')).toHaveTextContent('1'));
   });
 
   it('follows a navigate event to an approval', async () => {

@@ -1,4 +1,4 @@
-// The core's `core-change` events → which cached reads to refresh. The UI never patches data
+// The core's `core-changes` events → which cached reads to refresh. The UI never patches data
 // itself (except the link state, which the event carries whole): it re-reads from the core.
 import type { QueryClient, QueryKey } from '@tanstack/react-query';
 import type { Change, Status } from '../bindings';
@@ -67,18 +67,24 @@ export function keysFor(change: Change): QueryKey[] {
 
 /** The shortest spell between two rounds of re-reads, in ms. */
 export const REFRESH_SPACING_MS = 100;
+/** How long a round's reads may take before the next round goes ahead anyway, in ms. */
+export const ROUND_PATIENCE_MS = 5_000;
 
 /**
  * Applies the core's changes to the cached reads, a round of re-reads per spell at most. A busy
  * tenant or a catch-up brings hundreds of changes a second, and nearly each marks the dashboard
  * stale: re-reading it for every one (1,000 projects: the core's query, IPC, JSON, a render)
  * kept the core and the page busy without a pause, for reads that the next change made stale.
- * A change after a quiet spell is re-read at once (on the next task, so that changes delivered
- * together make one round); during a burst, every `spacingMs`, each stale query once.
+ * A change after a quiet spell is re-read on the next task (so that changes delivered together
+ * make one round); during a burst, each stale query once a `spacingMs`. A round starts only when
+ * the last one's reads are in: a read slower than the spell is not abandoned for a new one (a
+ * command cannot be called back, so the core would be reading twice) and still lands.
  */
 export class Refresher {
   private readonly stale = new Map<string, QueryKey>();
   private timer: ReturnType<typeof setTimeout> | undefined;
+  private reading = false;
+  private disposed = false;
   private lastRound = -Infinity;
 
   constructor(
@@ -88,40 +94,56 @@ export class Refresher {
   ) {}
 
   apply(change: Change): void {
-    writeLinkState(this.client, change);
-    for (const key of keysFor(change)) this.stale.set(JSON.stringify(key), key);
-    if (this.stale.size > 0 && this.timer === undefined) {
-      const wait = Math.max(0, this.lastRound + this.spacingMs - this.now());
-      this.timer = setTimeout(() => this.refresh(), wait);
+    if (change.kind === 'link') {
+      // The link state travels whole in its change: written at once, and the status read again
+      // at once, so that a read begun before the change cannot put the old state back.
+      this.client.setQueryData<Status>(keys.status, (old) => (old ? { ...old, link: change.state } : old));
+      void this.client.invalidateQueries({ queryKey: keys.status });
+      return;
     }
+    for (const key of keysFor(change)) this.stale.set(JSON.stringify(key), key);
+    this.schedule();
   }
 
   /** Drops what is waiting (the account is no longer shown). */
   dispose(): void {
+    this.disposed = true;
     clearTimeout(this.timer);
     this.timer = undefined;
     this.stale.clear();
   }
 
-  private refresh(): void {
+  private schedule(): void {
+    if (this.disposed || this.reading || this.timer !== undefined || this.stale.size === 0) return;
+    const wait = Math.max(0, this.lastRound + this.spacingMs - this.now());
+    this.timer = setTimeout(() => void this.refresh(), wait);
+  }
+
+  private async refresh(): Promise<void> {
     this.timer = undefined;
     this.lastRound = this.now();
     const keys = [...this.stale.values()];
     this.stale.clear();
-    invalidate(this.client, keys.some((key) => key.length === 0) ? [[]] : keys);
+    this.reading = true;
+    let giveUp: ReturnType<typeof setTimeout> | undefined;
+    const patience = new Promise<void>((resolve) => {
+      giveUp = setTimeout(resolve, ROUND_PATIENCE_MS);
+    });
+    try {
+      await Promise.race([invalidate(this.client, keys.some((key) => key.length === 0) ? [[]] : keys), patience]);
+    } finally {
+      clearTimeout(giveUp);
+      this.reading = false;
+      this.schedule();
+    }
   }
 }
 
-/** The link state travels whole in its change: written at once, not re-read. */
-function writeLinkState(client: QueryClient, change: Change): void {
-  if (change.kind === 'link') {
-    client.setQueryData<Status>(keys.status, (old) => (old ? { ...old, link: change.state } : old));
-  }
-}
-
-function invalidate(client: QueryClient, queryKeys: QueryKey[]): void {
-  for (const queryKey of queryKeys) {
-    if (queryKey.length === 0) void client.invalidateQueries();
-    else void client.invalidateQueries({ queryKey });
-  }
+/** Marks `queryKeys` stale (`[]`: every query); resolves when the active ones are read again. */
+function invalidate(client: QueryClient, queryKeys: QueryKey[]): Promise<unknown> {
+  return Promise.all(
+    queryKeys.map((queryKey) =>
+      queryKey.length === 0 ? client.invalidateQueries() : client.invalidateQueries({ queryKey }),
+    ),
+  );
 }
