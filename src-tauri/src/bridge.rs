@@ -46,18 +46,22 @@ pub fn spawn(app: AppHandle, account: &Account) -> tokio::task::JoinHandle<()> {
     })
 }
 
-/// `first` and every change already waiting behind it. A sync applies its events a batch at a
-/// time and publishes a change per event: emitted one by one, a catch-up made the webview run
-/// a script per change, thousands in a row.
+/// The most changes one event carries: a bound on the script the webview runs for it.
+const MOST_IN_A_BATCH: usize = 500;
+
+/// `first` and the changes already waiting behind it, up to `MOST_IN_A_BATCH`. A sync applies its
+/// events a batch at a time and publishes a change per event: emitted one by one, a catch-up
+/// made the webview run a script per change, thousands in a row.
 fn with_the_waiting(first: Change, changes: &mut broadcast::Receiver<Change>) -> Vec<Change> {
     let mut batch = vec![first];
-    loop {
+    while batch.len() < MOST_IN_A_BATCH {
         match changes.try_recv() {
             Ok(change) => batch.push(change),
             Err(TryRecvError::Lagged(_)) => batch.push(Change::Resynced),
-            Err(TryRecvError::Empty | TryRecvError::Closed) => return batch,
+            Err(TryRecvError::Empty | TryRecvError::Closed) => break,
         }
     }
+    batch
 }
 
 fn affects_pending(change: &Change) -> bool {
@@ -75,7 +79,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_burst_goes_in_one_batch_and_a_lag_says_re_read() {
+    fn a_burst_goes_in_bounded_batches_and_a_lag_says_re_read() {
         let (sender, mut changes) = broadcast::channel(4);
         sender.send(Change::Outbox).expect("a receiver");
         sender.send(Change::OnCall).expect("a receiver");
@@ -104,5 +108,15 @@ mod tests {
             ),
             "{batch:?}"
         );
+
+        // A flood goes in events of MOST_IN_A_BATCH.
+        let (sender, mut changes) = broadcast::channel(2 * MOST_IN_A_BATCH);
+        for _ in 0..MOST_IN_A_BATCH + 10 {
+            sender.send(Change::OnCall).expect("a receiver");
+        }
+        let first = changes.try_recv().expect("one waits");
+        assert_eq!(with_the_waiting(first, &mut changes).len(), MOST_IN_A_BATCH);
+        let rest = changes.try_recv().expect("the rest waits");
+        assert_eq!(with_the_waiting(rest, &mut changes).len(), 10);
     }
 }
