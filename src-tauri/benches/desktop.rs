@@ -3,6 +3,8 @@
 //! idle memory (PSS of every process of the app) beside a minimal Tauri app built and run in the
 //! same session: as it ships and, when Spartex Control paints on
 //! the CPU (no GPU), painting on the CPU too. Prints a table against the targets of issue 4.
+//! Last, the live part (`live.rs`): the CPU the app uses signed in to a running server, at rest
+//! and while an agent reports 50 times a second.
 //!
 //! Both apps are measured as they ship: the bench builds each with `cargo build --profile dist`
 //! (release: fat LTO, one codegen unit, stripped; and a panic aborts), not with the bench
@@ -34,6 +36,7 @@ use spartex_desktop_lib::rendering::{self, COMPOSITING_OFF};
 use spartex_testkit::demo::MANAGER;
 use spartex_testkit::{procs, TestServer, PASSWORD};
 
+mod live;
 mod memory;
 use memory::{mib, pss_tree, Pss};
 
@@ -55,9 +58,13 @@ fn main() {
     let app = build_as_shipped(&root, "spartex-desktop", "spartex-control");
     let minimal = build_as_shipped(&root, "minimal-tauri", "minimal-tauri");
 
+    let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+    if std::env::var("SPARTEX_BENCH_PART").as_deref() == Ok("live") {
+        live::measure(&app, &runtime);
+        return;
+    }
     let home = tempfile::tempdir().expect("a data folder");
     let service = format!("spartex-bench-{}", uuid::Uuid::new_v4());
-    let runtime = tokio::runtime::Runtime::new().expect("a runtime");
     runtime.block_on(warm_cache(home.path(), &service));
 
     println!(
@@ -235,6 +242,7 @@ fn main() {
             ""
         );
     }
+    live::measure(&app, &runtime);
     println!(
         "\nSpartex Control painted on the {}.",
         if app_on_cpu {

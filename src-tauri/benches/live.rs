@@ -1,0 +1,197 @@
+//! The desktop bench's live part: the app signed in to a running server with 1,000 projects on
+//! its dashboard, the CPU its processes use at rest and while an agent reports at a steady rate
+//! (each report a change the app syncs, and a re-read of the dashboard it shows). The anchor is
+//! the same app at rest: what a busy tenant costs a manager's laptop.
+//!
+//! Only this part: `SPARTEX_BENCH_PART=live bash scripts/test-env.sh cargo bench -p spartex-desktop --features custom-protocol --bench desktop`.
+
+use std::path::Path;
+use std::process::Child;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use spartex_core::secret_store::OsSecretStore;
+use spartex_core::{Core, CoreConfig, Secret};
+use spartex_testkit::demo::{MANAGER, OWNER};
+use spartex_testkit::{procs, TestServer, PASSWORD};
+use tokio::runtime::Runtime;
+
+use crate::{end_tree, spawn_logging, wait_for_line, PROJECTS};
+
+/// Agent reports a second while the app is measured busy.
+const REPORTS_PER_SECOND: u64 = 50;
+const SPELL: Duration = Duration::from_secs(10);
+
+pub fn measure(app: &Path, runtime: &Runtime) {
+    let home = tempfile::tempdir().expect("a data folder");
+    let service = format!("spartex-bench-live-{}", uuid::Uuid::new_v4());
+    let server = runtime.block_on(async {
+        let server = TestServer::builder().system_clock().start().await;
+        fill_and_sign_in(&server, home.path(), &service).await;
+        server
+    });
+
+    let mut child = spawn_logging(app, home.path(), &service, "warn,spartex::startup=info");
+    let expected = format!("items={}", PROJECTS + 3);
+    wait_for_line(&mut child, move |line| {
+        line.contains(r#"screen="dashboard""#) && line.contains(&expected)
+    });
+    // The first sync, the first frame kept: let them pass.
+    std::thread::sleep(Duration::from_secs(5));
+
+    let at_rest = cpu_over(&child, || std::thread::sleep(SPELL));
+    let mut accepted = 0;
+    let busy = cpu_over(&child, || {
+        accepted = runtime.block_on(report_steadily(&server, SPELL));
+    });
+    end_tree(&mut child);
+    runtime.block_on(server.stop());
+
+    println!(
+        "\nlive: signed in to a running server, {PROJECTS} projects on the dashboard; CPU in % of one core over {} s",
+        SPELL.as_secs()
+    );
+    println!(
+        "{:<62} {:>14} {:>18}",
+        "",
+        "at rest",
+        format!("{REPORTS_PER_SECOND} reports/s")
+    );
+    for name in ["main process", "WebKitWebProces"] {
+        println!(
+            "{:<62} {:>12.1} % {:>16.1} %",
+            format!("  {name}"),
+            at_rest.percent(name),
+            busy.percent(name)
+        );
+    }
+    println!(
+        "{:<62} {:>14} {:>18}",
+        "  agent reports the server accepted",
+        "",
+        format!("{accepted} in {} s", SPELL.as_secs())
+    );
+}
+
+/// The manager's tenant with `PROJECTS` more projects, and the manager signed in with the
+/// app's data folder and secret store, synced.
+async fn fill_and_sign_in(server: &TestServer, home: &Path, service: &str) {
+    let owner = server.login(OWNER).await;
+    for p in 0..PROJECTS {
+        let (status, body) = owner
+            .post(
+                "/api/v1/projects",
+                json!({"name": format!("Client campaign {p:04}"), "budget_usd": 5000.0}),
+            )
+            .await;
+        assert!(status.is_success(), "a project: {body}");
+    }
+    let core = Core::new(CoreConfig {
+        data_dir: home.to_path_buf(),
+        secrets: Arc::new(OsSecretStore::new(service)),
+    });
+    let account = core
+        .login(&server.url(), MANAGER, &Secret::new(PASSWORD))
+        .await
+        .expect("signs in");
+    account.catch_up().await.expect("syncs");
+    account.store().close().await;
+}
+
+/// One agent's heartbeats, each with a cost, `REPORTS_PER_SECOND` for `spell`; how many the
+/// server accepted.
+async fn report_steadily(server: &TestServer, spell: Duration) -> u64 {
+    let agent = server.agent("Quill");
+    let mut tick = tokio::time::interval(Duration::from_micros(1_000_000 / REPORTS_PER_SECOND));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let until = Instant::now() + spell;
+    let mut accepted = 0;
+    while Instant::now() < until {
+        tick.tick().await;
+        let (status, _) = agent
+            .post(
+                "/api/v1/agent/heartbeat",
+                json!({"status": "working", "tokens_in": 120, "tokens_out": 40, "cost_usd": 0.01}),
+            )
+            .await;
+        accepted += u64::from(status.is_success());
+    }
+    accepted
+}
+
+/// CPU time of the app's processes while `during` runs, by program name.
+struct Cpu {
+    by_process: Vec<(String, Duration)>,
+    over: Duration,
+}
+
+impl Cpu {
+    fn percent(&self, name: &str) -> f64 {
+        let used = self
+            .by_process
+            .iter()
+            .find(|(n, _)| n == name)
+            .map_or(Duration::ZERO, |(_, d)| *d);
+        100.0 * used.as_secs_f64() / self.over.as_secs_f64()
+    }
+}
+
+fn cpu_over(child: &Child, during: impl FnOnce()) -> Cpu {
+    let before = cpu_by_process(child.id());
+    let started = Instant::now();
+    during();
+    let over = started.elapsed();
+    let after = cpu_by_process(child.id());
+    let by_process = after
+        .into_iter()
+        .map(|(name, used)| {
+            let earlier = before
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map_or(Duration::ZERO, |(_, d)| *d);
+            (name, used.saturating_sub(earlier))
+        })
+        .collect();
+    Cpu { by_process, over }
+}
+
+/// User and system time of `root` and its descendants so far, by program name.
+fn cpu_by_process(root: u32) -> Vec<(String, Duration)> {
+    let tick = clock_tick();
+    let mut totals: Vec<(String, Duration)> = Vec::new();
+    for pid in std::iter::once(root).chain(procs::descendants(root)) {
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        // `pid (comm) state ppid …`: utime and stime are the 12th and 13th fields after comm.
+        let Some((head, rest)) = stat.rsplit_once(')') else {
+            continue;
+        };
+        let comm = head.split_once('(').map_or("", |(_, c)| c);
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let ticks: u64 = [11, 12]
+            .iter()
+            .filter_map(|&i| fields.get(i).and_then(|f| f.parse::<u64>().ok()))
+            .sum();
+        let name = if pid == root { "main process" } else { comm };
+        let used = tick * u32::try_from(ticks).unwrap_or(u32::MAX);
+        match totals.iter_mut().find(|(n, _)| n == name) {
+            Some((_, total)) => *total += used,
+            None => totals.push((name.to_owned(), used)),
+        }
+    }
+    totals
+}
+
+/// The kernel's clock tick (`getconf CLK_TCK`, 100 on Linux almost everywhere).
+fn clock_tick() -> Duration {
+    let hz = std::process::Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|out| String::from_utf8(out.stdout).ok())
+        .and_then(|s| s.trim().parse::<u32>().ok())
+        .unwrap_or(100);
+    Duration::from_secs(1) / hz
+}
