@@ -31,7 +31,7 @@ use chrono::Utc;
 use serde_json::json;
 use spartex_api::Event;
 use spartex_core::secret_store::OsSecretStore;
-use spartex_core::{Core, CoreConfig, Secret};
+use spartex_core::{Account, Core, CoreConfig, Secret};
 use spartex_desktop_lib::rendering::{self, COMPOSITING_OFF};
 use spartex_testkit::demo::MANAGER;
 use spartex_testkit::{procs, TestServer, PASSWORD};
@@ -282,15 +282,7 @@ fn idle_minimal(minimal: &Path, env: Option<(&str, &str)>) -> Pss {
 /// and leaves the server down: the app starts offline and paints from the cache.
 async fn warm_cache(home: &Path, service: &str) {
     let server = TestServer::builder().system_clock().start().await;
-    let core = Core::new(CoreConfig {
-        data_dir: home.to_path_buf(),
-        secrets: Arc::new(OsSecretStore::new(service)),
-    });
-    let account = core
-        .login(&server.url(), MANAGER, &Secret::new(PASSWORD))
-        .await
-        .expect("signs in");
-    account.catch_up().await.expect("syncs");
+    let account = signed_in_manager(&server, home, service).await;
     let store = account.store();
     let mut seq = store.last_seq().await.expect("a seq");
     let at = Utc::now();
@@ -322,6 +314,20 @@ async fn warm_cache(home: &Path, service: &str) {
     }
     store.close().await;
     server.stop().await;
+}
+
+/// The demo manager signed in with the app's data folder and secret store, caught up.
+async fn signed_in_manager(server: &TestServer, home: &Path, service: &str) -> Account {
+    let core = Core::new(CoreConfig {
+        data_dir: home.to_path_buf(),
+        secrets: Arc::new(OsSecretStore::new(service)),
+    });
+    let account = core
+        .login(&server.url(), MANAGER, &Secret::new(PASSWORD))
+        .await
+        .expect("signs in");
+    account.catch_up().await.expect("syncs");
+    account
 }
 
 /// The profile the desktop app ships with (`Cargo.toml`).

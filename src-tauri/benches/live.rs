@@ -7,14 +7,11 @@
 
 use std::path::Path;
 use std::process::Child;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use spartex_core::secret_store::OsSecretStore;
-use spartex_core::{Core, CoreConfig, Secret};
-use spartex_testkit::demo::{MANAGER, OWNER};
-use spartex_testkit::{procs, TestServer, PASSWORD};
+use spartex_testkit::demo::OWNER;
+use spartex_testkit::{procs, TestServer};
 use tokio::runtime::Runtime;
 
 use crate::{end_tree, spawn_logging, wait_for_line, PROJECTS};
@@ -87,15 +84,7 @@ async fn fill_and_sign_in(server: &TestServer, home: &Path, service: &str) {
             .await;
         assert!(status.is_success(), "a project: {body}");
     }
-    let core = Core::new(CoreConfig {
-        data_dir: home.to_path_buf(),
-        secrets: Arc::new(OsSecretStore::new(service)),
-    });
-    let account = core
-        .login(&server.url(), MANAGER, &Secret::new(PASSWORD))
-        .await
-        .expect("signs in");
-    account.catch_up().await.expect("syncs");
+    let account = crate::signed_in_manager(server, home, service).await;
     account.store().close().await;
 }
 
