@@ -334,14 +334,19 @@ async fn signed_in_manager(server: &TestServer, home: &Path, service: &str) -> A
 const SHIPPED_PROFILE: &str = "dist";
 
 /// Builds `package` as it ships (the shipping profile, embedded UI) and returns its binary.
+/// `SPARTEX_BENCH_APP_PROFILE=bench` builds the apps with symbols and line tables instead, for
+/// a profile that names functions (`SPARTEX_BENCH_PERF`, `live.rs`); its figures are not the
+/// shipped app's.
 fn build_as_shipped(root: &Path, package: &str, binary: &str) -> PathBuf {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let profile =
+        std::env::var("SPARTEX_BENCH_APP_PROFILE").unwrap_or_else(|_| SHIPPED_PROFILE.into());
     let status = Command::new(cargo)
         .current_dir(root)
         .args([
             "build",
             "--profile",
-            SHIPPED_PROFILE,
+            &profile,
             "--locked",
             "-p",
             package,
@@ -352,12 +357,18 @@ fn build_as_shipped(root: &Path, package: &str, binary: &str) -> PathBuf {
         .expect("cargo runs");
     assert!(
         status.success(),
-        "{package} builds with the {SHIPPED_PROFILE} profile"
+        "{package} builds with the {profile} profile"
     );
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| root.join("target"));
-    target.join(SHIPPED_PROFILE).join(binary)
+    // Cargo names the `bench` profile's folder `release`.
+    let folder = if profile == "bench" {
+        "release"
+    } else {
+        &profile
+    };
+    target.join(folder).join(binary)
 }
 
 fn file_size(binary: &Path) -> u64 {

@@ -4,6 +4,11 @@
 //! the same app at rest: what a busy tenant costs a manager's laptop.
 //!
 //! Only this part: `SPARTEX_BENCH_PART=live bash scripts/test-env.sh cargo bench -p spartex-desktop --features custom-protocol --bench desktop`.
+//!
+//! Where the busy CPU goes: add `SPARTEX_BENCH_PERF=<folder>` to record each process with
+//! `perf record` while the agent reports (`main.data`, `web.data`), and
+//! `SPARTEX_BENCH_APP_PROFILE=bench` so that the app has symbols; then
+//! `perf report -i <folder>/main.data --no-children`.
 
 use std::path::Path;
 use std::process::Child;
@@ -19,6 +24,8 @@ use crate::{end_tree, spawn_logging, wait_for_line, PROJECTS};
 /// Agent reports a second while the app is measured busy.
 const REPORTS_PER_SECOND: u64 = 50;
 const SPELL: Duration = Duration::from_secs(10);
+/// Busy spells, one after the other; the table shows their median (a spell varies by a few %).
+const BUSY_SPELLS: u64 = 3;
 
 pub fn measure(app: &Path, runtime: &Runtime) {
     let home = tempfile::tempdir().expect("a data folder");
@@ -39,14 +46,22 @@ pub fn measure(app: &Path, runtime: &Runtime) {
 
     let at_rest = cpu_over(&child, || std::thread::sleep(SPELL));
     let mut accepted = 0;
-    let busy = cpu_over(&child, || {
-        accepted = runtime.block_on(report_steadily(&server, SPELL));
-    });
+    let busy: Vec<Cpu> = (0..BUSY_SPELLS)
+        .map(|spell| {
+            cpu_over(&child, || {
+                let recording = (spell == 0).then(|| Profiles::start(&child));
+                accepted += runtime.block_on(report_steadily(&server, SPELL));
+                if let Some(recording) = recording {
+                    recording.stop();
+                }
+            })
+        })
+        .collect();
     end_tree(&mut child);
     runtime.block_on(server.stop());
 
     println!(
-        "\nlive: signed in to a running server, {PROJECTS} projects on the dashboard; CPU in % of one core over {} s",
+        "\nlive: signed in to a running server, {PROJECTS} projects on the dashboard; CPU in % of one core over {} s (busy: the median of {BUSY_SPELLS})",
         SPELL.as_secs()
     );
     println!(
@@ -56,18 +71,24 @@ pub fn measure(app: &Path, runtime: &Runtime) {
         format!("{REPORTS_PER_SECOND} reports/s")
     );
     for name in ["main process", "WebKitWebProces"] {
+        let mut each: Vec<f64> = busy.iter().map(|cpu| cpu.percent(name)).collect();
+        each.sort_by(f64::total_cmp);
         println!(
-            "{:<62} {:>12.1} % {:>16.1} %",
+            "{:<62} {:>12.1} % {:>16.1} %   (spells: {})",
             format!("  {name}"),
             at_rest.percent(name),
-            busy.percent(name)
+            each[each.len() / 2],
+            each.iter()
+                .map(|p| format!("{p:.1}"))
+                .collect::<Vec<_>>()
+                .join(", ")
         );
     }
     println!(
         "{:<62} {:>14} {:>18}",
         "  agent reports the server accepted",
         "",
-        format!("{accepted} in {} s", SPELL.as_secs())
+        format!("{accepted} in {} s", BUSY_SPELLS * SPELL.as_secs())
     );
 }
 
@@ -107,6 +128,55 @@ async fn report_steadily(server: &TestServer, spell: Duration) -> u64 {
         accepted += u64::from(status.is_success());
     }
     accepted
+}
+
+/// `perf record` of the main and web processes, when `SPARTEX_BENCH_PERF` names a folder.
+struct Profiles(Vec<Child>);
+
+impl Profiles {
+    fn start(app: &Child) -> Profiles {
+        let Some(folder) = std::env::var_os("SPARTEX_BENCH_PERF").map(std::path::PathBuf::from)
+        else {
+            return Profiles(Vec::new());
+        };
+        std::fs::create_dir_all(&folder).expect("the profiles' folder");
+        let web = procs::descendants(app.id()).into_iter().find(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                .is_ok_and(|name| name.trim() == "WebKitWebProces")
+        });
+        let targets = [("main.data", Some(app.id())), ("web.data", web)];
+        let recorders = targets
+            .into_iter()
+            .filter_map(|(file, pid)| Some((file, pid?)))
+            .map(|(file, pid)| {
+                std::process::Command::new("perf")
+                    .args([
+                        "record",
+                        "--quiet",
+                        "-F",
+                        "250",
+                        "--call-graph",
+                        "dwarf,16384",
+                    ])
+                    .arg("-o")
+                    .arg(folder.join(file))
+                    .args(["-p", &pid.to_string()])
+                    .spawn()
+                    .expect("perf runs (Debian's linux-perf)")
+            })
+            .collect();
+        Profiles(recorders)
+    }
+
+    fn stop(self) {
+        for mut recorder in self.0 {
+            // perf writes its file out on SIGINT.
+            let _ = std::process::Command::new("kill")
+                .args(["-INT", &recorder.id().to_string()])
+                .status();
+            let _ = recorder.wait();
+        }
+    }
 }
 
 /// CPU time of the app's processes while `during` runs, by program name.
