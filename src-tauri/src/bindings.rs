@@ -74,6 +74,7 @@ fn declarations() -> Vec<String> {
         LinkState,
         Change,
         ProjectSummary,
+        DashboardJson,
         ProjectView,
         ApprovalView,
         MessageView,

@@ -9,7 +9,7 @@ use spartex_api::{Decision, EscalationPolicy, NewOverride, Stop, TenantSettings}
 use spartex_core::notify::NotificationPrefs;
 use spartex_core::oncall::OnCallView;
 use spartex_core::store::views::{
-    ApprovalView, MessageView, ProjectSummary, ProjectView, SearchHit,
+    ApprovalView, DashboardJson, MessageView, ProjectView, SearchHit,
 };
 use spartex_core::store::{KeptFrame, OutboxEntry};
 use spartex_core::{AccountInfo, Queued, Secret, Status};
@@ -69,16 +69,16 @@ commands! {
         Ok(shell.account().await?.status().await?)
     }
 
-    /// One row per project, from the cache.
+    /// One row per project, by name, from the cache.
     async fn dashboard(
         shell: State<'_, Shell>,
         launched: State<'_, crate::Launched>,
-    ) -> CommandResult<Vec<ProjectSummary>> {
+    ) -> CommandResult<DashboardJson> {
         let timed = launched.first_dashboard_read();
         if timed {
             launched.reached("dashboard read started");
         }
-        let rows = shell.account().await?.dashboard().await?;
+        let rows = shell.account().await?.dashboard_json().await?;
         if timed {
             launched.reached("dashboard read done");
         }

@@ -273,6 +273,8 @@ export type ProjectSummary = { project: Project, agents_total: number, agents_wo
  */
 stop_sending: boolean, };
 
+export type DashboardJson = Array<ProjectSummary>;
+
 export type ProjectView = { project: Project, agents: Array<Agent>, 
 /**
  * Open tasks first, then the most recently finished.

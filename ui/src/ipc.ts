@@ -12,6 +12,7 @@ import type {
   ApprovalView,
   Change,
   CommandError,
+  DashboardJson,
   Decision,
   EscalationPolicy,
   MessageView,
@@ -19,7 +20,6 @@ import type {
   NotificationPrefs,
   OnCallView,
   OutboxEntry,
-  ProjectSummary,
   ProjectView,
   Queued,
   SearchHit,
@@ -56,9 +56,9 @@ export function status(): Promise<Status> {
   return call<Status>('status');
 }
 
-/** One row per project, from the cache. */
-export function dashboard(): Promise<Array<ProjectSummary>> {
-  return call<Array<ProjectSummary>>('dashboard');
+/** One row per project, by name, from the cache. */
+export function dashboard(): Promise<DashboardJson> {
+  return call<DashboardJson>('dashboard');
 }
 
 /** One project with its agents, tasks, approvals, chat, stops, spend and timeline. */

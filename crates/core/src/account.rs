@@ -19,7 +19,9 @@ use crate::error::{CoreError, CoreResult};
 use crate::registry::AccountInfo;
 use crate::session::Session;
 use crate::settings::{PrefsFiles, SettingsSent, SettingsSync};
-use crate::store::views::{ApprovalView, MessageView, ProjectSummary, ProjectView, SearchHit};
+use crate::store::views::{
+    ApprovalView, DashboardJson, MessageView, ProjectSummary, ProjectView, SearchHit,
+};
 use crate::store::{meta, OutboxEntry, Store};
 use crate::sync::{SyncReport, Syncer};
 use crate::{Change, LinkState, Outcome};
@@ -168,6 +170,11 @@ impl Account {
 
     pub async fn dashboard(&self) -> CoreResult<Vec<ProjectSummary>> {
         Ok(self.store().dashboard().await?)
+    }
+
+    /// [`Account::dashboard`] as JSON text, for a face that passes it on unread.
+    pub async fn dashboard_json(&self) -> CoreResult<DashboardJson> {
+        Ok(self.store().dashboard_json().await?)
     }
 
     /// A project by id or name, with everything its screen shows.

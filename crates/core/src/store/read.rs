@@ -3,7 +3,8 @@
 use spartex_api::{Agent, Approval, Decision, Message, Project, Stop, Task};
 
 use super::views::{
-    ApprovalView, MessageView, ProjectSummary, ProjectView, SearchHit, SearchHitKind, SpendPoint,
+    ApprovalView, DashboardJson, MessageView, ProjectSummary, ProjectView, SearchHit,
+    SearchHitKind, SpendPoint,
 };
 use super::{Store, StoreResult};
 
@@ -16,32 +17,40 @@ fn decision(local: Option<String>) -> Option<Decision> {
 }
 
 impl Store {
-    /// Every project with its agents by status, pending approvals and last activity.
+    /// Every project with its agents by status, pending approvals and last activity, by name.
     pub async fn dashboard(&self) -> StoreResult<Vec<ProjectSummary>> {
-        // One row holding a JSON array: sqlx hands rows over one by one from its worker
-        // thread, which costs more than the query itself for a thousand projects.
+        Ok(self.dashboard_json().await?.rows()?)
+    }
+
+    /// [`Store::dashboard`] as JSON text. One row holding the array: sqlx hands rows over one
+    /// by one from its worker thread, which costs more than the query for a thousand projects.
+    /// Each project's stored JSON (serde's, written by `upsert`) goes in as it is and the rest
+    /// are numbers, a quoted timestamp and a flag, so SQLite parses no JSON to build it.
+    pub async fn dashboard_json(&self) -> StoreResult<DashboardJson> {
         let json: String = sqlx::query_scalar(
-            "SELECT COALESCE(json_group_array(json_object( \
-                 'project', json(p.data), \
-                 'agents_total', COALESCE(a.total, 0), 'agents_working', COALESCE(a.working, 0), \
-                 'agents_waiting', COALESCE(a.waiting, 0), 'agents_stopped', COALESCE(a.stopped, 0), \
-                 'agents_error', COALESCE(a.error, 0), 'pending_approvals', COALESCE(ap.pending, 0), \
-                 'last_activity', NULLIF(p.last_activity, ''), \
-                 'stop_sending', json(CASE WHEN EXISTS (SELECT 1 FROM outbox o WHERE o.kind = 'stop' \
-                     AND (o.project_id = p.id OR o.project_id IS NULL)) THEN 'true' ELSE 'false' END))), '[]') \
-             FROM projects p \
-             LEFT JOIN (SELECT project_id, COUNT(*) AS total, SUM(status = 'working') AS working, \
-                               SUM(status = 'waiting_approval') AS waiting, SUM(status IN ('stopped', 'stopping')) AS stopped, \
-                               SUM(status = 'error') AS error \
-                        FROM agents GROUP BY project_id) a ON a.project_id = p.id \
-             LEFT JOIN (SELECT project_id, COUNT(*) AS pending FROM approvals WHERE status = 'pending' GROUP BY project_id) ap \
-                    ON ap.project_id = p.id",
+            r#"SELECT '[' || COALESCE(group_concat(
+                 '{"project":' || p.data
+                 || ',"agents_total":' || COALESCE(a.total, 0)
+                 || ',"agents_working":' || COALESCE(a.working, 0)
+                 || ',"agents_waiting":' || COALESCE(a.waiting, 0)
+                 || ',"agents_stopped":' || COALESCE(a.stopped, 0)
+                 || ',"agents_error":' || COALESCE(a.error, 0)
+                 || ',"pending_approvals":' || COALESCE(ap.pending, 0)
+                 || ',"last_activity":' || json_quote(NULLIF(p.last_activity, ''))
+                 || ',"stop_sending":' || CASE WHEN EXISTS (SELECT 1 FROM outbox o WHERE o.kind = 'stop'
+                     AND (o.project_id = p.id OR o.project_id IS NULL)) THEN 'true' ELSE 'false' END
+                 || '}', ',' ORDER BY p.name, p.id), '') || ']'
+             FROM projects p
+             LEFT JOIN (SELECT project_id, COUNT(*) AS total, SUM(status = 'working') AS working,
+                               SUM(status = 'waiting_approval') AS waiting, SUM(status IN ('stopped', 'stopping')) AS stopped,
+                               SUM(status = 'error') AS error
+                        FROM agents GROUP BY project_id) a ON a.project_id = p.id
+             LEFT JOIN (SELECT project_id, COUNT(*) AS pending FROM approvals WHERE status = 'pending' GROUP BY project_id) ap
+                    ON ap.project_id = p.id"#,
         )
         .fetch_one(&self.reader)
         .await?;
-        let mut rows: Vec<ProjectSummary> = serde_json::from_str(&json)?;
-        rows.sort_by(|a, b| a.project.name.cmp(&b.project.name));
-        Ok(rows)
+        Ok(DashboardJson::new(json)?)
     }
 
     /// A project by id, or by name (case-insensitive, unique prefix).

@@ -447,6 +447,16 @@ async fn the_dashboard_counts_agents_and_approvals_and_flags_an_undelivered_stop
     let names: Vec<&str> = rows.iter().map(|r| r.project.name.as_str()).collect();
     assert_eq!(names, ["Autumn", "Spring"], "each project once, by name");
     let spring = &rows[1];
+    let for_ui = store.dashboard_json().await.expect("dashboard as JSON");
+    assert_eq!(
+        serde_json::to_string(&for_ui).expect("writes"),
+        for_ui.as_str(),
+        "the UI gets the cache's JSON as it is"
+    );
+    assert_eq!(
+        format!("{:?}", for_ui.rows().expect("rows")),
+        format!("{rows:?}")
+    );
     assert_eq!(
         (
             spring.agents_total,
@@ -462,6 +472,70 @@ async fn the_dashboard_counts_agents_and_approvals_and_flags_an_undelivered_stop
     );
     assert_eq!(rows[0].agents_waiting, 1);
     assert!(spring.last_activity.is_some());
+}
+
+#[tokio::test]
+async fn the_dashboards_json_holds_any_name_and_a_project_without_agents_or_activity() {
+    let (store, _dir) = store().await;
+    let at = "2026-11-28T10:00:00Z";
+    let awkward = "Q4 \"launch\" \\ plan\n— Zürich 🚀 </script>";
+    store
+        .apply_events(&[
+            event(1, "project.upserted", json!({"id": "prj_1", "name": awkward, "description": "a\tb",
+                "status": "paused", "budget_usd": 1e9, "spent_usd": 0.1, "created_at": at, "updated_at": at, "version": 7})),
+            event(2, "project.upserted", json!({"id": "prj_2", "name": "", "description": "",
+                "status": "active", "budget_usd": 0.0, "spent_usd": 0.0, "created_at": at, "updated_at": at, "version": 1})),
+        ])
+        .await
+        .expect("applies");
+    sqlx::query("UPDATE projects SET last_activity = '' WHERE id = 'prj_2'")
+        .execute(&store.writer)
+        .await
+        .expect("a project with no activity");
+
+    let json: serde_json::Value =
+        serde_json::from_str(store.dashboard_json().await.expect("dashboard").as_str())
+            .expect("JSON");
+    let rows = json.as_array().expect("an array");
+    assert_eq!(
+        rows[0]["project"]["id"], "prj_2",
+        "the empty name sorts first"
+    );
+    assert_eq!(rows[0]["agents_total"], 0);
+    assert_eq!(rows[0]["last_activity"], serde_json::Value::Null);
+    assert_eq!(rows[0]["stop_sending"], false);
+    assert_eq!(rows[1]["project"]["name"], awkward);
+    assert_eq!(rows[1]["project"]["description"], "a\tb");
+    assert_eq!(rows[1]["project"]["budget_usd"], 1e9);
+    assert_eq!(rows[1]["pending_approvals"], 0);
+    let last = rows[1]["last_activity"].as_str().expect("a time");
+    assert_eq!(
+        last.parse::<chrono::DateTime<Utc>>().expect("RFC 3339"),
+        at.parse::<chrono::DateTime<Utc>>().expect("RFC 3339")
+    );
+}
+
+#[tokio::test]
+async fn a_damaged_project_row_fails_the_dashboard_read_instead_of_sending_broken_json() {
+    let (store, _dir) = store().await;
+    let at = "2026-11-28T10:00:00Z";
+    store
+        .apply_events(&[event(1, "project.upserted", json!({"id": "prj_1", "name": "Spring", "description": "",
+            "status": "active", "budget_usd": 1.0, "spent_usd": 0.0, "created_at": at, "updated_at": at, "version": 1}))])
+        .await
+        .expect("applies");
+    sqlx::query(r#"UPDATE projects SET data = '{"id": "prj_1", "name": ' WHERE id = 'prj_1'"#)
+        .execute(&store.writer)
+        .await
+        .expect("a damaged row");
+    assert!(matches!(
+        store.dashboard_json().await,
+        Err(StoreError::Corrupt(_))
+    ));
+    assert!(matches!(
+        store.dashboard().await,
+        Err(StoreError::Corrupt(_))
+    ));
 }
 
 #[tokio::test]

@@ -20,6 +20,35 @@ pub struct ProjectSummary {
     pub stop_sending: bool,
 }
 
+/// The dashboard's rows as JSON text, by name, as the cache holds them: what the desktop UI
+/// reads, several times a second while a busy tenant's agents report, handed to the webview
+/// without the shell parsing and writing out 1,000 rows on the way. [`DashboardJson::rows`]
+/// parses it for a face that needs the values.
+#[derive(Debug)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(type = "Array<ProjectSummary>"))]
+pub struct DashboardJson(Box<serde_json::value::RawValue>);
+
+impl DashboardJson {
+    /// Fails if `text` is not JSON (a damaged cache row), so a face never passes on broken JSON.
+    pub(super) fn new(text: String) -> serde_json::Result<DashboardJson> {
+        serde_json::value::RawValue::from_string(text).map(DashboardJson)
+    }
+
+    pub fn rows(&self) -> serde_json::Result<Vec<ProjectSummary>> {
+        serde_json::from_str(self.0.get())
+    }
+
+    pub fn as_str(&self) -> &str {
+        self.0.get()
+    }
+}
+
+impl Serialize for DashboardJson {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(serializer)
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ProjectView {
