@@ -2,7 +2,7 @@ import { useEffect, useRef } from 'react';
 import { Link } from 'react-router';
 import type { ProjectSummary } from '../bindings';
 import { PROJECT_STATUS } from '../lib/status';
-import { formatRelative } from '../lib/format';
+import { formatRelative, formatTimestamp } from '../lib/format';
 import { useNow } from '../state/clock';
 import { cx } from '../lib/cx';
 import { StatusText } from './Status';
@@ -83,7 +83,11 @@ export function ProjectRow({ summary, selected, ruled }: { summary: ProjectSumma
           ) : (
             <span className="lg:hidden">Last activity</span>
           )}
-          <span className="tabular" title={summary.last_activity ?? undefined} data-first-frame-omit>
+          <span
+            className="tabular"
+            title={summary.last_activity ? formatTimestamp(summary.last_activity, now) : undefined}
+            data-first-frame-omit
+          >
             {summary.last_activity ? activity : 'No activity'}
           </span>
         </div>

@@ -17,13 +17,19 @@ const itemClass = ({ isActive }: { isActive: boolean }) =>
  *  active. The dashboard and the Projects screen list them all. */
 export const SIDEBAR_PROJECTS = 12;
 
+/** The core writes every time in one shape (RFC 3339, UTC, microseconds), so their text sorts as
+ *  they do, without a locale's collation: this runs on every re-read of 1,000 projects. */
+function newestFirst(a: string, b: string): number {
+  return a < b ? 1 : a > b ? -1 : 0;
+}
+
 export function sidebarProjects(all: readonly ProjectSummary[]): ProjectSummary[] {
   if (all.length <= SIDEBAR_PROJECTS) return [...all];
   return [...all]
     .sort(
       (a, b) =>
         Number(b.pending_approvals > 0) - Number(a.pending_approvals > 0) ||
-        (b.last_activity ?? '').localeCompare(a.last_activity ?? ''),
+        newestFirst(a.last_activity ?? '', b.last_activity ?? ''),
     )
     .slice(0, SIDEBAR_PROJECTS);
 }
