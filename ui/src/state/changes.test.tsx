@@ -81,6 +81,43 @@ describe('Refresher', () => {
     expect(invalidated.mock.calls.slice(before)).toEqual([[]]);
   });
 
+  it('spaces rounds by what the last one’s reads took: ten times as long, within 100 ms and a second', async () => {
+    vi.useFakeTimers();
+    const client = makeQueryClient();
+    let readMs = 30;
+    const rounds: number[] = [];
+    vi.spyOn(client, 'invalidateQueries').mockImplementation(() => {
+      rounds.push(Date.now());
+      return new Promise<void>((resolve) => setTimeout(resolve, readMs));
+    });
+    const refresher = new Refresher(client, 100, () => Date.now());
+    const keepChanging = async (ms: number) => {
+      for (let t = 0; t < ms; t += 5) {
+        refresher.apply({ kind: 'on_call' });
+        await vi.advanceTimersByTimeAsync(5);
+      }
+    };
+    const gaps = () => rounds.slice(1).map((at, i) => at - (rounds[i] ?? 0));
+
+    await keepChanging(1_500);
+    // Reads of 30 ms: a round every 300 ms, not every 100.
+    expect(gaps().length).toBeGreaterThanOrEqual(4);
+    expect(gaps().slice(1).every((gap) => gap >= 300 && gap <= 305)).toBe(true);
+
+    readMs = 400;
+    rounds.length = 0;
+    await keepChanging(4_000);
+    expect(gaps().length).toBeGreaterThanOrEqual(3);
+    expect(Math.max(...gaps().slice(1))).toBeLessThanOrEqual(1_005);
+    expect(Math.min(...gaps().slice(1))).toBeGreaterThanOrEqual(1_000);
+
+    readMs = 1;
+    rounds.length = 0;
+    await keepChanging(1_500);
+    expect(gaps().length).toBeGreaterThanOrEqual(10);
+    expect(gaps().slice(2).every((gap) => gap >= 100 && gap <= 105)).toBe(true);
+  });
+
   it('starts a round only when the last one’s reads are in, or after its patience ran out', async () => {
     vi.useFakeTimers();
     const client = makeQueryClient();
