@@ -172,7 +172,7 @@ impl Account {
         Ok(self.store().dashboard().await?)
     }
 
-    /// [`Account::dashboard`] as JSON text, for a face that passes it on unread.
+    /// [`Account::dashboard`] as JSON text, for a face that passes it on.
     pub async fn dashboard_json(&self) -> CoreResult<DashboardJson> {
         Ok(self.store().dashboard_json().await?)
     }

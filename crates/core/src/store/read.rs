@@ -19,14 +19,21 @@ fn decision(local: Option<String>) -> Option<Decision> {
 impl Store {
     /// Every project with its agents by status, pending approvals and last activity, by name.
     pub async fn dashboard(&self) -> StoreResult<Vec<ProjectSummary>> {
-        Ok(self.dashboard_json().await?.rows()?)
+        parse(&self.dashboard_text().await?)
     }
 
-    /// [`Store::dashboard`] as JSON text. One row holding the array: sqlx hands rows over one
-    /// by one from its worker thread, which costs more than the query for a thousand projects.
-    /// Each project's stored JSON (serde's, written by `upsert`) goes in as it is and the rest
-    /// are numbers, a quoted timestamp and a flag, so SQLite parses no JSON to build it.
+    /// [`Store::dashboard`] as JSON text, for a face that passes it on.
     pub async fn dashboard_json(&self) -> StoreResult<DashboardJson> {
+        Ok(DashboardJson::new(self.dashboard_text().await?)?)
+    }
+
+    /// The dashboard's JSON array, built in one row: sqlx hands rows over one by one from its
+    /// worker thread, which costs more than the query for a thousand projects. Each project's
+    /// stored JSON (serde's, written by `upsert`; a field added to `Project` later reaches the
+    /// UI only once its rows are written again) goes in as it is, and the rest are numbers, a
+    /// quoted timestamp and a flag, so SQLite parses no JSON to build it. Every term is
+    /// `NOT NULL` or given a default: a NULL would make `||` drop the project from the array.
+    async fn dashboard_text(&self) -> StoreResult<String> {
         let json: String = sqlx::query_scalar(
             r#"SELECT '[' || COALESCE(group_concat(
                  '{"project":' || p.data
@@ -50,7 +57,7 @@ impl Store {
         )
         .fetch_one(&self.reader)
         .await?;
-        Ok(DashboardJson::new(json)?)
+        Ok(json)
     }
 
     /// A project by id, or by name (case-insensitive, unique prefix).

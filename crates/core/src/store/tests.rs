@@ -457,6 +457,30 @@ async fn the_dashboard_counts_agents_and_approvals_and_flags_an_undelivered_stop
         format!("{:?}", for_ui.rows().expect("rows")),
         format!("{rows:?}")
     );
+    // The SQL writes the row's keys by hand: they are the typed row's, no more, no fewer.
+    let keys = |value: &serde_json::Value| -> Vec<String> {
+        let object = value.as_object().expect("an object");
+        let mut keys: Vec<String> = object.keys().cloned().collect();
+        keys.extend(
+            object["project"]
+                .as_object()
+                .expect("a project")
+                .keys()
+                .map(|k| format!("project.{k}")),
+        );
+        keys.sort();
+        keys
+    };
+    let sent: serde_json::Value = serde_json::from_str(for_ui.as_str()).expect("JSON");
+    let typed = serde_json::to_value(&rows).expect("values");
+    for (sent, typed) in sent
+        .as_array()
+        .expect("rows")
+        .iter()
+        .zip(typed.as_array().expect("rows"))
+    {
+        assert_eq!(keys(sent), keys(typed));
+    }
     assert_eq!(
         (
             spring.agents_total,

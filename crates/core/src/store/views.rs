@@ -22,9 +22,10 @@ pub struct ProjectSummary {
 
 /// The dashboard's rows as JSON text, by name, as the cache holds them: what the desktop UI
 /// reads, several times a second while a busy tenant's agents report, handed to the webview
-/// without the shell parsing and writing out 1,000 rows on the way. [`DashboardJson::rows`]
-/// parses it for a face that needs the values.
-#[derive(Debug)]
+/// without the shell building 1,000 rows' values and writing them out again on the way.
+/// [`DashboardJson::rows`] parses it for a face that needs the values.
+#[derive(Debug, Serialize)]
+#[serde(transparent)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(type = "Array<ProjectSummary>"))]
 pub struct DashboardJson(Box<serde_json::value::RawValue>);
 
@@ -34,18 +35,14 @@ impl DashboardJson {
         serde_json::value::RawValue::from_string(text).map(DashboardJson)
     }
 
+    /// The rows as values.
     pub fn rows(&self) -> serde_json::Result<Vec<ProjectSummary>> {
         serde_json::from_str(self.0.get())
     }
 
+    /// The JSON text, as the face receives it.
     pub fn as_str(&self) -> &str {
         self.0.get()
-    }
-}
-
-impl Serialize for DashboardJson {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.0.serialize(serializer)
     }
 }
 
