@@ -118,6 +118,28 @@ describe('Refresher', () => {
     expect(gaps().slice(2).every((gap) => gap >= 100 && gap <= 105)).toBe(true);
   });
 
+  it('reads what the person did (the outbox, an outcome) on the next task, not after the spell', async () => {
+    vi.useFakeTimers();
+    const client = makeQueryClient();
+    const rounds: number[] = [];
+    vi.spyOn(client, 'invalidateQueries').mockImplementation(() => {
+      rounds.push(Date.now());
+      return new Promise<void>((resolve) => setTimeout(resolve, 50));
+    });
+    const refresher = new Refresher(client, 100, () => Date.now());
+    refresher.apply({ kind: 'on_call' });
+    await vi.advanceTimersByTimeAsync(60);
+    expect(rounds).toHaveLength(1);
+    // Reads of 50 ms: the next round of a burst would wait 500 ms.
+    refresher.apply({ kind: 'on_call' });
+    await vi.advanceTimersByTimeAsync(100);
+    expect(rounds).toHaveLength(1);
+    refresher.apply({ kind: 'outbox' });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(rounds.length).toBeGreaterThan(1);
+    expect((rounds[1] ?? 0) - (rounds[0] ?? 0)).toBeLessThan(200);
+  });
+
   it('starts a round only when the last one’s reads are in, or after its patience ran out', async () => {
     vi.useFakeTimers();
     const client = makeQueryClient();

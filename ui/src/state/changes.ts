@@ -67,7 +67,8 @@ export function keysFor(change: Change): QueryKey[] {
 
 /** The shortest spell between two rounds of re-reads, in ms. */
 export const REFRESH_SPACING_MS = 100;
-/** The longest: while changes keep coming, none waits longer than this to be shown, in ms. */
+/** The longest spell: while changes keep coming, a round starts at most this long after the last
+ *  one began (once that one's reads are in), in ms. */
 export const REFRESH_SPACING_MAX_MS = 1_000;
 /** Between the two, a spell is this many times as long as the last round's reads took. */
 export const SPELL_PER_READ = 10;
@@ -83,6 +84,8 @@ export const ROUND_PATIENCE_MS = 5_000;
  * make one round); during a burst, each stale query once a spell. The spell follows what the
  * reads cost: ten times the last round's, between `spacingMs` and a second, so that a steady
  * stream of changes keeps the reads to about a tenth of the time whatever the tenant's size.
+ * What the person did themselves (the outbox: a decision, a message or a stop queued, sent or
+ * refused, and its outcome) is read on the next task, not after the spell.
  * A round starts only when the last one's reads are in: a read slower than the spell is not
  * abandoned for a new one (a command cannot be called back, so the core would be reading
  * twice) and still lands.
@@ -94,6 +97,7 @@ export class Refresher {
   private disposed = false;
   private lastRound = -Infinity;
   private spell: number;
+  private urgent = false;
 
   constructor(
     private readonly client: QueryClient,
@@ -112,6 +116,7 @@ export class Refresher {
       return;
     }
     for (const key of keysFor(change)) this.stale.set(JSON.stringify(key), key);
+    if (change.kind === 'outbox' || change.kind === 'outcome') this.urgent = true;
     this.schedule();
   }
 
@@ -124,13 +129,18 @@ export class Refresher {
   }
 
   private schedule(): void {
-    if (this.disposed || this.reading || this.timer !== undefined || this.stale.size === 0) return;
-    const wait = Math.max(0, this.lastRound + this.spell - this.now());
+    if (this.disposed || this.reading || this.stale.size === 0) return;
+    if (this.timer !== undefined) {
+      if (!this.urgent) return;
+      clearTimeout(this.timer);
+    }
+    const wait = this.urgent ? 0 : Math.max(0, this.lastRound + this.spell - this.now());
     this.timer = setTimeout(() => void this.refresh(), wait);
   }
 
   private async refresh(): Promise<void> {
     this.timer = undefined;
+    this.urgent = false;
     this.lastRound = this.now();
     const keys = [...this.stale.values()];
     this.stale.clear();
@@ -143,7 +153,7 @@ export class Refresher {
       await Promise.race([invalidate(this.client, keys.some((key) => key.length === 0) ? [[]] : keys), patience]);
     } finally {
       const took = this.now() - this.lastRound;
-      this.spell = Math.min(REFRESH_SPACING_MAX_MS, Math.max(this.spacingMs, took * SPELL_PER_READ));
+      this.spell = Math.max(this.spacingMs, Math.min(REFRESH_SPACING_MAX_MS, took * SPELL_PER_READ));
       clearTimeout(giveUp);
       this.reading = false;
       this.schedule();
