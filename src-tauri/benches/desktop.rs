@@ -362,11 +362,11 @@ fn build_as_shipped(root: &Path, package: &str, binary: &str) -> PathBuf {
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| root.join("target"));
-    // Cargo names the `bench` profile's folder `release`.
-    let folder = if profile == "bench" {
-        "release"
-    } else {
-        &profile
+    // Cargo names the built-in profiles' folders after the profile they inherit from.
+    let folder = match profile.as_str() {
+        "bench" => "release",
+        "dev" | "test" => "debug",
+        custom => custom,
     };
     target.join(folder).join(binary)
 }
