@@ -37,6 +37,18 @@ describe('keysFor', () => {
   });
 });
 
+/** A Refresher on fake timers whose reads take `readMs()` ms, and when each read started. */
+function withReadsTaking(readMs: () => number) {
+  vi.useFakeTimers();
+  const client = makeQueryClient();
+  const rounds: number[] = [];
+  vi.spyOn(client, 'invalidateQueries').mockImplementation(() => {
+    rounds.push(Date.now());
+    return new Promise<void>((resolve) => setTimeout(resolve, readMs()));
+  });
+  return { refresher: new Refresher(client, 100, () => Date.now()), rounds };
+}
+
 describe('Refresher', () => {
   afterEach(() => vi.useRealTimers());
 
@@ -82,15 +94,8 @@ describe('Refresher', () => {
   });
 
   it('spaces rounds by what the last one’s reads took: ten times as long, within 100 ms and a second', async () => {
-    vi.useFakeTimers();
-    const client = makeQueryClient();
     let readMs = 30;
-    const rounds: number[] = [];
-    vi.spyOn(client, 'invalidateQueries').mockImplementation(() => {
-      rounds.push(Date.now());
-      return new Promise<void>((resolve) => setTimeout(resolve, readMs));
-    });
-    const refresher = new Refresher(client, 100, () => Date.now());
+    const { refresher, rounds } = withReadsTaking(() => readMs);
     const keepChanging = async (ms: number) => {
       for (let t = 0; t < ms; t += 5) {
         refresher.apply({ kind: 'on_call' });
@@ -119,14 +124,7 @@ describe('Refresher', () => {
   });
 
   it('reads what the person did (the outbox, an outcome) on the next task, not after the spell', async () => {
-    vi.useFakeTimers();
-    const client = makeQueryClient();
-    const rounds: number[] = [];
-    vi.spyOn(client, 'invalidateQueries').mockImplementation(() => {
-      rounds.push(Date.now());
-      return new Promise<void>((resolve) => setTimeout(resolve, 50));
-    });
-    const refresher = new Refresher(client, 100, () => Date.now());
+    const { refresher, rounds } = withReadsTaking(() => 50);
     refresher.apply({ kind: 'on_call' });
     await vi.advanceTimersByTimeAsync(60);
     expect(rounds).toHaveLength(1);
