@@ -238,4 +238,7 @@ pub fn new_cache_key() -> Secret {
 mod tests;
 
 #[cfg(test)]
+mod agent_counts_tests;
+
+#[cfg(test)]
 mod fuzz;

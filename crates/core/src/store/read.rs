@@ -33,6 +33,7 @@ impl Store {
     /// UI only once its rows are written again) goes in as it is, and the rest are numbers, a
     /// quoted timestamp and a flag, so SQLite parses no JSON to build it. Every term is
     /// `NOT NULL` or given a default: a NULL would make `||` drop the project from the array.
+    /// The agent counts are `agent_counts`' rows, which triggers keep as agents are written.
     async fn dashboard_text(&self) -> StoreResult<String> {
         let json: String = sqlx::query_scalar(
             r#"SELECT '[' || COALESCE(group_concat(
@@ -48,10 +49,7 @@ impl Store {
                      AND (o.project_id = p.id OR o.project_id IS NULL)) THEN 'true' ELSE 'false' END
                  || '}', ',' ORDER BY p.name, p.id), '') || ']'
              FROM projects p
-             LEFT JOIN (SELECT project_id, COUNT(*) AS total, SUM(status = 'working') AS working,
-                               SUM(status = 'waiting_approval') AS waiting, SUM(status IN ('stopped', 'stopping')) AS stopped,
-                               SUM(status = 'error') AS error
-                        FROM agents GROUP BY project_id) a ON a.project_id = p.id
+             LEFT JOIN agent_counts a ON a.project_id = p.id
              LEFT JOIN (SELECT project_id, COUNT(*) AS pending FROM approvals WHERE status = 'pending' GROUP BY project_id) ap
                     ON ap.project_id = p.id"#,
         )
