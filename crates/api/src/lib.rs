@@ -8,6 +8,8 @@ mod auth;
 pub mod endpoints;
 mod error;
 mod event;
+#[cfg(any(test, feature = "fixtures"))]
+mod fixtures;
 mod oncall;
 mod push;
 mod requests;

@@ -86,7 +86,7 @@ pub fn ladder_verdict(
 #[cfg(test)]
 mod tests {
     use chrono::Utc;
-    use spartex_api::{DecidedBy, Escalation, Notified, NotifyChannel, NotifyResult, OnExpiry};
+    use spartex_api::{DecidedBy, Escalation, Notified, NotifyChannel, NotifyResult};
 
     use super::*;
 
@@ -107,23 +107,8 @@ mod tests {
 
     fn on_ladder(level: i64, notified: Vec<Notified>, acked_by: Option<&str>) -> Approval {
         Approval {
-            id: "apr_1".into(),
-            project_id: "prj_1".into(),
-            agent_id: Some("agt_1".into()),
-            task_id: None,
-            kind: "publish_ad".into(),
-            title: "Publish the spring hero ad".into(),
-            summary: String::new(),
-            payload: serde_json::json!({}),
-            preview: None,
             risk: Risk::Critical,
-            status: ApprovalStatus::Pending,
-            created_at: Utc::now(),
             expires_at: Utc::now() + chrono::Duration::hours(1),
-            on_expiry: OnExpiry::Reject,
-            decided_by: None,
-            decided_at: None,
-            comment: None,
             escalation: Some(Escalation {
                 level,
                 next_at: None,
@@ -136,12 +121,7 @@ mod tests {
                 acked_at: acked_by.map(|_| Utc::now()),
                 notified,
             }),
-            ask_again_requested_at: None,
-            ask_again_requested_by: None,
-            ask_again_comment: None,
-            ask_again_answered_by: None,
-            answers_ask: None,
-            version: 1,
+            ..Approval::example()
         }
     }
 

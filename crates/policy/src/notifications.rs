@@ -342,7 +342,7 @@ fn usd(amount: f64) -> String {
 #[cfg(test)]
 mod tests {
     use chrono::{TimeZone, Utc};
-    use spartex_api::{OnExpiry, StopAgent};
+    use spartex_api::StopAgent;
 
     use super::*;
 
@@ -417,14 +417,10 @@ mod tests {
             .single()
             .expect("a valid instant");
         Approval {
-            id: "apr_1".into(),
             project_id: "prj_spring".into(),
             agent_id: Some("agt_buyer".into()),
-            task_id: None,
             kind: "publish_ad_set".into(),
-            title: "Publish the spring hero ad".into(),
             summary: "Publishes the ad set.".into(),
-            payload: serde_json::json!({}),
             preview: Some(spartex_api::Preview::Amount {
                 currency: "USD".into(),
                 old_amount: None,
@@ -435,17 +431,7 @@ mod tests {
             status,
             created_at: created,
             expires_at: created + chrono::Duration::minutes(30),
-            on_expiry: OnExpiry::Reject,
-            decided_by: None,
-            decided_at: None,
-            comment: None,
-            escalation: None,
-            ask_again_requested_at: None,
-            ask_again_requested_by: None,
-            ask_again_comment: None,
-            ask_again_answered_by: None,
-            answers_ask: None,
-            version: 1,
+            ..Approval::example()
         }
     }
 

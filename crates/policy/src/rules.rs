@@ -92,8 +92,7 @@ impl ApprovalBlocker {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
-    use spartex_api::{OnExpiry, Preview, Risk};
+    use spartex_api::Preview;
 
     fn by(role: Role, sending: bool, now: DateTime<Utc>) -> DecisionContext {
         DecisionContext {
@@ -105,32 +104,11 @@ mod tests {
     }
 
     fn approval(preview: Option<Preview>) -> Approval {
-        let now = Utc::now();
         Approval {
-            id: "apr_1".into(),
-            project_id: "prj_1".into(),
             agent_id: None,
-            task_id: None,
-            kind: "publish_ad".into(),
             title: "Publish".into(),
-            summary: String::new(),
-            payload: json!({}),
             preview,
-            risk: Risk::High,
-            status: ApprovalStatus::Pending,
-            created_at: now,
-            expires_at: now + chrono::Duration::minutes(10),
-            on_expiry: OnExpiry::Reject,
-            decided_by: None,
-            decided_at: None,
-            comment: None,
-            escalation: None,
-            ask_again_requested_at: None,
-            ask_again_requested_by: None,
-            ask_again_comment: None,
-            ask_again_answered_by: None,
-            answers_ask: None,
-            version: 1,
+            ..Approval::example()
         }
     }
 

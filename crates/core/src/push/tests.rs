@@ -3,7 +3,7 @@
 use chrono::{TimeZone, Utc};
 use proptest::prelude::*;
 use serde_json::json;
-use spartex_api::{Approval, ApprovalStatus, OnExpiry, Preview, Risk};
+use spartex_api::{Approval, ApprovalStatus, Preview, Risk};
 
 use super::*;
 
@@ -29,30 +29,14 @@ fn approval(preview: Option<Preview>, risk: Risk) -> Approval {
         .single()
         .expect("time");
     Approval {
-        id: "apr_1".into(),
         project_id: "prj_spring".into(),
         agent_id: None,
-        task_id: None,
-        kind: "publish_ad".into(),
         title: "Publish the hero ad".into(),
-        summary: String::new(),
-        payload: json!({}),
         preview,
         risk,
-        status: ApprovalStatus::Pending,
         created_at: created,
         expires_at: created + chrono::Duration::minutes(30),
-        on_expiry: OnExpiry::Reject,
-        decided_by: None,
-        decided_at: None,
-        comment: None,
-        escalation: None,
-        ask_again_requested_at: None,
-        ask_again_requested_by: None,
-        ask_again_comment: None,
-        ask_again_answered_by: None,
-        answers_ask: None,
-        version: 1,
+        ..Approval::example()
     }
 }
 

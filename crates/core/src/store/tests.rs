@@ -2,7 +2,7 @@
 
 use chrono::Utc;
 use serde_json::json;
-use spartex_api::{Approval, ApprovalStatus, Decision, Event, OnExpiry, Risk};
+use spartex_api::{Approval, ApprovalStatus, Decision, Event};
 
 use super::{new_cache_key, QueuedAction, Store, StoreError};
 use crate::{Change, Outcome};
@@ -18,29 +18,10 @@ pub(super) async fn store() -> (Store, tempfile::TempDir) {
 fn approval(id: &str, version: i64, status: ApprovalStatus) -> Approval {
     Approval {
         id: id.into(),
-        project_id: "prj_1".into(),
-        agent_id: Some("agt_1".into()),
-        task_id: None,
-        kind: "publish_ad".into(),
-        title: "Publish the spring hero ad".into(),
         summary: "Bloom & Co linen dresses".into(),
-        payload: json!({}),
-        preview: None,
-        risk: Risk::High,
         status,
-        created_at: Utc::now(),
-        expires_at: Utc::now() + chrono::Duration::minutes(10),
-        on_expiry: OnExpiry::Reject,
-        decided_by: None,
-        decided_at: None,
-        comment: None,
-        escalation: None,
-        ask_again_requested_at: None,
-        ask_again_requested_by: None,
-        ask_again_comment: None,
-        ask_again_answered_by: None,
-        answers_ask: None,
         version,
+        ..Approval::example()
     }
 }
 

@@ -169,7 +169,7 @@ fn excerpt(body: &str) -> String {
 mod tests {
     use super::*;
     use chrono::TimeZone;
-    use spartex_api::{AgentStatus, OnExpiry, Risk};
+    use spartex_api::AgentStatus;
 
     fn at(minute: u32) -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 11, 28, 10, minute, 0).unwrap()
@@ -196,17 +196,10 @@ mod tests {
             id: "ap1".into(),
             project_id: "p1".into(),
             agent_id: Some("ag1".into()),
-            task_id: None,
-            kind: "publish_ad".into(),
-            title: "Publish the spring hero ad".into(),
-            summary: String::new(),
             payload: serde_json::Value::Null,
-            preview: None,
-            risk: Risk::High,
             status,
             created_at: at(1),
             expires_at: at(30),
-            on_expiry: OnExpiry::Reject,
             decided_by: decided.map(|_| spartex_api::DecidedBy {
                 id: "u1".into(),
                 name: "Dana Whitfield".into(),
@@ -215,13 +208,7 @@ mod tests {
             }),
             decided_at: decided.map(at),
             comment: decided.map(|_| "Use the shorter headline".into()),
-            escalation: None,
-            ask_again_requested_at: None,
-            ask_again_requested_by: None,
-            ask_again_comment: None,
-            ask_again_answered_by: None,
-            answers_ask: None,
-            version: 1,
+            ..Approval::example()
         }
     }
 

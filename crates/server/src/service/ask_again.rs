@@ -229,29 +229,11 @@ mod tests {
     fn request(id: &str, agent: &str, kind: &str, created: DateTime<Utc>) -> Approval {
         Approval {
             id: id.into(),
-            project_id: "prj_1".into(),
             agent_id: Some(agent.into()),
-            task_id: None,
             kind: kind.into(),
-            title: "Publish the spring hero ad".into(),
-            summary: String::new(),
-            payload: serde_json::json!({}),
-            preview: None,
-            risk: spartex_api::Risk::High,
-            status: ApprovalStatus::Pending,
             created_at: created,
             expires_at: created + Duration::minutes(10),
-            on_expiry: spartex_api::OnExpiry::Reject,
-            decided_by: None,
-            decided_at: None,
-            comment: None,
-            escalation: None,
-            ask_again_requested_at: None,
-            ask_again_requested_by: None,
-            ask_again_comment: None,
-            ask_again_answered_by: None,
-            answers_ask: None,
-            version: 1,
+            ..Approval::example()
         }
     }
 
