@@ -8,7 +8,8 @@ use serde_json::json;
 use spartex_api::Event;
 use sqlx::SqlitePool;
 
-use super::{new_cache_key, Snapshot, Store};
+use super::tests::store as open;
+use super::Snapshot;
 
 const STATUSES: [&str; 6] = [
     "idle",
@@ -47,14 +48,6 @@ async fn counted(pool: &SqlitePool) -> Counts {
     .fetch_all(pool)
     .await
     .expect("the agents counted")
-}
-
-async fn open() -> (Store, tempfile::TempDir) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let store = Store::open(&dir.path().join("c.db"), &new_cache_key())
-        .await
-        .expect("opens");
-    (store, dir)
 }
 
 fn events(stream: &[(usize, usize, usize, i64)]) -> Vec<Event> {

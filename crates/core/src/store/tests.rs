@@ -4,6 +4,7 @@ use chrono::Utc;
 use serde_json::json;
 use spartex_api::{Approval, ApprovalStatus, Decision, Event};
 
+use super::views::ProjectSummary;
 use super::{new_cache_key, QueuedAction, Store, StoreError};
 use crate::{Change, Outcome};
 
@@ -435,7 +436,10 @@ async fn the_dashboard_counts_agents_and_approvals_and_flags_an_undelivered_stop
         "the UI gets the cache's JSON as it is"
     );
     assert_eq!(
-        format!("{:?}", for_ui.rows().expect("rows")),
+        format!(
+            "{:?}",
+            serde_json::from_str::<Vec<ProjectSummary>>(for_ui.as_str()).expect("rows")
+        ),
         format!("{rows:?}")
     );
     // The SQL writes the row's keys by hand: they are the typed row's, no more, no fewer.

@@ -23,7 +23,6 @@ pub struct ProjectSummary {
 /// The dashboard's rows as JSON text, by name, as the cache holds them: what the desktop UI
 /// reads, several times a second while a busy tenant's agents report, handed to the webview
 /// without the shell building 1,000 rows' values and writing them out again on the way.
-/// [`DashboardJson::rows`] parses it for a face that needs the values.
 #[derive(Debug, Serialize)]
 #[serde(transparent)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(type = "Array<ProjectSummary>"))]
@@ -33,11 +32,6 @@ impl DashboardJson {
     /// Fails if `text` is not JSON (a damaged cache row), so a face never passes on broken JSON.
     pub(super) fn new(text: String) -> serde_json::Result<DashboardJson> {
         serde_json::value::RawValue::from_string(text).map(DashboardJson)
-    }
-
-    /// The rows as values.
-    pub fn rows(&self) -> serde_json::Result<Vec<ProjectSummary>> {
-        serde_json::from_str(self.0.get())
     }
 
     /// The JSON text, as the face receives it.
