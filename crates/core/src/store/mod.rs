@@ -9,6 +9,7 @@ mod read;
 pub mod timeline;
 mod upsert;
 pub mod views;
+mod write_tx;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -23,6 +24,7 @@ pub use first_frame::KeptFrame;
 pub use outbox::OutboxEntry;
 
 use crate::Secret;
+use write_tx::WriteTx;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -84,21 +86,7 @@ impl Store {
         let unreadable = || StoreError::Unreadable {
             path: path.to_owned(),
         };
-        let options = SqliteConnectOptions::from_str("sqlite://")
-            .map_err(StoreError::from)?
-            .filename(path)
-            .create_if_missing(true)
-            .pragma("key", format!("\"x'{}'\"", key.expose()))
-            // SQLCipher wipes every freed buffer by default; the key and pages are already in
-            // this process's memory, and the wiping halves write throughput.
-            .pragma("cipher_memory_security", "OFF")
-            .pragma("cache_size", WRITER_CACHE_KIB)
-            .pragma("temp_store", "MEMORY")
-            // Checkpoints run in the background (see `checkpoint`), not inside a commit.
-            .pragma("wal_autocheckpoint", "0")
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(Duration::from_secs(10));
+        let options = connect_options(path, key)?;
         let writer = pool_options()
             .max_connections(1)
             .acquire_timeout(Duration::from_secs(30))
@@ -136,10 +124,11 @@ impl Store {
     /// (the app beside the CLI) may write the same file: a deferred `BEGIN` reads first and
     /// upgrades later, and an upgrade after the other's commit fails at once with
     /// `SQLITE_BUSY_SNAPSHOT` ("database is locked"); `IMMEDIATE` waits its turn instead.
-    pub(crate) async fn begin_write(
-        &self,
-    ) -> StoreResult<sqlx::Transaction<'static, sqlx::Sqlite>> {
-        Ok(self.writer.begin_with("BEGIN IMMEDIATE").await?)
+    /// Its commit also brings the search index up to date (see [`WriteTx`]).
+    pub(crate) async fn begin_write(&self) -> StoreResult<WriteTx> {
+        Ok(WriteTx::new(
+            self.writer.begin_with("BEGIN IMMEDIATE").await?,
+        ))
     }
 
     /// Copies the WAL into the database without blocking readers or the writer; called on a
@@ -194,6 +183,25 @@ impl Store {
     }
 }
 
+/// The cache file at `path`, opened with `key`, in WAL with the settings its writes are tuned for.
+fn connect_options(path: &Path, key: &Secret) -> StoreResult<SqliteConnectOptions> {
+    Ok(SqliteConnectOptions::from_str("sqlite://")
+        .map_err(StoreError::from)?
+        .filename(path)
+        .create_if_missing(true)
+        .pragma("key", format!("\"x'{}'\"", key.expose()))
+        // SQLCipher wipes every freed buffer by default; the key and pages are already in
+        // this process's memory, and the wiping halves write throughput.
+        .pragma("cipher_memory_security", "OFF")
+        .pragma("cache_size", WRITER_CACHE_KIB)
+        .pragma("temp_store", "MEMORY")
+        // Checkpoints run in the background (see `checkpoint`), not inside a commit.
+        .pragma("wal_autocheckpoint", "0")
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal)
+        .busy_timeout(Duration::from_secs(10)))
+}
+
 /// sqlx 0.8's `Pool::close` can return with a connection still open (launchbadge/sqlx#3217,
 /// fixed after 0.8.6): one whose query had just ended is handed back by a spawned task, which
 /// may look at the pool before the close and put the connection back in the idle queue after
@@ -242,3 +250,6 @@ mod agent_counts_tests;
 
 #[cfg(test)]
 mod fuzz;
+
+#[cfg(test)]
+mod search_index_tests;
