@@ -12,6 +12,9 @@
 -- (`old_title`, `old_body`), which the index must delete by exactly those values. The first
 -- change to a row in a transaction writes its queue row; later changes find it and leave it, so
 -- a row inserted, changed and deleted again, or a rowid reused after a delete, still ends right.
+-- Rows of these tables are never written with REPLACE (`INSERT OR REPLACE`, `UPDATE OR
+-- REPLACE`): it deletes the row it replaces without firing the delete trigger, and the index would
+-- keep that row's text. Upserts are `INSERT … ON CONFLICT DO UPDATE`, which fires the update trigger.
 
 CREATE TABLE projects_fts_queue (
     row       INTEGER PRIMARY KEY,

@@ -8,75 +8,105 @@ use sqlx::migrate::Migrator;
 use sqlx::{SqliteConnection, SqlitePool};
 
 use super::tests::store as open;
-use super::{connect_options, new_cache_key, pool_options, Store};
+use spartex_api::Event;
+
+use super::{connect_options, new_cache_key, pool_options, Snapshot, Store};
 
 /// No word is part of another, so `LIKE` finds exactly the rows `MATCH` should.
 const WORDS: [&str; 5] = ["linen", "wool", "denim", "cotton", "silk"];
 
+const SEARCHED: [&str; 4] = ["projects", "tasks", "approvals", "messages"];
+
 #[derive(Debug, Clone)]
 enum Op {
-    /// A task upserted (inserted, or its title changed) the way `upsert` writes it.
-    UpsertTask {
+    /// A row of `SEARCHED[table]` written the way the cache writes it: projects, tasks and
+    /// approvals upserted when `version` is newer (the text changes only with `word`), a message
+    /// inserted once (a second copy of its id changes nothing).
+    Write {
+        table: usize,
         id: usize,
         word: usize,
+        version: i64,
     },
-    /// A message kept the way `apply` writes it: a second copy of an id changes nothing.
-    InsertMessage {
-        id: usize,
-        word: usize,
-    },
-    DeleteTask {
-        id: usize,
-    },
-    /// A local message replaced by the server's copy, as the outbox does.
-    DeleteMessage {
-        id: usize,
-    },
+    /// One row deleted: a resource gone, a local message replaced by the server's copy.
+    Delete { table: usize, id: usize },
+    /// Every row deleted, as a resync does before it writes the snapshot.
+    DeleteAll { table: usize },
 }
 
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
-        (0usize..5, 0usize..5).prop_map(|(id, word)| Op::UpsertTask { id, word }),
-        (0usize..5, 0usize..5).prop_map(|(id, word)| Op::InsertMessage { id, word }),
-        (0usize..5).prop_map(|id| Op::DeleteTask { id }),
-        (0usize..5).prop_map(|id| Op::DeleteMessage { id }),
+        6 => (0usize..4, 0usize..5, 0usize..5, 1i64..4)
+            .prop_map(|(table, id, word, version)| Op::Write { table, id, word, version }),
+        3 => (0usize..4, 0usize..5).prop_map(|(table, id)| Op::Delete { table, id }),
+        1 => (0usize..4).prop_map(|table| Op::DeleteAll { table }),
     ]
 }
 
-async fn run(conn: &mut SqliteConnection, op: &Op) {
-    let result = match *op {
-        Op::UpsertTask { id, word } => sqlx::query(
-            "INSERT INTO tasks (id, project_id, version, status, updated_at, title, body, data) \
-             VALUES (?1, 'prj_1', 1, 'running', '', ?2, 'for the spring launch', '{}') \
-             ON CONFLICT (id) DO UPDATE SET title = excluded.title, body = excluded.body",
-        )
-        .bind(format!("tsk_{id}"))
-        .bind(format!("Write the {} ad set", WORDS[word])),
-        Op::InsertMessage { id, word } => sqlx::query(
-            "INSERT OR IGNORE INTO messages (id, project_id, created_at, title, body, data) \
-             VALUES (?1, 'prj_1', '', 'Quill', ?2, '{}')",
-        )
-        .bind(format!("msg_{id}"))
-        .bind(format!(
-            "Drafted three hooks for the {} launch",
-            WORDS[word]
-        )),
-        Op::DeleteTask { id } => {
-            sqlx::query("DELETE FROM tasks WHERE id = ?1").bind(format!("tsk_{id}"))
-        }
-        Op::DeleteMessage { id } => {
-            sqlx::query("DELETE FROM messages WHERE id = ?1").bind(format!("msg_{id}"))
-        }
+/// The columns each table requires besides id, version, title, body and data.
+fn required_columns(table: &str) -> &'static str {
+    match table {
+        "projects" => "name, status, updated_at",
+        "tasks" => "project_id, status, updated_at",
+        _ => "project_id, status, expires_at",
     }
-    .execute(conn)
-    .await;
+}
+
+async fn run(conn: &mut SqliteConnection, op: &Op) {
+    let result =
+        match *op {
+            Op::Write {
+                table: 3, id, word, ..
+            } => sqlx::query(
+                "INSERT OR IGNORE INTO messages (id, project_id, created_at, title, body, data) \
+                 VALUES (?1, 'prj_1', '', 'Quill', ?2, '{}')",
+            )
+            .bind(id.to_string())
+            .bind(format!(
+                "Drafted three hooks for the {} launch",
+                WORDS[word]
+            ))
+            .execute(conn)
+            .await,
+            Op::Write {
+                table,
+                id,
+                word,
+                version,
+            } => {
+                let table = SEARCHED[table];
+                sqlx::query(&format!(
+                    "INSERT INTO {table} (id, version, title, body, data, {}) \
+                 VALUES (?1, ?2, ?3, 'for the spring launch', '{{}}', 'x', 'x', 'x') \
+                 ON CONFLICT (id) DO UPDATE SET version = excluded.version, title = excluded.title \
+                 WHERE excluded.version > {table}.version",
+                    required_columns(table)
+                ))
+                .bind(id.to_string())
+                .bind(version)
+                .bind(format!("Write the {} ad set", WORDS[word]))
+                .execute(conn)
+                .await
+            }
+            Op::Delete { table, id } => {
+                sqlx::query(&format!("DELETE FROM {} WHERE id = ?1", SEARCHED[table]))
+                    .bind(id.to_string())
+                    .execute(conn)
+                    .await
+            }
+            Op::DeleteAll { table } => {
+                sqlx::query(&format!("DELETE FROM {}", SEARCHED[table]))
+                    .execute(conn)
+                    .await
+            }
+        };
     result.expect("the write");
 }
 
 /// Fails unless the index holds exactly the rows' text (FTS5's check against its content table)
 /// and every word finds exactly the rows that hold it; and nothing waits in a queue.
 async fn assert_index_matches_rows(pool: &SqlitePool) {
-    for table in ["projects", "tasks", "approvals", "messages"] {
+    for table in SEARCHED {
         sqlx::query(&format!(
             "INSERT INTO {table}_fts ({table}_fts, rank) VALUES ('integrity-check', 1)"
         ))
@@ -89,7 +119,7 @@ async fn assert_index_matches_rows(pool: &SqlitePool) {
             .expect("the queue");
         assert_eq!(queued, 0, "{table}: rows left in the queue after a commit");
     }
-    for table in ["tasks", "messages"] {
+    for table in SEARCHED {
         for word in WORDS {
             let found: Vec<i64> = sqlx::query_scalar(&format!(
                 "SELECT rowid FROM {table}_fts WHERE {table}_fts MATCH ?1 ORDER BY rowid"
@@ -110,6 +140,24 @@ async fn assert_index_matches_rows(pool: &SqlitePool) {
                 "{table}: `{word}` finds other rows than hold it"
             );
         }
+    }
+}
+
+fn task(id: usize, word: usize, version: i64) -> Op {
+    Op::Write {
+        table: 1,
+        id,
+        word,
+        version,
+    }
+}
+
+fn message(id: usize, word: usize) -> Op {
+    Op::Write {
+        table: 3,
+        id,
+        word,
+        version: 1,
     }
 }
 
@@ -144,17 +192,18 @@ proptest! {
 #[tokio::test]
 async fn a_transaction_rolled_back_leaves_neither_rows_nor_index_behind() {
     let (store, _dir) = open().await;
-    commit_all(&store, &[vec![Op::UpsertTask { id: 1, word: 0 }]]).await;
+    commit_all(&store, &[vec![task(1, 0, 1)]]).await;
     {
         let mut tx = store.begin_write().await.expect("begins");
-        run(&mut tx, &Op::UpsertTask { id: 1, word: 1 }).await;
-        run(&mut tx, &Op::InsertMessage { id: 1, word: 2 }).await;
+        run(&mut tx, &task(1, 1, 2)).await;
+        run(&mut tx, &message(1, 2)).await;
         // Dropped without a commit: a failed apply.
     }
-    assert_index_matches_rows(&store.reader).await;
+    // On the writer, which would see a queue the rollback left behind.
+    assert_index_matches_rows(&store.writer).await;
     assert_eq!(store.search("linen", 10).await.expect("searches").len(), 1);
     assert!(store.search("wool", 10).await.expect("searches").is_empty());
-    commit_all(&store, &[vec![Op::DeleteTask { id: 1 }]]).await;
+    commit_all(&store, &[vec![Op::Delete { table: 1, id: 1 }]]).await;
     assert!(store
         .search("linen", 10)
         .await
@@ -185,12 +234,7 @@ async fn rows_indexed_before_the_upgrade_are_found_changed_and_forgotten_after_i
     before.run(&older).await.expect("the older build's schema");
     {
         let mut conn = older.acquire().await.expect("a connection");
-        for op in [
-            Op::UpsertTask { id: 1, word: 0 },
-            Op::UpsertTask { id: 2, word: 1 },
-            Op::InsertMessage { id: 1, word: 2 },
-            Op::InsertMessage { id: 2, word: 3 },
-        ] {
+        for op in [task(1, 0, 1), task(2, 1, 1), message(1, 2), message(2, 3)] {
             run(&mut conn, &op).await;
         }
     }
@@ -202,10 +246,10 @@ async fn rows_indexed_before_the_upgrade_are_found_changed_and_forgotten_after_i
     commit_all(
         &store,
         &[vec![
-            Op::UpsertTask { id: 1, word: 4 },
-            Op::DeleteTask { id: 2 },
-            Op::DeleteMessage { id: 2 },
-            Op::InsertMessage { id: 3, word: 0 },
+            task(1, 4, 2),
+            Op::Delete { table: 1, id: 2 },
+            Op::Delete { table: 3, id: 2 },
+            message(3, 0),
         ]],
     )
     .await;
@@ -217,4 +261,45 @@ async fn rows_indexed_before_the_upgrade_are_found_changed_and_forgotten_after_i
         .is_empty());
     assert_eq!(store.search("silk", 10).await.expect("searches").len(), 1);
     assert_eq!(store.search("linen", 10).await.expect("searches").len(), 1);
+}
+
+#[tokio::test]
+async fn a_resync_indexes_the_snapshot_in_place_of_what_it_replaced() {
+    let (store, _dir) = open().await;
+    let task = |id: &str, title: &str, version: i64| {
+        serde_json::json!({"id": id, "project_id": "prj_1", "agent_id": null, "title": title,
+            "status": "running", "progress": 10, "updated_at": chrono::Utc::now(), "version": version})
+    };
+    store
+        .apply_events(&[1, 2].map(|seq| Event {
+            seq,
+            kind: "task.upserted".into(),
+            at: chrono::Utc::now(),
+            project_id: Some("prj_1".into()),
+            data: task(&format!("tsk_{seq}"), "Write the linen ad set", 1),
+        }))
+        .await
+        .expect("applies");
+    let snapshot = Snapshot {
+        tasks: [
+            ("tsk_2", "Write the wool ad set"),
+            ("tsk_3", "Shoot the denim lookbook"),
+        ]
+        .into_iter()
+        .map(|(id, title)| serde_json::from_value(task(id, title, 2)).expect("a task"))
+        .collect(),
+        ..Snapshot::default()
+    };
+    store
+        .replace_with_snapshot(snapshot, 10)
+        .await
+        .expect("resyncs");
+    assert_index_matches_rows(&store.reader).await;
+    assert!(store
+        .search("linen", 10)
+        .await
+        .expect("searches")
+        .is_empty());
+    assert_eq!(store.search("wool", 10).await.expect("searches").len(), 1);
+    assert_eq!(store.search("denim", 10).await.expect("searches").len(), 1);
 }
