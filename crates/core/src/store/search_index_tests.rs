@@ -161,6 +161,11 @@ fn message(id: usize, word: usize) -> Op {
     }
 }
 
+/// How many search hits `word` has, as the app's search box gets them.
+async fn hits(store: &Store, word: &str) -> usize {
+    store.search(word, 10).await.expect("searches").len()
+}
+
 async fn commit_all(store: &Store, transactions: &[Vec<Op>]) {
     for ops in transactions {
         let mut tx = store.begin_write().await.expect("begins");
@@ -201,14 +206,10 @@ async fn a_transaction_rolled_back_leaves_neither_rows_nor_index_behind() {
     }
     // On the writer, which would see a queue the rollback left behind.
     assert_index_matches_rows(&store.writer).await;
-    assert_eq!(store.search("linen", 10).await.expect("searches").len(), 1);
-    assert!(store.search("wool", 10).await.expect("searches").is_empty());
+    assert_eq!(hits(&store, "linen").await, 1);
+    assert_eq!(hits(&store, "wool").await, 0);
     commit_all(&store, &[vec![Op::Delete { table: 1, id: 1 }]]).await;
-    assert!(store
-        .search("linen", 10)
-        .await
-        .expect("searches")
-        .is_empty());
+    assert_eq!(hits(&store, "linen").await, 0);
 }
 
 #[tokio::test]
@@ -242,7 +243,7 @@ async fn rows_indexed_before_the_upgrade_are_found_changed_and_forgotten_after_i
 
     let store = Store::open(&path, &key).await.expect("upgrades");
     assert_index_matches_rows(&store.reader).await;
-    assert_eq!(store.search("denim", 10).await.expect("searches").len(), 1);
+    assert_eq!(hits(&store, "denim").await, 1);
     commit_all(
         &store,
         &[vec![
@@ -253,14 +254,10 @@ async fn rows_indexed_before_the_upgrade_are_found_changed_and_forgotten_after_i
         ]],
     )
     .await;
-    assert!(store.search("wool", 10).await.expect("searches").is_empty());
-    assert!(store
-        .search("cotton", 10)
-        .await
-        .expect("searches")
-        .is_empty());
-    assert_eq!(store.search("silk", 10).await.expect("searches").len(), 1);
-    assert_eq!(store.search("linen", 10).await.expect("searches").len(), 1);
+    assert_eq!(hits(&store, "wool").await, 0);
+    assert_eq!(hits(&store, "cotton").await, 0);
+    assert_eq!(hits(&store, "silk").await, 1);
+    assert_eq!(hits(&store, "linen").await, 1);
 }
 
 #[tokio::test]
@@ -295,11 +292,7 @@ async fn a_resync_indexes_the_snapshot_in_place_of_what_it_replaced() {
         .await
         .expect("resyncs");
     assert_index_matches_rows(&store.reader).await;
-    assert!(store
-        .search("linen", 10)
-        .await
-        .expect("searches")
-        .is_empty());
-    assert_eq!(store.search("wool", 10).await.expect("searches").len(), 1);
-    assert_eq!(store.search("denim", 10).await.expect("searches").len(), 1);
+    assert_eq!(hits(&store, "linen").await, 0);
+    assert_eq!(hits(&store, "wool").await, 1);
+    assert_eq!(hits(&store, "denim").await, 1);
 }
