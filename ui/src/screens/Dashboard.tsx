@@ -127,7 +127,7 @@ export function Dashboard() {
           <select
             aria-label="Project status"
             data-testid="dashboard-status-filter"
-            className={cx(input, 'min-w-0 flex-1 pr-8 sm:flex-none')}
+            className={cx(input, 'min-w-0 flex-1 sm:flex-none')}
             value={filter.status}
             onChange={(e) => setFilter({ ...filter, status: e.target.value as DashboardFilter['status'] })}
           >
