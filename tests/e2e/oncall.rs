@@ -24,6 +24,28 @@ async fn on_call_now(server: &TestServer) -> Value {
     oncall["now"][0].clone()
 }
 
+/// An agent's request to spend more, with the amount as its preview: what the screenshots show
+/// for the requests this test makes.
+fn budget_request(
+    title: &str,
+    network: &str,
+    from_usd: Option<f64>,
+    to_usd: f64,
+    period: &str,
+    risk: &str,
+    expires_in_s: i64,
+) -> Value {
+    json!({
+        "kind": "set_budget",
+        "title": title,
+        "summary": format!("The launch weekend's reach on {network} is worth more than the current budget allows."),
+        "payload": { "network": network, "budget_usd": to_usd, "period": period },
+        "preview": { "type": "amount", "currency": "USD", "old_amount": from_usd, "new_amount": to_usd, "period": period },
+        "risk": risk,
+        "expires_in_s": expires_in_s,
+    })
+}
+
 async fn open_approval(app: &App, id: &str) {
     app.click("nav-approvals").await;
     app.wait_for("approvals-page").await;
@@ -77,11 +99,15 @@ async fn the_oncall_person_sees_the_schedule_takes_a_request_and_asks_again() {
     // A critical request: the on-call person (online in the app) is told first.
     let critical = server
         .agent("Quill")
-        .ask(
+        .ask_with(budget_request(
             "Raise the Meta daily cap to $900 for the launch weekend",
+            "Meta",
+            Some(600.0),
+            900.0,
+            "day",
             "critical",
             3600,
-        )
+        ))
         .await;
     let critical_id = critical["id"].as_str().expect("an id");
     open_approval(&app, critical_id).await;
@@ -106,7 +132,15 @@ async fn the_oncall_person_sees_the_schedule_takes_a_request_and_asks_again() {
     let mut control = server.control("Iris").await;
     let expiring = server
         .agent("Iris")
-        .ask("Boost the hero ad on TikTok by $150", "high", 10)
+        .ask_with(budget_request(
+            "Raise the TikTok hero ad to $250 a day",
+            "TikTok",
+            Some(80.0),
+            250.0,
+            "day",
+            "high",
+            10,
+        ))
         .await;
     let expiring_id = expiring["id"].as_str().expect("an id");
     open_until_expired(&app, expiring_id).await;
@@ -131,18 +165,20 @@ async fn the_oncall_person_sees_the_schedule_takes_a_request_and_asks_again() {
     // opens from there and links back.
     let (status, again) = server
         .agent("Iris")
-        .post(
-            "/api/v1/agent/approvals",
-            json!({
-                "kind": "publish_ad",
-                "title": "Boost the hero ad on TikTok by $100 a day",
-                "summary": "Reworked as asked: $100 a day instead of $250.",
-                "payload": { "network": "tiktok", "daily_budget_usd": 100 },
-                "risk": "high",
-                "expires_in_s": 600,
-                "answers_ask": expiring_id,
-            }),
-        )
+        .post("/api/v1/agent/approvals", {
+            let mut reworked = budget_request(
+                "Raise the TikTok hero ad to $100 a day",
+                "TikTok",
+                Some(80.0),
+                100.0,
+                "day",
+                "high",
+                600,
+            );
+            reworked["summary"] = json!("Reworked as asked: $100 a day instead of $250.");
+            reworked["answers_ask"] = json!(expiring_id);
+            reworked
+        })
         .await;
     assert_eq!(status.as_u16(), 201, "{again}");
     let again_id = again["id"].as_str().expect("an id");
@@ -193,11 +229,15 @@ async fn a_manager_on_a_phone_covers_a_shift_takes_a_request_asks_again_and_sees
 
     let critical = server
         .agent("Ledger")
-        .ask(
-            "Move $400 from Meta to TikTok for the weekend",
+        .ask_with(budget_request(
+            "Raise the TikTok weekend budget to $400",
+            "TikTok",
+            None,
+            400.0,
+            "for the weekend",
             "critical",
             3600,
-        )
+        ))
         .await;
     let critical_id = critical["id"].as_str().expect("an id");
     open_approval(&app, critical_id).await;

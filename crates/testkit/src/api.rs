@@ -145,21 +145,23 @@ impl Api {
     /// As an agent: asks for approval to publish an ad, with its copy as the preview; returns
     /// the approval.
     pub async fn ask(&self, title: &str, risk: &str, expires_in_s: i64) -> Value {
-        let (status, approval) = self
-            .post(
-                "/api/v1/agent/approvals",
-                json!({
-                    "kind": "publish_ad",
-                    "title": title,
-                    "summary": "Headline and copy below.",
-                    "payload": { "network": "meta", "ad_set": "as-1" },
-                    "preview": { "type": "copy", "channel": "Meta", "headline": "30% off",
-                                 "body": "Spring sale.", "image_description": null, "audience": null },
-                    "risk": risk,
-                    "expires_in_s": expires_in_s,
-                }),
-            )
-            .await;
+        self.ask_with(json!({
+            "kind": "publish_ad",
+            "title": title,
+            "summary": "Headline and copy below.",
+            "payload": { "network": "meta", "ad_set": "as-1" },
+            "preview": { "type": "copy", "channel": "Meta", "headline": "30% off",
+                         "body": "Spring sale.", "image_description": null, "audience": null },
+            "risk": risk,
+            "expires_in_s": expires_in_s,
+        }))
+        .await
+    }
+
+    /// As an agent: asks for approval of `request` (the body of `POST /agent/approvals`);
+    /// returns the approval.
+    pub async fn ask_with(&self, request: Value) -> Value {
+        let (status, approval) = self.post("/api/v1/agent/approvals", request).await;
         assert_eq!(status, StatusCode::CREATED, "ask: {approval}");
         approval
     }
