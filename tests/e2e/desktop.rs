@@ -78,6 +78,7 @@ async fn a_manager_decides_chats_stops_and_works_offline() {
         (app.all(&by_test_id("agent-row")).await.len() >= 3).then_some(())
     })
     .await;
+    app.dismiss_toasts().await;
     app.screenshot("desktop-project").await;
     let token = format!("e2e-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
     let question = format!("Please double-check the CTA wording {token}");
@@ -180,6 +181,7 @@ async fn a_manager_decides_chats_stops_and_works_offline() {
 
     app.click("nav-settings").await;
     app.wait_for("settings-page").await;
+    app.dismiss_toasts().await;
     app.screenshot("desktop-settings").await;
 
     // The manager was notified of each request through the real notification daemon, with

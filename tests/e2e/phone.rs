@@ -58,6 +58,7 @@ async fn on_call_approves_and_holds_to_stop_at_phone_size() {
 
     app.click("nav-settings").await;
     app.wait_for("settings-page").await;
+    app.dismiss_toasts().await;
     app.screenshot("phone-settings").await;
 
     app.quit().await;
