@@ -4,18 +4,20 @@
 //! transaction rolled back, and the upgrade of a cache whose rows were indexed row by row.
 
 use proptest::prelude::*;
+use spartex_api::Event;
 use sqlx::migrate::Migrator;
 use sqlx::{SqliteConnection, SqlitePool};
 
 use super::tests::store as open;
-use spartex_api::Event;
-
 use super::{connect_options, new_cache_key, pool_options, Snapshot, Store};
 
 /// No word is part of another, so `LIKE` finds exactly the rows `MATCH` should.
 const WORDS: [&str; 5] = ["linen", "wool", "denim", "cotton", "silk"];
 
 const SEARCHED: [&str; 4] = ["projects", "tasks", "approvals", "messages"];
+/// `SEARCHED`'s tasks and messages, which the tests below name.
+const TASKS: usize = 1;
+const MESSAGES: usize = 3;
 
 #[derive(Debug, Clone)]
 enum Op {
@@ -56,7 +58,10 @@ async fn run(conn: &mut SqliteConnection, op: &Op) {
     let result =
         match *op {
             Op::Write {
-                table: 3, id, word, ..
+                table: MESSAGES,
+                id,
+                word,
+                ..
             } => sqlx::query(
                 "INSERT OR IGNORE INTO messages (id, project_id, created_at, title, body, data) \
                  VALUES (?1, 'prj_1', '', 'Quill', ?2, '{}')",
@@ -118,8 +123,6 @@ async fn assert_index_matches_rows(pool: &SqlitePool) {
             .await
             .expect("the queue");
         assert_eq!(queued, 0, "{table}: rows left in the queue after a commit");
-    }
-    for table in SEARCHED {
         for word in WORDS {
             let found: Vec<i64> = sqlx::query_scalar(&format!(
                 "SELECT rowid FROM {table}_fts WHERE {table}_fts MATCH ?1 ORDER BY rowid"
@@ -145,7 +148,7 @@ async fn assert_index_matches_rows(pool: &SqlitePool) {
 
 fn task(id: usize, word: usize, version: i64) -> Op {
     Op::Write {
-        table: 1,
+        table: TASKS,
         id,
         word,
         version,
@@ -154,7 +157,7 @@ fn task(id: usize, word: usize, version: i64) -> Op {
 
 fn message(id: usize, word: usize) -> Op {
     Op::Write {
-        table: 3,
+        table: MESSAGES,
         id,
         word,
         version: 1,
@@ -208,7 +211,14 @@ async fn a_transaction_rolled_back_leaves_neither_rows_nor_index_behind() {
     assert_index_matches_rows(&store.writer).await;
     assert_eq!(hits(&store, "linen").await, 1);
     assert_eq!(hits(&store, "wool").await, 0);
-    commit_all(&store, &[vec![Op::Delete { table: 1, id: 1 }]]).await;
+    commit_all(
+        &store,
+        &[vec![Op::Delete {
+            table: TASKS,
+            id: 1,
+        }]],
+    )
+    .await;
     assert_eq!(hits(&store, "linen").await, 0);
 }
 
@@ -248,8 +258,14 @@ async fn rows_indexed_before_the_upgrade_are_found_changed_and_forgotten_after_i
         &store,
         &[vec![
             task(1, 4, 2),
-            Op::Delete { table: 1, id: 2 },
-            Op::Delete { table: 3, id: 2 },
+            Op::Delete {
+                table: TASKS,
+                id: 2,
+            },
+            Op::Delete {
+                table: MESSAGES,
+                id: 2,
+            },
             message(3, 0),
         ]],
     )
@@ -263,7 +279,7 @@ async fn rows_indexed_before_the_upgrade_are_found_changed_and_forgotten_after_i
 #[tokio::test]
 async fn a_resync_indexes_the_snapshot_in_place_of_what_it_replaced() {
     let (store, _dir) = open().await;
-    let task = |id: &str, title: &str, version: i64| {
+    let task_json = |id: &str, title: &str, version: i64| {
         serde_json::json!({"id": id, "project_id": "prj_1", "agent_id": null, "title": title,
             "status": "running", "progress": 10, "updated_at": chrono::Utc::now(), "version": version})
     };
@@ -273,7 +289,7 @@ async fn a_resync_indexes_the_snapshot_in_place_of_what_it_replaced() {
             kind: "task.upserted".into(),
             at: chrono::Utc::now(),
             project_id: Some("prj_1".into()),
-            data: task(&format!("tsk_{seq}"), "Write the linen ad set", 1),
+            data: task_json(&format!("tsk_{seq}"), "Write the linen ad set", 1),
         }))
         .await
         .expect("applies");
@@ -283,7 +299,7 @@ async fn a_resync_indexes_the_snapshot_in_place_of_what_it_replaced() {
             ("tsk_3", "Shoot the denim lookbook"),
         ]
         .into_iter()
-        .map(|(id, title)| serde_json::from_value(task(id, title, 2)).expect("a task"))
+        .map(|(id, title)| serde_json::from_value(task_json(id, title, 2)).expect("a task"))
         .collect(),
         ..Snapshot::default()
     };
