@@ -7,10 +7,8 @@ use spartex_api::{Agent, Approval, CostRecord, Event, EventPayload, Message, Pro
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
 use super::upsert::upsert;
-use super::{meta, Store, StoreError, StoreResult};
+use super::{messages, meta, sortable_time, Store, StoreError, StoreResult, ROWS_PER_STATEMENT};
 use crate::Change;
-
-const ROWS_PER_STATEMENT: usize = 100;
 
 /// What one applied batch did.
 #[derive(Debug, Default)]
@@ -189,10 +187,6 @@ async fn set_last_seq(conn: &mut SqliteConnection, seq: i64) -> StoreResult<()> 
     Ok(())
 }
 
-fn time(t: &chrono::DateTime<chrono::Utc>) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
-}
-
 pub(super) async fn write_grouped(
     conn: &mut SqliteConnection,
     grouped: Grouped,
@@ -220,31 +214,11 @@ pub(super) async fn write_grouped(
         query.push(")");
         query.build().execute(&mut *conn).await?;
     }
-    for chunk in grouped.messages.chunks(ROWS_PER_STATEMENT) {
-        let mut rows = Vec::with_capacity(chunk.len());
-        for m in chunk {
-            rows.push((m, serde_json::to_string(m)?));
-        }
-        let mut query = QueryBuilder::<Sqlite>::new(
-            "INSERT OR IGNORE INTO messages (id, project_id, agent_id, created_at, client_msg_id, pending, title, body, data) ",
-        );
-        query.push_values(rows, |mut row, (m, data)| {
-            row.push_bind(&m.id)
-                .push_bind(&m.project_id)
-                .push_bind(&m.agent_id)
-                .push_bind(time(&m.created_at))
-                .push_bind(&m.client_msg_id)
-                .push_bind(0)
-                .push_bind(&m.author_name)
-                .push_bind(&m.body)
-                .push_bind(data);
-        });
-        query.build().execute(&mut *conn).await?;
-    }
+    messages::insert(conn, &grouped.messages, false).await?;
     // The dashboard's "last activity" is kept here, so reading it needs no scan of messages.
     let mut latest: HashMap<&str, String> = HashMap::new();
     for message in &grouped.messages {
-        let at = time(&message.created_at);
+        let at = sortable_time(&message.created_at);
         let entry = latest.entry(message.project_id.as_str()).or_default();
         if at > *entry {
             *entry = at;
@@ -275,7 +249,7 @@ pub(super) async fn write_grouped(
             row.push_bind(seq)
                 .push_bind(&c.project_id)
                 .push_bind(&c.agent_id)
-                .push_bind(time(&c.at))
+                .push_bind(sortable_time(&c.at))
                 .push_bind(c.tokens_in + c.tokens_out)
                 .push_bind(c.cost_usd);
         });

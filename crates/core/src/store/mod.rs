@@ -4,6 +4,7 @@
 mod apply;
 mod crypto;
 mod first_frame;
+mod messages;
 mod outbox;
 mod read;
 pub mod timeline;
@@ -183,6 +184,16 @@ impl Store {
     }
 }
 
+/// Rows per multi-row statement: per-statement overhead dominates in sqlx, and 100 rows of the
+/// widest table stay far below SQLite's limit of 32,766 bound values.
+const ROWS_PER_STATEMENT: usize = 100;
+
+/// Fixed-width UTC to the microsecond, so that text order is time order (the server keeps
+/// times to the microsecond too).
+fn sortable_time(t: &chrono::DateTime<chrono::Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}
+
 /// The cache file at `path`, opened with `key`, in WAL with the settings its writes are tuned for.
 fn connect_options(path: &Path, key: &Secret) -> StoreResult<SqliteConnectOptions> {
     Ok(SqliteConnectOptions::from_str("sqlite://")
@@ -250,6 +261,9 @@ mod agent_counts_tests;
 
 #[cfg(test)]
 mod fuzz;
+
+#[cfg(test)]
+mod messages_tests;
 
 #[cfg(test)]
 mod search_index_tests;

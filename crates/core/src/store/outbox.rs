@@ -6,7 +6,7 @@ use serde::Serialize;
 use spartex_api::EventPayload;
 
 use super::apply::{write_grouped, Grouped};
-use super::{Store, StoreResult};
+use super::{messages, Store, StoreResult};
 use crate::actions::{LocalEffect, OutboxKind, OutboxRequest, PreparedAction};
 use crate::{Change, Outcome};
 
@@ -129,20 +129,7 @@ impl Store {
                     .await?;
             }
             LocalEffect::PendingMessage(local) => {
-                sqlx::query(
-                    "INSERT INTO messages (id, project_id, agent_id, created_at, client_msg_id, pending, title, body, data) \
-                     VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?)",
-                )
-                .bind(&local.id)
-                .bind(&local.project_id)
-                .bind(&local.agent_id)
-                .bind(local.created_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
-                .bind(&local.client_msg_id)
-                .bind(&local.author_name)
-                .bind(&local.body)
-                .bind(serde_json::to_string(local)?)
-                .execute(&mut *tx)
-                .await?;
+                messages::insert(&mut tx, std::slice::from_ref(local), true).await?;
             }
             LocalEffect::Nothing => {}
         }

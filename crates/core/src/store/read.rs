@@ -2,6 +2,7 @@
 
 use spartex_api::{Agent, Approval, Decision, Message, Project, Stop, Task};
 
+use super::messages::{MessageRow, MESSAGE_COLUMNS};
 use super::views::{
     ApprovalView, DashboardJson, MessageView, ProjectSummary, ProjectView, SearchHit,
     SearchHitKind, SpendPoint,
@@ -231,11 +232,11 @@ impl Store {
         agent_id: Option<&str>,
         limit: i64,
     ) -> StoreResult<Vec<MessageView>> {
-        let rows: Vec<(String, i64)> = match agent_id {
+        let rows: Vec<MessageRow> = match agent_id {
             Some(agent) => {
-                sqlx::query_as(
-                    "SELECT data, pending FROM messages WHERE project_id = ? AND agent_id = ? ORDER BY created_at DESC, id DESC LIMIT ?",
-                )
+                sqlx::query_as(&format!(
+                    "SELECT {MESSAGE_COLUMNS} FROM messages WHERE project_id = ? AND agent_id = ? ORDER BY created_at DESC, id DESC LIMIT ?"
+                ))
                 .bind(project_id)
                 .bind(agent)
                 .bind(limit)
@@ -243,19 +244,22 @@ impl Store {
                 .await?
             }
             None => {
-                sqlx::query_as("SELECT data, pending FROM messages WHERE project_id = ? ORDER BY created_at DESC, id DESC LIMIT ?")
-                    .bind(project_id)
-                    .bind(limit)
-                    .fetch_all(&self.reader)
-                    .await?
+                sqlx::query_as(&format!(
+                    "SELECT {MESSAGE_COLUMNS} FROM messages WHERE project_id = ? ORDER BY created_at DESC, id DESC LIMIT ?"
+                ))
+                .bind(project_id)
+                .bind(limit)
+                .fetch_all(&self.reader)
+                .await?
             }
         };
         let mut views = rows
             .into_iter()
-            .map(|(data, pending)| {
+            .map(|row| {
+                let sending = row.pending;
                 Ok(MessageView {
-                    message: parse::<Message>(&data)?,
-                    sending: pending != 0,
+                    message: Message::try_from(row)?,
+                    sending,
                 })
             })
             .collect::<StoreResult<Vec<_>>>()?;

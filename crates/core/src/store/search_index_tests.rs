@@ -5,11 +5,10 @@
 
 use proptest::prelude::*;
 use spartex_api::Event;
-use sqlx::migrate::Migrator;
 use sqlx::{SqliteConnection, SqlitePool};
 
-use super::tests::store as open;
-use super::{connect_options, new_cache_key, pool_options, Snapshot, Store};
+use super::tests::{cache_migrated_before, store as open};
+use super::{new_cache_key, Snapshot, Store};
 
 /// No word is part of another, so `LIKE` finds exactly the rows `MATCH` should.
 const WORDS: [&str; 5] = ["linen", "wool", "denim", "cotton", "silk"];
@@ -55,56 +54,54 @@ fn required_columns(table: &str) -> &'static str {
 }
 
 async fn run(conn: &mut SqliteConnection, op: &Op) {
-    let result =
-        match *op {
-            Op::Write {
-                table: MESSAGES,
-                id,
-                word,
-                ..
-            } => sqlx::query(
-                "INSERT OR IGNORE INTO messages (id, project_id, created_at, title, body, data) \
-                 VALUES (?1, 'prj_1', '', 'Quill', ?2, '{}')",
+    let result = match *op {
+        Op::Write {
+            table: MESSAGES,
+            id,
+            word,
+            ..
+        } => {
+            sqlx::query(
+                "INSERT OR IGNORE INTO messages (id, project_id, created_at, title, body) \
+                 VALUES (?1, 'prj_1', '', 'Quill', ?2)",
             )
             .bind(id.to_string())
-            .bind(format!(
-                "Drafted three hooks for the {} launch",
-                WORDS[word]
-            ))
+            .bind(message_body(word))
             .execute(conn)
-            .await,
-            Op::Write {
-                table,
-                id,
-                word,
-                version,
-            } => {
-                let table = SEARCHED[table];
-                sqlx::query(&format!(
-                    "INSERT INTO {table} (id, version, title, body, data, {}) \
+            .await
+        }
+        Op::Write {
+            table,
+            id,
+            word,
+            version,
+        } => {
+            let table = SEARCHED[table];
+            sqlx::query(&format!(
+                "INSERT INTO {table} (id, version, title, body, data, {}) \
                  VALUES (?1, ?2, ?3, 'for the spring launch', '{{}}', 'x', 'x', 'x') \
                  ON CONFLICT (id) DO UPDATE SET version = excluded.version, title = excluded.title \
                  WHERE excluded.version > {table}.version",
-                    required_columns(table)
-                ))
+                required_columns(table)
+            ))
+            .bind(id.to_string())
+            .bind(version)
+            .bind(format!("Write the {} ad set", WORDS[word]))
+            .execute(conn)
+            .await
+        }
+        Op::Delete { table, id } => {
+            sqlx::query(&format!("DELETE FROM {} WHERE id = ?1", SEARCHED[table]))
                 .bind(id.to_string())
-                .bind(version)
-                .bind(format!("Write the {} ad set", WORDS[word]))
                 .execute(conn)
                 .await
-            }
-            Op::Delete { table, id } => {
-                sqlx::query(&format!("DELETE FROM {} WHERE id = ?1", SEARCHED[table]))
-                    .bind(id.to_string())
-                    .execute(conn)
-                    .await
-            }
-            Op::DeleteAll { table } => {
-                sqlx::query(&format!("DELETE FROM {}", SEARCHED[table]))
-                    .execute(conn)
-                    .await
-            }
-        };
+        }
+        Op::DeleteAll { table } => {
+            sqlx::query(&format!("DELETE FROM {}", SEARCHED[table]))
+                .execute(conn)
+                .await
+        }
+    };
     result.expect("the write");
 }
 
@@ -153,6 +150,10 @@ fn task(id: usize, word: usize, version: i64) -> Op {
         word,
         version,
     }
+}
+
+fn message_body(word: usize) -> String {
+    format!("Drafted three hooks for the {} launch", WORDS[word])
 }
 
 fn message(id: usize, word: usize) -> Op {
@@ -227,26 +228,22 @@ async fn rows_indexed_before_the_upgrade_are_found_changed_and_forgotten_after_i
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("cache.db");
     let key = new_cache_key();
-    let all = sqlx::migrate!("./migrations");
-    let before = Migrator {
-        migrations: all
-            .iter()
-            .filter(|m| m.version < 20261206000001)
-            .cloned()
-            .collect::<Vec<_>>()
-            .into(),
-        ..Migrator::DEFAULT
-    };
-    let older = pool_options()
-        .max_connections(1)
-        .connect_with(connect_options(&path, &key).expect("options"))
-        .await
-        .expect("opens");
-    before.run(&older).await.expect("the older build's schema");
+    let older = cache_migrated_before(&path, &key, 20261206000001).await;
     {
         let mut conn = older.acquire().await.expect("a connection");
-        for op in [task(1, 0, 1), task(2, 1, 1), message(1, 2), message(2, 3)] {
+        for op in [task(1, 0, 1), task(2, 1, 1)] {
             run(&mut conn, &op).await;
+        }
+        for (id, word) in [(1, 2), (2, 3)] {
+            sqlx::query(
+                "INSERT INTO messages (id, project_id, created_at, title, body, data) \
+                 VALUES (?1, 'prj_1', '', 'Quill', ?2, '{}')",
+            )
+            .bind(id.to_string())
+            .bind(message_body(word))
+            .execute(&mut *conn)
+            .await
+            .expect("a message as the older build wrote it");
         }
     }
     older.close().await;

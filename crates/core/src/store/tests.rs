@@ -16,6 +16,32 @@ pub(super) async fn store() -> (Store, tempfile::TempDir) {
     (store, dir)
 }
 
+/// A cache file at `path` as an older build left it: migrated up to, not including, `version`.
+/// Open it with `Store::open` afterwards to upgrade it.
+pub(super) async fn cache_migrated_before(
+    path: &std::path::Path,
+    key: &crate::Secret,
+    version: i64,
+) -> sqlx::SqlitePool {
+    let all = sqlx::migrate!("./migrations");
+    let older = sqlx::migrate::Migrator {
+        migrations: all
+            .iter()
+            .filter(|m| m.version < version)
+            .cloned()
+            .collect::<Vec<_>>()
+            .into(),
+        ..sqlx::migrate::Migrator::DEFAULT
+    };
+    let pool = super::pool_options()
+        .max_connections(1)
+        .connect_with(super::connect_options(path, key).expect("options"))
+        .await
+        .expect("opens");
+    older.run(&pool).await.expect("the older build's schema");
+    pool
+}
+
 fn approval(id: &str, version: i64, status: ApprovalStatus) -> Approval {
     Approval {
         id: id.into(),

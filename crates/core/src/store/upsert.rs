@@ -11,10 +11,8 @@ use spartex_api::{Agent, Approval, Project, Stop, Task};
 use sqlx::query_builder::Separated;
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
-use super::StoreResult;
+use super::{sortable_time, StoreResult, ROWS_PER_STATEMENT};
 use crate::Change;
-
-const ROWS_PER_STATEMENT: usize = 100;
 
 type Row<'r, 'args> = Separated<'r, 'args, Sqlite, &'static str>;
 
@@ -30,10 +28,6 @@ pub(super) trait Cached: Serialize + DeserializeOwned + Sized {
     /// Binds [`Cached::COLUMNS`] in order.
     fn bind<'args>(&'args self, row: &mut Row<'_, 'args>);
     fn change(before: Option<Self>, after: Self) -> Change;
-}
-
-fn time(t: &chrono::DateTime<chrono::Utc>) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
 }
 
 impl Cached for Project {
@@ -55,8 +49,8 @@ impl Cached for Project {
             .push_bind(self.version)
             .push_bind(&self.name)
             .push_bind(self.status.as_str())
-            .push_bind(time(&self.updated_at))
-            .push_bind(time(&self.updated_at))
+            .push_bind(sortable_time(&self.updated_at))
+            .push_bind(sortable_time(&self.updated_at))
             .push_bind(&self.name)
             .push_bind(&self.description);
     }
@@ -110,7 +104,7 @@ impl Cached for Task {
             .push_bind(&self.project_id)
             .push_bind(self.version)
             .push_bind(self.status.as_str())
-            .push_bind(time(&self.updated_at))
+            .push_bind(sortable_time(&self.updated_at))
             .push_bind(&self.title)
             .push_bind("");
     }
@@ -140,7 +134,7 @@ impl Cached for Approval {
             .push_bind(&self.project_id)
             .push_bind(self.version)
             .push_bind(self.status.as_str())
-            .push_bind(time(&self.expires_at))
+            .push_bind(sortable_time(&self.expires_at))
             .push_bind(&self.title)
             .push_bind(approval_search_body(self));
     }
@@ -168,7 +162,7 @@ impl Cached for Stop {
             .push_bind(&self.project_id)
             .push_bind(self.version)
             .push_bind(self.status.as_str())
-            .push_bind(time(&self.requested_at));
+            .push_bind(sortable_time(&self.requested_at));
     }
     fn change(before: Option<Self>, after: Self) -> Change {
         Change::Stop {

@@ -1,0 +1,174 @@
+//! Messages kept as columns (`messages.rs`): every field reads back as the server sent it or as
+//! it was written here, and a cache whose messages an older build kept as JSON reads the same
+//! after the upgrade, search included.
+
+use chrono::{DateTime, TimeZone, Utc};
+use spartex_api::{AuthorKind, Event, Message};
+
+use super::tests::{cache_migrated_before, store};
+use super::{new_cache_key, QueuedAction, Store};
+
+/// Microseconds: the cache keeps times as the server does.
+fn at(second: u32, micros: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 28, 10, 0, second).unwrap()
+        + chrono::Duration::microseconds(micros.into())
+}
+
+/// One message of each author kind, with and without the optional fields.
+fn server_messages() -> Vec<Message> {
+    vec![
+        Message {
+            id: "msg_1".into(),
+            project_id: "prj_1".into(),
+            agent_id: Some("agt_quill".into()),
+            author_kind: AuthorKind::Agent,
+            author_id: Some("agt_quill".into()),
+            author_name: "Quill".into(),
+            body: "Drafted three **linen** hooks; the second tests best.".into(),
+            created_at: at(1, 250_001),
+            client_msg_id: None,
+        },
+        Message {
+            id: "msg_2".into(),
+            project_id: "prj_1".into(),
+            agent_id: Some("agt_quill".into()),
+            author_kind: AuthorKind::User,
+            author_id: Some("usr_dana".into()),
+            author_name: "Dana Whitfield".into(),
+            body: "Ship the second one, keep the claims to what legal cleared.".into(),
+            created_at: at(2, 0),
+            client_msg_id: Some("c0ffee".into()),
+        },
+        Message {
+            id: "msg_3".into(),
+            project_id: "prj_1".into(),
+            agent_id: None,
+            author_kind: AuthorKind::System,
+            author_id: None,
+            author_name: "Spartex".into(),
+            body: "Budget at 80 % of the month's cap.".into(),
+            created_at: at(3, 999_999),
+            client_msg_id: None,
+        },
+    ]
+}
+
+fn created(seq: i64, message: &Message) -> Event {
+    Event {
+        seq,
+        kind: "message.created".into(),
+        at: message.created_at,
+        project_id: Some(message.project_id.clone()),
+        data: serde_json::to_value(message).expect("a message"),
+    }
+}
+
+async fn project_thread(store: &Store) -> Vec<Message> {
+    store
+        .messages("prj_1", None, 10)
+        .await
+        .expect("reads")
+        .into_iter()
+        .map(|view| view.message)
+        .collect()
+}
+
+#[tokio::test]
+async fn a_message_reads_back_as_the_server_sent_it() {
+    let (store, _dir) = store().await;
+    let sent = server_messages();
+    let events: Vec<Event> = (1..).zip(&sent).map(|(seq, m)| created(seq, m)).collect();
+    store.apply_events(&events).await.expect("applies");
+    assert_eq!(project_thread(&store).await, sent);
+    let agent_thread = store
+        .messages("prj_1", Some("agt_quill"), 10)
+        .await
+        .expect("reads");
+    assert_eq!(
+        agent_thread.iter().map(|v| &v.message).collect::<Vec<_>>(),
+        [&sent[0], &sent[1]]
+    );
+}
+
+#[tokio::test]
+async fn a_message_written_here_reads_back_as_sending_until_the_server_has_it() {
+    let (store, _dir) = store().await;
+    let prepared = QueuedAction::Message {
+        project_id: "prj_1".into(),
+        agent_id: Some("agt_quill".into()),
+        body: "Hold the Meta set until Monday.".into(),
+        author_name: "Dana Whitfield".into(),
+    }
+    .prepare(at(5, 123_456));
+    let crate::actions::LocalEffect::PendingMessage(local) = &prepared.effect else {
+        panic!("a message shows before it is sent");
+    };
+    let local = (**local).clone();
+    store.enqueue(prepared).await.expect("queues");
+
+    let thread = store.messages("prj_1", None, 10).await.expect("reads");
+    assert_eq!(thread.len(), 1);
+    assert!(thread[0].sending);
+    assert_eq!(thread[0].message, local);
+
+    let confirmed = Message {
+        id: "msg_9".into(),
+        author_id: Some("usr_dana".into()),
+        ..local.clone()
+    };
+    store
+        .apply_events(&[created(1, &confirmed)])
+        .await
+        .expect("applies");
+    let thread = store.messages("prj_1", None, 10).await.expect("reads");
+    assert_eq!(thread.len(), 1, "the server's copy replaces the local one");
+    assert!(!thread[0].sending);
+    assert_eq!(thread[0].message, confirmed);
+}
+
+#[tokio::test]
+async fn messages_an_older_build_kept_as_json_read_the_same_after_the_upgrade() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("cache.db");
+    let key = new_cache_key();
+    let older = cache_migrated_before(&path, &key, 20261206000002).await;
+    let kept = server_messages();
+    {
+        let mut tx = older.begin().await.expect("a transaction");
+        for m in &kept {
+            sqlx::query(
+                "INSERT INTO messages (id, project_id, agent_id, created_at, client_msg_id, pending, title, body, data) \
+                 VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?)",
+            )
+            .bind(&m.id)
+            .bind(&m.project_id)
+            .bind(&m.agent_id)
+            .bind(super::sortable_time(&m.created_at))
+            .bind(&m.client_msg_id)
+            .bind(&m.author_name)
+            .bind(&m.body)
+            .bind(serde_json::to_string(m).expect("JSON"))
+            .execute(&mut *tx)
+            .await
+            .expect("a message as the older build wrote it");
+        }
+        sqlx::query("INSERT INTO index_fts_queues VALUES (NULL)")
+            .execute(&mut *tx)
+            .await
+            .expect("indexed as the older build did at commit");
+        tx.commit().await.expect("commits");
+    }
+    older.close().await;
+
+    let store = Store::open(&path, &key).await.expect("upgrades");
+    assert_eq!(project_thread(&store).await, kept);
+    sqlx::query("INSERT INTO messages_fts (messages_fts, rank) VALUES ('integrity-check', 1)")
+        .execute(&store.reader)
+        .await
+        .expect("the index still matches the rows");
+    let found = store.search("linen", 10).await.expect("searches");
+    assert_eq!(
+        found.iter().map(|hit| hit.id.as_str()).collect::<Vec<_>>(),
+        ["msg_1"]
+    );
+}
