@@ -214,7 +214,7 @@ pub(super) async fn write_grouped(
         query.push(")");
         query.build().execute(&mut *conn).await?;
     }
-    messages::insert(conn, &grouped.messages, false).await?;
+    messages::insert_received(conn, &grouped.messages).await?;
     // The dashboard's "last activity" is kept here, so reading it needs no scan of messages.
     let mut latest: HashMap<&str, String> = HashMap::new();
     for message in &grouped.messages {

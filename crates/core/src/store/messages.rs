@@ -8,21 +8,44 @@ use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
 use super::{sortable_time, StoreResult, ROWS_PER_STATEMENT};
 
-/// The columns a `MessageRow` is read from.
+/// The columns of a message, as `insert` writes them and a `MessageRow` reads them.
 pub(super) const MESSAGE_COLUMNS: &str =
     "id, project_id, agent_id, author_kind, author_id, title, body, created_at, client_msg_id, pending";
 
-/// Adds messages the cache does not hold yet (a message never changes, so a second copy of an
-/// id is skipped). `pending`: written here and waiting in the outbox.
-pub(super) async fn insert(
+/// Adds messages the server sent that the cache does not hold yet (a message never changes, so
+/// a second copy of an id is skipped).
+pub(super) async fn insert_received(
     conn: &mut SqliteConnection,
     messages: &[Message],
-    pending: bool,
+) -> StoreResult<()> {
+    insert(conn, messages, Delivery::Received).await
+}
+
+/// Adds a message written here, shown as sending until the server's copy replaces it.
+pub(super) async fn insert_pending(
+    conn: &mut SqliteConnection,
+    message: &Message,
+) -> StoreResult<()> {
+    insert(conn, std::slice::from_ref(message), Delivery::Pending).await
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Delivery {
+    Received,
+    Pending,
+}
+
+/// Times are kept to the microsecond (`sortable_time`), as the server's stores keep them; a
+/// finer time on the wire reads back cut to the microsecond.
+async fn insert(
+    conn: &mut SqliteConnection,
+    messages: &[Message],
+    delivery: Delivery,
 ) -> StoreResult<()> {
     for chunk in messages.chunks(ROWS_PER_STATEMENT) {
-        let mut query = QueryBuilder::<Sqlite>::new(
-            "INSERT OR IGNORE INTO messages (id, project_id, agent_id, author_kind, author_id, title, body, created_at, client_msg_id, pending) ",
-        );
+        let mut query = QueryBuilder::<Sqlite>::new(format!(
+            "INSERT OR IGNORE INTO messages ({MESSAGE_COLUMNS}) "
+        ));
         query.push_values(chunk, |mut row, m| {
             row.push_bind(&m.id)
                 .push_bind(&m.project_id)
@@ -33,7 +56,7 @@ pub(super) async fn insert(
                 .push_bind(&m.body)
                 .push_bind(sortable_time(&m.created_at))
                 .push_bind(&m.client_msg_id)
-                .push_bind(pending);
+                .push_bind(delivery == Delivery::Pending);
         });
         query.build().execute(&mut *conn).await?;
     }
@@ -67,7 +90,10 @@ impl TryFrom<MessageRow> for Message {
             author_kind: row
                 .author_kind
                 .parse()
-                .map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+                .map_err(|e| sqlx::Error::ColumnDecode {
+                    index: "author_kind".into(),
+                    source: Box::new(e),
+                })?,
             author_id: row.author_id,
             author_name: row.title,
             body: row.body,

@@ -8,7 +8,7 @@ use spartex_api::{AuthorKind, Event, Message};
 use super::tests::{cache_migrated_before, store};
 use super::{new_cache_key, QueuedAction, Store};
 
-/// Microseconds: the cache keeps times as the server does.
+/// To the microsecond, as the cache keeps times.
 fn at(second: u32, micros: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 28, 10, 0, second).unwrap()
         + chrono::Duration::microseconds(micros.into())
@@ -91,6 +91,26 @@ async fn a_message_reads_back_as_the_server_sent_it() {
 }
 
 #[tokio::test]
+async fn a_time_finer_than_a_microsecond_reads_back_cut_to_the_microsecond() {
+    let (store, _dir) = store().await;
+    let sent = Message {
+        created_at: at(7, 250_001) + chrono::Duration::nanoseconds(999),
+        ..server_messages().remove(0)
+    };
+    store
+        .apply_events(&[created(1, &sent)])
+        .await
+        .expect("applies");
+    assert_eq!(
+        project_thread(&store).await,
+        [Message {
+            created_at: at(7, 250_001),
+            ..sent
+        }]
+    );
+}
+
+#[tokio::test]
 async fn a_message_written_here_reads_back_as_sending_until_the_server_has_it() {
     let (store, _dir) = store().await;
     let prepared = QueuedAction::Message {
@@ -133,18 +153,34 @@ async fn messages_an_older_build_kept_as_json_read_the_same_after_the_upgrade() 
     let key = new_cache_key();
     let older = cache_migrated_before(&path, &key, 20261206000002).await;
     let kept = server_messages();
+    let sending = Message {
+        id: "local:c0ffee".into(),
+        author_id: None,
+        body: "Hold the wool set until Monday.".into(),
+        created_at: at(4, 0),
+        ..kept[1].clone()
+    };
     {
         let mut tx = older.begin().await.expect("a transaction");
-        for m in &kept {
+        // Rowids with gaps, as deletes leave them: the index is keyed by rowid.
+        let rows = [
+            (10, &kept[0], 0),
+            (20, &kept[1], 0),
+            (30, &kept[2], 0),
+            (40, &sending, 1),
+        ];
+        for (rowid, m, pending) in rows {
             sqlx::query(
-                "INSERT INTO messages (id, project_id, agent_id, created_at, client_msg_id, pending, title, body, data) \
-                 VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?)",
+                "INSERT INTO messages (rowid, id, project_id, agent_id, created_at, client_msg_id, pending, title, body, data) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             )
+            .bind(rowid)
             .bind(&m.id)
             .bind(&m.project_id)
             .bind(&m.agent_id)
             .bind(super::sortable_time(&m.created_at))
             .bind(&m.client_msg_id)
+            .bind(pending)
             .bind(&m.author_name)
             .bind(&m.body)
             .bind(serde_json::to_string(m).expect("JSON"))
@@ -161,14 +197,35 @@ async fn messages_an_older_build_kept_as_json_read_the_same_after_the_upgrade() 
     older.close().await;
 
     let store = Store::open(&path, &key).await.expect("upgrades");
-    assert_eq!(project_thread(&store).await, kept);
+    let thread = store.messages("prj_1", None, 10).await.expect("reads");
+    assert_eq!(
+        thread
+            .iter()
+            .map(|view| (&view.message, view.sending))
+            .collect::<Vec<_>>(),
+        [
+            (&kept[0], false),
+            (&kept[1], false),
+            (&kept[2], false),
+            (&sending, true)
+        ]
+    );
     sqlx::query("INSERT INTO messages_fts (messages_fts, rank) VALUES ('integrity-check', 1)")
         .execute(&store.reader)
         .await
         .expect("the index still matches the rows");
-    let found = store.search("linen", 10).await.expect("searches");
-    assert_eq!(
-        found.iter().map(|hit| hit.id.as_str()).collect::<Vec<_>>(),
-        ["msg_1"]
-    );
+    let words = [
+        ("linen", "msg_1"),
+        ("legal", "msg_2"),
+        ("budget", "msg_3"),
+        ("wool", "local:c0ffee"),
+    ];
+    for (word, id) in words {
+        let found = store.search(word, 10).await.expect("searches");
+        assert_eq!(
+            found.iter().map(|hit| hit.id.as_str()).collect::<Vec<_>>(),
+            [id],
+            "`{word}`"
+        );
+    }
 }

@@ -188,8 +188,8 @@ impl Store {
 /// widest table stay far below SQLite's limit of 32,766 bound values.
 const ROWS_PER_STATEMENT: usize = 100;
 
-/// Fixed-width UTC to the microsecond, so that text order is time order (the server keeps
-/// times to the microsecond too).
+/// Fixed-width UTC to the microsecond, so that text order is time order (the reference
+/// server's stores keep times to the microsecond too; its wire JSON may carry nanoseconds).
 fn sortable_time(t: &chrono::DateTime<chrono::Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
 }

@@ -129,7 +129,7 @@ impl Store {
                     .await?;
             }
             LocalEffect::PendingMessage(local) => {
-                messages::insert(&mut tx, std::slice::from_ref(local), true).await?;
+                messages::insert_pending(&mut tx, local).await?;
             }
             LocalEffect::Nothing => {}
         }
