@@ -77,6 +77,7 @@ impl Builder {
     }
 
     pub async fn start(self) -> TestServer {
+        show_server_logs_in_test_output();
         let dir = tempfile::tempdir().expect("a temporary directory");
         let database = TestDatabase::for_test(dir.path());
         let mut settings =
@@ -397,4 +398,18 @@ impl TestServer {
     fn ws_base(&self) -> String {
         self.base.replacen("http", "ws", 1)
     }
+}
+
+/// The in-process server's warnings and errors (a 500's cause among them) go to the test's own
+/// output, which the test runner shows when the test fails. `SPARTEX_TEST_LOG` (an `EnvFilter`,
+/// e.g. `spartex_server=debug`) shows more. The server never logs a token or a password.
+fn show_server_logs_in_test_output() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SPARTEX_TEST_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    // A second server in the same test process finds it set already.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_test_writer()
+        .with_ansi(false)
+        .try_init();
 }
