@@ -7,6 +7,7 @@ mod first_frame;
 mod messages;
 mod outbox;
 mod read;
+mod release;
 pub mod timeline;
 mod upsert;
 pub mod views;
@@ -91,6 +92,7 @@ impl Store {
         let writer = pool_options()
             .max_connections(1)
             .acquire_timeout(Duration::from_secs(30))
+            .after_release(release::close_if_left_in_transaction)
             .connect_with(options.clone())
             .await
             .map_err(|e| match StoreError::from(e) {

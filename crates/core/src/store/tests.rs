@@ -858,3 +858,27 @@ async fn the_cache_pools_run_no_maintenance_task() {
         );
     }
 }
+
+/// A write cancelled wherever it is, its `BEGIN` included (a task aborted at sign-out), leaves
+/// the cache writable (see `release.rs`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_cancelled_as_it_begins_leaves_the_cache_writable() {
+    let (store, _dir) = store().await;
+    let store = std::sync::Arc::new(store);
+    for round in 0..2_000u64 {
+        let writer = store.clone();
+        let cancelled = tokio::spawn(async move {
+            let _tx = writer.begin_write().await;
+            tokio::task::yield_now().await;
+        });
+        // Cancel it 0-300 µs in: before, during and after the worker's `BEGIN`.
+        let spin = std::time::Instant::now();
+        while spin.elapsed() < std::time::Duration::from_micros(round % 300) {
+            std::hint::spin_loop();
+        }
+        cancelled.abort();
+        let _ = cancelled.await;
+        let next = store.begin_write().await;
+        assert!(next.is_ok(), "round {round}: {:?}", next.err());
+    }
+}

@@ -16,6 +16,7 @@ pub mod push;
 mod read_cache;
 mod sqlite;
 mod sqlite_push;
+mod sqlite_release;
 
 use async_trait::async_trait;
 use serde_json::Value;

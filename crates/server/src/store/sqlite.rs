@@ -21,6 +21,7 @@ use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool, Transaction}
 use super::documents::wire_array;
 use super::push::PushStore;
 use super::read_cache::{ReadCache, WriteMark, Writes};
+use super::sqlite_release::close_if_left_in_transaction;
 use super::{sqlite_push, NewDevice};
 use super::{
     Checkpoint, DocFilter, DocKind, Document, LogBounds, NewCost, RefreshTokenRow, Store,
@@ -127,6 +128,7 @@ impl SqliteStore {
         let writer = super::pool_options::<Sqlite>()
             .max_connections(1)
             .acquire_timeout(Duration::from_secs(30))
+            .after_release(close_if_left_in_transaction)
             .connect_with(options.clone())
             .await?;
         sqlx::migrate!("./migrations/sqlite").run(&writer).await?;
@@ -964,6 +966,31 @@ mod pools {
                 ),
                 (0, None, None)
             );
+        }
+    }
+
+    /// A client hanging up cancels its request's write wherever it is, `BEGIN` included; the
+    /// next write still begins (see `sqlite_release.rs`).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_begin_cancelled_at_any_moment_leaves_the_writer_usable() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let url = format!("sqlite://{}", dir.path().join("store.db").display());
+        let store = std::sync::Arc::new(SqliteStore::open(&url).await.expect("the store opens"));
+        for round in 0..2_000u64 {
+            let writer = store.writer.clone();
+            let cancelled = tokio::spawn(async move {
+                let _tx = writer.begin_with(super::BEGIN_WRITE).await;
+                tokio::task::yield_now().await;
+            });
+            // Cancel it 0-300 µs in: before, during and after the worker's `BEGIN`.
+            let spin = std::time::Instant::now();
+            while spin.elapsed() < std::time::Duration::from_micros(round % 300) {
+                std::hint::spin_loop();
+            }
+            cancelled.abort();
+            let _ = cancelled.await;
+            let next = store.writer.begin_with(super::BEGIN_WRITE).await;
+            assert!(next.is_ok(), "round {round}: {:?}", next.err());
         }
     }
 }
