@@ -6,7 +6,8 @@
 //! aborted at sign-out or shutdown), no `Transaction` exists to roll it back, and the
 //! connection goes back to the pool inside that transaction. Every later write then fails
 //! (`InvalidSavePointStatement`): the app would stop taking in events and decisions until it
-//! restarts. The reference server guards its writer the same way (its `sqlite_release.rs`).
+//! restarts (upstream: sqlx#3932). The reference server guards its writer the same way (its
+//! `sqlite_release.rs`).
 
 use futures_util::future::BoxFuture;
 use sqlx::pool::PoolConnectionMetadata;
