@@ -20,7 +20,7 @@ use spartex_api::{Device, Event, MetricsBucket, Tenant, User};
 use sqlx::postgres::{PgConnectOptions, PgRow};
 use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder, Row};
 
-use super::postgres_tx::PostgresTx;
+use super::postgres_tx::{begin_uncancelled, PostgresTx};
 use super::push::PushStore;
 use super::{
     postgres_bus, postgres_push, Checkpoint, DocFilter, DocKind, Heard, LogBounds, Store,
@@ -442,7 +442,7 @@ impl Store for PostgresStore {
     }
 
     async fn prune_events(&self, older_than_ms: i64) -> StoreResult<u64> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = begin_uncancelled(&self.pool).await?;
         // Only tenants with something to prune: each row updated waits for that tenant's
         // write in progress, if any.
         sqlx::query(
@@ -476,7 +476,7 @@ impl Store for PostgresStore {
     }
 
     async fn prune_sessions(&self, now_ms: i64) -> StoreResult<u64> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = begin_uncancelled(&self.pool).await?;
         let tokens = sqlx::query("DELETE FROM refresh_tokens WHERE expires_at_ms <= $1")
             .bind(now_ms)
             .execute(&mut *tx)

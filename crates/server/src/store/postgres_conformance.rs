@@ -184,6 +184,47 @@ async fn a_second_instance_waits_for_the_tenants_turn() {
     drop((first, second, database));
 }
 
+/// A client hanging up cancels its request's write wherever it is, `BEGIN` included: no
+/// connection is left inside a transaction (`postgres_tx::begin_uncancelled`; with sqlx 0.8.6's
+/// own `pool.begin()` here, 4 of these 400 rounds left one).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_cancelled_as_it_begins_leaves_no_connection_in_a_transaction() {
+    use std::time::Duration;
+
+    let (database, options) = TestDatabase::create().await;
+    let pool = super::pool(options).await.expect("the pool");
+    let mut admin = sqlx::PgConnection::connect_with(&database.admin)
+        .await
+        .expect("the cluster");
+    let mut rounds_that_left_one = Vec::new();
+    for round in 0..400u64 {
+        // Cancelled 0-1.2 ms in: before, during and after `BEGIN`'s round trip.
+        let cancelled = tokio::time::timeout(
+            Duration::from_micros(round * 3),
+            super::super::postgres_tx::begin_uncancelled(&pool),
+        );
+        drop(cancelled.await);
+        // The connection back in the pool (a dropped transaction's rollback flushed on the way),
+        // before a next `BEGIN` could end a transaction left open.
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        let left_open = sqlx::query_scalar::<_, i64>(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND state LIKE 'idle in transaction%'",
+        )
+        .bind(&database.name)
+        .fetch_one(&mut admin)
+        .await
+        .expect("the cluster's activity");
+        if left_open > 0 {
+            rounds_that_left_one.push(round);
+        }
+    }
+    assert_eq!(
+        rounds_that_left_one, [0u64; 0],
+        "rounds that left a connection inside a transaction"
+    );
+    drop((pool, database));
+}
+
 /// Two store instances on one new database, as two servers would be, with tenant `ten_one`.
 async fn two_instances_with_one_tenant() -> (
     TestDatabase,

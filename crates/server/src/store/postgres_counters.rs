@@ -4,6 +4,7 @@ use async_trait::async_trait;
 use sqlx::Row;
 
 use super::postgres::PostgresStore;
+use super::postgres_tx::begin_uncancelled;
 use super::{FailureCount, SharedCounters, StoreResult};
 use crate::throttle::Decide;
 
@@ -14,7 +15,7 @@ impl SharedCounters for PostgresStore {
         keys: &[String],
         decide: &Decide,
     ) -> StoreResult<Result<(), u64>> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = begin_uncancelled(self.pool()).await?;
         // Every key gets a row to lock (a zero count reads as never counted); in sorted order,
         // so two instances counting the same keys lock them in the same order.
         let mut sorted = keys.to_vec();

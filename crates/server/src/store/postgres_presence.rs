@@ -4,6 +4,7 @@
 use async_trait::async_trait;
 
 use super::postgres::PostgresStore;
+use super::postgres_tx::begin_uncancelled;
 use super::{SharedPresence, StoreResult};
 use crate::presence::Key;
 
@@ -30,7 +31,7 @@ impl SharedPresence for PostgresStore {
         removed: &[Key],
         replace: bool,
     ) -> StoreResult<()> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = begin_uncancelled(self.pool()).await?;
         sqlx::query(&format!(
             "INSERT INTO presence_instances (instance_id, seen_at_ms) VALUES ($1, {DATABASE_MS}) \
              ON CONFLICT (instance_id) DO UPDATE SET seen_at_ms = excluded.seen_at_ms"

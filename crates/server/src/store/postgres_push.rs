@@ -11,6 +11,7 @@ use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Row};
 
 use super::postgres::PostgresStore;
+use super::postgres_tx::begin_uncancelled;
 use super::push::{
     Advance, Backlog, NewDevice, PushOutcome, PushStore, PushTarget, QueuedPush, ResourceStates,
 };
@@ -222,7 +223,7 @@ impl PushStore for PostgresStore {
     }
 
     async fn advance(&self, tenant_id: &str, advance: &Advance, now_ms: i64) -> StoreResult<bool> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = begin_uncancelled(self.pool()).await?;
         let moved = sqlx::query(
             "INSERT INTO push_cursors (tenant_id, seq) VALUES ($1, $2) \
              ON CONFLICT (tenant_id) DO UPDATE SET seq = excluded.seq WHERE push_cursors.seq = $3",
@@ -323,7 +324,7 @@ impl PushStore for PostgresStore {
         settled: &[(QueuedPush, PushOutcome)],
         now_ms: i64,
     ) -> StoreResult<()> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = begin_uncancelled(self.pool()).await?;
         for (push, outcome) in settled {
             settle_one(&mut tx, push, outcome, now_ms).await?;
         }

@@ -26,6 +26,24 @@ pub struct PostgresTx {
     turn: Option<tokio::sync::OwnedMutexGuard<()>>,
 }
 
+/// `pool.begin()`, carried to its end even when the caller is dropped meanwhile (a client that
+/// hangs up cancels its request's write). sqlx 0.8.6 counts a transaction only once `BEGIN` has
+/// answered, so a `begin` dropped while waiting for that answer leaves its connection inside a
+/// transaction nobody rolls back, and hands it to the next borrower (sqlx#4385; fixed upstream
+/// by sqlx#4394, not in 0.8.6). Begun in a task of its own, the transaction always exists, and
+/// dropping it unread rolls it back as usual.
+pub(super) async fn begin_uncancelled(
+    pool: &PgPool,
+) -> StoreResult<Transaction<'static, Postgres>> {
+    let pool = pool.clone();
+    match tokio::spawn(async move { pool.begin().await }).await {
+        Ok(begun) => Ok(begun?),
+        Err(failed) if failed.is_panic() => std::panic::resume_unwind(failed.into_panic()),
+        // The runtime is shutting down: so is the server.
+        Err(_) => Err(sqlx::Error::PoolClosed.into()),
+    }
+}
+
 /// The advisory lock server-wide writes take turns with (any constant of this database's own).
 const SERVER_WRITES_LOCK: i64 = 0x5350_5458; // "SPTX"
 /// The first half of a tenant's advisory lock key (the second is a hash of its id). Two-part
@@ -45,7 +63,7 @@ impl PostgresTx {
         tenant_id: Option<String>,
         turn: Option<tokio::sync::OwnedMutexGuard<()>>,
     ) -> StoreResult<Self> {
-        let mut tx = pool.begin().await?;
+        let mut tx = begin_uncancelled(pool).await?;
         match &tenant_id {
             Some(tenant_id) => {
                 sqlx::query("SELECT pg_advisory_xact_lock($1, hashtext($2))")

@@ -7,9 +7,9 @@
 //! fails (`InvalidSavePointStatement`): with one writer connection, every write of the server
 //! would answer 500 until a restart (reproduced by `pools::a_begin_cancelled_at_any_moment_
 //! leaves_the_writer_usable`, which failed within 100 rounds before this; upstream:
-//! sqlx#3932). PostgreSQL's `begin` in sqlx 0.8.6 has a hole of the same kind (sqlx#4385,
-//! fixed upstream after 0.8.6): not guarded yet, since its pool serves reads too and a check
-//! on every release would cost each read a round trip.
+//! sqlx#3932). PostgreSQL's `begin` has a hole of the same kind (sqlx#4385), closed the other
+//! way, since its pool serves reads too and a check on every release would cost each read a
+//! round trip: its writes begin in a task of their own (`postgres_tx::begin_uncancelled`).
 
 use futures_util::future::BoxFuture;
 use sqlx::pool::PoolConnectionMetadata;
