@@ -255,6 +255,7 @@ pub struct NotificationPrefs {
     /// twice is kept once.
     // A plain array in the schema: `uniqueItems` would promise a refusal the server never gives.
     #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>, max_items = 1000))]
+    #[serde(deserialize_with = "at_most_max_muted_projects")]
     pub muted_projects: BTreeSet<String>,
     /// A daily window in which only urgent notifications are raised.
     pub quiet_hours: Option<QuietHours>,
@@ -263,6 +264,26 @@ pub struct NotificationPrefs {
     #[cfg_attr(feature = "ts", ts(optional))]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub time_zone: Option<String>,
+}
+
+/// The most ids `muted_projects` may name, an id sent twice counted twice (the schema's
+/// `maxItems`): more projects than any tenant has.
+pub const MAX_MUTED_PROJECTS: usize = 1000;
+
+/// Reads `muted_projects` as the list it was sent, so its length is checked before duplicates
+/// are folded: a thousand and one copies of one id are refused, as the schema says.
+fn at_most_max_muted_projects<'de, D>(deserializer: D) -> Result<BTreeSet<String>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    let ids = Vec::<String>::deserialize(deserializer)?;
+    if ids.len() > MAX_MUTED_PROJECTS {
+        return Err(serde::de::Error::custom(format!(
+            "`muted_projects` names {} projects; at most {MAX_MUTED_PROJECTS} may be muted",
+            ids.len()
+        )));
+    }
+    Ok(ids.into_iter().collect())
 }
 
 impl Default for NotificationPrefs {

@@ -11,9 +11,6 @@ use crate::push::endpoint;
 use crate::store::NewDevice;
 use crate::write::Write;
 
-/// Mutes one person can set: more projects than any tenant has.
-const MAX_MUTED_PROJECTS: usize = 1000;
-
 /// Registers this install; the same address again answers the same device. True when new.
 pub async fn register(
     w: &mut Write,
@@ -119,11 +116,6 @@ pub async fn put_settings(
     user: &UserPrincipal,
     prefs: NotificationPrefs,
 ) -> ApiResult<NotificationPrefs> {
-    if prefs.muted_projects.len() > MAX_MUTED_PROJECTS {
-        return Err(ApiError::invalid(format!(
-            "`muted_projects` names more than {MAX_MUTED_PROJECTS} projects."
-        )));
-    }
     if prefs
         .muted_projects
         .iter()

@@ -327,7 +327,8 @@ async fn the_document_states_the_bounds_the_server_enforces() {
 
 /// The API fuzzer sent `muted_projects` with an id twice: the document said `uniqueItems`, and
 /// the server, which reads a set, kept it once and answered 200. The document now says what the
-/// server does.
+/// server does. Later it sent one id 1,001 times: the set held one, so the count was checked
+/// after the duplicates were folded and `maxItems` was not kept. It is counted as sent now.
 #[tokio::test]
 async fn a_set_in_a_body_is_documented_as_the_server_reads_it() {
     let server = TestServer::start().await;
@@ -337,9 +338,8 @@ async fn a_set_in_a_body_is_documented_as_the_server_reads_it() {
     assert_eq!(muted["maxItems"], 1000, "{muted}");
     assert!(muted.get("uniqueItems").is_none(), "{muted}");
 
-    let (status, saved) = server
-        .login("oncall@acme.test")
-        .await
+    let oncall = server.login("oncall@acme.test").await;
+    let (status, saved) = oncall
         .put(
             "/api/v1/me/notification-settings",
             json!({"enabled": true, "muted_projects": ["prj_a", "prj_b", "prj_a"]}),
@@ -347,6 +347,34 @@ async fn a_set_in_a_body_is_documented_as_the_server_reads_it() {
         .await;
     assert_eq!(status, StatusCode::OK, "{saved}");
     assert_eq!(saved["muted_projects"], json!(["prj_a", "prj_b"]));
+
+    let (status, refusal) = oncall
+        .put(
+            "/api/v1/me/notification-settings",
+            json!({"enabled": true, "muted_projects": vec!["prj_a"; 1001]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{refusal}");
+    let message = refusal["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("`muted_projects` names 1001 projects; at most 1000"),
+        "{message}"
+    );
+    let (_, kept) = oncall.get("/api/v1/me/notification-settings").await;
+    assert_eq!(
+        kept["muted_projects"],
+        json!(["prj_a", "prj_b"]),
+        "nothing saved"
+    );
+
+    let (status, saved) = oncall
+        .put(
+            "/api/v1/me/notification-settings",
+            json!({"enabled": true, "muted_projects": vec!["prj_c"; 1000]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{saved}");
+    assert_eq!(saved["muted_projects"], json!(["prj_c"]));
 }
 
 #[tokio::test]
