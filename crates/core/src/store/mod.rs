@@ -35,7 +35,7 @@ pub enum StoreError {
         "the local cache at {path} cannot be read with its key; it will be rebuilt from the server"
     )]
     Unreadable { path: PathBuf },
-    #[error("the disk holding the local cache is full; free some space. Nothing was lost: the change was not applied")]
+    #[error("the disk holding the local cache is full; free some space and try again. Nothing was lost: what this was saving was not saved")]
     DiskFull,
     /// A gap in the event sequence: fill it from the log first.
     #[error("events jump from seq {last} to {next}; the gap is filled from the server first")]
@@ -43,26 +43,52 @@ pub enum StoreError {
     #[error("local cache error: {0}")]
     Database(sqlx::Error),
     #[error("local cache migration failed: {0}")]
-    Migration(#[from] sqlx::migrate::MigrateError),
+    Migration(sqlx::migrate::MigrateError),
     #[error("stored data is not valid JSON: {0}")]
     Corrupt(#[from] serde_json::Error),
 }
 
 impl From<sqlx::Error> for StoreError {
     fn from(error: sqlx::Error) -> Self {
-        if let sqlx::Error::Database(db) = &error {
-            match db.code().as_deref() {
-                Some("13") => return StoreError::DiskFull,
-                Some("26") => {
-                    return StoreError::Unreadable {
-                        path: PathBuf::new(),
-                    }
-                }
-                _ => {}
+        if is_disk_full(&error) {
+            StoreError::DiskFull
+        } else if has_sqlite_code(&error, SQLITE_NOTADB) {
+            StoreError::Unreadable {
+                path: PathBuf::new(),
             }
+        } else {
+            StoreError::Database(error)
         }
-        StoreError::Database(error)
     }
+}
+
+/// A migration that runs out of disk is told as a full disk, what the person can fix; it ran in
+/// one transaction, so nothing is half-done and the next start runs it again.
+impl From<sqlx::migrate::MigrateError> for StoreError {
+    fn from(error: sqlx::migrate::MigrateError) -> Self {
+        use sqlx::migrate::MigrateError::{Execute, ExecuteMigration};
+        match &error {
+            Execute(cause) | ExecuteMigration(cause, _) if is_disk_full(cause) => {
+                StoreError::DiskFull
+            }
+            _ => StoreError::Migration(error),
+        }
+    }
+}
+
+/// SQLite's result codes the cache tells apart.
+const SQLITE_FULL: &str = "13";
+const SQLITE_NOTADB: &str = "26";
+/// The WAL index (`cache.db-shm`) could not be grown: what a process that opens the cache on
+/// a full disk meets first, before any write of its own.
+const SQLITE_IOERR_SHMSIZE: &str = "4874";
+
+fn is_disk_full(error: &sqlx::Error) -> bool {
+    has_sqlite_code(error, SQLITE_FULL) || has_sqlite_code(error, SQLITE_IOERR_SHMSIZE)
+}
+
+fn has_sqlite_code(error: &sqlx::Error, code: &str) -> bool {
+    matches!(error, sqlx::Error::Database(db) if db.code().as_deref() == Some(code))
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -269,3 +295,6 @@ mod messages_tests;
 
 #[cfg(test)]
 mod search_index_tests;
+
+#[cfg(test)]
+mod disk_full_tests;

@@ -25,7 +25,8 @@ pub(super) fn close_if_left_in_transaction(
         let left_open = conn.is_in_transaction();
         if left_open {
             tracing::warn!(
-                "a cache write was cancelled as it began; its connection is closed, not reused"
+                "the cache's writer was left inside a transaction (a write cancelled as it \
+                 began, or a rollback that failed); its connection is closed, not reused"
             );
         }
         Ok(!left_open)
