@@ -20,6 +20,8 @@ packages=(
     # PostgreSQL's server binaries: the PostgreSQL store's tests run a private cluster of them
     # (scripts/pg-cluster.sh), not the system service the package also sets up.
     postgresql
+    # unshare and nsenter: the CLI's full-disk tests mount a small tmpfs in a namespace of their own.
+    util-linux
     # Python with venv for the API fuzz test (scripts/api-fuzz.sh pins Schemathesis in a venv).
     python3 python3-venv
     # The phone type-check (scripts/check-mobile.sh): Debian's clang stands in for the Android

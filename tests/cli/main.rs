@@ -1,9 +1,10 @@
 //! Cross-process tests of the `spartex` binary against the real server: offline work delivered
-//! exactly once across SIGKILL, a sync killed midway, exit codes, `--json` output,
+//! exactly once across SIGKILL, a sync killed midway, a full disk, exit codes, `--json` output,
 //! and on-call from the terminal.
 
 mod broken_pipe;
 mod crash_sync;
+mod disk_full;
 mod exit_codes;
 mod json;
 mod offline;

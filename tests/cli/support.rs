@@ -142,6 +142,8 @@ pub struct Cli {
     home: tempfile::TempDir,
     /// The keyring service its entries are filed under, in a desktop session.
     keyring_service: Option<String>,
+    /// A command the binary runs under, with its arguments (`nsenter …` for a disk of its own).
+    run_under: Vec<String>,
 }
 
 /// How one run of the binary ended.
@@ -195,7 +197,13 @@ impl Cli {
         Cli {
             home: tempfile::tempdir().expect("a temporary SPARTEX_HOME"),
             keyring_service,
+            run_under: Vec::new(),
         }
+    }
+
+    /// From now on every run of the binary is `PROGRAM ARGS… spartex …`.
+    pub fn run_under(&mut self, program_and_args: Vec<String>) {
+        self.run_under = program_and_args;
     }
 
     pub fn home(&self) -> &Path {
@@ -223,7 +231,14 @@ impl Cli {
     }
 
     fn command(&self, args: &[&str], password: &str) -> Command {
-        let mut command = Command::new(spartex_binary());
+        let mut command = match self.run_under.split_first() {
+            None => Command::new(spartex_binary()),
+            Some((program, program_args)) => {
+                let mut command = Command::new(program);
+                command.args(program_args).arg(spartex_binary());
+                command
+            }
+        };
         command
             .args(args)
             .env("SPARTEX_HOME", self.home())

@@ -263,7 +263,7 @@ message: string, approval_id: string | null, project_id: string | null, };
 
 export type OutcomeResult = "delivered" | "already_decided" | "expired" | "changed" | "refused";
 
-export type LinkState = "connected" | "connecting" | "offline" | "signed_out";
+export type LinkState = "connected" | "connecting" | "offline" | "signed_out" | "disk_full";
 
 export type Change = { "kind": "project", before: Project | null, after: Project, } | { "kind": "agent", before: Agent | null, after: Agent, } | { "kind": "task", after: Task, } | { "kind": "approval", before: Approval | null, after: Approval, } | { "kind": "message", message: Message, } | { "kind": "cost", record: CostRecord, } | { "kind": "stop", before: Stop | null, after: Stop, } | { "kind": "on_call" } | { "kind": "resynced" } | { "kind": "outbox" } | { "kind": "outcome", outcome: Outcome, } | { "kind": "link", state: LinkState, } | { "kind": "progress", applied_seq: number, head: number, };
 

@@ -678,7 +678,7 @@ fn watch_line(change: &Change, json: bool) {
         Change::Outcome { outcome } => {
             outln!("{now} outbox    {} — {}", outcome.result, outcome.message)
         }
-        Change::Link { state } => outln!("{now} link      {state:?}"),
+        Change::Link { state } => outln!("{now} link      {}", render::link_words(state)),
         Change::OnCall => outln!("{now} on call   the schedule or its overrides changed"),
         Change::Resynced => outln!("{now} cache     rebuilt from fresh snapshots"),
         _ => {}

@@ -81,9 +81,23 @@ pub fn freshness(live: bool, last_sync: Option<DateTime<Utc>>) -> String {
     }
 }
 
+/// A change of the live link, as `watch` prints it.
+pub fn link_words(link: &LinkState) -> &'static str {
+    match link {
+        LinkState::Connected => "Connected",
+        LinkState::Connecting => "Connecting",
+        LinkState::Offline => "Offline",
+        LinkState::SignedOut => "Signed out: sign in again",
+        LinkState::DiskFull => {
+            "Disk full: free some space on the cache's disk; updates resume by themselves"
+        }
+    }
+}
+
 pub fn status(status: &Status, reachable: bool) {
     let link = match (status.link, reachable) {
         (LinkState::SignedOut, _) => "signed out: sign in again",
+        (LinkState::DiskFull, _) => "the cache's disk is full: free some space",
         (_, true) => "online",
         (_, false) => "offline",
     };

@@ -137,6 +137,10 @@ pub enum LinkState {
     Offline,
     /// The server refused the session: sign in again.
     SignedOut,
+    /// The server is reachable but the disk holding the cache is full: nothing new can be
+    /// kept, so the cache is shown as of its last sync and the link retries until space is
+    /// freed. Nothing is lost: the events wait on the server.
+    DiskFull,
 }
 
 /// Where an account's changes and link state are published; cloned into each part of the

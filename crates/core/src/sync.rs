@@ -34,6 +34,9 @@ pub const CATCH_UP_EVENTS_PER_TRANSACTION: usize = 10_000;
 const MAX_BATCH: usize = 1000;
 /// Silence after which the link is taken for dead (the server pings every 20 s).
 pub const DEAD_LINK_AFTER: Duration = Duration::from_secs(45);
+/// How often a link whose cache found its disk full tries again: soon after a person frees
+/// space, without a backoff that would have grown while they did.
+const DISK_FULL_RETRY: Duration = Duration::from_secs(3);
 const MAX_FRAME_BYTES: usize = 16 << 20;
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -213,10 +216,14 @@ impl Syncer {
 
     /// Keeps the event socket open until `stop` fires: reconnects with full-jitter backoff
     /// (250 ms to 30 s, reset after a link that lived 60 s) and treats 45 s of silence as dead.
+    /// A full disk is not a lost link: it shows as such, and is tried again every few seconds.
     pub(crate) async fn run_realtime(&self, mut stop: tokio::sync::watch::Receiver<bool>) {
         let mut failures: u32 = 0;
         while !*stop.borrow() {
-            self.set_link(LinkState::Connecting);
+            // Until a retry catches up, a full disk stays the news, not "connecting".
+            if self.publisher.link() != LinkState::DiskFull {
+                self.set_link(LinkState::Connecting);
+            }
             let started = tokio::time::Instant::now();
             let ended = tokio::select! {
                 ended = self.stream_once() => ended,
@@ -227,6 +234,17 @@ impl Syncer {
                     tracing::warn!(%message, "the server refused the session; realtime stopped");
                     self.set_link(LinkState::SignedOut);
                     return;
+                }
+                Err(CoreError::Store(StoreError::DiskFull)) => {
+                    if self.publisher.link() != LinkState::DiskFull {
+                        tracing::warn!("the cache's disk is full; live updates wait for space");
+                    }
+                    self.set_link(LinkState::DiskFull);
+                    tokio::select! {
+                        _ = tokio::time::sleep(DISK_FULL_RETRY) => {}
+                        _ = stop.changed() => return,
+                    }
+                    continue;
                 }
                 Err(error) => tracing::info!(%error, "event link lost"),
                 Ok(()) => tracing::info!("event link closed by the server"),

@@ -19,6 +19,8 @@ describe('StatusBar', () => {
     expect(linkWords('connecting', null)).toBe('Connecting…');
     expect(linkWords('offline', '2025-03-04T10:42:00')).toBe('Offline — data from 10:42');
     expect(linkWords('signed_out', null)).toBe('Signed out — sign in again');
+    expect(linkWords('disk_full', '2025-03-04T10:42:00')).toBe('Disk full — free some space; data from 10:42');
+    expect(linkWords('disk_full', null)).toBe('Disk full — free some space');
   });
 
   it('shows the link, the outbox count and lists what waits', async () => {

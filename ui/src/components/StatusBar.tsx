@@ -23,6 +23,8 @@ export function linkWords(link: LinkState, lastSyncAt: string | null): string {
       return lastSyncAt ? `Offline — data from ${formatClock(lastSyncAt)}` : 'Offline — nothing synced yet';
     case 'signed_out':
       return 'Signed out — sign in again';
+    case 'disk_full':
+      return lastSyncAt ? `Disk full — free some space; data from ${formatClock(lastSyncAt)}` : 'Disk full — free some space';
   }
 }
 
@@ -38,7 +40,12 @@ function LinkIndicator({ status }: { status: Status }) {
           tone={status.link === 'connecting' ? 'amber' : status.link === 'offline' ? 'grey' : 'red'}
         />
       )}
-      <span className={cx(status.link === 'signed_out' && 'font-medium text-red', status.link === 'connected' && 'text-green font-medium')}>
+      <span
+        className={cx(
+          (status.link === 'signed_out' || status.link === 'disk_full') && 'font-medium text-red',
+          status.link === 'connected' && 'text-green font-medium',
+        )}
+      >
         {words}
       </span>
     </>

@@ -82,6 +82,7 @@ export const LINK: Record<LinkState, StatusLook> = {
   connecting: { word: 'Connecting…', tone: 'amber', shape: 'spinner' },
   offline: { word: 'Offline', tone: 'grey', shape: 'ring' },
   signed_out: { word: 'Signed out — sign in again', tone: 'red', shape: 'cross' },
+  disk_full: { word: 'Disk full — free some space', tone: 'red', shape: 'cross' },
 };
 
 /** Text colour class for a tone (AA on canvas and surface in both themes). */

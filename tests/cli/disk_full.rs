@@ -1,0 +1,205 @@
+//! The cache's disk fills up: on a real file system that runs out of space (a small tmpfs), the
+//! binary says so in words a person can act on, keeps everything it had, and catches up once
+//! space is freed: from a command started on the full disk, and from a watcher that was
+//! running when it filled.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+
+use reqwest::StatusCode;
+use serde_json::json;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+use crate::support::{Cli, TestServer, MANAGER, ONCALL, PATIENCE, SPRING};
+
+const FULL: &str = "the disk holding the local cache is full; free some space and try again";
+
+/// A tmpfs of its own size mounted over a folder, in a user and mount namespace of its own
+/// (`unshare`) that a holder process keeps for as long as this value lives. The binary enters
+/// it with `nsenter`; the rest of the machine, this test included, never sees the mount, and
+/// nothing is left mounted if the test dies.
+struct SmallDisk {
+    holder: Child,
+    folder: PathBuf,
+}
+
+impl SmallDisk {
+    async fn over(folder: &Path, size: &str) -> SmallDisk {
+        std::fs::create_dir_all(folder).expect("the folder to mount over");
+        let mut holder = Command::new("unshare")
+            .args([
+                "--user",
+                "--map-root-user",
+                "--mount",
+                "--propagation",
+                "private",
+            ])
+            .args([
+                "sh",
+                "-c",
+                r#"mount -t tmpfs -o "size=$1" tmpfs "$2" && echo mounted && exec sleep infinity"#,
+            ])
+            .arg("sh")
+            .arg(size)
+            .arg(folder)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("util-linux's unshare runs");
+        let mut said = BufReader::new(holder.stdout.take().expect("piped")).lines();
+        match tokio::time::timeout(PATIENCE, said.next_line()).await {
+            Ok(Ok(Some(line))) if line == "mounted" => {}
+            other => {
+                let _ = holder.start_kill();
+                let output = holder.wait_with_output().await.expect("it ends");
+                panic!(
+                    "no tmpfs mounted in a namespace of its own ({other:?}): {}",
+                    String::from_utf8_lossy(&output.stderr)
+                );
+            }
+        }
+        SmallDisk {
+            holder,
+            folder: folder.to_owned(),
+        }
+    }
+
+    /// `nsenter …`: what a command runs under to see this disk.
+    fn enter(&self) -> Vec<String> {
+        let pid = self.holder.id().expect("the holder runs");
+        ["nsenter", "--target", &pid.to_string(), "--user", "--mount"]
+            .into_iter()
+            .chain(["--preserve-credentials", "--"])
+            .map(str::to_owned)
+            .collect()
+    }
+
+    async fn shell(&self, script: &str) -> String {
+        let mut command = self.enter();
+        command.extend(["sh".into(), "-c".into(), script.into(), "sh".into()]);
+        command.push(self.folder.display().to_string());
+        let output = Command::new(&command[0])
+            .args(&command[1..])
+            .output()
+            .await
+            .expect("nsenter runs");
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
+    /// Writes a file until the disk has no block left.
+    async fn fill(&self) {
+        let free = self
+            .shell(r#"dd if=/dev/zero of="$1/filler" bs=64k 2>/dev/null; df --output=avail "$1" | tail -n 1"#)
+            .await;
+        assert_eq!(free.trim(), "0", "the disk is full");
+    }
+
+    async fn free(&self) {
+        self.shell(r#"rm "$1/filler""#).await;
+    }
+}
+
+/// Chat the server takes while the disk is full: enough to outgrow what the cache's files
+/// already hold, so a process that has them open must grow them too.
+async fn chat_while_full(server: &TestServer, count: usize) -> String {
+    let manager = server.login(MANAGER).await;
+    let spring = manager.project_id(SPRING).await;
+    for i in 0..count {
+        let (status, body) = manager
+            .post(
+                &format!("/api/v1/projects/{spring}/messages"),
+                json!({"body": format!("Fullness note {i}: the spring flight keeps its pacing, \
+                    the Stories placements rest for a week, and the carousel copy for audience B \
+                    waits for the brand team's review before it goes anywhere near a budget.")}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    format!("Fullness note {}", count - 1)
+}
+
+/// The cache finds the message `text` by its words (search marks them, so its number is
+/// looked for).
+async fn assert_found(cli: &Cli, text: &str) {
+    let found = cli.run(&["search", text, "--offline", "--json"]).await;
+    let number = text.rsplit(' ').next().expect("a number");
+    let hits = found.expect_ok().json();
+    assert!(
+        hits.as_array()
+            .is_some_and(|hits| hits.iter().any(|hit| hit.to_string().contains(number))),
+        "{hits}"
+    );
+}
+
+async fn approval_status(server: &TestServer, id: &str) -> String {
+    let (_, approval) = server
+        .login(MANAGER)
+        .await
+        .get(&format!("/api/v1/approvals/{id}"))
+        .await;
+    approval["status"].as_str().unwrap_or_default().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_command_on_a_full_disk_says_so_and_nothing_is_lost() {
+    let server = TestServer::start().await;
+    let mut cli = Cli::new();
+    let disk = SmallDisk::over(&cli.home().join("accounts"), "32m").await;
+    cli.run_under(disk.enter());
+    cli.login(&server, ONCALL).await;
+    let ask = server
+        .ask("Iris", "Raise the TikTok bid cap to $2.40")
+        .await;
+    let approval_id = ask["id"].as_str().expect("an id");
+
+    disk.fill().await;
+    let last = chat_while_full(&server, 50).await;
+    for args in [
+        vec!["sync"],
+        vec!["approve", approval_id],
+        vec!["approvals", "--offline"],
+    ] {
+        let run = cli.run(&args).await;
+        assert_eq!(run.code, Some(1), "{run:?}");
+        assert!(run.stderr.contains(FULL), "{run:?}");
+    }
+    assert_eq!(approval_status(&server, approval_id).await, "pending");
+
+    disk.free().await;
+    cli.run(&["sync"]).await.expect_ok();
+    cli.run(&["approve", approval_id]).await.expect_ok();
+    assert_eq!(approval_status(&server, approval_id).await, "approved");
+    assert_found(&cli, &last).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_watcher_whose_disk_fills_says_disk_full_not_offline_and_catches_up_once_freed() {
+    let server = TestServer::start().await;
+    let mut cli = Cli::new();
+    let disk = SmallDisk::over(&cli.home().join("accounts"), "32m").await;
+    cli.run_under(disk.enter());
+    cli.login(&server, ONCALL).await;
+    let mut watch = cli.spawn(&["watch", "--no-notify"]);
+    watch.wait_for_line("link      Connected").await;
+
+    disk.fill().await;
+    let last = chat_while_full(&server, 1500).await;
+    watch
+        .wait_for_line("link      Disk full: free some space")
+        .await;
+
+    disk.free().await;
+    watch.wait_for_line(&last).await;
+    let lines = watch.kill_9().await;
+    let after_full = lines
+        .iter()
+        .skip_while(|line| !line.contains("Disk full"))
+        .collect::<Vec<_>>();
+    assert!(
+        !after_full.iter().any(|line| line.contains("Offline")),
+        "the server was reachable all along: {after_full:#?}"
+    );
+    assert_found(&cli, &last).await;
+}
