@@ -9,4 +9,6 @@ mod exit_codes;
 mod json;
 mod offline;
 mod oncall;
+#[path = "../support/small_disk.rs"]
+mod small_disk;
 mod support;

@@ -1,5 +1,5 @@
 //! The `spartex-server` binary as a process: what its log looks like when it is not written to
-//! a terminal, and how it ends on SIGTERM.
+//! a terminal, how it ends on SIGTERM, and a database disk that fills up.
 
 use std::process::Stdio;
 use std::time::Duration;
@@ -8,7 +8,10 @@ use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::process::{Child, Command};
 use tokio::sync::mpsc;
 
+mod disk_full;
 mod failover;
+#[path = "../support/small_disk.rs"]
+mod small_disk;
 
 /// How long a test waits for something that should happen at once; a ceiling, never a sleep.
 const PATIENCE: Duration = Duration::from_secs(10);

@@ -47,10 +47,16 @@ pub enum ApiError {
     /// 429
     #[error("too many attempts; retry in {retry_after_s} s")]
     RateLimited { retry_after_s: u64 },
+    /// 503: the database's disk is full; a retry succeeds once its operator frees space.
+    #[error("the database's disk is full: {0}")]
+    StorageFull(StoreError),
     /// 5xx: our fault. The detail is logged, never sent.
     #[error("internal error: {0}")]
     Internal(StoreError),
 }
+
+/// How long a client is asked to wait before retrying a write that met a full disk.
+const STORAGE_FULL_RETRY_AFTER_S: u64 = 30;
 
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
@@ -58,6 +64,9 @@ impl From<StoreError> for ApiError {
             return ApiError::bad_request(
                 "A text field or path holds the NUL character (\\u0000), which cannot be stored; remove it.",
             );
+        }
+        if error.is_disk_full() {
+            return ApiError::StorageFull(error);
         }
         ApiError::Internal(error)
     }
@@ -112,6 +121,7 @@ impl ApiError {
             ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::StorageFull(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -143,6 +153,13 @@ impl ApiError {
                 format!("Too many attempts. Wait {retry_after_s} seconds, then try again."),
                 json!({ "retry_after_s": retry_after_s }),
             ),
+            ApiError::StorageFull(_) => (
+                ErrorCode::Unavailable,
+                "The server's disk is full, so it cannot keep anything new. Nothing was changed; \
+                 try again once its operator has freed space."
+                    .to_owned(),
+                json!({ "retry_after_s": STORAGE_FULL_RETRY_AFTER_S }),
+            ),
             ApiError::Internal(_) => (
                 ErrorCode::Internal,
                 "The server failed to handle this request. Nothing was changed; try again in a moment.".to_owned(),
@@ -161,14 +178,24 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        if let ApiError::Internal(source) = &self {
-            tracing::error!(error = %source, "request failed inside the server");
+        match &self {
+            ApiError::Internal(source) => {
+                tracing::error!(error = %source, "request failed inside the server");
+            }
+            ApiError::StorageFull(source) => {
+                tracing::error!(error = %source, "the database's disk is full: free space on it; writes are refused until then");
+            }
+            _ => {}
         }
         let mut response = (self.status(), axum::Json(self.body())).into_response();
-        if let ApiError::RateLimited { retry_after_s } = self {
-            if let Ok(value) = HeaderValue::from_str(&retry_after_s.to_string()) {
-                response.headers_mut().insert(header::RETRY_AFTER, value);
-            }
+        let retry_after_s = match self {
+            ApiError::RateLimited { retry_after_s } => Some(retry_after_s),
+            ApiError::StorageFull(_) => Some(STORAGE_FULL_RETRY_AFTER_S),
+            _ => None,
+        };
+        if let Some(value) = retry_after_s.and_then(|s| HeaderValue::from_str(&s.to_string()).ok())
+        {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
         }
         response
     }

@@ -27,7 +27,8 @@ pub(super) fn close_if_left_in_transaction(
         let left_open = conn.is_in_transaction();
         if left_open {
             tracing::warn!(
-                "a write was cancelled as it began; its connection is closed, not reused"
+                "the writer was left inside a transaction (a write cancelled as it began, or a \
+                 rollback that failed, as after a full disk); its connection is closed, not reused"
             );
         }
         Ok(!left_open)
