@@ -229,8 +229,22 @@ impl Write {
         Ok(())
     }
 
-    /// Commits, then publishes the events and agent frames while still holding the turn.
+    /// Commits, then publishes the events and agent frames while still holding the turn. Once
+    /// begun this runs to its end in a task of its own: a request dropped as it commits (a
+    /// client hanging up at that moment) would otherwise leave committed events unpublished,
+    /// unseen by every open socket until the tenant's next event.
     pub async fn commit(self) -> ApiResult<Vec<Event>> {
+        match tokio::spawn(self.commit_and_publish()).await {
+            Ok(committed) => committed,
+            Err(failed) if failed.is_panic() => std::panic::resume_unwind(failed.into_panic()),
+            // The runtime is shutting down: so is the server, and the log is the truth.
+            Err(_) => Err(ApiError::Internal(StoreError::Unsupported(
+                "the server stopped while a write was committing".into(),
+            ))),
+        }
+    }
+
+    async fn commit_and_publish(self) -> ApiResult<Vec<Event>> {
         let Write {
             state,
             tenant_id,

@@ -178,3 +178,93 @@ async fn shutdown_closes_sockets_instead_of_hanging() {
         "the socket was closed by the server, not timed out"
     );
 }
+
+/// A request dropped as its write commits (a client hanging up at that moment) must still have
+/// its event reach the open sockets at once: an approval committed but unpublished would sit
+/// unseen by every manager, and unpushed, until the tenant's next event.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_dropped_as_it_commits_still_reaches_open_sockets() {
+    use spartex_api::{AuthorKind, Message};
+    use spartex_server::write::{mutate, IdempotencyScope, Reply};
+
+    let server = TestServer::start().await;
+    let state = server.state().clone();
+    let api = server.login("oncall@acme.test").await;
+    let spring = project_id(&api, SPRING).await;
+    let tenant = server.tenant_of("oncall@acme.test").await;
+    let mut feed = state.events.subscribe(&tenant);
+    let head = async || {
+        let bounds = state.store.log_bounds(&tenant).await.expect("the log");
+        bounds.map_or(0, |b| b.head)
+    };
+    let mut unheard = Vec::new();
+    let mut committed = 0;
+    for round in 0..600u64 {
+        let before = head().await;
+        let write = tokio::spawn({
+            let (state, tenant, spring) = (state.clone(), tenant.clone(), spring.clone());
+            async move {
+                let scope = IdempotencyScope {
+                    tenant_id: tenant.clone(),
+                    principal_id: "usr_test".into(),
+                    key: None,
+                    method: "POST".into(),
+                    path: "/test".into(),
+                    request_hash: None,
+                };
+                let message = Message {
+                    id: format!("msg_dropped_{round}"),
+                    project_id: spring,
+                    agent_id: None,
+                    author_kind: AuthorKind::User,
+                    author_id: None,
+                    author_name: "Test".into(),
+                    body: format!("round {round}"),
+                    created_at: state.now(),
+                    client_msg_id: None,
+                };
+                mutate(&state, scope, async |w| {
+                    w.create(&tenant, &message).await?;
+                    Ok(Reply::created(()))
+                })
+                .await
+            }
+        });
+        // Dropped 0-2 ms in: before, during and after the commit and the publish.
+        let spin = std::time::Instant::now();
+        while spin.elapsed() < std::time::Duration::from_micros((round * 7) % 2_000) {
+            std::hint::spin_loop();
+        }
+        write.abort();
+        let _ = write.await;
+        let after = head().await;
+        if after == before {
+            continue;
+        }
+        committed += 1;
+        let heard = tokio::time::timeout(std::time::Duration::from_secs(2), async {
+            loop {
+                match feed.recv().await {
+                    Ok(published) if published.event.seq >= after => return true,
+                    Ok(_) => {}
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return false,
+                }
+            }
+        })
+        .await;
+        if heard != Ok(true) {
+            unheard.push(after);
+        }
+    }
+    println!("{committed} of 600 writes committed before their drop landed");
+    assert!(
+        committed > 0,
+        "no round committed: the drops came too early"
+    );
+    assert!(
+        unheard.is_empty(),
+        "{} of {committed} committed writes were never published: seq {unheard:?}",
+        unheard.len()
+    );
+}
