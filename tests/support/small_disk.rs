@@ -51,7 +51,11 @@ impl SmallDisk {
                 let _ = holder.start_kill();
                 let output = holder.wait_with_output().await.expect("it ends");
                 panic!(
-                    "no tmpfs mounted in a namespace of its own ({other:?}): {}",
+                    "no tmpfs mounted in a namespace of its own ({other:?}): {}\n\
+                     These tests need user namespaces: run them as root, or allow unprivileged \
+                     ones (`sysctl kernel.unprivileged_userns_clone=1`; on Ubuntu 24.04 also \
+                     `kernel.apparmor_restrict_unprivileged_userns=0`; a container needs a \
+                     seccomp profile that allows `unshare`).",
                     String::from_utf8_lossy(&output.stderr)
                 );
             }

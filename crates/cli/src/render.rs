@@ -97,7 +97,6 @@ pub fn link_words(link: &LinkState) -> &'static str {
 pub fn status(status: &Status, reachable: bool) {
     let link = match (status.link, reachable) {
         (LinkState::SignedOut, _) => "signed out: sign in again",
-        (LinkState::DiskFull, _) => "the cache's disk is full: free some space",
         (_, true) => "online",
         (_, false) => "offline",
     };

@@ -35,8 +35,11 @@ const MAX_BATCH: usize = 1000;
 /// Silence after which the link is taken for dead (the server pings every 20 s).
 pub const DEAD_LINK_AFTER: Duration = Duration::from_secs(45);
 /// How often a link whose cache found its disk full tries again: soon after a person frees
-/// space, without a backoff that would have grown while they did.
+/// space for the first minute, when they are likely at it; then every 30 s, since each try
+/// downloads the backlog again.
 const DISK_FULL_RETRY: Duration = Duration::from_secs(3);
+const DISK_FULL_RETRY_LATER: Duration = Duration::from_secs(30);
+const DISK_FULL_QUICK_TRIES: u32 = 20;
 const MAX_FRAME_BYTES: usize = 16 << 20;
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -216,9 +219,11 @@ impl Syncer {
 
     /// Keeps the event socket open until `stop` fires: reconnects with full-jitter backoff
     /// (250 ms to 30 s, reset after a link that lived 60 s) and treats 45 s of silence as dead.
-    /// A full disk is not a lost link: it shows as such, and is tried again every few seconds.
+    /// A full disk is not a lost link: it shows as such, and is tried again every 3 s for a
+    /// minute, then every 30 s.
     pub(crate) async fn run_realtime(&self, mut stop: tokio::sync::watch::Receiver<bool>) {
         let mut failures: u32 = 0;
+        let mut tries_on_a_full_disk: u32 = 0;
         while !*stop.borrow() {
             // Until a retry catches up, a full disk stays the news, not "connecting".
             if self.publisher.link() != LinkState::DiskFull {
@@ -240,8 +245,14 @@ impl Syncer {
                         tracing::warn!("the cache's disk is full; live updates wait for space");
                     }
                     self.set_link(LinkState::DiskFull);
+                    tries_on_a_full_disk = tries_on_a_full_disk.saturating_add(1);
+                    let wait = if tries_on_a_full_disk <= DISK_FULL_QUICK_TRIES {
+                        DISK_FULL_RETRY
+                    } else {
+                        DISK_FULL_RETRY_LATER
+                    };
                     tokio::select! {
-                        _ = tokio::time::sleep(DISK_FULL_RETRY) => {}
+                        _ = tokio::time::sleep(wait) => {}
                         _ = stop.changed() => return,
                     }
                     continue;
@@ -249,6 +260,7 @@ impl Syncer {
                 Err(error) => tracing::info!(%error, "event link lost"),
                 Ok(()) => tracing::info!("event link closed by the server"),
             }
+            tries_on_a_full_disk = 0;
             self.set_link(LinkState::Offline);
             if started.elapsed() >= Duration::from_secs(60) {
                 failures = 0;

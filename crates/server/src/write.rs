@@ -8,6 +8,7 @@
 use axum::http::StatusCode;
 use serde::Serialize;
 use spartex_api::{AgentControl, ErrorCode, Event, EventPayload};
+use tracing::Instrument;
 
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -234,7 +235,7 @@ impl Write {
     /// client hanging up at that moment) would otherwise leave committed events unpublished,
     /// unseen by every open socket until the tenant's next event.
     pub async fn commit(self) -> ApiResult<Vec<Event>> {
-        match tokio::spawn(self.commit_and_publish()).await {
+        match tokio::spawn(self.commit_and_publish().in_current_span()).await {
             Ok(committed) => committed,
             Err(failed) if failed.is_panic() => std::panic::resume_unwind(failed.into_panic()),
             // The runtime is shutting down: so is the server, and the log is the truth.

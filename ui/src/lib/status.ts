@@ -4,7 +4,6 @@
 import type {
   AgentStatus,
   ApprovalStatus,
-  LinkState,
   ProjectStatus,
   Risk,
   StopStatus,
@@ -75,14 +74,6 @@ export const STOP_STATUS: Record<StopStatus, StatusLook> = {
   pending: { word: 'Stopping — waiting for agents', tone: 'amber', shape: 'spinner' },
   completed: { word: 'Stopped — every agent acknowledged', tone: 'green', shape: 'check' },
   partial: { word: 'Stopped — some agents were forced', tone: 'red', shape: 'cross' },
-};
-
-export const LINK: Record<LinkState, StatusLook> = {
-  connected: { word: 'Live', tone: 'green', shape: 'dot' },
-  connecting: { word: 'Connecting…', tone: 'amber', shape: 'spinner' },
-  offline: { word: 'Offline', tone: 'grey', shape: 'ring' },
-  signed_out: { word: 'Signed out — sign in again', tone: 'red', shape: 'cross' },
-  disk_full: { word: 'Disk full — free some space', tone: 'red', shape: 'cross' },
 };
 
 /** Text colour class for a tone (AA on canvas and surface in both themes). */

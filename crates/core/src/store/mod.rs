@@ -35,7 +35,7 @@ pub enum StoreError {
         "the local cache at {path} cannot be read with its key; it will be rebuilt from the server"
     )]
     Unreadable { path: PathBuf },
-    #[error("the disk holding the local cache is full; free some space and try again. Nothing was lost: what this was saving was not saved")]
+    #[error("the disk holding the local cache is full; free some space and try again. Nothing already kept was lost, but this was not saved: repeat it once there is space")]
     DiskFull,
     /// A gap in the event sequence: fill it from the log first.
     #[error("events jump from seq {last} to {next}; the gap is filled from the server first")]

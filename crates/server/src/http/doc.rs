@@ -54,6 +54,9 @@ fn description(status: u16) -> &'static str {
         422 => "Well-formed but refused: `validation_failed` (the message names the field and its bounds), \
                 `idempotency_key_reused`, `reserved_kind`.",
         429 => "`rate_limited`: too many attempts; wait `Retry-After` seconds.",
+        503 => "`unavailable`: the server cannot keep anything now (its database's disk is full); \
+                nothing was changed and nothing is kept under the Idempotency-Key, so retry the \
+                same request after `Retry-After` seconds.",
         _ => "An error.",
     }
 }
@@ -65,7 +68,7 @@ fn error_answer(status: u16) -> (String, RefOr<Response>) {
     let mut response = ResponseBuilder::new()
         .description(description(status))
         .content("application/json", content);
-    if status == 429 {
+    if status == 429 || status == 503 {
         response = response.header(
             "Retry-After",
             HeaderBuilder::new()
@@ -107,8 +110,8 @@ error_answers! {
     BadInput => [400];
     /// `Mutation`: a malformed `Idempotency-Key` (400), or one reused for another change (422).
     /// A keyed request's body is read to fingerprint it, so it can also be slow (408) or too
-    /// large (413) on routes that take no body.
-    Idempotent => [400, 408, 413, 422];
+    /// large (413) on routes that take no body. Any write can meet a full disk (503).
+    Idempotent => [400, 408, 413, 422, 503];
     NotFound => [404];
     Conflict => [409];
     Gone => [410];

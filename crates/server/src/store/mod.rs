@@ -68,13 +68,15 @@ pub enum StoreError {
 }
 
 impl StoreError {
-    /// The database's disk is full: SQLite's `SQLITE_FULL`, PostgreSQL's `disk_full`. Nothing
-    /// was written; the same request succeeds once space is freed.
+    /// The database's disk is full: SQLite's `SQLITE_FULL` (or its WAL index that cannot
+    /// grow, `SQLITE_IOERR_SHMSIZE`), PostgreSQL's `disk_full`. Nothing was written; the same
+    /// request succeeds once space is freed.
     pub fn is_disk_full(&self) -> bool {
         const SQLITE_FULL: &str = "13";
+        const SQLITE_IOERR_SHMSIZE: &str = "4874";
         const POSTGRES_DISK_FULL: &str = "53100";
         matches!(self, StoreError::Database(sqlx::Error::Database(e))
-            if matches!(e.code().as_deref(), Some(SQLITE_FULL | POSTGRES_DISK_FULL)))
+            if matches!(e.code().as_deref(), Some(SQLITE_FULL | SQLITE_IOERR_SHMSIZE | POSTGRES_DISK_FULL)))
     }
 
     /// The database refused a string holding U+0000 (PostgreSQL's `TEXT` cannot; SQLite's

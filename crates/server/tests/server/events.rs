@@ -179,60 +179,80 @@ async fn shutdown_closes_sockets_instead_of_hanging() {
     );
 }
 
+/// One message written through `mutate`, as a route would, in a task of its own.
+fn spawn_message_write(
+    state: &spartex_server::state::AppState,
+    tenant: &str,
+    project_id: &str,
+    n: u64,
+) -> tokio::task::JoinHandle<spartex_server::error::ApiResult<spartex_server::write::Answer>> {
+    use spartex_api::{AuthorKind, Message};
+    use spartex_server::write::{mutate, IdempotencyScope, Reply};
+    let (state, tenant) = (state.clone(), tenant.to_owned());
+    let message = Message {
+        id: format!("msg_dropped_{n}"),
+        project_id: project_id.to_owned(),
+        agent_id: None,
+        author_kind: AuthorKind::User,
+        author_id: None,
+        author_name: "Test".into(),
+        body: format!("write {n}"),
+        created_at: state.now(),
+        client_msg_id: None,
+    };
+    tokio::spawn(async move {
+        let scope = IdempotencyScope {
+            tenant_id: tenant.clone(),
+            principal_id: "usr_test".into(),
+            key: None,
+            method: "POST".into(),
+            path: "/test".into(),
+            request_hash: None,
+        };
+        mutate(&state, scope, async |w| {
+            w.create(&tenant, &message).await?;
+            Ok(Reply::created(()))
+        })
+        .await
+    })
+}
+
 /// A request dropped as its write commits (a client hanging up at that moment) must still have
 /// its event reach the open sockets at once: an approval committed but unpublished would sit
 /// unseen by every manager, and unpushed, until the tenant's next event.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_write_dropped_as_it_commits_still_reaches_open_sockets() {
-    use spartex_api::{AuthorKind, Message};
-    use spartex_server::write::{mutate, IdempotencyScope, Reply};
+    use std::time::{Duration, Instant};
+    use tokio::sync::broadcast::error::RecvError;
 
     let server = TestServer::start().await;
     let state = server.state().clone();
     let api = server.login("oncall@acme.test").await;
     let spring = project_id(&api, SPRING).await;
     let tenant = server.tenant_of("oncall@acme.test").await;
-    let mut feed = state.events.subscribe(&tenant);
     let head = async || {
         let bounds = state.store.log_bounds(&tenant).await.expect("the log");
         bounds.map_or(0, |b| b.head)
     };
+    // The drops spread over twice the longest of five whole writes on this machine, however
+    // loaded: before, during and after the commit and the publish.
+    let mut longest = Duration::from_millis(1);
+    for n in 0..5 {
+        let started = Instant::now();
+        let written = spawn_message_write(&state, &tenant, &spring, 10_000 + n).await;
+        assert!(matches!(written, Ok(Ok(_))), "{written:?}");
+        longest = longest.max(started.elapsed());
+    }
+    let window_us = u64::try_from((longest * 2).as_micros()).unwrap_or(u64::MAX);
+
+    let mut feed = state.events.subscribe(&tenant);
     let mut unheard = Vec::new();
     let mut committed = 0;
     for round in 0..600u64 {
         let before = head().await;
-        let write = tokio::spawn({
-            let (state, tenant, spring) = (state.clone(), tenant.clone(), spring.clone());
-            async move {
-                let scope = IdempotencyScope {
-                    tenant_id: tenant.clone(),
-                    principal_id: "usr_test".into(),
-                    key: None,
-                    method: "POST".into(),
-                    path: "/test".into(),
-                    request_hash: None,
-                };
-                let message = Message {
-                    id: format!("msg_dropped_{round}"),
-                    project_id: spring,
-                    agent_id: None,
-                    author_kind: AuthorKind::User,
-                    author_id: None,
-                    author_name: "Test".into(),
-                    body: format!("round {round}"),
-                    created_at: state.now(),
-                    client_msg_id: None,
-                };
-                mutate(&state, scope, async |w| {
-                    w.create(&tenant, &message).await?;
-                    Ok(Reply::created(()))
-                })
-                .await
-            }
-        });
-        // Dropped 0-2 ms in: before, during and after the commit and the publish.
-        let spin = std::time::Instant::now();
-        while spin.elapsed() < std::time::Duration::from_micros((round * 7) % 2_000) {
+        let write = spawn_message_write(&state, &tenant, &spring, round);
+        let spin = Instant::now();
+        while spin.elapsed() < Duration::from_micros((round * 7_919) % window_us) {
             std::hint::spin_loop();
         }
         write.abort();
@@ -242,13 +262,12 @@ async fn a_write_dropped_as_it_commits_still_reaches_open_sockets() {
             continue;
         }
         committed += 1;
-        let heard = tokio::time::timeout(std::time::Duration::from_secs(2), async {
+        let heard = tokio::time::timeout(Duration::from_secs(2), async {
             loop {
                 match feed.recv().await {
                     Ok(published) if published.event.seq >= after => return true,
-                    Ok(_) => {}
-                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
-                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return false,
+                    Ok(_) | Err(RecvError::Lagged(_)) => {}
+                    Err(RecvError::Closed) => return false,
                 }
             }
         })
@@ -257,7 +276,9 @@ async fn a_write_dropped_as_it_commits_still_reaches_open_sockets() {
             unheard.push(after);
         }
     }
-    println!("{committed} of 600 writes committed before their drop landed");
+    println!(
+        "{committed} of 600 writes committed before their drop landed (window {window_us} µs)"
+    );
     assert!(
         committed > 0,
         "no round committed: the drops came too early"
