@@ -63,28 +63,54 @@ async fn a_command_on_a_full_disk_says_so_and_nothing_is_lost() {
         .ask("Iris", "Raise the TikTok bid cap to $2.40")
         .await;
     let approval_id = ask["id"].as_str().expect("an id");
+    cli.run(&["sync"]).await.expect_ok();
 
     disk.fill().await;
     let last = chat_while_full(&server, 50).await;
-    for args in [vec!["sync"], vec!["approve", approval_id]] {
-        let run = cli.run(&args).await;
-        assert_eq!(run.code, Some(1), "{run:?}");
-        assert!(run.stderr.contains(FULL), "{run:?}");
-    }
-    // Reading needs no new data, but a process that opens the cache on a full disk cannot
-    // create its WAL index today: if it fails, it says why.
-    let read = cli.run(&["approvals", "--offline"]).await;
+    let sync = cli.run(&["sync"]).await;
+    assert_eq!(sync.code, Some(1), "{sync:?}");
+    assert!(sync.stderr.contains(FULL), "{sync:?}");
+    // What was kept can still be read: the cache opens for this process alone.
+    let read = cli.run(&["approvals", "--offline", "--json"]).await;
+    let waiting = read.expect_ok().json();
     assert!(
-        read.code == Some(0) || read.stderr.contains(FULL),
-        "{read:?}"
+        waiting
+            .as_array()
+            .is_some_and(|list| list.iter().any(|a| a["approval"]["id"] == approval_id)),
+        "{waiting}"
     );
-    assert_eq!(approval_status(&server, approval_id).await, "pending");
+    // What cannot be kept to send later is sent now: a decision, and the emergency stop.
+    cli.run(&["approve", approval_id]).await.expect_ok();
+    assert_eq!(approval_status(&server, approval_id).await, "approved");
+    let stopped = cli
+        .run(&["stop", SPRING, "--yes", "--reason", "Disk full drill"])
+        .await;
+    assert!(
+        stopped
+            .expect_ok()
+            .stdout
+            .contains("acknowledgements cannot be followed here"),
+        "{stopped:?}"
+    );
+    let stops = server.login(MANAGER).await.get_ok("/api/v1/stops").await;
+    assert!(
+        stops
+            .as_array()
+            .is_some_and(|stops| stops.iter().any(|s| s["reason"] == "Disk full drill")),
+        "{stops}"
+    );
 
     disk.free().await;
     cli.run(&["sync"]).await.expect_ok();
-    cli.run(&["approve", approval_id]).await.expect_ok();
-    assert_eq!(approval_status(&server, approval_id).await, "approved");
     assert_found(&cli, &last).await;
+    let decided = cli.run(&["approvals", "--offline", "--json"]).await;
+    let still_pending = decided.expect_ok().json();
+    assert!(
+        still_pending
+            .as_array()
+            .is_some_and(|list| !list.iter().any(|a| a["approval"]["id"] == approval_id)),
+        "the cache caught up with the decision sent unkept: {still_pending}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -9,7 +9,7 @@ use spartex_api::{Decision, Stop, StopStatus, TenantSettings};
 use spartex_core::notify::{DesktopNotifier, NotificationAction};
 use spartex_core::rules::ApprovalBlocker;
 use spartex_core::{
-    Account, Change, Core, CoreConfig, CoreError, Outcome, OutcomeResult, Queued, Secret,
+    Account, Change, Core, CoreConfig, CoreError, LinkState, Outcome, OutcomeResult, Queued, Secret,
 };
 
 use crate::out::outln;
@@ -520,6 +520,7 @@ async fn stop(
     }
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     let mut last = ours.clone().map(Box::new);
+    let mut disk_full = false;
     while last
         .as_ref()
         .is_none_or(|stop| stop.status == StopStatus::Pending)
@@ -527,6 +528,14 @@ async fn stop(
         let Ok(Ok(change)) = tokio::time::timeout_at(deadline, changes.recv()).await else {
             break;
         };
+        if let Change::Link {
+            state: LinkState::DiskFull,
+        } = change
+        {
+            // Acknowledgements reach this machine through its cache, which cannot take them.
+            disk_full = true;
+            break;
+        }
         let Change::Stop { after, .. } = change else {
             continue;
         };
@@ -576,6 +585,12 @@ async fn stop(
                 }
             });
         }
+        None if disk_full => print(json, &queued, || {
+            outln!(
+                "Delivered. The local cache's disk is full, so acknowledgements cannot be \
+                 followed here: free some space, or follow them on another device."
+            )
+        }),
         None => print(json, &queued, || {
             outln!("Delivered; no acknowledgement seen yet. `spartex project` shows the agents.")
         }),

@@ -11,7 +11,7 @@ use spartex_api::{Decision, Stop};
 use spartex_policy::{approval_blocker, DecisionContext};
 use tokio::sync::{broadcast, watch, Notify};
 
-use crate::actions::QueuedAction;
+use crate::actions::{PreparedAction, QueuedAction};
 use crate::changes::{OutcomeResult, Publisher};
 use crate::delivery::{Delivery, FlushReport};
 use crate::devices::DeviceRecord;
@@ -22,7 +22,7 @@ use crate::settings::{PrefsFiles, SettingsSent, SettingsSync};
 use crate::store::views::{
     ApprovalView, DashboardJson, MessageView, ProjectSummary, ProjectView, SearchHit,
 };
-use crate::store::{meta, OutboxEntry, Store};
+use crate::store::{meta, unkept_entry, OutboxEntry, Store, StoreError};
 use crate::sync::{SyncReport, Syncer};
 use crate::{Change, LinkState, Outcome};
 
@@ -288,6 +288,28 @@ impl Account {
         .await
     }
 
+    async fn send_unkept(&self, prepared: PreparedAction) -> CoreResult<Queued> {
+        let entry = unkept_entry(prepared)?;
+        tracing::warn!(action = %entry.label, "the cache's disk is full: sending without keeping it");
+        let outcome =
+            self.0
+                .delivery
+                .deliver_unkept(&entry)
+                .await
+                .map_err(|unsent| match unsent {
+                    CoreError::SignedOut { .. } => unsent,
+                    _ => CoreError::Store(StoreError::DiskFull),
+                })?;
+        Ok(Queued {
+            delivered: outcome
+                .as_ref()
+                .is_none_or(|o| o.result == OutcomeResult::Delivered),
+            entry,
+            outcome,
+            waiting_because: None,
+        })
+    }
+
     pub async fn stop_all(&self, reason: &str) -> CoreResult<Queued> {
         self.queue(QueuedAction::StopAll {
             reason: reason.to_owned(),
@@ -304,9 +326,15 @@ impl Account {
         .await
     }
 
-    /// Writes the action and its local effect, then tries to deliver at once.
+    /// Writes the action and its local effect, then tries to deliver at once. On a full disk
+    /// the action cannot be kept to deliver later, so it is sent now or not at all: an
+    /// emergency stop must not wait for disk space.
     async fn queue(&self, action: QueuedAction) -> CoreResult<Queued> {
-        let entry = self.store().enqueue(action.prepare(Utc::now())).await?;
+        let prepared = action.prepare(Utc::now());
+        let entry = match self.store().enqueue(prepared.clone()).await {
+            Err(StoreError::DiskFull) => return self.send_unkept(prepared).await,
+            kept => kept?,
+        };
         self.0.publisher.publish(Change::Outbox);
         self.0.delivery.wake();
         let report = self.flush_outbox().await;

@@ -138,9 +138,8 @@ pub enum LinkState {
     /// The server refused the session: sign in again.
     SignedOut,
     /// The server is reachable but the disk holding the cache is full: nothing new can be
-    /// kept, so a running app shows the cache as of its last sync and the link retries until
-    /// space is freed (a process started on the full disk cannot open the cache at all). Nothing
-    /// is lost: the events wait on the server.
+    /// kept, so the cache is shown as of its last sync and the link retries until space is
+    /// freed. Nothing is lost: the events wait on the server.
     DiskFull,
 }
 

@@ -72,6 +72,26 @@ impl Delivery {
         })
     }
 
+    /// Sends an action the cache could not keep (its disk is full) once, now: delivered or
+    /// refused, it ends with its outcome; when the server cannot be reached either, the
+    /// error says so and nothing was sent. The server's answer reaches the cache with the
+    /// events, once the disk has room.
+    pub(crate) async fn deliver_unkept(&self, entry: &OutboxEntry) -> CoreResult<Option<Outcome>> {
+        let outcome = match self.send(entry).await {
+            Ok(answer) => delivered_outcome(entry, &answer),
+            Err(error) if error.is_transient() || matches!(error, CoreError::SignedOut { .. }) => {
+                return Err(error);
+            }
+            Err(error) => Some(refused_outcome(entry, &error).0),
+        };
+        if let Some(outcome) = &outcome {
+            self.publisher.publish(Change::Outcome {
+                outcome: outcome.clone(),
+            });
+        }
+        Ok(outcome)
+    }
+
     /// Sends everything in the outbox that the server will take now.
     pub async fn flush(&self) -> CoreResult<FlushReport> {
         let _one_at_a_time = self.one_at_a_time.lock().await;

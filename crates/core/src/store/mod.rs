@@ -17,12 +17,16 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqliteLockingMode, SqlitePoolOptions,
+    SqliteSynchronous,
+};
 use sqlx::SqlitePool;
 
 pub use crate::actions::{OutboxKind, QueuedAction};
 pub use apply::{AppliedBatch, Snapshot};
 pub use first_frame::KeptFrame;
+pub(crate) use outbox::unkept_entry;
 pub use outbox::OutboxEntry;
 
 use crate::Secret;
@@ -109,12 +113,29 @@ pub struct Store {
 
 impl Store {
     /// Opens (creating if needed) the cache at `path`, encrypted with `key` (64 hex digits).
+    ///
+    /// On a full disk SQLite cannot create the WAL index other processes share (`cache.db-shm`),
+    /// so the cache is opened for this process alone, its WAL index kept in memory: what was
+    /// kept can still be read (a person offline reviews their projects), and writes work again
+    /// once space is freed. Another process cannot open the cache until this one ends.
     pub async fn open(path: &Path, key: &Secret) -> StoreResult<Store> {
         crypto::keep_until_exit();
+        match Self::open_as(path, key, Sharing::WithOtherProcesses).await {
+            Err(StoreError::DiskFull) => {
+                tracing::warn!(
+                    "the local cache's disk is full: opened for this process alone until it restarts"
+                );
+                Self::open_as(path, key, Sharing::ThisProcessAlone).await
+            }
+            opened => opened,
+        }
+    }
+
+    async fn open_as(path: &Path, key: &Secret, sharing: Sharing) -> StoreResult<Store> {
         let unreadable = || StoreError::Unreadable {
             path: path.to_owned(),
         };
-        let options = connect_options(path, key)?;
+        let options = connect_options(path, key)?.locking_mode(sharing.locking_mode());
         let writer = pool_options()
             .max_connections(1)
             .acquire_timeout(Duration::from_secs(30))
@@ -137,6 +158,13 @@ impl Store {
             });
         }
         sqlx::migrate!("./migrations").run(&writer).await?;
+        if sharing == Sharing::ThisProcessAlone {
+            return Ok(Store {
+                reader: writer.clone(),
+                writer,
+                path: path.to_owned(),
+            });
+        }
         // Each reader keeps a page cache of its own: a few are enough for a person's screens.
         let reader = pool_options()
             .max_connections(READERS)
@@ -220,6 +248,25 @@ const ROWS_PER_STATEMENT: usize = 100;
 /// server's stores keep times to the microsecond too; its wire JSON may carry nanoseconds).
 fn sortable_time(t: &chrono::DateTime<chrono::Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}
+
+/// Whether the cache is shared with other processes (the app beside the CLI) through the WAL
+/// index file, or kept by this process alone with the WAL index in memory (a full disk).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sharing {
+    WithOtherProcesses,
+    ThisProcessAlone,
+}
+
+impl Sharing {
+    /// sqlx sets `locking_mode` before `journal_mode`, as SQLite needs to keep the WAL index
+    /// in memory.
+    fn locking_mode(self) -> SqliteLockingMode {
+        match self {
+            Sharing::WithOtherProcesses => SqliteLockingMode::Normal,
+            Sharing::ThisProcessAlone => SqliteLockingMode::Exclusive,
+        }
+    }
 }
 
 /// The cache file at `path`, opened with `key`, in WAL with the settings its writes are tuned for.

@@ -76,6 +76,27 @@ impl TryFrom<EntryRow> for OutboxEntry {
 }
 
 /// The method, path and JSON body a request is sent with.
+/// The entry `action` makes, with a fresh Idempotency-Key, not (yet) kept in the outbox: id 0.
+pub fn unkept_entry(action: PreparedAction) -> StoreResult<OutboxEntry> {
+    let (method, path, body) = wire(&action.request)?;
+    Ok(OutboxEntry {
+        id: 0,
+        kind: action.request.kind(),
+        idempotency_key: uuid::Uuid::new_v4().to_string(),
+        method,
+        path,
+        body,
+        request: action.request,
+        label: action.label,
+        approval_id: action.approval_id,
+        project_id: action.project_id,
+        client_msg_id: action.client_msg_id,
+        created_at: action.created_at,
+        attempts: 0,
+        last_error: None,
+    })
+}
+
 fn wire(request: &OutboxRequest) -> StoreResult<(String, String, serde_json::Value)> {
     let (method, path) = request.route();
     let body = match serde_json::to_value(request)? {
@@ -94,10 +115,15 @@ const ENTRY_COLUMNS: &str = "id, idempotency_key, request, label, approval_id, p
 impl Store {
     /// Queues a prepared action and shows its effect at once, in one transaction.
     pub async fn enqueue(&self, action: PreparedAction) -> StoreResult<OutboxEntry> {
-        let key = uuid::Uuid::new_v4().to_string();
-        let kind = action.request.kind();
-        let (method, path, body) = wire(&action.request)?;
+        let mut entry = unkept_entry(action.clone())?;
         let request = serde_json::to_string(&action.request)?;
+        let (kind, key, method, path, body) = (
+            entry.kind,
+            &entry.idempotency_key,
+            &entry.method,
+            &entry.path,
+            &entry.body,
+        );
         let mut tx = self.begin_write().await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO outbox (kind, priority, idempotency_key, method, path, body, request, label, approval_id, project_id, client_msg_id, created_at) \
@@ -105,9 +131,9 @@ impl Store {
         )
         .bind(kind.as_str())
         .bind(kind.priority())
-        .bind(&key)
-        .bind(&method)
-        .bind(&path)
+        .bind(key)
+        .bind(method)
+        .bind(path)
         .bind(body.to_string())
         .bind(&request)
         .bind(&action.label)
@@ -134,22 +160,8 @@ impl Store {
             LocalEffect::Nothing => {}
         }
         tx.commit().await?;
-        Ok(OutboxEntry {
-            id,
-            kind,
-            idempotency_key: key,
-            method,
-            path,
-            body,
-            request: action.request,
-            label: action.label,
-            approval_id: action.approval_id,
-            project_id: action.project_id,
-            client_msg_id: action.client_msg_id,
-            created_at: action.created_at,
-            attempts: 0,
-            last_error: None,
-        })
+        entry.id = id;
+        Ok(entry)
     }
 
     /// Everything waiting, in delivery order.
