@@ -100,7 +100,19 @@ async fn a_command_on_a_full_disk_says_so_and_nothing_is_lost() {
         "{stops}"
     );
 
+    // A process started on the full disk keeps the cache to itself until it ends: another one
+    // is told so, not "database is locked".
+    let mut watch = cli.spawn(&["watch", "--no-notify"]);
+    watch.wait_for_line("Watching").await;
     disk.free().await;
+    let shut_out = cli.run(&["status", "--offline"]).await;
+    assert_eq!(shut_out.code, Some(1), "{shut_out:?}");
+    assert!(
+        shut_out.stderr.contains("holds the local cache for itself"),
+        "{shut_out:?}"
+    );
+    watch.kill_9().await;
+
     cli.run(&["sync"]).await.expect_ok();
     assert_found(&cli, &last).await;
     let decided = cli.run(&["approvals", "--offline", "--json"]).await;

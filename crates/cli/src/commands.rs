@@ -506,7 +506,13 @@ async fn stop(
     // The stop this command made: the server's answer is in the cache now, the newest stop of
     // its scope by the server's clock. (Comparing the server's `requested_at` with this
     // machine's clock would miss it whenever the two clocks disagree.)
-    let ours = account.latest_stop(scope_project.as_deref()).await?;
+    // Sent without being kept (a full disk), it is not in the cache: the newest there is older.
+    let sent_unkept = queued.entry.id == 0;
+    let ours = if sent_unkept {
+        None
+    } else {
+        account.latest_stop(scope_project.as_deref()).await?
+    };
     let mut acked = std::collections::BTreeSet::new();
     let mut report_acks = |stop: &Stop| {
         for agent in &stop.agents {

@@ -55,7 +55,8 @@ pub struct Status {
     pub recent_outcomes: Vec<Outcome>,
 }
 
-/// A queued action and whether it already reached the server.
+/// A queued action and whether it already reached the server. Its `entry.id` is 0 when it was
+/// sent without being kept in the outbox (the cache's disk was full).
 #[derive(Debug, Clone, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Queued {
@@ -291,15 +292,32 @@ impl Account {
     async fn send_unkept(&self, prepared: PreparedAction) -> CoreResult<Queued> {
         let entry = unkept_entry(prepared)?;
         tracing::warn!(action = %entry.label, "the cache's disk is full: sending without keeping it");
-        let outcome =
-            self.0
-                .delivery
-                .deliver_unkept(&entry)
-                .await
-                .map_err(|unsent| match unsent {
-                    CoreError::SignedOut { .. } => unsent,
-                    _ => CoreError::Store(StoreError::DiskFull),
-                })?;
+        // What waits in the outbox was done first: it goes first (a stop before its resume).
+        if let Err(error) = self.flush_outbox().await {
+            tracing::info!(%error, "the outbox did not empty before an action sent unkept");
+        }
+        let outcome = self
+            .0
+            .delivery
+            .deliver_unkept(&entry)
+            .await
+            .map_err(|unsent| {
+                let why = match unsent {
+                    CoreError::SignedOut { .. } => return unsent,
+                    CoreError::Offline { server, reason } => {
+                        format!("the server at {server} cannot be reached ({reason})")
+                    }
+                    other => other.to_string(),
+                };
+                // A timeout or a 5xx may come after the server acted: say so, so that a person
+                // checks before repeating it under a new key.
+                CoreError::Local(format!(
+                    "{} is not confirmed: the disk holding the local cache is full, so it cannot \
+                     wait in the outbox, and sending it now failed: {why}. It may still have \
+                     reached the server; check before repeating it.",
+                    entry.label
+                ))
+            })?;
         Ok(Queued {
             delivered: outcome
                 .as_ref()

@@ -21,7 +21,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqliteLockingMode, SqlitePoolOptions,
     SqliteSynchronous,
 };
-use sqlx::SqlitePool;
+use sqlx::{ConnectOptions, SqlitePool};
 
 pub use crate::actions::{OutboxKind, QueuedAction};
 pub use apply::{AppliedBatch, Snapshot};
@@ -41,6 +41,9 @@ pub enum StoreError {
     Unreadable { path: PathBuf },
     #[error("the disk holding the local cache is full; free some space and try again. Nothing already kept was lost, but this was not saved: repeat it once there is space")]
     DiskFull,
+    /// Another process holds the cache for itself (one that opened it on a full disk does).
+    #[error("another Spartex Control process holds the local cache for itself (one started while the disk was full keeps it until it restarts): restart that process, or use it instead")]
+    Locked,
     /// A gap in the event sequence: fill it from the log first.
     #[error("events jump from seq {last} to {next}; the gap is filled from the server first")]
     Gap { last: i64, next: i64 },
@@ -81,6 +84,7 @@ impl From<sqlx::migrate::MigrateError> for StoreError {
 }
 
 /// SQLite's result codes the cache tells apart.
+const SQLITE_BUSY: &str = "5";
 const SQLITE_FULL: &str = "13";
 const SQLITE_NOTADB: &str = "26";
 /// The WAL index (`cache.db-shm`) could not be grown: what a process that opens the cache on
@@ -117,7 +121,8 @@ impl Store {
     /// On a full disk SQLite cannot create the WAL index other processes share (`cache.db-shm`),
     /// so the cache is opened for this process alone, its WAL index kept in memory: what was
     /// kept can still be read (a person offline reviews their projects), and writes work again
-    /// once space is freed. Another process cannot open the cache until this one ends.
+    /// once space is freed. Another process cannot open the cache until this one ends
+    /// ([`StoreError::Locked`] says so).
     pub async fn open(path: &Path, key: &Secret) -> StoreResult<Store> {
         crypto::keep_until_exit();
         match Self::open_as(path, key, Sharing::WithOtherProcesses).await {
@@ -125,15 +130,25 @@ impl Store {
                 tracing::warn!(
                     "the local cache's disk is full: opened for this process alone until it restarts"
                 );
-                Self::open_as(path, key, Sharing::ThisProcessAlone).await
+                match Self::open_as(path, key, Sharing::ThisProcessAlone).await {
+                    // Another connection has the file open: the full disk is the news.
+                    Err(StoreError::Locked) => Err(StoreError::DiskFull),
+                    alone => alone,
+                }
             }
             opened => opened,
         }
     }
 
     async fn open_as(path: &Path, key: &Secret, sharing: Sharing) -> StoreResult<Store> {
-        let unreadable = || StoreError::Unreadable {
-            path: path.to_owned(),
+        // What an error at opening means: a key that does not read this file, or a lock
+        // another process keeps.
+        let at_open = |error: StoreError| match error {
+            StoreError::Unreadable { .. } => StoreError::Unreadable {
+                path: path.to_owned(),
+            },
+            StoreError::Database(e) if has_sqlite_code(&e, SQLITE_BUSY) => StoreError::Locked,
+            other => other,
         };
         let options = connect_options(path, key)?.locking_mode(sharing.locking_mode());
         let writer = pool_options()
@@ -142,22 +157,23 @@ impl Store {
             .after_release(release::close_if_left_in_transaction)
             .connect_with(options.clone())
             .await
-            .map_err(|e| match StoreError::from(e) {
-                StoreError::Unreadable { .. } => unreadable(),
-                other => other,
-            })?;
+            .map_err(|e| at_open(e.into()))?;
         // SQLCipher only checks the key when a page is read.
-        if let Err(e) = sqlx::query("SELECT count(*) FROM sqlite_master")
+        let checked = sqlx::query("SELECT count(*) FROM sqlite_master")
             .execute(&writer)
             .await
-        {
+            .map_err(StoreError::from);
+        let migrated = match checked {
+            Ok(_) => sqlx::migrate!("./migrations")
+                .run(&writer)
+                .await
+                .map_err(StoreError::from),
+            Err(error) => Err(error),
+        };
+        if let Err(error) = migrated {
             writer.close().await;
-            return Err(match StoreError::from(e) {
-                StoreError::Unreadable { .. } => unreadable(),
-                other => other,
-            });
+            return Err(at_open(error));
         }
-        sqlx::migrate!("./migrations").run(&writer).await?;
         if sharing == Sharing::ThisProcessAlone {
             return Ok(Store {
                 reader: writer.clone(),
@@ -285,7 +301,11 @@ fn connect_options(path: &Path, key: &Secret) -> StoreResult<SqliteConnectOption
         .pragma("wal_autocheckpoint", "0")
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Normal)
-        .busy_timeout(Duration::from_secs(10)))
+        .busy_timeout(Duration::from_secs(10))
+        // sqlx logs a statement slower than a second with its text, and the first statement of
+        // every connection is `PRAGMA key = "x'…'"`: a connect that waits on a lock would write
+        // the cache's key to the log.
+        .disable_statement_logging())
 }
 
 /// sqlx 0.8's `Pool::close` can return with a connection still open (launchbadge/sqlx#3217,
