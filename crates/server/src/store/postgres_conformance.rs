@@ -204,16 +204,23 @@ async fn a_write_cancelled_as_it_begins_leaves_no_connection_in_a_transaction() 
             super::super::postgres_tx::begin_uncancelled(&pool),
         );
         drop(cancelled.await);
-        // The connection back in the pool (a dropped transaction's rollback flushed on the way),
-        // before a next `BEGIN` could end a transaction left open.
-        tokio::time::sleep(Duration::from_millis(5)).await;
-        let left_open = sqlx::query_scalar::<_, i64>(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND state LIKE 'idle in transaction%'",
-        )
-        .bind(&database.name)
-        .fetch_one(&mut admin)
-        .await
-        .expect("the cluster's activity");
+        // The begin runs on in its own task after the cancel and rolls back as it ends, so a
+        // transaction may show for a moment (a fixed pause raced it on a busy machine); one left
+        // open stays, since nothing else uses the pool here.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
+        let left_open = loop {
+            let in_transaction = sqlx::query_scalar::<_, i64>(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND state LIKE 'idle in transaction%'",
+            )
+            .bind(&database.name)
+            .fetch_one(&mut admin)
+            .await
+            .expect("the cluster's activity");
+            if in_transaction == 0 || tokio::time::Instant::now() >= deadline {
+                break in_transaction;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        };
         if left_open > 0 {
             rounds_that_left_one.push(round);
         }
