@@ -158,19 +158,15 @@ impl Store {
             .connect_with(options.clone())
             .await
             .map_err(|e| at_open(e.into()))?;
-        // SQLCipher only checks the key when a page is read.
-        let checked = sqlx::query("SELECT count(*) FROM sqlite_master")
-            .execute(&writer)
-            .await
-            .map_err(StoreError::from);
-        let migrated = match checked {
-            Ok(_) => sqlx::migrate!("./migrations")
-                .run(&writer)
-                .await
-                .map_err(StoreError::from),
-            Err(error) => Err(error),
+        let ready = async {
+            // SQLCipher only checks the key when a page is read.
+            sqlx::query("SELECT count(*) FROM sqlite_master")
+                .execute(&writer)
+                .await?;
+            sqlx::migrate!("./migrations").run(&writer).await?;
+            Ok::<_, StoreError>(())
         };
-        if let Err(error) = migrated {
+        if let Err(error) = ready.await {
             writer.close().await;
             return Err(at_open(error));
         }

@@ -75,7 +75,6 @@ impl TryFrom<EntryRow> for OutboxEntry {
     }
 }
 
-/// The method, path and JSON body a request is sent with.
 /// The entry `action` makes, with a fresh Idempotency-Key, not (yet) kept in the outbox: id 0.
 pub fn unkept_entry(action: PreparedAction) -> StoreResult<OutboxEntry> {
     let (method, path, body) = wire(&action.request)?;
@@ -97,6 +96,7 @@ pub fn unkept_entry(action: PreparedAction) -> StoreResult<OutboxEntry> {
     })
 }
 
+/// The method, path and JSON body a request is sent with.
 fn wire(request: &OutboxRequest) -> StoreResult<(String, String, serde_json::Value)> {
     let (method, path) = request.route();
     let body = match serde_json::to_value(request)? {
@@ -115,35 +115,29 @@ const ENTRY_COLUMNS: &str = "id, idempotency_key, request, label, approval_id, p
 impl Store {
     /// Queues a prepared action and shows its effect at once, in one transaction.
     pub async fn enqueue(&self, action: PreparedAction) -> StoreResult<OutboxEntry> {
-        let mut entry = unkept_entry(action.clone())?;
-        let request = serde_json::to_string(&action.request)?;
-        let (kind, key, method, path, body) = (
-            entry.kind,
-            &entry.idempotency_key,
-            &entry.method,
-            &entry.path,
-            &entry.body,
-        );
+        let effect = action.effect.clone();
+        let mut entry = unkept_entry(action)?;
+        let request = serde_json::to_string(&entry.request)?;
         let mut tx = self.begin_write().await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO outbox (kind, priority, idempotency_key, method, path, body, request, label, approval_id, project_id, client_msg_id, created_at) \
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         )
-        .bind(kind.as_str())
-        .bind(kind.priority())
-        .bind(key)
-        .bind(method)
-        .bind(path)
-        .bind(body.to_string())
+        .bind(entry.kind.as_str())
+        .bind(entry.kind.priority())
+        .bind(&entry.idempotency_key)
+        .bind(&entry.method)
+        .bind(&entry.path)
+        .bind(entry.body.to_string())
         .bind(&request)
-        .bind(&action.label)
-        .bind(&action.approval_id)
-        .bind(&action.project_id)
-        .bind(&action.client_msg_id)
-        .bind(action.created_at.to_rfc3339())
+        .bind(&entry.label)
+        .bind(&entry.approval_id)
+        .bind(&entry.project_id)
+        .bind(&entry.client_msg_id)
+        .bind(entry.created_at.to_rfc3339())
         .fetch_one(&mut *tx)
         .await?;
-        match &action.effect {
+        match &effect {
             LocalEffect::Deciding {
                 approval_id,
                 decision,
