@@ -20,6 +20,7 @@ pub mod service;
 pub mod state;
 pub mod store;
 pub mod throttle;
+pub mod uncancelled;
 pub mod write;
 
 use std::net::SocketAddr;

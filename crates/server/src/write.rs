@@ -8,7 +8,6 @@
 use axum::http::StatusCode;
 use serde::Serialize;
 use spartex_api::{AgentControl, ErrorCode, Event, EventPayload};
-use tracing::Instrument;
 
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -235,14 +234,14 @@ impl Write {
     /// client hanging up at that moment) would otherwise leave committed events unpublished,
     /// unseen by every open socket until the tenant's next event.
     pub async fn commit(self) -> ApiResult<Vec<Event>> {
-        match tokio::spawn(self.commit_and_publish().in_current_span()).await {
-            Ok(committed) => committed,
-            Err(failed) if failed.is_panic() => std::panic::resume_unwind(failed.into_panic()),
+        crate::uncancelled::run_to_end(self.commit_and_publish())
+            .await
             // The runtime is shutting down: so is the server, and the log is the truth.
-            Err(_) => Err(ApiError::Internal(StoreError::Unsupported(
-                "the server stopped while a write was committing".into(),
-            ))),
-        }
+            .unwrap_or_else(|| {
+                Err(ApiError::Internal(StoreError::Unsupported(
+                    "the server stopped while a write was committing".into(),
+                )))
+            })
     }
 
     async fn commit_and_publish(self) -> ApiResult<Vec<Event>> {

@@ -36,11 +36,10 @@ pub(super) async fn begin_uncancelled(
     pool: &PgPool,
 ) -> StoreResult<Transaction<'static, Postgres>> {
     let pool = pool.clone();
-    match tokio::spawn(async move { pool.begin().await }).await {
-        Ok(begun) => Ok(begun?),
-        Err(failed) if failed.is_panic() => std::panic::resume_unwind(failed.into_panic()),
+    match crate::uncancelled::run_to_end(async move { pool.begin().await }).await {
+        Some(begun) => Ok(begun?),
         // The runtime is shutting down: so is the server.
-        Err(_) => Err(sqlx::Error::PoolClosed.into()),
+        None => Err(sqlx::Error::PoolClosed.into()),
     }
 }
 
