@@ -7,6 +7,8 @@
 //! 1. Cold-sync ingest: 100,000 events applied to the SQLCipher cache in transactions of
 //!    10,000 as catch-up applies them, taking turns with its floor over five rounds
 //!    (target ≥ 50,000 events/s; measured.md: 96,200 events/s for bare multi-row upserts).
+//!    `SPARTEX_BENCH_VERBOSE=1` prints each round, with the engine's CPU time on the calling
+//!    thread and on all threads beside its wall time (how much of the two overlaps).
 //! 2. Catch-up after 10,000 missed events from the real server, over HTTP and by the event
 //!    socket's replay (target ≤ 500 ms).
 //! 3. Event-to-notification latency on loopback, from the server's append to the `Notifier`
@@ -70,7 +72,7 @@ fn synthetic_events(count: i64) -> Vec<Event> {
 const INGEST_ROUNDS: usize = 5;
 
 struct IngestRound {
-    engine: f64,
+    engine: EngineRun,
     floor: f64,
 }
 
@@ -90,17 +92,61 @@ fn median(values: impl Iterator<Item = f64>) -> f64 {
     values[values.len() / 2]
 }
 
-async fn ingest() -> f64 {
+/// One engine run of the ingest row.
+struct EngineRun {
+    events_per_second: f64,
+    /// CPU time of the calling thread and of all threads, over the run's wall time: where the
+    /// calling thread's work overlaps SQLite's worker, `all` exceeds the wall time.
+    cpu: Option<CpuTimes>,
+}
+
+struct CpuTimes {
+    calling: Duration,
+    all: Duration,
+    wall: Duration,
+}
+
+/// Nanoseconds a thread has spent on a CPU, from Linux's scheduler statistics.
+fn thread_cpu(schedstat: &std::path::Path) -> Option<u64> {
+    std::fs::read_to_string(schedstat)
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// CPU nanoseconds of (the calling thread, every thread of this process).
+fn cpu_now() -> Option<(u64, u64)> {
+    let calling = thread_cpu("/proc/thread-self/schedstat".as_ref())?;
+    let mut all = 0;
+    for task in std::fs::read_dir("/proc/self/task").ok()? {
+        all += thread_cpu(&task.ok()?.path().join("schedstat")).unwrap_or(0);
+    }
+    Some((calling, all))
+}
+
+async fn ingest() -> EngineRun {
     let dir = tempfile::tempdir().expect("temp dir");
     let store = Store::open(&dir.path().join("cache.db"), &new_cache_key())
         .await
         .expect("opens");
     let events = synthetic_events(100_000);
+    let cpu_before = cpu_now();
     let started = Instant::now();
     for batch in events.chunks(CATCH_UP_EVENTS_PER_TRANSACTION) {
         store.apply_events(batch).await.expect("applies");
     }
-    100_000.0 / started.elapsed().as_secs_f64()
+    let wall = started.elapsed();
+    let cpu = cpu_before.zip(cpu_now()).map(|(before, after)| CpuTimes {
+        calling: Duration::from_nanos(after.0 - before.0),
+        all: Duration::from_nanos(after.1 - before.1),
+        wall,
+    });
+    EngineRun {
+        events_per_second: 100_000.0 / wall.as_secs_f64(),
+        cpu,
+    }
 }
 
 /// The anchor of the ingest row, measured in the same run: what this machine's SQLCipher does
@@ -433,9 +479,9 @@ fn main() {
         println!("{:<58} {:>18} {:>16}", "what", "measured", "target");
         if wanted("ingest") {
             let rounds = ingest_rounds().await;
-            let rate = median(rounds.iter().map(|r| r.engine));
+            let rate = median(rounds.iter().map(|r| r.engine.events_per_second));
             let floor = median(rounds.iter().map(|r| r.floor));
-            let ratio = median(rounds.iter().map(|r| r.engine / r.floor));
+            let ratio = median(rounds.iter().map(|r| r.engine.events_per_second / r.floor));
             println!(
                 "{:<58} {:>13.0} ev/s {:>16}",
                 format!(
@@ -462,9 +508,17 @@ fn main() {
             );
             if std::env::var_os("SPARTEX_BENCH_VERBOSE").is_some() {
                 for (n, round) in rounds.iter().enumerate() {
+                    let cpu = round.engine.cpu.as_ref().map_or(String::new(), |cpu| {
+                        format!(
+                            " (wall {}, CPU: calling thread {}, all threads {})",
+                            ms(cpu.wall),
+                            ms(cpu.calling),
+                            ms(cpu.all)
+                        )
+                    });
                     println!(
-                        "    round {n}: engine {:.0} ev/s, floor {:.0} ev/s",
-                        round.engine, round.floor
+                        "    round {n}: engine {:.0} ev/s{cpu}, floor {:.0} ev/s",
+                        round.engine.events_per_second, round.floor
                     );
                 }
             }

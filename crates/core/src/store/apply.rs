@@ -3,7 +3,12 @@
 
 use std::collections::HashMap;
 
-use spartex_api::{Agent, Approval, CostRecord, Event, EventPayload, Message, Project, Stop, Task};
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use spartex_api::{
+    Agent, Approval, CostRecord, Event, EventKind, EventPayload, Message, PayloadError, Project,
+    Stop, Task,
+};
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
 use super::upsert::upsert;
@@ -71,6 +76,38 @@ impl Grouped {
     }
 }
 
+/// A batch's events other than chat, read into [`Grouped`] a few at a time while SQLite writes
+/// the batch's messages.
+struct ReadMeanwhile<'e> {
+    events: std::slice::Iter<'e, &'e Event>,
+    grouped: Grouped,
+    unreadable: Vec<(&'e Event, PayloadError)>,
+}
+
+impl<'e> ReadMeanwhile<'e> {
+    /// Events read per slice: a slice takes a few tens of microseconds, well within a statement.
+    const SLICE: usize = 16;
+
+    fn new(events: &'e [&'e Event]) -> Self {
+        Self {
+            events: events.iter(),
+            grouped: Grouped::default(),
+            unreadable: Vec::new(),
+        }
+    }
+
+    /// Reads the next slice; `false` once every event is read.
+    fn read_some(&mut self) -> bool {
+        for event in self.events.by_ref().take(Self::SLICE) {
+            match event.payload() {
+                Ok(payload) => self.grouped.add(event.seq, payload),
+                Err(error) => self.unreadable.push((*event, error)),
+            }
+        }
+        self.events.len() > 0
+    }
+}
+
 impl Store {
     /// Applies events after the stored `seq`, in order, in one transaction with the new `seq`.
     /// Events at or below the stored `seq` are skipped (a replay changes nothing); a jump past
@@ -86,7 +123,9 @@ impl Store {
             last_seq: last,
             ..AppliedBatch::default()
         };
-        let mut grouped = Grouped::default();
+        // Chat, most of any log, is read as it is written, and the rest meanwhile.
+        let mut message_events = Vec::new();
+        let mut other_events = Vec::new();
         for event in events {
             if event.seq <= last {
                 continue;
@@ -100,19 +139,10 @@ impl Store {
                 }
                 break; // apply the contiguous prefix; the caller fills the gap
             }
-            match event.payload() {
-                Ok(payload) => grouped.add(event.seq, payload),
-                Err(error) => {
-                    tracing::warn!(seq = event.seq, kind = %event.kind, %error, "kept an event this build cannot read");
-                    sqlx::query("INSERT OR REPLACE INTO rejected_events (seq, kind, error, raw) VALUES (?, ?, ?, ?)")
-                        .bind(event.seq)
-                        .bind(&event.kind)
-                        .bind(error.to_string())
-                        .bind(serde_json::to_string(event)?)
-                        .execute(&mut *tx)
-                        .await?;
-                    batch.rejected += 1;
-                }
+            if event.kind == EventKind::MessageCreated.as_str() {
+                message_events.push(event);
+            } else {
+                other_events.push(event);
             }
             last = event.seq;
             batch.applied += 1;
@@ -120,7 +150,25 @@ impl Store {
         if batch.applied == 0 {
             return Ok(batch);
         }
-        batch.changes = write_grouped(&mut tx, grouped).await?;
+        let mut others = ReadMeanwhile::new(&other_events);
+        let mut unreadable = Vec::new();
+        let messages = message_events
+            .iter()
+            .filter_map(|event| match read_message(event) {
+                Ok(message) => Some(message),
+                Err(error) => {
+                    unreadable.push((*event, error));
+                    None
+                }
+            });
+        let messages = messages::insert_received(&mut tx, messages, || others.read_some()).await?;
+        while others.read_some() {}
+        unreadable.extend(others.unreadable);
+        batch.changes = write_after_messages(&mut tx, others.grouped, messages).await?;
+        for (event, error) in &unreadable {
+            keep_unreadable(&mut tx, event, error).await?;
+        }
+        batch.rejected = unreadable.len();
         set_last_seq(&mut tx, last).await?;
         tx.commit().await?;
         batch.last_seq = last;
@@ -167,6 +215,33 @@ impl Store {
     }
 }
 
+/// The message a `message.created` event carries (`Event::payload` for that one kind).
+fn read_message(event: &Event) -> Result<Message, PayloadError> {
+    Message::deserialize(&event.data).map_err(|source| PayloadError::Malformed {
+        kind: EventKind::MessageCreated,
+        source,
+    })
+}
+
+/// Keeps an event this build cannot read, to be read again by a build that can.
+async fn keep_unreadable(
+    conn: &mut SqliteConnection,
+    event: &Event,
+    error: &PayloadError,
+) -> StoreResult<()> {
+    tracing::warn!(seq = event.seq, kind = %event.kind, %error, "kept an event this build cannot read");
+    sqlx::query(
+        "INSERT OR REPLACE INTO rejected_events (seq, kind, error, raw) VALUES (?, ?, ?, ?)",
+    )
+    .bind(event.seq)
+    .bind(&event.kind)
+    .bind(error.to_string())
+    .bind(serde_json::to_string(event)?)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 /// Everything a fresh start needs, as read from the server's snapshot endpoints.
 #[derive(Debug, Default)]
 pub struct Snapshot {
@@ -187,44 +262,43 @@ async fn set_last_seq(conn: &mut SqliteConnection, seq: i64) -> StoreResult<()> 
     Ok(())
 }
 
+/// Writes a batch: its messages, then the rest (see [`write_after_messages`]).
 pub(super) async fn write_grouped(
     conn: &mut SqliteConnection,
-    grouped: Grouped,
+    mut grouped: Grouped,
 ) -> StoreResult<Vec<Change>> {
+    let messages = std::mem::take(&mut grouped.messages);
+    let messages = messages::insert_received(conn, messages.into_iter(), || false).await?;
+    write_after_messages(conn, grouped, messages).await
+}
+
+/// Writes a batch whose `messages` are written already: its resources, the projects' last
+/// activity and its costs. Returns what the whole batch changed: resources, messages, costs.
+async fn write_after_messages(
+    conn: &mut SqliteConnection,
+    grouped: Grouped,
+    messages: Vec<Message>,
+) -> StoreResult<Vec<Change>> {
+    debug_assert!(grouped.messages.is_empty(), "messages are written first");
     let mut changes = upsert(conn, grouped.projects).await?;
     changes.extend(upsert(conn, grouped.agents).await?);
     changes.extend(upsert(conn, grouped.tasks).await?);
     changes.extend(upsert(conn, grouped.approvals).await?);
     changes.extend(upsert(conn, grouped.stops).await?);
 
-    // Messages written here and now confirmed by the server replace their local copies.
-    let confirmed: Vec<&String> = grouped
-        .messages
-        .iter()
-        .filter_map(|m| m.client_msg_id.as_ref())
+    // The dashboard's "last activity" is kept here, so reading it needs no scan of messages;
+    // after the resources, which may add the project.
+    let mut latest: HashMap<&str, DateTime<Utc>> = HashMap::new();
+    for message in &messages {
+        let entry = latest
+            .entry(message.project_id.as_str())
+            .or_insert(message.created_at);
+        *entry = message.created_at.max(*entry);
+    }
+    let latest: Vec<(&str, String)> = latest
+        .into_iter()
+        .map(|(project_id, at)| (project_id, sortable_time(&at)))
         .collect();
-    for chunk in confirmed.chunks(500) {
-        let mut query = QueryBuilder::<Sqlite>::new(
-            "DELETE FROM messages WHERE pending = 1 AND client_msg_id IN (",
-        );
-        let mut separated = query.separated(", ");
-        for id in chunk {
-            separated.push_bind(*id);
-        }
-        query.push(")");
-        query.build().execute(&mut *conn).await?;
-    }
-    messages::insert_received(conn, &grouped.messages).await?;
-    // The dashboard's "last activity" is kept here, so reading it needs no scan of messages.
-    let mut latest: HashMap<&str, String> = HashMap::new();
-    for message in &grouped.messages {
-        let at = sortable_time(&message.created_at);
-        let entry = latest.entry(message.project_id.as_str()).or_default();
-        if at > *entry {
-            *entry = at;
-        }
-    }
-    let latest: Vec<(&str, String)> = latest.into_iter().collect();
     for chunk in latest.chunks(ROWS_PER_STATEMENT) {
         let mut query = QueryBuilder::<Sqlite>::new(
             "UPDATE projects SET last_activity = latest.column2 FROM (",
@@ -237,7 +311,7 @@ pub(super) async fn write_grouped(
         );
         query.build().execute(&mut *conn).await?;
     }
-    changes.extend(grouped.messages.into_iter().map(|m| Change::Message {
+    changes.extend(messages.into_iter().map(|m| Change::Message {
         message: Box::new(m),
     }));
 

@@ -146,6 +146,98 @@ async fn a_message_written_here_reads_back_as_sending_until_the_server_has_it() 
     assert_eq!(thread[0].message, confirmed);
 }
 
+/// Messages are read and written a hundred at a time while the batch's other events are read
+/// (`apply.rs`, `overlapped.rs`): a batch of several hundred, with heartbeats among them, a local
+/// copy confirmed in a later hundred and an unreadable message, is applied whole and in order.
+#[tokio::test]
+async fn a_long_batch_keeps_every_message_and_replaces_a_local_copy_in_any_hundred() {
+    let (store, _dir) = store().await;
+    let prepared = QueuedAction::Message {
+        project_id: "prj_1".into(),
+        agent_id: Some("agt_quill".into()),
+        body: "Hold the Meta set until Monday.".into(),
+        author_name: "Dana Whitfield".into(),
+    }
+    .prepare(at(5, 0));
+    let crate::actions::LocalEffect::PendingMessage(local) = &prepared.effect else {
+        panic!("a message shows before it is sent");
+    };
+    let local = (**local).clone();
+    store.enqueue(prepared).await.expect("queues");
+
+    let message = |n: i64| Message {
+        id: format!("msg_{n}"),
+        body: format!("Draft {n} of the spring hero ad."),
+        created_at: at(10, 0) + chrono::Duration::seconds(n),
+        ..server_messages()[0].clone()
+    };
+    let heartbeat = |seq: i64, n: i64| Event {
+        seq,
+        kind: "agent.upserted".into(),
+        at: at(10, 0),
+        project_id: Some("prj_1".into()),
+        data: serde_json::json!({"id": "agt_quill", "project_id": "prj_1", "name": "Quill",
+            "role": "Copywriter", "model": "gpt-5", "status": "working", "current_task_id": null,
+            "last_heartbeat_at": "2026-11-28T10:00:00Z", "tokens_used": n, "cost_usd": 0.5, "version": n}),
+    };
+    let mut events = Vec::new();
+    for seq in 1..=450 {
+        events.push(match seq {
+            _ if seq % 5 == 0 => heartbeat(seq, seq),
+            151 => Event {
+                data: serde_json::json!({"id": "msg_bad", "body": ["not", "text"]}),
+                ..created(seq, &message(seq))
+            },
+            333 => created(
+                seq,
+                &Message {
+                    id: "msg_confirmed".into(),
+                    ..local.clone()
+                },
+            ),
+            _ => created(seq, &message(seq)),
+        });
+    }
+    let batch = store.apply_events(&events).await.expect("applies");
+    assert_eq!(
+        (batch.applied, batch.rejected, batch.last_seq),
+        (450, 1, 450)
+    );
+
+    let thread = store.messages("prj_1", None, 1_000).await.expect("reads");
+    assert_eq!(
+        thread.len(),
+        450 - 90 - 1,
+        "every readable message, and no local copy"
+    );
+    assert!(thread.iter().all(|view| !view.sending));
+    assert!(thread
+        .iter()
+        .any(|view| view.message.id == "msg_confirmed" && view.message.body == local.body));
+    let quill: i64 = sqlx::query_scalar("SELECT version FROM agents WHERE id = 'agt_quill'")
+        .fetch_one(&store.reader)
+        .await
+        .expect("kept");
+    assert_eq!(quill, 450, "the newest heartbeat");
+
+    let kinds: Vec<&str> = batch
+        .changes
+        .iter()
+        .map(|change| match change {
+            crate::Change::Agent { .. } => "agent",
+            crate::Change::Message { .. } => "message",
+            other => panic!("unexpected change {other:?}"),
+        })
+        .collect();
+    let messages_from = kinds.iter().position(|kind| *kind == "message");
+    assert_eq!(
+        messages_from,
+        Some(1),
+        "one agent change, then the messages"
+    );
+    assert_eq!(kinds.len(), 1 + 359);
+}
+
 #[tokio::test]
 async fn messages_an_older_build_kept_as_json_read_the_same_after_the_upgrade() {
     let dir = tempfile::tempdir().expect("temp dir");

@@ -6,6 +6,7 @@ mod crypto;
 mod first_frame;
 mod messages;
 mod outbox;
+mod overlapped;
 mod read;
 mod release;
 pub mod timeline;

@@ -141,14 +141,16 @@ async fn unknown_or_malformed_events_are_kept_not_lost_and_do_not_block_sync() {
         event(1, "budget.rebalanced", json!({"anything": true})),
         event(2, "approval.upserted", json!({"id": 42})),
         approval_event(3, 1, ApprovalStatus::Pending),
+        // Chat is read as it is written, apart from the rest: a bad one is kept as well.
+        event(4, "message.created", json!({"id": "msg_1", "body": 7})),
     ];
     let batch = store.apply_events(&events).await.expect("applies");
-    assert_eq!((batch.applied, batch.rejected, batch.last_seq), (3, 2, 3));
-    let kept: i64 = sqlx::query_scalar("SELECT count(*) FROM rejected_events")
-        .fetch_one(&store.reader)
+    assert_eq!((batch.applied, batch.rejected, batch.last_seq), (4, 3, 4));
+    let kept: Vec<i64> = sqlx::query_scalar("SELECT seq FROM rejected_events ORDER BY seq")
+        .fetch_all(&store.reader)
         .await
-        .expect("count");
-    assert_eq!(kept, 2);
+        .expect("reads");
+    assert_eq!(kept, [1, 2, 4]);
     assert!(store.approval("apr_1").await.expect("reads").is_some());
 }
 

@@ -11,6 +11,7 @@ use spartex_api::{Agent, Approval, Project, Stop, Task};
 use sqlx::query_builder::Separated;
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
+use super::overlapped::execute_overlapped;
 use super::{sortable_time, StoreResult, ROWS_PER_STATEMENT};
 use crate::Change;
 
@@ -184,27 +185,36 @@ pub(super) async fn upsert<R: Cached>(
         .into_values()
         .filter(|r| prior.get(r.id()).is_none_or(|b| b.version() < r.version()))
         .collect();
-    for chunk in fresh.chunks(ROWS_PER_STATEMENT) {
-        let mut rows = Vec::with_capacity(chunk.len());
-        for resource in chunk {
-            rows.push((resource, serde_json::to_string(resource)?));
-        }
-        let mut query = QueryBuilder::<Sqlite>::new(format!(
-            "INSERT INTO {} ({}, data) ",
-            R::TABLE,
-            R::COLUMNS
-        ));
-        query.push_values(rows, |mut row, (resource, data)| {
-            resource.bind(&mut row);
-            row.push_bind(data);
-        });
-        query.push(format!(
-            " ON CONFLICT (id) DO UPDATE SET {} WHERE excluded.version > {}.version",
-            R::ON_CONFLICT,
-            R::TABLE
-        ));
-        query.build().execute(&mut *conn).await?;
-    }
+    let mut chunks = fresh.chunks(ROWS_PER_STATEMENT);
+    execute_overlapped(
+        conn,
+        || {
+            let Some(chunk) = chunks.next() else {
+                return Ok(None);
+            };
+            let mut rows = Vec::with_capacity(chunk.len());
+            for resource in chunk {
+                rows.push((resource, serde_json::to_string(resource)?));
+            }
+            let mut query = QueryBuilder::<Sqlite>::new(format!(
+                "INSERT INTO {} ({}, data) ",
+                R::TABLE,
+                R::COLUMNS
+            ));
+            query.push_values(rows, |mut row, (resource, data)| {
+                resource.bind(&mut row);
+                row.push_bind(data);
+            });
+            query.push(format!(
+                " ON CONFLICT (id) DO UPDATE SET {} WHERE excluded.version > {}.version",
+                R::ON_CONFLICT,
+                R::TABLE
+            ));
+            Ok(Some(query))
+        },
+        || false,
+    )
+    .await?;
     Ok(fresh
         .into_iter()
         .map(|after| {
