@@ -7,7 +7,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 
 use crate::small_disk::SmallDisk;
-use crate::support::{Cli, TestServer, MANAGER, ONCALL, SPRING};
+use crate::support::{desktop_session, Cli, NotifyMonitor, TestServer, MANAGER, ONCALL, SPRING};
 
 const FULL: &str = "the disk holding the local cache is full; free some space and try again";
 
@@ -125,6 +125,9 @@ async fn a_command_on_a_full_disk_says_so_and_nothing_is_lost() {
     );
 }
 
+/// In a desktop session (`scripts/test-env.sh`) the watcher also raises a notification, through
+/// the session's real notification daemon, once as the disk fills: until space is freed no
+/// approval can reach this computer's screen, so someone relying on it must know.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_watcher_whose_disk_fills_says_disk_full_not_offline_and_catches_up_once_freed() {
     let server = TestServer::start().await;
@@ -132,7 +135,16 @@ async fn a_watcher_whose_disk_fills_says_disk_full_not_offline_and_catches_up_on
     let disk = SmallDisk::over(&cli.home().join("accounts"), "32m").await;
     cli.run_under(disk.enter());
     cli.login(&server, ONCALL).await;
-    let mut watch = cli.spawn(&["watch", "--no-notify"]);
+    let notifications = if desktop_session() {
+        Some(NotifyMonitor::start().await)
+    } else {
+        None
+    };
+    let mut watch = if notifications.is_some() {
+        cli.spawn(&["watch"])
+    } else {
+        cli.spawn(&["watch", "--no-notify"])
+    };
     watch.wait_for_line("link      Connected").await;
 
     disk.fill().await;
@@ -140,6 +152,11 @@ async fn a_watcher_whose_disk_fills_says_disk_full_not_offline_and_catches_up_on
     watch
         .wait_for_line("link      Disk full: free some space")
         .await;
+    if let Some(notifications) = &notifications {
+        notifications
+            .until_shown("Disk full: new approvals cannot reach this computer")
+            .await;
+    }
 
     disk.free().await;
     watch.wait_for_line(&last).await;
@@ -153,4 +170,12 @@ async fn a_watcher_whose_disk_fills_says_disk_full_not_offline_and_catches_up_on
         "the server was reachable all along: {after_full:#?}"
     );
     assert_found(&cli, &last).await;
+    if let Some(notifications) = &notifications {
+        let shown = notifications.seen();
+        assert_eq!(
+            shown.matches("Disk full:").count(),
+            1,
+            "one notification for the spell, not one per retry:\n{shown}"
+        );
+    }
 }

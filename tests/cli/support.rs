@@ -469,3 +469,66 @@ async fn finish(args: Vec<String>, child: tokio::process::Child) -> Run {
         stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
     }
 }
+
+/// `dbus-monitor` watching the session bus for `Notify` calls, i.e. every notification any
+/// process hands the notification daemon (dunst, under `scripts/test-env.sh`).
+pub struct NotifyMonitor {
+    _child: Child,
+    seen: Arc<std::sync::Mutex<String>>,
+}
+
+impl NotifyMonitor {
+    pub async fn start() -> NotifyMonitor {
+        let mut child = Command::new("dbus-monitor")
+            .args([
+                "--session",
+                "type=method_call,interface=org.freedesktop.Notifications,member=Notify",
+            ])
+            .stdout(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("dbus-monitor runs (package dbus-bin; scripts/test.sh installs it)");
+        let mut lines = BufReader::new(child.stdout.take().expect("piped")).lines();
+        // It prints its own NameAcquired signal once it is monitoring.
+        let first = tokio::time::timeout(Duration::from_secs(10), lines.next_line())
+            .await
+            .expect("dbus-monitor starts within 10 s")
+            .expect("readable");
+        assert!(
+            first.as_deref().is_some_and(|l| l.contains("NameAcquired")),
+            "unexpected first line: {first:?}"
+        );
+        let seen = Arc::new(std::sync::Mutex::new(String::new()));
+        let sink = seen.clone();
+        tokio::spawn(async move {
+            while let Ok(Some(line)) = lines.next_line().await {
+                let mut seen = sink.lock().expect("lock");
+                seen.push_str(&line);
+                seen.push('\n');
+            }
+        });
+        NotifyMonitor {
+            _child: child,
+            seen,
+        }
+    }
+
+    /// Everything the bus carried in `Notify` calls so far.
+    pub fn seen(&self) -> String {
+        self.seen.lock().expect("lock").clone()
+    }
+
+    /// Waits up to 10 s for a `Notify` call whose text contains `needle`.
+    pub async fn until_shown(&self, needle: &str) {
+        for _ in 0..100 {
+            if self.seen().contains(needle) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!(
+            "no notification containing {needle:?} within 10 s; the bus carried:\n{}",
+            self.seen()
+        );
+    }
+}

@@ -7,8 +7,11 @@ use tokio::sync::broadcast::error::RecvError;
 use spartex_policy::{ladder_verdict, LadderVerdict};
 
 use crate::account::Account;
-use crate::notify::{select, select_named, Notification, NotificationPrefs, Notifier};
-use crate::Change;
+use crate::notify::{
+    select, select_named, Notification, NotificationAction, NotificationKind, NotificationPrefs,
+    Notifier,
+};
+use crate::{Change, LinkState};
 
 /// Watches the account's changes and raises what the policy selects, until the account's
 /// change channel closes or the task is aborted.
@@ -38,6 +41,15 @@ pub fn spawn_notifications(
                     .read()
                     .unwrap_or_else(|poisoned| poisoned.into_inner())
             };
+            if let Change::Link {
+                state: LinkState::DiskFull,
+            } = change
+            {
+                if read_prefs().enabled {
+                    show(notifier.as_ref(), &disk_full()).await;
+                }
+                continue;
+            }
             let role = account.info().user.role;
             match on_ladder(&account, &change).await {
                 Some(LadderVerdict::NotOnLadder) | None => {}
@@ -90,6 +102,26 @@ async fn on_ladder(account: &Account, change: &Change) -> Option<LadderVerdict> 
         info.user.role,
         &name,
     ))
+}
+
+/// Raised as the cache's disk fills: until space is freed nothing new reaches this device's
+/// screens, so a person who relies on its notifications must hear it, quiet hours or not (as
+/// they would a critical request). One per spell: the link says `DiskFull` once until it
+/// changes.
+fn disk_full() -> Notification {
+    Notification {
+        key: "cache:disk-full".into(),
+        kind: NotificationKind::DiskFull,
+        title: "Disk full: new approvals cannot reach this computer".into(),
+        body: "Spartex Control cannot keep what arrives until some space is freed on the disk \
+               holding its cache. Nothing is lost: it waits on the server and arrives once there \
+               is space."
+            .into(),
+        project_id: None,
+        approval_id: None,
+        urgent: true,
+        actions: vec![NotificationAction::Open],
+    }
 }
 
 async fn show(notifier: &dyn Notifier, notification: &Notification) {

@@ -374,6 +374,8 @@ pub fn tap_route(notification: &Notification) -> String {
             Some(id) => project_route(id),
             None => "/projects".to_owned(),
         },
+        // The dashboard, whose status bar says how things stand.
+        NotificationKind::DiskFull => "/".to_owned(),
     }
 }
 

@@ -69,6 +69,9 @@ pub enum NotificationKind {
     StopPartial,
     BudgetWarning,
     BudgetExceeded,
+    /// This device's own cache cannot keep what arrives (its disk is full): raised by a client
+    /// about itself, never pushed.
+    DiskFull,
 }
 
 /// A button on a notification. `Open` is the notification's default action (a click on it).

@@ -408,7 +408,9 @@ impl Planner<'_> {
         }
         let mut planned: Vec<(String, PushPayload, String, bool)> = Vec::new();
         for recipient in self.recipients.iter().filter(|r| r.may_act()) {
-            let Some(notification) = recipient.notification(transition, self.now, &self.name())
+            let Some((notification, kind)) = recipient
+                .notification(transition, self.now, &self.name())
+                .and_then(|n| push_kind(n.kind).map(|kind| (n, kind)))
             else {
                 continue;
             };
@@ -418,7 +420,7 @@ impl Planner<'_> {
             };
             let payload = PushPayload {
                 v: PushPayload::VERSION,
-                kind: push_kind(notification.kind),
+                kind,
                 tenant_id: self.tenant_id.to_owned(),
                 approval_id: notification.approval_id.clone(),
                 project_id: project_id.map(str::to_owned),
@@ -494,8 +496,9 @@ fn minimal(payload: PushPayload) -> (PushPayload, String) {
     (payload, body)
 }
 
-fn push_kind(kind: NotificationKind) -> PushKind {
-    match kind {
+/// The push for a kind the policy selects; `None` for a client's notice about itself.
+fn push_kind(kind: NotificationKind) -> Option<PushKind> {
+    Some(match kind {
         NotificationKind::ApprovalRequested => PushKind::ApprovalRequested,
         NotificationKind::ApprovalAcked => PushKind::ApprovalAcked,
         NotificationKind::AgentError => PushKind::AgentError,
@@ -503,7 +506,8 @@ fn push_kind(kind: NotificationKind) -> PushKind {
         NotificationKind::StopPartial => PushKind::StopPartial,
         NotificationKind::BudgetWarning => PushKind::BudgetWarning,
         NotificationKind::BudgetExceeded => PushKind::BudgetExceeded,
-    }
+        NotificationKind::DiskFull => return None,
+    })
 }
 
 fn resolution_sentence(approval: &Approval) -> String {
