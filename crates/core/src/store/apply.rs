@@ -164,7 +164,7 @@ impl Store {
         let messages = messages::insert_received(&mut tx, messages, || others.read_some()).await?;
         while others.read_some() {}
         unreadable.extend(others.unreadable);
-        batch.changes = write_after_messages(&mut tx, others.grouped, messages).await?;
+        batch.changes = write_batch(&mut tx, others.grouped, messages).await?;
         for (event, error) in &unreadable {
             keep_unreadable(&mut tx, event, error).await?;
         }
@@ -262,24 +262,24 @@ async fn set_last_seq(conn: &mut SqliteConnection, seq: i64) -> StoreResult<()> 
     Ok(())
 }
 
-/// Writes a batch: its messages, then the rest (see [`write_after_messages`]).
+/// Writes a batch (see [`write_batch`]).
 pub(super) async fn write_grouped(
     conn: &mut SqliteConnection,
-    mut grouped: Grouped,
+    grouped: Grouped,
 ) -> StoreResult<Vec<Change>> {
-    let messages = std::mem::take(&mut grouped.messages);
-    let messages = messages::insert_received(conn, messages.into_iter(), || false).await?;
-    write_after_messages(conn, grouped, messages).await
+    write_batch(conn, grouped, Vec::new()).await
 }
 
-/// Writes a batch whose `messages` are written already: its resources, the projects' last
-/// activity and its costs. Returns what the whole batch changed: resources, messages, costs.
-async fn write_after_messages(
+/// Writes a batch: its messages (after `written`, messages of the batch written already), its
+/// resources, the projects' last activity and its costs. Returns what the whole batch changed:
+/// resources, messages, costs.
+async fn write_batch(
     conn: &mut SqliteConnection,
     grouped: Grouped,
-    messages: Vec<Message>,
+    written: Vec<Message>,
 ) -> StoreResult<Vec<Change>> {
-    debug_assert!(grouped.messages.is_empty(), "messages are written first");
+    let mut messages = written;
+    messages.extend(messages::insert_received(conn, grouped.messages.into_iter(), || false).await?);
     let mut changes = upsert(conn, grouped.projects).await?;
     changes.extend(upsert(conn, grouped.agents).await?);
     changes.extend(upsert(conn, grouped.tasks).await?);

@@ -19,7 +19,8 @@ pub(super) const MESSAGE_COLUMNS: &str =
 /// never changes, so a second copy of an id is skipped), each replacing its local copy if it
 /// was written here. They are taken from `received` a hundred at a time, as each statement is
 /// built: a hundred is read while SQLite writes the hundred before, and `meanwhile` is called
-/// while it still writes (see [`execute_overlapped`]). Returns them.
+/// while it still writes (see [`execute_overlapped`]). Returns every message taken from
+/// `received`, those the cache held already included.
 pub(super) async fn insert_received(
     conn: &mut SqliteConnection,
     mut received: impl Iterator<Item = Message>,

@@ -29,6 +29,9 @@ pub(super) async fn execute_overlapped<'args>(
         let mut running = pin!(conn.execute(query.build()));
         // The first poll sends the statement to the worker; it runs while the next is built.
         let mut polled = poll_once(running.as_mut()).await;
+        if let Poll::Ready(Err(error)) = polled {
+            return Err(error.into());
+        }
         let following = next();
         while polled.is_pending() && more_meanwhile {
             more_meanwhile = meanwhile();
