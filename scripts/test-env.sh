@@ -16,7 +16,7 @@ if (($# == 0)); then
     exit 2
 fi
 
-for tool in dbus-run-session dbus-send Xvfb dunst gnome-keyring-daemon; do
+for tool in dbus-run-session dbus-send dbus-monitor Xvfb dunst gnome-keyring-daemon; do
     if ! command -v "$tool" >/dev/null 2>&1; then
         echo "test-env: \`$tool\` is missing; run \`bash scripts/test.sh\` once, it installs what the tests need" >&2
         exit 127

@@ -23,6 +23,9 @@ pub fn spawn_notifications(
     let mut changes = account.subscribe();
     let account = account.clone();
     tokio::spawn(async move {
+        // Told since the link was last live: a spell of full disk is told once, whatever the
+        // link passes through (offline, connecting) until it catches up.
+        let mut told_disk_full = false;
         loop {
             let change = match changes.recv().await {
                 Ok(change) => change,
@@ -41,12 +44,14 @@ pub fn spawn_notifications(
                     .read()
                     .unwrap_or_else(|poisoned| poisoned.into_inner())
             };
-            if let Change::Link {
-                state: LinkState::DiskFull,
-            } = change
-            {
-                if read_prefs().enabled {
-                    show(notifier.as_ref(), &disk_full()).await;
+            if let Change::Link { state } = change {
+                match state {
+                    LinkState::DiskFull if !told_disk_full && read_prefs().enabled => {
+                        told_disk_full = true;
+                        show(notifier.as_ref(), &disk_full()).await;
+                    }
+                    LinkState::Connected => told_disk_full = false,
+                    _ => {}
                 }
                 continue;
             }
@@ -106,8 +111,7 @@ async fn on_ladder(account: &Account, change: &Change) -> Option<LadderVerdict> 
 
 /// Raised as the cache's disk fills: until space is freed nothing new reaches this device's
 /// screens, so a person who relies on its notifications must hear it, quiet hours or not (as
-/// they would a critical request). One per spell: the link says `DiskFull` once until it
-/// changes.
+/// they would a critical request). Once per spell of full disk (until the link is live again).
 fn disk_full() -> Notification {
     Notification {
         key: "cache:disk-full".into(),
