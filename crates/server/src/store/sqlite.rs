@@ -92,6 +92,11 @@ const CHANGES_SAVEPOINT: &str = "SAVEPOINT changes";
 const WAL_SIZE_LIMIT_BYTES: i64 = 64 * 1024 * 1024;
 /// A WAL of this many pages (16 MiB of 4 KiB pages) is emptied even while commits come in.
 pub const WAL_RESTART_FRAMES: i64 = 4096;
+/// How long a checkpoint that empties the WAL waits for the writer and for readers on an older
+/// snapshot before it gives up until the next one. SQLite holds new writes back while it waits,
+/// so this bounds what a write (an emergency stop) can wait behind it; with the writers' own
+/// 10 s, a long read used to fail a write with "database is locked".
+const CHECKPOINT_PATIENCE: Duration = Duration::from_millis(200);
 
 impl SqliteStore {
     pub(super) fn reader(&self) -> &SqlitePool {
@@ -134,7 +139,7 @@ impl SqliteStore {
         sqlx::migrate!("./migrations/sqlite").run(&writer).await?;
         let checkpointer = super::pool_options::<Sqlite>()
             .max_connections(1)
-            .connect_with(options.clone())
+            .connect_with(options.clone().busy_timeout(CHECKPOINT_PATIENCE))
             .await?;
         let reader = super::pool_options::<Sqlite>()
             .max_connections(8)

@@ -262,3 +262,81 @@ async fn a_budget_that_cannot_be_stored_is_refused_and_the_tenant_keeps_working(
         assert_eq!(status, StatusCode::OK, "{path}: {body}");
     }
 }
+
+/// A checkpoint that empties the WAL waits for readers still on an older snapshot, and SQLite
+/// holds new writes back while it waits: it must give up soon, so no write (an emergency stop)
+/// waits on a long read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_never_waits_long_behind_a_checkpoint_waiting_for_a_reader() {
+    use sqlx::Connection;
+    let server = TestServer::start().await;
+    let viewer = server.login("viewer@acme.test").await;
+    let (_, me) = viewer.get("/api/v1/me").await;
+    let tenant_id = me["tenant"]["id"].as_str().expect("tenant").to_owned();
+    let store = server.state().store.clone();
+    let write = |n: usize| {
+        let store = store.clone();
+        let tenant_id = tenant_id.clone();
+        async move {
+            let mut tx = store
+                .begin(WriteScope::Tenant(&tenant_id))
+                .await
+                .expect("tx");
+            tx.put_doc(
+                &tenant_id,
+                &Document {
+                    kind: DocKind::Message,
+                    id: format!("msg_wait_{n}"),
+                    project_id: None,
+                    status: None,
+                    sort_key: format!("{n:08}"),
+                    due_at_ms: None,
+                    lookup_key: None,
+                    data: json!({ "id": format!("msg_wait_{n}") }),
+                },
+            )
+            .await
+            .expect("stored");
+            drop(tx.commit().await.expect("committed"));
+        }
+    };
+    write(0).await;
+    // A reader on the snapshot of that commit, as a long listing or replay holds one.
+    let url = format!("sqlite://{}?mode=ro", server.database_path().display());
+    let mut reader = sqlx::SqliteConnection::connect(&url).await.expect("opens");
+    sqlx::query("BEGIN")
+        .execute(&mut reader)
+        .await
+        .expect("begins");
+    let _: i64 = sqlx::query_scalar("SELECT count(*) FROM sqlite_master")
+        .fetch_one(&mut reader)
+        .await
+        .expect("reads");
+    write(1).await;
+    store.checkpoint().await.expect("a checkpoint");
+    // Nothing committed since: this one empties the WAL, and waits for the reader.
+    let checkpoint = tokio::spawn({
+        let store = store.clone();
+        async move { store.checkpoint().await }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let started = std::time::Instant::now();
+    write(2).await;
+    let waited = started.elapsed();
+    sqlx::query("COMMIT")
+        .execute(&mut reader)
+        .await
+        .expect("ends");
+    checkpoint
+        .await
+        .expect("joins")
+        .expect("the checkpoint ends");
+    assert!(
+        waited < std::time::Duration::from_secs(1),
+        "a write waited {waited:?} behind the checkpoint"
+    );
+    // The WAL is still emptied once the reader is done.
+    store.checkpoint().await.expect("a checkpoint");
+    let idle = store.checkpoint().await.expect("a checkpoint");
+    assert!(idle.truncated, "{idle:?}");
+}
