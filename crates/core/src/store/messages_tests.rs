@@ -110,21 +110,27 @@ async fn a_time_finer_than_a_microsecond_reads_back_cut_to_the_microsecond() {
     );
 }
 
-#[tokio::test]
-async fn a_message_written_here_reads_back_as_sending_until_the_server_has_it() {
-    let (store, _dir) = store().await;
+/// Queues a message written here at `at`, as the app does, and returns its local copy.
+async fn write_here(store: &Store, at: DateTime<Utc>) -> Message {
     let prepared = QueuedAction::Message {
         project_id: "prj_1".into(),
         agent_id: Some("agt_quill".into()),
         body: "Hold the Meta set until Monday.".into(),
         author_name: "Dana Whitfield".into(),
     }
-    .prepare(at(5, 123_456));
+    .prepare(at);
     let crate::actions::LocalEffect::PendingMessage(local) = &prepared.effect else {
         panic!("a message shows before it is sent");
     };
     let local = (**local).clone();
     store.enqueue(prepared).await.expect("queues");
+    local
+}
+
+#[tokio::test]
+async fn a_message_written_here_reads_back_as_sending_until_the_server_has_it() {
+    let (store, _dir) = store().await;
+    let local = write_here(&store, at(5, 123_456)).await;
 
     let thread = store.messages("prj_1", None, 10).await.expect("reads");
     assert_eq!(thread.len(), 1);
@@ -152,18 +158,7 @@ async fn a_message_written_here_reads_back_as_sending_until_the_server_has_it() 
 #[tokio::test]
 async fn a_long_batch_keeps_every_message_and_replaces_a_local_copy_in_any_hundred() {
     let (store, _dir) = store().await;
-    let prepared = QueuedAction::Message {
-        project_id: "prj_1".into(),
-        agent_id: Some("agt_quill".into()),
-        body: "Hold the Meta set until Monday.".into(),
-        author_name: "Dana Whitfield".into(),
-    }
-    .prepare(at(5, 0));
-    let crate::actions::LocalEffect::PendingMessage(local) = &prepared.effect else {
-        panic!("a message shows before it is sent");
-    };
-    let local = (**local).clone();
-    store.enqueue(prepared).await.expect("queues");
+    let local = write_here(&store, at(5, 0)).await;
 
     let message = |n: i64| Message {
         id: format!("msg_{n}"),

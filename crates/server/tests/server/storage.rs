@@ -58,6 +58,20 @@ async fn checkpoints_move_the_wal_into_the_database_and_empty_it_when_idle() {
     );
 }
 
+/// A chat message of the store's own shape, the `n`th of its test.
+fn message_doc(id: &str, n: usize, body: &str) -> Document {
+    Document {
+        kind: DocKind::Message,
+        id: id.to_owned(),
+        project_id: None,
+        status: None,
+        sort_key: format!("{n:08}"),
+        due_at_ms: None,
+        lookup_key: None,
+        data: json!({ "id": id, "body": body }),
+    }
+}
+
 /// 4 MB of the writer's 16 kB messages.
 const COMMITS_PER_CHECKPOINT: usize = 256;
 
@@ -89,21 +103,8 @@ async fn a_steady_stream_of_commits_cannot_grow_the_wal_without_bound() {
                 tx.get_doc(&tenant_id, DocKind::Message, "msg_load_0")
                     .await
                     .expect("read");
-                tx.put_doc(
-                    &tenant_id,
-                    &Document {
-                        kind: DocKind::Message,
-                        id: format!("msg_load_{n}"),
-                        project_id: None,
-                        status: None,
-                        sort_key: format!("{n:08}"),
-                        due_at_ms: None,
-                        lookup_key: None,
-                        data: json!({ "id": format!("msg_load_{n}"), "body": filler }),
-                    },
-                )
-                .await
-                .expect("stored");
+                let message = message_doc(&format!("msg_load_{n}"), n, &filler);
+                tx.put_doc(&tenant_id, &message).await.expect("stored");
                 drop(tx.commit().await.expect("committed"));
             }
         }
@@ -282,21 +283,8 @@ async fn a_write_never_waits_long_behind_a_checkpoint_waiting_for_a_reader() {
                 .begin(WriteScope::Tenant(&tenant_id))
                 .await
                 .expect("tx");
-            tx.put_doc(
-                &tenant_id,
-                &Document {
-                    kind: DocKind::Message,
-                    id: format!("msg_wait_{n}"),
-                    project_id: None,
-                    status: None,
-                    sort_key: format!("{n:08}"),
-                    due_at_ms: None,
-                    lookup_key: None,
-                    data: json!({ "id": format!("msg_wait_{n}") }),
-                },
-            )
-            .await
-            .expect("stored");
+            let message = message_doc(&format!("msg_wait_{n}"), n, "");
+            tx.put_doc(&tenant_id, &message).await.expect("stored");
             drop(tx.commit().await.expect("committed"));
         }
     };
