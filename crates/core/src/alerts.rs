@@ -4,12 +4,12 @@ use std::sync::Arc;
 
 use tokio::sync::broadcast::error::RecvError;
 
+use spartex_api::Project;
 use spartex_policy::{ladder_verdict, LadderVerdict};
 
 use crate::account::Account;
 use crate::notify::{
-    select, select_named, Notification, NotificationAction, NotificationKind, NotificationPrefs,
-    Notifier,
+    select_named, Notification, NotificationAction, NotificationKind, NotificationPrefs, Notifier,
 };
 use crate::{Change, LinkState};
 
@@ -55,23 +55,42 @@ pub fn spawn_notifications(
                 }
                 continue;
             }
-            let role = account.info().user.role;
-            match on_ladder(&account, &change).await {
-                Some(LadderVerdict::NotOnLadder) | None => {}
-                Some(LadderVerdict::Page(page) | LadderVerdict::TakenBy(page)) => {
-                    if read_prefs().enabled {
-                        show(notifier.as_ref(), &page).await;
+            let info = account.info();
+            let role = info.user.role;
+            // An approval's project is read once, to name it on the ladder's page or in the
+            // notification; other changes read theirs once a notification is chosen.
+            let mut project = match &change {
+                Change::Approval { after, .. } => read_project(&account, &after.project_id).await,
+                _ => None,
+            };
+            if let Change::Approval { before, after } = &change {
+                let name =
+                    |id: &str| name_of(project.as_ref(), id).unwrap_or_else(|| id.to_owned());
+                // A request on a ladder is shown to those it names when it names them, as the
+                // server's pushes are, not to everyone at once.
+                match ladder_verdict(before.as_deref(), after, &info.user.id, role, &name) {
+                    LadderVerdict::NotOnLadder => {}
+                    LadderVerdict::Page(page) | LadderVerdict::TakenBy(page) => {
+                        if read_prefs().enabled {
+                            show(notifier.as_ref(), &page).await;
+                        }
+                        continue;
                     }
-                    continue;
+                    LadderVerdict::Nothing => continue,
                 }
-                Some(LadderVerdict::Nothing) => continue,
             }
-            let mut chosen = select(&change, &read_prefs(), role, now);
-            // Name the project as people know it, from the cache (no lock held while reading).
-            if let Some(project_id) = chosen.as_ref().and_then(|n| n.project_id.clone()) {
-                if let Ok(Some(project)) = account.store().find_project(&project_id).await {
+            let mut chosen = select_named(&change, &read_prefs(), role, now, |id| {
+                name_of(project.as_ref(), id)
+            });
+            let unnamed = chosen
+                .as_ref()
+                .and_then(|n| n.project_id.clone())
+                .filter(|id| project.as_ref().is_none_or(|p| &p.id != id));
+            if let Some(project_id) = unnamed {
+                project = read_project(&account, &project_id).await;
+                if project.is_some() {
                     chosen = select_named(&change, &read_prefs(), role, now, |id| {
-                        (id == project.id).then(|| project.name.clone())
+                        name_of(project.as_ref(), id)
                     });
                 }
             }
@@ -82,31 +101,19 @@ pub fn spawn_notifications(
     })
 }
 
-/// What the escalation ladder says this person's screen shows for an approval's change; `None`
-/// for any other change. A request on a ladder is shown to those it names when it names them,
-/// as the server's pushes are, not to everyone at once.
-async fn on_ladder(account: &Account, change: &Change) -> Option<LadderVerdict> {
-    let Change::Approval { before, after } = change else {
-        return None;
-    };
-    let project = account
+/// A project as the cache holds it, by id (no lock held while reading).
+async fn read_project(account: &Account, project_id: &str) -> Option<Project> {
+    account
         .store()
-        .find_project(&after.project_id)
+        .project_by_id(project_id)
         .await
         .ok()
-        .flatten();
-    let name = |id: &str| match &project {
-        Some(project) if project.id == id => project.name.clone(),
-        _ => id.to_owned(),
-    };
-    let info = account.info();
-    Some(ladder_verdict(
-        before.as_deref(),
-        after,
-        &info.user.id,
-        info.user.role,
-        &name,
-    ))
+        .flatten()
+}
+
+/// The name people know the project `id` by, if `project` is it.
+fn name_of(project: Option<&Project>, id: &str) -> Option<String> {
+    project.filter(|p| p.id == id).map(|p| p.name.clone())
 }
 
 /// Raised as the cache's disk fills: until space is freed nothing new reaches this device's

@@ -59,6 +59,15 @@ impl Store {
         Ok(json)
     }
 
+    /// A project by its id.
+    pub async fn project_by_id(&self, project_id: &str) -> StoreResult<Option<Project>> {
+        let data: Option<String> = sqlx::query_scalar("SELECT data FROM projects WHERE id = ?")
+            .bind(project_id)
+            .fetch_optional(&self.reader)
+            .await?;
+        data.map(|d| parse(&d)).transpose()
+    }
+
     /// A project by id, or by name (case-insensitive, unique prefix).
     pub async fn find_project(&self, id_or_name: &str) -> StoreResult<Option<Project>> {
         let exact: Option<String> =
