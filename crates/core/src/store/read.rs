@@ -61,10 +61,20 @@ impl Store {
 
     /// A project by its id.
     pub async fn project_by_id(&self, project_id: &str) -> StoreResult<Option<Project>> {
-        let data: Option<String> = sqlx::query_scalar("SELECT data FROM projects WHERE id = ?")
-            .bind(project_id)
-            .fetch_optional(&self.reader)
-            .await?;
+        self.by_id("projects", project_id).await
+    }
+
+    /// The resource `id` of one of the versioned tables, from its stored wire JSON.
+    async fn by_id<R: serde::de::DeserializeOwned>(
+        &self,
+        table: &'static str,
+        id: &str,
+    ) -> StoreResult<Option<R>> {
+        let data: Option<String> =
+            sqlx::query_scalar(&format!("SELECT data FROM {table} WHERE id = ?"))
+                .bind(id)
+                .fetch_optional(&self.reader)
+                .await?;
         data.map(|d| parse(&d)).transpose()
     }
 
@@ -277,11 +287,7 @@ impl Store {
     }
 
     pub async fn stop(&self, stop_id: &str) -> StoreResult<Option<Stop>> {
-        let data: Option<String> = sqlx::query_scalar("SELECT data FROM stops WHERE id = ?")
-            .bind(stop_id)
-            .fetch_optional(&self.reader)
-            .await?;
-        data.map(|d| parse(&d)).transpose()
+        self.by_id("stops", stop_id).await
     }
 
     /// The newest stop of a scope (a project's id, or `None` for stops of every project), by
