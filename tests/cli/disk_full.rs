@@ -6,8 +6,9 @@
 use reqwest::StatusCode;
 use serde_json::json;
 
+use crate::notify_monitor::NotifyMonitor;
 use crate::small_disk::SmallDisk;
-use crate::support::{desktop_session, Cli, NotifyMonitor, TestServer, MANAGER, ONCALL, SPRING};
+use crate::support::{desktop_session, Cli, TestServer, MANAGER, ONCALL, SPRING};
 
 const FULL: &str = "the disk holding the local cache is full; free some space and try again";
 
@@ -127,7 +128,8 @@ async fn a_command_on_a_full_disk_says_so_and_nothing_is_lost() {
 
 /// In a desktop session (`scripts/test-env.sh`) the watcher also raises a notification, through
 /// the session's real notification daemon, once as the disk fills: until space is freed no
-/// approval can reach this computer's screen, so someone relying on it must know.
+/// approval can reach this computer's screen, so someone relying on it must know. Once it has
+/// caught up, the watcher takes the notification back.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_watcher_whose_disk_fills_says_disk_full_not_offline_and_catches_up_once_freed() {
     let server = TestServer::start().await;
@@ -152,11 +154,14 @@ async fn a_watcher_whose_disk_fills_says_disk_full_not_offline_and_catches_up_on
     watch
         .wait_for_line("link      Disk full: free some space")
         .await;
-    if let Some(notifications) = &notifications {
-        notifications
-            .until_shown("Disk full: new approvals cannot reach this computer")
-            .await;
-    }
+    let disk_full_notification = match &notifications {
+        Some(notifications) => Some(
+            notifications
+                .id_of("Disk full: new approvals cannot reach this computer")
+                .await,
+        ),
+        None => None,
+    };
 
     disk.free().await;
     watch.wait_for_line(&last).await;
@@ -170,12 +175,16 @@ async fn a_watcher_whose_disk_fills_says_disk_full_not_offline_and_catches_up_on
         "the server was reachable all along: {after_full:#?}"
     );
     assert_found(&cli, &last).await;
-    if let Some(notifications) = &notifications {
+    if let (Some(notifications), Some(id)) = (&notifications, disk_full_notification) {
+        notifications.until_closed(id).await;
         let shown = notifications.seen();
         assert_eq!(
             shown.matches("Disk full:").count(),
             1,
             "one notification for the spell, not one per retry:\n{shown}"
         );
+    }
+    if let Some(notifications) = notifications {
+        notifications.stop().await;
     }
 }

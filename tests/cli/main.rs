@@ -7,6 +7,8 @@ mod crash_sync;
 mod disk_full;
 mod exit_codes;
 mod json;
+#[path = "../support/notify_monitor.rs"]
+mod notify_monitor;
 mod offline;
 mod oncall;
 #[path = "../support/small_disk.rs"]

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use spartex_server::store::DocKind;
 
+use crate::notify_monitor::NotifyMonitor;
 use crate::support::*;
 
 const SPRING: &str = "Spring Sale 2027 — Paid Social";
@@ -203,6 +204,14 @@ async fn a_manager_decides_chats_stops_and_works_offline() {
         seen.contains("Project: ") && !seen.contains("Project: prj_"),
         "naming the project by its name: {seen}"
     );
+    // Answered in the app, each request's notification was taken off the screen, where its
+    // buttons would now do nothing.
+    for decided in [&approved, &rejected] {
+        let id = notifications
+            .id_of(&format!("Approval needed: {}", decided.title))
+            .await;
+        notifications.until_closed(id).await;
+    }
 
     notifications.stop().await;
     app.quit().await;

@@ -3,6 +3,8 @@
 
 mod desktop;
 mod launch;
+#[path = "../support/notify_monitor.rs"]
+mod notify_monitor;
 mod oncall;
 mod phone;
 mod support;

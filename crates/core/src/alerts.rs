@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use tokio::sync::broadcast::error::RecvError;
 
-use spartex_api::Project;
+use spartex_api::{ApprovalStatus, Project};
 use spartex_policy::{ladder_verdict, LadderVerdict};
 
 use crate::account::Account;
@@ -50,10 +50,21 @@ pub fn spawn_notifications(
                         told_disk_full = true;
                         show(notifier.as_ref(), &disk_full()).await;
                     }
-                    LinkState::Connected => told_disk_full = false,
+                    // Live again: what arrived meanwhile has been applied.
+                    LinkState::Connected if told_disk_full => {
+                        told_disk_full = false;
+                        withdraw(notifier.as_ref(), DISK_FULL_KEY).await;
+                    }
                     _ => {}
                 }
                 continue;
+            }
+            // Answered, here or elsewhere, expired or withdrawn: its buttons would do nothing.
+            if let Change::Approval { after, .. } = &change {
+                if after.status != ApprovalStatus::Pending {
+                    withdraw(notifier.as_ref(), &Notification::approval_key(&after.id)).await;
+                    continue;
+                }
             }
             let info = account.info();
             let role = info.user.role;
@@ -116,12 +127,14 @@ fn name_of(project: Option<&Project>, id: &str) -> Option<String> {
     project.filter(|p| p.id == id).map(|p| p.name.clone())
 }
 
+const DISK_FULL_KEY: &str = "cache:disk-full";
+
 /// Raised as the cache's disk fills: until space is freed nothing new reaches this device's
 /// screens, so a person who relies on its notifications must hear it, quiet hours or not (as
 /// they would a critical request). Once per spell of full disk (until the link is live again).
 fn disk_full() -> Notification {
     Notification {
-        key: "cache:disk-full".into(),
+        key: DISK_FULL_KEY.into(),
         kind: NotificationKind::DiskFull,
         title: "Disk full: new approvals cannot reach this computer".into(),
         body: "Spartex Control cannot keep what arrives until some space is freed on the disk \
@@ -138,5 +151,11 @@ fn disk_full() -> Notification {
 async fn show(notifier: &dyn Notifier, notification: &Notification) {
     if let Err(error) = notifier.notify(notification).await {
         tracing::warn!(%error, "could not show a notification");
+    }
+}
+
+async fn withdraw(notifier: &dyn Notifier, key: &str) {
+    if let Err(error) = notifier.withdraw(key).await {
+        tracing::warn!(%error, key, "could not take back a notification");
     }
 }

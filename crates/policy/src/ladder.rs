@@ -46,7 +46,7 @@ pub fn ladder_verdict(
         .iter()
         .any(|n| n.user_id == user_id && n.channel.is_some());
     let newly_taken = ladder.acked_by.is_some() && earlier.is_none_or(|l| l.acked_by.is_none());
-    let key = format!("approval:{}", after.id);
+    let key = Notification::approval_key(&after.id);
     match (&ladder.acked_by, newly_taken) {
         (Some(by), true) if by.id != user_id && told_before => {
             return LadderVerdict::TakenBy(Notification {

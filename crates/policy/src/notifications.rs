@@ -57,6 +57,14 @@ pub struct Notification {
     pub actions: Vec<NotificationAction>,
 }
 
+impl Notification {
+    /// The key of every notification about the approval `approval_id`: the request, its
+    /// escalations and "Dana is on it" replace one another.
+    pub fn approval_key(approval_id: &str) -> String {
+        format!("approval:{approval_id}")
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
@@ -171,7 +179,7 @@ fn new_approval(
         return None;
     }
     Some(Notification {
-        key: format!("approval:{}", after.id),
+        key: Notification::approval_key(&after.id),
         kind: NotificationKind::ApprovalRequested,
         title: format!("Approval needed: {}", after.title),
         body: approval_body(after, name),

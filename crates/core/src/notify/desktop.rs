@@ -1,9 +1,16 @@
 //! Notifications through the desktop's notification server, with `notify-rust`: the
 //! freedesktop D-Bus service on Linux and the BSDs (with Approve / Reject buttons), the
 //! platform's own centre elsewhere (no buttons; a click opens the app).
+//!
+//! On the freedesktop server a newer notification with the same [`Notification::key`]
+//! replaces the one on screen (an escalation, "Dana is on it"), and [`Notifier::withdraw`]
+//! closes one whose request was answered elsewhere.
+
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::sync::mpsc::UnboundedSender;
 
+use super::on_screen::OnScreen;
 use super::{Notification, NotificationResponse, Notifier, NotifyError};
 
 /// The name the notification server shows as the sender.
@@ -13,23 +20,29 @@ pub const APP_NAME: &str = "Spartex Control";
 #[derive(Debug, Clone)]
 pub struct DesktopNotifier {
     responses: UnboundedSender<NotificationResponse>,
+    on_screen: Arc<Mutex<OnScreen>>,
 }
 
 impl DesktopNotifier {
     /// Clicks on a notification's buttons arrive on `responses`.
     pub fn new(responses: UnboundedSender<NotificationResponse>) -> Self {
-        DesktopNotifier { responses }
+        DesktopNotifier {
+            responses,
+            on_screen: Arc::default(),
+        }
     }
 
-    /// Shows `notification`. Returns the id the freedesktop notification server gave it, where
-    /// there is one (Linux and the BSDs), so it can be replaced or closed later.
+    /// Shows `notification`, in place of the one shown with its key if that is still on
+    /// screen. Returns the id the freedesktop notification server gave it, where there is one
+    /// (Linux and the BSDs).
     ///
     /// On the freedesktop server a thread then waits for a click on the notification and sends
     /// the [`NotificationResponse`]; it ends when the notification is acted on or closed.
     pub async fn show(&self, notification: &Notification) -> Result<Option<u32>, NotifyError> {
         let notification = notification.clone();
         let responses = self.responses.clone();
-        tokio::task::spawn_blocking(move || show_blocking(notification, responses))
+        let on_screen = Arc::clone(&self.on_screen);
+        tokio::task::spawn_blocking(move || show_blocking(notification, responses, on_screen))
             .await
             .map_err(|join| NotifyError::Failed(format!("the notification task failed: {join}")))?
     }
@@ -40,12 +53,26 @@ impl Notifier for DesktopNotifier {
     async fn notify(&self, notification: &Notification) -> Result<(), NotifyError> {
         self.show(notification).await.map(|_| ())
     }
+
+    async fn withdraw(&self, key: &str) -> Result<(), NotifyError> {
+        let Some(id) = lock(&self.on_screen).take(key) else {
+            return Ok(());
+        };
+        close_on_server(id).await
+    }
+}
+
+fn lock(on_screen: &Mutex<OnScreen>) -> MutexGuard<'_, OnScreen> {
+    on_screen
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 #[cfg(all(unix, not(target_os = "macos")))]
 fn show_blocking(
     notification: Notification,
     responses: UnboundedSender<NotificationResponse>,
+    on_screen: Arc<Mutex<OnScreen>>,
 ) -> Result<Option<u32>, NotifyError> {
     use super::NotificationAction;
 
@@ -62,23 +89,36 @@ fn show_blocking(
     for action in &notification.actions {
         shown.action(action.id(), action.label());
     }
+    if let Some(on_screen_now) = lock(&on_screen).id_of(&notification.key) {
+        shown.id(on_screen_now);
+    }
     let handle = shown.show().map_err(|err| classify(&err.to_string()))?;
     let id = handle.id();
-    if notification.actions.is_empty() {
-        return Ok(Some(id));
-    }
     let key = notification.key;
+    let showing = lock(&on_screen).shown(&key, id);
     let approval_id = notification.approval_id;
     // Waiting blocks on the bus until the user acts or the notification closes, so it gets a
-    // thread of its own rather than one of the runtime's.
+    // thread of its own rather than one of the runtime's. Every notification has one, so that
+    // a closed one is forgotten and its id never used to replace another app's.
     let waiter = std::thread::Builder::new()
         .name("notification-actions".into())
         .spawn(move || {
             handle.wait_for_action(|id| {
+                let current = {
+                    let mut on_screen = lock(&on_screen);
+                    let current = on_screen.is_current(&key, showing);
+                    on_screen.closed(&key, showing);
+                    current
+                };
                 // `__closed`: dismissed or expired, nothing to report.
                 let Some(action) = NotificationAction::from_id(id) else {
                     return;
                 };
+                // A click on the notification that replaced this one (the server keeps the
+                // id) is that one's to report.
+                if !current {
+                    return;
+                }
                 tracing::debug!(%key, action = id, "notification action");
                 // The receiver is gone when the app is shutting down: nothing to tell.
                 let _ = responses.send(NotificationResponse {
@@ -98,6 +138,7 @@ fn show_blocking(
 fn show_blocking(
     notification: Notification,
     _responses: UnboundedSender<NotificationResponse>,
+    _on_screen: Arc<Mutex<OnScreen>>,
 ) -> Result<Option<u32>, NotifyError> {
     notify_rust::Notification::new()
         .appname(APP_NAME)
@@ -106,6 +147,41 @@ fn show_blocking(
         .show()
         .map_err(|err| NotifyError::Failed(err.to_string()))?;
     Ok(None)
+}
+
+/// Closes the freedesktop notification `id` (`CloseNotification`); one already closed is no
+/// error.
+#[cfg(all(unix, not(target_os = "macos")))]
+async fn close_on_server(id: u32) -> Result<(), NotifyError> {
+    let connection = zbus::Connection::session()
+        .await
+        .map_err(|err| classify(&err.to_string()))?;
+    let closed = connection
+        .call_method(
+            Some("org.freedesktop.Notifications"),
+            "/org/freedesktop/Notifications",
+            Some("org.freedesktop.Notifications"),
+            "CloseNotification",
+            &(id,),
+        )
+        .await;
+    match closed {
+        Ok(_) => Ok(()),
+        // The spec answers an id no longer shown with an error of the server's own: the
+        // person closed it first. The bus's errors (no server at all) are failures.
+        Err(zbus::Error::MethodError(name, ..))
+            if !name.as_str().starts_with("org.freedesktop.DBus.Error.") =>
+        {
+            Ok(())
+        }
+        Err(err) => Err(classify(&err.to_string())),
+    }
+}
+
+/// Elsewhere nothing is remembered to close (notifications are not replaced either).
+#[cfg(not(all(unix, not(target_os = "macos"))))]
+async fn close_on_server(_id: u32) -> Result<(), NotifyError> {
+    Ok(())
 }
 
 /// Tells "nobody answers on the bus" (which the user fixes by starting a notification daemon)
@@ -214,13 +290,16 @@ mod tests {
         lines: Lines<BufReader<ChildStdout>>,
     }
 
+    const NOTIFY_CALLS: &str =
+        "type=method_call,interface=org.freedesktop.Notifications,member=Notify";
+    const CLOSED_SIGNALS: &str =
+        "type=signal,interface=org.freedesktop.Notifications,member=NotificationClosed";
+
     impl Monitor {
-        async fn start() -> Monitor {
+        /// Watches the session bus for messages matching `rule`.
+        async fn start(rule: &str) -> Monitor {
             let mut child = Command::new("dbus-monitor")
-                .args([
-                    "--session",
-                    "type=method_call,interface=org.freedesktop.Notifications,member=Notify",
-                ])
+                .args(["--session", rule])
                 .stdout(std::process::Stdio::piped())
                 .kill_on_drop(true)
                 .spawn()
@@ -282,7 +361,7 @@ mod tests {
         if !test_support::desktop_session() {
             return;
         }
-        let mut monitor = Monitor::start().await;
+        let mut monitor = Monitor::start(NOTIFY_CALLS).await;
         let (responses, mut clicks) = tokio::sync::mpsc::unbounded_channel();
         let notifier = DesktopNotifier::new(responses);
         let tag = uuid::Uuid::new_v4().simple().to_string();
@@ -318,33 +397,7 @@ mod tests {
             "urgency is not critical in\n{call}"
         );
 
-        // What the daemon sends when the user presses "Approve". The waiting thread may not be
-        // listening yet, so repeat until it answers.
-        let deadline = Instant::now() + Duration::from_secs(10);
-        let response = loop {
-            let sent = Command::new("dbus-send")
-                .args([
-                    "--session",
-                    "--type=signal",
-                    "/org/freedesktop/Notifications",
-                    "org.freedesktop.Notifications.ActionInvoked",
-                    &format!("uint32:{id}"),
-                    "string:approve",
-                ])
-                .status()
-                .await
-                .expect("dbus-send runs");
-            assert!(sent.success(), "dbus-send failed: {sent}");
-            if let Ok(response) =
-                tokio::time::timeout(Duration::from_millis(300), clicks.recv()).await
-            {
-                break response.expect("the notifier keeps its sender");
-            }
-            assert!(
-                Instant::now() < deadline,
-                "no response to the click within 10 s"
-            );
-        };
+        let response = click(id, "approve", &mut clicks).await;
         assert_eq!(
             response,
             NotificationResponse {
@@ -354,5 +407,108 @@ mod tests {
             }
         );
         monitor.child.kill().await.expect("dbus-monitor stops");
+    }
+
+    /// Plays the daemon's part of a click on the button `action` of notification `id`. The
+    /// waiting thread may not be listening yet, so repeats until it answers.
+    async fn click(
+        id: u32,
+        action: &str,
+        clicks: &mut tokio::sync::mpsc::UnboundedReceiver<NotificationResponse>,
+    ) -> NotificationResponse {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let sent = Command::new("dbus-send")
+                .args([
+                    "--session",
+                    "--type=signal",
+                    "/org/freedesktop/Notifications",
+                    "org.freedesktop.Notifications.ActionInvoked",
+                    &format!("uint32:{id}"),
+                    &format!("string:{action}"),
+                ])
+                .status()
+                .await
+                .expect("dbus-send runs");
+            assert!(sent.success(), "dbus-send failed: {sent}");
+            if let Ok(response) =
+                tokio::time::timeout(Duration::from_millis(300), clicks.recv()).await
+            {
+                return response.expect("the notifier keeps its sender");
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no response to the click within 10 s"
+            );
+        }
+    }
+
+    /// An escalation of a request takes its notification's place on the real daemon (dunst)
+    /// and only the newer one reports a click; a request answered elsewhere is closed on the
+    /// daemon when taken back.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_notification_replaces_the_one_with_its_key_and_is_taken_back() {
+        if !test_support::desktop_session() {
+            return;
+        }
+        let mut closed = Monitor::start(CLOSED_SIGNALS).await;
+        let (responses, mut clicks) = tokio::sync::mpsc::unbounded_channel();
+        let notifier = DesktopNotifier::new(responses);
+        let tag = uuid::Uuid::new_v4().simple().to_string();
+        let request = approval_notification(&tag);
+        let escalated = Notification {
+            title: format!("Approval needed (escalated, level 2): {tag}"),
+            ..request.clone()
+        };
+        let shown = |notification: Notification| {
+            let notifier = notifier.clone();
+            async move {
+                notifier
+                    .show(&notification)
+                    .await
+                    .expect("the daemon takes it")
+                    .expect("the freedesktop server gives an id")
+            }
+        };
+
+        let id = shown(request.clone()).await;
+        let replaced_by = shown(escalated).await;
+        assert_eq!(replaced_by, id, "the daemon replaced it in place");
+        let response = click(id, "reject", &mut clicks).await;
+        assert_eq!(response.action, NotificationAction::Reject);
+        assert_eq!(response.key, request.key);
+        // Both waiting threads hear the click; the replaced one's must not report it.
+        let again = tokio::time::timeout(Duration::from_millis(500), clicks.recv()).await;
+        assert!(again.is_err(), "one click reported twice: {again:?}");
+
+        let answered_elsewhere = approval_notification(&format!("{tag}-elsewhere"));
+        let id = shown(answered_elsewhere.clone()).await;
+        notifier
+            .withdraw(&answered_elsewhere.key)
+            .await
+            .expect("taken back");
+        // The daemon's word that it closed it: reason 3, "closed by a call to CloseNotification".
+        let expected = [format!("uint32 {id}"), "uint32 3".to_owned()];
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let mut seen = String::new();
+        let mut arguments: Vec<String> = Vec::new();
+        while arguments != expected {
+            let Some(line) = closed.next_line(deadline).await else {
+                panic!("no NotificationClosed({id}, 3) within 10 s; dbus-monitor printed:\n{seen}");
+            };
+            seen.push_str(&line);
+            seen.push('\n');
+            if line.starts_with("signal") {
+                arguments.clear();
+            } else {
+                arguments.push(line.trim().to_owned());
+            }
+        }
+        // Taking back what is no longer shown is nothing to do.
+        notifier
+            .withdraw(&answered_elsewhere.key)
+            .await
+            .expect("nothing to take back");
+        closed.child.kill().await.expect("dbus-monitor stops");
     }
 }

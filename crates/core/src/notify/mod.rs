@@ -8,6 +8,10 @@
 
 #[cfg(feature = "desktop-notifications")]
 pub mod desktop;
+#[cfg(feature = "desktop-notifications")]
+// Only the freedesktop server gives ids to replace and close by.
+#[cfg_attr(not(all(unix, not(target_os = "macos"))), allow(dead_code))]
+mod on_screen;
 
 use serde::{Deserialize, Serialize};
 
@@ -49,6 +53,13 @@ pub fn select(
 #[async_trait::async_trait]
 pub trait Notifier: Send + Sync {
     async fn notify(&self, notification: &Notification) -> Result<(), NotifyError>;
+
+    /// Takes back the notification shown with `key` if it is still on screen: what it asked
+    /// for was answered elsewhere, or what it warned of has passed. A notifier that cannot
+    /// take one back leaves it.
+    async fn withdraw(&self, _key: &str) -> Result<(), NotifyError> {
+        Ok(())
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

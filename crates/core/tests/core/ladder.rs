@@ -1,8 +1,9 @@
 //! A request on the escalation ladder raises a person's notification when a level names them,
-//! and not before, as the server's pushes do.
+//! and not before, as the server's pushes do; once answered, it is taken back.
 
 use std::sync::{Arc, Mutex, RwLock};
 
+use spartex_api::Decision;
 use spartex_core::alerts::spawn_notifications;
 use spartex_core::notify::{
     Notification, NotificationKind, NotificationPrefs, Notifier, NotifyError,
@@ -11,11 +12,15 @@ use spartex_core::{Account, Running};
 
 use crate::support::{eventually, World};
 
-/// Keeps what would have been shown.
+/// Keeps what would have been shown, and the keys taken back.
 #[derive(Default)]
-struct Shown(Mutex<Vec<Notification>>);
+struct Shown(Mutex<Vec<Notification>>, Mutex<Vec<String>>);
 
 impl Shown {
+    fn withdrawn(&self) -> Vec<String> {
+        self.1.lock().map(|keys| keys.clone()).unwrap_or_default()
+    }
+
     fn titles(&self) -> Vec<String> {
         self.0
             .lock()
@@ -36,6 +41,13 @@ impl Notifier for Shown {
     async fn notify(&self, notification: &Notification) -> Result<(), NotifyError> {
         if let Ok(mut shown) = self.0.lock() {
             shown.push(notification.clone());
+        }
+        Ok(())
+    }
+
+    async fn withdraw(&self, key: &str) -> Result<(), NotifyError> {
+        if let Ok(mut withdrawn) = self.1.lock() {
+            withdrawn.push(key.to_owned());
         }
         Ok(())
     }
@@ -118,6 +130,24 @@ async fn the_app_shows_a_request_on_a_ladder_to_the_people_it_names_when_it_name
         1,
         "nobody is paged twice for one level"
     );
+    assert_eq!(marco_saw.withdrawn(), Vec::<String>::new(), "still open");
+
+    // She rejects it: the request is taken off both their screens, where its buttons would
+    // now do nothing.
+    owner.catch_up().await.expect("catches up with her own ack");
+    let rejected = owner
+        .decide(id, Decision::Reject, Some("not this week".into()))
+        .await
+        .expect("rejected");
+    assert!(rejected.delivered, "{rejected:?}");
+    let key = Notification::approval_key(id);
+    for (who, saw) in [("the manager", &marco_saw), ("the owner", &olivia_saw)] {
+        eventually(&format!("{who}'s notification is taken back"), || {
+            let taken_back = saw.withdrawn() == [key.clone()];
+            async move { taken_back }
+        })
+        .await;
+    }
     marco_running.stop().await;
     olivia_running.stop().await;
 }
