@@ -1,6 +1,7 @@
 //! The database's disk fills up under a running server: a write is refused with 503, words that
-//! say so and a `Retry-After`, not a 500; reads go on; and once space is freed the same write,
-//! retried under its Idempotency-Key, is kept once.
+//! say so and a `Retry-After`, not a 500; reads go on; the log says so once, not once per
+//! write; and once space is freed the same write, retried under its Idempotency-Key, is kept
+//! once.
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -71,6 +72,16 @@ async fn a_full_disk_refuses_writes_with_503_and_a_retry_is_kept_once_space_is_f
         .expect("an answer");
     assert_eq!(retry_after.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(retry_after.headers()["retry-after"], "30");
+    for retry in 0..10 {
+        let (status, body) = api
+            .post_with_key(&messages, json!({ "body": note(n) }), &format!("note-{n}"))
+            .await;
+        assert_eq!(
+            status,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "retry {retry}: {body}"
+        );
+    }
     assert_eq!(
         api.get("/api/v1/projects").await.0,
         StatusCode::OK,
@@ -90,7 +101,9 @@ async fn a_full_disk_refuses_writes_with_503_and_a_retry_is_kept_once_space_is_f
         .filter(|m: &&Value| m["body"] == note(n).as_str())
         .count();
     assert_eq!(copies, 1, "kept once: {kept}");
-    server
-        .wait_for_line("the database's disk is full: free space on it")
-        .await;
+    let log = server.terminate(std::time::Duration::from_secs(10)).await;
+    let said = log
+        .matches("the database's disk is full: free space on it")
+        .count();
+    assert_eq!(said, 1, "twelve refused writes, said once:\n{log}");
 }

@@ -1,10 +1,13 @@
 //! The one error type of the HTTP boundary, rendered as the contract's error body.
 
+use std::time::{Duration, Instant};
+
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
 use spartex_api::{ErrorBody, ErrorCode, ErrorDetail};
 
+use crate::log_every::LogEvery;
 use crate::store::StoreError;
 
 pub type ApiResult<T> = Result<T, ApiError>;
@@ -57,6 +60,10 @@ pub enum ApiError {
 
 /// How long a client is asked to wait before retrying a write that met a full disk.
 const STORAGE_FULL_RETRY_AFTER_S: u64 = 30;
+
+/// While the disk stays full every write is refused: a line per write would flood the log
+/// (and the disk, where the log is kept on it).
+static DISK_FULL_LOG: LogEvery = LogEvery::new(Duration::from_secs(60));
 
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
@@ -183,7 +190,13 @@ impl IntoResponse for ApiError {
                 tracing::error!(error = %source, "request failed inside the server");
             }
             ApiError::StorageFull(source) => {
-                tracing::error!(error = %source, "the database's disk is full: free space on it; writes are refused until then");
+                if let Some(refused_since_last_said) = DISK_FULL_LOG.at(Instant::now()) {
+                    tracing::error!(
+                        error = %source,
+                        refused_since_last_said,
+                        "the database's disk is full: free space on it; writes are refused until then (said once a minute)"
+                    );
+                }
             }
             _ => {}
         }

@@ -1,0 +1,68 @@
+//! A log line that would otherwise repeat for every request while a condition lasts (a full
+//! disk refuses every write): said at most once a period, with how many were held back.
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+pub struct LogEvery {
+    period: Duration,
+    state: Mutex<Said>,
+}
+
+struct Said {
+    last: Option<Instant>,
+    held_back: u64,
+}
+
+impl LogEvery {
+    pub const fn new(period: Duration) -> Self {
+        LogEvery {
+            period,
+            state: Mutex::new(Said {
+                last: None,
+                held_back: 0,
+            }),
+        }
+    }
+
+    /// `Some(held back since the last line)` when the line is to be logged at `now`, else
+    /// `None` (and it is counted).
+    pub fn at(&self, now: Instant) -> Option<u64> {
+        let mut said = self
+            .state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        match said.last {
+            Some(last) if now.saturating_duration_since(last) < self.period => {
+                said.held_back += 1;
+                None
+            }
+            _ => {
+                said.last = Some(now);
+                Some(std::mem::take(&mut said.held_back))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_line_is_said_once_a_period_with_the_count_held_back() {
+        let every_minute = LogEvery::new(Duration::from_secs(60));
+        let start = Instant::now();
+        assert_eq!(every_minute.at(start), Some(0), "the first is said");
+        for second in 1..=59 {
+            assert_eq!(every_minute.at(start + Duration::from_secs(second)), None);
+        }
+        assert_eq!(
+            every_minute.at(start + Duration::from_secs(60)),
+            Some(59),
+            "a minute on, with the 59 held back"
+        );
+        assert_eq!(every_minute.at(start + Duration::from_secs(61)), None);
+        assert_eq!(every_minute.at(start + Duration::from_secs(3_600)), Some(1));
+    }
+}
