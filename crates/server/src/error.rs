@@ -1,13 +1,11 @@
 //! The one error type of the HTTP boundary, rendered as the contract's error body.
 
-use std::time::{Duration, Instant};
-
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
 use spartex_api::{ErrorBody, ErrorCode, ErrorDetail};
 
-use crate::log_every::LogEvery;
+use crate::log_every::{LogEvery, ONCE_A_MINUTE};
 use crate::store::StoreError;
 
 pub type ApiResult<T> = Result<T, ApiError>;
@@ -63,7 +61,7 @@ const STORAGE_FULL_RETRY_AFTER_S: u64 = 30;
 
 /// While the disk stays full every write is refused: a line per write would flood the log
 /// (and the disk, where the log is kept on it).
-static DISK_FULL_LOG: LogEvery = LogEvery::new(Duration::from_secs(60));
+static DISK_FULL_LOG: LogEvery = LogEvery::new(ONCE_A_MINUTE);
 
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
@@ -190,7 +188,7 @@ impl IntoResponse for ApiError {
                 tracing::error!(error = %source, "request failed inside the server");
             }
             ApiError::StorageFull(source) => {
-                if let Some(refused_since_last_said) = DISK_FULL_LOG.at(Instant::now()) {
+                if let Some(refused_since_last_said) = DISK_FULL_LOG.now() {
                     tracing::error!(
                         error = %source,
                         refused_since_last_said,

@@ -4,6 +4,9 @@
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+/// How often a failure that repeats on every round of a background loop is said.
+pub const ONCE_A_MINUTE: Duration = Duration::from_secs(60);
+
 pub struct LogEvery {
     period: Duration,
     state: Mutex<Said>,
@@ -28,6 +31,15 @@ impl LogEvery {
     /// `Some(held back since the last line)` when the line is to be logged at `now`, else
     /// `None` (and it is counted).
     pub fn at(&self, now: Instant) -> Option<u64> {
+        self.at_instant(now)
+    }
+
+    /// [`LogEvery::at`] now.
+    pub fn now(&self) -> Option<u64> {
+        self.at_instant(Instant::now())
+    }
+
+    fn at_instant(&self, now: Instant) -> Option<u64> {
         let mut said = self
             .state
             .lock()

@@ -14,6 +14,7 @@ use super::plan::QueuedMessage;
 use super::sender::{PushMessage, PushSender, Sent};
 use crate::error::ApiResult;
 use crate::http::read_optional;
+use crate::log_every::{LogEvery, ONCE_A_MINUTE};
 use crate::service::escalation;
 use crate::state::AppState;
 use crate::store::push::{PushOutcome, QueuedPush};
@@ -70,6 +71,8 @@ pub async fn run(state: AppState, senders: Arc<Senders>) {
     // queue is read again, so a large batch is read once, not once per completion.
     let mut waiting: VecDeque<QueuedPush> = VecDeque::new();
     let mut look = true;
+    // A database that is down fails every look at the queue.
+    let unreadable = LogEvery::new(ONCE_A_MINUTE);
     let stopping = state.stopping();
     tokio::pin!(stopping);
     loop {
@@ -78,7 +81,11 @@ pub async fn run(state: AppState, senders: Arc<Senders>) {
             let busy = flight.busy_tenants();
             match state.store.push().due(now_ms, BATCH, &busy).await {
                 Ok(due) => waiting = due.into_iter().filter(|p| !flight.holds(p)).collect(),
-                Err(error) => tracing::warn!(%error, "could not read the push queue; retrying"),
+                Err(error) => {
+                    if let Some(failed_since_last_said) = unreadable.now() {
+                        tracing::warn!(%error, failed_since_last_said, "could not read the push queue; retrying (said once a minute)");
+                    }
+                }
             }
         }
         let mut expired = Vec::new();

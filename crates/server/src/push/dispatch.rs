@@ -9,6 +9,7 @@ use std::time::Duration;
 use spartex_api::{EventPayload, Project};
 
 use super::plan::{state_of, Planner, Recipient};
+use crate::log_every::{LogEvery, ONCE_A_MINUTE};
 use crate::service::tenant;
 use crate::state::AppState;
 use crate::store::push::{Advance, Backlog, ResourceStates};
@@ -22,11 +23,16 @@ const IDLE_LOOK: Duration = Duration::from_secs(1);
 pub async fn run(state: AppState) {
     let stopping = state.stopping();
     tokio::pin!(stopping);
+    let failing = LogEvery::new(ONCE_A_MINUTE);
     loop {
         match dispatch_all(&state).await {
             Ok(true) => state.pushes.delivery.notify_one(),
             Ok(false) => {}
-            Err(error) => tracing::warn!(%error, "push dispatch failed; retrying"),
+            Err(error) => {
+                if let Some(failed_since_last_said) = failing.now() {
+                    tracing::warn!(%error, failed_since_last_said, "push dispatch failed; retrying (said once a minute)");
+                }
+            }
         }
         tokio::select! {
             () = state.pushes.planning.notified() => {}

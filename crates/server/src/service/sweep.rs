@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use crate::error::ApiResult;
+use crate::log_every::{LogEvery, ONCE_A_MINUTE};
 use crate::state::AppState;
 use crate::store::{DocKind, WriteScope};
 use crate::write::Write;
@@ -96,6 +97,8 @@ pub async fn run(state: AppState) {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut last_prune = tokio::time::Instant::now();
     let mut last_checkpoint = tokio::time::Instant::now();
+    // A database that is down or full fails every tick (four a second).
+    let failing = LogEvery::new(ONCE_A_MINUTE);
     loop {
         tokio::select! {
             _ = tick.tick() => {}
@@ -107,7 +110,9 @@ pub async fn run(state: AppState) {
             let _ = state.store.checkpoint().await;
         }
         if let Err(e) = run_due(&state).await {
-            tracing::error!(error = %e, "deadline sweep failed; retrying on the next tick");
+            if let Some(failed_since_last_said) = failing.now() {
+                tracing::error!(error = %e, failed_since_last_said, "deadline sweep failed; retrying on the next tick (said once a minute)");
+            }
         }
         if last_prune.elapsed() >= Duration::from_secs(60) {
             last_prune = tokio::time::Instant::now();
