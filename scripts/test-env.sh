@@ -103,7 +103,19 @@ printf pw | gnome-keyring-daemon --foreground --unlock --components=secrets \
 pids+=($!)
 wait_for_name org.freedesktop.secrets "${pids[-1]}" || { cat "$root/keyring.log" >&2; exit 1; }
 
-dunst >"$root/dunst.log" 2>&1 &
+# Notifications stay until they are acted on or closed, as a critical one does anywhere: the
+# tests check that the app closes what it no longer needs, which an expiry would hide.
+cat >"$root/dunstrc" <<'DUNSTRC'
+[global]
+    idle_threshold = 0
+[urgency_low]
+    timeout = 0
+[urgency_normal]
+    timeout = 0
+[urgency_critical]
+    timeout = 0
+DUNSTRC
+dunst -config "$root/dunstrc" >"$root/dunst.log" 2>&1 &
 pids+=($!)
 wait_for_name org.freedesktop.Notifications "${pids[-1]}" || { cat "$root/dunst.log" >&2; exit 1; }
 

@@ -12,7 +12,7 @@ use tokio::process::{Child, Command};
 const RULES: [&str; 3] = [
     "type=method_call,interface=org.freedesktop.Notifications,member=Notify",
     // Answers carry no interface; those to a Notify call are found by their serial.
-    "type=method_return",
+    "type=method_return,sender=org.freedesktop.Notifications",
     "type=signal,interface=org.freedesktop.Notifications,member=NotificationClosed",
 ];
 

@@ -1,50 +1,50 @@
-//! Notifications through the desktop's notification server, with `notify-rust`: the
-//! freedesktop D-Bus service on Linux and the BSDs (with Approve / Reject buttons), the
-//! platform's own centre elsewhere (no buttons; a click opens the app).
+//! Notifications on the desktop: the freedesktop notification server on Linux and the BSDs
+//! (with Approve / Reject buttons; [`super::freedesktop`]), the platform's own centre through
+//! notify-rust elsewhere (no buttons; a click opens the app).
 //!
 //! On the freedesktop server a newer notification with the same [`Notification::key`]
-//! replaces the one on screen (an escalation, "Dana is on it"), and [`Notifier::withdraw`]
-//! closes one whose request was answered elsewhere.
+//! replaces the one on screen (an escalation, "Dana is on it"), [`Notifier::withdraw`] closes
+//! one whose request was answered, and the notifications still shown are closed when the
+//! notifier is dropped (the account switched or signed out, the app quitting), since nobody
+//! hears their buttons any more.
 
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 
 use tokio::sync::mpsc::UnboundedSender;
 
-use super::on_screen::OnScreen;
 use super::{Notification, NotificationResponse, Notifier, NotifyError};
 
-/// The name the notification server shows as the sender.
-pub const APP_NAME: &str = "Spartex Control";
+#[cfg(all(unix, not(target_os = "macos")))]
+use super::freedesktop::Freedesktop as Server;
+#[cfg(all(unix, not(target_os = "macos")))]
+pub use super::freedesktop::APP_NAME;
 
 /// Shows notifications on the desktop and reports clicks on their buttons.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct DesktopNotifier {
-    responses: UnboundedSender<NotificationResponse>,
-    on_screen: Arc<Mutex<OnScreen>>,
+    server: Arc<Server>,
+}
+
+impl std::fmt::Debug for DesktopNotifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DesktopNotifier")
+    }
 }
 
 impl DesktopNotifier {
     /// Clicks on a notification's buttons arrive on `responses`.
     pub fn new(responses: UnboundedSender<NotificationResponse>) -> Self {
         DesktopNotifier {
-            responses,
-            on_screen: Arc::default(),
+            server: Arc::new(Server::new(responses)),
         }
     }
 
     /// Shows `notification`, in place of the one shown with its key if that is still on
     /// screen. Returns the id the freedesktop notification server gave it, where there is one
-    /// (Linux and the BSDs).
-    ///
-    /// On the freedesktop server a thread then waits for a click on the notification and sends
-    /// the [`NotificationResponse`]; it ends when the notification is acted on or closed.
+    /// (Linux and the BSDs); a click on its buttons then comes back as a
+    /// [`NotificationResponse`].
     pub async fn show(&self, notification: &Notification) -> Result<Option<u32>, NotifyError> {
-        let notification = notification.clone();
-        let responses = self.responses.clone();
-        let on_screen = Arc::clone(&self.on_screen);
-        tokio::task::spawn_blocking(move || show_blocking(notification, responses, on_screen))
-            .await
-            .map_err(|join| NotifyError::Failed(format!("the notification task failed: {join}")))?
+        self.server.show(notification).await.map(Into::into)
     }
 }
 
@@ -55,166 +55,51 @@ impl Notifier for DesktopNotifier {
     }
 
     async fn withdraw(&self, key: &str) -> Result<(), NotifyError> {
-        let Some(id) = lock(&self.on_screen).take(key) else {
-            return Ok(());
-        };
-        close_on_server(id).await
+        self.server.withdraw(key).await
     }
 }
 
-fn lock(on_screen: &Mutex<OnScreen>) -> MutexGuard<'_, OnScreen> {
-    on_screen
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-#[cfg(all(unix, not(target_os = "macos")))]
-fn show_blocking(
-    notification: Notification,
-    responses: UnboundedSender<NotificationResponse>,
-    on_screen: Arc<Mutex<OnScreen>>,
-) -> Result<Option<u32>, NotifyError> {
-    use super::NotificationAction;
-
-    let mut shown = notify_rust::Notification::new();
-    shown
-        .appname(APP_NAME)
-        .summary(&notification.title)
-        .body(&notification.body)
-        .urgency(if notification.urgent {
-            notify_rust::Urgency::Critical
-        } else {
-            notify_rust::Urgency::Normal
-        });
-    for action in &notification.actions {
-        shown.action(action.id(), action.label());
-    }
-    if let Some(on_screen_now) = lock(&on_screen).id_of(&notification.key) {
-        shown.id(on_screen_now);
-    }
-    let handle = shown.show().map_err(|err| classify(&err.to_string()))?;
-    let id = handle.id();
-    let key = notification.key;
-    let showing = lock(&on_screen).shown(&key, id);
-    let approval_id = notification.approval_id;
-    // Waiting blocks on the bus until the user acts or the notification closes, so it gets a
-    // thread of its own rather than one of the runtime's. Every notification has one, so that
-    // a closed one is forgotten and its id never used to replace another app's.
-    let waiter = std::thread::Builder::new()
-        .name("notification-actions".into())
-        .spawn(move || {
-            handle.wait_for_action(|id| {
-                let current = {
-                    let mut on_screen = lock(&on_screen);
-                    let current = on_screen.is_current(&key, showing);
-                    on_screen.closed(&key, showing);
-                    current
-                };
-                // `__closed`: dismissed or expired, nothing to report.
-                let Some(action) = NotificationAction::from_id(id) else {
-                    return;
-                };
-                // A click on the notification that replaced this one (the server keeps the
-                // id) is that one's to report.
-                if !current {
-                    return;
-                }
-                tracing::debug!(%key, action = id, "notification action");
-                // The receiver is gone when the app is shutting down: nothing to tell.
-                let _ = responses.send(NotificationResponse {
-                    key,
-                    approval_id,
-                    action,
-                });
-            });
-        });
-    if let Err(err) = waiter {
-        tracing::warn!(%err, "cannot wait for clicks on a notification: its buttons will do nothing");
-    }
-    Ok(Some(id))
-}
-
+/// macOS and Windows: the platform's notification centre through notify-rust, which gives no
+/// id to replace or close by, and no buttons.
 #[cfg(not(all(unix, not(target_os = "macos"))))]
-fn show_blocking(
-    notification: Notification,
-    _responses: UnboundedSender<NotificationResponse>,
-    _on_screen: Arc<Mutex<OnScreen>>,
-) -> Result<Option<u32>, NotifyError> {
-    notify_rust::Notification::new()
-        .appname(APP_NAME)
-        .summary(&notification.title)
-        .body(&notification.body)
-        .show()
-        .map_err(|err| NotifyError::Failed(err.to_string()))?;
-    Ok(None)
-}
+mod elsewhere {
+    use super::*;
 
-/// Closes the freedesktop notification `id` (`CloseNotification`); one already closed is no
-/// error.
-#[cfg(all(unix, not(target_os = "macos")))]
-async fn close_on_server(id: u32) -> Result<(), NotifyError> {
-    let connection = zbus::Connection::session()
-        .await
-        .map_err(|err| classify(&err.to_string()))?;
-    let closed = connection
-        .call_method(
-            Some("org.freedesktop.Notifications"),
-            "/org/freedesktop/Notifications",
-            Some("org.freedesktop.Notifications"),
-            "CloseNotification",
-            &(id,),
-        )
-        .await;
-    match closed {
-        Ok(_) => Ok(()),
-        // The spec answers an id no longer shown with an error of the server's own: the
-        // person closed it first. The bus's errors (no server at all) are failures.
-        Err(zbus::Error::MethodError(name, ..))
-            if !name.as_str().starts_with("org.freedesktop.DBus.Error.") =>
-        {
+    /// The name the notification centre shows as the sender.
+    pub const APP_NAME: &str = "Spartex Control";
+
+    pub struct Server;
+
+    impl Server {
+        pub fn new(_responses: UnboundedSender<NotificationResponse>) -> Self {
+            Server
+        }
+
+        /// Shows `notification`; there is no id.
+        pub async fn show(&self, notification: &Notification) -> Result<Option<u32>, NotifyError> {
+            let notification = notification.clone();
+            tokio::task::spawn_blocking(move || {
+                notify_rust::Notification::new()
+                    .appname(APP_NAME)
+                    .summary(&notification.title)
+                    .body(&notification.body)
+                    .show()
+                    .map(|_| None)
+                    .map_err(|err| NotifyError::Failed(err.to_string()))
+            })
+            .await
+            .map_err(|join| NotifyError::Failed(format!("the notification task failed: {join}")))?
+        }
+
+        pub async fn withdraw(&self, _key: &str) -> Result<(), NotifyError> {
             Ok(())
         }
-        Err(err) => Err(classify(&err.to_string())),
     }
 }
-
-/// Elsewhere nothing is remembered to close (notifications are not replaced either).
 #[cfg(not(all(unix, not(target_os = "macos"))))]
-async fn close_on_server(_id: u32) -> Result<(), NotifyError> {
-    Ok(())
-}
-
-/// Tells "nobody answers on the bus" (which the user fixes by starting a notification daemon)
-/// from other failures, by the D-Bus error the call met.
-#[cfg(all(unix, not(target_os = "macos")))]
-fn classify(error: &str) -> NotifyError {
-    const NO_SERVICE: &[&str] = &[
-        "ServiceUnknown",
-        "NameHasNoOwner",
-        "was not provided by any .service files",
-        // The bus tried to start a notification service and it failed.
-        "org.freedesktop.DBus.Error.Spawn",
-    ];
-    const NO_BUS: &[&str] = &[
-        "DBUS_SESSION_BUS_ADDRESS",
-        "failed to connect to",
-        "address error",
-        "I/O error",
-        "No such file or directory",
-        "Connection refused",
-    ];
-    if NO_SERVICE
-        .iter()
-        .chain(NO_BUS)
-        .any(|sign| error.contains(sign))
-    {
-        NotifyError::Unavailable {
-            detail: error.to_owned(),
-        }
-    } else {
-        NotifyError::Failed(error.to_owned())
-    }
-}
+use elsewhere::Server;
+#[cfg(not(all(unix, not(target_os = "macos"))))]
+pub use elsewhere::APP_NAME;
 
 // The freedesktop notification server, over D-Bus.
 #[cfg(all(test, unix, not(target_os = "macos")))]
@@ -225,6 +110,7 @@ mod tests {
     use tokio::process::{ChildStdout, Command};
 
     use super::*;
+    use crate::notify::freedesktop::classify;
     use crate::notify::{NotificationAction, NotificationKind};
     use crate::test_support;
 
@@ -327,6 +213,29 @@ mod tests {
                 .await
                 .ok()?
                 .expect("dbus-monitor's output is readable")
+        }
+
+        /// Waits up to 10 s for the daemon's `NotificationClosed(id, 3)`: closed by a call to
+        /// `CloseNotification`.
+        async fn until_closed_by_its_app(&mut self, id: u32) {
+            let expected = [format!("uint32 {id}"), "uint32 3".to_owned()];
+            let deadline = Instant::now() + Duration::from_secs(10);
+            let mut seen = String::new();
+            let mut arguments: Vec<String> = Vec::new();
+            while arguments != expected {
+                let Some(line) = self.next_line(deadline).await else {
+                    panic!(
+                        "no NotificationClosed({id}, 3) within 10 s; dbus-monitor printed:\n{seen}"
+                    );
+                };
+                seen.push_str(&line);
+                seen.push('\n');
+                if line.starts_with("signal") {
+                    arguments.clear();
+                } else {
+                    arguments.push(line.trim().to_owned());
+                }
+            }
         }
 
         /// The `Notify` call whose text contains `needle`, from its header to its last
@@ -443,9 +352,9 @@ mod tests {
         }
     }
 
-    /// An escalation of a request takes its notification's place on the real daemon (dunst)
-    /// and only the newer one reports a click; a request answered elsewhere is closed on the
-    /// daemon when taken back.
+    /// An escalation of a request takes its notification's place on the real daemon (dunst),
+    /// a click on it is reported once; a request answered elsewhere is closed on the daemon
+    /// when taken back.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_notification_replaces_the_one_with_its_key_and_is_taken_back() {
         if !test_support::desktop_session() {
@@ -477,7 +386,6 @@ mod tests {
         let response = click(id, "reject", &mut clicks).await;
         assert_eq!(response.action, NotificationAction::Reject);
         assert_eq!(response.key, request.key);
-        // Both waiting threads hear the click; the replaced one's must not report it.
         let again = tokio::time::timeout(Duration::from_millis(500), clicks.recv()).await;
         assert!(again.is_err(), "one click reported twice: {again:?}");
 
@@ -488,27 +396,33 @@ mod tests {
             .await
             .expect("taken back");
         // The daemon's word that it closed it: reason 3, "closed by a call to CloseNotification".
-        let expected = [format!("uint32 {id}"), "uint32 3".to_owned()];
-        let deadline = Instant::now() + Duration::from_secs(10);
-        let mut seen = String::new();
-        let mut arguments: Vec<String> = Vec::new();
-        while arguments != expected {
-            let Some(line) = closed.next_line(deadline).await else {
-                panic!("no NotificationClosed({id}, 3) within 10 s; dbus-monitor printed:\n{seen}");
-            };
-            seen.push_str(&line);
-            seen.push('\n');
-            if line.starts_with("signal") {
-                arguments.clear();
-            } else {
-                arguments.push(line.trim().to_owned());
-            }
-        }
+        closed.until_closed_by_its_app(id).await;
         // Taking back what is no longer shown is nothing to do.
         notifier
             .withdraw(&answered_elsewhere.key)
             .await
             .expect("nothing to take back");
+        closed.child.kill().await.expect("dbus-monitor stops");
+    }
+
+    /// Once the notifier is dropped (the account switched or signed out, the app quitting)
+    /// nobody hears its notifications' buttons: they are closed on the daemon.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_dropped_notifier_closes_what_it_showed() {
+        if !test_support::desktop_session() {
+            return;
+        }
+        let mut closed = Monitor::start(CLOSED_SIGNALS).await;
+        let (responses, _clicks) = tokio::sync::mpsc::unbounded_channel();
+        let notifier = DesktopNotifier::new(responses);
+        let tag = uuid::Uuid::new_v4().simple().to_string();
+        let id = notifier
+            .show(&approval_notification(&tag))
+            .await
+            .expect("the daemon takes it")
+            .expect("the freedesktop server gives an id");
+        drop(notifier);
+        closed.until_closed_by_its_app(id).await;
         closed.child.kill().await.expect("dbus-monitor stops");
     }
 }

@@ -8,9 +8,10 @@
 
 #[cfg(feature = "desktop-notifications")]
 pub mod desktop;
-#[cfg(feature = "desktop-notifications")]
+#[cfg(all(feature = "desktop-notifications", unix, not(target_os = "macos")))]
+mod freedesktop;
 // Only the freedesktop server gives ids to replace and close by.
-#[cfg_attr(not(all(unix, not(target_os = "macos"))), allow(dead_code))]
+#[cfg(all(feature = "desktop-notifications", unix, not(target_os = "macos")))]
 mod on_screen;
 
 use serde::{Deserialize, Serialize};

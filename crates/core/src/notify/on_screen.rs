@@ -1,72 +1,73 @@
-//! Which notification server id shows each notification key, so that a newer notification
-//! with the same key replaces the one on screen and a key can be taken back.
-//!
-//! Each showing gets a generation: a replaced notification keeps its server id (the server
-//! reuses it), so the thread still waiting on the older one hears the newer one's clicks too
-//! and must tell that they are not its own.
+//! Which notification server id shows each notification key: a newer notification with the
+//! same key replaces the one on screen, a key can be taken back, and a click on an id is
+//! reported with what that notification was about.
 
 use std::collections::HashMap;
 
 /// At most this many keys are remembered; past it the oldest is forgotten (its notification
-/// then stays until it closes, and a newer one with its key shows beside it). Enough for every
-/// notification a person could have on screen, and bounded for an app that runs for weeks.
+/// then stays until it closes, its buttons doing nothing). Enough for every notification a
+/// person could have on screen, and bounded for an app that runs for weeks.
 const REMEMBERED: usize = 256;
 
-/// One showing of a notification: the server's id and when, in showings, it was shown.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Showing {
-    pub id: u32,
-    pub generation: u64,
+/// What a notification on screen is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Shown {
+    pub key: String,
+    pub approval_id: Option<String>,
 }
 
 #[derive(Debug, Default)]
 pub struct OnScreen {
-    by_key: HashMap<String, Showing>,
-    shown: u64,
+    by_id: HashMap<u32, Showing>,
+}
+
+#[derive(Debug)]
+struct Showing {
+    shown: Shown,
+    /// When, in showings, it was shown: the oldest is forgotten first.
+    order: u64,
 }
 
 impl OnScreen {
     /// The id of the notification now shown under `key`, to replace it.
     pub fn id_of(&self, key: &str) -> Option<u32> {
-        self.by_key.get(key).map(|showing| showing.id)
+        self.by_id
+            .iter()
+            .find(|(_, showing)| showing.shown.key == key)
+            .map(|(id, _)| *id)
     }
 
-    /// Notes that `key` is now shown as `id` and returns that showing.
-    pub fn shown(&mut self, key: &str, id: u32) -> Showing {
-        self.shown += 1;
-        let showing = Showing {
-            id,
-            generation: self.shown,
-        };
-        if self.by_key.len() >= REMEMBERED && !self.by_key.contains_key(key) {
+    /// Notes that `shown` is on screen as `id`, in place of whatever its key showed before.
+    pub fn shown(&mut self, id: u32, shown: Shown) {
+        let order = self.by_id.values().map(|s| s.order + 1).max().unwrap_or(0);
+        self.by_id
+            .retain(|_, showing| showing.shown.key != shown.key);
+        if self.by_id.len() >= REMEMBERED && !self.by_id.contains_key(&id) {
             let oldest = self
-                .by_key
+                .by_id
                 .iter()
-                .min_by_key(|(_, showing)| showing.generation)
-                .map(|(key, _)| key.clone());
+                .min_by_key(|(_, showing)| showing.order)
+                .map(|(id, _)| *id);
             if let Some(oldest) = oldest {
-                self.by_key.remove(&oldest);
+                self.by_id.remove(&oldest);
             }
         }
-        self.by_key.insert(key.to_owned(), showing);
-        showing
+        self.by_id.insert(id, Showing { shown, order });
     }
 
-    /// Whether `showing` is still what `key` shows (not replaced, closed or taken back).
-    pub fn is_current(&self, key: &str, showing: Showing) -> bool {
-        self.by_key.get(key) == Some(&showing)
+    /// What the notification `id` is about, if it is one of these.
+    pub fn what(&self, id: u32) -> Option<&Shown> {
+        self.by_id.get(&id).map(|showing| &showing.shown)
     }
 
-    /// `showing` closed or was acted on: forgets it unless a newer one replaced it.
-    pub fn closed(&mut self, key: &str, showing: Showing) {
-        if self.is_current(key, showing) {
-            self.by_key.remove(key);
-        }
+    /// The server closed notification `id`.
+    pub fn closed(&mut self, id: u32) {
+        self.by_id.remove(&id);
     }
 
-    /// Forgets `key` and returns the id to close, if it is shown.
-    pub fn take(&mut self, key: &str) -> Option<u32> {
-        self.by_key.remove(key).map(|showing| showing.id)
+    /// Forgets everything and returns the ids to close.
+    pub fn take_all(&mut self) -> Vec<u32> {
+        self.by_id.drain().map(|(id, _)| id).collect()
     }
 }
 
@@ -74,45 +75,56 @@ impl OnScreen {
 mod tests {
     use super::*;
 
+    fn about(key: &str) -> Shown {
+        Shown {
+            key: key.to_owned(),
+            approval_id: key.strip_prefix("approval:").map(str::to_owned),
+        }
+    }
+
     #[test]
-    fn a_newer_showing_of_a_key_makes_the_older_one_stale() {
+    fn a_key_shows_one_notification_and_its_clicks_name_it() {
         let mut on_screen = OnScreen::default();
         assert_eq!(on_screen.id_of("approval:a1"), None);
-        let first = on_screen.shown("approval:a1", 7);
+        on_screen.shown(7, about("approval:a1"));
         assert_eq!(on_screen.id_of("approval:a1"), Some(7));
-        // The server reuses the id it was asked to replace.
-        let second = on_screen.shown("approval:a1", 7);
-        assert!(!on_screen.is_current("approval:a1", first));
-        assert!(on_screen.is_current("approval:a1", second));
-        // The stale one closing forgets nothing; the current one closing forgets the key.
-        on_screen.closed("approval:a1", first);
-        assert_eq!(on_screen.id_of("approval:a1"), Some(7));
-        on_screen.closed("approval:a1", second);
+        assert_eq!(on_screen.what(7), Some(&about("approval:a1")));
+        // Replaced in place, the server keeps the id.
+        on_screen.shown(7, about("approval:a1"));
+        assert_eq!(on_screen.take_all(), vec![7]);
+        // A server that gives a new id instead: the key is the newer one's.
+        on_screen.shown(7, about("approval:a1"));
+        on_screen.shown(8, about("approval:a1"));
+        assert_eq!(on_screen.what(7), None);
+        assert_eq!(on_screen.id_of("approval:a1"), Some(8));
+        on_screen.closed(8);
         assert_eq!(on_screen.id_of("approval:a1"), None);
     }
 
     #[test]
-    fn a_key_taken_back_gives_its_id_once() {
+    fn a_closed_notification_is_forgotten_and_the_others_stay() {
         let mut on_screen = OnScreen::default();
-        let showing = on_screen.shown("cache:disk-full", 3);
-        on_screen.shown("approval:a1", 4);
-        assert_eq!(on_screen.take("cache:disk-full"), Some(3));
-        assert_eq!(on_screen.take("cache:disk-full"), None);
-        assert!(!on_screen.is_current("cache:disk-full", showing));
+        on_screen.shown(3, about("cache:disk-full"));
+        on_screen.shown(4, about("approval:a1"));
+        on_screen.closed(3);
+        assert_eq!(on_screen.id_of("cache:disk-full"), None);
+        assert_eq!(on_screen.what(3), None);
         assert_eq!(on_screen.id_of("approval:a1"), Some(4), "other keys stay");
+        assert_eq!(on_screen.take_all(), vec![4]);
+        assert_eq!(on_screen.id_of("approval:a1"), None);
     }
 
     #[test]
     fn past_its_bound_the_oldest_key_is_forgotten() {
         let mut on_screen = OnScreen::default();
         for n in 0..REMEMBERED as u32 {
-            on_screen.shown(&format!("approval:{n}"), n);
+            on_screen.shown(n, about(&format!("approval:{n}")));
         }
         // Showing a remembered key again makes room for nothing.
-        on_screen.shown("approval:0", 0);
-        assert_eq!(on_screen.by_key.len(), REMEMBERED);
-        on_screen.shown("approval:new", 9_999);
-        assert_eq!(on_screen.by_key.len(), REMEMBERED);
+        on_screen.shown(0, about("approval:0"));
+        assert_eq!(on_screen.by_id.len(), REMEMBERED);
+        on_screen.shown(9_999, about("approval:new"));
+        assert_eq!(on_screen.by_id.len(), REMEMBERED);
         assert_eq!(
             on_screen.id_of("approval:1"),
             None,

@@ -1,0 +1,303 @@
+//! The freedesktop notification server (Linux and the BSDs: dunst, mako, GNOME's, KDE's),
+//! spoken over one long-lived D-Bus connection with zbus.
+//!
+//! One connection, subscribed before its first `Notify`: a server such as dunst sends a
+//! notification's clicks and closing only to the connection that showed it (or last replaced
+//! it), so the notifications shown, replaced and closed are all this connection's, and a click
+//! is looked up by id in [`OnScreen`] rather than heard by a thread per notification.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use futures_util::StreamExt;
+use tokio::sync::mpsc::UnboundedSender;
+use zbus::zvariant::Value;
+use zbus::{MatchRule, MessageStream};
+
+use super::on_screen::{OnScreen, Shown};
+use super::{Notification, NotificationAction, NotificationResponse, NotifyError};
+
+const SERVER: &str = "org.freedesktop.Notifications";
+const PATH: &str = "/org/freedesktop/Notifications";
+const INTERFACE: &str = "org.freedesktop.Notifications";
+
+/// The name the notification server shows as the sender.
+pub const APP_NAME: &str = "Spartex Control";
+
+/// Signals queued for the listener before zbus drops the oldest: far more than a person clicks.
+const SIGNALS_QUEUED: usize = 256;
+
+pub struct Freedesktop {
+    responses: UnboundedSender<NotificationResponse>,
+    on_screen: Arc<Mutex<OnScreen>>,
+    live: tokio::sync::Mutex<Option<Live>>,
+}
+
+/// The connection and the task that hears its signals.
+struct Live {
+    connection: zbus::Connection,
+    listening: tokio::task::JoinHandle<()>,
+}
+
+impl Freedesktop {
+    pub fn new(responses: UnboundedSender<NotificationResponse>) -> Self {
+        Freedesktop {
+            responses,
+            on_screen: Arc::default(),
+            live: tokio::sync::Mutex::default(),
+        }
+    }
+
+    /// Shows `notification` in place of the one its key shows, if any; returns its id.
+    pub async fn show(&self, notification: &Notification) -> Result<u32, NotifyError> {
+        let connection = self.connection().await?;
+        let replaces = lock(&self.on_screen).id_of(&notification.key).unwrap_or(0);
+        let actions: Vec<&str> = notification
+            .actions
+            .iter()
+            .flat_map(|action| [action.id(), action.label()])
+            .collect();
+        let urgency: u8 = if notification.urgent { 2 } else { 1 };
+        let hints = HashMap::from([("urgency", Value::U8(urgency))]);
+        // The server's own expiry (-1): critical ones stay until acted on.
+        let expire_timeout = -1i32;
+        let reply = connection
+            .call_method(
+                Some(SERVER),
+                PATH,
+                Some(INTERFACE),
+                "Notify",
+                &(
+                    APP_NAME,
+                    replaces,
+                    "",
+                    &notification.title,
+                    &notification.body,
+                    actions,
+                    hints,
+                    expire_timeout,
+                ),
+            )
+            .await
+            .map_err(|err| classify(&err.to_string()))?;
+        let id: u32 = reply
+            .body()
+            .deserialize()
+            .map_err(|err| NotifyError::Failed(format!("the server's answer to Notify: {err}")))?;
+        lock(&self.on_screen).shown(
+            id,
+            Shown {
+                key: notification.key.clone(),
+                approval_id: notification.approval_id.clone(),
+            },
+        );
+        Ok(id)
+    }
+
+    /// Closes the notification `key` shows, if any.
+    pub async fn withdraw(&self, key: &str) -> Result<(), NotifyError> {
+        let Some(id) = lock(&self.on_screen).id_of(key) else {
+            return Ok(());
+        };
+        let connection = self.connection().await?;
+        close(&connection, id).await?;
+        lock(&self.on_screen).closed(id);
+        Ok(())
+    }
+
+    /// The live connection, made (and subscribed) again if there is none or it was lost.
+    async fn connection(&self) -> Result<zbus::Connection, NotifyError> {
+        let mut live = self.live.lock().await;
+        if let Some(live) = live.as_ref().filter(|live| !live.listening.is_finished()) {
+            return Ok(live.connection.clone());
+        }
+        let connection = zbus::Connection::session()
+            .await
+            .map_err(|err| classify(&err.to_string()))?;
+        let listening = listen(&connection, &self.on_screen, &self.responses)
+            .await
+            .map_err(|err| classify(&err.to_string()))?;
+        // What an earlier connection showed can no longer be replaced or closed by this one.
+        lock(&self.on_screen).take_all();
+        *live = Some(Live {
+            connection: connection.clone(),
+            listening,
+        });
+        Ok(connection)
+    }
+}
+
+impl Drop for Freedesktop {
+    /// Nobody hears these notifications' buttons any more (the account was switched or signed
+    /// out, the app is quitting): they are closed rather than left doing nothing.
+    fn drop(&mut self) {
+        let Some(live) = self.live.get_mut().take() else {
+            return;
+        };
+        live.listening.abort();
+        let shown = lock(&self.on_screen).take_all();
+        if shown.is_empty() {
+            return;
+        }
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                for id in shown {
+                    if let Err(error) = close(&live.connection, id).await {
+                        tracing::debug!(%error, id, "could not close a notification at the end");
+                    }
+                }
+            });
+        }
+    }
+}
+
+fn lock(on_screen: &Mutex<OnScreen>) -> MutexGuard<'_, OnScreen> {
+    on_screen
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Subscribes `connection` to the server's signals and to the server leaving the bus, then
+/// hears them until the connection ends.
+async fn listen(
+    connection: &zbus::Connection,
+    on_screen: &Arc<Mutex<OnScreen>>,
+    responses: &UnboundedSender<NotificationResponse>,
+) -> zbus::Result<tokio::task::JoinHandle<()>> {
+    let from_server = MatchRule::builder()
+        .msg_type(zbus::message::Type::Signal)
+        .interface(INTERFACE)?
+        .path(PATH)?
+        .build();
+    let mut from_server =
+        MessageStream::for_match_rule(from_server, connection, Some(SIGNALS_QUEUED)).await?;
+    let owner_changes = MatchRule::builder()
+        .msg_type(zbus::message::Type::Signal)
+        .sender("org.freedesktop.DBus")?
+        .interface("org.freedesktop.DBus")?
+        .member("NameOwnerChanged")?
+        .arg(0, SERVER)?
+        .build();
+    let mut owner_changes =
+        MessageStream::for_match_rule(owner_changes, connection, Some(SIGNALS_QUEUED)).await?;
+    let on_screen = Arc::clone(on_screen);
+    let responses = responses.clone();
+    Ok(tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                heard = from_server.next() => match heard {
+                    Some(Ok(signal)) => from_the_server(&signal, &on_screen, &responses),
+                    Some(Err(error)) => tracing::debug!(%error, "an unreadable notification signal"),
+                    None => return,
+                },
+                heard = owner_changes.next() => match heard {
+                    Some(Ok(signal)) => {
+                        // (name, old owner, new owner): a server that left took its ids along,
+                        // and the next one may give them to other apps' notifications.
+                        let left = signal
+                            .body()
+                            .deserialize::<(String, String, String)>()
+                            .is_ok_and(|(_, old_owner, _)| !old_owner.is_empty());
+                        if left {
+                            lock(&on_screen).take_all();
+                        }
+                    }
+                    Some(Err(_)) => {}
+                    None => return,
+                },
+            }
+        }
+    }))
+}
+
+/// A click on a notification's button (reported with what the notification was about), or a
+/// notification closed (forgotten).
+fn from_the_server(
+    signal: &zbus::Message,
+    on_screen: &Mutex<OnScreen>,
+    responses: &UnboundedSender<NotificationResponse>,
+) {
+    let header = signal.header();
+    match header.member().map(|member| member.as_str()) {
+        Some("ActionInvoked") => {
+            let Ok((id, action)) = signal.body().deserialize::<(u32, String)>() else {
+                return;
+            };
+            let Some(action) = NotificationAction::from_id(&action) else {
+                return;
+            };
+            // Not one of this connection's: another app's, or one forgotten.
+            let Some(shown) = lock(on_screen).what(id).cloned() else {
+                return;
+            };
+            tracing::debug!(key = %shown.key, ?action, "notification action");
+            // The receiver is gone when the app is shutting down: nothing to tell.
+            let _ = responses.send(NotificationResponse {
+                key: shown.key,
+                approval_id: shown.approval_id,
+                action,
+            });
+        }
+        Some("NotificationClosed") => {
+            if let Ok((id, _reason)) = signal.body().deserialize::<(u32, u32)>() {
+                lock(on_screen).closed(id);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Closes notification `id` (`CloseNotification`); one already closed is no error.
+async fn close(connection: &zbus::Connection, id: u32) -> Result<(), NotifyError> {
+    let closed = connection
+        .call_method(
+            Some(SERVER),
+            PATH,
+            Some(INTERFACE),
+            "CloseNotification",
+            &(id,),
+        )
+        .await;
+    match closed {
+        Ok(_) => Ok(()),
+        // The spec answers an id no longer shown with an error of the server's own: the
+        // person closed it first. The bus's errors (no server at all) are failures.
+        Err(zbus::Error::MethodError(name, ..))
+            if !name.as_str().starts_with("org.freedesktop.DBus.Error.") =>
+        {
+            Ok(())
+        }
+        Err(err) => Err(classify(&err.to_string())),
+    }
+}
+
+/// Tells "nobody answers on the bus" (which the user fixes by starting a notification daemon)
+/// from other failures, by the D-Bus error the call met.
+pub(super) fn classify(error: &str) -> NotifyError {
+    const NO_SERVICE: &[&str] = &[
+        "ServiceUnknown",
+        "NameHasNoOwner",
+        "was not provided by any .service files",
+        // The bus tried to start a notification service and it failed.
+        "org.freedesktop.DBus.Error.Spawn",
+    ];
+    const NO_BUS: &[&str] = &[
+        "DBUS_SESSION_BUS_ADDRESS",
+        "failed to connect to",
+        "address error",
+        "I/O error",
+        "No such file or directory",
+        "Connection refused",
+    ];
+    if NO_SERVICE
+        .iter()
+        .chain(NO_BUS)
+        .any(|sign| error.contains(sign))
+    {
+        NotifyError::Unavailable {
+            detail: error.to_owned(),
+        }
+    } else {
+        NotifyError::Failed(error.to_owned())
+    }
+}
