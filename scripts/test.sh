@@ -51,9 +51,9 @@ if SPARTEX_TEST_POSTGRES_URL=$(bash scripts/pg-cluster.sh start "$pg_dir"); then
         --ignore-default-filter \
         -E 'binary_id(spartex-server::server) & not test(/^storage::(checkpoints_move_the_wal|a_steady_stream_of_commits|a_write_never_waits_long_behind_a_checkpoint)/)' \
         || postgres_failed=1
-    echo "==> two server processes on one PostgreSQL database, one of them killed"
+    echo "==> two server processes on one PostgreSQL database, one of them killed; the database away and back"
     cargo nextest run --workspace --locked --no-fail-fast --ignore-default-filter \
-        -E 'binary_id(spartex-system-tests::server_binary) & test(/^failover::/)' || postgres_failed=1
+        -E 'binary_id(spartex-system-tests::server_binary) & test(/^(failover|outage)::/)' || postgres_failed=1
 else
     echo "the private PostgreSQL cluster did not start (see above)" >&2
     postgres_failed=1

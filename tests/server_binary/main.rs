@@ -1,5 +1,6 @@
 //! The `spartex-server` binary as a process: what its log looks like when it is not written to
-//! a terminal, how it ends on SIGTERM, and a database disk that fills up.
+//! a terminal, how it ends on SIGTERM, a database disk that fills up, and (on PostgreSQL) a
+//! killed instance and a database that goes away and comes back.
 
 use std::process::Stdio;
 use std::time::Duration;
@@ -10,6 +11,7 @@ use tokio::sync::mpsc;
 
 mod disk_full;
 mod failover;
+mod outage;
 #[path = "../support/small_disk.rs"]
 mod small_disk;
 

@@ -51,6 +51,9 @@ pub enum ApiError {
     /// 503: the database's disk is full; a retry succeeds once its operator frees space.
     #[error("the database's disk is full: {0}")]
     StorageFull(StoreError),
+    /// 503: the database cannot be reached now; a retry succeeds once it is back.
+    #[error("the database cannot be reached: {0}")]
+    DatabaseUnavailable(StoreError),
     /// 5xx: our fault. The detail is logged, never sent.
     #[error("internal error: {0}")]
     Internal(StoreError),
@@ -59,9 +62,16 @@ pub enum ApiError {
 /// How long a client is asked to wait before retrying a write that met a full disk.
 const STORAGE_FULL_RETRY_AFTER_S: u64 = 30;
 
+/// How long a client is asked to wait while the database cannot be reached: a restart or a
+/// failover takes seconds.
+const DATABASE_UNAVAILABLE_RETRY_AFTER_S: u64 = 5;
+
 /// While the disk stays full every write is refused: a line per write would flood the log
 /// (and the disk, where the log is kept on it).
 static DISK_FULL_LOG: LogEvery = LogEvery::new(ONCE_A_MINUTE);
+
+/// Likewise every request while the database cannot be reached.
+static DATABASE_UNAVAILABLE_LOG: LogEvery = LogEvery::new(ONCE_A_MINUTE);
 
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
@@ -72,6 +82,9 @@ impl From<StoreError> for ApiError {
         }
         if error.is_disk_full() {
             return ApiError::StorageFull(error);
+        }
+        if error.is_unavailable() {
+            return ApiError::DatabaseUnavailable(error);
         }
         ApiError::Internal(error)
     }
@@ -126,7 +139,9 @@ impl ApiError {
             ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::StorageFull(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::StorageFull(_) | ApiError::DatabaseUnavailable(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -165,6 +180,13 @@ impl ApiError {
                     .to_owned(),
                 json!({ "retry_after_s": STORAGE_FULL_RETRY_AFTER_S }),
             ),
+            ApiError::DatabaseUnavailable(_) => (
+                ErrorCode::Unavailable,
+                "The server cannot reach its database just now. Nothing was changed; try again \
+                 in a few seconds."
+                    .to_owned(),
+                json!({ "retry_after_s": DATABASE_UNAVAILABLE_RETRY_AFTER_S }),
+            ),
             ApiError::Internal(_) => (
                 ErrorCode::Internal,
                 "The server failed to handle this request. Nothing was changed; try again in a moment.".to_owned(),
@@ -196,12 +218,22 @@ impl IntoResponse for ApiError {
                     );
                 }
             }
+            ApiError::DatabaseUnavailable(source) => {
+                if let Some(refused_since_last_said) = DATABASE_UNAVAILABLE_LOG.now() {
+                    tracing::error!(
+                        error = %source,
+                        refused_since_last_said,
+                        "cannot reach the database; requests that need it are answered 503 until it is back (said once a minute)"
+                    );
+                }
+            }
             _ => {}
         }
         let mut response = (self.status(), axum::Json(self.body())).into_response();
         let retry_after_s = match self {
             ApiError::RateLimited { retry_after_s } => Some(retry_after_s),
             ApiError::StorageFull(_) => Some(STORAGE_FULL_RETRY_AFTER_S),
+            ApiError::DatabaseUnavailable(_) => Some(DATABASE_UNAVAILABLE_RETRY_AFTER_S),
             _ => None,
         };
         if let Some(value) = retry_after_s.and_then(|s| HeaderValue::from_str(&s.to_string()).ok())

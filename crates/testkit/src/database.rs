@@ -85,6 +85,34 @@ impl TestDatabase {
             .unwrap_or_else(|e| panic!("{statement}: {e}"));
     }
 
+    /// Makes the PostgreSQL database refuse connections and ends those it has (as a restart or
+    /// a failover of the database server would), or lets it take them again: only this test's
+    /// database, since the cluster is shared by tests running beside it.
+    pub async fn refuse_connections(&self, refuse: bool) {
+        let TestDatabase::Postgres { admin, name, .. } = self else {
+            panic!("refusing connections is for a PostgreSQL database of the test's own");
+        };
+        let options: PgConnectOptions = admin.parse().expect("the admin URL parses");
+        let mut conn = sqlx::PgConnection::connect_with(&options)
+            .await
+            .expect("the cluster accepts its administrator");
+        let allow = if refuse { "false" } else { "true" };
+        let mut statements = vec![format!(
+            "ALTER DATABASE \"{name}\" ALLOW_CONNECTIONS {allow}"
+        )];
+        if refuse {
+            statements.push(format!(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
+            ));
+        }
+        for statement in statements {
+            sqlx::query(&statement)
+                .execute(&mut conn)
+                .await
+                .unwrap_or_else(|e| panic!("{statement}: {e}"));
+        }
+    }
+
     /// The same database for another server instance: PostgreSQL only, which instances share.
     pub(crate) fn shared(&self) -> TestDatabase {
         match self {

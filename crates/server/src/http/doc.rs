@@ -54,9 +54,9 @@ fn description(status: u16) -> &'static str {
         422 => "Well-formed but refused: `validation_failed` (the message names the field and its bounds), \
                 `idempotency_key_reused`, `reserved_kind`.",
         429 => "`rate_limited`: too many attempts; wait `Retry-After` seconds.",
-        503 => "`unavailable`: the server cannot keep anything now (its database's disk is full); \
-                nothing was changed and nothing is kept under the Idempotency-Key, so retry the \
-                same request after `Retry-After` seconds.",
+        503 => "`unavailable`: the server cannot keep anything now (its database's disk is full, \
+                or its database cannot be reached); nothing was changed and nothing is kept under \
+                the Idempotency-Key, so retry the same request after `Retry-After` seconds.",
         _ => "An error.",
     }
 }
@@ -100,10 +100,12 @@ macro_rules! error_answers {
 
 error_answers! {
     /// `UserPrincipal`: a person's access token is missing, bad, expired or revoked (401);
-    /// an agent token, or a role too low for the action (403).
-    SignedIn => [401, 403];
-    /// `AgentPrincipal`: the agent token is missing or unknown (401); a person's token (403).
-    AgentOnly => [401, 403];
+    /// an agent token, or a role too low for the action (403). The database out of reach
+    /// (503), as for any route that reads it.
+    SignedIn => [401, 403, 503];
+    /// `AgentPrincipal`: the agent token is missing or unknown (401); a person's token (403);
+    /// the database out of reach (503).
+    AgentOnly => [401, 403, 503];
     /// `ApiJson` and optional bodies: malformed (400), slow (408) or oversized (413).
     JsonBody => [400, 408, 413];
     /// `ApiQuery`, and WebSocket routes called without an upgrade: 400.
@@ -117,5 +119,6 @@ error_answers! {
     Gone => [410];
     /// A value out of its bounds, named in the message.
     Invalid => [422];
-    Throttled => [429];
+    /// Sign-in and refresh: too many attempts (429); the database out of reach (503).
+    Throttled => [429, 503];
 }

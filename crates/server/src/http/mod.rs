@@ -19,7 +19,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Router;
 use spartex_api::ErrorCode;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnFailure, TraceLayer};
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
@@ -90,9 +90,14 @@ pub fn router(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         }))
         .layer(
             // Spans name the method and path only: query strings may carry `access_token`.
-            TraceLayer::new_for_http().make_span_with(|request: &Request<Body>| {
-                tracing::info_span!("request", method = %request.method(), path = %request.uri().path())
-            }),
+            TraceLayer::new_for_http()
+                .make_span_with(|request: &Request<Body>| {
+                    tracing::info_span!("request", method = %request.method(), path = %request.uri().path())
+                })
+                // The server's own line says why a request failed (`error.rs`), once a minute
+                // for what lasts (a full disk, the database away); one more per 5xx would
+                // flood the log.
+                .on_failure(DefaultOnFailure::new().level(tracing::Level::DEBUG)),
         )
         .with_state(state);
     (router, document)

@@ -79,6 +79,26 @@ impl StoreError {
             if matches!(e.code().as_deref(), Some(SQLITE_FULL | SQLITE_IOERR_SHMSIZE | POSTGRES_DISK_FULL)))
     }
 
+    /// The database cannot be reached now, though nothing is wrong with the request: its
+    /// connections fail or time out (a restart, a failover, a network cut), or it says it is
+    /// starting up, shutting down, out of connections, or set to refuse them (SQLSTATE class 08,
+    /// 57P01–57P03, 53300, and 55000, which is what a database with `ALLOW_CONNECTIONS false`
+    /// answers a new connection; no query of this server raises 55000 otherwise). The same
+    /// request succeeds once it is back.
+    pub fn is_unavailable(&self) -> bool {
+        const REFUSING: &[&str] = &["57P01", "57P02", "57P03", "53300", "55000"];
+        match self {
+            StoreError::Connect { .. } => true,
+            StoreError::Database(
+                sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::Tls(_),
+            ) => true,
+            StoreError::Database(sqlx::Error::Database(e)) => e
+                .code()
+                .is_some_and(|code| code.starts_with("08") || REFUSING.contains(&code.as_ref())),
+            _ => false,
+        }
+    }
+
     /// The database refused a string holding U+0000 (PostgreSQL's `TEXT` cannot; SQLite's
     /// can): the caller's input, not a fault of the server.
     pub fn is_text_with_nul(&self) -> bool {

@@ -136,7 +136,9 @@ const UNIQUE_VIOLATION: &str = "23505";
 async fn pool(options: PgConnectOptions) -> Result<PgPool, sqlx::Error> {
     super::pool_options::<Postgres>()
         .max_connections(POOL_CONNECTIONS)
-        .acquire_timeout(Duration::from_secs(30))
+        // While the database is away the pool retries connecting until this runs out: the
+        // request is then answered 503 well before a client's own 30 s timeout.
+        .acquire_timeout(Duration::from_secs(10))
         .connect_with(options)
         .await
 }

@@ -1,0 +1,94 @@
+//! The PostgreSQL database stops taking connections under a running server (as in a restart or
+//! a failover of the database server): a request meanwhile is answered 503 with a `Retry-After`
+//! and words that say so, not a 500; the log says so once, not once per request; and once the
+//! database is back the server carries on by itself, the same write retried under its
+//! Idempotency-Key kept once. Needs a cluster: `bash scripts/test.sh` runs it.
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use spartex_testkit::database::TestDatabase;
+use spartex_testkit::Api;
+
+use super::{Server, PATIENCE};
+
+const PASSWORD: &str = "binary-test-password";
+const DEMO: [&str; 3] = ["--demo", "--demo-pace", "3600"];
+const AWAY: &str = "Written while the database was away";
+
+#[tokio::test]
+async fn a_database_that_goes_away_and_comes_back_is_ridden_out() {
+    let database = TestDatabase::postgres();
+    let mut server = Server::start_on(database.url(), &DEMO);
+    let base = server.url().await;
+    server.wait_for_line("Demo organisations are ready").await;
+    let (status, session) = Api::at(&base, None)
+        .post(
+            "/api/v1/auth/login",
+            json!({"email": "manager@acme.test", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{session}");
+    let api = Api::at(&base, session["access_token"].as_str().map(str::to_owned));
+    let projects = api.get_ok("/api/v1/projects").await;
+    let project = projects[0]["id"].as_str().expect("a project").to_owned();
+    let messages = format!("/api/v1/projects/{project}/messages");
+
+    database.refuse_connections(true).await;
+    for attempt in 0..10 {
+        let (status, refusal) = api
+            .post_with_key(&messages, json!({ "body": AWAY }), "away")
+            .await;
+        assert_eq!(
+            status,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "attempt {attempt}: {refusal}"
+        );
+        assert_eq!(refusal["error"]["code"], "unavailable", "{refusal}");
+        let words = refusal["error"]["message"].as_str().unwrap_or_default();
+        assert!(words.contains("cannot reach its database"), "{refusal}");
+        assert_eq!(refusal["error"]["details"]["retry_after_s"], 5, "{refusal}");
+    }
+    let refused = reqwest::Client::new()
+        .get(format!("{base}/api/v1/projects"))
+        .bearer_auth(api.token())
+        .send()
+        .await
+        .expect("an answer");
+    assert_eq!(refused.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(refused.headers()["retry-after"], "5");
+
+    database.refuse_connections(false).await;
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    let kept = loop {
+        let (status, kept) = api
+            .post_with_key(&messages, json!({ "body": AWAY }), "away")
+            .await;
+        if status == StatusCode::CREATED {
+            break kept;
+        }
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{kept}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "still refused once the database is back: {kept}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let thread = api.get_ok(&format!("{messages}?limit=200")).await;
+    let copies = thread
+        .as_array()
+        .expect("the thread")
+        .iter()
+        .filter(|m: &&Value| m["body"] == AWAY)
+        .count();
+    assert_eq!(copies, 1, "kept once: {kept}");
+
+    let log = server.terminate(Duration::from_secs(10)).await;
+    let said = log.matches("cannot reach the database").count();
+    assert_eq!(said, 1, "eleven refused requests, said once:\n{log}");
+    assert!(
+        !log.contains("request failed inside the server"),
+        "no request failed as the server's own fault:\n{log}"
+    );
+}
