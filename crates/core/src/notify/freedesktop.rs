@@ -301,3 +301,24 @@ pub(super) fn classify(error: &str) -> NotifyError {
         NotifyError::Failed(error.to_owned())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support;
+
+    /// The real daemon (dunst, under scripts/test-env.sh) asked to close an id it does not
+    /// show: the person closed it first, which is no failure.
+    #[tokio::test]
+    async fn closing_what_the_server_no_longer_shows_is_no_error() {
+        if !test_support::desktop_session() {
+            return;
+        }
+        let connection = zbus::Connection::session()
+            .await
+            .expect("the session bus answers");
+        close(&connection, u32::MAX - 1)
+            .await
+            .expect("nothing to close is no error");
+    }
+}
