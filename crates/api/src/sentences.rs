@@ -1,7 +1,7 @@
 //! Sentences that the server and the clients both say, written once so a person reads the same
 //! words whichever side noticed first.
 
-use crate::{Approval, OnExpiry};
+use crate::{Approval, ApprovalStatus, OnExpiry};
 
 impl Approval {
     /// Why a decision on an approval someone already decided was not applied: "Already approved
@@ -43,5 +43,20 @@ impl Approval {
             "This request expired at {} UTC; it can no longer be decided.",
             self.expires_at.format("%H:%M")
         )
+    }
+
+    /// What became of a request that is no longer waiting: "Approved by Dana Kim", "Expired
+    /// before anyone decided". What replaces its notification for those who were told.
+    pub fn resolution_sentence(&self) -> String {
+        let who = self
+            .decided_by
+            .as_ref()
+            .map_or("someone", |by| by.name.as_str());
+        match self.status {
+            ApprovalStatus::Approved => format!("Approved by {who}"),
+            ApprovalStatus::Rejected => format!("Rejected by {who}"),
+            ApprovalStatus::Expired => "Expired before anyone decided".into(),
+            _ => "No longer waiting for a decision".into(),
+        }
     }
 }

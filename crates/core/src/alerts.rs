@@ -5,7 +5,7 @@ use std::sync::Arc;
 use tokio::sync::broadcast::error::RecvError;
 
 use spartex_api::{ApprovalStatus, Project};
-use spartex_policy::{ladder_verdict, LadderVerdict};
+use spartex_policy::{approval_resolved, ladder_verdict, LadderVerdict};
 
 use crate::account::Account;
 use crate::notify::{
@@ -59,14 +59,30 @@ pub fn spawn_notifications(
                 }
                 continue;
             }
-            // Answered, here or elsewhere, expired or withdrawn: its buttons would do nothing.
+            let info = account.info();
+            // No longer waiting: its buttons would do nothing. Who answered it knows; whoever
+            // else still has it on screen reads what became of it in its place.
             if let Change::Approval { after, .. } = &change {
                 if after.status != ApprovalStatus::Pending {
-                    withdraw(notifier.as_ref(), &Notification::approval_key(&after.id)).await;
+                    let answered_here = after
+                        .decided_by
+                        .as_ref()
+                        .is_some_and(|by| by.id == info.user.id);
+                    if answered_here {
+                        withdraw(notifier.as_ref(), &Notification::approval_key(&after.id)).await;
+                    } else {
+                        let project = read_project(&account, &after.project_id).await;
+                        let name = |id: &str| {
+                            name_of(project.as_ref(), id).unwrap_or_else(|| id.to_owned())
+                        };
+                        let resolved = approval_resolved(after, &name);
+                        if let Err(error) = notifier.replace_if_shown(&resolved).await {
+                            tracing::warn!(%error, "could not say what became of a request");
+                        }
+                    }
                     continue;
                 }
             }
-            let info = account.info();
             let role = info.user.role;
             // An approval's project is read once, to name it on the ladder's page or in the
             // notification; other changes read theirs once a notification is chosen.

@@ -361,12 +361,12 @@ fn one_line(text: &str, max: usize) -> String {
 pub fn tap_route(notification: &Notification) -> String {
     let project = notification.project_id.as_deref();
     match notification.kind {
-        NotificationKind::ApprovalRequested | NotificationKind::ApprovalAcked => {
-            match &notification.approval_id {
-                Some(id) => approval_route(id),
-                None => "/approvals".to_owned(),
-            }
-        }
+        NotificationKind::ApprovalRequested
+        | NotificationKind::ApprovalAcked
+        | NotificationKind::ApprovalResolved => match &notification.approval_id {
+            Some(id) => approval_route(id),
+            None => "/approvals".to_owned(),
+        },
         NotificationKind::StopCompleted | NotificationKind::StopPartial => stop_route(project),
         NotificationKind::AgentError
         | NotificationKind::BudgetWarning

@@ -72,6 +72,9 @@ pub enum NotificationKind {
     ApprovalRequested,
     /// Someone took a request this person was told about ("Dana is on it").
     ApprovalAcked,
+    /// A request this person was told about was answered by someone else, expired or was
+    /// withdrawn: said in its notification's place.
+    ApprovalResolved,
     AgentError,
     StopCompleted,
     StopPartial,
@@ -188,6 +191,22 @@ fn new_approval(
         urgent: after.risk == Risk::Critical,
         actions: decision_actions(after, role),
     })
+}
+
+/// What replaces the notification of a request that is no longer waiting, for those who were
+/// told of it and did not answer it themselves: "Rejected by Olivia Chen: Raise the Meta daily
+/// cap", with its project; no buttons, since there is nothing left to decide.
+pub fn approval_resolved(after: &Approval, name: &dyn Fn(&str) -> String) -> Notification {
+    Notification {
+        key: Notification::approval_key(&after.id),
+        kind: NotificationKind::ApprovalResolved,
+        title: format!("{}: {}", after.resolution_sentence(), after.title),
+        body: format!("Project: {}", name(&after.project_id)),
+        project_id: Some(after.project_id.clone()),
+        approval_id: Some(after.id.clone()),
+        urgent: false,
+        actions: vec![NotificationAction::Open],
+    }
 }
 
 /// "critical · expires 10:42 UTC", and the project on the next line.

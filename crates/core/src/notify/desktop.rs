@@ -57,6 +57,13 @@ impl Notifier for DesktopNotifier {
     async fn withdraw(&self, key: &str) -> Result<(), NotifyError> {
         self.server.withdraw(key).await
     }
+
+    async fn replace_if_shown(&self, notification: &Notification) -> Result<bool, NotifyError> {
+        if !self.server.shows(&notification.key) {
+            return Ok(false);
+        }
+        self.show(notification).await.map(|_| true)
+    }
 }
 
 /// macOS and Windows: the platform's notification centre through notify-rust, which gives no
@@ -93,6 +100,11 @@ mod elsewhere {
 
         pub async fn withdraw(&self, _key: &str) -> Result<(), NotifyError> {
             Ok(())
+        }
+
+        /// Nothing is known to be on screen here.
+        pub fn shows(&self, _key: &str) -> bool {
+            false
         }
     }
 }
@@ -383,6 +395,13 @@ mod tests {
         let id = shown(request.clone()).await;
         let replaced_by = shown(escalated).await;
         assert_eq!(replaced_by, id, "the daemon replaced it in place");
+        // What became of a request is said only where the request is on screen.
+        let elsewhere = approval_notification(&format!("{tag}-never-shown"));
+        let said = notifier
+            .replace_if_shown(&elsewhere)
+            .await
+            .expect("nothing to replace is no error");
+        assert!(!said, "nothing was on screen under {}", elsewhere.key);
         let response = click(id, "reject", &mut clicks).await;
         assert_eq!(response.action, NotificationAction::Reject);
         assert_eq!(response.key, request.key);

@@ -94,6 +94,11 @@ impl Freedesktop {
         Ok(id)
     }
 
+    /// Whether a notification with `key` is on screen.
+    pub fn shows(&self, key: &str) -> bool {
+        lock(&self.on_screen).id_of(key).is_some()
+    }
+
     /// Closes the notification `key` shows, if any.
     pub async fn withdraw(&self, key: &str) -> Result<(), NotifyError> {
         let Some(id) = lock(&self.on_screen).id_of(key) else {

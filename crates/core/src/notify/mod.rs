@@ -61,6 +61,13 @@ pub trait Notifier: Send + Sync {
     async fn withdraw(&self, _key: &str) -> Result<(), NotifyError> {
         Ok(())
     }
+
+    /// Shows `notification` in place of the one with its key, only if that one is still on
+    /// screen: what became of a request, for whoever is still looking at it. True when shown.
+    /// A notifier that cannot tell what is on screen shows nothing.
+    async fn replace_if_shown(&self, _notification: &Notification) -> Result<bool, NotifyError> {
+        Ok(false)
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

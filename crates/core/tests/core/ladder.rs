@@ -51,6 +51,17 @@ impl Notifier for Shown {
         }
         Ok(())
     }
+
+    async fn replace_if_shown(&self, notification: &Notification) -> Result<bool, NotifyError> {
+        let Ok(mut shown) = self.0.lock() else {
+            return Ok(false);
+        };
+        let on_screen = shown.iter().any(|n| n.key == notification.key);
+        if on_screen {
+            shown.push(notification.clone());
+        }
+        Ok(on_screen)
+    }
 }
 
 async fn online(world: &World, email: &str, name: &str) -> (Account, Running, Arc<Shown>) {
@@ -132,8 +143,8 @@ async fn the_app_shows_a_request_on_a_ladder_to_the_people_it_names_when_it_name
     );
     assert_eq!(marco_saw.withdrawn(), Vec::<String>::new(), "still open");
 
-    // She rejects it: the request is taken off both their screens, where its buttons would
-    // now do nothing.
+    // She rejects it: her request is taken off her screen, where its buttons would now do
+    // nothing; his says in its place what became of it.
     owner.catch_up().await.expect("catches up with her own ack");
     let rejected = owner
         .decide(id, Decision::Reject, Some("not this week".into()))
@@ -141,13 +152,23 @@ async fn the_app_shows_a_request_on_a_ladder_to_the_people_it_names_when_it_name
         .expect("rejected");
     assert!(rejected.delivered, "{rejected:?}");
     let key = Notification::approval_key(id);
-    for (who, saw) in [("the manager", &marco_saw), ("the owner", &olivia_saw)] {
-        eventually(&format!("{who}'s notification is taken back"), || {
-            let taken_back = saw.withdrawn() == [key.clone()];
-            async move { taken_back }
-        })
-        .await;
-    }
+    eventually("the owner's notification is taken back", || {
+        let taken_back = olivia_saw.withdrawn() == [key.clone()];
+        async move { taken_back }
+    })
+    .await;
+    eventually("the manager reads what became of it", || {
+        let told = marco_saw.of_kind(NotificationKind::ApprovalResolved) == 1;
+        async move { told }
+    })
+    .await;
+    let resolved = marco_saw.titles().pop().expect("the resolution");
+    assert_eq!(
+        resolved, "Rejected by Olivia Park: Raise the Meta daily cap to $900",
+        "in the request's place"
+    );
+    assert_eq!(marco_saw.withdrawn(), Vec::<String>::new());
+    assert_eq!(olivia_saw.of_kind(NotificationKind::ApprovalResolved), 0);
     marco_running.stop().await;
     olivia_running.stop().await;
 }

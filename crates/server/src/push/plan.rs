@@ -289,7 +289,7 @@ impl Planner<'_> {
                     seq,
                     Some(after.status.as_str()),
                 );
-                let body = resolution_sentence(after);
+                let body = after.resolution_sentence();
                 self.enqueue(
                     &recipient.device_id.clone(),
                     payload,
@@ -506,22 +506,9 @@ fn push_kind(kind: NotificationKind) -> Option<PushKind> {
         NotificationKind::StopPartial => PushKind::StopPartial,
         NotificationKind::BudgetWarning => PushKind::BudgetWarning,
         NotificationKind::BudgetExceeded => PushKind::BudgetExceeded,
+        NotificationKind::ApprovalResolved => PushKind::ApprovalResolved,
         NotificationKind::DiskFull => return None,
     })
-}
-
-fn resolution_sentence(approval: &Approval) -> String {
-    let who = approval
-        .decided_by
-        .as_ref()
-        .map(|d| d.name.clone())
-        .unwrap_or_else(|| "someone".into());
-    match approval.status {
-        ApprovalStatus::Approved => format!("Approved by {who}"),
-        ApprovalStatus::Rejected => format!("Rejected by {who}"),
-        ApprovalStatus::Expired => "Expired before anyone decided".into(),
-        _ => "No longer waiting for a decision".into(),
-    }
 }
 
 #[cfg(test)]
