@@ -23,6 +23,9 @@ pub struct FlushReport {
     /// Still waiting: the link is down or the server failed.
     pub waiting: usize,
     pub outcomes: Vec<Outcome>,
+    /// The wait the server asked for before the next attempt (`Retry-After`), if it did.
+    #[serde(skip)]
+    pub server_asks_to_wait: Option<Duration>,
 }
 
 /// One account's outbox delivery: owns what it needs (the session, the cache, where to
@@ -119,6 +122,7 @@ impl Delivery {
                         .outbox_attempt_failed(entry.id, &error.to_string())
                         .await?;
                     report.waiting = entries.len() - index;
+                    report.server_asks_to_wait = error.retry_after();
                     self.publisher.publish(Change::Outbox);
                     if matches!(error, CoreError::SignedOut { .. }) {
                         return Err(error);
@@ -139,16 +143,17 @@ impl Delivery {
     }
 
     /// Delivers the outbox whenever something is queued or the link returns, retrying on a
-    /// backoff: one second while a stop waits (stops are retried hardest), else up to 30 s.
+    /// backoff: one second while a stop waits (stops are retried hardest), else up to 30 s, or
+    /// as long as the server asked (`Retry-After`).
     pub(crate) async fn run(&self, mut stop: tokio::sync::watch::Receiver<bool>) {
         let mut failures: u32 = 0;
         loop {
-            let waiting = match self.flush().await {
-                Ok(report) => report.waiting,
+            let (waiting, asked) = match self.flush().await {
+                Ok(report) => (report.waiting, report.server_asks_to_wait),
                 Err(CoreError::SignedOut { .. }) => return,
                 Err(error) => {
                     tracing::warn!(%error, "outbox delivery failed");
-                    1
+                    (1, error.retry_after())
                 }
             };
             let wait = if waiting == 0 {
@@ -165,7 +170,9 @@ impl Delivery {
                 if stop_waiting {
                     Duration::from_secs(1)
                 } else {
-                    crate::sync::backoff(failures).max(Duration::from_secs(1))
+                    crate::sync::backoff(failures)
+                        .max(Duration::from_secs(1))
+                        .max(asked.unwrap_or_default())
                 }
             };
             tokio::select! {

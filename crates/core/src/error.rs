@@ -48,7 +48,12 @@ pub enum CoreError {
     #[error("The server is busy; retry in {retry_after_s} s.")]
     RateLimited { retry_after_s: u64 },
     #[error("The server failed ({status}): {message}")]
-    Server { status: u16, message: String },
+    Server {
+        status: u16,
+        message: String,
+        /// The wait the server asked for (`Retry-After`, e.g. a full disk's 30 s).
+        retry_after_s: Option<u64>,
+    },
     #[error("The server at {server} did not answer as a Spartex server ({detail}). Check the server URL.")]
     Protocol { server: String, detail: String },
     #[error("{0}")]
@@ -92,6 +97,20 @@ pub enum ErrorKind {
 }
 
 impl CoreError {
+    /// How long the server asked to be left alone before the same request (`Retry-After` on a
+    /// 429 or a 503), at most [`LONGEST_WAIT_ASKED`].
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        let asked = match self {
+            CoreError::RateLimited { retry_after_s } => *retry_after_s,
+            CoreError::Server {
+                retry_after_s: Some(s),
+                ..
+            } => *s,
+            _ => return None,
+        };
+        Some(std::time::Duration::from_secs(asked).min(LONGEST_WAIT_ASKED))
+    }
+
     /// What kind of failure this is, for the faces to branch on.
     pub fn kind(&self) -> ErrorKind {
         match self {
@@ -136,3 +155,7 @@ impl CoreError {
 }
 
 pub type CoreResult<T> = Result<T, CoreError>;
+
+/// A server asking for a longer wait than this is waited this long: a misconfigured or hostile
+/// `Retry-After` cannot hold an approval back for hours.
+pub const LONGEST_WAIT_ASKED: std::time::Duration = std::time::Duration::from_secs(300);

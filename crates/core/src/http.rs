@@ -12,6 +12,11 @@ use crate::Secret;
 
 const ATTEMPTS: u32 = 3;
 
+/// A request waits at most this long between its own attempts. A server asking for longer (a
+/// full disk's 30 s) gets the error back at once, and the caller's own retry (the outbox, the
+/// sync) waits as asked.
+const LONGEST_WAIT_IN_A_REQUEST: Duration = Duration::from_secs(2);
+
 #[derive(Clone)]
 pub struct HttpClient {
     http: reqwest::Client,
@@ -60,11 +65,10 @@ impl HttpClient {
             attempt += 1;
             match self.send_once(endpoint, token, idempotency_key).await {
                 Err(error) if retry_safe && error.is_transient() && attempt < ATTEMPTS => {
-                    let wait = match &error {
-                        CoreError::RateLimited { retry_after_s } => {
-                            Duration::from_secs((*retry_after_s).min(5))
-                        }
-                        _ => Duration::from_millis(200 * 4u64.pow(attempt - 1)),
+                    let wait = match error.retry_after() {
+                        Some(asked) if asked > LONGEST_WAIT_IN_A_REQUEST => return Err(error),
+                        Some(asked) => asked,
+                        None => Duration::from_millis(200 * 4u64.pow(attempt - 1)),
                     };
                     tracing::debug!(path = %endpoint.path(), attempt, error = %error, "retrying");
                     tokio::time::sleep(wait).await;
@@ -142,6 +146,7 @@ impl HttpClient {
                 return Err(CoreError::Server {
                     status: status.as_u16(),
                     message: "no details".into(),
+                    retry_after_s: retry_after,
                 });
             }
             return Err(self.protocol(format!("HTTP {status} without the contract's error body")));
@@ -172,6 +177,7 @@ impl HttpClient {
             s if s.is_server_error() => CoreError::Server {
                 status: s.as_u16(),
                 message: error.message,
+                retry_after_s: retry_after,
             },
             _ => CoreError::Invalid {
                 code: error.code,

@@ -234,6 +234,7 @@ impl Syncer {
                 ended = self.stream_once() => ended,
                 _ = stop.changed() => return,
             };
+            let mut asked = None;
             match ended {
                 Err(CoreError::SignedOut { message }) => {
                     tracing::warn!(%message, "the server refused the session; realtime stopped");
@@ -257,7 +258,10 @@ impl Syncer {
                     }
                     continue;
                 }
-                Err(error) => tracing::info!(%error, "event link lost"),
+                Err(error) => {
+                    tracing::info!(%error, "event link lost");
+                    asked = error.retry_after();
+                }
                 Ok(()) => tracing::info!("event link closed by the server"),
             }
             tries_on_a_full_disk = 0;
@@ -265,7 +269,8 @@ impl Syncer {
             if started.elapsed() >= Duration::from_secs(60) {
                 failures = 0;
             }
-            let wait = backoff(failures);
+            // A server that said how long to leave it alone (`Retry-After`) is left that long.
+            let wait = backoff(failures).max(asked.unwrap_or_default());
             failures = failures.saturating_add(1);
             tokio::select! {
                 _ = tokio::time::sleep(wait) => {}

@@ -231,3 +231,62 @@ async fn a_link_that_fails_mid_catch_up_keeps_the_pages_that_arrived() {
         "ok"
     );
 }
+
+/// A server that answers 503 with `Retry-After` (its disk full, its database away) is left
+/// alone for as long as it asks: a long wait is not retried inside the request but handed to
+/// the caller, whose own retry (the outbox, the sync) waits that long; a short one is waited
+/// out and retried.
+#[tokio::test]
+async fn a_server_asking_to_wait_is_not_retried_sooner() {
+    let world = World::start().await;
+    let asked_s = Arc::new(AtomicUsize::new(30));
+    let requests = Arc::new(AtomicUsize::new(0));
+    let (asked, counted) = (asked_s.clone(), requests.clone());
+    let router = Router::new()
+        .route("/api/v1/auth/login", post(|| async { Json(token_pair()) }))
+        .route(
+            "/api/v1/sync",
+            get(move || {
+                let (asked, counted) = (asked.clone(), counted.clone());
+                async move {
+                    counted.fetch_add(1, Ordering::SeqCst);
+                    let wait = asked.load(Ordering::SeqCst).to_string();
+                    let error = json!({"error": {"code": "unavailable", "message": "The server's disk is full.", "details": {}}});
+                    (
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        [(axum::http::header::RETRY_AFTER, wait)],
+                        Json(error),
+                    )
+                        .into_response()
+                }
+            }),
+        );
+    let url = serve(router).await;
+    let account = world
+        .core("dana")
+        .login(&url, "dana@evil.test", &Secret::new("pw"))
+        .await
+        .expect("signs in");
+
+    let error = account.catch_up().await.expect_err("the server refuses");
+    assert_eq!(
+        requests.load(Ordering::SeqCst),
+        1,
+        "not retried sooner than asked"
+    );
+    assert_eq!(
+        error.retry_after(),
+        Some(std::time::Duration::from_secs(30)),
+        "{error:?}"
+    );
+    assert!(error.to_string().contains("disk is full"), "{error}");
+
+    asked_s.store(1, Ordering::SeqCst);
+    requests.store(0, Ordering::SeqCst);
+    account.catch_up().await.expect_err("still refused");
+    assert_eq!(
+        requests.load(Ordering::SeqCst),
+        3,
+        "a second's wait is waited out and retried"
+    );
+}
