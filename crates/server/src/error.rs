@@ -182,8 +182,8 @@ impl ApiError {
             ),
             ApiError::DatabaseUnavailable(_) => (
                 ErrorCode::Unavailable,
-                "The server cannot reach its database just now. Nothing was changed; try again \
-                 in a few seconds."
+                "The server cannot reach its database just now. Try again in a few seconds: a \
+                 change sent again with the same Idempotency-Key is never applied twice."
                     .to_owned(),
                 json!({ "retry_after_s": DATABASE_UNAVAILABLE_RETRY_AFTER_S }),
             ),
@@ -223,7 +223,7 @@ impl IntoResponse for ApiError {
                     tracing::error!(
                         error = %source,
                         refused_since_last_said,
-                        "cannot reach the database; requests that need it are answered 503 until it is back (said once a minute)"
+                        "cannot reach the database, or it gave no connection in time; requests that need it are answered 503 until it is back (said once a minute)"
                     );
                 }
             }

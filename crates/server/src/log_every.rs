@@ -34,6 +34,17 @@ impl LogEvery {
         self.at_instant(now)
     }
 
+    /// The condition is over: the next time it is met is said at once, with no count from this
+    /// time. True when it had been said since it last passed, so that its end is said too.
+    pub fn passed(&self) -> bool {
+        let mut said = self
+            .state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        said.held_back = 0;
+        said.last.take().is_some()
+    }
+
     /// [`LogEvery::at`] now.
     pub fn now(&self) -> Option<u64> {
         self.at_instant(Instant::now())
@@ -76,5 +87,21 @@ mod tests {
         );
         assert_eq!(every_minute.at(start + Duration::from_secs(61)), None);
         assert_eq!(every_minute.at(start + Duration::from_secs(3_600)), Some(1));
+    }
+
+    #[test]
+    fn once_passed_the_next_spell_is_said_at_once_and_counted_afresh() {
+        let every_minute = LogEvery::new(Duration::from_secs(60));
+        let start = Instant::now();
+        assert!(!every_minute.passed(), "nothing was said");
+        assert_eq!(every_minute.at(start), Some(0));
+        assert_eq!(every_minute.at(start + Duration::from_secs(1)), None);
+        assert!(every_minute.passed(), "its end is worth a line");
+        assert!(!every_minute.passed(), "once");
+        assert_eq!(
+            every_minute.at(start + Duration::from_secs(2)),
+            Some(0),
+            "a new spell within the minute is said, without the old count"
+        );
     }
 }

@@ -111,6 +111,19 @@ impl TestDatabase {
                 .await
                 .unwrap_or_else(|e| panic!("{statement}: {e}"));
         }
+        // pg_terminate_backend only signals: a connection not yet gone would still answer.
+        let left = format!("SELECT count(*) FROM pg_stat_activity WHERE datname = '{name}'");
+        for _ in 0..100 {
+            let count: i64 = sqlx::query_scalar(&left)
+                .fetch_one(&mut conn)
+                .await
+                .unwrap_or_else(|e| panic!("{left}: {e}"));
+            if !refuse || count == 0 {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("the test database's connections were not all ended within 10 s");
     }
 
     /// The same database for another server instance: PostgreSQL only, which instances share.

@@ -17,7 +17,7 @@ use utoipa_axum::routes;
 
 use super::doc::{
     BadInput, Conflict, Gone, IdPath, IdempotencyKey, Idempotent, Invalid, JsonBody, NotFound,
-    SignedIn, Throttled,
+    SignedIn, Throttled, Unreachable,
 };
 use super::extract::{object_body, ApiJson, ApiQuery, ClientAddress, Mutation};
 use super::{read, read_all, read_all_json, WireJson};
@@ -52,7 +52,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(sync))
 }
 
-#[utoipa::path(get, path = "/healthz", tag = "sync", responses((status = 200, body = Health)))]
+#[utoipa::path(get, path = "/healthz", tag = "sync", responses((status = 200, body = Health), Unreachable))]
 async fn healthz(State(state): State<AppState>) -> ApiResult<Json<Health>> {
     state.store.log_bounds("").await?; // proves the database answers
     Ok(Json(Health {
@@ -76,7 +76,7 @@ async fn login(
 
 /// Rotates the refresh token. Reusing a rotated one revokes the whole sign-in.
 #[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth", request_body = RefreshRequest,
-    responses((status = 200, body = TokenPair), JsonBody,
+    responses((status = 200, body = TokenPair), JsonBody, Unreachable,
         (status = 401, description = "The refresh token is unknown, expired, revoked or was reused \
             (`refresh_token_reused`: the whole sign-in is revoked).", body = ErrorBody)))]
 async fn refresh(

@@ -119,6 +119,9 @@ error_answers! {
     Gone => [410];
     /// A value out of its bounds, named in the message.
     Invalid => [422];
-    /// Sign-in and refresh: too many attempts (429); the database out of reach (503).
+    /// Too many attempts (429), on sign-in and an agent's requests; the database out of reach
+    /// (503).
     Throttled => [429, 503];
+    /// Routes that need no sign-in but read the database: out of reach (503).
+    Unreachable => [503];
 }

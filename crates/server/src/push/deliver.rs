@@ -80,7 +80,12 @@ pub async fn run(state: AppState, senders: Arc<Senders>) {
         if look {
             let busy = flight.busy_tenants();
             match state.store.push().due(now_ms, BATCH, &busy).await {
-                Ok(due) => waiting = due.into_iter().filter(|p| !flight.holds(p)).collect(),
+                Ok(due) => {
+                    if unreadable.passed() {
+                        tracing::info!("the push queue can be read again");
+                    }
+                    waiting = due.into_iter().filter(|p| !flight.holds(p)).collect();
+                }
                 Err(error) => {
                     if let Some(failed_since_last_said) = unreadable.now() {
                         tracing::warn!(%error, failed_since_last_said, "could not read the push queue; retrying (said once a minute)");

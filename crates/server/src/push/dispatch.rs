@@ -25,7 +25,11 @@ pub async fn run(state: AppState) {
     tokio::pin!(stopping);
     let failing = LogEvery::new(ONCE_A_MINUTE);
     loop {
-        match dispatch_all(&state).await {
+        let dispatched = dispatch_all(&state).await;
+        if dispatched.is_ok() && failing.passed() {
+            tracing::info!("push dispatch works again");
+        }
+        match dispatched {
             Ok(true) => state.pushes.delivery.notify_one(),
             Ok(false) => {}
             Err(error) => {

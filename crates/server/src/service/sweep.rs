@@ -109,9 +109,13 @@ pub async fn run(state: AppState) {
             // The store logs a failing checkpoint once, not on every tick.
             let _ = state.store.checkpoint().await;
         }
-        if let Err(e) = run_due(&state).await {
-            if let Some(failed_since_last_said) = failing.now() {
-                tracing::error!(error = %e, failed_since_last_said, "deadline sweep failed; retrying on the next tick (said once a minute)");
+        match run_due(&state).await {
+            Ok(_) if failing.passed() => tracing::info!("the deadline sweep works again"),
+            Ok(_) => {}
+            Err(e) => {
+                if let Some(failed_since_last_said) = failing.now() {
+                    tracing::error!(error = %e, failed_since_last_said, "deadline sweep failed; retrying on the next tick (said once a minute)");
+                }
             }
         }
         if last_prune.elapsed() >= Duration::from_secs(60) {

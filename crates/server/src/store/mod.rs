@@ -43,6 +43,16 @@ pub(crate) fn pool_options<DB: sqlx::Database>() -> sqlx::pool::PoolOptions<DB> 
         .max_lifetime(None)
 }
 
+/// The SQLSTATEs of a database that cannot take the request now: the connection exceptions
+/// (class 08, less `08P01`, a protocol violation, which is a bug of ours), `admin_shutdown`,
+/// `crash_shutdown`, `cannot_connect_now` (starting up, shutting down), `too_many_connections`,
+/// and `55000`, which is what a database set to `ALLOW_CONNECTIONS false` answers a new
+/// connection (no query of this server raises it otherwise).
+const REFUSING: &[&str] = &[
+    "08000", "08001", "08003", "08004", "08006", "08007", "57P01", "57P02", "57P03", "53300",
+    "55000",
+];
+
 /// A failure of the database itself; the services turn it into a 5xx without its text.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -79,14 +89,12 @@ impl StoreError {
             if matches!(e.code().as_deref(), Some(SQLITE_FULL | SQLITE_IOERR_SHMSIZE | POSTGRES_DISK_FULL)))
     }
 
-    /// The database cannot be reached now, though nothing is wrong with the request: its
-    /// connections fail or time out (a restart, a failover, a network cut), or it says it is
-    /// starting up, shutting down, out of connections, or set to refuse them (SQLSTATE class 08,
-    /// 57P01–57P03, 53300, and 55000, which is what a database with `ALLOW_CONNECTIONS false`
-    /// answers a new connection; no query of this server raises 55000 otherwise). The same
-    /// request succeeds once it is back.
+    /// The database cannot be reached, or gave no connection in time, though nothing is wrong
+    /// with the request: its connections fail or time out (a restart, a failover, a network
+    /// cut, every pooled connection busy past the pool's wait), or it says it is starting up,
+    /// shutting down, out of connections, or set to refuse them. The same request succeeds
+    /// once it is back.
     pub fn is_unavailable(&self) -> bool {
-        const REFUSING: &[&str] = &["57P01", "57P02", "57P03", "53300", "55000"];
         match self {
             StoreError::Connect { .. } => true,
             StoreError::Database(
@@ -94,7 +102,7 @@ impl StoreError {
             ) => true,
             StoreError::Database(sqlx::Error::Database(e)) => e
                 .code()
-                .is_some_and(|code| code.starts_with("08") || REFUSING.contains(&code.as_ref())),
+                .is_some_and(|code| REFUSING.contains(&code.as_ref())),
             _ => false,
         }
     }
@@ -545,5 +553,65 @@ pub async fn open(database_url: &str) -> StoreResult<std::sync::Arc<dyn Store>> 
             "unknown database URL scheme in `{}`: use sqlite://PATH or postgres://USER@HOST/DATABASE",
             database_url.split(':').next().unwrap_or_default()
         )))
+    }
+}
+
+#[cfg(test)]
+mod unavailable_tests {
+    use std::borrow::Cow;
+
+    use super::StoreError;
+
+    /// A database's error with a SQLSTATE, as PostgreSQL's driver hands them over.
+    #[derive(Debug)]
+    struct Sqlstate(&'static str);
+
+    impl std::fmt::Display for Sqlstate {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "SQLSTATE {}", self.0)
+        }
+    }
+
+    impl std::error::Error for Sqlstate {}
+
+    impl sqlx::error::DatabaseError for Sqlstate {
+        fn message(&self) -> &str {
+            self.0
+        }
+        fn code(&self) -> Option<Cow<'_, str>> {
+            Some(Cow::Borrowed(self.0))
+        }
+        fn as_error(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
+            self
+        }
+        fn as_error_mut(&mut self) -> &mut (dyn std::error::Error + Send + Sync + 'static) {
+            self
+        }
+        fn into_error(self: Box<Self>) -> Box<dyn std::error::Error + Send + Sync + 'static> {
+            self
+        }
+        fn kind(&self) -> sqlx::error::ErrorKind {
+            sqlx::error::ErrorKind::Other
+        }
+    }
+
+    fn with_code(code: &'static str) -> StoreError {
+        StoreError::Database(sqlx::Error::Database(Box::new(Sqlstate(code))))
+    }
+
+    #[test]
+    fn a_database_out_of_reach_is_unavailable_and_a_bug_of_ours_is_not() {
+        for away in ["08006", "08001", "57P01", "57P03", "53300", "55000"] {
+            assert!(with_code(away).is_unavailable(), "{away}");
+        }
+        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        assert!(StoreError::Database(sqlx::Error::Io(refused)).is_unavailable());
+        assert!(StoreError::Database(sqlx::Error::PoolTimedOut).is_unavailable());
+        // A protocol violation, a syntax error, a constraint: the server's own doing, a 500.
+        for ours in ["08P01", "42601", "23505", "22021"] {
+            assert!(!with_code(ours).is_unavailable(), "{ours}");
+        }
+        assert!(!StoreError::Database(sqlx::Error::RowNotFound).is_unavailable());
+        assert!(!StoreError::WrongTenant.is_unavailable());
     }
 }
