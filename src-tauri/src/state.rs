@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 
 use serde::Serialize;
-use spartex_core::notify::{NotificationPrefs, NotificationResponse};
+use spartex_core::notify::{NotificationPrefs, NotificationResponse, Notifier};
 use spartex_core::{Account, AccountInfo, Core, Running};
 use tauri::AppHandle;
 use tokio::sync::Mutex;
@@ -37,6 +37,8 @@ struct Active {
     running: Running,
     prefs: Arc<RwLock<NotificationPrefs>>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
+    /// What shows this account's notifications, to take them back when it stops.
+    notifier: Option<Arc<dyn Notifier>>,
 }
 
 impl Shell {
@@ -90,7 +92,9 @@ impl Shell {
             bridge::spawn(app.clone(), &account),
             responses::spawn(app.clone(), account.clone(), clicked),
         ];
-        tasks.extend(spawn_notifications(&account, clicks, &prefs));
+        let notifications = spawn_notifications(&account, clicks, &prefs);
+        let notifier = notifications.as_ref().map(|(_, notifier)| notifier.clone());
+        tasks.extend(notifications.map(|(task, _)| task));
         // A phone's notifications are the server's pushes: register for them (again).
         #[cfg(mobile)]
         tasks.push(crate::push::spawn_registration(
@@ -105,6 +109,7 @@ impl Shell {
             running,
             prefs,
             tasks,
+            notifier,
         });
         Ok(info)
     }
@@ -201,6 +206,10 @@ impl Active {
         for task in &self.tasks {
             task.abort();
         }
+        // Their buttons would answer nobody once this account stops.
+        if let Some(notifier) = &self.notifier {
+            notifier.withdraw_all().await;
+        }
         self.running.stop().await;
         self.account.store().close().await;
     }
@@ -213,12 +222,10 @@ fn spawn_notifications(
     account: &Account,
     clicks: tokio::sync::mpsc::UnboundedSender<NotificationResponse>,
     prefs: &Arc<RwLock<NotificationPrefs>>,
-) -> Option<tokio::task::JoinHandle<()>> {
-    Some(spartex_core::alerts::spawn_notifications(
-        account,
-        Arc::new(spartex_core::notify::DesktopNotifier::new(clicks)),
-        prefs.clone(),
-    ))
+) -> Option<(tokio::task::JoinHandle<()>, Arc<dyn Notifier>)> {
+    let notifier: Arc<dyn Notifier> = Arc::new(spartex_core::notify::DesktopNotifier::new(clicks));
+    let task = spartex_core::alerts::spawn_notifications(account, notifier.clone(), prefs.clone());
+    Some((task, notifier))
 }
 
 /// A phone has no notification server to call: its notifications are the server's pushes,
@@ -229,7 +236,7 @@ fn spawn_notifications(
     _account: &Account,
     _clicks: tokio::sync::mpsc::UnboundedSender<NotificationResponse>,
     _prefs: &Arc<RwLock<NotificationPrefs>>,
-) -> Option<tokio::task::JoinHandle<()>> {
+) -> Option<(tokio::task::JoinHandle<()>, Arc<dyn Notifier>)> {
     None
 }
 

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use tokio::sync::broadcast::error::RecvError;
 
-use spartex_api::{ApprovalStatus, Project};
+use spartex_api::{Approval, ApprovalStatus, Project};
 use spartex_policy::{approval_resolved, ladder_verdict, LadderVerdict};
 
 use crate::account::Account;
@@ -60,25 +60,14 @@ pub fn spawn_notifications(
                 continue;
             }
             let info = account.info();
-            // No longer waiting: its buttons would do nothing. Who answered it knows; whoever
-            // else still has it on screen reads what became of it in its place.
-            if let Change::Approval { after, .. } = &change {
+            // A settled request raises nothing; the moment it settles, its notification goes.
+            if let Change::Approval { before, after } = &change {
                 if after.status != ApprovalStatus::Pending {
-                    let answered_here = after
-                        .decided_by
+                    let was_pending = before
                         .as_ref()
-                        .is_some_and(|by| by.id == info.user.id);
-                    if answered_here {
-                        withdraw(notifier.as_ref(), &Notification::approval_key(&after.id)).await;
-                    } else {
-                        let project = read_project(&account, &after.project_id).await;
-                        let name = |id: &str| {
-                            name_of(project.as_ref(), id).unwrap_or_else(|| id.to_owned())
-                        };
-                        let resolved = approval_resolved(after, &name);
-                        if let Err(error) = notifier.replace_if_shown(&resolved).await {
-                            tracing::warn!(%error, "could not say what became of a request");
-                        }
+                        .is_some_and(|b| b.status == ApprovalStatus::Pending);
+                    if was_pending {
+                        settled(notifier.as_ref(), &account, &info.user.id, after).await;
                     }
                     continue;
                 }
@@ -126,6 +115,25 @@ pub fn spawn_notifications(
             }
         }
     })
+}
+
+/// A request stopped waiting: its notification's buttons would do nothing. Who answered it
+/// knows, so theirs is taken back; whoever else still has it on screen reads in its place what
+/// became of it.
+async fn settled(notifier: &dyn Notifier, account: &Account, user_id: &str, after: &Approval) {
+    let answered_here = after.decided_by.as_ref().is_some_and(|by| by.id == user_id);
+    if answered_here {
+        withdraw(notifier, &Notification::approval_key(&after.id)).await;
+        return;
+    }
+    let project = read_project(account, &after.project_id).await;
+    let name = |id: &str| name_of(project.as_ref(), id).unwrap_or_else(|| id.to_owned());
+    if let Err(error) = notifier
+        .replace_if_shown(&approval_resolved(after, &name))
+        .await
+    {
+        tracing::warn!(%error, "could not say what became of a request");
+    }
 }
 
 /// A project as the cache holds it, by id (no lock held while reading).

@@ -58,6 +58,10 @@ impl Notifier for DesktopNotifier {
         self.server.withdraw(key).await
     }
 
+    async fn withdraw_all(&self) {
+        self.server.withdraw_all().await;
+    }
+
     async fn replace_if_shown(&self, notification: &Notification) -> Result<bool, NotifyError> {
         if !self.server.shows(&notification.key) {
             return Ok(false);
@@ -106,6 +110,8 @@ mod elsewhere {
         pub fn shows(&self, _key: &str) -> bool {
             false
         }
+
+        pub async fn withdraw_all(&self) {}
     }
 }
 #[cfg(not(all(unix, not(target_os = "macos"))))]
@@ -393,8 +399,13 @@ mod tests {
         };
 
         let id = shown(request.clone()).await;
-        let replaced_by = shown(escalated).await;
+        let replaced_by = shown(escalated.clone()).await;
         assert_eq!(replaced_by, id, "the daemon replaced it in place");
+        let said = notifier
+            .replace_if_shown(&escalated)
+            .await
+            .expect("the daemon takes it");
+        assert!(said, "{} is on screen", escalated.key);
         // What became of a request is said only where the request is on screen.
         let elsewhere = approval_notification(&format!("{tag}-never-shown"));
         let said = notifier
@@ -424,23 +435,33 @@ mod tests {
         closed.child.kill().await.expect("dbus-monitor stops");
     }
 
-    /// Once the notifier is dropped (the account switched or signed out, the app quitting)
-    /// nobody hears its notifications' buttons: they are closed on the daemon.
+    /// Once the account stops (switched, signed out, the app quitting) nobody hears its
+    /// notifications' buttons: the shell takes them all back, and a notifier dropped without
+    /// that closes what it showed too.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_dropped_notifier_closes_what_it_showed() {
+    async fn a_stopped_or_dropped_notifier_closes_what_it_showed() {
         if !test_support::desktop_session() {
             return;
         }
         let mut closed = Monitor::start(CLOSED_SIGNALS).await;
-        let (responses, _clicks) = tokio::sync::mpsc::unbounded_channel();
-        let notifier = DesktopNotifier::new(responses);
         let tag = uuid::Uuid::new_v4().simple().to_string();
-        let id = notifier
-            .show(&approval_notification(&tag))
+        let (responses, _clicks) = tokio::sync::mpsc::unbounded_channel();
+        let stopped = DesktopNotifier::new(responses.clone());
+        let id = stopped
+            .show(&approval_notification(&format!("{tag}-stopped")))
             .await
             .expect("the daemon takes it")
             .expect("the freedesktop server gives an id");
-        drop(notifier);
+        stopped.withdraw_all().await;
+        closed.until_closed_by_its_app(id).await;
+
+        let dropped = DesktopNotifier::new(responses);
+        let id = dropped
+            .show(&approval_notification(&format!("{tag}-dropped")))
+            .await
+            .expect("the daemon takes it")
+            .expect("the freedesktop server gives an id");
+        drop(dropped);
         closed.until_closed_by_its_app(id).await;
         closed.child.kill().await.expect("dbus-monitor stops");
     }

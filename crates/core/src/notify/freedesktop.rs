@@ -8,9 +8,11 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
 use futures_util::StreamExt;
 use tokio::sync::mpsc::UnboundedSender;
+use zbus::message::Sequence;
 use zbus::zvariant::Value;
 use zbus::{MatchRule, MessageStream};
 
@@ -24,12 +26,20 @@ const INTERFACE: &str = "org.freedesktop.Notifications";
 /// The name the notification server shows as the sender.
 pub const APP_NAME: &str = "Spartex Control";
 
-/// Signals queued for the listener before zbus drops the oldest: far more than a person clicks.
+/// Signals queued for the listener. zbus drops none: a full queue holds up every message the
+/// connection receives, the answers to `Notify` included, so the listener must never wait on
+/// this connection; it only looks signals up and sends on an unbounded channel.
 const SIGNALS_QUEUED: usize = 256;
+
+/// A notification server that does not answer within this is taken as hung: the call fails
+/// rather than holding up every notification after it.
+const CALL_TIMEOUT: Duration = Duration::from_secs(5);
+
+type OnScreenHere = OnScreen<Sequence>;
 
 pub struct Freedesktop {
     responses: UnboundedSender<NotificationResponse>,
-    on_screen: Arc<Mutex<OnScreen>>,
+    on_screen: Arc<Mutex<OnScreenHere>>,
     live: tokio::sync::Mutex<Option<Live>>,
 }
 
@@ -48,8 +58,20 @@ impl Freedesktop {
         }
     }
 
-    /// Shows `notification` in place of the one its key shows, if any; returns its id.
+    /// Shows `notification` in place of the one its key shows, if any; returns its id. A
+    /// connection found dead is made again and the notification sent once more.
     pub async fn show(&self, notification: &Notification) -> Result<u32, NotifyError> {
+        match self.show_once(notification).await {
+            Err(zbus::Error::InputOutput(_)) => {
+                self.drop_connection().await;
+                self.show_once(notification).await
+            }
+            shown => shown,
+        }
+        .map_err(|err| classify(&err.to_string()))
+    }
+
+    async fn show_once(&self, notification: &Notification) -> zbus::Result<u32> {
         let connection = self.connection().await?;
         let replaces = lock(&self.on_screen).id_of(&notification.key).unwrap_or(0);
         let actions: Vec<&str> = notification
@@ -78,18 +100,15 @@ impl Freedesktop {
                     expire_timeout,
                 ),
             )
-            .await
-            .map_err(|err| classify(&err.to_string()))?;
-        let id: u32 = reply
-            .body()
-            .deserialize()
-            .map_err(|err| NotifyError::Failed(format!("the server's answer to Notify: {err}")))?;
+            .await?;
+        let id: u32 = reply.body().deserialize()?;
         lock(&self.on_screen).shown(
             id,
             Shown {
                 key: notification.key.clone(),
                 approval_id: notification.approval_id.clone(),
             },
+            reply.recv_position(),
         );
         Ok(id)
     }
@@ -101,27 +120,52 @@ impl Freedesktop {
 
     /// Closes the notification `key` shows, if any.
     pub async fn withdraw(&self, key: &str) -> Result<(), NotifyError> {
+        // The connection first: a new one forgets the ids an earlier one showed, which a
+        // restarted server may have given to other apps' notifications.
+        let connection = self
+            .connection()
+            .await
+            .map_err(|err| classify(&err.to_string()))?;
         let Some(id) = lock(&self.on_screen).id_of(key) else {
             return Ok(());
         };
-        let connection = self.connection().await?;
         close(&connection, id).await?;
-        lock(&self.on_screen).closed(id);
+        lock(&self.on_screen).forget(id);
         Ok(())
     }
 
+    /// Closes everything still shown, and waits for it: nobody will hear their buttons (the
+    /// account is being switched or signed out, the app is quitting).
+    pub async fn withdraw_all(&self) {
+        let live = self.live.lock().await;
+        let Some(live) = live.as_ref() else {
+            return;
+        };
+        let shown = lock(&self.on_screen).take_all();
+        for id in shown {
+            if let Err(error) = close(&live.connection, id).await {
+                tracing::debug!(%error, id, "could not close a notification");
+            }
+        }
+    }
+
+    async fn drop_connection(&self) {
+        if let Some(live) = self.live.lock().await.take() {
+            live.listening.abort();
+        }
+    }
+
     /// The live connection, made (and subscribed) again if there is none or it was lost.
-    async fn connection(&self) -> Result<zbus::Connection, NotifyError> {
+    async fn connection(&self) -> zbus::Result<zbus::Connection> {
         let mut live = self.live.lock().await;
         if let Some(live) = live.as_ref().filter(|live| !live.listening.is_finished()) {
             return Ok(live.connection.clone());
         }
-        let connection = zbus::Connection::session()
-            .await
-            .map_err(|err| classify(&err.to_string()))?;
-        let listening = listen(&connection, &self.on_screen, &self.responses)
-            .await
-            .map_err(|err| classify(&err.to_string()))?;
+        let connection = zbus::connection::Builder::session()?
+            .method_timeout(CALL_TIMEOUT)
+            .build()
+            .await?;
+        let listening = listen(&connection, &self.on_screen, &self.responses).await?;
         // What an earlier connection showed can no longer be replaced or closed by this one.
         lock(&self.on_screen).take_all();
         *live = Some(Live {
@@ -156,7 +200,7 @@ impl Drop for Freedesktop {
     }
 }
 
-fn lock(on_screen: &Mutex<OnScreen>) -> MutexGuard<'_, OnScreen> {
+fn lock(on_screen: &Mutex<OnScreenHere>) -> MutexGuard<'_, OnScreenHere> {
     on_screen
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -166,7 +210,7 @@ fn lock(on_screen: &Mutex<OnScreen>) -> MutexGuard<'_, OnScreen> {
 /// hears them until the connection ends.
 async fn listen(
     connection: &zbus::Connection,
-    on_screen: &Arc<Mutex<OnScreen>>,
+    on_screen: &Arc<Mutex<OnScreenHere>>,
     responses: &UnboundedSender<NotificationResponse>,
 ) -> zbus::Result<tokio::task::JoinHandle<()>> {
     let from_server = MatchRule::builder()
@@ -219,7 +263,7 @@ async fn listen(
 /// notification closed (forgotten).
 fn from_the_server(
     signal: &zbus::Message,
-    on_screen: &Mutex<OnScreen>,
+    on_screen: &Mutex<OnScreenHere>,
     responses: &UnboundedSender<NotificationResponse>,
 ) {
     let header = signal.header();
@@ -245,7 +289,7 @@ fn from_the_server(
         }
         Some("NotificationClosed") => {
             if let Ok((id, _reason)) = signal.body().deserialize::<(u32, u32)>() {
-                lock(on_screen).closed(id);
+                lock(on_screen).closed(id, signal.recv_position());
             }
         }
         _ => {}

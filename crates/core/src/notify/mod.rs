@@ -68,6 +68,10 @@ pub trait Notifier: Send + Sync {
     async fn replace_if_shown(&self, _notification: &Notification) -> Result<bool, NotifyError> {
         Ok(false)
     }
+
+    /// Takes back everything still shown, and waits until it is: nobody will hear their
+    /// buttons any more (the account is switched or signed out, the app quits).
+    async fn withdraw_all(&self) {}
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -12,9 +12,13 @@ use spartex_core::{Account, Running};
 
 use crate::support::{eventually, World};
 
-/// Keeps what would have been shown, and the keys taken back.
+/// Keeps what would have been shown, the keys taken back, and which keys are on screen.
 #[derive(Default)]
-struct Shown(Mutex<Vec<Notification>>, Mutex<Vec<String>>);
+struct Shown(
+    Mutex<Vec<Notification>>,
+    Mutex<Vec<String>>,
+    Mutex<std::collections::HashSet<String>>,
+);
 
 impl Shown {
     fn withdrawn(&self) -> Vec<String> {
@@ -39,26 +43,28 @@ impl Shown {
 #[async_trait::async_trait]
 impl Notifier for Shown {
     async fn notify(&self, notification: &Notification) -> Result<(), NotifyError> {
-        if let Ok(mut shown) = self.0.lock() {
+        if let (Ok(mut shown), Ok(mut on_screen)) = (self.0.lock(), self.2.lock()) {
             shown.push(notification.clone());
+            on_screen.insert(notification.key.clone());
         }
         Ok(())
     }
 
     async fn withdraw(&self, key: &str) -> Result<(), NotifyError> {
-        if let Ok(mut withdrawn) = self.1.lock() {
+        if let (Ok(mut withdrawn), Ok(mut on_screen)) = (self.1.lock(), self.2.lock()) {
             withdrawn.push(key.to_owned());
+            on_screen.remove(key);
         }
         Ok(())
     }
 
     async fn replace_if_shown(&self, notification: &Notification) -> Result<bool, NotifyError> {
-        let Ok(mut shown) = self.0.lock() else {
-            return Ok(false);
-        };
-        let on_screen = shown.iter().any(|n| n.key == notification.key);
+        let on_screen = self
+            .2
+            .lock()
+            .is_ok_and(|on_screen| on_screen.contains(&notification.key));
         if on_screen {
-            shown.push(notification.clone());
+            self.notify(notification).await?;
         }
         Ok(on_screen)
     }
