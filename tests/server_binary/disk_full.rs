@@ -5,12 +5,9 @@
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use spartex_testkit::Api;
 
 use super::small_disk::SmallDisk;
-use super::{server_binary, Server};
-
-const PASSWORD: &str = "binary-test-password";
+use super::{manager_and_a_thread, server_binary, Server};
 
 /// A message of ~3.6 kB, so that the database's files outgrow their space in a few writes.
 fn note(n: usize) -> String {
@@ -29,17 +26,7 @@ async fn a_full_disk_refuses_writes_with_503_and_a_retry_is_kept_once_space_is_f
     let mut server = Server::spawn(command, &database, &["--demo", "--demo-pace", "3600"], dir);
     let base = server.url().await;
     server.wait_for_line("Demo organisations are ready").await;
-    let (status, session) = Api::at(&base, None)
-        .post(
-            "/api/v1/auth/login",
-            json!({"email": "manager@acme.test", "password": PASSWORD}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{session}");
-    let api = Api::at(&base, session["access_token"].as_str().map(str::to_owned));
-    let projects = api.get_ok("/api/v1/projects").await;
-    let project = projects[0]["id"].as_str().expect("a project").to_owned();
-    let messages = format!("/api/v1/projects/{project}/messages");
+    let (api, messages) = manager_and_a_thread(&base).await;
 
     disk.fill().await;
     // What the database's files already hold takes a few writes before one needs a new block.

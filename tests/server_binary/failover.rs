@@ -8,9 +8,8 @@ use serde_json::{json, Value};
 use spartex_testkit::database::TestDatabase;
 use spartex_testkit::{Api, Socket};
 
-use super::{Server, PATIENCE};
+use super::{Server, PASSWORD, PATIENCE};
 
-const PASSWORD: &str = "binary-test-password";
 const DEMO: [&str; 3] = ["--demo", "--demo-pace", "3600"];
 
 async fn sign_in(base: &str) -> Api {

@@ -18,6 +18,25 @@ mod small_disk;
 /// How long a test waits for something that should happen at once; a ceiling, never a sleep.
 const PATIENCE: Duration = Duration::from_secs(10);
 
+/// The demo's password for everyone, as `Server` starts it.
+const PASSWORD: &str = "binary-test-password";
+
+/// The demo manager signed in on the server at `base`, and the path of their first project's
+/// thread, where the tests write.
+async fn manager_and_a_thread(base: &str) -> (spartex_testkit::Api, String) {
+    let (status, session) = spartex_testkit::Api::at(base, None)
+        .post(
+            "/api/v1/auth/login",
+            serde_json::json!({"email": "manager@acme.test", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(status, reqwest::StatusCode::OK, "{session}");
+    let api = spartex_testkit::Api::at(base, session["access_token"].as_str().map(str::to_owned));
+    let projects = api.get_ok("/api/v1/projects").await;
+    let project = projects[0]["id"].as_str().expect("a project").to_owned();
+    (api, format!("/api/v1/projects/{project}/messages"))
+}
+
 /// The `spartex-server` binary, built for this run by the kit.
 fn server_binary() -> std::path::PathBuf {
     spartex_testkit::cargo_bin("spartex-server-bin", "spartex-server")
@@ -65,7 +84,7 @@ impl Server {
     ) -> Server {
         let mut child = command
             .args(["--listen", "127.0.0.1:0", "--database-url", database])
-            .args(["--demo-password", "binary-test-password"])
+            .args(["--demo-password", PASSWORD])
             .args(extra)
             .env_remove("SPARTEX_LOG")
             .env_remove("SPARTEX_DEMO")

@@ -9,11 +9,9 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use spartex_testkit::database::TestDatabase;
-use spartex_testkit::Api;
 
-use super::{Server, PATIENCE};
+use super::{manager_and_a_thread, Server, PATIENCE};
 
-const PASSWORD: &str = "binary-test-password";
 const DEMO: [&str; 3] = ["--demo", "--demo-pace", "3600"];
 const AWAY: &str = "Written while the database was away";
 
@@ -23,17 +21,7 @@ async fn a_database_that_goes_away_and_comes_back_is_ridden_out() {
     let mut server = Server::start_on(database.url(), &DEMO);
     let base = server.url().await;
     server.wait_for_line("Demo organisations are ready").await;
-    let (status, session) = Api::at(&base, None)
-        .post(
-            "/api/v1/auth/login",
-            json!({"email": "manager@acme.test", "password": PASSWORD}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{session}");
-    let api = Api::at(&base, session["access_token"].as_str().map(str::to_owned));
-    let projects = api.get_ok("/api/v1/projects").await;
-    let project = projects[0]["id"].as_str().expect("a project").to_owned();
-    let messages = format!("/api/v1/projects/{project}/messages");
+    let (api, messages) = manager_and_a_thread(&base).await;
 
     database.refuse_connections(true).await;
     for attempt in 0..10 {

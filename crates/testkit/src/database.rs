@@ -111,6 +111,9 @@ impl TestDatabase {
                 .await
                 .unwrap_or_else(|e| panic!("{statement}: {e}"));
         }
+        if !refuse {
+            return;
+        }
         // pg_terminate_backend only signals: a connection not yet gone would still answer.
         let left = format!("SELECT count(*) FROM pg_stat_activity WHERE datname = '{name}'");
         for _ in 0..100 {
@@ -118,7 +121,7 @@ impl TestDatabase {
                 .fetch_one(&mut conn)
                 .await
                 .unwrap_or_else(|e| panic!("{left}: {e}"));
-            if !refuse || count == 0 {
+            if count == 0 {
                 return;
             }
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;

@@ -26,6 +26,16 @@ async fn serve(router: Router) -> String {
     format!("http://{addr}")
 }
 
+/// Dana signed in to a server that answers as `router` does (its sign-in included).
+async fn signed_in_to(world: &World, router: Router) -> spartex_core::Account {
+    let url = serve(router).await;
+    world
+        .core("dana")
+        .login(&url, "dana@evil.test", &Secret::new("pw"))
+        .await
+        .expect("signs in")
+}
+
 fn token_pair() -> serde_json::Value {
     json!({
         "access_token": "not-a-jwt-but-the-client-does-not-care",
@@ -212,12 +222,7 @@ async fn a_link_that_fails_mid_catch_up_keeps_the_pages_that_arrived() {
                 },
             ),
         );
-    let url = serve(router).await;
-    let account = world
-        .core("dana")
-        .login(&url, "dana@evil.test", &Secret::new("pw"))
-        .await
-        .expect("signs in");
+    let account = signed_in_to(&world, router).await;
 
     // Pages are gathered into one transaction; the two that came before the failure are kept.
     account.catch_up().await.expect_err("the third page fails");
@@ -261,12 +266,7 @@ async fn a_server_asking_to_wait_is_not_retried_sooner() {
                 }
             }),
         );
-    let url = serve(router).await;
-    let account = world
-        .core("dana")
-        .login(&url, "dana@evil.test", &Secret::new("pw"))
-        .await
-        .expect("signs in");
+    let account = signed_in_to(&world, router).await;
 
     let error = account.catch_up().await.expect_err("the server refuses");
     assert_eq!(
