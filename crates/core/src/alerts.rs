@@ -34,6 +34,7 @@ pub fn spawn_notifications(
                         missed,
                         "notifications fell behind; some changes were not considered"
                     );
+                    settle_what_settled_unseen(notifier.as_ref(), &account).await;
                     continue;
                 }
                 Err(RecvError::Closed) => return,
@@ -57,6 +58,10 @@ pub fn spawn_notifications(
                     }
                     _ => {}
                 }
+                continue;
+            }
+            if let Change::Resynced = change {
+                settle_what_settled_unseen(notifier.as_ref(), &account).await;
                 continue;
             }
             let info = account.info();
@@ -133,6 +138,23 @@ async fn settled(notifier: &dyn Notifier, account: &Account, user_id: &str, afte
         .await
     {
         tracing::warn!(%error, "could not say what became of a request");
+    }
+}
+
+/// After changes were missed (the channel fell behind, the cache was rebuilt), the requests still
+/// on screen with buttons are read again: those that settled meanwhile settle on screen too.
+async fn settle_what_settled_unseen(notifier: &dyn Notifier, account: &Account) {
+    let user_id = account.info().user.id.clone();
+    for key in notifier.asking() {
+        let Some(approval_id) = Notification::approval_of_key(&key) else {
+            continue;
+        };
+        let Ok(Some(view)) = account.store().approval(approval_id).await else {
+            continue;
+        };
+        if view.approval.status != ApprovalStatus::Pending {
+            settled(notifier, account, &user_id, &view.approval).await;
+        }
     }
 }
 

@@ -63,6 +63,11 @@ impl Notification {
     pub fn approval_key(approval_id: &str) -> String {
         format!("approval:{approval_id}")
     }
+
+    /// The approval a key made by [`Notification::approval_key`] is about.
+    pub fn approval_of_key(key: &str) -> Option<&str> {
+        key.strip_prefix("approval:")
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -62,6 +62,10 @@ impl Notifier for DesktopNotifier {
         self.server.withdraw_all().await;
     }
 
+    fn asking(&self) -> Vec<String> {
+        self.server.asking()
+    }
+
     async fn replace_if_shown(&self, notification: &Notification) -> Result<bool, NotifyError> {
         if !self.server.shows(&notification.key) {
             return Ok(false);
@@ -112,6 +116,10 @@ mod elsewhere {
         }
 
         pub async fn withdraw_all(&self) {}
+
+        pub fn asking(&self) -> Vec<String> {
+            Vec::new()
+        }
     }
 }
 #[cfg(not(all(unix, not(target_os = "macos"))))]

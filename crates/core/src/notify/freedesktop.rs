@@ -59,16 +59,17 @@ impl Freedesktop {
     }
 
     /// Shows `notification` in place of the one its key shows, if any; returns its id. A
-    /// connection found dead is made again and the notification sent once more.
+    /// connection found dead is made again and the notification sent once more; a server that
+    /// does not answer in time is not asked twice (it may yet show the first).
     pub async fn show(&self, notification: &Notification) -> Result<u32, NotifyError> {
         match self.show_once(notification).await {
-            Err(zbus::Error::InputOutput(_)) => {
+            Err(err) if is_dead_connection(&err) => {
                 self.drop_connection().await;
                 self.show_once(notification).await
             }
             shown => shown,
         }
-        .map_err(|err| classify(&err.to_string()))
+        .map_err(|err| told(&err))
     }
 
     async fn show_once(&self, notification: &Notification) -> zbus::Result<u32> {
@@ -107,6 +108,12 @@ impl Freedesktop {
             Shown {
                 key: notification.key.clone(),
                 approval_id: notification.approval_id.clone(),
+                asks: notification.actions.iter().any(|action| {
+                    matches!(
+                        action,
+                        NotificationAction::Approve | NotificationAction::Reject
+                    )
+                }),
             },
             reply.recv_position(),
         );
@@ -118,14 +125,16 @@ impl Freedesktop {
         lock(&self.on_screen).id_of(key).is_some()
     }
 
+    /// The keys of the notifications on screen with Approve or Reject buttons.
+    pub fn asking(&self) -> Vec<String> {
+        lock(&self.on_screen).asking()
+    }
+
     /// Closes the notification `key` shows, if any.
     pub async fn withdraw(&self, key: &str) -> Result<(), NotifyError> {
         // The connection first: a new one forgets the ids an earlier one showed, which a
         // restarted server may have given to other apps' notifications.
-        let connection = self
-            .connection()
-            .await
-            .map_err(|err| classify(&err.to_string()))?;
+        let connection = self.connection().await.map_err(|err| told(&err))?;
         let Some(id) = lock(&self.on_screen).id_of(key) else {
             return Ok(());
         };
@@ -142,11 +151,13 @@ impl Freedesktop {
             return;
         };
         let shown = lock(&self.on_screen).take_all();
-        for id in shown {
+        let closing = futures_util::future::join_all(shown.into_iter().map(|id| async move {
             if let Err(error) = close(&live.connection, id).await {
                 tracing::debug!(%error, id, "could not close a notification");
             }
-        }
+        }));
+        // A hung server holds up no sign-out or quit for longer than one call's timeout.
+        let _ = tokio::time::timeout(CALL_TIMEOUT, closing).await;
     }
 
     async fn drop_connection(&self) {
@@ -316,7 +327,26 @@ async fn close(connection: &zbus::Connection, id: u32) -> Result<(), NotifyError
         {
             Ok(())
         }
-        Err(err) => Err(classify(&err.to_string())),
+        Err(err) => Err(told(&err)),
+    }
+}
+
+/// The connection itself failed (its socket closed or broke), rather than the server being
+/// slow: worth a new connection.
+fn is_dead_connection(err: &zbus::Error) -> bool {
+    matches!(err, zbus::Error::InputOutput(io) if io.kind() != std::io::ErrorKind::TimedOut)
+}
+
+/// `err` as the user is told it: a server that did not answer in time is not a missing one.
+fn told(err: &zbus::Error) -> NotifyError {
+    match err {
+        zbus::Error::InputOutput(io) if io.kind() == std::io::ErrorKind::TimedOut => {
+            NotifyError::Failed(format!(
+                "the notification server did not answer within {} s",
+                CALL_TIMEOUT.as_secs()
+            ))
+        }
+        _ => classify(&err.to_string()),
     }
 }
 

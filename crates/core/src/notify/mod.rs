@@ -72,6 +72,12 @@ pub trait Notifier: Send + Sync {
     /// Takes back everything still shown, and waits until it is: nobody will hear their
     /// buttons any more (the account is switched or signed out, the app quits).
     async fn withdraw_all(&self) {}
+
+    /// The keys of the notifications on screen that ask for a decision (Approve, Reject), so
+    /// that they can be checked after changes were missed. None where that is not known.
+    fn asking(&self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -18,6 +18,8 @@ const REMEMBERED: usize = 256;
 pub struct Shown {
     pub key: String,
     pub approval_id: Option<String>,
+    /// It has Approve or Reject buttons.
+    pub asks: bool,
 }
 
 #[derive(Debug)]
@@ -88,6 +90,15 @@ impl<P: Ord + Copy> OnScreen<P> {
         self.by_id.remove(&id);
     }
 
+    /// The keys of the notifications on screen that ask for a decision.
+    pub fn asking(&self) -> Vec<String> {
+        self.by_id
+            .values()
+            .filter(|showing| showing.shown.asks)
+            .map(|showing| showing.shown.key.clone())
+            .collect()
+    }
+
     /// Forgets everything and returns the ids to close.
     pub fn take_all(&mut self) -> Vec<u32> {
         self.by_id.drain().map(|(id, _)| id).collect()
@@ -102,6 +113,7 @@ mod tests {
         Shown {
             key: key.to_owned(),
             approval_id: key.strip_prefix("approval:").map(str::to_owned),
+            asks: key.starts_with("approval:"),
         }
     }
 
@@ -150,6 +162,7 @@ mod tests {
         assert_eq!(on_screen.id_of("cache:disk-full"), None);
         assert_eq!(on_screen.what(3), None);
         assert_eq!(on_screen.id_of("approval:a1"), Some(4), "other keys stay");
+        assert_eq!(on_screen.asking(), vec!["approval:a1".to_owned()]);
         assert_eq!(on_screen.take_all(), vec![4]);
         assert_eq!(on_screen.id_of("approval:a1"), None);
     }

@@ -1,39 +1,44 @@
 //! A request on the escalation ladder raises a person's notification when a level names them,
 //! and not before, as the server's pushes do; once answered, it is taken back.
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 
 use spartex_api::Decision;
 use spartex_core::alerts::spawn_notifications;
 use spartex_core::notify::{
-    Notification, NotificationKind, NotificationPrefs, Notifier, NotifyError,
+    Notification, NotificationAction, NotificationKind, NotificationPrefs, Notifier, NotifyError,
 };
 use spartex_core::{Account, Running};
 
 use crate::support::{eventually, World};
 
-/// Keeps what would have been shown, the keys taken back, and which keys are on screen.
+/// Keeps what would have been shown, the keys taken back, and what is on screen (each key with
+/// whether its notification has Approve or Reject buttons).
 #[derive(Default)]
-struct Shown(
-    Mutex<Vec<Notification>>,
-    Mutex<Vec<String>>,
-    Mutex<std::collections::HashSet<String>>,
-);
+struct Shown {
+    shown: Mutex<Vec<Notification>>,
+    withdrawn: Mutex<Vec<String>>,
+    on_screen: Mutex<HashMap<String, bool>>,
+}
 
 impl Shown {
     fn withdrawn(&self) -> Vec<String> {
-        self.1.lock().map(|keys| keys.clone()).unwrap_or_default()
+        self.withdrawn
+            .lock()
+            .map(|keys| keys.clone())
+            .unwrap_or_default()
     }
 
     fn titles(&self) -> Vec<String> {
-        self.0
+        self.shown
             .lock()
             .map(|shown| shown.iter().map(|n| n.title.clone()).collect())
             .unwrap_or_default()
     }
 
     fn of_kind(&self, kind: NotificationKind) -> usize {
-        self.0
+        self.shown
             .lock()
             .map(|shown| shown.iter().filter(|n| n.kind == kind).count())
             .unwrap_or_default()
@@ -43,15 +48,21 @@ impl Shown {
 #[async_trait::async_trait]
 impl Notifier for Shown {
     async fn notify(&self, notification: &Notification) -> Result<(), NotifyError> {
-        if let (Ok(mut shown), Ok(mut on_screen)) = (self.0.lock(), self.2.lock()) {
+        let asks = notification
+            .actions
+            .iter()
+            .any(|a| matches!(a, NotificationAction::Approve | NotificationAction::Reject));
+        if let (Ok(mut shown), Ok(mut on_screen)) = (self.shown.lock(), self.on_screen.lock()) {
             shown.push(notification.clone());
-            on_screen.insert(notification.key.clone());
+            on_screen.insert(notification.key.clone(), asks);
         }
         Ok(())
     }
 
     async fn withdraw(&self, key: &str) -> Result<(), NotifyError> {
-        if let (Ok(mut withdrawn), Ok(mut on_screen)) = (self.1.lock(), self.2.lock()) {
+        if let (Ok(mut withdrawn), Ok(mut on_screen)) =
+            (self.withdrawn.lock(), self.on_screen.lock())
+        {
             withdrawn.push(key.to_owned());
             on_screen.remove(key);
         }
@@ -60,13 +71,26 @@ impl Notifier for Shown {
 
     async fn replace_if_shown(&self, notification: &Notification) -> Result<bool, NotifyError> {
         let on_screen = self
-            .2
+            .on_screen
             .lock()
-            .is_ok_and(|on_screen| on_screen.contains(&notification.key));
+            .is_ok_and(|on_screen| on_screen.contains_key(&notification.key));
         if on_screen {
             self.notify(notification).await?;
         }
         Ok(on_screen)
+    }
+
+    fn asking(&self) -> Vec<String> {
+        self.on_screen
+            .lock()
+            .map(|on_screen| {
+                on_screen
+                    .iter()
+                    .filter(|(_, asks)| **asks)
+                    .map(|(key, _)| key.clone())
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 }
 
@@ -177,4 +201,62 @@ async fn the_app_shows_a_request_on_a_ladder_to_the_people_it_names_when_it_name
     assert_eq!(olivia_saw.of_kind(NotificationKind::ApprovalResolved), 0);
     marco_running.stop().await;
     olivia_running.stop().await;
+}
+
+/// A request that settled while this app missed its changes (the channel fell behind, or the
+/// cache was rebuilt from snapshots) is settled on screen all the same once it is read again,
+/// instead of keeping buttons that would do nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_settled_unseen_is_settled_on_screen_after_a_resync() {
+    let world = World::start().await;
+    let core = world.core("marco");
+    let marco = world.login(&core, "manager@acme.test").await;
+    let asked = world.ask("Quill", "Publish the autumn teaser").await;
+    marco.catch_up().await.expect("catches up");
+    let request = marco
+        .approval(asked["id"].as_str().expect("an id"))
+        .await
+        .expect("cached")
+        .approval;
+    // Shown before this notifier's task heard anything, as by an earlier run of it.
+    let shown = Arc::new(Shown::default());
+    shown
+        .notify(&Notification {
+            key: Notification::approval_key(&request.id),
+            kind: NotificationKind::ApprovalRequested,
+            title: format!("Approval needed: {}", request.title),
+            body: String::new(),
+            project_id: Some(request.project_id.clone()),
+            approval_id: Some(request.id.clone()),
+            urgent: false,
+            actions: vec![NotificationAction::Approve, NotificationAction::Reject],
+        })
+        .await
+        .expect("kept");
+
+    let owner = world.login(&world.core("olivia"), "owner@acme.test").await;
+    owner.catch_up().await.expect("catches up");
+    let rejected = owner
+        .decide(&request.id, Decision::Reject, Some("not now".into()))
+        .await
+        .expect("rejected");
+    assert!(rejected.delivered, "{rejected:?}");
+
+    // A month away: the log no longer holds what Marco's cache missed, so it is rebuilt.
+    world.clock.advance(chrono::Duration::days(31));
+    spartex_server::service::sweep::prune(world.server.state())
+        .await
+        .expect("prunes");
+    let marco = world.login(&core, "manager@acme.test").await;
+    let prefs = Arc::new(RwLock::new(NotificationPrefs::default()));
+    spawn_notifications(&marco, shown.clone(), prefs);
+    let report = marco.catch_up().await.expect("catches up");
+    assert!(report.resynced, "the cache was rebuilt from snapshots");
+    eventually("the request is settled on screen", || {
+        let settled = shown.of_kind(NotificationKind::ApprovalResolved) == 1;
+        async move { settled }
+    })
+    .await;
+    let told = shown.titles().pop().expect("the resolution");
+    assert_eq!(told, format!("Rejected by Olivia Park: {}", request.title));
 }
