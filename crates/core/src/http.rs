@@ -65,10 +65,11 @@ impl HttpClient {
             attempt += 1;
             match self.send_once(endpoint, token, idempotency_key).await {
                 Err(error) if retry_safe && error.is_transient() && attempt < ATTEMPTS => {
+                    let backoff = Duration::from_millis(200 * 4u64.pow(attempt - 1));
                     let wait = match error.retry_after() {
                         Some(asked) if asked > LONGEST_WAIT_IN_A_REQUEST => return Err(error),
-                        Some(asked) => asked,
-                        None => Duration::from_millis(200 * 4u64.pow(attempt - 1)),
+                        Some(asked) => asked.max(backoff),
+                        None => backoff,
                     };
                     tracing::debug!(path = %endpoint.path(), attempt, error = %error, "retrying");
                     tokio::time::sleep(wait).await;
@@ -112,7 +113,7 @@ impl HttpClient {
             .headers()
             .get(reqwest::header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse().ok());
+            .and_then(|v| v.trim().parse().ok());
         let is_json = response
             .headers()
             .get(reqwest::header::CONTENT_TYPE)

@@ -308,6 +308,20 @@ impl Syncer {
                             message: "The server refused the session on the event socket.".into(),
                         }
                     }
+                    // Busy or its database away: the wait it asks for is kept for the reconnect.
+                    tokio_tungstenite::tungstenite::Error::Http(response)
+                        if response.status() == 429 || response.status().is_server_error() =>
+                    {
+                        CoreError::Server {
+                            status: response.status().as_u16(),
+                            message: "the event socket was refused".into(),
+                            retry_after_s: response
+                                .headers()
+                                .get(reqwest::header::RETRY_AFTER)
+                                .and_then(|v| v.to_str().ok())
+                                .and_then(|v| v.trim().parse().ok()),
+                        }
+                    }
                     other => CoreError::Offline {
                         server: self.session().http().base().to_owned(),
                         reason: other.to_string(),
