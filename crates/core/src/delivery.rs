@@ -170,9 +170,10 @@ impl Delivery {
                 if stop_waiting {
                     Duration::from_secs(1)
                 } else {
-                    crate::sync::backoff(failures)
-                        .max(Duration::from_secs(1))
-                        .max(asked.unwrap_or_default())
+                    crate::sync::at_least_as_asked(
+                        crate::sync::backoff(failures).max(Duration::from_secs(1)),
+                        asked,
+                    )
                 }
             };
             tokio::select! {

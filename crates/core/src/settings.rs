@@ -245,11 +245,10 @@ impl SettingsSync {
                 Err(error) if error.is_transient() => {
                     tracing::debug!(%error, "notification settings wait for the server");
                     failures = failures.saturating_add(1);
-                    Some(
-                        crate::sync::backoff(failures)
-                            .max(Duration::from_secs(1))
-                            .max(error.retry_after().unwrap_or_default()),
-                    )
+                    Some(crate::sync::at_least_as_asked(
+                        crate::sync::backoff(failures).max(Duration::from_secs(1)),
+                        error.retry_after(),
+                    ))
                 }
                 // Refused for good, or a server that predates these settings (404): asked
                 // again when the link returns or the settings change, not on a timer.

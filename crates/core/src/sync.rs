@@ -270,7 +270,7 @@ impl Syncer {
                 failures = 0;
             }
             // A server that said how long to leave it alone (`Retry-After`) is left that long.
-            let wait = backoff(failures).max(asked.unwrap_or_default());
+            let wait = at_least_as_asked(backoff(failures), asked);
             failures = failures.saturating_add(1);
             tokio::select! {
                 _ = tokio::time::sleep(wait) => {}
@@ -425,9 +425,35 @@ pub fn backoff(failures: u32) -> Duration {
     Duration::from_millis(rand::thread_rng().gen_range(250..=ceiling_ms.max(250)))
 }
 
+/// `wait`, or longer if the server asked for longer (`Retry-After`), plus up to a fifth of
+/// what it asked: the clients it turned away together do not all come back in the same second.
+pub fn at_least_as_asked(wait: Duration, asked: Option<Duration>) -> Duration {
+    let Some(asked) = asked.filter(|asked| !asked.is_zero()) else {
+        return wait;
+    };
+    let spread = rand::thread_rng().gen_range(0.0..=0.2);
+    wait.max(asked.mul_f64(1.0 + spread))
+}
+
 #[cfg(test)]
 mod tests {
-    use super::backoff;
+    use std::time::Duration;
+
+    use super::{at_least_as_asked, backoff};
+
+    #[test]
+    fn a_wait_the_server_asked_for_is_kept_and_spread_by_a_fifth_at_most() {
+        let asked = Duration::from_secs(30);
+        for _ in 0..200 {
+            let wait = at_least_as_asked(Duration::from_secs(1), Some(asked));
+            assert!(wait >= asked && wait <= asked.mul_f64(1.2), "{wait:?}");
+        }
+        let long_backoff = Duration::from_secs(40);
+        assert_eq!(at_least_as_asked(long_backoff, Some(asked)), long_backoff);
+        assert_eq!(at_least_as_asked(long_backoff, None), long_backoff);
+        let short = Duration::from_millis(250);
+        assert_eq!(at_least_as_asked(short, Some(Duration::ZERO)), short);
+    }
 
     #[test]
     fn backoff_stays_between_250_ms_and_30_s_and_grows() {
