@@ -72,7 +72,7 @@ pub fn spawn_notifications(
                         .as_ref()
                         .is_some_and(|b| b.status == ApprovalStatus::Pending);
                     if was_pending {
-                        settled(notifier.as_ref(), &account, &info.user.id, after).await;
+                        settled(notifier.as_ref(), &account, after).await;
                     }
                     continue;
                 }
@@ -125,8 +125,9 @@ pub fn spawn_notifications(
 /// A request stopped waiting: its notification's buttons would do nothing. Who answered it
 /// knows, so theirs is taken back; whoever else still has it on screen reads in its place what
 /// became of it.
-async fn settled(notifier: &dyn Notifier, account: &Account, user_id: &str, after: &Approval) {
-    let answered_here = after.decided_by.as_ref().is_some_and(|by| by.id == user_id);
+async fn settled(notifier: &dyn Notifier, account: &Account, after: &Approval) {
+    let me = &account.info().user.id;
+    let answered_here = after.decided_by.as_ref().is_some_and(|by| &by.id == me);
     if answered_here {
         withdraw(notifier, &Notification::approval_key(&after.id)).await;
         return;
@@ -144,7 +145,6 @@ async fn settled(notifier: &dyn Notifier, account: &Account, user_id: &str, afte
 /// After changes were missed (the channel fell behind, the cache was rebuilt), the requests still
 /// on screen with buttons are read again: those that settled meanwhile settle on screen too.
 async fn settle_what_settled_unseen(notifier: &dyn Notifier, account: &Account) {
-    let user_id = account.info().user.id.clone();
     for key in notifier.asking() {
         let Some(approval_id) = Notification::approval_of_key(&key) else {
             continue;
@@ -153,7 +153,7 @@ async fn settle_what_settled_unseen(notifier: &dyn Notifier, account: &Account) 
             continue;
         };
         if view.approval.status != ApprovalStatus::Pending {
-            settled(notifier, account, &user_id, &view.approval).await;
+            settled(notifier, account, &view.approval).await;
         }
     }
 }

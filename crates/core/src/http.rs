@@ -109,11 +109,7 @@ impl HttpClient {
         }
         let response = request.send().await.map_err(|e| self.offline(&e))?;
         let status = response.status();
-        let retry_after = response
-            .headers()
-            .get(reqwest::header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse().ok());
+        let retry_after = retry_after_s(response.headers());
         let is_json = response
             .headers()
             .get(reqwest::header::CONTENT_TYPE)
@@ -207,4 +203,12 @@ impl HttpClient {
             detail,
         }
     }
+}
+
+/// The seconds a `Retry-After` header asks for (its HTTP-date form is read as none).
+pub(crate) fn retry_after_s(headers: &reqwest::header::HeaderMap) -> Option<u64> {
+    headers
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse().ok())
 }

@@ -315,11 +315,7 @@ impl Syncer {
                         CoreError::Server {
                             status: response.status().as_u16(),
                             message: "the event socket was refused".into(),
-                            retry_after_s: response
-                                .headers()
-                                .get(reqwest::header::RETRY_AFTER)
-                                .and_then(|v| v.to_str().ok())
-                                .and_then(|v| v.trim().parse().ok()),
+                            retry_after_s: crate::http::retry_after_s(response.headers()),
                         }
                     }
                     other => CoreError::Offline {

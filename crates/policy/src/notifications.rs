@@ -64,6 +64,13 @@ impl Notification {
         format!("approval:{approval_id}")
     }
 
+    /// It has Approve or Reject buttons: it asks for a decision.
+    pub fn asks_for_a_decision(&self) -> bool {
+        self.actions
+            .iter()
+            .any(|a| matches!(a, NotificationAction::Approve | NotificationAction::Reject))
+    }
+
     /// The approval a key made by [`Notification::approval_key`] is about.
     pub fn approval_of_key(key: &str) -> Option<&str> {
         key.strip_prefix("approval:")

@@ -31,7 +31,20 @@ impl LogEvery {
     /// `Some(held back since the last line)` when the line is to be logged at `now`, else
     /// `None` (and it is counted).
     pub fn at(&self, now: Instant) -> Option<u64> {
-        self.at_instant(now)
+        let mut said = self
+            .state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        match said.last {
+            Some(last) if now.saturating_duration_since(last) < self.period => {
+                said.held_back += 1;
+                None
+            }
+            _ => {
+                said.last = Some(now);
+                Some(std::mem::take(&mut said.held_back))
+            }
+        }
     }
 
     /// The condition is over: the next time it is met is said at once, with no count from this
@@ -47,24 +60,7 @@ impl LogEvery {
 
     /// [`LogEvery::at`] now.
     pub fn now(&self) -> Option<u64> {
-        self.at_instant(Instant::now())
-    }
-
-    fn at_instant(&self, now: Instant) -> Option<u64> {
-        let mut said = self
-            .state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        match said.last {
-            Some(last) if now.saturating_duration_since(last) < self.period => {
-                said.held_back += 1;
-                None
-            }
-            _ => {
-                said.last = Some(now);
-                Some(std::mem::take(&mut said.held_back))
-            }
-        }
+        self.at(Instant::now())
     }
 }
 

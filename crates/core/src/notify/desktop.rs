@@ -16,8 +16,9 @@ use super::{Notification, NotificationResponse, Notifier, NotifyError};
 
 #[cfg(all(unix, not(target_os = "macos")))]
 use super::freedesktop::Freedesktop as Server;
-#[cfg(all(unix, not(target_os = "macos")))]
-pub use super::freedesktop::APP_NAME;
+
+/// The name the notification server shows as the sender.
+pub const APP_NAME: &str = "Spartex Control";
 
 /// Shows notifications on the desktop and reports clicks on their buttons.
 #[derive(Clone)]
@@ -80,9 +81,6 @@ impl Notifier for DesktopNotifier {
 mod elsewhere {
     use super::*;
 
-    /// The name the notification centre shows as the sender.
-    pub const APP_NAME: &str = "Spartex Control";
-
     pub struct Server;
 
     impl Server {
@@ -124,8 +122,6 @@ mod elsewhere {
 }
 #[cfg(not(all(unix, not(target_os = "macos"))))]
 use elsewhere::Server;
-#[cfg(not(all(unix, not(target_os = "macos"))))]
-pub use elsewhere::APP_NAME;
 
 // The freedesktop notification server, over D-Bus.
 #[cfg(all(test, unix, not(target_os = "macos")))]

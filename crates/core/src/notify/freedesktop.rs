@@ -16,15 +16,13 @@ use zbus::message::Sequence;
 use zbus::zvariant::Value;
 use zbus::{MatchRule, MessageStream};
 
+use super::desktop::APP_NAME;
 use super::on_screen::{OnScreen, Shown};
-use super::{Notification, NotificationAction, NotificationResponse, NotifyError};
+use super::{Notification, NotificationResponse, NotifyError};
 
 const SERVER: &str = "org.freedesktop.Notifications";
 const PATH: &str = "/org/freedesktop/Notifications";
 const INTERFACE: &str = "org.freedesktop.Notifications";
-
-/// The name the notification server shows as the sender.
-pub const APP_NAME: &str = "Spartex Control";
 
 /// Signals queued for the listener. zbus drops none: a full queue holds up every message the
 /// connection receives, the answers to `Notify` included, so the listener must never wait on
@@ -108,12 +106,7 @@ impl Freedesktop {
             Shown {
                 key: notification.key.clone(),
                 approval_id: notification.approval_id.clone(),
-                asks: notification.actions.iter().any(|action| {
-                    matches!(
-                        action,
-                        NotificationAction::Approve | NotificationAction::Reject
-                    )
-                }),
+                asks: notification.asks_for_a_decision(),
             },
             reply.recv_position(),
         );
@@ -151,13 +144,8 @@ impl Freedesktop {
             return;
         };
         let shown = lock(&self.on_screen).take_all();
-        let closing = futures_util::future::join_all(shown.into_iter().map(|id| async move {
-            if let Err(error) = close(&live.connection, id).await {
-                tracing::debug!(%error, id, "could not close a notification");
-            }
-        }));
         // A hung server holds up no sign-out or quit for longer than one call's timeout.
-        let _ = tokio::time::timeout(CALL_TIMEOUT, closing).await;
+        let _ = tokio::time::timeout(CALL_TIMEOUT, close_every(&live.connection, shown)).await;
     }
 
     async fn drop_connection(&self) {
@@ -200,13 +188,7 @@ impl Drop for Freedesktop {
             return;
         }
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            runtime.spawn(async move {
-                for id in shown {
-                    if let Err(error) = close(&live.connection, id).await {
-                        tracing::debug!(%error, id, "could not close a notification at the end");
-                    }
-                }
-            });
+            runtime.spawn(async move { close_every(&live.connection, shown).await });
         }
     }
 }
@@ -283,7 +265,7 @@ fn from_the_server(
             let Ok((id, action)) = signal.body().deserialize::<(u32, String)>() else {
                 return;
             };
-            let Some(action) = NotificationAction::from_id(&action) else {
+            let Some(action) = super::NotificationAction::from_id(&action) else {
                 return;
             };
             // Not one of this connection's: another app's, or one forgotten.
@@ -305,6 +287,17 @@ fn from_the_server(
         }
         _ => {}
     }
+}
+
+/// Closes the notifications `ids`, all at once; a failure is only logged (nothing is left to
+/// do about it).
+async fn close_every(connection: &zbus::Connection, ids: Vec<u32>) {
+    futures_util::future::join_all(ids.into_iter().map(|id| async move {
+        if let Err(error) = close(connection, id).await {
+            tracing::debug!(%error, id, "could not close a notification");
+        }
+    }))
+    .await;
 }
 
 /// Closes notification `id` (`CloseNotification`); one already closed is no error.

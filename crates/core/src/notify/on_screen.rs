@@ -38,9 +38,8 @@ impl<P> Default for OnScreen<P> {
 #[derive(Debug)]
 struct Showing<P> {
     shown: Shown,
-    /// When, in showings, it was shown: the oldest is forgotten first.
-    order: u64,
-    /// Where the server's answer came in the connection's messages.
+    /// Where the server's answer came in the connection's messages: the oldest is forgotten
+    /// first.
     at: P,
 }
 
@@ -56,20 +55,19 @@ impl<P: Ord + Copy> OnScreen<P> {
     /// Notes that `shown` is on screen as `id`, in place of whatever its key showed before; the
     /// server's answer came `at`.
     pub fn shown(&mut self, id: u32, shown: Shown, at: P) {
-        let order = self.by_id.values().map(|s| s.order + 1).max().unwrap_or(0);
         self.by_id
             .retain(|_, showing| showing.shown.key != shown.key);
         if self.by_id.len() >= REMEMBERED && !self.by_id.contains_key(&id) {
             let oldest = self
                 .by_id
                 .iter()
-                .min_by_key(|(_, showing)| showing.order)
+                .min_by_key(|(_, showing)| showing.at)
                 .map(|(id, _)| *id);
             if let Some(oldest) = oldest {
                 self.by_id.remove(&oldest);
             }
         }
-        self.by_id.insert(id, Showing { shown, order, at });
+        self.by_id.insert(id, Showing { shown, at });
     }
 
     /// What the notification `id` is about, if it is one of these.

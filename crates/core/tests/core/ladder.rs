@@ -48,10 +48,7 @@ impl Shown {
 #[async_trait::async_trait]
 impl Notifier for Shown {
     async fn notify(&self, notification: &Notification) -> Result<(), NotifyError> {
-        let asks = notification
-            .actions
-            .iter()
-            .any(|a| matches!(a, NotificationAction::Approve | NotificationAction::Reject));
+        let asks = notification.asks_for_a_decision();
         if let (Ok(mut shown), Ok(mut on_screen)) = (self.shown.lock(), self.on_screen.lock()) {
             shown.push(notification.clone());
             on_screen.insert(notification.key.clone(), asks);
