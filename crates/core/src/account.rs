@@ -354,8 +354,10 @@ impl Account {
             kept => kept?,
         };
         self.0.publisher.publish(Change::Outbox);
-        self.0.delivery.wake();
+        // Tried here, once; the outbox's loop is woken only after, to plan what follows (had it
+        // been woken first, it would send the same action beside this try).
         let report = self.flush_outbox().await;
+        self.0.delivery.wake();
         let still_waiting = self
             .store()
             .outbox()

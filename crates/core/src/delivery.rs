@@ -3,7 +3,7 @@
 //! and leaves an outcome the user sees.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use spartex_api::{Approval, ErrorCode, EventPayload};
@@ -37,6 +37,9 @@ pub struct Delivery {
     publisher: Publisher,
     wakeup: Arc<Notify>,
     one_at_a_time: Arc<Mutex<()>>,
+    /// Until when the server asked to be left alone (`Retry-After`). The loop sends nothing
+    /// before it but a stop; a person's own action is still tried once, at once.
+    held_off_until: Arc<std::sync::Mutex<Option<Instant>>>,
 }
 
 impl Delivery {
@@ -52,6 +55,7 @@ impl Delivery {
             publisher,
             wakeup,
             one_at_a_time: Arc::new(Mutex::new(())),
+            held_off_until: Arc::default(),
         }
     }
 
@@ -101,7 +105,9 @@ impl Delivery {
         let mut report = FlushReport::default();
         let entries = self.store.outbox().await?;
         for (index, entry) in entries.iter().enumerate() {
-            match self.send(entry).await {
+            let sent = self.send(entry).await;
+            self.note_how_the_server_answered(&sent);
+            match sent {
                 Ok(answer) => {
                     let outcome = delivered_outcome(entry, &answer);
                     let changes = self
@@ -148,6 +154,18 @@ impl Delivery {
     pub(crate) async fn run(&self, mut stop: tokio::sync::watch::Receiver<bool>) {
         let mut failures: u32 = 0;
         loop {
+            // Woken (something queued, the link back) while the server asked to be left alone:
+            // what waits goes when that wait is over, but a stop, which goes every second.
+            while let Some(left) = self.held_off_for() {
+                if self.a_stop_waits().await {
+                    break;
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep(left) => {}
+                    _ = self.wakeup.notified() => {}
+                    _ = stop.changed() => return,
+                }
+            }
             let (waiting, asked) = match self.flush().await {
                 Ok(report) => (report.waiting, report.server_asks_to_wait),
                 Err(CoreError::SignedOut { .. }) => return,
@@ -161,13 +179,7 @@ impl Delivery {
                 Duration::from_secs(3600)
             } else {
                 failures = failures.saturating_add(1);
-                let stop_waiting = self
-                    .store
-                    .outbox()
-                    .await
-                    .map(|e| e.iter().any(|e| e.kind == OutboxKind::Stop))
-                    .unwrap_or(false);
-                if stop_waiting {
+                if self.a_stop_waits().await {
                     Duration::from_secs(1)
                 } else {
                     crate::sync::at_least_as_asked(
@@ -182,6 +194,41 @@ impl Delivery {
                 _ = stop.changed() => return,
             }
         }
+    }
+
+    async fn a_stop_waits(&self) -> bool {
+        self.store
+            .outbox()
+            .await
+            .map(|entries| entries.iter().any(|e| e.kind == OutboxKind::Stop))
+            .unwrap_or(false)
+    }
+
+    /// A server that asked to wait is left alone that long; one that answered is not.
+    fn note_how_the_server_answered(&self, sent: &CoreResult<EventPayload>) {
+        let held_off_until = match sent {
+            Err(error) if error.is_transient() => match error.retry_after() {
+                Some(asked) => Some(Instant::now() + asked),
+                None => return,
+            },
+            Err(CoreError::SignedOut { .. }) => return,
+            _ => None,
+        };
+        *self.held_off() = held_off_until;
+    }
+
+    /// How much longer the server asked to be left alone, if it did.
+    fn held_off_for(&self) -> Option<Duration> {
+        let until = (*self.held_off())?;
+        until
+            .checked_duration_since(Instant::now())
+            .filter(|left| !left.is_zero())
+    }
+
+    fn held_off(&self) -> std::sync::MutexGuard<'_, Option<Instant>> {
+        self.held_off_until
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 

@@ -205,10 +205,58 @@ impl HttpClient {
     }
 }
 
-/// The seconds a `Retry-After` header asks for (its HTTP-date form is read as none).
+/// The seconds a `Retry-After` header asks for: a number of seconds, or the HTTP-date a proxy
+/// in front of the server may write instead (a date already past asks for none).
 pub(crate) fn retry_after_s(headers: &reqwest::header::HeaderMap) -> Option<u64> {
-    headers
-        .get(reqwest::header::RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse().ok())
+    let value = headers
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim();
+    if let Ok(seconds) = value.parse() {
+        return Some(seconds);
+    }
+    let until = chrono::DateTime::parse_from_rfc2822(value).ok()?;
+    let left = until
+        .signed_duration_since(chrono::Utc::now())
+        .num_seconds();
+    Some(left.max(0).unsigned_abs())
+}
+
+#[cfg(test)]
+mod tests {
+    use reqwest::header::{HeaderMap, HeaderValue, RETRY_AFTER};
+
+    use super::retry_after_s;
+
+    fn asking(value: &str) -> Option<u64> {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            RETRY_AFTER,
+            HeaderValue::from_str(value).expect("a header value"),
+        );
+        retry_after_s(&headers)
+    }
+
+    #[test]
+    fn retry_after_is_read_as_seconds_or_as_an_http_date() {
+        assert_eq!(asking("30"), Some(30));
+        assert_eq!(asking(" 5 "), Some(5));
+        let in_a_minute = (chrono::Utc::now() + chrono::Duration::seconds(60))
+            .format("%a, %d %b %Y %H:%M:%S GMT")
+            .to_string();
+        let asked = asking(&in_a_minute).expect("an HTTP-date is read");
+        assert!(
+            (58..=60).contains(&asked),
+            "{in_a_minute} asked for {asked} s"
+        );
+        assert_eq!(
+            asking("Sun, 06 Nov 1994 08:49:37 GMT"),
+            Some(0),
+            "a date past"
+        );
+        assert_eq!(asking("soon"), None);
+        assert_eq!(asking("-3"), None);
+        assert_eq!(retry_after_s(&HeaderMap::new()), None);
+    }
 }

@@ -290,3 +290,49 @@ async fn a_server_asking_to_wait_is_not_retried_sooner() {
         "a second's wait is waited out and retried"
     );
 }
+
+/// A message sent while the server asks to be left alone for 30 s is tried once, as it is
+/// sent; the outbox's loop, woken by it, waits as asked instead of sending it again.
+#[tokio::test]
+async fn an_action_queued_while_the_server_asks_to_wait_is_tried_once() {
+    let world = World::start().await;
+    let requests = Arc::new(AtomicUsize::new(0));
+    let counted = requests.clone();
+    let router = Router::new()
+        .route("/api/v1/auth/login", post(|| async { Json(token_pair()) }))
+        .route(
+            "/api/v1/projects/{id}/messages",
+            post(move || {
+                let counted = counted.clone();
+                async move {
+                    counted.fetch_add(1, Ordering::SeqCst);
+                    let error = json!({"error": {"code": "unavailable", "message": "The database cannot be reached.", "details": {}}});
+                    let asked = [(axum::http::header::RETRY_AFTER, "30")];
+                    (StatusCode::SERVICE_UNAVAILABLE, asked, Json(error)).into_response()
+                }
+            }),
+        );
+    let account = signed_in_to(&world, router).await;
+    let running = account.start();
+
+    let queued = account
+        .send_message("prj_1", None, "Hold the Meta spend until Monday")
+        .await
+        .expect("kept to send later");
+    assert!(!queued.delivered);
+    let why = queued.waiting_because.expect("says why it waits");
+    assert!(why.contains("database cannot be reached"), "{why}");
+    // Long enough for the loop, woken by the message, to have sent it again (it did at once).
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    assert_eq!(
+        requests.load(Ordering::SeqCst),
+        1,
+        "sent again sooner than asked"
+    );
+    assert_eq!(
+        account.outbox().await.expect("outbox").len(),
+        1,
+        "still kept"
+    );
+    running.stop().await;
+}
