@@ -11,7 +11,7 @@
 //!   each push with the subscriber's keys, as a phone's push service does.
 //! - [`push_fakes`]: fake APNs and FCM on loopback that check what the push senders send.
 //! - [`database::TestDatabase`]: the database a test server, or a test's own server processes,
-//!   run on.
+//!   run on; [`port_in_front::PortInFront`]: its port refusing connections, as in a restart.
 //! - [`cargo_bin`]: a binary of this workspace, built if it is stale, for tests that run it as
 //!   a child process; [`procs`]: the process tree under a pid, to end or measure it.
 //!
@@ -21,6 +21,7 @@ mod api;
 mod bin;
 pub mod database;
 pub mod demo;
+pub mod port_in_front;
 pub mod procs;
 pub mod push_fakes;
 mod server;

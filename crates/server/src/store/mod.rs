@@ -75,6 +75,9 @@ pub enum StoreError {
     /// A write tried to append to the log of a tenant it did not begin for.
     #[error("this write did not begin for the tenant whose log it tried to append to")]
     WrongTenant,
+    /// A write waited for its tenant's turn behind one that found the database out of reach.
+    #[error("the database could not be reached by the write before this one")]
+    AwayForTheWriteBefore,
 }
 
 impl StoreError {
@@ -96,7 +99,7 @@ impl StoreError {
     /// once it is back.
     pub fn is_unavailable(&self) -> bool {
         match self {
-            StoreError::Connect { .. } => true,
+            StoreError::Connect { .. } | StoreError::AwayForTheWriteBefore => true,
             StoreError::Database(
                 sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::Tls(_),
             ) => true,

@@ -11,7 +11,7 @@
 use std::collections::HashMap;
 use std::str::FromStr;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -41,14 +41,35 @@ pub struct PostgresStore {
 /// The per-tenant mutexes of this process.
 #[derive(Default)]
 struct TenantTurns {
-    by_tenant: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    by_tenant: Mutex<HashMap<String, Arc<tokio::sync::Mutex<Turn>>>>,
+}
+
+/// A tenant's turn to write in this process, and what the write that held it last found.
+#[derive(Default)]
+pub(super) struct Turn {
+    found_the_database_away_at: Option<Instant>,
+}
+
+pub(super) type HeldTurn = tokio::sync::OwnedMutexGuard<Turn>;
+
+impl Turn {
+    /// The write holding the turn could not begin: the database is out of reach.
+    pub(super) fn found_the_database_away(&mut self) {
+        self.found_the_database_away_at = Some(Instant::now());
+    }
+
+    /// Whether a write that held the turn since `asked` found the database out of reach.
+    fn found_the_database_away_since(&self, asked: Instant) -> bool {
+        self.found_the_database_away_at
+            .is_some_and(|at| at >= asked)
+    }
 }
 
 /// Mutexes no write holds or waits for are dropped once there are this many.
 const TURNS_KEPT: usize = 1024;
 
 impl TenantTurns {
-    async fn take(&self, tenant_id: &str) -> tokio::sync::OwnedMutexGuard<()> {
+    async fn take(&self, tenant_id: &str) -> HeldTurn {
         let turn = {
             let mut by_tenant = self
                 .by_tenant
@@ -248,10 +269,17 @@ fn event_from_row(row: &PgRow) -> StoreResult<Event> {
 impl Store for PostgresStore {
     async fn begin(&self, scope: WriteScope<'_>) -> StoreResult<Box<dyn WriteTx>> {
         let (tenant_id, turn) = match scope {
-            WriteScope::Tenant(tenant_id) => (
-                Some(tenant_id.to_owned()),
-                Some(self.turns.take(tenant_id).await),
-            ),
+            WriteScope::Tenant(tenant_id) => {
+                let asked = Instant::now();
+                let turn = self.turns.take(tenant_id).await;
+                // A write before this one waited out the pool (10 s) and found the database
+                // away: this one would wait as long for the same answer, and each queued
+                // behind it as long again. It is answered now; the client retries as asked.
+                if turn.found_the_database_away_since(asked) {
+                    return Err(StoreError::AwayForTheWriteBefore);
+                }
+                (Some(tenant_id.to_owned()), Some(turn))
+            }
             WriteScope::Server => (None, None),
         };
         Ok(Box::new(

@@ -6,7 +6,7 @@ use serde_json::Value;
 use spartex_api::{Device, Event, EventKind, Tenant, User};
 use sqlx::{PgPool, Postgres, Transaction};
 
-use super::postgres::{get_doc, list_docs};
+use super::postgres::{get_doc, list_docs, HeldTurn};
 use super::{postgres_push, NewDevice};
 use super::{
     DocFilter, DocKind, Document, NewCost, RefreshTokenRow, StoreError, StoreResult,
@@ -23,7 +23,7 @@ pub struct PostgresTx {
     /// The tenant whose log this write appends to; `None` for `WriteScope::Server`.
     tenant_id: Option<String>,
     /// This process's turn for the tenant; `None` for `WriteScope::Server`.
-    turn: Option<tokio::sync::OwnedMutexGuard<()>>,
+    turn: Option<HeldTurn>,
 }
 
 /// `pool.begin()`, carried to its end even when the caller is dropped meanwhile (a client that
@@ -60,35 +60,50 @@ impl PostgresTx {
     pub(super) async fn begin(
         pool: &PgPool,
         tenant_id: Option<String>,
-        turn: Option<tokio::sync::OwnedMutexGuard<()>>,
+        mut turn: Option<HeldTurn>,
     ) -> StoreResult<Self> {
-        let mut tx = begin_uncancelled(pool).await?;
-        match &tenant_id {
-            Some(tenant_id) => {
-                sqlx::query("SELECT pg_advisory_xact_lock($1, hashtext($2))")
-                    .bind(TENANT_WRITES_LOCKS)
-                    .bind(tenant_id)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            // Server-wide writes (sessions, refresh tokens, the signing and VAPID keys made on
-            // first start) take turns across instances too, as SQLite's single writer makes
-            // them: two instances starting on a new database keep one key, and a refresh
-            // retried while the first is in flight sees it used.
-            None => {
-                sqlx::query("SELECT pg_advisory_xact_lock($1)")
-                    .bind(SERVER_WRITES_LOCK)
-                    .execute(&mut *tx)
-                    .await?;
+        match begin_in_turn(pool, tenant_id.as_deref()).await {
+            Ok(tx) => Ok(PostgresTx {
+                tx,
+                tenant_id,
+                turn,
+            }),
+            Err(error) => {
+                if let Some(turn) = turn.as_mut().filter(|_| error.is_unavailable()) {
+                    turn.found_the_database_away();
+                }
+                Err(error)
             }
         }
-        sqlx::query(CHANGES_SAVEPOINT).execute(&mut *tx).await?;
-        Ok(PostgresTx {
-            tx,
-            tenant_id,
-            turn,
-        })
     }
+}
+
+async fn begin_in_turn(
+    pool: &PgPool,
+    tenant_id: Option<&str>,
+) -> StoreResult<Transaction<'static, Postgres>> {
+    let mut tx = begin_uncancelled(pool).await?;
+    match tenant_id {
+        Some(tenant_id) => {
+            sqlx::query("SELECT pg_advisory_xact_lock($1, hashtext($2))")
+                .bind(TENANT_WRITES_LOCKS)
+                .bind(tenant_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        // Server-wide writes (sessions, refresh tokens, the signing and VAPID keys made on
+        // first start) take turns across instances too, as SQLite's single writer makes
+        // them: two instances starting on a new database keep one key, and a refresh
+        // retried while the first is in flight sees it used.
+        None => {
+            sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind(SERVER_WRITES_LOCK)
+                .execute(&mut *tx)
+                .await?;
+        }
+    }
+    sqlx::query(CHANGES_SAVEPOINT).execute(&mut *tx).await?;
+    Ok(tx)
 }
 
 #[async_trait]

@@ -1,0 +1,65 @@
+//! A TCP port in front of a database that can refuse connections and take them again: a
+//! database server restarting, as its clients meet it (connections refused, not answered),
+//! without stopping a cluster other tests share.
+
+use std::net::SocketAddr;
+
+/// A TCP port in front of the database that can refuse connections, as the port of a database
+/// server that is restarting does, and take them again.
+pub struct PortInFront {
+    at: SocketAddr,
+    database: SocketAddr,
+    /// The database URL through this port.
+    pub url: String,
+    forwarding: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl PortInFront {
+    /// Opens a port that forwards to the database `database_url` names; [`PortInFront::url`]
+    /// names the database through it.
+    pub async fn open(database_url: &str) -> PortInFront {
+        let mut url = reqwest::Url::parse(database_url).expect("the database URL parses");
+        let database = url
+            .socket_addrs(|| Some(5432))
+            .expect("the database's address")[0];
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("binds");
+        let at = listener.local_addr().expect("its address");
+        url.set_port(Some(at.port())).expect("a port can be set");
+        PortInFront {
+            at,
+            database,
+            url: url.into(),
+            forwarding: Some(tokio::spawn(forward(listener, database))),
+        }
+    }
+
+    /// Ends every connection through the port and refuses new ones.
+    pub fn refuse(&mut self) {
+        if let Some(forwarding) = self.forwarding.take() {
+            forwarding.abort();
+        }
+    }
+
+    /// Takes connections again, on the same port.
+    pub async fn open_again(&mut self) {
+        let listener = tokio::net::TcpListener::bind(self.at)
+            .await
+            .expect("the same port binds again");
+        self.forwarding = Some(tokio::spawn(forward(listener, self.database)));
+    }
+}
+
+/// Forwards each connection to `database`; aborting this ends them all with the listener.
+async fn forward(listener: tokio::net::TcpListener, database: SocketAddr) {
+    let mut connections = tokio::task::JoinSet::new();
+    while let Ok((mut inbound, _)) = listener.accept().await {
+        while connections.try_join_next().is_some() {}
+        connections.spawn(async move {
+            if let Ok(mut outbound) = tokio::net::TcpStream::connect(database).await {
+                let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+            }
+        });
+    }
+}
