@@ -78,6 +78,7 @@ fn declarations() -> Vec<String> {
         ProjectView,
         ApprovalView,
         MessageView,
+        Thread,
         SpendPoint,
         SearchHit,
         SearchHitKind,

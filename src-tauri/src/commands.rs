@@ -9,7 +9,7 @@ use spartex_api::{Decision, EscalationPolicy, NewOverride, Stop, TenantSettings}
 use spartex_core::notify::NotificationPrefs;
 use spartex_core::oncall::OnCallView;
 use spartex_core::store::views::{
-    ApprovalView, DashboardJson, MessageView, ProjectView, SearchHit,
+    ApprovalView, DashboardJson, MessageView, ProjectView, SearchHit, Thread,
 };
 use spartex_core::store::{KeptFrame, OutboxEntry};
 use spartex_core::{AccountInfo, Queued, Secret, Status};
@@ -103,18 +103,18 @@ commands! {
         Ok(shell.account().await?.approval(&approval_id).await?)
     }
 
-    /// A project's chat, or one agent's; `limit` defaults to 200 messages.
+    /// One of a project's conversations; `limit` defaults to 200 messages.
     async fn messages(
         shell: State<'_, Shell>,
         project_id: String,
-        agent_id: Option<String>,
+        thread: Thread,
         limit: Option<i64>,
     ) -> CommandResult<Vec<MessageView>> {
         let limit = limit.unwrap_or(MESSAGE_PAGE).clamp(1, 1000);
         Ok(shell
             .account()
             .await?
-            .messages(&project_id, agent_id.as_deref(), limit)
+            .messages(&project_id, &thread, limit)
             .await?)
     }
 

@@ -62,7 +62,11 @@ async fn cached_messages(account: &spartex_core::Account) -> usize {
     let mut total = 0;
     for row in account.dashboard().await.expect("the dashboard reads") {
         total += account
-            .messages(&row.project.id, None, i64::MAX)
+            .messages(
+                &row.project.id,
+                &spartex_core::store::views::Thread::Everything,
+                i64::MAX,
+            )
             .await
             .expect("messages read")
             .len();

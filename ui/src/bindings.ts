@@ -310,6 +310,8 @@ export type MessageView = { message: Message,
  */
 sending: boolean, };
 
+export type Thread = { "kind": "project" } | { "kind": "agent", agent_id: string, } | { "kind": "everything" };
+
 export type SpendPoint = { 
 /**
  * `YYYY-MM-DD` (UTC).

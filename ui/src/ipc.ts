@@ -26,6 +26,7 @@ import type {
   Status,
   Stop,
   TenantSettings,
+  Thread,
 } from './bindings';
 
 export type { CommandError };
@@ -76,9 +77,9 @@ export function approval(approvalId: string): Promise<ApprovalView> {
   return call<ApprovalView>('approval', { approvalId });
 }
 
-/** A project's chat, or one agent's; `limit` defaults to 200 messages. */
-export function messages(projectId: string, agentId: string | null, limit: number | null): Promise<Array<MessageView>> {
-  return call<Array<MessageView>>('messages', { projectId, agentId, limit });
+/** One of a project's conversations; `limit` defaults to 200 messages. */
+export function messages(projectId: string, thread: Thread, limit: number | null): Promise<Array<MessageView>> {
+  return call<Array<MessageView>>('messages', { projectId, thread, limit });
 }
 
 /** Approves or rejects through the outbox; the core refuses what may not be decided. */

@@ -20,7 +20,7 @@ use crate::registry::AccountInfo;
 use crate::session::Session;
 use crate::settings::{PrefsFiles, SettingsSent, SettingsSync};
 use crate::store::views::{
-    ApprovalView, DashboardJson, MessageView, ProjectSummary, ProjectView, SearchHit,
+    ApprovalView, DashboardJson, MessageView, ProjectSummary, ProjectView, SearchHit, Thread,
 };
 use crate::store::{meta, unkept_entry, OutboxEntry, Store, StoreError};
 use crate::sync::{SyncReport, Syncer};
@@ -243,10 +243,10 @@ impl Account {
     pub async fn messages(
         &self,
         project_id: &str,
-        agent_id: Option<&str>,
+        thread: &Thread,
         limit: i64,
     ) -> CoreResult<Vec<MessageView>> {
-        Ok(self.store().messages(project_id, agent_id, limit).await?)
+        Ok(self.store().messages(project_id, thread, limit).await?)
     }
 
     pub async fn search(&self, text: &str, limit: i64) -> CoreResult<Vec<SearchHit>> {

@@ -84,13 +84,18 @@ describe('ProjectPage', () => {
       message: { id, project_id: 'prj_spring', agent_id, author_kind, author_id: author_kind === 'user' ? 'usr_oncall' : agent_id, author_name: author_kind === 'user' ? 'Olivia Park' : 'Quill', body: `body ${id}`, created_at: '2025-03-04T10:30:00Z', client_msg_id: null },
       sending,
     });
-    vi.mocked(ipc.messages).mockResolvedValue([msg('m1', null, 'user', true), msg('m2', 'agt_quill', 'agent', false)]);
+    const local = msg('m1', null, 'user', true);
+    const quills = msg('m2', 'agt_quill', 'agent', false);
+    // The core reads each thread by itself (an agent's chatter cannot push the project's out).
+    vi.mocked(ipc.messages).mockImplementation(async (_project, thread) => (thread.kind === 'project' ? [local] : [quills]));
     await screen.findByTestId('project-page');
     const shown = await screen.findAllByTestId('chat-message');
+    expect(ipc.messages).toHaveBeenCalledWith('prj_spring', { kind: 'project' }, 200);
     expect(shown).toHaveLength(1);
     expect(shown[0]).toHaveAttribute('data-sending', 'true');
     expect(shown[0]).toHaveTextContent('sending…');
     fireEvent.change(screen.getByTestId('chat-target'), { target: { value: 'agt_quill' } });
-    await waitFor(() => expect(ipc.messages).toHaveBeenCalledWith('prj_spring', 'agt_quill', 200));
+    await waitFor(() => expect(ipc.messages).toHaveBeenCalledWith('prj_spring', { kind: 'agent', agent_id: 'agt_quill' }, 200));
+    await waitFor(() => expect(screen.getByTestId('chat-message')).toHaveTextContent('body m2'));
   });
 });

@@ -1,3 +1,5 @@
+import type { Thread } from '../bindings';
+
 // Query keys, one place. Prefixes matter: invalidating ['project'] refreshes every project.
 export const keys = {
   appState: ['appState'] as const,
@@ -11,8 +13,8 @@ export const keys = {
   approval: (id: string) => ['approval', id] as const,
   messagesAll: ['messages'] as const,
   messagesOf: (projectId: string) => ['messages', projectId] as const,
-  messages: (projectId: string, agentId: string | null) =>
-    ['messages', projectId, agentId ?? ''] as const,
+  messages: (projectId: string, thread: Thread) =>
+    ['messages', projectId, thread.kind, thread.kind === 'agent' ? thread.agent_id : ''] as const,
   stopsAll: ['stop'] as const,
   stop: (projectId: string | null) => ['stop', projectId ?? ''] as const,
   outbox: ['outbox'] as const,

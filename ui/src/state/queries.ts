@@ -1,5 +1,6 @@
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import * as ipc from '../ipc';
+import type { Thread } from '../bindings';
 import { keys } from './keys';
 
 export const useAppState = () => useQuery({ queryKey: keys.appState, queryFn: ipc.appState });
@@ -33,10 +34,10 @@ export const useApproval = (approvalId: string | undefined) =>
     enabled: Boolean(approvalId),
   });
 
-export const useMessages = (projectId: string, agentId: string | null) =>
+export const useMessages = (projectId: string, thread: Thread) =>
   useQuery({
-    queryKey: keys.messages(projectId, agentId),
-    queryFn: () => ipc.messages(projectId, agentId, 200),
+    queryKey: keys.messages(projectId, thread),
+    queryFn: () => ipc.messages(projectId, thread, 200),
   });
 
 export const useLatestStop = (projectId: string | null, enabled = true) =>

@@ -6,6 +6,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use spartex_api::{AuthorKind, Event, Message};
 
 use super::tests::{cache_migrated_before, store};
+use super::views::Thread;
 use super::{new_cache_key, QueuedAction, Store};
 
 /// To the microsecond, as the cache keeps times.
@@ -63,9 +64,9 @@ fn created(seq: i64, message: &Message) -> Event {
     }
 }
 
-async fn project_thread(store: &Store) -> Vec<Message> {
+async fn every_thread(store: &Store) -> Vec<Message> {
     store
-        .messages("prj_1", None, 10)
+        .messages("prj_1", &Thread::Everything, 10)
         .await
         .expect("reads")
         .into_iter()
@@ -79,15 +80,58 @@ async fn a_message_reads_back_as_the_server_sent_it() {
     let sent = server_messages();
     let events: Vec<Event> = (1..).zip(&sent).map(|(seq, m)| created(seq, m)).collect();
     store.apply_events(&events).await.expect("applies");
-    assert_eq!(project_thread(&store).await, sent);
+    assert_eq!(every_thread(&store).await, sent);
     let agent_thread = store
-        .messages("prj_1", Some("agt_quill"), 10)
+        .messages(
+            "prj_1",
+            &Thread::Agent {
+                agent_id: "agt_quill".into(),
+            },
+            10,
+        )
         .await
         .expect("reads");
     assert_eq!(
         agent_thread.iter().map(|v| &v.message).collect::<Vec<_>>(),
         [&sent[0], &sent[1]]
     );
+}
+
+/// The project's own thread is read by itself: the newest messages of the agents' threads, however
+/// many, do not push it out of the page read (it was read among every thread and filtered after).
+#[tokio::test]
+async fn the_project_thread_is_not_pushed_out_by_the_agents_threads() {
+    let (store, _dir) = store().await;
+    let mut sent = server_messages();
+    let in_the_project_thread = sent.remove(2);
+    let chatter = (0..30).map(|n| Message {
+        id: format!("msg_chatter_{n}"),
+        created_at: at(10 + n, 0),
+        ..sent[0].clone()
+    });
+    let messages: Vec<Message> = std::iter::once(in_the_project_thread.clone())
+        .chain(chatter)
+        .collect();
+    let events: Vec<Event> = (1..)
+        .zip(&messages)
+        .map(|(seq, m)| created(seq, m))
+        .collect();
+    store.apply_events(&events).await.expect("applies");
+
+    let thread = store
+        .messages("prj_1", &Thread::Project, 10)
+        .await
+        .expect("reads");
+    assert_eq!(
+        thread.iter().map(|v| &v.message).collect::<Vec<_>>(),
+        [&in_the_project_thread]
+    );
+    let everything = store
+        .messages("prj_1", &Thread::Everything, 10)
+        .await
+        .expect("reads");
+    assert_eq!(everything.len(), 10);
+    assert!(everything.iter().all(|v| v.message.agent_id.is_some()));
 }
 
 #[tokio::test]
@@ -102,7 +146,7 @@ async fn a_time_finer_than_a_microsecond_reads_back_cut_to_the_microsecond() {
         .await
         .expect("applies");
     assert_eq!(
-        project_thread(&store).await,
+        every_thread(&store).await,
         [Message {
             created_at: at(7, 250_001),
             ..sent
@@ -132,7 +176,10 @@ async fn a_message_written_here_reads_back_as_sending_until_the_server_has_it() 
     let (store, _dir) = store().await;
     let local = write_here(&store, at(5, 123_456)).await;
 
-    let thread = store.messages("prj_1", None, 10).await.expect("reads");
+    let thread = store
+        .messages("prj_1", &Thread::Everything, 10)
+        .await
+        .expect("reads");
     assert_eq!(thread.len(), 1);
     assert!(thread[0].sending);
     assert_eq!(thread[0].message, local);
@@ -146,7 +193,10 @@ async fn a_message_written_here_reads_back_as_sending_until_the_server_has_it() 
         .apply_events(&[created(1, &confirmed)])
         .await
         .expect("applies");
-    let thread = store.messages("prj_1", None, 10).await.expect("reads");
+    let thread = store
+        .messages("prj_1", &Thread::Everything, 10)
+        .await
+        .expect("reads");
     assert_eq!(thread.len(), 1, "the server's copy replaces the local one");
     assert!(!thread[0].sending);
     assert_eq!(thread[0].message, confirmed);
@@ -199,7 +249,10 @@ async fn a_long_batch_keeps_every_message_and_replaces_a_local_copy_in_any_hundr
         (450, 1, 450)
     );
 
-    let thread = store.messages("prj_1", None, 1_000).await.expect("reads");
+    let thread = store
+        .messages("prj_1", &Thread::Everything, 1_000)
+        .await
+        .expect("reads");
     assert_eq!(
         thread.len(),
         450 - 90 - 1,
@@ -284,7 +337,10 @@ async fn messages_an_older_build_kept_as_json_read_the_same_after_the_upgrade() 
     older.close().await;
 
     let store = Store::open(&path, &key).await.expect("upgrades");
-    let thread = store.messages("prj_1", None, 10).await.expect("reads");
+    let thread = store
+        .messages("prj_1", &Thread::Everything, 10)
+        .await
+        .expect("reads");
     assert_eq!(
         thread
             .iter()

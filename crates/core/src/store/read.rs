@@ -5,7 +5,7 @@ use spartex_api::{Agent, Approval, Decision, Message, Project, Stop, Task};
 use super::messages::{MessageRow, MESSAGE_COLUMNS};
 use super::views::{
     ApprovalView, DashboardJson, MessageView, ProjectSummary, ProjectView, SearchHit,
-    SearchHitKind, SpendPoint,
+    SearchHitKind, SpendPoint, Thread,
 };
 use super::{Store, StoreResult};
 
@@ -138,7 +138,7 @@ impl Store {
         let approvals = self
             .approvals_where("a.project_id = ?", Some(project_id), 200)
             .await?;
-        let messages = self.messages(project_id, None, 200).await?;
+        let messages = self.messages(project_id, &Thread::Everything, 200).await?;
         let stops: Vec<Stop> = sqlx::query_scalar::<_, String>(
             "SELECT data FROM stops WHERE project_id = ? OR project_id IS NULL ORDER BY requested_at DESC LIMIT 20",
         )
@@ -244,34 +244,30 @@ impl Store {
             .collect()
     }
 
-    /// The latest `limit` messages of a project (or of one agent's thread), oldest first.
+    /// The latest `limit` messages of one of a project's conversations, oldest first.
     pub async fn messages(
         &self,
         project_id: &str,
-        agent_id: Option<&str>,
+        thread: &Thread,
         limit: i64,
     ) -> StoreResult<Vec<MessageView>> {
-        let rows: Vec<MessageRow> = match agent_id {
-            Some(agent) => {
-                sqlx::query_as(&format!(
-                    "SELECT {MESSAGE_COLUMNS} FROM messages WHERE project_id = ? AND agent_id = ? ORDER BY created_at DESC, id DESC LIMIT ?"
-                ))
-                .bind(project_id)
-                .bind(agent)
-                .bind(limit)
-                .fetch_all(&self.reader)
-                .await?
-            }
-            None => {
-                sqlx::query_as(&format!(
-                    "SELECT {MESSAGE_COLUMNS} FROM messages WHERE project_id = ? ORDER BY created_at DESC, id DESC LIMIT ?"
-                ))
-                .bind(project_id)
-                .bind(limit)
-                .fetch_all(&self.reader)
-                .await?
-            }
+        const LATEST_FIRST: &str = "ORDER BY created_at DESC, id DESC LIMIT ?";
+        let query = match thread {
+            Thread::Project => format!(
+                "SELECT {MESSAGE_COLUMNS} FROM messages WHERE project_id = ? AND agent_id IS NULL {LATEST_FIRST}"
+            ),
+            Thread::Agent { .. } => format!(
+                "SELECT {MESSAGE_COLUMNS} FROM messages WHERE project_id = ? AND agent_id = ? {LATEST_FIRST}"
+            ),
+            Thread::Everything => format!(
+                "SELECT {MESSAGE_COLUMNS} FROM messages WHERE project_id = ? {LATEST_FIRST}"
+            ),
         };
+        let mut query = sqlx::query_as::<_, MessageRow>(&query).bind(project_id);
+        if let Thread::Agent { agent_id } = thread {
+            query = query.bind(agent_id);
+        }
+        let rows = query.bind(limit).fetch_all(&self.reader).await?;
         let mut views = rows
             .into_iter()
             .map(|row| {

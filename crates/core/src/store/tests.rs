@@ -4,7 +4,7 @@ use chrono::Utc;
 use serde_json::json;
 use spartex_api::{Approval, ApprovalStatus, Decision, Event};
 
-use super::views::ProjectSummary;
+use super::views::{ProjectSummary, Thread};
 use super::{new_cache_key, QueuedAction, Store, StoreError};
 use crate::{Change, Outcome};
 
@@ -336,7 +336,10 @@ async fn stops_are_delivered_before_everything_else() {
         .map(|e| e.kind)
         .collect();
     assert_eq!(order, [super::OutboxKind::Stop, super::OutboxKind::Message]);
-    let pending = store.messages("prj_1", None, 10).await.expect("messages");
+    let pending = store
+        .messages("prj_1", &Thread::Everything, 10)
+        .await
+        .expect("messages");
     assert!(pending[0].sending, "a queued message shows as sending");
 }
 
@@ -397,7 +400,10 @@ async fn a_confirmed_message_replaces_its_local_copy() {
         .apply_events(&[event(1, "message.created", confirmed)])
         .await
         .expect("the echo is harmless");
-    let messages = store.messages("prj_1", None, 10).await.expect("messages");
+    let messages = store
+        .messages("prj_1", &Thread::Everything, 10)
+        .await
+        .expect("messages");
     assert_eq!(
         messages.len(),
         1,

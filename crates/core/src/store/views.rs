@@ -73,6 +73,19 @@ pub struct ApprovalView {
     pub reject_blocker: Option<String>,
 }
 
+/// Which of a project's conversations to read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Thread {
+    /// The project's own thread, where the people and the project's lead talk.
+    Project,
+    /// One agent's thread with the people.
+    Agent { agent_id: String },
+    /// Every conversation of the project, interleaved.
+    Everything,
+}
+
 #[derive(Debug, Clone, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct MessageView {

@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from 'react';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import * as ipc from '../../ipc';
-import type { Agent } from '../../bindings';
+import type { Agent, Thread } from '../../bindings';
 import { useMe, useMessages } from '../../state/queries';
 import { keys } from '../../state/keys';
 import { canAct } from '../../lib/roles';
@@ -15,16 +15,20 @@ import { SendIcon } from '../Icons';
 /** The project's thread or one agent's, with a box to write in (Enter sends). */
 const ALL = '*';
 
+function threadOf(choice: string): Thread {
+  if (choice === '') return { kind: 'project' };
+  if (choice === ALL) return { kind: 'everything' };
+  return { kind: 'agent', agent_id: choice };
+}
+
 export function ChatPanel({ projectId, agents }: { projectId: string; agents: Agent[] }) {
   // '' = the project-wide thread, '*' = every conversation (read; writes go to the project
-  // thread), else an agent id. `messages(projectId, null)` returns every thread, so the
-  // project thread is filtered here.
+  // thread), else an agent id.
   const [choice, setChoice] = useState('');
   const agentId = choice && choice !== ALL ? choice : null;
   const [body, setBody] = useState('');
   const { role, userId } = useMe();
-  const { data: all, isPending, error } = useMessages(projectId, agentId);
-  const messages = choice === '' ? all?.filter((m) => m.message.agent_id === null) : all;
+  const { data: messages, isPending, error } = useMessages(projectId, threadOf(choice));
   const names = new Map(agents.map((a) => [a.id, a.name]));
   const client = useQueryClient();
   const now = useNow(30_000);
