@@ -10,7 +10,8 @@
 //! Initialised first with `OPENSSL_INIT_NO_ATEXIT` (what `openssl_sys::init` asks for), OpenSSL
 //! leaves that state to the operating system, which reclaims it anyway.
 
-/// Runs before SQLCipher first touches OpenSSL: the first initialisation decides.
+/// Runs before SQLCipher first touches OpenSSL (from `connect_options`, which every connection
+/// to a cache is made with): the first initialisation decides.
 pub(super) fn keep_until_exit() {
     #[cfg(not(any(target_vendor = "apple", target_os = "android")))]
     openssl_sys::init();

@@ -125,7 +125,6 @@ impl Store {
     /// once space is freed. Another process cannot open the cache until this one ends
     /// ([`StoreError::Locked`] says so).
     pub async fn open(path: &Path, key: &Secret) -> StoreResult<Store> {
-        crypto::keep_until_exit();
         match Self::open_as(path, key, Sharing::WithOtherProcesses).await {
             Err(StoreError::DiskFull) => {
                 tracing::warn!(
@@ -283,7 +282,10 @@ impl Sharing {
 }
 
 /// The cache file at `path`, opened with `key`, in WAL with the settings its writes are tuned for.
+/// How every connection to a cache is made; OpenSSL is set up first, before SQLCipher can be
+/// the first to touch it (`crypto.rs`: a test that opened a cache its own way aborted at exit).
 fn connect_options(path: &Path, key: &Secret) -> StoreResult<SqliteConnectOptions> {
+    crypto::keep_until_exit();
     Ok(SqliteConnectOptions::from_str("sqlite://")
         .map_err(StoreError::from)?
         .filename(path)
