@@ -83,8 +83,24 @@ async fn a_manager_decides_chats_stops_and_works_offline() {
     app.screenshot("desktop-project").await;
     let token = format!("e2e-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
     let question = format!("Please double-check the CTA wording {token}");
-    app.type_into("chat-input", &question).await;
-    app.click("chat-send").await;
+    // Sent with Enter, where the person is typing: the Send button moves while the project's
+    // approvals above the chat come and go, and a click aimed at where it was can miss it.
+    app.type_into(
+        "chat-input",
+        &format!("{question}{}", fantoccini::key::Key::Enter),
+    )
+    .await;
+    app.until("the manager's message in the thread", PATIENCE, || async {
+        for message in app.all(&by_test_id("chat-message")).await {
+            let kind = message.attr("data-author-kind").await.ok().flatten();
+            let text = message.text().await.unwrap_or_default();
+            if kind.as_deref() == Some("user") && text.contains(&token) {
+                return Some(());
+            }
+        }
+        None
+    })
+    .await;
     app.until("an agent answers the chat", AGENT_PATIENCE, || async {
         for message in app.all(&by_test_id("chat-message")).await {
             let kind = message.attr("data-author-kind").await.ok().flatten();
