@@ -98,4 +98,27 @@ describe('ProjectPage', () => {
     await waitFor(() => expect(ipc.messages).toHaveBeenCalledWith('prj_spring', { kind: 'agent', agent_id: 'agt_quill' }, 200));
     await waitFor(() => expect(screen.getByTestId('chat-message')).toHaveTextContent('body m2'));
   });
+
+  it('scrolls to a new message when the thread is a full page, whose count does not change', async () => {
+    show('oncall');
+    const page = (first: number) =>
+      Array.from({ length: 200 }, (_, i) => ({
+        message: { id: `m${first + i}`, project_id: 'prj_spring', agent_id: null, author_kind: 'agent' as const, author_id: 'agt_quill', author_name: 'Quill', body: `body ${first + i}`, created_at: '2025-03-04T10:30:00Z', client_msg_id: null },
+        sending: false,
+      }));
+    vi.mocked(ipc.messages).mockResolvedValue(page(0));
+    await screen.findByTestId('project-page');
+    await waitFor(() => expect(screen.getAllByTestId('chat-message')).toHaveLength(200));
+    const list = screen.getByRole('list', { name: 'Messages' });
+    const scrolledTo: number[] = [];
+    Object.defineProperty(list, 'scrollHeight', { configurable: true, get: () => 9_000 });
+    Object.defineProperty(list, 'scrollTop', { configurable: true, get: () => 0, set: (v: number) => scrolledTo.push(v) });
+    // The oldest leaves the page as the newest arrives (here, after the manager writes).
+    vi.mocked(ipc.messages).mockResolvedValue(page(1));
+    const input = screen.getByTestId('chat-input');
+    fireEvent.change(input, { target: { value: 'Ship it' } });
+    fireEvent.keyDown(input, { key: 'Enter' });
+    await waitFor(() => expect(screen.getAllByTestId('chat-message').at(-1)).toHaveTextContent('body 200'));
+    await waitFor(() => expect(scrolledTo).toContain(9_000));
+  });
 });

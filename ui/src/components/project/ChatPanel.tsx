@@ -42,11 +42,12 @@ export function ChatPanel({ projectId, agents }: { projectId: string; agents: Ag
     },
   });
 
-  const count = messages?.length ?? 0;
+  // The newest message, not the count: a full page (200) keeps its count as a message arrives.
+  const newest = messages?.at(-1)?.message.id;
   useEffect(() => {
     const el = listRef.current;
     if (el) el.scrollTop = el.scrollHeight;
-  }, [count, choice]);
+  }, [newest, choice]);
 
   const submit = () => {
     const text = body.trim();
