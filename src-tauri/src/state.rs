@@ -203,12 +203,14 @@ impl Shell {
 
 impl Active {
     async fn stop(self) {
-        for task in &self.tasks {
-            task.abort();
-        }
-        // Their buttons would answer nobody once this account stops.
+        // Their buttons would answer nobody once this account stops. Before the tasks are
+        // ended: a notification the alerts task is showing at this moment is waited for and
+        // taken back too, where an aborted showing left it on screen unrecorded.
         if let Some(notifier) = &self.notifier {
             notifier.withdraw_all().await;
+        }
+        for task in &self.tasks {
+            task.abort();
         }
         self.running.stop().await;
         self.account.store().close().await;

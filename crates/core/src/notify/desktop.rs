@@ -240,22 +240,32 @@ mod tests {
         /// Waits up to 10 s for the daemon's `NotificationClosed(id, 3)`: closed by a call to
         /// `CloseNotification`.
         async fn until_closed_by_its_app(&mut self, id: u32) {
-            let expected = [format!("uint32 {id}"), "uint32 3".to_owned()];
+            self.until_closed_by_their_app(&[id]).await;
+        }
+
+        /// The same for each of `ids`, in whatever order the daemon closes them.
+        async fn until_closed_by_their_app(&mut self, ids: &[u32]) {
+            let mut open: Vec<String> = ids.iter().map(|id| format!("uint32 {id}")).collect();
             let deadline = Instant::now() + Duration::from_secs(10);
             let mut seen = String::new();
             let mut arguments: Vec<String> = Vec::new();
-            while arguments != expected {
+            while !open.is_empty() {
                 let Some(line) = self.next_line(deadline).await else {
                     panic!(
-                        "no NotificationClosed({id}, 3) within 10 s; dbus-monitor printed:\n{seen}"
+                        "no NotificationClosed(…, 3) for {open:?} within 10 s; dbus-monitor printed:\n{seen}"
                     );
                 };
                 seen.push_str(&line);
                 seen.push('\n');
                 if line.starts_with("signal") {
                     arguments.clear();
-                } else {
-                    arguments.push(line.trim().to_owned());
+                    continue;
+                }
+                arguments.push(line.trim().to_owned());
+                if let [id, reason] = arguments.as_slice() {
+                    if reason == "uint32 3" {
+                        open.retain(|open| open != id);
+                    }
                 }
             }
         }
@@ -467,6 +477,47 @@ mod tests {
             .expect("the freedesktop server gives an id");
         drop(dropped);
         closed.until_closed_by_its_app(id).await;
+        closed.child.kill().await.expect("dbus-monitor stops");
+    }
+
+    /// A notification being shown as the account stops (the alerts task was at it) is taken
+    /// back with the rest, and nothing is shown after: the shell stopped the task first, and
+    /// a showing cut off before the server's answer was recorded stayed on screen.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn what_is_being_shown_as_everything_is_taken_back_goes_too() {
+        if !test_support::desktop_session() {
+            return;
+        }
+        let mut closed = Monitor::start(CLOSED_SIGNALS).await;
+        let tag = uuid::Uuid::new_v4().simple().to_string();
+        let (responses, _clicks) = tokio::sync::mpsc::unbounded_channel();
+        let notifier = DesktopNotifier::new(responses);
+        // Connected first, so that the next showing is one `Notify` under way.
+        let first = notifier
+            .show(&approval_notification(&format!("{tag}-first")))
+            .await
+            .expect("the daemon takes it")
+            .expect("the freedesktop server gives an id");
+        let showing = tokio::spawn({
+            let notifier = notifier.clone();
+            let notification = approval_notification(&format!("{tag}-under-way"));
+            async move { notifier.show(&notification).await }
+        });
+        tokio::task::yield_now().await;
+        notifier.withdraw_all().await;
+        // Shown before everything was taken back, then closed with it; or refused.
+        let mut taken_back = vec![first];
+        if let Ok(Some(id)) = showing.await.expect("did not panic") {
+            taken_back.push(id);
+        }
+        closed.until_closed_by_their_app(&taken_back).await;
+        let after = notifier
+            .show(&approval_notification(&format!("{tag}-after")))
+            .await;
+        assert!(
+            after.is_err(),
+            "shown after everything was taken back: {after:?}"
+        );
         closed.child.kill().await.expect("dbus-monitor stops");
     }
 }

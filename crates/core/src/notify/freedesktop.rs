@@ -7,6 +7,7 @@
 //! is looked up by id in [`OnScreen`] rather than heard by a thread per notification.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -39,6 +40,11 @@ pub struct Freedesktop {
     responses: UnboundedSender<NotificationResponse>,
     on_screen: Arc<Mutex<OnScreenHere>>,
     live: tokio::sync::Mutex<Option<Live>>,
+    /// Shared by each showing while it is under way; [`Freedesktop::withdraw_all`] takes it
+    /// whole, so a notification being shown as everything is taken back is taken back too.
+    showing: tokio::sync::RwLock<()>,
+    /// Everything was taken back: nothing more is shown (its buttons would answer nobody).
+    withdrawn: AtomicBool,
 }
 
 /// The connection and the task that hears its signals.
@@ -53,6 +59,8 @@ impl Freedesktop {
             responses,
             on_screen: Arc::default(),
             live: tokio::sync::Mutex::default(),
+            showing: tokio::sync::RwLock::default(),
+            withdrawn: AtomicBool::new(false),
         }
     }
 
@@ -60,6 +68,13 @@ impl Freedesktop {
     /// connection found dead is made again and the notification sent once more; a server that
     /// does not answer in time is not asked twice (it may yet show the first).
     pub async fn show(&self, notification: &Notification) -> Result<u32, NotifyError> {
+        let _under_way = self.showing.read().await;
+        if self.withdrawn.load(Ordering::SeqCst) {
+            return Err(NotifyError::Failed(
+                "this account's notifications were taken back (signed out, switched or quitting)"
+                    .into(),
+            ));
+        }
         match self.show_once(notification).await {
             Err(err) if is_dead_connection(&err) => {
                 self.drop_connection().await;
@@ -136,16 +151,20 @@ impl Freedesktop {
         Ok(())
     }
 
-    /// Closes everything still shown, and waits for it: nobody will hear their buttons (the
-    /// account is being switched or signed out, the app is quitting).
+    /// Closes everything still shown, a notification being shown meanwhile included, and waits
+    /// for it; shows nothing after: nobody will hear their buttons (the account is being
+    /// switched or signed out, the app is quitting). A hung server holds up no sign-out or quit
+    /// for longer than one call's timeout in all.
     pub async fn withdraw_all(&self) {
+        self.withdrawn.store(true, Ordering::SeqCst);
+        let deadline = tokio::time::Instant::now() + CALL_TIMEOUT;
+        let _none_under_way = tokio::time::timeout_at(deadline, self.showing.write()).await;
         let live = self.live.lock().await;
         let Some(live) = live.as_ref() else {
             return;
         };
         let shown = lock(&self.on_screen).take_all();
-        // A hung server holds up no sign-out or quit for longer than one call's timeout.
-        let _ = tokio::time::timeout(CALL_TIMEOUT, close_every(&live.connection, shown)).await;
+        let _ = tokio::time::timeout_at(deadline, close_every(&live.connection, shown)).await;
     }
 
     async fn drop_connection(&self) {

@@ -69,8 +69,9 @@ pub trait Notifier: Send + Sync {
         Ok(false)
     }
 
-    /// Takes back everything still shown, and waits until it is: nobody will hear their
-    /// buttons any more (the account is switched or signed out, the app quits).
+    /// Takes back everything still shown (one being shown meanwhile too), waits until it is,
+    /// and shows nothing after: nobody will hear their buttons any more (the account is
+    /// switched or signed out, the app quits).
     async fn withdraw_all(&self) {}
 
     /// The keys of the notifications on screen that ask for a decision (Approve, Reject), so
