@@ -28,6 +28,13 @@ pub struct FlushReport {
     pub server_asks_to_wait: Option<Duration>,
 }
 
+/// When the server asked to be left alone, and until when.
+#[derive(Clone, Copy)]
+struct HeldOff {
+    asked_at: Instant,
+    until: Instant,
+}
+
 /// One account's outbox delivery: owns what it needs (the session, the cache, where to
 /// publish, its wake-up) and nothing of the rest of the account.
 #[derive(Clone)]
@@ -37,9 +44,9 @@ pub struct Delivery {
     publisher: Publisher,
     wakeup: Arc<Notify>,
     one_at_a_time: Arc<Mutex<()>>,
-    /// Until when the server asked to be left alone (`Retry-After`). The loop sends nothing
-    /// before it but a stop; a person's own action is still tried once, at once.
-    held_off_until: Arc<std::sync::Mutex<Option<Instant>>>,
+    /// The server asked to be left alone (`Retry-After`). The loop sends nothing before it is
+    /// over but a stop; a person's own action is still tried once, at once.
+    held_off: Arc<std::sync::Mutex<Option<HeldOff>>>,
 }
 
 impl Delivery {
@@ -55,7 +62,7 @@ impl Delivery {
             publisher,
             wakeup,
             one_at_a_time: Arc::new(Mutex::new(())),
-            held_off_until: Arc::default(),
+            held_off: Arc::default(),
         }
     }
 
@@ -101,9 +108,17 @@ impl Delivery {
 
     /// Sends everything in the outbox that the server will take now.
     pub async fn flush(&self) -> CoreResult<FlushReport> {
+        let called = Instant::now();
         let _one_at_a_time = self.one_at_a_time.lock().await;
         let mut report = FlushReport::default();
         let entries = self.store.outbox().await?;
+        // The flush before this one (the loop's, say, as an action was queued) sent the same
+        // entries while this one waited, and the server asked to wait: they were just tried.
+        if self.asked_to_wait_since(called) && !entries.iter().any(|e| e.kind == OutboxKind::Stop) {
+            report.waiting = entries.len();
+            report.server_asks_to_wait = self.held_off_for();
+            return Ok(report);
+        }
         for (index, entry) in entries.iter().enumerate() {
             let sent = self.send(entry).await;
             self.note_how_the_server_answered(&sent);
@@ -206,27 +221,40 @@ impl Delivery {
 
     /// A server that asked to wait is left alone that long; one that answered is not.
     fn note_how_the_server_answered(&self, sent: &CoreResult<EventPayload>) {
-        let held_off_until = match sent {
+        let held_off = match sent {
             Err(error) if error.is_transient() => match error.retry_after() {
-                Some(asked) => Some(Instant::now() + asked),
+                Some(asked) => {
+                    let asked_at = Instant::now();
+                    Some(HeldOff {
+                        asked_at,
+                        until: asked_at + asked,
+                    })
+                }
                 None => return,
             },
             Err(CoreError::SignedOut { .. }) => return,
             _ => None,
         };
-        *self.held_off() = held_off_until;
+        *self.held_off() = held_off;
     }
 
     /// How much longer the server asked to be left alone, if it did.
     fn held_off_for(&self) -> Option<Duration> {
-        let until = (*self.held_off())?;
-        until
+        let held_off = (*self.held_off())?;
+        held_off
+            .until
             .checked_duration_since(Instant::now())
             .filter(|left| !left.is_zero())
     }
 
-    fn held_off(&self) -> std::sync::MutexGuard<'_, Option<Instant>> {
-        self.held_off_until
+    /// Whether the server asked, since `when`, to be left alone, and still does.
+    fn asked_to_wait_since(&self, when: Instant) -> bool {
+        let asked_since = self.held_off().is_some_and(|held| held.asked_at >= when);
+        asked_since && self.held_off_for().is_some()
+    }
+
+    fn held_off(&self) -> std::sync::MutexGuard<'_, Option<HeldOff>> {
+        self.held_off
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
