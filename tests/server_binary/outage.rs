@@ -99,7 +99,7 @@ async fn requests_while_the_database_refuses_connections_are_answered_after_the_
     server.wait_for_line("Demo organisations are ready").await;
     let (api, messages) = manager_and_a_thread(&base).await;
 
-    port.refuse();
+    port.refuse().await;
     let sent = Instant::now();
     let write = |n: usize| {
         let (api, messages) = (&api, &messages);

@@ -177,6 +177,7 @@ async fn ingest() -> EngineRun {
 async fn ingest_floor() -> f64 {
     use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
     use sqlx::{Connection, QueryBuilder, Sqlite};
+    spartex_core::store::set_up_crypto();
     let dir = tempfile::tempdir().expect("temp dir");
     let options = SqliteConnectOptions::new()
         .filename(dir.path().join("floor.db"))

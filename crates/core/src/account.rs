@@ -373,7 +373,15 @@ impl Account {
         let waiting_because = match (&report, still_waiting) {
             (_, false) => None,
             (Err(error), true) => Some(error.to_string()),
-            (Ok(_), true) => entry_error(self, entry.id).await,
+            (Ok(report), true) => match entry_error(self, entry.id).await {
+                Some(error) => Some(error),
+                None => report.server_asks_to_wait.map(|wait| {
+                    format!(
+                        "The server asked to be left alone for {} s; this goes then.",
+                        wait.as_secs().max(1)
+                    )
+                }),
+            },
         };
         Ok(Queued {
             delivered: !still_waiting

@@ -112,8 +112,9 @@ impl Delivery {
         let _one_at_a_time = self.one_at_a_time.lock().await;
         let mut report = FlushReport::default();
         let entries = self.store.outbox().await?;
-        // The flush before this one (the loop's, say, as an action was queued) sent the same
-        // entries while this one waited, and the server asked to wait: they were just tried.
+        // The flush before this one (the loop's, as an action was queued) was asked to wait
+        // while this one waited its turn: the server is not asked again before then, for what
+        // was queued meanwhile either (the caller says why it waits).
         if self.asked_to_wait_since(called) && !entries.iter().any(|e| e.kind == OutboxKind::Stop) {
             report.waiting = entries.len();
             report.server_asks_to_wait = self.held_off_for();
@@ -225,9 +226,12 @@ impl Delivery {
             Err(error) if error.is_transient() => match error.retry_after() {
                 Some(asked) => {
                     let asked_at = Instant::now();
+                    // Spread as the loop's own waits are: the clients turned away together do
+                    // not all come back at the same moment.
+                    let wait = crate::sync::at_least_as_asked(Duration::ZERO, Some(asked));
                     Some(HeldOff {
                         asked_at,
-                        until: asked_at + asked,
+                        until: asked_at + wait,
                     })
                 }
                 None => return,

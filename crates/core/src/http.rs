@@ -206,7 +206,7 @@ impl HttpClient {
 }
 
 /// The seconds a `Retry-After` header asks for: a number of seconds, or the HTTP-date a proxy
-/// in front of the server may write instead (a date already past asks for none).
+/// in front of the server may write instead (a date already past asks for no wait: none).
 pub(crate) fn retry_after_s(headers: &reqwest::header::HeaderMap) -> Option<u64> {
     let value = headers
         .get(reqwest::header::RETRY_AFTER)?
@@ -220,7 +220,7 @@ pub(crate) fn retry_after_s(headers: &reqwest::header::HeaderMap) -> Option<u64>
     let left = until
         .signed_duration_since(chrono::Utc::now())
         .num_seconds();
-    Some(left.max(0).unsigned_abs())
+    u64::try_from(left).ok().filter(|left| *left > 0)
 }
 
 #[cfg(test)]
@@ -252,8 +252,8 @@ mod tests {
         );
         assert_eq!(
             asking("Sun, 06 Nov 1994 08:49:37 GMT"),
-            Some(0),
-            "a date past"
+            None,
+            "a date past asks for no wait"
         );
         assert_eq!(asking("soon"), None);
         assert_eq!(asking("-3"), None);

@@ -36,9 +36,11 @@ impl PortInFront {
     }
 
     /// Ends every connection through the port and refuses new ones.
-    pub fn refuse(&mut self) {
+    pub async fn refuse(&mut self) {
         if let Some(forwarding) = self.forwarding.take() {
             forwarding.abort();
+            // Ended, its listener and connections dropped, before the caller goes on.
+            let _ = forwarding.await;
         }
     }
 

@@ -153,18 +153,19 @@ impl Freedesktop {
 
     /// Closes everything still shown, a notification being shown meanwhile included, and waits
     /// for it; shows nothing after: nobody will hear their buttons (the account is being
-    /// switched or signed out, the app is quitting). A hung server holds up no sign-out or quit
-    /// for longer than one call's timeout in all.
+    /// switched or signed out, the app is quitting). A hung server holds up a sign-out or quit
+    /// for a showing's own timeouts (two calls, on a connection found dead) and one call more.
     pub async fn withdraw_all(&self) {
         self.withdrawn.store(true, Ordering::SeqCst);
-        let deadline = tokio::time::Instant::now() + CALL_TIMEOUT;
-        let _none_under_way = tokio::time::timeout_at(deadline, self.showing.write()).await;
-        let live = self.live.lock().await;
+        let _none_under_way = tokio::time::timeout(2 * CALL_TIMEOUT, self.showing.write()).await;
+        let Ok(live) = tokio::time::timeout(CALL_TIMEOUT, self.live.lock()).await else {
+            return;
+        };
         let Some(live) = live.as_ref() else {
             return;
         };
         let shown = lock(&self.on_screen).take_all();
-        let _ = tokio::time::timeout_at(deadline, close_every(&live.connection, shown)).await;
+        let _ = tokio::time::timeout(CALL_TIMEOUT, close_every(&live.connection, shown)).await;
     }
 
     async fn drop_connection(&self) {

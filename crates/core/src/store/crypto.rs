@@ -11,7 +11,8 @@
 //! leaves that state to the operating system, which reclaims it anyway.
 
 /// Runs before SQLCipher first touches OpenSSL (from `connect_options`, which every connection
-/// to a cache is made with): the first initialisation decides.
+/// to a cache is made with, and `set_up_crypto` for one made without): the first
+/// initialisation decides.
 pub(super) fn keep_until_exit() {
     #[cfg(not(any(target_vendor = "apple", target_os = "android")))]
     openssl_sys::init();

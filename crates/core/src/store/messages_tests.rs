@@ -126,6 +126,19 @@ async fn the_project_thread_is_not_pushed_out_by_the_agents_threads() {
         thread.iter().map(|v| &v.message).collect::<Vec<_>>(),
         [&in_the_project_thread]
     );
+    let plan: Vec<(i64, i64, i64, String)> = sqlx::query_as(
+        "EXPLAIN QUERY PLAN SELECT id FROM messages \
+         WHERE project_id = 'prj_1' AND agent_id IS NULL ORDER BY created_at DESC, id DESC LIMIT 10",
+    )
+    .fetch_all(&store.reader)
+    .await
+    .expect("a plan");
+    let plan: Vec<String> = plan.into_iter().map(|(.., detail)| detail).collect();
+    assert!(
+        plan.iter()
+            .any(|step| step.contains("messages_in_project_threads")),
+        "the project thread is read by its own index: {plan:?}"
+    );
     let everything = store
         .messages("prj_1", &Thread::Everything, 10)
         .await

@@ -282,6 +282,12 @@ impl Sharing {
 }
 
 /// The cache file at `path`, opened with `key`, in WAL with the settings its writes are tuned for.
+/// Sets OpenSSL up as a cache needs it (`crypto.rs`), for a SQLCipher connection made without
+/// [`Store`] (the bench's floor): before SQLCipher is the first to touch it.
+pub fn set_up_crypto() {
+    crypto::keep_until_exit();
+}
+
 /// How every connection to a cache is made; OpenSSL is set up first, before SQLCipher can be
 /// the first to touch it (`crypto.rs`: a test that opened a cache its own way aborted at exit).
 fn connect_options(path: &Path, key: &Secret) -> StoreResult<SqliteConnectOptions> {

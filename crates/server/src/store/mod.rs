@@ -75,8 +75,9 @@ pub enum StoreError {
     /// A write tried to append to the log of a tenant it did not begin for.
     #[error("this write did not begin for the tenant whose log it tried to append to")]
     WrongTenant,
-    /// A write waited for its tenant's turn behind one that found the database out of reach.
-    #[error("the database could not be reached by the write before this one")]
+    /// A write waited for its tenant's turn behind one that found the database out of reach
+    /// (or got no connection from the pool in time).
+    #[error("the write before this one could not reach the database or get a connection in time")]
     AwayForTheWriteBefore,
 }
 

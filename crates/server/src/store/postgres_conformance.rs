@@ -389,7 +389,7 @@ async fn writes_queued_behind_one_that_found_the_database_away_fail_with_it() {
         })
         .collect();
     tokio::time::sleep(Duration::from_millis(200)).await;
-    port.refuse();
+    port.refuse().await;
     let refused_at = Instant::now();
     drop(held);
 
