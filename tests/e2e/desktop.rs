@@ -90,26 +90,26 @@ async fn a_manager_decides_chats_stops_and_works_offline() {
         &format!("{question}{}", fantoccini::key::Key::Enter),
     )
     .await;
-    app.until("the manager's message in the thread", PATIENCE, || async {
-        for message in app.all(&by_test_id("chat-message")).await {
-            let kind = message.attr("data-author-kind").await.ok().flatten();
-            let text = message.text().await.unwrap_or_default();
-            if kind.as_deref() == Some("user") && text.contains(&token) {
-                return Some(());
+    // A message of the thread by `author_kind` that quotes the token.
+    let in_the_thread = |author_kind: &'static str| {
+        let (app, token) = (&app, &token);
+        async move {
+            for message in app.all(&by_test_id("chat-message")).await {
+                let kind = message.attr("data-author-kind").await.ok().flatten();
+                let text = message.text().await.unwrap_or_default();
+                if kind.as_deref() == Some(author_kind) && text.contains(token.as_str()) {
+                    return Some(());
+                }
             }
+            None
         }
-        None
+    };
+    app.until("the manager's message in the thread", PATIENCE, || {
+        in_the_thread("user")
     })
     .await;
-    app.until("an agent answers the chat", AGENT_PATIENCE, || async {
-        for message in app.all(&by_test_id("chat-message")).await {
-            let kind = message.attr("data-author-kind").await.ok().flatten();
-            let text = message.text().await.unwrap_or_default();
-            if kind.as_deref() == Some("agent") && text.contains(&token) {
-                return Some(());
-            }
-        }
-        None
+    app.until("an agent answers the chat", AGENT_PATIENCE, || {
+        in_the_thread("agent")
     })
     .await;
     app.screenshot("desktop-chat").await;

@@ -238,8 +238,7 @@ async fn two_instances_with_one_tenant() -> (
     Arc<dyn crate::store::Store>,
     Arc<dyn crate::store::Store>,
 ) {
-    use crate::store::{Store, WriteScope};
-    use spartex_api::Tenant;
+    use crate::store::Store;
 
     let (database, options) = TestDatabase::create().await;
     let first: Arc<dyn Store> = Arc::new(
@@ -248,7 +247,16 @@ async fn two_instances_with_one_tenant() -> (
             .expect("opens"),
     );
     let second: Arc<dyn Store> = Arc::new(PostgresStore::connect(options).await.expect("opens"));
-    let mut tx = first.begin(WriteScope::Server).await.expect("begins");
+    with_tenant_one(first.as_ref()).await;
+    (database, first, second)
+}
+
+/// Adds the tenant `ten_one` the stories write for.
+async fn with_tenant_one(store: &dyn crate::store::Store) {
+    use crate::store::WriteScope;
+    use spartex_api::Tenant;
+
+    let mut tx = store.begin(WriteScope::Server).await.expect("begins");
     tx.insert_tenant(&Tenant {
         id: "ten_one".into(),
         name: "One".into(),
@@ -257,7 +265,6 @@ async fn two_instances_with_one_tenant() -> (
     .await
     .expect("tenant");
     drop(tx.commit().await.expect("commits"));
-    (database, first, second)
 }
 
 fn fresh(ms: i64) -> std::time::Duration {
@@ -351,7 +358,6 @@ async fn shared_presence_follows_each_instances_sockets_and_heartbeat() {
 #[tokio::test]
 async fn writes_queued_behind_one_that_found_the_database_away_fail_with_it() {
     use crate::store::{Store, WriteScope};
-    use spartex_api::Tenant;
     use spartex_testkit::port_in_front::PortInFront;
     use std::time::{Duration, Instant};
 
@@ -365,15 +371,7 @@ async fn writes_queued_behind_one_that_found_the_database_away_fail_with_it() {
     );
     let mut port = PortInFront::open(&direct).await;
     let store: Arc<dyn Store> = Arc::new(PostgresStore::open(&port.url).await.expect("opens"));
-    let mut tx = store.begin(WriteScope::Server).await.expect("begins");
-    tx.insert_tenant(&Tenant {
-        id: "ten_one".into(),
-        name: "One".into(),
-        slug: "one".into(),
-    })
-    .await
-    .expect("tenant");
-    drop(tx.commit().await.expect("commits"));
+    with_tenant_one(store.as_ref()).await;
 
     let held = store
         .begin(WriteScope::Tenant("ten_one"))
