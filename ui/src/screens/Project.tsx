@@ -119,10 +119,10 @@ export function ProjectPage() {
         </div>
       )}
 
-      <PendingForProject approvals={view.approvals} />
-
       <div className="grid gap-4 lg:grid-cols-[minmax(0,1fr)_24rem]">
         <div className="min-w-0 space-y-4">
+          {/* In the column, not above the grid: requests come and go without moving the chat. */}
+          <PendingForProject approvals={view.approvals} />
           <Section title={`Agents (${view.agents.length})`}>
             <AgentsTable agents={view.agents} tasks={view.tasks} />
           </Section>

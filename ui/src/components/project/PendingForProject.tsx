@@ -12,7 +12,7 @@ export function PendingForProject({ approvals }: { approvals: ApprovalView[] }) 
   const pending = sortByUrgency(approvals.filter((a) => a.approval.status === 'pending' && !a.sending));
   if (pending.length === 0) return null;
   return (
-    <section aria-label="Waiting for a decision" className="mb-4 overflow-hidden rounded-lg border border-amber/50 bg-amber-soft">
+    <section aria-label="Waiting for a decision" className="overflow-hidden rounded-lg border border-amber/50 bg-amber-soft">
       <h2 className="px-4 pt-2.5 text-xs font-semibold tracking-wide text-amber uppercase">
         {pending.length} waiting for a decision
       </h2>
