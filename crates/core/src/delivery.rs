@@ -115,7 +115,7 @@ impl Delivery {
         // The flush before this one (the loop's, as an action was queued) was asked to wait
         // while this one waited its turn: the server is not asked again before then, for what
         // was queued meanwhile either (the caller says why it waits).
-        if self.asked_to_wait_since(called) && !entries.iter().any(|e| e.kind == OutboxKind::Stop) {
+        if self.asked_to_wait_since(called) && !holds_a_stop(&entries) {
             report.waiting = entries.len();
             report.server_asks_to_wait = self.held_off_for();
             return Ok(report);
@@ -166,7 +166,7 @@ impl Delivery {
 
     /// Delivers the outbox whenever something is queued or the link returns, retrying on a
     /// backoff: one second while a stop waits (stops are retried hardest), else up to 30 s, or
-    /// as long as the server asked (`Retry-After`).
+    /// as long as the server asked (`Retry-After`: the hold-off the loop starts with).
     pub(crate) async fn run(&self, mut stop: tokio::sync::watch::Receiver<bool>) {
         let mut failures: u32 = 0;
         loop {
@@ -182,12 +182,12 @@ impl Delivery {
                     _ = stop.changed() => return,
                 }
             }
-            let (waiting, asked) = match self.flush().await {
-                Ok(report) => (report.waiting, report.server_asks_to_wait),
+            let waiting = match self.flush().await {
+                Ok(report) => report.waiting,
                 Err(CoreError::SignedOut { .. }) => return,
                 Err(error) => {
                     tracing::warn!(%error, "outbox delivery failed");
-                    (1, error.retry_after())
+                    1
                 }
             };
             let wait = if waiting == 0 {
@@ -198,10 +198,7 @@ impl Delivery {
                 if self.a_stop_waits().await {
                     Duration::from_secs(1)
                 } else {
-                    crate::sync::at_least_as_asked(
-                        crate::sync::backoff(failures).max(Duration::from_secs(1)),
-                        asked,
-                    )
+                    crate::sync::backoff(failures).max(Duration::from_secs(1))
                 }
             };
             tokio::select! {
@@ -216,8 +213,7 @@ impl Delivery {
         self.store
             .outbox()
             .await
-            .map(|entries| entries.iter().any(|e| e.kind == OutboxKind::Stop))
-            .unwrap_or(false)
+            .is_ok_and(|entries| holds_a_stop(&entries))
     }
 
     /// A server that asked to wait is left alone that long; one that answered is not.
@@ -253,8 +249,8 @@ impl Delivery {
 
     /// Whether the server asked, since `when`, to be left alone, and still does.
     fn asked_to_wait_since(&self, when: Instant) -> bool {
-        let asked_since = self.held_off().is_some_and(|held| held.asked_at >= when);
-        asked_since && self.held_off_for().is_some()
+        self.held_off()
+            .is_some_and(|held| held.asked_at >= when && held.until > Instant::now())
     }
 
     fn held_off(&self) -> std::sync::MutexGuard<'_, Option<HeldOff>> {
@@ -262,6 +258,10 @@ impl Delivery {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
+}
+
+fn holds_a_stop(entries: &[OutboxEntry]) -> bool {
+    entries.iter().any(|e| e.kind == OutboxKind::Stop)
 }
 
 fn now() -> chrono::DateTime<chrono::Utc> {

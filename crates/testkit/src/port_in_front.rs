@@ -35,6 +35,11 @@ impl PortInFront {
         }
     }
 
+    /// The port connections are taken on.
+    pub fn port(&self) -> u16 {
+        self.at.port()
+    }
+
     /// Ends every connection through the port and refuses new ones.
     pub async fn refuse(&mut self) {
         if let Some(forwarding) = self.forwarding.take() {

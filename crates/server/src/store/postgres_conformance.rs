@@ -362,15 +362,14 @@ async fn writes_queued_behind_one_that_found_the_database_away_fail_with_it() {
     use std::time::{Duration, Instant};
 
     let (database, options) = TestDatabase::create().await;
-    let direct = format!(
-        "postgres://{}@{}:{}/{}",
-        options.get_username(),
-        options.get_host(),
-        options.get_port(),
-        database.name
+    let database_at = format!("postgres://{}:{}", options.get_host(), options.get_port());
+    let mut port = PortInFront::open(&database_at).await;
+    let through_the_port = options.clone().host("127.0.0.1").port(port.port());
+    let store: Arc<dyn Store> = Arc::new(
+        PostgresStore::connect(through_the_port)
+            .await
+            .expect("opens"),
     );
-    let mut port = PortInFront::open(&direct).await;
-    let store: Arc<dyn Store> = Arc::new(PostgresStore::open(&port.url).await.expect("opens"));
     with_tenant_one(store.as_ref()).await;
 
     let held = store
