@@ -207,6 +207,17 @@ fn missing_bearer(parts: &Parts) -> ApiError {
     }
 }
 
+/// True while the session may be used: kept in memory between reads (see
+/// [`crate::live_sessions`]), so a person's requests do not each ask the database.
+pub async fn session_active(state: &AppState, session_id: &str) -> crate::store::StoreResult<bool> {
+    let now_ms = state.now().timestamp_millis();
+    let read_until = state.store.session_active_until(session_id);
+    state
+        .sessions
+        .is_active(session_id, now_ms, read_until)
+        .await
+}
+
 impl FromRequestParts<AppState> for UserPrincipal {
     type Rejection = ApiError;
 
@@ -224,8 +235,7 @@ impl FromRequestParts<AppState> for UserPrincipal {
                 message: "The access token expired. Refresh it, or sign in again.".into(),
             });
         }
-        let now_ms = state.now().timestamp_millis();
-        if !state.store.session_active(&claims.sid, now_ms).await? {
+        if !session_active(state, &claims.sid).await? {
             return Err(ApiError::unauthenticated(
                 "This session was signed out or revoked. Sign in again.",
             ));

@@ -251,27 +251,3 @@ impl AgentControlHub {
             .is_some_and(|sender| sender.receiver_count() > 0)
     }
 }
-
-/// Sessions that just ended (sign-out, revocation), for the sockets they opened to close.
-pub struct SessionEnds {
-    ended: broadcast::Sender<Arc<str>>,
-}
-
-impl Default for SessionEnds {
-    fn default() -> Self {
-        SessionEnds {
-            ended: broadcast::channel(1024).0,
-        }
-    }
-}
-
-impl SessionEnds {
-    pub fn subscribe(&self) -> broadcast::Receiver<Arc<str>> {
-        self.ended.subscribe()
-    }
-
-    pub fn announce(&self, session_id: &str) {
-        // No receiver is fine: no socket is open.
-        let _ = self.ended.send(Arc::from(session_id));
-    }
-}

@@ -12,6 +12,7 @@ pub mod http;
 pub mod hub;
 pub mod leadership;
 pub mod listener;
+pub mod live_sessions;
 pub mod log_every;
 pub mod passwords;
 pub mod presence;

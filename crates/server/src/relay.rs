@@ -166,7 +166,7 @@ async fn act_on(state: &AppState, text: &str) {
                 }
             }
         }
-        Said::SessionEnded { session } => state.session_ends.announce(&session),
+        Said::SessionEnded { session } => state.sessions.ended(&session),
     }
 }
 

@@ -5,7 +5,8 @@ use std::sync::Arc;
 use crate::auth::TokenKeys;
 use crate::clock::Clock;
 use crate::config::Settings;
-use crate::hub::{AgentControlHub, EventHub, SessionEnds};
+use crate::hub::{AgentControlHub, EventHub};
+use crate::live_sessions::LiveSessions;
 use crate::passwords::Passwords;
 use crate::store::Store;
 use crate::throttle::SignInThrottle;
@@ -17,7 +18,8 @@ pub struct Inner {
     pub store: Arc<dyn Store>,
     pub events: EventHub,
     pub agents: AgentControlHub,
-    pub session_ends: SessionEnds,
+    /// Which sign-ins may still be used, and the ends their sockets close on.
+    pub sessions: LiveSessions,
     /// Who holds an event socket open on this instance.
     pub presence: crate::presence::Presence,
     pub clock: Arc<dyn Clock>,
@@ -44,7 +46,7 @@ impl AppState {
             store,
             events: EventHub::new(8192),
             agents: AgentControlHub::default(),
-            session_ends: SessionEnds::default(),
+            sessions: LiveSessions::default(),
             presence: crate::presence::Presence::default(),
             clock,
             settings,

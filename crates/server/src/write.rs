@@ -266,7 +266,7 @@ impl Write {
         .await?;
         let turn = tx.commit().await?;
         for session_id in &ended_sessions {
-            state.session_ends.announce(session_id);
+            state.sessions.ended(session_id);
         }
         if let (Some(tenant_id), false) = (&tenant_id, events.is_empty()) {
             state

@@ -76,7 +76,7 @@ async fn serve(
     let _present = state.presence.enter(&tenant_id, &user.user_id);
     let stopping = state.stopping();
     tokio::pin!(stopping);
-    let mut session_ends = state.session_ends.subscribe();
+    let mut session_ends = state.sessions.subscribe_to_ends();
     let (mut sink, mut incoming) = socket.split();
     // Subscribe before reading the head, so nothing committed in between is missed.
     let mut live = state.events.subscribe(&tenant_id);
@@ -144,8 +144,7 @@ async fn serve(
 }
 
 async fn session_alive(state: &AppState, session_id: &str) -> SocketResult<bool> {
-    let now_ms = state.now().timestamp_millis();
-    Ok(state.store.session_active(session_id, now_ms).await?)
+    Ok(crate::auth::session_active(state, session_id).await?)
 }
 
 /// Closes with the code that tells the client to sign in again rather than reconnect.

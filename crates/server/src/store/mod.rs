@@ -299,8 +299,9 @@ pub trait Store: Send + Sync + 'static {
     /// Every user of the tenant, by name.
     async fn users(&self, tenant_id: &str) -> StoreResult<Vec<User>>;
     async fn user_credentials(&self, email: &str) -> StoreResult<Option<UserCredentials>>;
-    /// True while the session is neither revoked nor past its last refresh token's expiry.
-    async fn session_active(&self, session_id: &str, now_ms: i64) -> StoreResult<bool>;
+    /// Until when a session may be used: its last refresh token's expiry, or `None` when it
+    /// was revoked or is unknown. Read on every call: [`crate::live_sessions`] keeps answers.
+    async fn session_active_until(&self, session_id: &str) -> StoreResult<Option<i64>>;
     /// The (tenant, agent) a hashed agent token belongs to.
     async fn agent_for_token(&self, token_hash: &str) -> StoreResult<Option<(String, String)>>;
 

@@ -418,7 +418,7 @@ impl Store for PostgresStore {
         )
     }
 
-    async fn session_active(&self, session_id: &str, now_ms: i64) -> StoreResult<bool> {
+    async fn session_active_until(&self, session_id: &str) -> StoreResult<Option<i64>> {
         let row: Option<(Option<i64>, Option<i64>)> = sqlx::query_as(
             "SELECT s.revoked_at_ms, \
                (SELECT MAX(expires_at_ms) FROM refresh_tokens r WHERE r.session_id = s.id) \
@@ -427,7 +427,10 @@ impl Store for PostgresStore {
         .bind(session_id)
         .fetch_optional(&self.pool)
         .await?;
-        Ok(matches!(row, Some((None, Some(expires_at_ms))) if expires_at_ms > now_ms))
+        Ok(match row {
+            Some((None, until_ms)) => until_ms,
+            _ => None,
+        })
     }
 
     async fn agent_for_token(&self, token_hash: &str) -> StoreResult<Option<(String, String)>> {

@@ -43,13 +43,9 @@ pub struct SqliteStore {
     turn: std::sync::Arc<tokio::sync::Mutex<()>>,
     /// Every write to the database, so that reads can be answered from memory in between.
     writes: Arc<Writes>,
-    sessions: ReadCache<String, SessionRow>,
     bounds: ReadCache<String, Option<LogBounds>>,
     listings: ReadCache<ListingKey, Bytes>,
 }
-
-/// A session's revocation and its last refresh token's expiry.
-type SessionRow = Option<(Option<i64>, Option<i64>)>;
 
 /// A listing kept in memory: every document of a kind in a tenant, or in one of its projects.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -75,8 +71,7 @@ impl ListingKey {
     }
 }
 
-/// Answers kept: one per signed-in session, tenant, and whole listing.
-const KEPT_SESSIONS: usize = 100_000;
+/// Answers kept: one per tenant, and whole listing.
 const KEPT_TENANTS: usize = 10_000;
 const KEPT_LISTINGS: usize = 10_000;
 
@@ -154,7 +149,6 @@ impl SqliteStore {
             checkpointed_commits: AtomicU64::new(0),
             checkpoint_failing: AtomicBool::new(false),
             turn: std::sync::Arc::default(),
-            sessions: ReadCache::new(Arc::clone(&writes), KEPT_SESSIONS),
             bounds: ReadCache::new(Arc::clone(&writes), KEPT_TENANTS),
             listings: ReadCache::new(Arc::clone(&writes), KEPT_LISTINGS),
             writes,
@@ -410,20 +404,19 @@ impl Store for SqliteStore {
         )
     }
 
-    async fn session_active(&self, session_id: &str, now_ms: i64) -> StoreResult<bool> {
-        let read = async {
-            let row: SessionRow = sqlx::query_as(
-                "SELECT s.revoked_at_ms, \
-                   (SELECT MAX(expires_at_ms) FROM refresh_tokens r WHERE r.session_id = s.id) \
-                 FROM sessions s WHERE s.id = ?",
-            )
-            .bind(session_id)
-            .fetch_optional(&self.reader)
-            .await?;
-            Ok::<_, StoreError>(row)
-        };
-        let row = self.sessions.get_or_read(session_id, read).await?;
-        Ok(matches!(row, Some((None, Some(expires_at_ms))) if expires_at_ms > now_ms))
+    async fn session_active_until(&self, session_id: &str) -> StoreResult<Option<i64>> {
+        let row: Option<(Option<i64>, Option<i64>)> = sqlx::query_as(
+            "SELECT s.revoked_at_ms, \
+               (SELECT MAX(expires_at_ms) FROM refresh_tokens r WHERE r.session_id = s.id) \
+             FROM sessions s WHERE s.id = ?",
+        )
+        .bind(session_id)
+        .fetch_optional(&self.reader)
+        .await?;
+        Ok(match row {
+            Some((None, until_ms)) => until_ms,
+            _ => None,
+        })
     }
 
     async fn agent_for_token(&self, token_hash: &str) -> StoreResult<Option<(String, String)>> {

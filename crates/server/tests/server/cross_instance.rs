@@ -225,11 +225,14 @@ async fn a_long_message_reaches_an_agent_connected_to_the_other_instance() {
 }
 
 #[tokio::test]
-async fn signing_out_on_one_instance_closes_that_sign_ins_sockets_on_the_other() {
+async fn signing_out_on_one_instance_ends_that_sign_in_on_the_other_at_once() {
     let (a, b) = two_instances().await;
     let oncall = a.login("oncall@acme.test").await;
     let mut events_a = a.events(oncall.token(), None).await;
     assert_eq!(events_a.next().await["type"], "hello");
+    let on_a = a.api(oncall.token());
+    // Used on A before, so A knows the session as live when B signs it out.
+    assert_eq!(on_a.get("/api/v1/projects").await.0, StatusCode::OK);
 
     let (status, _) = b
         .api(oncall.token())
@@ -237,6 +240,11 @@ async fn signing_out_on_one_instance_closes_that_sign_ins_sockets_on_the_other()
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     assert_eq!(events_a.close_code().await, Some(SESSION_ENDED_CLOSE_CODE));
+    assert_eq!(
+        on_a.get("/api/v1/projects").await.0,
+        StatusCode::UNAUTHORIZED,
+        "A heard the sign-out: its requests are refused as its sockets are closed"
+    );
 }
 
 #[tokio::test]

@@ -98,12 +98,14 @@ pub async fn sessions_and_refresh_tokens_live_and_end(store: Arc<dyn Store>) {
         .expect("token");
     commit(tx).await;
 
-    assert!(store.session_active("ses_a", 2_000).await.expect("read"));
-    assert!(
-        !store.session_active("ses_b", 5_000).await.expect("read"),
+    let until = |session: &'static str| store.session_active_until(session);
+    assert_eq!(until("ses_a").await.expect("read"), Some(10_000));
+    assert_eq!(
+        until("ses_b").await.expect("read"),
+        Some(5_000),
         "a session ends with its last refresh token"
     );
-    assert!(!store.session_active("ses_none", 2_000).await.expect("read"));
+    assert_eq!(until("ses_none").await.expect("read"), None);
 
     let mut tx = begin(store.as_ref(), WriteScope::Server).await;
     let row = tx
@@ -130,6 +132,11 @@ pub async fn sessions_and_refresh_tokens_live_and_end(store: Arc<dyn Store>) {
         .expect("successor");
     assert!(tx.refresh_token("hash_none").await.expect("read").is_none());
     commit(tx).await;
+    assert_eq!(
+        store.session_active_until("ses_a").await.expect("read"),
+        Some(20_000),
+        "a refresh extends the session to its new token's expiry"
+    );
     let mut tx = begin(store.as_ref(), WriteScope::Server).await;
     let used = tx
         .refresh_token("hash_a1")
@@ -142,7 +149,11 @@ pub async fn sessions_and_refresh_tokens_live_and_end(store: Arc<dyn Store>) {
         .await
         .expect("revoking twice is harmless");
     commit(tx).await;
-    assert!(!store.session_active("ses_a", 4_500).await.expect("read"));
+    assert_eq!(
+        store.session_active_until("ses_a").await.expect("read"),
+        None,
+        "revoked"
+    );
     let mut tx = begin(store.as_ref(), WriteScope::Server).await;
     assert!(
         tx.refresh_token("hash_a2")
