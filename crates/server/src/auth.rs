@@ -211,7 +211,7 @@ fn missing_bearer(parts: &Parts) -> ApiError {
 /// [`crate::live_sessions`]), so a person's requests do not each ask the database.
 pub async fn session_active(state: &AppState, session_id: &str) -> crate::store::StoreResult<bool> {
     let now_ms = state.now().timestamp_millis();
-    let read_until = state.store.session_active_until(session_id);
+    let read_until = || state.store.session_active_until(session_id);
     state
         .sessions
         .is_active(session_id, now_ms, read_until)

@@ -5,18 +5,24 @@
 //! which every instance hears of through [`LiveSessions::ended`] (its own writes after they
 //! commit, the others' through [`crate::relay`]); or its last refresh token expires, which the
 //! kept answer carries. So an answer is kept until the session ends, its tokens expire, or
-//! [`RECHECK_AFTER_MS`] pass, whichever comes first: the last bounds how late a revocation is
-//! honoured when this instance could not hear it (its connection for announcements was down).
+//! [`RECHECK_AFTER`] passes, whichever comes first; the last bounds how long an end another
+//! instance announced can wait behind the announcements before it.
+//!
+//! Answers are kept only while every end is heard: from when [`crate::relay`] knows it hears
+//! the other instances (at once where none can share the database) until it loses the
+//! connection they speak on. Deaf, every request reads its session, as before anything was kept.
 //! Only "active" is kept: a revoked or unknown session is read each time.
 
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use std::time::{Duration, Instant};
+
 use tokio::sync::broadcast;
 
 /// How long an active session is believed without reading it again.
-pub const RECHECK_AFTER_MS: i64 = 10_000;
+pub const RECHECK_AFTER: Duration = Duration::from_secs(10);
 /// Sessions kept at most; a full memory starts again empty rather than tracking which to drop.
 const KEPT_AT_MOST: usize = 100_000;
 
@@ -27,22 +33,23 @@ pub struct LiveSessions {
 
 #[derive(Default)]
 struct Kept {
-    /// Bumped by every end, so a read under way as a session ended is not kept.
+    /// False while an end might go unheard: nothing is kept then.
+    hearing: bool,
+    /// Bumped by every end and every loss of hearing, so a read under way then is not kept.
     generation: u64,
     active: HashMap<String, Active>,
 }
 
 #[derive(Clone, Copy)]
 struct Active {
-    /// Its last refresh token's expiry.
+    /// Its last refresh token's expiry, on the server's clock.
     until_ms: i64,
-    read_at_ms: i64,
+    read_at: Instant,
 }
 
 impl Active {
-    fn holds_at(self, now_ms: i64) -> bool {
-        let age_ms = now_ms.saturating_sub(self.read_at_ms);
-        now_ms < self.until_ms && (0..RECHECK_AFTER_MS).contains(&age_ms)
+    fn holds_at(self, now_ms: i64, now: Instant) -> bool {
+        now_ms < self.until_ms && now.saturating_duration_since(self.read_at) < RECHECK_AFTER
     }
 }
 
@@ -58,39 +65,70 @@ impl Default for LiveSessions {
 impl LiveSessions {
     /// True while the session is neither revoked nor past its last refresh token's expiry.
     /// `read_until` reads that expiry from the database (`None`: revoked or unknown), and is
-    /// awaited only when no kept answer holds.
-    pub async fn is_active<E>(
+    /// called only when no kept answer holds.
+    pub async fn is_active<F, E>(
         &self,
         session_id: &str,
         now_ms: i64,
-        read_until: impl Future<Output = Result<Option<i64>, E>>,
-    ) -> Result<bool, E> {
+        read_until: impl FnOnce() -> F,
+    ) -> Result<bool, E>
+    where
+        F: Future<Output = Result<Option<i64>, E>>,
+    {
+        self.is_active_at(session_id, now_ms, Instant::now(), read_until)
+            .await
+    }
+
+    async fn is_active_at<F, E>(
+        &self,
+        session_id: &str,
+        now_ms: i64,
+        now: Instant,
+        read_until: impl FnOnce() -> F,
+    ) -> Result<bool, E>
+    where
+        F: Future<Output = Result<Option<i64>, E>>,
+    {
         let generation = {
             let kept = self.lock();
             if kept
                 .active
                 .get(session_id)
-                .is_some_and(|active| active.holds_at(now_ms))
+                .is_some_and(|active| active.holds_at(now_ms, now))
             {
                 return Ok(true);
             }
             kept.generation
         };
-        let Some(until_ms) = read_until.await?.filter(|&until_ms| now_ms < until_ms) else {
+        let read_at = now;
+        let Some(until_ms) = read_until().await?.filter(|&until_ms| now_ms < until_ms) else {
             return Ok(false);
         };
         let mut kept = self.lock();
-        if kept.generation == generation {
-            if kept.active.len() >= KEPT_AT_MOST {
+        if kept.hearing && kept.generation == generation {
+            if kept.active.len() >= KEPT_AT_MOST && !kept.active.contains_key(session_id) {
                 kept.active.clear();
             }
-            let active = Active {
-                until_ms,
-                read_at_ms: now_ms,
-            };
+            let active = Active { until_ms, read_at };
             kept.active.insert(session_id.to_owned(), active);
         }
         Ok(true)
+    }
+
+    /// Every end is heard from now on (see [`crate::relay`]): answers read from now on may be
+    /// kept (not those under way, which an unheard end may have made stale).
+    pub fn hearing(&self) {
+        let mut kept = self.lock();
+        kept.hearing = true;
+        kept.generation += 1;
+    }
+
+    /// Ends may go unheard from now on: nothing kept holds, and nothing is kept.
+    pub fn deaf(&self) {
+        let mut kept = self.lock();
+        kept.hearing = false;
+        kept.generation += 1;
+        kept.active.clear();
     }
 
     /// A session was revoked (its write committed): it is read again from now on, and the
@@ -123,97 +161,119 @@ mod tests {
     use std::convert::Infallible;
     use std::sync::atomic::{AtomicU32, Ordering::SeqCst};
 
+    const NOW: i64 = 1_000;
     const UNTIL: i64 = 1_000_000;
+
+    fn hearing() -> LiveSessions {
+        let sessions = LiveSessions::default();
+        sessions.hearing();
+        sessions
+    }
 
     async fn counted(reads: &AtomicU32, until: Option<i64>) -> Result<Option<i64>, Infallible> {
         reads.fetch_add(1, SeqCst);
         Ok(until)
     }
 
-    async fn check(sessions: &LiveSessions, reads: &AtomicU32, now_ms: i64) -> bool {
-        let read = counted(reads, Some(UNTIL));
-        sessions.is_active("ses_1", now_ms, read).await.unwrap()
+    async fn check(sessions: &LiveSessions, reads: &AtomicU32) -> bool {
+        let read = || counted(reads, Some(UNTIL));
+        sessions.is_active("ses_1", NOW, read).await.unwrap()
     }
 
     #[tokio::test]
     async fn an_active_session_is_read_once_until_it_is_due_a_recheck() {
-        let (sessions, reads) = (LiveSessions::default(), AtomicU32::new(0));
-        assert!(check(&sessions, &reads, 1_000).await);
-        assert!(check(&sessions, &reads, 1_000 + RECHECK_AFTER_MS - 1).await);
+        let (sessions, reads) = (hearing(), AtomicU32::new(0));
+        let first = Instant::now();
+        let check_at = |now| {
+            let read = || counted(&reads, Some(UNTIL));
+            sessions.is_active_at("ses_1", NOW, now, read)
+        };
+        assert!(check_at(first).await.unwrap());
+        let nearly_due = first + RECHECK_AFTER - Duration::from_millis(1);
+        assert!(check_at(nearly_due).await.unwrap());
         assert_eq!(reads.load(SeqCst), 1);
-        assert!(check(&sessions, &reads, 1_000 + RECHECK_AFTER_MS).await);
+        assert!(check_at(first + RECHECK_AFTER).await.unwrap());
         assert_eq!(reads.load(SeqCst), 2, "read again once due");
     }
 
     #[tokio::test]
     async fn an_ended_session_is_read_again_and_its_sockets_hear_of_it() {
-        let (sessions, reads) = (LiveSessions::default(), AtomicU32::new(0));
+        let (sessions, reads) = (hearing(), AtomicU32::new(0));
         let mut ends = sessions.subscribe_to_ends();
-        assert!(check(&sessions, &reads, 1_000).await);
+        assert!(check(&sessions, &reads).await);
         sessions.ended("ses_1");
-        let revoked = counted(&reads, None);
-        assert!(!sessions.is_active("ses_1", 1_001, revoked).await.unwrap());
+        let revoked = || counted(&reads, None);
+        assert!(!sessions.is_active("ses_1", NOW, revoked).await.unwrap());
         assert_eq!(reads.load(SeqCst), 2);
         assert_eq!(&*ends.try_recv().expect("announced"), "ses_1");
     }
 
     #[tokio::test]
     async fn a_read_under_way_as_a_session_ends_is_not_kept() {
-        let (sessions, reads) = (LiveSessions::default(), AtomicU32::new(0));
-        let read_then_ended = async {
+        let (sessions, reads) = (hearing(), AtomicU32::new(0));
+        let read_then_ended = || async {
             let until = counted(&reads, Some(UNTIL)).await;
             sessions.ended("ses_1"); // committed after the read, before it was kept
             until
         };
-        assert!(sessions
-            .is_active("ses_1", 1_000, read_then_ended)
-            .await
-            .unwrap());
-        assert!(check(&sessions, &reads, 1_001).await);
+        let active = sessions.is_active("ses_1", NOW, read_then_ended).await;
+        assert!(active.unwrap());
+        assert!(check(&sessions, &reads).await);
         assert_eq!(reads.load(SeqCst), 2, "the stale answer was not kept");
     }
 
     #[tokio::test]
     async fn a_kept_answer_ends_with_the_sessions_last_refresh_token() {
-        let (sessions, reads) = (LiveSessions::default(), AtomicU32::new(0));
-        let expiring = counted(&reads, Some(2_000));
-        assert!(sessions.is_active("ses_1", 1_000, expiring).await.unwrap());
-        let expired = counted(&reads, Some(2_000));
+        let (sessions, reads) = (hearing(), AtomicU32::new(0));
+        let expiring = || counted(&reads, Some(2_000));
+        assert!(sessions.is_active("ses_1", 1_999, expiring).await.unwrap());
+        let expired = || counted(&reads, Some(2_000));
         assert!(!sessions.is_active("ses_1", 2_000, expired).await.unwrap());
         assert_eq!(reads.load(SeqCst), 2);
     }
 
     #[tokio::test]
-    async fn a_kept_answer_does_not_hold_when_the_clock_went_back() {
-        let (sessions, reads) = (LiveSessions::default(), AtomicU32::new(0));
-        assert!(check(&sessions, &reads, 5_000).await);
-        assert!(check(&sessions, &reads, 4_000).await);
-        assert_eq!(
-            reads.load(SeqCst),
-            2,
-            "read again when now is before the read"
-        );
-    }
-
-    #[tokio::test]
     async fn revoked_and_unknown_sessions_are_never_kept() {
-        let (sessions, reads) = (LiveSessions::default(), AtomicU32::new(0));
-        for now_ms in [1_000, 1_001] {
-            let revoked = counted(&reads, None);
-            assert!(!sessions.is_active("ses_1", now_ms, revoked).await.unwrap());
+        let (sessions, reads) = (hearing(), AtomicU32::new(0));
+        for _ in 0..2 {
+            let revoked = || counted(&reads, None);
+            assert!(!sessions.is_active("ses_1", NOW, revoked).await.unwrap());
         }
         assert_eq!(reads.load(SeqCst), 2);
     }
 
     #[tokio::test]
-    async fn memory_stays_bounded_however_many_sessions_are_seen() {
+    async fn nothing_is_kept_while_an_end_could_go_unheard() {
         let (sessions, reads) = (LiveSessions::default(), AtomicU32::new(0));
+        assert!(check(&sessions, &reads).await);
+        assert!(check(&sessions, &reads).await);
+        assert_eq!(reads.load(SeqCst), 2, "deaf until the relay hears");
+
+        let read_while_deaf = || async {
+            let until = counted(&reads, Some(UNTIL)).await;
+            sessions.hearing(); // an end committed before this was not heard
+            until
+        };
+        assert!(sessions
+            .is_active("ses_1", NOW, read_while_deaf)
+            .await
+            .unwrap());
+        assert!(check(&sessions, &reads).await);
+        assert!(check(&sessions, &reads).await);
+        assert_eq!(reads.load(SeqCst), 4, "kept once read while hearing");
+
+        sessions.deaf();
+        assert!(check(&sessions, &reads).await);
+        assert_eq!(reads.load(SeqCst), 5, "what was kept is gone");
+    }
+
+    #[tokio::test]
+    async fn memory_stays_bounded_however_many_sessions_are_seen() {
+        let (sessions, reads) = (hearing(), AtomicU32::new(0));
         for n in 0..=KEPT_AT_MOST {
-            let read = counted(&reads, Some(UNTIL));
-            assert!(sessions
-                .is_active(&format!("ses_{n}"), 1_000, read)
-                .await
-                .unwrap());
+            let read = || counted(&reads, Some(UNTIL));
+            let session = format!("ses_{n}");
+            assert!(sessions.is_active(&session, NOW, read).await.unwrap());
         }
         assert_eq!(sessions.lock().active.len(), 1, "started again when full");
     }

@@ -91,16 +91,18 @@ pub async fn announce_commit(
 }
 
 /// Hands what the other instances announce to this one's sockets, until the server stops.
-/// Does nothing where the database has room for one instance only.
+/// Where the database has room for one instance only, there is nothing to hear: every
+/// session's end is this instance's own, and sessions are kept in memory from the start.
 pub async fn run(state: AppState) {
     let mut heard = match state.store.listen().await {
         Ok(Some(heard)) => heard,
-        Ok(None) => return,
+        Ok(None) => return state.sessions.hearing(),
         Err(error) => {
             tracing::error!(%error, "cannot hear other instances' writes: sockets here see them only when they reconnect");
             return;
         }
     };
+    state.sessions.hearing();
     let stopping = state.stopping();
     tokio::pin!(stopping);
     loop {
@@ -110,13 +112,15 @@ pub async fn run(state: AppState) {
         };
         match next {
             Some(Heard::Announcement(text)) => act_on(&state, &text).await,
+            Some(Heard::Lost) => state.sessions.deaf(),
             Some(Heard::Reconnected) => {
+                state.sessions.hearing();
                 state.events.catch_up_all(state.store.as_ref()).await;
                 // A stop said meanwhile was lost with the connection; the log keeps it.
                 state.agents.resync_all();
                 state.pushes.planning.notify_one();
             }
-            None => return,
+            None => return state.sessions.deaf(),
         }
     }
 }
@@ -130,10 +134,11 @@ async fn act_on(state: &AppState, text: &str) {
             return;
         }
     };
-    if announcement.from == state.instance_id {
-        return;
-    }
+    let ours = announcement.from == state.instance_id;
     match announcement.said {
+        // Ended here as well when the commit went through but its answer was lost.
+        Said::SessionEnded { session } => state.sessions.ended(&session),
+        _ if ours => {}
         Said::Events {
             tenant,
             first,
@@ -166,7 +171,6 @@ async fn act_on(state: &AppState, text: &str) {
                 }
             }
         }
-        Said::SessionEnded { session } => state.sessions.ended(&session),
     }
 }
 

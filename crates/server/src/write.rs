@@ -221,7 +221,8 @@ impl Write {
         self.agent_pushes.push((agent_id.to_owned(), frame));
     }
 
-    /// Revokes a session; once committed, the event sockets it opened are closed.
+    /// Revokes a session; once committed, every instance stops taking it and closes the event
+    /// sockets it opened ([`crate::live_sessions`]). The only way a session is to end.
     pub async fn end_session(&mut self, session_id: &str) -> ApiResult<()> {
         let now_ms = self.now.timestamp_millis();
         self.tx.revoke_session(session_id, now_ms).await?;

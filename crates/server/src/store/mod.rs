@@ -418,8 +418,10 @@ pub trait SharedCounters: Send + Sync {
 pub enum Heard {
     /// One announcement, as another instance's [`WriteTx::announce`] sent it.
     Announcement(String),
-    /// The listening connection was lost and is back: announcements may have been missed
-    /// meanwhile, so whatever they would have said is to be read from the database.
+    /// The listening connection was lost: announcements go unheard until [`Heard::Reconnected`].
+    Lost,
+    /// Listening again after [`Heard::Lost`]: announcements may have been missed meanwhile, so
+    /// whatever they would have said is to be read from the database.
     Reconnected,
 }
 
@@ -475,6 +477,8 @@ pub trait WriteTx: Send {
         user_id: &str,
         now_ms: i64,
     ) -> StoreResult<()>;
+    /// Only through [`crate::write::Write::end_session`], which tells the instances that keep
+    /// the session in memory ([`crate::live_sessions`]).
     async fn revoke_session(&mut self, session_id: &str, now_ms: i64) -> StoreResult<()>;
     async fn insert_refresh_token(
         &mut self,

@@ -61,43 +61,62 @@ async fn relay(pool: PgPool, mut listener: PgListener, heard: mpsc::Sender<Heard
             next = listener.try_recv() => next,
             () = heard.closed() => return,
         };
-        let sent = match next {
+        let lost = match next {
             Ok(Some(notification)) => {
-                heard
-                    .send(Heard::Announcement(notification.payload().to_owned()))
-                    .await
-            }
-            // sqlx reconnected and listens again: what was said meanwhile is lost.
-            Ok(None) => heard.send(Heard::Reconnected).await,
-            Err(sqlx::Error::PoolClosed) => return,
-            Err(error) => {
-                tracing::warn!(%error, "lost the PostgreSQL connection announcements arrive on; reconnecting");
-                let Some(again) = resubscribe(&pool, &heard).await else {
+                let said = Heard::Announcement(notification.payload().to_owned());
+                if heard.send(said).await.is_err() {
                     return;
-                };
-                listener = again;
-                heard.send(Heard::Reconnected).await
+                }
+                continue;
             }
+            // The connection dropped; sqlx would reconnect on the next call, unseen by us.
+            Ok(None) => None,
+            Err(sqlx::Error::PoolClosed) => return,
+            Err(error) => Some(error),
         };
-        if sent.is_err() {
+        if heard.send(Heard::Lost).await.is_err() {
+            return;
+        }
+        // What was said until the new listener listens is lost: it is told after that.
+        let Some(again) = resubscribe(&pool, &heard, lost).await else {
+            return;
+        };
+        listener = again;
+        if heard.send(Heard::Reconnected).await.is_err() {
             return;
         }
     }
 }
 
-/// A new listener, retried every [`CAMPAIGN_INTERVAL`]; `None` once nobody listens any more.
-async fn resubscribe(pool: &PgPool, heard: &mpsc::Sender<Heard>) -> Option<PgListener> {
+/// A new listener, tried at once and then every [`CAMPAIGN_INTERVAL`]; `None` once nobody
+/// listens any more.
+async fn resubscribe(
+    pool: &PgPool,
+    heard: &mpsc::Sender<Heard>,
+    cause: Option<sqlx::Error>,
+) -> Option<PgListener> {
+    let mut said_lost = false;
+    let mut failure = cause;
     loop {
-        tokio::select! {
-            () = tokio::time::sleep(CAMPAIGN_INTERVAL) => {}
-            () = heard.closed() => return None,
+        if let (Some(error), false) = (failure.take(), said_lost) {
+            tracing::warn!(%error, "lost the PostgreSQL connection announcements arrive on; reconnecting");
+            said_lost = true;
         }
         if pool.is_closed() {
             return None;
         }
-        if let Ok(listener) = subscribe(pool).await {
-            tracing::info!("listening for other instances' writes again");
-            return Some(listener);
+        match subscribe(pool).await {
+            Ok(listener) => {
+                if said_lost {
+                    tracing::info!("listening for other instances' writes again");
+                }
+                return Some(listener);
+            }
+            Err(error) => failure = Some(error),
+        }
+        tokio::select! {
+            () = tokio::time::sleep(CAMPAIGN_INTERVAL) => {}
+            () = heard.closed() => return None,
         }
     }
 }

@@ -103,7 +103,7 @@ pub async fn sessions_and_refresh_tokens_live_and_end(store: Arc<dyn Store>) {
     assert_eq!(
         until("ses_b").await.expect("read"),
         Some(5_000),
-        "a session ends with its last refresh token"
+        "a session lasts until its last refresh token expires"
     );
     assert_eq!(until("ses_none").await.expect("read"), None);
 
