@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
+use axum::body::Bytes;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use spartex_api::{Device, Event, MetricsBucket, Tenant, User};
@@ -23,8 +24,8 @@ use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder, Row};
 use super::postgres_tx::{begin_uncancelled, PostgresTx};
 use super::push::PushStore;
 use super::{
-    postgres_bus, postgres_push, Checkpoint, DocFilter, DocKind, Heard, LogBounds, Store,
-    StoreError, StoreResult, UserCredentials, WriteScope, WriteTx,
+    documents, postgres_bus, postgres_push, Checkpoint, DocFilter, DocKind, Heard, LogBounds,
+    Store, StoreError, StoreResult, UserCredentials, WriteScope, WriteTx,
 };
 
 /// Connections per server instance. Each write holds one from its start to its commit, and
@@ -220,6 +221,19 @@ pub(super) async fn list_docs(
     tenant_id: &str,
     filter: DocFilter<'_>,
 ) -> StoreResult<Vec<Value>> {
+    list_doc_rows(conn, tenant_id, filter)
+        .await?
+        .iter()
+        .map(|data| Ok(serde_json::from_str(data)?))
+        .collect()
+}
+
+/// The stored JSON of each listed document.
+async fn list_doc_rows(
+    conn: &mut PgConnection,
+    tenant_id: &str,
+    filter: DocFilter<'_>,
+) -> StoreResult<Vec<String>> {
     let mut query = QueryBuilder::<Postgres>::new("SELECT data FROM resources WHERE tenant_id = ");
     query
         .push_bind(tenant_id)
@@ -246,9 +260,7 @@ pub(super) async fn list_docs(
         query.push(" LIMIT ").push_bind(limit);
     }
     let rows: Vec<(String,)> = query.build_query_as().fetch_all(conn).await?;
-    rows.into_iter()
-        .map(|(data,)| Ok(serde_json::from_str(&data)?))
-        .collect()
+    Ok(rows.into_iter().map(|(data,)| data).collect())
 }
 
 fn event_from_row(row: &PgRow) -> StoreResult<Event> {
@@ -298,6 +310,11 @@ impl Store for PostgresStore {
 
     async fn list_docs(&self, tenant_id: &str, filter: DocFilter<'_>) -> StoreResult<Vec<Value>> {
         list_docs(&mut *self.pool.acquire().await?, tenant_id, filter).await
+    }
+
+    async fn list_docs_json(&self, tenant_id: &str, filter: DocFilter<'_>) -> StoreResult<Bytes> {
+        let rows = list_doc_rows(&mut *self.pool.acquire().await?, tenant_id, filter).await?;
+        Ok(documents::wire_array(tenant_id, filter.kind, &rows))
     }
 
     async fn due_docs(
