@@ -123,6 +123,11 @@ impl LiveSessions {
         kept.generation += 1;
     }
 
+    /// Whether answers are kept now: every end is heard.
+    pub fn hears_every_end(&self) -> bool {
+        self.lock().hearing
+    }
+
     /// Ends may go unheard from now on: nothing kept holds, and nothing is kept.
     pub fn deaf(&self) {
         let mut kept = self.lock();

@@ -180,9 +180,16 @@ impl TestServer {
     /// and signing key, on an address of its own: what a load balancer would put beside it.
     /// Fails the test on SQLite, which one instance uses alone.
     pub async fn another_instance(&self) -> TestServer {
+        self.another_instance_on(self.database_url()).await
+    }
+
+    /// [`TestServer::another_instance`], reaching the database at `database_url` (the same
+    /// database through a [`crate::port_in_front::PortInFront`], say).
+    pub async fn another_instance_on(&self, database_url: &str) -> TestServer {
         let database = self.database.shared();
         let mut settings = self.settings.clone();
         settings.listen = "127.0.0.1:0".parse().expect("an address");
+        settings.database_url = Secret::new(database_url.to_owned());
         let running = spartex_server::start(settings.clone(), self.clock.clone())
             .await
             .expect("the second instance starts");
@@ -249,6 +256,11 @@ impl TestServer {
     /// Moves the manual clock.
     pub fn advance(&self, by: chrono::Duration) {
         self.clock().advance(by);
+    }
+
+    /// The URL of the server's database.
+    pub fn database_url(&self) -> &str {
+        self.settings.database_url.expose()
     }
 
     /// The server's SQLite file; fails the test on PostgreSQL (`SPARTEX_TEST_DATABASE`), which

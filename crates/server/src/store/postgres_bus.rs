@@ -51,6 +51,9 @@ pub(super) async fn listen(pool: &PgPool) -> StoreResult<mpsc::Receiver<Heard>> 
 
 async fn subscribe(pool: &PgPool) -> Result<PgListener, sqlx::Error> {
     let mut listener = PgListener::connect_with(pool).await?;
+    // A lost connection is said at once (`Ok(None)`), not after sqlx has tried to reconnect for
+    // the pool's whole wait: until then this instance would believe it hears every write.
+    listener.eager_reconnect(false);
     listener.listen(CHANNEL).await?;
     Ok(listener)
 }

@@ -8,6 +8,7 @@ use std::collections::BTreeSet;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use spartex_api::SESSION_ENDED_CLOSE_CODE;
+use spartex_testkit::port_in_front::PortInFront;
 use spartex_testkit::{eventually, Socket};
 
 use crate::support::{ask, project_id, Api, TestServer, NEWSLETTER, PATIENCE, SPRING};
@@ -244,6 +245,36 @@ async fn signing_out_on_one_instance_ends_that_sign_in_on_the_other_at_once() {
         on_a.get("/api/v1/projects").await.0,
         StatusCode::UNAUTHORIZED,
         "A heard the sign-out: its requests are refused as its sockets are closed"
+    );
+}
+
+#[tokio::test]
+async fn a_sign_out_said_while_an_instance_could_not_hear_ends_that_sign_in_there_too() {
+    let a = TestServer::start().await;
+    let mut port = PortInFront::open(a.database_url()).await;
+    let b = a.another_instance_on(&port.url).await;
+    let oncall = b.login("oncall@acme.test").await;
+    assert_eq!(oncall.get("/api/v1/projects").await.0, StatusCode::OK);
+
+    // B loses its database, and with it the connection announcements arrive on.
+    port.refuse().await;
+    let deaf = async || (!b.state().sessions.hears_every_end()).then_some(());
+    eventually("B knows it no longer hears", PATIENCE, deaf).await;
+    let (status, _) = a
+        .api(oncall.token())
+        .post("/api/v1/auth/logout", json!({}))
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "signed out through A");
+    port.open_again().await;
+
+    let refused = async || match oncall.get("/api/v1/projects").await.0 {
+        StatusCode::SERVICE_UNAVAILABLE => None, // B's pool is still waiting for the database
+        status => Some(status),
+    };
+    assert_eq!(
+        eventually("B reaches its database again", PATIENCE, refused).await,
+        StatusCode::UNAUTHORIZED,
+        "B did not answer from what it knew before it stopped hearing"
     );
 }
 
