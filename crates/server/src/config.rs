@@ -25,6 +25,10 @@ pub struct Settings {
     /// How often an open event socket re-checks that its session is still live (expiry, and
     /// revocations made where no announcement reaches).
     pub session_check_interval: Duration,
+    /// How long a session read as active is believed without reading it again (see
+    /// [`crate::live_sessions`]): the longest an end announced by another instance can wait
+    /// behind the announcements before it.
+    pub session_recheck_after: Duration,
     pub max_body_bytes: usize,
     /// Largest `wait_s` an agent's long poll may ask for.
     pub max_long_poll: Duration,
@@ -111,6 +115,7 @@ impl Settings {
             sweep_interval: Duration::from_millis(250),
             ping_interval: Duration::from_secs(20),
             session_check_interval: Duration::from_secs(30),
+            session_recheck_after: Duration::from_secs(10),
             max_body_bytes: 256 * 1024,
             max_long_poll: Duration::from_secs(60),
             header_read_timeout: Duration::from_secs(10),

@@ -5,8 +5,9 @@
 //! which every instance hears of through [`LiveSessions::ended`] (its own writes after they
 //! commit, the others' through [`crate::relay`]); or its last refresh token expires, which the
 //! kept answer carries. So an answer is kept until the session ends, its tokens expire, or
-//! [`RECHECK_AFTER`] passes, whichever comes first; the last bounds how long an end another
-//! instance announced can wait behind the announcements before it.
+//! its recheck time passes (`Settings::session_recheck_after`, 10 s), whichever comes first;
+//! the last bounds how long an end another instance announced can wait behind the
+//! announcements before it.
 //!
 //! Answers are kept only while every end is heard: from when [`crate::relay`] knows it hears
 //! the other instances (at once where none can share the database) until it loses the
@@ -21,13 +22,13 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::broadcast;
 
-/// How long an active session is believed without reading it again.
-pub const RECHECK_AFTER: Duration = Duration::from_secs(10);
 /// Sessions kept at most; a full memory starts again empty rather than tracking which to drop.
 const KEPT_AT_MOST: usize = 100_000;
 
 pub struct LiveSessions {
     ended: broadcast::Sender<Arc<str>>,
+    /// How long an active session is believed without reading it again.
+    recheck_after: Duration,
     kept: Mutex<Kept>,
 }
 
@@ -47,22 +48,16 @@ struct Active {
     read_at: Instant,
 }
 
-impl Active {
-    fn holds_at(self, now_ms: i64, now: Instant) -> bool {
-        now_ms < self.until_ms && now.saturating_duration_since(self.read_at) < RECHECK_AFTER
-    }
-}
-
-impl Default for LiveSessions {
-    fn default() -> Self {
+impl LiveSessions {
+    /// Deaf until told it hears every end ([`LiveSessions::hearing`]).
+    pub fn new(recheck_after: Duration) -> Self {
         LiveSessions {
             ended: broadcast::channel(1024).0,
+            recheck_after,
             kept: Mutex::default(),
         }
     }
-}
 
-impl LiveSessions {
     /// True while the session is neither revoked nor past its last refresh token's expiry.
     /// `read_until` reads that expiry from the database (`None`: revoked or unknown), and is
     /// called only when no kept answer holds.
@@ -91,11 +86,10 @@ impl LiveSessions {
     {
         let generation = {
             let kept = self.lock();
-            if kept
-                .active
-                .get(session_id)
-                .is_some_and(|active| active.holds_at(now_ms, now))
-            {
+            if kept.active.get(session_id).is_some_and(|active| {
+                now_ms < active.until_ms
+                    && now.saturating_duration_since(active.read_at) < self.recheck_after
+            }) {
                 return Ok(true);
             }
             kept.generation
@@ -168,9 +162,14 @@ mod tests {
 
     const NOW: i64 = 1_000;
     const UNTIL: i64 = 1_000_000;
+    const RECHECK_AFTER: Duration = Duration::from_secs(10);
+
+    fn deaf() -> LiveSessions {
+        LiveSessions::new(RECHECK_AFTER)
+    }
 
     fn hearing() -> LiveSessions {
-        let sessions = LiveSessions::default();
+        let sessions = deaf();
         sessions.hearing();
         sessions
     }
@@ -249,7 +248,7 @@ mod tests {
 
     #[tokio::test]
     async fn nothing_is_kept_while_an_end_could_go_unheard() {
-        let (sessions, reads) = (LiveSessions::default(), AtomicU32::new(0));
+        let (sessions, reads) = (deaf(), AtomicU32::new(0));
         assert!(check(&sessions, &reads).await);
         assert!(check(&sessions, &reads).await);
         assert_eq!(reads.load(SeqCst), 2, "deaf until the relay hears");

@@ -4,12 +4,18 @@
 //! by [`crate::hub::EventHub::catch_up`], so an instance that missed announcements while its
 //! database connection was down reads what it missed.
 
+use std::time::Duration;
+
 use serde::{Deserialize, Serialize};
 use spartex_api::{AgentControl, Event, Message};
+use tokio::sync::watch;
 
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::store::{Heard, StoreResult, WriteTx};
+use crate::store::{Heard, Listening, StoreResult, WriteTx};
+
+/// How often a server that cannot listen yet tries again.
+const LISTEN_RETRY: Duration = Duration::from_secs(1);
 
 /// What one committed write tells the other instances.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -90,19 +96,19 @@ pub async fn announce_commit(
     Ok(())
 }
 
-/// Hands what the other instances announce to this one's sockets, until the server stops.
+/// Hands what the other instances announce to this one's sockets, until the server stops, and
+/// lets sessions be kept in memory only while every end is heard ([`crate::live_sessions`]).
 /// Where the database has room for one instance only, there is nothing to hear: every
-/// session's end is this instance's own, and sessions are kept in memory from the start.
+/// session's end is this instance's own.
 pub async fn run(state: AppState) {
-    let mut heard = match state.store.listen().await {
-        Ok(Some(heard)) => heard,
-        Ok(None) => return state.sessions.hearing(),
-        Err(error) => {
-            tracing::error!(%error, "cannot hear other instances' writes: sockets here see them only when they reconnect");
-            return;
-        }
+    let Some(Listening {
+        mut heard,
+        connection,
+    }) = listen(&state).await
+    else {
+        return;
     };
-    state.sessions.hearing();
+    tokio::spawn(follow_connection(state.clone(), connection));
     let stopping = state.stopping();
     tokio::pin!(stopping);
     loop {
@@ -112,15 +118,68 @@ pub async fn run(state: AppState) {
         };
         match next {
             Some(Heard::Announcement(text)) => act_on(&state, &text).await,
-            Some(Heard::Lost) => state.sessions.deaf(),
-            Some(Heard::Reconnected) => {
-                state.sessions.hearing();
-                state.events.catch_up_all(state.store.as_ref()).await;
-                // A stop said meanwhile was lost with the connection; the log keeps it.
-                state.agents.resync_all();
-                state.pushes.planning.notify_one();
+            Some(Heard::Reconnected) => read_what_was_missed(&state).await,
+            None => return,
+        }
+    }
+}
+
+/// Starts listening, trying again every second while the database will not have it; a late
+/// start reads what was said before it.
+async fn listen(state: &AppState) -> Option<Listening> {
+    let mut failed = false;
+    loop {
+        match state.store.listen().await {
+            Ok(Some(listening)) => {
+                if failed {
+                    tracing::info!("hearing other instances' writes now");
+                    read_what_was_missed(state).await;
+                }
+                return Some(listening);
             }
-            None => return state.sessions.deaf(),
+            Ok(None) => {
+                state.sessions.hearing();
+                return None;
+            }
+            Err(error) => {
+                if !failed {
+                    tracing::error!(%error, "cannot hear other instances' writes yet (sockets here see them when they reconnect); trying again every second");
+                    failed = true;
+                }
+                tokio::select! {
+                    () = tokio::time::sleep(LISTEN_RETRY) => {}
+                    () = state.stopping() => return None,
+                }
+            }
+        }
+    }
+}
+
+/// Announcements were missed (the connection they arrive on was lost, or not there yet): what
+/// they would have said is read from the database.
+async fn read_what_was_missed(state: &AppState) {
+    state.events.catch_up_all(state.store.as_ref()).await;
+    // A stop said meanwhile was lost with the connection; the log keeps it.
+    state.agents.resync_all();
+    state.pushes.planning.notify_one();
+}
+
+/// Sessions are kept in memory only while the connection announcements arrive on listens:
+/// every loss ends what was kept, even one followed so fast by a new connection that only the
+/// new one is seen here.
+async fn follow_connection(state: AppState, mut connection: watch::Receiver<Option<u64>>) {
+    let mut hearing_on = None;
+    loop {
+        let now = *connection.borrow_and_update();
+        if now != hearing_on {
+            state.sessions.deaf();
+            if now.is_some() {
+                state.sessions.hearing();
+            }
+            hearing_on = now;
+        }
+        if connection.changed().await.is_err() {
+            return state.sessions.deaf(); // nobody listens any more
         }
     }
 }

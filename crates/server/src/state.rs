@@ -46,7 +46,7 @@ impl AppState {
             store,
             events: EventHub::new(8192),
             agents: AgentControlHub::default(),
-            sessions: LiveSessions::default(),
+            sessions: LiveSessions::new(settings.session_recheck_after),
             presence: crate::presence::Presence::default(),
             clock,
             settings,

@@ -12,6 +12,7 @@ pub struct PortInFront {
     /// The database URL through this port.
     pub url: String,
     forwarding: Option<tokio::task::JoinHandle<()>>,
+    stalled: tokio::sync::watch::Sender<bool>,
 }
 
 impl PortInFront {
@@ -27,11 +28,14 @@ impl PortInFront {
             .expect("binds");
         let at = listener.local_addr().expect("its address");
         url.set_port(Some(at.port())).expect("a port can be set");
+        let stalled = tokio::sync::watch::Sender::new(false);
+        let forwarding = tokio::spawn(forward(listener, database, stalled.subscribe()));
         PortInFront {
             at,
             database,
             url: url.into(),
-            forwarding: Some(tokio::spawn(forward(listener, database))),
+            forwarding: Some(forwarding),
+            stalled,
         }
     }
 
@@ -49,23 +53,48 @@ impl PortInFront {
         }
     }
 
-    /// Takes connections again, on the same port.
+    /// Carries nothing more on any connection, open or new, and closes none: a network path
+    /// that died without a word (a firewall's idle drop), which only a timeout notices.
+    pub fn stall(&self) {
+        self.stalled.send_replace(true);
+    }
+
+    /// Takes connections again, on the same port, and carries what they say.
     pub async fn open_again(&mut self) {
+        self.refuse().await;
+        self.stalled.send_replace(false);
         let listener = tokio::net::TcpListener::bind(self.at)
             .await
             .expect("the same port binds again");
-        self.forwarding = Some(tokio::spawn(forward(listener, self.database)));
+        let forwarding = forward(listener, self.database, self.stalled.subscribe());
+        self.forwarding = Some(tokio::spawn(forwarding));
     }
 }
 
-/// Forwards each connection to `database`; aborting this ends them all with the listener.
-async fn forward(listener: tokio::net::TcpListener, database: SocketAddr) {
+/// Forwards each connection to `database` until stalled; aborting this ends them all with the
+/// listener.
+async fn forward(
+    listener: tokio::net::TcpListener,
+    database: SocketAddr,
+    stalled: tokio::sync::watch::Receiver<bool>,
+) {
     let mut connections = tokio::task::JoinSet::new();
     while let Ok((mut inbound, _)) = listener.accept().await {
         while connections.try_join_next().is_some() {}
+        let mut stalled = stalled.clone();
         connections.spawn(async move {
-            if let Ok(mut outbound) = tokio::net::TcpStream::connect(database).await {
-                let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+            let Ok(mut outbound) = tokio::net::TcpStream::connect(database).await else {
+                return;
+            };
+            let stall = async move {
+                let _ = stalled.wait_for(|stalled| *stalled).await;
+            };
+            tokio::select! {
+                _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
+                () = stall => {
+                    // Both ends stay open, and nothing more is carried.
+                    std::future::pending::<()>().await;
+                }
             }
         });
     }

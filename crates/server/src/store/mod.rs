@@ -340,7 +340,7 @@ pub trait Store: Send + Sync + 'static {
     /// What the other server instances on this database announce as their writes commit
     /// (see [`WriteTx::announce`]), from a task that runs until the receiver is dropped.
     /// `None` where no other instance can share the database (SQLite).
-    async fn listen(&self) -> StoreResult<Option<tokio::sync::mpsc::Receiver<Heard>>> {
+    async fn listen(&self) -> StoreResult<Option<Listening>> {
         Ok(None)
     }
 
@@ -413,15 +413,22 @@ pub trait SharedCounters: Send + Sync {
     async fn prune_counters(&self, older_than_ms: i64) -> StoreResult<u64>;
 }
 
-/// What [`Store::listen`] hears.
+/// What [`Store::listen`] gives: the announcements, in order, and whether they are heard now.
+pub struct Listening {
+    pub heard: tokio::sync::mpsc::Receiver<Heard>,
+    /// The number of the connection announcements arrive on while it listens (one more for
+    /// each new one), `None` from the moment its loss is noticed: not queued behind what was
+    /// heard before, so whatever trusts that it hears every write stops at once.
+    pub connection: tokio::sync::watch::Receiver<Option<u64>>,
+}
+
+/// What [`Listening::heard`] brings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Heard {
     /// One announcement, as another instance's [`WriteTx::announce`] sent it.
     Announcement(String),
-    /// The listening connection was lost: announcements go unheard until [`Heard::Reconnected`].
-    Lost,
-    /// Listening again after [`Heard::Lost`]: announcements may have been missed meanwhile, so
-    /// whatever they would have said is to be read from the database.
+    /// Listening again after the connection was lost: announcements may have been missed
+    /// meanwhile, so whatever they would have said is to be read from the database.
     Reconnected,
 }
 

@@ -24,8 +24,8 @@ use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder, Row};
 use super::postgres_tx::{begin_uncancelled, PostgresTx};
 use super::push::PushStore;
 use super::{
-    documents, postgres_bus, postgres_push, Checkpoint, DocFilter, DocKind, Heard, LogBounds,
-    Store, StoreError, StoreResult, UserCredentials, WriteScope, WriteTx,
+    documents, postgres_bus, postgres_push, Checkpoint, DocFilter, DocKind, LogBounds, Store,
+    StoreError, StoreResult, UserCredentials, WriteScope, WriteTx,
 };
 
 /// Connections per server instance. Each write holds one from its start to its commit, and
@@ -581,7 +581,7 @@ impl Store for PostgresStore {
         self
     }
 
-    async fn listen(&self) -> StoreResult<Option<tokio::sync::mpsc::Receiver<Heard>>> {
+    async fn listen(&self) -> StoreResult<Option<super::Listening>> {
         Ok(Some(postgres_bus::listen(&self.pool).await?))
     }
 

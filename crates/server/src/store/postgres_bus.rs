@@ -9,7 +9,7 @@ use sqlx::postgres::PgListener;
 use sqlx::{PgPool, Postgres, Transaction};
 use tokio::sync::{mpsc, watch};
 
-use super::{Heard, StoreError, StoreResult, MAX_ANNOUNCEMENT_BYTES};
+use super::{Heard, Listening, StoreError, StoreResult, MAX_ANNOUNCEMENT_BYTES};
 
 /// The `LISTEN`/`NOTIFY` channel every instance of a deployment shares.
 const CHANNEL: &str = "spartex_writes";
@@ -20,6 +20,10 @@ const LEADER_LOCK: i64 = 0x5350_544c;
 const CAMPAIGN_INTERVAL: Duration = Duration::from_secs(1);
 /// Announcements heard but not yet handled; past this, the listener waits for the server.
 const HEARD_QUEUE: usize = 4096;
+/// How long the listener hears nothing before it checks its connection, and how long it waits
+/// for the answer: the longest a connection that died without a word goes unnoticed.
+const QUIET_BEFORE_CHECK: Duration = Duration::from_secs(5);
+const CHECK_PATIENCE: Duration = Duration::from_secs(5);
 
 /// Sends an announcement as part of `tx`: PostgreSQL delivers it at commit, in commit order,
 /// and never for a transaction rolled back.
@@ -42,11 +46,15 @@ pub(super) async fn announce(
 }
 
 /// Starts listening; the task ends when the receiver is dropped or the pool closes.
-pub(super) async fn listen(pool: &PgPool) -> StoreResult<mpsc::Receiver<Heard>> {
+pub(super) async fn listen(pool: &PgPool) -> StoreResult<Listening> {
     let listener = subscribe(pool).await?;
     let (heard, receiver) = mpsc::channel(HEARD_QUEUE);
-    tokio::spawn(relay(pool.clone(), listener, heard));
-    Ok(receiver)
+    let (connection, connection_receiver) = watch::channel(Some(0));
+    tokio::spawn(relay(pool.clone(), listener, heard, connection));
+    Ok(Listening {
+        heard: receiver,
+        connection: connection_receiver,
+    })
 }
 
 async fn subscribe(pool: &PgPool) -> Result<PgListener, sqlx::Error> {
@@ -58,64 +66,72 @@ async fn subscribe(pool: &PgPool) -> Result<PgListener, sqlx::Error> {
     Ok(listener)
 }
 
-async fn relay(pool: PgPool, mut listener: PgListener, heard: mpsc::Sender<Heard>) {
+async fn relay(
+    pool: PgPool,
+    mut listener: PgListener,
+    heard: mpsc::Sender<Heard>,
+    connection: watch::Sender<Option<u64>>,
+) {
+    let mut connections = 0;
     loop {
         let next = tokio::select! {
-            next = listener.try_recv() => next,
+            next = listener.try_recv() => Some(next),
+            () = tokio::time::sleep(QUIET_BEFORE_CHECK) => None,
             () = heard.closed() => return,
         };
         let lost = match next {
-            Ok(Some(notification)) => {
+            Some(Ok(Some(notification))) => {
                 let said = Heard::Announcement(notification.payload().to_owned());
                 if heard.send(said).await.is_err() {
                     return;
                 }
                 continue;
             }
-            // The connection dropped; sqlx would reconnect on the next call, unseen by us.
-            Ok(None) => None,
-            Err(sqlx::Error::PoolClosed) => return,
-            Err(error) => Some(error),
+            Some(Ok(None)) => "the connection closed".to_owned(),
+            Some(Err(sqlx::Error::PoolClosed)) => return,
+            Some(Err(error)) => error.to_string(),
+            None => match still_listening(&mut listener).await {
+                Ok(()) => continue,
+                Err(cause) => cause,
+            },
         };
-        if heard.send(Heard::Lost).await.is_err() {
-            return;
-        }
+        connection.send_replace(None);
+        drop(listener);
+        tracing::warn!(cause = %lost, "lost the PostgreSQL connection announcements arrive on; listening again as soon as it can");
         // What was said until the new listener listens is lost: it is told after that.
-        let Some(again) = resubscribe(&pool, &heard, lost).await else {
+        let Some(again) = resubscribe(&pool, &heard).await else {
             return;
         };
         listener = again;
+        connections += 1;
+        connection.send_replace(Some(connections));
+        tracing::info!("listening for other instances' writes again");
         if heard.send(Heard::Reconnected).await.is_err() {
             return;
         }
     }
 }
 
-/// A new listener, tried at once and then every [`CAMPAIGN_INTERVAL`]; `None` once nobody
-/// listens any more.
-async fn resubscribe(
-    pool: &PgPool,
-    heard: &mpsc::Sender<Heard>,
-    cause: Option<sqlx::Error>,
-) -> Option<PgListener> {
-    let mut said_lost = false;
-    let mut failure = cause;
+/// Whether the listener's connection still answers. A connection whose path died without a
+/// word (a firewall's idle drop) is otherwise never noticed: the listener only reads.
+async fn still_listening(listener: &mut PgListener) -> Result<(), String> {
+    let check = sqlx::query("SELECT 1").execute(&mut *listener);
+    match tokio::time::timeout(CHECK_PATIENCE, check).await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(error)) => Err(error.to_string()),
+        Err(_) => Err(format!("no answer to a check within {CHECK_PATIENCE:?}")),
+    }
+}
+
+/// A new listener, tried at once and then every [`CAMPAIGN_INTERVAL`] after each failure;
+/// `None` once nobody listens any more.
+async fn resubscribe(pool: &PgPool, heard: &mpsc::Sender<Heard>) -> Option<PgListener> {
     loop {
-        if let (Some(error), false) = (failure.take(), said_lost) {
-            tracing::warn!(%error, "lost the PostgreSQL connection announcements arrive on; reconnecting");
-            said_lost = true;
-        }
         if pool.is_closed() {
             return None;
         }
-        match subscribe(pool).await {
-            Ok(listener) => {
-                if said_lost {
-                    tracing::info!("listening for other instances' writes again");
-                }
-                return Some(listener);
-            }
-            Err(error) => failure = Some(error),
+        if let Ok(listener) = subscribe(pool).await {
+            return Some(listener);
         }
         tokio::select! {
             () = tokio::time::sleep(CAMPAIGN_INTERVAL) => {}

@@ -4,6 +4,7 @@
 //! PostgreSQL only: `bash scripts/test.sh` runs this module with `SPARTEX_TEST_DATABASE=postgres`.
 
 use std::collections::BTreeSet;
+use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -185,6 +186,12 @@ async fn stop(by: &Api, project: &str) -> String {
     stop["id"].as_str().expect("an id").to_owned()
 }
 
+/// Waits until `instance` listens for the others' announcements, and so keeps sessions.
+async fn hears_every_end(instance: &TestServer) {
+    let hearing = async || instance.state().sessions.hears_every_end().then_some(());
+    eventually("the instance listens", PATIENCE, hearing).await;
+}
+
 /// Cuts the connections this test's instances listen for announcements on, as a network blip
 /// would (only this test's database: the cluster is shared by tests running beside it).
 async fn cut_listeners(instance: &TestServer) {
@@ -233,6 +240,7 @@ async fn signing_out_on_one_instance_ends_that_sign_in_on_the_other_at_once() {
     assert_eq!(events_a.next().await["type"], "hello");
     let on_a = a.api(oncall.token());
     // Used on A before, so A knows the session as live when B signs it out.
+    hears_every_end(&a).await;
     assert_eq!(on_a.get("/api/v1/projects").await.0, StatusCode::OK);
 
     let (status, _) = b
@@ -250,9 +258,14 @@ async fn signing_out_on_one_instance_ends_that_sign_in_on_the_other_at_once() {
 
 #[tokio::test]
 async fn a_sign_out_said_while_an_instance_could_not_hear_ends_that_sign_in_there_too() {
-    let a = TestServer::start().await;
+    // Kept answers do not lapse during the test: only not hearing may end them.
+    let a = TestServer::start_with(|settings| {
+        settings.session_recheck_after = Duration::from_secs(3600);
+    })
+    .await;
     let mut port = PortInFront::open(a.database_url()).await;
     let b = a.another_instance_on(&port.url).await;
+    hears_every_end(&b).await;
     let oncall = b.login("oncall@acme.test").await;
     assert_eq!(oncall.get("/api/v1/projects").await.0, StatusCode::OK);
 
@@ -276,6 +289,36 @@ async fn a_sign_out_said_while_an_instance_could_not_hear_ends_that_sign_in_ther
         StatusCode::UNAUTHORIZED,
         "B did not answer from what it knew before it stopped hearing"
     );
+}
+
+#[tokio::test]
+async fn an_instance_whose_connection_dies_without_a_word_notices_and_listens_again() {
+    let a = TestServer::start().await;
+    let mut port = PortInFront::open(a.database_url()).await;
+    let b = a.another_instance_on(&port.url).await;
+    hears_every_end(&b).await;
+
+    // Nothing closes: the listener's connection just stops carrying anything.
+    port.stall();
+    let deaf = async || (!b.state().sessions.hears_every_end()).then_some(());
+    // Five quiet seconds before the connection is checked, five for its answer.
+    eventually("B notices", Duration::from_secs(20), deaf).await;
+
+    port.open_again().await;
+    hears_every_end(&b).await;
+    let manager = a.login("manager@acme.test").await;
+    let spring = project_id(&manager, SPRING).await;
+    let head = manager.head().await;
+    let mut on_b = b.events(manager.token(), Some(head)).await;
+    assert_eq!(on_b.next().await["type"], "hello");
+    let (status, body) = manager
+        .post(
+            &format!("/api/v1/projects/{spring}/messages"),
+            json!({"body": "written on A after B's connection came back"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    read_messages(&mut on_b, head, 1).await;
 }
 
 #[tokio::test]
