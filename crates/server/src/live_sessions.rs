@@ -10,8 +10,10 @@
 //! announcements before it.
 //!
 //! Answers are kept only while every end is heard: from when [`crate::relay`] knows it hears
-//! the other instances (at once where none can share the database) until it loses the
-//! connection they speak on. Deaf, every request reads its session, as before anything was kept.
+//! the other instances (at once where none can share the database) until it notices the loss
+//! of the connection they speak on. Deaf, every request reads its session, as it would were
+//! nothing kept; and once hearing again, every socket checks its session
+//! ([`LiveSessions::check_every_session`]), whose end may have gone unheard.
 //! Only "active" is kept: a revoked or unknown session is read each time.
 
 use std::collections::HashMap;
@@ -142,7 +144,14 @@ impl LiveSessions {
         let _ = self.ended.send(Arc::from(session_id));
     }
 
-    /// Ended sessions, as they end, for the sockets they opened.
+    /// Asks every socket to check its session now: ends may have been said unheard. Told as an
+    /// end of the session with no id ([`LiveSessions::subscribe_to_ends`]).
+    pub fn check_every_session(&self) {
+        let _ = self.ended.send(Arc::from(""));
+    }
+
+    /// Ended sessions, as they end, for the sockets they opened; an empty id asks every socket
+    /// to check its own.
     pub fn subscribe_to_ends(&self) -> broadcast::Receiver<Arc<str>> {
         self.ended.subscribe()
     }

@@ -124,17 +124,21 @@ pub async fn run(state: AppState) {
     }
 }
 
-/// Starts listening, trying again every second while the database will not have it; a late
-/// start reads what was said before it.
+/// Starts listening, trying again every second while the database will not have it, then
+/// reads what was said before (sockets may have opened first).
 async fn listen(state: &AppState) -> Option<Listening> {
     let mut failed = false;
     loop {
-        match state.store.listen().await {
+        let attempt = tokio::select! {
+            attempt = state.store.listen() => attempt,
+            () = state.stopping() => return None,
+        };
+        match attempt {
             Ok(Some(listening)) => {
                 if failed {
                     tracing::info!("hearing other instances' writes now");
-                    read_what_was_missed(state).await;
                 }
+                read_what_was_missed(state).await;
                 return Some(listening);
             }
             Ok(None) => {
@@ -158,6 +162,7 @@ async fn listen(state: &AppState) -> Option<Listening> {
 /// Announcements were missed (the connection they arrive on was lost, or not there yet): what
 /// they would have said is read from the database.
 async fn read_what_was_missed(state: &AppState) {
+    state.sessions.check_every_session();
     state.events.catch_up_all(state.store.as_ref()).await;
     // A stop said meanwhile was lost with the connection; the log keeps it.
     state.agents.resync_all();

@@ -53,8 +53,9 @@ impl PortInFront {
         }
     }
 
-    /// Carries nothing more on any connection, open or new, and closes none: a network path
-    /// that died without a word (a firewall's idle drop), which only a timeout notices.
+    /// Carries nothing more on any connection, open or new, and closes none: to its clients, a
+    /// network path that died without a word (a firewall's idle drop), which only their own
+    /// timeouts notice (this machine's kernel still acknowledges what they send).
     pub fn stall(&self) {
         self.stalled.send_replace(true);
     }

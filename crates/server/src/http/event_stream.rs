@@ -116,8 +116,9 @@ async fn serve(
             }
             ended = session_ends.recv() => match ended {
                 Ok(session) if *session == *user.session_id => return close_session_ended(&mut sink).await,
-                Ok(_) => {}
-                Err(RecvError::Lagged(_)) => {
+                Ok(session) if !session.is_empty() => {}
+                // Asked to check (ends may have gone unheard), or some ends were missed here.
+                Ok(_) | Err(RecvError::Lagged(_)) => {
                     if !session_alive(&state, &user.session_id).await? {
                         return close_session_ended(&mut sink).await;
                     }

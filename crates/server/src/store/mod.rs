@@ -338,7 +338,7 @@ pub trait Store: Send + Sync + 'static {
     fn push(&self) -> &dyn PushStore;
 
     /// What the other server instances on this database announce as their writes commit
-    /// (see [`WriteTx::announce`]), from a task that runs until the receiver is dropped.
+    /// (see [`WriteTx::announce`]), from a task that runs until [`Listening::heard`] is dropped.
     /// `None` where no other instance can share the database (SQLite).
     async fn listen(&self) -> StoreResult<Option<Listening>> {
         Ok(None)

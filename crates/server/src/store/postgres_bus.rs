@@ -5,8 +5,8 @@
 
 use std::time::Duration;
 
-use sqlx::postgres::PgListener;
-use sqlx::{PgPool, Postgres, Transaction};
+use sqlx::postgres::{PgListener, PgNotification};
+use sqlx::{Executor, PgPool, Postgres, Transaction};
 use tokio::sync::{mpsc, watch};
 
 use super::{Heard, Listening, StoreError, StoreResult, MAX_ANNOUNCEMENT_BYTES};
@@ -20,10 +20,13 @@ const LEADER_LOCK: i64 = 0x5350_544c;
 const CAMPAIGN_INTERVAL: Duration = Duration::from_secs(1);
 /// Announcements heard but not yet handled; past this, the listener waits for the server.
 const HEARD_QUEUE: usize = 4096;
-/// How long the listener hears nothing before it checks its connection, and how long it waits
-/// for the answer: the longest a connection that died without a word goes unnoticed.
+/// How long the listener hears nothing before it checks its connection; with
+/// [`CHECK_PATIENCE`], the longest a connection that died without a word goes unnoticed.
 const QUIET_BEFORE_CHECK: Duration = Duration::from_secs(5);
+/// How long the check of a quiet listener's connection waits for its answer.
 const CHECK_PATIENCE: Duration = Duration::from_secs(5);
+/// How long a new listener may take to connect and `LISTEN`.
+const SUBSCRIBE_PATIENCE: Duration = Duration::from_secs(10);
 
 /// Sends an announcement as part of `tx`: PostgreSQL delivers it at commit, in commit order,
 /// and never for a transaction rolled back.
@@ -45,7 +48,7 @@ pub(super) async fn announce(
     Ok(())
 }
 
-/// Starts listening; the task ends when the receiver is dropped or the pool closes.
+/// Starts listening; the task ends when [`Listening::heard`] is dropped or the pool closes.
 pub(super) async fn listen(pool: &PgPool) -> StoreResult<Listening> {
     let listener = subscribe(pool).await?;
     let (heard, receiver) = mpsc::channel(HEARD_QUEUE);
@@ -57,13 +60,26 @@ pub(super) async fn listen(pool: &PgPool) -> StoreResult<Listening> {
     })
 }
 
+/// A listener on a connection of a pool of its own. Dropping a listener makes sqlx send
+/// `UNLISTEN` on its connection and wait for the answer, which never comes on a connection that
+/// died without a word until the kernel gives up (minutes): that must not hold one of the
+/// server's connections meanwhile. Bounded as a whole: a path that stalls once connected fails.
 async fn subscribe(pool: &PgPool) -> Result<PgListener, sqlx::Error> {
-    let mut listener = PgListener::connect_with(pool).await?;
-    // A lost connection is said at once (`Ok(None)`), not after sqlx has tried to reconnect for
-    // the pool's whole wait: until then this instance would believe it hears every write.
-    listener.eager_reconnect(false);
-    listener.listen(CHANNEL).await?;
-    Ok(listener)
+    let own = super::pool_options::<Postgres>()
+        .max_connections(1)
+        .acquire_timeout(SUBSCRIBE_PATIENCE)
+        .connect_lazy_with((*pool.connect_options()).clone());
+    let subscribing = async {
+        let mut listener = PgListener::connect_with(&own).await?;
+        // A lost connection is said at once (`Ok(None)`), not after sqlx has tried to reconnect
+        // for the pool's whole wait: until then this instance would believe it hears every write.
+        listener.eager_reconnect(false);
+        listener.listen(CHANNEL).await?;
+        Ok(listener)
+    };
+    tokio::time::timeout(SUBSCRIBE_PATIENCE, subscribing)
+        .await
+        .unwrap_or(Err(sqlx::Error::PoolTimedOut))
 }
 
 async fn relay(
@@ -81,14 +97,12 @@ async fn relay(
         };
         let lost = match next {
             Some(Ok(Some(notification))) => {
-                let said = Heard::Announcement(notification.payload().to_owned());
-                if heard.send(said).await.is_err() {
+                if !pass_on(&heard, notification).await {
                     return;
                 }
                 continue;
             }
             Some(Ok(None)) => "the connection closed".to_owned(),
-            Some(Err(sqlx::Error::PoolClosed)) => return,
             Some(Err(error)) => error.to_string(),
             None => match still_listening(&mut listener).await {
                 Ok(()) => continue,
@@ -96,6 +110,12 @@ async fn relay(
             },
         };
         connection.send_replace(None);
+        // What arrived while the connection was checked, before it failed.
+        while let Some(notification) = listener.next_buffered() {
+            if !pass_on(&heard, notification).await {
+                return;
+            }
+        }
         drop(listener);
         tracing::warn!(cause = %lost, "lost the PostgreSQL connection announcements arrive on; listening again as soon as it can");
         // What was said until the new listener listens is lost: it is told after that.
@@ -112,10 +132,16 @@ async fn relay(
     }
 }
 
+/// Hands one announcement to the server; false once nobody listens any more.
+async fn pass_on(heard: &mpsc::Sender<Heard>, notification: PgNotification) -> bool {
+    let said = Heard::Announcement(notification.payload().to_owned());
+    heard.send(said).await.is_ok()
+}
+
 /// Whether the listener's connection still answers. A connection whose path died without a
 /// word (a firewall's idle drop) is otherwise never noticed: the listener only reads.
 async fn still_listening(listener: &mut PgListener) -> Result<(), String> {
-    let check = sqlx::query("SELECT 1").execute(&mut *listener);
+    let check = (&mut *listener).execute("SELECT 1");
     match tokio::time::timeout(CHECK_PATIENCE, check).await {
         Ok(Ok(_)) => Ok(()),
         Ok(Err(error)) => Err(error.to_string()),
@@ -126,12 +152,18 @@ async fn still_listening(listener: &mut PgListener) -> Result<(), String> {
 /// A new listener, tried at once and then every [`CAMPAIGN_INTERVAL`] after each failure;
 /// `None` once nobody listens any more.
 async fn resubscribe(pool: &PgPool, heard: &mpsc::Sender<Heard>) -> Option<PgListener> {
+    let mut said = false;
     loop {
         if pool.is_closed() {
             return None;
         }
-        if let Ok(listener) = subscribe(pool).await {
-            return Some(listener);
+        match subscribe(pool).await {
+            Ok(listener) => return Some(listener),
+            Err(error) if !said => {
+                tracing::warn!(%error, "cannot listen for other instances' writes yet; trying again every second");
+                said = true;
+            }
+            Err(_) => {}
         }
         tokio::select! {
             () = tokio::time::sleep(CAMPAIGN_INTERVAL) => {}

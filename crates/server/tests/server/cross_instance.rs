@@ -268,6 +268,8 @@ async fn a_sign_out_said_while_an_instance_could_not_hear_ends_that_sign_in_ther
     hears_every_end(&b).await;
     let oncall = b.login("oncall@acme.test").await;
     assert_eq!(oncall.get("/api/v1/projects").await.0, StatusCode::OK);
+    let mut oncall_on_b = b.events(oncall.token(), None).await;
+    assert_eq!(oncall_on_b.next().await["type"], "hello");
 
     // B loses its database, and with it the connection announcements arrive on.
     port.refuse().await;
@@ -280,6 +282,11 @@ async fn a_sign_out_said_while_an_instance_could_not_hear_ends_that_sign_in_ther
     assert_eq!(status, StatusCode::NO_CONTENT, "signed out through A");
     port.open_again().await;
 
+    assert_eq!(
+        oncall_on_b.close_code().await,
+        Some(SESSION_ENDED_CLOSE_CODE),
+        "B's sockets check their sessions once it hears again"
+    );
     let refused = async || match oncall.get("/api/v1/projects").await.0 {
         StatusCode::SERVICE_UNAVAILABLE => None, // B's pool is still waiting for the database
         status => Some(status),
@@ -297,28 +304,32 @@ async fn an_instance_whose_connection_dies_without_a_word_notices_and_listens_ag
     let mut port = PortInFront::open(a.database_url()).await;
     let b = a.another_instance_on(&port.url).await;
     hears_every_end(&b).await;
-
-    // Nothing closes: the listener's connection just stops carrying anything.
-    port.stall();
-    let deaf = async || (!b.state().sessions.hears_every_end()).then_some(());
-    // Five quiet seconds before the connection is checked, five for its answer.
-    eventually("B notices", Duration::from_secs(20), deaf).await;
-
-    port.open_again().await;
-    hears_every_end(&b).await;
     let manager = a.login("manager@acme.test").await;
     let spring = project_id(&manager, SPRING).await;
     let head = manager.head().await;
     let mut on_b = b.events(manager.token(), Some(head)).await;
     assert_eq!(on_b.next().await["type"], "hello");
+
+    // Nothing closes: the listener's connection just stops carrying anything.
+    port.stall();
     let (status, body) = manager
         .post(
             &format!("/api/v1/projects/{spring}/messages"),
-            json!({"body": "written on A after B's connection came back"}),
+            json!({"body": "written on A while B heard nothing"}),
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
-    read_messages(&mut on_b, head, 1).await;
+    let deaf = async || (!b.state().sessions.hears_every_end()).then_some(());
+    // Five quiet seconds before the connection is checked, five for its answer.
+    eventually("B notices", Duration::from_secs(20), deaf).await;
+
+    port.open_again().await;
+    let heard = read_messages(&mut on_b, head, 1).await;
+    assert_eq!(
+        heard.last().expect("the message")["data"]["body"],
+        "written on A while B heard nothing",
+        "B read what it missed once it listened again"
+    );
 }
 
 #[tokio::test]
