@@ -162,11 +162,12 @@ async fn listen(state: &AppState) -> Option<Listening> {
 /// Announcements were missed (the connection they arrive on was lost, or not there yet): what
 /// they would have said is read from the database.
 async fn read_what_was_missed(state: &AppState) {
-    state.sessions.check_every_session();
     state.events.catch_up_all(state.store.as_ref()).await;
     // A stop said meanwhile was lost with the connection; the log keeps it.
     state.agents.resync_all();
     state.pushes.planning.notify_one();
+    // A sign-out too: each socket reads its session (after the events, which matter more).
+    state.sessions.check_every_session();
 }
 
 /// Sessions are kept in memory only while the connection announcements arrive on listens:

@@ -117,8 +117,15 @@ async fn serve(
             ended = session_ends.recv() => match ended {
                 Ok(session) if *session == *user.session_id => return close_session_ended(&mut sink).await,
                 Ok(session) if !session.is_empty() => {}
-                // Asked to check (ends may have gone unheard), or some ends were missed here.
-                Ok(_) | Err(RecvError::Lagged(_)) => {
+                // Asked to check: ends may have gone unheard. Every socket asks at once, so a
+                // check that fails (the pool busy) leaves the socket to its own next check.
+                Ok(_) => match session_alive(&state, &user.session_id).await {
+                    Ok(false) => return close_session_ended(&mut sink).await,
+                    Ok(true) => {}
+                    Err(error) => tracing::debug!(%error, "could not check a socket's session; its next check will"),
+                },
+                // Some ends were missed here.
+                Err(RecvError::Lagged(_)) => {
                     if !session_alive(&state, &user.session_id).await? {
                         return close_session_ended(&mut sink).await;
                     }

@@ -48,7 +48,7 @@ pub(super) async fn announce(
     Ok(())
 }
 
-/// Starts listening; the task ends when [`Listening::heard`] is dropped or the pool closes.
+/// Starts listening; the task ends when [`Listening::heard`] is dropped.
 pub(super) async fn listen(pool: &PgPool) -> StoreResult<Listening> {
     let listener = subscribe(pool).await?;
     let (heard, receiver) = mpsc::channel(HEARD_QUEUE);
@@ -61,14 +61,23 @@ pub(super) async fn listen(pool: &PgPool) -> StoreResult<Listening> {
 }
 
 /// A listener on a connection of a pool of its own. Dropping a listener makes sqlx send
-/// `UNLISTEN` on its connection and wait for the answer, which never comes on a connection that
-/// died without a word until the kernel gives up (minutes): that must not hold one of the
-/// server's connections meanwhile. Bounded as a whole: a path that stalls once connected fails.
+/// `UNLISTEN` on its connection and wait for the answer, which on a connection that died
+/// without a word comes only when the kernel gives up (about 15 minutes), or never behind a
+/// proxy that still acknowledges: that must not hold one of the server's connections. The
+/// database is asked to drop such a connection's backend within 20 s (TCP keepalives and a
+/// user timeout: a dead listener would otherwise hold `NOTIFY`'s queue back for hours). Bounded
+/// as a whole: a path that stalls once connected fails.
 async fn subscribe(pool: &PgPool) -> Result<PgListener, sqlx::Error> {
+    let options = (*pool.connect_options()).clone().options([
+        ("tcp_keepalives_idle", "10"),
+        ("tcp_keepalives_interval", "5"),
+        ("tcp_keepalives_count", "2"),
+        ("tcp_user_timeout", "20000"),
+    ]);
     let own = super::pool_options::<Postgres>()
         .max_connections(1)
         .acquire_timeout(SUBSCRIBE_PATIENCE)
-        .connect_lazy_with((*pool.connect_options()).clone());
+        .connect_lazy_with(options);
     let subscribing = async {
         let mut listener = PgListener::connect_with(&own).await?;
         // A lost connection is said at once (`Ok(None)`), not after sqlx has tried to reconnect
@@ -104,9 +113,12 @@ async fn relay(
             }
             Some(Ok(None)) => "the connection closed".to_owned(),
             Some(Err(error)) => error.to_string(),
-            None => match still_listening(&mut listener).await {
-                Ok(()) => continue,
-                Err(cause) => cause,
+            None => tokio::select! {
+                checked = still_listening(&mut listener) => match checked {
+                    Ok(()) => continue,
+                    Err(cause) => cause,
+                },
+                () = heard.closed() => return,
             },
         };
         connection.send_replace(None);
@@ -157,10 +169,14 @@ async fn resubscribe(pool: &PgPool, heard: &mpsc::Sender<Heard>) -> Option<PgLis
         if pool.is_closed() {
             return None;
         }
-        match subscribe(pool).await {
+        let attempt = tokio::select! {
+            attempt = subscribe(pool) => attempt,
+            () = heard.closed() => return None,
+        };
+        match attempt {
             Ok(listener) => return Some(listener),
             Err(error) if !said => {
-                tracing::warn!(%error, "cannot listen for other instances' writes yet; trying again every second");
+                tracing::warn!(%error, "cannot listen for other instances' writes yet; trying again");
                 said = true;
             }
             Err(_) => {}
