@@ -268,6 +268,20 @@ pub fn error_response(status: StatusCode, code: ErrorCode, message: &str) -> Res
     (status, axum::Json(body)).into_response()
 }
 
+/// Serializes an error that has no response to go in (it is logged) as the contract's error
+/// body does: `{code, message}`.
+pub(crate) fn code_and_message<S: serde::Serializer>(
+    serializer: S,
+    code: &'static str,
+    message: String,
+) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeStruct;
+    let mut body = serializer.serialize_struct("Error", 2)?;
+    body.serialize_field("code", code)?;
+    body.serialize_field("message", &message)?;
+    body.end()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -19,7 +19,6 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard};
-
 use std::time::{Duration, Instant};
 
 use tokio::sync::broadcast;
@@ -43,7 +42,6 @@ struct Kept {
     active: HashMap<String, Active>,
 }
 
-#[derive(Clone, Copy)]
 struct Active {
     /// Its last refresh token's expiry, on the server's clock.
     until_ms: i64,
@@ -96,7 +94,6 @@ impl LiveSessions {
             }
             kept.generation
         };
-        let read_at = now;
         let Some(until_ms) = read_until().await?.filter(|&until_ms| now_ms < until_ms) else {
             return Ok(false);
         };
@@ -105,7 +102,10 @@ impl LiveSessions {
             if kept.active.len() >= KEPT_AT_MOST && !kept.active.contains_key(session_id) {
                 kept.active.clear();
             }
-            let active = Active { until_ms, read_at };
+            let active = Active {
+                until_ms,
+                read_at: now,
+            };
             kept.active.insert(session_id.to_owned(), active);
         }
         Ok(true)

@@ -50,11 +50,7 @@ impl SocketError {
 
 impl Serialize for SocketError {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeStruct;
-        let mut body = serializer.serialize_struct("SocketError", 2)?;
-        body.serialize_field("code", self.code())?;
-        body.serialize_field("message", &self.to_string())?;
-        body.end()
+        crate::error::code_and_message(serializer, self.code(), self.to_string())
     }
 }
 

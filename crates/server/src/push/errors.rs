@@ -1,7 +1,7 @@
 //! What can go wrong setting up a push service, or building one push: each kind its own
 //! variant with a stable `code`, serialized as `{code, message}` like the API's errors.
 
-use serde::ser::SerializeStruct;
+use crate::error::code_and_message;
 
 /// A push service the flags name cannot be set up: the server does not start.
 #[derive(Debug, thiserror::Error)]
@@ -73,17 +73,6 @@ impl PushRequestError {
             PushRequestError::Request(_) => "push_request_invalid",
         }
     }
-}
-
-fn code_and_message<S: serde::Serializer>(
-    serializer: S,
-    code: &'static str,
-    message: String,
-) -> Result<S::Ok, S::Error> {
-    let mut body = serializer.serialize_struct("PushError", 2)?;
-    body.serialize_field("code", code)?;
-    body.serialize_field("message", &message)?;
-    body.end()
 }
 
 impl serde::Serialize for PushSetupError {

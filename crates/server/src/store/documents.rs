@@ -1,5 +1,6 @@
 //! How each resource maps onto a stored document and its query columns.
 
+use super::StoreResult;
 use axum::body::Bytes;
 use serde::{de::DeserializeOwned, Serialize};
 use serde_json::Value;
@@ -117,10 +118,11 @@ pub fn wire_array(tenant_id: &str, kind: DocKind, rows: &[String]) -> Bytes {
     Bytes::from(array)
 }
 
-/// [`wire_array`] for rows a store hands back already parsed.
-pub fn wire_array_of_values(tenant_id: &str, kind: DocKind, rows: Vec<Value>) -> Bytes {
-    let rows: Vec<String> = rows.iter().map(Value::to_string).collect();
-    wire_array(tenant_id, kind, &rows)
+/// Each stored row of a listing as a value.
+pub fn values(rows: &[String]) -> StoreResult<Vec<Value>> {
+    rows.iter()
+        .map(|data| Ok(serde_json::from_str(data)?))
+        .collect()
 }
 
 impl DocKind {

@@ -75,6 +75,9 @@ pub enum StoreError {
     /// A write tried to append to the log of a tenant it did not begin for.
     #[error("this write did not begin for the tenant whose log it tried to append to")]
     WrongTenant,
+    /// The connection other instances' announcements arrive on could not be had.
+    #[error("cannot listen for other instances' writes: {0}")]
+    NotListening(#[from] postgres_bus::ListenerLost),
     /// A write waited for its tenant's turn behind one that found the database out of reach
     /// (or got no connection from the pool in time).
     #[error("the write before this one could not reach the database or get a connection in time")]
@@ -270,14 +273,7 @@ pub trait Store: Send + Sync + 'static {
         &self,
         tenant_id: &str,
         filter: DocFilter<'_>,
-    ) -> StoreResult<axum::body::Bytes> {
-        let rows = self.list_docs(tenant_id, filter).await?;
-        Ok(documents::wire_array_of_values(
-            tenant_id,
-            filter.kind,
-            rows,
-        ))
-    }
+    ) -> StoreResult<axum::body::Bytes>;
     /// Documents of every tenant whose deadline has passed, e.g. approvals to expire.
     async fn due_docs(
         &self,

@@ -221,11 +221,7 @@ pub(super) async fn list_docs(
     tenant_id: &str,
     filter: DocFilter<'_>,
 ) -> StoreResult<Vec<Value>> {
-    list_doc_rows(conn, tenant_id, filter)
-        .await?
-        .iter()
-        .map(|data| Ok(serde_json::from_str(data)?))
-        .collect()
+    documents::values(&list_doc_rows(conn, tenant_id, filter).await?)
 }
 
 /// The stored JSON of each listed document.

@@ -28,6 +28,38 @@ const CHECK_PATIENCE: Duration = Duration::from_secs(5);
 /// How long a new listener may take to connect and `LISTEN`.
 const SUBSCRIBE_PATIENCE: Duration = Duration::from_secs(10);
 
+/// Why the connection announcements arrive on was given up (or could not be had), logged as
+/// `{code, message}` like the contract's error body.
+#[derive(Debug, thiserror::Error)]
+pub enum ListenerLost {
+    #[error("the connection closed")]
+    Closed,
+    #[error("the database failed: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("no answer within {0:?}")]
+    NoAnswer(Duration),
+}
+
+impl ListenerLost {
+    pub fn code(&self) -> &'static str {
+        match self {
+            ListenerLost::Closed => "connection_closed",
+            ListenerLost::Database(_) => "database_failed",
+            ListenerLost::NoAnswer(_) => "no_answer",
+        }
+    }
+
+    fn as_body(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+impl serde::Serialize for ListenerLost {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        crate::error::code_and_message(serializer, self.code(), self.to_string())
+    }
+}
+
 /// Sends an announcement as part of `tx`: PostgreSQL delivers it at commit, in commit order,
 /// and never for a transaction rolled back.
 pub(super) async fn announce(
@@ -67,7 +99,7 @@ pub(super) async fn listen(pool: &PgPool) -> StoreResult<Listening> {
 /// database is asked to drop such a connection's backend within 20 s (TCP keepalives and a
 /// user timeout: a dead listener would otherwise hold `NOTIFY`'s queue back for hours). Bounded
 /// as a whole: a path that stalls once connected fails.
-async fn subscribe(pool: &PgPool) -> Result<PgListener, sqlx::Error> {
+async fn subscribe(pool: &PgPool) -> Result<PgListener, ListenerLost> {
     let options = (*pool.connect_options()).clone().options([
         ("tcp_keepalives_idle", "10"),
         ("tcp_keepalives_interval", "5"),
@@ -88,7 +120,7 @@ async fn subscribe(pool: &PgPool) -> Result<PgListener, sqlx::Error> {
     };
     tokio::time::timeout(SUBSCRIBE_PATIENCE, subscribing)
         .await
-        .unwrap_or(Err(sqlx::Error::PoolTimedOut))
+        .unwrap_or(Err(ListenerLost::NoAnswer(SUBSCRIBE_PATIENCE)))
 }
 
 async fn relay(
@@ -111,8 +143,8 @@ async fn relay(
                 }
                 continue;
             }
-            Some(Ok(None)) => "the connection closed".to_owned(),
-            Some(Err(error)) => error.to_string(),
+            Some(Ok(None)) => ListenerLost::Closed,
+            Some(Err(error)) => ListenerLost::Database(error),
             None => tokio::select! {
                 checked = still_listening(&mut listener) => match checked {
                     Ok(()) => continue,
@@ -129,7 +161,7 @@ async fn relay(
             }
         }
         drop(listener);
-        tracing::warn!(cause = %lost, "lost the PostgreSQL connection announcements arrive on; listening again as soon as it can");
+        tracing::warn!(cause = %lost.as_body(), "lost the PostgreSQL connection announcements arrive on; listening again as soon as it can");
         // What was said until the new listener listens is lost: it is told after that.
         let Some(again) = resubscribe(&pool, &heard).await else {
             return;
@@ -152,12 +184,11 @@ async fn pass_on(heard: &mpsc::Sender<Heard>, notification: PgNotification) -> b
 
 /// Whether the listener's connection still answers. A connection whose path died without a
 /// word (a firewall's idle drop) is otherwise never noticed: the listener only reads.
-async fn still_listening(listener: &mut PgListener) -> Result<(), String> {
+async fn still_listening(listener: &mut PgListener) -> Result<(), ListenerLost> {
     let check = (&mut *listener).execute("SELECT 1");
     match tokio::time::timeout(CHECK_PATIENCE, check).await {
-        Ok(Ok(_)) => Ok(()),
-        Ok(Err(error)) => Err(error.to_string()),
-        Err(_) => Err(format!("no answer to a check within {CHECK_PATIENCE:?}")),
+        Ok(answer) => answer.map(drop).map_err(ListenerLost::Database),
+        Err(_) => Err(ListenerLost::NoAnswer(CHECK_PATIENCE)),
     }
 }
 
@@ -176,7 +207,7 @@ async fn resubscribe(pool: &PgPool, heard: &mpsc::Sender<Heard>) -> Option<PgLis
         match attempt {
             Ok(listener) => return Some(listener),
             Err(error) if !said => {
-                tracing::warn!(%error, "cannot listen for other instances' writes yet; trying again");
+                tracing::warn!(error = %error.as_body(), "cannot listen for other instances' writes yet; trying again");
                 said = true;
             }
             Err(_) => {}
@@ -246,5 +277,20 @@ async fn hold_or_wait(connection: &mut sqlx::PgConnection, leading: &watch::Send
             () = tokio::time::sleep(CAMPAIGN_INTERVAL) => {}
             () = leading.closed() => return,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lost_listener_is_logged_as_code_and_message() {
+        let lost = ListenerLost::NoAnswer(CHECK_PATIENCE);
+        assert_eq!(
+            serde_json::to_value(&lost).expect("serializes"),
+            serde_json::json!({"code": "no_answer", "message": "no answer within 5s"})
+        );
+        assert_eq!(ListenerLost::Closed.code(), "connection_closed");
     }
 }

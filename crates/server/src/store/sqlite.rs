@@ -18,7 +18,7 @@ use spartex_api::{Device, Event, EventKind, MetricsBucket, Tenant, User};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool, Transaction};
 
-use super::documents::wire_array;
+use super::documents::{self, wire_array};
 use super::push::PushStore;
 use super::read_cache::{ReadCache, WriteMark, Writes};
 use super::sqlite_release::close_if_left_in_transaction;
@@ -186,11 +186,7 @@ async fn list_docs(
     tenant_id: &str,
     filter: DocFilter<'_>,
 ) -> StoreResult<Vec<Value>> {
-    list_doc_rows(conn, tenant_id, filter)
-        .await?
-        .iter()
-        .map(|data| Ok(serde_json::from_str(data)?))
-        .collect()
+    documents::values(&list_doc_rows(conn, tenant_id, filter).await?)
 }
 
 /// The stored JSON of each listed document.

@@ -188,8 +188,18 @@ async fn stop(by: &Api, project: &str) -> String {
 
 /// Waits until `instance` listens for the others' announcements, and so keeps sessions.
 async fn hears_every_end(instance: &TestServer) {
-    let hearing = async || instance.state().sessions.hears_every_end().then_some(());
-    eventually("the instance listens", PATIENCE, hearing).await;
+    until_hearing(instance, true, PATIENCE).await;
+}
+
+/// Waits until `instance` knows whether it hears the others' announcements (`hears`).
+async fn until_hearing(instance: &TestServer, hears: bool, patience: Duration) {
+    let known = async || (instance.state().sessions.hears_every_end() == hears).then_some(());
+    let what = if hears {
+        "listens"
+    } else {
+        "knows it no longer hears"
+    };
+    eventually(&format!("the instance {what}"), patience, known).await;
 }
 
 /// Cuts the connections this test's instances listen for announcements on, as a network blip
@@ -273,8 +283,7 @@ async fn a_sign_out_said_while_an_instance_could_not_hear_ends_that_sign_in_ther
 
     // B loses its database, and with it the connection announcements arrive on.
     port.refuse().await;
-    let deaf = async || (!b.state().sessions.hears_every_end()).then_some(());
-    eventually("B knows it no longer hears", PATIENCE, deaf).await;
+    until_hearing(&b, false, PATIENCE).await;
     let (status, _) = a
         .api(oncall.token())
         .post("/api/v1/auth/logout", json!({}))
@@ -319,9 +328,8 @@ async fn an_instance_whose_connection_dies_without_a_word_notices_and_listens_ag
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
-    let deaf = async || (!b.state().sessions.hears_every_end()).then_some(());
     // Five quiet seconds before the connection is checked, five for its answer.
-    eventually("B notices", Duration::from_secs(20), deaf).await;
+    until_hearing(&b, false, Duration::from_secs(20)).await;
 
     port.open_again().await;
     let heard = read_messages(&mut on_b, head, 1).await;
