@@ -12,8 +12,9 @@
 //! Answers are kept only while every end is heard: from when [`crate::relay`] knows it hears
 //! the other instances (at once where none can share the database) until it notices the loss
 //! of the connection they speak on. Deaf, every request reads its session, as it would were
-//! nothing kept; and once hearing again, every socket checks its session
-//! ([`LiveSessions::check_every_session`]), whose end may have gone unheard.
+//! nothing kept; and once hearing again, [`crate::relay`] reads the sessions revoked meanwhile
+//! and ends them here (or, past a bound, asks every socket to check its own:
+//! [`LiveSessions::check_every_session`]).
 //! Only "active" is kept: a revoked or unknown session is read each time.
 
 use std::collections::HashMap;

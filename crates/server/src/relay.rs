@@ -4,7 +4,7 @@
 //! by [`crate::hub::EventHub::catch_up`], so an instance that missed announcements while its
 //! database connection was down reads what it missed.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 use spartex_api::{AgentControl, Event, Message};
@@ -16,6 +16,11 @@ use crate::store::{Heard, Listening, StoreResult, WriteTx};
 
 /// How often a server that cannot listen yet tries again.
 const LISTEN_RETRY: Duration = Duration::from_secs(1);
+/// How far the instances' clocks may disagree: a sign-out is timed by the instance that said it.
+const CLOCKS_DISAGREE_BY: Duration = Duration::from_secs(60);
+/// Sign-outs missed that are read back and ended one by one; past this, every socket checks
+/// its own session instead.
+const MISSED_ENDS_READ_AT_MOST: usize = 500;
 
 /// What one committed write tells the other instances.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -118,7 +123,9 @@ pub async fn run(state: AppState) {
         };
         match next {
             Some(Heard::Announcement(text)) => act_on(&state, &text).await,
-            Some(Heard::Reconnected) => read_what_was_missed(&state).await,
+            Some(Heard::Reconnected { unheard_for }) => {
+                read_what_was_missed(&state, unheard_for).await;
+            }
             None => return,
         }
     }
@@ -127,6 +134,8 @@ pub async fn run(state: AppState) {
 /// Starts listening, trying again every second while the database will not have it, then
 /// reads what was said before (sockets may have opened first).
 async fn listen(state: &AppState) -> Option<Listening> {
+    // Sockets open from the start; what was said before this instance listens is unheard.
+    let started = Instant::now();
     let mut failed = false;
     loop {
         let attempt = tokio::select! {
@@ -138,7 +147,7 @@ async fn listen(state: &AppState) -> Option<Listening> {
                 if failed {
                     tracing::info!("hearing other instances' writes now");
                 }
-                read_what_was_missed(state).await;
+                read_what_was_missed(state, started.elapsed()).await;
                 return Some(listening);
             }
             Ok(None) => {
@@ -159,15 +168,37 @@ async fn listen(state: &AppState) -> Option<Listening> {
     }
 }
 
-/// Announcements were missed (the connection they arrive on was lost, or not there yet): what
-/// they would have said is read from the database.
-async fn read_what_was_missed(state: &AppState) {
+/// Announcements of the last `unheard_for` were missed (the connection they arrive on was
+/// lost, or not there yet): what they would have said is read from the database.
+async fn read_what_was_missed(state: &AppState, unheard_for: Duration) {
     state.events.catch_up_all(state.store.as_ref()).await;
     // A stop said meanwhile was lost with the connection; the log keeps it.
     state.agents.resync_all();
     state.pushes.planning.notify_one();
-    // A sign-out too: each socket reads its session (after the events, which matter more).
-    state.sessions.check_every_session();
+    // A sign-out too (after the events, which matter more).
+    end_sessions_revoked_unheard(state, unheard_for).await;
+}
+
+/// Ends here the sessions revoked while this instance could not hear, which closes their
+/// sockets: one query, where every socket reading its own session would queue thousands on
+/// the pool at once. Too many, or the query failing, and every socket checks its own.
+async fn end_sessions_revoked_unheard(state: &AppState, unheard_for: Duration) {
+    let unheard_ms =
+        i64::try_from((unheard_for + CLOCKS_DISAGREE_BY).as_millis()).unwrap_or(i64::MAX);
+    let since_ms = state.now().timestamp_millis().saturating_sub(unheard_ms);
+    let at_most = i64::try_from(MISSED_ENDS_READ_AT_MOST).unwrap_or(i64::MAX);
+    match state.store.sessions_revoked_since(since_ms, at_most).await {
+        Ok(revoked) if revoked.len() < MISSED_ENDS_READ_AT_MOST => {
+            for session in revoked {
+                state.sessions.ended(&session);
+            }
+        }
+        Ok(_) => state.sessions.check_every_session(),
+        Err(error) => {
+            tracing::warn!(%error, "could not read the sign-outs said while this instance could not hear the others; every socket here checks its own session");
+            state.sessions.check_every_session();
+        }
+    }
 }
 
 /// Sessions are kept in memory only while the connection announcements arrive on listens:

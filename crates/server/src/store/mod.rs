@@ -298,6 +298,11 @@ pub trait Store: Send + Sync + 'static {
     /// Until when a session may be used: its last refresh token's expiry, or `None` when it
     /// was revoked or is unknown. Read on every call: [`crate::live_sessions`] keeps answers.
     async fn session_active_until(&self, session_id: &str) -> StoreResult<Option<i64>>;
+    /// Sessions revoked at or after `since_ms` (by the revoking instance's clock), at most
+    /// `at_most` of them, earliest first: what an instance that could not hear the others
+    /// meanwhile missed.
+    async fn sessions_revoked_since(&self, since_ms: i64, at_most: i64)
+        -> StoreResult<Vec<String>>;
     /// The (tenant, agent) a hashed agent token belongs to.
     async fn agent_for_token(&self, token_hash: &str) -> StoreResult<Option<(String, String)>>;
 
@@ -424,8 +429,9 @@ pub enum Heard {
     /// One announcement, as another instance's [`WriteTx::announce`] sent it.
     Announcement(String),
     /// Listening again after the connection was lost: announcements may have been missed
-    /// meanwhile, so whatever they would have said is to be read from the database.
-    Reconnected,
+    /// meanwhile, so whatever they would have said is to be read from the database. Those
+    /// said over the last `unheard_for`: since the old connection last proved it carried them.
+    Reconnected { unheard_for: std::time::Duration },
 }
 
 /// One write transaction: every change and its events commit together or not at all.

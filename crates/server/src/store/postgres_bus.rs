@@ -3,7 +3,7 @@
 //! jobs (a session-level advisory lock, let go by PostgreSQL when its holder's connection ends,
 //! which a killed instance's does at once).
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use sqlx::postgres::{PgListener, PgNotification};
 use sqlx::{Executor, PgPool, Postgres, Transaction};
@@ -130,6 +130,9 @@ async fn relay(
     connection: watch::Sender<Option<u64>>,
 ) {
     let mut connections = 0;
+    // When the connection last proved it carried every announcement: one arrived, or it
+    // answered a check (the database hands a connection what it was told before answering it).
+    let mut carried_at = Instant::now();
     loop {
         let next = tokio::select! {
             next = listener.try_recv() => Some(next),
@@ -138,6 +141,7 @@ async fn relay(
         };
         let lost = match next {
             Some(Ok(Some(notification))) => {
+                carried_at = Instant::now();
                 if !pass_on(&heard, notification).await {
                     return;
                 }
@@ -147,7 +151,10 @@ async fn relay(
             Some(Err(error)) => ListenerLost::Database(error),
             None => tokio::select! {
                 checked = still_listening(&mut listener) => match checked {
-                    Ok(()) => continue,
+                    Ok(()) => {
+                        carried_at = Instant::now();
+                        continue;
+                    }
                     Err(cause) => cause,
                 },
                 () = heard.closed() => return,
@@ -170,7 +177,13 @@ async fn relay(
         connections += 1;
         connection.send_replace(Some(connections));
         tracing::info!("listening for other instances' writes again");
-        if heard.send(Heard::Reconnected).await.is_err() {
+        let unheard_for = carried_at.elapsed();
+        carried_at = Instant::now();
+        if heard
+            .send(Heard::Reconnected { unheard_for })
+            .await
+            .is_err()
+        {
             return;
         }
     }

@@ -415,6 +415,21 @@ impl Store for SqliteStore {
         })
     }
 
+    async fn sessions_revoked_since(
+        &self,
+        since_ms: i64,
+        at_most: i64,
+    ) -> StoreResult<Vec<String>> {
+        let ids: Vec<(String,)> = sqlx::query_as(
+            "SELECT id FROM sessions WHERE revoked_at_ms >= ? ORDER BY revoked_at_ms LIMIT ?",
+        )
+        .bind(since_ms)
+        .bind(at_most)
+        .fetch_all(&self.reader)
+        .await?;
+        Ok(ids.into_iter().map(|(id,)| id).collect())
+    }
+
     async fn agent_for_token(&self, token_hash: &str) -> StoreResult<Option<(String, String)>> {
         Ok(
             sqlx::query_as("SELECT tenant_id, agent_id FROM agent_tokens WHERE token_hash = ?")

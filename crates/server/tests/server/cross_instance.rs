@@ -294,7 +294,7 @@ async fn a_sign_out_said_while_an_instance_could_not_hear_ends_that_sign_in_ther
     assert_eq!(
         oncall_on_b.close_code().await,
         Some(SESSION_ENDED_CLOSE_CODE),
-        "B's sockets check their sessions once it hears again"
+        "once it hears again B reads the sign-outs said meanwhile and closes their sockets"
     );
     let refused = async || match oncall.get("/api/v1/projects").await.0 {
         StatusCode::SERVICE_UNAVAILABLE => None, // B's pool is still waiting for the database

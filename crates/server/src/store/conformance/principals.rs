@@ -148,7 +148,17 @@ pub async fn sessions_and_refresh_tokens_live_and_end(store: Arc<dyn Store>) {
     tx.revoke_session("ses_a", 6_000)
         .await
         .expect("revoking twice is harmless");
+    tx.revoke_session("ses_b", 5_000).await.expect("revoked");
     commit(tx).await;
+    let revoked_since = |since_ms, at_most| store.sessions_revoked_since(since_ms, at_most);
+    assert_eq!(
+        revoked_since(4_000, 10).await.expect("read"),
+        ["ses_a", "ses_b"],
+        "revoked when first revoked, earliest first"
+    );
+    assert_eq!(revoked_since(4_001, 10).await.expect("read"), ["ses_b"]);
+    assert_eq!(revoked_since(0, 1).await.expect("read"), ["ses_a"]);
+    assert!(revoked_since(5_001, 10).await.expect("read").is_empty());
     assert_eq!(
         store.session_active_until("ses_a").await.expect("read"),
         None,
