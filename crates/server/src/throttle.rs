@@ -14,6 +14,7 @@ use std::time::Duration;
 use sha2::{Digest, Sha256};
 
 use crate::error::{ApiError, ApiResult};
+use crate::listener::per_ip::client_key;
 use crate::store::{FailureCount, SharedCounters};
 
 /// Failures of one email from one address before delays start.
@@ -155,8 +156,10 @@ fn forget_after_ms() -> i64 {
 }
 
 /// The pair (address, email) and the address alone, hashed: a table of failed sign-ins
-/// holds no email addresses.
+/// holds no email addresses. An IPv6 address counts as its /64, as the connection limit counts
+/// it: a client is handed the whole /64 and could otherwise guess from a new address each time.
 fn keys(address: IpAddr, email: &str) -> Vec<String> {
+    let address = client_key(address);
     let pair = format!("{address}|{}", email.trim().to_lowercase());
     [pair, address.to_string()]
         .iter()
@@ -170,11 +173,15 @@ fn forget_old(counters: &mut HashMap<String, FailureCount>, now_ms: i64) {
     }
     counters.retain(|_, entry| now_ms - entry.last_ms < forget_after_ms());
     if counters.len() >= MAX_KEYS {
+        // Full of recent failures (a flood from many addresses): the keys with the fewest go,
+        // so whoever has failed most, the guesser a flood would hide, still waits.
+        let mut counts: Vec<u32> = counters.values().map(|entry| entry.count).collect();
+        let (_, &mut median, _) = counts.select_nth_unstable(MAX_KEYS / 2);
+        counters.retain(|_, entry| entry.count > median);
         tracing::warn!(
-            keys = counters.len(),
-            "sign-in throttle is full of recent failures; forgetting them to stay bounded"
+            kept = counters.len(),
+            "sign-in throttle is full of recent failures; forgot those with {median} or fewer to stay bounded"
         );
-        counters.clear();
     }
 }
 
@@ -262,6 +269,54 @@ mod tests {
             .await
             .expect("counted");
         assert!(throttle.reserve(None, ip(1), "a@b.c").await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn addresses_of_one_ipv6_slash_64_are_one_client() {
+        let throttle = SignInThrottle::default();
+        let address = |n: u16| IpAddr::from([0x2001, 0xdb8, 0, 7, 0, 0, 0, n]);
+        for n in 0..u16::try_from(FREE_PER_ACCOUNT_AND_ADDRESS).expect("small") {
+            throttle
+                .reserve(None, address(n), "oncall@acme.test")
+                .await
+                .expect("free");
+        }
+        assert!(
+            throttle
+                .reserve(None, address(999), "oncall@acme.test")
+                .await
+                .is_err(),
+            "another address of the same /64 waits too"
+        );
+        let elsewhere = IpAddr::from([0x2001, 0xdb8, 0, 8, 0, 0, 0, 1]);
+        assert!(throttle
+            .reserve(None, elsewhere, "oncall@acme.test")
+            .await
+            .is_ok());
+    }
+
+    #[test]
+    fn a_full_throttle_forgets_the_fewest_failures_not_the_guesser() {
+        let now_ms = 1_000_000;
+        let mut counters: HashMap<String, FailureCount> = (0..MAX_KEYS)
+            .map(|n| {
+                (
+                    format!("flood-{n}"),
+                    FailureCount {
+                        count: 1,
+                        last_ms: now_ms,
+                    },
+                )
+            })
+            .collect();
+        let guesser = FailureCount {
+            count: 40,
+            last_ms: now_ms,
+        };
+        counters.insert("guesser".into(), guesser);
+        forget_old(&mut counters, now_ms);
+        assert!(counters.len() < MAX_KEYS);
+        assert_eq!(counters.get("guesser").map(|e| e.count), Some(40));
     }
 
     #[test]

@@ -4,12 +4,14 @@
 //! (RFC 8291 `aes128gcm`) with the subscriber's private key, as the phone would.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -48,6 +50,9 @@ pub enum Behaviour {
     Hang,
     /// 503, a passing failure.
     Unavailable,
+    /// 400 with a body that never ends, as a hostile endpoint would answer to exhaust the
+    /// server's memory ([`WebPushService::bytes_answered`] counts what it took).
+    EndlessRefusal,
 }
 
 struct Subscriber {
@@ -63,6 +68,8 @@ struct Inner {
     refused: Vec<Refusal>,
     /// The server's VAPID key (base64url point) every push must be signed with.
     vapid_key: Option<String>,
+    /// Bytes of endless answers the server read (or the kernel buffered for it).
+    bytes_answered: Arc<AtomicU64>,
 }
 
 #[derive(Clone)]
@@ -142,6 +149,11 @@ impl WebPushService {
             .collect()
     }
 
+    /// Bytes of [`Behaviour::EndlessRefusal`] answers sent so far.
+    pub fn bytes_answered(&self) -> u64 {
+        self.lock().bytes_answered.load(Ordering::Relaxed)
+    }
+
     pub fn all_received(&self) -> Vec<Received> {
         self.lock().received.clone()
     }
@@ -182,27 +194,29 @@ async fn push(
     Path(id): Path<String>,
     headers: HeaderMap,
     body: Bytes,
-) -> StatusCode {
+) -> Response {
     let at = Utc::now();
-    let (behaviour, secret, auth, vapid_key) = {
+    let (behaviour, secret, auth, vapid_key, bytes_answered) = {
         let inner = inner.lock().unwrap_or_else(PoisonError::into_inner);
         let Some(subscriber) = inner.subscribers.get(&id) else {
-            return StatusCode::NOT_FOUND;
+            return StatusCode::NOT_FOUND.into_response();
         };
         (
             subscriber.behaviour,
             subscriber.secret.clone(),
             subscriber.auth,
             inner.vapid_key.clone(),
+            inner.bytes_answered.clone(),
         )
     };
     match behaviour {
-        Behaviour::Gone => return StatusCode::GONE,
-        Behaviour::Unavailable => return StatusCode::SERVICE_UNAVAILABLE,
+        Behaviour::Gone => return StatusCode::GONE.into_response(),
+        Behaviour::Unavailable => return StatusCode::SERVICE_UNAVAILABLE.into_response(),
         Behaviour::Hang => {
             tokio::time::sleep(Duration::from_secs(3600)).await;
-            return StatusCode::GATEWAY_TIMEOUT;
+            return StatusCode::GATEWAY_TIMEOUT.into_response();
         }
+        Behaviour::EndlessRefusal => return endless_refusal(bytes_answered),
         Behaviour::Accept => {}
     }
     let headers: HashMap<String, String> = headers
@@ -242,11 +256,11 @@ async fn push(
                 headers,
                 payload,
             });
-            StatusCode::CREATED
+            StatusCode::CREATED.into_response()
         }
         Err(reason) => {
             inner.refused.push(reason);
-            StatusCode::BAD_REQUEST
+            StatusCode::BAD_REQUEST.into_response()
         }
     }
 }
@@ -347,4 +361,14 @@ impl Refusal {
 
 fn vapid(message: impl Into<String>) -> Refusal {
     Refusal::new(RefusalCode::Vapid, message)
+}
+
+/// 400 with a body of 64 KiB chunks for as long as the reader takes them.
+fn endless_refusal(bytes_answered: Arc<AtomicU64>) -> Response {
+    const CHUNK: usize = 64 * 1024;
+    let chunks = futures_util::stream::repeat_with(move || {
+        bytes_answered.fetch_add(CHUNK as u64, Ordering::Relaxed);
+        Ok::<_, std::convert::Infallible>(Bytes::from(vec![b'x'; CHUNK]))
+    });
+    (StatusCode::BAD_REQUEST, Body::from_stream(chunks)).into_response()
 }

@@ -101,7 +101,7 @@ impl Drop for IpPermit {
 
 /// The address a client is counted under: IPv4 as is (also when mapped into IPv6), IPv6 by
 /// its /64.
-fn client_key(ip: IpAddr) -> IpAddr {
+pub(crate) fn client_key(ip: IpAddr) -> IpAddr {
     match ip.to_canonical() {
         IpAddr::V4(v4) => IpAddr::V4(v4),
         IpAddr::V6(v6) => {

@@ -15,7 +15,9 @@ use serde_json::{json, Map, Value};
 use spartex_api::{PushKind, RegisterDeviceRequest};
 
 use super::errors::PushSetupError;
-use super::sender::{read_answer, retry_after, transport_failure, PushMessage, PushSender, Sent};
+use super::sender::{
+    answer_text, read_answer, retry_after, transport_failure, PushMessage, PushSender, Sent,
+};
 use crate::config::FcmSettings;
 
 const FCM: &str = "https://fcm.googleapis.com";
@@ -164,7 +166,9 @@ impl FcmSender {
             .map_err(|e| transport_failure(&e))?;
         let status = response.status();
         let headers = response.headers().clone();
-        let text = response.text().await.map_err(|e| transport_failure(&e))?;
+        let text = answer_text(response)
+            .await
+            .map_err(|e| transport_failure(&e))?;
         if !status.is_success() {
             let json: Value = serde_json::from_str(&text).unwrap_or_default();
             let field = |name| json.get(name).and_then(Value::as_str).unwrap_or("");

@@ -133,6 +133,26 @@ pub async fn read_answer(
     let response = attempt.map_err(|e| transport_failure(&e))?;
     let status = response.status();
     let headers = response.headers().clone();
-    let text = response.text().await.map_err(|e| transport_failure(&e))?;
+    let text = answer_text(response)
+        .await
+        .map_err(|e| transport_failure(&e))?;
     Ok((status, headers, text))
+}
+
+/// The most of a push service's answer that is read: room for any error it explains itself
+/// with, and no more, so an endpoint that answers without end (a Web Push endpoint is any
+/// host a user names) cannot make the server hold it.
+const ANSWER_READ_AT_MOST: usize = 16 * 1024;
+
+/// The start of an answer's body as text, [`ANSWER_READ_AT_MOST`] bytes at most.
+pub async fn answer_text(mut response: reqwest::Response) -> reqwest::Result<String> {
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await? {
+        let room = ANSWER_READ_AT_MOST - body.len();
+        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if body.len() == ANSWER_READ_AT_MOST {
+            break;
+        }
+    }
+    Ok(String::from_utf8_lossy(&body).into_owned())
 }

@@ -17,7 +17,7 @@ use web_push_native::{p256, Auth, WebPushBuilder};
 
 use super::endpoint::{self, PublicOnlyResolver};
 use super::errors::{PushRequestError, PushSetupError};
-use super::sender::{by_status, transport_error, PushMessage, PushSender, Sent};
+use super::sender::{answer_text, by_status, transport_error, PushMessage, PushSender, Sent};
 
 /// A VAPID signature may be valid for at most 24 hours (RFC 8292 §2); each is made valid for
 /// 12 and reused for one, so a push service sees one signature per origin an hour instead of
@@ -167,7 +167,7 @@ impl PushSender for WebPushSender {
             Ok(response) => {
                 let status = response.status();
                 let headers = response.headers().clone();
-                let body = response.text().await.unwrap_or_default();
+                let body = answer_text(response).await.unwrap_or_default();
                 by_status(status, &headers, &body)
             }
             Err(error) => Sent::Retry {

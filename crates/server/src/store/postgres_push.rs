@@ -14,6 +14,7 @@ use super::postgres::PostgresStore;
 use super::postgres_tx::begin_uncancelled;
 use super::push::{
     Advance, Backlog, NewDevice, PushOutcome, PushStore, PushTarget, QueuedPush, ResourceStates,
+    DEVICES_PER_PERSON,
 };
 use super::{StoreError, StoreResult};
 
@@ -82,6 +83,16 @@ pub(super) async fn insert_device(
     .bind(device.address)
     .bind(device.registration)
     .bind(device.created_at.to_rfc3339())
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query(
+        "DELETE FROM devices WHERE tenant_id = $1 AND user_id = $2 AND id NOT IN \
+         (SELECT id FROM devices WHERE tenant_id = $1 AND user_id = $2 \
+          ORDER BY created_at DESC, id DESC LIMIT $3)",
+    )
+    .bind(tenant_id)
+    .bind(user_id)
+    .bind(DEVICES_PER_PERSON)
     .execute(&mut *conn)
     .await?;
     Ok((

@@ -8,6 +8,11 @@ use spartex_api::{Platform, Role};
 
 use super::StoreResult;
 
+/// A person's devices kept at most: registering another drops their oldest. Each event a push
+/// goes out for fans out to every device, so without a bound one user's registrations would
+/// make the server send to any number of hosts they name.
+pub const DEVICES_PER_PERSON: i64 = 10;
+
 /// A device registration as the store keeps it.
 #[derive(Debug, Clone)]
 pub struct NewDevice<'a> {

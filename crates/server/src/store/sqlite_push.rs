@@ -9,6 +9,7 @@ use sqlx::{Row, SqliteConnection};
 
 use super::push::{
     Advance, Backlog, NewDevice, PushOutcome, PushStore, PushTarget, QueuedPush, ResourceStates,
+    DEVICES_PER_PERSON,
 };
 use super::sqlite::SqliteStore;
 use super::{StoreError, StoreResult};
@@ -79,6 +80,18 @@ pub(super) async fn insert_device(
     .bind(device.address)
     .bind(device.registration)
     .bind(device.created_at.to_rfc3339())
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query(
+        "DELETE FROM devices WHERE tenant_id = ? AND user_id = ? AND id NOT IN \
+         (SELECT id FROM devices WHERE tenant_id = ? AND user_id = ? \
+          ORDER BY created_at DESC, id DESC LIMIT ?)",
+    )
+    .bind(tenant_id)
+    .bind(user_id)
+    .bind(tenant_id)
+    .bind(user_id)
+    .bind(DEVICES_PER_PERSON)
     .execute(&mut *conn)
     .await?;
     Ok((

@@ -284,6 +284,32 @@ async fn a_hung_push_service_holds_up_no_other_tenant() {
 }
 
 #[tokio::test]
+async fn a_push_service_answering_without_end_is_read_no_further_than_its_error() {
+    let server = push_server().await;
+    let service = push_service(&server).await;
+    let (phone, _) = phone_of(&server, &service, "oncall@acme.test").await;
+    service.set_behaviour(&phone, Behaviour::EndlessRefusal);
+
+    ask(&server.agent("Quill"), "high", 600).await;
+    let oncall = server.login("oncall@acme.test").await;
+    let error = spartex_testkit::eventually("the refusal is noted", PATIENCE, async || {
+        let devices = oncall.get_ok("/api/v1/devices").await;
+        devices[0]["last_error"].as_str().map(str::to_owned)
+    })
+    .await;
+    assert!(
+        error.contains("400"),
+        "the answer's status is kept: {error}"
+    );
+    // Reading on would have taken all the 2 s send timeout allows: gigabytes on loopback.
+    let taken = service.bytes_answered();
+    assert!(
+        taken < 64 * 1024 * 1024,
+        "{taken} bytes of an endless answer were taken"
+    );
+}
+
+#[tokio::test]
 async fn a_restart_neither_loses_nor_repeats_a_push() {
     let mut server = push_server().await;
     let service = push_service(&server).await;

@@ -44,6 +44,7 @@ macro_rules! store_conformance {
             agent_tokens_name_their_tenant_and_agent,
             costs_add_up_per_bucket_and_agent,
             devices_register_once_per_address,
+            a_person_keeps_their_newest_devices_only,
             the_push_cursor_moves_only_from_where_it_was,
             a_newer_push_replaces_a_queued_one_and_settles_only_itself,
             settings_are_kept_and_replaced,

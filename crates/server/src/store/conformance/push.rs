@@ -3,7 +3,7 @@
 use spartex_api::Platform;
 
 use super::*;
-use crate::store::push::{Advance, NewPush, PushOutcome};
+use crate::store::push::{Advance, NewPush, PushOutcome, DEVICES_PER_PERSON};
 use crate::store::NewDevice;
 
 fn device<'a>(id: &'a str, address: &'a str) -> NewDevice<'a> {
@@ -64,6 +64,27 @@ pub async fn devices_register_once_per_address(store: Arc<dyn Store>) {
         .await
         .expect("deleted"));
     commit(tx).await;
+}
+
+pub async fn a_person_keeps_their_newest_devices_only(store: Arc<dyn Store>) {
+    two_tenants(store.as_ref()).await;
+    let kept = usize::try_from(DEVICES_PER_PERSON).expect("a count");
+    let ids: Vec<String> = (0..=kept).map(|n| format!("dev_{n:02}")).collect();
+    for (n, id) in ids.iter().enumerate() {
+        let mut tx = begin(store.as_ref(), WriteScope::Tenant(T1)).await;
+        let address = format!("token-{n}");
+        let newer = NewDevice {
+            created_at: at(i64::try_from(n).expect("small")),
+            ..device(id, &address)
+        };
+        tx.insert_device(T1, "usr_one", &newer)
+            .await
+            .expect("registered");
+        commit(tx).await;
+    }
+    let devices = store.devices(T1, "usr_one").await.expect("read");
+    let left: Vec<&str> = devices.iter().map(|d| d.id.as_str()).collect();
+    assert_eq!(left, ids[1..], "the oldest went to make room");
 }
 
 pub async fn the_push_cursor_moves_only_from_where_it_was(store: Arc<dyn Store>) {
