@@ -93,10 +93,8 @@ impl Delivery {
     pub(crate) async fn deliver_unkept(&self, entry: &OutboxEntry) -> CoreResult<Option<Outcome>> {
         let outcome = match self.send(entry).await {
             Ok(answer) => delivered_outcome(entry, &answer),
-            Err(error) if error.is_transient() || matches!(error, CoreError::SignedOut { .. }) => {
-                return Err(error);
-            }
-            Err(error) => Some(refused_outcome(entry, &error).0),
+            Err(error) if error.is_refusal() => Some(refused_outcome(entry, &error).0),
+            Err(error) => return Err(error),
         };
         if let Some(outcome) = &outcome {
             self.publisher.publish(Change::Outcome {
@@ -137,9 +135,14 @@ impl Delivery {
                     }
                     report.delivered += 1;
                 }
-                Err(error)
-                    if error.is_transient() || matches!(error, CoreError::SignedOut { .. }) =>
-                {
+                Err(error) if error.is_refusal() => {
+                    let (outcome, current) = refused_outcome(entry, &error);
+                    self.store.outbox_refused(entry, &outcome, current).await?;
+                    report.outcomes.push(outcome.clone());
+                    self.publisher.publish(Change::Outcome { outcome });
+                    report.refused += 1;
+                }
+                Err(error) => {
                     self.store
                         .outbox_attempt_failed(entry.id, &error.to_string())
                         .await?;
@@ -150,13 +153,6 @@ impl Delivery {
                         return Err(error);
                     }
                     return Ok(report);
-                }
-                Err(error) => {
-                    let (outcome, current) = refused_outcome(entry, &error);
-                    self.store.outbox_refused(entry, &outcome, current).await?;
-                    report.outcomes.push(outcome.clone());
-                    self.publisher.publish(Change::Outcome { outcome });
-                    report.refused += 1;
                 }
             }
             self.publisher.publish(Change::Outbox);

@@ -142,6 +142,20 @@ impl CoreError {
         }
     }
 
+    /// The server answered this request with a final no: sent again, it would get the same.
+    /// Anything else (the link, the server failing, a secret store locked meanwhile) leaves an
+    /// action queued for later, never dropped.
+    pub fn is_refusal(&self) -> bool {
+        matches!(
+            self,
+            CoreError::Forbidden { .. }
+                | CoreError::NotFound { .. }
+                | CoreError::Conflict { .. }
+                | CoreError::Gone { .. }
+                | CoreError::Invalid { .. }
+        )
+    }
+
     /// Worth retrying later: the link or the server, not the request.
     pub fn is_transient(&self) -> bool {
         matches!(

@@ -148,7 +148,17 @@ impl HttpClient {
             }
             return Err(self.protocol(format!("HTTP {status} without the contract's error body")));
         };
-        Err(match status {
+        Err(self.answered_error(status, error, retry_after))
+    }
+
+    /// What an answer with the contract's error body means for the caller.
+    fn answered_error(
+        &self,
+        status: StatusCode,
+        error: spartex_api::ErrorDetail,
+        retry_after: Option<u64>,
+    ) -> CoreError {
+        match status {
             StatusCode::UNAUTHORIZED => CoreError::SignedOut {
                 message: error.message,
             },
@@ -168,6 +178,11 @@ impl HttpClient {
                 message: error.message,
                 details: error.details,
             },
+            // The request reached the server too slowly: the link, not the request.
+            StatusCode::REQUEST_TIMEOUT => CoreError::Offline {
+                server: self.base.clone(),
+                reason: error.message,
+            },
             StatusCode::TOO_MANY_REQUESTS => CoreError::RateLimited {
                 retry_after_s: retry_after.unwrap_or(1),
             },
@@ -180,7 +195,7 @@ impl HttpClient {
                 code: error.code,
                 message: error.message,
             },
-        })
+        }
     }
 
     fn offline(&self, error: &reqwest::Error) -> CoreError {
@@ -226,8 +241,37 @@ pub(crate) fn retry_after_s(headers: &reqwest::header::HeaderMap) -> Option<u64>
 #[cfg(test)]
 mod tests {
     use reqwest::header::{HeaderMap, HeaderValue, RETRY_AFTER};
+    use reqwest::StatusCode;
 
-    use super::retry_after_s;
+    use super::{retry_after_s, HttpClient};
+
+    #[test]
+    fn only_a_final_answer_refuses_an_action_for_good() {
+        let client = HttpClient::new("http://127.0.0.1:1").expect("a client");
+        let answered = |status: u16| {
+            let detail = serde_json::from_value(serde_json::json!({
+                "code": "some_code", "message": "said", "details": {}
+            }))
+            .expect("an error body");
+            let status = StatusCode::from_u16(status).expect("a status");
+            client.answered_error(status, detail, None)
+        };
+        for status in [400, 403, 404, 409, 410, 413, 422] {
+            assert!(answered(status).is_refusal(), "{status}");
+        }
+        // A body that reached the server too slowly, a busy or failing server: tried again.
+        for status in [408, 429, 500, 503] {
+            let error = answered(status);
+            assert!(
+                !error.is_refusal() && error.is_transient(),
+                "{status}: {error:?}"
+            );
+        }
+        assert!(
+            !answered(401).is_refusal(),
+            "signed out: kept for the next sign-in"
+        );
+    }
 
     fn asking(value: &str) -> Option<u64> {
         let mut headers = HeaderMap::new();

@@ -17,6 +17,10 @@ use crate::Secret;
 /// Refresh this long before the access token expires.
 const REFRESH_MARGIN_S: i64 = 60;
 
+fn about_to_expire(tokens: &Tokens) -> bool {
+    tokens.expires_at - chrono::Duration::seconds(REFRESH_MARGIN_S) <= Utc::now()
+}
+
 #[derive(Clone, Serialize, Deserialize)]
 struct Tokens {
     access_token: Secret,
@@ -48,7 +52,16 @@ pub struct Session {
     account_id: String,
     http: HttpClient,
     secrets: Arc<dyn SecretStore>,
-    tokens: Mutex<Option<Tokens>>,
+    tokens: Mutex<Held>,
+}
+
+/// The tokens this process holds, and whether the secret store has them yet: refreshed tokens
+/// the store would not take (a keyring locked meanwhile) are held here and stored once it
+/// takes them, since the refresh token they replaced no longer works.
+#[derive(Default)]
+struct Held {
+    tokens: Option<Tokens>,
+    unsaved: bool,
 }
 
 impl Session {
@@ -57,7 +70,7 @@ impl Session {
             account_id: account_id.to_owned(),
             http,
             secrets,
-            tokens: Mutex::new(None),
+            tokens: Mutex::default(),
         }
     }
 
@@ -83,7 +96,10 @@ impl Session {
             expires_at: Utc::now() + chrono::Duration::seconds(pair.expires_in),
         };
         self.persist(&tokens).await?;
-        *self.tokens.lock().await = Some(tokens);
+        *self.tokens.lock().await = Held {
+            tokens: Some(tokens),
+            unsaved: false,
+        };
         Ok(())
     }
 
@@ -109,33 +125,64 @@ impl Session {
 
     /// A valid access token, refreshed first when it is about to expire.
     pub async fn access_token(&self) -> CoreResult<Secret> {
-        let mut guard = self.tokens.lock().await;
-        if guard.is_none() {
-            *guard = self.load().await?;
+        let mut held = self.tokens.lock().await;
+        if held.tokens.is_none() {
+            held.tokens = self.load().await?;
         }
-        let Some(tokens) = guard.clone() else {
+        let Some(tokens) = held.tokens.clone() else {
             return Err(self.signed_out());
         };
-        if tokens.expires_at - chrono::Duration::seconds(REFRESH_MARGIN_S) > Utc::now() {
+        if held.unsaved {
+            held.unsaved = self.persist_or_hold(&tokens).await;
+        }
+        if !about_to_expire(&tokens) {
             return Ok(tokens.access_token);
         }
-        // Another process (the app beside the CLI) may have rotated them already.
-        if let Some(stored) = self.load().await? {
-            if stored.refresh_token != tokens.refresh_token
-                && stored.expires_at - chrono::Duration::seconds(REFRESH_MARGIN_S) > Utc::now()
-            {
-                let access = stored.access_token.clone();
-                *guard = Some(stored);
-                return Ok(access);
-            }
+        // Another process (the app beside the CLI) may have rotated them already: the refresh
+        // token it replaced would be taken for a stolen one's reuse, ending the session.
+        let Some(stored) = self.stored_since(&held).await else {
+            return self.refresh(&mut held, &tokens).await;
+        };
+        held.tokens = Some(stored.clone());
+        if about_to_expire(&stored) {
+            return self.refresh(&mut held, &stored).await;
         }
-        let fresh = self.refresh(&tokens).await?;
-        let access = fresh.access_token.clone();
-        *guard = Some(fresh);
-        Ok(access)
+        Ok(stored.access_token)
     }
 
-    async fn refresh(&self, tokens: &Tokens) -> CoreResult<Tokens> {
+    /// Tokens another process stored in place of those held here; none while the held ones
+    /// are not stored yet (the store's are older then), or when the store cannot be read now
+    /// (a keyring locked meanwhile): the held ones refresh as well.
+    async fn stored_since(&self, held: &Held) -> Option<Tokens> {
+        let held_refresh = &held.tokens.as_ref()?.refresh_token;
+        if held.unsaved {
+            return None;
+        }
+        match self.load().await {
+            Ok(stored) => stored.filter(|stored| stored.refresh_token != *held_refresh),
+            Err(error) => {
+                tracing::warn!(%error, "could not read the stored tokens; using the ones held here");
+                None
+            }
+        }
+    }
+
+    /// Stores `tokens`; true when the store would not take them (they stay held, unsaved).
+    async fn persist_or_hold(&self, tokens: &Tokens) -> bool {
+        match self.persist(tokens).await {
+            Ok(()) => false,
+            Err(error) => {
+                tracing::warn!(%error, "could not store the refreshed tokens yet; holding them until the secret store takes them");
+                true
+            }
+        }
+    }
+
+    /// Trades `tokens`' refresh token for new tokens, held in `held` and stored when the
+    /// secret store takes them: the refresh token they replace is spent, so a store that
+    /// fails must not lose them. Refused, the session is over: forgotten here and, unless
+    /// another process stored other tokens meanwhile (it signed in again), in the store.
+    async fn refresh(&self, held: &mut Held, tokens: &Tokens) -> CoreResult<Secret> {
         let refresh = Refresh {
             body: RefreshRequest {
                 refresh_token: tokens.refresh_token.expose().to_owned(),
@@ -148,11 +195,17 @@ impl Session {
                     refresh_token: Secret::new(pair.refresh_token),
                     expires_at: Utc::now() + chrono::Duration::seconds(pair.expires_in),
                 };
-                self.persist(&fresh).await?;
-                Ok(fresh)
+                let access = fresh.access_token.clone();
+                held.unsaved = self.persist_or_hold(&fresh).await;
+                held.tokens = Some(fresh);
+                Ok(access)
             }
             Err(CoreError::SignedOut { message }) => {
-                self.forget().await?;
+                *held = Held::default();
+                match self.load().await {
+                    Ok(Some(stored)) if stored.refresh_token != tokens.refresh_token => {}
+                    _ => self.forget_stored().await?,
+                }
                 Err(CoreError::SignedOut {
                     message: format!("{message} (account {})", self.account_id),
                 })
@@ -161,15 +214,20 @@ impl Session {
         }
     }
 
+    async fn forget_stored(&self) -> CoreResult<()> {
+        let key = tokens_key(&self.account_id);
+        blocking_secret(&self.secrets, move |store| store.delete(&key)).await
+    }
+
     /// Drops the tokens here and in the secret store.
     pub async fn forget(&self) -> CoreResult<()> {
-        let key = tokens_key(&self.account_id);
-        blocking_secret(&self.secrets, move |store| store.delete(&key)).await?;
-        *self.tokens.lock().await = None;
+        self.forget_stored().await?;
+        *self.tokens.lock().await = Held::default();
         Ok(())
     }
 
-    /// An authenticated call; an expired access token is refreshed and the call tried once more.
+    /// An authenticated call; an access token the server refuses is refreshed and the call
+    /// tried once more.
     pub async fn call<E: Endpoint>(
         &self,
         endpoint: &E,
@@ -182,17 +240,27 @@ impl Session {
             .await
         {
             Err(CoreError::SignedOut { .. }) => {
-                let stale = self.tokens.lock().await.clone();
-                if let Some(stale) = stale {
-                    let fresh = self.refresh(&stale).await?;
-                    let token = fresh.access_token.clone();
-                    *self.tokens.lock().await = Some(fresh);
+                let mut held = self.tokens.lock().await;
+                let Some(refused) = held.tokens.clone() else {
+                    return Err(self.signed_out());
+                };
+                if refused.access_token != token {
+                    // Refreshed by another call meanwhile.
+                    let token = refused.access_token;
+                    drop(held);
                     return self
                         .http
                         .send(endpoint, Some(&token), idempotency_key)
                         .await;
                 }
-                Err(self.signed_out())
+                // Another process may have refreshed meanwhile: the refresh token it replaced
+                // would be taken for a stolen one's reuse, ending the session everywhere.
+                let current = self.stored_since(&held).await.unwrap_or(refused);
+                let token = self.refresh(&mut held, &current).await?;
+                drop(held);
+                self.http
+                    .send(endpoint, Some(&token), idempotency_key)
+                    .await
             }
             other => other,
         }
@@ -200,7 +268,8 @@ impl Session {
 
     /// Revokes the session on the server (best effort: offline it is revoked locally only).
     pub async fn logout(&self) -> CoreResult<()> {
-        let tokens = match self.tokens.lock().await.clone() {
+        let held = self.tokens.lock().await.tokens.clone();
+        let tokens = match held {
             Some(tokens) => Some(tokens),
             None => self.load().await?,
         };

@@ -8,3 +8,4 @@ mod outbox;
 mod push;
 mod support;
 mod sync;
+mod tokens;

@@ -40,6 +40,24 @@ impl World {
         }
     }
 
+    /// [`World::start`] with the server's settings changed by `tweak`.
+    pub async fn start_with(
+        tweak: impl FnOnce(&mut spartex_server::config::Settings) + 'static,
+    ) -> World {
+        let server = TestServer::builder()
+            .manual_clock(chrono::Utc::now())
+            .settings(tweak)
+            .start()
+            .await;
+        World {
+            clock: server.clock(),
+            url: server.url(),
+            server,
+            dir: tempfile::tempdir().expect("temp dir"),
+            http: reqwest::Client::new(),
+        }
+    }
+
     /// [`World::start`] with the demo's on-call schedule and escalation policy.
     pub async fn start_with_oncall() -> World {
         let server = TestServer::builder()
