@@ -39,10 +39,11 @@ impl OutboxKind {
         }
     }
 
+    /// Lower goes first; the same, in the order they were taken. A stop and a resume share
+    /// theirs: whichever the person said last must be what the project is left in.
     pub(crate) fn priority(self) -> i64 {
         match self {
-            OutboxKind::Stop => 0,
-            OutboxKind::Resume => 1,
+            OutboxKind::Stop | OutboxKind::Resume => 0,
             OutboxKind::Decision | OutboxKind::Ack => 2,
             OutboxKind::AskAgain | OutboxKind::Message => 3,
         }

@@ -1,6 +1,6 @@
-//! Delivering the outbox: in priority order (stops first), each with its Idempotency-Key, so a
-//! retry after a crash or a cut link never acts twice. A refusal undoes the optimistic effect
-//! and leaves an outcome the user sees.
+//! Delivering the outbox: in priority order (stops and resumes first, in the order they were
+//! taken), each with its Idempotency-Key, so a retry after a crash or a cut link never acts
+//! twice. A refusal undoes the optimistic effect and leaves an outcome the user sees.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -236,3 +236,43 @@ async fn a_clock_ahead_of_the_server_lets_no_blind_approve_through() {
         .expect("the server judges expiry");
     assert!(queued.delivered, "{queued:?}");
 }
+
+#[tokio::test]
+async fn a_stop_taken_offline_after_a_resume_leaves_the_project_stopped() {
+    let mut world = World::start().await;
+    let manager = world.login(&world.core("mia"), "manager@acme.test").await;
+    manager.catch_up().await.expect("sync");
+    let newsletter = manager
+        .project("The Weekly Edit")
+        .await
+        .expect("cached")
+        .project
+        .id;
+    let stopped = manager
+        .stop_project(&newsletter, "wrong list")
+        .await
+        .expect("stops");
+    assert!(stopped.delivered);
+    manager.catch_up().await.expect("sync");
+
+    world.stop_server().await;
+    // On the plane: resumed, then, on second thoughts, stopped again.
+    manager.resume(&newsletter).await.expect("queued");
+    manager
+        .stop_project(&newsletter, "the list is still wrong")
+        .await
+        .expect("queued");
+    world.restart_server().await;
+    let report = manager.flush_outbox().await.expect("flushes");
+    assert_eq!((report.delivered, report.refused), (2, 0));
+
+    let token = world.server_token("viewer@acme.test").await;
+    let project = world
+        .get(&token, &format!("/api/v1/projects/{newsletter}"))
+        .await;
+    assert_eq!(
+        project["project"]["status"],
+        json!("stopped"),
+        "the last thing said was stop: {project}"
+    );
+}
