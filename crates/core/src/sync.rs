@@ -34,6 +34,10 @@ pub const CATCH_UP_EVENTS_PER_TRANSACTION: usize = 10_000;
 const MAX_BATCH: usize = 1000;
 /// Silence after which the link is taken for dead (the server pings every 20 s).
 pub const DEAD_LINK_AFTER: Duration = Duration::from_secs(45);
+/// How long the event socket's connection and upgrade may take: a path that takes the
+/// connection and then carries nothing (a network changed mid-handshake, a middlebox) would
+/// otherwise hold the link at "connecting" until the kernel gives up, a quarter of an hour.
+const HANDSHAKE_PATIENCE: Duration = Duration::from_secs(10);
 /// How often a link whose cache found its disk full tries again: soon after a person frees
 /// space for the first minute, when they are likely at it; then every 30 s, since each try
 /// downloads the backlog again.
@@ -297,32 +301,37 @@ impl Syncer {
         let config = WebSocketConfig::default()
             .max_message_size(Some(MAX_FRAME_BYTES))
             .max_frame_size(Some(MAX_FRAME_BYTES));
-        let (socket, _) =
-            tokio_tungstenite::connect_async_with_config(request, Some(config), false)
-                .await
-                .map_err(|e| match e {
-                    tokio_tungstenite::tungstenite::Error::Http(response)
-                        if response.status() == 401 =>
-                    {
-                        CoreError::SignedOut {
-                            message: "The server refused the session on the event socket.".into(),
-                        }
-                    }
-                    // Busy or its database away: the wait it asks for is kept for the reconnect.
-                    tokio_tungstenite::tungstenite::Error::Http(response)
-                        if response.status() == 429 || response.status().is_server_error() =>
-                    {
-                        CoreError::Server {
-                            status: response.status().as_u16(),
-                            message: "the event socket was refused".into(),
-                            retry_after_s: crate::http::retry_after_s(response.headers()),
-                        }
-                    }
-                    other => CoreError::Offline {
-                        server: self.session().http().base().to_owned(),
-                        reason: other.to_string(),
-                    },
-                })?;
+        let connecting = tokio_tungstenite::connect_async_with_config(request, Some(config), false);
+        let connected = tokio::time::timeout(HANDSHAKE_PATIENCE, connecting)
+            .await
+            .map_err(|_| CoreError::Offline {
+                server: self.session().http().base().to_owned(),
+                reason: format!(
+                    "the event socket's handshake got no answer within {} s",
+                    HANDSHAKE_PATIENCE.as_secs()
+                ),
+            })?;
+        let (socket, _) = connected.map_err(|e| match e {
+            tokio_tungstenite::tungstenite::Error::Http(response) if response.status() == 401 => {
+                CoreError::SignedOut {
+                    message: "The server refused the session on the event socket.".into(),
+                }
+            }
+            // Busy or its database away: the wait it asks for is kept for the reconnect.
+            tokio_tungstenite::tungstenite::Error::Http(response)
+                if response.status() == 429 || response.status().is_server_error() =>
+            {
+                CoreError::Server {
+                    status: response.status().as_u16(),
+                    message: "the event socket was refused".into(),
+                    retry_after_s: crate::http::retry_after_s(response.headers()),
+                }
+            }
+            other => CoreError::Offline {
+                server: self.session().http().base().to_owned(),
+                reason: other.to_string(),
+            },
+        })?;
         let (mut sink, mut frames) = socket.split();
         let offline = |reason: String| CoreError::Offline {
             server: self.session().http().base().to_owned(),

@@ -3,7 +3,7 @@ use std::collections::BTreeMap;
 use serde_json::{json, Value};
 use spartex_core::{Account, Change};
 
-use crate::support::{eventually, World};
+use crate::support::{eventually, World, PATIENCE};
 
 /// (id → version) of every agent, approval and project, as the server has them.
 async fn server_versions(world: &World, token: &str) -> BTreeMap<String, i64> {
@@ -205,5 +205,37 @@ async fn a_session_signed_out_on_the_server_ends_the_live_link_without_reconnect
         account.link() == spartex_core::LinkState::SignedOut
     })
     .await;
+    running.stop().await;
+}
+
+#[tokio::test]
+async fn a_path_that_takes_the_socket_and_carries_nothing_is_offline_not_connecting_for_ever() {
+    let world = World::start().await;
+    let port = spartex_testkit::port_in_front::PortInFront::open(&world.url).await;
+    let core = world.core("dana");
+    let account = core
+        .login(
+            &port.url,
+            "oncall@acme.test",
+            &spartex_core::Secret::new(spartex_testkit::PASSWORD),
+        )
+        .await
+        .expect("signs in through the port");
+    account.catch_up().await.expect("first sync");
+    port.stall();
+
+    let mut changes = account.subscribe();
+    let running = account.start();
+    let mut link_becomes = async |wanted| loop {
+        match changes.recv().await {
+            Ok(Change::Link { state }) if state == wanted => return,
+            Ok(_) => {}
+            Err(error) => panic!("the changes ended: {error}"),
+        }
+    };
+    link_becomes(spartex_core::LinkState::Connecting).await;
+    tokio::time::timeout(PATIENCE, link_becomes(spartex_core::LinkState::Offline))
+        .await
+        .expect("the handshake that never ends is given up");
     running.stop().await;
 }
