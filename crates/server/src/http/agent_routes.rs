@@ -22,7 +22,7 @@ use super::doc::{
     Throttled,
 };
 use super::extract::{ApiJson, ApiQuery, Mutation};
-use super::socket::{send_json, Sink, SocketResult};
+use super::socket::{send_json, Liveness, Sink, SocketResult};
 use super::{read, read_all};
 use crate::auth::AgentPrincipal;
 use crate::error::{ApiError, ApiResult};
@@ -227,6 +227,7 @@ async fn serve_control(
     send_missed_frames(&state, &principal, &mut sink).await?;
     let mut ping = tokio::time::interval(state.settings.ping_interval);
     ping.tick().await;
+    let mut liveness = Liveness::new(state.settings.ping_interval);
     loop {
         tokio::select! {
             () = &mut stopping => {
@@ -243,10 +244,13 @@ async fn serve_control(
                 }
                 Err(RecvError::Closed) => return Ok(()),
             },
-            _ = ping.tick() => sink.send(WsMessage::Ping(Default::default())).await?,
+            _ = ping.tick() => {
+                liveness.check()?;
+                sink.send(WsMessage::Ping(Default::default())).await?;
+            }
             frame = incoming.next() => match frame {
                 None | Some(Err(_)) | Some(Ok(WsMessage::Close(_))) => return Ok(()),
-                Some(Ok(_)) => {}
+                Some(Ok(_)) => liveness.heard(), // pongs and client chatter carry nothing else
             },
         }
     }

@@ -16,7 +16,7 @@ use utoipa_axum::routes;
 
 use super::doc::{BadInput, SignedIn};
 use super::extract::ApiQuery;
-use super::socket::{send_json, Sink, SocketError, SocketResult};
+use super::socket::{send_json, Liveness, Sink, SocketError, SocketResult};
 use crate::auth::UserPrincipal;
 use crate::error::ApiError;
 use crate::hub::Published;
@@ -105,6 +105,7 @@ async fn serve(
 
     let mut ping = tokio::time::interval(state.settings.ping_interval);
     ping.tick().await;
+    let mut liveness = Liveness::new(state.settings.ping_interval);
     // Catches what no announcement reaches: expiry, and revocations missed by a lagging receiver.
     let mut session_check = tokio::time::interval(state.settings.session_check_interval);
     session_check.tick().await;
@@ -142,10 +143,13 @@ async fn serve(
                 Err(RecvError::Lagged(_)) => last = replay(&state, &tenant_id, last, &mut sink).await?,
                 Err(RecvError::Closed) => return Ok(()),
             },
-            _ = ping.tick() => sink.send(WsMessage::Ping(Default::default())).await?,
+            _ = ping.tick() => {
+                liveness.check()?;
+                sink.send(WsMessage::Ping(Default::default())).await?;
+            }
             frame = incoming.next() => match frame {
                 None | Some(Err(_)) | Some(Ok(WsMessage::Close(_))) => return Ok(()),
-                Some(Ok(_)) => {} // pongs and client chatter carry nothing for us
+                Some(Ok(_)) => liveness.heard(), // pongs and client chatter carry nothing else
             },
         }
     }

@@ -1,5 +1,7 @@
 //! What the two WebSockets (the client's event stream, the agent's control socket) share: one
-//! way to send a JSON frame, and why a socket ended.
+//! way to send a JSON frame, whether the peer still answers, and why a socket ended.
+
+use std::time::{Duration, Instant};
 
 use axum::extract::ws::{Message as WsMessage, WebSocket};
 use futures_util::stream::SplitSink;
@@ -26,6 +28,9 @@ pub enum SocketError {
     Encode(#[from] serde_json::Error),
     #[error("the tenant no longer exists")]
     TenantGone,
+    /// Nothing came, not even a pong, for this long: the peer is gone without a word.
+    #[error("the peer sent nothing, not even a pong, for {0:?}")]
+    Silent(Duration),
 }
 
 impl SocketError {
@@ -35,6 +40,7 @@ impl SocketError {
             SocketError::Store(_) | SocketError::Encode(_) => "internal",
             SocketError::Api(_) => "refused",
             SocketError::TenantGone => "not_found",
+            SocketError::Silent(_) => "peer_silent",
         }
     }
 
@@ -42,7 +48,9 @@ impl SocketError {
     pub fn log(&self, socket: &'static str) {
         let body = serde_json::to_string(self).unwrap_or_default();
         match self {
-            SocketError::Send(_) => tracing::debug!(error = %body, socket, "socket closed"),
+            SocketError::Send(_) | SocketError::Silent(_) => {
+                tracing::debug!(error = %body, socket, "socket closed");
+            }
             _ => tracing::warn!(error = %body, socket, "socket ended by a server failure"),
         }
     }
@@ -55,6 +63,41 @@ impl Serialize for SocketError {
 }
 
 pub type SocketResult<T> = Result<T, SocketError>;
+
+/// Pings a peer may leave unanswered before it is taken for gone.
+const PINGS_UNANSWERED: u32 = 3;
+
+/// Whether the peer still answers: anything it sends counts, its pongs to the server's pings
+/// included. A peer gone without a word (a laptop asleep, a phone out of coverage) would
+/// otherwise hold its socket, and pass for reachable to the escalation ladder, until the
+/// kernel gives up on it: about a quarter of an hour.
+pub struct Liveness {
+    heard_at: Instant,
+    patience: Duration,
+}
+
+impl Liveness {
+    /// A peer pinged every `ping_interval`, heard from just now.
+    pub fn new(ping_interval: Duration) -> Liveness {
+        Liveness {
+            heard_at: Instant::now(),
+            patience: ping_interval.saturating_mul(PINGS_UNANSWERED),
+        }
+    }
+
+    /// The peer sent a frame.
+    pub fn heard(&mut self) {
+        self.heard_at = Instant::now();
+    }
+
+    /// Checked as each ping goes out: an error once the peer has been silent too long.
+    pub fn check(&self) -> SocketResult<()> {
+        if self.heard_at.elapsed() > self.patience {
+            return Err(SocketError::Silent(self.patience));
+        }
+        Ok(())
+    }
+}
 
 /// Sends `frame` as one JSON text message.
 pub async fn send_json(sink: &mut Sink, frame: &impl Serialize) -> SocketResult<()> {

@@ -233,3 +233,27 @@ async fn one_address_cannot_take_every_connection() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+#[tokio::test]
+async fn sockets_whose_peer_answers_no_ping_are_closed() {
+    let ping_interval = Duration::from_millis(200);
+    let server = TestServer::start_with(move |s| s.ping_interval = ping_interval).await;
+    let oncall = server.login("oncall@acme.test").await;
+    let mut events = server.events(oncall.token(), None).await;
+    assert_eq!(events.next().await["type"], "hello");
+    let mut control = server.control("Quill").await;
+    // A peer gone without a word (a laptop asleep) reads nothing, so answers no ping: this
+    // test's sockets read nothing for longer than three pings (the misbehaviour, not a timing
+    // assertion).
+    tokio::time::sleep(ping_interval * 8).await;
+    assert_eq!(
+        events.close_code().await,
+        None,
+        "the event socket is dropped"
+    );
+    assert_eq!(
+        control.close_code().await,
+        None,
+        "the agent's control socket too"
+    );
+}
