@@ -272,7 +272,10 @@ pub(super) async fn write_grouped(
 
 /// Writes a batch: its messages (after `written`, messages of the batch written already), its
 /// resources, the projects' last activity and its costs. Returns what the whole batch changed:
-/// resources, messages, costs.
+/// messages, costs, then resources. A catch-up's batch can hold more changes than a slow
+/// subscriber's channel (the notifier's) keeps, which then loses the oldest: the resources,
+/// one change each however many events they took (a request for approval, an agent that
+/// failed), come last, past the floods of costs and messages.
 async fn write_batch(
     conn: &mut SqliteConnection,
     grouped: Grouped,
@@ -280,11 +283,11 @@ async fn write_batch(
 ) -> StoreResult<Vec<Change>> {
     let mut messages = written;
     messages.extend(messages::insert_received(conn, grouped.messages.into_iter(), || false).await?);
-    let mut changes = upsert(conn, grouped.projects).await?;
-    changes.extend(upsert(conn, grouped.agents).await?);
-    changes.extend(upsert(conn, grouped.tasks).await?);
-    changes.extend(upsert(conn, grouped.approvals).await?);
-    changes.extend(upsert(conn, grouped.stops).await?);
+    let mut resources = upsert(conn, grouped.projects).await?;
+    resources.extend(upsert(conn, grouped.agents).await?);
+    resources.extend(upsert(conn, grouped.tasks).await?);
+    resources.extend(upsert(conn, grouped.approvals).await?);
+    resources.extend(upsert(conn, grouped.stops).await?);
 
     // The dashboard's "last activity" is kept here, so reading it needs no scan of messages;
     // after the resources, which may add the project.
@@ -311,9 +314,12 @@ async fn write_batch(
         );
         query.build().execute(&mut *conn).await?;
     }
-    changes.extend(messages.into_iter().map(|m| Change::Message {
-        message: Box::new(m),
-    }));
+    let mut changes: Vec<Change> = messages
+        .into_iter()
+        .map(|m| Change::Message {
+            message: Box::new(m),
+        })
+        .collect();
 
     for chunk in grouped.costs.chunks(ROWS_PER_STATEMENT) {
         let mut query = QueryBuilder::<Sqlite>::new(
@@ -332,6 +338,7 @@ async fn write_batch(
     changes.extend(grouped.costs.into_iter().map(|(_, record)| Change::Cost {
         record: Box::new(record),
     }));
+    changes.extend(resources);
     if grouped.on_call_changed {
         changes.push(Change::OnCall);
     }

@@ -1,5 +1,6 @@
 //! A request on the escalation ladder raises a person's notification when a level names them,
-//! and not before, as the server's pushes do; once answered, it is taken back.
+//! and not before, as the server's pushes do; once answered, it is taken back. A request that
+//! arrived among a flood of other changes while the app was away is raised all the same.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
@@ -256,4 +257,60 @@ async fn a_request_settled_unseen_is_settled_on_screen_after_a_resync() {
     .await;
     let told = shown.titles().pop().expect("the resolution");
     assert_eq!(told, format!("Rejected by Olivia Park: {}", request.title));
+}
+
+/// `count` chat messages (an event and a change each), from five agents at once.
+async fn flood_of_messages(world: &World, count: usize) {
+    let agents = ["Quill", "Iris", "Ledger", "Verse", "Ink"];
+    let mut sending = tokio::task::JoinSet::new();
+    for name in agents {
+        let (http, url, token) = (
+            world.http.clone(),
+            world.url.clone(),
+            world.agent_token(name),
+        );
+        sending.spawn(async move {
+            for n in 0..count / agents.len() {
+                let sent = http
+                    .post(format!("{url}/api/v1/agent/messages"))
+                    .bearer_auth(&token)
+                    .json(&serde_json::json!({"body": format!("progress note {n}")}))
+                    .send()
+                    .await
+                    .expect("sent");
+                assert!(sent.status().is_success(), "{}", sent.status());
+            }
+        });
+    }
+    while let Some(done) = sending.join_next().await {
+        done.expect("the agent's messages");
+    }
+}
+
+// One thread: the notifier runs only once the catch-up yields, after the whole batch was
+// published, as when the app's threads are busy.
+#[tokio::test]
+async fn a_request_that_arrived_with_a_flood_while_away_is_raised_all_the_same() {
+    let world = World::start().await;
+    let account = world.login(&world.core("dana"), "oncall@acme.test").await;
+    account.catch_up().await.expect("sync");
+    // Away: a request, then more messages than the notifier's channel keeps changes (4,096).
+    let approval = world.ask("Quill", "Publish the flood-season ad").await;
+    let id = approval["id"].as_str().expect("id").to_owned();
+    flood_of_messages(&world, 5_000).await;
+
+    let shown = Arc::new(Shown::default());
+    let prefs = Arc::new(RwLock::new(NotificationPrefs::default()));
+    spawn_notifications(&account, shown.clone(), prefs);
+    // Caught up over HTTP, as on waking: the whole gap in one transaction.
+    account.catch_up().await.expect("catches up");
+    eventually("the request is raised", || {
+        let raised = shown.shown.lock().is_ok_and(|shown| {
+            shown
+                .iter()
+                .any(|n| n.approval_id.as_deref() == Some(id.as_str()))
+        });
+        async move { raised }
+    })
+    .await;
 }
