@@ -62,6 +62,10 @@ fn settled_or_reported<T>(outcome: ApiResult<T>, what: &str, id: &str) -> usize 
     }
 }
 
+/// Events of one tenant pruned per sweep at most: a backlog (a retention shortened, a server
+/// long stopped) goes over several minutes, not in one delete every write waits behind.
+const EVENTS_PRUNED_AT_MOST: i64 = 10_000;
+
 /// Drops events past retention (so old `since` values get `resync_required`) and old keys.
 pub async fn prune(state: &AppState) -> ApiResult<u64> {
     let now = state.now();
@@ -71,7 +75,7 @@ pub async fn prune(state: &AppState) -> ApiResult<u64> {
         .unwrap_or(chrono::Duration::days(1));
     let events = state
         .store
-        .prune_events((now - retention).timestamp_millis())
+        .prune_events((now - retention).timestamp_millis(), EVENTS_PRUNED_AT_MOST)
         .await?;
     state
         .store

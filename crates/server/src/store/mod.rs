@@ -313,8 +313,11 @@ pub trait Store: Send + Sync + 'static {
         bucket_s: i64,
     ) -> StoreResult<Vec<MetricsBucket>>;
 
-    /// Drops events older than the cut-off, raising each tenant's floor. Returns how many went.
-    async fn prune_events(&self, older_than_ms: i64) -> StoreResult<u64>;
+    /// Drops events older than the cut-off, raising each tenant's floor, at most
+    /// `at_most_per_tenant` of each tenant's (the next call goes on): the log is read forward
+    /// from the floor, never scanned whole, and no write waits behind a long delete. Returns
+    /// how many went.
+    async fn prune_events(&self, older_than_ms: i64, at_most_per_tenant: i64) -> StoreResult<u64>;
     async fn prune_idempotency_keys(&self, older_than_ms: i64) -> StoreResult<u64>;
     /// Drops refresh tokens past their expiry, and sessions left without any.
     async fn prune_sessions(&self, now_ms: i64) -> StoreResult<u64>;
@@ -557,6 +560,16 @@ pub trait WriteTx: Send {
 /// The longest announcement a write may make (PostgreSQL's `NOTIFY` takes under 8000 bytes).
 pub const MAX_ANNOUNCEMENT_BYTES: usize = 7900;
 
+/// A tenant's new floor, given the `(seq, at_ms)` of the events just above its floor in `seq`
+/// order: the last before the first one to keep. `None`: nothing to prune.
+fn floor_after_pruning(events_above_floor: &[(i64, i64)], older_than_ms: i64) -> Option<i64> {
+    events_above_floor
+        .iter()
+        .take_while(|(_, at_ms)| *at_ms < older_than_ms)
+        .last()
+        .map(|(seq, _)| *seq)
+}
+
 /// Opens the store a database URL names (`sqlite://PATH`, `postgres://…` or
 /// `postgresql://…`), creating and migrating it when needed.
 pub async fn open(database_url: &str) -> StoreResult<std::sync::Arc<dyn Store>> {
@@ -615,6 +628,22 @@ mod unavailable_tests {
 
     fn with_code(code: &'static str) -> StoreError {
         StoreError::Database(sqlx::Error::Database(Box::new(Sqlstate(code))))
+    }
+
+    #[test]
+    fn pruning_stops_at_the_first_event_to_keep() {
+        let cut_off = 25;
+        assert_eq!(
+            super::floor_after_pruning(&[(3, 10), (4, 20), (5, 30)], cut_off),
+            Some(4)
+        );
+        assert_eq!(super::floor_after_pruning(&[(3, 30)], cut_off), None);
+        assert_eq!(super::floor_after_pruning(&[], cut_off), None);
+        // A clock set back: an older time after a kept event does not take the kept one along.
+        assert_eq!(
+            super::floor_after_pruning(&[(1, 10), (2, 30), (3, 10)], cut_off),
+            Some(1)
+        );
     }
 
     #[test]

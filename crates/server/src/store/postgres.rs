@@ -502,27 +502,39 @@ impl Store for PostgresStore {
             .collect())
     }
 
-    async fn prune_events(&self, older_than_ms: i64) -> StoreResult<u64> {
-        let mut tx = begin_uncancelled(&self.pool).await?;
-        // Only tenants with something to prune: each row updated waits for that tenant's
-        // write in progress, if any.
-        sqlx::query(
-            "UPDATE tenants SET log_floor = GREATEST(log_floor, \
-               (SELECT MAX(seq) FROM events WHERE events.tenant_id = tenants.id AND at_ms < $1)) \
-             WHERE EXISTS (SELECT 1 FROM events WHERE events.tenant_id = tenants.id \
-               AND at_ms < $1 AND seq > tenants.log_floor)",
-        )
-        .bind(older_than_ms)
-        .execute(&mut *tx)
-        .await?;
-        let pruned = sqlx::query(
-            "DELETE FROM events USING tenants \
-             WHERE tenants.id = events.tenant_id AND events.seq <= tenants.log_floor",
-        )
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        tx.commit().await?;
+    async fn prune_events(&self, older_than_ms: i64, at_most_per_tenant: i64) -> StoreResult<u64> {
+        let floors: Vec<(String, i64)> = sqlx::query_as("SELECT id, log_floor FROM tenants")
+            .fetch_all(&self.pool)
+            .await?;
+        let mut pruned = 0;
+        for (tenant_id, floor) in floors {
+            let above: Vec<(i64, i64)> = sqlx::query_as(
+                "SELECT seq, at_ms FROM events WHERE tenant_id = $1 AND seq > $2 \
+                 ORDER BY seq LIMIT $3",
+            )
+            .bind(&tenant_id)
+            .bind(floor)
+            .bind(at_most_per_tenant)
+            .fetch_all(&self.pool)
+            .await?;
+            let Some(new_floor) = super::floor_after_pruning(&above, older_than_ms) else {
+                continue;
+            };
+            // The tenant's row waits for its write in progress, if any.
+            let mut tx = begin_uncancelled(&self.pool).await?;
+            sqlx::query("UPDATE tenants SET log_floor = GREATEST(log_floor, $1) WHERE id = $2")
+                .bind(new_floor)
+                .bind(&tenant_id)
+                .execute(&mut *tx)
+                .await?;
+            pruned += sqlx::query("DELETE FROM events WHERE tenant_id = $1 AND seq <= $2")
+                .bind(&tenant_id)
+                .bind(new_floor)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            tx.commit().await?;
+        }
         Ok(pruned)
     }
 

@@ -469,23 +469,38 @@ impl Store for SqliteStore {
             .collect())
     }
 
-    async fn prune_events(&self, older_than_ms: i64) -> StoreResult<u64> {
-        let _mark = self.writes.begin();
-        let mut tx = self.writer.begin_with(BEGIN_WRITE).await?;
-        sqlx::query(
-            "UPDATE tenants SET log_floor = MAX(log_floor, COALESCE( \
-               (SELECT MAX(seq) FROM events WHERE events.tenant_id = tenants.id AND at_ms < ?), log_floor))",
-        )
-        .bind(older_than_ms)
-        .execute(&mut *tx)
-        .await?;
-        let pruned = sqlx::query(
-            "DELETE FROM events WHERE seq <= (SELECT log_floor FROM tenants WHERE tenants.id = events.tenant_id)",
-        )
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        tx.commit().await?;
+    async fn prune_events(&self, older_than_ms: i64, at_most_per_tenant: i64) -> StoreResult<u64> {
+        let floors: Vec<(String, i64)> = sqlx::query_as("SELECT id, log_floor FROM tenants")
+            .fetch_all(&self.reader)
+            .await?;
+        let mut pruned = 0;
+        for (tenant_id, floor) in floors {
+            let above: Vec<(i64, i64)> = sqlx::query_as(
+                "SELECT seq, at_ms FROM events WHERE tenant_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+            )
+            .bind(&tenant_id)
+            .bind(floor)
+            .bind(at_most_per_tenant)
+            .fetch_all(&self.reader)
+            .await?;
+            let Some(new_floor) = super::floor_after_pruning(&above, older_than_ms) else {
+                continue;
+            };
+            let _mark = self.writes.begin();
+            let mut tx = self.writer.begin_with(BEGIN_WRITE).await?;
+            sqlx::query("UPDATE tenants SET log_floor = MAX(log_floor, ?) WHERE id = ?")
+                .bind(new_floor)
+                .bind(&tenant_id)
+                .execute(&mut *tx)
+                .await?;
+            pruned += sqlx::query("DELETE FROM events WHERE tenant_id = ? AND seq <= ?")
+                .bind(&tenant_id)
+                .bind(new_floor)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            tx.commit().await?;
+        }
         Ok(pruned)
     }
 

@@ -176,7 +176,16 @@ pub async fn pruning_events_raises_the_floor(store: Arc<dyn Store>) {
     commit(tx).await;
 
     let cut_off = at(25).timestamp_millis();
-    assert_eq!(store.prune_events(cut_off).await.expect("pruned"), 2);
+    assert_eq!(
+        store.prune_events(cut_off, 1).await.expect("pruned"),
+        1,
+        "one at most"
+    );
+    assert_eq!(
+        store.prune_events(cut_off, 10).await.expect("pruned"),
+        1,
+        "then the next"
+    );
     assert_eq!(
         store.log_bounds(T1).await.expect("read"),
         Some(LogBounds { floor: 2, head: 4 })
@@ -188,7 +197,7 @@ pub async fn pruning_events_raises_the_floor(store: Arc<dyn Store>) {
     );
     let left = store.events_after(T1, 0, 10).await.expect("read");
     assert_eq!(left.iter().map(|e| e.seq).collect::<Vec<_>>(), [3, 4]);
-    assert_eq!(store.prune_events(cut_off).await.expect("pruned"), 0);
+    assert_eq!(store.prune_events(cut_off, 10).await.expect("pruned"), 0);
 
     let mut tx = begin(store.as_ref(), WriteScope::Tenant(T1)).await;
     assert_eq!(
