@@ -7,7 +7,7 @@
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
-use spartex_api::{AgentControl, Event, Message};
+use spartex_api::{AgentControl, Approval, Event, Message};
 use tokio::sync::watch;
 
 use crate::error::ApiError;
@@ -39,6 +39,13 @@ enum Said {
         tenant: String,
         agent: String,
         message: String,
+    },
+    /// An ask-again for an agent, whose comment (4,000 characters, up to six bytes each once
+    /// escaped) is too long to say: the receiver reads it from the asked request.
+    AgentAskAgain {
+        tenant: String,
+        agent: String,
+        approval: String,
     },
     /// A session ended: its sockets close.
     SessionEnded { session: String },
@@ -78,6 +85,11 @@ pub async fn announce_commit(
                 tenant: tenant.to_owned(),
                 agent: agent.clone(),
                 message: message.id.clone(),
+            },
+            (AgentControl::AskAgain { approval_id, .. }, Some(tenant)) => Said::AgentAskAgain {
+                tenant: tenant.to_owned(),
+                agent: agent.clone(),
+                approval: approval_id.clone(),
             },
             _ => Said::Agent {
                 agent: agent.clone(),
@@ -264,6 +276,28 @@ async fn act_on(state: &AppState, text: &str) {
                 Err(ApiError::NotFound { .. }) => {}
                 Err(error) => {
                     tracing::warn!(%error, "could not read a message another instance sent an agent connected here");
+                }
+            }
+        }
+        Said::AgentAskAgain {
+            tenant,
+            agent,
+            approval,
+        } => {
+            if !state.agents.is_connected(&agent) {
+                return;
+            }
+            match crate::http::read::<Approval>(state, &tenant, &approval, "approval").await {
+                Ok(asked) => {
+                    let frame = AgentControl::AskAgain {
+                        approval_id: asked.id,
+                        comment: asked.ask_again_comment,
+                    };
+                    state.agents.push(&agent, frame);
+                }
+                Err(ApiError::NotFound { .. }) => {}
+                Err(error) => {
+                    tracing::warn!(%error, "could not read an ask-again another instance sent an agent connected here");
                 }
             }
         }

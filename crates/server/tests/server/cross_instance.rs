@@ -243,6 +243,41 @@ async fn a_long_message_reaches_an_agent_connected_to_the_other_instance() {
 }
 
 #[tokio::test]
+async fn a_long_ask_again_reaches_an_agent_connected_to_the_other_instance() {
+    let (a, b) = two_instances().await;
+    let mut control = a.control("Quill").await;
+    let approval = ask(&a.agent("Quill"), "high", 60).await;
+    let id = approval["id"].as_str().expect("id");
+    for instance in [&a, &b] {
+        instance.advance(chrono::Duration::seconds(61));
+    }
+    let dana_on_b = b.login("oncall@acme.test").await;
+    eventually("the request expires", PATIENCE, async || {
+        let seen = dana_on_b.get_ok(&format!("/api/v1/approvals/{id}")).await;
+        (seen["status"] == "expired").then_some(())
+    })
+    .await;
+
+    // 4,000 characters of two bytes each: more than PostgreSQL carries in one notification.
+    let comment = "é".repeat(4000);
+    let (status, asked) = dana_on_b
+        .post(
+            &format!("/api/v1/approvals/{id}/ask-again"),
+            json!({ "comment": comment }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{asked}");
+    let frame = control
+        .next_where("the ask", |f| f["type"] == "ask_again")
+        .await;
+    assert_eq!(frame["approval_id"], approval["id"]);
+    assert!(
+        frame["comment"].as_str() == Some(comment.as_str()),
+        "the whole comment arrives"
+    );
+}
+
+#[tokio::test]
 async fn signing_out_on_one_instance_ends_that_sign_in_on_the_other_at_once() {
     let (a, b) = two_instances().await;
     let oncall = a.login("oncall@acme.test").await;
