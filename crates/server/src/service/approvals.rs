@@ -3,7 +3,7 @@
 use serde_json::json;
 use spartex_api::{
     AgentStatus, Approval, ApprovalStatus, DecidedBy, Decision, DecisionRequest, ErrorCode,
-    OnExpiry, Project, ProjectStatus, RequestApproval, Role,
+    OnExpiry, Project, ProjectStatus, RequestApproval, Risk, Role,
 };
 
 use super::{agents::acting_agent, budget, new_id, text_field};
@@ -133,6 +133,14 @@ pub async fn request(
     if !req.payload.is_object() {
         return Err(ApiError::invalid(
             "`payload` must be a JSON object: the arguments the agent will act with, by name.",
+        ));
+    }
+    // Silence as a yes is the agent's choice: never where a person's answer matters most.
+    if req.on_expiry == Some(OnExpiry::Approve) && matches!(req.risk, Risk::High | Risk::Critical) {
+        return Err(ApiError::invalid(
+            "`on_expiry: approve` is for low- and medium-risk requests only: a high or critical \
+             request nobody answered is rejected. Leave `on_expiry` out, or give people longer \
+             with `expires_in_s`.",
         ));
     }
     let kind = text_field("kind", &req.kind, 64)?;

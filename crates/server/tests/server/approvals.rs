@@ -132,6 +132,24 @@ async fn on_expiry_approve_approves_when_nobody_objects() {
         })
         .await;
     assert_eq!(settled["data"]["status"], "approved");
+
+    // An agent cannot make silence approve what matters most.
+    for risk in ["high", "critical"] {
+        let (status, body) = server
+            .agent("Iris")
+            .post(
+                "/api/v1/agent/approvals",
+                json!({"kind": "update_targeting", "title": "Widen ages", "payload": {}, "risk": risk, "expires_in_s": 30, "on_expiry": "approve"}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{risk}: {body}");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("on_expiry")),
+            "{body}"
+        );
+    }
 }
 
 #[tokio::test]
