@@ -132,6 +132,28 @@ impl EventHub {
         }
     }
 
+    /// Drops the tenant's feed once nobody follows it (its sockets and long polls ended): each
+    /// feed holds a ring of `capacity` events, and an instance running for weeks would
+    /// otherwise keep one for every tenant that ever connected to it. A feed made again starts
+    /// as a new one does, its last published `seq` unknown.
+    pub fn forget_if_unfollowed(&self, tenant_id: &str) {
+        let mut tenants = self
+            .tenants
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if tenants
+            .get(tenant_id)
+            .is_some_and(|feed| feed.sender.receiver_count() == 0)
+        {
+            tenants.remove(tenant_id);
+        }
+    }
+
+    /// How many tenants' feeds this instance holds.
+    pub fn feeds(&self) -> usize {
+        self.read().len()
+    }
+
     fn feed(&self, tenant_id: &str) -> Option<Arc<Feed>> {
         self.read().get(tenant_id).cloned()
     }
@@ -241,6 +263,20 @@ impl AgentControlHub {
             .is_some_and(|sender| sender.send(frame).is_ok())
     }
 
+    /// Drops the agent's channel once no socket of it is connected here.
+    pub fn forget_if_unconnected(&self, agent_id: &str) {
+        let mut agents = self
+            .agents
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if agents
+            .get(agent_id)
+            .is_some_and(|sender| sender.receiver_count() == 0)
+        {
+            agents.remove(agent_id);
+        }
+    }
+
     pub fn is_connected(&self, agent_id: &str) -> bool {
         let agents = self
             .agents
@@ -249,5 +285,45 @@ impl AgentControlHub {
         agents
             .get(agent_id)
             .is_some_and(|sender| sender.receiver_count() > 0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_feed_is_forgotten_once_nobody_follows_it() {
+        let hub = EventHub::new(16);
+        let first = hub.subscribe("ten_1");
+        let second = hub.subscribe("ten_1");
+        drop(first);
+        hub.forget_if_unfollowed("ten_1");
+        assert_eq!(hub.feeds(), 1, "still followed");
+        drop(second);
+        hub.forget_if_unfollowed("ten_1");
+        assert_eq!(hub.feeds(), 0);
+        drop(hub.subscribe("ten_1"));
+        assert_eq!(hub.feeds(), 1, "made again when followed again");
+    }
+
+    #[test]
+    fn an_agents_channel_is_forgotten_once_no_socket_of_it_is_connected() {
+        let agents = AgentControlHub::default();
+        let socket = agents.subscribe("agt_1");
+        agents.forget_if_unconnected("agt_1");
+        assert!(
+            agents.push("agt_1", AgentControl::Resume),
+            "still connected"
+        );
+        drop(socket);
+        agents.forget_if_unconnected("agt_1");
+        assert!(!agents.push("agt_1", AgentControl::Resume));
+        let kept = agents
+            .agents
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .len();
+        assert_eq!(kept, 0);
     }
 }

@@ -22,7 +22,7 @@ use super::doc::{
     Throttled,
 };
 use super::extract::{ApiJson, ApiQuery, Mutation};
-use super::socket::{send_json, Liveness, Sink, SocketResult};
+use super::socket::{send_json, Followed, ForgetWhenDone, Liveness, Sink, SocketResult};
 use super::{read, read_all};
 use crate::auth::AgentPrincipal;
 use crate::error::{ApiError, ApiResult};
@@ -101,6 +101,7 @@ async fn wait_for_approval(
     let wait = std::time::Duration::from_secs(wait_s).min(state.settings.max_long_poll);
     let stopping = state.stopping();
     tokio::pin!(stopping);
+    let _forget = ForgetWhenDone::new(&state, Followed::Tenant(agent.tenant_id.clone()));
     let mut live = state.events.subscribe(&agent.tenant_id);
     let approval: Approval = read(&state, &agent.tenant_id, &id, "approval").await?;
     if approval.agent_id.as_deref() != Some(agent.agent_id.as_str()) {
@@ -221,6 +222,7 @@ async fn serve_control(
     let stopping = state.stopping();
     tokio::pin!(stopping);
     let (mut sink, mut incoming) = socket.split();
+    let _forget = ForgetWhenDone::new(&state, Followed::Agent(principal.agent_id.clone()));
     let mut frames = state.agents.subscribe(&principal.agent_id);
     let mut resyncs = state.agents.resyncs();
     // A stop, pause or ask-again that happened while the worker was away is sent at once.

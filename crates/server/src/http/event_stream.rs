@@ -16,7 +16,9 @@ use utoipa_axum::routes;
 
 use super::doc::{BadInput, SignedIn};
 use super::extract::ApiQuery;
-use super::socket::{send_json, Liveness, Sink, SocketError, SocketResult};
+use super::socket::{
+    send_json, Followed, ForgetWhenDone, Liveness, Sink, SocketError, SocketResult,
+};
 use crate::auth::UserPrincipal;
 use crate::error::ApiError;
 use crate::hub::Published;
@@ -79,6 +81,7 @@ async fn serve(
     let mut session_ends = state.sessions.subscribe_to_ends();
     let (mut sink, mut incoming) = socket.split();
     // Subscribe before reading the head, so nothing committed in between is missed.
+    let _forget = ForgetWhenDone::new(&state, Followed::Tenant(tenant_id.clone()));
     let mut live = state.events.subscribe(&tenant_id);
     let bounds = state
         .store

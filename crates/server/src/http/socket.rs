@@ -9,6 +9,7 @@ use futures_util::SinkExt;
 use serde::Serialize;
 
 use crate::error::ApiError;
+use crate::state::AppState;
 use crate::store::StoreError;
 
 pub type Sink = SplitSink<WebSocket, WsMessage>;
@@ -63,6 +64,37 @@ impl Serialize for SocketError {
 }
 
 pub type SocketResult<T> = Result<T, SocketError>;
+
+/// What a socket or a long poll follows in this instance's hubs.
+pub enum Followed {
+    Tenant(String),
+    Agent(String),
+}
+
+/// Forgets, as a socket or a long poll ends, what it followed, once nobody else here follows
+/// it. Made before subscribing, so it is dropped after the subscription.
+pub struct ForgetWhenDone {
+    state: AppState,
+    followed: Followed,
+}
+
+impl ForgetWhenDone {
+    pub fn new(state: &AppState, followed: Followed) -> ForgetWhenDone {
+        ForgetWhenDone {
+            state: state.clone(),
+            followed,
+        }
+    }
+}
+
+impl Drop for ForgetWhenDone {
+    fn drop(&mut self) {
+        match &self.followed {
+            Followed::Tenant(tenant_id) => self.state.events.forget_if_unfollowed(tenant_id),
+            Followed::Agent(agent_id) => self.state.agents.forget_if_unconnected(agent_id),
+        }
+    }
+}
 
 /// Pings a peer may leave unanswered before it is taken for gone.
 const PINGS_UNANSWERED: u32 = 3;

@@ -257,3 +257,18 @@ async fn sockets_whose_peer_answers_no_ping_are_closed() {
         "the agent's control socket too"
     );
 }
+
+#[tokio::test]
+async fn an_instance_keeps_no_feed_for_a_tenant_nobody_follows_any_more() {
+    let server = TestServer::start().await;
+    let oncall = server.login("oncall@acme.test").await;
+    let mut events = server.events(oncall.token(), None).await;
+    assert_eq!(events.next().await["type"], "hello");
+    let state = server.state();
+    assert_eq!(state.events.feeds(), 1);
+    drop(events);
+    spartex_testkit::eventually("the feed is forgotten", PATIENCE, async || {
+        (state.events.feeds() == 0).then_some(())
+    })
+    .await;
+}
