@@ -59,9 +59,14 @@ commands! {
         shell.activate(&app, account).await
     }
 
-    /// Signs the account out and wipes its cache.
-    async fn sign_out(shell: State<'_, Shell>, account_id: String) -> CommandResult<()> {
-        shell.sign_out(&account_id).await
+    /// Signs the account out and wipes its cache; refused with `undelivered` while actions wait
+    /// to reach the server, unless `discard_undelivered`.
+    async fn sign_out(
+        shell: State<'_, Shell>,
+        account_id: String,
+        discard_undelivered: bool,
+    ) -> CommandResult<()> {
+        shell.sign_out(&account_id, discard_undelivered).await
     }
 
     /// The link, the last sync, the outbox and the recent outcomes.

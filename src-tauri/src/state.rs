@@ -7,7 +7,7 @@ use std::sync::{Arc, RwLock};
 
 use serde::Serialize;
 use spartex_core::notify::{NotificationPrefs, NotificationResponse, Notifier};
-use spartex_core::{Account, AccountInfo, Core, Running};
+use spartex_core::{Account, AccountInfo, Core, CoreError, Running, Undelivered};
 use tauri::AppHandle;
 use tokio::sync::Mutex;
 
@@ -115,18 +115,33 @@ impl Shell {
     }
 
     /// Signs the account out and wipes its cache; when it was the one shown, shows no account
-    /// afterwards.
-    pub async fn sign_out(&self, account_id: &str) -> CommandResult<()> {
+    /// afterwards. Actions the server has not taken yet refuse it (tried once more first),
+    /// unless `discard_undelivered`: the person chose to lose them.
+    pub async fn sign_out(&self, account_id: &str, discard_undelivered: bool) -> CommandResult<()> {
         let mut active = self.active.lock().await;
         let shown = active
             .as_ref()
-            .is_some_and(|a| a.account.info().id == account_id);
+            .filter(|a| a.account.info().id == account_id);
+        let mut undelivered = match discard_undelivered {
+            true => Undelivered::Discard,
+            false => Undelivered::Keep,
+        };
+        if let (Some(shown), Undelivered::Keep) = (shown, undelivered) {
+            // Asked of the account shown, whose own delivery runs: not of a second copy.
+            let waiting = shown.account.undelivered_after_one_more_try().await?;
+            if !waiting.is_empty() {
+                let actions = waiting.into_iter().map(|entry| entry.label).collect();
+                return Err(CoreError::Undelivered { actions }.into());
+            }
+            undelivered = Undelivered::Discard; // nothing is left to lose
+        }
+        let shown = shown.is_some();
         if shown {
             if let Some(previous) = active.take() {
                 previous.stop().await;
             }
         }
-        self.core.logout(Some(account_id)).await?;
+        self.core.logout(Some(account_id), undelivered).await?;
         if shown {
             forget_active(&self.core);
         }

@@ -171,6 +171,30 @@ async fn a_manager_decides_chats_stops_and_works_offline() {
     );
     app.screenshot("desktop-offline-sending").await;
 
+    // Signing out now would lose the decision: the app names it and asks.
+    app.click("nav-settings").await;
+    app.wait_for("settings-page").await;
+    app.click_css(&by_test_id("sign-out-button")).await;
+    let refused = app.wait_for("sign-out-refused").await;
+    let said = refused.text().await.expect("the dialog's text");
+    assert!(said.contains("not reached the server"), "{said}");
+    app.screenshot("desktop-sign-out-refused").await;
+    app.click("sign-out-stay").await;
+    app.until("the dialog closes", PATIENCE, || async {
+        app.all(&by_test_id("sign-out-refused"))
+            .await
+            .is_empty()
+            .then_some(())
+    })
+    .await;
+    assert_eq!(
+        app.attr(&by_test_id("status-outbox"), "data-count")
+            .await
+            .as_deref(),
+        Some("1"),
+        "still signed in, the decision still waiting"
+    );
+
     // The link returns: the decision is delivered once.
     server.restart().await;
     app.until("the decision is delivered", PATIENCE * 2, || async {

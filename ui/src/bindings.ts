@@ -364,7 +364,7 @@ push_detail: PushDetail, };
 
 export type QuietHours = { start: string, end: string, };
 
-export type ErrorKind = "offline" | "signed_out" | "forbidden" | "not_found" | "conflict" | "gone" | "invalid" | "rate_limited" | "server_error" | "bad_server" | "secret_store" | "local_storage" | "account" | "no_account" | "local";
+export type ErrorKind = "offline" | "signed_out" | "forbidden" | "not_found" | "conflict" | "gone" | "invalid" | "rate_limited" | "server_error" | "bad_server" | "secret_store" | "local_storage" | "account" | "no_account" | "local" | "undelivered";
 
 export type OnCallView = { 
 /**

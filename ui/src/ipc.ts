@@ -47,9 +47,12 @@ export function switchAccount(accountId: string): Promise<AccountInfo> {
   return call<AccountInfo>('switch_account', { accountId });
 }
 
-/** Signs the account out and wipes its cache. */
-export function signOut(accountId: string): Promise<null> {
-  return call<null>('sign_out', { accountId });
+/**
+ * Signs the account out and wipes its cache; refused with `undelivered` while actions wait
+ * to reach the server, unless `discard_undelivered`.
+ */
+export function signOut(accountId: string, discardUndelivered: boolean): Promise<null> {
+  return call<null>('sign_out', { accountId, discardUndelivered });
 }
 
 /** The link, the last sync, the outbox and the recent outcomes. */

@@ -9,7 +9,8 @@ use spartex_api::{Decision, Stop, StopStatus, TenantSettings};
 use spartex_core::notify::{DesktopNotifier, NotificationAction};
 use spartex_core::rules::ApprovalBlocker;
 use spartex_core::{
-    Account, Change, Core, CoreConfig, CoreError, LinkState, Outcome, OutcomeResult, Queued, Secret,
+    Account, Change, Core, CoreConfig, CoreError, LinkState, Outcome, OutcomeResult, Queued,
+    Secret, Undelivered,
 };
 
 use crate::out::outln;
@@ -26,8 +27,14 @@ pub async fn run(cli: Cli) -> CliResult<Ended> {
     let account = cli.account.as_deref();
     match cli.command {
         Command::Login { server, email } => login(&core, &server, &email, json).await,
-        Command::Logout => {
-            let info = core.logout(account).await?;
+        Command::Logout {
+            discard_undelivered,
+        } => {
+            let undelivered = match discard_undelivered {
+                true => Undelivered::Discard,
+                false => Undelivered::Keep,
+            };
+            let info = core.logout(account, undelivered).await?;
             print(json, &info, || {
                 outln!("Signed out of {} and wiped its cache.", info.id)
             });
@@ -326,7 +333,7 @@ async fn with_account(
             Ok(Ended::Done)
         }
         Command::Watch { no_notify } => watch(core, account, json, no_notify).await,
-        Command::Login { .. } | Command::Logout | Command::Accounts => Ok(Ended::Done),
+        Command::Login { .. } | Command::Logout { .. } | Command::Accounts => Ok(Ended::Done),
     }
 }
 

@@ -44,8 +44,13 @@ pub enum Command {
         #[arg(long)]
         email: String,
     },
-    /// Sign out: revoke the session, wipe the cache and its key.
-    Logout,
+    /// Sign out: revoke the session, wipe the cache and its key. Refused while actions wait to
+    /// be delivered (they are tried once more first), unless `--discard-undelivered`.
+    Logout {
+        /// Sign out even though queued actions have not reached the server: they are lost.
+        #[arg(long)]
+        discard_undelivered: bool,
+    },
     /// List signed-in accounts.
     Accounts,
     /// The link, the last sync, and what waits in the outbox.
@@ -168,7 +173,9 @@ fn exit_code(error: &CliError) -> u8 {
         | CoreError::Forbidden { .. }
         | CoreError::NoAccount
         | CoreError::Secrets(_) => exit::AUTH,
-        CoreError::Conflict { .. } | CoreError::Gone { .. } => exit::CONFLICT,
+        CoreError::Conflict { .. } | CoreError::Gone { .. } | CoreError::Undelivered { .. } => {
+            exit::CONFLICT
+        }
         CoreError::Blocked { blocker, .. } => match blocker {
             ApprovalBlocker::RoleTooLow => exit::AUTH,
             ApprovalBlocker::NoPreview => exit::USAGE,
@@ -198,6 +205,9 @@ fn hint(error: &CliError) -> Option<&'static str> {
         CoreError::UnknownAccount(_) => "`spartex accounts` lists the signed-in accounts.",
         CoreError::AmbiguousAccount(_) => "Pick one with --account.",
         CoreError::NotCached { .. } => "Run `spartex sync`, or check the id.",
+        CoreError::Undelivered { .. } => {
+            "`spartex status` lists them; `spartex logout --discard-undelivered` signs out anyway."
+        }
         _ => return None,
     })
 }

@@ -26,6 +26,9 @@ use crate::store::{meta, unkept_entry, OutboxEntry, Store, StoreError};
 use crate::sync::{SyncReport, Syncer};
 use crate::{Change, LinkState, Outcome};
 
+/// The last try to deliver the outbox before signing out waits this long at most.
+const LAST_TRY: std::time::Duration = std::time::Duration::from_secs(10);
+
 mod decisions;
 
 #[derive(Clone)]
@@ -255,6 +258,18 @@ impl Account {
 
     pub async fn outbox(&self) -> CoreResult<Vec<OutboxEntry>> {
         Ok(self.store().outbox().await?)
+    }
+
+    /// What the server has still not taken after one more try to deliver it (a few seconds at
+    /// most: offline, the try fails at once or times out).
+    pub async fn undelivered_after_one_more_try(&self) -> CoreResult<Vec<OutboxEntry>> {
+        if !self.outbox().await?.is_empty() {
+            let tried = tokio::time::timeout(LAST_TRY, self.flush_outbox()).await;
+            if let Ok(Err(error)) = tried {
+                tracing::info!(%error, "the outbox could not be delivered before signing out");
+            }
+        }
+        self.outbox().await
     }
 
     pub async fn outcomes(&self, limit: i64) -> CoreResult<Vec<Outcome>> {

@@ -68,6 +68,15 @@ pub fn default_data_dir() -> CoreResult<PathBuf> {
         })
 }
 
+/// What signing out does with actions the server has not taken yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Undelivered {
+    /// Tries them once more, and refuses to sign out while any still waits.
+    Keep,
+    /// Drops them with the cache: the person chose to.
+    Discard,
+}
+
 pub struct Core {
     config: CoreConfig,
     registry: Registry,
@@ -148,7 +157,26 @@ impl Core {
     /// Unregisters this install's push device (best effort, for a few seconds at most: offline
     /// it signs out anyway), revokes the session, wipes the cache and its key, and forgets the
     /// account. Stop the account's tasks ([`crate::Running::stop`]) first.
-    pub async fn logout(&self, selector: Option<&str>) -> CoreResult<AccountInfo> {
+    ///
+    /// Actions the server has not taken yet would be wiped with the cache: with
+    /// [`Undelivered::Keep`] they are tried once more, and any still waiting refuse the sign-out
+    /// ([`CoreError::Undelivered`], naming them), for the person to decide.
+    pub async fn logout(
+        &self,
+        selector: Option<&str>,
+        undelivered: Undelivered,
+    ) -> CoreResult<AccountInfo> {
+        if undelivered == Undelivered::Keep {
+            let account = self.open(selector).await?;
+            let waiting = account.undelivered_after_one_more_try().await;
+            account.store().close().await;
+            let waiting = waiting?;
+            if !waiting.is_empty() {
+                return Err(CoreError::Undelivered {
+                    actions: waiting.into_iter().map(|entry| entry.label).collect(),
+                });
+            }
+        }
         let info = self.registry.select(selector)?;
         let api = HttpClient::new(&info.server_url)?;
         let session = Session::new(&info.id, api, self.config.secrets.clone());

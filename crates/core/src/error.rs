@@ -70,6 +70,19 @@ pub enum CoreError {
     NotCached { what: &'static str, id: String },
     #[error("{0}")]
     Local(String),
+    /// Signing out would drop actions the server has not taken yet.
+    #[error(
+        "{} not reached the server yet ({}): signing out would lose {}. Connect to deliver {}, \
+         or sign out anyway.",
+        if actions.len() == 1 { "1 action has".to_owned() } else { format!("{} actions have", actions.len()) },
+        actions.join("; "),
+        if actions.len() == 1 { "it" } else { "them" },
+        if actions.len() == 1 { "it" } else { "them" }
+    )]
+    Undelivered {
+        /// What each waiting action does, in words ("Approve “Spring hero ad”").
+        actions: Vec<String>,
+    },
 }
 
 /// The kind of a [`CoreError`], a closed set the faces branch on (the app receives it as
@@ -94,6 +107,8 @@ pub enum ErrorKind {
     /// Nobody is signed in.
     NoAccount,
     Local,
+    /// Actions still wait to be delivered: the face asks before dropping them.
+    Undelivered,
 }
 
 impl CoreError {
@@ -139,6 +154,7 @@ impl CoreError {
             CoreError::NoAccount => ErrorKind::NoAccount,
             CoreError::UnknownAccount(_) | CoreError::AmbiguousAccount(_) => ErrorKind::Account,
             CoreError::Local(_) => ErrorKind::Local,
+            CoreError::Undelivered { .. } => ErrorKind::Undelivered,
         }
     }
 

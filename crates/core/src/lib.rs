@@ -28,7 +28,7 @@ pub mod sync;
 
 pub use account::{Account, Queued, Running, Status};
 pub use changes::{Change, LinkState, Outcome, OutcomeResult};
-pub use core::{Core, CoreConfig};
+pub use core::{Core, CoreConfig, Undelivered};
 pub use error::{CoreError, CoreResult, ErrorKind};
 pub use registry::AccountInfo;
 pub use secret_store::{SecretError, SecretStore};

@@ -76,7 +76,7 @@ export function AccountMenu() {
           <Menu.Item className={item} onSelect={() => void navigate('/settings')}>
             Settings
           </Menu.Item>
-          <Menu.Item className={item + ' text-red'} onSelect={() => signOut.mutate(active.id)}>
+          <Menu.Item className={item + ' text-red'} onSelect={() => signOut.mutate({ accountId: active.id })}>
             Sign out of {active.tenant.name}
           </Menu.Item>
         </Menu.Content>

@@ -6,6 +6,7 @@ import { useCoreEvents } from '../state/events';
 import { useApplyTheme } from '../state/theme';
 import { ErrorState } from './States';
 import { LogoMark } from './Icons';
+import { SignOutRefused } from './SignOutRefused';
 import { Toasts } from './Toasts';
 
 /** Theme, core events, and the sign-in gate: nobody signed in → the sign-in screen. */
@@ -50,6 +51,7 @@ export function Root() {
   return (
     <>
       {body}
+      <SignOutRefused />
       <Toasts />
     </>
   );

@@ -190,7 +190,7 @@ function Accounts() {
               data-testid="sign-out-button"
               data-account-id={a.id}
               className={button('ghost', 'text-red')}
-              onClick={() => signOut.mutate(a.id)}
+              onClick={() => signOut.mutate({ accountId: a.id })}
               disabled={signOut.isPending}
             >
               Sign out

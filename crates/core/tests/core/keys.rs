@@ -56,7 +56,9 @@ async fn logout_revokes_the_session_and_wipes_cache_and_key() {
     let id = account.info().id.clone();
     account.store().close().await;
     drop(account);
-    core.logout(None).await.expect("signs out");
+    core.logout(None, spartex_core::Undelivered::Keep)
+        .await
+        .expect("signs out");
     assert!(!dir.exists(), "the cache is wiped");
     assert!(core.accounts().expect("list").is_empty());
     let secrets = spartex_core::secret_store::InsecureFileSecretStore::new(

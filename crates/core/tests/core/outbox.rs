@@ -276,3 +276,68 @@ async fn a_stop_taken_offline_after_a_resume_leaves_the_project_stopped() {
         "the last thing said was stop: {project}"
     );
 }
+
+#[tokio::test]
+async fn signing_out_delivers_what_waits_first_or_names_what_it_would_lose() {
+    let mut world = World::start().await;
+    let approval = world.ask("Quill", "Publish the sign-out ad").await;
+    let id = approval["id"].as_str().expect("id").to_owned();
+    let core = world.core("dana");
+    let dana = world.login(&core, "oncall@acme.test").await;
+    dana.catch_up().await.expect("sync");
+    world.stop_server().await;
+    dana.decide(&id, Decision::Approve, None)
+        .await
+        .expect("queued");
+
+    let refused = core
+        .logout(None, spartex_core::Undelivered::Keep)
+        .await
+        .expect_err("offline, the decision would be lost");
+    let CoreError::Undelivered { actions } = &refused else {
+        panic!("{refused:?}");
+    };
+    assert_eq!(actions.len(), 1);
+    assert!(
+        actions[0].contains("Publish the sign-out ad"),
+        "{actions:?}"
+    );
+    assert!(refused.to_string().contains("sign out anyway"), "{refused}");
+    assert_eq!(
+        core.accounts().expect("accounts").len(),
+        1,
+        "still signed in"
+    );
+
+    // Back online: the decision goes first, then the sign-out.
+    world.restart_server().await;
+    core.logout(None, spartex_core::Undelivered::Keep)
+        .await
+        .expect("signs out once it is delivered");
+    assert!(core.accounts().expect("accounts").is_empty());
+    let token = world.server_token("viewer@acme.test").await;
+    let settled = world.get(&token, &format!("/api/v1/approvals/{id}")).await;
+    assert_eq!(settled["status"], json!("approved"));
+}
+
+#[tokio::test]
+async fn signing_out_anyway_drops_what_waits() {
+    let mut world = World::start().await;
+    let core = world.core("dana");
+    let dana = world.login(&core, "oncall@acme.test").await;
+    dana.catch_up().await.expect("sync");
+    let newsletter = dana
+        .project("The Weekly Edit")
+        .await
+        .expect("cached")
+        .project
+        .id;
+    world.stop_server().await;
+    dana.send_message(&newsletter, None, "Hold the send")
+        .await
+        .expect("queued");
+    core.logout(None, spartex_core::Undelivered::Discard)
+        .await
+        .expect("signs out, as the person chose");
+    assert!(core.accounts().expect("accounts").is_empty());
+}

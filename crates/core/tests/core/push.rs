@@ -92,7 +92,9 @@ async fn sign_out_unregisters_the_device_and_offline_it_signs_out_anyway() {
         .expect("registers");
     let id = dana.info().id.clone();
     dana.store().close().await;
-    core.logout(Some(&id)).await.expect("signs out");
+    core.logout(Some(&id), spartex_core::Undelivered::Keep)
+        .await
+        .expect("signs out");
     assert!(
         devices_on_server(&world, ONCALL).await.is_empty(),
         "the server no longer pushes to a signed-out phone"
@@ -108,7 +110,9 @@ async fn sign_out_unregisters_the_device_and_offline_it_signs_out_anyway() {
     dana.store().close().await;
     world.stop_server().await;
     let started = Instant::now();
-    core.logout(Some(&id)).await.expect("signs out offline");
+    core.logout(Some(&id), spartex_core::Undelivered::Keep)
+        .await
+        .expect("signs out offline");
     assert!(
         started.elapsed() < Duration::from_secs(10),
         "sign-out waited {:?} for a server that is gone",
