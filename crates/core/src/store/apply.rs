@@ -270,6 +270,48 @@ pub(super) async fn write_grouped(
     write_batch(conn, grouped, Vec::new()).await
 }
 
+/// Adds the batch's costs to the project screen's spend per day and agent: one row per day
+/// and agent, where every cost was kept and the screen grouped a project's whole history on
+/// each read. Each cost is added once: only events past the cache's `seq` reach a batch.
+async fn add_to_spend_days(
+    conn: &mut SqliteConnection,
+    costs: &[(i64, CostRecord)],
+) -> StoreResult<()> {
+    let mut by_day: HashMap<(&str, String, &str), (f64, i64)> = HashMap::new();
+    for (_, cost) in costs {
+        let day = cost.at.format("%Y-%m-%d").to_string();
+        let spent = by_day
+            .entry((cost.project_id.as_str(), day, cost.agent_id.as_str()))
+            .or_default();
+        spent.0 += cost.cost_usd;
+        spent.1 = spent
+            .1
+            .saturating_add(cost.tokens_in.saturating_add(cost.tokens_out));
+    }
+    let by_day: Vec<_> = by_day.into_iter().collect();
+    for chunk in by_day.chunks(ROWS_PER_STATEMENT) {
+        let mut query = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO spend_days (project_id, day, agent_id, cost_usd, tokens) ",
+        );
+        query.push_values(
+            chunk,
+            |mut row, ((project_id, day, agent_id), (cost_usd, tokens))| {
+                row.push_bind(*project_id)
+                    .push_bind(day)
+                    .push_bind(*agent_id)
+                    .push_bind(cost_usd)
+                    .push_bind(tokens);
+            },
+        );
+        query.push(
+            " ON CONFLICT (project_id, day, agent_id) DO UPDATE SET \
+             cost_usd = cost_usd + excluded.cost_usd, tokens = tokens + excluded.tokens",
+        );
+        query.build().execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
 /// Writes a batch: its messages (after `written`, messages of the batch written already), its
 /// resources, the projects' last activity and its costs. Returns what the whole batch changed:
 /// messages, costs, then resources. A catch-up's batch can hold more changes than a slow
@@ -321,20 +363,7 @@ async fn write_batch(
         })
         .collect();
 
-    for chunk in grouped.costs.chunks(ROWS_PER_STATEMENT) {
-        let mut query = QueryBuilder::<Sqlite>::new(
-            "INSERT OR IGNORE INTO costs (seq, project_id, agent_id, at, tokens, cost_usd) ",
-        );
-        query.push_values(chunk, |mut row, (seq, c)| {
-            row.push_bind(seq)
-                .push_bind(&c.project_id)
-                .push_bind(&c.agent_id)
-                .push_bind(sortable_time(&c.at))
-                .push_bind(c.tokens_in + c.tokens_out)
-                .push_bind(c.cost_usd);
-        });
-        query.build().execute(&mut *conn).await?;
-    }
+    add_to_spend_days(conn, &grouped.costs).await?;
     changes.extend(grouped.costs.into_iter().map(|(_, record)| Change::Cost {
         record: Box::new(record),
     }));

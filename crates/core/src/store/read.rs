@@ -149,8 +149,8 @@ impl Store {
         .map(|d| parse(d))
         .collect::<StoreResult<_>>()?;
         let spend_by_day = sqlx::query_as::<_, (String, String, f64, i64)>(
-            "SELECT substr(at, 1, 10) AS day, agent_id, SUM(cost_usd), SUM(tokens) FROM costs \
-             WHERE project_id = ? GROUP BY day, agent_id ORDER BY day, agent_id",
+            "SELECT day, agent_id, cost_usd, tokens FROM spend_days \
+             WHERE project_id = ? ORDER BY day, agent_id",
         )
         .bind(project_id)
         .fetch_all(&self.reader)

@@ -890,3 +890,73 @@ async fn a_write_cancelled_as_it_begins_leaves_the_cache_writable() {
         assert!(next.is_ok(), "round {round}: {:?}", next.err());
     }
 }
+
+#[tokio::test]
+async fn spend_is_kept_per_day_and_agent_and_an_older_caches_costs_carry_over() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("cache.db");
+    let key = new_cache_key();
+    // An older build kept each cost: two on Dec 1 by Quill, one by Iris.
+    let older = cache_migrated_before(&path, &key, 20261207000001).await;
+    for (seq, at, agent, tokens, cost) in [
+        (1, "2026-12-01T09:00:00.000000Z", "agt_quill", 100, 1.25),
+        (2, "2026-12-01T17:30:00.000000Z", "agt_quill", 50, 0.5),
+        (3, "2026-12-01T18:00:00.000000Z", "agt_iris", 10, 2.0),
+    ] {
+        sqlx::query("INSERT INTO costs (seq, project_id, agent_id, at, tokens, cost_usd) VALUES (?, 'prj_1', ?, ?, ?, ?)")
+            .bind(seq)
+            .bind(agent)
+            .bind(at)
+            .bind(tokens)
+            .bind(cost)
+            .execute(&older)
+            .await
+            .expect("a cost as the older build kept it");
+    }
+    older.close().await;
+
+    let store = Store::open(&path, &key).await.expect("upgrades");
+    let at = "2026-12-01T08:00:00Z";
+    let cost = |seq: i64, at: &str, agent: &str, cost_usd: f64| {
+        event(
+            seq,
+            "cost.recorded",
+            json!({"project_id": "prj_1", "agent_id": agent, "at": at, "model": "gpt-5",
+                   "tokens_in": 7, "tokens_out": 3, "cost_usd": cost_usd, "budget_state": "ok",
+                   "project_spent_usd": 10.0, "project_budget_usd": 100.0}),
+        )
+    };
+    store
+        .apply_events(&[
+            event(
+                1,
+                "project.upserted",
+                json!({"id": "prj_1", "name": "Spring", "description": "",
+                "status": "active", "budget_usd": 100.0, "spent_usd": 10.0, "created_at": at,
+                "updated_at": at, "version": 1}),
+            ),
+            cost(2, "2026-12-01T23:59:59Z", "agt_quill", 0.25),
+            cost(3, "2026-12-02T00:00:00Z", "agt_quill", 3.0),
+            cost(4, "2026-12-02T12:00:00Z", "agt_quill", 1.0),
+        ])
+        .await
+        .expect("applies");
+    let view = store
+        .project("prj_1")
+        .await
+        .expect("reads")
+        .expect("cached");
+    let spend: Vec<(&str, &str, f64, i64)> = view
+        .spend_by_day
+        .iter()
+        .map(|p| (p.day.as_str(), p.agent_id.as_str(), p.cost_usd, p.tokens))
+        .collect();
+    assert_eq!(
+        spend,
+        [
+            ("2026-12-01", "agt_iris", 2.0, 10),
+            ("2026-12-01", "agt_quill", 2.0, 160),
+            ("2026-12-02", "agt_quill", 4.0, 20),
+        ]
+    );
+}
