@@ -46,11 +46,13 @@ pub(crate) fn pool_options<DB: sqlx::Database>() -> sqlx::pool::PoolOptions<DB> 
 /// The SQLSTATEs of a database that cannot take the request now: the connection exceptions
 /// (class 08, less `08P01`, a protocol violation, which is a bug of ours), `admin_shutdown`,
 /// `crash_shutdown`, `cannot_connect_now` (starting up, shutting down), `too_many_connections`,
-/// and `55000`, which is what a database set to `ALLOW_CONNECTIONS false` answers a new
-/// connection (no query of this server raises it otherwise).
+/// `55000`, which is what a database set to `ALLOW_CONNECTIONS false` answers a new
+/// connection (no query of this server raises it otherwise), and `55P03`, a lock not had
+/// within the connection's `lock_timeout` (a write behind a hung transaction): a 503 the
+/// client retries, said once a minute, not a 500 logged with every request.
 const REFUSING: &[&str] = &[
     "08000", "08001", "08003", "08004", "08006", "08007", "57P01", "57P02", "57P03", "53300",
-    "55000",
+    "55000", "55P03",
 ];
 
 /// A failure of the database itself; the services turn it into a 5xx without its text.
@@ -648,7 +650,7 @@ mod unavailable_tests {
 
     #[test]
     fn a_database_out_of_reach_is_unavailable_and_a_bug_of_ours_is_not() {
-        for away in ["08006", "08001", "57P01", "57P03", "53300", "55000"] {
+        for away in ["08006", "08001", "57P01", "57P03", "53300", "55000", "55P03"] {
             assert!(with_code(away).is_unavailable(), "{away}");
         }
         let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
