@@ -120,6 +120,22 @@ impl TokenKeys {
         (Secret::new(successor), hash)
     }
 
+    /// The token an agent's worker signs in with. Derived from the agent's id with the
+    /// server's secret, not drawn, so it is never kept anywhere but as its hash: an answer kept
+    /// for a retry (its Idempotency-Key) holds the agent, and the token is derived again as it
+    /// is sent. Nobody without the secret can compute it from the id.
+    pub fn agent_token(&self, agent_id: &str) -> (Secret, String) {
+        let mut mac = self.successors.clone();
+        mac.update(b"spartex agent token\0");
+        mac.update(agent_id.as_bytes());
+        let token = format!(
+            "{AGENT_TOKEN_PREFIX}{}",
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+        );
+        let hash = hash_token(&token);
+        (Secret::new(token), hash)
+    }
+
     pub fn issue(&self, claims: &AccessClaims) -> ApiResult<Secret> {
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &self.encoding)
             .map(Secret::new)

@@ -203,12 +203,31 @@ async fn create_agent(
     ApiJson(req): ApiJson<CreateAgentRequest>,
 ) -> ApiResult<Answer> {
     let scope = mutation.scope(&user.tenant_id, &user.user_id);
-    mutate(&state, scope, async |w| {
+    // Kept for a retry without its token, which is derived again from the agent's id as it is
+    // sent: a worker's token is never stored in the clear.
+    let kept = mutate(&state, scope, async |w| {
         projects::create_agent(w, &user, &id, req)
             .await
-            .map(Reply::created)
+            .map(|created| {
+                Reply::created(CreatedAgent {
+                    agent_token: String::new(),
+                    ..created
+                })
+            })
     })
-    .await
+    .await?;
+    let mut created: CreatedAgent =
+        serde_json::from_str(&kept.body).map_err(crate::store::StoreError::from)?;
+    created.agent_token = state
+        .tokens
+        .agent_token(&created.agent.id)
+        .0
+        .expose()
+        .to_owned();
+    Ok(Answer {
+        body: serde_json::to_string(&created).map_err(crate::store::StoreError::from)?,
+        ..kept
+    })
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

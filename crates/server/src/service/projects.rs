@@ -6,7 +6,7 @@ use spartex_api::{
 };
 
 use super::{money_field, new_id, text_field};
-use crate::auth::{new_opaque_token, UserPrincipal, AGENT_TOKEN_PREFIX};
+use crate::auth::UserPrincipal;
 use crate::error::ApiResult;
 use crate::store::{DocFilter, DocKind};
 use crate::write::Write;
@@ -100,7 +100,7 @@ pub async fn create_agent_in(
         cost_usd: 0.0,
         version: 1,
     };
-    let (token, token_hash) = new_opaque_token(AGENT_TOKEN_PREFIX);
+    let (token, token_hash) = w.state().tokens.agent_token(&agent.id);
     w.tx()
         .insert_agent_token(&token_hash, tenant_id, &agent.id)
         .await?;

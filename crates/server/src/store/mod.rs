@@ -650,7 +650,9 @@ mod unavailable_tests {
 
     #[test]
     fn a_database_out_of_reach_is_unavailable_and_a_bug_of_ours_is_not() {
-        for away in ["08006", "08001", "57P01", "57P03", "53300", "55000", "55P03"] {
+        for away in [
+            "08006", "08001", "57P01", "57P03", "53300", "55000", "55P03",
+        ] {
             assert!(with_code(away).is_unavailable(), "{away}");
         }
         let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);

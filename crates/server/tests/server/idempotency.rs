@@ -137,3 +137,47 @@ async fn a_key_reused_with_another_body_is_refused_and_changes_nothing() {
         "the second change was not applied"
     );
 }
+
+#[tokio::test]
+async fn a_new_agents_token_is_sent_on_a_retry_too_and_kept_nowhere_in_the_clear() {
+    let server = TestServer::start().await;
+    let manager = server.login("manager@acme.test").await;
+    let spring = project_id(&manager, SPRING).await;
+    let path = format!("/api/v1/projects/{spring}/agents");
+    let key = "0d7c1f6e-3a52-4b8e-9c0f-5e2d8a1b7c44";
+    let body = json!({"name": "Scout", "role": "Researcher", "model": "gpt-5"});
+    let (status, first) = manager.post_with_key(&path, body.clone(), key).await;
+    assert_eq!(status, StatusCode::CREATED, "{first}");
+    let (status, again) = manager.post_with_key(&path, body, key).await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(again, first, "the retry gets the same agent and token");
+    let token = first["agent_token"].as_str().expect("a token");
+    let (status, _) = server
+        .api(token)
+        .post("/api/v1/agent/heartbeat", json!({"status": "idle"}))
+        .await;
+    assert!(status.is_success(), "the token works: {status}");
+
+    let me = manager.get_ok("/api/v1/me").await;
+    let (user_id, tenant) = (
+        me["user"]["id"].as_str().expect("my id"),
+        me["tenant"]["id"].as_str().expect("my tenant"),
+    );
+    let state = server.state();
+    let mut tx = state
+        .store
+        .begin(spartex_server::store::WriteScope::Tenant(tenant))
+        .await
+        .expect("begins");
+    let kept = tx
+        .stored_response(user_id, key)
+        .await
+        .expect("reads")
+        .expect("the answer is kept for retries");
+    assert!(kept.body.contains("Scout"), "{}", kept.body);
+    assert!(
+        !kept.body.contains(token),
+        "the kept answer holds no token: {}",
+        kept.body
+    );
+}
