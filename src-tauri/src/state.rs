@@ -1,7 +1,8 @@
 //! The app's state: the core, the account being shown, and its background work (sync, the
 //! bridge of changes to the UI, notifications). Switching accounts stops one and starts the
-//! other; nothing of an account outlives its session here.
+//! other; an account set aside with actions still waiting goes on delivering them.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 
@@ -25,6 +26,10 @@ pub struct AppState {
 pub struct Shell {
     core: Core,
     active: Mutex<Option<Active>>,
+    /// Accounts no longer shown whose outbox still held actions when another was shown: each
+    /// goes on delivering (a stop pulled offline reaches the server when the link returns,
+    /// whichever organisation is on screen), until it is shown again or signed out.
+    delivering: Mutex<HashMap<String, Delivering>>,
     /// A route asked for (deep link, notification) that the UI has not taken yet.
     pending_route: std::sync::Mutex<Option<String>>,
     /// Set once the account shown last time is open again (or there is none): the window
@@ -46,6 +51,7 @@ impl Shell {
         Shell {
             core,
             active: Mutex::new(None),
+            delivering: Mutex::default(),
             pending_route: std::sync::Mutex::new(None),
             restored: tokio::sync::watch::Sender::new(false),
         }
@@ -85,7 +91,11 @@ impl Shell {
         ));
         let previous = self.active.lock().await.take();
         if let Some(previous) = previous {
-            previous.stop().await;
+            self.set_aside(previous).await;
+        }
+        let delivering = self.delivering.lock().await.remove(&account.info().id);
+        if let Some(delivering) = delivering {
+            delivering.stop().await; // this account's own loops take over
         }
         let (clicks, clicked) = tokio::sync::mpsc::unbounded_channel();
         let mut tasks = vec![
@@ -114,6 +124,14 @@ impl Shell {
         Ok(info)
     }
 
+    /// Stops showing `previous`; what its outbox still holds goes on being delivered.
+    async fn set_aside(&self, previous: Active) {
+        let id = previous.account.info().id.clone();
+        if let Some(delivering) = previous.stop_showing().await {
+            self.delivering.lock().await.insert(id, delivering);
+        }
+    }
+
     /// Signs the account out and wipes its cache; when it was the one shown, shows no account
     /// afterwards. Actions the server has not taken yet refuse it (tried once more first),
     /// unless `discard_undelivered`: the person chose to lose them.
@@ -121,19 +139,32 @@ impl Shell {
         let mut active = self.active.lock().await;
         let shown = active
             .as_ref()
-            .filter(|a| a.account.info().id == account_id);
+            .filter(|a| a.account.info().id == account_id)
+            .map(|a| a.account.clone());
+        let delivering = self
+            .delivering
+            .lock()
+            .await
+            .get(account_id)
+            .map(|d| d.account.clone());
         let mut undelivered = match discard_undelivered {
             true => Undelivered::Discard,
             false => Undelivered::Keep,
         };
-        if let (Some(shown), Undelivered::Keep) = (shown, undelivered) {
-            // Asked of the account shown, whose own delivery runs: not of a second copy.
-            let waiting = shown.account.undelivered_after_one_more_try().await?;
+        let open_here = shown.clone().or(delivering);
+        if let (Some(account), Undelivered::Keep) = (open_here, undelivered) {
+            // Asked of the account open here, whose own delivery goes on if the person stays
+            // signed in: not of a second copy of it.
+            let waiting = account.undelivered_after_one_more_try().await?;
             if !waiting.is_empty() {
                 let actions = waiting.into_iter().map(|entry| entry.label).collect();
                 return Err(CoreError::Undelivered { actions }.into());
             }
             undelivered = Undelivered::Discard; // nothing is left to lose
+        }
+        let delivering = self.delivering.lock().await.remove(account_id);
+        if let Some(delivering) = delivering {
+            delivering.stop().await;
         }
         let shown = shown.is_some();
         if shown {
@@ -216,8 +247,45 @@ impl Shell {
     }
 }
 
-impl Active {
+/// An account no longer shown, delivering what its outbox holds.
+struct Delivering {
+    account: Account,
+    running: Running,
+}
+
+impl Delivering {
     async fn stop(self) {
+        self.running.stop().await;
+        self.account.store().close().await;
+    }
+}
+
+impl Active {
+    /// Stops what showing the account needed; its outbox goes on being delivered when it
+    /// still holds actions.
+    async fn stop_showing(self) -> Option<Delivering> {
+        let waiting = self
+            .account
+            .outbox()
+            .await
+            .is_ok_and(|outbox| !outbox.is_empty());
+        if !waiting {
+            self.stop().await;
+            return None;
+        }
+        let account = self.account.clone();
+        self.stop_tasks().await;
+        let running = account.start_delivery();
+        Some(Delivering { account, running })
+    }
+
+    async fn stop(self) {
+        let account = self.account.clone();
+        self.stop_tasks().await;
+        account.store().close().await;
+    }
+
+    async fn stop_tasks(self) {
         // Their buttons would answer nobody once this account stops. Before the tasks are
         // ended: a notification the alerts task is showing at this moment is waited for and
         // taken back too, where an aborted showing left it on screen unrecorded.
@@ -228,7 +296,6 @@ impl Active {
             task.abort();
         }
         self.running.stop().await;
-        self.account.store().close().await;
     }
 }
 

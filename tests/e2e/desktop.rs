@@ -292,6 +292,98 @@ async fn open_link_in_second_launch(link: &str) {
     );
 }
 
+/// Runs an app command as the UI would, and gives back its answer (or its error, as JSON).
+async fn invoke(app: &App, command: &str, args: serde_json::Value) -> serde_json::Value {
+    app.client
+        .execute_async(
+            "const [command, args, done] = arguments;
+             window.__TAURI_INTERNALS__.invoke(command, args)
+               .then(done, (error) => done({ error }));",
+            vec![command.into(), args],
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{command}: {e}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_decision_taken_offline_is_delivered_while_another_organisation_is_shown() {
+    if !desktop_session() {
+        return;
+    }
+    let mut server = demo_server().await;
+    let app = App::launch().await;
+    sign_in(&app, &server, MANAGER).await;
+    let tenant = server.tenant_of(MANAGER).await;
+    let (pick, version) = server_pending(&server, &tenant, NEWSLETTER)
+        .await
+        .expect("the newsletter agents asked for something by now");
+    // The same person on call for a second organisation, signed in beside the first.
+    app.click("account-menu").await;
+    app.click("add-account").await;
+    sign_in(&app, &server, "owner@northwind.test").await;
+    let accounts = invoke(&app, "app_state", serde_json::json!({})).await;
+    let acme = accounts["accounts"]
+        .as_array()
+        .and_then(|all| all.iter().find(|a| a["tenant"]["id"] == tenant.as_str()))
+        .and_then(|a| a["id"].as_str())
+        .expect("the Acme account")
+        .to_owned();
+    let northwind = accounts["active"]["id"].as_str().expect("shown").to_owned();
+    invoke(
+        &app,
+        "switch_account",
+        serde_json::json!({ "accountId": acme }),
+    )
+    .await;
+
+    server.shutdown().await;
+    let queued = invoke(
+        &app,
+        "decide",
+        serde_json::json!({ "approvalId": pick, "decision": "approve", "comment": null }),
+    )
+    .await;
+    assert_eq!(queued["delivered"], false, "offline: {queued}");
+    // Northwind's page comes in: Acme's decision still waits for the link.
+    invoke(
+        &app,
+        "switch_account",
+        serde_json::json!({ "accountId": northwind }),
+    )
+    .await;
+    server.restart().await;
+    app.until(
+        "the decision is delivered, Northwind still shown",
+        PATIENCE * 3,
+        || async {
+            let approval = server
+                .state()
+                .store
+                .get_doc(&tenant, DocKind::Approval, &pick)
+                .await
+                .expect("the store answers")?;
+            (approval["status"] == "approved").then_some(approval)
+        },
+    )
+    .await;
+    let shown = invoke(&app, "app_state", serde_json::json!({})).await;
+    assert_eq!(shown["active"]["id"], northwind.as_str());
+    let settled = server
+        .state()
+        .store
+        .get_doc(&tenant, DocKind::Approval, &pick)
+        .await
+        .expect("the store answers")
+        .expect("the approval");
+    assert_eq!(
+        settled["version"].as_i64(),
+        Some(version + 1),
+        "decided once"
+    );
+    app.quit().await;
+    server.stop().await;
+}
+
 pub async fn sign_in(app: &App, server: &TestServer, email: &str) {
     app.wait_for("signin-submit").await;
     app.type_into("signin-server", &server.url()).await;

@@ -433,6 +433,21 @@ impl Account {
     }
 
     /// Starts the realtime link and the outbox worker; they run until [`Running::stop`].
+    /// Delivers the outbox, and does nothing else: for an account no longer shown whose actions
+    /// still wait for the server (the one shown is another organisation's).
+    pub fn start_delivery(&self) -> Running {
+        let (stop, _) = watch::channel(false);
+        let delivery = tokio::spawn({
+            let delivery = self.0.delivery.clone();
+            let stop = stop.subscribe();
+            async move { delivery.run(stop).await }
+        });
+        Running {
+            stop,
+            tasks: vec![delivery],
+        }
+    }
+
     pub fn start(&self) -> Running {
         let (stop, _) = watch::channel(false);
         let realtime = tokio::spawn({

@@ -70,7 +70,7 @@ export function AccountMenu() {
             </>
           )}
           <Menu.Separator className="my-1 h-px bg-line" />
-          <Menu.Item className={item} onSelect={() => void navigate('/sign-in')}>
+          <Menu.Item data-testid="add-account" className={item} onSelect={() => void navigate('/sign-in')}>
             Add account…
           </Menu.Item>
           <Menu.Item className={item} onSelect={() => void navigate('/settings')}>
