@@ -93,6 +93,7 @@ impl Delivery {
     pub(crate) async fn deliver_unkept(&self, entry: &OutboxEntry) -> CoreResult<Option<Outcome>> {
         let outcome = match self.send(entry).await {
             Ok(answer) => delivered_outcome(entry, &answer),
+            Err(CoreError::UnreadableAnswer { detail, .. }) => Some(taken_unread(entry, &detail)),
             Err(error) if error.is_refusal() => Some(refused_outcome(entry, &error).0),
             Err(error) => return Err(error),
         };
@@ -133,6 +134,14 @@ impl Delivery {
                         report.outcomes.push(outcome.clone());
                         self.publisher.publish(Change::Outcome { outcome });
                     }
+                    report.delivered += 1;
+                }
+                Err(CoreError::UnreadableAnswer { detail, .. }) => {
+                    // Taken (a success): sent again, it would only get the same answer back.
+                    let outcome = taken_unread(entry, &detail);
+                    self.store.outbox_taken_unread(entry, &outcome).await?;
+                    report.outcomes.push(outcome.clone());
+                    self.publisher.publish(Change::Outcome { outcome });
                     report.delivered += 1;
                 }
                 Err(error) if error.is_refusal() => {
@@ -295,6 +304,19 @@ fn delivered_outcome(entry: &OutboxEntry, answer: &EventPayload) -> Option<Outco
         EventPayload::Project(_) => delivered(format!("{} — done.", entry.label)),
         _ => None,
     }
+}
+
+/// What an action the server took, with an answer this version cannot read, leaves.
+fn taken_unread(entry: &OutboxEntry, detail: &str) -> Outcome {
+    outcome(
+        entry,
+        OutcomeResult::Delivered,
+        format!(
+            "{} — sent. This version of the app could not read the server's answer ({detail}); \
+             what it did shows once synced.",
+            entry.label
+        ),
+    )
 }
 
 /// Why the server refused, in words, and the current state it sent back.

@@ -56,6 +56,10 @@ pub enum CoreError {
     },
     #[error("The server at {server} did not answer as a Spartex server ({detail}). Check the server URL.")]
     Protocol { server: String, detail: String },
+    /// A success whose resource this version cannot read (a newer server's): the server took
+    /// the request, and what it did arrives with the events.
+    #[error("The server at {server} took the request, but its answer is not one this version of Spartex Control reads ({detail}); what it did shows once synced. Update the app if this keeps happening.")]
+    UnreadableAnswer { server: String, detail: String },
     #[error("{0}")]
     Secrets(#[from] crate::secret_store::SecretError),
     #[error("{0}")]
@@ -148,7 +152,7 @@ impl CoreError {
             | CoreError::BadServerUrl { .. } => ErrorKind::Invalid,
             CoreError::RateLimited { .. } => ErrorKind::RateLimited,
             CoreError::Server { .. } => ErrorKind::ServerError,
-            CoreError::Protocol { .. } => ErrorKind::BadServer,
+            CoreError::Protocol { .. } | CoreError::UnreadableAnswer { .. } => ErrorKind::BadServer,
             CoreError::Secrets(_) => ErrorKind::SecretStore,
             CoreError::Store(_) => ErrorKind::LocalStorage,
             CoreError::NoAccount => ErrorKind::NoAccount,

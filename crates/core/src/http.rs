@@ -126,11 +126,19 @@ impl HttpClient {
             if !is_json {
                 return Err(self.protocol(format!("HTTP {status} with a body that is not JSON")));
             }
-            return serde_json::from_slice(&bytes).map_err(|e| {
-                self.protocol(match e.classify() {
-                    serde_json::error::Category::Data => format!("unexpected answer: {e}"),
-                    _ => format!("malformed JSON: {e}"),
-                })
+            return serde_json::from_slice(&bytes).map_err(|e| match e.classify() {
+                // A resource (it has its id) this version cannot read, e.g. with a status a
+                // newer server added: the server took the request.
+                serde_json::error::Category::Data if names_a_resource(&bytes) => {
+                    CoreError::UnreadableAnswer {
+                        server: self.base.clone(),
+                        detail: e.to_string(),
+                    }
+                }
+                serde_json::error::Category::Data => {
+                    self.protocol(format!("unexpected answer: {e}"))
+                }
+                _ => self.protocol(format!("malformed JSON: {e}")),
             });
         }
         let error: Option<ErrorBody> = if is_json {
@@ -218,6 +226,12 @@ impl HttpClient {
             detail,
         }
     }
+}
+
+/// Whether `body` is a JSON object with a string `id`: a resource, whatever else it holds.
+fn names_a_resource(body: &[u8]) -> bool {
+    serde_json::from_slice::<serde_json::Value>(body)
+        .is_ok_and(|value| value.get("id").is_some_and(serde_json::Value::is_string))
 }
 
 /// The seconds a `Retry-After` header asks for: a number of seconds, or the HTTP-date a proxy

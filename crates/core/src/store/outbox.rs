@@ -190,6 +190,21 @@ impl Store {
         Ok(changes)
     }
 
+    /// The server took the action, but its answer could not be read: the entry goes, the
+    /// approval no longer reads as being decided here (the events bring what it became), and a
+    /// message's local copy stays until the server's replaces it.
+    pub async fn outbox_taken_unread(
+        &self,
+        entry: &OutboxEntry,
+        outcome: &Outcome,
+    ) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
+        settle(&mut tx, entry).await?;
+        record_outcome(&mut tx, outcome).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// The server refused the action for good: undo its local effect and say why.
     pub async fn outbox_refused(
         &self,
@@ -198,16 +213,7 @@ impl Store {
         current: Option<EventPayload>,
     ) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
-        sqlx::query("DELETE FROM outbox WHERE id = ?")
-            .bind(entry.id)
-            .execute(&mut *tx)
-            .await?;
-        if let Some(approval_id) = &entry.approval_id {
-            sqlx::query("UPDATE approvals SET local_decision = NULL WHERE id = ?")
-                .bind(approval_id)
-                .execute(&mut *tx)
-                .await?;
-        }
+        settle(&mut tx, entry).await?;
         if let Some(client_msg_id) = &entry.client_msg_id {
             sqlx::query("DELETE FROM messages WHERE pending = 1 AND client_msg_id = ?")
                 .bind(client_msg_id)
@@ -243,6 +249,21 @@ impl Store {
                 .await?;
         rows.iter().map(|d| Ok(serde_json::from_str(d)?)).collect()
     }
+}
+
+/// The entry leaves the outbox, and its approval no longer reads as being decided here.
+async fn settle(conn: &mut sqlx::SqliteConnection, entry: &OutboxEntry) -> StoreResult<()> {
+    sqlx::query("DELETE FROM outbox WHERE id = ?")
+        .bind(entry.id)
+        .execute(&mut *conn)
+        .await?;
+    if let Some(approval_id) = &entry.approval_id {
+        sqlx::query("UPDATE approvals SET local_decision = NULL WHERE id = ?")
+            .bind(approval_id)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
 }
 
 async fn record_outcome(conn: &mut sqlx::SqliteConnection, outcome: &Outcome) -> StoreResult<()> {

@@ -336,3 +336,48 @@ async fn an_action_queued_while_the_server_asks_to_wait_is_tried_once() {
     );
     running.stop().await;
 }
+
+/// A newer server, which answers with a resource this version cannot read (an author kind it
+/// added): a stand-in, since no such server exists yet.
+#[tokio::test]
+async fn an_action_a_newer_server_took_is_not_sent_again_for_an_answer_it_cannot_read() {
+    let world = World::start().await;
+    let requests = Arc::new(AtomicUsize::new(0));
+    let counted = requests.clone();
+    let router = Router::new()
+        .route("/api/v1/auth/login", post(|| async { Json(token_pair()) }))
+        .route(
+            "/api/v1/projects/{id}/messages",
+            post(move || {
+                let counted = counted.clone();
+                async move {
+                    counted.fetch_add(1, Ordering::SeqCst);
+                    let message = json!({"id": "msg_1", "project_id": "prj_1", "agent_id": null,
+                        "author_kind": "hologram", "author_id": "usr_1", "body": "Hold the spend",
+                        "created_at": "2026-12-07T10:00:00Z", "client_msg_id": "c1"});
+                    (StatusCode::CREATED, Json(message)).into_response()
+                }
+            }),
+        );
+    let account = signed_in_to(&world, router).await;
+    let running = account.start();
+
+    let queued = account
+        .send_message("prj_1", None, "Hold the spend")
+        .await
+        .expect("sent");
+    let outcome = queued.outcome.expect("says what became of it");
+    assert!(
+        outcome
+            .message
+            .contains("could not read the server's answer"),
+        "{}",
+        outcome.message
+    );
+    assert!(queued.delivered, "the server took it");
+    assert!(account.outbox().await.expect("outbox").is_empty());
+    // Long enough for the delivery loop to have sent it again, had it been kept.
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    assert_eq!(requests.load(Ordering::SeqCst), 1, "sent once");
+    running.stop().await;
+}
