@@ -279,15 +279,26 @@ impl FromRequestParts<AppState> for AgentPrincipal {
                 "This route is for agent workers; it takes an agent token (sat_…).",
             ));
         }
-        match state.store.agent_for_token(&hash_token(&token)).await? {
-            Some((tenant_id, agent_id)) => Ok(AgentPrincipal {
-                agent_id,
-                tenant_id,
-            }),
-            None => Err(ApiError::unauthenticated(
+        let Some((tenant_id, agent_id)) = state.store.agent_for_token(&hash_token(&token)).await?
+        else {
+            return Err(ApiError::unauthenticated(
                 "The agent token is unknown or was revoked.",
-            )),
+            ));
+        };
+        let counted =
+            parts.method != axum::http::Method::GET && !parts.uri.path().ends_with("/stop-ack");
+        if counted {
+            state
+                .agent_quota
+                .take(&agent_id, std::time::Instant::now())
+                .map_err(|wait| ApiError::RateLimited {
+                    retry_after_s: wait.as_secs() + u64::from(wait.subsec_nanos() > 0),
+                })?;
         }
+        Ok(AgentPrincipal {
+            agent_id,
+            tenant_id,
+        })
     }
 }
 

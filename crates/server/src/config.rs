@@ -48,6 +48,10 @@ pub struct Settings {
     /// Approvals one agent may have waiting at once; more are refused with 429, so a looping
     /// agent cannot bury the on-call.
     pub max_pending_approvals_per_agent: usize,
+    /// Writes one agent may make a second, over a while, and at once (see
+    /// [`crate::agent_quota`]); past them, 429.
+    pub agent_writes_per_second: u32,
+    pub agent_write_burst: u32,
     /// Push to phones: which services the server may send through, and how.
     pub push: PushSettings,
 }
@@ -124,6 +128,8 @@ impl Settings {
             max_connections_per_ip: 512,
             trusted_proxies: Vec::new(),
             max_pending_approvals_per_agent: 20,
+            agent_writes_per_second: 50,
+            agent_write_burst: 200,
             push: PushSettings::default(),
         }
     }

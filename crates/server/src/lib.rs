@@ -4,6 +4,7 @@
 //! [`start`] runs a server on a listener and returns a handle; the binary and the tests both
 //! use it, so tests exercise the real server over real sockets.
 
+pub mod agent_quota;
 pub mod auth;
 pub mod clock;
 pub mod config;

@@ -26,6 +26,8 @@ pub struct Inner {
     pub settings: Settings,
     pub tokens: TokenKeys,
     pub sign_in_throttle: SignInThrottle,
+    /// How fast each agent may write.
+    pub agent_quota: crate::agent_quota::AgentQuota,
     pub passwords: Passwords,
     /// Wake-ups and counts shared with the push dispatcher and delivery loop.
     pub pushes: crate::push::PushRuntime,
@@ -49,6 +51,10 @@ impl AppState {
             sessions: LiveSessions::new(settings.session_recheck_after),
             presence: crate::presence::Presence::default(),
             clock,
+            agent_quota: crate::agent_quota::AgentQuota::new(
+                settings.agent_writes_per_second,
+                settings.agent_write_burst,
+            ),
             settings,
             tokens,
             sign_in_throttle: SignInThrottle::default(),

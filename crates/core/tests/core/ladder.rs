@@ -291,7 +291,12 @@ async fn flood_of_messages(world: &World, count: usize) {
 // published, as when the app's threads are busy.
 #[tokio::test]
 async fn a_request_that_arrived_with_a_flood_while_away_is_raised_all_the_same() {
-    let world = World::start().await;
+    // Agents that may write as fast as they send: the flood is the point here.
+    let world = World::start_with(|s| {
+        s.agent_writes_per_second = u32::MAX;
+        s.agent_write_burst = u32::MAX;
+    })
+    .await;
     let account = world.login(&world.core("dana"), "oncall@acme.test").await;
     account.catch_up().await.expect("sync");
     // Away: a request, then more messages than the notifier's channel keeps changes (4,096).

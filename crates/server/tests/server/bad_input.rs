@@ -274,3 +274,40 @@ async fn a_nul_character_is_refused_or_unknown_never_a_server_fault() {
         assert_eq!(api.head().await, head, "a refusal changes nothing");
     }
 }
+
+#[tokio::test]
+async fn an_agent_writing_in_a_loop_is_slowed_and_still_acknowledges_a_stop() {
+    let server = TestServer::start_with(|s| {
+        s.agent_writes_per_second = 1;
+        s.agent_write_burst = 3;
+    })
+    .await;
+    let quill = server.agent("Quill");
+    let note = json!({"body": "Still working on the headline"});
+    for _ in 0..3 {
+        let (status, body) = quill.post("/api/v1/agent/messages", note.clone()).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    let (status, body) = quill.post("/api/v1/agent/messages", note.clone()).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    assert_eq!(body["error"]["code"], "rate_limited");
+    let (status, _) = server
+        .agent("Iris")
+        .post("/api/v1/agent/messages", note)
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "another agent is not held back");
+
+    let manager = server.login("manager@acme.test").await;
+    let spring = project_id(&manager, SPRING).await;
+    let (status, stop) = manager
+        .post(
+            &format!("/api/v1/projects/{spring}/stop"),
+            json!({"reason": "Runaway notes"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{stop}");
+    let (status, body) = quill
+        .post("/api/v1/agent/stop-ack", json!({"stop_id": stop["id"]}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "a stop is acknowledged past the quota: {body}");
+}
