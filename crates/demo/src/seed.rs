@@ -192,7 +192,8 @@ async fn seed_org(state: &AppState, org: &OrgSpec, password: &Secret) -> ApiResu
                     model: (*model).into(),
                 },
             )
-            .await?;
+            .await?
+            .created;
             agents.push(created.agent);
         }
         seed_spend_history(&mut w, &tenant.id, project, agents, spec.spent_share).await?;

@@ -47,6 +47,13 @@ pub const DUMMY_PASSWORD_HASH: &str =
     "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0dZbK3F8Yp1mX2m2lS6bq2qM3V9mQ9L2G5hK8s1zV0A";
 
 /// A random opaque token with a recognisable prefix, and the hash to store for it.
+/// A random value for [`TokenKeys::agent_token`], not a secret on its own.
+pub fn new_salt() -> String {
+    let mut bytes = [0u8; 16];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
 pub fn new_opaque_token(prefix: &str) -> (Secret, String) {
     let mut bytes = [0u8; 32];
     rand::thread_rng().fill_bytes(&mut bytes);
@@ -120,14 +127,17 @@ impl TokenKeys {
         (Secret::new(successor), hash)
     }
 
-    /// The token an agent's worker signs in with. Derived from the agent's id with the
-    /// server's secret, not drawn, so it is never kept anywhere but as its hash: an answer kept
-    /// for a retry (its Idempotency-Key) holds the agent, and the token is derived again as it
-    /// is sent. Nobody without the secret can compute it from the id.
-    pub fn agent_token(&self, agent_id: &str) -> (Secret, String) {
+    /// The token an agent's worker signs in with, derived from the agent's id and `salt` (drawn
+    /// for it) with the server's secret, so that it is kept nowhere but as its hash: the answer
+    /// kept for a retried create (its Idempotency-Key) holds the salt, and the token is derived
+    /// again as it is sent. Computing it takes the secret and that kept answer (gone after a
+    /// day) together.
+    pub fn agent_token(&self, agent_id: &str, salt: &str) -> (Secret, String) {
         let mut mac = self.successors.clone();
         mac.update(b"spartex agent token\0");
         mac.update(agent_id.as_bytes());
+        mac.update(b"\0");
+        mac.update(salt.as_bytes());
         let token = format!(
             "{AGENT_TOKEN_PREFIX}{}",
             base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())

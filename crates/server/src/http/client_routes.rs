@@ -203,27 +203,38 @@ async fn create_agent(
     ApiJson(req): ApiJson<CreateAgentRequest>,
 ) -> ApiResult<Answer> {
     let scope = mutation.scope(&user.tenant_id, &user.user_id);
-    // Kept for a retry without its token, which is derived again from the agent's id as it is
-    // sent: a worker's token is never stored in the clear.
+    // Kept for a retry with the token's salt in its place: the token is derived again as it is
+    // sent, so a worker's token is never stored in the clear.
     let kept = mutate(&state, scope, async |w| {
         projects::create_agent(w, &user, &id, req)
             .await
-            .map(|created| {
+            .map(|minted| {
                 Reply::created(CreatedAgent {
-                    agent_token: String::new(),
-                    ..created
+                    agent_token: format!("{TOKEN_SALT_KEPT}{}", minted.token_salt),
+                    ..minted.created
                 })
             })
     })
     .await?;
+    with_agent_token(&state, kept)
+}
+
+/// What stands in a kept answer for the agent's token: the salt it was derived from.
+const TOKEN_SALT_KEPT: &str = "salt:";
+
+/// The kept answer with the agent's token derived again in place of its salt. A refusal kept
+/// under the key, or an answer kept before tokens were derived, goes as it was.
+fn with_agent_token(state: &AppState, kept: Answer) -> ApiResult<Answer> {
+    if !kept.status.is_success() {
+        return Ok(kept);
+    }
     let mut created: CreatedAgent =
         serde_json::from_str(&kept.body).map_err(crate::store::StoreError::from)?;
-    created.agent_token = state
-        .tokens
-        .agent_token(&created.agent.id)
-        .0
-        .expose()
-        .to_owned();
+    let Some(salt) = created.agent_token.strip_prefix(TOKEN_SALT_KEPT) else {
+        return Ok(kept);
+    };
+    let (token, _) = state.tokens.agent_token(&created.agent.id, salt);
+    created.agent_token = token.expose().to_owned();
     Ok(Answer {
         body: serde_json::to_string(&created).map_err(crate::store::StoreError::from)?,
         ..kept

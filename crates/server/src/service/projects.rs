@@ -6,7 +6,7 @@ use spartex_api::{
 };
 
 use super::{money_field, new_id, text_field};
-use crate::auth::UserPrincipal;
+use crate::auth::{new_salt, UserPrincipal};
 use crate::error::ApiResult;
 use crate::store::{DocFilter, DocKind};
 use crate::write::Write;
@@ -69,12 +69,19 @@ pub async fn update(
     Ok(project)
 }
 
+/// A new agent with its worker's token, and the salt that token was derived from (see
+/// [`crate::auth::TokenKeys::agent_token`]).
+pub struct MintedAgent {
+    pub created: CreatedAgent,
+    pub token_salt: String,
+}
+
 pub async fn create_agent(
     w: &mut Write,
     user: &UserPrincipal,
     project_id: &str,
     req: CreateAgentRequest,
-) -> ApiResult<CreatedAgent> {
+) -> ApiResult<MintedAgent> {
     user.require(Role::Manager, "add agents")?;
     create_agent_in(w, &user.tenant_id, project_id, req).await
 }
@@ -85,7 +92,7 @@ pub async fn create_agent_in(
     tenant_id: &str,
     project_id: &str,
     req: CreateAgentRequest,
-) -> ApiResult<CreatedAgent> {
+) -> ApiResult<MintedAgent> {
     let _project: Project = w.fetch(tenant_id, project_id, "project").await?;
     let agent = spartex_api::Agent {
         id: new_id("agt"),
@@ -100,14 +107,19 @@ pub async fn create_agent_in(
         cost_usd: 0.0,
         version: 1,
     };
-    let (token, token_hash) = w.state().tokens.agent_token(&agent.id);
+    let token_salt = new_salt();
+    let (token, token_hash) = w.state().tokens.agent_token(&agent.id, &token_salt);
     w.tx()
         .insert_agent_token(&token_hash, tenant_id, &agent.id)
         .await?;
     w.create(tenant_id, &agent).await?;
-    Ok(CreatedAgent {
+    let created = CreatedAgent {
         agent,
         agent_token: token.expose().to_owned(),
+    };
+    Ok(MintedAgent {
+        created,
+        token_salt,
     })
 }
 

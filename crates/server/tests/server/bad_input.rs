@@ -295,7 +295,11 @@ async fn an_agent_writing_in_a_loop_is_slowed_and_still_acknowledges_a_stop() {
         .agent("Iris")
         .post("/api/v1/agent/messages", note)
         .await;
-    assert_eq!(status, StatusCode::CREATED, "another agent is not held back");
+    assert_eq!(
+        status,
+        StatusCode::CREATED,
+        "another agent is not held back"
+    );
 
     let manager = server.login("manager@acme.test").await;
     let spring = project_id(&manager, SPRING).await;
@@ -309,5 +313,9 @@ async fn an_agent_writing_in_a_loop_is_slowed_and_still_acknowledges_a_stop() {
     let (status, body) = quill
         .post("/api/v1/agent/stop-ack", json!({"stop_id": stop["id"]}))
         .await;
-    assert_eq!(status, StatusCode::OK, "a stop is acknowledged past the quota: {body}");
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "a stop is acknowledged past the quota: {body}"
+    );
 }

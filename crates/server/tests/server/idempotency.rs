@@ -180,4 +180,13 @@ async fn a_new_agents_token_is_sent_on_a_retry_too_and_kept_nowhere_in_the_clear
         "the kept answer holds no token: {}",
         kept.body
     );
+    drop(tx);
+
+    // A refusal kept under its key is answered again as it was.
+    let viewer = server.login("viewer@acme.test").await;
+    let other_key = "5b1f0e2a-9c7d-4e3b-8a6f-1d2c3b4a5e6f";
+    let body = json!({"name": "Lurker", "role": "Researcher", "model": "gpt-5"});
+    let refused = viewer.post_with_key(&path, body.clone(), other_key).await;
+    assert_eq!(refused.0, StatusCode::FORBIDDEN, "{}", refused.1);
+    assert_eq!(viewer.post_with_key(&path, body, other_key).await, refused);
 }
