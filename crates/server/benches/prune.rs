@@ -3,14 +3,14 @@
 //!
 //! One tenant's log of 1,000,000 events (300-byte payloads) on a SQLite file, of which each round
 //! finds the next 1,000 past retention: a minute's worth for a busy tenant. Side by side in one
-//! run, alternated: the store's `prune_events` (the log read forward from the tenant's floor)
+//! run, alternated: `prune_log` (each tenant's log read forward from its floor, in batches)
 //! against the two statements it replaced (the tenant's whole log scanned for its newest event
 //! past retention, then every event of every tenant checked against its tenant's floor), both
 //! under the write lock every write waits behind. `SPARTEX_BENCH_EVENTS` changes the log's size.
 
 use std::time::Instant;
 
-use spartex_server::store::{SqliteStore, Store};
+use spartex_server::store::{prune_log, SqliteStore};
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{Connection, SqliteConnection};
 
@@ -38,7 +38,7 @@ async fn main() {
     fill(&mut raw, events).await;
 
     println!("pruning {PER_ROUND} events of a {events}-event log, per round (ms)");
-    println!("| round | statements replaced | prune_events |");
+    println!("| round | statements replaced | prune_log |");
     println!("|---|---|---|");
     let mut floor = 0;
     // Events are 1 s apart from t = 1 s: each cut-off takes the next PER_ROUND.
@@ -51,8 +51,7 @@ async fn main() {
         replaced_statements(&mut raw, next_cut_off()).await;
         let replaced = started.elapsed();
         let started = Instant::now();
-        let pruned = store
-            .prune_events(next_cut_off(), 10_000)
+        let pruned = prune_log(&store, next_cut_off(), 10_000)
             .await
             .expect("prunes");
         let now = started.elapsed();
@@ -82,7 +81,7 @@ async fn fill(raw: &mut SqliteConnection, events: i64) {
     .expect("the log");
 }
 
-/// What `prune_events` ran before: the newest old event found by scanning the tenant's log,
+/// What pruning ran before: the newest old event found by scanning the tenant's log,
 /// then the delete checking every event against its tenant's floor.
 async fn replaced_statements(raw: &mut SqliteConnection, older_than_ms: i64) {
     let mut tx = raw.begin().await.expect("begins");

@@ -62,9 +62,10 @@ fn settled_or_reported<T>(outcome: ApiResult<T>, what: &str, id: &str) -> usize 
     }
 }
 
-/// Events of one tenant pruned per sweep at most: a backlog (a retention shortened, a server
-/// long stopped) goes over several minutes, not in one delete every write waits behind.
-const EVENTS_PRUNED_AT_MOST: i64 = 10_000;
+/// Events of one tenant one write prunes at most: a backlog (a retention shortened, a server
+/// long stopped, a busy tenant's minute) goes batch after batch, never in one delete every
+/// write waits behind.
+const EVENTS_PRUNED_PER_WRITE: i64 = 10_000;
 
 /// Drops events past retention (so old `since` values get `resync_required`) and old keys.
 pub async fn prune(state: &AppState) -> ApiResult<u64> {
@@ -73,10 +74,12 @@ pub async fn prune(state: &AppState) -> ApiResult<u64> {
         .unwrap_or(chrono::Duration::days(30));
     let keys = chrono::Duration::from_std(state.settings.idempotency_retention)
         .unwrap_or(chrono::Duration::days(1));
-    let events = state
-        .store
-        .prune_events((now - retention).timestamp_millis(), EVENTS_PRUNED_AT_MOST)
-        .await?;
+    let events = crate::store::prune_log(
+        state.store.as_ref(),
+        (now - retention).timestamp_millis(),
+        EVENTS_PRUNED_PER_WRITE,
+    )
+    .await?;
     state
         .store
         .prune_idempotency_keys((now - keys).timestamp_millis())

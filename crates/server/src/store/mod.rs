@@ -315,11 +315,17 @@ pub trait Store: Send + Sync + 'static {
         bucket_s: i64,
     ) -> StoreResult<Vec<MetricsBucket>>;
 
-    /// Drops events older than the cut-off, raising each tenant's floor, at most
-    /// `at_most_per_tenant` of each tenant's (the next call goes on): the log is read forward
-    /// from the floor, never scanned whole, and no write waits behind a long delete. Returns
-    /// how many went.
-    async fn prune_events(&self, older_than_ms: i64, at_most_per_tenant: i64) -> StoreResult<u64>;
+    /// Every tenant with its log's floor (see [`prune_log`]).
+    async fn log_floors(&self) -> StoreResult<Vec<(String, i64)>>;
+    /// Drops the tenant's events older than the cut-off among the `at_most` just above `floor`,
+    /// in one short write, raising its floor: `None` when none of them is that old.
+    async fn prune_log_batch(
+        &self,
+        tenant_id: &str,
+        floor: i64,
+        older_than_ms: i64,
+        at_most: i64,
+    ) -> StoreResult<Option<PrunedBatch>>;
     async fn prune_idempotency_keys(&self, older_than_ms: i64) -> StoreResult<u64>;
     /// Drops refresh tokens past their expiry, and sessions left without any.
     async fn prune_sessions(&self, now_ms: i64) -> StoreResult<u64>;
@@ -572,6 +578,69 @@ fn floor_after_pruning(events_above_floor: &[(i64, i64)], older_than_ms: i64) ->
         .map(|(seq, _)| *seq)
 }
 
+/// What one batch of pruning did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PrunedBatch {
+    pub floor: i64,
+    pub deleted: u64,
+    /// Every event the batch read was old: more may follow.
+    pub more: bool,
+}
+
+impl PrunedBatch {
+    /// The new floor, and whether more may follow, given the events just above the floor.
+    fn of(
+        events_above_floor: &[(i64, i64)],
+        older_than_ms: i64,
+        at_most: i64,
+    ) -> Option<(i64, bool)> {
+        let floor = floor_after_pruning(events_above_floor, older_than_ms)?;
+        let read_all_old = events_above_floor
+            .last()
+            .is_some_and(|(seq, _)| *seq == floor);
+        let full = i64::try_from(events_above_floor.len()).is_ok_and(|read| read >= at_most);
+        Some((floor, read_all_old && full))
+    }
+}
+
+/// How long one sweep prunes the logs at most; what is left goes at the next.
+const PRUNING_BUDGET: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Drops events older than the cut-off from every tenant's log, raising each floor: each log
+/// read forward from its floor in batches of `batch` events, one short write each, never
+/// scanned whole, so no write waits behind a long delete and a busy tenant's backlog goes
+/// batch after batch. A tenant whose pruning fails is left to the next sweep; the others go
+/// on. Stops after [`PRUNING_BUDGET`]. Returns how many events went.
+pub async fn prune_log(store: &dyn Store, older_than_ms: i64, batch: i64) -> StoreResult<u64> {
+    let started = std::time::Instant::now();
+    let mut pruned = 0;
+    for (tenant_id, mut floor) in store.log_floors().await? {
+        loop {
+            if started.elapsed() > PRUNING_BUDGET {
+                return Ok(pruned);
+            }
+            match store
+                .prune_log_batch(&tenant_id, floor, older_than_ms, batch)
+                .await
+            {
+                Ok(Some(done)) => {
+                    pruned += done.deleted;
+                    floor = done.floor;
+                    if !done.more {
+                        break;
+                    }
+                }
+                Ok(None) => break,
+                Err(error) => {
+                    tracing::warn!(%error, tenant = %tenant_id, "could not prune a tenant's log; the next sweep tries again");
+                    break;
+                }
+            }
+        }
+    }
+    Ok(pruned)
+}
+
 /// Opens the store a database URL names (`sqlite://PATH`, `postgres://…` or
 /// `postgresql://…`), creating and migrating it when needed.
 pub async fn open(database_url: &str) -> StoreResult<std::sync::Arc<dyn Store>> {
@@ -646,6 +715,11 @@ mod unavailable_tests {
             super::floor_after_pruning(&[(1, 10), (2, 30), (3, 10)], cut_off),
             Some(1)
         );
+        // More may follow only a full batch of old events.
+        let of = super::PrunedBatch::of;
+        assert_eq!(of(&[(3, 10), (4, 20)], cut_off, 2), Some((4, true)));
+        assert_eq!(of(&[(3, 10), (4, 30)], cut_off, 2), Some((3, false)));
+        assert_eq!(of(&[(3, 10)], cut_off, 2), Some((3, false)));
     }
 
     #[test]

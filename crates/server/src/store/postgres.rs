@@ -24,8 +24,8 @@ use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder, Row};
 use super::postgres_tx::{begin_uncancelled, PostgresTx};
 use super::push::PushStore;
 use super::{
-    documents, postgres_bus, postgres_push, Checkpoint, DocFilter, DocKind, LogBounds, Store,
-    StoreError, StoreResult, UserCredentials, WriteScope, WriteTx,
+    documents, postgres_bus, postgres_push, Checkpoint, DocFilter, DocKind, LogBounds, PrunedBatch,
+    Store, StoreError, StoreResult, UserCredentials, WriteScope, WriteTx,
 };
 
 /// Connections per server instance. Each write holds one from its start to its commit, and
@@ -502,40 +502,49 @@ impl Store for PostgresStore {
             .collect())
     }
 
-    async fn prune_events(&self, older_than_ms: i64, at_most_per_tenant: i64) -> StoreResult<u64> {
-        let floors: Vec<(String, i64)> = sqlx::query_as("SELECT id, log_floor FROM tenants")
+    async fn log_floors(&self) -> StoreResult<Vec<(String, i64)>> {
+        Ok(sqlx::query_as("SELECT id, log_floor FROM tenants")
             .fetch_all(&self.pool)
+            .await?)
+    }
+
+    async fn prune_log_batch(
+        &self,
+        tenant_id: &str,
+        floor: i64,
+        older_than_ms: i64,
+        at_most: i64,
+    ) -> StoreResult<Option<PrunedBatch>> {
+        let above: Vec<(i64, i64)> = sqlx::query_as(
+            "SELECT seq, at_ms FROM events WHERE tenant_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+        )
+        .bind(tenant_id)
+        .bind(floor)
+        .bind(at_most)
+        .fetch_all(&self.pool)
+        .await?;
+        let Some((new_floor, more)) = PrunedBatch::of(&above, older_than_ms, at_most) else {
+            return Ok(None);
+        };
+        // The tenant's row waits for its write in progress, if any.
+        let mut tx = begin_uncancelled(&self.pool).await?;
+        sqlx::query("UPDATE tenants SET log_floor = GREATEST(log_floor, $1) WHERE id = $2")
+            .bind(new_floor)
+            .bind(tenant_id)
+            .execute(&mut *tx)
             .await?;
-        let mut pruned = 0;
-        for (tenant_id, floor) in floors {
-            let above: Vec<(i64, i64)> = sqlx::query_as(
-                "SELECT seq, at_ms FROM events WHERE tenant_id = $1 AND seq > $2 \
-                 ORDER BY seq LIMIT $3",
-            )
-            .bind(&tenant_id)
-            .bind(floor)
-            .bind(at_most_per_tenant)
-            .fetch_all(&self.pool)
-            .await?;
-            let Some(new_floor) = super::floor_after_pruning(&above, older_than_ms) else {
-                continue;
-            };
-            // The tenant's row waits for its write in progress, if any.
-            let mut tx = begin_uncancelled(&self.pool).await?;
-            sqlx::query("UPDATE tenants SET log_floor = GREATEST(log_floor, $1) WHERE id = $2")
-                .bind(new_floor)
-                .bind(&tenant_id)
-                .execute(&mut *tx)
-                .await?;
-            pruned += sqlx::query("DELETE FROM events WHERE tenant_id = $1 AND seq <= $2")
-                .bind(&tenant_id)
-                .bind(new_floor)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            tx.commit().await?;
-        }
-        Ok(pruned)
+        let deleted = sqlx::query("DELETE FROM events WHERE tenant_id = $1 AND seq <= $2")
+            .bind(tenant_id)
+            .bind(new_floor)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        tx.commit().await?;
+        Ok(Some(PrunedBatch {
+            floor: new_floor,
+            deleted,
+            more,
+        }))
     }
 
     async fn prune_idempotency_keys(&self, older_than_ms: i64) -> StoreResult<u64> {

@@ -24,8 +24,9 @@ use super::read_cache::{ReadCache, WriteMark, Writes};
 use super::sqlite_release::close_if_left_in_transaction;
 use super::{sqlite_push, NewDevice};
 use super::{
-    Checkpoint, DocFilter, DocKind, Document, LogBounds, NewCost, RefreshTokenRow, Store,
-    StoreError, StoreResult, StoredResponse, UserCredentials, WriteScope, WriteTurn, WriteTx,
+    Checkpoint, DocFilter, DocKind, Document, LogBounds, NewCost, PrunedBatch, RefreshTokenRow,
+    Store, StoreError, StoreResult, StoredResponse, UserCredentials, WriteScope, WriteTurn,
+    WriteTx,
 };
 
 pub struct SqliteStore {
@@ -469,39 +470,49 @@ impl Store for SqliteStore {
             .collect())
     }
 
-    async fn prune_events(&self, older_than_ms: i64, at_most_per_tenant: i64) -> StoreResult<u64> {
-        let floors: Vec<(String, i64)> = sqlx::query_as("SELECT id, log_floor FROM tenants")
+    async fn log_floors(&self) -> StoreResult<Vec<(String, i64)>> {
+        Ok(sqlx::query_as("SELECT id, log_floor FROM tenants")
             .fetch_all(&self.reader)
+            .await?)
+    }
+
+    async fn prune_log_batch(
+        &self,
+        tenant_id: &str,
+        floor: i64,
+        older_than_ms: i64,
+        at_most: i64,
+    ) -> StoreResult<Option<PrunedBatch>> {
+        let above: Vec<(i64, i64)> = sqlx::query_as(
+            "SELECT seq, at_ms FROM events WHERE tenant_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+        )
+        .bind(tenant_id)
+        .bind(floor)
+        .bind(at_most)
+        .fetch_all(&self.reader)
+        .await?;
+        let Some((new_floor, more)) = PrunedBatch::of(&above, older_than_ms, at_most) else {
+            return Ok(None);
+        };
+        let _mark = self.writes.begin();
+        let mut tx = self.writer.begin_with(BEGIN_WRITE).await?;
+        sqlx::query("UPDATE tenants SET log_floor = MAX(log_floor, ?) WHERE id = ?")
+            .bind(new_floor)
+            .bind(tenant_id)
+            .execute(&mut *tx)
             .await?;
-        let mut pruned = 0;
-        for (tenant_id, floor) in floors {
-            let above: Vec<(i64, i64)> = sqlx::query_as(
-                "SELECT seq, at_ms FROM events WHERE tenant_id = ? AND seq > ? ORDER BY seq LIMIT ?",
-            )
-            .bind(&tenant_id)
-            .bind(floor)
-            .bind(at_most_per_tenant)
-            .fetch_all(&self.reader)
-            .await?;
-            let Some(new_floor) = super::floor_after_pruning(&above, older_than_ms) else {
-                continue;
-            };
-            let _mark = self.writes.begin();
-            let mut tx = self.writer.begin_with(BEGIN_WRITE).await?;
-            sqlx::query("UPDATE tenants SET log_floor = MAX(log_floor, ?) WHERE id = ?")
-                .bind(new_floor)
-                .bind(&tenant_id)
-                .execute(&mut *tx)
-                .await?;
-            pruned += sqlx::query("DELETE FROM events WHERE tenant_id = ? AND seq <= ?")
-                .bind(&tenant_id)
-                .bind(new_floor)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            tx.commit().await?;
-        }
-        Ok(pruned)
+        let deleted = sqlx::query("DELETE FROM events WHERE tenant_id = ? AND seq <= ?")
+            .bind(tenant_id)
+            .bind(new_floor)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        tx.commit().await?;
+        Ok(Some(PrunedBatch {
+            floor: new_floor,
+            deleted,
+            more,
+        }))
     }
 
     async fn prune_idempotency_keys(&self, older_than_ms: i64) -> StoreResult<u64> {

@@ -176,15 +176,24 @@ pub async fn pruning_events_raises_the_floor(store: Arc<dyn Store>) {
     commit(tx).await;
 
     let cut_off = at(25).timestamp_millis();
+    let floors = store.log_floors().await.expect("read");
+    assert!(floors.contains(&(T1.to_owned(), 0)), "{floors:?}");
+    let batch = store
+        .prune_log_batch(T1, 0, cut_off, 1)
+        .await
+        .expect("pruned")
+        .expect("one was old");
     assert_eq!(
-        store.prune_events(cut_off, 1).await.expect("pruned"),
-        1,
+        (batch.floor, batch.deleted, batch.more),
+        (1, 1, true),
         "one at most"
     );
     assert_eq!(
-        store.prune_events(cut_off, 10).await.expect("pruned"),
+        crate::store::prune_log(store.as_ref(), cut_off, 1)
+            .await
+            .expect("pruned"),
         1,
-        "then the next"
+        "then the rest, batch after batch, up to the first event to keep"
     );
     assert_eq!(
         store.log_bounds(T1).await.expect("read"),
@@ -197,7 +206,12 @@ pub async fn pruning_events_raises_the_floor(store: Arc<dyn Store>) {
     );
     let left = store.events_after(T1, 0, 10).await.expect("read");
     assert_eq!(left.iter().map(|e| e.seq).collect::<Vec<_>>(), [3, 4]);
-    assert_eq!(store.prune_events(cut_off, 10).await.expect("pruned"), 0);
+    assert_eq!(
+        crate::store::prune_log(store.as_ref(), cut_off, 10)
+            .await
+            .expect("pruned"),
+        0
+    );
 
     let mut tx = begin(store.as_ref(), WriteScope::Tenant(T1)).await;
     assert_eq!(
