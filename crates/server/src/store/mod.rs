@@ -603,8 +603,9 @@ impl PrunedBatch {
     }
 }
 
-/// How long one sweep prunes the logs at most; what is left goes at the next.
-const PRUNING_BUDGET: std::time::Duration = std::time::Duration::from_secs(10);
+/// How long one sweep prunes the logs at most (the sweep also expires approvals and ends
+/// overdue stops, which must not wait long); what is left goes at the next.
+const PRUNING_BUDGET: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Drops events older than the cut-off from every tenant's log, raising each floor: each log
 /// read forward from its floor in batches of `batch` events, one short write each, never
