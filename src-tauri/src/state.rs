@@ -8,7 +8,7 @@ use std::sync::{Arc, RwLock};
 
 use serde::Serialize;
 use spartex_core::notify::{NotificationPrefs, NotificationResponse, Notifier};
-use spartex_core::{Account, AccountInfo, Core, CoreError, Running, Undelivered};
+use spartex_core::{Account, AccountInfo, Core, Running, Undelivered};
 use tauri::AppHandle;
 use tokio::sync::Mutex;
 
@@ -136,37 +136,24 @@ impl Shell {
     /// afterwards. Actions the server has not taken yet refuse it (tried once more first),
     /// unless `discard_undelivered`: the person chose to lose them.
     pub async fn sign_out(&self, account_id: &str, discard_undelivered: bool) -> CommandResult<()> {
-        let mut active = self.active.lock().await;
-        let shown = active
-            .as_ref()
-            .filter(|a| a.account.info().id == account_id)
-            .map(|a| a.account.clone());
-        let delivering = self
-            .delivering
-            .lock()
-            .await
-            .get(account_id)
-            .map(|d| d.account.clone());
-        let mut undelivered = match discard_undelivered {
-            true => Undelivered::Discard,
-            false => Undelivered::Keep,
-        };
-        let open_here = shown.clone().or(delivering);
-        if let (Some(account), Undelivered::Keep) = (open_here, undelivered) {
-            // Asked of the account open here, whose own delivery goes on if the person stays
-            // signed in: not of a second copy of it.
-            let waiting = account.undelivered_after_one_more_try().await?;
-            if !waiting.is_empty() {
-                let actions = waiting.into_iter().map(|entry| entry.label).collect();
-                return Err(CoreError::Undelivered { actions }.into());
-            }
+        let mut undelivered = Undelivered::discarded_if(discard_undelivered);
+        // Asked of the account open here, whose own delivery goes on if the person stays signed
+        // in, not of a second copy (one not open here, the core opens to ask); without holding
+        // the account shown meanwhile (the last try may take seconds), so other commands go on.
+        if let (Undelivered::Keep, Some(open_here)) =
+            (undelivered, self.open_here(account_id).await)
+        {
+            open_here.deliver_before_signing_out().await?;
             undelivered = Undelivered::Discard; // nothing is left to lose
         }
         let delivering = self.delivering.lock().await.remove(account_id);
         if let Some(delivering) = delivering {
             delivering.stop().await;
         }
-        let shown = shown.is_some();
+        let mut active = self.active.lock().await;
+        let shown = active
+            .as_ref()
+            .is_some_and(|a| a.account.info().id == account_id);
         if shown {
             if let Some(previous) = active.take() {
                 previous.stop().await;
@@ -177,6 +164,26 @@ impl Shell {
             forget_active(&self.core);
         }
         Ok(())
+    }
+
+    /// The account if it is open here: shown, or delivering what it still holds.
+    async fn open_here(&self, account_id: &str) -> Option<Account> {
+        let shown = self
+            .active
+            .lock()
+            .await
+            .as_ref()
+            .filter(|a| a.account.info().id == account_id)
+            .map(|a| a.account.clone());
+        match shown {
+            Some(account) => Some(account),
+            None => self
+                .delivering
+                .lock()
+                .await
+                .get(account_id)
+                .map(|d| d.account.clone()),
+        }
     }
 
     pub async fn set_prefs(&self, prefs: NotificationPrefs) -> CommandResult<()> {
@@ -216,6 +223,16 @@ impl Shell {
     pub async fn shutdown(&self) {
         if let Some(active) = self.active.lock().await.take() {
             active.stop().await;
+        }
+        let delivering: Vec<Delivering> = self
+            .delivering
+            .lock()
+            .await
+            .drain()
+            .map(|(_, d)| d)
+            .collect();
+        for delivering in delivering {
+            delivering.stop().await;
         }
     }
 

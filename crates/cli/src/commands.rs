@@ -30,10 +30,7 @@ pub async fn run(cli: Cli) -> CliResult<Ended> {
         Command::Logout {
             discard_undelivered,
         } => {
-            let undelivered = match discard_undelivered {
-                true => Undelivered::Discard,
-                false => Undelivered::Keep,
-            };
+            let undelivered = Undelivered::discarded_if(discard_undelivered);
             let info = core.logout(account, undelivered).await?;
             print(json, &info, || {
                 outln!("Signed out of {} and wiped its cache.", info.id)

@@ -260,16 +260,24 @@ impl Account {
         Ok(self.store().outbox().await?)
     }
 
-    /// What the server has still not taken after one more try to deliver it (a few seconds at
-    /// most: offline, the try fails at once or times out).
-    pub async fn undelivered_after_one_more_try(&self) -> CoreResult<Vec<OutboxEntry>> {
-        if !self.outbox().await?.is_empty() {
-            let tried = tokio::time::timeout(LAST_TRY, self.flush_outbox()).await;
-            if let Ok(Err(error)) = tried {
-                tracing::info!(%error, "the outbox could not be delivered before signing out");
-            }
+    /// Tries once more to deliver what waits (a few seconds at most: offline, the try fails at
+    /// once or times out), and refuses ([`CoreError::Undelivered`], naming each action) while
+    /// any still waits: signing out would wipe it with the cache.
+    pub async fn deliver_before_signing_out(&self) -> CoreResult<()> {
+        if self.outbox().await?.is_empty() {
+            return Ok(());
         }
-        self.outbox().await
+        let tried = tokio::time::timeout(LAST_TRY, self.flush_outbox()).await;
+        if let Ok(Err(error)) = tried {
+            tracing::info!(%error, "the outbox could not be delivered before signing out");
+        }
+        let waiting = self.outbox().await?;
+        if waiting.is_empty() {
+            return Ok(());
+        }
+        Err(CoreError::Undelivered {
+            actions: waiting.into_iter().map(|entry| entry.label).collect(),
+        })
     }
 
     pub async fn outcomes(&self, limit: i64) -> CoreResult<Vec<Outcome>> {
@@ -432,7 +440,6 @@ impl Account {
         self.0.settings.files().unsent().is_some()
     }
 
-    /// Starts the realtime link and the outbox worker; they run until [`Running::stop`].
     /// Delivers the outbox, and does nothing else: for an account no longer shown whose actions
     /// still wait for the server (the one shown is another organisation's).
     pub fn start_delivery(&self) -> Running {
@@ -448,6 +455,7 @@ impl Account {
         }
     }
 
+    /// Starts the realtime link and the outbox worker; they run until [`Running::stop`].
     pub fn start(&self) -> Running {
         let (stop, _) = watch::channel(false);
         let realtime = tokio::spawn({

@@ -77,6 +77,16 @@ pub enum Undelivered {
     Discard,
 }
 
+impl Undelivered {
+    /// [`Undelivered::Discard`] when the person said to sign out anyway.
+    pub fn discarded_if(discard: bool) -> Undelivered {
+        match discard {
+            true => Undelivered::Discard,
+            false => Undelivered::Keep,
+        }
+    }
+}
+
 pub struct Core {
     config: CoreConfig,
     registry: Registry,
@@ -168,14 +178,9 @@ impl Core {
     ) -> CoreResult<AccountInfo> {
         if undelivered == Undelivered::Keep {
             let account = self.open(selector).await?;
-            let waiting = account.undelivered_after_one_more_try().await;
+            let delivered = account.deliver_before_signing_out().await;
             account.store().close().await;
-            let waiting = waiting?;
-            if !waiting.is_empty() {
-                return Err(CoreError::Undelivered {
-                    actions: waiting.into_iter().map(|entry| entry.label).collect(),
-                });
-            }
+            delivered?;
         }
         let info = self.registry.select(selector)?;
         let api = HttpClient::new(&info.server_url)?;

@@ -7,7 +7,7 @@
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
-use spartex_api::{AgentControl, Approval, Event, Message};
+use spartex_api::{AgentControl, Approval, Event};
 use tokio::sync::watch;
 
 use crate::error::ApiError;
@@ -266,40 +266,52 @@ async fn act_on(state: &AppState, text: &str) {
             agent,
             message,
         } => {
-            if !state.agents.is_connected(&agent) {
-                return;
-            }
-            match crate::http::read::<Message>(state, &tenant, &message, "message").await {
-                Ok(message) => {
-                    state.agents.push(&agent, AgentControl::Message { message });
-                }
-                Err(ApiError::NotFound { .. }) => {}
-                Err(error) => {
-                    tracing::warn!(%error, "could not read a message another instance sent an agent connected here");
-                }
-            }
+            push_as_read(state, &tenant, &agent, &message, "message", |message| {
+                AgentControl::Message { message }
+            })
+            .await;
         }
         Said::AgentAskAgain {
             tenant,
             agent,
             approval,
         } => {
-            if !state.agents.is_connected(&agent) {
-                return;
-            }
-            match crate::http::read::<Approval>(state, &tenant, &approval, "approval").await {
-                Ok(asked) => {
-                    let frame = AgentControl::AskAgain {
-                        approval_id: asked.id,
-                        comment: asked.ask_again_comment,
-                    };
-                    state.agents.push(&agent, frame);
-                }
-                Err(ApiError::NotFound { .. }) => {}
-                Err(error) => {
-                    tracing::warn!(%error, "could not read an ask-again another instance sent an agent connected here");
-                }
-            }
+            push_as_read(
+                state,
+                &tenant,
+                &agent,
+                &approval,
+                "approval",
+                |asked: Approval| AgentControl::AskAgain {
+                    approval_id: asked.id,
+                    comment: asked.ask_again_comment,
+                },
+            )
+            .await;
+        }
+    }
+}
+
+/// Sends an agent connected here the frame another instance announced by the id of what it
+/// carries (too long to say), read from the database; gone meanwhile, there is nothing to send.
+async fn push_as_read<R: crate::store::Resource>(
+    state: &AppState,
+    tenant: &str,
+    agent: &str,
+    id: &str,
+    what: &'static str,
+    frame: impl FnOnce(R) -> AgentControl,
+) {
+    if !state.agents.is_connected(agent) {
+        return;
+    }
+    match crate::http::read::<R>(state, tenant, id, what).await {
+        Ok(resource) => {
+            state.agents.push(agent, frame(resource));
+        }
+        Err(ApiError::NotFound { .. }) => {}
+        Err(error) => {
+            tracing::warn!(%error, what, "could not read what another instance sent an agent connected here");
         }
     }
 }

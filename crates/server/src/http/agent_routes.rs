@@ -228,6 +228,8 @@ async fn serve_control(
     // A stop, pause or ask-again that happened while the worker was away is sent at once.
     send_missed_frames(&state, &principal, &mut sink).await?;
     let mut ping = tokio::time::interval(state.settings.ping_interval);
+    // After a long replay, one ping, not a burst of the missed ones.
+    ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     ping.tick().await;
     let mut liveness = Liveness::new(state.settings.ping_interval);
     loop {
@@ -247,6 +249,9 @@ async fn serve_control(
                 Err(RecvError::Closed) => return Ok(()),
             },
             _ = ping.tick() => {
+                if !liveness.take_arrived(&mut incoming) {
+                    return Ok(());
+                }
                 liveness.check()?;
                 sink.send(WsMessage::Ping(Default::default())).await?;
             }

@@ -107,6 +107,8 @@ async fn serve(
     }
 
     let mut ping = tokio::time::interval(state.settings.ping_interval);
+    // After a long replay, one ping, not a burst of the missed ones.
+    ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     ping.tick().await;
     let mut liveness = Liveness::new(state.settings.ping_interval);
     // Catches what no announcement reaches: expiry, and revocations missed by a lagging receiver.
@@ -147,6 +149,9 @@ async fn serve(
                 Err(RecvError::Closed) => return Ok(()),
             },
             _ = ping.tick() => {
+                if !liveness.take_arrived(&mut incoming) {
+                    return Ok(());
+                }
                 liveness.check()?;
                 sink.send(WsMessage::Ping(Default::default())).await?;
             }

@@ -4,8 +4,8 @@
 use std::time::{Duration, Instant};
 
 use axum::extract::ws::{Message as WsMessage, WebSocket};
-use futures_util::stream::SplitSink;
-use futures_util::SinkExt;
+use futures_util::stream::{SplitSink, SplitStream};
+use futures_util::{FutureExt, SinkExt, StreamExt};
 use serde::Serialize;
 
 use crate::error::ApiError;
@@ -13,6 +13,7 @@ use crate::state::AppState;
 use crate::store::StoreError;
 
 pub type Sink = SplitSink<WebSocket, WsMessage>;
+pub type Incoming = SplitStream<WebSocket>;
 
 /// Why a socket ended before its peer or the server closed it. After the upgrade there is no
 /// response to put it in, so it is logged, as `{code, message}` like the contract's error body.
@@ -120,6 +121,19 @@ impl Liveness {
     /// The peer sent a frame.
     pub fn heard(&mut self) {
         self.heard_at = Instant::now();
+    }
+
+    /// Counts what already arrived unread (the loop was busy sending, a long replay): false
+    /// once the peer closed or broke the socket. Called before [`Liveness::check`], so that a
+    /// pong waiting to be read is not taken for silence.
+    pub fn take_arrived(&mut self, incoming: &mut Incoming) -> bool {
+        while let Some(next) = incoming.next().now_or_never() {
+            match next {
+                None | Some(Err(_)) | Some(Ok(WsMessage::Close(_))) => return false,
+                Some(Ok(_)) => self.heard(),
+            }
+        }
+        true
     }
 
     /// Checked as each ping goes out: an error once the peer has been silent too long.
