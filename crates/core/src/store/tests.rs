@@ -960,3 +960,40 @@ async fn spend_is_kept_per_day_and_agent_and_an_older_caches_costs_carry_over() 
         ]
     );
 }
+
+#[tokio::test]
+async fn a_resume_an_older_build_queued_goes_in_the_order_taken_with_the_stops() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("cache.db");
+    let key = new_cache_key();
+    let older = cache_migrated_before(&path, &key, 20261207000002).await;
+    for (n, (kind, priority, endpoint)) in
+        [("resume", 1, "resume_project"), ("stop", 0, "stop_project")]
+            .into_iter()
+            .enumerate()
+    {
+        sqlx::query(
+            "INSERT INTO outbox (kind, priority, idempotency_key, method, path, body, request, label, project_id, created_at) \
+             VALUES (?, ?, ?, 'POST', '/', '{}', json_object('endpoint', ?, 'project_id', 'prj_1', 'body', json('{}')), ?, 'prj_1', '2026-12-07T10:00:00Z')",
+        )
+        .bind(kind)
+        .bind(priority)
+        .bind(format!("key-{n}"))
+        .bind(endpoint)
+        .bind(kind)
+        .execute(&older)
+        .await
+        .expect("queued as the older build did");
+    }
+    older.close().await;
+
+    let store = Store::open(&path, &key).await.expect("upgrades");
+    let order: Vec<String> = store
+        .outbox()
+        .await
+        .expect("reads")
+        .into_iter()
+        .map(|entry| entry.label)
+        .collect();
+    assert_eq!(order, ["resume", "stop"], "the resume was taken first");
+}
