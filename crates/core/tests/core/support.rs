@@ -30,41 +30,33 @@ impl World {
 
     /// A server whose clock reads `now` while this machine's reads its own.
     pub async fn start_at(now: chrono::DateTime<chrono::Utc>) -> World {
-        let server = TestServer::builder().manual_clock(now).start().await;
-        World {
-            clock: server.clock(),
-            url: server.url(),
-            server,
-            dir: tempfile::tempdir().expect("temp dir"),
-            http: reqwest::Client::new(),
-        }
+        World::around(TestServer::builder().manual_clock(now)).await
     }
 
     /// [`World::start`] with the server's settings changed by `tweak`.
     pub async fn start_with(
         tweak: impl FnOnce(&mut spartex_server::config::Settings) + 'static,
     ) -> World {
-        let server = TestServer::builder()
-            .manual_clock(chrono::Utc::now())
-            .settings(tweak)
-            .start()
-            .await;
-        World {
-            clock: server.clock(),
-            url: server.url(),
-            server,
-            dir: tempfile::tempdir().expect("temp dir"),
-            http: reqwest::Client::new(),
-        }
+        World::around(
+            TestServer::builder()
+                .manual_clock(chrono::Utc::now())
+                .settings(tweak),
+        )
+        .await
     }
 
     /// [`World::start`] with the demo's on-call schedule and escalation policy.
     pub async fn start_with_oncall() -> World {
-        let server = TestServer::builder()
-            .manual_clock(chrono::Utc::now())
-            .demo_oncall()
-            .start()
-            .await;
+        World::around(
+            TestServer::builder()
+                .manual_clock(chrono::Utc::now())
+                .demo_oncall(),
+        )
+        .await
+    }
+
+    async fn around(server: spartex_testkit::Builder) -> World {
+        let server = server.start().await;
         World {
             clock: server.clock(),
             url: server.url(),
