@@ -45,7 +45,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
 /// Reports status and spend since the last beat; answers whether to stop.
 #[utoipa::path(post, path = "/api/v1/agent/heartbeat", tag = "agent workers", request_body = HeartbeatRequest,
     params(IdempotencyKey), security(("agent_token" = [])),
-    responses((status = 200, body = HeartbeatResponse), AgentOnly, JsonBody, Idempotent, NotFound, Invalid))]
+    responses((status = 200, body = HeartbeatResponse), AgentOnly, JsonBody, Idempotent, NotFound, Invalid,
+        Throttled))]
 async fn heartbeat(
     State(state): State<AppState>,
     agent: AgentPrincipal,
@@ -143,7 +144,8 @@ async fn wait_for_approval(
 /// Posts to this agent's thread, or to the project's with `to_project`.
 #[utoipa::path(post, path = "/api/v1/agent/messages", tag = "agent workers", request_body = AgentMessageRequest,
     params(IdempotencyKey), security(("agent_token" = [])),
-    responses((status = 201, body = Message), AgentOnly, JsonBody, Idempotent, NotFound, Conflict, Invalid))]
+    responses((status = 201, body = Message), AgentOnly, JsonBody, Idempotent, NotFound, Conflict, Invalid,
+        Throttled))]
 async fn post_message(
     State(state): State<AppState>,
     agent: AgentPrincipal,
@@ -162,7 +164,8 @@ async fn post_message(
 /// Creates a task, or updates the one named by `id`.
 #[utoipa::path(post, path = "/api/v1/agent/tasks", tag = "agent workers", request_body = UpsertTaskRequest,
     params(IdempotencyKey), security(("agent_token" = [])),
-    responses((status = 200, body = Task), AgentOnly, JsonBody, Idempotent, NotFound, Conflict, Invalid))]
+    responses((status = 200, body = Task), AgentOnly, JsonBody, Idempotent, NotFound, Conflict, Invalid,
+        Throttled))]
 async fn upsert_task(
     State(state): State<AppState>,
     agent: AgentPrincipal,
