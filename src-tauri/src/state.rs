@@ -290,19 +290,17 @@ impl Active {
             self.stop().await;
             return None;
         }
-        let account = self.account.clone();
-        self.stop_tasks().await;
+        let account = self.stop_tasks().await;
         let running = account.start_delivery();
         Some(Delivering { account, running })
     }
 
     async fn stop(self) {
-        let account = self.account.clone();
-        self.stop_tasks().await;
-        account.store().close().await;
+        self.stop_tasks().await.store().close().await;
     }
 
-    async fn stop_tasks(self) {
+    /// Ends the account's tasks; its cache stays open.
+    async fn stop_tasks(self) -> Account {
         // Their buttons would answer nobody once this account stops. Before the tasks are
         // ended: a notification the alerts task is showing at this moment is waited for and
         // taken back too, where an aborted showing left it on screen unrecorded.
@@ -313,6 +311,7 @@ impl Active {
             task.abort();
         }
         self.running.stop().await;
+        self.account
     }
 }
 

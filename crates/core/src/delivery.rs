@@ -131,8 +131,7 @@ impl Delivery {
                         .await?;
                     self.publisher.publish_all(changes);
                     if let Some(outcome) = outcome {
-                        report.outcomes.push(outcome.clone());
-                        self.publisher.publish(Change::Outcome { outcome });
+                        self.tell(&mut report, outcome);
                     }
                     report.delivered += 1;
                 }
@@ -140,15 +139,13 @@ impl Delivery {
                     // Taken (a success): sent again, it would only get the same answer back.
                     let outcome = taken_unread(entry, &detail);
                     self.store.outbox_taken_unread(entry, &outcome).await?;
-                    report.outcomes.push(outcome.clone());
-                    self.publisher.publish(Change::Outcome { outcome });
+                    self.tell(&mut report, outcome);
                     report.delivered += 1;
                 }
                 Err(error) if error.is_refusal() => {
                     let (outcome, current) = refused_outcome(entry, &error);
                     self.store.outbox_refused(entry, &outcome, current).await?;
-                    report.outcomes.push(outcome.clone());
-                    self.publisher.publish(Change::Outcome { outcome });
+                    self.tell(&mut report, outcome);
                     report.refused += 1;
                 }
                 Err(error) => {
@@ -167,6 +164,12 @@ impl Delivery {
             self.publisher.publish(Change::Outbox);
         }
         Ok(report)
+    }
+
+    /// What became of an action, for the flush's caller and every face.
+    fn tell(&self, report: &mut FlushReport, outcome: Outcome) {
+        report.outcomes.push(outcome.clone());
+        self.publisher.publish(Change::Outcome { outcome });
     }
 
     /// Delivers the outbox whenever something is queued or the link returns, retrying on a

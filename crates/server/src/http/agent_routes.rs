@@ -22,7 +22,7 @@ use super::doc::{
     Throttled,
 };
 use super::extract::{ApiJson, ApiQuery, Mutation};
-use super::socket::{send_json, Followed, ForgetWhenDone, Liveness, Sink, SocketResult};
+use super::socket::{send_json, Followed, ForgetWhenDone, Pings, Sink, SocketResult};
 use super::{read, read_all};
 use crate::auth::AgentPrincipal;
 use crate::error::{ApiError, ApiResult};
@@ -230,11 +230,7 @@ async fn serve_control(
     let mut resyncs = state.agents.resyncs();
     // A stop, pause or ask-again that happened while the worker was away is sent at once.
     send_missed_frames(&state, &principal, &mut sink).await?;
-    let mut ping = tokio::time::interval(state.settings.ping_interval);
-    // After a long replay, one ping, not a burst of the missed ones.
-    ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    ping.tick().await;
-    let mut liveness = Liveness::new(state.settings.ping_interval);
+    let mut pings = Pings::every(state.settings.ping_interval).await;
     loop {
         tokio::select! {
             () = &mut stopping => {
@@ -251,16 +247,14 @@ async fn serve_control(
                 }
                 Err(RecvError::Closed) => return Ok(()),
             },
-            _ = ping.tick() => {
-                if !liveness.take_arrived(&mut incoming) {
+            () = pings.due() => {
+                if !pings.send(&mut incoming, &mut sink).await? {
                     return Ok(());
                 }
-                liveness.check()?;
-                sink.send(WsMessage::Ping(Default::default())).await?;
             }
             frame = incoming.next() => match frame {
                 None | Some(Err(_)) | Some(Ok(WsMessage::Close(_))) => return Ok(()),
-                Some(Ok(_)) => liveness.heard(), // pongs and client chatter carry nothing else
+                Some(Ok(_)) => pings.heard(), // pongs and client chatter carry nothing else
             },
         }
     }

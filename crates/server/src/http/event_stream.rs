@@ -16,9 +16,7 @@ use utoipa_axum::routes;
 
 use super::doc::{BadInput, SignedIn};
 use super::extract::ApiQuery;
-use super::socket::{
-    send_json, Followed, ForgetWhenDone, Liveness, Sink, SocketError, SocketResult,
-};
+use super::socket::{send_json, Followed, ForgetWhenDone, Pings, Sink, SocketError, SocketResult};
 use crate::auth::UserPrincipal;
 use crate::error::ApiError;
 use crate::hub::Published;
@@ -106,11 +104,7 @@ async fn serve(
         last = replay(&state, &tenant_id, last, &mut sink).await?;
     }
 
-    let mut ping = tokio::time::interval(state.settings.ping_interval);
-    // After a long replay, one ping, not a burst of the missed ones.
-    ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    ping.tick().await;
-    let mut liveness = Liveness::new(state.settings.ping_interval);
+    let mut pings = Pings::every(state.settings.ping_interval).await;
     // Catches what no announcement reaches: expiry, and revocations missed by a lagging receiver.
     let mut session_check = tokio::time::interval(state.settings.session_check_interval);
     session_check.tick().await;
@@ -148,16 +142,14 @@ async fn serve(
                 Err(RecvError::Lagged(_)) => last = replay(&state, &tenant_id, last, &mut sink).await?,
                 Err(RecvError::Closed) => return Ok(()),
             },
-            _ = ping.tick() => {
-                if !liveness.take_arrived(&mut incoming) {
+            () = pings.due() => {
+                if !pings.send(&mut incoming, &mut sink).await? {
                     return Ok(());
                 }
-                liveness.check()?;
-                sink.send(WsMessage::Ping(Default::default())).await?;
             }
             frame = incoming.next() => match frame {
                 None | Some(Err(_)) | Some(Ok(WsMessage::Close(_))) => return Ok(()),
-                Some(Ok(_)) => liveness.heard(), // pongs and client chatter carry nothing else
+                Some(Ok(_)) => pings.heard(), // pongs and client chatter carry nothing else
             },
         }
     }

@@ -100,22 +100,33 @@ impl Drop for ForgetWhenDone {
 /// Pings a peer may leave unanswered before it is taken for gone.
 const PINGS_UNANSWERED: u32 = 3;
 
-/// Whether the peer still answers: anything it sends counts, its pongs to the server's pings
-/// included. A peer gone without a word (a laptop asleep, a phone out of coverage) would
+/// The server's pings, and whether the peer still answers: anything it sends counts, its
+/// pongs included. A peer gone without a word (a laptop asleep, a phone out of coverage) would
 /// otherwise hold its socket, and pass for reachable to the escalation ladder, until the
 /// kernel gives up on it: about a quarter of an hour.
-pub struct Liveness {
+pub struct Pings {
+    every: tokio::time::Interval,
     heard_at: Instant,
     patience: Duration,
 }
 
-impl Liveness {
-    /// A peer pinged every `ping_interval`, heard from just now.
-    pub fn new(ping_interval: Duration) -> Liveness {
-        Liveness {
+impl Pings {
+    /// Pings every `interval`, the first one `interval` from now; the peer heard from just now.
+    pub async fn every(interval: Duration) -> Pings {
+        let mut every = tokio::time::interval(interval);
+        // After a long replay, one ping, not a burst of the missed ones.
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        every.tick().await;
+        Pings {
+            every,
             heard_at: Instant::now(),
-            patience: ping_interval.saturating_mul(PINGS_UNANSWERED),
+            patience: interval.saturating_mul(PINGS_UNANSWERED),
         }
+    }
+
+    /// Resolves when the next ping is due.
+    pub async fn due(&mut self) {
+        self.every.tick().await;
     }
 
     /// The peer sent a frame.
@@ -123,25 +134,22 @@ impl Liveness {
         self.heard_at = Instant::now();
     }
 
-    /// Counts what already arrived unread (the loop was busy sending, a long replay): false
-    /// once the peer closed or broke the socket. Called before [`Liveness::check`], so that a
-    /// pong waiting to be read is not taken for silence.
-    pub fn take_arrived(&mut self, incoming: &mut Incoming) -> bool {
+    /// Sends the ping that is due: `Ok(false)` when the peer closed or broke the socket
+    /// meanwhile, an error when it has been silent too long. What already arrived unread (the
+    /// loop was busy sending, a long replay) counts first, so that a waiting pong is not taken
+    /// for silence.
+    pub async fn send(&mut self, incoming: &mut Incoming, sink: &mut Sink) -> SocketResult<bool> {
         while let Some(next) = incoming.next().now_or_never() {
             match next {
-                None | Some(Err(_)) | Some(Ok(WsMessage::Close(_))) => return false,
+                None | Some(Err(_)) | Some(Ok(WsMessage::Close(_))) => return Ok(false),
                 Some(Ok(_)) => self.heard(),
             }
         }
-        true
-    }
-
-    /// Checked as each ping goes out: an error once the peer has been silent too long.
-    pub fn check(&self) -> SocketResult<()> {
         if self.heard_at.elapsed() > self.patience {
             return Err(SocketError::Silent(self.patience));
         }
-        Ok(())
+        sink.send(WsMessage::Ping(Default::default())).await?;
+        Ok(true)
     }
 }
 

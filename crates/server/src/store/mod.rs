@@ -6,6 +6,7 @@
 #[cfg(test)]
 pub(crate) mod conformance;
 mod documents;
+mod log_pruning;
 mod postgres;
 mod postgres_bus;
 mod postgres_counters;
@@ -26,6 +27,7 @@ pub use documents::{
     asked_again_key, decode_all, decode_one, DocKind, Document, Resource, Versioned, ONCALL_ID,
     POLICY_ID,
 };
+pub use log_pruning::{prune_log, PrunedBatch};
 pub use postgres::PostgresStore;
 pub use push::{NewDevice, PushStore};
 pub use sqlite::{SqliteStore, WAL_RESTART_FRAMES};
@@ -568,80 +570,6 @@ pub trait WriteTx: Send {
 /// The longest announcement a write may make (PostgreSQL's `NOTIFY` takes under 8000 bytes).
 pub const MAX_ANNOUNCEMENT_BYTES: usize = 7900;
 
-/// A tenant's new floor, given the `(seq, at_ms)` of the events just above its floor in `seq`
-/// order: the last before the first one to keep. `None`: nothing to prune.
-fn floor_after_pruning(events_above_floor: &[(i64, i64)], older_than_ms: i64) -> Option<i64> {
-    events_above_floor
-        .iter()
-        .take_while(|(_, at_ms)| *at_ms < older_than_ms)
-        .last()
-        .map(|(seq, _)| *seq)
-}
-
-/// What one batch of pruning did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PrunedBatch {
-    pub floor: i64,
-    pub deleted: u64,
-    /// Every event the batch read was old: more may follow.
-    pub more: bool,
-}
-
-impl PrunedBatch {
-    /// The new floor, and whether more may follow, given the events just above the floor.
-    fn of(
-        events_above_floor: &[(i64, i64)],
-        older_than_ms: i64,
-        at_most: i64,
-    ) -> Option<(i64, bool)> {
-        let floor = floor_after_pruning(events_above_floor, older_than_ms)?;
-        let read_all_old = events_above_floor
-            .last()
-            .is_some_and(|(seq, _)| *seq == floor);
-        let full = i64::try_from(events_above_floor.len()).is_ok_and(|read| read >= at_most);
-        Some((floor, read_all_old && full))
-    }
-}
-
-/// How long one sweep prunes the logs at most (the sweep also expires approvals and ends
-/// overdue stops, which must not wait long); what is left goes at the next.
-const PRUNING_BUDGET: std::time::Duration = std::time::Duration::from_secs(2);
-
-/// Drops events older than the cut-off from every tenant's log, raising each floor: each log
-/// read forward from its floor in batches of `batch` events, one short write each, never
-/// scanned whole, so no write waits behind a long delete and a busy tenant's backlog goes
-/// batch after batch. A tenant whose pruning fails is left to the next sweep; the others go
-/// on. Stops after [`PRUNING_BUDGET`]. Returns how many events went.
-pub async fn prune_log(store: &dyn Store, older_than_ms: i64, batch: i64) -> StoreResult<u64> {
-    let started = std::time::Instant::now();
-    let mut pruned = 0;
-    for (tenant_id, mut floor) in store.log_floors().await? {
-        loop {
-            if started.elapsed() > PRUNING_BUDGET {
-                return Ok(pruned);
-            }
-            match store
-                .prune_log_batch(&tenant_id, floor, older_than_ms, batch)
-                .await
-            {
-                Ok(Some(done)) => {
-                    pruned += done.deleted;
-                    floor = done.floor;
-                    if !done.more {
-                        break;
-                    }
-                }
-                Ok(None) => break,
-                Err(error) => {
-                    tracing::warn!(%error, tenant = %tenant_id, "could not prune a tenant's log; the next sweep tries again");
-                    break;
-                }
-            }
-        }
-    }
-    Ok(pruned)
-}
-
 /// Opens the store a database URL names (`sqlite://PATH`, `postgres://…` or
 /// `postgresql://…`), creating and migrating it when needed.
 pub async fn open(database_url: &str) -> StoreResult<std::sync::Arc<dyn Store>> {
@@ -700,27 +628,6 @@ mod unavailable_tests {
 
     fn with_code(code: &'static str) -> StoreError {
         StoreError::Database(sqlx::Error::Database(Box::new(Sqlstate(code))))
-    }
-
-    #[test]
-    fn pruning_stops_at_the_first_event_to_keep() {
-        let cut_off = 25;
-        assert_eq!(
-            super::floor_after_pruning(&[(3, 10), (4, 20), (5, 30)], cut_off),
-            Some(4)
-        );
-        assert_eq!(super::floor_after_pruning(&[(3, 30)], cut_off), None);
-        assert_eq!(super::floor_after_pruning(&[], cut_off), None);
-        // A clock set back: an older time after a kept event does not take the kept one along.
-        assert_eq!(
-            super::floor_after_pruning(&[(1, 10), (2, 30), (3, 10)], cut_off),
-            Some(1)
-        );
-        // More may follow only a full batch of old events.
-        let of = super::PrunedBatch::of;
-        assert_eq!(of(&[(3, 10), (4, 20)], cut_off, 2), Some((4, true)));
-        assert_eq!(of(&[(3, 10), (4, 30)], cut_off, 2), Some((3, false)));
-        assert_eq!(of(&[(3, 10)], cut_off, 2), Some((3, false)));
     }
 
     #[test]
