@@ -2,6 +2,7 @@
 //! taken), each with its Idempotency-Key, so a retry after a crash or a cut link never acts
 //! twice. A refusal undoes the optimistic effect and leaves an outcome the user sees.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -119,7 +120,15 @@ impl Delivery {
             report.server_asks_to_wait = self.held_off_for();
             return Ok(report);
         }
+        // Lanes whose first action the server failed (a 500 for that request alone): what
+        // must follow it waits, the rest still goes.
+        let mut held_back: HashSet<Lane> = HashSet::new();
         for (index, entry) in entries.iter().enumerate() {
+            let lane = Lane::of(entry);
+            if held_back.contains(&lane) {
+                report.waiting += 1;
+                continue;
+            }
             let sent = self.send(entry).await;
             self.note_how_the_server_answered(&sent);
             match sent {
@@ -148,11 +157,18 @@ impl Delivery {
                     self.tell(&mut report, outcome);
                     report.refused += 1;
                 }
+                Err(error) if error.failed_this_request_only() => {
+                    self.store
+                        .outbox_attempt_failed(entry.id, &error.to_string())
+                        .await?;
+                    held_back.insert(lane);
+                    report.waiting += 1;
+                }
                 Err(error) => {
                     self.store
                         .outbox_attempt_failed(entry.id, &error.to_string())
                         .await?;
-                    report.waiting = entries.len() - index;
+                    report.waiting += entries.len() - index;
                     report.server_asks_to_wait = error.retry_after();
                     self.publisher.publish(Change::Outbox);
                     if matches!(error, CoreError::SignedOut { .. }) {
@@ -265,6 +281,28 @@ impl Delivery {
         self.held_off
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// What must reach the server in the order it was taken: a failing action holds back only
+/// those in its lane.
+#[derive(Debug, PartialEq, Eq, Hash)]
+enum Lane<'a> {
+    /// Stops and resumes together: a resume must not overtake the stop taken before it.
+    StopsAndResumes,
+    /// Everything said about one approval: a decision after the acknowledgement.
+    Approval(&'a str),
+    /// One conversation's messages, and anything else sent to one route.
+    Route(&'a str),
+}
+
+impl<'a> Lane<'a> {
+    fn of(entry: &'a OutboxEntry) -> Lane<'a> {
+        match (entry.kind, &entry.approval_id) {
+            (OutboxKind::Stop | OutboxKind::Resume, _) => Lane::StopsAndResumes,
+            (_, Some(approval)) => Lane::Approval(approval),
+            (_, None) => Lane::Route(&entry.path),
+        }
     }
 }
 

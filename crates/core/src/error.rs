@@ -176,6 +176,19 @@ impl CoreError {
         )
     }
 
+    /// The server failed this one request and said nothing of the rest (a 500 without a
+    /// wait asked): actions that need not follow it can still be sent.
+    pub fn failed_this_request_only(&self) -> bool {
+        matches!(
+            self,
+            CoreError::Server {
+                status: 500,
+                retry_after_s: None,
+                ..
+            }
+        )
+    }
+
     /// Worth retrying later: the link or the server, not the request.
     pub fn is_transient(&self) -> bool {
         matches!(

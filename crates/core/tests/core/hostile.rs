@@ -381,3 +381,71 @@ async fn an_action_a_newer_server_took_is_not_sent_again_for_an_answer_it_cannot
     assert_eq!(requests.load(Ordering::SeqCst), 1, "sent once");
     running.stop().await;
 }
+
+/// A server with a bug that fails one request every time (a 500 for that body alone, as the
+/// ask-again with a long comment was on PostgreSQL): a stand-in, as the reference server has
+/// no such bug left to call on.
+#[tokio::test]
+async fn a_request_the_server_keeps_failing_holds_back_only_what_must_follow_it() {
+    let world = World::start().await;
+    let broken = Arc::new(AtomicBool::new(true));
+    let delivered: Arc<std::sync::Mutex<Vec<String>>> = Arc::default();
+    let router =
+        {
+            let (broken, delivered) = (broken.clone(), delivered.clone());
+            Router::new()
+            .route("/api/v1/auth/login", post(|| async { Json(token_pair()) }))
+            .route(
+                "/api/v1/projects/{id}/messages",
+                post(
+                    move |axum::extract::Path(project): axum::extract::Path<String>,
+                          Json(sent): Json<serde_json::Value>| {
+                        let (broken, delivered) = (broken.clone(), delivered.clone());
+                        async move {
+                            if project == "prj_1" && broken.load(Ordering::SeqCst) {
+                                return (StatusCode::INTERNAL_SERVER_ERROR, Json(json!({
+                                    "error": {"code": "internal", "message": "Something broke."}
+                                })))
+                                .into_response();
+                            }
+                            let body = sent["body"].as_str().unwrap_or_default().to_owned();
+                            delivered.lock().unwrap().push(body.clone());
+                            let message = json!({"id": format!("msg_{body}"), "project_id": project,
+                                "agent_id": null, "author_kind": "user", "author_id": "usr_1",
+                                "body": body, "created_at": "2026-12-07T10:00:00Z",
+                                "client_msg_id": sent["client_msg_id"]});
+                            (StatusCode::CREATED, Json(message)).into_response()
+                        }
+                    },
+                ),
+            )
+        };
+    let account = signed_in_to(&world, router).await;
+
+    let first = account
+        .send_message("prj_1", None, "one")
+        .await
+        .expect("kept");
+    assert!(!first.delivered, "the server failed it");
+    account
+        .send_message("prj_1", None, "two")
+        .await
+        .expect("kept");
+    let other = account
+        .send_message("prj_2", None, "elsewhere")
+        .await
+        .expect("sent");
+    assert!(other.delivered, "another conversation is not held back");
+    let report = account.flush_outbox().await.expect("flushes");
+    assert_eq!(report.waiting, 2, "{report:?}");
+    assert_eq!(
+        *delivered.lock().unwrap(),
+        ["elsewhere"],
+        "nothing overtook “one”"
+    );
+
+    broken.store(false, Ordering::SeqCst);
+    let report = account.flush_outbox().await.expect("flushes");
+    assert_eq!((report.delivered, report.waiting), (2, 0), "{report:?}");
+    assert_eq!(*delivered.lock().unwrap(), ["elsewhere", "one", "two"]);
+}
