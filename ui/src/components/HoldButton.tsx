@@ -27,6 +27,15 @@ export function HoldButton({
   useEffect(() => {
     complete.current = onComplete;
   }, [onComplete]);
+  // Enabled again after the action it fired (it failed, or was refused): ready to hold again.
+  const wasDisabled = useRef(disabled);
+  useEffect(() => {
+    if (wasDisabled.current && !disabled && done.current) {
+      done.current = false;
+      setProgress(0);
+    }
+    wasDisabled.current = disabled;
+  }, [disabled]);
 
   // While held: advance the fill every frame; fire once when it is full.
   useEffect(() => {

@@ -40,6 +40,56 @@ describe('type-to-confirm stop (desktop)', () => {
     expect(ipc.stopAll).not.toHaveBeenCalled();
   });
 
+  it('says the server refused the stop, and keeps the form to correct and send again', async () => {
+    const refusal = {
+      at: new Date().toISOString(),
+      result: 'refused' as const,
+      action: 'Stop Spring Sale',
+      message: '`reason` is longer than 1000 characters.',
+      approval_id: null,
+      project_id: 'prj_spring',
+    };
+    vi.mocked(ipc.stopProject).mockResolvedValueOnce({ ...queued, delivered: false, outcome: refusal });
+    renderAt(<StopFlow target={target} open onOpenChange={() => {}} />);
+    fireEvent.change(screen.getByTestId('stop-confirm-input'), { target: { value: 'Spring Sale' } });
+    fireEvent.click(screen.getByTestId('stop-confirm-button'));
+    expect(await screen.findByTestId('stop-refused')).toHaveTextContent('nothing was stopped. `reason` is longer than 1000 characters.');
+    expect(screen.queryByTestId('stop-progress')).toBeNull();
+    fireEvent.click(screen.getByTestId('stop-confirm-button'));
+    await waitFor(() => expect(screen.getByTestId('stop-progress')).toBeInTheDocument());
+    expect(ipc.stopProject).toHaveBeenCalledTimes(2);
+  });
+
+  it('takes a name as it is seen: runs of spaces as one, without invisible marks', () => {
+    const spaced = { ...target, projectName: 'Spring\u00a0 Sale\u200f' };
+    expect(phraseMatches('Spring Sale', spaced)).toBe(true);
+    expect(phraseMatches('Spring  Sale ', spaced)).toBe(true);
+    expect(phraseMatches('Spring', spaced)).toBe(false);
+    expect(phraseMatches('Cafe\u0301', { ...target, projectName: 'Café' })).toBe(true);
+  });
+
+  it('shows a stop still under way that this one joins, not "waiting for the server"', async () => {
+    const pending = {
+      id: 'stp_1',
+      scope: 'project' as const,
+      project_id: 'prj_spring',
+      requested_by: 'Olivia Park',
+      reason: 'Wrong audience list',
+      status: 'pending' as const,
+      requested_at: new Date().toISOString(),
+      completed_at: null,
+      agents_total: 1,
+      agents_stopped: 0,
+      agents: [{ agent_id: 'a1', agent_name: 'Quill', project_id: 'prj_spring', acked_at: null, forced: false }],
+      version: 1,
+    };
+    vi.mocked(ipc.latestStop).mockResolvedValue(pending);
+    renderAt(<StopFlow target={target} open onOpenChange={() => {}} />);
+    fireEvent.change(screen.getByTestId('stop-confirm-input'), { target: { value: 'Spring Sale' } });
+    fireEvent.click(screen.getByTestId('stop-confirm-button'));
+    await waitFor(() => expect(screen.getByTestId('stop-progress')).toHaveAttribute('data-stop-id', 'stp_1'));
+  });
+
   it('asks for STOP ALL for the whole tenant', () => {
     expect(phraseMatches('STOP ALL', { scope: 'tenant' })).toBe(true);
     expect(phraseMatches('stop all', { scope: 'tenant' })).toBe(false);
@@ -129,6 +179,26 @@ describe('press-and-hold stop (phone)', () => {
       fireEvent.keyDown(hold, { key: 'Enter' });
       await act(async () => vi.advanceTimersByTime(1600));
       expect(ipc.stopAll).toHaveBeenCalledTimes(1);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('can be held again after the stop failed to queue', async () => {
+    vi.mocked(ipc.stopAll).mockRejectedValueOnce(Object.assign(new Error('No account is signed in.'), { code: 'no_account' }));
+    vi.useFakeTimers({ toFake: ['requestAnimationFrame', 'cancelAnimationFrame', 'performance', 'Date', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] });
+    try {
+      renderAt(<StopFlow target={{ scope: 'tenant' }} open onOpenChange={() => {}} />);
+      const hold = screen.getByTestId('stop-hold-button');
+      fireEvent.keyDown(hold, { key: 'Enter' });
+      await act(async () => vi.advanceTimersByTime(1600));
+      fireEvent.keyUp(hold, { key: 'Enter' });
+      await act(async () => vi.advanceTimersByTime(100));
+      expect(ipc.stopAll).toHaveBeenCalledTimes(1);
+      expect(hold).toHaveAttribute('data-progress', '0');
+      fireEvent.keyDown(hold, { key: 'Enter' });
+      await act(async () => vi.advanceTimersByTime(1600));
+      expect(ipc.stopAll).toHaveBeenCalledTimes(2);
     } finally {
       vi.useRealTimers();
     }

@@ -3,6 +3,7 @@ import * as Dialog from '@radix-ui/react-dialog';
 import { useMutation } from '@tanstack/react-query';
 import * as ipc from '../ipc';
 import type { Queued } from '../bindings';
+import { queuedState } from '../lib/queued';
 import { useIsPhone } from '../state/media';
 import { useStopSending } from '../state/stops';
 import { toast } from '../state/toasts';
@@ -15,14 +16,23 @@ import { StopIcon, XIcon } from './Icons';
 export type StopTarget = { scope: 'tenant' } | { scope: 'project'; projectId: string; projectName: string };
 
 export const STOP_ALL_PHRASE = 'STOP ALL';
+/** The longest reason the server takes (`POST …/stop`). */
+const REASON_MAX_CHARS = 1000;
 
 /** What must be typed to confirm: the project's name, or STOP ALL for the tenant. */
 export function confirmPhrase(target: StopTarget): string {
   return target.scope === 'tenant' ? STOP_ALL_PHRASE : target.projectName;
 }
 
+/** A phrase as a person can see and type it: composed (NFC), without invisible format
+ *  characters (zero-width, direction marks), every run of spaces one space. A name that held
+ *  two spaces or a direction mark could otherwise never be typed to match. */
+export function visiblePhrase(phrase: string): string {
+  return phrase.normalize('NFC').replace(/\p{Cf}/gu, '').replace(/\s+/gu, ' ').trim();
+}
+
 export function phraseMatches(typed: string, target: StopTarget): boolean {
-  return typed.trim() === confirmPhrase(target).trim();
+  return visiblePhrase(typed) === visiblePhrase(confirmPhrase(target));
 }
 
 /** The emergency stop: guarded confirmation (type the name on desktop, press and hold on a
@@ -40,18 +50,30 @@ export function StopFlow({
   const [typed, setTyped] = useState('');
   const [reason, setReason] = useState('');
   const [sent, setSent] = useState<{ queued: Queued; before: string | null } | null>(null);
+  const [refusal, setRefusal] = useState<string | null>(null);
   const projectId = target.scope === 'project' ? target.projectId : null;
   const sending = useStopSending(projectId ?? undefined);
 
   const stop = useMutation({
     mutationFn: async () => {
-      // The stop seen before this one, so the progress view waits for the new one.
+      // The finished stop seen before this one, so the progress view waits for the new one.
+      // One still pending is the stop this one joins (the server answers with it): shown.
       const before = await ipc.latestStop(projectId).catch(() => null);
       const why = reason.trim() || 'Emergency stop from Spartex Control';
       const queued = projectId ? await ipc.stopProject(projectId, why) : await ipc.stopAll(why);
-      return { queued, before: before?.id ?? null };
+      return { queued, before: before && before.status !== 'pending' ? before.id : null };
     },
-    onSuccess: (result) => setSent(result),
+    onMutate: () => setRefusal(null),
+    onSuccess: (result) => {
+      const became = queuedState(result.queued);
+      if (became.state === 'refused') {
+        // Nothing was stopped: say why, and leave the form to correct and send again.
+        fired.current = false;
+        setRefusal(became.message);
+      } else {
+        setSent(result);
+      }
+    },
     onError: (error) => toast({ tone: 'error', title: 'The stop was not queued', message: error.message }),
   });
 
@@ -113,7 +135,7 @@ export function StopFlow({
               {!phone && (
                 <label className="block text-sm">
                   <span className="text-muted">
-                    Type <strong className="font-mono text-fg select-all">{confirmPhrase(target)}</strong> to confirm
+                    Type <strong className="font-mono whitespace-pre-wrap text-fg select-all">{visiblePhrase(confirmPhrase(target))}</strong> to confirm
                   </span>
                   <input
                     data-testid="stop-confirm-input"
@@ -133,11 +155,17 @@ export function StopFlow({
                   data-testid="stop-reason"
                   className={cx(input, 'mt-1 min-h-16 w-full resize-y')}
                   value={reason}
+                  maxLength={REASON_MAX_CHARS}
                   onChange={(e) => setReason(e.target.value)}
                   placeholder="e.g. Wrong audience list on the newsletter"
                   rows={2}
                 />
               </label>
+              {refusal && (
+                <p role="alert" data-testid="stop-refused" className="rounded-md bg-red-soft px-3 py-2 text-sm font-medium text-fg">
+                  The server refused the stop; nothing was stopped. {refusal}
+                </p>
+              )}
               {phone ? (
                 <HoldButton testId="stop-hold-button" onComplete={fire} disabled={stop.isPending} label={`Press and hold for 1.5 seconds to stop ${what}`}>
                   {stop.isPending ? 'Stopping…' : 'Press and hold to stop'}

@@ -5,6 +5,7 @@ import * as ipc from '../ipc';
 import { useMe, useProject } from '../state/queries';
 import { useStopSending } from '../state/stops';
 import { toast } from '../state/toasts';
+import { queuedState } from '../lib/queued';
 import { canAct, canResume } from '../lib/roles';
 import { PROJECT_STATUS } from '../lib/status';
 import { button, card, sectionTitle } from '../lib/ui';
@@ -52,12 +53,16 @@ export function ProjectPage() {
   };
   const resume = useMutation({
     mutationFn: () => ipc.resume(projectId),
-    onSuccess: (q) =>
+    onSuccess: (q) => {
+      const became = queuedState(q);
       toast(
-        q.delivered
+        became.state === 'delivered'
           ? { tone: 'success', message: `${view?.project.name ?? 'The project'} is resuming; its agents pick up their work.` }
-          : { tone: 'warning', message: q.waiting_because ?? 'The resume is queued and will be sent when the connection returns.' },
-      ),
+          : became.state === 'refused'
+            ? { tone: 'error', title: 'The server refused the resume', message: became.message }
+            : { tone: 'warning', message: became.why ?? 'The resume is queued and will be sent when the connection returns.' },
+      );
+    },
     onError: (e) => toast({ tone: 'error', title: 'Could not resume', message: e.message }),
   });
 

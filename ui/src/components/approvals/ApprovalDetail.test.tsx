@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { fireEvent, screen, waitFor } from '@testing-library/react';
 import * as ipc from '../../ipc';
-import { appState, approvalView, status } from '../../test/fixtures';
+import { appState, approvalView, outboxEntry, status } from '../../test/fixtures';
 import { mockIpc } from '../../test/ipcMock';
 import { renderAt } from '../../test/render';
 import { ApprovalDetail } from './ApprovalDetail';
@@ -73,6 +73,8 @@ describe('ApprovalDetail', () => {
     show(view);
     vi.mocked(ipc.decide).mockImplementation(async () => {
       vi.mocked(ipc.approval).mockResolvedValue({ ...view, sending: 'reject' });
+      const waiting = outboxEntry({ kind: 'decision', approval_id: 'apr_1', last_error: 'Your session ended; sign in again to send this.' });
+      vi.mocked(ipc.status).mockResolvedValue(status({ outbox: [waiting] }));
       return { entry: {} as never, delivered: false, outcome: null, waiting_because: 'The server cannot be reached.' };
     });
     fireEvent.click(await screen.findByTestId('reject-button'));
@@ -81,6 +83,8 @@ describe('ApprovalDetail', () => {
     await waitFor(() => expect(ipc.decide).toHaveBeenCalledWith('apr_1', 'reject', 'Lead with free returns'));
     await waitFor(() => expect(screen.getByTestId('approval-state')).toHaveAttribute('data-state', 'sending'));
     expect(screen.getByTestId('approval-state')).toHaveTextContent('sending…');
+    // Why it still waits, from the last try.
+    expect(await screen.findByTestId('approval-waiting-because')).toHaveTextContent('sign in again to send this');
   });
 
   it('shows the conflict in words when someone else decided first', async () => {

@@ -31,6 +31,10 @@ export function DecisionState({ view, userId }: { view: ApprovalView; userId: st
     (o) => o.approval_id === a.id && isConflictOutcome(o) && a.status !== 'pending' && a.decided_by?.id !== userId,
   );
   const note = local ?? recent;
+  // Why a decision still waits (offline, signed out, the server asked to wait): the last try's error.
+  const waitingBecause = view.sending
+    ? status?.outbox.find((e) => e.approval_id === a.id && e.kind === 'decision')?.last_error
+    : null;
   let state: string = a.status;
   let text: string;
   let tone = APPROVAL_STATUS[a.status].tone;
@@ -61,7 +65,14 @@ export function DecisionState({ view, userId }: { view: ApprovalView; userId: st
       )}
     >
       <Glyph shape={shape} tone={tone} size={12} className="mt-1" />
-      <span>{text}</span>
+      <span>
+        {text}
+        {waitingBecause && (
+          <span data-testid="approval-waiting-because" className="mt-0.5 block text-xs text-muted">
+            {waitingBecause}
+          </span>
+        )}
+      </span>
     </p>
   );
 }
@@ -92,6 +103,7 @@ export function DecisionBar({ view, phone }: { view: ApprovalView; phone: boolea
     onSettled: () => {
       void client.invalidateQueries({ queryKey: keys.approval(a.id) });
       void client.invalidateQueries({ queryKey: keys.approvalsAll });
+      void client.invalidateQueries({ queryKey: keys.status });
     },
   });
 

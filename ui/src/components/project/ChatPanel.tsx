@@ -8,12 +8,15 @@ import { canAct } from '../../lib/roles';
 import { formatTimestamp } from '../../lib/format';
 import { button, input } from '../../lib/ui';
 import { cx } from '../../lib/cx';
+import { queuedState } from '../../lib/queued';
 import { useNow } from '../../state/clock';
 import { Markdown } from '../Markdown';
 import { SendIcon } from '../Icons';
 
 /** The project's thread or one agent's, with a box to write in (Enter sends). */
 const ALL = '*';
+/** The longest message the server takes (`POST …/messages`). */
+const MESSAGE_MAX_CHARS = 16_000;
 
 function threadOf(choice: string): Thread {
   if (choice === '') return { kind: 'project' };
@@ -34,10 +37,15 @@ export function ChatPanel({ projectId, agents }: { projectId: string; agents: Ag
   const now = useNow(30_000);
   const listRef = useRef<HTMLOListElement>(null);
 
+  const [refusal, setRefusal] = useState<string | null>(null);
   const send = useMutation({
     mutationFn: (text: string) => ipc.sendMessage(projectId, agentId, text),
-    onSuccess: () => {
-      setBody('');
+    onMutate: () => setRefusal(null),
+    onSuccess: (queued) => {
+      const became = queuedState(queued);
+      // A refused message is kept in the box to correct and send again.
+      if (became.state === 'refused') setRefusal(became.message);
+      else setBody('');
       void client.invalidateQueries({ queryKey: keys.messagesOf(projectId) });
     },
   });
@@ -125,9 +133,9 @@ export function ChatPanel({ projectId, agents }: { projectId: string; agents: Ag
             submit();
           }}
         >
-          {send.error && (
-            <p role="alert" className="mb-2 text-sm text-red">
-              {send.error.message}
+          {(send.error || refusal) && (
+            <p role="alert" data-testid="chat-refused" className="mb-2 text-sm text-red">
+              {send.error ? send.error.message : `Not sent: ${refusal}`}
             </p>
           )}
           <div className="flex items-end gap-2">
@@ -138,6 +146,7 @@ export function ChatPanel({ projectId, agents }: { projectId: string; agents: Ag
               rows={1}
               placeholder={target ? `Message ${target.name}…` : 'Message everyone on this project…'}
               value={body}
+              maxLength={MESSAGE_MAX_CHARS}
               onChange={(e) => setBody(e.target.value)}
               onKeyDown={(e) => {
                 if (e.key === 'Enter' && !e.shiftKey && !e.nativeEvent.isComposing) {
