@@ -3,15 +3,13 @@
 
 use spartex_api::Decision;
 use spartex_core::notify::{NotificationAction, NotificationResponse};
+use spartex_core::push::DecidedFromNotification;
 use spartex_core::Account;
 use tauri::AppHandle;
 use tokio::sync::mpsc::UnboundedReceiver;
 
 use crate::navigation::approval_route;
 use crate::window;
-
-/// The comment an agent reads when a rejection came from a notification's button.
-pub const REJECTED_FROM_NOTIFICATION: &str = "Rejected from a notification.";
 
 pub fn spawn(
     app: AppHandle,
@@ -25,25 +23,20 @@ pub fn spawn(
                 continue;
             };
             let decision = match response.action {
-                NotificationAction::Approve => (Decision::Approve, None),
-                NotificationAction::Reject => (
-                    Decision::Reject,
-                    Some(REJECTED_FROM_NOTIFICATION.to_owned()),
-                ),
+                NotificationAction::Approve => Decision::Approve,
+                NotificationAction::Reject => Decision::Reject,
                 NotificationAction::Open => {
                     window::open_route(&app, approval_route(&approval_id));
                     continue;
                 }
             };
-            match account.decide(&approval_id, decision.0, decision.1).await {
-                Ok(queued) => {
-                    tracing::info!(approval = %approval_id, delivered = queued.delivered, "decided from a notification")
-                }
-                Err(error) => {
-                    // The approval changed since the notification: show it as it is now.
-                    tracing::info!(approval = %approval_id, %error, "a decision from a notification was not applied");
-                    window::open_route(&app, approval_route(&approval_id));
-                }
+            // Refused (someone decided first, it expired): shown as it is now, where the
+            // window may be hidden and the notification already gone.
+            if let DecidedFromNotification::OpenInstead { route } = account
+                .decide_from_notification(&approval_id, decision)
+                .await
+            {
+                window::open_route(&app, route);
             }
         }
     })

@@ -71,6 +71,16 @@ pub struct Queued {
     pub waiting_because: Option<String>,
 }
 
+impl Queued {
+    /// The server (or the core's own rule) refused it: it left the outbox undone, and
+    /// `outcome` says why.
+    pub fn refused(&self) -> bool {
+        self.outcome
+            .as_ref()
+            .is_some_and(|outcome| outcome.result != OutcomeResult::Delivered)
+    }
+}
+
 impl Account {
     /// `dir` is the account's folder (settings, push registration); a save of the settings
     /// pokes `settings_wakeup`.

@@ -196,6 +196,15 @@ pub struct PushNotification {
     pub open: String,
 }
 
+/// What became of a decision taken on a notification's button.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DecidedFromNotification {
+    /// Queued (and delivered, or waiting for the link): the notification can go.
+    Taken,
+    /// Not taken: open the approval at `route` to show it as it is now.
+    OpenInstead { route: String },
+}
+
 /// What the shell must do now.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -516,28 +525,38 @@ impl Account {
                 decision,
             } => (approval_id, decision),
         };
-        let open = ShellAction::Navigate {
-            route: approval_route(&approval_id),
-        };
-        if self.cached_approval(&approval_id).await.is_none() {
+        match self.decide_from_notification(&approval_id, decision).await {
+            DecidedFromNotification::Taken => ShellAction::Dismiss {
+                key: notification.key.clone(),
+            },
+            DecidedFromNotification::OpenInstead { route } => ShellAction::Navigate { route },
+        }
+    }
+
+    /// Approve or Reject pressed on a notification (a push's on a phone, the desktop's own):
+    /// decided through the outbox as from the app, an approval not cached fetched first.
+    /// One the server or the core refused (someone decided first, it expired, Approve on a
+    /// request without a preview) is to be opened as it is now, never left as if decided.
+    pub async fn decide_from_notification(
+        &self,
+        approval_id: &str,
+        decision: Decision,
+    ) -> DecidedFromNotification {
+        if self.cached_approval(approval_id).await.is_none() {
             self.catch_up_to(i64::MAX).await;
         }
+        let open = DecidedFromNotification::OpenInstead {
+            route: approval_route(approval_id),
+        };
         let comment = (decision == Decision::Reject).then(|| REJECTED_FROM_NOTIFICATION.to_owned());
-        match self.decide(&approval_id, decision, comment).await {
+        match self.decide(approval_id, decision, comment).await {
+            Ok(queued) if queued.refused() => {
+                tracing::info!(approval = %approval_id, "a decision from a notification was refused; opening it");
+                open
+            }
             Ok(queued) => {
                 tracing::info!(approval = %approval_id, delivered = queued.delivered, "decided from a notification");
-                let refused = queued
-                    .outcome
-                    .as_ref()
-                    .is_some_and(|o| o.result != crate::OutcomeResult::Delivered);
-                if refused {
-                    // Someone decided first, or it expired: show it as it is now.
-                    open
-                } else {
-                    ShellAction::Dismiss {
-                        key: notification.key.clone(),
-                    }
-                }
+                DecidedFromNotification::Taken
             }
             Err(error) => {
                 tracing::info!(approval = %approval_id, %error, "a decision from a notification was not taken; opening it");

@@ -409,7 +409,7 @@ async fn a_request_the_server_keeps_failing_holds_back_only_what_must_follow_it(
                                 .into_response();
                             }
                             let body = sent["body"].as_str().unwrap_or_default().to_owned();
-                            delivered.lock().unwrap().push(body.clone());
+                            delivered.lock().expect("not poisoned").push(body.clone());
                             let message = json!({"id": format!("msg_{body}"), "project_id": project,
                                 "agent_id": null, "author_kind": "user", "author_id": "usr_1",
                                 "body": body, "created_at": "2026-12-07T10:00:00Z",
@@ -439,7 +439,7 @@ async fn a_request_the_server_keeps_failing_holds_back_only_what_must_follow_it(
     let report = account.flush_outbox().await.expect("flushes");
     assert_eq!(report.waiting, 2, "{report:?}");
     assert_eq!(
-        *delivered.lock().unwrap(),
+        *delivered.lock().expect("not poisoned"),
         ["elsewhere"],
         "nothing overtook “one”"
     );
@@ -447,5 +447,8 @@ async fn a_request_the_server_keeps_failing_holds_back_only_what_must_follow_it(
     broken.store(false, Ordering::SeqCst);
     let report = account.flush_outbox().await.expect("flushes");
     assert_eq!((report.delivered, report.waiting), (2, 0), "{report:?}");
-    assert_eq!(*delivered.lock().unwrap(), ["elsewhere", "one", "two"]);
+    assert_eq!(
+        *delivered.lock().expect("not poisoned"),
+        ["elsewhere", "one", "two"]
+    );
 }

@@ -5,9 +5,11 @@ use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use spartex_api::{Device, NotificationPrefs, QuietHours, RegisterDeviceRequest};
+use spartex_api::{Decision, Device, NotificationPrefs, QuietHours, RegisterDeviceRequest};
 use spartex_core::notify::NotificationAction;
-use spartex_core::push::{ShellAction, CATEGORY_APPROVAL_UNLOCK, REJECTED_FROM_NOTIFICATION};
+use spartex_core::push::{
+    DecidedFromNotification, ShellAction, CATEGORY_APPROVAL_UNLOCK, REJECTED_FROM_NOTIFICATION,
+};
 use spartex_core::settings::{local_time_zone, SettingsSent};
 use spartex_core::Account;
 
@@ -395,4 +397,33 @@ async fn a_stop_push_opens_the_stop_screen_and_stops_nothing() {
         dana.on_push(b"{\"v\": 7}").await,
         ShellAction::Ignore { reason } if reason.contains("version 7")
     ));
+}
+
+/// The desktop's notification buttons decide through the same path as a phone's.
+#[tokio::test]
+async fn approve_on_a_notification_for_a_request_someone_else_decided_opens_it() {
+    let world = World::start().await;
+    let approval = world.ask("Quill", "Publish the spring hero ad").await;
+    let id = approval["id"].as_str().expect("id");
+    let dana = world.login(&world.core("desktop"), ONCALL).await;
+    dana.sync_now().await.expect("cached");
+
+    let manager = world.server_token("manager@acme.test").await;
+    let (status, decided) = world
+        .post(
+            &manager,
+            &format!("/api/v1/approvals/{id}/decision"),
+            json!({"decision": "reject", "comment": "Lead with free returns", "seen_version": approval["version"]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{decided}");
+
+    assert_eq!(
+        dana.decide_from_notification(id, Decision::Approve).await,
+        DecidedFromNotification::OpenInstead {
+            route: format!("/approvals/{id}")
+        },
+        "shown as it is now, not taken down as if approved"
+    );
+    assert_eq!(status_on_server(&world, id).await["status"], "rejected");
 }
