@@ -30,6 +30,10 @@ pub struct Shell {
     /// goes on delivering (a stop pulled offline reaches the server when the link returns,
     /// whichever organisation is on screen), until it is shown again or signed out.
     delivering: Mutex<HashMap<String, Delivering>>,
+    /// Held while the account shown changes (shown, set aside, signed out): two switches at
+    /// once would otherwise both show theirs, and the one overwritten would go on running
+    /// (syncing, notifying with live Approve buttons) behind another organisation.
+    switching: Mutex<()>,
     /// A route asked for (deep link, notification) that the UI has not taken yet.
     pending_route: std::sync::Mutex<Option<String>>,
     /// Set once the account shown last time is open again (or there is none): the window
@@ -52,6 +56,7 @@ impl Shell {
             core,
             active: Mutex::new(None),
             delivering: Mutex::default(),
+            switching: Mutex::default(),
             pending_route: std::sync::Mutex::new(None),
             restored: tokio::sync::watch::Sender::new(false),
         }
@@ -86,6 +91,7 @@ impl Shell {
 
     /// Shows `account`: stops the one shown before, starts sync, the UI bridge and notifications.
     pub async fn activate(&self, app: &AppHandle, account: Account) -> CommandResult<AccountInfo> {
+        let _switching = self.switching.lock().await;
         let prefs = Arc::new(RwLock::new(
             self.core.notification_prefs(&account.info().id)?,
         ));
@@ -146,6 +152,7 @@ impl Shell {
             open_here.deliver_before_signing_out().await?;
             undelivered = Undelivered::Discard; // nothing is left to lose
         }
+        let _switching = self.switching.lock().await;
         let delivering = self.delivering.lock().await.remove(account_id);
         if let Some(delivering) = delivering {
             delivering.stop().await;

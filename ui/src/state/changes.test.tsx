@@ -314,6 +314,8 @@ describe('useCoreEvents', () => {
     await waitFor(() => expect(ipc.onNavigate).toHaveBeenCalled());
     act(() => go('/approvals/apr_42'));
     await waitFor(() => expect(router.state.location.pathname).toBe('/approvals/apr_42'));
+    // The shell's copy, kept for a UI still loading, is taken: it is not followed again later.
+    expect(ipc.takeNavigation).toHaveBeenCalledTimes(2);
     act(() => go('https://evil.example/'));
     expect(router.state.location.pathname).toBe('/approvals/apr_42');
   });

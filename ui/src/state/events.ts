@@ -69,7 +69,14 @@ export function useCoreEvents(enabled: boolean, feed: ChangeFeed = changeFeed): 
     unlisten.push(unsubscribe);
     if (catchup.kind === 'replay') catchup.changes.forEach(handle);
     else void client.invalidateQueries();
-    void keep(ipc.onNavigate(({ path }) => go(path)));
+    void keep(
+      ipc.onNavigate(({ path }) => {
+        go(path);
+        // Followed: the shell keeps it no longer (kept, it would be followed again after the
+        // next sign-in, into what may be another organisation).
+        ipc.takeNavigation().catch(() => undefined);
+      }),
+    );
     // A phone's pushes and notification taps (the notification plugin; none on a desktop).
     void keep(listenToPushes());
     // A deep link or notification click that arrived before we listened.
