@@ -39,9 +39,9 @@ async fn register_device(
     ApiJson(req): ApiJson<RegisterDeviceRequest>,
 ) -> ApiResult<Answer> {
     let scope = mutation.scope(&user.tenant_id, &user.user_id);
-    let insecure = state.settings.push.insecure_endpoints;
+    let checked = devices::checked(req, state.settings.push.insecure_endpoints).await?;
     mutate(&state, scope, async |w| {
-        let (device, new) = devices::register(w, &user, req, insecure).await?;
+        let (device, new) = devices::register(w, &user, checked).await?;
         Ok(if new {
             Reply::created(device)
         } else {

@@ -20,7 +20,12 @@ pub enum EndpointRefused {
     PrivateAddress(IpAddr),
     #[error("`endpoint`'s host `{0}` does not resolve")]
     Unresolvable(String),
+    #[error("`endpoint`'s host `{0}` did not resolve within {LOOKUP_PATIENCE:?}; try again, or check its name servers")]
+    LookupTimedOut(String),
 }
+
+/// How long a push endpoint's host is given to resolve when it is registered.
+pub const LOOKUP_PATIENCE: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// True for addresses a push service can never be at.
 pub fn is_private(ip: IpAddr) -> bool {
@@ -80,10 +85,12 @@ pub async fn check(endpoint: &str, insecure: bool) -> Result<reqwest::Url, Endpo
             Ok(url)
         };
     }
-    let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host, port))
-        .await
-        .map_err(|_| EndpointRefused::Unresolvable(host.to_owned()))?
-        .collect();
+    let addrs: Vec<SocketAddr> =
+        tokio::time::timeout(LOOKUP_PATIENCE, tokio::net::lookup_host((host, port)))
+            .await
+            .map_err(|_| EndpointRefused::LookupTimedOut(host.to_owned()))?
+            .map_err(|_| EndpointRefused::Unresolvable(host.to_owned()))?
+            .collect();
     if addrs.is_empty() {
         return Err(EndpointRefused::Unresolvable(host.to_owned()));
     }

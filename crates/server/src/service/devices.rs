@@ -11,14 +11,17 @@ use crate::push::endpoint;
 use crate::store::NewDevice;
 use crate::write::Write;
 
+/// A registration whose fields were checked, a Web Push endpoint's host looked up: before the
+/// write, which must never wait on the network (a lookup a hostile name server leaves
+/// unanswered would hold every write behind it).
+pub struct Checked(RegisterDeviceRequest);
+
 /// Registers this install; the same address again answers the same device. True when new.
 pub async fn register(
     w: &mut Write,
     user: &UserPrincipal,
-    req: RegisterDeviceRequest,
-    insecure_endpoints: bool,
+    Checked(req): Checked,
 ) -> ApiResult<(Device, bool)> {
-    let req = checked(req, insecure_endpoints).await?;
     let registration = serde_json::to_string(&req)
         .map_err(|e| ApiError::invalid(format!("the registration cannot be kept: {e}")))?;
     let id = new_id("dev");
@@ -35,10 +38,7 @@ pub async fn register(
 }
 
 /// The registration with its fields checked, each refusal naming what to fix.
-async fn checked(
-    req: RegisterDeviceRequest,
-    insecure_endpoints: bool,
-) -> ApiResult<RegisterDeviceRequest> {
+pub async fn checked(req: RegisterDeviceRequest, insecure_endpoints: bool) -> ApiResult<Checked> {
     match &req {
         RegisterDeviceRequest::Apns { push_token, .. } => {
             let hex =
@@ -96,7 +96,7 @@ async fn checked(
             }
         }
     }
-    Ok(req)
+    Ok(Checked(req))
 }
 
 pub async fn unregister(w: &mut Write, user: &UserPrincipal, device_id: &str) -> ApiResult<()> {
