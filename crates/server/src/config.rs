@@ -48,6 +48,9 @@ pub struct Settings {
     /// Approvals one agent may have waiting at once; more are refused with 429, so a looping
     /// agent cannot bury the on-call.
     pub max_pending_approvals_per_agent: usize,
+    /// Tasks a project may have open (queued, running or blocked) at once; more are refused
+    /// with 422: a project's page and a client's resync read every open task.
+    pub max_open_tasks_per_project: i64,
     /// Writes one agent may make a second, over a while, and at once (see
     /// [`crate::agent_quota`]); past them, 429.
     pub agent_writes_per_second: u32,
@@ -128,6 +131,7 @@ impl Settings {
             max_connections_per_ip: 512,
             trusted_proxies: Vec::new(),
             max_pending_approvals_per_agent: 20,
+            max_open_tasks_per_project: 1_000,
             agent_writes_per_second: 50,
             agent_write_burst: 200,
             push: PushSettings::default(),

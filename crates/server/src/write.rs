@@ -162,6 +162,11 @@ impl Write {
         Ok(crate::store::decode_all(tenant_id, values))
     }
 
+    /// How many resources `filter` finds, none of them read.
+    pub async fn count(&mut self, tenant_id: &str, filter: DocFilter<'_>) -> ApiResult<i64> {
+        Ok(self.tx.count_docs(tenant_id, filter).await?)
+    }
+
     /// Stores a new resource, as built (version 1), and appends its event.
     pub async fn create<R: Resource + Clone>(
         &mut self,

@@ -112,6 +112,32 @@ pub async fn stop_covering(
         .map(|s| s.id))
 }
 
+/// The statuses of a task not finished, each read or counted from the index.
+pub const OPEN_TASK_STATUSES: [TaskStatus; 3] =
+    [TaskStatus::Queued, TaskStatus::Running, TaskStatus::Blocked];
+
+/// Refuses one more open task in a project that has as many as it may.
+async fn ensure_room_for_an_open_task(
+    w: &mut Write,
+    tenant_id: &str,
+    project_id: &str,
+) -> ApiResult<()> {
+    let limit = w.state().settings.max_open_tasks_per_project;
+    let mut open = 0;
+    for status in OPEN_TASK_STATUSES {
+        let status = status.to_string();
+        let filter = DocFilter::in_project(DocKind::Task, project_id).with_status(&status);
+        open += w.count(tenant_id, filter).await?;
+    }
+    if open >= limit {
+        return Err(ApiError::invalid(format!(
+            "This project has {open} open tasks (queued, running or blocked), as many as it may \
+             have; finish, fail or cancel some before adding more."
+        )));
+    }
+    Ok(())
+}
+
 pub async fn upsert_task(
     w: &mut Write,
     principal: &AgentPrincipal,
@@ -125,11 +151,15 @@ pub async fn upsert_task(
         }
     }
     let now = w.now();
+    let opens = |status: Option<TaskStatus>| status.is_some_and(|s| !s.is_finished());
     let task = match &req.id {
         Some(id) => {
             let mut task: Task = w.fetch(tenant, id, "task").await?;
             if task.project_id != agent.project_id {
                 return Err(ApiError::NotFound { what: "task" });
+            }
+            if task.status.is_finished() && opens(req.status) {
+                ensure_room_for_an_open_task(w, tenant, &agent.project_id).await?;
             }
             if let Some(title) = &req.title {
                 task.title = text_field("title", title, 200)?;
@@ -149,6 +179,9 @@ pub async fn upsert_task(
             task
         }
         None => {
+            if opens(Some(req.status.unwrap_or(TaskStatus::Queued))) {
+                ensure_room_for_an_open_task(w, tenant, &agent.project_id).await?;
+            }
             let task = Task {
                 id: new_id("tsk"),
                 project_id: agent.project_id.clone(),

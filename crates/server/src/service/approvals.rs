@@ -163,16 +163,15 @@ pub async fn request(
             ),
         });
     }
-    let pending =
-        crate::store::DocFilter::in_project(crate::store::DocKind::Approval, &agent.project_id)
-            .with_status("pending");
-    let waiting = w
-        .list::<Approval>(tenant, pending)
-        .await?
-        .iter()
-        .filter(|a| a.agent_id.as_deref() == Some(agent.id.as_str()))
-        .count();
-    if waiting >= w.state().settings.max_pending_approvals_per_agent {
+    // Counted from the index: a looping agent at its limit must not have every attempt read its
+    // pending requests (each up to the body limit) under the write lock.
+    let key = crate::store::pending_of_key(&agent.id);
+    let pending = crate::store::DocFilter {
+        lookup_key: Some(&key),
+        ..crate::store::DocFilter::all(crate::store::DocKind::Approval).with_status("pending")
+    };
+    let waiting = w.count(tenant, pending).await?;
+    if waiting >= w.state().settings.max_pending_approvals_per_agent as i64 {
         // Each request pages a person: a looping agent must not bury the on-call in them.
         return Err(ApiError::RateLimited {
             retry_after_s: PENDING_RETRY_AFTER_S,

@@ -4,7 +4,9 @@ use super::StoreResult;
 use axum::body::Bytes;
 use serde::{de::DeserializeOwned, Serialize};
 use serde_json::Value;
-use spartex_api::{Agent, Approval, EscalationPolicy, Message, OnCallConfig, Project, Stop, Task};
+use spartex_api::{
+    Agent, Approval, ApprovalStatus, EscalationPolicy, Message, OnCallConfig, Project, Stop, Task,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum DocKind {
@@ -224,13 +226,17 @@ impl Resource for Approval {
             sort_key: self
                 .created_at
                 .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
-            // Only while the ask is unanswered, and by its day: a connecting agent reads the
-            // asks of the last day alone, however many older ones lapsed.
-            lookup_key: self
-                .ask_again_requested_at
-                .filter(|_| self.ask_again_answered_by.is_none())
-                .zip(self.agent_id.as_deref())
-                .map(|(at, agent_id)| asked_again_key(agent_id, at.date_naive())),
+            // While pending, its agent: how many an agent has waiting is counted from the index
+            // alone. Once expired, only while an ask again is unanswered, and by its day: a
+            // connecting agent reads the asks of the last day alone, however many lapsed.
+            lookup_key: match (self.status, self.agent_id.as_deref()) {
+                (ApprovalStatus::Pending, Some(agent_id)) => Some(pending_of_key(agent_id)),
+                (_, Some(agent_id)) => self
+                    .ask_again_requested_at
+                    .filter(|_| self.ask_again_answered_by.is_none())
+                    .map(|at| asked_again_key(agent_id, at.date_naive())),
+                (_, None) => None,
+            },
             // The sweeper's next look: the expiry, or the ladder's next level if sooner.
             due_at_ms: Some(
                 self.escalation
@@ -282,6 +288,12 @@ impl Resource for Stop {
 /// reading every request of its project.
 pub fn asked_again_key(agent_id: &str, day: chrono::NaiveDate) -> String {
     format!("asked_again:{agent_id}:{day}")
+}
+
+/// The lookup key of `agent_id`'s pending approvals (the migration `pending_by_agent` writes
+/// it for those stored before).
+pub fn pending_of_key(agent_id: &str) -> String {
+    format!("pending_of:{agent_id}")
 }
 
 /// The id of a tenant's one on-call document.

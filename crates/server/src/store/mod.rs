@@ -5,6 +5,7 @@
 
 #[cfg(test)]
 pub(crate) mod conformance;
+mod doc_query;
 mod documents;
 mod log_pruning;
 mod postgres;
@@ -24,8 +25,8 @@ use serde_json::Value;
 use spartex_api::{Device, Event, EventKind, MetricsBucket, Tenant, User};
 
 pub use documents::{
-    asked_again_key, decode_all, decode_one, DocKind, Document, Resource, Versioned, ONCALL_ID,
-    POLICY_ID,
+    asked_again_key, decode_all, decode_one, pending_of_key, DocKind, Document, Resource,
+    Versioned, ONCALL_ID, POLICY_ID,
 };
 pub use log_pruning::{prune_log, PrunedBatch};
 pub use postgres::PostgresStore;
@@ -461,6 +462,8 @@ pub trait WriteTx: Send {
         tenant_id: &str,
         filter: DocFilter<'_>,
     ) -> StoreResult<Vec<Value>>;
+    /// How many documents `filter` finds (all of them: its `limit` aside), without reading them.
+    async fn count_docs(&mut self, tenant_id: &str, filter: DocFilter<'_>) -> StoreResult<i64>;
     async fn put_doc(&mut self, tenant_id: &str, doc: &Document) -> StoreResult<()>;
     /// Appends to the log of the tenant this write began for, with that tenant's next
     /// gapless `seq`; [`StoreError::WrongTenant`] for a write of [`WriteScope::Server`].

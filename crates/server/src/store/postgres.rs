@@ -19,8 +19,9 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use spartex_api::{Device, Event, MetricsBucket, Tenant, User};
 use sqlx::postgres::{PgConnectOptions, PgRow};
-use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder, Row};
+use sqlx::{PgConnection, PgPool, Postgres, Row};
 
+use super::doc_query::{doc_query, Select};
 use super::postgres_tx::{begin_uncancelled, PostgresTx};
 use super::push::PushStore;
 use super::{
@@ -230,33 +231,20 @@ async fn list_doc_rows(
     tenant_id: &str,
     filter: DocFilter<'_>,
 ) -> StoreResult<Vec<String>> {
-    let mut query = QueryBuilder::<Postgres>::new("SELECT data FROM resources WHERE tenant_id = ");
-    query
-        .push_bind(tenant_id)
-        .push(" AND kind = ")
-        .push_bind(filter.kind.as_str());
-    if let Some(project_id) = filter.project_id {
-        query.push(" AND project_id = ").push_bind(project_id);
-    }
-    if let Some(status) = filter.status {
-        query.push(" AND status = ").push_bind(status);
-    }
-    if let Some(key) = filter.lookup_key {
-        query.push(" AND lookup_key = ").push_bind(key);
-    }
-    if let Some(before) = filter.before {
-        query.push(" AND sort_key < ").push_bind(before);
-    }
-    query.push(if filter.newest_first {
-        " ORDER BY sort_key DESC, id DESC"
-    } else {
-        " ORDER BY sort_key, id"
-    });
-    if let Some(limit) = filter.limit {
-        query.push(" LIMIT ").push_bind(limit);
-    }
+    let mut query = doc_query::<Postgres>(Select::Data, tenant_id, filter);
     let rows: Vec<(String,)> = query.build_query_as().fetch_all(conn).await?;
     Ok(rows.into_iter().map(|(data,)| data).collect())
+}
+
+/// How many documents the filter finds.
+pub(super) async fn count_docs(
+    conn: &mut PgConnection,
+    tenant_id: &str,
+    filter: DocFilter<'_>,
+) -> StoreResult<i64> {
+    let mut query = doc_query::<Postgres>(Select::Count, tenant_id, filter);
+    let (count,): (i64,) = query.build_query_as().fetch_one(conn).await?;
+    Ok(count)
 }
 
 fn event_from_row(row: &PgRow) -> StoreResult<Event> {

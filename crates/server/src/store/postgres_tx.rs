@@ -6,7 +6,7 @@ use serde_json::Value;
 use spartex_api::{Device, Event, EventKind, Tenant, User};
 use sqlx::{PgPool, Postgres, Transaction};
 
-use super::postgres::{get_doc, list_docs, HeldTurn};
+use super::postgres::{count_docs, get_doc, list_docs, HeldTurn};
 use super::{postgres_push, NewDevice};
 use super::{
     DocFilter, DocKind, Document, NewCost, RefreshTokenRow, StoreError, StoreResult,
@@ -123,6 +123,10 @@ impl WriteTx for PostgresTx {
         filter: DocFilter<'_>,
     ) -> StoreResult<Vec<Value>> {
         list_docs(&mut self.tx, tenant_id, filter).await
+    }
+
+    async fn count_docs(&mut self, tenant_id: &str, filter: DocFilter<'_>) -> StoreResult<i64> {
+        count_docs(&mut self.tx, tenant_id, filter).await
     }
 
     async fn put_doc(&mut self, tenant_id: &str, doc: &Document) -> StoreResult<()> {

@@ -16,8 +16,9 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use spartex_api::{Device, Event, EventKind, MetricsBucket, Tenant, User};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
-use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool, Transaction};
+use sqlx::{Row, Sqlite, SqliteConnection, SqlitePool, Transaction};
 
+use super::doc_query::{doc_query, Select};
 use super::documents::{self, wire_array};
 use super::push::PushStore;
 use super::read_cache::{ReadCache, WriteMark, Writes};
@@ -196,33 +197,20 @@ async fn list_doc_rows(
     tenant_id: &str,
     filter: DocFilter<'_>,
 ) -> StoreResult<Vec<String>> {
-    let mut query = QueryBuilder::<Sqlite>::new("SELECT data FROM resources WHERE tenant_id = ");
-    query
-        .push_bind(tenant_id)
-        .push(" AND kind = ")
-        .push_bind(filter.kind.as_str());
-    if let Some(project_id) = filter.project_id {
-        query.push(" AND project_id = ").push_bind(project_id);
-    }
-    if let Some(status) = filter.status {
-        query.push(" AND status = ").push_bind(status);
-    }
-    if let Some(key) = filter.lookup_key {
-        query.push(" AND lookup_key = ").push_bind(key);
-    }
-    if let Some(before) = filter.before {
-        query.push(" AND sort_key < ").push_bind(before);
-    }
-    query.push(if filter.newest_first {
-        " ORDER BY sort_key DESC, id DESC"
-    } else {
-        " ORDER BY sort_key, id"
-    });
-    if let Some(limit) = filter.limit {
-        query.push(" LIMIT ").push_bind(limit);
-    }
+    let mut query = doc_query::<Sqlite>(Select::Data, tenant_id, filter);
     let rows: Vec<(String,)> = query.build_query_as().fetch_all(conn).await?;
     Ok(rows.into_iter().map(|(data,)| data).collect())
+}
+
+/// How many documents the filter finds.
+async fn count_docs(
+    conn: &mut SqliteConnection,
+    tenant_id: &str,
+    filter: DocFilter<'_>,
+) -> StoreResult<i64> {
+    let mut query = doc_query::<Sqlite>(Select::Count, tenant_id, filter);
+    let (count,): (i64,) = query.build_query_as().fetch_one(conn).await?;
+    Ok(count)
 }
 
 fn event_from_row(row: &sqlx::sqlite::SqliteRow) -> StoreResult<Event> {
@@ -648,6 +636,10 @@ impl WriteTx for SqliteTx {
         filter: DocFilter<'_>,
     ) -> StoreResult<Vec<Value>> {
         list_docs(&mut self.tx, tenant_id, filter).await
+    }
+
+    async fn count_docs(&mut self, tenant_id: &str, filter: DocFilter<'_>) -> StoreResult<i64> {
+        count_docs(&mut self.tx, tenant_id, filter).await
     }
 
     async fn put_doc(&mut self, tenant_id: &str, doc: &Document) -> StoreResult<()> {

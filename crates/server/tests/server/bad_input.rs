@@ -237,6 +237,95 @@ async fn an_agent_flooding_approval_requests_is_held_back_without_burying_the_on
             <= server.state().settings.max_pending_approvals_per_agent,
         "one agent holds at most its share of the inbox"
     );
+
+    // A decided request frees its place (the count follows each request's status).
+    let quills = after
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter(|a| a["title"].as_str().is_some_and(|t| t.starts_with("Ad ")))
+        .cloned()
+        .collect::<Vec<_>>();
+    let decided = &quills[0];
+    let (status, body) = oncall
+        .post(
+            &format!("/api/v1/approvals/{}/decision", decided["id"].as_str().expect("id")),
+            json!({"decision": "reject", "comment": "One at a time", "seen_version": decided["version"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let ask = json!({"kind": "publish_ad", "title": "Ad again", "summary": "", "payload": {},
+                     "risk": "low", "expires_in_s": 600});
+    let (status, body) = quill.post("/api/v1/agent/approvals", ask.clone()).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (status, body) = quill.post("/api/v1/agent/approvals", ask).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+}
+
+#[tokio::test]
+async fn a_project_holds_a_bounded_number_of_open_tasks_and_its_page_reads_only_those() {
+    let server = TestServer::start_with(|s| s.max_open_tasks_per_project = 5).await;
+    let manager = server.login("manager@acme.test").await;
+    let spring = project_id(&manager, SPRING).await;
+    let open_now = |detail: &serde_json::Value| detail["tasks"].as_array().expect("tasks").len();
+    let (_, detail) = manager.get(&format!("/api/v1/projects/{spring}")).await;
+    let quill = server.agent("Quill");
+    let mut created = Vec::new();
+    let mut refused = None;
+    for n in 0..10 {
+        let (status, body) = quill
+            .post(
+                "/api/v1/agent/tasks",
+                json!({"title": format!("Draft {n}")}),
+            )
+            .await;
+        if status != StatusCode::CREATED && status != StatusCode::OK {
+            refused = Some((status, body));
+            break;
+        }
+        created.push(body);
+    }
+    let (status, body) = refused.expect("refused past the limit");
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let said = body["error"]["message"].as_str().unwrap_or_default();
+    assert!(said.contains("finish, fail or cancel some"), "{said}");
+    assert_eq!(
+        created.len() + open_now(&detail),
+        5,
+        "counted with the seeded open tasks"
+    );
+
+    // Done: no longer open, off the project's page; reopening it takes the room it frees.
+    let done = &created[0];
+    let (status, body) = quill
+        .post(
+            "/api/v1/agent/tasks",
+            json!({"id": done["id"], "status": "done"}),
+        )
+        .await;
+    assert!(status.is_success(), "{body}");
+    let (_, detail) = manager.get(&format!("/api/v1/projects/{spring}")).await;
+    assert_eq!(open_now(&detail), 4);
+    assert!(detail["tasks"]
+        .as_array()
+        .expect("tasks")
+        .iter()
+        .all(|t| t["id"] != done["id"]));
+    let (status, body) = quill
+        .post("/api/v1/agent/tasks", json!({"title": "Draft again"}))
+        .await;
+    assert!(status.is_success(), "{body}");
+    let (status, body) = quill
+        .post(
+            "/api/v1/agent/tasks",
+            json!({"id": done["id"], "status": "running"}),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a reopened task counts too: {body}"
+    );
 }
 
 /// U+0000 is valid JSON and a valid path byte, but PostgreSQL's `TEXT` cannot hold it: on
