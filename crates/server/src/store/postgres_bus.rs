@@ -6,7 +6,7 @@
 use std::time::{Duration, Instant};
 
 use sqlx::postgres::{PgListener, PgNotification};
-use sqlx::{Executor, PgPool, Postgres, Transaction};
+use sqlx::{Connection as _, Executor, PgPool, Postgres, Transaction};
 use tokio::sync::{mpsc, watch};
 
 use super::{Heard, Listening, StoreError, StoreResult, MAX_ANNOUNCEMENT_BYTES};
@@ -100,12 +100,7 @@ pub(super) async fn listen(pool: &PgPool) -> StoreResult<Listening> {
 /// user timeout: a dead listener would otherwise hold `NOTIFY`'s queue back for hours). Bounded
 /// as a whole: a path that stalls once connected fails.
 async fn subscribe(pool: &PgPool) -> Result<PgListener, ListenerLost> {
-    let options = (*pool.connect_options()).clone().options([
-        ("tcp_keepalives_idle", "10"),
-        ("tcp_keepalives_interval", "5"),
-        ("tcp_keepalives_count", "2"),
-        ("tcp_user_timeout", "20000"),
-    ]);
+    let options = dropped_when_silent(pool);
     let own = super::pool_options::<Postgres>()
         .max_connections(1)
         .acquire_timeout(SUBSCRIBE_PATIENCE)
@@ -232,6 +227,23 @@ async fn resubscribe(pool: &PgPool, heard: &mpsc::Sender<Heard>) -> Option<PgLis
     }
 }
 
+/// The pool's connection options, with the database asked to drop the backend of a
+/// connection whose peer has gone silent within 20 s (TCP keepalives and a user timeout),
+/// where the kernel's defaults wait about two hours: a listener's backend holding `NOTIFY`'s
+/// queue back, or a vanished leader's backend holding the leader's lock.
+fn dropped_when_silent(pool: &PgPool) -> sqlx::postgres::PgConnectOptions {
+    (*pool.connect_options()).clone().options([
+        ("tcp_keepalives_idle", "10"),
+        ("tcp_keepalives_interval", "5"),
+        ("tcp_keepalives_count", "2"),
+        ("tcp_user_timeout", "20000"),
+    ])
+}
+
+/// How long the leader waits for the database to say it still holds the lock: past it, it
+/// stops leading (another instance takes over once the database drops its backend).
+const LOCK_CHECK_PATIENCE: Duration = Duration::from_secs(10);
+
 /// Campaigns for the leader's lock until the receiver is dropped.
 pub(super) fn campaign(pool: &PgPool) -> watch::Receiver<bool> {
     let (leading, receiver) = watch::channel(false);
@@ -241,9 +253,13 @@ pub(super) fn campaign(pool: &PgPool) -> watch::Receiver<bool> {
 
 async fn run_campaign(pool: PgPool, leading: watch::Sender<bool>) {
     loop {
-        if let Ok(connection) = pool.acquire().await {
-            // Its own connection, out of the pool: the lock lasts as long as it does.
-            let mut connection = connection.detach();
+        // Its own connection, not the pool's: the lock lasts as long as it does, and the
+        // database drops it within 20 s of this instance vanishing (a host that lost power
+        // sends no FIN), so another instance can lead.
+        let options = dropped_when_silent(&pool);
+        let connecting = sqlx::PgConnection::connect_with(&options);
+        if let Ok(Ok(mut connection)) = tokio::time::timeout(LOCK_CHECK_PATIENCE, connecting).await
+        {
             hold_or_wait(&mut connection, &leading).await;
             if leading.is_closed() {
                 return; // the server is stopping; closing the connection lets the lock go
@@ -266,16 +282,23 @@ async fn run_campaign(pool: PgPool, leading: watch::Sender<bool>) {
 /// connection fails or nobody wants to know any more.
 async fn hold_or_wait(connection: &mut sqlx::PgConnection, leading: &watch::Sender<bool>) {
     loop {
-        let check = if *leading.borrow() {
-            sqlx::query_scalar::<_, i32>("SELECT 1")
-                .fetch_one(&mut *connection)
-                .await
-                .map(|_| true)
-        } else {
-            sqlx::query_scalar::<_, bool>("SELECT pg_try_advisory_lock($1)")
-                .bind(LEADER_LOCK)
-                .fetch_one(&mut *connection)
-                .await
+        let check = async {
+            if *leading.borrow() {
+                sqlx::query_scalar::<_, i32>("SELECT 1")
+                    .fetch_one(&mut *connection)
+                    .await
+                    .map(|_| true)
+            } else {
+                sqlx::query_scalar::<_, bool>("SELECT pg_try_advisory_lock($1)")
+                    .bind(LEADER_LOCK)
+                    .fetch_one(&mut *connection)
+                    .await
+            }
+        };
+        // A path to the database gone silent: leading stops within the patience, before the
+        // database, dropping this connection, lets another instance take the lock.
+        let Ok(check) = tokio::time::timeout(LOCK_CHECK_PATIENCE, check).await else {
+            return;
         };
         match check {
             Ok(true) => {
