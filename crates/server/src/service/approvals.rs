@@ -14,6 +14,8 @@ use crate::write::Write;
 const MIN_EXPIRY_S: i64 = 10;
 /// How long an agent over its share of waiting approvals is told to wait before asking again.
 const PENDING_RETRY_AFTER_S: u64 = 30;
+/// The shortest expiry after which silence may approve (`on_expiry: approve`).
+const MIN_SILENCE_AS_YES_S: i64 = 15 * 60;
 
 /// Kinds the server raises itself; an agent may not file them, so it cannot pre-empt or
 /// imitate a guardrail's question (and, through it, fund itself).
@@ -162,6 +164,15 @@ pub async fn request(
                  name your request after what the agent wants to do, e.g. `spend_budget`."
             ),
         });
+    }
+    // Silence as a yes only once people had time to say no: an agent asking with a short
+    // expiry would otherwise approve its own request in seconds.
+    if req.on_expiry == Some(OnExpiry::Approve) && req.expires_in_s < MIN_SILENCE_AS_YES_S {
+        return Err(ApiError::invalid(format!(
+            "`on_expiry: approve` needs `expires_in_s` of at least {MIN_SILENCE_AS_YES_S} s \
+             (15 minutes), so people have time to say no; ask with a longer expiry, or leave \
+             `on_expiry` out."
+        )));
     }
     // Counted from the index: a looping agent at its limit must not have every attempt read its
     // pending requests (each up to the body limit) under the write lock.

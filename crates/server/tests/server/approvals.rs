@@ -119,11 +119,11 @@ async fn on_expiry_approve_approves_when_nobody_objects() {
         .agent("Iris")
         .post(
             "/api/v1/agent/approvals",
-            json!({"kind": "update_targeting", "title": "Widen ages", "payload": {}, "risk": "low", "expires_in_s": 30, "on_expiry": "approve"}),
+            json!({"kind": "update_targeting", "title": "Widen ages", "payload": {}, "risk": "low", "expires_in_s": 900, "on_expiry": "approve"}),
         )
         .await;
     assert_eq!(status, StatusCode::CREATED);
-    server.advance(chrono::Duration::seconds(31));
+    server.advance(chrono::Duration::seconds(901));
     let settled = socket
         .next_where("the expiry", |f| {
             f["type"] == "approval.upserted"
@@ -133,13 +133,18 @@ async fn on_expiry_approve_approves_when_nobody_objects() {
         .await;
     assert_eq!(settled["data"]["status"], "approved");
 
-    // An agent cannot make silence approve what matters most.
-    for risk in ["high", "critical"] {
+    // An agent cannot make silence approve what matters most, nor before people had time.
+    for (risk, expires_in_s) in [
+        ("high", 900),
+        ("critical", 900),
+        ("low", 30),
+        ("medium", 899),
+    ] {
         let (status, body) = server
             .agent("Iris")
             .post(
                 "/api/v1/agent/approvals",
-                json!({"kind": "update_targeting", "title": "Widen ages", "payload": {}, "risk": risk, "expires_in_s": 30, "on_expiry": "approve"}),
+                json!({"kind": "update_targeting", "title": "Widen ages", "payload": {}, "risk": risk, "expires_in_s": expires_in_s, "on_expiry": "approve"}),
             )
             .await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{risk}: {body}");
