@@ -201,7 +201,10 @@ impl Core {
     }
 
     /// The cache with its key from the secret store. A cache whose key is gone, or that its key
-    /// cannot read, is started afresh: the next sync rebuilds it from the server.
+    /// cannot read, is started afresh: the next sync rebuilds it from the server. One whose key
+    /// another store holds (signed in with the OS keyring, opened with
+    /// `--insecure-file-secrets`) is refused, naming that store: starting it afresh would drop
+    /// the actions it still has to deliver.
     async fn open_cache(&self, account_id: &str) -> CoreResult<Store> {
         let path = self.registry.cache_path(account_id);
         if let Some(parent) = path.parent() {
@@ -213,8 +216,26 @@ impl Core {
         let lookup = key_name.clone();
         let key =
             match blocking_secret(&self.config.secrets, move |store| store.get(&lookup)).await? {
-                Some(key) => key,
+                Some(key) => {
+                    self.key_store_record(account_id)
+                        .keep(&self.config.secrets.name());
+                    key
+                }
                 None => {
+                    let record = self.key_store_record(account_id);
+                    let here = self.config.secrets.name();
+                    match record.read() {
+                        Some(kept_in) if kept_in != here && path.exists() => {
+                            return Err(CoreError::Local(format!(
+                                "The cache of `{account_id}` is locked with a key kept in \
+                                 {kept_in}, not in {here}, which this run uses. Run as the \
+                                 account was signed in (with or without --insecure-file-secrets), \
+                                 or sign it out with `spartex logout --account {account_id} \
+                                 --discard-undelivered`, losing what it has not delivered."
+                            )));
+                        }
+                        _ => {}
+                    }
                     remove_cache_files(&path)?;
                     let key = new_cache_key();
                     let stored = key.clone();
@@ -222,6 +243,7 @@ impl Core {
                         store.set(&key_name, &stored)
                     })
                     .await?;
+                    record.keep(&here);
                     key
                 }
             };
@@ -233,6 +255,14 @@ impl Core {
             }
             other => Ok(other?),
         }
+    }
+
+    fn key_store_record(&self, account_id: &str) -> KeyStoreRecord {
+        KeyStoreRecord(
+            self.registry
+                .account_dir(account_id)
+                .join("cache-key-store"),
+        )
     }
 
     fn prefs(&self, account_id: &str) -> PrefsFiles {
@@ -263,6 +293,29 @@ impl Core {
             }
         }
         Ok(())
+    }
+}
+
+/// Which secret store holds an account's cache key (the store's [`SecretStore::name`]), in a
+/// file of the account's folder.
+struct KeyStoreRecord(PathBuf);
+
+impl KeyStoreRecord {
+    fn read(&self) -> Option<String> {
+        std::fs::read_to_string(&self.0)
+            .ok()
+            .map(|kept| kept.trim().to_owned())
+    }
+
+    /// Best effort: without the record, a cache whose key is missing is started afresh, as
+    /// before there was one.
+    fn keep(&self, store_name: &str) {
+        if self.read().as_deref() == Some(store_name) {
+            return;
+        }
+        if let Err(error) = std::fs::write(&self.0, store_name) {
+            tracing::warn!(path = %self.0.display(), %error, "could not note which secret store holds the cache key");
+        }
     }
 }
 

@@ -25,6 +25,10 @@ pub trait SecretStore: Send + Sync {
     fn set(&self, key: &str, value: &Secret) -> Result<(), SecretError>;
     /// Removes `key`; removing a key that is not there succeeds.
     fn delete(&self, key: &str) -> Result<(), SecretError>;
+    /// Which store this is, in words a person can act on ("the OS keyring (service
+    /// `spartex-control`)", "the file ~/.local/share/…/secrets.json"): two stores that name
+    /// themselves alike hold the same secrets.
+    fn name(&self) -> String;
 }
 
 /// Why a secret could not be read or written. No variant ever holds a secret value.
@@ -85,6 +89,10 @@ impl Default for OsSecretStore {
 }
 
 impl SecretStore for OsSecretStore {
+    fn name(&self) -> String {
+        format!("the OS keyring (service `{}`)", self.service)
+    }
+
     fn get(&self, key: &str) -> Result<Option<Secret>, SecretError> {
         match self.entry(key)?.get_password() {
             Ok(value) => Ok(Some(Secret::new(value))),
@@ -268,6 +276,10 @@ impl InsecureFileSecretStore {
 }
 
 impl SecretStore for InsecureFileSecretStore {
+    fn name(&self) -> String {
+        format!("the file {} (--insecure-file-secrets)", self.path.display())
+    }
+
     fn get(&self, key: &str) -> Result<Option<Secret>, SecretError> {
         let _guard = self
             .lock

@@ -24,6 +24,56 @@ async fn a_cache_whose_key_is_gone_is_rebuilt_from_the_server() {
     assert_eq!(reopened.dashboard().await.expect("dashboard").len(), 3);
 }
 
+/// Signed in with one secret store (the OS keyring), run with another (the CLI's
+/// `--insecure-file-secrets`, as the keyring's own error suggests over SSH): the cache, and
+/// the stop it still has to deliver, is kept, and the error names where its key is.
+#[tokio::test]
+async fn a_cache_whose_key_another_secret_store_holds_is_kept_and_the_error_names_that_store() {
+    let mut world = World::start().await;
+    let core = world.core("dana");
+    let account = world.login(&core, "oncall@acme.test").await;
+    account.catch_up().await.expect("sync");
+    let project = account.dashboard().await.expect("dashboard")[0]
+        .project
+        .id
+        .clone();
+    world.stop_server().await;
+    account
+        .stop_project(&project, "Wrong audience list")
+        .await
+        .expect("kept to send later");
+    let cache = account.store().path().to_owned();
+    account.store().close().await;
+    drop(account);
+
+    let elsewhere = world
+        .dir
+        .path()
+        .join("dana-other-store")
+        .join("secrets.json");
+    let other = spartex_core::Core::new(spartex_core::CoreConfig {
+        data_dir: world.dir.path().join("dana"),
+        secrets: std::sync::Arc::new(spartex_core::secret_store::InsecureFileSecretStore::new(
+            &elsewhere,
+        )),
+    });
+    let refused = other.open(None).await.err().expect("refused");
+    let said = refused.to_string();
+    assert!(
+        said.contains("dana/secrets.json"),
+        "names where the key is: {said}"
+    );
+    assert!(said.contains("--discard-undelivered"), "{said}");
+    assert!(cache.exists(), "the cache is kept");
+
+    let reopened = core.open(None).await.expect("opens where it was made");
+    assert_eq!(
+        reopened.outbox().await.expect("outbox").len(),
+        1,
+        "the stop still waits"
+    );
+}
+
 #[tokio::test]
 async fn a_damaged_cache_file_is_rebuilt() {
     let world = World::start().await;
