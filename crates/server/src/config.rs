@@ -22,6 +22,10 @@ pub struct Settings {
     /// How often expiry and stop deadlines are checked.
     pub sweep_interval: Duration,
     pub ping_interval: Duration,
+    /// An event socket that does not take a frame (or a page of catch-up) within this long is
+    /// closed: a peer reading a byte a minute would otherwise hold its tenant's live events in
+    /// memory, however many.
+    pub slow_reader_patience: Duration,
     /// How often an open event socket re-checks that its session is still live (expiry, and
     /// revocations made where no announcement reaches).
     pub session_check_interval: Duration,
@@ -121,6 +125,7 @@ impl Settings {
             idempotency_retention: Duration::from_secs(24 * 3600),
             sweep_interval: Duration::from_millis(250),
             ping_interval: Duration::from_secs(20),
+            slow_reader_patience: Duration::from_secs(30),
             session_check_interval: Duration::from_secs(30),
             session_recheck_after: Duration::from_secs(10),
             max_body_bytes: 256 * 1024,

@@ -16,7 +16,9 @@ use utoipa_axum::routes;
 
 use super::doc::{BadInput, SignedIn};
 use super::extract::ApiQuery;
-use super::socket::{send_json, Followed, ForgetWhenDone, Pings, Sink, SocketError, SocketResult};
+use super::socket::{
+    in_time, send_json, Followed, ForgetWhenDone, Pings, Sink, SocketError, SocketResult,
+};
 use crate::auth::UserPrincipal;
 use crate::error::ApiError;
 use crate::hub::Published;
@@ -185,7 +187,8 @@ async fn forward(
     if published.event.seq <= last {
         return Ok(last);
     }
-    sink.send(WsMessage::Text(published.json.clone())).await?;
+    let patience = state.settings.slow_reader_patience;
+    in_time(patience, sink.send(WsMessage::Text(published.json.clone()))).await?;
     Ok(published.event.seq)
 }
 
@@ -202,12 +205,16 @@ async fn replay(
             .events_after(tenant_id, last, REPLAY_PAGE)
             .await?;
         let full = i64::try_from(page.len()).unwrap_or(0) == REPLAY_PAGE;
-        for event in page {
-            let json = serde_json::to_string(&event)?;
-            sink.feed(WsMessage::Text(json.into())).await?;
-            last = event.seq;
-        }
-        sink.flush().await?;
+        let sending = async {
+            for event in page {
+                let json = serde_json::to_string(&event)?;
+                sink.feed(WsMessage::Text(json.into())).await?;
+                last = event.seq;
+            }
+            sink.flush().await?;
+            Ok::<_, SocketError>(())
+        };
+        in_time(state.settings.slow_reader_patience, sending).await?;
         if !full {
             return Ok(last);
         }

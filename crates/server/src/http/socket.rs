@@ -33,6 +33,10 @@ pub enum SocketError {
     /// Nothing came, not even a pong, for this long: the peer is gone without a word.
     #[error("the peer sent nothing, not even a pong, for {0:?}")]
     Silent(Duration),
+    /// The peer took less than a frame in this long: it reads too slowly to follow live
+    /// events (it reconnects and catches up from the log instead).
+    #[error("the peer did not take a frame within {0:?}")]
+    SlowReader(Duration),
 }
 
 impl SocketError {
@@ -43,6 +47,7 @@ impl SocketError {
             SocketError::Api(_) => "refused",
             SocketError::TenantGone => "not_found",
             SocketError::Silent(_) => "peer_silent",
+            SocketError::SlowReader(_) => "peer_slow",
         }
     }
 
@@ -150,6 +155,22 @@ impl Pings {
         }
         sink.send(WsMessage::Ping(Default::default())).await?;
         Ok(true)
+    }
+}
+
+/// Sending within `patience`: a peer that takes frames slower than that is let go, where it
+/// held every event the tenant published since in memory (a live feed keeps an event until
+/// its slowest follower took it).
+pub async fn in_time<T, E>(
+    patience: Duration,
+    sending: impl std::future::Future<Output = Result<T, E>>,
+) -> SocketResult<T>
+where
+    SocketError: From<E>,
+{
+    match tokio::time::timeout(patience, sending).await {
+        Ok(sent) => Ok(sent?),
+        Err(_) => Err(SocketError::SlowReader(patience)),
     }
 }
 

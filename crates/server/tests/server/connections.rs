@@ -272,3 +272,40 @@ async fn an_instance_keeps_no_feed_for_a_tenant_nobody_follows_any_more() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn an_event_socket_that_stops_reading_is_let_go() {
+    let server = TestServer::start_with(|s| s.slow_reader_patience = Duration::from_secs(1)).await;
+    let manager = server.login("manager@acme.test").await;
+    let spring = crate::support::project_id(&manager, crate::support::SPRING).await;
+    let socket = TcpSocket::new_v4().expect("a socket");
+    socket
+        .set_recv_buffer_size(4096)
+        .expect("a small receive buffer");
+    let mut stream = socket.connect(addr(&server)).await.expect("connected");
+    let upgrade = format!(
+        "GET /api/v1/events HTTP/1.1\r\nhost: x\r\nconnection: Upgrade\r\nupgrade: websocket\r\n\
+         sec-websocket-version: 13\r\nsec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+         authorization: Bearer {}\r\n\r\n",
+        manager.token()
+    );
+    stream.write_all(upgrade.as_bytes()).await.expect("sent");
+    // Far more events than the socket buffers hold, never read (the misbehaviour: a peer
+    // reading a byte a minute).
+    let body = "Copy for the spring hero ad, take two. ".repeat(400);
+    for n in 0..500 {
+        let (status, answer) = manager
+            .post(
+                &format!("/api/v1/projects/{spring}/messages"),
+                serde_json::json!({"body": body, "client_msg_id": format!("slow-{n}")}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{answer}");
+    }
+    let taken = read_until_closed(&mut stream).await;
+    assert!(taken.starts_with("HTTP/1.1 101"), "upgraded: {taken:.40}");
+    assert!(
+        taken.matches("slow-").count() < 500,
+        "let go before every event was taken"
+    );
+}
