@@ -55,6 +55,8 @@ pub struct Settings {
     /// Tasks a project may have open (queued, running or blocked) at once; more are refused
     /// with 422: a project's page and a client's resync read every open task.
     pub max_open_tasks_per_project: i64,
+    /// Sign-ins one person keeps at once; a new one past them ends the oldest.
+    pub max_sessions_per_user: i64,
     /// Writes one agent may make a second, over a while, and at once (see
     /// [`crate::agent_quota`]); past them, 429.
     pub agent_writes_per_second: u32,
@@ -137,6 +139,7 @@ impl Settings {
             trusted_proxies: Vec::new(),
             max_pending_approvals_per_agent: 20,
             max_open_tasks_per_project: 1_000,
+            max_sessions_per_user: 50,
             agent_writes_per_second: 50,
             agent_write_burst: 200,
             push: PushSettings::default(),

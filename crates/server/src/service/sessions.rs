@@ -64,6 +64,17 @@ pub async fn login(state: &AppState, client: IpAddr, req: LoginRequest) -> ApiRe
         )
         .await?;
     let refresh = new_refresh_token(&mut w, &session_id).await?;
+    // A person keeps so many sign-ins at once (phones, laptops, scripts); past them the oldest
+    // end: a script signing in on every run would otherwise add a session a run, for a month.
+    let keep = state.settings.max_sessions_per_user;
+    let beyond = w
+        .tx()
+        .live_sessions_beyond(&credentials.user.id, keep)
+        .await?;
+    for oldest in beyond.into_iter().filter(|id| *id != session_id) {
+        w.end_session(&oldest).await?;
+        w.tx().forget_refresh_tokens(&oldest).await?;
+    }
     w.commit().await?;
     let tenant = tenant(state, &credentials.tenant_id).await?;
     let issued_at_s = state.now().timestamp();
@@ -87,6 +98,11 @@ pub async fn refresh(state: &AppState, req: RefreshRequest) -> ApiResult<TokenPa
         return Err(unknown());
     }
     let token_hash = hash_token(&req.refresh_token);
+    // Looked up before the write: a made-up token, sent by anyone, must not queue behind and
+    // hold the server's one writer.
+    if !state.store.refresh_token_known(&token_hash).await? {
+        return Err(unknown());
+    }
     let (successor, successor_hash) = state.tokens.refresh_successor(&req.refresh_token);
     let mut w = Write::begin(state, WriteScope::Server).await?;
     let now_ms = w.now().timestamp_millis();

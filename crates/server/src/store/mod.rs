@@ -303,6 +303,8 @@ pub trait Store: Send + Sync + 'static {
     /// Until when a session may be used: its last refresh token's expiry, or `None` when it
     /// was revoked or is unknown. Read on every call: [`crate::live_sessions`] keeps answers.
     async fn session_active_until(&self, session_id: &str) -> StoreResult<Option<i64>>;
+    /// Whether a refresh token with this hash was ever issued and is still kept.
+    async fn refresh_token_known(&self, token_hash: &str) -> StoreResult<bool>;
     /// Sessions revoked at or after `since_ms` (by the revoking instance's clock), at most
     /// `at_most` of them, earliest first: what an instance that could not hear the others
     /// meanwhile missed.
@@ -505,6 +507,10 @@ pub trait WriteTx: Send {
     /// Only through [`crate::write::Write::end_session`], which tells the instances that keep
     /// the session in memory ([`crate::live_sessions`]).
     async fn revoke_session(&mut self, session_id: &str, now_ms: i64) -> StoreResult<()>;
+    /// The user's sessions still live, all but the `keep` newest, oldest first.
+    async fn live_sessions_beyond(&mut self, user_id: &str, keep: i64) -> StoreResult<Vec<String>>;
+    /// Drops a session's refresh tokens (an ended session's are never exchanged again).
+    async fn forget_refresh_tokens(&mut self, session_id: &str) -> StoreResult<()>;
     async fn insert_refresh_token(
         &mut self,
         token_hash: &str,

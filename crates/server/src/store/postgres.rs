@@ -419,6 +419,15 @@ impl Store for PostgresStore {
         )
     }
 
+    async fn refresh_token_known(&self, token_hash: &str) -> StoreResult<bool> {
+        let known: Option<i64> =
+            sqlx::query_scalar("SELECT 1::bigint FROM refresh_tokens WHERE token_hash = $1")
+                .bind(token_hash)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(known.is_some())
+    }
+
     async fn session_active_until(&self, session_id: &str) -> StoreResult<Option<i64>> {
         let row: Option<(Option<i64>, Option<i64>)> = sqlx::query_as(
             "SELECT s.revoked_at_ms, \

@@ -285,6 +285,27 @@ impl WriteTx for PostgresTx {
         Ok(())
     }
 
+    async fn live_sessions_beyond(&mut self, user_id: &str, keep: i64) -> StoreResult<Vec<String>> {
+        let mut beyond: Vec<String> = sqlx::query_scalar(
+            "SELECT id FROM sessions WHERE user_id = $1 AND revoked_at_ms IS NULL \
+             ORDER BY created_at_ms DESC, id DESC OFFSET $2",
+        )
+        .bind(user_id)
+        .bind(keep)
+        .fetch_all(&mut *self.tx)
+        .await?;
+        beyond.reverse();
+        Ok(beyond)
+    }
+
+    async fn forget_refresh_tokens(&mut self, session_id: &str) -> StoreResult<()> {
+        sqlx::query("DELETE FROM refresh_tokens WHERE session_id = $1")
+            .bind(session_id)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
     async fn revoke_session(&mut self, session_id: &str, now_ms: i64) -> StoreResult<()> {
         sqlx::query(
             "UPDATE sessions SET revoked_at_ms = COALESCE(revoked_at_ms, $1) WHERE id = $2",

@@ -389,6 +389,15 @@ impl Store for SqliteStore {
         )
     }
 
+    async fn refresh_token_known(&self, token_hash: &str) -> StoreResult<bool> {
+        let known: Option<i64> =
+            sqlx::query_scalar("SELECT 1 FROM refresh_tokens WHERE token_hash = ?")
+                .bind(token_hash)
+                .fetch_optional(&self.reader)
+                .await?;
+        Ok(known.is_some())
+    }
+
     async fn session_active_until(&self, session_id: &str) -> StoreResult<Option<i64>> {
         let row: Option<(Option<i64>, Option<i64>)> = sqlx::query_as(
             "SELECT s.revoked_at_ms, \
@@ -789,6 +798,27 @@ impl WriteTx for SqliteTx {
         .bind(now_ms)
         .execute(&mut *self.tx)
         .await?;
+        Ok(())
+    }
+
+    async fn live_sessions_beyond(&mut self, user_id: &str, keep: i64) -> StoreResult<Vec<String>> {
+        let mut beyond: Vec<String> = sqlx::query_scalar(
+            "SELECT id FROM sessions WHERE user_id = ? AND revoked_at_ms IS NULL \
+             ORDER BY created_at_ms DESC, id DESC LIMIT -1 OFFSET ?",
+        )
+        .bind(user_id)
+        .bind(keep)
+        .fetch_all(&mut *self.tx)
+        .await?;
+        beyond.reverse();
+        Ok(beyond)
+    }
+
+    async fn forget_refresh_tokens(&mut self, session_id: &str) -> StoreResult<()> {
+        sqlx::query("DELETE FROM refresh_tokens WHERE session_id = ?")
+            .bind(session_id)
+            .execute(&mut *self.tx)
+            .await?;
         Ok(())
     }
 

@@ -216,3 +216,47 @@ async fn a_refresh_retried_within_seconds_gets_the_same_pair_and_signs_nobody_ou
         "once the successor was used, the old token is theft again ({status})"
     );
 }
+
+#[tokio::test]
+async fn a_person_keeps_so_many_sign_ins_and_a_new_one_past_them_ends_the_oldest() {
+    let server = TestServer::start_with(|s| s.max_sessions_per_user = 3).await;
+    let oldest = server.login_pair("oncall@acme.test").await;
+    let mut oldest_socket = server
+        .events(oldest["access_token"].as_str().expect("token"), None)
+        .await;
+    assert_eq!(oldest_socket.next().await["type"], "hello");
+    let mut newer = Vec::new();
+    for _ in 0..3 {
+        server.advance(chrono::Duration::seconds(1));
+        newer.push(server.login_pair("oncall@acme.test").await);
+    }
+
+    assert_eq!(
+        oldest_socket.close_code().await,
+        Some(SESSION_ENDED_CLOSE_CODE)
+    );
+    let anon = server.anonymous();
+    let (status, body) = anon
+        .post(
+            "/api/v1/auth/refresh",
+            json!({"refresh_token": oldest["refresh_token"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    for kept in &newer {
+        let (status, body) = anon
+            .post(
+                "/api/v1/auth/refresh",
+                json!({"refresh_token": kept["refresh_token"]}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "the three newest stay: {body}");
+    }
+    let (status, body) = anon
+        .post(
+            "/api/v1/auth/refresh",
+            json!({"refresh_token": "srt_made_up"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+}
