@@ -63,6 +63,12 @@ describe('ApprovalDetail', () => {
     expect(screen.queryByTestId('reject-button')).toBeNull();
   });
 
+  it('shows a direction override in the payload and title as a visible mark', async () => {
+    show(approvalView({ expires_at: soon(), title: 'Publish \u202eda oreh\u202c', payload: { audience: 'all\u202e tsil_no_tup' } }));
+    expect(await screen.findByTestId('approval-payload')).toHaveTextContent('all⟦U+202E⟧ tsil_no_tup');
+    expect(screen.getByRole('heading', { level: 2 })).toHaveTextContent('Publish ⟦U+202E⟧da oreh⟦U+202C⟧');
+  });
+
   it('makes Approve red only for critical requests', async () => {
     show(approvalView({ expires_at: soon(), risk: 'critical' }));
     expect(await screen.findByTestId('approve-button')).toHaveClass('bg-danger');

@@ -7,6 +7,7 @@ import { onExpiryWord } from '../../lib/approvals';
 import { canAct } from '../../lib/roles';
 import { sectionTitle } from '../../lib/ui';
 import { cx } from '../../lib/cx';
+import { revealDirection, revealInvisible } from '../../lib/reveal';
 import { StatusPill } from '../Status';
 import { ErrorState, LoadingRows } from '../States';
 import { ChevronLeftIcon, ClockIcon } from '../Icons';
@@ -56,7 +57,7 @@ export function ApprovalDetail({ approvalId, phone }: { approvalId: string; phon
             {view.agent_name ? ` · ${view.agent_name}` : ''} · <span className="font-mono">{a.kind}</span>
           </p>
           <h2 id="approval-title" className="mt-1 text-lg leading-snug font-semibold">
-            {a.title}
+            {revealDirection(a.title)}
           </h2>
           <div className="mt-2 flex flex-wrap items-center gap-2">
             <StatusPill look={RISK[a.risk]} className={a.risk === 'critical' ? 'ring-1 ring-red' : undefined} />
@@ -121,7 +122,7 @@ export function ApprovalDetail({ approvalId, phone }: { approvalId: string; phon
             data-testid="approval-payload"
             className="max-h-80 overflow-auto rounded-lg border border-line bg-sunken p-3 font-mono text-xs leading-5"
           >
-            {JSON.stringify(a.payload, null, 2)}
+            {revealInvisible(JSON.stringify(a.payload, null, 2))}
           </pre>
         </section>
       </div>

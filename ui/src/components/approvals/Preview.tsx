@@ -2,6 +2,7 @@ import type { Preview } from '../../bindings';
 import { diffStats, parseUnifiedDiff, type DiffLineKind } from '../../lib/diff';
 import { formatAmount, formatPeriod } from '../../lib/format';
 import { cx } from '../../lib/cx';
+import { revealDirection, revealInvisible } from '../../lib/reveal';
 
 const LINE: Record<DiffLineKind, string> = {
   add: 'diff-add bg-green-soft text-fg',
@@ -36,7 +37,7 @@ export function DiffView({ path, diff }: { path: string; diff: string }) {
                 >
                   {MARK[l.kind]}
                 </td>
-                <td className="pr-3 whitespace-pre">{l.text || ' '}</td>
+                <td className="pr-3 whitespace-pre">{revealInvisible(l.text) || ' '}</td>
               </tr>
             ))}
           </tbody>
@@ -54,8 +55,8 @@ export function CopyPreview({ preview }: { preview: Extract<Preview, { type: 'co
           {preview.channel.slice(0, 1).toUpperCase()}
         </span>
         <div className="min-w-0">
-          <p className="truncate text-xs font-semibold">{preview.channel}</p>
-          {preview.audience && <p className="truncate text-[11px] text-muted">To: {preview.audience}</p>}
+          <p className="text-xs font-semibold break-words">{revealDirection(preview.channel)}</p>
+          {preview.audience && <p className="text-[11px] break-words text-muted">To: {revealDirection(preview.audience)}</p>}
         </div>
       </div>
       {preview.image_description && (
@@ -67,8 +68,8 @@ export function CopyPreview({ preview }: { preview: Extract<Preview, { type: 'co
         </div>
       )}
       <div className="space-y-1.5 px-3 py-3">
-        {preview.headline && <p className="text-base leading-snug font-semibold">{preview.headline}</p>}
-        <p className="text-sm whitespace-pre-line">{preview.body}</p>
+        {preview.headline && <p className="text-base leading-snug font-semibold break-words">{revealDirection(preview.headline)}</p>}
+        <p className="text-sm break-words whitespace-pre-line">{revealDirection(preview.body)}</p>
       </div>
     </div>
   );
