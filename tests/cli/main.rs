@@ -14,3 +14,4 @@ mod oncall;
 #[path = "../support/small_disk.rs"]
 mod small_disk;
 mod support;
+mod undelivered;

@@ -355,6 +355,32 @@ impl Cli {
         }
         id
     }
+
+    /// Ends this binary's session from elsewhere, as another device of the same sign-in or an
+    /// admin's revocation would: the server revokes it, and the binary, whose tokens stay
+    /// stored, finds out at its next call. The token is read here and never shown.
+    pub async fn revoke_session(&self, server: &TestServer, account_id: &str) {
+        let secrets = self.core_config().secrets;
+        let key = tokens_key(account_id);
+        let stored = tokio::task::spawn_blocking(move || secrets.get(&key))
+            .await
+            .expect("the secret store lookup runs")
+            .expect("the secret store answers")
+            .expect("the account's tokens are stored");
+        let tokens: Value =
+            serde_json::from_str(stored.expose()).expect("the stored tokens are JSON");
+        let access = tokens["access_token"]
+            .as_str()
+            .expect("an access token is stored");
+        let (status, _) = server
+            .post(access, "/api/v1/auth/logout", serde_json::json!({}))
+            .await;
+        assert_eq!(
+            status,
+            StatusCode::NO_CONTENT,
+            "the server revokes the session"
+        );
+    }
 }
 
 impl Drop for Cli {

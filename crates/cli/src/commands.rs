@@ -6,11 +6,13 @@ use std::time::Duration;
 
 use serde::Serialize;
 use spartex_api::{Decision, Stop, StopStatus, TenantSettings};
+use spartex_core::actions::OutboxKind;
 use spartex_core::notify::{DesktopNotifier, NotificationAction};
 use spartex_core::rules::ApprovalBlocker;
+use spartex_core::session::{blocking_secret, tokens_key};
 use spartex_core::{
     Account, Change, Core, CoreConfig, CoreError, LinkState, Outcome, OutcomeResult, Queued,
-    Secret, Undelivered,
+    Secret, SecretStore, Undelivered,
 };
 
 use crate::out::outln;
@@ -22,6 +24,8 @@ pub async fn run(cli: Cli) -> CliResult<Ended> {
     } else {
         CoreConfig::os_default()?
     };
+    // Kept to tell an action that waits for the link from one that waits for a new sign-in.
+    let secrets = config.secrets.clone();
     let core = Core::new(config);
     let json = cli.json;
     let account = cli.account.as_deref();
@@ -58,7 +62,11 @@ pub async fn run(cli: Cli) -> CliResult<Ended> {
         }
         command => {
             let account = core.open(account).await?;
-            let ended = with_account(&core, &account, command, json, cli.offline).await;
+            let acting = Acting {
+                account: &account,
+                secrets: &secrets,
+            };
+            let ended = with_account(&core, &acting, command, json, cli.offline).await;
             close_cache(&account).await;
             ended
         }
@@ -160,11 +168,12 @@ async fn freshness_line(account: &Account, live: bool) -> String {
 
 async fn with_account(
     core: &Core,
-    account: &Account,
+    acting: &Acting<'_>,
     command: Command,
     json: bool,
     offline: bool,
 ) -> CliResult<Ended> {
+    let account = acting.account;
     match command {
         Command::Status => {
             let reachable = refresh(account, offline).await;
@@ -231,20 +240,22 @@ async fn with_account(
             Ok(Ended::Done)
         }
         Command::Approve { id, comment } => {
-            decide(account, &id, Decision::Approve, comment, json, offline).await
+            decide(acting, &id, Decision::Approve, comment, json, offline).await
         }
         Command::Reject { id, comment } => {
-            decide(account, &id, Decision::Reject, comment, json, offline).await
+            decide(acting, &id, Decision::Reject, comment, json, offline).await
         }
         Command::Ack { id } => {
             refresh(account, offline).await;
             let id = find_approval(account, &id).await?;
-            report_queued(&account.ack(&id).await?, json)
+            acting.report(&account.ack(&id).await?, json).await
         }
         Command::AskAgain { id, comment } => {
             refresh(account, offline).await;
             let id = find_approval(account, &id).await?;
-            report_queued(&account.ask_again(&id, comment).await?, json)
+            acting
+                .report(&account.ask_again(&id, comment).await?, json)
+                .await
         }
         Command::Oncall => {
             let view = if offline {
@@ -278,18 +289,18 @@ async fn with_account(
             let queued = account
                 .send_message(&view.project.id, agent_id.as_deref(), &message)
                 .await?;
-            report_queued(&queued, json)
+            acting.report(&queued, json).await
         }
         Command::Stop {
             project,
             all,
             reason,
             yes,
-        } => stop(account, project, all, &reason, yes, json, offline).await,
+        } => stop(acting, project, all, &reason, yes, json, offline).await,
         Command::Resume { project } => {
             refresh(account, offline).await;
             let queued = account.resume(&project).await?;
-            report_queued(&queued, json)
+            acting.report(&queued, json).await
         }
         Command::Devices => {
             let devices = account.push_devices().await?;
@@ -329,7 +340,7 @@ async fn with_account(
             });
             Ok(Ended::Done)
         }
-        Command::Watch { no_notify } => watch(core, account, json, no_notify).await,
+        Command::Watch { no_notify } => watch(core, acting, json, no_notify).await,
         Command::Login { .. } | Command::Logout { .. } | Command::Accounts => Ok(Ended::Done),
     }
 }
@@ -357,19 +368,20 @@ async fn find_approval(account: &Account, id: &str) -> CliResult<String> {
 }
 
 async fn decide(
-    account: &Account,
+    acting: &Acting<'_>,
     id: &str,
     decision: Decision,
     comment: Option<String>,
     json: bool,
     offline: bool,
 ) -> CliResult<Ended> {
+    let account = acting.account;
     refresh(account, offline).await;
     let id = find_approval(account, id).await?;
     let view = account.approval(&id).await?;
     // What may be decided is the core's rule (`spartex_core::rules`), the same for every face.
     match account.decide(&id, decision, comment).await {
-        Ok(queued) => report_queued(&queued, json),
+        Ok(queued) => acting.report(&queued, json).await,
         // Decided elsewhere first, and the cache already knows: the same report, on the same
         // stream and with the same exit code, as when the server refuses the decision.
         Err(CoreError::Blocked {
@@ -409,28 +421,107 @@ async fn decide(
     }
 }
 
-fn report_queued(queued: &Queued, json: bool) -> CliResult<Ended> {
-    print(json, queued, || {
-        match (&queued.outcome, queued.delivered, &queued.waiting_because) {
-        (Some(outcome), true, _) => outln!("{}", outcome.message),
-        (None, true, _) => outln!("{} — delivered.", queued.entry.label),
-        (Some(outcome), false, _) => outln!("{} — not applied: {}", outcome.action, outcome.message),
-        (None, false, reason) => outln!(
-            "{} — queued offline; it will be delivered once when the link returns (`spartex sync` or `spartex watch`).{}",
-            queued.entry.label,
-            reason.as_deref().map(|r| format!("\n  ({r})")).unwrap_or_default()
-        ),
+/// The account a command acts on, and the secret store its sign-in is kept in.
+struct Acting<'a> {
+    account: &'a Account,
+    secrets: &'a Arc<dyn SecretStore>,
+}
+
+/// What became of an action the core queued and tried to deliver at once.
+enum Fate<'q> {
+    /// The server took it.
+    Delivered,
+    /// The server refused it: the outcome says why; it has left the outbox and its local
+    /// effect is undone.
+    Refused(&'q Outcome),
+    /// It waits in the outbox, and only a new sign-in sends it: the session has ended.
+    SignedOut,
+    /// It waits in the outbox for the server (unreachable, busy, or failing it).
+    Waiting,
+}
+
+impl Acting<'_> {
+    /// Whether this account's sign-in has ended. The core forgets the tokens of a session the
+    /// server refused, and without them sends nothing until `spartex login`. Only whether they
+    /// are there leaves the secret store's call; a store that cannot be read says nothing.
+    async fn signed_out(&self) -> bool {
+        let key = tokens_key(&self.account.info().id);
+        blocking_secret(self.secrets, move |store| Ok(store.get(&key)?.is_none()))
+            .await
+            .unwrap_or(false)
     }
+
+    async fn fate<'q>(&self, queued: &'q Queued) -> Fate<'q> {
+        match &queued.outcome {
+            Some(outcome) if outcome.result != OutcomeResult::Delivered => Fate::Refused(outcome),
+            _ if queued.delivered => Fate::Delivered,
+            _ if self.signed_out().await => Fate::SignedOut,
+            _ => Fate::Waiting,
+        }
+    }
+
+    /// Says what became of a queued action, and ends the command by it: 0 delivered,
+    /// 4 refused, 3 signed out (it waits for `spartex login`), 5 waiting for the server.
+    /// Every command that queues an action reports through here.
+    async fn report(&self, queued: &Queued, json: bool) -> CliResult<Ended> {
+        let fate = self.fate(queued).await;
+        report_queued(queued, &fate, json)
+    }
+}
+
+fn report_queued(queued: &Queued, fate: &Fate<'_>, json: bool) -> CliResult<Ended> {
+    let label = &queued.entry.label;
+    let stop = queued.entry.kind == OutboxKind::Stop;
+    let because = || {
+        queued
+            .waiting_because
+            .as_deref()
+            .map(|r| format!("\n  ({r})"))
+            .unwrap_or_default()
+    };
+    print(json, queued, || match fate {
+        Fate::Delivered => match &queued.outcome {
+            Some(outcome) => outln!("{}", outcome.message),
+            None => outln!("{label} — delivered."),
+        },
+        Fate::Refused(outcome) => {
+            outln!("{} — not applied: {}", outcome.action, outcome.message)
+        }
+        Fate::SignedOut if stop => outln!(
+            "!! {label} is NOT DELIVERED: this sign-in has ended. It waits at the front of the \
+             outbox and is sent once you sign in again (`spartex login`, then `spartex sync`)."
+        ),
+        Fate::SignedOut => outln!(
+            "{label} — not delivered: this sign-in has ended. It waits in the outbox and is sent \
+             once you sign in again (`spartex login`, then `spartex sync`)."
+        ),
+        Fate::Waiting if stop => outln!(
+            "!! {label} is NOT YET DELIVERED. It waits at the front of the outbox and is sent \
+             the moment the server takes it (`spartex watch` or `spartex sync`).{}",
+            because()
+        ),
+        Fate::Waiting => outln!(
+            "{label} — queued offline; it will be delivered once when the link returns \
+             (`spartex sync` or `spartex watch`).{}",
+            because()
+        ),
     });
-    Ok(match (queued.delivered, &queued.outcome) {
-        (true, _) => Ended::Done,
-        (false, Some(_)) => Ended::Refused,
-        (false, None) => Ended::QueuedOffline,
-    })
+    match fate {
+        Fate::Delivered => Ok(Ended::Done),
+        Fate::Refused(_) => Ok(Ended::Refused),
+        Fate::SignedOut => Err(CoreError::SignedOut {
+            message: queued
+                .waiting_because
+                .clone()
+                .unwrap_or_else(|| "This sign-in has ended.".to_owned()),
+        }
+        .into()),
+        Fate::Waiting => Ok(Ended::QueuedOffline),
+    }
 }
 
 async fn stop(
-    account: &Account,
+    acting: &Acting<'_>,
     project: Option<String>,
     all: bool,
     reason: &str,
@@ -438,6 +529,7 @@ async fn stop(
     json: bool,
     offline: bool,
 ) -> CliResult<Ended> {
+    let account = acting.account;
     refresh(account, offline).await;
     let target = match (&project, all) {
         (Some(project), false) => Some(account.project(project).await?.project),
@@ -480,22 +572,10 @@ async fn stop(
         Some(project) => account.stop_project(&project.id, reason).await?,
         None => account.stop_all(reason).await?,
     };
-    if !queued.delivered {
+    let fate = acting.fate(&queued).await;
+    if !matches!(fate, Fate::Delivered) {
         running.stop().await;
-        if json {
-            print(true, &queued, || {});
-        } else {
-            outln!(
-                "!! {} is NOT YET DELIVERED: the server cannot be reached.",
-                queued.entry.label
-            );
-            outln!("   It waits at the front of the outbox and is sent the moment the link returns (`spartex watch` or `spartex sync`).");
-        }
-        return Ok(if queued.outcome.is_some() {
-            Ended::Refused
-        } else {
-            Ended::QueuedOffline
-        });
+        return report_queued(&queued, &fate, json);
     }
     let scope_project = target.as_ref().map(|p| p.id.clone());
     if !json {
@@ -608,7 +688,8 @@ async fn stop(
     Ok(Ended::Done)
 }
 
-async fn watch(core: &Core, account: &Account, json: bool, no_notify: bool) -> CliResult<Ended> {
+async fn watch(core: &Core, acting: &Acting<'_>, json: bool, no_notify: bool) -> CliResult<Ended> {
+    let account = acting.account;
     let mut changes = account.subscribe();
     let running = account.start();
     let (responses, mut clicked) = tokio::sync::mpsc::unbounded_channel();
@@ -638,9 +719,12 @@ async fn watch(core: &Core, account: &Account, json: bool, no_notify: bool) -> C
                         NotificationAction::Open => None,
                     };
                     if let Some(decision) = decision {
-                        match account.decide(&approval_id, decision, None).await {
-                            Ok(queued) => { let _ = report_queued(&queued, json); }
-                            Err(error) => eprintln!("error: {error}"),
+                        let reported = match account.decide(&approval_id, decision, None).await {
+                            Ok(queued) => acting.report(&queued, json).await,
+                            Err(error) => Err(error.into()),
+                        };
+                        if let Err(error) = reported {
+                            eprintln!("error: {error}");
                         }
                     }
                 }

@@ -130,12 +130,15 @@ pub enum Command {
     },
 }
 
-/// Exit codes that tell scripts what happened.
+/// Exit codes that tell scripts what happened (README.md, "The CLI").
 pub mod exit {
     pub const FAILURE: u8 = 1;
     pub const USAGE: u8 = 2;
+    /// Not signed in, or signed out by the server: an action waits for `spartex login`.
     pub const AUTH: u8 = 3;
+    /// Refused: decided elsewhere first, expired, changed, or refused by the server.
     pub const CONFLICT: u8 = 4;
+    /// Queued: the action waits in the outbox for the server.
     pub const QUEUED_OFFLINE: u8 = 5;
 }
 
