@@ -11,6 +11,7 @@ mod json;
 mod notify_monitor;
 mod offline;
 mod oncall;
+mod session_ended;
 #[path = "../support/small_disk.rs"]
 mod small_disk;
 mod support;

@@ -447,6 +447,27 @@ impl Running {
         }
     }
 
+    /// Waits (at most [`PATIENCE`]) for it to end by itself; its exit code and all it printed.
+    pub async fn ended(mut self) -> (Option<i32>, Vec<String>) {
+        let status = match tokio::time::timeout(PATIENCE, self.child.wait()).await {
+            Ok(status) => status.expect("its status"),
+            Err(_) => {
+                while let Ok(line) = self.lines.try_recv() {
+                    self.seen.push(line);
+                }
+                panic!(
+                    "it did not end within {PATIENCE:?}; it printed:\n{}",
+                    self.seen.join("\n")
+                )
+            }
+        };
+        // What it wrote last is still on its way through the pipes.
+        while let Ok(Some(line)) = tokio::time::timeout(PATIENCE, self.lines.recv()).await {
+            self.seen.push(line);
+        }
+        (status.code(), self.seen)
+    }
+
     /// `kill -9`, and waits until it is gone.
     pub async fn kill_9(mut self) -> Vec<String> {
         if let Ok(Some(status)) = self.child.try_wait() {

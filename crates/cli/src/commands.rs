@@ -691,6 +691,9 @@ async fn stop(
 async fn watch(core: &Core, acting: &Acting<'_>, json: bool, no_notify: bool) -> CliResult<Ended> {
     let account = acting.account;
     let mut changes = account.subscribe();
+    // The link's state, apart from the changes: a burst of changes that outruns the channel
+    // cannot hide that the session ended.
+    let mut link = account.watch_link();
     let running = account.start();
     let (responses, mut clicked) = tokio::sync::mpsc::unbounded_channel();
     let notifications = if no_notify {
@@ -708,9 +711,18 @@ async fn watch(core: &Core, acting: &Acting<'_>, json: bool, no_notify: bool) ->
     if !json {
         eprintln!("Watching {} — Ctrl-C to stop.", account.info().tenant.name);
     }
+    let mut signed_out = false;
     loop {
         tokio::select! {
             _ = tokio::signal::ctrl_c() => break,
+            Ok(()) = link.changed() => {
+                // The server ended the session: nothing more comes until `spartex login`, and a
+                // supervisor must hear of it rather than watch a silent process.
+                if *link.borrow_and_update() == LinkState::SignedOut {
+                    signed_out = true;
+                    break;
+                }
+            }
             Some(response) = clicked.recv() => {
                 if let Some(approval_id) = response.approval_id {
                     let decision = match response.action {
@@ -745,6 +757,16 @@ async fn watch(core: &Core, acting: &Acting<'_>, json: bool, no_notify: bool) ->
         task.abort();
     }
     running.stop().await;
+    if signed_out {
+        return Err(CoreError::SignedOut {
+            message: format!(
+                "The server at {} ended this session (signed out or revoked elsewhere); the \
+                 watch has stopped.",
+                account.info().server_url
+            ),
+        }
+        .into());
+    }
     Ok(Ended::Done)
 }
 

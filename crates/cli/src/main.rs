@@ -134,7 +134,8 @@ pub enum Command {
 pub mod exit {
     pub const FAILURE: u8 = 1;
     pub const USAGE: u8 = 2;
-    /// Not signed in, or signed out by the server: an action waits for `spartex login`.
+    /// Not signed in, or signed out by the server: an action waits for `spartex login`, a
+    /// watch has ended.
     pub const AUTH: u8 = 3;
     /// Refused: decided elsewhere first, expired, changed, or refused by the server.
     pub const CONFLICT: u8 = 4;
