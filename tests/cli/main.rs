@@ -15,4 +15,5 @@ mod session_ended;
 #[path = "../support/small_disk.rs"]
 mod small_disk;
 mod support;
+mod terminal;
 mod undelivered;

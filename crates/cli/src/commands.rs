@@ -562,8 +562,11 @@ async fn stop(
             .read_line(&mut typed)
             .map_err(|e| CoreError::Local(e.to_string()))?;
         if typed.trim() != expected {
-            eprintln!("Not confirmed; nothing was stopped.");
-            return Ok(Ended::Done);
+            // Not done, so not success: a script (or a person's `&& …`) must not go on as if
+            // the agents were halted.
+            return Err(CliError::Usage(format!(
+                "Not confirmed (“{expected}” was not typed); nothing was stopped."
+            )));
         }
     }
     let mut changes = account.subscribe();

@@ -133,6 +133,7 @@ pub enum Command {
 /// Exit codes that tell scripts what happened (README.md, "The CLI").
 pub mod exit {
     pub const FAILURE: u8 = 1;
+    /// A command line the CLI cannot act on, or a stop left unconfirmed: nothing was done.
     pub const USAGE: u8 = 2;
     /// Not signed in, or signed out by the server: an action waits for `spartex login`, a
     /// watch has ended.
