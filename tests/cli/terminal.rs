@@ -1,5 +1,6 @@
-//! What needs a person at a terminal: the emergency stop's typed confirmation. The terminal is
-//! a pseudo-terminal of the test's own (Python's `pty`).
+//! What needs a person at a terminal: the emergency stop's typed confirmation, and the
+//! password prompt of `spartex login`. The terminal is a pseudo-terminal of the test's own
+//! (Python's `pty`), or none at all (`setsid`, util-linux).
 
 use serde_json::json;
 
@@ -64,5 +65,29 @@ async fn an_unconfirmed_stop_stops_nothing_and_exits_2() {
         json!([]),
         "nothing was stopped"
     );
+    server.shutdown().await;
+}
+
+/// Without a terminal to ask on and without SPARTEX_PASSWORD, `spartex login` says to set it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_without_a_terminal_names_spartex_password() {
+    let mut server = TestServer::start().await;
+    let mut cli = Cli::new();
+    // A session of its own has no controlling terminal: /dev/tty cannot be opened.
+    cli.run_under(
+        ["env", "-u", "SPARTEX_PASSWORD", "setsid", "--wait"]
+            .map(String::from)
+            .to_vec(),
+    );
+    let url = server.url();
+    let run = cli
+        .run(&["login", "--server", &url, "--email", OWNER])
+        .await;
+    assert_ne!(run.code, Some(exit::OK), "{run:?}");
+    assert!(
+        run.stderr.contains("could not read the password"),
+        "{run:?}"
+    );
+    assert!(run.stderr.contains("SPARTEX_PASSWORD"), "{run:?}");
     server.shutdown().await;
 }

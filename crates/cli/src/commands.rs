@@ -110,8 +110,12 @@ async fn login(core: &Core, server: &str, email: &str, json: bool) -> CliResult<
     let password = match std::env::var("SPARTEX_PASSWORD") {
         Ok(password) => Secret::new(password),
         Err(_) => Secret::new(
-            rpassword::prompt_password(format!("Password for {email}: "))
-                .map_err(|e| CoreError::Local(format!("could not read the password: {e}")))?,
+            rpassword::prompt_password(format!("Password for {email}: ")).map_err(|e| {
+                CoreError::Local(format!(
+                    "could not read the password: {e}. Without a terminal to ask on, give it \
+                     in the SPARTEX_PASSWORD environment variable."
+                ))
+            })?,
         ),
     };
     let account = match core.login(server, email, &password).await {
