@@ -1,7 +1,9 @@
 //! The escalation ladder: an approval the policy covers tells its first level at once, then
-//! each next level when its wait is over and nobody has acknowledged or decided, skipping at
-//! once a level nobody on it can be reached. Its state is the approval's `escalation`, so a
-//! restart resumes where it was: the sweeper fires what came due meanwhile, and nothing twice.
+//! each next level when its wait is over and nobody has acknowledged or decided. Everyone a
+//! level names is paged on every device they have; when none of them is known to be
+//! reachable, the next level is told at once as well (up to the ladder's last level: a repeat
+//! waits for its time). Its state is the approval's `escalation`, so a restart resumes where
+//! it was: the sweeper fires what came due meanwhile, and nothing twice.
 
 use std::collections::HashSet;
 
@@ -17,7 +19,8 @@ use crate::error::{ApiError, ApiResult};
 use crate::store::ONCALL_ID;
 use crate::write::Write;
 
-/// A device that took a push this recently (or was registered this recently) reaches its user.
+/// A device that took a push this recently (or was registered, or registered again, this
+/// recently) is known to reach its user.
 pub const PUSH_REACH_WINDOW: Duration = Duration::hours(24);
 /// The shortest time between two runs of the ladder, however its levels are spaced.
 const MIN_CYCLE: Duration = Duration::seconds(60);
@@ -57,6 +60,9 @@ pub fn level_due_at(
 struct Reach {
     users: Vec<User>,
     on_call: Vec<String>,
+    /// Those with a device to page, whether or not it took a push lately.
+    with_a_device: HashSet<String>,
+    /// Those with a device known to reach them ([`PUSH_REACH_WINDOW`]).
     by_push: HashSet<String>,
     online: HashSet<String>,
 }
@@ -72,11 +78,9 @@ impl Reach {
             .into_iter()
             .map(|u| u.id.clone())
             .collect();
-        let by_push = state
-            .store
-            .push()
-            .targets(tenant_id)
-            .await?
+        let devices = state.store.push().targets(tenant_id).await?;
+        let with_a_device = devices.iter().map(|d| d.user_id.clone()).collect();
+        let by_push = devices
             .into_iter()
             .filter(|device| device.reachable(now, PUSH_REACH_WINDOW))
             .map(|device| device.user_id)
@@ -97,6 +101,7 @@ impl Reach {
         Ok(Reach {
             users,
             on_call,
+            with_a_device,
             by_push,
             online,
         })
@@ -129,14 +134,24 @@ impl Reach {
         named
     }
 
+    /// How a person named is told: paged on their devices if they have any (whether or not
+    /// a device took a push lately: a quiet day must not silence the ladder), else on their
+    /// open app; `None` when there is no way at all.
     fn channel(&self, user_id: &str) -> Option<NotifyChannel> {
-        if self.by_push.contains(user_id) {
+        if self.with_a_device.contains(user_id) {
             Some(NotifyChannel::Push)
         } else if self.online.contains(user_id) {
             Some(NotifyChannel::Socket)
         } else {
             None
         }
+    }
+
+    /// Whether a person is known to be reachable now: a device of theirs took a push lately
+    /// (or was registered lately) without failing since, or an app of theirs is open. A level
+    /// nobody reachable is on is told all the same, and the next level at once as well.
+    fn reachable(&self, user_id: &str) -> bool {
+        self.by_push.contains(user_id) || self.online.contains(user_id)
     }
 }
 
@@ -192,8 +207,8 @@ fn paged(told: &Notified) -> bool {
 /// Pages to `user_ids` on `approval_id`'s ladder bounced for good: their push service said the
 /// device is gone, or refused the page. Each of them with no other way in now (another phone
 /// that took a push lately, an open app) has their latest page on the trail turned `failed`;
-/// and when nobody on the current level was reached, the next level is told at once, as for a
-/// level skipped as unreachable, instead of after its wait.
+/// and when nobody on the current level is still known to be reachable, the next level is told
+/// at once, as for a level nobody could be reached on, instead of after its wait.
 pub async fn pages_bounced(
     w: &mut Write,
     tenant_id: &str,
@@ -212,7 +227,7 @@ pub async fn pages_bounced(
     };
     let mut failed_on_this_level = false;
     let mut failed_any = false;
-    for user_id in user_ids.iter().filter(|id| reach.channel(id).is_none()) {
+    for user_id in user_ids.iter().filter(|id| !reach.reachable(id)) {
         let latest_page = escalation
             .notified
             .iter_mut()
@@ -232,7 +247,7 @@ pub async fn pages_bounced(
         .notified
         .iter()
         .filter(|n| n.level == level)
-        .all(|n| n.result != NotifyResult::Sent);
+        .all(|n| n.result != NotifyResult::Sent || !reach.reachable(&n.user_id));
     if failed_on_this_level && nobody_reached {
         let policy = policy(w, tenant_id).await?;
         climb(w.now(), &policy, &reach, &mut approval, Wait::Skip);
@@ -244,12 +259,15 @@ pub async fn pages_bounced(
 #[derive(PartialEq)]
 enum Wait {
     Due,
-    /// Nobody on the level before was reached: the next is told now.
+    /// Nobody on the level before was reached: the next is told now (unless it starts the
+    /// ladder's next run, which waits for its time).
     Skip,
 }
 
-/// Fires every level due by now, and each level after one nobody could be reached on; then
-/// sets when the next is due.
+/// Fires every level due by now, and each level after one nobody is known to be reachable on
+/// (every person named is told all the same); then sets when the next is due. Moving on at
+/// once stops at the ladder's last level: a repeat is a later try, for people whose phones may
+/// be back by then, so it waits for its time rather than running at once.
 fn climb(
     now: DateTime<Utc>,
     policy: &EscalationPolicy,
@@ -261,6 +279,7 @@ fn climb(
     let Some(escalation) = approval.escalation.as_mut() else {
         return;
     };
+    let levels = i64::try_from(policy.levels.len()).unwrap_or(1).max(1);
     let mut skip_wait = wait == Wait::Skip;
     escalation.next_at = None;
     while escalation.acked_at.is_none() {
@@ -268,12 +287,12 @@ fn climb(
         let Some(due) = level_due_at(policy, created_at, number) else {
             break;
         };
-        if due > now && !skip_wait {
+        let starts_a_repeat = number > levels && (number - 1) % levels == 0;
+        if due > now && (!skip_wait || starts_a_repeat) {
             escalation.next_at = Some(due);
             break;
         }
-        let index = usize::try_from((number - 1) % i64::try_from(policy.levels.len()).unwrap_or(1))
-            .unwrap_or(0);
+        let index = usize::try_from((number - 1) % levels).unwrap_or(0);
         let targets = policy
             .levels
             .get(index)
@@ -282,7 +301,7 @@ fn climb(
         let mut reached = false;
         for user in targets {
             let channel = reach.channel(&user.id);
-            reached |= channel.is_some();
+            reached |= reach.reachable(&user.id);
             if escalation.notified.len() < MAX_TRAIL {
                 escalation.notified.push(Notified {
                     user_id: user.id.clone(),

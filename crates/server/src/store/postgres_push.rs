@@ -43,8 +43,8 @@ fn device_from_row(row: &PgRow) -> StoreResult<Device> {
 }
 
 /// Registers a device for a user, as SQLite's store does: the same address (one install)
-/// registered again is the same device with its keys refreshed; registered by another user,
-/// it becomes theirs. Answers the device and whether it is new.
+/// registered again is the same device with its keys and when it was last seen refreshed;
+/// registered by another user, it becomes theirs. Answers the device and whether it is new.
 pub(super) async fn insert_device(
     conn: &mut PgConnection,
     tenant_id: &str,
@@ -60,8 +60,10 @@ pub(super) async fn insert_device(
         let owner: String = row.try_get("user_id")?;
         let id: String = row.try_get("id")?;
         if owner == user_id {
-            sqlx::query("UPDATE devices SET registration = $1 WHERE id = $2")
+            // Registered again (the app does at every start): the install is alive.
+            sqlx::query("UPDATE devices SET registration = $1, seen_at = $2 WHERE id = $3")
                 .bind(device.registration)
+                .bind(device.created_at.to_rfc3339())
                 .bind(&id)
                 .execute(&mut *conn)
                 .await?;
@@ -196,7 +198,8 @@ impl PushStore for PostgresStore {
 
     async fn targets(&self, tenant_id: &str) -> StoreResult<Vec<PushTarget>> {
         let rows = sqlx::query(
-            "SELECT d.id, d.user_id, u.role, s.data, d.created_at, d.last_push_at, d.last_error \
+            "SELECT d.id, d.user_id, u.role, s.data, d.created_at, d.seen_at, d.last_push_at, \
+             d.last_error \
              FROM devices d \
              JOIN users u ON u.id = d.user_id \
              LEFT JOIN notification_settings s ON s.user_id = d.user_id \
@@ -214,6 +217,7 @@ impl PushStore for PostgresStore {
                     role: role.parse::<Role>().map_err(|_| corrupt("role", &role))?,
                     settings: row.try_get("data")?,
                     created_at: time(Some(row.try_get("created_at")?)).unwrap_or_default(),
+                    seen_at: time(row.try_get("seen_at")?),
                     last_push_at: time(row.try_get("last_push_at")?),
                     last_error: row.try_get("last_error")?,
                 })

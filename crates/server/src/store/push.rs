@@ -34,6 +34,8 @@ pub struct PushTarget {
     /// The user's notification settings (JSON), if they saved any.
     pub settings: Option<String>,
     pub created_at: chrono::DateTime<chrono::Utc>,
+    /// When the install last registered again (the app does at every start).
+    pub seen_at: Option<chrono::DateTime<chrono::Utc>>,
     /// When a push last reached its push service.
     pub last_push_at: Option<chrono::DateTime<chrono::Utc>>,
     /// Why the last attempt failed, unless a push has got through since.
@@ -41,14 +43,15 @@ pub struct PushTarget {
 }
 
 impl PushTarget {
-    /// Whether a push would reach this device now: it took one in the last `window` (or was
-    /// registered within it, so a new phone is not skipped before its first push), and its
-    /// last attempt did not fail.
+    /// Whether a push is known to reach this device now: it took one in the last `window` (or
+    /// was registered, or registered again, within it, so a new phone or one whose app just
+    /// started is not taken for gone before its first push), and its last attempt did not
+    /// fail. A device not known to be reachable is still pushed to.
     pub fn reachable(&self, now: chrono::DateTime<chrono::Utc>, window: chrono::Duration) -> bool {
-        let heard_from = self
-            .last_push_at
-            .unwrap_or(self.created_at)
-            .max(self.created_at);
+        let heard_from = [self.last_push_at, self.seen_at]
+            .into_iter()
+            .flatten()
+            .fold(self.created_at, chrono::DateTime::max);
         self.last_error.is_none() && now - heard_from <= window
     }
 }

@@ -39,9 +39,10 @@ fn device_from_row(row: &sqlx::sqlite::SqliteRow) -> StoreResult<Device> {
 }
 
 /// Registers a device for a user. The same address (one install) registered again is the
-/// same device, with its keys refreshed; registered by another user (signed in on the phone
-/// after someone who never signed out), it becomes theirs, so the first user's pushes stop
-/// reaching a phone they no longer hold. Answers the device and whether it is new.
+/// same device, with its keys and when it was last seen refreshed; registered by another user
+/// (signed in on the phone after someone who never signed out), it becomes theirs, so the
+/// first user's pushes stop reaching a phone they no longer hold. Answers the device and
+/// whether it is new.
 pub(super) async fn insert_device(
     conn: &mut SqliteConnection,
     tenant_id: &str,
@@ -57,8 +58,10 @@ pub(super) async fn insert_device(
         let owner: String = row.try_get("user_id")?;
         let id: String = row.try_get("id")?;
         if owner == user_id {
-            sqlx::query("UPDATE devices SET registration = ? WHERE id = ?")
+            // Registered again (the app does at every start): the install is alive.
+            sqlx::query("UPDATE devices SET registration = ?, seen_at = ? WHERE id = ?")
                 .bind(device.registration)
+                .bind(device.created_at.to_rfc3339())
                 .bind(&id)
                 .execute(&mut *conn)
                 .await?;
@@ -193,7 +196,8 @@ impl PushStore for SqliteStore {
 
     async fn targets(&self, tenant_id: &str) -> StoreResult<Vec<PushTarget>> {
         let rows = sqlx::query(
-            "SELECT d.id, d.user_id, u.role, s.data, d.created_at, d.last_push_at, d.last_error \
+            "SELECT d.id, d.user_id, u.role, s.data, d.created_at, d.seen_at, d.last_push_at, \
+             d.last_error \
              FROM devices d \
              JOIN users u ON u.id = d.user_id \
              LEFT JOIN notification_settings s ON s.user_id = d.user_id \
@@ -211,6 +215,7 @@ impl PushStore for SqliteStore {
                     role: role.parse::<Role>().map_err(|_| corrupt("role", &role))?,
                     settings: row.try_get("data")?,
                     created_at: time(Some(row.try_get("created_at")?)).unwrap_or_default(),
+                    seen_at: time(row.try_get("seen_at")?),
                     last_push_at: time(row.try_get("last_push_at")?),
                     last_error: row.try_get("last_error")?,
                 })

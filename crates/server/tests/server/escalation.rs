@@ -236,6 +236,134 @@ async fn an_unreachable_oncall_is_skipped_at_once_and_the_manager_told_at_once()
     );
 }
 
+#[tokio::test]
+async fn after_a_quiet_day_every_phone_on_the_ladder_is_still_paged() {
+    let server = ladder_server().await;
+    let service = push_service(&server).await;
+    let dana = phone_of(&server, &service, "oncall@acme.test").await.0;
+    let marco = phone_of(&server, &service, "manager@acme.test").await.0;
+    let olivia = phone_of(&server, &service, "owner@acme.test").await.0;
+    // A quiet day: no phone has taken a push since it was registered, 25 hours ago.
+    server.advance(chrono::Duration::hours(25));
+
+    let approval = ask(&server.agent("Quill"), "critical", 3600).await;
+    let created = at(&approval["created_at"]);
+    assert_eq!(
+        trail(&approval),
+        [
+            entry(1, "Dana Whitfield", "push", "sent"),
+            entry(2, "Marco Rossi", "push", "sent"),
+            entry(3, "Olivia Park", "push", "sent"),
+        ],
+        "every phone is paged; none is known to reach its person, so each next level is told at \
+         once as well"
+    );
+    for phone in [&dana, &marco, &olivia] {
+        let told = service.wait_for(phone, 1, PATIENCE).await;
+        assert_eq!(told[0].payload["type"], "approval.requested");
+        assert_eq!(told[0].payload["approval_id"], approval["id"]);
+    }
+    assert_eq!(
+        approval["escalation"]["level"], 3,
+        "the repeat is not used up at once"
+    );
+    assert_eq!(
+        at(&approval["escalation"]["next_at"]),
+        created + chrono::Duration::seconds(1500),
+        "the ladder runs again a cycle later"
+    );
+
+    // The pages got through, so the repeat finds Dana's phone known to reach her (the push
+    // service records a push before it answers; the server notes the answer just after).
+    let at_her_phone = server.login("oncall@acme.test").await;
+    spartex_testkit::eventually("Dana's phone notes its push", PATIENCE, async || {
+        let devices = at_her_phone.get_ok("/api/v1/devices").await;
+        devices[0]["last_push_at"].is_string().then_some(())
+    })
+    .await;
+    server.advance(chrono::Duration::seconds(1500));
+    let again = at_level(&server, &approval, 4).await;
+    assert_eq!(
+        trail(&again).last(),
+        Some(&entry(4, "Dana Whitfield", "push", "sent"))
+    );
+    assert_eq!(again["escalation"]["level"], 4);
+    assert_eq!(
+        at(&again["escalation"]["next_at"]),
+        created + chrono::Duration::seconds(1800),
+        "the manager waits for his turn in the repeat"
+    );
+    service.wait_for(&dana, 2, PATIENCE).await;
+}
+
+#[tokio::test]
+async fn a_phone_whose_app_registers_again_is_counted_on_after_a_quiet_day() {
+    let server = ladder_server().await;
+    let service = push_service(&server).await;
+    let dana = phone_of(&server, &service, "oncall@acme.test").await.0;
+    server.advance(chrono::Duration::hours(25));
+    // Dana's app starts and registers its subscription again, as it does at every start.
+    let (status, device) = server
+        .login("oncall@acme.test")
+        .await
+        .post("/api/v1/devices", dana.clone())
+        .await;
+    assert_eq!(status, StatusCode::OK, "{device}");
+
+    let approval = ask(&server.agent("Quill"), "critical", 3600).await;
+    let created = at(&approval["created_at"]);
+    assert_eq!(
+        trail(&approval),
+        [entry(1, "Dana Whitfield", "push", "sent")],
+        "her phone was seen a moment ago: the manager waits for his level's time"
+    );
+    assert_eq!(
+        at(&approval["escalation"]["next_at"]),
+        created + chrono::Duration::seconds(300)
+    );
+    service.wait_for(&dana, 1, PATIENCE).await;
+}
+
+#[tokio::test]
+async fn a_ladder_nobody_can_reach_runs_again_a_cycle_later_not_at_once() {
+    let server = ladder_server().await;
+    let approval = ask(&server.agent("Quill"), "critical", 3600).await;
+    let created = at(&approval["created_at"]);
+    assert_eq!(
+        trail(&approval),
+        [
+            entry(1, "Dana Whitfield", "none", "skipped_unreachable"),
+            entry(2, "Marco Rossi", "none", "skipped_unreachable"),
+            entry(3, "Olivia Park", "none", "skipped_unreachable"),
+        ]
+    );
+    assert_eq!(approval["escalation"]["level"], 3, "{approval}");
+    assert_eq!(
+        at(&approval["escalation"]["next_at"]),
+        created + chrono::Duration::seconds(1500),
+        "the repeat is a later try, not spent in the same instant"
+    );
+
+    // Marco opens the app meanwhile: the repeat finds him.
+    let marco = server.login("manager@acme.test").await;
+    let mut online = server.events(marco.token(), None).await;
+    online.next().await;
+    server.advance(chrono::Duration::seconds(1500));
+    let again = at_level(&server, &approval, 5).await;
+    assert_eq!(
+        trail(&again)[3..],
+        [
+            entry(4, "Dana Whitfield", "none", "skipped_unreachable"),
+            entry(5, "Marco Rossi", "socket", "sent"),
+        ]
+    );
+    assert_eq!(
+        at(&again["escalation"]["next_at"]),
+        created + chrono::Duration::seconds(2400),
+        "the owner's turn in the repeat waits for its time"
+    );
+}
+
 /// Dana on call with a phone registered today, so the ladder counts on it, whose app has since
 /// been uninstalled (her push service says so only when asked to deliver); Marco's phone works.
 /// Returns Marco's subscription.

@@ -48,6 +48,24 @@ pub async fn devices_register_once_per_address(store: Arc<dyn Store>) {
     commit(tx).await;
     assert_eq!(store.devices(T1, "usr_one").await.expect("read").len(), 1);
 
+    // Registered again a day later (the app does at every start): seen then.
+    let mut tx = begin(store.as_ref(), WriteScope::Tenant(T1)).await;
+    let next_day = NewDevice {
+        created_at: at(86_400),
+        ..device("dev_4", "token-1")
+    };
+    tx.insert_device(T1, "usr_one", &next_day)
+        .await
+        .expect("registered again");
+    commit(tx).await;
+    let targets = store.push().targets(T1).await.expect("read");
+    assert_eq!(
+        (targets[0].created_at, targets[0].seen_at),
+        (at(0), Some(at(86_400))),
+        "registered once, seen again the next day"
+    );
+    assert!(targets[0].reachable(at(86_400 + 3_600), chrono::Duration::hours(24)));
+
     // The same install registered by another user is theirs now.
     let mut tx = begin(store.as_ref(), WriteScope::Tenant(T2)).await;
     let (taken, new) = tx
