@@ -10,6 +10,7 @@ use spartex_api::{EventPayload, Project};
 
 use super::plan::{state_of, Planner, Recipient};
 use crate::log_every::{LogEvery, ONCE_A_MINUTE};
+use crate::service::escalation::LevelNames;
 use crate::service::tenant;
 use crate::state::AppState;
 use crate::store::push::{Advance, Backlog, ResourceStates};
@@ -121,11 +122,20 @@ async fn dispatch_batch(
     } else {
         project_names(state, tenant_id, &payloads).await?
     };
+    let on_a_ladder = payloads.iter().flatten().any(|payload| {
+        matches!(payload, EventPayload::Approval(a) if a.escalation.as_ref().is_some_and(|e| e.level > 0))
+    });
+    let ladder_names = if on_a_ladder && !recipients.is_empty() {
+        Some(LevelNames::read(store.as_ref(), tenant_id).await?)
+    } else {
+        None
+    };
     let mut planner = Planner {
         tenant_id,
         now: state.now(),
         recipients: &recipients,
         project_names: &project_names,
+        ladder_names: ladder_names.as_ref(),
         detail: tenant::settings(store.as_ref(), tenant_id)
             .await?
             .push_detail,

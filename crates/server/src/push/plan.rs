@@ -11,6 +11,7 @@ use spartex_api::{
 };
 use spartex_policy::{select_named, Notification, NotificationKind, Transition};
 
+use crate::service::escalation::{trail_is_full, LevelNames};
 use crate::store::push::{NewPush, PushTarget};
 
 /// A non-approval push older than this is news no longer worth waking a phone for.
@@ -122,13 +123,13 @@ fn ladder_of(state: Option<&str>) -> (i64, bool) {
     (level.parse().unwrap_or(0), acked)
 }
 
-/// The users a ladder told by push, at levels after `after_level`.
-fn pushed_to(ladder: &Escalation, after_level: i64) -> HashSet<&str> {
+/// The users a ladder's trail says it told by push, at levels after `after_level`.
+fn pushed_to(ladder: &Escalation, after_level: i64) -> HashSet<String> {
     ladder
         .notified
         .iter()
         .filter(|n| n.level > after_level && n.channel == Some(NotifyChannel::Push))
-        .map(|n| n.user_id.as_str())
+        .map(|n| n.user_id.clone())
         .collect()
 }
 
@@ -149,6 +150,9 @@ pub struct Planner<'a> {
     pub now: DateTime<Utc>,
     pub recipients: &'a [Recipient],
     pub project_names: &'a HashMap<String, String>,
+    /// Who the escalation ladder's levels name, read when a ladder is among the events: its
+    /// pages go to them, whether or not the trail (which stops growing) lists them.
+    pub ladder_names: Option<&'a LevelNames>,
     /// The tenant's choice of what a lock screen may show.
     pub detail: PushDetail,
     /// Remembered states by resource id; updated as events are planned.
@@ -213,6 +217,27 @@ impl Planner<'_> {
         |id: &str| self.project_names.get(id).cloned()
     }
 
+    /// Those the ladder paged at its levels after `after_level` up to its current one: whom
+    /// the trail lists, and whom those levels name (judged at `at`), so that a page goes out
+    /// even past the trail's end. With `named_only_past_a_full_trail`, the levels' names are
+    /// added only when the trail has stopped growing (for who to tell that a request was
+    /// taken or answered: the trail says it exactly while it has room).
+    fn paged(
+        &self,
+        ladder: &Escalation,
+        after_level: i64,
+        at: DateTime<Utc>,
+        named_only_past_a_full_trail: bool,
+    ) -> HashSet<String> {
+        let mut users = pushed_to(ladder, after_level);
+        if let Some(names) = self.ladder_names {
+            if !named_only_past_a_full_trail || trail_is_full(ladder) {
+                users.extend(names.named(after_level + 1..=ladder.level, at));
+            }
+        }
+        users
+    }
+
     fn approval(&mut self, was: Option<&str>, after: &Approval, seq: i64, at: DateTime<Utc>) {
         let was_pending = was.is_some_and(|w| w.starts_with(ApprovalStatus::Pending.as_str()));
         let ladder = after
@@ -229,7 +254,8 @@ impl Planner<'_> {
                 return;
             }
             if ladder.level > was_level {
-                self.escalated(after, &pushed_to(ladder, was_level), seq, at);
+                let paged = self.paged(ladder, was_level, at, false);
+                self.escalated(after, &paged, seq, at);
                 return;
             }
             if ladder.level > 0 || was_pending {
@@ -268,9 +294,8 @@ impl Planner<'_> {
                 .escalation
                 .as_ref()
                 .filter(|ladder| ladder.level > 0)
-                .map(|ladder| pushed_to(ladder, 0));
-            let was_told =
-                |r: &&Recipient| told.as_ref().is_none_or(|t| t.contains(r.user_id.as_str()));
+                .map(|ladder| self.paged(ladder, 0, at, true));
+            let was_told = |r: &&Recipient| told.as_ref().is_none_or(|t| t.contains(&r.user_id));
             for recipient in self
                 .recipients
                 .iter()
@@ -304,7 +329,13 @@ impl Planner<'_> {
 
     /// The ladder fired: the request goes to the devices of those it told by push, whatever
     /// their own notification settings.
-    fn escalated(&mut self, after: &Approval, users: &HashSet<&str>, seq: i64, at: DateTime<Utc>) {
+    fn escalated(
+        &mut self,
+        after: &Approval,
+        users: &HashSet<String>,
+        seq: i64,
+        at: DateTime<Utc>,
+    ) {
         let transition = Transition::Approval {
             before: None,
             after,
@@ -313,7 +344,7 @@ impl Planner<'_> {
         for recipient in self
             .recipients
             .iter()
-            .filter(|r| r.may_act() && users.contains(r.user_id.as_str()))
+            .filter(|r| r.may_act() && users.contains(&r.user_id))
         {
             let Some(notification) = recipient.page(&transition, self.now, &self.name()) else {
                 continue;
@@ -336,7 +367,7 @@ impl Planner<'_> {
     /// collapse key, so the request on their lock screen gives way to "X is on it".
     fn acked(&mut self, after: &Approval, ladder: &Escalation, seq: i64, at: DateTime<Utc>) {
         let acker = ladder.acked_by.as_ref();
-        let told = (ladder.level > 0).then(|| pushed_to(ladder, 0));
+        let told = (ladder.level > 0).then(|| self.paged(ladder, 0, at, true));
         let transition = Transition::Approval {
             before: None,
             after,
@@ -347,7 +378,7 @@ impl Planner<'_> {
                 continue;
             }
             let reached = match &told {
-                Some(told) => told.contains(recipient.user_id.as_str()),
+                Some(told) => told.contains(&recipient.user_id),
                 None => recipient
                     .notification(&transition, self.now, &self.name())
                     .is_some(),

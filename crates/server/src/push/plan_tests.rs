@@ -65,6 +65,7 @@ fn plan_with(
         now: now(),
         recipients,
         project_names: &names,
+        ladder_names: None,
         detail,
         states,
         pushes: Vec::new(),

@@ -9,14 +9,14 @@ use std::collections::HashSet;
 
 use chrono::{DateTime, Duration, Utc};
 use spartex_api::{
-    Approval, ApprovalStatus, DecidedBy, ErrorCode, Escalation, EscalationPolicy, EscalationTarget,
-    Notified, NotifyChannel, NotifyResult, OnCallConfig, Role, User,
+    Approval, ApprovalStatus, DecidedBy, ErrorCode, Escalation, EscalationLevel, EscalationPolicy,
+    EscalationTarget, Notified, NotifyChannel, NotifyResult, OnCallConfig, Role, User,
 };
 
 use super::oncall::{config_or_empty, on_call_now, policy};
 use crate::auth::UserPrincipal;
 use crate::error::{ApiError, ApiResult};
-use crate::store::ONCALL_ID;
+use crate::store::{decode_one, DocKind, Store, StoreResult, ONCALL_ID, POLICY_ID};
 use crate::write::Write;
 
 /// A device that took a push this recently (or was registered, or registered again, this
@@ -25,6 +25,7 @@ pub const PUSH_REACH_WINDOW: Duration = Duration::hours(24);
 /// The shortest time between two runs of the ladder, however its levels are spaced.
 const MIN_CYCLE: Duration = Duration::seconds(60);
 /// The trail keeps at most this many entries; a huge tenant's `role:` target cannot bloat it.
+/// Those a level names past it are paged all the same ([`LevelNames`]), only not listed.
 const MAX_TRAIL: usize = 300;
 
 /// When the ladder's `number`th level fires (1-based, counting repeats), if it ever does.
@@ -54,6 +55,93 @@ pub fn level_due_at(
             + period * i32::try_from(cycle).ok()?
             + Duration::seconds(policy.levels.get(index)?.after_s),
     )
+}
+
+/// The policy's level that the ladder's `number`th firing (1-based, counting repeats) is.
+fn level_of(policy: &EscalationPolicy, number: i64) -> Option<&EscalationLevel> {
+    let levels = i64::try_from(policy.levels.len()).ok().filter(|n| *n > 0)?;
+    let index = usize::try_from((number - 1).rem_euclid(levels)).ok()?;
+    policy.levels.get(index)
+}
+
+/// The people `targets` name, once each, only those who may act; `on_call` is who is on call.
+fn named<'u>(users: &'u [User], on_call: &[String], targets: &[String]) -> Vec<&'u User> {
+    let mut named: Vec<&User> = Vec::new();
+    for target in targets
+        .iter()
+        .filter_map(|t| t.parse::<EscalationTarget>().ok())
+    {
+        let matching: Vec<&User> = match &target {
+            EscalationTarget::OncallNow => {
+                users.iter().filter(|u| on_call.contains(&u.id)).collect()
+            }
+            EscalationTarget::Role(role) => users.iter().filter(|u| u.role == *role).collect(),
+            EscalationTarget::User(id) => users.iter().filter(|u| &u.id == id).collect(),
+        };
+        for user in matching {
+            if user.role.at_least(Role::Oncall) && !named.iter().any(|n| n.id == user.id) {
+                named.push(user);
+            }
+        }
+    }
+    named
+}
+
+/// Whether the trail has stopped growing, so that some of those told may not be on it.
+pub fn trail_is_full(ladder: &Escalation) -> bool {
+    ladder.notified.len() >= MAX_TRAIL
+}
+
+/// Who the ladder's levels name, for the push planner, which pages from these and not only from
+/// the trail: the trail stops growing at [`MAX_TRAIL`] entries, and a page must not stop with
+/// it.
+pub struct LevelNames {
+    policy: EscalationPolicy,
+    users: Vec<User>,
+    config: OnCallConfig,
+}
+
+impl LevelNames {
+    /// The tenant's policy, people and on-call schedule as stored now.
+    pub async fn read(store: &dyn Store, tenant_id: &str) -> StoreResult<LevelNames> {
+        let policy = store
+            .get_doc(tenant_id, DocKind::EscalationPolicy, POLICY_ID)
+            .await?
+            .and_then(|doc| decode_one(tenant_id, doc).ok())
+            .unwrap_or_else(EscalationPolicy::none);
+        let stored = store
+            .get_doc(tenant_id, DocKind::OnCall, ONCALL_ID)
+            .await?
+            .and_then(|doc| decode_one(tenant_id, doc).ok());
+        Ok(LevelNames {
+            policy,
+            users: store.users(tenant_id).await?,
+            // An empty schedule's time of change is never read.
+            config: config_or_empty(stored, DateTime::<Utc>::default()),
+        })
+    }
+
+    /// The ids of those the ladder's firings `numbers` (counting repeats) name, with who was on
+    /// call at `at`: everyone on those levels who may act.
+    pub fn named(
+        &self,
+        numbers: std::ops::RangeInclusive<i64>,
+        at: DateTime<Utc>,
+    ) -> HashSet<String> {
+        let levels = i64::try_from(self.policy.levels.len()).unwrap_or(0);
+        // A repeat names whom the level it repeats names: one run of the ladder at most.
+        let first = (*numbers.start()).max(1);
+        let last = (*numbers.end()).min(first + levels - 1);
+        let on_call: Vec<String> = on_call_now(&self.config, &self.users, at)
+            .into_iter()
+            .map(|u| u.id.clone())
+            .collect();
+        (first..=last)
+            .filter_map(|number| level_of(&self.policy, number))
+            .flat_map(|level| named(&self.users, &on_call, &level.targets))
+            .map(|user| user.id.clone())
+            .collect()
+    }
 }
 
 /// What the ladder knows about the people it may tell.
@@ -109,29 +197,7 @@ impl Reach {
 
     /// The people a level names, once each, only those who may act.
     fn targets(&self, targets: &[String]) -> Vec<&User> {
-        let mut named: Vec<&User> = Vec::new();
-        for target in targets
-            .iter()
-            .filter_map(|t| t.parse::<EscalationTarget>().ok())
-        {
-            let matching: Vec<&User> = match &target {
-                EscalationTarget::OncallNow => self
-                    .users
-                    .iter()
-                    .filter(|u| self.on_call.contains(&u.id))
-                    .collect(),
-                EscalationTarget::Role(role) => {
-                    self.users.iter().filter(|u| u.role == *role).collect()
-                }
-                EscalationTarget::User(id) => self.users.iter().filter(|u| &u.id == id).collect(),
-            };
-            for user in matching {
-                if user.role.at_least(Role::Oncall) && !named.iter().any(|n| n.id == user.id) {
-                    named.push(user);
-                }
-            }
-        }
-        named
+        named(&self.users, &self.on_call, targets)
     }
 
     /// How a person named is told: paged on their devices if they have any (whether or not
@@ -292,10 +358,7 @@ fn climb(
             escalation.next_at = Some(due);
             break;
         }
-        let index = usize::try_from((number - 1) % levels).unwrap_or(0);
-        let targets = policy
-            .levels
-            .get(index)
+        let targets = level_of(policy, number)
             .map(|level| reach.targets(&level.targets))
             .unwrap_or_default();
         let mut reached = false;
@@ -360,8 +423,6 @@ pub async fn ack(w: &mut Write, user: &UserPrincipal, id: &str) -> ApiResult<App
 
 #[cfg(test)]
 mod tests {
-    use spartex_api::EscalationLevel;
-
     use super::*;
 
     fn ladder(waits: &[i64], repeat: i64) -> EscalationPolicy {

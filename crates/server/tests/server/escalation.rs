@@ -7,6 +7,9 @@ use chrono::{DateTime, Utc};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
+use spartex_api::{Role, User};
+use spartex_server::store::WriteScope;
+use spartex_server::write::Write;
 use spartex_testkit::webpush_service::{Behaviour, WebPushService};
 
 use crate::support::{ask, phone_of, push_service, TestServer, PATIENCE};
@@ -362,6 +365,84 @@ async fn a_ladder_nobody_can_reach_runs_again_a_cycle_later_not_at_once() {
         created + chrono::Duration::seconds(2400),
         "the owner's turn in the repeat waits for its time"
     );
+}
+
+/// A large team: `count` more on-call people in Acme, with no phone and no app open.
+async fn hire_oncall_staff(server: &TestServer, count: usize) {
+    let tenant_id = server.tenant_of("oncall@acme.test").await;
+    let state = server.state();
+    let mut w = Write::begin(state, WriteScope::Tenant(&tenant_id))
+        .await
+        .expect("a write");
+    for n in 0..count {
+        let user = User {
+            id: format!("usr_cover_{n:03}"),
+            email: format!("cover{n:03}@acme.test"),
+            name: format!("Zoe Cover {n:03}"),
+            role: Role::Oncall,
+        };
+        w.tx()
+            .insert_user(&tenant_id, &user, "no sign-in")
+            .await
+            .expect("hired");
+    }
+    w.commit().await.expect("committed");
+}
+
+#[tokio::test]
+async fn a_level_past_a_full_trail_still_pages_the_people_it_names() {
+    let server = ladder_server().await;
+    hire_oncall_staff(&server, 300).await;
+    let service = push_service(&server).await;
+    let dana = phone_of(&server, &service, "oncall@acme.test").await.0;
+    let marco = phone_of(&server, &service, "manager@acme.test").await.0;
+    let manager = server.login("manager@acme.test").await;
+    let (status, policy) = manager
+        .put(
+            "/api/v1/escalation-policy",
+            json!({
+                "applies_to": ["critical"],
+                "levels": [
+                    {"after_s": 0, "targets": ["role:oncall"]},
+                    {"after_s": 300, "targets": ["role:manager"]},
+                ],
+                "repeat": 0,
+            }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{policy}");
+
+    let approval = ask(&server.agent("Quill"), "critical", 3600).await;
+    assert_eq!(
+        trail(&approval).len(),
+        300,
+        "302 people on call fill the trail, which stops growing"
+    );
+    service.wait_for(&dana, 1, PATIENCE).await;
+    server.advance(chrono::Duration::seconds(300));
+    let second = at_level(&server, &approval, 2).await;
+    assert!(
+        !trail(&second)
+            .iter()
+            .any(|(_, name, _, _)| name == "Marco Rossi"),
+        "the manager is past the trail's end"
+    );
+    let told = service.wait_for(&marco, 1, PATIENCE).await;
+    assert_eq!(told[0].payload["type"], "approval.requested");
+    assert_eq!(told[0].payload["approval_id"], approval["id"]);
+
+    // Dana approves: the request leaves the manager's lock screen too.
+    let (status, decided) = server
+        .login("oncall@acme.test")
+        .await
+        .post(
+            &path(&approval, "decision"),
+            json!({"decision": "approve", "seen_version": second["version"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{decided}");
+    let told = service.wait_for(&marco, 2, PATIENCE).await;
+    assert_eq!(told[1].payload["type"], "approval.resolved");
 }
 
 /// Dana on call with a phone registered today, so the ladder counts on it, whose app has since
