@@ -90,5 +90,18 @@ async fn actions_of_a_session_ended_elsewhere_exit_3_and_name_spartex_login() {
         .get(&owner, &format!("/api/v1/approvals/{approval_id}"))
         .await;
     assert_eq!(now["status"], "pending", "{now}");
+
+    // Signing in again sends them, stop first.
+    let again = cli.login(&server, ONCALL).await;
+    assert_eq!(again, account_id, "the same account, its cache kept");
+    let status = cli.run(&["status", "--json", "--offline"]).await;
+    assert_eq!(status.expect_ok().json()["outbox"], json!([]));
+    let stops: Value = server.get(&owner, "/api/v1/stops").await;
+    assert!(stops.as_array().is_some_and(|s| !s.is_empty()), "{stops}");
+    let now: Value = server
+        .get(&owner, &format!("/api/v1/approvals/{approval_id}"))
+        .await;
+    // The stops went first and cancelled the pending request the approve was for.
+    assert_eq!(now["status"], "cancelled", "{now}");
     server.shutdown().await;
 }

@@ -141,9 +141,24 @@ async fn sync_after_login(account: &Account, json: bool) -> CliResult<Ended> {
         );
         eprintln!("Syncing…");
     }
-    let report = account.catch_up().await?;
+    // What waited for this sign-in (taken while the session had ended) goes now, not at the
+    // next `sync` or `watch`.
+    let (report, sent) = account.sync_now().await?;
     print(json, &info, || {
-        outln!("Cached {} events; ready to work offline.", report.last_seq)
+        outln!("Cached {} events; ready to work offline.", report.last_seq);
+        if sent.delivered > 0 {
+            outln!(
+                "Delivered {} action(s) that waited for this sign-in.",
+                sent.delivered
+            );
+        }
+        for refused in sent
+            .outcomes
+            .iter()
+            .filter(|o| o.result != OutcomeResult::Delivered)
+        {
+            outln!("Refused: {} ({})", refused.action, refused.message);
+        }
     });
     Ok(Ended::Done)
 }
