@@ -60,6 +60,21 @@ fn is_private_v6(ip: Ipv6Addr) -> bool {
         // fc00::/7 unique local, fe80::/10 link-local.
         || (first & 0xfe00) == 0xfc00
         || (first & 0xffc0) == 0xfe80
+        // An IPv4 address carried in IPv6 reaches that IPv4 address: judged as it.
+        || carried_v4(ip).is_some_and(is_private_v4)
+}
+
+/// The IPv4 address an IPv6 one carries and reaches: NAT64 (64:ff9b::/96), 6to4 (2002::/16)
+/// and the deprecated IPv4-compatible form (::a.b.c.d).
+fn carried_v4(ip: Ipv6Addr) -> Option<Ipv4Addr> {
+    let s = ip.segments();
+    let v4 = |high: u16, low: u16| Ipv4Addr::from((u32::from(high) << 16) | u32::from(low));
+    match s {
+        [0x64, 0xff9b, 0, 0, 0, 0, high, low] => Some(v4(high, low)),
+        [0x2002, high, low, ..] => Some(v4(high, low)),
+        [0, 0, 0, 0, 0, 0, high, low] if high != 0 => Some(v4(high, low)),
+        _ => None,
+    }
 }
 
 /// Checks an endpoint as registered: its scheme, and every address its host resolves to.
@@ -193,6 +208,17 @@ mod tests {
             assert_eq!(
                 check(endpoint, false).await.err(),
                 Some(refused),
+                "{endpoint}"
+            );
+        }
+        // An IPv4 address inside an IPv6 one (NAT64, 6to4, IPv4-compatible) is judged as it.
+        for carried in ["64:ff9b::a9fe:a9fe", "2002:7f00:1::1", "::10.0.0.1"] {
+            let endpoint = format!("https://[{carried}]/x");
+            assert!(
+                matches!(
+                    check(&endpoint, false).await,
+                    Err(EndpointRefused::PrivateAddress(_))
+                ),
                 "{endpoint}"
             );
         }
