@@ -28,6 +28,12 @@ const MAX_IN_FLIGHT_PER_TENANT: usize = 64;
 /// Batches of bounced pages waiting for their ladders; past this, a bounce is logged and left
 /// (the trail keeps saying "sent", and the next level fires at its time).
 const BOUNCES_WAITING: usize = 64;
+/// Failed tries after which a page still being retried counts as bounced for its ladder (it
+/// goes on being retried): about 3 s of backoff, not the next level's whole wait.
+const PAGE_TRIES_BEFORE_BOUNCE: i64 = 3;
+/// How long a push for a platform this server has no sender for waits before it is looked at
+/// again (a restart with the platform configured sends it).
+const UNCONFIGURED_RETRY: Duration = Duration::from_secs(3600);
 /// How long a stopping server waits for bounced pages to reach their ladders.
 const LADDERS_AT_SHUTDOWN: Duration = Duration::from_secs(5);
 /// How many due pushes one look at the queue takes.
@@ -128,13 +134,15 @@ pub async fn run(state: AppState, senders: Arc<Senders>) {
                     finished.push(more);
                 }
                 let mut settled = Vec::with_capacity(finished.len());
+                let mut bounced: Vec<BouncedPage> = Vec::new();
                 for (push, sent) in finished.into_iter().flatten() {
                     flight.release(&push);
+                    if will_not_arrive(&push, &sent) {
+                        bounced.extend(bounced_page(&push));
+                    }
                     let outcome = outcome(&state, &push, sent);
                     settled.push((push, outcome));
                 }
-                let bounced: Vec<BouncedPage> =
-                    settled.iter().filter_map(|(push, outcome)| bounced_page(push, outcome)).collect();
                 settle(&state, settled).await;
                 if !bounced.is_empty() && bounces.try_send(bounced).is_err() {
                     tracing::warn!("too many bounced pages waiting for their ladders; some trails keep saying sent");
@@ -266,21 +274,34 @@ fn outcome(state: &AppState, push: &QueuedPush, sent: Sent) -> PushOutcome {
             tracing::warn!(device = %push.device_id, %error, "push refused; dropping it");
             PushOutcome::Dropped { error }
         }
+        Sent::NotConfigured(error) => {
+            let wait_ms = i64::try_from(UNCONFIGURED_RETRY.as_millis()).unwrap_or(i64::MAX / 2);
+            PushOutcome::Retry {
+                error,
+                next_attempt_at_ms: now_ms.saturating_add(wait_ms),
+            }
+        }
+    }
+}
+
+/// Whether, as far as an escalation ladder is concerned, the push will not arrive: its device
+/// is gone, its push service refused it, this server cannot send to its platform, or it has
+/// failed [`PAGE_TRIES_BEFORE_BOUNCE`] tries in a row (it is still retried). The ladder then
+/// tells its next level instead of waiting out the level's time on a page that may never come.
+fn will_not_arrive(push: &QueuedPush, sent: &Sent) -> bool {
+    match sent {
+        Sent::Accepted => false,
+        Sent::Gone(_) | Sent::Refused(_) | Sent::NotConfigured(_) => true,
+        Sent::Retry { .. } => push.attempts + 1 >= PAGE_TRIES_BEFORE_BOUNCE,
     }
 }
 
 /// A page for a request that will not arrive: (tenant, approval, user).
 type BouncedPage = (String, String, String);
 
-/// The page `push` was, if it announced a request and bounced for good (its device is gone,
-/// or its push service refused it): the request's escalation ladder needs to know.
-fn bounced_page(push: &QueuedPush, outcome: &PushOutcome) -> Option<BouncedPage> {
-    if !matches!(
-        outcome,
-        PushOutcome::Gone { .. } | PushOutcome::Dropped { .. }
-    ) {
-        return None;
-    }
+/// The page `push` was, if it announced a request (one that [`will_not_arrive`]): the
+/// request's escalation ladder needs to know.
+fn bounced_page(push: &QueuedPush) -> Option<BouncedPage> {
     let queued: QueuedMessage = serde_json::from_str(&push.payload).ok()?;
     if queued.payload.kind != PushKind::ApprovalRequested {
         return None;

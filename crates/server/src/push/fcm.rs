@@ -249,7 +249,7 @@ impl PushSender for FcmSender {
                 error: error.replace(push_token.as_str(), "<token>"),
                 after,
             },
-            Sent::Accepted => Sent::Accepted,
+            answer @ (Sent::Accepted | Sent::NotConfigured(_)) => answer,
         }
     }
 }

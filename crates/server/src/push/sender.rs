@@ -43,6 +43,10 @@ pub enum Sent {
     /// The service refused this push for good (a malformed request, our credentials): do
     /// not retry it, keep the device.
     Refused(String),
+    /// This server has no sender for the device's platform (APNs or FCM not configured): the
+    /// push waits, as a passing failure does, in case the operator configures it; a page
+    /// counts as not delivered, so the escalation ladder does not wait on it.
+    NotConfigured(String),
 }
 
 /// A push service client.
@@ -59,10 +63,7 @@ pub struct Unconfigured(pub &'static str);
 #[async_trait]
 impl PushSender for Unconfigured {
     async fn send(&self, _device: &RegisterDeviceRequest, _message: &PushMessage) -> Sent {
-        Sent::Retry {
-            error: format!("this server is not configured for {}", self.0),
-            after: Some(Duration::from_secs(3600)),
-        }
+        Sent::NotConfigured(format!("this server is not configured for {}", self.0))
     }
 }
 

@@ -270,11 +270,13 @@ fn paged(told: &Notified) -> bool {
     told.channel == Some(NotifyChannel::Push) && told.result == NotifyResult::Sent
 }
 
-/// Pages to `user_ids` on `approval_id`'s ladder bounced for good: their push service said the
-/// device is gone, or refused the page. Each of them with no other way in now (another phone
-/// that took a push lately, an open app) has their latest page on the trail turned `failed`;
-/// and when nobody on the current level is still known to be reachable, the next level is told
-/// at once, as for a level nobody could be reached on, instead of after its wait.
+/// Pages to `user_ids` on `approval_id`'s ladder will not arrive: their push service said the
+/// device is gone or refused the page, this server cannot push to the device's platform, or
+/// the page keeps failing (the push sender's `will_not_arrive`). Each of them with no other
+/// way in now (another phone that took a push lately, an open app) has their latest page on
+/// the trail turned `failed`; and when nobody on the current level is still known to be
+/// reachable, the next level is told at once, as for a level nobody could be reached on,
+/// instead of after its wait.
 pub async fn pages_bounced(
     w: &mut Write,
     tenant_id: &str,

@@ -508,6 +508,106 @@ async fn a_bounced_page_leaves_the_ladder_alone_when_the_person_has_another_way_
 }
 
 #[tokio::test]
+async fn a_page_to_a_phone_whose_platform_this_server_cannot_push_to_moves_the_ladder_on() {
+    // This server has no APNs credentials (nor a stand-in for APNs): Dana's iPhone is kept,
+    // but no page can reach it.
+    let server = ladder_server().await;
+    let service = push_service(&server).await;
+    let at_her_phone = server.login("oncall@acme.test").await;
+    let (status, iphone) = at_her_phone
+        .post(
+            "/api/v1/devices",
+            json!({"platform": "apns", "push_token": "a1b2c3d4".repeat(8)}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{iphone}");
+    let marco = phone_of(&server, &service, "manager@acme.test").await.0;
+
+    let approval = ask(&server.agent("Quill"), "critical", 3600).await;
+    let created = at(&approval["created_at"]);
+    assert_eq!(
+        trail(&approval),
+        [entry(1, "Dana Whitfield", "push", "sent")],
+        "a phone registered today is counted on until its page is tried"
+    );
+    let second = at_level(&server, &approval, 2).await;
+    assert_eq!(
+        trail(&second),
+        [
+            entry(1, "Dana Whitfield", "push", "failed"),
+            entry(2, "Marco Rossi", "push", "sent"),
+        ],
+        "the page could not go: the manager hears at once, not after 5 minutes"
+    );
+    let told = service.wait_for(&marco, 1, PATIENCE).await;
+    assert_eq!(told[0].payload["approval_id"], approval["id"]);
+    let devices = at_her_phone.get_ok("/api/v1/devices").await;
+    assert_eq!(
+        devices.as_array().map(Vec::len),
+        Some(1),
+        "the iPhone is kept"
+    );
+    assert!(
+        devices[0]["last_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("not configured for APNs")),
+        "{devices}"
+    );
+    assert_eq!(
+        at(&second["escalation"]["next_at"]),
+        created + chrono::Duration::seconds(900)
+    );
+}
+
+#[tokio::test]
+async fn a_page_still_failing_after_a_few_tries_moves_the_ladder_on() {
+    let server = ladder_server().await;
+    let service = push_service(&server).await;
+    let dana = phone_of(&server, &service, "oncall@acme.test").await.0;
+    let marco = phone_of(&server, &service, "manager@acme.test").await.0;
+    // Dana's push service is down: each try is answered 503.
+    service.set_behaviour(&dana, Behaviour::Unavailable);
+
+    let approval = ask(&server.agent("Quill"), "critical", 3600).await;
+    let created = at(&approval["created_at"]);
+    assert_eq!(
+        trail(&approval),
+        [entry(1, "Dana Whitfield", "push", "sent")]
+    );
+    // The retries back off 1 s, then 2 s: a minute is plenty, and well before the manager's
+    // level would come due (5 minutes).
+    let api = server.login("viewer@acme.test").await;
+    let url = format!("/api/v1/approvals/{}", approval["id"].as_str().expect("id"));
+    let mut second = Value::Null;
+    for _ in 0..60 {
+        let now = api.get_ok(&url).await;
+        if now["escalation"]["level"].as_i64() >= Some(2) {
+            second = now;
+            break;
+        }
+        server.advance(chrono::Duration::seconds(1));
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+    assert!(
+        !second.is_null(),
+        "the manager was not told within a minute of Dana's page failing"
+    );
+    assert_eq!(
+        trail(&second),
+        [
+            entry(1, "Dana Whitfield", "push", "failed"),
+            entry(2, "Marco Rossi", "push", "sent"),
+        ]
+    );
+    let told_at = at(&second["escalation"]["notified"][1]["at"]);
+    assert!(
+        told_at < created + chrono::Duration::seconds(60),
+        "told at {told_at}, the request came at {created}"
+    );
+    service.wait_for(&marco, 1, PATIENCE).await;
+}
+
+#[tokio::test]
 async fn a_restart_neither_repeats_a_level_nor_loses_one_that_came_due_while_down() {
     let mut server = ladder_server().await;
     let service = push_service(&server).await;
