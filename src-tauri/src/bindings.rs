@@ -91,6 +91,7 @@ fn declarations() -> Vec<String> {
         spartex_core::oncall::OnCallView,
         // The shell's own.
         crate::state::AppState,
+        crate::state::StopElsewhere,
         crate::error::CommandError,
         crate::window::Navigate,
     ];

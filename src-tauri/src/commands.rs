@@ -69,6 +69,11 @@ commands! {
         shell.sign_out(&account_id, discard_undelivered).await
     }
 
+    /// Emergency stops still on their way from accounts not shown (another organisation).
+    async fn stops_elsewhere(shell: State<'_, Shell>) -> CommandResult<Vec<crate::state::StopElsewhere>> {
+        Ok(shell.stops_elsewhere().await)
+    }
+
     /// The link, the last sync, the outbox and the recent outcomes.
     async fn status(shell: State<'_, Shell>) -> CommandResult<Status> {
         Ok(shell.account().await?.status().await?)

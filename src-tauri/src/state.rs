@@ -8,6 +8,7 @@ use std::sync::{Arc, RwLock};
 
 use serde::Serialize;
 use spartex_core::notify::{NotificationPrefs, NotificationResponse, Notifier};
+use spartex_core::store::OutboxKind;
 use spartex_core::{Account, AccountInfo, Core, Running, Undelivered};
 use tauri::AppHandle;
 use tokio::sync::Mutex;
@@ -21,6 +22,15 @@ use crate::{bridge, responses};
 pub struct AppState {
     pub accounts: Vec<AccountInfo>,
     pub active: Option<AccountInfo>,
+}
+
+/// An emergency stop taken in an account no longer shown, still on its way to the server.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub struct StopElsewhere {
+    pub account: AccountInfo,
+    /// What it does, in words ("Stop “Spring Sale”").
+    pub label: String,
 }
 
 pub struct Shell {
@@ -87,6 +97,30 @@ impl Shell {
                 .as_ref()
                 .map(|a| a.account.info().clone()),
         })
+    }
+
+    /// Emergency stops waiting in the outboxes of accounts not shown (each delivered by its
+    /// own loop): the banner that says a stop has not reached the server yet stays up, naming
+    /// the organisation, whichever is shown.
+    pub async fn stops_elsewhere(&self) -> Vec<StopElsewhere> {
+        let delivering = self.delivering.lock().await;
+        let mut stops = Vec::new();
+        for delivering in delivering.values() {
+            let account = &delivering.account;
+            let Ok(outbox) = account.outbox().await else {
+                continue;
+            };
+            stops.extend(
+                outbox
+                    .into_iter()
+                    .filter(|entry| entry.kind == OutboxKind::Stop)
+                    .map(|entry| StopElsewhere {
+                        account: account.info().clone(),
+                        label: entry.label,
+                    }),
+            );
+        }
+        stops
     }
 
     /// Shows `account`: stops the one shown before, starts sync, the UI bridge and notifications.

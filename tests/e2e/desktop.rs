@@ -344,12 +344,39 @@ async fn a_decision_taken_offline_is_delivered_while_another_organisation_is_sho
     )
     .await;
     assert_eq!(queued["delivered"], false, "offline: {queued}");
-    // Northwind's page comes in: Acme's decision still waits for the link.
+    let dashboard = invoke(&app, "dashboard", serde_json::json!({})).await;
+    let spring = dashboard
+        .as_array()
+        .and_then(|rows| rows.iter().find(|row| row["project"]["name"] == SPRING))
+        .and_then(|row| row["project"]["id"].as_str())
+        .expect("Spring Sale is cached")
+        .to_owned();
+    let stopped = invoke(
+        &app,
+        "stop_project",
+        serde_json::json!({ "projectId": spring, "reason": "Wrong audience list" }),
+    )
+    .await;
+    assert_eq!(stopped["delivered"], false, "offline: {stopped}");
+    // Northwind's page comes in: Acme's decision and stop still wait for the link, and the
+    // banner says so, naming Acme.
     invoke(
         &app,
         "switch_account",
         serde_json::json!({ "accountId": northwind }),
     )
+    .await;
+    let acme_name = accounts["accounts"]
+        .as_array()
+        .and_then(|all| all.iter().find(|a| a["id"] == acme.as_str()))
+        .and_then(|a| a["tenant"]["name"].as_str())
+        .expect("Acme's name")
+        .to_owned();
+    app.until("the stop banner names Acme", PATIENCE, || async {
+        app.text(&by_test_id("stop-not-delivered-banner"))
+            .await
+            .filter(|said| said.contains(&acme_name))
+    })
     .await;
     server.restart().await;
     app.until(
@@ -368,6 +395,17 @@ async fn a_decision_taken_offline_is_delivered_while_another_organisation_is_sho
     .await;
     let shown = invoke(&app, "app_state", serde_json::json!({})).await;
     assert_eq!(shown["active"]["id"], northwind.as_str());
+    // (The switches above go around the UI, which keeps the reads it had: only what the
+    // banner says of Acme is asserted.)
+    app.until(
+        "the banner stops naming Acme once its stop is delivered",
+        PATIENCE * 3,
+        || async {
+            let said = app.text(&by_test_id("stop-not-delivered-banner")).await;
+            (!said.is_some_and(|said| said.contains(&acme_name))).then_some(())
+        },
+    )
+    .await;
     let settled = server
         .state()
         .store

@@ -386,6 +386,12 @@ people: Array<User>, version: number, };
 
 export type AppState = { accounts: Array<AccountInfo>, active: AccountInfo | null, };
 
+export type StopElsewhere = { account: AccountInfo, 
+/**
+ * What it does, in words ("Stop “Spring Sale”").
+ */
+label: string, };
+
 export type CommandError = { 
 /**
  * What kind of failure, a closed set the UI branches on.

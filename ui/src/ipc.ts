@@ -25,6 +25,7 @@ import type {
   SearchHit,
   Status,
   Stop,
+  StopElsewhere,
   TenantSettings,
   Thread,
 } from './bindings';
@@ -53,6 +54,11 @@ export function switchAccount(accountId: string): Promise<AccountInfo> {
  */
 export function signOut(accountId: string, discardUndelivered: boolean): Promise<null> {
   return call<null>('sign_out', { accountId, discardUndelivered });
+}
+
+/** Emergency stops still on their way from accounts not shown (another organisation). */
+export function stopsElsewhere(): Promise<Array<StopElsewhere>> {
+  return call<Array<StopElsewhere>>('stops_elsewhere');
 }
 
 /** The link, the last sync, the outbox and the recent outcomes. */

@@ -3,7 +3,7 @@ import { screen, waitFor } from '@testing-library/react';
 import * as ipc from '../ipc';
 import { mockIpc } from '../test/ipcMock';
 import { renderAt } from '../test/render';
-import { outboxEntry, summary } from '../test/fixtures';
+import { account, outboxEntry, summary } from '../test/fixtures';
 import { StopBanner } from './StopBanner';
 
 vi.mock('../ipc');
@@ -26,6 +26,14 @@ describe('StopBanner', () => {
     vi.mocked(ipc.outbox).mockResolvedValue([outboxEntry({ kind: 'stop' })]);
     renderAt(<StopBanner />);
     expect(await screen.findByTestId('stop-not-delivered-banner')).toBeInTheDocument();
+  });
+
+  it('names the organisation no longer shown whose stop is still on its way', async () => {
+    vi.mocked(ipc.stopsElsewhere).mockResolvedValue([{ account: account(), label: 'Stop “Spring Sale”' }]);
+    renderAt(<StopBanner />);
+    expect(await screen.findByTestId('stop-not-delivered-banner')).toHaveTextContent(
+      `Emergency stop in ${account().tenant.name} not yet delivered — it will be sent the moment the connection returns`,
+    );
   });
 
   it('stays away when only other actions are queued', async () => {

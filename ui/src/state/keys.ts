@@ -18,6 +18,7 @@ export const keys = {
   stopsAll: ['stop'] as const,
   stop: (projectId: string | null) => ['stop', projectId ?? ''] as const,
   outbox: ['outbox'] as const,
+  stopsElsewhere: ['stopsElsewhere'] as const,
   search: (text: string) => ['search', text] as const,
   prefs: ['prefs'] as const,
   oncall: ['oncall'] as const,

@@ -13,6 +13,17 @@ export function useMe() {
 }
 
 /** Refetched every 30 s so "synced 2 min ago" labels stay true between events. */
+/** Stops still on their way from accounts not shown: read every few seconds while there are
+ *  any (their delivery has no bridge to this window), else now and then. */
+export const useStopsElsewhere = () =>
+  useQuery({
+    queryKey: keys.stopsElsewhere,
+    queryFn: ipc.stopsElsewhere,
+    refetchInterval: (query) => ((query.state.data?.length ?? 0) > 0 ? 3_000 : 30_000),
+    // Behind other windows too: the banner must be right the moment the window is looked at.
+    refetchIntervalInBackground: true,
+  });
+
 export const useStatus = () =>
   useQuery({ queryKey: keys.status, queryFn: ipc.status, refetchInterval: 30_000 });
 

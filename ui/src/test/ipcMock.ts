@@ -13,6 +13,7 @@ export function mockIpc(overrides: Partial<{ [K in keyof Ipc]: Ipc[K] }> = {}) {
   m.dashboard.mockResolvedValue([]);
   m.approvals.mockResolvedValue([]);
   m.outbox.mockResolvedValue([]);
+  m.stopsElsewhere.mockResolvedValue([]);
   m.latestStop.mockResolvedValue(null);
   m.messages.mockResolvedValue([]);
   m.search.mockResolvedValue([]);
