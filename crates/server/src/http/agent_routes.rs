@@ -5,7 +5,7 @@ use axum::extract::ws::{Message as WsMessage, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::Json;
-use futures_util::{SinkExt, StreamExt};
+use futures_util::StreamExt;
 use serde::Deserialize;
 use spartex_api::{
     Agent, AgentControl, AgentMessageRequest, AgentStatus, Approval, ApprovalStatus, EventKind,
@@ -22,7 +22,7 @@ use super::doc::{
     Throttled,
 };
 use super::extract::{ApiJson, ApiQuery, Mutation};
-use super::socket::{send_json, Followed, ForgetWhenDone, Pings, Sink, SocketResult};
+use super::socket::{send_close, send_json, Followed, ForgetWhenDone, Pings, Sink, SocketResult};
 use super::{read, read_all};
 use crate::auth::AgentPrincipal;
 use crate::error::{ApiError, ApiResult};
@@ -234,7 +234,7 @@ async fn serve_control(
     loop {
         tokio::select! {
             () = &mut stopping => {
-                let _ = sink.send(WsMessage::Close(None)).await;
+                let _ = send_close(&mut sink, None).await;
                 return Ok(());
             }
             Ok(()) = resyncs.changed() => {

@@ -159,14 +159,9 @@ async fn get_project(
     let project: Project = read(&state, tenant, &id, "project").await?;
     let agents: Vec<Agent> =
         read_all(&state, tenant, DocFilter::in_project(DocKind::Agent, &id)).await?;
-    // The open ones alone, each status from the index: a project keeps every task it had.
-    let mut tasks: Vec<Task> = Vec::new();
-    for status in crate::service::agents::OPEN_TASK_STATUSES {
-        let status = status.to_string();
-        let filter = DocFilter::in_project(DocKind::Task, &id).with_status(&status);
-        tasks.extend(read_all::<Task>(&state, tenant, filter).await?);
-    }
-    tasks.sort_by(|a, b| a.id.cmp(&b.id));
+    // The open ones alone, from the index: a project keeps every task it had.
+    let tasks: Vec<Task> =
+        read_all(&state, tenant, crate::service::agents::open_tasks_of(&id)).await?;
     Ok(Json(ProjectDetail {
         project,
         agents,

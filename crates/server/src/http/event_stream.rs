@@ -17,7 +17,8 @@ use utoipa_axum::routes;
 use super::doc::{BadInput, SignedIn};
 use super::extract::ApiQuery;
 use super::socket::{
-    in_time, send_json, Followed, ForgetWhenDone, Pings, Sink, SocketError, SocketResult,
+    in_time, send_close, send_json, Followed, ForgetWhenDone, Pings, Sink, SocketError,
+    SocketResult,
 };
 use crate::auth::UserPrincipal;
 use crate::error::ApiError;
@@ -113,7 +114,7 @@ async fn serve(
     loop {
         tokio::select! {
             () = &mut stopping => {
-                let _ = sink.send(WsMessage::Close(None)).await;
+                let _ = send_close(&mut sink, None).await;
                 return Ok(());
             }
             ended = session_ends.recv() => match ended {
@@ -168,7 +169,7 @@ async fn close_session_ended(sink: &mut Sink) -> SocketResult<()> {
         reason: "session_ended: this sign-in was signed out, revoked or expired; sign in again"
             .into(),
     };
-    sink.send(WsMessage::Close(Some(frame))).await?;
+    send_close(sink, Some(frame)).await?;
     Ok(())
 }
 
@@ -205,16 +206,15 @@ async fn replay(
             .events_after(tenant_id, last, REPLAY_PAGE)
             .await?;
         let full = i64::try_from(page.len()).unwrap_or(0) == REPLAY_PAGE;
-        let sending = async {
-            for event in page {
-                let json = serde_json::to_string(&event)?;
-                sink.feed(WsMessage::Text(json.into())).await?;
-                last = event.seq;
-            }
-            sink.flush().await?;
-            Ok::<_, SocketError>(())
-        };
-        in_time(state.settings.slow_reader_patience, sending).await?;
+        // Each frame within the patience (feeding waits only while the peer takes nothing): a
+        // slow link catching up on a large page makes progress, a peer that takes nothing goes.
+        let patience = state.settings.slow_reader_patience;
+        for event in page {
+            let json = serde_json::to_string(&event)?;
+            in_time(patience, sink.feed(WsMessage::Text(json.into()))).await?;
+            last = event.seq;
+        }
+        in_time(patience, sink.flush()).await?;
         if !full {
             return Ok(last);
         }

@@ -153,7 +153,12 @@ impl Pings {
         if self.heard_at.elapsed() > self.patience {
             return Err(SocketError::Silent(self.patience));
         }
-        sink.send(WsMessage::Ping(Default::default())).await?;
+        // A peer that takes no bytes (a zero window the kernel keeps probing) is as gone.
+        in_time(
+            self.patience,
+            sink.send(WsMessage::Ping(Default::default())),
+        )
+        .await?;
         Ok(true)
     }
 }
@@ -174,11 +179,22 @@ where
     }
 }
 
-/// Sends `frame` as one JSON text message.
+/// How long a peer is given to take one control frame (hello, a close, an agent's command).
+pub const FRAME_PATIENCE: Duration = Duration::from_secs(30);
+
+/// Sends `frame` as one JSON text message, within [`FRAME_PATIENCE`].
 pub async fn send_json(sink: &mut Sink, frame: &impl Serialize) -> SocketResult<()> {
     let json = serde_json::to_string(frame)?;
-    sink.send(WsMessage::Text(json.into())).await?;
-    Ok(())
+    in_time(FRAME_PATIENCE, sink.send(WsMessage::Text(json.into()))).await
+}
+
+/// Sends a close frame, within [`FRAME_PATIENCE`]: a peer that takes nothing must not hold a
+/// closing socket (or a server shutting down) open.
+pub async fn send_close(
+    sink: &mut Sink,
+    frame: Option<axum::extract::ws::CloseFrame>,
+) -> SocketResult<()> {
+    in_time(FRAME_PATIENCE, sink.send(WsMessage::Close(frame))).await
 }
 
 #[cfg(test)]

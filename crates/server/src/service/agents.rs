@@ -112,9 +112,16 @@ pub async fn stop_covering(
         .map(|s| s.id))
 }
 
-/// The statuses of a task not finished, each read or counted from the index.
-pub const OPEN_TASK_STATUSES: [TaskStatus; 3] =
-    [TaskStatus::Queued, TaskStatus::Running, TaskStatus::Blocked];
+/// The statuses of a task not finished, read and counted from the index.
+pub const OPEN_TASK_STATUSES: &[&str] = &["queued", "running", "blocked"];
+
+/// A project's open tasks, in one query.
+pub fn open_tasks_of(project_id: &str) -> DocFilter<'_> {
+    DocFilter {
+        any_status: OPEN_TASK_STATUSES,
+        ..DocFilter::in_project(DocKind::Task, project_id)
+    }
+}
 
 /// Refuses one more open task in a project that has as many as it may.
 async fn ensure_room_for_an_open_task(
@@ -123,12 +130,7 @@ async fn ensure_room_for_an_open_task(
     project_id: &str,
 ) -> ApiResult<()> {
     let limit = w.state().settings.max_open_tasks_per_project;
-    let mut open = 0;
-    for status in OPEN_TASK_STATUSES {
-        let status = status.to_string();
-        let filter = DocFilter::in_project(DocKind::Task, project_id).with_status(&status);
-        open += w.count(tenant_id, filter).await?;
-    }
+    let open = w.count(tenant_id, open_tasks_of(project_id)).await?;
     if open >= limit {
         return Err(ApiError::invalid(format!(
             "This project has {open} open tasks (queued, running or blocked), as many as it may \
@@ -197,4 +199,20 @@ pub async fn upsert_task(
         }
     };
     Ok(task)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_open_statuses_are_those_of_every_task_not_finished() {
+        for status in TaskStatus::ALL {
+            assert_eq!(
+                OPEN_TASK_STATUSES.contains(&status.as_str()),
+                !status.is_finished(),
+                "{status:?}"
+            );
+        }
+    }
 }

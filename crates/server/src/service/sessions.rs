@@ -64,8 +64,10 @@ pub async fn login(state: &AppState, client: IpAddr, req: LoginRequest) -> ApiRe
         )
         .await?;
     let refresh = new_refresh_token(&mut w, &session_id).await?;
-    // A person keeps so many sign-ins at once (phones, laptops, scripts); past them the oldest
-    // end: a script signing in on every run would otherwise add a session a run, for a month.
+    // A person keeps so many sign-ins at once (phones, laptops, scripts); past them the least
+    // recently used end (an app in use refreshes every quarter of an hour, so a script signing
+    // in on every run ends its own old sessions, not the on-call's phone): it would otherwise
+    // add a session a run, for a month.
     let keep = state.settings.max_sessions_per_user;
     let beyond = w
         .tx()

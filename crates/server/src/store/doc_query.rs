@@ -30,6 +30,14 @@ where
     if let Some(status) = filter.status {
         query.push(" AND status = ").push_bind(status);
     }
+    if !filter.any_status.is_empty() {
+        query.push(" AND status IN (");
+        let mut statuses = query.separated(", ");
+        for status in filter.any_status {
+            statuses.push_bind(*status);
+        }
+        query.push(")");
+    }
     if let Some(key) = filter.lookup_key {
         query.push(" AND lookup_key = ").push_bind(key);
     }

@@ -137,6 +137,8 @@ pub struct DocFilter<'a> {
     pub kind: DocKind,
     pub project_id: Option<&'a str>,
     pub status: Option<&'a str>,
+    /// Any of these statuses (none: any status), read in one query.
+    pub any_status: &'a [&'a str],
     pub lookup_key: Option<&'a str>,
     /// Only documents ordered before this sort key (pagination).
     pub before: Option<&'a str>,
@@ -150,6 +152,7 @@ impl<'a> DocFilter<'a> {
             kind,
             project_id: None,
             status: None,
+            any_status: &[],
             lookup_key: None,
             before: None,
             limit: None,
@@ -507,7 +510,8 @@ pub trait WriteTx: Send {
     /// Only through [`crate::write::Write::end_session`], which tells the instances that keep
     /// the session in memory ([`crate::live_sessions`]).
     async fn revoke_session(&mut self, session_id: &str, now_ms: i64) -> StoreResult<()>;
-    /// The user's sessions still live, all but the `keep` newest, oldest first.
+    /// The user's sessions still live, all but the `keep` used last (by their newest refresh
+    /// token: an app refreshes as it is used), least recently used first.
     async fn live_sessions_beyond(&mut self, user_id: &str, keep: i64) -> StoreResult<Vec<String>>;
     /// Drops a session's refresh tokens (an ended session's are never exchanged again).
     async fn forget_refresh_tokens(&mut self, session_id: &str) -> StoreResult<()>;

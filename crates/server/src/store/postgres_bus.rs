@@ -96,7 +96,7 @@ pub(super) async fn listen(pool: &PgPool) -> StoreResult<Listening> {
 /// `UNLISTEN` on its connection and wait for the answer, which on a connection that died
 /// without a word comes only when the kernel gives up (about 15 minutes), or never behind a
 /// proxy that still acknowledges: that must not hold one of the server's connections. The
-/// database is asked to drop such a connection's backend within 20 s (TCP keepalives and a
+/// database is asked to drop such a connection's backend within about 30 s (TCP keepalives and a
 /// user timeout: a dead listener would otherwise hold `NOTIFY`'s queue back for hours). Bounded
 /// as a whole: a path that stalls once connected fails.
 async fn subscribe(pool: &PgPool) -> Result<PgListener, ListenerLost> {
@@ -228,7 +228,8 @@ async fn resubscribe(pool: &PgPool, heard: &mpsc::Sender<Heard>) -> Option<PgLis
 }
 
 /// The pool's connection options, with the database asked to drop the backend of a
-/// connection whose peer has gone silent within 20 s (TCP keepalives and a user timeout),
+/// connection whose peer has gone silent within about 30 s (TCP keepalives after 10 s idle,
+/// and a 20 s user timeout),
 /// where the kernel's defaults wait about two hours: a listener's backend holding `NOTIFY`'s
 /// queue back, or a vanished leader's backend holding the leader's lock.
 fn dropped_when_silent(pool: &PgPool) -> sqlx::postgres::PgConnectOptions {
@@ -254,7 +255,7 @@ pub(super) fn campaign(pool: &PgPool) -> watch::Receiver<bool> {
 async fn run_campaign(pool: PgPool, leading: watch::Sender<bool>) {
     loop {
         // Its own connection, not the pool's: the lock lasts as long as it does, and the
-        // database drops it within 20 s of this instance vanishing (a host that lost power
+        // database drops it within about 30 s of this instance vanishing (a host that lost power
         // sends no FIN), so another instance can lead.
         let options = dropped_when_silent(&pool);
         let connecting = sqlx::PgConnection::connect_with(&options);

@@ -287,8 +287,10 @@ impl WriteTx for PostgresTx {
 
     async fn live_sessions_beyond(&mut self, user_id: &str, keep: i64) -> StoreResult<Vec<String>> {
         let mut beyond: Vec<String> = sqlx::query_scalar(
-            "SELECT id FROM sessions WHERE user_id = $1 AND revoked_at_ms IS NULL \
-             ORDER BY created_at_ms DESC, id DESC OFFSET $2",
+            "SELECT s.id FROM sessions s WHERE s.user_id = $1 AND s.revoked_at_ms IS NULL \
+             ORDER BY (SELECT MAX(r.expires_at_ms) FROM refresh_tokens r WHERE r.session_id = s.id) DESC NULLS LAST, \
+               s.created_at_ms DESC, s.id DESC \
+             OFFSET $2",
         )
         .bind(user_id)
         .bind(keep)

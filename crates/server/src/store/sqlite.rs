@@ -61,6 +61,7 @@ impl ListingKey {
     /// The listings worth keeping: whole ones, not pages or lookups.
     fn of(tenant_id: &str, filter: DocFilter<'_>) -> Option<Self> {
         let whole = filter.status.is_none()
+            && filter.any_status.is_empty()
             && filter.lookup_key.is_none()
             && filter.before.is_none()
             && filter.limit.is_none()
@@ -803,8 +804,10 @@ impl WriteTx for SqliteTx {
 
     async fn live_sessions_beyond(&mut self, user_id: &str, keep: i64) -> StoreResult<Vec<String>> {
         let mut beyond: Vec<String> = sqlx::query_scalar(
-            "SELECT id FROM sessions WHERE user_id = ? AND revoked_at_ms IS NULL \
-             ORDER BY created_at_ms DESC, id DESC LIMIT -1 OFFSET ?",
+            "SELECT s.id FROM sessions s WHERE s.user_id = ? AND s.revoked_at_ms IS NULL \
+             ORDER BY (SELECT MAX(r.expires_at_ms) FROM refresh_tokens r WHERE r.session_id = s.id) DESC, \
+               s.created_at_ms DESC, s.id DESC \
+             LIMIT -1 OFFSET ?",
         )
         .bind(user_id)
         .bind(keep)

@@ -218,39 +218,41 @@ async fn a_refresh_retried_within_seconds_gets_the_same_pair_and_signs_nobody_ou
 }
 
 #[tokio::test]
-async fn a_person_keeps_so_many_sign_ins_and_a_new_one_past_them_ends_the_oldest() {
+async fn a_person_keeps_so_many_sign_ins_and_a_new_one_past_them_ends_the_least_used() {
     let server = TestServer::start_with(|s| s.max_sessions_per_user = 3).await;
-    let oldest = server.login_pair("oncall@acme.test").await;
-    let mut oldest_socket = server
-        .events(oldest["access_token"].as_str().expect("token"), None)
+    let anon = server.anonymous();
+    let refresh = |pair: &serde_json::Value| json!({"refresh_token": pair["refresh_token"]});
+    // The phone signed in first; a script then signs in on every run.
+    let phone = server.login_pair("oncall@acme.test").await;
+    server.advance(chrono::Duration::seconds(60));
+    let first_run = server.login_pair("oncall@acme.test").await;
+    let mut first_runs_socket = server
+        .events(first_run["access_token"].as_str().expect("token"), None)
         .await;
-    assert_eq!(oldest_socket.next().await["type"], "hello");
-    let mut newer = Vec::new();
-    for _ in 0..3 {
-        server.advance(chrono::Duration::seconds(1));
-        newer.push(server.login_pair("oncall@acme.test").await);
-    }
+    assert_eq!(first_runs_socket.next().await["type"], "hello");
+    server.advance(chrono::Duration::seconds(60));
+    let second_run = server.login_pair("oncall@acme.test").await;
+    // The phone is in use: it refreshes.
+    server.advance(chrono::Duration::seconds(60));
+    let (status, phone) = anon.post("/api/v1/auth/refresh", refresh(&phone)).await;
+    assert_eq!(status, StatusCode::OK, "{phone}");
+    server.advance(chrono::Duration::seconds(60));
+    let third_run = server.login_pair("oncall@acme.test").await;
 
+    // The least recently used ends: the script's first run, not the phone signed in before it.
     assert_eq!(
-        oldest_socket.close_code().await,
+        first_runs_socket.close_code().await,
         Some(SESSION_ENDED_CLOSE_CODE)
     );
-    let anon = server.anonymous();
-    let (status, body) = anon
-        .post(
-            "/api/v1/auth/refresh",
-            json!({"refresh_token": oldest["refresh_token"]}),
-        )
-        .await;
+    let (status, body) = anon.post("/api/v1/auth/refresh", refresh(&first_run)).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
-    for kept in &newer {
-        let (status, body) = anon
-            .post(
-                "/api/v1/auth/refresh",
-                json!({"refresh_token": kept["refresh_token"]}),
-            )
-            .await;
-        assert_eq!(status, StatusCode::OK, "the three newest stay: {body}");
+    for (kept, pair) in [
+        ("phone", &phone),
+        ("second run", &second_run),
+        ("third run", &third_run),
+    ] {
+        let (status, body) = anon.post("/api/v1/auth/refresh", refresh(pair)).await;
+        assert_eq!(status, StatusCode::OK, "{kept} stays: {body}");
     }
     let (status, body) = anon
         .post(
