@@ -136,8 +136,20 @@ impl Core {
         let api = HttpClient::new(server_url)?;
         let pair = Session::login(&api, email.trim(), password).await?;
         let id = self.registry.id_for(api.base(), &pair.user, &pair.tenant)?;
+        // The cache first: one this run may not open (its key in another secret store) refuses
+        // the sign-in before its tokens or the account are kept anywhere.
+        let store = match self.open_cache(&id).await {
+            Ok(store) => store,
+            Err(refused) => {
+                Session::revoke_unkept(&api, &pair).await;
+                return Err(refused);
+            }
+        };
         let session = Session::new(&id, api.clone(), self.config.secrets.clone());
-        session.save(&pair).await?;
+        if let Err(unsaved) = session.save(&pair).await {
+            store.close().await;
+            return Err(unsaved);
+        }
         let info = AccountInfo {
             id,
             server_url: api.base().to_owned(),
@@ -146,7 +158,6 @@ impl Core {
             added_at: chrono::Utc::now(),
         };
         self.registry.upsert(&info)?;
-        let store = self.open_cache(&info.id).await?;
         let account = self.account(info, session, store);
         account
             .settings()
@@ -227,7 +238,7 @@ impl Core {
                     match record.read() {
                         Some(kept_in) if kept_in != here && path.exists() => {
                             return Err(CoreError::Local(format!(
-                                "The cache of `{account_id}` is locked with a key kept in \
+                                "The cache of `{account_id}` was locked with a key kept in \
                                  {kept_in}, not in {here}, which this run uses. Run as the \
                                  account was signed in (with or without --insecure-file-secrets), \
                                  or sign it out with `spartex logout --account {account_id} \

@@ -125,7 +125,7 @@ impl Delivery {
         let mut held_back: HashSet<Lane> = HashSet::new();
         for (index, entry) in entries.iter().enumerate() {
             let lane = Lane::of(entry);
-            if held_back.contains(&lane) {
+            if held_back.contains(&lane) || lane.follows_a_held_stop(&held_back) {
                 report.waiting += 1;
                 continue;
             }
@@ -297,6 +297,12 @@ enum Lane<'a> {
 }
 
 impl<'a> Lane<'a> {
+    /// What is said of an approval waits behind a stop the server failed: the stop would have
+    /// cancelled the request a decision answers. Messages still go.
+    fn follows_a_held_stop(&self, held_back: &HashSet<Lane>) -> bool {
+        matches!(self, Lane::Approval(_)) && held_back.contains(&Lane::StopsAndResumes)
+    }
+
     fn of(entry: &'a OutboxEntry) -> Lane<'a> {
         match (entry.kind, &entry.approval_id) {
             (OutboxKind::Stop | OutboxKind::Resume, _) => Lane::StopsAndResumes,
@@ -399,5 +405,19 @@ fn refused_outcome(entry: &OutboxEntry, error: &CoreError) -> (Outcome, Option<E
             outcome(entry, OutcomeResult::Refused, other.to_string()),
             None,
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_stop_holds_back_decisions_but_not_messages() {
+        let held: HashSet<Lane> = [Lane::StopsAndResumes].into();
+        assert!(Lane::Approval("apr_1").follows_a_held_stop(&held));
+        assert!(!Lane::Route("/api/v1/projects/prj_1/messages").follows_a_held_stop(&held));
+        let only_a_chat: HashSet<Lane> = [Lane::Route("/api/v1/projects/prj_1/messages")].into();
+        assert!(!Lane::Approval("apr_1").follows_a_held_stop(&only_a_chat));
     }
 }

@@ -266,6 +266,19 @@ impl Session {
         }
     }
 
+    /// Ends on the server a sign-in nothing was kept of (best effort).
+    pub async fn revoke_unkept(http: &HttpClient, pair: &TokenPair) {
+        let logout = Logout {
+            body: LogoutRequest {
+                refresh_token: Some(pair.refresh_token.clone()),
+            },
+        };
+        let access = Secret::new(pair.access_token.clone());
+        if let Err(e) = http.send(&logout, Some(&access), None).await {
+            tracing::warn!(error = %e, "could not end an unkept sign-in on the server");
+        }
+    }
+
     /// Revokes the session on the server (best effort: offline it is revoked locally only).
     pub async fn logout(&self) -> CoreResult<()> {
         let held = self.tokens.lock().await.tokens.clone();

@@ -65,6 +65,25 @@ async fn a_cache_whose_key_another_secret_store_holds_is_kept_and_the_error_name
     );
     assert!(said.contains("--discard-undelivered"), "{said}");
     assert!(cache.exists(), "the cache is kept");
+    // Signing in again that way is refused the same, before anything is kept there.
+    world.restart_server().await;
+    let again = other
+        .login(
+            &world.url,
+            "oncall@acme.test",
+            &spartex_core::Secret::new(spartex_testkit::PASSWORD),
+        )
+        .await
+        .err()
+        .expect("refused");
+    assert!(
+        again.to_string().contains("--discard-undelivered"),
+        "{again}"
+    );
+    assert!(
+        !elsewhere.exists(),
+        "no secret was written to the other store"
+    );
 
     let reopened = core.open(None).await.expect("opens where it was made");
     assert_eq!(
