@@ -66,6 +66,10 @@ describe('type-to-confirm stop (desktop)', () => {
     expect(phraseMatches('Spring  Sale ', spaced)).toBe(true);
     expect(phraseMatches('Spring', spaced)).toBe(false);
     expect(phraseMatches('Cafe\u0301', { ...target, projectName: 'Café' })).toBe(true);
+    // A name that shows as nothing asks for STOP ALL: an empty box never confirms.
+    const blank = { ...target, projectName: '\u200b' };
+    expect(phraseMatches('', blank)).toBe(false);
+    expect(phraseMatches('STOP ALL', blank)).toBe(true);
   });
 
   it('shows a stop still under way that this one joins, not "waiting for the server"', async () => {

@@ -19,9 +19,11 @@ export const STOP_ALL_PHRASE = 'STOP ALL';
 /** The longest reason the server takes (`POST …/stop`). */
 const REASON_MAX_CHARS = 1000;
 
-/** What must be typed to confirm: the project's name, or STOP ALL for the tenant. */
+/** What must be typed to confirm: the project's name as it shows, or STOP ALL for the tenant
+ *  (and for a project whose name shows as nothing: an empty box must never confirm). */
 export function confirmPhrase(target: StopTarget): string {
-  return target.scope === 'tenant' ? STOP_ALL_PHRASE : target.projectName;
+  if (target.scope === 'tenant') return STOP_ALL_PHRASE;
+  return visiblePhrase(target.projectName) || STOP_ALL_PHRASE;
 }
 
 /** A phrase as a person can see and type it: composed (NFC), without invisible format
@@ -135,7 +137,7 @@ export function StopFlow({
               {!phone && (
                 <label className="block text-sm">
                   <span className="text-muted">
-                    Type <strong className="font-mono whitespace-pre-wrap text-fg select-all">{visiblePhrase(confirmPhrase(target))}</strong> to confirm
+                    Type <strong className="font-mono whitespace-pre-wrap text-fg select-all">{confirmPhrase(target)}</strong> to confirm
                   </span>
                   <input
                     data-testid="stop-confirm-input"

@@ -69,3 +69,6 @@ export function onExpiryWord(onExpiry: 'reject' | 'approve'): string {
     ? 'If nobody decides in time, it is approved automatically.'
     : 'If nobody decides in time, it is rejected automatically.';
 }
+
+/** The longest comment the server takes on a decision or an ask-again. */
+export const COMMENT_MAX_CHARS = 4000;

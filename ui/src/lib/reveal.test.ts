@@ -12,5 +12,9 @@ describe('revealing what changes how text reads', () => {
     const family = '👩\u200d👧';
     expect(revealDirection(`Spring for the ${family}`)).toBe(`Spring for the ${family}`);
     expect(revealDirection('a\u2066b\u2069')).toBe('a⟦U+2066⟧b⟦U+2069⟧');
+    // Tag characters carry words a person cannot see (and a language model reads).
+    expect(revealInvisible('ok\u{e0041}\u{e0042}')).toBe('ok⟦U+E0041⟧⟦U+E0042⟧');
+    expect(revealInvisible('soft\u00adhyphen')).toBe('soft⟦U+00AD⟧hyphen');
+    expect(revealInvisible('a\ufe0fb')).toBe('a⟦U+FE0F⟧b');
   });
 });

@@ -105,7 +105,7 @@ export function ApprovalDetail({ approvalId, phone }: { approvalId: string; phon
         {a.summary.trim() && (
           <section aria-label="Why">
             <h3 className={cx(sectionTitle, 'mb-2')}>Why the agent asks</h3>
-            <Markdown text={a.summary} className="text-sm" />
+            <Markdown text={revealDirection(a.summary)} className="text-sm" />
           </section>
         )}
 

@@ -4,6 +4,7 @@ import type { ApprovalView } from '../../bindings';
 import { APPROVAL_STATUS, RISK, TONE_TEXT } from '../../lib/status';
 import { formatExpiry, formatRelative } from '../../lib/format';
 import { cx } from '../../lib/cx';
+import { revealDirection } from '../../lib/reveal';
 import { StatusText } from '../Status';
 
 export function ApprovalItem({ view, now, active, selected }: { view: ApprovalView; now: number; active: boolean; selected: boolean }) {
@@ -32,7 +33,7 @@ export function ApprovalItem({ view, now, active, selected }: { view: ApprovalVi
         )}
       >
         <div className="flex items-start justify-between gap-2">
-          <p className={cx('min-w-0 text-sm', pending ? 'font-medium' : 'text-muted')}>{a.title}</p>
+          <p className={cx('min-w-0 text-sm', pending ? 'font-medium' : 'text-muted')}>{revealDirection(a.title)}</p>
           <StatusText
             look={RISK[a.risk]}
             className={cx('shrink-0 text-xs', a.risk === 'low' ? 'text-muted' : cx('font-medium', TONE_TEXT[RISK[a.risk].tone]))}

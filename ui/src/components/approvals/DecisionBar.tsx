@@ -11,6 +11,7 @@ import { approveBlocker, decidedLine, isConflictOutcome, rejectBlocker } from '.
 import { APPROVAL_STATUS } from '../../lib/status';
 import { button, input } from '../../lib/ui';
 import { cx } from '../../lib/cx';
+import { COMMENT_MAX_CHARS } from '../../lib/approvals';
 import { CheckIcon, XIcon } from '../Icons';
 import { Glyph } from '../Status';
 
@@ -150,6 +151,7 @@ export function DecisionBar({ view, phone }: { view: ApprovalView; phone: boolea
               data-testid="reject-comment"
               className={cx(input, 'mt-1 min-h-20 w-full')}
               value={comment}
+              maxLength={COMMENT_MAX_CHARS}
               onChange={(e) => setComment(e.target.value)}
               placeholder="e.g. Lead with free returns, not the discount; keep the budget at $250 per day."
               autoFocus

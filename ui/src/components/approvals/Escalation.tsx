@@ -11,6 +11,7 @@ import { toast } from '../../state/toasts';
 import { formatTimestamp } from '../../lib/format';
 import { button, input, sectionTitle } from '../../lib/ui';
 import { cx } from '../../lib/cx';
+import { COMMENT_MAX_CHARS } from '../../lib/approvals';
 import { Glyph } from '../Status';
 
 function told(n: Notified): string {
@@ -152,6 +153,7 @@ export function AskAgain({ view }: { view: ApprovalView }) {
           data-testid="ask-again-comment"
           className={cx(input, 'mt-1 min-h-16 w-full')}
           value={comment}
+          maxLength={COMMENT_MAX_CHARS}
           onChange={(e) => setComment(e.target.value)}
           placeholder="Optional: what to change, e.g. keep the daily budget at $200."
         />

@@ -19,7 +19,9 @@ export function DiffView({ path, diff }: { path: string; diff: string }) {
   return (
     <div className="overflow-hidden rounded-lg border border-line">
       <div className="flex items-center justify-between gap-2 border-b border-line bg-raised px-3 py-1.5 text-xs">
-        <span className="truncate font-mono">{path}</span>
+        <span className="truncate font-mono" title={path}>
+          {revealInvisible(path)}
+        </span>
         <span className="tabular shrink-0">
           <span className="text-green">+{added}</span> <span className="text-red">−{removed}</span>
         </span>
