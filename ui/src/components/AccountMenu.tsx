@@ -60,7 +60,14 @@ export function AccountMenu() {
               <Menu.Separator className="my-1 h-px bg-line" />
               <Menu.Label className="px-2.5 py-1 text-xs text-faint">Switch to</Menu.Label>
               {others.map((a) => (
-                <Menu.Item key={a.id} className={item} onSelect={() => switchTo.mutate(a.id)}>
+                <Menu.Item
+                  key={a.id}
+                  data-testid="switch-account"
+                  data-account-id={a.id}
+                  className={item}
+                  disabled={switchTo.isPending}
+                  onSelect={() => switchTo.mutate(a.id)}
+                >
                   <span className="min-w-0 flex-1 truncate">
                     {a.user.name} · {a.tenant.name}
                   </span>
