@@ -340,6 +340,19 @@ impl PushStore for PostgresStore {
         now_ms: i64,
     ) -> StoreResult<()> {
         let mut tx = begin_uncancelled(self.pool()).await?;
+        // The devices first, in one order: a device's removal takes its row, then its queued
+        // pushes (by cascade), and settling the other way round (a queued push, then its
+        // device) deadlocked with it.
+        let mut devices: Vec<&str> = settled
+            .iter()
+            .map(|(push, _)| push.device_id.as_str())
+            .collect();
+        devices.sort_unstable();
+        devices.dedup();
+        sqlx::query("SELECT 1 FROM devices WHERE id = ANY($1) ORDER BY id FOR UPDATE")
+            .bind(&devices)
+            .execute(&mut *tx)
+            .await?;
         for (push, outcome) in settled {
             settle_one(&mut tx, push, outcome, now_ms).await?;
         }
