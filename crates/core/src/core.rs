@@ -80,9 +80,10 @@ pub enum Undelivered {
 impl Undelivered {
     /// [`Undelivered::Discard`] when the person said to sign out anyway.
     pub fn discarded_if(discard: bool) -> Undelivered {
-        match discard {
-            true => Undelivered::Discard,
-            false => Undelivered::Keep,
+        if discard {
+            Undelivered::Discard
+        } else {
+            Undelivered::Keep
         }
     }
 }
@@ -235,17 +236,15 @@ impl Core {
                 None => {
                     let record = self.key_store_record(account_id);
                     let here = self.config.secrets.name();
-                    match record.read() {
-                        Some(kept_in) if kept_in != here && path.exists() => {
-                            return Err(CoreError::Local(format!(
-                                "The cache of `{account_id}` was locked with a key kept in \
-                                 {kept_in}, not in {here}, which this run uses. Run as the \
-                                 account was signed in (with or without --insecure-file-secrets), \
-                                 or sign it out with `spartex logout --account {account_id} \
-                                 --discard-undelivered`, losing what it has not delivered."
-                            )));
-                        }
-                        _ => {}
+                    let elsewhere = record.read().filter(|kept| *kept != here && path.exists());
+                    if let Some(kept_in) = elsewhere {
+                        return Err(CoreError::Local(format!(
+                            "The cache of `{account_id}` was locked with a key kept in \
+                             {kept_in}, not in {here}, which this run uses. Run as the \
+                             account was signed in (with or without --insecure-file-secrets), \
+                             or sign it out with `spartex logout --account {account_id} \
+                             --discard-undelivered`, losing what it has not delivered."
+                        )));
                     }
                     remove_cache_files(&path)?;
                     let key = new_cache_key();

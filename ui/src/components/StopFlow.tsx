@@ -34,7 +34,7 @@ export function visiblePhrase(phrase: string): string {
 }
 
 export function phraseMatches(typed: string, target: StopTarget): boolean {
-  return visiblePhrase(typed) === visiblePhrase(confirmPhrase(target));
+  return visiblePhrase(typed) === confirmPhrase(target);
 }
 
 /** The emergency stop: guarded confirmation (type the name on desktop, press and hold on a
