@@ -94,6 +94,7 @@ fn declarations() -> Vec<String> {
         crate::state::StopElsewhere,
         crate::error::CommandError,
         crate::window::Navigate,
+        crate::background::QuitRefused,
     ];
     declarations
         .into_iter()

@@ -390,6 +390,12 @@ commands! {
         Ok(())
     }
 
+    /// Quits the app. Refused with `undelivered`, naming them, while actions wait for the
+    /// server (they would wait for the next launch), unless `anyway`.
+    async fn quit(app: AppHandle, anyway: bool) -> CommandResult<()> {
+        crate::background::quit(&app, anyway).await
+    }
+
     /// Keeps the markup of the dashboard as shown to `account_id`, and whether in the dark
     /// theme, for that account's next launch to paint first.
     async fn keep_first_frame(

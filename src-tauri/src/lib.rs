@@ -3,6 +3,9 @@
 //! remembered window; `cfg(desktop)`). The same library is the phone app's entry point
 //! (`mobile_entry_point`); `scripts/check-mobile.sh` type-checks it for Android.
 
+// The window's close and Quit are a desktop's; a phone compiles Quit for the shared commands.
+#[cfg_attr(mobile, allow(dead_code))]
+mod background;
 mod bridge;
 // Before `commands`: its macro is used there.
 #[macro_use]
@@ -77,8 +80,12 @@ pub fn run() {
     let builder = plugins(tauri::Builder::default());
     #[cfg(desktop)]
     let builder = builder.manage(Shell::new(Core::new(desktop_config())));
+    #[cfg(desktop)]
+    let builder = builder.on_window_event(background::on_window_event);
     let builder = builder
         .manage(launched)
+        .manage(window::Revealed::default())
+        .manage(background::ToldStillRunning::default())
         .invoke_handler(commands::handler())
         .on_page_load(|webview, payload| {
             let step = match payload.event() {
@@ -136,14 +143,18 @@ pub fn run() {
             std::process::exit(1);
         }
     };
-    app.run(|handle, event| {
-        if let RunEvent::Exit = event {
+    app.run(|handle, event| match event {
+        RunEvent::Exit => {
             // Close the cache cleanly: a checkpoint, then SQLCipher's teardown, before exit.
             let handle = handle.clone();
             tauri::async_runtime::block_on(async move {
                 handle.state::<Shell>().shutdown().await;
             });
         }
+        // The Dock icon of an app whose window was closed (`background`).
+        #[cfg(target_os = "macos")]
+        RunEvent::Reopen { .. } => window::show(handle),
+        _ => {}
     });
 }
 

@@ -22,6 +22,9 @@ use crate::{bridge, responses};
 pub struct AppState {
     pub accounts: Vec<AccountInfo>,
     pub active: Option<AccountInfo>,
+    /// A desktop app, which runs on with its window closed and is quit from its own menu; a
+    /// phone's OS ends its apps.
+    pub desktop: bool,
 }
 
 /// An emergency stop taken in an account no longer shown, still on its way to the server.
@@ -96,7 +99,38 @@ impl Shell {
                 .await
                 .as_ref()
                 .map(|a| a.account.info().clone()),
+            desktop: cfg!(desktop),
         })
+    }
+
+    /// Whether anything goes on with the window closed: an account shown (its sync and
+    /// notifications), or one set aside still delivering its outbox.
+    pub async fn works_in_background(&self) -> bool {
+        self.active.lock().await.is_some() || !self.delivering.lock().await.is_empty()
+    }
+
+    /// What waits for the server in every account's outbox, in words ("Stop “Spring Sale”"):
+    /// what quitting would hold back until the app runs again.
+    pub async fn undelivered(&self) -> Vec<String> {
+        let mut accounts: Vec<Account> = (self.active.lock().await.iter())
+            .map(|active| active.account.clone())
+            .collect();
+        accounts.extend(
+            (self.delivering.lock().await.values()).map(|delivering| delivering.account.clone()),
+        );
+        let mut waiting = Vec::new();
+        for account in accounts {
+            match account.outbox().await {
+                Ok(outbox) => waiting.extend(outbox.into_iter().map(|entry| entry.label)),
+                Err(error) => tracing::warn!(%error, "could not read an outbox before quitting"),
+            }
+        }
+        waiting
+    }
+
+    /// Where the account shown raises its notifications, if it has one here.
+    pub async fn notifier(&self) -> Option<Arc<dyn Notifier>> {
+        (self.active.lock().await.as_ref()).and_then(|active| active.notifier.clone())
     }
 
     /// Emergency stops waiting in the outboxes of accounts not shown (each delivered by its

@@ -33,7 +33,7 @@ pub fn create(app: &AppHandle) -> tauri::Result<()> {
         .on_menu_event(|app, event| match event.id().as_ref() {
             OPEN_APPROVALS => window::open_route(app, "/approvals".into()),
             OPEN_APP => window::show(app),
-            QUIT => app.exit(0),
+            QUIT => crate::background::quit_from_tray(app),
             _ => {}
         })
         .on_tray_icon_event(|tray, event| {

@@ -1,5 +1,6 @@
 //! The main window: bringing it forward and sending the UI somewhere.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use tauri::{AppHandle, Emitter, Manager};
@@ -16,10 +17,26 @@ pub struct Navigate {
     pub path: String,
 }
 
+/// Set once the window has shown itself after the start ([`reveal`]): until then it is still
+/// starting, and a window hidden afterwards was closed to run on in the background.
+#[derive(Default)]
+pub struct Revealed(AtomicBool);
+
+impl Revealed {
+    fn once(&self) -> bool {
+        !self.0.swap(true, Ordering::Relaxed)
+    }
+
+    fn done(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// Brings the window forward, also when it was closed to run on in the background.
 pub fn show(app: &AppHandle) {
     if let Some(window) = app.get_webview_window(MAIN) {
         // Still starting (a link that launched the app): it shows itself when ready (`reveal`).
-        if !window.is_visible().unwrap_or(true) {
+        if !app.state::<Revealed>().done() {
             return;
         }
         // A phone's app window has no minimised state; the OS brings the app forward.
@@ -34,7 +51,7 @@ pub fn show(app: &AppHandle) {
 pub const LATEST_REVEAL: Duration = Duration::from_secs(3);
 
 /// Shows the window, which starts hidden (`tauri.conf.json`), when the UI's first screen has
-/// what it shows (`show_window`).
+/// what it shows (`show_window`); once: a window closed later stays hidden until asked for.
 ///
 /// A window shown before WebKit's web process is ready paints first and then waits up to half a
 /// second for the page while the web process waits on the window (seen with `gdb` in one launch
@@ -42,6 +59,9 @@ pub const LATEST_REVEAL: Duration = Duration::from_secs(3);
 /// still waited in 5 launches of 12. Shown once the page has its first screen, it never waits,
 /// and its first frame is that screen rather than an empty page.
 pub fn reveal(app: &AppHandle) {
+    if !app.state::<Revealed>().once() {
+        return;
+    }
     // A phone's OS shows the app's window (tao ignores `visible` on iOS and Android).
     if cfg!(mobile) {
         return;
@@ -49,9 +69,6 @@ pub fn reveal(app: &AppHandle) {
     let Some(window) = app.get_webview_window(MAIN) else {
         return;
     };
-    if window.is_visible().unwrap_or(true) {
-        return;
-    }
     match window.show() {
         Ok(()) => app.state::<crate::Launched>().reached("window shown"),
         Err(error) => tracing::warn!(%error, "could not show the window"),

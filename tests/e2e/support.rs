@@ -216,6 +216,18 @@ impl App {
         }
     }
 
+    /// The app's own process (tauri-driver started it, beside WebKitWebDriver).
+    pub fn process(&self) -> u32 {
+        let driver = self.driver.id().expect("tauri-driver runs");
+        spartex_testkit::procs::descendants(driver)
+            .into_iter()
+            .find(|pid| {
+                std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                    .is_ok_and(|name| name.trim() == "spartex-control")
+            })
+            .expect("the app runs under tauri-driver")
+    }
+
     pub async fn quit(self) {
         let _ = self.client.clone().close().await;
         // Drop ends the driver and everything it started.
@@ -486,21 +498,48 @@ impl App {
 /// `xdotool` arguments that find the app's window once it is on screen, by its title.
 const FIND_THE_WINDOW: [&str; 4] = ["search", "--onlyvisible", "--name", "^Spartex Control$"];
 
+/// The X id of the app's window while it is on screen.
+pub async fn window_on_screen() -> Option<u32> {
+    let found = Command::new("xdotool")
+        .args(FIND_THE_WINDOW)
+        .output()
+        .await
+        .expect("xdotool, from scripts/install-deps.sh");
+    String::from_utf8(found.stdout).ok()?.lines().next()?.parse().ok()
+}
+
+/// Asks the window `window` to close, as a window manager does for its close button: the
+/// `WM_DELETE_WINDOW` message of ICCCM, which GTK takes without a window manager running.
+pub fn ask_to_close(window: u32) {
+    use x11rb::connection::Connection;
+    use x11rb::protocol::xproto::{ClientMessageEvent, ConnectionExt, EventMask};
+
+    let (x, _) = x11rb::connect(None).expect("the X display of scripts/test-env.sh");
+    let atom = |name: &[u8]| {
+        x.intern_atom(false, name)
+            .expect("an atom asked for")
+            .reply()
+            .expect("an atom")
+            .atom
+    };
+    let (protocols, delete) = (atom(b"WM_PROTOCOLS"), atom(b"WM_DELETE_WINDOW"));
+    let message = ClientMessageEvent::new(
+        32,
+        window,
+        protocols,
+        [delete, x11rb::CURRENT_TIME, 0, 0, 0],
+    );
+    x.send_event(false, window, EventMask::NO_EVENT, message)
+        .expect("the close request sent");
+    x.flush().expect("the close request delivered");
+}
+
 /// The app's window as X shows it, as a PNG (ImageMagick's `import`), for a resized window:
 /// after any resize of a window that started hidden, WebKitGTK's automation screenshot waits
 /// for a frame it never presents, though the window itself repaints. X's picture also shows
 /// what lies over the window, such as notifications, so an unresized one is taken by WebDriver.
 async fn window_picture() -> Option<Vec<u8>> {
-    let found = Command::new("xdotool")
-        .args(FIND_THE_WINDOW)
-        .output()
-        .await
-        .ok()?;
-    let window = String::from_utf8(found.stdout)
-        .ok()?
-        .lines()
-        .next()?
-        .to_owned();
+    let window = window_on_screen().await?.to_string();
     let import = Command::new("import")
         .args(["-window", &window, "png:-"])
         .output();

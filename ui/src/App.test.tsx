@@ -16,7 +16,7 @@ describe('App', () => {
   });
 
   it('asks a signed-out user to sign in and shows the server’s refusal in words', async () => {
-    vi.mocked(ipc.appState).mockResolvedValue({ accounts: [], active: null });
+    vi.mocked(ipc.appState).mockResolvedValue({ accounts: [], active: null, desktop: true });
     vi.mocked(ipc.signIn).mockRejectedValue({ code: 'forbidden', message: 'Wrong email or password.' });
     render(<App />);
     expect(await screen.findByTestId('signin-server')).toHaveValue('http://127.0.0.1:8080');
@@ -28,7 +28,7 @@ describe('App', () => {
   });
 
   it('shows its window, hidden at launch, with the sign-in screen', async () => {
-    vi.mocked(ipc.appState).mockResolvedValue({ accounts: [], active: null });
+    vi.mocked(ipc.appState).mockResolvedValue({ accounts: [], active: null, desktop: true });
     render(<App />);
     await screen.findByTestId('signin-server');
     await waitFor(() => expect(ipc.showWindow).toHaveBeenCalledTimes(1));
@@ -48,7 +48,7 @@ describe('App', () => {
 
   it('offers the accounts already signed in', async () => {
     const a = account('manager');
-    vi.mocked(ipc.appState).mockResolvedValue({ accounts: [a], active: null });
+    vi.mocked(ipc.appState).mockResolvedValue({ accounts: [a], active: null, desktop: true });
     vi.mocked(ipc.switchAccount).mockResolvedValue(a);
     render(<App />);
     const option = await screen.findByTestId('account-option');

@@ -384,7 +384,12 @@ week: Array<OnCallShift>,
  */
 people: Array<User>, version: number, };
 
-export type AppState = { accounts: Array<AccountInfo>, active: AccountInfo | null, };
+export type AppState = { accounts: Array<AccountInfo>, active: AccountInfo | null, 
+/**
+ * A desktop app, which runs on with its window closed and is quit from its own menu; a
+ * phone's OS ends its apps.
+ */
+desktop: boolean, };
 
 export type StopElsewhere = { account: AccountInfo, 
 /**
@@ -399,3 +404,5 @@ export type CommandError = {
 code: ErrorKind, message: string, };
 
 export type Navigate = { path: string, };
+
+export type QuitRefused = { message: string, };

@@ -22,6 +22,7 @@ import type {
   OutboxEntry,
   ProjectView,
   Queued,
+  QuitRefused,
   SearchHit,
   Status,
   Stop,
@@ -234,6 +235,14 @@ export function showWindow(): Promise<null> {
 }
 
 /**
+ * Quits the app. Refused with `undelivered`, naming them, while actions wait for the
+ * server (they would wait for the next launch), unless `anyway`.
+ */
+export function quit(anyway: boolean): Promise<null> {
+  return call<null>('quit', { anyway });
+}
+
+/**
  * Keeps the markup of the dashboard as shown to `account_id`, and whether in the dark
  * theme, for that account's next launch to paint first.
  */
@@ -258,4 +267,9 @@ export function onChanges(handler: (payload: Change[]) => void): Promise<Unliste
 /** Subscribes to navigation requests (deep links, notification clicks). */
 export function onNavigate(handler: (payload: Navigate) => void): Promise<UnlistenFn> {
   return listen<Navigate>('navigate', (event) => handler(event.payload));
+}
+
+/** Subscribes to a Quit from the tray held back because actions still wait for the server. */
+export function onQuitRefused(handler: (payload: QuitRefused) => void): Promise<UnlistenFn> {
+  return listen<QuitRefused>('quit-refused', (event) => handler(event.payload));
 }

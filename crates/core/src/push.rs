@@ -384,7 +384,7 @@ pub fn tap_route(notification: &Notification) -> String {
             None => "/projects".to_owned(),
         },
         // The dashboard, whose status bar says how things stand.
-        NotificationKind::DiskFull => "/".to_owned(),
+        NotificationKind::DiskFull | NotificationKind::StillRunning => "/".to_owned(),
     }
 }
 

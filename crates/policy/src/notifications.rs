@@ -95,6 +95,9 @@ pub enum NotificationKind {
     /// This device's own cache cannot keep what arrives (its disk is full): raised by a client
     /// about itself, never pushed.
     DiskFull,
+    /// The desktop app went on running when its window was closed, to keep notifying: said by
+    /// the app about itself, once a run, never pushed.
+    StillRunning,
 }
 
 /// A button on a notification. `Open` is the notification's default action (a click on it).

@@ -30,6 +30,12 @@ fn events() -> Vec<EventSpec> {
             payload: <crate::window::Navigate as TS>::name(),
             doc: "Subscribes to navigation requests (deep links, notification clicks).",
         },
+        EventSpec {
+            listener: "onQuitRefused",
+            name: crate::background::QUIT_REFUSED_EVENT,
+            payload: <crate::background::QuitRefused as TS>::name(),
+            doc: "Subscribes to a Quit from the tray held back because actions still wait for the server.",
+        },
     ]
 }
 

@@ -2,6 +2,7 @@ import * as Menu from '@radix-ui/react-dropdown-menu';
 import { useNavigate } from 'react-router';
 import { useAppState } from '../state/queries';
 import { useAccountActions } from '../state/account';
+import { useQuit } from '../state/quit';
 import { ROLE_WORD } from '../lib/roles';
 import { ChevronDownIcon } from './Icons';
 
@@ -21,6 +22,7 @@ export function AccountMenu() {
   const { data } = useAppState();
   const navigate = useNavigate();
   const { switchTo, signOut } = useAccountActions();
+  const quit = useQuit();
   const active = data?.active;
   if (!active) return null;
   const others = (data?.accounts ?? []).filter((a) => a.id !== active.id);
@@ -86,6 +88,15 @@ export function AccountMenu() {
           <Menu.Item className={item + ' text-red'} onSelect={() => signOut.mutate({ accountId: active.id })}>
             Sign out of {active.tenant.name}
           </Menu.Item>
+          {data?.desktop && (
+            <>
+              <Menu.Separator className="my-1 h-px bg-line" />
+              <Menu.Item data-testid="quit-app" className={item} onSelect={() => quit.mutate(false)}>
+                <span className="flex-1">Quit Spartex Control</span>
+                <span className="text-xs text-faint">Ctrl+Q</span>
+              </Menu.Item>
+            </>
+          )}
         </Menu.Content>
       </Menu.Portal>
     </Menu.Root>

@@ -7,6 +7,8 @@ import { useApplyTheme } from '../state/theme';
 import { ErrorState } from './States';
 import { LogoMark } from './Icons';
 import { SignOutRefused } from './SignOutRefused';
+import { QuitRefused } from './QuitRefused';
+import { useQuitControls } from '../state/quit';
 import { Toasts } from './Toasts';
 
 /** Theme, core events, and the sign-in gate: nobody signed in → the sign-in screen. */
@@ -15,6 +17,7 @@ export function Root() {
   const { data, error, isPending, refetch } = useAppState();
   const signedIn = Boolean(data?.active);
   useCoreEvents(signedIn);
+  useQuitControls(Boolean(data?.desktop));
   const location = useLocation();
   // The window starts hidden and appears once the first screen has what it shows. The dashboard
   // says so itself, when its projects are read; a redirect waits for the screen it leads to.
@@ -52,6 +55,7 @@ export function Root() {
     <>
       {body}
       <SignOutRefused />
+      <QuitRefused />
       <Toasts />
     </>
   );

@@ -27,7 +27,7 @@ export function account(role: Role = 'oncall'): AccountInfo {
 
 export function appState(role: Role = 'oncall'): AppState {
   const a = account(role);
-  return { accounts: [a], active: a };
+  return { accounts: [a], active: a, desktop: true };
 }
 
 export function project(over: Partial<Project> = {}): Project {

@@ -23,6 +23,7 @@ export function mockIpc(overrides: Partial<{ [K in keyof Ipc]: Ipc[K] }> = {}) {
   m.keepFirstFrame.mockResolvedValue(null);
   m.onChanges.mockResolvedValue(() => undefined);
   m.onNavigate.mockResolvedValue(() => undefined);
+  m.onQuitRefused.mockResolvedValue(() => undefined);
   m.notificationPrefs.mockResolvedValue({ enabled: true, muted_projects: [], quiet_hours: null });
   m.tenantSettings.mockResolvedValue({ push_detail: 'full' });
   m.isCommandError.mockImplementation(

@@ -538,7 +538,7 @@ fn push_kind(kind: NotificationKind) -> Option<PushKind> {
         NotificationKind::BudgetWarning => PushKind::BudgetWarning,
         NotificationKind::BudgetExceeded => PushKind::BudgetExceeded,
         NotificationKind::ApprovalResolved => PushKind::ApprovalResolved,
-        NotificationKind::DiskFull => return None,
+        NotificationKind::DiskFull | NotificationKind::StillRunning => return None,
     })
 }
 
