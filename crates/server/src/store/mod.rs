@@ -529,6 +529,10 @@ pub trait WriteTx: Send {
         tenant_id: &str,
         agent_id: &str,
     ) -> StoreResult<()>;
+    /// Forgets every token of the agent: none signs in from the moment this commits. Only
+    /// through [`crate::write::Write::revoke_agent_tokens`], which closes the control sockets
+    /// opened with them. Answers how many there were.
+    async fn delete_agent_tokens(&mut self, tenant_id: &str, agent_id: &str) -> StoreResult<u64>;
 
     async fn insert_cost(&mut self, tenant_id: &str, cost: &NewCost<'_>) -> StoreResult<()>;
     /// Registers a device; the same address again is the same device. Answers the device and

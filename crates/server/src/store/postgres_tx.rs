@@ -384,6 +384,15 @@ impl WriteTx for PostgresTx {
         Ok(())
     }
 
+    async fn delete_agent_tokens(&mut self, tenant_id: &str, agent_id: &str) -> StoreResult<u64> {
+        let done = sqlx::query("DELETE FROM agent_tokens WHERE tenant_id = $1 AND agent_id = $2")
+            .bind(tenant_id)
+            .bind(agent_id)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
     async fn insert_cost(&mut self, tenant_id: &str, cost: &NewCost<'_>) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO cost_records (tenant_id, project_id, agent_id, at_s, model, tokens_in, tokens_out, cost_usd) \

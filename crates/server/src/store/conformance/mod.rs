@@ -42,6 +42,7 @@ macro_rules! store_conformance {
             idempotency_answers_are_kept_per_principal_and_pruned,
             sessions_and_refresh_tokens_live_and_end,
             agent_tokens_name_their_tenant_and_agent,
+            an_agents_tokens_are_deleted_together_and_no_one_elses,
             costs_add_up_per_bucket_and_agent,
             devices_register_once_per_address,
             a_person_keeps_their_newest_devices_only,

@@ -207,6 +207,52 @@ pub async fn agent_tokens_name_their_tenant_and_agent(store: Arc<dyn Store>) {
     );
 }
 
+pub async fn an_agents_tokens_are_deleted_together_and_no_one_elses(store: Arc<dyn Store>) {
+    two_tenants(store.as_ref()).await;
+    let mut tx = begin(store.as_ref(), WriteScope::Tenant(T2)).await;
+    for (hash, agent) in [
+        ("hash_x1", "agt_x"),
+        ("hash_x2", "agt_x"),
+        ("hash_y", "agt_y"),
+    ] {
+        tx.insert_agent_token(hash, T2, agent).await.expect("token");
+    }
+    commit(tx).await;
+    let mut tx = begin(store.as_ref(), WriteScope::Tenant(T1)).await;
+    assert_eq!(
+        tx.delete_agent_tokens(T1, "agt_x").await.expect("deletes"),
+        0,
+        "another organisation's agent of the same id keeps its tokens"
+    );
+    commit(tx).await;
+    let mut tx = begin(store.as_ref(), WriteScope::Tenant(T2)).await;
+    assert_eq!(
+        tx.delete_agent_tokens(T2, "agt_x").await.expect("deletes"),
+        2
+    );
+    tx.insert_agent_token("hash_x3", T2, "agt_x")
+        .await
+        .expect("a new token");
+    assert!(
+        store
+            .agent_for_token("hash_x1")
+            .await
+            .expect("read")
+            .is_some(),
+        "nothing changes before the write commits"
+    );
+    commit(tx).await;
+    for gone in ["hash_x1", "hash_x2"] {
+        assert_eq!(store.agent_for_token(gone).await.expect("read"), None);
+    }
+    for (kept, agent) in [("hash_x3", "agt_x"), ("hash_y", "agt_y")] {
+        assert_eq!(
+            store.agent_for_token(kept).await.expect("read"),
+            Some((T2.to_owned(), agent.to_owned()))
+        );
+    }
+}
+
 pub async fn costs_add_up_per_bucket_and_agent(store: Arc<dyn Store>) {
     two_tenants(store.as_ref()).await;
     let day = 86_400;
