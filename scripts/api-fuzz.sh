@@ -96,8 +96,11 @@ SPARTEX_FUZZ_LOGOUT_TOKEN=$(sign_in)
 # The fuzzed agent works in a project of its own, which the demo's spending cannot pause.
 project=$(api POST /api/v1/projects "$SPARTEX_FUZZ_USER_TOKEN" \
     '{"name":"Fuzz","description":"Where scripts/api-fuzz.sh works","budget_usd":1000000}' | field id)
-SPARTEX_FUZZ_AGENT_TOKEN=$(api POST "/api/v1/projects/$project/agents" "$SPARTEX_FUZZ_USER_TOKEN" \
-    '{"name":"Fuzz","role":"Fuzzer","model":"none"}' | field agent_token)
+agent=$(api POST "/api/v1/projects/$project/agents" "$SPARTEX_FUZZ_USER_TOKEN" \
+    '{"name":"Fuzz","role":"Fuzzer","model":"none"}')
+SPARTEX_FUZZ_AGENT_TOKEN=$(field agent_token <<<"$agent")
+# Its token is replaced as the people's routes are fuzzed (hooks.py), after the agent pass.
+SPARTEX_FUZZ_AGENT="$project $(field agent.id <<<"$agent")"
 # The demo's agents ask for approvals as they work; wait for a few to decide (hooks.py).
 SPARTEX_FUZZ_APPROVAL_IDS=""
 for _ in $(seq 1 60); do
@@ -106,7 +109,8 @@ for _ in $(seq 1 60); do
     [[ $(wc -w <<<"$SPARTEX_FUZZ_APPROVAL_IDS") -ge 3 ]] && break
     sleep 1
 done
-export SPARTEX_FUZZ_USER_TOKEN SPARTEX_FUZZ_LOGOUT_TOKEN SPARTEX_FUZZ_AGENT_TOKEN SPARTEX_FUZZ_APPROVAL_IDS
+export SPARTEX_FUZZ_USER_TOKEN SPARTEX_FUZZ_LOGOUT_TOKEN SPARTEX_FUZZ_AGENT_TOKEN SPARTEX_FUZZ_AGENT
+export SPARTEX_FUZZ_APPROVAL_IDS
 export SPARTEX_FUZZ_HOOKS=$root/scripts/api-fuzz/hooks.py
 
 checks=not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance

@@ -7,6 +7,8 @@
 - Approval ids are long random strings the generator never guesses, so deciding would only
   ever answer 404. Half the valid ids become one of the demo's approvals (listed by the script
   in SPARTEX_FUZZ_APPROVAL_IDS), so decisions reach 200, 409 and 410 too.
+- Agent ids are as unguessable: half the valid cases of replacing an agent's token name the
+  script's own agent and its project (SPARTEX_FUZZ_AGENT), so the route answers 201 too.
 - An agent's long poll holds a request for 30 s by default and up to a minute; valid and
   missing waits become 0 s, or 1 s in a tenth of the cases, so a run stays short. Invalid ones
   are left for the server to refuse.
@@ -23,6 +25,8 @@ VALID_KEY = re.compile(r"^[\x21-\x7e][\x20-\x7e]{0,199}$")
 KEEP_KEY_SHARE = 0.2
 LONGEST_WAIT_S = 1
 APPROVAL_IDS = os.environ.get("SPARTEX_FUZZ_APPROVAL_IDS", "").split()
+AGENT = os.environ.get("SPARTEX_FUZZ_AGENT", "").split()
+AGENT_TOKEN_PATH = "/api/v1/projects/{id}/agents/{agent_id}/token"
 
 
 def chance(share):
@@ -57,3 +61,10 @@ def before_call(ctx, case, **kwargs):
         and chance(0.5)
     ):
         path["id"] = APPROVAL_IDS[os.urandom(1)[0] % len(APPROVAL_IDS)]
+    if (
+        len(AGENT) == 2
+        and case.operation.path == AGENT_TOKEN_PATH
+        and all(isinstance(path.get(name), str) and path[name] for name in ("id", "agent_id"))
+        and chance(0.5)
+    ):
+        path["id"], path["agent_id"] = AGENT

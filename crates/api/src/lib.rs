@@ -35,6 +35,11 @@ pub const API_PREFIX: &str = "/api/v1";
 /// expired): the client must sign in again, not reconnect.
 pub const SESSION_ENDED_CLOSE_CODE: u16 = 4401;
 
+/// The WebSocket close code of an agent's control socket whose token was replaced
+/// (`POST /projects/{id}/agents/{agent_id}/token`): that token now answers 401, so the worker
+/// needs the new one rather than a reconnect.
+pub const AGENT_TOKEN_REVOKED_CLOSE_CODE: u16 = 4401;
+
 /// The header that makes a mutation safe to retry.
 pub const IDEMPOTENCY_KEY_HEADER: &str = "Idempotency-Key";
 

@@ -312,6 +312,35 @@ impl FromRequestParts<AppState> for AgentPrincipal {
     }
 }
 
+/// The hash of the token a request came with: what an agent's control socket checks again
+/// when the agent's tokens are revoked. Taken after [`AgentPrincipal`], which refuses any
+/// request without a known agent token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenHash(pub String);
+
+impl TokenHash {
+    /// Whether this agent token still signs in as `agent`.
+    pub async fn signs_in(
+        &self,
+        state: &AppState,
+        agent: &AgentPrincipal,
+    ) -> crate::store::StoreResult<bool> {
+        let found = state.store.agent_for_token(&self.0).await?;
+        Ok(found.is_some_and(|(tenant_id, agent_id)| {
+            tenant_id == agent.tenant_id && agent_id == agent.agent_id
+        }))
+    }
+}
+
+impl FromRequestParts<AppState> for TokenHash {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &AppState) -> ApiResult<Self> {
+        let token = bearer(parts).ok_or_else(|| missing_bearer(parts))?;
+        Ok(TokenHash(hash_token(&token)))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

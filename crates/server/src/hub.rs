@@ -213,9 +213,18 @@ impl Feed {
     }
 }
 
+/// What an agent's control sockets here are handed.
+#[derive(Debug, Clone)]
+pub enum ToControl {
+    /// A frame for the worker.
+    Frame(AgentControl),
+    /// Tokens of the agent were revoked: a socket opened with one of them closes.
+    CheckToken,
+}
+
 /// Live control sockets of agent workers, by agent id.
 pub struct AgentControlHub {
-    agents: RwLock<HashMap<String, broadcast::Sender<AgentControl>>>,
+    agents: RwLock<HashMap<String, broadcast::Sender<ToControl>>>,
     /// Counts the times every socket here may have missed frames: announcements from other
     /// instances are lost while this one's database listener reconnects.
     resyncs: watch::Sender<u64>,
@@ -241,7 +250,7 @@ impl AgentControlHub {
         self.resyncs.send_modify(|count| *count += 1);
     }
 
-    pub fn subscribe(&self, agent_id: &str) -> broadcast::Receiver<AgentControl> {
+    pub fn subscribe(&self, agent_id: &str) -> broadcast::Receiver<ToControl> {
         let mut agents = self
             .agents
             .write()
@@ -254,13 +263,23 @@ impl AgentControlHub {
 
     /// Pushes a frame to every connected socket of the agent. Returns whether one was connected.
     pub fn push(&self, agent_id: &str, frame: AgentControl) -> bool {
+        self.send(agent_id, ToControl::Frame(frame))
+    }
+
+    /// Every socket of the agent here checks the token it was opened with, and closes if that
+    /// no longer signs in. Returns whether one was connected.
+    pub fn tokens_revoked(&self, agent_id: &str) -> bool {
+        self.send(agent_id, ToControl::CheckToken)
+    }
+
+    fn send(&self, agent_id: &str, message: ToControl) -> bool {
         let agents = self
             .agents
             .read()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         agents
             .get(agent_id)
-            .is_some_and(|sender| sender.send(frame).is_ok())
+            .is_some_and(|sender| sender.send(message).is_ok())
     }
 
     /// Drops the agent's channel once no socket of it is connected here.

@@ -49,6 +49,8 @@ enum Said {
     },
     /// A session ended: its sockets close.
     SessionEnded { session: String },
+    /// An agent's tokens were revoked: its control sockets opened with one of them close.
+    AgentTokensRevoked { agent: String },
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -67,6 +69,7 @@ pub async fn announce_commit(
     events: &[Event],
     agent_pushes: &[(String, AgentControl)],
     ended_sessions: &[String],
+    revoked_agent_tokens: &[String],
 ) -> StoreResult<()> {
     if !tx.announces() {
         return Ok(()); // nobody else shares this database: nothing to serialize
@@ -100,6 +103,11 @@ pub async fn announce_commit(
     for session in ended_sessions {
         said.push(Said::SessionEnded {
             session: session.clone(),
+        });
+    }
+    for agent in revoked_agent_tokens {
+        said.push(Said::AgentTokensRevoked {
+            agent: agent.clone(),
         });
     }
     for said in said {
@@ -244,8 +252,11 @@ async fn act_on(state: &AppState, text: &str) {
     };
     let ours = announcement.from == state.instance_id;
     match announcement.said {
-        // Ended here as well when the commit went through but its answer was lost.
+        // Acted on here as well (ours too) when the commit went through but its answer was lost.
         Said::SessionEnded { session } => state.sessions.ended(&session),
+        Said::AgentTokensRevoked { agent } => {
+            state.agents.tokens_revoked(&agent);
+        }
         _ if ours => {}
         Said::Events {
             tenant,

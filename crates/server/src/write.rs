@@ -99,6 +99,8 @@ pub struct Write {
     events: Vec<Event>,
     agent_pushes: Vec<(String, AgentControl)>,
     ended_sessions: Vec<String>,
+    /// Agents whose tokens this write revoked: their control sockets check theirs once it commits.
+    revoked_agent_tokens: Vec<String>,
     now: chrono::DateTime<chrono::Utc>,
 }
 
@@ -116,6 +118,7 @@ impl Write {
             events: Vec::new(),
             agent_pushes: Vec::new(),
             ended_sessions: Vec::new(),
+            revoked_agent_tokens: Vec::new(),
             now: state.now(),
         })
     }
@@ -235,6 +238,15 @@ impl Write {
         Ok(())
     }
 
+    /// Revokes every token of the agent; once committed, none signs in on any instance, and the
+    /// agent's control sockets opened with one of them close. The only way an agent's token is
+    /// to end.
+    pub async fn revoke_agent_tokens(&mut self, tenant_id: &str, agent_id: &str) -> ApiResult<()> {
+        self.tx.delete_agent_tokens(tenant_id, agent_id).await?;
+        self.revoked_agent_tokens.push(agent_id.to_owned());
+        Ok(())
+    }
+
     /// Commits, then publishes the events and agent frames while still holding the turn. Once
     /// begun this runs to its end in a task of its own: a request dropped as it commits (a
     /// client hanging up at that moment) would otherwise leave committed events unpublished,
@@ -258,6 +270,7 @@ impl Write {
             events,
             agent_pushes,
             ended_sessions,
+            revoked_agent_tokens,
             ..
         } = self;
         let mut tx = tx;
@@ -268,11 +281,15 @@ impl Write {
             &events,
             &agent_pushes,
             &ended_sessions,
+            &revoked_agent_tokens,
         )
         .await?;
         let turn = tx.commit().await?;
         for session_id in &ended_sessions {
             state.sessions.ended(session_id);
+        }
+        for agent_id in &revoked_agent_tokens {
+            state.agents.tokens_revoked(agent_id);
         }
         if let (Some(tenant_id), false) = (&tenant_id, events.is_empty()) {
             state
@@ -348,6 +365,7 @@ impl Write {
         self.events.clear();
         self.agent_pushes.clear();
         self.ended_sessions.clear();
+        self.revoked_agent_tokens.clear();
         let body = serde_json::to_string(&error.body()).unwrap_or_default();
         let kept = async {
             self.tx.discard().await?;

@@ -1,7 +1,7 @@
 //! The agent-worker routes: where agents plug in, with an agent's `sat_` token, and their
 //! control socket.
 
-use axum::extract::ws::{Message as WsMessage, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::Json;
@@ -10,7 +10,7 @@ use serde::Deserialize;
 use spartex_api::{
     Agent, AgentControl, AgentMessageRequest, AgentStatus, Approval, ApprovalStatus, EventKind,
     HeartbeatRequest, HeartbeatResponse, Message, Project, ProjectStatus, RequestApproval, Stop,
-    StopAckRequest, StopStatus, Task, UpsertTaskRequest,
+    StopAckRequest, StopStatus, Task, UpsertTaskRequest, AGENT_TOKEN_REVOKED_CLOSE_CODE,
 };
 use tokio::sync::broadcast::error::RecvError;
 use utoipa::IntoParams;
@@ -24,8 +24,9 @@ use super::doc::{
 use super::extract::{ApiJson, ApiQuery, Mutation};
 use super::socket::{send_close, send_json, Followed, ForgetWhenDone, Pings, Sink, SocketResult};
 use super::{read, read_all};
-use crate::auth::AgentPrincipal;
+use crate::auth::{AgentPrincipal, TokenHash};
 use crate::error::{ApiError, ApiResult};
+use crate::hub::ToControl;
 use crate::service::{agents, approvals, ask_again, messages, stops};
 use crate::state::AppState;
 use crate::store::{DocFilter, DocKind};
@@ -200,18 +201,20 @@ async fn stop_ack(
 
 /// The agent's control socket (WebSocket): `{"type":"stop","stop_id":…}` the moment a stop
 /// covers it, and `resume`, `pause`, `message` and `ask_again` frames. At connect, what it
-/// missed while away: a pending stop, a pause, the ask-agains it has not answered.
+/// missed while away: a pending stop, a pause, the ask-agains it has not answered. Closed with
+/// code 4401 once the token it was opened with is replaced.
 #[utoipa::path(get, path = "/api/v1/agent/control", tag = "agent workers", security(("agent_token" = [])),
     responses((status = 101, description = "Switching to the control socket"), AgentOnly, BadInput))]
 async fn control(
     State(state): State<AppState>,
     agent: AgentPrincipal,
+    token: TokenHash,
     upgrade: WebSocketUpgrade,
 ) -> Response {
     upgrade
         .max_message_size(16 * 1024)
         .on_upgrade(move |socket| async move {
-            if let Err(ended) = serve_control(state, agent, socket).await {
+            if let Err(ended) = serve_control(state, agent, token, socket).await {
                 ended.log("agent control");
             }
         })
@@ -220,6 +223,7 @@ async fn control(
 async fn serve_control(
     state: AppState,
     principal: AgentPrincipal,
+    token: TokenHash,
     socket: WebSocket,
 ) -> SocketResult<()> {
     let stopping = state.stopping();
@@ -228,6 +232,10 @@ async fn serve_control(
     let _forget = ForgetWhenDone::new(&state, Followed::Agent(principal.agent_id.clone()));
     let mut frames = state.agents.subscribe(&principal.agent_id);
     let mut resyncs = state.agents.resyncs();
+    // Checked again once subscribed: a token revoked as this socket opened was told to no one.
+    if closed_as_revoked(&state, &principal, &token, &mut sink).await? {
+        return Ok(());
+    }
     // A stop, pause or ask-again that happened while the worker was away is sent at once.
     send_missed_frames(&state, &principal, &mut sink).await?;
     let mut pings = Pings::every(state.settings.ping_interval).await;
@@ -237,12 +245,24 @@ async fn serve_control(
                 let _ = send_close(&mut sink, None).await;
                 return Ok(());
             }
+            // What this instance may have missed includes a revocation.
             Ok(()) = resyncs.changed() => {
+                if closed_as_revoked(&state, &principal, &token, &mut sink).await? {
+                    return Ok(());
+                }
                 send_missed_frames(&state, &principal, &mut sink).await?;
             }
             received = frames.recv() => match received {
-                Ok(frame) => send_json(&mut sink, &frame).await?,
+                Ok(ToControl::Frame(frame)) => send_json(&mut sink, &frame).await?,
+                Ok(ToControl::CheckToken) => {
+                    if closed_as_revoked(&state, &principal, &token, &mut sink).await? {
+                        return Ok(());
+                    }
+                }
                 Err(RecvError::Lagged(_)) => {
+                    if closed_as_revoked(&state, &principal, &token, &mut sink).await? {
+                        return Ok(());
+                    }
                     send_missed_frames(&state, &principal, &mut sink).await?;
                 }
                 Err(RecvError::Closed) => return Ok(()),
@@ -258,6 +278,26 @@ async fn serve_control(
             },
         }
     }
+}
+
+/// Closes the socket when the token it was opened with no longer signs in, with the code that
+/// tells the worker so (reconnecting with it answers 401: the new one is needed). Answers
+/// whether it closed.
+async fn closed_as_revoked(
+    state: &AppState,
+    principal: &AgentPrincipal,
+    token: &TokenHash,
+    sink: &mut Sink,
+) -> SocketResult<bool> {
+    if token.signs_in(state, principal).await? {
+        return Ok(false);
+    }
+    let frame = CloseFrame {
+        code: AGENT_TOKEN_REVOKED_CLOSE_CODE,
+        reason: "token_revoked: this agent's token was replaced; connect with the new one".into(),
+    };
+    send_close(sink, Some(frame)).await?;
+    Ok(true)
 }
 
 /// Sends the agent what it may have missed: at connect, after its feed lagged, and when this

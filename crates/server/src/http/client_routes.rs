@@ -6,10 +6,9 @@ use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
 use spartex_api::{
-    Agent, Approval, CreateAgentRequest, CreateProjectRequest, CreatedAgent, DecisionRequest,
-    ErrorBody, Health, LoginRequest, LogoutRequest, Me, Message, PostMessageRequest, Project,
-    ProjectDetail, ProjectMetrics, RefreshRequest, Stop, StopRequest, SyncPage, Task, TokenPair,
-    UpdateProjectRequest,
+    Agent, Approval, CreateProjectRequest, DecisionRequest, ErrorBody, Health, LoginRequest,
+    LogoutRequest, Me, Message, PostMessageRequest, Project, ProjectDetail, ProjectMetrics,
+    RefreshRequest, Stop, StopRequest, SyncPage, Task, TokenPair, UpdateProjectRequest,
 };
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -38,7 +37,6 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(me))
         .routes(routes!(list_projects, create_project))
         .routes(routes!(get_project, update_project))
-        .routes(routes!(create_agent))
         .routes(routes!(list_messages, post_message))
         .routes(routes!(project_metrics))
         .routes(routes!(list_approvals))
@@ -186,56 +184,6 @@ async fn update_project(
         projects::update(w, &user, &id, req).await.map(Reply::ok)
     })
     .await
-}
-
-/// Adds an agent and returns the token its worker signs in with (shown once).
-#[utoipa::path(post, path = "/api/v1/projects/{id}/agents", tag = "projects", params(IdPath, IdempotencyKey),
-    request_body = CreateAgentRequest, security(("bearer" = [])),
-    responses((status = 201, body = CreatedAgent), SignedIn, JsonBody, Idempotent, NotFound, Invalid))]
-async fn create_agent(
-    State(state): State<AppState>,
-    user: UserPrincipal,
-    Path(id): Path<String>,
-    mutation: Mutation,
-    ApiJson(req): ApiJson<CreateAgentRequest>,
-) -> ApiResult<Answer> {
-    let scope = mutation.scope(&user.tenant_id, &user.user_id);
-    // Kept for a retry with the token's salt in its place: the token is derived again as it is
-    // sent, so a worker's token is never stored in the clear.
-    let kept = mutate(&state, scope, async |w| {
-        projects::create_agent(w, &user, &id, req)
-            .await
-            .map(|minted| {
-                Reply::created(CreatedAgent {
-                    agent_token: format!("{TOKEN_SALT_KEPT}{}", minted.token_salt),
-                    ..minted.created
-                })
-            })
-    })
-    .await?;
-    with_agent_token(&state, kept)
-}
-
-/// What stands in a kept answer for the agent's token: the salt it was derived from.
-const TOKEN_SALT_KEPT: &str = "salt:";
-
-/// The kept answer with the agent's token derived again in place of its salt. A refusal kept
-/// under the key, or an answer kept before tokens were derived, goes as it was.
-fn with_agent_token(state: &AppState, kept: Answer) -> ApiResult<Answer> {
-    if !kept.status.is_success() {
-        return Ok(kept);
-    }
-    let mut created: CreatedAgent =
-        serde_json::from_str(&kept.body).map_err(crate::store::StoreError::from)?;
-    let Some(salt) = created.agent_token.strip_prefix(TOKEN_SALT_KEPT) else {
-        return Ok(kept);
-    };
-    let (token, _) = state.tokens.agent_token(&created.agent.id, salt);
-    created.agent_token = token.expose().to_owned();
-    Ok(Answer {
-        body: serde_json::to_string(&created).map_err(crate::store::StoreError::from)?,
-        ..kept
-    })
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -9,6 +9,7 @@ mod event_stream;
 mod extract;
 mod oncall_routes;
 mod openapi;
+mod project_agent_routes;
 mod push_routes;
 mod socket;
 
@@ -52,6 +53,7 @@ pub fn router(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
     let max_body = state.settings.max_body_bytes;
     let (routes, api) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .merge(client_routes::routes())
+        .merge(project_agent_routes::routes())
         .merge(push_routes::routes())
         .merge(oncall_routes::routes())
         .merge(agent_routes::routes())

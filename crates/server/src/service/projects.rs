@@ -1,13 +1,13 @@
 //! Projects and their agents, as managers set them up.
 
 use spartex_api::{
-    AgentControl, AgentStatus, CreateAgentRequest, CreateProjectRequest, CreatedAgent, Project,
-    ProjectStatus, Role, UpdateProjectRequest,
+    Agent, AgentControl, AgentStatus, CreateAgentRequest, CreateProjectRequest, CreatedAgent,
+    Project, ProjectStatus, Role, UpdateProjectRequest,
 };
 
 use super::{money_field, new_id, text_field};
 use crate::auth::{new_salt, UserPrincipal};
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::store::{DocFilter, DocKind};
 use crate::write::Write;
 
@@ -69,7 +69,7 @@ pub async fn update(
     Ok(project)
 }
 
-/// A new agent with its worker's token, and the salt that token was derived from (see
+/// An agent with its worker's new token, and the salt that token was derived from (see
 /// [`crate::auth::TokenKeys::agent_token`]).
 pub struct MintedAgent {
     pub created: CreatedAgent,
@@ -94,7 +94,7 @@ pub async fn create_agent_in(
     req: CreateAgentRequest,
 ) -> ApiResult<MintedAgent> {
     let _project: Project = w.fetch(tenant_id, project_id, "project").await?;
-    let agent = spartex_api::Agent {
+    let agent = Agent {
         id: new_id("agt"),
         project_id: project_id.to_owned(),
         name: text_field("name", &req.name, 80)?,
@@ -107,12 +107,37 @@ pub async fn create_agent_in(
         cost_usd: 0.0,
         version: 1,
     };
+    w.create(tenant_id, &agent).await?;
+    mint_token(w, tenant_id, agent).await
+}
+
+/// Gives the worker of an agent of the project a new token: every token the agent had stops
+/// signing in, and the control sockets opened with one close, as this write commits. For a
+/// token that leaked (a log, a repository): the agent keeps its history and its work.
+pub async fn replace_agent_token(
+    w: &mut Write,
+    user: &UserPrincipal,
+    project_id: &str,
+    agent_id: &str,
+) -> ApiResult<MintedAgent> {
+    user.require(Role::Manager, "replace agents' tokens")?;
+    let tenant_id = &user.tenant_id;
+    let _project: Project = w.fetch(tenant_id, project_id, "project").await?;
+    let agent: Agent = w.fetch(tenant_id, agent_id, "agent").await?;
+    if agent.project_id != project_id {
+        return Err(ApiError::NotFound { what: "agent" });
+    }
+    w.revoke_agent_tokens(tenant_id, &agent.id).await?;
+    mint_token(w, tenant_id, agent).await
+}
+
+/// A new token for the agent's worker, kept only as its hash.
+async fn mint_token(w: &mut Write, tenant_id: &str, agent: Agent) -> ApiResult<MintedAgent> {
     let token_salt = new_salt();
     let (token, token_hash) = w.state().tokens.agent_token(&agent.id, &token_salt);
     w.tx()
         .insert_agent_token(&token_hash, tenant_id, &agent.id)
         .await?;
-    w.create(tenant_id, &agent).await?;
     let created = CreatedAgent {
         agent,
         agent_token: token.expose().to_owned(),
@@ -139,7 +164,7 @@ pub async fn resume(w: &mut Write, user: &UserPrincipal, project_id: &str) -> Ap
 
 /// An active project can still hold stopped agents, left by a stop a resume did not lift.
 async fn has_halted_agents(w: &mut Write, tenant_id: &str, project_id: &str) -> ApiResult<bool> {
-    let agents: Vec<spartex_api::Agent> = w
+    let agents: Vec<Agent> = w
         .list(tenant_id, DocFilter::in_project(DocKind::Agent, project_id))
         .await?;
     Ok(agents
@@ -157,7 +182,7 @@ pub async fn reactivate(
     project.updated_at = w.now();
     w.update(tenant_id, &mut project).await?;
     super::stops::supersede_pending(w, tenant_id, &project.id).await?;
-    let agents: Vec<spartex_api::Agent> = w
+    let agents: Vec<Agent> = w
         .list(
             tenant_id,
             DocFilter::in_project(DocKind::Agent, &project.id),

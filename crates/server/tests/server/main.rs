@@ -1,5 +1,6 @@
 //! The reference server over real sockets: one binary, one module per concern.
 
+mod agent_tokens;
 mod approvals;
 mod ask_again;
 mod auth;

@@ -16,6 +16,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/projects/{id}"),
     ("patch", "/api/v1/projects/{id}"),
     ("post", "/api/v1/projects/{id}/agents"),
+    ("post", "/api/v1/projects/{id}/agents/{agent_id}/token"),
     ("get", "/api/v1/projects/{id}/messages"),
     ("post", "/api/v1/projects/{id}/messages"),
     ("get", "/api/v1/projects/{id}/metrics"),
@@ -80,7 +81,7 @@ async fn the_document_lists_every_route_and_nothing_else() {
     // Every listed route is really served: none answers the router's own 404 or 405.
     let api = server.login("viewer@acme.test").await;
     for (method, path) in ROUTES {
-        let path = path.replace("{id}", "x_unknown");
+        let path = unknown_ids(path);
         let (status, body) = api
             .method(method.to_uppercase().parse().expect("method"), &path)
             .await;
@@ -92,6 +93,12 @@ async fn the_document_lists_every_route_and_nothing_else() {
             "{method} {path} is in the document but not served ({status})"
         );
     }
+}
+
+/// The route with an unknown id in each of its parameters.
+fn unknown_ids(path: &str) -> String {
+    path.replace("{id}", "x_unknown")
+        .replace("{agent_id}", "x_unknown")
 }
 
 /// Routes anyone may call; every other route names the token it takes.
@@ -169,7 +176,7 @@ async fn the_document_states_who_may_call_each_route_and_the_server_agrees() {
         let (status, body) = anonymous
             .method(
                 method.to_uppercase().parse().expect("method"),
-                &path.replace("{id}", "x_unknown"),
+                &unknown_ids(path),
             )
             .await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{method} {path}: {body}");

@@ -56,6 +56,14 @@ async fn every_mutating_route_enforces_its_role() {
             )
             .await;
         check(role, "manager", "add agents", agent).await;
+        let ledger = &server.agent_named("Ledger").agent;
+        let token = api
+            .post(
+                &format!("/api/v1/projects/{spring}/agents/{}/token", ledger.id),
+                json!({}),
+            )
+            .await;
+        check(role, "manager", "replace agents' tokens", token).await;
         let message = api
             .post(
                 &format!("/api/v1/projects/{spring}/messages"),

@@ -49,6 +49,13 @@ async fn other_tenants_ids_are_not_found_for_reads_and_writes() {
             format!("/api/v1/projects/{spring}/agents"),
             json!({"name": "x", "role": "y", "model": "z"}),
         ),
+        (
+            format!(
+                "/api/v1/projects/{spring}/agents/{}/token",
+                server.agent_named("Quill").agent.id
+            ),
+            json!({}),
+        ),
     ];
     for (path, body) in writes {
         let (status, answer) = northwind.post(&path, body).await;
