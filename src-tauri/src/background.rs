@@ -54,7 +54,11 @@ pub fn on_window_event(window: &tauri::Window, event: &tauri::WindowEvent) {
 }
 
 async fn tell_still_running(app: &AppHandle) {
-    if app.state::<ToldStillRunning>().0.swap(true, Ordering::Relaxed) {
+    if app
+        .state::<ToldStillRunning>()
+        .0
+        .swap(true, Ordering::Relaxed)
+    {
         return;
     }
     let Some(notifier) = app.state::<Shell>().notifier().await else {

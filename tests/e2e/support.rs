@@ -505,7 +505,12 @@ pub async fn window_on_screen() -> Option<u32> {
         .output()
         .await
         .expect("xdotool, from scripts/install-deps.sh");
-    String::from_utf8(found.stdout).ok()?.lines().next()?.parse().ok()
+    String::from_utf8(found.stdout)
+        .ok()?
+        .lines()
+        .next()?
+        .parse()
+        .ok()
 }
 
 /// Asks the window `window` to close, as a window manager does for its close button: the
