@@ -14,7 +14,7 @@ use reqwest::header::{HeaderMap, HeaderValue};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
-use spartex_api::{ApnsEnvironment, PushKind, RegisterDeviceRequest, Risk};
+use spartex_api::{ApnsEnvironment, PushKind, RegisterDeviceRequest};
 
 use super::errors::PushSetupError;
 use super::sender::{read_answer, retry_after, PushMessage, PushSender, Sent};
@@ -26,11 +26,6 @@ const SANDBOX: &str = "https://api.sandbox.push.apple.com";
 const PROVIDER_TOKEN_LIFETIME: Duration = Duration::from_secs(50 * 60);
 /// The longest `apns-collapse-id` Apple takes, in bytes.
 const MAX_COLLAPSE_ID: usize = 64;
-
-/// The iOS notification category of an approval: Approve and Reject buttons.
-pub const CATEGORY_APPROVAL: &str = "approval";
-/// The same for high and critical risk, whose Approve asks for the device to be unlocked.
-pub const CATEGORY_APPROVAL_UNLOCK: &str = "approval-unlock";
 
 /// Sends to iPhones through APNs.
 pub struct ApnsSender {
@@ -183,7 +178,7 @@ impl PushSender for ApnsSender {
             .header("apns-priority", if message.urgent { "10" } else { "5" })
             .header("apns-expiration", expiration.to_string())
             .header("apns-collapse-id", collapse_id(&message.collapse_key))
-            .json(&body(message, payload))
+            .json(&body(message, &payload))
             .send()
             .await;
         let (status, headers, text) = match read_answer(attempt).await {
@@ -198,9 +193,15 @@ impl PushSender for ApnsSender {
     }
 }
 
-/// The JSON APNs shows: the alert, how it interrupts, its category and thread, and the
-/// payload itself for the app (under `spartex`).
-fn body(message: &PushMessage, payload: Value) -> Value {
+/// The JSON APNs shows: the alert, how it interrupts and its thread, with the payload for the
+/// app as JSON text under `payload`, as FCM's data carries it: the notification plugin hands a
+/// tap on a pushed notification to the app with the string values of its `userInfo` only.
+///
+/// No category, so no buttons: the plugin reports a button pressed on a pushed notification as
+/// a plain tap, without saying which, so an Approve or Reject there did nothing while the
+/// notification went away as if it had. A tap opens the request, decided in the app. (The
+/// app's own notifications, shown while it runs, keep their buttons: those presses reach it.)
+fn body(message: &PushMessage, payload: &Value) -> Value {
     let thread = match payload.get("project_id").and_then(Value::as_str) {
         Some(project) => format!("project:{project}"),
         None => message.collapse_key.clone(),
@@ -214,14 +215,7 @@ fn body(message: &PushMessage, payload: Value) -> Value {
     if message.urgent || message.kind == PushKind::ApprovalRequested {
         aps["sound"] = "default".into();
     }
-    if message.kind == PushKind::ApprovalRequested {
-        aps["category"] = match message.risk {
-            Some(Risk::High | Risk::Critical) => CATEGORY_APPROVAL_UNLOCK,
-            _ => CATEGORY_APPROVAL,
-        }
-        .into();
-    }
-    json!({ "aps": aps, "spartex": payload })
+    json!({ "aps": aps, "payload": message.payload })
 }
 
 /// The collapse key as APNs takes it: itself when it fits in 64 bytes, else its SHA-256 in hex

@@ -135,12 +135,12 @@ async fn a_critical_approval_has_the_documented_request_form() {
             "aps": {
                 "alert": { "title": "Approval needed: Spring", "body": "Deploy to production" },
                 "sound": "default",
-                "category": "approval-unlock",
                 "interruption-level": "time-sensitive",
                 "thread-id": "project:p1",
             },
-            "spartex": payload("approval.requested", "critical"),
-        })
+            "payload": payload("approval.requested", "critical").to_string(),
+        }),
+        "no category: a button pressed on a pushed notification reaches the app as a plain tap"
     );
 }
 
@@ -173,7 +173,6 @@ async fn a_medium_approval_is_normal_priority_and_its_resolution_replaces_it_sil
         json!({
             "alert": { "title": "Approval needed: Spring", "body": "Deploy to production" },
             "sound": "default",
-            "category": "approval",
             "interruption-level": "active",
             "thread-id": "project:p1",
         })
