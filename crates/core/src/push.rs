@@ -199,8 +199,9 @@ pub struct PushNotification {
 /// What became of a decision taken on a notification's button.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DecidedFromNotification {
-    /// Queued (and delivered, or waiting for the link): the notification can go.
-    Taken,
+    /// Queued: delivered, or waiting for the link (`delivered` false), which the person must
+    /// still be told.
+    Taken { delivered: bool },
     /// Not taken: open the approval at `route` to show it as it is now.
     OpenInstead { route: String },
 }
@@ -526,8 +527,13 @@ impl Account {
             } => (approval_id, decision),
         };
         match self.decide_from_notification(&approval_id, decision).await {
-            DecidedFromNotification::Taken => ShellAction::Dismiss {
+            DecidedFromNotification::Taken { delivered: true } => ShellAction::Dismiss {
                 key: notification.key.clone(),
+            },
+            // Taken down, it read as done while the decision waited for the link (or for a
+            // new sign-in), on a phone whose app may be suspended before it is sent.
+            DecidedFromNotification::Taken { delivered: false } => ShellAction::ShowNotification {
+                notification: not_sent_yet(notification, &approval_id, decision),
             },
             DecidedFromNotification::OpenInstead { route } => ShellAction::Navigate { route },
         }
@@ -556,7 +562,9 @@ impl Account {
             }
             Ok(queued) => {
                 tracing::info!(approval = %approval_id, delivered = queued.delivered, "decided from a notification");
-                DecidedFromNotification::Taken
+                DecidedFromNotification::Taken {
+                    delivered: queued.delivered,
+                }
             }
             Err(error) => {
                 tracing::info!(approval = %approval_id, %error, "a decision from a notification was not taken; opening it");
@@ -586,6 +594,37 @@ impl Account {
             Ok(Err(error)) => tracing::info!(%error, "could not catch up for a push"),
             Err(_) => tracing::info!("catching up for a push took too long"),
         }
+    }
+}
+
+/// In place of the request's notification, while the decision pressed on it waits to be sent:
+/// the server's resolution replaces it once it is.
+fn not_sent_yet(asked: &Notification, approval_id: &str, decision: Decision) -> PushNotification {
+    let what = match decision {
+        Decision::Approve => "Your approval",
+        Decision::Reject => "Your rejection",
+    };
+    let request = asked
+        .title
+        .strip_prefix("Approval needed: ")
+        .unwrap_or(&asked.title);
+    PushNotification {
+        notification: Notification {
+            key: asked.key.clone(),
+            kind: NotificationKind::ApprovalRequested,
+            title: format!("{what} is not sent yet"),
+            body: format!(
+                "{request}: it is sent as soon as Spartex Control reaches the server. Open the \
+                 app to follow it."
+            ),
+            project_id: asked.project_id.clone(),
+            approval_id: Some(approval_id.to_owned()),
+            urgent: false,
+            actions: vec![NotificationAction::Open],
+        },
+        channel: CHANNEL_DEFAULT.to_owned(),
+        category: None,
+        open: approval_route(approval_id),
     }
 }
 

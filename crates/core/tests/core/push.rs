@@ -305,6 +305,46 @@ async fn a_push_ahead_of_the_cache_catches_up_and_approve_goes_through_the_outbo
 }
 
 #[tokio::test]
+async fn a_decision_pressed_offline_says_it_is_not_sent_yet_in_place_of_the_request() {
+    let mut world = World::start().await;
+    let approval = world.ask("Quill", "Publish the offline hero ad").await;
+    let id = approval["id"].as_str().expect("id").to_owned();
+    let dana = world.login(&world.core("phone"), ONCALL).await;
+    let push = push_for(&world, &dana, &approval).await;
+    let ShellAction::ShowNotification { notification } = dana.on_push(&push).await else {
+        panic!("the request is shown");
+    };
+    world.stop_server().await;
+
+    let pressed = dana
+        .act_on_notification(&notification.notification, NotificationAction::Approve)
+        .await;
+    let ShellAction::ShowNotification { notification: said } = pressed else {
+        panic!("the person is told the approval waits, not shown it as done: {pressed:?}");
+    };
+    assert_eq!(
+        said.notification.key,
+        format!("approval:{id}"),
+        "in place of the request"
+    );
+    assert_eq!(said.notification.title, "Your approval is not sent yet");
+    assert!(
+        said.notification
+            .body
+            .starts_with("Publish the offline hero ad: it is sent"),
+        "{}",
+        said.notification.body
+    );
+    assert_eq!(said.notification.actions, [NotificationAction::Open]);
+    assert_eq!(said.open, format!("/approvals/{id}"));
+    assert_eq!(dana.outbox().await.expect("outbox").len(), 1, "queued once");
+
+    world.restart_server().await;
+    dana.flush_outbox().await.expect("flushes");
+    assert_eq!(status_on_server(&world, &id).await["status"], "approved");
+}
+
+#[tokio::test]
 async fn approve_on_a_request_without_a_preview_opens_it_and_reject_goes_through() {
     let world = World::start().await;
     let (status, approval) = world
