@@ -13,7 +13,7 @@ use spartex_core::store::views::{
 };
 use spartex_core::store::{KeptFrame, OutboxEntry};
 use spartex_core::{AccountInfo, Queued, Secret, Status};
-use tauri::{AppHandle, State};
+use tauri::{AppHandle, Manager, State};
 
 use crate::error::{CommandError, CommandResult};
 use crate::state::{AppState, Shell};
@@ -315,7 +315,7 @@ commands! {
     ) -> CommandResult<()> {
         let account = shell.account().await?;
         #[cfg(mobile)]
-        return crate::push::register(&app, &account, Some(token)).await;
+        return crate::paging::register(&app, &account, Some(token)).await;
         #[cfg(desktop)]
         {
             let _ = (app, account, token);
@@ -340,6 +340,23 @@ commands! {
         Ok(())
     }
 
+    /// Why this phone will not be paged for the account shown (notifications turned off, no
+    /// push token, the server refused it), or nothing when it will be. Always nothing on a
+    /// desktop, which raises its own notifications.
+    fn paging_problem(app: AppHandle) -> CommandResult<Option<String>> {
+        Ok(app.state::<crate::paging::Paging>().problem())
+    }
+
+    /// The UI listens to the notification plugin's events now: a tap that started the app,
+    /// held until someone listens, is passed on.
+    fn listening_to_pushes(app: AppHandle) -> CommandResult<()> {
+        #[cfg(mobile)]
+        crate::paging::listening(&app);
+        #[cfg(desktop)]
+        let _ = app;
+        Ok(())
+    }
+
     /// A button or the body pressed on a notification the app showed (`actionPerformed`, the
     /// event's JSON): Approve and Reject go through the outbox; anything else opens a screen.
     async fn notification_action(
@@ -347,7 +364,13 @@ commands! {
         shell: State<'_, Shell>,
         event: String,
     ) -> CommandResult<()> {
-        let Some((notification, action)) = crate::push::pressed(&parse_event(&event)?) else {
+        let shown_here = app.state::<crate::push::ShownHere>();
+        let pressed = crate::push::pressed(
+            &parse_event(&event)?,
+            &shown_here,
+            crate::push::PRESSES_CARRY_EXTRAS,
+        );
+        let Some((notification, action)) = pressed else {
             return Ok(());
         };
         let account = shell.account().await?;

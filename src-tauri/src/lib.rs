@@ -14,6 +14,9 @@ mod commands;
 mod error;
 mod first_frame;
 mod navigation;
+// Registration is a phone's; the desktop compiles the rest for its tests and the commands.
+#[cfg_attr(desktop, allow(dead_code))]
+mod paging;
 #[cfg(any(mobile, test))]
 mod phone;
 // Showing, removing and registering are a phone's; the desktop compiles the rest for its tests.
@@ -86,6 +89,8 @@ pub fn run() {
         .manage(launched)
         .manage(window::Revealed::default())
         .manage(background::ToldStillRunning::default())
+        .manage(push::ShownHere::default())
+        .manage(paging::Paging::default())
         .invoke_handler(commands::handler())
         .on_page_load(|webview, payload| {
             let step = match payload.event() {
@@ -154,6 +159,20 @@ pub fn run() {
         // The Dock icon of an app whose window was closed (`background`).
         #[cfg(target_os = "macos")]
         RunEvent::Reopen { .. } => window::show(handle),
+        // A phone brought back from the background: what changed meanwhile is read at once,
+        // where the screen showed what the cache held before the phone slept until the
+        // socket's silence was noticed (up to 45 s).
+        #[cfg(mobile)]
+        RunEvent::Resumed => {
+            let handle = handle.clone();
+            tauri::async_runtime::spawn(async move {
+                if let Ok(account) = handle.state::<Shell>().account().await {
+                    if let Err(error) = account.sync_now().await {
+                        tracing::info!(%error, "could not catch up as the app came back");
+                    }
+                }
+            });
+        }
         _ => {}
     });
 }

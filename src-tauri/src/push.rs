@@ -8,14 +8,16 @@
 //! touch the plugin (`cfg(mobile)`).
 
 use serde_json::Value;
-use spartex_api::{ApnsEnvironment, PushPayload, RegisterDeviceRequest, Role};
+use spartex_api::{PushPayload, Role};
 use spartex_core::notify::{Notification, NotificationAction};
 use spartex_core::push::{approval_route, effect_of_push, PushNotification, ShellAction};
 use tauri::AppHandle;
 
-/// The key in a shown notification's `extra` under which the core's [`Notification`] travels,
-/// so a button pressed on it comes back with everything the core needs.
+/// The key in a shown notification's `extra` under which the core's [`Notification`] travels
+/// (as JSON text: iOS takes string extras only), for a tap on one this process did not show.
 pub const NOTIFICATION_EXTRA: &str = "spartex_notification";
+/// The key of the random word a shown notification carries: a press on it counts only with it.
+pub const NONCE_EXTRA: &str = "spartex_nonce";
 
 /// What the core's `parse_push` reads from a `push-message` event: FCM's data map on Android
 /// (`{title?, body?, data: {…, payload: "<json>"}}`), APNs's `userInfo` on iOS (`{aps, spartex}`),
@@ -52,6 +54,8 @@ pub struct Shown {
     pub body: String,
     /// The core's notification, for the button pressed on it.
     pub notification: Notification,
+    /// Carried in its extras and asked back of a press ([`ShownHere`]).
+    pub nonce: String,
 }
 
 pub fn to_show(shown: &PushNotification) -> Shown {
@@ -62,13 +66,79 @@ pub fn to_show(shown: &PushNotification) -> Shown {
         title: shown.notification.title.clone(),
         body: shown.notification.body.clone(),
         notification: shown.notification.clone(),
+        nonce: uuid::Uuid::new_v4().simple().to_string(),
     }
 }
 
+/// The extras a shown notification carries, every value a string (iOS's plugin takes nothing
+/// else: with an object among them the notification was never shown).
+pub fn extras(shown: &Shown) -> Vec<(&'static str, String)> {
+    let mut extras = vec![
+        (
+            NOTIFICATION_EXTRA,
+            serde_json::to_string(&shown.notification).unwrap_or_default(),
+        ),
+        (NONCE_EXTRA, shown.nonce.clone()),
+    ];
+    if let Some(id) = &shown.notification.approval_id {
+        extras.push(("approval_id", id.clone()));
+    }
+    extras
+}
+
+/// The notifications this process showed, by the plugin's id. Approve and Reject count only on
+/// one of them, and once: on Android any app can send the activity the intent a press sends,
+/// naming an approval, but not the nonce the notification carries; iOS hands a press back with
+/// the id alone. A press the app cannot vouch for opens the request instead, to decide there.
+#[derive(Default)]
+pub struct ShownHere(std::sync::Mutex<std::collections::VecDeque<Shown>>);
+
+/// The most notifications remembered: a phone shows a handful at once.
+const REMEMBERED: usize = 64;
+
+impl ShownHere {
+    pub fn remember(&self, shown: &Shown) {
+        let mut remembered = self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        remembered.retain(|earlier| earlier.id != shown.id);
+        if remembered.len() == REMEMBERED {
+            remembered.pop_front();
+        }
+        remembered.push_back(shown.clone());
+    }
+
+    pub fn forget(&self, id: i32) {
+        self.take(id);
+    }
+
+    fn take(&self, id: i32) -> Option<Shown> {
+        let mut remembered = self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let at = remembered.iter().position(|shown| shown.id == id)?;
+        remembered.remove(at)
+    }
+}
+
+/// Whether this platform's plugin hands a press back with the notification's extras (Android)
+/// or its id alone (iOS).
+pub const PRESSES_CARRY_EXTRAS: bool = !cfg!(target_os = "ios");
+
 /// A button (or the body) pressed on a notification the app showed (`actionPerformed`:
-/// `{actionId, notification: {id, extra, …}}`), or `None` when it was dismissed or is not one
-/// of ours.
-pub fn pressed(event: &Value) -> Option<(Notification, NotificationAction)> {
+/// `{actionId, notification: {id, extra?, …}}`), or `None` when it was dismissed or is not one
+/// of ours. Approve and Reject come back as themselves only for a notification in `shown_here`
+/// (with its nonce where extras come back); any other press opens what it is about.
+pub fn pressed(
+    event: &Value,
+    shown_here: &ShownHere,
+    extras_come_back: bool,
+) -> Option<(Notification, NotificationAction)> {
+    let shown = event.get("notification");
+    let id = shown.and_then(|shown| shown.get("id")?.as_i64());
+    let vouched = id.and_then(|id| shown_here.take(i32::try_from(id).ok()?));
     let action = match event.get("actionId").and_then(Value::as_str) {
         Some("dismiss") => return None,
         Some("approve") => NotificationAction::Approve,
@@ -76,16 +146,27 @@ pub fn pressed(event: &Value) -> Option<(Notification, NotificationAction)> {
         // "tap" (iOS), the body's intent (Android), "default" (the desktop's name).
         _ => NotificationAction::Open,
     };
-    let shown = event.get("notification")?;
-    let extra = ["extra", "data"]
-        .iter()
-        .find_map(|key| shown.get(*key)?.get(NOTIFICATION_EXTRA))?;
-    let notification = match extra {
-        // Some platforms hand extras back as strings.
-        Value::String(json) => serde_json::from_str(json).ok()?,
-        other => serde_json::from_value(other.clone()).ok()?,
+    let extra = |key: &str| {
+        ["extra", "data"]
+            .iter()
+            .find_map(|field| shown?.get(*field)?.get(key))
     };
-    Some((notification, action))
+    let carried = extra(NOTIFICATION_EXTRA).and_then(|extra| match extra {
+        Value::String(json) => serde_json::from_str(json).ok(),
+        other => serde_json::from_value(other.clone()).ok(),
+    });
+    match vouched {
+        Some(ours)
+            if !extras_come_back
+                || extra(NONCE_EXTRA).and_then(Value::as_str) == Some(&ours.nonce) =>
+        {
+            Some((ours.notification, action))
+        }
+        ours => Some((
+            ours.map(|ours| ours.notification).or(carried)?,
+            NotificationAction::Open,
+        )),
+    }
 }
 
 /// A tap on a notification the OS showed from a push (`notificationClicked`: `{id, data}`,
@@ -112,69 +193,6 @@ pub fn route_for_tapped(payload: &PushPayload, role: Role) -> String {
     }
 }
 
-/// How the phone registers its push token: FCM on Android; APNs on iOS, the sandbox for a
-/// debug build (from Xcode) and production for a release.
-pub fn device_request(token: String, apple: bool, debug: bool) -> RegisterDeviceRequest {
-    if apple {
-        RegisterDeviceRequest::Apns {
-            push_token: token,
-            environment: if debug {
-                ApnsEnvironment::Sandbox
-            } else {
-                ApnsEnvironment::Production
-            },
-        }
-    } else {
-        RegisterDeviceRequest::Fcm { push_token: token }
-    }
-}
-
-/// Registers this phone's push token with the server for `account`: `token` from a
-/// `push-token` event, or asked of the OS (permission first: Android 13 and iOS ask the
-/// person). The core replaces the device registered before and unregisters it at sign-out.
-#[cfg(mobile)]
-pub async fn register(
-    app: &AppHandle,
-    account: &spartex_core::Account,
-    token: Option<String>,
-) -> crate::error::CommandResult<()> {
-    use tauri_plugin_notifications::NotificationsExt;
-
-    let token = match token {
-        Some(token) => token,
-        None => {
-            if let Err(error) = app.notifications().request_permission().await {
-                tracing::warn!(%error, "could not ask for permission to notify");
-            }
-            app.notifications()
-                .register_for_push_notifications()
-                .await
-                .map_err(|error| crate::error::CommandError {
-                    code: spartex_core::ErrorKind::Local,
-                    message: format!("The phone gave no push token: {error}"),
-                })?
-        }
-    };
-    let request = device_request(token, cfg!(target_os = "ios"), cfg!(debug_assertions));
-    let device = account.register_push_device(request).await?;
-    tracing::info!(device = %device.id, "registered for pushes");
-    Ok(())
-}
-
-/// Registers in the background once an account is shown (after sign-in, and at start when
-/// one is signed in); a failure is logged, and the next start or token change tries again.
-#[cfg(mobile)]
-pub fn spawn_registration(
-    app: AppHandle,
-    account: spartex_core::Account,
-) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        if let Err(error) = register(&app, &account, None).await {
-            tracing::warn!(message = %error.message, "could not register for pushes");
-        }
-    })
-}
-
 /// Does what the core asked.
 pub async fn perform(app: &AppHandle, action: ShellAction) {
     match action {
@@ -182,6 +200,7 @@ pub async fn perform(app: &AppHandle, action: ShellAction) {
         ShellAction::Ignore { reason } => tracing::info!(%reason, "nothing to do for a push"),
         #[cfg(mobile)]
         ShellAction::ShowNotification { notification } => {
+            use tauri::Manager;
             use tauri_plugin_notifications::NotificationsExt;
 
             let shown = to_show(&notification);
@@ -189,25 +208,27 @@ pub async fn perform(app: &AppHandle, action: ShellAction) {
                 .notifications()
                 .builder()
                 .id(shown.id)
-                .channel_id(shown.channel)
-                .title(shown.title)
-                .body(shown.body)
-                .auto_cancel()
-                .extra(NOTIFICATION_EXTRA, &shown.notification);
-            if let Some(id) = &shown.notification.approval_id {
-                builder = builder.extra("approval_id", id);
+                .channel_id(&shown.channel)
+                .title(&shown.title)
+                .body(&shown.body)
+                .auto_cancel();
+            for (key, value) in extras(&shown) {
+                builder = builder.extra(key, value);
             }
-            if let Some(category) = shown.category {
+            if let Some(category) = &shown.category {
                 builder = builder.action_type_id(category);
             }
-            if let Err(error) = builder.show().await {
-                tracing::warn!(%error, "could not show a notification");
+            match builder.show().await {
+                Ok(()) => app.state::<ShownHere>().remember(&shown),
+                Err(error) => tracing::warn!(%error, "could not show a notification"),
             }
         }
         #[cfg(mobile)]
         ShellAction::Dismiss { key } => {
+            use tauri::Manager;
             use tauri_plugin_notifications::NotificationsExt;
 
+            app.state::<ShownHere>().forget(notification_id(&key));
             if let Err(error) = app
                 .notifications()
                 .remove_active(vec![notification_id(&key)])
@@ -259,18 +280,28 @@ mod tests {
         json!({ "title": "Approval needed", "body": "Deploy", "data": data })
     }
 
-    /// APNs's userInfo as the iOS plugin passes it.
+    /// APNs's userInfo as the iOS plugin passes it: the payload as JSON text (the server's
+    /// form), or as an object under `spartex` (before it).
     fn ios_event(payload: &Value) -> Value {
         json!({
-            "aps": { "alert": { "title": "Approval needed" }, "category": "approval" },
-            "spartex": payload
+            "aps": { "alert": { "title": "Approval needed" } },
+            "payload": payload.to_string()
         })
+    }
+
+    fn ios_event_before(payload: &Value) -> Value {
+        json!({ "aps": { "alert": { "title": "Approval needed" } }, "spartex": payload })
     }
 
     #[test]
     fn android_and_ios_push_events_become_the_payload_the_core_reads() {
         let sent = payload("approval.requested", "high");
-        for event in [android_event(&sent), ios_event(&sent), sent.clone()] {
+        for event in [
+            android_event(&sent),
+            ios_event(&sent),
+            ios_event_before(&sent),
+            sent.clone(),
+        ] {
             let parsed = parse_push(&raw_push(&event)).expect("the core reads it");
             assert_eq!(parsed.approval_id.as_deref(), Some("ap_1"));
             assert_eq!(parsed.seq, 42);
@@ -344,30 +375,110 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_button_on_a_shown_notification_comes_back_with_the_core_notification() {
-        let extra = json!({ NOTIFICATION_EXTRA: notification(), "approval_id": "ap_1" });
-        for (id, action) in [
-            ("approve", NotificationAction::Approve),
-            ("reject", NotificationAction::Reject),
-            ("tap", NotificationAction::Open),
-        ] {
-            let event = json!({ "actionId": id, "notification": { "id": 7, "extra": extra } });
-            assert_eq!(pressed(&event), Some((notification(), action)), "{id}");
-        }
-        let as_string = json!({
-            "actionId": "approve",
-            "notification": { "extra": { NOTIFICATION_EXTRA: serde_json::to_string(&notification()).expect("test data") } }
+    /// A notification the app showed, remembered as showing does.
+    fn shown_here() -> (ShownHere, Shown) {
+        let shown = to_show(&PushNotification {
+            notification: notification(),
+            channel: CHANNEL_DEFAULT.into(),
+            category: Some("approval".into()),
+            open: "/approvals/ap_1".into(),
         });
+        let here = ShownHere::default();
+        here.remember(&shown);
+        (here, shown)
+    }
+
+    /// The press the plugin reports: with the extras on Android, the id alone on iOS.
+    fn press(action: &str, shown: &Shown, extras_come_back: bool) -> Value {
+        let extra: serde_json::Map<String, Value> = extras(shown)
+            .into_iter()
+            .map(|(key, value)| (key.to_owned(), Value::String(value)))
+            .collect();
+        if extras_come_back {
+            json!({ "actionId": action, "notification": { "id": shown.id, "extra": extra } })
+        } else {
+            json!({ "actionId": action, "notification": { "id": shown.id, "title": "x" } })
+        }
+    }
+
+    #[test]
+    fn a_button_on_a_shown_notification_comes_back_once_with_the_core_notification() {
+        for extras_come_back in [true, false] {
+            for (id, action) in [
+                ("approve", NotificationAction::Approve),
+                ("reject", NotificationAction::Reject),
+                ("tap", NotificationAction::Open),
+            ] {
+                let (here, shown) = shown_here();
+                let event = press(id, &shown, extras_come_back);
+                assert_eq!(
+                    pressed(&event, &here, extras_come_back),
+                    Some((notification(), action)),
+                    "{id}"
+                );
+                let again = pressed(&event, &here, extras_come_back);
+                assert!(
+                    again
+                        .as_ref()
+                        .is_none_or(|(_, action)| *action == NotificationAction::Open),
+                    "a second press of {id} decides nothing: {again:?}"
+                );
+            }
+        }
+        let (here, shown) = shown_here();
+        assert_eq!(pressed(&press("dismiss", &shown, true), &here, true), None);
         assert_eq!(
-            pressed(&as_string),
-            Some((notification(), NotificationAction::Approve))
-        );
-        let dismissed = json!({ "actionId": "dismiss", "notification": { "extra": extra } });
-        assert_eq!(pressed(&dismissed), None);
-        assert_eq!(
-            pressed(&json!({ "actionId": "approve", "notification": {} })),
+            pressed(
+                &json!({ "actionId": "approve", "notification": {} }),
+                &here,
+                true
+            ),
             None
+        );
+    }
+
+    #[test]
+    fn every_extra_is_a_string_as_ios_takes_them() {
+        let (_, shown) = shown_here();
+        let extras = extras(&shown);
+        let carried = &extras.iter().find(|(key, _)| *key == NOTIFICATION_EXTRA);
+        let carried: Notification =
+            serde_json::from_str(&carried.expect("the notification").1).expect("as JSON text");
+        assert_eq!(carried, notification());
+        assert!(extras
+            .iter()
+            .any(|(key, value)| *key == NONCE_EXTRA && value.len() == 32));
+    }
+
+    #[test]
+    fn a_press_the_app_cannot_vouch_for_only_opens_the_request() {
+        // Another app's intent naming the approval, with the notification's id worked out from
+        // it but not the nonce; or a press after the process was restarted.
+        let (here, shown) = shown_here();
+        let mut forged = press("approve", &shown, true);
+        forged["notification"]["extra"][NONCE_EXTRA] = json!("guessed");
+        assert_eq!(
+            pressed(&forged, &here, true),
+            Some((notification(), NotificationAction::Open))
+        );
+        let mut without_nonce = press("approve", &shown, true);
+        without_nonce["notification"]["extra"]
+            .as_object_mut()
+            .expect("extras")
+            .remove(NONCE_EXTRA);
+        assert_eq!(
+            pressed(&without_nonce, &ShownHere::default(), true),
+            Some((notification(), NotificationAction::Open)),
+            "not shown by this process"
+        );
+        assert_eq!(
+            pressed(
+                &press("reject", &shown, false),
+                &ShownHere::default(),
+                false
+            ),
+            None,
+            "an id alone, unknown here, names nothing to open"
         );
     }
 
@@ -396,6 +507,18 @@ mod tests {
     }
 
     #[test]
+    fn a_tap_on_a_pushed_notification_on_ios_keeps_its_payload() {
+        // iOS hands a tap over with the string values of the push's userInfo only.
+        let sent = payload("approval.requested", "critical");
+        let event = json!({ "id": -1, "data": { "payload": sent.to_string() } });
+        let parsed = parse_push(&tapped_push(&event).expect("a pushed notification"));
+        assert_eq!(
+            route_for_tapped(&parsed.expect("the core reads it"), Role::Oncall),
+            "/approvals/ap_1"
+        );
+    }
+
+    #[test]
     fn a_tap_on_the_apps_own_notification_is_left_to_its_action_event() {
         let local = json!({ "id": 7, "data": { NOTIFICATION_EXTRA: notification() } });
         assert_eq!(tapped_push(&local), None);
@@ -404,27 +527,5 @@ mod tests {
             tapped_push(&json!({ "id": 7, "data": { "other": "x" } })),
             None
         );
-    }
-
-    #[test]
-    fn android_registers_with_fcm_and_ios_with_the_apns_host_of_its_build() {
-        assert_eq!(
-            device_request("t".into(), false, true),
-            RegisterDeviceRequest::Fcm {
-                push_token: "t".into()
-            }
-        );
-        for (debug, environment) in [
-            (true, ApnsEnvironment::Sandbox),
-            (false, ApnsEnvironment::Production),
-        ] {
-            assert_eq!(
-                device_request("t".into(), true, debug),
-                RegisterDeviceRequest::Apns {
-                    push_token: "t".into(),
-                    environment
-                }
-            );
-        }
     }
 }

@@ -181,7 +181,7 @@ impl Shell {
         tasks.extend(notifications.map(|(task, _)| task));
         // A phone's notifications are the server's pushes: register for them (again).
         #[cfg(mobile)]
-        tasks.push(crate::push::spawn_registration(
+        tasks.push(crate::paging::spawn_registration(
             app.clone(),
             account.clone(),
         ));

@@ -209,6 +209,23 @@ export function pushReceived(event: string): Promise<null> {
 }
 
 /**
+ * Why this phone will not be paged for the account shown (notifications turned off, no
+ * push token, the server refused it), or nothing when it will be. Always nothing on a
+ * desktop, which raises its own notifications.
+ */
+export function pagingProblem(): Promise<string | null> {
+  return call<string | null>('paging_problem');
+}
+
+/**
+ * The UI listens to the notification plugin's events now: a tap that started the app,
+ * held until someone listens, is passed on.
+ */
+export function listeningToPushes(): Promise<null> {
+  return call<null>('listening_to_pushes');
+}
+
+/**
  * A button or the body pressed on a notification the app showed (`actionPerformed`, the
  * event's JSON): Approve and Reject go through the outbox; anything else opens a screen.
  */

@@ -5,6 +5,7 @@ import { BottomNav } from './BottomNav';
 import { Header } from './Header';
 import { StatusBar } from './StatusBar';
 import { StopBanner } from './StopBanner';
+import { PagingBanner } from './PagingBanner';
 
 /** Desktop: sidebar | header, banner, content, status bar. Phone (< 640 px): header, content,
  *  compact status line, bottom navigation. Only one navigation is rendered at a time, so each
@@ -17,6 +18,7 @@ export function Layout() {
       <div className="flex min-w-0 flex-1 flex-col">
         <Header phone={phone} />
         <StopBanner />
+        <PagingBanner />
         <main id="main" className="min-h-0 flex-1 overflow-y-auto">
           <Outlet />
         </main>

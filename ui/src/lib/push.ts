@@ -35,5 +35,7 @@ export async function listenToPushes(): Promise<() => void> {
     stop();
     throw error;
   }
+  // A tap that started the app waits in the plugin until it is told someone listens.
+  ipc.listeningToPushes().catch(report('the listeners'));
   return stop;
 }

@@ -19,6 +19,7 @@ export const keys = {
   stop: (projectId: string | null) => ['stop', projectId ?? ''] as const,
   outbox: ['outbox'] as const,
   stopsElsewhere: ['stopsElsewhere'] as const,
+  pagingProblem: ['pagingProblem'] as const,
   search: (text: string) => ['search', text] as const,
   prefs: ['prefs'] as const,
   oncall: ['oncall'] as const,

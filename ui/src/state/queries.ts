@@ -24,6 +24,18 @@ export const useStopsElsewhere = () =>
     refetchIntervalInBackground: true,
   });
 
+/** Why this phone will not be paged, re-read often: turning notifications on in the phone's
+ *  settings and coming back must clear it. A desktop has no such problem and never asks. */
+export const usePagingProblem = () => {
+  const { data } = useAppState();
+  return useQuery({
+    queryKey: keys.pagingProblem,
+    queryFn: ipc.pagingProblem,
+    enabled: data?.desktop === false,
+    refetchInterval: 10_000,
+  });
+};
+
 export const useStatus = () =>
   useQuery({ queryKey: keys.status, queryFn: ipc.status, refetchInterval: 30_000 });
 

@@ -24,6 +24,8 @@ export function mockIpc(overrides: Partial<{ [K in keyof Ipc]: Ipc[K] }> = {}) {
   m.onChanges.mockResolvedValue(() => undefined);
   m.onNavigate.mockResolvedValue(() => undefined);
   m.onQuitRefused.mockResolvedValue(() => undefined);
+  m.pagingProblem.mockResolvedValue(null);
+  m.listeningToPushes.mockResolvedValue(null);
   m.notificationPrefs.mockResolvedValue({ enabled: true, muted_projects: [], quiet_hours: null });
   m.tenantSettings.mockResolvedValue({ push_detail: 'full' });
   m.isCommandError.mockImplementation(
