@@ -54,6 +54,11 @@ pub enum ApiError {
     /// 503: the database cannot be reached now; a retry succeeds once it is back.
     #[error("the database cannot be reached: {0}")]
     DatabaseUnavailable(StoreError),
+    /// 503: the database ended the write to break a deadlock with another, twice (the first
+    /// time it is run again, [`crate::write::mutate`]); nothing was kept, and a retry meets
+    /// the other one finished.
+    #[error("the write deadlocked with another: {0}")]
+    Deadlocked(StoreError),
     /// 5xx: our fault. The detail is logged, never sent.
     #[error("internal error: {0}")]
     Internal(StoreError),
@@ -73,6 +78,13 @@ static DISK_FULL_LOG: LogEvery = LogEvery::new(ONCE_A_MINUTE);
 /// Likewise every request while the database cannot be reached.
 static DATABASE_UNAVAILABLE_LOG: LogEvery = LogEvery::new(ONCE_A_MINUTE);
 
+/// How long a client is asked to wait before sending again a write that deadlocked: the write
+/// it met is done in milliseconds.
+const DEADLOCKED_RETRY_AFTER_S: u64 = 1;
+
+/// A lock order this server gets wrong deadlocks under load again and again: said once a minute.
+static DEADLOCKED_LOG: LogEvery = LogEvery::new(ONCE_A_MINUTE);
+
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         if error.is_text_with_nul() {
@@ -85,6 +97,9 @@ impl From<StoreError> for ApiError {
         }
         if error.is_unavailable() {
             return ApiError::DatabaseUnavailable(error);
+        }
+        if error.is_deadlock() {
+            return ApiError::Deadlocked(error);
         }
         ApiError::Internal(error)
     }
@@ -139,11 +154,16 @@ impl ApiError {
             ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::StorageFull(_) | ApiError::DatabaseUnavailable(_) => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            ApiError::StorageFull(_)
+            | ApiError::DatabaseUnavailable(_)
+            | ApiError::Deadlocked(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
+    }
+
+    /// The database ended the write to break a deadlock: run again, it meets the other done.
+    pub fn is_deadlock(&self) -> bool {
+        matches!(self, ApiError::Deadlocked(_))
     }
 
     /// True for answers that depend only on the request and the state it met, so an
@@ -187,6 +207,14 @@ impl ApiError {
                     .to_owned(),
                 json!({ "retry_after_s": DATABASE_UNAVAILABLE_RETRY_AFTER_S }),
             ),
+            ApiError::Deadlocked(_) => (
+                ErrorCode::Unavailable,
+                "This change met another made at the same moment and could not be applied. \
+                 Nothing was changed; send it again (with the same Idempotency-Key, it is never \
+                 applied twice)."
+                    .to_owned(),
+                json!({ "retry_after_s": DEADLOCKED_RETRY_AFTER_S }),
+            ),
             ApiError::Internal(_) => (
                 ErrorCode::Internal,
                 "The server failed to handle this request. Nothing was changed; try again in a moment.".to_owned(),
@@ -227,6 +255,15 @@ impl IntoResponse for ApiError {
                     );
                 }
             }
+            ApiError::Deadlocked(source) => {
+                if let Some(refused_since_last_said) = DEADLOCKED_LOG.now() {
+                    tracing::warn!(
+                        error = %source,
+                        refused_since_last_said,
+                        "a write deadlocked with another twice and was answered 503 (said once a minute)"
+                    );
+                }
+            }
             _ => {}
         }
         let mut response = (self.status(), axum::Json(self.body())).into_response();
@@ -234,6 +271,7 @@ impl IntoResponse for ApiError {
             ApiError::RateLimited { retry_after_s } => Some(retry_after_s),
             ApiError::StorageFull(_) => Some(STORAGE_FULL_RETRY_AFTER_S),
             ApiError::DatabaseUnavailable(_) => Some(DATABASE_UNAVAILABLE_RETRY_AFTER_S),
+            ApiError::Deadlocked(_) => Some(DEADLOCKED_RETRY_AFTER_S),
             _ => None,
         };
         if let Some(value) = retry_after_s.and_then(|s| HeaderValue::from_str(&s.to_string()).ok())

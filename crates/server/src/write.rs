@@ -73,19 +73,38 @@ impl<T> Reply<T> {
 /// otherwise `change` runs, and its answer is kept under the key and committed with it. A
 /// failure rolls the change back; a final one (4xx) is kept under the key as well, so a
 /// retry hears the same refusal.
+///
+/// A write PostgreSQL ends to break a deadlock is run once more from its start, on a copy of
+/// `change` taken before the first run (a change reads and writes only through its [`Write`],
+/// so a rolled-back run leaves nothing behind); a second deadlock answers 503.
 pub async fn mutate<T: Serialize>(
     state: &AppState,
     scope: IdempotencyScope,
+    change: impl AsyncFnOnce(&mut Write) -> ApiResult<Reply<T>> + Clone,
+) -> ApiResult<Answer> {
+    let again = change.clone();
+    match mutate_once(state, &scope, change).await {
+        Err(error) if error.is_deadlock() => {
+            tracing::info!(error = %error, "a write deadlocked with another; running it again");
+            mutate_once(state, &scope, again).await
+        }
+        answered => answered,
+    }
+}
+
+async fn mutate_once<T: Serialize>(
+    state: &AppState,
+    scope: &IdempotencyScope,
     change: impl AsyncFnOnce(&mut Write) -> ApiResult<Reply<T>>,
 ) -> ApiResult<Answer> {
     let mut write = Write::begin(state, WriteScope::Tenant(&scope.tenant_id)).await?;
-    if let Some(kept) = write.kept_answer(&scope).await? {
+    if let Some(kept) = write.kept_answer(scope).await? {
         return Ok(kept);
     }
     match change(&mut write).await {
-        Ok(reply) => write.answer(&scope, reply).await,
+        Ok(reply) => write.answer(scope, reply).await,
         Err(error) => {
-            write.keep_refusal(&scope, &error).await;
+            write.keep_refusal(scope, &error).await;
             Err(error)
         }
     }

@@ -13,7 +13,8 @@ use crate::write::Write;
 
 /// A registration whose fields were checked, a Web Push endpoint's host looked up: before the
 /// write, which must never wait on the network (a lookup a hostile name server leaves
-/// unanswered would hold every write behind it).
+/// unanswered would hold every write behind it). Cloned for a write run again.
+#[derive(Clone)]
 pub struct Checked(RegisterDeviceRequest);
 
 /// Registers this install; the same address again answers the same device. True when new.

@@ -119,6 +119,15 @@ impl StoreError {
         }
     }
 
+    /// PostgreSQL ended this transaction to break a deadlock (`40P01`): two transactions each
+    /// waited for a row the other held. Nothing of it was kept; run from its start again, it
+    /// meets the other one finished.
+    pub fn is_deadlock(&self) -> bool {
+        const DEADLOCK_DETECTED: &str = "40P01";
+        matches!(self, StoreError::Database(sqlx::Error::Database(e))
+            if e.code().as_deref() == Some(DEADLOCK_DETECTED))
+    }
+
     /// The database refused a string holding U+0000 (PostgreSQL's `TEXT` cannot; SQLite's
     /// can): the caller's input, not a fault of the server.
     pub fn is_text_with_nul(&self) -> bool {

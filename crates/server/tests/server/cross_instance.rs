@@ -15,6 +15,7 @@ use spartex_testkit::{eventually, Socket};
 use crate::support::{ask, project_id, Api, TestServer, NEWSLETTER, PATIENCE, SPRING};
 
 mod agent_tokens;
+mod locks;
 
 /// Messages each instance writes at once in the gapless test.
 const MESSAGES_EACH: usize = 15;

@@ -1,0 +1,90 @@
+//! Writes that wait for one another on the database: a deadlock is run again, not a 500.
+
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use serde_json::json;
+use sqlx::{Connection, PgConnection};
+
+use crate::support::{project_id, TestServer, SPRING};
+
+/// The first half of a tenant's write-turn lock (`postgres_tx::TENANT_WRITES_LOCKS`, "SPTT").
+const TENANT_WRITES_LOCKS: i32 = 0x5350_5454;
+
+/// Returns once a transaction on the server's database waits for a lock another holds.
+pub(super) async fn until_one_waits(server: &TestServer) {
+    let mut admin = PgConnection::connect(server.database_url())
+        .await
+        .expect("connects");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let waiting: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
+             WHERE NOT l.granted AND a.datname = current_database()",
+        )
+        .fetch_one(&mut admin)
+        .await
+        .expect("reads the locks");
+        if waiting > 0 {
+            return;
+        }
+        assert!(Instant::now() < deadline, "nothing came to wait");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// A message's write holds its tenant's turn and waits for the tenant's row, which another
+/// transaction holds and which then asks for that turn: PostgreSQL ends the write to break the
+/// deadlock. The write runs again from its start once the other is done, and the message is
+/// kept once, where the request answered 500.
+#[tokio::test]
+async fn a_write_the_database_ends_in_a_deadlock_is_run_again() {
+    let server = TestServer::start().await;
+    let oncall = server.login("oncall@acme.test").await;
+    let spring = project_id(&oncall, SPRING).await;
+    let tenant = server.tenant_of("oncall@acme.test").await;
+    let mut other = PgConnection::connect(server.database_url())
+        .await
+        .expect("connects");
+    // The write is the one that notices the deadlock and is ended (it waited first).
+    sqlx::query("SET deadlock_timeout = '20s'")
+        .execute(&mut other)
+        .await
+        .expect("set");
+    let mut other = other.begin().await.expect("begins");
+    sqlx::query("SELECT 1 FROM tenants WHERE id = $1 FOR UPDATE")
+        .bind(&tenant)
+        .execute(&mut *other)
+        .await
+        .expect("the tenant's row");
+
+    let path = format!("/api/v1/projects/{spring}/messages");
+    let posting = tokio::spawn({
+        let oncall = oncall.clone();
+        let path = path.clone();
+        async move {
+            oncall
+                .post_with_key(&path, json!({"body": "once"}), "deadlocked-once")
+                .await
+        }
+    });
+    until_one_waits(&server).await;
+    sqlx::query("SELECT pg_advisory_xact_lock($1, hashtext($2))")
+        .bind(TENANT_WRITES_LOCKS)
+        .bind(&tenant)
+        .execute(&mut *other)
+        .await
+        .expect("granted once the write is ended");
+    other.rollback().await.expect("ends");
+
+    let (status, body) = posting.await.expect("did not panic");
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let messages = oncall.get_ok(&path).await;
+    let kept = messages
+        .as_array()
+        .expect("a list")
+        .iter()
+        .filter(|m| m["body"] == "once")
+        .count();
+    assert_eq!(kept, 1, "{messages}");
+}
