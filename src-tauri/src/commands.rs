@@ -334,8 +334,14 @@ commands! {
         event: String,
     ) -> CommandResult<()> {
         let account = shell.account().await?;
-        let event = parse_event(&event)?;
-        let action = account.on_push(&crate::push::raw_push(&event)).await;
+        let raw = crate::push::raw_push(&parse_event(&event)?);
+        let mut action = account.on_push(&raw).await;
+        if let spartex_core::push::ShellAction::Ignore { .. } = action {
+            let accounts = shell.core().accounts()?;
+            if let Some(elsewhere) = spartex_core::push::for_another_account(&raw, &accounts) {
+                action = elsewhere;
+            }
+        }
         crate::push::perform(&app, action).await;
         Ok(())
     }

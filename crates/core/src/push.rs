@@ -597,6 +597,34 @@ impl Account {
     }
 }
 
+/// A push for another organisation signed in on this phone than the one shown, which the
+/// shown account ignores: a notification is shown all the same, naming the organisation, with
+/// no buttons (they would act on the organisation shown) and opening the approvals of the one
+/// shown, where the person switches; a resolution takes it down. Dropped, a critical request
+/// for the other organisation was never seen while its ladder counted this phone as paged.
+/// `None` for a push of no account here.
+pub fn for_another_account(raw: &[u8], accounts: &[crate::AccountInfo]) -> Option<ShellAction> {
+    let payload = parse_push(raw).ok()?;
+    let account = accounts
+        .iter()
+        .find(|account| account.tenant.id == payload.tenant_id)?;
+    match effect_of_push(&payload, None, account.user.role) {
+        ShellAction::ShowNotification { mut notification } => {
+            let shown = &mut notification.notification;
+            shown.title = format!("{}: {}", account.tenant.name, shown.title);
+            shown.actions = vec![NotificationAction::Open];
+            // Opened in the organisation shown, an id of the other would be "not found".
+            shown.approval_id = None;
+            shown.project_id = None;
+            notification.category = None;
+            notification.open = tap_route(shown);
+            Some(ShellAction::ShowNotification { notification })
+        }
+        dismiss @ ShellAction::Dismiss { .. } => Some(dismiss),
+        _ => None,
+    }
+}
+
 /// In place of the request's notification, while the decision pressed on it waits to be sent:
 /// the server's resolution replaces it once it is.
 fn not_sent_yet(asked: &Notification, approval_id: &str, decision: Decision) -> PushNotification {

@@ -433,3 +433,66 @@ proptest! {
         }
     }
 }
+
+fn signed_in(tenant_id: &str, tenant_name: &str, role: spartex_api::Role) -> crate::AccountInfo {
+    crate::AccountInfo {
+        id: format!("{tenant_id}-dana"),
+        server_url: "https://spartex.example".into(),
+        user: spartex_api::User {
+            id: "usr_dana".into(),
+            email: "dana@example.test".into(),
+            name: "Dana".into(),
+            role,
+        },
+        tenant: spartex_api::Tenant {
+            id: tenant_id.into(),
+            name: tenant_name.into(),
+            slug: tenant_id.into(),
+        },
+        added_at: Utc::now(),
+    }
+}
+
+#[test]
+fn a_push_for_another_organisation_signed_in_here_is_shown_naming_it_without_buttons() {
+    let accounts = [
+        signed_in("ten_acme", "Acme Ads", spartex_api::Role::Oncall),
+        signed_in("ten_north", "Northwind", spartex_api::Role::Manager),
+    ];
+    let mut push = requested();
+    push["tenant_id"] = "ten_north".into();
+    let Some(ShellAction::ShowNotification {
+        notification: shown,
+    }) = for_another_account(push.to_string().as_bytes(), &accounts)
+    else {
+        panic!("shown, naming its organisation");
+    };
+    assert!(
+        shown.notification.title.starts_with("Northwind: "),
+        "{}",
+        shown.notification.title
+    );
+    assert_eq!(shown.notification.actions, [NotificationAction::Open]);
+    assert_eq!(shown.category, None);
+    assert_eq!(
+        shown.open, "/approvals",
+        "never the other organisation's id"
+    );
+
+    push["type"] = "approval.resolved".into();
+    push["status"] = "approved".into();
+    assert_eq!(
+        for_another_account(push.to_string().as_bytes(), &accounts),
+        Some(ShellAction::Dismiss {
+            key: shown.notification.key.clone()
+        }),
+        "its resolution takes it down"
+    );
+
+    push["tenant_id"] = "ten_unknown".into();
+    assert_eq!(
+        for_another_account(push.to_string().as_bytes(), &accounts),
+        None
+    );
+    assert_eq!(for_another_account(b"not json", &accounts), None);
+}
