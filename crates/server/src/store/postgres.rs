@@ -38,6 +38,12 @@ const STATEMENT_CACHE: usize = 256;
 pub struct PostgresStore {
     pool: PgPool,
     turns: TenantTurns,
+    /// This process's turn for server-wide writes (sign-ins, refreshes, sign-outs, pruning
+    /// sessions), taken before a pooled connection: queued behind another instance's, they
+    /// would otherwise each hold one while waiting on the database's server-wide lock, and
+    /// after an outage, with every client refreshing at once, starve every other request of
+    /// the pool.
+    server_turn: Arc<tokio::sync::Mutex<Turn>>,
 }
 
 /// The per-tenant mutexes of this process.
@@ -46,7 +52,8 @@ struct TenantTurns {
     by_tenant: Mutex<HashMap<String, Arc<tokio::sync::Mutex<Turn>>>>,
 }
 
-/// A tenant's turn to write in this process, and what the write that held it last found.
+/// A turn to write in this process (a tenant's, or the server-wide writes'), and what the
+/// write that held it last found.
 #[derive(Default)]
 pub(super) struct Turn {
     found_the_database_away_at: Option<Instant>,
@@ -141,6 +148,7 @@ impl PostgresStore {
         Ok(PostgresStore {
             pool,
             turns: TenantTurns::default(),
+            server_turn: Arc::default(),
         })
     }
 
@@ -264,20 +272,20 @@ fn event_from_row(row: &PgRow) -> StoreResult<Event> {
 #[async_trait]
 impl Store for PostgresStore {
     async fn begin(&self, scope: WriteScope<'_>) -> StoreResult<Box<dyn WriteTx>> {
+        let asked = Instant::now();
         let (tenant_id, turn) = match scope {
-            WriteScope::Tenant(tenant_id) => {
-                let asked = Instant::now();
-                let turn = self.turns.take(tenant_id).await;
-                // A write before this one waited out the pool (10 s) and found the database
-                // away: this one would wait as long for the same answer, and each queued
-                // behind it as long again. It is answered now; the client retries as asked.
-                if turn.found_the_database_away_since(asked) {
-                    return Err(StoreError::AwayForTheWriteBefore);
-                }
-                (Some(tenant_id.to_owned()), Some(turn))
-            }
-            WriteScope::Server => (None, None),
+            WriteScope::Tenant(tenant_id) => (
+                Some(tenant_id.to_owned()),
+                self.turns.take(tenant_id).await,
+            ),
+            WriteScope::Server => (None, self.server_turn.clone().lock_owned().await),
         };
+        // A write before this one waited out the pool (10 s) and found the database away:
+        // this one would wait as long for the same answer, and each queued behind it as long
+        // again. It is answered now; the client retries as asked.
+        if turn.found_the_database_away_since(asked) {
+            return Err(StoreError::AwayForTheWriteBefore);
+        }
         Ok(Box::new(
             PostgresTx::begin(&self.pool, tenant_id, turn).await?,
         ))

@@ -22,8 +22,8 @@ pub struct PostgresTx {
     tx: Transaction<'static, Postgres>,
     /// The tenant whose log this write appends to; `None` for `WriteScope::Server`.
     tenant_id: Option<String>,
-    /// This process's turn for the tenant; `None` for `WriteScope::Server`.
-    turn: Option<HeldTurn>,
+    /// This process's turn for the tenant, or for server-wide writes.
+    turn: HeldTurn,
 }
 
 /// `pool.begin()`, carried to its end even when the caller is dropped meanwhile (a client that
@@ -60,7 +60,7 @@ impl PostgresTx {
     pub(super) async fn begin(
         pool: &PgPool,
         tenant_id: Option<String>,
-        mut turn: Option<HeldTurn>,
+        mut turn: HeldTurn,
     ) -> StoreResult<Self> {
         match begin_in_turn(pool, tenant_id.as_deref()).await {
             Ok(tx) => Ok(PostgresTx {
@@ -69,7 +69,7 @@ impl PostgresTx {
                 turn,
             }),
             Err(error) => {
-                if let Some(turn) = turn.as_mut().filter(|_| error.is_unavailable()) {
+                if error.is_unavailable() {
                     turn.found_the_database_away();
                 }
                 Err(error)

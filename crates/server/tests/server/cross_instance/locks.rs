@@ -1,11 +1,14 @@
-//! Writes that wait for one another on the database: a deadlock is run again, not a 500.
+//! Writes that wait for one another on the database: a deadlock is run again, not a 500, and
+//! server-wide writes queued behind another instance's leave the pool to other requests.
 
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 use serde_json::json;
+use spartex_server::store::WriteScope;
 use sqlx::{Connection, PgConnection};
 
+use super::two_instances;
 use crate::support::{project_id, TestServer, SPRING};
 
 /// The first half of a tenant's write-turn lock (`postgres_tx::TENANT_WRITES_LOCKS`, "SPTT").
@@ -87,4 +90,47 @@ async fn a_write_the_database_ends_in_a_deadlock_is_run_again() {
         .filter(|m| m["body"] == "once")
         .count();
     assert_eq!(kept, 1, "{messages}");
+}
+
+/// After an outage every app refreshes at once. Another instance holds the server-wide turn
+/// (a sign-in); the refreshes queued here behind it wait in this process, one of them on the
+/// database, and every other request still gets a connection at once, where the refreshes
+/// held all 16 of the pool and other requests waited 10 s for one (then 503).
+#[tokio::test]
+async fn refreshes_queued_behind_another_instance_leave_the_pool_to_other_requests() {
+    const REFRESHES: usize = 24;
+    let (a, b) = two_instances().await;
+    let oncall = a.login("oncall@acme.test").await;
+    let pair = a.login_pair("manager@acme.test").await;
+    let refresh = json!({"refresh_token": pair["refresh_token"]});
+
+    let held = b
+        .state()
+        .store
+        .begin(WriteScope::Server)
+        .await
+        .expect("B's sign-in begins");
+    let mut refreshing = tokio::task::JoinSet::new();
+    for _ in 0..REFRESHES {
+        let anonymous = a.anonymous();
+        let refresh = refresh.clone();
+        refreshing.spawn(async move { anonymous.post("/api/v1/auth/refresh", refresh).await });
+    }
+    until_one_waits(&a).await;
+    // The rest queue behind the first meanwhile.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    let asked = Instant::now();
+    let (status, body) = oncall.get("/api/v1/projects").await;
+    let waited = asked.elapsed();
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(
+        waited < Duration::from_secs(3),
+        "a read waited {waited:?} for a connection"
+    );
+
+    drop(held);
+    for (status, body) in refreshing.join_all().await {
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
 }
