@@ -562,8 +562,14 @@ impl Store for PostgresStore {
         )
     }
 
+    /// In the server-wide writes' turn, as a sign-in is: it takes a session and then its
+    /// refresh tokens (ending the least recently used), and pruning, taking expired tokens and
+    /// then their session outside that turn, deadlocked with it.
     async fn prune_sessions(&self, now_ms: i64) -> StoreResult<u64> {
-        let mut tx = begin_uncancelled(&self.pool).await?;
+        let turn = self.server_turn.clone().lock_owned().await;
+        let (mut tx, _turn) = PostgresTx::begin(&self.pool, None, turn)
+            .await?
+            .into_parts();
         let tokens = sqlx::query("DELETE FROM refresh_tokens WHERE expires_at_ms <= $1")
             .bind(now_ms)
             .execute(&mut *tx)

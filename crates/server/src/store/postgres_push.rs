@@ -239,6 +239,23 @@ impl PushStore for PostgresStore {
 
     async fn advance(&self, tenant_id: &str, advance: &Advance, now_ms: i64) -> StoreResult<bool> {
         let mut tx = begin_uncancelled(self.pool()).await?;
+        // The batch's devices first, in one order, as a device's removal (its row, then its
+        // queued pushes by cascade) and settling take them: queueing took a queued push (an
+        // update in place) and then its device (a new push's foreign-key check), and
+        // deadlocked with a person removing that device.
+        let mut devices: Vec<&str> = advance
+            .pushes
+            .iter()
+            .map(|push| push.device_id.as_str())
+            .collect();
+        devices.sort_unstable();
+        devices.dedup();
+        if !devices.is_empty() {
+            sqlx::query("SELECT 1 FROM devices WHERE id = ANY($1) ORDER BY id FOR KEY SHARE")
+                .bind(&devices)
+                .execute(&mut *tx)
+                .await?;
+        }
         let moved = sqlx::query(
             "INSERT INTO push_cursors (tenant_id, seq) VALUES ($1, $2) \
              ON CONFLICT (tenant_id) DO UPDATE SET seq = excluded.seq WHERE push_cursors.seq = $3",

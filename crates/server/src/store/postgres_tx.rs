@@ -76,6 +76,12 @@ impl PostgresTx {
             }
         }
     }
+
+    /// The transaction and the turn apart, for a change made outside [`WriteTx`]: drop the
+    /// turn once the transaction has ended.
+    pub(super) fn into_parts(self) -> (Transaction<'static, Postgres>, HeldTurn) {
+        (self.tx, self.turn)
+    }
 }
 
 async fn begin_in_turn(
