@@ -135,6 +135,7 @@ impl Core {
         password: &Secret,
     ) -> CoreResult<Account> {
         let api = HttpClient::new(server_url)?;
+        api.refuse_plain_http()?;
         let pair = Session::login(&api, email.trim(), password).await?;
         let id = self.registry.id_for(api.base(), &pair.user, &pair.tenant)?;
         // The cache first: one this run may not open (its key in another secret store) refuses

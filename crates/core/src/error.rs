@@ -45,6 +45,12 @@ pub enum CoreError {
     EmptyMessage,
     #[error("`{url}` is not a server URL; use http://HOST:PORT or https://HOST.")]
     BadServerUrl { url: String },
+    #[error(
+        "`{url}` is plain http://, which would send your password and every token unencrypted \
+         over the network; use https://. Plain http:// is only for a server on this machine \
+         (localhost, 127.0.0.1, [::1])."
+    )]
+    PlainHttp { url: String },
     #[error("The server is busy; retry in {retry_after_s} s.")]
     RateLimited { retry_after_s: u64 },
     #[error("The server failed ({status}): {message}")]
@@ -149,7 +155,8 @@ impl CoreError {
             },
             CoreError::Invalid { .. }
             | CoreError::EmptyMessage
-            | CoreError::BadServerUrl { .. } => ErrorKind::Invalid,
+            | CoreError::BadServerUrl { .. }
+            | CoreError::PlainHttp { .. } => ErrorKind::Invalid,
             CoreError::RateLimited { .. } => ErrorKind::RateLimited,
             CoreError::Server { .. } => ErrorKind::ServerError,
             CoreError::Protocol { .. } | CoreError::UnreadableAnswer { .. } => ErrorKind::BadServer,

@@ -46,6 +46,32 @@ impl HttpClient {
         &self.base
     }
 
+    /// Refuses a plain `http://` server other than this machine: signing in to one would send
+    /// the password and then every token in the clear (the phone's own cleartext rules do not
+    /// cover this client, which brings its own TLS). Asked of a new sign-in only: an account
+    /// kept before still opens.
+    pub fn refuse_plain_http(&self) -> CoreResult<()> {
+        let plain = || CoreError::PlainHttp {
+            url: self.base.clone(),
+        };
+        if !self.base.starts_with("http://") {
+            return Ok(());
+        }
+        let url = reqwest::Url::parse(&self.base).map_err(|_| CoreError::BadServerUrl {
+            url: self.base.clone(),
+        })?;
+        let host = url.host_str().unwrap_or_default();
+        let this_machine = host.eq_ignore_ascii_case("localhost")
+            || (host.trim_start_matches('[').trim_end_matches(']'))
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback());
+        if this_machine {
+            Ok(())
+        } else {
+            Err(plain())
+        }
+    }
+
     /// `ws://…` or `wss://…` for a path.
     pub fn socket_url(&self, path: &str) -> String {
         format!("{}{path}", self.base.replacen("http", "ws", 1))
@@ -258,6 +284,34 @@ mod tests {
     use reqwest::StatusCode;
 
     use super::{retry_after_s, HttpClient};
+
+    #[test]
+    fn plain_http_is_refused_for_any_server_but_this_machine() {
+        for here in [
+            "http://127.0.0.1:8080",
+            "http://localhost:8080/",
+            "http://LOCALHOST",
+            "http://[::1]:9000",
+            "http://127.8.9.10",
+            "https://spartex.example",
+            "https://10.0.0.5",
+        ] {
+            let client = HttpClient::new(here).expect("a client");
+            assert!(client.refuse_plain_http().is_ok(), "{here}");
+        }
+        for away in [
+            "http://10.0.0.5:8080",
+            "http://spartex.example",
+            "http://localhost.evil.example",
+            "http://[::ffff:10.0.0.5]",
+            "http://0.0.0.0:8080",
+        ] {
+            let client = HttpClient::new(away).expect("a client");
+            let refused = client.refuse_plain_http().expect_err(away);
+            assert!(refused.to_string().contains("use https://"), "{refused}");
+            assert_eq!(refused.kind(), crate::ErrorKind::Invalid);
+        }
+    }
 
     #[test]
     fn only_a_final_answer_refuses_an_action_for_good() {
