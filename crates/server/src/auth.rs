@@ -16,6 +16,7 @@ use spartex_api::{ErrorCode, Role};
 use crate::config::Secret;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
+use crate::store::LiveSession;
 
 pub const REFRESH_TOKEN_PREFIX: &str = "srt_";
 pub const AGENT_TOKEN_PREFIX: &str = "sat_";
@@ -233,15 +234,29 @@ fn missing_bearer(parts: &Parts) -> ApiError {
     }
 }
 
-/// True while the session may be used: kept in memory between reads (see
-/// [`crate::live_sessions`]), so a person's requests do not each ask the database.
-pub async fn session_active(state: &AppState, session_id: &str) -> crate::store::StoreResult<bool> {
+/// The session while it may be used, with its person's role and organisation now (from the
+/// database, not the token): kept in memory between reads (see [`crate::live_sessions`]), so a
+/// person's requests do not each ask the database.
+pub async fn live_session(
+    state: &AppState,
+    session_id: &str,
+) -> crate::store::StoreResult<Option<LiveSession>> {
     let now_ms = state.now().timestamp_millis();
-    let read_until = || state.store.session_active_until(session_id);
-    state
-        .sessions
-        .is_active(session_id, now_ms, read_until)
-        .await
+    let read = || state.store.live_session(session_id);
+    state.sessions.live(session_id, now_ms, read).await
+}
+
+/// The session a request or socket signed in with, while it may be used and is still the same
+/// person's in the same organisation: `None` otherwise.
+pub async fn session_of(
+    state: &AppState,
+    session_id: &str,
+    user_id: &str,
+    tenant_id: &str,
+) -> crate::store::StoreResult<Option<LiveSession>> {
+    Ok(live_session(state, session_id)
+        .await?
+        .filter(|live| live.user_id == user_id && live.tenant_id == tenant_id))
 }
 
 impl FromRequestParts<AppState> for UserPrincipal {
@@ -261,18 +276,21 @@ impl FromRequestParts<AppState> for UserPrincipal {
                 message: "The access token expired. Refresh it, or sign in again.".into(),
             });
         }
-        if !session_active(state, &claims.sid).await? {
+        // The role (and name) a request acts with are the person's now: the token's claims
+        // were true at sign-in, and a manager demoted since must not act as one until it
+        // expires.
+        let Some(live) = session_of(state, &claims.sid, &claims.sub, &claims.tid).await? else {
             return Err(ApiError::unauthenticated(
                 "This session was signed out or revoked. Sign in again.",
             ));
-        }
+        };
         Ok(UserPrincipal {
-            user_id: claims.sub,
-            tenant_id: claims.tid,
+            user_id: live.user_id,
+            tenant_id: live.tenant_id,
             session_id: claims.sid,
-            role: claims.role,
-            email: claims.email,
-            name: claims.name,
+            role: live.role,
+            email: live.email,
+            name: live.name,
         })
     }
 }

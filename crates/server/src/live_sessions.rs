@@ -24,6 +24,8 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::broadcast;
 
+use crate::store::LiveSession;
+
 /// Sessions kept at most; a full memory starts again empty rather than tracking which to drop.
 const KEPT_AT_MOST: usize = 100_000;
 
@@ -44,8 +46,8 @@ struct Kept {
 }
 
 struct Active {
-    /// Its last refresh token's expiry, on the server's clock.
-    until_ms: i64,
+    /// As read, with its last refresh token's expiry on the server's clock.
+    session: LiveSession,
     read_at: Instant,
 }
 
@@ -59,44 +61,44 @@ impl LiveSessions {
         }
     }
 
-    /// True while the session is neither revoked nor past its last refresh token's expiry.
-    /// `read_until` reads that expiry from the database (`None`: revoked or unknown), and is
-    /// called only when no kept answer holds.
-    pub async fn is_active<F, E>(
+    /// The session while it is neither revoked nor past its last refresh token's expiry, with
+    /// its person's role and organisation as last read. `read` reads it from the database
+    /// (`None`: revoked, unknown, or its person gone), and is called only when no kept answer
+    /// holds.
+    pub async fn live<F, E>(
         &self,
         session_id: &str,
         now_ms: i64,
-        read_until: impl FnOnce() -> F,
-    ) -> Result<bool, E>
+        read: impl FnOnce() -> F,
+    ) -> Result<Option<LiveSession>, E>
     where
-        F: Future<Output = Result<Option<i64>, E>>,
+        F: Future<Output = Result<Option<LiveSession>, E>>,
     {
-        self.is_active_at(session_id, now_ms, Instant::now(), read_until)
-            .await
+        self.live_at(session_id, now_ms, Instant::now(), read).await
     }
 
-    async fn is_active_at<F, E>(
+    async fn live_at<F, E>(
         &self,
         session_id: &str,
         now_ms: i64,
         now: Instant,
-        read_until: impl FnOnce() -> F,
-    ) -> Result<bool, E>
+        read: impl FnOnce() -> F,
+    ) -> Result<Option<LiveSession>, E>
     where
-        F: Future<Output = Result<Option<i64>, E>>,
+        F: Future<Output = Result<Option<LiveSession>, E>>,
     {
         let generation = {
             let kept = self.lock();
-            if kept.active.get(session_id).is_some_and(|active| {
-                now_ms < active.until_ms
+            if let Some(active) = kept.active.get(session_id).filter(|active| {
+                now_ms < active.session.until_ms
                     && now.saturating_duration_since(active.read_at) < self.recheck_after
             }) {
-                return Ok(true);
+                return Ok(Some(active.session.clone()));
             }
             kept.generation
         };
-        let Some(until_ms) = read_until().await?.filter(|&until_ms| now_ms < until_ms) else {
-            return Ok(false);
+        let Some(session) = read().await?.filter(|session| now_ms < session.until_ms) else {
+            return Ok(None);
         };
         let mut kept = self.lock();
         if kept.hearing && kept.generation == generation {
@@ -104,12 +106,12 @@ impl LiveSessions {
                 kept.active.clear();
             }
             let active = Active {
-                until_ms,
+                session: session.clone(),
                 read_at: now,
             };
             kept.active.insert(session_id.to_owned(), active);
         }
-        Ok(true)
+        Ok(Some(session))
     }
 
     /// Every end is heard from now on (see [`crate::relay`]): answers read from now on may be
@@ -184,14 +186,28 @@ mod tests {
         sessions
     }
 
-    async fn counted(reads: &AtomicU32, until: Option<i64>) -> Result<Option<i64>, Infallible> {
+    fn session(until_ms: i64) -> LiveSession {
+        LiveSession {
+            until_ms,
+            user_id: "usr_1".into(),
+            tenant_id: "ten_1".into(),
+            role: spartex_api::Role::Manager,
+            email: "m@example.test".into(),
+            name: "M".into(),
+        }
+    }
+
+    async fn counted(
+        reads: &AtomicU32,
+        until: Option<i64>,
+    ) -> Result<Option<LiveSession>, Infallible> {
         reads.fetch_add(1, SeqCst);
-        Ok(until)
+        Ok(until.map(session))
     }
 
     async fn check(sessions: &LiveSessions, reads: &AtomicU32) -> bool {
         let read = || counted(reads, Some(UNTIL));
-        sessions.is_active("ses_1", NOW, read).await.unwrap()
+        sessions.live("ses_1", NOW, read).await.unwrap().is_some()
     }
 
     #[tokio::test]
@@ -200,14 +216,36 @@ mod tests {
         let first = Instant::now();
         let check_at = |now| {
             let read = || counted(&reads, Some(UNTIL));
-            sessions.is_active_at("ses_1", NOW, now, read)
+            sessions.live_at("ses_1", NOW, now, read)
         };
-        assert!(check_at(first).await.unwrap());
+        assert!(check_at(first).await.unwrap().is_some());
         let nearly_due = first + RECHECK_AFTER - Duration::from_millis(1);
-        assert!(check_at(nearly_due).await.unwrap());
+        assert!(check_at(nearly_due).await.unwrap().is_some());
         assert_eq!(reads.load(SeqCst), 1);
-        assert!(check_at(first + RECHECK_AFTER).await.unwrap());
+        assert!(check_at(first + RECHECK_AFTER).await.unwrap().is_some());
         assert_eq!(reads.load(SeqCst), 2, "read again once due");
+    }
+
+    #[tokio::test]
+    async fn a_recheck_reads_the_persons_role_again() {
+        let sessions = hearing();
+        let first = Instant::now();
+        let manager = || async { Ok::<_, Infallible>(Some(session(UNTIL))) };
+        let kept = sessions.live_at("ses_1", NOW, first, manager).await;
+        assert_eq!(
+            kept.unwrap().expect("live").role,
+            spartex_api::Role::Manager
+        );
+        let demoted = || async {
+            let viewer = spartex_api::Role::Viewer;
+            Ok::<_, Infallible>(Some(LiveSession {
+                role: viewer,
+                ..session(UNTIL)
+            }))
+        };
+        let due = first + RECHECK_AFTER;
+        let read = sessions.live_at("ses_1", NOW, due, demoted).await;
+        assert_eq!(read.unwrap().expect("live").role, spartex_api::Role::Viewer);
     }
 
     #[tokio::test]
@@ -217,7 +255,11 @@ mod tests {
         assert!(check(&sessions, &reads).await);
         sessions.ended("ses_1");
         let revoked = || counted(&reads, None);
-        assert!(!sessions.is_active("ses_1", NOW, revoked).await.unwrap());
+        assert!(sessions
+            .live("ses_1", NOW, revoked)
+            .await
+            .unwrap()
+            .is_none());
         assert_eq!(reads.load(SeqCst), 2);
         assert_eq!(&*ends.try_recv().expect("announced"), "ses_1");
     }
@@ -230,8 +272,8 @@ mod tests {
             sessions.ended("ses_1"); // committed after the read, before it was kept
             until
         };
-        let active = sessions.is_active("ses_1", NOW, read_then_ended).await;
-        assert!(active.unwrap());
+        let active = sessions.live("ses_1", NOW, read_then_ended).await;
+        assert!(active.unwrap().is_some());
         assert!(check(&sessions, &reads).await);
         assert_eq!(reads.load(SeqCst), 2, "the stale answer was not kept");
     }
@@ -240,9 +282,17 @@ mod tests {
     async fn a_kept_answer_ends_with_the_sessions_last_refresh_token() {
         let (sessions, reads) = (hearing(), AtomicU32::new(0));
         let expiring = || counted(&reads, Some(2_000));
-        assert!(sessions.is_active("ses_1", 1_999, expiring).await.unwrap());
+        assert!(sessions
+            .live("ses_1", 1_999, expiring)
+            .await
+            .unwrap()
+            .is_some());
         let expired = || counted(&reads, Some(2_000));
-        assert!(!sessions.is_active("ses_1", 2_000, expired).await.unwrap());
+        assert!(sessions
+            .live("ses_1", 2_000, expired)
+            .await
+            .unwrap()
+            .is_none());
         assert_eq!(reads.load(SeqCst), 2);
     }
 
@@ -251,7 +301,11 @@ mod tests {
         let (sessions, reads) = (hearing(), AtomicU32::new(0));
         for _ in 0..2 {
             let revoked = || counted(&reads, None);
-            assert!(!sessions.is_active("ses_1", NOW, revoked).await.unwrap());
+            assert!(sessions
+                .live("ses_1", NOW, revoked)
+                .await
+                .unwrap()
+                .is_none());
         }
         assert_eq!(reads.load(SeqCst), 2);
     }
@@ -269,9 +323,10 @@ mod tests {
             until
         };
         assert!(sessions
-            .is_active("ses_1", NOW, read_while_deaf)
+            .live("ses_1", NOW, read_while_deaf)
             .await
-            .unwrap());
+            .unwrap()
+            .is_some());
         assert!(check(&sessions, &reads).await);
         assert!(check(&sessions, &reads).await);
         assert_eq!(reads.load(SeqCst), 4, "kept once read while hearing");
@@ -287,7 +342,7 @@ mod tests {
         for n in 0..=KEPT_AT_MOST {
             let read = || counted(&reads, Some(UNTIL));
             let session = format!("ses_{n}");
-            assert!(sessions.is_active(&session, NOW, read).await.unwrap());
+            assert!(sessions.live(&session, NOW, read).await.unwrap().is_some());
         }
         assert_eq!(sessions.lock().active.len(), 1, "started again when full");
     }

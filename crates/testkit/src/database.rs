@@ -6,6 +6,7 @@
 use std::path::Path;
 
 use sqlx::postgres::PgConnectOptions;
+use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::Connection;
 
 const BACKEND: &str = "SPARTEX_TEST_DATABASE";
@@ -69,11 +70,24 @@ impl TestDatabase {
         }
     }
 
-    /// Runs one SQL statement on the PostgreSQL database, as its administrator would.
+    /// Runs one SQL statement on the database, as its administrator would (a person's role
+    /// changed by hand, say). On SQLite it waits its turn behind the server's writer.
     pub(crate) async fn execute(&self, statement: &str) {
         let url = match self {
             TestDatabase::Postgres { url, .. } | TestDatabase::Shared { url } => url,
-            TestDatabase::Sqlite { .. } => panic!("SQL by hand is for the PostgreSQL run"),
+            TestDatabase::Sqlite { url } => {
+                let options: SqliteConnectOptions =
+                    url.parse().expect("the test database's URL parses");
+                let options = options.busy_timeout(std::time::Duration::from_secs(10));
+                let mut conn = sqlx::SqliteConnection::connect_with(&options)
+                    .await
+                    .expect("the test database opens");
+                sqlx::query(statement)
+                    .execute(&mut conn)
+                    .await
+                    .unwrap_or_else(|e| panic!("{statement}: {e}"));
+                return;
+            }
         };
         let options: PgConnectOptions = url.parse().expect("the test database's URL parses");
         let mut conn = sqlx::PgConnection::connect_with(&options)

@@ -211,8 +211,8 @@ impl TestServer {
         }
     }
 
-    /// Runs one SQL statement on the server's PostgreSQL database (to cut its connections,
-    /// say); fails the test on SQLite.
+    /// Runs one SQL statement on the server's database, as its administrator would (to change
+    /// a person's role, or cut PostgreSQL's connections).
     pub async fn execute_sql(&self, statement: &str) {
         self.database.execute(statement).await;
     }

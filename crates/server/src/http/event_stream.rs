@@ -75,7 +75,7 @@ async fn serve(
     since: Option<i64>,
     socket: WebSocket,
 ) -> SocketResult<()> {
-    let tenant_id = user.tenant_id;
+    let tenant_id = user.tenant_id.clone();
     let _present = state.presence.enter(&tenant_id, &user.user_id);
     let stopping = state.stopping();
     tokio::pin!(stopping);
@@ -122,21 +122,21 @@ async fn serve(
                 Ok(session) if !session.is_empty() => {}
                 // Asked to check: ends may have gone unheard. Every socket asks at once, so a
                 // check that fails (the pool busy) leaves the socket to its own next check.
-                Ok(_) => match session_alive(&state, &user.session_id).await {
+                Ok(_) => match session_alive(&state, &user).await {
                     Ok(false) => return close_session_ended(&mut sink).await,
                     Ok(true) => {}
                     Err(error) => tracing::debug!(%error, "could not check a socket's session; its next check will"),
                 },
                 // Some ends were missed here.
                 Err(RecvError::Lagged(_)) => {
-                    if !session_alive(&state, &user.session_id).await? {
+                    if !session_alive(&state, &user).await? {
                         return close_session_ended(&mut sink).await;
                     }
                 }
                 Err(RecvError::Closed) => return Ok(()),
             },
             _ = session_check.tick() => {
-                if !session_alive(&state, &user.session_id).await? {
+                if !session_alive(&state, &user).await? {
                     return close_session_ended(&mut sink).await;
                 }
             }
@@ -158,8 +158,11 @@ async fn serve(
     }
 }
 
-async fn session_alive(state: &AppState, session_id: &str) -> SocketResult<bool> {
-    Ok(crate::auth::session_active(state, session_id).await?)
+/// The same check as every request's: the session is live and still its person's, in this
+/// organisation (a person moved to another, or removed, stops reading this one's events).
+async fn session_alive(state: &AppState, user: &UserPrincipal) -> SocketResult<bool> {
+    let session = crate::auth::session_of(state, &user.session_id, &user.user_id, &user.tenant_id);
+    Ok(session.await?.is_some())
 }
 
 /// Closes with the code that tells the client to sign in again rather than reconnect.

@@ -208,6 +208,40 @@ pub struct UserCredentials {
     pub password_hash: String,
 }
 
+/// A session that may be used, and whose it is now: its person as the database has them at
+/// this moment (their role, their organisation), not as the access token said at sign-in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveSession {
+    /// Its last refresh token's expiry, in ms since the epoch.
+    pub until_ms: i64,
+    pub user_id: String,
+    pub tenant_id: String,
+    pub role: spartex_api::Role,
+    pub email: String,
+    pub name: String,
+}
+
+/// A session's row as both stores read it: (user, the session's organisation, the person's
+/// organisation now, role, email, name, the last refresh token's expiry).
+type SessionRow = (String, String, String, String, String, String, Option<i64>);
+
+/// What a live session's row says, if it may be used: it has a refresh token left, and its
+/// person is still of the organisation they signed in to, with a role this server knows.
+fn live_session_of(row: SessionRow) -> Option<LiveSession> {
+    let (user_id, tenant_id, user_tenant_id, role, email, name, until_ms) = row;
+    if tenant_id != user_tenant_id {
+        return None;
+    }
+    Some(LiveSession {
+        until_ms: until_ms?,
+        user_id,
+        tenant_id,
+        role: role.parse().ok()?,
+        email,
+        name,
+    })
+}
+
 pub struct RefreshTokenRow {
     pub session_id: String,
     pub tenant_id: String,
@@ -312,9 +346,11 @@ pub trait Store: Send + Sync + 'static {
     /// Every user of the tenant, by name.
     async fn users(&self, tenant_id: &str) -> StoreResult<Vec<User>>;
     async fn user_credentials(&self, email: &str) -> StoreResult<Option<UserCredentials>>;
-    /// Until when a session may be used: its last refresh token's expiry, or `None` when it
-    /// was revoked or is unknown. Read on every call: [`crate::live_sessions`] keeps answers.
-    async fn session_active_until(&self, session_id: &str) -> StoreResult<Option<i64>>;
+    /// The session while it may be used, with its person's role and organisation now: `None`
+    /// when it was revoked, is unknown, has no refresh token left, or its person is gone or
+    /// belongs to another organisation than the one they signed in to. Read on every call:
+    /// [`crate::live_sessions`] keeps answers.
+    async fn live_session(&self, session_id: &str) -> StoreResult<Option<LiveSession>>;
     /// Whether a refresh token with this hash was ever issued and is still kept.
     async fn refresh_token_known(&self, token_hash: &str) -> StoreResult<bool>;
     /// Sessions revoked at or after `since_ms` (by the revoking instance's clock), at most

@@ -25,8 +25,9 @@ use super::doc_query::{doc_query, Select};
 use super::postgres_tx::{begin_uncancelled, PostgresTx};
 use super::push::PushStore;
 use super::{
-    documents, postgres_bus, postgres_push, Checkpoint, DocFilter, DocKind, LogBounds, PrunedBatch,
-    Store, StoreError, StoreResult, UserCredentials, WriteScope, WriteTx,
+    documents, live_session_of, postgres_bus, postgres_push, Checkpoint, DocFilter, DocKind,
+    LiveSession, LogBounds, PrunedBatch, SessionRow, Store, StoreError, StoreResult,
+    UserCredentials, WriteScope, WriteTx,
 };
 
 /// Connections per server instance. Each write holds one from its start to its commit, and
@@ -274,10 +275,9 @@ impl Store for PostgresStore {
     async fn begin(&self, scope: WriteScope<'_>) -> StoreResult<Box<dyn WriteTx>> {
         let asked = Instant::now();
         let (tenant_id, turn) = match scope {
-            WriteScope::Tenant(tenant_id) => (
-                Some(tenant_id.to_owned()),
-                self.turns.take(tenant_id).await,
-            ),
+            WriteScope::Tenant(tenant_id) => {
+                (Some(tenant_id.to_owned()), self.turns.take(tenant_id).await)
+            }
             WriteScope::Server => (None, self.server_turn.clone().lock_owned().await),
         };
         // A write before this one waited out the pool (10 s) and found the database away:
@@ -436,19 +436,17 @@ impl Store for PostgresStore {
         Ok(known.is_some())
     }
 
-    async fn session_active_until(&self, session_id: &str) -> StoreResult<Option<i64>> {
-        let row: Option<(Option<i64>, Option<i64>)> = sqlx::query_as(
-            "SELECT s.revoked_at_ms, \
+    async fn live_session(&self, session_id: &str) -> StoreResult<Option<LiveSession>> {
+        let row: Option<SessionRow> = sqlx::query_as(
+            "SELECT s.user_id, s.tenant_id, u.tenant_id, u.role, u.email, u.name, \
                (SELECT MAX(expires_at_ms) FROM refresh_tokens r WHERE r.session_id = s.id) \
-             FROM sessions s WHERE s.id = $1",
+             FROM sessions s JOIN users u ON u.id = s.user_id \
+             WHERE s.id = $1 AND s.revoked_at_ms IS NULL",
         )
         .bind(session_id)
         .fetch_optional(&self.pool)
         .await?;
-        Ok(match row {
-            Some((None, until_ms)) => until_ms,
-            _ => None,
-        })
+        Ok(row.and_then(live_session_of))
     }
 
     async fn sessions_revoked_since(

@@ -23,12 +23,12 @@ use super::documents::{self, wire_array};
 use super::push::PushStore;
 use super::read_cache::{ReadCache, WriteMark, Writes};
 use super::sqlite_release::close_if_left_in_transaction;
-use super::{sqlite_push, NewDevice};
 use super::{
-    Checkpoint, DocFilter, DocKind, Document, LogBounds, NewCost, PrunedBatch, RefreshTokenRow,
-    Store, StoreError, StoreResult, StoredResponse, UserCredentials, WriteScope, WriteTurn,
-    WriteTx,
+    live_session_of, Checkpoint, DocFilter, DocKind, Document, LiveSession, LogBounds, NewCost,
+    PrunedBatch, RefreshTokenRow, SessionRow, Store, StoreError, StoreResult, StoredResponse,
+    UserCredentials, WriteScope, WriteTurn, WriteTx,
 };
+use super::{sqlite_push, NewDevice};
 
 pub struct SqliteStore {
     reader: SqlitePool,
@@ -399,19 +399,17 @@ impl Store for SqliteStore {
         Ok(known.is_some())
     }
 
-    async fn session_active_until(&self, session_id: &str) -> StoreResult<Option<i64>> {
-        let row: Option<(Option<i64>, Option<i64>)> = sqlx::query_as(
-            "SELECT s.revoked_at_ms, \
+    async fn live_session(&self, session_id: &str) -> StoreResult<Option<LiveSession>> {
+        let row: Option<SessionRow> = sqlx::query_as(
+            "SELECT s.user_id, s.tenant_id, u.tenant_id, u.role, u.email, u.name, \
                (SELECT MAX(expires_at_ms) FROM refresh_tokens r WHERE r.session_id = s.id) \
-             FROM sessions s WHERE s.id = ?",
+             FROM sessions s JOIN users u ON u.id = s.user_id \
+             WHERE s.id = ? AND s.revoked_at_ms IS NULL",
         )
         .bind(session_id)
         .fetch_optional(&self.reader)
         .await?;
-        Ok(match row {
-            Some((None, until_ms)) => until_ms,
-            _ => None,
-        })
+        Ok(row.and_then(live_session_of))
     }
 
     async fn sessions_revoked_since(

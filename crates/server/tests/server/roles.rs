@@ -1,9 +1,14 @@
-//! The role matrix: every mutating client route, for every role.
+//! The role matrix: every mutating client route, for every role; and the role a request acts
+//! with is the person's now, read from the database, not the one their token was issued with.
+
+use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};
+use spartex_api::{Role, SESSION_ENDED_CLOSE_CODE};
+use spartex_server::auth::AccessClaims;
 
-use crate::support::{ask, project_id, Api, TestServer, LAUNCH, SPRING};
+use crate::support::{ask, project_id, Api, TestServer, LAUNCH, PATIENCE, SPRING};
 
 const ROLES: [&str; 4] = ["viewer", "oncall", "manager", "owner"];
 
@@ -143,4 +148,135 @@ async fn a_refused_action_changes_nothing() {
     );
     let (_, project) = viewer.get(&format!("/api/v1/projects/{spring}")).await;
     assert_eq!(project["project"]["status"], "active");
+}
+
+/// Changes a demo person's role as an administrator would, in the database.
+async fn set_role(server: &TestServer, email: &str, role: &str) {
+    let statement = format!("UPDATE users SET role = '{role}' WHERE email = '{email}'");
+    server.execute_sql(&statement).await;
+}
+
+#[tokio::test]
+async fn a_demoted_manager_acts_with_their_new_role_whatever_their_token_says() {
+    let server = TestServer::start().await;
+    let spring = project_id(&server.login("owner@acme.test").await, SPRING).await;
+    let manager = server.login("manager@acme.test").await;
+    set_role(&server, "manager@acme.test", "viewer").await;
+
+    // The access token still says manager, and has most of its 15 minutes left.
+    let (status, body) = manager
+        .post(
+            &format!("/api/v1/projects/{spring}/agents"),
+            json!({"name": "Mint", "role": "Analyst", "model": "gpt-5"}),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "no more agent tokens: {body}"
+    );
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("(viewer)")),
+        "{body}"
+    );
+    let (status, body) = manager
+        .patch(
+            &format!("/api/v1/projects/{spring}"),
+            json!({"budget_usd": 1_000_000}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "no budget raised: {body}");
+    let (status, body) = manager
+        .post(&format!("/api/v1/projects/{spring}/stop"), json!({}))
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "a viewer stops nothing: {body}"
+    );
+    assert_eq!(manager.get_ok("/api/v1/me").await["user"]["role"], "viewer");
+}
+
+#[tokio::test]
+async fn a_demotion_reaches_a_token_in_use_once_its_session_is_read_again() {
+    // The session check keeps its answer 10 s by default; a test need not wait that long.
+    let server = TestServer::start_with(|settings| {
+        settings.session_recheck_after = Duration::from_millis(100);
+    })
+    .await;
+    let manager = server.login("manager@acme.test").await;
+    let spring = project_id(&manager, SPRING).await;
+    let raise = |budget: u32| {
+        let manager = &manager;
+        let path = format!("/api/v1/projects/{spring}");
+        async move { manager.patch(&path, json!({"budget_usd": budget})).await }
+    };
+    let (status, body) = raise(5_000).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    set_role(&server, "manager@acme.test", "oncall").await;
+    spartex_testkit::eventually("the demotion is read", PATIENCE, async || {
+        let (status, _) = raise(6_000).await;
+        (status == StatusCode::FORBIDDEN).then_some(())
+    })
+    .await;
+    let (status, body) = manager
+        .post(&format!("/api/v1/projects/{spring}/resume"), json!({}))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+}
+
+#[tokio::test]
+async fn a_token_whose_claims_are_not_its_sessions_is_refused() {
+    let server = TestServer::start().await;
+    let tokens = &server.state().tokens;
+    let oncall = server.login("oncall@acme.test").await;
+    let owner = server.login("owner@acme.test").await;
+    let session = tokens
+        .decode(oncall.token())
+        .expect("the server's own token");
+    let someone_else = tokens
+        .decode(owner.token())
+        .expect("the server's own token");
+    let northwind = server.tenant_of("owner@northwind.test").await;
+    for claims in [
+        AccessClaims {
+            sub: someone_else.sub.clone(),
+            role: Role::Owner,
+            ..session.clone()
+        },
+        AccessClaims {
+            tid: northwind,
+            ..session.clone()
+        },
+    ] {
+        let token = tokens.issue(&claims).expect("signed");
+        let (status, body) = server
+            .api(token.expose())
+            .post("/api/v1/projects", json!({"name": "Mine", "budget_usd": 1}))
+            .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{claims:?}: {body}");
+    }
+}
+
+#[tokio::test]
+async fn a_person_moved_to_another_organisation_stops_reading_this_one() {
+    let server = TestServer::start_with(|settings| {
+        settings.session_check_interval = Duration::from_millis(50);
+        settings.session_recheck_after = Duration::from_millis(50);
+    })
+    .await;
+    let manager = server.login("manager@acme.test").await;
+    let mut events = server.events(manager.token(), None).await;
+    assert_eq!(events.next().await["type"], "hello");
+
+    let northwind = server.tenant_of("owner@northwind.test").await;
+    let statement =
+        format!("UPDATE users SET tenant_id = '{northwind}' WHERE email = 'manager@acme.test'");
+    server.execute_sql(&statement).await;
+    assert_eq!(events.close_code().await, Some(SESSION_ENDED_CLOSE_CODE));
+    let (status, body) = manager.get("/api/v1/projects").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
 }

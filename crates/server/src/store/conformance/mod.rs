@@ -96,7 +96,7 @@ async fn commit(tx: Box<dyn WriteTx>) {
 /// Two tenants, each with an owner (`usr_one`, `usr_two`).
 async fn two_tenants(store: &dyn Store) {
     let mut tx = begin(store, WriteScope::Server).await;
-    for (tenant, user) in [(T1, "usr_one"), (T2, "usr_two")] {
+    for (tenant, user_id) in [(T1, "usr_one"), (T2, "usr_two")] {
         tx.insert_tenant(&Tenant {
             id: tenant.into(),
             name: format!("Tenant {tenant}"),
@@ -104,20 +104,21 @@ async fn two_tenants(store: &dyn Store) {
         })
         .await
         .expect("tenant");
-        tx.insert_user(
-            tenant,
-            &User {
-                id: user.into(),
-                email: format!("{user}@example.test"),
-                name: format!("User {user}"),
-                role: Role::Owner,
-            },
-            "hash",
-        )
-        .await
-        .expect("user");
+        tx.insert_user(tenant, &user(user_id, Role::Owner), "hash")
+            .await
+            .expect("user");
     }
     commit(tx).await;
+}
+
+/// A person named after their id, `{id}@example.test`.
+fn user(id: &str, role: Role) -> User {
+    User {
+        id: id.into(),
+        email: format!("{id}@example.test"),
+        name: format!("User {id}"),
+        role,
+    }
 }
 
 fn doc(

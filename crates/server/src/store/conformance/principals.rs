@@ -98,14 +98,28 @@ pub async fn sessions_and_refresh_tokens_live_and_end(store: Arc<dyn Store>) {
         .expect("token");
     commit(tx).await;
 
-    let until = |session: &'static str| store.session_active_until(session);
-    assert_eq!(until("ses_a").await.expect("read"), Some(10_000));
+    let until = |session: &'static str| async {
+        let live = store.live_session(session).await.expect("read");
+        live.map(|live| live.until_ms)
+    };
     assert_eq!(
-        until("ses_b").await.expect("read"),
+        store.live_session("ses_a").await.expect("read"),
+        Some(crate::store::LiveSession {
+            until_ms: 10_000,
+            user_id: "usr_one".into(),
+            tenant_id: T1.into(),
+            role: Role::Owner,
+            email: "usr_one@example.test".into(),
+            name: "User usr_one".into(),
+        }),
+        "a live session names its person as the database has them"
+    );
+    assert_eq!(
+        until("ses_b").await,
         Some(5_000),
         "a session lasts until its last refresh token expires"
     );
-    assert_eq!(until("ses_none").await.expect("read"), None);
+    assert_eq!(until("ses_none").await, None);
 
     let mut tx = begin(store.as_ref(), WriteScope::Server).await;
     let row = tx
@@ -133,7 +147,7 @@ pub async fn sessions_and_refresh_tokens_live_and_end(store: Arc<dyn Store>) {
     assert!(tx.refresh_token("hash_none").await.expect("read").is_none());
     commit(tx).await;
     assert_eq!(
-        store.session_active_until("ses_a").await.expect("read"),
+        until("ses_a").await,
         Some(20_000),
         "a refresh extends the session to its new token's expiry"
     );
@@ -159,11 +173,7 @@ pub async fn sessions_and_refresh_tokens_live_and_end(store: Arc<dyn Store>) {
     assert_eq!(revoked_since(4_001, 10).await.expect("read"), ["ses_b"]);
     assert_eq!(revoked_since(0, 1).await.expect("read"), ["ses_a"]);
     assert!(revoked_since(5_001, 10).await.expect("read").is_empty());
-    assert_eq!(
-        store.session_active_until("ses_a").await.expect("read"),
-        None,
-        "revoked"
-    );
+    assert_eq!(until("ses_a").await, None, "revoked");
     let mut tx = begin(store.as_ref(), WriteScope::Server).await;
     assert!(
         tx.refresh_token("hash_a2")
