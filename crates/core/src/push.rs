@@ -350,13 +350,8 @@ fn body(payload: &PushPayload, title: &str) -> String {
 
 /// Text on one line, at most `max` characters.
 fn one_line(text: &str, max: usize) -> String {
-    let flat: String = text
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .chars()
-        .filter(|c| !c.is_control())
-        .collect();
+    let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let flat = spartex_policy::plain_text(&flat, false);
     if flat.chars().count() <= max {
         flat
     } else {

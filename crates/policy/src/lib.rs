@@ -17,8 +17,8 @@ pub mod rules;
 
 pub use ladder::{ladder_verdict, LadderVerdict};
 pub use notifications::{
-    approval_resolved, select, select_named, Notification, NotificationAction, NotificationKind,
-    NotificationPrefs, QuietHours, Transition,
+    approval_resolved, plain_text, select, select_named, Notification, NotificationAction,
+    NotificationKind, NotificationPrefs, QuietHours, Transition,
 };
 #[cfg(feature = "rota")]
 pub use oncall::Rota;

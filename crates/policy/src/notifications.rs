@@ -64,6 +64,17 @@ impl Notification {
         format!("approval:{approval_id}")
     }
 
+    /// Its title and body without the characters that make what is shown differ from what
+    /// is written: direction overrides and isolates (an agent's "Pay $", U+202E, "005"
+    /// shows as "Pay $500"), zero-width and other invisible format characters, and control characters
+    /// other than the body's line breaks. A notification shows plain text, where the app can
+    /// mark such characters (`ui/src/lib/reveal.ts`); here they are taken out.
+    pub fn shown_plainly(mut self) -> Notification {
+        self.title = plain_text(&self.title, false);
+        self.body = plain_text(&self.body, true);
+        self
+    }
+
     /// It has Approve or Reject buttons: it asks for a decision.
     pub fn asks_for_a_decision(&self) -> bool {
         self.actions
@@ -75,6 +86,28 @@ impl Notification {
     pub fn approval_of_key(key: &str) -> Option<&str> {
         key.strip_prefix("approval:")
     }
+}
+
+/// `text` without control characters (line breaks kept where `lines`) and without the format
+/// characters that reorder or hide what is shown.
+pub fn plain_text(text: &str, lines: bool) -> String {
+    text.chars()
+        .filter(|&c| (lines && c == '\n') || !(c.is_control() || hides_or_reorders(c)))
+        .collect()
+}
+
+/// Bidirectional embeddings, overrides, isolates and marks; the zero-width space; the word
+/// joiner and invisible operators; the byte order mark; the soft hyphen; tag characters. Not
+/// the zero-width (non-)joiners, which scripts and emoji need and which reorder nothing.
+fn hides_or_reorders(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{061C}' | '\u{180E}'
+        | '\u{200B}' | '\u{200E}' | '\u{200F}'
+        | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{2064}'
+        | '\u{2066}'..='\u{206F}'
+        | '\u{FEFF}'
+        | '\u{E0000}'..='\u{E007F}')
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -172,7 +205,8 @@ pub fn select_named(
             budget_crossed(before.map(Project::budget_state)?, after)
         }
         Transition::Budget { was, after } => budget_crossed(was, after),
-    }?;
+    }
+    .map(Notification::shown_plainly)?;
     if notification.urgent {
         return Some(notification);
     }
@@ -618,6 +652,26 @@ mod tests {
                 NotificationAction::Reject,
                 NotificationAction::Open
             ]
+        );
+    }
+
+    #[test]
+    fn a_title_shows_on_a_notification_as_it_is_written() {
+        // An override that shows "Pay $005" as "Pay $500", and hidden characters.
+        let mut sly = approval(ApprovalStatus::Pending, Risk::High);
+        sly.title = "Pay $\u{202E}005\u{202C} to Acme\u{200B}\u{2066}!\u{2069}\u{E0041}".into();
+        let n = select(&approval_change(None, sly), &defaults(), noon()).expect("notified");
+        assert_eq!(n.title, "Approval needed: Pay $005 to Acme!");
+        assert_eq!(
+            n.body.lines().count(),
+            2,
+            "the body keeps its line breaks: {}",
+            n.body
+        );
+        assert_eq!(
+            plain_text("a\u{200D}b \u{200C}c\u{00AD}d\u{7}", false),
+            "a\u{200D}b \u{200C}cd",
+            "joiners, which scripts and emoji need, stay"
         );
     }
 
