@@ -164,6 +164,11 @@ describe('press-and-hold stop (phone)', () => {
     setPhone(true);
   });
 
+  it('names the organisation that stop all stops', async () => {
+    renderAt(<StopFlow target={{ scope: 'tenant' }} open onOpenChange={() => {}} />);
+    expect(await screen.findByText(/Stop all projects of Acme Ads/)).toBeInTheDocument();
+  });
+
   it('has no text field and fires only after a 1.5 s hold', async () => {
     vi.useFakeTimers({ toFake: ['requestAnimationFrame', 'cancelAnimationFrame', 'performance', 'Date', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] });
     try {

@@ -6,6 +6,7 @@ import type { Queued } from '../bindings';
 import { queuedState } from '../lib/queued';
 import { useIsPhone } from '../state/media';
 import { useStopSending } from '../state/stops';
+import { useAppState } from '../state/queries';
 import { toast } from '../state/toasts';
 import { button, input } from '../lib/ui';
 import { cx } from '../lib/cx';
@@ -79,8 +80,13 @@ export function StopFlow({
     onError: (error) => toast({ tone: 'error', title: 'The stop was not queued', message: error.message }),
   });
 
-  const what = target.scope === 'tenant' ? 'every agent in every project' : `every agent in ${target.projectName}`;
-  const title = target.scope === 'tenant' ? 'Stop all projects' : `Stop ${target.projectName}`;
+  // Stop all stops the organisation shown, not the others signed in: named, since a phone's
+  // sheet covers the header that says which it is.
+  const organisation = useAppState().data?.active?.tenant.name;
+  const everything = organisation ? `every agent in every project of ${organisation}` : 'every agent in every project';
+  const what = target.scope === 'tenant' ? everything : `every agent in ${target.projectName}`;
+  const title =
+    target.scope === 'tenant' ? `Stop all projects${organisation ? ` of ${organisation}` : ''}` : `Stop ${target.projectName}`;
   const matches = phraseMatches(typed, target);
   // A double click (or a click racing the hold) must not stop twice: guard synchronously.
   const fired = useRef(false);
