@@ -103,4 +103,34 @@ if ! grep -qx 'google-services.json' "$project/app/.gitignore"; then
     [[ -z $(tail -c 1 "$project/app/.gitignore") ]] || echo >>"$project/app/.gitignore"
     echo 'google-services.json' >>"$project/app/.gitignore"
 fi
+# Nothing of the app's data leaves the phone in a backup or a transfer to a new phone: the
+# accounts, the cache and its outbox belong to this device (a restored outbox would deliver
+# its decisions a second time from another phone). The template's file provider shares the
+# whole external storage; the app shares no file, so it keeps the cache folder only.
+manifest="$project/app/src/main/AndroidManifest.xml"
+if ! grep -q 'android:allowBackup' "$manifest"; then
+    sed -i 's|^\(\s*\)<application$|&\n\1    android:allowBackup="false"\n\1    android:fullBackupContent="false"\n\1    android:dataExtractionRules="@xml/data_extraction_rules"|' "$manifest"
+fi
+grep -q 'android:allowBackup="false"' "$manifest"
+cat >"$project/app/src/main/res/xml/data_extraction_rules.xml" <<'XML'
+<?xml version="1.0" encoding="utf-8"?>
+<!-- Written by scripts/android-init.sh: nothing is backed up or moved to another phone. -->
+<data-extraction-rules>
+    <cloud-backup>
+        <exclude domain="root" />
+        <exclude domain="file" />
+        <exclude domain="database" />
+        <exclude domain="sharedpref" />
+        <exclude domain="external" />
+    </cloud-backup>
+    <device-transfer>
+        <exclude domain="root" />
+        <exclude domain="file" />
+        <exclude domain="database" />
+        <exclude domain="sharedpref" />
+        <exclude domain="external" />
+    </device-transfer>
+</data-extraction-rules>
+XML
+sed -i '/<external-path /d' "$project/app/src/main/res/xml/file_paths.xml"
 echo "==> $project is generated; see mobile/README.md to build it"
