@@ -17,7 +17,8 @@ use crate::write::Write;
 #[derive(Clone)]
 pub struct Checked(RegisterDeviceRequest);
 
-/// Registers this install; the same address again answers the same device. True when new.
+/// Registers this install under the caller's sign-in, which it ends with; the same address
+/// again answers the same device. True when new.
 pub async fn register(
     w: &mut Write,
     user: &UserPrincipal,
@@ -32,10 +33,15 @@ pub async fn register(
         address: req.address(),
         registration: &registration,
         created_at: w.now(),
+        session_id: Some(&user.session_id),
     };
-    Ok(w.tx()
+    w.tx()
         .insert_device(&user.tenant_id, &user.user_id, &device)
-        .await?)
+        .await?
+        // Signed out as this request came: the device would outlive the sign-in.
+        .ok_or_else(|| {
+            ApiError::unauthenticated("This session was signed out or revoked. Sign in again.")
+        })
 }
 
 /// The registration with its fields checked, each refusal naming what to fix.

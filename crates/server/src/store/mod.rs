@@ -380,7 +380,8 @@ pub trait Store: Send + Sync + 'static {
         at_most: i64,
     ) -> StoreResult<Option<PrunedBatch>>;
     async fn prune_idempotency_keys(&self, older_than_ms: i64) -> StoreResult<u64>;
-    /// Drops refresh tokens past their expiry, and sessions left without any.
+    /// Drops refresh tokens past their expiry, and sessions left without any (with the devices
+    /// registered under them).
     async fn prune_sessions(&self, now_ms: i64) -> StoreResult<u64>;
 
     /// Moves committed writes into the main database file off the commit path, and empties
@@ -553,7 +554,8 @@ pub trait WriteTx: Send {
         now_ms: i64,
     ) -> StoreResult<()>;
     /// Only through [`crate::write::Write::end_session`], which tells the instances that keep
-    /// the session in memory ([`crate::live_sessions`]).
+    /// the session in memory ([`crate::live_sessions`]). The devices registered under it go
+    /// with it: a phone signed out takes no more pushes, even one offline as it signed out.
     async fn revoke_session(&mut self, session_id: &str, now_ms: i64) -> StoreResult<()>;
     /// The user's sessions still live, all but the `keep` used last (by their newest refresh
     /// token: an app refreshes as it is used), least recently used first.
@@ -580,14 +582,17 @@ pub trait WriteTx: Send {
     async fn delete_agent_tokens(&mut self, tenant_id: &str, agent_id: &str) -> StoreResult<u64>;
 
     async fn insert_cost(&mut self, tenant_id: &str, cost: &NewCost<'_>) -> StoreResult<()>;
-    /// Registers a device; the same address again is the same device. Answers the device and
-    /// whether it is new.
+    /// Registers a device under its sign-in: the same address again in this organisation is
+    /// the same device (another person's before, it is this one's now, as a new device), and
+    /// belongs to the sign-in that registered it last. Answers the device and whether it is
+    /// new; `None`, registering nothing, when the sign-in has ended by the time this runs (a
+    /// device registered then would outlive it).
     async fn insert_device(
         &mut self,
         tenant_id: &str,
         user_id: &str,
         device: &NewDevice<'_>,
-    ) -> StoreResult<(Device, bool)>;
+    ) -> StoreResult<Option<(Device, bool)>>;
     async fn delete_device(
         &mut self,
         tenant_id: &str,

@@ -43,69 +43,80 @@ fn device_from_row(row: &PgRow) -> StoreResult<Device> {
 }
 
 /// Registers a device for a user, as SQLite's store does: the same address (one install)
-/// registered again is the same device with its keys and when it was last seen refreshed;
-/// registered by another user, it becomes theirs. Answers the device and whether it is new.
+/// registered again in this organisation is the same device, with its keys, when it was last
+/// seen and its sign-in refreshed; registered by another person of the organisation, it
+/// becomes theirs; another organisation's registration of it is another device.
 pub(super) async fn insert_device(
     conn: &mut PgConnection,
     tenant_id: &str,
     user_id: &str,
     device: &NewDevice<'_>,
-) -> StoreResult<(Device, bool)> {
-    let existing = sqlx::query("SELECT * FROM devices WHERE platform = $1 AND address = $2")
-        .bind(device.platform.as_str())
-        .bind(device.address)
+) -> StoreResult<Option<(Device, bool)>> {
+    if let Some(session_id) = device.session_id {
+        // Held until this commits, so the sign-in cannot end in between: an end committed
+        // before is seen here, one after finds this device to delete with it.
+        let live: Option<i64> = sqlx::query_scalar(
+            "SELECT 1::bigint FROM sessions WHERE id = $1 AND revoked_at_ms IS NULL FOR SHARE",
+        )
+        .bind(session_id)
         .fetch_optional(&mut *conn)
         .await?;
-    if let Some(row) = existing {
-        let owner: String = row.try_get("user_id")?;
-        let id: String = row.try_get("id")?;
-        if owner == user_id {
-            // Registered again (the app does at every start): the install is alive.
-            sqlx::query("UPDATE devices SET registration = $1, seen_at = $2 WHERE id = $3")
-                .bind(device.registration)
-                .bind(device.created_at.to_rfc3339())
-                .bind(&id)
-                .execute(&mut *conn)
-                .await?;
-            return Ok((device_from_row(&row)?, false));
+        if live.is_none() {
+            return Ok(None);
         }
-        sqlx::query("DELETE FROM devices WHERE id = $1")
-            .bind(&id)
+    }
+    // Another person's registration of the install goes first. Two registrations of one address
+    // meet in the insert, which takes the row the other committed instead of failing; one by
+    // someone else that committed between these two statements is removed on the next round.
+    for _ in 0..3 {
+        sqlx::query(
+            "DELETE FROM devices \
+             WHERE tenant_id = $1 AND platform = $2 AND address = $3 AND user_id <> $4",
+        )
+        .bind(tenant_id)
+        .bind(device.platform.as_str())
+        .bind(device.address)
+        .bind(user_id)
+        .execute(&mut *conn)
+        .await?;
+        let row = sqlx::query(
+            "INSERT INTO devices \
+             (id, tenant_id, user_id, platform, address, registration, created_at, session_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+             ON CONFLICT (tenant_id, platform, address) DO UPDATE \
+               SET registration = EXCLUDED.registration, seen_at = EXCLUDED.created_at, \
+                   session_id = EXCLUDED.session_id \
+               WHERE devices.user_id = EXCLUDED.user_id \
+             RETURNING id, platform, created_at, last_push_at, last_error, (xmax = 0) AS inserted",
+        )
+        .bind(device.id)
+        .bind(tenant_id)
+        .bind(user_id)
+        .bind(device.platform.as_str())
+        .bind(device.address)
+        .bind(device.registration)
+        .bind(device.created_at.to_rfc3339())
+        .bind(device.session_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+        let Some(row) = row else { continue };
+        let inserted: bool = row.try_get("inserted")?;
+        if inserted {
+            sqlx::query(
+                "DELETE FROM devices WHERE tenant_id = $1 AND user_id = $2 AND id NOT IN \
+                 (SELECT id FROM devices WHERE tenant_id = $1 AND user_id = $2 \
+                  ORDER BY created_at DESC, id DESC LIMIT $3)",
+            )
+            .bind(tenant_id)
+            .bind(user_id)
+            .bind(DEVICES_PER_PERSON)
             .execute(&mut *conn)
             .await?;
+        }
+        return Ok(Some((device_from_row(&row)?, inserted)));
     }
-    sqlx::query(
-        "INSERT INTO devices (id, tenant_id, user_id, platform, address, registration, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
-    )
-    .bind(device.id)
-    .bind(tenant_id)
-    .bind(user_id)
-    .bind(device.platform.as_str())
-    .bind(device.address)
-    .bind(device.registration)
-    .bind(device.created_at.to_rfc3339())
-    .execute(&mut *conn)
-    .await?;
-    sqlx::query(
-        "DELETE FROM devices WHERE tenant_id = $1 AND user_id = $2 AND id NOT IN \
-         (SELECT id FROM devices WHERE tenant_id = $1 AND user_id = $2 \
-          ORDER BY created_at DESC, id DESC LIMIT $3)",
-    )
-    .bind(tenant_id)
-    .bind(user_id)
-    .bind(DEVICES_PER_PERSON)
-    .execute(&mut *conn)
-    .await?;
-    Ok((
-        Device {
-            id: device.id.to_owned(),
-            platform: device.platform,
-            created_at: device.created_at,
-            last_push_at: None,
-            last_error: None,
-        },
-        true,
+    Err(StoreError::Unsupported(
+        "a device's address kept being registered by others at the same time".into(),
     ))
 }
 
@@ -201,7 +212,7 @@ impl PushStore for PostgresStore {
             "SELECT d.id, d.user_id, u.role, s.data, d.created_at, d.seen_at, d.last_push_at, \
              d.last_error \
              FROM devices d \
-             JOIN users u ON u.id = d.user_id \
+             JOIN users u ON u.id = d.user_id AND u.tenant_id = d.tenant_id \
              LEFT JOIN notification_settings s ON s.user_id = d.user_id \
              WHERE d.tenant_id = $1 ORDER BY d.id",
         )

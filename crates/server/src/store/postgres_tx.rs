@@ -322,6 +322,10 @@ impl WriteTx for PostgresTx {
         .bind(session_id)
         .execute(&mut *self.tx)
         .await?;
+        sqlx::query("DELETE FROM devices WHERE session_id = $1")
+            .bind(session_id)
+            .execute(&mut *self.tx)
+            .await?;
         Ok(())
     }
 
@@ -422,7 +426,7 @@ impl WriteTx for PostgresTx {
         tenant_id: &str,
         user_id: &str,
         device: &NewDevice<'_>,
-    ) -> StoreResult<(Device, bool)> {
+    ) -> StoreResult<Option<(Device, bool)>> {
         postgres_push::insert_device(&mut self.tx, tenant_id, user_id, device).await
     }
 

@@ -23,6 +23,9 @@ pub struct NewDevice<'a> {
     /// The registration as sent (keys, APNs environment), JSON.
     pub registration: &'a str,
     pub created_at: chrono::DateTime<chrono::Utc>,
+    /// The sign-in it is registered under, which it ends with; `None` only for devices
+    /// registered before devices had one (they stay until registered again).
+    pub session_id: Option<&'a str>,
 }
 
 /// A device the dispatcher may push to, with what it needs to decide.
@@ -134,7 +137,7 @@ pub struct Advance {
 pub trait PushStore: Send + Sync {
     /// Tenants with events after their push cursor.
     async fn backlog(&self) -> StoreResult<Vec<Backlog>>;
-    /// Every device of the tenant, with its user's role and settings.
+    /// Every device of the tenant whose person is still of it, with their role and settings.
     async fn targets(&self, tenant_id: &str) -> StoreResult<Vec<PushTarget>>;
     /// The last states the dispatcher recorded for these resources.
     async fn states(&self, tenant_id: &str, resource_ids: &[&str]) -> StoreResult<ResourceStates>;

@@ -829,6 +829,10 @@ impl WriteTx for SqliteTx {
             .bind(session_id)
             .execute(&mut *self.tx)
             .await?;
+        sqlx::query("DELETE FROM devices WHERE session_id = ?")
+            .bind(session_id)
+            .execute(&mut *self.tx)
+            .await?;
         Ok(())
     }
 
@@ -927,7 +931,7 @@ impl WriteTx for SqliteTx {
         tenant_id: &str,
         user_id: &str,
         device: &NewDevice<'_>,
-    ) -> StoreResult<(Device, bool)> {
+    ) -> StoreResult<Option<(Device, bool)>> {
         sqlite_push::insert_device(&mut self.tx, tenant_id, user_id, device).await
     }
 

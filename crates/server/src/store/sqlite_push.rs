@@ -38,43 +38,63 @@ fn device_from_row(row: &sqlx::sqlite::SqliteRow) -> StoreResult<Device> {
     })
 }
 
-/// Registers a device for a user. The same address (one install) registered again is the
-/// same device, with its keys and when it was last seen refreshed; registered by another user
-/// (signed in on the phone after someone who never signed out), it becomes theirs, so the
-/// first user's pushes stop reaching a phone they no longer hold. Answers the device and
-/// whether it is new.
+/// Registers a device for a user under the sign-in in `device` (see
+/// [`super::WriteTx::insert_device`]). The same address (one install) registered again in this
+/// organisation is the same device, with its keys, when it was last seen and its sign-in
+/// refreshed; registered by another person of the organisation (signed in on the phone after
+/// someone who never signed out), it becomes theirs, so the first person's pushes stop
+/// reaching a phone they no longer hold. Another organisation's registration of the same
+/// address is another device, beside it.
 pub(super) async fn insert_device(
     conn: &mut SqliteConnection,
     tenant_id: &str,
     user_id: &str,
     device: &NewDevice<'_>,
-) -> StoreResult<(Device, bool)> {
-    let existing = sqlx::query("SELECT * FROM devices WHERE platform = ? AND address = ?")
-        .bind(device.platform.as_str())
-        .bind(device.address)
-        .fetch_optional(&mut *conn)
-        .await?;
-    if let Some(row) = existing {
-        let owner: String = row.try_get("user_id")?;
-        let id: String = row.try_get("id")?;
-        if owner == user_id {
-            // Registered again (the app does at every start): the install is alive.
-            sqlx::query("UPDATE devices SET registration = ?, seen_at = ? WHERE id = ?")
-                .bind(device.registration)
-                .bind(device.created_at.to_rfc3339())
-                .bind(&id)
-                .execute(&mut *conn)
+) -> StoreResult<Option<(Device, bool)>> {
+    if let Some(session_id) = device.session_id {
+        let live: Option<i64> =
+            sqlx::query_scalar("SELECT 1 FROM sessions WHERE id = ? AND revoked_at_ms IS NULL")
+                .bind(session_id)
+                .fetch_optional(&mut *conn)
                 .await?;
-            return Ok((device_from_row(&row)?, false));
+        if live.is_none() {
+            return Ok(None);
         }
-        sqlx::query("DELETE FROM devices WHERE id = ?")
-            .bind(&id)
-            .execute(&mut *conn)
-            .await?;
     }
     sqlx::query(
-        "INSERT INTO devices (id, tenant_id, user_id, platform, address, registration, created_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "DELETE FROM devices WHERE tenant_id = ? AND platform = ? AND address = ? AND user_id <> ?",
+    )
+    .bind(tenant_id)
+    .bind(device.platform.as_str())
+    .bind(device.address)
+    .bind(user_id)
+    .execute(&mut *conn)
+    .await?;
+    let existing =
+        sqlx::query("SELECT * FROM devices WHERE tenant_id = ? AND platform = ? AND address = ?")
+            .bind(tenant_id)
+            .bind(device.platform.as_str())
+            .bind(device.address)
+            .fetch_optional(&mut *conn)
+            .await?;
+    if let Some(row) = existing {
+        // Registered again (the app does at every start): the install is alive, and belongs
+        // to the sign-in it registered under now.
+        sqlx::query(
+            "UPDATE devices SET registration = ?, seen_at = ?, session_id = ? WHERE id = ?",
+        )
+        .bind(device.registration)
+        .bind(device.created_at.to_rfc3339())
+        .bind(device.session_id)
+        .bind(row.try_get::<String, _>("id")?)
+        .execute(&mut *conn)
+        .await?;
+        return Ok(Some((device_from_row(&row)?, false)));
+    }
+    sqlx::query(
+        "INSERT INTO devices \
+         (id, tenant_id, user_id, platform, address, registration, created_at, session_id) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(device.id)
     .bind(tenant_id)
@@ -83,6 +103,7 @@ pub(super) async fn insert_device(
     .bind(device.address)
     .bind(device.registration)
     .bind(device.created_at.to_rfc3339())
+    .bind(device.session_id)
     .execute(&mut *conn)
     .await?;
     sqlx::query(
@@ -97,7 +118,7 @@ pub(super) async fn insert_device(
     .bind(DEVICES_PER_PERSON)
     .execute(&mut *conn)
     .await?;
-    Ok((
+    Ok(Some((
         Device {
             id: device.id.to_owned(),
             platform: device.platform,
@@ -106,7 +127,7 @@ pub(super) async fn insert_device(
             last_error: None,
         },
         true,
-    ))
+    )))
 }
 
 pub(super) async fn delete_device(
@@ -199,7 +220,7 @@ impl PushStore for SqliteStore {
             "SELECT d.id, d.user_id, u.role, s.data, d.created_at, d.seen_at, d.last_push_at, \
              d.last_error \
              FROM devices d \
-             JOIN users u ON u.id = d.user_id \
+             JOIN users u ON u.id = d.user_id AND u.tenant_id = d.tenant_id \
              LEFT JOIN notification_settings s ON s.user_id = d.user_id \
              WHERE d.tenant_id = ? ORDER BY d.id",
         )

@@ -17,6 +17,7 @@ mod oncall;
 mod openapi;
 mod push;
 mod push_platforms;
+mod push_sessions;
 mod roles;
 mod sessions;
 mod stops;

@@ -13,6 +13,7 @@ fn device<'a>(id: &'a str, address: &'a str) -> NewDevice<'a> {
         address,
         registration: r#"{"platform":"fcm","push_token":"t"}"#,
         created_at: at(0),
+        session_id: None,
     }
 }
 
@@ -27,18 +28,25 @@ fn push_for(device_id: &str, key: &str, payload: &str) -> NewPush {
     }
 }
 
+/// Registers `device` for `user`, which it must be (a device of no sign-in always is).
+async fn register(
+    tx: &mut Box<dyn WriteTx>,
+    tenant_id: &str,
+    user_id: &str,
+    device: &NewDevice<'_>,
+) -> (spartex_api::Device, bool) {
+    tx.insert_device(tenant_id, user_id, device)
+        .await
+        .expect("registered")
+        .expect("its sign-in is live")
+}
+
 pub async fn devices_register_once_per_address(store: Arc<dyn Store>) {
     two_tenants(store.as_ref()).await;
     let mut tx = begin(store.as_ref(), WriteScope::Tenant(T1)).await;
-    let (first, new) = tx
-        .insert_device(T1, "usr_one", &device("dev_1", "token-1"))
-        .await
-        .expect("registered");
+    let (first, new) = register(&mut tx, T1, "usr_one", &device("dev_1", "token-1")).await;
     assert!(new);
-    let (again, new) = tx
-        .insert_device(T1, "usr_one", &device("dev_2", "token-1"))
-        .await
-        .expect("registered again");
+    let (again, new) = register(&mut tx, T1, "usr_one", &device("dev_2", "token-1")).await;
     assert_eq!(
         (again.id.as_str(), new),
         ("dev_1", false),
@@ -54,9 +62,7 @@ pub async fn devices_register_once_per_address(store: Arc<dyn Store>) {
         created_at: at(86_400),
         ..device("dev_4", "token-1")
     };
-    tx.insert_device(T1, "usr_one", &next_day)
-        .await
-        .expect("registered again");
+    register(&mut tx, T1, "usr_one", &next_day).await;
     commit(tx).await;
     let targets = store.push().targets(T1).await.expect("read");
     assert_eq!(
@@ -66,22 +72,171 @@ pub async fn devices_register_once_per_address(store: Arc<dyn Store>) {
     );
     assert!(targets[0].reachable(at(86_400 + 3_600), chrono::Duration::hours(24)));
 
-    // The same install registered by another user is theirs now.
-    let mut tx = begin(store.as_ref(), WriteScope::Tenant(T2)).await;
-    let (taken, new) = tx
-        .insert_device(T2, "usr_two", &device("dev_3", "token-1"))
+    // The same install registered by another person of the organisation is theirs now.
+    let mut tx = begin(store.as_ref(), WriteScope::Server).await;
+    tx.insert_user(T1, &user("usr_three", Role::Oncall), "hash")
         .await
-        .expect("taken over");
+        .expect("user");
+    commit(tx).await;
+    let mut tx = begin(store.as_ref(), WriteScope::Tenant(T1)).await;
+    let (taken, new) = register(&mut tx, T1, "usr_three", &device("dev_3", "token-1")).await;
     assert!(new);
-    assert!(!tx.delete_device(T2, "usr_two", "dev_1").await.expect("ran"));
+    assert!(!tx
+        .delete_device(T1, "usr_three", "dev_1")
+        .await
+        .expect("ran"));
     commit(tx).await;
     assert!(store.devices(T1, "usr_one").await.expect("read").is_empty());
-    let mut tx = begin(store.as_ref(), WriteScope::Tenant(T2)).await;
+    let mut tx = begin(store.as_ref(), WriteScope::Tenant(T1)).await;
     assert!(tx
-        .delete_device(T2, "usr_two", &taken.id)
+        .delete_device(T1, "usr_three", &taken.id)
         .await
         .expect("deleted"));
     commit(tx).await;
+}
+
+pub async fn an_address_is_one_device_per_organisation(store: Arc<dyn Store>) {
+    two_tenants(store.as_ref()).await;
+    let mut tx = begin(store.as_ref(), WriteScope::Tenant(T1)).await;
+    register(&mut tx, T1, "usr_one", &device("dev_a", "token-1")).await;
+    commit(tx).await;
+    // Someone of another organisation who learned the token (or the same phone signed in
+    // there too) registers it: a device of theirs, beside the first.
+    let mut tx = begin(store.as_ref(), WriteScope::Tenant(T2)).await;
+    let (theirs, new) = register(&mut tx, T2, "usr_two", &device("dev_b", "token-1")).await;
+    assert!(new, "another organisation's registration is another device");
+    assert!(!tx.delete_device(T2, "usr_two", "dev_a").await.expect("ran"));
+    commit(tx).await;
+    let ids = |devices: Vec<spartex_api::Device>| -> Vec<String> {
+        devices.into_iter().map(|d| d.id).collect()
+    };
+    assert_eq!(
+        ids(store.devices(T1, "usr_one").await.expect("read")),
+        ["dev_a"],
+        "the first organisation's person is still paged"
+    );
+    assert_eq!(
+        ids(store.devices(T2, "usr_two").await.expect("read")),
+        [theirs.id.as_str()]
+    );
+    let t1 = store.push().targets(T1).await.expect("read");
+    assert_eq!(
+        t1.iter().map(|t| t.device_id.as_str()).collect::<Vec<_>>(),
+        ["dev_a"]
+    );
+    // Registered again there, each stays its organisation's.
+    let mut tx = begin(store.as_ref(), WriteScope::Tenant(T1)).await;
+    let (again, new) = register(&mut tx, T1, "usr_one", &device("dev_c", "token-1")).await;
+    assert_eq!((again.id.as_str(), new), ("dev_a", false));
+    commit(tx).await;
+    assert_eq!(store.devices(T2, "usr_two").await.expect("read").len(), 1);
+}
+
+pub async fn two_organisations_register_one_address_at_once(store: Arc<dyn Store>) {
+    two_tenants(store.as_ref()).await;
+    let mut first = begin(store.as_ref(), WriteScope::Tenant(T1)).await;
+    register(&mut first, T1, "usr_one", &device("dev_a", "token-1")).await;
+    // Another organisation's write runs beside it where the store lets it (PostgreSQL), and
+    // registers the same address before the first commits: it neither waits for it nor fails.
+    let second = tokio::spawn({
+        let store = store.clone();
+        async move {
+            let mut tx = begin(store.as_ref(), WriteScope::Tenant(T2)).await;
+            let (device, new) = register(&mut tx, T2, "usr_two", &device("dev_b", "token-1")).await;
+            commit(tx).await;
+            (device.id, new)
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    commit(first).await;
+    let (id, new) = tokio::time::timeout(Duration::from_secs(10), second)
+        .await
+        .expect("the second registration ends")
+        .expect("and holds");
+    assert_eq!((id.as_str(), new), ("dev_b", true));
+    assert_eq!(store.devices(T1, "usr_one").await.expect("read").len(), 1);
+    assert_eq!(store.devices(T2, "usr_two").await.expect("read").len(), 1);
+}
+
+pub async fn a_device_ends_with_its_sign_in(store: Arc<dyn Store>) {
+    two_tenants(store.as_ref()).await;
+    let mut tx = begin(store.as_ref(), WriteScope::Server).await;
+    for (session, expires_at_ms) in [("ses_a", 50_000), ("ses_b", 50_000), ("ses_c", 5_000)] {
+        tx.insert_session(session, T1, "usr_one", 1_000)
+            .await
+            .expect("session");
+        let hash = format!("hash_{session}");
+        tx.insert_refresh_token(&hash, session, expires_at_ms)
+            .await
+            .expect("token");
+    }
+    commit(tx).await;
+    let under = |id, address, session| NewDevice {
+        session_id: Some(session),
+        ..device(id, address)
+    };
+    let mut tx = begin(store.as_ref(), WriteScope::Tenant(T1)).await;
+    register(&mut tx, T1, "usr_one", &under("dev_a", "token-a", "ses_a")).await;
+    register(&mut tx, T1, "usr_one", &under("dev_b", "token-b", "ses_b")).await;
+    register(&mut tx, T1, "usr_one", &under("dev_c", "token-c", "ses_c")).await;
+    // Registered before devices had a sign-in: of none, until registered again.
+    register(&mut tx, T1, "usr_one", &device("dev_old", "token-old")).await;
+    commit(tx).await;
+    let queued = Advance {
+        from: 0,
+        to: 1,
+        states: Vec::new(),
+        pushes: vec![push_for("dev_a", "approval:apr_1", "requested")],
+    };
+    assert!(store
+        .push()
+        .advance(T1, &queued, 100)
+        .await
+        .expect("queued"));
+
+    let mut tx = begin(store.as_ref(), WriteScope::Server).await;
+    tx.revoke_session("ses_a", 2_000).await.expect("signed out");
+    commit(tx).await;
+    let device_ids = || async {
+        let targets = store.push().targets(T1).await.expect("read");
+        targets.into_iter().map(|t| t.device_id).collect::<Vec<_>>()
+    };
+    assert_eq!(
+        device_ids().await,
+        ["dev_b", "dev_c", "dev_old"],
+        "signed out, its device takes no more pushes"
+    );
+    assert!(
+        store
+            .push()
+            .due(i64::MAX, 10, &[])
+            .await
+            .expect("read")
+            .is_empty(),
+        "nor those queued for it"
+    );
+
+    // A registration under a sign-in that has ended registers nothing.
+    let mut tx = begin(store.as_ref(), WriteScope::Tenant(T1)).await;
+    let late = under("dev_late", "token-late", "ses_a");
+    assert!(tx
+        .insert_device(T1, "usr_one", &late)
+        .await
+        .expect("ran")
+        .is_none());
+    // The old device registered again belongs to the sign-in that registered it.
+    let old_again = under("dev_x", "token-old", "ses_b");
+    let (old, new) = register(&mut tx, T1, "usr_one", &old_again).await;
+    assert_eq!((old.id.as_str(), new), ("dev_old", false));
+    commit(tx).await;
+
+    // Past its last refresh token's expiry the sign-in is pruned, its device with it.
+    store.prune_sessions(6_000).await.expect("pruned");
+    assert_eq!(device_ids().await, ["dev_b", "dev_old"]);
+    let mut tx = begin(store.as_ref(), WriteScope::Server).await;
+    tx.revoke_session("ses_b", 7_000).await.expect("revoked");
+    commit(tx).await;
+    assert!(device_ids().await.is_empty());
 }
 
 pub async fn a_person_keeps_their_newest_devices_only(store: Arc<dyn Store>) {
@@ -95,9 +250,7 @@ pub async fn a_person_keeps_their_newest_devices_only(store: Arc<dyn Store>) {
             created_at: at(i64::try_from(n).expect("small")),
             ..device(id, &address)
         };
-        tx.insert_device(T1, "usr_one", &newer)
-            .await
-            .expect("registered");
+        register(&mut tx, T1, "usr_one", &newer).await;
         commit(tx).await;
     }
     let devices = store.devices(T1, "usr_one").await.expect("read");
@@ -126,9 +279,7 @@ pub async fn the_push_cursor_moves_only_from_where_it_was(store: Arc<dyn Store>)
 pub async fn a_newer_push_replaces_a_queued_one_and_settles_only_itself(store: Arc<dyn Store>) {
     two_tenants(store.as_ref()).await;
     let mut tx = begin(store.as_ref(), WriteScope::Tenant(T1)).await;
-    tx.insert_device(T1, "usr_one", &device("dev_1", "token-1"))
-        .await
-        .expect("registered");
+    register(&mut tx, T1, "usr_one", &device("dev_1", "token-1")).await;
     commit(tx).await;
     let push = store.push();
     let batch = |from, to, payload: &str| Advance {
