@@ -3,6 +3,12 @@
 //! its own sockets. Events are only pointed to (tenant and `seq`): the log is the truth, read
 //! by [`crate::hub::EventHub::catch_up`], so an instance that missed announcements while its
 //! database connection was down reads what it missed.
+//!
+//! What needs no read (a frame for an agent, a session or an agent's tokens ended) is acted on
+//! as it is heard; what does waits in a [`backlog::Backlog`] of its own, so a stop is never
+//! held up by catching sockets up on the log.
+
+mod backlog;
 
 use std::time::{Duration, Instant};
 
@@ -11,6 +17,7 @@ use spartex_api::{AgentControl, Approval, Event};
 use tokio::sync::watch;
 
 use crate::error::ApiError;
+use crate::log_every::{LogEvery, ONCE_A_MINUTE};
 use crate::state::AppState;
 use crate::store::{Heard, Listening, StoreResult, WriteTx};
 
@@ -126,27 +133,76 @@ pub async fn announce_commit(
 /// Where the database has room for one instance only, there is nothing to hear: every
 /// session's end is this instance's own.
 pub async fn run(state: AppState) {
-    let Some(Listening {
-        mut heard,
-        connection,
-    }) = listen(&state).await
-    else {
+    let Some(Listening { heard, connection }) = listen(&state).await else {
         return;
     };
     tokio::spawn(follow_connection(state.clone(), connection));
+    let backlog = backlog::Backlog::default();
+    tokio::join!(
+        hear(&state, heard, &backlog),
+        work_through(&state, &backlog)
+    );
+}
+
+/// Acts on each announcement as it is heard, or queues the read it needs, until the server
+/// stops.
+async fn hear(
+    state: &AppState,
+    mut heard: tokio::sync::mpsc::Receiver<Heard>,
+    backlog: &backlog::Backlog,
+) {
     let stopping = state.stopping();
     tokio::pin!(stopping);
     loop {
         let next = tokio::select! {
             next = heard.recv() => next,
-            () = &mut stopping => return,
+            () = &mut stopping => break,
         };
         match next {
-            Some(Heard::Announcement(text)) => act_on(&state, &text).await,
+            Some(Heard::Announcement(text)) => act_on(state, backlog, &text),
             Some(Heard::Reconnected { unheard_for }) => {
-                read_what_was_missed(&state, unheard_for).await;
+                // A stop said meanwhile was lost with the connection; the log keeps it.
+                state.agents.resync_all();
+                backlog.missed(unheard_for);
             }
-            None => return,
+            None => break,
+        }
+    }
+    backlog.close();
+}
+
+/// Does the reads announcements asked for, one at a time, until the server stops.
+async fn work_through(state: &AppState, backlog: &backlog::Backlog) {
+    let stopping = state.stopping();
+    tokio::pin!(stopping);
+    loop {
+        let work = tokio::select! {
+            work = backlog.next() => work,
+            () = &mut stopping => return,
+        };
+        let Some(work) = work else { return };
+        let done = async {
+            match work {
+                backlog::Work::CatchUp {
+                    tenant,
+                    first,
+                    last,
+                } => {
+                    state
+                        .events
+                        .catch_up(state.store.as_ref(), &tenant, first, last)
+                        .await;
+                    state.pushes.planning.notify_one();
+                }
+                backlog::Work::Read(said) => push_read(state, said).await,
+                backlog::Work::Missed(unheard_for) => {
+                    read_missed_from_the_database(state, unheard_for).await;
+                }
+            }
+        };
+        tokio::select! {
+            () = done => {}
+            () = &mut stopping => return,
         }
     }
 }
@@ -191,9 +247,14 @@ async fn listen(state: &AppState) -> Option<Listening> {
 /// Announcements of the last `unheard_for` were missed (the connection they arrive on was
 /// lost, or not there yet): what they would have said is read from the database.
 async fn read_what_was_missed(state: &AppState, unheard_for: Duration) {
-    state.events.catch_up_all(state.store.as_ref()).await;
     // A stop said meanwhile was lost with the connection; the log keeps it.
     state.agents.resync_all();
+    read_missed_from_the_database(state, unheard_for).await;
+}
+
+/// The events and sign-outs said while announcements were lost, read from the database.
+async fn read_missed_from_the_database(state: &AppState, unheard_for: Duration) {
+    state.events.catch_up_all(state.store.as_ref()).await;
     state.pushes.planning.notify_one();
     // A sign-out too (after the events, which matter more).
     end_sessions_revoked_unheard(state, unheard_for).await;
@@ -241,7 +302,11 @@ async fn follow_connection(state: AppState, mut connection: watch::Receiver<Opti
     }
 }
 
-async fn act_on(state: &AppState, text: &str) {
+/// Said when frames read by id are not sent because too many wait for their read.
+static TOO_MANY_READS_LOG: LogEvery = LogEvery::new(ONCE_A_MINUTE);
+
+/// Acts on an announcement at once when that needs no read; queues the read otherwise.
+fn act_on(state: &AppState, backlog: &backlog::Backlog, text: &str) {
     let announcement: Announcement = match serde_json::from_str(text) {
         Ok(announcement) => announcement,
         Err(error) => {
@@ -262,16 +327,31 @@ async fn act_on(state: &AppState, text: &str) {
             tenant,
             first,
             last,
-        } => {
-            state
-                .events
-                .catch_up(state.store.as_ref(), &tenant, first, last)
-                .await;
-            state.pushes.planning.notify_one();
-        }
+        } => backlog.catch_up(tenant, first, last),
         Said::Agent { agent, frame } => {
             state.agents.push(&agent, frame);
         }
+        // Sent only to an agent connected here.
+        Said::AgentMessage { agent, .. } | Said::AgentAskAgain { agent, .. }
+            if !state.agents.is_connected(&agent) => {}
+        said @ (Said::AgentMessage { .. } | Said::AgentAskAgain { .. }) => {
+            if backlog.read(said) {
+                return;
+            }
+            if let Some(not_sent_since_last_said) = TOO_MANY_READS_LOG.now() {
+                tracing::warn!(
+                    not_sent_since_last_said,
+                    "another instance's message or ask for an agent connected here was not sent: {} wait for their read already (said once a minute)",
+                    backlog::READS_QUEUED_AT_MOST
+                );
+            }
+        }
+    }
+}
+
+/// Sends an agent connected here the message or ask another instance announced by id.
+async fn push_read(state: &AppState, said: Said) {
+    match said {
         Said::AgentMessage {
             tenant,
             agent,
@@ -300,6 +380,7 @@ async fn act_on(state: &AppState, text: &str) {
             )
             .await;
         }
+        _ => {}
     }
 }
 

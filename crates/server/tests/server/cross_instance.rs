@@ -16,6 +16,7 @@ use crate::support::{ask, project_id, Api, TestServer, NEWSLETTER, PATIENCE, SPR
 
 mod agent_tokens;
 mod locks;
+mod relay;
 
 /// Messages each instance writes at once in the gapless test.
 const MESSAGES_EACH: usize = 15;
