@@ -54,7 +54,7 @@ async fn create_agent(
             .map(kept_with_salt)
     })
     .await?;
-    with_agent_token(&state, kept)
+    with_agent_token(&state, &user, projects::ADD_AGENTS, kept)
 }
 
 /// Gives the agent's worker a new token (shown once); managers and owners only. Every token
@@ -77,7 +77,7 @@ async fn replace_agent_token(
             .map(kept_with_salt)
     })
     .await?;
-    with_agent_token(&state, kept)
+    with_agent_token(&state, &user, projects::REPLACE_AGENT_TOKENS, kept)
 }
 
 /// What stands in a kept answer for the agent's token: the salt it was derived from.
@@ -92,9 +92,17 @@ fn kept_with_salt(minted: MintedAgent) -> Reply<CreatedAgent> {
     })
 }
 
-/// The kept answer with the agent's token derived again in place of its salt, as it is sent. A
-/// refusal kept under the key, or an answer kept before tokens were derived, goes as it was.
-fn with_agent_token(state: &AppState, kept: Answer) -> ApiResult<Answer> {
+/// The kept answer with the agent's token derived again in place of its salt, as it is sent,
+/// if the caller may still hand one out (`action`): an answer kept under an Idempotency-Key is
+/// sent again before any change runs, and a manager demoted since must not get a live token
+/// back by repeating their request (403, as the route answers them). A refusal kept under the
+/// key, or an answer kept before tokens were derived, goes as it was.
+fn with_agent_token(
+    state: &AppState,
+    user: &UserPrincipal,
+    action: &str,
+    kept: Answer,
+) -> ApiResult<Answer> {
     if !kept.status.is_success() {
         return Ok(kept);
     }
@@ -103,6 +111,7 @@ fn with_agent_token(state: &AppState, kept: Answer) -> ApiResult<Answer> {
     let Some(salt) = created.agent_token.strip_prefix(TOKEN_SALT_KEPT) else {
         return Ok(kept);
     };
+    projects::may_hand_out_agent_tokens(user, action)?;
     let (token, _) = state.tokens.agent_token(&created.agent.id, salt);
     created.agent_token = token.expose().to_owned();
     Ok(Answer {

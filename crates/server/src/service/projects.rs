@@ -76,13 +76,25 @@ pub struct MintedAgent {
     pub token_salt: String,
 }
 
+/// What adding an agent and replacing an agent's token are called in a refusal.
+pub const ADD_AGENTS: &str = "add agents";
+pub const REPLACE_AGENT_TOKENS: &str = "replace agents' tokens";
+
+/// Only managers and owners hand out an agent's token: checked as the change runs, and again
+/// whenever its answer is sent again under its Idempotency-Key, since that answer gives the
+/// token out once more (derived again from its kept salt) and the caller may have been
+/// demoted meanwhile.
+pub fn may_hand_out_agent_tokens(user: &UserPrincipal, action: &str) -> ApiResult<()> {
+    user.require(Role::Manager, action)
+}
+
 pub async fn create_agent(
     w: &mut Write,
     user: &UserPrincipal,
     project_id: &str,
     req: CreateAgentRequest,
 ) -> ApiResult<MintedAgent> {
-    user.require(Role::Manager, "add agents")?;
+    may_hand_out_agent_tokens(user, ADD_AGENTS)?;
     create_agent_in(w, &user.tenant_id, project_id, req).await
 }
 
@@ -120,7 +132,7 @@ pub async fn replace_agent_token(
     project_id: &str,
     agent_id: &str,
 ) -> ApiResult<MintedAgent> {
-    user.require(Role::Manager, "replace agents' tokens")?;
+    may_hand_out_agent_tokens(user, REPLACE_AGENT_TOKENS)?;
     let tenant_id = &user.tenant_id;
     let _project: Project = w.fetch(tenant_id, project_id, "project").await?;
     let agent: Agent = w.fetch(tenant_id, agent_id, "agent").await?;

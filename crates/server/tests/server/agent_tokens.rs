@@ -241,3 +241,38 @@ async fn only_managers_and_owners_of_the_agents_organisation_replace_its_token()
         "no refusal touched the token"
     );
 }
+
+#[tokio::test]
+async fn a_demoted_manager_gets_no_token_back_by_repeating_a_request() {
+    // Every request reads its session's role again, rather than after up to 10 s.
+    let server = TestServer::start_with(|s| s.session_recheck_after = Duration::ZERO).await;
+    let manager = server.login("manager@acme.test").await;
+    let spring = project_id(&manager, SPRING).await;
+    let add = |key: &'static str| {
+        let (manager, spring) = (&manager, &spring);
+        async move {
+            let body = json!({"name": "Scout", "role": "Analyst", "model": "gpt-5"});
+            let path = format!("/api/v1/projects/{spring}/agents");
+            manager.post_with_key(&path, body, key).await
+        }
+    };
+    let (status, created) = add("add-scout").await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let replaced = replace(&server, &manager, "Quill", "replace-quill").await;
+    new_token(&server, &replaced, "Quill");
+
+    // Demoted by an owner (in the database), with a token issued while a manager.
+    let demote = "UPDATE users SET role = 'oncall' WHERE email = 'manager@acme.test'";
+    server.execute_sql(demote).await;
+    for (what, (status, body)) in [
+        ("adding the agent", add("add-scout").await),
+        (
+            "replacing the token",
+            replace(&server, &manager, "Quill", "replace-quill").await,
+        ),
+    ] {
+        assert_eq!(status, StatusCode::FORBIDDEN, "{what} again: {body}");
+        assert_eq!(body["error"]["code"], "forbidden");
+        assert!(!body.to_string().contains("sat_"), "{what} again: {body}");
+    }
+}
