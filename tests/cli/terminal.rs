@@ -4,7 +4,7 @@
 
 use serde_json::json;
 
-use crate::support::{exit, Cli, TestServer, LAUNCH, OWNER};
+use crate::support::{exit, Cli, TestServer, LAUNCH, ONCALL, OWNER};
 
 /// Runs its arguments on a new pseudo-terminal after typing `argv[1]` into it, and prints all
 /// the terminal showed; exits with the command's exit code.
@@ -89,5 +89,23 @@ async fn login_without_a_terminal_names_spartex_password() {
         "{run:?}"
     );
     assert!(run.stderr.contains("SPARTEX_PASSWORD"), "{run:?}");
+    server.shutdown().await;
+}
+
+/// An empty SPARTEX_PASSWORD (a script's unset variable, expanded) is a usage error naming it,
+/// not a sign-in with an empty password.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_empty_spartex_password_is_named_not_sent() {
+    let mut server = TestServer::start().await;
+    let cli = Cli::new();
+    let url = server.url();
+    let run = cli
+        .run_with_password(&["login", "--server", &url, "--email", ONCALL], "")
+        .await;
+    run.expect_code(exit::USAGE);
+    assert!(
+        run.stderr.contains("SPARTEX_PASSWORD is set but empty"),
+        "{run:?}"
+    );
     server.shutdown().await;
 }

@@ -91,9 +91,27 @@ async fn actions_of_a_session_ended_elsewhere_exit_3_and_name_spartex_login() {
         .await;
     assert_eq!(now["status"], "pending", "{now}");
 
-    // Signing in again sends them, stop first.
-    let again = cli.login(&server, ONCALL).await;
-    assert_eq!(again, account_id, "the same account, its cache kept");
+    // Signing in again sends them, stop first, and says so.
+    let url = server.url();
+    let login = cli
+        .run(&["login", "--server", &url, "--email", ONCALL, "--json"])
+        .await;
+    let login = login.expect_ok().json();
+    assert_eq!(
+        login["id"],
+        account_id.as_str(),
+        "the same account, its cache kept"
+    );
+    let sent = &login["sent"];
+    assert_eq!(
+        (
+            sent["delivered"].as_u64(),
+            sent["refused"].as_u64(),
+            sent["waiting"].as_u64()
+        ),
+        (Some(3), Some(1), Some(0)),
+        "the stops and the message; the approve found its request cancelled: {login}"
+    );
     let status = cli.run(&["status", "--json", "--offline"]).await;
     assert_eq!(status.expect_ok().json()["outbox"], json!([]));
     let stops: Value = server.get(&owner, "/api/v1/stops").await;

@@ -108,6 +108,14 @@ fn print<T: Serialize>(json: bool, value: &T, text: impl FnOnce()) {
 
 async fn login(core: &Core, server: &str, email: &str, json: bool) -> CliResult<Ended> {
     let password = match std::env::var("SPARTEX_PASSWORD") {
+        // A script's unset variable, expanded: no server has an empty password.
+        Ok(password) if password.is_empty() => {
+            return Err(CliError::Usage(
+                "SPARTEX_PASSWORD is set but empty: set it to the password, or unset it to be \
+                 asked for it."
+                    .into(),
+            ))
+        }
         Ok(password) => Secret::new(password),
         Err(_) => Secret::new(
             rpassword::prompt_password(format!("Password for {email}: ")).map_err(|e| {
@@ -144,7 +152,12 @@ async fn sync_after_login(account: &Account, json: bool) -> CliResult<Ended> {
     // What waited for this sign-in (taken while the session had ended) goes now, not at the
     // next `sync` or `watch`.
     let (report, sent) = account.sync_now().await?;
-    print(json, &info, || {
+    let signed_in = SignedIn {
+        account: &info,
+        cached_events: report.last_seq,
+        sent: &sent,
+    };
+    print(json, &signed_in, || {
         outln!("Cached {} events; ready to work offline.", report.last_seq);
         if sent.delivered > 0 {
             outln!(
@@ -161,6 +174,16 @@ async fn sync_after_login(account: &Account, json: bool) -> CliResult<Ended> {
         }
     });
     Ok(Ended::Done)
+}
+
+/// What `spartex login --json` prints: the account, and what waited for this sign-in (taken
+/// while the session had ended), delivered or refused now.
+#[derive(Serialize)]
+struct SignedIn<'a> {
+    #[serde(flatten)]
+    account: &'a spartex_core::AccountInfo,
+    cached_events: i64,
+    sent: &'a spartex_core::delivery::FlushReport,
 }
 
 /// Tries to catch up first, so reads are fresh when the server is there; says so when not.
