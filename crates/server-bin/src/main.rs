@@ -31,10 +31,11 @@ struct Cli {
         hide_env_values = true
     )]
     database_url: String,
-    /// Secret that signs access tokens; generated and kept in the database when absent.
+    /// Secret that signs access tokens, at least 32 bytes (`openssl rand -base64 48`);
+    /// generated and kept in the database when absent.
     #[arg(long, env = "SPARTEX_JWT_SECRET", hide_env_values = true)]
     jwt_secret: Option<Secret>,
-    /// Lifetime of an access token, in seconds.
+    /// Lifetime of an access token, in seconds: 30 to 3600.
     #[arg(long, env = "SPARTEX_ACCESS_TOKEN_TTL_S", default_value_t = 900)]
     access_token_ttl_s: u64,
     /// Seconds an agent has to acknowledge a stop before it is stopped by force.

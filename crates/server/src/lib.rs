@@ -49,6 +49,31 @@ pub enum StartError {
         addr: SocketAddr,
         source: std::io::Error,
     },
+    #[error("--jwt-secret (SPARTEX_JWT_SECRET) is {bytes} bytes long; it must be at least {MIN_JWT_SECRET_BYTES}, since a short one can be guessed offline from any access token and every token forged with it. Make one with `openssl rand -base64 48` and give every instance the same, or leave it out: the server then makes one and keeps it in its database.")]
+    ShortJwtSecret { bytes: usize },
+    #[error("--access-token-ttl-s is {seconds}; it must be at most {MAX_ACCESS_TOKEN_TTL_S} (one hour): an access token cannot be taken back before it expires other than by ending its whole sign-in. Clients refresh theirs as they go.")]
+    AccessTokenTtl { seconds: u64 },
+}
+
+/// The shortest `--jwt-secret` the server starts with: HS256's key should be no shorter than
+/// its 32-byte hash (RFC 7518 §3.2).
+pub const MIN_JWT_SECRET_BYTES: usize = 32;
+/// The longest an access token may last, in seconds.
+pub const MAX_ACCESS_TOKEN_TTL_S: u64 = 3600;
+
+/// Refuses settings the server must not run with, before anything is opened.
+fn check(settings: &Settings) -> Result<(), StartError> {
+    if let Some(secret) = &settings.jwt_secret {
+        let bytes = secret.expose().len();
+        if bytes < MIN_JWT_SECRET_BYTES {
+            return Err(StartError::ShortJwtSecret { bytes });
+        }
+    }
+    let seconds = settings.access_token_ttl.as_secs();
+    if seconds > MAX_ACCESS_TOKEN_TTL_S {
+        return Err(StartError::AccessTokenTtl { seconds });
+    }
+    Ok(())
 }
 
 /// A running server. Dropping it does not stop it; call [`RunningServer::shutdown`].
@@ -99,6 +124,7 @@ impl RunningServer {
 
 /// Opens the database (migrating it), binds the listener and starts serving.
 pub async fn start(settings: Settings, clock: Arc<dyn Clock>) -> Result<RunningServer, StartError> {
+    check(&settings)?;
     let store = store::open(settings.database_url.expose()).await?;
     let secret = match &settings.jwt_secret {
         Some(secret) => secret.clone(),
@@ -172,4 +198,34 @@ async fn stored_jwt_secret(store: &dyn store::Store) -> Result<Secret, StoreErro
     tx.put_setting("jwt_secret", &secret).await?;
     drop(tx.commit().await?);
     Ok(Secret::new(secret))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(tweak: impl FnOnce(&mut Settings)) -> Settings {
+        let mut settings = Settings::new("127.0.0.1:0".parse().expect("an address"), "sqlite://x");
+        tweak(&mut settings);
+        settings
+    }
+
+    #[test]
+    fn a_short_signing_secret_or_a_long_lived_access_token_is_refused_at_start() {
+        let short = settings(|s| s.jwt_secret = Some(Secret::new("x".repeat(31))));
+        let refused = check(&short).expect_err("31 bytes are too few");
+        assert!(matches!(refused, StartError::ShortJwtSecret { bytes: 31 }));
+        assert!(refused.to_string().contains("openssl rand"), "{refused}");
+        let enough = settings(|s| s.jwt_secret = Some(Secret::new("x".repeat(32))));
+        assert!(check(&enough).is_ok());
+        assert!(check(&settings(|_| ())).is_ok(), "no secret: one is made");
+
+        let hour = settings(|s| s.access_token_ttl = std::time::Duration::from_secs(3600));
+        assert!(check(&hour).is_ok());
+        let day = settings(|s| s.access_token_ttl = std::time::Duration::from_secs(86_400));
+        assert!(matches!(
+            check(&day),
+            Err(StartError::AccessTokenTtl { seconds: 86_400 })
+        ));
+    }
 }
