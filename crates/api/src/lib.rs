@@ -40,6 +40,12 @@ pub const SESSION_ENDED_CLOSE_CODE: u16 = 4401;
 /// needs the new one rather than a reconnect.
 pub const AGENT_TOKEN_REVOKED_CLOSE_CODE: u16 = 4401;
 
+/// The WebSocket close code of an event stream whose organisation's log was rewound under it (a
+/// database failover lost the last commits, and their `seq`s are given to new events): the
+/// standard "service restart". The client reconnects from the `seq` it applied, which is now
+/// above the log's head, and is told `resync_required`.
+pub const LOG_REWOUND_CLOSE_CODE: u16 = 1012;
+
 /// The header that makes a mutation safe to retry.
 pub const IDEMPOTENCY_KEY_HEADER: &str = "Idempotency-Key";
 

@@ -83,11 +83,19 @@ impl EventHub {
             *published = None;
             return;
         }
-        if let Some(last) = *published {
-            if first.seq > last + 1 {
+        match *published {
+            Some(sent) if first.seq > sent + 1 => {
                 feed.fill(store, tenant_id, &mut published, first.seq - 1)
                     .await;
             }
+            // Sent already, read from the log by a catch-up that went ahead; or the log was
+            // rewound and these numbers are given again.
+            Some(sent) if first.seq <= sent => {
+                if self.rewound(store, tenant_id, &feed, sent, None).await {
+                    return;
+                }
+            }
+            _ => {}
         }
         for event in events {
             feed.send(&mut published, event);
@@ -103,6 +111,19 @@ impl EventHub {
         first_seq: i64,
         last_seq: i64,
     ) {
+        self.catch_up_to(store, tenant_id, first_seq, last_seq, None)
+            .await;
+    }
+
+    /// [`EventHub::catch_up`], with the log's head when it was just read.
+    async fn catch_up_to(
+        &self,
+        store: &dyn Store,
+        tenant_id: &str,
+        first_seq: i64,
+        last_seq: i64,
+        head: Option<i64>,
+    ) {
         let Some(feed) = self.feed(tenant_id) else {
             return;
         };
@@ -111,8 +132,65 @@ impl EventHub {
             *published = None;
             return;
         }
-        published.get_or_insert(first_seq - 1);
-        feed.fill(store, tenant_id, &mut published, last_seq).await;
+        match *published {
+            // Nothing this instance has not sent, unless the log was rewound.
+            Some(sent) if last_seq <= sent => {
+                self.rewound(store, tenant_id, &feed, sent, head).await;
+            }
+            _ => {
+                published.get_or_insert(first_seq - 1);
+                feed.fill(store, tenant_id, &mut published, last_seq).await;
+            }
+        }
+    }
+
+    /// Whether the tenant's log now ends below `sent`, the last `seq` this instance sent its
+    /// sockets: the database lost commits (a failover to a replica they had not reached) and
+    /// numbers new events with `seq`s already sent, which every socket would drop as seen. The
+    /// feed is then let go: its sockets hear their channel closed, which nothing else does while
+    /// they follow it, and close to be reconnected (`http::event_stream`); each client reconnects
+    /// from its own `seq`, above the head, and is told `resync_required`. Writes that pass the
+    /// old head before this is noticed are not told apart: an instance notices when its
+    /// connection announcements arrive on comes back, or at the next write it publishes or hears.
+    async fn rewound(
+        &self,
+        store: &dyn Store,
+        tenant_id: &str,
+        feed: &Arc<Feed>,
+        sent: i64,
+        head: Option<i64>,
+    ) -> bool {
+        let head = match head {
+            Some(head) => head,
+            None => match store.log_bounds(tenant_id).await {
+                Ok(Some(bounds)) => bounds.head,
+                Ok(None) => return false,
+                Err(error) => {
+                    tracing::warn!(%error, "could not read a tenant's log head to check it was not rewound");
+                    return false;
+                }
+            },
+        };
+        if head >= sent {
+            return false;
+        }
+        tracing::warn!(
+            tenant = %tenant_id,
+            head,
+            sent,
+            "a tenant's log ends below what this instance sent its sockets (the database lost commits, a failover?): they are closed to resync"
+        );
+        let mut tenants = self
+            .tenants
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if tenants
+            .get(tenant_id)
+            .is_some_and(|current| Arc::ptr_eq(current, feed))
+        {
+            tenants.remove(tenant_id);
+        }
+        true
     }
 
     /// Announcements may have been missed: every followed tenant is read up to its log's head.
@@ -121,7 +199,8 @@ impl EventHub {
         for tenant_id in tenants {
             match store.log_bounds(&tenant_id).await {
                 Ok(Some(bounds)) => {
-                    self.catch_up(store, &tenant_id, bounds.head + 1, bounds.head)
+                    let head = bounds.head;
+                    self.catch_up_to(store, &tenant_id, head + 1, head, Some(head))
                         .await;
                 }
                 Ok(None) => {}

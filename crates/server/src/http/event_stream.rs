@@ -8,7 +8,7 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use futures_util::{SinkExt, StreamExt};
 use serde::Deserialize;
-use spartex_api::{ControlFrame, SESSION_ENDED_CLOSE_CODE};
+use spartex_api::{ControlFrame, LOG_REWOUND_CLOSE_CODE, SESSION_ENDED_CLOSE_CODE};
 use tokio::sync::broadcast::error::RecvError;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
@@ -143,7 +143,8 @@ async fn serve(
             received = live.recv() => match received {
                 Ok(published) => last = forward(&state, &tenant_id, last, published, &mut sink).await?,
                 Err(RecvError::Lagged(_)) => last = replay(&state, &tenant_id, last, &mut sink).await?,
-                Err(RecvError::Closed) => return Ok(()),
+                // The feed was let go: the log was rewound under this socket.
+                Err(RecvError::Closed) => return close_log_rewound(&mut sink).await,
             },
             () = pings.due() => {
                 if !pings.send(&mut incoming, &mut sink).await? {
@@ -170,6 +171,18 @@ async fn close_session_ended(sink: &mut Sink) -> SocketResult<()> {
     let frame = CloseFrame {
         code: SESSION_ENDED_CLOSE_CODE,
         reason: "session_ended: this sign-in was signed out, revoked or expired; sign in again"
+            .into(),
+    };
+    send_close(sink, Some(frame)).await?;
+    Ok(())
+}
+
+/// Closes with the code that has the client reconnect, and so resync: its feed was let go
+/// because the log was rewound ([`crate::hub::EventHub`]).
+async fn close_log_rewound(sink: &mut Sink) -> SocketResult<()> {
+    let frame = CloseFrame {
+        code: LOG_REWOUND_CLOSE_CODE,
+        reason: "log_rewound: the server's database lost recent changes; reconnect to resync"
             .into(),
     };
     send_close(sink, Some(frame)).await?;

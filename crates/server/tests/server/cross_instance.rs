@@ -17,6 +17,7 @@ use crate::support::{ask, project_id, Api, TestServer, NEWSLETTER, PATIENCE, SPR
 mod agent_tokens;
 mod locks;
 mod relay;
+mod rewound;
 
 /// Messages each instance writes at once in the gapless test.
 const MESSAGES_EACH: usize = 15;
