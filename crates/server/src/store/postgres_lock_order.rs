@@ -32,7 +32,11 @@ const SETUP: &str = "\
 async fn set_up() -> (TestDatabase, PgConnectOptions, PgConnection) {
     let (database, options) = TestDatabase::create().await;
     // Migrates the new database.
-    drop(PostgresStore::connect(options.clone()).await.expect("opens"));
+    drop(
+        PostgresStore::connect(options.clone())
+            .await
+            .expect("opens"),
+    );
     let mut admin = PgConnection::connect_with(&options)
         .await
         .expect("connects");
@@ -137,10 +141,7 @@ async fn pruning_sessions_waits_for_a_sign_in_ending_one() {
         .expect("opens");
     let pruning: Arc<dyn Store> = Arc::new(PostgresStore::connect(options).await.expect("opens"));
 
-    let mut sign_in = signing_in
-        .begin(WriteScope::Server)
-        .await
-        .expect("begins");
+    let mut sign_in = signing_in.begin(WriteScope::Server).await.expect("begins");
     sign_in
         .revoke_session("ses_old", 5_000)
         .await
