@@ -79,6 +79,11 @@ struct Cli {
         default_value_t = 20
     )]
     max_pending_approvals_per_agent: usize,
+    /// Seconds one statement may run on PostgreSQL before the database stops it and the
+    /// request is answered 503 (a read over a long history, say), rather than holding one of
+    /// the instance's connections until it ends.
+    #[arg(long, env = "SPARTEX_STATEMENT_TIMEOUT_S", default_value_t = 30)]
+    statement_timeout_s: u64,
     /// Seed the demo organisations (once) and run simulated agent workers.
     #[arg(long, env = "SPARTEX_DEMO", value_parser = clap::builder::BoolishValueParser::new())]
     demo: bool,
@@ -124,6 +129,7 @@ async fn main() -> anyhow::Result<()> {
     settings.max_connections_per_ip = cli.max_connections_per_ip.max(1);
     settings.trusted_proxies = cli.trusted_proxies;
     settings.max_pending_approvals_per_agent = cli.max_pending_approvals_per_agent.max(1);
+    settings.statement_timeout = Duration::from_secs(cli.statement_timeout_s.max(1));
     settings.push = cli.push.settings();
     if settings.idle_timeout <= settings.max_long_poll {
         anyhow::bail!(

@@ -61,6 +61,10 @@ pub struct Settings {
     /// [`crate::agent_quota`]); past them, 429.
     pub agent_writes_per_second: u32,
     pub agent_write_burst: u32,
+    /// How long one statement may run on PostgreSQL before the database stops it and the
+    /// request is answered 503 (a read over a project's whole history, say): one that ran on
+    /// would hold a pooled connection meanwhile. SQLite has no such limit.
+    pub statement_timeout: Duration,
     /// Push to phones: which services the server may send through, and how.
     pub push: PushSettings,
 }
@@ -142,6 +146,7 @@ impl Settings {
             max_sessions_per_user: 50,
             agent_writes_per_second: 50,
             agent_write_burst: 200,
+            statement_timeout: crate::store::DEFAULT_STATEMENT_TIMEOUT,
             push: PushSettings::default(),
         }
     }

@@ -59,6 +59,10 @@ pub enum ApiError {
     /// the other one finished.
     #[error("the write deadlocked with another: {0}")]
     Deadlocked(StoreError),
+    /// 503: the database stopped a statement that ran past the server's statement timeout
+    /// (`--statement-timeout-s`); a retry may succeed once it is less busy.
+    #[error("the database took too long: {0}")]
+    TooSlow(StoreError),
     /// 5xx: our fault. The detail is logged, never sent.
     #[error("internal error: {0}")]
     Internal(StoreError),
@@ -85,6 +89,12 @@ const DEADLOCKED_RETRY_AFTER_S: u64 = 1;
 /// A lock order this server gets wrong deadlocks under load again and again: said once a minute.
 static DEADLOCKED_LOG: LogEvery = LogEvery::new(ONCE_A_MINUTE);
 
+/// How long a client is asked to wait before asking again for what took the database too long.
+const TOO_SLOW_RETRY_AFTER_S: u64 = 30;
+
+/// A slow read is asked for again and again (a dashboard refreshing): said once a minute.
+static TOO_SLOW_LOG: LogEvery = LogEvery::new(ONCE_A_MINUTE);
+
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         if error.is_text_with_nul() {
@@ -100,6 +110,9 @@ impl From<StoreError> for ApiError {
         }
         if error.is_deadlock() {
             return ApiError::Deadlocked(error);
+        }
+        if error.is_statement_timeout() {
+            return ApiError::TooSlow(error);
         }
         ApiError::Internal(error)
     }
@@ -156,7 +169,8 @@ impl ApiError {
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::StorageFull(_)
             | ApiError::DatabaseUnavailable(_)
-            | ApiError::Deadlocked(_) => StatusCode::SERVICE_UNAVAILABLE,
+            | ApiError::Deadlocked(_)
+            | ApiError::TooSlow(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -215,6 +229,13 @@ impl ApiError {
                     .to_owned(),
                 json!({ "retry_after_s": DEADLOCKED_RETRY_AFTER_S }),
             ),
+            ApiError::TooSlow(_) => (
+                ErrorCode::Unavailable,
+                "The database took too long over this request, so the server stopped it. \
+                 Nothing was changed; try again in a minute, or ask for less at once."
+                    .to_owned(),
+                json!({ "retry_after_s": TOO_SLOW_RETRY_AFTER_S }),
+            ),
             ApiError::Internal(_) => (
                 ErrorCode::Internal,
                 "The server failed to handle this request. Nothing was changed; try again in a moment.".to_owned(),
@@ -264,6 +285,15 @@ impl IntoResponse for ApiError {
                     );
                 }
             }
+            ApiError::TooSlow(source) => {
+                if let Some(refused_since_last_said) = TOO_SLOW_LOG.now() {
+                    tracing::warn!(
+                        error = %source,
+                        refused_since_last_said,
+                        "the database stopped a statement that ran past the statement timeout (--statement-timeout-s); the request was answered 503 (said once a minute)"
+                    );
+                }
+            }
             _ => {}
         }
         let mut response = (self.status(), axum::Json(self.body())).into_response();
@@ -272,6 +302,7 @@ impl IntoResponse for ApiError {
             ApiError::StorageFull(_) => Some(STORAGE_FULL_RETRY_AFTER_S),
             ApiError::DatabaseUnavailable(_) => Some(DATABASE_UNAVAILABLE_RETRY_AFTER_S),
             ApiError::Deadlocked(_) => Some(DEADLOCKED_RETRY_AFTER_S),
+            ApiError::TooSlow(_) => Some(TOO_SLOW_RETRY_AFTER_S),
             _ => None,
         };
         if let Some(value) = retry_after_s.and_then(|s| HeaderValue::from_str(&s.to_string()).ok())

@@ -125,7 +125,7 @@ impl RunningServer {
 /// Opens the database (migrating it), binds the listener and starts serving.
 pub async fn start(settings: Settings, clock: Arc<dyn Clock>) -> Result<RunningServer, StartError> {
     check(&settings)?;
-    let store = store::open(settings.database_url.expose()).await?;
+    let store = store::open(settings.database_url.expose(), settings.statement_timeout).await?;
     let secret = match &settings.jwt_secret {
         Some(secret) => secret.clone(),
         None => stored_jwt_secret(store.as_ref()).await?,

@@ -29,7 +29,7 @@ pub use documents::{
     Versioned, ONCALL_ID, POLICY_ID,
 };
 pub use log_pruning::{prune_log, PrunedBatch};
-pub use postgres::PostgresStore;
+pub use postgres::{PostgresStore, DEFAULT_STATEMENT_TIMEOUT};
 pub use push::{NewDevice, PushStore};
 pub use sqlite::{SqliteStore, WAL_RESTART_FRAMES};
 
@@ -126,6 +126,15 @@ impl StoreError {
         const DEADLOCK_DETECTED: &str = "40P01";
         matches!(self, StoreError::Database(sqlx::Error::Database(e))
             if e.code().as_deref() == Some(DEADLOCK_DETECTED))
+    }
+
+    /// PostgreSQL stopped a statement that ran past the connection's `statement_timeout`
+    /// (`57014`, `query_canceled`): a read too large to answer in time, not a fault of the
+    /// database or of the request's form.
+    pub fn is_statement_timeout(&self) -> bool {
+        const QUERY_CANCELED: &str = "57014";
+        matches!(self, StoreError::Database(sqlx::Error::Database(e))
+            if e.code().as_deref() == Some(QUERY_CANCELED))
     }
 
     /// The database refused a string holding U+0000 (PostgreSQL's `TEXT` cannot; SQLite's
@@ -638,13 +647,17 @@ pub trait WriteTx: Send {
 pub const MAX_ANNOUNCEMENT_BYTES: usize = 7900;
 
 /// Opens the store a database URL names (`sqlite://PATH`, `postgres://…` or
-/// `postgresql://…`), creating and migrating it when needed.
-pub async fn open(database_url: &str) -> StoreResult<std::sync::Arc<dyn Store>> {
+/// `postgresql://…`), creating and migrating it when needed. On PostgreSQL a statement that
+/// runs past `statement_timeout` is stopped (SQLite has no such limit).
+pub async fn open(
+    database_url: &str,
+    statement_timeout: std::time::Duration,
+) -> StoreResult<std::sync::Arc<dyn Store>> {
     if database_url.starts_with("sqlite:") {
         Ok(std::sync::Arc::new(SqliteStore::open(database_url).await?))
     } else if database_url.starts_with("postgres://") || database_url.starts_with("postgresql://") {
         Ok(std::sync::Arc::new(
-            PostgresStore::open(database_url).await?,
+            PostgresStore::open(database_url, statement_timeout).await?,
         ))
     } else {
         Err(StoreError::Unsupported(format!(
@@ -713,5 +726,15 @@ mod unavailable_tests {
         }
         assert!(!StoreError::Database(sqlx::Error::RowNotFound).is_unavailable());
         assert!(!StoreError::WrongTenant.is_unavailable());
+    }
+
+    #[test]
+    fn a_deadlock_and_a_statement_past_its_timeout_are_told_apart_from_the_rest() {
+        assert!(with_code("40P01").is_deadlock());
+        assert!(with_code("57014").is_statement_timeout());
+        for other in ["40001", "55P03", "57P01", "23505"] {
+            assert!(!with_code(other).is_deadlock(), "{other}");
+            assert!(!with_code(other).is_statement_timeout(), "{other}");
+        }
     }
 }

@@ -35,6 +35,9 @@ use super::{
 const POOL_CONNECTIONS: u32 = 16;
 /// Prepared statements kept per connection (sqlx's cache): every query here is a fixed text.
 const STATEMENT_CACHE: usize = 256;
+/// How long one statement on a pooled connection may run unless the server is told otherwise
+/// ([`crate::config::Settings::statement_timeout`]).
+pub const DEFAULT_STATEMENT_TIMEOUT: Duration = Duration::from_secs(30);
 
 pub struct PostgresStore {
     pool: PgPool,
@@ -107,16 +110,25 @@ fn describe(options: &PgConnectOptions) -> String {
 
 impl PostgresStore {
     /// Opens the database a `postgres://` URL names, creating it when it does not exist yet,
-    /// and migrates it.
-    pub async fn open(database_url: &str) -> StoreResult<Self> {
+    /// and migrates it. A statement on a pooled connection that runs past `statement_timeout`
+    /// is stopped by the database.
+    pub async fn open(database_url: &str, statement_timeout: Duration) -> StoreResult<Self> {
         let options = PgConnectOptions::from_str(database_url).map_err(|source| {
             // The URL's text is not repeated: it may hold a password.
             StoreError::Unsupported(format!("the PostgreSQL URL does not parse: {source}"))
         })?;
-        Self::connect(options).await
+        Self::connect_limited(options, statement_timeout).await
     }
 
+    /// [`PostgresStore::open`] with the options given, and [`DEFAULT_STATEMENT_TIMEOUT`].
     pub async fn connect(options: PgConnectOptions) -> StoreResult<Self> {
+        Self::connect_limited(options, DEFAULT_STATEMENT_TIMEOUT).await
+    }
+
+    async fn connect_limited(
+        options: PgConnectOptions,
+        statement_timeout: Duration,
+    ) -> StoreResult<Self> {
         let options = options
             .statement_cache_capacity(STATEMENT_CACHE)
             .application_name("spartex-server")
@@ -135,17 +147,32 @@ impl PostgresStore {
         };
         // One connection first: its error says why (refused, unknown host, authentication),
         // where the pool would retry until its timeout and say only that it timed out.
-        match <PgConnection as sqlx::Connection>::connect_with(&options).await {
-            Ok(conn) => {
-                let _ = sqlx::Connection::close(conn).await;
-            }
+        let connecting = <PgConnection as sqlx::Connection>::connect_with(&options).await;
+        let mut first = match connecting {
+            Ok(conn) => conn,
             Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some(UNKNOWN_DATABASE) => {
                 create_database(&options).await?;
+                <PgConnection as sqlx::Connection>::connect_with(&options)
+                    .await
+                    .map_err(unreachable)?
             }
             Err(source) => return Err(unreachable(source)),
-        }
-        let pool = pool(options.clone()).await.map_err(unreachable)?;
-        sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+        };
+        // Migrated on it, outside the pool and its statement timeout: a migration may rewrite
+        // a large table for minutes, and instances starting meanwhile wait for its lock.
+        sqlx::migrate!("./migrations/postgres")
+            .run(&mut first)
+            .await?;
+        let _ = sqlx::Connection::close(first).await;
+        // A statement running past it (a read over a project's whole history, say) is stopped
+        // and the request answered 503, rather than holding a connection of the pool until it
+        // ends. Nothing here waits longer on purpose: a lock is waited for 10 s at most, and
+        // the leader's lock and the listener's checks never wait.
+        let limited = options.clone().options([(
+            "statement_timeout",
+            statement_timeout.as_millis().max(1).to_string(),
+        )]);
+        let pool = pool(limited).await.map_err(unreachable)?;
         Ok(PostgresStore {
             pool,
             turns: TenantTurns::default(),

@@ -1,5 +1,6 @@
-//! Writes that wait for one another on the database: a deadlock is run again, not a 500, and
-//! server-wide writes queued behind another instance's leave the pool to other requests.
+//! Requests that wait on the database: a deadlock is run again, not a 500; server-wide writes
+//! queued behind another instance's leave the pool to other requests; a statement that runs
+//! too long is stopped.
 
 use std::time::{Duration, Instant};
 
@@ -133,4 +134,40 @@ async fn refreshes_queued_behind_another_instance_leave_the_pool_to_other_reques
     for (status, body) in refreshing.join_all().await {
         assert_eq!(status, StatusCode::OK, "{body}");
     }
+}
+
+/// A read the database takes too long over (here, one waiting for a table another
+/// transaction holds) is stopped at the statement timeout and answered 503 saying so, where
+/// it held a pooled connection for as long as it ran (up to the 10 s lock timeout here).
+#[tokio::test]
+async fn a_read_past_the_statement_timeout_is_stopped_and_answered_503() {
+    let server = TestServer::start_with(|settings| {
+        settings.statement_timeout = Duration::from_secs(1);
+    })
+    .await;
+    let manager = server.login("manager@acme.test").await;
+    let spring = project_id(&manager, SPRING).await;
+    let mut other = PgConnection::connect(server.database_url())
+        .await
+        .expect("connects");
+    let mut other = other.begin().await.expect("begins");
+    sqlx::query("LOCK TABLE cost_records IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut *other)
+        .await
+        .expect("the table");
+
+    let metrics = format!("/api/v1/projects/{spring}/metrics");
+    let asked = Instant::now();
+    let (status, body) = manager.get(&metrics).await;
+    let waited = asked.elapsed();
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert_eq!(body["error"]["code"], "unavailable");
+    assert_eq!(body["error"]["details"]["retry_after_s"], 30);
+    let message = body["error"]["message"].as_str().expect("a message");
+    assert!(message.contains("took too long"), "{message}");
+    assert!(waited < Duration::from_secs(5), "answered after {waited:?}");
+
+    other.rollback().await.expect("ends");
+    let (status, body) = manager.get(&metrics).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
 }
