@@ -76,9 +76,17 @@ async fn an_approval_reaches_an_iphone_and_an_android_phone_in_their_services_do
     assert_eq!(request.header("apns-collapse-id"), Some(collapse.as_str()));
     assert_eq!(request.body["aps"]["interruption-level"], "time-sensitive");
     assert_eq!(
-        request.body["aps"]["category"], "approval-unlock",
-        "critical needs unlock to approve"
+        request.body["aps"].get("category"),
+        None,
+        "no buttons: the plugin reports a press on a pushed notification as a plain tap"
     );
+    let payload: serde_json::Value = serde_json::from_str(
+        request.body["payload"]
+            .as_str()
+            .expect("the payload as JSON text, as a tap hands string fields only"),
+    )
+    .expect("JSON");
+    assert_eq!(payload["approval_id"], approval["id"]);
 
     let sent = wait_for("FCM got the request", || fcm.requests(), 1).await;
     let message = &sent[0].body["message"];
