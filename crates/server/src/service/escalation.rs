@@ -158,32 +158,31 @@ struct Reach {
 impl Reach {
     async fn read(w: &mut Write, tenant_id: &str) -> ApiResult<Reach> {
         let now = w.now();
-        let state = w.state().clone();
-        let users = state.store.users(tenant_id).await?;
+        // Read in the write, as everything a write reads is: not through the pool.
+        let users = w.tx().users(tenant_id).await?;
         let stored = w.get::<OnCallConfig>(tenant_id, ONCALL_ID).await?;
         let config = config_or_empty(stored, now);
         let on_call = on_call_now(&config, &users, now)
             .into_iter()
             .map(|u| u.id.clone())
             .collect();
-        let devices = state.store.push().targets(tenant_id).await?;
+        let devices = w.tx().push_targets(tenant_id).await?;
         let with_a_device = devices.iter().map(|d| d.user_id.clone()).collect();
         let by_push = devices
             .into_iter()
             .filter(|device| device.reachable(now, PUSH_REACH_WINDOW))
             .map(|device| device.user_id)
             .collect();
-        let elsewhere: HashSet<String> = match state.store.shared_presence() {
-            Some(shared) => shared
-                .online_users(tenant_id, crate::presence::SHARED_FOR)
-                .await?
-                .into_iter()
-                .collect(),
-            None => HashSet::new(),
-        };
+        let elsewhere: HashSet<String> = w
+            .tx()
+            .online_users(tenant_id, crate::presence::SHARED_FOR)
+            .await?
+            .into_iter()
+            .collect();
+        let here = &w.state().presence;
         let online = users
             .iter()
-            .filter(|u| state.presence.is_online(tenant_id, &u.id) || elsewhere.contains(&u.id))
+            .filter(|u| here.is_online(tenant_id, &u.id) || elsewhere.contains(&u.id))
             .map(|u| u.id.clone())
             .collect();
         Ok(Reach {

@@ -104,7 +104,7 @@ pub async fn put_schedule(
     schedule: Schedule,
 ) -> ApiResult<OnCall> {
     user.require(Role::Manager, "change the on-call schedule")?;
-    let users = w.state().store.users(&user.tenant_id).await?;
+    let users = w.tx().users(&user.tenant_id).await?;
     if schedule.layers.len() > MAX_LAYERS {
         return Err(ApiError::invalid(format!(
             "A schedule has at most {MAX_LAYERS} layers."
@@ -187,7 +187,7 @@ pub async fn add_override(
             "You can cover a shift yourself; naming someone else takes a manager.",
         ));
     }
-    let users = w.state().store.users(&user.tenant_id).await?;
+    let users = w.tx().users(&user.tenant_id).await?;
     may_be_on_call(&users, &cover.user_id, "`user_id`")?;
     let now = w.now();
     if cover.ends_at <= cover.starts_at {
@@ -230,7 +230,7 @@ pub async fn delete_override(w: &mut Write, user: &UserPrincipal, id: &str) -> A
             "You can remove your own overrides; removing someone else's takes a manager.",
         ));
     }
-    let users = w.state().store.users(&user.tenant_id).await?;
+    let users = w.tx().users(&user.tenant_id).await?;
     save(w, &user.tenant_id, &users, |config| {
         config.overrides.retain(|o| o.id != id);
     })
@@ -288,7 +288,7 @@ pub async fn put_policy(
     mut policy: EscalationPolicy,
 ) -> ApiResult<EscalationPolicy> {
     user.require(Role::Manager, "change the escalation policy")?;
-    let users = w.state().store.users(&user.tenant_id).await?;
+    let users = w.tx().users(&user.tenant_id).await?;
     check_policy(&mut policy, &users)?;
     let document = crate::store::Resource::document(&policy);
     w.tx().put_doc(&user.tenant_id, &document).await?;

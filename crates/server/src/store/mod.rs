@@ -524,6 +524,19 @@ pub trait WriteTx: Send {
     ) -> StoreResult<Vec<Value>>;
     /// How many documents `filter` finds (all of them: its `limit` aside), without reading them.
     async fn count_docs(&mut self, tenant_id: &str, filter: DocFilter<'_>) -> StoreResult<i64>;
+    /// [`Store::users`], read inside this write. What a write reads goes through it: a read
+    /// through the pool would take a second connection while the write holds one, and enough
+    /// such writes at once would hold every connection, each waiting for another.
+    async fn users(&mut self, tenant_id: &str) -> StoreResult<Vec<User>>;
+    /// [`PushStore::targets`], read inside this write.
+    async fn push_targets(&mut self, tenant_id: &str) -> StoreResult<Vec<push::PushTarget>>;
+    /// [`SharedPresence::online_users`], read inside this write; none where no other instance
+    /// shares the database.
+    async fn online_users(
+        &mut self,
+        tenant_id: &str,
+        fresh_for: std::time::Duration,
+    ) -> StoreResult<Vec<String>>;
     async fn put_doc(&mut self, tenant_id: &str, doc: &Document) -> StoreResult<()>;
     /// Appends to the log of the tenant this write began for, with that tenant's next
     /// gapless `seq`; [`StoreError::WrongTenant`] for a write of [`WriteScope::Server`].

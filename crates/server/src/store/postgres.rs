@@ -283,6 +283,27 @@ pub(super) async fn count_docs(
     Ok(count)
 }
 
+/// Every user of the tenant, by name.
+pub(super) async fn users(conn: &mut PgConnection, tenant_id: &str) -> StoreResult<Vec<User>> {
+    let rows: Vec<(String, String, String, String)> = sqlx::query_as(
+        "SELECT id, email, name, role FROM users WHERE tenant_id = $1 ORDER BY name, id",
+    )
+    .bind(tenant_id)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(id, email, name, role)| {
+            Some(User {
+                id,
+                email,
+                name,
+                role: role.parse().ok()?,
+            })
+        })
+        .collect())
+}
+
 fn event_from_row(row: &PgRow) -> StoreResult<Event> {
     let at: String = row.try_get("at")?;
     let data: String = row.try_get("data")?;
@@ -411,23 +432,7 @@ impl Store for PostgresStore {
     }
 
     async fn users(&self, tenant_id: &str) -> StoreResult<Vec<User>> {
-        let rows: Vec<(String, String, String, String)> = sqlx::query_as(
-            "SELECT id, email, name, role FROM users WHERE tenant_id = $1 ORDER BY name, id",
-        )
-        .bind(tenant_id)
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows
-            .into_iter()
-            .filter_map(|(id, email, name, role)| {
-                Some(User {
-                    id,
-                    email,
-                    name,
-                    role: role.parse().ok()?,
-                })
-            })
-            .collect())
+        users(&mut *self.pool.acquire().await?, tenant_id).await
     }
 
     async fn user_credentials(&self, email: &str) -> StoreResult<Option<UserCredentials>> {

@@ -16,6 +16,26 @@ const FORGET_AFTER_MS: i64 = 3_600_000;
 /// clock, however far the hosts' own clocks drift apart.
 const DATABASE_MS: &str = "(extract(epoch FROM statement_timestamp()) * 1000)::bigint";
 
+/// The people of the tenant with an event socket open on an instance heard from within
+/// `fresh_for`.
+pub(super) async fn online_users(
+    conn: &mut sqlx::PgConnection,
+    tenant_id: &str,
+    fresh_for: std::time::Duration,
+) -> StoreResult<Vec<String>> {
+    let fresh_for_ms = i64::try_from(fresh_for.as_millis()).unwrap_or(i64::MAX / 2);
+    let users = sqlx::query_scalar(&format!(
+        "SELECT DISTINCT p.user_id FROM presence p \
+         JOIN presence_instances i ON i.instance_id = p.instance_id \
+         WHERE p.tenant_id = $1 AND i.seen_at_ms >= {DATABASE_MS} - $2"
+    ))
+    .bind(tenant_id)
+    .bind(fresh_for_ms)
+    .fetch_all(conn)
+    .await?;
+    Ok(users)
+}
+
 fn columns(keys: &[Key]) -> (Vec<&str>, Vec<&str>) {
     keys.iter()
         .map(|(tenant, user)| (tenant.as_str(), user.as_str()))
@@ -85,17 +105,7 @@ impl SharedPresence for PostgresStore {
         tenant_id: &str,
         fresh_for: std::time::Duration,
     ) -> StoreResult<Vec<String>> {
-        let fresh_for_ms = i64::try_from(fresh_for.as_millis()).unwrap_or(i64::MAX / 2);
-        let users = sqlx::query_scalar(&format!(
-            "SELECT DISTINCT p.user_id FROM presence p \
-             JOIN presence_instances i ON i.instance_id = p.instance_id \
-             WHERE p.tenant_id = $1 AND i.seen_at_ms >= {DATABASE_MS} - $2"
-        ))
-        .bind(tenant_id)
-        .bind(fresh_for_ms)
-        .fetch_all(self.pool())
-        .await?;
-        Ok(users)
+        online_users(&mut *self.pool().acquire().await?, tenant_id, fresh_for).await
     }
 
     async fn withdraw(&self, instance_id: &str) -> StoreResult<()> {

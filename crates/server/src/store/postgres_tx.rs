@@ -6,7 +6,7 @@ use serde_json::Value;
 use spartex_api::{Device, Event, EventKind, Tenant, User};
 use sqlx::{PgPool, Postgres, Transaction};
 
-use super::postgres::{count_docs, get_doc, list_docs, HeldTurn};
+use super::postgres::{count_docs, get_doc, list_docs, users, HeldTurn};
 use super::{postgres_push, NewDevice};
 use super::{
     DocFilter, DocKind, Document, NewCost, RefreshTokenRow, StoreError, StoreResult,
@@ -133,6 +133,22 @@ impl WriteTx for PostgresTx {
 
     async fn count_docs(&mut self, tenant_id: &str, filter: DocFilter<'_>) -> StoreResult<i64> {
         count_docs(&mut self.tx, tenant_id, filter).await
+    }
+
+    async fn users(&mut self, tenant_id: &str) -> StoreResult<Vec<User>> {
+        users(&mut self.tx, tenant_id).await
+    }
+
+    async fn push_targets(&mut self, tenant_id: &str) -> StoreResult<Vec<super::push::PushTarget>> {
+        postgres_push::targets(&mut self.tx, tenant_id).await
+    }
+
+    async fn online_users(
+        &mut self,
+        tenant_id: &str,
+        fresh_for: std::time::Duration,
+    ) -> StoreResult<Vec<String>> {
+        super::postgres_presence::online_users(&mut self.tx, tenant_id, fresh_for).await
     }
 
     async fn put_doc(&mut self, tenant_id: &str, doc: &Document) -> StoreResult<()> {

@@ -165,6 +165,27 @@ pub(super) struct OwnWriteTurn {
     _mark: WriteMark,
 }
 
+/// Every user of the tenant, by name.
+async fn users(conn: &mut SqliteConnection, tenant_id: &str) -> StoreResult<Vec<User>> {
+    let rows: Vec<(String, String, String, String)> = sqlx::query_as(
+        "SELECT id, email, name, role FROM users WHERE tenant_id = ? ORDER BY name, id",
+    )
+    .bind(tenant_id)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(id, email, name, role)| {
+            Some(User {
+                id,
+                email,
+                name,
+                role: role.parse().ok()?,
+            })
+        })
+        .collect())
+}
+
 async fn get_doc(
     conn: &mut SqliteConnection,
     tenant_id: &str,
@@ -348,23 +369,7 @@ impl Store for SqliteStore {
     }
 
     async fn users(&self, tenant_id: &str) -> StoreResult<Vec<User>> {
-        let rows: Vec<(String, String, String, String)> = sqlx::query_as(
-            "SELECT id, email, name, role FROM users WHERE tenant_id = ? ORDER BY name, id",
-        )
-        .bind(tenant_id)
-        .fetch_all(&self.reader)
-        .await?;
-        Ok(rows
-            .into_iter()
-            .filter_map(|(id, email, name, role)| {
-                Some(User {
-                    id,
-                    email,
-                    name,
-                    role: role.parse().ok()?,
-                })
-            })
-            .collect())
+        users(&mut *self.reader.acquire().await?, tenant_id).await
     }
 
     async fn user_credentials(&self, email: &str) -> StoreResult<Option<UserCredentials>> {
@@ -648,6 +653,23 @@ impl WriteTx for SqliteTx {
 
     async fn count_docs(&mut self, tenant_id: &str, filter: DocFilter<'_>) -> StoreResult<i64> {
         count_docs(&mut self.tx, tenant_id, filter).await
+    }
+
+    async fn users(&mut self, tenant_id: &str) -> StoreResult<Vec<User>> {
+        users(&mut self.tx, tenant_id).await
+    }
+
+    async fn push_targets(&mut self, tenant_id: &str) -> StoreResult<Vec<super::push::PushTarget>> {
+        sqlite_push::targets(&mut self.tx, tenant_id).await
+    }
+
+    /// Nobody: no other instance shares a SQLite file.
+    async fn online_users(
+        &mut self,
+        _tenant_id: &str,
+        _fresh_for: Duration,
+    ) -> StoreResult<Vec<String>> {
+        Ok(Vec::new())
     }
 
     async fn put_doc(&mut self, tenant_id: &str, doc: &Document) -> StoreResult<()> {

@@ -195,6 +195,39 @@ pub(super) async fn put_notification_settings(
     Ok(())
 }
 
+/// Every device of the tenant, with its user's role and settings.
+pub(super) async fn targets(
+    conn: &mut SqliteConnection,
+    tenant_id: &str,
+) -> StoreResult<Vec<PushTarget>> {
+    let rows = sqlx::query(
+        "SELECT d.id, d.user_id, u.role, s.data, d.created_at, d.seen_at, d.last_push_at, \
+         d.last_error \
+         FROM devices d \
+         JOIN users u ON u.id = d.user_id AND u.tenant_id = d.tenant_id \
+         LEFT JOIN notification_settings s ON s.user_id = d.user_id \
+         WHERE d.tenant_id = ? ORDER BY d.id",
+    )
+    .bind(tenant_id)
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            let role: String = row.try_get("role")?;
+            Ok(PushTarget {
+                device_id: row.try_get("id")?,
+                user_id: row.try_get("user_id")?,
+                role: role.parse::<Role>().map_err(|_| corrupt("role", &role))?,
+                settings: row.try_get("data")?,
+                created_at: time(Some(row.try_get("created_at")?)).unwrap_or_default(),
+                seen_at: time(row.try_get("seen_at")?),
+                last_push_at: time(row.try_get("last_push_at")?),
+                last_error: row.try_get("last_error")?,
+            })
+        })
+        .collect()
+}
+
 #[async_trait]
 impl PushStore for SqliteStore {
     async fn backlog(&self) -> StoreResult<Vec<Backlog>> {
@@ -216,32 +249,7 @@ impl PushStore for SqliteStore {
     }
 
     async fn targets(&self, tenant_id: &str) -> StoreResult<Vec<PushTarget>> {
-        let rows = sqlx::query(
-            "SELECT d.id, d.user_id, u.role, s.data, d.created_at, d.seen_at, d.last_push_at, \
-             d.last_error \
-             FROM devices d \
-             JOIN users u ON u.id = d.user_id AND u.tenant_id = d.tenant_id \
-             LEFT JOIN notification_settings s ON s.user_id = d.user_id \
-             WHERE d.tenant_id = ? ORDER BY d.id",
-        )
-        .bind(tenant_id)
-        .fetch_all(self.reader())
-        .await?;
-        rows.iter()
-            .map(|row| {
-                let role: String = row.try_get("role")?;
-                Ok(PushTarget {
-                    device_id: row.try_get("id")?,
-                    user_id: row.try_get("user_id")?,
-                    role: role.parse::<Role>().map_err(|_| corrupt("role", &role))?,
-                    settings: row.try_get("data")?,
-                    created_at: time(Some(row.try_get("created_at")?)).unwrap_or_default(),
-                    seen_at: time(row.try_get("seen_at")?),
-                    last_push_at: time(row.try_get("last_push_at")?),
-                    last_error: row.try_get("last_error")?,
-                })
-            })
-            .collect()
+        targets(&mut *self.reader().acquire().await?, tenant_id).await
     }
 
     async fn states(&self, tenant_id: &str, resource_ids: &[&str]) -> StoreResult<ResourceStates> {

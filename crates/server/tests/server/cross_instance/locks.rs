@@ -171,3 +171,51 @@ async fn a_read_past_the_statement_timeout_is_stopped_and_answered_503() {
     let (status, body) = manager.get(&metrics).await;
     assert_eq!(status, StatusCode::OK, "{body}");
 }
+
+/// A write reads what it needs (the organisation's people, their phones, who is connected)
+/// inside its own transaction. With one connection of the pool left, setting the escalation
+/// policy and asking an approval it covers succeed, where each write held that connection
+/// and waited 10 s for a second to read through (503): sixteen such writes at once, one per
+/// organisation, held the whole pool, each waiting for another.
+#[tokio::test]
+async fn a_write_reads_inside_its_own_transaction_not_through_the_pool() {
+    const POOL_CONNECTIONS: usize = 16;
+    let server = TestServer::builder().demo_oncall().start().await;
+    let manager = server.login("manager@acme.test").await;
+    let quill = server.agent("Quill");
+    let mut held = Vec::new();
+    for n in 1..POOL_CONNECTIONS {
+        let busy = format!("ten_busy_{n}");
+        held.push(
+            server
+                .state()
+                .store
+                .begin(WriteScope::Tenant(&busy))
+                .await
+                .expect("a write holds one of the pool's connections"),
+        );
+    }
+
+    let (status, policy) = manager
+        .put(
+            "/api/v1/escalation-policy",
+            json!({
+                "applies_to": ["critical"],
+                "levels": [{"after_s": 0, "targets": ["oncall_now", "role:manager"]}],
+                "repeat": 0,
+            }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{policy}");
+    let approval = quill
+        .ask("Publish the spring hero ad", "critical", 3600)
+        .await;
+    assert!(
+        !approval["escalation"]["notified"]
+            .as_array()
+            .expect("a trail")
+            .is_empty(),
+        "level 1 was told: {approval}"
+    );
+    drop(held);
+}
