@@ -90,10 +90,10 @@ impl EventHub {
             }
             // Sent already, read from the log by a catch-up that went ahead; or the log was
             // rewound and these numbers are given again.
-            Some(sent) if first.seq <= sent => {
-                if self.rewound(store, tenant_id, &feed, sent, None).await {
-                    return;
-                }
+            Some(sent)
+                if first.seq <= sent && self.rewound(store, tenant_id, &feed, sent, None).await =>
+            {
+                return;
             }
             _ => {}
         }
