@@ -4,9 +4,12 @@
 //! Quit (the tray, the account menu) ends the app, after asking when actions still wait for the
 //! server: they would wait for the next launch.
 
+#[cfg(desktop)]
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use serde::Serialize;
+#[cfg(desktop)]
 use spartex_core::notify::{Notification, NotificationAction, NotificationKind};
 use spartex_core::ErrorKind;
 use tauri::{AppHandle, Emitter, Manager};
@@ -26,11 +29,13 @@ pub struct QuitRefused {
 }
 
 /// Set once the person was told the app runs on with its window closed (once a run).
+#[cfg(desktop)]
 #[derive(Default)]
 pub struct ToldStillRunning(AtomicBool);
 
 /// The main window's close button: hides the window while the app has work that goes on
 /// without it; otherwise (nobody signed in) the app quits, as closing its only window does.
+#[cfg(desktop)]
 pub fn on_window_event(window: &tauri::Window, event: &tauri::WindowEvent) {
     let tauri::WindowEvent::CloseRequested { api, .. } = event else {
         return;
@@ -46,14 +51,26 @@ pub fn on_window_event(window: &tauri::Window, event: &tauri::WindowEvent) {
             app.exit(0);
             return;
         }
-        match window.hide() {
+        let hidden = window.hide().or_else(|error| {
+            tracing::warn!(%error, "could not hide the window; minimising it");
+            window.minimize()
+        });
+        match hidden {
             Ok(()) => tell_still_running(app).await,
-            Err(error) => tracing::warn!(%error, "could not hide the window"),
+            // The close button must not seem dead: without a way to step aside, it quits.
+            Err(error) => {
+                tracing::warn!(%error, "could not minimise the window either; quitting");
+                app.exit(0);
+            }
         }
     });
 }
 
+#[cfg(desktop)]
 async fn tell_still_running(app: &AppHandle) {
+    let Some(notifier) = app.state::<Shell>().notifier().await else {
+        return;
+    };
     if app
         .state::<ToldStillRunning>()
         .0
@@ -61,9 +78,6 @@ async fn tell_still_running(app: &AppHandle) {
     {
         return;
     }
-    let Some(notifier) = app.state::<Shell>().notifier().await else {
-        return;
-    };
     if let Err(error) = notifier.notify(&still_running()).await {
         tracing::warn!(%error, "could not say that the app runs on");
     }
@@ -71,6 +85,7 @@ async fn tell_still_running(app: &AppHandle) {
 
 /// Where the window went: without this, a closed window reads as a quit app, and a person
 /// who relies on its notifications cannot tell whether they will still come.
+#[cfg(desktop)]
 fn still_running() -> Notification {
     Notification {
         key: "app:still-running".into(),
@@ -102,6 +117,21 @@ pub async fn quit(app: &AppHandle, anyway: bool) -> CommandResult<()> {
     Ok(())
 }
 
+/// Told by the UI that it shows the question a Quit from the tray asked ([`quit_from_tray`]).
+#[derive(Default)]
+pub struct QuitAsked(tokio::sync::Notify);
+
+impl QuitAsked {
+    pub fn asked(&self) {
+        self.0.notify_waiters();
+    }
+}
+
+/// How long the tray's Quit waits for the window to ask before it quits all the same: a Quit
+/// that does nothing (a window still starting, a UI that failed) is worse than one that holds
+/// the actions back for the next launch, where nothing is lost.
+const ASKING_PATIENCE: Duration = Duration::from_secs(3);
+
 /// The tray's Quit: asks in the window when actions still wait for the server.
 pub fn quit_from_tray(app: &AppHandle) {
     let app = app.clone();
@@ -110,11 +140,20 @@ pub fn quit_from_tray(app: &AppHandle) {
             return;
         };
         window::show(&app);
+        let asked = app.state::<QuitAsked>();
+        let heard = asked.0.notified();
+        tokio::pin!(heard);
+        heard.as_mut().enable();
         let refused = QuitRefused {
             message: refused.message,
         };
         if let Err(error) = app.emit_to(window::MAIN, QUIT_REFUSED_EVENT, refused) {
             tracing::warn!(%error, "could not ask whether to quit; quitting");
+            app.exit(0);
+            return;
+        }
+        if tokio::time::timeout(ASKING_PATIENCE, heard).await.is_err() {
+            tracing::warn!("the window did not ask whether to quit; quitting");
             app.exit(0);
         }
     });

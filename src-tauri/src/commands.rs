@@ -392,7 +392,13 @@ commands! {
         shell: State<'_, Shell>,
         event: String,
     ) -> CommandResult<()> {
-        let Some(raw) = crate::push::tapped_push(&parse_event(&event)?) else {
+        let event = parse_event(&event)?;
+        let shown_here = app.state::<crate::push::ShownHere>();
+        if let Some(own) = crate::push::own_tapped(&event, &shown_here) {
+            crate::window::open_route(&app, spartex_core::push::tap_route(&own));
+            return Ok(());
+        }
+        let Some(raw) = crate::push::tapped_push(&event) else {
             return Ok(());
         };
         let payload = match spartex_core::push::parse_push(&raw) {
@@ -423,6 +429,13 @@ commands! {
     /// server (they would wait for the next launch), unless `anyway`.
     async fn quit(app: AppHandle, anyway: bool) -> CommandResult<()> {
         crate::background::quit(&app, anyway).await
+    }
+
+    /// The UI shows the question a Quit from the tray asked (`onQuitRefused`): the tray's
+    /// Quit, which quits anyway when nobody asks, leaves it to the person.
+    fn quit_asked(app: AppHandle) -> CommandResult<()> {
+        app.state::<crate::background::QuitAsked>().asked();
+        Ok(())
     }
 
     /// Keeps the markup of the dashboard as shown to `account_id`, and whether in the dark

@@ -84,11 +84,13 @@ pub fn run() {
     #[cfg(desktop)]
     let builder = builder.manage(Shell::new(Core::new(desktop_config())));
     #[cfg(desktop)]
-    let builder = builder.on_window_event(background::on_window_event);
+    let builder = builder
+        .on_window_event(background::on_window_event)
+        .manage(background::ToldStillRunning::default());
     let builder = builder
         .manage(launched)
         .manage(window::Revealed::default())
-        .manage(background::ToldStillRunning::default())
+        .manage(background::QuitAsked::default())
         .manage(push::ShownHere::default())
         .manage(paging::Paging::default())
         .invoke_handler(commands::handler())
@@ -161,15 +163,22 @@ pub fn run() {
         RunEvent::Reopen { .. } => window::show(handle),
         // A phone brought back from the background: what changed meanwhile is read at once,
         // where the screen showed what the cache held before the phone slept until the
-        // socket's silence was noticed (up to 45 s).
+        // socket's silence was noticed (up to 45 s); a phone that was not paged tries again
+        // (notifications turned on in its settings meanwhile do not restart the app).
         #[cfg(mobile)]
         RunEvent::Resumed => {
             let handle = handle.clone();
             tauri::async_runtime::spawn(async move {
-                if let Ok(account) = handle.state::<Shell>().account().await {
-                    if let Err(error) = account.sync_now().await {
-                        tracing::info!(%error, "could not catch up as the app came back");
+                let Ok(account) = handle.state::<Shell>().account().await else {
+                    return;
+                };
+                if handle.state::<paging::Paging>().problem().is_some() {
+                    if let Err(error) = paging::register(&handle, &account, None).await {
+                        tracing::info!(message = %error.message, "still not paged");
                     }
+                }
+                if let Err(error) = account.sync_now().await {
+                    tracing::info!(%error, "could not catch up as the app came back");
                 }
             });
         }

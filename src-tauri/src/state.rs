@@ -105,13 +105,17 @@ impl Shell {
 
     /// Whether anything goes on with the window closed: an account shown (its sync and
     /// notifications), or one set aside still delivering its outbox.
+    #[cfg(desktop)]
     pub async fn works_in_background(&self) -> bool {
+        // Mid-switch, the account set aside is in neither list until the switch is over.
+        let _switching = self.switching.lock().await;
         self.active.lock().await.is_some() || !self.delivering.lock().await.is_empty()
     }
 
     /// What waits for the server in every account's outbox, in words ("Stop “Spring Sale”"):
     /// what quitting would hold back until the app runs again.
     pub async fn undelivered(&self) -> Vec<String> {
+        let _switching = self.switching.lock().await;
         let mut accounts: Vec<Account> = (self.active.lock().await.iter())
             .map(|active| active.account.clone())
             .collect();
@@ -129,6 +133,7 @@ impl Shell {
     }
 
     /// Where the account shown raises its notifications, if it has one here.
+    #[cfg(desktop)]
     pub async fn notifier(&self) -> Option<Arc<dyn Notifier>> {
         (self.active.lock().await.as_ref()).and_then(|active| active.notifier.clone())
     }
@@ -296,6 +301,8 @@ impl Shell {
 
     /// Ends the account's work and closes its cache before the process exits.
     pub async fn shutdown(&self) {
+        // After a switch under way: the account it shows would otherwise be left running.
+        let _switching = self.switching.lock().await;
         if let Some(active) = self.active.lock().await.take() {
             active.stop().await;
         }

@@ -260,6 +260,14 @@ export function quit(anyway: boolean): Promise<null> {
 }
 
 /**
+ * The UI shows the question a Quit from the tray asked (`onQuitRefused`): the tray's
+ * Quit, which quits anyway when nobody asks, leaves it to the person.
+ */
+export function quitAsked(): Promise<null> {
+  return call<null>('quit_asked');
+}
+
+/**
  * Keeps the markup of the dashboard as shown to `account_id`, and whether in the dark
  * theme, for that account's next launch to paint first.
  */

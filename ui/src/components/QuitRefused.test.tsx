@@ -72,6 +72,7 @@ describe('quitting the desktop app', () => {
     await waitFor(() => expect(trayRefused).toBeDefined());
     act(() => trayRefused?.({ message: 'From the tray: 2 actions have not reached the server yet.' }));
     expect(await screen.findByTestId('quit-refused')).toHaveTextContent('From the tray');
+    expect(ipc.quitAsked).toHaveBeenCalledTimes(1);
   });
 
   it('offers no Quit on a phone, whose OS ends its apps', async () => {

@@ -38,7 +38,11 @@ export function useQuitControls(desktop: boolean) {
   const { mutate } = quit;
   useEffect(() => {
     if (!desktop) return;
-    const unlisten = ipc.onQuitRefused(({ message }) => useQuitRefused.getState().refused(message));
+    const unlisten = ipc.onQuitRefused(({ message }) => {
+      useQuitRefused.getState().refused(message);
+      // The tray's Quit quits anyway unless told that the question is on screen.
+      ipc.quitAsked().catch(() => undefined);
+    });
     const onKey = (event: KeyboardEvent) => {
       if (event.ctrlKey && !event.altKey && !event.shiftKey && event.key.toLowerCase() === 'q') {
         event.preventDefault();

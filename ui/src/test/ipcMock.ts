@@ -24,6 +24,7 @@ export function mockIpc(overrides: Partial<{ [K in keyof Ipc]: Ipc[K] }> = {}) {
   m.onChanges.mockResolvedValue(() => undefined);
   m.onNavigate.mockResolvedValue(() => undefined);
   m.onQuitRefused.mockResolvedValue(() => undefined);
+  m.quitAsked.mockResolvedValue(null);
   m.pagingProblem.mockResolvedValue(null);
   m.listeningToPushes.mockResolvedValue(null);
   m.notificationPrefs.mockResolvedValue({ enabled: true, muted_projects: [], quiet_hours: null });
