@@ -149,6 +149,8 @@ pub fn spawn_registration(
     app: AppHandle,
     account: spartex_core::Account,
 ) -> tokio::task::JoinHandle<()> {
+    // Another account's problem is not this one's: said again only if it is.
+    app.state::<Paging>().registered();
     tokio::spawn(async move {
         if let Err(error) = register(&app, &account, None).await {
             tracing::warn!(message = %error.message, "could not register for pushes");

@@ -1,8 +1,9 @@
 //! What a phone sets up at start: the notification channels (Android) and the notification
 //! categories with their Approve / Reject actions (iOS; Android for the notifications the app
 //! shows itself), as `mobile/notifications.json` declares them, in the form
-//! `tauri-plugin-notifications` takes. The server's pushes name these ids: the FCM
-//! `channel_id` and the APNs `category`.
+//! `tauri-plugin-notifications` takes. The server's FCM pushes name the channels
+//! (`channel_id`); the categories are for the app's own notifications (APNs pushes carry
+//! none: a press on one reaches the app as a plain tap).
 
 use serde::Deserialize;
 
@@ -94,6 +95,11 @@ mod tests {
             assert_eq!(approve["title"], "Approve");
             assert_eq!(approve["requiresAuthentication"], true, "{category}");
             assert_eq!(find(actions, "reject")["title"], "Reject");
+            // A press brings the app up: after iOS ended it, the press reaches it only as a
+            // tap, which then opens the request instead of vanishing.
+            for action in actions {
+                assert_eq!(action["foreground"], true, "{category}: {action}");
+            }
         }
     }
 

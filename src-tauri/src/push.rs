@@ -98,10 +98,7 @@ const REMEMBERED: usize = 64;
 
 impl ShownHere {
     pub fn remember(&self, shown: &Shown) {
-        let mut remembered = self
-            .0
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut remembered = self.remembered();
         remembered.retain(|earlier| earlier.id != shown.id);
         if remembered.len() == REMEMBERED {
             remembered.pop_front();
@@ -110,16 +107,34 @@ impl ShownHere {
     }
 
     pub fn forget(&self, id: i32) {
-        self.take(id);
+        self.remembered().retain(|shown| shown.id != id);
     }
 
-    fn take(&self, id: i32) -> Option<Shown> {
-        let mut remembered = self
-            .0
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+    /// Whether the notification `id` is one this process showed and still waits on.
+    pub fn knows(&self, id: i32) -> bool {
+        self.remembered().iter().any(|shown| shown.id == id)
+    }
+
+    /// The notification `id` if `vouches` for it, taken: a press counts once. One that does not
+    /// vouch (another app's intent with a guessed id) leaves it for the person's own press.
+    fn take_if(&self, id: i32, vouches: impl FnOnce(&Shown) -> bool) -> Option<Shown> {
+        let mut remembered = self.remembered();
         let at = remembered.iter().position(|shown| shown.id == id)?;
-        remembered.remove(at)
+        vouches(&remembered[at])
+            .then(|| remembered.remove(at))
+            .flatten()
+    }
+
+    fn peek(&self, id: i32) -> Option<Shown> {
+        (self.remembered().iter())
+            .find(|shown| shown.id == id)
+            .cloned()
+    }
+
+    fn remembered(&self) -> std::sync::MutexGuard<'_, std::collections::VecDeque<Shown>> {
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -137,36 +152,62 @@ pub fn pressed(
     extras_come_back: bool,
 ) -> Option<(Notification, NotificationAction)> {
     let shown = event.get("notification");
-    let id = shown.and_then(|shown| shown.get("id")?.as_i64());
-    let vouched = id.and_then(|id| shown_here.take(i32::try_from(id).ok()?));
-    let action = match event.get("actionId").and_then(Value::as_str) {
-        Some("dismiss") => return None,
-        Some("approve") => NotificationAction::Approve,
-        Some("reject") => NotificationAction::Reject,
-        // "tap" (iOS), the body's intent (Android), "default" (the desktop's name).
-        _ => NotificationAction::Open,
-    };
+    let id = shown
+        .and_then(|shown| shown.get("id")?.as_i64())
+        .and_then(|id| i32::try_from(id).ok());
     let extra = |key: &str| {
         ["extra", "data"]
             .iter()
             .find_map(|field| shown?.get(*field)?.get(key))
     };
+    let action = match event.get("actionId").and_then(Value::as_str) {
+        Some("dismiss") => {
+            if let Some(id) = id {
+                shown_here.forget(id);
+            }
+            return None;
+        }
+        Some("approve") => NotificationAction::Approve,
+        Some("reject") => NotificationAction::Reject,
+        // "tap" (iOS), the body's intent (Android), "default" (the desktop's name).
+        _ => NotificationAction::Open,
+    };
+    let nonce = extra(NONCE_EXTRA).and_then(Value::as_str);
+    let vouched = id.and_then(|id| {
+        shown_here.take_if(id, |ours| !extras_come_back || nonce == Some(&ours.nonce))
+    });
+    if let Some(ours) = vouched {
+        return Some((ours.notification, action));
+    }
     let carried = extra(NOTIFICATION_EXTRA).and_then(|extra| match extra {
         Value::String(json) => serde_json::from_str(json).ok(),
         other => serde_json::from_value(other.clone()).ok(),
     });
-    match vouched {
-        Some(ours)
-            if !extras_come_back
-                || extra(NONCE_EXTRA).and_then(Value::as_str) == Some(&ours.nonce) =>
-        {
-            Some((ours.notification, action))
-        }
-        ours => Some((
-            ours.map(|ours| ours.notification).or(carried)?,
-            NotificationAction::Open,
-        )),
+    let known = id.and_then(|id| shown_here.peek(id));
+    Some((
+        known.map(|ours| ours.notification).or(carried)?,
+        NotificationAction::Open,
+    ))
+}
+
+/// A tap on one of the app's own notifications that no press event will follow
+/// (`notificationClicked`): iOS reports presses (`actionPerformed`) only on notifications its
+/// plugin showed in this process, so after the app was ended a press there comes back as this
+/// tap alone. The notification it carries, to open; `None` when the process still waits on it
+/// (its press event decides) or it is not one of the app's own.
+pub fn own_tapped(event: &Value, shown_here: &ShownHere) -> Option<Notification> {
+    let data = event.get("data")?.as_object()?;
+    let Value::String(json) = data.get(NOTIFICATION_EXTRA)? else {
+        return None;
+    };
+    let id = event
+        .get("id")
+        .and_then(Value::as_i64)
+        .and_then(|id| i32::try_from(id).ok());
+    if id.is_some_and(|id| shown_here.knows(id)) {
+        return None;
     }
+    serde_json::from_str(json).ok()
 }
 
 /// A tap on a notification the OS showed from a push (`notificationClicked`: `{id, data}`,
@@ -461,6 +502,11 @@ mod tests {
             pressed(&forged, &here, true),
             Some((notification(), NotificationAction::Open))
         );
+        assert_eq!(
+            pressed(&press("approve", &shown, true), &here, true),
+            Some((notification(), NotificationAction::Approve)),
+            "the forged press left the person's own press its buttons"
+        );
         let mut without_nonce = press("approve", &shown, true);
         without_nonce["notification"]["extra"]
             .as_object_mut()
@@ -504,6 +550,24 @@ mod tests {
         let parsed =
             parse_push(&serde_json::to_vec(&resolved).expect("test data")).expect("test data");
         assert_eq!(route_for_tapped(&parsed, Role::Manager), "/approvals/ap_1");
+    }
+
+    #[test]
+    fn a_tap_on_the_apps_own_notification_after_the_app_was_ended_opens_it() {
+        // iOS hands the press over as a tap with the notification's string extras only.
+        let (here, shown) = shown_here();
+        let extras: serde_json::Map<String, Value> = extras(&shown)
+            .into_iter()
+            .map(|(key, value)| (key.to_owned(), Value::String(value)))
+            .collect();
+        let tap = json!({ "id": shown.id, "data": extras });
+        assert_eq!(own_tapped(&tap, &here), None, "the press event decides it");
+        assert_eq!(
+            own_tapped(&tap, &ShownHere::default()),
+            Some(notification()),
+            "a new process has no press event to wait for"
+        );
+        assert_eq!(tapped_push(&tap), None, "not a push's tap");
     }
 
     #[test]
