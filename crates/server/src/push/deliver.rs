@@ -215,8 +215,10 @@ async fn attempt(
         Ok(device) => device,
         Err(error) => return Sent::Refused(format!("the stored registration is damaged: {error}")),
     };
-    let queued: QueuedMessage = match serde_json::from_str(&push.payload) {
-        Ok(queued) => queued,
+    // Plain again here for a push queued by a server that did not make it so (they live
+    // up to a day).
+    let queued = match serde_json::from_str::<QueuedMessage>(&push.payload) {
+        Ok(queued) => queued.shown_plainly(),
         Err(error) => return Sent::Refused(format!("the queued push is damaged: {error}")),
     };
     let ttl_ms = u64::try_from(push.expires_at_ms - now_ms).unwrap_or(0);
@@ -376,6 +378,60 @@ async fn settle(state: &AppState, settled: Vec<(QueuedPush, PushOutcome)>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Keeps the message it is given.
+    #[derive(Default)]
+    struct Recording(std::sync::Mutex<Option<PushMessage>>);
+
+    #[async_trait::async_trait]
+    impl PushSender for Recording {
+        async fn send(&self, _device: &RegisterDeviceRequest, message: &PushMessage) -> Sent {
+            *self.0.lock().expect("not poisoned") = Some(message.clone());
+            Sent::Accepted
+        }
+    }
+
+    #[tokio::test]
+    async fn a_push_queued_with_hidden_characters_is_sent_as_plain_text() {
+        // As a server before plain text queued it.
+        let queued = serde_json::json!({
+            "payload": {
+                "v": 1, "type": "approval.requested", "tenant_id": "ten_1",
+                "approval_id": "apr_1", "project_id": "prj_1",
+                "project_name": "Spring\u{2066} Sale\u{2069}",
+                "title": "Pay $\u{202E}005\u{200B}", "risk": "high", "seq": 7
+            },
+            "body": "Approved by Da\u{202E}na\nProject: Spring Sale"
+        });
+        let device = RegisterDeviceRequest::Fcm {
+            push_token: "token".into(),
+        };
+        let push = QueuedPush {
+            id: 1,
+            version: 1,
+            tenant_id: "ten_1".into(),
+            device_id: "dev_1".into(),
+            user_id: "usr_1".into(),
+            platform: Platform::Fcm,
+            registration: serde_json::to_string(&device).expect("json"),
+            collapse_key: "approval:apr_1".into(),
+            payload: queued.to_string(),
+            urgent: true,
+            expires_at_ms: 60_000,
+            attempts: 0,
+            committed_at_ms: 0,
+        };
+        let sender = Recording::default();
+        let sent = attempt(&sender, &push, 0, Duration::from_secs(5)).await;
+        assert_eq!(sent, Sent::Accepted);
+        let message = sender.0.lock().expect("not poisoned").take().expect("sent");
+        assert_eq!(message.title, "Pay $005");
+        assert_eq!(message.body, "Approved by Dana\nProject: Spring Sale");
+        let payload: spartex_api::PushPayload =
+            serde_json::from_str(&message.payload).expect("a payload");
+        assert_eq!(payload.title, "Pay $005");
+        assert_eq!(payload.project_name.as_deref(), Some("Spring Sale"));
+    }
 
     #[test]
     fn backoff_doubles_up_to_five_minutes() {

@@ -9,7 +9,7 @@ use spartex_api::{
     Agent, Approval, ApprovalStatus, BudgetState, Escalation, Event, EventPayload,
     NotificationPrefs, NotifyChannel, PushDetail, PushKind, PushPayload, Role, Stop,
 };
-use spartex_policy::{select_named, Notification, NotificationKind, Transition};
+use spartex_policy::{plain_text, select_named, Notification, NotificationKind, Transition};
 
 use crate::service::escalation::{trail_is_full, LevelNames};
 use crate::store::push::{NewPush, PushTarget};
@@ -26,6 +26,29 @@ const RESOLUTION_LIFETIME: Duration = Duration::hours(24);
 pub struct QueuedMessage {
     pub payload: PushPayload,
     pub body: String,
+}
+
+impl QueuedMessage {
+    /// The message with every text an agent or a person wrote (the request's title, the
+    /// project's name, the body naming who decided) as plain text: without the direction
+    /// overrides, isolates and invisible format characters that make a lock screen show
+    /// something other than what was written (an agent's "Pay $", U+202E, "005" shows as
+    /// "Pay $500"). The policy's own notifications are already plain; the payload's title
+    /// is the request's as written.
+    pub fn shown_plainly(self) -> QueuedMessage {
+        let QueuedMessage { payload, body } = self;
+        QueuedMessage {
+            payload: PushPayload {
+                title: plain_text(&payload.title, false),
+                project_name: payload
+                    .project_name
+                    .as_deref()
+                    .map(|name| plain_text(name, false)),
+                ..payload
+            },
+            body: plain_text(&body, true),
+        }
+    }
 }
 
 /// A device's user as the policy needs them.
@@ -489,7 +512,7 @@ impl Planner<'_> {
             PushDetail::Minimal => minimal(payload),
         };
         let collapse_key = payload.collapse_key();
-        let message = QueuedMessage { payload, body };
+        let message = QueuedMessage { payload, body }.shown_plainly();
         let Ok(json) = serde_json::to_string(&message) else {
             return;
         };

@@ -244,3 +244,64 @@ fn an_expired_request_read_late_is_not_pushed() {
     )
     .is_empty());
 }
+
+#[test]
+fn what_an_agent_or_a_person_wrote_is_pushed_as_plain_text() {
+    // "Pay $", U+202E, "005" shows as "Pay $500"; isolates and a zero-width space hide too.
+    let mut requested = approval("pending", "high");
+    requested["title"] = json!("Pay $\u{202E}005 to \u{2066}ads\u{2069}\u{200B}");
+    let mut decided = requested.clone();
+    decided["status"] = json!("approved");
+    decided["decided_by"] = json!({"id": "usr_1", "name": "Da\u{202E}na\u{200B}"});
+    let names = HashMap::from([(
+        "prj_1".to_owned(),
+        "Spring\u{2066} Sale\u{2069}\u{202E}".to_owned(),
+    )]);
+    let recipients = [recipient(
+        "phone",
+        Role::Oncall,
+        NotificationPrefs::default(),
+    )];
+    let mut planner = Planner {
+        tenant_id: "ten_1",
+        now: now(),
+        recipients: &recipients,
+        project_names: &names,
+        ladder_names: None,
+        detail: PushDetail::Full,
+        states: HashMap::new(),
+        pushes: Vec::new(),
+    };
+    planner.plan(&event(7, "approval.upserted", requested));
+    planner.plan(&event(8, "approval.upserted", decided));
+    let pushes: Vec<QueuedMessage> = planner
+        .pushes
+        .iter()
+        .map(|p| serde_json::from_str(&p.payload).expect("a queued message"))
+        .collect();
+    let kinds: Vec<_> = pushes.iter().map(|m| m.payload.kind).collect();
+    assert_eq!(
+        kinds,
+        [PushKind::ApprovalRequested, PushKind::ApprovalResolved]
+    );
+    for message in &pushes {
+        assert_eq!(message.payload.title, "Pay $005 to ads");
+        assert_eq!(message.payload.project_name.as_deref(), Some("Spring Sale"));
+    }
+    assert!(
+        pushes[0].body.ends_with("Project: Spring Sale"),
+        "{}",
+        pushes[0].body
+    );
+    assert_eq!(pushes[1].body, "Approved by Dana");
+    for message in &pushes {
+        let shown = format!(
+            "{} {}",
+            serde_json::to_string(message).expect("json"),
+            message.body
+        );
+        for hidden in ['\u{202E}', '\u{2066}', '\u{2069}', '\u{200B}'] {
+            assert!(!shown.contains(hidden), "{hidden:?} pushed in {shown:?}");
+        }
+    }
+}
