@@ -416,3 +416,7 @@ async fn writes_queued_behind_one_that_found_the_database_away_fail_with_it() {
 /// Transactions that take the same rows take them in one order.
 #[path = "postgres_lock_order.rs"]
 mod lock_order;
+
+/// Migrations held to keeping the rows of the database before them.
+#[path = "postgres_migration_tests.rs"]
+mod migrations;

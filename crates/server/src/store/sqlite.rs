@@ -1093,3 +1093,8 @@ mod pools {
         }
     }
 }
+
+/// Table-rebuilding migrations held to keeping the rows of the database before them.
+#[cfg(test)]
+#[path = "sqlite_migration_tests.rs"]
+mod migrations;

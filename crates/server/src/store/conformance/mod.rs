@@ -70,6 +70,7 @@ macro_rules! store_conformance {
 pub(crate) use store_conformance;
 
 mod documents;
+pub mod migrations;
 mod principals;
 mod push;
 mod writes;
