@@ -119,7 +119,7 @@ async fn main() -> anyhow::Result<()> {
 
     let mut settings = Settings::new(cli.listen, &cli.database_url);
     settings.jwt_secret = cli.jwt_secret;
-    settings.access_token_ttl = Duration::from_secs(cli.access_token_ttl_s.max(30));
+    settings.access_token_ttl = Duration::from_secs(cli.access_token_ttl_s);
     settings.stop_timeout = Duration::from_secs(cli.stop_timeout_s.max(1));
     settings.event_retention = Duration::from_secs(cli.event_retention_days.max(1) * 24 * 3600);
     settings.max_body_bytes = cli.max_body_bytes;

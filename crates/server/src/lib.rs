@@ -51,13 +51,15 @@ pub enum StartError {
     },
     #[error("--jwt-secret (SPARTEX_JWT_SECRET) is {bytes} bytes long; it must be at least {MIN_JWT_SECRET_BYTES}, since a short one can be guessed offline from any access token and every token forged with it. Make one with `openssl rand -base64 48` and give every instance the same, or leave it out: the server then makes one and keeps it in its database.")]
     ShortJwtSecret { bytes: usize },
-    #[error("--access-token-ttl-s is {seconds}; it must be at most {MAX_ACCESS_TOKEN_TTL_S} (one hour): an access token cannot be taken back before it expires other than by ending its whole sign-in. Clients refresh theirs as they go.")]
+    #[error("--access-token-ttl-s is {seconds}; it must be from {MIN_ACCESS_TOKEN_TTL_S} to {MAX_ACCESS_TOKEN_TTL_S} (one hour): an access token cannot be taken back before it expires other than by ending its whole sign-in. Clients refresh theirs as they go.")]
     AccessTokenTtl { seconds: u64 },
 }
 
 /// The shortest `--jwt-secret` the server starts with: HS256's key should be no shorter than
 /// its 32-byte hash (RFC 7518 §3.2).
 pub const MIN_JWT_SECRET_BYTES: usize = 32;
+/// The shortest an access token may last, in seconds.
+pub const MIN_ACCESS_TOKEN_TTL_S: u64 = 30;
 /// The longest an access token may last, in seconds.
 pub const MAX_ACCESS_TOKEN_TTL_S: u64 = 3600;
 
@@ -70,7 +72,7 @@ fn check(settings: &Settings) -> Result<(), StartError> {
         }
     }
     let seconds = settings.access_token_ttl.as_secs();
-    if seconds > MAX_ACCESS_TOKEN_TTL_S {
+    if !(MIN_ACCESS_TOKEN_TTL_S..=MAX_ACCESS_TOKEN_TTL_S).contains(&seconds) {
         return Err(StartError::AccessTokenTtl { seconds });
     }
     Ok(())
@@ -211,7 +213,7 @@ mod tests {
     }
 
     #[test]
-    fn a_short_signing_secret_or_a_long_lived_access_token_is_refused_at_start() {
+    fn a_short_signing_secret_or_an_access_token_lifetime_out_of_bounds_is_refused_at_start() {
         let short = settings(|s| s.jwt_secret = Some(Secret::new("x".repeat(31))));
         let refused = check(&short).expect_err("31 bytes are too few");
         assert!(matches!(refused, StartError::ShortJwtSecret { bytes: 31 }));
@@ -220,8 +222,17 @@ mod tests {
         assert!(check(&enough).is_ok());
         assert!(check(&settings(|_| ())).is_ok(), "no secret: one is made");
 
-        let hour = settings(|s| s.access_token_ttl = std::time::Duration::from_secs(3600));
-        assert!(check(&hour).is_ok());
+        let ttl =
+            |seconds| settings(|s| s.access_token_ttl = std::time::Duration::from_secs(seconds));
+        assert!(check(&ttl(3600)).is_ok());
+        assert!(check(&ttl(30)).is_ok());
+        let short = check(&ttl(29)).expect_err("29 s is too short");
+        assert!(matches!(short, StartError::AccessTokenTtl { seconds: 29 }));
+        assert!(short.to_string().contains("from 30 to 3600"), "{short}");
+        assert!(matches!(
+            check(&ttl(0)),
+            Err(StartError::AccessTokenTtl { seconds: 0 })
+        ));
         let day = settings(|s| s.access_token_ttl = std::time::Duration::from_secs(86_400));
         assert!(matches!(
             check(&day),
