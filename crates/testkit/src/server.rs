@@ -82,7 +82,9 @@ impl Builder {
         let database = TestDatabase::for_test(dir.path());
         let mut settings =
             Settings::new("127.0.0.1:0".parse().expect("an address"), database.url());
-        settings.jwt_secret = Some(Secret::new("spartex-testkit-jwt-secret-long-enough-for-hs256"));
+        settings.jwt_secret = Some(Secret::new(
+            "spartex-testkit-jwt-secret-long-enough-for-hs256",
+        ));
         if let ClockChoice::Manual(_) = self.clock {
             // A test that moves the clock sees deadlines (expiry, a stop's force) act at once.
             settings.sweep_interval = Duration::from_millis(20);
