@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use spartex_api::AGENT_TOKEN_REVOKED_CLOSE_CODE;
 use spartex_testkit::{eventually, Socket};
 
-use crate::support::{project_id, Api, TestServer, LAUNCH, PATIENCE, SPRING};
+use crate::support::{kept_answer, project_id, Api, TestServer, LAUNCH, PATIENCE, SPRING};
 
 /// How soon an open control socket of a replaced token must close: the socket checks its
 /// token as the replacement commits, where it would otherwise stay open as long as the worker
@@ -158,28 +158,12 @@ async fn a_retry_answers_the_same_new_token_and_another_key_mints_another() {
     let first_token = new_token(&server, &first, "Ink");
     assert_eq!(heartbeat(&server, &first_token).await.0, StatusCode::OK);
 
-    let me = owner.get_ok("/api/v1/me").await;
-    let (user_id, tenant) = (
-        me["user"]["id"].as_str().expect("my id"),
-        me["tenant"]["id"].as_str().expect("my tenant"),
-    );
-    let state = server.state();
-    let mut tx = state
-        .store
-        .begin(spartex_server::store::WriteScope::Tenant(tenant))
-        .await
-        .expect("begins");
-    let kept = tx
-        .stored_response(user_id, key)
-        .await
-        .expect("reads")
-        .expect("the answer is kept for retries");
+    let kept = kept_answer(&server, &owner, key).await;
     assert!(
         !kept.body.contains(&first_token),
         "the kept answer holds no token: {}",
         kept.body
     );
-    drop(tx);
 
     let other_key = uuid::Uuid::new_v4().to_string();
     let second = replace(&server, &owner, "Ink", &other_key).await;

@@ -3,7 +3,7 @@
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::support::{ask, project_id, TestServer, SPRING};
+use crate::support::{ask, kept_answer, project_id, TestServer, SPRING};
 
 #[tokio::test]
 async fn a_replayed_message_is_answered_from_storage_and_posted_once() {
@@ -158,29 +158,13 @@ async fn a_new_agents_token_is_sent_on_a_retry_too_and_kept_nowhere_in_the_clear
         .await;
     assert!(status.is_success(), "the token works: {status}");
 
-    let me = manager.get_ok("/api/v1/me").await;
-    let (user_id, tenant) = (
-        me["user"]["id"].as_str().expect("my id"),
-        me["tenant"]["id"].as_str().expect("my tenant"),
-    );
-    let state = server.state();
-    let mut tx = state
-        .store
-        .begin(spartex_server::store::WriteScope::Tenant(tenant))
-        .await
-        .expect("begins");
-    let kept = tx
-        .stored_response(user_id, key)
-        .await
-        .expect("reads")
-        .expect("the answer is kept for retries");
+    let kept = kept_answer(&server, &manager, key).await;
     assert!(kept.body.contains("Scout"), "{}", kept.body);
     assert!(
         !kept.body.contains(token),
         "the kept answer holds no token: {}",
         kept.body
     );
-    drop(tx);
 
     // A refusal kept under its key is answered again as it was.
     let viewer = server.login("viewer@acme.test").await;

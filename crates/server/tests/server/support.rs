@@ -51,3 +51,26 @@ pub async fn phone_of(
     assert_eq!(status, StatusCode::CREATED, "{device}");
     (subscription, device)
 }
+
+/// The answer the server keeps for `person`'s retries of the request sent under `key`.
+pub async fn kept_answer(
+    server: &TestServer,
+    person: &Api,
+    key: &str,
+) -> spartex_server::store::StoredResponse {
+    let me = person.get_ok("/api/v1/me").await;
+    let (user_id, tenant) = (
+        me["user"]["id"].as_str().expect("my id"),
+        me["tenant"]["id"].as_str().expect("my tenant"),
+    );
+    let state = server.state();
+    let mut tx = state
+        .store
+        .begin(spartex_server::store::WriteScope::Tenant(tenant))
+        .await
+        .expect("begins");
+    tx.stored_response(user_id, key)
+        .await
+        .expect("reads")
+        .expect("the answer is kept for retries")
+}
