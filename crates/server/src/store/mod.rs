@@ -234,6 +234,23 @@ pub struct LiveSession {
 /// organisation now, role, email, name, the last refresh token's expiry).
 type SessionRow = (String, String, String, String, String, String, Option<i64>);
 
+/// A user as both stores read one: `(id, email, name, role)`; a role this server does not
+/// know leaves the user out, as signing in refuses it.
+type UserRow = (String, String, String, String);
+
+fn users_of(rows: Vec<UserRow>) -> Vec<User> {
+    rows.into_iter()
+        .filter_map(|(id, email, name, role)| {
+            Some(User {
+                id,
+                email,
+                name,
+                role: role.parse().ok()?,
+            })
+        })
+        .collect()
+}
+
 /// What a live session's row says, if it may be used: it has a refresh token left, and its
 /// person is still of the organisation they signed in to, with a role this server knows.
 fn live_session_of(row: SessionRow) -> Option<LiveSession> {

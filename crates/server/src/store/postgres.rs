@@ -285,23 +285,13 @@ pub(super) async fn count_docs(
 
 /// Every user of the tenant, by name.
 pub(super) async fn users(conn: &mut PgConnection, tenant_id: &str) -> StoreResult<Vec<User>> {
-    let rows: Vec<(String, String, String, String)> = sqlx::query_as(
+    let rows: Vec<super::UserRow> = sqlx::query_as(
         "SELECT id, email, name, role FROM users WHERE tenant_id = $1 ORDER BY name, id",
     )
     .bind(tenant_id)
     .fetch_all(conn)
     .await?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|(id, email, name, role)| {
-            Some(User {
-                id,
-                email,
-                name,
-                role: role.parse().ok()?,
-            })
-        })
-        .collect())
+    Ok(super::users_of(rows))
 }
 
 fn event_from_row(row: &PgRow) -> StoreResult<Event> {

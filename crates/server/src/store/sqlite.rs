@@ -167,23 +167,13 @@ pub(super) struct OwnWriteTurn {
 
 /// Every user of the tenant, by name.
 async fn users(conn: &mut SqliteConnection, tenant_id: &str) -> StoreResult<Vec<User>> {
-    let rows: Vec<(String, String, String, String)> = sqlx::query_as(
+    let rows: Vec<super::UserRow> = sqlx::query_as(
         "SELECT id, email, name, role FROM users WHERE tenant_id = ? ORDER BY name, id",
     )
     .bind(tenant_id)
     .fetch_all(conn)
     .await?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|(id, email, name, role)| {
-            Some(User {
-                id,
-                email,
-                name,
-                role: role.parse().ok()?,
-            })
-        })
-        .collect())
+    Ok(super::users_of(rows))
 }
 
 async fn get_doc(
