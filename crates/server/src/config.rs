@@ -55,6 +55,10 @@ pub struct Settings {
     /// Tasks a project may have open (queued, running or blocked) at once; more are refused
     /// with 422: a project's page and a client's resync read every open task.
     pub max_open_tasks_per_project: i64,
+    /// Decided approvals `GET /approvals` lists, the most recent first (every pending one is
+    /// listed): the answer, and a client's resync that reads it, stay bounded as the history
+    /// grows.
+    pub max_decided_approvals_listed: i64,
     /// Sign-ins one person keeps at once; a new one past them ends the oldest.
     pub max_sessions_per_user: i64,
     /// Writes one agent may make a second, over a while, and at once (see
@@ -143,6 +147,7 @@ impl Settings {
             trusted_proxies: Vec::new(),
             max_pending_approvals_per_agent: 20,
             max_open_tasks_per_project: 1_000,
+            max_decided_approvals_listed: 5_000,
             max_sessions_per_user: 50,
             agent_writes_per_second: 50,
             agent_write_burst: 200,

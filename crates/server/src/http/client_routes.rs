@@ -6,9 +6,10 @@ use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
 use spartex_api::{
-    Agent, Approval, CreateProjectRequest, DecisionRequest, ErrorBody, Health, LoginRequest,
-    LogoutRequest, Me, Message, PostMessageRequest, Project, ProjectDetail, ProjectMetrics,
-    RefreshRequest, Stop, StopRequest, SyncPage, Task, TokenPair, UpdateProjectRequest,
+    Agent, Approval, ApprovalStatus, CreateProjectRequest, DecisionRequest, ErrorBody, Health,
+    LoginRequest, LogoutRequest, Me, Message, PostMessageRequest, Project, ProjectDetail,
+    ProjectMetrics, RefreshRequest, Stop, StopRequest, SyncPage, Task, TokenPair,
+    UpdateProjectRequest,
 };
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -303,7 +304,8 @@ struct ApprovalsQuery {
     project_id: Option<String>,
 }
 
-/// Approvals, most urgent first (risk, then expiry).
+/// Approvals, most urgent first (risk, then expiry): every pending one, and of the others the
+/// most recent (`max_decided_approvals_listed`, 5,000 by default).
 #[utoipa::path(get, path = "/api/v1/approvals", tag = "approvals", params(ApprovalsQuery),
     security(("bearer" = [])), responses((status = 200, body = Vec<Approval>), SignedIn, BadInput))]
 async fn list_approvals(
@@ -311,17 +313,51 @@ async fn list_approvals(
     user: UserPrincipal,
     ApiQuery(query): ApiQuery<ApprovalsQuery>,
 ) -> ApiResult<Json<Vec<Approval>>> {
-    let status = query.status.map(|s| s.as_str());
-    let mut filter = DocFilter::all(DocKind::Approval);
-    filter.status = status;
-    filter.project_id = query.project_id.as_deref();
-    let mut approvals: Vec<Approval> = read_all(&state, &user.tenant_id, filter).await?;
+    let in_scope = |status: Option<&'static str>| {
+        let mut filter = DocFilter::all(DocKind::Approval);
+        filter.status = status;
+        filter.project_id = query.project_id.as_deref();
+        filter
+    };
+    // An organisation's decided requests grow for years, and this answer (read whole by a
+    // client's resync) was every one of them: the pending, which agents' quotas bound, and the
+    // most recent of the others.
+    let limit = state.settings.max_decided_approvals_listed;
+    let pending = ApprovalStatus::Pending;
+    let mut approvals: Vec<Approval> = match query.status {
+        Some(status) if status == pending => {
+            read_all(&state, &user.tenant_id, in_scope(Some(pending.as_str()))).await?
+        }
+        Some(status) => {
+            let filter = most_recent(in_scope(Some(status.as_str())), limit);
+            read_all(&state, &user.tenant_id, filter).await?
+        }
+        None => {
+            let decided: Vec<&str> = (ApprovalStatus::ALL.iter())
+                .filter(|status| **status != pending)
+                .map(|status| status.as_str())
+                .collect();
+            let mut others = most_recent(in_scope(None), limit);
+            others.any_status = &decided;
+            let mut all: Vec<Approval> =
+                read_all(&state, &user.tenant_id, in_scope(Some(pending.as_str()))).await?;
+            all.extend(read_all::<Approval>(&state, &user.tenant_id, others).await?);
+            all
+        }
+    };
     approvals.sort_by(|a, b| {
         b.risk_rank()
             .cmp(&a.risk_rank())
             .then(a.expires_at.cmp(&b.expires_at))
     });
     Ok(Json(approvals))
+}
+
+/// `filter` limited to its `limit` newest documents.
+fn most_recent(mut filter: DocFilter<'_>, limit: i64) -> DocFilter<'_> {
+    filter.newest_first = true;
+    filter.limit = Some(limit);
+    filter
 }
 
 trait RiskRank {

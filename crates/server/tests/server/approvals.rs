@@ -218,3 +218,62 @@ async fn approvals_list_most_urgent_first() {
         "within a risk, the soonest expiry first"
     );
 }
+
+/// `GET /approvals` lists every pending request and only the most recent of the others: an
+/// organisation's history grows for years, and a client's resync reads this answer whole.
+#[tokio::test]
+async fn the_list_holds_every_pending_request_and_the_most_recent_decided() {
+    let server = TestServer::start_with(|s| s.max_decided_approvals_listed = 2).await;
+    let marco = server.login("manager@acme.test").await;
+    let mut decided = Vec::new();
+    for round in 0..4 {
+        let approval = ask(&server.agent("Quill"), "low", 3600).await;
+        let (status, _) = marco
+            .post(
+                &decision_path(&approval),
+                json!({"decision": if round < 3 { "approve" } else { "reject" },
+                       "comment": "", "seen_version": approval["version"]}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        decided.push(approval["id"].as_str().expect("id").to_owned());
+        server.advance(chrono::Duration::seconds(1));
+    }
+    let pending: Vec<String> = [
+        ask(&server.agent("Ink"), "high", 3600).await,
+        ask(&server.agent("Quill"), "low", 3600).await,
+    ]
+    .iter()
+    .map(|approval| approval["id"].as_str().expect("id").to_owned())
+    .collect();
+
+    let ids = |listed: serde_json::Value| -> Vec<String> {
+        listed
+            .as_array()
+            .expect("a list")
+            .iter()
+            .map(|approval| approval["id"].as_str().expect("id").to_owned())
+            .collect()
+    };
+    let all = ids(marco.get_ok("/api/v1/approvals").await);
+    assert_eq!(
+        all.len(),
+        4,
+        "two pending and the two latest decided: {all:?}"
+    );
+    for id in pending.iter().chain(&decided[2..]) {
+        assert!(all.contains(id), "{id} listed: {all:?}");
+    }
+    assert_eq!(
+        ids(marco.get_ok("/api/v1/approvals?status=pending").await).len(),
+        2,
+        "pending requests are never left out"
+    );
+    let mut approved = ids(marco.get_ok("/api/v1/approvals?status=approved").await);
+    approved.sort();
+    assert_eq!(
+        approved,
+        decided[1..3],
+        "the two latest of three approved: {approved:?}"
+    );
+}
