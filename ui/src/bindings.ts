@@ -178,7 +178,14 @@ applies_to: Array<Risk>, levels: Array<EscalationLevel>,
 /**
  * How many times the whole ladder runs again after its last level.
  */
-repeat: number, };
+repeat: number, 
+/**
+ * Set by the server: one more at each change (0 before the first). A change that sends
+ * the version it was made from is refused (409 `policy_changed`, the policy as it is now
+ * in `details`) when someone changed the policy since, so two managers editing at once
+ * lose no edit; one that sends none replaces whatever is there.
+ */
+version: number | null, };
 
 export type Message = { id: string, project_id: string, 
 /**

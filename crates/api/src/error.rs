@@ -81,6 +81,8 @@ error_codes! {
     NotFound = "not_found",
     ApprovalAlreadyDecided = "approval_already_decided",
     ApprovalChanged = "approval_changed",
+    /// A change to the escalation policy made from a version someone changed since (409).
+    PolicyChanged = "policy_changed",
     ApprovalExpired = "approval_expired",
     /// Ask-again on an approval that has not expired (409).
     ApprovalNotExpired = "approval_not_expired",

@@ -158,6 +158,13 @@ pub struct EscalationPolicy {
     #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 5))]
     #[serde(default)]
     pub repeat: i64,
+    /// Set by the server: one more at each change (0 before the first). A change that sends
+    /// the version it was made from is refused (409 `policy_changed`, the policy as it is now
+    /// in `details`) when someone changed the policy since, so two managers editing at once
+    /// lose no edit; one that sends none replaces whatever is there.
+    #[cfg_attr(feature = "openapi", schema(minimum = 0))]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<i64>,
 }
 
 impl EscalationPolicy {
@@ -167,6 +174,7 @@ impl EscalationPolicy {
             applies_to: Vec::new(),
             levels: Vec::new(),
             repeat: 0,
+            version: Some(0),
         }
     }
 
@@ -296,6 +304,7 @@ mod tests {
                 targets: vec!["oncall_now".into()],
             }],
             repeat: 1,
+            version: None,
         };
         assert!(policy.covers(Risk::Critical));
         assert!(!policy.covers(Risk::Low));

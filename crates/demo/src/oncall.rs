@@ -85,5 +85,6 @@ pub fn demo_policy() -> EscalationPolicy {
             level(900, "role:owner"),
         ],
         repeat: 1,
+        version: None,
     }
 }

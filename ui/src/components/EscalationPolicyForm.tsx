@@ -39,7 +39,11 @@ function Editor({ accountId, saved }: { accountId: string; saved: EscalationPoli
       client.setQueryData(keys.escalationPolicy(accountId), next);
       toast({ tone: 'success', message: 'The escalation policy is saved.' });
     },
-    onError: (e) => toast({ tone: 'error', title: 'The escalation policy was not saved', message: e.message }),
+    onError: (e) => {
+      // Changed by someone else meanwhile: shown as it is now, to make the change again on it.
+      if (ipc.isCommandError(e) && e.code === 'conflict') void client.invalidateQueries({ queryKey: keys.escalationPolicy(accountId) });
+      toast({ tone: 'error', title: 'The escalation policy was not saved', message: e.message });
+    },
   });
   const setLevel = (index: number, patch: Partial<EscalationLevel>) =>
     setPolicy((p) => ({ ...p, levels: p.levels.map((l, i) => (i === index ? { ...l, ...patch } : l)) }));

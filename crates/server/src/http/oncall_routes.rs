@@ -102,14 +102,17 @@ async fn get_policy(
     user: UserPrincipal,
 ) -> ApiResult<Json<EscalationPolicy>> {
     let stored = read_optional::<EscalationPolicy>(&state, &user.tenant_id, POLICY_ID).await?;
-    Ok(Json(stored.unwrap_or_else(EscalationPolicy::none)))
+    Ok(Json(
+        stored.map_or_else(EscalationPolicy::none, oncall::with_version),
+    ))
 }
 
 /// Replaces the escalation policy (manager, owner). Approvals already on a ladder follow the
-/// new one from their next level.
+/// new one from their next level. Sent with the `version` it was made from, a change someone
+/// else's came between is refused with 409 `policy_changed`.
 #[utoipa::path(put, path = "/api/v1/escalation-policy", tag = "on call", request_body = EscalationPolicy,
     params(IdempotencyKey), security(("bearer" = [])),
-    responses((status = 200, body = EscalationPolicy), SignedIn, JsonBody, Idempotent, Invalid))]
+    responses((status = 200, body = EscalationPolicy), SignedIn, JsonBody, Idempotent, Conflict, Invalid))]
 async fn put_policy(
     State(state): State<AppState>,
     user: UserPrincipal,

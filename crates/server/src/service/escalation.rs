@@ -437,6 +437,7 @@ mod tests {
                 })
                 .collect(),
             repeat,
+            version: None,
         }
     }
 

@@ -3,8 +3,8 @@
 
 use chrono::{DateTime, Duration, Utc};
 use spartex_api::{
-    EscalationPolicy, EscalationTarget, NewOverride, OnCall, OnCallConfig, OnCallOverride, Role,
-    Schedule, ScheduleLayer, User,
+    ErrorCode, EscalationPolicy, EscalationTarget, NewOverride, OnCall, OnCallConfig,
+    OnCallOverride, Role, Schedule, ScheduleLayer, User,
 };
 use spartex_policy::oncall::{parse_local_time, Rota};
 
@@ -276,23 +276,45 @@ fn may_be_on_call(users: &[User], id: &str, field: &str) -> ApiResult<()> {
 
 /// The policy as stored, or none (no approval climbs a ladder).
 pub async fn policy(w: &mut Write, tenant_id: &str) -> ApiResult<EscalationPolicy> {
-    Ok(w.get::<EscalationPolicy>(tenant_id, POLICY_ID)
-        .await?
-        .unwrap_or_else(EscalationPolicy::none))
+    let stored = w.get::<EscalationPolicy>(tenant_id, POLICY_ID).await?;
+    Ok(stored.map_or_else(EscalationPolicy::none, with_version))
+}
+
+/// A stored policy with its version, 0 for one kept before policies had versions.
+pub fn with_version(mut policy: EscalationPolicy) -> EscalationPolicy {
+    policy.version.get_or_insert(0);
+    policy
 }
 
 /// `PUT /escalation-policy` (manager, owner).
 pub async fn put_policy(
     w: &mut Write,
     user: &UserPrincipal,
-    mut policy: EscalationPolicy,
+    mut change: EscalationPolicy,
 ) -> ApiResult<EscalationPolicy> {
     user.require(Role::Manager, "change the escalation policy")?;
+    if change.version.is_some_and(|seen| seen < 0) {
+        return Err(ApiError::invalid(
+            "`version` is the one the policy was read with (0 or more), or left out.",
+        ));
+    }
+    let now = policy(w, &user.tenant_id).await?;
+    let current = now.version.unwrap_or(0);
+    if change.version.is_some_and(|seen| seen != current) {
+        return Err(ApiError::Conflict {
+            code: ErrorCode::PolicyChanged,
+            message: "Someone changed the escalation policy while you were editing it. Review it \
+                      as it is now, then make your change again."
+                .into(),
+            details: serde_json::json!({ "policy": now }),
+        });
+    }
+    change.version = Some(current + 1);
     let users = w.tx().users(&user.tenant_id).await?;
-    check_policy(&mut policy, &users)?;
-    let document = crate::store::Resource::document(&policy);
+    check_policy(&mut change, &users)?;
+    let document = crate::store::Resource::document(&change);
     w.tx().put_doc(&user.tenant_id, &document).await?;
-    Ok(policy)
+    Ok(change)
 }
 
 fn check_policy(policy: &mut EscalationPolicy, users: &[User]) -> ApiResult<()> {

@@ -264,3 +264,48 @@ async fn the_escalation_policy_is_the_managers_and_is_checked() {
     assert_eq!(saved["applies_to"], json!(["critical"]));
     assert_eq!(manager.get_ok("/api/v1/escalation-policy").await, saved);
 }
+
+/// Two managers editing the policy at once: the second, made from the version the first
+/// changed, is refused with the policy as it is now, and lands once made again from it.
+#[tokio::test]
+async fn a_policy_change_made_from_an_older_version_is_refused_not_lost() {
+    let server = oncall_server().await;
+    let marco = server.login("manager@acme.test").await;
+    let owner = server.login("owner@acme.test").await;
+    let seen = marco.get_ok("/api/v1/escalation-policy").await;
+    assert_eq!(seen["version"], 0, "the demo's, as seeded: {seen}");
+    assert_eq!(owner.get_ok("/api/v1/escalation-policy").await, seen);
+
+    let mut marcos = seen.clone();
+    marcos["repeat"] = json!(2);
+    let (status, saved) = marco.put("/api/v1/escalation-policy", marcos).await;
+    assert_eq!(status, StatusCode::OK, "{saved}");
+    assert_eq!(saved["version"], 1);
+
+    let mut owners = seen.clone();
+    owners["applies_to"] = json!(["critical"]);
+    let (status, refused) = owner.put("/api/v1/escalation-policy", owners.clone()).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{refused}");
+    assert_eq!(refused["error"]["code"], "policy_changed");
+    assert_eq!(refused["error"]["details"]["policy"], saved, "as it is now");
+    assert_eq!(
+        marco.get_ok("/api/v1/escalation-policy").await["repeat"],
+        2,
+        "Marco's change kept"
+    );
+
+    owners["repeat"] = json!(2);
+    owners["version"] = json!(1);
+    let (status, both) = owner.put("/api/v1/escalation-policy", owners).await;
+    assert_eq!(status, StatusCode::OK, "{both}");
+    assert_eq!(
+        (&both["applies_to"], &both["repeat"], &both["version"]),
+        (&json!(["critical"]), &json!(2), &json!(2))
+    );
+
+    // A client that sends no version replaces whatever is there, as before.
+    let mut blind = both.clone();
+    blind.as_object_mut().expect("a policy").remove("version");
+    let (status, replaced) = marco.put("/api/v1/escalation-policy", blind).await;
+    assert_eq!((status, &replaced["version"]), (StatusCode::OK, &json!(3)));
+}
