@@ -20,15 +20,22 @@ async fn closing_the_window_keeps_notifying_and_quit_asks_before_holding_back_a_
     app.wait_for_attr("status-link", "data-link", "connected")
         .await;
     let window = app
-        .until("the window on screen", PATIENCE, window_on_screen)
+        .until("the window on screen", PATIENCE, || app.window_on_screen())
         .await;
 
     // Closed as a window manager closes it: hidden, still running, and it says so once.
     ask_to_close(window);
-    app.until("the window off screen", PATIENCE, || async {
-        window_on_screen().await.is_none().then_some(())
+    let hidden = tokio::time::timeout(PATIENCE, async {
+        while app.window_on_screen().await.is_some() {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     })
     .await;
+    assert!(
+        hidden.is_ok(),
+        "the window {window} still on screen {PATIENCE:?} after the close request; on screen: {}",
+        windows_on_screen().await
+    );
     notifications
         .id_of("Spartex Control is still running")
         .await;
@@ -57,8 +64,10 @@ async fn closing_the_window_keeps_notifying_and_quit_asks_before_holding_back_a_
     .expect("the second launch hands over and exits")
     .expect("the app binary starts");
     assert!(relaunch.success(), "the second launch: {relaunch}");
-    app.until("the window back on screen", PATIENCE, window_on_screen)
-        .await;
+    app.until("the window back on screen", PATIENCE, || {
+        app.window_on_screen()
+    })
+    .await;
 
     // Decided offline, the decision waits in the outbox; Quit names it and asks.
     let item = format!("[data-testid=\"approval-item\"][data-approval-id=\"{id}\"]");
@@ -106,8 +115,8 @@ async fn closing_the_window_keeps_notifying_and_quit_asks_before_holding_back_a_
         .expect("Ctrl+Q pressed");
     app.wait_for("quit-refused").await;
     let anyway = app.wait_for("quit-anyway").await;
-    // The app may end before WebDriver answers the click.
-    let _ = anyway.click().await;
+    // The app may end before WebDriver answers the click, which then never comes.
+    let _ = tokio::time::timeout(Duration::from_secs(5), anyway.click()).await;
     app.until("the app ends", PATIENCE, || async {
         (!spartex_testkit::procs::running(process)).then_some(())
     })

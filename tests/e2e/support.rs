@@ -513,6 +513,49 @@ pub async fn window_on_screen() -> Option<u32> {
         .ok()
 }
 
+/// Every window on screen, with its name and process, to say what a test found instead.
+pub async fn windows_on_screen() -> String {
+    let found = Command::new("xdotool")
+        .args(["search", "--onlyvisible", "--name", "."])
+        .output()
+        .await
+        .expect("xdotool, from scripts/install-deps.sh");
+    let mut said = String::new();
+    for window in String::from_utf8_lossy(&found.stdout).lines() {
+        let about = |what: &'static str| {
+            let window = window.to_owned();
+            async move {
+                let out = Command::new("xdotool").args([what, &window]).output().await;
+                out.map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+                    .unwrap_or_default()
+            }
+        };
+        let (name, pid) = (about("getwindowname").await, about("getwindowpid").await);
+        said.push_str(&format!("{window} {name:?} pid {pid}; "));
+    }
+    said
+}
+
+impl App {
+    /// The X id of this app's own window while it is on screen: by its process too, since
+    /// a notification on screen can carry the app's name as its title.
+    pub async fn window_on_screen(&self) -> Option<u32> {
+        let pid = self.process().to_string();
+        let found = Command::new("xdotool")
+            .args(["search", "--all", "--onlyvisible", "--pid", &pid])
+            .args(["--name", "^Spartex Control$"])
+            .output()
+            .await
+            .expect("xdotool, from scripts/install-deps.sh");
+        String::from_utf8(found.stdout)
+            .ok()?
+            .lines()
+            .next()?
+            .parse()
+            .ok()
+    }
+}
+
 /// Asks the window `window` to close, as a window manager does for its close button: the
 /// `WM_DELETE_WINDOW` message of ICCCM, which GTK takes without a window manager running.
 pub fn ask_to_close(window: u32) {
