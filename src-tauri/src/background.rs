@@ -6,16 +6,20 @@
 
 #[cfg(desktop)]
 use std::sync::atomic::{AtomicBool, Ordering};
+#[cfg(desktop)]
 use std::time::Duration;
 
 use serde::Serialize;
 #[cfg(desktop)]
 use spartex_core::notify::{Notification, NotificationAction, NotificationKind};
 use spartex_core::ErrorKind;
-use tauri::{AppHandle, Emitter, Manager};
+#[cfg(desktop)]
+use tauri::Emitter;
+use tauri::{AppHandle, Manager};
 
 use crate::error::{CommandError, CommandResult};
 use crate::state::Shell;
+#[cfg(desktop)]
 use crate::window;
 
 /// Tells the UI that a Quit from the tray waits for the person's word ([`QuitRefused`]).
@@ -130,9 +134,11 @@ impl QuitAsked {
 /// How long the tray's Quit waits for the window to ask before it quits all the same: a Quit
 /// that does nothing (a window still starting, a UI that failed) is worse than one that holds
 /// the actions back for the next launch, where nothing is lost.
+#[cfg(desktop)]
 const ASKING_PATIENCE: Duration = Duration::from_secs(3);
 
 /// The tray's Quit: asks in the window when actions still wait for the server.
+#[cfg(desktop)]
 pub fn quit_from_tray(app: &AppHandle) {
     let app = app.clone();
     tauri::async_runtime::spawn(async move {

@@ -110,11 +110,6 @@ impl ShownHere {
         self.remembered().retain(|shown| shown.id != id);
     }
 
-    /// Whether the notification `id` is one this process showed and still waits on.
-    pub fn knows(&self, id: i32) -> bool {
-        self.remembered().iter().any(|shown| shown.id == id)
-    }
-
     /// The notification `id` if `vouches` for it, taken: a press counts once. One that does not
     /// vouch (another app's intent with a guessed id) leaves it for the person's own press.
     fn take_if(&self, id: i32, vouches: impl FnOnce(&Shown) -> bool) -> Option<Shown> {
@@ -204,7 +199,7 @@ pub fn own_tapped(event: &Value, shown_here: &ShownHere) -> Option<Notification>
         .get("id")
         .and_then(Value::as_i64)
         .and_then(|id| i32::try_from(id).ok());
-    if id.is_some_and(|id| shown_here.knows(id)) {
+    if id.is_some_and(|id| shown_here.peek(id).is_some()) {
         return None;
     }
     serde_json::from_str(json).ok()

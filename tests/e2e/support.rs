@@ -495,13 +495,21 @@ impl App {
     }
 }
 
+/// The app's window title, as `xdotool search --name` matches it.
+const TITLE: &str = "^Spartex Control$";
+
 /// `xdotool` arguments that find the app's window once it is on screen, by its title.
-const FIND_THE_WINDOW: [&str; 4] = ["search", "--onlyvisible", "--name", "^Spartex Control$"];
+const FIND_THE_WINDOW: [&str; 4] = ["search", "--onlyvisible", "--name", TITLE];
 
 /// The X id of the app's window while it is on screen.
 pub async fn window_on_screen() -> Option<u32> {
+    first_window(&FIND_THE_WINDOW).await
+}
+
+/// The first window `xdotool search ARGS` finds.
+async fn first_window(search: &[&str]) -> Option<u32> {
     let found = Command::new("xdotool")
-        .args(FIND_THE_WINDOW)
+        .args(search)
         .output()
         .await
         .expect("xdotool, from scripts/install-deps.sh");
@@ -541,18 +549,16 @@ impl App {
     /// a notification on screen can carry the app's name as its title.
     pub async fn window_on_screen(&self) -> Option<u32> {
         let pid = self.process().to_string();
-        let found = Command::new("xdotool")
-            .args(["search", "--all", "--onlyvisible", "--pid", &pid])
-            .args(["--name", "^Spartex Control$"])
-            .output()
-            .await
-            .expect("xdotool, from scripts/install-deps.sh");
-        String::from_utf8(found.stdout)
-            .ok()?
-            .lines()
-            .next()?
-            .parse()
-            .ok()
+        first_window(&[
+            "search",
+            "--all",
+            "--onlyvisible",
+            "--pid",
+            &pid,
+            "--name",
+            TITLE,
+        ])
+        .await
     }
 }
 

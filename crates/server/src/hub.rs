@@ -180,16 +180,7 @@ impl EventHub {
             sent,
             "a tenant's log ends below what this instance sent its sockets (the database lost commits, a failover?): they are closed to resync"
         );
-        let mut tenants = self
-            .tenants
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if tenants
-            .get(tenant_id)
-            .is_some_and(|current| Arc::ptr_eq(current, feed))
-        {
-            tenants.remove(tenant_id);
-        }
+        self.forget_feed_if(tenant_id, |current| Arc::ptr_eq(current, feed));
         true
     }
 
@@ -216,14 +207,16 @@ impl EventHub {
     /// otherwise keep one for every tenant that ever connected to it. A feed made again starts
     /// as a new one does, its last published `seq` unknown.
     pub fn forget_if_unfollowed(&self, tenant_id: &str) {
+        self.forget_feed_if(tenant_id, |feed| feed.sender.receiver_count() == 0);
+    }
+
+    /// Drops the tenant's feed if it is there and `drop` says so, under the write lock.
+    fn forget_feed_if(&self, tenant_id: &str, drop: impl FnOnce(&Arc<Feed>) -> bool) {
         let mut tenants = self
             .tenants
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if tenants
-            .get(tenant_id)
-            .is_some_and(|feed| feed.sender.receiver_count() == 0)
-        {
+        if tenants.get(tenant_id).is_some_and(drop) {
             tenants.remove(tenant_id);
         }
     }

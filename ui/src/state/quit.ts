@@ -34,8 +34,7 @@ export function useQuit() {
 
 /** The tray's Quit asks here too; Ctrl+Q quits as on every Linux and Windows desktop app. */
 export function useQuitControls(desktop: boolean) {
-  const quit = useQuit();
-  const { mutate } = quit;
+  const { mutate } = useQuit();
   useEffect(() => {
     if (!desktop) return;
     const unlisten = ipc.onQuitRefused(({ message }) => {
@@ -59,5 +58,4 @@ export function useQuitControls(desktop: boolean) {
       );
     };
   }, [desktop, mutate]);
-  return quit;
 }

@@ -124,8 +124,7 @@ impl StoreError {
     /// meets the other one finished.
     pub fn is_deadlock(&self) -> bool {
         const DEADLOCK_DETECTED: &str = "40P01";
-        matches!(self, StoreError::Database(sqlx::Error::Database(e))
-            if e.code().as_deref() == Some(DEADLOCK_DETECTED))
+        self.has_sqlstate(DEADLOCK_DETECTED)
     }
 
     /// PostgreSQL stopped a statement that ran past the connection's `statement_timeout`
@@ -133,8 +132,7 @@ impl StoreError {
     /// database or of the request's form.
     pub fn is_statement_timeout(&self) -> bool {
         const QUERY_CANCELED: &str = "57014";
-        matches!(self, StoreError::Database(sqlx::Error::Database(e))
-            if e.code().as_deref() == Some(QUERY_CANCELED))
+        self.has_sqlstate(QUERY_CANCELED)
     }
 
     /// The database refused a string holding U+0000 (PostgreSQL's `TEXT` cannot; SQLite's
@@ -142,8 +140,13 @@ impl StoreError {
     pub fn is_text_with_nul(&self) -> bool {
         /// SQLSTATE `character_not_in_repertoire`.
         const CHARACTER_NOT_IN_REPERTOIRE: &str = "22021";
+        self.has_sqlstate(CHARACTER_NOT_IN_REPERTOIRE)
+    }
+
+    /// The database answered with the SQLSTATE `code`.
+    fn has_sqlstate(&self, code: &str) -> bool {
         matches!(self, StoreError::Database(sqlx::Error::Database(e))
-            if e.code().as_deref() == Some(CHARACTER_NOT_IN_REPERTOIRE))
+            if e.code().as_deref() == Some(code))
     }
 }
 
