@@ -136,7 +136,15 @@ export type Schedule = {
 /**
  * Later layers win where they apply; none means everyone with role `oncall` is on call.
  */
-layers: Array<ScheduleLayer>, };
+layers: Array<ScheduleLayer>, 
+/**
+ * In a change: the `version` of `GET /oncall` it was made from. A change made from a
+ * version someone changed since (the layers or an override) is refused (409
+ * `schedule_changed`, who is on call as it is now in `details`), so two managers editing
+ * at once lose no edit; one that sends none replaces the layers whatever is there.
+ * Never in an answer: the version is `OnCall::version`.
+ */
+version: number | null, };
 
 export type OnCallOverride = { id: string, user_id: string, starts_at: string, ends_at: string, 
 /**

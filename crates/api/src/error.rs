@@ -83,6 +83,8 @@ error_codes! {
     ApprovalChanged = "approval_changed",
     /// A change to the escalation policy made from a version someone changed since (409).
     PolicyChanged = "policy_changed",
+    /// A change to the on-call schedule made from a version someone changed since (409).
+    ScheduleChanged = "schedule_changed",
     ApprovalExpired = "approval_expired",
     /// Ask-again on an approval that has not expired (409).
     ApprovalNotExpired = "approval_not_expired",

@@ -89,6 +89,14 @@ pub struct Schedule {
     /// Later layers win where they apply; none means everyone with role `oncall` is on call.
     #[cfg_attr(feature = "openapi", schema(max_items = 10))]
     pub layers: Vec<ScheduleLayer>,
+    /// In a change: the `version` of `GET /oncall` it was made from. A change made from a
+    /// version someone changed since (the layers or an override) is refused (409
+    /// `schedule_changed`, who is on call as it is now in `details`), so two managers editing
+    /// at once lose no edit; one that sends none replaces the layers whatever is there.
+    /// Never in an answer: the version is `OnCall::version`.
+    #[cfg_attr(feature = "openapi", schema(minimum = 0))]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<i64>,
 }
 
 /// `POST /oncall/overrides`.

@@ -160,7 +160,10 @@ mod tests {
         OnCall {
             now: vec![person("dana")],
             next_handoff_at: Some(at("2027-01-05T20:00:00Z")),
-            schedule: Schedule { layers: Vec::new() },
+            schedule: Schedule {
+                layers: Vec::new(),
+                version: None,
+            },
             overrides: Vec::new(),
             week: vec![
                 shift("2027-01-05T12:00:00Z", "2027-01-05T20:00:00Z", "dana"),

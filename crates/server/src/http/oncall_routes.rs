@@ -38,10 +38,12 @@ async fn get_oncall(State(state): State<AppState>, user: UserPrincipal) -> ApiRe
     Ok(Json(oncall::overview(&state, &user.tenant_id).await?))
 }
 
-/// Replaces the schedule's layers (manager, owner). Event: `oncall.updated`.
+/// Replaces the schedule's layers (manager, owner). Event: `oncall.updated`. Sent with the
+/// `version` it was made from, a change someone else's came between is refused with 409
+/// `schedule_changed`.
 #[utoipa::path(put, path = "/api/v1/oncall/schedule", tag = "on call", request_body = Schedule,
     params(IdempotencyKey), security(("bearer" = [])),
-    responses((status = 200, body = OnCall), SignedIn, JsonBody, Idempotent, Invalid))]
+    responses((status = 200, body = OnCall), SignedIn, JsonBody, Idempotent, Conflict, Invalid))]
 async fn put_schedule(
     State(state): State<AppState>,
     user: UserPrincipal,

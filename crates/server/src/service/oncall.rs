@@ -93,6 +93,7 @@ fn answer(config: OnCallConfig, users: &[User], now: DateTime<Utc>) -> OnCall {
             .collect(),
         schedule: Schedule {
             layers: config.layers,
+            version: None,
         },
     }
 }
@@ -105,6 +106,22 @@ pub async fn put_schedule(
 ) -> ApiResult<OnCall> {
     user.require(Role::Manager, "change the on-call schedule")?;
     let users = w.tx().users(&user.tenant_id).await?;
+    if schedule.version.is_some_and(|seen| seen < 0) {
+        return Err(ApiError::invalid(
+            "`version` is the one `GET /oncall` answered (0 or more), or left out.",
+        ));
+    }
+    let stored = w.get::<OnCallConfig>(&user.tenant_id, ONCALL_ID).await?;
+    let config = config_or_empty(stored, w.now());
+    if schedule.version.is_some_and(|seen| seen != config.version) {
+        return Err(ApiError::Conflict {
+            code: ErrorCode::ScheduleChanged,
+            message: "Someone changed the on-call schedule or its overrides while you were \
+                      editing it. Review it as it is now, then make your change again."
+                .into(),
+            details: serde_json::json!({ "oncall": answer(config, &users, w.now()) }),
+        });
+    }
     if schedule.layers.len() > MAX_LAYERS {
         return Err(ApiError::invalid(format!(
             "A schedule has at most {MAX_LAYERS} layers."

@@ -309,3 +309,71 @@ async fn a_policy_change_made_from_an_older_version_is_refused_not_lost() {
     let (status, replaced) = marco.put("/api/v1/escalation-policy", blind).await;
     assert_eq!((status, &replaced["version"]), (StatusCode::OK, &json!(3)));
 }
+
+/// Two managers editing the schedule at once: the second, made from the version the first
+/// changed, is refused with who is on call as it is now, and lands once made again from it.
+#[tokio::test]
+async fn a_schedule_change_made_from_an_older_version_is_refused_not_lost() {
+    let server = oncall_server().await;
+    let marco = server.login("manager@acme.test").await;
+    let owner = server.login("owner@acme.test").await;
+    let seen = marco.get_ok("/api/v1/oncall").await;
+    let version = seen["version"].as_i64().expect("a version");
+    let dana = id_of(&seen, "Dana Whitfield").to_owned();
+    let priya = id_of(&seen, "Priya Raman").to_owned();
+    let layer_of = |who: &str, version: Option<i64>| {
+        let mut schedule = json!({"layers": [{"user_ids": [who], "rotation": "daily",
+            "handoff_at": "09:00", "timezone": "UTC", "starts_at": "2026-12-01T09:00:00Z"}]});
+        if let Some(version) = version {
+            schedule["version"] = json!(version);
+        }
+        schedule
+    };
+
+    let (status, owners) = owner
+        .put("/api/v1/oncall/schedule", layer_of(&dana, Some(version)))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{owners}");
+    assert_eq!(owners["version"], version + 1);
+    assert!(owners["schedule"].get("version").is_none(), "{owners}");
+
+    let (status, refused) = marco
+        .put("/api/v1/oncall/schedule", layer_of(&priya, Some(version)))
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{refused}");
+    assert_eq!(refused["error"]["code"], "schedule_changed");
+    let now = &refused["error"]["details"]["oncall"];
+    assert_eq!(
+        (names(&now["now"]), &now["version"]),
+        (vec!["Dana Whitfield"], &json!(version + 1)),
+        "as it is now: {now}"
+    );
+    assert_eq!(
+        names(&marco.get_ok("/api/v1/oncall").await["now"]),
+        ["Dana Whitfield"],
+        "the owner's change kept"
+    );
+
+    let (status, again) = marco
+        .put(
+            "/api/v1/oncall/schedule",
+            layer_of(&priya, Some(version + 1)),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{again}");
+    assert_eq!(names(&again["now"]), ["Priya Raman"]);
+
+    let (status, invalid) = marco
+        .put("/api/v1/oncall/schedule", layer_of(&dana, Some(-1)))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{invalid}");
+
+    // A client that sends no version replaces the layers whatever is there, as before.
+    let (status, blind) = marco
+        .put("/api/v1/oncall/schedule", layer_of(&dana, None))
+        .await;
+    assert_eq!(
+        (status, &blind["version"]),
+        (StatusCode::OK, &json!(version + 3))
+    );
+}
