@@ -282,7 +282,11 @@ export type LinkState = "connected" | "connecting" | "offline" | "signed_out" | 
 
 export type Change = { "kind": "project", before: Project | null, after: Project, } | { "kind": "agent", before: Agent | null, after: Agent, } | { "kind": "task", after: Task, } | { "kind": "approval", before: Approval | null, after: Approval, } | { "kind": "message", message: Message, } | { "kind": "cost", record: CostRecord, } | { "kind": "stop", before: Stop | null, after: Stop, } | { "kind": "on_call" } | { "kind": "resynced" } | { "kind": "outbox" } | { "kind": "outcome", outcome: Outcome, } | { "kind": "link", state: LinkState, } | { "kind": "progress", applied_seq: number, head: number, };
 
-export type ProjectSummary = { project: Project, agents_total: number, agents_working: number, agents_waiting: number, agents_stopped: number, agents_error: number, pending_approvals: number, last_activity: string | null, 
+export type ProjectSummary = { project: Project, agents_total: number, agents_working: number, agents_waiting: number, agents_stopped: number, agents_error: number, pending_approvals: number, 
+/**
+ * The highest risk among the pending approvals; `None` when none is pending.
+ */
+pending_top_risk: Risk | null, last_activity: string | null, 
 /**
  * A stop of this project (or of everything) waits in the outbox.
  */

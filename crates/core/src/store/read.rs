@@ -34,7 +34,8 @@ impl Store {
     /// UI only once its rows are written again) goes in as it is, and the rest are numbers, a
     /// quoted timestamp and a flag, so SQLite parses no JSON to build it. Every term is
     /// `NOT NULL` or given a default: a NULL would make `||` drop the project from the array.
-    /// The agent counts are `agent_counts`' rows, which triggers keep as agents are written.
+    /// The agent counts are `agent_counts`' rows, which triggers keep as agents are written;
+    /// the highest risk waiting is read from the pending requests' JSON (a few per agent).
     async fn dashboard_text(&self) -> StoreResult<String> {
         let json: String = sqlx::query_scalar(
             r#"SELECT '[' || COALESCE(group_concat(
@@ -45,13 +46,18 @@ impl Store {
                  || ',"agents_stopped":' || COALESCE(a.stopped, 0)
                  || ',"agents_error":' || COALESCE(a.error, 0)
                  || ',"pending_approvals":' || COALESCE(ap.pending, 0)
+                 || ',"pending_top_risk":' || CASE ap.top_risk WHEN 4 THEN '"critical"'
+                     WHEN 3 THEN '"high"' WHEN 2 THEN '"medium"' WHEN 1 THEN '"low"' ELSE 'null' END
                  || ',"last_activity":' || json_quote(NULLIF(p.last_activity, ''))
                  || ',"stop_sending":' || CASE WHEN EXISTS (SELECT 1 FROM outbox o WHERE o.kind = 'stop'
                      AND (o.project_id = p.id OR o.project_id IS NULL)) THEN 'true' ELSE 'false' END
                  || '}', ',' ORDER BY p.name, p.id), '') || ']'
              FROM projects p
              LEFT JOIN agent_counts a ON a.project_id = p.id
-             LEFT JOIN (SELECT project_id, COUNT(*) AS pending FROM approvals WHERE status = 'pending' GROUP BY project_id) ap
+             LEFT JOIN (SELECT project_id, COUNT(*) AS pending,
+                               MAX(CASE json_extract(data, '$.risk') WHEN 'critical' THEN 4
+                                   WHEN 'high' THEN 3 WHEN 'medium' THEN 2 WHEN 'low' THEN 1 ELSE 0 END) AS top_risk
+                        FROM approvals WHERE status = 'pending' GROUP BY project_id) ap
                     ON ap.project_id = p.id"#,
         )
         .fetch_one(&self.reader)

@@ -2,7 +2,7 @@
 
 use chrono::Utc;
 use serde_json::json;
-use spartex_api::{Approval, ApprovalStatus, Decision, Event};
+use spartex_api::{Approval, ApprovalStatus, Decision, Event, Risk};
 
 use super::views::{ProjectSummary, Thread};
 use super::{new_cache_key, QueuedAction, Store, StoreError};
@@ -436,6 +436,14 @@ async fn the_dashboard_counts_agents_and_approvals_and_flags_an_undelivered_stop
                 agent("a3", "prj_2", "waiting_approval"),
             ),
             approval_event(6, 1, ApprovalStatus::Pending),
+            event(
+                7,
+                "approval.upserted",
+                json!(Approval {
+                    risk: Risk::Critical,
+                    ..approval("apr_decided", 2, ApprovalStatus::Approved)
+                }),
+            ),
         ])
         .await
         .expect("applies");
@@ -508,6 +516,11 @@ async fn the_dashboard_counts_agents_and_approvals_and_flags_an_undelivered_stop
             spring.pending_approvals
         ),
         (2, 1, 1, 1)
+    );
+    assert_eq!(
+        (spring.pending_top_risk, rows[0].pending_top_risk),
+        (Some(Risk::High), None),
+        "the highest risk still waiting, not one decided"
     );
     assert!(
         rows.iter().all(|r| r.stop_sending),

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use spartex_api::{Agent, Approval, Decision, Message, Project, Stop, Task};
+use spartex_api::{Agent, Approval, Decision, Message, Project, Risk, Stop, Task};
 
 /// One row of the dashboard.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -15,6 +15,8 @@ pub struct ProjectSummary {
     pub agents_stopped: i64,
     pub agents_error: i64,
     pub pending_approvals: i64,
+    /// The highest risk among the pending approvals; `None` when none is pending.
+    pub pending_top_risk: Option<Risk>,
     pub last_activity: Option<DateTime<Utc>>,
     /// A stop of this project (or of everything) waits in the outbox.
     pub stop_sending: bool,
