@@ -19,7 +19,7 @@ function view(over: Partial<OnCallView> = {}): OnCallView {
   return {
     now: [dana],
     next_handoff_at: at(3),
-    schedule: { layers: [] },
+    schedule: { layers: [], version: null },
     overrides: [],
     week: [
       { starts_at: at(0), ends_at: at(3), user_ids: [dana.id] },

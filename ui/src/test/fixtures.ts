@@ -54,6 +54,7 @@ export function summary(over: Partial<ProjectSummary> = {}, p: Partial<Project> 
     agents_stopped: 0,
     agents_error: 1,
     pending_approvals: 2,
+    pending_top_risk: 'medium',
     last_activity: '2025-03-04T10:38:00Z',
     stop_sending: false,
     ...over,
