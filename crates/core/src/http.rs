@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use reqwest::StatusCode;
+use rustls::ClientConfig;
 use spartex_api::{Endpoint, ErrorBody, Method, IDEMPOTENCY_KEY_HEADER};
 
 use crate::error::{CoreError, CoreResult};
@@ -37,6 +38,8 @@ impl HttpClient {
             // 10 s); reusing one kept longer races that close and fails the request.
             .pool_idle_timeout(Duration::from_secs(5))
             .user_agent(concat!("spartex-control/", env!("CARGO_PKG_VERSION")))
+            // The event socket's configuration too: both trust the same servers.
+            .use_preconfigured_tls(ClientConfig::clone(&crate::tls::client_config()))
             .build()
             .map_err(|e| CoreError::Local(format!("could not start the HTTP client: {e}")))?;
         Ok(HttpClient { http, base })
@@ -233,7 +236,9 @@ impl HttpClient {
     }
 
     fn offline(&self, error: &reqwest::Error) -> CoreError {
-        let reason = if error.is_timeout() {
+        let reason = if let Some(refused) = tls_refusal(error) {
+            format!("its TLS certificate was refused ({refused}); if the address is right, its certificate's issuer must be trusted by this system")
+        } else if error.is_timeout() {
             "timed out".to_owned()
         } else if error.is_connect() {
             "connection refused or no route".to_owned()
@@ -252,6 +257,23 @@ impl HttpClient {
             detail,
         }
     }
+}
+
+/// What TLS refused, when a request failed in the handshake (an unknown issuer, an expired or
+/// misnamed certificate): rustls' error, under reqwest's, hyper's and I/O errors. An I/O error
+/// is looked into (its `source` skips what it wraps).
+fn tls_refusal(error: &reqwest::Error) -> Option<&rustls::Error> {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(current) = cause {
+        if let Some(tls) = current.downcast_ref::<rustls::Error>() {
+            return Some(tls);
+        }
+        cause = match current.downcast_ref::<std::io::Error>() {
+            Some(io) => io.get_ref().map(|inner| inner as _),
+            None => current.source(),
+        };
+    }
+    None
 }
 
 /// Whether `body` is a JSON object with a string `id`: a resource, whatever else it holds.

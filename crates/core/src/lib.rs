@@ -25,6 +25,7 @@ pub mod session;
 pub mod settings;
 pub mod store;
 pub mod sync;
+mod tls;
 
 pub use account::{Account, Queued, Running, Status};
 pub use changes::{Change, LinkState, Outcome, OutcomeResult};

@@ -12,6 +12,7 @@
 //! - [`push_fakes`]: fake APNs and FCM on loopback that check what the push senders send.
 //! - [`database::TestDatabase`]: the database a test server, or a test's own server processes,
 //!   run on; [`port_in_front::PortInFront`]: its port refusing connections, as in a restart.
+//! - [`tls_front::TlsFront`]: TLS before a server, as a deployment's proxy terminates it.
 //! - [`cargo_bin`]: a binary of this workspace, built if it is stale, for tests that run it as
 //!   a child process; [`procs`]: the process tree under a pid, to end or measure it.
 //!
@@ -26,6 +27,7 @@ pub mod procs;
 pub mod push_fakes;
 mod server;
 mod socket;
+pub mod tls_front;
 mod wait;
 pub mod webpush_service;
 

@@ -8,4 +8,5 @@ mod outbox;
 mod push;
 mod support;
 mod sync;
+mod tls;
 mod tokens;
