@@ -1,7 +1,7 @@
 import { useEffect, useRef } from 'react';
 import { Link } from 'react-router';
-import type { ProjectSummary } from '../bindings';
-import { PROJECT_STATUS } from '../lib/status';
+import type { ProjectSummary, Risk } from '../bindings';
+import { PROJECT_STATUS, RISK, TONE_TEXT } from '../lib/status';
 import { formatRelative, formatTimestamp } from '../lib/format';
 import { useNow } from '../state/clock';
 import { cx } from '../lib/cx';
@@ -11,17 +11,21 @@ import { BudgetBar } from './BudgetBar';
 import { StopIcon } from './Icons';
 
 /** The dashboard's columns on a desktop, shared by its header and its rows. The project's name
- *  takes what the others leave: at the default 1,280 px window, about 260 px. */
-export const DESKTOP_COLUMNS = 'lg:grid-cols-[minmax(0,1fr)_7.5rem_8rem_6rem_13rem_5.5rem]';
+ *  takes what the others leave: at the default 1,280 px window, about 210 px. */
+export const DESKTOP_COLUMNS = 'lg:grid-cols-[minmax(0,1fr)_7.5rem_8rem_9rem_13rem_5.5rem]';
 
-function Pending({ n }: { n: number }) {
+/** How many requests wait, and the highest risk among them in its colour and word ("3 pending ·
+ *  critical"). A low one keeps the waiting colour (amber); its word says the risk. */
+function Pending({ n, risk }: { n: number; risk: Risk | null }) {
+  const tone = risk && risk !== 'low' ? RISK[risk].tone : 'amber';
   return (
     <span
       data-testid="project-pending-count"
       data-count={n}
-      className={cx('tabular text-xs', n > 0 ? 'font-semibold text-amber' : 'text-faint')}
+      data-risk={risk ?? undefined}
+      className={cx('tabular text-xs whitespace-nowrap', n > 0 ? cx('font-semibold', TONE_TEXT[tone]) : 'text-faint')}
     >
-      {n > 0 ? `${n} pending` : 'None pending'}
+      {n === 0 ? 'None pending' : risk ? `${n} pending · ${risk}` : `${n} pending`}
     </span>
   );
 }
@@ -70,7 +74,7 @@ export function ProjectRow({ summary, selected, ruled }: { summary: ProjectSumma
           <AgentCounts summary={summary} />
         </div>
         <div className="justify-self-end [grid-area:pending] lg:justify-self-start">
-          <Pending n={summary.pending_approvals} />
+          <Pending n={summary.pending_approvals} risk={summary.pending_top_risk} />
         </div>
         <div className="[grid-area:spend]">
           <BudgetBar spent={project.spent_usd} budget={project.budget_usd} compact testId="project-spend" />

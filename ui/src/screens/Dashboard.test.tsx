@@ -4,6 +4,9 @@ import * as ipc from '../ipc';
 import { mockIpc } from '../test/ipcMock';
 import { renderAt } from '../test/render';
 import { appState, status, summary } from '../test/fixtures';
+import type { Project, ProjectSummary } from '../bindings';
+import { WINDOWED_FROM } from '../components/ProjectList';
+import { TABLE_ROW_QUERY } from '../components/ProjectRow';
 import { Dashboard } from './Dashboard';
 import { EVERY_MS, SETTLE_MS, forgetKeptFrame } from '../state/keepFirstFrame';
 import { useTheme } from '../state/theme';
@@ -45,6 +48,72 @@ describe('Dashboard', () => {
       'dashboard',
     ]);
     expect(vi.mocked(ipc.reportPainted).mock.calls[0]?.[0]).toMatch(/rows=\d+ painted=\d+$/);
+  });
+
+  it('puts what needs someone first, by name within each group, and says the highest risk waiting', async () => {
+    const calm = { agents_error: 0, pending_approvals: 0, pending_top_risk: null };
+    const row = (name: string, over: Partial<ProjectSummary> = {}, p: Partial<Project> = {}) =>
+      summary({ ...calm, ...over }, { id: `prj_${name}`, name, ...p });
+    vi.mocked(ipc.dashboard).mockResolvedValue([
+      row('Autumn Launch'),
+      row('Brand Refresh', { pending_approvals: 3, pending_top_risk: 'high' }),
+      row('Catalogue Ads', { pending_approvals: 1, pending_top_risk: 'low' }),
+      row('Diwali Promo', {}, { spent_usd: 1200, budget_usd: 1000 }),
+      row('Easter Email', { pending_approvals: 1, pending_top_risk: 'critical' }),
+      row('Flash Sale', { agents_error: 2 }),
+      row('Gift Guide', {}, { status: 'failed' }),
+      row('Holiday Push', { stop_sending: true }),
+      row('Influencer Brief', { pending_approvals: 2, pending_top_risk: 'critical' }),
+    ]);
+    const { router } = renderAt(<Dashboard />);
+    const rows = await screen.findAllByTestId('project-row');
+    expect(rows.map((r) => r.dataset.projectName)).toEqual([
+      'Flash Sale',
+      'Gift Guide',
+      'Holiday Push',
+      'Easter Email',
+      'Influencer Brief',
+      'Brand Refresh',
+      'Catalogue Ads',
+      'Diwali Promo',
+      'Autumn Launch',
+    ]);
+    const pending = screen.getAllByTestId('project-pending-count');
+    expect(pending[3]).toHaveTextContent('1 pending · critical');
+    expect(pending[3]).toHaveClass('text-red');
+    expect(pending[5]).toHaveTextContent('3 pending · high');
+    expect(pending[5]).toHaveClass('text-orange');
+    expect(pending[6]).toHaveTextContent('1 pending · low');
+    expect(pending[8]).toHaveTextContent('None pending');
+    // Agents in error: red and bold; none: faded.
+    expect(rows[0]?.querySelector('[data-count-of=agents_error]')).toHaveClass('text-red', 'font-semibold');
+    expect(rows[8]?.querySelector('[data-count-of=agents_error]')).not.toHaveClass('text-red');
+
+    // j / k walk the list in the order shown.
+    fireEvent.keyDown(window, { key: 'j' });
+    fireEvent.keyDown(window, { key: 'j' });
+    fireEvent.keyDown(window, { key: 'j' });
+    fireEvent.keyDown(window, { key: 'j' });
+    fireEvent.keyDown(window, { key: 'k' });
+    expect(screen.getAllByTestId('project-row')[2]).toHaveAttribute('data-selected', 'true');
+    fireEvent.keyDown(window, { key: 'Enter' });
+    await waitFor(() => expect(router.state.location.pathname).toBe('/projects/prj_Holiday Push'));
+  });
+
+  it('orders a long, windowed list the same way', async () => {
+    const many = Array.from({ length: WINDOWED_FROM + 10 }, (_, i) =>
+      summary({ agents_error: 0, pending_approvals: 0, pending_top_risk: null }, { id: `prj_${i}`, name: `Project ${String(i).padStart(3, '0')}` }),
+    );
+    many.push(summary({ agents_error: 0, pending_approvals: 1, pending_top_risk: 'critical' }, { id: 'prj_zz', name: 'Zulu' }));
+    vi.mocked(ipc.dashboard).mockResolvedValue(many);
+    // The table laid out as in a 1024 × 768 window (jsdom lays nothing out).
+    const narrow = window.matchMedia;
+    vi.spyOn(window, 'matchMedia').mockImplementation((query: string) => ({ ...narrow(query), matches: query === TABLE_ROW_QUERY }));
+    vi.spyOn(HTMLElement.prototype, 'clientHeight', 'get').mockReturnValue(544);
+    vi.spyOn(HTMLElement.prototype, 'clientWidth', 'get').mockReturnValue(1024);
+    renderAt(<Dashboard />);
+    expect(await screen.findByTestId('project-list-windowed')).toBeInTheDocument();
+    expect(screen.getAllByTestId('project-row').slice(0, 2).map((r) => r.dataset.projectName)).toEqual(['Zulu', 'Project 000']);
   });
 
   it('says so when the organisation has no projects', async () => {

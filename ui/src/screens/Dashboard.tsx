@@ -29,6 +29,20 @@ export function filterProjects(list: readonly ProjectSummary[], f: DashboardFilt
   );
 }
 
+/** What a project needs, most urgent first: a stop on its way, a failure or agents in error;
+ *  a critical request waiting, then a high one, then any; spend over the budget; nothing. */
+export function urgency(s: ProjectSummary): number {
+  const p = s.project;
+  if (s.stop_sending || p.status === 'failed' || s.agents_error > 0) return 0;
+  if (s.pending_approvals > 0) return s.pending_top_risk === 'critical' ? 1 : s.pending_top_risk === 'high' ? 2 : 3;
+  return p.spent_usd > p.budget_usd ? 4 : 5;
+}
+
+/** The dashboard's order: what needs someone first, by name within each group (stable). */
+export function byUrgency(list: readonly ProjectSummary[]): ProjectSummary[] {
+  return [...list].sort((a, b) => urgency(a) - urgency(b) || a.project.name.localeCompare(b.project.name));
+}
+
 function FirstSync() {
   const progress = useSync((s) => s.progress);
   const pct = progress ? Math.floor((progress.applied / progress.head) * 100) : null;
@@ -79,7 +93,7 @@ export function Dashboard() {
   const { data: status } = useStatus();
   const navigate = useNavigate();
   const [filter, setFilter] = useState<DashboardFilter>({ text: '', status: 'all', pendingOnly: false });
-  const rows = useMemo(() => filterProjects(data ?? [], filter), [data, filter]);
+  const rows = useMemo(() => byUrgency(filterProjects(data ?? [], filter)), [data, filter]);
   const open = useCallback((i: number) => {
     const row = rows[i];
     if (row) void navigate(`/projects/${row.project.id}`);
