@@ -10,6 +10,7 @@ import { TABLE_ROW_QUERY } from '../components/ProjectRow';
 import { Dashboard } from './Dashboard';
 import { EVERY_MS, SETTLE_MS, forgetKeptFrame } from '../state/keepFirstFrame';
 import { useTheme } from '../state/theme';
+import { keys } from '../state/keys';
 
 vi.mock('../ipc');
 
@@ -98,6 +99,26 @@ describe('Dashboard', () => {
     expect(screen.getAllByTestId('project-row')[2]).toHaveAttribute('data-selected', 'true');
     fireEvent.keyDown(window, { key: 'Enter' });
     await waitFor(() => expect(router.state.location.pathname).toBe('/projects/prj_Holiday Push'));
+  });
+
+  it('keeps the selection on its project when a change moves it up the list', async () => {
+    const calm = { agents_error: 0, pending_approvals: 0, pending_top_risk: null };
+    const alpha = summary(calm, { id: 'prj_alpha', name: 'Alpha' });
+    const bravo = summary(calm, { id: 'prj_bravo', name: 'Bravo' });
+    vi.mocked(ipc.dashboard).mockResolvedValue([alpha, bravo]);
+    const { client } = renderAt(<Dashboard />);
+    await screen.findAllByTestId('project-row');
+    fireEvent.keyDown(window, { key: 'j' });
+    fireEvent.keyDown(window, { key: 'j' });
+    const selected = () => document.querySelector<HTMLElement>('[data-testid=project-row][data-selected]')?.dataset.projectName;
+    expect(selected()).toBe('Bravo');
+    // A critical request arrives on Bravo: it goes first, and stays selected.
+    vi.mocked(ipc.dashboard).mockResolvedValue([alpha, { ...bravo, pending_approvals: 1, pending_top_risk: 'critical' }]);
+    await act(() => client.invalidateQueries({ queryKey: keys.dashboard }));
+    await waitFor(() => expect(screen.getAllByTestId('project-row').map((r) => r.dataset.projectName)).toEqual(['Bravo', 'Alpha']));
+    expect(selected()).toBe('Bravo');
+    fireEvent.keyDown(window, { key: 'j' });
+    expect(selected()).toBe('Alpha');
   });
 
   it('orders a long, windowed list the same way', async () => {

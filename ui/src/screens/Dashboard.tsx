@@ -98,7 +98,8 @@ export function Dashboard() {
     const row = rows[i];
     if (row) void navigate(`/projects/${row.project.id}`);
   }, [rows, navigate]);
-  const [selected] = useListKeys({ count: rows.length, onOpen: open });
+  const ids = useMemo(() => rows.map((s) => s.project.id), [rows]);
+  const [selected] = useListKeys({ count: rows.length, onOpen: open, ids });
 
   useReportFirstPaint(data?.length);
   const { data: app } = useAppState();

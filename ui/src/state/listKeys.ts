@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'react';
+import { useCallback, useEffect, useState } from 'react';
 
 function typingIn(target: EventTarget | null): boolean {
   const el = target as HTMLElement | null;
@@ -7,20 +7,27 @@ function typingIn(target: EventTarget | null): boolean {
 }
 
 /** Linear-style list keys: j / k (or ↓ / ↑) move, Enter opens, Esc calls `onEscape`.
- *  Ignored while typing in a field or when a dialog is open. */
+ *  Ignored while typing in a field or when a dialog is open. With `ids` (the rows' in their
+ *  order), the selection stays on its row when the list reorders under it, as the dashboard's
+ *  does when a project's urgency changes; a row that left gives its place to the next. */
 export function useListKeys({
   count,
   onOpen,
   onEscape,
   initial = -1,
+  ids,
 }: {
   count: number;
   onOpen: (index: number) => void;
   onEscape?: () => void;
   initial?: number;
+  ids?: readonly string[];
 }): [number, (index: number) => void] {
-  const [selected, setSelected] = useState(initial);
+  const [chosen, setChosen] = useState<{ index: number; id?: string }>({ index: initial });
+  const moved = chosen.id === undefined || !ids ? -1 : ids.indexOf(chosen.id);
+  const selected = moved >= 0 ? moved : chosen.index;
   const clamped = count === 0 ? -1 : Math.min(selected, count - 1);
+  const setSelected = useCallback((index: number) => setChosen({ index, id: ids?.[index] }), [ids]);
 
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
@@ -45,7 +52,7 @@ export function useListKeys({
     };
     window.addEventListener('keydown', onKey);
     return () => window.removeEventListener('keydown', onKey);
-  }, [count, clamped, onOpen, onEscape]);
+  }, [count, clamped, onOpen, onEscape, setSelected]);
 
   return [clamped, setSelected];
 }
