@@ -10,9 +10,10 @@ import { StatusText } from '../components/Status';
 import { EmptyState, ErrorState, LoadingRows } from '../components/States';
 import { FolderIcon } from '../components/Icons';
 
-const ORDER: ProjectStatus[] = ['active', 'paused', 'stopped', 'failed', 'completed'];
+/** A failed project needs someone: first, above the live ones. */
+const ORDER: ProjectStatus[] = ['failed', 'active', 'paused', 'stopped', 'completed'];
 
-/** Every project by name, live ones first: the quick way into a project on a phone. */
+/** Every project by name, failed then live ones first: the quick way into a project on a phone. */
 export function Projects() {
   const { data, error, isPending } = useDashboard();
   const navigate = useNavigate();
