@@ -25,11 +25,14 @@ describe('type-to-confirm stop (desktop)', () => {
     const confirm = screen.getByTestId('stop-confirm-button');
     const field = screen.getByTestId('stop-confirm-input');
     expect(confirm).toBeDisabled();
+    expect(screen.queryByTestId('stop-confirm-hint')).toBeNull();
     fireEvent.change(field, { target: { value: 'Spring' } });
     expect(confirm).toBeDisabled();
-    fireEvent.change(field, { target: { value: 'spring sale' } });
-    expect(confirm).toBeDisabled();
+    // Why it stays disabled, in words, and said with the field.
+    expect(screen.getByTestId('stop-confirm-hint')).toHaveTextContent(/Doesn.t match the name yet/);
+    expect(field).toHaveAccessibleDescription(/Doesn.t match the name yet/);
     fireEvent.change(field, { target: { value: 'Spring Sale' } });
+    expect(screen.queryByTestId('stop-confirm-hint')).toBeNull();
     fireEvent.change(screen.getByTestId('stop-reason'), { target: { value: 'Wrong audience list' } });
     expect(confirm).toBeEnabled();
     fireEvent.click(confirm);
@@ -96,7 +99,28 @@ describe('type-to-confirm stop (desktop)', () => {
 
   it('asks for STOP ALL for the whole tenant', () => {
     expect(phraseMatches('STOP ALL', { scope: 'tenant' })).toBe(true);
-    expect(phraseMatches('stop all', { scope: 'tenant' })).toBe(false);
+    expect(phraseMatches('stop all', { scope: 'tenant' })).toBe(true);
+    expect(phraseMatches('STOP', { scope: 'tenant' })).toBe(false);
+  });
+
+  it('takes the name as a keyboard types it: any dash, either quote, any case', () => {
+    const dashed = { ...target, projectName: 'Spring Sale 2027 \u2014 Paid Social' };
+    expect(phraseMatches('Spring Sale 2027 - Paid Social', dashed)).toBe(true);
+    expect(phraseMatches('spring sale 2027 \u2013 paid social', dashed)).toBe(true);
+    expect(phraseMatches('SPRING SALE 2027 \u2212 PAID SOCIAL', dashed)).toBe(true);
+    expect(phraseMatches('Spring Sale 2027 Paid Social', dashed)).toBe(false);
+    const quoted = { ...target, projectName: 'Mother\u2019s Day \u201cThank you\u201d' };
+    expect(phraseMatches(`mother's day "thank you"`, quoted)).toBe(true);
+    expect(phraseMatches('Mothers Day Thank you', quoted)).toBe(false);
+    // Full-width letters fold too (NFKC).
+    expect(phraseMatches('\uff33pring Sale', target)).toBe(true);
+  });
+
+  it('enables the stop for the name typed with a hyphen for its em dash, in another case', () => {
+    renderAt(<StopFlow target={{ ...target, projectName: 'Spring Sale 2027 \u2014 Paid Social' }} open onOpenChange={() => {}} />);
+    fireEvent.change(screen.getByTestId('stop-confirm-input'), { target: { value: 'spring sale 2027 - paid social' } });
+    expect(screen.getByTestId('stop-confirm-button')).toBeEnabled();
+    expect(screen.queryByTestId('stop-confirm-hint')).toBeNull();
   });
 
   it('shows each agent acknowledging, and the forced ones in red', async () => {

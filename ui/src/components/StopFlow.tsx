@@ -34,8 +34,21 @@ export function visiblePhrase(phrase: string): string {
   return phrase.normalize('NFC').replace(/\p{Cf}/gu, '').replace(/\s+/gu, ' ').trim();
 }
 
+/** A phrase as it is compared: its visible form, compatibility-folded (NFKC: full-width
+ *  letters, ligatures), every dash (hyphen, en and em dash, minus) one hyphen, curly and straight
+ *  quotes one each, and any case. A keyboard types "Spring Sale 2027 - Paid Social" for a name
+ *  with an em dash; the guard is knowing which project, not typing its punctuation. */
+function comparable(phrase: string): string {
+  return visiblePhrase(phrase)
+    .normalize('NFKC')
+    .replace(/[\p{Pd}\u2212]/gu, '-')
+    .replace(/[\u2018\u2019\u201a\u201b\u2032]/gu, "'")
+    .replace(/[\u201c\u201d\u201e\u201f\u2033]/gu, '"')
+    .toLowerCase();
+}
+
 export function phraseMatches(typed: string, target: StopTarget): boolean {
-  return visiblePhrase(typed) === confirmPhrase(target);
+  return comparable(typed) === comparable(confirmPhrase(target));
 }
 
 /** The emergency stop: guarded confirmation (type the name on desktop, press and hold on a
@@ -88,6 +101,7 @@ export function StopFlow({
   const title =
     target.scope === 'tenant' ? `Stop all projects${organisation ? ` of ${organisation}` : ''}` : `Stop ${target.projectName}`;
   const matches = phraseMatches(typed, target);
+  const mismatch = visiblePhrase(typed).length > 0 && !matches;
   // A double click (or a click racing the hold) must not stop twice: guard synchronously.
   const fired = useRef(false);
   const fire = () => {
@@ -153,8 +167,14 @@ export function StopFlow({
                     autoFocus
                     autoComplete="off"
                     spellCheck={false}
-                    aria-invalid={typed.length > 0 && !matches}
+                    aria-invalid={mismatch}
+                    aria-describedby={mismatch ? 'stop-confirm-hint' : undefined}
                   />
+                  {mismatch && (
+                    <span id="stop-confirm-hint" data-testid="stop-confirm-hint" className="mt-1 block text-xs text-muted">
+                      {target.scope === 'tenant' ? `Doesn’t match ${STOP_ALL_PHRASE} yet` : 'Doesn’t match the name yet'}
+                    </span>
+                  )}
                 </label>
               )}
               <label className="block text-sm">
