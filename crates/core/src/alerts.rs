@@ -1,5 +1,6 @@
 //! Raising notifications for an account: the policy picks, the notifier shows.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use tokio::sync::broadcast::error::RecvError;
@@ -23,103 +24,164 @@ pub fn spawn_notifications(
     let mut changes = account.subscribe();
     let account = account.clone();
     tokio::spawn(async move {
-        // Told since the link was last live: a spell of full disk is told once, whatever the
-        // link passes through (offline, connecting) until it catches up.
-        let mut told_disk_full = false;
+        let mut alerts = Alerts {
+            considered: pending_ids(&account).await,
+            account,
+            notifier,
+            prefs,
+            told_disk_full: false,
+        };
         loop {
-            let change = match changes.recv().await {
-                Ok(change) => change,
+            match changes.recv().await {
+                Ok(Change::Resynced) => alerts.after_missed_changes().await,
+                Ok(change) => alerts.consider(change).await,
                 Err(RecvError::Lagged(missed)) => {
                     tracing::warn!(
                         missed,
                         "notifications fell behind; some changes were not considered"
                     );
-                    settle_what_settled_unseen(notifier.as_ref(), &account).await;
-                    continue;
+                    alerts.after_missed_changes().await;
                 }
                 Err(RecvError::Closed) => return,
-            };
-            let now = chrono::Local::now().time();
-            let read_prefs = || {
-                prefs
-                    .read()
-                    .unwrap_or_else(|poisoned| poisoned.into_inner())
-            };
-            if let Change::Link { state } = change {
-                match state {
-                    LinkState::DiskFull if !told_disk_full && read_prefs().enabled => {
-                        told_disk_full = true;
-                        show(notifier.as_ref(), &disk_full()).await;
-                    }
-                    // Live again: what arrived meanwhile has been applied.
-                    LinkState::Connected if told_disk_full => {
-                        told_disk_full = false;
-                        withdraw(notifier.as_ref(), DISK_FULL_KEY).await;
-                    }
-                    _ => {}
-                }
-                continue;
-            }
-            if let Change::Resynced = change {
-                settle_what_settled_unseen(notifier.as_ref(), &account).await;
-                continue;
-            }
-            let info = account.info();
-            // A settled request raises nothing; the moment it settles, its notification goes.
-            if let Change::Approval { before, after } = &change {
-                if after.status != ApprovalStatus::Pending {
-                    let was_pending = before
-                        .as_ref()
-                        .is_some_and(|b| b.status == ApprovalStatus::Pending);
-                    if was_pending {
-                        settled(notifier.as_ref(), &account, after).await;
-                    }
-                    continue;
-                }
-            }
-            let role = info.user.role;
-            // An approval's project is read once, to name it on the ladder's page or in the
-            // notification; other changes read theirs once a notification is chosen.
-            let mut project = match &change {
-                Change::Approval { after, .. } => read_project(&account, &after.project_id).await,
-                _ => None,
-            };
-            if let Change::Approval { before, after } = &change {
-                let name =
-                    |id: &str| name_of(project.as_ref(), id).unwrap_or_else(|| id.to_owned());
-                // A request on a ladder is shown to those it names when it names them, as the
-                // server's pushes are, not to everyone at once.
-                match ladder_verdict(before.as_deref(), after, &info.user.id, role, &name) {
-                    LadderVerdict::NotOnLadder => {}
-                    LadderVerdict::Page(page) | LadderVerdict::TakenBy(page) => {
-                        if read_prefs().enabled {
-                            show(notifier.as_ref(), &page).await;
-                        }
-                        continue;
-                    }
-                    LadderVerdict::Nothing => continue,
-                }
-            }
-            let mut chosen = select_named(&change, &read_prefs(), role, now, |id| {
-                name_of(project.as_ref(), id)
-            });
-            let unnamed = chosen
-                .as_ref()
-                .and_then(|n| n.project_id.clone())
-                .filter(|id| project.as_ref().is_none_or(|p| &p.id != id));
-            if let Some(project_id) = unnamed {
-                project = read_project(&account, &project_id).await;
-                if project.is_some() {
-                    chosen = select_named(&change, &read_prefs(), role, now, |id| {
-                        name_of(project.as_ref(), id)
-                    });
-                }
-            }
-            if let Some(notification) = chosen {
-                show(notifier.as_ref(), &notification).await;
             }
         }
     })
+}
+
+struct Alerts {
+    account: Account,
+    notifier: Arc<dyn Notifier>,
+    prefs: Arc<std::sync::RwLock<NotificationPrefs>>,
+    /// The pending requests this task has considered (or found pending when it started):
+    /// after missed changes, any other pending one is new to it and considered then.
+    considered: HashSet<String>,
+    /// Told since the link was last live: a spell of full disk is told once, whatever the
+    /// link passes through (offline, connecting) until it catches up.
+    told_disk_full: bool,
+}
+
+impl Alerts {
+    fn prefs(&self) -> NotificationPrefs {
+        self.prefs
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
+    /// After changes this task never saw (its channel fell behind, or the cache was rebuilt
+    /// from snapshots: a month away, a server that lost its last writes): requests still on
+    /// screen that settled meanwhile settle there too, and requests that arrived meanwhile are
+    /// raised as if heard, where they were never raised at all.
+    async fn after_missed_changes(&mut self) {
+        settle_what_settled_unseen(self.notifier.as_ref(), &self.account).await;
+        let pending = match self.account.store().approvals(true).await {
+            Ok(pending) => pending,
+            Err(error) => {
+                tracing::warn!(%error, "could not read the requests that wait");
+                return;
+            }
+        };
+        let still_pending: HashSet<String> =
+            pending.iter().map(|v| v.approval.id.clone()).collect();
+        self.considered.retain(|id| still_pending.contains(id));
+        for view in pending {
+            if !self.considered.contains(&view.approval.id) {
+                let arrived = Change::Approval {
+                    before: None,
+                    after: Box::new(view.approval),
+                };
+                self.consider(arrived).await;
+            }
+        }
+    }
+
+    async fn consider(&mut self, change: Change) {
+        let notifier = self.notifier.as_ref();
+        let account = &self.account;
+        let now = chrono::Local::now().time();
+        if let Change::Link { state } = change {
+            match state {
+                LinkState::DiskFull if !self.told_disk_full && self.prefs().enabled => {
+                    self.told_disk_full = true;
+                    show(notifier, &disk_full()).await;
+                }
+                // Live again: what arrived meanwhile has been applied.
+                LinkState::Connected if self.told_disk_full => {
+                    self.told_disk_full = false;
+                    withdraw(notifier, DISK_FULL_KEY).await;
+                }
+                _ => {}
+            }
+            return;
+        }
+        let info = account.info();
+        // A settled request raises nothing; the moment it settles, its notification goes.
+        if let Change::Approval { before, after } = &change {
+            if after.status != ApprovalStatus::Pending {
+                self.considered.remove(&after.id);
+                let was_pending = before
+                    .as_ref()
+                    .is_some_and(|b| b.status == ApprovalStatus::Pending);
+                if was_pending {
+                    settled(notifier, account, after).await;
+                }
+                return;
+            }
+            self.considered.insert(after.id.clone());
+        }
+        let role = info.user.role;
+        // An approval's project is read once, to name it on the ladder's page or in the
+        // notification; other changes read theirs once a notification is chosen.
+        let mut project = match &change {
+            Change::Approval { after, .. } => read_project(account, &after.project_id).await,
+            _ => None,
+        };
+        if let Change::Approval { before, after } = &change {
+            let name = |id: &str| name_of(project.as_ref(), id).unwrap_or_else(|| id.to_owned());
+            // A request on a ladder is shown to those it names when it names them, as the
+            // server's pushes are, not to everyone at once.
+            match ladder_verdict(before.as_deref(), after, &info.user.id, role, &name) {
+                LadderVerdict::NotOnLadder => {}
+                LadderVerdict::Page(page) | LadderVerdict::TakenBy(page) => {
+                    if self.prefs().enabled {
+                        show(notifier, &page).await;
+                    }
+                    return;
+                }
+                LadderVerdict::Nothing => return,
+            }
+        }
+        let prefs = self.prefs();
+        let mut chosen = select_named(&change, &prefs, role, now, |id| {
+            name_of(project.as_ref(), id)
+        });
+        let unnamed = chosen
+            .as_ref()
+            .and_then(|n| n.project_id.clone())
+            .filter(|id| project.as_ref().is_none_or(|p| &p.id != id));
+        if let Some(project_id) = unnamed {
+            project = read_project(account, &project_id).await;
+            if project.is_some() {
+                chosen = select_named(&change, &prefs, role, now, |id| {
+                    name_of(project.as_ref(), id)
+                });
+            }
+        }
+        if let Some(notification) = chosen {
+            show(notifier, &notification).await;
+        }
+    }
+}
+
+/// The requests pending in the cache now.
+async fn pending_ids(account: &Account) -> HashSet<String> {
+    match account.store().approvals(true).await {
+        Ok(pending) => pending.into_iter().map(|v| v.approval.id).collect(),
+        Err(error) => {
+            tracing::warn!(%error, "could not read the requests that wait");
+            HashSet::new()
+        }
+    }
 }
 
 /// A request stopped waiting: its notification's buttons would do nothing. Who answered it

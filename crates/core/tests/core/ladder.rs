@@ -259,6 +259,59 @@ async fn a_request_settled_unseen_is_settled_on_screen_after_a_resync() {
     assert_eq!(told, format!("Rejected by Olivia Park: {}", request.title));
 }
 
+/// A request that arrived while this app could not follow the log (a month away, or a server
+/// that lost its last writes) comes in the snapshots the cache is rebuilt from, and is raised
+/// as if heard, where a rebuilt cache raised nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_that_arrived_in_a_resync_is_raised() {
+    let world = World::start().await;
+    let core = world.core("marco");
+    world
+        .login(&core, "manager@acme.test")
+        .await
+        .catch_up()
+        .await
+        .expect("catches up");
+    // What the app then misses, and the log forgets within the month.
+    let (status, _) = world
+        .post(
+            &world.agent_token("Iris"),
+            "/api/v1/agent/messages",
+            serde_json::json!({"body": "Drafted three winter headlines."}),
+        )
+        .await;
+    assert_eq!(status, 201);
+
+    world.clock.advance(chrono::Duration::days(31));
+    spartex_server::service::sweep::prune(world.server.state())
+        .await
+        .expect("prunes");
+    let asked = world.ask("Quill", "Publish the winter teaser").await;
+    // Signed in again (a month outlives the sign-in) on the same cache.
+    let marco = world.login(&core, "manager@acme.test").await;
+    let shown = Arc::new(Shown::default());
+    let prefs = Arc::new(RwLock::new(NotificationPrefs::default()));
+    spawn_notifications(&marco, shown.clone(), prefs);
+    let report = marco.catch_up().await.expect("catches up");
+    assert!(report.resynced, "the cache was rebuilt from snapshots");
+    eventually("the request is raised", || {
+        let raised = shown.of_kind(NotificationKind::ApprovalRequested) == 1;
+        async move { raised }
+    })
+    .await;
+    let told = shown.titles().pop().expect("the request");
+    assert!(told.contains("Publish the winter teaser"), "{told}");
+
+    // Read again after another rebuild, it is not raised twice.
+    marco.catch_up().await.expect("catches up");
+    let again = marco
+        .approval(asked["id"].as_str().expect("an id"))
+        .await
+        .expect("cached");
+    assert_eq!(again.approval.title, "Publish the winter teaser");
+    assert_eq!(shown.of_kind(NotificationKind::ApprovalRequested), 1);
+}
+
 /// `count` chat messages (an event and a change each), from five agents at once.
 async fn flood_of_messages(world: &World, count: usize) {
     let agents = ["Quill", "Iris", "Ledger", "Verse", "Ink"];
