@@ -39,6 +39,16 @@ if ((${#missing[@]})); then
     DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${missing[@]}"
 fi
 
+# Rust itself, by rustup's stable channel, on a machine that has none; a machine with cargo keeps
+# its own. The scripts that call this one look in ~/.cargo/bin too.
+if ! command -v cargo >/dev/null 2>&1; then
+    [[ -x $HOME/.cargo/bin/cargo ]] || {
+        echo "==> installing Rust (rustup, stable, minimal profile)"
+        curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal
+    }
+    export PATH="$HOME/.cargo/bin:$PATH"
+fi
+
 if [[ ! -d ui/node_modules ]] || [[ ui/package-lock.json -nt ui/node_modules/.package-lock.json ]]; then
     echo "==> installing the UI's npm packages"
     npm --prefix ui ci --no-audit --no-fund
