@@ -69,43 +69,50 @@ export function StopProgress({
   const now = useNow(5000);
   const stop = latest && latest.id !== ignoreId ? latest : null;
 
-  if (sending || !stop) {
-    const status = sending ? 'sending' : 'waiting';
-    return (
-      <div data-testid="stop-progress" data-status={status} className={cx('rounded-lg border border-line p-3 text-sm', className)}>
+  // One status region for the whole way, from "not yet delivered" to "every agent
+  // acknowledged": a screen reader hears each change, and the region is never replaced (a new
+  // one is often not announced).
+  const look = stop && !sending ? STOP_STATUS[stop.status] : null;
+  return (
+    <div
+      data-testid="stop-progress"
+      data-status={stop && !sending ? stop.status : sending ? 'sending' : 'waiting'}
+      data-stop-id={stop && !sending ? stop.id : undefined}
+      className={cx('rounded-lg border border-line p-3', !look && 'text-sm', className)}
+    >
+      <div role="status" aria-live="polite" data-testid="stop-progress-status">
         {sending ? (
           <p className="flex items-center gap-2 font-medium text-red">
             <Glyph shape="spinner" tone="red" /> Not yet delivered — it will be sent the moment the connection returns.
           </p>
-        ) : (
+        ) : !stop || !look ? (
           <p className="flex items-center gap-2 text-muted">
             <Glyph shape="spinner" tone="amber" /> {isPending ? 'Reading the stop…' : 'Delivered. Waiting for the server to report the agents…'}
           </p>
+        ) : (
+          <div className="flex flex-wrap items-center justify-between gap-2">
+            <StatusPill look={look} />
+            <span className="tabular text-xs text-muted">
+              {stop.agents_stopped} of {stop.agents_total} agents stopped
+            </span>
+          </div>
         )}
       </div>
-    );
-  }
-
-  const look = STOP_STATUS[stop.status];
-  return (
-    <div data-testid="stop-progress" data-status={stop.status} data-stop-id={stop.id} className={cx('rounded-lg border border-line p-3', className)}>
-      <div className="flex flex-wrap items-center justify-between gap-2">
-        <StatusPill look={look} />
-        <span className="tabular text-xs text-muted">
-          {stop.agents_stopped} of {stop.agents_total} agents stopped
-        </span>
-      </div>
-      <p className="mt-2 text-xs text-muted">
-        {stop.scope === 'tenant' ? 'Every project' : 'This project'} · asked by {stop.requested_by}{' '}
-        {formatRelative(stop.requested_at, now)}
-        {stop.reason ? ` · “${stop.reason}”` : ''}
-      </p>
-      {stop.agents.length > 0 ? (
-        <div className="mt-2">
-          <StopAgents stop={stop} />
-        </div>
-      ) : (
-        <p className="mt-2 text-sm text-muted">No agents were running.</p>
+      {stop && look && (
+        <>
+          <p className="mt-2 text-xs text-muted">
+            {stop.scope === 'tenant' ? 'Every project' : 'This project'} · asked by {stop.requested_by}{' '}
+            {formatRelative(stop.requested_at, now)}
+            {stop.reason ? ` · “${stop.reason}”` : ''}
+          </p>
+          {stop.agents.length > 0 ? (
+            <div className="mt-2">
+              <StopAgents stop={stop} />
+            </div>
+          ) : (
+            <p className="mt-2 text-sm text-muted">No agents were running.</p>
+          )}
+        </>
       )}
     </div>
   );
