@@ -7,6 +7,7 @@ import { setPhone } from '../test/setup';
 import { outboxEntry } from '../test/fixtures';
 import { StopFlow, phraseMatches } from './StopFlow';
 import { StopAgents } from './StopProgress';
+import { HOLD_HINT_MS } from './HoldButton';
 
 vi.mock('../ipc');
 
@@ -212,6 +213,32 @@ describe('press-and-hold stop (phone)', () => {
       fireEvent.keyDown(hold, { key: 'Enter' });
       await act(async () => vi.advanceTimersByTime(1600));
       expect(ipc.stopAll).toHaveBeenCalledTimes(1);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('says "Keep holding to stop" on a plain click (a screen reader\'s double-tap), and stops nothing', async () => {
+    vi.useFakeTimers({ toFake: ['requestAnimationFrame', 'cancelAnimationFrame', 'performance', 'Date', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] });
+    try {
+      renderAt(<StopFlow target={{ scope: 'tenant' }} open onOpenChange={() => {}} />);
+      const hint = screen.getByTestId('stop-hold-button-hint');
+      expect(hint).toHaveAttribute('role', 'status');
+      expect(hint).toBeEmptyDOMElement();
+      fireEvent.click(screen.getByTestId('stop-hold-button'));
+      expect(hint).toHaveTextContent('Keep holding to stop');
+      await act(async () => vi.advanceTimersByTime(HOLD_HINT_MS + 100));
+      expect(hint).toBeEmptyDOMElement();
+      expect(ipc.stopAll).not.toHaveBeenCalled();
+
+      // The click that ends a full hold says nothing.
+      const hold = screen.getByTestId('stop-hold-button');
+      fireEvent.pointerDown(hold);
+      await act(async () => vi.advanceTimersByTime(1600));
+      fireEvent.pointerUp(hold);
+      fireEvent.click(hold);
+      expect(ipc.stopAll).toHaveBeenCalledTimes(1);
+      expect(screen.queryByText('Keep holding to stop')).toBeNull();
     } finally {
       vi.useRealTimers();
     }
