@@ -100,7 +100,8 @@ impl Syncer {
         self.publisher.publish(change);
     }
 
-    /// Applies events and publishes what changed. A gap is filled from the log first.
+    /// Applies events and publishes what changed. A gap is filled from the log first, once:
+    /// events that still do not follow the cache then are the server's fault.
     pub(crate) async fn apply(&self, events: &[Event]) -> CoreResult<usize> {
         match self.store().apply_events(events).await {
             Ok(batch) => {
@@ -109,16 +110,42 @@ impl Syncer {
             }
             Err(StoreError::Gap { .. }) => {
                 self.catch_up().await?;
-                let batch = self.store().apply_events(events).await?;
-                self.publisher.publish_all(batch.changes);
-                Ok(batch.applied)
+                self.commit(events).await
             }
             Err(other) => Err(other.into()),
         }
     }
 
+    /// Applies events that follow the cache's `seq` and publishes what changed; a gap here is
+    /// the server's log skipping a `seq`, never filled from that log again (which would ask
+    /// it for the same again, for ever).
+    async fn commit(&self, events: &[Event]) -> CoreResult<usize> {
+        match self.store().apply_events(events).await {
+            Ok(batch) => {
+                self.publisher.publish_all(batch.changes);
+                Ok(batch.applied)
+            }
+            Err(StoreError::Gap { last, next }) => {
+                Err(self.protocol(format!("its event log skips from seq {last} to seq {next}")))
+            }
+            Err(other) => Err(other.into()),
+        }
+    }
+
+    fn protocol(&self, detail: String) -> CoreError {
+        CoreError::Protocol {
+            server: self.session().http().base().to_owned(),
+            detail,
+        }
+    }
+
     /// Brings the cache up to the server's head over HTTP, pages of events gathered into
     /// transactions of [`CATCH_UP_EVENTS_PER_TRANSACTION`].
+    ///
+    /// Bounded whatever the server answers: every page must go on from the `seq` before it;
+    /// a page that skips a `seq` (or says `resync_required`) rebuilds the cache from snapshots
+    /// once per catch-up, and a second time is a [`CoreError::Protocol`], as is a page that
+    /// does not advance. The link then backs off as for any error.
     pub async fn catch_up(&self) -> CoreResult<SyncReport> {
         let mut report = SyncReport::default();
         let mut since = self.store().last_seq().await?;
@@ -134,7 +161,7 @@ impl Syncer {
                     // A link that drops every few pages still makes progress: what arrived
                     // is kept, and the next catch-up resumes after it.
                     if !waiting.is_empty() {
-                        let applied = Box::pin(self.apply(&waiting)).await?;
+                        let applied = self.commit(&waiting).await?;
                         tracing::debug!(applied, "kept the pages fetched before the link failed");
                     }
                     return Err(error);
@@ -143,22 +170,56 @@ impl Syncer {
             report.head = page.head;
             if page.resync_required {
                 waiting.clear();
-                self.resync().await?;
-                report.resynced = true;
+                self.resync_once(&mut report, "it asked for a rebuild from snapshots")
+                    .await?;
                 since = self.store().last_seq().await?;
                 continue;
             }
-            let no_more = page.events.is_empty();
-            let fetched_to = page.events.last().map_or(since, |event| event.seq);
-            waiting.extend(page.events);
+            let answered = page.events.len();
+            let mut events = page.events;
+            // A replay of what the cache has changes nothing.
+            events.retain(|event| event.seq > since);
+            let (mut follows, mut reached) = (0, since);
+            for event in &events {
+                match reached.checked_add(1) {
+                    Some(next) if event.seq == next => (follows, reached) = (follows + 1, next),
+                    _ => break,
+                }
+            }
+            if follows < events.len() {
+                // The log skips a `seq`: what follows on is kept, the rest comes from snapshots.
+                let skipped = reached.saturating_add(1);
+                events.truncate(follows);
+                waiting.extend(events);
+                if !waiting.is_empty() {
+                    report.applied += self.commit(&waiting).await?;
+                    waiting.clear();
+                }
+                let why = format!("its event log skips seq {skipped}");
+                self.resync_once(&mut report, &why).await?;
+                since = self.store().last_seq().await?;
+                continue;
+            }
+            if events.is_empty() && answered > 0 && since < page.head {
+                // Only what the cache has, again: a server that ignores `since`.
+                if !waiting.is_empty() {
+                    self.commit(&waiting).await?;
+                }
+                return Err(self.protocol(format!(
+                    "its events after seq {since} did not go past it (head {})",
+                    page.head
+                )));
+            }
+            let no_more = events.is_empty();
+            let fetched_to = events.last().map_or(since, |event| event.seq);
+            waiting.extend(events);
             since = fetched_to;
             if !no_more && since < page.head && waiting.len() < CATCH_UP_EVENTS_PER_TRANSACTION {
                 continue;
             }
             if !waiting.is_empty() {
-                report.applied += Box::pin(self.apply(&waiting)).await?;
+                report.applied += self.commit(&waiting).await?;
                 waiting.clear();
-                // Resumes after what was applied: the contiguous prefix, if the log had a gap.
                 since = self.store().last_seq().await?;
                 self.publish(Change::Progress {
                     applied_seq: since,
@@ -177,6 +238,20 @@ impl Syncer {
             .set_meta(meta::SERVER_HEAD, &report.head.to_string())
             .await?;
         Ok(report)
+    }
+
+    /// The one rebuild from snapshots a catch-up may make; asked for a second, the server's
+    /// log is not one to follow, and the catch-up ends with a [`CoreError::Protocol`].
+    async fn resync_once(&self, report: &mut SyncReport, why: &str) -> CoreResult<()> {
+        if report.resynced {
+            return Err(self.protocol(format!(
+                "{why} right after the cache was rebuilt from its snapshots"
+            )));
+        }
+        tracing::info!(account = %self.account_id, %why, "rebuilding the cache from snapshots");
+        self.resync().await?;
+        report.resynced = true;
+        Ok(())
     }
 
     /// Rebuilds the cache from fresh snapshots and resumes from the head read before them.
