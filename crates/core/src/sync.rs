@@ -298,7 +298,8 @@ impl Syncer {
     }
 
     /// Keeps the event socket open until `stop` fires: reconnects with full-jitter backoff
-    /// (250 ms to 30 s, reset after a link that lived 60 s) and treats 45 s of silence as dead.
+    /// (a random wait under a ceiling of 250 ms doubling to 30 s, reset after a link that lived
+    /// 60 s) and treats 45 s of silence as dead.
     /// A full disk is not a lost link: it shows as such, and is tried again every 3 s for a
     /// minute, then every 30 s.
     pub(crate) async fn run_realtime(&self, mut stop: tokio::sync::watch::Receiver<bool>) {
@@ -505,10 +506,12 @@ impl Syncer {
     }
 }
 
-/// Full jitter: a random wait between 0 and min(30 s, 250 ms × 2^failures), at least 250 ms.
+/// Full jitter: a random wait between 0 and min(30 s, 250 ms × 2^failures), at every attempt,
+/// the first included, so the clients a server lost at once (a deploy) do not all come back
+/// in the same instant.
 pub fn backoff(failures: u32) -> Duration {
     let ceiling_ms = 250u64.saturating_mul(1u64 << failures.min(7)).min(30_000);
-    Duration::from_millis(rand::thread_rng().gen_range(250..=ceiling_ms.max(250)))
+    Duration::from_millis(rand::thread_rng().gen_range(0..=ceiling_ms))
 }
 
 /// `wait`, or longer if the server asked for longer (`Retry-After`), plus up to a fifth of
@@ -542,18 +545,22 @@ mod tests {
     }
 
     #[test]
-    fn backoff_stays_between_250_ms_and_30_s_and_grows() {
+    fn backoff_is_full_jitter_under_a_ceiling_that_grows_to_30_s() {
         for failures in 0..20 {
-            let wait = backoff(failures);
-            assert!(
-                wait.as_millis() >= 250 && wait.as_millis() <= 30_000,
-                "{failures}: {wait:?}"
-            );
+            let ceiling = 250u128 * (1 << failures.min(7));
+            for _ in 0..50 {
+                let wait = backoff(failures).as_millis();
+                assert!(wait <= ceiling.min(30_000), "{failures}: {wait} ms");
+            }
         }
-        assert_eq!(backoff(0).as_millis(), 250);
+        // Every attempt is spread, the first too: clients a deploy dropped together do not
+        // all come back at the same instant.
+        let first: std::collections::BTreeSet<u128> =
+            (0..50).map(|_| backoff(0).as_millis()).collect();
+        assert!(first.len() > 5, "the first waits differ: {first:?}");
         let late: u128 = (0..200).map(|_| backoff(10).as_millis()).sum::<u128>() / 200;
         assert!(
-            late > 5_000,
+            (10_000..=20_000).contains(&late),
             "after many failures the mean wait approaches 15 s, got {late} ms"
         );
     }
