@@ -11,12 +11,15 @@ vi.mock('../../ipc');
 const soon = () => new Date(Date.now() + 4 * 60_000).toISOString();
 const past = () => new Date(Date.now() - 60_000).toISOString();
 
-function show(view = approvalView({ expires_at: soon() }), role: Parameters<typeof appState>[0] = 'oncall') {
+function show(view = approvalView({ expires_at: soon() }), role: Parameters<typeof appState>[0] = 'oncall', phone = false) {
   mockIpc();
   vi.mocked(ipc.appState).mockResolvedValue(appState(role));
   vi.mocked(ipc.approval).mockResolvedValue(view);
-  return renderAt(<ApprovalDetail approvalId={view.approval.id} phone={false} />);
+  return renderAt(<ApprovalDetail approvalId={view.approval.id} phone={phone} />);
 }
+
+/** Whether `later` comes after `earlier` in the document (and so in reading order). */
+const follows = (later: Element, earlier: Element) => Boolean(earlier.compareDocumentPosition(later) & Node.DOCUMENT_POSITION_FOLLOWING);
 
 describe('ApprovalDetail', () => {
   beforeEach(() => vi.clearAllMocks());
@@ -28,6 +31,34 @@ describe('ApprovalDetail', () => {
     expect(screen.getByTestId('approval-preview')).toHaveTextContent('Spring is here');
     expect(screen.getByTestId('approval-payload').textContent).toContain('"daily_budget_usd": 250');
     expect(await screen.findByTestId('approve-button')).toBeEnabled();
+  });
+
+  it.each([false, true])('puts Approve and Reject after what will happen and the exact payload (phone: %s)', async (phone) => {
+    show(undefined, 'oncall', phone);
+    const approve = await screen.findByTestId('approve-button');
+    expect(follows(approve, screen.getByTestId('approval-preview'))).toBe(true);
+    expect(follows(approve, screen.getByTestId('approval-payload'))).toBe(true);
+    expect(follows(screen.getByTestId('reject-button'), screen.getByTestId('approval-payload'))).toBe(true);
+    // "I'm on it" and the state line stay.
+    expect(screen.getByTestId('ack-button')).toBeInTheDocument();
+    expect(screen.getByTestId('approval-state')).toBeInTheDocument();
+  });
+
+  it('moves the focus to the state line once a decision is sent, not to the page', async () => {
+    const view = approvalView({ expires_at: soon() });
+    show(view);
+    vi.mocked(ipc.decide).mockImplementation(async () => {
+      vi.mocked(ipc.approval).mockResolvedValue({ ...view, sending: 'approve' });
+      return { entry: {} as never, delivered: false, outcome: null, waiting_because: 'The server cannot be reached.' };
+    });
+    const approve = await screen.findByTestId('approve-button');
+    approve.focus();
+    fireEvent.click(approve);
+    const state = screen.getByTestId('approval-state');
+    await waitFor(() => expect(state).toHaveFocus());
+    expect(state).toHaveAttribute('tabindex', '-1');
+    await waitFor(() => expect(screen.queryByTestId('approve-button')).toBeNull());
+    expect(state).toHaveFocus();
   });
 
   it('disables Approve and Reject with the reason once the request expired', async () => {

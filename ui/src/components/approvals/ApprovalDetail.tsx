@@ -1,3 +1,4 @@
+import { useCallback, useRef } from 'react';
 import { Link, useNavigate } from 'react-router';
 import { useApproval, useMe } from '../../state/queries';
 import { useNow } from '../../state/clock';
@@ -21,6 +22,9 @@ export function ApprovalDetail({ approvalId, phone }: { approvalId: string; phon
   const { role, userId } = useMe();
   const now = useNow(1000);
   const navigate = useNavigate();
+  // After a decision its buttons go: focus moves to the line that says what became of it.
+  const stateLine = useRef<HTMLParagraphElement>(null);
+  const focusStateLine = useCallback(() => stateLine.current?.focus(), []);
 
   const back = phone && (
     <button
@@ -82,10 +86,9 @@ export function ApprovalDetail({ approvalId, phone }: { approvalId: string; phon
             )}
           </div>
           {pending && <p className="mt-1 text-xs text-muted">{onExpiryWord(a.on_expiry)}</p>}
-          <DecisionState view={view} userId={userId} />
+          <DecisionState view={view} userId={userId} ref={stateLine} />
         </header>
 
-        {actor && !phone && <DecisionBar view={view} phone={false} />}
         {actor && !phone && <OnItButton view={view} phone={false} />}
         {actor && <AskAgain view={view} />}
         <AnswersAsk view={view} />
@@ -125,10 +128,18 @@ export function ApprovalDetail({ approvalId, phone }: { approvalId: string; phon
             {revealInvisible(JSON.stringify(a.payload, null, 2))}
           </pre>
         </section>
+
+        {/* After what will happen and the exact payload, as a review's approve follows its diff;
+            pinned to the bottom of the pane while they scroll, so it stays in reach. */}
+        {actor && !phone && (
+          <div className="sticky bottom-0 z-20 -mx-4 bg-canvas px-4 pt-2 pb-4 empty:hidden sm:-mx-6 sm:px-6">
+            <DecisionBar view={view} phone={false} onDecided={focusStateLine} />
+          </div>
+        )}
       </div>
       {actor && phone && (
         <div className="sticky bottom-0 z-20">
-          <DecisionBar view={view} phone />
+          <DecisionBar view={view} phone onDecided={focusStateLine} />
           {pending && (
             <div className="border-t border-line bg-surface px-3 pb-3">
               <OnItButton view={view} phone />

@@ -1,4 +1,4 @@
-import { useRef, useState } from 'react';
+import { useRef, useState, type Ref } from 'react';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import * as ipc from '../../ipc';
 import type { ApprovalView, Decision, ErrorKind } from '../../bindings';
@@ -22,7 +22,15 @@ function capital(s: string): string {
 }
 
 /** "sending…", the final word ("Approved by you at 10:32"), or the conflict in words. */
-export function DecisionState({ view, userId }: { view: ApprovalView; userId: string | null }) {
+export function DecisionState({
+  view,
+  userId,
+  ref,
+}: {
+  view: ApprovalView;
+  userId: string | null;
+  ref?: Ref<HTMLParagraphElement>;
+}) {
   const a = view.approval;
   const local = useDecisions((s) => s.notes[a.id]);
   // After a restart the note is gone, but the core keeps recent outcomes: a refused decision
@@ -57,6 +65,8 @@ export function DecisionState({ view, userId }: { view: ApprovalView; userId: st
   }
   return (
     <p
+      ref={ref}
+      tabIndex={-1}
       data-testid="approval-state"
       data-state={state}
       role="status"
@@ -79,8 +89,9 @@ export function DecisionState({ view, userId }: { view: ApprovalView; userId: st
 }
 
 /** Approve (primary; red only for critical) and Reject (with a comment). On a phone: full
- *  width, pinned to the bottom of the detail, above the bottom navigation. */
-export function DecisionBar({ view, phone }: { view: ApprovalView; phone: boolean }) {
+ *  width, pinned to the bottom of the detail, above the bottom navigation. `onDecided`: the
+ *  decision was queued, or refused as a conflict; its buttons are about to go. */
+export function DecisionBar({ view, phone, onDecided }: { view: ApprovalView; phone: boolean; onDecided?: () => void }) {
   const a = view.approval;
   const now = useNow(1000);
   const [rejecting, setRejecting] = useState(false);
@@ -96,10 +107,13 @@ export function DecisionBar({ view, phone }: { view: ApprovalView; phone: boolea
         note(a.id, { result: queued.outcome.result, message: queued.outcome.message, at: queued.outcome.at });
       }
       setRejecting(false);
+      onDecided?.();
     },
     onError: (error) => {
-      if (CONFLICT_CODES.has(error.code)) note(a.id, { result: error.code, message: error.message, at: new Date().toISOString() });
-      else toast({ tone: 'error', title: 'The decision was not queued', message: error.message });
+      if (CONFLICT_CODES.has(error.code)) {
+        note(a.id, { result: error.code, message: error.message, at: new Date().toISOString() });
+        onDecided?.();
+      } else toast({ tone: 'error', title: 'The decision was not queued', message: error.message });
     },
     onSettled: () => {
       void client.invalidateQueries({ queryKey: keys.approval(a.id) });
