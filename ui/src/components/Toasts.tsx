@@ -9,13 +9,16 @@ const EDGE: Record<ToastTone, string> = {
   error: 'border-l-red',
 };
 
+/** Bottom left of the content on a desktop; on a phone just above the status line and the
+ *  bottom navigation, clear of the header's Stop all and back links, with a 44 px dismiss. */
 export function Toasts() {
   const { toasts, dismiss } = useToasts();
   return (
     <div
       aria-live="polite"
       data-first-frame-omit
-      className="pointer-events-none fixed inset-x-2 top-2 z-50 flex flex-col items-stretch gap-2 sm:inset-x-auto sm:top-auto sm:left-60 sm:bottom-12 sm:w-96"
+      data-testid="toasts"
+      className="pointer-events-none fixed inset-x-2 bottom-[calc(6rem+env(safe-area-inset-bottom))] z-50 flex flex-col items-stretch gap-2 sm:inset-x-auto sm:left-60 sm:bottom-12 sm:w-96"
     >
       {toasts.map((t) => (
         <div
@@ -36,7 +39,8 @@ export function Toasts() {
             type="button"
             aria-label="Dismiss"
             onClick={() => dismiss(t.id)}
-            className="-m-1 rounded p-1 text-muted hover:bg-raised hover:text-fg"
+            data-testid="toast-dismiss"
+            className="-m-2.5 flex h-11 w-11 shrink-0 items-center justify-center rounded text-muted hover:bg-raised hover:text-fg sm:-m-1 sm:h-auto sm:w-auto sm:p-1"
           >
             <XIcon size={14} />
           </button>
