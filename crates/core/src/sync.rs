@@ -168,10 +168,17 @@ impl Syncer {
                 }
             };
             report.head = page.head;
-            if page.resync_required {
+            if page.resync_required || page.head < since {
+                // A head behind what the cache applied is a log restored from a backup: the
+                // seqs it gives from now on are not the ones the cache has (followed from
+                // `since`, new ones up to it would be dropped as replays).
+                let why = if page.resync_required {
+                    "it asked for a rebuild from snapshots".to_owned()
+                } else {
+                    format!("its log's head {} is behind seq {since}", page.head)
+                };
                 waiting.clear();
-                self.resync_once(&mut report, "it asked for a rebuild from snapshots")
-                    .await?;
+                self.resync_once(&mut report, &why).await?;
                 since = self.store().last_seq().await?;
                 continue;
             }
@@ -420,6 +427,7 @@ impl Syncer {
             reason,
         };
         let mut caught_up = false;
+        let mut resynced_at_hello = false;
         loop {
             let first = match tokio::time::timeout(DEAD_LINK_AFTER, frames.next()).await {
                 Err(_) => return Err(offline("no frame or ping for 45 s".into())),
@@ -432,15 +440,29 @@ impl Syncer {
             while let Some(frame) = next.take() {
                 match frame {
                     WsMessage::Text(text) => match serde_json::from_str::<StreamFrame>(&text) {
-                        Ok(StreamFrame::Event(event)) => batch.push(event),
+                        Ok(StreamFrame::Event(event)) => {
+                            resynced_at_hello = false;
+                            batch.push(event);
+                        }
                         Ok(StreamFrame::Control(ControlFrame::Hello { head })) => {
                             self.store()
                                 .set_meta(meta::SERVER_HEAD, &head.to_string())
                                 .await?;
                             caught_up = since >= head;
+                            if head < since {
+                                // Its log is behind the cache (restored from a backup): the
+                                // seqs it gives next are new, not the cache's, so the cache is
+                                // rebuilt from snapshots (a server that says
+                                // `resync_required` too is not asked twice).
+                                tracing::warn!(head, since, "the server's log is behind this cache; rebuilding it from snapshots");
+                                self.resync().await?;
+                                resynced_at_hello = true;
+                            }
                         }
                         Ok(StreamFrame::Control(ControlFrame::ResyncRequired { .. })) => {
-                            self.resync().await?;
+                            if !std::mem::take(&mut resynced_at_hello) {
+                                self.resync().await?;
+                            }
                             caught_up = true;
                         }
                         Err(error) => {

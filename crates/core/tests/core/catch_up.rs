@@ -168,3 +168,111 @@ async fn resync_required_for_ever_rebuilds_once_then_is_a_protocol_error() {
     // The first page, the snapshot's head, the page after the rebuild.
     assert_eq!(requests.load(Ordering::SeqCst), 3);
 }
+
+/// A server restored from a backup: its log went back from seq 10 to seq 5, and a new
+/// request for approval took seq 6. `restored` flips it from before to after; the socket
+/// (`GET /events`) says its head and sends nothing the cache has not (seq > `since`).
+fn restored_server(restored: &Arc<std::sync::atomic::AtomicBool>, approval: Value) -> Router {
+    let (on_sync, on_socket) = (restored.clone(), restored.clone());
+    let approvals = approval.clone();
+    let listed = restored.clone();
+    let new_request = json!({"seq": 6, "type": "approval.upserted", "at": "2026-11-28T10:00:00Z",
+        "project_id": approval["project_id"], "data": approval});
+    let sent = new_request.clone();
+    Router::new()
+        .route("/api/v1/auth/login", post(|| async { Json(token_pair()) }))
+        .route("/api/v1/projects", get(|| async { Json(json!([])) }))
+        .route("/api/v1/stops", get(|| async { Json(json!([])) }))
+        .route(
+            "/api/v1/approvals",
+            get(move || {
+                let shown = if listed.load(Ordering::SeqCst) {
+                    json!([approvals.clone()])
+                } else {
+                    json!([])
+                };
+                async move { Json(shown) }
+            }),
+        )
+        .route(
+            "/api/v1/sync",
+            get(move |Query(query): Query<HashMap<String, i64>>| {
+                let log: Vec<Value> = if on_sync.load(Ordering::SeqCst) {
+                    (1..=5).map(chat_event).chain([sent.clone()]).collect()
+                } else {
+                    (1..=10).map(chat_event).collect()
+                };
+                let head = log.len();
+                let events: Vec<Value> = log
+                    .into_iter()
+                    .filter(|event| event["seq"].as_i64() > Some(query["since"]))
+                    .take(usize::try_from(query["limit"]).unwrap_or(0))
+                    .collect();
+                async move { Json(json!({"events": events, "head": head, "resync_required": false})) }
+            }),
+        )
+        .route(
+            "/api/v1/events",
+            get(
+                move |upgrade: axum::extract::ws::WebSocketUpgrade,
+                      Query(query): Query<HashMap<String, i64>>| {
+                    let restored = on_socket.load(Ordering::SeqCst);
+                    let head = if restored { 6 } else { 10 };
+                    let since = query["since"];
+                    let new_request = new_request.clone();
+                    async move {
+                        upgrade.on_upgrade(move |mut socket| async move {
+                            use axum::extract::ws::Message;
+                            let hello = json!({"type": "hello", "head": head}).to_string();
+                            let _ = socket.send(Message::Text(hello.into())).await;
+                            if restored && since < 6 {
+                                let frame = new_request.to_string();
+                                let _ = socket.send(Message::Text(frame.into())).await;
+                            }
+                            while let Some(Ok(_)) = socket.recv().await {}
+                        })
+                    }
+                },
+            ),
+        )
+}
+
+#[tokio::test]
+async fn a_server_log_that_went_back_is_rebuilt_from_snapshots_at_catch_up() {
+    let world = World::start().await;
+    let restored = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let approval = serde_json::to_value(spartex_api::Approval::example()).expect("JSON");
+    let id = approval["id"].as_str().expect("an id").to_owned();
+    let account = signed_in(&world, restored_server(&restored, approval)).await;
+    account.catch_up().await.expect("the first sync");
+    assert_eq!(account.store().last_seq().await.expect("seq"), 10);
+
+    restored.store(true, Ordering::SeqCst);
+    let report = catch_up_bounded(&account).await.expect("caught up");
+    assert!(report.resynced, "{report:?}");
+    assert_eq!(account.store().last_seq().await.expect("seq"), 6);
+    account
+        .approval(&id)
+        .await
+        .expect("the request made after the restore is cached");
+}
+
+#[tokio::test]
+async fn a_server_log_that_went_back_is_rebuilt_from_snapshots_when_the_socket_says_so() {
+    let world = World::start().await;
+    let restored = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let approval = serde_json::to_value(spartex_api::Approval::example()).expect("JSON");
+    let id = approval["id"].as_str().expect("an id").to_owned();
+    let account = signed_in(&world, restored_server(&restored, approval)).await;
+    account.catch_up().await.expect("the first sync");
+    assert_eq!(account.store().last_seq().await.expect("seq"), 10);
+
+    restored.store(true, Ordering::SeqCst);
+    let running = account.start();
+    crate::support::eventually("the request made after the restore is cached", || async {
+        account.approval(&id).await.is_ok()
+    })
+    .await;
+    assert_eq!(account.store().last_seq().await.expect("seq"), 6);
+    running.stop().await;
+}
