@@ -21,6 +21,27 @@ describe('StatusBar', () => {
     expect(linkWords('signed_out', null)).toBe('Signed out — sign in again');
     expect(linkWords('disk_full', '2025-03-04T10:42:00')).toBe('Disk full — free some space; data from 10:42');
     expect(linkWords('disk_full', null)).toBe('Disk full — free some space');
+    const twoMinutesLater = Date.parse('2025-03-04T10:44:00');
+    expect(linkWords('offline', '2025-03-04T10:42:00', twoMinutesLater)).toBe('Offline — data from 10:42 (2 min ago)');
+    expect(linkWords('connecting', '2025-03-04T10:42:00', twoMinutesLater)).toBe('Connecting… — data from 10:42 (2 min ago)');
+  });
+
+  it.each([false, true])('says one thing when not connected, never "Synced just now" (phone: %s)', async (phone) => {
+    const at = new Date(Date.now() - 2 * 60_000);
+    const clock = `${String(at.getHours()).padStart(2, '0')}:${String(at.getMinutes()).padStart(2, '0')}`;
+    vi.mocked(ipc.status).mockResolvedValue(status({ link: 'offline', last_sync_at: at.toISOString() }));
+    renderAt(<StatusBar phone={phone} />);
+    const link = await screen.findByTestId('status-link');
+    expect(link).toHaveTextContent(`Offline — data from ${clock} (2 min ago)`);
+    expect(screen.queryByTestId('status-last-sync')).toBeNull();
+    expect(screen.getByRole('contentinfo')).not.toHaveTextContent(/Synced|Live/);
+  });
+
+  it('says when it last synced while live', async () => {
+    vi.mocked(ipc.status).mockResolvedValue(status({ link: 'connected', last_sync_at: new Date().toISOString() }));
+    renderAt(<StatusBar phone={false} />);
+    expect(await screen.findByTestId('status-link')).toHaveTextContent('Live');
+    expect(screen.getByTestId('status-last-sync')).toHaveTextContent('Synced just now');
   });
 
   it('shows the link, the outbox count and lists what waits', async () => {

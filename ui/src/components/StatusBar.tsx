@@ -12,24 +12,26 @@ import { Glyph } from './Status';
 import { RefreshIcon } from './Icons';
 import { OutboxPopover } from './OutboxPopover';
 
-/** The connection in words: nothing pretends to be live when it is cached. */
-export function linkWords(link: LinkState, lastSyncAt: string | null): string {
+/** The connection in words: nothing pretends to be live when it is cached. Not connected, it
+ *  says how old the data is, with how long ago that was given `now`: the one phrase shown then. */
+export function linkWords(link: LinkState, lastSyncAt: string | null, now?: number): string {
+  const data = lastSyncAt && `data from ${formatClock(lastSyncAt)}${now === undefined ? '' : ` (${formatRelative(lastSyncAt, now)})`}`;
   switch (link) {
     case 'connected':
       return 'Live';
     case 'connecting':
-      return 'Connecting…';
+      return data ? `Connecting… — ${data}` : 'Connecting…';
     case 'offline':
-      return lastSyncAt ? `Offline — data from ${formatClock(lastSyncAt)}` : 'Offline — nothing synced yet';
+      return data ? `Offline — ${data}` : 'Offline — nothing synced yet';
     case 'signed_out':
-      return 'Signed out — sign in again';
+      return data ? `Signed out — sign in again; ${data}` : 'Signed out — sign in again';
     case 'disk_full':
-      return lastSyncAt ? `Disk full — free some space; data from ${formatClock(lastSyncAt)}` : 'Disk full — free some space';
+      return data ? `Disk full — free some space; ${data}` : 'Disk full — free some space';
   }
 }
 
-function LinkIndicator({ status }: { status: Status }) {
-  const words = linkWords(status.link, status.last_sync_at);
+function LinkIndicator({ status, now }: { status: Status; now: number }) {
+  const words = linkWords(status.link, status.last_sync_at, now);
   const inner = (
     <>
       {status.link === 'connected' ? (
@@ -42,6 +44,7 @@ function LinkIndicator({ status }: { status: Status }) {
       )}
       <span
         className={cx(
+          'truncate',
           (status.link === 'signed_out' || status.link === 'disk_full') && 'font-medium text-red',
           status.link === 'connected' && 'text-green font-medium',
         )}
@@ -54,7 +57,7 @@ function LinkIndicator({ status }: { status: Status }) {
     'data-testid': 'status-link',
     'data-first-frame-omit': '',
     'data-link': status.link,
-    className: 'flex items-center gap-1.5 whitespace-nowrap',
+    className: 'flex min-w-0 items-center gap-1.5 whitespace-nowrap',
   };
   if (status.link === 'signed_out') {
     const q = new URLSearchParams({ server: status.account.server_url, email: status.account.user.email });
@@ -89,10 +92,14 @@ export function StatusBar({ phone }: { phone: boolean }) {
         phone ? 'h-8' : 'h-7',
       )}
     >
-      <LinkIndicator status={status} />
-      <span data-testid="status-last-sync" data-first-frame-omit className="truncate whitespace-nowrap" title={status.last_sync_at ?? undefined}>
-        {status.last_sync_at ? `${phone ? '' : 'Synced '}${formatRelative(status.last_sync_at, now)}` : 'Never synced'}
-      </span>
+      <LinkIndicator status={status} now={now} />
+      {/* Live, when it last synced; otherwise the link's words say how old the data is, alone:
+          "Offline — data from 08:03 · Synced just now" read as both at once. */}
+      {status.link === 'connected' && (
+        <span data-testid="status-last-sync" data-first-frame-omit className="truncate whitespace-nowrap" title={status.last_sync_at ?? undefined}>
+          {status.last_sync_at ? `${phone ? '' : 'Synced '}${formatRelative(status.last_sync_at, now)}` : 'Never synced'}
+        </span>
+      )}
       {progress && (
         <div data-testid="sync-progress" className="flex min-w-0 flex-1 items-center gap-2" aria-live="polite">
           <div
