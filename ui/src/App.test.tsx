@@ -3,7 +3,7 @@ import { fireEvent, render, screen, waitFor } from '@testing-library/react';
 import * as ipc from './ipc';
 import { mockIpc } from './test/ipcMock';
 import { setPhone } from './test/setup';
-import { account, appState, summary } from './test/fixtures';
+import { account, appState, projectView, summary } from './test/fixtures';
 import { App } from './App';
 
 vi.mock('./ipc');
@@ -55,6 +55,20 @@ describe('App', () => {
     expect(option).toHaveAttribute('data-account-id', 'acme-manager');
     fireEvent.click(option);
     await waitFor(() => expect(ipc.switchAccount).toHaveBeenCalledWith('acme-manager'));
+  });
+
+  it('names the screen in the document title, and the project on its page', async () => {
+    vi.mocked(ipc.dashboard).mockResolvedValue([summary()]);
+    vi.mocked(ipc.project).mockResolvedValue(projectView());
+    render(<App />);
+    await screen.findByTestId('project-row');
+    expect(document.title).toBe('Dashboard — Spartex Control');
+    fireEvent.click(screen.getByTestId('nav-approvals'));
+    await waitFor(() => expect(document.title).toBe('Approvals — Spartex Control'));
+    fireEvent.click(screen.getByTestId('nav-dashboard'));
+    fireEvent.click(await screen.findByTestId('project-row'));
+    await screen.findByTestId('project-title');
+    await waitFor(() => expect(document.title).toBe('Spring Sale — Spartex Control'));
   });
 
   it('shows each navigation target once on desktop, with the pending count', async () => {

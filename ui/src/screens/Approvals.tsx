@@ -5,6 +5,7 @@ import { useApprovals } from '../state/queries';
 import { useIsPhone } from '../state/media';
 import { useNow } from '../state/clock';
 import { useListKeys } from '../state/listKeys';
+import { usePageTitle } from '../state/pageTitle';
 import { sortByUrgency } from '../lib/approvals';
 import { cx } from '../lib/cx';
 import { EmptyState, ErrorState, LoadingRows } from '../components/States';
@@ -24,6 +25,7 @@ function decidedFirst(list: readonly ApprovalView[]): ApprovalView[] {
  *  (on a phone: the list, then the detail as its own page). */
 export function Approvals() {
   const { approvalId } = useParams();
+  usePageTitle('Approvals');
   const phone = useIsPhone();
   const navigate = useNavigate();
   const [tab, setTab] = useState<Tab>('pending');

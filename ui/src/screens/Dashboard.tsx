@@ -5,6 +5,7 @@ import type { ProjectStatus, ProjectSummary } from '../bindings';
 import { useAppState, useDashboard, useStatus } from '../state/queries';
 import { useSync } from '../state/sync';
 import { useListKeys } from '../state/listKeys';
+import { usePageTitle } from '../state/pageTitle';
 import { PROJECT_STATUS } from '../lib/status';
 import { input } from '../lib/ui';
 import { cx } from '../lib/cx';
@@ -86,6 +87,7 @@ function useReportFirstPaint(items: number | undefined) {
 
 export function Dashboard() {
   const { data, error, isPending } = useDashboard();
+  usePageTitle('Dashboard');
   // The window, hidden at launch, appears with the projects in its first frame (see `Root`).
   useEffect(() => {
     if (!isPending) void ipc.showWindow().catch(() => undefined);

@@ -7,6 +7,7 @@ import type { OnCallShift, OnCallView, User } from '../bindings';
 import { useMe } from '../state/queries';
 import { keys } from '../state/keys';
 import { useNow } from '../state/clock';
+import { usePageTitle } from '../state/pageTitle';
 import { toast } from '../state/toasts';
 import { atLeast, canAct, ROLE_WORD } from '../lib/roles';
 import { formatClock } from '../lib/format';
@@ -55,6 +56,7 @@ export function OnCall() {
     refetchInterval: (query) => msUntilHandoff(query.state.data, Date.now()),
   });
   const now = useNow(30_000);
+  usePageTitle('On call');
   const { role, userId } = useMe();
   if (isPending) return <LoadingRows rows={4} label="Reading the on-call schedule" />;
   if (error) return <ErrorState error={error} title="Could not read who is on call" />;

@@ -3,6 +3,7 @@ import { useParams, useSearchParams } from 'react-router';
 import { useMutation } from '@tanstack/react-query';
 import * as ipc from '../ipc';
 import { useMe, useProject } from '../state/queries';
+import { usePageTitle } from '../state/pageTitle';
 import { useStopSending } from '../state/stops';
 import { toast } from '../state/toasts';
 import { queuedState } from '../lib/queued';
@@ -40,6 +41,7 @@ function Section({ title, aside, children, className }: { title: string; aside?:
 export function ProjectPage() {
   const { projectId = '' } = useParams();
   const { data: view, error, isPending } = useProject(projectId);
+  usePageTitle(view?.project.name ?? 'Project');
   const { role } = useMe();
   const sending = useStopSending(projectId);
   const [stopOpen, setStopOpen] = useState(false);

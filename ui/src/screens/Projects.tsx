@@ -3,6 +3,7 @@ import { Link, useNavigate } from 'react-router';
 import type { ProjectStatus } from '../bindings';
 import { useDashboard } from '../state/queries';
 import { useListKeys } from '../state/listKeys';
+import { usePageTitle } from '../state/pageTitle';
 import { PROJECT_STATUS } from '../lib/status';
 import { formatSpend } from '../lib/format';
 import { cx } from '../lib/cx';
@@ -16,6 +17,7 @@ const ORDER: ProjectStatus[] = ['failed', 'active', 'paused', 'stopped', 'comple
 /** Every project by name, failed then live ones first: the quick way into a project on a phone. */
 export function Projects() {
   const { data, error, isPending } = useDashboard();
+  usePageTitle('Projects');
   const navigate = useNavigate();
   const sorted = useMemo(
     () =>

@@ -6,6 +6,7 @@ import type { NotificationPrefs, PushDetail } from '../bindings';
 import { useAppState, useDashboard, usePrefs } from '../state/queries';
 import { keys } from '../state/keys';
 import { useTheme, type ThemeChoice } from '../state/theme';
+import { usePageTitle } from '../state/pageTitle';
 import { useAccountActions } from '../state/account';
 import { toast } from '../state/toasts';
 import { ROLE_WORD } from '../lib/roles';
@@ -209,6 +210,7 @@ function Accounts() {
 
 export function Settings() {
   const { theme, setTheme } = useTheme();
+  usePageTitle('Settings');
   const { data: app } = useAppState();
   const owner = app?.active?.user.role === 'owner' ? app.active : null;
   const manager = app?.active && atLeast(app.active.user.role, 'manager') ? app.active : null;

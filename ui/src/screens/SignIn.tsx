@@ -3,6 +3,7 @@ import { Link, useNavigate, useSearchParams } from 'react-router';
 import { useMutation } from '@tanstack/react-query';
 import * as ipc from '../ipc';
 import { useAppState } from '../state/queries';
+import { usePageTitle } from '../state/pageTitle';
 import { useAccountActions } from '../state/account';
 import { ROLE_WORD } from '../lib/roles';
 import { button, input } from '../lib/ui';
@@ -13,6 +14,7 @@ export const DEFAULT_SERVER = 'http://127.0.0.1:8080';
 
 export function SignIn() {
   const [params] = useSearchParams();
+  usePageTitle('Sign in');
   const [server, setServer] = useState(params.get('server') ?? DEFAULT_SERVER);
   const [email, setEmail] = useState(params.get('email') ?? '');
   const [password, setPassword] = useState('');
