@@ -35,7 +35,7 @@ if $server_only; then
         --demo --demo-pace "$pace" --database-url "sqlite://$PWD/.demo/spartex-demo.db"
 fi
 
-echo "==> building the UI and the release binaries (the first build takes about 10 minutes)"
+echo "==> building the UI and the release binaries (the first time takes about 25 minutes on a 2-core machine)"
 npm --prefix ui run build
 cargo build --release --locked -p spartex-server-bin -p spartex -p spartex-desktop --features spartex-desktop/custom-protocol
 
@@ -59,7 +59,8 @@ grep -E '^ *(owner|manager|oncall|viewer) ' .demo/server.log || true
 export SPARTEX_HOME=$PWD/.demo/app SPARTEX_SECRET_SERVICE=spartex-control-demo
 app_session='
     SPARTEX_PASSWORD=spartex-demo ./target/release/spartex login --server "$0" --email "$1" >/dev/null
-    echo "==> Spartex Control is open, signed in as $1. Close its window to stop the demo."
+    # Closing the window only hides it while signed in: the app keeps running for notifications.
+    echo "==> Spartex Control is open, signed in as $1. To stop the demo, quit it from the account menu or with Ctrl+Q (closing its window only hides it), or press Ctrl+C here."
     if [[ -n ${SPARTEX_HEADLESS:-} ]]; then
         ( while sleep 10; do import -window root "$PWD/.demo/app.png" 2>/dev/null; done ) &
     fi
