@@ -7,9 +7,10 @@ use std::sync::Arc;
 
 use futures_util::{SinkExt, StreamExt};
 use rand::Rng;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use spartex_api::endpoints::{GetProject, ListApprovals, ListMessages, ListProjects, ListStops};
-use spartex_api::{ControlFrame, Event, StreamFrame};
+use spartex_api::{ControlFrame, Endpoint, Event, Method, StreamFrame};
 use tokio::sync::Notify;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
@@ -153,8 +154,9 @@ impl Syncer {
         loop {
             let fetched = self
                 .session()
-                .call(&spartex_api::endpoints::Sync { since, limit: PAGE }, None)
-                .await;
+                .call(&SyncLeniently { since, limit: PAGE }, None)
+                .await
+                .map(SyncPage::read);
             let page = match fetched {
                 Ok(page) => page,
                 Err(error) => {
@@ -265,7 +267,7 @@ impl Syncer {
     pub async fn resync(&self) -> CoreResult<()> {
         let head = self
             .session()
-            .call(&spartex_api::endpoints::Sync { since: 0, limit: 1 }, None)
+            .call(&SyncLeniently { since: 0, limit: 1 }, None)
             .await?
             .head;
         let mut snapshot = Snapshot::default();
@@ -465,10 +467,13 @@ impl Syncer {
                             }
                             caught_up = true;
                         }
-                        Err(error) => {
-                            let shown: String = text.chars().take(120).collect();
-                            tracing::warn!(%error, frame = %shown, "skipped a frame that is not a Spartex event");
-                        }
+                        Err(error) => match unreadable_envelope(&text, &error) {
+                            Some(event) => batch.push(event),
+                            None => {
+                                let shown: String = text.chars().take(120).collect();
+                                tracing::warn!(%error, frame = %shown, "skipped a frame that is not a Spartex event");
+                            }
+                        },
                     },
                     WsMessage::Ping(payload) => sink
                         .send(WsMessage::Pong(payload))
@@ -526,6 +531,97 @@ impl Syncer {
             }
         }
     }
+}
+
+/// `GET /sync` with its events read one at a time ([`SyncPage::read`]): one envelope this
+/// build cannot read (a `seq` that is not a number, an `at` that is not RFC 3339) fails that
+/// event alone, not the page, which would fail every catch-up from then on.
+struct SyncLeniently {
+    since: i64,
+    limit: u32,
+}
+
+impl Endpoint for SyncLeniently {
+    const METHOD: Method = Method::Get;
+    type Body = ();
+    type Answer = RawSyncPage;
+
+    fn path(&self) -> String {
+        self.typed().path()
+    }
+
+    fn query(&self) -> Vec<(&'static str, String)> {
+        self.typed().query()
+    }
+}
+
+impl SyncLeniently {
+    fn typed(&self) -> spartex_api::endpoints::Sync {
+        spartex_api::endpoints::Sync {
+            since: self.since,
+            limit: self.limit,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct RawSyncPage {
+    events: Vec<Box<RawValue>>,
+    head: i64,
+    resync_required: bool,
+}
+
+/// A `GET /sync` page with each event read ([`read_event`]).
+struct SyncPage {
+    events: Vec<Event>,
+    head: i64,
+    resync_required: bool,
+}
+
+impl SyncPage {
+    fn read(raw: RawSyncPage) -> SyncPage {
+        SyncPage {
+            events: raw
+                .events
+                .iter()
+                .filter_map(|event| read_event(event))
+                .collect(),
+            head: raw.head,
+            resync_required: raw.resync_required,
+        }
+    }
+}
+
+/// One event of a page; an envelope this build cannot read, see [`unreadable_envelope`].
+fn read_event(raw: &RawValue) -> Option<Event> {
+    serde_json::from_str(raw.get())
+        .or_else(|error| unreadable_envelope(raw.get(), &error).ok_or(()))
+        .ok()
+}
+
+/// The type of the stand-in for an event whose envelope this build cannot read: no server's
+/// type, so the cache keeps it in `rejected_events` as it keeps the events it cannot read.
+const UNREADABLE_ENVELOPE: &str = "client.unreadable_envelope";
+
+/// A stand-in for an event whose envelope (`text`) this build cannot read, when its `seq` can
+/// be read: it takes that `seq`, so the cache goes on past it (skipped, the next event would
+/// be a gap, for ever), and carries the envelope and why it was refused, so the cache keeps
+/// them with the events it could not read. None without a `seq`: skipped, with a warning.
+fn unreadable_envelope(text: &str, error: &serde_json::Error) -> Option<Event> {
+    let envelope: serde_json::Value = serde_json::from_str(text).ok()?;
+    let Some(seq) = envelope.get("seq").and_then(serde_json::Value::as_i64) else {
+        let shown: String = text.chars().take(120).collect();
+        tracing::warn!(%error, event = %shown, "skipped an event without a seq this build can read");
+        return None;
+    };
+    tracing::warn!(seq, %error, "an event's envelope is unreadable; kept as rejected and passed over");
+    Some(Event {
+        seq,
+        kind: UNREADABLE_ENVELOPE.to_owned(),
+        at: chrono::Utc::now(),
+        project_id: None,
+        data: serde_json::json!({"error": error.to_string(), "envelope": envelope}),
+    })
 }
 
 /// Full jitter: a random wait between 0 and min(30 s, 250 ms × 2^failures), at every attempt,

@@ -1,5 +1,6 @@
-//! Catch-up against a server whose log cannot be followed: a `seq` it never sends, `since`
-//! ignored, `resync_required` for ever. Each ends within a few requests, with the cache sound,
+//! Catch-up against a server whose log cannot be followed as it is: a `seq` it never sends,
+//! `since` ignored, `resync_required` for ever, a head gone back (restored from a backup), an
+//! event whose envelope cannot be read. Each ends within a few requests with the cache sound,
 //! never in a loop of requests (as it was: a gap's catch-up applied what it fetched, which
 //! found the same gap and caught up again).
 
@@ -274,5 +275,70 @@ async fn a_server_log_that_went_back_is_rebuilt_from_snapshots_when_the_socket_s
     })
     .await;
     assert_eq!(account.store().last_seq().await.expect("seq"), 6);
+    running.stop().await;
+}
+
+/// seq 1 with an `at` that is not RFC 3339, then a good seq 2, on the socket and `GET /sync`.
+fn one_unreadable_envelope() -> Router {
+    let log = || {
+        let mut unreadable = chat_event(1);
+        unreadable["at"] = json!("yesterday at noon");
+        vec![unreadable, chat_event(2)]
+    };
+    Router::new()
+        .route("/api/v1/auth/login", post(|| async { Json(token_pair()) }))
+        .route(
+            "/api/v1/sync",
+            get(move |Query(query): Query<HashMap<String, i64>>| {
+                let events: Vec<Value> = log()
+                    .into_iter()
+                    .filter(|event| event["seq"].as_i64() > Some(query["since"]))
+                    .collect();
+                async move { Json(json!({"events": events, "head": 2, "resync_required": false})) }
+            }),
+        )
+        .route(
+            "/api/v1/events",
+            get(
+                move |upgrade: axum::extract::ws::WebSocketUpgrade| async move {
+                    upgrade.on_upgrade(move |mut socket| async move {
+                        use axum::extract::ws::Message;
+                        let hello = json!({"type": "hello", "head": 2}).to_string();
+                        let _ = socket.send(Message::Text(hello.into())).await;
+                        for event in log() {
+                            let _ = socket.send(Message::Text(event.to_string().into())).await;
+                        }
+                        while let Some(Ok(_)) = socket.recv().await {}
+                    })
+                },
+            ),
+        )
+}
+
+#[tokio::test]
+async fn an_unreadable_envelope_in_a_page_is_passed_over_not_the_whole_page() {
+    let world = World::start().await;
+    let account = signed_in(&world, one_unreadable_envelope()).await;
+    let report = catch_up_bounded(&account).await.expect("caught up");
+    assert_eq!((report.last_seq, report.resynced), (2, false), "{report:?}");
+    assert_eq!(
+        account.store().integrity_check().await.expect("check"),
+        "ok"
+    );
+}
+
+#[tokio::test]
+async fn an_unreadable_envelope_on_the_socket_does_not_wedge_the_link() {
+    let world = World::start().await;
+    let account = signed_in(&world, one_unreadable_envelope()).await;
+    let running = account.start();
+    crate::support::eventually("the event after the unreadable one is applied", || async {
+        account.store().last_seq().await.expect("seq") == 2
+    })
+    .await;
+    crate::support::eventually("the link is up", || async {
+        account.link() == spartex_core::LinkState::Connected
+    })
+    .await;
     running.stop().await;
 }
