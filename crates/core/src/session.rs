@@ -17,8 +17,24 @@ use crate::Secret;
 /// Refresh this long before the access token expires.
 const REFRESH_MARGIN_S: i64 = 60;
 
+/// The longest an access token is taken to live, whatever the server says: a server's
+/// `expires_in` is read through this, so a wrong or hostile one (`i64::MAX`) cannot overflow
+/// the time arithmetic, which panics (and aborts a release build).
+const LONGEST_ACCESS_S: i64 = 30 * 24 * 3600;
+
 fn about_to_expire(tokens: &Tokens) -> bool {
-    tokens.expires_at - chrono::Duration::seconds(REFRESH_MARGIN_S) <= Utc::now()
+    tokens
+        .expires_at
+        .checked_sub_signed(chrono::Duration::seconds(REFRESH_MARGIN_S))
+        .is_none_or(|refresh_at| refresh_at <= Utc::now())
+}
+
+/// When an access token that lives `expires_in` seconds from now expires: at least a second,
+/// at most [`LONGEST_ACCESS_S`].
+fn expires_at(expires_in: i64) -> DateTime<Utc> {
+    let lives = chrono::Duration::seconds(expires_in.clamp(1, LONGEST_ACCESS_S));
+    let now = Utc::now();
+    now.checked_add_signed(lives).unwrap_or(now)
 }
 
 #[derive(Clone, Serialize, Deserialize)]
@@ -93,7 +109,7 @@ impl Session {
         let tokens = Tokens {
             access_token: Secret::new(pair.access_token.clone()),
             refresh_token: Secret::new(pair.refresh_token.clone()),
-            expires_at: Utc::now() + chrono::Duration::seconds(pair.expires_in),
+            expires_at: expires_at(pair.expires_in),
         };
         self.persist(&tokens).await?;
         *self.tokens.lock().await = Held {
@@ -193,7 +209,7 @@ impl Session {
                 let fresh = Tokens {
                     access_token: Secret::new(pair.access_token),
                     refresh_token: Secret::new(pair.refresh_token),
-                    expires_at: Utc::now() + chrono::Duration::seconds(pair.expires_in),
+                    expires_at: expires_at(pair.expires_in),
                 };
                 let access = fresh.access_token.clone();
                 held.unsaved = self.persist_or_hold(&fresh).await;

@@ -1,5 +1,6 @@
 //! The client engine against the real reference server over real sockets.
 
+mod answers;
 mod catch_up;
 mod exit;
 mod hostile;
