@@ -62,6 +62,9 @@ pub enum CoreError {
     },
     #[error("The server at {server} did not answer as a Spartex server ({detail}). Check the server URL.")]
     Protocol { server: String, detail: String },
+    /// A 3xx answer, never followed (it would carry the password or a token elsewhere).
+    #[error("The server at {server} sent this request to {location}; sign in with that address if it is right.")]
+    Redirected { server: String, location: String },
     /// A success whose resource this version cannot read (a newer server's): the server took
     /// the request, and what it did arrives with the events.
     #[error("The server at {server} took the request, but its answer is not one this version of Spartex Control reads ({detail}); what it did shows once synced. Update the app if this keeps happening.")]
@@ -159,7 +162,9 @@ impl CoreError {
             | CoreError::PlainHttp { .. } => ErrorKind::Invalid,
             CoreError::RateLimited { .. } => ErrorKind::RateLimited,
             CoreError::Server { .. } => ErrorKind::ServerError,
-            CoreError::Protocol { .. } | CoreError::UnreadableAnswer { .. } => ErrorKind::BadServer,
+            CoreError::Protocol { .. }
+            | CoreError::Redirected { .. }
+            | CoreError::UnreadableAnswer { .. } => ErrorKind::BadServer,
             CoreError::Secrets(_) => ErrorKind::SecretStore,
             CoreError::Store(_) => ErrorKind::LocalStorage,
             CoreError::NoAccount => ErrorKind::NoAccount,

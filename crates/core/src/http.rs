@@ -38,6 +38,9 @@ impl HttpClient {
             // 10 s); reusing one kept longer races that close and fails the request.
             .pool_idle_timeout(Duration::from_secs(5))
             .user_agent(concat!("spartex-control/", env!("CARGO_PKG_VERSION")))
+            // Never followed: a 307 or 308 would send the password or a refresh token again,
+            // to another host or over plain http:// (past `refuse_plain_http`). Said instead.
+            .redirect(reqwest::redirect::Policy::none())
             // The event socket's configuration too: both trust the same servers.
             .use_preconfigured_tls(ClientConfig::clone(&crate::tls::client_config()))
             .build()
@@ -138,6 +141,9 @@ impl HttpClient {
         }
         let response = request.send().await.map_err(|e| self.offline(&e))?;
         let status = response.status();
+        if status.is_redirection() {
+            return Err(self.redirected(&response));
+        }
         let retry_after = retry_after_s(response.headers());
         let is_json = response
             .headers()
@@ -248,6 +254,31 @@ impl HttpClient {
         CoreError::Offline {
             server: self.base.clone(),
             reason,
+        }
+    }
+
+    /// A 3xx answer, which is not followed: where it sends the request, for the person to
+    /// sign in there if it is right.
+    fn redirected(&self, response: &reqwest::Response) -> CoreError {
+        let Some(location) = response
+            .headers()
+            .get(reqwest::header::LOCATION)
+            .and_then(|value| value.to_str().ok())
+        else {
+            return self.protocol(format!("HTTP {} without a Location", response.status()));
+        };
+        let location = response
+            .url()
+            .join(location)
+            .map_or_else(|_| location.to_owned(), String::from);
+        // The server's words, shown: no control characters, and not a page of them.
+        let mut location = spartex_policy::plain_text(&location, false);
+        if location.chars().count() > 200 {
+            location = location.chars().take(199).chain(['…']).collect();
+        }
+        CoreError::Redirected {
+            server: self.base.clone(),
+            location,
         }
     }
 

@@ -5,10 +5,12 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use axum::routing::{get, post};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::{any, get, post};
 use axum::{Json, Router};
 use serde_json::{json, Value};
-use spartex_core::Secret;
+use spartex_core::{CoreError, Secret};
 
 use crate::catch_up::{serve, token_pair};
 use crate::support::World;
@@ -67,4 +69,53 @@ async fn a_token_lifetime_out_of_any_range_is_taken_within_one() {
         .await
         .expect("refreshes, then uses the token");
     assert_eq!(refreshed.load(Ordering::SeqCst), 1, "expired at once");
+}
+
+/// A sign-in sent on with 308 (which keeps the method and the body: the password) to another
+/// server: refused, naming where it was sent, and the other server hears nothing.
+#[tokio::test]
+async fn a_redirect_is_not_followed_and_names_where_it_leads() {
+    let world = World::start().await;
+    let heard = Arc::new(AtomicUsize::new(0));
+    let counted = heard.clone();
+    let elsewhere = serve(Router::new().fallback(any(move || {
+        counted.fetch_add(1, Ordering::SeqCst);
+        async { Json(token_pair()) }
+    })))
+    .await;
+    let to = format!("{elsewhere}/api/v1/auth/login");
+    let sent_on = to.clone();
+    let url = serve(Router::new().route(
+        "/api/v1/auth/login",
+        post(move || {
+            let to = sent_on.clone();
+            async move {
+                (
+                    StatusCode::PERMANENT_REDIRECT,
+                    [(axum::http::header::LOCATION, to)],
+                )
+                    .into_response()
+            }
+        }),
+    ))
+    .await;
+
+    let refused = world
+        .core("dana")
+        .login(&url, "dana@acme.test", &Secret::new("the password"))
+        .await
+        .err()
+        .expect("refused");
+    assert!(
+        matches!(refused, CoreError::Redirected { .. }),
+        "{refused:?}"
+    );
+    let said = refused.to_string();
+    assert!(said.contains(&to), "names where it leads: {said}");
+    assert!(said.contains("sign in with that address"), "{said}");
+    assert_eq!(
+        heard.load(Ordering::SeqCst),
+        0,
+        "the password went nowhere else"
+    );
 }
