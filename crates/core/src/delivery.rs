@@ -17,6 +17,11 @@ use crate::session::Session;
 use crate::store::{OutboxEntry, Store};
 use crate::{Change, Outcome};
 
+/// How often an idle outbox worker looks for actions another process sharing the cache (the CLI
+/// beside the app) queued: its own queue, the link coming back and its timer wake it, not
+/// another process's write. Reading the outbox's keys is one small query.
+const OTHER_PROCESSES_LOOKED_AT: Duration = Duration::from_secs(3);
+
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct FlushReport {
     pub delivered: usize,
@@ -48,6 +53,9 @@ pub struct Delivery {
     /// The server asked to be left alone (`Retry-After`). The loop sends nothing before it is
     /// over but a stop; a person's own action is still tried once, at once.
     held_off: Arc<std::sync::Mutex<Option<HeldOff>>>,
+    /// The Idempotency-Keys in the outbox as this worker last saw them (a flush, or a look for
+    /// what other processes did): a key it has not seen was queued by another process.
+    seen: Arc<std::sync::Mutex<HashSet<String>>>,
 }
 
 impl Delivery {
@@ -64,6 +72,7 @@ impl Delivery {
             wakeup,
             one_at_a_time: Arc::new(Mutex::new(())),
             held_off: Arc::default(),
+            seen: Arc::default(),
         }
     }
 
@@ -112,6 +121,7 @@ impl Delivery {
         let _one_at_a_time = self.one_at_a_time.lock().await;
         let mut report = FlushReport::default();
         let entries = self.store.outbox().await?;
+        *self.seen() = entries.iter().map(|e| e.idempotency_key.clone()).collect();
         // The flush before this one (the loop's, as an action was queued) was asked to wait
         // while this one waited its turn: the server is not asked again before then, for what
         // was queued meanwhile either (the caller says why it waits).
@@ -200,10 +210,8 @@ impl Delivery {
                 if self.a_stop_waits().await {
                     break;
                 }
-                tokio::select! {
-                    _ = tokio::time::sleep(left) => {}
-                    _ = self.wakeup.notified() => {}
-                    _ = stop.changed() => return,
+                if self.idle(left, &mut stop).await.is_none() {
+                    return;
                 }
             }
             let waiting = match self.flush().await {
@@ -225,12 +233,59 @@ impl Delivery {
                     crate::sync::backoff(failures).max(Duration::from_secs(1))
                 }
             };
-            tokio::select! {
-                _ = tokio::time::sleep(wait) => {}
-                _ = self.wakeup.notified() => {}
-                _ = stop.changed() => return,
+            if self.idle(wait, &mut stop).await.is_none() {
+                return;
             }
         }
+    }
+
+    /// Waits `wait` at most: less when this process wakes the worker (something queued, the
+    /// link back) or another process queued an action in the same cache, which is looked for
+    /// every few seconds. `None`: told to stop.
+    async fn idle(
+        &self,
+        wait: Duration,
+        stop: &mut tokio::sync::watch::Receiver<bool>,
+    ) -> Option<()> {
+        let until = tokio::time::Instant::now() + wait;
+        loop {
+            let look = until.min(tokio::time::Instant::now() + OTHER_PROCESSES_LOOKED_AT);
+            tokio::select! {
+                _ = tokio::time::sleep_until(look) => {}
+                _ = self.wakeup.notified() => return Some(()),
+                _ = stop.changed() => return None,
+            }
+            if look >= until || self.another_process_queued().await {
+                return Some(());
+            }
+        }
+    }
+
+    /// Whether another process queued an action this worker has not seen. What another process
+    /// changed in the outbox (queued, delivered, refused) is published, for the faces to show.
+    async fn another_process_queued(&self) -> bool {
+        let keys = match self.store.outbox_keys().await {
+            Ok(keys) => keys,
+            Err(error) => {
+                tracing::debug!(%error, "could not look at the outbox for other processes' actions");
+                return false;
+            }
+        };
+        let mut seen = self.seen();
+        if *seen == keys {
+            return false;
+        }
+        let queued_elsewhere = !keys.is_subset(&seen);
+        *seen = keys;
+        drop(seen);
+        self.publisher.publish(Change::Outbox);
+        queued_elsewhere
+    }
+
+    fn seen(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
+        self.seen
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     async fn a_stop_waits(&self) -> bool {

@@ -370,3 +370,6 @@ mod search_index_tests;
 
 #[cfg(test)]
 mod disk_full_tests;
+
+#[cfg(test)]
+mod outbox_tests;

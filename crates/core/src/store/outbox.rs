@@ -168,6 +168,16 @@ impl Store {
         rows.into_iter().map(OutboxEntry::try_from).collect()
     }
 
+    /// The Idempotency-Key of every action waiting, whoever queued it: cheap enough to read every
+    /// few seconds, so that an idle outbox worker notices what another process sharing the cache
+    /// (the CLI beside the app) queued or settled.
+    pub async fn outbox_keys(&self) -> StoreResult<std::collections::HashSet<String>> {
+        let keys: Vec<String> = sqlx::query_scalar("SELECT idempotency_key FROM outbox")
+            .fetch_all(&self.reader)
+            .await?;
+        Ok(keys.into_iter().collect())
+    }
+
     /// The server took the action: drop it from the outbox and keep the server's answer.
     pub async fn outbox_delivered(
         &self,
@@ -176,14 +186,19 @@ impl Store {
         outcome: Option<&Outcome>,
     ) -> StoreResult<Vec<Change>> {
         let mut tx = self.begin_write().await?;
-        sqlx::query("DELETE FROM outbox WHERE id = ?")
+        let still_waiting = sqlx::query("DELETE FROM outbox WHERE id = ? AND idempotency_key = ?")
             .bind(entry.id)
+            .bind(&entry.idempotency_key)
             .execute(&mut *tx)
-            .await?;
+            .await?
+            .rows_affected()
+            > 0;
         let mut grouped = Grouped::default();
         grouped.add(0, answer);
         let changes = write_grouped(&mut tx, grouped).await?;
-        if let Some(outcome) = outcome {
+        // Another process sharing the cache (the CLI beside the app) sent it too, under the same
+        // key, and already kept what became of it.
+        if let (true, Some(outcome)) = (still_waiting, outcome) {
             record_outcome(&mut tx, outcome).await?;
         }
         tx.commit().await?;
@@ -199,8 +214,9 @@ impl Store {
         outcome: &Outcome,
     ) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
-        settle(&mut tx, entry).await?;
-        record_outcome(&mut tx, outcome).await?;
+        if settle(&mut tx, entry).await? {
+            record_outcome(&mut tx, outcome).await?;
+        }
         tx.commit().await?;
         Ok(())
     }
@@ -213,7 +229,7 @@ impl Store {
         current: Option<EventPayload>,
     ) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
-        settle(&mut tx, entry).await?;
+        let settled = settle(&mut tx, entry).await?;
         if let Some(client_msg_id) = &entry.client_msg_id {
             sqlx::query("DELETE FROM messages WHERE pending = 1 AND client_msg_id = ?")
                 .bind(client_msg_id)
@@ -225,7 +241,9 @@ impl Store {
             grouped.add(0, payload);
             write_grouped(&mut tx, grouped).await?;
         }
-        record_outcome(&mut tx, outcome).await?;
+        if settled {
+            record_outcome(&mut tx, outcome).await?;
+        }
         tx.commit().await?;
         Ok(())
     }
@@ -251,19 +269,25 @@ impl Store {
     }
 }
 
-/// The entry leaves the outbox, and its approval no longer reads as being decided here.
-async fn settle(conn: &mut sqlx::SqliteConnection, entry: &OutboxEntry) -> StoreResult<()> {
-    sqlx::query("DELETE FROM outbox WHERE id = ?")
+/// The entry leaves the outbox, and its approval no longer reads as being decided here. False
+/// when it had already left: another process sharing the cache settled it, outcome and all.
+async fn settle(conn: &mut sqlx::SqliteConnection, entry: &OutboxEntry) -> StoreResult<bool> {
+    // By its key too: ids are reused, and another process may have settled this one and
+    // queued another since.
+    let settled = sqlx::query("DELETE FROM outbox WHERE id = ? AND idempotency_key = ?")
         .bind(entry.id)
+        .bind(&entry.idempotency_key)
         .execute(&mut *conn)
-        .await?;
+        .await?
+        .rows_affected()
+        > 0;
     if let Some(approval_id) = &entry.approval_id {
         sqlx::query("UPDATE approvals SET local_decision = NULL WHERE id = ?")
             .bind(approval_id)
             .execute(&mut *conn)
             .await?;
     }
-    Ok(())
+    Ok(settled)
 }
 
 async fn record_outcome(conn: &mut sqlx::SqliteConnection, outcome: &Outcome) -> StoreResult<()> {

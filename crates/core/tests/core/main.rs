@@ -7,6 +7,7 @@ mod hostile;
 mod keys;
 mod ladder;
 mod outbox;
+mod processes;
 mod push;
 mod support;
 mod sync;
