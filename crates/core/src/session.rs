@@ -256,30 +256,31 @@ impl Session {
             .await
         {
             Err(CoreError::SignedOut { .. }) => {
-                let mut held = self.tokens.lock().await;
-                let Some(refused) = held.tokens.clone() else {
-                    return Err(self.signed_out());
-                };
-                if refused.access_token != token {
-                    // Refreshed by another call meanwhile.
-                    let token = refused.access_token;
-                    drop(held);
-                    return self
-                        .http
-                        .send(endpoint, Some(&token), idempotency_key)
-                        .await;
-                }
-                // Another process may have refreshed meanwhile: the refresh token it replaced
-                // would be taken for a stolen one's reuse, ending the session everywhere.
-                let current = self.stored_since(&held).await.unwrap_or(refused);
-                let token = self.refresh(&mut held, &current).await?;
-                drop(held);
+                let token = self.renewed_after_refusal(&token).await?;
                 self.http
                     .send(endpoint, Some(&token), idempotency_key)
                     .await
             }
             other => other,
         }
+    }
+
+    /// An access token in place of `refused`, which the server refused (a REST call's 401, the
+    /// event socket's handshake): the one another call refreshed meanwhile, or a refreshed
+    /// one. Refused in turn, the session is over ([`CoreError::SignedOut`]).
+    pub(crate) async fn renewed_after_refusal(&self, refused: &Secret) -> CoreResult<Secret> {
+        let mut held = self.tokens.lock().await;
+        let Some(tokens) = held.tokens.clone() else {
+            return Err(self.signed_out());
+        };
+        if tokens.access_token != *refused {
+            // Refreshed by another call meanwhile.
+            return Ok(tokens.access_token);
+        }
+        // Another process may have refreshed meanwhile: the refresh token it replaced would be
+        // taken for a stolen one's reuse, ending the session everywhere.
+        let current = self.stored_since(&held).await.unwrap_or(tokens);
+        self.refresh(&mut held, &current).await
     }
 
     /// Ends on the server a sign-in nothing was kept of (best effort).

@@ -21,7 +21,7 @@ use crate::changes::Publisher;
 use crate::error::{CoreError, CoreResult};
 use crate::session::Session;
 use crate::store::{meta, Snapshot, Store, StoreError};
-use crate::{Change, LinkState};
+use crate::{Change, LinkState, Secret};
 
 const PAGE: u32 = 1000;
 /// Events a catch-up applies in one transaction (pages are fetched until this many wait). Every
@@ -370,8 +370,25 @@ impl Syncer {
     }
 
     /// One connection: hello, replay, live. Returns when the link ends.
+    /// An access token the handshake refuses (401) is refreshed, as a REST call's is, and
+    /// the connection tried once more with the new one: only a refused refresh, or a second
+    /// 401, ends live updates as signed out.
     async fn stream_once(&self) -> CoreResult<()> {
         let token = self.session().access_token().await?;
+        let mut token_refused = false;
+        match self.stream_with(&token, &mut token_refused).await {
+            Err(CoreError::SignedOut { .. }) if token_refused => {
+                tracing::info!("the event socket refused the access token; refreshing it");
+                let token = self.session().renewed_after_refusal(&token).await?;
+                self.stream_with(&token, &mut false).await
+            }
+            other => other,
+        }
+    }
+
+    /// [`Syncer::stream_once`] with `token`; sets `token_refused` when the handshake answers
+    /// 401.
+    async fn stream_with(&self, token: &Secret, token_refused: &mut bool) -> CoreResult<()> {
         let since = self.store().last_seq().await?;
         let url = self
             .session()
@@ -404,6 +421,7 @@ impl Syncer {
             })?;
         let (socket, _) = connected.map_err(|e| match e {
             tokio_tungstenite::tungstenite::Error::Http(response) if response.status() == 401 => {
+                *token_refused = true;
                 CoreError::SignedOut {
                     message: "The server refused the session on the event socket.".into(),
                 }
