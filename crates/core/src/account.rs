@@ -22,7 +22,7 @@ use crate::settings::{PrefsFiles, SettingsSent, SettingsSync};
 use crate::store::views::{
     ApprovalView, DashboardJson, MessageView, ProjectSummary, ProjectView, SearchHit, Thread,
 };
-use crate::store::{meta, unkept_entry, OutboxEntry, Store, StoreError};
+use crate::store::{meta, unkept_entry, KeptForNewerVersion, OutboxEntry, Store, StoreError};
 use crate::sync::{SyncReport, Syncer};
 use crate::{Change, LinkState, Outcome};
 
@@ -266,28 +266,42 @@ impl Account {
         Ok(self.store().search(text, limit).await?)
     }
 
+    /// What waits to be sent, in delivery order: the actions this build can send.
     pub async fn outbox(&self) -> CoreResult<Vec<OutboxEntry>> {
         Ok(self.store().outbox().await?)
     }
 
+    /// Actions a newer build queued (the CLI updated before the app) that this one cannot read:
+    /// kept for a build that can send them, never sent by this one.
+    pub async fn outbox_for_newer_version(&self) -> CoreResult<Vec<KeptForNewerVersion>> {
+        Ok(self.store().outbox_as_read().await?.for_a_newer_version)
+    }
+
     /// Tries once more to deliver what waits (a few seconds at most: offline, the try fails at
     /// once or times out), and refuses ([`CoreError::Undelivered`], naming each action) while
-    /// any still waits: signing out would wipe it with the cache.
+    /// any still waits: signing out would wipe it with the cache. Actions only a newer build can
+    /// send refuse it too.
     pub async fn deliver_before_signing_out(&self) -> CoreResult<()> {
-        if self.outbox().await?.is_empty() {
+        if self.store().outbox_keys().await?.is_empty() {
             return Ok(());
         }
         let tried = tokio::time::timeout(LAST_TRY, self.flush_outbox()).await;
         if let Ok(Err(error)) = tried {
             tracing::info!(%error, "the outbox could not be delivered before signing out");
         }
-        let waiting = self.outbox().await?;
-        if waiting.is_empty() {
+        let waiting = self.store().outbox_as_read().await?;
+        let actions: Vec<String> = (waiting.entries.into_iter().map(|entry| entry.label))
+            .chain(
+                waiting
+                    .for_a_newer_version
+                    .iter()
+                    .map(|kept| kept.waiting_label()),
+            )
+            .collect();
+        if actions.is_empty() {
             return Ok(());
         }
-        Err(CoreError::Undelivered {
-            actions: waiting.into_iter().map(|entry| entry.label).collect(),
-        })
+        Err(CoreError::Undelivered { actions })
     }
 
     pub async fn outcomes(&self, limit: i64) -> CoreResult<Vec<Outcome>> {
@@ -391,18 +405,24 @@ impl Account {
         // been woken first, it would send the same action beside this try).
         let report = self.flush_outbox().await;
         self.0.delivery.wake();
-        let still_waiting = self
-            .store()
-            .outbox()
-            .await?
-            .iter()
-            .any(|e| e.id == entry.id);
-        let outcome = self
-            .store()
-            .outcomes(20)
-            .await?
-            .into_iter()
-            .find(|o| o.action == entry.label && o.at >= entry.created_at);
+        // The action is kept: what follows only says how far it got, and a failure to read that
+        // must not read as a failure to act (the person would take it again).
+        let still_waiting = match self.store().outbox_keys().await {
+            Ok(keys) => keys.contains(&entry.idempotency_key),
+            Err(error) => {
+                tracing::warn!(%error, "could not read the outbox after queueing");
+                true
+            }
+        };
+        let outcome = match self.store().outcomes(20).await {
+            Ok(outcomes) => outcomes
+                .into_iter()
+                .find(|o| o.action == entry.label && o.at >= entry.created_at),
+            Err(error) => {
+                tracing::warn!(%error, "could not read the outcomes after queueing");
+                None
+            }
+        };
         let waiting_because = match (&report, still_waiting) {
             (_, false) => None,
             (Err(error), true) => Some(error.to_string()),

@@ -28,6 +28,10 @@ pub struct FlushReport {
     pub refused: usize,
     /// Still waiting: the link is down or the server failed.
     pub waiting: usize,
+    /// Actions a newer build queued that this one cannot read, in words: kept for a build that
+    /// can send them, never sent by this one (the rest is delivered around them).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub for_a_newer_version: Vec<String>,
     pub outcomes: Vec<Outcome>,
     /// The wait the server asked for before the next attempt (`Retry-After`), if it did.
     #[serde(skip)]
@@ -120,8 +124,21 @@ impl Delivery {
         let called = Instant::now();
         let _one_at_a_time = self.one_at_a_time.lock().await;
         let mut report = FlushReport::default();
-        let entries = self.store.outbox().await?;
-        *self.seen() = entries.iter().map(|e| e.idempotency_key.clone()).collect();
+        let read = self.store.outbox_as_read().await?;
+        let entries = read.entries;
+        *self.seen() = (entries.iter().map(|e| &e.idempotency_key))
+            .chain(read.for_a_newer_version.iter().map(|k| &k.idempotency_key))
+            .cloned()
+            .collect();
+        if !read.for_a_newer_version.is_empty() {
+            tracing::debug!(
+                actions = read.for_a_newer_version.len(),
+                "the outbox holds actions only a newer build can send; delivering the rest"
+            );
+        }
+        report.for_a_newer_version = (read.for_a_newer_version.iter())
+            .map(|kept| kept.waiting_label())
+            .collect();
         // The flush before this one (the loop's, as an action was queued) was asked to wait
         // while this one waited its turn: the server is not asked again before then, for what
         // was queued meanwhile either (the caller says why it waits).
@@ -462,6 +479,10 @@ fn refused_outcome(entry: &OutboxEntry, error: &CoreError) -> (Outcome, Option<E
         ),
     }
 }
+
+#[cfg(test)]
+#[path = "delivery_tests.rs"]
+pub(crate) mod with_a_server;
 
 #[cfg(test)]
 mod tests {

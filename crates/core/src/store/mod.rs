@@ -28,7 +28,7 @@ pub use crate::actions::{OutboxKind, QueuedAction};
 pub use apply::{AppliedBatch, Snapshot};
 pub use first_frame::KeptFrame;
 pub(crate) use outbox::unkept_entry;
-pub use outbox::OutboxEntry;
+pub use outbox::{KeptForNewerVersion, OutboxAsRead, OutboxEntry};
 
 use crate::Secret;
 use write_tx::WriteTx;
@@ -242,6 +242,13 @@ impl Store {
             .await?
             .and_then(|v| v.parse().ok())
             .unwrap_or(0))
+    }
+
+    /// The writer's pool, for tests outside the store that write what another build or process
+    /// would have.
+    #[cfg(test)]
+    pub(crate) fn writer_for_tests(&self) -> &SqlitePool {
+        &self.writer
     }
 
     /// `PRAGMA integrity_check`: "ok" for a sound file.

@@ -36,6 +36,41 @@ pub struct OutboxEntry {
     pub last_error: Option<String>,
 }
 
+/// An action in the outbox that this build cannot read: a newer build (the CLI updated before
+/// the app) queued a kind of request this one does not know. It is kept, untouched, for a build
+/// that can send it, and never sent by this one; what this build can read is delivered around
+/// it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct KeptForNewerVersion {
+    pub id: i64,
+    #[serde(skip)]
+    pub idempotency_key: String,
+    /// What it is, in words, as the build that queued it wrote them.
+    pub label: String,
+    pub created_at: DateTime<Utc>,
+    /// Why this build cannot read it.
+    pub unreadable_because: String,
+}
+
+impl KeptForNewerVersion {
+    /// What a person is told of it: it waits for a newer version of the app.
+    pub fn waiting_label(&self) -> String {
+        format!(
+            "{} (waits for a newer version of Spartex Control to send it)",
+            self.label
+        )
+    }
+}
+
+/// The outbox as this build reads it.
+#[derive(Debug, Clone, Default)]
+pub struct OutboxAsRead {
+    /// What this build can send, in delivery order.
+    pub entries: Vec<OutboxEntry>,
+    /// What only a newer build can send.
+    pub for_a_newer_version: Vec<KeptForNewerVersion>,
+}
+
 #[derive(sqlx::FromRow)]
 struct EntryRow {
     id: i64,
@@ -158,14 +193,36 @@ impl Store {
         Ok(entry)
     }
 
-    /// Everything waiting, in delivery order.
+    /// Everything waiting that this build can send, in delivery order. Actions only a newer
+    /// build can read are left out ([`Store::outbox_as_read`] has them): one of them must not
+    /// hold back the rest, stops included.
     pub async fn outbox(&self) -> StoreResult<Vec<OutboxEntry>> {
+        Ok(self.outbox_as_read().await?.entries)
+    }
+
+    /// Everything waiting: what this build can send, in delivery order, and what it cannot read.
+    pub async fn outbox_as_read(&self) -> StoreResult<OutboxAsRead> {
         let rows: Vec<EntryRow> = sqlx::query_as(&format!(
             "SELECT {ENTRY_COLUMNS} FROM outbox ORDER BY priority, id"
         ))
         .fetch_all(&self.reader)
         .await?;
-        rows.into_iter().map(OutboxEntry::try_from).collect()
+        let mut read = OutboxAsRead::default();
+        for row in rows {
+            let (id, key) = (row.id, row.idempotency_key.clone());
+            let (label, created_at) = (row.label.clone(), row.created_at.clone());
+            match OutboxEntry::try_from(row) {
+                Ok(entry) => read.entries.push(entry),
+                Err(error) => read.for_a_newer_version.push(KeptForNewerVersion {
+                    id,
+                    idempotency_key: key,
+                    label,
+                    created_at: created_at.parse().unwrap_or_default(),
+                    unreadable_because: error.to_string(),
+                }),
+            }
+        }
+        Ok(read)
     }
 
     /// The Idempotency-Key of every action waiting, whoever queued it: cheap enough to read every
@@ -258,14 +315,25 @@ impl Store {
         Ok(())
     }
 
-    /// The most recent outcomes, newest first.
+    /// The most recent outcomes, newest first. One this build cannot read (a newer build's
+    /// kind of result) is left out, not an error: the list is what a person sees after acting,
+    /// and the action itself is long settled.
     pub async fn outcomes(&self, limit: i64) -> StoreResult<Vec<Outcome>> {
-        let rows: Vec<String> =
-            sqlx::query_scalar("SELECT data FROM outcomes ORDER BY id DESC LIMIT ?")
+        let rows: Vec<(i64, String)> =
+            sqlx::query_as("SELECT id, data FROM outcomes ORDER BY id DESC LIMIT ?")
                 .bind(limit)
                 .fetch_all(&self.reader)
                 .await?;
-        rows.iter().map(|d| Ok(serde_json::from_str(d)?)).collect()
+        Ok(rows
+            .into_iter()
+            .filter_map(|(id, data)| match serde_json::from_str(&data) {
+                Ok(outcome) => Some(outcome),
+                Err(error) => {
+                    tracing::debug!(id, %error, "left out an outcome this build cannot read");
+                    None
+                }
+            })
+            .collect())
     }
 }
 
