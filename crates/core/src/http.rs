@@ -95,7 +95,7 @@ impl HttpClient {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            match self.send_once(endpoint, token, idempotency_key).await {
+            match self.send_once(endpoint, token, idempotency_key, None).await {
                 Err(error) if retry_safe && error.is_transient() && attempt < ATTEMPTS => {
                     let backoff = Duration::from_millis(200 * 4u64.pow(attempt - 1));
                     let wait = match error.retry_after() {
@@ -111,11 +111,24 @@ impl HttpClient {
         }
     }
 
+    /// One attempt at `endpoint`, never retried here, that fails as offline unless answered in
+    /// full within `patience` (the client's 30 s otherwise): for a request the caller retries
+    /// itself sooner than that, such as a refresh, which the server answers again only briefly.
+    pub async fn send_within<E: Endpoint>(
+        &self,
+        endpoint: &E,
+        token: Option<&Secret>,
+        patience: Duration,
+    ) -> CoreResult<E::Answer> {
+        self.send_once(endpoint, token, None, Some(patience)).await
+    }
+
     async fn send_once<E: Endpoint>(
         &self,
         endpoint: &E,
         token: Option<&Secret>,
         idempotency_key: Option<&str>,
+        patience: Option<Duration>,
     ) -> CoreResult<E::Answer> {
         let method = match E::METHOD {
             Method::Get => reqwest::Method::GET,
@@ -126,6 +139,9 @@ impl HttpClient {
         };
         let url = format!("{}{}", self.base, endpoint.path());
         let mut request = self.http.request(method, url);
+        if let Some(patience) = patience {
+            request = request.timeout(patience);
+        }
         let query = endpoint.query();
         if !query.is_empty() {
             request = request.query(&query);

@@ -17,6 +17,12 @@ use crate::Secret;
 /// Refresh this long before the access token expires.
 const REFRESH_MARGIN_S: i64 = 60;
 
+/// How long a refresh's answer is waited for before it is asked again, with the same refresh
+/// token: under the reference server's grace for a refresh token sent twice (10 s,
+/// `REFRESH_RETRY_GRACE_MS`), so that the second ask is answered with the pair the lost answer
+/// held, where a retry after it would be taken for a stolen token's reuse.
+const REFRESH_PATIENCE: std::time::Duration = std::time::Duration::from_secs(8);
+
 /// The longest an access token is taken to live, whatever the server says: a server's
 /// `expires_in` is read through this, so a wrong or hostile one (`i64::MAX`) cannot overflow
 /// the time arithmetic, which panics (and aborts a release build).
@@ -204,7 +210,23 @@ impl Session {
                 refresh_token: tokens.refresh_token.expose().to_owned(),
             },
         };
-        match self.http.send(&refresh, None, None).await {
+        let asked = match self
+            .http
+            .send_within(&refresh, None, REFRESH_PATIENCE)
+            .await
+        {
+            // The answer may be lost after the server rotated the tokens: asked again at once,
+            // within its grace, it gives the same new pair (the refresh token is spent otherwise,
+            // and the session with it).
+            Err(error @ (CoreError::Offline { .. } | CoreError::Server { .. })) => {
+                tracing::info!(%error, "no answer to the refresh; asking once more");
+                self.http
+                    .send_within(&refresh, None, REFRESH_PATIENCE)
+                    .await
+            }
+            answered => answered,
+        };
+        match asked {
             Ok(pair) => {
                 let fresh = Tokens {
                     access_token: Secret::new(pair.access_token),

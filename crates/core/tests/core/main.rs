@@ -9,6 +9,7 @@ mod ladder;
 mod outbox;
 mod processes;
 mod push;
+mod refresh;
 mod support;
 mod sync;
 mod tls;
