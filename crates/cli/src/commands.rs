@@ -15,7 +15,7 @@ use spartex_core::{
     Secret, SecretStore, Undelivered,
 };
 
-use crate::out::outln;
+use crate::out::{errln, one_line, outln};
 use crate::{render, Cli, CliError, CliResult, Command, Ended};
 
 pub async fn run(cli: Cli) -> CliResult<Ended> {
@@ -98,7 +98,7 @@ struct NotApplied<'a> {
 fn print<T: Serialize>(json: bool, value: &T, text: impl FnOnce()) {
     if json {
         match serde_json::to_string_pretty(value) {
-            Ok(out) => outln!("{out}"),
+            Ok(out) => outln!("{}", crate::out::json_shown(&out)),
             Err(e) => eprintln!("error: could not print JSON: {e}"),
         }
     } else {
@@ -195,7 +195,7 @@ async fn refresh(account: &Account, offline: bool) -> bool {
         Ok(Ok(_)) => true,
         Ok(Err(error)) => {
             if !error.is_transient() {
-                eprintln!("warning: {error}");
+                errln!("warning: {error}");
             }
             false
         }
@@ -583,13 +583,14 @@ async fn stop(
         }
     };
     if !yes {
+        // The name as shown is the name to type.
         let expected = target
             .as_ref()
-            .map_or("STOP".to_owned(), |p| p.name.clone());
+            .map_or("STOP".to_owned(), |p| one_line(&p.name).trim().to_owned());
         let what = target
             .as_ref()
             .map_or("every project's agents".to_owned(), |p| {
-                format!("the agents of {}", p.name)
+                format!("the agents of {}", one_line(&p.name))
             });
         if !std::io::stdin().is_terminal() {
             return Err(CliError::Usage(format!(
@@ -754,7 +755,7 @@ async fn watch(core: &Core, acting: &Acting<'_>, json: bool, no_notify: bool) ->
         ))
     };
     if !json {
-        eprintln!("Watching {} — Ctrl-C to stop.", account.info().tenant.name);
+        errln!("Watching {} — Ctrl-C to stop.", account.info().tenant.name);
     }
     let mut signed_out = false;
     loop {
@@ -781,7 +782,7 @@ async fn watch(core: &Core, acting: &Acting<'_>, json: bool, no_notify: bool) ->
                             Err(error) => Err(error.into()),
                         };
                         if let Err(error) = reported {
-                            eprintln!("error: {error}");
+                            errln!("error: {error}");
                         }
                     }
                 }
@@ -818,7 +819,7 @@ async fn watch(core: &Core, acting: &Acting<'_>, json: bool, no_notify: bool) ->
 fn watch_line(change: &Change, json: bool) {
     if json {
         if let Ok(line) = serde_json::to_string(change) {
-            outln!("{line}");
+            outln!("{}", crate::out::json_shown(&line));
         }
         return;
     }
@@ -827,18 +828,22 @@ fn watch_line(change: &Change, json: bool) {
         Change::Approval { after, .. } => outln!(
             "{now} approval  {:<8} {} — {}",
             after.risk,
-            after.title,
+            one_line(&after.title),
             after.status
         ),
         Change::Agent { before, after }
             if before.as_ref().is_none_or(|b| b.status != after.status) =>
         {
-            outln!("{now} agent     {} is {}", after.name, after.status)
+            outln!(
+                "{now} agent     {} is {}",
+                one_line(&after.name),
+                after.status
+            )
         }
         Change::Message { message } => outln!(
             "{now} chat      {}: {}",
-            message.author_name,
-            message.body.lines().next().unwrap_or_default()
+            one_line(&message.author_name),
+            one_line(message.body.lines().next().unwrap_or_default())
         ),
         Change::Stop { after, .. } => outln!(
             "{now} stop      {} — {}/{} acknowledged",
@@ -849,10 +854,18 @@ fn watch_line(change: &Change, json: bool) {
         Change::Project { before, after }
             if before.as_ref().is_none_or(|b| b.status != after.status) =>
         {
-            outln!("{now} project   {} is {}", after.name, after.status)
+            outln!(
+                "{now} project   {} is {}",
+                one_line(&after.name),
+                after.status
+            )
         }
         Change::Outcome { outcome } => {
-            outln!("{now} outbox    {} — {}", outcome.result, outcome.message)
+            outln!(
+                "{now} outbox    {} — {}",
+                outcome.result,
+                one_line(&outcome.message)
+            )
         }
         Change::Link { state } => outln!("{now} link      {}", render::link_words(state)),
         Change::OnCall => outln!("{now} on call   the schedule or its overrides changed"),

@@ -246,8 +246,8 @@ fn main() -> ExitCode {
         Ok(Ended::Refused) => ExitCode::from(exit::CONFLICT),
         Err(error) => {
             match hint(&error) {
-                Some(hint) => eprintln!("error: {error} {hint}"),
-                None => eprintln!("error: {error}"),
+                Some(hint) => out::errln!("error: {error} {hint}"),
+                None => out::errln!("error: {error}"),
             }
             ExitCode::from(exit_code(&error))
         }

@@ -1,6 +1,6 @@
 //! Text output: every number with its unit and context, freshness always said.
 
-use crate::out::outln;
+use crate::out::{one_line, outln};
 use chrono::{DateTime, Utc};
 use spartex_api::{Approval, Device, NotifyResult, OnCall, Preview, PushDetail, TenantSettings};
 use spartex_core::store::views::{ApprovalView, ProjectSummary, ProjectView};
@@ -169,7 +169,7 @@ pub fn projects(rows: &[ProjectSummary]) {
         };
         outln!(
             "{:<34} {:<9} {}",
-            p.name,
+            one_line(&p.name),
             p.status,
             spend(p.spent_usd, p.budget_usd)
         );
@@ -186,7 +186,7 @@ pub fn project(view: &ProjectView) {
     let p = &view.project;
     outln!(
         "{} — {} — {}",
-        p.name,
+        one_line(&p.name),
         p.status,
         spend(p.spent_usd, p.budget_usd)
     );
@@ -204,9 +204,9 @@ pub fn project(view: &ProjectView) {
             .unwrap_or_default();
         outln!(
             "  {:<10} {:<12} {:<18} {:<16} {}{beat}",
-            agent.name,
-            agent.role,
-            agent.model,
+            one_line(&agent.name),
+            one_line(&agent.role),
+            one_line(&agent.model),
             agent.status,
             money(agent.cost_usd)
         );
@@ -222,7 +222,7 @@ pub fn project(view: &ProjectView) {
             "  {:>3} %  {:<8} {}",
             task.progress,
             task.status,
-            task.title
+            one_line(&task.title)
         );
     }
     let pending: Vec<_> = view
@@ -242,18 +242,18 @@ pub fn project(view: &ProjectView) {
         outln!(
             "  {} {}: {}{sending}",
             message.message.created_at.format("%H:%M"),
-            message.message.author_name,
+            one_line(&message.message.author_name),
             first_line(&message.message.body)
         );
     }
 }
 
 fn first_line(text: &str) -> String {
-    let line = text.lines().next().unwrap_or_default();
+    let line = one_line(text.lines().next().unwrap_or_default());
     if line.chars().count() > 100 {
         format!("{}…", line.chars().take(99).collect::<String>())
     } else {
-        line.to_owned()
+        line
     }
 }
 
@@ -268,9 +268,9 @@ pub fn approval_line(view: &ApprovalView) {
         "  {}  {:<8} {}  [{}] {} — {state}",
         short_id(&a.id),
         a.risk,
-        a.title,
-        view.project_name,
-        view.agent_name.as_deref().unwrap_or("-")
+        one_line(&a.title),
+        one_line(&view.project_name),
+        one_line(view.agent_name.as_deref().unwrap_or("-"))
     );
 }
 
