@@ -16,7 +16,7 @@ use crate::registry::{AccountInfo, Registry};
 use crate::secret_store::{InsecureFileSecretStore, OsSecretStore, SecretStore};
 use crate::session::{blocking_secret, cache_key_key, Session};
 use crate::settings::{local_time_zone, PrefsFiles};
-use crate::store::{new_cache_key, Store, StoreError};
+use crate::store::{new_cache_key, Salvaged, Store, StoreError};
 use crate::Secret;
 
 /// The secret store's service name in the OS keychain.
@@ -190,10 +190,23 @@ impl Core {
         undelivered: Undelivered,
     ) -> CoreResult<AccountInfo> {
         if undelivered == Undelivered::Keep {
-            let account = self.open(selector).await?;
-            let delivered = account.deliver_before_signing_out().await;
-            account.store().close().await;
-            delivered?;
+            match self.open(selector).await {
+                Ok(account) => {
+                    let delivered = account.deliver_before_signing_out().await;
+                    account.store().close().await;
+                    delivered?;
+                }
+                // A newer build's cache: this one cannot deliver what it holds, but names it.
+                Err(CoreError::Store(StoreError::NewerVersion {
+                    undelivered: Some(actions),
+                    ..
+                })) => {
+                    if !actions.is_empty() {
+                        return Err(CoreError::Undelivered { actions });
+                    }
+                }
+                Err(error) => return Err(error),
+            }
         }
         let info = self.registry.select(selector)?;
         let api = HttpClient::new(&info.server_url)?;
@@ -213,11 +226,13 @@ impl Core {
         Ok(info)
     }
 
-    /// The cache with its key from the secret store. A cache whose key is gone, or that its key
-    /// cannot read, is started afresh: the next sync rebuilds it from the server. One whose key
-    /// another store holds (signed in with the OS keyring, opened with
-    /// `--insecure-file-secrets`) is refused, naming that store: starting it afresh would drop
-    /// the actions it still has to deliver.
+    /// The cache with its key from the secret store. A cache whose key is gone, that its key
+    /// cannot read, or that is damaged, is started afresh: the next sync rebuilds it from the
+    /// server. What it still had to deliver waits again when it can be read; else the person is
+    /// told, with an outcome, that it was lost. One whose key another store holds (signed in
+    /// with the OS keyring, opened with `--insecure-file-secrets`) is refused, naming that
+    /// store: starting it afresh would drop the actions it still has to deliver. One a newer
+    /// build wrote is refused and kept ([`StoreError::NewerVersion`]).
     async fn open_cache(&self, account_id: &str) -> CoreResult<Store> {
         let path = self.registry.cache_path(account_id);
         if let Some(parent) = path.parent() {
@@ -227,6 +242,8 @@ impl Core {
         }
         let key_name = cache_key_key(account_id);
         let lookup = key_name.clone();
+        // A cache file whose key is gone: whatever it had not delivered is lost with it.
+        let mut lost_with_its_key = false;
         let key =
             match blocking_secret(&self.config.secrets, move |store| store.get(&lookup)).await? {
                 Some(key) => {
@@ -247,6 +264,7 @@ impl Core {
                              --discard-undelivered`, losing what it has not delivered."
                         )));
                     }
+                    lost_with_its_key = path.exists();
                     remove_cache_files(&path)?;
                     let key = new_cache_key();
                     let stored = key.clone();
@@ -258,14 +276,21 @@ impl Core {
                     key
                 }
             };
-        match Store::open(&path, &key).await {
-            Err(StoreError::Unreadable { .. }) => {
-                tracing::warn!(path = %path.display(), "the cache could not be read with its key; rebuilding it from the server");
+        let store = match Store::open(&path, &key).await {
+            Err(error @ (StoreError::Unreadable { .. } | StoreError::Damaged { .. })) => {
+                tracing::warn!(path = %path.display(), %error, "the cache cannot be used; rebuilding it from the server");
+                let salvaged = Store::salvage_outbox(&path, &key).await;
                 remove_cache_files(&path)?;
-                Ok(Store::open(&path, &key).await?)
+                let store = Store::open(&path, &key).await?;
+                carry_over(&store, salvaged).await;
+                store
             }
-            other => Ok(other?),
+            other => other?,
+        };
+        if lost_with_its_key {
+            carry_over(&store, Salvaged::Lost).await;
         }
+        Ok(store)
     }
 
     fn key_store_record(&self, account_id: &str) -> KeyStoreRecord {
@@ -327,6 +352,14 @@ impl KeyStoreRecord {
         if let Err(error) = std::fs::write(&self.0, store_name) {
             tracing::warn!(path = %self.0.display(), %error, "could not note which secret store holds the cache key");
         }
+    }
+}
+
+/// What a cache started afresh carries over from the one it replaced; the fresh cache is used
+/// even when this fails (a full disk), the old one being gone already.
+async fn carry_over(store: &Store, salvaged: Salvaged) {
+    if let Err(error) = store.carry_over(salvaged).await {
+        tracing::error!(%error, "could not carry the old cache's undelivered actions over, nor say they were lost");
     }
 }
 

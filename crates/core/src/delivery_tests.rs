@@ -10,6 +10,7 @@ use crate::{Account, Core, CoreConfig, CoreError, OutcomeResult, Secret};
 
 pub(crate) struct Signed {
     pub(crate) server: TestServer,
+    pub(crate) core: Core,
     pub(crate) account: Account,
     /// A project of the demo world, by id.
     pub(crate) project: String,
@@ -37,6 +38,7 @@ pub(crate) async fn signed_in() -> Signed {
         .clone();
     Signed {
         server,
+        core,
         account,
         project,
         _dir: dir,
@@ -117,4 +119,131 @@ async fn an_action_only_a_newer_build_can_read_holds_back_no_stop() {
         }
         other => panic!("signing out should be refused: {other:?}"),
     }
+}
+
+/// Queues a stop of the demo project without trying to send it (as a CLI offline leaves it), and
+/// closes the cache: what the tests below then open again.
+async fn a_stop_waits_and_the_cache_is_closed(signed: &Signed) -> std::path::PathBuf {
+    let store = signed.account.store();
+    store
+        .enqueue(
+            crate::store::QueuedAction::StopProject {
+                project_id: signed.project.clone(),
+                project_name: "Spring Sale".into(),
+                reason: "Wrong audience list".into(),
+            }
+            .prepare(chrono::Utc::now()),
+        )
+        .await
+        .expect("queued");
+    let path = store.path().to_owned();
+    store.close().await;
+    path
+}
+
+/// The page where `table`'s rows start, in the cache of `signed`.
+async fn root_page(signed: &Signed, table: &str) -> usize {
+    let page: i64 = sqlx::query_scalar("SELECT rootpage FROM sqlite_master WHERE name = ?")
+        .bind(table)
+        .fetch_one(signed.account.store().writer_for_tests())
+        .await
+        .expect("a table of the cache");
+    usize::try_from(page).expect("a page number")
+}
+
+/// Flips bytes in the middle of page `page` (SQLCipher's 4 KiB pages), which then fails its check.
+fn damage_page(path: &std::path::Path, page: usize) {
+    let mut bytes = std::fs::read(path).expect("reads the cache");
+    let start = (page - 1) * 4096;
+    for byte in &mut bytes[start + 100..start + 200] {
+        *byte ^= 0x5a;
+    }
+    std::fs::write(path, bytes).expect("damages the page");
+}
+
+/// A page past the first fails its check (`SQLITE_CORRUPT`, not `SQLITE_NOTADB`): the cache is
+/// rebuilt from the server as an unreadable one is, and the stop it still had to deliver is
+/// carried over and delivered, where the cache could not be opened at all.
+#[tokio::test]
+async fn a_cache_with_a_damaged_page_is_rebuilt_and_keeps_its_undelivered_stop() {
+    let signed = signed_in().await;
+    let page = root_page(&signed, "_sqlx_migrations").await;
+    assert!(page > 1);
+    let path = a_stop_waits_and_the_cache_is_closed(&signed).await;
+    damage_page(&path, page);
+
+    let reopened = signed.core.open(None).await.expect("opens a fresh cache");
+    assert_eq!(reopened.store().last_seq().await.expect("seq"), 0);
+    let waiting = reopened.outbox().await.expect("outbox");
+    assert_eq!(
+        waiting.iter().map(|e| e.label.as_str()).collect::<Vec<_>>(),
+        ["Emergency stop of Spring Sale"]
+    );
+    let report = reopened.flush_outbox().await.expect("flushes");
+    assert_eq!(report.delivered, 1);
+    assert_eq!(signed.stops_on_the_server().await, 1);
+    reopened.catch_up().await.expect("rebuilds");
+    assert_eq!(
+        reopened.store().integrity_check().await.expect("check"),
+        "ok"
+    );
+}
+
+/// The damaged page is the outbox's own: what it had not delivered cannot be read, and the
+/// person is told it was lost, where the cache was started afresh without a word.
+#[tokio::test]
+async fn a_cache_whose_outbox_is_damaged_is_rebuilt_and_says_what_was_lost() {
+    let signed = signed_in().await;
+    let page = root_page(&signed, "outbox").await;
+    let path = a_stop_waits_and_the_cache_is_closed(&signed).await;
+    damage_page(&path, page);
+
+    let reopened = signed.core.open(None).await.expect("opens a fresh cache");
+    assert!(reopened.outbox().await.expect("outbox").is_empty());
+    let told = reopened.outcomes(10).await.expect("outcomes");
+    assert_eq!(told.len(), 1, "{told:?}");
+    assert_eq!(told[0].result, OutcomeResult::Refused);
+    assert!(
+        told[0].message.contains("were lost") && told[0].message.contains("rebuilt"),
+        "{}",
+        told[0].message
+    );
+}
+
+/// A newer build migrated the cache further than this one knows: it is kept as it is, the error
+/// says to update (or sign out, losing the stop it names), and signing out asks first.
+#[tokio::test]
+async fn a_cache_a_newer_build_wrote_is_kept_and_the_error_says_to_update() {
+    let signed = signed_in().await;
+    sqlx::query(
+        "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+         VALUES (29991231000000, 'from a newer build', 1, x'00', 0)",
+    )
+    .execute(signed.account.store().writer_for_tests())
+    .await
+    .expect("migrated as a newer build would");
+    let path = a_stop_waits_and_the_cache_is_closed(&signed).await;
+    let before = std::fs::read(&path).expect("reads");
+
+    let refused = signed.core.open(None).await.err().expect("refused");
+    let said = refused.to_string();
+    assert!(
+        said.contains("was written by a newer Spartex Control; update the app"),
+        "{said}"
+    );
+    assert!(
+        said.contains("losing 1 undelivered action: Emergency stop of Spring Sale"),
+        "{said}"
+    );
+    match signed.core.logout(None, crate::Undelivered::Keep).await {
+        Err(CoreError::Undelivered { actions }) => {
+            assert_eq!(actions, ["Emergency stop of Spring Sale"]);
+        }
+        other => panic!("signing out should ask first: {other:?}"),
+    }
+    assert_eq!(
+        std::fs::read(&path).expect("reads"),
+        before,
+        "kept as it was"
+    );
 }

@@ -27,7 +27,7 @@ use sqlx::{ConnectOptions, SqlitePool};
 pub use crate::actions::{OutboxKind, QueuedAction};
 pub use apply::{AppliedBatch, Snapshot};
 pub use first_frame::KeptFrame;
-pub(crate) use outbox::unkept_entry;
+pub(crate) use outbox::{unkept_entry, Salvaged};
 pub use outbox::{KeptForNewerVersion, OutboxAsRead, OutboxEntry};
 
 use crate::Secret;
@@ -40,6 +40,19 @@ pub enum StoreError {
         "the local cache at {path} cannot be read with its key; it will be rebuilt from the server"
     )]
     Unreadable { path: PathBuf },
+    /// A page of the file is damaged (`SQLITE_CORRUPT`: a page that fails its check). Met while
+    /// opening, the cache is rebuilt as an unreadable one is (what it still had to deliver is
+    /// carried over when it can be read, else the person is told it was lost).
+    #[error("the local cache{} is damaged ({detail}); sign out and in again to rebuild it from the server", at_path(path))]
+    Damaged { path: PathBuf, detail: String },
+    /// A newer build wrote the cache (it applied a migration this build does not know). It is
+    /// kept as it is: the newer build reads it, and what it still has to deliver with it.
+    #[error("the local cache{} was written by a newer Spartex Control; update the app (or sign out to start afresh, {})", at_path(path), losing(undelivered.as_deref()))]
+    NewerVersion {
+        path: PathBuf,
+        /// What it still has to deliver, in words; `None` when that could not be read.
+        undelivered: Option<Vec<String>>,
+    },
     #[error("the disk holding the local cache is full; free some space and try again. Nothing already kept was lost, but this was not saved: repeat it once there is space")]
     DiskFull,
     /// Another process holds the cache for itself (one that opened it on a full disk does).
@@ -56,6 +69,29 @@ pub enum StoreError {
     Corrupt(#[from] serde_json::Error),
 }
 
+/// " at /path", or nothing when the path is not known where the error was met.
+fn at_path(path: &Path) -> String {
+    if path.as_os_str().is_empty() {
+        String::new()
+    } else {
+        format!(" at {}", path.display())
+    }
+}
+
+/// What starting afresh loses, in words.
+fn losing(undelivered: Option<&[String]>) -> String {
+    match undelivered {
+        Some([]) => "which loses nothing: every action taken here reached the server".to_owned(),
+        Some([one]) => format!("losing 1 undelivered action: {one}"),
+        Some(many) => format!(
+            "losing {} undelivered actions: {}",
+            many.len(),
+            many.join("; ")
+        ),
+        None => "losing any action taken here that has not reached the server".to_owned(),
+    }
+}
+
 impl From<sqlx::Error> for StoreError {
     fn from(error: sqlx::Error) -> Self {
         if is_disk_full(&error) {
@@ -63,6 +99,11 @@ impl From<sqlx::Error> for StoreError {
         } else if has_sqlite_code(&error, SQLITE_NOTADB) {
             StoreError::Unreadable {
                 path: PathBuf::new(),
+            }
+        } else if has_primary_code(&error, SQLITE_CORRUPT) {
+            StoreError::Damaged {
+                path: PathBuf::new(),
+                detail: error.to_string(),
             }
         } else {
             StoreError::Database(error)
@@ -74,18 +115,29 @@ impl From<sqlx::Error> for StoreError {
 /// one transaction, so nothing is half-done and the next start runs it again.
 impl From<sqlx::migrate::MigrateError> for StoreError {
     fn from(error: sqlx::migrate::MigrateError) -> Self {
-        use sqlx::migrate::MigrateError::{Execute, ExecuteMigration};
-        match &error {
-            Execute(cause) | ExecuteMigration(cause, _) if is_disk_full(cause) => {
-                StoreError::DiskFull
+        use sqlx::migrate::MigrateError::{Execute, ExecuteMigration, VersionMissing};
+        match error {
+            Execute(cause) | ExecuteMigration(cause, _)
+                if is_disk_full(&cause)
+                    || has_sqlite_code(&cause, SQLITE_NOTADB)
+                    || has_primary_code(&cause, SQLITE_CORRUPT) =>
+            {
+                StoreError::from(cause)
             }
-            _ => StoreError::Migration(error),
+            VersionMissing(_) => StoreError::NewerVersion {
+                path: PathBuf::new(),
+                undelivered: None,
+            },
+            error => StoreError::Migration(error),
         }
     }
 }
 
 /// SQLite's result codes the cache tells apart.
 const SQLITE_BUSY: &str = "5";
+/// A page failed its check (SQLCipher's HMAC, or SQLite's own): the file is damaged. Compared
+/// as the primary code, which every `SQLITE_CORRUPT_*` extends.
+const SQLITE_CORRUPT: i64 = 11;
 const SQLITE_FULL: &str = "13";
 const SQLITE_NOTADB: &str = "26";
 /// The WAL index (`cache.db-shm`) could not be grown: what a process that opens the cache on
@@ -98,6 +150,12 @@ fn is_disk_full(error: &sqlx::Error) -> bool {
 
 fn has_sqlite_code(error: &sqlx::Error, code: &str) -> bool {
     matches!(error, sqlx::Error::Database(db) if db.code().as_deref() == Some(code))
+}
+
+/// Whether SQLite's (extended) result code is one of `primary`'s: its low byte.
+fn has_primary_code(error: &sqlx::Error, primary: i64) -> bool {
+    matches!(error, sqlx::Error::Database(db)
+        if db.code().and_then(|code| code.parse::<i64>().ok()).is_some_and(|code| code & 0xff == primary))
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -147,6 +205,14 @@ impl Store {
             StoreError::Unreadable { .. } => StoreError::Unreadable {
                 path: path.to_owned(),
             },
+            StoreError::Damaged { detail, .. } => StoreError::Damaged {
+                path: path.to_owned(),
+                detail,
+            },
+            StoreError::NewerVersion { undelivered, .. } => StoreError::NewerVersion {
+                path: path.to_owned(),
+                undelivered,
+            },
             StoreError::Database(e) if has_sqlite_code(&e, SQLITE_BUSY) => StoreError::Locked,
             other => other,
         };
@@ -163,7 +229,28 @@ impl Store {
             sqlx::query("SELECT count(*) FROM sqlite_master")
                 .execute(&writer)
                 .await?;
-            sqlx::migrate!("./migrations").run(&writer).await?;
+            match sqlx::migrate!("./migrations").run(&writer).await {
+                // Nothing was changed: say what it still has to deliver, which a newer build
+                // keeps in the same table.
+                Err(error @ sqlx::migrate::MigrateError::VersionMissing(_)) => {
+                    tracing::warn!(%error, "the local cache was written by a newer build");
+                    let undelivered =
+                        sqlx::query_scalar("SELECT label FROM outbox ORDER BY priority, id")
+                            .fetch_all(&writer)
+                            .await
+                            .ok();
+                    return Err(StoreError::NewerVersion {
+                        path: PathBuf::new(),
+                        undelivered,
+                    });
+                }
+                migrated => migrated?,
+            }
+            // What the cache must carry over a rebuild is read whole, so that a damaged page in
+            // it is met here, where the cache can still be rebuilt, and not at the first flush.
+            sqlx::query("SELECT count(*), total(length(request) + length(label)) FROM outbox")
+                .execute(&writer)
+                .await?;
             Ok::<_, StoreError>(())
         };
         if let Err(error) = ready.await {
@@ -187,6 +274,32 @@ impl Store {
             reader,
             path: path.to_owned(),
         })
+    }
+
+    /// What the cache at `path`, which could not be opened, still had to deliver: its outbox
+    /// read on a connection of its own, without migrations or checks, so that a damaged page
+    /// elsewhere does not stand in the way.
+    pub(crate) async fn salvage_outbox(path: &Path, key: &Secret) -> Salvaged {
+        use sqlx::Connection;
+        let read = async {
+            let options = connect_options(path, key)?.create_if_missing(false);
+            let mut connection = sqlx::SqliteConnection::connect_with(&options).await?;
+            let rows = sqlx::query_as(&format!(
+                "SELECT {} FROM outbox ORDER BY priority, id",
+                outbox::SALVAGED_COLUMNS
+            ))
+            .fetch_all(&mut connection)
+            .await;
+            connection.close().await.ok();
+            Ok::<_, StoreError>(rows?)
+        };
+        match read.await {
+            Ok(rows) => Salvaged::Read(rows),
+            Err(error) => {
+                tracing::warn!(%error, "nothing of the old cache's outbox could be read");
+                Salvaged::Lost
+            }
+        }
     }
 
     /// A write transaction that holds the write lock from its first statement. Another process

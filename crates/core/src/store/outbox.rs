@@ -145,6 +145,38 @@ fn wire(request: &OutboxRequest) -> StoreResult<(String, String, serde_json::Val
     ))
 }
 
+/// An outbox row as a damaged cache still holds it, to carry over to the cache rebuilt in its
+/// place: the same Idempotency-Key, so that sending it again is harmless.
+#[derive(sqlx::FromRow)]
+pub(crate) struct SalvagedRow {
+    kind: String,
+    priority: i64,
+    idempotency_key: String,
+    method: String,
+    path: String,
+    body: String,
+    /// `NULL` in a cache from before the typed outbox, which this build cannot send.
+    request: Option<String>,
+    label: String,
+    approval_id: Option<String>,
+    project_id: Option<String>,
+    client_msg_id: Option<String>,
+    created_at: String,
+    attempts: i64,
+    last_error: Option<String>,
+}
+
+pub(crate) const SALVAGED_COLUMNS: &str = "kind, priority, idempotency_key, method, path, body, request, label, approval_id, project_id, client_msg_id, created_at, attempts, last_error";
+
+/// What a cache that had to be started afresh still had to deliver.
+pub(crate) enum Salvaged {
+    /// Its outbox, read whole.
+    Read(Vec<SalvagedRow>),
+    /// Nothing could be read (its key is gone, or the outbox itself is damaged): whatever it
+    /// had not delivered is lost.
+    Lost,
+}
+
 const ENTRY_COLUMNS: &str = "id, idempotency_key, request, label, approval_id, project_id, client_msg_id, created_at, attempts, last_error";
 
 impl Store {
@@ -305,6 +337,54 @@ impl Store {
         Ok(())
     }
 
+    /// After the cache was started afresh in place of one that could not be read: what the
+    /// old one still had to deliver waits again (without its optimistic effects, which the
+    /// server's events bring once it is delivered), and what could not be read is told as lost,
+    /// an outcome the person sees, never dropped without a word.
+    pub(crate) async fn carry_over(&self, salvaged: Salvaged) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
+        let lost = match salvaged {
+            Salvaged::Lost => Some(None),
+            Salvaged::Read(rows) => {
+                let mut lost = Vec::new();
+                for row in rows {
+                    let Some(request) = row.request else {
+                        lost.push(row.label);
+                        continue;
+                    };
+                    sqlx::query(&format!(
+                        "INSERT INTO outbox ({SALVAGED_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+                         ON CONFLICT (idempotency_key) DO NOTHING"
+                    ))
+                    .bind(row.kind)
+                    .bind(row.priority)
+                    .bind(row.idempotency_key)
+                    .bind(row.method)
+                    .bind(row.path)
+                    .bind(row.body)
+                    .bind(request)
+                    .bind(row.label)
+                    .bind(row.approval_id)
+                    .bind(row.project_id)
+                    .bind(row.client_msg_id)
+                    .bind(row.created_at)
+                    .bind(row.attempts)
+                    .bind(row.last_error)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                (!lost.is_empty()).then_some(Some(lost))
+            }
+        };
+        if let Some(labels) = lost {
+            let outcome = lost_outcome(labels.as_deref());
+            tracing::warn!(message = %outcome.message, "the local cache was started afresh");
+            record_outcome(&mut tx, &outcome).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// A delivery attempt failed in a way worth retrying.
     pub async fn outbox_attempt_failed(&self, entry_id: i64, error: &str) -> StoreResult<()> {
         sqlx::query("UPDATE outbox SET attempts = attempts + 1, last_error = ? WHERE id = ?")
@@ -356,6 +436,38 @@ async fn settle(conn: &mut sqlx::SqliteConnection, entry: &OutboxEntry) -> Store
             .await?;
     }
     Ok(settled)
+}
+
+/// What a person is told of actions lost with a cache that had to be started afresh.
+fn lost_outcome(labels: Option<&[String]>) -> Outcome {
+    let (action, what) = match labels {
+        Some([one]) => (
+            one.clone(),
+            "it had not reached the server yet and was lost".to_owned(),
+        ),
+        Some(many) => (
+            format!("{} actions", many.len()),
+            format!(
+                "they had not reached the server yet and were lost ({})",
+                many.join("; ")
+            ),
+        ),
+        None => (
+            "Actions taken here".to_owned(),
+            "any that had not reached the server yet were lost".to_owned(),
+        ),
+    };
+    Outcome {
+        at: Utc::now(),
+        result: crate::OutcomeResult::Refused,
+        action,
+        message: format!(
+            "The local cache could not be read (damaged, or its key lost) and was rebuilt from \
+             the server: {what}. Check what you did last, and take it again if it still matters."
+        ),
+        approval_id: None,
+        project_id: None,
+    }
 }
 
 async fn record_outcome(conn: &mut sqlx::SqliteConnection, outcome: &Outcome) -> StoreResult<()> {
