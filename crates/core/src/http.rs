@@ -258,8 +258,8 @@ impl HttpClient {
     }
 
     fn offline(&self, error: &reqwest::Error) -> CoreError {
-        let reason = if let Some(refused) = tls_refusal(error) {
-            format!("its TLS certificate was refused ({refused}); if the address is right, its certificate's issuer must be trusted by this system")
+        let reason = if let Some(failed) = tls_failure(error) {
+            tls_words(failed)
         } else if error.is_timeout() {
             "timed out".to_owned()
         } else if error.is_connect() {
@@ -306,10 +306,27 @@ impl HttpClient {
     }
 }
 
-/// What TLS refused, when a request failed in the handshake (an unknown issuer, an expired or
-/// misnamed certificate): rustls' error, under reqwest's, hyper's and I/O errors. An I/O error
-/// is looked into (its `source` skips what it wraps).
-fn tls_refusal(error: &reqwest::Error) -> Option<&rustls::Error> {
+/// A failed TLS connection in words: a certificate refused (an unknown issuer, an expired or
+/// misnamed certificate), or TLS itself failing (a port that speaks plain HTTP, no protocol
+/// version in common), with rustls' reason either way.
+fn tls_words(failed: &rustls::Error) -> String {
+    match failed {
+        rustls::Error::InvalidCertificate(_)
+        | rustls::Error::NoCertificatesPresented
+        | rustls::Error::UnsupportedNameType => format!(
+            "its TLS certificate was refused ({failed}); if the address is right, its \
+             certificate's issuer must be trusted by this system"
+        ),
+        _ => format!(
+            "the TLS connection failed ({failed}); check that the address is an https:// \
+             server and that its TLS setup is sound"
+        ),
+    }
+}
+
+/// What TLS refused, when a request failed in the handshake: rustls' error, under reqwest's,
+/// hyper's and I/O errors. An I/O error is looked into (its `source` skips what it wraps).
+fn tls_failure(error: &reqwest::Error) -> Option<&rustls::Error> {
     let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error);
     while let Some(current) = cause {
         if let Some(tls) = current.downcast_ref::<rustls::Error>() {

@@ -119,3 +119,25 @@ async fn a_redirect_is_not_followed_and_names_where_it_leads() {
         "the password went nowhere else"
     );
 }
+
+/// `https://` to a server that speaks plain HTTP on that port: a TLS problem, said as such with
+/// rustls' reason, not "connection refused or no route" nor a refused certificate (there was
+/// none).
+#[tokio::test]
+async fn tls_that_fails_is_named_as_tls_with_its_reason() {
+    let world = World::start().await;
+    let plain = serve(Router::new().fallback(any(|| async { Json(token_pair()) }))).await;
+    let url = plain.replacen("http://", "https://", 1);
+    let refused = world
+        .core("dana")
+        .login(&url, "dana@acme.test", &Secret::new("pw"))
+        .await
+        .err()
+        .expect("refused");
+    let said = refused.to_string();
+    assert!(matches!(refused, CoreError::Offline { .. }), "{refused:?}");
+    assert!(said.contains("TLS"), "{said}");
+    assert!(said.contains("corrupt message"), "rustls' reason: {said}");
+    assert!(!said.contains("connection refused"), "{said}");
+    assert!(!said.contains("certificate was refused"), "{said}");
+}
