@@ -14,6 +14,7 @@ pub mod changes;
 pub mod core;
 pub mod delivery;
 pub mod devices;
+mod dial;
 pub mod error;
 pub mod http;
 pub mod notify;

@@ -15,7 +15,6 @@ use tokio::sync::Notify;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
-use tokio_tungstenite::Connector;
 
 use crate::changes::Publisher;
 use crate::error::{CoreError, CoreResult};
@@ -404,12 +403,7 @@ impl Syncer {
         let config = WebSocketConfig::default()
             .max_message_size(Some(MAX_FRAME_BYTES))
             .max_frame_size(Some(MAX_FRAME_BYTES));
-        let connecting = tokio_tungstenite::connect_async_tls_with_config(
-            request,
-            Some(config),
-            false,
-            Some(Connector::Rustls(crate::tls::client_config())),
-        );
+        let connecting = crate::dial::dial(request, config);
         let connected = tokio::time::timeout(HANDSHAKE_PATIENCE, connecting)
             .await
             .map_err(|_| CoreError::Offline {

@@ -12,7 +12,8 @@
 //! - [`push_fakes`]: fake APNs and FCM on loopback that check what the push senders send.
 //! - [`database::TestDatabase`]: the database a test server, or a test's own server processes,
 //!   run on; [`port_in_front::PortInFront`]: its port refusing connections, as in a restart.
-//! - [`tls_front::TlsFront`]: TLS before a server, as a deployment's proxy terminates it.
+//! - [`tls_front::TlsFront`]: TLS before a server, as a deployment's proxy terminates it;
+//!   [`connect_proxy::ConnectProxy`]: a company's HTTP proxy that only tunnels.
 //! - [`cargo_bin`]: a binary of this workspace, built if it is stale, for tests that run it as
 //!   a child process; [`procs`]: the process tree under a pid, to end or measure it.
 //!
@@ -20,6 +21,7 @@
 
 mod api;
 mod bin;
+pub mod connect_proxy;
 pub mod database;
 pub mod demo;
 pub mod port_in_front;

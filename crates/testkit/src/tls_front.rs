@@ -15,6 +15,8 @@ use tokio_rustls::TlsAcceptor;
 pub struct TlsFront {
     /// `https://localhost:<port>`: the server through TLS.
     pub url: String,
+    /// Where the front takes connections.
+    pub addr: SocketAddr,
     /// The certificate the front shows, as PEM, in a file of its own.
     pub certificate: PathBuf,
     forwarding: tokio::task::JoinHandle<()>,
@@ -24,8 +26,15 @@ pub struct TlsFront {
 impl TlsFront {
     /// Opens a TLS port on loopback that carries every connection to `server`.
     pub async fn open(server: SocketAddr) -> TlsFront {
-        let made = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()])
-            .expect("a certificate for localhost");
+        TlsFront::open_as(server, "localhost").await
+    }
+
+    /// [`TlsFront::open`] with a certificate for `name`, and `https://name:<port>` as its URL
+    /// (a name nothing resolves, as `spartex.test`, is reached only through a proxy that
+    /// carries it here: [`crate::connect_proxy`]).
+    pub async fn open_as(server: SocketAddr, name: &str) -> TlsFront {
+        let made = rcgen::generate_simple_self_signed(vec![name.to_owned()])
+            .expect("a certificate for the name");
         let dir = tempfile::tempdir().expect("a folder");
         let certificate = dir.path().join("front.pem");
         std::fs::write(&certificate, made.cert.pem()).expect("the certificate is written");
@@ -41,7 +50,8 @@ impl TlsFront {
         let port = listener.local_addr().expect("its address").port();
         let acceptor = TlsAcceptor::from(Arc::new(config));
         TlsFront {
-            url: format!("https://localhost:{port}"),
+            url: format!("https://{name}:{port}"),
+            addr: SocketAddr::from(([127, 0, 0, 1], port)),
             certificate,
             forwarding: tokio::spawn(forward(listener, acceptor, server)),
             _dir: dir,
