@@ -178,8 +178,12 @@ impl Core {
     }
 
     /// Unregisters this install's push device (best effort, for a few seconds at most: offline
-    /// it signs out anyway), revokes the session, wipes the cache and its key, and forgets the
-    /// account. Stop the account's tasks ([`crate::Running::stop`]) first.
+    /// it signs out anyway), revokes the session, wipes the cache and then its key, and forgets
+    /// the account. Stop the account's tasks ([`crate::Running::stop`]) and close its cache
+    /// ([`Store::close`]) first.
+    ///
+    /// Refused, before anything is done, while another process (the app, another `spartex`
+    /// command) has the account open: its cache would be wiped under it.
     ///
     /// Actions the server has not taken yet would be wiped with the cache: with
     /// [`Undelivered::Keep`] they are tried once more, and any still waiting refuse the sign-out
@@ -189,8 +193,11 @@ impl Core {
         selector: Option<&str>,
         undelivered: Undelivered,
     ) -> CoreResult<AccountInfo> {
+        let info = self.registry.select(selector)?;
+        // Asked at once, before the last try to deliver, and held from after it to the end.
+        drop(self.registry.hold_for_sign_out(&info.id)?);
         if undelivered == Undelivered::Keep {
-            match self.open(selector).await {
+            match self.open(Some(&info.id)).await {
                 Ok(account) => {
                     let delivered = account.deliver_before_signing_out().await;
                     account.store().close().await;
@@ -208,21 +215,28 @@ impl Core {
                 Err(error) => return Err(error),
             }
         }
-        let info = self.registry.select(selector)?;
+        let signing_out = self.registry.hold_for_sign_out(&info.id)?;
         let api = HttpClient::new(&info.server_url)?;
         let session = Session::new(&info.id, api, self.config.secrets.clone());
         DeviceRecord::new(&self.registry.account_dir(&info.id))
             .unregister_on_sign_out(&session)
             .await;
         session.logout().await?;
-        let key = cache_key_key(&info.id);
-        blocking_secret(&self.config.secrets, move |store| store.delete(&key)).await?;
+        // The folder before the key: a folder that could not be wiped keeps a cache its key
+        // still opens, where the key gone first left a cache nobody could read.
         let dir = self.registry.account_dir(&info.id);
+        // Windows deletes no file that is open: the lock goes first there.
+        #[cfg(windows)]
+        drop(signing_out);
         if dir.exists() {
             std::fs::remove_dir_all(&dir)
                 .map_err(|e| CoreError::Local(format!("Could not wipe {}: {e}", dir.display())))?;
         }
+        let key = cache_key_key(&info.id);
+        blocking_secret(&self.config.secrets, move |store| store.delete(&key)).await?;
         self.registry.remove(&info.id)?;
+        #[cfg(not(windows))]
+        drop(signing_out);
         Ok(info)
     }
 
@@ -240,6 +254,8 @@ impl Core {
                 CoreError::Local(format!("Could not create {}: {e}", parent.display()))
             })?;
         }
+        // Before anything of the folder is read: a sign-out under way in another process wipes it.
+        let in_use = self.registry.hold_open(account_id)?;
         let key_name = cache_key_key(account_id);
         let lookup = key_name.clone();
         // A cache file whose key is gone: whatever it had not delivered is lost with it.
@@ -290,6 +306,7 @@ impl Core {
         if lost_with_its_key {
             carry_over(&store, Salvaged::Lost).await;
         }
+        store.hold(in_use);
         Ok(store)
     }
 

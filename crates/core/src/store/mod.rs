@@ -16,6 +16,7 @@ mod write_tx;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::sqlite::{
@@ -30,6 +31,7 @@ pub use first_frame::KeptFrame;
 pub(crate) use outbox::{unkept_entry, Salvaged};
 pub use outbox::{KeptForNewerVersion, OutboxAsRead, OutboxEntry};
 
+use crate::registry::InUse;
 use crate::Secret;
 use write_tx::WriteTx;
 
@@ -172,6 +174,8 @@ pub struct Store {
     writer: SqlitePool,
     reader: SqlitePool,
     path: PathBuf,
+    /// The account's mark that it is open in this process, given up when the cache is closed.
+    in_use: Arc<std::sync::Mutex<Option<InUse>>>,
 }
 
 impl Store {
@@ -262,6 +266,7 @@ impl Store {
                 reader: writer.clone(),
                 writer,
                 path: path.to_owned(),
+                in_use: Arc::default(),
             });
         }
         // Each reader keeps a page cache of its own: a few are enough for a person's screens.
@@ -273,6 +278,7 @@ impl Store {
             writer,
             reader,
             path: path.to_owned(),
+            in_use: Arc::default(),
         })
     }
 
@@ -326,10 +332,23 @@ impl Store {
         &self.path
     }
 
-    /// Closes every connection before returning: none is left to be torn down after.
+    /// Closes every connection before returning: none is left to be torn down after. The
+    /// account is no longer marked open by this cache: another process may sign it out.
     pub async fn close(&self) {
         close_every_connection(&self.reader).await;
         close_every_connection(&self.writer).await;
+        drop(self.in_use().take());
+    }
+
+    /// Keeps the account marked open (`in_use`) as long as this cache is.
+    pub(crate) fn hold(&self, in_use: InUse) {
+        *self.in_use() = Some(in_use);
+    }
+
+    fn in_use(&self) -> std::sync::MutexGuard<'_, Option<InUse>> {
+        self.in_use
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     pub async fn meta(&self, key: &str) -> StoreResult<Option<String>> {

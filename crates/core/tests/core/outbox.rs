@@ -289,6 +289,8 @@ async fn signing_out_delivers_what_waits_first_or_names_what_it_would_lose() {
     dana.decide(&id, Decision::Approve, None)
         .await
         .expect("queued");
+    // As the app does before it signs out: an account open anywhere refuses it.
+    dana.store().close().await;
 
     let refused = core
         .logout(None, spartex_core::Undelivered::Keep)
@@ -336,6 +338,7 @@ async fn signing_out_anyway_drops_what_waits() {
     dana.send_message(&newsletter, None, "Hold the send")
         .await
         .expect("queued");
+    dana.store().close().await;
     core.logout(None, spartex_core::Undelivered::Discard)
         .await
         .expect("signs out, as the person chose");

@@ -2,7 +2,7 @@
 //! cores on the same folder, each with its own connections to the cache, as two processes have.
 
 use spartex_core::store::QueuedAction;
-use spartex_core::Change;
+use spartex_core::{Change, Undelivered};
 
 use crate::support::{eventually, World};
 
@@ -57,4 +57,49 @@ async fn a_stop_queued_by_another_process_is_delivered_by_the_open_app_within_se
     assert!(told, "the app's faces were told the outbox changed");
     running.stop().await;
     app.store().close().await;
+}
+
+/// `spartex logout` while the app has the account open is refused, naming what to quit, and
+/// wipes nothing: the key and the folder the app reads stay. Once the app closed it, it signs out.
+#[tokio::test]
+async fn signing_out_is_refused_while_another_process_has_the_account_open() {
+    let world = World::start().await;
+    let app_core = world.core("dana");
+    let app = world.login(&app_core, "oncall@acme.test").await;
+    app.catch_up().await.expect("sync");
+    let cache = app.store().path().to_owned();
+    let cli = world.core("dana");
+
+    for undelivered in [Undelivered::Keep, Undelivered::Discard] {
+        let refused = cli.logout(None, undelivered).await.expect_err("refused");
+        let said = refused.to_string();
+        assert!(
+            said.contains("quit Spartex Control (or the other spartex command) first")
+                || said.contains("Quit Spartex Control (or the other spartex command) first"),
+            "{said}"
+        );
+        assert!(cache.exists(), "the app's cache is kept");
+        assert_eq!(cli.accounts().expect("list").len(), 1);
+    }
+    // The app itself, its cache still open, is told so in its own terms.
+    let own = app_core
+        .logout(None, Undelivered::Discard)
+        .await
+        .expect_err("refused");
+    assert!(own.to_string().contains("open in this process"), "{own}");
+    assert!(
+        app.dashboard().await.is_ok_and(|rows| !rows.is_empty()),
+        "the app still reads its cache"
+    );
+    assert!(
+        app.catch_up().await.is_ok(),
+        "and its session was not revoked"
+    );
+
+    app.store().close().await;
+    cli.logout(None, Undelivered::Keep)
+        .await
+        .expect("signs out once the app closed it");
+    assert!(!cache.exists(), "the cache is wiped");
+    assert!(cli.accounts().expect("list").is_empty());
 }
