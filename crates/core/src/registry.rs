@@ -2,13 +2,13 @@
 //! cache file. The list is a small JSON file; tokens and cache keys live in the secret store.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use spartex_api::{Tenant, User};
 
 use crate::error::{CoreError, CoreResult};
+use crate::store::in_use::{InUse, InUseError, OpenHere, Sharing, IN_USE_FILE};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -19,99 +19,6 @@ pub struct AccountInfo {
     pub user: User,
     pub tenant: Tenant,
     pub added_at: DateTime<Utc>,
-}
-
-/// In the account's folder: shared by every process that has the account open, held alone by
-/// the one signing it out.
-const IN_USE_FILE: &str = "in-use.lock";
-
-/// An advisory lock on an account's [`IN_USE_FILE`], released when dropped (or when the
-/// process ends, however it ends). `None` where the file system keeps no locks.
-#[derive(Debug)]
-pub(crate) struct InUse {
-    /// Held, never read: closing it releases the lock.
-    _lock: Option<std::fs::File>,
-    /// The file, and the holds of its [`Registry`], when this is a shared hold counted there.
-    counted: Option<(PathBuf, OpenHere)>,
-}
-
-/// The accounts held open through one [`Registry`] (one per process: the app's, a command's),
-/// once per hold: a sign-out refused by this process's own hold says so, rather than blaming
-/// another process.
-#[derive(Debug, Clone, Default)]
-struct OpenHere(Arc<std::sync::Mutex<Vec<PathBuf>>>);
-
-impl OpenHere {
-    fn held(&self) -> std::sync::MutexGuard<'_, Vec<PathBuf>> {
-        self.0
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-}
-
-impl Drop for InUse {
-    fn drop(&mut self) {
-        if let Some((path, open_here)) = self.counted.take() {
-            let mut held = open_here.held();
-            if let Some(at) = held.iter().position(|file| *file == path) {
-                held.swap_remove(at);
-            }
-        }
-    }
-}
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Sharing {
-    Shared,
-    Alone,
-}
-
-enum InUseError {
-    /// Another process holds it in a way that excludes this one.
-    Held,
-    /// No lock could be taken at all (the file cannot be made, the file system has no locks).
-    Unsupported(std::io::Error),
-}
-
-impl InUse {
-    // `File::try_lock*` came with Rust 1.89: the workspace's rust-version (1.85) is to be raised.
-    #[allow(clippy::incompatible_msrv)]
-    fn take(path: &Path, sharing: Sharing, open_here: &OpenHere) -> Result<InUse, InUseError> {
-        let file = private_file_options()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(path)
-            .map_err(InUseError::Unsupported)?;
-        let taken = match sharing {
-            Sharing::Shared => file.try_lock_shared(),
-            Sharing::Alone => file.try_lock(),
-        };
-        match taken {
-            Ok(()) => {
-                let counted = (sharing == Sharing::Shared).then(|| {
-                    open_here.held().push(path.to_owned());
-                    (path.to_owned(), open_here.clone())
-                });
-                Ok(InUse {
-                    _lock: Some(file),
-                    counted,
-                })
-            }
-            Err(std::fs::TryLockError::WouldBlock) => Err(InUseError::Held),
-            Err(std::fs::TryLockError::Error(error)) => Err(InUseError::Unsupported(error)),
-        }
-    }
-}
-
-/// Options that create a file only its owner can read (0600 on Unix).
-pub(crate) fn private_file_options() -> std::fs::OpenOptions {
-    #[allow(unused_mut)]
-    let mut options = std::fs::OpenOptions::new();
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    options
 }
 
 pub struct Registry {
@@ -154,10 +61,7 @@ impl Registry {
             ))),
             Err(InUseError::Unsupported(error)) => {
                 tracing::warn!(%error, account = %id, "could not mark the account open; another process may sign it out meanwhile");
-                Ok(InUse {
-                    _lock: None,
-                    counted: None,
-                })
+                Ok(InUse::none())
             }
             Ok(held) => Ok(held),
         }
@@ -168,11 +72,9 @@ impl Registry {
     pub(crate) fn hold_for_sign_out(&self, id: &str) -> CoreResult<InUse> {
         let file = self.in_use_file(id);
         match InUse::take(&file, Sharing::Alone, &self.open_here) {
-            Err(InUseError::Held) if self.open_here.held().contains(&file) => {
-                Err(CoreError::Local(format!(
-                    "`{id}` is open in this process: close its cache before signing it out."
-                )))
-            }
+            Err(InUseError::Held) if self.open_here.holds(&file) => Err(CoreError::Local(format!(
+                "`{id}` is open in this process: close its cache before signing it out."
+            ))),
             Err(InUseError::Held) => Err(CoreError::Local(format!(
                 "`{id}` is open in another Spartex Control process (the app, or another \
                  `spartex` command), whose cache signing out would wipe under it. Quit \
@@ -180,10 +82,7 @@ impl Registry {
             ))),
             Err(InUseError::Unsupported(error)) => {
                 tracing::warn!(%error, account = %id, "could not check whether another process has the account open");
-                Ok(InUse {
-                    _lock: None,
-                    counted: None,
-                })
+                Ok(InUse::none())
             }
             Ok(held) => Ok(held),
         }

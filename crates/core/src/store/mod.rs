@@ -4,6 +4,7 @@
 mod apply;
 mod crypto;
 mod first_frame;
+pub(crate) mod in_use;
 mod messages;
 mod outbox;
 mod overlapped;
@@ -31,8 +32,8 @@ pub use first_frame::KeptFrame;
 pub(crate) use outbox::{unkept_entry, Salvaged};
 pub use outbox::{KeptForNewerVersion, OutboxAsRead, OutboxEntry};
 
-use crate::registry::InUse;
 use crate::Secret;
+use in_use::InUse;
 use write_tx::WriteTx;
 
 #[derive(Debug, thiserror::Error)]
