@@ -177,7 +177,7 @@ impl Account {
                 .meta(meta::SERVER_HEAD)
                 .await?
                 .and_then(|h| h.parse().ok()),
-            outbox: store.outbox().await?,
+            outbox: self.outbox().await?,
             recent_outcomes: store.outcomes(10).await?,
         })
     }
@@ -266,9 +266,10 @@ impl Account {
         Ok(self.store().search(text, limit).await?)
     }
 
-    /// What waits to be sent, in delivery order: the actions this build can send.
+    /// What waits to be sent, in delivery order: the actions this build can send (and not one
+    /// the server took whose end a full disk keeps from being recorded yet).
     pub async fn outbox(&self) -> CoreResult<Vec<OutboxEntry>> {
-        Ok(self.store().outbox().await?)
+        Ok(self.0.delivery.waiting(self.store().outbox().await?))
     }
 
     /// Actions a newer build queued (the CLI updated before the app) that this one cannot read:
@@ -290,7 +291,8 @@ impl Account {
             tracing::info!(%error, "the outbox could not be delivered before signing out");
         }
         let waiting = self.store().outbox_as_read().await?;
-        let actions: Vec<String> = (waiting.entries.into_iter().map(|entry| entry.label))
+        let waiting_here = self.0.delivery.waiting(waiting.entries);
+        let actions: Vec<String> = (waiting_here.into_iter().map(|entry| entry.label))
             .chain(
                 waiting
                     .for_a_newer_version
@@ -407,8 +409,10 @@ impl Account {
         self.0.delivery.wake();
         // The action is kept: what follows only says how far it got, and a failure to read that
         // must not read as a failure to act (the person would take it again).
-        let still_waiting = match self.store().outbox_keys().await {
-            Ok(keys) => keys.contains(&entry.idempotency_key),
+        let still_waiting = match self.outbox().await {
+            Ok(waiting) => waiting
+                .iter()
+                .any(|e| e.idempotency_key == entry.idempotency_key),
             Err(error) => {
                 tracing::warn!(%error, "could not read the outbox after queueing");
                 true

@@ -2,7 +2,7 @@
 //! taken), each with its Idempotency-Key, so a retry after a crash or a cut link never acts
 //! twice. A refusal undoes the optimistic effect and leaves an outcome the user sees.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -14,7 +14,7 @@ use crate::actions::{OutboxKind, OutboxRequest};
 use crate::changes::{OutcomeResult, Publisher};
 use crate::error::{CoreError, CoreResult};
 use crate::session::Session;
-use crate::store::{OutboxEntry, Store};
+use crate::store::{OutboxEntry, Store, StoreError, StoreResult};
 use crate::{Change, Outcome};
 
 /// How often an idle outbox worker looks for actions another process sharing the cache (the CLI
@@ -45,6 +45,23 @@ struct HeldOff {
     until: Instant,
 }
 
+/// How an action the server answered ended, kept in memory while the cache cannot record it
+/// (its disk is full): written once there is room.
+#[derive(Clone)]
+enum Unrecorded {
+    Delivered {
+        answer: EventPayload,
+        outcome: Option<Outcome>,
+    },
+    TakenUnread {
+        outcome: Outcome,
+    },
+    Refused {
+        outcome: Outcome,
+        current: Option<EventPayload>,
+    },
+}
+
 /// One account's outbox delivery: owns what it needs (the session, the cache, where to
 /// publish, its wake-up) and nothing of the rest of the account.
 #[derive(Clone)]
@@ -60,6 +77,9 @@ pub struct Delivery {
     /// The Idempotency-Keys in the outbox as this worker last saw them (a flush, or a look for
     /// what other processes did): a key it has not seen was queued by another process.
     seen: Arc<std::sync::Mutex<HashSet<String>>>,
+    /// Actions the server answered whose end the cache could not record (a full disk), by
+    /// Idempotency-Key: not sent again nor shown as waiting, and recorded once there is room.
+    unrecorded: Arc<std::sync::Mutex<HashMap<String, Unrecorded>>>,
 }
 
 impl Delivery {
@@ -77,6 +97,7 @@ impl Delivery {
             one_at_a_time: Arc::new(Mutex::new(())),
             held_off: Arc::default(),
             seen: Arc::default(),
+            unrecorded: Arc::default(),
         }
     }
 
@@ -139,6 +160,16 @@ impl Delivery {
         report.for_a_newer_version = (read.for_a_newer_version.iter())
             .map(|kept| kept.waiting_label())
             .collect();
+        // What the server answered already and the cache could not record: recorded now if
+        // there is room, never sent again. One another process recorded meanwhile is forgotten.
+        self.unrecorded_ends()
+            .retain(|key, _| entries.iter().any(|e| e.idempotency_key == *key));
+        let (unrecorded, entries): (Vec<_>, Vec<_>) = entries
+            .into_iter()
+            .partition(|entry| self.unrecorded_end(entry).is_some());
+        for entry in &unrecorded {
+            self.record_again(entry).await?;
+        }
         // The flush before this one (the loop's, as an action was queued) was asked to wait
         // while this one waited its turn: the server is not asked again before then, for what
         // was queued meanwhile either (the caller says why it waits).
@@ -161,11 +192,14 @@ impl Delivery {
             match sent {
                 Ok(answer) => {
                     let outcome = delivered_outcome(entry, &answer);
-                    let changes = self
-                        .store
-                        .outbox_delivered(entry, answer, outcome.as_ref())
-                        .await?;
-                    self.publisher.publish_all(changes);
+                    self.record(
+                        entry,
+                        Unrecorded::Delivered {
+                            answer,
+                            outcome: outcome.clone(),
+                        },
+                    )
+                    .await?;
                     if let Some(outcome) = outcome {
                         self.tell(&mut report, outcome);
                     }
@@ -174,27 +208,36 @@ impl Delivery {
                 Err(CoreError::UnreadableAnswer { detail, .. }) => {
                     // Taken (a success): sent again, it would only get the same answer back.
                     let outcome = taken_unread(entry, &detail);
-                    self.store.outbox_taken_unread(entry, &outcome).await?;
+                    self.record(
+                        entry,
+                        Unrecorded::TakenUnread {
+                            outcome: outcome.clone(),
+                        },
+                    )
+                    .await?;
                     self.tell(&mut report, outcome);
                     report.delivered += 1;
                 }
                 Err(error) if error.is_refusal() => {
                     let (outcome, current) = refused_outcome(entry, &error);
-                    self.store.outbox_refused(entry, &outcome, current).await?;
+                    self.record(
+                        entry,
+                        Unrecorded::Refused {
+                            outcome: outcome.clone(),
+                            current,
+                        },
+                    )
+                    .await?;
                     self.tell(&mut report, outcome);
                     report.refused += 1;
                 }
                 Err(error) if error.failed_this_request_only() => {
-                    self.store
-                        .outbox_attempt_failed(entry.id, &error.to_string())
-                        .await?;
+                    self.attempt_failed(entry, &error).await?;
                     held_back.insert(lane);
                     report.waiting += 1;
                 }
                 Err(error) => {
-                    self.store
-                        .outbox_attempt_failed(entry.id, &error.to_string())
-                        .await?;
+                    self.attempt_failed(entry, &error).await?;
                     report.waiting += entries.len() - index;
                     report.server_asks_to_wait = error.retry_after();
                     self.publisher.publish(Change::Outbox);
@@ -207,6 +250,92 @@ impl Delivery {
             self.publisher.publish(Change::Outbox);
         }
         Ok(report)
+    }
+
+    /// Records how an action the server answered ended. On a full disk the end is kept in memory
+    /// instead, so that the action is neither sent again every second nor shown as waiting; the
+    /// next flush records it once there is room.
+    async fn record(&self, entry: &OutboxEntry, end: Unrecorded) -> CoreResult<()> {
+        match self.write_end(entry, end.clone()).await {
+            Ok(()) => Ok(()),
+            Err(StoreError::DiskFull) => {
+                tracing::warn!(action = %entry.label, "the server took the action, but the cache's disk is full: its end is recorded once there is room");
+                self.unrecorded_ends()
+                    .insert(entry.idempotency_key.clone(), end);
+                self.publisher.publish(Change::Outbox);
+                Ok(())
+            }
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    async fn write_end(&self, entry: &OutboxEntry, end: Unrecorded) -> StoreResult<()> {
+        match end {
+            Unrecorded::Delivered { answer, outcome } => {
+                let changes = (self.store)
+                    .outbox_delivered(entry, answer, outcome.as_ref())
+                    .await?;
+                self.publisher.publish_all(changes);
+            }
+            Unrecorded::TakenUnread { outcome } => {
+                self.store.outbox_taken_unread(entry, &outcome).await?;
+            }
+            Unrecorded::Refused { outcome, current } => {
+                self.store.outbox_refused(entry, &outcome, current).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Tries again to record the end of an action the server answered before the disk had
+    /// room; on a full disk it stays in memory.
+    async fn record_again(&self, entry: &OutboxEntry) -> CoreResult<()> {
+        let Some(end) = self.unrecorded_end(entry) else {
+            return Ok(());
+        };
+        match self.write_end(entry, end).await {
+            Ok(()) => {
+                self.unrecorded_ends().remove(&entry.idempotency_key);
+                self.publisher.publish(Change::Outbox);
+                Ok(())
+            }
+            Err(StoreError::DiskFull) => Ok(()),
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    /// A failed attempt is noted on the entry; on a full disk it is not, and the entry waits
+    /// as it was.
+    async fn attempt_failed(&self, entry: &OutboxEntry, error: &CoreError) -> CoreResult<()> {
+        match (self.store)
+            .outbox_attempt_failed(entry.id, &error.to_string())
+            .await
+        {
+            Err(StoreError::DiskFull) => Ok(()),
+            noted => Ok(noted?),
+        }
+    }
+
+    fn unrecorded_end(&self, entry: &OutboxEntry) -> Option<Unrecorded> {
+        self.unrecorded_ends().get(&entry.idempotency_key).cloned()
+    }
+
+    fn unrecorded_ends(&self) -> std::sync::MutexGuard<'_, HashMap<String, Unrecorded>> {
+        self.unrecorded
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// What still waits of `entries`: those the server answered whose end the cache could not
+    /// record yet are left out.
+    pub(crate) fn waiting(&self, entries: Vec<OutboxEntry>) -> Vec<OutboxEntry> {
+        let unrecorded = self.unrecorded_ends();
+        if unrecorded.is_empty() {
+            return entries;
+        }
+        (entries.into_iter())
+            .filter(|entry| !unrecorded.contains_key(&entry.idempotency_key))
+            .collect()
     }
 
     /// What became of an action, for the flush's caller and every face.
@@ -309,7 +438,7 @@ impl Delivery {
         self.store
             .outbox()
             .await
-            .is_ok_and(|entries| holds_a_stop(&entries))
+            .is_ok_and(|entries| holds_a_stop(&self.waiting(entries)))
     }
 
     /// A server that asked to wait is left alone that long; one that answered is not.

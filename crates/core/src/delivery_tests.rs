@@ -247,3 +247,89 @@ async fn a_cache_a_newer_build_wrote_is_kept_and_the_error_says_to_update() {
         "kept as it was"
     );
 }
+
+/// The cache's file may grow no more (SQLite's page limit, on the writer's connection): every
+/// write that needs a new page fails as on a full disk.
+async fn fill_the_disk(writer: &sqlx::SqlitePool) {
+    sqlx::query("VACUUM")
+        .execute(writer)
+        .await
+        .expect("no free page left");
+    let pages: i64 = sqlx::query_scalar("PRAGMA page_count")
+        .fetch_one(writer)
+        .await
+        .expect("pages");
+    sqlx::query(&format!("PRAGMA max_page_count = {pages}"))
+        .execute(writer)
+        .await
+        .expect("the disk is full");
+}
+
+/// The disk fills between a stop's delivery and its record (here SQLite's own page limit, as in
+/// `store::disk_full_tests`): the stop is told delivered at once and not sent again, nor shown as
+/// waiting, where it stayed in the outbox, was sent again every second and no outcome was told;
+/// once there is room, its end is recorded.
+#[tokio::test]
+async fn a_stop_delivered_as_the_disk_fills_is_told_and_not_sent_again() {
+    let signed = signed_in().await;
+    let account = &signed.account;
+    let store = account.store();
+    // Its label is long: recording its outcome needs more pages than the cache can grow by.
+    let name = "Spring Sale ".repeat(1000);
+    let entry = store
+        .enqueue(
+            crate::store::QueuedAction::StopProject {
+                project_id: signed.project.clone(),
+                project_name: name.clone(),
+                reason: "Wrong audience list".into(),
+            }
+            .prepare(chrono::Utc::now()),
+        )
+        .await
+        .expect("queued");
+    let writer = store.writer_for_tests();
+    fill_the_disk(writer).await;
+    let mut changes = account.subscribe();
+
+    let report = account
+        .flush_outbox()
+        .await
+        .expect("delivered, though not recorded");
+    assert_eq!((report.delivered, report.waiting), (1, 0));
+    assert_eq!(report.outcomes.len(), 1);
+    assert_eq!(report.outcomes[0].result, OutcomeResult::Delivered);
+    let mut told = false;
+    while let Ok(change) = changes.try_recv() {
+        told |= matches!(change, crate::Change::Outcome { .. });
+    }
+    assert!(told, "the faces were told it was delivered");
+    assert!(
+        account.outbox().await.expect("outbox").is_empty(),
+        "not shown as waiting"
+    );
+    assert_eq!(signed.stops_on_the_server().await, 1);
+
+    // The writer's connection was made anew after the failed write: the limit is set again.
+    fill_the_disk(writer).await;
+    let again = account.flush_outbox().await.expect("flushes");
+    assert_eq!(
+        (again.delivered, again.waiting, again.outcomes.len()),
+        (0, 0, 0),
+        "not sent again"
+    );
+    assert_eq!(
+        store.outbox().await.expect("outbox").len(),
+        1,
+        "still not recorded"
+    );
+
+    sqlx::query("PRAGMA max_page_count = 1073741823")
+        .execute(writer)
+        .await
+        .expect("room again");
+    account.flush_outbox().await.expect("flushes");
+    assert!(store.outbox().await.expect("outbox").is_empty(), "recorded");
+    let outcomes = account.outcomes(10).await.expect("outcomes");
+    assert_eq!(outcomes.len(), 1, "{outcomes:?}");
+    assert_eq!(outcomes[0].action, entry.label);
+}
