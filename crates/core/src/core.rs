@@ -12,7 +12,7 @@ use crate::devices::DeviceRecord;
 use crate::error::{CoreError, CoreResult};
 use crate::http::HttpClient;
 use crate::notify::NotificationPrefs;
-use crate::registry::{AccountInfo, Registry};
+use crate::registry::{create_private_dir, keep_private, write_private, AccountInfo, Registry};
 use crate::secret_store::{InsecureFileSecretStore, OsSecretStore, SecretStore};
 use crate::session::{blocking_secret, cache_key_key, Session};
 use crate::settings::{local_time_zone, PrefsFiles};
@@ -249,10 +249,15 @@ impl Core {
     /// build wrote is refused and kept ([`StoreError::NewerVersion`]).
     async fn open_cache(&self, account_id: &str) -> CoreResult<Store> {
         let path = self.registry.cache_path(account_id);
+        // The account's folder (`accounts/<id>`) and the list of them: this app's own, readable
+        // by their owner alone, as an older build may not have left them.
         if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| {
-                CoreError::Local(format!("Could not create {}: {e}", parent.display()))
-            })?;
+            create_private_dir(parent)
+                .and_then(|()| parent.parent().map_or(Ok(()), keep_private))
+                .and_then(|()| keep_private(parent))
+                .map_err(|e| {
+                    CoreError::Local(format!("Could not create {}: {e}", parent.display()))
+                })?;
         }
         // Before anything of the folder is read: a sign-out under way in another process wipes it.
         let in_use = self.registry.hold_open(account_id)?;
@@ -366,7 +371,7 @@ impl KeyStoreRecord {
         if self.read().as_deref() == Some(store_name) {
             return;
         }
-        if let Err(error) = std::fs::write(&self.0, store_name) {
+        if let Err(error) = write_private(&self.0, store_name.as_bytes()) {
             tracing::warn!(path = %self.0.display(), %error, "could not note which secret store holds the cache key");
         }
     }

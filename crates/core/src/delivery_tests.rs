@@ -333,3 +333,47 @@ async fn a_stop_delivered_as_the_disk_fills_is_told_and_not_sent_again() {
     assert_eq!(outcomes.len(), 1, "{outcomes:?}");
     assert_eq!(outcomes[0].action, entry.label);
 }
+
+/// What the data folder holds (who is signed in, to which server, their caches and settings) is
+/// readable by its owner alone, where the folder was made 0755 and its files 0644; the account
+/// list is saved through a temporary file of its own, none left behind.
+#[cfg(unix)]
+#[tokio::test]
+async fn the_data_folder_and_its_files_are_readable_by_their_owner_alone() {
+    use std::os::unix::fs::PermissionsExt;
+    let signed = signed_in().await;
+    signed
+        .core
+        .set_notification_prefs(
+            &signed.account.info().id,
+            &crate::notify::NotificationPrefs::default(),
+        )
+        .expect("saves");
+    let data = signed.core.data_dir().to_owned();
+    let account = signed.account.store().path().parent().expect("its folder");
+    let mode = |path: &std::path::Path| {
+        std::fs::metadata(path)
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    for folder in [data.as_path(), &data.join("accounts"), account] {
+        assert_eq!(mode(folder), 0o700, "{}", folder.display());
+    }
+    for file in [
+        data.join("accounts.json"),
+        account.join("notifications.json"),
+        account.join("notifications.unsent.json"),
+        account.join("cache-key-store"),
+    ] {
+        assert_eq!(mode(&file), 0o600, "{}", file.display());
+    }
+    let left: Vec<_> = std::fs::read_dir(&data)
+        .expect("lists")
+        .flatten()
+        .map(|entry| entry.file_name())
+        .filter(|name| name.to_string_lossy().contains(".tmp"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}

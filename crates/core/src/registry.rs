@@ -175,11 +175,67 @@ impl Registry {
                 self.dir.display()
             ))
         };
-        std::fs::create_dir_all(&self.dir).map_err(local)?;
-        let temp = self.dir.join("accounts.json.tmp");
+        create_private_dir(&self.dir).map_err(local)?;
         let json =
             serde_json::to_vec_pretty(accounts).map_err(|e| CoreError::Local(e.to_string()))?;
-        std::fs::write(&temp, json).map_err(local)?;
-        std::fs::rename(&temp, self.file()).map_err(local)
+        write_private(&self.file(), &json).map_err(local)
     }
+}
+
+/// Creates `dir` and the folders above it that are missing, readable by their owner alone
+/// (0700 on Unix): they hold who is signed in, to which server, and their caches. A folder that
+/// exists is left as it is.
+pub(crate) fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
+}
+
+/// Makes `dir` (one of this app's own, such as an account's folder) readable by its owner alone,
+/// as an older build may have left it readable by everyone.
+pub(crate) fn keep_private(dir: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if std::fs::metadata(dir)?.permissions().mode() & 0o077 != 0 {
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = dir;
+    Ok(())
+}
+
+/// Replaces the file at `path` with `bytes`, readable by its owner alone (0600 on Unix), whole
+/// or not at all: written to a temporary file of this process beside it, synced, then renamed
+/// over it. Two processes saving at once each write their own temporary file.
+pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut temp_name = path.file_name().unwrap_or_default().to_owned();
+    temp_name.push(format!(".{}.tmp", std::process::id()));
+    let temp = path.with_file_name(temp_name);
+    let written = (|| {
+        let mut file = crate::store::in_use::private_file_options()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&temp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        std::fs::rename(&temp, path)
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    written?;
+    // The rename itself reaches the disk with the folder's entry (Unix; best effort).
+    #[cfg(unix)]
+    if let Some(dir) = path.parent() {
+        if let Ok(dir) = std::fs::File::open(dir) {
+            let _ = dir.sync_all();
+        }
+    }
+    Ok(())
 }

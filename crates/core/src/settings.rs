@@ -20,6 +20,7 @@ use tokio::sync::{watch, Notify};
 use crate::changes::LinkState;
 use crate::error::{CoreError, CoreResult};
 use crate::notify::NotificationPrefs;
+use crate::registry::{create_private_dir, write_private};
 use crate::session::Session;
 
 const SETTINGS_FILE: &str = "notifications.json";
@@ -84,11 +85,9 @@ impl PrefsFiles {
     fn write(&self, path: &Path, prefs: &NotificationPrefs) -> CoreResult<()> {
         let local =
             |e: std::io::Error| CoreError::Local(format!("Could not save {}: {e}", path.display()));
-        std::fs::create_dir_all(&self.dir).map_err(local)?;
+        create_private_dir(&self.dir).map_err(local)?;
         let json = serde_json::to_vec_pretty(prefs).map_err(|e| CoreError::Local(e.to_string()))?;
-        let temp = path.with_extension("json.tmp");
-        std::fs::write(&temp, json).map_err(local)?;
-        std::fs::rename(&temp, path).map_err(local)
+        write_private(path, &json).map_err(local)
     }
 
     /// Saves `prefs` read in `zone` (this machine's, when it names one), and marks them to be
