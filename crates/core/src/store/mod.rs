@@ -234,6 +234,7 @@ impl Store {
             sqlx::query("SELECT count(*) FROM sqlite_master")
                 .execute(&writer)
                 .await?;
+            restamp_edited_migrations(&writer).await?;
             match sqlx::migrate!("./migrations").run(&writer).await {
                 // Nothing was changed: say what it still has to deliver, which a newer build
                 // keeps in the same table.
@@ -392,6 +393,60 @@ impl Store {
     }
 }
 
+/// Migrations whose text was edited after builds had applied it, by comments only: the schema
+/// they make is the same, but sqlx compares each applied migration's checksum (SHA-384 of its
+/// text) and would refuse those caches (`VersionMismatch`). The checksum such a build recorded,
+/// replaced at opening by the text's as it is now. A migration is never edited again
+/// (`migration_tests::every_migration_is_as_it_was_committed`): a change is a new migration.
+const EDITED_MIGRATIONS: &[(i64, &str)] = &[
+    // 229a705, before 440aed9 added a comment on REPLACE.
+    (
+        20261206000001,
+        "93e74f0b5985101c94fdabaaf718453f0f5105327dd1cdfe8561aaa02a1cba2a68d9fb38fa36f1d12c2e70c9ef4e8a5b",
+    ),
+    // a0fb779, before 7d73b4a reworded a comment.
+    (
+        20261206000002,
+        "5ae52f1e8983e8f4489e00ae8f176dd2e8877b3ad47600d3877d5488771ea734ed9531f6f50e08c54e7367b87f104225",
+    ),
+];
+
+/// Gives the migrations in [`EDITED_MIGRATIONS`] that a cache applied as first written the
+/// checksum of their text as it is now.
+async fn restamp_edited_migrations(writer: &SqlitePool) -> StoreResult<()> {
+    let kept: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations')",
+    )
+    .fetch_one(writer)
+    .await?;
+    if !kept {
+        return Ok(());
+    }
+    let migrator = sqlx::migrate!("./migrations");
+    for (version, earlier) in EDITED_MIGRATIONS {
+        let Some(now) = migrator.iter().find(|m| m.version == *version) else {
+            continue;
+        };
+        let Some(earlier) = hex_bytes(earlier) else {
+            continue;
+        };
+        sqlx::query("UPDATE _sqlx_migrations SET checksum = ? WHERE version = ? AND checksum = ?")
+            .bind(now.checksum.as_ref())
+            .bind(version)
+            .bind(earlier)
+            .execute(writer)
+            .await?;
+    }
+    Ok(())
+}
+
+fn hex_bytes(hex: &str) -> Option<Vec<u8>> {
+    (0..hex.len())
+        .step_by(2)
+        .map(|at| u8::from_str_radix(hex.get(at..at + 2)?, 16).ok())
+        .collect()
+}
+
 /// Rows per multi-row statement: per-statement overhead dominates in sqlx, and 100 rows of the
 /// widest table stay far below SQLite's limit of 32,766 bound values.
 const ROWS_PER_STATEMENT: usize = 100;
@@ -513,3 +568,6 @@ mod disk_full_tests;
 
 #[cfg(test)]
 mod outbox_tests;
+
+#[cfg(test)]
+mod migration_tests;
