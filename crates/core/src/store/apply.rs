@@ -168,6 +168,9 @@ impl Store {
         for (event, error) in &unreadable {
             keep_unreadable(&mut tx, event, error).await?;
         }
+        if !unreadable.is_empty() {
+            forget_the_oldest_unreadable(&mut tx).await?;
+        }
         batch.rejected = unreadable.len();
         set_last_seq(&mut tx, last).await?;
         tx.commit().await?;
@@ -237,6 +240,22 @@ async fn keep_unreadable(
     .bind(&event.kind)
     .bind(error.to_string())
     .bind(serde_json::to_string(event)?)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Events kept unread at most: the newest. A server newer than this build may send a kind it
+/// does not know with every change, and the cache must not grow with them for ever.
+pub(super) const UNREADABLE_KEPT: i64 = 1000;
+
+/// Drops the unread events older than the newest [`UNREADABLE_KEPT`], once per batch.
+async fn forget_the_oldest_unreadable(conn: &mut SqliteConnection) -> StoreResult<()> {
+    sqlx::query(
+        "DELETE FROM rejected_events WHERE seq <= \
+         (SELECT seq FROM rejected_events ORDER BY seq DESC LIMIT 1 OFFSET ?)",
+    )
+    .bind(UNREADABLE_KEPT)
     .execute(conn)
     .await?;
     Ok(())

@@ -169,6 +169,8 @@ pub type StoreResult<T> = Result<T, StoreError>;
 const WRITER_CACHE_KIB: &str = "-32000";
 const READER_CACHE_KIB: &str = "-8000";
 const READERS: u32 = 3;
+/// What the WAL file keeps of its size once checkpointed (`journal_size_limit`): 16 MiB.
+const WAL_KEPT_BYTES: &str = "16777216";
 
 #[derive(Clone)]
 pub struct Store {
@@ -499,6 +501,9 @@ fn connect_options(path: &Path, key: &Secret) -> StoreResult<SqliteConnectOption
         .pragma("temp_store", "MEMORY")
         // Checkpoints run in the background (see `checkpoint`), not inside a commit.
         .pragma("wal_autocheckpoint", "0")
+        // The WAL grows with a burst of writes (a cold sync: tens of MiB) and is reused from its
+        // start after a checkpoint, at its largest size for good; cut back to this then.
+        .pragma("journal_size_limit", WAL_KEPT_BYTES)
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Normal)
         .busy_timeout(Duration::from_secs(10))

@@ -470,11 +470,23 @@ fn lost_outcome(labels: Option<&[String]>) -> Outcome {
     }
 }
 
+/// Outcomes kept at most: the newest. A person reads the last few; the rest would only grow
+/// the cache for as long as the app is used.
+pub(super) const OUTCOMES_KEPT: i64 = 1000;
+
+/// Keeps `outcome`, and forgets those older than the newest [`OUTCOMES_KEPT`].
 async fn record_outcome(conn: &mut sqlx::SqliteConnection, outcome: &Outcome) -> StoreResult<()> {
     sqlx::query("INSERT INTO outcomes (at, data) VALUES (?, ?)")
         .bind(outcome.at.to_rfc3339())
         .bind(serde_json::to_string(outcome)?)
-        .execute(conn)
+        .execute(&mut *conn)
         .await?;
+    sqlx::query(
+        "DELETE FROM outcomes WHERE id <= \
+         (SELECT id FROM outcomes ORDER BY id DESC LIMIT 1 OFFSET ?)",
+    )
+    .bind(OUTCOMES_KEPT)
+    .execute(conn)
+    .await?;
     Ok(())
 }
