@@ -55,22 +55,25 @@ struct Cli {
     #[arg(long, env = "SPARTEX_BODY_TIMEOUT_S", default_value_t = 30)]
     body_timeout_s: u64,
     /// Seconds a connection may go without a byte moving while the server waits on the
-    /// client; more than the longest long poll (60).
+    /// client; more than the longest long poll (50).
     #[arg(long, env = "SPARTEX_IDLE_TIMEOUT_S", default_value_t = 75)]
     idle_timeout_s: u64,
     /// Connections one client address may hold open at once; more are closed as accepted.
     /// Behind a reverse proxy every client has the proxy's address: raise it there.
     #[arg(long, env = "SPARTEX_MAX_CONNECTIONS_PER_IP", default_value_t = 512)]
     max_connections_per_ip: usize,
-    /// The address of a load balancer or reverse proxy in front of this instance (repeat for
-    /// several): sign-in throttling then counts by the client address its `X-Forwarded-For`
-    /// names, instead of treating every client as the proxy.
+    /// The address or range (10.0.0.0/16) of the load balancers or reverse proxies in front of
+    /// this instance (repeat, or separate with commas): sign-in throttling then counts by the
+    /// client address their `X-Forwarded-For` names, instead of treating every client as the
+    /// proxy; their connections are not capped per address, and are kept between requests for
+    /// the idle timeout, longer than a balancer keeps them.
     #[arg(
         long = "trusted-proxy",
         env = "SPARTEX_TRUSTED_PROXIES",
-        value_delimiter = ','
+        value_delimiter = ',',
+        value_parser = spartex_server::trusted_proxies::parse_one
     )]
-    trusted_proxies: Vec<std::net::IpAddr>,
+    trusted_proxies: Vec<spartex_server::trusted_proxies::IpNet>,
     /// Approvals one agent may have waiting at once; more are refused with 429 so that a
     /// looping agent cannot bury the on-call.
     #[arg(
@@ -127,7 +130,8 @@ async fn main() -> anyhow::Result<()> {
     settings.body_read_timeout = Duration::from_secs(cli.body_timeout_s.max(1));
     settings.idle_timeout = Duration::from_secs(cli.idle_timeout_s);
     settings.max_connections_per_ip = cli.max_connections_per_ip.max(1);
-    settings.trusted_proxies = cli.trusted_proxies;
+    settings.trusted_proxies =
+        spartex_server::trusted_proxies::TrustedProxies::new(cli.trusted_proxies);
     settings.max_pending_approvals_per_agent = cli.max_pending_approvals_per_agent.max(1);
     settings.statement_timeout = Duration::from_secs(cli.statement_timeout_s.max(1));
     settings.push = cli.push.settings();

@@ -34,7 +34,8 @@ pub struct Settings {
     /// behind the announcements before it.
     pub session_recheck_after: Duration,
     pub max_body_bytes: usize,
-    /// Largest `wait_s` an agent's long poll may ask for.
+    /// Largest `wait_s` an agent's long poll may ask for: 50 s, under the 60 s nginx and an AWS
+    /// ALB wait for an answer by default, so a long poll ends with its answer, not their 504.
     pub max_long_poll: Duration,
     /// How long a client has to send a request's headers: on a new connection, and between
     /// requests on a kept-alive one (so it is also how long an idle connection stays open).
@@ -46,9 +47,12 @@ pub struct Settings {
     pub idle_timeout: Duration,
     /// Connections one client address (an IPv6 /64) may hold open; more are closed at once.
     pub max_connections_per_ip: usize,
-    /// Load balancers and reverse proxies whose `X-Forwarded-For` names the client: sign-in
-    /// throttling counts by that address instead of the proxy's.
-    pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Load balancers and reverse proxies (addresses or ranges) whose `X-Forwarded-For` names
+    /// the client: sign-in throttling counts by that address instead of the proxy's; their
+    /// connections are not capped per address (each carries many clients) and may stay idle
+    /// between requests for `idle_timeout`, longer than a balancer keeps them (60 s for nginx
+    /// and an AWS ALB), so the server never closes one the balancer is reusing.
+    pub trusted_proxies: crate::trusted_proxies::TrustedProxies,
     /// Approvals one agent may have waiting at once; more are refused with 429, so a looping
     /// agent cannot bury the on-call.
     pub max_pending_approvals_per_agent: usize,
@@ -139,12 +143,12 @@ impl Settings {
             session_check_interval: Duration::from_secs(30),
             session_recheck_after: Duration::from_secs(10),
             max_body_bytes: 256 * 1024,
-            max_long_poll: Duration::from_secs(60),
+            max_long_poll: Duration::from_secs(50),
             header_read_timeout: Duration::from_secs(10),
             body_read_timeout: Duration::from_secs(30),
             idle_timeout: Duration::from_secs(75),
             max_connections_per_ip: 512,
-            trusted_proxies: Vec::new(),
+            trusted_proxies: Default::default(),
             max_pending_approvals_per_agent: 20,
             max_open_tasks_per_project: 1_000,
             max_decided_approvals_listed: 5_000,

@@ -23,6 +23,7 @@ pub mod service;
 pub mod state;
 pub mod store;
 pub mod throttle;
+pub mod trusted_proxies;
 pub mod uncancelled;
 pub mod write;
 

@@ -84,7 +84,7 @@ async fn request_approval(
 #[into_params(parameter_in = Query)]
 struct WaitQuery {
     /// Seconds to wait for a decision (default 30); a longer wait is cut to the server's
-    /// longest (60 s unless configured otherwise).
+    /// longest (50 s, under a proxy's usual 60 s).
     #[param(minimum = 0)]
     wait_s: Option<i64>,
 }

@@ -193,7 +193,7 @@ impl FromRequestParts<AppState> for ClientAddress {
             .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
             .map_or(std::net::IpAddr::from([0, 0, 0, 0]), |info| info.0.ip());
         let trusted = &state.settings.trusted_proxies;
-        if !trusted.contains(&peer) {
+        if !trusted.contains(peer) {
             return Ok(ClientAddress(peer));
         }
         let forwarded = parts
@@ -208,7 +208,7 @@ impl FromRequestParts<AppState> for ClientAddress {
             .iter()
             .rev()
             .map(|hop| hop.parse::<std::net::IpAddr>())
-            .find(|hop| !hop.as_ref().is_ok_and(|ip| trusted.contains(ip)));
+            .find(|hop| !hop.as_ref().is_ok_and(|ip| trusted.contains(*ip)));
         Ok(ClientAddress(match client {
             Some(Ok(client)) => client,
             // Nothing forwarded, or a hop that is no address: the proxy's own.

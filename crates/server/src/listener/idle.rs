@@ -25,11 +25,12 @@ pub struct IdleTimeout<T> {
     read_timer: Option<Pin<Box<Sleep>>>,
     write_timer: Option<Pin<Box<Sleep>>>,
     /// The connection's place in its address's count, given back when the socket closes.
-    _permit: IpPermit,
+    _permit: Option<IpPermit>,
 }
 
 impl<T> IdleTimeout<T> {
-    pub fn new(io: T, idle: Duration, permit: IpPermit) -> Self {
+    /// `permit` counts the connection against its address's cap (none for a trusted proxy's).
+    pub fn new(io: T, idle: Duration, permit: Option<IpPermit>) -> Self {
         IdleTimeout {
             io,
             idle,

@@ -6,7 +6,9 @@
 //!   requests;
 //! - its body within `body_read_timeout` (`http::deadline`, answered 408);
 //! - a socket on which nothing moves for `idle_timeout` is closed ([`idle`]);
-//! - one client address holds at most `max_connections_per_ip` connections ([`per_ip`]);
+//! - one client address holds at most `max_connections_per_ip` connections ([`per_ip`]),
+//!   except a trusted proxy's, which carry many clients and may wait between requests for
+//!   `idle_timeout` (longer than the 60 s a balancer keeps them);
 //! - a request hyper cannot parse still gets the contract's error body ([`parse_errors`]).
 //!
 //! hyper's own `http1` builder rather than hyper-util's `auto` one: `auto` first reads up to
@@ -34,13 +36,15 @@ use self::idle::IdleTimeout;
 use self::parse_errors::ParseErrorBodies;
 use self::per_ip::{Admission, PerIp};
 use crate::config::Settings;
+use crate::trusted_proxies::TrustedProxies;
 
 /// The connection limits of [`Settings`].
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Limits {
     pub header_read_timeout: Duration,
     pub idle_timeout: Duration,
     pub max_connections_per_ip: usize,
+    pub trusted_proxies: TrustedProxies,
 }
 
 impl Limits {
@@ -49,6 +53,7 @@ impl Limits {
             header_read_timeout: settings.header_read_timeout,
             idle_timeout: settings.idle_timeout,
             max_connections_per_ip: settings.max_connections_per_ip,
+            trusted_proxies: settings.trusted_proxies.clone(),
         }
     }
 }
@@ -64,6 +69,11 @@ pub async fn serve(
     let mut http = http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(limits.header_read_timeout);
+    // A balancer keeps its connections to the server for the next requests (60 s for nginx
+    // and an AWS ALB); one closed under it by the short header timeout races the request it
+    // sends on it, which its client gets as a 502. Its own clients meet its timeouts.
+    let mut http_for_proxies = http.clone();
+    http_for_proxies.header_read_timeout(limits.idle_timeout);
     let per_ip = PerIp::new(limits.max_connections_per_ip);
     // Every connection task holds a sender; `recv` ends once all of them have finished.
     let (in_flight, mut drained) = tokio::sync::mpsc::channel::<()>(1);
@@ -82,9 +92,13 @@ pub async fn serve(
                 }
             },
         };
-        let permit = match per_ip.admit(peer.ip(), Instant::now()) {
-            Admission::Admitted(permit) => permit,
-            Admission::Refused { log } => {
+        let from_a_proxy = limits.trusted_proxies.contains(peer.ip());
+        // A trusted proxy carries many clients on its connections: it is not capped as one.
+        let admission = (!from_a_proxy).then(|| per_ip.admit(peer.ip(), Instant::now()));
+        let permit = match admission {
+            None => None,
+            Some(Admission::Admitted(permit)) => Some(permit),
+            Some(Admission::Refused { log }) => {
                 if log {
                     tracing::warn!(
                         client = %peer.ip(),
@@ -99,7 +113,11 @@ pub async fn serve(
         let _ = stream.set_nodelay(true);
         let io = ParseErrorBodies::new(IdleTimeout::new(stream, limits.idle_timeout, permit));
         tokio::spawn(connection(
-            http.clone(),
+            if from_a_proxy {
+                http_for_proxies.clone()
+            } else {
+                http.clone()
+            },
             io,
             peer,
             router.clone(),
@@ -214,6 +232,7 @@ mod tests {
             header_read_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(75),
             max_connections_per_ip: 4,
+            trusted_proxies: TrustedProxies::default(),
         };
         let serving = tokio::spawn(serve(listener, router, limits, watching));
 
@@ -233,5 +252,71 @@ mod tests {
             .await
             .expect("the loop ends")
             .expect("without error");
+    }
+
+    /// A server on loopback with a 1 s header timeout and a cap of one connection per address,
+    /// loopback being a trusted proxy or not.
+    async fn serving(loopback_is_a_proxy: bool) -> (SocketAddr, watch::Sender<bool>) {
+        let router = Router::new().route("/", axum::routing::get(|| async { "ok" }));
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bound");
+        let addr = listener.local_addr().expect("an address");
+        let (shutdown, watching) = watch::channel(false);
+        let trusted = if loopback_is_a_proxy {
+            let loopback = crate::trusted_proxies::parse_one("127.0.0.0/8").expect("a range");
+            TrustedProxies::new(vec![loopback])
+        } else {
+            TrustedProxies::default()
+        };
+        let limits = Limits {
+            header_read_timeout: Duration::from_secs(1),
+            idle_timeout: Duration::from_secs(75),
+            max_connections_per_ip: 1,
+            trusted_proxies: trusted,
+        };
+        tokio::spawn(serve(listener, router, limits, watching));
+        (addr, shutdown)
+    }
+
+    /// Sends a kept-alive request; true when it is answered 200.
+    async fn asks(client: &mut TcpStream) -> bool {
+        if client
+            .write_all(b"GET / HTTP/1.1\r\nhost: x\r\n\r\n")
+            .await
+            .is_err()
+        {
+            return false;
+        }
+        let mut answer = [0u8; 512];
+        let read = tokio::time::timeout(Duration::from_secs(5), client.read(&mut answer)).await;
+        matches!(read, Ok(Ok(n)) if answer[..n].starts_with(b"HTTP/1.1 200"))
+    }
+
+    /// A balancer's connections carry many clients and are kept between their requests: they
+    /// are neither capped as one address's nor closed by the header timeout while the balancer
+    /// waits for its next request (it would race the request it sends on one: a 502).
+    #[tokio::test]
+    async fn a_trusted_proxys_connections_are_not_capped_and_stay_open_between_requests() {
+        let (addr, shutdown) = serving(true).await;
+        let mut first = TcpStream::connect(addr).await.expect("connected");
+        let mut second = TcpStream::connect(addr).await.expect("connected");
+        assert!(
+            asks(&mut first).await && asks(&mut second).await,
+            "both served"
+        );
+        tokio::time::sleep(Duration::from_millis(2_500)).await;
+        assert!(asks(&mut first).await, "kept past the header timeout");
+        shutdown.send_replace(true);
+    }
+
+    #[tokio::test]
+    async fn anyone_elses_are_capped_and_closed_when_idle_past_the_header_timeout() {
+        let (addr, shutdown) = serving(false).await;
+        let mut first = TcpStream::connect(addr).await.expect("connected");
+        assert!(asks(&mut first).await);
+        let mut second = TcpStream::connect(addr).await.expect("connected");
+        assert!(!asks(&mut second).await, "past the cap");
+        tokio::time::sleep(Duration::from_millis(2_500)).await;
+        assert!(!asks(&mut first).await, "closed while idle");
+        shutdown.send_replace(true);
     }
 }

@@ -1,6 +1,8 @@
 use reqwest::StatusCode;
 use serde_json::json;
 
+use spartex_server::trusted_proxies::{parse_one, TrustedProxies};
+
 use crate::support::{TestServer, PASSWORD};
 
 #[tokio::test]
@@ -79,7 +81,8 @@ async fn guess_from(server: &TestServer, forwarded: &str) -> StatusCode {
 #[tokio::test]
 async fn behind_a_trusted_proxy_sign_ins_are_counted_by_the_forwarded_client() {
     let server = TestServer::start_with(|settings| {
-        settings.trusted_proxies = vec!["127.0.0.1".parse().expect("an address")];
+        settings.trusted_proxies =
+            TrustedProxies::new(vec![parse_one("127.0.0.0/8").expect("a range")]);
     })
     .await;
     for _ in 0..5 {

@@ -1,0 +1,82 @@
+//! The load balancers and reverse proxies whose `X-Forwarded-For` names the client
+//! (`--trusted-proxy`): single addresses or ranges, as a cloud balancer's nodes come and go
+//! within a subnet and a CDN publishes its ranges.
+
+use std::net::IpAddr;
+use std::str::FromStr;
+
+pub use ipnet::IpNet;
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TrustedProxies(Vec<IpNet>);
+
+impl TrustedProxies {
+    pub fn new(ranges: Vec<IpNet>) -> TrustedProxies {
+        TrustedProxies(ranges)
+    }
+
+    /// Whether `ip` is one of them. An IPv4 peer met on a dual-stack socket
+    /// (`::ffff:10.0.0.5`) is its IPv4 address, as it was named.
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        let ip = ip.to_canonical();
+        self.0.iter().any(|range| range.contains(&ip))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// One `--trusted-proxy` value: an address (`10.0.0.5`, `::1`) or a range (`10.0.0.0/16`).
+pub fn parse_one(value: &str) -> Result<IpNet, String> {
+    let value = value.trim();
+    IpNet::from_str(value)
+        .or_else(|_| IpAddr::from_str(value).map(IpNet::from))
+        .map_err(|_| {
+            format!("`{value}` is neither an address (10.0.0.5) nor a range (10.0.0.0/16)")
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn proxies(values: &[&str]) -> TrustedProxies {
+        TrustedProxies::new(
+            values
+                .iter()
+                .map(|v| parse_one(v).expect("parses"))
+                .collect(),
+        )
+    }
+
+    fn ip(text: &str) -> IpAddr {
+        text.parse().expect("an address")
+    }
+
+    #[test]
+    fn addresses_and_ranges_are_trusted_and_nothing_else() {
+        let trusted = proxies(&["10.0.0.0/16", "192.0.2.7", "2001:db8::/32"]);
+        assert!(trusted.contains(ip("10.0.200.1")));
+        assert!(trusted.contains(ip("192.0.2.7")));
+        assert!(trusted.contains(ip("2001:db8::1")));
+        assert!(!trusted.contains(ip("10.1.0.1")));
+        assert!(!trusted.contains(ip("192.0.2.8")));
+        assert!(!trusted.contains(ip("2001:db9::1")));
+    }
+
+    #[test]
+    fn an_ipv4_peer_on_a_dual_stack_socket_is_its_ipv4_address() {
+        let trusted = proxies(&["10.0.0.5"]);
+        assert!(trusted.contains(ip("::ffff:10.0.0.5")));
+        assert!(!trusted.contains(ip("::ffff:10.0.0.6")));
+    }
+
+    #[test]
+    fn a_value_that_is_neither_says_what_it_takes() {
+        let said = parse_one("10.0.0.0/33").expect_err("no such range");
+        assert!(said.contains("10.0.0.0/16"), "{said}");
+        assert!(parse_one("proxy.internal").is_err());
+        assert_eq!(parse_one(" ::1 ").map(|n| n.prefix_len()), Ok(128));
+    }
+}
