@@ -87,9 +87,7 @@ impl DeviceRecord {
         }
         let json =
             serde_json::to_vec_pretty(record).map_err(|e| CoreError::Local(e.to_string()))?;
-        let temp = self.path.with_extension("json.tmp");
-        std::fs::write(&temp, json).map_err(local)?;
-        std::fs::rename(&temp, &self.path).map_err(local)
+        crate::registry::write_private(&self.path, &json).map_err(local)
     }
 
     /// The device this install is registered as, as last answered.
@@ -268,6 +266,15 @@ mod tests {
             assert!(!on_disk.contains(secret), "{on_disk}");
         }
         assert_eq!(devices.current().map(|d| d.id).as_deref(), Some("dev_1"));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.path().join(DEVICE_FILE))
+                .expect("kept")
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600, "readable by its owner alone");
+        }
     }
 
     #[test]

@@ -232,7 +232,7 @@ fn media_buyer(brief: Brief, round: u64, feedback: Option<&str>) -> TaskPlan {
 }
 
 fn strategist(brief: Brief, round: u64) -> TaskPlan {
-    let (old_age, new_age) = if round % 2 == 0 {
+    let (old_age, new_age) = if round.is_multiple_of(2) {
         ("25-44", "25-54")
     } else {
         ("25-54", "30-54")
@@ -241,7 +241,7 @@ fn strategist(brief: Brief, round: u64) -> TaskPlan {
         title: format!("Weekly plan review for {}", brief.brand()),
         steps: 4,
         opening: Some("Reviewing last week's results against the plan.".into()),
-        approval: (round % 2 == 0).then(|| RequestApproval {
+        approval: round.is_multiple_of(2).then(|| RequestApproval {
             kind: "update_targeting".into(),
             title: format!("Widen {} targeting to ages {new_age}", brief.brand()),
             summary: "The 45-54 segment converts at 1.4x the average on retargeting. Widening the prospecting \
@@ -299,7 +299,7 @@ fn compliance(brief: Brief, round: u64, feedback: Option<&str>) -> TaskPlan {
         title: format!("Claims review, batch {} for {}", round + 1, brief.brand()),
         steps: 3,
         opening: Some("Checking this batch's claims against substantiation on file.".into()),
-        approval: (round % 3 == 0).then(|| RequestApproval {
+        approval: round.is_multiple_of(3).then(|| RequestApproval {
             kind: "reply_publicly".into(),
             title: "Reply publicly to a complaint about a late delivery".into(),
             summary: format!(

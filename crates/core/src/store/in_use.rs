@@ -74,8 +74,6 @@ impl InUse {
     }
 
     /// Takes the lock on `path` without waiting.
-    // `File::try_lock*` came with Rust 1.89: the workspace's rust-version (1.85) is to be raised.
-    #[allow(clippy::incompatible_msrv)]
     pub(crate) fn take(
         path: &Path,
         sharing: Sharing,
