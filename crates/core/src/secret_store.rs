@@ -54,9 +54,9 @@ pub enum SecretError {
     Other(String),
 }
 
-const START_KEYRING: &str = "start or unlock your keyring (gnome-keyring or KWallet on Linux, \
-    Keychain on macOS) and try again, or pass --insecure-file-secrets to keep secrets \
-    unencrypted in a file instead";
+const START_KEYRING: &str = "start or unlock your keyring (on Linux gnome-keyring, or KWallet \
+    with its Secret Service interface turned on; Keychain on macOS) and try again; the spartex \
+    command can instead keep secrets unencrypted in a file with --insecure-file-secrets";
 
 /// The OS secret store through the `keyring` crate: each key is an entry of `service`.
 #[derive(Debug, Clone)]
