@@ -1,7 +1,7 @@
 //! Keeping the cache in step with the server: catch-up through `GET /sync`, fresh snapshots
 //! after `resync_required`, and the realtime socket resumed from the stored `seq`.
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use std::sync::Arc;
 
@@ -46,6 +46,15 @@ const DISK_FULL_RETRY: Duration = Duration::from_secs(3);
 const DISK_FULL_RETRY_LATER: Duration = Duration::from_secs(30);
 const DISK_FULL_QUICK_TRIES: u32 = 20;
 const MAX_FRAME_BYTES: usize = 16 << 20;
+/// How often the realtime loop compares the wall clock's progress with the runtime's.
+const WAKE_CHECK_EVERY: Duration = Duration::from_secs(3);
+/// How far the two clocks may drift apart between checks before the machine is taken to have
+/// slept (the runtime's clock, and every timeout on it, stands still while it does) or its
+/// clock to have been set.
+const CLOCK_JUMP: Duration = Duration::from_secs(15);
+
+/// The wall clock the realtime loop reads; a test's can jump.
+pub(crate) type WallClock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
 
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct SyncReport {
@@ -65,6 +74,7 @@ pub struct Syncer {
     publisher: Publisher,
     /// Poked when the link is live again, so queued actions leave at once.
     outbox_wakeup: Arc<Notify>,
+    wall_clock: WallClock,
 }
 
 impl Syncer {
@@ -81,7 +91,15 @@ impl Syncer {
             store,
             publisher,
             outbox_wakeup,
+            wall_clock: Arc::new(SystemTime::now),
         }
+    }
+
+    /// This syncer, reading the wall clock from `wall_clock`.
+    #[cfg(test)]
+    pub(crate) fn with_wall_clock(mut self, wall_clock: WallClock) -> Syncer {
+        self.wall_clock = wall_clock;
+        self
     }
 
     fn store(&self) -> &Store {
@@ -310,9 +328,14 @@ impl Syncer {
     /// 60 s) and treats 45 s of silence as dead.
     /// A full disk is not a lost link: it shows as such, and is tried again every 3 s for a
     /// minute, then every 30 s.
+    /// A machine that slept (or whose clock was set) is noticed within a few seconds of waking
+    /// ([`WakeWatch`]): the socket, likely dead and at best stale, is dropped and opened again
+    /// at once, its catch-up with it, where the link showed "live" for up to 45 s more (the
+    /// runtime's timeouts do not count time asleep) and then waited out a backoff.
     pub(crate) async fn run_realtime(&self, mut stop: tokio::sync::watch::Receiver<bool>) {
         let mut failures: u32 = 0;
         let mut tries_on_a_full_disk: u32 = 0;
+        let mut wake = WakeWatch::new(self.wall_clock.clone());
         while !*stop.borrow() {
             // Until a retry catches up, a full disk stays the news, not "connecting".
             if self.publisher.link() != LinkState::DiskFull {
@@ -320,8 +343,19 @@ impl Syncer {
             }
             let started = tokio::time::Instant::now();
             let ended = tokio::select! {
-                ended = self.stream_once() => ended,
+                ended = self.stream_once() => Some(ended),
+                jump = wake.jumped() => {
+                    tracing::info!(
+                        jump_s = jump.as_secs(),
+                        "the machine slept or its clock was set; opening the event socket again"
+                    );
+                    None
+                }
                 _ = stop.changed() => return,
+            };
+            let Some(ended) = ended else {
+                failures = 0;
+                continue;
             };
             let mut asked = None;
             match ended {
@@ -363,6 +397,11 @@ impl Syncer {
             failures = failures.saturating_add(1);
             tokio::select! {
                 _ = tokio::time::sleep(wait) => {}
+                // Woken on another network, perhaps: no reason to wait out the rest.
+                jump = wake.jumped() => {
+                    tracing::info!(jump_s = jump.as_secs(), "the machine slept or its clock was set; reconnecting now");
+                    failures = 0;
+                }
                 _ = stop.changed() => return,
             }
         }
@@ -545,6 +584,51 @@ impl Syncer {
     }
 }
 
+/// Notices that the machine slept, or its clock was set: between checks, the wall clock moved
+/// [`CLOCK_JUMP`] more or less than the runtime's clock, which stands still while the machine
+/// sleeps (and with it every timeout, the dead link's 45 s included). There is no wake event
+/// to hear on every desktop; comparing the clocks works on all of them.
+struct WakeWatch {
+    wall_clock: WallClock,
+    wall: SystemTime,
+    runtime: tokio::time::Instant,
+}
+
+impl WakeWatch {
+    fn new(wall_clock: WallClock) -> WakeWatch {
+        WakeWatch {
+            wall: wall_clock(),
+            runtime: tokio::time::Instant::now(),
+            wall_clock,
+        }
+    }
+
+    /// Returns how far the clocks jumped apart, once they do; checks every
+    /// [`WAKE_CHECK_EVERY`]. Dropped at any point, it goes on from its last check.
+    async fn jumped(&mut self) -> Duration {
+        loop {
+            tokio::time::sleep(WAKE_CHECK_EVERY).await;
+            if let Some(jump) = self.check() {
+                return jump;
+            }
+        }
+    }
+
+    /// How far the clocks drifted apart since the last check, if more than [`CLOCK_JUMP`].
+    fn check(&mut self) -> Option<Duration> {
+        let wall = (self.wall_clock)();
+        let runtime = tokio::time::Instant::now();
+        let on_the_runtime = runtime.duration_since(self.runtime);
+        let drift = match wall.duration_since(self.wall) {
+            Ok(on_the_wall) => on_the_wall.abs_diff(on_the_runtime),
+            // Set back.
+            Err(back) => back.duration().saturating_add(on_the_runtime),
+        };
+        (self.wall, self.runtime) = (wall, runtime);
+        (drift > CLOCK_JUMP).then_some(drift)
+    }
+}
+
 /// `GET /sync` with its events read one at a time ([`SyncPage::read`]): one envelope this
 /// build cannot read (a `seq` that is not a number, an `at` that is not RFC 3339) fails that
 /// event alone, not the page, which would fail every catch-up from then on.
@@ -656,9 +740,114 @@ pub fn at_least_as_asked(wait: Duration, asked: Option<Duration>) -> Duration {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
+    use std::sync::atomic::{AtomicI64, Ordering};
+    use std::sync::Arc;
+    use std::time::{Duration, SystemTime};
 
-    use super::{at_least_as_asked, backoff};
+    use spartex_testkit::{TestServer, PASSWORD};
+    use tokio::sync::{watch, Notify};
+
+    use super::{at_least_as_asked, backoff, Syncer, WakeWatch, WallClock, CLOCK_JUMP};
+    use crate::changes::Publisher;
+    use crate::secret_store::{InsecureFileSecretStore, SecretStore};
+    use crate::session::Session;
+    use crate::{Change, Core, CoreConfig, LinkState, Secret};
+
+    /// The machine's wall clock, moved by however many seconds `offset` holds.
+    fn movable_clock() -> (WallClock, Arc<AtomicI64>) {
+        let offset = Arc::new(AtomicI64::new(0));
+        let clock: WallClock = Arc::new({
+            let offset = offset.clone();
+            move || {
+                let by = offset.load(Ordering::SeqCst);
+                let now = SystemTime::now();
+                if by >= 0 {
+                    now + Duration::from_secs(by.unsigned_abs())
+                } else {
+                    now - Duration::from_secs(by.unsigned_abs())
+                }
+            }
+        });
+        (clock, offset)
+    }
+
+    #[tokio::test]
+    async fn a_wall_clock_that_jumps_either_way_is_noticed_and_one_that_keeps_time_is_not() {
+        let (clock, offset) = movable_clock();
+        let mut watch = WakeWatch::new(clock);
+        assert_eq!(watch.check(), None, "the clocks kept together");
+        offset.store(8 * 3600, Ordering::SeqCst);
+        let jump = watch.check().expect("a night asleep");
+        assert!(jump > Duration::from_secs(8 * 3600 - 60), "{jump:?}");
+        assert_eq!(watch.check(), None, "noticed once, from the new time on");
+        offset.store(8 * 3600 - 120, Ordering::SeqCst);
+        let back = watch.check().expect("a clock set back two minutes");
+        assert!(back > CLOCK_JUMP, "{back:?}");
+        offset.store(8 * 3600 - 115, Ordering::SeqCst);
+        assert_eq!(watch.check(), None, "a few seconds' correction is no jump");
+    }
+
+    /// A laptop that slept the night shows "live" at once only if it is: the socket from before
+    /// is dropped and opened again within seconds of waking, where it was trusted for up to
+    /// 45 s more (the runtime's clock does not count the time asleep) and then backed off.
+    #[tokio::test]
+    async fn a_night_asleep_reconnects_the_event_socket_at_once() {
+        let server = TestServer::builder()
+            .manual_clock(chrono::Utc::now())
+            .start()
+            .await;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let data_dir = dir.path().join("dana");
+        let secrets: Arc<dyn SecretStore> =
+            Arc::new(InsecureFileSecretStore::new(data_dir.join("secrets.json")));
+        let core = Core::new(CoreConfig {
+            data_dir,
+            secrets: secrets.clone(),
+        });
+        let account = core
+            .login(&server.url(), "oncall@acme.test", &Secret::new(PASSWORD))
+            .await
+            .expect("signs in");
+        account.catch_up().await.expect("first sync");
+
+        let (clock, offset) = movable_clock();
+        let id = &account.info().id;
+        let session = Session::new(id, account.session().http().clone(), secrets);
+        let publisher = Publisher::new();
+        let syncer = Syncer::new(
+            id,
+            Arc::new(session),
+            account.store().clone(),
+            publisher.clone(),
+            Arc::new(Notify::new()),
+        )
+        .with_wall_clock(clock);
+        let mut changes = publisher.subscribe();
+        let (stop, stopped) = watch::channel(false);
+        let running = tokio::spawn(async move { syncer.run_realtime(stopped).await });
+        let mut link_becomes = async |wanted: LinkState, what: &str| {
+            let became = async {
+                loop {
+                    match changes.recv().await {
+                        Ok(Change::Link { state }) if state == wanted => return,
+                        Ok(_) => {}
+                        Err(error) => panic!("the changes ended: {error}"),
+                    }
+                }
+            };
+            tokio::time::timeout(Duration::from_secs(15), became)
+                .await
+                .unwrap_or_else(|_| panic!("{what}: the link never became {wanted:?}"));
+        };
+        link_becomes(LinkState::Connected, "the link comes up").await;
+
+        offset.store(9 * 3600, Ordering::SeqCst);
+        link_becomes(LinkState::Connecting, "the socket is dropped on waking").await;
+        link_becomes(LinkState::Connected, "and opened again").await;
+
+        stop.send_replace(true);
+        running.await.expect("the link stops");
+    }
 
     #[test]
     fn a_wait_the_server_asked_for_is_kept_and_spread_by_a_fifth_at_most() {
