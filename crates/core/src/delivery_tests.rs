@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use spartex_testkit::{TestServer, PASSWORD};
 
-use crate::secret_store::InsecureFileSecretStore;
+use crate::secret_store::{InsecureFileSecretStore, SecretStore};
 use crate::{Account, Core, CoreConfig, CoreError, OutcomeResult, Secret};
 
 pub(crate) struct Signed {
@@ -14,6 +14,8 @@ pub(crate) struct Signed {
     pub(crate) account: Account,
     /// A project of the demo world, by id.
     pub(crate) project: String,
+    /// Where the account's tokens are kept.
+    pub(crate) secrets: Arc<dyn SecretStore>,
     _dir: tempfile::TempDir,
 }
 
@@ -25,8 +27,12 @@ pub(crate) async fn signed_in() -> Signed {
         .await;
     let dir = tempfile::tempdir().expect("temp dir");
     let data_dir = dir.path().join("dana");
-    let secrets = Arc::new(InsecureFileSecretStore::new(data_dir.join("secrets.json")));
-    let core = Core::new(CoreConfig { data_dir, secrets });
+    let secrets: Arc<dyn SecretStore> =
+        Arc::new(InsecureFileSecretStore::new(data_dir.join("secrets.json")));
+    let core = Core::new(CoreConfig {
+        data_dir,
+        secrets: secrets.clone(),
+    });
     let account = core
         .login(&server.url(), "oncall@acme.test", &Secret::new(PASSWORD))
         .await
@@ -41,6 +47,7 @@ pub(crate) async fn signed_in() -> Signed {
         core,
         account,
         project,
+        secrets,
         _dir: dir,
     }
 }

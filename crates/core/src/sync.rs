@@ -744,14 +744,12 @@ mod tests {
     use std::sync::Arc;
     use std::time::{Duration, SystemTime};
 
-    use spartex_testkit::{TestServer, PASSWORD};
     use tokio::sync::{watch, Notify};
 
     use super::{at_least_as_asked, backoff, Syncer, WakeWatch, WallClock, CLOCK_JUMP};
     use crate::changes::Publisher;
-    use crate::secret_store::{InsecureFileSecretStore, SecretStore};
     use crate::session::Session;
-    use crate::{Change, Core, CoreConfig, LinkState, Secret};
+    use crate::{Change, LinkState};
 
     /// The machine's wall clock, moved by however many seconds `offset` holds.
     fn movable_clock() -> (WallClock, Arc<AtomicI64>) {
@@ -792,27 +790,11 @@ mod tests {
     /// 45 s more (the runtime's clock does not count the time asleep) and then backed off.
     #[tokio::test]
     async fn a_night_asleep_reconnects_the_event_socket_at_once() {
-        let server = TestServer::builder()
-            .manual_clock(chrono::Utc::now())
-            .start()
-            .await;
-        let dir = tempfile::tempdir().expect("temp dir");
-        let data_dir = dir.path().join("dana");
-        let secrets: Arc<dyn SecretStore> =
-            Arc::new(InsecureFileSecretStore::new(data_dir.join("secrets.json")));
-        let core = Core::new(CoreConfig {
-            data_dir,
-            secrets: secrets.clone(),
-        });
-        let account = core
-            .login(&server.url(), "oncall@acme.test", &Secret::new(PASSWORD))
-            .await
-            .expect("signs in");
-        account.catch_up().await.expect("first sync");
-
+        let signed = crate::delivery::with_a_server::signed_in().await;
+        let account = &signed.account;
         let (clock, offset) = movable_clock();
         let id = &account.info().id;
-        let session = Session::new(id, account.session().http().clone(), secrets);
+        let session = Session::new(id, account.session().http().clone(), signed.secrets.clone());
         let publisher = Publisher::new();
         let syncer = Syncer::new(
             id,

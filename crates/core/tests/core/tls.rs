@@ -18,18 +18,22 @@ async fn signs_in_over_https_and_hears_requests_live_over_wss() {
     let world = World::start().await;
     let front = TlsFront::open(world.server.addr()).await;
     std::env::set_var("SSL_CERT_FILE", &front.certificate);
+    signs_in_and_hears_a_request_live(&world, &front.url).await;
+}
+
+/// Signs Dana in at `url`, brings the event socket up, and has a request reach her on it.
+async fn signs_in_and_hears_a_request_live(world: &World, url: &str) {
     let core = world.core("dana");
     let account = core
-        .login(&front.url, "oncall@acme.test", &Secret::new(PASSWORD))
+        .login(url, "oncall@acme.test", &Secret::new(PASSWORD))
         .await
-        .expect("signs in over https");
-    account.catch_up().await.expect("the first sync over https");
+        .expect("signs in");
+    account.catch_up().await.expect("the first sync");
     let running = account.start();
-    eventually("the event socket is live over wss", || async {
+    eventually("the event socket is live", || async {
         account.link() == LinkState::Connected
     })
     .await;
-
     let asked = world.ask("Quill", "Raise the Meta daily cap to $900").await;
     let id = asked["id"].as_str().expect("an id").to_owned();
     eventually("the request arrives on the socket", || async {
@@ -69,28 +73,11 @@ async fn a_server_reached_through_a_companys_proxy_is_live_through_it_too() {
     let proxy = ConnectProxy::open(front.addr).await;
     std::env::set_var("SSL_CERT_FILE", &front.certificate);
     std::env::set_var("HTTPS_PROXY", &proxy.url);
-    let core = world.core("dana");
-    let account = core
-        .login(&front.url, "oncall@acme.test", &Secret::new(PASSWORD))
-        .await
-        .expect("signs in through the proxy");
-    account.catch_up().await.expect("the first sync");
-    let running = account.start();
-    eventually("the event socket is live through the proxy", || async {
-        account.link() == LinkState::Connected
-    })
-    .await;
-    let asked = world.ask("Quill", "Raise the Meta daily cap to $900").await;
-    let id = asked["id"].as_str().expect("an id").to_owned();
-    eventually("the request arrives on the socket", || async {
-        account.approval(&id).await.is_ok()
-    })
-    .await;
+    signs_in_and_hears_a_request_live(&world, &front.url).await;
     let authority = front.url.trim_start_matches("https://").to_owned();
     assert!(
         proxy.asked().iter().all(|asked| *asked == authority),
         "{:?}",
         proxy.asked()
     );
-    running.stop().await;
 }
