@@ -210,11 +210,16 @@ pub(crate) fn keep_private(dir: &Path) -> std::io::Result<()> {
 
 /// Replaces the file at `path` with `bytes`, readable by its owner alone (0600 on Unix), whole
 /// or not at all: written to a temporary file of this process beside it, synced, then renamed
-/// over it. Two processes saving at once each write their own temporary file.
+/// over it. Each save writes a temporary file of its own (named by process and by save), so two
+/// saves at once, in two processes or in one, never write into each other's.
 pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    /// Numbers this process's saves.
+    static SAVES: AtomicU64 = AtomicU64::new(0);
+    let save = SAVES.fetch_add(1, Ordering::Relaxed);
     let mut temp_name = path.file_name().unwrap_or_default().to_owned();
-    temp_name.push(format!(".{}.tmp", std::process::id()));
+    temp_name.push(format!(".{}.{save}.tmp", std::process::id()));
     let temp = path.with_file_name(temp_name);
     let written = (|| {
         let mut file = crate::store::in_use::private_file_options()
@@ -238,4 +243,53 @@ pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Saves at once in one process (the app saving the account list and a setting together)
+    /// each write a temporary file of their own: every save succeeds and the file holds one of
+    /// them whole, where two saves truncated one temporary file and one failed to rename it.
+    #[test]
+    fn saves_at_once_in_one_process_each_succeed_and_one_is_kept_whole() {
+        const THREADS: usize = 16;
+        const SAVES: usize = 20;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("accounts.json");
+        let contents: Vec<Vec<u8>> = (0..THREADS)
+            .map(|thread| format!("{thread:02}").repeat(32 * 1024).into_bytes())
+            .collect();
+        let start = std::sync::Barrier::new(THREADS);
+        std::thread::scope(|scope| {
+            let saving: Vec<_> = contents
+                .iter()
+                .map(|bytes| {
+                    let (path, start) = (&path, &start);
+                    scope.spawn(move || {
+                        start.wait();
+                        (0..SAVES)
+                            .map(|_| write_private(path, bytes))
+                            .collect::<std::io::Result<Vec<()>>>()
+                    })
+                })
+                .collect();
+            for saved in saving {
+                saved
+                    .join()
+                    .expect("no panic")
+                    .expect("every save succeeds");
+            }
+        });
+        let kept = std::fs::read(&path).expect("reads");
+        assert!(contents.contains(&kept), "a save's bytes, whole");
+        let left: Vec<_> = std::fs::read_dir(dir.path())
+            .expect("lists")
+            .flatten()
+            .map(|entry| entry.file_name())
+            .filter(|name| name.to_string_lossy().contains(".tmp"))
+            .collect();
+        assert!(left.is_empty(), "{left:?}");
+    }
 }
