@@ -59,13 +59,16 @@ pub fn default_data_dir() -> CoreResult<PathBuf> {
     if let Some(home) = std::env::var_os("SPARTEX_HOME") {
         return Ok(PathBuf::from(home));
     }
-    dirs::data_local_dir()
-        .map(|dir| dir.join("spartex-control"))
-        .ok_or_else(|| {
-            CoreError::Local(
-                "No data folder on this system; set SPARTEX_HOME to a folder for the cache.".into(),
-            )
-        })
+    platform_data_dir().ok_or_else(|| {
+        CoreError::Local(
+            "No data folder on this system; set SPARTEX_HOME to a folder for the cache.".into(),
+        )
+    })
+}
+
+/// The app's own folder in the platform's data folder, without `SPARTEX_HOME`.
+fn platform_data_dir() -> Option<PathBuf> {
+    dirs::data_local_dir().map(|dir| dir.join("spartex-control"))
 }
 
 /// What signing out does with actions the server has not taken yet.
@@ -97,8 +100,12 @@ pub struct Core {
 }
 
 impl Core {
+    /// Also makes the data folder's files, and the folder when it is the app's own (the
+    /// platform's, not one chosen with `SPARTEX_HOME`), readable by their owner alone, as an
+    /// older build may have left them readable by everyone.
     pub fn new(config: CoreConfig) -> Core {
         let registry = Registry::new(&config.data_dir);
+        registry.keep_private_at_start(platform_data_dir().as_deref() == Some(&config.data_dir));
         Core {
             config,
             registry,
@@ -401,3 +408,7 @@ fn remove_cache_files(path: &Path) -> CoreResult<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+#[path = "core_tests.rs"]
+mod tests;

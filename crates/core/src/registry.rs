@@ -88,6 +88,45 @@ impl Registry {
         }
     }
 
+    /// Makes what an older build left readable by everyone (folders 0755, files 0644: who is
+    /// signed in, to which server, their settings) readable by its owner alone: the account
+    /// list, the folder of accounts, each account's folder and the files in it, and the data
+    /// folder itself when it is this app's own (`own_folder`). A folder the person chose
+    /// (`SPARTEX_HOME`) may be shared with other things, and its mode is theirs: it is left as
+    /// it is, as [`create_private_dir`] leaves any folder that exists. Best effort: what cannot
+    /// be changed is logged, and the app goes on.
+    pub(crate) fn keep_private_at_start(&self, own_folder: bool) {
+        let warn = |path: &Path, error: std::io::Error| {
+            tracing::warn!(path = %path.display(), %error, "could not make this readable by its owner alone");
+        };
+        if own_folder && self.dir.is_dir() {
+            keep_private(&self.dir).unwrap_or_else(|e| warn(&self.dir, e));
+        }
+        let list = self.file();
+        if list.is_file() {
+            keep_private_file(&list).unwrap_or_else(|e| warn(&list, e));
+        }
+        let accounts = self.dir.join("accounts");
+        let Ok(folders) = std::fs::read_dir(&accounts) else {
+            return;
+        };
+        keep_private(&accounts).unwrap_or_else(|e| warn(&accounts, e));
+        for folder in folders.flatten() {
+            let folder = folder.path();
+            // Not one that is a link: it may lead anywhere.
+            if !std::fs::symlink_metadata(&folder).is_ok_and(|m| m.is_dir()) {
+                continue;
+            }
+            keep_private(&folder).unwrap_or_else(|e| warn(&folder, e));
+            for file in std::fs::read_dir(&folder).into_iter().flatten().flatten() {
+                let file = file.path();
+                if std::fs::symlink_metadata(&file).is_ok_and(|m| m.is_file()) {
+                    keep_private_file(&file).unwrap_or_else(|e| warn(&file, e));
+                }
+            }
+        }
+    }
+
     pub fn list(&self) -> CoreResult<Vec<AccountInfo>> {
         match std::fs::read(self.file()) {
             Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
@@ -205,6 +244,21 @@ pub(crate) fn keep_private(dir: &Path) -> std::io::Result<()> {
     }
     #[cfg(not(unix))]
     let _ = dir;
+    Ok(())
+}
+
+/// Makes the file at `path` (one of this app's own) readable by its owner alone (0600 on Unix),
+/// as an older build may have written it readable by everyone.
+fn keep_private_file(path: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if std::fs::metadata(path)?.permissions().mode() & 0o077 != 0 {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
     Ok(())
 }
 
