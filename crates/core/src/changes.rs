@@ -149,13 +149,32 @@ pub enum LinkState {
 pub(crate) struct Publisher {
     changes: broadcast::Sender<Change>,
     link: watch::Sender<LinkState>,
+    /// The highest `seq` this process applied, or is applying, to the cache: one the cache
+    /// holds beyond it was applied by another process sharing it (the CLI's `watch` beside the
+    /// app), which published nothing here.
+    applied_here: std::sync::Arc<std::sync::atomic::AtomicI64>,
 }
 
 impl Publisher {
     pub(crate) fn new() -> Publisher {
         let (changes, _) = broadcast::channel(4096);
         let (link, _) = watch::channel(LinkState::Offline);
-        Publisher { changes, link }
+        Publisher {
+            changes,
+            link,
+            applied_here: Default::default(),
+        }
+    }
+
+    /// This process is about to apply events up to `seq` (or a snapshot at that head).
+    pub(crate) fn applying_up_to(&self, seq: i64) {
+        self.applied_here
+            .fetch_max(seq, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// See [`Publisher::applying_up_to`].
+    pub(crate) fn applied_here(&self) -> i64 {
+        self.applied_here.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     pub(crate) fn subscribe(&self) -> broadcast::Receiver<Change> {

@@ -80,6 +80,8 @@ pub struct Delivery {
     /// Actions the server answered whose end the cache could not record (a full disk), by
     /// Idempotency-Key: not sent again nor shown as waiting, and recorded once there is room.
     unrecorded: Arc<std::sync::Mutex<HashMap<String, Unrecorded>>>,
+    /// How far the cache's `seq` stood at the last look for other processes' syncing.
+    synced_elsewhere_to: Arc<std::sync::Mutex<Option<i64>>>,
 }
 
 impl Delivery {
@@ -98,6 +100,7 @@ impl Delivery {
             held_off: Arc::default(),
             seen: Arc::default(),
             unrecorded: Arc::default(),
+            synced_elsewhere_to: Arc::default(),
         }
     }
 
@@ -401,6 +404,7 @@ impl Delivery {
                 _ = self.wakeup.notified() => return Some(()),
                 _ = stop.changed() => return None,
             }
+            self.another_process_synced().await;
             if look >= until || self.another_process_queued().await {
                 return Some(());
             }
@@ -426,6 +430,26 @@ impl Delivery {
         drop(seen);
         self.publisher.publish(Change::Outbox);
         queued_elsewhere
+    }
+
+    /// Events another process sharing the cache applied (the CLI's `watch` beside the app)
+    /// published nothing here, so this app neither showed nor raised what they brought: once
+    /// seen, everything is read again, as after a resync, and requests among them are raised.
+    /// The first look only notes where the cache stands.
+    async fn another_process_synced(&self) {
+        let Ok(cached) = self.store.last_seq().await else {
+            return;
+        };
+        let mut noted = self
+            .synced_elsewhere_to
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let known = noted.unwrap_or(cached).max(self.publisher.applied_here());
+        *noted = Some(cached.max(known));
+        if cached > known {
+            drop(noted);
+            self.publisher.publish(Change::Resynced);
+        }
     }
 
     fn seen(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {

@@ -384,3 +384,92 @@ async fn the_data_folder_and_its_files_are_readable_by_their_owner_alone() {
         .collect();
     assert!(left.is_empty(), "{left:?}");
 }
+
+/// `spartex watch` beside the open app applies a new request to the cache they share before the
+/// app's own link does, which then skips it as already kept: the app's idle worker notices
+/// within seconds, the app reads everything again and raises the request, where it showed and
+/// raised nothing. (The app's link is not run here, so the CLI is first every time.)
+#[tokio::test]
+async fn a_request_another_process_applied_first_is_read_again_and_raised() {
+    use std::sync::RwLock;
+
+    use crate::alerts::spawn_notifications;
+    use crate::notify::{Notification, NotificationPrefs, Notifier, NotifyError};
+    use crate::Change;
+
+    #[derive(Default)]
+    struct Titles(std::sync::Mutex<Vec<String>>);
+
+    #[async_trait::async_trait]
+    impl Notifier for Titles {
+        async fn notify(&self, notification: &Notification) -> Result<(), NotifyError> {
+            if let Ok(mut titles) = self.0.lock() {
+                titles.push(notification.title.clone());
+            }
+            Ok(())
+        }
+        async fn withdraw(&self, _key: &str) -> Result<(), NotifyError> {
+            Ok(())
+        }
+        async fn replace_if_shown(&self, _: &Notification) -> Result<bool, NotifyError> {
+            Ok(false)
+        }
+    }
+
+    let signed = signed_in().await;
+    let app = &signed.account;
+    let shown = Arc::new(Titles::default());
+    let prefs = Arc::new(RwLock::new(NotificationPrefs::default()));
+    spawn_notifications(app, shown.clone(), prefs);
+    let mut changes = app.subscribe();
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let worker = tokio::spawn({
+        let delivery = app.delivery().clone();
+        async move { delivery.run(stopped).await }
+    });
+    let cli = Core::new(CoreConfig {
+        data_dir: signed.core.data_dir().to_owned(),
+        secrets: signed.secrets.clone(),
+    })
+    .open(None)
+    .await
+    .expect("the CLI opens the account too");
+    // The worker's first look notes where the cache stands.
+    tokio::time::sleep(std::time::Duration::from_secs(4)).await;
+
+    signed
+        .server
+        .agent("Quill")
+        .ask("Publish the winter teaser", "high", 3600)
+        .await;
+    cli.catch_up().await.expect("the CLI applies it");
+    let resynced = tokio::time::timeout(std::time::Duration::from_secs(15), async {
+        loop {
+            if let Ok(Change::Resynced) = changes.recv().await {
+                return;
+            }
+        }
+    })
+    .await;
+    assert!(
+        resynced.is_ok(),
+        "the app was told to read everything again"
+    );
+    let raised = tokio::time::timeout(std::time::Duration::from_secs(15), async {
+        loop {
+            let titles = shown.0.lock().map(|t| t.clone()).unwrap_or_default();
+            if titles
+                .iter()
+                .any(|t| t.contains("Publish the winter teaser"))
+            {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    })
+    .await;
+    assert!(raised.is_ok(), "the request was raised by the app");
+    stop.send_replace(true);
+    worker.await.expect("the worker stops");
+    cli.store().close().await;
+}

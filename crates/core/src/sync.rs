@@ -118,9 +118,18 @@ impl Syncer {
         self.publisher.publish(change);
     }
 
+    /// Says this process applies `events`, before it does: what the cache holds up to them is
+    /// not another process's work.
+    fn applying(&self, events: &[Event]) {
+        if let Some(last) = events.iter().map(|e| e.seq).max() {
+            self.publisher.applying_up_to(last);
+        }
+    }
+
     /// Applies events and publishes what changed. A gap is filled from the log first, once:
     /// events that still do not follow the cache then are the server's fault.
     pub(crate) async fn apply(&self, events: &[Event]) -> CoreResult<usize> {
+        self.applying(events);
         match self.store().apply_events(events).await {
             Ok(batch) => {
                 self.publisher.publish_all(batch.changes);
@@ -138,6 +147,7 @@ impl Syncer {
     /// the server's log skipping a `seq`, never filled from that log again (which would ask
     /// it for the same again, for ever).
     async fn commit(&self, events: &[Event]) -> CoreResult<usize> {
+        self.applying(events);
         match self.store().apply_events(events).await {
             Ok(batch) => {
                 self.publisher.publish_all(batch.changes);
@@ -317,6 +327,7 @@ impl Syncer {
         snapshot.projects = projects;
         snapshot.approvals = self.session().call(&ListApprovals {}, None).await?;
         snapshot.stops = self.session().call(&ListStops {}, None).await?;
+        self.publisher.applying_up_to(head);
         self.store().replace_with_snapshot(snapshot, head).await?;
         tracing::info!(account = %self.account_id, head, "cache rebuilt from snapshots");
         self.publish(Change::Resynced);
