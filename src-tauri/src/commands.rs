@@ -62,11 +62,12 @@ commands! {
     /// Signs the account out and wipes its cache; refused with `undelivered` while actions wait
     /// to reach the server, unless `discard_undelivered`.
     async fn sign_out(
+        app: AppHandle,
         shell: State<'_, Shell>,
         account_id: String,
         discard_undelivered: bool,
     ) -> CommandResult<()> {
-        shell.sign_out(&account_id, discard_undelivered).await
+        shell.sign_out(&app, &account_id, discard_undelivered).await
     }
 
     /// Emergency stops still on their way from accounts not shown (another organisation).

@@ -214,7 +214,12 @@ impl Shell {
     /// Signs the account out and wipes its cache; when it was the one shown, shows no account
     /// afterwards. Actions the server has not taken yet refuse it (tried once more first),
     /// unless `discard_undelivered`: the person chose to lose them.
-    pub async fn sign_out(&self, account_id: &str, discard_undelivered: bool) -> CommandResult<()> {
+    pub async fn sign_out(
+        &self,
+        app: &AppHandle,
+        account_id: &str,
+        discard_undelivered: bool,
+    ) -> CommandResult<()> {
         let mut undelivered = Undelivered::discarded_if(discard_undelivered);
         // Asked of the account open here, whose own delivery goes on if the person stays signed
         // in, not of a second copy (one not open here, the core opens to ask); without holding
@@ -225,7 +230,7 @@ impl Shell {
             open_here.deliver_before_signing_out().await?;
             undelivered = Undelivered::Discard; // nothing is left to lose
         }
-        let _switching = self.switching.lock().await;
+        let switching = self.switching.lock().await;
         let delivering = self.delivering.lock().await.remove(account_id);
         if let Some(delivering) = delivering {
             delivering.stop().await;
@@ -239,11 +244,31 @@ impl Shell {
                 previous.stop().await;
             }
         }
-        self.core.logout(Some(account_id), undelivered).await?;
-        if shown {
-            forget_active(&self.core);
+        let signed_out = self.core.logout(Some(account_id), undelivered).await;
+        drop(active);
+        drop(switching);
+        match signed_out {
+            Ok(_) => {
+                if shown {
+                    forget_active(&self.core);
+                }
+                Ok(())
+            }
+            // Refused (the account open in another process, say): the account shown before
+            // is shown again, syncing and notifying, where it was left stopped and followed
+            // nothing until someone chose it again.
+            Err(refused) => {
+                if shown {
+                    match self.core.open(Some(account_id)).await {
+                        Ok(account) => {
+                            self.activate(app, account).await?;
+                        }
+                        Err(error) => tracing::warn!(%error, "could not show the account again"),
+                    }
+                }
+                Err(refused.into())
+            }
         }
-        Ok(())
     }
 
     /// The account if it is open here: shown, or delivering what it still holds.

@@ -1,6 +1,7 @@
 //! End-to-end: the real app binary over WebDriver against the real server with simulated agents.
 //! Run inside `scripts/test-env.sh`; `SPARTEX_UPDATE_SCREENSHOTS=1` refreshes `docs/screenshots/`.
 
+mod accounts;
 mod background;
 mod desktop;
 mod launch;
