@@ -84,8 +84,11 @@ impl Alerts {
         let still_pending: HashSet<String> =
             pending.iter().map(|v| v.approval.id.clone()).collect();
         self.considered.retain(|id| still_pending.contains(id));
+        let now = chrono::Utc::now();
         for view in pending {
-            if !self.considered.contains(&view.approval.id) {
+            // One that expired meanwhile is settled by its expiry's event, not raised first.
+            let expired = view.approval.expires_at <= now;
+            if !expired && !self.considered.contains(&view.approval.id) {
                 let arrived = Change::Approval {
                     before: None,
                     after: Box::new(view.approval),

@@ -17,11 +17,15 @@ use crate::Secret;
 /// Refresh this long before the access token expires.
 const REFRESH_MARGIN_S: i64 = 60;
 
-/// How long a refresh's answer is waited for before it is asked again, with the same refresh
-/// token: under the reference server's grace for a refresh token sent twice (10 s,
+/// Both asks of a refresh end within this of the first being sent: under the reference
+/// server's grace for a refresh token sent twice (10 s from its commit of the first,
 /// `REFRESH_RETRY_GRACE_MS`), so that the second ask is answered with the pair the lost answer
-/// held, where a retry after it would be taken for a stolen token's reuse.
-const REFRESH_PATIENCE: std::time::Duration = std::time::Duration::from_secs(8);
+/// held, where a retry after it would be taken for a stolen token's reuse (and end the sign-in).
+const REFRESH_WITHIN: std::time::Duration = std::time::Duration::from_secs(9);
+
+/// How long the first ask's answer is waited for: under half of [`REFRESH_WITHIN`], so the
+/// second has as long again on the network that lost the first answer.
+const REFRESH_FIRST_PATIENCE: std::time::Duration = std::time::Duration::from_secs(4);
 
 /// The longest an access token is taken to live, whatever the server says: a server's
 /// `expires_in` is read through this, so a wrong or hostile one (`i64::MAX`) cannot overflow
@@ -210,19 +214,23 @@ impl Session {
                 refresh_token: tokens.refresh_token.expose().to_owned(),
             },
         };
+        let first_sent = tokio::time::Instant::now();
         let asked = match self
             .http
-            .send_within(&refresh, None, REFRESH_PATIENCE)
+            .send_within(&refresh, None, REFRESH_FIRST_PATIENCE)
             .await
         {
             // The answer may be lost after the server rotated the tokens: asked again at once,
             // within its grace, it gives the same new pair (the refresh token is spent otherwise,
-            // and the session with it).
+            // and the session with it). The second ask has what is left of the grace, no more.
             Err(error @ (CoreError::Offline { .. } | CoreError::Server { .. })) => {
-                tracing::info!(%error, "no answer to the refresh; asking once more");
-                self.http
-                    .send_within(&refresh, None, REFRESH_PATIENCE)
-                    .await
+                let left = REFRESH_WITHIN.saturating_sub(first_sent.elapsed());
+                if left.is_zero() {
+                    Err(error)
+                } else {
+                    tracing::info!(%error, "no answer to the refresh; asking once more");
+                    self.http.send_within(&refresh, None, left).await
+                }
             }
             answered => answered,
         };
