@@ -65,8 +65,9 @@ struct Cli {
     /// The address or range (10.0.0.0/16) of the load balancers or reverse proxies in front of
     /// this instance (repeat, or separate with commas): sign-in throttling then counts by the
     /// client address their `X-Forwarded-For` names, instead of treating every client as the
-    /// proxy; their connections are not capped per address, and are kept between requests for
-    /// the idle timeout, longer than a balancer keeps them.
+    /// proxy; their connections are capped as 16 clients' (each carries many people's), and are
+    /// kept between requests for the idle timeout, longer than a balancer keeps them. A range
+    /// wider than /16 (IPv4) or /32 (IPv6) is warned about at start.
     #[arg(
         long = "trusted-proxy",
         env = "SPARTEX_TRUSTED_PROXIES",
@@ -132,6 +133,14 @@ async fn main() -> anyhow::Result<()> {
     settings.max_connections_per_ip = cli.max_connections_per_ip.max(1);
     settings.trusted_proxies =
         spartex_server::trusted_proxies::TrustedProxies::new(cli.trusted_proxies);
+    for wide in settings.trusted_proxies.too_wide() {
+        tracing::warn!(
+            range = %wide,
+            "a trusted proxy range wider than a balancer's subnet: anyone in it can name any \
+             client address and hold connections uncapped per address; name the balancers' \
+             own addresses or subnet"
+        );
+    }
     settings.max_pending_approvals_per_agent = cli.max_pending_approvals_per_agent.max(1);
     settings.statement_timeout = Duration::from_secs(cli.statement_timeout_s.max(1));
     settings.push = cli.push.settings();

@@ -49,7 +49,7 @@ pub struct Settings {
     pub max_connections_per_ip: usize,
     /// Load balancers and reverse proxies (addresses or ranges) whose `X-Forwarded-For` names
     /// the client: sign-in throttling counts by that address instead of the proxy's; their
-    /// connections are not capped per address (each carries many clients) and may stay idle
+    /// connections are capped as 16 clients' (each carries many people's) and may stay idle
     /// between requests for `idle_timeout`, longer than a balancer keeps them (60 s for nginx
     /// and an AWS ALB), so the server never closes one the balancer is reusing.
     pub trusted_proxies: crate::trusted_proxies::TrustedProxies,

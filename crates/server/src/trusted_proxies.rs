@@ -25,6 +25,20 @@ impl TrustedProxies {
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
+
+    /// The ranges wider than a balancer's own subnet (shorter than /16 for IPv4, /32 for IPv6):
+    /// anyone in them could name any client address and hold connections uncapped, so the
+    /// server says so at start.
+    pub fn too_wide(&self) -> Vec<IpNet> {
+        self.0
+            .iter()
+            .filter(|range| match range {
+                IpNet::V4(v4) => v4.prefix_len() < 16,
+                IpNet::V6(v6) => v6.prefix_len() < 32,
+            })
+            .copied()
+            .collect()
+    }
 }
 
 /// One `--trusted-proxy` value: an address (`10.0.0.5`, `::1`) or a range (`10.0.0.0/16`).
@@ -70,6 +84,19 @@ mod tests {
         let trusted = proxies(&["10.0.0.5"]);
         assert!(trusted.contains(ip("::ffff:10.0.0.5")));
         assert!(!trusted.contains(ip("::ffff:10.0.0.6")));
+    }
+
+    #[test]
+    fn ranges_wider_than_a_balancers_subnet_are_named() {
+        let trusted = proxies(&[
+            "10.0.0.0/16",
+            "0.0.0.0/0",
+            "10.0.0.0/8",
+            "2001:db8::/32",
+            "::/0",
+        ]);
+        let wide: Vec<String> = trusted.too_wide().iter().map(|r| r.to_string()).collect();
+        assert_eq!(wide, ["0.0.0.0/0", "10.0.0.0/8", "::/0"]);
     }
 
     #[test]

@@ -25,12 +25,11 @@ pub struct IdleTimeout<T> {
     read_timer: Option<Pin<Box<Sleep>>>,
     write_timer: Option<Pin<Box<Sleep>>>,
     /// The connection's place in its address's count, given back when the socket closes.
-    _permit: Option<IpPermit>,
+    _permit: IpPermit,
 }
 
 impl<T> IdleTimeout<T> {
-    /// `permit` counts the connection against its address's cap (none for a trusted proxy's).
-    pub fn new(io: T, idle: Duration, permit: Option<IpPermit>) -> Self {
+    pub fn new(io: T, idle: Duration, permit: IpPermit) -> Self {
         IdleTimeout {
             io,
             idle,

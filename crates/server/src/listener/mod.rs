@@ -7,8 +7,9 @@
 //! - its body within `body_read_timeout` (`http::deadline`, answered 408);
 //! - a socket on which nothing moves for `idle_timeout` is closed ([`idle`]);
 //! - one client address holds at most `max_connections_per_ip` connections ([`per_ip`]),
-//!   except a trusted proxy's, which carry many clients and may wait between requests for
-//!   `idle_timeout` (longer than the 60 s a balancer keeps them);
+//!   a trusted proxy's as many as 16 clients' (each carries many people's requests), and a
+//!   trusted proxy's may wait between requests for `idle_timeout` (longer than the 60 s a
+//!   balancer keeps them);
 //! - a request hyper cannot parse still gets the contract's error body ([`parse_errors`]).
 //!
 //! hyper's own `http1` builder rather than hyper-util's `auto` one: `auto` first reads up to
@@ -37,6 +38,11 @@ use self::parse_errors::ParseErrorBodies;
 use self::per_ip::{Admission, PerIp};
 use crate::config::Settings;
 use crate::trusted_proxies::TrustedProxies;
+
+/// A trusted proxy's connections are capped as this many clients' (8,192 by default): each
+/// carries many people's requests, but a range named too widely must not hold connections
+/// without end.
+const CLIENTS_PER_PROXY: usize = 16;
 
 /// The connection limits of [`Settings`].
 #[derive(Debug, Clone)]
@@ -75,6 +81,12 @@ pub async fn serve(
     let mut http_for_proxies = http.clone();
     http_for_proxies.header_read_timeout(limits.idle_timeout);
     let per_ip = PerIp::new(limits.max_connections_per_ip);
+    // A trusted proxy carries many clients on its connections: capped as many, not as one.
+    let per_proxy = PerIp::new(
+        limits
+            .max_connections_per_ip
+            .saturating_mul(CLIENTS_PER_PROXY),
+    );
     // Every connection task holds a sender; `recv` ends once all of them have finished.
     let (in_flight, mut drained) = tokio::sync::mpsc::channel::<()>(1);
     let mut accept_failures = Throttle::default();
@@ -93,16 +105,19 @@ pub async fn serve(
             },
         };
         let from_a_proxy = limits.trusted_proxies.contains(peer.ip());
-        // A trusted proxy carries many clients on its connections: it is not capped as one.
-        let admission = (!from_a_proxy).then(|| per_ip.admit(peer.ip(), Instant::now()));
-        let permit = match admission {
-            None => None,
-            Some(Admission::Admitted(permit)) => Some(permit),
-            Some(Admission::Refused { log }) => {
+        let capped_by = if from_a_proxy { &per_proxy } else { &per_ip };
+        let permit = match capped_by.admit(peer.ip(), Instant::now()) {
+            Admission::Admitted(permit) => permit,
+            Admission::Refused { log } => {
                 if log {
                     tracing::warn!(
                         client = %peer.ip(),
-                        cap = limits.max_connections_per_ip,
+                        proxy = from_a_proxy,
+                        cap = if from_a_proxy {
+                            limits.max_connections_per_ip.saturating_mul(CLIENTS_PER_PROXY)
+                        } else {
+                            limits.max_connections_per_ip
+                        },
                         "a client address holds as many connections as it may; closing its new ones (logged once a minute)"
                     );
                 }
@@ -292,19 +307,24 @@ mod tests {
     }
 
     /// A balancer's connections carry many clients and are kept between their requests: they
-    /// are neither capped as one address's nor closed by the header timeout while the balancer
-    /// waits for its next request (it would race the request it sends on one: a 502).
+    /// are capped as many clients', not one's, and not closed by the header timeout while the
+    /// balancer waits for its next request (it would race the request it sends on one: a 502).
     #[tokio::test]
-    async fn a_trusted_proxys_connections_are_not_capped_and_stay_open_between_requests() {
+    async fn a_trusted_proxys_connections_are_capped_as_many_clients_and_kept_between_requests() {
         let (addr, shutdown) = serving(true).await;
-        let mut first = TcpStream::connect(addr).await.expect("connected");
-        let mut second = TcpStream::connect(addr).await.expect("connected");
+        let mut open = Vec::new();
+        for _ in 0..CLIENTS_PER_PROXY {
+            let mut connection = TcpStream::connect(addr).await.expect("connected");
+            assert!(asks(&mut connection).await, "served as one of many clients");
+            open.push(connection);
+        }
+        let mut beyond = TcpStream::connect(addr).await.expect("connected");
         assert!(
-            asks(&mut first).await && asks(&mut second).await,
-            "both served"
+            !asks(&mut beyond).await,
+            "past as many clients' connections"
         );
         tokio::time::sleep(Duration::from_millis(2_500)).await;
-        assert!(asks(&mut first).await, "kept past the header timeout");
+        assert!(asks(&mut open[0]).await, "kept past the header timeout");
         shutdown.send_replace(true);
     }
 
