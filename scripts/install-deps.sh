@@ -41,12 +41,19 @@ fi
 
 # Rust itself, by rustup's stable channel, on a machine that has none; a machine with cargo keeps
 # its own. The scripts that call this one look in ~/.cargo/bin too.
+cargo_bin="${CARGO_HOME:-$HOME/.cargo}/bin"
 if ! command -v cargo >/dev/null 2>&1; then
-    [[ -x $HOME/.cargo/bin/cargo ]] || {
+    [[ -x $cargo_bin/cargo ]] || {
         echo "==> installing Rust (rustup, stable, minimal profile)"
         curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal
     }
-    export PATH="$HOME/.cargo/bin:$PATH"
+    export PATH="$cargo_bin:$PATH"
+fi
+# The workspace's rust-version (Cargo.toml): an older toolchain is brought up to stable.
+rust_minor=$(rustc --version | sed -E 's/^rustc 1\.([0-9]+).*/\1/')
+if ((rust_minor < 89)); then
+    echo "==> rustc 1.$rust_minor is older than the workspace's 1.89; updating the stable toolchain"
+    rustup toolchain install stable --profile minimal && rustup default stable
 fi
 
 if [[ ! -d ui/node_modules ]] || [[ ui/package-lock.json -nt ui/node_modules/.package-lock.json ]]; then
