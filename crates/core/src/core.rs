@@ -210,11 +210,18 @@ impl Core {
                     account.store().close().await;
                     delivered?;
                 }
-                // A newer build's cache: this one cannot deliver what it holds, but names it.
-                Err(CoreError::Store(StoreError::NewerVersion {
-                    undelivered: Some(actions),
-                    ..
-                })) => {
+                // A newer build's cache, or one that could not be rebuilt: this run cannot
+                // deliver what it holds, but names it.
+                Err(CoreError::Store(
+                    StoreError::NewerVersion {
+                        undelivered: Some(actions),
+                        ..
+                    }
+                    | StoreError::NotRebuilt {
+                        undelivered: Some(actions),
+                        ..
+                    },
+                )) => {
                     if !actions.is_empty() {
                         return Err(CoreError::Undelivered { actions });
                     }
@@ -254,6 +261,12 @@ impl Core {
     /// with the OS keyring, opened with `--insecure-file-secrets`) is refused, naming that
     /// store: starting it afresh would drop the actions it still has to deliver. One a newer
     /// build wrote is refused and kept ([`StoreError::NewerVersion`]).
+    ///
+    /// Starting afresh is done with the account held by this process alone, and refused while
+    /// another has it open (its cache would be moved from under it). The old cache is moved
+    /// aside meanwhile, and deleted only once the new one is open with what it still had to
+    /// deliver; when that fails, it is put back and the error names what it still has to
+    /// deliver ([`StoreError::NotRebuilt`]).
     async fn open_cache(&self, account_id: &str) -> CoreResult<Store> {
         let path = self.registry.cache_path(account_id);
         // The account's folder (`accounts/<id>`) and the list of them: this app's own, readable
@@ -267,59 +280,135 @@ impl Core {
                 })?;
         }
         // Before anything of the folder is read: a sign-out under way in another process wipes it.
-        let in_use = self.registry.hold_open(account_id)?;
-        let key_name = cache_key_key(account_id);
-        let lookup = key_name.clone();
-        // A cache file whose key is gone: whatever it had not delivered is lost with it.
-        let mut lost_with_its_key = false;
+        let mut in_use = self.registry.hold_open(account_id)?;
+        let store = match self.open_as_it_is(account_id, &path).await? {
+            Opening::Opened(store) => store,
+            Opening::StartAfresh { .. } => {
+                drop(in_use);
+                let alone = self.registry.hold_to_rebuild(account_id)?;
+                // Looked at again under the hold: another process may have rebuilt it meanwhile.
+                let store = match self.open_as_it_is(account_id, &path).await? {
+                    Opening::Opened(store) => store,
+                    Opening::StartAfresh { key, why } => {
+                        self.start_afresh(account_id, &path, key, &why).await?
+                    }
+                };
+                drop(alone);
+                in_use = match self.registry.hold_open(account_id) {
+                    Ok(held) => held,
+                    Err(error) => {
+                        store.close().await;
+                        return Err(error);
+                    }
+                };
+                store
+            }
+        };
+        store.hold(in_use);
+        Ok(store)
+    }
+
+    /// The cache as it is, or that it must be started afresh; nothing is changed but a missing
+    /// key made for a cache that does not exist yet.
+    async fn open_as_it_is(&self, account_id: &str, path: &Path) -> CoreResult<Opening> {
+        let lookup = cache_key_key(account_id);
+        let record = self.key_store_record(account_id);
+        let here = self.config.secrets.name();
         let key =
             match blocking_secret(&self.config.secrets, move |store| store.get(&lookup)).await? {
                 Some(key) => {
-                    self.key_store_record(account_id)
-                        .keep(&self.config.secrets.name());
+                    record.keep(&here);
                     key
                 }
                 None => {
-                    let record = self.key_store_record(account_id);
-                    let here = self.config.secrets.name();
                     let elsewhere = record.read().filter(|kept| *kept != here && path.exists());
                     if let Some(kept_in) = elsewhere {
                         return Err(CoreError::Local(format!(
                             "The cache of `{account_id}` was locked with a key kept in \
-                             {kept_in}, not in {here}, which this run uses. Run as the \
-                             account was signed in (with or without --insecure-file-secrets), \
-                             or sign it out with `spartex logout --account {account_id} \
-                             --discard-undelivered`, losing what it has not delivered."
+                         {kept_in}, not in {here}, which this run uses. Run as the \
+                         account was signed in (with or without --insecure-file-secrets), \
+                         or sign it out with `spartex logout --account {account_id} \
+                         --discard-undelivered`, losing what it has not delivered."
                         )));
                     }
-                    lost_with_its_key = path.exists();
-                    remove_cache_files(&path)?;
-                    let key = new_cache_key();
-                    let stored = key.clone();
-                    blocking_secret(&self.config.secrets, move |store| {
-                        store.set(&key_name, &stored)
-                    })
-                    .await?;
-                    record.keep(&here);
-                    key
+                    // A cache file whose key is gone: whatever it had not delivered is lost with it.
+                    if path.exists() {
+                        return Ok(Opening::StartAfresh {
+                            key: None,
+                            why: "its key is gone".into(),
+                        });
+                    }
+                    // What a cache that is gone left beside it.
+                    remove_cache_files(path)?;
+                    self.new_cache_key(account_id).await?
                 }
             };
-        let store = match Store::open(&path, &key).await {
+        match Store::open(path, &key).await {
+            Ok(store) => Ok(Opening::Opened(store)),
             Err(error @ (StoreError::Unreadable { .. } | StoreError::Damaged { .. })) => {
-                tracing::warn!(path = %path.display(), %error, "the cache cannot be used; rebuilding it from the server");
-                let salvaged = Store::salvage_outbox(&path, &key).await;
-                remove_cache_files(&path)?;
-                let store = Store::open(&path, &key).await?;
-                carry_over(&store, salvaged).await;
-                store
+                Ok(Opening::StartAfresh {
+                    key: Some(key),
+                    why: error.to_string(),
+                })
             }
-            other => other?,
-        };
-        if lost_with_its_key {
-            carry_over(&store, Salvaged::Lost).await;
+            Err(other) => Err(other.into()),
         }
-        store.hold(in_use);
-        Ok(store)
+    }
+
+    /// A new key for the account's cache, kept in the secret store.
+    async fn new_cache_key(&self, account_id: &str) -> CoreResult<Secret> {
+        let key = new_cache_key();
+        let (name, stored) = (cache_key_key(account_id), key.clone());
+        blocking_secret(&self.config.secrets, move |store| store.set(&name, &stored)).await?;
+        self.key_store_record(account_id)
+            .keep(&self.config.secrets.name());
+        Ok(key)
+    }
+
+    /// Starts the cache at `path` afresh, what it still had to deliver read with `key` (`None`:
+    /// its key is gone) and carried over. Only with the account held by this process alone.
+    async fn start_afresh(
+        &self,
+        account_id: &str,
+        path: &Path,
+        key: Option<Secret>,
+        why: &str,
+    ) -> CoreResult<Store> {
+        tracing::warn!(path = %path.display(), %why, "the cache cannot be used; rebuilding it from the server");
+        let (salvaged, key) = match key {
+            Some(key) => (Store::salvage_outbox(path, &key).await, key),
+            None => (Salvaged::Lost, self.new_cache_key(account_id).await?),
+        };
+        let undelivered = salvaged.labels();
+        let not_rebuilt = |kept: &Path, detail: String| StoreError::NotRebuilt {
+            path: path.to_owned(),
+            kept: kept.to_owned(),
+            detail,
+            undelivered: undelivered.clone(),
+        };
+        let aside =
+            SetAside::move_aside(path).map_err(|e| not_rebuilt(path, format!("{why}; {e}")))?;
+        match opened_with(path, &key, salvaged).await {
+            Ok(store) => {
+                aside.delete();
+                Ok(store)
+            }
+            Err(error) => {
+                // The new cache goes, the old one comes back: the next start tries again.
+                let aside_at = aside.at().to_owned();
+                let put_back = remove_cache_files(path)
+                    .map_err(|e| e.to_string())
+                    .and_then(|()| aside.put_back().map_err(|e| e.to_string()));
+                let kept = match put_back {
+                    Ok(()) => path.to_owned(),
+                    Err(e) => {
+                        tracing::error!(aside = %aside_at.display(), error = %e, "could not put the old cache back; it is kept aside");
+                        aside_at
+                    }
+                };
+                Err(not_rebuilt(&kept, error.to_string()).into())
+            }
+        }
     }
 
     fn key_store_record(&self, account_id: &str) -> KeyStoreRecord {
@@ -384,17 +473,100 @@ impl KeyStoreRecord {
     }
 }
 
-/// What a cache started afresh carries over from the one it replaced; the fresh cache is used
-/// even when this fails (a full disk), the old one being gone already.
-async fn carry_over(store: &Store, salvaged: Salvaged) {
+/// What opening the cache as it is found.
+enum Opening {
+    Opened(Store),
+    /// It cannot be used (damaged, or its key gone: `key` is `None`) and must be started afresh.
+    StartAfresh {
+        key: Option<Secret>,
+        why: String,
+    },
+}
+
+/// A new cache at `path` with what the old one still had to deliver carried over, or, when
+/// the cache cannot be opened or the carry-over be kept (a full disk), the error and no cache.
+async fn opened_with(path: &Path, key: &Secret, salvaged: Salvaged) -> Result<Store, StoreError> {
+    let store = Store::open(path, key).await?;
+    #[cfg(test)]
+    tests::as_the_disk_fills(&store).await;
     if let Err(error) = store.carry_over(salvaged).await {
-        tracing::error!(%error, "could not carry the old cache's undelivered actions over, nor say they were lost");
+        store.close().await;
+        return Err(error);
     }
+    Ok(store)
+}
+
+/// A cache that cannot be used, moved aside (`cache.db.damaged-<time>`, with its `-wal` and
+/// `-shm`) while a new one is made in its place.
+struct SetAside {
+    /// Each file moved, where it was and where it is now.
+    moved: Vec<(PathBuf, PathBuf)>,
+    at: PathBuf,
+}
+
+impl SetAside {
+    fn move_aside(path: &Path) -> std::io::Result<SetAside> {
+        let at = with_suffix(
+            path,
+            &format!(
+                ".damaged-{}",
+                chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ")
+            ),
+        );
+        let mut aside = SetAside {
+            moved: Vec::new(),
+            at,
+        };
+        for suffix in ["", "-wal", "-shm"] {
+            let (from, to) = (with_suffix(path, suffix), with_suffix(&aside.at, suffix));
+            match std::fs::rename(&from, &to) {
+                Ok(()) => aside.moved.push((from, to)),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    let _ = aside.put_back();
+                    return Err(e);
+                }
+            }
+        }
+        Ok(aside)
+    }
+
+    /// Where the cache is kept aside.
+    fn at(&self) -> &Path {
+        &self.at
+    }
+
+    /// Back where it was; every file is tried, the first failure told.
+    fn put_back(self) -> std::io::Result<()> {
+        let mut failed = Ok(());
+        for (was, is) in self.moved.iter().rev() {
+            if let Err(e) = std::fs::rename(is, was) {
+                failed = failed.and(Err(e));
+            }
+        }
+        failed
+    }
+
+    /// Not needed any more: the new cache holds what it still had to deliver.
+    fn delete(self) {
+        for (_, is) in &self.moved {
+            if let Err(error) = std::fs::remove_file(is) {
+                tracing::warn!(path = %is.display(), %error, "could not delete the old cache set aside");
+            }
+        }
+    }
+}
+
+/// `path` with `suffix` added to its name (`cache.db` → `cache.db-wal`).
+fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
 }
 
 fn remove_cache_files(path: &Path) -> CoreResult<()> {
     for suffix in ["", "-wal", "-shm"] {
-        let file = PathBuf::from(format!("{}{suffix}", path.display()));
+        let file = with_suffix(path, suffix);
         match std::fs::remove_file(&file) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}

@@ -1,10 +1,13 @@
 //! [`Core`] over the data folder an older build, another process or a damaged disk left.
 
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use super::*;
+use crate::delivery::with_a_server::{signed_in, Signed};
 use crate::secret_store::InsecureFileSecretStore;
+use crate::store::in_use::{InUse, OpenHere, Sharing, IN_USE_FILE};
+use crate::store::QueuedAction;
 use crate::test_support;
 
 /// The permission bits of `path`.
@@ -100,4 +103,173 @@ fn the_apps_own_data_folder_is_made_private_at_start() {
 
     assert_eq!(mode(&data), 0o700);
     assert_eq!(mode(&data.join("accounts.json")), 0o600);
+}
+
+/// The caches, by path, whose disk fills as soon as they are started afresh, before what the
+/// old one still had to deliver is carried over.
+static DISK_FULL_ON_REBUILD: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+fn disk_full_on_rebuild() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
+    DISK_FULL_ON_REBUILD
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Called by [`opened_with`] on the cache it started afresh: when a test asked, its file may
+/// grow no more (SQLite's page limit, as `store::disk_full_tests` and the delivery tests fill
+/// the disk), and every write that needs a new page fails as on a full disk.
+pub(super) async fn as_the_disk_fills(store: &Store) {
+    if !disk_full_on_rebuild()
+        .iter()
+        .any(|path| path == store.path())
+    {
+        return;
+    }
+    let writer = store.writer_for_tests();
+    sqlx::query("VACUUM")
+        .execute(writer)
+        .await
+        .expect("no free page left");
+    let pages: i64 = sqlx::query_scalar("PRAGMA page_count")
+        .fetch_one(writer)
+        .await
+        .expect("pages");
+    sqlx::query(&format!("PRAGMA max_page_count = {pages}"))
+        .execute(writer)
+        .await
+        .expect("the disk is full");
+}
+
+/// Queues a stop of the demo project named `name` without trying to send it (as a CLI offline
+/// leaves it), damages the page where the cache's migrations are kept, and closes the cache:
+/// opened again, it must be rebuilt. Its path, its bytes as damaged, and the stop's label.
+async fn a_stop_waits_in_a_damaged_cache(
+    signed: &Signed,
+    name: &str,
+) -> (PathBuf, Vec<u8>, String) {
+    let store = signed.account.store();
+    let page: i64 = sqlx::query_scalar("SELECT rootpage FROM sqlite_master WHERE name = ?")
+        .bind("_sqlx_migrations")
+        .fetch_one(store.writer_for_tests())
+        .await
+        .expect("a table of the cache");
+    let entry = store
+        .enqueue(
+            QueuedAction::StopProject {
+                project_id: signed.project.clone(),
+                project_name: name.into(),
+                reason: "Wrong audience list".into(),
+            }
+            .prepare(chrono::Utc::now()),
+        )
+        .await
+        .expect("queued");
+    let path = store.path().to_owned();
+    store.close().await;
+    // Bytes flipped in the middle of the page (SQLCipher's 4 KiB pages), which then fails its
+    // check.
+    let mut bytes = std::fs::read(&path).expect("reads the cache");
+    let start = (usize::try_from(page).expect("a page number") - 1) * 4096;
+    for byte in &mut bytes[start + 100..start + 200] {
+        *byte ^= 0x5a;
+    }
+    std::fs::write(&path, &bytes).expect("damages the page");
+    (path, bytes, entry.label)
+}
+
+/// The files beside the cache that a rebuild sets aside.
+fn set_aside_beside(path: &Path) -> Vec<String> {
+    std::fs::read_dir(path.parent().expect("its folder"))
+        .expect("lists")
+        .flatten()
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .filter(|name| name.contains(".damaged-"))
+        .collect()
+}
+
+/// The CLI meets a damaged cache while the app has the account open: it does not move the
+/// cache from under the app, and says to quit it first, where it deleted the files the app
+/// was using. Once nothing else has it open, it is rebuilt and the stop still waits.
+#[tokio::test]
+async fn a_damaged_cache_is_not_rebuilt_while_another_process_has_it_open() {
+    let signed = signed_in().await;
+    let (path, damaged, label) = a_stop_waits_in_a_damaged_cache(&signed, "Spring Sale").await;
+    // Another process's mark that it has the account open: its own lock on the file.
+    let Ok(the_app) = InUse::take(
+        &path.with_file_name(IN_USE_FILE),
+        Sharing::Shared,
+        &OpenHere::default(),
+    ) else {
+        panic!("the app marks the account open");
+    };
+
+    let refused = signed.core.open(None).await.err().expect("refused");
+    let said = refused.to_string();
+    assert!(
+        said.contains("another Spartex Control process") && said.contains("Quit Spartex Control"),
+        "{said}"
+    );
+    assert_eq!(
+        std::fs::read(&path).expect("reads"),
+        damaged,
+        "left as it was"
+    );
+    assert!(set_aside_beside(&path).is_empty());
+
+    drop(the_app);
+    let reopened = signed.core.open(None).await.expect("rebuilt");
+    let waiting = reopened.outbox().await.expect("outbox");
+    assert_eq!(
+        waiting.iter().map(|e| e.label.as_str()).collect::<Vec<_>>(),
+        [label.as_str()]
+    );
+    assert!(set_aside_beside(&path).is_empty(), "the old cache is gone");
+}
+
+/// The disk fills as the damaged cache is rebuilt, before its undelivered stop is carried
+/// over: the old cache is kept as it was, and the error names the stop, where the stop was
+/// dropped without a word (the old cache deleted, the failure only logged). Signing out asks
+/// first; once there is room, the next open rebuilds it with the stop.
+#[tokio::test]
+async fn a_rebuild_that_cannot_carry_over_keeps_the_old_cache_and_names_what_waits() {
+    let signed = signed_in().await;
+    // Its label is long: carrying it over needs more pages than the new cache can grow by.
+    let name = "Spring Sale ".repeat(1000);
+    let (path, damaged, label) = a_stop_waits_in_a_damaged_cache(&signed, &name).await;
+    disk_full_on_rebuild().push(path.clone());
+
+    let refused = signed.core.open(None).await.err().expect("not rebuilt");
+    match &refused {
+        CoreError::Store(StoreError::NotRebuilt {
+            kept, undelivered, ..
+        }) => {
+            assert_eq!(kept, &path);
+            assert_eq!(undelivered.as_deref(), Some(std::slice::from_ref(&label)));
+        }
+        other => panic!("{other:?}"),
+    }
+    let said = refused.to_string();
+    assert!(
+        said.contains("could not be rebuilt") && said.contains("with 1 action still to deliver"),
+        "{said}"
+    );
+    assert_eq!(
+        std::fs::read(&path).expect("reads"),
+        damaged,
+        "kept as it was"
+    );
+    assert!(set_aside_beside(&path).is_empty(), "put back in its place");
+    match signed.core.logout(None, Undelivered::Keep).await {
+        Err(CoreError::Undelivered { actions }) => assert_eq!(actions, [label.as_str()]),
+        other => panic!("signing out should ask first: {other:?}"),
+    }
+
+    disk_full_on_rebuild().clear();
+    let reopened = signed.core.open(None).await.expect("rebuilt");
+    let waiting = reopened.outbox().await.expect("outbox");
+    assert_eq!(
+        waiting.iter().map(|e| e.label.as_str()).collect::<Vec<_>>(),
+        [label.as_str()]
+    );
+    assert!(set_aside_beside(&path).is_empty(), "the old cache is gone");
 }

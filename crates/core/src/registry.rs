@@ -127,6 +127,30 @@ impl Registry {
         }
     }
 
+    /// The account for this process alone, to start its cache afresh (damaged, or its key
+    /// gone): refused while another process (the app, another `spartex` command) has it open,
+    /// whose cache would be moved from under it.
+    pub(crate) fn hold_to_rebuild(&self, id: &str) -> CoreResult<InUse> {
+        let file = self.in_use_file(id);
+        match InUse::take(&file, Sharing::Alone, &self.open_here) {
+            Err(InUseError::Held) if self.open_here.holds(&file) => Err(CoreError::Local(format!(
+                "The local cache of `{id}` cannot be used and must be rebuilt from the server, \
+                 but it is open elsewhere in this process: close it first."
+            ))),
+            Err(InUseError::Held) => Err(CoreError::Local(format!(
+                "The local cache of `{id}` cannot be used and must be rebuilt from the server, \
+                 but another Spartex Control process (the app, or another `spartex` command) \
+                 has it open, and rebuilding it would pull it from under that process. Quit \
+                 Spartex Control (or the other spartex command) first, then try again."
+            ))),
+            Err(InUseError::Unsupported(error)) => {
+                tracing::warn!(%error, account = %id, "could not check whether another process has the account open");
+                Ok(InUse::none())
+            }
+            Ok(held) => Ok(held),
+        }
+    }
+
     pub fn list(&self) -> CoreResult<Vec<AccountInfo>> {
         match std::fs::read(self.file()) {
             Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {

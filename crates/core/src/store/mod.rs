@@ -56,6 +56,20 @@ pub enum StoreError {
         /// What it still has to deliver, in words; `None` when that could not be read.
         undelivered: Option<Vec<String>>,
     },
+    /// A cache that could not be used (damaged, or its key gone) could not be started afresh
+    /// either, or what it still had to deliver not carried over (a full disk, most likely). The
+    /// old one is kept (`kept`: where it was, so that the next start tries again), and with it
+    /// what it still has to deliver, named here.
+    #[error("the local cache{} cannot be used and could not be rebuilt from the server ({detail}); the old one is kept at {}, {}; open the account again once that is fixed", at_path(path), kept.display(), still_to_deliver(undelivered.as_deref()))]
+    NotRebuilt {
+        path: PathBuf,
+        /// Where the old cache is kept.
+        kept: PathBuf,
+        /// Why it could not be rebuilt.
+        detail: String,
+        /// What it still has to deliver, in words; `None` when that could not be read.
+        undelivered: Option<Vec<String>>,
+    },
     #[error("the disk holding the local cache is full; free some space and try again. Nothing already kept was lost, but this was not saved: repeat it once there is space")]
     DiskFull,
     /// Another process holds the cache for itself (one that opened it on a full disk does).
@@ -92,6 +106,20 @@ fn losing(undelivered: Option<&[String]>) -> String {
             many.join("; ")
         ),
         None => "losing any action taken here that has not reached the server".to_owned(),
+    }
+}
+
+/// What a cache kept for later still has to deliver, in words.
+fn still_to_deliver(undelivered: Option<&[String]>) -> String {
+    match undelivered {
+        Some([]) => "with no action waiting to be delivered".to_owned(),
+        Some([one]) => format!("with 1 action still to deliver: {one}"),
+        Some(many) => format!(
+            "with {} actions still to deliver: {}",
+            many.len(),
+            many.join("; ")
+        ),
+        None => "with any action taken here that has not reached the server".to_owned(),
     }
 }
 

@@ -177,6 +177,16 @@ pub(crate) enum Salvaged {
     Lost,
 }
 
+impl Salvaged {
+    /// What it still has to deliver, in words; `None` when nothing could be read.
+    pub(crate) fn labels(&self) -> Option<Vec<String>> {
+        match self {
+            Salvaged::Read(rows) => Some(rows.iter().map(|row| row.label.clone()).collect()),
+            Salvaged::Lost => None,
+        }
+    }
+}
+
 const ENTRY_COLUMNS: &str = "id, idempotency_key, request, label, approval_id, project_id, client_msg_id, created_at, attempts, last_error";
 
 impl Store {
