@@ -351,6 +351,11 @@ impl Delivery {
     /// backoff: one second while a stop waits (stops are retried hardest), else up to 30 s, or
     /// as long as the server asked (`Retry-After`: the hold-off the loop starts with).
     pub(crate) async fn run(&self, mut stop: tokio::sync::watch::Receiver<bool>) {
+        // Where the cache stands as this worker starts: what another process applies from here
+        // on is news to this one.
+        if let Ok(cached) = self.store.last_seq().await {
+            *self.noted_elsewhere() = Some(cached);
+        }
         let mut failures: u32 = 0;
         loop {
             // Woken (something queued, the link back) while the server asked to be left alone:
@@ -435,21 +440,25 @@ impl Delivery {
     /// Events another process sharing the cache applied (the CLI's `watch` beside the app)
     /// published nothing here, so this app neither showed nor raised what they brought: once
     /// seen, everything is read again, as after a resync, and requests among them are raised.
-    /// The first look only notes where the cache stands.
+    /// A first look with nothing noted (the cache unreadable as the worker started) only
+    /// notes where it stands.
     async fn another_process_synced(&self) {
         let Ok(cached) = self.store.last_seq().await else {
             return;
         };
-        let mut noted = self
-            .synced_elsewhere_to
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut noted = self.noted_elsewhere();
         let known = noted.unwrap_or(cached).max(self.publisher.applied_here());
         *noted = Some(cached.max(known));
         if cached > known {
             drop(noted);
             self.publisher.publish(Change::Resynced);
         }
+    }
+
+    fn noted_elsewhere(&self) -> std::sync::MutexGuard<'_, Option<i64>> {
+        self.synced_elsewhere_to
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn seen(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {

@@ -118,21 +118,39 @@ impl Syncer {
         self.publisher.publish(change);
     }
 
-    /// Says this process applies `events`, before it does: what the cache holds up to them is
-    /// not another process's work.
-    fn applying(&self, events: &[Event]) {
-        if let Some(last) = events.iter().map(|e| e.seq).max() {
-            self.publisher.applying_up_to(last);
+    /// Says this process applies `events`, before it does, so that what the cache holds up to
+    /// them is not taken for another process's work; and whether the cache already holds some
+    /// of them this process never applied: another process sharing the cache (the spartex
+    /// command's `watch` beside the app) applied them first, and nothing here told of them.
+    async fn applying(&self, events: &[Event]) -> bool {
+        let Some(last) = events.iter().map(|e| e.seq).max() else {
+            return false;
+        };
+        let mine = self.publisher.applied_here();
+        let applied_elsewhere = match self.store().last_seq().await {
+            Ok(cached) => events.iter().any(|e| e.seq > mine && e.seq <= cached),
+            Err(_) => false,
+        };
+        self.publisher.applying_up_to(last);
+        applied_elsewhere
+    }
+
+    /// Publishes what a batch changed; after events another process applied first, everything
+    /// is read again, as after a resync (requests among them are raised then).
+    fn publish_applied(&self, changes: Vec<Change>, applied_elsewhere: bool) {
+        self.publisher.publish_all(changes);
+        if applied_elsewhere {
+            self.publish(Change::Resynced);
         }
     }
 
     /// Applies events and publishes what changed. A gap is filled from the log first, once:
     /// events that still do not follow the cache then are the server's fault.
     pub(crate) async fn apply(&self, events: &[Event]) -> CoreResult<usize> {
-        self.applying(events);
+        let applied_elsewhere = self.applying(events).await;
         match self.store().apply_events(events).await {
             Ok(batch) => {
-                self.publisher.publish_all(batch.changes);
+                self.publish_applied(batch.changes, applied_elsewhere);
                 Ok(batch.applied)
             }
             Err(StoreError::Gap { .. }) => {
@@ -147,10 +165,10 @@ impl Syncer {
     /// the server's log skipping a `seq`, never filled from that log again (which would ask
     /// it for the same again, for ever).
     async fn commit(&self, events: &[Event]) -> CoreResult<usize> {
-        self.applying(events);
+        let applied_elsewhere = self.applying(events).await;
         match self.store().apply_events(events).await {
             Ok(batch) => {
-                self.publisher.publish_all(batch.changes);
+                self.publish_applied(batch.changes, applied_elsewhere);
                 Ok(batch.applied)
             }
             Err(StoreError::Gap { last, next }) => {
