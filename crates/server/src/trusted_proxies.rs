@@ -22,13 +22,9 @@ impl TrustedProxies {
         self.0.iter().any(|range| range.contains(&ip))
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
     /// The ranges wider than a balancer's own subnet (shorter than /16 for IPv4, /32 for IPv6):
-    /// anyone in them could name any client address and hold connections uncapped, so the
-    /// server says so at start.
+    /// anyone in them could name any client address and hold as many connections as 16
+    /// clients, so the server says so at start.
     pub fn too_wide(&self) -> Vec<IpNet> {
         self.0
             .iter()
@@ -41,13 +37,39 @@ impl TrustedProxies {
     }
 }
 
+/// A `--trusted-proxy` value that names no proxy, saying what it takes; written as the
+/// contract's errors are (`{code, message}`) wherever it is reported as data.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TrustedProxyError {
+    #[error("`{value}` is neither an address (10.0.0.5) nor a range (10.0.0.0/16)")]
+    NeitherAddressNorRange { value: String },
+}
+
+impl TrustedProxyError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            TrustedProxyError::NeitherAddressNorRange { .. } => "neither_address_nor_range",
+        }
+    }
+}
+
+impl serde::Serialize for TrustedProxyError {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut error = serializer.serialize_struct("TrustedProxyError", 2)?;
+        error.serialize_field("code", self.code())?;
+        error.serialize_field("message", &self.to_string())?;
+        error.end()
+    }
+}
+
 /// One `--trusted-proxy` value: an address (`10.0.0.5`, `::1`) or a range (`10.0.0.0/16`).
-pub fn parse_one(value: &str) -> Result<IpNet, String> {
+pub fn parse_one(value: &str) -> Result<IpNet, TrustedProxyError> {
     let value = value.trim();
     IpNet::from_str(value)
         .or_else(|_| IpAddr::from_str(value).map(IpNet::from))
-        .map_err(|_| {
-            format!("`{value}` is neither an address (10.0.0.5) nor a range (10.0.0.0/16)")
+        .map_err(|_| TrustedProxyError::NeitherAddressNorRange {
+            value: value.to_owned(),
         })
 }
 
@@ -102,7 +124,11 @@ mod tests {
     #[test]
     fn a_value_that_is_neither_says_what_it_takes() {
         let said = parse_one("10.0.0.0/33").expect_err("no such range");
-        assert!(said.contains("10.0.0.0/16"), "{said}");
+        assert!(said.to_string().contains("10.0.0.0/16"), "{said}");
+        assert_eq!(
+            serde_json::to_value(&said).expect("serializes"),
+            serde_json::json!({"code": "neither_address_nor_range", "message": said.to_string()})
+        );
         assert!(parse_one("proxy.internal").is_err());
         assert_eq!(parse_one(" ::1 ").map(|n| n.prefix_len()), Ok(128));
     }
