@@ -125,19 +125,7 @@ pub(super) async fn as_the_disk_fills(store: &Store) {
     {
         return;
     }
-    let writer = store.writer_for_tests();
-    sqlx::query("VACUUM")
-        .execute(writer)
-        .await
-        .expect("no free page left");
-    let pages: i64 = sqlx::query_scalar("PRAGMA page_count")
-        .fetch_one(writer)
-        .await
-        .expect("pages");
-    sqlx::query(&format!("PRAGMA max_page_count = {pages}"))
-        .execute(writer)
-        .await
-        .expect("the disk is full");
+    store.fill_the_disk_for_tests().await;
 }
 
 /// Queues a stop of the demo project named `name` without trying to send it (as a CLI offline

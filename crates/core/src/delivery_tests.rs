@@ -255,23 +255,6 @@ async fn a_cache_a_newer_build_wrote_is_kept_and_the_error_says_to_update() {
     );
 }
 
-/// The cache's file may grow no more (SQLite's page limit, on the writer's connection): every
-/// write that needs a new page fails as on a full disk.
-async fn fill_the_disk(writer: &sqlx::SqlitePool) {
-    sqlx::query("VACUUM")
-        .execute(writer)
-        .await
-        .expect("no free page left");
-    let pages: i64 = sqlx::query_scalar("PRAGMA page_count")
-        .fetch_one(writer)
-        .await
-        .expect("pages");
-    sqlx::query(&format!("PRAGMA max_page_count = {pages}"))
-        .execute(writer)
-        .await
-        .expect("the disk is full");
-}
-
 /// The disk fills between a stop's delivery and its record (here SQLite's own page limit, as in
 /// `store::disk_full_tests`): the stop is told delivered at once and not sent again, nor shown as
 /// waiting, where it stayed in the outbox, was sent again every second and no outcome was told;
@@ -294,8 +277,7 @@ async fn a_stop_delivered_as_the_disk_fills_is_told_and_not_sent_again() {
         )
         .await
         .expect("queued");
-    let writer = store.writer_for_tests();
-    fill_the_disk(writer).await;
+    store.fill_the_disk_for_tests().await;
     let mut changes = account.subscribe();
 
     let report = account
@@ -317,7 +299,7 @@ async fn a_stop_delivered_as_the_disk_fills_is_told_and_not_sent_again() {
     assert_eq!(signed.stops_on_the_server().await, 1);
 
     // The writer's connection was made anew after the failed write: the limit is set again.
-    fill_the_disk(writer).await;
+    store.fill_the_disk_for_tests().await;
     let again = account.flush_outbox().await.expect("flushes");
     assert_eq!(
         (again.delivered, again.waiting, again.outcomes.len()),
@@ -331,7 +313,7 @@ async fn a_stop_delivered_as_the_disk_fills_is_told_and_not_sent_again() {
     );
 
     sqlx::query("PRAGMA max_page_count = 1073741823")
-        .execute(writer)
+        .execute(store.writer_for_tests())
         .await
         .expect("room again");
     account.flush_outbox().await.expect("flushes");

@@ -415,6 +415,24 @@ impl Store {
         &self.writer
     }
 
+    /// The file may grow no more (SQLite's page limit, on the writer's connection, after a
+    /// `VACUUM` left no free page): every write that needs a new page fails as on a full disk.
+    #[cfg(test)]
+    pub(crate) async fn fill_the_disk_for_tests(&self) {
+        sqlx::query("VACUUM")
+            .execute(&self.writer)
+            .await
+            .expect("no free page left");
+        let pages: i64 = sqlx::query_scalar("PRAGMA page_count")
+            .fetch_one(&self.writer)
+            .await
+            .expect("pages");
+        sqlx::query(&format!("PRAGMA max_page_count = {pages}"))
+            .execute(&self.writer)
+            .await
+            .expect("the disk is full");
+    }
+
     /// `PRAGMA integrity_check`: "ok" for a sound file.
     pub async fn integrity_check(&self) -> StoreResult<String> {
         Ok(sqlx::query_scalar("PRAGMA integrity_check")
