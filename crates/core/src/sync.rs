@@ -19,7 +19,7 @@ use tokio_tungstenite::tungstenite::Message as WsMessage;
 use crate::changes::Publisher;
 use crate::error::{CoreError, CoreResult};
 use crate::session::Session;
-use crate::store::{meta, Snapshot, Store, StoreError};
+use crate::store::{meta, AppliedBatch, Snapshot, Store, StoreError};
 use crate::{Change, LinkState, Secret};
 
 const PAGE: u32 = 1000;
@@ -119,26 +119,24 @@ impl Syncer {
     }
 
     /// Says this process applies `events`, before it does, so that what the cache holds up to
-    /// them is not taken for another process's work; and whether the cache already holds some
-    /// of them this process never applied: another process sharing the cache (the spartex
-    /// command's `watch` beside the app) applied them first, and nothing here told of them.
-    async fn applying(&self, events: &[Event]) -> bool {
-        let Some(last) = events.iter().map(|e| e.seq).max() else {
-            return false;
-        };
+    /// them is not taken for another process's work; answers how far this process had applied.
+    fn applying(&self, events: &[Event]) -> i64 {
         let mine = self.publisher.applied_here();
-        let applied_elsewhere = match self.store().last_seq().await {
-            Ok(cached) => events.iter().any(|e| e.seq > mine && e.seq <= cached),
-            Err(_) => false,
-        };
-        self.publisher.applying_up_to(last);
-        applied_elsewhere
+        if let Some(last) = events.iter().map(|e| e.seq).max() {
+            self.publisher.applying_up_to(last);
+        }
+        mine
     }
 
-    /// Publishes what a batch changed; after events another process applied first, everything
-    /// is read again, as after a resync (requests among them are raised then).
-    fn publish_applied(&self, changes: Vec<Change>, applied_elsewhere: bool) {
-        self.publisher.publish_all(changes);
+    /// Publishes what a batch changed. Events the cache held before it that this process never
+    /// applied (above `mine`) were applied first by another process sharing the cache (the
+    /// spartex command's `watch` beside the app), and nothing here told of them: everything is
+    /// read again, as after a resync (requests among them are raised then).
+    fn publish_applied(&self, events: &[Event], batch: AppliedBatch, mine: i64) {
+        let applied_elsewhere = events
+            .iter()
+            .any(|e| e.seq > mine && e.seq <= batch.kept_before);
+        self.publisher.publish_all(batch.changes);
         if applied_elsewhere {
             self.publish(Change::Resynced);
         }
@@ -147,11 +145,12 @@ impl Syncer {
     /// Applies events and publishes what changed. A gap is filled from the log first, once:
     /// events that still do not follow the cache then are the server's fault.
     pub(crate) async fn apply(&self, events: &[Event]) -> CoreResult<usize> {
-        let applied_elsewhere = self.applying(events).await;
+        let mine = self.applying(events);
         match self.store().apply_events(events).await {
             Ok(batch) => {
-                self.publish_applied(batch.changes, applied_elsewhere);
-                Ok(batch.applied)
+                let applied = batch.applied;
+                self.publish_applied(events, batch, mine);
+                Ok(applied)
             }
             Err(StoreError::Gap { .. }) => {
                 self.catch_up().await?;
@@ -165,11 +164,12 @@ impl Syncer {
     /// the server's log skipping a `seq`, never filled from that log again (which would ask
     /// it for the same again, for ever).
     async fn commit(&self, events: &[Event]) -> CoreResult<usize> {
-        let applied_elsewhere = self.applying(events).await;
+        let mine = self.applying(events);
         match self.store().apply_events(events).await {
             Ok(batch) => {
-                self.publish_applied(batch.changes, applied_elsewhere);
-                Ok(batch.applied)
+                let applied = batch.applied;
+                self.publish_applied(events, batch, mine);
+                Ok(applied)
             }
             Err(StoreError::Gap { last, next }) => {
                 Err(self.protocol(format!("its event log skips from seq {last} to seq {next}")))

@@ -18,6 +18,8 @@ use crate::Change;
 /// What one applied batch did.
 #[derive(Debug, Default)]
 pub struct AppliedBatch {
+    /// The cache's `seq` before the batch: events at or below it were kept already.
+    pub kept_before: i64,
     pub last_seq: i64,
     pub applied: usize,
     pub changes: Vec<Change>,
@@ -120,6 +122,7 @@ impl Store {
             .await?;
         let mut last = stored.and_then(|v| v.parse::<i64>().ok()).unwrap_or(0);
         let mut batch = AppliedBatch {
+            kept_before: last,
             last_seq: last,
             ..AppliedBatch::default()
         };
