@@ -55,11 +55,7 @@ impl TrustedProxyError {
 
 impl serde::Serialize for TrustedProxyError {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeStruct;
-        let mut error = serializer.serialize_struct("TrustedProxyError", 2)?;
-        error.serialize_field("code", self.code())?;
-        error.serialize_field("message", &self.to_string())?;
-        error.end()
+        crate::error::code_and_message(serializer, self.code(), self.to_string())
     }
 }
 

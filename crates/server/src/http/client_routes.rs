@@ -329,16 +329,12 @@ async fn list_approvals(
             read_all(&state, &user.tenant_id, in_scope(Some(pending.as_str()))).await?
         }
         Some(status) => {
-            let filter = most_recent(in_scope(Some(status.as_str())), limit);
+            let filter = in_scope(Some(status.as_str())).newest(limit);
             read_all(&state, &user.tenant_id, filter).await?
         }
         None => {
-            let decided: Vec<&str> = (ApprovalStatus::ALL.iter())
-                .filter(|status| **status != pending)
-                .map(|status| status.as_str())
-                .collect();
-            let mut others = most_recent(in_scope(None), limit);
-            others.any_status = &decided;
+            let mut others = in_scope(None).newest(limit);
+            others.any_status = DECIDED_APPROVAL_STATUSES;
             let mut all: Vec<Approval> =
                 read_all(&state, &user.tenant_id, in_scope(Some(pending.as_str()))).await?;
             all.extend(read_all::<Approval>(&state, &user.tenant_id, others).await?);
@@ -353,12 +349,8 @@ async fn list_approvals(
     Ok(Json(approvals))
 }
 
-/// `filter` limited to its `limit` newest documents.
-fn most_recent(mut filter: DocFilter<'_>, limit: i64) -> DocFilter<'_> {
-    filter.newest_first = true;
-    filter.limit = Some(limit);
-    filter
-}
+/// The statuses of an approval no longer pending, read from the index in one query.
+const DECIDED_APPROVAL_STATUSES: &[&str] = &["approved", "rejected", "expired", "cancelled"];
 
 trait RiskRank {
     fn risk_rank(&self) -> usize;
@@ -488,10 +480,8 @@ async fn list_stops(
     user: UserPrincipal,
     ApiQuery(query): ApiQuery<StopsQuery>,
 ) -> ApiResult<Json<Vec<Stop>>> {
-    let mut filter = DocFilter::all(DocKind::Stop);
+    let mut filter = DocFilter::all(DocKind::Stop).newest(200);
     filter.status = query.status.map(|s| s.as_str());
-    filter.newest_first = true;
-    filter.limit = Some(200);
     Ok(Json(read_all(&state, &user.tenant_id, filter).await?))
 }
 
@@ -556,4 +546,22 @@ async fn sync(
         head: bounds.head,
         resync_required: false,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use spartex_api::ApprovalStatus;
+
+    use super::DECIDED_APPROVAL_STATUSES;
+
+    #[test]
+    fn the_decided_statuses_are_every_status_but_pending() {
+        for status in ApprovalStatus::ALL {
+            assert_eq!(
+                DECIDED_APPROVAL_STATUSES.contains(&status.as_str()),
+                *status != ApprovalStatus::Pending,
+                "{status:?}"
+            );
+        }
+    }
 }

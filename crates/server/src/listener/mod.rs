@@ -105,7 +105,11 @@ pub async fn serve(
             },
         };
         let from_a_proxy = limits.trusted_proxies.contains(peer.ip());
-        let capped_by = if from_a_proxy { &per_proxy } else { &per_ip };
+        let (capped_by, http) = if from_a_proxy {
+            (&per_proxy, &http_for_proxies)
+        } else {
+            (&per_ip, &http)
+        };
         let permit = match capped_by.admit(peer.ip(), Instant::now()) {
             Admission::Admitted(permit) => permit,
             Admission::Refused { log } => {
@@ -113,11 +117,7 @@ pub async fn serve(
                     tracing::warn!(
                         client = %peer.ip(),
                         proxy = from_a_proxy,
-                        cap = if from_a_proxy {
-                            limits.max_connections_per_ip.saturating_mul(CLIENTS_PER_PROXY)
-                        } else {
-                            limits.max_connections_per_ip
-                        },
+                        cap = capped_by.cap(),
                         "a client address holds as many connections as it may; closing its new ones (logged once a minute)"
                     );
                 }
@@ -128,11 +128,7 @@ pub async fn serve(
         let _ = stream.set_nodelay(true);
         let io = ParseErrorBodies::new(IdleTimeout::new(stream, limits.idle_timeout, permit));
         tokio::spawn(connection(
-            if from_a_proxy {
-                http_for_proxies.clone()
-            } else {
-                http.clone()
-            },
+            http.clone(),
             io,
             peer,
             router.clone(),

@@ -41,6 +41,11 @@ impl PerIp {
         })
     }
 
+    /// The connections one address may hold.
+    pub fn cap(&self) -> usize {
+        self.cap
+    }
+
     /// Counts one more connection from `ip`, unless it already holds `cap`.
     pub fn admit(self: &Arc<Self>, ip: IpAddr, now: Instant) -> Admission {
         let key = client_key(ip);

@@ -102,9 +102,7 @@ pub async fn stop_covering(
     tenant_id: &str,
     agent_id: &str,
 ) -> ApiResult<Option<String>> {
-    let mut filter = DocFilter::all(DocKind::Stop);
-    filter.newest_first = true;
-    filter.limit = Some(50);
+    let filter = DocFilter::all(DocKind::Stop).newest(50);
     let stops: Vec<Stop> = w.list(tenant_id, filter).await?;
     Ok(stops
         .into_iter()

@@ -105,14 +105,13 @@ pub async fn put_schedule(
     schedule: Schedule,
 ) -> ApiResult<OnCall> {
     user.require(Role::Manager, "change the on-call schedule")?;
-    let users = w.tx().users(&user.tenant_id).await?;
     if schedule.version.is_some_and(|seen| seen < 0) {
         return Err(ApiError::invalid(
             "`version` is the one `GET /oncall` answered (0 or more), or left out.",
         ));
     }
-    let stored = w.get::<OnCallConfig>(&user.tenant_id, ONCALL_ID).await?;
-    let config = config_or_empty(stored, w.now());
+    let users = w.tx().users(&user.tenant_id).await?;
+    let mut config = stored_config(w, &user.tenant_id).await?;
     if schedule.version.is_some_and(|seen| seen != config.version) {
         return Err(ApiError::Conflict {
             code: ErrorCode::ScheduleChanged,
@@ -133,7 +132,8 @@ pub async fn put_schedule(
         .enumerate()
         .map(|(index, layer)| checked_layer(index, layer, &users))
         .collect::<ApiResult<Vec<_>>>()?;
-    save(w, &user.tenant_id, &users, |config| config.layers = layers).await
+    config.layers = layers;
+    save(w, &user.tenant_id, &users, config).await
 }
 
 fn checked_layer(
@@ -227,17 +227,15 @@ pub async fn add_override(
         ends_at: cover.ends_at,
         created_by: user.user_id.clone(),
     };
-    save(w, &user.tenant_id, &users, |config| {
-        config.overrides.push(added);
-    })
-    .await
+    let mut config = stored_config(w, &user.tenant_id).await?;
+    config.overrides.push(added);
+    save(w, &user.tenant_id, &users, config).await
 }
 
 /// `DELETE /oncall/overrides/{id}`: its own person or its author, or a manager.
 pub async fn delete_override(w: &mut Write, user: &UserPrincipal, id: &str) -> ApiResult<OnCall> {
     user.require(Role::Oncall, "change on-call overrides")?;
-    let stored = w.get::<OnCallConfig>(&user.tenant_id, ONCALL_ID).await?;
-    let config = config_or_empty(stored, w.now());
+    let mut config = stored_config(w, &user.tenant_id).await?;
     let Some(found) = config.overrides.iter().find(|o| o.id == id) else {
         return Err(ApiError::NotFound { what: "override" });
     };
@@ -248,24 +246,25 @@ pub async fn delete_override(w: &mut Write, user: &UserPrincipal, id: &str) -> A
         ));
     }
     let users = w.tx().users(&user.tenant_id).await?;
-    save(w, &user.tenant_id, &users, |config| {
-        config.overrides.retain(|o| o.id != id);
-    })
-    .await
+    config.overrides.retain(|o| o.id != id);
+    save(w, &user.tenant_id, &users, config).await
 }
 
-/// Applies `change` to the stored schedule, drops overrides that are over, and saves it with
-/// its `oncall.updated` event.
+/// The schedule as stored in this write, or an empty one.
+async fn stored_config(w: &mut Write, tenant_id: &str) -> ApiResult<OnCallConfig> {
+    let stored = w.get::<OnCallConfig>(tenant_id, ONCALL_ID).await?;
+    Ok(config_or_empty(stored, w.now()))
+}
+
+/// Saves the schedule as changed from [`stored_config`], without the overrides that are over,
+/// with its `oncall.updated` event.
 async fn save(
     w: &mut Write,
     tenant_id: &str,
     users: &[User],
-    change: impl FnOnce(&mut OnCallConfig),
+    mut config: OnCallConfig,
 ) -> ApiResult<OnCall> {
     let now = w.now();
-    let stored = w.get::<OnCallConfig>(tenant_id, ONCALL_ID).await?;
-    let mut config = config_or_empty(stored, now);
-    change(&mut config);
     config.overrides.retain(|o| o.ends_at > now);
     if config.overrides.len() > MAX_OVERRIDES {
         return Err(ApiError::invalid(format!(

@@ -194,6 +194,15 @@ impl<'a> DocFilter<'a> {
             ..self
         }
     }
+
+    /// The `limit` newest of these documents, newest first.
+    pub fn newest(self, limit: i64) -> Self {
+        DocFilter {
+            newest_first: true,
+            limit: Some(limit),
+            ..self
+        }
+    }
 }
 
 /// The oldest and newest sequence numbers a tenant's log can still serve.
