@@ -51,8 +51,9 @@ if ! command -v cargo >/dev/null 2>&1; then
 fi
 # The workspace's rust-version (Cargo.toml): an older toolchain is brought up to stable.
 rust_minor=$(rustc --version | sed -E 's/^rustc 1\.([0-9]+).*/\1/')
-if ((rust_minor < 89)); then
-    echo "==> rustc 1.$rust_minor is older than the workspace's 1.89; updating the stable toolchain"
+needed_minor=$(sed -nE 's/^rust-version = "1\.([0-9]+)".*/\1/p' Cargo.toml)
+if ((rust_minor < needed_minor)); then
+    echo "==> rustc 1.$rust_minor is older than the workspace's 1.$needed_minor; updating the stable toolchain"
     rustup toolchain install stable --profile minimal && rustup default stable
 fi
 

@@ -216,7 +216,6 @@ impl App {
         }
     }
 
-    /// The app's own process (tauri-driver started it, beside WebKitWebDriver).
     /// The app's data folder (`SPARTEX_HOME`) and its keyring service, for a `spartex` command
     /// run beside it on the same accounts.
     pub fn home_and_secret_service(&self) -> (&std::path::Path, &str) {
@@ -224,6 +223,7 @@ impl App {
         (home.path(), &self.secret_service)
     }
 
+    /// The app's own process (tauri-driver started it, beside WebKitWebDriver).
     pub fn process(&self) -> u32 {
         let driver = self.driver.id().expect("tauri-driver runs");
         spartex_testkit::procs::descendants(driver)

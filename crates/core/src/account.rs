@@ -489,13 +489,13 @@ impl Account {
         }
     }
 
-    /// Starts the realtime link and the outbox worker; they run until [`Running::stop`].
     /// The outbox worker alone, for a test that runs it without the link.
     #[cfg(test)]
     pub(crate) fn delivery(&self) -> &Delivery {
         &self.0.delivery
     }
 
+    /// Starts the realtime link and the outbox worker; they run until [`Running::stop`].
     pub fn start(&self) -> Running {
         let (stop, _) = watch::channel(false);
         let realtime = tokio::spawn({

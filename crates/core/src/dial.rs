@@ -40,20 +40,19 @@ pub(crate) async fn dial(
     config: WebSocketConfig,
 ) -> Result<(EventSocket, Response), WsError> {
     let tls = Some(Connector::Rustls(crate::tls::client_config()));
-    let stream = match proxy_for(request.uri()) {
-        Some(proxy) => tunnel(&proxy, request.uri()).await.map_err(WsError::Io)?,
-        None => {
-            let uri = request.uri();
-            let host = uri.host().ok_or(WsError::Url(UrlError::NoHostName))?;
-            let port = match (uri.port_u16(), uri.scheme_str()) {
-                (Some(port), _) => port,
-                (None, Some("wss")) => 443,
-                (None, Some("ws")) => 80,
-                _ => return Err(WsError::Url(UrlError::UnsupportedUrlScheme)),
-            };
-            connect(host, port).await.map_err(WsError::Io)?
-        }
+    let uri = request.uri();
+    let host = uri.host().ok_or(WsError::Url(UrlError::NoHostName))?;
+    let port = match (uri.port_u16(), uri.scheme_str()) {
+        (Some(port), _) => port,
+        (None, Some("wss")) => 443,
+        (None, Some("ws")) => 80,
+        _ => return Err(WsError::Url(UrlError::UnsupportedUrlScheme)),
     };
+    let stream = match proxy_for(uri) {
+        Some(proxy) => tunnel(&proxy, host, port).await,
+        None => connect(host, port).await,
+    }
+    .map_err(WsError::Io)?;
     tokio_tungstenite::client_async_tls_with_config(request, stream, Some(config), tls).await
 }
 
@@ -172,8 +171,8 @@ fn proxy_for(uri: &Uri) -> Option<Intercept> {
     proxies().intercept(&as_http)
 }
 
-/// A TCP stream to `target`'s host and port, through `proxy`'s `CONNECT`.
-async fn tunnel(proxy: &Intercept, target: &Uri) -> io::Result<TcpStream> {
+/// A TCP stream to `host` at `port`, through `proxy`'s `CONNECT`.
+async fn tunnel(proxy: &Intercept, host: &str, port: u16) -> io::Result<TcpStream> {
     let fail = |what: String| io::Error::other(what);
     let at = proxy.uri();
     if at.scheme_str() != Some("http") {
@@ -184,16 +183,7 @@ async fn tunnel(proxy: &Intercept, target: &Uri) -> io::Result<TcpStream> {
     }
     let proxy_host = at.host().unwrap_or_default();
     let proxy_port = at.port_u16().unwrap_or(80);
-    let default_port = if target.scheme_str() == Some("wss") {
-        443
-    } else {
-        80
-    };
-    let authority = format!(
-        "{}:{}",
-        target.host().unwrap_or_default(),
-        target.port_u16().unwrap_or(default_port)
-    );
+    let authority = format!("{host}:{port}");
     let mut stream = connect(proxy_host, proxy_port).await?;
     let mut ask = format!("CONNECT {authority} HTTP/1.1\r\nHost: {authority}\r\n");
     if let Some(credentials) = proxy.basic_auth().and_then(|v| v.to_str().ok()) {

@@ -70,16 +70,24 @@ impl Registry {
     /// The account for this process alone, to sign it out: refused while another process
     /// (the app, another `spartex` command) has it open, whose cache signing out would wipe.
     pub(crate) fn hold_for_sign_out(&self, id: &str) -> CoreResult<InUse> {
-        let file = self.in_use_file(id);
-        match InUse::take(&file, Sharing::Alone, &self.open_here) {
-            Err(InUseError::Held) if self.open_here.holds(&file) => Err(CoreError::Local(format!(
-                "`{id}` is open in this process: close its cache before signing it out."
-            ))),
-            Err(InUseError::Held) => Err(CoreError::Local(format!(
+        self.hold_alone(
+            id,
+            format!("`{id}` is open in this process: close its cache before signing it out."),
+            format!(
                 "`{id}` is open in another Spartex Control process (the app, or another \
                  `spartex` command), whose cache signing out would wipe under it. Quit \
                  Spartex Control (or the other spartex command) first, then sign out."
-            ))),
+            ),
+        )
+    }
+
+    /// The account for this process alone, or the refusal that says who holds it: `here`
+    /// when this process does, `elsewhere` when another does.
+    fn hold_alone(&self, id: &str, here: String, elsewhere: String) -> CoreResult<InUse> {
+        let file = self.in_use_file(id);
+        match InUse::take(&file, Sharing::Alone, &self.open_here) {
+            Err(InUseError::Held) if self.open_here.holds(&file) => Err(CoreError::Local(here)),
+            Err(InUseError::Held) => Err(CoreError::Local(elsewhere)),
             Err(InUseError::Unsupported(error)) => {
                 tracing::warn!(%error, account = %id, "could not check whether another process has the account open");
                 Ok(InUse::none())
@@ -131,24 +139,19 @@ impl Registry {
     /// gone): refused while another process (the app, another `spartex` command) has it open,
     /// whose cache would be moved from under it.
     pub(crate) fn hold_to_rebuild(&self, id: &str) -> CoreResult<InUse> {
-        let file = self.in_use_file(id);
-        match InUse::take(&file, Sharing::Alone, &self.open_here) {
-            Err(InUseError::Held) if self.open_here.holds(&file) => Err(CoreError::Local(format!(
+        self.hold_alone(
+            id,
+            format!(
                 "The local cache of `{id}` cannot be used and must be rebuilt from the server, \
                  but it is open elsewhere in this process: close it first."
-            ))),
-            Err(InUseError::Held) => Err(CoreError::Local(format!(
+            ),
+            format!(
                 "The local cache of `{id}` cannot be used and must be rebuilt from the server, \
                  but another Spartex Control process (the app, or another `spartex` command) \
                  has it open, and rebuilding it would pull it from under that process. Quit \
                  Spartex Control (or the other spartex command) first, then try again."
-            ))),
-            Err(InUseError::Unsupported(error)) => {
-                tracing::warn!(%error, account = %id, "could not check whether another process has the account open");
-                Ok(InUse::none())
-            }
-            Ok(held) => Ok(held),
-        }
+            ),
+        )
     }
 
     pub fn list(&self) -> CoreResult<Vec<AccountInfo>> {
@@ -245,44 +248,31 @@ impl Registry {
     }
 }
 
-/// Creates `dir` and the folders above it that are missing, readable by their owner alone
-/// (0700 on Unix): they hold who is signed in, to which server, and their caches. A folder that
-/// exists is left as it is.
-pub(crate) fn create_private_dir(dir: &Path) -> std::io::Result<()> {
-    let mut builder = std::fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder.create(dir)
-}
+pub(crate) use crate::store::in_use::create_private_dir;
 
 /// Makes `dir` (one of this app's own, such as an account's folder) readable by its owner alone,
 /// as an older build may have left it readable by everyone.
 pub(crate) fn keep_private(dir: &Path) -> std::io::Result<()> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        if std::fs::metadata(dir)?.permissions().mode() & 0o077 != 0 {
-            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = dir;
-    Ok(())
+    restrict(dir, 0o700)
 }
 
 /// Makes the file at `path` (one of this app's own) readable by its owner alone (0600 on Unix),
 /// as an older build may have written it readable by everyone.
 fn keep_private_file(path: &Path) -> std::io::Result<()> {
+    restrict(path, 0o600)
+}
+
+/// Gives `path` the `mode` (Unix) when others may read or write it now.
+fn restrict(path: &Path, mode: u32) -> std::io::Result<()> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
         if std::fs::metadata(path)?.permissions().mode() & 0o077 != 0 {
-            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))?;
         }
     }
     #[cfg(not(unix))]
-    let _ = path;
+    let _ = (path, mode);
     Ok(())
 }
 

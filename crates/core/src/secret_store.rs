@@ -238,7 +238,7 @@ impl InsecureFileSecretStore {
             Some(dir) if !dir.as_os_str().is_empty() => dir,
             _ => Path::new("."),
         };
-        create_private_dir(dir).map_err(io)?;
+        crate::store::in_use::create_private_dir(dir).map_err(io)?;
         let name = self
             .path
             .file_name()
@@ -300,36 +300,12 @@ impl SecretStore for InsecureFileSecretStore {
     }
 }
 
-#[cfg(unix)]
+/// A new file readable by its owner alone (0600 on Unix), refused if one is there.
 fn open_private(path: &Path) -> std::io::Result<std::fs::File> {
-    use std::os::unix::fs::OpenOptionsExt;
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-}
-
-#[cfg(not(unix))]
-fn open_private(path: &Path) -> std::io::Result<std::fs::File> {
-    std::fs::OpenOptions::new()
+    crate::store::in_use::private_file_options()
         .write(true)
         .create_new(true)
         .open(path)
-}
-
-#[cfg(unix)]
-fn create_private_dir(dir: &Path) -> std::io::Result<()> {
-    use std::os::unix::fs::DirBuilderExt;
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-}
-
-#[cfg(not(unix))]
-fn create_private_dir(dir: &Path) -> std::io::Result<()> {
-    std::fs::create_dir_all(dir)
 }
 
 #[cfg(test)]

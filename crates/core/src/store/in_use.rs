@@ -115,3 +115,14 @@ pub(crate) fn private_file_options() -> std::fs::OpenOptions {
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     options
 }
+
+/// Creates `dir` and the folders above it that are missing, readable by their owner alone
+/// (0700 on Unix): they hold who is signed in, to which server, and their caches. A folder that
+/// exists is left as it is.
+pub(crate) fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
+}
