@@ -6,7 +6,7 @@ import { useAppState, useDashboard, useStatus } from '../state/queries';
 import { useSync } from '../state/sync';
 import { useListKeys } from '../state/listKeys';
 import { usePageTitle } from '../state/pageTitle';
-import { PROJECT_STATUS } from '../lib/status';
+import { PROJECT_STATUS, RISK_RANK } from '../lib/status';
 import { input } from '../lib/ui';
 import { cx } from '../lib/cx';
 import { formatCount } from '../lib/format';
@@ -35,7 +35,8 @@ export function filterProjects(list: readonly ProjectSummary[], f: DashboardFilt
 export function urgency(s: ProjectSummary): number {
   const p = s.project;
   if (s.stop_sending || p.status === 'failed' || s.agents_error > 0) return 0;
-  if (s.pending_approvals > 0) return s.pending_top_risk === 'critical' ? 1 : s.pending_top_risk === 'high' ? 2 : 3;
+  // Critical, then high, then any other risk waiting (medium, low, or none known).
+  if (s.pending_approvals > 0) return 1 + Math.min(s.pending_top_risk ? RISK_RANK[s.pending_top_risk] : 2, 2);
   return p.spent_usd > p.budget_usd ? 4 : 5;
 }
 
