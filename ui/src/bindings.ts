@@ -4,27 +4,27 @@
 
 export type JsonValue = number | string | boolean | Array<JsonValue> | { [key in string]?: JsonValue } | null;
 
-export type Role = "viewer" | "oncall" | "manager" | "owner";
+export type Role = "viewer" | "oncall" | "manager" | "owner" | "unknown";
 
-export type ProjectStatus = "active" | "paused" | "stopped" | "completed" | "failed";
+export type ProjectStatus = "active" | "paused" | "stopped" | "completed" | "failed" | "unknown";
 
-export type AgentStatus = "idle" | "working" | "waiting_approval" | "stopping" | "stopped" | "error";
+export type AgentStatus = "idle" | "working" | "waiting_approval" | "stopping" | "stopped" | "error" | "unknown";
 
-export type TaskStatus = "queued" | "running" | "blocked" | "done" | "failed" | "cancelled";
+export type TaskStatus = "queued" | "running" | "blocked" | "done" | "failed" | "cancelled" | "unknown";
 
-export type Risk = "low" | "medium" | "high" | "critical";
+export type Risk = "low" | "medium" | "high" | "critical" | "unknown";
 
-export type ApprovalStatus = "pending" | "approved" | "rejected" | "expired" | "cancelled";
+export type ApprovalStatus = "pending" | "approved" | "rejected" | "expired" | "cancelled" | "unknown";
 
-export type OnExpiry = "reject" | "approve";
+export type OnExpiry = "reject" | "approve" | "unknown";
 
-export type AuthorKind = "user" | "agent" | "system";
+export type AuthorKind = "user" | "agent" | "system" | "unknown";
 
-export type StopScope = "project" | "tenant";
+export type StopScope = "project" | "tenant" | "unknown";
 
-export type StopStatus = "pending" | "completed" | "partial";
+export type StopStatus = "pending" | "completed" | "partial" | "unknown";
 
-export type BudgetState = "ok" | "warning" | "exceeded";
+export type BudgetState = "ok" | "warning" | "exceeded" | "unknown";
 
 export type Decision = "approve" | "reject";
 
@@ -96,13 +96,13 @@ export type Notified = { user_id: string, user_name: string, at: string, level: 
  */
 channel: NotifyChannel | null, result: NotifyResult, };
 
-export type NotifyChannel = "push" | "socket";
+export type NotifyChannel = "push" | "socket" | "unknown";
 
-export type NotifyResult = "sent" | "failed" | "skipped_unreachable";
+export type NotifyResult = "sent" | "failed" | "skipped_unreachable" | "unknown";
 
 export type Preview = { "type": "diff", path: string, unified_diff: string, } | { "type": "copy", channel: string, headline: string | null, body: string, image_description: string | null, audience: string | null, } | { "type": "amount", currency: string, old_amount: number | null, new_amount: number, period: string | null, };
 
-export type Rotation = "daily" | "weekly";
+export type Rotation = "daily" | "weekly" | "unknown";
 
 export type ActiveHours = { 
 /**
@@ -234,7 +234,11 @@ export type AccountInfo = {
  */
 id: string, server_url: string, user: User, tenant: Tenant, added_at: string, };
 
-export type Status = { account: AccountInfo, link: LinkState, last_sync_at: string | null, last_seq: number, server_head: number | null, outbox: Array<OutboxEntry>, recent_outcomes: Array<Outcome>, };
+export type Status = { account: AccountInfo, link: LinkState, last_sync_at: string | null, last_seq: number, server_head: number | null, outbox: Array<OutboxEntry>, recent_outcomes: Array<Outcome>, 
+/**
+ * Events this version kept but cannot read (a newer server's): update to see them.
+ */
+unreadable_events: number, };
 
 export type Queued = { entry: OutboxEntry, delivered: boolean, 
 /**
@@ -284,7 +288,8 @@ export type Change = { "kind": "project", before: Project | null, after: Project
 
 export type ProjectSummary = { project: Project, agents_total: number, agents_working: number, agents_waiting: number, agents_stopped: number, agents_error: number, pending_approvals: number, 
 /**
- * The highest risk among the pending approvals; `None` when none is pending.
+ * The highest risk among the pending approvals; `None` when none is pending. A risk this
+ * build does not know (`unknown`) ranks above critical.
  */
 pending_top_risk: Risk | null, last_activity: string | null, 
 /**

@@ -11,6 +11,7 @@ mod event;
 #[cfg(any(test, feature = "fixtures"))]
 mod fixtures;
 mod oncall;
+pub mod open;
 mod push;
 mod requests;
 mod resources;

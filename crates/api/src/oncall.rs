@@ -9,22 +9,21 @@ use crate::{DecidedBy, Risk, Role, User};
 
 wire_enum!(
     /// How often a layer hands over to the next person.
-    Rotation { Daily => "daily", Weekly => "weekly" }
+    open Rotation { Daily => "daily", Weekly => "weekly" }
 );
 wire_enum!(
     /// How a person was told.
-    NotifyChannel { Push => "push", Socket => "socket" }
+    open NotifyChannel { Push => "push", Socket => "socket" }
 );
 wire_enum!(
     /// What came of telling them.
-    NotifyResult { Sent => "sent", Failed => "failed", SkippedUnreachable => "skipped_unreachable" }
+    open NotifyResult { Sent => "sent", Failed => "failed", SkippedUnreachable => "skipped_unreachable" }
 );
 
 /// The local hours a layer covers, e.g. 18:00 to 09:00 (a night layer wraps past midnight).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-#[serde(deny_unknown_fields)]
 pub struct ActiveHours {
     /// Local `HH:MM`.
     pub from: String,
@@ -36,7 +35,6 @@ pub struct ActiveHours {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-#[serde(deny_unknown_fields)]
 pub struct ScheduleLayer {
     #[cfg_attr(feature = "openapi", schema(max_length = 80))]
     #[serde(default)]
@@ -44,6 +42,7 @@ pub struct ScheduleLayer {
     /// In turn order; the first is on call from `starts_at` to the first handoff.
     #[cfg_attr(feature = "openapi", schema(min_items = 1, max_items = 50))]
     pub user_ids: Vec<String>,
+    #[serde(deserialize_with = "crate::open::lenient")]
     pub rotation: Rotation,
     /// Local `HH:MM` of each handoff; a weekly rotation hands over on the weekday of `starts_at`.
     pub handoff_at: String,
@@ -84,7 +83,6 @@ pub struct OnCallConfig {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-#[serde(deny_unknown_fields)]
 pub struct Schedule {
     /// Later layers win where they apply; none means everyone with role `oncall` is on call.
     #[cfg_attr(feature = "openapi", schema(max_items = 10))]
@@ -142,7 +140,6 @@ pub struct OnCall {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-#[serde(deny_unknown_fields)]
 pub struct EscalationLevel {
     /// Seconds after the approval was created; the first level's is 0.
     #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 604800))]
@@ -156,9 +153,9 @@ pub struct EscalationLevel {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-#[serde(deny_unknown_fields)]
 pub struct EscalationPolicy {
     /// The risks that climb the ladder; others notify everyone who may act, as before.
+    #[serde(deserialize_with = "crate::open::lenient_vec")]
     pub applies_to: Vec<Risk>,
     #[cfg_attr(feature = "openapi", schema(max_items = 10))]
     pub levels: Vec<EscalationLevel>,
@@ -249,7 +246,9 @@ pub struct Notified {
     pub at: DateTime<Utc>,
     pub level: i64,
     /// `None` when they were skipped as unreachable.
+    #[serde(default, deserialize_with = "crate::open::lenient_option")]
     pub channel: Option<NotifyChannel>,
+    #[serde(deserialize_with = "crate::open::lenient")]
     pub result: NotifyResult,
 }
 

@@ -178,7 +178,11 @@ pub struct PushPayload {
     pub project_name: Option<String>,
     /// One line for the lock screen.
     pub title: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::open::lenient_option"
+    )]
     pub risk: Option<Risk>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<DateTime<Utc>>,
@@ -210,7 +214,10 @@ impl PushPayload {
     /// critical approvals, and stops.
     pub fn urgent(&self) -> bool {
         match self.kind {
-            PushKind::ApprovalRequested => matches!(self.risk, Some(Risk::High | Risk::Critical)),
+            PushKind::ApprovalRequested => matches!(
+                self.risk.map(Risk::assumed),
+                Some(Risk::High | Risk::Critical)
+            ),
             PushKind::StopCompleted | PushKind::StopPartial => true,
             _ => false,
         }

@@ -13,13 +13,40 @@ macro_rules! wire_enum {
         #[serde(rename_all = "snake_case")]
         pub enum $name { $($variant),+ }
 
+        crate::resources::wire_enum!(@common $name { $($variant => $text),+ });
+    };
+    // An enum a newer server may add values to: resources read it through
+    // `crate::open::lenient`, so a value this build does not know is `Unknown`, shown as such,
+    // rather than a resource (an approval) that cannot be read at all. Requests read it
+    // strictly: `unknown` is not a value anyone may send.
+    ($(#[$meta:meta])* open $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+        #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name {
+            $($variant,)+
+            /// A value from a newer server that this build does not know.
+            /// Written, never read: utoipa leaves it out of the API's schema.
+            #[serde(skip_deserializing)]
+            Unknown,
+        }
+
+        crate::resources::wire_enum!(@common $name { $($variant => $text),+ } Unknown => "unknown");
+
+        impl crate::open::Open for $name {
+            const UNKNOWN: Self = $name::Unknown;
+        }
+    };
+    (@common $name:ident { $($variant:ident => $text:literal),+ } $($extra:ident => $extra_text:literal)?) => {
         impl $name {
-            /// Every value, in declaration order.
+            /// Every value this build knows, in declaration order.
             pub const ALL: &'static [$name] = &[$($name::$variant),+];
 
             /// The value as it is spelled on the wire.
             pub fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $text),+ }
+                match self { $($name::$variant => $text,)+ $($name::$extra => $extra_text,)? }
             }
         }
 
@@ -34,7 +61,11 @@ macro_rules! wire_enum {
             fn from_str(s: &str) -> Result<Self, Self::Err> {
                 match s {
                     $($text => Ok($name::$variant),)+
-                    _ => Err(crate::UnknownValue { kind: stringify!($name), value: s.to_owned() }),
+                    _ => Err(crate::UnknownValue {
+                        kind: stringify!($name),
+                        value: s.to_owned(),
+                        expected: &[$($text),+],
+                    }),
                 }
             }
         }
@@ -47,11 +78,19 @@ pub(crate) use wire_enum;
 pub struct UnknownValue {
     pub kind: &'static str,
     pub value: String,
+    /// The values there are.
+    pub expected: &'static [&'static str],
 }
 
 impl std::fmt::Display for UnknownValue {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "`{}` is not a known {}", self.value, self.kind)
+        write!(
+            f,
+            "`{}` is not a known {}: use {}",
+            self.value,
+            self.kind,
+            self.expected.join(", ")
+        )
     }
 }
 
@@ -59,13 +98,14 @@ impl std::error::Error for UnknownValue {}
 
 wire_enum!(
     /// What a user may do, from least to most.
-    Role { Viewer => "viewer", Oncall => "oncall", Manager => "manager", Owner => "owner" }
+    open Role { Viewer => "viewer", Oncall => "oncall", Manager => "manager", Owner => "owner" }
 );
 
 impl Role {
     fn rank(self) -> u8 {
         match self {
-            Role::Viewer => 0,
+            // A role from a newer server may do, as far as this build knows, what a viewer may.
+            Role::Viewer | Role::Unknown => 0,
             Role::Oncall => 1,
             Role::Manager => 2,
             Role::Owner => 3,
@@ -78,20 +118,31 @@ impl Role {
     }
 }
 
-wire_enum!(ProjectStatus { Active => "active", Paused => "paused", Stopped => "stopped", Completed => "completed", Failed => "failed" });
-wire_enum!(AgentStatus { Idle => "idle", Working => "working", WaitingApproval => "waiting_approval", Stopping => "stopping", Stopped => "stopped", Error => "error" });
-wire_enum!(TaskStatus { Queued => "queued", Running => "running", Blocked => "blocked", Done => "done", Failed => "failed", Cancelled => "cancelled" });
-wire_enum!(Risk { Low => "low", Medium => "medium", High => "high", Critical => "critical" });
-wire_enum!(ApprovalStatus { Pending => "pending", Approved => "approved", Rejected => "rejected", Expired => "expired", Cancelled => "cancelled" });
+wire_enum!(open ProjectStatus { Active => "active", Paused => "paused", Stopped => "stopped", Completed => "completed", Failed => "failed" });
+wire_enum!(open AgentStatus { Idle => "idle", Working => "working", WaitingApproval => "waiting_approval", Stopping => "stopping", Stopped => "stopped", Error => "error" });
+wire_enum!(open TaskStatus { Queued => "queued", Running => "running", Blocked => "blocked", Done => "done", Failed => "failed", Cancelled => "cancelled" });
+wire_enum!(open Risk { Low => "low", Medium => "medium", High => "high", Critical => "critical" });
+wire_enum!(open ApprovalStatus { Pending => "pending", Approved => "approved", Rejected => "rejected", Expired => "expired", Cancelled => "cancelled" });
 wire_enum!(
     /// What the server does with an approval nobody decided in time.
-    OnExpiry { Reject => "reject", Approve => "approve" }
+    open OnExpiry { Reject => "reject", Approve => "approve" }
 );
-wire_enum!(AuthorKind { User => "user", Agent => "agent", System => "system" });
-wire_enum!(StopScope { Project => "project", Tenant => "tenant" });
-wire_enum!(StopStatus { Pending => "pending", Completed => "completed", Partial => "partial" });
-wire_enum!(BudgetState { Ok => "ok", Warning => "warning", Exceeded => "exceeded" });
+wire_enum!(open AuthorKind { User => "user", Agent => "agent", System => "system" });
+wire_enum!(open StopScope { Project => "project", Tenant => "tenant" });
+wire_enum!(open StopStatus { Pending => "pending", Completed => "completed", Partial => "partial" });
+wire_enum!(open BudgetState { Ok => "ok", Warning => "warning", Exceeded => "exceeded" });
 wire_enum!(Decision { Approve => "approve", Reject => "reject" });
+
+impl Risk {
+    /// The risk to act on: one from a newer server is taken as critical, since a request
+    /// raised too loudly costs less than one raised too quietly.
+    pub fn assumed(self) -> Risk {
+        match self {
+            Risk::Unknown => Risk::Critical,
+            known => known,
+        }
+    }
+}
 
 impl TaskStatus {
     /// A task that will not change any more.
@@ -119,6 +170,7 @@ pub struct User {
     pub id: String,
     pub email: String,
     pub name: String,
+    #[serde(deserialize_with = "crate::open::lenient")]
     pub role: Role,
 }
 
@@ -129,6 +181,7 @@ pub struct Project {
     pub id: String,
     pub name: String,
     pub description: String,
+    #[serde(deserialize_with = "crate::open::lenient")]
     pub status: ProjectStatus,
     pub budget_usd: f64,
     pub spent_usd: f64,
@@ -168,6 +221,7 @@ pub struct Agent {
     pub name: String,
     pub role: String,
     pub model: String,
+    #[serde(deserialize_with = "crate::open::lenient")]
     pub status: AgentStatus,
     pub current_task_id: Option<String>,
     pub last_heartbeat_at: Option<DateTime<Utc>>,
@@ -184,6 +238,7 @@ pub struct Task {
     pub project_id: String,
     pub agent_id: Option<String>,
     pub title: String,
+    #[serde(deserialize_with = "crate::open::lenient")]
     pub status: TaskStatus,
     pub progress: i64,
     pub updated_at: DateTime<Utc>,
@@ -207,10 +262,13 @@ pub struct Approval {
     pub payload: Value,
     /// What will change, as the approver should see it.
     pub preview: Option<Preview>,
+    #[serde(deserialize_with = "crate::open::lenient")]
     pub risk: Risk,
+    #[serde(deserialize_with = "crate::open::lenient")]
     pub status: ApprovalStatus,
     pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
+    #[serde(deserialize_with = "crate::open::lenient")]
     pub on_expiry: OnExpiry,
     pub decided_by: Option<DecidedBy>,
     pub decided_at: Option<DateTime<Utc>>,
@@ -251,6 +309,7 @@ pub struct DecidedBy {
     pub id: String,
     pub name: String,
     pub email: Option<String>,
+    #[serde(default, deserialize_with = "crate::open::lenient_option")]
     pub role: Option<Role>,
 }
 
@@ -287,6 +346,7 @@ pub struct Message {
     pub project_id: String,
     /// `None` for the project-wide thread.
     pub agent_id: Option<String>,
+    #[serde(deserialize_with = "crate::open::lenient")]
     pub author_kind: AuthorKind,
     pub author_id: Option<String>,
     pub author_name: String,
@@ -308,6 +368,7 @@ pub struct CostRecord {
     pub tokens_out: i64,
     pub cost_usd: f64,
     /// The project's spend against its budget after this record.
+    #[serde(deserialize_with = "crate::open::lenient")]
     pub budget_state: BudgetState,
     pub project_spent_usd: f64,
     pub project_budget_usd: f64,
@@ -318,10 +379,12 @@ pub struct CostRecord {
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Stop {
     pub id: String,
+    #[serde(deserialize_with = "crate::open::lenient")]
     pub scope: StopScope,
     pub project_id: Option<String>,
     pub requested_by: String,
     pub reason: String,
+    #[serde(deserialize_with = "crate::open::lenient")]
     pub status: StopStatus,
     pub requested_at: DateTime<Utc>,
     pub completed_at: Option<DateTime<Utc>>,

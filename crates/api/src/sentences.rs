@@ -7,6 +7,11 @@ impl Approval {
     /// Why a decision on an approval someone already decided was not applied: "Already approved
     /// by Marco Rossi (manager) at 14:02 UTC. Your decision was not applied."
     pub fn already_decided_message(&self) -> String {
+        if self.status == ApprovalStatus::Unknown {
+            return "This request is in a state this version of Spartex Control does not know, \
+                    so it cannot be decided here. Update the app to see what became of it."
+                .into();
+        }
         let who = self.decided_by.as_ref().map_or_else(
             || " by someone".to_owned(),
             |by| match by.role {
@@ -32,6 +37,7 @@ impl Approval {
             match self.on_expiry {
                 OnExpiry::Reject => "rejected",
                 OnExpiry::Approve => "approved",
+                OnExpiry::Unknown => "settled",
             }
         )
     }

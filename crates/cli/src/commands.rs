@@ -719,6 +719,12 @@ async fn stop(
                 StopStatus::Pending => {
                     outln!("Still waiting for acknowledgements; `spartex status` shows the stop.")
                 }
+                StopStatus::Unknown => outln!(
+                    "The stop is in a state this version does not know ({} of {} agents \
+                     acknowledged); update spartex to see it whole.",
+                    stop.agents_stopped,
+                    stop.agents_total
+                ),
             });
         }
         None if disk_full => print(json, &queued, || {

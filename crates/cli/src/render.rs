@@ -136,6 +136,12 @@ pub fn status(status: &Status, reachable: bool) {
             );
         }
     }
+    if status.unreadable_events > 0 {
+        outln!(
+            "Unread    {} updates from the server need a newer spartex to be shown: update it.",
+            status.unreadable_events
+        );
+    }
     for outcome in &status.recent_outcomes {
         outln!(
             "  {} {} — {}",
@@ -394,7 +400,8 @@ fn escalation(approval: &Approval) {
             }
             (NotifyResult::Failed, _) => format!("{} failed", n.user_name),
             (NotifyResult::Sent, Some(channel)) => format!("{} by {channel}", n.user_name),
-            (NotifyResult::Sent, None) => n.user_name.clone(),
+            (NotifyResult::Sent | NotifyResult::Unknown, None) => n.user_name.clone(),
+            (NotifyResult::Unknown, Some(channel)) => format!("{} by {channel}", n.user_name),
         })
         .collect();
     if !told.is_empty() {

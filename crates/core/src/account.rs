@@ -56,6 +56,8 @@ pub struct Status {
     pub server_head: Option<i64>,
     pub outbox: Vec<OutboxEntry>,
     pub recent_outcomes: Vec<Outcome>,
+    /// Events this version kept but cannot read (a newer server's): update to see them.
+    pub unreadable_events: i64,
 }
 
 /// A queued action and whether it already reached the server. Its `entry.id` is 0 when it was
@@ -179,6 +181,7 @@ impl Account {
                 .and_then(|h| h.parse().ok()),
             outbox: self.outbox().await?,
             recent_outcomes: store.outcomes(10).await?,
+            unreadable_events: store.unreadable_event_count().await?,
         })
     }
 

@@ -432,6 +432,7 @@ pub fn outcome_message(
         }
         (S::Cancelled, _) => format!("“{title}” was cancelled; not acting on it."),
         (S::Pending, _) => format!("Still waiting on “{title}”."),
+        (S::Unknown, _) => format!("“{title}” was settled; not acting on it."),
     }
 }
 

@@ -78,7 +78,7 @@ pub fn ladder_verdict(
         body: approval_body(after, project_name),
         project_id: Some(after.project_id.clone()),
         approval_id: Some(after.id.clone()),
-        urgent: matches!(after.risk, Risk::High | Risk::Critical),
+        urgent: matches!(after.risk.assumed(), Risk::High | Risk::Critical),
         actions: decision_actions(after, role),
     })
 }

@@ -237,7 +237,7 @@ fn new_approval(
         body: approval_body(after, name),
         project_id: Some(after.project_id.clone()),
         approval_id: Some(after.id.clone()),
-        urgent: after.risk == Risk::Critical,
+        urgent: after.risk.assumed() == Risk::Critical,
         actions: decision_actions(after, role),
     })
 }
@@ -260,9 +260,12 @@ pub fn approval_resolved(after: &Approval, name: &dyn Fn(&str) -> String) -> Not
 
 /// "critical · expires 10:42 UTC", and the project on the next line.
 pub(crate) fn approval_body(approval: &Approval, name: &dyn Fn(&str) -> String) -> String {
+    let risk = match approval.risk {
+        Risk::Unknown => "unknown risk",
+        known => known.as_str(),
+    };
     format!(
-        "{} · expires {} UTC\nProject: {}",
-        approval.risk,
+        "{risk} · expires {} UTC\nProject: {}",
         approval.expires_at.format("%H:%M"),
         name(&approval.project_id)
     )
@@ -328,9 +331,10 @@ fn stop_settled(
         (StopScope::Project, Some(id)) => format!("Project: {}", name(id)),
         (StopScope::Project, None) => "One project".to_owned(),
         (StopScope::Tenant, _) => "Every project".to_owned(),
+        (StopScope::Unknown, _) => "Projects this version cannot name".to_owned(),
     };
     let (kind, title, summary) = match after.status {
-        StopStatus::Pending => return None,
+        StopStatus::Pending | StopStatus::Unknown => return None,
         StopStatus::Completed => (
             NotificationKind::StopCompleted,
             "Emergency stop completed".to_owned(),
@@ -693,6 +697,19 @@ mod tests {
         let n = super::select(&change.transition(), &defaults(), Role::Viewer, noon())
             .expect("a viewer still hears of it");
         assert_eq!(n.actions, [NotificationAction::Open]);
+    }
+
+    #[test]
+    fn a_risk_from_a_newer_server_is_raised_as_urgently_as_critical() {
+        let change = approval_change(None, approval(ApprovalStatus::Pending, Risk::Unknown));
+        let n = select_named(&change, &defaults(), noon(), |_| None).expect("it notifies");
+        assert!(n.urgent);
+        assert!(n.body.starts_with("unknown risk · expires"), "{}", n.body);
+        let quiet = approval_change(None, approval(ApprovalStatus::Unknown, Risk::Critical));
+        assert!(
+            select_named(&quiet, &defaults(), noon(), |_| None).is_none(),
+            "a status this build does not know is not taken for a request waiting"
+        );
     }
 
     #[test]

@@ -55,6 +55,7 @@ impl<'a> Layer<'a> {
             period_days: match layer.rotation {
                 Rotation::Daily => 1,
                 Rotation::Weekly => 7,
+                Rotation::Unknown => return None,
             },
             handoff: parse_local_time(&layer.handoff_at)?,
             starts_at: layer.starts_at,

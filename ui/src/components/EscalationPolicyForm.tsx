@@ -54,6 +54,9 @@ function Editor({ accountId, saved }: { accountId: string; saved: EscalationPoli
     }));
   const last = policy.levels.at(-1);
   const changed = JSON.stringify(policy) !== JSON.stringify(saved);
+  // A newer server's risk in the policy: saving from here would send a value this version
+  // cannot name, so the policy is shown but edited from an up-to-date app.
+  const newer = saved.applies_to.includes('unknown');
 
   return (
     <form
@@ -152,7 +155,12 @@ function Editor({ accountId, saved }: { accountId: string; saved: EscalationPoli
           times
         </label>
       </div>
-      <button type="submit" data-testid="policy-save" disabled={!changed || save.isPending} className={button('primary')}>
+      {newer && (
+        <p data-testid="policy-newer" className="text-sm text-amber">
+          This policy covers a risk this version of Spartex Control does not know. Update the app to change it.
+        </p>
+      )}
+      <button type="submit" data-testid="policy-save" disabled={newer || !changed || save.isPending} className={button('primary')}>
         Save escalation policy
       </button>
     </form>

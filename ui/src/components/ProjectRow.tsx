@@ -25,7 +25,7 @@ function Pending({ n, risk }: { n: number; risk: Risk | null }) {
       data-risk={risk ?? undefined}
       className={cx('tabular text-xs whitespace-nowrap', n > 0 ? cx('font-semibold', TONE_TEXT[tone]) : 'text-faint')}
     >
-      {n === 0 ? 'None pending' : risk ? `${n} pending · ${risk}` : `${n} pending`}
+      {n === 0 ? 'None pending' : risk ? `${n} pending · ${risk === 'unknown' ? 'unknown risk' : risk}` : `${n} pending`}
     </span>
   );
 }

@@ -59,4 +59,17 @@ describe('StatusBar', () => {
     expect(rows[0]).toHaveTextContent('2 attempts');
     expect(rows[0]).toHaveTextContent('The server cannot be reached.');
   });
+
+  it('asks for an update when the server sent what this version cannot read, and only then', async () => {
+    vi.mocked(ipc.status).mockResolvedValue(status({ unreadable_events: 3 }));
+    renderAt(<StatusBar phone={false} />);
+    expect(await screen.findByTestId('status-unreadable')).toHaveTextContent('Update Spartex Control: 3 updates need it');
+  });
+
+  it('says nothing of updates when everything could be read', async () => {
+    vi.mocked(ipc.status).mockResolvedValue(status());
+    renderAt(<StatusBar phone={false} />);
+    await screen.findByTestId('status-link');
+    expect(screen.queryByTestId('status-unreadable')).toBeNull();
+  });
 });

@@ -120,6 +120,15 @@ export function StatusBar({ phone }: { phone: boolean }) {
         </div>
       )}
       <span className="flex-1" />
+      {status.unreadable_events > 0 && (
+        <span
+          data-testid="status-unreadable"
+          className="truncate whitespace-nowrap font-medium text-amber"
+          title={`${formatCount(status.unreadable_events)} updates from the server need a newer version of Spartex Control to be shown.`}
+        >
+          {phone ? 'Update the app' : `Update Spartex Control: ${formatCount(status.unreadable_events)} updates need it`}
+        </span>
+      )}
       <OutboxPopover entries={status.outbox} />
       {!phone && (
         <button

@@ -17,6 +17,15 @@ describe('sortByUrgency', () => {
     expect(sortByUrgency(list).map((a) => a.approval.id)).toEqual(['critical', 'high-soon', 'high-late', 'medium', 'low-soon']);
   });
 
+  it('ranks a risk this version does not know with critical, above high', () => {
+    const list = [
+      approvalView({ id: 'high', risk: 'high', expires_at: inMin(1) }),
+      approvalView({ id: 'newer', risk: 'unknown', expires_at: inMin(20) }),
+      approvalView({ id: 'critical', risk: 'critical', expires_at: inMin(10) }),
+    ];
+    expect(sortByUrgency(list).map((a) => a.approval.id)).toEqual(['critical', 'newer', 'high']);
+  });
+
   it('does not change the list it was given', () => {
     const list = [approvalView({ id: 'a', risk: 'low' }), approvalView({ id: 'b', risk: 'critical' })];
     sortByUrgency(list);

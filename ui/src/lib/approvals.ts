@@ -1,4 +1,4 @@
-import type { ApprovalView, Outcome } from '../bindings';
+import type { ApprovalView, OnExpiry, Outcome } from '../bindings';
 import { RISK_RANK } from './status';
 import { ROLE_WORD } from './roles';
 import { formatClock } from './format';
@@ -64,10 +64,15 @@ export function isConflictOutcome(outcome: Outcome): boolean {
 }
 
 /** What the agent does on expiry, in words. */
-export function onExpiryWord(onExpiry: 'reject' | 'approve'): string {
-  return onExpiry === 'approve'
-    ? 'If nobody decides in time, it is approved automatically.'
-    : 'If nobody decides in time, it is rejected automatically.';
+export function onExpiryWord(onExpiry: OnExpiry): string {
+  switch (onExpiry) {
+    case 'approve':
+      return 'If nobody decides in time, it is approved automatically.';
+    case 'reject':
+      return 'If nobody decides in time, it is rejected automatically.';
+    case 'unknown':
+      return 'What happens if nobody decides in time is something this version does not know; update the app to see it.';
+  }
 }
 
 /** The longest comment the server takes on a decision or an ask-again. */

@@ -1,6 +1,7 @@
 import type { Role } from '../bindings';
 
-const RANK: Record<Role, number> = { viewer: 0, oncall: 1, manager: 2, owner: 3 };
+// A role from a newer server may do, as far as this version knows, what a viewer may.
+const RANK: Record<Role, number> = { unknown: 0, viewer: 0, oncall: 1, manager: 2, owner: 3 };
 
 export function atLeast(role: Role | null | undefined, needed: Role): boolean {
   if (!role) return false;
@@ -18,4 +19,5 @@ export const ROLE_WORD: Record<Role, string> = {
   oncall: 'On-call',
   manager: 'Manager',
   owner: 'Owner',
+  unknown: 'Role unknown to this version',
 };

@@ -33,6 +33,7 @@ export const PROJECT_STATUS: Record<ProjectStatus, StatusLook> = {
   stopped: { word: 'Stopped', tone: 'grey', shape: 'square' },
   completed: { word: 'Completed', tone: 'green', shape: 'check' },
   failed: { word: 'Failed', tone: 'red', shape: 'cross' },
+  unknown: { word: 'Unknown — update the app', tone: 'grey', shape: 'ring' },
 };
 
 export const AGENT_STATUS: Record<AgentStatus, StatusLook> = {
@@ -42,6 +43,7 @@ export const AGENT_STATUS: Record<AgentStatus, StatusLook> = {
   stopping: { word: 'Stopping', tone: 'grey', shape: 'spinner' },
   stopped: { word: 'Stopped', tone: 'grey', shape: 'square' },
   error: { word: 'Error', tone: 'red', shape: 'cross' },
+  unknown: { word: 'Unknown — update the app', tone: 'grey', shape: 'ring' },
 };
 
 export const TASK_STATUS: Record<TaskStatus, StatusLook> = {
@@ -51,6 +53,7 @@ export const TASK_STATUS: Record<TaskStatus, StatusLook> = {
   done: { word: 'Done', tone: 'green', shape: 'check' },
   failed: { word: 'Failed', tone: 'red', shape: 'cross' },
   cancelled: { word: 'Cancelled', tone: 'grey', shape: 'square' },
+  unknown: { word: 'Unknown — update the app', tone: 'grey', shape: 'ring' },
 };
 
 export const RISK: Record<Risk, StatusLook> = {
@@ -58,9 +61,20 @@ export const RISK: Record<Risk, StatusLook> = {
   medium: { word: 'Medium risk', tone: 'amber', shape: 'bars2' },
   high: { word: 'High risk', tone: 'orange', shape: 'bars3' },
   critical: { word: 'Critical risk', tone: 'red', shape: 'bars4' },
+  // A risk from a newer server: shown, and ranked, as critical until the app knows it.
+  unknown: { word: 'Unknown risk — treated as critical', tone: 'red', shape: 'bars4' },
 };
 
-export const RISK_RANK: Record<Risk, number> = { critical: 0, high: 1, medium: 2, low: 3 };
+export const RISK_RANK: Record<Risk, number> = {
+  unknown: 0,
+  critical: 0,
+  high: 1,
+  medium: 2,
+  low: 3,
+};
+
+/** Critical, or a risk this version does not know (treated as critical). */
+export const isCritical = (risk: Risk) => RISK_RANK[risk] === 0;
 
 export const APPROVAL_STATUS: Record<ApprovalStatus, StatusLook> = {
   pending: { word: 'Pending', tone: 'amber', shape: 'half' },
@@ -68,12 +82,14 @@ export const APPROVAL_STATUS: Record<ApprovalStatus, StatusLook> = {
   rejected: { word: 'Rejected', tone: 'grey', shape: 'cross' },
   expired: { word: 'Expired', tone: 'grey', shape: 'ring' },
   cancelled: { word: 'Cancelled', tone: 'grey', shape: 'square' },
+  unknown: { word: 'Unknown — update the app', tone: 'grey', shape: 'ring' },
 };
 
 export const STOP_STATUS: Record<StopStatus, StatusLook> = {
   pending: { word: 'Stopping — waiting for agents', tone: 'amber', shape: 'spinner' },
   completed: { word: 'Stopped — every agent acknowledged', tone: 'green', shape: 'check' },
   partial: { word: 'Stopped — some agents were forced', tone: 'red', shape: 'cross' },
+  unknown: { word: 'Unknown — update the app', tone: 'grey', shape: 'ring' },
 };
 
 /** Text colour class for a tone (AA on canvas and surface in both themes). */

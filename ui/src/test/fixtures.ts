@@ -166,6 +166,7 @@ export function status(over: Partial<Status> = {}): Status {
     server_head: 120,
     outbox: [],
     recent_outcomes: [],
+    unreadable_events: 0,
     ...over,
   };
 }

@@ -129,13 +129,7 @@ impl TryFrom<MessageRow> for Message {
             id: row.id,
             project_id: row.project_id,
             agent_id: row.agent_id,
-            author_kind: row
-                .author_kind
-                .parse()
-                .map_err(|e| sqlx::Error::ColumnDecode {
-                    index: "author_kind".into(),
-                    source: Box::new(e),
-                })?,
+            author_kind: spartex_api::open::or_unknown(&row.author_kind),
             author_id: row.author_id,
             author_name: row.title,
             body: row.body,

@@ -433,6 +433,14 @@ impl Store {
             .expect("the disk is full");
     }
 
+    /// Events kept but not applied because this build cannot read them (a newer server's kinds),
+    /// the newest 1,000 at most.
+    pub async fn unreadable_event_count(&self) -> StoreResult<i64> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM rejected_events")
+            .fetch_one(&self.reader)
+            .await?)
+    }
+
     /// `PRAGMA integrity_check`: "ok" for a sound file.
     pub async fn integrity_check(&self) -> StoreResult<String> {
         Ok(sqlx::query_scalar("PRAGMA integrity_check")

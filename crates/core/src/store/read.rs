@@ -35,7 +35,8 @@ impl Store {
     /// quoted timestamp and a flag, so SQLite parses no JSON to build it. Every term is
     /// `NOT NULL` or given a default: a NULL would make `||` drop the project from the array.
     /// The agent counts are `agent_counts`' rows, which triggers keep as agents are written;
-    /// the highest risk waiting is read from the pending requests' JSON (a few per agent).
+    /// the highest risk waiting is read from the pending requests' JSON (a few per agent), a
+    /// risk this build does not know above critical.
     async fn dashboard_text(&self) -> StoreResult<String> {
         let json: String = sqlx::query_scalar(
             r#"SELECT '[' || COALESCE(group_concat(
@@ -46,7 +47,7 @@ impl Store {
                  || ',"agents_stopped":' || COALESCE(a.stopped, 0)
                  || ',"agents_error":' || COALESCE(a.error, 0)
                  || ',"pending_approvals":' || COALESCE(ap.pending, 0)
-                 || ',"pending_top_risk":' || CASE ap.top_risk WHEN 4 THEN '"critical"'
+                 || ',"pending_top_risk":' || CASE ap.top_risk WHEN 5 THEN '"unknown"' WHEN 4 THEN '"critical"'
                      WHEN 3 THEN '"high"' WHEN 2 THEN '"medium"' WHEN 1 THEN '"low"' ELSE 'null' END
                  || ',"last_activity":' || json_quote(NULLIF(p.last_activity, ''))
                  || ',"stop_sending":' || CASE WHEN EXISTS (SELECT 1 FROM outbox o WHERE o.kind = 'stop'
@@ -55,7 +56,7 @@ impl Store {
              FROM projects p
              LEFT JOIN agent_counts a ON a.project_id = p.id
              LEFT JOIN (SELECT project_id, COUNT(*) AS pending,
-                               MAX(CASE json_extract(data, '$.risk') WHEN 'critical' THEN 4
+                               MAX(CASE json_extract(data, '$.risk') WHEN 'unknown' THEN 5 WHEN 'critical' THEN 4
                                    WHEN 'high' THEN 3 WHEN 'medium' THEN 2 WHEN 'low' THEN 1 ELSE 0 END) AS top_risk
                         FROM approvals WHERE status = 'pending' GROUP BY project_id) ap
                     ON ap.project_id = p.id"#,
@@ -191,7 +192,8 @@ impl Store {
         }))
     }
 
-    /// Approvals, most urgent first: pending before settled, then risk, then expiry.
+    /// Approvals, most urgent first: pending before settled, then risk (one this build does not
+    /// know as critical), then expiry.
     pub async fn approvals(&self, pending_only: bool) -> StoreResult<Vec<ApprovalView>> {
         if pending_only {
             self.approvals_where("a.status = 'pending'", None, 1000)
@@ -223,7 +225,7 @@ impl Store {
              LEFT JOIN agents ag ON ag.id = json_extract(a.data, '$.agent_id') \
              WHERE {condition} \
              ORDER BY a.status != 'pending', \
-                      CASE json_extract(a.data, '$.risk') WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 ELSE 3 END, \
+                      CASE json_extract(a.data, '$.risk') WHEN 'unknown' THEN 0 WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 ELSE 3 END, \
                       a.expires_at \
              LIMIT {limit}"
         );

@@ -64,6 +64,7 @@ pub fn timeline(
             TaskStatus::Blocked => format!("is blocked on “{}”", task.title),
             TaskStatus::Running => format!("is working on “{}” ({} %)", task.title, task.progress),
             TaskStatus::Queued => format!("queued “{}”", task.title),
+            TaskStatus::Unknown => format!("updated “{}”", task.title),
         };
         entries.push(TimelineEntry::new(
             task.updated_at,
@@ -94,10 +95,16 @@ pub fn timeline(
                         "rejected"
                     }
                 ),
-                status => match &approval.comment {
-                    Some(comment) => format!("{status} “{}”: {comment}", approval.title),
-                    None => format!("{status} “{}”", approval.title),
-                },
+                status => {
+                    let status = match status {
+                        ApprovalStatus::Unknown => "settled",
+                        known => known.as_str(),
+                    };
+                    match &approval.comment {
+                        Some(comment) => format!("{status} “{}”: {comment}", approval.title),
+                        None => format!("{status} “{}”", approval.title),
+                    }
+                }
             };
             entries.push(approval_entry(at, by, text, approval));
         }
@@ -121,7 +128,13 @@ pub fn timeline(
                     stop.agents.iter().filter(|a| !a.forced).count(),
                     stop.agents_total
                 ),
-                _ => format!("Stop completed: all {} agents stopped", stop.agents_total),
+                StopStatus::Unknown => format!(
+                    "Stop ended: {} of {} agents acknowledged",
+                    stop.agents_stopped, stop.agents_total
+                ),
+                StopStatus::Completed | StopStatus::Pending => {
+                    format!("Stop completed: all {} agents stopped", stop.agents_total)
+                }
             };
             entries.push(TimelineEntry::new(at, "stop", None, text));
         }

@@ -15,7 +15,9 @@ pub struct ProjectSummary {
     pub agents_stopped: i64,
     pub agents_error: i64,
     pub pending_approvals: i64,
-    /// The highest risk among the pending approvals; `None` when none is pending.
+    /// The highest risk among the pending approvals; `None` when none is pending. A risk this
+    /// build does not know (`unknown`) ranks above critical.
+    #[serde(default, deserialize_with = "spartex_api::open::lenient_option")]
     pub pending_top_risk: Option<Risk>,
     pub last_activity: Option<DateTime<Utc>>,
     /// A stop of this project (or of everything) waits in the outbox.

@@ -17,7 +17,7 @@ use spartex_core::{CoreError, Secret};
 
 use crate::support::{eventually, World};
 
-async fn serve(router: Router) -> String {
+pub(crate) async fn serve(router: Router) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("binds");
@@ -36,7 +36,7 @@ async fn signed_in_to(world: &World, router: Router) -> spartex_core::Account {
         .expect("signs in")
 }
 
-fn token_pair() -> serde_json::Value {
+pub(crate) fn token_pair() -> serde_json::Value {
     json!({
         "access_token": "not-a-jwt-but-the-client-does-not-care",
         "refresh_token": "srt_x",

@@ -6,6 +6,7 @@ mod exit;
 mod hostile;
 mod keys;
 mod ladder;
+mod newer_server;
 mod outbox;
 mod processes;
 mod push;

@@ -26,15 +26,29 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
 }
 
 /// Reads a body that must be a JSON object: serde alone would also take a struct written as an
-/// array (`[]`), which the document does not allow.
+/// array (`[]`), which the document does not allow. A field the request does not take is
+/// refused here rather than by `deny_unknown_fields`, so types a request shares with an answer
+/// (the on-call schedule, the escalation policy) stay readable to older clients when a newer
+/// server adds a field to the answer; and its enum fields are read strictly, `Unknown` being
+/// what an older client makes of a newer server's value, never something to send.
 pub fn object_body<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiError> {
     if !value.is_object() {
         return Err(ApiError::bad_request(
             "The body must be a JSON object, as the API's document shows for this request.",
         ));
     }
-    serde_json::from_value(value)
-        .map_err(|e| ApiError::bad_request(format!("The body does not fit this request: {e}")))
+    let mut unknown = Vec::new();
+    let body = spartex_api::open::strictly(|| {
+        serde_ignored::deserialize(value, |path| unknown.push(path.to_string()))
+    })
+    .map_err(|e| ApiError::bad_request(format!("The body does not fit this request: {e}")))?;
+    match unknown.first() {
+        None => Ok(body),
+        Some(field) => Err(ApiError::bad_request(format!(
+            "The body has a field this request does not take: `{field}`. Leave it out, or check \
+             its spelling against the API's document."
+        ))),
+    }
 }
 
 fn json_rejection(rejection: JsonRejection, max_body_bytes: usize) -> ApiError {

@@ -51,7 +51,7 @@ pub async fn stop(
     };
     let project_id = match scope {
         StopScope::Project => projects.first().map(|p| p.id.clone()),
-        StopScope::Tenant => None,
+        StopScope::Tenant | StopScope::Unknown => None,
     };
 
     let pending: Vec<Stop> = w

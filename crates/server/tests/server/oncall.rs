@@ -192,6 +192,62 @@ async fn only_managers_change_the_schedule_and_bad_layers_say_what_to_fix() {
     );
 }
 
+/// The schedule and the policy are read leniently by older clients (a newer server's field or
+/// value is kept as unknown there); the server still takes from a request only what it knows.
+#[tokio::test]
+async fn a_schedule_or_policy_with_a_field_or_value_the_server_does_not_know_is_refused() {
+    let server = oncall_server().await;
+    let manager = server.login("manager@acme.test").await;
+    let dana = id_of(&manager.get_ok("/api/v1/oncall").await, "Dana Whitfield").to_owned();
+    let layer = json!({"user_ids": [dana], "rotation": "daily", "handoff_at": "09:00",
+                       "timezone": "UTC", "starts_at": "2026-12-01T09:00:00Z"});
+    let mut with_colour = layer.clone();
+    with_colour["colour"] = json!("teal");
+    let mut fortnightly = layer.clone();
+    fortnightly["rotation"] = json!("fortnightly");
+    let mut unknown = layer.clone();
+    unknown["rotation"] = json!("unknown");
+    let level = json!({"after_s": 0, "targets": ["oncall_now"]});
+    for (path, body, says) in [
+        (
+            "/api/v1/oncall/schedule",
+            json!({"layers": [with_colour]}),
+            "`layers.0.colour`",
+        ),
+        (
+            "/api/v1/oncall/schedule",
+            json!({"layers": [fortnightly]}),
+            "`fortnightly` is not a known Rotation: use daily, weekly",
+        ),
+        (
+            "/api/v1/oncall/schedule",
+            json!({"layers": [unknown]}),
+            "`unknown` is not a known",
+        ),
+        (
+            "/api/v1/escalation-policy",
+            json!({"applies_to": ["catastrophic"], "levels": [level], "repeat": 0}),
+            "`catastrophic` is not a known Risk",
+        ),
+        (
+            "/api/v1/escalation-policy",
+            json!({"applies_to": ["high"], "levels": [{"after_s": 0, "targets": ["oncall_now"], "sms": true}]}),
+            "`levels.0.sms`",
+        ),
+    ] {
+        let before = manager.get_ok(path.trim_end_matches("/schedule")).await;
+        let (status, answer) = manager.put(path, body).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+        let message = answer["error"]["message"].as_str().expect("a message");
+        assert!(message.contains(says), "{message}");
+        assert_eq!(
+            manager.get_ok(path.trim_end_matches("/schedule")).await,
+            before,
+            "nothing changed"
+        );
+    }
+}
+
 #[tokio::test]
 async fn the_escalation_policy_is_the_managers_and_is_checked() {
     let server = oncall_server().await;

@@ -2,7 +2,7 @@ import { useCallback, useRef } from 'react';
 import { Link, useNavigate } from 'react-router';
 import { useApproval, useMe } from '../../state/queries';
 import { useNow } from '../../state/clock';
-import { APPROVAL_STATUS, RISK } from '../../lib/status';
+import { APPROVAL_STATUS, RISK, isCritical } from '../../lib/status';
 import { formatExpiry, formatTimestamp } from '../../lib/format';
 import { onExpiryWord } from '../../lib/approvals';
 import { canAct } from '../../lib/roles';
@@ -64,7 +64,7 @@ export function ApprovalDetail({ approvalId, phone }: { approvalId: string; phon
             {revealDirection(a.title)}
           </h2>
           <div className="mt-2 flex flex-wrap items-center gap-2">
-            <StatusPill look={RISK[a.risk]} className={a.risk === 'critical' ? 'ring-1 ring-red' : undefined} />
+            <StatusPill look={RISK[a.risk]} className={isCritical(a.risk) ? 'ring-1 ring-red' : undefined} />
             {!pending && <StatusPill look={APPROVAL_STATUS[a.status]} />}
             {pending ? (
               <span

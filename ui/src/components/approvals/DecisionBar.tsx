@@ -8,7 +8,7 @@ import { useNow } from '../../state/clock';
 import { keys } from '../../state/keys';
 import { toast } from '../../state/toasts';
 import { approveBlocker, decidedLine, isConflictOutcome, rejectBlocker } from '../../lib/approvals';
-import { APPROVAL_STATUS } from '../../lib/status';
+import { APPROVAL_STATUS, isCritical } from '../../lib/status';
 import { button, input } from '../../lib/ui';
 import { cx } from '../../lib/cx';
 import { COMMENT_MAX_CHARS } from '../../lib/approvals';
@@ -134,7 +134,7 @@ export function DecisionBar({ view, phone, onDecided }: { view: ApprovalView; ph
   // The core's words for what may not be done now; one sentence when both say the same.
   const blocker = approveBlocker(view, now);
   const rejectBlocked = rejectBlocker(view, now);
-  const critical = a.risk === 'critical';
+  const critical = isCritical(a.risk);
   const busy = decide.isPending;
 
   return (

@@ -1,0 +1,147 @@
+//! An older app against a newer server: values this build does not know (a role, a status, a
+//! risk, a ladder's channel) are shown as unknown, the resources that carry them kept and shown,
+//! where one such value failed the sign-in, the whole rebuild of the cache (so the app never
+//! synced again) or hid an approval in `rejected_events`.
+
+use axum::extract::ws::{Message, WebSocketUpgrade};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::{json, Value};
+use spartex_api::{AgentStatus, ApprovalStatus, ProjectStatus, Risk, Role, StopStatus, TaskStatus};
+use spartex_core::Secret;
+
+use crate::hostile::serve;
+use crate::support::{eventually, World};
+
+const AT: &str = "2026-11-28T10:00:00Z";
+
+fn project(status: &str) -> Value {
+    json!({"id": "prj_1", "name": "Spring Sale 2027", "description": "", "status": status,
+        "budget_usd": 100.0, "spent_usd": 10.0, "created_at": AT, "updated_at": AT, "version": 1})
+}
+
+fn approval(id: &str, risk: &str, status: &str) -> Value {
+    json!({"id": id, "project_id": "prj_1", "agent_id": "agt_1", "task_id": null,
+        "kind": "publish_ad", "title": format!("Publish {id}"), "summary": "s", "payload": {},
+        "preview": {"type": "copy", "channel": "meta", "headline": null, "body": "b",
+            "image_description": null, "audience": null},
+        "risk": risk, "status": status, "created_at": AT, "expires_at": "2099-01-01T00:00:00Z",
+        "on_expiry": "escalate", "decided_by": null, "decided_at": null, "comment": null,
+        "escalation": {"level": 1, "next_at": null, "acked_by": null, "acked_at": null,
+            "notified": [{"user_id": "usr_1", "user_name": "Dana", "at": AT, "level": 1,
+                "channel": "sms", "result": "delivered_late"}]},
+        "version": 1})
+}
+
+/// A server a version ahead: every enum the app reads has a value this build has never seen.
+fn newer_server() -> Router {
+    let agent = json!({"id": "agt_1", "project_id": "prj_1", "name": "Quill", "role": "copywriter",
+        "model": "m", "status": "hibernating", "current_task_id": null, "last_heartbeat_at": null,
+        "tokens_used": 0, "cost_usd": 0.0, "version": 1});
+    let task = json!({"id": "tsk_1", "project_id": "prj_1", "agent_id": "agt_1", "title": "Draft",
+        "status": "deferred", "progress": 0, "updated_at": AT, "version": 1});
+    let message = json!({"id": "msg_1", "project_id": "prj_1", "agent_id": "agt_1",
+        "author_kind": "bot", "author_id": null, "author_name": "Relay", "body": "hello",
+        "created_at": AT, "client_msg_id": null});
+    let stop = json!({"id": "stp_1", "scope": "region", "project_id": null, "requested_by": "Dana",
+        "reason": "drill", "status": "draining", "requested_at": AT, "completed_at": null,
+        "agents_total": 1, "agents_stopped": 0, "agents": [], "version": 1});
+    let mut tokens = crate::hostile::token_pair();
+    tokens["user"]["role"] = json!("auditor");
+    let detail = json!({"project": project("archived"), "agents": [agent], "tasks": [task]});
+    Router::new()
+        .route(
+            "/api/v1/auth/login",
+            post(move || async move { Json(tokens) }),
+        )
+        .route(
+            "/api/v1/sync",
+            get(|| async { Json(json!({"events": [], "head": 1, "resync_required": true})) }),
+        )
+        .route(
+            "/api/v1/projects",
+            get(|| async { Json(json!([project("archived")])) }),
+        )
+        .route(
+            "/api/v1/projects/prj_1",
+            get(move || async move { Json(detail) }),
+        )
+        .route(
+            "/api/v1/projects/prj_1/messages",
+            get(move || async move { Json(json!([message])) }),
+        )
+        .route(
+            "/api/v1/approvals",
+            get(|| async { Json(json!([approval("apr_1", "catastrophic", "pending")])) }),
+        )
+        .route(
+            "/api/v1/stops",
+            get(move || async move { Json(json!([stop])) }),
+        )
+        .route(
+            "/api/v1/events",
+            get(|upgrade: WebSocketUpgrade| async move {
+                upgrade.on_upgrade(|mut socket| async move {
+                    let hello = json!({"type": "hello", "head": 2}).to_string();
+                    let _ = socket.send(Message::Text(hello.into())).await;
+                    let event = json!({"seq": 2, "type": "approval.upserted", "at": AT,
+                        "project_id": "prj_1", "data": approval("apr_2", "high", "escalated")});
+                    let _ = socket.send(Message::Text(event.to_string().into())).await;
+                    while let Some(Ok(_)) = socket.recv().await {}
+                })
+            }),
+        )
+}
+
+#[tokio::test]
+async fn an_older_app_shows_a_newer_servers_values_as_unknown_and_loses_nothing() {
+    let world = World::start().await;
+    let url = serve(newer_server()).await;
+    let account = world
+        .core("dana")
+        .login(&url, "dana@evil.test", &Secret::new("pw"))
+        .await
+        .expect("a role this build does not know still signs in");
+    assert_eq!(account.info().user.role, Role::Unknown);
+
+    let running = account.start();
+    eventually("the rebuild and the live event are applied", || async {
+        account.store().last_seq().await.expect("seq") == 2
+    })
+    .await;
+
+    let dashboard = account.dashboard().await.expect("dashboard");
+    assert_eq!(dashboard.len(), 1, "the project is kept: {dashboard:?}");
+    assert_eq!(dashboard[0].project.status, ProjectStatus::Unknown);
+    assert_eq!(
+        dashboard[0].pending_top_risk,
+        Some(Risk::Unknown),
+        "a risk this build does not know is the most urgent it can say"
+    );
+
+    let pending = account.approvals(true).await.expect("approvals");
+    assert_eq!(pending.len(), 1, "{pending:?}");
+    let shown = &pending[0].approval;
+    assert_eq!((shown.id.as_str(), shown.risk), ("apr_1", Risk::Unknown));
+    let trail = shown.escalation.as_ref().expect("its ladder trail is kept");
+    assert_eq!(
+        trail.notified[0].channel,
+        Some(spartex_api::NotifyChannel::Unknown)
+    );
+
+    let settled = account
+        .approval("apr_2")
+        .await
+        .expect("the live event is kept, not rejected");
+    assert_eq!(settled.approval.status, ApprovalStatus::Unknown);
+
+    let view = account.project("prj_1").await.expect("project");
+    assert_eq!(view.agents[0].status, AgentStatus::Unknown);
+    assert_eq!(view.tasks[0].status, TaskStatus::Unknown);
+    assert_eq!(view.messages.len(), 1);
+    assert_eq!(view.stops[0].status, StopStatus::Unknown);
+
+    let status = account.status().await.expect("status");
+    assert_eq!(status.unreadable_events, 0, "nothing was set aside unread");
+    running.stop().await;
+}
