@@ -194,6 +194,10 @@ impl Syncer {
     /// does not advance. The link then backs off as for any error.
     pub async fn catch_up(&self) -> CoreResult<SyncReport> {
         let mut report = SyncReport::default();
+        if self.store().read_by_another_version().await? {
+            self.read_what_the_last_version_could_not(&mut report)
+                .await?;
+        }
         let mut since = self.store().last_seq().await?;
         let mut waiting: Vec<Event> = Vec::new();
         loop {
@@ -296,6 +300,26 @@ impl Syncer {
 
     /// The one rebuild from snapshots a catch-up may make; asked for a second, the server's
     /// log is not one to follow, and the catch-up ends with a [`CoreError::Protocol`].
+    /// The first catch-up after the app was updated: values the version before kept as
+    /// `unknown` are read again from snapshots, and the events it set aside are applied where
+    /// this version reads them; then everything is read again by the faces and the notifier
+    /// (a request among them is raised).
+    async fn read_what_the_last_version_could_not(
+        &self,
+        report: &mut SyncReport,
+    ) -> CoreResult<()> {
+        if self.store().holds_unknown_values().await? {
+            let why = "this version of the app reads values the last one kept as unknown";
+            self.resync_once(report, why).await?;
+        }
+        let changes = self.store().read_by_this_version().await?;
+        if !changes.is_empty() {
+            self.publisher.publish_all(changes);
+            self.publish(Change::Resynced);
+        }
+        Ok(())
+    }
+
     async fn resync_once(&self, report: &mut SyncReport, why: &str) -> CoreResult<()> {
         if report.resynced {
             return Err(self.protocol(format!(

@@ -222,7 +222,7 @@ impl Store {
 }
 
 /// The message a `message.created` event carries (`Event::payload` for that one kind).
-fn read_message(event: &Event) -> Result<Message, PayloadError> {
+pub(super) fn read_message(event: &Event) -> Result<Message, PayloadError> {
     Message::deserialize(&event.data).map_err(|source| PayloadError::Malformed {
         kind: EventKind::MessageCreated,
         source,
@@ -340,7 +340,7 @@ async fn add_to_spend_days(
 /// subscriber's channel (the notifier's) keeps, which then loses the oldest: the resources,
 /// one change each however many events they took (a request for approval, an agent that
 /// failed), come last, past the floods of costs and messages.
-async fn write_batch(
+pub(super) async fn write_batch(
     conn: &mut SqliteConnection,
     grouped: Grouped,
     written: Vec<Message>,

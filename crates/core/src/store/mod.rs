@@ -11,6 +11,7 @@ mod overlapped;
 mod read;
 mod release;
 pub mod timeline;
+mod upgrade;
 mod upsert;
 pub mod views;
 mod write_tx;
@@ -597,6 +598,8 @@ pub mod meta {
     pub const LAST_SEQ: &str = "last_seq";
     pub const LAST_SYNC_AT: &str = "last_sync_at";
     pub const SERVER_HEAD: &str = "server_head";
+    /// The version of the app that last read the cache (`store::upgrade`).
+    pub const READ_BY_VERSION: &str = "read_by_version";
 }
 
 /// A fresh random cache key: 32 bytes as 64 hex digits.

@@ -52,7 +52,7 @@ fn approval(id: &str, version: i64, status: ApprovalStatus) -> Approval {
     }
 }
 
-fn event(seq: i64, kind: &str, data: serde_json::Value) -> Event {
+pub(super) fn event(seq: i64, kind: &str, data: serde_json::Value) -> Event {
     Event {
         seq,
         kind: kind.into(),
@@ -62,7 +62,7 @@ fn event(seq: i64, kind: &str, data: serde_json::Value) -> Event {
     }
 }
 
-fn approval_event(seq: i64, version: i64, status: ApprovalStatus) -> Event {
+pub(super) fn approval_event(seq: i64, version: i64, status: ApprovalStatus) -> Event {
     event(
         seq,
         "approval.upserted",

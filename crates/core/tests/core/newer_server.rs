@@ -3,7 +3,12 @@
 //! where one such value failed the sign-in, the whole rebuild of the cache (so the app never
 //! synced again) or hid an approval in `rejected_events`.
 
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
 use axum::extract::ws::{Message, WebSocketUpgrade};
+use axum::extract::Query;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{json, Value};
@@ -33,8 +38,10 @@ fn approval(id: &str, risk: &str, status: &str) -> Value {
         "version": 1})
 }
 
-/// A server a version ahead: every enum the app reads has a value this build has never seen.
-fn newer_server() -> Router {
+/// A server a version ahead: every enum the app reads has a value this build has never seen,
+/// until `known` says the app was updated to a version that knows them (here: the server
+/// sends values this build knows, in their place).
+fn newer_server(known: Arc<AtomicBool>) -> Router {
     let agent = json!({"id": "agt_1", "project_id": "prj_1", "name": "Quill", "role": "copywriter",
         "model": "m", "status": "hibernating", "current_task_id": null, "last_heartbeat_at": null,
         "tokens_used": 0, "cost_usd": 0.0, "version": 1});
@@ -48,7 +55,25 @@ fn newer_server() -> Router {
         "agents_total": 1, "agents_stopped": 0, "agents": [], "version": 1});
     let mut tokens = crate::hostile::token_pair();
     tokens["user"]["role"] = json!("auditor");
-    let detail = json!({"project": project("archived"), "agents": [agent], "tasks": [task]});
+    let project_status = {
+        let known = known.clone();
+        move || {
+            if known.load(Ordering::SeqCst) {
+                "paused"
+            } else {
+                "archived"
+            }
+        }
+    };
+    let status = project_status.clone();
+    let detail = move || json!({"project": project(status()), "agents": [agent.clone()], "tasks": [task.clone()]});
+    let risk = move || {
+        if known.load(Ordering::SeqCst) {
+            "critical"
+        } else {
+            "catastrophic"
+        }
+    };
     Router::new()
         .route(
             "/api/v1/auth/login",
@@ -56,15 +81,19 @@ fn newer_server() -> Router {
         )
         .route(
             "/api/v1/sync",
-            get(|| async { Json(json!({"events": [], "head": 1, "resync_required": true})) }),
+            // A fresh cache is built from snapshots; afterwards the log has nothing new.
+            get(|Query(query): Query<HashMap<String, String>>| async move {
+                let fresh = query.get("since").is_none_or(|since| since == "0");
+                Json(json!({"events": [], "head": 1, "resync_required": fresh}))
+            }),
         )
         .route(
             "/api/v1/projects",
-            get(|| async { Json(json!([project("archived")])) }),
+            get(move || async move { Json(json!([project(project_status())])) }),
         )
         .route(
             "/api/v1/projects/prj_1",
-            get(move || async move { Json(detail) }),
+            get(move || async move { Json(detail()) }),
         )
         .route(
             "/api/v1/projects/prj_1/messages",
@@ -72,7 +101,7 @@ fn newer_server() -> Router {
         )
         .route(
             "/api/v1/approvals",
-            get(|| async { Json(json!([approval("apr_1", "catastrophic", "pending")])) }),
+            get(move || async move { Json(json!([approval("apr_1", risk(), "pending")])) }),
         )
         .route(
             "/api/v1/stops",
@@ -96,7 +125,7 @@ fn newer_server() -> Router {
 #[tokio::test]
 async fn an_older_app_shows_a_newer_servers_values_as_unknown_and_loses_nothing() {
     let world = World::start().await;
-    let url = serve(newer_server()).await;
+    let url = serve(newer_server(Arc::default())).await;
     let account = world
         .core("dana")
         .login(&url, "dana@evil.test", &Secret::new("pw"))
@@ -144,4 +173,48 @@ async fn an_older_app_shows_a_newer_servers_values_as_unknown_and_loses_nothing(
     let status = account.status().await.expect("status");
     assert_eq!(status.unreadable_events, 0, "nothing was set aside unread");
     running.stop().await;
+}
+
+#[tokio::test]
+async fn after_an_update_the_values_the_last_version_kept_as_unknown_are_read_again() {
+    let world = World::start().await;
+    let known = Arc::new(AtomicBool::new(false));
+    let url = serve(newer_server(known.clone())).await;
+    let account = world
+        .core("dana")
+        .login(&url, "dana@evil.test", &Secret::new("pw"))
+        .await
+        .expect("signs in");
+    account.catch_up().await.expect("the older version syncs");
+    let risk = |account: &spartex_core::Account| {
+        let account = account.clone();
+        async move { account.approval("apr_1").await.expect("kept").approval.risk }
+    };
+    assert_eq!(risk(&account).await, Risk::Unknown);
+    account
+        .catch_up()
+        .await
+        .expect("the same version syncs again");
+    assert_eq!(
+        risk(&account).await,
+        Risk::Unknown,
+        "the same version reads nothing again: the log has nothing new"
+    );
+
+    // The app is updated: a version that knows the values the server sends.
+    known.store(true, Ordering::SeqCst);
+    account
+        .store()
+        .set_meta(spartex_core::store::meta::READ_BY_VERSION, "0.0.1")
+        .await
+        .expect("as the version before left it");
+    let report = account.catch_up().await.expect("the new version syncs");
+    assert!(report.resynced, "rebuilt from snapshots once");
+    assert_eq!(risk(&account).await, Risk::Critical);
+    let dashboard = account.dashboard().await.expect("dashboard");
+    assert_eq!(dashboard[0].project.status, ProjectStatus::Paused);
+    assert!(
+        !account.catch_up().await.expect("and then").resynced,
+        "only once"
+    );
 }
