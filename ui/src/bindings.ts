@@ -238,7 +238,12 @@ export type Status = { account: AccountInfo, link: LinkState, last_sync_at: stri
 /**
  * Events this version kept but cannot read (a newer server's): update to see them.
  */
-unreadable_events: number, };
+unreadable_events: number, 
+/**
+ * The server's clock minus this machine's, in ms (0 while they agree within 2 s): the
+ * faces judge expiries and countdowns by the server's time.
+ */
+server_clock_ahead_ms: number, };
 
 export type Queued = { entry: OutboxEntry, delivered: boolean, 
 /**

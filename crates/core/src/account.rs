@@ -58,6 +58,9 @@ pub struct Status {
     pub recent_outcomes: Vec<Outcome>,
     /// Events this version kept but cannot read (a newer server's): update to see them.
     pub unreadable_events: i64,
+    /// The server's clock minus this machine's, in ms (0 while they agree within 2 s): the
+    /// faces judge expiries and countdowns by the server's time.
+    pub server_clock_ahead_ms: i64,
 }
 
 /// A queued action and whether it already reached the server. Its `entry.id` is 0 when it was
@@ -182,6 +185,7 @@ impl Account {
             outbox: self.outbox().await?,
             recent_outcomes: store.outcomes(10).await?,
             unreadable_events: store.unreadable_event_count().await?,
+            server_clock_ahead_ms: self.session().http().clock().ahead().num_milliseconds(),
         })
     }
 
@@ -236,8 +240,14 @@ impl Account {
             role: self.info().user.role,
             sending: view.sending.is_some(),
             project_stopped: view.project_stopped,
-            now: Utc::now(),
+            now: self.server_now(),
         }
+    }
+
+    /// Now on the server's clock (this machine's, corrected by the server's answers), which
+    /// every expiry is judged by.
+    pub fn server_now(&self) -> chrono::DateTime<Utc> {
+        self.session().http().clock().now()
     }
 
     fn with_blockers(&self, mut view: ApprovalView) -> ApprovalView {

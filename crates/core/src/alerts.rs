@@ -84,7 +84,7 @@ impl Alerts {
         let still_pending: HashSet<String> =
             pending.iter().map(|v| v.approval.id.clone()).collect();
         self.considered.retain(|id| still_pending.contains(id));
-        let now = chrono::Utc::now();
+        let now = self.account.server_now();
         for view in pending {
             // One that expired meanwhile is settled by its expiry's event, not raised first.
             let expired = view.approval.expires_at <= now;

@@ -9,6 +9,7 @@ use rustls::ClientConfig;
 use spartex_api::{Endpoint, ErrorBody, Method, IDEMPOTENCY_KEY_HEADER};
 
 use crate::error::{CoreError, CoreResult};
+use crate::server_clock::ServerClock;
 use crate::Secret;
 
 const ATTEMPTS: u32 = 3;
@@ -22,6 +23,7 @@ const LONGEST_WAIT_IN_A_REQUEST: Duration = Duration::from_secs(2);
 pub struct HttpClient {
     http: reqwest::Client,
     base: String,
+    clock: ServerClock,
 }
 
 impl HttpClient {
@@ -45,11 +47,20 @@ impl HttpClient {
             .use_preconfigured_tls(ClientConfig::clone(&crate::tls::client_config()))
             .build()
             .map_err(|e| CoreError::Local(format!("could not start the HTTP client: {e}")))?;
-        Ok(HttpClient { http, base })
+        Ok(HttpClient {
+            http,
+            base,
+            clock: ServerClock::default(),
+        })
     }
 
     pub fn base(&self) -> &str {
         &self.base
+    }
+
+    /// The server's clock, as its answers' `Date` headers tell it.
+    pub fn clock(&self) -> &ServerClock {
+        &self.clock
     }
 
     /// Refuses a plain `http://` server other than this machine: signing in to one would send
@@ -156,6 +167,7 @@ impl HttpClient {
             request = request.json(body);
         }
         let response = request.send().await.map_err(|e| self.offline(&e))?;
+        self.clock.observe(response.headers(), chrono::Utc::now());
         let status = response.status();
         if status.is_redirection() {
             return Err(self.redirected(&response));

@@ -22,6 +22,7 @@ pub mod oncall;
 pub mod push;
 pub mod registry;
 pub mod secret_store;
+pub mod server_clock;
 pub mod session;
 pub mod settings;
 pub mod store;

@@ -33,7 +33,7 @@ impl Account {
         match self.session().call(&GetOnCall {}, None).await {
             Ok(answer) => self.keep_answer(answer).await,
             Err(error) if error.is_transient() => {
-                self.cached_oncall(Utc::now()).await?.ok_or(error)
+                self.cached_oncall(self.server_now()).await?.ok_or(error)
             }
             Err(error) => Err(error),
         }
@@ -88,7 +88,7 @@ impl Account {
 
     /// Who is on call, from the cache alone; an error when nothing was ever cached.
     pub async fn cached_oncall_now(&self) -> CoreResult<OnCallView> {
-        self.cached_oncall(Utc::now())
+        self.cached_oncall(self.server_now())
             .await?
             .ok_or_else(|| CoreError::NotCached {
                 what: "on-call schedule",

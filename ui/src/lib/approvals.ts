@@ -2,6 +2,7 @@ import type { ApprovalView, OnExpiry, Outcome } from '../bindings';
 import { RISK_RANK } from './status';
 import { ROLE_WORD } from './roles';
 import { formatClock } from './format';
+import { serverNow } from './serverTime';
 
 /** Most urgent first: risk critical > high > medium > low, then the soonest expiry. */
 export function sortByUrgency(list: readonly ApprovalView[]): ApprovalView[] {
@@ -19,12 +20,12 @@ export function sortByUrgency(list: readonly ApprovalView[]): ApprovalView[] {
  * The core decides when the view is read; a request that expires while the screen stays open is
  * refused from then on, in the core's words for it.
  */
-export function approveBlocker(view: ApprovalView, now: number = Date.now()): string | null {
+export function approveBlocker(view: ApprovalView, now: number = serverNow()): string | null {
   return expiredSince(view, now) ?? view.approve_blocker;
 }
 
 /** Why Reject is refused now, in the core's words (`reject_blocker`); null when it is allowed. */
-export function rejectBlocker(view: ApprovalView, now: number = Date.now()): string | null {
+export function rejectBlocker(view: ApprovalView, now: number = serverNow()): string | null {
   return expiredSince(view, now) ?? view.reject_blocker;
 }
 

@@ -1,5 +1,6 @@
 // Numbers always travel with their unit and context: "$412 of $1,000 (41 %)", "2 min ago",
 // "expires in 4:32". Pure functions, tested in format.test.ts.
+import { serverNow } from './serverTime';
 
 const wholeUsd = new Intl.NumberFormat('en-US', {
   style: 'currency',
@@ -73,7 +74,7 @@ function toMs(at: string | Date): number {
 }
 
 /** "just now", "12 s ago", "2 min ago", "3 h ago", "2 d ago", then a date. */
-export function formatRelative(at: string | Date | null, now: number = Date.now()): string {
+export function formatRelative(at: string | Date | null, now: number = serverNow()): string {
   if (at === null) return 'never';
   const then = toMs(at);
   if (Number.isNaN(then)) return 'unknown';
@@ -101,7 +102,7 @@ export function formatCountdown(seconds: number): string {
 }
 
 /** "expires in 4:32", or "expired 3 min ago". */
-export function formatExpiry(expiresAt: string, now: number = Date.now()): string {
+export function formatExpiry(expiresAt: string, now: number = serverNow()): string {
   const left = (toMs(expiresAt) - now) / 1000;
   if (left <= 0) return `expired ${formatRelative(expiresAt, now)}`;
   return `expires in ${formatCountdown(left)}`;
@@ -114,7 +115,7 @@ export function formatClock(at: string | Date): string {
 }
 
 /** "Mar 4", or "Mar 4, 2023" in another year. */
-export function formatDate(at: string | Date, now: number = Date.now()): string {
+export function formatDate(at: string | Date, now: number = serverNow()): string {
   const d = new Date(toMs(at));
   const sameYear = d.getFullYear() === new Date(now).getFullYear();
   return d.toLocaleDateString('en-US', {
@@ -125,7 +126,7 @@ export function formatDate(at: string | Date, now: number = Date.now()): string 
 }
 
 /** "10:42" today, "Mar 4, 10:42" on another day. */
-export function formatTimestamp(at: string | Date, now: number = Date.now()): string {
+export function formatTimestamp(at: string | Date, now: number = serverNow()): string {
   const d = new Date(toMs(at));
   const today = new Date(now);
   if (d.toDateString() === today.toDateString()) return formatClock(d);

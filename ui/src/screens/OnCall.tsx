@@ -14,6 +14,7 @@ import { formatClock } from '../lib/format';
 import { button, card, input, sectionTitle } from '../lib/ui';
 import { cx } from '../lib/cx';
 import { ErrorState, LoadingRows } from '../components/States';
+import { serverNow } from '../lib/serverTime';
 
 const HOUR = 3_600_000;
 
@@ -53,7 +54,7 @@ export function OnCall() {
   const { data, error, isPending } = useQuery({
     queryKey: keys.oncall,
     queryFn: ipc.oncall,
-    refetchInterval: (query) => msUntilHandoff(query.state.data, Date.now()),
+    refetchInterval: (query) => msUntilHandoff(query.state.data, serverNow()),
   });
   const now = useNow(30_000);
   usePageTitle('On call');

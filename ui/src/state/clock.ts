@@ -1,4 +1,5 @@
 import { useCallback, useSyncExternalStore } from 'react';
+import { serverNow } from '../lib/serverTime';
 
 // One timer per interval for the whole app: countdowns tick every second, "2 min ago"
 // labels every few seconds, without a timer per row.
@@ -7,7 +8,7 @@ const tickers = new Map<number, { listeners: Set<() => void>; timer: number | nu
 function ticker(intervalMs: number) {
   let t = tickers.get(intervalMs);
   if (!t) {
-    t = { listeners: new Set(), timer: null, now: Date.now() };
+    t = { listeners: new Set(), timer: null, now: serverNow() };
     tickers.set(intervalMs, t);
   }
   return t;
@@ -17,9 +18,9 @@ function subscribe(intervalMs: number, listener: () => void): () => void {
   const t = ticker(intervalMs);
   t.listeners.add(listener);
   if (t.timer === null) {
-    t.now = Date.now();
+    t.now = serverNow();
     t.timer = window.setInterval(() => {
-      t.now = Date.now();
+      t.now = serverNow();
       t.listeners.forEach((l) => l());
     }, intervalMs);
   }
@@ -35,7 +36,7 @@ function subscribe(intervalMs: number, listener: () => void): () => void {
 function snapshot(intervalMs: number): number {
   const t = ticker(intervalMs);
   // Idle ticker: refresh, but stay stable within one interval (React reads snapshots twice).
-  if (t.timer === null && Date.now() - t.now >= intervalMs) t.now = Date.now();
+  if (t.timer === null && serverNow() - t.now >= intervalMs) t.now = serverNow();
   return t.now;
 }
 

@@ -1,7 +1,8 @@
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import * as ipc from '../ipc';
-import type { Thread } from '../bindings';
+import type { Status, Thread } from '../bindings';
 import { keys } from './keys';
+import { setServerClockAhead } from '../lib/serverTime';
 
 export const useAppState = () => useQuery({ queryKey: keys.appState, queryFn: ipc.appState });
 
@@ -36,8 +37,14 @@ export const usePagingProblem = () => {
   });
 };
 
-export const useStatus = () =>
-  useQuery({ queryKey: keys.status, queryFn: ipc.status, refetchInterval: 30_000 });
+export const useStatus = () => useQuery({ queryKey: keys.status, queryFn: status, refetchInterval: 30_000 });
+
+/** The status, noting how far ahead the server's clock is for every "now" the UI reads. */
+async function status(): Promise<Status> {
+  const answer = await ipc.status();
+  setServerClockAhead(answer.server_clock_ahead_ms);
+  return answer;
+}
 
 export const useDashboard = () => useQuery({ queryKey: keys.dashboard, queryFn: ipc.dashboard });
 

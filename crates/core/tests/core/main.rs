@@ -2,6 +2,7 @@
 
 mod answers;
 mod catch_up;
+mod clock_skew;
 mod exit;
 mod hostile;
 mod keys;
