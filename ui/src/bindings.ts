@@ -240,6 +240,11 @@ export type Status = { account: AccountInfo, link: LinkState, last_sync_at: stri
  */
 unreadable_events: number, 
 /**
+ * Actions a newer build queued (the CLI updated before the app), in words: kept, never
+ * sent by this version; update it to send them.
+ */
+actions_for_a_newer_version: Array<string>, 
+/**
  * The server's clock minus this machine's, in ms (0 while they agree within 2 s): the
  * faces judge expiries and countdowns by the server's time.
  */

@@ -118,10 +118,11 @@ pub fn status(status: &Status, reachable: bool) {
         ),
         None => outln!("Last sync never"),
     }
-    if status.outbox.is_empty() {
+    let newer = &status.actions_for_a_newer_version;
+    if status.outbox.is_empty() && newer.is_empty() {
         outln!("Outbox    empty");
     } else {
-        outln!("Outbox    {} waiting:", status.outbox.len());
+        outln!("Outbox    {} waiting:", status.outbox.len() + newer.len());
         for entry in &status.outbox {
             let error = entry
                 .last_error
@@ -133,6 +134,11 @@ pub fn status(status: &Status, reachable: bool) {
                 entry.label,
                 ago(entry.created_at),
                 entry.attempts
+            );
+        }
+        for label in newer {
+            outln!(
+                "  • {label} (queued by a newer spartex, which alone can send it: update this one)"
             );
         }
     }

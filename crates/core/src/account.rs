@@ -58,6 +58,9 @@ pub struct Status {
     pub recent_outcomes: Vec<Outcome>,
     /// Events this version kept but cannot read (a newer server's): update to see them.
     pub unreadable_events: i64,
+    /// Actions a newer build queued (the CLI updated before the app), in words: kept, never
+    /// sent by this version; update it to send them.
+    pub actions_for_a_newer_version: Vec<String>,
     /// The server's clock minus this machine's, in ms (0 while they agree within 2 s): the
     /// faces judge expiries and countdowns by the server's time.
     pub server_clock_ahead_ms: i64,
@@ -170,6 +173,7 @@ impl Account {
 
     pub async fn status(&self) -> CoreResult<Status> {
         let store = self.store();
+        let outbox = store.outbox_as_read().await?;
         Ok(Status {
             account: self.info().clone(),
             link: self.link(),
@@ -182,7 +186,10 @@ impl Account {
                 .meta(meta::SERVER_HEAD)
                 .await?
                 .and_then(|h| h.parse().ok()),
-            outbox: self.outbox().await?,
+            outbox: self.0.delivery.waiting(outbox.entries),
+            actions_for_a_newer_version: (outbox.for_a_newer_version.into_iter())
+                .map(|kept| kept.label)
+                .collect(),
             recent_outcomes: store.outcomes(10).await?,
             unreadable_events: store.unreadable_event_count().await?,
             server_clock_ahead_ms: self.session().http().clock().ahead().num_milliseconds(),

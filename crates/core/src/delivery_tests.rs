@@ -112,12 +112,14 @@ async fn an_action_only_a_newer_build_can_read_holds_back_no_stop() {
         report.for_a_newer_version,
         ["Pause the agents of Spring Sale (waits for a newer version of Spartex Control to send it)"]
     );
-    assert!(!account
-        .status()
-        .await
-        .expect("status")
-        .recent_outcomes
-        .is_empty());
+    let status = account.status().await.expect("status");
+    assert!(!status.recent_outcomes.is_empty());
+    assert_eq!(
+        status.actions_for_a_newer_version,
+        ["Pause the agents of Spring Sale"],
+        "the status names it for the faces"
+    );
+    assert!(status.outbox.is_empty());
     // Signing out would wipe it: it is named like any action not delivered yet.
     match account.deliver_before_signing_out().await {
         Err(CoreError::Undelivered { actions }) => {

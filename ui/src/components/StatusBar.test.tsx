@@ -63,7 +63,15 @@ describe('StatusBar', () => {
   it('asks for an update when the server sent what this version cannot read, and only then', async () => {
     vi.mocked(ipc.status).mockResolvedValue(status({ unreadable_events: 3 }));
     renderAt(<StatusBar phone={false} />);
-    expect(await screen.findByTestId('status-unreadable')).toHaveTextContent('Update Spartex Control: 3 updates need it');
+    expect(await screen.findByTestId('status-unreadable')).toHaveTextContent('Update Spartex Control to show 3 updates from the server');
+  });
+
+  it('names the actions a newer version queued, which only it can send', async () => {
+    vi.mocked(ipc.status).mockResolvedValue(status({ actions_for_a_newer_version: ['Pause the agents of Spring Sale'] }));
+    renderAt(<StatusBar phone={false} />);
+    expect(await screen.findByTestId('status-unreadable')).toHaveTextContent(
+      'Update Spartex Control to send 1 queued action (Pause the agents of Spring Sale)',
+    );
   });
 
   it('says nothing of updates when everything could be read', async () => {

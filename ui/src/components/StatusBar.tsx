@@ -74,6 +74,24 @@ function LinkIndicator({ status, now }: { status: Status; now: number }) {
   );
 }
 
+/** What only a newer version can show or send: updates from the server this one cannot read,
+ *  actions a newer build (the CLI updated first) queued. Nothing when there is none. */
+function UpdateNotice({ status, phone }: { status: Status; phone: boolean }) {
+  const updates = status.unreadable_events;
+  const actions = status.actions_for_a_newer_version;
+  if (updates === 0 && actions.length === 0) return null;
+  const needs = [
+    updates > 0 && `show ${formatCount(updates)} ${updates === 1 ? 'update' : 'updates'} from the server`,
+    actions.length > 0 && `send ${formatCount(actions.length)} queued ${actions.length === 1 ? 'action' : 'actions'} (${actions.join('; ')})`,
+  ].filter(Boolean);
+  const words = `Update Spartex Control to ${needs.join(' and ')}`;
+  return (
+    <span data-testid="status-unreadable" className="truncate whitespace-nowrap font-medium text-amber" title={`${words}.`}>
+      {phone ? 'Update the app' : words}
+    </span>
+  );
+}
+
 export function StatusBar({ phone }: { phone: boolean }) {
   const { data: status } = useStatus();
   const progress = useSync((s) => s.progress);
@@ -120,15 +138,7 @@ export function StatusBar({ phone }: { phone: boolean }) {
         </div>
       )}
       <span className="flex-1" />
-      {status.unreadable_events > 0 && (
-        <span
-          data-testid="status-unreadable"
-          className="truncate whitespace-nowrap font-medium text-amber"
-          title={`${formatCount(status.unreadable_events)} updates from the server need a newer version of Spartex Control to be shown.`}
-        >
-          {phone ? 'Update the app' : `Update Spartex Control: ${formatCount(status.unreadable_events)} updates need it`}
-        </span>
-      )}
+      <UpdateNotice status={status} phone={phone} />
       <OutboxPopover entries={status.outbox} />
       {!phone && (
         <button

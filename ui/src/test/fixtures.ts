@@ -167,6 +167,7 @@ export function status(over: Partial<Status> = {}): Status {
     outbox: [],
     recent_outcomes: [],
     unreadable_events: 0,
+    actions_for_a_newer_version: [],
     server_clock_ahead_ms: 0,
     ...over,
   };
