@@ -1,8 +1,9 @@
 //! Reading enums a newer server may add values to.
 //!
 //! A resource's status, risk or role is read through [`lenient`]: a value this build does not
-//! know becomes the enum's `Unknown`, so an older app still shows the approval (and can decide
-//! it) where a strict read would drop the whole resource, or fail a whole snapshot list.
+//! know becomes the enum's `Unknown`, so an older app still shows the approval (and raises it,
+//! an unknown risk as critical) where a strict read would drop the whole resource, or fail a
+//! whole snapshot list.
 //! Requests stay strict: their own enum fields have no `deserialize_with`, and a type a request
 //! shares with an answer (the on-call schedule, the escalation policy) is read [`strictly`] by
 //! the server, so `Unknown` is never taken from a request.

@@ -120,6 +120,11 @@ impl Alerts {
         let info = account.info();
         // A settled request raises nothing; the moment it settles, its notification goes.
         if let Change::Approval { before, after } = &change {
+            // A status this version does not know (a newer server's) may still be waiting:
+            // what is on screen stays, neither raised again nor said to be settled.
+            if after.status == ApprovalStatus::Unknown {
+                return;
+            }
             if after.status != ApprovalStatus::Pending {
                 self.considered.remove(&after.id);
                 let was_pending = before
@@ -217,7 +222,10 @@ async fn settle_what_settled_unseen(notifier: &dyn Notifier, account: &Account) 
         let Ok(Some(view)) = account.store().approval(approval_id).await else {
             continue;
         };
-        if view.approval.status != ApprovalStatus::Pending {
+        if !matches!(
+            view.approval.status,
+            ApprovalStatus::Pending | ApprovalStatus::Unknown
+        ) {
             settled(notifier, account, &view.approval).await;
         }
     }

@@ -194,10 +194,7 @@ impl Syncer {
     /// does not advance. The link then backs off as for any error.
     pub async fn catch_up(&self) -> CoreResult<SyncReport> {
         let mut report = SyncReport::default();
-        if self.store().read_by_another_version().await? {
-            self.read_what_the_last_version_could_not(&mut report)
-                .await?;
-        }
+        self.after_an_update().await;
         let mut since = self.store().last_seq().await?;
         let mut waiting: Vec<Event> = Vec::new();
         loop {
@@ -298,21 +295,38 @@ impl Syncer {
         Ok(report)
     }
 
-    /// The one rebuild from snapshots a catch-up may make; asked for a second, the server's
-    /// log is not one to follow, and the catch-up ends with a [`CoreError::Protocol`].
-    /// The first catch-up after the app was updated: values the version before kept as
-    /// `unknown` are read again from snapshots, and the events it set aside are applied where
-    /// this version reads them; then everything is read again by the faces and the notifier
-    /// (a request among them is raised).
-    async fn read_what_the_last_version_could_not(
-        &self,
-        report: &mut SyncReport,
-    ) -> CoreResult<()> {
-        if self.store().holds_unknown_values().await? {
-            let why = "this version of the app reads values the last one kept as unknown";
-            self.resync_once(report, why).await?;
+    /// The first sync of a version newer than the last to read the cache: values that one
+    /// kept as `unknown` are read again from snapshots, and the events it set aside are
+    /// applied where this version reads them; then the faces and the notifier read everything
+    /// again (a request among them is raised). A failure is told in the log and tried again at
+    /// the next sync; it never holds the sync back.
+    async fn after_an_update(&self) {
+        match self.store().newer_than_its_last_reader().await {
+            Ok(true) => {}
+            Ok(false) => return,
+            Err(error) => {
+                tracing::warn!(%error, "could not tell which version last read the cache");
+                return;
+            }
         }
-        let changes = self.store().read_by_this_version().await?;
+        if let Err(error) = self.read_what_the_last_version_could_not().await {
+            tracing::warn!(
+                %error,
+                "could not read again what the last version could not; trying at the next sync"
+            );
+        }
+    }
+
+    async fn read_what_the_last_version_could_not(&self) -> CoreResult<()> {
+        let rebuild = self.store().holds_unknown_values().await?;
+        if rebuild {
+            tracing::info!(
+                account = %self.account_id,
+                "rebuilding the cache from snapshots: this version reads values the last kept as unknown"
+            );
+            self.resync().await?;
+        }
+        let changes = self.store().read_by_this_version(rebuild).await?;
         if !changes.is_empty() {
             self.publisher.publish_all(changes);
             self.publish(Change::Resynced);
@@ -320,6 +334,8 @@ impl Syncer {
         Ok(())
     }
 
+    /// The one rebuild from snapshots a catch-up may make; asked for a second, the server's
+    /// log is not one to follow, and the catch-up ends with a [`CoreError::Protocol`].
     async fn resync_once(&self, report: &mut SyncReport, why: &str) -> CoreResult<()> {
         if report.resynced {
             return Err(self.protocol(format!(
@@ -465,6 +481,7 @@ impl Syncer {
     /// the connection tried once more with the new one: only a refused refresh, or a second
     /// 401, ends live updates as signed out.
     async fn stream_once(&self) -> CoreResult<()> {
+        self.after_an_update().await;
         let token = self.session().access_token().await?;
         let mut token_refused = false;
         match self.stream_with(&token, &mut token_refused).await {

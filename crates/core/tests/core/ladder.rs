@@ -17,28 +17,28 @@ use crate::support::{eventually, World};
 /// Keeps what would have been shown, the keys taken back, and what is on screen (each key with
 /// whether its notification has Approve or Reject buttons).
 #[derive(Default)]
-struct Shown {
+pub(crate) struct Shown {
     shown: Mutex<Vec<Notification>>,
     withdrawn: Mutex<Vec<String>>,
     on_screen: Mutex<HashMap<String, bool>>,
 }
 
 impl Shown {
-    fn withdrawn(&self) -> Vec<String> {
+    pub(crate) fn withdrawn(&self) -> Vec<String> {
         self.withdrawn
             .lock()
             .map(|keys| keys.clone())
             .unwrap_or_default()
     }
 
-    fn titles(&self) -> Vec<String> {
+    pub(crate) fn titles(&self) -> Vec<String> {
         self.shown
             .lock()
             .map(|shown| shown.iter().map(|n| n.title.clone()).collect())
             .unwrap_or_default()
     }
 
-    fn of_kind(&self, kind: NotificationKind) -> usize {
+    pub(crate) fn of_kind(&self, kind: NotificationKind) -> usize {
         self.shown
             .lock()
             .map(|shown| shown.iter().filter(|n| n.kind == kind).count())

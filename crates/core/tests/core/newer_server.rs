@@ -201,20 +201,115 @@ async fn after_an_update_the_values_the_last_version_kept_as_unknown_are_read_ag
         "the same version reads nothing again: the log has nothing new"
     );
 
-    // The app is updated: a version that knows the values the server sends.
+    // The app is updated: a version that knows the values the server sends, started as the
+    // app starts an account (the live link, no catch-up asked for).
     known.store(true, Ordering::SeqCst);
     account
         .store()
         .set_meta(spartex_core::store::meta::READ_BY_VERSION, "0.0.1")
         .await
         .expect("as the version before left it");
-    let report = account.catch_up().await.expect("the new version syncs");
-    assert!(report.resynced, "rebuilt from snapshots once");
-    assert_eq!(risk(&account).await, Risk::Critical);
+    let running = account.start();
+    eventually("the values are read again", || async {
+        risk(&account).await == Risk::Critical
+    })
+    .await;
     let dashboard = account.dashboard().await.expect("dashboard");
     assert_eq!(dashboard[0].project.status, ProjectStatus::Paused);
     assert!(
-        !account.catch_up().await.expect("and then").resynced,
-        "only once"
+        !account
+            .store()
+            .newer_than_its_last_reader()
+            .await
+            .expect("meta"),
+        "recorded as read by this version: not rebuilt again"
     );
+    running.stop().await;
+}
+
+/// A request raised, then moved by the newer server to a status this version does not know
+/// (it may still be waiting): its notification stays as it was, neither taken back nor said to
+/// be settled, where it was replaced by "No longer waiting for a decision".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_moved_to_a_status_this_version_does_not_know_stays_on_screen() {
+    use spartex_core::alerts::spawn_notifications;
+    use spartex_core::notify::{NotificationKind, NotificationPrefs};
+
+    let world = World::start().await;
+    let moved = Arc::new(AtomicBool::new(false));
+    let move_it = moved.clone();
+    let router = Router::new()
+        .route(
+            "/api/v1/auth/login",
+            post(|| async { Json(crate::hostile::token_pair()) }),
+        )
+        .route(
+            "/api/v1/sync",
+            get(|| async { Json(json!({"events": [], "head": 0, "resync_required": false})) }),
+        )
+        .route(
+            "/api/v1/events",
+            get(move |upgrade: WebSocketUpgrade| {
+                let moved = move_it.clone();
+                async move {
+                    upgrade.on_upgrade(move |mut socket| async move {
+                        let send = |seq: i64, data: Value| {
+                            json!({"seq": seq, "type": "approval.upserted", "at": AT,
+                                "project_id": "prj_1", "data": data})
+                            .to_string()
+                        };
+                        let hello = json!({"type": "hello", "head": 3}).to_string();
+                        let _ = socket.send(Message::Text(hello.into())).await;
+                        let asked = send(1, approval("apr_1", "high", "pending"));
+                        let _ = socket.send(Message::Text(asked.into())).await;
+                        while !moved.load(Ordering::SeqCst) {
+                            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                        }
+                        let mut escalated = approval("apr_1", "high", "escalated");
+                        escalated["version"] = json!(2);
+                        let _ = socket.send(Message::Text(send(2, escalated).into())).await;
+                        let next = send(3, approval("apr_3", "high", "pending"));
+                        let _ = socket.send(Message::Text(next.into())).await;
+                        while let Some(Ok(_)) = socket.recv().await {}
+                    })
+                }
+            }),
+        );
+    let url = serve(router).await;
+    let account = world
+        .core("dana")
+        .login(&url, "dana@evil.test", &Secret::new("pw"))
+        .await
+        .expect("signs in");
+    let shown = Arc::new(crate::ladder::Shown::default());
+    spawn_notifications(
+        &account,
+        shown.clone(),
+        Arc::new(std::sync::RwLock::new(NotificationPrefs::default())),
+    );
+    let running = account.start();
+    eventually("the request is raised", || {
+        let raised = shown.of_kind(NotificationKind::ApprovalRequested) == 1;
+        async move { raised }
+    })
+    .await;
+    moved.store(true, Ordering::SeqCst);
+    // Changes are considered in order: once the next request is raised, the move was too.
+    eventually("the next request is raised", || {
+        let raised = shown.of_kind(NotificationKind::ApprovalRequested) == 2;
+        async move { raised }
+    })
+    .await;
+    assert_eq!(
+        account
+            .approval("apr_1")
+            .await
+            .expect("kept")
+            .approval
+            .status,
+        ApprovalStatus::Unknown
+    );
+    assert_eq!(shown.of_kind(NotificationKind::ApprovalResolved), 0);
+    assert_eq!(shown.withdrawn(), Vec::<String>::new());
+    running.stop().await;
 }
