@@ -83,6 +83,16 @@ struct Cli {
         default_value_t = 20
     )]
     max_pending_approvals_per_agent: usize,
+    /// Writes one person may make a second, all their clients together, once their burst is
+    /// spent (429 with Retry-After past it, counted per instance): a stolen or runaway client
+    /// cannot flood the organisation's timeline. The emergency stop, signing in and out, and
+    /// reads are never held back.
+    #[arg(long, env = "SPARTEX_USER_WRITES_PER_SECOND", default_value_t = 10)]
+    user_writes_per_second: u32,
+    /// Writes one person may make at once before `--user-writes-per-second` applies; well
+    /// above a manager deciding forty requests in a row.
+    #[arg(long, env = "SPARTEX_USER_WRITE_BURST", default_value_t = 60)]
+    user_write_burst: u32,
     /// Seconds one statement may run on PostgreSQL before the database stops it and the
     /// request is answered 503 (a read over a long history, say), rather than holding one of
     /// the instance's connections until it ends.
@@ -142,6 +152,8 @@ async fn main() -> anyhow::Result<()> {
         );
     }
     settings.max_pending_approvals_per_agent = cli.max_pending_approvals_per_agent.max(1);
+    settings.user_writes_per_second = cli.user_writes_per_second.max(1);
+    settings.user_write_burst = cli.user_write_burst.max(1);
     settings.statement_timeout = Duration::from_secs(cli.statement_timeout_s.max(1));
     settings.push = cli.push.settings();
     if settings.idle_timeout <= settings.max_long_poll {

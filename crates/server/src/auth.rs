@@ -259,6 +259,25 @@ pub async fn session_of(
         .filter(|live| live.user_id == user_id && live.tenant_id == tenant_id))
 }
 
+/// Whether a person's request is counted by their write quota ([`crate::write_quota`]): every
+/// change but those that must never wait behind a runaway client, which are the emergency stop
+/// (`POST /stop`, `POST /projects/{id}/stop`) and signing in, refreshing and signing out
+/// (`/auth/*`: a person held back can still end the session a stolen token uses). Reads are
+/// never counted.
+fn counts_against_the_write_quota(method: &axum::http::Method, path: &str) -> bool {
+    if method.is_safe() {
+        return false;
+    }
+    let Some(route) = path.strip_prefix("/api/v1/") else {
+        return true;
+    };
+    let project_stop = route
+        .strip_prefix("projects/")
+        .and_then(|rest| rest.strip_suffix("/stop"))
+        .is_some_and(|id| !id.is_empty() && !id.contains('/'));
+    !(route == "stop" || project_stop || route.starts_with("auth/"))
+}
+
 impl FromRequestParts<AppState> for UserPrincipal {
     type Rejection = ApiError;
 
@@ -284,6 +303,9 @@ impl FromRequestParts<AppState> for UserPrincipal {
                 "This session was signed out or revoked. Sign in again.",
             ));
         };
+        if counts_against_the_write_quota(&parts.method, parts.uri.path()) {
+            state.user_quota.admit(&live.user_id)?;
+        }
         Ok(UserPrincipal {
             user_id: live.user_id,
             tenant_id: live.tenant_id,
@@ -316,12 +338,7 @@ impl FromRequestParts<AppState> for AgentPrincipal {
         let counted =
             parts.method != axum::http::Method::GET && !parts.uri.path().ends_with("/stop-ack");
         if counted {
-            state
-                .agent_quota
-                .take(&agent_id, std::time::Instant::now())
-                .map_err(|wait| ApiError::RateLimited {
-                    retry_after_s: wait.as_secs() + u64::from(wait.subsec_nanos() > 0),
-                })?;
+            state.agent_quota.admit(&agent_id)?;
         }
         Ok(AgentPrincipal {
             agent_id,
@@ -373,6 +390,40 @@ mod tests {
             argon2::password_hash::PasswordHash::new(DUMMY_PASSWORD_HASH).is_ok(),
             "the dummy hash must cost a real verification"
         );
+    }
+
+    #[test]
+    fn a_persons_writes_are_counted_but_the_emergency_stop_sign_out_and_reads_are_not() {
+        use axum::http::Method;
+        for (method, path) in [
+            (Method::POST, "/api/v1/projects/prj_1/messages"),
+            (Method::POST, "/api/v1/projects"),
+            (Method::PATCH, "/api/v1/projects/prj_1"),
+            (Method::POST, "/api/v1/approvals/apr_1/decision"),
+            (Method::POST, "/api/v1/projects/prj_1/resume"),
+            (Method::PUT, "/api/v1/oncall/schedule"),
+            (Method::DELETE, "/api/v1/devices/dev_1"),
+            (Method::POST, "/api/v1/projects/stop/messages"),
+        ] {
+            assert!(
+                counts_against_the_write_quota(&method, path),
+                "{method} {path}"
+            );
+        }
+        for (method, path) in [
+            (Method::POST, "/api/v1/stop"),
+            (Method::POST, "/api/v1/projects/prj_1/stop"),
+            (Method::POST, "/api/v1/auth/logout"),
+            (Method::POST, "/api/v1/auth/refresh"),
+            (Method::GET, "/api/v1/projects/prj_1/messages"),
+            (Method::GET, "/api/v1/events"),
+            (Method::HEAD, "/api/v1/projects"),
+        ] {
+            assert!(
+                !counts_against_the_write_quota(&method, path),
+                "{method} {path}"
+            );
+        }
     }
 
     #[test]

@@ -66,9 +66,16 @@ pub struct Settings {
     /// Sign-ins one person keeps at once; a new one past them ends the oldest.
     pub max_sessions_per_user: i64,
     /// Writes one agent may make a second, over a while, and at once (see
-    /// [`crate::agent_quota`]); past them, 429.
+    /// [`crate::write_quota`]); past them, 429.
     pub agent_writes_per_second: u32,
     pub agent_write_burst: u32,
+    /// Writes one person may make a second, over a while, and at once, all their clients
+    /// together (see [`crate::write_quota`]); past them, 429. The emergency stop, signing in
+    /// and out, and reads are never counted. Far above what a person does by hand (a manager
+    /// deciding forty requests in a row is within the burst), so only a runaway or stolen
+    /// client meets it.
+    pub user_writes_per_second: u32,
+    pub user_write_burst: u32,
     /// How long one statement may run on PostgreSQL before the database stops it and the
     /// request is answered 503 (a read over a project's whole history, say): one that ran on
     /// would hold a pooled connection meanwhile. SQLite has no such limit.
@@ -155,6 +162,8 @@ impl Settings {
             max_sessions_per_user: 50,
             agent_writes_per_second: 50,
             agent_write_burst: 200,
+            user_writes_per_second: 10,
+            user_write_burst: 60,
             statement_timeout: crate::store::DEFAULT_STATEMENT_TIMEOUT,
             push: PushSettings::default(),
         }

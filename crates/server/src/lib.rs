@@ -4,7 +4,6 @@
 //! [`start`] runs a server on a listener and returns a handle; the binary and the tests both
 //! use it, so tests exercise the real server over real sockets.
 
-pub mod agent_quota;
 pub mod auth;
 pub mod clock;
 pub mod config;
@@ -26,6 +25,7 @@ pub mod throttle;
 pub mod trusted_proxies;
 pub mod uncancelled;
 pub mod write;
+pub mod write_quota;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

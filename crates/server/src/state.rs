@@ -10,6 +10,7 @@ use crate::live_sessions::LiveSessions;
 use crate::passwords::Passwords;
 use crate::store::Store;
 use crate::throttle::SignInThrottle;
+use crate::write_quota::WriteQuota;
 
 #[derive(Clone)]
 pub struct AppState(Arc<Inner>);
@@ -26,8 +27,10 @@ pub struct Inner {
     pub settings: Settings,
     pub tokens: TokenKeys,
     pub sign_in_throttle: SignInThrottle,
-    /// How fast each agent may write.
-    pub agent_quota: crate::agent_quota::AgentQuota,
+    /// How fast each agent may write, by agent id.
+    pub agent_quota: WriteQuota,
+    /// How fast each person may write, by user id.
+    pub user_quota: WriteQuota,
     pub passwords: Passwords,
     /// Wake-ups and counts shared with the push dispatcher and delivery loop.
     pub pushes: crate::push::PushRuntime,
@@ -51,10 +54,11 @@ impl AppState {
             sessions: LiveSessions::new(settings.session_recheck_after),
             presence: crate::presence::Presence::default(),
             clock,
-            agent_quota: crate::agent_quota::AgentQuota::new(
+            agent_quota: WriteQuota::new(
                 settings.agent_writes_per_second,
                 settings.agent_write_burst,
             ),
+            user_quota: WriteQuota::new(settings.user_writes_per_second, settings.user_write_burst),
             settings,
             tokens,
             sign_in_throttle: SignInThrottle::default(),

@@ -132,7 +132,7 @@ async fn list_projects(
 /// Creates a project; managers and owners only.
 #[utoipa::path(post, path = "/api/v1/projects", tag = "projects", request_body = CreateProjectRequest,
     params(IdempotencyKey), security(("bearer" = [])),
-    responses((status = 201, body = Project), SignedIn, JsonBody, Idempotent, Invalid))]
+    responses((status = 201, body = Project), SignedIn, JsonBody, Idempotent, Invalid, Throttled))]
 async fn create_project(
     State(state): State<AppState>,
     user: UserPrincipal,
@@ -172,7 +172,7 @@ async fn get_project(
 /// the spend resumes a project its budget paused.
 #[utoipa::path(patch, path = "/api/v1/projects/{id}", tag = "projects", params(IdPath, IdempotencyKey),
     request_body = UpdateProjectRequest, security(("bearer" = [])),
-    responses((status = 200, body = Project), SignedIn, JsonBody, Idempotent, NotFound, Invalid))]
+    responses((status = 200, body = Project), SignedIn, JsonBody, Idempotent, NotFound, Invalid, Throttled))]
 async fn update_project(
     State(state): State<AppState>,
     user: UserPrincipal,
@@ -235,7 +235,7 @@ async fn list_messages(
 #[utoipa::path(post, path = "/api/v1/projects/{id}/messages", tag = "chat", params(IdPath, IdempotencyKey),
     request_body = PostMessageRequest, security(("bearer" = [])),
     responses((status = 201, body = Message), (status = 200, description = "The message first sent with this `client_msg_id`", body = Message),
-        SignedIn, JsonBody, Idempotent, NotFound, Invalid))]
+        SignedIn, JsonBody, Idempotent, NotFound, Invalid, Throttled))]
 async fn post_message(
     State(state): State<AppState>,
     user: UserPrincipal,
@@ -379,7 +379,7 @@ async fn get_approval(
 /// `approval_changed` when the request changed after `seen_version`; 410 `approval_expired`.
 #[utoipa::path(post, path = "/api/v1/approvals/{id}/decision", tag = "approvals", params(IdPath, IdempotencyKey),
     request_body = DecisionRequest, security(("bearer" = [])),
-    responses((status = 200, body = Approval), SignedIn, JsonBody, Idempotent, NotFound, Conflict, Gone, Invalid))]
+    responses((status = 200, body = Approval), SignedIn, JsonBody, Idempotent, NotFound, Conflict, Gone, Invalid, Throttled))]
 async fn decide_approval(
     State(state): State<AppState>,
     user: UserPrincipal,
@@ -452,7 +452,7 @@ pub(super) fn optional_body<T: serde::de::DeserializeOwned + Default>(body: &[u8
 
 /// Lifts a stop (or a budget pause); managers and owners only.
 #[utoipa::path(post, path = "/api/v1/projects/{id}/resume", tag = "emergency stop", params(IdPath, IdempotencyKey),
-    security(("bearer" = [])), responses((status = 200, body = Project), SignedIn, Idempotent, NotFound))]
+    security(("bearer" = [])), responses((status = 200, body = Project), SignedIn, Idempotent, NotFound, Throttled))]
 async fn resume_project(
     State(state): State<AppState>,
     user: UserPrincipal,

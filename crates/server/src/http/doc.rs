@@ -53,7 +53,8 @@ fn description(status: u16) -> &'static str {
         413 => "`payload_too_large`: the body is over the server's limit (`--max-body-bytes`).",
         422 => "Well-formed but refused: `validation_failed` (the message names the field and its bounds), \
                 `idempotency_key_reused`, `reserved_kind`.",
-        429 => "`rate_limited`: too many attempts; wait `Retry-After` seconds.",
+        429 => "`rate_limited`: too many attempts, or writes faster than the caller's write quota; \
+                wait `Retry-After` seconds.",
         503 => "`unavailable`: the server cannot keep anything now (its database's disk is full, \
                 or its database cannot be reached); nothing was changed and nothing is kept under \
                 the Idempotency-Key, so retry the same request after `Retry-After` seconds.",
@@ -119,8 +120,9 @@ error_answers! {
     Gone => [410];
     /// A value out of its bounds, named in the message.
     Invalid => [422];
-    /// Too many attempts (429), on sign-in and an agent's requests; the database out of reach
-    /// (503).
+    /// Too many attempts (429): sign-ins, and an agent's or a person's writes past their
+    /// write quota (never the emergency stop, a stop's acknowledgement or signing out); the
+    /// database out of reach (503).
     Throttled => [429, 503];
     /// Routes that need no sign-in but read the database: out of reach (503).
     Unreachable => [503];

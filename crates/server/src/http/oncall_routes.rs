@@ -8,7 +8,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::doc::{
-    Conflict, IdPath, IdempotencyKey, Idempotent, Invalid, JsonBody, NotFound, SignedIn,
+    Conflict, IdPath, IdempotencyKey, Idempotent, Invalid, JsonBody, NotFound, SignedIn, Throttled,
 };
 use super::extract::{ApiJson, Mutation};
 use super::read_optional;
@@ -43,7 +43,7 @@ async fn get_oncall(State(state): State<AppState>, user: UserPrincipal) -> ApiRe
 /// `schedule_changed`.
 #[utoipa::path(put, path = "/api/v1/oncall/schedule", tag = "on call", request_body = Schedule,
     params(IdempotencyKey), security(("bearer" = [])),
-    responses((status = 200, body = OnCall), SignedIn, JsonBody, Idempotent, Conflict, Invalid))]
+    responses((status = 200, body = OnCall), SignedIn, JsonBody, Idempotent, Conflict, Invalid, Throttled))]
 async fn put_schedule(
     State(state): State<AppState>,
     user: UserPrincipal,
@@ -63,7 +63,7 @@ async fn put_schedule(
 /// anyone. Event: `oncall.updated`.
 #[utoipa::path(post, path = "/api/v1/oncall/overrides", tag = "on call", request_body = NewOverride,
     params(IdempotencyKey), security(("bearer" = [])),
-    responses((status = 201, body = OnCall), SignedIn, JsonBody, Idempotent, Invalid))]
+    responses((status = 201, body = OnCall), SignedIn, JsonBody, Idempotent, Invalid, Throttled))]
 async fn create_override(
     State(state): State<AppState>,
     user: UserPrincipal,
@@ -82,7 +82,7 @@ async fn create_override(
 /// Removes an override: its own person or author, or a manager. Event: `oncall.updated`.
 #[utoipa::path(delete, path = "/api/v1/oncall/overrides/{id}", tag = "on call",
     params(IdPath, IdempotencyKey), security(("bearer" = [])),
-    responses((status = 200, body = OnCall), SignedIn, Idempotent, NotFound))]
+    responses((status = 200, body = OnCall), SignedIn, Idempotent, NotFound, Throttled))]
 async fn delete_override(
     State(state): State<AppState>,
     user: UserPrincipal,
@@ -114,7 +114,7 @@ async fn get_policy(
 /// else's came between is refused with 409 `policy_changed`.
 #[utoipa::path(put, path = "/api/v1/escalation-policy", tag = "on call", request_body = EscalationPolicy,
     params(IdempotencyKey), security(("bearer" = [])),
-    responses((status = 200, body = EscalationPolicy), SignedIn, JsonBody, Idempotent, Conflict, Invalid))]
+    responses((status = 200, body = EscalationPolicy), SignedIn, JsonBody, Idempotent, Conflict, Invalid, Throttled))]
 async fn put_policy(
     State(state): State<AppState>,
     user: UserPrincipal,
@@ -131,7 +131,7 @@ async fn put_policy(
 /// "I am on it": stops the escalation ladder and shows everyone who took it; the approval
 /// stays pending. Acking twice is harmless; acking a settled approval is 409.
 #[utoipa::path(post, path = "/api/v1/approvals/{id}/ack", tag = "approvals", params(IdPath, IdempotencyKey),
-    security(("bearer" = [])), responses((status = 200, body = Approval), SignedIn, Idempotent, NotFound, Conflict))]
+    security(("bearer" = [])), responses((status = 200, body = Approval), SignedIn, Idempotent, NotFound, Conflict, Throttled))]
 async fn ack_approval(
     State(state): State<AppState>,
     user: UserPrincipal,
@@ -149,7 +149,7 @@ async fn ack_approval(
 /// socket), with an optional comment; 409 `approval_not_expired` for any other status.
 #[utoipa::path(post, path = "/api/v1/approvals/{id}/ask-again", tag = "approvals",
     params(IdPath, IdempotencyKey), request_body = Option<AskAgainRequest>, security(("bearer" = [])),
-    responses((status = 200, body = Approval), SignedIn, JsonBody, Idempotent, NotFound, Conflict, Invalid))]
+    responses((status = 200, body = Approval), SignedIn, JsonBody, Idempotent, NotFound, Conflict, Invalid, Throttled))]
 async fn ask_again(
     State(state): State<AppState>,
     user: UserPrincipal,

@@ -9,7 +9,9 @@ use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::doc::{IdPath, IdempotencyKey, Idempotent, Invalid, JsonBody, NotFound, SignedIn};
+use super::doc::{
+    IdPath, IdempotencyKey, Idempotent, Invalid, JsonBody, NotFound, SignedIn, Throttled,
+};
 use super::extract::{ApiJson, Mutation};
 use crate::auth::UserPrincipal;
 use crate::error::ApiResult;
@@ -39,7 +41,7 @@ struct AgentPath {
 /// Adds an agent and returns the token its worker signs in with (shown once).
 #[utoipa::path(post, path = "/api/v1/projects/{id}/agents", tag = "projects", params(IdPath, IdempotencyKey),
     request_body = CreateAgentRequest, security(("bearer" = [])),
-    responses((status = 201, body = CreatedAgent), SignedIn, JsonBody, Idempotent, NotFound, Invalid))]
+    responses((status = 201, body = CreatedAgent), SignedIn, JsonBody, Idempotent, NotFound, Invalid, Throttled))]
 async fn create_agent(
     State(state): State<AppState>,
     user: UserPrincipal,
@@ -63,7 +65,7 @@ async fn create_agent(
 /// history. A retry with the same `Idempotency-Key` answers the same new token.
 #[utoipa::path(post, path = "/api/v1/projects/{id}/agents/{agent_id}/token", tag = "projects",
     params(AgentPath, IdempotencyKey), security(("bearer" = [])),
-    responses((status = 201, body = CreatedAgent), SignedIn, Idempotent, NotFound))]
+    responses((status = 201, body = CreatedAgent), SignedIn, Idempotent, NotFound, Throttled))]
 async fn replace_agent_token(
     State(state): State<AppState>,
     user: UserPrincipal,

@@ -9,7 +9,9 @@ use spartex_api::{
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::doc::{IdPath, IdempotencyKey, Idempotent, Invalid, JsonBody, NotFound, SignedIn};
+use super::doc::{
+    IdPath, IdempotencyKey, Idempotent, Invalid, JsonBody, NotFound, SignedIn, Throttled,
+};
 use super::extract::{ApiJson, Mutation};
 use crate::auth::UserPrincipal;
 use crate::error::{ApiError, ApiResult};
@@ -31,7 +33,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 #[utoipa::path(post, path = "/api/v1/devices", tag = "devices", request_body = RegisterDeviceRequest,
     params(IdempotencyKey), security(("bearer" = [])),
     responses((status = 201, body = Device), (status = 200, body = Device, description = "Already registered"),
-        SignedIn, JsonBody, Idempotent, Invalid))]
+        SignedIn, JsonBody, Idempotent, Invalid, Throttled))]
 async fn register_device(
     State(state): State<AppState>,
     user: UserPrincipal,
@@ -65,7 +67,7 @@ async fn list_devices(
 
 /// Unregisters one of the caller's own devices (sign-out on the phone).
 #[utoipa::path(delete, path = "/api/v1/devices/{id}", tag = "devices", params(IdPath, IdempotencyKey),
-    security(("bearer" = [])), responses((status = 200, body = Deleted), SignedIn, Idempotent, NotFound))]
+    security(("bearer" = [])), responses((status = 200, body = Deleted), SignedIn, Idempotent, NotFound, Throttled))]
 async fn delete_device(
     State(state): State<AppState>,
     user: UserPrincipal,
@@ -118,7 +120,7 @@ async fn notification_settings(
 /// on or off. Critical approvals and stops pass through quiet hours and mutes.
 #[utoipa::path(put, path = "/api/v1/me/notification-settings", tag = "devices",
     request_body = NotificationPrefs, params(IdempotencyKey), security(("bearer" = [])),
-    responses((status = 200, body = NotificationPrefs), SignedIn, JsonBody, Idempotent, Invalid))]
+    responses((status = 200, body = NotificationPrefs), SignedIn, JsonBody, Idempotent, Invalid, Throttled))]
 async fn put_notification_settings(
     State(state): State<AppState>,
     user: UserPrincipal,
@@ -148,7 +150,7 @@ async fn tenant_settings(
 /// names and request titles off every member's lock screen from the next push on.
 #[utoipa::path(put, path = "/api/v1/tenant/settings", tag = "devices",
     request_body = TenantSettings, params(IdempotencyKey), security(("bearer" = [])),
-    responses((status = 200, body = TenantSettings), SignedIn, JsonBody, Idempotent))]
+    responses((status = 200, body = TenantSettings), SignedIn, JsonBody, Idempotent, Throttled))]
 async fn put_tenant_settings(
     State(state): State<AppState>,
     user: UserPrincipal,

@@ -3,7 +3,7 @@
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::support::{project_id, TestServer, SPRING};
+use crate::support::{project_id, Api, TestServer, SPRING};
 
 fn assert_contract_error(status: StatusCode, body: &Value, expected: StatusCode, code: &str) {
     assert_eq!(status, expected, "{body}");
@@ -407,4 +407,94 @@ async fn an_agent_writing_in_a_loop_is_slowed_and_still_acknowledges_a_stop() {
         StatusCode::OK,
         "a stop is acknowledged past the quota: {body}"
     );
+}
+
+/// Writes as `person` to `path` until one is held back (a tight loop, as a runaway client
+/// sends); the 429 answer, and how many got through before it.
+async fn write_until_held_back(
+    server: &TestServer,
+    person: &Api,
+    path: &str,
+) -> (reqwest::Response, usize) {
+    let http = reqwest::Client::new();
+    for sent in 0..50 {
+        let response = http
+            .post(format!("{}{path}", server.base()))
+            .bearer_auth(person.token())
+            .header("Idempotency-Key", uuid::Uuid::new_v4().to_string())
+            .json(&json!({"body": format!("Did you see this? ({sent})")}))
+            .send()
+            .await
+            .expect("sent");
+        if response.status() == StatusCode::TOO_MANY_REQUESTS {
+            return (response, sent);
+        }
+        assert!(
+            response.status().is_success() || response.status() == StatusCode::CONFLICT,
+            "{}",
+            response.status()
+        );
+    }
+    panic!("50 writes in a tight loop and none held back");
+}
+
+#[tokio::test]
+async fn a_person_writing_in_a_loop_is_slowed_and_can_still_pull_the_emergency_stop() {
+    let server = TestServer::start_with(|s| {
+        s.user_writes_per_second = 1;
+        s.user_write_burst = 3;
+    })
+    .await;
+    let manager = server.login("manager@acme.test").await;
+    let spring = project_id(&manager, SPRING).await;
+    let chat = format!("/api/v1/projects/{spring}/messages");
+
+    let (held_back, got_through) = write_until_held_back(&server, &manager, &chat).await;
+    assert!(got_through >= 3, "the burst gets through: {got_through}");
+    assert_eq!(
+        held_back.headers()["retry-after"],
+        "1",
+        "one write a second"
+    );
+    let body: Value = held_back.json().await.expect("a JSON body");
+    assert_contract_error(
+        StatusCode::TOO_MANY_REQUESTS,
+        &body,
+        StatusCode::TOO_MANY_REQUESTS,
+        "rate_limited",
+    );
+    assert_eq!(body["error"]["details"]["retry_after_s"], 1, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("Wait 1 second")),
+        "says how long to wait: {body}"
+    );
+
+    // Reads go on, and another person of the same organisation is not held back.
+    manager.get_ok(&chat).await;
+    let oncall = server.login("oncall@acme.test").await;
+    let (status, body) = oncall
+        .post(&chat, json!({"body": "The copy looks right to me"}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+
+    // Held back, the person can still pull the emergency stop, for a project and for all.
+    write_until_held_back(&server, &manager, &chat).await;
+    let (status, stop) = manager
+        .post(
+            &format!("/api/v1/projects/{spring}/stop"),
+            json!({"reason": "My client is posting on its own"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{stop}");
+    write_until_held_back(&server, &manager, &chat).await;
+    let (status, stop) = manager
+        .post("/api/v1/stop", json!({"reason": "Stop everything"}))
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{stop}");
+    // And sign out, ending the session a runaway or stolen client uses.
+    write_until_held_back(&server, &manager, &chat).await;
+    let (status, body) = manager.post("/api/v1/auth/logout", json!({})).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
 }

@@ -275,7 +275,11 @@ async fn an_instance_keeps_no_feed_for_a_tenant_nobody_follows_any_more() {
 
 #[tokio::test]
 async fn an_event_socket_that_stops_reading_is_let_go() {
-    let server = TestServer::start_with(|s| s.slow_reader_patience = Duration::from_secs(1)).await;
+    let server = TestServer::start_with(|s| {
+        s.slow_reader_patience = Duration::from_secs(1);
+        crate::support::lift_people_quota(s);
+    })
+    .await;
     let manager = server.login("manager@acme.test").await;
     let spring = crate::support::project_id(&manager, crate::support::SPRING).await;
     let socket = TcpSocket::new_v4().expect("a socket");

@@ -3,11 +3,11 @@
 
 use serde_json::json;
 
-use crate::support::{project_id, TestServer, SPRING};
+use crate::support::{lift_people_quota, project_id, TestServer, SPRING};
 
 #[tokio::test]
 async fn the_log_has_no_gaps_under_concurrent_writers() {
-    let server = TestServer::start().await;
+    let server = TestServer::start_with(lift_people_quota).await;
     let api = server.login("oncall@acme.test").await;
     let spring = project_id(&api, SPRING).await;
     let writers = (0..16).map(|writer| {

@@ -242,6 +242,38 @@ async fn every_error_answer_is_listed_with_the_error_body() {
     assert!(too_many["headers"]["Retry-After"].is_object(), "{too_many}");
 }
 
+/// Writes that must never wait behind a writer's quota: the emergency stop, a stop's
+/// acknowledgement, and signing out.
+const NEVER_HELD_BACK: &[&str] = &[
+    "/api/v1/stop",
+    "/api/v1/projects/{id}/stop",
+    "/api/v1/agent/stop-ack",
+    "/api/v1/auth/logout",
+];
+
+#[tokio::test]
+async fn every_write_a_quota_holds_back_lists_429_and_no_other_does() {
+    let server = TestServer::start().await;
+    let document = document(&server).await;
+    for (method, path) in ROUTES {
+        if *method == "get" || PUBLIC.contains(&(*method, *path)) {
+            continue;
+        }
+        let responses = &operation(&document, method, path)["responses"];
+        if NEVER_HELD_BACK.contains(path) {
+            assert!(
+                responses["429"].is_null(),
+                "{method} {path} is never held back"
+            );
+        } else {
+            assert!(
+                responses["429"]["headers"]["Retry-After"].is_object(),
+                "{method} {path} is counted by its writer's quota but omits 429"
+            );
+        }
+    }
+}
+
 #[tokio::test]
 async fn the_document_states_the_bounds_the_server_enforces() {
     let server = TestServer::start().await;

@@ -5,7 +5,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use spartex_server::store::{DocKind, Document, WriteScope};
 
-use crate::support::{project_id, TestServer, PATIENCE, SPRING};
+use crate::support::{lift_people_quota, project_id, TestServer, PATIENCE, SPRING};
 
 fn file_size(path: &std::path::Path) -> u64 {
     std::fs::metadata(path).map_or(0, |m| m.len())
@@ -13,7 +13,7 @@ fn file_size(path: &std::path::Path) -> u64 {
 
 #[tokio::test]
 async fn checkpoints_move_the_wal_into_the_database_and_empty_it_when_idle() {
-    let server = TestServer::start().await;
+    let server = TestServer::start_with(lift_people_quota).await;
     let oncall = server.login("oncall@acme.test").await;
     let spring = project_id(&oncall, SPRING).await;
     for n in 0..200 {

@@ -13,6 +13,13 @@ pub use spartex_testkit::{Api, TestServer, PASSWORD};
 /// How long a test waits for something that should happen at once; a ceiling, never a sleep.
 pub const PATIENCE: Duration = Duration::from_secs(10);
 
+/// For a test that drives, from one sign-in, a load no person sends by hand (hundreds of chat
+/// messages as fast as they are answered): lifts the people's write quota out of its way.
+pub fn lift_people_quota(settings: &mut spartex_server::config::Settings) {
+    settings.user_writes_per_second = 1_000_000;
+    settings.user_write_burst = 1_000_000;
+}
+
 /// A project's id by name, as seen by `api`.
 pub async fn project_id(api: &Api, name: &str) -> String {
     api.project_id(name).await
