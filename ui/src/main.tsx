@@ -7,6 +7,7 @@ import { App } from './App';
 import * as ipc from './ipc';
 import { changeFeed } from './state/changeFeed';
 import { keys } from './state/keys';
+import { readStatus } from './state/queries';
 import { makeQueryClient } from './state/queryClient';
 import { markStartup } from './lib/startupMarks';
 import { hasFirstFrame, showFirstFrame } from './lib/firstFrame';
@@ -33,7 +34,7 @@ const prefetch = () => {
   markStartup('feed');
   return Promise.all([
     client.prefetchQuery({ queryKey: keys.appState, queryFn: marked('app_state', ipc.appState) }),
-    client.prefetchQuery({ queryKey: keys.status, queryFn: marked('status', ipc.status) }),
+    client.prefetchQuery({ queryKey: keys.status, queryFn: marked('status', readStatus) }),
     client.prefetchQuery({ queryKey: keys.dashboard, queryFn: marked('dashboard', ipc.dashboard) }),
   ]);
 };

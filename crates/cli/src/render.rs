@@ -2,7 +2,9 @@
 
 use crate::out::{one_line, outln};
 use chrono::{DateTime, Utc};
-use spartex_api::{Approval, Device, NotifyResult, OnCall, Preview, PushDetail, TenantSettings};
+use spartex_api::{
+    Approval, Device, NotifyChannel, NotifyResult, OnCall, Preview, PushDetail, TenantSettings,
+};
 use spartex_core::store::views::{ApprovalView, ProjectSummary, ProjectView};
 use spartex_core::{LinkState, Status};
 
@@ -405,9 +407,12 @@ fn escalation(approval: &Approval) {
                 format!("{} skipped (unreachable)", n.user_name)
             }
             (NotifyResult::Failed, _) => format!("{} failed", n.user_name),
+            (NotifyResult::Unknown, _) | (_, Some(NotifyChannel::Unknown)) => format!(
+                "{} (reached in a way this version does not know)",
+                n.user_name
+            ),
             (NotifyResult::Sent, Some(channel)) => format!("{} by {channel}", n.user_name),
-            (NotifyResult::Sent | NotifyResult::Unknown, None) => n.user_name.clone(),
-            (NotifyResult::Unknown, Some(channel)) => format!("{} by {channel}", n.user_name),
+            (NotifyResult::Sent, None) => n.user_name.clone(),
         })
         .collect();
     if !told.is_empty() {

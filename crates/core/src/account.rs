@@ -417,7 +417,8 @@ impl Account {
     /// the action cannot be kept to deliver later, so it is sent now or not at all: an
     /// emergency stop must not wait for disk space.
     async fn queue(&self, action: QueuedAction) -> CoreResult<Queued> {
-        let prepared = action.prepare(Utc::now());
+        // On the server's clock, as every time the faces set against their "now".
+        let prepared = action.prepare(self.server_now());
         let entry = match self.store().enqueue(prepared.clone()).await {
             Err(StoreError::DiskFull) => return self.send_unkept(prepared).await,
             kept => kept?,

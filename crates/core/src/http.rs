@@ -167,7 +167,7 @@ impl HttpClient {
             request = request.json(body);
         }
         let response = request.send().await.map_err(|e| self.offline(&e))?;
-        self.clock.observe(response.headers(), chrono::Utc::now());
+        let received_at = chrono::Utc::now();
         let status = response.status();
         if status.is_redirection() {
             return Err(self.redirected(&response));
@@ -178,6 +178,10 @@ impl HttpClient {
             .get(reqwest::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.starts_with("application/json"));
+        if is_json {
+            // The server's own answers, not a captive portal's page or a proxy's.
+            self.clock.observe(response.headers(), received_at);
+        }
         let bytes = response.bytes().await.map_err(|e| self.offline(&e))?;
         if status.is_success() {
             if bytes.is_empty() {

@@ -21,12 +21,19 @@ const AGREEING_WITHIN_MS: i64 = 2_000;
 pub struct ServerClock {
     /// The server's clock minus this machine's, in milliseconds; 0 while they agree.
     ahead_ms: Arc<AtomicI64>,
+    /// The last reading, taken as the difference once the next one agrees with it: one odd
+    /// `Date` (a proxy's, a captive portal's) moves nothing.
+    last_reading_ms: Arc<AtomicI64>,
 }
 
 impl ServerClock {
-    /// Notes the `Date` of an answer received at `received_at` on this machine's clock. An
-    /// answer without one (or with one that is not an HTTP date) changes nothing.
+    /// Notes the `Date` of an answer of the server's received at `received_at` on this
+    /// machine's clock. An answer without one, or from a cache (an `Age` header: its `Date` is
+    /// when the origin wrote it), changes nothing; a reading is taken once the next agrees.
     pub fn observe(&self, headers: &reqwest::header::HeaderMap, received_at: DateTime<Utc>) {
+        if headers.contains_key(reqwest::header::AGE) {
+            return;
+        }
         let Some(date) = headers
             .get(reqwest::header::DATE)
             .and_then(|value| value.to_str().ok())
@@ -36,17 +43,21 @@ impl ServerClock {
         };
         // The header is the second the server wrote it in: the middle of it, on average.
         let server_time = date.with_timezone(&Utc) + TimeDelta::milliseconds(500);
-        let ahead_ms = (server_time - received_at).num_milliseconds();
-        let ahead_ms = if ahead_ms.abs() < AGREEING_WITHIN_MS {
+        let reading = (server_time - received_at).num_milliseconds();
+        let reading = if reading.abs() < AGREEING_WITHIN_MS {
             0
         } else {
-            ahead_ms
+            reading
         };
-        let before = self.ahead_ms.swap(ahead_ms, Ordering::Relaxed);
-        if before != ahead_ms && ahead_ms != 0 {
+        let last = self.last_reading_ms.swap(reading, Ordering::Relaxed);
+        if (reading - last).abs() >= AGREEING_WITHIN_MS {
+            return;
+        }
+        let before = self.ahead_ms.swap(reading, Ordering::Relaxed);
+        if (before - reading).abs() >= AGREEING_WITHIN_MS {
             tracing::info!(
-                ahead_ms,
-                "the server's clock differs from this machine's; expiries follow the server's"
+                ahead_ms = reading,
+                "the server's clock is this far from this machine's; expiries follow the server's"
             );
         }
     }
@@ -77,13 +88,37 @@ mod tests {
     }
 
     #[test]
-    fn a_server_minutes_ahead_or_behind_is_followed() {
+    fn a_server_minutes_ahead_or_behind_is_followed_once_two_answers_agree() {
         let clock = ServerClock::default();
         let here: DateTime<Utc> = "2026-12-07T10:00:00Z".parse().expect("an instant");
         clock.observe(&answered(here + TimeDelta::minutes(3)), here);
+        assert_eq!(
+            clock.ahead(),
+            TimeDelta::zero(),
+            "one answer alone moves nothing"
+        );
+        clock.observe(&answered(here + TimeDelta::minutes(3)), here);
         assert_eq!(clock.ahead(), TimeDelta::milliseconds(180_500));
         clock.observe(&answered(here - TimeDelta::minutes(3)), here);
+        assert_eq!(
+            clock.ahead(),
+            TimeDelta::milliseconds(180_500),
+            "an odd one out"
+        );
+        clock.observe(&answered(here - TimeDelta::minutes(3)), here);
         assert_eq!(clock.ahead(), TimeDelta::milliseconds(-179_500));
+    }
+
+    #[test]
+    fn a_cached_answer_says_nothing_of_the_servers_clock() {
+        let clock = ServerClock::default();
+        let here: DateTime<Utc> = "2026-12-07T10:00:00Z".parse().expect("an instant");
+        for _ in 0..2 {
+            let mut cached = answered(here - TimeDelta::hours(1));
+            cached.insert(reqwest::header::AGE, HeaderValue::from_static("3600"));
+            clock.observe(&cached, here);
+        }
+        assert_eq!(clock.ahead(), TimeDelta::zero());
     }
 
     #[test]
@@ -96,6 +131,7 @@ mod tests {
             TimeDelta::zero(),
             "the same second: agreeing"
         );
+        clock.observe(&answered(here + TimeDelta::minutes(5)), here);
         clock.observe(&answered(here + TimeDelta::minutes(5)), here);
         clock.observe(&HeaderMap::new(), here);
         let mut garbled = HeaderMap::new();

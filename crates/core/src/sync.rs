@@ -287,7 +287,7 @@ impl Syncer {
         }
         report.last_seq = self.store().last_seq().await?;
         self.store().checkpoint().await?;
-        let now = chrono::Utc::now().to_rfc3339();
+        let now = self.session().http().clock().now().to_rfc3339();
         self.store().set_meta(meta::LAST_SYNC_AT, &now).await?;
         self.store()
             .set_meta(meta::SERVER_HEAD, &report.head.to_string())
@@ -632,7 +632,7 @@ impl Syncer {
             }
             if !batch.is_empty() {
                 self.apply(&batch).await?;
-                let now = chrono::Utc::now().to_rfc3339();
+                let now = self.session().http().clock().now().to_rfc3339();
                 self.store().set_meta(meta::LAST_SYNC_AT, &now).await?;
             }
             if !caught_up {
@@ -646,7 +646,7 @@ impl Syncer {
             }
             if caught_up && self.publisher.link() != LinkState::Connected {
                 self.set_link(LinkState::Connected);
-                let now = chrono::Utc::now().to_rfc3339();
+                let now = self.session().http().clock().now().to_rfc3339();
                 self.store().set_meta(meta::LAST_SYNC_AT, &now).await?;
                 self.outbox_wakeup.notify_one();
             }

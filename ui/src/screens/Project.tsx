@@ -74,7 +74,8 @@ export function ProjectPage() {
   const { project } = view;
   const stopped = project.status === 'stopped';
   const latest = view.stops[0];
-  const showStop = sending || stopped || latest?.status === 'pending';
+  // A stop in a state this version does not know may still be on its way: its progress shows.
+  const showStop = sending || stopped || latest?.status === 'pending' || latest?.status === 'unknown';
 
   return (
     <div data-testid="project-page" data-project-id={project.id} className="mx-auto w-full max-w-7xl px-3 py-4 sm:px-6 sm:py-5">

@@ -37,10 +37,11 @@ export const usePagingProblem = () => {
   });
 };
 
-export const useStatus = () => useQuery({ queryKey: keys.status, queryFn: status, refetchInterval: 30_000 });
+export const useStatus = () => useQuery({ queryKey: keys.status, queryFn: readStatus, refetchInterval: 30_000 });
 
-/** The status, noting how far ahead the server's clock is for every "now" the UI reads. */
-async function status(): Promise<Status> {
+/** The status, noting how far ahead the server's clock is for every "now" the UI reads: the
+ *  one query function of `keys.status`, the first read at launch included. */
+export async function readStatus(): Promise<Status> {
   const answer = await ipc.status();
   setServerClockAhead(answer.server_clock_ahead_ms);
   return answer;

@@ -17,6 +17,8 @@ import { Glyph } from '../Status';
 function told(n: Notified): string {
   if (n.result === 'skipped_unreachable') return 'skipped: no phone reached in 24 h and not online';
   if (n.result === 'failed') return 'could not be told';
+  // A newer server's result or channel: not claimed as told, nor as not told.
+  if (n.result === 'unknown' || n.channel === 'unknown') return 'reached in a way this version does not know';
   return n.channel === 'push' ? 'told on their phone' : 'told in the app';
 }
 
