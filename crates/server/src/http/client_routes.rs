@@ -19,7 +19,7 @@ use super::doc::{
     BadInput, Conflict, Gone, IdPath, IdempotencyKey, Idempotent, Invalid, JsonBody, NotFound,
     SignedIn, Throttled, Unreachable,
 };
-use super::extract::{object_body, ApiJson, ApiQuery, ClientAddress, Mutation};
+use super::extract::{object_body, ApiJson, ApiQuery, ClientAddress, Fields, Mutation};
 use super::{read, read_all, read_all_json, WireJson};
 use crate::auth::UserPrincipal;
 use crate::error::{ApiError, ApiResult};
@@ -443,7 +443,7 @@ pub(super) fn optional_body<T: serde::de::DeserializeOwned + Default>(body: &[u8
     }
     match serde_json::from_slice::<serde_json::Value>(body) {
         Ok(serde_json::Value::Null) => Ok(T::default()),
-        Ok(value) => object_body(value),
+        Ok(value) => object_body(value, Fields::AsTheTypeSays),
         Err(e) => Err(ApiError::bad_request(format!(
             "The body is not valid JSON: {e}"
         ))),

@@ -12,26 +12,61 @@ use crate::state::AppState;
 use crate::write::IdempotencyScope;
 
 /// A JSON body; malformed, mistyped, unknown-field and oversize bodies get a 4xx that says why.
+/// A field the type does not take is refused where the type says so (`deny_unknown_fields`),
+/// and left out elsewhere, so a newer client may send an older server a field it added.
 pub struct ApiJson<T>(pub T);
 
 impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
-        match axum::Json::<serde_json::Value>::from_request(req, state).await {
-            Ok(axum::Json(value)) => object_body(value).map(ApiJson),
-            Err(rejection) => Err(json_rejection(rejection, state.settings.max_body_bytes)),
-        }
+        read_json(req, state, Fields::AsTheTypeSays)
+            .await
+            .map(ApiJson)
+    }
+}
+
+/// A JSON body none of whose fields may be unknown, for the types a request shares with an
+/// answer (the on-call schedule, the escalation policy): they cannot deny unknown fields
+/// themselves, or an older client could not read an answer a newer server added a field to.
+pub struct ExactJson<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequest<AppState> for ExactJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
+        read_json(req, state, Fields::AllKnown).await.map(ExactJson)
+    }
+}
+
+/// Which fields of a body a request refuses.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Fields {
+    /// Those the type refuses (`deny_unknown_fields`).
+    AsTheTypeSays,
+    /// Every field the type does not take.
+    AllKnown,
+}
+
+async fn read_json<T: DeserializeOwned>(
+    req: Request,
+    state: &AppState,
+    fields: Fields,
+) -> Result<T, ApiError> {
+    match axum::Json::<serde_json::Value>::from_request(req, state).await {
+        Ok(axum::Json(value)) => object_body(value, fields),
+        Err(rejection) => Err(json_rejection(rejection, state.settings.max_body_bytes)),
     }
 }
 
 /// Reads a body that must be a JSON object: serde alone would also take a struct written as an
-/// array (`[]`), which the document does not allow. A field the request does not take is
-/// refused here rather than by `deny_unknown_fields`, so types a request shares with an answer
-/// (the on-call schedule, the escalation policy) stay readable to older clients when a newer
-/// server adds a field to the answer; and its enum fields are read strictly, `Unknown` being
-/// what an older client makes of a newer server's value, never something to send.
-pub fn object_body<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiError> {
+/// array (`[]`), which the document does not allow. Its enum fields are read strictly
+/// (`open::strictly`): `Unknown` is what an older client makes of a newer server's value, never
+/// something to send.
+pub fn object_body<T: DeserializeOwned>(
+    value: serde_json::Value,
+    fields: Fields,
+) -> Result<T, ApiError> {
     if !value.is_object() {
         return Err(ApiError::bad_request(
             "The body must be a JSON object, as the API's document shows for this request.",
@@ -43,11 +78,11 @@ pub fn object_body<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, A
     })
     .map_err(|e| ApiError::bad_request(format!("The body does not fit this request: {e}")))?;
     match unknown.first() {
-        None => Ok(body),
-        Some(field) => Err(ApiError::bad_request(format!(
+        Some(field) if fields == Fields::AllKnown => Err(ApiError::bad_request(format!(
             "The body has a field this request does not take: `{field}`. Leave it out, or check \
              its spelling against the API's document."
         ))),
+        _ => Ok(body),
     }
 }
 

@@ -10,7 +10,7 @@ use utoipa_axum::routes;
 use super::doc::{
     Conflict, IdPath, IdempotencyKey, Idempotent, Invalid, JsonBody, NotFound, SignedIn, Throttled,
 };
-use super::extract::{ApiJson, Mutation};
+use super::extract::{ApiJson, ExactJson, Mutation};
 use super::read_optional;
 use crate::auth::UserPrincipal;
 use crate::error::ApiResult;
@@ -48,7 +48,7 @@ async fn put_schedule(
     State(state): State<AppState>,
     user: UserPrincipal,
     mutation: Mutation,
-    ApiJson(schedule): ApiJson<Schedule>,
+    ExactJson(schedule): ExactJson<Schedule>,
 ) -> ApiResult<Answer> {
     let scope = mutation.scope(&user.tenant_id, &user.user_id);
     mutate(&state, scope, async |w| {
@@ -119,7 +119,7 @@ async fn put_policy(
     State(state): State<AppState>,
     user: UserPrincipal,
     mutation: Mutation,
-    ApiJson(policy): ApiJson<EscalationPolicy>,
+    ExactJson(policy): ExactJson<EscalationPolicy>,
 ) -> ApiResult<Answer> {
     let scope = mutation.scope(&user.tenant_id, &user.user_id);
     mutate(&state, scope, async |w| {

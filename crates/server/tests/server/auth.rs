@@ -20,6 +20,23 @@ async fn login_gives_a_token_pair_that_reaches_me() {
     assert_eq!(me["user"]["email"], "manager@acme.test");
 }
 
+/// A newer app may send a field this server does not know yet (a device's name at sign-in):
+/// a request whose type does not refuse unknown fields takes the rest, where only the types a
+/// request shares with an answer (the schedule, the policy) must have every field known.
+#[tokio::test]
+async fn a_newer_clients_extra_field_is_left_out_where_the_request_does_not_refuse_it() {
+    let server = TestServer::start().await;
+    let answer = reqwest::Client::new()
+        .post(format!("{}/api/v1/auth/login", server.base()))
+        .json(
+            &json!({"email": "manager@acme.test", "password": PASSWORD, "device_name": "Pixel 9"}),
+        )
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(answer.status(), StatusCode::OK);
+}
+
 #[tokio::test]
 async fn a_wrong_password_or_unknown_email_is_the_same_401() {
     let server = TestServer::start().await;
