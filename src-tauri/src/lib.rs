@@ -24,6 +24,7 @@ mod phone;
 mod push;
 pub mod rendering;
 mod responses;
+mod shutdown;
 mod state;
 #[cfg(desktop)]
 mod tray;
@@ -89,6 +90,7 @@ pub fn run() {
         .manage(background::ToldStillRunning::default());
     let builder = builder
         .manage(launched)
+        .manage(shutdown::Exiting::default())
         .manage(window::Revealed::default())
         .manage(background::QuitAsked::default())
         .manage(push::ShownHere::default())
@@ -151,13 +153,12 @@ pub fn run() {
         }
     };
     app.run(|handle, event| match event {
-        RunEvent::Exit => {
-            // Close the cache cleanly: a checkpoint, then SQLCipher's teardown, before exit.
-            let handle = handle.clone();
-            tauri::async_runtime::block_on(async move {
-                handle.state::<Shell>().shutdown().await;
-            });
+        // The caches are closed cleanly (a checkpoint, then SQLCipher's teardown) before the
+        // exit goes through, without holding the main thread meanwhile (`shutdown`).
+        RunEvent::ExitRequested { code, api, .. } => {
+            shutdown::on_exit_requested(handle, code, &api)
         }
+        RunEvent::Exit => shutdown::on_exit(handle),
         // The Dock icon of an app whose window was closed (`background`).
         #[cfg(target_os = "macos")]
         RunEvent::Reopen { .. } => window::show(handle),

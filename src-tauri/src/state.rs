@@ -3,8 +3,10 @@
 //! other; an account set aside with actions still waiting goes on delivering them.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
+use std::time::Instant;
 
 use serde::Serialize;
 use spartex_core::notify::{NotificationPrefs, NotificationResponse, Notifier};
@@ -14,7 +16,7 @@ use tauri::AppHandle;
 use tokio::sync::Mutex;
 
 use crate::error::{CommandError, CommandResult};
-use crate::{bridge, responses};
+use crate::{bridge, responses, shutdown};
 
 /// What the UI needs before its first screen.
 #[derive(Debug, Clone, Serialize)]
@@ -52,13 +54,18 @@ pub struct Shell {
     /// Set once the account shown last time is open again (or there is none): the window
     /// loads meanwhile, and the first commands wait for it.
     restored: tokio::sync::watch::Sender<bool>,
+    /// The steps of [`Shell::shutdown`], timed in the log.
+    shutdown_steps: Steps,
 }
 
 struct Active {
     account: Account,
     running: Running,
     prefs: Arc<RwLock<NotificationPrefs>>,
+    /// What serves the screen: the UI bridge and tray, the notifications' clicks.
     tasks: Vec<tokio::task::JoinHandle<()>>,
+    /// What raises this account's notifications (`spartex_core::alerts`).
+    alerts: Option<tokio::task::JoinHandle<()>>,
     /// What shows this account's notifications, to take them back when it stops.
     notifier: Option<Arc<dyn Notifier>>,
 }
@@ -72,6 +79,7 @@ impl Shell {
             switching: Mutex::default(),
             pending_route: std::sync::Mutex::new(None),
             restored: tokio::sync::watch::Sender::new(false),
+            shutdown_steps: Steps::logged(),
         }
     }
 
@@ -174,22 +182,24 @@ impl Shell {
         }
         let delivering = self.delivering.lock().await.remove(&account.info().id);
         if let Some(delivering) = delivering {
-            delivering.stop().await; // this account's own loops take over
+            // This account's own loops take over.
+            delivering.stop(&Steps::unlogged()).await;
         }
         let (clicks, clicked) = tokio::sync::mpsc::unbounded_channel();
+        // A phone's notifications are the server's pushes: it registers for them (again).
+        #[cfg_attr(desktop, allow(unused_mut))]
         let mut tasks = vec![
             bridge::spawn(app.clone(), &account),
             responses::spawn(app.clone(), account.clone(), clicked),
         ];
-        let notifications = spawn_notifications(&account, clicks, &prefs);
-        let notifier = notifications.as_ref().map(|(_, notifier)| notifier.clone());
-        tasks.extend(notifications.map(|(task, _)| task));
-        // A phone's notifications are the server's pushes: register for them (again).
         #[cfg(mobile)]
         tasks.push(crate::paging::spawn_registration(
             app.clone(),
             account.clone(),
         ));
+        let notifications = spawn_notifications(&account, clicks, &prefs);
+        let notifier = notifications.as_ref().map(|(_, notifier)| notifier.clone());
+        let alerts = notifications.map(|(task, _)| task);
         let running = account.start();
         let info = account.info().clone();
         remember_active(&self.core, &info.id);
@@ -198,6 +208,7 @@ impl Shell {
             running,
             prefs,
             tasks,
+            alerts,
             notifier,
         });
         Ok(info)
@@ -233,7 +244,7 @@ impl Shell {
         let switching = self.switching.lock().await;
         let delivering = self.delivering.lock().await.remove(account_id);
         if let Some(delivering) = delivering {
-            delivering.stop().await;
+            delivering.stop(&Steps::unlogged()).await;
         }
         let mut active = self.active.lock().await;
         let shown = active
@@ -241,7 +252,7 @@ impl Shell {
             .is_some_and(|a| a.account.info().id == account_id);
         if shown {
             if let Some(previous) = active.take() {
-                previous.stop().await;
+                previous.stop(&Steps::unlogged()).await;
             }
         }
         let signed_out = self.core.logout(Some(account_id), undelivered).await;
@@ -324,12 +335,20 @@ impl Shell {
             .take()
     }
 
-    /// Ends the account's work and closes its cache before the process exits.
+    /// Ends the accounts' work and closes their caches before the process exits
+    /// (`shutdown`), each step timed in the log.
     pub async fn shutdown(&self) {
+        let steps = &self.shutdown_steps;
         // After a switch under way: the account it shows would otherwise be left running.
-        let _switching = self.switching.lock().await;
-        if let Some(active) = self.active.lock().await.take() {
-            active.stop().await;
+        let _switching = steps
+            .run(
+                "wait for an account switch under way",
+                self.switching.lock(),
+            )
+            .await;
+        let active = self.active.lock().await.take();
+        if let Some(active) = active {
+            active.stop(steps).await;
         }
         let delivering: Vec<Delivering> = self
             .delivering
@@ -339,8 +358,14 @@ impl Shell {
             .map(|(_, d)| d)
             .collect();
         for delivering in delivering {
-            delivering.stop().await;
+            delivering.stop(steps).await;
         }
+    }
+
+    /// The step of [`Shell::shutdown`] under way, if any: what holds up a shutdown that did
+    /// not end in time.
+    pub fn shutdown_step_under_way(&self) -> Option<&'static str> {
+        self.shutdown_steps.under_way()
     }
 
     pub fn mark_restored(&self) {
@@ -378,9 +403,19 @@ struct Delivering {
 }
 
 impl Delivering {
-    async fn stop(self) {
-        self.running.stop().await;
-        self.account.store().close().await;
+    async fn stop(self, steps: &Steps) {
+        steps
+            .run(
+                "stop delivering a set-aside account's outbox",
+                self.running.stop(),
+            )
+            .await;
+        steps
+            .run(
+                "close a set-aside account's cache",
+                self.account.store().close(),
+            )
+            .await;
     }
 }
 
@@ -393,32 +428,101 @@ impl Active {
             .outbox()
             .await
             .is_ok_and(|outbox| !outbox.is_empty());
+        let steps = Steps::unlogged();
         if !waiting {
-            self.stop().await;
+            self.stop(&steps).await;
             return None;
         }
-        let account = self.stop_tasks().await;
+        let account = self.stop_tasks(&steps).await;
         let running = account.start_delivery();
         Some(Delivering { account, running })
     }
 
-    async fn stop(self) {
-        self.stop_tasks().await.store().close().await;
+    async fn stop(self, steps: &Steps) {
+        let account = self.stop_tasks(steps).await;
+        steps
+            .run("close the shown account's cache", account.store().close())
+            .await;
     }
 
     /// Ends the account's tasks; its cache stays open.
-    async fn stop_tasks(self) -> Account {
-        // Their buttons would answer nobody once this account stops. Before the tasks are
-        // ended: a notification the alerts task is showing at this moment is waited for and
-        // taken back too, where an aborted showing left it on screen unrecorded.
-        if let Some(notifier) = &self.notifier {
-            notifier.withdraw_all().await;
-        }
+    async fn stop_tasks(self, steps: &Steps) -> Account {
+        // First: nothing the screen shows (the tray) is updated while the rest stops; each
+        // query they have under way ends and hands its connection back before the cache closes.
         for task in &self.tasks {
             task.abort();
         }
-        self.running.stop().await;
+        // Their buttons would answer nobody once this account stops. Before the alerts task is
+        // ended: a notification it is showing at this moment is waited for and taken back too,
+        // where an aborted showing left it on screen unrecorded.
+        if let Some(notifier) = &self.notifier {
+            steps
+                .run(
+                    "take back the shown account's notifications",
+                    notifier.withdraw_all(),
+                )
+                .await;
+        }
+        if let Some(alerts) = &self.alerts {
+            alerts.abort();
+        }
+        steps
+            .run("stop the shown account's sync", self.running.stop())
+            .await;
         self.account
+    }
+}
+
+/// The steps of ending an account's work, and the one under way; when the app shuts down, each
+/// is timed in the log (`shutdown::LOG_TARGET`), never with what the account holds.
+struct Steps {
+    logged: bool,
+    under_way: std::sync::Mutex<Option<&'static str>>,
+}
+
+impl Steps {
+    fn logged() -> Steps {
+        Steps {
+            logged: true,
+            under_way: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// A switch's or a sign-out's, not logged.
+    fn unlogged() -> Steps {
+        Steps {
+            logged: false,
+            ..Steps::logged()
+        }
+    }
+
+    async fn run<T>(&self, step: &'static str, work: impl Future<Output = T>) -> T {
+        let started = Instant::now();
+        *self.lock() = Some(step);
+        if self.logged {
+            tracing::debug!(target: shutdown::LOG_TARGET, step, "started");
+        }
+        let done = work.await;
+        *self.lock() = None;
+        if self.logged {
+            tracing::info!(
+                target: shutdown::LOG_TARGET,
+                step,
+                ms = started.elapsed().as_millis() as u64,
+                "done"
+            );
+        }
+        done
+    }
+
+    fn under_way(&self) -> Option<&'static str> {
+        *self.lock()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<&'static str>> {
+        self.under_way
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 

@@ -5,6 +5,7 @@ use tauri::menu::{Menu, MenuItem};
 use tauri::tray::{MouseButton, MouseButtonState, TrayIconBuilder, TrayIconEvent};
 use tauri::{AppHandle, Manager};
 
+use crate::shutdown::Exiting;
 use crate::window;
 
 const TRAY: &str = "main-tray";
@@ -54,11 +55,15 @@ pub fn create(app: &AppHandle) -> tauri::Result<()> {
 }
 
 /// Shows the number of pending approvals on the tray (title where the platform shows one,
-/// tooltip everywhere).
+/// tooltip everywhere); not once the app is shutting down.
+///
+/// The tray lives on the main thread: its setters, called from a task, post there and wait for
+/// the answer, which holds the runtime's thread meanwhile (and forever, were the main thread
+/// to wait for the task). The count is handed over without waiting instead.
 pub async fn show_pending(app: &AppHandle, account: &Account) {
-    let Some(tray) = app.tray_by_id(TRAY) else {
+    if app.tray_by_id(TRAY).is_none() || shutting_down(app) {
         return;
-    };
+    }
     let pending = match account.approvals(true).await {
         Ok(approvals) => approvals.len(),
         Err(error) => {
@@ -66,11 +71,29 @@ pub async fn show_pending(app: &AppHandle, account: &Account) {
             return;
         }
     };
+    if shutting_down(app) {
+        return;
+    }
+    let on_main = app.clone();
+    if let Err(error) = app.run_on_main_thread(move || show_count(&on_main, pending)) {
+        tracing::warn!(%error, "could not update the tray");
+    }
+}
+
+/// On the main thread, where the tray's setters run at once.
+fn show_count(app: &AppHandle, pending: usize) {
+    let Some(tray) = app.tray_by_id(TRAY) else {
+        return;
+    };
     let _ = tray.set_tooltip(Some(tooltip(pending)));
     let _ = tray.set_title((pending > 0).then(|| pending.to_string()));
     if let Some(item) = app.try_state::<ApprovalsItem>() {
         let _ = item.0.set_text(menu_label(pending));
     }
+}
+
+fn shutting_down(app: &AppHandle) -> bool {
+    app.state::<Exiting>().under_way()
 }
 
 fn tooltip(pending: usize) -> String {
