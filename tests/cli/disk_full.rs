@@ -55,7 +55,7 @@ async fn approval_status(server: &TestServer, id: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_command_on_a_full_disk_says_so_and_nothing_is_lost() {
-    let server = TestServer::start().await;
+    let server = TestServer::start_for_a_flood().await;
     let mut cli = Cli::new();
     let disk = SmallDisk::over(&cli.home().join("accounts"), "32m").await;
     cli.run_under(disk.enter());
@@ -132,7 +132,7 @@ async fn a_command_on_a_full_disk_says_so_and_nothing_is_lost() {
 /// caught up, the watcher takes the notification back.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_watcher_whose_disk_fills_says_disk_full_not_offline_and_catches_up_once_freed() {
-    let server = TestServer::start().await;
+    let server = TestServer::start_for_a_flood().await;
     let mut cli = Cli::new();
     let disk = SmallDisk::over(&cli.home().join("accounts"), "32m").await;
     cli.run_under(disk.enter());

@@ -66,6 +66,21 @@ impl TestServer {
         )
     }
 
+    /// [`TestServer::start`] whose people may write as fast as a test sends (the server holds a
+    /// person back past 60 writes in a burst): for tests that need the log to grow quickly.
+    pub async fn start_for_a_flood() -> TestServer {
+        TestServer(
+            spartex_testkit::TestServer::builder()
+                .manual_clock("2026-03-02T09:00:00Z".parse().expect("a valid instant"))
+                .settings(|s| {
+                    s.user_write_burst = 1_000_000;
+                    s.user_writes_per_second = 1_000_000;
+                })
+                .start()
+                .await,
+        )
+    }
+
     /// A seeded server with the demo's on-call schedule and escalation policy, its clock at
     /// the machine's now (so the app, reading the last answer's shifts offline at its own
     /// time, finds the same person on call).
