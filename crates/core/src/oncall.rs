@@ -8,7 +8,7 @@ use serde::Serialize;
 use spartex_api::endpoints::{
     CreateOverride, DeleteOverride, GetEscalationPolicy, GetOnCall, PutEscalationPolicy,
 };
-use spartex_api::{EscalationPolicy, NewOverride, OnCall};
+use spartex_api::{Endpoint, ErrorCode, EscalationPolicy, Method, NewOverride, OnCall, Risk};
 
 use crate::error::{CoreError, CoreResult};
 use crate::Account;
@@ -65,11 +65,23 @@ impl Account {
         self.session().call(&GetEscalationPolicy {}, None).await
     }
 
-    /// Saves the escalation policy (managers and owners). Online only.
+    /// Saves the escalation policy (managers and owners). Online only. Refused while the policy
+    /// on the server holds what this version cannot read (a newer server's setting or risk):
+    /// saving would drop it without a word.
     pub async fn put_escalation_policy(
         &self,
         policy: EscalationPolicy,
     ) -> CoreResult<EscalationPolicy> {
+        let as_written = self.session().call(&PolicyAsWritten, None).await?;
+        if let Some(unknown) = beyond_this_version(as_written) {
+            return Err(CoreError::Invalid {
+                code: ErrorCode::ValidationFailed,
+                message: format!(
+                    "The escalation policy has {unknown}, which this version of Spartex Control \
+                     does not know and saving from it would drop. Update the app to change it."
+                ),
+            });
+        }
         let key = uuid::Uuid::new_v4().to_string();
         self.session()
             .call(&PutEscalationPolicy { body: policy }, Some(&key))
@@ -110,6 +122,35 @@ impl Account {
     }
 }
 
+/// `GET /escalation-policy` as the server wrote it, to see what this version cannot read.
+struct PolicyAsWritten;
+
+impl Endpoint for PolicyAsWritten {
+    const METHOD: Method = Method::Get;
+    type Body = ();
+    type Answer = serde_json::Value;
+
+    fn path(&self) -> String {
+        GetEscalationPolicy {}.path()
+    }
+}
+
+/// What of a policy this version cannot read, in words: fields it does not know, or a risk it
+/// reads as unknown; `None` when it reads it whole (or not at all: then the server judges).
+fn beyond_this_version(as_written: serde_json::Value) -> Option<String> {
+    let mut unknown_fields = Vec::new();
+    let policy: EscalationPolicy =
+        serde_ignored::deserialize(as_written, |path| unknown_fields.push(path.to_string()))
+            .ok()?;
+    if !unknown_fields.is_empty() {
+        return Some(format!("settings named {}", unknown_fields.join(", ")));
+    }
+    policy
+        .applies_to
+        .contains(&Risk::Unknown)
+        .then(|| "a risk".to_owned())
+}
+
 /// The last answer as it reads at `now`: who the shift covering `now` names, when it ends, and
 /// what is still ahead. Past the last shift (a week after the last answer) nobody is named.
 pub fn worked_out(mut answer: OnCall, now: DateTime<Utc>) -> OnCall {
@@ -140,6 +181,28 @@ mod tests {
 
     fn at(text: &str) -> DateTime<Utc> {
         text.parse().expect("an instant")
+    }
+
+    #[test]
+    fn a_policy_with_what_this_version_cannot_read_is_told_apart() {
+        let policy = |extra: serde_json::Value| {
+            let mut policy = serde_json::json!({"applies_to": ["high", "critical"],
+                "levels": [{"after_s": 0, "targets": ["oncall_now"]}], "repeat": 1, "version": 3});
+            if let (Some(policy), Some(extra)) = (policy.as_object_mut(), extra.as_object()) {
+                policy.extend(extra.clone());
+            }
+            policy
+        };
+        assert_eq!(beyond_this_version(policy(serde_json::json!({}))), None);
+        let newer_setting =
+            beyond_this_version(policy(serde_json::json!({"quiet_weekends": true})));
+        assert_eq!(
+            newer_setting.as_deref(),
+            Some("settings named quiet_weekends")
+        );
+        let newer_risk =
+            beyond_this_version(policy(serde_json::json!({"applies_to": ["catastrophic"]})));
+        assert_eq!(newer_risk.as_deref(), Some("a risk"));
     }
 
     fn person(id: &str) -> User {

@@ -313,3 +313,59 @@ async fn a_request_moved_to_a_status_this_version_does_not_know_stays_on_screen(
     assert_eq!(shown.withdrawn(), Vec::<String>::new());
     running.stop().await;
 }
+
+/// The escalation policy is saved after the core checked that the server's holds nothing this
+/// version would drop by saving: against a server of this version, it saves.
+#[tokio::test]
+async fn a_manager_saves_the_escalation_policy_this_version_reads_whole() {
+    let world = World::start_with_oncall().await;
+    let marco = world.login(&world.core("marco"), "manager@acme.test").await;
+    let mut policy = marco.escalation_policy().await.expect("read");
+    policy.repeat = 2;
+    let saved = marco
+        .put_escalation_policy(policy)
+        .await
+        .expect("saved: nothing in it is beyond this version");
+    assert_eq!(saved.repeat, 2);
+}
+
+/// A newer server's policy holds a setting this version does not know: saving from here would
+/// drop it, so the core refuses, says to update, and sends nothing.
+#[tokio::test]
+async fn a_policy_with_a_newer_servers_setting_is_not_saved_over_from_an_older_app() {
+    let world = World::start().await;
+    let puts = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = puts.clone();
+    let policy = json!({"applies_to": ["critical"], "levels": [{"after_s": 0, "targets": ["oncall_now"]}],
+        "repeat": 0, "version": 4, "quiet_weekends": true});
+    let router = Router::new()
+        .route(
+            "/api/v1/auth/login",
+            post(|| async { Json(crate::hostile::token_pair()) }),
+        )
+        .route(
+            "/api/v1/escalation-policy",
+            get(move || async move { Json(policy) }).put(move || {
+                counted.fetch_add(1, Ordering::SeqCst);
+                async { Json(json!({})) }
+            }),
+        );
+    let url = serve(router).await;
+    let account = world
+        .core("dana")
+        .login(&url, "dana@evil.test", &Secret::new("pw"))
+        .await
+        .expect("signs in");
+    let read = account
+        .escalation_policy()
+        .await
+        .expect("read, as far as it goes");
+    let refused = account
+        .put_escalation_policy(read)
+        .await
+        .expect_err("refused")
+        .to_string();
+    assert!(refused.contains("quiet_weekends"), "{refused}");
+    assert!(refused.contains("Update the app"), "{refused}");
+    assert_eq!(puts.load(Ordering::SeqCst), 0, "nothing was sent");
+}
