@@ -196,13 +196,16 @@ impl Syncer {
         let mut report = SyncReport::default();
         self.after_an_update().await;
         let mut since = self.store().last_seq().await?;
+        // Asked with the first page only: later pages follow on from the same log.
+        let mut since_at = self.store().last_event_at().await?;
         let mut waiting: Vec<Event> = Vec::new();
         loop {
-            let fetched = self
-                .session()
-                .call(&SyncLeniently { since, limit: PAGE }, None)
-                .await
-                .map(SyncPage::read);
+            let asked = SyncLeniently {
+                since,
+                since_at: since_at.take(),
+                limit: PAGE,
+            };
+            let fetched = self.session().call(&asked, None).await.map(SyncPage::read);
             let page = match fetched {
                 Ok(page) => page,
                 Err(error) => {
@@ -352,7 +355,14 @@ impl Syncer {
     pub async fn resync(&self) -> CoreResult<()> {
         let head = self
             .session()
-            .call(&SyncLeniently { since: 0, limit: 1 }, None)
+            .call(
+                &SyncLeniently {
+                    since: 0,
+                    since_at: None,
+                    limit: 1,
+                },
+                None,
+            )
             .await?
             .head;
         let mut snapshot = Snapshot::default();
@@ -498,10 +508,14 @@ impl Syncer {
     /// 401.
     async fn stream_with(&self, token: &Secret, token_refused: &mut bool) -> CoreResult<()> {
         let since = self.store().last_seq().await?;
+        let since_at = match self.store().last_event_at().await? {
+            Some(at) => format!("&since_at={at}"),
+            None => String::new(),
+        };
         let url = self
             .session()
             .http()
-            .socket_url(&format!("/api/v1/events?since={since}"));
+            .socket_url(&format!("/api/v1/events?since={since}{since_at}"));
         let mut request = url
             .into_client_request()
             .map_err(|e| CoreError::Local(format!("bad socket URL: {e}")))?;
@@ -704,6 +718,9 @@ impl WakeWatch {
 /// event alone, not the page, which would fail every catch-up from then on.
 struct SyncLeniently {
     since: i64,
+    /// When the event at `since` was, as the cache applied it: a server whose event there is
+    /// another (restored from a backup) says `resync_required`.
+    since_at: Option<String>,
     limit: u32,
 }
 
@@ -717,7 +734,9 @@ impl Endpoint for SyncLeniently {
     }
 
     fn query(&self) -> Vec<(&'static str, String)> {
-        self.typed().query()
+        let mut query = self.typed().query();
+        query.extend(self.since_at.clone().map(|at| ("since_at", at)));
+        query
     }
 }
 

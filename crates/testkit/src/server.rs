@@ -399,6 +399,19 @@ impl TestServer {
         .await
     }
 
+    /// The event stream from `since`, saying the event applied there was at `since_at`.
+    pub async fn events_since(&self, token: &str, since: i64, since_at: &str) -> Socket {
+        Socket::connect(
+            &format!(
+                "{}/api/v1/events?since={since}&since_at={since_at}",
+                self.ws_base()
+            ),
+            token,
+            SOCKET_PATIENCE,
+        )
+        .await
+    }
+
     /// An agent's control socket.
     pub async fn control(&self, agent: &str) -> Socket {
         Socket::connect(

@@ -121,6 +121,7 @@ impl Store {
             .fetch_optional(&mut *tx)
             .await?;
         let mut last = stored.and_then(|v| v.parse::<i64>().ok()).unwrap_or(0);
+        let mut last_at = None;
         let mut batch = AppliedBatch {
             kept_before: last,
             last_seq: last,
@@ -148,6 +149,7 @@ impl Store {
                 other_events.push(event);
             }
             last = event.seq;
+            last_at = Some(event.at);
             batch.applied += 1;
         }
         if batch.applied == 0 {
@@ -175,7 +177,7 @@ impl Store {
             forget_the_oldest_unreadable(&mut tx).await?;
         }
         batch.rejected = unreadable.len();
-        set_last_seq(&mut tx, last).await?;
+        set_position(&mut tx, last, last_at).await?;
         tx.commit().await?;
         batch.last_seq = last;
         Ok(batch)
@@ -215,7 +217,7 @@ impl Store {
         )
         .execute(&mut *tx)
         .await?;
-        set_last_seq(&mut tx, head).await?;
+        set_position(&mut tx, head, None).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -275,12 +277,25 @@ pub struct Snapshot {
     pub messages: Vec<Message>,
 }
 
-async fn set_last_seq(conn: &mut SqliteConnection, seq: i64) -> StoreResult<()> {
-    sqlx::query("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
-        .bind(meta::LAST_SEQ)
-        .bind(seq.to_string())
-        .execute(conn)
-        .await?;
+/// Where the cache stands in the log: the last `seq` applied and when that event was, to the
+/// second (`None` after a rebuild from snapshots, which do not say), which the server compares
+/// with its own event at that `seq` to tell a log restored from a backup.
+async fn set_position(
+    conn: &mut SqliteConnection,
+    seq: i64,
+    at: Option<DateTime<Utc>>,
+) -> StoreResult<()> {
+    let at = at.map(|at| at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+    sqlx::query(
+        "INSERT INTO meta (key, value) VALUES (?, ?), (?, ?) \
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    )
+    .bind(meta::LAST_SEQ)
+    .bind(seq.to_string())
+    .bind(meta::LAST_EVENT_AT)
+    .bind(at.unwrap_or_default())
+    .execute(conn)
+    .await?;
     Ok(())
 }
 

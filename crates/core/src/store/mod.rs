@@ -400,6 +400,16 @@ impl Store {
         Ok(())
     }
 
+    /// When the event the cache applied last was (RFC 3339, to the second), which the server
+    /// checks its own event at that `seq` against; `None` when the cache does not know (a
+    /// rebuild from snapshots, a cache older than this).
+    pub async fn last_event_at(&self) -> StoreResult<Option<String>> {
+        Ok(self
+            .meta(meta::LAST_EVENT_AT)
+            .await?
+            .filter(|at| !at.is_empty()))
+    }
+
     /// The last applied `seq` (0 for an empty cache).
     pub async fn last_seq(&self) -> StoreResult<i64> {
         Ok(self
@@ -598,6 +608,8 @@ pub mod meta {
     pub const LAST_SEQ: &str = "last_seq";
     pub const LAST_SYNC_AT: &str = "last_sync_at";
     pub const SERVER_HEAD: &str = "server_head";
+    /// When the event at `LAST_SEQ` was, to the second; empty after a rebuild from snapshots.
+    pub const LAST_EVENT_AT: &str = "last_event_at";
     /// The version of the app that last read the cache (`store::upgrade`).
     pub const READ_BY_VERSION: &str = "read_by_version";
 }

@@ -4,7 +4,6 @@
 //! never in a loop of requests (as it was: a gap's catch-up applied what it fetched, which
 //! found the same gap and caught up again).
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -61,11 +60,11 @@ where
         .route("/api/v1/stops", get(|| async { Json(json!([])) }))
         .route(
             "/api/v1/sync",
-            get(move |Query(query): Query<HashMap<String, i64>>| {
+            get(move |Query(query): Query<crate::hostile::SyncAsked>| {
                 let (counted, sync) = (counted.clone(), sync.clone());
                 async move {
                     counted.fetch_add(1, Ordering::SeqCst);
-                    Json(sync(query["since"], query["limit"]).await)
+                    Json(sync(query.since, query.limit).await)
                 }
             }),
         )
@@ -197,7 +196,7 @@ fn restored_server(restored: &Arc<std::sync::atomic::AtomicBool>, approval: Valu
         )
         .route(
             "/api/v1/sync",
-            get(move |Query(query): Query<HashMap<String, i64>>| {
+            get(move |Query(query): Query<crate::hostile::SyncAsked>| {
                 let log: Vec<Value> = if on_sync.load(Ordering::SeqCst) {
                     (1..=5).map(chat_event).chain([sent.clone()]).collect()
                 } else {
@@ -206,8 +205,8 @@ fn restored_server(restored: &Arc<std::sync::atomic::AtomicBool>, approval: Valu
                 let head = log.len();
                 let events: Vec<Value> = log
                     .into_iter()
-                    .filter(|event| event["seq"].as_i64() > Some(query["since"]))
-                    .take(usize::try_from(query["limit"]).unwrap_or(0))
+                    .filter(|event| event["seq"].as_i64() > Some(query.since))
+                    .take(usize::try_from(query.limit).unwrap_or(0))
                     .collect();
                 async move { Json(json!({"events": events, "head": head, "resync_required": false})) }
             }),
@@ -216,10 +215,10 @@ fn restored_server(restored: &Arc<std::sync::atomic::AtomicBool>, approval: Valu
             "/api/v1/events",
             get(
                 move |upgrade: axum::extract::ws::WebSocketUpgrade,
-                      Query(query): Query<HashMap<String, i64>>| {
+                      Query(query): Query<crate::hostile::SyncAsked>| {
                     let restored = on_socket.load(Ordering::SeqCst);
                     let head = if restored { 6 } else { 10 };
-                    let since = query["since"];
+                    let since = query.since;
                     let new_request = new_request.clone();
                     async move {
                         upgrade.on_upgrade(move |mut socket| async move {
@@ -298,10 +297,10 @@ fn one_unreadable_envelope(sync: LogOverHttp) -> Router {
         .route("/api/v1/auth/login", post(|| async { Json(token_pair()) }))
         .route(
             "/api/v1/sync",
-            get(move |Query(query): Query<HashMap<String, i64>>| {
+            get(move |Query(query): Query<crate::hostile::SyncAsked>| {
                 let events: Vec<Value> = log()
                     .into_iter()
-                    .filter(|event| event["seq"].as_i64() > Some(query["since"]))
+                    .filter(|event| event["seq"].as_i64() > Some(query.since))
                     .collect();
                 async move {
                     if sync == LogOverHttp::Fails {

@@ -2,7 +2,6 @@
 //! frames, a link that fails mid catch-up. The client says what is wrong, keeps its cache sound
 //! and what already arrived, and does not crash.
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
@@ -16,6 +15,15 @@ use serde_json::json;
 use spartex_core::{CoreError, Secret};
 
 use crate::support::{eventually, World};
+
+/// What a client asks `GET /sync` or the event socket for, as a fake server reads it (other
+/// parameters, such as `since_at`, are left out; the socket has no `limit`).
+#[derive(serde::Deserialize)]
+pub(crate) struct SyncAsked {
+    pub since: i64,
+    #[serde(default)]
+    pub limit: i64,
+}
 
 pub(crate) async fn serve(router: Router) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -207,15 +215,15 @@ async fn a_link_that_fails_mid_catch_up_keeps_the_pages_that_arrived() {
         .route(
             "/api/v1/sync",
             get(
-                move |Query(query): Query<HashMap<String, i64>>| {
+                move |Query(query): Query<crate::hostile::SyncAsked>| {
                     let failing = failing.clone();
                     async move {
-                        let since = query["since"];
+                        let since = query.since;
                         if since >= 2000 && failing.load(Ordering::SeqCst) {
                             let error = json!({"error": {"code": "internal", "message": "the link dropped"}});
                             return (StatusCode::BAD_GATEWAY, Json(error)).into_response();
                         }
-                        let to = (since + query["limit"]).min(HEAD);
+                        let to = (since + query.limit).min(HEAD);
                         let page = json!({"events": chat_events(since + 1, to), "head": HEAD, "resync_required": false});
                         Json(page).into_response()
                     }

@@ -12,6 +12,7 @@ mod outbox;
 mod processes;
 mod push;
 mod refresh;
+mod restore;
 mod support;
 mod sync;
 mod tls;

@@ -504,6 +504,9 @@ struct SyncQuery {
     /// At most this many events (default 500).
     #[param(minimum = 1, maximum = 1000)]
     limit: Option<i64>,
+    /// The `at` of the event the client applied at `since`: when the log's event there is
+    /// another (restored from a backup), the answer is `resync_required`.
+    since_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// The event log after `since`, for catch-up without a socket.
@@ -530,7 +533,14 @@ async fn sync(
         .ok_or(ApiError::NotFound {
             what: "organisation",
         })?;
-    if query.since < bounds.floor || query.since > bounds.head {
+    let restored = !super::event_stream::holds_what_was_applied(
+        &state,
+        &user.tenant_id,
+        query.since,
+        query.since_at,
+    )
+    .await?;
+    if query.since < bounds.floor || query.since > bounds.head || restored {
         return Ok(Json(SyncPage {
             events: Vec::new(),
             head: bounds.head,

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
 use futures_util::{SinkExt, StreamExt};
 use serde::Deserialize;
 use spartex_api::{ControlFrame, LOG_REWOUND_CLOSE_CODE, SESSION_ENDED_CLOSE_CODE};
@@ -37,6 +38,10 @@ struct EventsQuery {
     /// The last `seq` the client applied; omit to receive only live events.
     #[param(minimum = 0)]
     since: Option<i64>,
+    /// The `at` of the event the client applied at `since`: when the log's event there is
+    /// another (the log was restored from a backup and gave its seqs to new events), the
+    /// answer is `resync_required`, where the client would take the new events for replays.
+    since_at: Option<DateTime<Utc>>,
 }
 
 /// The tenant's event stream (WebSocket). First frame `{"type":"hello","head":N}`, then every
@@ -63,7 +68,7 @@ async fn events(
         .read_buffer_size(4 * 1024)
         .write_buffer_size(4 * 1024)
         .on_upgrade(move |socket| async move {
-            if let Err(ended) = serve(state, user, query.since, socket).await {
+            if let Err(ended) = serve(state, user, query.since, query.since_at, socket).await {
                 ended.log("events");
             }
         })
@@ -73,6 +78,7 @@ async fn serve(
     state: AppState,
     user: UserPrincipal,
     since: Option<i64>,
+    query_since_at: Option<DateTime<Utc>>,
     socket: WebSocket,
 ) -> SocketResult<()> {
     let tenant_id = user.tenant_id.clone();
@@ -93,7 +99,11 @@ async fn serve(
     send_json(&mut sink, &ControlFrame::Hello { head: bounds.head }).await?;
     let mut last = match since {
         None => bounds.head,
-        Some(since) if since < bounds.floor || since > bounds.head => {
+        Some(since)
+            if since < bounds.floor
+                || since > bounds.head
+                || !holds_what_was_applied(&state, &tenant_id, since, query_since_at).await? =>
+        {
             send_json(
                 &mut sink,
                 &ControlFrame::ResyncRequired { head: bounds.head },
@@ -157,6 +167,27 @@ async fn serve(
             },
         }
     }
+}
+
+/// Whether the log still holds, at `since`, the event a client applied there at `since_at`
+/// (to the second: stored times may be rounded finer than that). A log restored from a backup
+/// gives its seqs to new events; a client following on from `since` would drop those up to its
+/// seq as replays, new approvals among them, and keep what the log no longer says. Without
+/// `since_at`, or with the event at `since` pruned, nothing tells: the answer is yes.
+pub(super) async fn holds_what_was_applied(
+    state: &AppState,
+    tenant_id: &str,
+    since: i64,
+    since_at: Option<DateTime<Utc>>,
+) -> crate::store::StoreResult<bool> {
+    let Some(since_at) = since_at.filter(|_| since > 0) else {
+        return Ok(true);
+    };
+    let at_since = state.store.events_after(tenant_id, since - 1, 1).await?;
+    Ok(match at_since.first() {
+        Some(event) if event.seq == since => event.at.timestamp() == since_at.timestamp(),
+        _ => true,
+    })
 }
 
 /// The same check as every request's: the session is live and still its person's, in this

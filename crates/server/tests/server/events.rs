@@ -159,6 +159,60 @@ async fn a_since_older_than_the_log_keeps_gets_resync_required() {
     assert_eq!(ahead["resync_required"], true);
 }
 
+/// A log restored from a backup gives its seqs to new events: a client that says when the
+/// event it applied at `since` was (`since_at`) is told to rebuild when the log's event there is
+/// another, and follows on as before when it is the same.
+#[tokio::test]
+async fn a_since_whose_event_the_log_no_longer_holds_gets_resync_required() {
+    let server = TestServer::start().await;
+    let api = server.login("viewer@acme.test").await;
+    let head = api.head().await;
+    let (_, page) = api.get(&format!("/api/v1/sync?since={}", head - 1)).await;
+    let at = page["events"][0]["at"]
+        .as_str()
+        .expect("the event at head")
+        .to_owned();
+    let at = chrono::DateTime::parse_from_rfc3339(&at).expect("an instant");
+    let same = at.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let other = (at - chrono::Duration::minutes(5))
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string();
+
+    let (_, page) = api
+        .get(&format!("/api/v1/sync?since={head}&since_at={same}"))
+        .await;
+    assert_eq!(page["resync_required"], false, "{page}");
+    let (_, page) = api
+        .get(&format!("/api/v1/sync?since={head}&since_at={other}"))
+        .await;
+    assert_eq!(page["resync_required"], true, "{page}");
+
+    let mut socket = server.events_since(api.token(), head, &other).await;
+    assert_eq!(socket.next().await, json!({"type": "hello", "head": head}));
+    assert_eq!(
+        socket.next().await,
+        json!({"type": "resync_required", "head": head})
+    );
+    let mut socket = server.events_since(api.token(), head, &same).await;
+    assert_eq!(socket.next().await, json!({"type": "hello", "head": head}));
+    let manager = server.login("manager@acme.test").await;
+    let (status, _) = manager
+        .post(
+            &format!(
+                "/api/v1/projects/{}/messages",
+                project_id(&manager, SPRING).await
+            ),
+            json!({"body": "after the check"}),
+        )
+        .await;
+    assert!(status.is_success(), "{status}");
+    assert_eq!(
+        socket.next().await["seq"],
+        head + 1,
+        "followed on from since"
+    );
+}
+
 #[tokio::test]
 async fn shutdown_closes_sockets_instead_of_hanging() {
     let mut server = TestServer::start().await;
