@@ -30,6 +30,7 @@ pub struct Exiting(AtomicU8);
 
 impl Exiting {
     /// Whether the app is shutting down (or shut down): nothing more is shown (the tray).
+    #[cfg(desktop)]
     pub fn under_way(&self) -> bool {
         self.0.load(SeqCst) != RUNNING
     }
