@@ -216,6 +216,7 @@ async fn with_account(
     offline: bool,
 ) -> CliResult<Ended> {
     let account = acting.account;
+    render::follow_server_clock(account.server_clock());
     match command {
         Command::Status => {
             let reachable = refresh(account, offline).await;

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use spartex_api::{
     Approval, Device, NotifyChannel, NotifyResult, OnCall, Preview, PushDetail, TenantSettings,
 };
+use spartex_core::server_clock::ServerClock;
 use spartex_core::store::views::{ApprovalView, ProjectSummary, ProjectView};
 use spartex_core::{LinkState, Status};
 
@@ -44,8 +45,21 @@ pub fn spend(spent: f64, budget: f64) -> String {
     )
 }
 
+/// The account's server clock, once a command has an account: the times the CLI is shown (an
+/// expiry, the last sync, a queued action) are the server's, so "now" is the server's too.
+static SERVER_CLOCK: std::sync::OnceLock<ServerClock> = std::sync::OnceLock::new();
+
+/// Reads "now" from `clock` for the rest of the command.
+pub fn follow_server_clock(clock: ServerClock) {
+    let _ = SERVER_CLOCK.set(clock);
+}
+
+fn now() -> DateTime<Utc> {
+    SERVER_CLOCK.get().map_or_else(Utc::now, ServerClock::now)
+}
+
 pub fn ago(at: DateTime<Utc>) -> String {
-    let seconds = (Utc::now() - at).num_seconds().max(0);
+    let seconds = (now() - at).num_seconds().max(0);
     match seconds {
         0..=59 => "just now".into(),
         60..=3599 => format!("{} min ago", seconds / 60),
@@ -55,7 +69,7 @@ pub fn ago(at: DateTime<Utc>) -> String {
 }
 
 pub fn expiry(at: DateTime<Utc>) -> String {
-    let seconds = (at - Utc::now()).num_seconds();
+    let seconds = (at - now()).num_seconds();
     if seconds <= 0 {
         return "expired".into();
     }

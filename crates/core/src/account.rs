@@ -251,6 +251,11 @@ impl Account {
         }
     }
 
+    /// The server's clock as its answers tell it, shared: readings taken later show in it.
+    pub fn server_clock(&self) -> crate::server_clock::ServerClock {
+        self.session().http().clock().clone()
+    }
+
     /// Now on the server's clock (this machine's, corrected by the server's answers), which
     /// every expiry is judged by.
     pub fn server_now(&self) -> chrono::DateTime<Utc> {
