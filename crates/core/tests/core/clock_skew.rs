@@ -9,9 +9,8 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::json;
-use spartex_core::Secret;
 
-use crate::hostile::{serve, token_pair};
+use crate::hostile::{signed_in_to, token_pair};
 use crate::support::World;
 
 /// A server whose clock is `ahead` of this machine's, holding one request that expires
@@ -49,12 +48,7 @@ fn server(ahead: TimeDelta, expires_in: TimeDelta) -> Router {
 
 async fn approve_blocker(ahead: TimeDelta, expires_in: TimeDelta) -> (Option<String>, i64) {
     let world = World::start().await;
-    let url = serve(server(ahead, expires_in)).await;
-    let account = world
-        .core("dana")
-        .login(&url, "dana@evil.test", &Secret::new("pw"))
-        .await
-        .expect("signs in");
+    let account = signed_in_to(&world, server(ahead, expires_in)).await;
     account.catch_up().await.expect("syncs");
     let view = account.approval("apr_1").await.expect("cached");
     let status = account.status().await.expect("status");

@@ -35,7 +35,7 @@ pub(crate) async fn serve(router: Router) -> String {
 }
 
 /// Dana signed in to a server that answers as `router` does (its sign-in included).
-async fn signed_in_to(world: &World, router: Router) -> spartex_core::Account {
+pub(crate) async fn signed_in_to(world: &World, router: Router) -> spartex_core::Account {
     let url = serve(router).await;
     world
         .core("dana")

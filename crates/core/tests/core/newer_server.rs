@@ -13,9 +13,8 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{json, Value};
 use spartex_api::{AgentStatus, ApprovalStatus, ProjectStatus, Risk, Role, StopStatus, TaskStatus};
-use spartex_core::Secret;
 
-use crate::hostile::serve;
+use crate::hostile::signed_in_to;
 use crate::support::{eventually, World};
 
 const AT: &str = "2026-11-28T10:00:00Z";
@@ -125,12 +124,7 @@ fn newer_server(known: Arc<AtomicBool>) -> Router {
 #[tokio::test]
 async fn an_older_app_shows_a_newer_servers_values_as_unknown_and_loses_nothing() {
     let world = World::start().await;
-    let url = serve(newer_server(Arc::default())).await;
-    let account = world
-        .core("dana")
-        .login(&url, "dana@evil.test", &Secret::new("pw"))
-        .await
-        .expect("a role this build does not know still signs in");
+    let account = signed_in_to(&world, newer_server(Arc::default())).await;
     assert_eq!(account.info().user.role, Role::Unknown);
 
     let running = account.start();
@@ -179,12 +173,7 @@ async fn an_older_app_shows_a_newer_servers_values_as_unknown_and_loses_nothing(
 async fn after_an_update_the_values_the_last_version_kept_as_unknown_are_read_again() {
     let world = World::start().await;
     let known = Arc::new(AtomicBool::new(false));
-    let url = serve(newer_server(known.clone())).await;
-    let account = world
-        .core("dana")
-        .login(&url, "dana@evil.test", &Secret::new("pw"))
-        .await
-        .expect("signs in");
+    let account = signed_in_to(&world, newer_server(known.clone())).await;
     account.catch_up().await.expect("the older version syncs");
     let risk = |account: &spartex_core::Account| {
         let account = account.clone();
@@ -275,12 +264,7 @@ async fn a_request_moved_to_a_status_this_version_does_not_know_stays_on_screen(
                 }
             }),
         );
-    let url = serve(router).await;
-    let account = world
-        .core("dana")
-        .login(&url, "dana@evil.test", &Secret::new("pw"))
-        .await
-        .expect("signs in");
+    let account = signed_in_to(&world, router).await;
     let shown = Arc::new(crate::ladder::Shown::default());
     spawn_notifications(
         &account,
@@ -350,12 +334,7 @@ async fn a_policy_with_a_newer_servers_setting_is_not_saved_over_from_an_older_a
                 async { Json(json!({})) }
             }),
         );
-    let url = serve(router).await;
-    let account = world
-        .core("dana")
-        .login(&url, "dana@evil.test", &Secret::new("pw"))
-        .await
-        .expect("signs in");
+    let account = signed_in_to(&world, router).await;
     let read = account
         .escalation_policy()
         .await
