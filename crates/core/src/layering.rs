@@ -32,7 +32,7 @@ fn modules(src: &Path) -> BTreeMap<String, Vec<PathBuf>> {
                     let inner = inner.path();
                     if inner.is_dir() {
                         folders.push(inner);
-                    } else if inner.extension().is_some_and(|e| e == "rs") {
+                    } else if inner.extension().is_some_and(|e| e == "rs") && !tests_only(&inner) {
                         files.push(inner);
                     }
                 }
@@ -42,6 +42,14 @@ fn modules(src: &Path) -> BTreeMap<String, Vec<PathBuf>> {
         }
     }
     modules
+}
+
+/// A module's tests in a file of their own (`tests.rs`, `*_tests.rs`): left out as its inline
+/// `#[cfg(test)] mod tests` is (tests may reach any module to set a scene).
+fn tests_only(file: &Path) -> bool {
+    file.file_stem()
+        .and_then(|s| s.to_str())
+        .is_some_and(|stem| stem == "tests" || stem.ends_with("_tests"))
 }
 
 /// The items the crate root re-exports, with the module each comes from (`Change` → `changes`).

@@ -1,16 +1,13 @@
 //! Keeping the cache in step with the server: catch-up through `GET /sync`, fresh snapshots
 //! after `resync_required`, and the realtime socket resumed from the stored `seq`.
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use std::sync::Arc;
-
 use futures_util::{SinkExt, StreamExt};
-use rand::Rng;
-use serde::{Deserialize, Serialize};
-use serde_json::value::RawValue;
+use serde::Serialize;
 use spartex_api::endpoints::{GetProject, ListApprovals, ListMessages, ListProjects, ListStops};
-use spartex_api::{ControlFrame, Endpoint, Event, Method, StreamFrame};
+use spartex_api::{ControlFrame, Event, StreamFrame};
 use tokio::sync::Notify;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
@@ -21,6 +18,14 @@ use crate::error::{CoreError, CoreResult};
 use crate::session::Session;
 use crate::store::{meta, AppliedBatch, Snapshot, Store, StoreError};
 use crate::{Change, LinkState, Secret};
+
+mod page;
+mod reconnect;
+
+use page::{unreadable_envelope, SyncLeniently, SyncPage};
+use reconnect::WakeWatch;
+pub(crate) use reconnect::WallClock;
+pub use reconnect::{at_least_as_asked, backoff};
 
 const PAGE: u32 = 1000;
 /// Events a catch-up applies in one transaction (pages are fetched until this many wait). Every
@@ -46,15 +51,6 @@ const DISK_FULL_RETRY: Duration = Duration::from_secs(3);
 const DISK_FULL_RETRY_LATER: Duration = Duration::from_secs(30);
 const DISK_FULL_QUICK_TRIES: u32 = 20;
 const MAX_FRAME_BYTES: usize = 16 << 20;
-/// How often the realtime loop compares the wall clock's progress with the runtime's.
-const WAKE_CHECK_EVERY: Duration = Duration::from_secs(3);
-/// How far the two clocks may drift apart between checks before the machine is taken to have
-/// slept (the runtime's clock, and every timeout on it, stands still while it does) or its
-/// clock to have been set.
-const CLOCK_JUMP: Duration = Duration::from_secs(15);
-
-/// The wall clock the realtime loop reads; a test's can jump.
-pub(crate) type WallClock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
 
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct SyncReport {
@@ -668,290 +664,5 @@ impl Syncer {
     }
 }
 
-/// Notices that the machine slept, or its clock was set: between checks, the wall clock moved
-/// [`CLOCK_JUMP`] more or less than the runtime's clock, which stands still while the machine
-/// sleeps (and with it every timeout, the dead link's 45 s included). There is no wake event
-/// to hear on every desktop; comparing the clocks works on all of them.
-struct WakeWatch {
-    wall_clock: WallClock,
-    wall: SystemTime,
-    runtime: tokio::time::Instant,
-}
-
-impl WakeWatch {
-    fn new(wall_clock: WallClock) -> WakeWatch {
-        WakeWatch {
-            wall: wall_clock(),
-            runtime: tokio::time::Instant::now(),
-            wall_clock,
-        }
-    }
-
-    /// Returns how far the clocks jumped apart, once they do; checks every
-    /// [`WAKE_CHECK_EVERY`]. Dropped at any point, it goes on from its last check.
-    async fn jumped(&mut self) -> Duration {
-        loop {
-            tokio::time::sleep(WAKE_CHECK_EVERY).await;
-            if let Some(jump) = self.check() {
-                return jump;
-            }
-        }
-    }
-
-    /// How far the clocks drifted apart since the last check, if more than [`CLOCK_JUMP`].
-    fn check(&mut self) -> Option<Duration> {
-        let wall = (self.wall_clock)();
-        let runtime = tokio::time::Instant::now();
-        let on_the_runtime = runtime.duration_since(self.runtime);
-        let drift = match wall.duration_since(self.wall) {
-            Ok(on_the_wall) => on_the_wall.abs_diff(on_the_runtime),
-            // Set back.
-            Err(back) => back.duration().saturating_add(on_the_runtime),
-        };
-        (self.wall, self.runtime) = (wall, runtime);
-        (drift > CLOCK_JUMP).then_some(drift)
-    }
-}
-
-/// `GET /sync` with its events read one at a time ([`SyncPage::read`]): one envelope this
-/// build cannot read (a `seq` that is not a number, an `at` that is not RFC 3339) fails that
-/// event alone, not the page, which would fail every catch-up from then on.
-struct SyncLeniently {
-    since: i64,
-    /// When the event at `since` was, as the cache applied it: a server whose event there is
-    /// another (restored from a backup) says `resync_required`.
-    since_at: Option<String>,
-    limit: u32,
-}
-
-impl Endpoint for SyncLeniently {
-    const METHOD: Method = Method::Get;
-    type Body = ();
-    type Answer = RawSyncPage;
-
-    fn path(&self) -> String {
-        self.typed().path()
-    }
-
-    fn query(&self) -> Vec<(&'static str, String)> {
-        let mut query = self.typed().query();
-        query.extend(self.since_at.clone().map(|at| ("since_at", at)));
-        query
-    }
-}
-
-impl SyncLeniently {
-    fn typed(&self) -> spartex_api::endpoints::Sync {
-        spartex_api::endpoints::Sync {
-            since: self.since,
-            limit: self.limit,
-        }
-    }
-}
-
-#[derive(Deserialize)]
-struct RawSyncPage {
-    events: Vec<Box<RawValue>>,
-    head: i64,
-    resync_required: bool,
-}
-
-/// A `GET /sync` page with each event read ([`read_event`]).
-struct SyncPage {
-    events: Vec<Event>,
-    head: i64,
-    resync_required: bool,
-}
-
-impl SyncPage {
-    fn read(raw: RawSyncPage) -> SyncPage {
-        SyncPage {
-            events: raw
-                .events
-                .iter()
-                .filter_map(|event| read_event(event))
-                .collect(),
-            head: raw.head,
-            resync_required: raw.resync_required,
-        }
-    }
-}
-
-/// One event of a page; an envelope this build cannot read, see [`unreadable_envelope`].
-fn read_event(raw: &RawValue) -> Option<Event> {
-    serde_json::from_str(raw.get())
-        .or_else(|error| unreadable_envelope(raw.get(), &error).ok_or(()))
-        .ok()
-}
-
-/// The type of the stand-in for an event whose envelope this build cannot read: no server's
-/// type, so the cache keeps it in `rejected_events` as it keeps the events it cannot read.
-const UNREADABLE_ENVELOPE: &str = "client.unreadable_envelope";
-
-/// A stand-in for an event whose envelope (`text`) this build cannot read, when its `seq` can
-/// be read: it takes that `seq`, so the cache goes on past it (skipped, the next event would
-/// be a gap, for ever), and carries the envelope and why it was refused, so the cache keeps
-/// them with the events it could not read. None without a `seq`: skipped, with a warning.
-fn unreadable_envelope(text: &str, error: &serde_json::Error) -> Option<Event> {
-    let envelope: serde_json::Value = serde_json::from_str(text).ok()?;
-    let Some(seq) = envelope.get("seq").and_then(serde_json::Value::as_i64) else {
-        let shown: String = text.chars().take(120).collect();
-        tracing::warn!(%error, event = %shown, "skipped an event without a seq this build can read");
-        return None;
-    };
-    tracing::warn!(seq, %error, "an event's envelope is unreadable; kept as rejected and passed over");
-    Some(Event {
-        seq,
-        kind: UNREADABLE_ENVELOPE.to_owned(),
-        at: chrono::Utc::now(),
-        project_id: None,
-        data: serde_json::json!({"error": error.to_string(), "envelope": envelope}),
-    })
-}
-
-/// Full jitter: a random wait between 0 and min(30 s, 250 ms × 2^failures), at every attempt,
-/// the first included, so the clients a server lost at once (a deploy) do not all come back
-/// in the same instant.
-pub fn backoff(failures: u32) -> Duration {
-    let ceiling_ms = 250u64.saturating_mul(1u64 << failures.min(7)).min(30_000);
-    Duration::from_millis(rand::thread_rng().gen_range(0..=ceiling_ms))
-}
-
-/// `wait`, or longer if the server asked for longer (`Retry-After`), plus up to a fifth of
-/// what it asked: the clients it turned away together do not all come back in the same second.
-pub fn at_least_as_asked(wait: Duration, asked: Option<Duration>) -> Duration {
-    let Some(asked) = asked.filter(|asked| !asked.is_zero()) else {
-        return wait;
-    };
-    let spread = rand::thread_rng().gen_range(0.0..=0.2);
-    wait.max(asked.mul_f64(1.0 + spread))
-}
-
 #[cfg(test)]
-mod tests {
-    use std::sync::atomic::{AtomicI64, Ordering};
-    use std::sync::Arc;
-    use std::time::{Duration, SystemTime};
-
-    use tokio::sync::{watch, Notify};
-
-    use super::{at_least_as_asked, backoff, Syncer, WakeWatch, WallClock, CLOCK_JUMP};
-    use crate::changes::Publisher;
-    use crate::session::Session;
-    use crate::{Change, LinkState};
-
-    /// The machine's wall clock, moved by however many seconds `offset` holds.
-    fn movable_clock() -> (WallClock, Arc<AtomicI64>) {
-        let offset = Arc::new(AtomicI64::new(0));
-        let clock: WallClock = Arc::new({
-            let offset = offset.clone();
-            move || {
-                let by = offset.load(Ordering::SeqCst);
-                let now = SystemTime::now();
-                if by >= 0 {
-                    now + Duration::from_secs(by.unsigned_abs())
-                } else {
-                    now - Duration::from_secs(by.unsigned_abs())
-                }
-            }
-        });
-        (clock, offset)
-    }
-
-    #[tokio::test]
-    async fn a_wall_clock_that_jumps_either_way_is_noticed_and_one_that_keeps_time_is_not() {
-        let (clock, offset) = movable_clock();
-        let mut watch = WakeWatch::new(clock);
-        assert_eq!(watch.check(), None, "the clocks kept together");
-        offset.store(8 * 3600, Ordering::SeqCst);
-        let jump = watch.check().expect("a night asleep");
-        assert!(jump > Duration::from_secs(8 * 3600 - 60), "{jump:?}");
-        assert_eq!(watch.check(), None, "noticed once, from the new time on");
-        offset.store(8 * 3600 - 120, Ordering::SeqCst);
-        let back = watch.check().expect("a clock set back two minutes");
-        assert!(back > CLOCK_JUMP, "{back:?}");
-        offset.store(8 * 3600 - 115, Ordering::SeqCst);
-        assert_eq!(watch.check(), None, "a few seconds' correction is no jump");
-    }
-
-    /// A laptop that slept the night shows "live" at once only if it is: the socket from before
-    /// is dropped and opened again within seconds of waking, where it was trusted for up to
-    /// 45 s more (the runtime's clock does not count the time asleep) and then backed off.
-    #[tokio::test]
-    async fn a_night_asleep_reconnects_the_event_socket_at_once() {
-        let signed = crate::delivery::with_a_server::signed_in().await;
-        let account = &signed.account;
-        let (clock, offset) = movable_clock();
-        let id = &account.info().id;
-        let session = Session::new(id, account.session().http().clone(), signed.secrets.clone());
-        let publisher = Publisher::new();
-        let syncer = Syncer::new(
-            id,
-            Arc::new(session),
-            account.store().clone(),
-            publisher.clone(),
-            Arc::new(Notify::new()),
-        )
-        .with_wall_clock(clock);
-        let mut changes = publisher.subscribe();
-        let (stop, stopped) = watch::channel(false);
-        let running = tokio::spawn(async move { syncer.run_realtime(stopped).await });
-        let mut link_becomes = async |wanted: LinkState, what: &str| {
-            let became = async {
-                loop {
-                    match changes.recv().await {
-                        Ok(Change::Link { state }) if state == wanted => return,
-                        Ok(_) => {}
-                        Err(error) => panic!("the changes ended: {error}"),
-                    }
-                }
-            };
-            tokio::time::timeout(Duration::from_secs(15), became)
-                .await
-                .unwrap_or_else(|_| panic!("{what}: the link never became {wanted:?}"));
-        };
-        link_becomes(LinkState::Connected, "the link comes up").await;
-
-        offset.store(9 * 3600, Ordering::SeqCst);
-        link_becomes(LinkState::Connecting, "the socket is dropped on waking").await;
-        link_becomes(LinkState::Connected, "and opened again").await;
-
-        stop.send_replace(true);
-        running.await.expect("the link stops");
-    }
-
-    #[test]
-    fn a_wait_the_server_asked_for_is_kept_and_spread_by_a_fifth_at_most() {
-        let asked = Duration::from_secs(30);
-        for _ in 0..200 {
-            let wait = at_least_as_asked(Duration::from_secs(1), Some(asked));
-            assert!(wait >= asked && wait <= asked.mul_f64(1.2), "{wait:?}");
-        }
-        let long_backoff = Duration::from_secs(40);
-        assert_eq!(at_least_as_asked(long_backoff, Some(asked)), long_backoff);
-        assert_eq!(at_least_as_asked(long_backoff, None), long_backoff);
-        let short = Duration::from_millis(250);
-        assert_eq!(at_least_as_asked(short, Some(Duration::ZERO)), short);
-    }
-
-    #[test]
-    fn backoff_is_full_jitter_under_a_ceiling_that_grows_to_30_s() {
-        for failures in 0..20 {
-            let ceiling = 250u128 * (1 << failures.min(7));
-            for _ in 0..50 {
-                let wait = backoff(failures).as_millis();
-                assert!(wait <= ceiling.min(30_000), "{failures}: {wait} ms");
-            }
-        }
-        // Every attempt is spread, the first too: clients a deploy dropped together do not
-        // all come back at the same instant.
-        let first: std::collections::BTreeSet<u128> =
-            (0..50).map(|_| backoff(0).as_millis()).collect();
-        assert!(first.len() > 5, "the first waits differ: {first:?}");
-        let late: u128 = (0..200).map(|_| backoff(10).as_millis()).sum::<u128>() / 200;
-        assert!(
-            (10_000..=20_000).contains(&late),
-            "after many failures the mean wait approaches 15 s, got {late} ms"
-        );
-    }
-}
+mod tests;
