@@ -7,7 +7,6 @@ use super::*;
 use crate::delivery::with_a_server::{signed_in, Signed};
 use crate::secret_store::InsecureFileSecretStore;
 use crate::store::in_use::{InUse, OpenHere, Sharing, IN_USE_FILE};
-use crate::store::QueuedAction;
 use crate::test_support;
 
 /// The permission bits of `path`.
@@ -141,17 +140,7 @@ async fn a_stop_waits_in_a_damaged_cache(
         .fetch_one(store.writer_for_tests())
         .await
         .expect("a table of the cache");
-    let entry = store
-        .enqueue(
-            QueuedAction::StopProject {
-                project_id: signed.project.clone(),
-                project_name: name.into(),
-                reason: "Wrong audience list".into(),
-            }
-            .prepare(chrono::Utc::now()),
-        )
-        .await
-        .expect("queued");
+    let entry = store.queue_a_stop_for_tests(&signed.project, name).await;
     let path = store.path().to_owned();
     store.close().await;
     // Bytes flipped in the middle of the page (SQLCipher's 4 KiB pages), which then fails its
@@ -166,6 +155,16 @@ async fn a_stop_waits_in_a_damaged_cache(
 }
 
 /// The files beside the cache that a rebuild sets aside.
+/// The damaged cache at `path` is as it was, in its place, and nothing was set aside beside it.
+fn assert_kept_in_place(path: &Path, damaged: &[u8]) {
+    assert_eq!(
+        std::fs::read(path).expect("reads"),
+        damaged,
+        "kept as it was"
+    );
+    assert!(set_aside_beside(path).is_empty(), "kept in its place");
+}
+
 fn set_aside_beside(path: &Path) -> Vec<String> {
     std::fs::read_dir(path.parent().expect("its folder"))
         .expect("lists")
@@ -197,12 +196,7 @@ async fn a_damaged_cache_is_not_rebuilt_while_another_process_has_it_open() {
         said.contains("another Spartex Control process") && said.contains("Quit Spartex Control"),
         "{said}"
     );
-    assert_eq!(
-        std::fs::read(&path).expect("reads"),
-        damaged,
-        "left as it was"
-    );
-    assert!(set_aside_beside(&path).is_empty());
+    assert_kept_in_place(&path, &damaged);
 
     drop(the_app);
     let reopened = signed.core.open(None).await.expect("rebuilt");
@@ -241,12 +235,7 @@ async fn a_rebuild_that_cannot_carry_over_keeps_the_old_cache_and_names_what_wai
         said.contains("could not be rebuilt") && said.contains("with 1 action still to deliver"),
         "{said}"
     );
-    assert_eq!(
-        std::fs::read(&path).expect("reads"),
-        damaged,
-        "kept as it was"
-    );
-    assert!(set_aside_beside(&path).is_empty(), "put back in its place");
+    assert_kept_in_place(&path, &damaged);
     match signed.core.logout(None, Undelivered::Keep).await {
         Err(CoreError::Undelivered { actions }) => assert_eq!(actions, [label.as_str()]),
         other => panic!("signing out should ask first: {other:?}"),

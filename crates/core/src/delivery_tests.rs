@@ -135,16 +135,8 @@ async fn an_action_only_a_newer_build_can_read_holds_back_no_stop() {
 async fn a_stop_waits_and_the_cache_is_closed(signed: &Signed) -> std::path::PathBuf {
     let store = signed.account.store();
     store
-        .enqueue(
-            crate::store::QueuedAction::StopProject {
-                project_id: signed.project.clone(),
-                project_name: "Spring Sale".into(),
-                reason: "Wrong audience list".into(),
-            }
-            .prepare(chrono::Utc::now()),
-        )
-        .await
-        .expect("queued");
+        .queue_a_stop_for_tests(&signed.project, "Spring Sale")
+        .await;
     let path = store.path().to_owned();
     store.close().await;
     path
@@ -268,17 +260,7 @@ async fn a_stop_delivered_as_the_disk_fills_is_told_and_not_sent_again() {
     let store = account.store();
     // Its label is long: recording its outcome needs more pages than the cache can grow by.
     let name = "Spring Sale ".repeat(1000);
-    let entry = store
-        .enqueue(
-            crate::store::QueuedAction::StopProject {
-                project_id: signed.project.clone(),
-                project_name: name.clone(),
-                reason: "Wrong audience list".into(),
-            }
-            .prepare(chrono::Utc::now()),
-        )
-        .await
-        .expect("queued");
+    let entry = store.queue_a_stop_for_tests(&signed.project, &name).await;
     store.fill_the_disk_for_tests().await;
     let mut changes = account.subscribe();
 
@@ -360,12 +342,7 @@ async fn the_data_folder_and_its_files_are_readable_by_their_owner_alone() {
     ] {
         assert_eq!(mode(&file), 0o600, "{}", file.display());
     }
-    let left: Vec<_> = std::fs::read_dir(&data)
-        .expect("lists")
-        .flatten()
-        .map(|entry| entry.file_name())
-        .filter(|name| name.to_string_lossy().contains(".tmp"))
-        .collect();
+    let left = crate::test_support::temporary_files_in(&data);
     assert!(left.is_empty(), "{left:?}");
 }
 

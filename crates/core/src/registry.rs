@@ -352,12 +352,7 @@ mod tests {
         });
         let kept = std::fs::read(&path).expect("reads");
         assert!(contents.contains(&kept), "a save's bytes, whole");
-        let left: Vec<_> = std::fs::read_dir(dir.path())
-            .expect("lists")
-            .flatten()
-            .map(|entry| entry.file_name())
-            .filter(|name| name.to_string_lossy().contains(".tmp"))
-            .collect();
+        let left = crate::test_support::temporary_files_in(dir.path());
         assert!(left.is_empty(), "{left:?}");
     }
 }

@@ -52,3 +52,13 @@ pub(crate) fn rerun_in_child(test: &str, env: &[(&str, &str)]) {
     );
     println!("child process of `{test}`:\n{stdout}");
 }
+
+/// The temporary files (`*.tmp*`) a write through a temporary file left in `dir`.
+pub(crate) fn temporary_files_in(dir: &std::path::Path) -> Vec<std::ffi::OsString> {
+    std::fs::read_dir(dir)
+        .expect("lists")
+        .flatten()
+        .map(|entry| entry.file_name())
+        .filter(|name| name.to_string_lossy().contains(".tmp"))
+        .collect()
+}

@@ -426,6 +426,24 @@ impl Store {
         &self.writer
     }
 
+    /// Queues a stop of `project_id` (named `project_name`) without trying to send it, as a CLI
+    /// offline leaves it.
+    #[cfg(test)]
+    pub(crate) async fn queue_a_stop_for_tests(
+        &self,
+        project_id: &str,
+        project_name: &str,
+    ) -> OutboxEntry {
+        let stop = QueuedAction::StopProject {
+            project_id: project_id.to_owned(),
+            project_name: project_name.to_owned(),
+            reason: "Wrong audience list".into(),
+        };
+        self.enqueue(stop.prepare(chrono::Utc::now()))
+            .await
+            .expect("queued")
+    }
+
     /// The file may grow no more (SQLite's page limit, on the writer's connection, after a
     /// `VACUUM` left no free page): every write that needs a new page fails as on a full disk.
     #[cfg(test)]
