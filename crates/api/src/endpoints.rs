@@ -243,10 +243,16 @@ endpoint!(
 );
 
 endpoint!(
-    /// `GET /sync`: the log after `since`, at most `limit` events.
-    Sync { since: i64, limit: u32 },
+    /// `GET /sync`: the log after `since`, at most `limit` events; `since_at` is when the event
+    /// at `since` was, as the client applied it (a log restored from a backup answers
+    /// `resync_required` when its event there is another).
+    Sync { since: i64, since_at: Option<String>, limit: u32 },
     Get |_| "/sync".into(), body: (), answer: SyncPage,
-    query: |e| vec![("since", e.since.to_string()), ("limit", e.limit.to_string())]
+    query: |e| {
+        let mut query = vec![("since", e.since.to_string()), ("limit", e.limit.to_string())];
+        query.extend(e.since_at.clone().map(|at| ("since_at", at)));
+        query
+    }
 );
 
 endpoint!(
@@ -327,6 +333,7 @@ mod tests {
     fn an_endpoint_names_its_method_path_query_and_body() {
         let sync = Sync {
             since: 41,
+            since_at: None,
             limit: 500,
         };
         assert_eq!(Sync::METHOD, Method::Get);

@@ -12,7 +12,9 @@ use spartex_api::{
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
 use super::upsert::upsert;
-use super::{messages, meta, sortable_time, Store, StoreError, StoreResult, ROWS_PER_STATEMENT};
+use super::{
+    messages, meta, set_meta_in, sortable_time, Store, StoreError, StoreResult, ROWS_PER_STATEMENT,
+};
 use crate::Change;
 
 /// What one applied batch did.
@@ -286,17 +288,8 @@ async fn set_position(
     at: Option<DateTime<Utc>>,
 ) -> StoreResult<()> {
     let at = at.map(|at| at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
-    sqlx::query(
-        "INSERT INTO meta (key, value) VALUES (?, ?), (?, ?) \
-         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-    )
-    .bind(meta::LAST_SEQ)
-    .bind(seq.to_string())
-    .bind(meta::LAST_EVENT_AT)
-    .bind(at.unwrap_or_default())
-    .execute(conn)
-    .await?;
-    Ok(())
+    set_meta_in(conn, meta::LAST_SEQ, &seq.to_string()).await?;
+    set_meta_in(conn, meta::LAST_EVENT_AT, &at.unwrap_or_default()).await
 }
 
 /// Writes a batch (see [`write_batch`]).

@@ -392,12 +392,7 @@ impl Store {
     }
 
     pub async fn set_meta(&self, key: &str, value: &str) -> StoreResult<()> {
-        sqlx::query("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
-            .bind(key)
-            .bind(value)
-            .execute(&self.writer)
-            .await?;
-        Ok(())
+        set_meta_in(&mut *self.writer.acquire().await?, key, value).await
     }
 
     /// When the event the cache applied last was (RFC 3339, to the second), which the server
@@ -630,6 +625,23 @@ pub mod meta {
     pub const LAST_EVENT_AT: &str = "last_event_at";
     /// The version of the app that last read the cache (`store::upgrade`).
     pub const READ_BY_VERSION: &str = "read_by_version";
+}
+
+/// Sets `key` of the cache's meta table on `conn` (within a write's transaction, or alone).
+pub(super) async fn set_meta_in(
+    conn: &mut sqlx::SqliteConnection,
+    key: &str,
+    value: &str,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO meta (key, value) VALUES (?, ?) \
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    )
+    .bind(key)
+    .bind(value)
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 /// A fresh random cache key: 32 bytes as 64 hex digits.

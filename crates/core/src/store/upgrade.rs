@@ -13,7 +13,7 @@ use std::cmp::Ordering;
 use spartex_api::{Event, EventKind};
 
 use super::apply::{read_message, write_batch, Grouped};
-use super::{messages, meta, Store, StoreResult};
+use super::{messages, meta, set_meta_in, Store, StoreResult};
 use crate::Change;
 
 /// This build's version, recorded as the cache's reader.
@@ -114,14 +114,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         }
-        sqlx::query(
-            "INSERT INTO meta (key, value) VALUES (?, ?) \
-             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        )
-        .bind(meta::READ_BY_VERSION)
-        .bind(THIS_VERSION)
-        .execute(&mut *tx)
-        .await?;
+        set_meta_in(&mut tx, meta::READ_BY_VERSION, THIS_VERSION).await?;
         tx.commit().await?;
         if !read.is_empty() {
             tracing::info!(

@@ -1,7 +1,9 @@
 //! Catching up over HTTP: the log's pages after the cache's `seq`, a rebuild from snapshots
 //! when the log cannot be followed, and, after an update, what the last version could not read.
 
-use spartex_api::endpoints::{GetProject, ListApprovals, ListMessages, ListProjects, ListStops};
+use spartex_api::endpoints::{
+    GetProject, ListApprovals, ListMessages, ListProjects, ListStops, Sync,
+};
 use spartex_api::Event;
 
 use super::page::{SyncLeniently, SyncPage};
@@ -26,11 +28,11 @@ impl Syncer {
         let mut since_at = self.store().last_event_at().await?;
         let mut waiting: Vec<Event> = Vec::new();
         loop {
-            let asked = SyncLeniently {
+            let asked = SyncLeniently(Sync {
                 since,
                 since_at: since_at.take(),
                 limit: PAGE,
-            };
+            });
             let fetched = self.session().call(&asked, None).await.map(SyncPage::read);
             let page = match fetched {
                 Ok(page) => page,
@@ -182,11 +184,11 @@ impl Syncer {
         let head = self
             .session()
             .call(
-                &SyncLeniently {
+                &SyncLeniently(Sync {
                     since: 0,
                     since_at: None,
                     limit: 1,
-                },
+                }),
                 None,
             )
             .await?

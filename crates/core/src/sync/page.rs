@@ -5,16 +5,11 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use spartex_api::{Endpoint, Event, Method};
 
-/// `GET /sync` with its events read one at a time ([`SyncPage::read`]): one envelope this
-/// build cannot read (a `seq` that is not a number, an `at` that is not RFC 3339) fails that
-/// event alone, not the page, which would fail every catch-up from then on.
-pub(super) struct SyncLeniently {
-    pub since: i64,
-    /// When the event at `since` was, as the cache applied it: a server whose event there is
-    /// another (restored from a backup) says `resync_required`.
-    pub since_at: Option<String>,
-    pub limit: u32,
-}
+/// `GET /sync` ([`spartex_api::endpoints::Sync`]) with its events read one at a time
+/// ([`SyncPage::read`]): one envelope this build cannot read (a `seq` that is not a number, an
+/// `at` that is not RFC 3339) fails that event alone, not the page, which would fail every
+/// catch-up from then on.
+pub(super) struct SyncLeniently(pub spartex_api::endpoints::Sync);
 
 impl Endpoint for SyncLeniently {
     const METHOD: Method = Method::Get;
@@ -22,22 +17,11 @@ impl Endpoint for SyncLeniently {
     type Answer = RawSyncPage;
 
     fn path(&self) -> String {
-        self.typed().path()
+        self.0.path()
     }
 
     fn query(&self) -> Vec<(&'static str, String)> {
-        let mut query = self.typed().query();
-        query.extend(self.since_at.clone().map(|at| ("since_at", at)));
-        query
-    }
-}
-
-impl SyncLeniently {
-    fn typed(&self) -> spartex_api::endpoints::Sync {
-        spartex_api::endpoints::Sync {
-            since: self.since,
-            limit: self.limit,
-        }
+        self.0.query()
     }
 }
 

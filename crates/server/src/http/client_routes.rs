@@ -533,14 +533,16 @@ async fn sync(
         .ok_or(ApiError::NotFound {
             what: "organisation",
         })?;
-    let restored = !super::event_stream::holds_what_was_applied(
-        &state,
-        &user.tenant_id,
-        query.since,
-        query.since_at,
-    )
-    .await?;
-    if query.since < bounds.floor || query.since > bounds.head || restored {
+    if query.since < bounds.floor
+        || query.since > bounds.head
+        || !super::event_stream::holds_what_was_applied(
+            &state,
+            &user.tenant_id,
+            query.since,
+            query.since_at,
+        )
+        .await?
+    {
         return Ok(Json(SyncPage {
             events: Vec::new(),
             head: bounds.head,

@@ -516,7 +516,11 @@ async fn every_endpoint_the_clients_call_is_served_with_its_method() {
         route(&StopAll { body: stop() }),
         route(&ResumeProject { project_id: id() }),
         route(&ListStops {}),
-        route(&Sync { since: 0, limit: 1 }),
+        route(&Sync {
+            since: 0,
+            since_at: None,
+            limit: 1,
+        }),
         route(&RegisterDevice {
             body: spartex_api::RegisterDeviceRequest::Fcm {
                 push_token: String::new(),
