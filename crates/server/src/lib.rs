@@ -114,6 +114,16 @@ impl RunningServer {
             tracing::warn!("requests still running after 10 s; stopping them");
             serve.abort();
         }
+        // Nobody follows the campaign for leadership now: its connection, and the lock, go.
+        drop(self.leading);
+        if tokio::time::timeout(Duration::from_secs(5), self.state.store.close())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                "the database did not close within 5 s; leaving it to the process's end"
+            );
+        }
     }
 
     /// Resolves when the server stops on its own (it only does on a fatal I/O error).

@@ -426,6 +426,11 @@ pub trait Store: Send + Sync + 'static {
     /// the WAL when the database is idle. A failure is logged once until one succeeds again.
     async fn checkpoint(&self) -> StoreResult<Checkpoint>;
 
+    /// Closes the database once the connections in use are given back: on SQLite the last
+    /// connection to close folds the WAL into the main file and removes it, so a stopped
+    /// server leaves one file to copy. Queries after it fail.
+    async fn close(&self);
+
     /// The user's own devices, oldest first.
     async fn devices(&self, tenant_id: &str, user_id: &str) -> StoreResult<Vec<Device>>;
     /// The user's notification settings as saved (JSON), if any.

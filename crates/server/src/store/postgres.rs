@@ -609,6 +609,10 @@ impl Store for PostgresStore {
     /// database file off the commit path. PostgreSQL checkpoints its WAL itself (the
     /// `checkpoint_timeout` and `max_wal_size` settings), so this answers what the sweeper
     /// reads as "idle and folded": nothing waits in a log of ours.
+    async fn close(&self) {
+        self.pool.close().await;
+    }
+
     async fn checkpoint(&self) -> StoreResult<Checkpoint> {
         Ok(Checkpoint {
             truncated: true,

@@ -562,6 +562,13 @@ impl Store for SqliteStore {
         self
     }
 
+    async fn close(&self) {
+        // Read-only connections cannot fold the WAL: the writer closes last.
+        self.reader.close().await;
+        self.checkpointer.close().await;
+        self.writer.close().await;
+    }
+
     async fn checkpoint(&self) -> StoreResult<Checkpoint> {
         let result = self.checkpoint_now().await;
         match &result {

@@ -20,6 +20,7 @@ mod push_platforms;
 mod push_sessions;
 mod roles;
 mod sessions;
+mod sqlite_files;
 mod stops;
 mod storage;
 mod support;
