@@ -1,11 +1,11 @@
 //! Raising notifications for an account: the policy picks, the notifier shows.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use tokio::sync::broadcast::error::RecvError;
 
-use spartex_api::{Approval, ApprovalStatus, Project};
+use spartex_api::{Approval, ApprovalStatus, Escalation, Project};
 use spartex_policy::{approval_resolved, ladder_verdict, LadderVerdict};
 
 use crate::account::Account;
@@ -25,7 +25,8 @@ pub fn spawn_notifications(
     let account = account.clone();
     tokio::spawn(async move {
         let mut alerts = Alerts {
-            considered: pending_ids(&account).await,
+            pending_at_start: pending_ladders(&account).await,
+            considered: HashMap::new(),
             account,
             notifier,
             prefs,
@@ -52,9 +53,13 @@ struct Alerts {
     account: Account,
     notifier: Arc<dyn Notifier>,
     prefs: Arc<std::sync::RwLock<NotificationPrefs>>,
-    /// The pending requests this task has considered (or found pending when it started):
-    /// after missed changes, any other pending one is new to it and considered then.
-    considered: HashSet<String>,
+    /// The requests pending when this task started, each with its ladder as then (raised by an
+    /// earlier run, or for none to raise).
+    pending_at_start: HashMap<String, Option<Escalation>>,
+    /// The pending requests this task has considered, each with its ladder as considered: a
+    /// change that only brings a request to where it was considered (heard again after the
+    /// changes missed were read from the cache) raises nothing twice.
+    considered: HashMap<String, Option<Escalation>>,
     /// Told since the link was last live: a spell of full disk is told once, whatever the
     /// link passes through (offline, connecting) until it catches up.
     told_disk_full: bool,
@@ -70,8 +75,9 @@ impl Alerts {
 
     /// After changes this task never saw (its channel fell behind, or the cache was rebuilt
     /// from snapshots: a month away, a server that lost its last writes): requests still on
-    /// screen that settled meanwhile settle there too, and requests that arrived meanwhile are
-    /// raised as if heard, where they were never raised at all.
+    /// screen that settled meanwhile settle there too, requests that arrived meanwhile are
+    /// raised as if heard, where they were never raised at all, and a ladder that reached this
+    /// person meanwhile pages them, where it was taken for a request already considered.
     async fn after_missed_changes(&mut self) {
         settle_what_settled_unseen(self.notifier.as_ref(), &self.account).await;
         let pending = match self.account.store().approvals(true).await {
@@ -81,20 +87,35 @@ impl Alerts {
                 return;
             }
         };
-        let still_pending: HashSet<String> =
-            pending.iter().map(|v| v.approval.id.clone()).collect();
-        self.considered.retain(|id| still_pending.contains(id));
+        let still_pending: HashSet<&str> = pending.iter().map(|v| v.approval.id.as_str()).collect();
+        self.considered
+            .retain(|id, _| still_pending.contains(id.as_str()));
+        self.pending_at_start
+            .retain(|id, _| still_pending.contains(id.as_str()));
         let now = self.account.server_now();
         for view in pending {
             // One that expired meanwhile is settled by its expiry's event, not raised first.
-            let expired = view.approval.expires_at <= now;
-            if !expired && !self.considered.contains(&view.approval.id) {
-                let arrived = Change::Approval {
-                    before: None,
-                    after: Box::new(view.approval),
-                };
-                self.consider(arrived).await;
+            if view.approval.expires_at <= now {
+                continue;
             }
+            // Any other pending one is new to this task; one whose ladder moved since it was
+            // last known here (escalated to this person, taken by another) is considered again
+            // from there.
+            let id = &view.approval.id;
+            let last_known = self.considered.get(id).or(self.pending_at_start.get(id));
+            let before = match last_known {
+                None => None,
+                Some(ladder) if *ladder == view.approval.escalation => continue,
+                Some(ladder) => Some(Box::new(Approval {
+                    escalation: ladder.clone(),
+                    ..view.approval.clone()
+                })),
+            };
+            let missed = Change::Approval {
+                before,
+                after: Box::new(view.approval),
+            };
+            self.consider(missed).await;
         }
     }
 
@@ -127,6 +148,7 @@ impl Alerts {
             }
             if after.status != ApprovalStatus::Pending {
                 self.considered.remove(&after.id);
+                self.pending_at_start.remove(&after.id);
                 let was_pending = before
                     .as_ref()
                     .is_some_and(|b| b.status == ApprovalStatus::Pending);
@@ -135,7 +157,11 @@ impl Alerts {
                 }
                 return;
             }
-            self.considered.insert(after.id.clone());
+            if self.considered.get(&after.id) == Some(&after.escalation) {
+                return;
+            }
+            self.considered
+                .insert(after.id.clone(), after.escalation.clone());
         }
         let role = info.user.role;
         // An approval's project is read once, to name it on the ladder's page or in the
@@ -181,13 +207,15 @@ impl Alerts {
     }
 }
 
-/// The requests pending in the cache now.
-async fn pending_ids(account: &Account) -> HashSet<String> {
+/// The requests pending in the cache now, each with its ladder.
+async fn pending_ladders(account: &Account) -> HashMap<String, Option<Escalation>> {
     match account.store().approvals(true).await {
-        Ok(pending) => pending.into_iter().map(|v| v.approval.id).collect(),
+        Ok(pending) => (pending.into_iter())
+            .map(|v| (v.approval.id, v.approval.escalation))
+            .collect(),
         Err(error) => {
             tracing::warn!(%error, "could not read the requests that wait");
-            HashSet::new()
+            HashMap::new()
         }
     }
 }

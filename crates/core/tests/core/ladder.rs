@@ -383,3 +383,79 @@ async fn a_request_that_arrived_with_a_flood_while_away_is_raised_all_the_same()
     })
     .await;
 }
+
+/// A ladder that reached this person while the app missed its changes (a flood while away)
+/// pages them all the same, where a request the app had already considered was taken as seen.
+// One thread, as in the test above: the notifier falls behind the catch-up's batch.
+#[tokio::test]
+async fn an_escalation_that_reached_a_person_among_missed_changes_pages_them() {
+    let world = World::around(
+        spartex_testkit::TestServer::builder()
+            .manual_clock(chrono::Utc::now())
+            .demo_oncall()
+            .settings(|s| {
+                s.agent_writes_per_second = u32::MAX;
+                s.agent_write_burst = u32::MAX;
+            }),
+    )
+    .await;
+    // The manager's app is open, so the ladder stops at his level until the owners' comes;
+    // the owner's laptop is open, so that level reaches her. This app is her other device,
+    // which catches up when it wakes.
+    let (_marco, marco_running, _) = online(&world, "manager@acme.test", "marco").await;
+    let (_laptop, laptop_running, _) = online(&world, "owner@acme.test", "olivia-laptop").await;
+    let olivia = world.login(&world.core("olivia"), "owner@acme.test").await;
+    let (status, approval) = world
+        .post(
+            &world.agent_token("Quill"),
+            "/api/v1/agent/approvals",
+            serde_json::json!({"kind": "spend_budget", "title": "Raise the Meta daily cap to $900",
+                               "payload": {}, "risk": "critical", "expires_in_s": 3600}),
+        )
+        .await;
+    assert_eq!(status, 201, "{approval}");
+    let id = approval["id"].as_str().expect("an id").to_owned();
+    olivia.catch_up().await.expect("catches up");
+    let shown = Arc::new(Shown::default());
+    let prefs = Arc::new(RwLock::new(NotificationPrefs::default()));
+    spawn_notifications(&olivia, shown.clone(), prefs);
+
+    // Away: the owners' level comes, then more changes than the notifier's channel keeps.
+    world.clock.advance(chrono::Duration::seconds(900));
+    let owner = world.server_token("owner@acme.test").await;
+    eventually("the ladder reaches the owners", || async {
+        world.get(&owner, &format!("/api/v1/approvals/{id}")).await["escalation"]["level"] == 3
+    })
+    .await;
+    flood_of_messages(&world, 5_000).await;
+    olivia.catch_up().await.expect("catches up");
+    eventually("she is paged at her level", || {
+        let paged = shown.of_kind(NotificationKind::ApprovalRequested) == 1;
+        async move { paged }
+    })
+    .await;
+    // A request asked after it is raised once the notifier has read every change before it.
+    let (status, _) = world
+        .post(
+            &world.agent_token("Iris"),
+            "/api/v1/agent/approvals",
+            serde_json::json!({"kind": "reply_publicly", "title": "Reply to a review",
+                               "payload": {}, "risk": "low", "expires_in_s": 3600}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    olivia.catch_up().await.expect("catches up");
+    eventually("the later request is raised", || {
+        let raised = shown.of_kind(NotificationKind::ApprovalRequested) == 2;
+        async move { raised }
+    })
+    .await;
+    let titles = shown.titles();
+    assert!(titles[0].contains("level 3"), "{titles:?}");
+    assert!(
+        titles[1].contains("Reply to a review"),
+        "paged once, not again as the changes heard after the gap were read: {titles:?}"
+    );
+    marco_running.stop().await;
+    laptop_running.stop().await;
+}

@@ -55,7 +55,7 @@ impl World {
         .await
     }
 
-    async fn around(server: spartex_testkit::Builder) -> World {
+    pub async fn around(server: spartex_testkit::Builder) -> World {
         let server = server.start().await;
         World {
             clock: server.clock(),
