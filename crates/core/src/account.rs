@@ -43,6 +43,8 @@ struct Inner {
     delivery: Delivery,
     settings: SettingsSync,
     devices: DeviceRecord,
+    /// Whether this device raises a notification when a request names this person.
+    alerts_here: watch::Sender<bool>,
 }
 
 /// What `status` shows: the link, how fresh the cache is, what waits to be sent.
@@ -102,13 +104,15 @@ impl Account {
         let session = Arc::new(session);
         let publisher = Publisher::new();
         let outbox_wakeup = Arc::new(Notify::new());
+        let (alerts_here, alerts_heard) = watch::channel(false);
         let syncer = Syncer::new(
             &info.id,
             session.clone(),
             store.clone(),
             publisher.clone(),
             outbox_wakeup.clone(),
-        );
+        )
+        .telling_whether_alerts_here(alerts_heard);
         let delivery = Delivery::new(
             session.clone(),
             store.clone(),
@@ -125,6 +129,7 @@ impl Account {
             delivery,
             settings,
             devices: DeviceRecord::new(dir),
+            alerts_here,
         }))
     }
 
@@ -159,6 +164,17 @@ impl Account {
 
     pub fn watch_link(&self) -> watch::Receiver<LinkState> {
         self.0.publisher.watch_link()
+    }
+
+    /// Says whether this device raises a notification when a request names this person (its
+    /// notification service answers and notifications are on): only then does its live link
+    /// count as a way to reach them on the escalation ladder. The socket says `alerts=false`
+    /// otherwise, and is opened again when this changes. Off until said: the task that raises
+    /// this account's notifications says it while it runs.
+    pub fn set_alerts_here(&self, alerts: bool) {
+        self.0
+            .alerts_here
+            .send_if_modified(|now| std::mem::replace(now, alerts) != alerts);
     }
 
     /// Brings the cache up to the server's head over HTTP.

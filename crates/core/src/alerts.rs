@@ -14,8 +14,14 @@ use crate::notify::{
 };
 use crate::{Change, LinkState};
 
+/// How soon turning notifications off, or the notification service going away, stops this
+/// device counting as a way to reach its person on the escalation ladder (and the other way).
+const ALERTS_RECHECK: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Watches the account's changes and raises what the policy selects, until the account's
-/// change channel closes or the task is aborted.
+/// change channel closes or the task is aborted. Meanwhile it tells the account whether
+/// notifications reach this device ([`Account::set_alerts_here`]), and that they no longer do
+/// once it ends.
 pub fn spawn_notifications(
     account: &Account,
     notifier: Arc<dyn Notifier>,
@@ -32,8 +38,17 @@ pub fn spawn_notifications(
             prefs,
             told_disk_full: false,
         };
+        let mut recheck = tokio::time::interval(ALERTS_RECHECK);
+        recheck.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            match changes.recv().await {
+            let change = tokio::select! {
+                _ = recheck.tick() => {
+                    alerts.tell_whether_alerts_reach_here().await;
+                    continue;
+                }
+                change = changes.recv() => change,
+            };
+            match change {
                 Ok(Change::Resynced) => alerts.after_missed_changes().await,
                 Ok(change) => alerts.consider(change).await,
                 Err(RecvError::Lagged(missed)) => {
@@ -65,7 +80,20 @@ struct Alerts {
     told_disk_full: bool,
 }
 
+impl Drop for Alerts {
+    fn drop(&mut self) {
+        self.account.set_alerts_here(false);
+    }
+}
+
 impl Alerts {
+    /// Tells the account whether a notification raised now would reach this person:
+    /// notifications are on, and the notification service answers.
+    async fn tell_whether_alerts_reach_here(&self) {
+        let alerts = self.prefs().enabled && self.notifier.available().await;
+        self.account.set_alerts_here(alerts);
+    }
+
     fn prefs(&self) -> NotificationPrefs {
         self.prefs
             .read()

@@ -71,6 +71,9 @@ pub struct Syncer {
     /// Poked when the link is live again, so queued actions leave at once.
     outbox_wakeup: Arc<Notify>,
     wall_clock: WallClock,
+    /// Whether this device raises a notification when a request names this person: the
+    /// socket says so (`alerts`), and is opened again when it changes.
+    alerts_here: tokio::sync::watch::Receiver<bool>,
 }
 
 impl Syncer {
@@ -88,7 +91,18 @@ impl Syncer {
             publisher,
             outbox_wakeup,
             wall_clock: Arc::new(SystemTime::now),
+            alerts_here: tokio::sync::watch::channel(false).1,
         }
+    }
+
+    /// This syncer, telling the server on the socket whether `alerts_here` says this device
+    /// raises notifications (it says no otherwise).
+    pub(crate) fn telling_whether_alerts_here(
+        mut self,
+        alerts_here: tokio::sync::watch::Receiver<bool>,
+    ) -> Syncer {
+        self.alerts_here = alerts_here;
+        self
     }
 
     /// This syncer, reading the wall clock from `wall_clock`.
@@ -194,7 +208,9 @@ impl Syncer {
         let mut failures: u32 = 0;
         let mut tries_on_a_full_disk: u32 = 0;
         let mut wake = WakeWatch::new(self.wall_clock.clone());
+        let mut alerts_here = self.alerts_here.clone();
         while !*stop.borrow() {
+            alerts_here.borrow_and_update();
             // Until a retry catches up, a full disk stays the news, not "connecting".
             if self.publisher.link() != LinkState::DiskFull {
                 self.set_link(LinkState::Connecting);
@@ -207,6 +223,10 @@ impl Syncer {
                         jump_s = jump.as_secs(),
                         "the machine slept or its clock was set; opening the event socket again"
                     );
+                    None
+                }
+                Ok(()) = alerts_here.changed() => {
+                    tracing::info!("notifications here turned on or off; opening the event socket again to tell the server");
                     None
                 }
                 _ = stop.changed() => return,
@@ -291,10 +311,14 @@ impl Syncer {
             Some(at) => format!("&since_at={at}"),
             None => String::new(),
         };
-        let url = self
-            .session()
-            .http()
-            .socket_url(&format!("/api/v1/events?since={since}{since_at}"));
+        // The server takes a socket for a way to reach its person unless told otherwise.
+        let alerts = if *self.alerts_here.borrow() {
+            ""
+        } else {
+            "&alerts=false"
+        };
+        let path = format!("/api/v1/events?since={since}{since_at}{alerts}");
+        let url = self.session().http().socket_url(&path);
         let mut request = url
             .into_client_request()
             .map_err(|e| CoreError::Local(format!("bad socket URL: {e}")))?;

@@ -399,6 +399,16 @@ impl TestServer {
         .await
     }
 
+    /// The live event stream of an app that raises no notifications (`alerts=false`).
+    pub async fn events_without_alerts(&self, token: &str) -> Socket {
+        Socket::connect(
+            &format!("{}/api/v1/events?alerts=false", self.ws_base()),
+            token,
+            SOCKET_PATIENCE,
+        )
+        .await
+    }
+
     /// The event stream from `since`, saying the event applied there was at `since_at`.
     pub async fn events_since(&self, token: &str, since: i64, since_at: &str) -> Socket {
         Socket::connect(

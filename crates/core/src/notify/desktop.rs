@@ -67,6 +67,10 @@ impl Notifier for DesktopNotifier {
         self.server.asking()
     }
 
+    async fn available(&self) -> bool {
+        self.server.answers().await
+    }
+
     async fn replace_if_shown(&self, notification: &Notification) -> Result<bool, NotifyError> {
         if !self.server.shows(&notification.key) {
             return Ok(false);
@@ -118,6 +122,11 @@ mod elsewhere {
         pub fn asking(&self) -> Vec<String> {
             Vec::new()
         }
+
+        /// The platform's centre is taken to be there.
+        pub async fn answers(&self) -> bool {
+            true
+        }
     }
 }
 #[cfg(not(all(unix, not(target_os = "macos"))))]
@@ -167,7 +176,9 @@ mod tests {
             return;
         }
         let (responses, _clicks) = tokio::sync::mpsc::unbounded_channel();
-        let err = DesktopNotifier::new(responses)
+        let notifier = DesktopNotifier::new(responses);
+        assert!(!notifier.available().await, "nothing answers");
+        let err = notifier
             .notify(&approval_notification("nobus"))
             .await
             .expect_err("there is no bus to show it on");
@@ -305,6 +316,7 @@ mod tests {
         let mut monitor = Monitor::start(NOTIFY_CALLS).await;
         let (responses, mut clicks) = tokio::sync::mpsc::unbounded_channel();
         let notifier = DesktopNotifier::new(responses);
+        assert!(notifier.available().await, "the session's daemon answers");
         let tag = uuid::Uuid::new_v4().simple().to_string();
         let notification = approval_notification(&tag);
 

@@ -168,6 +168,31 @@ impl Freedesktop {
         let _ = tokio::time::timeout(CALL_TIMEOUT, close_every(&live.connection, shown)).await;
     }
 
+    /// Whether a notification server answers now (asked for its name and version).
+    pub async fn answers(&self) -> bool {
+        let asked = async {
+            let connection = self.connection().await?;
+            connection
+                .call_method(
+                    Some(SERVER),
+                    PATH,
+                    Some(INTERFACE),
+                    "GetServerInformation",
+                    &(),
+                )
+                .await
+        };
+        match asked.await {
+            Ok(_) => true,
+            Err(err) => {
+                if is_dead_connection(&err) {
+                    self.drop_connection().await;
+                }
+                false
+            }
+        }
+    }
+
     async fn drop_connection(&self) {
         if let Some(live) = self.live.lock().await.take() {
             live.listening.abort();

@@ -79,6 +79,12 @@ pub trait Notifier: Send + Sync {
     fn asking(&self) -> Vec<String> {
         Vec::new()
     }
+
+    /// Whether a notification shown now would reach the screen (a notification service
+    /// answers). A notifier that cannot tell says yes.
+    async fn available(&self) -> bool {
+        true
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -3,6 +3,7 @@
 //! arrived among a flood of other changes while the app was away is raised all the same.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use spartex_api::Decision;
@@ -21,6 +22,8 @@ pub(crate) struct Shown {
     shown: Mutex<Vec<Notification>>,
     withdrawn: Mutex<Vec<String>>,
     on_screen: Mutex<HashMap<String, bool>>,
+    /// As when the notification service has gone away.
+    unavailable: AtomicBool,
 }
 
 impl Shown {
@@ -78,6 +81,10 @@ impl Notifier for Shown {
         Ok(on_screen)
     }
 
+    async fn available(&self) -> bool {
+        !self.unavailable.load(Ordering::SeqCst)
+    }
+
     fn asking(&self) -> Vec<String> {
         self.on_screen
             .lock()
@@ -98,17 +105,67 @@ async fn online(world: &World, email: &str, name: &str) -> (Account, Running, Ar
     let prefs = Arc::new(RwLock::new(NotificationPrefs::default()));
     spawn_notifications(&account, shown.clone(), prefs);
     let running = account.start();
+    reached_through_the_app(world, &account, true).await;
+    (account, running, shown)
+}
+
+/// Waits until the server counts the account's open app as a way to reach its person, or no
+/// longer does.
+async fn reached_through_the_app(world: &World, account: &Account, reached: bool) {
     let (tenant, user) = (
         account.info().tenant.id.clone(),
         account.info().user.id.clone(),
     );
     let presence = world.server.state().presence.clone();
-    eventually("the app holds its event socket", || {
+    eventually("the server hears whether the app alerts", || {
         let online = presence.is_online(&tenant, &user);
-        async move { online }
+        async move { online == reached }
     })
     .await;
-    (account, running, shown)
+}
+
+/// An open app that cannot alert its person (the notification service went away, or they
+/// turned notifications off) is no way to reach them: the ladder skips them at once, where it
+/// waited a level's time on an app that showed nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_open_app_that_cannot_alert_is_no_way_to_reach_its_person() {
+    let world = World::start_with_oncall().await;
+    let marco = world.login(&world.core("marco"), "manager@acme.test").await;
+    let shown = Arc::new(Shown::default());
+    let prefs = Arc::new(RwLock::new(NotificationPrefs::default()));
+    spawn_notifications(&marco, shown.clone(), prefs.clone());
+    let running = marco.start();
+    reached_through_the_app(&world, &marco, true).await;
+
+    shown.unavailable.store(true, Ordering::SeqCst);
+    reached_through_the_app(&world, &marco, false).await;
+    let (status, approval) = world
+        .post(
+            &world.agent_token("Quill"),
+            "/api/v1/agent/approvals",
+            serde_json::json!({"kind": "spend_budget", "title": "Raise the Meta daily cap to $900",
+                               "payload": {}, "risk": "critical", "expires_in_s": 3600}),
+        )
+        .await;
+    assert_eq!(status, 201, "{approval}");
+    let marco_on_the_trail = approval["escalation"]["notified"]
+        .as_array()
+        .expect("a trail")
+        .iter()
+        .find(|entry| entry["user_name"] == "Marco Rossi")
+        .cloned()
+        .expect("the manager's level fired");
+    assert_eq!(
+        marco_on_the_trail["result"], "skipped_unreachable",
+        "{approval}"
+    );
+
+    // The service back: reached again. Notifications turned off: not reached.
+    shown.unavailable.store(false, Ordering::SeqCst);
+    reached_through_the_app(&world, &marco, true).await;
+    prefs.write().expect("the settings").enabled = false;
+    reached_through_the_app(&world, &marco, false).await;
+    running.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -42,6 +42,11 @@ struct EventsQuery {
     /// another (the log was restored from a backup and gave its seqs to new events), the
     /// answer is `resync_required`, where the client would take the new events for replays.
     since_at: Option<DateTime<Utc>>,
+    /// Whether this connection's app raises a notification when a request names its person
+    /// (the default). An app that cannot (no notification service, notifications turned off)
+    /// sends `false`: it is then no way to reach its person, and the escalation ladder skips
+    /// them as unreachable rather than waiting a level's time on them.
+    alerts: Option<bool>,
 }
 
 /// The tenant's event stream (WebSocket). First frame `{"type":"hello","head":N}`, then every
@@ -68,21 +73,37 @@ async fn events(
         .read_buffer_size(4 * 1024)
         .write_buffer_size(4 * 1024)
         .on_upgrade(move |socket| async move {
-            if let Err(ended) = serve(state, user, query.since, query.since_at, socket).await {
+            let asked = Asked {
+                since: query.since,
+                since_at: query.since_at,
+                alerts: query.alerts.unwrap_or(true),
+            };
+            if let Err(ended) = serve(state, user, asked, socket).await {
                 ended.log("events");
             }
         })
 }
 
+/// What the client asked for in its query.
+struct Asked {
+    since: Option<i64>,
+    since_at: Option<DateTime<Utc>>,
+    alerts: bool,
+}
+
 async fn serve(
     state: AppState,
     user: UserPrincipal,
-    since: Option<i64>,
-    query_since_at: Option<DateTime<Utc>>,
+    asked: Asked,
     socket: WebSocket,
 ) -> SocketResult<()> {
+    let Asked {
+        since,
+        since_at,
+        alerts,
+    } = asked;
     let tenant_id = user.tenant_id.clone();
-    let _present = state.presence.enter(&tenant_id, &user.user_id);
+    let _present = alerts.then(|| state.presence.enter(&tenant_id, &user.user_id));
     let stopping = state.stopping();
     tokio::pin!(stopping);
     let mut session_ends = state.sessions.subscribe_to_ends();
@@ -102,7 +123,7 @@ async fn serve(
         Some(since)
             if since < bounds.floor
                 || since > bounds.head
-                || !holds_what_was_applied(&state, &tenant_id, since, query_since_at).await? =>
+                || !holds_what_was_applied(&state, &tenant_id, since, since_at).await? =>
         {
             send_json(
                 &mut sink,

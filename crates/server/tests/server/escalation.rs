@@ -240,6 +240,27 @@ async fn an_unreachable_oncall_is_skipped_at_once_and_the_manager_told_at_once()
 }
 
 #[tokio::test]
+async fn an_oncall_whose_open_app_raises_no_notifications_is_skipped_at_once() {
+    let server = ladder_server().await;
+    let dana = server.login("oncall@acme.test").await;
+    let mut silent = server.events_without_alerts(dana.token()).await;
+    silent.next().await; // hello: her app follows the log, but shows her nothing
+    let marco = server.login("manager@acme.test").await;
+    let mut online = server.events(marco.token(), None).await;
+    online.next().await;
+
+    let approval = ask(&server.agent("Quill"), "critical", 3600).await;
+    assert_eq!(
+        trail(&approval),
+        [
+            entry(1, "Dana Whitfield", "none", "skipped_unreachable"),
+            entry(2, "Marco Rossi", "socket", "sent"),
+        ],
+        "an app that cannot alert Dana is no way to reach her: the manager hears at once"
+    );
+}
+
+#[tokio::test]
 async fn after_a_quiet_day_every_phone_on_the_ladder_is_still_paged() {
     let server = ladder_server().await;
     let service = push_service(&server).await;
