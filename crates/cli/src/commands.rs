@@ -747,8 +747,9 @@ async fn watch(core: &Core, acting: &Acting<'_>, json: bool, no_notify: bool) ->
     // The link's state, apart from the changes: a burst of changes that outruns the channel
     // cannot hide that the session ended.
     let mut link = account.watch_link();
-    let running = account.start();
     let (responses, mut clicked) = tokio::sync::mpsc::unbounded_channel();
+    // Before the link starts, so that its first connection says whether notifications are
+    // raised here.
     let notifications = if no_notify {
         None
     } else {
@@ -761,6 +762,7 @@ async fn watch(core: &Core, acting: &Acting<'_>, json: bool, no_notify: bool) ->
             prefs,
         ))
     };
+    let running = account.start();
     if !json {
         errln!("Watching {} — Ctrl-C to stop.", account.info().tenant.name);
     }

@@ -28,6 +28,14 @@ pub fn spawn_notifications(
     prefs: Arc<std::sync::RwLock<NotificationPrefs>>,
 ) -> tokio::task::JoinHandle<()> {
     let mut changes = account.subscribe();
+    // Said at once, taking the notification service to be there (it nearly always is), so that
+    // a link started next says it on its first connection; the task asks the service at once
+    // and says otherwise if it does not answer.
+    let enabled = prefs
+        .read()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .enabled;
+    account.set_alerts_here(enabled);
     let account = account.clone();
     tokio::spawn(async move {
         let mut alerts = Alerts {
