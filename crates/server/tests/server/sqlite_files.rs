@@ -59,7 +59,6 @@ async fn checkpoints_move_the_wal_into_the_database_and_empty_it_when_idle() {
     );
 }
 
-/// A chat message of the store's own shape, the `n`th of its test.
 #[tokio::test]
 async fn a_stopped_server_leaves_one_file_holding_every_write_to_copy_as_a_backup() {
     use sqlx::Connection;
@@ -98,6 +97,7 @@ async fn a_stopped_server_leaves_one_file_holding_every_write_to_copy_as_a_backu
     assert_eq!(notes, 20, "the copy of the one file holds every message");
 }
 
+/// A chat message of the store's own shape, the `n`th of its test.
 fn message_doc(id: &str, n: usize, body: &str) -> Document {
     Document {
         kind: DocKind::Message,
