@@ -3,6 +3,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
+use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::RecvError;
 
 use spartex_api::{Approval, ApprovalStatus, Escalation, Project};
@@ -14,9 +15,7 @@ use crate::notify::{
 };
 use crate::{Change, LinkState};
 
-/// How soon turning notifications off, or the notification service going away, stops this
-/// device counting as a way to reach its person on the escalation ladder (and the other way).
-const ALERTS_RECHECK: std::time::Duration = std::time::Duration::from_secs(5);
+mod reach;
 
 /// Watches the account's changes and raises what the policy selects, until the account's
 /// change channel closes or the task is aborted. Meanwhile it tells the account whether
@@ -28,14 +27,8 @@ pub fn spawn_notifications(
     prefs: Arc<std::sync::RwLock<NotificationPrefs>>,
 ) -> tokio::task::JoinHandle<()> {
     let mut changes = account.subscribe();
-    // Said at once, taking the notification service to be there (it nearly always is), so that
-    // a link started next says it on its first connection; the task asks the service at once
-    // and says otherwise if it does not answer.
-    let enabled = prefs
-        .read()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-        .enabled;
-    account.set_alerts_here(enabled);
+    // Made here, so that it is dropped (and says no) even if the task is aborted unstarted.
+    let told_reach = reach::ToldReach::new(account, notifier.clone(), prefs.clone());
     let account = account.clone();
     tokio::spawn(async move {
         let mut alerts = Alerts {
@@ -46,28 +39,9 @@ pub fn spawn_notifications(
             prefs,
             told_disk_full: false,
         };
-        let mut recheck = tokio::time::interval(ALERTS_RECHECK);
-        recheck.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            let change = tokio::select! {
-                _ = recheck.tick() => {
-                    alerts.tell_whether_alerts_reach_here().await;
-                    continue;
-                }
-                change = changes.recv() => change,
-            };
-            match change {
-                Ok(Change::Resynced) => alerts.after_missed_changes().await,
-                Ok(change) => alerts.consider(change).await,
-                Err(RecvError::Lagged(missed)) => {
-                    tracing::warn!(
-                        missed,
-                        "notifications fell behind; some changes were not considered"
-                    );
-                    alerts.after_missed_changes().await;
-                }
-                Err(RecvError::Closed) => return,
-            }
+        tokio::select! {
+            () = alerts.raise_what_changes(&mut changes) => {}
+            () = told_reach.keep_telling() => {}
         }
     })
 }
@@ -79,27 +53,38 @@ struct Alerts {
     /// The requests pending when this task started, each with its ladder as then (raised by an
     /// earlier run, or for none to raise).
     pending_at_start: HashMap<String, Option<Escalation>>,
-    /// The pending requests this task has considered, each with its ladder as considered: a
-    /// change that only brings a request to where it was considered (heard again after the
-    /// changes missed were read from the cache) raises nothing twice.
-    considered: HashMap<String, Option<Escalation>>,
+    /// The pending requests this task has considered, each as considered: a change that brings
+    /// a request no further (heard after the changes missed were read from the cache) raises
+    /// nothing again.
+    considered: HashMap<String, Considered>,
     /// Told since the link was last live: a spell of full disk is told once, whatever the
     /// link passes through (offline, connecting) until it catches up.
     told_disk_full: bool,
 }
 
-impl Drop for Alerts {
-    fn drop(&mut self) {
-        self.account.set_alerts_here(false);
-    }
+/// A pending request as [`Alerts`] last considered it.
+struct Considered {
+    version: i64,
+    escalation: Option<Escalation>,
 }
 
 impl Alerts {
-    /// Tells the account whether a notification raised now would reach this person:
-    /// notifications are on, and the notification service answers.
-    async fn tell_whether_alerts_reach_here(&self) {
-        let alerts = self.prefs().enabled && self.notifier.available().await;
-        self.account.set_alerts_here(alerts);
+    /// Until the account's change channel closes.
+    async fn raise_what_changes(&mut self, changes: &mut broadcast::Receiver<Change>) {
+        loop {
+            match changes.recv().await {
+                Ok(Change::Resynced) => self.after_missed_changes().await,
+                Ok(change) => self.consider(change).await,
+                Err(RecvError::Lagged(missed)) => {
+                    tracing::warn!(
+                        missed,
+                        "notifications fell behind; some changes were not considered"
+                    );
+                    self.after_missed_changes().await;
+                }
+                Err(RecvError::Closed) => return,
+            }
+        }
     }
 
     fn prefs(&self) -> NotificationPrefs {
@@ -138,7 +123,10 @@ impl Alerts {
             // last known here (escalated to this person, taken by another) is considered again
             // from there.
             let id = &view.approval.id;
-            let last_known = self.considered.get(id).or(self.pending_at_start.get(id));
+            let last_known = match self.considered.get(id) {
+                Some(considered) => Some(&considered.escalation),
+                None => self.pending_at_start.get(id),
+            };
             let before = match last_known {
                 None => None,
                 Some(ladder) if *ladder == view.approval.escalation => continue,
@@ -193,11 +181,16 @@ impl Alerts {
                 }
                 return;
             }
-            if self.considered.get(&after.id) == Some(&after.escalation) {
+            let no_further = (self.considered.get(&after.id))
+                .is_some_and(|considered| considered.version >= after.version);
+            if no_further {
                 return;
             }
-            self.considered
-                .insert(after.id.clone(), after.escalation.clone());
+            let considered = Considered {
+                version: after.version,
+                escalation: after.escalation.clone(),
+            };
+            self.considered.insert(after.id.clone(), considered);
         }
         let role = info.user.role;
         // An approval's project is read once, to name it on the ladder's page or in the

@@ -168,29 +168,29 @@ impl Freedesktop {
         let _ = tokio::time::timeout(CALL_TIMEOUT, close_every(&live.connection, shown)).await;
     }
 
-    /// Whether a notification server answers now (asked for its name and version).
+    /// Whether a notification server answers now (asked for its name and version). A
+    /// connection found dead is made again and the server asked once more, as for a showing.
     pub async fn answers(&self) -> bool {
-        let asked = async {
-            let connection = self.connection().await?;
-            connection
-                .call_method(
-                    Some(SERVER),
-                    PATH,
-                    Some(INTERFACE),
-                    "GetServerInformation",
-                    &(),
-                )
-                .await
-        };
-        match asked.await {
-            Ok(_) => true,
-            Err(err) => {
-                if is_dead_connection(&err) {
-                    self.drop_connection().await;
-                }
-                false
+        match self.ask_server_information().await {
+            Err(err) if is_dead_connection(&err) => {
+                self.drop_connection().await;
+                self.ask_server_information().await.is_ok()
             }
+            answer => answer.is_ok(),
         }
+    }
+
+    async fn ask_server_information(&self) -> zbus::Result<zbus::Message> {
+        let connection = self.connection().await?;
+        connection
+            .call_method(
+                Some(SERVER),
+                PATH,
+                Some(INTERFACE),
+                "GetServerInformation",
+                &(),
+            )
+            .await
     }
 
     async fn drop_connection(&self) {

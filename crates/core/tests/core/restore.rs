@@ -15,6 +15,9 @@ async fn an_app_ahead_of_a_restored_log_that_has_grown_past_it_rebuilds() {
     // the app applies.
     world.stop_server().await;
     let live = world.server.database_path();
+    for leftover in ["server.db-wal", "server.db-shm"] {
+        assert!(!live.with_file_name(leftover).exists(), "{leftover} left");
+    }
     let backup = world.dir.path().join("backup.db");
     std::fs::copy(&live, &backup).expect("backed up");
     world.restart_server().await;
