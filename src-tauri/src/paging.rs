@@ -92,8 +92,8 @@ async fn may_notify(app: &AppHandle) -> bool {
 /// Registers this phone's push token with the server for `account`: `token` from a
 /// `push-token` event, or asked of the OS once it may notify. The core replaces the device
 /// registered before and unregisters it at sign-out. A phone that may not notify is taken off
-/// the server's list: iOS gives a token even then, and the escalation ladder would count on a
-/// phone that shows nothing.
+/// every signed-in organisation's list, the one shown and the others: iOS gives a token even
+/// then, and the escalation ladder would count on a phone that shows nothing.
 #[cfg(mobile)]
 pub async fn register(
     app: &AppHandle,
@@ -105,8 +105,16 @@ pub async fn register(
 
     let outcome = async {
         if !may_notify(app).await {
-            if let Err(error) = account.unregister_push_device().await {
-                tracing::warn!(%error, "could not take this phone off the server's list");
+            let shell = app.state::<crate::state::Shell>();
+            match shell.core().unregister_push_devices_of_every_account().await {
+                Ok(not_reached) => {
+                    for (info, error) in not_reached {
+                        tracing::warn!(%error, organisation = %info.tenant.name, "could not take this phone off the organisation's push list");
+                    }
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "could not list the accounts to take this phone off their push lists");
+                }
             }
             return Err(CommandError {
                 code: spartex_core::ErrorKind::Local,

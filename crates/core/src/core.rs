@@ -184,6 +184,26 @@ impl Core {
         Ok(self.account(info, session, store))
     }
 
+    /// Takes this install off the server's push list for every account signed in here: the
+    /// phone may no longer show notifications, and the escalation ladder must not count on it
+    /// for any organisation, the one shown or another. Each account is tried; those the server
+    /// could not be asked for are answered with why (their record is kept, and the next
+    /// registration tries again).
+    pub async fn unregister_push_devices_of_every_account(
+        &self,
+    ) -> CoreResult<Vec<(AccountInfo, CoreError)>> {
+        let mut not_reached = Vec::new();
+        for info in self.registry.list()? {
+            let api = HttpClient::new(&info.server_url)?;
+            let session = Session::new(&info.id, api, self.config.secrets.clone());
+            let record = DeviceRecord::new(&self.registry.account_dir(&info.id));
+            if let Err(error) = record.unregister(&session).await {
+                not_reached.push((info, error));
+            }
+        }
+        Ok(not_reached)
+    }
+
     /// Unregisters this install's push device (best effort, for a few seconds at most: offline
     /// it signs out anyway), revokes the session, wipes the cache and then its key, and forgets
     /// the account. Stop the account's tasks ([`crate::Running::stop`]) and close its cache

@@ -84,6 +84,50 @@ async fn a_phone_registers_once_per_token_and_a_new_token_replaces_the_old() {
     assert!(devices_on_server(&world, ONCALL).await.is_empty());
 }
 
+/// A phone whose notifications were turned off is taken off the push list of every
+/// organisation signed in on it, not only the one shown: the ladder would count on it there.
+#[tokio::test]
+async fn a_phone_that_may_no_longer_notify_leaves_every_organisations_push_list() {
+    let mut world = World::start().await;
+    let core = world.core("phone");
+    let acme = world.login(&core, ONCALL).await;
+    let northwind = world
+        .login(&core, spartex_testkit::demo::NORTHWIND_ONCALL)
+        .await;
+    for account in [&acme, &northwind] {
+        account
+            .register_push_device(fcm("fcm-token-of-this-phone"))
+            .await
+            .expect("registers");
+    }
+
+    // Offline: nothing is forgotten, and each organisation says why.
+    world.stop_server().await;
+    let not_reached = core
+        .unregister_push_devices_of_every_account()
+        .await
+        .expect("the accounts are listed");
+    assert_eq!(not_reached.len(), 2, "{not_reached:?}");
+    assert!(acme.push_device().is_some(), "kept to try again");
+    world.restart_server().await;
+
+    let not_reached = core
+        .unregister_push_devices_of_every_account()
+        .await
+        .expect("the accounts are listed");
+    assert!(not_reached.is_empty(), "{not_reached:?}");
+    for (account, email) in [
+        (&acme, ONCALL),
+        (&northwind, spartex_testkit::demo::NORTHWIND_ONCALL),
+    ] {
+        assert_eq!(account.push_device(), None, "{email}");
+        assert!(
+            devices_on_server(&world, email).await.is_empty(),
+            "{email}'s organisation no longer pages this phone"
+        );
+    }
+}
+
 #[tokio::test]
 async fn sign_out_unregisters_the_device_and_offline_it_signs_out_anyway() {
     let mut world = World::start().await;
