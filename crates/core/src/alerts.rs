@@ -121,17 +121,25 @@ impl Alerts {
             }
             // Any other pending one is new to this task; one whose ladder moved since it was
             // last known here (escalated to this person, taken by another) is considered again
-            // from there.
+            // from there. Either way the cache's is now the version considered, lower too (a
+            // server restored from a backup): the changes still queued up to it are passed.
             let id = &view.approval.id;
-            let last_known = match self.considered.get(id) {
-                Some(considered) => Some(&considered.escalation),
-                None => self.pending_at_start.get(id),
+            let last_known = match self.considered.remove(id) {
+                Some(considered) => Some(considered.escalation),
+                None => self.pending_at_start.get(id).cloned(),
             };
             let before = match last_known {
                 None => None,
-                Some(ladder) if *ladder == view.approval.escalation => continue,
+                Some(ladder) if ladder == view.approval.escalation => {
+                    let as_now = Considered {
+                        version: view.approval.version,
+                        escalation: ladder,
+                    };
+                    self.considered.insert(id.clone(), as_now);
+                    continue;
+                }
                 Some(ladder) => Some(Box::new(Approval {
-                    escalation: ladder.clone(),
+                    escalation: ladder,
                     ..view.approval.clone()
                 })),
             };

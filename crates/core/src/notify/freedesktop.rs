@@ -171,26 +171,29 @@ impl Freedesktop {
     /// Whether a notification server answers now (asked for its name and version). A
     /// connection found dead is made again and the server asked once more, as for a showing.
     pub async fn answers(&self) -> bool {
-        match self.ask_server_information().await {
+        let Ok(connection) = self.connection().await else {
+            return false;
+        };
+        match ask_server_information(&connection).await {
             Err(err) if is_dead_connection(&err) => {
-                self.drop_connection().await;
-                self.ask_server_information().await.is_ok()
+                // Only that one: a showing meanwhile may have made the next already.
+                self.drop_connection_if_it_is(&connection).await;
+                match self.connection().await {
+                    Ok(connection) => ask_server_information(&connection).await.is_ok(),
+                    Err(_) => false,
+                }
             }
             answer => answer.is_ok(),
         }
     }
 
-    async fn ask_server_information(&self) -> zbus::Result<zbus::Message> {
-        let connection = self.connection().await?;
-        connection
-            .call_method(
-                Some(SERVER),
-                PATH,
-                Some(INTERFACE),
-                "GetServerInformation",
-                &(),
-            )
-            .await
+    async fn drop_connection_if_it_is(&self, failed: &zbus::Connection) {
+        let mut live = self.live.lock().await;
+        let same = (live.as_ref())
+            .is_some_and(|live| live.connection.unique_name() == failed.unique_name());
+        if let Some(live) = live.take_if(|_| same) {
+            live.listening.abort();
+        }
     }
 
     async fn drop_connection(&self) {
@@ -371,6 +374,18 @@ async fn close(connection: &zbus::Connection, id: u32) -> Result<(), NotifyError
 
 /// The connection itself failed (its socket closed or broke), rather than the server being
 /// slow: worth a new connection.
+async fn ask_server_information(connection: &zbus::Connection) -> zbus::Result<zbus::Message> {
+    connection
+        .call_method(
+            Some(SERVER),
+            PATH,
+            Some(INTERFACE),
+            "GetServerInformation",
+            &(),
+        )
+        .await
+}
+
 fn is_dead_connection(err: &zbus::Error) -> bool {
     matches!(err, zbus::Error::InputOutput(io) if io.kind() != std::io::ErrorKind::TimedOut)
 }
