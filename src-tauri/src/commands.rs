@@ -348,10 +348,21 @@ commands! {
     }
 
     /// Why this phone will not be paged for the account shown (notifications turned off, no
-    /// push token, the server refused it), or nothing when it will be. Always nothing on a
-    /// desktop, which raises its own notifications.
-    fn paging_problem(app: AppHandle) -> CommandResult<Option<String>> {
-        Ok(app.state::<crate::paging::Paging>().problem())
+    /// push token, the server refused it), or why this desktop alerts nobody (notifications
+    /// on, but no notification service answers); nothing when they will be.
+    async fn paging_problem(
+        app: AppHandle,
+        shell: State<'_, Shell>,
+    ) -> CommandResult<Option<String>> {
+        if let Some(problem) = app.state::<crate::paging::Paging>().problem() {
+            return Ok(Some(problem));
+        }
+        match shell.account().await {
+            Ok(account) if cfg!(desktop) => {
+                Ok(crate::paging::desktop_problem(account.alerts_here()))
+            }
+            _ => Ok(None),
+        }
     }
 
     /// The UI listens to the notification plugin's events now: a tap that started the app,

@@ -9,6 +9,17 @@ use tauri::plugin::PermissionState;
 #[cfg(mobile)]
 use tauri::{AppHandle, Manager};
 
+/// Said on a desktop whose notifications are on but shown by nothing.
+pub const NO_NOTIFICATION_SERVICE: &str = "No notification service answers on this computer, \
+     so you are not alerted here and the escalation ladder does not count on it. Start your \
+     desktop's notification daemon (such as dunst or mako), or make sure your phone is paged.";
+
+/// Why a desktop does not alert its person for the account shown: only when notifications are
+/// on and nothing shows them (turned off, the person knows; a phone says its own).
+pub fn desktop_problem(found: spartex_core::AlertsHere) -> Option<String> {
+    (found == spartex_core::AlertsHere::NoService).then(|| NO_NOTIFICATION_SERVICE.to_owned())
+}
+
 /// Said when the person (or the phone's settings) refused notifications.
 pub const NOT_ALLOWED: &str = "Notifications are turned off for Spartex Control, so this phone \
      will not be paged. Turn them on in the phone's settings, then open the app again.";
@@ -93,7 +104,9 @@ async fn may_notify(app: &AppHandle) -> bool {
 /// `push-token` event, or asked of the OS once it may notify. The core replaces the device
 /// registered before and unregisters it at sign-out. A phone that may not notify is taken off
 /// every signed-in organisation's list, the one shown and the others: iOS gives a token even
-/// then, and the escalation ladder would count on a phone that shows nothing.
+/// then, and the escalation ladder would count on a phone that shows nothing. Registered for
+/// the one shown, it is registered for the others too (again after notifications were turned
+/// back on; the same token within a day asks nothing of the server).
 #[cfg(mobile)]
 pub async fn register(
     app: &AppHandle,
@@ -106,16 +119,14 @@ pub async fn register(
     let outcome = async {
         if !may_notify(app).await {
             let shell = app.state::<crate::state::Shell>();
-            match shell.core().unregister_push_devices_of_every_account().await {
-                Ok(not_reached) => {
-                    for (info, error) in not_reached {
-                        tracing::warn!(%error, organisation = %info.tenant.name, "could not take this phone off the organisation's push list");
-                    }
-                }
-                Err(error) => {
-                    tracing::warn!(%error, "could not list the accounts to take this phone off their push lists");
-                }
-            }
+            let not_reached = shell
+                .core()
+                .unregister_push_devices_of_every_account()
+                .await;
+            log_not_reached(
+                not_reached,
+                "could not take this phone off the organisation's push list",
+            );
             return Err(CommandError {
                 code: spartex_core::ErrorKind::Local,
                 message: NOT_ALLOWED.into(),
@@ -136,17 +147,42 @@ pub async fn register(
                 })?,
         };
         let request = device_request(token, cfg!(target_os = "ios"), cfg!(debug_assertions));
-        let device = account.register_push_device(request).await?;
+        let device = account.register_push_device(request.clone()).await?;
         tracing::info!(device = %device.id, "registered for pushes");
-        Ok(())
+        Ok(request)
     }
     .await;
     let paging = app.state::<Paging>();
-    match &outcome {
-        Ok(()) => paging.registered(),
-        Err(error) => paging.not_paged(error.message.clone()),
+    match outcome {
+        Ok(request) => {
+            paging.registered();
+            let shell = app.state::<crate::state::Shell>();
+            let not_reached = (shell.core())
+                .register_push_device_for_every_account(&request)
+                .await;
+            log_not_reached(
+                not_reached,
+                "could not register this phone for the organisation's pushes",
+            );
+            Ok(())
+        }
+        Err(error) => {
+            paging.not_paged(error.message.clone());
+            Err(error)
+        }
     }
-    outcome
+}
+
+#[cfg(mobile)]
+fn log_not_reached(not_reached: spartex_core::CoreResult<spartex_core::NotReached>, what: &str) {
+    match not_reached {
+        Ok(not_reached) => {
+            for (info, error) in not_reached {
+                tracing::warn!(%error, organisation = %info.tenant.name, "{what}");
+            }
+        }
+        Err(error) => tracing::warn!(%error, "could not list the accounts signed in: {what}"),
+    }
 }
 
 /// Registers in the background once an account is shown (after sign-in, and at start when
@@ -180,6 +216,22 @@ pub fn listening(app: &AppHandle) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_desktop_says_it_alerts_nobody_only_when_nothing_shows_notifications_turned_on() {
+        use spartex_core::AlertsHere;
+        assert_eq!(
+            desktop_problem(AlertsHere::NoService).as_deref(),
+            Some(NO_NOTIFICATION_SERVICE)
+        );
+        for quiet in [
+            AlertsHere::Raised,
+            AlertsHere::TurnedOff,
+            AlertsHere::NotRaisedHere,
+        ] {
+            assert_eq!(desktop_problem(quiet), None, "{quiet:?}");
+        }
+    }
 
     #[test]
     fn only_the_oss_yes_or_no_is_taken_without_asking() {

@@ -43,8 +43,25 @@ struct Inner {
     delivery: Delivery,
     settings: SettingsSync,
     devices: DeviceRecord,
-    /// Whether this device raises a notification when a request names this person.
+    /// Whether this device raises a notification when a request names this person, as the
+    /// socket says it; and why, as the shell shows it.
     alerts_here: watch::Sender<bool>,
+    alerts_found: std::sync::Mutex<AlertsHere>,
+}
+
+/// Whether notifications raised on this device reach its person, as the task that raises
+/// them last found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AlertsHere {
+    /// No task raises them here: a phone (its alerts are the server's pushes), or a CLI
+    /// command other than `watch`.
+    #[default]
+    NotRaisedHere,
+    /// Turned off in this device's settings.
+    TurnedOff,
+    /// Turned on, but no notification service answers.
+    NoService,
+    Raised,
 }
 
 /// What `status` shows: the link, how fresh the cache is, what waits to be sent.
@@ -130,6 +147,7 @@ impl Account {
             settings,
             devices: DeviceRecord::new(dir),
             alerts_here,
+            alerts_found: std::sync::Mutex::default(),
         }))
     }
 
@@ -169,12 +187,27 @@ impl Account {
     /// Says whether this device raises a notification when a request names this person (its
     /// notification service answers and notifications are on): only then does its live link
     /// count as a way to reach them on the escalation ladder. The socket says `alerts=false`
-    /// otherwise, and is opened again when this changes. Off until said: the task that raises
-    /// this account's notifications says it while it runs.
-    pub fn set_alerts_here(&self, alerts: bool) {
+    /// otherwise, and is opened again when this changes. Not raised here until said: the task
+    /// that raises this account's notifications says it while it runs.
+    pub fn set_alerts_here(&self, found: AlertsHere) {
+        *self
+            .0
+            .alerts_found
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = found;
+        let raised = found == AlertsHere::Raised;
         self.0
             .alerts_here
-            .send_if_modified(|now| std::mem::replace(now, alerts) != alerts);
+            .send_if_modified(|now| std::mem::replace(now, raised) != raised);
+    }
+
+    /// What [`Account::set_alerts_here`] last said.
+    pub fn alerts_here(&self) -> AlertsHere {
+        *self
+            .0
+            .alerts_found
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Brings the cache up to the server's head over HTTP.

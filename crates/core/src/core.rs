@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Weak};
 
+use spartex_api::RegisterDeviceRequest;
 use tokio::sync::Notify;
 
 use crate::account::Account;
@@ -90,6 +91,16 @@ impl Undelivered {
         }
     }
 }
+
+/// One signed-in account's push record, with a session of its own.
+struct PushRecord {
+    info: AccountInfo,
+    session: Session,
+    record: DeviceRecord,
+}
+
+/// The accounts an action could not be done for, each with why.
+pub type NotReached = Vec<(AccountInfo, CoreError)>;
 
 pub struct Core {
     config: CoreConfig,
@@ -186,22 +197,77 @@ impl Core {
 
     /// Takes this install off the server's push list for every account signed in here: the
     /// phone may no longer show notifications, and the escalation ladder must not count on it
-    /// for any organisation, the one shown or another. Each account is tried; those the server
-    /// could not be asked for are answered with why (their record is kept, and the next
-    /// registration tries again).
-    pub async fn unregister_push_devices_of_every_account(
+    /// for any organisation, the one shown or another. Those the server could not be asked for
+    /// are answered with why (their record is kept, and the next registration tries again).
+    pub async fn unregister_push_devices_of_every_account(&self) -> CoreResult<NotReached> {
+        let (records, mut not_reached) = self.push_records()?;
+        let each = (records.into_iter()).map(|each| async move {
+            let PushRecord {
+                info,
+                session,
+                record,
+            } = each;
+            let unregistered = record.unregister(&session).await;
+            unregistered.err().map(|error| (info, error))
+        });
+        not_reached.extend(
+            futures_util::future::join_all(each)
+                .await
+                .into_iter()
+                .flatten(),
+        );
+        Ok(not_reached)
+    }
+
+    /// Registers this install's push address for every account signed in here, as the one
+    /// shown registers it: after notifications were turned on again, every organisation pages
+    /// the phone again, not only the one shown. (The same address registered within a day asks
+    /// nothing of the server.) Those that could not be registered are answered with why.
+    pub async fn register_push_device_for_every_account(
         &self,
-    ) -> CoreResult<Vec<(AccountInfo, CoreError)>> {
+        request: &RegisterDeviceRequest,
+    ) -> CoreResult<NotReached> {
+        let (records, mut not_reached) = self.push_records()?;
+        let now = chrono::Utc::now();
+        let each = (records.into_iter()).map(|each| async move {
+            let PushRecord {
+                info,
+                session,
+                record,
+            } = each;
+            let registered = record.register(&session, request.clone(), now).await;
+            registered.err().map(|error| (info, error))
+        });
+        not_reached.extend(
+            futures_util::future::join_all(each)
+                .await
+                .into_iter()
+                .flatten(),
+        );
+        Ok(not_reached)
+    }
+
+    /// Every signed-in account's push record, each with a session of its own (asked of the
+    /// server at once by the callers); an account whose server address no longer reads is
+    /// answered with why.
+    fn push_records(&self) -> CoreResult<(Vec<PushRecord>, NotReached)> {
+        let mut records = Vec::new();
         let mut not_reached = Vec::new();
         for info in self.registry.list()? {
-            let api = HttpClient::new(&info.server_url)?;
-            let session = Session::new(&info.id, api, self.config.secrets.clone());
-            let record = DeviceRecord::new(&self.registry.account_dir(&info.id));
-            if let Err(error) = record.unregister(&session).await {
-                not_reached.push((info, error));
+            match HttpClient::new(&info.server_url) {
+                Ok(api) => {
+                    let session = Session::new(&info.id, api, self.config.secrets.clone());
+                    let record = DeviceRecord::new(&self.registry.account_dir(&info.id));
+                    records.push(PushRecord {
+                        info,
+                        session,
+                        record,
+                    });
+                }
+                Err(error) => not_reached.push((info, error)),
             }
         }
-        Ok(not_reached)
+        Ok((records, not_reached))
     }
 
     /// Unregisters this install's push device (best effort, for a few seconds at most: offline

@@ -29,9 +29,9 @@ pub mod store;
 pub mod sync;
 mod tls;
 
-pub use account::{Account, Queued, Running, Status};
+pub use account::{Account, AlertsHere, Queued, Running, Status};
 pub use changes::{Change, LinkState, Outcome, OutcomeResult};
-pub use core::{Core, CoreConfig, Undelivered};
+pub use core::{Core, CoreConfig, NotReached, Undelivered};
 pub use error::{CoreError, CoreResult, ErrorKind};
 pub use registry::AccountInfo;
 pub use secret_store::{SecretError, SecretStore};

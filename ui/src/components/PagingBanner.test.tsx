@@ -31,9 +31,26 @@ describe('a phone that will not be paged', () => {
     expect(screen.queryByTestId('paging-problem')).not.toBeInTheDocument();
   });
 
-  it('is never asked on a desktop, which is not paged by push', async () => {
+});
+
+const NO_SERVICE =
+  'No notification service answers on this computer, so you are not alerted here and the escalation ladder does not count on it. Start your desktop\'s notification daemon (such as dunst or mako), or make sure your phone is paged.';
+
+describe('a desktop that alerts nobody', () => {
+  beforeEach(() => {
+    vi.clearAllMocks();
+    mockIpc();
+  });
+
+  it('says no notification service shows its notifications', async () => {
+    vi.mocked(ipc.pagingProblem).mockResolvedValue(NO_SERVICE);
     renderAt(<PagingBanner />);
-    await waitFor(() => expect(ipc.appState).toHaveBeenCalled());
-    expect(ipc.pagingProblem).not.toHaveBeenCalled();
+    expect(await screen.findByTestId('paging-problem')).toHaveTextContent('not alerted here');
+  });
+
+  it('says nothing while its notifications are shown', async () => {
+    renderAt(<PagingBanner />);
+    await waitFor(() => expect(ipc.pagingProblem).toHaveBeenCalled());
+    expect(screen.queryByTestId('paging-problem')).not.toBeInTheDocument();
   });
 });

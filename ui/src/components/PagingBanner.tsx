@@ -2,7 +2,8 @@ import { usePagingProblem } from '../state/queries';
 import { AlertIcon } from './Icons';
 
 /** On a phone that will not be paged (notifications turned off, no push token, the server
- *  refused it), says so across the app: an on-call person must not believe they are covered. */
+ *  refused it), or a desktop whose notifications nothing shows, says so across the app: an
+ *  on-call person must not believe they are covered. */
 export function PagingBanner() {
   const { data: problem } = usePagingProblem();
   if (!problem) return null;

@@ -32,7 +32,7 @@ export const usePagingProblem = () => {
   return useQuery({
     queryKey: keys.pagingProblem,
     queryFn: ipc.pagingProblem,
-    enabled: data?.desktop === false,
+    enabled: data !== undefined,
     refetchInterval: 10_000,
   });
 };

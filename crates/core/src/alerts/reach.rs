@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::account::Account;
+use crate::account::{Account, AlertsHere};
 use crate::notify::{NotificationPrefs, Notifier};
 
 /// How soon turning notifications off, or the notification service going away, stops this
@@ -37,7 +37,12 @@ impl ToldReach {
             notifier,
             prefs,
         };
-        told.account.set_alerts_here(told.enabled());
+        let found = if told.enabled() {
+            AlertsHere::Raised
+        } else {
+            AlertsHere::TurnedOff
+        };
+        told.account.set_alerts_here(found);
         told
     }
 
@@ -48,25 +53,30 @@ impl ToldReach {
             .enabled
     }
 
-    /// Asks the notification service at once and every [`RECHECK`], for ever.
+    /// Reads the settings, and asks the notification service while they have notifications
+    /// on, at once and every [`RECHECK`], for ever.
     pub(super) async fn keep_telling(&self) {
         let mut recheck = tokio::time::interval(RECHECK);
         recheck.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             recheck.tick().await;
-            let answers = async {
-                tokio::time::timeout(PATIENCE, self.notifier.available())
-                    .await
-                    .unwrap_or(false)
+            let found = if !self.enabled() {
+                AlertsHere::TurnedOff
+            } else if tokio::time::timeout(PATIENCE, self.notifier.available())
+                .await
+                .unwrap_or(false)
+            {
+                AlertsHere::Raised
+            } else {
+                AlertsHere::NoService
             };
-            let alerts = self.enabled() && answers.await;
-            self.account.set_alerts_here(alerts);
+            self.account.set_alerts_here(found);
         }
     }
 }
 
 impl Drop for ToldReach {
     fn drop(&mut self) {
-        self.account.set_alerts_here(false);
+        self.account.set_alerts_here(AlertsHere::NotRaisedHere);
     }
 }

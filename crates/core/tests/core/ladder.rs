@@ -11,7 +11,7 @@ use spartex_core::alerts::spawn_notifications;
 use spartex_core::notify::{
     Notification, NotificationAction, NotificationKind, NotificationPrefs, Notifier, NotifyError,
 };
-use spartex_core::{Account, Running};
+use spartex_core::{Account, AlertsHere, Running};
 
 use crate::support::{eventually, World};
 
@@ -139,6 +139,11 @@ async fn an_open_app_that_cannot_alert_is_no_way_to_reach_its_person() {
 
     shown.unavailable.store(true, Ordering::SeqCst);
     reached_through_the_app(&world, &marco, false).await;
+    assert_eq!(
+        marco.alerts_here(),
+        AlertsHere::NoService,
+        "the shell says so"
+    );
     let (status, approval) = world
         .post(
             &world.agent_token("Quill"),
@@ -163,8 +168,10 @@ async fn an_open_app_that_cannot_alert_is_no_way_to_reach_its_person() {
     // The service back: reached again. Notifications turned off: not reached.
     shown.unavailable.store(false, Ordering::SeqCst);
     reached_through_the_app(&world, &marco, true).await;
+    assert_eq!(marco.alerts_here(), AlertsHere::Raised);
     prefs.write().expect("the settings").enabled = false;
     reached_through_the_app(&world, &marco, false).await;
+    assert_eq!(marco.alerts_here(), AlertsHere::TurnedOff);
     running.stop().await;
 }
 

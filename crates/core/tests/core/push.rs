@@ -86,6 +86,7 @@ async fn a_phone_registers_once_per_token_and_a_new_token_replaces_the_old() {
 
 /// A phone whose notifications were turned off is taken off the push list of every
 /// organisation signed in on it, not only the one shown: the ladder would count on it there.
+/// Turned on again, it is put back on every list.
 #[tokio::test]
 async fn a_phone_that_may_no_longer_notify_leaves_every_organisations_push_list() {
     let mut world = World::start().await;
@@ -124,6 +125,27 @@ async fn a_phone_that_may_no_longer_notify_leaves_every_organisations_push_list(
         assert!(
             devices_on_server(&world, email).await.is_empty(),
             "{email}'s organisation no longer pages this phone"
+        );
+    }
+
+    // Notifications on again: registered for the organisation shown, then for every other.
+    acme.register_push_device(fcm("fcm-token-of-this-phone"))
+        .await
+        .expect("registers");
+    let not_reached = core
+        .register_push_device_for_every_account(&fcm("fcm-token-of-this-phone"))
+        .await
+        .expect("the accounts are listed");
+    assert!(not_reached.is_empty(), "{not_reached:?}");
+    for (account, email) in [
+        (&acme, ONCALL),
+        (&northwind, spartex_testkit::demo::NORTHWIND_ONCALL),
+    ] {
+        let device = account.push_device().expect("registered");
+        assert_eq!(
+            devices_on_server(&world, email).await,
+            [device.id],
+            "{email}'s organisation pages this phone again, once"
         );
     }
 }
