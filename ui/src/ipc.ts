@@ -210,8 +210,8 @@ export function pushReceived(event: string): Promise<null> {
 
 /**
  * Why this phone will not be paged for the account shown (notifications turned off, no
- * push token, the server refused it), or why this desktop alerts nobody (notifications on,
- * but no notification service answers); nothing when they will be.
+ * push token, the server refused it), or why this desktop alerts nobody (notifications
+ * on, but no notification service answers); nothing when they will be.
  */
 export function pagingProblem(): Promise<string | null> {
   return call<string | null>('paging_problem');
