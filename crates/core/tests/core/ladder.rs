@@ -109,6 +109,20 @@ async fn online(world: &World, email: &str, name: &str) -> (Account, Running, Ar
     (account, running, shown)
 }
 
+/// Quill asks for a critical spend, which the demo's policy puts on the ladder.
+async fn ask_for_a_critical_cap_raise(world: &World) -> serde_json::Value {
+    let (status, approval) = world
+        .post(
+            &world.agent_token("Quill"),
+            "/api/v1/agent/approvals",
+            serde_json::json!({"kind": "spend_budget", "title": "Raise the Meta daily cap to $900",
+                               "payload": {}, "risk": "critical", "expires_in_s": 3600}),
+        )
+        .await;
+    assert_eq!(status, 201, "{approval}");
+    approval
+}
+
 /// Waits until the server counts the account's open app as a way to reach its person, or no
 /// longer does.
 async fn reached_through_the_app(world: &World, account: &Account, reached: bool) {
@@ -144,15 +158,7 @@ async fn an_open_app_that_cannot_alert_is_no_way_to_reach_its_person() {
         AlertsHere::NoService,
         "the shell says so"
     );
-    let (status, approval) = world
-        .post(
-            &world.agent_token("Quill"),
-            "/api/v1/agent/approvals",
-            serde_json::json!({"kind": "spend_budget", "title": "Raise the Meta daily cap to $900",
-                               "payload": {}, "risk": "critical", "expires_in_s": 3600}),
-        )
-        .await;
-    assert_eq!(status, 201, "{approval}");
+    let approval = ask_for_a_critical_cap_raise(&world).await;
     let marco_on_the_trail = approval["escalation"]["notified"]
         .as_array()
         .expect("a trail")
@@ -183,15 +189,7 @@ async fn the_app_shows_a_request_on_a_ladder_to_the_people_it_names_when_it_name
 
     // Neither on-call person has the app open or a phone: level 1 is skipped, the managers'
     // level is told at once, the owners' waits for its 15 minutes.
-    let (status, approval) = world
-        .post(
-            &world.agent_token("Quill"),
-            "/api/v1/agent/approvals",
-            serde_json::json!({"kind": "spend_budget", "title": "Raise the Meta daily cap to $900",
-                               "payload": {}, "risk": "critical", "expires_in_s": 3600}),
-        )
-        .await;
-    assert_eq!(status, 201, "{approval}");
+    let approval = ask_for_a_critical_cap_raise(&world).await;
     eventually("the manager is paged", || {
         let paged = marco_saw.of_kind(NotificationKind::ApprovalRequested) == 1;
         async move { paged }
@@ -469,15 +467,7 @@ async fn an_escalation_that_reached_a_person_among_missed_changes_pages_them() {
     let (_marco, marco_running, _) = online(&world, "manager@acme.test", "marco").await;
     let (_laptop, laptop_running, _) = online(&world, "owner@acme.test", "olivia-laptop").await;
     let olivia = world.login(&world.core("olivia"), "owner@acme.test").await;
-    let (status, approval) = world
-        .post(
-            &world.agent_token("Quill"),
-            "/api/v1/agent/approvals",
-            serde_json::json!({"kind": "spend_budget", "title": "Raise the Meta daily cap to $900",
-                               "payload": {}, "risk": "critical", "expires_in_s": 3600}),
-        )
-        .await;
-    assert_eq!(status, 201, "{approval}");
+    let approval = ask_for_a_critical_cap_raise(&world).await;
     let id = approval["id"].as_str().expect("an id").to_owned();
     olivia.catch_up().await.expect("catches up");
     let shown = Arc::new(Shown::default());
