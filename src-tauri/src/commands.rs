@@ -357,12 +357,13 @@ commands! {
         if let Some(problem) = app.state::<crate::paging::Paging>().problem() {
             return Ok(Some(problem));
         }
-        match shell.account().await {
-            Ok(account) if cfg!(desktop) => {
-                Ok(crate::paging::desktop_problem(account.alerts_here()))
-            }
-            _ => Ok(None),
+        if !cfg!(desktop) {
+            return Ok(None);
         }
+        Ok(match shell.account().await {
+            Ok(account) => crate::paging::desktop_problem(account.alerts_here()),
+            Err(_) => None,
+        })
     }
 
     /// The UI listens to the notification plugin's events now: a tap that started the app,

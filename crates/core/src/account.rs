@@ -44,8 +44,9 @@ struct Inner {
     settings: SettingsSync,
     devices: DeviceRecord,
     /// Whether this device raises a notification when a request names this person, as the
-    /// socket says it; and why, as the shell shows it.
+    /// socket says it.
     alerts_here: watch::Sender<bool>,
+    /// Why it does or does not, as the shell shows it.
     alerts_found: std::sync::Mutex<AlertsHere>,
 }
 
@@ -53,14 +54,15 @@ struct Inner {
 /// them last found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum AlertsHere {
-    /// No task raises them here: a phone (its alerts are the server's pushes), or a CLI
-    /// command other than `watch`.
+    /// No task raises them here: a phone (its alerts are the server's pushes), a CLI command
+    /// other than `watch` (or `watch --no-notify`), or an account the desktop no longer shows.
     #[default]
     NotRaisedHere,
     /// Turned off in this device's settings.
     TurnedOff,
-    /// Turned on, but no notification service answers.
+    /// Turned on, but no notification service answered twice in a row.
     NoService,
+    /// Turned on, and the notification service answers.
     Raised,
 }
 

@@ -191,7 +191,7 @@ impl Alerts {
             }
             let no_further = (self.considered.get(&after.id))
                 .is_some_and(|considered| considered.version >= after.version);
-            if no_further {
+            if no_further || settled_meanwhile(account, &after.id).await {
                 return;
             }
             let considered = Considered {
@@ -254,6 +254,18 @@ async fn pending_ladders(account: &Account) -> HashMap<String, Option<Escalation
             tracing::warn!(%error, "could not read the requests that wait");
             HashMap::new()
         }
+    }
+}
+
+/// Whether the cache holds the request settled now: a change of it heard late (still queued
+/// after a lag, whose missed changes were read from the cache) raises nothing.
+async fn settled_meanwhile(account: &Account, approval_id: &str) -> bool {
+    match account.store().approval(approval_id).await {
+        Ok(Some(view)) => !matches!(
+            view.approval.status,
+            ApprovalStatus::Pending | ApprovalStatus::Unknown
+        ),
+        _ => false,
     }
 }
 

@@ -1,5 +1,5 @@
-//! Who holds an event socket open now, by user: one of the ways the escalation ladder knows a
-//! person can be reached.
+//! Who holds an event socket open now that can alert them (not opened with `alerts=false`),
+//! by user: one of the ways the escalation ladder knows a person can be reached.
 //!
 //! Each instance counts its own sockets. With several instances on one database it also
 //! publishes which people it has sockets of ([`share`]), as they come and go and with a
@@ -27,7 +27,7 @@ const SETTLE: Duration = Duration::from_millis(50);
 /// (tenant, user).
 pub type Key = (String, String);
 
-/// Open event sockets per (tenant, user).
+/// Open event sockets that can alert, per (tenant, user).
 #[derive(Default, Clone)]
 pub struct Presence {
     open: Arc<Mutex<HashMap<Key, usize>>>,

@@ -11,8 +11,10 @@ use crate::notify::{NotificationPrefs, Notifier};
 /// How soon turning notifications off, or the notification service going away, stops this
 /// device counting as a way to reach its person on the escalation ladder (and the other way).
 const RECHECK: Duration = Duration::from_secs(5);
-/// A notification service that does not answer within this is taken as absent, this time.
+/// A notification service that does not answer within this has not answered, this time.
 const PATIENCE: Duration = Duration::from_secs(2);
+/// Unanswered checks in a row after which the notification service is taken as gone.
+const GONE_AFTER: u32 = 2;
 
 /// Tells the account, while it lives, whether a notification raised now would reach this
 /// person (notifications are on, and the notification service answers), and that none would
@@ -54,23 +56,29 @@ impl ToldReach {
     }
 
     /// Reads the settings, and asks the notification service while they have notifications
-    /// on, at once and every [`RECHECK`], for ever.
+    /// on, at once and every [`RECHECK`], for ever. A service is taken as gone once it has not
+    /// answered twice in a row, so one slow answer does not take this device off the ladder.
     pub(super) async fn keep_telling(&self) {
         let mut recheck = tokio::time::interval(RECHECK);
         recheck.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut unanswered = 0;
         loop {
             recheck.tick().await;
-            let found = if !self.enabled() {
-                AlertsHere::TurnedOff
-            } else if tokio::time::timeout(PATIENCE, self.notifier.available())
-                .await
-                .unwrap_or(false)
-            {
-                AlertsHere::Raised
-            } else {
-                AlertsHere::NoService
-            };
-            self.account.set_alerts_here(found);
+            if !self.enabled() {
+                unanswered = 0;
+                self.account.set_alerts_here(AlertsHere::TurnedOff);
+                continue;
+            }
+            let answers = tokio::time::timeout(PATIENCE, self.notifier.available()).await;
+            if answers.unwrap_or(false) {
+                unanswered = 0;
+                self.account.set_alerts_here(AlertsHere::Raised);
+                continue;
+            }
+            unanswered += 1;
+            if unanswered >= GONE_AFTER {
+                self.account.set_alerts_here(AlertsHere::NoService);
+            }
         }
     }
 }

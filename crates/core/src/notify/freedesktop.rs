@@ -372,8 +372,7 @@ async fn close(connection: &zbus::Connection, id: u32) -> Result<(), NotifyError
     }
 }
 
-/// The connection itself failed (its socket closed or broke), rather than the server being
-/// slow: worth a new connection.
+/// Asks the notification server its name and version: whether one answers at all.
 async fn ask_server_information(connection: &zbus::Connection) -> zbus::Result<zbus::Message> {
     connection
         .call_method(
@@ -386,6 +385,8 @@ async fn ask_server_information(connection: &zbus::Connection) -> zbus::Result<z
         .await
 }
 
+/// The connection itself failed (its socket closed or broke), rather than the server being
+/// slow: worth a new connection.
 fn is_dead_connection(err: &zbus::Error) -> bool {
     matches!(err, zbus::Error::InputOutput(io) if io.kind() != std::io::ErrorKind::TimedOut)
 }

@@ -44,8 +44,8 @@ struct EventsQuery {
     since_at: Option<DateTime<Utc>>,
     /// Whether this connection's app raises a notification when a request names its person
     /// (the default). An app that cannot (no notification service, notifications turned off)
-    /// sends `false`: it is then no way to reach its person, and the escalation ladder skips
-    /// them as unreachable rather than waiting a level's time on them.
+    /// sends `false`: this socket is then not counted as a way to reach them on the escalation
+    /// ladder (a phone that takes pushes, or another socket that can alert, still is).
     alerts: Option<bool>,
 }
 

@@ -213,7 +213,8 @@ impl Reach {
     }
 
     /// Whether a person is known to be reachable now: a device of theirs took a push lately
-    /// (or was registered lately) without failing since, or an app of theirs is open. A level
+    /// (or was registered lately) without failing since, or an app of theirs that can alert
+    /// them is open. A level
     /// nobody reachable is on is told all the same, and the next level at once as well.
     fn reachable(&self, user_id: &str) -> bool {
         self.by_push.contains(user_id) || self.online.contains(user_id)
