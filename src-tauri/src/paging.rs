@@ -158,7 +158,7 @@ pub async fn register(
             paging.registered();
             let shell = app.state::<crate::state::Shell>();
             let not_reached = (shell.core())
-                .register_push_device_for_every_account(&request)
+                .register_push_device_for_every_account(&request, &account.info().id)
                 .await;
             log_not_reached(
                 not_reached,

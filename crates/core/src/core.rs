@@ -219,15 +219,18 @@ impl Core {
         Ok(not_reached)
     }
 
-    /// Registers this install's push address for every account signed in here, as the one
-    /// shown registers it: after notifications were turned on again, every organisation pages
-    /// the phone again, not only the one shown. (The same address registered within a day asks
-    /// nothing of the server.) Those that could not be registered are answered with why.
+    /// Registers this install's push address for every account signed in here but `shown`,
+    /// which registers it itself (and whose record only its own registration writes): after
+    /// notifications were turned on again, every organisation pages the phone again, not only
+    /// the one shown. (The same address registered within a day asks nothing of the server.)
+    /// Those that could not be registered are answered with why.
     pub async fn register_push_device_for_every_account(
         &self,
         request: &RegisterDeviceRequest,
+        shown: &str,
     ) -> CoreResult<NotReached> {
-        let (records, mut not_reached) = self.push_records()?;
+        let (mut records, mut not_reached) = self.push_records()?;
+        records.retain(|each| each.info.id != shown);
         let now = chrono::Utc::now();
         let each = (records.into_iter()).map(|each| async move {
             let PushRecord {

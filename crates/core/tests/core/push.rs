@@ -133,7 +133,7 @@ async fn a_phone_that_may_no_longer_notify_leaves_every_organisations_push_list(
         .await
         .expect("registers");
     let not_reached = core
-        .register_push_device_for_every_account(&fcm("fcm-token-of-this-phone"))
+        .register_push_device_for_every_account(&fcm("fcm-token-of-this-phone"), &acme.info().id)
         .await
         .expect("the accounts are listed");
     assert!(not_reached.is_empty(), "{not_reached:?}");
