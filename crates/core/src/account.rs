@@ -23,7 +23,7 @@ use crate::store::views::{
     ApprovalView, DashboardJson, MessageView, ProjectSummary, ProjectView, SearchHit, Thread,
 };
 use crate::store::{meta, unkept_entry, KeptForNewerVersion, OutboxEntry, Store, StoreError};
-use crate::sync::{SyncReport, Syncer};
+use crate::sync::{AlertsHere, SyncReport, Syncer};
 use crate::{Change, LinkState, Outcome};
 
 /// The last try to deliver the outbox before signing out waits this long at most.
@@ -43,27 +43,9 @@ struct Inner {
     delivery: Delivery,
     settings: SettingsSync,
     devices: DeviceRecord,
-    /// Whether this device raises a notification when a request names this person, as the
-    /// socket says it.
-    alerts_here: watch::Sender<bool>,
-    /// Why it does or does not, as the shell shows it.
-    alerts_found: std::sync::Mutex<AlertsHere>,
-}
-
-/// Whether notifications raised on this device reach its person, as the task that raises
-/// them last found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum AlertsHere {
-    /// No task raises them here: a phone (its alerts are the server's pushes), a CLI command
-    /// other than `watch` (or `watch --no-notify`), or an account the desktop no longer shows.
-    #[default]
-    NotRaisedHere,
-    /// Turned off in this device's settings.
-    TurnedOff,
-    /// Turned on, but no notification service answered twice in a row.
-    NoService,
-    /// Turned on, and the notification service answers.
-    Raised,
+    /// Whether notifications raised on this device reach this person, and why not: the socket
+    /// says whether, the shell shows why.
+    alerts_here: watch::Sender<AlertsHere>,
 }
 
 /// What `status` shows: the link, how fresh the cache is, what waits to be sent.
@@ -123,15 +105,15 @@ impl Account {
         let session = Arc::new(session);
         let publisher = Publisher::new();
         let outbox_wakeup = Arc::new(Notify::new());
-        let (alerts_here, alerts_heard) = watch::channel(false);
+        let (alerts_here, alerts_heard) = watch::channel(AlertsHere::default());
         let syncer = Syncer::new(
             &info.id,
             session.clone(),
             store.clone(),
             publisher.clone(),
             outbox_wakeup.clone(),
-        )
-        .telling_whether_alerts_here(alerts_heard);
+            alerts_heard,
+        );
         let delivery = Delivery::new(
             session.clone(),
             store.clone(),
@@ -149,7 +131,6 @@ impl Account {
             settings,
             devices: DeviceRecord::new(dir),
             alerts_here,
-            alerts_found: std::sync::Mutex::default(),
         }))
     }
 
@@ -192,24 +173,14 @@ impl Account {
     /// otherwise, and is opened again when this changes. Not raised here until said: the task
     /// that raises this account's notifications says it while it runs.
     pub fn set_alerts_here(&self, found: AlertsHere) {
-        *self
-            .0
-            .alerts_found
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner()) = found;
-        let raised = found == AlertsHere::Raised;
         self.0
             .alerts_here
-            .send_if_modified(|now| std::mem::replace(now, raised) != raised);
+            .send_if_modified(|now| std::mem::replace(now, found) != found);
     }
 
     /// What [`Account::set_alerts_here`] last said.
     pub fn alerts_here(&self) -> AlertsHere {
-        *self
-            .0
-            .alerts_found
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        *self.0.alerts_here.borrow()
     }
 
     /// Brings the cache up to the server's head over HTTP.

@@ -189,8 +189,7 @@ impl Core {
     /// Opens an account by id, or the only one.
     pub async fn open(&self, selector: Option<&str>) -> CoreResult<Account> {
         let info = self.registry.select(selector)?;
-        let api = HttpClient::new(&info.server_url)?;
-        let session = Session::new(&info.id, api, self.config.secrets.clone());
+        let session = self.session_of(&info)?;
         let store = self.open_cache(&info.id).await?;
         Ok(self.account(info, session, store))
     }
@@ -201,14 +200,9 @@ impl Core {
     /// are answered with why (their record is kept, and the next registration tries again).
     pub async fn unregister_push_devices_of_every_account(&self) -> CoreResult<NotReached> {
         let (records, mut not_reached) = self.push_records()?;
-        let each = (records.into_iter()).map(|each| async move {
-            let PushRecord {
-                info,
-                session,
-                record,
-            } = each;
-            let unregistered = record.unregister(&session).await;
-            unregistered.err().map(|error| (info, error))
+        let each = records.into_iter().map(|each| async move {
+            let unregistered = each.record.unregister(&each.session).await;
+            unregistered.err().map(|error| (each.info, error))
         });
         not_reached.extend(
             futures_util::future::join_all(each)
@@ -232,14 +226,11 @@ impl Core {
         let (mut records, mut not_reached) = self.push_records()?;
         records.retain(|each| each.info.id != shown);
         let now = chrono::Utc::now();
-        let each = (records.into_iter()).map(|each| async move {
-            let PushRecord {
-                info,
-                session,
-                record,
-            } = each;
-            let registered = record.register(&session, request.clone(), now).await;
-            registered.err().map(|error| (info, error))
+        let each = records.into_iter().map(|each| async move {
+            let registered = (each.record)
+                .register(&each.session, request.clone(), now)
+                .await;
+            registered.err().map(|error| (each.info, error))
         });
         not_reached.extend(
             futures_util::future::join_all(each)
@@ -250,6 +241,12 @@ impl Core {
         Ok(not_reached)
     }
 
+    /// A session for the signed-in account `info`, its tokens read from the secret store.
+    fn session_of(&self, info: &AccountInfo) -> CoreResult<Session> {
+        let api = HttpClient::new(&info.server_url)?;
+        Ok(Session::new(&info.id, api, self.config.secrets.clone()))
+    }
+
     /// Every signed-in account's push record, each with a session of its own (asked of the
     /// server at once by the callers); an account whose server address no longer reads is
     /// answered with why.
@@ -257,9 +254,8 @@ impl Core {
         let mut records = Vec::new();
         let mut not_reached = Vec::new();
         for info in self.registry.list()? {
-            match HttpClient::new(&info.server_url) {
-                Ok(api) => {
-                    let session = Session::new(&info.id, api, self.config.secrets.clone());
+            match self.session_of(&info) {
+                Ok(session) => {
                     let record = DeviceRecord::new(&self.registry.account_dir(&info.id));
                     records.push(PushRecord {
                         info,
@@ -319,8 +315,7 @@ impl Core {
             }
         }
         let signing_out = self.registry.hold_for_sign_out(&info.id)?;
-        let api = HttpClient::new(&info.server_url)?;
-        let session = Session::new(&info.id, api, self.config.secrets.clone());
+        let session = self.session_of(&info)?;
         DeviceRecord::new(&self.registry.account_dir(&info.id))
             .unregister_on_sign_out(&session)
             .await;

@@ -29,7 +29,7 @@ pub mod store;
 pub mod sync;
 mod tls;
 
-pub use account::{Account, AlertsHere, Queued, Running, Status};
+pub use account::{Account, Queued, Running, Status};
 pub use changes::{Change, LinkState, Outcome, OutcomeResult};
 pub use core::{Core, CoreConfig, NotReached, Undelivered};
 pub use error::{CoreError, CoreResult, ErrorKind};
@@ -38,6 +38,7 @@ pub use secret_store::{SecretError, SecretStore};
 pub use spartex_api::Secret;
 /// The rules every face shares (what may be decided, what deserves a notification).
 pub use spartex_policy as rules;
+pub use sync::AlertsHere;
 
 #[cfg(test)]
 mod layering;

@@ -60,6 +60,28 @@ pub struct SyncReport {
     pub head: i64,
 }
 
+/// Whether notifications raised on this device reach its person, as the task that raises
+/// them last found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AlertsHere {
+    /// No task raises them here: a phone (its alerts are the server's pushes), a CLI command
+    /// other than `watch` (or `watch --no-notify`), or an account the desktop no longer shows.
+    #[default]
+    NotRaisedHere,
+    /// Turned off in this device's settings.
+    TurnedOff,
+    /// Turned on, but no notification service answered twice in a row.
+    NoService,
+    /// Turned on, and the notification service answers.
+    Raised,
+}
+
+impl AlertsHere {
+    fn raised(self) -> bool {
+        self == AlertsHere::Raised
+    }
+}
+
 /// One account's sync: owns what it needs (the session, the cache, where to publish) and
 /// nothing of the rest of the account.
 #[derive(Clone)]
@@ -72,8 +94,8 @@ pub struct Syncer {
     outbox_wakeup: Arc<Notify>,
     wall_clock: WallClock,
     /// Whether this device raises a notification when a request names this person: the
-    /// socket says so (`alerts`), and is opened again when it changes.
-    alerts_here: tokio::sync::watch::Receiver<bool>,
+    /// socket says so (`alerts`), and is opened again when that changes.
+    alerts_here: tokio::sync::watch::Receiver<AlertsHere>,
 }
 
 impl Syncer {
@@ -83,6 +105,7 @@ impl Syncer {
         store: Store,
         publisher: Publisher,
         outbox_wakeup: Arc<Notify>,
+        alerts_here: tokio::sync::watch::Receiver<AlertsHere>,
     ) -> Syncer {
         Syncer {
             account_id: account_id.to_owned(),
@@ -91,18 +114,8 @@ impl Syncer {
             publisher,
             outbox_wakeup,
             wall_clock: Arc::new(SystemTime::now),
-            alerts_here: tokio::sync::watch::channel(false).1,
+            alerts_here,
         }
-    }
-
-    /// This syncer, telling the server on the socket whether `alerts_here` says this device
-    /// raises notifications (it says no otherwise).
-    pub(crate) fn telling_whether_alerts_here(
-        mut self,
-        alerts_here: tokio::sync::watch::Receiver<bool>,
-    ) -> Syncer {
-        self.alerts_here = alerts_here;
-        self
     }
 
     /// This syncer, reading the wall clock from `wall_clock`.
@@ -210,7 +223,7 @@ impl Syncer {
         let mut wake = WakeWatch::new(self.wall_clock.clone());
         let mut alerts_here = self.alerts_here.clone();
         while !*stop.borrow() {
-            alerts_here.borrow_and_update();
+            let said = alerts_here.borrow_and_update().raised();
             // Until a retry catches up, a full disk stays the news, not "connecting".
             if self.publisher.link() != LinkState::DiskFull {
                 self.set_link(LinkState::Connecting);
@@ -225,7 +238,7 @@ impl Syncer {
                     );
                     None
                 }
-                Ok(()) = alerts_here.changed() => {
+                Ok(_) = alerts_here.wait_for(|found| found.raised() != said) => {
                     tracing::info!("notifications here turned on or off; opening the event socket again to tell the server");
                     None
                 }
@@ -312,7 +325,7 @@ impl Syncer {
             None => String::new(),
         };
         // The server takes a socket for a way to reach its person unless told otherwise.
-        let alerts = if *self.alerts_here.borrow() {
+        let alerts = if self.alerts_here.borrow().raised() {
             ""
         } else {
             "&alerts=false"

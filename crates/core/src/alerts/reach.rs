@@ -5,8 +5,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::account::{Account, AlertsHere};
+use crate::account::Account;
 use crate::notify::{NotificationPrefs, Notifier};
+use crate::sync::AlertsHere;
 
 /// How soon turning notifications off, or the notification service going away, stops this
 /// device counting as a way to reach its person on the escalation ladder (and the other way).

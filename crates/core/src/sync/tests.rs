@@ -61,6 +61,7 @@ async fn a_night_asleep_reconnects_the_event_socket_at_once() {
         account.store().clone(),
         publisher.clone(),
         Arc::new(Notify::new()),
+        watch::channel(crate::sync::AlertsHere::default()).1,
     )
     .with_wall_clock(clock);
     let mut changes = publisher.subscribe();

@@ -73,37 +73,26 @@ async fn events(
         .read_buffer_size(4 * 1024)
         .write_buffer_size(4 * 1024)
         .on_upgrade(move |socket| async move {
-            let asked = Asked {
-                since: query.since,
-                since_at: query.since_at,
-                alerts: query.alerts.unwrap_or(true),
-            };
-            if let Err(ended) = serve(state, user, asked, socket).await {
+            if let Err(ended) = serve(state, user, query, socket).await {
                 ended.log("events");
             }
         })
 }
 
-/// What the client asked for in its query.
-struct Asked {
-    since: Option<i64>,
-    since_at: Option<DateTime<Utc>>,
-    alerts: bool,
-}
-
 async fn serve(
     state: AppState,
     user: UserPrincipal,
-    asked: Asked,
+    query: EventsQuery,
     socket: WebSocket,
 ) -> SocketResult<()> {
-    let Asked {
+    let EventsQuery {
         since,
         since_at,
         alerts,
-    } = asked;
+    } = query;
     let tenant_id = user.tenant_id.clone();
-    let _present = alerts.then(|| state.presence.enter(&tenant_id, &user.user_id));
+    let _present =
+        (alerts.unwrap_or(true)).then(|| state.presence.enter(&tenant_id, &user.user_id));
     let stopping = state.stopping();
     tokio::pin!(stopping);
     let mut session_ends = state.sessions.subscribe_to_ends();
