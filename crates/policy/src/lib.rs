@@ -8,13 +8,17 @@
 //! - `oncall` (feature `rota`, the server's): who is on call at an instant, from a schedule in
 //!   its own time zones.
 //! - [`ladder`]: what an approval on an escalation ladder shows one person's own screen.
+//! - [`burst`]: how many alerts one screen shows one by one before it holds the rest back and
+//!   tells them as one summary.
 
+pub mod burst;
 pub mod ladder;
 pub mod notifications;
 #[cfg(feature = "rota")]
 pub mod oncall;
 pub mod rules;
 
+pub use burst::{AlertBudget, HeldBack, Lane};
 pub use ladder::{ladder_verdict, LadderVerdict};
 pub use notifications::{
     approval_resolved, plain_text, select, select_named, Notification, NotificationAction,

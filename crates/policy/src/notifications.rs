@@ -131,6 +131,9 @@ pub enum NotificationKind {
     /// The desktop app went on running when its window was closed, to keep notifying: said by
     /// the app about itself, once a run, never pushed.
     StillRunning,
+    /// The alerts a screen held back from a burst, counted ([`crate::burst::HeldBack`]): raised
+    /// by a client about its own screen, never pushed.
+    Summary,
 }
 
 /// A button on a notification. `Open` is the notification's default action (a click on it).

@@ -561,7 +561,9 @@ fn push_kind(kind: NotificationKind) -> Option<PushKind> {
         NotificationKind::BudgetWarning => PushKind::BudgetWarning,
         NotificationKind::BudgetExceeded => PushKind::BudgetExceeded,
         NotificationKind::ApprovalResolved => PushKind::ApprovalResolved,
-        NotificationKind::DiskFull | NotificationKind::StillRunning => return None,
+        NotificationKind::DiskFull | NotificationKind::StillRunning | NotificationKind::Summary => {
+            return None
+        }
     })
 }
 
