@@ -3,7 +3,7 @@
 
 use spartex_api::Decision;
 use spartex_core::notify::{NotificationAction, NotificationResponse};
-use spartex_core::push::DecidedFromNotification;
+use spartex_core::push::{summary_route, DecidedFromNotification};
 use spartex_core::Account;
 use tauri::AppHandle;
 use tokio::sync::mpsc::UnboundedReceiver;
@@ -19,7 +19,10 @@ pub fn spawn(
     tokio::spawn(async move {
         while let Some(response) = clicked.recv().await {
             let Some(approval_id) = response.approval_id else {
-                window::show(&app);
+                match summary_route(&response.key) {
+                    Some(route) => window::open_route(&app, route.to_owned()),
+                    None => window::show(&app),
+                }
                 continue;
             };
             let decision = match response.action {

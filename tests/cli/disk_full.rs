@@ -180,7 +180,9 @@ async fn a_watcher_whose_disk_fills_says_disk_full_not_offline_and_catches_up_on
     );
     assert_found(&cli, &last).await;
     if let Some(notifications) = &notifications {
-        let shown = notifications.seen();
+        // Other tests share the bus: only this watcher's notifications count.
+        let watcher = notifications.sender_of(&["Disk full:".into()]).await;
+        let shown = notifications.seen_from(Some(&watcher));
         assert_eq!(
             shown.matches("Disk full:").count(),
             1,

@@ -3,6 +3,7 @@
 //! and on-call from the terminal.
 
 mod broken_pipe;
+mod burst;
 mod crash_sync;
 mod disk_full;
 mod exit_codes;

@@ -68,23 +68,49 @@ impl NotifyMonitor {
         NotifyMonitor { child, seen }
     }
 
-    /// Everything the bus carried in `Notify` calls so far.
-    pub fn seen(&self) -> String {
+    /// What the bus carried in `Notify` calls from `sender` (a unique bus name), or from anyone.
+    pub fn seen_from(&self, sender: Option<&str>) -> String {
         let all = self.seen.lock().expect("lock").clone();
         messages(&all)
             .filter(|m| m.header.contains("member=Notify"))
+            .filter(|m| sender.is_none() || m.field("sender") == sender)
             .flat_map(|m| std::iter::once(m.header).chain(m.body))
             .fold(String::new(), |text, line| text + line + "\n")
     }
 
+    /// Waits up to 10 s for a `Notify` call containing one of `needles`, and says who made it:
+    /// the app's unique bus name, which tells its notifications from those of the other tests
+    /// running meanwhile on the same bus.
+    pub async fn sender_of(&self, needles: &[String]) -> String {
+        self.until(
+            &format!("a notification containing one of {needles:?}"),
+            || {
+                let all = self.seen.lock().expect("lock").clone();
+                let call = messages(&all).find(|m| {
+                    m.header.contains("member=Notify")
+                        && m.body.iter().any(|l| needles.iter().any(|n| l.contains(n)))
+                })?;
+                call.field("sender").map(str::to_owned)
+            },
+        )
+        .await
+    }
+
     /// Waits up to 10 s for the id the daemon gave the notification containing `needle`.
     pub async fn id_of(&self, needle: &str) -> u32 {
+        self.id_of_from(None, needle).await
+    }
+
+    /// [`NotifyMonitor::id_of`], of a notification `sender` sent.
+    pub async fn id_of_from(&self, sender: Option<&str>, needle: &str) -> u32 {
         self.until(
             &format!("the id of the notification containing {needle:?}"),
             || {
                 let all = self.seen.lock().expect("lock").clone();
                 let call = messages(&all).find(|m| {
-                    m.header.contains("member=Notify") && m.body.iter().any(|l| l.contains(needle))
+                    m.header.contains("member=Notify")
+                        && (sender.is_none() || m.field("sender") == sender)
+                        && m.body.iter().any(|l| l.contains(needle))
                 })?;
                 let (sender, serial) = (call.field("sender")?, call.field("serial")?);
                 let answer = messages(&all).find(|m| {

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::RecvError;
 
-use spartex_api::{Approval, ApprovalStatus, Escalation, Project};
-use spartex_policy::{approval_resolved, ladder_verdict, LadderVerdict};
+use spartex_api::{Approval, ApprovalStatus, Escalation, Project, Risk};
+use spartex_policy::{approval_resolved, ladder_verdict, AlertBudget, HeldBack, LadderVerdict};
 
 use crate::account::Account;
 use crate::notify::{
@@ -34,6 +34,9 @@ pub fn spawn_notifications(
         let mut alerts = Alerts {
             pending_at_start: pending_ladders(&account).await,
             considered: HashMap::new(),
+            budget: AlertBudget::new(now()),
+            held_back: HeldBack::default(),
+            shown_alone: HashSet::new(),
             account,
             notifier,
             prefs,
@@ -57,6 +60,13 @@ struct Alerts {
     /// a request no further (heard after the changes missed were read from the cache) raises
     /// nothing again.
     considered: HashMap<String, Considered>,
+    /// How many more alerts may be shown one by one now.
+    budget: AlertBudget,
+    /// The alerts a burst held back, told in a summary.
+    held_back: HeldBack,
+    /// The keys of alerts shown one by one and not yet over: one shown again (escalated)
+    /// replaces itself and spends nothing.
+    shown_alone: HashSet<String>,
     /// Told since the link was last live: a spell of full disk is told once, whatever the
     /// link passes through (offline, connecting) until it catches up.
     told_disk_full: bool,
@@ -114,6 +124,12 @@ impl Alerts {
         self.pending_at_start
             .retain(|id, _| still_pending.contains(id.as_str()));
         let now = self.account.server_now();
+        // A burst spends what may be shown one by one on the most pressing first.
+        let mut pending = pending;
+        pending.sort_by_key(|view| {
+            let critical = view.approval.risk.assumed() == Risk::Critical;
+            (!critical, view.approval.expires_at)
+        });
         for view in pending {
             // One that expired meanwhile is settled by its expiry's event, not raised first.
             if view.approval.expires_at <= now {
@@ -152,8 +168,10 @@ impl Alerts {
     }
 
     async fn consider(&mut self, change: Change) {
-        let notifier = self.notifier.as_ref();
-        let account = &self.account;
+        let notifier = self.notifier.clone();
+        let notifier = notifier.as_ref();
+        let account = self.account.clone();
+        let account = &account;
         let now = chrono::Local::now().time();
         if let Change::Link { state } = change {
             match state {
@@ -181,6 +199,7 @@ impl Alerts {
             if after.status != ApprovalStatus::Pending {
                 self.considered.remove(&after.id);
                 self.pending_at_start.remove(&after.id);
+                self.over(&Notification::approval_key(&after.id)).await;
                 let was_pending = before
                     .as_ref()
                     .is_some_and(|b| b.status == ApprovalStatus::Pending);
@@ -211,15 +230,26 @@ impl Alerts {
             let name = |id: &str| name_of(project.as_ref(), id).unwrap_or_else(|| id.to_owned());
             // A request on a ladder is shown to those it names when it names them, as the
             // server's pushes are, not to everyone at once.
-            match ladder_verdict(before.as_deref(), after, &info.user.id, role, &name) {
+            let verdict = ladder_verdict(before.as_deref(), after, &info.user.id, role, &name);
+            let enabled = self.prefs().enabled;
+            match verdict {
                 LadderVerdict::NotOnLadder => {}
-                LadderVerdict::Page(page) | LadderVerdict::TakenBy(page) => {
-                    if self.prefs().enabled {
-                        show(notifier, &page).await;
-                    }
+                LadderVerdict::Page(page) if enabled => {
+                    self.raise(page, project.as_ref()).await;
                     return;
                 }
-                LadderVerdict::Nothing => return,
+                // Someone is on one held back: it leaves the summary, with nothing to tell.
+                LadderVerdict::TakenBy(taken) if self.held_back.holds(&taken.key) => {
+                    self.over(&taken.key).await;
+                    return;
+                }
+                LadderVerdict::TakenBy(taken) if enabled => {
+                    show(notifier, &taken).await;
+                    return;
+                }
+                LadderVerdict::Page(_) | LadderVerdict::TakenBy(_) | LadderVerdict::Nothing => {
+                    return
+                }
             }
         }
         let prefs = self.prefs();
@@ -239,9 +269,76 @@ impl Alerts {
             }
         }
         if let Some(notification) = chosen {
-            show(notifier, &notification).await;
+            self.raise(notification, project.as_ref()).await;
         }
     }
+
+    /// Shows `alert` on its own, or, in a burst, holds it back and shows the summary that counts
+    /// it in its place.
+    async fn raise(&mut self, alert: Notification, project: Option<&Project>) {
+        let notifier = self.notifier.as_ref();
+        let kind = alert.kind;
+        if !kind.held_back_in_a_burst() {
+            show(notifier, &alert).await;
+            return;
+        }
+        if self.shown_alone.contains(&alert.key) || self.budget.spend(&alert, now()) {
+            if self.held_back.release(&alert.key).is_some() {
+                self.tell_held(kind, Telling::IfShown).await;
+            }
+            if self.shown_alone.len() >= SHOWN_ALONE_KEPT {
+                self.shown_alone.clear();
+            }
+            self.shown_alone.insert(alert.key.clone());
+            show(notifier, &alert).await;
+            return;
+        }
+        let project_name = project.map(|p| p.name.clone());
+        self.held_back.hold(&alert, project_name);
+        self.tell_held(kind, Telling::Anew).await;
+    }
+
+    /// What the alert with `key` told of is over (its request settled or taken): a held one
+    /// leaves its summary.
+    async fn over(&mut self, key: &str) {
+        self.shown_alone.remove(key);
+        if let Some(kind) = self.held_back.release(key) {
+            self.tell_held(kind, Telling::IfShown).await;
+        }
+    }
+
+    /// Tells the summary of the held alerts of `kind` as it is now, taking it back once it
+    /// holds nothing.
+    async fn tell_held(&self, kind: NotificationKind, telling: Telling) {
+        let key = HeldBack::summary_key(kind);
+        let notifier = self.notifier.as_ref();
+        match (self.held_back.summary(key), telling) {
+            (Some(summary), Telling::Anew) => show(notifier, &summary).await,
+            (Some(summary), Telling::IfShown) => {
+                if let Err(error) = notifier.replace_if_shown(&summary).await {
+                    tracing::warn!(%error, "could not update the summary of held alerts");
+                }
+            }
+            (None, _) => withdraw(notifier, key).await,
+        }
+    }
+}
+
+/// How a summary of held alerts is told.
+#[derive(Clone, Copy)]
+enum Telling {
+    /// Shown again, though dismissed: it holds one more.
+    Anew,
+    /// Updated only where still on screen: it holds one fewer, or one is shown on its own now.
+    IfShown,
+}
+
+/// More keys shown one by one than this is a long run, not a burst: they are forgotten (one of
+/// them shown again then spends from the budget, as a new one would).
+const SHOWN_ALONE_KEPT: usize = 4096;
+
+fn now() -> std::time::Instant {
+    tokio::time::Instant::now().into_std()
 }
 
 /// The requests pending in the cache now, each with its ladder.

@@ -381,6 +381,17 @@ pub fn tap_route(notification: &Notification) -> String {
         },
         // The dashboard, whose status bar says how things stand.
         NotificationKind::DiskFull | NotificationKind::StillRunning => "/".to_owned(),
+        NotificationKind::Summary => summary_route(&notification.key).unwrap_or("/").to_owned(),
+    }
+}
+
+/// Where the summary of held alerts ([`spartex_policy::HeldBack`]) with `key` opens: the list of
+/// requests for the requests, the dashboard for the rest. None for a key of no summary.
+pub fn summary_route(key: &str) -> Option<&'static str> {
+    match key {
+        spartex_policy::burst::REQUESTS_SUMMARY_KEY => Some("/approvals"),
+        spartex_policy::burst::ALERTS_SUMMARY_KEY => Some("/"),
+        _ => None,
     }
 }
 

@@ -41,6 +41,16 @@ impl Shown {
             .unwrap_or_default()
     }
 
+    /// The last notification shown with `key`, if still on screen.
+    pub(crate) fn on_screen(&self, key: &str) -> Option<Notification> {
+        let on_screen = self.on_screen.lock().ok()?;
+        let shown = self.shown.lock().ok()?;
+        on_screen.contains_key(key).then(|| {
+            let last = shown.iter().rev().find(|n| n.key == key);
+            last.cloned().expect("shown before it was on screen")
+        })
+    }
+
     pub(crate) fn of_kind(&self, kind: NotificationKind) -> usize {
         self.shown
             .lock()

@@ -1,6 +1,7 @@
 //! The client engine against the real reference server over real sockets.
 
 mod answers;
+mod burst;
 mod catch_up;
 mod clock_skew;
 mod exit;

@@ -1,0 +1,98 @@
+//! A burst of alerts (the requests waiting at a fresh sign-in, an agent filing many at once)
+//! shows a few one by one and counts the rest in one summary, which follows them as they are
+//! answered and goes with the last.
+
+use std::sync::{Arc, RwLock};
+
+use serde_json::json;
+use spartex_core::alerts::spawn_notifications;
+use spartex_core::notify::{NotificationKind, NotificationPrefs};
+use spartex_core::rules::burst::{REQUESTS_SUMMARY_KEY, SHOWN_AT_ONCE};
+
+use crate::ladder::Shown;
+use crate::support::{eventually, World};
+
+const AGENTS: [&str; 3] = ["Quill", "Iris", "Ledger"];
+
+#[tokio::test]
+async fn a_burst_of_requests_shows_a_few_and_counts_the_rest_until_they_are_answered() {
+    let world = World::start().await;
+    let mut asked = Vec::new();
+    for n in 0..6 {
+        let agent = AGENTS[n % AGENTS.len()];
+        asked.push(world.ask(agent, &format!("Publish variant {n}")).await);
+    }
+    // A fresh sign-in: the six arrive with the first catch-up.
+    let olivia = world.login(&world.core("olivia"), "owner@acme.test").await;
+    let shown = Arc::new(Shown::default());
+    spawn_notifications(
+        &olivia,
+        shown.clone(),
+        Arc::new(RwLock::new(NotificationPrefs::default())),
+    );
+    let running = olivia.start();
+    let alone = SHOWN_AT_ONCE as usize;
+    summary_reads(&shown, "3 more requests wait for you").await;
+    assert_eq!(shown.of_kind(NotificationKind::ApprovalRequested), alone);
+
+    // Live, two more while the budget is spent: counted, not shown.
+    for n in 6..8 {
+        asked.push(world.ask("Quill", &format!("Publish variant {n}")).await);
+    }
+    summary_reads(&shown, "5 more requests wait for you").await;
+    assert_eq!(shown.of_kind(NotificationKind::ApprovalRequested), alone);
+    let summary = shown.on_screen(REQUESTS_SUMMARY_KEY).expect("on screen");
+    assert!(summary.body.starts_with("5 requests\n"), "{}", summary.body);
+    assert!(!summary.urgent, "none of them is critical");
+
+    // Answered elsewhere, each leaves the summary; the last takes it away.
+    let manager = world.server_token("manager@acme.test").await;
+    let held: Vec<_> = (asked.iter())
+        .filter(|approval| {
+            let key = format!("approval:{}", approval["id"].as_str().expect("an id"));
+            shown.on_screen(&key).is_none()
+        })
+        .collect();
+    assert_eq!(held.len(), 5, "the ones not shown alone are the held ones");
+    for (answered, approval) in held.iter().enumerate() {
+        let id = approval["id"].as_str().expect("an id");
+        let (status, decided) = world
+            .post(
+                &manager,
+                &format!("/api/v1/approvals/{id}/decision"),
+                json!({"decision": "reject", "seen_version": approval["version"]}),
+            )
+            .await;
+        assert_eq!(status, 200, "{decided}");
+        match 4 - answered {
+            0 => {
+                eventually("the summary goes with the last", || {
+                    let gone = shown.on_screen(REQUESTS_SUMMARY_KEY).is_none();
+                    async move { gone }
+                })
+                .await
+            }
+            1 => summary_reads(&shown, "1 more request waits for you").await,
+            left => summary_reads(&shown, &format!("{left} more requests wait for you")).await,
+        }
+    }
+    assert!(shown
+        .withdrawn()
+        .iter()
+        .any(|key| key == REQUESTS_SUMMARY_KEY));
+    assert_eq!(
+        shown.of_kind(NotificationKind::ApprovalRequested),
+        alone,
+        "none of the held ones was shown on its own"
+    );
+    running.stop().await;
+}
+
+async fn summary_reads(shown: &Shown, title: &str) {
+    eventually(&format!("the summary reads {title:?}"), || {
+        let summary = shown.on_screen(REQUESTS_SUMMARY_KEY);
+        let reads = summary.is_some_and(|summary| summary.title == title);
+        async move { reads }
+    })
+    .await;
+}
