@@ -1,11 +1,11 @@
-//! Standard output. Every line goes through [`line`] (as `outln!`), which goes quiet when
+//! Standard output. Every line goes through [`line()`] (as `outln!`), which goes quiet when
 //! whoever reads the output has gone: `spartex approvals | head -1` closes the pipe after one
 //! line, and `println!` would then panic with a backtrace.
 //!
 //! Much of what is printed was written by agents and servers (titles, chat, names, errors'
 //! messages), and a terminal obeys what it is sent: a `\r` or an escape sequence in a title
 //! could rewrite the lines above, move the cursor, or set the clipboard (OSC 52). Every line,
-//! on stdout ([`line`]) and on stderr ([`err_line`], as `errln!`), is [`shown`] first.
+//! on stdout ([`line()`]) and on stderr ([`err_line`], as `errln!`), is [`shown`] first.
 //!
 //! Rust ignores SIGPIPE, so a closed pipe comes back as a `BrokenPipe` write error; restoring
 //! the signal's default would need `unsafe`, which the workspace forbids. Ending with success
