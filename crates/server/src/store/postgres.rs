@@ -3,9 +3,9 @@
 //!
 //! A tenant's turn is two locks. Across server instances, a write takes its tenant's advisory
 //! lock as it begins and keeps it to its commit, so two instances never number one tenant's
-//! events at once and `seq` stays gapless. Within this
-//! process, a per-tenant mutex is taken first and held past the commit by the [`WriteTurn`],
-//! so this process publishes a tenant's events in `seq` order. Writes of different tenants
+//! events at once and `seq` stays gapless. Within this process, a per-tenant mutex is taken
+//! first and held past the commit by the [`WriteTurn`](crate::store::WriteTurn), so this
+//! process publishes a tenant's events in `seq` order. Writes of different tenants
 //! run side by side.
 //!
 //! Here: the store, its turns and how it opens, and the queries reads and writes share. The

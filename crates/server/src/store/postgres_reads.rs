@@ -1,5 +1,5 @@
-//! [`Store`] on PostgreSQL: reads from the pool, the sweeper's pruning, and where a write
-//! begins (the transaction itself is in `postgres_tx.rs`).
+//! [`Store`](super::Store) on PostgreSQL: reads from the pool, the sweeper's pruning, and where
+//! a write begins (the transaction itself is in `postgres_tx.rs`).
 
 use std::time::Instant;
 

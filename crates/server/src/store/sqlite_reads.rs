@@ -1,5 +1,5 @@
-//! [`Store`] on SQLite: reads from the reader pool, the sweeper's pruning and checkpoints, and
-//! where a write begins (the transaction itself is in `sqlite_tx.rs`).
+//! [`Store`](super::Store) on SQLite: reads from the reader pool, the sweeper's pruning and
+//! checkpoints, and where a write begins (the transaction itself is in `sqlite_tx.rs`).
 
 use std::sync::atomic::Ordering;
 
