@@ -6,7 +6,7 @@ use std::sync::Arc;
 use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::RecvError;
 
-use spartex_api::{Approval, ApprovalStatus, Escalation, Project, Risk};
+use spartex_api::{AgentStatus, Approval, ApprovalStatus, BudgetState, Escalation, Project, Risk};
 use spartex_policy::{approval_resolved, ladder_verdict, AlertBudget, HeldBack, LadderVerdict};
 
 use crate::account::Account;
@@ -187,6 +187,16 @@ impl Alerts {
                 _ => {}
             }
             return;
+        }
+        // An agent at work again, a project back within its budget: no longer counted as held.
+        match &change {
+            Change::Agent { after, .. } if after.status != AgentStatus::Error => {
+                self.over(&Notification::agent_error_key(&after.id)).await;
+            }
+            Change::Project { after, .. } if after.budget_state() == BudgetState::Ok => {
+                self.over(&Notification::budget_key(&after.id)).await;
+            }
+            _ => {}
         }
         let info = account.info();
         // A settled request raises nothing; the moment it settles, its notification goes.

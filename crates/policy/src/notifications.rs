@@ -82,6 +82,16 @@ impl Notification {
             .any(|a| matches!(a, NotificationAction::Approve | NotificationAction::Reject))
     }
 
+    /// The key of the notification that the agent `agent_id` stopped on an error.
+    pub fn agent_error_key(agent_id: &str) -> String {
+        format!("agent-error:{agent_id}")
+    }
+
+    /// The key of the notifications that the project `project_id` nears or passes its budget.
+    pub fn budget_key(project_id: &str) -> String {
+        format!("budget:{project_id}")
+    }
+
     /// The approval a key made by [`Notification::approval_key`] is about.
     pub fn approval_of_key(key: &str) -> Option<&str> {
         key.strip_prefix("approval:")
@@ -306,7 +316,7 @@ fn agent_error(
         return None;
     }
     Some(Notification {
-        key: format!("agent-error:{}", after.id),
+        key: Notification::agent_error_key(&after.id),
         kind: NotificationKind::AgentError,
         title: format!("Agent error: {}", after.name),
         body: format!(
@@ -392,7 +402,7 @@ fn budget_crossed(was: BudgetState, after: &Project) -> Option<Notification> {
         _ => return None,
     };
     Some(Notification {
-        key: format!("budget:{}", after.id),
+        key: Notification::budget_key(&after.id),
         kind,
         title: format!("Budget {label}: {}", after.name),
         body: format!(

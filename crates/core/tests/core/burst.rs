@@ -7,7 +7,7 @@ use std::sync::{Arc, RwLock};
 use serde_json::json;
 use spartex_core::alerts::spawn_notifications;
 use spartex_core::notify::{NotificationKind, NotificationPrefs};
-use spartex_core::rules::burst::{REQUESTS_SUMMARY_KEY, SHOWN_AT_ONCE};
+use spartex_core::rules::burst::{ALERTS_SUMMARY_KEY, REQUESTS_SUMMARY_KEY, SHOWN_AT_ONCE};
 
 use crate::ladder::Shown;
 use crate::support::{eventually, World};
@@ -89,8 +89,64 @@ async fn a_burst_of_requests_shows_a_few_and_counts_the_rest_until_they_are_answ
 }
 
 async fn summary_reads(shown: &Shown, title: &str) {
+    summary_with(shown, REQUESTS_SUMMARY_KEY, title).await;
+}
+
+/// Agents failing together are summed up apart from the requests, which keep their own budget,
+/// and an agent at work again leaves the summary.
+#[tokio::test]
+async fn failing_agents_hold_back_no_request_and_leave_the_summary_when_back_at_work() {
+    let world = World::start().await;
+    let olivia = world.login(&world.core("olivia"), "owner@acme.test").await;
+    olivia.catch_up().await.expect("catches up");
+    let shown = Arc::new(Shown::default());
+    spawn_notifications(
+        &olivia,
+        shown.clone(),
+        Arc::new(RwLock::new(NotificationPrefs::default())),
+    );
+    let running = olivia.start();
+    let failing = ["Quill", "Iris", "Ledger", "Verse", "Ink"];
+    for agent in failing {
+        heartbeat(&world, agent, "error").await;
+    }
+    let alerts = ALERTS_SUMMARY_KEY;
+    summary_with(&shown, alerts, "2 more agents stopped on an error").await;
+    assert_eq!(shown.of_kind(NotificationKind::AgentError), 3);
+
+    world.ask("Quill", "Publish the spring hero ad").await;
+    eventually("the request is shown on its own", || {
+        let alone = shown.of_kind(NotificationKind::ApprovalRequested) == 1;
+        async move { alone }
+    })
+    .await;
+    assert!(shown.on_screen(REQUESTS_SUMMARY_KEY).is_none());
+
+    heartbeat(&world, "Verse", "working").await;
+    summary_with(&shown, alerts, "1 more agent stopped on an error").await;
+    heartbeat(&world, "Ink", "working").await;
+    eventually("the summary goes with the last", || {
+        let gone = shown.on_screen(alerts).is_none();
+        async move { gone }
+    })
+    .await;
+    running.stop().await;
+}
+
+async fn heartbeat(world: &World, agent: &str, status: &str) {
+    let (code, body) = world
+        .post(
+            &world.agent_token(agent),
+            "/api/v1/agent/heartbeat",
+            json!({ "status": status }),
+        )
+        .await;
+    assert!((200..300).contains(&code), "{code}: {body}");
+}
+
+async fn summary_with(shown: &Shown, key: &str, title: &str) {
     eventually(&format!("the summary reads {title:?}"), || {
-        let summary = shown.on_screen(REQUESTS_SUMMARY_KEY);
+        let summary = shown.on_screen(key);
         let reads = summary.is_some_and(|summary| summary.title == title);
         async move { reads }
     })
