@@ -53,7 +53,11 @@ async fn a_burst_shows_three_requests_and_counts_the_rest_in_a_summary_taken_bac
     }
     notifications.until_closed(summary).await;
     let shown = notifications.seen_from(watcher);
-    assert!(shown.contains("1 more request waits for you"), "{shown}");
+    assert_eq!(
+        shown.matches("1 more request waits for you").count(),
+        2,
+        "counting up to two, then down as the first was answered: {shown}"
+    );
     assert_eq!(
         shown.matches("Approval needed: Burst variant").count(),
         3,

@@ -7,6 +7,7 @@ use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::RecvError;
 
 use spartex_api::{AgentStatus, Approval, ApprovalStatus, BudgetState, Escalation, Project, Risk};
+use spartex_policy::burst::ONE_MORE_EVERY;
 use spartex_policy::{approval_resolved, ladder_verdict, AlertBudget, HeldBack, LadderVerdict};
 
 use crate::account::Account;
@@ -36,7 +37,8 @@ pub fn spawn_notifications(
             considered: HashMap::new(),
             budget: AlertBudget::new(now()),
             held_back: HeldBack::default(),
-            shown_alone: HashSet::new(),
+            shown_alone: HashMap::new(),
+            summaries_shown_at: HashMap::new(),
             account,
             notifier,
             prefs,
@@ -64,9 +66,13 @@ struct Alerts {
     budget: AlertBudget,
     /// The alerts a burst held back, told in a summary.
     held_back: HeldBack,
-    /// The keys of alerts shown one by one and not yet over: one shown again (escalated)
-    /// replaces itself and spends nothing.
-    shown_alone: HashSet<String>,
+    /// The keys of alerts shown one by one and not yet over, each with its project: one shown
+    /// again (escalated) replaces itself and spends nothing.
+    shown_alone: HashMap<String, Option<String>>,
+    /// When each summary was last shown anew: more often, it is only updated where still on
+    /// screen, so that a flood neither re-pops it nor, where notifications cannot be replaced
+    /// (macOS, Windows), piles up a summary per held alert.
+    summaries_shown_at: HashMap<&'static str, std::time::Instant>,
     /// Told since the link was last live: a spell of full disk is told once, whatever the
     /// link passes through (offline, connecting) until it catches up.
     told_disk_full: bool,
@@ -118,11 +124,12 @@ impl Alerts {
                 return;
             }
         };
-        let still_pending: HashSet<&str> = pending.iter().map(|v| v.approval.id.as_str()).collect();
-        self.considered
-            .retain(|id, _| still_pending.contains(id.as_str()));
+        let still_pending: HashSet<String> =
+            (pending.iter()).map(|v| v.approval.id.clone()).collect();
+        self.considered.retain(|id, _| still_pending.contains(id));
         self.pending_at_start
-            .retain(|id, _| still_pending.contains(id.as_str()));
+            .retain(|id, _| still_pending.contains(id));
+        self.forget_what_ended_unseen(&still_pending).await;
         let now = self.account.server_now();
         // A burst spends what may be shown one by one on the most pressing first.
         let mut pending = pending;
@@ -286,20 +293,18 @@ impl Alerts {
     /// Shows `alert` on its own, or, in a burst, holds it back and shows the summary that counts
     /// it in its place.
     async fn raise(&mut self, alert: Notification, project: Option<&Project>) {
-        let notifier = self.notifier.as_ref();
+        let notifier = self.notifier.clone();
+        let notifier = notifier.as_ref();
         let kind = alert.kind;
         if !kind.held_back_in_a_burst() {
             show(notifier, &alert).await;
             return;
         }
-        if self.shown_alone.contains(&alert.key) || self.budget.spend(&alert, now()) {
+        if self.shown_alone.contains_key(&alert.key) || self.budget.spend(&alert, now()) {
             if self.held_back.release(&alert.key).is_some() {
                 self.tell_held(kind, Telling::IfShown).await;
             }
-            if self.shown_alone.len() >= SHOWN_ALONE_KEPT {
-                self.shown_alone.clear();
-            }
-            self.shown_alone.insert(alert.key.clone());
+            (self.shown_alone).insert(alert.key.clone(), alert.project_id.clone());
             show(notifier, &alert).await;
             return;
         }
@@ -308,8 +313,23 @@ impl Alerts {
         self.tell_held(kind, Telling::Anew).await;
     }
 
-    /// What the alert with `key` told of is over (its request settled or taken): a held one
-    /// leaves its summary.
+    /// After missed changes: the alerts held back or shown alone whose request settled, whose
+    /// agent is at work again or whose project is back within its budget meanwhile are over.
+    async fn forget_what_ended_unseen(&mut self, still_pending: &HashSet<String>) {
+        let alone =
+            (self.shown_alone.iter()).map(|(key, project)| (key.as_str(), project.as_deref()));
+        let known: Vec<(String, Option<String>)> = (self.held_back.held().chain(alone))
+            .map(|(key, project)| (key.to_owned(), project.map(str::to_owned)))
+            .collect();
+        for (key, project_id) in known {
+            if ended_unseen(&self.account, &key, project_id.as_deref(), still_pending).await {
+                self.over(&key).await;
+            }
+        }
+    }
+
+    /// What the alert with `key` told of is over (its request settled or was taken, its agent
+    /// is at work again, its project back within budget): a held one leaves its summary.
     async fn over(&mut self, key: &str) {
         self.shown_alone.remove(key);
         if let Some(kind) = self.held_back.release(key) {
@@ -319,17 +339,31 @@ impl Alerts {
 
     /// Tells the summary of the held alerts of `kind` as it is now, taking it back once it
     /// holds nothing.
-    async fn tell_held(&self, kind: NotificationKind, telling: Telling) {
+    async fn tell_held(&mut self, kind: NotificationKind, telling: Telling) {
         let key = HeldBack::summary_key(kind);
-        let notifier = self.notifier.as_ref();
+        let notifier = self.notifier.clone();
+        let notifier = notifier.as_ref();
+        let now = now();
+        let shown_lately = (self.summaries_shown_at.get(key))
+            .is_some_and(|at| now.saturating_duration_since(*at) < ONE_MORE_EVERY);
+        let telling = match telling {
+            Telling::Anew if shown_lately => Telling::IfShown,
+            telling => telling,
+        };
         match (self.held_back.summary(key), telling) {
-            (Some(summary), Telling::Anew) => show(notifier, &summary).await,
+            (Some(summary), Telling::Anew) => {
+                self.summaries_shown_at.insert(key, now);
+                show(notifier, &summary).await;
+            }
             (Some(summary), Telling::IfShown) => {
                 if let Err(error) = notifier.replace_if_shown(&summary).await {
                     tracing::warn!(%error, "could not update the summary of held alerts");
                 }
             }
-            (None, _) => withdraw(notifier, key).await,
+            (None, _) => {
+                self.summaries_shown_at.remove(key);
+                withdraw(notifier, key).await;
+            }
         }
     }
 }
@@ -337,15 +371,39 @@ impl Alerts {
 /// How a summary of held alerts is told.
 #[derive(Clone, Copy)]
 enum Telling {
-    /// Shown again, though dismissed: it holds one more.
+    /// Shown again, though dismissed, unless it was shown within [`ONE_MORE_EVERY`]: it holds
+    /// one more, or one held again (escalated).
     Anew,
     /// Updated only where still on screen: it holds one fewer, or one is shown on its own now.
     IfShown,
 }
 
-/// More keys shown one by one than this is a long run, not a burst: they are forgotten (one of
-/// them shown again then spends from the budget, as a new one would).
-const SHOWN_ALONE_KEPT: usize = 4096;
+/// Whether what the alert with `key` (of the project `project_id`) told of ended while changes
+/// were missed, by the cache as it is now: its request no longer pending, its agent no longer
+/// in error, its project no longer near or over budget.
+async fn ended_unseen(
+    account: &Account,
+    key: &str,
+    project_id: Option<&str>,
+    still_pending: &HashSet<String>,
+) -> bool {
+    if let Some(approval_id) = Notification::approval_of_key(key) {
+        return !still_pending.contains(approval_id);
+    }
+    if let Some(project_id) = Notification::budget_of_key(key) {
+        let project = read_project(account, project_id).await;
+        return project.is_some_and(|p| p.budget_state() == BudgetState::Ok);
+    }
+    let (Some(agent_id), Some(project_id)) = (Notification::agent_of_key(key), project_id) else {
+        return false;
+    };
+    match account.store().project(project_id).await {
+        Ok(Some(view)) => (view.agents.iter())
+            .find(|agent| agent.id == agent_id)
+            .is_some_and(|agent| agent.status != AgentStatus::Error),
+        _ => false,
+    }
+}
 
 fn now() -> std::time::Instant {
     tokio::time::Instant::now().into_std()

@@ -1,7 +1,7 @@
 //! How many alerts one screen shows one by one. A burst (thirty requests waiting at a fresh
 //! sign-in, an agent filing two hundred in a minute, a fleet of agents failing together) would
 //! bury the screen, and the one request that matters with it. Past [`SHOWN_AT_ONCE`] in a lane
-//! ([`Lane`]: critical requests, other requests, every other alert), the rest are held back
+//! ([`Lane`]: urgent requests, other requests, every other alert), the rest are held back
 //! ([`HeldBack`]) and told in a summary that counts them and opens where they are. A summary
 //! follows what it holds: a held request answered or taken by someone else leaves it, and it
 //! goes once nothing is left.
@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use crate::notifications::{Notification, NotificationAction, NotificationKind};
+use crate::notifications::{plain_text, Notification, NotificationAction, NotificationKind};
 
 /// Alerts of one lane shown one by one in a burst, before the rest are held back.
 pub const SHOWN_AT_ONCE: u32 = 3;
@@ -26,11 +26,12 @@ pub struct AlertBudget {
 }
 
 /// Alerts that spend from a budget of their own: a burst of one lane holds back none of another.
-/// A critical request is never held back by a flood of ordinary ones, nor any request by a fleet
-/// of agents failing; a flood of "critical" ones (the risk is the agent's own word) is still held.
+/// An urgent request (critical, or an escalation paging this person) is never held back by a
+/// flood of ordinary ones, nor any request by a fleet of agents failing; a flood of "critical"
+/// ones (the risk is the agent's own word) is still held.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lane {
-    CriticalRequests,
+    UrgentRequests,
     Requests,
     OtherAlerts,
 }
@@ -38,7 +39,7 @@ pub enum Lane {
 impl Lane {
     pub fn of(alert: &Notification) -> Lane {
         match alert.kind {
-            NotificationKind::ApprovalRequested if alert.urgent => Lane::CriticalRequests,
+            NotificationKind::ApprovalRequested if alert.urgent => Lane::UrgentRequests,
             NotificationKind::ApprovalRequested => Lane::Requests,
             _ => Lane::OtherAlerts,
         }
@@ -55,7 +56,7 @@ impl AlertBudget {
     /// Whether `alert` may be shown on its own at `now`; if so, it is spent from its lane.
     pub fn spend(&mut self, alert: &Notification, now: Instant) -> bool {
         let lane = match Lane::of(alert) {
-            Lane::CriticalRequests => 0,
+            Lane::UrgentRequests => 0,
             Lane::Requests => 1,
             Lane::OtherAlerts => 2,
         };
@@ -122,6 +123,7 @@ pub struct HeldBack {
 struct Held {
     kind: NotificationKind,
     urgent: bool,
+    project_id: Option<String>,
     project: Option<String>,
 }
 
@@ -137,9 +139,15 @@ impl HeldBack {
         let held = Held {
             kind: alert.kind,
             urgent: alert.urgent,
-            project,
+            project_id: alert.project_id.clone(),
+            project: project.map(|name| plain_text(&name, false)),
         };
         self.held.insert(alert.key.clone(), held);
+    }
+
+    /// What is held: each alert's key, with its project's id.
+    pub fn held(&self) -> impl Iterator<Item = (&str, Option<&str>)> {
+        (self.held.iter()).map(|(key, held)| (key.as_str(), held.project_id.as_deref()))
     }
 
     pub fn holds(&self, key: &str) -> bool {
@@ -181,10 +189,10 @@ impl HeldBack {
         let title = match (requests, errors, budgets) {
             (0, 0, 0) => return None,
             (n, _, _) if n > 0 => {
-                let critical = held.iter().filter(|held| held.urgent).count();
-                lines.push(match critical {
+                let urgent = held.iter().filter(|held| held.urgent).count();
+                lines.push(match urgent {
                     0 => format!("{n} {}", plural(n, "request", "requests")),
-                    c => format!("{n} {}, {c} critical", plural(n, "request", "requests")),
+                    u => format!("{n} {}, {u} urgent", plural(n, "request", "requests")),
                 });
                 format!(
                     "{n} more {} for you",
@@ -328,7 +336,7 @@ mod tests {
             shown, SHOWN_AT_ONCE as usize,
             "a flood of critical ones is held back too"
         );
-        assert_eq!(Lane::of(&critical), Lane::CriticalRequests);
+        assert_eq!(Lane::of(&critical), Lane::UrgentRequests);
         assert_eq!(
             Lane::of(&alert("budget:pr_1", NotificationKind::BudgetWarning, true)),
             Lane::OtherAlerts
@@ -336,7 +344,7 @@ mod tests {
     }
 
     #[test]
-    fn held_requests_are_counted_once_with_the_critical_and_their_projects() {
+    fn held_requests_are_counted_once_with_the_urgent_and_their_projects() {
         let mut held = HeldBack::default();
         assert_eq!(held.summary(REQUESTS_SUMMARY_KEY), None);
         for (i, project) in ["Atlas", "Orion", "Orion", "Vega", "Lyra", "Orion"]
@@ -348,7 +356,7 @@ mod tests {
                 Some((*project).into()),
             );
         }
-        // Held again as it escalated: still one, and now critical.
+        // Held again as it escalated: still one, and now urgent.
         held.hold(&request("ap_1", true), Some("Orion".into()));
         let summary = held.summary(REQUESTS_SUMMARY_KEY).expect("a summary");
         assert_eq!(summary.key, REQUESTS_SUMMARY_KEY);
@@ -356,9 +364,9 @@ mod tests {
         assert_eq!(summary.title, "6 more requests wait for you");
         assert_eq!(
             summary.body,
-            "6 requests, 2 critical\nProjects: Orion, Atlas, Lyra and 1 more"
+            "6 requests, 2 urgent\nProjects: Orion, Atlas, Lyra and 1 more"
         );
-        assert!(summary.urgent, "it holds a critical request");
+        assert!(summary.urgent, "it holds an urgent request");
         assert_eq!(summary.actions, [NotificationAction::Open]);
         assert_eq!(summary.approval_id, None);
         assert_eq!(
@@ -382,7 +390,7 @@ mod tests {
         let summary = held.summary(REQUESTS_SUMMARY_KEY).expect("one left");
         assert_eq!(summary.title, "1 more request waits for you");
         assert_eq!(summary.body, "1 request\nProject: Atlas");
-        assert!(!summary.urgent, "the critical one was released");
+        assert!(!summary.urgent, "the urgent one was released");
         assert!(held.holds(&Notification::approval_key("ap_2")));
         held.release(&Notification::approval_key("ap_2"));
         assert_eq!(held.summary(REQUESTS_SUMMARY_KEY), None);

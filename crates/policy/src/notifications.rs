@@ -87,6 +87,16 @@ impl Notification {
         format!("agent-error:{agent_id}")
     }
 
+    /// The agent a key made by [`Notification::agent_error_key`] is about.
+    pub fn agent_of_key(key: &str) -> Option<&str> {
+        key.strip_prefix("agent-error:")
+    }
+
+    /// The project a key made by [`Notification::budget_key`] is about.
+    pub fn budget_of_key(key: &str) -> Option<&str> {
+        key.strip_prefix("budget:")
+    }
+
     /// The key of the notifications that the project `project_id` nears or passes its budget.
     pub fn budget_key(project_id: &str) -> String {
         format!("budget:{project_id}")

@@ -2,13 +2,22 @@
 //! shows a few one by one and counts the rest in one summary, which follows them as they are
 //! answered and goes with the last.
 
-use std::sync::{Arc, RwLock};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
 
-use serde_json::json;
+use axum::extract::Query;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::{json, Value};
+use spartex_api::Approval;
 use spartex_core::alerts::spawn_notifications;
 use spartex_core::notify::{NotificationKind, NotificationPrefs};
 use spartex_core::rules::burst::{ALERTS_SUMMARY_KEY, REQUESTS_SUMMARY_KEY, SHOWN_AT_ONCE};
 
+use spartex_core::Secret;
+
+use crate::catch_up::{serve, token_pair};
+use crate::hostile::SyncAsked;
 use crate::ladder::Shown;
 use crate::support::{eventually, World};
 
@@ -47,13 +56,8 @@ async fn a_burst_of_requests_shows_a_few_and_counts_the_rest_until_they_are_answ
 
     // Answered elsewhere, each leaves the summary; the last takes it away.
     let manager = world.server_token("manager@acme.test").await;
-    let held: Vec<_> = (asked.iter())
-        .filter(|approval| {
-            let key = format!("approval:{}", approval["id"].as_str().expect("an id"));
-            shown.on_screen(&key).is_none()
-        })
-        .collect();
-    assert_eq!(held.len(), 5, "the ones not shown alone are the held ones");
+    let held = held(&shown, &asked);
+    assert_eq!(held.len(), 5);
     for (answered, approval) in held.iter().enumerate() {
         let id = approval["id"].as_str().expect("an id");
         let (status, decided) = world
@@ -86,6 +90,16 @@ async fn a_burst_of_requests_shows_a_few_and_counts_the_rest_until_they_are_answ
         "none of the held ones was shown on its own"
     );
     running.stop().await;
+}
+
+/// The requests of `asked` not shown on their own: those the summary holds.
+fn held<'a>(shown: &Shown, asked: &'a [Value]) -> Vec<&'a Value> {
+    (asked.iter())
+        .filter(|approval| {
+            let id = approval["id"].as_str().expect("an id");
+            shown.on_screen(&format!("approval:{id}")).is_none()
+        })
+        .collect()
 }
 
 async fn summary_reads(shown: &Shown, title: &str) {
@@ -151,4 +165,95 @@ async fn summary_with(shown: &Shown, key: &str, title: &str) {
         async move { reads }
     })
     .await;
+}
+
+/// Held requests answered meanwhile leave the summary when the cache is rebuilt from snapshots
+/// (a month away, a server restored from a backup), where no change tells of their answer.
+#[tokio::test]
+async fn held_requests_answered_before_a_rebuild_from_snapshots_leave_the_summary() {
+    let world = World::start().await;
+    let asked: Vec<Value> = (0..5)
+        .map(|n| {
+            let approval = Approval {
+                id: format!("apr_{n}"),
+                title: format!("Publish variant {n}"),
+                ..Approval::example()
+            };
+            serde_json::to_value(approval).expect("JSON")
+        })
+        .collect();
+    let still_listed = Arc::new(Mutex::new(asked.clone()));
+    let rebuilt = Arc::new(AtomicBool::new(false));
+    let url = serve(rebuilding_server(&asked, &still_listed, &rebuilt)).await;
+    let dana = (world.core("dana"))
+        .login(&url, "dana@evil.test", &Secret::new("pw"))
+        .await
+        .expect("signs in");
+    let shown = Arc::new(Shown::default());
+    spawn_notifications(
+        &dana,
+        shown.clone(),
+        Arc::new(RwLock::new(NotificationPrefs::default())),
+    );
+    dana.catch_up().await.expect("catches up");
+    summary_reads(&shown, "2 more requests wait for you").await;
+
+    // Answered elsewhere while away; the server's log no longer reaches back that far.
+    let answered: Vec<Value> = held(&shown, &asked).into_iter().cloned().collect();
+    assert_eq!(answered.len(), 2);
+    still_listed
+        .lock()
+        .expect("lock")
+        .retain(|approval| !answered.contains(approval));
+    rebuilt.store(true, Ordering::SeqCst);
+    let report = dana.catch_up().await.expect("catches up");
+    assert!(report.resynced, "{report:?}");
+    eventually("the summary goes with what it held", || {
+        let gone = shown.on_screen(REQUESTS_SUMMARY_KEY).is_none();
+        async move { gone }
+    })
+    .await;
+    assert_eq!(shown.of_kind(NotificationKind::ApprovalRequested), 3);
+}
+
+/// A server whose log holds `asked` as they were asked, until `rebuilt`: then its log starts
+/// past them (`resync_required`) and its snapshot lists what is `still_listed`.
+fn rebuilding_server(
+    asked: &[Value],
+    still_listed: &Arc<Mutex<Vec<Value>>>,
+    rebuilt: &Arc<AtomicBool>,
+) -> Router {
+    let log: Vec<Value> = (asked.iter().zip(1..))
+        .map(|(approval, seq)| {
+            json!({"seq": seq, "type": "approval.upserted", "at": approval["created_at"],
+                   "project_id": approval["project_id"], "data": approval})
+        })
+        .collect();
+    let (listed, on_sync) = (still_listed.clone(), rebuilt.clone());
+    Router::new()
+        .route("/api/v1/auth/login", post(|| async { Json(token_pair()) }))
+        .route("/api/v1/projects", get(|| async { Json(json!([])) }))
+        .route("/api/v1/stops", get(|| async { Json(json!([])) }))
+        .route(
+            "/api/v1/approvals",
+            get(move || {
+                let listed = listed.lock().expect("lock").clone();
+                async move { Json(Value::Array(listed)) }
+            }),
+        )
+        .route(
+            "/api/v1/sync",
+            get(move |Query(query): Query<SyncAsked>| {
+                let page = if !on_sync.load(Ordering::SeqCst) {
+                    let events: Vec<&Value> = (log.iter())
+                        .filter(|event| event["seq"].as_i64() > Some(query.since))
+                        .collect();
+                    json!({"events": events, "head": log.len(), "resync_required": false})
+                } else {
+                    let behind = query.since < 100;
+                    json!({"events": [], "head": 100, "resync_required": behind})
+                };
+                async move { Json(page) }
+            }),
+        )
 }
