@@ -1,4 +1,5 @@
-//! Raising notifications for an account: the policy picks, the notifier shows.
+//! Raising notifications for an account: the policy picks, the notifier shows, and a burst is
+//! summed up (`held`).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -7,7 +8,6 @@ use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::RecvError;
 
 use spartex_api::{AgentStatus, Approval, ApprovalStatus, BudgetState, Escalation, Project, Risk};
-use spartex_policy::burst::ONE_MORE_EVERY;
 use spartex_policy::{approval_resolved, ladder_verdict, AlertBudget, HeldBack, LadderVerdict};
 
 use crate::account::Account;
@@ -16,7 +16,10 @@ use crate::notify::{
 };
 use crate::{Change, LinkState};
 
+mod held;
 mod reach;
+
+use held::now;
 
 /// Watches the account's changes and raises what the policy selects, until the account's
 /// change channel closes or the task is aborted. Meanwhile it tells the account whether
@@ -289,124 +292,6 @@ impl Alerts {
             self.raise(notification, project.as_ref()).await;
         }
     }
-
-    /// Shows `alert` on its own, or, in a burst, holds it back and shows the summary that counts
-    /// it in its place.
-    async fn raise(&mut self, alert: Notification, project: Option<&Project>) {
-        let notifier = self.notifier.clone();
-        let notifier = notifier.as_ref();
-        let kind = alert.kind;
-        if !kind.held_back_in_a_burst() {
-            show(notifier, &alert).await;
-            return;
-        }
-        if self.shown_alone.contains_key(&alert.key) || self.budget.spend(&alert, now()) {
-            if self.held_back.release(&alert.key).is_some() {
-                self.tell_held(kind, Telling::IfShown).await;
-            }
-            (self.shown_alone).insert(alert.key.clone(), alert.project_id.clone());
-            show(notifier, &alert).await;
-            return;
-        }
-        let project_name = project.map(|p| p.name.clone());
-        self.held_back.hold(&alert, project_name);
-        self.tell_held(kind, Telling::Anew).await;
-    }
-
-    /// After missed changes: the alerts held back or shown alone whose request settled, whose
-    /// agent is at work again or whose project is back within its budget meanwhile are over.
-    async fn forget_what_ended_unseen(&mut self, still_pending: &HashSet<String>) {
-        let alone =
-            (self.shown_alone.iter()).map(|(key, project)| (key.as_str(), project.as_deref()));
-        let known: Vec<(String, Option<String>)> = (self.held_back.held().chain(alone))
-            .map(|(key, project)| (key.to_owned(), project.map(str::to_owned)))
-            .collect();
-        for (key, project_id) in known {
-            if ended_unseen(&self.account, &key, project_id.as_deref(), still_pending).await {
-                self.over(&key).await;
-            }
-        }
-    }
-
-    /// What the alert with `key` told of is over (its request settled or was taken, its agent
-    /// is at work again, its project back within budget): a held one leaves its summary.
-    async fn over(&mut self, key: &str) {
-        self.shown_alone.remove(key);
-        if let Some(kind) = self.held_back.release(key) {
-            self.tell_held(kind, Telling::IfShown).await;
-        }
-    }
-
-    /// Tells the summary of the held alerts of `kind` as it is now, taking it back once it
-    /// holds nothing.
-    async fn tell_held(&mut self, kind: NotificationKind, telling: Telling) {
-        let key = HeldBack::summary_key(kind);
-        let notifier = self.notifier.clone();
-        let notifier = notifier.as_ref();
-        let now = now();
-        let shown_lately = (self.summaries_shown_at.get(key))
-            .is_some_and(|at| now.saturating_duration_since(*at) < ONE_MORE_EVERY);
-        let telling = match telling {
-            Telling::Anew if shown_lately => Telling::IfShown,
-            telling => telling,
-        };
-        match (self.held_back.summary(key), telling) {
-            (Some(summary), Telling::Anew) => {
-                self.summaries_shown_at.insert(key, now);
-                show(notifier, &summary).await;
-            }
-            (Some(summary), Telling::IfShown) => {
-                if let Err(error) = notifier.replace_if_shown(&summary).await {
-                    tracing::warn!(%error, "could not update the summary of held alerts");
-                }
-            }
-            (None, _) => {
-                self.summaries_shown_at.remove(key);
-                withdraw(notifier, key).await;
-            }
-        }
-    }
-}
-
-/// How a summary of held alerts is told.
-#[derive(Clone, Copy)]
-enum Telling {
-    /// Shown again, though dismissed, unless it was shown within [`ONE_MORE_EVERY`]: it holds
-    /// one more, or one held again (escalated).
-    Anew,
-    /// Updated only where still on screen: it holds one fewer, or one is shown on its own now.
-    IfShown,
-}
-
-/// Whether what the alert with `key` (of the project `project_id`) told of ended while changes
-/// were missed, by the cache as it is now: its request no longer pending, its agent no longer
-/// in error, its project no longer near or over budget.
-async fn ended_unseen(
-    account: &Account,
-    key: &str,
-    project_id: Option<&str>,
-    still_pending: &HashSet<String>,
-) -> bool {
-    if let Some(approval_id) = Notification::approval_of_key(key) {
-        return !still_pending.contains(approval_id);
-    }
-    if let Some(project_id) = Notification::budget_of_key(key) {
-        let project = read_project(account, project_id).await;
-        return project.is_some_and(|p| p.budget_state() == BudgetState::Ok);
-    }
-    let (Some(agent_id), Some(project_id)) = (Notification::agent_of_key(key), project_id) else {
-        return false;
-    };
-    match account.store().project(project_id).await {
-        Ok(Some(view)) => (view.agents.iter())
-            .find(|agent| agent.id == agent_id)
-            .is_some_and(|agent| agent.status != AgentStatus::Error),
-        _ => false,
-    }
-}
-
-fn now() -> std::time::Instant {
-    tokio::time::Instant::now().into_std()
 }
 
 /// The requests pending in the cache now, each with its ladder.

@@ -14,7 +14,7 @@ use spartex_core::alerts::spawn_notifications;
 use spartex_core::notify::{NotificationKind, NotificationPrefs};
 use spartex_core::rules::burst::{ALERTS_SUMMARY_KEY, REQUESTS_SUMMARY_KEY, SHOWN_AT_ONCE};
 
-use spartex_core::Secret;
+use spartex_core::{Account, Secret};
 
 use crate::catch_up::{serve, token_pair};
 use crate::hostile::SyncAsked;
@@ -33,12 +33,7 @@ async fn a_burst_of_requests_shows_a_few_and_counts_the_rest_until_they_are_answ
     }
     // A fresh sign-in: the six arrive with the first catch-up.
     let olivia = world.login(&world.core("olivia"), "owner@acme.test").await;
-    let shown = Arc::new(Shown::default());
-    spawn_notifications(
-        &olivia,
-        shown.clone(),
-        Arc::new(RwLock::new(NotificationPrefs::default())),
-    );
+    let shown = notified(&olivia);
     let running = olivia.start();
     let alone = SHOWN_AT_ONCE as usize;
     summary_reads(&shown, "3 more requests wait for you").await;
@@ -92,6 +87,14 @@ async fn a_burst_of_requests_shows_a_few_and_counts_the_rest_until_they_are_answ
     running.stop().await;
 }
 
+/// What `account`'s notifications show, with the default settings.
+fn notified(account: &Account) -> Arc<Shown> {
+    let shown = Arc::new(Shown::default());
+    let prefs = Arc::new(RwLock::new(NotificationPrefs::default()));
+    spawn_notifications(account, shown.clone(), prefs);
+    shown
+}
+
 /// The requests of `asked` not shown on their own: those the summary holds.
 fn held<'a>(shown: &Shown, asked: &'a [Value]) -> Vec<&'a Value> {
     (asked.iter())
@@ -113,12 +116,7 @@ async fn failing_agents_hold_back_no_request_and_leave_the_summary_when_back_at_
     let world = World::start().await;
     let olivia = world.login(&world.core("olivia"), "owner@acme.test").await;
     olivia.catch_up().await.expect("catches up");
-    let shown = Arc::new(Shown::default());
-    spawn_notifications(
-        &olivia,
-        shown.clone(),
-        Arc::new(RwLock::new(NotificationPrefs::default())),
-    );
+    let shown = notified(&olivia);
     let running = olivia.start();
     let failing = ["Quill", "Iris", "Ledger", "Verse", "Ink"];
     for agent in failing {
@@ -189,12 +187,7 @@ async fn held_requests_answered_before_a_rebuild_from_snapshots_leave_the_summar
         .login(&url, "dana@evil.test", &Secret::new("pw"))
         .await
         .expect("signs in");
-    let shown = Arc::new(Shown::default());
-    spawn_notifications(
-        &dana,
-        shown.clone(),
-        Arc::new(RwLock::new(NotificationPrefs::default())),
-    );
+    let shown = notified(&dana);
     dana.catch_up().await.expect("catches up");
     summary_reads(&shown, "2 more requests wait for you").await;
 
