@@ -40,7 +40,7 @@ pub fn spawn_notifications(
             considered: HashMap::new(),
             budget: AlertBudget::new(now()),
             held_back: HeldBack::default(),
-            shown_alone: HashMap::new(),
+            shown_alone: HashSet::new(),
             summaries_shown_at: HashMap::new(),
             account,
             notifier,
@@ -69,9 +69,9 @@ struct Alerts {
     budget: AlertBudget,
     /// The alerts a burst held back, told in a summary.
     held_back: HeldBack,
-    /// The keys of alerts shown one by one and not yet over, each with its project: one shown
-    /// again (escalated) replaces itself and spends nothing.
-    shown_alone: HashMap<String, Option<String>>,
+    /// The keys of alerts shown one by one and not yet over: one shown again (escalated)
+    /// replaces itself and spends nothing.
+    shown_alone: HashSet<String>,
     /// When each summary was last shown anew: more often, it is only updated where still on
     /// screen, so that a flood neither re-pops it nor, where notifications cannot be replaced
     /// (macOS, Windows), piles up a summary per held alert.

@@ -123,7 +123,6 @@ pub struct HeldBack {
 struct Held {
     kind: NotificationKind,
     urgent: bool,
-    project_id: Option<String>,
     project: Option<String>,
 }
 
@@ -139,15 +138,14 @@ impl HeldBack {
         let held = Held {
             kind: alert.kind,
             urgent: alert.urgent,
-            project_id: alert.project_id.clone(),
             project: project.map(|name| plain_text(&name, false)),
         };
         self.held.insert(alert.key.clone(), held);
     }
 
-    /// What is held: each alert's key, with its project's id.
-    pub fn held(&self) -> impl Iterator<Item = (&str, Option<&str>)> {
-        (self.held.iter()).map(|(key, held)| (key.as_str(), held.project_id.as_deref()))
+    /// The keys of the alerts held.
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.held.keys().map(String::as_str)
     }
 
     pub fn holds(&self, key: &str) -> bool {

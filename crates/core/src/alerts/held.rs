@@ -22,11 +22,11 @@ impl Alerts {
             show(notifier, &alert).await;
             return;
         }
-        if self.shown_alone.contains_key(&alert.key) || self.budget.spend(&alert, now()) {
+        if self.shown_alone.contains(&alert.key) || self.budget.spend(&alert, now()) {
             if self.held_back.release(&alert.key).is_some() {
                 self.tell_held(kind, Telling::IfShown).await;
             }
-            (self.shown_alone).insert(alert.key.clone(), alert.project_id.clone());
+            self.shown_alone.insert(alert.key.clone());
             show(notifier, &alert).await;
             return;
         }
@@ -38,13 +38,12 @@ impl Alerts {
     /// After missed changes: the alerts held back or shown alone whose request settled, whose
     /// agent is at work again or whose project is back within its budget meanwhile are over.
     pub(super) async fn forget_what_ended_unseen(&mut self, still_pending: &HashSet<String>) {
-        let alone =
-            (self.shown_alone.iter()).map(|(key, project)| (key.as_str(), project.as_deref()));
-        let known: Vec<(String, Option<String>)> = (self.held_back.held().chain(alone))
-            .map(|(key, project)| (key.to_owned(), project.map(str::to_owned)))
+        let alone = self.shown_alone.iter().map(String::as_str);
+        let known: Vec<String> = (self.held_back.keys().chain(alone))
+            .map(str::to_owned)
             .collect();
-        for (key, project_id) in known {
-            if ended_unseen(&self.account, &key, project_id.as_deref(), still_pending).await {
+        for key in known {
+            if ended_unseen(&self.account, &key, still_pending).await {
                 self.over(&key).await;
             }
         }
@@ -100,15 +99,10 @@ enum Telling {
     IfShown,
 }
 
-/// Whether what the alert with `key` (of the project `project_id`) told of ended while changes
-/// were missed, by the cache as it is now: its request no longer pending, its agent no longer
-/// in error, its project no longer near or over budget.
-async fn ended_unseen(
-    account: &Account,
-    key: &str,
-    project_id: Option<&str>,
-    still_pending: &HashSet<String>,
-) -> bool {
+/// Whether what the alert with `key` told of ended while changes were missed, by the cache as
+/// it is now: its request no longer pending, its agent no longer in error, its project no
+/// longer near or over budget.
+async fn ended_unseen(account: &Account, key: &str, still_pending: &HashSet<String>) -> bool {
     if let Some(approval_id) = Notification::approval_of_key(key) {
         return !still_pending.contains(approval_id);
     }
@@ -116,15 +110,11 @@ async fn ended_unseen(
         let project = read_project(account, project_id).await;
         return project.is_some_and(|p| p.budget_state() == BudgetState::Ok);
     }
-    let (Some(agent_id), Some(project_id)) = (Notification::agent_of_key(key), project_id) else {
+    let Some(agent_id) = Notification::agent_of_key(key) else {
         return false;
     };
-    match account.store().project(project_id).await {
-        Ok(Some(view)) => (view.agents.iter())
-            .find(|agent| agent.id == agent_id)
-            .is_some_and(|agent| agent.status != AgentStatus::Error),
-        _ => false,
-    }
+    let agent = account.store().agent_by_id(agent_id).await;
+    matches!(agent, Ok(Some(agent)) if agent.status != AgentStatus::Error)
 }
 
 pub(super) fn now() -> std::time::Instant {

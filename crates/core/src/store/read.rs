@@ -71,6 +71,11 @@ impl Store {
         self.by_id("projects", project_id).await
     }
 
+    /// An agent by its id.
+    pub async fn agent_by_id(&self, agent_id: &str) -> StoreResult<Option<Agent>> {
+        self.by_id("agents", agent_id).await
+    }
+
     /// The resource `id` of one of the versioned tables, from its stored wire JSON.
     async fn by_id<R: serde::de::DeserializeOwned>(
         &self,
