@@ -57,6 +57,22 @@ pub(crate) fn pool_options<DB: sqlx::Database>() -> sqlx::pool::PoolOptions<DB> 
         .max_lifetime(None)
 }
 
+/// Closes `pool` and returns once it holds no connection. sqlx 0.8.6's `Pool::close` can return
+/// with one still open (launchbadge/sqlx#3217; the fix, #3952, came after 0.8.6): a connection
+/// handed back as the pool closes passes its is-closed check, is pinged, then parked idle after
+/// `close` emptied the idle queue for the last time. On SQLite that connection holds the
+/// database file, so the writer, closing last, can neither fold the WAL in nor remove it.
+/// Closing again closes what was parked; a connection still checked out is awaited, as `close`
+/// does. The client's cache has the same workaround (`core/src/store/mod.rs`); the two crates
+/// share no database code.
+pub(crate) async fn close_every_connection<DB: sqlx::Database>(pool: &sqlx::Pool<DB>) {
+    pool.close().await;
+    while pool.size() > 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        pool.close().await;
+    }
+}
+
 /// What the server reads outside a write, and how it starts one.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {

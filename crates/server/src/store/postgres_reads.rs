@@ -316,7 +316,7 @@ impl Store for PostgresStore {
     }
 
     async fn close(&self) {
-        self.pool.close().await;
+        crate::store::close_every_connection(&self.pool).await;
     }
 
     /// Nothing to do: checkpoints are SQLite's way of folding its write-ahead log into the

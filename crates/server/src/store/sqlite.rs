@@ -307,6 +307,21 @@ mod pools {
             assert!(next.is_ok(), "round {round}: {:?}", next.err());
         }
     }
+
+    /// A connection handed back as its pool closes is closed too (see `close_every_connection`):
+    /// left open, it kept the writer, closing last, from folding the WAL in and removing it, so a
+    /// stopped server's file was no backup on its own.
+    #[tokio::test]
+    async fn a_connection_handed_back_as_its_pool_closes_is_closed_too() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let url = format!("sqlite://{}", dir.path().join("store.db").display());
+        let store = SqliteStore::open(&url).await.expect("the store opens");
+        drop(store.writer.acquire().await.expect("a connection"));
+        // The hand-back starts (and finds the pool open) before the pool closes.
+        tokio::task::yield_now().await;
+        crate::store::close_every_connection(&store.writer).await;
+        assert_eq!(store.writer.size(), 0, "no connection is left open");
+    }
 }
 
 /// Table-rebuilding migrations held to keeping the rows of the database before them.

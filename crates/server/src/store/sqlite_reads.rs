@@ -346,9 +346,9 @@ impl Store for SqliteStore {
 
     async fn close(&self) {
         // Read-only connections cannot fold the WAL: the writer closes last.
-        self.reader.close().await;
-        self.checkpointer.close().await;
-        self.writer.close().await;
+        for pool in [&self.reader, &self.checkpointer, &self.writer] {
+            crate::store::close_every_connection(pool).await;
+        }
     }
 
     async fn checkpoint(&self) -> StoreResult<Checkpoint> {
