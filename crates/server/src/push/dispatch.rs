@@ -3,7 +3,7 @@
 //! commit together, so a restart resumes where the last batch ended: nothing is lost, and
 //! nothing is queued twice.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use spartex_api::{EventPayload, Project};
@@ -140,21 +140,31 @@ async fn dispatch_batch(
             .await?
             .push_detail,
         states: remembered.clone(),
+        settled: HashSet::new(),
         pushes: Vec::new(),
     };
     for event in &events {
         planner.plan(event);
     }
-    let states = planner
-        .states
-        .into_iter()
-        .filter(|(id, state)| remembered.get(id) != Some(state))
+    let Planner {
+        states,
+        settled,
+        pushes,
+        ..
+    } = planner;
+    let forget = (settled.iter())
+        .filter(|id| remembered.contains_key(*id))
+        .cloned()
+        .collect();
+    let states = (states.into_iter())
+        .filter(|(id, state)| !settled.contains(id) && remembered.get(id) != Some(state))
         .collect();
     let advance = Advance {
         from: cursor,
         to: last,
         states,
-        pushes: planner.pushes,
+        forget,
+        pushes,
     };
     let committed = store
         .push()

@@ -180,6 +180,9 @@ pub struct Planner<'a> {
     pub detail: PushDetail,
     /// Remembered states by resource id; updated as events are planned.
     pub states: HashMap<String, String>,
+    /// Requests seen settled: no later event of theirs makes a push, so their states need not
+    /// be remembered.
+    pub settled: HashSet<String>,
     pub pushes: Vec<NewPush>,
 }
 
@@ -191,6 +194,13 @@ impl Planner<'_> {
         let Some((id, state)) = state_of(&payload) else {
             return;
         };
+        if let EventPayload::Approval(approval) = &payload {
+            if approval.status == ApprovalStatus::Pending {
+                self.settled.remove(id);
+            } else {
+                self.settled.insert(id.to_owned());
+            }
+        }
         let was = self.states.insert(id.to_owned(), state.clone());
         if was.as_deref() == Some(state.as_str()) {
             return;

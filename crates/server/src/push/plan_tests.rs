@@ -1,4 +1,4 @@
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use chrono::{NaiveTime, TimeZone, Utc};
 use serde_json::{json, Value};
@@ -68,6 +68,7 @@ fn plan_with(
         ladder_names: None,
         detail,
         states,
+        settled: HashSet::new(),
         pushes: Vec::new(),
     };
     for event in events {
@@ -270,6 +271,7 @@ fn what_an_agent_or_a_person_wrote_is_pushed_as_plain_text() {
         ladder_names: None,
         detail: PushDetail::Full,
         states: HashMap::new(),
+        settled: HashSet::new(),
         pushes: Vec::new(),
     };
     planner.plan(&event(7, "approval.upserted", requested));

@@ -105,6 +105,7 @@ async fn queueing_pushes_waits_for_a_device_being_removed() {
                 from: 0,
                 to: 1,
                 states: Vec::new(),
+                forget: Vec::new(),
                 pushes: vec![push_for("approval:1"), push_for("approval:2")],
             };
             store.push().advance("ten_one", &batch, 0).await

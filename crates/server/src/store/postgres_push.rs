@@ -299,6 +299,13 @@ impl PushStore for PostgresStore {
             .execute(&mut *tx)
             .await?;
         }
+        if !advance.forget.is_empty() {
+            sqlx::query("DELETE FROM push_states WHERE tenant_id = $1 AND resource_id = ANY($2)")
+                .bind(tenant_id)
+                .bind(&advance.forget)
+                .execute(&mut *tx)
+                .await?;
+        }
         for push in &advance.pushes {
             // A device unregistered since the targets were read takes nothing.
             sqlx::query(

@@ -130,6 +130,9 @@ pub struct Advance {
     pub to: i64,
     /// New push-relevant states of resources, by resource id.
     pub states: Vec<(String, String)>,
+    /// Resources no later event can make a push of (a settled request): their states go, so
+    /// the table holds what is live, not every request ever made.
+    pub forget: Vec<String>,
     pub pushes: Vec<NewPush>,
 }
 

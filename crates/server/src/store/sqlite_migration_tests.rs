@@ -224,3 +224,46 @@ async fn devices_by_session_keeps_every_device_and_queued_push() {
     assert_eq!(devices(db).await, []);
     assert_eq!(pushes(db).await, []);
 }
+
+/// The dispatcher forgets settled requests from this migration on, and it forgets those
+/// settled before.
+const FORGET_SETTLED_REQUESTS: i64 = 20261215000000;
+
+#[tokio::test]
+async fn forgetting_settled_requests_keeps_every_other_remembered_state() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let url = format!("sqlite://{}", dir.path().join("store.db").display());
+    let options = SqliteConnectOptions::from_str(&url)
+        .expect("a SQLite URL")
+        .create_if_missing(true);
+    let mut conn = SqliteConnection::connect_with(&options)
+        .await
+        .expect("the database opens");
+    older_than(
+        &sqlx::migrate!("./migrations/sqlite"),
+        FORGET_SETTLED_REQUESTS,
+    )
+    .await
+    .run(&mut conn)
+    .await
+    .expect("the older migrations run");
+    sqlx::query(
+        "INSERT INTO push_states (tenant_id, resource_id, state) VALUES \
+         ('ten_1', 'apr_pending', 'pending@1+ack'), ('ten_1', 'apr_approved', 'approved'), \
+         ('ten_1', 'apr_rejected', 'rejected'), ('ten_2', 'apr_expired', 'expired'), \
+         ('ten_2', 'apr_cancelled', 'cancelled'), ('ten_1', 'agt_1', 'error'), \
+         ('ten_1', 'stp_1', 'completed'), ('ten_1', 'prj_1', 'warning')",
+    )
+    .execute(&mut conn)
+    .await
+    .expect("remembered states of the older server");
+    conn.close().await.expect("the database closes");
+
+    let store = SqliteStore::open(&url).await.expect("the store migrates");
+    let left = names(
+        &store.writer,
+        "SELECT resource_id FROM push_states ORDER BY resource_id",
+    )
+    .await;
+    assert_eq!(left, ["agt_1", "apr_pending", "prj_1", "stp_1"]);
+}

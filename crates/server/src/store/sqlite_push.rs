@@ -297,6 +297,13 @@ impl PushStore for SqliteStore {
             .execute(&mut *tx)
             .await?;
         }
+        for resource_id in &advance.forget {
+            sqlx::query("DELETE FROM push_states WHERE tenant_id = ? AND resource_id = ?")
+                .bind(tenant_id)
+                .bind(resource_id)
+                .execute(&mut *tx)
+                .await?;
+        }
         for push in &advance.pushes {
             // A device unregistered since the targets were read takes nothing.
             sqlx::query(

@@ -88,6 +88,16 @@ async fn an_approval_reaches_the_oncall_phone_and_its_resolution_takes_it_down()
         Some(topic.as_str()),
         "same collapse key"
     );
+    let tenant = server.tenant_of("oncall@acme.test").await;
+    let approval_id = approval["id"].as_str().expect("id");
+    let remembered = (server.state().store.push())
+        .states(&tenant, &[approval_id])
+        .await
+        .expect("read");
+    assert!(
+        remembered.is_empty(),
+        "the dispatcher forgets a settled request: {remembered:?}"
+    );
 
     tokio::time::sleep(QUIET_SPELL).await;
     assert!(

@@ -1,5 +1,7 @@
 //! Stories of what push keeps: devices, the dispatcher's cursor, and the push queue.
 
+use std::collections::HashMap;
+
 use spartex_api::Platform;
 
 use super::*;
@@ -186,6 +188,7 @@ pub async fn a_device_ends_with_its_sign_in(store: Arc<dyn Store>) {
         from: 0,
         to: 1,
         states: Vec::new(),
+        forget: Vec::new(),
         pushes: vec![push_for("dev_a", "approval:apr_1", "requested")],
     };
     assert!(store
@@ -276,6 +279,45 @@ pub async fn the_push_cursor_moves_only_from_where_it_was(store: Arc<dyn Store>)
     assert!(targets.is_empty(), "no devices yet");
 }
 
+pub async fn states_are_remembered_until_forgotten_per_tenant(store: Arc<dyn Store>) {
+    two_tenants(store.as_ref()).await;
+    let push = store.push();
+    let remember = Advance {
+        from: 0,
+        to: 1,
+        states: vec![
+            ("apr_1".into(), "pending".into()),
+            ("agt_1".into(), "error".into()),
+        ],
+        ..Advance::default()
+    };
+    assert!(push.advance(T1, &remember, 0).await.expect("moved"));
+    assert!(push.advance(T2, &remember, 0).await.expect("moved"));
+    let forget = Advance {
+        from: 1,
+        to: 2,
+        forget: vec!["apr_1".into(), "apr_never_seen".into()],
+        ..Advance::default()
+    };
+    assert!(push.advance(T1, &forget, 0).await.expect("moved"));
+    let ids = ["apr_1", "agt_1"];
+    let left = |states: HashMap<String, String>| {
+        let mut ids: Vec<String> = states.into_keys().collect();
+        ids.sort();
+        ids
+    };
+    assert_eq!(
+        left(push.states(T1, &ids).await.expect("read")),
+        ["agt_1"],
+        "the settled request is forgotten, the rest kept"
+    );
+    assert_eq!(
+        left(push.states(T2, &ids).await.expect("read")),
+        ["agt_1", "apr_1"],
+        "another tenant's states are its own"
+    );
+}
+
 pub async fn a_newer_push_replaces_a_queued_one_and_settles_only_itself(store: Arc<dyn Store>) {
     two_tenants(store.as_ref()).await;
     let mut tx = begin(store.as_ref(), WriteScope::Tenant(T1)).await;
@@ -286,6 +328,7 @@ pub async fn a_newer_push_replaces_a_queued_one_and_settles_only_itself(store: A
         from,
         to,
         states: vec![("apr_1".into(), "pending".into())],
+        forget: Vec::new(),
         pushes: vec![
             push_for("dev_1", "approval:apr_1", payload),
             push_for("dev_gone", "k", "x"),
