@@ -18,7 +18,7 @@ use spartex_core::{Account, Secret};
 
 use crate::catch_up::{serve, token_pair};
 use crate::hostile::SyncAsked;
-use crate::ladder::Shown;
+use crate::ladder::{online, Shown};
 use crate::support::{eventually, World};
 
 const AGENTS: [&str; 3] = ["Quill", "Iris", "Ledger"];
@@ -83,6 +83,42 @@ async fn a_burst_of_requests_shows_a_few_and_counts_the_rest_until_they_are_answ
         shown.of_kind(NotificationKind::ApprovalRequested),
         alone,
         "none of the held ones was shown on its own"
+    );
+    running.stop().await;
+}
+
+/// Escalations paging one person at once are a burst of urgent requests: a few are shown on
+/// their own, and the rest are counted in a summary that is urgent too, so the held ones page
+/// as loudly as the shown.
+#[tokio::test]
+async fn pages_in_a_burst_hold_the_rest_back_in_an_urgent_summary() {
+    let world = World::start_with_oncall().await;
+    let (_olivia, running, shown) = online(&world, "owner@acme.test", "olivia").await;
+    let pages = SHOWN_AT_ONCE as usize + 2;
+    for n in 0..pages {
+        let (status, approval) = world
+            .post(
+                &world.agent_token("Quill"),
+                "/api/v1/agent/approvals",
+                json!({"kind": "spend_budget", "title": format!("Raise cap {n} to $900"),
+                       "payload": {}, "risk": "critical", "expires_in_s": 3600}),
+            )
+            .await;
+        assert_eq!(status, 201, "{approval}");
+    }
+    // Critical requests go on the ladder; the owners' level names her after 15 minutes.
+    world.clock.advance(chrono::Duration::seconds(900));
+    summary_reads(&shown, "2 more requests wait for you").await;
+    assert_eq!(
+        shown.of_kind(NotificationKind::ApprovalRequested),
+        SHOWN_AT_ONCE as usize
+    );
+    let summary = shown.on_screen(REQUESTS_SUMMARY_KEY).expect("on screen");
+    assert!(summary.urgent, "it holds pages");
+    assert!(
+        summary.body.starts_with("2 requests, 2 urgent\n"),
+        "{}",
+        summary.body
     );
     running.stop().await;
 }

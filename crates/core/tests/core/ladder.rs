@@ -109,7 +109,11 @@ impl Notifier for Shown {
     }
 }
 
-async fn online(world: &World, email: &str, name: &str) -> (Account, Running, Arc<Shown>) {
+pub(crate) async fn online(
+    world: &World,
+    email: &str,
+    name: &str,
+) -> (Account, Running, Arc<Shown>) {
     let account = world.login(&world.core(name), email).await;
     let shown = Arc::new(Shown::default());
     let prefs = Arc::new(RwLock::new(NotificationPrefs::default()));
