@@ -3,7 +3,7 @@
 use chrono::{TimeZone, Utc};
 use proptest::prelude::*;
 use serde_json::json;
-use spartex_api::{Approval, ApprovalStatus, Preview, Risk};
+use spartex_api::{Approval, ApprovalStatus, Preview, PushPayload, Risk, Role};
 
 use super::*;
 
