@@ -1,5 +1,5 @@
 //! Notifications on the desktop: the freedesktop notification server on Linux and the BSDs
-//! (with Approve / Reject buttons; [`super::freedesktop`]), the platform's own centre through
+//! (with Approve / Reject buttons; `freedesktop.rs`), the platform's own centre through
 //! notify-rust elsewhere (no buttons; a click opens the app).
 //!
 //! On the freedesktop server a newer notification with the same [`Notification::key`]

@@ -18,7 +18,7 @@ impl Syncer {
     ///
     /// Bounded whatever the server answers: every page must go on from the `seq` before it;
     /// a page that skips a `seq` (or says `resync_required`) rebuilds the cache from snapshots
-    /// once per catch-up, and a second time is a [`CoreError::Protocol`], as is a page that
+    /// once per catch-up, and a second time is a [`crate::CoreError::Protocol`], as is a page that
     /// does not advance. The link then backs off as for any error.
     pub async fn catch_up(&self) -> CoreResult<SyncReport> {
         let mut report = SyncReport::default();
