@@ -136,7 +136,25 @@ pub enum PushKind {
     BudgetWarning,
     #[serde(rename = "budget.exceeded")]
     BudgetExceeded,
+    /// How many requests a burst held back from this device: the rest of the burst past the
+    /// few pushed one by one, in one notice that replaces itself as they are answered.
+    #[serde(rename = "requests.held")]
+    RequestsHeld,
+    /// How many other alerts (agent errors, budget alerts) a burst held back from this device.
+    #[serde(rename = "alerts.held")]
+    AlertsHeld,
 }
+
+/// The collapse key of the notice of requests held back from a burst ([`PushKind::RequestsHeld`]),
+/// and of the desktop's summary of them: opens the list of requests.
+pub const REQUESTS_HELD_KEY: &str = "held-back:requests";
+/// The collapse key of the notice of other alerts held back ([`PushKind::AlertsHeld`]): opens the
+/// dashboard.
+pub const ALERTS_HELD_KEY: &str = "held-back:alerts";
+/// A held-back notice's `status` while it holds an urgent request (a critical one, or a page).
+pub const HELD_URGENT: &str = "urgent";
+/// A held-back notice's `status` once nothing it told of is held any more: the app takes it away.
+pub const HELD_SETTLED: &str = "settled";
 
 impl PushKind {
     pub fn as_str(self) -> &'static str {
@@ -149,6 +167,8 @@ impl PushKind {
             PushKind::StopPartial => "stop.partial",
             PushKind::BudgetWarning => "budget.warning",
             PushKind::BudgetExceeded => "budget.exceeded",
+            PushKind::RequestsHeld => "requests.held",
+            PushKind::AlertsHeld => "alerts.held",
         }
     }
 }
@@ -186,7 +206,8 @@ pub struct PushPayload {
     pub risk: Option<Risk>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<DateTime<Utc>>,
-    /// How an approval was resolved (`approved`, `rejected`, `expired`, `cancelled`).
+    /// How an approval was resolved (`approved`, `rejected`, `expired`, `cancelled`); of a
+    /// held-back notice, [`HELD_URGENT`] or [`HELD_SETTLED`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
     /// The tenant event that caused the push.
@@ -206,14 +227,19 @@ impl PushPayload {
             ) => {
                 format!("approval:{id}")
             }
+            (_, PushKind::RequestsHeld) => REQUESTS_HELD_KEY.to_owned(),
+            (_, PushKind::AlertsHeld) => ALERTS_HELD_KEY.to_owned(),
             (_, kind) => format!("{kind}:{}", self.seq),
         }
     }
 
     /// Whether the phone should ring through Do Not Disturb's softer settings: high and
-    /// critical approvals, and stops.
+    /// critical approvals, stops, and a held-back notice holding an urgent request.
     pub fn urgent(&self) -> bool {
         match self.kind {
+            PushKind::RequestsHeld | PushKind::AlertsHeld => {
+                self.status.as_deref() == Some(HELD_URGENT)
+            }
             PushKind::ApprovalRequested => matches!(
                 self.risk.map(Risk::assumed),
                 Some(Risk::High | Risk::Critical)
@@ -391,6 +417,35 @@ mod tests {
         let json = serde_json::to_value(&resolved).expect("serializes");
         assert_eq!(json["type"], "approval.resolved");
         assert!(json.get("project_name").is_some() && json.get("preview").is_none());
+    }
+
+    #[test]
+    fn a_notice_of_held_alerts_has_one_key_per_kind_and_rings_only_when_urgent() {
+        let notice = |kind: &str, status: Option<&str>| -> PushPayload {
+            serde_json::from_value(serde_json::json!({
+                "v": 1, "type": kind, "tenant_id": "t", "title": "2 more requests wait for you",
+                "status": status, "seq": 7
+            }))
+            .expect("payload")
+        };
+        let requests = notice("requests.held", Some(HELD_URGENT));
+        assert_eq!(requests.collapse_key(), REQUESTS_HELD_KEY);
+        assert!(requests.urgent());
+        let later = PushPayload {
+            seq: 9,
+            status: None,
+            ..requests
+        };
+        assert_eq!(
+            later.collapse_key(),
+            REQUESTS_HELD_KEY,
+            "it replaces itself"
+        );
+        assert!(!later.urgent());
+        let alerts = notice("alerts.held", Some(HELD_SETTLED));
+        assert_eq!(alerts.collapse_key(), ALERTS_HELD_KEY);
+        assert!(!alerts.urgent());
+        assert_eq!(alerts.kind.to_string(), "alerts.held");
     }
 
     #[test]

@@ -19,8 +19,6 @@ use crate::{Change, LinkState};
 mod held;
 mod reach;
 
-use held::now;
-
 /// Watches the account's changes and raises what the policy selects, until the account's
 /// change channel closes or the task is aborted. Meanwhile it tells the account whether
 /// notifications reach this device ([`Account::set_alerts_here`]), and that they no longer do
@@ -38,7 +36,7 @@ pub fn spawn_notifications(
         let mut alerts = Alerts {
             pending_at_start: pending_ladders(&account).await,
             considered: HashMap::new(),
-            budget: AlertBudget::new(now()),
+            budget: AlertBudget::new(held::budget_clock()),
             held_back: HeldBack::default(),
             shown_alone: HashSet::new(),
             summaries_shown_at: HashMap::new(),

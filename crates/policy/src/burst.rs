@@ -7,7 +7,9 @@
 //! goes once nothing is left.
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
 
 use crate::notifications::{plain_text, Notification, NotificationAction, NotificationKind};
 
@@ -19,8 +21,10 @@ pub const ONE_MORE_EVERY: Duration = Duration::from_secs(20);
 const PROJECTS_NAMED: usize = 3;
 
 /// How many alerts may be shown one by one now, in each lane ([`Lane`]): [`SHOWN_AT_ONCE`], one
-/// more earned per [`ONE_MORE_EVERY`] since.
-#[derive(Debug, Clone)]
+/// more earned per [`ONE_MORE_EVERY`] since. Its clock is the caller's, read as the time since
+/// an origin of its choosing: the desktop's since its alerts started, the server's since the
+/// epoch (its budgets are kept with the push dispatcher's state, across restarts).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AlertBudget {
     lanes: [Bucket; 3],
 }
@@ -47,14 +51,14 @@ impl Lane {
 }
 
 impl AlertBudget {
-    pub fn new(now: Instant) -> AlertBudget {
+    pub fn new(now: Duration) -> AlertBudget {
         AlertBudget {
             lanes: [Bucket::new(now), Bucket::new(now), Bucket::new(now)],
         }
     }
 
     /// Whether `alert` may be shown on its own at `now`; if so, it is spent from its lane.
-    pub fn spend(&mut self, alert: &Notification, now: Instant) -> bool {
+    pub fn spend(&mut self, alert: &Notification, now: Duration) -> bool {
         let lane = match Lane::of(alert) {
             Lane::UrgentRequests => 0,
             Lane::Requests => 1,
@@ -65,22 +69,22 @@ impl AlertBudget {
 }
 
 /// One lane's budget: a token bucket.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct Bucket {
     left: u32,
-    earned_until: Instant,
+    earned_until: Duration,
 }
 
 impl Bucket {
-    fn new(now: Instant) -> Bucket {
+    fn new(now: Duration) -> Bucket {
         Bucket {
             left: SHOWN_AT_ONCE,
             earned_until: now,
         }
     }
 
-    fn spend(&mut self, now: Instant) -> bool {
-        let since = now.saturating_duration_since(self.earned_until);
+    fn spend(&mut self, now: Duration) -> bool {
+        let since = now.saturating_sub(self.earned_until);
         let earned = u32::try_from(since.as_millis() / ONE_MORE_EVERY.as_millis())
             .unwrap_or(u32::MAX)
             .min(SHOWN_AT_ONCE);
@@ -114,12 +118,12 @@ impl NotificationKind {
 /// The alerts held back from a burst, by key, and the summaries that tell them: one of the
 /// requests, which opens the list of requests, and one of every other alert, which opens the
 /// dashboard.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
 pub struct HeldBack {
     held: BTreeMap<String, Held>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct Held {
     kind: NotificationKind,
     urgent: bool,
@@ -127,9 +131,9 @@ struct Held {
 }
 
 /// The summary of the held requests has this key, and opens the list of requests.
-pub const REQUESTS_SUMMARY_KEY: &str = "held-back:requests";
+pub const REQUESTS_SUMMARY_KEY: &str = spartex_api::REQUESTS_HELD_KEY;
 /// The summary of the other held alerts has this key, and opens the dashboard.
-pub const ALERTS_SUMMARY_KEY: &str = "held-back:alerts";
+pub const ALERTS_SUMMARY_KEY: &str = spartex_api::ALERTS_HELD_KEY;
 
 impl HeldBack {
     /// Holds `alert` back, in its project named `project`; held again (escalated, say), it is
@@ -284,7 +288,7 @@ mod tests {
 
     #[test]
     fn a_burst_shows_a_few_then_one_more_per_spell() {
-        let start = Instant::now();
+        let start = Duration::from_secs(1_765_000_000);
         let mut budget = AlertBudget::new(start);
         let ordinary = request("ap_1", false);
         let mut spend = |at| budget.spend(&ordinary, at);
@@ -303,7 +307,7 @@ mod tests {
 
     #[test]
     fn a_quiet_hour_earns_no_more_than_a_burst_and_time_going_back_earns_nothing() {
-        let start = Instant::now();
+        let start = Duration::from_secs(1_765_000_000);
         let mut budget = AlertBudget::new(start);
         let ordinary = request("ap_1", false);
         let an_hour_on = start + Duration::from_secs(3600);
@@ -319,7 +323,7 @@ mod tests {
 
     #[test]
     fn a_burst_in_one_lane_holds_back_none_of_another() {
-        let start = Instant::now();
+        let start = Duration::from_secs(1_765_000_000);
         let mut budget = AlertBudget::new(start);
         let error = alert("agent-error:ag_1", NotificationKind::AgentError, false);
         let (ordinary, critical) = (request("ap_1", false), request("ap_2", true));

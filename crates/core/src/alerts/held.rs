@@ -22,7 +22,7 @@ impl Alerts {
             show(notifier, &alert).await;
             return;
         }
-        if self.shown_alone.contains(&alert.key) || self.budget.spend(&alert, now()) {
+        if self.shown_alone.contains(&alert.key) || self.budget.spend(&alert, budget_clock()) {
             if self.held_back.release(&alert.key).is_some() {
                 self.tell_held(kind, Telling::IfShown).await;
             }
@@ -119,4 +119,11 @@ async fn ended_unseen(account: &Account, key: &str, still_pending: &HashSet<Stri
 
 pub(super) fn now() -> std::time::Instant {
     tokio::time::Instant::now().into_std()
+}
+
+/// The alert budget's clock: the time since this process first read it.
+pub(super) fn budget_clock() -> std::time::Duration {
+    static ORIGIN: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    let origin = *ORIGIN.get_or_init(now);
+    now().saturating_duration_since(origin)
 }

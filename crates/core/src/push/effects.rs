@@ -1,7 +1,7 @@
 //! What a push means on this phone: the notification it raises, with the buttons the core
 //! would honour, or the one it takes down.
 
-use spartex_api::{Decision, PushKind, PushPayload, Role};
+use spartex_api::{Decision, PushKind, PushPayload, Role, HELD_SETTLED};
 use spartex_policy::{approval_blocker, DecisionContext};
 
 use super::{
@@ -28,6 +28,12 @@ pub fn effect_of_push(
         PushKind::StopPartial => NotificationKind::StopPartial,
         PushKind::BudgetWarning => NotificationKind::BudgetWarning,
         PushKind::BudgetExceeded => NotificationKind::BudgetExceeded,
+        PushKind::RequestsHeld | PushKind::AlertsHeld
+            if payload.status.as_deref() == Some(HELD_SETTLED) =>
+        {
+            return ShellAction::Dismiss { key }
+        }
+        PushKind::RequestsHeld | PushKind::AlertsHeld => NotificationKind::Summary,
     };
     let cached = cached.filter(|view| Some(&view.approval.id) == payload.approval_id.as_ref());
     if kind == NotificationKind::ApprovalRequested {
@@ -59,7 +65,11 @@ pub fn effect_of_push(
         urgent: payload.urgent(),
         actions,
     };
-    let channel = if notification.urgent && kind == NotificationKind::ApprovalRequested {
+    let asks = matches!(
+        payload.kind,
+        PushKind::ApprovalRequested | PushKind::RequestsHeld
+    );
+    let channel = if notification.urgent && asks {
         CHANNEL_URGENT_APPROVALS
     } else {
         CHANNEL_DEFAULT

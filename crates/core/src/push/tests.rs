@@ -305,6 +305,47 @@ fn agent_errors_and_budgets_open_their_project() {
 }
 
 #[test]
+fn a_notice_of_held_requests_replaces_itself_opens_the_list_and_goes_once_settled() {
+    let held = |status: Option<&str>| {
+        let mut push = json!({
+            "v": 1, "type": "requests.held", "tenant_id": "ten_acme",
+            "title": "5 more requests wait for you", "seq": 40
+        });
+        if let Some(status) = status {
+            push["status"] = status.into();
+        }
+        payload(push)
+    };
+    let urgent = shown(effect_of_push(&held(Some("urgent")), None, Role::Oncall));
+    assert_eq!(
+        urgent.notification.key, "held-back:requests",
+        "one, replaced"
+    );
+    assert_eq!(urgent.notification.title, "5 more requests wait for you");
+    assert_eq!(urgent.open, "/approvals");
+    assert!(urgent.notification.urgent);
+    assert_eq!(urgent.channel, CHANNEL_URGENT_APPROVALS);
+    assert_eq!(urgent.category, None, "no buttons: it decides nothing");
+    let ordinary = shown(effect_of_push(&held(None), None, Role::Oncall));
+    assert!(!ordinary.notification.urgent);
+    assert_eq!(ordinary.channel, CHANNEL_DEFAULT);
+    assert_eq!(
+        effect_of_push(&held(Some("settled")), None, Role::Oncall),
+        ShellAction::Dismiss {
+            key: "held-back:requests".into()
+        }
+    );
+
+    let alerts = payload(json!({
+        "v": 1, "type": "alerts.held", "tenant_id": "ten_acme",
+        "title": "3 more agents stopped on an error", "seq": 41
+    }));
+    let other = shown(effect_of_push(&alerts, None, Role::Oncall));
+    assert_eq!(other.notification.key, "held-back:alerts");
+    assert_eq!(other.open, "/");
+}
+
+#[test]
 fn approve_and_reject_decide_and_a_tap_opens_the_approval() {
     let push = payload(requested());
     let n = shown(effect_of_push(&push, None, Role::Oncall)).notification;

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use spartex_api::{EventPayload, Project};
 
+use super::burst::{self, Bursts};
 use super::plan::{state_of, Planner, Recipient};
 use crate::log_every::{LogEvery, ONCE_A_MINUTE};
 use crate::service::escalation::LevelNames;
@@ -104,12 +105,6 @@ async fn dispatch_batch(
         });
     };
     let payloads: Vec<_> = events.iter().map(|e| e.payload().ok()).collect();
-    let ids: Vec<&str> = payloads
-        .iter()
-        .flatten()
-        .filter_map(|p| state_of(p).map(|(id, _)| id))
-        .collect();
-    let remembered = store.push().states(tenant_id, &ids).await?;
     let recipients: Vec<Recipient> = store
         .push()
         .targets(tenant_id)
@@ -117,6 +112,14 @@ async fn dispatch_batch(
         .iter()
         .map(Recipient::from_target)
         .collect();
+    let bursts: Vec<String> = (recipients.iter())
+        .map(|r| burst::state_key(&r.device_id))
+        .collect();
+    let ids: Vec<&str> = (payloads.iter().flatten())
+        .filter_map(|p| state_of(p).map(|(id, _)| id))
+        .chain(bursts.iter().map(String::as_str))
+        .collect();
+    let remembered = store.push().states(tenant_id, &ids).await?;
     let project_names = if recipients.is_empty() {
         HashMap::new()
     } else {
@@ -141,11 +144,13 @@ async fn dispatch_batch(
             .push_detail,
         states: remembered.clone(),
         settled: HashSet::new(),
+        bursts: Bursts::default(),
         pushes: Vec::new(),
     };
     for event in &events {
         planner.plan(event);
     }
+    planner.finish(last);
     let Planner {
         states,
         settled,

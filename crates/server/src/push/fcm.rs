@@ -270,7 +270,11 @@ fn body(push_token: &str, message: &PushMessage, payload: &Value) -> Value {
         }
     }
     data.insert("payload".into(), message.payload.clone().into());
-    let channel = if message.urgent && message.kind == PushKind::ApprovalRequested {
+    let asks = matches!(
+        message.kind,
+        PushKind::ApprovalRequested | PushKind::RequestsHeld
+    );
+    let channel = if message.urgent && asks {
         CHANNEL_URGENT_APPROVALS
     } else {
         CHANNEL_DEFAULT

@@ -4,6 +4,7 @@
 //! never inside a write: a slow push service delays no request.
 
 pub mod apns;
+pub mod burst;
 pub mod deliver;
 pub mod dispatch;
 pub mod endpoint;

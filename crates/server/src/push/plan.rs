@@ -6,11 +6,13 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Duration, Utc};
 use spartex_api::{
-    Agent, Approval, ApprovalStatus, BudgetState, Escalation, Event, EventPayload,
-    NotificationPrefs, NotifyChannel, PushDetail, PushKind, PushPayload, Role, Stop,
+    Agent, AgentStatus, Approval, ApprovalStatus, BudgetState, Escalation, Event, EventPayload,
+    NotificationPrefs, NotifyChannel, PushDetail, PushKind, PushPayload, Role, Stop, HELD_SETTLED,
+    HELD_URGENT,
 };
 use spartex_policy::{plain_text, select_named, Notification, NotificationKind, Transition};
 
+use super::burst::{Bursts, Notice};
 use crate::service::escalation::{trail_is_full, LevelNames};
 use crate::store::push::{NewPush, PushTarget};
 
@@ -183,6 +185,8 @@ pub struct Planner<'a> {
     /// Requests seen settled: no later event of theirs makes a push, so their states need not
     /// be remembered.
     pub settled: HashSet<String>,
+    /// Each device's budget for a burst, and what it holds back.
+    pub bursts: Bursts,
     pub pushes: Vec<NewPush>,
 }
 
@@ -218,6 +222,9 @@ impl Planner<'_> {
                     after,
                 };
                 self.news(&transition, event.seq, at, Some(&after.project_id), None);
+                if after.status != AgentStatus::Error {
+                    self.release_everywhere(&Notification::agent_error_key(&after.id));
+                }
             }
             EventPayload::Stop(after) => {
                 let before = was.and_then(|s| s.parse().ok()).map(|status| Stop {
@@ -240,6 +247,9 @@ impl Planner<'_> {
                 if let Some(was) = was.and_then(|s| s.parse::<BudgetState>().ok()) {
                     let transition = Transition::Budget { was, after };
                     self.news(&transition, event.seq, at, Some(&after.id), None);
+                }
+                if after.budget_state() == BudgetState::Ok {
+                    self.release_everywhere(&Notification::budget_key(&after.id));
                 }
             }
             _ => {}
@@ -341,6 +351,15 @@ impl Planner<'_> {
                 {
                     continue;
                 }
+                if self.bursts.release(
+                    &self.states,
+                    &recipient.device_id,
+                    &Notification::approval_key(&after.id),
+                ) {
+                    // Held back in a burst: the phone never showed it; its notice counts one
+                    // fewer instead.
+                    continue;
+                }
                 let payload = self.approval_payload(
                     PushKind::ApprovalResolved,
                     after,
@@ -384,15 +403,16 @@ impl Planner<'_> {
             };
             let payload = self.approval_payload(PushKind::ApprovalRequested, after, seq, None);
             let urgent = payload.urgent();
-            planned.push((
-                recipient.device_id.clone(),
-                payload,
-                notification.body,
-                urgent,
-            ));
+            planned.push((recipient.device_id.clone(), payload, notification, urgent));
         }
-        for (device_id, payload, body, urgent) in planned {
-            self.enqueue(&device_id, payload, body, urgent, after.expires_at, at);
+        for (device_id, payload, notification, urgent) in planned {
+            let body = notification.body.clone();
+            let pushed = Pushed {
+                urgent,
+                expires: after.expires_at,
+                committed: at,
+            };
+            self.enqueue_unless_held(&device_id, payload, body, pushed, &notification);
         }
     }
 
@@ -416,7 +436,12 @@ impl Planner<'_> {
                     .notification(&transition, self.now, &self.name())
                     .is_some(),
             };
-            if reached {
+            let key = Notification::approval_key(&after.id);
+            if reached
+                && !self
+                    .bursts
+                    .release(&self.states, &recipient.device_id, &key)
+            {
                 planned.push(recipient.device_id.clone());
             }
         }
@@ -470,7 +495,7 @@ impl Planner<'_> {
         if expires <= self.now {
             return;
         }
-        let mut planned: Vec<(String, PushPayload, String, bool)> = Vec::new();
+        let mut planned: Vec<(String, PushPayload, Notification, bool)> = Vec::new();
         for recipient in self.recipients.iter().filter(|r| r.may_act()) {
             let Some((notification, kind)) = recipient
                 .notification(transition, self.now, &self.name())
@@ -496,15 +521,100 @@ impl Planner<'_> {
                 seq,
             };
             let urgent = payload.urgent();
-            planned.push((
-                recipient.device_id.clone(),
-                payload,
-                notification.body,
-                urgent,
-            ));
+            planned.push((recipient.device_id.clone(), payload, notification, urgent));
         }
-        for (device_id, payload, body, urgent) in planned {
-            self.enqueue(&device_id, payload, body, urgent, expires, at);
+        for (device_id, payload, notification, urgent) in planned {
+            let body = notification.body.clone();
+            let pushed = Pushed {
+                urgent,
+                expires,
+                committed: at,
+            };
+            self.enqueue_unless_held(&device_id, payload, body, pushed, &notification);
+        }
+    }
+
+    /// Queues the push of `alert` unless a burst holds it back from this device.
+    fn enqueue_unless_held(
+        &mut self,
+        device_id: &str,
+        payload: PushPayload,
+        body: String,
+        pushed: Pushed,
+        alert: &Notification,
+    ) {
+        let project = payload.project_name.clone();
+        if self
+            .bursts
+            .admit(&self.states, device_id, alert, project, self.now)
+        {
+            let Pushed {
+                urgent,
+                expires,
+                committed,
+            } = pushed;
+            self.enqueue(device_id, payload, body, urgent, expires, committed);
+        }
+    }
+
+    /// What `key` told of is over (an agent at work again, a project back within budget): no
+    /// device holds it back any more.
+    fn release_everywhere(&mut self, key: &str) {
+        let devices: Vec<String> = (self.recipients.iter())
+            .map(|r| r.device_id.clone())
+            .collect();
+        for device_id in devices {
+            self.bursts.release(&self.states, &device_id, key);
+        }
+    }
+
+    /// Ends the run: queues the notices of what bursts hold back as it is now, after event
+    /// `seq`, and remembers each device's burst.
+    pub fn finish(&mut self, seq: i64) {
+        let (notices, states) = std::mem::take(&mut self.bursts).finish(self.now);
+        self.states.extend(states);
+        for notice in notices {
+            self.notice(notice, seq);
+        }
+    }
+
+    fn notice(&mut self, notice: Notice, seq: i64) {
+        let Notice {
+            device_id,
+            kind,
+            summary,
+            not_before_ms,
+        } = notice;
+        let (title, body, status) = match summary {
+            Some(summary) => {
+                let status = summary.urgent.then(|| HELD_URGENT.to_owned());
+                (summary.title, summary.body, status)
+            }
+            None => (
+                settled_title(kind).to_owned(),
+                "Open Spartex Control to see what waits now.".to_owned(),
+                Some(HELD_SETTLED.to_owned()),
+            ),
+        };
+        let payload = PushPayload {
+            v: PushPayload::VERSION,
+            kind,
+            tenant_id: self.tenant_id.to_owned(),
+            approval_id: None,
+            project_id: None,
+            project_name: None,
+            title,
+            risk: None,
+            expires_at: None,
+            status,
+            seq,
+        };
+        let urgent = payload.urgent();
+        let expires = self.now + RESOLUTION_LIFETIME;
+        let before = self.pushes.len();
+        self.enqueue(&device_id, payload, body, urgent, expires, self.now);
+        if let Some(queued) = self.pushes.get_mut(before) {
+            queued.not_before_ms = not_before_ms;
         }
     }
 
@@ -533,6 +643,7 @@ impl Planner<'_> {
             urgent,
             expires_at_ms: expires.timestamp_millis(),
             committed_at_ms: committed.timestamp_millis(),
+            not_before_ms: None,
         });
     }
 }
@@ -550,6 +661,8 @@ fn minimal(payload: PushPayload) -> (PushPayload, String) {
         (PushKind::StopPartial, _) => "Emergency stop incomplete".to_owned(),
         (PushKind::BudgetWarning, _) => "Budget warning".to_owned(),
         (PushKind::BudgetExceeded, _) => "Budget exceeded".to_owned(),
+        // Counts only: no name in them.
+        (PushKind::RequestsHeld | PushKind::AlertsHeld, _) => payload.title.clone(),
     };
     let body = "Open Spartex Control to see it.".to_owned();
     let payload = PushPayload {
@@ -558,6 +671,22 @@ fn minimal(payload: PushPayload) -> (PushPayload, String) {
         ..payload
     };
     (payload, body)
+}
+
+/// How a queued push is sent: whether it rings through, until when it is worth sending, and
+/// when the event that caused it committed.
+struct Pushed {
+    urgent: bool,
+    expires: DateTime<Utc>,
+    committed: DateTime<Utc>,
+}
+
+/// What a notice of held alerts says once nothing it told of is held any more.
+fn settled_title(kind: PushKind) -> &'static str {
+    match kind {
+        PushKind::RequestsHeld => "The held requests wait no more",
+        _ => "The held alerts are over",
+    }
 }
 
 /// The push for a kind the policy selects; `None` for a client's notice about itself.

@@ -69,6 +69,7 @@ fn plan_with(
         detail,
         states,
         settled: HashSet::new(),
+        bursts: Default::default(),
         pushes: Vec::new(),
     };
     for event in events {
@@ -272,6 +273,7 @@ fn what_an_agent_or_a_person_wrote_is_pushed_as_plain_text() {
         detail: PushDetail::Full,
         states: HashMap::new(),
         settled: HashSet::new(),
+        bursts: Default::default(),
         pushes: Vec::new(),
     };
     planner.plan(&event(7, "approval.upserted", requested));

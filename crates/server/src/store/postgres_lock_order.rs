@@ -74,6 +74,7 @@ fn push_for(collapse_key: &str) -> NewPush {
         urgent: true,
         expires_at_ms: 10_000_000,
         committed_at_ms: 1_000,
+        not_before_ms: None,
     }
 }
 

@@ -72,6 +72,8 @@ pub struct NewPush {
     pub expires_at_ms: i64,
     /// When the event that caused it committed.
     pub committed_at_ms: i64,
+    /// Not sent before this (a burst's notice updated soon after it was pushed), if later.
+    pub not_before_ms: Option<i64>,
 }
 
 /// A push waiting for (or being sent to) its push service.

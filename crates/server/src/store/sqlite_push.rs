@@ -321,7 +321,7 @@ impl PushStore for SqliteStore {
             .bind(&push.payload)
             .bind(push.urgent)
             .bind(push.expires_at_ms)
-            .bind(now_ms)
+            .bind(push.not_before_ms.map_or(now_ms, |at| at.max(now_ms)))
             .bind(push.committed_at_ms)
             .bind(&push.device_id)
             .execute(&mut *tx)

@@ -415,3 +415,91 @@ async fn registrations_that_would_misdirect_pushes_are_refused_with_what_to_fix(
         .as_str()
         .is_some_and(|m| m.contains("IANA")));
 }
+
+/// An agent filing many requests at once buzzes an on-call phone three times, not once per
+/// request: the rest are counted in one notice that replaces itself (told again at most every
+/// 20 s) as they are answered, and is taken away once none is held. A held request answered is
+/// never pushed as "Rejected by …" to a phone that never showed it.
+#[tokio::test]
+async fn a_burst_of_requests_reaches_the_phone_as_three_and_one_notice_of_the_rest() {
+    let server = push_server().await;
+    let service = push_service(&server).await;
+    let (phone, _) = phone_of(&server, &service, "oncall@acme.test").await;
+    let mut asked = Vec::new();
+    for _ in 0..5 {
+        asked.push(ask(&server.agent("Quill"), "medium", 600).await);
+    }
+    let of_type = |kind: &str| {
+        (service.received(&phone).into_iter())
+            .filter(|r| r.payload["type"] == kind)
+            .collect::<Vec<_>>()
+    };
+    service.wait_for(&phone, 4, PATIENCE).await;
+    // The dispatcher may have read the asks in one run or several; either way the count is
+    // told in full once its turn comes.
+    dispatched(&server).await;
+    server.advance(chrono::Duration::seconds(20));
+    spartex_testkit::eventually("the notice counts both held", PATIENCE, async || {
+        let notices = of_type("requests.held");
+        let last = notices.last()?;
+        (last.payload["title"] == "2 more requests wait for you").then_some(())
+    })
+    .await;
+    let requests = of_type("approval.requested");
+    assert_eq!(requests.len(), 3, "three buzz on their own");
+    let notices = of_type("requests.held");
+    assert!(notices.len() <= 2, "{notices:?}");
+    let topic = notices[0].header("topic").expect("a Topic").to_owned();
+    assert!(
+        notices
+            .iter()
+            .all(|n| n.header("topic") == Some(topic.as_str())),
+        "each in the last one's place"
+    );
+
+    let pushed: Vec<&Value> = requests.iter().map(|r| &r.payload["approval_id"]).collect();
+    let held: Vec<&Value> = (asked.iter())
+        .filter(|a| !pushed.contains(&&a["id"]))
+        .collect();
+    assert_eq!(held.len(), 2);
+    let manager = server.login("manager@acme.test").await;
+    for approval in held {
+        let id = approval["id"].as_str().expect("id");
+        let (status, decided) = manager
+            .post(
+                &format!("/api/v1/approvals/{id}/decision"),
+                json!({"decision": "reject", "seen_version": approval["version"]}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{decided}");
+    }
+    dispatched(&server).await;
+    server.advance(chrono::Duration::seconds(20));
+    spartex_testkit::eventually("the notice is taken away", PATIENCE, async || {
+        let notices = of_type("requests.held");
+        let last = notices.last()?;
+        (last.payload["status"] == "settled").then_some(())
+    })
+    .await;
+    tokio::time::sleep(QUIET_SPELL).await;
+    assert_eq!(
+        of_type("approval.resolved").len(),
+        0,
+        "no resolution of a request the phone never showed"
+    );
+}
+
+/// Waits until the push dispatcher has read every event so far.
+async fn dispatched(server: &TestServer) {
+    let store = &server.state().store;
+    spartex_testkit::eventually("the dispatcher catches up", PATIENCE, async || {
+        store
+            .push()
+            .backlog()
+            .await
+            .expect("read")
+            .is_empty()
+            .then_some(())
+    })
+    .await;
+}

@@ -27,6 +27,7 @@ fn push_for(device_id: &str, key: &str, payload: &str) -> NewPush {
         urgent: true,
         expires_at_ms: 10_000_000,
         committed_at_ms: 1_000,
+        not_before_ms: None,
     }
 }
 

@@ -1,0 +1,192 @@
+//! The planner with bursts, batch after batch as the dispatcher runs it: the states one batch
+//! remembers are the next one's.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use serde_json::{json, Value};
+use spartex_api::{Event, NotificationPrefs, PushDetail, PushKind, Role, HELD_SETTLED};
+
+use crate::push::plan::{Planner, QueuedMessage, Recipient};
+use crate::store::push::NewPush;
+
+fn start() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 12, 2, 12, 0, 0)
+        .single()
+        .expect("a time")
+}
+
+fn event(seq: i64, kind: &str, data: Value) -> Event {
+    serde_json::from_value(json!({
+        "seq": seq, "type": kind, "at": start(), "project_id": "prj_1", "data": data
+    }))
+    .expect("an event")
+}
+
+fn request(n: usize, risk: &str, status: &str) -> Event {
+    let data = json!({
+        "id": format!("apr_{n}"), "project_id": "prj_1", "agent_id": "agt_1", "task_id": null,
+        "kind": "publish_ad", "title": format!("Publish variant {n}"), "summary": "",
+        "payload": {}, "preview": null, "risk": risk, "status": status,
+        "created_at": start(), "expires_at": start() + Duration::hours(1),
+        "on_expiry": "reject", "decided_by": null, "decided_at": null, "comment": null,
+        "version": 1
+    });
+    event(100 + n as i64, "approval.upserted", data)
+}
+
+fn agent(n: usize, status: &str) -> Event {
+    let data = json!({
+        "id": format!("agt_{n}"), "project_id": "prj_1", "name": format!("Agent {n}"),
+        "role": "copywriter", "model": "m", "status": status, "current_task_id": null,
+        "last_heartbeat_at": null, "tokens_used": 0, "cost_usd": 0.0, "version": 1
+    });
+    event(200 + n as i64, "agent.upserted", data)
+}
+
+fn oncall_phone() -> Recipient {
+    Recipient {
+        device_id: "phone".into(),
+        user_id: "usr_dana".into(),
+        role: Role::Oncall,
+        prefs: NotificationPrefs::default(),
+        time_zone: chrono_tz::UTC,
+    }
+}
+
+/// One dispatcher batch over `events` at `now`, from the states an earlier one remembered: the
+/// pushes it queues and the states it remembers.
+fn batch(
+    states: HashMap<String, String>,
+    events: &[Event],
+    now: DateTime<Utc>,
+) -> (Vec<NewPush>, HashMap<String, String>) {
+    let names = HashMap::from([("prj_1".to_owned(), "Spring Sale".to_owned())]);
+    let recipients = [oncall_phone()];
+    let mut planner = Planner {
+        tenant_id: "ten_1",
+        now,
+        recipients: &recipients,
+        project_names: &names,
+        ladder_names: None,
+        detail: PushDetail::Full,
+        states,
+        settled: HashSet::new(),
+        bursts: Default::default(),
+        pushes: Vec::new(),
+    };
+    for event in events {
+        planner.plan(event);
+    }
+    planner.finish(events.last().map_or(0, |e| e.seq));
+    (planner.pushes, planner.states)
+}
+
+fn message(push: &NewPush) -> QueuedMessage {
+    serde_json::from_str(&push.payload).expect("a queued message")
+}
+
+fn kinds(pushes: &[NewPush]) -> Vec<PushKind> {
+    pushes.iter().map(|p| message(p).payload.kind).collect()
+}
+
+#[test]
+fn a_burst_pushes_three_and_counts_the_rest_in_one_notice_that_follows_them() {
+    let asked: Vec<Event> = (0..5).map(|n| request(n, "low", "pending")).collect();
+    let (pushes, states) = batch(HashMap::new(), &asked, start());
+    let requested = PushKind::ApprovalRequested;
+    assert_eq!(
+        kinds(&pushes),
+        [requested, requested, requested, PushKind::RequestsHeld]
+    );
+    let notice = &pushes[3];
+    assert_eq!(notice.collapse_key, "held-back:requests");
+    assert_eq!(notice.not_before_ms, None, "the first notice goes at once");
+    assert!(!notice.urgent);
+    let told = message(notice);
+    assert_eq!(told.payload.title, "2 more requests wait for you");
+    assert_eq!(told.body, "2 requests\nProject: Spring Sale");
+
+    // Five seconds on, a held one is answered: the phone never showed it, so no resolution; the
+    // notice counts one fewer, but not before 20 s after the last one was pushed.
+    let later = start() + Duration::seconds(5);
+    let (pushes, states) = batch(states, &[request(3, "low", "rejected")], later);
+    assert_eq!(kinds(&pushes), [PushKind::RequestsHeld]);
+    assert_eq!(
+        message(&pushes[0]).payload.title,
+        "1 more request waits for you"
+    );
+    let twenty_on = start() + Duration::seconds(20);
+    assert_eq!(pushes[0].not_before_ms, Some(twenty_on.timestamp_millis()));
+
+    // One pushed on its own is answered: its resolution takes it down as ever.
+    let (pushes, states) = batch(states, &[request(0, "low", "approved")], later);
+    assert_eq!(kinds(&pushes), [PushKind::ApprovalResolved]);
+
+    // The last held one expires: the notice is taken away, after the same wait.
+    let (pushes, _) = batch(states, &[request(4, "low", "expired")], later);
+    assert_eq!(kinds(&pushes), [PushKind::RequestsHeld]);
+    let settled = message(&pushes[0]);
+    assert_eq!(settled.payload.status.as_deref(), Some(HELD_SETTLED));
+    assert_eq!(pushes[0].not_before_ms, Some(twenty_on.timestamp_millis()));
+}
+
+#[test]
+fn lanes_keep_their_own_budgets_and_an_urgent_notice_rings_through() {
+    let critical: Vec<Event> = (0..4).map(|n| request(n, "critical", "pending")).collect();
+    let failing: Vec<Event> = (0..4).map(|n| agent(n, "error")).collect();
+    let ordinary = request(9, "low", "pending");
+    let events: Vec<Event> = (critical.into_iter())
+        .chain(failing)
+        .chain([ordinary])
+        .collect();
+    let (pushes, states) = batch(HashMap::new(), &events, start());
+    let count = |kind| kinds(&pushes).iter().filter(|k| **k == kind).count();
+    assert_eq!(
+        count(PushKind::ApprovalRequested),
+        4,
+        "three critical, one low"
+    );
+    assert_eq!(count(PushKind::AgentError), 3);
+    let notice = |key| {
+        (pushes.iter())
+            .find(|p| p.collapse_key == key)
+            .unwrap_or_else(|| panic!("a notice {key}"))
+    };
+    let requests = notice("held-back:requests");
+    assert!(requests.urgent, "it holds a critical request");
+    assert_eq!(message(requests).payload.status.as_deref(), Some("urgent"));
+    let alerts = notice("held-back:alerts");
+    assert_eq!(
+        message(alerts).payload.title,
+        "1 more agent stopped on an error"
+    );
+
+    // The held agent is at work again (its error was never pushed): its notice is taken away.
+    let (pushes, _) = batch(states, &[agent(3, "working")], start());
+    assert_eq!(kinds(&pushes), [PushKind::AlertsHeld]);
+    let settled = message(&pushes[0]);
+    assert_eq!(settled.payload.status.as_deref(), Some(HELD_SETTLED));
+}
+
+#[test]
+fn a_budget_kept_in_the_states_refills_with_time_and_a_damaged_one_starts_afresh() {
+    let first: Vec<Event> = (0..4).map(|n| request(n, "low", "pending")).collect();
+    let (_, mut states) = batch(HashMap::new(), &first, start());
+    let a_minute_on = start() + Duration::seconds(60);
+    let (pushes, _) = batch(states.clone(), &[request(7, "low", "pending")], a_minute_on);
+    assert_eq!(
+        kinds(&pushes),
+        [PushKind::ApprovalRequested],
+        "a minute earned it a place on its own"
+    );
+    let (pushes, _) = batch(states.clone(), &[request(7, "low", "pending")], start());
+    assert_eq!(
+        kinds(&pushes),
+        [PushKind::RequestsHeld],
+        "at once, the spent budget holds it back"
+    );
+    states.insert("burst:phone".into(), "{not json".into());
+    let (pushes, _) = batch(states, &[request(7, "low", "pending")], start());
+    assert_eq!(kinds(&pushes), [PushKind::ApprovalRequested]);
+}
