@@ -84,6 +84,8 @@ impl Bucket {
     }
 
     fn spend(&mut self, now: Duration) -> bool {
+        // A clock stepped back must not leave the bucket waiting for the old time to return.
+        self.earned_until = self.earned_until.min(now);
         let since = now.saturating_sub(self.earned_until);
         let earned = u32::try_from(since.as_millis() / ONE_MORE_EVERY.as_millis())
             .unwrap_or(u32::MAX)

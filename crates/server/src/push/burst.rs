@@ -25,11 +25,16 @@ pub fn state_key(device_id: &str) -> String {
     format!("burst:{device_id}")
 }
 
-/// One device's budget, what it holds back, and when each notice was last pushed.
+/// One device's budget, what it holds back, what it was pushed on its own, and when each
+/// notice was last pushed.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct DeviceBurst {
     budget: AlertBudget,
     held: HeldBack,
+    /// The keys of alerts pushed on their own and not over: pushed again (a page of a request
+    /// already shown), one replaces itself and spends nothing.
+    #[serde(default)]
+    pushed_alone: BTreeSet<String>,
     /// Milliseconds since the epoch, by notice key.
     told_at_ms: BTreeMap<String, i64>,
 }
@@ -39,6 +44,7 @@ impl DeviceBurst {
         DeviceBurst {
             budget: AlertBudget::new(clock(now)),
             held: HeldBack::default(),
+            pushed_alone: BTreeSet::new(),
             told_at_ms: BTreeMap::new(),
         }
     }
@@ -80,8 +86,12 @@ impl Bursts {
         }
         let notice = HeldBack::summary_key(alert.kind);
         let burst = self.of(states, device_id, now);
+        if burst.pushed_alone.contains(&alert.key) {
+            return true;
+        }
         let pushed = burst.budget.spend(alert, clock(now));
         let was_held = if pushed {
+            burst.pushed_alone.insert(alert.key.clone());
             burst.held.release(&alert.key).is_some()
         } else {
             burst.held.hold(alert, project);
@@ -94,24 +104,63 @@ impl Bursts {
         pushed
     }
 
-    /// Lets go of the alert with `key` held for `device_id`: true if it was held, so that what
-    /// became of it is not pushed to a phone that never showed it.
-    pub fn release(
+    /// `alert` is pushed to `device_id` whatever the budget (an escalation's page: the ladder
+    /// counts on it, and learns from its bounce); held, it leaves its notice.
+    pub fn push_anyway(
         &mut self,
         states: &HashMap<String, String>,
         device_id: &str,
-        key: &str,
-    ) -> bool {
-        if !self.by_device.contains_key(device_id) && !states.contains_key(&state_key(device_id)) {
-            return false;
+        alert: &Notification,
+        now: DateTime<Utc>,
+    ) {
+        let burst = self.of(states, device_id, now);
+        let newly = burst.pushed_alone.insert(alert.key.clone());
+        let was_held = burst.held.release(&alert.key).is_some();
+        if newly || was_held {
+            self.changed.insert(device_id.to_owned());
         }
-        let burst = self.of(states, device_id, DateTime::UNIX_EPOCH);
-        let Some(kind) = burst.held.release(key) else {
-            return false;
-        };
-        self.changed.insert(device_id.to_owned());
-        (self.to_tell).insert((device_id.to_owned(), HeldBack::summary_key(kind)));
-        true
+        if was_held {
+            (self.to_tell).insert((device_id.to_owned(), HeldBack::summary_key(alert.kind)));
+        }
+    }
+
+    /// Whether `device_id` holds the alert with `key` back.
+    pub fn holds(&mut self, states: &HashMap<String, String>, device_id: &str, key: &str) -> bool {
+        self.known(states, device_id)
+            && (self.of(states, device_id, DateTime::UNIX_EPOCH).held).holds(key)
+    }
+
+    /// What the alert with `key` told of is over, on each of `device_ids`: those that held it
+    /// back (returned) tell their notice one fewer, and are pushed nothing of how it ended,
+    /// never having shown it.
+    pub fn over<'a>(
+        &mut self,
+        states: &HashMap<String, String>,
+        device_ids: impl IntoIterator<Item = &'a str>,
+        key: &str,
+    ) -> BTreeSet<String> {
+        let mut held_on = BTreeSet::new();
+        for device_id in device_ids {
+            if !self.known(states, device_id) {
+                continue;
+            }
+            let burst = self.of(states, device_id, DateTime::UNIX_EPOCH);
+            let was_alone = burst.pushed_alone.remove(key);
+            let held = burst.held.release(key);
+            if was_alone || held.is_some() {
+                self.changed.insert(device_id.to_owned());
+            }
+            if let Some(kind) = held {
+                (self.to_tell).insert((device_id.to_owned(), HeldBack::summary_key(kind)));
+                held_on.insert(device_id.to_owned());
+            }
+        }
+        held_on
+    }
+
+    /// Whether `device_id` has a burst (read already, or among the remembered states).
+    fn known(&self, states: &HashMap<String, String>, device_id: &str) -> bool {
+        self.by_device.contains_key(device_id) || states.contains_key(&state_key(device_id))
     }
 
     /// What the notices of the devices whose held alerts changed say now, and the states to
@@ -131,8 +180,9 @@ impl Bursts {
             }
             let spell = i64::try_from(ONE_MORE_EVERY.as_millis()).unwrap_or(i64::MAX);
             let not_before = match last_told {
-                // One waits in the queue for then: this one takes its place.
-                Some(at) if at > now_ms => Some(at),
+                // One waits in the queue for then: this one takes its place (never later than
+                // a spell from now, whatever a clock stepped back wrote).
+                Some(at) if at > now_ms => Some(at.min(now_ms.saturating_add(spell))),
                 Some(at) => Some(at.saturating_add(spell)).filter(|at| *at > now_ms),
                 None => None,
             };

@@ -35,6 +35,23 @@ fn request(n: usize, risk: &str, status: &str) -> Event {
     event(100 + n as i64, "approval.upserted", data)
 }
 
+/// The `n`th request as its ladder's first level pages Dana by push.
+fn paged(n: usize) -> Event {
+    let mut event = request(n, "low", "pending");
+    let mut data = serde_json::to_value(&event).expect("json")["data"].clone();
+    data["escalation"] = json!({
+        "level": 1, "next_at": null, "acked_by": null, "acked_at": null,
+        "notified": [{"user_id": "usr_dana", "user_name": "Dana", "at": start(), "level": 1,
+                      "channel": "push", "result": "sent"}]
+    });
+    event = serde_json::from_value(json!({
+        "seq": event.seq + 50, "type": "approval.upserted", "at": start(), "project_id": "prj_1",
+        "data": data
+    }))
+    .expect("an event");
+    event
+}
+
 fn agent(n: usize, status: &str) -> Event {
     let data = json!({
         "id": format!("agt_{n}"), "project_id": "prj_1", "name": format!("Agent {n}"),
@@ -61,12 +78,21 @@ fn batch(
     events: &[Event],
     now: DateTime<Utc>,
 ) -> (Vec<NewPush>, HashMap<String, String>) {
+    batch_for(&[oncall_phone()], states, events, now)
+}
+
+/// [`batch`], to the devices of `recipients`.
+fn batch_for(
+    recipients: &[Recipient],
+    states: HashMap<String, String>,
+    events: &[Event],
+    now: DateTime<Utc>,
+) -> (Vec<NewPush>, HashMap<String, String>) {
     let names = HashMap::from([("prj_1".to_owned(), "Spring Sale".to_owned())]);
-    let recipients = [oncall_phone()];
     let mut planner = Planner {
         tenant_id: "ten_1",
         now,
-        recipients: &recipients,
+        recipients,
         project_names: &names,
         ladder_names: None,
         detail: PushDetail::Full,
@@ -189,4 +215,41 @@ fn a_budget_kept_in_the_states_refills_with_time_and_a_damaged_one_starts_afresh
     states.insert("burst:phone".into(), "{not json".into());
     let (pushes, _) = batch(states, &[request(7, "low", "pending")], start());
     assert_eq!(kinds(&pushes), [PushKind::ApprovalRequested]);
+}
+
+#[test]
+fn a_page_is_pushed_whatever_the_budget_and_its_end_follows_it() {
+    let asked: Vec<Event> = (0..5).map(|n| request(n, "low", "pending")).collect();
+    let (_, states) = batch(HashMap::new(), &asked, start());
+    // Held request 4 climbs the ladder to Dana: a page goes out on its own, the budget spent or
+    // not, and leaves the notice.
+    let (pushes, states) = batch(states, &[paged(4)], start());
+    assert_eq!(
+        kinds(&pushes),
+        [PushKind::ApprovalRequested, PushKind::RequestsHeld]
+    );
+    assert_eq!(
+        message(&pushes[1]).payload.title,
+        "1 more request waits for you"
+    );
+    // Shown now, its end is pushed in its place.
+    let (pushes, _) = batch(states, &[request(4, "low", "approved")], start());
+    assert_eq!(kinds(&pushes), [PushKind::ApprovalResolved]);
+}
+
+#[test]
+fn a_held_request_leaves_the_notice_even_when_its_end_is_not_pushed() {
+    let asked: Vec<Event> = (0..4).map(|n| request(n, "low", "pending")).collect();
+    let (_, states) = batch(HashMap::new(), &asked, start());
+    // Dana turned her notifications off meanwhile: no resolution is pushed to her, yet the
+    // request held for her leaves her notice, which is taken away.
+    let mut muted = oncall_phone();
+    muted.prefs.enabled = false;
+    let later = start() + Duration::seconds(30);
+    let (pushes, _) = batch_for(&[muted], states, &[request(3, "low", "rejected")], later);
+    assert_eq!(kinds(&pushes), [PushKind::RequestsHeld]);
+    assert_eq!(
+        message(&pushes[0]).payload.status.as_deref(),
+        Some(HELD_SETTLED)
+    );
 }

@@ -223,7 +223,7 @@ impl Planner<'_> {
                 };
                 self.news(&transition, event.seq, at, Some(&after.project_id), None);
                 if after.status != AgentStatus::Error {
-                    self.release_everywhere(&Notification::agent_error_key(&after.id));
+                    self.over_everywhere(&Notification::agent_error_key(&after.id));
                 }
             }
             EventPayload::Stop(after) => {
@@ -249,7 +249,7 @@ impl Planner<'_> {
                     self.news(&transition, event.seq, at, Some(&after.id), None);
                 }
                 if after.budget_state() == BudgetState::Ok {
-                    self.release_everywhere(&Notification::budget_key(&after.id));
+                    self.over_everywhere(&Notification::budget_key(&after.id));
                 }
             }
             _ => {}
@@ -339,6 +339,9 @@ impl Planner<'_> {
                 .filter(|ladder| ladder.level > 0)
                 .map(|ladder| self.paged(ladder, 0, at, true));
             let was_told = |r: &&Recipient| told.as_ref().is_none_or(|t| t.contains(&r.user_id));
+            // Over wherever it was held back, whether or not its end is pushed (quiet hours
+            // begun since, a role changed): a held request never stays counted.
+            let held_on = self.over_everywhere(&Notification::approval_key(&after.id));
             for recipient in self
                 .recipients
                 .iter()
@@ -351,11 +354,7 @@ impl Planner<'_> {
                 {
                     continue;
                 }
-                if self.bursts.release(
-                    &self.states,
-                    &recipient.device_id,
-                    &Notification::approval_key(&after.id),
-                ) {
+                if held_on.contains(&recipient.device_id) {
                     // Held back in a burst: the phone never showed it; its notice counts one
                     // fewer instead.
                     continue;
@@ -406,13 +405,10 @@ impl Planner<'_> {
             planned.push((recipient.device_id.clone(), payload, notification, urgent));
         }
         for (device_id, payload, notification, urgent) in planned {
-            let body = notification.body.clone();
-            let pushed = Pushed {
-                urgent,
-                expires: after.expires_at,
-                committed: at,
-            };
-            self.enqueue_unless_held(&device_id, payload, body, pushed, &notification);
+            // A page is never held back: the ladder counts on it, and learns from its bounce.
+            (self.bursts).push_anyway(&self.states, &device_id, &notification, self.now);
+            let body = notification.body;
+            self.enqueue(&device_id, payload, body, urgent, after.expires_at, at);
         }
     }
 
@@ -436,12 +432,9 @@ impl Planner<'_> {
                     .notification(&transition, self.now, &self.name())
                     .is_some(),
             };
+            // Held back, it stays counted (it still waits), with no word of who took it.
             let key = Notification::approval_key(&after.id);
-            if reached
-                && !self
-                    .bursts
-                    .release(&self.states, &recipient.device_id, &key)
-            {
+            if reached && !self.bursts.holds(&self.states, &recipient.device_id, &key) {
                 planned.push(recipient.device_id.clone());
             }
         }
@@ -557,15 +550,11 @@ impl Planner<'_> {
         }
     }
 
-    /// What `key` told of is over (an agent at work again, a project back within budget): no
-    /// device holds it back any more.
-    fn release_everywhere(&mut self, key: &str) {
-        let devices: Vec<String> = (self.recipients.iter())
-            .map(|r| r.device_id.clone())
-            .collect();
-        for device_id in devices {
-            self.bursts.release(&self.states, &device_id, key);
-        }
+    /// What `key` told of is over (a request settled, an agent at work again, a project back
+    /// within budget) on every device: returns those that held it back.
+    fn over_everywhere(&mut self, key: &str) -> std::collections::BTreeSet<String> {
+        let devices = self.recipients.iter().map(|r| r.device_id.as_str());
+        self.bursts.over(&self.states, devices, key)
     }
 
     /// Ends the run: queues the notices of what bursts hold back as it is now, after event
