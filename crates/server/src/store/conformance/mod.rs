@@ -51,6 +51,7 @@ macro_rules! store_conformance {
             a_person_keeps_their_newest_devices_only,
             the_push_cursor_moves_only_from_where_it_was,
             states_are_remembered_until_forgotten_per_tenant,
+            a_devices_burst_is_forgotten_with_the_device,
             a_newer_push_replaces_a_queued_one_and_settles_only_itself,
             settings_are_kept_and_replaced,
             due_documents_come_from_every_tenant_in_deadline_order,

@@ -319,6 +319,46 @@ pub async fn states_are_remembered_until_forgotten_per_tenant(store: Arc<dyn Sto
     );
 }
 
+pub async fn a_devices_burst_is_forgotten_with_the_device(store: Arc<dyn Store>) {
+    two_tenants(store.as_ref()).await;
+    let mut tx = begin(store.as_ref(), WriteScope::Server).await;
+    tx.insert_session("ses_a", T1, "usr_one", 1_000)
+        .await
+        .expect("session");
+    commit(tx).await;
+    let mut tx = begin(store.as_ref(), WriteScope::Tenant(T1)).await;
+    let signed_in = NewDevice {
+        session_id: Some("ses_a"),
+        ..device("dev_a", "token-a")
+    };
+    register(&mut tx, T1, "usr_one", &signed_in).await;
+    register(&mut tx, T1, "usr_one", &device("dev_b", "token-b")).await;
+    commit(tx).await;
+    let push = store.push();
+    let remember = Advance {
+        from: 0,
+        to: 1,
+        states: vec![
+            ("burst:dev_a".into(), "{}".into()),
+            ("burst:dev_b".into(), "{}".into()),
+            ("apr_1".into(), "pending".into()),
+        ],
+        ..Advance::default()
+    };
+    assert!(push.advance(T1, &remember, 0).await.expect("moved"));
+
+    // Signing out ends the device with its sign-in, and its burst with it.
+    let mut tx = begin(store.as_ref(), WriteScope::Server).await;
+    tx.revoke_session("ses_a", 2_000).await.expect("signed out");
+    commit(tx).await;
+    let ids = ["burst:dev_a", "burst:dev_b", "apr_1"];
+    let mut left: Vec<String> = (push.states(T1, &ids).await.expect("read"))
+        .into_keys()
+        .collect();
+    left.sort();
+    assert_eq!(left, ["apr_1", "burst:dev_b"]);
+}
+
 pub async fn a_newer_push_replaces_a_queued_one_and_settles_only_itself(store: Arc<dyn Store>) {
     two_tenants(store.as_ref()).await;
     let mut tx = begin(store.as_ref(), WriteScope::Tenant(T1)).await;

@@ -1,0 +1,13 @@
+-- What the push dispatcher holds back from a device in a burst (`burst:{device}` among its
+-- remembered states) goes with the device, however it goes: signed out, unregistered, its push
+-- service saying it is gone, its sign-in ended or pushed out. The states then hold the devices
+-- there are, not every device there ever was.
+CREATE FUNCTION forget_burst_of_removed_device() RETURNS trigger AS $$
+BEGIN
+    DELETE FROM push_states WHERE tenant_id = OLD.tenant_id AND resource_id = 'burst:' || OLD.id;
+    RETURN OLD;
+END;
+$$ LANGUAGE plpgsql;
+
+CREATE TRIGGER devices_forget_burst AFTER DELETE ON devices
+    FOR EACH ROW EXECUTE FUNCTION forget_burst_of_removed_device();
