@@ -35,8 +35,11 @@ struct DeviceBurst {
     /// already shown), one replaces itself and spends nothing.
     #[serde(default)]
     pushed_alone: BTreeSet<String>,
-    /// Milliseconds since the epoch, by notice key.
+    /// When each notice was last pushed (or is to be), milliseconds since the epoch, by key.
     told_at_ms: BTreeMap<String, i64>,
+    /// The notices last pushed holding something: those a phone may show, to take away.
+    #[serde(default)]
+    on_phone: BTreeSet<String>,
 }
 
 impl DeviceBurst {
@@ -46,6 +49,7 @@ impl DeviceBurst {
             held: HeldBack::default(),
             pushed_alone: BTreeSet::new(),
             told_at_ms: BTreeMap::new(),
+            on_phone: BTreeSet::new(),
         }
     }
 }
@@ -174,7 +178,7 @@ impl Bursts {
             };
             let summary = burst.held.summary(key);
             let last_told = burst.told_at_ms.get(key).copied();
-            if summary.is_none() && last_told.is_none() {
+            if summary.is_none() && !burst.on_phone.contains(key) {
                 // Released before its notice was ever pushed: nothing to take away.
                 continue;
             }
@@ -186,13 +190,11 @@ impl Bursts {
                 Some(at) => Some(at.saturating_add(spell)).filter(|at| *at > now_ms),
                 None => None,
             };
-            match summary {
-                Some(_) => {
-                    (burst.told_at_ms).insert(key.to_owned(), not_before.unwrap_or(now_ms));
-                }
-                None => {
-                    burst.told_at_ms.remove(key);
-                }
+            (burst.told_at_ms).insert(key.to_owned(), not_before.unwrap_or(now_ms));
+            if summary.is_some() {
+                burst.on_phone.insert(key.to_owned());
+            } else {
+                burst.on_phone.remove(key);
             }
             notices.push(Notice {
                 device_id,

@@ -253,3 +253,28 @@ fn a_held_request_leaves_the_notice_even_when_its_end_is_not_pushed() {
         Some(HELD_SETTLED)
     );
 }
+
+#[test]
+fn a_new_burst_soon_after_the_notice_was_taken_away_waits_its_turn() {
+    let asked: Vec<Event> = (0..4).map(|n| request(n, "low", "pending")).collect();
+    let (_, states) = batch(HashMap::new(), &asked, start());
+    let later = start() + Duration::seconds(30);
+    let (pushes, states) = batch(states, &[request(3, "low", "rejected")], later);
+    assert_eq!(
+        message(&pushes[0]).payload.status.as_deref(),
+        Some(HELD_SETTLED)
+    );
+    // Five seconds after it was taken away, two more come: one spends what 30 s earned, the
+    // other is held, and its notice waits until 20 s after the last push, rather than buzzing
+    // twice in a few seconds.
+    let soon = later + Duration::seconds(5);
+    let two_more = [request(8, "low", "pending"), request(9, "low", "pending")];
+    let (pushes, _) = batch(states, &two_more, soon);
+    assert_eq!(
+        kinds(&pushes),
+        [PushKind::ApprovalRequested, PushKind::RequestsHeld]
+    );
+    let turn = later + Duration::seconds(20);
+    assert_eq!(pushes[1].not_before_ms, Some(turn.timestamp_millis()));
+    assert_eq!(pushes[1].committed_at_ms, turn.timestamp_millis());
+}

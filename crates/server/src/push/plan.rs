@@ -600,8 +600,12 @@ impl Planner<'_> {
         };
         let urgent = payload.urgent();
         let expires = self.now + RESOLUTION_LIFETIME;
+        // Counted from when it may go, so the delivery figures leave its wait out.
+        let due = not_before_ms
+            .and_then(DateTime::from_timestamp_millis)
+            .unwrap_or(self.now);
         let before = self.pushes.len();
-        self.enqueue(&device_id, payload, body, urgent, expires, self.now);
+        self.enqueue(&device_id, payload, body, urgent, expires, due);
         if let Some(queued) = self.pushes.get_mut(before) {
             queued.not_before_ms = not_before_ms;
         }
