@@ -3,25 +3,13 @@
 
 use std::collections::{HashMap, HashSet};
 
-use chrono::{DateTime, Duration, TimeZone, Utc};
-use serde_json::{json, Value};
+use chrono::{DateTime, Duration, Utc};
+use serde_json::json;
 use spartex_api::{Event, NotificationPrefs, PushDetail, PushKind, Role, HELD_SETTLED};
 
+use crate::push::plan::tests::{event, now as start};
 use crate::push::plan::{Planner, QueuedMessage, Recipient};
 use crate::store::push::NewPush;
-
-fn start() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 12, 2, 12, 0, 0)
-        .single()
-        .expect("a time")
-}
-
-fn event(seq: i64, kind: &str, data: Value) -> Event {
-    serde_json::from_value(json!({
-        "seq": seq, "type": kind, "at": start(), "project_id": "prj_1", "data": data
-    }))
-    .expect("an event")
-}
 
 fn request(n: usize, risk: &str, status: &str) -> Event {
     let data = json!({

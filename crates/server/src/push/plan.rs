@@ -701,4 +701,4 @@ fn push_kind(kind: NotificationKind) -> Option<PushKind> {
 
 #[cfg(test)]
 #[path = "plan_tests.rs"]
-mod tests;
+pub(crate) mod tests;

@@ -6,13 +6,13 @@ use spartex_api::{Event, NotificationPrefs, PushDetail, PushKind, QuietHours, Ro
 
 use super::{Planner, QueuedMessage, Recipient};
 
-fn now() -> chrono::DateTime<Utc> {
+pub(crate) fn now() -> chrono::DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 12, 2, 12, 0, 0)
         .single()
         .expect("a time")
 }
 
-fn event(seq: i64, kind: &str, data: Value) -> Event {
+pub(crate) fn event(seq: i64, kind: &str, data: Value) -> Event {
     serde_json::from_value(json!({
         "seq": seq, "type": kind, "at": now(), "project_id": "prj_1", "data": data
     }))

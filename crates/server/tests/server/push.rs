@@ -7,7 +7,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use spartex_testkit::webpush_service::Behaviour;
 
-use crate::support::{ask, phone_of, push_service, TestServer, PATIENCE};
+use crate::support::{ask, dispatched, phone_of, push_service, TestServer, PATIENCE};
 
 /// Long enough for a push that should not come to have come.
 const QUIET_SPELL: Duration = Duration::from_millis(1500);
@@ -487,19 +487,4 @@ async fn a_burst_of_requests_reaches_the_phone_as_three_and_one_notice_of_the_re
         0,
         "no resolution of a request the phone never showed"
     );
-}
-
-/// Waits until the push dispatcher has read every event so far.
-async fn dispatched(server: &TestServer) {
-    let store = &server.state().store;
-    spartex_testkit::eventually("the dispatcher catches up", PATIENCE, async || {
-        store
-            .push()
-            .backlog()
-            .await
-            .expect("read")
-            .is_empty()
-            .then_some(())
-    })
-    .await;
 }

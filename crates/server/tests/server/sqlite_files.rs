@@ -6,7 +6,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 use spartex_server::store::{DocKind, Document, WriteScope};
 
-use crate::support::{lift_people_quota, project_id, TestServer, PATIENCE, SPRING};
+use crate::support::{dispatched, lift_people_quota, project_id, TestServer, SPRING};
 
 fn file_size(path: &std::path::Path) -> u64 {
     std::fs::metadata(path).map_or(0, |m| m.len())
@@ -29,18 +29,8 @@ async fn checkpoints_move_the_wal_into_the_database_and_empty_it_when_idle() {
     let db = server.database_path();
     let wal = db.with_file_name("server.db-wal");
     let store = &server.state().store;
-    // The push dispatcher records how far it has read the log: once it has caught up, the
-    // database is idle.
-    spartex_testkit::eventually("the push dispatcher catches up", PATIENCE, async || {
-        store
-            .push()
-            .backlog()
-            .await
-            .expect("read")
-            .is_empty()
-            .then_some(())
-    })
-    .await;
+    // Once the push dispatcher has caught up, the database is idle.
+    dispatched(&server).await;
     let busy = store.checkpoint().await.expect("a checkpoint succeeds");
     assert_eq!(
         busy.moved_frames, busy.wal_frames,

@@ -81,3 +81,19 @@ pub async fn kept_answer(
         .expect("reads")
         .expect("the answer is kept for retries")
 }
+
+/// Waits until the push dispatcher has read every event so far (it records how far it has read
+/// each tenant's log): the pushes those events call for are queued.
+pub async fn dispatched(server: &TestServer) {
+    let store = &server.state().store;
+    spartex_testkit::eventually("the push dispatcher catches up", PATIENCE, async || {
+        store
+            .push()
+            .backlog()
+            .await
+            .expect("read")
+            .is_empty()
+            .then_some(())
+    })
+    .await;
+}
