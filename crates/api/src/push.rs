@@ -173,6 +173,14 @@ impl PushKind {
     }
 }
 
+impl PushKind {
+    /// A push of this kind asks its person to decide (a request, or the count of those held
+    /// back): urgent, it goes on the phone's urgent channel for approvals.
+    pub fn asks_for_a_decision(self) -> bool {
+        matches!(self, PushKind::ApprovalRequested | PushKind::RequestsHeld)
+    }
+}
+
 impl std::fmt::Display for PushKind {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.pad(self.as_str())

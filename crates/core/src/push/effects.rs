@@ -65,11 +65,7 @@ pub fn effect_of_push(
         urgent: payload.urgent(),
         actions,
     };
-    let asks = matches!(
-        payload.kind,
-        PushKind::ApprovalRequested | PushKind::RequestsHeld
-    );
-    let channel = if notification.urgent && asks {
+    let channel = if notification.urgent && payload.kind.asks_for_a_decision() {
         CHANNEL_URGENT_APPROVALS
     } else {
         CHANNEL_DEFAULT

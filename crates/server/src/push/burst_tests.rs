@@ -1,14 +1,14 @@
 //! The planner with bursts, batch after batch as the dispatcher runs it: the states one batch
 //! remembers are the next one's.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
 use spartex_api::{Event, NotificationPrefs, PushDetail, PushKind, Role, HELD_SETTLED};
 
-use crate::push::plan::tests::{event, now as start};
-use crate::push::plan::{Planner, QueuedMessage, Recipient};
+use crate::push::plan::tests::{event, now as start, planner};
+use crate::push::plan::{QueuedMessage, Recipient};
 use crate::store::push::NewPush;
 
 fn request(n: usize, risk: &str, status: &str) -> Event {
@@ -77,18 +77,7 @@ fn batch_for(
     now: DateTime<Utc>,
 ) -> (Vec<NewPush>, HashMap<String, String>) {
     let names = HashMap::from([("prj_1".to_owned(), "Spring Sale".to_owned())]);
-    let mut planner = Planner {
-        tenant_id: "ten_1",
-        now,
-        recipients,
-        project_names: &names,
-        ladder_names: None,
-        detail: PushDetail::Full,
-        states,
-        settled: HashSet::new(),
-        bursts: Default::default(),
-        pushes: Vec::new(),
-    };
+    let mut planner = planner(recipients, &names, PushDetail::Full, states, now);
     for event in events {
         planner.plan(event);
     }

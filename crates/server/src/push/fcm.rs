@@ -12,7 +12,7 @@ use reqwest::header::HeaderMap;
 use reqwest::StatusCode;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
-use spartex_api::{PushKind, RegisterDeviceRequest};
+use spartex_api::RegisterDeviceRequest;
 
 use super::errors::PushSetupError;
 use super::sender::{
@@ -270,11 +270,7 @@ fn body(push_token: &str, message: &PushMessage, payload: &Value) -> Value {
         }
     }
     data.insert("payload".into(), message.payload.clone().into());
-    let asks = matches!(
-        message.kind,
-        PushKind::ApprovalRequested | PushKind::RequestsHeld
-    );
-    let channel = if message.urgent && asks {
+    let channel = if message.urgent && message.kind.asks_for_a_decision() {
         CHANNEL_URGENT_APPROVALS
     } else {
         CHANNEL_DEFAULT

@@ -45,6 +45,28 @@ fn recipient(device: &str, role: Role, prefs: NotificationPrefs) -> Recipient {
     }
 }
 
+/// A planner for tenant `ten_1` at `now`, from the states an earlier run remembered.
+pub(crate) fn planner<'a>(
+    recipients: &'a [Recipient],
+    project_names: &'a HashMap<String, String>,
+    detail: PushDetail,
+    states: HashMap<String, String>,
+    now: chrono::DateTime<Utc>,
+) -> Planner<'a> {
+    Planner {
+        tenant_id: "ten_1",
+        now,
+        recipients,
+        project_names,
+        ladder_names: None,
+        detail,
+        states,
+        settled: HashSet::new(),
+        bursts: Default::default(),
+        pushes: Vec::new(),
+    }
+}
+
 fn plan(
     recipients: &[Recipient],
     states: HashMap<String, String>,
@@ -60,18 +82,7 @@ fn plan_with(
     events: &[Event],
 ) -> Vec<(String, QueuedMessage)> {
     let names = HashMap::from([("prj_1".to_owned(), "Spring Sale".to_owned())]);
-    let mut planner = Planner {
-        tenant_id: "ten_1",
-        now: now(),
-        recipients,
-        project_names: &names,
-        ladder_names: None,
-        detail,
-        states,
-        settled: HashSet::new(),
-        bursts: Default::default(),
-        pushes: Vec::new(),
-    };
+    let mut planner = planner(recipients, &names, detail, states, now());
     for event in events {
         planner.plan(event);
     }
@@ -264,18 +275,7 @@ fn what_an_agent_or_a_person_wrote_is_pushed_as_plain_text() {
         Role::Oncall,
         NotificationPrefs::default(),
     )];
-    let mut planner = Planner {
-        tenant_id: "ten_1",
-        now: now(),
-        recipients: &recipients,
-        project_names: &names,
-        ladder_names: None,
-        detail: PushDetail::Full,
-        states: HashMap::new(),
-        settled: HashSet::new(),
-        bursts: Default::default(),
-        pushes: Vec::new(),
-    };
+    let mut planner = planner(&recipients, &names, PushDetail::Full, HashMap::new(), now());
     planner.plan(&event(7, "approval.upserted", requested));
     planner.plan(&event(8, "approval.upserted", decided));
     let pushes: Vec<QueuedMessage> = planner
